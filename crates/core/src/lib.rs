@@ -1,0 +1,19 @@
+//! Kitroom's domain: what a device, a person and an event are, and the rules that
+//! govern them. Everything here is pure: no async, no SQL, no HTTP, no clock. Callers
+//! pass the facts and the time in, so every rule can be tested by choosing them.
+//!
+//! # Layout
+//! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
+//!   details of a device.
+//! - [`person`]: usernames, kinds of person, roles and what each role may do.
+//! - [`event`]: the activity log's actions and its hash chain.
+//! - [`throttle`]: the rule that slows down password guessing.
+//! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
+
+pub mod device;
+pub mod event;
+pub mod invalid;
+pub mod person;
+pub mod throttle;
+
+pub use invalid::{FieldError, Invalid};

@@ -1,0 +1,228 @@
+//! People: who they are to the school (kind), what they may do in Kitroom (role), and
+//! the checks on their account details.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::device::words;
+use crate::invalid::{self, Invalid};
+
+words!(
+    /// Who the person is to the school.
+    PersonKind, "kind of person" {
+        Staff = "staff", "Staff";
+        Governor = "governor", "Governor";
+        Volunteer = "volunteer", "Volunteer";
+        Visitor = "visitor", "Visitor";
+    }
+);
+
+words!(
+    /// What the person may do in Kitroom.
+    Role, "role" {
+        Borrower = "borrower", "Borrower";
+        Manager = "manager", "Business manager";
+        Head = "head", "Head teacher";
+        Admin = "admin", "IT administrator";
+    }
+);
+
+/// Something a role may or may not do. Every route asks for one of these, so the
+/// whole authorisation matrix is [`Role::may`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// See the register: the device list and each device's page.
+    ViewRegister,
+    /// Register and edit devices and locations, change a device's status.
+    ManageRegister,
+    /// Read the activity log.
+    ReadLog,
+    /// Create and edit accounts and reset passwords.
+    ManageAccounts,
+    /// Give or take away the admin role.
+    ManageAdmins,
+}
+
+impl Role {
+    pub fn may(self, permission: Permission) -> bool {
+        use Permission::*;
+        match permission {
+            ViewRegister => true,
+            ManageRegister => matches!(self, Role::Manager | Role::Admin),
+            ReadLog => matches!(self, Role::Manager | Role::Head | Role::Admin),
+            ManageAccounts => matches!(self, Role::Manager | Role::Admin),
+            ManageAdmins => self == Role::Admin,
+        }
+    }
+}
+
+/// A login name: 2 to 40 lower-case letters, digits, `.`, `-` or `_`, starting with
+/// a letter. Stored lower-case, so `J.Smith` and `j.smith` are one person.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Username, String> {
+        let s = s.trim().to_lowercase();
+        if s.is_empty() {
+            return Err("Enter a username.".into());
+        }
+        if s.len() < 2 || s.len() > 40 {
+            return Err("A username must be 2 to 40 characters long.".into());
+        }
+        if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return Err("A username must start with a letter.".into());
+        }
+        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')) {
+            return Err("A username can only contain letters, digits, and . - _".into());
+        }
+        Ok(Username(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A new password. Long rather than clever, as the National Cyber Security Centre
+/// advises: at least 10 characters, not all the same, and not the username.
+pub fn new_password(password: &str, username: &str) -> Result<String, String> {
+    if password.chars().count() < 10 {
+        return Err("Choose a password of at least 10 characters. Three random words work well.".into());
+    }
+    if password.chars().count() > 200 {
+        return Err("A password must be 200 characters or fewer.".into());
+    }
+    if password.to_lowercase().contains(&username.to_lowercase()) && !username.is_empty() {
+        return Err("Your password must not contain your username.".into());
+    }
+    let first = password.chars().next();
+    if password.chars().all(|c| Some(c) == first) {
+        return Err("Choose a password that is not one character repeated.".into());
+    }
+    Ok(password.to_owned())
+}
+
+/// An account's details as typed into the form, before checking.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PersonInput {
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub position: String,
+    pub kind: String,
+    pub role: String,
+}
+
+/// An account's details, every one checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonDetails {
+    pub username: Username,
+    pub full_name: String,
+    pub email: Option<String>,
+    pub position: String,
+    pub kind: PersonKind,
+    pub role: Role,
+}
+
+impl PersonInput {
+    pub fn parse(&self) -> Result<PersonDetails, Invalid> {
+        let mut invalid = Invalid::new();
+        let username = invalid.check("username", Username::parse(&self.username));
+        let full_name = invalid.check("full_name", invalid::required_text(&self.full_name, "Full name", 120));
+        let email = invalid.check("email", email(&self.email));
+        let position = invalid.check("position", invalid::text(&self.position, "Position", 120));
+        let kind = invalid.check(
+            "kind",
+            if self.kind.trim().is_empty() { Ok(PersonKind::Staff) } else { self.kind.parse() },
+        );
+        let role = invalid.check(
+            "role",
+            if self.role.trim().is_empty() { Ok(Role::Borrower) } else { self.role.parse() },
+        );
+        invalid.into_result()?;
+        match (username, full_name, email, position, kind, role) {
+            (Some(username), Some(full_name), Some(email), Some(position), Some(kind), Some(role)) => {
+                Ok(PersonDetails { username, full_name, email, position, kind, role })
+            }
+            _ => unreachable!("every field was checked above"),
+        }
+    }
+}
+
+/// An email address: optional, but when given it must look like one.
+fn email(s: &str) -> Result<Option<String>, String> {
+    let s = invalid::text(s, "Email address", 254)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !s.contains(char::is_whitespace) =>
+        {
+            Ok(Some(s))
+        }
+        _ => Err("Enter an email address in the right format, like name@school.org.uk".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_managers_and_admins_change_the_register() {
+        assert!(!Role::Borrower.may(Permission::ManageRegister));
+        assert!(!Role::Head.may(Permission::ManageRegister));
+        assert!(Role::Manager.may(Permission::ManageRegister));
+        assert!(Role::Admin.may(Permission::ManageRegister));
+    }
+
+    #[test]
+    fn the_head_reads_the_log_but_a_borrower_does_not() {
+        assert!(Role::Head.may(Permission::ReadLog));
+        assert!(!Role::Borrower.may(Permission::ReadLog));
+    }
+
+    #[test]
+    fn only_an_admin_makes_admins() {
+        assert!(Role::Admin.may(Permission::ManageAdmins));
+        assert!(!Role::Manager.may(Permission::ManageAdmins));
+    }
+
+    #[test]
+    fn usernames_are_kept_lower_case() {
+        assert_eq!(Username::parse(" J.Smith ").unwrap().as_str(), "j.smith");
+        assert!(Username::parse("1abc").is_err());
+        assert!(Username::parse("a b").is_err());
+        assert!(Username::parse("x").is_err());
+    }
+
+    #[test]
+    fn a_short_password_is_refused_with_advice() {
+        assert!(new_password("short", "jo").unwrap_err().contains("10 characters"));
+        assert!(new_password("aaaaaaaaaaaa", "jo").is_err());
+        assert!(new_password("jsmith-password", "jsmith").is_err());
+        assert!(new_password("correct horse battery", "jsmith").is_ok());
+    }
+
+    #[test]
+    fn a_person_needs_a_name_and_a_valid_email() {
+        let input = PersonInput { username: "jo".into(), email: "not-an-email".into(), ..Default::default() };
+        let err = input.parse().unwrap_err();
+        assert!(err.for_field("full_name").is_some());
+        assert!(err.for_field("email").unwrap().contains("right format"));
+        let ok = PersonInput { username: "jo".into(), full_name: "Jo Bloggs".into(), ..Default::default() }.parse().unwrap();
+        assert_eq!((ok.kind, ok.role, ok.email), (PersonKind::Staff, Role::Borrower, None));
+    }
+}
