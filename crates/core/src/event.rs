@@ -18,20 +18,48 @@ pub struct EventRecord {
     /// The username of whoever did it, or `system`.
     pub actor: String,
     pub action: String,
-    /// What it happened to, such as `device:LAP-0042` or `person:jsmith`.
+    /// What it happened to, as `kind:id`, such as `device:<uuid>`.
     pub subject: String,
+    /// The subject's name at the time, such as its asset tag or username.
+    pub subject_label: String,
     /// JSON text with the details of the change.
     pub details: String,
     pub prev_hash: String,
     pub hash: String,
 }
 
+/// The hashed fields of one event.
+#[derive(Debug, Clone, Copy)]
+pub struct EventFields<'a> {
+    pub seq: i64,
+    pub at: &'a str,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub subject: &'a str,
+    pub subject_label: &'a str,
+    pub details: &'a str,
+}
+
+impl EventRecord {
+    pub fn fields(&self) -> EventFields<'_> {
+        EventFields {
+            seq: self.seq,
+            at: &self.at,
+            actor: &self.actor,
+            action: &self.action,
+            subject: &self.subject,
+            subject_label: &self.subject_label,
+            details: &self.details,
+        }
+    }
+}
+
 /// The hash of an event, given the hash of the one before it.
-pub fn event_hash(prev_hash: &str, seq: i64, at: &str, actor: &str, action: &str, subject: &str, details: &str) -> String {
+pub fn event_hash(prev_hash: &str, e: &EventFields<'_>) -> String {
     let mut h = Sha256::new();
     // Each field is length-prefixed so that no two different events hash the same
     // text (moving a character from one field to the next changes the hash).
-    for field in [prev_hash, &seq.to_string(), at, actor, action, subject, details] {
+    for field in [prev_hash, &e.seq.to_string(), e.at, e.actor, e.action, e.subject, e.subject_label, e.details] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
@@ -71,7 +99,7 @@ impl ChainVerifier {
         if e.prev_hash != self.last_hash {
             return Err(ChainBreak::BadLink { seq: e.seq });
         }
-        let expected = event_hash(&e.prev_hash, e.seq, &e.at, &e.actor, &e.action, &e.subject, &e.details);
+        let expected = event_hash(&e.prev_hash, &e.fields());
         if expected != e.hash {
             return Err(ChainBreak::Altered { seq: e.seq });
         }
@@ -101,9 +129,19 @@ mod tests {
             .map(|seq| {
                 let at = format!("2026-11-23T09:{:02}:00Z", seq % 60);
                 let details = format!("{{\"n\":{seq}}}");
-                let hash = event_hash(&prev, seq, &at, "jsmith", "device.registered", "device:LAP-1", &details);
-                let e = EventRecord { seq, at, actor: "jsmith".into(), action: "device.registered".into(), subject: "device:LAP-1".into(), details, prev_hash: prev.clone(), hash: hash.clone() };
-                prev = hash;
+                let mut e = EventRecord {
+                    seq,
+                    at,
+                    actor: "jsmith".into(),
+                    action: "device.registered".into(),
+                    subject: "device:1".into(),
+                    subject_label: "LAP-1".into(),
+                    details,
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                };
+                e.hash = event_hash(&prev, &e.fields());
+                prev = e.hash.clone();
                 e
             })
             .collect()
@@ -130,8 +168,9 @@ mod tests {
 
     #[test]
     fn moving_text_between_fields_changes_the_hash() {
-        let a = event_hash(GENESIS_HASH, 1, "t", "ab", "c", "s", "{}");
-        let b = event_hash(GENESIS_HASH, 1, "t", "a", "bc", "s", "{}");
+        let f = EventFields { seq: 1, at: "t", actor: "ab", action: "c", subject: "s", subject_label: "l", details: "{}" };
+        let a = event_hash(GENESIS_HASH, &f);
+        let b = event_hash(GENESIS_HASH, &EventFields { actor: "a", action: "bc", ..f });
         assert_ne!(a, b);
     }
 }

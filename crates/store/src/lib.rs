@@ -1,1 +1,25 @@
-//! placeholder
+//! Kitroom's persistence on sqlx and SQLite.
+//!
+//! SQLite has one writer. Every write goes through a pool of exactly one connection,
+//! inside a transaction that also appends the change's event to the activity log, and
+//! runs in its own task so a client that hangs up cannot cancel it half way. Reads go
+//! through a small pool of read-only connections and never wait for the writer (WAL).
+//!
+//! # Layout
+//! - [`db`]: opening the database (pragmas, pools, migrations) and the write helper.
+//! - [`events`]: appending to the activity log, reading it, verifying its hash chain.
+//! - [`people`]: accounts, passwords, activation.
+//! - [`sessions`]: server-side login sessions.
+//! - [`tokens`]: personal API tokens.
+//! - [`locations`]: the rooms and places devices live in.
+//! - [`devices`]: the register itself.
+
+pub mod db;
+pub mod devices;
+pub mod events;
+pub mod locations;
+pub mod people;
+pub mod sessions;
+pub mod tokens;
+
+pub use db::{Actor, Store, StoreError};

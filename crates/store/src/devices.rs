@@ -1,0 +1,375 @@
+//! The register: every device the school owns.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kitroom_core::device::{
+    AssetTag, DeviceDetails, DeviceKind, DeviceStatus, Encryption, EncryptionState, Pence, StatusChange,
+};
+use kitroom_core::Invalid;
+use serde_json::{json, Map, Value};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use uuid::Uuid;
+
+use crate::db::{like_pattern, parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
+use crate::events::{append, Subject};
+use crate::locations::find_or_create;
+
+/// A device as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: Uuid,
+    pub details: DeviceDetails,
+    pub status: DeviceStatus,
+    /// The username of whoever last recorded the encryption as verified.
+    pub encryption_verified_by: Option<String>,
+    pub last_audited_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Device {
+    pub fn subject(&self) -> Subject {
+        Subject::device(self.id, self.details.tag.as_str())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DeviceRow {
+    id: String,
+    tag: String,
+    kind: String,
+    make: String,
+    model: String,
+    serial: String,
+    location: String,
+    status: String,
+    condition: String,
+    purchased_on: Option<String>,
+    cost_pence: Option<i64>,
+    supplier: String,
+    warranty_until: Option<String>,
+    notes: String,
+    encryption_state: String,
+    encryption_method: Option<String>,
+    encryption_verified_on: Option<String>,
+    verified_by: Option<String>,
+    passcode_enforced: bool,
+    holds_personal_data: bool,
+    captures_images: bool,
+    last_audited_on: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+fn date(s: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
+    s.map(|s| s.parse::<NaiveDate>().map_err(|_| StoreError::Corrupt(format!("date {s:?}")))).transpose()
+}
+
+impl TryFrom<DeviceRow> for Device {
+    type Error = StoreError;
+    fn try_from(r: DeviceRow) -> Result<Self, Self::Error> {
+        Ok(Device {
+            id: parse_uuid(&r.id)?,
+            details: DeviceDetails {
+                tag: AssetTag::parse(&r.tag).map_err(StoreError::Corrupt)?,
+                kind: parse_word(&r.kind)?,
+                make: r.make,
+                model: r.model,
+                serial: r.serial,
+                location: r.location,
+                condition: parse_word(&r.condition)?,
+                purchased_on: date(r.purchased_on)?,
+                cost: r.cost_pence.map(Pence),
+                supplier: r.supplier,
+                warranty_until: date(r.warranty_until)?,
+                notes: r.notes,
+                encryption: Encryption {
+                    state: parse_word(&r.encryption_state)?,
+                    method: r.encryption_method.as_deref().map(parse_word).transpose()?,
+                    verified_on: date(r.encryption_verified_on)?,
+                },
+                passcode_enforced: r.passcode_enforced,
+                holds_personal_data: r.holds_personal_data,
+                captures_images: r.captures_images,
+            },
+            status: parse_word(&r.status)?,
+            encryption_verified_by: r.verified_by,
+            last_audited_on: date(r.last_audited_on)?,
+            created_at: parse_time(&r.created_at)?,
+            updated_at: parse_time(&r.updated_at)?,
+        })
+    }
+}
+
+const SELECT: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
+    d.purchased_on, d.cost_pence, d.supplier, d.warranty_until, d.notes, d.encryption_state, d.encryption_method,
+    d.encryption_verified_on, p.username as verified_by, d.passcode_enforced, d.holds_personal_data, d.captures_images,
+    d.last_audited_on, d.created_at, d.updated_at
+    from device d join location l on l.id = d.location_id left join person p on p.id = d.encryption_verified_by";
+
+/// The fields of a device as the activity log records them.
+fn details_json(d: &DeviceDetails) -> Map<String, Value> {
+    let v = json!({
+        "tag": d.tag, "kind": d.kind, "make": d.make, "model": d.model, "serial": d.serial,
+        "location": d.location, "condition": d.condition, "purchased_on": d.purchased_on,
+        "cost_pence": d.cost.map(|c| c.0), "supplier": d.supplier, "warranty_until": d.warranty_until,
+        "notes": d.notes, "encryption_state": d.encryption.state, "encryption_method": d.encryption.method,
+        "encryption_verified_on": d.encryption.verified_on, "passcode_enforced": d.passcode_enforced,
+        "holds_personal_data": d.holds_personal_data, "captures_images": d.captures_images,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+async fn tag_clash(conn: &mut SqliteConnection, tag: &AssetTag, except: Option<Uuid>) -> Result<Option<StoreError>, StoreError> {
+    let other: Option<(String, String, String, String)> =
+        sqlx::query_as("select id, tag, make, model from device where tag = ? collate nocase")
+            .bind(tag.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(match other {
+        Some((id, existing, make, model)) if Some(parse_uuid(&id)?) != except => {
+            let what = format!("{make} {model}");
+            let what = what.trim();
+            let what = if what.is_empty() { String::new() } else { format!(" ({what})") };
+            Some(Invalid::one("tag", format!("The asset tag {existing} is already on another device{what}. Each device needs its own tag.")).into())
+        }
+        _ => None,
+    })
+}
+
+async fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Device, StoreError> {
+    sqlx::query_as::<_, DeviceRow>(&format!("{SELECT} where d.id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}
+
+/// Which devices to list, and which page.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceFilter {
+    pub status: Option<DeviceStatus>,
+    pub kind: Option<DeviceKind>,
+    /// A location's name.
+    pub location: Option<String>,
+    pub encryption: Option<EncryptionState>,
+    /// Matches tag, serial number, make or model.
+    pub q: Option<String>,
+    /// From 1.
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// One page of devices, and how many match in all.
+#[derive(Debug, Clone)]
+pub struct DevicePage {
+    pub items: Vec<Device>,
+    pub total: i64,
+}
+
+fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
+    qb.push(" where 1 = 1");
+    match f.status {
+        Some(s) => {
+            qb.push(" and d.status = ").push_bind(s.as_str());
+        }
+        // Retired devices leave the list unless asked for.
+        None => {
+            qb.push(" and d.status <> 'retired'");
+        }
+    }
+    if let Some(k) = f.kind {
+        qb.push(" and d.kind = ").push_bind(k.as_str());
+    }
+    if let Some(l) = f.location.as_deref().filter(|l| !l.is_empty()) {
+        qb.push(" and d.location_id = (select id from location where name = ").push_bind(l.to_owned()).push(" collate nocase)");
+    }
+    if let Some(e) = f.encryption {
+        qb.push(" and d.encryption_state = ").push_bind(e.as_str());
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let p = like_pattern(q);
+        qb.push(" and (d.tag like ").push_bind(p.clone()).push(" escape '\\'");
+        qb.push(" or d.serial like ").push_bind(p.clone()).push(" escape '\\'");
+        qb.push(" or d.make like ").push_bind(p.clone()).push(" escape '\\'");
+        qb.push(" or d.model like ").push_bind(p).push(" escape '\\')");
+    }
+}
+
+impl Store {
+    /// Registers a device. Its location is created if this is the first time the name
+    /// is used.
+    pub async fn create_device(&self, actor: Actor, details: DeviceDetails) -> Result<Device, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                if let Some(clash) = tag_clash(conn, &details.tag, None).await? {
+                    return Err(clash);
+                }
+                let location_id = find_or_create(conn, &actor, &details.location, now).await?;
+                let id = Uuid::new_v4();
+                let verified_by = details.encryption.verified_on.and(actor.id).map(|p| p.to_string());
+                let d = &details;
+                sqlx::query(
+                    "insert into device (id, tag, kind, make, model, serial, location_id, status, condition, purchased_on,
+                       cost_pence, supplier, warranty_until, notes, encryption_state, encryption_method, encryption_verified_on,
+                       encryption_verified_by, passcode_enforced, holds_personal_data, captures_images, created_at, updated_at)
+                     values (?, ?, ?, ?, ?, ?, ?, 'available', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id.to_string())
+                .bind(d.tag.as_str())
+                .bind(d.kind.as_str())
+                .bind(&d.make)
+                .bind(&d.model)
+                .bind(&d.serial)
+                .bind(location_id.to_string())
+                .bind(d.condition.as_str())
+                .bind(d.purchased_on.map(|x| x.to_string()))
+                .bind(d.cost.map(|c| c.0))
+                .bind(&d.supplier)
+                .bind(d.warranty_until.map(|x| x.to_string()))
+                .bind(&d.notes)
+                .bind(d.encryption.state.as_str())
+                .bind(d.encryption.method.map(|m| m.as_str()))
+                .bind(d.encryption.verified_on.map(|x| x.to_string()))
+                .bind(verified_by)
+                .bind(d.passcode_enforced)
+                .bind(d.holds_personal_data)
+                .bind(d.captures_images)
+                .bind(time_text(now))
+                .bind(time_text(now))
+                .execute(&mut *conn)
+                .await?;
+                let device = get(conn, id).await?;
+                append(conn, &actor, "device.registered", &device.subject(), details_json(&details).into(), now).await?;
+                Ok(device)
+            })
+        })
+        .await
+    }
+
+    /// Changes a device's details and records each field that changed, before and
+    /// after. Recording a new encryption verification names the actor as verifier.
+    pub async fn update_device(&self, actor: Actor, id: Uuid, details: DeviceDetails) -> Result<Device, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let before = get(conn, id).await?;
+                if let Some(clash) = tag_clash(conn, &details.tag, Some(id)).await? {
+                    return Err(clash);
+                }
+                let location_id = find_or_create(conn, &actor, &details.location, now).await?;
+                let d = &details;
+                let encryption_changed = before.details.encryption != d.encryption;
+                sqlx::query(
+                    "update device set tag = ?, kind = ?, make = ?, model = ?, serial = ?, location_id = ?, condition = ?,
+                       purchased_on = ?, cost_pence = ?, supplier = ?, warranty_until = ?, notes = ?, encryption_state = ?,
+                       encryption_method = ?, encryption_verified_on = ?,
+                       encryption_verified_by = case when ? then ? else encryption_verified_by end,
+                       passcode_enforced = ?, holds_personal_data = ?, captures_images = ?, updated_at = ?
+                     where id = ?",
+                )
+                .bind(d.tag.as_str())
+                .bind(d.kind.as_str())
+                .bind(&d.make)
+                .bind(&d.model)
+                .bind(&d.serial)
+                .bind(location_id.to_string())
+                .bind(d.condition.as_str())
+                .bind(d.purchased_on.map(|x| x.to_string()))
+                .bind(d.cost.map(|c| c.0))
+                .bind(&d.supplier)
+                .bind(d.warranty_until.map(|x| x.to_string()))
+                .bind(&d.notes)
+                .bind(d.encryption.state.as_str())
+                .bind(d.encryption.method.map(|m| m.as_str()))
+                .bind(d.encryption.verified_on.map(|x| x.to_string()))
+                .bind(encryption_changed)
+                .bind(d.encryption.verified_on.and(actor.id).map(|p| p.to_string()))
+                .bind(d.passcode_enforced)
+                .bind(d.holds_personal_data)
+                .bind(d.captures_images)
+                .bind(time_text(now))
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+                let after = get(conn, id).await?;
+                let old = details_json(&before.details);
+                let mut changes = Map::new();
+                for (field, new) in details_json(&after.details) {
+                    let old = old.get(&field).cloned().unwrap_or(Value::Null);
+                    if old != new {
+                        changes.insert(field, json!({"from": old, "to": new}));
+                    }
+                }
+                if !changes.is_empty() {
+                    append(conn, &actor, "device.updated", &after.subject(), changes.into(), now).await?;
+                }
+                Ok(after)
+            })
+        })
+        .await
+    }
+
+    /// Moves a device through its status machine, with an optional note.
+    pub async fn change_status(&self, actor: Actor, id: Uuid, change: StatusChange, note: String) -> Result<Device, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let before = get(conn, id).await?;
+                let to = before.status.apply(change)?;
+                sqlx::query("update device set status = ?, updated_at = ? where id = ? and status = ?")
+                    .bind(to.as_str())
+                    .bind(time_text(now))
+                    .bind(id.to_string())
+                    .bind(before.status.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+                append(
+                    conn,
+                    &actor,
+                    "device.status_changed",
+                    &before.subject(),
+                    json!({"change": change.as_str(), "from": before.status, "to": to, "note": note}),
+                    now,
+                )
+                .await?;
+                get(conn, id).await
+            })
+        })
+        .await
+    }
+
+    pub async fn device_by_tag(&self, tag: &str) -> Result<Option<Device>, StoreError> {
+        sqlx::query_as::<_, DeviceRow>(&format!("{SELECT} where d.tag = ? collate nocase"))
+            .bind(tag.trim())
+            .fetch_optional(self.reader())
+            .await?
+            .map(Device::try_from)
+            .transpose()
+    }
+
+    pub async fn list_devices(&self, f: &DeviceFilter) -> Result<DevicePage, StoreError> {
+        let per_page = f.per_page.clamp(1, 200);
+        let page = f.page.max(1);
+        let mut count = QueryBuilder::new("select count(*) from device d");
+        push_where(&mut count, f);
+        let total: i64 = count.build_query_scalar().fetch_one(self.reader()).await?;
+        let mut qb = QueryBuilder::new(SELECT);
+        push_where(&mut qb, f);
+        qb.push(" order by d.tag collate nocase limit ").push_bind(per_page);
+        qb.push(" offset ").push_bind((page - 1).saturating_mul(per_page));
+        let items = qb.build_query_as::<DeviceRow>().fetch_all(self.reader()).await?;
+        Ok(DevicePage { items: items.into_iter().map(Device::try_from).collect::<Result<_, _>>()?, total })
+    }
+
+    /// How many devices there are in each status (retired included).
+    pub async fn count_by_status(&self) -> Result<Vec<(DeviceStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("select status, count(*) from device group by status").fetch_all(self.reader()).await?;
+        rows.into_iter().map(|(s, n)| Ok((parse_word(&s)?, n))).collect()
+    }
+}

@@ -1,0 +1,188 @@
+//! The activity log: appended to inside every write transaction, read by managers,
+//! verified by `kitroom check`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kitroom_core::event::{event_hash, ChainBreak, ChainVerifier, EventFields, EventRecord, GENESIS_HASH};
+use serde_json::Value;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use uuid::Uuid;
+
+use crate::db::{time_text, Actor, Store, StoreError};
+
+/// What an event happened to.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// `device:<id>`, `person:<id>`, `location:<id>`, `token:<id>`, `system`.
+    pub key: String,
+    /// Its human name at the time: a tag, a username, a location's name.
+    pub label: String,
+}
+
+impl Subject {
+    pub fn device(id: Uuid, tag: &str) -> Subject {
+        Subject { key: format!("device:{id}"), label: tag.to_owned() }
+    }
+    pub fn person(id: Uuid, username: &str) -> Subject {
+        Subject { key: format!("person:{id}"), label: username.to_owned() }
+    }
+    pub fn location(id: Uuid, name: &str) -> Subject {
+        Subject { key: format!("location:{id}"), label: name.to_owned() }
+    }
+}
+
+/// Appends one event, linked to the last. Call it inside the transaction that makes
+/// the change, so the two commit together or not at all.
+pub async fn append(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    action: &str,
+    subject: &Subject,
+    details: Value,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let last: Option<(i64, String)> = sqlx::query_as("select seq, hash from event order by seq desc limit 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (seq, prev_hash) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS_HASH.to_owned()),
+    };
+    let at = time_text(now);
+    let details = details.to_string();
+    let hash = event_hash(
+        &prev_hash,
+        &EventFields {
+            seq,
+            at: &at,
+            actor: &actor.username,
+            action,
+            subject: &subject.key,
+            subject_label: &subject.label,
+            details: &details,
+        },
+    );
+    sqlx::query(
+        "insert into event (seq, at, actor_id, actor, action, subject, subject_label, details, prev_hash, hash)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(seq)
+    .bind(&at)
+    .bind(actor.id.map(|id| id.to_string()))
+    .bind(&actor.username)
+    .bind(action)
+    .bind(&subject.key)
+    .bind(&subject.label)
+    .bind(&details)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(seq)
+}
+
+/// One event as the log page and the API show it.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Event {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub subject_label: String,
+    pub details: String,
+}
+
+impl Event {
+    /// The details, parsed; an empty object if they do not parse.
+    pub fn details_json(&self) -> Value {
+        serde_json::from_str(&self.details).unwrap_or(Value::Null)
+    }
+}
+
+/// Which events to show.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Events done by, or done to, this person.
+    pub person: Option<Uuid>,
+    /// Events about this device.
+    pub device: Option<Uuid>,
+    pub from: Option<NaiveDate>,
+    /// Inclusive: the whole of this day.
+    pub to: Option<NaiveDate>,
+    /// Only events before this sequence number (the next page, newest first).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &EventFilter) {
+    qb.push(" where 1 = 1");
+    if let Some(p) = f.person {
+        qb.push(" and (actor_id = ").push_bind(p.to_string());
+        qb.push(" or subject = ").push_bind(format!("person:{p}")).push(")");
+    }
+    if let Some(d) = f.device {
+        qb.push(" and subject = ").push_bind(format!("device:{d}"));
+    }
+    if let Some(from) = f.from {
+        qb.push(" and at >= ").push_bind(format!("{from}T00:00:00"));
+    }
+    if let Some(to) = f.to {
+        qb.push(" and at < ").push_bind(format!("{}T00:00:00", to.succ_opt().unwrap_or(to)));
+    }
+}
+
+impl Store {
+    /// A page of the log, newest first.
+    pub async fn list_events(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        let mut qb = QueryBuilder::new("select seq, at, actor, action, subject, subject_label, details from event");
+        push_filter(&mut qb, f);
+        if let Some(b) = f.before {
+            qb.push(" and seq < ").push_bind(b);
+        }
+        qb.push(" order by seq desc limit ").push_bind(f.limit.clamp(1, 1000));
+        Ok(qb.build_query_as().fetch_all(self.reader()).await?)
+    }
+
+    /// Events after `after`, oldest first: the API's feed.
+    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+        Ok(sqlx::query_as(
+            "select seq, at, actor, action, subject, subject_label, details from event where seq > ? order by seq limit ?",
+        )
+        .bind(after)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// Walks the whole log in order, in batches, and checks every link of the chain.
+    /// Returns how many events were checked, or where the chain first breaks.
+    pub async fn verify_log(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
+        let mut verifier = ChainVerifier::default();
+        let mut after = 0i64;
+        loop {
+            let batch: Vec<(i64, String, String, String, String, String, String, String, String)> = sqlx::query_as(
+                "select seq, at, actor, action, subject, subject_label, details, prev_hash, hash
+                 from event where seq > ? order by seq limit 5000",
+            )
+            .bind(after)
+            .fetch_all(self.reader())
+            .await?;
+            if batch.is_empty() {
+                return Ok(Ok(verifier.checked));
+            }
+            for (seq, at, actor, action, subject, subject_label, details, prev_hash, hash) in batch {
+                let e = EventRecord { seq, at, actor, action, subject, subject_label, details, prev_hash, hash };
+                if let Err(e) = verifier.next(&e) {
+                    return Ok(Err(e));
+                }
+                after = seq;
+            }
+        }
+    }
+
+    /// SQLite's own integrity check: `ok`, or the problems it found.
+    pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as("pragma integrity_check").fetch_all(self.reader()).await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}

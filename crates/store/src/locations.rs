@@ -1,0 +1,107 @@
+//! Locations: the rooms and places where devices live.
+
+use chrono::{DateTime, Utc};
+use kitroom_core::device::location_name;
+use kitroom_core::Invalid;
+use serde_json::json;
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use crate::db::{parse_uuid, time_text, Actor, Store, StoreError};
+use crate::events::{append, Subject};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub id: Uuid,
+    pub name: String,
+    /// How many devices (not retired) call it home.
+    pub devices: i64,
+}
+
+/// The id of the location with this name, creating it (and logging that) the first
+/// time the name is used.
+pub(crate) async fn find_or_create(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid, StoreError> {
+    let existing: Option<String> = sqlx::query_scalar("select id from location where name = ? collate nocase")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(id) = existing {
+        return parse_uuid(&id);
+    }
+    let id = Uuid::new_v4();
+    sqlx::query("insert into location (id, name, created_at) values (?, ?, ?)")
+        .bind(id.to_string())
+        .bind(name)
+        .bind(time_text(now))
+        .execute(&mut *conn)
+        .await?;
+    append(conn, actor, "location.created", &Subject::location(id, name), json!({"name": name}), now).await?;
+    Ok(id)
+}
+
+impl Store {
+    pub async fn list_locations(&self) -> Result<Vec<Location>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "select l.id, l.name, (select count(*) from device d where d.location_id = l.id and d.status <> 'retired')
+             from location l order by l.name collate nocase",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter().map(|(id, name, devices)| Ok(Location { id: parse_uuid(&id)?, name, devices })).collect()
+    }
+
+    /// Adds a location. A name already in use (whatever its case) is refused.
+    pub async fn create_location(&self, actor: Actor, name: &str) -> Result<Uuid, StoreError> {
+        let name = location_name(name).map_err(|m| Invalid::one("name", m))?;
+        self.write(move |conn| {
+            Box::pin(async move {
+                let exists: i64 = sqlx::query_scalar("select count(*) from location where name = ? collate nocase")
+                    .bind(&name)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if exists > 0 {
+                    return Err(Invalid::one("name", format!("There is already a location called “{name}”.")).into());
+                }
+                find_or_create(conn, &actor, &name, Utc::now()).await
+            })
+        })
+        .await
+    }
+
+    pub async fn rename_location(&self, actor: Actor, id: Uuid, name: &str) -> Result<(), StoreError> {
+        let name = location_name(name).map_err(|m| Invalid::one("name", m))?;
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let old: String = sqlx::query_scalar("select name from location where id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                if old == name {
+                    return Ok(());
+                }
+                let result = sqlx::query("update location set name = ? where id = ?")
+                    .bind(&name)
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await;
+                match result {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Err(Invalid::one("name", format!("There is already a location called “{name}”.")).into())
+                    }
+                    other => other?,
+                };
+                append(conn, &actor, "location.renamed", &Subject::location(id, &name), json!({"from": old, "to": name}), now)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}

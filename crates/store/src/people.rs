@@ -1,0 +1,343 @@
+//! Accounts: the people who borrow, lend and manage devices.
+
+use chrono::{DateTime, Utc};
+use kitroom_core::person::{PersonDetails, PersonKind, Role, Username};
+use kitroom_core::Invalid;
+use serde_json::json;
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
+use crate::events::{append, Subject};
+
+/// A person with an account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: Uuid,
+    pub username: String,
+    pub full_name: String,
+    pub email: Option<String>,
+    pub position: String,
+    pub kind: PersonKind,
+    pub role: Role,
+    pub active: bool,
+    /// The argon2id hash; `None` until a password is set.
+    pub password_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Person {
+    // The hash is left out so that it never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Person").field("id", &self.id).field("username", &self.username).field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+impl Person {
+    pub fn actor(&self) -> Actor {
+        Actor::person(self.id, &self.username)
+    }
+
+    pub fn subject(&self) -> Subject {
+        Subject::person(self.id, &self.username)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PersonRow {
+    id: String,
+    username: String,
+    full_name: String,
+    email: Option<String>,
+    position: String,
+    kind: String,
+    role: String,
+    active: bool,
+    password_hash: Option<String>,
+    created_at: String,
+}
+
+impl TryFrom<PersonRow> for Person {
+    type Error = StoreError;
+    fn try_from(r: PersonRow) -> Result<Self, Self::Error> {
+        Ok(Person {
+            id: parse_uuid(&r.id)?,
+            username: r.username,
+            full_name: r.full_name,
+            email: r.email,
+            position: r.position,
+            kind: parse_word(&r.kind)?,
+            role: parse_word(&r.role)?,
+            active: r.active,
+            password_hash: r.password_hash,
+            created_at: parse_time(&r.created_at)?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, username, full_name, email, position, kind, role, active, password_hash, created_at";
+
+fn taken(username: &Username) -> StoreError {
+    Invalid::one("username", format!("The username “{username}” is already taken. Choose another.")).into()
+}
+
+async fn insert(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    d: &PersonDetails,
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Person, StoreError> {
+    let id = Uuid::new_v4();
+    let at = time_text(now);
+    let result = sqlx::query(
+        "insert into person (id, username, full_name, email, position, kind, role, active, password_hash, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(d.username.as_str())
+    .bind(&d.full_name)
+    .bind(&d.email)
+    .bind(&d.position)
+    .bind(d.kind.as_str())
+    .bind(d.role.as_str())
+    .bind(password_hash)
+    .bind(&at)
+    .bind(&at)
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(taken(&d.username)),
+        other => other?,
+    };
+    let person = Person {
+        id,
+        username: d.username.to_string(),
+        full_name: d.full_name.clone(),
+        email: d.email.clone(),
+        position: d.position.clone(),
+        kind: d.kind,
+        role: d.role,
+        active: true,
+        password_hash: password_hash.map(str::to_owned),
+        created_at: now,
+    };
+    append(
+        conn,
+        actor,
+        "person.created",
+        &person.subject(),
+        json!({"full_name": d.full_name, "email": d.email, "position": d.position, "kind": d.kind, "role": d.role}),
+        now,
+    )
+    .await?;
+    Ok(person)
+}
+
+async fn end_sessions(conn: &mut SqliteConnection, person: Uuid) -> Result<u64, StoreError> {
+    Ok(sqlx::query("delete from session where person_id = ?").bind(person.to_string()).execute(&mut *conn).await?.rows_affected())
+}
+
+async fn get_person(conn: &mut SqliteConnection, id: Uuid) -> Result<Person, StoreError> {
+    sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from person where id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}
+
+/// Which people to list.
+#[derive(Debug, Clone, Default)]
+pub struct PeopleFilter {
+    /// Matches username, full name or email.
+    pub q: Option<String>,
+    pub include_inactive: bool,
+}
+
+impl Store {
+    pub async fn count_people(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("select count(*) from person").fetch_one(self.reader()).await?)
+    }
+
+    /// Creates an account.
+    pub async fn create_person(
+        &self,
+        actor: Actor,
+        details: PersonDetails,
+        password_hash: Option<String>,
+    ) -> Result<Person, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move { insert(conn, &actor, &details, password_hash.as_deref(), Utc::now()).await })
+        })
+        .await
+    }
+
+    /// Creates the first account, an admin, only while there is no account at all:
+    /// the setup link cannot be used twice, even by two browsers at once.
+    pub async fn create_first_admin(&self, details: PersonDetails, password_hash: String) -> Result<Person, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let count: i64 = sqlx::query_scalar("select count(*) from person").fetch_one(&mut *conn).await?;
+                if count > 0 {
+                    return Err(Invalid::one("username", "Kitroom already has an account. Sign in instead.").into());
+                }
+                let details = PersonDetails { role: Role::Admin, ..details };
+                insert(conn, &Actor::system(), &details, Some(&password_hash), Utc::now()).await
+            })
+        })
+        .await
+    }
+
+    pub async fn person_by_username(&self, username: &str) -> Result<Option<Person>, StoreError> {
+        sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from person where username = ? collate nocase"))
+            .bind(username.trim())
+            .fetch_optional(self.reader())
+            .await?
+            .map(Person::try_from)
+            .transpose()
+    }
+
+    pub async fn person_by_id(&self, id: Uuid) -> Result<Option<Person>, StoreError> {
+        sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from person where id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .map(Person::try_from)
+            .transpose()
+    }
+
+    pub async fn list_people(&self, f: &PeopleFilter) -> Result<Vec<Person>, StoreError> {
+        let mut qb = sqlx::QueryBuilder::new(format!("select {COLUMNS} from person where 1 = 1"));
+        if !f.include_inactive {
+            qb.push(" and active = 1");
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let p = crate::db::like_pattern(q);
+            qb.push(" and (username like ").push_bind(p.clone()).push(" escape '\\'");
+            qb.push(" or full_name like ").push_bind(p.clone()).push(" escape '\\'");
+            qb.push(" or email like ").push_bind(p).push(" escape '\\')");
+        }
+        qb.push(" order by full_name collate nocase, username limit 2000");
+        qb.build_query_as::<PersonRow>().fetch_all(self.reader()).await?.into_iter().map(Person::try_from).collect()
+    }
+
+    /// Changes an account's details and records what changed.
+    pub async fn update_person(&self, actor: Actor, id: Uuid, d: PersonDetails) -> Result<Person, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let before = get_person(conn, id).await?;
+                let result = sqlx::query(
+                    "update person set username = ?, full_name = ?, email = ?, position = ?, kind = ?, role = ?, updated_at = ?
+                     where id = ?",
+                )
+                .bind(d.username.as_str())
+                .bind(&d.full_name)
+                .bind(&d.email)
+                .bind(&d.position)
+                .bind(d.kind.as_str())
+                .bind(d.role.as_str())
+                .bind(time_text(now))
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await;
+                match result {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(taken(&d.username)),
+                    other => other?,
+                };
+                let after = get_person(conn, id).await?;
+                let mut changes = serde_json::Map::new();
+                let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+                    if old != new {
+                        changes.insert(field.into(), json!({"from": old, "to": new}));
+                    }
+                };
+                note("username", json!(before.username), json!(after.username));
+                note("full_name", json!(before.full_name), json!(after.full_name));
+                note("email", json!(before.email), json!(after.email));
+                note("position", json!(before.position), json!(after.position));
+                note("kind", json!(before.kind), json!(after.kind));
+                note("role", json!(before.role), json!(after.role));
+                if !changes.is_empty() {
+                    append(conn, &actor, "person.updated", &after.subject(), changes.into(), now).await?;
+                }
+                Ok(after)
+            })
+        })
+        .await
+    }
+
+    /// Activates or deactivates an account. Deactivating ends every session of that
+    /// person in the same transaction, so they are signed out at once.
+    pub async fn set_active(&self, actor: Actor, id: Uuid, active: bool) -> Result<Person, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let before = get_person(conn, id).await?;
+                if before.active == active {
+                    return Ok(before);
+                }
+                sqlx::query("update person set active = ?, updated_at = ? where id = ?")
+                    .bind(active)
+                    .bind(time_text(now))
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                let ended = if active { 0 } else { end_sessions(conn, id).await? };
+                let action = if active { "person.reactivated" } else { "person.deactivated" };
+                append(conn, &actor, action, &before.subject(), json!({"sessions_ended": ended}), now).await?;
+                get_person(conn, id).await
+            })
+        })
+        .await
+    }
+
+    /// Sets a new password hash. When someone else resets it, every session of the
+    /// person ends; when they change their own, the caller keeps theirs (it is given a
+    /// fresh id by the web layer) and their other sessions end.
+    pub async fn set_password(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        password_hash: String,
+        keep_session: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let person = get_person(conn, id).await?;
+                sqlx::query("update person set password_hash = ?, updated_at = ? where id = ?")
+                    .bind(&password_hash)
+                    .bind(time_text(now))
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                let ended = sqlx::query("delete from session where person_id = ? and id_hash <> ?")
+                    .bind(id.to_string())
+                    .bind(keep_session.unwrap_or_default())
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                let action = if actor.id == Some(id) { "person.password_changed" } else { "person.password_reset" };
+                append(conn, &actor, action, &person.subject(), json!({"sessions_ended": ended}), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Records a sign-in or sign-out in the activity log.
+    pub async fn record_sign_in(&self, person: &Person, signed_in: bool, address: String) -> Result<(), StoreError> {
+        let actor = person.actor();
+        let subject = person.subject();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let action = if signed_in { "person.signed_in" } else { "person.signed_out" };
+                append(conn, &actor, action, &subject, json!({"address": address}), Utc::now()).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,80 @@
+//! Server-side login sessions, stored for `tower-sessions`.
+//!
+//! The session machinery (ids, cookies, expiry) is the crate's; this module only
+//! keeps the records. Ids are kept as SHA-256 hashes so a stolen copy of the database
+//! does not give live sessions, and each record names its person so that deactivating
+//! an account can end all of that person's sessions in one statement.
+
+use uuid::Uuid;
+
+use crate::db::{Store, StoreError};
+
+/// A stored session.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub data: String,
+    pub expires_at: i64,
+}
+
+impl Store {
+    pub async fn load_session(&self, id_hash: &str, now_unix: i64) -> Result<Option<SessionRow>, StoreError> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("select data, expires_at from session where id_hash = ? and expires_at > ?")
+                .bind(id_hash)
+                .bind(now_unix)
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(row.map(|(data, expires_at)| SessionRow { data, expires_at }))
+    }
+
+    /// Inserts or replaces a session. With `only_if_new`, an id already in use is left
+    /// alone and `false` is returned, so the caller can pick another.
+    pub async fn save_session(
+        &self,
+        id_hash: String,
+        person: Option<Uuid>,
+        data: String,
+        expires_at: i64,
+        only_if_new: bool,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let sql = if only_if_new {
+                    "insert into session (id_hash, person_id, data, expires_at) values (?, ?, ?, ?) on conflict do nothing"
+                } else {
+                    "insert into session (id_hash, person_id, data, expires_at) values (?, ?, ?, ?)
+                     on conflict (id_hash) do update set person_id = excluded.person_id, data = excluded.data, expires_at = excluded.expires_at"
+                };
+                let done = sqlx::query(sql)
+                    .bind(id_hash)
+                    .bind(person.map(|p| p.to_string()))
+                    .bind(data)
+                    .bind(expires_at)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            })
+        })
+        .await
+    }
+
+    pub async fn delete_session(&self, id_hash: String) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("delete from session where id_hash = ?").bind(id_hash).execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Removes sessions that have expired. Run now and then; returns how many went.
+    pub async fn delete_expired_sessions(&self, now_unix: i64) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                Ok(sqlx::query("delete from session where expires_at <= ?").bind(now_unix).execute(&mut *conn).await?.rows_affected())
+            })
+        })
+        .await
+    }
+}
