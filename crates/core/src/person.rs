@@ -58,6 +58,20 @@ impl Role {
     }
 }
 
+/// Whether someone with `actor` role may change an account that has `target` role,
+/// giving it `new_role`. Managers look after ordinary accounts; only an admin may
+/// touch an admin's account or hand out the admin role, so no one can raise
+/// themselves above their own role.
+pub fn may_manage_account(actor: Role, target: Role, new_role: Role) -> Result<(), String> {
+    if !actor.may(Permission::ManageAccounts) {
+        return Err("Your account does not allow managing other accounts.".into());
+    }
+    if (target == Role::Admin || new_role == Role::Admin) && !actor.may(Permission::ManageAdmins) {
+        return Err("Only an IT administrator can manage administrator accounts.".into());
+    }
+    Ok(())
+}
+
 /// A login name: 2 to 40 lower-case letters, digits, `.`, `-` or `_`, starting with
 /// a letter. Stored lower-case, so `J.Smith` and `j.smith` are one person.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -198,6 +212,15 @@ mod tests {
     fn only_an_admin_makes_admins() {
         assert!(Role::Admin.may(Permission::ManageAdmins));
         assert!(!Role::Manager.may(Permission::ManageAdmins));
+    }
+
+    #[test]
+    fn a_manager_cannot_make_or_change_an_admin() {
+        assert!(may_manage_account(Role::Manager, Role::Borrower, Role::Head).is_ok());
+        assert!(may_manage_account(Role::Manager, Role::Borrower, Role::Admin).is_err());
+        assert!(may_manage_account(Role::Manager, Role::Admin, Role::Admin).is_err());
+        assert!(may_manage_account(Role::Admin, Role::Admin, Role::Borrower).is_ok());
+        assert!(may_manage_account(Role::Head, Role::Borrower, Role::Borrower).is_err());
     }
 
     #[test]

@@ -1,1 +1,164 @@
-//! placeholder
+//! Kitroom's web app: the pages people use and the JSON API scripts use.
+//!
+//! A request flows one way: a handler parses and authorises it, `kitroom_core`
+//! decides, `kitroom_store` persists the decision with its event, and a view renders
+//! the answer. Handlers never hold an unchecked value: forms and JSON bodies are
+//! turned into domain types first.
+//!
+//! # Layout
+//! - [`auth`]: who is asking: sessions, sign-in and sign-out, the setup link, CSRF,
+//!   login throttling, API tokens, password hashing.
+//! - [`session`]: the `tower-sessions` store kept in Kitroom's database.
+//! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
+//! - [`devices`], [`locations`], [`people`], [`account`], [`log`]: the pages, one
+//!   module per feature, each with its own `router()`.
+//! - [`api`]: `/api/v1`.
+//! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
+//! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::Router;
+use kitroom_store::Store;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub mod account;
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod devices;
+pub mod error;
+pub mod locations;
+pub mod log;
+pub mod people;
+pub mod session;
+pub mod time;
+pub mod views;
+
+pub use error::AppError;
+
+/// How the app is set up, from the command line or environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Mark the session cookie `Secure` and send HSTS: set when Kitroom is served
+    /// over HTTPS (directly or behind a reverse proxy).
+    pub secure_cookies: bool,
+    /// Take the client's address from the last `X-Forwarded-For` entry, for login
+    /// throttling. Only set when a reverse proxy you control sets that header.
+    pub trust_proxy: bool,
+    /// Sign people out after this long without a request.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { secure_cookies: false, trust_proxy: false, idle_timeout: Duration::from_secs(60 * 60) }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: Config,
+    throttle: Mutex<auth::Throttle>,
+    setup_token: Mutex<Option<String>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                throttle: Mutex::new(auth::Throttle::default()),
+                setup_token: Mutex::new(None),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Makes a new one-time setup token, valid while Kitroom has no account, and
+    /// returns it for the console. The person at the machine opens `/setup?token=…`.
+    pub fn issue_setup_token(&self) -> String {
+        let token = auth::random_token();
+        *self.inner.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        token
+    }
+}
+
+/// The whole app: every feature's routes, sessions, CSRF and security headers.
+pub fn app(state: AppState) -> Router {
+    let pages = Router::new()
+        .merge(auth::router())
+        .merge(devices::router())
+        .merge(locations::router())
+        .merge(people::router())
+        .merge(account::router())
+        .merge(log::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
+        .layer(session::layer(state.clone()))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+
+    let secure = state.config().secure_cookies;
+    let mut router = Router::new()
+        .merge(pages)
+        .nest("/api/v1", api::router())
+        .merge(assets::router())
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .fallback(fallback)
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ));
+    if secure {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    router
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            // The path only: query strings may carry a setup token.
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+}
+
+async fn fallback(method: Method) -> AppError {
+    if method == Method::GET || method == Method::HEAD {
+        AppError::NotFound
+    } else {
+        AppError::MethodNotAllowed
+    }
+}

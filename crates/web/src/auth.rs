@@ -1,0 +1,496 @@
+//! Who is asking, and may they?
+//!
+//! - Pages use the session cookie: [`Ctx`] is the signed-in person, their CSRF token
+//!   and any one-time notice. A page asks for a [`Permission`] with [`Ctx::require`].
+//! - The API uses personal tokens: [`ApiUser`].
+//! - Every form post passes [`csrf_guard`] before its handler sees it.
+//! - Sign-in is throttled per account and per address ([`Throttle`]).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::Utc;
+use kitroom_core::person::{new_password, Permission, PersonInput, Role};
+use kitroom_core::throttle::{wait_words, Failures, Limit};
+use kitroom_core::Invalid;
+use kitroom_store::people::Person;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::session::PERSON_KEY;
+use crate::views::auth as v;
+use crate::{AppError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/setup", get(setup_page).post(setup))
+}
+
+/// 32 random bytes from the operating system, as hex.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How an API token is stored: its SHA-256. Tokens are random, so no salt is needed.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.trim().as_bytes()))
+}
+
+/// A new personal API token: `kr_` and 64 hex digits.
+pub fn new_api_token() -> String {
+    format!("kr_{}", random_token())
+}
+
+/// Hashes a password with argon2id (the crate's defaults follow OWASP's advice), off
+/// the async threads.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|e| AppError::Internal(e.to_string().into()))
+}
+
+/// Checks a password against a stored hash, off the async threads. With no hash (an
+/// unknown username), a dummy hash is checked so the answer takes as long either way.
+pub async fn verify_password(hash: Option<String>, password: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let dummy = dummy_hash();
+        let (hash, real) = match hash {
+            Some(h) => (h, true),
+            None => (dummy.to_owned(), false),
+        };
+        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
+        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && real
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(b"not a real password", &salt).map(|h| h.to_string()).unwrap_or_default()
+    })
+}
+
+/// Recent failed sign-ins, by account and by address, kept in memory.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    accounts: HashMap<String, Failures>,
+    addresses: HashMap<String, Failures>,
+}
+
+impl Throttle {
+    fn check(&mut self, username: &str, address: &str) -> Result<(), chrono::Duration> {
+        let now = Utc::now();
+        let a = self.accounts.entry(username.to_owned()).or_default().check(Limit::ACCOUNT, now);
+        let b = self.addresses.entry(address.to_owned()).or_default().check(Limit::ADDRESS, now);
+        match (a, b) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(x), Err(y)) => Err(x.max(y)),
+            (Err(x), _) | (_, Err(x)) => Err(x),
+        }
+    }
+
+    fn record_failure(&mut self, username: &str, address: &str) {
+        let now = Utc::now();
+        self.accounts.entry(username.to_owned()).or_default().record(Limit::ACCOUNT, now);
+        self.addresses.entry(address.to_owned()).or_default().record(Limit::ADDRESS, now);
+        // Keep memory bounded against a flood of made-up usernames.
+        if self.accounts.len() > 10_000 {
+            self.accounts.retain(|_, f| !f.is_stale(Limit::ACCOUNT, now));
+        }
+        if self.addresses.len() > 10_000 {
+            self.addresses.retain(|_, f| !f.is_stale(Limit::ADDRESS, now));
+        }
+    }
+}
+
+/// The client's address: the TCP peer, or behind a trusted proxy the last
+/// `X-Forwarded-For` entry (the one the proxy itself added).
+pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: bool) -> String {
+    if trust_proxy {
+        if let Some(last) = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .last()
+        {
+            return last.to_owned();
+        }
+    }
+    peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+/// The client's address as [`client_address`] reads it, for throttling and the log.
+pub struct ClientAddr(pub String);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        Ok(ClientAddr(client_address(&parts.headers, peer, state.config().trust_proxy)))
+    }
+}
+
+/// The signed-in person on a page, with the CSRF token for the page's forms and a
+/// notice left by the previous request ("Device saved").
+pub struct Ctx {
+    pub user: Person,
+    pub csrf: String,
+    pub flash: Option<String>,
+    pub session: Session,
+}
+
+impl Ctx {
+    /// Refuses unless the person's role allows `p`.
+    pub fn require(&self, p: Permission) -> Result<(), AppError> {
+        if self.user.role.may(p) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn may(&self, p: Permission) -> bool {
+        self.user.role.may(p)
+    }
+}
+
+/// Leaves a notice for the next page this session sees.
+pub async fn set_flash(session: &Session, message: impl Into<String>) -> Result<(), AppError> {
+    session.insert("flash", message.into()).await?;
+    Ok(())
+}
+
+/// The session's CSRF token, made on first use.
+pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(t) = session.get::<String>("csrf").await? {
+        return Ok(t);
+    }
+    let t = random_token();
+    session.insert("csrf", &t).await?;
+    Ok(t)
+}
+
+/// How often a session's expiry is pushed back while it is used (seconds): often
+/// enough to keep an active person signed in, rarely enough to spare the database.
+const TOUCH_EVERY: i64 = 60;
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let next = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, m)| AppError::Internal(m.into()))?;
+        let Some(id) = session.get::<Uuid>(PERSON_KEY).await? else {
+            return Err(AppError::SignInRequired { next });
+        };
+        let person = state.store().person_by_id(id).await?;
+        let Some(user) = person.filter(|p| p.active) else {
+            // Deactivated or removed: this session ends now.
+            session.flush().await?;
+            return Err(AppError::SignInRequired { next });
+        };
+        let now = Utc::now().timestamp();
+        if session.get::<i64>("seen").await?.is_none_or(|seen| now - seen >= TOUCH_EVERY) {
+            session.insert("seen", now).await?;
+        }
+        let csrf = csrf_token(&session).await?;
+        let flash = session.remove::<String>("flash").await?;
+        Ok(Ctx { user, csrf, flash, session })
+    }
+}
+
+/// The owner of the API token in the `Authorization: Bearer` header.
+pub struct ApiUser(pub Person);
+
+impl ApiUser {
+    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        if self.0.role.may(p) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthorized)?;
+        let owner = state.store().token_owner(&token_hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
+        let person = state.store().person_by_id(owner).await?;
+        match person {
+            Some(p) if p.active => Ok(ApiUser(p)),
+            _ => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+/// Refuses any form post whose `csrf` field does not match the session's token, and
+/// any cross-site post (by `Origin`), before a handler sees it.
+pub async fn csrf_guard(session: Session, req: Request<Body>, next: Next) -> Result<Response, AppError> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(next.run(req).await);
+    }
+    let (parts, body) = req.into_parts();
+    if let (Some(origin), Some(host)) = (parts.headers.get(header::ORIGIN), parts.headers.get(header::HOST)) {
+        let origin = origin.to_str().unwrap_or("");
+        let host = host.to_str().unwrap_or("");
+        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+        if origin_host != host {
+            tracing::warn!(origin, "cross-site form post refused");
+            return Err(AppError::CsrfRejected);
+        }
+    }
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(AppError::BadRequest("This page only accepts its own forms.".into()));
+    }
+    let bytes = axum::body::to_bytes(body, 1024 * 1024)
+        .await
+        .map_err(|_| AppError::BadRequest("The form was too large to read.".into()))?;
+    let sent: Option<String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|fields| fields.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v));
+    let expected = session.get::<String>("csrf").await?;
+    match (sent, expected) {
+        (Some(s), Some(e)) if Sha256::digest(s.as_bytes()) == Sha256::digest(e.as_bytes()) => {
+            Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await)
+        }
+        _ => Err(AppError::CsrfRejected),
+    }
+}
+
+/// A form body, read leniently: missing fields are empty, and a body that cannot be
+/// read at all gets a plain 400.
+pub struct FormBody<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for FormBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Form::<T>::from_request(req, state)
+            .await
+            .map(|f| FormBody(f.0))
+            .map_err(|_| AppError::BadRequest("The form could not be read. Go back, reload the page and try again.".into()))
+    }
+}
+
+/// A checkbox: present ("on") when ticked, absent otherwise.
+pub fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let v = String::deserialize(d)?;
+    Ok(matches!(v.as_str(), "on" | "true" | "1" | "yes"))
+}
+
+/// Where to go after signing in: only a path on this site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+async fn login_page(State(state): State<AppState>, session: Session, Query(q): Query<LoginQuery>) -> Result<Response, AppError> {
+    if session.get::<Uuid>(PERSON_KEY).await?.is_some() {
+        return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
+    }
+    if state.store().count_people().await? == 0 {
+        return Ok(v::no_accounts_yet().into_response());
+    }
+    let csrf = csrf_token(&session).await?;
+    let notice = q.signed_out.map(|_| "You have signed out.");
+    Ok(v::login(&csrf, "", q.next.as_deref().unwrap_or(""), None, notice).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    ClientAddr(address): ClientAddr,
+    FormBody(form): FormBody<LoginForm>,
+) -> Result<Response, AppError> {
+    let username = form.username.trim().to_lowercase();
+    let csrf = csrf_token(&session).await?;
+    let refuse = |status: StatusCode, message: String| {
+        (status, v::login(&csrf, &form.username, &form.next, Some(&message), None)).into_response()
+    };
+    if username.is_empty() || form.password.is_empty() {
+        return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, "Enter your username and password.".into()));
+    }
+    let throttled = state.inner.throttle.lock().unwrap_or_else(|e| e.into_inner()).check(&username, &address);
+    if let Err(wait) = throttled {
+        tracing::warn!(username, address, "sign-in throttled");
+        return Ok(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed sign-ins. For your security, wait {} and try again, or ask the business manager to reset your password.", wait_words(wait)),
+        ));
+    }
+    let person = state.store().person_by_username(&username).await?;
+    let hash = person.as_ref().and_then(|p| p.password_hash.clone());
+    if !verify_password(hash, form.password.clone()).await {
+        state.inner.throttle.lock().unwrap_or_else(|e| e.into_inner()).record_failure(&username, &address);
+        tracing::info!(username, address, "sign-in failed");
+        return Ok(refuse(StatusCode::UNAUTHORIZED, "The username or password is not right. Check them and try again.".into()));
+    }
+    let Some(person) = person else {
+        return Err(AppError::Internal("a password matched without a person".into()));
+    };
+    if !person.active {
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            "This account has been deactivated. If you still need Kitroom, ask the business manager.".into(),
+        ));
+    }
+    // A fresh session id at sign-in, so an id planted before sign-in is worthless.
+    session.cycle_id().await?;
+    session.insert(PERSON_KEY, person.id).await?;
+    session.insert("csrf", random_token()).await?;
+    state.store().record_sign_in(&person, true, address).await?;
+    Ok(Redirect::to(&safe_next(Some(&form.next))).into_response())
+}
+
+async fn logout(State(state): State<AppState>, session: Session, ClientAddr(address): ClientAddr) -> Result<Response, AppError> {
+    if let Some(id) = session.get::<Uuid>(PERSON_KEY).await? {
+        if let Some(person) = state.store().person_by_id(id).await? {
+            state.store().record_sign_in(&person, false, address).await?;
+        }
+    }
+    session.flush().await?;
+    Ok(Redirect::to("/login?signed_out=1").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SetupQuery {
+    token: String,
+}
+
+fn setup_token_matches(state: &AppState, token: &str) -> bool {
+    let guard = state.inner.setup_token.lock().unwrap_or_else(|e| e.into_inner());
+    guard.as_deref().is_some_and(|t| !token.is_empty() && Sha256::digest(t.as_bytes()) == Sha256::digest(token.as_bytes()))
+}
+
+async fn setup_page(State(state): State<AppState>, session: Session, Query(q): Query<SetupQuery>) -> Result<Response, AppError> {
+    if state.store().count_people().await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    if !setup_token_matches(&state, &q.token) {
+        return Ok((StatusCode::FORBIDDEN, v::setup_link_wrong()).into_response());
+    }
+    let csrf = csrf_token(&session).await?;
+    Ok(v::setup(&csrf, &q.token, &SetupForm::default(), &Invalid::new()).into_response())
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct SetupForm {
+    pub token: String,
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub position: String,
+    pub password: String,
+    pub confirm: String,
+}
+
+async fn setup(State(state): State<AppState>, session: Session, FormBody(form): FormBody<SetupForm>) -> Result<Response, AppError> {
+    if state.store().count_people().await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    if !setup_token_matches(&state, &form.token) {
+        return Ok((StatusCode::FORBIDDEN, v::setup_link_wrong()).into_response());
+    }
+    let input = PersonInput {
+        username: form.username.clone(),
+        full_name: form.full_name.clone(),
+        email: form.email.clone(),
+        position: form.position.clone(),
+        kind: "staff".into(),
+        role: Role::Admin.as_str().into(),
+    };
+    let mut invalid = Invalid::new();
+    let details = input.parse().map_err(|e| invalid.0.extend(e.0)).ok();
+    let password = invalid.check("password", new_password(&form.password, &form.username));
+    if password.is_some() && form.password != form.confirm {
+        invalid.add("confirm", "The two passwords are not the same.");
+    }
+    let csrf = csrf_token(&session).await?;
+    let (Some(details), Some(password), true) = (details, password, invalid.is_empty()) else {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, v::setup(&csrf, &form.token, &form, &invalid)).into_response());
+    };
+    let hash = hash_password(password).await?;
+    let person = match state.store().create_first_admin(details, hash).await {
+        Ok(p) => p,
+        Err(kitroom_store::StoreError::Invalid(_)) => return Ok(Redirect::to("/login").into_response()),
+        Err(e) => return Err(e.into()),
+    };
+    *state.inner.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    tracing::info!(username = person.username, "first admin account created through the setup link");
+    session.cycle_id().await?;
+    session.insert(PERSON_KEY, person.id).await?;
+    session.insert("csrf", random_token()).await?;
+    set_flash(&session, format!("Welcome, {}. Your admin account is ready. Start by registering a device or adding people.", person.full_name)).await?;
+    Ok(Redirect::to("/devices").into_response())
+}

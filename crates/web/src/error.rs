@@ -1,0 +1,195 @@
+//! Errors, as a person or a script sees them.
+//!
+//! Pages answer with [`AppError`], rendered as a short HTML page in plain words. The
+//! API answers with [`ApiError`], rendered as `application/problem+json` with a
+//! stable `type`. Internal errors are logged with their whole cause chain and a
+//! reference; the person sees only the apology and the reference.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use kitroom_core::Invalid;
+use kitroom_store::StoreError;
+use serde_json::json;
+
+use crate::views;
+
+/// An error on a page.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 303 to the sign-in page, coming back to `next` afterwards.
+    #[error("sign in required")]
+    SignInRequired { next: String },
+    /// 403: signed in, but this role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// 404.
+    #[error("not found")]
+    NotFound,
+    /// 405.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 400: the request could not be read at all (a form that did not come from ours).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 403: the form's CSRF token was missing or wrong.
+    #[error("the form has expired")]
+    CsrfRejected,
+    /// 409: the change is not possible in the thing's current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// 500: logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AppError {
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> AppError {
+        AppError::Internal(Box::new(e))
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::IllegalMove(m) => AppError::Conflict(m.to_string()),
+            StoreError::Invalid(i) => AppError::Conflict(i.to_string()),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        AppError::internal(e)
+    }
+}
+
+/// Writes an error and every cause under it to the log, and returns a short
+/// reference to show the person, so a report can be matched to the log line.
+pub fn log_internal(e: &(dyn std::error::Error + 'static)) -> String {
+    let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let mut chain = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    tracing::error!(reference, error = %chain, "request failed");
+    reference
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            AppError::SignInRequired { next } => {
+                let to = if next == "/" || next.is_empty() {
+                    "/login".to_owned()
+                } else {
+                    format!("/login?next={}", crate::views::url_encode(next))
+                };
+                return Redirect::to(&to).into_response();
+            }
+            AppError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "You cannot do that",
+                "Your account does not allow this. If you need it, ask the business manager.".to_owned(),
+            ),
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is nothing here. If you typed the address, check it; if you scanned a label, the device may not be registered yet.".to_owned(),
+            ),
+            AppError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "That did not work", "That page cannot be used this way.".to_owned())
+            }
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "That did not work", m.clone()),
+            AppError::CsrfRejected => (
+                StatusCode::FORBIDDEN,
+                "The form has expired",
+                "For your security, forms expire when you sign out or stay idle. Go back, reload the page and try again.".to_owned(),
+            ),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, "That cannot be done now", m.clone()),
+            AppError::Internal(e) => {
+                let reference = log_internal(e.as_ref());
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    format!("Something went wrong on our side and nothing was changed. Please try again; if it keeps happening, tell your IT administrator and quote reference {reference}."),
+                )
+            }
+        };
+        (status, views::error_page(title, &message)).into_response()
+    }
+}
+
+/// An error from the JSON API, as RFC 9457 problem details.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable and machine-readable, such as `urn:kitroom:problem:validation`.
+    pub kind: &'static str,
+    pub detail: String,
+    pub errors: Option<Invalid>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError { status, kind, detail: detail.into(), errors: None }
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Send a personal API token as `Authorization: Bearer <token>`. Create one on your account page.")
+    }
+
+    pub fn forbidden() -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your account does not allow this.")
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", format!("{what} was not found."))
+    }
+
+    pub fn invalid(invalid: Invalid) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            kind: "validation",
+            detail: invalid.to_string(),
+            errors: Some(invalid),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("That"),
+            StoreError::IllegalMove(m) => ApiError::new(StatusCode::CONFLICT, "illegal-status-change", m.to_string()),
+            StoreError::Invalid(i) => ApiError { status: StatusCode::CONFLICT, kind: "conflict", detail: i.to_string(), errors: Some(i) },
+            other => {
+                let reference = log_internal(&other);
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("Something went wrong on our side and nothing was changed. Reference {reference}."),
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("urn:kitroom:problem:{}", self.kind),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if let Some(errors) = self.errors {
+            body["errors"] = json!(errors);
+        }
+        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    }
+}

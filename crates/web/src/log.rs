@@ -1,0 +1,55 @@
+//! The activity log's page, for managers, the head and admins.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use kitroom_core::device::parse_date;
+use kitroom_core::person::Permission;
+use kitroom_core::Invalid;
+use kitroom_store::events::EventFilter;
+use serde::Deserialize;
+
+use crate::auth::Ctx;
+use crate::views::log as v;
+use crate::{AppError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/log", get(show))
+}
+
+pub const PER_PAGE: i64 = 100;
+
+/// The log's filters, as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LogQuery {
+    pub person: String,
+    pub device: String,
+    pub from: String,
+    pub to: String,
+    pub before: Option<i64>,
+}
+
+async fn show(ctx: Ctx, State(state): State<AppState>, Query(q): Query<LogQuery>) -> Result<Response, AppError> {
+    ctx.require(Permission::ReadLog)?;
+    let mut invalid = Invalid::new();
+    let mut filter = EventFilter { before: q.before, limit: PER_PAGE, ..Default::default() };
+    if !q.person.trim().is_empty() {
+        match state.store().person_by_username(&q.person).await? {
+            Some(p) => filter.person = Some(p.id),
+            None => invalid.add("person", format!("Nobody has the username “{}”.", q.person.trim())),
+        }
+    }
+    if !q.device.trim().is_empty() {
+        match state.store().device_by_tag(&q.device).await? {
+            Some(d) => filter.device = Some(d.id),
+            None => invalid.add("device", format!("No device has the tag “{}”.", q.device.trim())),
+        }
+    }
+    filter.from = invalid.check("from", parse_date(&q.from, "From")).flatten();
+    filter.to = invalid.check("to", parse_date(&q.to, "To")).flatten();
+    let events = if invalid.is_empty() { state.store().list_events(&filter).await? } else { Vec::new() };
+    let status = if invalid.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, v::page(&ctx, &q, &events, &invalid)).into_response())
+}

@@ -1,0 +1,220 @@
+//! Accounts, for managers and admins: add people, edit them, deactivate them, reset
+//! their passwords.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use kitroom_core::person::{may_manage_account, new_password, Permission, PersonInput, Role};
+use kitroom_core::Invalid;
+use kitroom_store::events::EventFilter;
+use kitroom_store::people::{PeopleFilter, Person};
+use kitroom_store::StoreError;
+use serde::Deserialize;
+
+use crate::auth::{hash_password, set_flash, Ctx, FormBody};
+use crate::views::people as v;
+use crate::views::url_encode;
+use crate::{AppError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/people", get(list).post(create))
+        .route("/people/new", get(new_form))
+        .route("/people/{username}", get(show))
+        .route("/people/{username}/edit", get(edit_form).post(update))
+        .route("/people/{username}/active", post(set_active))
+        .route("/people/{username}/password", post(reset_password))
+}
+
+pub fn person_url(username: &str) -> String {
+    format!("/people/{}", url_encode(username))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PeopleQuery {
+    pub q: String,
+    pub inactive: String,
+}
+
+async fn list(ctx: Ctx, State(state): State<AppState>, Query(q): Query<PeopleQuery>) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let people = state
+        .store()
+        .list_people(&PeopleFilter { q: Some(q.q.clone()), include_inactive: !q.inactive.is_empty() })
+        .await?;
+    Ok(v::list(&ctx, &q, &people).into_response())
+}
+
+/// The account form as posted; `password` only when adding someone.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(default)]
+pub struct PersonForm {
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub position: String,
+    pub kind: String,
+    pub role: String,
+    pub password: String,
+}
+
+impl PersonForm {
+    fn input(&self) -> PersonInput {
+        PersonInput {
+            username: self.username.clone(),
+            full_name: self.full_name.clone(),
+            email: self.email.clone(),
+            position: self.position.clone(),
+            kind: self.kind.clone(),
+            role: self.role.clone(),
+        }
+    }
+
+    fn of(p: &Person) -> PersonForm {
+        PersonForm {
+            username: p.username.clone(),
+            full_name: p.full_name.clone(),
+            email: p.email.clone().unwrap_or_default(),
+            position: p.position.clone(),
+            kind: p.kind.as_str().into(),
+            role: p.role.as_str().into(),
+            password: String::new(),
+        }
+    }
+}
+
+async fn person(state: &AppState, username: &str) -> Result<Person, AppError> {
+    state.store().person_by_username(username).await?.ok_or(AppError::NotFound)
+}
+
+fn form_page(ctx: &Ctx, editing: Option<&Person>, form: &PersonForm, invalid: &Invalid) -> Response {
+    let status = if invalid.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    (status, v::form(ctx, editing, form, invalid)).into_response()
+}
+
+async fn new_form(ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let form = PersonForm { kind: "staff".into(), role: "borrower".into(), ..Default::default() };
+    Ok(form_page(&ctx, None, &form, &Invalid::new()))
+}
+
+#[tracing::instrument(skip_all)]
+async fn create(ctx: Ctx, State(state): State<AppState>, FormBody(form): FormBody<PersonForm>) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let mut invalid = Invalid::new();
+    let details = form.input().parse().map_err(|e| invalid.0.extend(e.0)).ok();
+    // A password is optional: without one, the account exists for lending but cannot
+    // sign in until someone sets it.
+    let password = if form.password.is_empty() { Some(None) } else { invalid.check("password", new_password(&form.password, &form.username)).map(Some) };
+    if let Some(d) = &details {
+        if let Err(m) = may_manage_account(ctx.user.role, Role::Borrower, d.role) {
+            invalid.add("role", m);
+        }
+    }
+    let (Some(details), Some(password), true) = (details, password, invalid.is_empty()) else {
+        return Ok(form_page(&ctx, None, &PersonForm { password: String::new(), ..form }, &invalid));
+    };
+    let hash = match password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    match state.store().create_person(ctx.user.actor(), details, hash).await {
+        Ok(p) => {
+            set_flash(&ctx.session, format!("Account for {} created.", p.full_name)).await?;
+            Ok(Redirect::to(&person_url(&p.username)).into_response())
+        }
+        Err(StoreError::Invalid(invalid)) => Ok(form_page(&ctx, None, &PersonForm { password: String::new(), ..form }, &invalid)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn show(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let p = person(&state, &username).await?;
+    let events = state.store().list_events(&EventFilter { person: Some(p.id), limit: 50, ..Default::default() }).await?;
+    Ok(v::show(&ctx, &p, &events, &Invalid::new()).into_response())
+}
+
+async fn edit_form(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let p = person(&state, &username).await?;
+    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
+    Ok(form_page(&ctx, Some(&p), &PersonForm::of(&p), &Invalid::new()))
+}
+
+#[tracing::instrument(skip_all, fields(person.username = %username))]
+async fn update(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>, FormBody(form): FormBody<PersonForm>) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let p = person(&state, &username).await?;
+    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
+    let mut invalid = Invalid::new();
+    let details = form.input().parse().map_err(|e| invalid.0.extend(e.0)).ok();
+    if let Some(d) = &details {
+        if let Err(m) = may_manage_account(ctx.user.role, p.role, d.role) {
+            invalid.add("role", m);
+        } else if p.id == ctx.user.id && d.role != p.role {
+            invalid.add("role", "You cannot change your own role. Ask another administrator.");
+        }
+    }
+    let (Some(details), true) = (details, invalid.is_empty()) else {
+        return Ok(form_page(&ctx, Some(&p), &form, &invalid));
+    };
+    match state.store().update_person(ctx.user.actor(), p.id, details).await {
+        Ok(p) => {
+            set_flash(&ctx.session, format!("Changes to {}'s account saved.", p.full_name)).await?;
+            Ok(Redirect::to(&person_url(&p.username)).into_response())
+        }
+        Err(StoreError::Invalid(invalid)) => Ok(form_page(&ctx, Some(&p), &form, &invalid)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ActiveForm {
+    active: String,
+}
+
+async fn set_active(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>, FormBody(form): FormBody<ActiveForm>) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let p = person(&state, &username).await?;
+    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
+    let active = form.active == "true";
+    if p.id == ctx.user.id && !active {
+        return Err(AppError::Conflict("You cannot deactivate your own account. Ask another administrator.".into()));
+    }
+    let p = state.store().set_active(ctx.user.actor(), p.id, active).await?;
+    let message = if active {
+        format!("{} can sign in again.", p.full_name)
+    } else {
+        format!("{}'s account is deactivated and they have been signed out everywhere.", p.full_name)
+    };
+    set_flash(&ctx.session, message).await?;
+    Ok(Redirect::to(&person_url(&p.username)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PasswordForm {
+    password: String,
+}
+
+async fn reset_password(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>, FormBody(form): FormBody<PasswordForm>) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let p = person(&state, &username).await?;
+    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
+    let password = match new_password(&form.password, &p.username) {
+        Ok(pw) => pw,
+        Err(m) => {
+            let events = state.store().list_events(&EventFilter { person: Some(p.id), limit: 50, ..Default::default() }).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, v::show(&ctx, &p, &events, &Invalid::one("password", m))).into_response());
+        }
+    };
+    let hash = hash_password(password).await?;
+    state.store().set_password(ctx.user.actor(), p.id, hash, None).await?;
+    set_flash(&ctx.session, format!("{}'s password is reset and their sessions have ended. Give them the new password in person.", p.full_name)).await?;
+    Ok(Redirect::to(&person_url(&p.username)).into_response())
+}

@@ -1,0 +1,89 @@
+//! Login sessions: `tower-sessions` does the work (ids, cookies, expiry, cycling the
+//! id at sign-in); this module keeps its records in Kitroom's database.
+
+use async_trait::async_trait;
+use kitroom_store::Store;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::AppState;
+
+/// The session key that holds the signed-in person's id.
+pub const PERSON_KEY: &str = "person_id";
+
+/// The session cookie's name.
+pub const COOKIE_NAME: &str = "kitroom_session";
+
+/// Sessions kept in the `session` table.
+#[derive(Debug, Clone)]
+pub struct DbSessions(pub Store);
+
+/// Session ids are stored as a SHA-256 hash.
+pub fn id_hash(id: &Id) -> String {
+    Sha256::digest(id.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+impl DbSessions {
+    async fn put(&self, record: &Record, only_if_new: bool) -> session_store::Result<bool> {
+        let person = record
+            .data
+            .get(PERSON_KEY)
+            .and_then(|v| v.as_str())
+            .and_then(|s| uuid::Uuid::parse_str(s).ok());
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        self.0
+            .save_session(id_hash(&record.id), person, data, record.expiry_date.unix_timestamp(), only_if_new)
+            .await
+            .map_err(backend)
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A clash of random 128-bit ids is all but impossible; pick again if it happens.
+        while !self.put(record, true).await? {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.put(record, false).await.map(|_| ())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let Some(row) = self.0.load_session(&id_hash(id), now).await.map_err(backend)? else {
+            return Ok(None);
+        };
+        let data = serde_json::from_str(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = OffsetDateTime::from_unix_timestamp(row.expires_at).map_err(backend)?;
+        Ok(Some(Record { id: *id, data, expiry_date }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.0.delete_session(id_hash(id)).await.map_err(backend)
+    }
+}
+
+/// The session layer: HttpOnly, SameSite=Lax (links from email still arrive signed
+/// in; cross-site posts do not carry the cookie), Secure when served over HTTPS,
+/// expiring after the idle timeout.
+pub fn layer(state: AppState) -> SessionManagerLayer<DbSessions> {
+    let idle = time::Duration::try_from(state.config().idle_timeout).unwrap_or(time::Duration::hours(1));
+    SessionManagerLayer::new(DbSessions(state.store().clone()))
+        .with_name(COOKIE_NAME)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config().secure_cookies)
+        .with_expiry(Expiry::OnInactivity(idle))
+}

@@ -1,0 +1,37 @@
+//! Times are UTC in the database and Europe/London on the page.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Europe::London;
+
+/// "Mon 23 Nov 2026, 09:15", in school time.
+pub fn when(t: DateTime<Utc>) -> String {
+    t.with_timezone(&London).format("%a %-d %b %Y, %H:%M").to_string()
+}
+
+/// A stored RFC 3339 time, shown in school time; shown as stored if it does not parse.
+pub fn when_text(s: &str) -> String {
+    DateTime::parse_from_rfc3339(s).map(|t| when(t.with_timezone(&Utc))).unwrap_or_else(|_| s.to_owned())
+}
+
+/// "3 Sep 2025".
+pub fn date(d: NaiveDate) -> String {
+    d.format("%-d %b %Y").to_string()
+}
+
+/// Today's date at the school.
+pub fn today() -> NaiveDate {
+    Utc::now().with_timezone(&London).date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summer_times_are_shown_in_british_summer_time() {
+        let t = DateTime::parse_from_rfc3339("2026-07-01T08:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(when(t), "Wed 1 Jul 2026, 09:00");
+        let t = DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(when(t), "Tue 1 Dec 2026, 08:00");
+    }
+}

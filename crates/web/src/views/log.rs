@@ -1,0 +1,121 @@
+//! The activity log.
+
+use kitroom_core::Invalid;
+use kitroom_store::events::Event;
+use maud::{html, Markup};
+use serde_json::Value;
+
+use super::{error_summary, page as layout, Field, Section};
+use crate::auth::Ctx;
+use crate::log::{LogQuery, PER_PAGE};
+use crate::time;
+
+/// Words for an action.
+fn action_label(action: &str) -> &str {
+    match action {
+        "device.registered" => "Registered",
+        "device.updated" => "Details changed",
+        "device.status_changed" => "Status changed",
+        "location.created" => "Location added",
+        "location.renamed" => "Location renamed",
+        "person.created" => "Account created",
+        "person.updated" => "Account changed",
+        "person.deactivated" => "Account deactivated",
+        "person.reactivated" => "Account reactivated",
+        "person.password_changed" => "Password changed",
+        "person.password_reset" => "Password reset",
+        "person.signed_in" => "Signed in",
+        "person.signed_out" => "Signed out",
+        "token.created" => "API token created",
+        "token.revoked" => "API token revoked",
+        other => other,
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        Value::String(s) if s.is_empty() => "—".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Partial: an event's details in words: "model: Latitude → Latitude 5440".
+fn details(e: &Event) -> Markup {
+    let Value::Object(map) = e.details_json() else { return html! {} };
+    html! {
+        ul.details {
+            @for (k, v) in &map {
+                @match v {
+                    Value::Object(change) if change.contains_key("from") && change.contains_key("to") => {
+                        li { span.field { (k.replace('_', " ")) } ": " (value_text(&change["from"])) " → " (value_text(&change["to"])) }
+                    }
+                    Value::Null => {},
+                    Value::String(s) if s.is_empty() => {},
+                    Value::Bool(false) if e.action == "device.registered" => {},
+                    other => { li { span.field { (k.replace('_', " ")) } ": " (value_text(other)) } }
+                }
+            }
+        }
+    }
+}
+
+/// The events as a table; `with_subject` adds the column naming what each is about.
+pub fn events_table(events: &[Event], with_subject: bool) -> Markup {
+    html! {
+        @if events.is_empty() {
+            p.muted { "Nothing has been recorded yet." }
+        } @else {
+            table.events {
+                thead { tr { th { "When" } th { "Who" } th { "What" } @if with_subject { th { "About" } } th { "Details" } } }
+                tbody {
+                    @for e in events {
+                        tr {
+                            td.when { time datetime=(e.at) { (time::when_text(&e.at)) } }
+                            td { (e.actor) }
+                            td { (action_label(&e.action)) }
+                            @if with_subject {
+                                td {
+                                    @if let Some(_) = e.subject.strip_prefix("device:") {
+                                        a href=(crate::devices::device_url(&e.subject_label)) { (e.subject_label) }
+                                    } @else { (e.subject_label) }
+                                }
+                            }
+                            td { (details(e)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn page(ctx: &Ctx, q: &LogQuery, events: &[Event], invalid: &Invalid) -> Markup {
+    let older = events.last().filter(|_| events.len() as i64 == PER_PAGE).map(|e| {
+        let qs = serde_urlencoded::to_string([
+            ("person", q.person.as_str()),
+            ("device", q.device.as_str()),
+            ("from", q.from.as_str()),
+            ("to", q.to.as_str()),
+            ("before", &e.seq.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/log?{qs}")
+    });
+    layout(ctx, Section::Log, "Activity log", html! {
+        p.lead { "Every change in Kitroom, newest first. Entries cannot be edited or removed, and " code { "kitroom check" } " proves none has been." }
+        (error_summary(invalid))
+        form.filters method="get" action="/log" {
+            div.filter-grid {
+                (Field::text("person", "Person (username)", &q.person).render(invalid))
+                (Field::text("device", "Device (asset tag)", &q.device).render(invalid))
+                (Field::text("from", "From", &q.from).kind("date").render(invalid))
+                (Field::text("to", "To", &q.to).kind("date").render(invalid))
+            }
+            div.actions { button.secondary type="submit" { "Filter" } a href="/log" { "Clear" } }
+        }
+        (events_table(events, true))
+        @if let Some(href) = older { nav.pagination { a rel="next" href=(href) { "Older entries →" } } }
+    })
+}

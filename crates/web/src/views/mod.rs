@@ -1,0 +1,252 @@
+//! Pages, as maud templates. Pages are `pub fn`s returning [`Markup`]; the pieces
+//! they share (layout, form fields, badges) live here.
+//!
+//! Forms follow the GOV.UK Design System's patterns: an error summary at the top
+//! linking to each field, the error beside its field, and the person's input kept.
+
+use kitroom_core::device::{DeviceStatus, EncryptionState};
+use kitroom_core::person::Permission;
+use kitroom_core::Invalid;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use crate::auth::Ctx;
+
+pub mod account;
+pub mod auth;
+pub mod devices;
+pub mod locations;
+pub mod log;
+pub mod people;
+
+/// Which part of the site a page belongs to, to highlight it in the menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Devices,
+    Locations,
+    People,
+    Log,
+    Account,
+}
+
+/// Percent-encodes one value for a query string.
+pub fn url_encode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)]).map(|e| e[1..].to_owned()).unwrap_or_default()
+}
+
+/// Partial: the `<head>` every page shares.
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Kitroom" }
+            link rel="stylesheet" href=(crate::assets::CSS_URL);
+            link rel="icon" href=(crate::assets::ICON_URL) type="image/svg+xml";
+            script src=(crate::assets::JS_URL) defer {}
+        }
+    }
+}
+
+/// A page for a signed-in person: the header with the menu, a notice if there is
+/// one, the title and the content.
+pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup {
+    let nav = [
+        (Section::Devices, "/devices", "Devices", true),
+        (Section::Locations, "/locations", "Locations", ctx.may(Permission::ManageRegister)),
+        (Section::People, "/people", "People", ctx.may(Permission::ManageAccounts)),
+        (Section::Log, "/log", "Activity log", ctx.may(Permission::ReadLog)),
+    ];
+    html! {
+        (DOCTYPE)
+        html lang="en-GB" {
+            (head(title))
+            body {
+                a.skip href="#main" { "Skip to main content" }
+                header.top {
+                    div.bar {
+                        a.brand href="/" { (logo()) span { "Kitroom" } }
+                        details.menu {
+                            summary { "Menu" }
+                            nav aria-label="Main" {
+                                ul {
+                                    @for (s, href, label, shown) in nav {
+                                        @if shown {
+                                            li { a href=(href) aria-current=[(s == section).then_some("page")] { (label) } }
+                                        }
+                                    }
+                                    li { a href="/account" aria-current=[(section == Section::Account).then_some("page")] { "My account" } }
+                                    li {
+                                        form method="post" action="/logout" {
+                                            input type="hidden" name="csrf" value=(ctx.csrf);
+                                            button.link type="submit" { "Sign out" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        span.who { (ctx.user.full_name) " · " (ctx.user.role.label()) }
+                    }
+                }
+                main #main {
+                    @if let Some(flash) = &ctx.flash {
+                        div.notice role="status" { (flash) }
+                    }
+                    h1 { (title) }
+                    (content)
+                }
+            }
+        }
+    }
+}
+
+/// A page with no signed-in person: sign-in, setup, errors.
+pub fn bare_page(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en-GB" {
+            (head(title))
+            body.bare {
+                header.top { div.bar { a.brand href="/" { (logo()) span { "Kitroom" } } } }
+                main #main.narrow {
+                    h1 { (title) }
+                    (content)
+                }
+            }
+        }
+    }
+}
+
+/// The page shown for an error.
+pub fn error_page(title: &str, message: &str) -> Markup {
+    bare_page(title, html! {
+        p.lead { (message) }
+        p { a href="/" { "Go to the start page" } }
+    })
+}
+
+/// Partial: the Kitroom mark, a device on a shelf.
+fn logo() -> Markup {
+    PreEscaped(r#"<svg class="logo" viewBox="0 0 24 24" aria-hidden="true" width="28" height="28"><rect x="3" y="4" width="18" height="12" rx="2" fill="none" stroke="currentColor" stroke-width="2"/><path d="M1 20h22" stroke="currentColor" stroke-width="2"/><path d="M9 12l2 2 4-4" fill="none" stroke="currentColor" stroke-width="2"/></svg>"#.into())
+}
+
+/// Partial: the list of problems at the top of a refused form, each linking to its field.
+pub fn error_summary(invalid: &Invalid) -> Markup {
+    html! {
+        @if !invalid.is_empty() {
+            div.error-summary role="alert" tabindex="-1" {
+                h2 { "There is a problem" }
+                ul {
+                    @for e in &invalid.0 {
+                        li { a href={ "#" (e.field) } { (e.message) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A text input with its label, hint and error.
+pub struct Field<'a> {
+    pub name: &'static str,
+    pub label: &'a str,
+    pub value: &'a str,
+    pub hint: Option<&'a str>,
+    pub kind: &'static str,
+    pub required: bool,
+    pub autocomplete: Option<&'static str>,
+}
+
+impl<'a> Field<'a> {
+    pub fn text(name: &'static str, label: &'a str, value: &'a str) -> Field<'a> {
+        Field { name, label, value, hint: None, kind: "text", required: false, autocomplete: None }
+    }
+    pub fn hint(mut self, hint: &'a str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+    pub fn kind(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
+    }
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub fn autocomplete(mut self, a: &'static str) -> Self {
+        self.autocomplete = Some(a);
+        self
+    }
+
+    pub fn render(&self, invalid: &Invalid) -> Markup {
+        let error = invalid.for_field(self.name);
+        let hint_id = format!("{}-hint", self.name);
+        let error_id = format!("{}-error", self.name);
+        let described = [self.hint.map(|_| hint_id.as_str()), error.map(|_| error_id.as_str())]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        html! {
+            div.field.has-error[error.is_some()] {
+                label for=(self.name) { (self.label) @if !self.required { span.optional { " (optional)" } } }
+                @if let Some(h) = self.hint { p.hint id=(hint_id) { (h) } }
+                @if let Some(e) = error { p.error id=(error_id) { span.visually-hidden { "Error: " } (e) } }
+                @if self.kind == "textarea" {
+                    textarea id=(self.name) name=(self.name) rows="4" aria-describedby=[(!described.is_empty()).then_some(&described)] { (self.value) }
+                } @else {
+                    input id=(self.name) name=(self.name) type=(self.kind) value=(self.value)
+                        required[self.required] autocomplete=[self.autocomplete]
+                        aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[(!described.is_empty()).then_some(&described)];
+                }
+            }
+        }
+    }
+}
+
+/// A drop-down with its label and error. `options` are (value, label) pairs.
+pub fn select(name: &'static str, label: &str, options: &[(&str, &str)], selected: &str, invalid: &Invalid) -> Markup {
+    let error = invalid.for_field(name);
+    html! {
+        div.field.has-error[error.is_some()] {
+            label for=(name) { (label) }
+            @if let Some(e) = error { p.error id={ (name) "-error" } { span.visually-hidden { "Error: " } (e) } }
+            select id=(name) name=(name) aria-invalid=[error.map(|_| "true")] {
+                @for (value, text) in options {
+                    option value=(value) selected[*value == selected] { (text) }
+                }
+            }
+        }
+    }
+}
+
+/// A checkbox with its label and a hint.
+pub fn checkbox(name: &'static str, label: &str, checked: bool, hint: Option<&str>) -> Markup {
+    html! {
+        div.field.check {
+            input id=(name) name=(name) type="checkbox" checked[checked];
+            label for=(name) { (label) }
+            @if let Some(h) = hint { p.hint { (h) } }
+        }
+    }
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// A device's status as a coloured badge that also reads without colour.
+pub fn status_badge(s: DeviceStatus) -> Markup {
+    html! { span class={ "badge status-" (s.as_str()) } { (s.label()) } }
+}
+
+/// Encryption as a badge.
+pub fn encryption_badge(s: EncryptionState) -> Markup {
+    let icon = match s {
+        EncryptionState::Encrypted => "🔒 ",
+        EncryptionState::NotEncrypted => "⚠ ",
+        EncryptionState::Unknown => "? ",
+    };
+    html! { span class={ "badge enc-" (s.as_str()) } { (icon) (s.label()) } }
+}

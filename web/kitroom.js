@@ -1,0 +1,30 @@
+// Kitroom works without JavaScript. This file only adds small conveniences.
+(function () {
+  "use strict";
+  // Search as you type on lists: submit the search form a moment after typing stops.
+  document.querySelectorAll("input[data-autosubmit]").forEach(function (input) {
+    var timer;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var form = input.form;
+        var page = form.querySelector("input[name=page]");
+        if (page) page.remove();
+        form.requestSubmit ? form.requestSubmit() : form.submit();
+      }, 400);
+    });
+    // Keep the cursor at the end of the search box after the page reloads.
+    if (input.value) {
+      var len = input.value.length;
+      input.focus();
+      input.setSelectionRange(len, len);
+    }
+  });
+  // Move focus to the error summary so screen readers announce it.
+  var summary = document.querySelector(".error-summary");
+  if (summary) summary.focus();
+  // Filter drop-downs apply at once.
+  document.querySelectorAll(".filters select").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+})();
