@@ -1,1 +1,6 @@
-fn main(){}
+//! HTTP journeys against a real Kitroom server on a random port.
+
+mod api;
+mod auth;
+mod devices;
+mod roles;

@@ -1,1 +1,195 @@
-//! helpers
+//! What the black-box tests share: a real Kitroom server on a random port over a
+//! temporary data directory, and typed helpers that read like the journeys.
+//!
+//! Each [`TestApp`] has its own SQLite file and its own server, bound to
+//! `127.0.0.1:0` before it is spawned, so tests run in parallel without port races.
+//! Set `TEST_LOG=1` to see the server's logs.
+
+use std::io::Cursor;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Once;
+
+use kitroom::server::Running;
+use kitroom_core::person::PersonInput;
+use reqwest::{Client, Response};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub setup_token: Option<String>,
+    running: Option<Running>,
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info,sqlx=warn")
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+/// Starts Kitroom on an empty data directory.
+pub async fn spawn_app() -> TestApp {
+    init_logs();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (running, setup_token) = start(dir.path(), "127.0.0.1:0".parse().unwrap()).await;
+    let addr = running.addr;
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        dir,
+        setup_token,
+        running: Some(running),
+    }
+}
+
+async fn start(dir: &Path, addr: SocketAddr) -> (Running, Option<String>) {
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    kitroom::server::start(dir, listener, kitroom_web::Config::default())
+        .await
+        .expect("server starts")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server (finishing requests in flight) and starts it again on the
+    /// same data directory and port.
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.expect("clean shutdown");
+        }
+        let (running, token) = start(self.dir.path(), self.addr).await;
+        self.setup_token = token;
+        self.running = Some(running);
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    pub fn store(&self) -> &kitroom_store::Store {
+        self.running.as_ref().expect("running").state.store()
+    }
+
+    /// Creates an account with [`PASSWORD`] through `kitroom user add`'s own code.
+    pub async fn add_user(&self, username: &str, role: &str) {
+        let input = PersonInput {
+            username: username.into(),
+            full_name: format!("{} Test", capitalise(username)),
+            role: role.into(),
+            ..Default::default()
+        };
+        let mut password = Cursor::new(format!("{PASSWORD}\n"));
+        let code = kitroom::cli::user_add(self.dir.path(), input, Some(&mut password))
+            .await
+            .expect("user add runs");
+        assert_eq!(
+            code,
+            std::process::ExitCode::SUCCESS,
+            "user add {username} should succeed"
+        );
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// A signed-in client for a new account with this role.
+    pub async fn signed_in(&self, username: &str, role: &str) -> Client {
+        self.add_user(username, role).await;
+        let c = self.client();
+        let r = self.login(&c, username, PASSWORD).await;
+        assert_eq!(r.status(), 303, "{username} signs in");
+        c
+    }
+
+    /// The CSRF token in the first form on a page.
+    pub async fn csrf(&self, c: &Client, path: &str) -> String {
+        let body = c
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
+        csrf_in(&body).unwrap_or_else(|| panic!("no csrf field on {path}"))
+    }
+
+    pub async fn login(&self, c: &Client, username: &str, password: &str) -> Response {
+        let token = self.csrf(c, "/login").await;
+        c.post(self.url("/login"))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("username", username),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("post")
+    }
+
+    /// Posts a form as the browser would: with the CSRF token from `page`.
+    pub async fn submit(
+        &self,
+        c: &Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let token = self.csrf(c, page).await;
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        c.post(self.url(action))
+            .form(&all)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    /// Registers a device through the form.
+    pub async fn register_device(&self, c: &Client, fields: &[(&str, &str)]) -> Response {
+        self.submit(c, "/devices/new", "/devices", fields).await
+    }
+
+    /// A personal API token for a new account with this role, made by
+    /// `kitroom token create`'s own code.
+    pub async fn api_token(&self, username: &str, role: &str) -> String {
+        self.add_user(username, role).await;
+        kitroom::cli::new_token(self.dir.path(), username, "tests".into())
+            .await
+            .expect("token create runs")
+            .expect("a token")
+    }
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")?;
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}

@@ -277,9 +277,15 @@ impl AssetTag {
             return Err("Enter the asset tag shown on the device's label.".into());
         }
         if s.chars().count() > Self::MAX_LEN {
-            return Err(format!("An asset tag must be {} characters or fewer.", Self::MAX_LEN));
+            return Err(format!(
+                "An asset tag must be {} characters or fewer.",
+                Self::MAX_LEN
+            ));
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')) {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        {
             return Err("An asset tag can only contain letters, digits, and - _ . /".into());
         }
         Ok(AssetTag(s.to_owned()))
@@ -303,14 +309,30 @@ pub struct Pence(pub i64);
 
 impl Pence {
     pub fn parse(s: &str) -> Result<Pence, String> {
-        let cleaned: String = s.trim().trim_start_matches('£').chars().filter(|c| *c != ',').collect();
-        let bad = || format!("“{}” is not an amount of money. Write it like 349.99", s.trim());
+        let cleaned: String = s
+            .trim()
+            .trim_start_matches('£')
+            .chars()
+            .filter(|c| *c != ',')
+            .collect();
+        let bad = || {
+            format!(
+                "“{}” is not an amount of money. Write it like 349.99",
+                s.trim()
+            )
+        };
         if cleaned.is_empty() {
             return Err(bad());
         }
         let (pounds, pence) = match cleaned.split_once('.') {
-            Some((p, d)) if !d.is_empty() && d.len() <= 2 && d.chars().all(|c| c.is_ascii_digit()) => {
-                let d = if d.len() == 1 { format!("{d}0") } else { d.to_owned() };
+            Some((p, d))
+                if !d.is_empty() && d.len() <= 2 && d.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                let d = if d.len() == 1 {
+                    format!("{d}0")
+                } else {
+                    d.to_owned()
+                };
                 (p, d.parse::<i64>().map_err(|_| bad())?)
             }
             Some(_) => return Err(bad()),
@@ -433,48 +455,110 @@ impl DeviceInput {
         let location = invalid.check("location", location_name(&self.location));
         let condition = invalid.check(
             "condition",
-            if self.condition.trim().is_empty() { Ok(Condition::Good) } else { self.condition.parse() },
+            if self.condition.trim().is_empty() {
+                Ok(Condition::Good)
+            } else {
+                self.condition.parse()
+            },
         );
-        let purchased_on = invalid.check("purchased_on", not_future(parse_date(&self.purchased_on, "Purchase date"), today, "Purchase date"));
+        let purchased_on = invalid.check(
+            "purchased_on",
+            not_future(
+                parse_date(&self.purchased_on, "Purchase date"),
+                today,
+                "Purchase date",
+            ),
+        );
         let cost = invalid.check(
             "cost",
-            if self.cost.trim().is_empty() { Ok(None) } else { Pence::parse(&self.cost).map(Some) },
+            if self.cost.trim().is_empty() {
+                Ok(None)
+            } else {
+                Pence::parse(&self.cost).map(Some)
+            },
         );
         let supplier = invalid.check("supplier", invalid::text(&self.supplier, "Supplier", 120));
-        let warranty_until = invalid.check("warranty_until", parse_date(&self.warranty_until, "Warranty end"));
+        let warranty_until = invalid.check(
+            "warranty_until",
+            parse_date(&self.warranty_until, "Warranty end"),
+        );
         let notes = invalid.check("notes", invalid::text(&self.notes, "Notes", 4000));
         let state = invalid.check(
             "encryption_state",
-            if self.encryption_state.trim().is_empty() { Ok(EncryptionState::Unknown) } else { self.encryption_state.parse() },
+            if self.encryption_state.trim().is_empty() {
+                Ok(EncryptionState::Unknown)
+            } else {
+                self.encryption_state.parse()
+            },
         );
         let method = invalid.check(
             "encryption_method",
-            if self.encryption_method.trim().is_empty() { Ok(None) } else { self.encryption_method.parse().map(Some) },
+            if self.encryption_method.trim().is_empty() {
+                Ok(None)
+            } else {
+                self.encryption_method.parse().map(Some)
+            },
         );
         let verified_on = invalid.check(
             "encryption_verified_on",
-            not_future(parse_date(&self.encryption_verified_on, "Verification date"), today, "Verification date"),
+            not_future(
+                parse_date(&self.encryption_verified_on, "Verification date"),
+                today,
+                "Verification date",
+            ),
         );
         if let (Some(EncryptionState::Encrypted), Some(None)) = (state, method) {
-            invalid.add("encryption_method", "Choose how the device is encrypted, or set encryption to unknown.");
+            invalid.add(
+                "encryption_method",
+                "Choose how the device is encrypted, or set encryption to unknown.",
+            );
         }
-        if let (Some(EncryptionState::NotEncrypted | EncryptionState::Unknown), Some(Some(_))) = (state, method) {
+        if let (Some(EncryptionState::NotEncrypted | EncryptionState::Unknown), Some(Some(_))) =
+            (state, method)
+        {
             invalid.add("encryption_method", "Only an encrypted device has an encryption method. Clear the method, or mark the device as encrypted.");
         }
         if let (Some(Some(bought)), Some(Some(warranty))) = (purchased_on, warranty_until) {
             if warranty < bought {
-                invalid.add("warranty_until", "The warranty cannot end before the device was bought.");
+                invalid.add(
+                    "warranty_until",
+                    "The warranty cannot end before the device was bought.",
+                );
             }
         }
         invalid.into_result()?;
         // Every field passed, so each `Option` holds its value.
-        let (Some(tag), Some(kind), Some(make), Some(model), Some(serial), Some(location), Some(condition)) =
-            (tag, kind, make, model, serial, location, condition)
+        let (
+            Some(tag),
+            Some(kind),
+            Some(make),
+            Some(model),
+            Some(serial),
+            Some(location),
+            Some(condition),
+        ) = (tag, kind, make, model, serial, location, condition)
         else {
             unreachable!("checked above")
         };
-        let (Some(purchased_on), Some(cost), Some(supplier), Some(warranty_until), Some(notes), Some(state), Some(method), Some(verified_on)) =
-            (purchased_on, cost, supplier, warranty_until, notes, state, method, verified_on)
+        let (
+            Some(purchased_on),
+            Some(cost),
+            Some(supplier),
+            Some(warranty_until),
+            Some(notes),
+            Some(state),
+            Some(method),
+            Some(verified_on),
+        ) = (
+            purchased_on,
+            cost,
+            supplier,
+            warranty_until,
+            notes,
+            state,
+            method,
+            verified_on,
+        )
         else {
             unreachable!("checked above")
         };
@@ -491,7 +575,11 @@ impl DeviceInput {
             supplier,
             warranty_until,
             notes,
-            encryption: Encryption { state, method, verified_on },
+            encryption: Encryption {
+                state,
+                method,
+                verified_on,
+            },
             passcode_enforced: self.passcode_enforced,
             holds_personal_data: self.holds_personal_data,
             captures_images: self.captures_images,
@@ -499,7 +587,11 @@ impl DeviceInput {
     }
 }
 
-fn not_future(date: Result<Option<NaiveDate>, String>, today: NaiveDate, label: &str) -> Result<Option<NaiveDate>, String> {
+fn not_future(
+    date: Result<Option<NaiveDate>, String>,
+    today: NaiveDate,
+    label: &str,
+) -> Result<Option<NaiveDate>, String> {
     match date? {
         Some(d) if d > today => Err(format!("{label} cannot be in the future.")),
         other => Ok(other),
@@ -524,12 +616,19 @@ impl From<&DeviceDetails> for DeviceInput {
             location: d.location.clone(),
             condition: d.condition.as_str().into(),
             purchased_on: date(d.purchased_on),
-            cost: d.cost.map(|p| format!("{}.{:02}", p.0 / 100, p.0 % 100)).unwrap_or_default(),
+            cost: d
+                .cost
+                .map(|p| format!("{}.{:02}", p.0 / 100, p.0 % 100))
+                .unwrap_or_default(),
             supplier: d.supplier.clone(),
             warranty_until: date(d.warranty_until),
             notes: d.notes.clone(),
             encryption_state: d.encryption.state.as_str().into(),
-            encryption_method: d.encryption.method.map(|m| m.as_str().into()).unwrap_or_default(),
+            encryption_method: d
+                .encryption
+                .method
+                .map(|m| m.as_str().into())
+                .unwrap_or_default(),
             encryption_verified_on: date(d.encryption.verified_on),
             passcode_enforced: d.passcode_enforced,
             holds_personal_data: d.holds_personal_data,
@@ -568,7 +667,10 @@ mod tests {
         assert_eq!(d.tag.as_str(), "LAP-0042");
         assert_eq!(d.location, "Computer room");
         assert_eq!(d.cost, Some(Pence(124_950)));
-        assert_eq!(d.encryption.verified_on, NaiveDate::from_ymd_opt(2025, 9, 3));
+        assert_eq!(
+            d.encryption.verified_on,
+            NaiveDate::from_ymd_opt(2025, 9, 3)
+        );
         assert_eq!(d.condition, Condition::Good);
     }
 
@@ -591,7 +693,10 @@ mod tests {
 
     #[test]
     fn an_encrypted_device_needs_its_method() {
-        let input = DeviceInput { encryption_method: "".into(), ..laptop() };
+        let input = DeviceInput {
+            encryption_method: "".into(),
+            ..laptop()
+        };
         let err = input.parse(today()).unwrap_err();
         assert!(err.for_field("encryption_method").is_some());
     }
@@ -618,22 +723,35 @@ mod tests {
 
     #[test]
     fn a_device_on_loan_cannot_be_lent_again() {
-        let err = DeviceStatus::OnLoan.apply(StatusChange::CheckOut).unwrap_err();
-        assert_eq!(err.to_string(), "This device is on loan, so it cannot be checked out.");
+        let err = DeviceStatus::OnLoan
+            .apply(StatusChange::CheckOut)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "This device is on loan, so it cannot be checked out."
+        );
     }
 
     #[test]
     fn a_returned_device_charges_before_it_is_lent_again() {
-        let s = DeviceStatus::Available.apply(StatusChange::CheckOut).unwrap();
+        let s = DeviceStatus::Available
+            .apply(StatusChange::CheckOut)
+            .unwrap();
         let s = s.apply(StatusChange::Return).unwrap();
         assert_eq!(s, DeviceStatus::ReturnedCharging);
         assert!(s.apply(StatusChange::CheckOut).is_err());
-        assert_eq!(s.apply(StatusChange::MarkReady), Ok(DeviceStatus::Available));
+        assert_eq!(
+            s.apply(StatusChange::MarkReady),
+            Ok(DeviceStatus::Available)
+        );
     }
 
     #[test]
     fn a_lost_device_found_again_goes_on_charge() {
-        assert_eq!(DeviceStatus::Lost.apply(StatusChange::Found), Ok(DeviceStatus::ReturnedCharging));
+        assert_eq!(
+            DeviceStatus::Lost.apply(StatusChange::Found),
+            Ok(DeviceStatus::ReturnedCharging)
+        );
     }
 
     fn any_change() -> impl Strategy<Value = StatusChange> {

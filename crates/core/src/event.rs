@@ -59,7 +59,16 @@ pub fn event_hash(prev_hash: &str, e: &EventFields<'_>) -> String {
     let mut h = Sha256::new();
     // Each field is length-prefixed so that no two different events hash the same
     // text (moving a character from one field to the next changes the hash).
-    for field in [prev_hash, &e.seq.to_string(), e.at, e.actor, e.action, e.subject, e.subject_label, e.details] {
+    for field in [
+        prev_hash,
+        &e.seq.to_string(),
+        e.at,
+        e.actor,
+        e.action,
+        e.subject,
+        e.subject_label,
+        e.details,
+    ] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
@@ -87,14 +96,21 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        Self { last_hash: GENESIS_HASH.to_owned(), last_seq: 0, checked: 0 }
+        Self {
+            last_hash: GENESIS_HASH.to_owned(),
+            last_seq: 0,
+            checked: 0,
+        }
     }
 }
 
 impl ChainVerifier {
     pub fn next(&mut self, e: &EventRecord) -> Result<(), ChainBreak> {
         if e.seq <= self.last_seq {
-            return Err(ChainBreak::OutOfOrder { seq: e.seq, previous: self.last_seq });
+            return Err(ChainBreak::OutOfOrder {
+                seq: e.seq,
+                previous: self.last_seq,
+            });
         }
         if e.prev_hash != self.last_hash {
             return Err(ChainBreak::BadLink { seq: e.seq });
@@ -111,7 +127,9 @@ impl ChainVerifier {
 }
 
 /// Checks a whole log held in memory.
-pub fn verify_chain<'a>(events: impl IntoIterator<Item = &'a EventRecord>) -> Result<u64, ChainBreak> {
+pub fn verify_chain<'a>(
+    events: impl IntoIterator<Item = &'a EventRecord>,
+) -> Result<u64, ChainBreak> {
     let mut v = ChainVerifier::default();
     for e in events {
         v.next(e)?;
@@ -168,9 +186,24 @@ mod tests {
 
     #[test]
     fn moving_text_between_fields_changes_the_hash() {
-        let f = EventFields { seq: 1, at: "t", actor: "ab", action: "c", subject: "s", subject_label: "l", details: "{}" };
+        let f = EventFields {
+            seq: 1,
+            at: "t",
+            actor: "ab",
+            action: "c",
+            subject: "s",
+            subject_label: "l",
+            details: "{}",
+        };
         let a = event_hash(GENESIS_HASH, &f);
-        let b = event_hash(GENESIS_HASH, &EventFields { actor: "a", action: "bc", ..f });
+        let b = event_hash(
+            GENESIS_HASH,
+            &EventFields {
+                actor: "a",
+                action: "bc",
+                ..f
+            },
+        );
         assert_ne!(a, b);
     }
 }

@@ -28,7 +28,10 @@ impl Invalid {
     }
 
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push(FieldError { field, message: message.into() });
+        self.0.push(FieldError {
+            field,
+            message: message.into(),
+        });
     }
 
     /// Records the error of a field check, and gives back its value when it passed.
@@ -48,7 +51,10 @@ impl Invalid {
 
     /// The message for one field, if it has one.
     pub fn for_field(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
     }
 
     /// `Ok(())` when nothing was found, the errors otherwise.
@@ -76,8 +82,13 @@ pub fn text(value: &str, label: &str, max: usize) -> Result<String, String> {
     if value.chars().count() > max {
         return Err(format!("{label} must be {max} characters or fewer."));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(format!("{label} contains characters that cannot be stored."));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(format!(
+            "{label} contains characters that cannot be stored."
+        ));
     }
     Ok(value.to_owned())
 }

@@ -90,7 +90,10 @@ impl Username {
         if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
             return Err("A username must start with a letter.".into());
         }
-        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')) {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
+        {
             return Err("A username can only contain letters, digits, and . - _".into());
         }
         Ok(Username(s))
@@ -111,7 +114,9 @@ impl fmt::Display for Username {
 /// advises: at least 10 characters, not all the same, and not the username.
 pub fn new_password(password: &str, username: &str) -> Result<String, String> {
     if password.chars().count() < 10 {
-        return Err("Choose a password of at least 10 characters. Three random words work well.".into());
+        return Err(
+            "Choose a password of at least 10 characters. Three random words work well.".into(),
+        );
     }
     if password.chars().count() > 200 {
         return Err("A password must be 200 characters or fewer.".into());
@@ -153,22 +158,45 @@ impl PersonInput {
     pub fn parse(&self) -> Result<PersonDetails, Invalid> {
         let mut invalid = Invalid::new();
         let username = invalid.check("username", Username::parse(&self.username));
-        let full_name = invalid.check("full_name", invalid::required_text(&self.full_name, "Full name", 120));
+        let full_name = invalid.check(
+            "full_name",
+            invalid::required_text(&self.full_name, "Full name", 120),
+        );
         let email = invalid.check("email", email(&self.email));
         let position = invalid.check("position", invalid::text(&self.position, "Position", 120));
         let kind = invalid.check(
             "kind",
-            if self.kind.trim().is_empty() { Ok(PersonKind::Staff) } else { self.kind.parse() },
+            if self.kind.trim().is_empty() {
+                Ok(PersonKind::Staff)
+            } else {
+                self.kind.parse()
+            },
         );
         let role = invalid.check(
             "role",
-            if self.role.trim().is_empty() { Ok(Role::Borrower) } else { self.role.parse() },
+            if self.role.trim().is_empty() {
+                Ok(Role::Borrower)
+            } else {
+                self.role.parse()
+            },
         );
         invalid.into_result()?;
         match (username, full_name, email, position, kind, role) {
-            (Some(username), Some(full_name), Some(email), Some(position), Some(kind), Some(role)) => {
-                Ok(PersonDetails { username, full_name, email, position, kind, role })
-            }
+            (
+                Some(username),
+                Some(full_name),
+                Some(email),
+                Some(position),
+                Some(kind),
+                Some(role),
+            ) => Ok(PersonDetails {
+                username,
+                full_name,
+                email,
+                position,
+                kind,
+                role,
+            }),
             _ => unreachable!("every field was checked above"),
         }
     }
@@ -182,7 +210,11 @@ fn email(s: &str) -> Result<Option<String>, String> {
     }
     match s.split_once('@') {
         Some((local, domain))
-            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !s.contains(char::is_whitespace) =>
+            if !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.contains(char::is_whitespace) =>
         {
             Ok(Some(s))
         }
@@ -233,7 +265,9 @@ mod tests {
 
     #[test]
     fn a_short_password_is_refused_with_advice() {
-        assert!(new_password("short", "jo").unwrap_err().contains("10 characters"));
+        assert!(new_password("short", "jo")
+            .unwrap_err()
+            .contains("10 characters"));
         assert!(new_password("aaaaaaaaaaaa", "jo").is_err());
         assert!(new_password("jsmith-password", "jsmith").is_err());
         assert!(new_password("correct horse battery", "jsmith").is_ok());
@@ -241,11 +275,24 @@ mod tests {
 
     #[test]
     fn a_person_needs_a_name_and_a_valid_email() {
-        let input = PersonInput { username: "jo".into(), email: "not-an-email".into(), ..Default::default() };
+        let input = PersonInput {
+            username: "jo".into(),
+            email: "not-an-email".into(),
+            ..Default::default()
+        };
         let err = input.parse().unwrap_err();
         assert!(err.for_field("full_name").is_some());
         assert!(err.for_field("email").unwrap().contains("right format"));
-        let ok = PersonInput { username: "jo".into(), full_name: "Jo Bloggs".into(), ..Default::default() }.parse().unwrap();
-        assert_eq!((ok.kind, ok.role, ok.email), (PersonKind::Staff, Role::Borrower, None));
+        let ok = PersonInput {
+            username: "jo".into(),
+            full_name: "Jo Bloggs".into(),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(
+            (ok.kind, ok.role, ok.email),
+            (PersonKind::Staff, Role::Borrower, None)
+        );
     }
 }

@@ -16,9 +16,15 @@ pub struct Limit {
 impl Limit {
     /// Per account: five tries in fifteen minutes lets a person who forgot which
     /// password they use try them all, and stops a guesser.
-    pub const ACCOUNT: Limit = Limit { failures: 5, window: Duration::minutes(15) };
+    pub const ACCOUNT: Limit = Limit {
+        failures: 5,
+        window: Duration::minutes(15),
+    };
     /// Per address: a school shares one public address, so this is looser.
-    pub const ADDRESS: Limit = Limit { failures: 30, window: Duration::minutes(15) };
+    pub const ADDRESS: Limit = Limit {
+        failures: 30,
+        window: Duration::minutes(15),
+    };
 }
 
 /// The recent failures of one account or address.
@@ -75,13 +81,17 @@ mod tests {
 
     #[test]
     fn the_sixth_failure_in_fifteen_minutes_is_refused_until_the_first_ages_out() {
-        let t0 = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z").unwrap().with_timezone(&Utc);
+        let t0 = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let mut f = Failures::default();
         for i in 0..5 {
             assert!(f.check(Limit::ACCOUNT, t0 + Duration::minutes(i)).is_ok());
             f.record(Limit::ACCOUNT, t0 + Duration::minutes(i));
         }
-        let wait = f.check(Limit::ACCOUNT, t0 + Duration::minutes(5)).unwrap_err();
+        let wait = f
+            .check(Limit::ACCOUNT, t0 + Duration::minutes(5))
+            .unwrap_err();
         assert_eq!(wait, Duration::minutes(10));
         assert_eq!(wait_words(wait), "10 minutes");
         assert!(f.check(Limit::ACCOUNT, t0 + Duration::minutes(15)).is_ok());

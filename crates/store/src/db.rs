@@ -59,11 +59,17 @@ pub struct Actor {
 impl Actor {
     /// Kitroom itself, or someone at the server's command line.
     pub fn system() -> Actor {
-        Actor { id: None, username: "system".into() }
+        Actor {
+            id: None,
+            username: "system".into(),
+        }
     }
 
     pub fn person(id: Uuid, username: &str) -> Actor {
-        Actor { id: Some(id), username: username.to_owned() }
+        Actor {
+            id: Some(id),
+            username: username.to_owned(),
+        }
     }
 }
 
@@ -83,7 +89,8 @@ pub const DB_FILE: &str = "kitroom.db";
 impl Store {
     /// Opens (creating if missing) the database in `data_dir` and applies migrations.
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::DataDir(data_dir.to_owned(), e))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::DataDir(data_dir.to_owned(), e))?;
         Self::open_file(&data_dir.join(DB_FILE)).await
     }
 
@@ -109,7 +116,11 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true).pragma("cache_size", "-16000"))
             .await?;
-        Ok(Store { writer, reader, path: path.to_owned() })
+        Ok(Store {
+            writer,
+            reader,
+            path: path.to_owned(),
+        })
     }
 
     /// The pool for reads.
@@ -126,7 +137,9 @@ impl Store {
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
     {
         let pool = self.writer.clone();
         tokio::spawn(async move {
@@ -157,7 +170,8 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, StoreError> {
 }
 
 pub(crate) fn parse_word<T: FromStr>(s: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt(format!("value {s:?}")))
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("value {s:?}")))
 }
 
 pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {

@@ -2,14 +2,17 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{
-    AssetTag, DeviceDetails, DeviceKind, DeviceStatus, Encryption, EncryptionState, Pence, StatusChange,
+    AssetTag, DeviceDetails, DeviceKind, DeviceStatus, Encryption, EncryptionState, Pence,
+    StatusChange,
 };
 use kitroom_core::Invalid;
 use serde_json::{json, Map, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
-use crate::db::{like_pattern, parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
+use crate::db::{
+    like_pattern, parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError,
+};
 use crate::events::{append, Subject};
 use crate::locations::find_or_create;
 
@@ -61,7 +64,11 @@ struct DeviceRow {
 }
 
 fn date(s: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
-    s.map(|s| s.parse::<NaiveDate>().map_err(|_| StoreError::Corrupt(format!("date {s:?}")))).transpose()
+    s.map(|s| {
+        s.parse::<NaiveDate>()
+            .map_err(|_| StoreError::Corrupt(format!("date {s:?}")))
+    })
+    .transpose()
 }
 
 impl TryFrom<DeviceRow> for Device {
@@ -122,7 +129,11 @@ fn details_json(d: &DeviceDetails) -> Map<String, Value> {
     }
 }
 
-async fn tag_clash(conn: &mut SqliteConnection, tag: &AssetTag, except: Option<Uuid>) -> Result<Option<StoreError>, StoreError> {
+async fn tag_clash(
+    conn: &mut SqliteConnection,
+    tag: &AssetTag,
+    except: Option<Uuid>,
+) -> Result<Option<StoreError>, StoreError> {
     let other: Option<(String, String, String, String)> =
         sqlx::query_as("select id, tag, make, model from device where tag = ? collate nocase")
             .bind(tag.as_str())
@@ -132,7 +143,11 @@ async fn tag_clash(conn: &mut SqliteConnection, tag: &AssetTag, except: Option<U
         Some((id, existing, make, model)) if Some(parse_uuid(&id)?) != except => {
             let what = format!("{make} {model}");
             let what = what.trim();
-            let what = if what.is_empty() { String::new() } else { format!(" ({what})") };
+            let what = if what.is_empty() {
+                String::new()
+            } else {
+                format!(" ({what})")
+            };
             Some(Invalid::one("tag", format!("The asset tag {existing} is already on another device{what}. Each device needs its own tag.")).into())
         }
         _ => None,
@@ -185,24 +200,38 @@ fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
         qb.push(" and d.kind = ").push_bind(k.as_str());
     }
     if let Some(l) = f.location.as_deref().filter(|l| !l.is_empty()) {
-        qb.push(" and d.location_id = (select id from location where name = ").push_bind(l.to_owned()).push(" collate nocase)");
+        qb.push(" and d.location_id = (select id from location where name = ")
+            .push_bind(l.to_owned())
+            .push(" collate nocase)");
     }
     if let Some(e) = f.encryption {
         qb.push(" and d.encryption_state = ").push_bind(e.as_str());
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let p = like_pattern(q);
-        qb.push(" and (d.tag like ").push_bind(p.clone()).push(" escape '\\'");
-        qb.push(" or d.serial like ").push_bind(p.clone()).push(" escape '\\'");
-        qb.push(" or d.make like ").push_bind(p.clone()).push(" escape '\\'");
-        qb.push(" or d.model like ").push_bind(p).push(" escape '\\')");
+        qb.push(" and (d.tag like ")
+            .push_bind(p.clone())
+            .push(" escape '\\'");
+        qb.push(" or d.serial like ")
+            .push_bind(p.clone())
+            .push(" escape '\\'");
+        qb.push(" or d.make like ")
+            .push_bind(p.clone())
+            .push(" escape '\\'");
+        qb.push(" or d.model like ")
+            .push_bind(p)
+            .push(" escape '\\')");
     }
 }
 
 impl Store {
     /// Registers a device. Its location is created if this is the first time the name
     /// is used.
-    pub async fn create_device(&self, actor: Actor, details: DeviceDetails) -> Result<Device, StoreError> {
+    pub async fn create_device(
+        &self,
+        actor: Actor,
+        details: DeviceDetails,
+    ) -> Result<Device, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
@@ -253,7 +282,12 @@ impl Store {
 
     /// Changes a device's details and records each field that changed, before and
     /// after. Recording a new encryption verification names the actor as verifier.
-    pub async fn update_device(&self, actor: Actor, id: Uuid, details: DeviceDetails) -> Result<Device, StoreError> {
+    pub async fn update_device(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        details: DeviceDetails,
+    ) -> Result<Device, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
@@ -315,7 +349,13 @@ impl Store {
     }
 
     /// Moves a device through its status machine, with an optional note.
-    pub async fn change_status(&self, actor: Actor, id: Uuid, change: StatusChange, note: String) -> Result<Device, StoreError> {
+    pub async fn change_status(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        change: StatusChange,
+        note: String,
+    ) -> Result<Device, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
@@ -360,16 +400,31 @@ impl Store {
         let total: i64 = count.build_query_scalar().fetch_one(self.reader()).await?;
         let mut qb = QueryBuilder::new(SELECT);
         push_where(&mut qb, f);
-        qb.push(" order by d.tag collate nocase limit ").push_bind(per_page);
-        qb.push(" offset ").push_bind((page - 1).saturating_mul(per_page));
-        let items = qb.build_query_as::<DeviceRow>().fetch_all(self.reader()).await?;
-        Ok(DevicePage { items: items.into_iter().map(Device::try_from).collect::<Result<_, _>>()?, total })
+        qb.push(" order by d.tag collate nocase limit ")
+            .push_bind(per_page);
+        qb.push(" offset ")
+            .push_bind((page - 1).saturating_mul(per_page));
+        let items = qb
+            .build_query_as::<DeviceRow>()
+            .fetch_all(self.reader())
+            .await?;
+        Ok(DevicePage {
+            items: items
+                .into_iter()
+                .map(Device::try_from)
+                .collect::<Result<_, _>>()?,
+            total,
+        })
     }
 
     /// How many devices there are in each status (retired included).
     pub async fn count_by_status(&self) -> Result<Vec<(DeviceStatus, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
-            sqlx::query_as("select status, count(*) from device group by status").fetch_all(self.reader()).await?;
-        rows.into_iter().map(|(s, n)| Ok((parse_word(&s)?, n))).collect()
+            sqlx::query_as("select status, count(*) from device group by status")
+                .fetch_all(self.reader())
+                .await?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((parse_word(&s)?, n)))
+            .collect()
     }
 }

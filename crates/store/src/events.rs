@@ -2,7 +2,9 @@
 //! verified by `kitroom check`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kitroom_core::event::{event_hash, ChainBreak, ChainVerifier, EventFields, EventRecord, GENESIS_HASH};
+use kitroom_core::event::{
+    event_hash, ChainBreak, ChainVerifier, EventFields, EventRecord, GENESIS_HASH,
+};
 use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -20,13 +22,22 @@ pub struct Subject {
 
 impl Subject {
     pub fn device(id: Uuid, tag: &str) -> Subject {
-        Subject { key: format!("device:{id}"), label: tag.to_owned() }
+        Subject {
+            key: format!("device:{id}"),
+            label: tag.to_owned(),
+        }
     }
     pub fn person(id: Uuid, username: &str) -> Subject {
-        Subject { key: format!("person:{id}"), label: username.to_owned() }
+        Subject {
+            key: format!("person:{id}"),
+            label: username.to_owned(),
+        }
     }
     pub fn location(id: Uuid, name: &str) -> Subject {
-        Subject { key: format!("location:{id}"), label: name.to_owned() }
+        Subject {
+            key: format!("location:{id}"),
+            label: name.to_owned(),
+        }
     }
 }
 
@@ -40,9 +51,10 @@ pub async fn append(
     details: Value,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let last: Option<(i64, String)> = sqlx::query_as("select seq, hash from event order by seq desc limit 1")
-        .fetch_optional(&mut *conn)
-        .await?;
+    let last: Option<(i64, String)> =
+        sqlx::query_as("select seq, hash from event order by seq desc limit 1")
+            .fetch_optional(&mut *conn)
+            .await?;
     let (seq, prev_hash) = match last {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS_HASH.to_owned()),
@@ -118,7 +130,9 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &EventFilter) {
     qb.push(" where 1 = 1");
     if let Some(p) = f.person {
         qb.push(" and (actor_id = ").push_bind(p.to_string());
-        qb.push(" or subject = ").push_bind(format!("person:{p}")).push(")");
+        qb.push(" or subject = ")
+            .push_bind(format!("person:{p}"))
+            .push(")");
     }
     if let Some(d) = f.device {
         qb.push(" and subject = ").push_bind(format!("device:{d}"));
@@ -127,19 +141,23 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &EventFilter) {
         qb.push(" and at >= ").push_bind(format!("{from}T00:00:00"));
     }
     if let Some(to) = f.to {
-        qb.push(" and at < ").push_bind(format!("{}T00:00:00", to.succ_opt().unwrap_or(to)));
+        qb.push(" and at < ")
+            .push_bind(format!("{}T00:00:00", to.succ_opt().unwrap_or(to)));
     }
 }
 
 impl Store {
     /// A page of the log, newest first.
     pub async fn list_events(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
-        let mut qb = QueryBuilder::new("select seq, at, actor, action, subject, subject_label, details from event");
+        let mut qb = QueryBuilder::new(
+            "select seq, at, actor, action, subject, subject_label, details from event",
+        );
         push_filter(&mut qb, f);
         if let Some(b) = f.before {
             qb.push(" and seq < ").push_bind(b);
         }
-        qb.push(" order by seq desc limit ").push_bind(f.limit.clamp(1, 1000));
+        qb.push(" order by seq desc limit ")
+            .push_bind(f.limit.clamp(1, 1000));
         Ok(qb.build_query_as().fetch_all(self.reader()).await?)
     }
 
@@ -160,7 +178,17 @@ impl Store {
         let mut verifier = ChainVerifier::default();
         let mut after = 0i64;
         loop {
-            let batch: Vec<(i64, String, String, String, String, String, String, String, String)> = sqlx::query_as(
+            let batch: Vec<(
+                i64,
+                String,
+                String,
+                String,
+                String,
+                String,
+                String,
+                String,
+                String,
+            )> = sqlx::query_as(
                 "select seq, at, actor, action, subject, subject_label, details, prev_hash, hash
                  from event where seq > ? order by seq limit 5000",
             )
@@ -170,8 +198,19 @@ impl Store {
             if batch.is_empty() {
                 return Ok(Ok(verifier.checked));
             }
-            for (seq, at, actor, action, subject, subject_label, details, prev_hash, hash) in batch {
-                let e = EventRecord { seq, at, actor, action, subject, subject_label, details, prev_hash, hash };
+            for (seq, at, actor, action, subject, subject_label, details, prev_hash, hash) in batch
+            {
+                let e = EventRecord {
+                    seq,
+                    at,
+                    actor,
+                    action,
+                    subject,
+                    subject_label,
+                    details,
+                    prev_hash,
+                    hash,
+                };
                 if let Err(e) = verifier.next(&e) {
                     return Ok(Err(e));
                 }
@@ -182,7 +221,9 @@ impl Store {
 
     /// SQLite's own integrity check: `ok`, or the problems it found.
     pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as("pragma integrity_check").fetch_all(self.reader()).await?;
+        let rows: Vec<(String,)> = sqlx::query_as("pragma integrity_check")
+            .fetch_all(self.reader())
+            .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 }

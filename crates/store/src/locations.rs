@@ -26,10 +26,11 @@ pub(crate) async fn find_or_create(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<Uuid, StoreError> {
-    let existing: Option<String> = sqlx::query_scalar("select id from location where name = ? collate nocase")
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let existing: Option<String> =
+        sqlx::query_scalar("select id from location where name = ? collate nocase")
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
     if let Some(id) = existing {
         return parse_uuid(&id);
     }
@@ -40,7 +41,15 @@ pub(crate) async fn find_or_create(
         .bind(time_text(now))
         .execute(&mut *conn)
         .await?;
-    append(conn, actor, "location.created", &Subject::location(id, name), json!({"name": name}), now).await?;
+    append(
+        conn,
+        actor,
+        "location.created",
+        &Subject::location(id, name),
+        json!({"name": name}),
+        now,
+    )
+    .await?;
     Ok(id)
 }
 
@@ -52,7 +61,15 @@ impl Store {
         )
         .fetch_all(self.reader())
         .await?;
-        rows.into_iter().map(|(id, name, devices)| Ok(Location { id: parse_uuid(&id)?, name, devices })).collect()
+        rows.into_iter()
+            .map(|(id, name, devices)| {
+                Ok(Location {
+                    id: parse_uuid(&id)?,
+                    name,
+                    devices,
+                })
+            })
+            .collect()
     }
 
     /// Adds a location. A name already in use (whatever its case) is refused.
@@ -60,12 +77,18 @@ impl Store {
         let name = location_name(name).map_err(|m| Invalid::one("name", m))?;
         self.write(move |conn| {
             Box::pin(async move {
-                let exists: i64 = sqlx::query_scalar("select count(*) from location where name = ? collate nocase")
-                    .bind(&name)
-                    .fetch_one(&mut *conn)
-                    .await?;
+                let exists: i64 = sqlx::query_scalar(
+                    "select count(*) from location where name = ? collate nocase",
+                )
+                .bind(&name)
+                .fetch_one(&mut *conn)
+                .await?;
                 if exists > 0 {
-                    return Err(Invalid::one("name", format!("There is already a location called “{name}”.")).into());
+                    return Err(Invalid::one(
+                        "name",
+                        format!("There is already a location called “{name}”."),
+                    )
+                    .into());
                 }
                 find_or_create(conn, &actor, &name, Utc::now()).await
             })
@@ -73,7 +96,12 @@ impl Store {
         .await
     }
 
-    pub async fn rename_location(&self, actor: Actor, id: Uuid, name: &str) -> Result<(), StoreError> {
+    pub async fn rename_location(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        name: &str,
+    ) -> Result<(), StoreError> {
         let name = location_name(name).map_err(|m| Invalid::one("name", m))?;
         self.write(move |conn| {
             Box::pin(async move {
@@ -93,12 +121,23 @@ impl Store {
                     .await;
                 match result {
                     Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(Invalid::one("name", format!("There is already a location called “{name}”.")).into())
+                        return Err(Invalid::one(
+                            "name",
+                            format!("There is already a location called “{name}”."),
+                        )
+                        .into())
                     }
                     other => other?,
                 };
-                append(conn, &actor, "location.renamed", &Subject::location(id, &name), json!({"from": old, "to": name}), now)
-                    .await?;
+                append(
+                    conn,
+                    &actor,
+                    "location.renamed",
+                    &Subject::location(id, &name),
+                    json!({"from": old, "to": name}),
+                    now,
+                )
+                .await?;
                 Ok(())
             })
         })

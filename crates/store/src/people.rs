@@ -29,7 +29,11 @@ pub struct Person {
 impl std::fmt::Debug for Person {
     // The hash is left out so that it never reaches a log line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Person").field("id", &self.id).field("username", &self.username).field("role", &self.role).finish_non_exhaustive()
+        f.debug_struct("Person")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
     }
 }
 
@@ -75,10 +79,15 @@ impl TryFrom<PersonRow> for Person {
     }
 }
 
-const COLUMNS: &str = "id, username, full_name, email, position, kind, role, active, password_hash, created_at";
+const COLUMNS: &str =
+    "id, username, full_name, email, position, kind, role, active, password_hash, created_at";
 
 fn taken(username: &Username) -> StoreError {
-    Invalid::one("username", format!("The username “{username}” is already taken. Choose another.")).into()
+    Invalid::one(
+        "username",
+        format!("The username “{username}” is already taken. Choose another."),
+    )
+    .into()
 }
 
 async fn insert(
@@ -135,7 +144,11 @@ async fn insert(
 }
 
 async fn end_sessions(conn: &mut SqliteConnection, person: Uuid) -> Result<u64, StoreError> {
-    Ok(sqlx::query("delete from session where person_id = ?").bind(person.to_string()).execute(&mut *conn).await?.rows_affected())
+    Ok(sqlx::query("delete from session where person_id = ?")
+        .bind(person.to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
 }
 
 async fn get_person(conn: &mut SqliteConnection, id: Uuid) -> Result<Person, StoreError> {
@@ -157,7 +170,9 @@ pub struct PeopleFilter {
 
 impl Store {
     pub async fn count_people(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("select count(*) from person").fetch_one(self.reader()).await?)
+        Ok(sqlx::query_scalar("select count(*) from person")
+            .fetch_one(self.reader())
+            .await?)
     }
 
     /// Creates an account.
@@ -168,34 +183,58 @@ impl Store {
         password_hash: Option<String>,
     ) -> Result<Person, StoreError> {
         self.write(move |conn| {
-            Box::pin(async move { insert(conn, &actor, &details, password_hash.as_deref(), Utc::now()).await })
+            Box::pin(async move {
+                insert(conn, &actor, &details, password_hash.as_deref(), Utc::now()).await
+            })
         })
         .await
     }
 
     /// Creates the first account, an admin, only while there is no account at all:
     /// the setup link cannot be used twice, even by two browsers at once.
-    pub async fn create_first_admin(&self, details: PersonDetails, password_hash: String) -> Result<Person, StoreError> {
+    pub async fn create_first_admin(
+        &self,
+        details: PersonDetails,
+        password_hash: String,
+    ) -> Result<Person, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                let count: i64 = sqlx::query_scalar("select count(*) from person").fetch_one(&mut *conn).await?;
+                let count: i64 = sqlx::query_scalar("select count(*) from person")
+                    .fetch_one(&mut *conn)
+                    .await?;
                 if count > 0 {
-                    return Err(Invalid::one("username", "Kitroom already has an account. Sign in instead.").into());
+                    return Err(Invalid::one(
+                        "username",
+                        "Kitroom already has an account. Sign in instead.",
+                    )
+                    .into());
                 }
-                let details = PersonDetails { role: Role::Admin, ..details };
-                insert(conn, &Actor::system(), &details, Some(&password_hash), Utc::now()).await
+                let details = PersonDetails {
+                    role: Role::Admin,
+                    ..details
+                };
+                insert(
+                    conn,
+                    &Actor::system(),
+                    &details,
+                    Some(&password_hash),
+                    Utc::now(),
+                )
+                .await
             })
         })
         .await
     }
 
     pub async fn person_by_username(&self, username: &str) -> Result<Option<Person>, StoreError> {
-        sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from person where username = ? collate nocase"))
-            .bind(username.trim())
-            .fetch_optional(self.reader())
-            .await?
-            .map(Person::try_from)
-            .transpose()
+        sqlx::query_as::<_, PersonRow>(&format!(
+            "select {COLUMNS} from person where username = ? collate nocase"
+        ))
+        .bind(username.trim())
+        .fetch_optional(self.reader())
+        .await?
+        .map(Person::try_from)
+        .transpose()
     }
 
     pub async fn person_by_id(&self, id: Uuid) -> Result<Option<Person>, StoreError> {
@@ -214,16 +253,32 @@ impl Store {
         }
         if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let p = crate::db::like_pattern(q);
-            qb.push(" and (username like ").push_bind(p.clone()).push(" escape '\\'");
-            qb.push(" or full_name like ").push_bind(p.clone()).push(" escape '\\'");
-            qb.push(" or email like ").push_bind(p).push(" escape '\\')");
+            qb.push(" and (username like ")
+                .push_bind(p.clone())
+                .push(" escape '\\'");
+            qb.push(" or full_name like ")
+                .push_bind(p.clone())
+                .push(" escape '\\'");
+            qb.push(" or email like ")
+                .push_bind(p)
+                .push(" escape '\\')");
         }
         qb.push(" order by full_name collate nocase, username limit 2000");
-        qb.build_query_as::<PersonRow>().fetch_all(self.reader()).await?.into_iter().map(Person::try_from).collect()
+        qb.build_query_as::<PersonRow>()
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .map(Person::try_from)
+            .collect()
     }
 
     /// Changes an account's details and records what changed.
-    pub async fn update_person(&self, actor: Actor, id: Uuid, d: PersonDetails) -> Result<Person, StoreError> {
+    pub async fn update_person(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        d: PersonDetails,
+    ) -> Result<Person, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
@@ -270,7 +325,12 @@ impl Store {
 
     /// Activates or deactivates an account. Deactivating ends every session of that
     /// person in the same transaction, so they are signed out at once.
-    pub async fn set_active(&self, actor: Actor, id: Uuid, active: bool) -> Result<Person, StoreError> {
+    pub async fn set_active(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        active: bool,
+    ) -> Result<Person, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
@@ -284,9 +344,25 @@ impl Store {
                     .bind(id.to_string())
                     .execute(&mut *conn)
                     .await?;
-                let ended = if active { 0 } else { end_sessions(conn, id).await? };
-                let action = if active { "person.reactivated" } else { "person.deactivated" };
-                append(conn, &actor, action, &before.subject(), json!({"sessions_ended": ended}), now).await?;
+                let ended = if active {
+                    0
+                } else {
+                    end_sessions(conn, id).await?
+                };
+                let action = if active {
+                    "person.reactivated"
+                } else {
+                    "person.deactivated"
+                };
+                append(
+                    conn,
+                    &actor,
+                    action,
+                    &before.subject(),
+                    json!({"sessions_ended": ended}),
+                    now,
+                )
+                .await?;
                 get_person(conn, id).await
             })
         })
@@ -319,8 +395,20 @@ impl Store {
                     .execute(&mut *conn)
                     .await?
                     .rows_affected();
-                let action = if actor.id == Some(id) { "person.password_changed" } else { "person.password_reset" };
-                append(conn, &actor, action, &person.subject(), json!({"sessions_ended": ended}), now).await?;
+                let action = if actor.id == Some(id) {
+                    "person.password_changed"
+                } else {
+                    "person.password_reset"
+                };
+                append(
+                    conn,
+                    &actor,
+                    action,
+                    &person.subject(),
+                    json!({"sessions_ended": ended}),
+                    now,
+                )
+                .await?;
                 Ok(())
             })
         })
@@ -328,13 +416,30 @@ impl Store {
     }
 
     /// Records a sign-in or sign-out in the activity log.
-    pub async fn record_sign_in(&self, person: &Person, signed_in: bool, address: String) -> Result<(), StoreError> {
+    pub async fn record_sign_in(
+        &self,
+        person: &Person,
+        signed_in: bool,
+        address: String,
+    ) -> Result<(), StoreError> {
         let actor = person.actor();
         let subject = person.subject();
         self.write(move |conn| {
             Box::pin(async move {
-                let action = if signed_in { "person.signed_in" } else { "person.signed_out" };
-                append(conn, &actor, action, &subject, json!({"address": address}), Utc::now()).await?;
+                let action = if signed_in {
+                    "person.signed_in"
+                } else {
+                    "person.signed_out"
+                };
+                append(
+                    conn,
+                    &actor,
+                    action,
+                    &subject,
+                    json!({"address": address}),
+                    Utc::now(),
+                )
+                .await?;
                 Ok(())
             })
         })

@@ -17,13 +17,18 @@ pub struct SessionRow {
 }
 
 impl Store {
-    pub async fn load_session(&self, id_hash: &str, now_unix: i64) -> Result<Option<SessionRow>, StoreError> {
-        let row: Option<(String, i64)> =
-            sqlx::query_as("select data, expires_at from session where id_hash = ? and expires_at > ?")
-                .bind(id_hash)
-                .bind(now_unix)
-                .fetch_optional(self.reader())
-                .await?;
+    pub async fn load_session(
+        &self,
+        id_hash: &str,
+        now_unix: i64,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "select data, expires_at from session where id_hash = ? and expires_at > ?",
+        )
+        .bind(id_hash)
+        .bind(now_unix)
+        .fetch_optional(self.reader())
+        .await?;
         Ok(row.map(|(data, expires_at)| SessionRow { data, expires_at }))
     }
 
@@ -61,7 +66,10 @@ impl Store {
     pub async fn delete_session(&self, id_hash: String) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                sqlx::query("delete from session where id_hash = ?").bind(id_hash).execute(&mut *conn).await?;
+                sqlx::query("delete from session where id_hash = ?")
+                    .bind(id_hash)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             })
         })
@@ -72,7 +80,11 @@ impl Store {
     pub async fn delete_expired_sessions(&self, now_unix: i64) -> Result<u64, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                Ok(sqlx::query("delete from session where expires_at <= ?").bind(now_unix).execute(&mut *conn).await?.rows_affected())
+                Ok(sqlx::query("delete from session where expires_at <= ?")
+                    .bind(now_unix)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected())
             })
         })
         .await

@@ -19,7 +19,13 @@ pub struct TokenInfo {
 }
 
 impl Store {
-    pub async fn create_token(&self, actor: Actor, owner: &Person, name: String, token_hash: String) -> Result<Uuid, StoreError> {
+    pub async fn create_token(
+        &self,
+        actor: Actor,
+        owner: &Person,
+        name: String,
+        token_hash: String,
+    ) -> Result<Uuid, StoreError> {
         let owner_subject = owner.subject();
         let owner_id = owner.id;
         self.write(move |conn| {
@@ -42,7 +48,12 @@ impl Store {
     }
 
     /// Revokes one of `owner`'s tokens. A token of someone else is "not found".
-    pub async fn revoke_token(&self, actor: Actor, owner: &Person, token: Uuid) -> Result<(), StoreError> {
+    pub async fn revoke_token(
+        &self,
+        actor: Actor,
+        owner: &Person,
+        token: Uuid,
+    ) -> Result<(), StoreError> {
         let owner_subject = owner.subject();
         let owner_id = owner.id;
         self.write(move |conn| {
@@ -76,12 +87,12 @@ impl Store {
 
     /// The owner of a live token, by the token's hash.
     pub async fn token_owner(&self, token_hash: &str) -> Result<Option<Uuid>, StoreError> {
-        let id: Option<String> =
-            sqlx::query_scalar("select person_id from api_token where token_hash = ? and revoked_at is null")
-                .bind(token_hash)
-                .fetch_optional(self.reader())
-                .await?;
+        let id: Option<String> = sqlx::query_scalar(
+            "select person_id from api_token where token_hash = ? and revoked_at is null",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.reader())
+        .await?;
         id.map(|s| crate::db::parse_uuid(&s)).transpose()
     }
 }
-

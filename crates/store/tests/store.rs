@@ -31,15 +31,32 @@ fn laptop(tag: &str) -> DeviceInput {
 }
 
 async fn event_count(store: &Store) -> usize {
-    store.list_events(&EventFilter { limit: 1000, ..Default::default() }).await.unwrap().len()
+    store
+        .list_events(&EventFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]
 async fn a_registered_device_and_its_event_are_saved_together() {
     let (_dir, store) = store().await;
-    let d = store.create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap()).await.unwrap();
+    let d = store
+        .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(d.status, DeviceStatus::Available);
-    let events = store.list_events(&EventFilter { device: Some(d.id), limit: 10, ..Default::default() }).await.unwrap();
+    let events = store
+        .list_events(&EventFilter {
+            device: Some(d.id),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].action, "device.registered");
     // the location was created on first use, and that is logged too
@@ -50,28 +67,55 @@ async fn a_registered_device_and_its_event_are_saved_together() {
 #[tokio::test]
 async fn a_duplicate_tag_in_any_case_is_refused_and_nothing_is_written() {
     let (_dir, store) = store().await;
-    store.create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap()).await.unwrap();
+    store
+        .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+        .await
+        .unwrap();
     let before = event_count(&store).await;
     let mut other = laptop("lap-1");
     other.location = "Library".into();
-    let err = store.create_device(Actor::system(), other.parse(today()).unwrap()).await.unwrap_err();
+    let err = store
+        .create_device(Actor::system(), other.parse(today()).unwrap())
+        .await
+        .unwrap_err();
     match err {
-        StoreError::Invalid(inv) => assert!(inv.for_field("tag").unwrap().contains("already on another device")),
+        StoreError::Invalid(inv) => assert!(inv
+            .for_field("tag")
+            .unwrap()
+            .contains("already on another device")),
         other => panic!("expected a field error, got {other:?}"),
     }
-    assert_eq!(event_count(&store).await, before, "no event and no location for a refused device");
+    assert_eq!(
+        event_count(&store).await,
+        before,
+        "no event and no location for a refused device"
+    );
     assert_eq!(store.list_locations().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn an_illegal_status_move_changes_nothing() {
     let (_dir, store) = store().await;
-    let d = store.create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap()).await.unwrap();
+    let d = store
+        .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+        .await
+        .unwrap();
     let before = event_count(&store).await;
-    let err = store.change_status(Actor::system(), d.id, StatusChange::Found, String::new()).await.unwrap_err();
+    let err = store
+        .change_status(Actor::system(), d.id, StatusChange::Found, String::new())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::IllegalMove(_)));
     assert_eq!(event_count(&store).await, before);
-    let d2 = store.change_status(Actor::system(), d.id, StatusChange::SendToRepair, "cracked screen".into()).await.unwrap();
+    let d2 = store
+        .change_status(
+            Actor::system(),
+            d.id,
+            StatusChange::SendToRepair,
+            "cracked screen".into(),
+        )
+        .await
+        .unwrap();
     assert_eq!(d2.status, DeviceStatus::InRepair);
 }
 
@@ -86,18 +130,48 @@ async fn filters_and_search_find_the_right_devices() {
             d.model = "iPad 10th gen".into();
         }
         d.serial = format!("SN{i:05}");
-        store.create_device(Actor::system(), d.parse(today()).unwrap()).await.unwrap();
+        store
+            .create_device(Actor::system(), d.parse(today()).unwrap())
+            .await
+            .unwrap();
     }
     let page = store
-        .list_devices(&DeviceFilter { kind: Some("ipad".parse().unwrap()), page: 1, per_page: 4, ..Default::default() })
+        .list_devices(&DeviceFilter {
+            kind: Some("ipad".parse().unwrap()),
+            page: 1,
+            per_page: 4,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(page.total, 10);
     assert_eq!(page.items.len(), 4);
-    let page = store.list_devices(&DeviceFilter { q: Some("sn00017".into()), page: 1, per_page: 50, ..Default::default() }).await.unwrap();
-    assert_eq!(page.items.iter().map(|d| d.details.tag.as_str()).collect::<Vec<_>>(), ["LAP-017"]);
+    let page = store
+        .list_devices(&DeviceFilter {
+            q: Some("sn00017".into()),
+            page: 1,
+            per_page: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|d| d.details.tag.as_str())
+            .collect::<Vec<_>>(),
+        ["LAP-017"]
+    );
     // a % in the search box is a percent sign, not a wildcard
-    let page = store.list_devices(&DeviceFilter { q: Some("%".into()), page: 1, per_page: 50, ..Default::default() }).await.unwrap();
+    let page = store
+        .list_devices(&DeviceFilter {
+            q: Some("%".into()),
+            page: 1,
+            per_page: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(page.total, 0);
 }
 
@@ -105,31 +179,70 @@ async fn filters_and_search_find_the_right_devices() {
 async fn the_log_verifies_and_an_altered_event_is_named() {
     let (_dir, store) = store().await;
     for i in 0..5 {
-        store.create_device(Actor::system(), laptop(&format!("LAP-{i}")).parse(today()).unwrap()).await.unwrap();
+        store
+            .create_device(
+                Actor::system(),
+                laptop(&format!("LAP-{i}")).parse(today()).unwrap(),
+            )
+            .await
+            .unwrap();
     }
     assert_eq!(store.verify_log().await.unwrap(), Ok(6));
     // someone with the database file edits an event behind Kitroom's back
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display())).await.unwrap();
-    let err = sqlx::query("update event set details = '{}' where seq = 3").execute(&mut conn).await.unwrap_err();
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display()))
+        .await
+        .unwrap();
+    let err = sqlx::query("update event set details = '{}' where seq = 3")
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"));
-    sqlx::query("drop trigger event_no_update").execute(&mut conn).await.unwrap();
-    sqlx::query("update event set details = '{}' where seq = 3").execute(&mut conn).await.unwrap();
-    assert_eq!(store.verify_log().await.unwrap(), Err(ChainBreak::Altered { seq: 3 }));
+    sqlx::query("drop trigger event_no_update")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("update event set details = '{}' where seq = 3")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_log().await.unwrap(),
+        Err(ChainBreak::Altered { seq: 3 })
+    );
 }
 
 #[tokio::test]
 async fn deactivating_a_person_ends_their_sessions() {
     let (_dir, store) = store().await;
-    let input = PersonInput { username: "jsmith".into(), full_name: "Jo Smith".into(), ..Default::default() };
-    let p = store.create_person(Actor::system(), input.parse().unwrap(), Some("hash".into())).await.unwrap();
-    store.save_session("abc".into(), Some(p.id), "{}".into(), i64::MAX, true).await.unwrap();
+    let input = PersonInput {
+        username: "jsmith".into(),
+        full_name: "Jo Smith".into(),
+        ..Default::default()
+    };
+    let p = store
+        .create_person(Actor::system(), input.parse().unwrap(), Some("hash".into()))
+        .await
+        .unwrap();
+    store
+        .save_session("abc".into(), Some(p.id), "{}".into(), i64::MAX, true)
+        .await
+        .unwrap();
     assert!(store.load_session("abc", 0).await.unwrap().is_some());
-    let p = store.set_active(Actor::system(), p.id, false).await.unwrap();
+    let p = store
+        .set_active(Actor::system(), p.id, false)
+        .await
+        .unwrap();
     assert!(!p.active);
     assert!(store.load_session("abc", 0).await.unwrap().is_none());
     // a second account with the same name in other case is refused
-    let again = PersonInput { username: "JSmith".into(), full_name: "Another".into(), ..Default::default() };
-    let err = store.create_person(Actor::system(), again.parse().unwrap(), None).await.unwrap_err();
+    let again = PersonInput {
+        username: "JSmith".into(),
+        full_name: "Another".into(),
+        ..Default::default()
+    };
+    let err = store
+        .create_person(Actor::system(), again.parse().unwrap(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
 }
-

@@ -11,7 +11,9 @@ use kitroom_core::Invalid;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::{hash_password, new_api_token, set_flash, token_hash, verify_password, Ctx, FormBody};
+use crate::auth::{
+    hash_password, new_api_token, set_flash, token_hash, verify_password, Ctx, FormBody,
+};
 use crate::views::account as v;
 use crate::{AppError, AppState};
 
@@ -23,10 +25,24 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
 
-async fn render(ctx: &Ctx, state: &AppState, invalid: &Invalid, new_token: Option<&str>, token_name: &str) -> Result<Response, AppError> {
+async fn render(
+    ctx: &Ctx,
+    state: &AppState,
+    invalid: &Invalid,
+    new_token: Option<&str>,
+    token_name: &str,
+) -> Result<Response, AppError> {
     let tokens = state.store().list_tokens(ctx.user.id).await?;
-    let status = if invalid.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, v::show(ctx, &tokens, invalid, new_token, token_name)).into_response())
+    let status = if invalid.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        v::show(ctx, &tokens, invalid, new_token, token_name),
+    )
+        .into_response())
 }
 
 async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
@@ -41,7 +57,11 @@ struct PasswordForm {
     confirm: String,
 }
 
-async fn change_password(ctx: Ctx, State(state): State<AppState>, FormBody(form): FormBody<PasswordForm>) -> Result<Response, AppError> {
+async fn change_password(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    FormBody(form): FormBody<PasswordForm>,
+) -> Result<Response, AppError> {
     let mut invalid = Invalid::new();
     if !verify_password(ctx.user.password_hash.clone(), form.current.clone()).await {
         invalid.add("current", "Your current password is not right.");
@@ -55,9 +75,16 @@ async fn change_password(ctx: Ctx, State(state): State<AppState>, FormBody(form)
     };
     let hash = hash_password(password).await?;
     let keep = ctx.session.id().map(|id| crate::session::id_hash(&id));
-    state.store().set_password(ctx.user.actor(), ctx.user.id, hash, keep).await?;
+    state
+        .store()
+        .set_password(ctx.user.actor(), ctx.user.id, hash, keep)
+        .await?;
     ctx.session.cycle_id().await?;
-    set_flash(&ctx.session, "Your password is changed. You have been signed out on other devices.").await?;
+    set_flash(
+        &ctx.session,
+        "Your password is changed. You have been signed out on other devices.",
+    )
+    .await?;
     Ok(Redirect::to("/account").into_response())
 }
 
@@ -67,19 +94,37 @@ struct TokenForm {
     name: String,
 }
 
-async fn create_token(ctx: Ctx, State(state): State<AppState>, FormBody(form): FormBody<TokenForm>) -> Result<Response, AppError> {
+async fn create_token(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    FormBody(form): FormBody<TokenForm>,
+) -> Result<Response, AppError> {
     let name = match required_text(&form.name, "Name", 80) {
         Ok(n) => n,
         Err(m) => return render(&ctx, &state, &Invalid::one("name", m), None, &form.name).await,
     };
     let token = new_api_token();
-    state.store().create_token(ctx.user.actor(), &ctx.user, name, token_hash(&token)).await?;
+    state
+        .store()
+        .create_token(ctx.user.actor(), &ctx.user, name, token_hash(&token))
+        .await?;
     // Shown once, on this response, and never stored or logged.
     render(&ctx, &state, &Invalid::new(), Some(&token), "").await
 }
 
-async fn revoke_token(ctx: Ctx, State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, AppError> {
-    state.store().revoke_token(ctx.user.actor(), &ctx.user, id).await?;
-    set_flash(&ctx.session, "Token revoked. Scripts using it can no longer reach Kitroom.").await?;
+async fn revoke_token(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    state
+        .store()
+        .revoke_token(ctx.user.actor(), &ctx.user, id)
+        .await?;
+    set_flash(
+        &ctx.session,
+        "Token revoked. Scripts using it can no longer reach Kitroom.",
+    )
+    .await?;
     Ok(Redirect::to("/account").into_response())
 }

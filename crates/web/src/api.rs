@@ -37,7 +37,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(rejection) => Err(ApiError::new(rejection.status(), "malformed-body", rejection.body_text())),
+            Err(rejection) => Err(ApiError::new(
+                rejection.status(),
+                "malformed-body",
+                rejection.body_text(),
+            )),
         }
     }
 }
@@ -92,7 +96,11 @@ struct ListBody {
     per_page: i64,
 }
 
-fn word<T: std::str::FromStr<Err = String>>(invalid: &mut Invalid, field: &'static str, s: &str) -> Option<T> {
+fn word<T: std::str::FromStr<Err = String>>(
+    invalid: &mut Invalid,
+    field: &'static str,
+    s: &str,
+) -> Option<T> {
     if s.trim().is_empty() {
         None
     } else {
@@ -100,9 +108,14 @@ fn word<T: std::str::FromStr<Err = String>>(invalid: &mut Invalid, field: &'stat
     }
 }
 
-async fn list(user: ApiUser, State(state): State<AppState>, query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+async fn list(
+    user: ApiUser,
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     user.require(Permission::ViewRegister)?;
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
     let mut invalid = Invalid::new();
     let filter = DeviceFilter {
         status: word(&mut invalid, "status", &q.status),
@@ -121,21 +134,37 @@ async fn list(user: ApiUser, State(state): State<AppState>, query: Result<Query<
     }
     invalid.clone().into_result().map_err(ApiError::invalid)?;
     let page = state.store().list_devices(&filter).await?;
-    Ok(Json(ListBody { items: page.items.iter().map(device_json).collect(), total: page.total, page: filter.page, per_page: filter.per_page }).into_response())
+    Ok(Json(ListBody {
+        items: page.items.iter().map(device_json).collect(),
+        total: page.total,
+        page: filter.page,
+        per_page: filter.per_page,
+    })
+    .into_response())
 }
 
 async fn find(state: &AppState, tag: &str) -> Result<Device, ApiError> {
-    state.store().device_by_tag(tag).await?.ok_or_else(|| ApiError::not_found(&format!("A device with tag {tag}")))
+    state
+        .store()
+        .device_by_tag(tag)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("A device with tag {tag}")))
 }
 
-async fn read(user: ApiUser, State(state): State<AppState>, Path(tag): Path<String>) -> Result<Response, ApiError> {
+async fn read(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+) -> Result<Response, ApiError> {
     user.require(Permission::ViewRegister)?;
     Ok(Json(device_json(&find(&state, &tag).await?)).into_response())
 }
 
 /// `Some(None)` for an explicit `null`, `None` for a missing field: PATCH clears a
 /// field only when asked to.
-fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -182,7 +211,20 @@ impl DeviceBody {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { base.$f = v; } )* };
         }
-        set!(tag, kind, make, model, serial, location, condition, supplier, notes, passcode_enforced, holds_personal_data, captures_images);
+        set!(
+            tag,
+            kind,
+            make,
+            model,
+            serial,
+            location,
+            condition,
+            supplier,
+            notes,
+            passcode_enforced,
+            holds_personal_data,
+            captures_images
+        );
         if let Some(d) = self.purchased_on {
             base.purchased_on = date(d);
         }
@@ -191,7 +233,9 @@ impl DeviceBody {
         }
         if let Some(c) = self.cost_pence {
             base.cost = match c {
-                Some(p) if p < 0 => return Err(Invalid::one("cost", "cost_pence must be zero or more.")),
+                Some(p) if p < 0 => {
+                    return Err(Invalid::one("cost", "cost_pence must be zero or more."))
+                }
                 Some(p) => Pence(p).to_string(),
                 None => String::new(),
             };
@@ -223,28 +267,69 @@ fn api_field(field: &'static str) -> &'static str {
 }
 
 fn api_invalid(invalid: Invalid) -> Invalid {
-    Invalid(invalid.0.into_iter().map(|e| FieldError { field: api_field(e.field), message: e.message }).collect())
+    Invalid(
+        invalid
+            .0
+            .into_iter()
+            .map(|e| FieldError {
+                field: api_field(e.field),
+                message: e.message,
+            })
+            .collect(),
+    )
 }
 
-async fn create(user: ApiUser, State(state): State<AppState>, JsonBody(body): JsonBody<DeviceBody>) -> Result<Response, ApiError> {
+async fn create(
+    user: ApiUser,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<DeviceBody>,
+) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
-    let input = body.apply(DeviceInput::default()).map_err(|e| ApiError::invalid(api_invalid(e)))?;
-    let details = input.parse(crate::time::today()).map_err(|e| ApiError::invalid(api_invalid(e)))?;
+    let input = body
+        .apply(DeviceInput::default())
+        .map_err(|e| ApiError::invalid(api_invalid(e)))?;
+    let details = input
+        .parse(crate::time::today())
+        .map_err(|e| ApiError::invalid(api_invalid(e)))?;
     let device = state.store().create_device(user.0.actor(), details).await?;
-    let location = format!("/api/v1/devices/{}", crate::views::url_encode(device.details.tag.as_str()));
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(device_json(&device))).into_response())
+    let location = format!(
+        "/api/v1/devices/{}",
+        crate::views::url_encode(device.details.tag.as_str())
+    );
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(device_json(&device)),
+    )
+        .into_response())
 }
 
-async fn update(user: ApiUser, State(state): State<AppState>, Path(tag): Path<String>, JsonBody(body): JsonBody<DeviceBody>) -> Result<Response, ApiError> {
+async fn update(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    JsonBody(body): JsonBody<DeviceBody>,
+) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let device = find(&state, &tag).await?;
-    let input = body.apply(DeviceInput::from(&device.details)).map_err(|e| ApiError::invalid(api_invalid(e)))?;
-    let details = input.parse(crate::time::today()).map_err(|e| ApiError::invalid(api_invalid(e)))?;
-    let device = state.store().update_device(user.0.actor(), device.id, details).await?;
+    let input = body
+        .apply(DeviceInput::from(&device.details))
+        .map_err(|e| ApiError::invalid(api_invalid(e)))?;
+    let details = input
+        .parse(crate::time::today())
+        .map_err(|e| ApiError::invalid(api_invalid(e)))?;
+    let device = state
+        .store()
+        .update_device(user.0.actor(), device.id, details)
+        .await?;
     Ok(Json(device_json(&device)).into_response())
 }
 
 /// The OpenAPI description of this API, kept beside the code in `web/openapi.json`.
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::assets::OPENAPI).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::assets::OPENAPI,
+    )
+        .into_response()
 }

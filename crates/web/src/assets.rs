@@ -18,13 +18,31 @@ pub const JS_URL: &str = concat!("/static/kitroom.js?v=", env!("CARGO_PKG_VERSIO
 pub const ICON_URL: &str = "/static/icon.svg";
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=86400")], body)
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
 }
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/static/kitroom.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
-        .route("/static/kitroom.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
-        .route("/static/icon.svg", get(|| async { asset("image/svg+xml", ICON) }))
-        .route("/favicon.ico", get(|| async { asset("image/svg+xml", ICON) }))
+        .route(
+            "/static/kitroom.css",
+            get(|| async { asset("text/css; charset=utf-8", CSS) }),
+        )
+        .route(
+            "/static/kitroom.js",
+            get(|| async { asset("text/javascript; charset=utf-8", JS) }),
+        )
+        .route(
+            "/static/icon.svg",
+            get(|| async { asset("image/svg+xml", ICON) }),
+        )
+        .route(
+            "/favicon.ico",
+            get(|| async { asset("image/svg+xml", ICON) }),
+        )
 }

@@ -68,7 +68,9 @@ pub fn new_api_token() -> String {
 pub async fn hash_password(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
     })
     .await
     .map_err(AppError::internal)?
@@ -84,8 +86,13 @@ pub async fn verify_password(hash: Option<String>, password: String) -> bool {
             Some(h) => (h, true),
             None => (dummy.to_owned(), false),
         };
-        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && real
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && real
     })
     .await
     .unwrap_or(false)
@@ -95,7 +102,10 @@ fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(b"not a real password", &salt).map(|h| h.to_string()).unwrap_or_default()
+        Argon2::default()
+            .hash_password(b"not a real password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
     })
 }
 
@@ -109,8 +119,16 @@ pub struct Throttle {
 impl Throttle {
     fn check(&mut self, username: &str, address: &str) -> Result<(), chrono::Duration> {
         let now = Utc::now();
-        let a = self.accounts.entry(username.to_owned()).or_default().check(Limit::ACCOUNT, now);
-        let b = self.addresses.entry(address.to_owned()).or_default().check(Limit::ADDRESS, now);
+        let a = self
+            .accounts
+            .entry(username.to_owned())
+            .or_default()
+            .check(Limit::ACCOUNT, now);
+        let b = self
+            .addresses
+            .entry(address.to_owned())
+            .or_default()
+            .check(Limit::ADDRESS, now);
         match (a, b) {
             (Ok(()), Ok(())) => Ok(()),
             (Err(x), Err(y)) => Err(x.max(y)),
@@ -120,14 +138,22 @@ impl Throttle {
 
     fn record_failure(&mut self, username: &str, address: &str) {
         let now = Utc::now();
-        self.accounts.entry(username.to_owned()).or_default().record(Limit::ACCOUNT, now);
-        self.addresses.entry(address.to_owned()).or_default().record(Limit::ADDRESS, now);
+        self.accounts
+            .entry(username.to_owned())
+            .or_default()
+            .record(Limit::ACCOUNT, now);
+        self.addresses
+            .entry(address.to_owned())
+            .or_default()
+            .record(Limit::ADDRESS, now);
         // Keep memory bounded against a flood of made-up usernames.
         if self.accounts.len() > 10_000 {
-            self.accounts.retain(|_, f| !f.is_stale(Limit::ACCOUNT, now));
+            self.accounts
+                .retain(|_, f| !f.is_stale(Limit::ACCOUNT, now));
         }
         if self.addresses.len() > 10_000 {
-            self.addresses.retain(|_, f| !f.is_stale(Limit::ADDRESS, now));
+            self.addresses
+                .retain(|_, f| !f.is_stale(Limit::ADDRESS, now));
         }
     }
 }
@@ -148,7 +174,8 @@ pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy
             return last.to_owned();
         }
     }
-    peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    peer.map(|p| p.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The client's address as [`client_address`] reads it, for throttling and the log.
@@ -157,9 +184,19 @@ pub struct ClientAddr(pub String);
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-        Ok(ClientAddr(client_address(&parts.headers, peer, state.config().trust_proxy)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        Ok(ClientAddr(client_address(
+            &parts.headers,
+            peer,
+            state.config().trust_proxy,
+        )))
     }
 }
 
@@ -210,8 +247,15 @@ const TOUCH_EVERY: i64 = 60;
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let next = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, m)| AppError::Internal(m.into()))?;
@@ -225,12 +269,21 @@ impl FromRequestParts<AppState> for Ctx {
             return Err(AppError::SignInRequired { next });
         };
         let now = Utc::now().timestamp();
-        if session.get::<i64>("seen").await?.is_none_or(|seen| now - seen >= TOUCH_EVERY) {
+        if session
+            .get::<i64>("seen")
+            .await?
+            .is_none_or(|seen| now - seen >= TOUCH_EVERY)
+        {
             session.insert("seen", now).await?;
         }
         let csrf = csrf_token(&session).await?;
         let flash = session.remove::<String>("flash").await?;
-        Ok(Ctx { user, csrf, flash, session })
+        Ok(Ctx {
+            user,
+            csrf,
+            flash,
+            session,
+        })
     }
 }
 
@@ -250,14 +303,21 @@ impl ApiUser {
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(ApiError::unauthorized)?;
-        let owner = state.store().token_owner(&token_hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
+        let owner = state
+            .store()
+            .token_owner(&token_hash(token))
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
         let person = state.store().person_by_id(owner).await?;
         match person {
             Some(p) if p.active => Ok(ApiUser(p)),
@@ -268,12 +328,19 @@ impl FromRequestParts<AppState> for ApiUser {
 
 /// Refuses any form post whose `csrf` field does not match the session's token, and
 /// any cross-site post (by `Origin`), before a handler sees it.
-pub async fn csrf_guard(session: Session, req: Request<Body>, next: Next) -> Result<Response, AppError> {
+pub async fn csrf_guard(
+    session: Session,
+    req: Request<Body>,
+    next: Next,
+) -> Result<Response, AppError> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(next.run(req).await);
     }
     let (parts, body) = req.into_parts();
-    if let (Some(origin), Some(host)) = (parts.headers.get(header::ORIGIN), parts.headers.get(header::HOST)) {
+    if let (Some(origin), Some(host)) = (
+        parts.headers.get(header::ORIGIN),
+        parts.headers.get(header::HOST),
+    ) {
         let origin = origin.to_str().unwrap_or("");
         let host = host.to_str().unwrap_or("");
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
@@ -288,18 +355,27 @@ pub async fn csrf_guard(session: Session, req: Request<Body>, next: Next) -> Res
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(AppError::BadRequest("This page only accepts its own forms.".into()));
+        return Err(AppError::BadRequest(
+            "This page only accepts its own forms.".into(),
+        ));
     }
     let bytes = axum::body::to_bytes(body, 1024 * 1024)
         .await
         .map_err(|_| AppError::BadRequest("The form was too large to read.".into()))?;
     let sent: Option<String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
         .ok()
-        .and_then(|fields| fields.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v));
+        .and_then(|fields| {
+            fields
+                .into_iter()
+                .find(|(k, _)| k == "csrf")
+                .map(|(_, v)| v)
+        });
     let expected = session.get::<String>("csrf").await?;
     match (sent, expected) {
         (Some(s), Some(e)) if Sha256::digest(s.as_bytes()) == Sha256::digest(e.as_bytes()) => {
-            Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await)
+            Ok(next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await)
         }
         _ => Err(AppError::CsrfRejected),
     }
@@ -320,7 +396,11 @@ where
         axum::extract::Form::<T>::from_request(req, state)
             .await
             .map(|f| FormBody(f.0))
-            .map_err(|_| AppError::BadRequest("The form could not be read. Go back, reload the page and try again.".into()))
+            .map_err(|_| {
+                AppError::BadRequest(
+                    "The form could not be read. Go back, reload the page and try again.".into(),
+                )
+            })
     }
 }
 
@@ -333,7 +413,9 @@ pub fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error
 /// Where to go after signing in: only a path on this site.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -345,7 +427,11 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
-async fn login_page(State(state): State<AppState>, session: Session, Query(q): Query<LoginQuery>) -> Result<Response, AppError> {
+async fn login_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, AppError> {
     if session.get::<Uuid>(PERSON_KEY).await?.is_some() {
         return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
     }
@@ -374,12 +460,24 @@ async fn login(
     let username = form.username.trim().to_lowercase();
     let csrf = csrf_token(&session).await?;
     let refuse = |status: StatusCode, message: String| {
-        (status, v::login(&csrf, &form.username, &form.next, Some(&message), None)).into_response()
+        (
+            status,
+            v::login(&csrf, &form.username, &form.next, Some(&message), None),
+        )
+            .into_response()
     };
     if username.is_empty() || form.password.is_empty() {
-        return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, "Enter your username and password.".into()));
+        return Ok(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your username and password.".into(),
+        ));
     }
-    let throttled = state.inner.throttle.lock().unwrap_or_else(|e| e.into_inner()).check(&username, &address);
+    let throttled = state
+        .inner
+        .throttle
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .check(&username, &address);
     if let Err(wait) = throttled {
         tracing::warn!(username, address, "sign-in throttled");
         return Ok(refuse(
@@ -390,12 +488,22 @@ async fn login(
     let person = state.store().person_by_username(&username).await?;
     let hash = person.as_ref().and_then(|p| p.password_hash.clone());
     if !verify_password(hash, form.password.clone()).await {
-        state.inner.throttle.lock().unwrap_or_else(|e| e.into_inner()).record_failure(&username, &address);
+        state
+            .inner
+            .throttle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record_failure(&username, &address);
         tracing::info!(username, address, "sign-in failed");
-        return Ok(refuse(StatusCode::UNAUTHORIZED, "The username or password is not right. Check them and try again.".into()));
+        return Ok(refuse(
+            StatusCode::UNAUTHORIZED,
+            "The username or password is not right. Check them and try again.".into(),
+        ));
     }
     let Some(person) = person else {
-        return Err(AppError::Internal("a password matched without a person".into()));
+        return Err(AppError::Internal(
+            "a password matched without a person".into(),
+        ));
     };
     if !person.active {
         return Ok(refuse(
@@ -411,10 +519,17 @@ async fn login(
     Ok(Redirect::to(&safe_next(Some(&form.next))).into_response())
 }
 
-async fn logout(State(state): State<AppState>, session: Session, ClientAddr(address): ClientAddr) -> Result<Response, AppError> {
+async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    ClientAddr(address): ClientAddr,
+) -> Result<Response, AppError> {
     if let Some(id) = session.get::<Uuid>(PERSON_KEY).await? {
         if let Some(person) = state.store().person_by_id(id).await? {
-            state.store().record_sign_in(&person, false, address).await?;
+            state
+                .store()
+                .record_sign_in(&person, false, address)
+                .await?;
         }
     }
     session.flush().await?;
@@ -428,11 +543,21 @@ pub struct SetupQuery {
 }
 
 fn setup_token_matches(state: &AppState, token: &str) -> bool {
-    let guard = state.inner.setup_token.lock().unwrap_or_else(|e| e.into_inner());
-    guard.as_deref().is_some_and(|t| !token.is_empty() && Sha256::digest(t.as_bytes()) == Sha256::digest(token.as_bytes()))
+    let guard = state
+        .inner
+        .setup_token
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    guard.as_deref().is_some_and(|t| {
+        !token.is_empty() && Sha256::digest(t.as_bytes()) == Sha256::digest(token.as_bytes())
+    })
 }
 
-async fn setup_page(State(state): State<AppState>, session: Session, Query(q): Query<SetupQuery>) -> Result<Response, AppError> {
+async fn setup_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<SetupQuery>,
+) -> Result<Response, AppError> {
     if state.store().count_people().await? > 0 {
         return Ok(Redirect::to("/login").into_response());
     }
@@ -455,7 +580,11 @@ pub struct SetupForm {
     pub confirm: String,
 }
 
-async fn setup(State(state): State<AppState>, session: Session, FormBody(form): FormBody<SetupForm>) -> Result<Response, AppError> {
+async fn setup(
+    State(state): State<AppState>,
+    session: Session,
+    FormBody(form): FormBody<SetupForm>,
+) -> Result<Response, AppError> {
     if state.store().count_people().await? > 0 {
         return Ok(Redirect::to("/login").into_response());
     }
@@ -478,16 +607,29 @@ async fn setup(State(state): State<AppState>, session: Session, FormBody(form): 
     }
     let csrf = csrf_token(&session).await?;
     let (Some(details), Some(password), true) = (details, password, invalid.is_empty()) else {
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, v::setup(&csrf, &form.token, &form, &invalid)).into_response());
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            v::setup(&csrf, &form.token, &form, &invalid),
+        )
+            .into_response());
     };
     let hash = hash_password(password).await?;
     let person = match state.store().create_first_admin(details, hash).await {
         Ok(p) => p,
-        Err(kitroom_store::StoreError::Invalid(_)) => return Ok(Redirect::to("/login").into_response()),
+        Err(kitroom_store::StoreError::Invalid(_)) => {
+            return Ok(Redirect::to("/login").into_response())
+        }
         Err(e) => return Err(e.into()),
     };
-    *state.inner.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    tracing::info!(username = person.username, "first admin account created through the setup link");
+    *state
+        .inner
+        .setup_token
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = None;
+    tracing::info!(
+        username = person.username,
+        "first admin account created through the setup link"
+    );
     session.cycle_id().await?;
     session.insert(PERSON_KEY, person.id).await?;
     session.insert("csrf", random_token()).await?;

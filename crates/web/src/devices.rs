@@ -28,7 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/devices/{tag}/edit", get(edit_form).post(update))
         .route("/devices/{tag}/status", post(change_status))
         // The address printed on a device's QR label: short, so the code stays small.
-        .route("/d/{tag}", get(|Path(tag): Path<String>| async move { Redirect::to(&device_url(&tag)) }))
+        .route(
+            "/d/{tag}",
+            get(|Path(tag): Path<String>| async move { Redirect::to(&device_url(&tag)) }),
+        )
 }
 
 /// The page of the device with this tag.
@@ -73,19 +76,30 @@ impl ListQuery {
             ("location", self.location.as_str()),
             ("encryption", self.encryption.as_str()),
         ];
-        let mut parts: Vec<(&str, String)> =
-            fields.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.to_string())).collect();
+        let mut parts: Vec<(&str, String)> = fields
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (*k, v.to_string()))
+            .collect();
         parts.push(("page", page.to_string()));
         serde_urlencoded::to_string(parts).unwrap_or_default()
     }
 
     pub fn is_filtered(&self) -> bool {
-        !(self.q.is_empty() && self.status.is_empty() && self.kind.is_empty() && self.location.is_empty() && self.encryption.is_empty())
+        !(self.q.is_empty()
+            && self.status.is_empty()
+            && self.kind.is_empty()
+            && self.location.is_empty()
+            && self.encryption.is_empty())
     }
 }
 
 #[tracing::instrument(skip_all)]
-async fn list(ctx: Ctx, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<Response, AppError> {
+async fn list(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
     let page = state.store().list_devices(&q.filter(PER_PAGE)).await?;
     let locations = state.store().list_locations().await?;
@@ -145,23 +159,44 @@ impl From<DeviceForm> for DeviceInput {
 }
 
 async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
-    state.store().device_by_tag(tag).await?.ok_or(AppError::NotFound)
+    state
+        .store()
+        .device_by_tag(tag)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
-async fn form_page(ctx: &Ctx, state: &AppState, editing: Option<&Device>, input: &DeviceInput, invalid: &Invalid) -> Result<Response, AppError> {
+async fn form_page(
+    ctx: &Ctx,
+    state: &AppState,
+    editing: Option<&Device>,
+    input: &DeviceInput,
+    invalid: &Invalid,
+) -> Result<Response, AppError> {
     let locations = state.store().list_locations().await?;
-    let status = if invalid.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if invalid.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, v::form(ctx, editing, input, invalid, &locations)).into_response())
 }
 
 async fn new_form(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let input = DeviceInput { location: "Computer room".into(), ..Default::default() };
+    let input = DeviceInput {
+        location: "Computer room".into(),
+        ..Default::default()
+    };
     form_page(&ctx, &state, None, &input, &Invalid::new()).await
 }
 
 #[tracing::instrument(skip_all, fields(device.tag = %form.tag))]
-async fn create(ctx: Ctx, State(state): State<AppState>, FormBody(form): FormBody<DeviceForm>) -> Result<Response, AppError> {
+async fn create(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    FormBody(form): FormBody<DeviceForm>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let input = DeviceInput::from(form);
     let details = match input.parse(crate::time::today()) {
@@ -170,7 +205,11 @@ async fn create(ctx: Ctx, State(state): State<AppState>, FormBody(form): FormBod
     };
     match state.store().create_device(ctx.user.actor(), details).await {
         Ok(d) => {
-            set_flash(&ctx.session, format!("{} is on the register.", d.details.tag)).await?;
+            set_flash(
+                &ctx.session,
+                format!("{} is on the register.", d.details.tag),
+            )
+            .await?;
             Ok(Redirect::to(&device_url(d.details.tag.as_str())).into_response())
         }
         Err(StoreError::Invalid(invalid)) => form_page(&ctx, &state, None, &input, &invalid).await,
@@ -179,21 +218,48 @@ async fn create(ctx: Ctx, State(state): State<AppState>, FormBody(form): FormBod
 }
 
 #[tracing::instrument(skip_all, fields(device.tag = %tag))]
-async fn show(ctx: Ctx, State(state): State<AppState>, Path(tag): Path<String>) -> Result<Response, AppError> {
+async fn show(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
     let device = device(&state, &tag).await?;
-    let history = state.store().list_events(&EventFilter { device: Some(device.id), limit: 100, ..Default::default() }).await?;
+    let history = state
+        .store()
+        .list_events(&EventFilter {
+            device: Some(device.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await?;
     Ok(v::show(&ctx, &device, &history).into_response())
 }
 
-async fn edit_form(ctx: Ctx, State(state): State<AppState>, Path(tag): Path<String>) -> Result<Response, AppError> {
+async fn edit_form(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let device = device(&state, &tag).await?;
-    form_page(&ctx, &state, Some(&device), &DeviceInput::from(&device.details), &Invalid::new()).await
+    form_page(
+        &ctx,
+        &state,
+        Some(&device),
+        &DeviceInput::from(&device.details),
+        &Invalid::new(),
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(device.tag = %tag))]
-async fn update(ctx: Ctx, State(state): State<AppState>, Path(tag): Path<String>, FormBody(form): FormBody<DeviceForm>) -> Result<Response, AppError> {
+async fn update(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    FormBody(form): FormBody<DeviceForm>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let device = device(&state, &tag).await?;
     let input = DeviceInput::from(form);
@@ -201,12 +267,18 @@ async fn update(ctx: Ctx, State(state): State<AppState>, Path(tag): Path<String>
         Ok(d) => d,
         Err(invalid) => return form_page(&ctx, &state, Some(&device), &input, &invalid).await,
     };
-    match state.store().update_device(ctx.user.actor(), device.id, details).await {
+    match state
+        .store()
+        .update_device(ctx.user.actor(), device.id, details)
+        .await
+    {
         Ok(d) => {
             set_flash(&ctx.session, format!("Changes to {} saved.", d.details.tag)).await?;
             Ok(Redirect::to(&device_url(d.details.tag.as_str())).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => form_page(&ctx, &state, Some(&device), &input, &invalid).await,
+        Err(StoreError::Invalid(invalid)) => {
+            form_page(&ctx, &state, Some(&device), &input, &invalid).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -219,15 +291,37 @@ struct StatusForm {
 }
 
 #[tracing::instrument(skip_all, fields(device.tag = %tag))]
-async fn change_status(ctx: Ctx, State(state): State<AppState>, Path(tag): Path<String>, FormBody(form): FormBody<StatusForm>) -> Result<Response, AppError> {
+async fn change_status(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    FormBody(form): FormBody<StatusForm>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let device = device(&state, &tag).await?;
     let change: StatusChange = form.change.parse().map_err(AppError::BadRequest)?;
-    if !kitroom_core::device::DeviceStatus::ALL.iter().any(|s| s.manual_changes().contains(&change)) {
-        return Err(AppError::BadRequest("That change is made through a loan or a disposal, not here.".into()));
+    if !kitroom_core::device::DeviceStatus::ALL
+        .iter()
+        .any(|s| s.manual_changes().contains(&change))
+    {
+        return Err(AppError::BadRequest(
+            "That change is made through a loan or a disposal, not here.".into(),
+        ));
     }
-    let note = kitroom_core::invalid::text(&form.note, "Note", 500).map_err(AppError::BadRequest)?;
-    let d = state.store().change_status(ctx.user.actor(), device.id, change, note).await?;
-    set_flash(&ctx.session, format!("{} is now {}.", d.details.tag, d.status.label().to_lowercase())).await?;
+    let note =
+        kitroom_core::invalid::text(&form.note, "Note", 500).map_err(AppError::BadRequest)?;
+    let d = state
+        .store()
+        .change_status(ctx.user.actor(), device.id, change, note)
+        .await?;
+    set_flash(
+        &ctx.session,
+        format!(
+            "{} is now {}.",
+            d.details.tag,
+            d.status.label().to_lowercase()
+        ),
+    )
+    .await?;
     Ok(Redirect::to(&device_url(d.details.tag.as_str())).into_response())
 }

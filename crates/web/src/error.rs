@@ -136,7 +136,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, kind, detail: detail.into(), errors: None }
+        ApiError {
+            status,
+            kind,
+            detail: detail.into(),
+            errors: None,
+        }
     }
 
     pub fn unauthorized() -> ApiError {
@@ -144,11 +149,19 @@ impl ApiError {
     }
 
     pub fn forbidden() -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Your account does not allow this.")
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Your account does not allow this.",
+        )
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not-found", format!("{what} was not found."))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("{what} was not found."),
+        )
     }
 
     pub fn invalid(invalid: Invalid) -> ApiError {
@@ -165,8 +178,15 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("That"),
-            StoreError::IllegalMove(m) => ApiError::new(StatusCode::CONFLICT, "illegal-status-change", m.to_string()),
-            StoreError::Invalid(i) => ApiError { status: StatusCode::CONFLICT, kind: "conflict", detail: i.to_string(), errors: Some(i) },
+            StoreError::IllegalMove(m) => {
+                ApiError::new(StatusCode::CONFLICT, "illegal-status-change", m.to_string())
+            }
+            StoreError::Invalid(i) => ApiError {
+                status: StatusCode::CONFLICT,
+                kind: "conflict",
+                detail: i.to_string(),
+                errors: Some(i),
+            },
             other => {
                 let reference = log_internal(&other);
                 ApiError::new(
@@ -190,6 +210,11 @@ impl IntoResponse for ApiError {
         if let Some(errors) = self.errors {
             body["errors"] = json!(errors);
         }
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
     }
 }

@@ -56,7 +56,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { secure_cookies: false, trust_proxy: false, idle_timeout: Duration::from_secs(60 * 60) }
+        Config {
+            secure_cookies: false,
+            trust_proxy: false,
+            idle_timeout: Duration::from_secs(60 * 60),
+        }
     }
 }
 
@@ -97,7 +101,11 @@ impl AppState {
     /// returns it for the console. The person at the machine opens `/setup?token=…`.
     pub fn issue_setup_token(&self) -> String {
         let token = auth::random_token();
-        *self.inner.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        *self
+            .inner
+            .setup_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
         token
     }
 }
@@ -111,9 +119,15 @@ pub fn app(state: AppState) -> Router {
         .merge(people::router())
         .merge(account::router())
         .merge(log::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf_guard,
+        ))
         .layer(session::layer(state.clone()))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
 
     let secure = state.config().secure_cookies;
     let mut router = Router::new()
@@ -130,9 +144,18 @@ pub fn app(state: AppState) -> Router {
                  object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
             ),
         ))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
@@ -148,11 +171,16 @@ pub fn app(state: AppState) -> Router {
         ));
     }
     router
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            // The path only: query strings may carry a setup token.
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // The path only: query strings may carry a setup token.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
 }
 
 async fn fallback(method: Method) -> AppError {

@@ -16,7 +16,9 @@ use crate::views::locations as v;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/locations", get(list).post(create)).route("/locations/{id}/rename", post(rename))
+    Router::new()
+        .route("/locations", get(list).post(create))
+        .route("/locations/{id}/rename", post(rename))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -31,31 +33,64 @@ async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     Ok(v::list(&ctx, &locations, "", &Invalid::new(), None).into_response())
 }
 
-async fn create(ctx: Ctx, State(state): State<AppState>, FormBody(form): FormBody<NameForm>) -> Result<Response, AppError> {
+async fn create(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    FormBody(form): FormBody<NameForm>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    match state.store().create_location(ctx.user.actor(), &form.name).await {
+    match state
+        .store()
+        .create_location(ctx.user.actor(), &form.name)
+        .await
+    {
         Ok(_) => {
-            set_flash(&ctx.session, format!("Location “{}” added.", form.name.trim())).await?;
+            set_flash(
+                &ctx.session,
+                format!("Location “{}” added.", form.name.trim()),
+            )
+            .await?;
             Ok(Redirect::to("/locations").into_response())
         }
         Err(StoreError::Invalid(invalid)) => {
             let locations = state.store().list_locations().await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, v::list(&ctx, &locations, &form.name, &invalid, None)).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                v::list(&ctx, &locations, &form.name, &invalid, None),
+            )
+                .into_response())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn rename(ctx: Ctx, State(state): State<AppState>, Path(id): Path<Uuid>, FormBody(form): FormBody<NameForm>) -> Result<Response, AppError> {
+async fn rename(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    FormBody(form): FormBody<NameForm>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    match state.store().rename_location(ctx.user.actor(), id, &form.name).await {
+    match state
+        .store()
+        .rename_location(ctx.user.actor(), id, &form.name)
+        .await
+    {
         Ok(()) => {
-            set_flash(&ctx.session, format!("Location renamed to “{}”.", form.name.trim())).await?;
+            set_flash(
+                &ctx.session,
+                format!("Location renamed to “{}”.", form.name.trim()),
+            )
+            .await?;
             Ok(Redirect::to("/locations").into_response())
         }
         Err(StoreError::Invalid(invalid)) => {
             let locations = state.store().list_locations().await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, v::list(&ctx, &locations, "", &invalid, Some((id, &form.name)))).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                v::list(&ctx, &locations, "", &invalid, Some((id, &form.name))),
+            )
+                .into_response())
         }
         Err(e) => Err(e.into()),
     }

@@ -31,25 +31,47 @@ pub struct LogQuery {
     pub before: Option<i64>,
 }
 
-async fn show(ctx: Ctx, State(state): State<AppState>, Query(q): Query<LogQuery>) -> Result<Response, AppError> {
+async fn show(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ReadLog)?;
     let mut invalid = Invalid::new();
-    let mut filter = EventFilter { before: q.before, limit: PER_PAGE, ..Default::default() };
+    let mut filter = EventFilter {
+        before: q.before,
+        limit: PER_PAGE,
+        ..Default::default()
+    };
     if !q.person.trim().is_empty() {
         match state.store().person_by_username(&q.person).await? {
             Some(p) => filter.person = Some(p.id),
-            None => invalid.add("person", format!("Nobody has the username “{}”.", q.person.trim())),
+            None => invalid.add(
+                "person",
+                format!("Nobody has the username “{}”.", q.person.trim()),
+            ),
         }
     }
     if !q.device.trim().is_empty() {
         match state.store().device_by_tag(&q.device).await? {
             Some(d) => filter.device = Some(d.id),
-            None => invalid.add("device", format!("No device has the tag “{}”.", q.device.trim())),
+            None => invalid.add(
+                "device",
+                format!("No device has the tag “{}”.", q.device.trim()),
+            ),
         }
     }
     filter.from = invalid.check("from", parse_date(&q.from, "From")).flatten();
     filter.to = invalid.check("to", parse_date(&q.to, "To")).flatten();
-    let events = if invalid.is_empty() { state.store().list_events(&filter).await? } else { Vec::new() };
-    let status = if invalid.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let events = if invalid.is_empty() {
+        state.store().list_events(&filter).await?
+    } else {
+        Vec::new()
+    };
+    let status = if invalid.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, v::page(&ctx, &q, &events, &invalid)).into_response())
 }

@@ -39,11 +39,18 @@ pub struct PeopleQuery {
     pub inactive: String,
 }
 
-async fn list(ctx: Ctx, State(state): State<AppState>, Query(q): Query<PeopleQuery>) -> Result<Response, AppError> {
+async fn list(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Query(q): Query<PeopleQuery>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let people = state
         .store()
-        .list_people(&PeopleFilter { q: Some(q.q.clone()), include_inactive: !q.inactive.is_empty() })
+        .list_people(&PeopleFilter {
+            q: Some(q.q.clone()),
+            include_inactive: !q.inactive.is_empty(),
+        })
         .await?;
     Ok(v::list(&ctx, &q, &people).into_response())
 }
@@ -87,66 +94,142 @@ impl PersonForm {
 }
 
 async fn person(state: &AppState, username: &str) -> Result<Person, AppError> {
-    state.store().person_by_username(username).await?.ok_or(AppError::NotFound)
+    state
+        .store()
+        .person_by_username(username)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
-fn form_page(ctx: &Ctx, editing: Option<&Person>, form: &PersonForm, invalid: &Invalid) -> Response {
-    let status = if invalid.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+fn form_page(
+    ctx: &Ctx,
+    editing: Option<&Person>,
+    form: &PersonForm,
+    invalid: &Invalid,
+) -> Response {
+    let status = if invalid.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     (status, v::form(ctx, editing, form, invalid)).into_response()
 }
 
 async fn new_form(ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
-    let form = PersonForm { kind: "staff".into(), role: "borrower".into(), ..Default::default() };
+    let form = PersonForm {
+        kind: "staff".into(),
+        role: "borrower".into(),
+        ..Default::default()
+    };
     Ok(form_page(&ctx, None, &form, &Invalid::new()))
 }
 
 #[tracing::instrument(skip_all)]
-async fn create(ctx: Ctx, State(state): State<AppState>, FormBody(form): FormBody<PersonForm>) -> Result<Response, AppError> {
+async fn create(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    FormBody(form): FormBody<PersonForm>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let mut invalid = Invalid::new();
     let details = form.input().parse().map_err(|e| invalid.0.extend(e.0)).ok();
     // A password is optional: without one, the account exists for lending but cannot
     // sign in until someone sets it.
-    let password = if form.password.is_empty() { Some(None) } else { invalid.check("password", new_password(&form.password, &form.username)).map(Some) };
+    let password = if form.password.is_empty() {
+        Some(None)
+    } else {
+        invalid
+            .check("password", new_password(&form.password, &form.username))
+            .map(Some)
+    };
     if let Some(d) = &details {
         if let Err(m) = may_manage_account(ctx.user.role, Role::Borrower, d.role) {
             invalid.add("role", m);
         }
     }
     let (Some(details), Some(password), true) = (details, password, invalid.is_empty()) else {
-        return Ok(form_page(&ctx, None, &PersonForm { password: String::new(), ..form }, &invalid));
+        return Ok(form_page(
+            &ctx,
+            None,
+            &PersonForm {
+                password: String::new(),
+                ..form
+            },
+            &invalid,
+        ));
     };
     let hash = match password {
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    match state.store().create_person(ctx.user.actor(), details, hash).await {
+    match state
+        .store()
+        .create_person(ctx.user.actor(), details, hash)
+        .await
+    {
         Ok(p) => {
-            set_flash(&ctx.session, format!("Account for {} created.", p.full_name)).await?;
+            set_flash(
+                &ctx.session,
+                format!("Account for {} created.", p.full_name),
+            )
+            .await?;
             Ok(Redirect::to(&person_url(&p.username)).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => Ok(form_page(&ctx, None, &PersonForm { password: String::new(), ..form }, &invalid)),
+        Err(StoreError::Invalid(invalid)) => Ok(form_page(
+            &ctx,
+            None,
+            &PersonForm {
+                password: String::new(),
+                ..form
+            },
+            &invalid,
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn show(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>) -> Result<Response, AppError> {
+async fn show(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
-    let events = state.store().list_events(&EventFilter { person: Some(p.id), limit: 50, ..Default::default() }).await?;
+    let events = state
+        .store()
+        .list_events(&EventFilter {
+            person: Some(p.id),
+            limit: 50,
+            ..Default::default()
+        })
+        .await?;
     Ok(v::show(&ctx, &p, &events, &Invalid::new()).into_response())
 }
 
-async fn edit_form(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>) -> Result<Response, AppError> {
+async fn edit_form(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
     may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
-    Ok(form_page(&ctx, Some(&p), &PersonForm::of(&p), &Invalid::new()))
+    Ok(form_page(
+        &ctx,
+        Some(&p),
+        &PersonForm::of(&p),
+        &Invalid::new(),
+    ))
 }
 
 #[tracing::instrument(skip_all, fields(person.username = %username))]
-async fn update(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>, FormBody(form): FormBody<PersonForm>) -> Result<Response, AppError> {
+async fn update(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    FormBody(form): FormBody<PersonForm>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
     may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
@@ -156,15 +239,26 @@ async fn update(ctx: Ctx, State(state): State<AppState>, Path(username): Path<St
         if let Err(m) = may_manage_account(ctx.user.role, p.role, d.role) {
             invalid.add("role", m);
         } else if p.id == ctx.user.id && d.role != p.role {
-            invalid.add("role", "You cannot change your own role. Ask another administrator.");
+            invalid.add(
+                "role",
+                "You cannot change your own role. Ask another administrator.",
+            );
         }
     }
     let (Some(details), true) = (details, invalid.is_empty()) else {
         return Ok(form_page(&ctx, Some(&p), &form, &invalid));
     };
-    match state.store().update_person(ctx.user.actor(), p.id, details).await {
+    match state
+        .store()
+        .update_person(ctx.user.actor(), p.id, details)
+        .await
+    {
         Ok(p) => {
-            set_flash(&ctx.session, format!("Changes to {}'s account saved.", p.full_name)).await?;
+            set_flash(
+                &ctx.session,
+                format!("Changes to {}'s account saved.", p.full_name),
+            )
+            .await?;
             Ok(Redirect::to(&person_url(&p.username)).into_response())
         }
         Err(StoreError::Invalid(invalid)) => Ok(form_page(&ctx, Some(&p), &form, &invalid)),
@@ -178,19 +272,32 @@ struct ActiveForm {
     active: String,
 }
 
-async fn set_active(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>, FormBody(form): FormBody<ActiveForm>) -> Result<Response, AppError> {
+async fn set_active(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    FormBody(form): FormBody<ActiveForm>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
     may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
     let active = form.active == "true";
     if p.id == ctx.user.id && !active {
-        return Err(AppError::Conflict("You cannot deactivate your own account. Ask another administrator.".into()));
+        return Err(AppError::Conflict(
+            "You cannot deactivate your own account. Ask another administrator.".into(),
+        ));
     }
-    let p = state.store().set_active(ctx.user.actor(), p.id, active).await?;
+    let p = state
+        .store()
+        .set_active(ctx.user.actor(), p.id, active)
+        .await?;
     let message = if active {
         format!("{} can sign in again.", p.full_name)
     } else {
-        format!("{}'s account is deactivated and they have been signed out everywhere.", p.full_name)
+        format!(
+            "{}'s account is deactivated and they have been signed out everywhere.",
+            p.full_name
+        )
     };
     set_flash(&ctx.session, message).await?;
     Ok(Redirect::to(&person_url(&p.username)).into_response())
@@ -202,19 +309,38 @@ struct PasswordForm {
     password: String,
 }
 
-async fn reset_password(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>, FormBody(form): FormBody<PasswordForm>) -> Result<Response, AppError> {
+async fn reset_password(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    FormBody(form): FormBody<PasswordForm>,
+) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
     may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
     let password = match new_password(&form.password, &p.username) {
         Ok(pw) => pw,
         Err(m) => {
-            let events = state.store().list_events(&EventFilter { person: Some(p.id), limit: 50, ..Default::default() }).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, v::show(&ctx, &p, &events, &Invalid::one("password", m))).into_response());
+            let events = state
+                .store()
+                .list_events(&EventFilter {
+                    person: Some(p.id),
+                    limit: 50,
+                    ..Default::default()
+                })
+                .await?;
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                v::show(&ctx, &p, &events, &Invalid::one("password", m)),
+            )
+                .into_response());
         }
     };
     let hash = hash_password(password).await?;
-    state.store().set_password(ctx.user.actor(), p.id, hash, None).await?;
+    state
+        .store()
+        .set_password(ctx.user.actor(), p.id, hash, None)
+        .await?;
     set_flash(&ctx.session, format!("{}'s password is reset and their sessions have ended. Give them the new password in person.", p.full_name)).await?;
     Ok(Redirect::to(&person_url(&p.username)).into_response())
 }

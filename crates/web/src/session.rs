@@ -24,7 +24,10 @@ pub struct DbSessions(pub Store);
 
 /// Session ids are stored as a SHA-256 hash.
 pub fn id_hash(id: &Id) -> String {
-    Sha256::digest(id.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(id.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
@@ -38,9 +41,16 @@ impl DbSessions {
             .get(PERSON_KEY)
             .and_then(|v| v.as_str())
             .and_then(|s| uuid::Uuid::parse_str(s).ok());
-        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         self.0
-            .save_session(id_hash(&record.id), person, data, record.expiry_date.unix_timestamp(), only_if_new)
+            .save_session(
+                id_hash(&record.id),
+                person,
+                data,
+                record.expiry_date.unix_timestamp(),
+                only_if_new,
+            )
             .await
             .map_err(backend)
     }
@@ -62,12 +72,22 @@ impl SessionStore for DbSessions {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let Some(row) = self.0.load_session(&id_hash(id), now).await.map_err(backend)? else {
+        let Some(row) = self
+            .0
+            .load_session(&id_hash(id), now)
+            .await
+            .map_err(backend)?
+        else {
             return Ok(None);
         };
-        let data = serde_json::from_str(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let data = serde_json::from_str(&row.data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let expiry_date = OffsetDateTime::from_unix_timestamp(row.expires_at).map_err(backend)?;
-        Ok(Some(Record { id: *id, data, expiry_date }))
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -79,7 +99,8 @@ impl SessionStore for DbSessions {
 /// in; cross-site posts do not carry the cookie), Secure when served over HTTPS,
 /// expiring after the idle timeout.
 pub fn layer(state: AppState) -> SessionManagerLayer<DbSessions> {
-    let idle = time::Duration::try_from(state.config().idle_timeout).unwrap_or(time::Duration::hours(1));
+    let idle =
+        time::Duration::try_from(state.config().idle_timeout).unwrap_or(time::Duration::hours(1));
     SessionManagerLayer::new(DbSessions(state.store().clone()))
         .with_name(COOKIE_NAME)
         .with_http_only(true)

@@ -5,12 +5,16 @@ use chrono_tz::Europe::London;
 
 /// "Mon 23 Nov 2026, 09:15", in school time.
 pub fn when(t: DateTime<Utc>) -> String {
-    t.with_timezone(&London).format("%a %-d %b %Y, %H:%M").to_string()
+    t.with_timezone(&London)
+        .format("%a %-d %b %Y, %H:%M")
+        .to_string()
 }
 
 /// A stored RFC 3339 time, shown in school time; shown as stored if it does not parse.
 pub fn when_text(s: &str) -> String {
-    DateTime::parse_from_rfc3339(s).map(|t| when(t.with_timezone(&Utc))).unwrap_or_else(|_| s.to_owned())
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| when(t.with_timezone(&Utc)))
+        .unwrap_or_else(|_| s.to_owned())
 }
 
 /// "3 Sep 2025".
@@ -29,9 +33,13 @@ mod tests {
 
     #[test]
     fn summer_times_are_shown_in_british_summer_time() {
-        let t = DateTime::parse_from_rfc3339("2026-07-01T08:00:00Z").unwrap().with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2026-07-01T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(when(t), "Wed 1 Jul 2026, 09:00");
-        let t = DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z").unwrap().with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(when(t), "Tue 1 Dec 2026, 08:00");
     }
 }

@@ -6,52 +6,70 @@ use maud::{html, Markup};
 use super::{bare_page, csrf, error_summary, Field};
 use crate::auth::SetupForm;
 
-pub fn login(token: &str, username: &str, next: &str, error: Option<&str>, notice: Option<&str>) -> Markup {
+pub fn login(
+    token: &str,
+    username: &str,
+    next: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Markup {
     let mut invalid = Invalid::new();
     if let Some(e) = error {
         invalid.add("username", e);
     }
-    bare_page("Sign in", html! {
-        @if let Some(n) = notice { div.notice role="status" { (n) } }
-        (error_summary(&invalid))
-        form method="post" action="/login" novalidate {
-            (csrf(token))
-            input type="hidden" name="next" value=(next);
-            (Field::text("username", "Username", username).required().autocomplete("username").render(&Invalid::new()))
-            (Field::text("password", "Password", "").kind("password").required().autocomplete("current-password").render(&Invalid::new()))
-            button.primary type="submit" { "Sign in" }
-        }
-        p.hint { "Forgotten your password? Ask the business manager or IT administrator to reset it." }
-    })
+    bare_page(
+        "Sign in",
+        html! {
+            @if let Some(n) = notice { div.notice role="status" { (n) } }
+            (error_summary(&invalid))
+            form method="post" action="/login" novalidate {
+                (csrf(token))
+                input type="hidden" name="next" value=(next);
+                (Field::text("username", "Username", username).required().autocomplete("username").render(&Invalid::new()))
+                (Field::text("password", "Password", "").kind("password").required().autocomplete("current-password").render(&Invalid::new()))
+                button.primary type="submit" { "Sign in" }
+            }
+            p.hint { "Forgotten your password? Ask the business manager or IT administrator to reset it." }
+        },
+    )
 }
 
 pub fn no_accounts_yet() -> Markup {
-    bare_page("Kitroom is not set up yet", html! {
-        p.lead { "There is no account yet. The person who started Kitroom will find a one-time setup link in the server's console." }
-        p { "Or, at the server, run " code { "kitroom user add USERNAME --role admin --full-name \"Your Name\"" } "." }
-    })
+    bare_page(
+        "Kitroom is not set up yet",
+        html! {
+            p.lead { "There is no account yet. The person who started Kitroom will find a one-time setup link in the server's console." }
+            p { "Or, at the server, run " code { "kitroom user add USERNAME --role admin --full-name \"Your Name\"" } "." }
+        },
+    )
 }
 
 pub fn setup_link_wrong() -> Markup {
-    bare_page("This setup link does not work", html! {
-        p.lead { "The link is wrong or has already been used. Copy the whole link from the server's console, or restart Kitroom to get a new one." }
-    })
+    bare_page(
+        "This setup link does not work",
+        html! {
+            p.lead { "The link is wrong or has already been used. Copy the whole link from the server's console, or restart Kitroom to get a new one." }
+        },
+    )
 }
 
 pub fn setup(token: &str, setup_token: &str, form: &SetupForm, invalid: &Invalid) -> Markup {
-    bare_page("Create the first admin account", html! {
-        p.lead { "This account will manage Kitroom: people, devices and settings. You can add everyone else afterwards." }
-        (error_summary(invalid))
-        form method="post" action="/setup" novalidate {
-            (csrf(token))
-            input type="hidden" name="token" value=(setup_token);
-            (Field::text("full_name", "Full name", &form.full_name).required().autocomplete("name").render(invalid))
-            (Field::text("username", "Username", &form.username).required().hint("Lower-case letters, digits, dots or dashes, like j.smith").autocomplete("username").render(invalid))
-            (Field::text("email", "Email address", &form.email).kind("email").autocomplete("email").render(invalid))
-            (Field::text("position", "Position", &form.position).hint("For example: IT technician").render(invalid))
-            (Field::text("password", "Password", "").kind("password").required().hint("At least 10 characters. Three random words work well.").autocomplete("new-password").render(invalid))
-            (Field::text("confirm", "Type the password again", "").kind("password").required().autocomplete("new-password").render(invalid))
-            button.primary type="submit" { "Create account" }
-        }
-    })
+    bare_page(
+        "Create the first admin account",
+        html! {
+            p.lead { "This account will manage Kitroom: people, devices and settings. You can add everyone else afterwards." }
+            (error_summary(invalid))
+            form method="post" action="/setup" novalidate {
+                (csrf(token))
+                input type="hidden" name="token" value=(setup_token);
+                (Field::text("full_name", "Full name", &form.full_name).required().autocomplete("name").render(invalid))
+                (Field::text("username", "Username", &form.username).required().hint("Lower-case letters, digits, dots or dashes, like j.smith").autocomplete("username").render(invalid))
+                (Field::text("email", "Email address", &form.email).kind("email").autocomplete("email").render(invalid))
+                (Field::text("position", "Position", &form.position).hint("For example: IT technician").render(invalid))
+                (Field::text("password", "Password", "").kind("password").required().hint("At least 10 characters. Three random words work well.").autocomplete("new-password").render(invalid))
+                (Field::text("confirm", "Type the password again", "").kind("password").required().autocomplete("new-password").render(invalid))
+                button.primary type="submit" { "Create account" }
+            }
+        },
+    )
 }

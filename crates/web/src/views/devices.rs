@@ -1,6 +1,8 @@
 //! The register's pages.
 
-use kitroom_core::device::{Condition, DeviceInput, DeviceKind, DeviceStatus, EncryptionMethod, EncryptionState};
+use kitroom_core::device::{
+    Condition, DeviceInput, DeviceKind, DeviceStatus, EncryptionMethod, EncryptionState,
+};
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::devices::{Device, DevicePage};
@@ -8,225 +10,285 @@ use kitroom_store::events::Event;
 use kitroom_store::locations::Location;
 use maud::{html, Markup};
 
-use super::{checkbox, csrf, encryption_badge, error_summary, page, select, status_badge, Field, Section};
+use super::{
+    checkbox, csrf, encryption_badge, error_summary, page, select, status_badge, Field, Section,
+};
 use crate::auth::Ctx;
 use crate::devices::{device_url, ListQuery, PER_PAGE};
 use crate::time;
 
-fn options<T: Copy>(all: &[T], word: impl Fn(T) -> &'static str, label: impl Fn(T) -> &'static str, any: &'static str) -> Vec<(&'static str, &'static str)> {
-    std::iter::once(("", any)).chain(all.iter().map(|x| (word(*x), label(*x)))).collect()
+fn options<T: Copy>(
+    all: &[T],
+    word: impl Fn(T) -> &'static str,
+    label: impl Fn(T) -> &'static str,
+    any: &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    std::iter::once(("", any))
+        .chain(all.iter().map(|x| (word(*x), label(*x))))
+        .collect()
 }
 
 pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[Location]) -> Markup {
-    let location_options: Vec<(&str, &str)> =
-        std::iter::once(("", "Any location")).chain(locations.iter().map(|l| (l.name.as_str(), l.name.as_str()))).collect();
+    let location_options: Vec<(&str, &str)> = std::iter::once(("", "Any location"))
+        .chain(locations.iter().map(|l| (l.name.as_str(), l.name.as_str())))
+        .collect();
     let no_errors = Invalid::new();
     let current = q.page.unwrap_or(1).max(1);
     let pages = (page.total + PER_PAGE - 1) / PER_PAGE;
     let first = (current - 1) * PER_PAGE + 1;
     let last = first + page.items.len() as i64 - 1;
-    page_with_actions(ctx, "Devices", html! {
-        form.filters method="get" action="/devices" role="search" {
-            div.field.search {
-                label for="q" { "Search" }
-                input #q type="search" name="q" value=(q.q) placeholder="Tag, serial number, make or model" autocomplete="off" data-autosubmit;
-            }
-            details.more-filters open[q.is_filtered() && q.q.is_empty()] {
-                summary { "Filters" }
-                div.filter-grid {
-                    (select("status", "Status", &options(DeviceStatus::ALL, DeviceStatus::as_str, DeviceStatus::label, "Any status (not retired)"), &q.status, &no_errors))
-                    (select("kind", "Kind", &options(DeviceKind::ALL, DeviceKind::as_str, DeviceKind::label, "Any kind"), &q.kind, &no_errors))
-                    (select("location", "Location", &location_options, &q.location, &no_errors))
-                    (select("encryption", "Encryption", &options(EncryptionState::ALL, EncryptionState::as_str, EncryptionState::label, "Any"), &q.encryption, &no_errors))
+    page_with_actions(
+        ctx,
+        "Devices",
+        html! {
+            form.filters method="get" action="/devices" role="search" {
+                div.field.search {
+                    label for="q" { "Search" }
+                    input #q type="search" name="q" value=(q.q) placeholder="Tag, serial number, make or model" autocomplete="off" data-autosubmit;
+                }
+                details.more-filters open[q.is_filtered() && q.q.is_empty()] {
+                    summary { "Filters" }
+                    div.filter-grid {
+                        (select("status", "Status", &options(DeviceStatus::ALL, DeviceStatus::as_str, DeviceStatus::label, "Any status (not retired)"), &q.status, &no_errors))
+                        (select("kind", "Kind", &options(DeviceKind::ALL, DeviceKind::as_str, DeviceKind::label, "Any kind"), &q.kind, &no_errors))
+                        (select("location", "Location", &location_options, &q.location, &no_errors))
+                        (select("encryption", "Encryption", &options(EncryptionState::ALL, EncryptionState::as_str, EncryptionState::label, "Any"), &q.encryption, &no_errors))
+                    }
+                }
+                div.actions {
+                    button.secondary type="submit" { "Search" }
+                    @if q.is_filtered() { a href="/devices" { "Clear filters" } }
                 }
             }
-            div.actions {
-                button.secondary type="submit" { "Search" }
-                @if q.is_filtered() { a href="/devices" { "Clear filters" } }
-            }
-        }
-        @if page.items.is_empty() {
-            div.empty {
-                @if q.is_filtered() {
-                    p.lead { "No device matches these filters." }
-                    p { a href="/devices" { "Clear the filters" } " to see the whole register." }
-                } @else if ctx.may(Permission::ManageRegister) {
-                    p.lead { "The register is empty." }
-                    p { "Start with the devices in the computer room: each needs the asset tag from its label." }
-                    p { a.button.primary href="/devices/new" { "Register a device" } }
-                } @else {
-                    p.lead { "No devices have been registered yet." }
-                    p { "The business manager adds them; check back soon." }
+            @if page.items.is_empty() {
+                div.empty {
+                    @if q.is_filtered() {
+                        p.lead { "No device matches these filters." }
+                        p { a href="/devices" { "Clear the filters" } " to see the whole register." }
+                    } @else if ctx.may(Permission::ManageRegister) {
+                        p.lead { "The register is empty." }
+                        p { "Start with the devices in the computer room: each needs the asset tag from its label." }
+                        p { a.button.primary href="/devices/new" { "Register a device" } }
+                    } @else {
+                        p.lead { "No devices have been registered yet." }
+                        p { "The business manager adds them; check back soon." }
+                    }
                 }
-            }
-        } @else {
-            p.count aria-live="polite" {
-                "Showing " (first) "–" (last) " of " (page.total) @if page.total == 1 { " device" } @else { " devices" }
-            }
-            table.devices {
-                thead { tr { th { "Tag" } th { "Device" } th { "Location" } th { "Status" } th { "Encryption" } } }
-                tbody {
-                    @for d in &page.items {
-                        tr {
-                            td.tag { a href=(device_url(d.details.tag.as_str())) { (d.details.tag) } }
-                            td { span.kind { (d.details.kind.label()) } " " (d.details.make) " " (d.details.model) }
-                            td data-label="Location" { (d.details.location) }
-                            td { (status_badge(d.status)) }
-                            td { (encryption_badge(d.details.encryption.state)) }
+            } @else {
+                p.count aria-live="polite" {
+                    "Showing " (first) "–" (last) " of " (page.total) @if page.total == 1 { " device" } @else { " devices" }
+                }
+                table.devices {
+                    thead { tr { th { "Tag" } th { "Device" } th { "Location" } th { "Status" } th { "Encryption" } } }
+                    tbody {
+                        @for d in &page.items {
+                            tr {
+                                td.tag { a href=(device_url(d.details.tag.as_str())) { (d.details.tag) } }
+                                td { span.kind { (d.details.kind.label()) } " " (d.details.make) " " (d.details.model) }
+                                td data-label="Location" { (d.details.location) }
+                                td { (status_badge(d.status)) }
+                                td { (encryption_badge(d.details.encryption.state)) }
+                            }
                         }
                     }
                 }
-            }
-            @if pages > 1 {
-                nav.pagination aria-label="Pages" {
-                    @if current > 1 { a rel="prev" href={ "/devices?" (q.with_page(current - 1)) } { "← Previous" } }
-                    span { "Page " (current) " of " (pages) }
-                    @if current < pages { a rel="next" href={ "/devices?" (q.with_page(current + 1)) } { "Next →" } }
+                @if pages > 1 {
+                    nav.pagination aria-label="Pages" {
+                        @if current > 1 { a rel="prev" href={ "/devices?" (q.with_page(current - 1)) } { "← Previous" } }
+                        span { "Page " (current) " of " (pages) }
+                        @if current < pages { a rel="next" href={ "/devices?" (q.with_page(current + 1)) } { "Next →" } }
+                    }
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 /// The device list's page, with "Register a device" beside the title for managers.
 fn page_with_actions(ctx: &Ctx, title: &str, content: Markup) -> Markup {
-    page(ctx, Section::Devices, title, html! {
-        @if ctx.may(Permission::ManageRegister) {
-            p.page-actions { a.button.primary href="/devices/new" { "Register a device" } }
-        }
-        (content)
-    })
+    page(
+        ctx,
+        Section::Devices,
+        title,
+        html! {
+            @if ctx.may(Permission::ManageRegister) {
+                p.page-actions { a.button.primary href="/devices/new" { "Register a device" } }
+            }
+            (content)
+        },
+    )
 }
 
-pub fn form(ctx: &Ctx, editing: Option<&Device>, d: &DeviceInput, invalid: &Invalid, locations: &[Location]) -> Markup {
+pub fn form(
+    ctx: &Ctx,
+    editing: Option<&Device>,
+    d: &DeviceInput,
+    invalid: &Invalid,
+    locations: &[Location],
+) -> Markup {
     let (title, action) = match editing {
-        Some(dev) => (format!("Edit {}", dev.details.tag), format!("{}/edit", device_url(dev.details.tag.as_str()))),
+        Some(dev) => (
+            format!("Edit {}", dev.details.tag),
+            format!("{}/edit", device_url(dev.details.tag.as_str())),
+        ),
         None => ("Register a device".to_owned(), "/devices".to_owned()),
     };
-    let kinds: Vec<(&str, &str)> = std::iter::once(("", "Choose a kind")).chain(DeviceKind::ALL.iter().map(|k| (k.as_str(), k.label()))).collect();
-    let conditions: Vec<(&str, &str)> = Condition::ALL.iter().map(|c| (c.as_str(), c.label())).collect();
-    let states: Vec<(&str, &str)> = EncryptionState::ALL.iter().map(|s| (s.as_str(), s.label())).collect();
-    let methods: Vec<(&str, &str)> = std::iter::once(("", "None or not known")).chain(EncryptionMethod::ALL.iter().map(|m| (m.as_str(), m.label()))).collect();
-    let state = if d.encryption_state.is_empty() { "unknown" } else { d.encryption_state.as_str() };
-    page(ctx, Section::Devices, &title, html! {
-        (error_summary(invalid))
-        form.device-form method="post" action=(action) novalidate {
-            (csrf(&ctx.csrf))
-            fieldset {
-                legend { "The device" }
-                (Field::text("tag", "Asset tag", &d.tag).required().hint("Exactly as printed on the label, like LAP-0042").render(invalid))
-                (select("kind", "Kind", &kinds, &d.kind, invalid))
-                (Field::text("make", "Make", &d.make).hint("For example: Apple, Dell, Lenovo").render(invalid))
-                (Field::text("model", "Model", &d.model).render(invalid))
-                (Field::text("serial", "Serial number", &d.serial).render(invalid))
-                div.field.has-error[invalid.for_field("location").is_some()] {
-                    label for="location" { "Home location" }
-                    p.hint id="location-hint" { "Where it lives and is returned to. A new name adds a new location." }
-                    @if let Some(e) = invalid.for_field("location") { p.error { (e) } }
-                    input #location name="location" type="text" list="locations" value=(d.location) aria-describedby="location-hint";
-                    datalist #locations { @for l in locations { option value=(l.name) {} } }
+    let kinds: Vec<(&str, &str)> = std::iter::once(("", "Choose a kind"))
+        .chain(DeviceKind::ALL.iter().map(|k| (k.as_str(), k.label())))
+        .collect();
+    let conditions: Vec<(&str, &str)> = Condition::ALL
+        .iter()
+        .map(|c| (c.as_str(), c.label()))
+        .collect();
+    let states: Vec<(&str, &str)> = EncryptionState::ALL
+        .iter()
+        .map(|s| (s.as_str(), s.label()))
+        .collect();
+    let methods: Vec<(&str, &str)> = std::iter::once(("", "None or not known"))
+        .chain(
+            EncryptionMethod::ALL
+                .iter()
+                .map(|m| (m.as_str(), m.label())),
+        )
+        .collect();
+    let state = if d.encryption_state.is_empty() {
+        "unknown"
+    } else {
+        d.encryption_state.as_str()
+    };
+    page(
+        ctx,
+        Section::Devices,
+        &title,
+        html! {
+            (error_summary(invalid))
+            form.device-form method="post" action=(action) novalidate {
+                (csrf(&ctx.csrf))
+                fieldset {
+                    legend { "The device" }
+                    (Field::text("tag", "Asset tag", &d.tag).required().hint("Exactly as printed on the label, like LAP-0042").render(invalid))
+                    (select("kind", "Kind", &kinds, &d.kind, invalid))
+                    (Field::text("make", "Make", &d.make).hint("For example: Apple, Dell, Lenovo").render(invalid))
+                    (Field::text("model", "Model", &d.model).render(invalid))
+                    (Field::text("serial", "Serial number", &d.serial).render(invalid))
+                    div.field.has-error[invalid.for_field("location").is_some()] {
+                        label for="location" { "Home location" }
+                        p.hint id="location-hint" { "Where it lives and is returned to. A new name adds a new location." }
+                        @if let Some(e) = invalid.for_field("location") { p.error { (e) } }
+                        input #location name="location" type="text" list="locations" value=(d.location) aria-describedby="location-hint";
+                        datalist #locations { @for l in locations { option value=(l.name) {} } }
+                    }
+                    (select("condition", "Condition", &conditions, if d.condition.is_empty() { "good" } else { &d.condition }, invalid))
                 }
-                (select("condition", "Condition", &conditions, if d.condition.is_empty() { "good" } else { &d.condition }, invalid))
+                fieldset {
+                    legend { "Data protection" }
+                    (select("encryption_state", "Encryption", &states, state, invalid))
+                    (select("encryption_method", "Encryption method", &methods, &d.encryption_method, invalid))
+                    (Field::text("encryption_verified_on", "Encryption last verified on", &d.encryption_verified_on).kind("date").hint("The day someone checked the device's settings. Saving a new date records you as the person who verified it.").render(invalid))
+                    (checkbox("passcode_enforced", "A passcode or password lock is enforced", d.passcode_enforced, None))
+                    (checkbox("holds_personal_data", "May hold personal data", d.holds_personal_data, Some("Pupils' or staff records, photos, reports. It then leaves the school only with the head teacher's authorisation.")))
+                    (checkbox("captures_images", "Takes photos or video", d.captures_images, Some("Cameras and iPads: images must be moved to the school network before it is returned.")))
+                }
+                fieldset {
+                    legend { "Purchase" }
+                    (Field::text("purchased_on", "Purchase date", &d.purchased_on).kind("date").render(invalid))
+                    (Field::text("cost", "Cost in pounds", &d.cost).hint("For example: 349.99").render(invalid))
+                    (Field::text("supplier", "Supplier", &d.supplier).render(invalid))
+                    (Field::text("warranty_until", "Warranty ends", &d.warranty_until).kind("date").render(invalid))
+                    (Field::text("notes", "Notes", &d.notes).kind("textarea").render(invalid))
+                }
+                div.actions {
+                    button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Register device" } }
+                    a href=(editing.map(|e| device_url(e.details.tag.as_str())).unwrap_or_else(|| "/devices".into())) { "Cancel" }
+                }
             }
-            fieldset {
-                legend { "Data protection" }
-                (select("encryption_state", "Encryption", &states, state, invalid))
-                (select("encryption_method", "Encryption method", &methods, &d.encryption_method, invalid))
-                (Field::text("encryption_verified_on", "Encryption last verified on", &d.encryption_verified_on).kind("date").hint("The day someone checked the device's settings. Saving a new date records you as the person who verified it.").render(invalid))
-                (checkbox("passcode_enforced", "A passcode or password lock is enforced", d.passcode_enforced, None))
-                (checkbox("holds_personal_data", "May hold personal data", d.holds_personal_data, Some("Pupils' or staff records, photos, reports. It then leaves the school only with the head teacher's authorisation.")))
-                (checkbox("captures_images", "Takes photos or video", d.captures_images, Some("Cameras and iPads: images must be moved to the school network before it is returned.")))
-            }
-            fieldset {
-                legend { "Purchase" }
-                (Field::text("purchased_on", "Purchase date", &d.purchased_on).kind("date").render(invalid))
-                (Field::text("cost", "Cost in pounds", &d.cost).hint("For example: 349.99").render(invalid))
-                (Field::text("supplier", "Supplier", &d.supplier).render(invalid))
-                (Field::text("warranty_until", "Warranty ends", &d.warranty_until).kind("date").render(invalid))
-                (Field::text("notes", "Notes", &d.notes).kind("textarea").render(invalid))
-            }
-            div.actions {
-                button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Register device" } }
-                a href=(editing.map(|e| device_url(e.details.tag.as_str())).unwrap_or_else(|| "/devices".into())) { "Cancel" }
-            }
-        }
-    })
+        },
+    )
 }
 
 fn yes_no(b: bool) -> &'static str {
-    if b { "Yes" } else { "No" }
+    if b {
+        "Yes"
+    } else {
+        "No"
+    }
 }
 
 pub fn show(ctx: &Ctx, device: &Device, history: &[Event]) -> Markup {
     let d = &device.details;
     let e = &d.encryption;
     let title = format!("{} · {} {}", d.tag, d.make, d.model);
-    page(ctx, Section::Devices, title.trim_end(), html! {
-        div.device-head {
-            (status_badge(device.status))
-            (encryption_badge(e.state))
-            span.kind { (d.kind.label()) }
-        }
-        @if ctx.may(Permission::ManageRegister) {
-            div.page-actions {
-                a.button.secondary href={ (device_url(d.tag.as_str())) "/edit" } { "Edit details" }
+    page(
+        ctx,
+        Section::Devices,
+        title.trim_end(),
+        html! {
+            div.device-head {
+                (status_badge(device.status))
+                (encryption_badge(e.state))
+                span.kind { (d.kind.label()) }
             }
-        }
-        section {
-            h2 { "Details" }
-            dl.summary {
-                dt { "Asset tag" } dd { (d.tag) }
-                dt { "Kind" } dd { (d.kind.label()) }
-                dt { "Make and model" } dd { (d.make) " " (d.model) }
-                dt { "Serial number" } dd { @if d.serial.is_empty() { span.muted { "Not recorded" } } @else { (d.serial) } }
-                dt { "Home location" } dd { (d.location) }
-                dt { "Status" } dd { (device.status.label()) }
-                dt { "Condition" } dd { (d.condition.label()) }
-                dt { "Last audited" } dd { @match device.last_audited_on { Some(a) => (time::date(a)), None => span.muted { "Never" } } }
-            }
-        }
-        section {
-            h2 { "Data protection" }
-            dl.summary {
-                dt { "Encryption" } dd { (e.state.label()) @if let Some(m) = e.method { " with " (m.label()) } }
-                dt { "Verified" } dd {
-                    @match e.verified_on {
-                        Some(on) => { (time::date(on)) @if let Some(by) = &device.encryption_verified_by { " by " (by) } },
-                        None => span.muted { "Never verified" },
-                    }
+            @if ctx.may(Permission::ManageRegister) {
+                div.page-actions {
+                    a.button.secondary href={ (device_url(d.tag.as_str())) "/edit" } { "Edit details" }
                 }
-                dt { "Passcode enforced" } dd { (yes_no(d.passcode_enforced)) }
-                dt { "May hold personal data" } dd { (yes_no(d.holds_personal_data)) }
-                dt { "Takes photos or video" } dd { (yes_no(d.captures_images)) }
             }
-        }
-        section {
-            h2 { "Purchase" }
-            dl.summary {
-                dt { "Purchased" } dd { @match d.purchased_on { Some(p) => (time::date(p)), None => span.muted { "Not recorded" } } }
-                dt { "Cost" } dd { @match d.cost { Some(c) => (c.to_string()), None => span.muted { "Not recorded" } } }
-                dt { "Supplier" } dd { @if d.supplier.is_empty() { span.muted { "Not recorded" } } @else { (d.supplier) } }
-                dt { "Warranty ends" } dd { @match d.warranty_until { Some(w) => (time::date(w)), None => span.muted { "Not recorded" } } }
-                @if !d.notes.is_empty() { dt { "Notes" } dd.notes { (d.notes) } }
-            }
-        }
-        @if ctx.may(Permission::ManageRegister) && !device.status.manual_changes().is_empty() {
             section {
-                h2 { "Change status" }
-                form.status-change method="post" action={ (device_url(d.tag.as_str())) "/status" } {
-                    (csrf(&ctx.csrf))
-                    (Field::text("note", "Note", "").hint("Why, for the activity log. For example: screen cracked, sent to supplier").render(&Invalid::new()))
-                    div.actions {
-                        @for c in device.status.manual_changes() {
-                            button.secondary type="submit" name="change" value=(c.as_str()) { (c.label()) }
+                h2 { "Details" }
+                dl.summary {
+                    dt { "Asset tag" } dd { (d.tag) }
+                    dt { "Kind" } dd { (d.kind.label()) }
+                    dt { "Make and model" } dd { (d.make) " " (d.model) }
+                    dt { "Serial number" } dd { @if d.serial.is_empty() { span.muted { "Not recorded" } } @else { (d.serial) } }
+                    dt { "Home location" } dd { (d.location) }
+                    dt { "Status" } dd { (device.status.label()) }
+                    dt { "Condition" } dd { (d.condition.label()) }
+                    dt { "Last audited" } dd { @match device.last_audited_on { Some(a) => (time::date(a)), None => span.muted { "Never" } } }
+                }
+            }
+            section {
+                h2 { "Data protection" }
+                dl.summary {
+                    dt { "Encryption" } dd { (e.state.label()) @if let Some(m) = e.method { " with " (m.label()) } }
+                    dt { "Verified" } dd {
+                        @match e.verified_on {
+                            Some(on) => { (time::date(on)) @if let Some(by) = &device.encryption_verified_by { " by " (by) } },
+                            None => span.muted { "Never verified" },
+                        }
+                    }
+                    dt { "Passcode enforced" } dd { (yes_no(d.passcode_enforced)) }
+                    dt { "May hold personal data" } dd { (yes_no(d.holds_personal_data)) }
+                    dt { "Takes photos or video" } dd { (yes_no(d.captures_images)) }
+                }
+            }
+            section {
+                h2 { "Purchase" }
+                dl.summary {
+                    dt { "Purchased" } dd { @match d.purchased_on { Some(p) => (time::date(p)), None => span.muted { "Not recorded" } } }
+                    dt { "Cost" } dd { @match d.cost { Some(c) => (c.to_string()), None => span.muted { "Not recorded" } } }
+                    dt { "Supplier" } dd { @if d.supplier.is_empty() { span.muted { "Not recorded" } } @else { (d.supplier) } }
+                    dt { "Warranty ends" } dd { @match d.warranty_until { Some(w) => (time::date(w)), None => span.muted { "Not recorded" } } }
+                    @if !d.notes.is_empty() { dt { "Notes" } dd.notes { (d.notes) } }
+                }
+            }
+            @if ctx.may(Permission::ManageRegister) && !device.status.manual_changes().is_empty() {
+                section {
+                    h2 { "Change status" }
+                    form.status-change method="post" action={ (device_url(d.tag.as_str())) "/status" } {
+                        (csrf(&ctx.csrf))
+                        (Field::text("note", "Note", "").hint("Why, for the activity log. For example: screen cracked, sent to supplier").render(&Invalid::new()))
+                        div.actions {
+                            @for c in device.status.manual_changes() {
+                                button.secondary type="submit" name="change" value=(c.as_str()) { (c.label()) }
+                            }
                         }
                     }
                 }
             }
-        }
-        section {
-            h2 { "History" }
-            (super::log::events_table(history, false))
-        }
-    })
+            section {
+                h2 { "History" }
+                (super::log::events_table(history, false))
+            }
+        },
+    )
 }

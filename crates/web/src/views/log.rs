@@ -43,7 +43,9 @@ fn value_text(v: &Value) -> String {
 
 /// Partial: an event's details in words: "model: Latitude → Latitude 5440".
 fn details(e: &Event) -> Markup {
-    let Value::Object(map) = e.details_json() else { return html! {} };
+    let Value::Object(map) = e.details_json() else {
+        return html! {};
+    };
     html! {
         ul.details {
             @for (k, v) in &map {
@@ -92,30 +94,38 @@ pub fn events_table(events: &[Event], with_subject: bool) -> Markup {
 }
 
 pub fn page(ctx: &Ctx, q: &LogQuery, events: &[Event], invalid: &Invalid) -> Markup {
-    let older = events.last().filter(|_| events.len() as i64 == PER_PAGE).map(|e| {
-        let qs = serde_urlencoded::to_string([
-            ("person", q.person.as_str()),
-            ("device", q.device.as_str()),
-            ("from", q.from.as_str()),
-            ("to", q.to.as_str()),
-            ("before", &e.seq.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("/log?{qs}")
-    });
-    layout(ctx, Section::Log, "Activity log", html! {
-        p.lead { "Every change in Kitroom, newest first. Entries cannot be edited or removed, and " code { "kitroom check" } " proves none has been." }
-        (error_summary(invalid))
-        form.filters method="get" action="/log" {
-            div.filter-grid {
-                (Field::text("person", "Person (username)", &q.person).render(invalid))
-                (Field::text("device", "Device (asset tag)", &q.device).render(invalid))
-                (Field::text("from", "From", &q.from).kind("date").render(invalid))
-                (Field::text("to", "To", &q.to).kind("date").render(invalid))
+    let older = events
+        .last()
+        .filter(|_| events.len() as i64 == PER_PAGE)
+        .map(|e| {
+            let qs = serde_urlencoded::to_string([
+                ("person", q.person.as_str()),
+                ("device", q.device.as_str()),
+                ("from", q.from.as_str()),
+                ("to", q.to.as_str()),
+                ("before", &e.seq.to_string()),
+            ])
+            .unwrap_or_default();
+            format!("/log?{qs}")
+        });
+    layout(
+        ctx,
+        Section::Log,
+        "Activity log",
+        html! {
+            p.lead { "Every change in Kitroom, newest first. Entries cannot be edited or removed, and " code { "kitroom check" } " proves none has been." }
+            (error_summary(invalid))
+            form.filters method="get" action="/log" {
+                div.filter-grid {
+                    (Field::text("person", "Person (username)", &q.person).render(invalid))
+                    (Field::text("device", "Device (asset tag)", &q.device).render(invalid))
+                    (Field::text("from", "From", &q.from).kind("date").render(invalid))
+                    (Field::text("to", "To", &q.to).kind("date").render(invalid))
+                }
+                div.actions { button.secondary type="submit" { "Filter" } a href="/log" { "Clear" } }
             }
-            div.actions { button.secondary type="submit" { "Filter" } a href="/log" { "Clear" } }
-        }
-        (events_table(events, true))
-        @if let Some(href) = older { nav.pagination { a rel="next" href=(href) { "Older entries →" } } }
-    })
+            (events_table(events, true))
+            @if let Some(href) = older { nav.pagination { a rel="next" href=(href) { "Older entries →" } } }
+        },
+    )
 }

@@ -30,7 +30,9 @@ pub enum Section {
 
 /// Percent-encodes one value for a query string.
 pub fn url_encode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)]).map(|e| e[1..].to_owned()).unwrap_or_default()
+    serde_urlencoded::to_string([("", s)])
+        .map(|e| e[1..].to_owned())
+        .unwrap_or_default()
 }
 
 /// Partial: the `<head>` every page shares.
@@ -52,9 +54,24 @@ fn head(title: &str) -> Markup {
 pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup {
     let nav = [
         (Section::Devices, "/devices", "Devices", true),
-        (Section::Locations, "/locations", "Locations", ctx.may(Permission::ManageRegister)),
-        (Section::People, "/people", "People", ctx.may(Permission::ManageAccounts)),
-        (Section::Log, "/log", "Activity log", ctx.may(Permission::ReadLog)),
+        (
+            Section::Locations,
+            "/locations",
+            "Locations",
+            ctx.may(Permission::ManageRegister),
+        ),
+        (
+            Section::People,
+            "/people",
+            "People",
+            ctx.may(Permission::ManageAccounts),
+        ),
+        (
+            Section::Log,
+            "/log",
+            "Activity log",
+            ctx.may(Permission::ReadLog),
+        ),
     ];
     html! {
         (DOCTYPE)
@@ -65,26 +82,23 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
                 header.top {
                     div.bar {
                         a.brand href="/" { (logo()) span { "Kitroom" } }
-                        details.menu {
-                            summary { "Menu" }
-                            nav aria-label="Main" {
-                                ul {
-                                    @for (s, href, label, shown) in nav {
-                                        @if shown {
-                                            li { a href=(href) aria-current=[(s == section).then_some("page")] { (label) } }
-                                        }
-                                    }
-                                    li { a href="/account" aria-current=[(section == Section::Account).then_some("page")] { "My account" } }
-                                    li {
-                                        form method="post" action="/logout" {
-                                            input type="hidden" name="csrf" value=(ctx.csrf);
-                                            button.link type="submit" { "Sign out" }
-                                        }
-                                    }
+                        span.who { (ctx.user.full_name) " · " (ctx.user.role.label()) }
+                    }
+                    nav.menu aria-label="Main" {
+                        ul {
+                            @for (s, href, label, shown) in nav {
+                                @if shown {
+                                    li { a href=(href) aria-current=[(s == section).then_some("page")] { (label) } }
+                                }
+                            }
+                            li { a href="/account" aria-current=[(section == Section::Account).then_some("page")] { "My account" } }
+                            li {
+                                form method="post" action="/logout" {
+                                    input type="hidden" name="csrf" value=(ctx.csrf);
+                                    button.link type="submit" { "Sign out" }
                                 }
                             }
                         }
-                        span.who { (ctx.user.full_name) " · " (ctx.user.role.label()) }
                     }
                 }
                 main #main {
@@ -118,10 +132,13 @@ pub fn bare_page(title: &str, content: Markup) -> Markup {
 
 /// The page shown for an error.
 pub fn error_page(title: &str, message: &str) -> Markup {
-    bare_page(title, html! {
-        p.lead { (message) }
-        p { a href="/" { "Go to the start page" } }
-    })
+    bare_page(
+        title,
+        html! {
+            p.lead { (message) }
+            p { a href="/" { "Go to the start page" } }
+        },
+    )
 }
 
 /// Partial: the Kitroom mark, a device on a shelf.
@@ -158,7 +175,15 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     pub fn text(name: &'static str, label: &'a str, value: &'a str) -> Field<'a> {
-        Field { name, label, value, hint: None, kind: "text", required: false, autocomplete: None }
+        Field {
+            name,
+            label,
+            value,
+            hint: None,
+            kind: "text",
+            required: false,
+            autocomplete: None,
+        }
     }
     pub fn hint(mut self, hint: &'a str) -> Self {
         self.hint = Some(hint);
@@ -181,11 +206,14 @@ impl<'a> Field<'a> {
         let error = invalid.for_field(self.name);
         let hint_id = format!("{}-hint", self.name);
         let error_id = format!("{}-error", self.name);
-        let described = [self.hint.map(|_| hint_id.as_str()), error.map(|_| error_id.as_str())]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let described = [
+            self.hint.map(|_| hint_id.as_str()),
+            error.map(|_| error_id.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
         html! {
             div.field.has-error[error.is_some()] {
                 label for=(self.name) { (self.label) @if !self.required { span.optional { " (optional)" } } }
@@ -205,7 +233,13 @@ impl<'a> Field<'a> {
 }
 
 /// A drop-down with its label and error. `options` are (value, label) pairs.
-pub fn select(name: &'static str, label: &str, options: &[(&str, &str)], selected: &str, invalid: &Invalid) -> Markup {
+pub fn select(
+    name: &'static str,
+    label: &str,
+    options: &[(&str, &str)],
+    selected: &str,
+    invalid: &Invalid,
+) -> Markup {
     let error = invalid.for_field(name);
     html! {
         div.field.has-error[error.is_some()] {

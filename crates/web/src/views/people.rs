@@ -12,115 +12,136 @@ use crate::people::{person_url, PeopleQuery, PersonForm};
 use crate::time;
 
 pub fn list(ctx: &Ctx, q: &PeopleQuery, people: &[Person]) -> Markup {
-    page(ctx, Section::People, "People", html! {
-        p.page-actions { a.button.primary href="/people/new" { "Add a person" } }
-        form.filters method="get" action="/people" role="search" {
-            div.field.search {
-                label for="q" { "Search" }
-                input #q type="search" name="q" value=(q.q) placeholder="Name, username or email";
+    page(
+        ctx,
+        Section::People,
+        "People",
+        html! {
+            p.page-actions { a.button.primary href="/people/new" { "Add a person" } }
+            form.filters method="get" action="/people" role="search" {
+                div.field.search {
+                    label for="q" { "Search" }
+                    input #q type="search" name="q" value=(q.q) placeholder="Name, username or email";
+                }
+                div.field.check {
+                    input #inactive type="checkbox" name="inactive" value="1" checked[!q.inactive.is_empty()];
+                    label for="inactive" { "Include deactivated accounts" }
+                }
+                div.actions { button.secondary type="submit" { "Search" } }
             }
-            div.field.check {
-                input #inactive type="checkbox" name="inactive" value="1" checked[!q.inactive.is_empty()];
-                label for="inactive" { "Include deactivated accounts" }
-            }
-            div.actions { button.secondary type="submit" { "Search" } }
-        }
-        @if people.is_empty() {
-            div.empty { p { "Nobody matches. " a href="/people/new" { "Add a person" } "." } }
-        } @else {
-            table.people {
-                thead { tr { th { "Name" } th { "Username" } th { "Kind" } th { "Role" } th { "Account" } } }
-                tbody {
-                    @for p in people {
-                        tr {
-                            td { a href=(person_url(&p.username)) { (p.full_name) } @if !p.position.is_empty() { br; span.muted { (p.position) } } }
-                            td { (p.username) }
-                            td { (p.kind.label()) }
-                            td { (p.role.label()) }
-                            td { @if p.active { @if p.password_hash.is_some() { "Active" } @else { span.muted { "No password yet" } } } @else { span.badge.status-retired { "Deactivated" } } }
+            @if people.is_empty() {
+                div.empty { p { "Nobody matches. " a href="/people/new" { "Add a person" } "." } }
+            } @else {
+                table.people {
+                    thead { tr { th { "Name" } th { "Username" } th { "Kind" } th { "Role" } th { "Account" } } }
+                    tbody {
+                        @for p in people {
+                            tr {
+                                td { a href=(person_url(&p.username)) { (p.full_name) } @if !p.position.is_empty() { br; span.muted { (p.position) } } }
+                                td { (p.username) }
+                                td { (p.kind.label()) }
+                                td { (p.role.label()) }
+                                td { @if p.active { @if p.password_hash.is_some() { "Active" } @else { span.muted { "No password yet" } } } @else { span.badge.status-retired { "Deactivated" } } }
+                            }
                         }
                     }
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 pub fn form(ctx: &Ctx, editing: Option<&Person>, f: &PersonForm, invalid: &Invalid) -> Markup {
-    let kinds: Vec<(&str, &str)> = PersonKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect();
+    let kinds: Vec<(&str, &str)> = PersonKind::ALL
+        .iter()
+        .map(|k| (k.as_str(), k.label()))
+        .collect();
     let roles: Vec<(&str, &str)> = Role::ALL
         .iter()
         .filter(|r| **r != Role::Admin || ctx.user.role == Role::Admin)
         .map(|r| (r.as_str(), r.label()))
         .collect();
     let (title, action) = match editing {
-        Some(p) => (format!("Edit {}", p.full_name), format!("{}/edit", person_url(&p.username))),
+        Some(p) => (
+            format!("Edit {}", p.full_name),
+            format!("{}/edit", person_url(&p.username)),
+        ),
         None => ("Add a person".to_owned(), "/people".to_owned()),
     };
-    page(ctx, Section::People, &title, html! {
-        (error_summary(invalid))
-        form method="post" action=(action) novalidate {
-            (csrf(&ctx.csrf))
-            (Field::text("full_name", "Full name", &f.full_name).required().autocomplete("off").render(invalid))
-            (Field::text("username", "Username", &f.username).required().hint("What they sign in with: lower-case letters, digits, dots or dashes, like j.smith").autocomplete("off").render(invalid))
-            (Field::text("email", "Email address", &f.email).kind("email").autocomplete("off").render(invalid))
-            (Field::text("position", "Position", &f.position).hint("For example: Year 4 teacher, Chair of governors").render(invalid))
-            (select("kind", "Who they are to the school", &kinds, &f.kind, invalid))
-            (select("role", "What they can do in Kitroom", &roles, &f.role, invalid))
-            @if editing.is_none() {
-                (Field::text("password", "First password", "").kind("password").hint("At least 10 characters. Give it to them in person. Leave empty if they will only borrow through the business manager.").autocomplete("new-password").render(invalid))
+    page(
+        ctx,
+        Section::People,
+        &title,
+        html! {
+            (error_summary(invalid))
+            form method="post" action=(action) novalidate {
+                (csrf(&ctx.csrf))
+                (Field::text("full_name", "Full name", &f.full_name).required().autocomplete("off").render(invalid))
+                (Field::text("username", "Username", &f.username).required().hint("What they sign in with: lower-case letters, digits, dots or dashes, like j.smith").autocomplete("off").render(invalid))
+                (Field::text("email", "Email address", &f.email).kind("email").autocomplete("off").render(invalid))
+                (Field::text("position", "Position", &f.position).hint("For example: Year 4 teacher, Chair of governors").render(invalid))
+                (select("kind", "Who they are to the school", &kinds, &f.kind, invalid))
+                (select("role", "What they can do in Kitroom", &roles, &f.role, invalid))
+                @if editing.is_none() {
+                    (Field::text("password", "First password", "").kind("password").hint("At least 10 characters. Give it to them in person. Leave empty if they will only borrow through the business manager.").autocomplete("new-password").render(invalid))
+                }
+                div.actions {
+                    button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Add person" } }
+                    a href=(editing.map(|p| person_url(&p.username)).unwrap_or_else(|| "/people".into())) { "Cancel" }
+                }
             }
-            div.actions {
-                button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Add person" } }
-                a href=(editing.map(|p| person_url(&p.username)).unwrap_or_else(|| "/people".into())) { "Cancel" }
-            }
-        }
-    })
+        },
+    )
 }
 
 pub fn show(ctx: &Ctx, p: &Person, events: &[Event], invalid: &Invalid) -> Markup {
     let url = person_url(&p.username);
-    page(ctx, Section::People, &p.full_name, html! {
-        (error_summary(invalid))
-        @if !p.active { div.warning { "This account is deactivated: they cannot sign in or borrow." } }
-        div.page-actions {
-            a.button.secondary href={ (url) "/edit" } { "Edit details" }
-        }
-        dl.summary {
-            dt { "Username" } dd { (p.username) }
-            dt { "Email" } dd { @match &p.email { Some(e) => (e), None => span.muted { "Not recorded" } } }
-            dt { "Position" } dd { @if p.position.is_empty() { span.muted { "Not recorded" } } @else { (p.position) } }
-            dt { "Kind" } dd { (p.kind.label()) }
-            dt { "Role" } dd { (p.role.label()) }
-            dt { "Account since" } dd { (time::when(p.created_at)) }
-        }
-        @if p.id != ctx.user.id {
-            section {
-                h2 { "Reset password" }
-                form method="post" action={ (url) "/password" } novalidate {
-                    (csrf(&ctx.csrf))
-                    (Field::text("password", "New password", "").kind("password").required().hint("At least 10 characters. They are signed out everywhere.").autocomplete("new-password").render(invalid))
-                    button.secondary type="submit" { "Reset password" }
-                }
+    page(
+        ctx,
+        Section::People,
+        &p.full_name,
+        html! {
+            (error_summary(invalid))
+            @if !p.active { div.warning { "This account is deactivated: they cannot sign in or borrow." } }
+            div.page-actions {
+                a.button.secondary href={ (url) "/edit" } { "Edit details" }
             }
-            section {
-                h2 { @if p.active { "Deactivate" } @else { "Reactivate" } }
-                form method="post" action={ (url) "/active" } {
-                    (csrf(&ctx.csrf))
-                    @if p.active {
-                        p { "When someone leaves, deactivate their account: they are signed out at once and cannot sign in or borrow. Their history stays." }
-                        input type="hidden" name="active" value="false";
-                        button.warning type="submit" { "Deactivate account" }
-                    } @else {
-                        input type="hidden" name="active" value="true";
-                        button.secondary type="submit" { "Reactivate account" }
+            dl.summary {
+                dt { "Username" } dd { (p.username) }
+                dt { "Email" } dd { @match &p.email { Some(e) => (e), None => span.muted { "Not recorded" } } }
+                dt { "Position" } dd { @if p.position.is_empty() { span.muted { "Not recorded" } } @else { (p.position) } }
+                dt { "Kind" } dd { (p.kind.label()) }
+                dt { "Role" } dd { (p.role.label()) }
+                dt { "Account since" } dd { (time::when(p.created_at)) }
+            }
+            @if p.id != ctx.user.id {
+                section {
+                    h2 { "Reset password" }
+                    form method="post" action={ (url) "/password" } novalidate {
+                        (csrf(&ctx.csrf))
+                        (Field::text("password", "New password", "").kind("password").required().hint("At least 10 characters. They are signed out everywhere.").autocomplete("new-password").render(invalid))
+                        button.secondary type="submit" { "Reset password" }
+                    }
+                }
+                section {
+                    h2 { @if p.active { "Deactivate" } @else { "Reactivate" } }
+                    form method="post" action={ (url) "/active" } {
+                        (csrf(&ctx.csrf))
+                        @if p.active {
+                            p { "When someone leaves, deactivate their account: they are signed out at once and cannot sign in or borrow. Their history stays." }
+                            input type="hidden" name="active" value="false";
+                            button.warning type="submit" { "Deactivate account" }
+                        } @else {
+                            input type="hidden" name="active" value="true";
+                            button.secondary type="submit" { "Reactivate account" }
+                        }
                     }
                 }
             }
-        }
-        section {
-            h2 { "Recent activity" }
-            (super::log::events_table(events, true))
-        }
-    })
+            section {
+                h2 { "Recent activity" }
+                (super::log::events_table(events, true))
+            }
+        },
+    )
 }

@@ -1,0 +1,322 @@
+//! The command line. Every command that touches data takes `--data-dir`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use kitroom_core::person::{new_password, PersonInput};
+use kitroom_store::{Actor, Store};
+use kitroom_web::Config;
+
+/// Kitroom: the school's device register and loans.
+#[derive(Debug, Parser)]
+#[command(name = "kitroom", version, about)]
+pub struct Cli {
+    /// Where Kitroom keeps its database.
+    #[arg(
+        long,
+        env = "KITROOM_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web app (the default).
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage personal API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check the database's integrity and the activity log's hash chain.
+    Check,
+    /// Fill an empty data directory with a believable demo school.
+    Demo,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "KITROOM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Mark cookies Secure and send HSTS. Set this when Kitroom is reached over HTTPS.
+    #[arg(long, env = "KITROOM_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Trust the X-Forwarded-For header set by your reverse proxy.
+    #[arg(long, env = "KITROOM_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Sign people out after this many minutes without activity.
+    #[arg(long, env = "KITROOM_IDLE_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=1440))]
+    pub idle_minutes: u64,
+    /// The address people use to reach Kitroom, for the setup link (for example
+    /// https://kitroom.school.example). Defaults to the listening address.
+    #[arg(long, env = "KITROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is asked for, or read from standard input
+    /// when that is not a terminal.
+    Add {
+        username: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        full_name: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long, default_value = "staff")]
+        kind: String,
+        #[arg(long, default_value = "")]
+        position: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new personal API token for an account, alone on the last line.
+    Create {
+        username: String,
+        /// What the token is for.
+        #[arg(long, default_value = "created at the command line")]
+        name: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        None => {
+            serve(
+                &cli.data_dir,
+                ServeArgs {
+                    listen: "127.0.0.1:8080".into(),
+                    idle_minutes: 60,
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Some(Command::Serve(args)) => serve(&cli.data_dir, args).await,
+        Some(Command::User(UserCommand::Add {
+            username,
+            role,
+            full_name,
+            email,
+            kind,
+            position,
+        })) => {
+            let input = PersonInput {
+                username,
+                full_name,
+                email,
+                position,
+                kind,
+                role,
+            };
+            if std::io::stdin().is_terminal() {
+                user_add(&cli.data_dir, input, None).await
+            } else {
+                user_add(&cli.data_dir, input, Some(&mut std::io::stdin().lock())).await
+            }
+        }
+        Some(Command::Token(TokenCommand::Create { username, name })) => {
+            token_create(&cli.data_dir, &username, name).await
+        }
+        Some(Command::Check) => check(&cli.data_dir, &mut std::io::stdout()).await,
+        Some(Command::Demo) => crate::demo::run(&cli.data_dir).await,
+    }
+}
+
+async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let addr: SocketAddr = args.listen.parse().with_context(|| {
+        format!(
+            "--listen {:?} is not an address like 127.0.0.1:8080",
+            args.listen
+        )
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let config = Config {
+        secure_cookies: args.secure_cookies,
+        trust_proxy: args.trust_proxy,
+        idle_timeout: Duration::from_secs(args.idle_minutes * 60),
+    };
+    let (running, setup) = crate::server::start(data_dir, listener, config).await?;
+    tracing::info!(address = %running.addr, data_dir = %data_dir.display(), "Kitroom is running");
+    let base = args.public_url.clone().unwrap_or_else(|| {
+        let host = if running.addr.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            running.addr.ip().to_string()
+        };
+        format!("http://{host}:{}", running.addr.port())
+    });
+    println!("Kitroom is running at {base}/");
+    if let Some(token) = setup {
+        println!();
+        println!(
+            "No account exists yet. To create the first admin account, open this one-time link:"
+        );
+        println!();
+        println!("    {}/setup?token={token}", base.trim_end_matches('/'));
+        println!();
+        println!("(or stop Kitroom and run: kitroom user add USERNAME --role admin --full-name \"Your Name\")");
+    }
+    std::io::stdout().flush().ok();
+    crate::server::shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a password: one line of `input`, or with no input asked for twice at the
+/// terminal without echo.
+fn read_password(username: &str, input: Option<&mut dyn BufRead>) -> anyhow::Result<String> {
+    let password = if let Some(input) = input {
+        let mut line = String::new();
+        input.read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password(format!("Password for {username}: "))?;
+        let again = rpassword::prompt_password("Type it again: ")?;
+        if first != again {
+            bail!("the two passwords are not the same");
+        }
+        first
+    };
+    new_password(&password, username).map_err(anyhow::Error::msg)
+}
+
+/// Creates an account; the password comes from `password_input`, or from a prompt.
+pub async fn user_add(
+    data_dir: &Path,
+    input: PersonInput,
+    password_input: Option<&mut dyn BufRead>,
+) -> anyhow::Result<ExitCode> {
+    let details = match input.parse() {
+        Ok(d) => d,
+        Err(invalid) => {
+            for e in invalid.0 {
+                eprintln!("{}: {}", e.field, e.message);
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let password = read_password(details.username.as_str(), password_input)?;
+    let hash = kitroom_web::auth::hash_password(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = Store::open(data_dir).await?;
+    let result = store
+        .create_person(Actor::system(), details, Some(hash))
+        .await;
+    store.close().await;
+    match result {
+        Ok(p) => {
+            println!(
+                "Created {} ({}) with role {}.",
+                p.username,
+                p.full_name,
+                p.role.label()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(kitroom_store::StoreError::Invalid(invalid)) => {
+            eprintln!("{invalid}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn token_create(
+    data_dir: &Path,
+    username: &str,
+    name: String,
+) -> anyhow::Result<ExitCode> {
+    match new_token(data_dir, username, name).await? {
+        Ok(token) => {
+            println!("API token for {username} (shown once; keep it secret):");
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// Makes a personal API token for an active account, or says why it cannot.
+pub async fn new_token(
+    data_dir: &Path,
+    username: &str,
+    name: String,
+) -> anyhow::Result<Result<String, String>> {
+    let store = Store::open(data_dir).await?;
+    let result = match store.person_by_username(username).await? {
+        None => Err(format!("No account has the username {username:?}.")),
+        Some(p) if !p.active => Err(format!(
+            "{username} is deactivated; reactivate the account first."
+        )),
+        Some(person) => {
+            let token = kitroom_web::auth::new_api_token();
+            store
+                .create_token(
+                    Actor::system(),
+                    &person,
+                    name,
+                    kitroom_web::auth::token_hash(&token),
+                )
+                .await?;
+            Ok(token)
+        }
+    };
+    store.close().await;
+    Ok(result)
+}
+
+/// Runs SQLite's integrity check and verifies the activity log's hash chain.
+pub async fn check(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if !data_dir.join(kitroom_store::db::DB_FILE).exists() {
+        bail!("there is no Kitroom database in {}", data_dir.display());
+    }
+    let store = Store::open(data_dir).await?;
+    let mut ok = true;
+    let integrity = store.integrity_check().await?;
+    if integrity == ["ok"] {
+        writeln!(out, "database integrity: ok")?;
+    } else {
+        ok = false;
+        writeln!(out, "database integrity: FAILED")?;
+        for line in integrity.iter().take(20) {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    match store.verify_log().await? {
+        Ok(n) => writeln!(out, "activity log: ok, {n} events, hash chain intact")?,
+        Err(b) => {
+            ok = false;
+            writeln!(out, "activity log: FAILED, {b}")?;
+        }
+    }
+    store.close().await;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

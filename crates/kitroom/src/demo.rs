@@ -1,0 +1,395 @@
+//! A believable demo school: people of every kind and role, about 200 devices of
+//! every kind across the school's rooms, and some history, all written through the
+//! store like any other change, so the activity log is real and verifies.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::{Duration, NaiveDate};
+use kitroom_core::device::{DeviceInput, StatusChange};
+use kitroom_core::person::PersonInput;
+use kitroom_store::{Actor, Store};
+
+/// Every demo account's password.
+pub const DEMO_PASSWORD: &str = "kitroom-demo";
+
+/// A small deterministic generator, so every demo school is the same.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.roll(items.len() as u64) as usize]
+    }
+}
+
+const FIRST: &[&str] = &[
+    "Amara", "Ben", "Chloe", "Daniel", "Eleanor", "Farah", "George", "Hannah", "Imran", "Jess",
+    "Kwame", "Laura", "Mohammed", "Niamh", "Oliver", "Priya", "Rhys", "Sophie", "Tom", "Uzma",
+    "Victoria", "Will", "Yasmin", "Zoe",
+];
+const LAST: &[&str] = &[
+    "Adeyemi", "Barker", "Clarke", "Davies", "Evans", "Fletcher", "Green", "Hughes", "Iqbal",
+    "Jones", "Khan", "Lewis", "Morgan", "Nowak", "O'Brien", "Patel", "Roberts", "Singh", "Taylor",
+    "Walsh", "Williams", "Wright",
+];
+
+struct DemoPerson {
+    username: String,
+    full_name: String,
+    kind: &'static str,
+    role: &'static str,
+    position: String,
+}
+
+fn people(dice: &mut Dice) -> Vec<DemoPerson> {
+    let fixed = [
+        ("admin", "Alex Morgan", "staff", "admin", "IT technician"),
+        (
+            "manager",
+            "Sam Patel",
+            "staff",
+            "manager",
+            "School business manager",
+        ),
+        ("head", "Ruth Okafor", "staff", "head", "Head teacher"),
+        (
+            "teacher",
+            "Jo Fletcher",
+            "staff",
+            "borrower",
+            "Year 4 teacher",
+        ),
+    ];
+    let mut out: Vec<DemoPerson> = fixed
+        .iter()
+        .map(|(u, n, k, r, p)| DemoPerson {
+            username: (*u).into(),
+            full_name: (*n).into(),
+            kind: k,
+            role: r,
+            position: (*p).into(),
+        })
+        .collect();
+    let mut kinds = vec![("staff", "borrower"); 26];
+    kinds.extend([("governor", "borrower"); 4]);
+    kinds.extend([("volunteer", "borrower"); 3]);
+    kinds.extend([("visitor", "borrower"); 2]);
+    kinds.push(("staff", "manager"));
+    let positions = [
+        "Reception teacher",
+        "Year 1 teacher",
+        "Year 2 teacher",
+        "Year 3 teacher",
+        "Year 5 teacher",
+        "Year 6 teacher",
+        "Teaching assistant",
+        "SENCo",
+        "Office manager",
+        "Site manager",
+        "Music teacher",
+        "PE coordinator",
+    ];
+    for (kind, role) in kinds {
+        let first = dice.pick(FIRST);
+        let last = dice.pick(LAST);
+        let mut username = format!(
+            "{}.{}",
+            first.to_lowercase(),
+            last.to_lowercase().replace('\'', "")
+        );
+        while out.iter().any(|p| p.username == username) {
+            username.push('2');
+        }
+        let position = match kind {
+            "governor" => "Governor".to_owned(),
+            "volunteer" => "Reading volunteer".to_owned(),
+            "visitor" => "Supply teacher".to_owned(),
+            _ if role == "manager" => "Deputy business manager".to_owned(),
+            _ => dice.pick(&positions).to_string(),
+        };
+        out.push(DemoPerson {
+            username,
+            full_name: format!("{first} {last}"),
+            kind,
+            role,
+            position,
+        });
+    }
+    out
+}
+
+struct Model {
+    kind: &'static str,
+    prefix: &'static str,
+    count: usize,
+    make: &'static str,
+    models: &'static [&'static str],
+    cost: u32,
+    method: Option<&'static str>,
+    personal_data: bool,
+    camera: bool,
+    homes: &'static [&'static str],
+}
+
+const MODELS: &[Model] = &[
+    Model {
+        kind: "ipad",
+        prefix: "IPAD",
+        count: 60,
+        make: "Apple",
+        models: &["iPad (9th generation)", "iPad (10th generation)"],
+        cost: 329,
+        method: Some("ipados"),
+        personal_data: false,
+        camera: true,
+        homes: &["iPad trolley A", "iPad trolley B"],
+    },
+    Model {
+        kind: "chromebook",
+        prefix: "CB",
+        count: 50,
+        make: "Lenovo",
+        models: &["100e Chromebook Gen 4", "300e Chromebook Gen 3"],
+        cost: 249,
+        method: Some("chromeos"),
+        personal_data: false,
+        camera: false,
+        homes: &["Computer room", "Year 6 classroom"],
+    },
+    Model {
+        kind: "laptop",
+        prefix: "LAP",
+        count: 40,
+        make: "Dell",
+        models: &["Latitude 3540", "Latitude 5440"],
+        cost: 749,
+        method: Some("bitlocker"),
+        personal_data: true,
+        camera: false,
+        homes: &["Computer room", "School office", "Staff room"],
+    },
+    Model {
+        kind: "desktop",
+        prefix: "PC",
+        count: 15,
+        make: "HP",
+        models: &["ProDesk 400 G9"],
+        cost: 589,
+        method: Some("bitlocker"),
+        personal_data: true,
+        camera: false,
+        homes: &["School office", "Library", "Head's office"],
+    },
+    Model {
+        kind: "camera",
+        prefix: "CAM",
+        count: 10,
+        make: "Canon",
+        models: &["PowerShot SX740", "IXUS 185"],
+        cost: 199,
+        method: None,
+        personal_data: false,
+        camera: true,
+        homes: &["School office"],
+    },
+    Model {
+        kind: "tablet",
+        prefix: "TAB",
+        count: 10,
+        make: "Samsung",
+        models: &["Galaxy Tab A9"],
+        cost: 179,
+        method: Some("other"),
+        personal_data: false,
+        camera: true,
+        homes: &["Library", "Year 3 classroom"],
+    },
+    Model {
+        kind: "phone",
+        prefix: "PH",
+        count: 8,
+        make: "Apple",
+        models: &["iPhone SE"],
+        cost: 429,
+        method: Some("ipados"),
+        personal_data: true,
+        camera: true,
+        homes: &["School office"],
+    },
+    Model {
+        kind: "other",
+        prefix: "OTH",
+        count: 7,
+        make: "Epson",
+        models: &["EB-W51 projector", "Visualiser"],
+        cost: 399,
+        method: None,
+        personal_data: false,
+        camera: false,
+        homes: &["Computer room", "Library"],
+    },
+];
+
+/// Fills `data_dir` with the demo school, refusing if it already has accounts.
+pub async fn run(data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let store = Store::open(data_dir).await?;
+    if store.count_people().await? > 0 {
+        eprintln!(
+            "{} already has accounts. The demo school only goes into an empty data directory.",
+            data_dir.display()
+        );
+        store.close().await;
+        return Ok(ExitCode::from(2));
+    }
+    fill(&store).await?;
+    store.close().await;
+    println!("The demo school is ready in {}.", data_dir.display());
+    println!();
+    println!(
+        "Start Kitroom with:  kitroom serve --data-dir {}",
+        data_dir.display()
+    );
+    println!("Then sign in at http://127.0.0.1:8080/ with any of these, password {DEMO_PASSWORD}:");
+    println!("    admin     IT administrator");
+    println!("    manager   School business manager");
+    println!("    head      Head teacher");
+    println!("    teacher   a member of staff who borrows devices");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the demo school into an open store.
+pub async fn fill(store: &Store) -> anyhow::Result<()> {
+    let mut dice = Dice(2026);
+    // One hash for the shared demo password: hashing forty times would only slow the
+    // demo down, and these accounts are for trying Kitroom out.
+    let hash = kitroom_web::auth::hash_password(DEMO_PASSWORD.to_owned())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut manager = Actor::system();
+    for p in people(&mut dice) {
+        let input = PersonInput {
+            username: p.username,
+            full_name: p.full_name,
+            email: String::new(),
+            position: p.position,
+            kind: p.kind.into(),
+            role: p.role.into(),
+        };
+        let mut details = input
+            .parse()
+            .map_err(|e| anyhow::anyhow!("demo person: {e}"))?;
+        details.email = Some(format!("{}@school.example", details.username));
+        let created = store
+            .create_person(Actor::system(), details, Some(hash.clone()))
+            .await?;
+        if created.username == "manager" {
+            manager = created.actor();
+        }
+    }
+    let today = crate::today();
+    let start_of_year = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap_or(today);
+    let mut devices = Vec::new();
+    for m in MODELS {
+        for i in 1..=m.count {
+            let bought = start_of_year - Duration::days(dice.roll(1200) as i64);
+            let verified = today - Duration::days(dice.roll(500) as i64);
+            // Most devices are encrypted and verified; a few are unknown, and cameras
+            // cannot be encrypted at all.
+            let (state, method, verified_on) = match (m.method, dice.roll(10)) {
+                (None, _) => ("not_encrypted", "", String::new()),
+                (Some(_), 0) => ("unknown", "", String::new()),
+                (Some(_), 1) if m.kind == "laptop" => ("not_encrypted", "", String::new()),
+                (Some(method), 2) => ("encrypted", method, String::new()),
+                (Some(method), _) => ("encrypted", method, verified.to_string()),
+            };
+            let input = DeviceInput {
+                tag: format!("{}-{i:03}", m.prefix),
+                kind: m.kind.into(),
+                make: m.make.into(),
+                model: dice.pick(m.models).to_string(),
+                serial: format!("{}{:08}", &m.prefix[..1], dice.roll(100_000_000)),
+                location: dice.pick(m.homes).to_string(),
+                condition: (*dice.pick(&["good", "good", "good", "fair", "poor"])).into(),
+                purchased_on: bought.to_string(),
+                cost: format!("{}.{:02}", m.cost, dice.roll(100)),
+                supplier: (*dice.pick(&["XMA", "Misco", "LA framework", "Softcat"])).into(),
+                warranty_until: (bought + Duration::days(3 * 365)).to_string(),
+                notes: String::new(),
+                encryption_state: state.into(),
+                encryption_method: method.into(),
+                encryption_verified_on: verified_on,
+                passcode_enforced: m.method.is_some(),
+                holds_personal_data: m.personal_data,
+                captures_images: m.camera,
+            };
+            let details = input
+                .parse(today)
+                .map_err(|e| anyhow::anyhow!("demo device {}: {e}", input.tag))?;
+            devices.push(store.create_device(manager.clone(), details).await?);
+        }
+    }
+    // Some history: repairs, a device lost and one found again, devices back on charge.
+    let moves: &[(usize, &[StatusChange], &str)] = &[
+        (
+            3,
+            &[StatusChange::SendToRepair],
+            "Cracked screen, sent to the supplier",
+        ),
+        (
+            61,
+            &[StatusChange::SendToRepair, StatusChange::BackFromRepair],
+            "Keyboard replaced under warranty",
+        ),
+        (
+            115,
+            &[StatusChange::ReportLost],
+            "Not returned after the Year 6 residential trip",
+        ),
+        (
+            150,
+            &[StatusChange::ReportLost, StatusChange::Found],
+            "Found in the hall cupboard",
+        ),
+        (
+            12,
+            &[
+                StatusChange::SendToRepair,
+                StatusChange::BackFromRepair,
+                StatusChange::MarkReady,
+            ],
+            "Battery replaced",
+        ),
+        (170, &[StatusChange::SendToRepair], "Lens error"),
+    ];
+    for (index, changes, note) in moves {
+        if let Some(d) = devices.get(*index) {
+            for c in *changes {
+                store
+                    .change_status(manager.clone(), d.id, *c, (*note).into())
+                    .await?;
+            }
+        }
+    }
+    // An encryption check recorded after purchase, as a manager would after a visit.
+    if let Some(d) = devices
+        .iter()
+        .find(|d| d.details.encryption.state == kitroom_core::device::EncryptionState::Unknown)
+    {
+        let mut details = d.details.clone();
+        details.encryption.state = kitroom_core::device::EncryptionState::Encrypted;
+        details.encryption.method = Some(kitroom_core::device::EncryptionMethod::Bitlocker);
+        details.encryption.verified_on = Some(today);
+        if details.kind == kitroom_core::device::DeviceKind::Ipad {
+            details.encryption.method = Some(kitroom_core::device::EncryptionMethod::Ipados);
+        }
+        store.update_device(manager.clone(), d.id, details).await?;
+    }
+    Ok(())
+}
