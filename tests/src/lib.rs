@@ -74,7 +74,8 @@ impl TestApp {
         self.running = Some(running);
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the server; the data directory stays until the app is dropped.
+    pub async fn stop(&mut self) {
         if let Some(r) = self.running.take() {
             r.shutdown().await.expect("clean shutdown");
         }

@@ -21,7 +21,7 @@ use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/devices") }))
+        .route("/", get(|_: Ctx| async { Redirect::to("/devices") }))
         .route("/devices", get(list).post(create))
         .route("/devices/new", get(new_form))
         .route("/devices/{tag}", get(show))
@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
         // The address printed on a device's QR label: short, so the code stays small.
         .route(
             "/d/{tag}",
-            get(|Path(tag): Path<String>| async move { Redirect::to(&device_url(&tag)) }),
+            get(|_: Ctx, Path(tag): Path<String>| async move { Redirect::to(&device_url(&tag)) }),
         )
 }
 
