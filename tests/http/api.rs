@@ -14,7 +14,13 @@ async fn a_script_registers_reads_edits_and_lists_devices() {
         "location": "iPad trolley A", "cost_pence": 32900, "captures_images": true,
         "encryption": {"state": "encrypted", "method": "ipados", "verified_on": "2025-09-03"}
     });
-    let r = c.post(app.url("/api/v1/devices")).bearer_auth(&token).json(&body).send().await.unwrap();
+    let r = c
+        .post(app.url("/api/v1/devices"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["location"], "/api/v1/devices/IPAD-007");
     let d: Value = r.json().await.unwrap();
@@ -22,14 +28,28 @@ async fn a_script_registers_reads_edits_and_lists_devices() {
     assert_eq!(d["encryption"]["verified_by"], "sbm");
     assert_eq!(d["cost_pence"], 32900);
 
-    let r = c.patch(app.url("/api/v1/devices/ipad-007")).bearer_auth(&token).json(&json!({"notes": "Cracked case", "cost_pence": null})).send().await.unwrap();
+    let r = c
+        .patch(app.url("/api/v1/devices/ipad-007"))
+        .bearer_auth(&token)
+        .json(&json!({"notes": "Cracked case", "cost_pence": null}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let d: Value = r.json().await.unwrap();
     assert_eq!(d["notes"], "Cracked case");
     assert_eq!(d["cost_pence"], Value::Null);
-    assert_eq!(d["model"], "iPad (10th generation)", "fields not sent are kept");
+    assert_eq!(
+        d["model"], "iPad (10th generation)",
+        "fields not sent are kept"
+    );
 
-    let r = c.get(app.url("/api/v1/devices?kind=ipad&per_page=10")).bearer_auth(&token).send().await.unwrap();
+    let r = c
+        .get(app.url("/api/v1/devices?kind=ipad&per_page=10"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     let list: Value = r.json().await.unwrap();
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["tag"], "IPAD-007");
@@ -43,7 +63,11 @@ async fn bad_requests_get_problem_details_and_change_nothing() {
     let token = app.api_token("sbm", "manager").await;
     let c = reqwest::Client::new();
     let post = |body: &'static str| {
-        c.post(app.url("/api/v1/devices")).bearer_auth(&token).header("content-type", "application/json").body(body).send()
+        c.post(app.url("/api/v1/devices"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
     };
     let r = post("{not json").await.unwrap();
     assert_eq!(r.status(), 400);
@@ -51,34 +75,80 @@ async fn bad_requests_get_problem_details_and_change_nothing() {
     let p: Value = r.json().await.unwrap();
     assert_eq!(p["type"], "urn:kitroom:problem:malformed-body");
 
-    let r = post(r#"{"tag": "X-1", "kind": "toaster", "location": "Hall", "cost_pence": -5}"#).await.unwrap();
+    let r = post(r#"{"tag": "X-1", "kind": "toaster", "location": "Hall", "cost_pence": -5}"#)
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
     let p: Value = r.json().await.unwrap();
     assert_eq!(p["type"], "urn:kitroom:problem:validation");
     assert_eq!(p["errors"][0]["field"], "cost_pence");
 
-    let r = post(r#"{"tag": "X-1", "kind": "toaster", "location": "Hall"}"#).await.unwrap();
+    let r = post(r#"{"tag": "X-1", "kind": "toaster", "location": "Hall"}"#)
+        .await
+        .unwrap();
     let p: Value = r.json().await.unwrap();
     assert_eq!(p["errors"][0]["field"], "kind");
     assert!(p["detail"].as_str().unwrap().contains("toaster"));
 
-    let r = post(r#"{"tag": "X-1", "kind": "laptop", "location": "Hall", "colour": "red"}"#).await.unwrap();
+    let r = post(r#"{"tag": "X-1", "kind": "laptop", "location": "Hall", "colour": "red"}"#)
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422, "an unknown field is refused, not ignored");
-    assert!(r.json::<Value>().await.unwrap()["detail"].as_str().unwrap().contains("colour"));
+    assert!(r.json::<Value>().await.unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("colour"));
 
-    assert_eq!(post(r#"{"tag": "X-1", "kind": "laptop", "location": "Hall"}"#).await.unwrap().status(), 201);
-    let r = post(r#"{"tag": "x-1", "kind": "laptop", "location": "Hall"}"#).await.unwrap();
+    assert_eq!(
+        post(r#"{"tag": "X-1", "kind": "laptop", "location": "Hall"}"#)
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let r = post(r#"{"tag": "x-1", "kind": "laptop", "location": "Hall"}"#)
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
-    assert_eq!(r.json::<Value>().await.unwrap()["type"], "urn:kitroom:problem:conflict");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["type"],
+        "urn:kitroom:problem:conflict"
+    );
 
-    let r = c.get(app.url("/api/v1/devices?status=broken")).bearer_auth(&token).send().await.unwrap();
+    let r = c
+        .get(app.url("/api/v1/devices?status=broken"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
-    let r = c.get(app.url("/api/v1/devices?page=x")).bearer_auth(&token).send().await.unwrap();
+    let r = c
+        .get(app.url("/api/v1/devices?page=x"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let r = c.get(app.url("/api/v1/devices/NOPE")).bearer_auth(&token).send().await.unwrap();
+    let r = c
+        .get(app.url("/api/v1/devices/NOPE"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<Value>().await.unwrap()["type"], "urn:kitroom:problem:not-found");
-    let list: Value = c.get(app.url("/api/v1/devices")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["type"],
+        "urn:kitroom:problem:not-found"
+    );
+    let list: Value = c
+        .get(app.url("/api/v1/devices"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["total"], 1, "only the one good device was written");
 }
 
@@ -90,11 +160,33 @@ async fn tokens_carry_their_owners_permissions() {
     let c = reqwest::Client::new();
     let r = c.get(app.url("/api/v1/devices")).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(r.json::<Value>().await.unwrap()["type"], "urn:kitroom:problem:unauthorized");
-    let r = c.get(app.url("/api/v1/devices")).bearer_auth("kr_0000").send().await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["type"],
+        "urn:kitroom:problem:unauthorized"
+    );
+    let r = c
+        .get(app.url("/api/v1/devices"))
+        .bearer_auth("kr_0000")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(c.get(app.url("/api/v1/devices")).bearer_auth(&borrower).send().await.unwrap().status(), 200);
-    let r = c.post(app.url("/api/v1/devices")).bearer_auth(&borrower).json(&json!({"tag": "A-1", "kind": "laptop", "location": "Hall"})).send().await.unwrap();
+    assert_eq!(
+        c.get(app.url("/api/v1/devices"))
+            .bearer_auth(&borrower)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = c
+        .post(app.url("/api/v1/devices"))
+        .bearer_auth(&borrower)
+        .json(&json!({"tag": "A-1", "kind": "laptop", "location": "Hall"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 }
 
@@ -103,19 +195,59 @@ async fn tokens_carry_their_owners_permissions() {
 async fn a_person_creates_and_revokes_a_token_on_their_account_page() {
     let app = spawn_app().await;
     let c = app.signed_in("teacher", "borrower").await;
-    let r = app.submit(&c, "/account", "/account/tokens", &[("name", "my script")]).await;
+    let r = app
+        .submit(&c, "/account", "/account/tokens", &[("name", "my script")])
+        .await;
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     let start = page.find("kr_").expect("the new token is shown once");
     let token = page[start..start + 67].to_owned();
     let api = reqwest::Client::new();
-    assert_eq!(api.get(app.url("/api/v1/devices")).bearer_auth(&token).send().await.unwrap().status(), 200);
-    let again = c.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        api.get(app.url("/api/v1/devices"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let again = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!again.contains(&token), "the token is never shown again");
-    let id = app.store().list_tokens(app.store().person_by_username("teacher").await.unwrap().unwrap().id).await.unwrap()[0].id.clone();
-    let r = app.submit(&c, "/account", &format!("/account/tokens/{id}/revoke"), &[]).await;
+    let id = app
+        .store()
+        .list_tokens(
+            app.store()
+                .person_by_username("teacher")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let r = app
+        .submit(&c, "/account", &format!("/account/tokens/{id}/revoke"), &[])
+        .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(api.get(app.url("/api/v1/devices")).bearer_auth(&token).send().await.unwrap().status(), 401);
+    assert_eq!(
+        api.get(app.url("/api/v1/devices"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 }
 
 /// Integrators would have no description of the API.
@@ -129,6 +261,8 @@ async fn the_openapi_description_is_served_and_names_every_route() {
     for path in ["/devices", "/devices/{tag}"] {
         assert!(doc["paths"][path].is_object(), "{path} is described");
     }
-    assert!(doc["paths"]["/devices"]["get"].is_object() && doc["paths"]["/devices"]["post"].is_object());
+    assert!(
+        doc["paths"]["/devices"]["get"].is_object() && doc["paths"]["/devices"]["post"].is_object()
+    );
     assert!(doc["paths"]["/devices/{tag}"]["patch"].is_object());
 }

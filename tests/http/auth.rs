@@ -51,10 +51,26 @@ async fn every_page_but_sign_in_needs_a_session() {
     let app = spawn_app().await;
     app.add_user("sbm", "manager").await;
     let c = app.client();
-    for path in ["/", "/devices", "/devices/new", "/locations", "/people", "/account", "/log", "/d/LAP-1", "/devices/LAP-1"] {
+    for path in [
+        "/",
+        "/devices",
+        "/devices/new",
+        "/locations",
+        "/people",
+        "/account",
+        "/log",
+        "/d/LAP-1",
+        "/devices/LAP-1",
+    ] {
         let r = c.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 303, "{path} redirects to sign-in");
-        assert!(r.headers()["location"].to_str().unwrap().starts_with("/login"), "{path}");
+        assert!(
+            r.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login"),
+            "{path}"
+        );
     }
     let login = c.get(app.url("/login")).send().await.unwrap();
     assert_eq!(login.status(), 200);
@@ -70,8 +86,14 @@ async fn a_wrong_password_is_refused_in_plain_words() {
     assert_eq!(r.status(), 401);
     let body = r.text().await.unwrap();
     assert!(body.contains("The username or password is not right"));
-    assert!(body.contains("value=\"sbm\""), "the username is kept on the form");
-    assert_eq!(c.get(app.url("/devices")).send().await.unwrap().status(), 303);
+    assert!(
+        body.contains("value=\"sbm\""),
+        "the username is kept on the form"
+    );
+    assert_eq!(
+        c.get(app.url("/devices")).send().await.unwrap().status(),
+        303
+    );
     // an unknown username gets the same answer
     let r = app.login(&c, "nobody", "not the password").await;
     assert_eq!(r.status(), 401);
@@ -84,14 +106,20 @@ async fn sign_in_is_throttled_after_five_failures_even_for_the_right_password() 
     app.add_user("sbm", "manager").await;
     let c = app.client();
     for _ in 0..5 {
-        assert_eq!(app.login(&c, "sbm", "guess-guess-guess").await.status(), 401);
+        assert_eq!(
+            app.login(&c, "sbm", "guess-guess-guess").await.status(),
+            401
+        );
     }
     let r = app.login(&c, "sbm", PASSWORD).await;
     assert_eq!(r.status(), 429);
     assert!(r.text().await.unwrap().contains("Too many failed sign-ins"));
     // another account from the same address is still allowed
     app.add_user("head", "head").await;
-    assert_eq!(app.login(&app.client(), "head", PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.login(&app.client(), "head", PASSWORD).await.status(),
+        303
+    );
 }
 
 /// Session fixation: an id planted before sign-in would still work after it.
@@ -105,7 +133,11 @@ async fn signing_in_gives_a_fresh_session_id_with_safe_cookie_flags() {
     let token = kitroom_tests::csrf_in(&first.text().await.unwrap()).unwrap();
     let r = c
         .post(app.url("/login"))
-        .form(&[("csrf", token.as_str()), ("username", "sbm"), ("password", PASSWORD)])
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "sbm"),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -115,7 +147,10 @@ async fn signing_in_gives_a_fresh_session_id_with_safe_cookie_flags() {
     assert_ne!(id(&before), id(&after));
     assert!(after.contains("HttpOnly"));
     assert!(after.contains("SameSite=Lax"));
-    assert!(!after.contains("Secure"), "plain HTTP on loopback: not Secure unless configured");
+    assert!(
+        !after.contains("Secure"),
+        "plain HTTP on loopback: not Secure unless configured"
+    );
 }
 
 /// A form posted from another site, or replayed without its token, would change data.
@@ -123,21 +158,44 @@ async fn signing_in_gives_a_fresh_session_id_with_safe_cookie_flags() {
 async fn a_form_without_the_right_csrf_token_is_refused() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
-    let fields = [("tag", "LAP-1"), ("kind", "laptop"), ("location", "Computer room")];
-    let r = c.post(app.url("/devices")).form(&fields).send().await.unwrap();
+    let fields = [
+        ("tag", "LAP-1"),
+        ("kind", "laptop"),
+        ("location", "Computer room"),
+    ];
+    let r = c
+        .post(app.url("/devices"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("The form has expired"));
     let mut wrong = fields.to_vec();
     wrong.push(("csrf", "0000"));
-    let r = c.post(app.url("/devices")).form(&wrong).send().await.unwrap();
+    let r = c
+        .post(app.url("/devices"))
+        .form(&wrong)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // with the right token but from another site's page
     let token = app.csrf(&c, "/devices/new").await;
     let mut right = fields.to_vec();
     right.push(("csrf", &token));
-    let r = c.post(app.url("/devices")).header("origin", "http://evil.invalid").form(&right).send().await.unwrap();
+    let r = c
+        .post(app.url("/devices"))
+        .header("origin", "http://evil.invalid")
+        .form(&right)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
-    assert!(app.store().device_by_tag("LAP-1").await.unwrap().is_none(), "nothing was written");
+    assert!(
+        app.store().device_by_tag("LAP-1").await.unwrap().is_none(),
+        "nothing was written"
+    );
 }
 
 /// Someone who left the school could keep using Kitroom on a browser still signed in.
@@ -146,9 +204,27 @@ async fn a_deactivated_account_is_signed_out_at_once_and_cannot_sign_in() {
     let app = spawn_app().await;
     let manager = app.signed_in("sbm", "manager").await;
     let teacher = app.signed_in("teacher", "borrower").await;
-    let token = kitroom::cli::new_token(app.dir.path(), "teacher", "script".into()).await.unwrap().unwrap();
-    assert_eq!(teacher.get(app.url("/devices")).send().await.unwrap().status(), 200);
-    let r = app.submit(&manager, "/people/teacher", "/people/teacher/active", &[("active", "false")]).await;
+    let token = kitroom::cli::new_token(app.dir.path(), "teacher", "script".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        teacher
+            .get(app.url("/devices"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = app
+        .submit(
+            &manager,
+            "/people/teacher",
+            "/people/teacher/active",
+            &[("active", "false")],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let r = teacher.get(app.url("/devices")).send().await.unwrap();
     assert_eq!(r.status(), 303, "their open session has ended");
@@ -156,7 +232,13 @@ async fn a_deactivated_account_is_signed_out_at_once_and_cannot_sign_in() {
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("deactivated"));
     // and their API tokens stop working too
-    let r = app.client().get(app.url("/api/v1/devices")).bearer_auth(&token).send().await.unwrap();
+    let r = app
+        .client()
+        .get(app.url("/api/v1/devices"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -168,7 +250,10 @@ async fn signing_out_ends_the_session() {
     let r = app.submit(&c, "/devices", "/logout", &[]).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login?signed_out=1");
-    assert_eq!(c.get(app.url("/devices")).send().await.unwrap().status(), 303);
+    assert_eq!(
+        c.get(app.url("/devices")).send().await.unwrap().status(),
+        303
+    );
 }
 
 /// A person could not change a password someone else might know.
@@ -177,17 +262,51 @@ async fn a_person_changes_their_own_password() {
     let app = spawn_app().await;
     let c = app.signed_in("teacher", "borrower").await;
     let r = app
-        .submit(&c, "/account", "/account/password", &[("current", "wrong"), ("password", "new password here"), ("confirm", "new password here")])
+        .submit(
+            &c,
+            "/account",
+            "/account/password",
+            &[
+                ("current", "wrong"),
+                ("password", "new password here"),
+                ("confirm", "new password here"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("Your current password is not right"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Your current password is not right"));
     let r = app
-        .submit(&c, "/account", "/account/password", &[("current", PASSWORD), ("password", "new password here"), ("confirm", "new password here")])
+        .submit(
+            &c,
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "new password here"),
+                ("confirm", "new password here"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(c.get(app.url("/account")).send().await.unwrap().status(), 200, "still signed in here");
-    assert_eq!(app.login(&app.client(), "teacher", PASSWORD).await.status(), 401);
-    assert_eq!(app.login(&app.client(), "teacher", "new password here").await.status(), 303);
+    assert_eq!(
+        c.get(app.url("/account")).send().await.unwrap().status(),
+        200,
+        "still signed in here"
+    );
+    assert_eq!(
+        app.login(&app.client(), "teacher", PASSWORD).await.status(),
+        401
+    );
+    assert_eq!(
+        app.login(&app.client(), "teacher", "new password here")
+            .await
+            .status(),
+        303
+    );
 }
 
 /// Pages could be framed, sniffed or cached by a shared computer's browser.
@@ -197,7 +316,10 @@ async fn pages_carry_security_headers() {
     let c = app.signed_in("sbm", "manager").await;
     let r = c.get(app.url("/devices")).send().await.unwrap();
     let h = r.headers();
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");

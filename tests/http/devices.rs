@@ -24,16 +24,32 @@ async fn a_registered_device_is_shown_and_survives_a_restart() {
     let r = app.register_device(&c, LAPTOP).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/devices/LAP-0042");
-    let page = c.get(app.url("/devices/LAP-0042")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(app.url("/devices/LAP-0042"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("LAP-0042 is on the register."));
     assert!(page.contains("Latitude 5440"));
     assert!(page.contains("BitLocker"));
-    assert!(page.contains("3 Sep 2025 by sbm"), "the verifier is recorded");
+    assert!(
+        page.contains("3 Sep 2025 by sbm"),
+        "the verifier is recorded"
+    );
     assert!(page.contains("£749.99"));
-    assert!(page.contains("Registered"), "its history shows the registration");
+    assert!(
+        page.contains("Registered"),
+        "its history shows the registration"
+    );
     app.restart().await;
     let c = app.client();
-    assert_eq!(app.login(&c, "sbm", kitroom_tests::PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.login(&c, "sbm", kitroom_tests::PASSWORD).await.status(),
+        303
+    );
     let page = c.get(app.url("/devices/lap-0042")).send().await.unwrap();
     assert_eq!(page.status(), 200, "tags are found whatever their case");
     assert!(page.text().await.unwrap().contains("SN-42-XYZ"));
@@ -45,7 +61,17 @@ async fn a_refused_form_says_why_beside_each_field_and_keeps_the_input() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
     let r = app
-        .register_device(&c, &[("tag", ""), ("kind", "laptop"), ("make", "Dell"), ("cost", "lots"), ("location", "Library"), ("purchased_on", "31/02/2024")])
+        .register_device(
+            &c,
+            &[
+                ("tag", ""),
+                ("kind", "laptop"),
+                ("make", "Dell"),
+                ("cost", "lots"),
+                ("location", "Library"),
+                ("purchased_on", "31/02/2024"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
@@ -55,8 +81,15 @@ async fn a_refused_form_says_why_beside_each_field_and_keeps_the_input() {
     assert!(body.contains("Purchase date must be a real date"));
     assert!(body.contains("value=\"Dell\""), "the make is kept");
     assert!(body.contains("value=\"Library\""), "the location is kept");
-    assert!(body.contains("value=\"lots\""), "even the wrong cost is kept, to correct it");
-    assert_eq!(app.store().count_by_status().await.unwrap().len(), 0, "nothing was written");
+    assert!(
+        body.contains("value=\"lots\""),
+        "even the wrong cost is kept, to correct it"
+    );
+    assert_eq!(
+        app.store().count_by_status().await.unwrap().len(),
+        0,
+        "nothing was written"
+    );
 }
 
 /// Two devices could carry the same label, and scanning it would open the wrong one.
@@ -65,10 +98,21 @@ async fn a_duplicate_tag_is_refused_on_the_form() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
     assert_eq!(app.register_device(&c, LAPTOP).await.status(), 303);
-    let r = app.register_device(&c, &[("tag", "lap-0042"), ("kind", "ipad"), ("location", "Library")]).await;
+    let r = app
+        .register_device(
+            &c,
+            &[
+                ("tag", "lap-0042"),
+                ("kind", "ipad"),
+                ("location", "Library"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
-    assert!(body.contains("The asset tag LAP-0042 is already on another device (Dell Latitude 5440)"));
+    assert!(
+        body.contains("The asset tag LAP-0042 is already on another device (Dell Latitude 5440)")
+    );
     assert!(body.contains("value=\"lap-0042\""));
 }
 
@@ -78,15 +122,36 @@ async fn editing_a_device_records_what_changed() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
     app.register_device(&c, LAPTOP).await;
-    let mut edited: Vec<(&str, &str)> = LAPTOP.iter().filter(|(k, _)| *k != "model" && *k != "location").copied().collect();
+    let mut edited: Vec<(&str, &str)> = LAPTOP
+        .iter()
+        .filter(|(k, _)| *k != "model" && *k != "location")
+        .copied()
+        .collect();
     edited.push(("model", "Latitude 7440"));
     edited.push(("location", "Staff room"));
-    let r = app.submit(&c, "/devices/LAP-0042/edit", "/devices/LAP-0042/edit", &edited).await;
+    let r = app
+        .submit(
+            &c,
+            "/devices/LAP-0042/edit",
+            "/devices/LAP-0042/edit",
+            &edited,
+        )
+        .await;
     assert_eq!(r.status(), 303);
-    let page = c.get(app.url("/devices/LAP-0042")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(app.url("/devices/LAP-0042"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Latitude 7440"));
     assert!(page.contains("Staff room"));
-    assert!(page.contains("Latitude 5440 → Latitude 7440"), "the history shows the change");
+    assert!(
+        page.contains("Latitude 5440 → Latitude 7440"),
+        "the history shows the change"
+    );
     assert!(page.contains("Computer room → Staff room"));
 }
 
@@ -101,7 +166,19 @@ async fn the_list_filters_and_searches() {
         ("CB-001", "chromebook", "Lenovo", "PF3ABC", "not_encrypted"),
         ("LAP-001", "laptop", "Dell", "7HX2", "unknown"),
     ] {
-        let r = app.register_device(&c, &[("tag", tag), ("kind", kind), ("make", make), ("serial", serial), ("location", "Library"), ("encryption_state", enc)]).await;
+        let r = app
+            .register_device(
+                &c,
+                &[
+                    ("tag", tag),
+                    ("kind", kind),
+                    ("make", make),
+                    ("serial", serial),
+                    ("location", "Library"),
+                    ("encryption_state", enc),
+                ],
+            )
+            .await;
         assert_eq!(r.status(), 303, "{tag}");
     }
     let list = |q: &'static str| {
@@ -122,7 +199,11 @@ async fn the_list_filters_and_searches() {
     let none = list("q=zzz").await;
     assert!(none.contains("No device matches these filters"));
     let bad = c.get(app.url("/devices?page=abc")).send().await.unwrap();
-    assert_eq!(bad.status(), 400, "a malformed page number is a clear 4xx, not a 500");
+    assert_eq!(
+        bad.status(),
+        400,
+        "a malformed page number is a clear 4xx, not a 500"
+    );
 }
 
 /// A device sent for repair would still show as available to borrow.
@@ -131,17 +212,49 @@ async fn a_manager_moves_a_device_through_its_statuses() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
     app.register_device(&c, LAPTOP).await;
-    let r = app.submit(&c, "/devices/LAP-0042", "/devices/LAP-0042/status", &[("change", "send_to_repair"), ("note", "Cracked screen")]).await;
+    let r = app
+        .submit(
+            &c,
+            "/devices/LAP-0042",
+            "/devices/LAP-0042/status",
+            &[("change", "send_to_repair"), ("note", "Cracked screen")],
+        )
+        .await;
     assert_eq!(r.status(), 303);
-    let page = c.get(app.url("/devices/LAP-0042")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(app.url("/devices/LAP-0042"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("LAP-0042 is now in repair."));
     assert!(page.contains("Cracked screen"));
     // an illegal move is refused in words, and changes nothing
-    let r = app.submit(&c, "/devices/LAP-0042", "/devices/LAP-0042/status", &[("change", "mark_ready")]).await;
+    let r = app
+        .submit(
+            &c,
+            "/devices/LAP-0042",
+            "/devices/LAP-0042/status",
+            &[("change", "mark_ready")],
+        )
+        .await;
     assert_eq!(r.status(), 409);
-    assert!(r.text().await.unwrap().contains("This device is in repair, so it cannot be marked ready."));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("This device is in repair, so it cannot be marked ready."));
     // checking out is done through a loan, never by hand
-    let r = app.submit(&c, "/devices/LAP-0042", "/devices/LAP-0042/status", &[("change", "check_out")]).await;
+    let r = app
+        .submit(
+            &c,
+            "/devices/LAP-0042",
+            "/devices/LAP-0042/status",
+            &[("change", "check_out")],
+        )
+        .await;
     assert_eq!(r.status(), 400);
 }
 
@@ -154,7 +267,14 @@ async fn the_label_address_opens_the_device_page() {
     let r = c.get(app.url("/d/LAP-0042")).send().await.unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/devices/LAP-0042");
-    assert_eq!(c.get(app.url("/devices/NOPE-1")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        c.get(app.url("/devices/NOPE-1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 /// Rooms could not be named, or a rename would create a duplicate.
@@ -162,17 +282,62 @@ async fn the_label_address_opens_the_device_page() {
 async fn locations_are_added_and_renamed_without_duplicates() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
-    assert_eq!(app.submit(&c, "/locations", "/locations", &[("name", "Library")]).await.status(), 303);
-    assert_eq!(app.submit(&c, "/locations", "/locations", &[("name", "Computer room")]).await.status(), 303);
-    let r = app.submit(&c, "/locations", "/locations", &[("name", "library")]).await;
+    assert_eq!(
+        app.submit(&c, "/locations", "/locations", &[("name", "Library")])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.submit(&c, "/locations", "/locations", &[("name", "Computer room")])
+            .await
+            .status(),
+        303
+    );
+    let r = app
+        .submit(&c, "/locations", "/locations", &[("name", "library")])
+        .await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("There is already a location called"));
-    let id = app.store().list_locations().await.unwrap().into_iter().find(|l| l.name == "Library").unwrap().id;
-    let r = app.submit(&c, "/locations", &format!("/locations/{id}/rename"), &[("name", "Computer Room")]).await;
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("There is already a location called"));
+    let id = app
+        .store()
+        .list_locations()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.name == "Library")
+        .unwrap()
+        .id;
+    let r = app
+        .submit(
+            &c,
+            "/locations",
+            &format!("/locations/{id}/rename"),
+            &[("name", "Computer Room")],
+        )
+        .await;
     assert_eq!(r.status(), 422);
-    let r = app.submit(&c, "/locations", &format!("/locations/{id}/rename"), &[("name", "School library")]).await;
+    let r = app
+        .submit(
+            &c,
+            "/locations",
+            &format!("/locations/{id}/rename"),
+            &[("name", "School library")],
+        )
+        .await;
     assert_eq!(r.status(), 303);
-    let page = c.get(app.url("/locations")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(app.url("/locations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("School library"));
 }
 
@@ -196,17 +361,32 @@ async fn kitroom_check_passes_and_then_names_an_altered_event() {
     let code = kitroom::cli::check(&dir, &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
     assert_eq!(code, std::process::ExitCode::from(1));
-    assert!(text.contains(&format!("event {seq} has been altered")), "{text}");
+    assert!(
+        text.contains(&format!("event {seq} has been altered")),
+        "{text}"
+    );
 }
 
 /// Edits the device's registration event behind Kitroom's back, as someone with the
 /// database file might, and returns its sequence number.
 async fn edit_event_behind_kitrooms_back(db: &std::path::Path) -> i64 {
     use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-    let seq: i64 = sqlx::query_scalar("select seq from event where action = 'device.registered'").fetch_one(&mut conn).await.unwrap();
-    sqlx::query("drop trigger event_no_update").execute(&mut conn).await.unwrap();
-    sqlx::query("update event set details = replace(details, 'Dell', 'Acer') where seq = ?").bind(seq).execute(&mut conn).await.unwrap();
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let seq: i64 = sqlx::query_scalar("select seq from event where action = 'device.registered'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("drop trigger event_no_update")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("update event set details = replace(details, 'Dell', 'Acer') where seq = ?")
+        .bind(seq)
+        .execute(&mut conn)
+        .await
+        .unwrap();
     conn.close().await.unwrap();
     seq
 }

@@ -16,7 +16,19 @@ async fn every_route_answers_each_role_as_the_design_says() {
     let admin = app.signed_in("it", "admin").await;
     app.add_user("other", "borrower").await;
     app.add_user("admin2", "admin").await;
-    assert_eq!(app.register_device(&admin, &[("tag", "LAP-1"), ("kind", "laptop"), ("location", "Library")]).await.status(), 303);
+    assert_eq!(
+        app.register_device(
+            &admin,
+            &[
+                ("tag", "LAP-1"),
+                ("kind", "laptop"),
+                ("location", "Library")
+            ]
+        )
+        .await
+        .status(),
+        303
+    );
     let location = app.store().list_locations().await.unwrap()[0].id;
 
     let gets: &[(&str, u8)] = &[
@@ -35,16 +47,62 @@ async fn every_route_answers_each_role_as_the_design_says() {
     ];
     let location_rename = format!("/locations/{location}/rename");
     let posts: Vec<(&str, Vec<(&str, String)>, u8)> = vec![
-        ("/devices", vec![("kind", "ipad".into()), ("location", "Library".into())], M | A),
-        ("/devices/LAP-1/edit", vec![("tag", "LAP-1".into()), ("kind", "laptop".into()), ("location", "Library".into())], M | A),
-        ("/devices/LAP-1/status", vec![("change", "report_lost".into())], M | A),
+        (
+            "/devices",
+            vec![("kind", "ipad".into()), ("location", "Library".into())],
+            M | A,
+        ),
+        (
+            "/devices/LAP-1/edit",
+            vec![
+                ("tag", "LAP-1".into()),
+                ("kind", "laptop".into()),
+                ("location", "Library".into()),
+            ],
+            M | A,
+        ),
+        (
+            "/devices/LAP-1/status",
+            vec![("change", "report_lost".into())],
+            M | A,
+        ),
         ("/locations", vec![("name", "Hall".into())], M | A),
-        (location_rename.as_str(), vec![("name", "Library".into())], M | A),
-        ("/people", vec![("username", "new".into()), ("full_name", "New Person".into())], M | A),
-        ("/people/other/edit", vec![("username", "other".into()), ("full_name", "Other Person".into())], M | A),
-        ("/people/other/password", vec![("password", "a long new password".into())], M | A),
-        ("/people/other/active", vec![("active", "true".into())], M | A),
-        ("/people/admin2/password", vec![("password", "a long new password".into())], A),
+        (
+            location_rename.as_str(),
+            vec![("name", "Library".into())],
+            M | A,
+        ),
+        (
+            "/people",
+            vec![
+                ("username", "new".into()),
+                ("full_name", "New Person".into()),
+            ],
+            M | A,
+        ),
+        (
+            "/people/other/edit",
+            vec![
+                ("username", "other".into()),
+                ("full_name", "Other Person".into()),
+            ],
+            M | A,
+        ),
+        (
+            "/people/other/password",
+            vec![("password", "a long new password".into())],
+            M | A,
+        ),
+        (
+            "/people/other/active",
+            vec![("active", "true".into())],
+            M | A,
+        ),
+        (
+            "/people/admin2/password",
+            vec![("password", "a long new password".into())],
+            A,
+        ),
         ("/people/admin2/active", vec![("active", "true".into())], A),
     ];
 
@@ -68,17 +126,37 @@ async fn every_route_answers_each_role_as_the_design_says() {
             }
             let token = app.csrf(&c, "/account").await;
             fields.push(("csrf", token));
-            let status = c.post(app.url(path)).form(&fields).send().await.unwrap().status().as_u16();
+            let status = c
+                .post(app.url(path))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
             if allowed & bit != 0 {
-                assert!(status != 403 && status < 500, "POST {path} as {role}: {status}");
+                assert!(
+                    status != 403 && status < 500,
+                    "POST {path} as {role}: {status}"
+                );
             } else {
                 assert_eq!(status, 403, "POST {path} as {role}");
             }
         }
     }
     // and nothing a refused role tried was written
-    assert!(app.store().device_by_tag("NEW-borrower-0").await.unwrap().is_none());
-    assert!(app.store().person_by_username("new-head").await.unwrap().is_none());
+    assert!(app
+        .store()
+        .device_by_tag("NEW-borrower-0")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(app
+        .store()
+        .person_by_username("new-head")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 /// A manager could make themselves or a friend an administrator.
@@ -86,10 +164,40 @@ async fn every_route_answers_each_role_as_the_design_says() {
 async fn a_manager_cannot_hand_out_the_admin_role() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
-    let r = app.submit(&c, "/people/new", "/people", &[("username", "friend"), ("full_name", "A Friend"), ("role", "admin")]).await;
+    let r = app
+        .submit(
+            &c,
+            "/people/new",
+            "/people",
+            &[
+                ("username", "friend"),
+                ("full_name", "A Friend"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("Only an IT administrator can manage administrator accounts"));
-    let r = app.submit(&c, "/people/sbm/edit", "/people/sbm/edit", &[("username", "sbm"), ("full_name", "Sbm Test"), ("role", "head")]).await;
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Only an IT administrator can manage administrator accounts"));
+    let r = app
+        .submit(
+            &c,
+            "/people/sbm/edit",
+            "/people/sbm/edit",
+            &[
+                ("username", "sbm"),
+                ("full_name", "Sbm Test"),
+                ("role", "head"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("You cannot change your own role"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("You cannot change your own role"));
 }

@@ -345,7 +345,7 @@ impl Pence {
         pounds
             .checked_mul(100)
             .and_then(|p| p.checked_add(pence))
-            .filter(|p| *p <= 100_000_000_00)
+            .filter(|p| *p <= 10_000_000_000)
             .map(Pence)
             .ok_or_else(|| "That amount is too large for one device.".to_string())
     }
@@ -358,7 +358,7 @@ impl fmt::Display for Pence {
         let digits = pounds.to_string();
         let mut grouped = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
@@ -717,7 +717,7 @@ mod tests {
         assert!(Pence::parse("-3").is_err());
         assert!(Pence::parse("1.234").is_err());
         assert!(Pence::parse("99999999999999999999").is_err());
-        assert_eq!(Pence(123_456_78).to_string(), "£123,456.78");
+        assert_eq!(Pence(12_345_678).to_string(), "£123,456.78");
         assert_eq!(Pence(5).to_string(), "£0.05");
     }
 

@@ -146,6 +146,20 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &EventFilter) {
     }
 }
 
+/// Every stored field of an event, for checking the chain.
+#[derive(sqlx::FromRow)]
+struct ChainRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+    subject_label: String,
+    details: String,
+    prev_hash: String,
+    hash: String,
+}
+
 impl Store {
     /// A page of the log, newest first.
     pub async fn list_events(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
@@ -178,17 +192,7 @@ impl Store {
         let mut verifier = ChainVerifier::default();
         let mut after = 0i64;
         loop {
-            let batch: Vec<(
-                i64,
-                String,
-                String,
-                String,
-                String,
-                String,
-                String,
-                String,
-                String,
-            )> = sqlx::query_as(
+            let batch: Vec<ChainRow> = sqlx::query_as(
                 "select seq, at, actor, action, subject, subject_label, details, prev_hash, hash
                  from event where seq > ? order by seq limit 5000",
             )
@@ -198,7 +202,17 @@ impl Store {
             if batch.is_empty() {
                 return Ok(Ok(verifier.checked));
             }
-            for (seq, at, actor, action, subject, subject_label, details, prev_hash, hash) in batch
+            for ChainRow {
+                seq,
+                at,
+                actor,
+                action,
+                subject,
+                subject_label,
+                details,
+                prev_hash,
+                hash,
+            } in batch
             {
                 let e = EventRecord {
                     seq,

@@ -168,8 +168,7 @@ pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .last()
+            .rfind(|s| !s.is_empty())
         {
             return last.to_owned();
         }

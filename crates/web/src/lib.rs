@@ -12,7 +12,7 @@
 //! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
 //! - [`devices`], [`locations`], [`people`], [`account`], [`log`]: the pages, one
 //!   module per feature, each with its own `router()`.
-//! - [`api`]: `/api/v1`.
+//! - [`api`]: the JSON API under `/api/v1`.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
 //! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
 
