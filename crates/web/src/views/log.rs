@@ -113,16 +113,20 @@ pub fn page(ctx: &Ctx, q: &LogQuery, events: &[Event], invalid: &Invalid) -> Mar
         Section::Log,
         "Activity log",
         html! {
-            p.lead { "Every change in Kitroom, newest first. Entries cannot be edited or removed, and " code { "kitroom check" } " proves none has been." }
+            p.lead { "Every change in Kitroom, newest first. Entries cannot be changed or removed." }
             (error_summary(invalid))
+            @let filtered = !(q.person.is_empty() && q.device.is_empty() && q.from.is_empty() && q.to.is_empty());
             form.filters method="get" action="/log" {
-                div.filter-grid {
-                    (Field::text("person", "Person (username)", &q.person).render(invalid))
-                    (Field::text("device", "Device (asset tag)", &q.device).render(invalid))
-                    (Field::text("from", "From", &q.from).kind("date").render(invalid))
-                    (Field::text("to", "To", &q.to).kind("date").render(invalid))
+                details.more-filters open[filtered || !invalid.is_empty()] {
+                    summary { "Filter by person, device or date" }
+                    div.filter-grid {
+                        (Field::text("person", "Person (username)", &q.person).filter().render(invalid))
+                        (Field::text("device", "Device (asset tag)", &q.device).filter().render(invalid))
+                        (Field::text("from", "From", &q.from).kind("date").filter().render(invalid))
+                        (Field::text("to", "To", &q.to).kind("date").filter().render(invalid))
+                    }
+                    div.actions { button.secondary type="submit" { "Filter" } @if filtered { a href="/log" { "Clear" } } }
                 }
-                div.actions { button.secondary type="submit" { "Filter" } a href="/log" { "Clear" } }
             }
             (events_table(events, true))
             @if let Some(href) = older { nav.pagination { a rel="next" href=(href) { "Older entries →" } } }

@@ -170,6 +170,8 @@ pub struct Field<'a> {
     pub hint: Option<&'a str>,
     pub kind: &'static str,
     pub required: bool,
+    /// A search filter: every filter is optional, so none is marked "(optional)".
+    pub filter: bool,
     pub autocomplete: Option<&'static str>,
 }
 
@@ -182,8 +184,13 @@ impl<'a> Field<'a> {
             hint: None,
             kind: "text",
             required: false,
+            filter: false,
             autocomplete: None,
         }
+    }
+    pub fn filter(mut self) -> Self {
+        self.filter = true;
+        self
     }
     pub fn hint(mut self, hint: &'a str) -> Self {
         self.hint = Some(hint);
@@ -216,7 +223,7 @@ impl<'a> Field<'a> {
         .join(" ");
         html! {
             div.field.has-error[error.is_some()] {
-                label for=(self.name) { (self.label) @if !self.required { span.optional { " (optional)" } } }
+                label for=(self.name) { (self.label) @if !self.required && !self.filter { span.optional { " (optional)" } } }
                 @if let Some(h) = self.hint { p.hint id=(hint_id) { (h) } }
                 @if let Some(e) = error { p.error id=(error_id) { span.visually-hidden { "Error: " } (e) } }
                 @if self.kind == "textarea" {
