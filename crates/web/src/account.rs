@@ -9,10 +9,9 @@ use kitroom_core::invalid::required_text;
 use kitroom_core::person::new_password;
 use kitroom_core::Invalid;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::auth::{
-    hash_password, new_api_token, set_flash, token_hash, verify_password, Ctx, FormBody,
+    hash_password, new_api_token, parse_id, set_flash, token_hash, verify_password, Ctx, FormBody,
 };
 use crate::views::account as v;
 use crate::{AppError, AppState};
@@ -115,8 +114,9 @@ async fn create_token(
 async fn revoke_token(
     ctx: Ctx,
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
     state
         .store()
         .revoke_token(ctx.user.actor(), &ctx.user, id)

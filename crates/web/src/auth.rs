@@ -403,6 +403,29 @@ where
     }
 }
 
+/// A page's query string, read leniently like [`FormBody`]: a value that cannot be
+/// read (a page number of "abc") gets a plain 400 instead of axum's text.
+pub struct QueryParams<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for QueryParams<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state).await.map(|q| QueryParams(q.0)).map_err(|_| {
+            AppError::BadRequest("This address has a filter or page number Kitroom cannot read. Go back to the list and try again.".into())
+        })
+    }
+}
+
+/// An id from the path; one that is not an id is simply not found.
+pub fn parse_id(s: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(s).map_err(|_| AppError::NotFound)
+}
+
 /// A checkbox: present ("on") when ticked, absent otherwise.
 pub fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = String::deserialize(d)?;

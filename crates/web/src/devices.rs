@@ -1,7 +1,7 @@
 //! The register's pages: the device list with its filters, each device's page with
 //! its history, and the forms to register and edit devices.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use kitroom_store::events::EventFilter;
 use kitroom_store::StoreError;
 use serde::Deserialize;
 
-use crate::auth::{checkbox, set_flash, Ctx, FormBody};
+use crate::auth::{checkbox, set_flash, Ctx, FormBody, QueryParams};
 use crate::views::devices as v;
 use crate::views::url_encode;
 use crate::{AppError, AppState};
@@ -98,7 +98,7 @@ impl ListQuery {
 async fn list(
     ctx: Ctx,
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
     let page = state.store().list_devices(&q.filter(PER_PAGE)).await?;

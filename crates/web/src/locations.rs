@@ -9,9 +9,8 @@ use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::StoreError;
 use serde::Deserialize;
-use uuid::Uuid;
 
-use crate::auth::{set_flash, Ctx, FormBody};
+use crate::auth::{parse_id, set_flash, Ctx, FormBody};
 use crate::views::locations as v;
 use crate::{AppError, AppState};
 
@@ -67,10 +66,11 @@ async fn create(
 async fn rename(
     ctx: Ctx,
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     FormBody(form): FormBody<NameForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
+    let id = parse_id(&id)?;
     match state
         .store()
         .rename_location(ctx.user.actor(), id, &form.name)

@@ -1,6 +1,6 @@
 //! The activity log's page, for managers, the head and admins.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -10,7 +10,7 @@ use kitroom_core::Invalid;
 use kitroom_store::events::EventFilter;
 use serde::Deserialize;
 
-use crate::auth::Ctx;
+use crate::auth::{Ctx, QueryParams};
 use crate::views::log as v;
 use crate::{AppError, AppState};
 
@@ -34,7 +34,7 @@ pub struct LogQuery {
 async fn show(
     ctx: Ctx,
     State(state): State<AppState>,
-    Query(q): Query<LogQuery>,
+    QueryParams(q): QueryParams<LogQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ReadLog)?;
     let mut invalid = Invalid::new();

@@ -1,7 +1,7 @@
 //! Accounts, for managers and admins: add people, edit them, deactivate them, reset
 //! their passwords.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use kitroom_store::people::{PeopleFilter, Person};
 use kitroom_store::StoreError;
 use serde::Deserialize;
 
-use crate::auth::{hash_password, set_flash, Ctx, FormBody};
+use crate::auth::{hash_password, set_flash, Ctx, FormBody, QueryParams};
 use crate::views::people as v;
 use crate::views::url_encode;
 use crate::{AppError, AppState};
@@ -42,7 +42,7 @@ pub struct PeopleQuery {
 async fn list(
     ctx: Ctx,
     State(state): State<AppState>,
-    Query(q): Query<PeopleQuery>,
+    QueryParams(q): QueryParams<PeopleQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let people = state
