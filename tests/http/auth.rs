@@ -324,3 +324,34 @@ async fn pages_carry_security_headers() {
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");
 }
+
+/// An admin who forgot their password would be locked out for good.
+#[tokio::test]
+async fn the_command_line_sets_a_new_password_and_ends_sessions() {
+    let app = spawn_app().await;
+    let c = app.signed_in("it", "admin").await;
+    let mut input = std::io::Cursor::new("a brand new password\n");
+    let code = kitroom::cli::user_password(app.dir.path(), "it", Some(&mut input))
+        .await
+        .unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    assert_eq!(
+        c.get(app.url("/devices")).send().await.unwrap().status(),
+        303,
+        "signed out"
+    );
+    assert_eq!(app.login(&app.client(), "it", PASSWORD).await.status(), 401);
+    assert_eq!(
+        app.login(&app.client(), "it", "a brand new password")
+            .await
+            .status(),
+        303
+    );
+    let mut short = std::io::Cursor::new("short\n");
+    assert!(
+        kitroom::cli::user_password(app.dir.path(), "it", Some(&mut short))
+            .await
+            .is_err(),
+        "a weak password is refused"
+    );
+}

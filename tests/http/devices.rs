@@ -355,6 +355,10 @@ async fn kitroom_check_passes_and_then_names_an_altered_event() {
     let text = String::from_utf8(out).unwrap();
     assert_eq!(code, std::process::ExitCode::SUCCESS, "{text}");
     assert!(text.contains("hash chain intact"));
+    assert!(
+        text.contains("latest event: "),
+        "the head of the chain is printed to keep elsewhere"
+    );
     // someone edits the database by hand
     let seq = edit_event_behind_kitrooms_back(&db).await;
     let mut out = Vec::new();

@@ -8,6 +8,9 @@ const M: u8 = 4; // manager
 const A: u8 = 8; // admin
 const ALL: u8 = B | H | M | A;
 
+/// A form's fields.
+type Fields = Vec<(&'static str, String)>;
+
 /// A borrower could edit the register or accounts by typing an address, or a manager
 /// could take over an admin account.
 #[tokio::test]
@@ -46,7 +49,7 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ("/log", H | M | A),
     ];
     let location_rename = format!("/locations/{location}/rename");
-    let posts: Vec<(&str, Vec<(&str, String)>, u8)> = vec![
+    let posts: Vec<(&str, Fields, u8)> = vec![
         (
             "/devices",
             vec![("kind", "ipad".into()), ("location", "Library".into())],
@@ -117,7 +120,7 @@ async fn every_route_answers_each_role_as_the_design_says() {
             }
         }
         for (i, (path, fields, allowed)) in posts.iter().enumerate() {
-            let mut fields: Vec<(&str, String)> = fields.clone();
+            let mut fields: Fields = fields.clone();
             if *path == "/devices" {
                 fields.push(("tag", format!("NEW-{role}-{i}")));
             }

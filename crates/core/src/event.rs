@@ -105,6 +105,11 @@ impl Default for ChainVerifier {
 }
 
 impl ChainVerifier {
+    /// The last event checked: its number and hash.
+    pub fn head(&self) -> Option<(i64, String)> {
+        (self.checked > 0).then(|| (self.last_seq, self.last_hash.clone()))
+    }
+
     pub fn next(&mut self, e: &EventRecord) -> Result<(), ChainBreak> {
         if e.seq <= self.last_seq {
             return Err(ChainBreak::OutOfOrder {

@@ -14,7 +14,12 @@ use kitroom_web::Config;
 
 /// Kitroom: the school's device register and loans.
 #[derive(Debug, Parser)]
-#[command(name = "kitroom", version, about)]
+#[command(
+    name = "kitroom",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Where Kitroom keeps its database.
     #[arg(
@@ -26,6 +31,9 @@ pub struct Cli {
     pub data_dir: PathBuf,
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// With no command, Kitroom serves, with these settings.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,10 +58,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KITROOM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
     /// Mark cookies Secure and send HSTS. Set this when Kitroom is reached over HTTPS.
-    #[arg(long, env = "KITROOM_SECURE_COOKIES")]
+    /// In the environment, 1, true, yes or on turn it on.
+    #[arg(long, env = "KITROOM_SECURE_COOKIES", value_parser = clap::builder::FalseyValueParser::new())]
     pub secure_cookies: bool,
     /// Trust the X-Forwarded-For header set by your reverse proxy.
-    #[arg(long, env = "KITROOM_TRUST_PROXY")]
+    #[arg(long, env = "KITROOM_TRUST_PROXY", value_parser = clap::builder::FalseyValueParser::new())]
     pub trust_proxy: bool,
     /// Sign people out after this many minutes without activity.
     #[arg(long, env = "KITROOM_IDLE_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=1440))]
@@ -81,6 +90,9 @@ pub enum UserCommand {
         #[arg(long, default_value = "")]
         position: String,
     },
+    /// Set a new password for an account (for example, the only admin forgot theirs).
+    /// Ends all of that person's sessions.
+    Password { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +140,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 user_add(&cli.data_dir, input, None).await
             } else {
                 user_add(&cli.data_dir, input, Some(&mut std::io::stdin().lock())).await
+            }
+        }
+        Some(Command::User(UserCommand::Password { username })) => {
+            if std::io::stdin().is_terminal() {
+                user_password(&cli.data_dir, &username, None).await
+            } else {
+                user_password(&cli.data_dir, &username, Some(&mut std::io::stdin().lock())).await
             }
         }
         Some(Command::Token(TokenCommand::Create { username, name })) => {
@@ -242,6 +261,33 @@ pub async fn user_add(
     }
 }
 
+/// Sets a new password for an account; the password comes as for [`user_add`].
+pub async fn user_password(
+    data_dir: &Path,
+    username: &str,
+    password_input: Option<&mut dyn BufRead>,
+) -> anyhow::Result<ExitCode> {
+    let store = Store::open(data_dir).await?;
+    let Some(person) = store.person_by_username(username).await? else {
+        eprintln!("No account has the username {username:?}.");
+        store.close().await;
+        return Ok(ExitCode::from(2));
+    };
+    let password = read_password(&person.username, password_input)?;
+    let hash = kitroom_web::auth::hash_password(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .set_password(Actor::system(), person.id, hash, None)
+        .await?;
+    store.close().await;
+    println!(
+        "New password set for {}. Their sessions have ended.",
+        person.username
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn token_create(
     data_dir: &Path,
     username: &str,
@@ -307,7 +353,14 @@ pub async fn check(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<ExitC
         }
     }
     match store.verify_log().await? {
-        Ok(n) => writeln!(out, "activity log: ok, {n} events, hash chain intact")?,
+        Ok((n, head)) => {
+            writeln!(out, "activity log: ok, {n} events, hash chain intact")?;
+            // Written down or kept elsewhere, the latest hash also shows later whether
+            // events were cut from the end of the log.
+            if let Some((seq, hash)) = head {
+                writeln!(out, "latest event: {seq}, hash {hash}")?;
+            }
+        }
         Err(b) => {
             ok = false;
             writeln!(out, "activity log: FAILED, {b}")?;

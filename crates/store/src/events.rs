@@ -1,7 +1,7 @@
 //! The activity log: appended to inside every write transaction, read by managers,
 //! verified by `kitroom check`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use kitroom_core::event::{
     event_hash, ChainBreak, ChainVerifier, EventFields, EventRecord, GENESIS_HASH,
 };
@@ -118,9 +118,10 @@ pub struct EventFilter {
     pub person: Option<Uuid>,
     /// Events about this device.
     pub device: Option<Uuid>,
-    pub from: Option<NaiveDate>,
-    /// Inclusive: the whole of this day.
-    pub to: Option<NaiveDate>,
+    /// Events at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Events before this instant.
+    pub until: Option<DateTime<Utc>>,
     /// Only events before this sequence number (the next page, newest first).
     pub before: Option<i64>,
     pub limit: i64,
@@ -138,11 +139,10 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &EventFilter) {
         qb.push(" and subject = ").push_bind(format!("device:{d}"));
     }
     if let Some(from) = f.from {
-        qb.push(" and at >= ").push_bind(format!("{from}T00:00:00"));
+        qb.push(" and at >= ").push_bind(time_text(from));
     }
-    if let Some(to) = f.to {
-        qb.push(" and at < ")
-            .push_bind(format!("{}T00:00:00", to.succ_opt().unwrap_or(to)));
+    if let Some(until) = f.until {
+        qb.push(" and at < ").push_bind(time_text(until));
     }
 }
 
@@ -187,8 +187,11 @@ impl Store {
     }
 
     /// Walks the whole log in order, in batches, and checks every link of the chain.
-    /// Returns how many events were checked, or where the chain first breaks.
-    pub async fn verify_log(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
+    /// Returns how many events were checked and the last one's number and hash, or
+    /// where the chain first breaks.
+    pub async fn verify_log(
+        &self,
+    ) -> Result<Result<(u64, Option<(i64, String)>), ChainBreak>, StoreError> {
         let mut verifier = ChainVerifier::default();
         let mut after = 0i64;
         loop {
@@ -200,7 +203,7 @@ impl Store {
             .fetch_all(self.reader())
             .await?;
             if batch.is_empty() {
-                return Ok(Ok(verifier.checked));
+                return Ok(Ok((verifier.checked, verifier.head())));
             }
             for ChainRow {
                 seq,

@@ -187,7 +187,9 @@ async fn the_log_verifies_and_an_altered_event_is_named() {
             .await
             .unwrap();
     }
-    assert_eq!(store.verify_log().await.unwrap(), Ok(6));
+    let (checked, head) = store.verify_log().await.unwrap().unwrap();
+    assert_eq!(checked, 6);
+    assert_eq!(head.unwrap().0, 6);
     // someone with the database file edits an event behind Kitroom's back
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display()))
         .await

@@ -61,8 +61,16 @@ async fn show(
             ),
         }
     }
-    filter.from = invalid.check("from", parse_date(&q.from, "From")).flatten();
-    filter.to = invalid.check("to", parse_date(&q.to, "To")).flatten();
+    // Dates are school days: from midnight in London to the next midnight.
+    filter.from = invalid
+        .check("from", parse_date(&q.from, "From"))
+        .flatten()
+        .map(crate::time::start_of_day);
+    filter.until = invalid
+        .check("to", parse_date(&q.to, "To"))
+        .flatten()
+        .and_then(|d| d.succ_opt())
+        .map(crate::time::start_of_day);
     let events = if invalid.is_empty() {
         state.store().list_events(&filter).await?
     } else {

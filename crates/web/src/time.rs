@@ -1,6 +1,6 @@
 //! Times are UTC in the database and Europe/London on the page.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::London;
 
 /// "Mon 23 Nov 2026, 09:15", in school time.
@@ -22,6 +22,16 @@ pub fn date(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
 }
 
+/// The instant a school day starts (midnight in London), in UTC.
+pub fn start_of_day(d: NaiveDate) -> DateTime<Utc> {
+    let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    London
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| midnight.and_utc())
+}
+
 /// Today's date at the school.
 pub fn today() -> NaiveDate {
     Utc::now().with_timezone(&London).date_naive()
@@ -30,6 +40,18 @@ pub fn today() -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summer_day_starts_at_eleven_the_night_before_in_utc() {
+        let d = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
+        assert_eq!(time_text_of(start_of_day(d)), "2026-06-30T23:00:00+00:00");
+        let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(time_text_of(start_of_day(d)), "2026-12-01T00:00:00+00:00");
+    }
+
+    fn time_text_of(t: DateTime<Utc>) -> String {
+        t.to_rfc3339()
+    }
 
     #[test]
     fn summer_times_are_shown_in_british_summer_time() {
