@@ -7,13 +7,19 @@
 //!   details of a device.
 //! - [`person`]: usernames, kinds of person, roles and what each role may do.
 //! - [`event`]: the activity log's actions and its hash chain.
+//! - [`loan`]: the rules at check-out and return, and when a loan is due.
+//! - [`policy`]: acceptable-use policy versions and signatures.
+//! - [`settings`]: the school day, the return room, charging times.
 //! - [`throttle`]: the rule that slows down password guessing.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
 pub mod device;
 pub mod event;
 pub mod invalid;
+pub mod loan;
 pub mod person;
+pub mod policy;
+pub mod settings;
 pub mod throttle;
 
 pub use invalid::{FieldError, Invalid};

@@ -1,0 +1,198 @@
+//! The school's settings: its name, when the school day ends, where devices are
+//! returned, and how long each kind of device charges before it is ready again.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveTime;
+
+use crate::device::DeviceKind;
+use crate::invalid::{self, Invalid};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Printed on labels and pages.
+    pub school_name: String,
+    /// Loans are due at this time (UK time) by default.
+    pub day_ends_at: NaiveTime,
+    /// Where devices are returned by default: the computer room.
+    pub return_location: String,
+    /// Minutes on charge before a returned device is ready again, by kind.
+    pub charge_minutes: BTreeMap<&'static str, u32>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            school_name: "Our school".into(),
+            day_ends_at: NaiveTime::from_hms_opt(15, 30, 0).unwrap_or_default(),
+            return_location: "Computer room".into(),
+            charge_minutes: DeviceKind::ALL
+                .iter()
+                .map(|k| (k.as_str(), default_charge_minutes(*k)))
+                .collect(),
+        }
+    }
+}
+
+/// How long a kind charges by default: a flat tablet in about two hours, a laptop
+/// in three.
+fn default_charge_minutes(kind: DeviceKind) -> u32 {
+    match kind {
+        DeviceKind::Laptop | DeviceKind::Chromebook => 180,
+        DeviceKind::Desktop => 0,
+        _ => 120,
+    }
+}
+
+impl Settings {
+    /// How long this kind charges before it is ready.
+    pub fn charge_minutes_for(&self, kind: DeviceKind) -> u32 {
+        self.charge_minutes
+            .get(kind.as_str())
+            .copied()
+            .unwrap_or_else(|| default_charge_minutes(kind))
+    }
+
+    /// Reads settings from stored key/value pairs; anything missing or unreadable
+    /// keeps its default.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Settings {
+        let mut s = Settings::default();
+        for (k, v) in pairs {
+            match k {
+                "school_name" => s.school_name = v.to_owned(),
+                "day_ends_at" => {
+                    s.day_ends_at = NaiveTime::parse_from_str(v, "%H:%M").unwrap_or(s.day_ends_at)
+                }
+                "return_location" => s.return_location = v.to_owned(),
+                other => {
+                    if let Some(kind) = other
+                        .strip_prefix("charge_minutes.")
+                        .and_then(|k| k.parse::<DeviceKind>().ok())
+                    {
+                        if let Ok(m) = v.parse() {
+                            s.charge_minutes.insert(kind.as_str(), m);
+                        }
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    /// The settings as key/value pairs to store.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut out = vec![
+            ("school_name".to_owned(), self.school_name.clone()),
+            (
+                "day_ends_at".to_owned(),
+                self.day_ends_at.format("%H:%M").to_string(),
+            ),
+            ("return_location".to_owned(), self.return_location.clone()),
+        ];
+        out.extend(
+            self.charge_minutes
+                .iter()
+                .map(|(k, m)| (format!("charge_minutes.{k}"), m.to_string())),
+        );
+        out
+    }
+}
+
+/// The settings form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsInput {
+    pub school_name: String,
+    pub day_ends_at: String,
+    pub return_location: String,
+    /// By kind's word.
+    pub charge_minutes: BTreeMap<String, String>,
+}
+
+impl From<&Settings> for SettingsInput {
+    fn from(s: &Settings) -> Self {
+        SettingsInput {
+            school_name: s.school_name.clone(),
+            day_ends_at: s.day_ends_at.format("%H:%M").to_string(),
+            return_location: s.return_location.clone(),
+            charge_minutes: s
+                .charge_minutes
+                .iter()
+                .map(|(k, m)| ((*k).to_owned(), m.to_string()))
+                .collect(),
+        }
+    }
+}
+
+impl SettingsInput {
+    pub fn parse(&self) -> Result<Settings, Invalid> {
+        let mut invalid = Invalid::new();
+        let mut s = Settings::default();
+        if let Some(name) = invalid.check(
+            "school_name",
+            invalid::required_text(&self.school_name, "School name", 120),
+        ) {
+            s.school_name = name;
+        }
+        match NaiveTime::parse_from_str(self.day_ends_at.trim(), "%H:%M") {
+            Ok(t) => s.day_ends_at = t,
+            Err(_) => invalid.add(
+                "day_ends_at",
+                "Enter the time the school day ends, like 15:30.",
+            ),
+        }
+        if let Some(l) = invalid.check(
+            "return_location",
+            crate::device::location_name(&self.return_location),
+        ) {
+            s.return_location = l;
+        }
+        for kind in DeviceKind::ALL {
+            let typed = self
+                .charge_minutes
+                .get(kind.as_str())
+                .map(String::as_str)
+                .unwrap_or("")
+                .trim();
+            match typed.parse::<u32>() {
+                Ok(m) if m <= 24 * 60 => {
+                    s.charge_minutes.insert(kind.as_str(), m);
+                }
+                _ => invalid.add(
+                    "charge_minutes",
+                    format!(
+                        "Charging time for {} must be a number of minutes from 0 to 1440.",
+                        kind.label()
+                    ),
+                ),
+            }
+        }
+        invalid.into_result()?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_back_what_was_stored() {
+        let mut s = Settings::default();
+        s.school_name = "St Mary's".into();
+        s.charge_minutes.insert("ipad", 90);
+        let pairs = s.to_pairs();
+        let back = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(back, s);
+        assert_eq!(back.charge_minutes_for(DeviceKind::Ipad), 90);
+    }
+
+    #[test]
+    fn a_bad_time_or_charging_time_is_refused() {
+        let mut input = SettingsInput::from(&Settings::default());
+        input.day_ends_at = "half three".into();
+        input.charge_minutes.insert("laptop".into(), "-5".into());
+        let err = input.parse().unwrap_err();
+        assert!(err.for_field("day_ends_at").is_some());
+        assert!(err.for_field("charge_minutes").unwrap().contains("Laptop"));
+    }
+}
