@@ -177,8 +177,10 @@ mod tests {
 
     #[test]
     fn settings_read_back_what_was_stored() {
-        let mut s = Settings::default();
-        s.school_name = "St Mary's".into();
+        let mut s = Settings {
+            school_name: "St Mary's".into(),
+            ..Default::default()
+        };
         s.charge_minutes.insert("ipad", 90);
         let pairs = s.to_pairs();
         let back = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
