@@ -154,7 +154,10 @@ async fn tag_clash(
     })
 }
 
-async fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Device, StoreError> {
+pub(crate) async fn get_device(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Device, StoreError> {
     sqlx::query_as::<_, DeviceRow>(&format!("{SELECT} where d.id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -272,7 +275,7 @@ impl Store {
                 .bind(time_text(now))
                 .execute(&mut *conn)
                 .await?;
-                let device = get(conn, id).await?;
+                let device = get_device(conn, id).await?;
                 append(conn, &actor, "device.registered", &device.subject(), details_json(&details).into(), now).await?;
                 Ok(device)
             })
@@ -291,7 +294,7 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let before = get(conn, id).await?;
+                let before = get_device(conn, id).await?;
                 if let Some(clash) = tag_clash(conn, &details.tag, Some(id)).await? {
                     return Err(clash);
                 }
@@ -330,7 +333,7 @@ impl Store {
                 .bind(id.to_string())
                 .execute(&mut *conn)
                 .await?;
-                let after = get(conn, id).await?;
+                let after = get_device(conn, id).await?;
                 let old = details_json(&before.details);
                 let mut changes = Map::new();
                 for (field, new) in details_json(&after.details) {
@@ -349,6 +352,10 @@ impl Store {
     }
 
     /// Moves a device through its status machine, with an optional note.
+    /// Moves a device through its status machine by hand, with an optional note.
+    /// Check-out and return go through loans ([`Store::check_out`]); a device
+    /// reported lost while on loan closes its loan as lost. A device coming back
+    /// (found, or back from repair) goes on charge.
     pub async fn change_status(
         &self,
         actor: Actor,
@@ -359,25 +366,41 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let before = get(conn, id).await?;
+                let before = get_device(conn, id).await?;
+                if matches!(change, StatusChange::CheckOut | StatusChange::Return) {
+                    return Err(Invalid::one("change", "Check devices out and in through a loan.").into());
+                }
                 let to = before.status.apply(change)?;
-                sqlx::query("update device set status = ?, updated_at = ? where id = ? and status = ?")
+                let charging_since = match to {
+                    DeviceStatus::ReturnedCharging => Some(time_text(now)),
+                    _ => None,
+                };
+                sqlx::query("update device set status = ?, charging_since = ?, updated_at = ? where id = ? and status = ?")
                     .bind(to.as_str())
+                    .bind(charging_since)
                     .bind(time_text(now))
                     .bind(id.to_string())
                     .bind(before.status.as_str())
                     .execute(&mut *conn)
                     .await?;
-                append(
-                    conn,
-                    &actor,
-                    "device.status_changed",
-                    &before.subject(),
-                    json!({"change": change.as_str(), "from": before.status, "to": to, "note": note}),
-                    now,
-                )
-                .await?;
-                get(conn, id).await
+                let mut details = json!({"change": change.as_str(), "from": before.status, "to": to, "note": note});
+                if before.status == DeviceStatus::OnLoan {
+                    // The loan ends here: the device is no longer with its borrower.
+                    let closed: Option<(String, String)> = sqlx::query_as(
+                        "update loan set returned_at = ?, outcome = 'lost' where device_id = ? and returned_at is null
+                         returning id, (select username from person where id = borrower_id)",
+                    )
+                    .bind(time_text(now))
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if let Some((loan, borrower)) = closed {
+                        details["loan"] = json!(loan);
+                        details["borrower"] = json!(borrower);
+                    }
+                }
+                append(conn, &actor, "device.status_changed", &before.subject(), details, now).await?;
+                get_device(conn, id).await
             })
         })
         .await

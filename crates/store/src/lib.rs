@@ -13,13 +13,19 @@
 //! - [`tokens`]: personal API tokens.
 //! - [`locations`]: the rooms and places devices live in.
 //! - [`devices`]: the register itself.
+//! - [`policies`]: acceptable-use policy versions and signatures.
+//! - [`loans`]: check-out, return, the head's off-site authorisations, charging.
+//! - [`settings`]: the school's settings.
 
 pub mod db;
 pub mod devices;
 pub mod events;
+pub mod loans;
 pub mod locations;
 pub mod people;
+pub mod policies;
 pub mod sessions;
+pub mod settings;
 pub mod tokens;
 
 pub use db::{Actor, Store, StoreError};

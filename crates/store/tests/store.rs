@@ -248,3 +248,252 @@ async fn deactivating_a_person_ends_their_sessions() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
 }
+
+mod loans {
+    use super::*;
+    use chrono::{Duration, Utc};
+    use kitroom_core::loan::{CheckOutRefusal, CheckOutRequest, ReturnCondition, ReturnRequest};
+    use kitroom_core::policy::{PolicyInput, SignatureInput};
+    use kitroom_store::loans::LoanFilter;
+    use kitroom_store::people::Person;
+
+    async fn person(store: &Store, username: &str, role: &str) -> Person {
+        let input = PersonInput {
+            username: username.into(),
+            full_name: format!("{username} Test"),
+            role: role.into(),
+            ..Default::default()
+        };
+        store
+            .create_person(Actor::system(), input.parse().unwrap(), Some("hash".into()))
+            .await
+            .unwrap()
+    }
+
+    async fn publish_and_sign(store: &Store, signers: &[&Person]) {
+        let policy = PolicyInput {
+            title: "ICT code".into(),
+            version_label: "v1".into(),
+            issued_on: "2026-09-01".into(),
+            body: "Be kind.".into(),
+        };
+        let p = store
+            .publish_policy(Actor::system(), policy.parse().unwrap())
+            .await
+            .unwrap();
+        for s in signers {
+            let sig = SignatureInput {
+                full_name: s.full_name.clone(),
+                position: "Teacher".into(),
+                agree: true,
+            };
+            store
+                .sign_policy(s, p.id, sig.parse(true).unwrap(), today())
+                .await
+                .unwrap();
+        }
+    }
+
+    fn request() -> CheckOutRequest {
+        CheckOutRequest {
+            due_at: Utc::now() + Duration::hours(3),
+            purpose: "Lesson".into(),
+            off_site: false,
+            head_authorised: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn fifty_simultaneous_check_outs_of_one_device_make_exactly_one_loan() {
+        let (_dir, store) = store().await;
+        let jo = person(&store, "jo", "borrower").await;
+        publish_and_sign(&store, &[&jo]).await;
+        let d = store
+            .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+            .await
+            .unwrap();
+        let tries = (0..50).map(|_| {
+            let store = store.clone();
+            let actor = jo.actor();
+            tokio::spawn(async move { store.check_out(actor, d.id, jo.id, request()).await })
+        });
+        let mut won = 0;
+        for t in tries {
+            match t.await.unwrap() {
+                Ok(_) => won += 1,
+                Err(StoreError::CheckOut(CheckOutRefusal::NotAvailable(_))) => {}
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(won, 1);
+        let events = store
+            .list_events(&EventFilter {
+                device: Some(d.id),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.action == "loan.checked_out")
+                .count(),
+            1
+        );
+        assert_eq!(
+            store
+                .count_loans(&LoanFilter {
+                    open: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_loan_goes_out_comes_back_on_charge_and_is_ready_after_charging() {
+        let (_dir, store) = store().await;
+        let jo = person(&store, "jo", "borrower").await;
+        let d = store
+            .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+            .await
+            .unwrap();
+        // no policy yet: nobody borrows
+        let err = store
+            .check_out(jo.actor(), d.id, jo.id, request())
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::CheckOut(CheckOutRefusal::NoPolicy)
+        ));
+        publish_and_sign(&store, &[&jo]).await;
+        let loan = store
+            .check_out(jo.actor(), d.id, jo.id, request())
+            .await
+            .unwrap();
+        assert_eq!(loan.borrower, "jo");
+        let r = ReturnRequest {
+            condition: ReturnCondition::Fine,
+            battery_percent: Some(35),
+            on_charge: true,
+            images_cleared: false,
+        };
+        let back = store
+            .return_device(jo.actor(), d.id, "Computer room".into(), r)
+            .await
+            .unwrap();
+        assert_eq!(back.outcome.as_deref(), Some("returned"));
+        assert_eq!(back.battery_percent, Some(35));
+        let d2 = store.device_by_tag("LAP-1").await.unwrap().unwrap();
+        assert_eq!(d2.status, DeviceStatus::ReturnedCharging);
+        let settings = store.settings().await.unwrap();
+        assert_eq!(
+            store
+                .mark_charged_devices_ready(settings.clone(), Utc::now())
+                .await
+                .unwrap(),
+            0,
+            "not charged yet"
+        );
+        let later = Utc::now()
+            + Duration::minutes(
+                settings
+                    .charge_minutes_for(kitroom_core::device::DeviceKind::Laptop)
+                    .into(),
+            );
+        assert_eq!(
+            store
+                .mark_charged_devices_ready(settings, later)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store.device_by_tag("LAP-1").await.unwrap().unwrap().status,
+            DeviceStatus::Available
+        );
+    }
+
+    #[tokio::test]
+    async fn a_device_lost_on_loan_closes_its_loan() {
+        let (_dir, store) = store().await;
+        let jo = person(&store, "jo", "borrower").await;
+        publish_and_sign(&store, &[&jo]).await;
+        let d = store
+            .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+            .await
+            .unwrap();
+        store
+            .check_out(jo.actor(), d.id, jo.id, request())
+            .await
+            .unwrap();
+        store
+            .change_status(
+                Actor::system(),
+                d.id,
+                StatusChange::ReportLost,
+                "left on the bus".into(),
+            )
+            .await
+            .unwrap();
+        assert!(store.open_loan(d.id).await.unwrap().is_none());
+        let all = store
+            .list_loans(&LoanFilter {
+                device: Some(d.id),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all[0].outcome.as_deref(), Some("lost"));
+        // found again, it charges and can be lent once ready
+        store
+            .change_status(Actor::system(), d.id, StatusChange::Found, String::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.device_by_tag("LAP-1").await.unwrap().unwrap().status,
+            DeviceStatus::ReturnedCharging
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_policy_version_asks_everyone_to_sign_again() {
+        let (_dir, store) = store().await;
+        let jo = person(&store, "jo", "borrower").await;
+        publish_and_sign(&store, &[&jo]).await;
+        assert_eq!(
+            store.policy_standing(jo.id).await.unwrap(),
+            kitroom_core::loan::PolicyStanding::Signed
+        );
+        let v2 = PolicyInput {
+            title: "ICT code".into(),
+            version_label: "v2".into(),
+            issued_on: "2026-11-01".into(),
+            body: "Be kinder.".into(),
+        };
+        store
+            .publish_policy(Actor::system(), v2.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.policy_standing(jo.id).await.unwrap(),
+            kitroom_core::loan::PolicyStanding::NotSigned {
+                version_label: "v2".into()
+            }
+        );
+        // signatures cannot be edited, even by hand
+        let mut conn =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display()))
+                .await
+                .unwrap();
+        let err = sqlx::query("update signature set full_name = 'Someone else'")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("never edited"));
+    }
+}

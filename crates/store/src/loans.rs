@@ -1,0 +1,576 @@
+//! Loans: checking devices out and taking them back, the head's authorisations to
+//! take personal data off site, and devices coming off charge.
+//!
+//! Every write here reads the facts, asks `kitroom_core::loan` for its decision and
+//! writes the decision with its event, all in one transaction on the one writer.
+
+use chrono::{DateTime, Duration, Utc};
+use kitroom_core::device::{DeviceStatus, StatusChange};
+use kitroom_core::loan::{
+    self, BorrowerFacts, CheckOutRefusal, CheckOutRequest, DeviceFacts, ReturnRequest,
+};
+use kitroom_core::settings::Settings;
+use serde_json::json;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use uuid::Uuid;
+
+use crate::db::{parse_time, parse_uuid, time_text, Actor, Store, StoreError};
+use crate::devices::{get_device, Device};
+use crate::events::append;
+use crate::locations::find_or_create;
+use crate::policies::standing_in;
+
+/// A loan, with the names a page needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loan {
+    pub id: Uuid,
+    pub device_id: Uuid,
+    pub device_tag: String,
+    pub device_name: String,
+    pub borrower: String,
+    pub borrower_name: String,
+    pub issued_by: String,
+    pub out_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub purpose: String,
+    pub off_site: bool,
+    pub authorised: bool,
+    pub returned_at: Option<DateTime<Utc>>,
+    /// `returned` or `lost`.
+    pub outcome: Option<String>,
+    pub return_location: Option<String>,
+    pub received_by: Option<String>,
+    pub return_condition: Option<String>,
+    pub battery_percent: Option<i64>,
+    pub on_charge: Option<bool>,
+    pub images_cleared: Option<bool>,
+}
+
+impl Loan {
+    pub fn is_open(&self) -> bool {
+        self.returned_at.is_none()
+    }
+
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.is_open() && loan::is_overdue(self.due_at, now)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LoanRow {
+    id: String,
+    device_id: String,
+    device_tag: String,
+    device_name: String,
+    borrower: String,
+    borrower_name: String,
+    issued_by: String,
+    out_at: String,
+    due_at: String,
+    purpose: String,
+    off_site: bool,
+    authorised: bool,
+    returned_at: Option<String>,
+    outcome: Option<String>,
+    return_location: Option<String>,
+    received_by: Option<String>,
+    return_condition: Option<String>,
+    battery_percent: Option<i64>,
+    on_charge: Option<bool>,
+    images_cleared: Option<bool>,
+}
+
+impl TryFrom<LoanRow> for Loan {
+    type Error = StoreError;
+    fn try_from(r: LoanRow) -> Result<Self, StoreError> {
+        Ok(Loan {
+            id: parse_uuid(&r.id)?,
+            device_id: parse_uuid(&r.device_id)?,
+            device_tag: r.device_tag,
+            device_name: r.device_name,
+            borrower: r.borrower,
+            borrower_name: r.borrower_name,
+            issued_by: r.issued_by,
+            out_at: parse_time(&r.out_at)?,
+            due_at: parse_time(&r.due_at)?,
+            purpose: r.purpose,
+            off_site: r.off_site,
+            authorised: r.authorised,
+            returned_at: r.returned_at.as_deref().map(parse_time).transpose()?,
+            outcome: r.outcome,
+            return_location: r.return_location,
+            received_by: r.received_by,
+            return_condition: r.return_condition,
+            battery_percent: r.battery_percent,
+            on_charge: r.on_charge,
+            images_cleared: r.images_cleared,
+        })
+    }
+}
+
+const LOAN: &str = "select l.id, l.device_id, d.tag as device_tag, trim(d.make || ' ' || d.model) as device_name,
+    b.username as borrower, b.full_name as borrower_name, i.username as issued_by, l.out_at, l.due_at, l.purpose,
+    l.off_site, l.authorisation_id is not null as authorised, l.returned_at, l.outcome, rl.name as return_location,
+    r.username as received_by, l.return_condition, l.battery_percent, l.on_charge, l.images_cleared
+    from loan l join device d on d.id = l.device_id join person b on b.id = l.borrower_id
+    join person i on i.id = l.issued_by left join person r on r.id = l.received_by
+    left join location rl on rl.id = l.return_location_id";
+
+/// Which loans to list.
+#[derive(Debug, Clone, Default)]
+pub struct LoanFilter {
+    /// Only loans not yet returned.
+    pub open: bool,
+    /// Only open loans due before this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
+    pub borrower: Option<Uuid>,
+    pub device: Option<Uuid>,
+    pub limit: i64,
+}
+
+fn push_loan_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &LoanFilter) {
+    qb.push(" where 1 = 1");
+    if f.open || f.overdue_at.is_some() {
+        qb.push(" and l.returned_at is null");
+    }
+    if let Some(at) = f.overdue_at {
+        qb.push(" and l.due_at < ").push_bind(time_text(at));
+    }
+    if let Some(b) = f.borrower {
+        qb.push(" and l.borrower_id = ").push_bind(b.to_string());
+    }
+    if let Some(d) = f.device {
+        qb.push(" and l.device_id = ").push_bind(d.to_string());
+    }
+}
+
+async fn open_loan_in(
+    conn: &mut SqliteConnection,
+    device: Uuid,
+) -> Result<Option<Loan>, StoreError> {
+    sqlx::query_as::<_, LoanRow>(&format!(
+        "{LOAN} where l.device_id = ? and l.returned_at is null"
+    ))
+    .bind(device.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(Loan::try_from)
+    .transpose()
+}
+
+fn facts(d: &Device) -> DeviceFacts<'_> {
+    DeviceFacts {
+        kind: d.details.kind,
+        status: d.status,
+        encryption: &d.details.encryption,
+        holds_personal_data: d.details.holds_personal_data,
+        captures_images: d.details.captures_images,
+    }
+}
+
+/// A request to the head to take a device off site.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OffsiteRequest {
+    pub id: String,
+    pub device_tag: String,
+    pub device_name: String,
+    pub person: String,
+    pub person_name: String,
+    pub reason: String,
+    pub requested_at: String,
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub note: String,
+}
+
+const OFFSITE: &str = "select o.id, d.tag as device_tag, trim(d.make || ' ' || d.model) as device_name, p.username as person,
+    p.full_name as person_name, o.reason, o.requested_at, o.status, h.username as decided_by, o.note
+    from offsite_request o join device d on d.id = o.device_id join person p on p.id = o.person_id
+    left join person h on h.id = o.decided_by";
+
+/// The state of a person's authorisation for one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorisation {
+    None,
+    Pending,
+    Approved,
+    Declined { note: String },
+}
+
+impl Store {
+    /// Lends a device: checks every rule in `kitroom_core::loan` against the facts as
+    /// they are inside the transaction, then writes the loan, the device's new status
+    /// and the event together. A second open loan is refused by the database too.
+    pub async fn check_out(
+        &self,
+        actor: Actor,
+        device_id: Uuid,
+        borrower_id: Uuid,
+        request: CheckOutRequest,
+    ) -> Result<Loan, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let device = get_device(conn, device_id).await?;
+                let borrower: Option<(String, bool)> = sqlx::query_as("select username, active from person where id = ?")
+                    .bind(borrower_id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let (username, active) = borrower.ok_or(StoreError::NotFound)?;
+                let policy = standing_in(conn, borrower_id).await?;
+                // An approved authorisation of this person for this device, not yet used.
+                let authorisation: Option<String> = if request.off_site {
+                    sqlx::query_scalar(
+                        "select id from offsite_request where person_id = ? and device_id = ? and status = 'approved'
+                         order by decided_at desc limit 1",
+                    )
+                    .bind(borrower_id.to_string())
+                    .bind(device_id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?
+                } else {
+                    None
+                };
+                let request = CheckOutRequest { head_authorised: authorisation.is_some(), ..request };
+                loan::check_out(&facts(&device), &BorrowerFacts { active, policy }, &request, now)?;
+                let used_authorisation = authorisation.filter(|_| device.details.holds_personal_data);
+                let id = Uuid::new_v4();
+                let inserted = sqlx::query(
+                    "insert into loan (id, device_id, borrower_id, issued_by, out_at, due_at, purpose, off_site, authorisation_id)
+                     values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id.to_string())
+                .bind(device_id.to_string())
+                .bind(borrower_id.to_string())
+                .bind(actor.id.unwrap_or(borrower_id).to_string())
+                .bind(time_text(now))
+                .bind(time_text(request.due_at))
+                .bind(&request.purpose)
+                .bind(request.off_site)
+                .bind(&used_authorisation)
+                .execute(&mut *conn)
+                .await;
+                match inserted {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Err(CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan).into())
+                    }
+                    other => other?,
+                };
+                if let Some(a) = &used_authorisation {
+                    sqlx::query("update offsite_request set status = 'used' where id = ?").bind(a).execute(&mut *conn).await?;
+                }
+                let to = device.status.apply(StatusChange::CheckOut)?;
+                sqlx::query("update device set status = ?, charging_since = null, updated_at = ? where id = ?")
+                    .bind(to.as_str())
+                    .bind(time_text(now))
+                    .bind(device_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                append(
+                    conn,
+                    &actor,
+                    "loan.checked_out",
+                    &device.subject(),
+                    json!({
+                        "loan": id, "borrower": username, "due_at": time_text(request.due_at),
+                        "purpose": request.purpose, "off_site": request.off_site,
+                        "head_authorisation": used_authorisation,
+                    }),
+                    now,
+                )
+                .await?;
+                open_loan_in(conn, device_id).await?.ok_or(StoreError::NotFound)
+            })
+        })
+        .await
+    }
+
+    /// Takes a device back: checks the return rules, closes the loan, puts the device
+    /// on charge, and records the event. A damaged device's condition becomes damaged.
+    pub async fn return_device(
+        &self,
+        actor: Actor,
+        device_id: Uuid,
+        location: String,
+        request: ReturnRequest,
+    ) -> Result<Loan, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let device = get_device(conn, device_id).await?;
+                loan::return_device(&facts(&device), &request)?;
+                let open = open_loan_in(conn, device_id).await?.ok_or(kitroom_core::loan::ReturnRefusal::NotOnLoan)?;
+                let location_id = find_or_create(conn, &actor, &location, now).await?;
+                sqlx::query(
+                    "update loan set returned_at = ?, outcome = 'returned', return_location_id = ?, received_by = ?,
+                       return_condition = ?, battery_percent = ?, on_charge = ?, images_cleared = ?
+                     where id = ? and returned_at is null",
+                )
+                .bind(time_text(now))
+                .bind(location_id.to_string())
+                .bind(actor.id.map(|i| i.to_string()))
+                .bind(request.condition.as_str())
+                .bind(request.battery_percent)
+                .bind(request.on_charge)
+                .bind(device.details.captures_images.then_some(request.images_cleared))
+                .bind(open.id.to_string())
+                .execute(&mut *conn)
+                .await?;
+                let to = device.status.apply(StatusChange::Return)?;
+                let damaged = request.condition == kitroom_core::loan::ReturnCondition::Damaged;
+                sqlx::query(
+                    "update device set status = ?, charging_since = ?, updated_at = ?,
+                       condition = case when ? then 'damaged' else condition end where id = ?",
+                )
+                .bind(to.as_str())
+                .bind(request.on_charge.then(|| time_text(now)))
+                .bind(time_text(now))
+                .bind(damaged)
+                .bind(device_id.to_string())
+                .execute(&mut *conn)
+                .await?;
+                append(
+                    conn,
+                    &actor,
+                    "loan.returned",
+                    &device.subject(),
+                    json!({
+                        "loan": open.id, "borrower": open.borrower, "location": location,
+                        "condition": request.condition.as_str(), "battery_percent": request.battery_percent,
+                        "on_charge": request.on_charge,
+                        "images_cleared": device.details.captures_images.then_some(request.images_cleared),
+                    }),
+                    now,
+                )
+                .await?;
+                sqlx::query_as::<_, LoanRow>(&format!("{LOAN} where l.id = ?"))
+                    .bind(open.id.to_string())
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_into()
+            })
+        })
+        .await
+    }
+
+    /// Marks every charging device whose home is `location` as ready, as for a
+    /// trolley put back in the computer room. Returns how many.
+    pub async fn mark_all_ready(&self, actor: Actor, location: Uuid) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "select id from device where status = 'returned_charging' and location_id = ?",
+                )
+                .bind(location.to_string())
+                .fetch_all(&mut *conn)
+                .await?;
+                for id in &ids {
+                    mark_ready_in(
+                        conn,
+                        &actor,
+                        parse_uuid(id)?,
+                        "marked ready with the rest of its location",
+                        now,
+                    )
+                    .await?;
+                }
+                Ok(ids.len() as u64)
+            })
+        })
+        .await
+    }
+
+    /// Marks ready every device that has been on charge for its kind's charging time.
+    pub async fn mark_charged_devices_ready(
+        &self,
+        settings: Settings,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let rows: Vec<(String, String, String)> =
+                    sqlx::query_as("select id, kind, charging_since from device where status = 'returned_charging' and charging_since is not null")
+                        .fetch_all(&mut *conn)
+                        .await?;
+                let mut n = 0;
+                for (id, kind, since) in rows {
+                    let Ok(kind) = kind.parse() else { continue };
+                    let minutes = settings.charge_minutes_for(kind);
+                    if parse_time(&since)? + Duration::minutes(minutes.into()) <= now {
+                        mark_ready_in(conn, &Actor::system(), parse_uuid(&id)?, &format!("charged for {minutes} minutes"), now).await?;
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            })
+        })
+        .await
+    }
+
+    pub async fn open_loan(&self, device: Uuid) -> Result<Option<Loan>, StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        open_loan_in(&mut conn, device).await
+    }
+
+    /// Loans, newest first.
+    pub async fn list_loans(&self, f: &LoanFilter) -> Result<Vec<Loan>, StoreError> {
+        let mut qb = QueryBuilder::new(LOAN);
+        push_loan_filter(&mut qb, f);
+        if f.open || f.overdue_at.is_some() {
+            qb.push(" order by l.due_at");
+        } else {
+            qb.push(" order by l.out_at desc");
+        }
+        qb.push(" limit ")
+            .push_bind(if f.limit > 0 { f.limit.min(5000) } else { 500 });
+        qb.build_query_as::<LoanRow>()
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .map(Loan::try_from)
+            .collect()
+    }
+
+    pub async fn count_loans(&self, f: &LoanFilter) -> Result<i64, StoreError> {
+        let mut qb = QueryBuilder::new("select count(*) from loan l");
+        push_loan_filter(&mut qb, f);
+        Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
+    }
+
+    /// A borrower asks the head teacher to take this device off site.
+    pub async fn request_offsite(
+        &self,
+        actor: Actor,
+        device_id: Uuid,
+        reason: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let person = actor.id.ok_or(StoreError::NotFound)?;
+                let device = get_device(conn, device_id).await?;
+                let pending: i64 = sqlx::query_scalar(
+                    "select count(*) from offsite_request where person_id = ? and device_id = ? and status in ('pending', 'approved')",
+                )
+                .bind(person.to_string())
+                .bind(device_id.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+                if pending > 0 {
+                    return Ok(());
+                }
+                let id = Uuid::new_v4();
+                sqlx::query("insert into offsite_request (id, device_id, person_id, reason, requested_at) values (?, ?, ?, ?, ?)")
+                    .bind(id.to_string())
+                    .bind(device_id.to_string())
+                    .bind(person.to_string())
+                    .bind(&reason)
+                    .bind(time_text(now))
+                    .execute(&mut *conn)
+                    .await?;
+                append(conn, &actor, "offsite.requested", &device.subject(), json!({"request": id, "reason": reason}), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// The head teacher approves or declines a request, with a note.
+    pub async fn decide_offsite(
+        &self,
+        actor: Actor,
+        request: Uuid,
+        approve: bool,
+        note: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let row: Option<(String, String, String)> =
+                    sqlx::query_as("select device_id, person_id, status from offsite_request where id = ?")
+                        .bind(request.to_string())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                let (device_id, person_id, status) = row.ok_or(StoreError::NotFound)?;
+                if status != "pending" {
+                    return Err(kitroom_core::Invalid::one("request", "This request has already been decided.").into());
+                }
+                let new_status = if approve { "approved" } else { "declined" };
+                sqlx::query("update offsite_request set status = ?, decided_by = ?, decided_at = ?, note = ? where id = ?")
+                    .bind(new_status)
+                    .bind(actor.id.map(|i| i.to_string()))
+                    .bind(time_text(now))
+                    .bind(&note)
+                    .bind(request.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                let device = get_device(conn, parse_uuid(&device_id)?).await?;
+                let borrower: String = sqlx::query_scalar("select username from person where id = ?").bind(&person_id).fetch_one(&mut *conn).await?;
+                let action = if approve { "offsite.approved" } else { "offsite.declined" };
+                append(conn, &actor, action, &device.subject(), json!({"request": request, "borrower": borrower, "note": note}), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Requests waiting for the head, oldest first.
+    pub async fn pending_offsite(&self) -> Result<Vec<OffsiteRequest>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "{OFFSITE} where o.status = 'pending' order by o.requested_at"
+        ))
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// Where this person's authorisation for this device stands.
+    pub async fn authorisation(
+        &self,
+        person: Uuid,
+        device: Uuid,
+    ) -> Result<Authorisation, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "select status, note from offsite_request where person_id = ? and device_id = ? and status <> 'used'
+             order by requested_at desc limit 1",
+        )
+        .bind(person.to_string())
+        .bind(device.to_string())
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(match row {
+            None => Authorisation::None,
+            Some((s, _)) if s == "pending" => Authorisation::Pending,
+            Some((s, _)) if s == "approved" => Authorisation::Approved,
+            Some((_, note)) => Authorisation::Declined { note },
+        })
+    }
+}
+
+/// Marks one charging device ready, with its event.
+async fn mark_ready_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let device = get_device(conn, id).await?;
+    let to = device.status.apply(StatusChange::MarkReady)?;
+    sqlx::query("update device set status = ?, charging_since = null, updated_at = ? where id = ?")
+        .bind(to.as_str())
+        .bind(time_text(now))
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    append(
+        conn,
+        actor,
+        "device.status_changed",
+        &device.subject(),
+        json!({"change": StatusChange::MarkReady.as_str(), "from": device.status, "to": to, "note": note}),
+        now,
+    )
+    .await?;
+    Ok(())
+}

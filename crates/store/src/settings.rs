@@ -1,0 +1,48 @@
+//! The school's settings, as key/value pairs.
+
+use chrono::Utc;
+use kitroom_core::settings::Settings;
+use serde_json::{json, Map};
+
+use crate::db::{Actor, Store, StoreError};
+use crate::events::{append, Subject};
+
+impl Store {
+    pub async fn settings(&self) -> Result<Settings, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as("select key, value from setting")
+            .fetch_all(self.reader())
+            .await?;
+        Ok(Settings::from_pairs(
+            rows.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
+    }
+
+    /// Saves the settings and records which changed.
+    pub async fn save_settings(&self, actor: Actor, settings: Settings) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let rows: Vec<(String, String)> = sqlx::query_as("select key, value from setting").fetch_all(&mut *conn).await?;
+                let before = Settings::from_pairs(rows.iter().map(|(k, v)| (k.as_str(), v.as_str()))).to_pairs();
+                let mut changes = Map::new();
+                for (key, value) in settings.to_pairs() {
+                    let old = before.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+                    if old.as_deref() != Some(value.as_str()) {
+                        changes.insert(key.clone(), json!({"from": old, "to": value}));
+                    }
+                    sqlx::query("insert into setting (key, value) values (?, ?) on conflict (key) do update set value = excluded.value")
+                        .bind(&key)
+                        .bind(&value)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                if !changes.is_empty() {
+                    let subject = Subject { key: "settings".into(), label: "Settings".into() };
+                    append(conn, &actor, "settings.changed", &subject, changes.into(), now).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+}
