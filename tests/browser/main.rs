@@ -1,1 +1,163 @@
-fn main() {}
+//! Real-browser journeys: Kitroom's pages in headless Chromium at a phone's size,
+//! driven through chromedriver, against a real server from [`kitroom_tests`].
+//!
+//! The HTTP tests check what the server answers; these check what a person sees and
+//! does: that the forms can be filled in and submitted in a real browser, that the
+//! script and the styles do not get in the way, and that the pages fit a phone.
+//!
+//! This binary is its own test harness (`libtest-mimic`), so it runs under both
+//! `cargo test` and `cargo nextest`, and a missing browser is never a pass:
+//! - with Chromium and chromedriver installed, each journey runs in a fresh browser
+//!   with its own profile, all sharing one chromedriver started for this run;
+//! - without them, the journeys are reported as ignored and a line on stderr says
+//!   so, except when `CI` is set: then every journey fails, because `.ci/run` should
+//!   have installed them.
+//!
+//! `CHROME_BIN` and `CHROMEDRIVER` override where the browser and its driver are.
+//! Screenshots go to `target/browser-screenshots/`, including one of any failure.
+//!
+//! # Layout
+//! - `main.rs`: the harness: finds the browser, runs each journey in its own runtime
+//!   and browser, and reports failures with the page's address and a screenshot.
+//! - [`driver`]: the chromedriver process, browser sessions, and helpers that wait
+//!   as a person would (for the next page, for an element to appear).
+//! - [`journeys`]: the journeys, each with a line saying what a person would notice
+//!   if it broke.
+
+mod driver;
+mod journeys;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use driver::{Browser, Chromedriver, Tools};
+use kitroom_tests::{spawn_app, TestApp};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// A journey: given a fresh server and a browser session on it, it drives the pages
+/// and panics, as tests do, at the first thing a person would see go wrong. Not
+/// `Send`: [`TestApp::add_user`]'s future is not (it reads the password from a
+/// `&mut dyn BufRead`), so journeys run on a [`tokio::task::LocalSet`].
+type Journey = fn(TestApp, Browser) -> Pin<Box<dyn Future<Output = ()>>>;
+
+const JOURNEYS: &[(&str, Journey)] = &[
+    (
+        "first_start_creates_the_admin_and_opens_the_register",
+        |app, b| Box::pin(journeys::first_start_creates_the_admin_and_opens_the_register(app, b)),
+    ),
+    (
+        "a_manager_signs_in_registers_a_device_and_finds_it",
+        |app, b| Box::pin(journeys::a_manager_signs_in_registers_a_device_and_finds_it(app, b)),
+    ),
+    ("a_refused_device_form_keeps_what_was_typed", |app, b| {
+        Box::pin(journeys::a_refused_device_form_keeps_what_was_typed(app, b))
+    }),
+];
+
+/// The most one journey may take, so a stuck browser fails the run instead of
+/// hanging it.
+const JOURNEY_LIMIT: Duration = Duration::from_secs(120);
+
+/// Chromedriver, started by the first journey that needs it.
+type SharedDriver = Arc<OnceLock<Result<Chromedriver, String>>>;
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let driver: SharedDriver = Arc::default();
+    let trials: Vec<Trial> = match Tools::find() {
+        Ok(tools) => JOURNEYS
+            .iter()
+            .map(|&(name, journey)| {
+                let (driver, tools) = (driver.clone(), tools.clone());
+                Trial::test(name, move || run(&driver, &tools, name, journey))
+            })
+            .collect(),
+        Err((missing, looked)) => {
+            let message = format!(
+                "{missing} not found; .ci/run must install chromium and chromium-driver \
+                 (looked for {looked})"
+            );
+            if !in_ci && !args.list {
+                eprintln!("browser tests SKIPPED: chromium/chromedriver not installed");
+                eprintln!("  ({message}; set CI=1 to make this a failure)");
+            }
+            JOURNEYS
+                .iter()
+                .map(|&(name, _)| {
+                    let message = message.clone();
+                    // Run anyway (`--include-ignored`), it fails: it never passes.
+                    Trial::test(name, move || Err(message.into())).with_ignored_flag(!in_ci)
+                })
+                .collect()
+        }
+    };
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Stops chromedriver (and any browser it still runs) before the process exits.
+    drop(driver);
+    conclusion.exit_code()
+}
+
+/// Runs one journey on its own runtime, server and browser session, and turns a
+/// panic into a failure that says where the browser was, with a screenshot.
+fn run(driver: &SharedDriver, tools: &Tools, name: &str, journey: Journey) -> Result<(), Failed> {
+    let driver = driver
+        .get_or_init(|| Chromedriver::start(tools))
+        .as_ref()
+        .map_err(|e| Failed::from(format!("chromedriver did not start: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    // A failure's screenshot from an earlier run would mislead.
+    let failure_shot = format!("{name}-failure");
+    let _ = std::fs::remove_file(driver::screenshot_dir().join(format!("{failure_shot}.png")));
+    runtime.block_on(async {
+        let app = spawn_app().await;
+        let browser = driver.session(&app.base).await;
+        // Spawned so that a panic comes back here, where the browser can still be
+        // looked at and closed.
+        let local = tokio::task::LocalSet::new();
+        let task = local.spawn_local(journey(app, browser.clone()));
+        let outcome = tokio::time::timeout(JOURNEY_LIMIT, local.run_until(task)).await;
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) if e.is_panic() => Some(panic_message(e.into_panic())),
+            Ok(Err(e)) => Some(format!("the journey stopped: {e}")),
+            Err(_) => Some(format!(
+                "the journey took longer than {} seconds",
+                JOURNEY_LIMIT.as_secs()
+            )),
+        };
+        let result = match failure {
+            None => Ok(()),
+            Some(message) => {
+                let page = match browser.client.current_url().await {
+                    Ok(url) => url.to_string(),
+                    Err(e) => format!("unknown ({e})"),
+                };
+                let screenshot = match browser.save_screenshot(&failure_shot).await {
+                    Ok(path) => path.display().to_string(),
+                    Err(e) => format!("none ({e})"),
+                };
+                Err(Failed::from(format!(
+                    "{message}\n  page: {page}\n  screenshot: {screenshot}"
+                )))
+            }
+        };
+        let _ = browser.client.clone().close().await;
+        result
+    })
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "the journey panicked".into())
+}

@@ -3,4 +3,5 @@
 mod api;
 mod auth;
 mod devices;
+mod loans;
 mod roles;

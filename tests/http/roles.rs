@@ -47,6 +47,14 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ("/people/other/edit", M | A),
         ("/people/admin2/edit", A),
         ("/log", H | M | A),
+        ("/", ALL),
+        ("/policy", ALL),
+        ("/policies", M | A),
+        ("/loans", H | M | A),
+        ("/approvals", H),
+        ("/charging", M | A),
+        ("/labels", M | A),
+        ("/settings", A),
     ];
     let location_rename = format!("/locations/{location}/rename");
     let posts: Vec<(&str, Fields, u8)> = vec![
@@ -107,6 +115,12 @@ async fn every_route_answers_each_role_as_the_design_says() {
             A,
         ),
         ("/people/admin2/active", vec![("active", "true".into())], A),
+        (
+            "/policies",
+            vec![("title", "T".into()), ("body", "B".into())],
+            M | A,
+        ),
+        ("/settings", vec![("school_name", "".into())], A),
     ];
 
     for (role, bit) in [("borrower", B), ("head", H), ("manager", M), ("admin", A)] {

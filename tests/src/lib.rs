@@ -182,6 +182,83 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Publishes a policy version through the manager's form.
+    pub async fn publish_policy(&self, manager: &Client, version: &str) {
+        let r = self
+            .submit(
+                manager,
+                "/policies",
+                "/policies",
+                &[
+                    ("title", "Acceptable use of school devices"),
+                    ("version_label", version),
+                    ("issued_on", "2026-09-01"),
+                    ("body", "## Rules\n\n- Look after devices."),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "policy {version} is published");
+    }
+
+    /// Signs the policy in force as the signed-in person, through the page.
+    pub async fn sign_policy(&self, c: &Client, full_name: &str) {
+        let page = c
+            .get(self.url("/policy"))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
+        let policy = value_of(&page, "policy").expect("the policy page has a sign form");
+        let token = csrf_in(&page).expect("csrf");
+        let r = c
+            .post(self.url("/policy/sign"))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("policy", policy.as_str()),
+                ("full_name", full_name),
+                ("position", "Teacher"),
+                ("agree", "on"),
+            ])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 303, "{full_name} signs");
+    }
+
+    /// Checks a device out from its page with these extra fields.
+    pub async fn check_out(&self, c: &Client, tag: &str, fields: &[(&str, &str)]) -> Response {
+        self.submit(
+            c,
+            &format!("/devices/{tag}"),
+            &format!("/devices/{tag}/checkout"),
+            fields,
+        )
+        .await
+    }
+
+    /// Returns a device from its page.
+    pub async fn return_device(&self, c: &Client, tag: &str, fields: &[(&str, &str)]) -> Response {
+        self.submit(
+            c,
+            &format!("/devices/{tag}"),
+            &format!("/devices/{tag}/return"),
+            fields,
+        )
+        .await
+    }
+}
+
+/// The value of the hidden input called `name`.
+pub fn value_of(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let at = html.find(&needle)?;
+    let rest = &html[at + needle.len()..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
 pub fn csrf_in(html: &str) -> Option<String> {
     let at = html.find("name=\"csrf\" value=\"")?;
     let rest = &html[at + "name=\"csrf\" value=\"".len()..];

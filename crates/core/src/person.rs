@@ -43,6 +43,18 @@ pub enum Permission {
     ManageAccounts,
     /// Give or take away the admin role.
     ManageAdmins,
+    /// Borrow a device for oneself (after signing the policy).
+    Borrow,
+    /// Lend a device to anyone and receive any device back.
+    LendToAnyone,
+    /// See every loan, not only one's own.
+    ViewAllLoans,
+    /// Publish acceptable-use policy versions and see who has signed.
+    ManagePolicy,
+    /// Approve or decline taking personal data off site.
+    AuthoriseOffsite,
+    /// Change the school's settings.
+    ManageSettings,
 }
 
 impl Role {
@@ -54,6 +66,12 @@ impl Role {
             ReadLog => matches!(self, Role::Manager | Role::Head | Role::Admin),
             ManageAccounts => matches!(self, Role::Manager | Role::Admin),
             ManageAdmins => self == Role::Admin,
+            Borrow => true,
+            LendToAnyone => matches!(self, Role::Manager | Role::Admin),
+            ViewAllLoans => matches!(self, Role::Manager | Role::Head | Role::Admin),
+            ManagePolicy => matches!(self, Role::Manager | Role::Admin),
+            AuthoriseOffsite => self == Role::Head,
+            ManageSettings => self == Role::Admin,
         }
     }
 }
@@ -238,6 +256,13 @@ mod tests {
     fn the_head_reads_the_log_but_a_borrower_does_not() {
         assert!(Role::Head.may(Permission::ReadLog));
         assert!(!Role::Borrower.may(Permission::ReadLog));
+    }
+
+    #[test]
+    fn only_the_head_authorises_personal_data_off_site() {
+        for r in Role::ALL {
+            assert_eq!(r.may(Permission::AuthoriseOffsite), *r == Role::Head);
+        }
     }
 
     #[test]

@@ -67,8 +67,9 @@ pub struct ServeArgs {
     /// Sign people out after this many minutes without activity.
     #[arg(long, env = "KITROOM_IDLE_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=1440))]
     pub idle_minutes: u64,
-    /// The address people use to reach Kitroom, for the setup link (for example
-    /// https://kitroom.school.example). Defaults to the listening address.
+    /// The address people use to reach Kitroom, for the setup link and the QR labels
+    /// (for example https://kitroom.school.example). Defaults to the listening
+    /// address for the setup link and the page's own address for labels.
     #[arg(long, env = "KITROOM_PUBLIC_URL")]
     pub public_url: Option<String>,
 }
@@ -171,6 +172,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         secure_cookies: args.secure_cookies,
         trust_proxy: args.trust_proxy,
         idle_timeout: Duration::from_secs(args.idle_minutes * 60),
+        public_url: args.public_url.clone(),
     };
     let (running, setup) = crate::server::start(data_dir, listener, config).await?;
     tracing::info!(address = %running.addr, data_dir = %data_dir.display(), "Kitroom is running");

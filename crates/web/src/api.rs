@@ -4,13 +4,17 @@
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{DeviceInput, Pence};
+use kitroom_core::loan::{default_due, CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::Permission;
+use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::{FieldError, Invalid};
 use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::loans::{Loan, LoanFilter};
+use kitroom_store::policies::Policy;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
@@ -23,6 +27,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/devices", get(list).post(create))
         .route("/devices/{tag}", get(read).patch(update))
+        .route("/devices/{tag}/checkout", post(check_out))
+        .route("/devices/{tag}/return", post(return_device))
+        .route("/loans", get(loans))
+        .route("/policies", post(publish_policy))
+        .route("/policies/current", get(current_policy))
+        .route("/policies/current/signatures", post(sign_policy))
+        .route("/events", get(events))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::not_found("That API endpoint") })
 }
@@ -332,4 +343,279 @@ async fn openapi() -> Response {
         crate::assets::OPENAPI,
     )
         .into_response()
+}
+
+/// A loan as the API shows it.
+pub fn loan_json(l: &Loan) -> Value {
+    json!({
+        "id": l.id,
+        "device": l.device_tag,
+        "borrower": l.borrower,
+        "issued_by": l.issued_by,
+        "out_at": l.out_at,
+        "due_at": l.due_at,
+        "purpose": l.purpose,
+        "off_site": l.off_site,
+        "head_authorised": l.authorised,
+        "returned_at": l.returned_at,
+        "outcome": l.outcome,
+        "location": l.return_location,
+        "received_by": l.received_by,
+        "condition": l.return_condition,
+        "battery_percent": l.battery_percent,
+        "on_charge": l.on_charge,
+        "images_cleared": l.images_cleared,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckOutBody {
+    /// A username; the token's owner when missing.
+    borrower: Option<String>,
+    /// RFC 3339; the end of today's school day when missing.
+    due_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    off_site: bool,
+}
+
+async fn check_out(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    JsonBody(body): JsonBody<CheckOutBody>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let device = find(&state, &tag).await?;
+    let borrower = match body.borrower.as_deref().map(str::trim) {
+        None | Some("") => user.0.clone(),
+        Some(name) if name.eq_ignore_ascii_case(&user.0.username) => user.0.clone(),
+        Some(name) => {
+            user.require(Permission::LendToAnyone)?;
+            state
+                .store()
+                .person_by_username(name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(Invalid::one(
+                        "borrower",
+                        format!("Nobody has the username “{name}”."),
+                    ))
+                })?
+        }
+    };
+    let settings = state.store().settings().await?;
+    let due_at = body
+        .due_at
+        .unwrap_or_else(|| default_due(Utc::now(), settings.day_ends_at));
+    let request = CheckOutRequest {
+        due_at,
+        purpose: body.purpose.trim().to_owned(),
+        off_site: body.off_site,
+        head_authorised: false,
+    };
+    let loan = state
+        .store()
+        .check_out(user.0.actor(), device.id, borrower.id, request)
+        .await?;
+    Ok((StatusCode::CREATED, Json(loan_json(&loan))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnBody {
+    location: Option<String>,
+    #[serde(default)]
+    condition: Option<ReturnCondition>,
+    battery_percent: Option<i64>,
+    #[serde(default)]
+    on_charge: bool,
+    #[serde(default)]
+    images_cleared: bool,
+}
+
+async fn return_device(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    JsonBody(body): JsonBody<ReturnBody>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let device = find(&state, &tag).await?;
+    if let Some(open) = state.store().open_loan(device.id).await? {
+        if open.borrower != user.0.username && !user.0.role.may(Permission::LendToAnyone) {
+            return Err(ApiError::forbidden());
+        }
+    }
+    let settings = state.store().settings().await?;
+    let location = body.location.unwrap_or(settings.return_location);
+    let location = kitroom_core::device::location_name(&location)
+        .map_err(|m| ApiError::invalid(Invalid::one("location", m)))?;
+    let request = ReturnRequest {
+        condition: body.condition.unwrap_or(ReturnCondition::Fine),
+        battery_percent: body.battery_percent,
+        on_charge: body.on_charge,
+        images_cleared: body.images_cleared,
+    };
+    let loan = state
+        .store()
+        .return_device(user.0.actor(), device.id, location, request)
+        .await?;
+    Ok(Json(loan_json(&loan)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LoansQuery {
+    open: Option<bool>,
+    overdue: Option<bool>,
+    borrower: Option<String>,
+}
+
+async fn loans(
+    user: ApiUser,
+    State(state): State<AppState>,
+    query: Result<Query<LoansQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
+    let mut filter = LoanFilter {
+        open: q.open.unwrap_or(false),
+        limit: 1000,
+        ..Default::default()
+    };
+    if q.overdue.unwrap_or(false) {
+        filter.overdue_at = Some(Utc::now());
+    }
+    let borrower = match q.borrower.as_deref() {
+        Some(name) => Some(
+            state
+                .store()
+                .person_by_username(name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(Invalid::one(
+                        "borrower",
+                        format!("Nobody has the username “{name}”."),
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    if !user.0.role.may(Permission::ViewAllLoans) {
+        // A borrower sees their own loans only.
+        if borrower.as_ref().is_some_and(|b| b.id != user.0.id) {
+            return Err(ApiError::forbidden());
+        }
+        filter.borrower = Some(user.0.id);
+    } else {
+        filter.borrower = borrower.map(|b| b.id);
+    }
+    let items: Vec<Value> = state
+        .store()
+        .list_loans(&filter)
+        .await?
+        .iter()
+        .map(loan_json)
+        .collect();
+    Ok(Json(json!({"items": items, "total": items.len()})).into_response())
+}
+
+fn policy_json(p: &Policy) -> Value {
+    json!({"id": p.id, "title": p.title, "version_label": p.version_label, "issued_on": p.issued_on, "body": p.body, "published_at": p.published_at})
+}
+
+async fn publish_policy(
+    user: ApiUser,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<PolicyInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManagePolicy)?;
+    let details = input.parse().map_err(ApiError::invalid)?;
+    let policy = state
+        .store()
+        .publish_policy(user.0.actor(), details)
+        .await?;
+    Ok((StatusCode::CREATED, Json(policy_json(&policy))).into_response())
+}
+
+async fn current_policy(
+    user: ApiUser,
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
+    let policy = state
+        .store()
+        .current_policy()
+        .await?
+        .ok_or_else(|| ApiError::not_found("A published policy"))?;
+    let signed = state.store().signature(user.0.id, policy.id).await?;
+    let mut body = policy_json(&policy);
+    body["signed_by_you"] = json!(signed.map(|s| s.signed_on));
+    Ok(Json(body).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignBody {
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    position: String,
+}
+
+async fn sign_policy(
+    user: ApiUser,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<SignBody>,
+) -> Result<Response, ApiError> {
+    let input = SignatureInput {
+        full_name: body.full_name,
+        position: body.position,
+        agree: true,
+    };
+    let details = input.parse(false).map_err(ApiError::invalid)?;
+    let policy = state
+        .store()
+        .current_policy()
+        .await?
+        .ok_or_else(|| ApiError::not_found("A published policy"))?;
+    let s = state
+        .store()
+        .sign_policy(&user.0, policy.id, details, crate::time::today())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"policy": policy.version_label, "person": user.0.username, "full_name": s.full_name, "position": s.position, "signed_on": s.signed_on, "signed_at": s.signed_at})),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EventsQuery {
+    after: i64,
+    limit: Option<i64>,
+}
+
+/// The activity log in order, from just after `after`: poll with the last `seq`.
+async fn events(
+    user: ApiUser,
+    State(state): State<AppState>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ReadLog)?;
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
+    let items = state
+        .store()
+        .events_after(q.after.max(0), q.limit.unwrap_or(500).clamp(1, 1000))
+        .await?;
+    let next = items.last().map(|e| e.seq).unwrap_or(q.after);
+    let items: Vec<Value> = items
+        .iter()
+        .map(|e| json!({"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "subject_label": e.subject_label, "details": e.details_json()}))
+        .collect();
+    Ok(Json(json!({"items": items, "next_after": next})).into_response())
 }

@@ -21,7 +21,6 @@ use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|_: Ctx| async { Redirect::to("/devices") }))
         .route("/devices", get(list).post(create))
         .route("/devices/new", get(new_form))
         .route("/devices/{tag}", get(show))
@@ -225,6 +224,19 @@ async fn show(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
     let device = device(&state, &tag).await?;
+    let panel = crate::loans::loan_panel(&ctx, &state, &device).await?;
+    render_device(&ctx, &state, &device, panel, StatusCode::OK).await
+}
+
+/// A device's page: its details, the loan forms (as typed, with any refusal), and
+/// its history.
+pub async fn render_device(
+    ctx: &Ctx,
+    state: &AppState,
+    device: &Device,
+    panel: crate::loans::LoanPanel,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let history = state
         .store()
         .list_events(&EventFilter {
@@ -233,7 +245,19 @@ async fn show(
             ..Default::default()
         })
         .await?;
-    Ok(v::show(&ctx, &device, &history).into_response())
+    let loans = if ctx.may(Permission::ViewAllLoans) {
+        state
+            .store()
+            .list_loans(&kitroom_store::loans::LoanFilter {
+                device: Some(device.id),
+                limit: 20,
+                ..Default::default()
+            })
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok((status, v::show(ctx, device, &panel, &loans, &history)).into_response())
 }
 
 async fn edit_form(

@@ -7,6 +7,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
 use kitroom_core::Invalid;
 use kitroom_store::StoreError;
 use serde_json::json;
@@ -54,6 +55,8 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::IllegalMove(m) => AppError::Conflict(m.to_string()),
             StoreError::Invalid(i) => AppError::Conflict(i.to_string()),
+            StoreError::CheckOut(r) => AppError::Conflict(r.to_string()),
+            StoreError::Return(r) => AppError::Conflict(r.to_string()),
             other => AppError::internal(other),
         }
     }
@@ -187,6 +190,22 @@ impl From<StoreError> for ApiError {
                 detail: i.to_string(),
                 errors: Some(i),
             },
+            // A loan rule's refusal: 409 when the device is not in the right state,
+            // 422 when a rule refused; the rule's name is the problem's type.
+            StoreError::CheckOut(r) => {
+                let status = match r {
+                    CheckOutRefusal::NotAvailable(_) => StatusCode::CONFLICT,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, r.code(), r.to_string())
+            }
+            StoreError::Return(r) => {
+                let status = match r {
+                    ReturnRefusal::NotOnLoan => StatusCode::CONFLICT,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, r.code(), r.to_string())
+            }
             other => {
                 let reference = log_internal(&other);
                 ApiError::new(

@@ -10,8 +10,10 @@
 //!   login throttling, API tokens, password hashing.
 //! - [`session`]: the `tower-sessions` store kept in Kitroom's database.
 //! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
-//! - [`devices`], [`locations`], [`people`], [`account`], [`log`]: the pages, one
-//!   module per feature, each with its own `router()`.
+//! - [`devices`], [`locations`], [`people`], [`account`], [`log`], [`policies`],
+//!   [`loans`], [`settings`]: the pages, one module per feature, each with its own
+//!   `router()`.
+//! - [`markdown`]: policy text rendered safely.
 //! - [`api`]: the JSON API under `/api/v1`.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
 //! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
@@ -32,10 +34,14 @@ pub mod assets;
 pub mod auth;
 pub mod devices;
 pub mod error;
+pub mod loans;
 pub mod locations;
 pub mod log;
+pub mod markdown;
 pub mod people;
+pub mod policies;
 pub mod session;
+pub mod settings;
 pub mod time;
 pub mod views;
 
@@ -52,6 +58,9 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Sign people out after this long without a request.
     pub idle_timeout: Duration,
+    /// The address people use to reach Kitroom, for QR labels; without it, labels
+    /// use the address the page was asked for.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -60,6 +69,7 @@ impl Default for Config {
             secure_cookies: false,
             trust_proxy: false,
             idle_timeout: Duration::from_secs(60 * 60),
+            public_url: None,
         }
     }
 }
@@ -119,6 +129,9 @@ pub fn app(state: AppState) -> Router {
         .merge(people::router())
         .merge(account::router())
         .merge(log::router())
+        .merge(policies::router())
+        .merge(loans::router())
+        .merge(settings::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf_guard,
@@ -181,6 +194,16 @@ pub fn app(state: AppState) -> Router {
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
             }),
         )
+}
+
+/// A CSV cell that a spreadsheet will not run as a formula: a leading `=`, `+`, `-`,
+/// `@`, tab or carriage return is escaped with a `'`.
+pub fn csv_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
 }
 
 async fn fallback(method: Method) -> AppError {

@@ -7,6 +7,7 @@ use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::devices::{Device, DevicePage};
 use kitroom_store::events::Event;
+use kitroom_store::loans::Loan;
 use kitroom_store::locations::Location;
 use maud::{html, Markup};
 
@@ -15,6 +16,7 @@ use super::{
 };
 use crate::auth::Ctx;
 use crate::devices::{device_url, ListQuery, PER_PAGE};
+use crate::loans::LoanPanel;
 use crate::time;
 
 fn options<T: Copy>(
@@ -58,6 +60,9 @@ pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[Location])
                 div.actions {
                     button.secondary type="submit" { "Search" }
                     @if q.is_filtered() { a href="/devices" { "Clear filters" } }
+                    @if ctx.may(Permission::ManageRegister) && page.total > 0 {
+                        a href={ "/labels?" (q.with_page(1)) } { "Print labels for these " (page.total) }
+                    }
                 }
             }
             @if page.items.is_empty() {
@@ -112,7 +117,9 @@ fn page_with_actions(ctx: &Ctx, title: &str, content: Markup) -> Markup {
         title,
         html! {
             @if ctx.may(Permission::ManageRegister) {
-                p.page-actions { a.button.primary href="/devices/new" { "Register a device" } }
+                p.page-actions {
+                a.button.primary href="/devices/new" { "Register a device" }
+            }
             }
             (content)
         },
@@ -214,7 +221,13 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
-pub fn show(ctx: &Ctx, device: &Device, history: &[Event]) -> Markup {
+pub fn show(
+    ctx: &Ctx,
+    device: &Device,
+    panel: &LoanPanel,
+    loans: &[Loan],
+    history: &[Event],
+) -> Markup {
     let d = &device.details;
     let e = &d.encryption;
     let title = format!("{} · {} {}", d.tag, d.make, d.model);
@@ -228,13 +241,15 @@ pub fn show(ctx: &Ctx, device: &Device, history: &[Event]) -> Markup {
                 (encryption_badge(e.state))
                 span.kind { (d.kind.label()) }
             }
-            @if ctx.may(Permission::ManageRegister) {
-                div.page-actions {
-                    a.button.secondary href={ (device_url(d.tag.as_str())) "/edit" } { "Edit details" }
-                }
-            }
+            (super::loans::panel(ctx, device, panel))
             section {
                 h2 { "Details" }
+                @if ctx.may(Permission::ManageRegister) {
+                    p.page-actions {
+                        a.button.secondary href={ (device_url(d.tag.as_str())) "/edit" } { "Edit details" }
+                        a.button.secondary href={ "/labels?q=" (super::url_encode(d.tag.as_str())) } { "Print its label" }
+                    }
+                }
                 dl.summary {
                     dt { "Asset tag" } dd { (d.tag) }
                     dt { "Kind" } dd { (d.kind.label()) }
@@ -283,6 +298,12 @@ pub fn show(ctx: &Ctx, device: &Device, history: &[Event]) -> Markup {
                             }
                         }
                     }
+                }
+            }
+            @if !loans.is_empty() {
+                section {
+                    h2 { "Loans" }
+                    (super::loans::loans_table(loans, chrono::Utc::now()))
                 }
             }
             section {

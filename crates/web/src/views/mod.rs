@@ -14,17 +14,25 @@ use crate::auth::Ctx;
 pub mod account;
 pub mod auth;
 pub mod devices;
+pub mod loans;
 pub mod locations;
 pub mod log;
 pub mod people;
+pub mod policies;
+pub mod settings;
 
 /// Which part of the site a page belongs to, to highlight it in the menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
+    Home,
     Devices,
+    Loans,
+    Approvals,
+    Policy,
     Locations,
     People,
     Log,
+    Settings,
     Account,
 }
 
@@ -52,8 +60,27 @@ fn head(title: &str) -> Markup {
 /// A page for a signed-in person: the header with the menu, a notice if there is
 /// one, the title and the content.
 pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup {
+    let policy_href = if ctx.may(Permission::ManagePolicy) {
+        "/policies"
+    } else {
+        "/policy"
+    };
     let nav = [
+        (Section::Home, "/", "Home", true),
         (Section::Devices, "/devices", "Devices", true),
+        (
+            Section::Loans,
+            "/loans",
+            "Loans",
+            ctx.may(Permission::ViewAllLoans),
+        ),
+        (
+            Section::Approvals,
+            "/approvals",
+            "Approvals",
+            ctx.may(Permission::AuthoriseOffsite),
+        ),
+        (Section::Policy, policy_href, "Policy", true),
         (
             Section::Locations,
             "/locations",
@@ -71,6 +98,12 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
             "/log",
             "Activity log",
             ctx.may(Permission::ReadLog),
+        ),
+        (
+            Section::Settings,
+            "/settings",
+            "Settings",
+            ctx.may(Permission::ManageSettings),
         ),
     ];
     html! {
@@ -285,7 +318,7 @@ pub fn status_badge(s: DeviceStatus) -> Markup {
 /// Encryption as a badge.
 pub fn encryption_badge(s: EncryptionState) -> Markup {
     let icon = match s {
-        EncryptionState::Encrypted => "🔒 ",
+        EncryptionState::Encrypted => "✓ ",
         EncryptionState::NotEncrypted => "⚠ ",
         EncryptionState::Unknown => "? ",
     };

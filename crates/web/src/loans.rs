@@ -1,0 +1,594 @@
+//! Lending: the home page with "my loans", checking a device out from its page (the
+//! QR label opens it), returning it to the computer room, the head's approvals,
+//! devices on charge, all loans for the manager, and printable labels.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::London;
+use kitroom_core::device::{parse_date, DeviceStatus};
+use kitroom_core::invalid::{required_text, text};
+use kitroom_core::loan::{
+    default_due, CheckOutRefusal, CheckOutRequest, PolicyStanding, ReturnCondition, ReturnRequest,
+};
+use kitroom_core::person::Permission;
+use kitroom_core::settings::Settings;
+use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::loans::{Authorisation, Loan, LoanFilter};
+use kitroom_store::StoreError;
+use serde::Deserialize;
+
+use crate::auth::{checkbox, parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::devices::{device_url, ListQuery};
+use crate::views::loans as v;
+use crate::{AppError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/scan", get(scan))
+        .route("/devices/{tag}/checkout", post(check_out))
+        .route("/devices/{tag}/return", post(return_device))
+        .route("/devices/{tag}/offsite-request", post(request_offsite))
+        .route("/loans", get(list))
+        .route("/approvals", get(approvals))
+        .route("/approvals/{id}", post(decide))
+        .route("/charging", get(charging))
+        .route("/charging/{location}/ready", post(mark_location_ready))
+        .route("/labels", get(labels))
+}
+
+/// The instant a loan due on `day` is due: the end of that school day.
+pub fn end_of_day(day: NaiveDate, settings: &Settings) -> DateTime<Utc> {
+    London
+        .from_local_datetime(&day.and_time(settings.day_ends_at))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| day.and_time(settings.day_ends_at).and_utc())
+}
+
+/// The check-out form as posted from a device's page.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CheckOutForm {
+    /// Empty for oneself; a manager may name anyone.
+    pub borrower: String,
+    /// Empty for the default (the end of today's school day).
+    pub due_on: String,
+    pub purpose: String,
+    #[serde(deserialize_with = "checkbox")]
+    pub off_site: bool,
+    /// Why the device must leave the site, when asking the head.
+    pub reason: String,
+}
+
+/// The return form as posted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ReturnForm {
+    pub location: String,
+    pub condition: String,
+    pub battery_percent: String,
+    #[serde(deserialize_with = "checkbox")]
+    pub on_charge: bool,
+    #[serde(deserialize_with = "checkbox")]
+    pub images_cleared: bool,
+}
+
+/// The loan part of a device's page: what is shown, the forms as typed, and why
+/// the last try was refused.
+#[derive(Debug, Clone, Default)]
+pub struct LoanPanel {
+    pub open_loan: Option<Loan>,
+    pub standing: Option<PolicyStanding>,
+    pub authorisation: Option<Authorisation>,
+    pub default_due: Option<DateTime<Utc>>,
+    pub return_location: String,
+    pub people: Vec<(String, String)>,
+    pub checkout: CheckOutForm,
+    pub ret: ReturnForm,
+    pub checkout_refusal: Option<String>,
+    /// The refusal asked for the head's authorisation: offer to ask.
+    pub needs_authorisation: bool,
+    pub return_refusal: Option<String>,
+}
+
+/// Fills in what the device page shows about lending this device to this person.
+pub async fn loan_panel(
+    ctx: &Ctx,
+    state: &AppState,
+    device: &Device,
+) -> Result<LoanPanel, AppError> {
+    let settings = state.store().settings().await?;
+    let people = if ctx.may(Permission::LendToAnyone) && device.status == DeviceStatus::Available {
+        let list = state.store().list_people(&Default::default()).await?;
+        list.into_iter()
+            .map(|p| (p.username, p.full_name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(LoanPanel {
+        open_loan: state.store().open_loan(device.id).await?,
+        standing: Some(state.store().policy_standing(ctx.user.id).await?),
+        authorisation: Some(state.store().authorisation(ctx.user.id, device.id).await?),
+        default_due: Some(default_due(Utc::now(), settings.day_ends_at)),
+        return_location: settings.return_location,
+        people,
+        ..Default::default()
+    })
+}
+
+async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
+    state
+        .store()
+        .device_by_tag(tag)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
+    let now = Utc::now();
+    let mine = state
+        .store()
+        .list_loans(&LoanFilter {
+            open: true,
+            borrower: Some(ctx.user.id),
+            ..Default::default()
+        })
+        .await?;
+    let standing = state.store().policy_standing(ctx.user.id).await?;
+    let mut counts = v::HomeCounts::default();
+    if ctx.may(Permission::ViewAllLoans) {
+        counts.open = Some(
+            state
+                .store()
+                .count_loans(&LoanFilter {
+                    open: true,
+                    ..Default::default()
+                })
+                .await?,
+        );
+        counts.overdue = Some(
+            state
+                .store()
+                .count_loans(&LoanFilter {
+                    overdue_at: Some(now),
+                    ..Default::default()
+                })
+                .await?,
+        );
+    }
+    if ctx.may(Permission::LendToAnyone) {
+        let by_status = state.store().count_by_status().await?;
+        counts.charging = by_status
+            .iter()
+            .find(|(s, _)| *s == DeviceStatus::ReturnedCharging)
+            .map(|(_, n)| *n)
+            .or(Some(0));
+    }
+    if ctx.may(Permission::AuthoriseOffsite) {
+        counts.approvals = Some(state.store().pending_offsite().await?.len() as i64);
+    }
+    Ok(v::home(&ctx, &mine, &standing, &counts, now).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ScanQuery {
+    tag: String,
+}
+
+/// A tag typed or scanned into the "find a device" box (a USB scanner types the
+/// tag and Enter) opens that device's page.
+async fn scan(_: Ctx, QueryParams(q): QueryParams<ScanQuery>) -> Response {
+    let tag = q.tag.trim();
+    // A phone camera may read the label's whole address rather than the tag.
+    let tag = tag.rsplit_once("/d/").map(|(_, t)| t).unwrap_or(tag);
+    if tag.is_empty() {
+        return Redirect::to("/").into_response();
+    }
+    Redirect::to(&device_url(tag)).into_response()
+}
+
+/// Renders the device page again with the loan forms as typed and a refusal.
+async fn refused(
+    ctx: &Ctx,
+    state: &AppState,
+    device: &Device,
+    status: StatusCode,
+    panel: LoanPanel,
+) -> Result<Response, AppError> {
+    crate::devices::render_device(ctx, state, device, panel, status).await
+}
+
+#[tracing::instrument(skip_all, fields(device.tag = %tag))]
+async fn check_out(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    FormBody(form): FormBody<CheckOutForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let device = device(&state, &tag).await?;
+    let settings = state.store().settings().await?;
+    let mut panel = loan_panel(&ctx, &state, &device).await?;
+    panel.checkout = form.clone();
+    let borrower = match form.borrower.trim() {
+        "" => ctx.user.clone(),
+        name if name.eq_ignore_ascii_case(&ctx.user.username) => ctx.user.clone(),
+        name => {
+            ctx.require(Permission::LendToAnyone)?;
+            match state.store().person_by_username(name).await? {
+                Some(p) => p,
+                None => {
+                    panel.checkout_refusal = Some(format!("Nobody has the username “{name}”. Check the spelling, or add them on the People page."));
+                    return refused(
+                        &ctx,
+                        &state,
+                        &device,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        panel,
+                    )
+                    .await;
+                }
+            }
+        }
+    };
+    let now = Utc::now();
+    let due_at = match parse_date(&form.due_on, "Return date") {
+        Ok(None) => default_due(now, settings.day_ends_at),
+        Ok(Some(day)) => end_of_day(day, &settings),
+        Err(m) => {
+            panel.checkout_refusal = Some(m);
+            return refused(
+                &ctx,
+                &state,
+                &device,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                panel,
+            )
+            .await;
+        }
+    };
+    let purpose = text(&form.purpose, "Purpose", 200).map_err(AppError::BadRequest)?;
+    let request = CheckOutRequest {
+        due_at,
+        purpose,
+        off_site: form.off_site,
+        head_authorised: false,
+    };
+    match state
+        .store()
+        .check_out(ctx.user.actor(), device.id, borrower.id, request)
+        .await
+    {
+        Ok(loan) => {
+            let whom = if borrower.id == ctx.user.id {
+                "you".to_owned()
+            } else {
+                borrower.full_name.clone()
+            };
+            set_flash(
+                &ctx.session,
+                format!(
+                    "{} is checked out to {whom} until {}. Bring it back to the {} and put it on charge.",
+                    device.details.tag,
+                    crate::time::when(loan.due_at),
+                    settings.return_location
+                ),
+            )
+            .await?;
+            Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
+        }
+        Err(StoreError::CheckOut(refusal)) => {
+            let status = match refusal {
+                CheckOutRefusal::NotAvailable(_) => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            panel.needs_authorisation =
+                matches!(refusal, CheckOutRefusal::HeadAuthorisationRequired(_))
+                    && borrower.id == ctx.user.id;
+            panel.checkout_refusal = Some(refusal.to_string());
+            // The page is shown again with the device as it is now.
+            let device = self::device(&state, &tag).await?;
+            panel.open_loan = state.store().open_loan(device.id).await?;
+            refused(&ctx, &state, &device, status, panel).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(device.tag = %tag))]
+async fn return_device(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    FormBody(form): FormBody<ReturnForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let device = device(&state, &tag).await?;
+    let mut panel = loan_panel(&ctx, &state, &device).await?;
+    panel.ret = form.clone();
+    let Some(open) = panel.open_loan.clone() else {
+        return Err(AppError::Conflict(format!(
+            "{} is not on loan, so there is nothing to return.",
+            device.details.tag
+        )));
+    };
+    if open.borrower != ctx.user.username && !ctx.may(Permission::LendToAnyone) {
+        return Err(AppError::Forbidden);
+    }
+    let battery = match form.battery_percent.trim() {
+        "" => None,
+        b => match b.trim_end_matches('%').trim().parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                panel.return_refusal =
+                    Some("The battery level must be a number from 0 to 100.".into());
+                return refused(
+                    &ctx,
+                    &state,
+                    &device,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    panel,
+                )
+                .await;
+            }
+        },
+    };
+    let condition: ReturnCondition = form.condition.parse().map_err(AppError::BadRequest)?;
+    let location = if form.location.trim().is_empty() {
+        panel.return_location.clone()
+    } else {
+        form.location.clone()
+    };
+    let location = match kitroom_core::device::location_name(&location) {
+        Ok(l) => l,
+        Err(m) => {
+            panel.return_refusal = Some(m);
+            return refused(
+                &ctx,
+                &state,
+                &device,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                panel,
+            )
+            .await;
+        }
+    };
+    let request = ReturnRequest {
+        condition,
+        battery_percent: battery,
+        on_charge: form.on_charge,
+        images_cleared: form.images_cleared,
+    };
+    match state
+        .store()
+        .return_device(ctx.user.actor(), device.id, location.clone(), request)
+        .await
+    {
+        Ok(_) => {
+            let mut message = format!("{} is returned to the {location}", device.details.tag);
+            message.push_str(if form.on_charge {
+                " and on charge. Thank you."
+            } else {
+                "."
+            });
+            if condition == ReturnCondition::Damaged {
+                message.push_str(
+                    " It is recorded as damaged; the business manager will follow it up.",
+                );
+            }
+            set_flash(&ctx.session, message).await?;
+            Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
+        }
+        Err(StoreError::Return(refusal)) => {
+            panel.return_refusal = Some(refusal.to_string());
+            refused(
+                &ctx,
+                &state,
+                &device,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                panel,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn request_offsite(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    FormBody(form): FormBody<CheckOutForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let device = device(&state, &tag).await?;
+    let reason = match required_text(&form.reason, "Reason", 500) {
+        Ok(r) => r,
+        Err(m) => {
+            let mut panel = loan_panel(&ctx, &state, &device).await?;
+            panel.checkout = form;
+            panel.needs_authorisation = true;
+            panel.checkout_refusal = Some(m);
+            return refused(
+                &ctx,
+                &state,
+                &device,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                panel,
+            )
+            .await;
+        }
+    };
+    state
+        .store()
+        .request_offsite(ctx.user.actor(), device.id, reason)
+        .await?;
+    set_flash(&ctx.session, "Your request has gone to the head teacher. Once it is approved, check the device out here with “Taking it off the school site” ticked.").await?;
+    Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoansQuery {
+    pub view: String,
+}
+
+async fn list(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<LoansQuery>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ViewAllLoans)?;
+    let now = Utc::now();
+    let filter = match q.view.as_str() {
+        "overdue" => LoanFilter {
+            overdue_at: Some(now),
+            limit: 1000,
+            ..Default::default()
+        },
+        "all" => LoanFilter {
+            limit: 500,
+            ..Default::default()
+        },
+        _ => LoanFilter {
+            open: true,
+            limit: 1000,
+            ..Default::default()
+        },
+    };
+    let loans = state.store().list_loans(&filter).await?;
+    Ok(v::list(&ctx, &q, &loans, now).into_response())
+}
+
+async fn approvals(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
+    ctx.require(Permission::AuthoriseOffsite)?;
+    let pending = state.store().pending_offsite().await?;
+    Ok(v::approvals(&ctx, &pending).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DecisionForm {
+    decision: String,
+    note: String,
+}
+
+async fn decide(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    FormBody(form): FormBody<DecisionForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::AuthoriseOffsite)?;
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "decline" => false,
+        _ => return Err(AppError::BadRequest("Choose approve or decline.".into())),
+    };
+    let note = text(&form.note, "Note", 500).map_err(AppError::BadRequest)?;
+    state
+        .store()
+        .decide_offsite(ctx.user.actor(), parse_id(&id)?, approve, note)
+        .await?;
+    set_flash(
+        &ctx.session,
+        if approve {
+            "Approved. The borrower can now take the device off site."
+        } else {
+            "Declined. The borrower will see your note."
+        },
+    )
+    .await?;
+    Ok(Redirect::to("/approvals").into_response())
+}
+
+async fn charging(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
+    ctx.require(Permission::LendToAnyone)?;
+    let filter = DeviceFilter {
+        status: Some(DeviceStatus::ReturnedCharging),
+        page: 1,
+        per_page: 200,
+        ..Default::default()
+    };
+    let devices = state.store().list_devices(&filter).await?;
+    let locations = state.store().list_locations().await?;
+    let settings = state.store().settings().await?;
+    Ok(v::charging(&ctx, &devices.items, &locations, &settings).into_response())
+}
+
+async fn mark_location_ready(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(location): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::LendToAnyone)?;
+    let n = state
+        .store()
+        .mark_all_ready(ctx.user.actor(), parse_id(&location)?)
+        .await?;
+    set_flash(
+        &ctx.session,
+        format!(
+            "{n} {} marked ready to lend.",
+            if n == 1 { "device" } else { "devices" }
+        ),
+    )
+    .await?;
+    Ok(Redirect::to("/charging").into_response())
+}
+
+/// The address the QR codes point at: the configured public address, or the one
+/// this page was asked for.
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(u) = &state.config().public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let scheme = if state.config().secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}
+
+/// A printable A4 sheet of labels for the devices the list's filters select.
+async fn labels(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let mut filter = q.filter(200);
+    filter.page = 1;
+    let mut devices = Vec::new();
+    loop {
+        let page = state.store().list_devices(&filter).await?;
+        let done = page.items.len() < 200 || devices.len() >= 2000;
+        devices.extend(page.items);
+        if done {
+            break;
+        }
+        filter.page += 1;
+    }
+    let settings = state.store().settings().await?;
+    Ok(v::labels(
+        &ctx,
+        &devices,
+        &base_url(&state, &headers),
+        &settings.school_name,
+        &q,
+    )
+    .into_response())
+}

@@ -1,0 +1,62 @@
+//! The school's settings, for the IT administrator.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use kitroom_core::person::Permission;
+use kitroom_core::settings::SettingsInput;
+use kitroom_core::Invalid;
+
+use crate::auth::{set_flash, Ctx, FormBody};
+use crate::views::settings as v;
+use crate::{AppError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/settings", get(show).post(save))
+}
+
+async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageSettings)?;
+    let settings = state.store().settings().await?;
+    Ok(v::form(&ctx, &SettingsInput::from(&settings), &Invalid::new()).into_response())
+}
+
+async fn save(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    FormBody(form): FormBody<BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageSettings)?;
+    let field = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let input = SettingsInput {
+        school_name: field("school_name"),
+        day_ends_at: field("day_ends_at"),
+        return_location: field("return_location"),
+        charge_minutes: form
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("charge_minutes.")
+                    .map(|kind| (kind.to_owned(), v.clone()))
+            })
+            .collect(),
+    };
+    match input.parse() {
+        Ok(settings) => {
+            state
+                .store()
+                .save_settings(ctx.user.actor(), settings)
+                .await?;
+            set_flash(&ctx.session, "Settings saved.").await?;
+            Ok(Redirect::to("/settings").into_response())
+        }
+        Err(invalid) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            v::form(&ctx, &input, &invalid),
+        )
+            .into_response()),
+    }
+}

@@ -1,0 +1,386 @@
+//! Lending pages: home with "my loans", the loan part of a device's page, all
+//! loans, the head's approvals, devices on charge, and label sheets.
+
+use chrono::{DateTime, Utc};
+use kitroom_core::device::{DeviceStatus, EncryptionState};
+use kitroom_core::loan::PolicyStanding;
+use kitroom_core::person::Permission;
+use kitroom_core::settings::Settings;
+use kitroom_core::Invalid;
+use kitroom_store::devices::Device;
+use kitroom_store::loans::{Authorisation, Loan, OffsiteRequest};
+use kitroom_store::locations::Location;
+use maud::{html, Markup, PreEscaped};
+
+use super::{checkbox, csrf, page, select, Field, Section};
+use crate::auth::Ctx;
+use crate::devices::{device_url, ListQuery};
+use crate::loans::{LoanPanel, LoansQuery};
+use crate::time;
+
+/// Counts on the home page, for those whose role sees them.
+#[derive(Debug, Default)]
+pub struct HomeCounts {
+    pub open: Option<i64>,
+    pub overdue: Option<i64>,
+    pub charging: Option<i64>,
+    pub approvals: Option<i64>,
+}
+
+/// Partial: "due Mon 23 Nov, 15:30", or how overdue it is.
+fn due(loan: &Loan, now: DateTime<Utc>) -> Markup {
+    html! {
+        @if loan.is_overdue(now) {
+            span.badge.overdue { "Overdue" } " was due " (time::when(loan.due_at))
+        } @else {
+            "Due " (time::when(loan.due_at))
+        }
+    }
+}
+
+/// Partial: the banner that sends someone to sign the policy.
+pub fn policy_banner(standing: &PolicyStanding) -> Markup {
+    html! {
+        @match standing {
+            PolicyStanding::NotSigned { version_label } => div.warning {
+                strong { "Sign the acceptable-use policy to borrow devices. " }
+                "Version " (version_label) " is in force and you have not signed it yet. "
+                a href="/policy" { "Read and sign the policy" }
+            },
+            PolicyStanding::NoPolicy => div.warning {
+                "No acceptable-use policy has been published yet, so devices cannot be lent."
+            },
+            PolicyStanding::Signed => {},
+        }
+    }
+}
+
+pub fn home(
+    ctx: &Ctx,
+    mine: &[Loan],
+    standing: &PolicyStanding,
+    counts: &HomeCounts,
+    now: DateTime<Utc>,
+) -> Markup {
+    let first = ctx.user.full_name.split_whitespace().next().unwrap_or("");
+    page(
+        ctx,
+        Section::Home,
+        &format!("Hello, {first}"),
+        html! {
+            (policy_banner(standing))
+            form.scan method="get" action="/scan" {
+                div.field {
+                    label for="tag" { "Find a device" }
+                    p.hint { "Type its asset tag, scan its label with a barcode scanner, or open the label's QR code with your phone's camera." }
+                    div.inline-input {
+                        input #tag name="tag" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" placeholder="LAP-0042";
+                        button.secondary type="submit" { "Open" }
+                    }
+                }
+            }
+            @let cards = [
+                (counts.overdue, "/loans?view=overdue", "overdue loans", true),
+                (counts.open, "/loans", "devices out on loan", false),
+                (counts.charging, "/charging", "devices charging", false),
+                (counts.approvals, "/approvals", "requests waiting for you", true),
+            ];
+            @if cards.iter().any(|c| c.0.is_some()) {
+                div.cards {
+                    @for (n, href, label, urgent) in cards {
+                        @if let Some(n) = n {
+                            a.card.urgent[urgent && n > 0] href=(href) { span.n { (n) } " " (label) }
+                        }
+                    }
+                }
+            }
+            h2 { "My loans" }
+            @if mine.is_empty() {
+                div.empty {
+                    p { "You have nothing on loan." }
+                    p { "To borrow a device, open its page by scanning its label, and press “Check out to me”." }
+                }
+            } @else {
+                ul.loans {
+                    @for l in mine {
+                        li.overdue[l.is_overdue(now)] {
+                            a href=(device_url(&l.device_tag)) { strong { (l.device_tag) } " " (l.device_name) }
+                            br;
+                            (due(l, now))
+                            @if l.off_site { " · off site" }
+                            br;
+                            a href={ (device_url(&l.device_tag)) "#return" } { "Return it" }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Partial: the loan section of a device's page.
+pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
+    let url = device_url(device.details.tag.as_str());
+    let now = Utc::now();
+    let mine = p
+        .open_loan
+        .as_ref()
+        .is_some_and(|l| l.borrower == ctx.user.username);
+    let manager = ctx.may(Permission::LendToAnyone);
+    html! {
+        section.loan #loan {
+            @if let Some(l) = &p.open_loan {
+                h2 { "On loan" }
+                div.loan-now.overdue[l.is_overdue(now)] {
+                    p { @if mine { "You have it." } @else { (l.borrower_name) " (" (l.borrower) ") has it." } }
+                    p { (due(l, now)) @if l.off_site { " · off site" @if l.authorised { ", authorised by the head teacher" } } }
+                    @if !l.purpose.is_empty() { p.muted { "For: " (l.purpose) } }
+                }
+                @if mine || manager {
+                    h2 #return { "Return it" }
+                    @if let Some(r) = &p.return_refusal { div.error-summary role="alert" { p.error { (r) } } }
+                    form.return method="post" action={ (url) "/return" } novalidate {
+                        (csrf(&ctx.csrf))
+                        (Field::text("location", "Returned to", if p.ret.location.is_empty() { &p.return_location } else { &p.ret.location }).render(&Invalid::new()))
+                        (select("condition", "Condition", &[("fine", "Fine"), ("damaged", "Damaged")], if p.ret.condition.is_empty() { "fine" } else { &p.ret.condition }, &Invalid::new()))
+                        (Field::text("battery_percent", "Battery level (%)", &p.ret.battery_percent).kind("number").hint("As shown on the device, 0 to 100").render(&Invalid::new()))
+                        (checkbox("on_charge", "It is plugged in and charging", p.ret.on_charge, Some("Every returned device goes straight on charge, unless it is damaged.")))
+                        @if device.details.captures_images {
+                            (checkbox("images_cleared", "Its photos and videos are moved to the school network and deleted from it", p.ret.images_cleared, Some("This device takes pictures. Pupils' images must not stay on it.")))
+                        }
+                        button.primary type="submit" { "Return " (device.details.tag) }
+                    }
+                }
+            } @else if device.status == DeviceStatus::Available {
+                h2 { "Borrow it" }
+                @if let Some(standing) = &p.standing { (policy_banner(standing)) }
+                @if let Some(r) = &p.checkout_refusal { div.error-summary role="alert" { p.error { (r) } } }
+                @if p.needs_authorisation {
+                    form.offsite-request method="post" action={ (url) "/offsite-request" } novalidate {
+                        (csrf(&ctx.csrf))
+                        (Field::text("reason", "Why it needs to leave the school", &p.checkout.reason).required().hint("For example: writing reports at home this weekend").render(&Invalid::new()))
+                        button.secondary type="submit" { "Ask the head teacher" }
+                    }
+                }
+                @match &p.authorisation {
+                    Some(Authorisation::Pending) => p.notice { "Your request to take it off site is waiting for the head teacher." },
+                    Some(Authorisation::Approved) => p.notice { "The head teacher has authorised you to take it off site." },
+                    Some(Authorisation::Declined { note }) => p.warning { "The head teacher declined taking it off site." @if !note.is_empty() { " “" (note) "”" } },
+                    _ => {},
+                }
+                @let may_try = manager || matches!(p.standing, Some(PolicyStanding::Signed));
+                @if may_try {
+                form.checkout method="post" action={ (url) "/checkout" } novalidate {
+                    (csrf(&ctx.csrf))
+                    @if manager {
+                        div.field {
+                            label for="borrower" { "Lend to" }
+                            p.hint { "A username. Leave empty to borrow it yourself." }
+                            input #borrower name="borrower" type="text" list="people" value=(p.checkout.borrower) autocomplete="off";
+                            datalist #people { @for (u, n) in &p.people { option value=(u) { (n) } } }
+                        }
+                    }
+                    details.more open[!p.checkout.due_on.is_empty() || p.checkout.off_site || !p.checkout.purpose.is_empty()] {
+                        summary { "Longer loan, purpose, or taking it home" }
+                        (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for the end of today's school day").render(&Invalid::new()))
+                        (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: Year 5 science").render(&Invalid::new()))
+                        (checkbox("off_site", "Taking it off the school site", p.checkout.off_site, Some(off_site_hint(device))))
+                    }
+                    button.primary.big type="submit" {
+                        @if manager { "Check out" } @else { "Check out to me" }
+                        @if let Some(d) = p.default_due { span.sub { "until " (time::when(d)) } }
+                    }
+                }
+                }
+            } @else if device.status == DeviceStatus::Lost {
+                div.warning.loud role="alert" {
+                    strong { "This device is recorded as lost." }
+                    " If you have found it, take it to the business manager now."
+                }
+            } @else {
+                h2 { "Not available" }
+                p { "It is " (device.status.label().to_lowercase()) "." @if device.status == DeviceStatus::ReturnedCharging { " It will be ready to lend once charged." } }
+            }
+        }
+    }
+}
+
+fn off_site_hint(device: &Device) -> &'static str {
+    let e = &device.details.encryption;
+    if e.state != EncryptionState::Encrypted || e.verified_on.is_none() {
+        "This device is not recorded as encrypted and verified, so it must stay in school."
+    } else if device.details.holds_personal_data {
+        "It may hold personal data: the head teacher must authorise taking it off site."
+    } else {
+        "Encrypted and verified: it may leave the site."
+    }
+}
+
+/// Partial: a table of loans.
+pub fn loans_table(loans: &[Loan], now: DateTime<Utc>) -> Markup {
+    html! {
+        table.loans {
+            thead { tr { th { "Device" } th { "Borrower" } th { "Out" } th { "Due / back" } th { "Notes" } } }
+            tbody {
+                @for l in loans {
+                    tr.overdue[l.is_overdue(now)] {
+                        td { a href=(device_url(&l.device_tag)) { (l.device_tag) } br; span.muted { (l.device_name) } }
+                        td { a href=(crate::people::person_url(&l.borrower)) { (l.borrower_name) } }
+                        td { (time::when(l.out_at)) }
+                        td {
+                            @match l.returned_at {
+                                Some(r) => { "Back " (time::when(r)) @if l.outcome.as_deref() == Some("lost") { " " span.badge.status-lost { "Lost" } } },
+                                None => (due(l, now)),
+                            }
+                        }
+                        td {
+                            @if l.off_site { "Off site" @if l.authorised { " (authorised)" } br; }
+                            @if !l.purpose.is_empty() { (l.purpose) br; }
+                            @if let Some(b) = l.battery_percent { "Battery " (b) "% " }
+                            @if l.return_condition.as_deref() == Some("damaged") { span.badge.status-in_repair { "Damaged" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn list(ctx: &Ctx, q: &LoansQuery, loans: &[Loan], now: DateTime<Utc>) -> Markup {
+    let tabs = [
+        ("", "Out now"),
+        ("overdue", "Overdue"),
+        ("all", "All loans"),
+    ];
+    page(
+        ctx,
+        Section::Loans,
+        "Loans",
+        html! {
+            nav.tabs aria-label="Which loans" {
+                @for (view, label) in tabs {
+                    a href={ "/loans" @if !view.is_empty() { "?view=" (view) } } aria-current=[(q.view == view).then_some("page")] { (label) }
+                }
+            }
+            @if loans.is_empty() {
+                div.empty { p { @match q.view.as_str() { "overdue" => "Nothing is overdue.", "all" => "No device has been lent yet.", _ => "No device is out on loan." } } }
+            } @else {
+                (loans_table(loans, now))
+            }
+        },
+    )
+}
+
+pub fn approvals(ctx: &Ctx, pending: &[OffsiteRequest]) -> Markup {
+    page(
+        ctx,
+        Section::Approvals,
+        "Approvals",
+        html! {
+            p.lead { "Requests to take a device that may hold personal data off the school site." }
+            @if pending.is_empty() {
+                div.empty { p { "Nothing is waiting for you." } }
+            }
+            @for r in pending {
+                section.request {
+                    h2 { (r.person_name) " · " (r.device_tag) " " span.muted { (r.device_name) } }
+                    p { "Asked " (time::when_text(&r.requested_at)) ": “" (r.reason) "”" }
+                    form method="post" action={ "/approvals/" (r.id) } {
+                        (csrf(&ctx.csrf))
+                        (Field::text("note", "Note to them", "").render(&Invalid::new()))
+                        div.actions {
+                            button.primary type="submit" name="decision" value="approve" { "Approve" }
+                            button.warning type="submit" name="decision" value="decline" { "Decline" }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn charging(
+    ctx: &Ctx,
+    devices: &[Device],
+    locations: &[Location],
+    settings: &Settings,
+) -> Markup {
+    page(
+        ctx,
+        Section::Loans,
+        "Charging",
+        html! {
+            p.lead { "Returned devices on charge. Each becomes ready to lend after its kind's charging time, or mark them ready yourself." }
+            @if devices.is_empty() {
+                div.empty { p { "Nothing is charging: every returned device is ready." } }
+            }
+            @for l in locations {
+                @let here: Vec<&Device> = devices.iter().filter(|d| d.details.location == l.name).collect();
+                @if !here.is_empty() {
+                    section {
+                        h2 { (l.name) " " span.muted { "(" (here.len()) ")" } }
+                        form method="post" action={ "/charging/" (l.id) "/ready" } {
+                            (csrf(&ctx.csrf))
+                            button.secondary type="submit" { "Mark all " (here.len()) " ready" }
+                        }
+                        ul.plain {
+                            @for d in here {
+                                li { a href=(device_url(d.details.tag.as_str())) { (d.details.tag) } " " (d.details.kind.label()) " " span.muted { "charges for " (settings.charge_minutes_for(d.details.kind)) " minutes" } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// An SVG QR code for `data`, without the XML prologue so it can sit in the page.
+fn qr_svg(data: &str) -> Markup {
+    match qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(100, 100)
+                .quiet_zone(true)
+                .build();
+            let svg = svg
+                .split_once("?>")
+                .map(|(_, rest)| rest.trim_start().to_owned())
+                .unwrap_or(svg);
+            // Safe: generated by the qrcode crate, shapes only, no text from input.
+            PreEscaped(svg)
+        }
+        Err(_) => html! { span.muted { "(too long for a QR code)" } },
+    }
+}
+
+pub fn labels(ctx: &Ctx, devices: &[Device], base: &str, school: &str, q: &ListQuery) -> Markup {
+    page(
+        ctx,
+        Section::Devices,
+        "Labels",
+        html! {
+            div.no-print {
+                p.lead { (devices.len()) " labels, three across on A4. Print at 100% (actual size), not “fit to page”." }
+                p { "The QR code opens the device's page in Kitroom, from which it can be checked out in one tap." }
+                div.actions {
+                    button.primary type="button" data-print { "Print labels" }
+                    a href={ "/devices?" (q.with_page(1)) } { "Back to the list" }
+                }
+            }
+            div.label-sheet {
+                @for d in devices {
+                    div.label {
+                        (qr_svg(&format!("{base}/d/{}", crate::views::url_encode(d.details.tag.as_str()))))
+                        div.label-text {
+                            strong.label-tag { (d.details.tag) }
+                            span { (d.details.kind.label()) " " (d.details.model) }
+                            span.label-school { (school) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,41 @@
+//! The settings page.
+
+use kitroom_core::device::DeviceKind;
+use kitroom_core::settings::SettingsInput;
+use kitroom_core::Invalid;
+use maud::{html, Markup};
+
+use super::{csrf, error_summary, page, Field, Section};
+use crate::auth::Ctx;
+
+pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid) -> Markup {
+    page(
+        ctx,
+        Section::Settings,
+        "Settings",
+        html! {
+            (error_summary(invalid))
+            form method="post" action="/settings" novalidate {
+                (csrf(&ctx.csrf))
+                (Field::text("school_name", "School name", &input.school_name).required().hint("Printed on device labels").render(invalid))
+                (Field::text("day_ends_at", "The school day ends at", &input.day_ends_at).kind("time").required().hint("Loans are due back at this time unless a later date is chosen").render(invalid))
+                (Field::text("return_location", "Devices are returned to", &input.return_location).required().hint("Usually the computer room").render(invalid))
+                fieldset #charge_minutes {
+                    legend { "Charging time, in minutes" }
+                    p.hint { "After this long on charge, a returned device is ready to lend again. 0 makes it ready at once." }
+                    @if let Some(e) = invalid.for_field("charge_minutes") { p.error { (e) } }
+                    div.filter-grid {
+                        @for kind in DeviceKind::ALL {
+                            @let name = format!("charge_minutes.{}", kind.as_str());
+                            div.field {
+                                label for=(name) { (kind.label()) }
+                                input id=(name) name=(name) type="number" min="0" max="1440" value=(input.charge_minutes.get(kind.as_str()).map(String::as_str).unwrap_or(""));
+                            }
+                        }
+                    }
+                }
+                button.primary type="submit" { "Save settings" }
+            }
+        },
+    )
+}

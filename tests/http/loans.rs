@@ -1,0 +1,719 @@
+//! Lending: the policy, check-out rules, returns, the head's authorisation, charging.
+
+use kitroom_tests::spawn_app;
+use serde_json::{json, Value};
+
+const LAPTOP: &[(&str, &str)] = &[
+    ("tag", "LAP-1"),
+    ("kind", "laptop"),
+    ("make", "Dell"),
+    ("model", "Latitude"),
+    ("location", "Computer room"),
+    ("encryption_state", "encrypted"),
+    ("encryption_method", "bitlocker"),
+    ("encryption_verified_on", "2025-09-03"),
+];
+
+/// A member of staff could borrow without having signed, or could not borrow after signing.
+#[tokio::test]
+async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    app.register_device(&sbm, LAPTOP).await;
+    let jo = app.signed_in("jo", "borrower").await;
+
+    let r = app.check_out(&jo, "LAP-1", &[]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Kitroom has no acceptable-use policy yet"));
+
+    app.publish_policy(&sbm, "2026/27").await;
+    let page = jo
+        .get(app.url("/devices/LAP-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sign the acceptable-use policy to borrow devices"));
+    assert!(page.contains("href=\"/policy\""), "shown where to sign");
+    let r = app.check_out(&jo, "LAP-1", &[]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("You need to sign the acceptable-use policy (2026/27)"));
+
+    app.sign_policy(&jo, "Jo Bloggs").await;
+    let r = app.check_out(&jo, "LAP-1", &[]).await;
+    assert_eq!(r.status(), 303);
+    let page = jo
+        .get(app.url("/devices/LAP-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("LAP-1 is checked out to you until"));
+    assert!(page.contains("You have it."));
+    let home = jo
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("My loans") && home.contains("LAP-1"));
+
+    // a new version asks everyone to sign again
+    app.publish_policy(&sbm, "2027/28").await;
+    let home = jo
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Version 2027/28 is in force and you have not signed it yet"));
+    // and the manager sees who has not signed, also as CSV
+    let list = sbm
+        .get(app.url("/policies"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("2027/28") && list.contains("In force"));
+    let id = app.store().current_policy().await.unwrap().unwrap().id;
+    let csv = sbm
+        .get(app.url(&format!("/policies/{id}/signatures.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("username,full_name,kind,role,signed"));
+    assert!(csv
+        .lines()
+        .any(|l| l.starts_with("jo,") && l.contains(",no,")));
+}
+
+/// An unencrypted laptop could go home, or the refusal would not say why.
+#[tokio::test]
+async fn an_unencrypted_device_is_refused_off_site_with_the_reason() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    app.register_device(
+        &sbm,
+        &[
+            ("tag", "LAP-2"),
+            ("kind", "laptop"),
+            ("location", "Computer room"),
+            ("encryption_state", "unknown"),
+        ],
+    )
+    .await;
+    app.publish_policy(&sbm, "v1").await;
+    let jo = app.signed_in("jo", "borrower").await;
+    app.sign_policy(&jo, "Jo Bloggs").await;
+    let r = app
+        .check_out(
+            &jo,
+            "LAP-2",
+            &[("off_site", "on"), ("purpose", "Marking at home")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains(
+        "This laptop is not recorded as encrypted, so it cannot leave the school site. Ask the business manager to verify its encryption."
+    ));
+    assert!(
+        body.contains("value=\"Marking at home\""),
+        "the purpose typed is kept"
+    );
+    // on site it is fine
+    assert_eq!(app.check_out(&jo, "LAP-2", &[]).await.status(), 303);
+}
+
+/// Personal data could leave the school without the head teacher knowing.
+#[tokio::test]
+async fn personal_data_goes_off_site_only_after_the_head_approves() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    let mut fields = LAPTOP.to_vec();
+    fields.push(("holds_personal_data", "on"));
+    app.register_device(&sbm, &fields).await;
+    app.publish_policy(&sbm, "v1").await;
+    let jo = app.signed_in("jo", "borrower").await;
+    app.sign_policy(&jo, "Jo Bloggs").await;
+    let head = app.signed_in("head", "head").await;
+
+    let r = app.check_out(&jo, "LAP-1", &[("off_site", "on")]).await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("only with the head teacher's authorisation"));
+    assert!(body.contains("Ask the head teacher"));
+    let r = app
+        .submit(
+            &jo,
+            "/devices/LAP-1",
+            "/devices/LAP-1/offsite-request",
+            &[("reason", "Writing reports at home")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    // a borrower cannot approve their own request
+    assert_eq!(
+        jo.get(app.url("/approvals")).send().await.unwrap().status(),
+        403
+    );
+    let approvals = head
+        .get(app.url("/approvals"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(approvals.contains("Writing reports at home"));
+    let id = approvals
+        .split("action=\"/approvals/")
+        .nth(1)
+        .map(|s| s[..36].to_owned())
+        .expect("a decision form");
+    let r = app
+        .submit(
+            &head,
+            "/approvals",
+            &format!("/approvals/{id}"),
+            &[("decision", "approve"), ("note", "Bring it back Monday")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app.check_out(&jo, "LAP-1", &[("off_site", "on")]).await;
+    assert_eq!(r.status(), 303);
+    let loan = app
+        .store()
+        .open_loan(
+            app.store()
+                .device_by_tag("LAP-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        loan.off_site && loan.authorised,
+        "the approval is recorded on the loan"
+    );
+}
+
+/// A camera could come back with pupils' photos still on it, or a device not on charge.
+#[tokio::test]
+async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    app.register_device(
+        &sbm,
+        &[
+            ("tag", "CAM-1"),
+            ("kind", "camera"),
+            ("location", "Office"),
+            ("captures_images", "on"),
+        ],
+    )
+    .await;
+    app.publish_policy(&sbm, "v1").await;
+    let jo = app.signed_in("jo", "borrower").await;
+    app.sign_policy(&jo, "Jo Bloggs").await;
+    assert_eq!(app.check_out(&jo, "CAM-1", &[]).await.status(), 303);
+    let page = jo
+        .get(app.url("/devices/CAM-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("moved to the school network and deleted"));
+
+    let r = app
+        .return_device(
+            &jo,
+            "CAM-1",
+            &[("battery_percent", "40"), ("on_charge", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("This device takes photos"));
+    let r = app
+        .return_device(
+            &jo,
+            "CAM-1",
+            &[("battery_percent", "40"), ("images_cleared", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Put the device on charge"));
+    let r = app
+        .return_device(
+            &jo,
+            "CAM-1",
+            &[
+                ("battery_percent", "140"),
+                ("on_charge", "on"),
+                ("images_cleared", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .return_device(
+            &jo,
+            "CAM-1",
+            &[
+                ("battery_percent", "40"),
+                ("on_charge", "on"),
+                ("images_cleared", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = jo
+        .get(app.url("/devices/CAM-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("CAM-1 is returned to the Computer room and on charge"));
+    assert!(page.contains("Returned, charging"));
+
+    // the manager marks the trolley ready at once
+    let charging = sbm
+        .get(app.url("/charging"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(charging.contains("CAM-1"));
+    let location = app
+        .store()
+        .list_locations()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.name == "Office")
+        .unwrap()
+        .id;
+    let r = app
+        .submit(
+            &sbm,
+            "/charging",
+            &format!("/charging/{location}/ready"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        app.store()
+            .device_by_tag("CAM-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
+        "available"
+    );
+}
+
+/// The manager could not lend to a visitor, or a borrower could lend to someone else.
+#[tokio::test]
+async fn a_manager_lends_to_anyone_but_a_borrower_only_to_themselves() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    app.register_device(&sbm, LAPTOP).await;
+    app.publish_policy(&sbm, "v1").await;
+    let jo = app.signed_in("jo", "borrower").await;
+    app.sign_policy(&jo, "Jo Bloggs").await;
+    app.add_user("sam", "borrower").await;
+    assert_eq!(
+        app.check_out(&jo, "LAP-1", &[("borrower", "sam")])
+            .await
+            .status(),
+        403
+    );
+    // sam has not signed: the manager is told so
+    let r = app.check_out(&sbm, "LAP-1", &[("borrower", "sam")]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("You need to sign"));
+    let r = app
+        .check_out(
+            &sbm,
+            "LAP-1",
+            &[("borrower", "jo"), ("due_on", "2099-01-01")],
+        )
+        .await;
+    assert_eq!(r.status(), 422, "more than a year away");
+    let r = app
+        .check_out(&sbm, "LAP-1", &[("borrower", "jo"), ("purpose", "Trip")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let loans = sbm
+        .get(app.url("/loans"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(loans.contains("LAP-1") && loans.contains("Jo Test") && loans.contains("Trip"));
+    // a second check-out of the same device is refused as not available
+    let r = app.check_out(&sbm, "LAP-1", &[("borrower", "jo")]).await;
+    assert_eq!(r.status(), 409);
+    assert!(
+        r.text().await.unwrap().contains("Jo Test (jo) has it."),
+        "the page says who has it"
+    );
+}
+
+/// Two people pressing "check out" at once could both walk away with the same device.
+#[tokio::test]
+async fn a_hundred_simultaneous_api_check_outs_make_exactly_one_loan() {
+    let app = spawn_app().await;
+    let sbm = app.api_token("sbm", "manager").await;
+    let api = reqwest::Client::new();
+    let r = api
+        .post(app.url("/api/v1/devices"))
+        .bearer_auth(&sbm)
+        .json(&json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = api
+        .post(app.url("/api/v1/policies"))
+        .bearer_auth(&sbm)
+        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = api
+        .post(app.url("/api/v1/policies/current/signatures"))
+        .bearer_auth(&sbm)
+        .json(&json!({"full_name": "Sam B", "position": "SBM"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let tries = (0..100).map(|_| {
+        let api = api.clone();
+        let url = app.url("/api/v1/devices/IPAD-1/checkout");
+        let token = sbm.clone();
+        tokio::spawn(async move {
+            api.post(url)
+                .bearer_auth(token)
+                .json(&json!({"purpose": "Lesson"}))
+                .send()
+                .await
+                .unwrap()
+        })
+    });
+    let mut created = 0;
+    let mut conflicts = 0;
+    for t in tries {
+        let r = t.await.unwrap();
+        match r.status().as_u16() {
+            201 => created += 1,
+            409 => {
+                let p: Value = r.json().await.unwrap();
+                assert_eq!(p["type"], "urn:kitroom:problem:device-not-available");
+                conflicts += 1;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((created, conflicts), (1, 99));
+    let events: Value = api
+        .get(app.url("/api/v1/events?after=0"))
+        .bearer_auth(&sbm)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let checkouts = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "loan.checked_out")
+        .count();
+    assert_eq!(checkouts, 1);
+}
+
+/// A script could not lend and take back devices, or could not tell which rule refused it.
+#[tokio::test]
+async fn the_api_lends_returns_and_names_each_refusing_rule() {
+    let app = spawn_app().await;
+    let sbm = app.api_token("sbm", "manager").await;
+    let jo = app.api_token("jo", "borrower").await;
+    let api = reqwest::Client::new();
+    api.post(app.url("/api/v1/devices"))
+        .bearer_auth(&sbm)
+        .json(&json!({"tag": "CB-1", "kind": "chromebook", "location": "Computer room", "encryption": {"state": "not_encrypted"}}))
+        .send()
+        .await
+        .unwrap();
+    let checkout = |token: &str, body: Value| {
+        api.post(app.url("/api/v1/devices/CB-1/checkout"))
+            .bearer_auth(token.to_owned())
+            .json(&body)
+            .send()
+    };
+    let r = checkout(&jo, json!({})).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["type"],
+        "urn:kitroom:problem:no-policy"
+    );
+    api.post(app.url("/api/v1/policies"))
+        .bearer_auth(&sbm)
+        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."}))
+        .send()
+        .await
+        .unwrap();
+    let r = checkout(&jo, json!({})).await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["type"],
+        "urn:kitroom:problem:policy-not-signed"
+    );
+    let current: Value = api
+        .get(app.url("/api/v1/policies/current"))
+        .bearer_auth(&jo)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(current["version_label"], "v1");
+    assert_eq!(current["signed_by_you"], Value::Null);
+    let r = api
+        .post(app.url("/api/v1/policies/current/signatures"))
+        .bearer_auth(&jo)
+        .json(&json!({"full_name": "Jo B", "position": "Teacher"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = api
+        .post(app.url("/api/v1/policies/current/signatures"))
+        .bearer_auth(&jo)
+        .json(&json!({"full_name": "Jo B", "position": "Teacher"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "a signature is made once");
+    let r = checkout(&jo, json!({"off_site": true})).await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["type"],
+        "urn:kitroom:problem:not-encrypted-off-site"
+    );
+    let r = checkout(&jo, json!({"due_at": "2020-01-01T00:00:00Z"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["type"],
+        "urn:kitroom:problem:due-in-past"
+    );
+    let r = checkout(&jo, json!({"borrower": "sbm"})).await.unwrap();
+    assert_eq!(r.status(), 403, "a borrower lends only to themselves");
+    let r = checkout(&jo, json!({"purpose": "Lesson"})).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let loan: Value = r.json().await.unwrap();
+    assert_eq!(loan["borrower"], "jo");
+    assert_eq!(loan["device"], "CB-1");
+
+    let mine: Value = api
+        .get(app.url("/api/v1/loans?open=true"))
+        .bearer_auth(&jo)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["total"], 1);
+    assert_eq!(
+        api.get(app.url("/api/v1/loans?borrower=sbm"))
+            .bearer_auth(&jo)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    let ret = |body: Value| {
+        api.post(app.url("/api/v1/devices/CB-1/return"))
+            .bearer_auth(jo.clone())
+            .json(&body)
+            .send()
+    };
+    let r = ret(json!({"battery_percent": 20})).await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["type"],
+        "urn:kitroom:problem:not-on-charge"
+    );
+    let r = ret(json!({"battery_percent": 20, "on_charge": true}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let back: Value = r.json().await.unwrap();
+    assert_eq!(back["location"], "Computer room");
+    assert_eq!(back["battery_percent"], 20);
+    let r = ret(json!({"on_charge": true})).await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["type"],
+        "urn:kitroom:problem:device-not-on-loan"
+    );
+
+    let events: Value = api
+        .get(app.url("/api/v1/events?after=0"))
+        .bearer_auth(&sbm)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"policy.published") && actions.contains(&"policy.signed"));
+    assert!(actions.contains(&"loan.checked_out") && actions.contains(&"loan.returned"));
+    let seqs: Vec<i64> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order");
+    let after = seqs[seqs.len() - 2];
+    let tail: Value = api
+        .get(app.url(&format!("/api/v1/events?after={after}")))
+        .bearer_auth(&sbm)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tail["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.get(app.url("/api/v1/events"))
+            .bearer_auth(&jo)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
+
+/// A late device would not stand out to the manager.
+#[tokio::test]
+async fn an_overdue_loan_is_highlighted() {
+    let app = spawn_app().await;
+    let sbm = app.api_token("sbm", "manager").await;
+    let api = reqwest::Client::new();
+    api.post(app.url("/api/v1/devices"))
+        .bearer_auth(&sbm)
+        .json(&json!({"tag": "TAB-1", "kind": "tablet", "location": "Library"}))
+        .send()
+        .await
+        .unwrap();
+    api.post(app.url("/api/v1/policies"))
+        .bearer_auth(&sbm)
+        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."}))
+        .send()
+        .await
+        .unwrap();
+    api.post(app.url("/api/v1/policies/current/signatures"))
+        .bearer_auth(&sbm)
+        .json(&json!({"full_name": "Sam", "position": "SBM"}))
+        .send()
+        .await
+        .unwrap();
+    let due = (chrono::Utc::now() + chrono::Duration::milliseconds(300)).to_rfc3339();
+    let r = api
+        .post(app.url("/api/v1/devices/TAB-1/checkout"))
+        .bearer_auth(&sbm)
+        .json(&json!({"due_at": due}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let overdue: Value = api
+        .get(app.url("/api/v1/loans?overdue=true"))
+        .bearer_auth(&sbm)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(overdue["total"], 1);
+    let c = app.client();
+    app.login(&c, "sbm", kitroom_tests::PASSWORD).await;
+    let page = c
+        .get(app.url("/loans?view=overdue"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Overdue") && page.contains("TAB-1"));
+    let device = c
+        .get(app.url("/devices/TAB-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(device.contains("class=\"badge overdue\""));
+    let home = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("overdue loans"));
+}
