@@ -1,13 +1,17 @@
 //! A believable demo school: people of every kind and role, about 200 devices of
-//! every kind across the school's rooms, and some history, all written through the
-//! store like any other change, so the activity log is real and verifies.
+//! every kind across the school's rooms, the acceptable-use policy signed by most,
+//! devices out on loan and back on charge, a request waiting for the head, and some
+//! history, all written through the store like any other change, so the activity log
+//! is real and verifies.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{Duration, NaiveDate};
 use kitroom_core::device::{DeviceInput, StatusChange};
-use kitroom_core::person::PersonInput;
+use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
+use kitroom_core::person::{PersonInput, PersonKind};
+use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_store::{Actor, Store};
 
 /// Every demo account's password.
@@ -273,6 +277,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut manager = Actor::system();
+    let mut everyone = Vec::new();
     for p in people(&mut dice) {
         let input = PersonInput {
             username: p.username,
@@ -292,6 +297,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         if created.username == "manager" {
             manager = created.actor();
         }
+        everyone.push(created);
     }
     let today = crate::today();
     let start_of_year = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap_or(today);
@@ -390,6 +396,117 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
             details.encryption.method = Some(kitroom_core::device::EncryptionMethod::Ipados);
         }
         store.update_device(manager.clone(), d.id, details).await?;
+    }
+    let settings = kitroom_core::settings::Settings {
+        school_name: "Hillside Primary School".into(),
+        ..store.settings().await?
+    };
+    store.save_settings(manager.clone(), settings).await?;
+    // The sample policy, signed by everyone but a handful of newcomers.
+    let policy = PolicyInput {
+        title: "Acceptable use of school devices".into(),
+        version_label: "2026/27".into(),
+        issued_on: "2026-09-01".into(),
+        body: kitroom_web::policies::SAMPLE_POLICY.into(),
+    };
+    let policy = store
+        .publish_policy(
+            manager.clone(),
+            policy
+                .parse()
+                .map_err(|e| anyhow::anyhow!("demo policy: {e}"))?,
+        )
+        .await?;
+    for p in everyone
+        .iter()
+        .filter(|p| !matches!(p.kind, PersonKind::Visitor))
+        .take(everyone.len() - 4)
+    {
+        let position = if p.position.is_empty() {
+            p.kind.label().to_owned()
+        } else {
+            p.position.clone()
+        };
+        let sig = SignatureInput {
+            full_name: p.full_name.clone(),
+            position,
+            agree: true,
+        };
+        store
+            .sign_policy(
+                p,
+                policy.id,
+                sig.parse(true).map_err(|e| anyhow::anyhow!("{e}"))?,
+                today,
+            )
+            .await?;
+    }
+    // Devices out on loan today, and some already back on charge.
+    let now = chrono::Utc::now();
+    let due = kitroom_core::loan::default_due(now, store.settings().await?.day_ends_at);
+    let borrowers: Vec<_> = everyone
+        .iter()
+        .filter(|p| p.username != "manager")
+        .take(24)
+        .collect();
+    let mut lent = Vec::new();
+    for (i, d) in devices
+        .iter()
+        .filter(|d| d.status == kitroom_core::device::DeviceStatus::Available)
+        .step_by(7)
+        .take(20)
+        .enumerate()
+    {
+        let borrower = borrowers[i % borrowers.len()];
+        let request = CheckOutRequest {
+            due_at: due + Duration::days((i % 3) as i64),
+            purpose: (*dice.pick(&[
+                "Year 5 science",
+                "Reading group",
+                "Reports",
+                "Phonics",
+                "PE lesson photos",
+                "Governors' meeting",
+            ]))
+            .into(),
+            off_site: false,
+            head_authorised: false,
+        };
+        if store
+            .check_out(manager.clone(), d.id, borrower.id, request)
+            .await
+            .is_ok()
+        {
+            lent.push(d.id);
+        }
+    }
+    for id in lent.iter().step_by(3) {
+        let back = ReturnRequest {
+            condition: ReturnCondition::Fine,
+            battery_percent: Some(dice.roll(90) as i64 + 5),
+            on_charge: true,
+            images_cleared: true,
+        };
+        store
+            .return_device(manager.clone(), *id, "Computer room".into(), back)
+            .await?;
+    }
+    // A teacher asks to take a laptop holding reports home.
+    if let (Some(teacher), Some(laptop)) = (
+        everyone.iter().find(|p| p.username == "teacher"),
+        devices.iter().find(|d| {
+            d.details.holds_personal_data
+                && d.status == kitroom_core::device::DeviceStatus::Available
+                && !lent.contains(&d.id)
+        }),
+    ) {
+        store
+            .request_offsite(
+                teacher.actor(),
+                laptop.id,
+                "Writing end-of-term reports at home this weekend".into(),
+            )
+            .await?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use axum::Router;
 use kitroom_core::person::{may_manage_account, new_password, Permission, PersonInput, Role};
 use kitroom_core::Invalid;
 use kitroom_store::events::EventFilter;
+use kitroom_store::loans::LoanFilter;
 use kitroom_store::people::{PeopleFilter, Person};
 use kitroom_store::StoreError;
 use serde::Deserialize;
@@ -196,6 +197,17 @@ async fn show(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
+    render_person(&ctx, &state, &p, &Invalid::new()).await
+}
+
+/// A person's page: their details, what they hold and held, what they signed, and
+/// their recent activity.
+async fn render_person(
+    ctx: &Ctx,
+    state: &AppState,
+    p: &Person,
+    invalid: &Invalid,
+) -> Result<Response, AppError> {
     let events = state
         .store()
         .list_events(&EventFilter {
@@ -204,7 +216,25 @@ async fn show(
             ..Default::default()
         })
         .await?;
-    Ok(v::show(&ctx, &p, &events, &Invalid::new()).into_response())
+    let loans = state
+        .store()
+        .list_loans(&LoanFilter {
+            borrower: Some(p.id),
+            limit: 500,
+            ..Default::default()
+        })
+        .await?;
+    let signatures = state.store().signatures_of(p.id).await?;
+    let status = if invalid.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        v::show(ctx, p, &loans, &signatures, &events, invalid),
+    )
+        .into_response())
 }
 
 async fn edit_form(
@@ -320,21 +350,7 @@ async fn reset_password(
     may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
     let password = match new_password(&form.password, &p.username) {
         Ok(pw) => pw,
-        Err(m) => {
-            let events = state
-                .store()
-                .list_events(&EventFilter {
-                    person: Some(p.id),
-                    limit: 50,
-                    ..Default::default()
-                })
-                .await?;
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                v::show(&ctx, &p, &events, &Invalid::one("password", m)),
-            )
-                .into_response());
-        }
+        Err(m) => return render_person(&ctx, &state, &p, &Invalid::one("password", m)).await,
     };
     let hash = hash_password(password).await?;
     state

@@ -3,7 +3,9 @@
 use kitroom_core::person::{PersonKind, Role};
 use kitroom_core::Invalid;
 use kitroom_store::events::Event;
+use kitroom_store::loans::Loan;
 use kitroom_store::people::Person;
+use kitroom_store::policies::Signature;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, select, Field, Section};
@@ -94,7 +96,14 @@ pub fn form(ctx: &Ctx, editing: Option<&Person>, f: &PersonForm, invalid: &Inval
     )
 }
 
-pub fn show(ctx: &Ctx, p: &Person, events: &[Event], invalid: &Invalid) -> Markup {
+pub fn show(
+    ctx: &Ctx,
+    p: &Person,
+    loans: &[Loan],
+    signatures: &[(String, Signature)],
+    events: &[Event],
+    invalid: &Invalid,
+) -> Markup {
     let url = person_url(&p.username);
     page(
         ctx,
@@ -134,6 +143,26 @@ pub fn show(ctx: &Ctx, p: &Person, events: &[Event], invalid: &Invalid) -> Marku
                         } @else {
                             input type="hidden" name="active" value="true";
                             button.secondary type="submit" { "Reactivate account" }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { "Loans" }
+                @if loans.is_empty() {
+                    p.muted { "They have never borrowed a device." }
+                } @else {
+                    (super::loans::loans_table(loans, chrono::Utc::now()))
+                }
+            }
+            section {
+                h2 { "Acceptable-use policy" }
+                @if signatures.is_empty() {
+                    p.muted { "They have not signed any version." }
+                } @else {
+                    ul.plain {
+                        @for (version, s) in signatures {
+                            li { "Version " (version) ": signed " (s.signed_on) " as " (s.full_name) ", " (s.position) }
                         }
                     }
                 }
