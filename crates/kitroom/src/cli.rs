@@ -140,14 +140,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if std::io::stdin().is_terminal() {
                 user_add(&cli.data_dir, input, None).await
             } else {
-                user_add(&cli.data_dir, input, Some(&mut std::io::stdin().lock())).await
+                user_add(
+                    &cli.data_dir,
+                    input,
+                    Some(&mut std::io::BufReader::new(std::io::stdin())),
+                )
+                .await
             }
         }
         Some(Command::User(UserCommand::Password { username })) => {
             if std::io::stdin().is_terminal() {
                 user_password(&cli.data_dir, &username, None).await
             } else {
-                user_password(&cli.data_dir, &username, Some(&mut std::io::stdin().lock())).await
+                user_password(
+                    &cli.data_dir,
+                    &username,
+                    Some(&mut std::io::BufReader::new(std::io::stdin())),
+                )
+                .await
             }
         }
         Some(Command::Token(TokenCommand::Create { username, name })) => {
@@ -205,7 +215,10 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// Reads a password: one line of `input`, or with no input asked for twice at the
 /// terminal without echo.
-fn read_password(username: &str, input: Option<&mut dyn BufRead>) -> anyhow::Result<String> {
+fn read_password(
+    username: &str,
+    input: Option<&mut (dyn BufRead + Send)>,
+) -> anyhow::Result<String> {
     let password = if let Some(input) = input {
         let mut line = String::new();
         input.read_line(&mut line)?;
@@ -225,7 +238,7 @@ fn read_password(username: &str, input: Option<&mut dyn BufRead>) -> anyhow::Res
 pub async fn user_add(
     data_dir: &Path,
     input: PersonInput,
-    password_input: Option<&mut dyn BufRead>,
+    password_input: Option<&mut (dyn BufRead + Send)>,
 ) -> anyhow::Result<ExitCode> {
     let details = match input.parse() {
         Ok(d) => d,
@@ -267,7 +280,7 @@ pub async fn user_add(
 pub async fn user_password(
     data_dir: &Path,
     username: &str,
-    password_input: Option<&mut dyn BufRead>,
+    password_input: Option<&mut (dyn BufRead + Send)>,
 ) -> anyhow::Result<ExitCode> {
     let store = Store::open(data_dir).await?;
     let Some(person) = store.person_by_username(username).await? else {
