@@ -3,18 +3,22 @@
 //! pass the facts and the time in, so every rule can be tested by choosing them.
 //!
 //! # Layout
+//! - [`change`]: requests to install or change software or hardware.
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
 //!   details of a device.
 //! - [`person`]: usernames, kinds of person, roles and what each role may do.
 //! - [`event`]: the activity log's actions and its hash chain.
+//! - [`incident`]: damage, loss and theft, and the data-breach assessment.
 //! - [`loan`]: the rules at check-out and return, and when a loan is due.
 //! - [`policy`]: acceptable-use policy versions and signatures.
 //! - [`settings`]: the school day, the return room, charging times.
 //! - [`throttle`]: the rule that slows down password guessing.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
+pub mod change;
 pub mod device;
 pub mod event;
+pub mod incident;
 pub mod invalid;
 pub mod loan;
 pub mod person;

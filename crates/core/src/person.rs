@@ -55,6 +55,14 @@ pub enum Permission {
     AuthoriseOffsite,
     /// Change the school's settings.
     ManageSettings,
+    /// Report damage, loss or theft, and ask for a change to a device.
+    Report,
+    /// See every incident and the manager's desk.
+    ViewIncidents,
+    /// Handle incidents: record decisions, move them on, resolve them.
+    HandleIncidents,
+    /// Approve or decline installing or changing software or hardware.
+    DecideChanges,
 }
 
 impl Role {
@@ -72,6 +80,10 @@ impl Role {
             ManagePolicy => matches!(self, Role::Manager | Role::Admin),
             AuthoriseOffsite => self == Role::Head,
             ManageSettings => self == Role::Admin,
+            Report => true,
+            ViewIncidents => matches!(self, Role::Manager | Role::Head | Role::Admin),
+            HandleIncidents => matches!(self, Role::Manager | Role::Admin),
+            DecideChanges => self == Role::Head,
         }
     }
 }
