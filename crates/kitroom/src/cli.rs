@@ -72,6 +72,18 @@ pub struct ServeArgs {
     /// address for the setup link and the page's own address for labels.
     #[arg(long, env = "KITROOM_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Send email through this SMTP server, for example smtp://127.0.0.1:25 (a relay
+    /// on this machine), smtp://user:pass@mail.school.example:587?tls=required or
+    /// smtps://user:pass@mail.school.example:465. Unset: no email is sent.
+    #[arg(long, env = "KITROOM_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of Kitroom's email.
+    #[arg(
+        long,
+        env = "KITROOM_MAIL_FROM",
+        default_value = "Kitroom <kitroom@localhost>"
+    )]
+    pub mail_from: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +195,14 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         trust_proxy: args.trust_proxy,
         idle_timeout: Duration::from_secs(args.idle_minutes * 60),
         public_url: args.public_url.clone(),
+        mail: args
+            .smtp_url
+            .clone()
+            .map(|smtp_url| kitroom_web::MailConfig {
+                smtp_url,
+                from: args.mail_from.clone(),
+                retry_base: Duration::from_secs(30),
+            }),
     };
     let (running, setup) = crate::server::start(data_dir, listener, config).await?;
     tracing::info!(address = %running.addr, data_dir = %data_dir.display(), "Kitroom is running");

@@ -7,9 +7,11 @@
 //! - [`cli`]: the command line (clap) and what each command does.
 //! - [`server`]: starting the web app on a listener, the setup link, graceful shutdown.
 //! - [`demo`]: a believable demo school.
+//! - [`mailer`]: sending the email outbox over SMTP, with retries.
 
 pub mod cli;
 pub mod demo;
+pub mod mailer;
 pub mod server;
 
 /// Today's date at the school (Europe/London).

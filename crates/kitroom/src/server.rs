@@ -1,4 +1,4 @@
-//! Running the web app.
+//! Running the web app and its background work.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -16,28 +16,37 @@ pub struct Running {
     pub state: AppState,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
-    sweeper: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops taking connections, lets requests in flight finish, closes the database.
+    /// Stops taking connections, lets requests in flight finish, stops the
+    /// background work and closes the database.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        self.sweeper.abort();
         self.task.await??;
+        for b in &self.background {
+            b.abort();
+        }
         self.state.store().close().await;
         Ok(())
     }
 }
 
 /// Opens the database in `data_dir` (creating and migrating it on first start) and
-/// serves the app on `listener`. With no account yet, makes a one-time setup link;
-/// returns its token beside the server so the caller can print the link.
+/// serves the app on `listener`, with its housekeeping and, when configured, the
+/// mail sender. With no account yet, makes a one-time setup link and returns its
+/// token beside the server so the caller can print the link.
 pub async fn start(
     data_dir: &Path,
     listener: TcpListener,
     config: Config,
 ) -> anyhow::Result<(Running, Option<String>)> {
+    let mailer = config
+        .mail
+        .as_ref()
+        .map(crate::mailer::Mailer::new)
+        .transpose()?;
     let store = Store::open(data_dir)
         .await
         .with_context(|| format!("opening the database in {}", data_dir.display()))?;
@@ -60,32 +69,52 @@ pub async fn start(
         })
         .await
     });
-    // Expired sessions are removed every hour.
-    let sessions = state.store().clone();
-    let sweeper = tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            every.tick().await;
-            match sessions
-                .delete_expired_sessions(chrono::Utc::now().timestamp())
-                .await
-            {
-                Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
-            }
-        }
-    });
+    let mut background = vec![tokio::spawn(housekeeping(state.store().clone()))];
+    match mailer {
+        Some(m) => background.push(tokio::spawn(
+            m.run(state.store().clone(), state.mail_wake()),
+        )),
+        None => tracing::info!(
+            "email is off (KITROOM_SMTP_URL is not set): notifications stay in the app"
+        ),
+    }
     Ok((
         Running {
             addr,
             state,
             stop,
             task,
-            sweeper,
+            background,
         },
         setup,
     ))
+}
+
+/// Once a minute: devices that have charged for their kind's charging time become
+/// ready to lend. Once an hour: expired sessions are removed.
+async fn housekeeping(store: Store) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut minutes = 0u32;
+    loop {
+        every.tick().await;
+        let now = chrono::Utc::now();
+        match store.settings().await {
+            Ok(settings) => match store.mark_charged_devices_ready(settings, now).await {
+                Ok(n) if n > 0 => tracing::info!(devices = n, "charged devices marked ready"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not mark charged devices ready"),
+            },
+            Err(e) => tracing::warn!(error = %e, "could not read the settings"),
+        }
+        if minutes % 60 == 0 {
+            match store.delete_expired_sessions(now.timestamp()).await {
+                Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            }
+        }
+        minutes = minutes.wrapping_add(1);
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

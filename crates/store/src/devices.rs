@@ -166,6 +166,61 @@ pub(crate) async fn get_device(
         .try_into()
 }
 
+/// Moves `device` by `change` inside the caller's transaction, with its event; the
+/// one place a status changes other than check-out and return. `details` are added
+/// to the event. Coming back on charge starts the charging clock; a device lost
+/// while on loan closes the loan as lost.
+pub(crate) async fn apply_change(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    device: &Device,
+    change: StatusChange,
+    mut details: Value,
+    now: DateTime<Utc>,
+) -> Result<Device, StoreError> {
+    let to = device.status.apply(change)?;
+    let charging_since = match to {
+        DeviceStatus::ReturnedCharging => Some(time_text(now)),
+        _ => None,
+    };
+    sqlx::query("update device set status = ?, charging_since = ?, updated_at = ? where id = ? and status = ?")
+        .bind(to.as_str())
+        .bind(charging_since)
+        .bind(time_text(now))
+        .bind(device.id.to_string())
+        .bind(device.status.as_str())
+        .execute(&mut *conn)
+        .await?;
+    details["change"] = json!(change.as_str());
+    details["from"] = json!(device.status);
+    details["to"] = json!(to);
+    if device.status == DeviceStatus::OnLoan {
+        // The loan ends here: the device is no longer with its borrower.
+        let closed: Option<(String, String)> = sqlx::query_as(
+            "update loan set returned_at = ?, outcome = 'lost' where device_id = ? and returned_at is null
+             returning id, (select username from person where id = borrower_id)",
+        )
+        .bind(time_text(now))
+        .bind(device.id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((loan, borrower)) = closed {
+            details["loan"] = json!(loan);
+            details["borrower"] = json!(borrower);
+        }
+    }
+    append(
+        conn,
+        actor,
+        "device.status_changed",
+        &device.subject(),
+        details,
+        now,
+    )
+    .await?;
+    get_device(conn, device.id).await
+}
+
 /// Which devices to list, and which page.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceFilter {
@@ -365,42 +420,21 @@ impl Store {
     ) -> Result<Device, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                let now = Utc::now();
-                let before = get_device(conn, id).await?;
                 if matches!(change, StatusChange::CheckOut | StatusChange::Return) {
-                    return Err(Invalid::one("change", "Check devices out and in through a loan.").into());
+                    return Err(
+                        Invalid::one("change", "Check devices out and in through a loan.").into(),
+                    );
                 }
-                let to = before.status.apply(change)?;
-                let charging_since = match to {
-                    DeviceStatus::ReturnedCharging => Some(time_text(now)),
-                    _ => None,
-                };
-                sqlx::query("update device set status = ?, charging_since = ?, updated_at = ? where id = ? and status = ?")
-                    .bind(to.as_str())
-                    .bind(charging_since)
-                    .bind(time_text(now))
-                    .bind(id.to_string())
-                    .bind(before.status.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-                let mut details = json!({"change": change.as_str(), "from": before.status, "to": to, "note": note});
-                if before.status == DeviceStatus::OnLoan {
-                    // The loan ends here: the device is no longer with its borrower.
-                    let closed: Option<(String, String)> = sqlx::query_as(
-                        "update loan set returned_at = ?, outcome = 'lost' where device_id = ? and returned_at is null
-                         returning id, (select username from person where id = borrower_id)",
-                    )
-                    .bind(time_text(now))
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    if let Some((loan, borrower)) = closed {
-                        details["loan"] = json!(loan);
-                        details["borrower"] = json!(borrower);
-                    }
-                }
-                append(conn, &actor, "device.status_changed", &before.subject(), details, now).await?;
-                get_device(conn, id).await
+                let device = get_device(conn, id).await?;
+                apply_change(
+                    conn,
+                    &actor,
+                    &device,
+                    change,
+                    json!({"note": note}),
+                    Utc::now(),
+                )
+                .await
             })
         })
         .await

@@ -15,11 +15,14 @@
 //! - [`devices`]: the register itself.
 //! - [`policies`]: acceptable-use policy versions and signatures.
 //! - [`loans`]: check-out, return, the head's off-site authorisations, charging.
+//! - [`incidents`]: damage, loss and theft; notifications; the email outbox;
+//!   change requests; the manager's desk.
 //! - [`settings`]: the school's settings.
 
 pub mod db;
 pub mod devices;
 pub mod events;
+pub mod incidents;
 pub mod loans;
 pub mod locations;
 pub mod people;

@@ -15,7 +15,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, time_text, Actor, Store, StoreError};
-use crate::devices::{get_device, Device};
+use crate::devices::{apply_change, get_device, Device};
 use crate::events::append;
 use crate::locations::find_or_create;
 use crate::policies::standing_in;
@@ -556,19 +556,12 @@ async fn mark_ready_in(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let device = get_device(conn, id).await?;
-    let to = device.status.apply(StatusChange::MarkReady)?;
-    sqlx::query("update device set status = ?, charging_since = null, updated_at = ? where id = ?")
-        .bind(to.as_str())
-        .bind(time_text(now))
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    append(
+    apply_change(
         conn,
         actor,
-        "device.status_changed",
-        &device.subject(),
-        json!({"change": StatusChange::MarkReady.as_str(), "from": device.status, "to": to, "note": note}),
+        &device,
+        StatusChange::MarkReady,
+        json!({"note": note}),
         now,
     )
     .await?;

@@ -58,9 +58,24 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Sign people out after this long without a request.
     pub idle_timeout: Duration,
-    /// The address people use to reach Kitroom, for QR labels; without it, labels
-    /// use the address the page was asked for.
+    /// The address people use to reach Kitroom, for QR labels and links in email;
+    /// without it, the address the page was asked for.
     pub public_url: Option<String>,
+    /// Email through SMTP; `None` keeps notifications in the app only.
+    pub mail: Option<MailConfig>,
+}
+
+/// Where and how email is sent.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `smtp://host:port` (plain, for a relay on the local network),
+    /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`.
+    pub smtp_url: String,
+    /// The sender, such as `Kitroom <kitroom@school.example>`.
+    pub from: String,
+    /// The wait after the first failed attempt; it doubles after each failure, up
+    /// to an hour.
+    pub retry_base: Duration,
 }
 
 impl Default for Config {
@@ -70,6 +85,7 @@ impl Default for Config {
             trust_proxy: false,
             idle_timeout: Duration::from_secs(60 * 60),
             public_url: None,
+            mail: None,
         }
     }
 }
@@ -85,6 +101,7 @@ struct Inner {
     config: Config,
     throttle: Mutex<auth::Throttle>,
     setup_token: Mutex<Option<String>>,
+    mail_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -95,6 +112,7 @@ impl AppState {
                 config,
                 throttle: Mutex::new(auth::Throttle::default()),
                 setup_token: Mutex::new(None),
+                mail_wake: Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -105,6 +123,34 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Wakes the mail sender: something was just put in the outbox.
+    pub fn wake_mailer(&self) {
+        self.inner.mail_wake.notify_one();
+    }
+
+    /// What the mail sender waits on.
+    pub fn mail_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.mail_wake.clone()
+    }
+
+    /// The address links and QR codes point at: the configured public address, or
+    /// the one this request was made to.
+    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(u) = &self.config().public_url {
+            return u.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1:8080");
+        let scheme = if self.config().secure_cookies {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{host}")
     }
 
     /// Makes a new one-time setup token, valid while Kitroom has no account, and

@@ -3,7 +3,7 @@
 //! devices on charge, all loans for the manager, and printable labels.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -544,24 +544,6 @@ async fn mark_location_ready(
     Ok(Redirect::to("/charging").into_response())
 }
 
-/// The address the QR codes point at: the configured public address, or the one
-/// this page was asked for.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = &state.config().public_url {
-        return u.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
-    let scheme = if state.config().secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
-}
-
 /// A printable A4 sheet of labels for the devices the list's filters select.
 async fn labels(
     ctx: Ctx,
@@ -586,7 +568,7 @@ async fn labels(
     Ok(v::labels(
         &ctx,
         &devices,
-        &base_url(&state, &headers),
+        &state.base_url(&headers),
         &settings.school_name,
         &q,
     )

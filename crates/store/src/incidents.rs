@@ -1,0 +1,817 @@
+//! Incidents (damage, loss, theft), the notifications and emails they raise, and
+//! change requests.
+//!
+//! A report, its effect on the device, its event, the managers' notifications and
+//! the emails to them are written in one transaction: a report is never saved
+//! without the people who must act on it being told, and an email is never lost
+//! because the mail server was down (it waits in the outbox).
+
+use chrono::{DateTime, Duration, Utc};
+use kitroom_core::change::ChangeDetails;
+use kitroom_core::device::Pence;
+use kitroom_core::incident::{
+    self, BreachDecision, DataFacts, IncidentKind, IncidentRefusal, IncidentStatus, ReportDetails,
+    Resolution, Risk,
+};
+use kitroom_core::Invalid;
+use serde_json::json;
+use sqlx::{QueryBuilder, SqliteConnection};
+use uuid::Uuid;
+
+use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
+use crate::devices::{apply_change, get_device};
+use crate::events::append;
+use crate::people::Person;
+
+/// An incident, with the names a page needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    pub id: Uuid,
+    pub number: i64,
+    pub device_id: Uuid,
+    pub device_tag: String,
+    pub device_name: String,
+    pub kind: IncidentKind,
+    pub status: IncidentStatus,
+    pub reported_by: String,
+    pub reporter_name: String,
+    pub reported_at: DateTime<Utc>,
+    pub occurred_at: DateTime<Utc>,
+    pub place: String,
+    pub description: String,
+    pub police_reference: Option<String>,
+    pub risk: Risk,
+    pub breach_reason: String,
+    pub decide_by: Option<DateTime<Utc>>,
+    pub decision: Option<Decision>,
+    pub resolution: Option<Resolution>,
+    pub cost: Option<Pence>,
+    pub claim_reference: String,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// The recorded data protection decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub reportable: bool,
+    pub reason: String,
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+impl Incident {
+    /// A possible breach still waiting for its decision.
+    pub fn decision_pending(&self) -> bool {
+        self.risk == Risk::Possible && self.decision.is_none()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct IncidentRow {
+    id: String,
+    number: i64,
+    device_id: String,
+    device_tag: String,
+    device_name: String,
+    kind: String,
+    status: String,
+    reported_by: String,
+    reporter_name: String,
+    reported_at: String,
+    occurred_at: String,
+    place: String,
+    description: String,
+    police_reference: Option<String>,
+    breach_risk: String,
+    breach_reason: String,
+    decide_by: Option<String>,
+    breach_reportable: Option<bool>,
+    breach_decision_reason: Option<String>,
+    decided_by: Option<String>,
+    breach_decided_at: Option<String>,
+    resolution: Option<String>,
+    cost_pence: Option<i64>,
+    claim_reference: String,
+    resolved_at: Option<String>,
+}
+
+impl TryFrom<IncidentRow> for Incident {
+    type Error = StoreError;
+    fn try_from(r: IncidentRow) -> Result<Self, StoreError> {
+        let decision = match (
+            r.breach_reportable,
+            r.breach_decision_reason,
+            r.decided_by,
+            r.breach_decided_at,
+        ) {
+            (Some(reportable), Some(reason), Some(decided_by), Some(at)) => Some(Decision {
+                reportable,
+                reason,
+                decided_by,
+                decided_at: parse_time(&at)?,
+            }),
+            _ => None,
+        };
+        Ok(Incident {
+            id: parse_uuid(&r.id)?,
+            number: r.number,
+            device_id: parse_uuid(&r.device_id)?,
+            device_tag: r.device_tag,
+            device_name: r.device_name,
+            kind: parse_word(&r.kind)?,
+            status: parse_word(&r.status)?,
+            reported_by: r.reported_by,
+            reporter_name: r.reporter_name,
+            reported_at: parse_time(&r.reported_at)?,
+            occurred_at: parse_time(&r.occurred_at)?,
+            place: r.place,
+            description: r.description,
+            police_reference: r.police_reference,
+            risk: parse_word(&r.breach_risk)?,
+            breach_reason: r.breach_reason,
+            decide_by: r.decide_by.as_deref().map(parse_time).transpose()?,
+            decision,
+            resolution: r.resolution.as_deref().map(parse_word).transpose()?,
+            cost: r.cost_pence.map(Pence),
+            claim_reference: r.claim_reference,
+            resolved_at: r.resolved_at.as_deref().map(parse_time).transpose()?,
+        })
+    }
+}
+
+const INCIDENT: &str = "select i.id, i.number, i.device_id, d.tag as device_tag, trim(d.make || ' ' || d.model) as device_name,
+    i.kind, i.status, p.username as reported_by, p.full_name as reporter_name, i.reported_at, i.occurred_at, i.place,
+    i.description, i.police_reference, i.breach_risk, i.breach_reason, i.decide_by, i.breach_reportable,
+    i.breach_decision_reason, h.username as decided_by, i.breach_decided_at, i.resolution, i.cost_pence,
+    i.claim_reference, i.resolved_at
+    from incident i join device d on d.id = i.device_id join person p on p.id = i.reported_by
+    left join person h on h.id = i.breach_decided_by";
+
+async fn get_incident(conn: &mut SqliteConnection, id: Uuid) -> Result<Incident, StoreError> {
+    sqlx::query_as::<_, IncidentRow>(&format!("{INCIDENT} where i.id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}
+
+/// A note on an incident.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IncidentNote {
+    pub at: String,
+    pub author: String,
+    pub body: String,
+}
+
+/// A notification in a person's list.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Notification {
+    pub id: String,
+    pub created_at: String,
+    pub body: String,
+    pub link: String,
+    pub read: bool,
+}
+
+/// An email waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutgoingEmail {
+    pub id: String,
+    pub to_address: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// A change request, with names.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChangeRequest {
+    pub id: String,
+    pub device_tag: String,
+    pub device_name: String,
+    pub person: String,
+    pub person_name: String,
+    pub what: String,
+    pub why: String,
+    pub requested_at: String,
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub note: String,
+}
+
+const CHANGE: &str = "select c.id, d.tag as device_tag, trim(d.make || ' ' || d.model) as device_name, p.username as person,
+    p.full_name as person_name, c.what, c.why, c.requested_at, c.status, h.username as decided_by, c.note
+    from change_request c join device d on d.id = c.device_id join person p on p.id = c.person_id
+    left join person h on h.id = c.decided_by";
+
+/// Tells every active manager and admin, in the app and (when they have an email
+/// address) by email through the outbox, inside the caller's transaction.
+async fn tell_managers(
+    conn: &mut SqliteConnection,
+    body: &str,
+    link: &str,
+    subject: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let managers: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select id, email from person where active = 1 and role in ('manager', 'admin')",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, address) in managers {
+        sqlx::query("insert into notification (id, person_id, created_at, body, link) values (?, ?, ?, ?, ?)")
+            .bind(Uuid::new_v4().to_string())
+            .bind(&id)
+            .bind(time_text(now))
+            .bind(body)
+            .bind(link)
+            .execute(&mut *conn)
+            .await?;
+        if let Some(address) = address.filter(|a| !a.is_empty()) {
+            sqlx::query("insert into outbox (id, created_at, to_address, subject, body, next_attempt_at) values (?, ?, ?, ?, ?, ?)")
+                .bind(Uuid::new_v4().to_string())
+                .bind(time_text(now))
+                .bind(address)
+                .bind(subject)
+                .bind(email)
+                .bind(time_text(now))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Which incidents to list.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub status: Option<IncidentStatus>,
+    /// Open and investigating, not resolved.
+    pub unresolved: bool,
+    pub device: Option<Uuid>,
+    pub reported_by: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// What needs the manager: the counts on their desk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeskCounts {
+    pub new_incidents: i64,
+    pub open_incidents: i64,
+    pub pending_decisions: i64,
+    pub overdue_loans: i64,
+    pub charging: i64,
+    pub encryption_gaps: i64,
+    pub pending_changes: i64,
+    pub pending_offsite: i64,
+}
+
+impl Store {
+    /// Records a report of damage, loss or theft: assesses the breach risk from the
+    /// device's facts as they are now, marks a lost or stolen device lost (ending its
+    /// loan), marks a damaged one damaged, and tells the managers, all at once.
+    /// `link_base` is the address the email's link starts with.
+    pub async fn report_incident(
+        &self,
+        reporter: &Person,
+        device_id: Uuid,
+        d: ReportDetails,
+        link_base: String,
+    ) -> Result<Incident, StoreError> {
+        let actor = reporter.actor();
+        let reporter_id = reporter.id;
+        let reporter_name = reporter.full_name.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let device = get_device(conn, device_id).await?;
+                let facts = DataFacts {
+                    encryption: &device.details.encryption,
+                    holds_personal_data: device.details.holds_personal_data,
+                    captures_images: device.details.captures_images,
+                };
+                let assessment = incident::assess_breach(d.kind, &facts, now);
+                let number: i64 = sqlx::query_scalar("select coalesce(max(number), 0) + 1 from incident").fetch_one(&mut *conn).await?;
+                let id = Uuid::new_v4();
+                sqlx::query(
+                    "insert into incident (id, number, device_id, kind, reported_by, reported_at, occurred_at, place, description,
+                       police_reference, device_status_before, breach_risk, breach_reason, decide_by)
+                     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id.to_string())
+                .bind(number)
+                .bind(device_id.to_string())
+                .bind(d.kind.as_str())
+                .bind(reporter_id.to_string())
+                .bind(time_text(now))
+                .bind(time_text(d.occurred_at))
+                .bind(&d.place)
+                .bind(&d.description)
+                .bind(&d.police_reference)
+                .bind(device.status.as_str())
+                .bind(assessment.risk.as_str())
+                .bind(&assessment.reason)
+                .bind(assessment.decide_by.map(time_text))
+                .execute(&mut *conn)
+                .await?;
+                append(
+                    conn,
+                    &actor,
+                    "incident.reported",
+                    &device.subject(),
+                    json!({
+                        "incident": number, "kind": d.kind, "occurred_at": time_text(d.occurred_at), "place": d.place,
+                        "description": d.description, "police_reference": d.police_reference,
+                        "breach_risk": assessment.risk, "breach_reason": assessment.reason,
+                    }),
+                    now,
+                )
+                .await?;
+                if let Some(change) = incident::status_change_on_report(d.kind, device.status) {
+                    apply_change(conn, &actor, &device, change, json!({"note": format!("{} reported (incident {number})", d.kind.label())}), now).await?;
+                }
+                if d.kind == IncidentKind::Damage {
+                    sqlx::query("update device set condition = 'damaged', updated_at = ? where id = ?")
+                        .bind(time_text(now))
+                        .bind(device_id.to_string())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                let tag = device.details.tag.to_string();
+                let link = format!("/incidents/{id}");
+                let body = format!("{} of {tag} reported by {reporter_name}", d.kind.label());
+                let subject = format!("Kitroom: {} of {tag} reported (incident {number})", d.kind.label().to_lowercase());
+                let email = format!(
+                    "{reporter_name} has reported the {kind} of {tag} ({make} {model}).\n\nWhat happened: {desc}\nWhen: {when}\nWhere: {place}\n{police}\nData protection: {reason}\n\nOpen the incident: {base}{link}\n",
+                    kind = d.kind.label().to_lowercase(),
+                    make = device.details.make,
+                    model = device.details.model,
+                    desc = d.description,
+                    when = time_text(d.occurred_at),
+                    place = if d.place.is_empty() { "not given" } else { d.place.as_str() },
+                    police = d.police_reference.as_deref().map(|p| format!("Police reference: {p}\n")).unwrap_or_default(),
+                    reason = assessment.reason,
+                    base = link_base.trim_end_matches('/'),
+                );
+                tell_managers(conn, &body, &link, &subject, &email, now).await?;
+                get_incident(conn, id).await
+            })
+        })
+        .await
+    }
+
+    pub async fn incident(&self, id: Uuid) -> Result<Option<Incident>, StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        match get_incident(&mut conn, id).await {
+            Ok(i) => Ok(Some(i)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Incidents, newest first.
+    pub async fn list_incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+        let mut qb = QueryBuilder::new(INCIDENT);
+        qb.push(" where 1 = 1");
+        if let Some(s) = f.status {
+            qb.push(" and i.status = ").push_bind(s.as_str());
+        }
+        if f.unresolved {
+            qb.push(" and i.status <> 'resolved'");
+        }
+        if let Some(d) = f.device {
+            qb.push(" and i.device_id = ").push_bind(d.to_string());
+        }
+        if let Some(p) = f.reported_by {
+            qb.push(" and i.reported_by = ").push_bind(p.to_string());
+        }
+        qb.push(" order by i.reported_at desc limit ")
+            .push_bind(if f.limit > 0 { f.limit.min(5000) } else { 500 });
+        qb.build_query_as::<IncidentRow>()
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .map(Incident::try_from)
+            .collect()
+    }
+
+    pub async fn incident_notes(&self, id: Uuid) -> Result<Vec<IncidentNote>, StoreError> {
+        Ok(sqlx::query_as(
+            "select n.at, p.username as author, n.body from incident_note n join person p on p.id = n.author
+             where n.incident_id = ? order by n.at",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// Records the data protection decision on a possible breach.
+    pub async fn record_breach_decision(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        decision: BreachDecision,
+    ) -> Result<Incident, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let i = get_incident(conn, id).await?;
+                if i.risk != Risk::Possible {
+                    return Err(Invalid::one("reportable", "Only a possible breach needs a data protection decision.").into());
+                }
+                if i.decision.is_some() {
+                    return Err(Invalid::one("reportable", "The decision has already been recorded.").into());
+                }
+                sqlx::query(
+                    "update incident set breach_reportable = ?, breach_decision_reason = ?, breach_decided_by = ?, breach_decided_at = ?
+                     where id = ?",
+                )
+                .bind(decision.reportable)
+                .bind(&decision.reason)
+                .bind(actor.id.map(|a| a.to_string()))
+                .bind(time_text(now))
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+                let device = get_device(conn, i.device_id).await?;
+                append(
+                    conn,
+                    &actor,
+                    "incident.breach_decided",
+                    &device.subject(),
+                    json!({"incident": i.number, "reportable": decision.reportable, "reason": decision.reason,
+                           "decided_within_deadline": i.decide_by.map(|d| now <= d)}),
+                    now,
+                )
+                .await?;
+                get_incident(conn, id).await
+            })
+        })
+        .await
+    }
+
+    /// Moves an incident on (investigating, or resolved with how), with a note, a
+    /// cost and a claim reference; the device follows.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn move_incident(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        to: IncidentStatus,
+        resolution: Option<Resolution>,
+        cost: Option<Pence>,
+        claim_reference: String,
+        note: String,
+    ) -> Result<Incident, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let i = get_incident(conn, id).await?;
+                let device = get_device(conn, i.device_id).await?;
+                let change = incident::move_incident(i.kind, i.status, to, resolution, i.decision_pending(), device.status)
+                    .map_err(|r: IncidentRefusal| Invalid::one("status", r.to_string()))?;
+                let resolved = to == IncidentStatus::Resolved;
+                sqlx::query(
+                    "update incident set status = ?, resolution = ?, cost_pence = coalesce(?, cost_pence),
+                       claim_reference = case when ? <> '' then ? else claim_reference end,
+                       resolved_at = ?, resolved_by = ? where id = ?",
+                )
+                .bind(to.as_str())
+                .bind(resolution.filter(|_| resolved).map(|r| r.as_str()))
+                .bind(cost.map(|c| c.0))
+                .bind(&claim_reference)
+                .bind(&claim_reference)
+                .bind(resolved.then(|| time_text(now)))
+                .bind(if resolved { actor.id.map(|a| a.to_string()) } else { None })
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+                if !note.is_empty() {
+                    insert_note(conn, &actor, id, &note, now).await?;
+                }
+                append(
+                    conn,
+                    &actor,
+                    "incident.updated",
+                    &device.subject(),
+                    json!({"incident": i.number, "from": i.status, "to": to, "resolution": resolution.filter(|_| resolved),
+                           "cost_pence": cost.map(|c| c.0), "claim_reference": claim_reference, "note": note}),
+                    now,
+                )
+                .await?;
+                if let Some(change) = change {
+                    apply_change(conn, &actor, &device, change, json!({"note": format!("incident {}", i.number)}), now).await?;
+                    if resolution == Some(Resolution::Repaired) {
+                        sqlx::query("update device set condition = 'good' where id = ?").bind(device.id.to_string()).execute(&mut *conn).await?;
+                    }
+                }
+                get_incident(conn, id).await
+            })
+        })
+        .await
+    }
+
+    /// Adds a note to an incident.
+    pub async fn add_incident_note(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        body: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let i = get_incident(conn, id).await?;
+                insert_note(conn, &actor, id, &body, now).await?;
+                let device = get_device(conn, i.device_id).await?;
+                append(
+                    conn,
+                    &actor,
+                    "incident.note_added",
+                    &device.subject(),
+                    json!({"incident": i.number, "note": body}),
+                    now,
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Records the police reference for a theft, which is often known only later.
+    pub async fn set_police_reference(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        reference: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let i = get_incident(conn, id).await?;
+                if i.kind != IncidentKind::Theft {
+                    return Err(Invalid::one(
+                        "police_reference",
+                        "Only a theft has a police reference.",
+                    )
+                    .into());
+                }
+                sqlx::query("update incident set police_reference = ? where id = ?")
+                    .bind(&reference)
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                let device = get_device(conn, i.device_id).await?;
+                append(
+                    conn,
+                    &actor,
+                    "incident.police_reference",
+                    &device.subject(),
+                    json!({"incident": i.number, "police_reference": reference}),
+                    now,
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    pub async fn unread_notifications(&self, person: Uuid) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "select count(*) from notification where person_id = ? and read_at is null",
+        )
+        .bind(person.to_string())
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    pub async fn notifications(
+        &self,
+        person: Uuid,
+        limit: i64,
+    ) -> Result<Vec<Notification>, StoreError> {
+        Ok(sqlx::query_as(
+            "select id, created_at, body, link, read_at is not null as read from notification where person_id = ?
+             order by created_at desc limit ?",
+        )
+        .bind(person.to_string())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    pub async fn mark_notifications_read(&self, person: Uuid) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                Ok(sqlx::query(
+                    "update notification set read_at = ? where person_id = ? and read_at is null",
+                )
+                .bind(time_text(Utc::now()))
+                .bind(person.to_string())
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+            })
+        })
+        .await
+    }
+
+    /// Emails due to be sent now, oldest first.
+    pub async fn due_emails(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutgoingEmail>, StoreError> {
+        Ok(sqlx::query_as(
+            "select id, to_address, subject, body, attempts from outbox where sent_at is null and next_attempt_at <= ?
+             order by next_attempt_at limit ?",
+        )
+        .bind(time_text(now))
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// How many emails are waiting.
+    pub async fn unsent_emails(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("select count(*) from outbox where sent_at is null")
+                .fetch_one(self.reader())
+                .await?,
+        )
+    }
+
+    pub async fn mark_email_sent(&self, id: String) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("update outbox set sent_at = ?, attempts = attempts + 1 where id = ?")
+                    .bind(time_text(Utc::now()))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Records a failed attempt; the next comes after `retry_in`.
+    pub async fn mark_email_failed(
+        &self,
+        id: String,
+        error: String,
+        retry_in: Duration,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("update outbox set attempts = attempts + 1, last_error = ?, next_attempt_at = ? where id = ?")
+                    .bind(error)
+                    .bind(time_text(Utc::now() + retry_in))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// A person asks the head teacher for permission to change a device.
+    pub async fn request_change(
+        &self,
+        actor: Actor,
+        device_id: Uuid,
+        d: ChangeDetails,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let person = actor.id.ok_or(StoreError::NotFound)?;
+                let device = get_device(conn, device_id).await?;
+                let id = Uuid::new_v4();
+                sqlx::query("insert into change_request (id, device_id, person_id, what, why, requested_at) values (?, ?, ?, ?, ?, ?)")
+                    .bind(id.to_string())
+                    .bind(device_id.to_string())
+                    .bind(person.to_string())
+                    .bind(&d.what)
+                    .bind(&d.why)
+                    .bind(time_text(now))
+                    .execute(&mut *conn)
+                    .await?;
+                append(conn, &actor, "change.requested", &device.subject(), json!({"request": id, "what": d.what, "why": d.why}), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// The head teacher approves or declines a change request.
+    pub async fn decide_change(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        approve: bool,
+        note: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let row: Option<(String, String, String)> = sqlx::query_as("select device_id, status, what from change_request where id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let (device_id, status, what) = row.ok_or(StoreError::NotFound)?;
+                if status != "pending" {
+                    return Err(Invalid::one("request", "This request has already been decided.").into());
+                }
+                sqlx::query("update change_request set status = ?, decided_by = ?, decided_at = ?, note = ? where id = ?")
+                    .bind(if approve { "approved" } else { "declined" })
+                    .bind(actor.id.map(|a| a.to_string()))
+                    .bind(time_text(now))
+                    .bind(&note)
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                let device = get_device(conn, parse_uuid(&device_id)?).await?;
+                let action = if approve { "change.approved" } else { "change.declined" };
+                append(conn, &actor, action, &device.subject(), json!({"request": id, "what": what, "note": note}), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Change requests waiting for the head teacher, oldest first.
+    pub async fn pending_changes(&self) -> Result<Vec<ChangeRequest>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "{CHANGE} where c.status = 'pending' order by c.requested_at"
+        ))
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// A device's change requests, newest first.
+    pub async fn changes_of_device(&self, device: Uuid) -> Result<Vec<ChangeRequest>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "{CHANGE} where c.device_id = ? order by c.requested_at desc"
+        ))
+        .bind(device.to_string())
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// What needs the manager now.
+    pub async fn desk_counts(
+        &self,
+        now: DateTime<Utc>,
+        verified_since: chrono::NaiveDate,
+    ) -> Result<DeskCounts, StoreError> {
+        let r = self.reader();
+        let one = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+        Ok(DeskCounts {
+            new_incidents: one("select count(*) from incident where status = 'open'").fetch_one(r).await?,
+            open_incidents: one("select count(*) from incident where status <> 'resolved'").fetch_one(r).await?,
+            pending_decisions: one("select count(*) from incident where decide_by is not null and breach_decided_at is null")
+                .fetch_one(r)
+                .await?,
+            overdue_loans: sqlx::query_scalar("select count(*) from loan where returned_at is null and due_at < ?")
+                .bind(time_text(now))
+                .fetch_one(r)
+                .await?,
+            charging: one("select count(*) from device where status = 'returned_charging'").fetch_one(r).await?,
+            encryption_gaps: sqlx::query_scalar(
+                "select count(*) from device where status <> 'retired' and (encryption_state <> 'encrypted'
+                   or encryption_verified_on is null or encryption_verified_on < ?)",
+            )
+            .bind(verified_since.to_string())
+            .fetch_one(r)
+            .await?,
+            pending_changes: one("select count(*) from change_request where status = 'pending'").fetch_one(r).await?,
+            pending_offsite: one("select count(*) from offsite_request where status = 'pending'").fetch_one(r).await?,
+        })
+    }
+}
+
+async fn insert_note(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    incident: Uuid,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into incident_note (id, incident_id, at, author, body) values (?, ?, ?, ?, ?)",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(incident.to_string())
+    .bind(time_text(now))
+    .bind(actor.id.map(|a| a.to_string()))
+    .bind(body)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
