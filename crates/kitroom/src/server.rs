@@ -106,7 +106,7 @@ async fn housekeeping(store: Store) {
             },
             Err(e) => tracing::warn!(error = %e, "could not read the settings"),
         }
-        if minutes % 60 == 0 {
+        if minutes.is_multiple_of(60) {
             match store.delete_expired_sessions(now.timestamp()).await {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
                 Ok(_) => {}
