@@ -362,7 +362,11 @@ async fn a_manager_lends_to_anyone_but_a_borrower_only_to_themselves() {
     // sam has not signed: the manager is told so
     let r = app.check_out(&sbm, "LAP-1", &[("borrower", "sam")]).await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("You need to sign"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Sam Test has not signed the acceptable-use policy (v1) yet"));
     let r = app
         .check_out(
             &sbm,

@@ -3,5 +3,6 @@
 mod api;
 mod auth;
 mod devices;
+mod incidents;
 mod loans;
 mod roles;

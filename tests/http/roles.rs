@@ -55,6 +55,10 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ("/charging", M | A),
         ("/labels", M | A),
         ("/settings", A),
+        ("/incidents", H | M | A),
+        ("/notifications", ALL),
+        ("/report", ALL),
+        ("/devices/LAP-1/report", ALL),
     ];
     let location_rename = format!("/locations/{location}/rename");
     let posts: Vec<(&str, Fields, u8)> = vec![

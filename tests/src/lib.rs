@@ -14,6 +14,8 @@ use kitroom::server::Running;
 use kitroom_core::person::PersonInput;
 use reqwest::{Client, Response};
 
+pub mod smtp;
+
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
@@ -21,6 +23,7 @@ pub struct TestApp {
     pub base: String,
     pub dir: tempfile::TempDir,
     pub setup_token: Option<String>,
+    config: kitroom_web::Config,
     running: Option<Running>,
 }
 
@@ -38,22 +41,47 @@ fn init_logs() {
 
 /// Starts Kitroom on an empty data directory.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(kitroom_web::Config::default()).await
+}
+
+/// Starts Kitroom sending email through `smtp_url`, retrying after `retry_base`.
+pub async fn spawn_app_with_mail(smtp_url: &str, retry_base: std::time::Duration) -> TestApp {
+    let mail = kitroom_web::MailConfig {
+        smtp_url: smtp_url.to_owned(),
+        from: "Kitroom <kitroom@school.example>".into(),
+        retry_base,
+    };
+    spawn_app_with(kitroom_web::Config {
+        mail: Some(mail),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Starts Kitroom with this configuration on an empty data directory.
+pub async fn spawn_app_with(config: kitroom_web::Config) -> TestApp {
     init_logs();
     let dir = tempfile::tempdir().expect("temporary directory");
-    let (running, setup_token) = start(dir.path(), "127.0.0.1:0".parse().unwrap()).await;
+    let (running, setup_token) =
+        start(dir.path(), "127.0.0.1:0".parse().unwrap(), config.clone()).await;
     let addr = running.addr;
     TestApp {
         addr,
         base: format!("http://{addr}"),
         dir,
         setup_token,
+        config,
         running: Some(running),
     }
 }
 
-async fn start(dir: &Path, addr: SocketAddr) -> (Running, Option<String>) {
+async fn start(
+    dir: &Path,
+    addr: SocketAddr,
+    config: kitroom_web::Config,
+) -> (Running, Option<String>) {
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    kitroom::server::start(dir, listener, kitroom_web::Config::default())
+    kitroom::server::start(dir, listener, config)
         .await
         .expect("server starts")
 }
@@ -69,7 +97,7 @@ impl TestApp {
         if let Some(r) = self.running.take() {
             r.shutdown().await.expect("clean shutdown");
         }
-        let (running, token) = start(self.dir.path(), self.addr).await;
+        let (running, token) = start(self.dir.path(), self.addr, self.config.clone()).await;
         self.setup_token = token;
         self.running = Some(running);
     }
@@ -90,6 +118,47 @@ impl TestApp {
         let input = PersonInput {
             username: username.into(),
             full_name: format!("{} Test", capitalise(username)),
+            role: role.into(),
+            ..Default::default()
+        };
+        let mut password = Cursor::new(format!("{PASSWORD}\n"));
+        let code = kitroom::cli::user_add(self.dir.path(), input, Some(&mut password))
+            .await
+            .expect("user add runs");
+        assert_eq!(
+            code,
+            std::process::ExitCode::SUCCESS,
+            "user add {username} should succeed"
+        );
+    }
+
+    /// Creates an account with [`PASSWORD`] and this position (as `kitroom user add
+    /// --position` would), for pages that fill it in from the account.
+    pub async fn add_user_with_position(&self, username: &str, role: &str, position: &str) {
+        let input = PersonInput {
+            username: username.into(),
+            full_name: format!("{} Test", capitalise(username)),
+            position: position.into(),
+            role: role.into(),
+            ..Default::default()
+        };
+        let mut password = Cursor::new(format!("{PASSWORD}\n"));
+        let code = kitroom::cli::user_add(self.dir.path(), input, Some(&mut password))
+            .await
+            .expect("user add runs");
+        assert_eq!(
+            code,
+            std::process::ExitCode::SUCCESS,
+            "user add {username} should succeed"
+        );
+    }
+
+    /// Creates an account with [`PASSWORD`] and an email address.
+    pub async fn add_user_with_email(&self, username: &str, role: &str, email: &str) {
+        let input = PersonInput {
+            username: username.into(),
+            full_name: format!("{} Test", capitalise(username)),
+            email: email.into(),
             role: role.into(),
             ..Default::default()
         };

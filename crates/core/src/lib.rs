@@ -13,6 +13,7 @@
 //! - [`policy`]: acceptable-use policy versions and signatures.
 //! - [`settings`]: the school day, the return room, charging times.
 //! - [`throttle`]: the rule that slows down password guessing.
+//! - [`time`]: instants in school (UK) time.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
 pub mod change;
@@ -25,5 +26,6 @@ pub mod person;
 pub mod policy;
 pub mod settings;
 pub mod throttle;
+pub mod time;
 
 pub use invalid::{FieldError, Invalid};

@@ -349,7 +349,7 @@ impl Store {
                     make = device.details.make,
                     model = device.details.model,
                     desc = d.description,
-                    when = time_text(d.occurred_at),
+                    when = kitroom_core::time::school_time(d.occurred_at),
                     place = if d.place.is_empty() { "not given" } else { d.place.as_str() },
                     police = d.police_reference.as_deref().map(|p| format!("Police reference: {p}\n")).unwrap_or_default(),
                     reason = assessment.reason,

@@ -8,11 +8,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{DeviceInput, Pence};
+use kitroom_core::incident::ReportInput;
 use kitroom_core::loan::{default_due, CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::Permission;
 use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::{FieldError, Invalid};
 use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::incidents::{Incident, IncidentFilter};
 use kitroom_store::loans::{Loan, LoanFilter};
 use kitroom_store::policies::Policy;
 use serde::de::DeserializeOwned;
@@ -30,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/devices/{tag}/checkout", post(check_out))
         .route("/devices/{tag}/return", post(return_device))
         .route("/loans", get(loans))
+        .route("/devices/{tag}/incidents", post(report_incident))
+        .route("/incidents", get(incidents))
         .route("/policies", post(publish_policy))
         .route("/policies/current", get(current_policy))
         .route("/policies/current/signatures", post(sign_policy))
@@ -618,4 +622,118 @@ async fn events(
         .map(|e| json!({"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "subject_label": e.subject_label, "details": e.details_json()}))
         .collect();
     Ok(Json(json!({"items": items, "next_after": next})).into_response())
+}
+
+/// An incident as the API shows it, with its breach assessment.
+pub fn incident_json(i: &Incident) -> Value {
+    json!({
+        "id": i.id,
+        "number": i.number,
+        "device": i.device_tag,
+        "kind": i.kind,
+        "status": i.status,
+        "reported_by": i.reported_by,
+        "reported_at": i.reported_at,
+        "occurred_at": i.occurred_at,
+        "place": i.place,
+        "description": i.description,
+        "police_reference": i.police_reference,
+        "breach_assessment": {
+            "risk": i.risk,
+            "reason": i.breach_reason,
+            "decide_by": i.decide_by,
+            "decision": i.decision.as_ref().map(|d| json!({
+                "reportable": d.reportable, "reason": d.reason, "decided_by": d.decided_by, "decided_at": d.decided_at,
+            })),
+        },
+        "resolution": i.resolution,
+        "cost_pence": i.cost.map(|c| c.0),
+        "claim_reference": i.claim_reference,
+        "resolved_at": i.resolved_at,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentBody {
+    #[serde(default)]
+    kind: String,
+    /// RFC 3339; now when missing.
+    occurred_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    police_reference: Option<String>,
+}
+
+async fn report_incident(
+    user: ApiUser,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(tag): Path<String>,
+    JsonBody(body): JsonBody<IncidentBody>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Report)?;
+    let device = find(&state, &tag).await?;
+    let now = Utc::now();
+    let at = body.occurred_at.unwrap_or(now);
+    if at > now + chrono::Duration::minutes(5) {
+        return Err(ApiError::invalid(Invalid::one(
+            "occurred_at",
+            "It cannot have happened in the future.",
+        )));
+    }
+    let london = at.with_timezone(&chrono_tz::Europe::London);
+    let input = ReportInput {
+        kind: body.kind,
+        occurred_on: london.date_naive().to_string(),
+        occurred_time: london.format("%H:%M").to_string(),
+        place: body.place,
+        description: body.description,
+        police_reference: body.police_reference.unwrap_or_default(),
+    };
+    let details = input.parse(now).map_err(ApiError::invalid)?;
+    let incident = state
+        .store()
+        .report_incident(&user.0, device.id, details, state.base_url(&headers))
+        .await?;
+    state.wake_mailer();
+    Ok((StatusCode::CREATED, Json(incident_json(&incident))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct IncidentsQuery {
+    status: String,
+}
+
+/// Incidents: all of them for those who handle them, one's own reports otherwise.
+async fn incidents(
+    user: ApiUser,
+    State(state): State<AppState>,
+    query: Result<Query<IncidentsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
+    let mut invalid = Invalid::new();
+    let status = word(&mut invalid, "status", &q.status);
+    invalid.into_result().map_err(ApiError::invalid)?;
+    let mut filter = IncidentFilter {
+        status,
+        limit: 1000,
+        ..Default::default()
+    };
+    if !user.0.role.may(Permission::ViewIncidents) {
+        filter.reported_by = Some(user.0.id);
+    }
+    let items: Vec<Value> = state
+        .store()
+        .list_incidents(&filter)
+        .await?
+        .iter()
+        .map(incident_json)
+        .collect();
+    Ok(Json(json!({"items": items, "total": items.len()})).into_response())
 }

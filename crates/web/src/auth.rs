@@ -206,6 +206,8 @@ pub struct Ctx {
     pub csrf: String,
     pub flash: Option<String>,
     pub session: Session,
+    /// Unread notifications, for the count in the menu.
+    pub unread: i64,
 }
 
 impl Ctx {
@@ -277,11 +279,13 @@ impl FromRequestParts<AppState> for Ctx {
         }
         let csrf = csrf_token(&session).await?;
         let flash = session.remove::<String>("flash").await?;
+        let unread = state.store().unread_notifications(user.id).await?;
         Ok(Ctx {
             user,
             csrf,
             flash,
             session,
+            unread,
         })
     }
 }

@@ -257,7 +257,25 @@ pub async fn render_device(
     } else {
         Vec::new()
     };
-    Ok((status, v::show(ctx, device, &panel, &loans, &history)).into_response())
+    let incidents = if ctx.may(Permission::ViewIncidents) {
+        state
+            .store()
+            .list_incidents(&kitroom_store::incidents::IncidentFilter {
+                device: Some(device.id),
+                limit: 50,
+                ..Default::default()
+            })
+            .await?
+    } else {
+        Vec::new()
+    };
+    let changes = state.store().changes_of_device(device.id).await?;
+    let extra = v::DeviceExtras {
+        loans: &loans,
+        incidents: &incidents,
+        changes: &changes,
+    };
+    Ok((status, v::show(ctx, device, &panel, &extra, &history)).into_response())
 }
 
 async fn edit_form(

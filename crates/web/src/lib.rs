@@ -34,6 +34,7 @@ pub mod assets;
 pub mod auth;
 pub mod devices;
 pub mod error;
+pub mod incidents;
 pub mod loans;
 pub mod locations;
 pub mod log;
@@ -178,6 +179,7 @@ pub fn app(state: AppState) -> Router {
         .merge(policies::router())
         .merge(loans::router())
         .merge(settings::router())
+        .merge(incidents::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf_guard,

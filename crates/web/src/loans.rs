@@ -17,6 +17,7 @@ use kitroom_core::loan::{
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
 use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::incidents::IncidentFilter;
 use kitroom_store::loans::{Authorisation, Loan, LoanFilter};
 use kitroom_store::StoreError;
 use serde::Deserialize;
@@ -132,48 +133,46 @@ async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
 
 async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     let now = Utc::now();
-    let mine = state
-        .store()
+    let store = state.store();
+    let mine = store
         .list_loans(&LoanFilter {
             open: true,
             borrower: Some(ctx.user.id),
             ..Default::default()
         })
         .await?;
-    let standing = state.store().policy_standing(ctx.user.id).await?;
-    let mut counts = v::HomeCounts::default();
-    if ctx.may(Permission::ViewAllLoans) {
-        counts.open = Some(
-            state
-                .store()
-                .count_loans(&LoanFilter {
-                    open: true,
-                    ..Default::default()
-                })
-                .await?,
-        );
-        counts.overdue = Some(
-            state
-                .store()
-                .count_loans(&LoanFilter {
-                    overdue_at: Some(now),
-                    ..Default::default()
-                })
-                .await?,
-        );
-    }
-    if ctx.may(Permission::LendToAnyone) {
-        let by_status = state.store().count_by_status().await?;
-        counts.charging = by_status
-            .iter()
-            .find(|(s, _)| *s == DeviceStatus::ReturnedCharging)
-            .map(|(_, n)| *n)
-            .or(Some(0));
-    }
-    if ctx.may(Permission::AuthoriseOffsite) {
-        counts.approvals = Some(state.store().pending_offsite().await?.len() as i64);
-    }
-    Ok(v::home(&ctx, &mine, &standing, &counts, now).into_response())
+    let standing = store.policy_standing(ctx.user.id).await?;
+    let desk = if ctx.may(Permission::ViewIncidents) {
+        let a_year_ago = crate::time::today() - chrono::Duration::days(365);
+        let counts = store.desk_counts(now, a_year_ago).await?;
+        let mut deadlines: Vec<_> = store
+            .list_incidents(&IncidentFilter {
+                unresolved: true,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .filter(|i| i.decision_pending())
+            .collect();
+        deadlines.sort_by_key(|i| i.decide_by);
+        Some((counts, deadlines))
+    } else {
+        None
+    };
+    // Thefts this person reported without a police reference: asked for again here.
+    let missing_police: Vec<_> = store
+        .list_incidents(&IncidentFilter {
+            unresolved: true,
+            reported_by: Some(ctx.user.id),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|i| {
+            i.kind == kitroom_core::incident::IncidentKind::Theft && i.police_reference.is_none()
+        })
+        .collect();
+    Ok(v::home(&ctx, &mine, &standing, desk.as_ref(), &missing_police, now).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -292,7 +291,13 @@ async fn check_out(
             panel.needs_authorisation =
                 matches!(refusal, CheckOutRefusal::HeadAuthorisationRequired(_))
                     && borrower.id == ctx.user.id;
-            panel.checkout_refusal = Some(refusal.to_string());
+            panel.checkout_refusal = Some(match &refusal {
+                CheckOutRefusal::PolicyNotSigned { version_label } if borrower.id != ctx.user.id => format!(
+                    "{} has not signed the acceptable-use policy ({version_label}) yet, so they cannot borrow. Ask them to sign it in Kitroom first.",
+                    borrower.full_name
+                ),
+                other => other.to_string(),
+            });
             // The page is shown again with the device as it is now.
             let device = self::device(&state, &tag).await?;
             panel.open_loan = state.store().open_loan(device.id).await?;
@@ -468,9 +473,20 @@ async fn list(
 }
 
 async fn approvals(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
-    ctx.require(Permission::AuthoriseOffsite)?;
-    let pending = state.store().pending_offsite().await?;
-    Ok(v::approvals(&ctx, &pending).into_response())
+    if !ctx.may(Permission::AuthoriseOffsite) && !ctx.may(Permission::DecideChanges) {
+        return Err(AppError::Forbidden);
+    }
+    let pending = if ctx.may(Permission::AuthoriseOffsite) {
+        state.store().pending_offsite().await?
+    } else {
+        Vec::new()
+    };
+    let changes = if ctx.may(Permission::DecideChanges) {
+        state.store().pending_changes().await?
+    } else {
+        Vec::new()
+    };
+    Ok(v::approvals(&ctx, &pending, &changes).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

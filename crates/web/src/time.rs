@@ -5,9 +5,7 @@ use chrono_tz::Europe::London;
 
 /// "Mon 23 Nov 2026, 09:15", in school time.
 pub fn when(t: DateTime<Utc>) -> String {
-    t.with_timezone(&London)
-        .format("%a %-d %b %Y, %H:%M")
-        .to_string()
+    kitroom_core::time::school_time(t)
 }
 
 /// A stored RFC 3339 time, shown in school time; shown as stored if it does not parse.

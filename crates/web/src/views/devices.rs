@@ -7,6 +7,7 @@ use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::devices::{Device, DevicePage};
 use kitroom_store::events::Event;
+use kitroom_store::incidents::{ChangeRequest, Incident};
 use kitroom_store::loans::Loan;
 use kitroom_store::locations::Location;
 use maud::{html, Markup};
@@ -221,13 +222,22 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
+/// What a device's page shows besides its details: its loans and incidents (for
+/// those who may see them) and its change requests.
+pub struct DeviceExtras<'a> {
+    pub loans: &'a [Loan],
+    pub incidents: &'a [Incident],
+    pub changes: &'a [ChangeRequest],
+}
+
 pub fn show(
     ctx: &Ctx,
     device: &Device,
     panel: &LoanPanel,
-    loans: &[Loan],
+    extra: &DeviceExtras<'_>,
     history: &[Event],
 ) -> Markup {
+    let loans = extra.loans;
     let d = &device.details;
     let e = &d.encryption;
     let title = format!("{} · {} {}", d.tag, d.make, d.model);
@@ -242,6 +252,10 @@ pub fn show(
                 span.kind { (d.kind.label()) }
             }
             (super::loans::panel(ctx, device, panel))
+            p.page-actions {
+                a.button.warning-outline href={ (device_url(d.tag.as_str())) "/report" } { "Report damage, loss or theft" }
+            }
+            (super::incidents::change_form(ctx, device, &Default::default(), &Invalid::new()))
             section {
                 h2 { "Details" }
                 @if ctx.may(Permission::ManageRegister) {
@@ -298,6 +312,18 @@ pub fn show(
                             }
                         }
                     }
+                }
+            }
+            @if !extra.incidents.is_empty() {
+                section {
+                    h2 { "Incidents" }
+                    (super::incidents::incidents_table(extra.incidents, chrono::Utc::now()))
+                }
+            }
+            @if !extra.changes.is_empty() {
+                section {
+                    h2 { "Change requests" }
+                    (super::incidents::changes_list(extra.changes))
                 }
             }
             @if !loans.is_empty() {

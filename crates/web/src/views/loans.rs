@@ -8,6 +8,7 @@ use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
 use kitroom_store::devices::Device;
+use kitroom_store::incidents::{ChangeRequest, DeskCounts, Incident};
 use kitroom_store::loans::{Authorisation, Loan, OffsiteRequest};
 use kitroom_store::locations::Location;
 use maud::{html, Markup, PreEscaped};
@@ -17,15 +18,6 @@ use crate::auth::Ctx;
 use crate::devices::{device_url, ListQuery};
 use crate::loans::{LoanPanel, LoansQuery};
 use crate::time;
-
-/// Counts on the home page, for those whose role sees them.
-#[derive(Debug, Default)]
-pub struct HomeCounts {
-    pub open: Option<i64>,
-    pub overdue: Option<i64>,
-    pub charging: Option<i64>,
-    pub approvals: Option<i64>,
-}
 
 /// Partial: "due Mon 23 Nov, 15:30", or how overdue it is.
 fn due(loan: &Loan, now: DateTime<Utc>) -> Markup {
@@ -59,7 +51,8 @@ pub fn home(
     ctx: &Ctx,
     mine: &[Loan],
     standing: &PolicyStanding,
-    counts: &HomeCounts,
+    desk: Option<&(DeskCounts, Vec<Incident>)>,
+    missing_police: &[Incident],
     now: DateTime<Utc>,
 ) -> Markup {
     let first = ctx.user.full_name.split_whitespace().next().unwrap_or("");
@@ -69,6 +62,16 @@ pub fn home(
         &format!("Hello, {first}"),
         html! {
             (policy_banner(standing))
+            @for i in missing_police {
+                div.warning {
+                    "You reported the theft of " (i.device_tag) ". "
+                    a href=(crate::incidents::incident_url(i)) { "Add the police crime reference" }
+                    " when you have it."
+                }
+            }
+            @if let Some((counts, deadlines)) = desk {
+                (super::incidents::desk(counts, deadlines, now))
+            }
             form.scan method="get" action="/scan" {
                 div.field {
                     label for="tag" { "Find a device" }
@@ -76,21 +79,6 @@ pub fn home(
                     div.inline-input {
                         input #tag name="tag" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" placeholder="LAP-0042";
                         button.secondary type="submit" { "Open" }
-                    }
-                }
-            }
-            @let cards = [
-                (counts.overdue, "/loans?view=overdue", "overdue loans", true),
-                (counts.open, "/loans", "devices out on loan", false),
-                (counts.charging, "/charging", "devices charging", false),
-                (counts.approvals, "/approvals", "requests waiting for you", true),
-            ];
-            @if cards.iter().any(|c| c.0.is_some()) {
-                div.cards {
-                    @for (n, href, label, urgent) in cards {
-                        @if let Some(n) = n {
-                            a.card.urgent[urgent && n > 0] href=(href) { span.n { (n) } " " (label) }
-                        }
                     }
                 }
             }
@@ -110,6 +98,8 @@ pub fn home(
                             @if l.off_site { " · off site" }
                             br;
                             a href={ (device_url(&l.device_tag)) "#return" } { "Return it" }
+                            " · "
+                            a href={ (device_url(&l.device_tag)) "/report" } { "Report a problem" }
                         }
                     }
                 }
@@ -271,15 +261,29 @@ pub fn list(ctx: &Ctx, q: &LoansQuery, loans: &[Loan], now: DateTime<Utc>) -> Ma
     )
 }
 
-pub fn approvals(ctx: &Ctx, pending: &[OffsiteRequest]) -> Markup {
+pub fn approvals(ctx: &Ctx, pending: &[OffsiteRequest], changes: &[ChangeRequest]) -> Markup {
     page(
         ctx,
         Section::Approvals,
         "Approvals",
         html! {
-            p.lead { "Requests to take a device that may hold personal data off the school site." }
-            @if pending.is_empty() {
+            p.lead { "Requests that need the head teacher: taking personal data off the school site, and installing or changing software or hardware." }
+            @if pending.is_empty() && changes.is_empty() {
                 div.empty { p { "Nothing is waiting for you." } }
+            }
+            @for c in changes {
+                section.request {
+                    h2 { "Change " (c.device_tag) ": " (c.what) }
+                    p { (c.person_name) " asked " (time::when_text(&c.requested_at)) ": “" (c.why) "”" }
+                    form method="post" action={ "/changes/" (c.id) } {
+                        (csrf(&ctx.csrf))
+                        (Field::text("note", "Note to them", "").render(&Invalid::new()))
+                        div.actions {
+                            button.primary type="submit" name="decision" value="approve" { "Approve" }
+                            button.warning type="submit" name="decision" value="decline" { "Decline" }
+                        }
+                    }
+                }
             }
             @for r in pending {
                 section.request {

@@ -14,6 +14,7 @@ use crate::auth::Ctx;
 pub mod account;
 pub mod auth;
 pub mod devices;
+pub mod incidents;
 pub mod loans;
 pub mod locations;
 pub mod log;
@@ -34,6 +35,8 @@ pub enum Section {
     Log,
     Settings,
     Account,
+    Incidents,
+    Notifications,
 }
 
 /// Percent-encodes one value for a query string.
@@ -75,10 +78,16 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
             ctx.may(Permission::ViewAllLoans),
         ),
         (
+            Section::Incidents,
+            "/incidents",
+            "Incidents",
+            ctx.may(Permission::ViewIncidents),
+        ),
+        (
             Section::Approvals,
             "/approvals",
             "Approvals",
-            ctx.may(Permission::AuthoriseOffsite),
+            ctx.may(Permission::AuthoriseOffsite) || ctx.may(Permission::DecideChanges),
         ),
         (Section::Policy, policy_href, "Policy", true),
         (
@@ -116,6 +125,11 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
                     div.bar {
                         a.brand href="/" { (logo()) span { "Kitroom" } }
                         span.who { (ctx.user.full_name) " · " (ctx.user.role.label()) }
+                        a.notifications href="/notifications" aria-current=[(section == Section::Notifications).then_some("page")] {
+                            "Notifications"
+                            @if ctx.unread > 0 { " " span.count { (ctx.unread) } span.visually-hidden { " unread" } }
+                        }
+                        a.report href="/report" { "Report a problem" }
                     }
                     nav.menu aria-label="Main" {
                         ul {

@@ -1,0 +1,423 @@
+//! Incident pages: reporting, the manager's handling, notifications, and the
+//! manager's desk.
+
+use chrono::{DateTime, Utc};
+use kitroom_core::change::ChangeInput;
+use kitroom_core::incident::{
+    time_left, IncidentKind, IncidentStatus, ReportInput, Resolution, Risk,
+};
+use kitroom_core::person::Permission;
+use kitroom_core::Invalid;
+use kitroom_store::devices::Device;
+use kitroom_store::incidents::{ChangeRequest, DeskCounts, Incident, IncidentNote, Notification};
+use kitroom_store::loans::Loan;
+use maud::{html, Markup};
+
+use super::{csrf, error_summary, page, select, Field, Section};
+use crate::auth::Ctx;
+use crate::devices::device_url;
+use crate::incidents::{incident_url, IncidentsQuery};
+use crate::time;
+
+/// Partial: the risk as a badge that reads without colour.
+fn risk_badge(r: Risk) -> Markup {
+    let class = match r {
+        Risk::None => "badge status-retired",
+        Risk::Low => "badge status-available",
+        Risk::Possible => "badge status-lost",
+    };
+    html! { span class=(class) { (r.label()) } }
+}
+
+fn status_badge(s: IncidentStatus) -> Markup {
+    let class = match s {
+        IncidentStatus::Open => "badge status-lost",
+        IncidentStatus::Investigating => "badge status-in_repair",
+        IncidentStatus::Resolved => "badge status-available",
+    };
+    html! { span class=(class) { (s.label()) } }
+}
+
+pub fn choose(ctx: &Ctx, mine: &[Loan], tag: &str, error: Option<&str>) -> Markup {
+    page(
+        ctx,
+        Section::Home,
+        "Report a problem",
+        html! {
+            p.lead { "Damaged, lost or stolen? Tell the business manager now: it takes a minute, and a quick report protects pupils' data." }
+            @if !mine.is_empty() {
+                h2 { "One of your loans" }
+                ul.choices {
+                    @for l in mine {
+                        li { a.button.secondary href={ (device_url(&l.device_tag)) "/report" } { (l.device_tag) " " span.muted { (l.device_name) } } }
+                    }
+                }
+                h2 { "Another device" }
+            }
+            form method="get" action="/report" {
+                @if let Some(e) = error { div.error-summary role="alert" { p.error { (e) } } }
+                div.field {
+                    label for="tag" { "Its asset tag" }
+                    p.hint { "On the label. You can also scan the label's barcode or QR code." }
+                    div.inline-input {
+                        input #tag name="tag" type="text" value=(tag) autocomplete="off" autocapitalize="characters" spellcheck="false";
+                        button.primary type="submit" { "Continue" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn report_form(ctx: &Ctx, device: &Device, input: &ReportInput, invalid: &Invalid) -> Markup {
+    let tag = device.details.tag.as_str();
+    let kind = if input.kind.is_empty() {
+        ""
+    } else {
+        input.kind.as_str()
+    };
+    page(
+        ctx,
+        Section::Home,
+        &format!("Report a problem with {tag}"),
+        html! {
+            p.muted { (device.details.kind.label()) " " (device.details.make) " " (device.details.model) }
+            (error_summary(invalid))
+            form.report method="post" action={ (device_url(tag)) "/report" } novalidate {
+                (csrf(&ctx.csrf))
+                fieldset #kind.has-error[invalid.for_field("kind").is_some()] {
+                    legend { "What happened?" }
+                    @if let Some(e) = invalid.for_field("kind") { p.error { (e) } }
+                    @for k in IncidentKind::ALL {
+                        div.field.radio {
+                            input id={ "kind-" (k.as_str()) } type="radio" name="kind" value=(k.as_str()) checked[kind == k.as_str()];
+                            label for={ "kind-" (k.as_str()) } {
+                                (k.label())
+                                span.hint { @match k { IncidentKind::Damage => " (broken, cracked, not working)", IncidentKind::Loss => " (cannot find it)", IncidentKind::Theft => " (someone took it)" } }
+                            }
+                        }
+                    }
+                }
+                (Field::text("description", "What happened", &input.description).kind("textarea").required().hint("A sentence or two is enough").render(invalid))
+                div.filter-grid.two {
+                    (Field::text("occurred_on", "When", &input.occurred_on).kind("date").hint("Leave empty for today").render(invalid))
+                    (Field::text("occurred_time", "About what time", &input.occurred_time).kind("time").render(invalid))
+                }
+                (Field::text("place", "Where", &input.place).hint("For example: the bus to the swimming pool, Year 3 classroom").render(invalid))
+                (Field::text("police_reference", "Police crime reference (theft only)", &input.police_reference).hint("If you have reported a theft to the police. You can add it later.").render(invalid))
+                button.primary.big type="submit" { "Send the report" }
+            }
+        },
+    )
+}
+
+pub fn list(ctx: &Ctx, q: &IncidentsQuery, incidents: &[Incident], now: DateTime<Utc>) -> Markup {
+    let tabs = [
+        ("", "Not resolved"),
+        ("open", "New"),
+        ("investigating", "Investigating"),
+        ("resolved", "Resolved"),
+        ("all", "All"),
+    ];
+    page(
+        ctx,
+        Section::Incidents,
+        "Incidents",
+        html! {
+            nav.tabs aria-label="Which incidents" {
+                @for (s, label) in tabs {
+                    a href={ "/incidents" @if !s.is_empty() { "?status=" (s) } } aria-current=[(q.status == s).then_some("page")] { (label) }
+                }
+            }
+            @if incidents.is_empty() {
+                div.empty { p { "No incidents here." } }
+            } @else {
+                (incidents_table(incidents, now))
+            }
+        },
+    )
+}
+
+/// Partial: incidents as a table.
+pub fn incidents_table(incidents: &[Incident], now: DateTime<Utc>) -> Markup {
+    html! {
+        table.incidents {
+            thead { tr { th { "Incident" } th { "Device" } th { "Reported" } th { "Status" } th { "Data protection" } } }
+            tbody {
+                @for i in incidents {
+                    tr.overdue[i.decision_pending()] {
+                        td { a href=(incident_url(i)) { (i.kind.label()) " · " (i.number) } }
+                        td { a href=(device_url(&i.device_tag)) { (i.device_tag) } }
+                        td { (time::when(i.reported_at)) br; span.muted { "by " (i.reporter_name) } }
+                        td { (status_badge(i.status)) }
+                        td {
+                            (risk_badge(i.risk))
+                            @if let (true, Some(by)) = (i.decision_pending(), i.decide_by) { br; strong { "Decide: " (time_left(by, now)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn show(
+    ctx: &Ctx,
+    i: &Incident,
+    notes: &[IncidentNote],
+    just_reported: bool,
+    invalid: &Invalid,
+    now: DateTime<Utc>,
+) -> Markup {
+    let url = incident_url(i);
+    let handler = ctx.may(Permission::HandleIncidents);
+    page(
+        ctx,
+        Section::Incidents,
+        &format!(
+            "{} of {} · incident {}",
+            i.kind.label(),
+            i.device_tag,
+            i.number
+        ),
+        html! {
+            @if just_reported {
+                div.notice role="status" {
+                    h2 { "Thank you. Your report is saved." }
+                    p { "The business manager has been told at once, in Kitroom and by email." }
+                    @match i.kind {
+                        IncidentKind::Damage => p { "Please bring the device to the business manager (or leave it in the computer room with a note) and do not try to repair it yourself." },
+                        _ => p { "If you find the device, tell the business manager straight away. Kitroom now shows it as lost, so anyone who scans its label will be told." },
+                    }
+                    @if i.kind == IncidentKind::Theft && i.police_reference.is_none() {
+                        p { "Please report the theft to the police and add their crime reference below when you have it." }
+                    }
+                }
+            }
+            (error_summary(invalid))
+            div.device-head { (status_badge(i.status)) (risk_badge(i.risk)) }
+            dl.summary {
+                dt { "Device" } dd { a href=(device_url(&i.device_tag)) { (i.device_tag) } " " (i.device_name) }
+                dt { "Reported" } dd { (time::when(i.reported_at)) " by " (i.reporter_name) " (" (i.reported_by) ")" }
+                dt { "Happened" } dd { (time::when(i.occurred_at)) @if !i.place.is_empty() { ", " (i.place) } }
+                dt { "What happened" } dd.notes { (i.description) }
+                @if i.kind == IncidentKind::Theft {
+                    dt { "Police reference" } dd { @match &i.police_reference { Some(p) => (p), None => span.muted { "Not given yet" } } }
+                }
+                dt { "Data protection" } dd { (i.breach_reason) }
+                @if let Some(r) = i.resolution { dt { "Resolution" } dd { (r.label()) } }
+                @if let Some(c) = i.cost { dt { "Cost" } dd { (c.to_string()) } }
+                @if !i.claim_reference.is_empty() { dt { "Insurance or claim reference" } dd { (i.claim_reference) } }
+            }
+            @if let Some(d) = &i.decision {
+                section {
+                    h2 { "Data protection decision" }
+                    p { strong { @if d.reportable { "Reportable to the ICO." } @else { "Not reportable." } } " " (d.reason) }
+                    p.muted { "Recorded by " (d.decided_by) ", " (time::when(d.decided_at)) }
+                }
+            } @else if let (Risk::Possible, Some(by)) = (i.risk, i.decide_by) {
+                section.deadline {
+                    h2 { "Data protection decision due" }
+                    p.lead { strong { (time_left(by, now)) } " · by " (time::when(by)) }
+                    @if handler {
+                        form method="post" action={ (url) "/decision" } novalidate {
+                            (csrf(&ctx.csrf))
+                            fieldset #reportable.has-error[invalid.for_field("reportable").is_some()] {
+                                legend { "Is it reportable to the Information Commissioner's Office?" }
+                                @if let Some(e) = invalid.for_field("reportable") { p.error { (e) } }
+                                div.field.radio { input #rep-yes type="radio" name="reportable" value="yes"; label for="rep-yes" { "Yes, we are reporting it" } }
+                                div.field.radio { input #rep-no type="radio" name="reportable" value="no"; label for="rep-no" { "No, it is not reportable" } }
+                            }
+                            (Field::text("reason", "Why", "").kind("textarea").required().hint("For example: the laptop held no personal data; the files were on the network only").render(invalid))
+                            button.primary type="submit" { "Record the decision" }
+                        }
+                    }
+                }
+            }
+            @if i.kind == IncidentKind::Theft && i.status != IncidentStatus::Resolved && (handler || i.reported_by == ctx.user.username) {
+                section {
+                    h2 { @if i.police_reference.is_some() { "Change the police reference" } @else { "Add the police reference" } }
+                    form method="post" action={ (url) "/police-reference" } novalidate {
+                        (csrf(&ctx.csrf))
+                        (Field::text("police_reference", "Police crime reference", i.police_reference.as_deref().unwrap_or("")).required().render(invalid))
+                        button.secondary type="submit" { "Save" }
+                    }
+                }
+            }
+            @if handler && i.status != IncidentStatus::Resolved {
+                section {
+                    h2 { "Move it on" }
+                    form method="post" action={ (url) "/status" } novalidate {
+                        (csrf(&ctx.csrf))
+                        @let statuses: Vec<(&str, &str)> = IncidentStatus::ALL.iter().filter(|s| **s != IncidentStatus::Open).map(|s| (s.as_str(), s.label())).collect();
+                        (select("status", "New status", &statuses, "investigating", invalid))
+                        @let resolutions: Vec<(&str, &str)> = std::iter::once(("", "Not resolved yet")).chain(Resolution::ALL.iter().filter(|r| match i.kind { IncidentKind::Damage => **r != Resolution::Recovered, _ => **r != Resolution::Repaired }).map(|r| (r.as_str(), r.label()))).collect();
+                        (select("resolution", "How it was resolved", &resolutions, "", invalid))
+                        (Field::text("cost", "Repair or replacement cost in pounds", "").hint("For example: 89.50").render(invalid))
+                        (Field::text("claim_reference", "Insurance or claim reference", &i.claim_reference).render(invalid))
+                        (Field::text("note", "Note", "").kind("textarea").render(invalid))
+                        p.hint { "Recovered puts the device back on charge; written off retires it; repaired brings it back from repair." }
+                        button.primary type="submit" { "Save" }
+                    }
+                }
+            }
+            section {
+                h2 { "Notes" }
+                @if notes.is_empty() { p.muted { "No notes yet." } }
+                ul.plain { @for n in notes { li { span.muted { (time::when_text(&n.at)) " · " (n.author) } br; (n.body) } } }
+                @if handler {
+                    form method="post" action={ (url) "/notes" } novalidate {
+                        (csrf(&ctx.csrf))
+                        (Field::text("body", "Add a note", "").kind("textarea").required().render(invalid))
+                        button.secondary type="submit" { "Add note" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn notifications(ctx: &Ctx, list: &[Notification]) -> Markup {
+    page(
+        ctx,
+        Section::Notifications,
+        "Notifications",
+        html! {
+            @if list.is_empty() {
+                div.empty { p { "Nothing yet. Reports of damage, loss and theft appear here the moment they are made." } }
+            } @else {
+                @if list.iter().any(|n| !n.read) {
+                    form method="post" action="/notifications/read" { (csrf(&ctx.csrf)) button.secondary type="submit" { "Mark all as read" } }
+                }
+                ul.loans {
+                    @for n in list {
+                        li.overdue[!n.read] {
+                            a href=(n.link) { @if !n.read { strong { (n.body) } } @else { (n.body) } }
+                            br; span.muted { (time::when_text(&n.created_at)) @if !n.read { " · unread" } }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Partial: asking the head teacher to install or change something on a device.
+pub fn change_form(ctx: &Ctx, device: &Device, input: &ChangeInput, invalid: &Invalid) -> Markup {
+    html! {
+        details.more #change open[!invalid.is_empty()] {
+            summary { "Ask to install or change something on it" }
+            p.hint { "Software and hardware changes need the head teacher's permission first." }
+            form method="post" action={ (device_url(device.details.tag.as_str())) "/change-request" } novalidate {
+                (csrf(&ctx.csrf))
+                (Field::text("what", "What you want to install or change", &input.what).required().render(invalid))
+                (Field::text("why", "Why", &input.why).kind("textarea").required().render(invalid))
+                button.secondary type="submit" { "Ask the head teacher" }
+            }
+        }
+    }
+}
+
+pub fn change_form_page(
+    ctx: &Ctx,
+    device: &Device,
+    input: &ChangeInput,
+    invalid: &Invalid,
+) -> Markup {
+    page(
+        ctx,
+        Section::Devices,
+        &format!("Ask to change {}", device.details.tag),
+        html! {
+            (error_summary(invalid))
+            (change_form(ctx, device, input, invalid))
+        },
+    )
+}
+
+/// Partial: change requests as a list.
+pub fn changes_list(changes: &[ChangeRequest]) -> Markup {
+    html! {
+        ul.plain {
+            @for c in changes {
+                li {
+                    strong { (c.what) } " · " (c.person_name) ", " (time::when_text(&c.requested_at))
+                    " · " @match c.status.as_str() { "approved" => span.badge.status-available { "Approved" }, "declined" => span.badge.status-lost { "Declined" }, _ => span.badge.status-in_repair { "Waiting for the head" } }
+                    @if !c.note.is_empty() { br; span.muted { "“" (c.note) "”" } }
+                }
+            }
+        }
+    }
+}
+
+/// Partial: the manager's desk: what needs them now, each with a count and a link.
+pub fn desk(counts: &DeskCounts, deadlines: &[Incident], now: DateTime<Utc>) -> Markup {
+    let items: [(i64, &str, &str, bool); 7] = [
+        (
+            counts.pending_decisions,
+            "/incidents",
+            "possible data breaches waiting for a decision",
+            true,
+        ),
+        (
+            counts.new_incidents,
+            "/incidents?status=open",
+            "new incidents",
+            true,
+        ),
+        (
+            counts.open_incidents,
+            "/incidents",
+            "incidents not yet resolved",
+            false,
+        ),
+        (
+            counts.overdue_loans,
+            "/loans?view=overdue",
+            "overdue loans",
+            true,
+        ),
+        (
+            counts.charging,
+            "/charging",
+            "devices returned but not yet ready",
+            false,
+        ),
+        (
+            counts.encryption_gaps,
+            "/devices?encryption=not_encrypted",
+            "devices not verified as encrypted in the last year",
+            false,
+        ),
+        (
+            counts.pending_changes + counts.pending_offsite,
+            "/approvals",
+            "requests waiting for the head teacher",
+            false,
+        ),
+    ];
+    html! {
+        section.desk {
+            h2 { "Your desk" }
+            @if items.iter().all(|i| i.0 == 0) {
+                div.empty { p { "Nothing needs you right now." } }
+            } @else {
+                @for d in deadlines {
+                    @if let Some(by) = d.decide_by {
+                        div.warning.loud {
+                            a href=(incident_url(d)) { strong { (d.kind.label()) " of " (d.device_tag) } }
+                            ": data protection decision due — " strong { (time_left(by, now)) }
+                        }
+                    }
+                }
+                div.cards {
+                    @for (n, href, label, urgent) in items {
+                        @if n > 0 {
+                            a.card.urgent[urgent] href=(href) { span.n { (n) } " " (label) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
