@@ -222,7 +222,7 @@ async fn a_refused_report_keeps_what_was_typed() {
     assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
     assert!(body.contains("Choose what happened: damage, loss or theft."));
-    assert!(body.contains("Enter a what happened."));
+    assert!(body.contains("Describe what happened, in a sentence or two."));
     assert!(body.contains("Write the time like 14:20"));
     assert!(body.contains("value=\"Hall\""));
     assert_eq!(

@@ -252,7 +252,13 @@ impl ReportInput {
         let place = invalid.check("place", invalid::text(&self.place, "Where", 200));
         let description = invalid.check(
             "description",
-            invalid::required_text(&self.description, "What happened", 4000),
+            invalid::text(&self.description, "The description", 4000).and_then(|d| {
+                if d.is_empty() {
+                    Err("Describe what happened, in a sentence or two.".to_string())
+                } else {
+                    Ok(d)
+                }
+            }),
         );
         let police = invalid.check(
             "police_reference",

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{Duration, NaiveDate};
+use kitroom_core::change::ChangeInput;
 use kitroom_core::device::{DeviceInput, StatusChange};
+use kitroom_core::incident::{IncidentKind, ReportDetails};
 use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::{PersonInput, PersonKind};
 use kitroom_core::policy::{PolicyInput, SignatureInput};
@@ -507,6 +509,50 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
                 "Writing end-of-term reports at home this weekend".into(),
             )
             .await?;
+    }
+    // Two reports for the manager's desk: a lost camera (a possible breach, with
+    // its deadline) and a cracked iPad screen; and a request for the head.
+    let now = chrono::Utc::now();
+    let reporter = everyone.iter().find(|p| p.username == "teacher");
+    let camera = devices.iter().find(|d| {
+        d.details.kind == kitroom_core::device::DeviceKind::Camera
+            && d.status == kitroom_core::device::DeviceStatus::Available
+    });
+    let ipad = devices.iter().find(|d| {
+        d.details.kind == kitroom_core::device::DeviceKind::Ipad
+            && d.status == kitroom_core::device::DeviceStatus::Available
+    });
+    if let (Some(reporter), Some(camera), Some(ipad)) = (reporter, camera, ipad) {
+        let loss = ReportDetails {
+            kind: IncidentKind::Loss,
+            occurred_at: now - Duration::hours(20),
+            place: "Sports day, the school field".into(),
+            description:
+                "Put it down by the finish line and it was gone at the end of the afternoon.".into(),
+            police_reference: None,
+        };
+        store
+            .report_incident(reporter, camera.id, loss, "http://127.0.0.1:8080".into())
+            .await?;
+        let damage = ReportDetails {
+            kind: IncidentKind::Damage,
+            occurred_at: now - Duration::hours(3),
+            place: "Year 2 classroom".into(),
+            description: "Dropped from the table; the screen is cracked across one corner but it still works.".into(),
+            police_reference: None,
+        };
+        store
+            .report_incident(reporter, ipad.id, damage, "http://127.0.0.1:8080".into())
+            .await?;
+        let change = ChangeInput {
+            what: "Scratch 3 desktop app".into(),
+            why: "For the Year 5 coding club on Thursdays".into(),
+        };
+        if let Ok(change) = change.parse() {
+            store
+                .request_change(reporter.actor(), ipad.id, change)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -98,7 +98,7 @@ pub fn report_form(ctx: &Ctx, device: &Device, input: &ReportInput, invalid: &In
                         }
                     }
                 }
-                (Field::text("description", "What happened", &input.description).kind("textarea").required().hint("A sentence or two is enough").render(invalid))
+                (Field::text("description", "Tell us what happened", &input.description).kind("textarea").required().hint("A sentence or two is enough").render(invalid))
                 div.filter-grid.two {
                     (Field::text("occurred_on", "When", &input.occurred_on).kind("date").hint("Leave empty for today").render(invalid))
                     (Field::text("occurred_time", "About what time", &input.occurred_time).kind("time").render(invalid))
