@@ -8,6 +8,7 @@
 //!   details of a device.
 //! - [`person`]: usernames, kinds of person, roles and what each role may do.
 //! - [`event`]: the activity log's actions and its hash chain.
+//! - [`import`]: checking imported rows (devices, people, encryption status).
 //! - [`incident`]: damage, loss and theft, and the data-breach assessment.
 //! - [`loan`]: the rules at check-out and return, and when a loan is due.
 //! - [`policy`]: acceptable-use policy versions and signatures.
@@ -19,6 +20,7 @@
 pub mod change;
 pub mod device;
 pub mod event;
+pub mod import;
 pub mod incident;
 pub mod invalid;
 pub mod loan;

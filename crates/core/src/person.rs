@@ -63,6 +63,14 @@ pub enum Permission {
     HandleIncidents,
     /// Approve or decline installing or changing software or hardware.
     DecideChanges,
+    /// Read the reports, including one person's full history.
+    ViewReports,
+    /// Import and export the register, people and encryption status.
+    ImportExport,
+    /// Run stocktakes.
+    Stocktake,
+    /// Retire a device and record its disposal.
+    Dispose,
 }
 
 impl Role {
@@ -84,6 +92,10 @@ impl Role {
             ViewIncidents => matches!(self, Role::Manager | Role::Head | Role::Admin),
             HandleIncidents => matches!(self, Role::Manager | Role::Admin),
             DecideChanges => self == Role::Head,
+            ViewReports => matches!(self, Role::Manager | Role::Head | Role::Admin),
+            ImportExport => matches!(self, Role::Manager | Role::Admin),
+            Stocktake => matches!(self, Role::Manager | Role::Admin),
+            Dispose => matches!(self, Role::Manager | Role::Admin),
         }
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod import;
 pub mod mailer;
 pub mod server;
 

@@ -17,16 +17,20 @@
 //! - [`loans`]: check-out, return, the head's off-site authorisations, charging.
 //! - [`incidents`]: damage, loss and theft; notifications; the email outbox;
 //!   change requests; the manager's desk.
+//! - [`import`]: writing a checked import in one transaction.
+//! - [`reports`]: the figures behind the manager's reports.
 //! - [`settings`]: the school's settings.
 
 pub mod db;
 pub mod devices;
 pub mod events;
+pub mod import;
 pub mod incidents;
 pub mod loans;
 pub mod locations;
 pub mod people;
 pub mod policies;
+pub mod reports;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;

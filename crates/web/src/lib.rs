@@ -34,6 +34,7 @@ pub mod assets;
 pub mod auth;
 pub mod devices;
 pub mod error;
+pub mod import;
 pub mod incidents;
 pub mod loans;
 pub mod locations;
@@ -41,6 +42,7 @@ pub mod log;
 pub mod markdown;
 pub mod people;
 pub mod policies;
+pub mod reports;
 pub mod session;
 pub mod settings;
 pub mod time;
@@ -180,6 +182,8 @@ pub fn app(state: AppState) -> Router {
         .merge(loans::router())
         .merge(settings::router())
         .merge(incidents::router())
+        .merge(reports::router())
+        .merge(import::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf_guard,

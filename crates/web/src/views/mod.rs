@@ -14,12 +14,14 @@ use crate::auth::Ctx;
 pub mod account;
 pub mod auth;
 pub mod devices;
+pub mod import;
 pub mod incidents;
 pub mod loans;
 pub mod locations;
 pub mod log;
 pub mod people;
 pub mod policies;
+pub mod reports;
 pub mod settings;
 
 /// Which part of the site a page belongs to, to highlight it in the menu.
@@ -37,6 +39,8 @@ pub enum Section {
     Account,
     Incidents,
     Notifications,
+    Reports,
+    Stocktakes,
 }
 
 /// Percent-encodes one value for a query string.
@@ -90,6 +94,18 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
             ctx.may(Permission::AuthoriseOffsite) || ctx.may(Permission::DecideChanges),
         ),
         (Section::Policy, policy_href, "Policy", true),
+        (
+            Section::Stocktakes,
+            "/stocktakes",
+            "Stocktakes",
+            ctx.may(Permission::Stocktake),
+        ),
+        (
+            Section::Reports,
+            "/reports",
+            "Reports",
+            ctx.may(Permission::ViewReports),
+        ),
         (
             Section::Locations,
             "/locations",

@@ -1,0 +1,1 @@
+//! `kitroom import`: the command-line import, with a progress bar.

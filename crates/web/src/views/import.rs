@@ -1,0 +1,1 @@
+//! Importing CSV files: upload, map columns, preview every problem, confirm.

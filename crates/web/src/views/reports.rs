@@ -1,0 +1,1 @@
+//! The manager's reports, as pages (with SVG charts) and as CSV.
