@@ -35,3 +35,21 @@
     b.addEventListener("click", function () { window.print(); });
   });
 })();
+(function () {
+  "use strict";
+  // A stocktake's progress updates while other people scan into it.
+  var box = document.querySelector("[data-progress-url]");
+  if (!box || !window.fetch) return;
+  var text = box.querySelector(".progress-text");
+  var bar = box.querySelector("progress");
+  setInterval(function () {
+    fetch(box.getAttribute("data-progress-url"), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (p) {
+        if (!p) return;
+        if (text) text.textContent = p.text;
+        if (bar) { bar.max = Math.max(p.expected, 1); bar.value = p.seen; }
+      })
+      .catch(function () {});
+  }, 3000);
+})();

@@ -486,6 +486,29 @@ impl Browser {
             .unwrap_or(0)
     }
 
+    /// A PNG of one element, saved as `target/browser-screenshots/{name}.png`. The
+    /// element is scrolled to the middle of the window first: with the phone's
+    /// screen emulated, chromedriver does not scroll it into view itself, and an
+    /// element partly below the window comes out cut off.
+    pub async fn element_screenshot(&self, element: &Element, name: &str) -> Vec<u8> {
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({ block: 'center', inline: 'center' });",
+                vec![json!(element)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("scrolling to {name}: {e}"));
+        let png = element
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, &png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        png
+    }
+
     /// Saves a PNG of the window as `target/browser-screenshots/{name}.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         self.save_screenshot(name)

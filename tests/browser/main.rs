@@ -23,9 +23,11 @@
 //!   as a person would (for the next page, for an element to appear).
 //! - [`journeys`]: the journeys, each with a line saying what a person would notice
 //!   if it broke.
+//! - [`qr`]: reads the QR codes in a screenshot, as a phone's camera would.
 
 mod driver;
 mod journeys;
+mod qr;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -55,6 +57,20 @@ const JOURNEYS: &[(&str, Journey)] = &[
     ("a_refused_device_form_keeps_what_was_typed", |app, b| {
         Box::pin(journeys::a_refused_device_form_keeps_what_was_typed(app, b))
     }),
+    (
+        "a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it",
+        |app, b| {
+            Box::pin(
+                journeys::a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
+                    app, b,
+                ),
+            )
+        },
+    ),
+    (
+        "the_label_sheets_qr_codes_decode_to_the_devices_urls",
+        |app, b| Box::pin(journeys::the_label_sheets_qr_codes_decode_to_the_devices_urls(app, b)),
+    ),
 ];
 
 /// The most one journey may take, so a stuck browser fails the run instead of

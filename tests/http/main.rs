@@ -1,6 +1,7 @@
 //! HTTP journeys against a real Kitroom server on a random port.
 
 mod api;
+mod audit;
 mod auth;
 mod devices;
 mod incidents;

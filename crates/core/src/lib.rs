@@ -7,6 +7,8 @@
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
 //!   details of a device.
 //! - [`person`]: usernames, kinds of person, roles and what each role may do.
+//! - [`disposal`]: retiring a device, with the evidence its data was wiped.
+//! - [`stocktake`]: what a stocktake expected, saw and found missing.
 //! - [`event`]: the activity log's actions and its hash chain.
 //! - [`import`]: checking imported rows (devices, people, encryption status).
 //! - [`incident`]: damage, loss and theft, and the data-breach assessment.
@@ -19,6 +21,7 @@
 
 pub mod change;
 pub mod device;
+pub mod disposal;
 pub mod event;
 pub mod import;
 pub mod incident;
@@ -27,6 +30,7 @@ pub mod loan;
 pub mod person;
 pub mod policy;
 pub mod settings;
+pub mod stocktake;
 pub mod throttle;
 pub mod time;
 

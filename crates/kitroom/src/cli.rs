@@ -48,6 +48,12 @@ pub enum Command {
     Token(TokenCommand),
     /// Check the database's integrity and the activity log's hash chain.
     Check,
+    /// Write a CSV export to standard output, streamed: devices, loans, incidents,
+    /// signatures or events.
+    Export {
+        #[arg(value_parser = ["devices", "loans", "incidents", "signatures", "events"])]
+        what: String,
+    },
     /// Fill an empty data directory with a believable demo school.
     Demo,
 }
@@ -176,6 +182,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             token_create(&cli.data_dir, &username, name).await
         }
         Some(Command::Check) => check(&cli.data_dir, &mut std::io::stdout()).await,
+        Some(Command::Export { what }) => {
+            export(&cli.data_dir, &what, &mut std::io::stdout().lock()).await
+        }
         Some(Command::Demo) => crate::demo::run(&cli.data_dir).await,
     }
 }
@@ -368,6 +377,34 @@ pub async fn new_token(
     };
     store.close().await;
     Ok(result)
+}
+
+/// Streams an export as CSV to `out`, batch by batch, in constant memory.
+pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let kind = kitroom_store::exports::ExportKind::parse(what)
+        .ok_or_else(|| anyhow::anyhow!("nothing called {what:?} can be exported"))?;
+    if !data_dir.join(kitroom_store::db::DB_FILE).exists() {
+        bail!("there is no Kitroom database in {}", data_dir.display());
+    }
+    let store = Store::open(data_dir).await?;
+    store
+        .record_export(Actor::system(), kind.as_str().to_owned())
+        .await?;
+    out.write_all(&kitroom_web::export::csv_lines([kind.header().to_vec()]))?;
+    let mut after = 0;
+    loop {
+        let batch = store
+            .export_batch(kind, after, kitroom_web::export::BATCH)
+            .await?;
+        if batch.rows.is_empty() {
+            break;
+        }
+        after = batch.last_key;
+        out.write_all(&kitroom_web::export::csv_lines(batch.rows))?;
+    }
+    out.flush()?;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs SQLite's integrity check and verifies the activity log's hash chain.

@@ -154,6 +154,71 @@ async fn tag_clash(
     })
 }
 
+/// Writes a new device and its `device.registered` event inside the caller's
+/// transaction, at `location_id`. The caller has checked its tag is free. Recording a
+/// verification date names the actor as verifier. `source` (such as "CSV import, line
+/// 7") is added to the event when given.
+pub(crate) async fn insert_device(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    details: &DeviceDetails,
+    location_id: Uuid,
+    source: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Uuid, StoreError> {
+    let id = Uuid::new_v4();
+    let verified_by = details
+        .encryption
+        .verified_on
+        .and(actor.id)
+        .map(|p| p.to_string());
+    let d = details;
+    sqlx::query(
+        "insert into device (id, tag, kind, make, model, serial, location_id, status, condition, purchased_on,
+           cost_pence, supplier, warranty_until, notes, encryption_state, encryption_method, encryption_verified_on,
+           encryption_verified_by, passcode_enforced, holds_personal_data, captures_images, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, 'available', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(d.tag.as_str())
+    .bind(d.kind.as_str())
+    .bind(&d.make)
+    .bind(&d.model)
+    .bind(&d.serial)
+    .bind(location_id.to_string())
+    .bind(d.condition.as_str())
+    .bind(d.purchased_on.map(|x| x.to_string()))
+    .bind(d.cost.map(|c| c.0))
+    .bind(&d.supplier)
+    .bind(d.warranty_until.map(|x| x.to_string()))
+    .bind(&d.notes)
+    .bind(d.encryption.state.as_str())
+    .bind(d.encryption.method.map(|m| m.as_str()))
+    .bind(d.encryption.verified_on.map(|x| x.to_string()))
+    .bind(verified_by)
+    .bind(d.passcode_enforced)
+    .bind(d.holds_personal_data)
+    .bind(d.captures_images)
+    .bind(time_text(now))
+    .bind(time_text(now))
+    .execute(&mut *conn)
+    .await?;
+    let mut event = details_json(details);
+    if let Some(source) = source {
+        event.insert("source".into(), Value::String(source));
+    }
+    append(
+        conn,
+        actor,
+        "device.registered",
+        &Subject::device(id, d.tag.as_str()),
+        event.into(),
+        now,
+    )
+    .await?;
+    Ok(id)
+}
+
 pub(crate) async fn get_device(
     conn: &mut SqliteConnection,
     id: Uuid,
@@ -297,41 +362,8 @@ impl Store {
                     return Err(clash);
                 }
                 let location_id = find_or_create(conn, &actor, &details.location, now).await?;
-                let id = Uuid::new_v4();
-                let verified_by = details.encryption.verified_on.and(actor.id).map(|p| p.to_string());
-                let d = &details;
-                sqlx::query(
-                    "insert into device (id, tag, kind, make, model, serial, location_id, status, condition, purchased_on,
-                       cost_pence, supplier, warranty_until, notes, encryption_state, encryption_method, encryption_verified_on,
-                       encryption_verified_by, passcode_enforced, holds_personal_data, captures_images, created_at, updated_at)
-                     values (?, ?, ?, ?, ?, ?, ?, 'available', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(id.to_string())
-                .bind(d.tag.as_str())
-                .bind(d.kind.as_str())
-                .bind(&d.make)
-                .bind(&d.model)
-                .bind(&d.serial)
-                .bind(location_id.to_string())
-                .bind(d.condition.as_str())
-                .bind(d.purchased_on.map(|x| x.to_string()))
-                .bind(d.cost.map(|c| c.0))
-                .bind(&d.supplier)
-                .bind(d.warranty_until.map(|x| x.to_string()))
-                .bind(&d.notes)
-                .bind(d.encryption.state.as_str())
-                .bind(d.encryption.method.map(|m| m.as_str()))
-                .bind(d.encryption.verified_on.map(|x| x.to_string()))
-                .bind(verified_by)
-                .bind(d.passcode_enforced)
-                .bind(d.holds_personal_data)
-                .bind(d.captures_images)
-                .bind(time_text(now))
-                .bind(time_text(now))
-                .execute(&mut *conn)
-                .await?;
+                let id = insert_device(conn, &actor, &details, location_id, None, now).await?;
                 let device = get_device(conn, id).await?;
-                append(conn, &actor, "device.registered", &device.subject(), details_json(&details).into(), now).await?;
                 Ok(device)
             })
         })

@@ -13,17 +13,22 @@
 //! - [`tokens`]: personal API tokens.
 //! - [`locations`]: the rooms and places devices live in.
 //! - [`devices`]: the register itself.
+//! - [`disposals`]: retiring devices with their disposal record.
+//! - [`exports`]: CSV exports read in batches by key.
 //! - [`policies`]: acceptable-use policy versions and signatures.
 //! - [`loans`]: check-out, return, the head's off-site authorisations, charging.
 //! - [`incidents`]: damage, loss and theft; notifications; the email outbox;
 //!   change requests; the manager's desk.
 //! - [`import`]: writing a checked import in one transaction.
 //! - [`reports`]: the figures behind the manager's reports.
+//! - [`stocktakes`]: stocktakes and their frozen results.
 //! - [`settings`]: the school's settings.
 
 pub mod db;
 pub mod devices;
+pub mod disposals;
 pub mod events;
+pub mod exports;
 pub mod import;
 pub mod incidents;
 pub mod loans;
@@ -33,6 +38,7 @@ pub mod policies;
 pub mod reports;
 pub mod sessions;
 pub mod settings;
+pub mod stocktakes;
 pub mod tokens;
 
 pub use db::{Actor, Store, StoreError};

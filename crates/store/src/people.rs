@@ -90,7 +90,8 @@ fn taken(username: &Username) -> StoreError {
     .into()
 }
 
-async fn insert(
+/// Writes a new account and its `person.created` event inside the caller's transaction.
+pub(crate) async fn insert(
     conn: &mut SqliteConnection,
     actor: &Actor,
     d: &PersonDetails,

@@ -270,7 +270,20 @@ pub async fn render_device(
         Vec::new()
     };
     let changes = state.store().changes_of_device(device.id).await?;
+    let stocktakes = if ctx.may(Permission::Stocktake)
+        && device.status != kitroom_core::device::DeviceStatus::Retired
+    {
+        state
+            .store()
+            .open_stocktakes_for(&device.details.location)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let disposal = state.store().disposal_of(device.id).await?;
     let extra = v::DeviceExtras {
+        stocktakes: &stocktakes,
+        disposal: disposal.as_ref(),
         loans: &loans,
         incidents: &incidents,
         changes: &changes,
@@ -366,4 +379,62 @@ async fn change_status(
     )
     .await?;
     Ok(Redirect::to(&device_url(d.details.tag.as_str())).into_response())
+}
+
+/// The disposal form: retiring a device at the end of its life.
+pub fn dispose_router() -> Router<AppState> {
+    Router::new().route("/devices/{tag}/dispose", get(dispose_form).post(dispose))
+}
+
+async fn dispose_form(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Dispose)?;
+    let device = device(&state, &tag).await?;
+    let input = kitroom_core::disposal::DisposalInput {
+        disposed_on: crate::time::today().to_string(),
+        ..Default::default()
+    };
+    Ok(v::dispose_form(&ctx, &device, &input, &Invalid::new()).into_response())
+}
+
+#[tracing::instrument(skip_all, fields(device.tag = %tag))]
+async fn dispose(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    FormBody(input): FormBody<kitroom_core::disposal::DisposalInput>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Dispose)?;
+    let device = device(&state, &tag).await?;
+    let refused = |invalid: Invalid| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            v::dispose_form(&ctx, &device, &input, &invalid),
+        )
+            .into_response()
+    };
+    let details = match input.parse(device.details.holds_personal_data, crate::time::today()) {
+        Ok(d) => d,
+        Err(invalid) => return Ok(refused(invalid)),
+    };
+    match state
+        .store()
+        .dispose_device(ctx.user.actor(), device.id, details)
+        .await
+    {
+        Ok(d) => {
+            set_flash(
+                &ctx.session,
+                format!("{} is retired and its disposal recorded.", d.details.tag),
+            )
+            .await?;
+            Ok(Redirect::to(&device_url(d.details.tag.as_str())).into_response())
+        }
+        Err(StoreError::Invalid(invalid)) => Ok(refused(invalid)),
+        Err(StoreError::IllegalMove(m)) => Ok(refused(Invalid::one("method", m.to_string()))),
+        Err(e) => Err(e.into()),
+    }
 }

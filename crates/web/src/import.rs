@@ -1,9 +1,354 @@
-//! Importing CSV files: upload, map columns, preview every problem, confirm.
+//! Importing CSV files: paste, map columns, preview every problem, confirm.
+//!
+//! Every form post passes `csrf_guard`, which reads only URL-encoded forms of at most
+//! 1 MiB, so a file cannot be uploaded as `multipart/form-data`. Instead the manager
+//! pastes the file's text, and each step posts that text again in a hidden field with
+//! the column choices: nothing is kept on the server between steps, and nothing is
+//! written until the last step, which checks the whole file once more and writes all
+//! of it in one transaction. Bigger files go through `kitroom import` on the server.
+//!
+//! The steps, for each kind of file (`devices`, `people`, `encryption`):
+//! `GET /import/{sheet}` (paste) → `POST …/map` (choose what each column holds) →
+//! `POST …/preview` (every problem by line and column, or what will be written) →
+//! `POST …/confirm` (write, then back to the list with a notice).
 
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use kitroom_core::device::DeviceDetails;
+use kitroom_core::import::{
+    check_devices, check_encryption, check_people, Checked, EncryptionUpdate, Mapping, Problem,
+    Sheet, Table,
+};
+use kitroom_core::person::{Permission, PersonDetails};
+use kitroom_store::import::{read_table, Outcome};
+use serde::{Deserialize, Serialize};
 
-use crate::AppState;
+use crate::auth::{set_flash, Ctx, FormBody};
+use crate::views::import as v;
+use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/import", get(index))
+        .route("/import/{sheet}", get(paste_page))
+        .route("/import/{sheet}/map", post(map))
+        .route("/import/{sheet}/preview", post(preview))
+        .route("/import/{sheet}/confirm", post(confirm))
+        .route("/import/{sheet}/done", get(done))
+}
+
+/// The most a pasted file may hold. `csrf_guard` refuses a form body over 1 MiB
+/// before this is reached, and URL encoding makes a CSV file up to a third bigger, so
+/// in practice a file of about 700 KB is the most the web can take.
+pub const MAX_CSV_BYTES: usize = 1024 * 1024;
+
+/// Where the encryption import's result waits for the page after the redirect.
+const RESULT_KEY: &str = "import_result";
+
+/// How many rows of a file the preview shows.
+pub const PREVIEW_ROWS: usize = 10;
+
+fn sheet(s: &str) -> Result<Sheet, AppError> {
+    s.parse().map_err(|_| AppError::NotFound)
+}
+
+/// Refuses anyone who may not import this kind of file.
+fn allow(ctx: &Ctx, sheet: Sheet) -> Result<(), AppError> {
+    ctx.require(Permission::ImportExport)?;
+    if sheet == Sheet::People {
+        ctx.require(Permission::ManageAccounts)?;
+    }
+    Ok(())
+}
+
+async fn index(ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(Permission::ImportExport)?;
+    Ok(v::index(&ctx).into_response())
+}
+
+async fn paste_page(ctx: Ctx, Path(s): Path<String>) -> Result<Response, AppError> {
+    let sheet = sheet(&s)?;
+    allow(&ctx, sheet)?;
+    Ok(v::paste(&ctx, sheet, "", None).into_response())
+}
+
+/// What every step after pasting posts: the file's text and, once chosen, the field
+/// each column holds (`col-0`, `col-1`, …; empty for an ignored column).
+#[derive(Debug, Default)]
+pub struct ImportForm {
+    pub csv: String,
+    pub choices: Option<Vec<String>>,
+}
+
+impl ImportForm {
+    fn read(fields: Vec<(String, String)>) -> ImportForm {
+        let mut form = ImportForm::default();
+        let mut chosen: Vec<(usize, String)> = Vec::new();
+        for (k, value) in fields {
+            if k == "csv" {
+                form.csv = value;
+            } else if let Some(i) = k.strip_prefix("col-").and_then(|i| i.parse().ok()) {
+                // At most one choice per column the file could have.
+                if i < 10_000 {
+                    chosen.push((i, value));
+                }
+            }
+        }
+        if !chosen.is_empty() {
+            let len = chosen.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+            let mut choices = vec![String::new(); len];
+            for (i, value) in chosen {
+                choices[i] = value;
+            }
+            form.choices = Some(choices);
+        }
+        form
+    }
+
+    fn mapping(&self, sheet: Sheet, table: &Table) -> Mapping {
+        match &self.choices {
+            Some(c) => Mapping::chosen(sheet, &table.headers, c),
+            None => Mapping::automatic(sheet, &table.headers),
+        }
+    }
+}
+
+/// The pasted text as a table, or the paste page again saying why it is not one.
+fn read_pasted(ctx: &Ctx, sheet: Sheet, csv: &str) -> Result<Table, Response> {
+    let refuse = |message: String| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            v::paste(ctx, sheet, csv, Some(&message)),
+        )
+            .into_response()
+    };
+    if csv.trim().is_empty() {
+        return Err(refuse(
+            "Paste the contents of your CSV file, starting with its line of column headings."
+                .into(),
+        ));
+    }
+    if csv.len() > MAX_CSV_BYTES {
+        return Err(refuse(format!(
+            "This file is too big to paste here ({} KB). Ask your IT administrator to import it with: kitroom import {} FILE.csv",
+            csv.len() / 1024,
+            sheet.as_str()
+        )));
+    }
+    read_table(csv.as_bytes()).map_err(|p| refuse(p.to_string()))
+}
+
+async fn map(
+    ctx: Ctx,
+    Path(s): Path<String>,
+    FormBody(fields): FormBody<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let sheet = sheet(&s)?;
+    allow(&ctx, sheet)?;
+    let form = ImportForm::read(fields);
+    let table = match read_pasted(&ctx, sheet, &form.csv) {
+        Ok(t) => t,
+        Err(page) => return Ok(page),
+    };
+    let mapping = form.mapping(sheet, &table);
+    Ok(v::map(&ctx, &table, &mapping, &form.csv).into_response())
+}
+
+/// A file checked against the register, whichever kind it is.
+pub enum Preview {
+    Devices(Checked<DeviceDetails>),
+    People(Checked<PersonDetails>),
+    Encryption(Checked<EncryptionUpdate>),
+}
+
+impl Preview {
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Preview::Devices(c) => &c.problems,
+            Preview::People(c) => &c.problems,
+            Preview::Encryption(c) => &c.problems,
+        }
+    }
+
+    pub fn checked(&self) -> usize {
+        match self {
+            Preview::Devices(c) => c.checked,
+            Preview::People(c) => c.checked,
+            Preview::Encryption(c) => c.checked,
+        }
+    }
+
+    fn with_problems(&mut self, problems: Vec<Problem>) {
+        match self {
+            Preview::Devices(c) => c.problems = problems,
+            Preview::People(c) => c.problems = problems,
+            Preview::Encryption(c) => c.problems = problems,
+        }
+    }
+}
+
+async fn check(
+    ctx: &Ctx,
+    state: &AppState,
+    sheet: Sheet,
+    table: &Table,
+    mapping: Mapping,
+) -> Result<Preview, AppError> {
+    let today = crate::time::today();
+    Ok(match sheet {
+        Sheet::Devices => {
+            let keys = state.store().register_keys().await?;
+            Preview::Devices(check_devices(table, mapping, &keys, today))
+        }
+        Sheet::People => {
+            let taken = state.store().usernames_in_use().await?;
+            Preview::People(check_people(table, mapping, &taken, Some(ctx.user.role)))
+        }
+        Sheet::Encryption => {
+            let keys = state.store().register_keys().await?;
+            Preview::Encryption(check_encryption(table, mapping, &keys, today))
+        }
+    })
+}
+
+fn preview_page(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Preview) -> Response {
+    let status = if p.problems().is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, v::preview(ctx, table, mapping, csv, p)).into_response()
+}
+
+#[tracing::instrument(skip_all, fields(import.sheet = %s))]
+async fn preview(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(s): Path<String>,
+    FormBody(fields): FormBody<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let sheet = sheet(&s)?;
+    allow(&ctx, sheet)?;
+    let form = ImportForm::read(fields);
+    let table = match read_pasted(&ctx, sheet, &form.csv) {
+        Ok(t) => t,
+        Err(page) => return Ok(page),
+    };
+    let mapping = form.mapping(sheet, &table);
+    let p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
+    Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p))
+}
+
+/// The encryption import's result, kept in the session for the page after the
+/// redirect.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EncryptionResult {
+    pub updated: usize,
+    pub unchanged: usize,
+    /// (line, serial number) of each row that matched no device.
+    pub unmatched: Vec<(u64, String)>,
+}
+
+#[tracing::instrument(skip_all, fields(import.sheet = %s))]
+async fn confirm(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(s): Path<String>,
+    FormBody(fields): FormBody<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let sheet = sheet(&s)?;
+    allow(&ctx, sheet)?;
+    let form = ImportForm::read(fields);
+    let table = match read_pasted(&ctx, sheet, &form.csv) {
+        Ok(t) => t,
+        Err(page) => return Ok(page),
+    };
+    let mapping = form.mapping(sheet, &table);
+    let p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
+    if !p.problems().is_empty() {
+        return Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p));
+    }
+    let actor = ctx.user.actor();
+    let nothing = || Box::new(|_: usize| {});
+    let refused = match p {
+        Preview::Devices(c) => match state.store().import_devices(actor, c, nothing()).await? {
+            Outcome::Written(n) => {
+                tracing::info!(devices = n, "devices imported");
+                set_flash(
+                    &ctx.session,
+                    format!("{n} {} imported.", plural(n, "device", "devices")),
+                )
+                .await?;
+                return Ok(Redirect::to("/devices").into_response());
+            }
+            Outcome::Refused(problems) => problems,
+        },
+        Preview::People(c) => match state.store().import_people(actor, c, nothing()).await? {
+            Outcome::Written(n) => {
+                tracing::info!(people = n, "people imported");
+                set_flash(
+                    &ctx.session,
+                    format!(
+                        "{n} {} imported. Each can sign in once a password is set for them.",
+                        plural(n, "person", "people")
+                    ),
+                )
+                .await?;
+                return Ok(Redirect::to("/people").into_response());
+            }
+            Outcome::Refused(problems) => problems,
+        },
+        Preview::Encryption(c) => match state.store().import_encryption(actor, c, nothing()).await?
+        {
+            Outcome::Written(summary) => {
+                tracing::info!(
+                    devices = summary.updated.len(),
+                    unmatched = summary.unmatched.len(),
+                    "encryption status imported"
+                );
+                let result = EncryptionResult {
+                    updated: summary.updated.len(),
+                    unchanged: summary.unchanged,
+                    unmatched: summary
+                        .unmatched
+                        .into_iter()
+                        .map(|l| (l.line, l.value))
+                        .collect(),
+                };
+                ctx.session.insert(RESULT_KEY, result).await?;
+                return Ok(Redirect::to("/import/encryption/done").into_response());
+            }
+            Outcome::Refused(problems) => problems,
+        },
+    };
+    // Something was registered between the check and the write: show what clashes now.
+    let mut p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
+    if p.problems().is_empty() {
+        p.with_problems(refused);
+    }
+    Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p))
+}
+
+async fn done(ctx: Ctx, Path(s): Path<String>) -> Result<Response, AppError> {
+    let sheet = sheet(&s)?;
+    allow(&ctx, sheet)?;
+    if sheet != Sheet::Encryption {
+        return Err(AppError::NotFound);
+    }
+    match ctx.session.remove::<EncryptionResult>(RESULT_KEY).await? {
+        Some(result) => Ok(v::encryption_done(&ctx, &result).into_response()),
+        None => Ok(Redirect::to("/import/encryption").into_response()),
+    }
+}
+
+/// "1 device", "2 devices".
+pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }

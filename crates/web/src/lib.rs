@@ -34,6 +34,7 @@ pub mod assets;
 pub mod auth;
 pub mod devices;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod incidents;
 pub mod loans;
@@ -45,6 +46,7 @@ pub mod policies;
 pub mod reports;
 pub mod session;
 pub mod settings;
+pub mod stocktakes;
 pub mod time;
 pub mod views;
 
@@ -183,6 +185,9 @@ pub fn app(state: AppState) -> Router {
         .merge(settings::router())
         .merge(incidents::router())
         .merge(reports::router())
+        .merge(stocktakes::router())
+        .merge(export::router())
+        .merge(devices::dispose_router())
         .merge(import::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -3,6 +3,7 @@
 use kitroom_core::device::{
     Condition, DeviceInput, DeviceKind, DeviceStatus, EncryptionMethod, EncryptionState,
 };
+use kitroom_core::disposal::{DisposalInput, DisposalMethod};
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::devices::{Device, DevicePage};
@@ -225,6 +226,8 @@ fn yes_no(b: bool) -> &'static str {
 /// What a device's page shows besides its details: its loans and incidents (for
 /// those who may see them) and its change requests.
 pub struct DeviceExtras<'a> {
+    pub stocktakes: &'a [kitroom_store::stocktakes::Stocktake],
+    pub disposal: Option<&'a kitroom_store::disposals::DisposalRow>,
     pub loans: &'a [Loan],
     pub incidents: &'a [Incident],
     pub changes: &'a [ChangeRequest],
@@ -252,6 +255,24 @@ pub fn show(
                 span.kind { (d.kind.label()) }
             }
             (super::loans::panel(ctx, device, panel))
+            @for s in extra.stocktakes {
+                form.scan method="post" action={ (crate::stocktakes::stocktake_url(s)) "/scan" } {
+                    (csrf(&ctx.csrf))
+                    input type="hidden" name="tag" value=(d.tag);
+                    button.secondary type="submit" { "Mark as seen in stocktake " (s.number) " (" (s.scope) ")" }
+                }
+            }
+            @if let Some(x) = extra.disposal {
+                section {
+                    h2 { "Disposal" }
+                    dl.summary {
+                        dt { "Disposed of" } dd { (x.disposed_on) ", " (x.method.replace('_', " ")) }
+                        dt { "Authorised by" } dd { (x.authorised_by) }
+                        dt { "Received by" } dd { (x.recipient) @if !x.recipient_reference.is_empty() { " (" (x.recipient_reference) ")" } }
+                        dt { "Data wiping evidence" } dd { @match &x.wipe_evidence { Some(w) => (w), None => span.muted { "None recorded (no personal data)" } } }
+                    }
+                }
+            }
             p.page-actions {
                 a.button.warning-outline href={ (device_url(d.tag.as_str())) "/report" } { "Report damage, loss or theft" }
             }
@@ -262,6 +283,9 @@ pub fn show(
                     p.page-actions {
                         a.button.secondary href={ (device_url(d.tag.as_str())) "/edit" } { "Edit details" }
                         a.button.secondary href={ "/labels?q=" (super::url_encode(d.tag.as_str())) } { "Print its label" }
+                        @if ctx.may(Permission::Dispose) && device.status.apply(kitroom_core::device::StatusChange::Retire).is_ok() {
+                            a.button.secondary href={ (device_url(d.tag.as_str())) "/dispose" } { "Dispose of it" }
+                        }
                     }
                 }
                 dl.summary {
@@ -335,6 +359,43 @@ pub fn show(
             section {
                 h2 { "History" }
                 (super::log::events_table(history, false))
+            }
+        },
+    )
+}
+
+pub fn dispose_form(
+    ctx: &Ctx,
+    device: &Device,
+    input: &DisposalInput,
+    invalid: &Invalid,
+) -> Markup {
+    let d = &device.details;
+    let methods: Vec<(&str, &str)> = std::iter::once(("", "Choose how"))
+        .chain(DisposalMethod::ALL.iter().map(|m| (m.as_str(), m.label())))
+        .collect();
+    page(
+        ctx,
+        Section::Devices,
+        &format!("Dispose of {}", d.tag),
+        html! {
+            p.lead { "Retiring a device takes it off the active register for good. Its history and this record stay, for the governors and the auditors." }
+            @if d.holds_personal_data {
+                div.warning { "This device may hold personal data. Record the evidence that its storage was wiped or destroyed (a data-wiping certificate, for example) before it leaves the school." }
+            }
+            (error_summary(invalid))
+            form method="post" action={ (device_url(d.tag.as_str())) "/dispose" } novalidate {
+                (csrf(&ctx.csrf))
+                (Field::text("authorised_by", "Authorised by", &input.authorised_by).required().hint("Name and role, for example: Ruth Okafor, head teacher").render(invalid))
+                (Field::text("disposed_on", "Date", &input.disposed_on).kind("date").required().render(invalid))
+                (select("method", "How", &methods, &input.method, invalid))
+                (Field::text("recipient", "Who received it", &input.recipient).required().hint("The recycler, buyer, charity or lessor").render(invalid))
+                (Field::text("recipient_reference", "Their reference", &input.recipient_reference).hint("For example a waste carrier's licence number").render(invalid))
+                (Field::text("wipe_evidence", "Evidence its data was wiped or destroyed", &input.wipe_evidence).hint("A certificate number or reference").render(invalid))
+                div.actions {
+                    button.warning type="submit" { "Retire and record the disposal" }
+                    a href=(device_url(d.tag.as_str())) { "Cancel" }
+                }
             }
         },
     )

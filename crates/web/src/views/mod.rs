@@ -14,6 +14,7 @@ use crate::auth::Ctx;
 pub mod account;
 pub mod auth;
 pub mod devices;
+pub mod export;
 pub mod import;
 pub mod incidents;
 pub mod loans;
@@ -23,6 +24,7 @@ pub mod people;
 pub mod policies;
 pub mod reports;
 pub mod settings;
+pub mod stocktakes;
 
 /// Which part of the site a page belongs to, to highlight it in the menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

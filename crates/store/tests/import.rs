@@ -1,0 +1,350 @@
+//! Importing CSV files into a real SQLite file: all of a file, or none of it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use kitroom_core::device::{DeviceInput, EncryptionMethod, EncryptionState};
+use kitroom_core::import::{
+    check_devices, check_encryption, check_people, Mapping, Problem, Sheet,
+};
+use kitroom_core::person::{PersonInput, Role};
+use kitroom_store::import::{read_table, Outcome};
+use kitroom_store::{Actor, Store};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+async fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    (dir, store)
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("select count(*) from {table}"))
+        .fetch_one(store.reader())
+        .await
+        .unwrap()
+}
+
+async fn manager(store: &Store) -> Actor {
+    let p = store
+        .create_person(
+            Actor::system(),
+            PersonInput {
+                username: "sbm".into(),
+                full_name: "School Business Manager".into(),
+                role: "manager".into(),
+                ..Default::default()
+            }
+            .parse()
+            .unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    p.actor()
+}
+
+async fn register(store: &Store, tag: &str, serial: &str) {
+    let d = DeviceInput {
+        tag: tag.into(),
+        kind: "laptop".into(),
+        make: "Dell".into(),
+        model: "Latitude".into(),
+        serial: serial.into(),
+        location: "Computer room".into(),
+        ..Default::default()
+    };
+    store
+        .create_device(Actor::system(), d.parse(today()).unwrap())
+        .await
+        .unwrap();
+}
+
+/// Reads, checks and imports a devices file as the command line does.
+async fn import_devices(store: &Store, actor: &Actor, csv: &str) -> Outcome<usize> {
+    let table = read_table(csv.as_bytes()).map_err(|p| vec![p]);
+    let table = match table {
+        Ok(t) => t,
+        Err(p) => return Outcome::Refused(p),
+    };
+    let keys = store.register_keys().await.unwrap();
+    let mapping = Mapping::automatic(Sheet::Devices, &table.headers);
+    let checked = check_devices(&table, mapping, &keys, today());
+    store
+        .import_devices(actor.clone(), checked, Box::new(|_| {}))
+        .await
+        .unwrap()
+}
+
+fn where_(problems: &[Problem]) -> Vec<(u64, &str)> {
+    problems
+        .iter()
+        .map(|p| (p.line, p.column.as_str()))
+        .collect()
+}
+
+const EVERY_ERROR: &str = "\
+Asset Tag,Kind,Serial Number,Home location,Purchase date,Cost in pounds
+,laptop,SN-A,Library,,
+LAP-0100,laptop,SN-B,Library,,
+lap-0100,laptop,SN-C,Library,,
+LAP-0001,laptop,SN-D,Library,,
+LAP-0101,laptop,SN-B,Library,,
+LAP-0102,toaster,SN-E,Library,,
+LAP-0103,laptop,SN-F,Library,2024-02-31,
+LAP-0104,laptop,SN-G,Library,,lots
+LAP-0105,laptop,SN-OLD,Library,,
+";
+
+const CORRECTED: &str = "\
+Asset Tag,Kind,Serial Number,Home location,Purchase date,Cost in pounds
+LAP-0099,laptop,SN-A,Library,,
+LAP-0100,laptop,SN-B,Library,,
+LAP-0106,laptop,SN-C,Library,,
+LAP-0107,laptop,SN-D,Sports hall,,
+LAP-0101,laptop,SN-H,Library,,
+LAP-0102,laptop,SN-E,Library,,
+LAP-0103,laptop,SN-F,Library,2024-02-29,
+LAP-0104,laptop,SN-G,Library,,349.99
+LAP-0105,laptop,SN-I,Library,,
+";
+
+/// A file with mistakes in it would be half imported, or its mistakes not shown
+/// where they are, leaving the manager to untangle a half-written register.
+#[tokio::test]
+async fn a_file_with_any_problem_writes_nothing_and_names_every_problem() {
+    let (_dir, store) = store().await;
+    let sbm = manager(&store).await;
+    register(&store, "LAP-0001", "SN-OLD").await;
+    let (devices, events) = (count(&store, "device").await, count(&store, "event").await);
+    let Outcome::Refused(problems) = import_devices(&store, &sbm, EVERY_ERROR).await else {
+        panic!("a file with problems is refused");
+    };
+    assert_eq!(
+        where_(&problems),
+        vec![
+            (2, "Asset Tag"),
+            (4, "Asset Tag"),
+            (5, "Asset Tag"),
+            (6, "Serial Number"),
+            (7, "Kind"),
+            (8, "Purchase date"),
+            (9, "Cost in pounds"),
+            (10, "Serial Number"),
+        ],
+        "{problems:#?}"
+    );
+    assert_eq!(
+        count(&store, "device").await,
+        devices,
+        "no device is written"
+    );
+    assert_eq!(count(&store, "event").await, events, "no event is written");
+    assert_eq!(count(&store, "location").await, 1, "no location is created");
+
+    let started = Instant::now();
+    assert_eq!(
+        import_devices(&store, &sbm, CORRECTED).await,
+        Outcome::Written(9)
+    );
+    eprintln!("9 devices imported in {:?}", started.elapsed());
+    assert_eq!(count(&store, "device").await, devices + 9);
+    // Nine registrations, and two new locations each logged once.
+    assert_eq!(count(&store, "event").await, events + 11);
+    let d = store.device_by_tag("LAP-0104").await.unwrap().unwrap();
+    assert_eq!(d.details.cost.map(|c| c.0), Some(34_999));
+    assert_eq!(d.details.location, "Library");
+    assert_eq!(store.verify_log().await.unwrap().map(|_| ()), Ok(()));
+}
+
+/// A device registered by hand between the preview and the confirmation would be
+/// registered twice, or the import would fail half way.
+#[tokio::test]
+async fn a_tag_registered_after_the_check_refuses_the_whole_import() {
+    let (_dir, store) = store().await;
+    let sbm = manager(&store).await;
+    let table =
+        read_table(b"tag,kind,location\nLAP-1,laptop,Library\nLAP-2,laptop,Library\n").unwrap();
+    let keys = store.register_keys().await.unwrap();
+    let checked = check_devices(
+        &table,
+        Mapping::automatic(Sheet::Devices, &table.headers),
+        &keys,
+        today(),
+    );
+    assert!(checked.is_ready());
+    register(&store, "lap-2", "").await;
+    let devices = count(&store, "device").await;
+    let Outcome::Refused(problems) = store
+        .import_devices(sbm, checked, Box::new(|_| {}))
+        .await
+        .unwrap()
+    else {
+        panic!("refused");
+    };
+    assert_eq!(where_(&problems), vec![(3, "tag")]);
+    assert_eq!(count(&store, "device").await, devices);
+}
+
+/// A school's whole inventory could not be imported at once, or would take so long
+/// that the manager gives up.
+#[tokio::test]
+async fn ten_thousand_devices_import_in_one_go() {
+    let (_dir, store) = store().await;
+    let sbm = manager(&store).await;
+    let mut csv = String::from(
+        "tag,kind,make,model,serial,location,purchased_on,cost,encryption_state,encryption_method,holds_personal_data\n",
+    );
+    for i in 0..10_000 {
+        csv.push_str(&format!(
+            "LAP-{i:05},laptop,Dell,Latitude 3540,SN{i:08},Room {},2024-09-01,649.00,encrypted,bitlocker,yes\n",
+            i % 40
+        ));
+    }
+    let started = Instant::now();
+    let table = read_table(csv.as_bytes()).unwrap();
+    let keys = store.register_keys().await.unwrap();
+    let checked = check_devices(
+        &table,
+        Mapping::automatic(Sheet::Devices, &table.headers),
+        &keys,
+        today(),
+    );
+    assert!(checked.is_ready(), "{:?}", &checked.problems[..3]);
+    let checked_in = started.elapsed();
+    let written = Arc::new(AtomicUsize::new(0));
+    let seen = written.clone();
+    let outcome = store
+        .import_devices(
+            sbm,
+            checked,
+            Box::new(move |n| seen.store(n, Ordering::Relaxed)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Written(10_000));
+    eprintln!(
+        "10,000 devices: read and checked in {checked_in:?}, written in {:?}",
+        started.elapsed() - checked_in
+    );
+    assert_eq!(
+        written.load(Ordering::Relaxed),
+        10_000,
+        "progress reached the end"
+    );
+    assert_eq!(count(&store, "device").await, 10_000);
+    assert_eq!(count(&store, "location").await, 40);
+    // One person, 40 locations and 10,000 devices.
+    assert_eq!(count(&store, "event").await, 1 + 40 + 10_000);
+}
+
+/// Staff could not be added from the school's list, or a manager could make an admin.
+#[tokio::test]
+async fn people_are_imported_without_passwords_and_only_an_admin_makes_admins() {
+    let (_dir, store) = store().await;
+    let sbm = manager(&store).await;
+    let csv = "Username,Name,Email,Role,Kind\nj.smith,Jo Smith,jo@school.example,,staff\nadmin2,Al Admin,,admin,\nSBM,Again,,,\n";
+    let table = read_table(csv.as_bytes()).unwrap();
+    let taken = store.usernames_in_use().await.unwrap();
+    let mapping = || Mapping::automatic(Sheet::People, &table.headers);
+    let checked = check_people(&table, mapping(), &taken, Some(Role::Manager));
+    assert_eq!(
+        where_(&checked.problems),
+        vec![(3, "Role"), (4, "Username")]
+    );
+    let people = count(&store, "person").await;
+    assert!(matches!(
+        store
+            .import_people(sbm.clone(), checked, Box::new(|_| {}))
+            .await
+            .unwrap(),
+        Outcome::Refused(_)
+    ));
+    assert_eq!(count(&store, "person").await, people);
+
+    let csv = "username,full_name,email,role\nj.smith,Jo Smith,jo@school.example,\nh.head,Hal Head,,head\n";
+    let table = read_table(csv.as_bytes()).unwrap();
+    let checked = check_people(
+        &table,
+        Mapping::automatic(Sheet::People, &table.headers),
+        &taken,
+        Some(Role::Manager),
+    );
+    assert_eq!(
+        store
+            .import_people(sbm, checked, Box::new(|_| {}))
+            .await
+            .unwrap(),
+        Outcome::Written(2)
+    );
+    let jo = store.person_by_username("j.smith").await.unwrap().unwrap();
+    assert_eq!(
+        jo.password_hash, None,
+        "cannot sign in until a password is set"
+    );
+    assert_eq!(jo.email.as_deref(), Some("jo@school.example"));
+    let hal = store.person_by_username("h.head").await.unwrap().unwrap();
+    assert_eq!(hal.role, Role::Head);
+}
+
+/// The encryption report from device management would not reach the register, so
+/// encrypted laptops could not leave the site, or unknown serials would vanish unseen.
+#[tokio::test]
+async fn encryption_status_updates_matching_devices_and_lists_the_rest() {
+    let (_dir, store) = store().await;
+    let sbm = manager(&store).await;
+    register(&store, "LAP-1", "SN-1").await;
+    register(&store, "LAP-2", "SN-2").await;
+    register(&store, "LAP-3", "SN-3").await;
+    let csv = "Serial Number,BitLocker Status,Verified on\nsn-1,BitLocker On,2026-11-20\nSN-2,Off,\nSN-404,on,\n";
+    let table = read_table(csv.as_bytes()).unwrap();
+    let keys = store.register_keys().await.unwrap();
+    let checked = check_encryption(
+        &table,
+        Mapping::automatic(Sheet::Encryption, &table.headers),
+        &keys,
+        today(),
+    );
+    assert!(checked.is_ready(), "{:?}", checked.problems);
+    let events = count(&store, "event").await;
+    let Outcome::Written(summary) = store
+        .import_encryption(sbm, checked, Box::new(|_| {}))
+        .await
+        .unwrap()
+    else {
+        panic!("written");
+    };
+    assert_eq!(
+        summary.updated,
+        vec!["LAP-1".to_owned(), "LAP-2".to_owned()]
+    );
+    assert_eq!(summary.unmatched.len(), 1);
+    assert_eq!(
+        (
+            summary.unmatched[0].line,
+            summary.unmatched[0].value.as_str()
+        ),
+        (4, "SN-404")
+    );
+    assert_eq!(
+        count(&store, "event").await,
+        events + 2,
+        "each change is logged"
+    );
+    let lap1 = store.device_by_tag("LAP-1").await.unwrap().unwrap();
+    let e = &lap1.details.encryption;
+    assert_eq!(e.state, EncryptionState::Encrypted);
+    assert_eq!(e.method, Some(EncryptionMethod::Bitlocker));
+    assert_eq!(e.verified_on, NaiveDate::from_ymd_opt(2026, 11, 20));
+    assert_eq!(lap1.encryption_verified_by.as_deref(), Some("sbm"));
+    let lap2 = store.device_by_tag("LAP-2").await.unwrap().unwrap();
+    assert_eq!(lap2.details.encryption.state, EncryptionState::NotEncrypted);
+    assert_eq!(lap2.details.encryption.verified_on, Some(today()));
+    let lap3 = store.device_by_tag("LAP-3").await.unwrap().unwrap();
+    assert_eq!(lap3.details.encryption.state, EncryptionState::Unknown);
+}
