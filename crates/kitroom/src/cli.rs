@@ -56,6 +56,10 @@ pub enum Command {
     },
     /// Fill an empty data directory with a believable demo school.
     Demo,
+    /// Write a consistent copy of the database to FILE, even while Kitroom runs.
+    Backup { file: PathBuf },
+    /// Replace the database with a backup, after checking it. Stop Kitroom first.
+    Restore { file: PathBuf },
 }
 
 #[derive(Debug, Args, Default)]
@@ -186,6 +190,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             export(&cli.data_dir, &what, &mut std::io::stdout().lock()).await
         }
         Some(Command::Demo) => crate::demo::run(&cli.data_dir).await,
+        Some(Command::Backup { file }) => backup(&cli.data_dir, &file).await,
+        Some(Command::Restore { file }) => restore(&cli.data_dir, &file, &mut std::io::stdout()).await,
     }
 }
 
@@ -405,6 +411,76 @@ pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow:
     out.flush()?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Copies the live database to `file`.
+pub async fn backup(data_dir: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+    if !data_dir.join(kitroom_store::db::DB_FILE).exists() {
+        bail!("there is no Kitroom database in {}", data_dir.display());
+    }
+    if file.exists() {
+        bail!("{} already exists; choose a new file name", file.display());
+    }
+    let store = Store::open(data_dir).await?;
+    let result = store.backup_to(file).await;
+    store.close().await;
+    result.with_context(|| format!("writing the backup to {}", file.display()))?;
+    println!("Backup written to {}.", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks a backup (SQLite's integrity check and the log's hash chain), then puts
+/// it in place of the database. The old database is kept beside it.
+pub async fn restore(data_dir: &Path, file: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if !file.exists() {
+        bail!("there is no backup at {}", file.display());
+    }
+    // Check a scratch copy, so the backup itself is never modified (opening applies
+    // any newer migrations).
+    let scratch = tempfile_path(data_dir, "restore-check")?;
+    std::fs::copy(file, &scratch).with_context(|| format!("reading {}", file.display()))?;
+    let checked = async {
+        let store = Store::open_file(&scratch).await?;
+        let integrity = store.integrity_check().await?;
+        let chain = store.verify_log().await?;
+        store.close().await;
+        anyhow::Ok((integrity, chain))
+    }
+    .await;
+    let _ = std::fs::remove_file(&scratch);
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
+    }
+    let (integrity, chain) = checked.with_context(|| format!("{} is not a Kitroom database", file.display()))?;
+    if integrity != ["ok"] {
+        writeln!(out, "The backup fails SQLite's integrity check: {}", integrity.join("; "))?;
+        return Ok(ExitCode::from(1));
+    }
+    let events = match chain {
+        Ok((n, _)) => n,
+        Err(b) => {
+            writeln!(out, "The backup's activity log is broken: {b}")?;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    std::fs::create_dir_all(data_dir)?;
+    let db = data_dir.join(kitroom_store::db::DB_FILE);
+    if db.exists() {
+        let kept = data_dir.join(format!("kitroom-before-restore-{}.db", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
+        std::fs::rename(&db, &kept)?;
+        writeln!(out, "The database it replaces is kept as {}.", kept.display())?;
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::copy(file, &db)?;
+    writeln!(out, "Restored {} ({events} events, hash chain intact). Start Kitroom again.", file.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tempfile_path(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    Ok(dir.join(format!(".{name}-{}.db", std::process::id())))
 }
 
 /// Runs SQLite's integrity check and verifies the activity log's hash chain.

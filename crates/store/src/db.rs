@@ -157,6 +157,29 @@ impl Store {
         .await?
     }
 
+    /// Writes a consistent copy of the live database to `to` (which must not exist),
+    /// while the app keeps running: `VACUUM INTO` reads one snapshot through a reader
+    /// connection, so writers are not held up.
+    pub async fn backup_to(&self, to: &Path) -> Result<(), StoreError> {
+        let target = to.to_str().ok_or_else(|| StoreError::Corrupt("the backup path is not valid UTF-8".into()))?;
+        sqlx::query("vacuum into ?").bind(target).execute(self.reader()).await?;
+        Ok(())
+    }
+
+    /// A write that changes nothing, to prove the writer connection is free and out
+    /// of any transaction: what a health check asks.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        self.write(|conn| {
+            Box::pin(async move {
+                sqlx::query("insert into setting (key, value) values ('health.probe', '') on conflict (key) do update set value = ''")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// Closes both pools, checkpointing the WAL into the main file.
     pub async fn close(&self) {
         self.reader.close().await;

@@ -364,7 +364,7 @@ pub async fn csrf_guard(
     }
     let bytes = axum::body::to_bytes(body, 1024 * 1024)
         .await
-        .map_err(|_| AppError::BadRequest("The form was too large to read.".into()))?;
+        .map_err(|_| AppError::TooLarge)?;
     let sent: Option<String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
         .ok()
         .and_then(|fields| {

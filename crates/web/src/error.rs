@@ -32,6 +32,9 @@ pub enum AppError {
     /// 400: the request could not be read at all (a form that did not come from ours).
     #[error("{0}")]
     BadRequest(String),
+    /// 413: the form was larger than Kitroom accepts.
+    #[error("too large")]
+    TooLarge,
     /// 403: the form's CSRF token was missing or wrong.
     #[error("the form has expired")]
     CsrfRejected,
@@ -108,6 +111,11 @@ impl IntoResponse for AppError {
                 (StatusCode::METHOD_NOT_ALLOWED, "That did not work", "That page cannot be used this way.".to_owned())
             }
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "That did not work", m.clone()),
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "That is too much at once",
+                "The form was larger than Kitroom accepts (1 MB). For a big import, use the command line: kitroom import.".to_owned(),
+            ),
             AppError::CsrfRejected => (
                 StatusCode::FORBIDDEN,
                 "The form has expired",

@@ -205,6 +205,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(assets::router())
         .route("/health", axum::routing::get(|| async { "ok" }))
+        .route("/healthz", axum::routing::get(healthz))
         .fallback(fallback)
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
@@ -260,6 +261,30 @@ pub fn csv_safe(cell: &str) -> String {
         format!("'{cell}")
     } else {
         cell.to_owned()
+    }
+}
+
+/// For monitoring: a test write through the one writer connection. 200 "ok" means
+/// writes work now (no connection is stuck inside a transaction); 503 otherwise.
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(Duration::from_secs(5), state.store().probe_write()).await {
+        Ok(Ok(())) => "ok".into_response(),
+        Ok(Err(e)) => {
+            error::log_internal(&e);
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "the database cannot be written to",
+            )
+                .into_response()
+        }
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "the database did not answer in time",
+        )
+            .into_response(),
     }
 }
 
