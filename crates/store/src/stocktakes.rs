@@ -110,8 +110,12 @@ async fn get_stocktake(conn: &mut SqliteConnection, id: Uuid) -> Result<Stocktak
 /// What happened when a tag was scanned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scan {
-    /// Marked as seen now.
-    Seen { tag: String, elsewhere: bool },
+    /// Marked as seen now. `lost`: the register says it was lost or stolen.
+    Seen {
+        tag: String,
+        elsewhere: bool,
+        lost: bool,
+    },
     /// Someone had already scanned it.
     AlreadySeen { tag: String },
 }
@@ -255,7 +259,7 @@ impl Store {
                     return Ok(Scan::AlreadySeen { tag });
                 }
                 append(conn, &actor, "stocktake.seen", &device.subject(), json!({"stocktake": s.number, "elsewhere": at != home}), now).await?;
-                Ok(Scan::Seen { tag, elsewhere: at != home })
+                Ok(Scan::Seen { tag, elsewhere: at != home, lost: device.status == kitroom_core::device::DeviceStatus::Lost })
             })
         })
         .await

@@ -152,12 +152,19 @@ async fn scan(
         .await
     {
         Ok(Scan::Seen {
+            tag, lost: true, ..
+        }) => {
+            format!("⚠ {tag} IS RECORDED AS LOST. Keep it safe and tell the business manager now, so its incident can be closed as recovered.")
+        }
+        Ok(Scan::Seen {
             tag,
             elsewhere: false,
+            ..
         }) => format!("✓ {tag} seen."),
         Ok(Scan::Seen {
             tag,
             elsewhere: true,
+            ..
         }) => format!("✓ {tag} seen, but it belongs somewhere else: the result will say so."),
         Ok(Scan::AlreadySeen { tag }) => format!("{tag} was already seen."),
         Err(StoreError::Invalid(invalid)) => format!("✗ {invalid}"),
