@@ -355,3 +355,57 @@ async fn the_command_line_sets_a_new_password_and_ends_sessions() {
         "a weak password is refused"
     );
 }
+
+/// A session left open on a shared computer would stay usable for days.
+#[tokio::test]
+async fn a_session_ends_after_its_lifetime_however_active() {
+    let config = kitroom_web::Config {
+        session_lifetime: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let app = kitroom_tests::spawn_app_with(config).await;
+    let c = app.signed_in("sbm", "manager").await;
+    assert_eq!(
+        c.get(app.url("/devices")).send().await.unwrap().status(),
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = c.get(app.url("/devices")).send().await.unwrap();
+    assert_eq!(r.status(), 303, "signed out");
+}
+
+/// Over HTTPS the session cookie could be sent in clear, or set by another subdomain.
+#[tokio::test]
+async fn behind_https_the_cookie_is_secure_and_host_only() {
+    let config = kitroom_web::Config {
+        secure_cookies: true,
+        ..Default::default()
+    };
+    let app = kitroom_tests::spawn_app_with(config).await;
+    app.add_user("sbm", "manager").await;
+    let r = reqwest::get(app.url("/login")).await.unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-kitroom_session="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"));
+    assert!(r.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .contains("max-age="));
+}
+
+/// A browser on another site could post a form with the person's session.
+#[tokio::test]
+async fn a_cross_site_post_is_refused_by_fetch_metadata() {
+    let app = spawn_app().await;
+    let c = app.signed_in("sbm", "manager").await;
+    let token = app.csrf(&c, "/locations").await;
+    let r = c
+        .post(app.url("/locations"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf", token.as_str()), ("name", "Hall")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(app.store().list_locations().await.unwrap().is_empty());
+}

@@ -75,8 +75,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KITROOM_TRUST_PROXY", value_parser = clap::builder::FalseyValueParser::new())]
     pub trust_proxy: bool,
     /// Sign people out after this many minutes without activity.
-    #[arg(long, env = "KITROOM_IDLE_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=1440))]
+    #[arg(long, env = "KITROOM_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=1440))]
     pub idle_minutes: u64,
+    /// Sign people out this many hours after they signed in, however active.
+    #[arg(long, env = "KITROOM_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
+    pub session_hours: u64,
     /// The address people use to reach Kitroom, for the setup link and the QR labels
     /// (for example https://kitroom.school.example). Defaults to the listening
     /// address for the setup link and the page's own address for labels.
@@ -131,17 +134,7 @@ pub enum TokenCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => {
-            serve(
-                &cli.data_dir,
-                ServeArgs {
-                    listen: "127.0.0.1:8080".into(),
-                    idle_minutes: 60,
-                    ..Default::default()
-                },
-            )
-            .await
-        }
+        None => serve(&cli.data_dir, cli.serve).await,
         Some(Command::Serve(args)) => serve(&cli.data_dir, args).await,
         Some(Command::User(UserCommand::Add {
             username,
@@ -191,7 +184,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Demo) => crate::demo::run(&cli.data_dir).await,
         Some(Command::Backup { file }) => backup(&cli.data_dir, &file).await,
-        Some(Command::Restore { file }) => restore(&cli.data_dir, &file, &mut std::io::stdout()).await,
+        Some(Command::Restore { file }) => {
+            restore(&cli.data_dir, &file, &mut std::io::stdout()).await
+        }
     }
 }
 
@@ -209,6 +204,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         secure_cookies: args.secure_cookies,
         trust_proxy: args.trust_proxy,
         idle_timeout: Duration::from_secs(args.idle_minutes * 60),
+        session_lifetime: Duration::from_secs(args.session_hours * 3600),
         public_url: args.public_url.clone(),
         mail: args
             .smtp_url
@@ -431,7 +427,11 @@ pub async fn backup(data_dir: &Path, file: &Path) -> anyhow::Result<ExitCode> {
 
 /// Checks a backup (SQLite's integrity check and the log's hash chain), then puts
 /// it in place of the database. The old database is kept beside it.
-pub async fn restore(data_dir: &Path, file: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub async fn restore(
+    data_dir: &Path,
+    file: &Path,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     if !file.exists() {
         bail!("there is no backup at {}", file.display());
     }
@@ -451,9 +451,14 @@ pub async fn restore(data_dir: &Path, file: &Path, out: &mut dyn Write) -> anyho
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
     }
-    let (integrity, chain) = checked.with_context(|| format!("{} is not a Kitroom database", file.display()))?;
+    let (integrity, chain) =
+        checked.with_context(|| format!("{} is not a Kitroom database", file.display()))?;
     if integrity != ["ok"] {
-        writeln!(out, "The backup fails SQLite's integrity check: {}", integrity.join("; "))?;
+        writeln!(
+            out,
+            "The backup fails SQLite's integrity check: {}",
+            integrity.join("; ")
+        )?;
         return Ok(ExitCode::from(1));
     }
     let events = match chain {
@@ -466,15 +471,26 @@ pub async fn restore(data_dir: &Path, file: &Path, out: &mut dyn Write) -> anyho
     std::fs::create_dir_all(data_dir)?;
     let db = data_dir.join(kitroom_store::db::DB_FILE);
     if db.exists() {
-        let kept = data_dir.join(format!("kitroom-before-restore-{}.db", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
+        let kept = data_dir.join(format!(
+            "kitroom-before-restore-{}.db",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S")
+        ));
         std::fs::rename(&db, &kept)?;
-        writeln!(out, "The database it replaces is kept as {}.", kept.display())?;
+        writeln!(
+            out,
+            "The database it replaces is kept as {}.",
+            kept.display()
+        )?;
     }
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     std::fs::copy(file, &db)?;
-    writeln!(out, "Restored {} ({events} events, hash chain intact). Start Kitroom again.", file.display())?;
+    writeln!(
+        out,
+        "Restored {} ({events} events, hash chain intact). Start Kitroom again.",
+        file.display()
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -270,6 +270,15 @@ impl FromRequestParts<AppState> for Ctx {
             return Err(AppError::SignInRequired { next });
         };
         let now = Utc::now().timestamp();
+        let signed_in_at = session
+            .get::<i64>(crate::session::SIGNED_IN_AT_KEY)
+            .await?
+            .unwrap_or(0);
+        if now - signed_in_at > state.config().session_lifetime.as_secs() as i64 {
+            // However active, a session ends after its lifetime: sign in again.
+            session.flush().await?;
+            return Err(AppError::SignInRequired { next });
+        }
         if session
             .get::<i64>("seen")
             .await?
@@ -340,6 +349,15 @@ pub async fn csrf_guard(
         return Ok(next.run(req).await);
     }
     let (parts, body) = req.into_parts();
+    if parts
+        .headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        == Some("cross-site")
+    {
+        tracing::warn!("cross-site form post refused (Sec-Fetch-Site)");
+        return Err(AppError::CsrfRejected);
+    }
     if let (Some(origin), Some(host)) = (
         parts.headers.get(header::ORIGIN),
         parts.headers.get(header::HOST),
@@ -540,6 +558,9 @@ async fn login(
     // A fresh session id at sign-in, so an id planted before sign-in is worthless.
     session.cycle_id().await?;
     session.insert(PERSON_KEY, person.id).await?;
+    session
+        .insert(crate::session::SIGNED_IN_AT_KEY, Utc::now().timestamp())
+        .await?;
     session.insert("csrf", random_token()).await?;
     state.store().record_sign_in(&person, true, address).await?;
     Ok(Redirect::to(&safe_next(Some(&form.next))).into_response())
@@ -658,6 +679,9 @@ async fn setup(
     );
     session.cycle_id().await?;
     session.insert(PERSON_KEY, person.id).await?;
+    session
+        .insert(crate::session::SIGNED_IN_AT_KEY, Utc::now().timestamp())
+        .await?;
     session.insert("csrf", random_token()).await?;
     set_flash(&session, format!("Welcome, {}. Your admin account is ready. Start by registering a device or adding people.", person.full_name)).await?;
     Ok(Redirect::to("/devices").into_response())

@@ -63,6 +63,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Sign people out after this long without a request.
     pub idle_timeout: Duration,
+    /// Sign people out this long after they signed in, however active they are.
+    pub session_lifetime: Duration,
     /// The address people use to reach Kitroom, for QR labels and links in email;
     /// without it, the address the page was asked for.
     pub public_url: Option<String>,
@@ -88,7 +90,8 @@ impl Default for Config {
         Config {
             secure_cookies: false,
             trust_proxy: false,
-            idle_timeout: Duration::from_secs(60 * 60),
+            idle_timeout: Duration::from_secs(30 * 60),
+            session_lifetime: Duration::from_secs(12 * 3600),
             public_url: None,
             mail: None,
         }

@@ -95,14 +95,27 @@ impl SessionStore for DbSessions {
     }
 }
 
+/// The session cookie's name over HTTPS: the `__Host-` prefix makes browsers refuse
+/// it unless it is Secure, for this host only and for the whole site.
+pub const SECURE_COOKIE_NAME: &str = "__Host-kitroom_session";
+
+/// The session key holding when the person signed in (Unix seconds).
+pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+
 /// The session layer: HttpOnly, SameSite=Lax (links from email still arrive signed
-/// in; cross-site posts do not carry the cookie), Secure when served over HTTPS,
-/// expiring after the idle timeout.
+/// in; cross-site posts do not carry the cookie), Secure and `__Host-` when served
+/// over HTTPS, expiring after the idle timeout. The absolute lifetime is checked by
+/// [`crate::auth::Ctx`].
 pub fn layer(state: AppState) -> SessionManagerLayer<DbSessions> {
-    let idle =
-        time::Duration::try_from(state.config().idle_timeout).unwrap_or(time::Duration::hours(1));
+    let idle = time::Duration::try_from(state.config().idle_timeout)
+        .unwrap_or(time::Duration::minutes(30));
+    let name = if state.config().secure_cookies {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    };
     SessionManagerLayer::new(DbSessions(state.store().clone()))
-        .with_name(COOKIE_NAME)
+        .with_name(name)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config().secure_cookies)
