@@ -114,6 +114,29 @@ async fn sign_in_is_throttled_after_five_failures_even_for_the_right_password() 
     let r = app.login(&c, "sbm", PASSWORD).await;
     assert_eq!(r.status(), 429);
     assert!(r.text().await.unwrap().contains("Too many failed sign-ins"));
+    // every failure and the lock-out are in the activity log
+    let events = app
+        .store()
+        .list_events(&kitroom_store::events::EventFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "person.sign_in_failed")
+            .count(),
+        5
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "person.sign_in_throttled")
+            .count(),
+        1
+    );
     // another account from the same address is still allowed
     app.add_user("head", "head").await;
     assert_eq!(

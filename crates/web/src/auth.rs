@@ -524,6 +524,10 @@ async fn login(
         .check(&username, &address);
     if let Err(wait) = throttled {
         tracing::warn!(username, address, "sign-in throttled");
+        state
+            .store()
+            .record_sign_in_refused(username.clone(), address.clone(), true)
+            .await?;
         return Ok(refuse(
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many failed sign-ins. For your security, wait {} and try again, or ask the business manager to reset your password.", wait_words(wait)),
@@ -539,6 +543,10 @@ async fn login(
             .unwrap_or_else(|e| e.into_inner())
             .record_failure(&username, &address);
         tracing::info!(username, address, "sign-in failed");
+        state
+            .store()
+            .record_sign_in_refused(username.clone(), address.clone(), false)
+            .await?;
         return Ok(refuse(
             StatusCode::UNAUTHORIZED,
             "The username or password is not right. Check them and try again.".into(),
