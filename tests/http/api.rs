@@ -266,3 +266,53 @@ async fn the_openapi_description_is_served_and_names_every_route() {
     );
     assert!(doc["paths"]["/devices/{tag}"]["patch"].is_object());
 }
+
+/// A person could not get what Kitroom holds on them, or could get someone else's.
+#[tokio::test]
+async fn a_persons_history_is_theirs_and_the_managers_only() {
+    let app = spawn_app().await;
+    let sbm = app.api_token("sbm", "manager").await;
+    let jo = app.api_token("jo", "borrower").await;
+    let sam = app.api_token("sam", "borrower").await;
+    let c = reqwest::Client::new();
+    let r = c
+        .get(app.url("/api/v1/people/jo/history"))
+        .bearer_auth(&jo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mine: Value = r.json().await.unwrap();
+    assert!(mine.to_string().contains("\"jo\""));
+    assert!(
+        !mine.to_string().contains("sam"),
+        "nothing about anyone else"
+    );
+    assert_eq!(
+        c.get(app.url("/api/v1/people/jo/history"))
+            .bearer_auth(&sam)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        c.get(app.url("/api/v1/people/jo/history"))
+            .bearer_auth(&sbm)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(app.url("/api/v1/people/nobody/history"))
+            .bearer_auth(&sbm)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/loans", get(loans))
         .route("/devices/{tag}/incidents", post(report_incident))
         .route("/incidents", get(incidents))
+        .route("/people/{username}/history", get(person_history))
         .route("/policies", post(publish_policy))
         .route("/policies/current", get(current_policy))
         .route("/policies/current/signatures", post(sign_policy))
@@ -736,4 +737,34 @@ async fn incidents(
         .map(incident_json)
         .collect();
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
+}
+
+/// Everything Kitroom holds on one person: for managers, the head and admins, and for
+/// the person themselves (a subject-access request). Recorded in the activity log.
+async fn person_history(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Response, ApiError> {
+    let person = state
+        .store()
+        .person_by_username(&username)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("A person called {username}")))?;
+    if person.id != user.0.id && !user.0.role.may(Permission::ViewReports) {
+        return Err(ApiError::forbidden());
+    }
+    let record = state.store().person_record(&person).await?;
+    state
+        .store()
+        .record_person_export(user.0.actor(), &person, "api")
+        .await?;
+    let body = crate::reports::export_value(&record).map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "The history could not be written.",
+        )
+    })?;
+    Ok(Json(body).into_response())
 }

@@ -116,29 +116,31 @@ impl ImportForm {
     }
 }
 
-/// The pasted text as a table, or the paste page again saying why it is not one.
-fn read_pasted(ctx: &Ctx, sheet: Sheet, csv: &str) -> Result<Table, Response> {
-    let refuse = |message: String| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            v::paste(ctx, sheet, csv, Some(&message)),
-        )
-            .into_response()
-    };
+/// The pasted text as a table, or why it is not one.
+fn read_pasted(sheet: Sheet, csv: &str) -> Result<Table, String> {
     if csv.trim().is_empty() {
-        return Err(refuse(
+        return Err(
             "Paste the contents of your CSV file, starting with its line of column headings."
                 .into(),
-        ));
+        );
     }
     if csv.len() > MAX_CSV_BYTES {
-        return Err(refuse(format!(
+        return Err(format!(
             "This file is too big to paste here ({} KB). Ask your IT administrator to import it with: kitroom import {} FILE.csv",
             csv.len() / 1024,
             sheet.as_str()
-        )));
+        ));
     }
-    read_table(csv.as_bytes()).map_err(|p| refuse(p.to_string()))
+    read_table(csv.as_bytes()).map_err(|p| p.to_string())
+}
+
+/// The paste page again, with the text as pasted and why it cannot be read.
+fn refuse_paste(ctx: &Ctx, sheet: Sheet, csv: &str, message: &str) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        v::paste(ctx, sheet, csv, Some(message)),
+    )
+        .into_response()
 }
 
 async fn map(
@@ -149,9 +151,9 @@ async fn map(
     let sheet = sheet(&s)?;
     allow(&ctx, sheet)?;
     let form = ImportForm::read(fields);
-    let table = match read_pasted(&ctx, sheet, &form.csv) {
+    let table = match read_pasted(sheet, &form.csv) {
         Ok(t) => t,
-        Err(page) => return Ok(page),
+        Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
     };
     let mapping = form.mapping(sheet, &table);
     Ok(v::map(&ctx, &table, &mapping, &form.csv).into_response())
@@ -233,9 +235,9 @@ async fn preview(
     let sheet = sheet(&s)?;
     allow(&ctx, sheet)?;
     let form = ImportForm::read(fields);
-    let table = match read_pasted(&ctx, sheet, &form.csv) {
+    let table = match read_pasted(sheet, &form.csv) {
         Ok(t) => t,
-        Err(page) => return Ok(page),
+        Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
     };
     let mapping = form.mapping(sheet, &table);
     let p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
@@ -262,9 +264,9 @@ async fn confirm(
     let sheet = sheet(&s)?;
     allow(&ctx, sheet)?;
     let form = ImportForm::read(fields);
-    let table = match read_pasted(&ctx, sheet, &form.csv) {
+    let table = match read_pasted(sheet, &form.csv) {
         Ok(t) => t,
-        Err(page) => return Ok(page),
+        Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
     };
     let mapping = form.mapping(sheet, &table);
     let p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;

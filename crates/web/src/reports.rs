@@ -1116,7 +1116,7 @@ pub const SECTIONS: &[&str] = &[
 ];
 
 /// The record as one JSON document, with when it was made.
-fn export_value(record: &PersonRecord) -> Result<Value, AppError> {
+pub fn export_value(record: &PersonRecord) -> Result<Value, AppError> {
     let mut v = serde_json::to_value(record).map_err(AppError::internal)?;
     v["exported_at"] = json!(time_text(Utc::now()));
     v["about"] = json!(

@@ -290,7 +290,7 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                     Preview::Devices(c) => {
                         p.lead { "Checked " (checked) " " (plural(checked, "row", "rows")) ": " (c.rows.len()) " " (plural(c.rows.len(), "device is", "devices are")) " ready to import." }
                         (first_rows_note(c.rows.len()))
-                        table.devices {
+                        table.import-preview {
                             thead { tr { th { "Line" } th { "Tag" } th { "Device" } th { "Serial number" } th { "Location" } th { "Encryption" } } }
                             tbody {
                                 @for r in c.rows.iter().take(PREVIEW_ROWS) {
@@ -311,7 +311,7 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                     Preview::People(c) => {
                         p.lead { "Checked " (checked) " " (plural(checked, "row", "rows")) ": " (c.rows.len()) " " (plural(c.rows.len(), "person is", "people are")) " ready to import." }
                         (first_rows_note(c.rows.len()))
-                        table.people {
+                        table.import-preview {
                             thead { tr { th { "Line" } th { "Username" } th { "Full name" } th { "Email" } th { "Kind" } th { "Role" } } }
                             tbody {
                                 @for r in c.rows.iter().take(PREVIEW_ROWS) {
@@ -343,7 +343,7 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                         }
                         @if !matched.is_empty() {
                             (first_rows_note(matched.len()))
-                            table.encryption {
+                            table.import-preview {
                                 thead { tr { th { "Line" } th { "Serial number" } th { "Device" } th { "Encryption" } th { "Verified on" } } }
                                 tbody {
                                     @for r in matched.iter().take(PREVIEW_ROWS) {

@@ -29,6 +29,7 @@ fn action_label(action: &str) -> &str {
         "person.sign_in_failed" => "Sign-in failed",
         "person.sign_in_throttled" => "Sign-in refused: too many failures",
         "export.downloaded" => "Export downloaded",
+        "person.exported" => "Personal data exported",
         "stocktake.opened" => "Stocktake opened",
         "stocktake.seen" => "Seen in stocktake",
         "stocktake.closed" => "Stocktake closed",

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use kitroom_core::device::{DeviceKind, DeviceStatus, Pence};
-use kitroom_core::incident::IncidentKind;
+use kitroom_core::incident::{IncidentKind, IncidentStatus, Resolution};
 use kitroom_core::Invalid;
 use kitroom_store::events::Event;
 use kitroom_store::locations::Location;
@@ -187,6 +187,19 @@ fn filters(
     locations: &[Location],
     invalid: &Invalid,
 ) -> Markup {
+    filters_with(action, q, q.is_filtered(), shown, locations, invalid)
+}
+
+/// [`filters`], with the person's own choice of filters (`filtered`) told apart
+/// from the values shown, which may be defaults.
+fn filters_with(
+    action: &str,
+    q: &ReportQuery,
+    filtered: bool,
+    shown: &[Filter],
+    locations: &[Location],
+    invalid: &Invalid,
+) -> Markup {
     let location_options: Vec<(&str, &str)> = std::iter::once(("", "Any location"))
         .chain(locations.iter().map(|l| (l.name.as_str(), l.name.as_str())))
         .collect();
@@ -204,24 +217,29 @@ fn filters(
     html! {
         (error_summary(invalid))
         form.filters method="get" action=(action) {
-            div.filter-grid {
-                @for f in shown {
-                    @match f {
-                        Filter::Location => (select("location", "Location", &location_options, &q.location, invalid)),
-                        Filter::DeviceKind => (select("kind", "Kind", &word_options(DeviceKind::ALL, DeviceKind::as_str, DeviceKind::label, "Any kind"), &q.kind, invalid)),
-                        Filter::Status => (select("status", "Status", &word_options(DeviceStatus::ALL, DeviceStatus::as_str, DeviceStatus::label, "Any status"), &q.status, invalid)),
-                        Filter::IncidentKind => (select("kind", "Kind of incident", &word_options(IncidentKind::ALL, IncidentKind::as_str, IncidentKind::label, "Damage, loss and theft"), &q.kind, invalid)),
-                        Filter::From => (Field::text("from", "From", &q.from).kind("date").filter().render(invalid)),
-                        Filter::To => (Field::text("to", "To", &q.to).kind("date").filter().render(invalid)),
-                        Filter::MaxAgeDays => (Field::text("max_age_days", "Verified within (days)", &max_age).kind("number").filter().render(invalid)),
-                        Filter::Days => (Field::text("days", "Not audited for (days)", &days).kind("number").filter().render(invalid)),
+            details.more-filters open[filtered || !invalid.is_empty()] {
+                summary { "Filters" }
+                div.filter-grid {
+                    @for f in shown {
+                        @match f {
+                            Filter::Location => (select("location", "Location", &location_options, &q.location, invalid)),
+                            Filter::DeviceKind => (select("kind", "Kind", &word_options(DeviceKind::ALL, DeviceKind::as_str, DeviceKind::label, "Any kind"), &q.kind, invalid)),
+                            Filter::Status => (select("status", "Status", &word_options(DeviceStatus::ALL, DeviceStatus::as_str, DeviceStatus::label, "Any status"), &q.status, invalid)),
+                            Filter::IncidentKind => (select("kind", "Kind of incident", &word_options(IncidentKind::ALL, IncidentKind::as_str, IncidentKind::label, "Damage, loss and theft"), &q.kind, invalid)),
+                            Filter::From => (Field::text("from", "From", &q.from).kind("date").filter().render(invalid)),
+                            Filter::To => (Field::text("to", "To", &q.to).kind("date").filter().render(invalid)),
+                            Filter::MaxAgeDays => (Field::text("max_age_days", "Verified within (days)", &max_age).kind("number").filter().render(invalid)),
+                            Filter::Days => (Field::text("days", "Not audited for (days)", &days).kind("number").filter().render(invalid)),
+                        }
                     }
                 }
+                div.actions {
+                    button.secondary type="submit" { "Show" }
+                    @if filtered { a href=(action) { "Clear filters" } }
+                }
             }
-            div.actions {
-                button.secondary type="submit" { "Show" }
-                @if q.is_filtered() { a href=(action) { "Clear filters" } }
-                @if invalid.is_empty() {
+            @if invalid.is_empty() {
+                div.actions {
                     a.button.secondary href={ (action) ".csv" @if !qs.is_empty() { "?" (qs) } } download { "Download CSV" }
                 }
             }
@@ -301,7 +319,7 @@ fn reports_page(ctx: &Ctx, title: &str, content: Markup) -> Markup {
         Section::Reports,
         title,
         html! {
-            p.breadcrumb { a href="/reports" { "Reports" } }
+            p.breadcrumb { a href="/reports" { "← All reports" } }
             (content)
         },
     )
@@ -721,7 +739,7 @@ pub fn utilisation(
             } @else {
                 p.lead { "Loans per kind and per device over a period, and the devices nobody borrowed." }
             }
-            (filters("/reports/utilisation", &shown, &[Filter::Location, Filter::DeviceKind, Filter::From, Filter::To], locations, invalid))
+            (filters_with("/reports/utilisation", &shown, q.is_filtered(), &[Filter::Location, Filter::DeviceKind, Filter::From, Filter::To], locations, invalid))
             (no_figures(invalid))
             @if let Some(r) = report {
                 @if r.devices.is_empty() {
@@ -827,6 +845,13 @@ fn requests_table(items: &[RequestRecord], with_what: bool) -> Markup {
     }
 }
 
+/// A stored word as a person reads it; the word itself if it does not parse.
+fn word_label<T: std::str::FromStr>(word: &str, label: impl Fn(T) -> &'static str) -> String {
+    word.parse::<T>()
+        .map(|w| label(w).to_owned())
+        .unwrap_or_else(|_| word.to_owned())
+}
+
 /// How many events the page shows; the export holds them all.
 const EVENTS_SHOWN: usize = 200;
 
@@ -904,10 +929,10 @@ pub fn person(ctx: &Ctx, person: &Person, record: &PersonRecord) -> Markup {
                     tbody {
                         @for i in record.incidents_reported.iter().rev() {
                             tr {
-                                td { strong { (i.kind) " " (i.number) } br; span.muted { (i.description) } }
+                                td { strong { "Incident " (i.number) } " · " (word_label::<IncidentKind>(&i.kind, IncidentKind::label)) br; span.muted { (i.description) } }
                                 td data-label="Device" { a href=(device_url(&i.device_tag)) { (i.device_tag) } }
                                 td data-label="Reported" { (time::when_text(&i.reported_at)) }
-                                td data-label="Status" { (i.status) @if let Some(r) = &i.resolution { ": " (r.replace('_', " ")) } }
+                                td data-label="Status" { (word_label::<IncidentStatus>(&i.status, IncidentStatus::label)) @if let Some(r) = &i.resolution { ": " (word_label::<Resolution>(r, Resolution::label).to_lowercase()) } }
                                 td.n data-label="Cost" { @if let Some(c) = i.cost_pence { (Pence(c)) } }
                             }
                         }
