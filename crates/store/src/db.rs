@@ -161,8 +161,13 @@ impl Store {
     /// while the app keeps running: `VACUUM INTO` reads one snapshot through a reader
     /// connection, so writers are not held up.
     pub async fn backup_to(&self, to: &Path) -> Result<(), StoreError> {
-        let target = to.to_str().ok_or_else(|| StoreError::Corrupt("the backup path is not valid UTF-8".into()))?;
-        sqlx::query("vacuum into ?").bind(target).execute(self.reader()).await?;
+        let target = to
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt("the backup path is not valid UTF-8".into()))?;
+        sqlx::query("vacuum into ?")
+            .bind(target)
+            .execute(self.reader())
+            .await?;
         Ok(())
     }
 
