@@ -276,6 +276,24 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
         Some(65_000),
         "with its original cost, for the governors"
     );
+    let report = sbm
+        .get(app.url("/reports/disposals?year=2026"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(report.contains("LAP-OLD") && report.contains("£650.00"));
+    let csv = sbm
+        .get(app.url("/reports/disposals.csv?year=2026"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().nth(1).unwrap().starts_with("LAP-OLD,"));
     // a borrower cannot dispose of anything
     let jo = app.signed_in("jo", "borrower").await;
     assert_eq!(

@@ -40,7 +40,10 @@ async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
         .await
         .unwrap();
     assert!(page.contains("Sign the acceptable-use policy to borrow devices"));
-    assert!(page.contains("href=\"/policy\""), "shown where to sign");
+    assert!(
+        page.contains("href=\"/policy?next=%2Fdevices%2FLAP-1\""),
+        "shown where to sign, and brought back"
+    );
     let r = app.check_out(&jo, "LAP-1", &[]).await;
     assert_eq!(r.status(), 422);
     assert!(r

@@ -776,31 +776,31 @@ impl<'a> DeviceCheck<'a> {
         let line = row.line;
         let mut problems = self.base.start(row);
         let b = &self.base;
-        let b_cell = |f: &str| b.cell(row, f).to_owned();
-        let state = b_cell("encryption_state");
+        let cell = |f: &str| b.cell(row, f).to_owned();
+        let state = cell("encryption_state");
         let mut input = DeviceInput {
-            tag: b_cell("tag"),
+            tag: cell("tag"),
             kind: word(
-                &b_cell("kind"),
+                &cell("kind"),
                 DeviceKind::ALL,
                 DeviceKind::as_str,
                 DeviceKind::label,
             ),
-            make: b_cell("make"),
-            model: b_cell("model"),
-            serial: b_cell("serial"),
-            location: b_cell("location"),
+            make: cell("make"),
+            model: cell("model"),
+            serial: cell("serial"),
+            location: cell("location"),
             condition: word(
-                &b_cell("condition"),
+                &cell("condition"),
                 Condition::ALL,
                 Condition::as_str,
                 Condition::label,
             ),
-            purchased_on: b_cell("purchased_on"),
-            cost: b_cell("cost"),
-            supplier: b_cell("supplier"),
-            warranty_until: b_cell("warranty_until"),
-            notes: b_cell("notes"),
+            purchased_on: cell("purchased_on"),
+            cost: cell("cost"),
+            supplier: cell("supplier"),
+            warranty_until: cell("warranty_until"),
+            notes: cell("notes"),
             encryption_state: match heading_key(&state).as_str() {
                 "" => String::new(),
                 "unknown" | "not_known" => "unknown".into(),
@@ -808,8 +808,8 @@ impl<'a> DeviceCheck<'a> {
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or(state.clone()),
             },
-            encryption_method: method_word(&b_cell("encryption_method")),
-            encryption_verified_on: b_cell("encryption_verified_on"),
+            encryption_method: method_word(&cell("encryption_method")),
+            encryption_verified_on: cell("encryption_verified_on"),
             ..Default::default()
         };
         if input.encryption_method.is_empty() && input.encryption_state == "encrypted" {

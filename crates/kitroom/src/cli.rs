@@ -14,12 +14,7 @@ use kitroom_web::Config;
 
 /// Kitroom: the school's device register and loans.
 #[derive(Debug, Parser)]
-#[command(
-    name = "kitroom",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "kitroom", version, about)]
 pub struct Cli {
     /// Where Kitroom keeps its database.
     #[arg(
@@ -48,6 +43,16 @@ pub enum Command {
     Token(TokenCommand),
     /// Check the database's integrity and the activity log's hash chain.
     Check,
+    /// Import a CSV file: devices, people, or encryption status from a device
+    /// management export. Every row is checked first; all are written, or none.
+    Import {
+        #[arg(value_parser = ["devices", "people", "encryption"])]
+        what: String,
+        file: PathBuf,
+        /// Check the file and list its problems without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write a CSV export to standard output, streamed: devices, loans, incidents,
     /// signatures or events.
     Export {
@@ -179,6 +184,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             token_create(&cli.data_dir, &username, name).await
         }
         Some(Command::Check) => check(&cli.data_dir, &mut std::io::stdout()).await,
+        Some(Command::Import {
+            what,
+            file,
+            dry_run,
+        }) => {
+            let kind = match what.as_str() {
+                "people" => crate::import::ImportKind::People,
+                "encryption" => crate::import::ImportKind::Encryption,
+                _ => crate::import::ImportKind::Devices,
+            };
+            crate::import::run(&cli.data_dir, kind, &file, dry_run).await
+        }
         Some(Command::Export { what }) => {
             export(&cli.data_dir, &what, &mut std::io::stdout().lock()).await
         }

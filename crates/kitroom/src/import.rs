@@ -1,1 +1,291 @@
 //! `kitroom import`: the command-line import, with a progress bar.
+//!
+//! The same checks as the web's import, for files of any size: the columns must be
+//! headed with Kitroom's field names (or their labels, such as "Serial number"), as
+//! there is no one to ask which column is which. Every problem is printed as
+//! `line N, column NAME: message`; the file is written whole, in one transaction, or
+//! not at all, and the exit status is 2 when nothing was written because of problems.
+//! `--dry-run` checks and never writes. Progress goes to standard error, and only to
+//! a terminal.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use kitroom_core::import::{
+    DeviceCheck, EncryptionCheck, Mapping, PeopleCheck, Problem, Sheet, Table,
+};
+use kitroom_store::import::{read_table, Outcome, Progress};
+use kitroom_store::{Actor, Store};
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// New devices for the register.
+    Devices,
+    /// New accounts, without passwords.
+    People,
+    /// Encryption status by serial number, from a device-management export.
+    Encryption,
+}
+
+impl ImportKind {
+    fn sheet(self) -> Sheet {
+        match self {
+            ImportKind::Devices => Sheet::Devices,
+            ImportKind::People => Sheet::People,
+            ImportKind::Encryption => Sheet::Encryption,
+        }
+    }
+}
+
+/// Exit status when nothing was written because of problems in the file.
+const REFUSED: u8 = 2;
+
+/// Imports `file` into the database in `data_dir`, printing to standard output and
+/// standard error.
+pub async fn run(
+    data_dir: &Path,
+    what: ImportKind,
+    file: &Path,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    run_with(data_dir, what, file, dry_run, &mut out, &mut err, true).await
+}
+
+/// [`run`], writing its report to `out` and its problems to `err`; progress bars are
+/// drawn on standard error when `progress` is set and it is a terminal.
+pub async fn run_with(
+    data_dir: &Path,
+    what: ImportKind,
+    file: &Path,
+    dry_run: bool,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+    progress: bool,
+) -> anyhow::Result<ExitCode> {
+    let sheet = what.sheet();
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let table = match read_table(&bytes) {
+        Ok(t) => t,
+        Err(p) => return refuse(err, &[p], 0),
+    };
+    let mapping = Mapping::automatic(sheet, &table.headers);
+    for i in mapping.ignored() {
+        writeln!(
+            err,
+            "note: column {} is not one of Kitroom's {} fields, so it is ignored.",
+            table.column_name(i),
+            sheet.as_str()
+        )?;
+    }
+    if !data_dir.join(kitroom_store::db::DB_FILE).exists() {
+        bail!(
+            "there is no Kitroom database in {} (start Kitroom once with `kitroom serve`, or pass --data-dir)",
+            data_dir.display()
+        );
+    }
+    let store = Store::open(data_dir).await?;
+    let result = import(&store, sheet, &table, mapping, dry_run, out, err, progress).await;
+    store.close().await;
+    result
+}
+
+/// Prints every problem and says nothing was written.
+fn refuse(
+    err: &mut (dyn Write + Send),
+    problems: &[Problem],
+    checked: usize,
+) -> anyhow::Result<ExitCode> {
+    for p in problems {
+        writeln!(err, "{p}")?;
+    }
+    let found = format!(
+        "{} {}",
+        problems.len(),
+        if problems.len() == 1 {
+            "problem"
+        } else {
+            "problems"
+        }
+    );
+    let rows = match checked {
+        0 => String::new(),
+        1 => " in the 1 row checked".to_owned(),
+        n => format!(" in {n} rows checked"),
+    };
+    writeln!(
+        err,
+        "Nothing was imported: {found}{rows}. Fix the file and run the command again."
+    )?;
+    Ok(ExitCode::from(REFUSED))
+}
+
+fn bar(progress: bool, len: usize, message: &'static str) -> ProgressBar {
+    let style = ProgressStyle::with_template("{msg:9} [{bar:40}] {pos}/{len} rows ({eta} left)")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    let target = if progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    ProgressBar::with_draw_target(Some(len as u64), target)
+        .with_style(style)
+        .with_message(message)
+}
+
+fn writing(bar: &ProgressBar) -> Progress {
+    let bar = bar.clone();
+    Box::new(move |n| bar.set_position(n as u64))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn import(
+    store: &Store,
+    sheet: Sheet,
+    table: &Table,
+    mapping: Mapping,
+    dry_run: bool,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+    progress: bool,
+) -> anyhow::Result<ExitCode> {
+    let today = crate::today();
+    let rows = table.rows.len();
+    let checking = bar(progress, rows, "checking");
+    // At the server's command line there is no account: anyone may be imported.
+    let actor = Actor::system();
+    let done =
+        |n: usize, what: (&str, &str)| format!("{n} {}", if n == 1 { what.0 } else { what.1 });
+    match sheet {
+        Sheet::Devices => {
+            let keys = store.register_keys().await?;
+            let mut check = DeviceCheck::new(table, mapping, &keys, today);
+            for r in &table.rows {
+                check.row(r);
+                checking.inc(1);
+            }
+            checking.finish_and_clear();
+            let checked = check.finish();
+            if !checked.problems.is_empty() {
+                return refuse(err, &checked.problems, checked.checked);
+            }
+            let n = checked.rows.len();
+            if dry_run {
+                writeln!(
+                    out,
+                    "Checked {}: {} ready to import. Dry run: nothing was written.",
+                    done(rows, ("row", "rows")),
+                    done(n, ("device is", "devices are"))
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let writing_bar = bar(progress, n, "writing");
+            let outcome = store
+                .import_devices(actor, checked, writing(&writing_bar))
+                .await?;
+            writing_bar.finish_and_clear();
+            match outcome {
+                Outcome::Written(n) => {
+                    writeln!(out, "Imported {}.", done(n, ("device", "devices")))?
+                }
+                Outcome::Refused(p) => return refuse(err, &p, rows),
+            }
+        }
+        Sheet::People => {
+            let taken = store.usernames_in_use().await?;
+            let mut check = PeopleCheck::new(table, mapping, &taken, None);
+            for r in &table.rows {
+                check.row(r);
+                checking.inc(1);
+            }
+            checking.finish_and_clear();
+            let checked = check.finish();
+            if !checked.problems.is_empty() {
+                return refuse(err, &checked.problems, checked.checked);
+            }
+            let n = checked.rows.len();
+            if dry_run {
+                writeln!(
+                    out,
+                    "Checked {}: {} ready to import. Dry run: nothing was written.",
+                    done(rows, ("row", "rows")),
+                    done(n, ("person is", "people are"))
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let writing_bar = bar(progress, n, "writing");
+            let outcome = store
+                .import_people(actor, checked, writing(&writing_bar))
+                .await?;
+            writing_bar.finish_and_clear();
+            match outcome {
+                Outcome::Written(n) => writeln!(
+                    out,
+                    "Imported {}. Each can sign in once a password is set (kitroom user password USERNAME).",
+                    done(n, ("person", "people"))
+                )?,
+                Outcome::Refused(p) => return refuse(err, &p, rows),
+            }
+        }
+        Sheet::Encryption => {
+            let keys = store.register_keys().await?;
+            let mut check = EncryptionCheck::new(table, mapping, &keys, today);
+            for r in &table.rows {
+                check.row(r);
+                checking.inc(1);
+            }
+            checking.finish_and_clear();
+            let checked = check.finish();
+            if !checked.problems.is_empty() {
+                return refuse(err, &checked.problems, checked.checked);
+            }
+            if dry_run {
+                let devices: usize = checked.rows.iter().map(|r| r.value.devices.len()).sum();
+                for r in checked.rows.iter().filter(|r| r.value.devices.is_empty()) {
+                    writeln!(
+                        out,
+                        "line {}: no device has the serial number {}",
+                        r.line, r.value.serial
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "Checked {}: encryption ready to record for {}. Dry run: nothing was written.",
+                    done(rows, ("row", "rows")),
+                    done(devices, ("device", "devices"))
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let writing_bar = bar(progress, checked.rows.len(), "writing");
+            let outcome = store
+                .import_encryption(actor, checked, writing(&writing_bar))
+                .await?;
+            writing_bar.finish_and_clear();
+            match outcome {
+                Outcome::Written(s) => {
+                    for u in &s.unmatched {
+                        writeln!(
+                            out,
+                            "line {}: no device has the serial number {}",
+                            u.line, u.value
+                        )?;
+                    }
+                    writeln!(
+                        out,
+                        "Encryption recorded for {} ({} already up to date); {} matched no device.",
+                        done(s.updated.len(), ("device", "devices")),
+                        s.unchanged,
+                        done(s.unmatched.len(), ("serial number", "serial numbers")),
+                    )?;
+                }
+                Outcome::Refused(p) => return refuse(err, &p, rows),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

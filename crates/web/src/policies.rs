@@ -11,7 +11,7 @@ use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::Invalid;
 use kitroom_store::StoreError;
 
-use crate::auth::{parse_id, set_flash, Ctx, FormBody};
+use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::views::policies as v;
 use crate::{AppError, AppState};
 
@@ -27,8 +27,26 @@ pub fn router() -> Router<AppState> {
         .route("/policies/{id}/signatures.csv", get(signatures_csv))
 }
 
-async fn current(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
-    render_current(&ctx, &state, &SignatureInput::default(), &Invalid::new()).await
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct NextQuery {
+    /// Where to go once signed: the device the person was about to borrow.
+    next: String,
+}
+
+async fn current(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<NextQuery>,
+) -> Result<Response, AppError> {
+    render_current(
+        &ctx,
+        &state,
+        &SignatureInput::default(),
+        &Invalid::new(),
+        &q.next,
+    )
+    .await
 }
 
 async fn render_current(
@@ -36,6 +54,7 @@ async fn render_current(
     state: &AppState,
     input: &SignatureInput,
     invalid: &Invalid,
+    next: &str,
 ) -> Result<Response, AppError> {
     let policy = state.store().current_policy().await?;
     let signature = match &policy {
@@ -49,7 +68,14 @@ async fn render_current(
     };
     Ok((
         status,
-        v::current(ctx, policy.as_ref(), signature.as_ref(), input, invalid),
+        v::current(
+            ctx,
+            policy.as_ref(),
+            signature.as_ref(),
+            input,
+            invalid,
+            next,
+        ),
     )
         .into_response())
 }
@@ -62,6 +88,7 @@ struct SignForm {
     position: String,
     #[serde(deserialize_with = "crate::auth::checkbox")]
     agree: bool,
+    next: String,
 }
 
 #[tracing::instrument(skip_all)]
@@ -77,7 +104,7 @@ async fn sign(
     };
     let details = match input.parse(true) {
         Ok(d) => d,
-        Err(invalid) => return render_current(&ctx, &state, &input, &invalid).await,
+        Err(invalid) => return render_current(&ctx, &state, &input, &invalid, &form.next).await,
     };
     let policy = parse_id(&form.policy)?;
     match state
@@ -91,9 +118,11 @@ async fn sign(
                 "Thank you. You have signed the acceptable-use policy and can now borrow devices.",
             )
             .await?;
-            Ok(Redirect::to("/").into_response())
+            Ok(Redirect::to(&crate::auth::safe_next(Some(&form.next))).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => render_current(&ctx, &state, &input, &invalid).await,
+        Err(StoreError::Invalid(invalid)) => {
+            render_current(&ctx, &state, &input, &invalid, &form.next).await
+        }
         Err(e) => Err(e.into()),
     }
 }

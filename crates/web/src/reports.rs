@@ -51,6 +51,8 @@ pub fn router() -> Router<AppState> {
         .route("/reports/incidents.csv", get(incidents_csv))
         .route("/reports/utilisation", get(utilisation))
         .route("/reports/utilisation.csv", get(utilisation_csv))
+        .route("/reports/disposals", get(disposals))
+        .route("/reports/disposals.csv", get(disposals_csv))
         .route("/reports/people", get(find_person))
         .route("/reports/people/{username}", get(person))
         .route("/reports/people/{username}/export.json", get(export_json))
@@ -1320,4 +1322,80 @@ mod tests {
             "none".into()
         ]));
     }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct YearQuery {
+    year: Option<i32>,
+}
+
+/// The school year that starts on 1 September of the year returned.
+fn school_year(today: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    if today.month() >= 9 {
+        today.year()
+    } else {
+        today.year() - 1
+    }
+}
+
+async fn disposals(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<YearQuery>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ViewReports)?;
+    let year = q.year.unwrap_or_else(|| school_year(crate::time::today()));
+    let rows = state.store().disposals(Some(year)).await?;
+    Ok(v::disposals(&ctx, year, &rows).into_response())
+}
+
+async fn disposals_csv(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<YearQuery>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ViewReports)?;
+    let year = q.year.unwrap_or_else(|| school_year(crate::time::today()));
+    let rows = state.store().disposals(Some(year)).await?;
+    let mut lines = vec![[
+        "tag",
+        "device",
+        "disposed_on",
+        "method",
+        "recipient",
+        "recipient_reference",
+        "wipe_evidence",
+        "authorised_by",
+        "cost_pence",
+        "purchased_on",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    for r in rows {
+        lines.push(vec![
+            r.tag,
+            r.name,
+            r.disposed_on,
+            r.method,
+            r.recipient,
+            r.recipient_reference,
+            r.wipe_evidence.unwrap_or_default(),
+            r.authorised_by,
+            r.cost_pence.map(|c| c.to_string()).unwrap_or_default(),
+            r.purchased_on.unwrap_or_default(),
+        ]);
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"disposals-{year}.csv\""),
+            ),
+        ],
+        crate::export::csv_lines(lines),
+    )
+        .into_response())
 }

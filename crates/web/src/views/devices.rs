@@ -76,6 +76,9 @@ pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[Location])
                         p.lead { "The register is empty." }
                         p { "Start with the devices in the computer room: each needs the asset tag from its label." }
                         p { a.button.primary href="/devices/new" { "Register a device" } }
+                        @if ctx.may(Permission::ImportExport) {
+                            p { "Or bring in the spreadsheet you keep today: " a href="/import/devices" { "import devices from a CSV file" } "." }
+                        }
                     } @else {
                         p.lead { "No devices have been registered yet." }
                         p { "The business manager adds them; check back soon." }
@@ -120,8 +123,12 @@ fn page_with_actions(ctx: &Ctx, title: &str, content: Markup) -> Markup {
         html! {
             @if ctx.may(Permission::ManageRegister) {
                 p.page-actions {
-                a.button.primary href="/devices/new" { "Register a device" }
-            }
+                    a.button.primary href="/devices/new" { "Register a device" }
+                    @if ctx.may(Permission::ImportExport) {
+                        a.button.secondary href="/import/devices" { "Import from a spreadsheet" }
+                        a.button.secondary href="/export" { "Export" }
+                    }
+                }
             }
             (content)
         },

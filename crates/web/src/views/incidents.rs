@@ -55,7 +55,7 @@ pub fn choose(ctx: &Ctx, mine: &[Loan], tag: &str, error: Option<&str>) -> Marku
                 h2 { "Another device" }
             }
             form method="get" action="/report" {
-                @if let Some(e) = error { div.error-summary role="alert" { p.error { (e) } } }
+                @if let Some(e) = error { div.error-summary role="alert" tabindex="-1" { p.error { (e) } } }
                 div.field {
                     label for="tag" { "Its asset tag" }
                     p.hint { "On the label. You can also scan the label's barcode or QR code." }

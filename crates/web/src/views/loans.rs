@@ -31,13 +31,14 @@ fn due(loan: &Loan, now: DateTime<Utc>) -> Markup {
 }
 
 /// Partial: the banner that sends someone to sign the policy.
-pub fn policy_banner(standing: &PolicyStanding) -> Markup {
+/// `back` is the page to return to once signed.
+pub fn policy_banner(standing: &PolicyStanding, back: Option<&str>) -> Markup {
     html! {
         @match standing {
             PolicyStanding::NotSigned { version_label } => div.warning {
                 strong { "Sign the acceptable-use policy to borrow devices. " }
                 "Version " (version_label) " is in force and you have not signed it yet. "
-                a href="/policy" { "Read and sign the policy" }
+                a href={ "/policy" @if let Some(b) = back { "?next=" (super::url_encode(b)) } } { "Read and sign the policy" }
             },
             PolicyStanding::NoPolicy => div.warning {
                 "No acceptable-use policy has been published yet, so devices cannot be lent."
@@ -61,7 +62,7 @@ pub fn home(
         Section::Home,
         &format!("Hello, {first}"),
         html! {
-            (policy_banner(standing))
+            (policy_banner(standing, None))
             @for i in missing_police {
                 div.warning {
                     "You reported the theft of " (i.device_tag) ". "
@@ -128,7 +129,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                 }
                 @if mine || manager {
                     h2 #return { "Return it" }
-                    @if let Some(r) = &p.return_refusal { div.error-summary role="alert" { p.error { (r) } } }
+                    @if let Some(r) = &p.return_refusal { div.error-summary role="alert" tabindex="-1" { p.error { (r) } } }
                     form.return method="post" action={ (url) "/return" } novalidate {
                         (csrf(&ctx.csrf))
                         (Field::text("location", "Returned to", if p.ret.location.is_empty() { &p.return_location } else { &p.ret.location }).render(&Invalid::new()))
@@ -143,8 +144,8 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                 }
             } @else if device.status == DeviceStatus::Available {
                 h2 { "Borrow it" }
-                @if let Some(standing) = &p.standing { (policy_banner(standing)) }
-                @if let Some(r) = &p.checkout_refusal { div.error-summary role="alert" { p.error { (r) } } }
+                @if let Some(standing) = &p.standing { (policy_banner(standing, Some(&url))) }
+                @if let Some(r) = &p.checkout_refusal { div.error-summary role="alert" tabindex="-1" { p.error { (r) } } }
                 @if p.needs_authorisation {
                     form.offsite-request method="post" action={ (url) "/offsite-request" } novalidate {
                         (csrf(&ctx.csrf))

@@ -19,7 +19,12 @@ pub fn list(ctx: &Ctx, q: &PeopleQuery, people: &[Person]) -> Markup {
         Section::People,
         "People",
         html! {
-            p.page-actions { a.button.primary href="/people/new" { "Add a person" } }
+            p.page-actions {
+                a.button.primary href="/people/new" { "Add a person" }
+                @if ctx.may(kitroom_core::person::Permission::ImportExport) {
+                    a.button.secondary href="/import/people" { "Import people from a spreadsheet" }
+                }
+            }
             form.filters method="get" action="/people" role="search" {
                 div.field.search {
                     label for="q" { "Search" }

@@ -26,6 +26,7 @@ pub fn current(
     signature: Option<&Signature>,
     input: &SignatureInput,
     invalid: &Invalid,
+    next: &str,
 ) -> Markup {
     let Some(p) = policy else {
         return page(
@@ -67,6 +68,7 @@ pub fn current(
                     form method="post" action="/policy/sign" novalidate {
                         (csrf(&ctx.csrf))
                         input type="hidden" name="policy" value=(p.id);
+                        input type="hidden" name="next" value=(next);
                         (Field::text("full_name", "Full name (printed)", full_name).required().autocomplete("name").render(invalid))
                         (Field::text("position", "Position", position).required().hint("For example: Year 4 teacher, governor, volunteer").render(invalid))
                         p { "Date: " strong { (time::date(time::today())) } }

@@ -336,7 +336,49 @@ const REPORTS: &[(&str, &str, &str)] = &[
     ("/reports/audit", "Devices not audited", "Devices in service that no stocktake has seen for a chosen time, or ever."),
     ("/reports/incidents", "Incident costs", "Damage, loss and theft counted and costed per school term and per school year."),
     ("/reports/utilisation", "Utilisation", "Loans per device and per kind over a period, and the devices nobody borrowed."),
+    ("/reports/disposals", "Disposals", "Devices retired and disposed of, by school year, with how, to whom, the data-wiping evidence and their original cost."),
+    ("/export", "Export everything", "CSV files of the register, loans, incidents, signatures and the activity log."),
 ];
+
+/// The disposals report: by school year, for the governors.
+pub fn disposals(ctx: &Ctx, year: i32, rows: &[kitroom_store::disposals::DisposalRow]) -> Markup {
+    let total: i64 = rows.iter().filter_map(|r| r.cost_pence).sum();
+    page(
+        ctx,
+        Section::Reports,
+        &format!("Disposals {year}/{:02}", (year + 1) % 100),
+        html! {
+            form.filters method="get" action="/reports/disposals" {
+                div.inline-input {
+                    label for="year" { "School year starting September" }
+                    input #year name="year" type="number" min="2000" max="2100" value=(year);
+                    button.secondary type="submit" { "Show" }
+                }
+            }
+            p.page-actions { a.button.secondary href={ "/reports/disposals.csv?year=" (year) } download { "Download CSV" } }
+            @if rows.is_empty() {
+                div.empty { p { "No device was disposed of in this school year." } }
+            } @else {
+                p.lead { (rows.len()) " devices, original cost " (kitroom_core::device::Pence(total).to_string()) "." }
+                table {
+                    thead { tr { th { "Device" } th { "Disposed of" } th { "How, to whom" } th { "Data wiping evidence" } th { "Authorised by" } th { "Original cost" } } }
+                    tbody {
+                        @for r in rows {
+                            tr {
+                                td { a href=(crate::devices::device_url(&r.tag)) { (r.tag) } br; span.muted { (r.name) } }
+                                td { (r.disposed_on) }
+                                td { (r.method.replace('_', " ")) ", " (r.recipient) @if !r.recipient_reference.is_empty() { " (" (r.recipient_reference) ")" } }
+                                td { @match &r.wipe_evidence { Some(w) => (w), None => span.muted { "None (no personal data)" } } }
+                                td { (r.authorised_by) }
+                                td { @match r.cost_pence { Some(c) => (kitroom_core::device::Pence(c).to_string()), None => span.muted { "Not recorded" } } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
 
 pub fn index(ctx: &Ctx, username: &str, invalid: &Invalid) -> Markup {
     page(

@@ -23,7 +23,7 @@ pub fn list(
         "Stocktakes",
         html! {
             p.lead { "Check that every device is where the register says. Open a stocktake, then scan each label (a barcode scanner or a phone) or tick devices in the list. Several people can scan into the same stocktake at once." }
-            @if let Some(e) = error { div.error-summary role="alert" { p.error { (e) } } }
+            @if let Some(e) = error { div.error-summary role="alert" tabindex="-1" { p.error { (e) } } }
             form.scan method="post" action="/stocktakes" {
                 (csrf(&ctx.csrf))
                 div.field {
