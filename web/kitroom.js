@@ -53,3 +53,21 @@
       .catch(function () {});
   }, 3000);
 })();
+(function () {
+  "use strict";
+  // Import: with JavaScript, pick the CSV file instead of pasting it; its text goes
+  // into the same box the form posts, so the server sees the same thing either way.
+  document.querySelectorAll("[data-file-pick]").forEach(function (field) {
+    var input = field.querySelector("input[type=file]");
+    var target = input && document.getElementById(input.getAttribute("data-csv-into"));
+    if (!target || !window.FileReader) return;
+    field.hidden = false;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) return;
+      var reader = new FileReader();
+      reader.onload = function () { target.value = reader.result; };
+      reader.readAsText(file);
+    });
+  });
+})();

@@ -132,6 +132,11 @@ pub fn paste(ctx: &Ctx, sheet: Sheet, csv: &str, error: Option<&str>) -> Markup 
             }
             form method="post" action={ (base(sheet)) "/map" } novalidate {
                 (csrf(&ctx.csrf))
+                div.field.file-pick hidden[true] data-file-pick {
+                    label for="csv-file" { "Choose the CSV file" }
+                    p.hint { "Its contents appear in the box below, to check before you go on." }
+                    input #csv-file type="file" accept=".csv,text/csv,text/plain" data-csv-into="csv";
+                }
                 div.field.has-error[error.is_some()] {
                     label for="csv" { "The file's contents" }
                     p.hint id="csv-hint" { "Nothing is saved yet: next you choose what each column holds, then check every row." }
