@@ -71,3 +71,12 @@
     });
   });
 })();
+(function () {
+  "use strict";
+  // On a phone the menu scrolls sideways: bring the current page's item into view.
+  var current = document.querySelector("nav.menu a[aria-current=page]");
+  var menu = document.querySelector("nav.menu");
+  if (current && menu && menu.scrollWidth > menu.clientWidth) {
+    menu.scrollLeft = Math.max(0, current.offsetLeft - 16);
+  }
+})();

@@ -330,6 +330,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("choosing {value} in #{id}: {e}"));
     }
 
+    /// Chooses an option of the drop-down with this id, by the words it shows.
+    pub async fn choose_label(&self, id: &str, label: &str) {
+        self.find(&format!("select#{id}"))
+            .await
+            .select_by_label(label)
+            .await
+            .unwrap_or_else(|e| panic!("choosing “{label}” in #{id}: {e}"));
+    }
+
     /// Ticks the checkbox with this id by clicking its label, as a person would.
     pub async fn tick(&self, id: &str) {
         self.find(&format!("label[for={id}]"))
@@ -392,6 +401,70 @@ impl Browser {
             .unwrap_or_else(|e| panic!("pressing Enter in #{id}: {e}"));
         self.wait_for_next_page(old, &format!("pressing Enter in #{id}"))
             .await;
+    }
+
+    /// Types as a USB barcode scanner does: the text, then Enter, into whatever has
+    /// the focus (no click first), and waits for the page the form leads to.
+    pub async fn scan_to_next_page(&self, text: &str) {
+        let old = self.find("html").await;
+        let focused = self
+            .client
+            .active_element()
+            .await
+            .unwrap_or_else(|e| panic!("what has the focus: {e}"));
+        let enter = char::from(fantoccini::key::Key::Enter);
+        focused
+            .send_keys(&format!("{text}{enter}"))
+            .await
+            .unwrap_or_else(|e| panic!("scanning {text}: {e}"));
+        self.wait_for_next_page(old, &format!("scanning {text}"))
+            .await;
+    }
+
+    /// Fetches a link's target with this browser's cookies, without showing it: for
+    /// a download, which the browser would save rather than show. `href` is
+    /// resolved against the page on screen, as the browser resolves a link.
+    pub async fn download(&self, href: &str) -> Download {
+        let page = self.client.current_url().await.expect("current URL");
+        let url = page
+            .join(href)
+            .unwrap_or_else(|e| panic!("the link {href:?} on {page}: {e}"));
+        let cookies = self
+            .client
+            .get_all_cookies()
+            .await
+            .expect("the browser's cookies")
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let response = reqwest::Client::new()
+            .get(url.as_str())
+            .header(reqwest::header::COOKIE, cookies)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("downloading {url}: {e}"));
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (content_type, disposition) = (
+            header(reqwest::header::CONTENT_TYPE),
+            header(reqwest::header::CONTENT_DISPOSITION),
+        );
+        Download {
+            status: response.status().as_u16(),
+            content_type,
+            disposition,
+            body: response
+                .text()
+                .await
+                .unwrap_or_else(|e| panic!("downloading {url}: {e}")),
+        }
     }
 
     /// Waits until `old`, the previous page's root, is gone, then for the new page
@@ -525,6 +598,16 @@ impl Browser {
         std::fs::write(&path, png).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path)
     }
+}
+
+/// A file as [`Browser::download`] fetched it.
+#[derive(Debug)]
+pub struct Download {
+    pub status: u16,
+    pub content_type: String,
+    /// `Content-Disposition`: whether the browser saves it, and under what name.
+    pub disposition: String,
+    pub body: String,
 }
 
 /// `target/browser-screenshots/`, wherever the target directory is.

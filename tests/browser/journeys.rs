@@ -1,6 +1,9 @@
 //! The journeys, as a person makes them on a phone: each opens pages, types, taps,
 //! and checks what is on screen.
 
+use std::time::Duration;
+
+use kitroom_tests::smtp::SmtpSink;
 use kitroom_tests::{TestApp, PASSWORD};
 
 use crate::driver::Browser;
@@ -531,4 +534,383 @@ pub async fn the_label_sheets_qr_codes_decode_to_the_devices_urls(app: TestApp, 
         .map(|tag| format!("{base}/d/{tag}"))
         .collect();
     assert_eq!(decoded, expected, "the codes open the devices' pages");
+}
+
+/// Sends a JSON body to the API with a personal token and returns what it answered.
+async fn api_post(app: &TestApp, token: &str, path: &str, body: serde_json::Value) -> String {
+    let r = reqwest::Client::new()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    let status = r.status();
+    let text = r.text().await.unwrap_or_default();
+    assert!(
+        status.is_success(),
+        "POST {path} {body} answered {status}: {text}"
+    );
+    text
+}
+
+/// A teacher who lost a laptop could not report it from “My loans” in a minute, or
+/// the business manager would not hear of it (in the header, on the desk, by
+/// email), could not record the data protection decision before the deadline, or
+/// could not close the incident and put the laptop back on charge once found.
+pub async fn a_borrower_reports_a_lost_device_and_the_manager_resolves_it(
+    app: TestApp,
+    sink: SmtpSink,
+    b: Browser,
+) {
+    app.add_user_with_email("sbm", "manager", "sbm@school.example")
+        .await;
+    let sbm = app.token_for("sbm").await;
+    // Not encrypted and may hold personal data: losing it is a possible breach.
+    api_create(
+        &app,
+        &sbm,
+        "/api/v1/devices",
+        serde_json::json!({
+            "tag": "LAP-42",
+            "kind": "laptop",
+            "make": "Dell",
+            "model": "Latitude 3440",
+            "location": "Staff room",
+            "holds_personal_data": true,
+            "encryption": {"state": "not_encrypted"},
+        }),
+    )
+    .await;
+    api_create(
+        &app,
+        &sbm,
+        "/api/v1/policies",
+        serde_json::json!({
+            "title": "Acceptable use of school devices",
+            "version_label": "2026/27",
+            "issued_on": "2026-09-01",
+            "body": "## Rules\n\n- Look after devices.",
+        }),
+    )
+    .await;
+    let jo = app.api_token("jo", "borrower").await;
+    api_post(
+        &app,
+        &jo,
+        "/api/v1/policies/current/signatures",
+        serde_json::json!({"full_name": "Jo Test", "position": "Year 4 teacher"}),
+    )
+    .await;
+    api_post(
+        &app,
+        &jo,
+        "/api/v1/devices/LAP-42/checkout",
+        serde_json::json!({}),
+    )
+    .await;
+
+    // The borrower reports it from the home page.
+    b.open("/login").await;
+    sign_in(&b, "jo").await;
+    b.wait_for_path("/").await;
+    let loans = b.texts("ul.loans li").await;
+    assert_eq!(loans.len(), 1, "one loan listed, got {loans:?}");
+    assert!(
+        loans[0].contains("LAP-42") && loans[0].contains("Report a problem"),
+        "the loan offers “Report a problem”, got {loans:?}"
+    );
+    b.click_to_next_page("ul.loans a[href='/devices/LAP-42/report']")
+        .await;
+    b.wait_for_path("/devices/LAP-42/report").await;
+    assert_eq!(b.text("h1").await, "Report a problem with LAP-42");
+    b.tick("kind-loss").await;
+    b.fill(
+        "description",
+        "I left it in its bag on the bus after swimming.",
+    )
+    .await;
+    b.fill("place", "The bus back from the swimming pool").await;
+    fits_the_phone(&b, "the report form").await;
+    let form = b.find("form.report").await;
+    b.element_screenshot(&form, "report-form").await;
+    b.click_to_next_page("form.report button[type=submit]")
+        .await;
+
+    let confirmation = b.path().await;
+    assert!(
+        confirmation.starts_with("/incidents/") && confirmation.ends_with("?reported=1"),
+        "the report leads to its confirmation, got {confirmation}"
+    );
+    let incident = confirmation.trim_end_matches("?reported=1").to_owned();
+    assert_eq!(
+        b.text("main .notice h2").await,
+        "Thank you. Your report is saved."
+    );
+    assert!(
+        b.text("main .notice")
+            .await
+            .contains("Kitroom now shows it as lost"),
+        "the borrower is told the device now shows as lost"
+    );
+    assert_eq!(b.text("h1").await, "Loss of LAP-42 · incident 1");
+    let head = b.text(".device-head").await;
+    assert!(
+        head.contains("Possible personal data breach"),
+        "the risk is named, got {head:?}"
+    );
+    let reason = b.summary("Data protection").await;
+    assert!(
+        reason.starts_with("Possible personal data breach: not encrypted")
+            && reason.contains("it may hold personal data"),
+        "and why, got {reason:?}"
+    );
+    assert_eq!(
+        b.summary("What happened").await,
+        "I left it in its bag on the bus after swimming."
+    );
+    assert!(
+        !b.has("form[action$='/decision']").await,
+        "the borrower is not asked for the data protection decision"
+    );
+    fits_the_phone(&b, "the report's confirmation").await;
+    b.screenshot("report-confirmation").await;
+
+    // The business manager finds it waiting.
+    b.click_to_next_page("form[action='/logout'] button[type=submit]")
+        .await;
+    b.wait_for_path("/login").await;
+    sign_in(&b, "sbm").await;
+    b.wait_for_path("/").await;
+    assert_eq!(
+        b.text("header a.notifications .count").await,
+        "1",
+        "the header counts one unread notification"
+    );
+    let deadlines = b.texts("section.desk .warning.loud").await;
+    assert_eq!(
+        deadlines.len(),
+        1,
+        "one deadline on the desk, got {deadlines:?}"
+    );
+    assert!(
+        deadlines[0].starts_with("Loss of LAP-42: data protection decision due — ")
+            && deadlines[0].contains("left"),
+        "the deadline names the device and the time left, got {deadlines:?}"
+    );
+    // The count stands above its words, so the text has a line break between them.
+    let cards: Vec<String> = b
+        .texts("section.desk a.card")
+        .await
+        .iter()
+        .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(
+        cards
+            .iter()
+            .any(|c| c == "1 possible data breach waiting for a decision"),
+        "a card counts the decision waiting, got {cards:?}"
+    );
+    assert!(
+        b.has("section.desk a.card.urgent[href='/incidents']").await,
+        "and it is marked urgent"
+    );
+    fits_the_phone(&b, "the manager's desk").await;
+    let desk = b.find("section.desk").await;
+    b.element_screenshot(&desk, "desk").await;
+
+    b.click_to_next_page("section.desk .warning.loud a").await;
+    b.wait_for_path(&incident).await;
+    assert_eq!(
+        b.text("section.deadline h2").await,
+        "Data protection decision due"
+    );
+    b.tick("rep-no").await;
+    b.fill(
+        "reason",
+        "The laptop held no pupil files: they are kept on the school network.",
+    )
+    .await;
+    fits_the_phone(&b, "the decision form").await;
+    b.click_to_next_page("form[action$='/decision'] button[type=submit]")
+        .await;
+    b.wait_for_path(&incident).await;
+    assert_eq!(
+        b.text("main .notice").await,
+        "The data protection decision is recorded."
+    );
+    assert!(
+        !b.has("section.deadline").await,
+        "the deadline has gone once decided"
+    );
+    let decided = b.texts("main section p strong").await;
+    assert!(
+        decided.iter().any(|d| d == "Not reportable."),
+        "the decision is shown, got {decided:?}"
+    );
+
+    b.choose("status", "resolved").await;
+    b.choose("resolution", "recovered").await;
+    b.fill("note", "The bus company found it and brought it back.")
+        .await;
+    b.click_to_next_page("form[action$='/status'] button[type=submit]")
+        .await;
+    b.wait_for_path(&incident).await;
+    assert_eq!(b.text("main .notice").await, "Incident 1 is now resolved.");
+    let head = b.text(".device-head").await;
+    assert!(
+        head.contains("Resolved"),
+        "the incident is resolved, got {head:?}"
+    );
+    assert_eq!(b.summary("Resolution").await, "Recovered");
+    assert!(
+        !b.has("form[action$='/status']").await,
+        "a resolved incident cannot be moved on"
+    );
+    fits_the_phone(&b, "the resolved incident").await;
+
+    b.open("/devices/LAP-42").await;
+    assert_eq!(
+        b.text(".device-head .badge.status-returned_charging").await,
+        "Returned, charging",
+        "the recovered laptop goes back on charge"
+    );
+
+    let mail = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(mail.len(), 1, "one email to the manager, got {mail:?}");
+    assert!(
+        mail[0].contains("LAP-42"),
+        "the email names the device: {}",
+        mail[0]
+    );
+    assert!(
+        mail[0].contains("sbm@school.example"),
+        "to the manager: {}",
+        mail[0]
+    );
+}
+
+/// The business manager could not count a room with a USB barcode scanner (each
+/// label scanned into the focused box, the page ready for the next), see how far
+/// the count had got, or download the list of what was not found.
+pub async fn a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_list(
+    app: TestApp,
+    b: Browser,
+) {
+    let sbm = app.api_token("sbm", "manager").await;
+    let tags = ["CB-001", "CB-002", "CB-003", "CB-004", "CB-005", "CB-006"];
+    for tag in tags {
+        api_create(
+            &app,
+            &sbm,
+            "/api/v1/devices",
+            serde_json::json!({"tag": tag, "kind": "chromebook", "location": "Computer room"}),
+        )
+        .await;
+    }
+
+    b.open("/login").await;
+    sign_in(&b, "sbm").await;
+    b.open("/stocktakes").await;
+    assert_eq!(b.text("h1").await, "Stocktakes");
+    b.choose_label("location", "Computer room (6)").await;
+    fits_the_phone(&b, "the stocktakes page").await;
+    b.click_to_next_page("form.scan button[type=submit]").await;
+    let stocktake = b.path().await;
+    assert!(
+        stocktake.starts_with("/stocktakes/"),
+        "opening leads to the stocktake, got {stocktake}"
+    );
+    assert_eq!(b.text("h1").await, "Stocktake 1: Computer room");
+    assert!(
+        b.text("main .notice")
+            .await
+            .starts_with("Stocktake 1 is open"),
+        "a notice says it is open"
+    );
+    assert_eq!(b.text(".progress-text").await, "0 of 6 seen");
+
+    let scanned = ["CB-001", "CB-002", "CB-004", "CB-005"];
+    for tag in scanned {
+        assert_eq!(
+            b.eval("return document.activeElement && document.activeElement.id")
+                .await,
+            "tag",
+            "the tag box has the focus, ready for the scanner (before {tag})"
+        );
+        b.scan_to_next_page(tag).await;
+        b.wait_for_path(&stocktake).await;
+        assert_eq!(b.text("main .notice").await, format!("✓ {tag} seen."));
+        assert_eq!(b.value("#tag").await, "", "the tag box is empty again");
+    }
+    assert_eq!(b.text(".progress-text").await, "4 of 6 seen");
+    assert_eq!(
+        b.texts("ul.unseen li strong").await,
+        ["CB-003", "CB-006"],
+        "the two not scanned are left to find"
+    );
+    fits_the_phone(&b, "the open stocktake").await;
+    b.screenshot("stocktake").await;
+
+    b.click_to_next_page("form[action$='/close'] button[type=submit]")
+        .await;
+    b.wait_for_path(&stocktake).await;
+    assert!(
+        b.text("main .notice")
+            .await
+            .starts_with("Stocktake 1 is closed."),
+        "a notice says it is closed"
+    );
+    assert_eq!(
+        b.text("a.card.urgent[href='#missing'] .n").await,
+        "2",
+        "the missing card counts two"
+    );
+    assert_eq!(b.text("section#missing h2").await, "Missing (2)");
+    fits_the_phone(&b, "the closed stocktake").await;
+    b.screenshot("stocktake-closed").await;
+
+    let link = b.find("a[href$='/results.csv?outcome=missing']").await;
+    assert_eq!(
+        link.text().await.expect("link text"),
+        "Download the missing list"
+    );
+    let href = link
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("the link has an address");
+    let csv = b.download(&href).await;
+    assert_eq!(csv.status, 200, "the missing list downloads: {}", csv.body);
+    assert!(
+        csv.content_type.starts_with("text/csv"),
+        "as CSV, got {:?}",
+        csv.content_type
+    );
+    assert!(
+        csv.disposition.contains("attachment") && csv.disposition.contains(".csv"),
+        "saved as a file, got {:?}",
+        csv.disposition
+    );
+    let mut rows = csv::Reader::from_reader(csv.body.as_bytes());
+    let headers = rows.headers().expect("a header row").clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no {name} column in {headers:?}"))
+    };
+    let (tag, outcome) = (column("tag"), column("outcome"));
+    let mut missing = Vec::new();
+    for row in rows.records() {
+        let row = row.expect("a CSV row");
+        assert_eq!(&row[outcome], "missing", "only missing devices: {row:?}");
+        missing.push(row[tag].to_owned());
+    }
+    missing.sort();
+    assert_eq!(
+        missing,
+        ["CB-003", "CB-006"],
+        "the two not scanned, and only them"
+    );
 }

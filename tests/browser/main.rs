@@ -36,40 +36,104 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use driver::{Browser, Chromedriver, Tools};
-use kitroom_tests::{spawn_app, TestApp};
+use kitroom_tests::smtp::SmtpSink;
+use kitroom_tests::{spawn_app, spawn_app_with_mail, TestApp};
 use libtest_mimic::{Arguments, Failed, Trial};
 
+/// A journey's future. Not `Send`: [`TestApp::add_user`]'s future is not (it reads
+/// the password from a `&mut dyn BufRead`), so journeys run on a
+/// [`tokio::task::LocalSet`].
+type Run = Pin<Box<dyn Future<Output = ()>>>;
+
 /// A journey: given a fresh server and a browser session on it, it drives the pages
-/// and panics, as tests do, at the first thing a person would see go wrong. Not
-/// `Send`: [`TestApp::add_user`]'s future is not (it reads the password from a
-/// `&mut dyn BufRead`), so journeys run on a [`tokio::task::LocalSet`].
-type Journey = fn(TestApp, Browser) -> Pin<Box<dyn Future<Output = ()>>>;
+/// and panics, as tests do, at the first thing a person would see go wrong.
+#[derive(Clone, Copy)]
+enum Journey {
+    /// On a server that sends no email.
+    Plain(fn(TestApp, Browser) -> Run),
+    /// On a server that sends its email to the [`SmtpSink`] it is given, retrying
+    /// after [`MAIL_RETRY`].
+    WithMail(fn(TestApp, SmtpSink, Browser) -> Run),
+}
+
+/// How soon a mail server that did not answer is tried again, in the journeys that
+/// send email.
+const MAIL_RETRY: Duration = Duration::from_millis(200);
+
+impl Journey {
+    /// Starts the journey's server and a browser on it; the browser is returned too,
+    /// so it can still be looked at and closed after the journey panics.
+    async fn start(self, driver: &Chromedriver) -> (Browser, Run) {
+        match self {
+            Journey::Plain(journey) => {
+                let app = spawn_app().await;
+                let browser = driver.session(&app.base).await;
+                (browser.clone(), journey(app, browser))
+            }
+            Journey::WithMail(journey) => {
+                let sink = SmtpSink::start().await;
+                let app = spawn_app_with_mail(&sink.url(), MAIL_RETRY).await;
+                let browser = driver.session(&app.base).await;
+                (browser.clone(), journey(app, sink, browser))
+            }
+        }
+    }
+}
 
 const JOURNEYS: &[(&str, Journey)] = &[
     (
         "first_start_creates_the_admin_and_opens_the_register",
-        |app, b| Box::pin(journeys::first_start_creates_the_admin_and_opens_the_register(app, b)),
+        Journey::Plain(|app, b| {
+            Box::pin(journeys::first_start_creates_the_admin_and_opens_the_register(app, b))
+        }),
     ),
     (
         "a_manager_signs_in_registers_a_device_and_finds_it",
-        |app, b| Box::pin(journeys::a_manager_signs_in_registers_a_device_and_finds_it(app, b)),
+        Journey::Plain(|app, b| {
+            Box::pin(journeys::a_manager_signs_in_registers_a_device_and_finds_it(app, b))
+        }),
     ),
-    ("a_refused_device_form_keeps_what_was_typed", |app, b| {
-        Box::pin(journeys::a_refused_device_form_keeps_what_was_typed(app, b))
-    }),
+    (
+        "a_refused_device_form_keeps_what_was_typed",
+        Journey::Plain(|app, b| {
+            Box::pin(journeys::a_refused_device_form_keeps_what_was_typed(app, b))
+        }),
+    ),
     (
         "a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it",
-        |app, b| {
+        Journey::Plain(|app, b| {
             Box::pin(
                 journeys::a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
                     app, b,
                 ),
             )
-        },
+        }),
     ),
     (
         "the_label_sheets_qr_codes_decode_to_the_devices_urls",
-        |app, b| Box::pin(journeys::the_label_sheets_qr_codes_decode_to_the_devices_urls(app, b)),
+        Journey::Plain(|app, b| {
+            Box::pin(journeys::the_label_sheets_qr_codes_decode_to_the_devices_urls(app, b))
+        }),
+    ),
+    (
+        "a_borrower_reports_a_lost_device_and_the_manager_resolves_it",
+        Journey::WithMail(|app, sink, b| {
+            Box::pin(
+                journeys::a_borrower_reports_a_lost_device_and_the_manager_resolves_it(
+                    app, sink, b,
+                ),
+            )
+        }),
+    ),
+    (
+        "a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_list",
+        Journey::Plain(|app, b| {
+            Box::pin(
+                journeys::a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_list(
+                    app, b,
+                ),
+            )
+        }),
     ),
 ];
 
@@ -133,12 +197,11 @@ fn run(driver: &SharedDriver, tools: &Tools, name: &str, journey: Journey) -> Re
     let failure_shot = format!("{name}-failure");
     let _ = std::fs::remove_file(driver::screenshot_dir().join(format!("{failure_shot}.png")));
     runtime.block_on(async {
-        let app = spawn_app().await;
-        let browser = driver.session(&app.base).await;
+        let (browser, journey) = journey.start(driver).await;
         // Spawned so that a panic comes back here, where the browser can still be
         // looked at and closed.
         let local = tokio::task::LocalSet::new();
-        let task = local.spawn_local(journey(app, browser.clone()));
+        let task = local.spawn_local(journey);
         let outcome = tokio::time::timeout(JOURNEY_LIMIT, local.run_until(task)).await;
         let failure = match outcome {
             Ok(Ok(())) => None,

@@ -201,7 +201,7 @@ async fn school() -> School {
         .await
         .unwrap()
         .unwrap();
-    let due = (Utc::now() + chrono::Duration::milliseconds(300)).to_rfc3339();
+    let due = (Utc::now() + chrono::Duration::milliseconds(2000)).to_rfc3339();
     let r = Client::new()
         .post(app.url("/api/v1/devices/LAP-3/checkout"))
         .bearer_auth(&sbm_token)
@@ -210,7 +210,7 @@ async fn school() -> School {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
 
     // damage in autumn 2025 (£120.50) and summer 2026 (£30), a loss in autumn 2026
     let a = report(

@@ -249,6 +249,15 @@ impl TestApp {
             .expect("token create runs")
             .expect("a token")
     }
+
+    /// A personal API token for an account that already exists (made, say, by
+    /// [`TestApp::add_user_with_email`]), by `kitroom token create`'s own code.
+    pub async fn token_for(&self, username: &str) -> String {
+        kitroom::cli::new_token(self.dir.path(), username, "tests".into())
+            .await
+            .expect("token create runs")
+            .unwrap_or_else(|e| panic!("a token for {username}: {e}"))
+    }
 }
 
 impl TestApp {

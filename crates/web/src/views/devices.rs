@@ -125,7 +125,7 @@ fn page_with_actions(ctx: &Ctx, title: &str, content: Markup) -> Markup {
                 p.page-actions {
                     a.button.primary href="/devices/new" { "Register a device" }
                     @if ctx.may(Permission::ImportExport) {
-                        a.button.secondary href="/import/devices" { "Import from a spreadsheet" }
+                        a.button.secondary href="/import" { "Import from a spreadsheet" }
                         a.button.secondary href="/export" { "Export" }
                     }
                 }

@@ -184,7 +184,7 @@ pub fn show(
             @if just_reported {
                 div.notice role="status" {
                     h2 { "Thank you. Your report is saved." }
-                    p { "The business manager has been told at once, in Kitroom and by email." }
+                    p { "The business manager has been told at once in Kitroom, and by email where email is set up." }
                     @match i.kind {
                         IncidentKind::Damage => p { "Please bring the device to the business manager (or leave it in the computer room with a note) and do not try to repair it yourself." },
                         _ => p { "If you find the device, tell the business manager straight away. Kitroom now shows it as lost, so anyone who scans its label will be told." },
@@ -350,8 +350,37 @@ pub fn changes_list(changes: &[ChangeRequest]) -> Markup {
     }
 }
 
+/// A desk card's words for a count of one.
+fn singular(label: &str) -> String {
+    label
+        .replacen(
+            "possible data breaches waiting",
+            "possible data breach waiting",
+            1,
+        )
+        .replacen("incidents", "incident", 1)
+        .replacen("loans", "loan", 1)
+        .replacen("devices", "device", 1)
+        .replacen("requests", "request", 1)
+}
+
+/// Whether this person's role may open a desk card's page; a card they could not
+/// open is shown without a link.
+fn may_open(ctx: &Ctx, href: &str) -> bool {
+    let p = match href {
+        h if h.starts_with("/approvals") => {
+            return ctx.may(Permission::AuthoriseOffsite) || ctx.may(Permission::DecideChanges)
+        }
+        h if h.starts_with("/charging") => Permission::LendToAnyone,
+        h if h.starts_with("/loans") => Permission::ViewAllLoans,
+        h if h.starts_with("/reports") => Permission::ViewReports,
+        _ => Permission::ViewIncidents,
+    };
+    ctx.may(p)
+}
+
 /// Partial: the manager's desk: what needs them now, each with a count and a link.
-pub fn desk(counts: &DeskCounts, deadlines: &[Incident], now: DateTime<Utc>) -> Markup {
+pub fn desk(ctx: &Ctx, counts: &DeskCounts, deadlines: &[Incident], now: DateTime<Utc>) -> Markup {
     let items: [(i64, &str, &str, bool); 7] = [
         (
             counts.pending_decisions,
@@ -385,7 +414,7 @@ pub fn desk(counts: &DeskCounts, deadlines: &[Incident], now: DateTime<Utc>) -> 
         ),
         (
             counts.encryption_gaps,
-            "/devices?encryption=not_encrypted",
+            "/reports/encryption",
             "devices not verified as encrypted in the last year",
             false,
         ),
@@ -413,7 +442,12 @@ pub fn desk(counts: &DeskCounts, deadlines: &[Incident], now: DateTime<Utc>) -> 
                 div.cards {
                     @for (n, href, label, urgent) in items {
                         @if n > 0 {
-                            a.card.urgent[urgent] href=(href) { span.n { (n) } " " (label) }
+                            @let label = if n == 1 { singular(label) } else { label.to_owned() };
+                            @if may_open(ctx, href) {
+                                a.card.urgent[urgent] href=(href) { span.n { (n) } " " (label) }
+                            } @else {
+                                div.card.urgent[urgent] { span.n { (n) } " " (label) }
+                            }
                         }
                     }
                 }

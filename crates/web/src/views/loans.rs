@@ -62,7 +62,10 @@ pub fn home(
         Section::Home,
         &format!("Hello, {first}"),
         html! {
-            (policy_banner(standing, None))
+            @if let Some((counts, deadlines)) = desk {
+                (super::incidents::desk(ctx, counts, deadlines, now))
+            }
+        (policy_banner(standing, None))
             @for i in missing_police {
                 div.warning {
                     "You reported the theft of " (i.device_tag) ". "
@@ -70,10 +73,7 @@ pub fn home(
                     " when you have it."
                 }
             }
-            @if let Some((counts, deadlines)) = desk {
-                (super::incidents::desk(counts, deadlines, now))
-            }
-            form.scan method="get" action="/scan" {
+                form.scan method="get" action="/scan" {
                 div.field {
                     label for="tag" { "Find a device" }
                     p.hint { "Type its asset tag, scan its label with a barcode scanner, or open the label's QR code with your phone's camera." }

@@ -142,7 +142,14 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
                 header.top {
                     div.bar {
                         a.brand href="/" { (logo()) span { "Kitroom" } }
-                        span.who { (ctx.user.full_name) " · " (ctx.user.role.label()) }
+                        span.who {
+                            a href="/account" aria-current=[(section == Section::Account).then_some("page")] { (ctx.user.full_name) }
+                            " · " (ctx.user.role.label()) " · "
+                            form.signout method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(ctx.csrf);
+                                button.link type="submit" { "Sign out" }
+                            }
+                        }
                         a.notifications href="/notifications" aria-current=[(section == Section::Notifications).then_some("page")] {
                             "Notifications"
                             @if ctx.unread > 0 { " " span.count { (ctx.unread) } span.visually-hidden { " unread" } }
@@ -157,12 +164,6 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
                                 }
                             }
                             li { a href="/account" aria-current=[(section == Section::Account).then_some("page")] { "My account" } }
-                            li {
-                                form method="post" action="/logout" {
-                                    input type="hidden" name="csrf" value=(ctx.csrf);
-                                    button.link type="submit" { "Sign out" }
-                                }
-                            }
                         }
                     }
                 }

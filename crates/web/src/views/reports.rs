@@ -388,7 +388,7 @@ pub fn index(ctx: &Ctx, username: &str, invalid: &Invalid) -> Markup {
         html! {
             p.lead { "Each report opens as a page with its filters, and downloads as a CSV file of the same figures." }
             ul.report-index {
-                @for (href, title, about) in REPORTS {
+                @for (href, title, about) in REPORTS.iter().filter(|r| r.0 != "/export" || ctx.may(kitroom_core::person::Permission::ImportExport)) {
                     li { a href=(href) { (title) } p { (about) } }
                 }
             }
