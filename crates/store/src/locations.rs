@@ -54,6 +54,16 @@ pub(crate) async fn find_or_create(
 }
 
 impl Store {
+    /// Just the names, in order: for drop-downs and suggestions, without counting
+    /// each location's devices (which costs a scan per location on a big register).
+    pub async fn location_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("select name from location order by name collate nocase")
+                .fetch_all(self.reader())
+                .await?,
+        )
+    }
+
     pub async fn list_locations(&self) -> Result<Vec<Location>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "select l.id, l.name, (select count(*) from device d where d.location_id = l.id and d.status <> 'retired')

@@ -63,9 +63,27 @@ pub fn new_api_token() -> String {
     format!("kr_{}", random_token())
 }
 
+/// Password hashing is deliberately expensive (19 MiB, 2 passes): at most one per
+/// core at a time, so a burst of sign-ins waits its turn instead of starving
+/// check-outs of CPU and memory.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        )
+    })
+}
+
 /// Hashes a password with argon2id (the crate's defaults follow OWASP's advice), off
 /// the async threads.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -80,6 +98,9 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 /// Checks a password against a stored hash, off the async threads. With no hash (an
 /// unknown username), a dummy hash is checked so the answer takes as long either way.
 pub async fn verify_password(hash: Option<String>, password: String) -> bool {
+    let Ok(_permit) = hashing_permits().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         let dummy = dummy_hash();
         let (hash, real) = match hash {

@@ -101,7 +101,7 @@ async fn list(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
     let page = state.store().list_devices(&q.filter(PER_PAGE)).await?;
-    let locations = state.store().list_locations().await?;
+    let locations = state.store().location_names().await?;
     Ok(v::list(&ctx, &q, &page, &locations).into_response())
 }
 
@@ -172,7 +172,7 @@ async fn form_page(
     input: &DeviceInput,
     invalid: &Invalid,
 ) -> Result<Response, AppError> {
-    let locations = state.store().list_locations().await?;
+    let locations = state.store().location_names().await?;
     let status = if invalid.is_empty() {
         StatusCode::OK
     } else {

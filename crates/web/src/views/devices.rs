@@ -10,7 +10,6 @@ use kitroom_store::devices::{Device, DevicePage};
 use kitroom_store::events::Event;
 use kitroom_store::incidents::{ChangeRequest, Incident};
 use kitroom_store::loans::Loan;
-use kitroom_store::locations::Location;
 use maud::{html, Markup};
 
 use super::{
@@ -32,9 +31,9 @@ fn options<T: Copy>(
         .collect()
 }
 
-pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[Location]) -> Markup {
+pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[String]) -> Markup {
     let location_options: Vec<(&str, &str)> = std::iter::once(("", "Any location"))
-        .chain(locations.iter().map(|l| (l.name.as_str(), l.name.as_str())))
+        .chain(locations.iter().map(|l| (l.as_str(), l.as_str())))
         .collect();
     let no_errors = Invalid::new();
     let current = q.page.unwrap_or(1).max(1);
@@ -140,7 +139,7 @@ pub fn form(
     editing: Option<&Device>,
     d: &DeviceInput,
     invalid: &Invalid,
-    locations: &[Location],
+    locations: &[String],
 ) -> Markup {
     let (title, action) = match editing {
         Some(dev) => (
@@ -192,7 +191,7 @@ pub fn form(
                         p.hint id="location-hint" { "Where it lives and is returned to. A new name adds a new location." }
                         @if let Some(e) = invalid.for_field("location") { p.error { (e) } }
                         input #location name="location" type="text" list="locations" value=(d.location) aria-describedby="location-hint";
-                        datalist #locations { @for l in locations { option value=(l.name) {} } }
+                        datalist #locations { @for l in locations { option value=(l) {} } }
                     }
                     (select("condition", "Condition", &conditions, if d.condition.is_empty() { "good" } else { &d.condition }, invalid))
                 }
