@@ -320,9 +320,13 @@ pub async fn writer_without_autocheckpoint(path: &Path) -> anyhow::Result<Sqlite
 
 /// Checkpoints the WAL every `every` on a connection of its own (PASSIVE: it never
 /// waits for, nor blocks, the writer) until `stop`; returns each checkpoint's time.
+/// With `truncate_above`, a WAL holding more frames than that after a PASSIVE
+/// checkpoint is emptied with a TRUNCATE checkpoint, which waits for the writer
+/// and holds it off while it runs, so that the WAL stays bounded.
 pub async fn checkpointer(
     path: std::path::PathBuf,
     every: Duration,
+    truncate_above: Option<i64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> anyhow::Result<Samples> {
     let mut conn = options(&path)?.connect().await?;
@@ -331,9 +335,14 @@ pub async fn checkpointer(
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         tokio::time::sleep(every).await;
         let t = Instant::now();
-        sqlx::query("pragma wal_checkpoint(passive)")
-            .execute(&mut conn)
+        let (_, frames, _): (i64, i64, i64) = sqlx::query_as("pragma wal_checkpoint(passive)")
+            .fetch_one(&mut conn)
             .await?;
+        if truncate_above.is_some_and(|n| frames > n) {
+            sqlx::query("pragma wal_checkpoint(truncate)")
+                .execute(&mut conn)
+                .await?;
+        }
         s.ms.push(ms(t.elapsed()));
     }
     s.secs = t0.elapsed().as_secs_f64();
@@ -350,9 +359,11 @@ pub const LIST_PAGE: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.seri
     d.last_audited_on, d.created_at, d.updated_at
     from device d join location l on l.id = d.location_id left join person p on p.id = d.encryption_verified_by
     where 1 = 1 and d.status = ? and d.kind = ? order by d.tag collate nocase limit ? offset ?";
-/// The location filter's list with device counts (`Store::list_locations`), which
-/// the list page also reads.
-pub const LOCATIONS: &str = "select l.id, l.name, (select count(*) from device d where d.location_id = l.id and d.status <> 'retired')
+/// The location filter's names (`Store::location_names`), which the list page reads.
+pub const LOCATION_NAMES: &str = "select name from location order by name collate nocase";
+/// Locations with their device counts (`Store::list_locations`): what the list page
+/// read before commit 828bad9, and the locations page still reads.
+pub const LOCATION_COUNTS: &str = "select l.id, l.name, (select count(*) from device d where d.location_id = l.id and d.status <> 'retired')
     from location l order by l.name collate nocase";
 /// A search of the whole register (no status chosen), as `Store::list_devices` builds it.
 pub const SEARCH_COUNT: &str = "select count(*) from device d where 1 = 1 and d.status <> 'retired'
@@ -380,55 +391,86 @@ pub fn like(q: &str) -> String {
 }
 
 /// Times of the list's parts for each page number: (count + page), count alone,
-/// page alone, and the locations list.
+/// page alone; and of the location names and (a few times) the location counts.
 pub struct ListTimes {
     pub query: Samples,
     pub count: Samples,
     pub page: Samples,
-    pub locations: Samples,
+    pub names: Samples,
+    pub counts: Samples,
 }
 
+async fn list_once(conn: &mut SqliteConnection, page: i64) -> Result<(f64, f64), sqlx::Error> {
+    let t0 = Instant::now();
+    let _: i64 = sqlx::query_scalar(LIST_COUNT)
+        .bind("available")
+        .bind("laptop")
+        .fetch_one(&mut *conn)
+        .await?;
+    let t1 = Instant::now();
+    let rows = sqlx::query(LIST_PAGE)
+        .bind("available")
+        .bind("laptop")
+        .bind(50i64)
+        .bind((page - 1) * 50)
+        .fetch_all(&mut *conn)
+        .await?;
+    std::hint::black_box(rows.len());
+    Ok((ms(t1 - t0), ms(t1.elapsed())))
+}
+
+/// The list's SQL for each of `pages` (after `warm` unmeasured pages, so the
+/// connection's cache is as warm as the server's), then the location queries.
 pub async fn list_query(
     conn: &mut SqliteConnection,
+    warm: &[i64],
     pages: &[i64],
 ) -> Result<ListTimes, sqlx::Error> {
     let mut t = ListTimes {
         query: Samples::default(),
         count: Samples::default(),
         page: Samples::default(),
-        locations: Samples::default(),
+        names: Samples::default(),
+        counts: Samples::default(),
     };
+    for &page in warm {
+        list_once(conn, page).await?;
+    }
     let all = Instant::now();
     for &page in pages {
-        let t0 = Instant::now();
-        let _: i64 = sqlx::query_scalar(LIST_COUNT)
-            .bind("available")
-            .bind("laptop")
-            .fetch_one(&mut *conn)
-            .await?;
-        let t1 = Instant::now();
-        let rows = sqlx::query(LIST_PAGE)
-            .bind("available")
-            .bind("laptop")
-            .bind(50i64)
-            .bind((page - 1) * 50)
-            .fetch_all(&mut *conn)
-            .await?;
-        let t2 = Instant::now();
-        std::hint::black_box(rows.len());
-        t.count.ms.push(ms(t1 - t0));
-        t.page.ms.push(ms(t2 - t1));
-        t.query.ms.push(ms(t2 - t0));
-        let t3 = Instant::now();
-        let rows = sqlx::query(LOCATIONS).fetch_all(&mut *conn).await?;
-        std::hint::black_box(rows.len());
-        t.locations.ms.push(ms(t3.elapsed()));
+        let (count, rows) = list_once(conn, page).await?;
+        t.count.ms.push(count);
+        t.page.ms.push(rows);
+        t.query.ms.push(count + rows);
     }
     let secs = all.elapsed().as_secs_f64();
-    for s in [&mut t.query, &mut t.count, &mut t.page, &mut t.locations] {
+    for s in [&mut t.query, &mut t.count, &mut t.page] {
         s.secs = secs;
     }
+    for (sql, n, s) in [
+        (LOCATION_NAMES, 200, &mut t.names),
+        (LOCATION_COUNTS, 10, &mut t.counts),
+    ] {
+        let all = Instant::now();
+        for _ in 0..n {
+            let t0 = Instant::now();
+            let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+            std::hint::black_box(rows.len());
+            s.ms.push(ms(t0.elapsed()));
+        }
+        s.secs = all.elapsed().as_secs_f64();
+    }
     Ok(t)
+}
+
+/// Empties the WAL (a TRUNCATE checkpoint), so that one experiment's WAL does not
+/// carry into the next phase.
+pub async fn truncate_wal(path: &Path) -> anyhow::Result<()> {
+    let mut conn = options(path)?.connect().await?;
+    sqlx::query("pragma wal_checkpoint(truncate)")
+        .execute(&mut conn)
+        .await?;
+    Ok(())
 }
 
 /// The search's count and first page, for each term.

@@ -34,6 +34,33 @@ pub fn binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The commit of the source tree `bin` was built in (when it sits in that tree's
+/// `target/`), and the files changed since: which Kitroom the figures describe.
+pub fn source_version(bin: &Path) -> serde_json::Value {
+    let Some(root) = bin.ancestors().find(|d| d.join("Cargo.lock").is_file()) else {
+        return serde_json::Value::Null;
+    };
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    serde_json::json!({
+        "commit": git(&["rev-parse", "--short", "HEAD"]),
+        "changed_files": git(&["status", "--porcelain", "--untracked-files=no"])
+            .map(|s| s.lines().map(|l| l.trim().to_owned()).collect::<Vec<_>>()),
+        "binary_modified": std::fs::metadata(bin)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339()),
+    })
+}
+
 /// Whether this program was built without optimisations (its figures would mean little).
 pub fn is_debug_build() -> bool {
     cfg!(debug_assertions)
