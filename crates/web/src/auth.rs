@@ -308,7 +308,12 @@ impl FromRequestParts<AppState> for Ctx {
             session.insert("seen", now).await?;
         }
         let csrf = csrf_token(&session).await?;
-        let flash = session.remove::<String>("flash").await?;
+        // Removing marks the session changed (and so written back) even when the key
+        // is absent: only remove a notice that is there, so a plain page view is a read.
+        let flash = match session.get::<String>("flash").await? {
+            Some(_) => session.remove::<String>("flash").await?,
+            None => None,
+        };
         let unread = state.store().unread_notifications(user.id).await?;
         Ok(Ctx {
             user,
