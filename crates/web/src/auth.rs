@@ -63,17 +63,14 @@ pub fn new_api_token() -> String {
     format!("kr_{}", random_token())
 }
 
-/// Password hashing is deliberately expensive (19 MiB, 2 passes): at most one per
-/// core at a time, so a burst of sign-ins waits its turn instead of starving
-/// check-outs of CPU and memory.
+/// Password hashing is deliberately expensive (19 MiB, 2 passes): at most one fewer
+/// than the cores at a time (and at least one), so a burst of sign-ins waits its
+/// turn and one core is always left for check-outs.
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     PERMITS.get_or_init(|| {
-        tokio::sync::Semaphore::new(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-        )
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
     })
 }
 
