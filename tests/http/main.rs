@@ -8,6 +8,7 @@ mod devices;
 mod import;
 mod incidents;
 mod loans;
+mod races;
 mod reliability;
 mod reports;
 mod roles;
