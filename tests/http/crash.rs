@@ -182,6 +182,15 @@ async fn verify(dir: &Path, acks: &[Ack]) -> Vec<String> {
             wrong.push(format!("acknowledged but missing: {a:?}"));
         }
     }
+    wrong.extend(invariant_breaches(db).await);
+    store.close().await;
+    wrong
+}
+
+/// What would show a half-done change: a device whose status disagrees with its open
+/// loans, a device on two open loans, a loan or incident without exactly one event.
+pub async fn invariant_breaches(db: &sqlx::SqlitePool) -> Vec<String> {
+    let mut wrong = Vec::new();
     let checks = [
         (
             "devices whose status and open loans disagree",
@@ -221,7 +230,6 @@ async fn verify(dir: &Path, acks: &[Ack]) -> Vec<String> {
             wrong.push(format!("{n} {what}"));
         }
     }
-    store.close().await;
     wrong
 }
 

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod crash;
 mod devices;
+mod disconnects;
 mod import;
 mod incidents;
 mod loans;
