@@ -6,6 +6,7 @@ mod auth;
 mod crash;
 mod devices;
 mod disconnects;
+mod full_disk;
 mod import;
 mod incidents;
 mod loans;

@@ -60,8 +60,13 @@ pub async fn spawn_app_with_mail(smtp_url: &str, retry_base: std::time::Duration
 
 /// Starts Kitroom with this configuration on an empty data directory.
 pub async fn spawn_app_with(config: kitroom_web::Config) -> TestApp {
+    spawn_app_in(tempfile::tempdir().expect("temporary directory"), config).await
+}
+
+/// Starts Kitroom with this configuration on `dir` (a small filesystem mounted
+/// there, say).
+pub async fn spawn_app_in(dir: tempfile::TempDir, config: kitroom_web::Config) -> TestApp {
     init_logs();
-    let dir = tempfile::tempdir().expect("temporary directory");
     let (running, setup_token) =
         start(dir.path(), "127.0.0.1:0".parse().unwrap(), config.clone()).await;
     let addr = running.addr;

@@ -221,10 +221,15 @@ impl Store {
         let target = to
             .to_str()
             .ok_or_else(|| StoreError::Corrupt("the backup path is not valid UTF-8".into()))?;
-        sqlx::query("vacuum into ?")
+        let result = sqlx::query("vacuum into ?")
             .bind(target)
             .execute(self.reader())
-            .await?;
+            .await;
+        if let Err(e) = result {
+            // Never leave half a backup that could be mistaken for a whole one.
+            let _ = std::fs::remove_file(to);
+            return Err(e.into());
+        }
         Ok(())
     }
 
