@@ -3,10 +3,14 @@
 mod api;
 mod audit;
 mod auth;
+mod crash;
 mod devices;
+mod disconnects;
+mod full_disk;
 mod import;
 mod incidents;
 mod loans;
+mod races;
 mod reliability;
 mod reports;
 mod roles;

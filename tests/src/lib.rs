@@ -60,8 +60,13 @@ pub async fn spawn_app_with_mail(smtp_url: &str, retry_base: std::time::Duration
 
 /// Starts Kitroom with this configuration on an empty data directory.
 pub async fn spawn_app_with(config: kitroom_web::Config) -> TestApp {
+    spawn_app_in(tempfile::tempdir().expect("temporary directory"), config).await
+}
+
+/// Starts Kitroom with this configuration on `dir` (a small filesystem mounted
+/// there, say).
+pub async fn spawn_app_in(dir: tempfile::TempDir, config: kitroom_web::Config) -> TestApp {
     init_logs();
-    let dir = tempfile::tempdir().expect("temporary directory");
     let (running, setup_token) =
         start(dir.path(), "127.0.0.1:0".parse().unwrap(), config.clone()).await;
     let addr = running.addr;
@@ -348,4 +353,125 @@ fn capitalise(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
         .unwrap_or_default()
+}
+
+/// The real `kitroom serve` running in a child process over a data directory, so a
+/// test can kill it with SIGKILL as a power cut or the out-of-memory killer would.
+pub struct ChildServer {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl ChildServer {
+    /// Starts `exe serve` (the binary built from `tests/src/bin/kitroom-under-test.rs`,
+    /// passed in by the test as `env!("CARGO_BIN_EXE_kitroom-under-test")`) on a
+    /// free port over `dir`, its log appended to `log`, and waits until it answers.
+    pub async fn start(exe: &str, dir: &Path, log: &Path) -> ChildServer {
+        use std::io::BufRead;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("server log file");
+        let mut child = std::process::Command::new(exe)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .env_remove("KITROOM_SMTP_URL")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("Kitroom is running at ") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(url.trim_end_matches('/').to_owned());
+                    }
+                }
+            }
+        });
+        let base = tokio::task::spawn_blocking(move || {
+            rx.recv_timeout(std::time::Duration::from_secs(60))
+        })
+        .await
+        .expect("join")
+        .unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("the server did not say where it listens within a minute")
+        });
+        ChildServer { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: no graceful shutdown, no checkpoint, requests cut mid-flight.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the `kitroom` command line (`exe`, as for [`ChildServer::start`]) over
+/// `dir` with these arguments and returns whether it succeeded and what it printed.
+pub fn kitroom_command(exe: &str, dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(exe)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("kitroom runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Creates an account with [`PASSWORD`] in `dir` through `kitroom user add`'s own code
+/// and returns a personal API token for it.
+pub async fn account_with_token(dir: &Path, username: &str, role: &str) -> String {
+    let input = PersonInput {
+        username: username.into(),
+        full_name: format!("{} Test", capitalise(username)),
+        role: role.into(),
+        ..Default::default()
+    };
+    let mut password = Cursor::new(format!("{PASSWORD}\n"));
+    let code = kitroom::cli::user_add(dir, input, Some(&mut password))
+        .await
+        .expect("user add runs");
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "user add {username}");
+    kitroom::cli::new_token(dir, username, "tests".into())
+        .await
+        .expect("token create runs")
+        .expect("a token")
+}
+
+/// A random number, different on every call, without a dependency: std's hasher
+/// is seeded randomly for each `RandomState`.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
 }

@@ -406,9 +406,26 @@ pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow:
         bail!("there is no Kitroom database in {}", data_dir.display());
     }
     let store = Store::open(data_dir).await?;
-    store
+    match store
         .record_export(Actor::system(), kind.as_str().to_owned())
-        .await?;
+        .await
+    {
+        Err(e) if e.is_storage_full() => {
+            bail!("the disk holding the database is full, so the export could not be recorded in the activity log; free some space and try again")
+        }
+        other => other?,
+    }
+    let written = write_export(&store, kind, out).await;
+    store.close().await;
+    written.context("writing the export")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn write_export(
+    store: &Store,
+    kind: kitroom_store::exports::ExportKind,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     out.write_all(&kitroom_web::export::csv_lines([kind.header().to_vec()]))?;
     let mut after = 0;
     loop {
@@ -422,8 +439,7 @@ pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow:
         out.write_all(&kitroom_web::export::csv_lines(batch.rows))?;
     }
     out.flush()?;
-    store.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Copies the live database to `file`.
@@ -437,7 +453,13 @@ pub async fn backup(data_dir: &Path, file: &Path) -> anyhow::Result<ExitCode> {
     let store = Store::open(data_dir).await?;
     let result = store.backup_to(file).await;
     store.close().await;
-    result.with_context(|| format!("writing the backup to {}", file.display()))?;
+    match result {
+        Err(e) if e.is_storage_full() => bail!(
+            "the disk is full: the backup to {} was not written (nothing half-written was left); free some space or choose another disk",
+            file.display()
+        ),
+        other => other.with_context(|| format!("writing the backup to {}", file.display()))?,
+    }
     println!("Backup written to {}.", file.display());
     Ok(ExitCode::SUCCESS)
 }

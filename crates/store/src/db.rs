@@ -51,6 +51,23 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the disk holding the database (or a backup) is full: SQLite's
+    /// SQLITE_FULL, or the operating system's "no space left on device".
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => {
+                e.code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(|c| c & 0xff == 13)
+                    || e.message().contains("disk is full")
+            }
+            StoreError::Db(sqlx::Error::Io(e)) | StoreError::DataDir(_, e) => {
+                e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
+            }
+            _ => false,
+        }
+    }
+
     /// True when SQLite refused a write because a unique index already holds the value.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
@@ -90,6 +107,19 @@ pub struct Store {
     reader: SqlitePool,
     path: PathBuf,
     wal: Arc<Checkpoints>,
+    /// Writer connections found still inside a transaction when handed back, and
+    /// closed instead of reused.
+    discarded: Arc<AtomicU64>,
+}
+
+/// The writer connection's state, for the health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterState {
+    /// The idle writer connection is inside a transaction: every write would fail.
+    pub in_transaction: bool,
+    /// How many writer connections were found inside a transaction when handed back
+    /// since Kitroom started (each was closed and replaced).
+    pub discarded: u64,
 }
 
 /// When to copy the write-ahead log back into the database file.
@@ -155,10 +185,24 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
             .pragma("temp_store", "memory");
+        let discarded = Arc::new(AtomicU64::new(0));
+        let counter = discarded.clone();
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            // A connection handed back inside a transaction (a cancelled future in
+            // sqlx) would make every later write fail: close it and open a new one.
+            .after_release(move |conn, _| {
+                let stuck = conn.is_in_transaction();
+                if stuck {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        "the writer connection was handed back inside a transaction; replacing it"
+                    );
+                }
+                Box::pin(async move { Ok(!stuck) })
+            })
             .connect_with(
                 options
                     .clone()
@@ -181,6 +225,7 @@ impl Store {
             reader,
             path: path.to_owned(),
             wal: Arc::default(),
+            discarded,
         })
     }
 
@@ -218,9 +263,20 @@ impl Store {
             };
             let result = async {
                 let mut tx = conn.begin().await?;
-                let out = f(&mut tx).await?;
-                tx.commit().await?;
-                Ok(out)
+                match f(&mut tx).await {
+                    Ok(out) => {
+                        tx.commit().await?;
+                        Ok(out)
+                    }
+                    Err(e) => {
+                        // Rolled back here rather than on drop: sqlx only queues a
+                        // rollback when a transaction is dropped, and the connection
+                        // would go back to the pool still inside the transaction (and
+                        // be replaced).
+                        tx.rollback().await?;
+                        Err(e)
+                    }
+                }
             }
             .await;
             let committed = result.is_ok();
@@ -247,10 +303,15 @@ impl Store {
         let target = to
             .to_str()
             .ok_or_else(|| StoreError::Corrupt("the backup path is not valid UTF-8".into()))?;
-        sqlx::query("vacuum into ?")
+        let result = sqlx::query("vacuum into ?")
             .bind(target)
             .execute(self.reader())
-            .await?;
+            .await;
+        if let Err(e) = result {
+            // Never leave half a backup that could be mistaken for a whole one.
+            let _ = std::fs::remove_file(to);
+            return Err(e.into());
+        }
         Ok(())
     }
 
@@ -266,6 +327,16 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// Whether the idle writer connection is inside a transaction, waiting for any
+    /// write in progress to finish first.
+    pub async fn writer_state(&self) -> Result<WriterState, StoreError> {
+        let conn = self.writer.acquire().await?;
+        Ok(WriterState {
+            in_transaction: conn.is_in_transaction(),
+            discarded: self.discarded.load(Ordering::Relaxed),
+        })
     }
 
     /// Closes both pools, checkpointing the WAL into the main file.

@@ -267,28 +267,53 @@ pub fn csv_safe(cell: &str) -> String {
     }
 }
 
-/// For monitoring: a test write through the one writer connection. 200 "ok" means
-/// writes work now (no connection is stuck inside a transaction); 503 otherwise.
+/// For monitoring: is the one writer connection free and outside any transaction,
+/// and does a test write through it commit? 200 with "ok" on the first line when
+/// writes work now; 503 with the reason otherwise. The lines after the first say
+/// what was checked, for a person reading it.
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
+    use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    match tokio::time::timeout(Duration::from_secs(5), state.store().probe_write()).await {
-        Ok(Ok(())) => "ok".into_response(),
+    let wait = Duration::from_secs(5);
+    let unavailable = |why: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable\n{why}\n"),
+        )
+            .into_response()
+    };
+    let writer = match tokio::time::timeout(wait, state.store().writer_state()).await {
+        Ok(Ok(w)) => w,
         Ok(Err(e)) => {
             error::log_internal(&e);
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "the database cannot be written to",
-            )
-                .into_response()
+            return unavailable("writer connection: cannot be reached");
         }
-        Err(_) => (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "the database did not answer in time",
-        )
-            .into_response(),
+        Err(_) => return unavailable("writer connection: busy for more than 5 seconds"),
+    };
+    if writer.in_transaction {
+        return unavailable("writer connection: stuck inside a transaction");
     }
+    match tokio::time::timeout(wait, state.store().probe_write()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            error::log_internal(&e);
+            let why = if kitroom_store::StoreError::is_storage_full(&e) {
+                "test write: failed, the disk holding the database is full"
+            } else {
+                "test write: failed, the database cannot be written to"
+            };
+            return unavailable(why);
+        }
+        Err(_) => return unavailable("test write: the database did not answer in time"),
+    }
+    format!(
+        "ok\nwriter connection: idle, not inside a transaction\ntest write: committed\n\
+         connections found inside a transaction and replaced since start: {}\n",
+        writer.discarded
+    )
+    .into_response()
 }
 
 async fn fallback(method: Method) -> AppError {
