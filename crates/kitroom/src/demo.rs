@@ -556,3 +556,19 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_password_meets_the_password_rules_for_every_demo_account() {
+        for p in people(&mut Dice(2026)) {
+            assert!(
+                kitroom_core::person::new_password(DEMO_PASSWORD, &p.username).is_ok(),
+                "{}",
+                p.username
+            );
+        }
+    }
+}
