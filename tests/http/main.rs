@@ -10,3 +10,4 @@ mod loans;
 mod reliability;
 mod reports;
 mod roles;
+mod security;

@@ -125,6 +125,8 @@ async fn every_route_answers_each_role_as_the_design_says() {
             M | A,
         ),
         ("/settings", vec![("school_name", "".into())], A),
+        ("/account/sessions/end-others", vec![], ALL),
+        ("/account/sessions/0000/end", vec![], ALL),
     ];
 
     for (role, bit) in [("borrower", B), ("head", H), ("manager", M), ("admin", A)] {

@@ -301,11 +301,11 @@ impl FromRequestParts<AppState> for Ctx {
             return Err(AppError::SignInRequired { next });
         }
         if session
-            .get::<i64>("seen")
+            .get::<i64>(crate::session::SEEN_KEY)
             .await?
             .is_none_or(|seen| now - seen >= TOUCH_EVERY)
         {
-            session.insert("seen", now).await?;
+            session.insert(crate::session::SEEN_KEY, now).await?;
         }
         let csrf = csrf_token(&session).await?;
         // Removing marks the session changed (and so written back) even when the key
@@ -490,6 +490,44 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The browser's own description of itself, for the list of sessions.
+pub(crate) fn user_agent(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Makes `session` a signed-in session of `person`: a fresh session id (so an id
+/// planted before sign-in is worthless), a fresh CSRF token, and when, from where
+/// and from which browser it signed in, for the person's list of sessions.
+pub(crate) async fn begin_session(
+    session: &Session,
+    person: Uuid,
+    address: &str,
+    browser: &str,
+) -> Result<(), AppError> {
+    let now = Utc::now().timestamp();
+    session.cycle_id().await?;
+    session.insert(PERSON_KEY, person).await?;
+    session
+        .insert(crate::session::SIGNED_IN_AT_KEY, now)
+        .await?;
+    session.insert(crate::session::SEEN_KEY, now).await?;
+    session
+        .insert(crate::session::ADDRESS_KEY, truncate(address, 100))
+        .await?;
+    session
+        .insert(crate::session::BROWSER_KEY, truncate(browser, 300))
+        .await?;
+    session.insert("csrf", random_token()).await?;
+    Ok(())
+}
+
+fn truncate(s: &str, chars: usize) -> String {
+    s.chars().take(chars).collect()
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct LoginQuery {
@@ -525,6 +563,7 @@ async fn login(
     State(state): State<AppState>,
     session: Session,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     FormBody(form): FormBody<LoginForm>,
 ) -> Result<Response, AppError> {
     let username = form.username.trim().to_lowercase();
@@ -589,13 +628,7 @@ async fn login(
             "This account has been deactivated. If you still need Kitroom, ask the business manager.".into(),
         ));
     }
-    // A fresh session id at sign-in, so an id planted before sign-in is worthless.
-    session.cycle_id().await?;
-    session.insert(PERSON_KEY, person.id).await?;
-    session
-        .insert(crate::session::SIGNED_IN_AT_KEY, Utc::now().timestamp())
-        .await?;
-    session.insert("csrf", random_token()).await?;
+    begin_session(&session, person.id, &address, user_agent(&headers)).await?;
     state.store().record_sign_in(&person, true, address).await?;
     Ok(Redirect::to(&safe_next(Some(&form.next))).into_response())
 }
@@ -664,6 +697,8 @@ pub struct SetupForm {
 async fn setup(
     State(state): State<AppState>,
     session: Session,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     FormBody(form): FormBody<SetupForm>,
 ) -> Result<Response, AppError> {
     if state.store().count_people().await? > 0 {
@@ -711,12 +746,7 @@ async fn setup(
         username = person.username,
         "first admin account created through the setup link"
     );
-    session.cycle_id().await?;
-    session.insert(PERSON_KEY, person.id).await?;
-    session
-        .insert(crate::session::SIGNED_IN_AT_KEY, Utc::now().timestamp())
-        .await?;
-    session.insert("csrf", random_token()).await?;
+    begin_session(&session, person.id, &address, user_agent(&headers)).await?;
     set_flash(&session, format!("Welcome, {}. Your admin account is ready. Start by registering a device or adding people.", person.full_name)).await?;
     Ok(Redirect::to("/devices").into_response())
 }

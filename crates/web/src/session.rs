@@ -102,6 +102,16 @@ pub const SECURE_COOKIE_NAME: &str = "__Host-kitroom_session";
 /// The session key holding when the person signed in (Unix seconds).
 pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 
+/// The session key holding when the session was last used (Unix seconds, updated
+/// at most once a minute).
+pub const SEEN_KEY: &str = "seen";
+
+/// The session key holding the address the person signed in from.
+pub const ADDRESS_KEY: &str = "address";
+
+/// The session key holding the browser's `User-Agent` at sign-in.
+pub const BROWSER_KEY: &str = "browser";
+
 /// The session layer: HttpOnly, SameSite=Lax (links from email still arrive signed
 /// in; cross-site posts do not carry the cookie), Secure and `__Host-` when served
 /// over HTTPS, expiring after the idle timeout. The absolute lifetime is checked by
