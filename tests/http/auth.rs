@@ -32,6 +32,11 @@ async fn the_setup_link_creates_the_first_admin_once() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    // An admin must use two-step sign-in (the default setting): set it up first.
+    let devices = c.get(app.url("/devices")).send().await.unwrap();
+    assert_eq!(devices.status(), 303);
+    assert_eq!(kitroom_tests::location(&devices), "/account/two-factor");
+    app.set_up_two_factor(&c, "alex").await;
     let devices = c.get(app.url("/devices")).send().await.unwrap();
     assert_eq!(devices.status(), 200, "the new admin is signed in");
     assert!(devices.text().await.unwrap().contains("Alex Morgan"));

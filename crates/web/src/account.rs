@@ -37,6 +37,23 @@ async fn render(
 ) -> Result<Response, AppError> {
     let tokens = state.store().list_tokens(ctx.user.id).await?;
     let sessions = active_sessions(ctx, state).await?;
+    let two_factor_on = state
+        .store()
+        .two_factor(ctx.user.id)
+        .await?
+        .is_some_and(|t| t.confirmed);
+    let codes_left = if two_factor_on {
+        state.store().recovery_codes_left(ctx.user.id).await?
+    } else {
+        0
+    };
+    let required = state
+        .store()
+        .settings()
+        .await?
+        .two_factor_required(ctx.user.role);
+    let two_factor =
+        crate::views::two_factor::account_section(ctx, two_factor_on, codes_left, required);
     let status = if invalid.is_empty() {
         StatusCode::OK
     } else {
@@ -44,7 +61,9 @@ async fn render(
     };
     Ok((
         status,
-        v::show(ctx, &sessions, &tokens, invalid, new_token, token_name),
+        v::show(
+            ctx, &sessions, two_factor, &tokens, invalid, new_token, token_name,
+        ),
     )
         .into_response())
 }

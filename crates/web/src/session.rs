@@ -109,6 +109,16 @@ pub const SEEN_KEY: &str = "seen";
 /// The session key holding the address the person signed in from.
 pub const ADDRESS_KEY: &str = "address";
 
+/// The session key set when the session is known to satisfy two-step sign-in
+/// (signed in with a code, or set it up during the session).
+pub const TWO_FACTOR_KEY: &str = "two_factor";
+
+/// The session keys of a sign-in waiting for its second step: who, since when
+/// (Unix seconds), and where to go afterwards.
+pub const PENDING_PERSON_KEY: &str = "pending_person";
+pub const PENDING_AT_KEY: &str = "pending_at";
+pub const PENDING_NEXT_KEY: &str = "pending_next";
+
 /// The session key holding the browser's `User-Agent` at sign-in.
 pub const BROWSER_KEY: &str = "browser";
 

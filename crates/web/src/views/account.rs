@@ -12,6 +12,7 @@ use crate::time;
 pub fn show(
     ctx: &Ctx,
     sessions: &[SessionInfo],
+    two_factor: Markup,
     tokens: &[TokenInfo],
     invalid: &Invalid,
     new_token: Option<&str>,
@@ -42,6 +43,7 @@ pub fn show(
                     button.primary type="submit" { "Change password" }
                 }
             }
+            (two_factor)
             (sessions_section(ctx, sessions))
             section #tokens {
                 h2 { "API tokens" }

@@ -138,6 +138,14 @@ pub fn show(
                     }
                 }
                 section {
+                    h2 { "Two-step sign-in" }
+                    p { "If they lost the phone with their authenticator app and have no recovery codes, reset it: their sessions end, and they set it up again at their next sign-in." }
+                    form method="post" action={ (url) "/two-factor/reset" } {
+                        (csrf(&ctx.csrf))
+                        button.secondary type="submit" { "Reset two-step sign-in" }
+                    }
+                }
+                section {
                     h2 { @if p.active { "Deactivate" } @else { "Reactivate" } }
                     form method="post" action={ (url) "/active" } {
                         (csrf(&ctx.csrf))
