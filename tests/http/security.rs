@@ -635,3 +635,58 @@ async fn a_redaction_no_anonymisation_recorded_is_caught_by_the_check() {
         "{report}"
     );
 }
+
+/// An admin could not set the school's retention period or the two-step rule, or a
+/// mistyped period would be saved.
+#[tokio::test]
+async fn the_admin_sets_the_retention_period_and_the_two_step_rule() {
+    let app = spawn_app().await;
+    let admin = app.signed_in("it", "admin").await;
+    let page = admin
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"require_two_factor\" type=\"checkbox\" checked"));
+    assert!(page.contains("name=\"keep_leavers_months\" type=\"number\" value=\"24\""));
+    let mut fields: Vec<(String, String)> = vec![
+        ("school_name".into(), "Hillside".into()),
+        ("day_ends_at".into(), "15:30".into()),
+        ("return_location".into(), "Computer room".into()),
+        ("keep_leavers_months".into(), "two years".into()),
+    ];
+    for kind in kitroom_core::device::DeviceKind::ALL {
+        fields.push((format!("charge_minutes.{}", kind.as_str()), "60".into()));
+    }
+    let post = |fields: Vec<(String, String)>| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let token = app.csrf(&admin, "/settings").await;
+            let mut all = fields;
+            all.push(("csrf".into(), token));
+            admin
+                .post(app.url("/settings"))
+                .form(&all)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(fields.clone()).await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Enter a number of months from 0 to 300"));
+    fields[3].1 = "36".into();
+    // The two-step box left unticked: off.
+    assert_eq!(post(fields).await.status(), 303);
+    let settings = app.store().settings().await.unwrap();
+    assert_eq!(settings.keep_leavers_months, 36);
+    assert!(!settings.require_two_factor);
+}
