@@ -14,3 +14,4 @@ mod races;
 mod reliability;
 mod reports;
 mod roles;
+mod security;

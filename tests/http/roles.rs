@@ -125,6 +125,17 @@ async fn every_route_answers_each_role_as_the_design_says() {
             M | A,
         ),
         ("/settings", vec![("school_name", "".into())], A),
+        ("/account/sessions/end-others", vec![], ALL),
+        ("/account/two-factor", vec![("code", "000000".into())], ALL),
+        ("/account/two-factor/recovery-codes", vec![], ALL),
+        (
+            "/account/two-factor/off",
+            vec![("password", "wrong".into())],
+            ALL,
+        ),
+        ("/people/other/two-factor/reset", vec![], M | A),
+        ("/people/admin2/two-factor/reset", vec![], A),
+        ("/account/sessions/0000/end", vec![], ALL),
     ];
 
     for (role, bit) in [("borrower", B), ("head", H), ("manager", M), ("admin", A)] {

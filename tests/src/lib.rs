@@ -18,6 +18,18 @@ pub mod smtp;
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// What the harness knows of an account's two-step sign-in, as a person keeps it
+/// in their authenticator app and on paper.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    /// The secret, from the setup page's "type a key instead" text (base32).
+    pub secret: String,
+    /// The last 30-second step the harness sent a code for: Kitroom accepts each
+    /// code once.
+    pub last_step: u64,
+    pub recovery_codes: Vec<String>,
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
@@ -25,6 +37,7 @@ pub struct TestApp {
     pub setup_token: Option<String>,
     config: kitroom_web::Config,
     running: Option<Running>,
+    authenticators: std::sync::Mutex<std::collections::HashMap<String, Authenticator>>,
 }
 
 fn init_logs() {
@@ -77,6 +90,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, config: kitroom_web::Config) -
         setup_token,
         config,
         running: Some(running),
+        authenticators: Default::default(),
     }
 }
 
@@ -209,7 +223,37 @@ impl TestApp {
         csrf_in(&body).unwrap_or_else(|| panic!("no csrf field on {path}"))
     }
 
+    /// Signs in as a person would: the password, then, for an account with two-step
+    /// sign-in, a code from its authenticator (when the harness set it up), or, for
+    /// an account the school requires it of, setting it up (the harness keeps the
+    /// secret and recovery codes). Returns the password step's answer.
     pub async fn login(&self, c: &Client, username: &str, password: &str) -> Response {
+        let r = self.login_password(c, username, password).await;
+        if r.status() != 303 {
+            return r;
+        }
+        let to = location(&r);
+        if to == "/login/code" {
+            if self.authenticator(username).is_some() {
+                let code = self.totp_code(username);
+                let done = self.enter_code(c, &code).await;
+                assert_eq!(
+                    done.status(),
+                    303,
+                    "{username}'s authenticator code is accepted"
+                );
+            }
+        } else {
+            let probe = c.get(self.url("/")).send().await.expect("get");
+            if probe.status() == 303 && location(&probe) == "/account/two-factor" {
+                self.set_up_two_factor(c, username).await;
+            }
+        }
+        r
+    }
+
+    /// The password step of signing in, alone.
+    pub async fn login_password(&self, c: &Client, username: &str, password: &str) -> Response {
         let token = self.csrf(c, "/login").await;
         c.post(self.url("/login"))
             .form(&[
@@ -220,6 +264,90 @@ impl TestApp {
             .send()
             .await
             .expect("post")
+    }
+
+    /// Turns off the setting that requires two-step sign-in of managers, heads and
+    /// admins, as an admin could on the settings page. For the browser journeys,
+    /// which are not about two-step sign-in (the HTTP tests keep it on and set it up).
+    pub async fn do_not_require_two_factor(&self) {
+        let mut settings = self.store().settings().await.expect("settings");
+        settings.require_two_factor = false;
+        self.store()
+            .save_settings(kitroom_store::Actor::system(), settings)
+            .await
+            .expect("settings saved");
+    }
+
+    /// Types `code` at the second step of signing in.
+    pub async fn enter_code(&self, c: &Client, code: &str) -> Response {
+        self.submit(c, "/login/code", "/login/code", &[("code", code)])
+            .await
+    }
+
+    /// Sets up two-step sign-in for the signed-in `username` as a person would: reads
+    /// the key from the setup page, types the app's code, and keeps the recovery
+    /// codes shown.
+    pub async fn set_up_two_factor(&self, c: &Client, username: &str) -> Vec<String> {
+        let page = c
+            .get(self.url("/account/two-factor"))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
+        let secret = between(&page, "id=\"totp-secret\">", "<")
+            .unwrap_or_else(|| panic!("the setup page shows the key: {page}"));
+        assert!(page.contains("<svg"), "the setup page shows the QR code");
+        let step = now_step();
+        let code = code_for(&secret, step);
+        let token = csrf_in(&page).expect("csrf");
+        let r = c
+            .post(self.url("/account/two-factor"))
+            .form(&[("csrf", token.as_str()), ("code", code.as_str())])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 200, "{username} sets up two-step sign-in");
+        let body = r.text().await.expect("body");
+        let recovery_codes: Vec<String> = body
+            .split("<li><code>")
+            .skip(1)
+            .filter_map(|s| s.split_once("</code>").map(|(c, _)| c.to_owned()))
+            .collect();
+        assert_eq!(recovery_codes.len(), 10, "ten recovery codes are shown");
+        self.authenticators.lock().unwrap().insert(
+            username.to_owned(),
+            Authenticator {
+                secret,
+                last_step: step,
+                recovery_codes: recovery_codes.clone(),
+            },
+        );
+        recovery_codes
+    }
+
+    /// What the harness knows of `username`'s authenticator, if it set one up.
+    pub fn authenticator(&self, username: &str) -> Option<Authenticator> {
+        self.authenticators.lock().unwrap().get(username).cloned()
+    }
+
+    /// The next code `username`'s authenticator app would show that Kitroom has not
+    /// seen yet: the current step's, or the next step's (Kitroom allows one step
+    /// of clock difference) when the current one was used.
+    pub fn totp_code(&self, username: &str) -> String {
+        let mut all = self.authenticators.lock().unwrap();
+        let a = all
+            .get_mut(username)
+            .unwrap_or_else(|| panic!("no authenticator for {username}"));
+        let mut step = now_step().max(a.last_step + 1);
+        while step > now_step() + 1 {
+            // Two codes used in this step already: wait for the next one.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            step = now_step().max(a.last_step + 1);
+        }
+        a.last_step = step;
+        code_for(&a.secret, step)
     }
 
     /// Posts a form as the browser would: with the CSRF token from `page`.
@@ -332,6 +460,49 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// The `Location` of a redirect.
+pub fn location(r: &Response) -> String {
+    r.headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn between(text: &str, start: &str, end: &str) -> Option<String> {
+    let at = text.find(start)? + start.len();
+    let rest = &text[at..];
+    Some(rest[..rest.find(end)?].to_owned())
+}
+
+/// The current 30-second TOTP step.
+pub fn now_step() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        / 30
+}
+
+/// The code an authenticator app shows for `secret` (base32) during `step`,
+/// computed by `totp-rs` as an app would.
+pub fn code_for(secret: &str, step: u64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("a base32 secret");
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        0,
+        30,
+        bytes,
+        None,
+        "test".into(),
+    )
+    .expect("a valid secret")
+    .generate(step * 30)
 }
 
 /// The value of the hidden input called `name`.

@@ -1,5 +1,7 @@
 //! The school's settings: its name, when the school day ends, where devices are
-//! returned, and how long each kind of device charges before it is ready again.
+//! returned, how long each kind of device charges before it is ready again, whether
+//! staff accounts must use two-step sign-in, and how long people who have left are
+//! kept before their personal details are anonymised.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +9,7 @@ use chrono::NaiveTime;
 
 use crate::device::DeviceKind;
 use crate::invalid::{self, Invalid};
+use crate::person::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -18,7 +21,18 @@ pub struct Settings {
     pub return_location: String,
     /// Minutes on charge before a returned device is ready again, by kind.
     pub charge_minutes: BTreeMap<&'static str, u32>,
+    /// Managers, heads and admins must sign in with an authenticator code.
+    pub require_two_factor: bool,
+    /// Months after a person leaves (is deactivated) before their personal details
+    /// are anonymised; 0 keeps them until someone removes them by hand.
+    pub keep_leavers_months: u32,
 }
+
+/// The default retention for people who have left, in months.
+pub const DEFAULT_KEEP_LEAVERS_MONTHS: u32 = 24;
+
+/// The longest retention the form accepts, in months (25 years).
+pub const MAX_KEEP_LEAVERS_MONTHS: u32 = 300;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -30,6 +44,8 @@ impl Default for Settings {
                 .iter()
                 .map(|k| (k.as_str(), default_charge_minutes(*k)))
                 .collect(),
+            require_two_factor: true,
+            keep_leavers_months: DEFAULT_KEEP_LEAVERS_MONTHS,
         }
     }
 }
@@ -45,6 +61,12 @@ fn default_charge_minutes(kind: DeviceKind) -> u32 {
 }
 
 impl Settings {
+    /// Whether someone with this role must use two-step sign-in: the roles that can
+    /// see everyone's records, when the setting is on.
+    pub fn two_factor_required(&self, role: Role) -> bool {
+        self.require_two_factor && matches!(role, Role::Manager | Role::Head | Role::Admin)
+    }
+
     /// How long this kind charges before it is ready.
     pub fn charge_minutes_for(&self, kind: DeviceKind) -> u32 {
         self.charge_minutes
@@ -64,6 +86,10 @@ impl Settings {
                     s.day_ends_at = NaiveTime::parse_from_str(v, "%H:%M").unwrap_or(s.day_ends_at)
                 }
                 "return_location" => s.return_location = v.to_owned(),
+                "require_two_factor" => s.require_two_factor = v != "false",
+                "keep_leavers_months" => {
+                    s.keep_leavers_months = v.parse().unwrap_or(s.keep_leavers_months)
+                }
                 other => {
                     if let Some(kind) = other
                         .strip_prefix("charge_minutes.")
@@ -88,6 +114,14 @@ impl Settings {
                 self.day_ends_at.format("%H:%M").to_string(),
             ),
             ("return_location".to_owned(), self.return_location.clone()),
+            (
+                "require_two_factor".to_owned(),
+                self.require_two_factor.to_string(),
+            ),
+            (
+                "keep_leavers_months".to_owned(),
+                self.keep_leavers_months.to_string(),
+            ),
         ];
         out.extend(
             self.charge_minutes
@@ -106,6 +140,8 @@ pub struct SettingsInput {
     pub return_location: String,
     /// By kind's word.
     pub charge_minutes: BTreeMap<String, String>,
+    pub require_two_factor: bool,
+    pub keep_leavers_months: String,
 }
 
 impl From<&Settings> for SettingsInput {
@@ -119,6 +155,8 @@ impl From<&Settings> for SettingsInput {
                 .iter()
                 .map(|(k, m)| ((*k).to_owned(), m.to_string()))
                 .collect(),
+            require_two_factor: s.require_two_factor,
+            keep_leavers_months: s.keep_leavers_months.to_string(),
         }
     }
 }
@@ -166,6 +204,14 @@ impl SettingsInput {
                 ),
             }
         }
+        s.require_two_factor = self.require_two_factor;
+        match self.keep_leavers_months.trim().parse::<u32>() {
+            Ok(m) if m <= MAX_KEEP_LEAVERS_MONTHS => s.keep_leavers_months = m,
+            _ => invalid.add(
+                "keep_leavers_months",
+                format!("Enter a number of months from 0 to {MAX_KEEP_LEAVERS_MONTHS}, such as 24. 0 keeps people who have left until you remove them."),
+            ),
+        }
         invalid.into_result()?;
         Ok(s)
     }
@@ -182,6 +228,8 @@ mod tests {
             ..Default::default()
         };
         s.charge_minutes.insert("ipad", 90);
+        s.require_two_factor = false;
+        s.keep_leavers_months = 6;
         let pairs = s.to_pairs();
         let back = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert_eq!(back, s);

@@ -124,6 +124,11 @@ pub enum UserCommand {
     /// Set a new password for an account (for example, the only admin forgot theirs).
     /// Ends all of that person's sessions.
     Password { username: String },
+    /// Turn off an account's two-step sign-in (a lost phone and no recovery codes, or
+    /// a lost kitroom.key). Ends all of that person's sessions; where the school
+    /// requires two-step sign-in, they set it up again at their next sign-in.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +184,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await
             }
+        }
+        Some(Command::User(UserCommand::ResetTwoFactor { username })) => {
+            user_reset_two_factor(&cli.data_dir, &username).await
         }
         Some(Command::Token(TokenCommand::Create { username, name })) => {
             token_create(&cli.data_dir, &username, name).await
@@ -348,6 +356,29 @@ pub async fn user_password(
         "New password set for {}. Their sessions have ended.",
         person.username
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Turns off an account's two-step sign-in and ends its sessions.
+pub async fn user_reset_two_factor(data_dir: &Path, username: &str) -> anyhow::Result<ExitCode> {
+    let store = Store::open(data_dir).await?;
+    let Some(person) = store.person_by_username(username).await? else {
+        eprintln!("No account has the username {username:?}.");
+        store.close().await;
+        return Ok(ExitCode::from(2));
+    };
+    let done = store
+        .remove_two_factor(Actor::system(), person.subject(), person.id)
+        .await?;
+    store.close().await;
+    if done {
+        println!(
+            "Two-step sign-in is reset for {}. Their sessions have ended; they set it up again at their next sign-in.",
+            person.username
+        );
+    } else {
+        println!("{} does not use two-step sign-in.", person.username);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

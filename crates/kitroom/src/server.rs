@@ -50,7 +50,14 @@ pub async fn start(
     let store = Store::open(data_dir)
         .await
         .with_context(|| format!("opening the database in {}", data_dir.display()))?;
-    let state = AppState::new(store, config);
+    let key = kitroom_web::two_factor::SecretKey::load_or_create(data_dir).with_context(|| {
+        format!(
+            "reading or making {} in {}",
+            kitroom_web::two_factor::KEY_FILE,
+            data_dir.display()
+        )
+    })?;
+    let state = AppState::new(store, config, key);
     let setup = if state.store().count_people().await? == 0 {
         Some(state.issue_setup_token())
     } else {
@@ -91,7 +98,8 @@ pub async fn start(
 }
 
 /// Once a minute: devices that have charged for their kind's charging time become
-/// ready to lend. Once an hour: expired sessions are removed.
+/// ready to lend. Once an hour (and at start): expired sessions are removed, and
+/// people who left longer ago than the retention setting are anonymised.
 async fn housekeeping(store: Store) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
     let mut minutes = 0u32;
@@ -111,6 +119,22 @@ async fn housekeeping(store: Store) {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            }
+            // Retention: people who left longer ago than the setting are anonymised.
+            match store.settings().await {
+                Ok(settings) => match store
+                    .anonymise_leavers(settings.keep_leavers_months, now)
+                    .await
+                {
+                    Ok(n) if n > 0 => tracing::info!(
+                        people = n,
+                        months = settings.keep_leavers_months,
+                        "people who left were anonymised after the retention period"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not anonymise people who left"),
+                },
+                Err(e) => tracing::warn!(error = %e, "could not read the settings"),
             }
         }
         minutes = minutes.wrapping_add(1);

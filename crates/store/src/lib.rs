@@ -11,6 +11,8 @@
 //! - [`people`]: accounts, passwords, activation.
 //! - [`sessions`]: server-side login sessions.
 //! - [`tokens`]: personal API tokens.
+//! - [`two_factor`]: two-step sign-in secrets (sealed by the web layer) and
+//!   recovery codes.
 //! - [`locations`]: the rooms and places devices live in.
 //! - [`devices`]: the register itself.
 //! - [`disposals`]: retiring devices with their disposal record.
@@ -23,6 +25,7 @@
 //! - [`reports`]: the figures behind the manager's reports.
 //! - [`stocktakes`]: stocktakes and their frozen results.
 //! - [`settings`]: the school's settings.
+//! - [`retention`]: anonymising people who left, once the retention period is over.
 
 pub mod db;
 pub mod devices;
@@ -36,9 +39,11 @@ pub mod locations;
 pub mod people;
 pub mod policies;
 pub mod reports;
+pub mod retention;
 pub mod sessions;
 pub mod settings;
 pub mod stocktakes;
 pub mod tokens;
+pub mod two_factor;
 
 pub use db::{Actor, Store, StoreError};

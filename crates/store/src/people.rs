@@ -339,12 +339,16 @@ impl Store {
                 if before.active == active {
                     return Ok(before);
                 }
-                sqlx::query("update person set active = ?, updated_at = ? where id = ?")
-                    .bind(active)
-                    .bind(time_text(now))
-                    .bind(id.to_string())
-                    .execute(&mut *conn)
-                    .await?;
+                // left_at starts the retention period for people who have left.
+                sqlx::query(
+                    "update person set active = ?, updated_at = ?, left_at = ? where id = ?",
+                )
+                .bind(active)
+                .bind(time_text(now))
+                .bind((!active).then(|| time_text(now)))
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
                 let ended = if active {
                     0
                 } else {

@@ -20,6 +20,9 @@ pub enum AppError {
     /// 303 to the sign-in page, coming back to `next` afterwards.
     #[error("sign in required")]
     SignInRequired { next: String },
+    /// 303 to setting up two-step sign-in, which the school requires for this role.
+    #[error("two-step sign-in must be set up first")]
+    TwoFactorSetupRequired,
     /// 403: signed in, but this role may not do this.
     #[error("forbidden")]
     Forbidden,
@@ -103,6 +106,9 @@ impl IntoResponse for AppError {
                     format!("/login?next={}", crate::views::url_encode(next))
                 };
                 return Redirect::to(&to).into_response();
+            }
+            AppError::TwoFactorSetupRequired => {
+                return Redirect::to("/account/two-factor").into_response();
             }
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,

@@ -9,6 +9,8 @@
 //! - [`auth`]: who is asking: sessions, sign-in and sign-out, the setup link, CSRF,
 //!   login throttling, API tokens, password hashing.
 //! - [`session`]: the `tower-sessions` store kept in Kitroom's database.
+//! - [`two_factor`]: two-step sign-in (authenticator codes, recovery codes) and the
+//!   key, kept outside the database, that seals the secrets.
 //! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
 //! - [`devices`], [`locations`], [`people`], [`account`], [`log`], [`policies`],
 //!   [`loans`], [`settings`]: the pages, one module per feature, each with its own
@@ -48,6 +50,7 @@ pub mod session;
 pub mod settings;
 pub mod stocktakes;
 pub mod time;
+pub mod two_factor;
 pub mod views;
 
 pub use error::AppError;
@@ -110,10 +113,13 @@ struct Inner {
     throttle: Mutex<auth::Throttle>,
     setup_token: Mutex<Option<String>>,
     mail_wake: Arc<tokio::sync::Notify>,
+    secret_key: two_factor::SecretKey,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config) -> AppState {
+    /// The app's state; `secret_key` seals two-step sign-in secrets (it is read from
+    /// the data directory by the server: [`two_factor::SecretKey::load_or_create`]).
+    pub fn new(store: Store, config: Config, secret_key: two_factor::SecretKey) -> AppState {
         AppState {
             inner: Arc::new(Inner {
                 store,
@@ -121,6 +127,7 @@ impl AppState {
                 throttle: Mutex::new(auth::Throttle::default()),
                 setup_token: Mutex::new(None),
                 mail_wake: Arc::new(tokio::sync::Notify::new()),
+                secret_key,
             }),
         }
     }
@@ -131,6 +138,10 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    pub fn secret_key(&self) -> &two_factor::SecretKey {
+        &self.inner.secret_key
     }
 
     /// Wakes the mail sender: something was just put in the outbox.
@@ -182,6 +193,7 @@ pub fn app(state: AppState) -> Router {
         .merge(locations::router())
         .merge(people::router())
         .merge(account::router())
+        .merge(two_factor::router())
         .merge(log::router())
         .merge(policies::router())
         .merge(loans::router())

@@ -43,6 +43,8 @@ async fn save(
                     .map(|kind| (kind.to_owned(), v.clone()))
             })
             .collect(),
+        require_two_factor: form.contains_key("require_two_factor"),
+        keep_leavers_months: field("keep_leavers_months"),
     };
     match input.parse() {
         Ok(settings) => {

@@ -34,6 +34,11 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid) -> Markup {
                         }
                     }
                 }
+                fieldset #security {
+                    legend { "Accounts and personal data" }
+                    (super::checkbox("require_two_factor", "Business managers, head teachers and IT administrators must use two-step sign-in", input.require_two_factor, Some("Recommended: these accounts can see everyone's records. They set up an authenticator app at their next sign-in.")))
+                    (Field::text("keep_leavers_months", "Keep people who have left for this many months", &input.keep_leavers_months).kind("number").required().hint("After this long, the names and contact details of deactivated people are anonymised; devices' histories keep their shape. 0 keeps them.").render(invalid))
+                }
                 button.primary type="submit" { "Save settings" }
             }
         },
