@@ -3,6 +3,7 @@
 mod api;
 mod audit;
 mod auth;
+mod calendar;
 mod devices;
 mod import;
 mod incidents;

@@ -55,6 +55,7 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ("/charging", M | A),
         ("/labels", M | A),
         ("/settings", A),
+        ("/calendar", A),
         ("/incidents", H | M | A),
         ("/notifications", ALL),
         ("/report", ALL),
@@ -125,6 +126,7 @@ async fn every_route_answers_each_role_as_the_design_says() {
             M | A,
         ),
         ("/settings", vec![("school_name", "".into())], A),
+        ("/calendar", vec![("periods", "Period 1".into())], A),
     ];
 
     for (role, bit) in [("borrower", B), ("head", H), ("manager", M), ("admin", A)] {

@@ -205,6 +205,27 @@ const CHANGE: &str = "select c.id, d.tag as device_tag, trim(d.make || ' ' || d.
     from change_request c join device d on d.id = c.device_id join person p on p.id = c.person_id
     left join person h on h.id = c.decided_by";
 
+/// Puts a notification in one person's list, inside the caller's transaction.
+pub(crate) async fn notify(
+    conn: &mut SqliteConnection,
+    person: Uuid,
+    body: &str,
+    link: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into notification (id, person_id, created_at, body, link) values (?, ?, ?, ?, ?)",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(person.to_string())
+    .bind(time_text(now))
+    .bind(body)
+    .bind(link)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Tells every active manager and admin, in the app and (when they have an email
 /// address) by email through the outbox, inside the caller's transaction.
 async fn tell_managers(

@@ -11,7 +11,7 @@
 //! - [`session`]: the `tower-sessions` store kept in Kitroom's database.
 //! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
 //! - [`devices`], [`locations`], [`people`], [`account`], [`log`], [`policies`],
-//!   [`loans`], [`settings`]: the pages, one module per feature, each with its own
+//!   [`loans`], [`settings`], [`calendar`]: the pages, one module per feature, each with its own
 //!   `router()`.
 //! - [`markdown`]: policy text rendered safely.
 //! - [`api`]: the JSON API under `/api/v1`.
@@ -32,6 +32,7 @@ pub mod account;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod calendar;
 pub mod devices;
 pub mod error;
 pub mod export;
@@ -186,6 +187,7 @@ pub fn app(state: AppState) -> Router {
         .merge(policies::router())
         .merge(loans::router())
         .merge(settings::router())
+        .merge(calendar::router())
         .merge(incidents::router())
         .merge(reports::router())
         .merge(stocktakes::router())

@@ -27,6 +27,9 @@ fn due(loan: &Loan, now: DateTime<Utc>) -> Markup {
         } @else {
             "Due " (time::when(loan.due_at))
         }
+        @if let Some(why) = &loan.due_moved_reason {
+            " " span.hint.moved { (why) }
+        }
     }
 }
 
@@ -171,9 +174,13 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                             datalist #people { @for (u, n) in &p.people { option value=(u) { (n) } } }
                         }
                     }
-                    details.more open[!p.checkout.due_on.is_empty() || p.checkout.off_site || !p.checkout.purpose.is_empty()] {
+                    details.more open[!p.checkout.due_on.is_empty() || !p.checkout.due_period.is_empty() || p.checkout.off_site || !p.checkout.purpose.is_empty()] {
                         summary { "Longer loan, purpose, or taking it home" }
                         (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for the end of today's school day").render(&Invalid::new()))
+                        @if !p.periods.is_empty() {
+                            @let options = period_options(&p.periods);
+                            (select("due_period", "Return at the end of", &options, &p.checkout.due_period, &Invalid::new()))
+                        }
                         (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: Year 5 science").render(&Invalid::new()))
                         (checkbox("off_site", "Taking it off the school site", p.checkout.off_site, Some(off_site_hint(device))))
                     }
@@ -194,6 +201,13 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
             }
         }
     }
+}
+
+/// "the school day" and each period, for the due-time choice.
+fn period_options(periods: &[String]) -> Vec<(&str, &str)> {
+    std::iter::once(("", "the school day"))
+        .chain(periods.iter().map(|n| (n.as_str(), n.as_str())))
+        .collect()
 }
 
 fn off_site_hint(device: &Device) -> &'static str {

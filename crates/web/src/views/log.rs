@@ -43,6 +43,7 @@ fn action_label(action: &str) -> &str {
         "offsite.approved" => "Off-site approved",
         "offsite.declined" => "Off-site declined",
         "settings.changed" => "Settings changed",
+        "calendar.changed" => "School calendar changed",
         "incident.reported" => "Incident reported",
         "incident.breach_decided" => "Breach decision recorded",
         "incident.updated" => "Incident updated",

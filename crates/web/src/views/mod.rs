@@ -13,6 +13,7 @@ use crate::auth::Ctx;
 
 pub mod account;
 pub mod auth;
+pub mod calendar;
 pub mod devices;
 pub mod export;
 pub mod import;

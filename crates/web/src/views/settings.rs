@@ -14,6 +14,7 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid) -> Markup {
         Section::Settings,
         "Settings",
         html! {
+            p { a href="/calendar" { "School calendar: periods, terms and holidays" } }
             (error_summary(invalid))
             form method="post" action="/settings" novalidate {
                 (csrf(&ctx.csrf))

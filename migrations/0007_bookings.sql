@@ -1,0 +1,55 @@
+-- bookings: the school calendar, sets and trolleys lent as one, and bookings of
+-- devices, sets and "any N of a kind" for a period or a time range.
+
+-- the admin's calendar: the periods of the day (times as HH:MM, London time) and
+-- the terms and holidays (dates as YYYY-MM-DD, first and last day included)
+create table calendar_entry (
+    id integer primary key,
+    kind text not null check (kind in ('period', 'term', 'holiday')),
+    name text not null,
+    starts text not null,
+    ends text not null
+) strict;
+
+-- a loan asked to be due when the school is shut is moved to the next school day;
+-- the time asked for and the reason are kept so the borrower is told
+alter table loan add column due_moved_from text;
+alter table loan add column due_moved_reason text;
+
+-- a set (a trolley of iPads, a class set of Chromebooks): devices lent as one
+create table kit (
+    id text primary key,
+    name text not null,
+    notes text not null default '',
+    created_at text not null
+) strict;
+create unique index kit_name on kit (name collate nocase);
+
+-- a device belongs to one set at most
+create table kit_device (
+    kit_id text not null references kit (id),
+    device_id text not null references device (id),
+    primary key (kit_id, device_id)
+) strict;
+create unique index kit_device_once on kit_device (device_id);
+
+-- one check-out of a set: one loan per device that went, all pointing here
+create table loan_group (
+    id text primary key,
+    kit_id text not null references kit (id),
+    borrower_id text not null references person (id),
+    issued_by text not null references person (id),
+    out_at text not null,
+    due_at text not null,
+    purpose text not null default '',
+    returned_at text,
+    received_by text references person (id)
+) strict;
+-- a set is out once at a time, even if two check-outs race
+create unique index loan_group_one_open_per_kit on loan_group (kit_id) where returned_at is null;
+create index loan_group_borrower on loan_group (borrower_id, out_at);
+
+alter table loan add column group_id text references loan_group (id);
+-- the device did not come back when its set was returned (a loss report was opened)
+alter table loan add column missing_on_return integer not null default 0 check (missing_on_return in (0, 1));
+create index loan_group_member on loan (group_id) where group_id is not null;
