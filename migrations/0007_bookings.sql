@@ -53,3 +53,55 @@ alter table loan add column group_id text references loan_group (id);
 -- the device did not come back when its set was returned (a loss report was opened)
 alter table loan add column missing_on_return integer not null default 0 check (missing_on_return in (0, 1));
 create index loan_group_member on loan (group_id) where group_id is not null;
+
+-- a booking: of one device, of a set, or of any `count` devices of a kind, from
+-- `starts_at` to `ends_at`. Collecting it makes a loan (one device) or a set loan.
+create table booking (
+    id text primary key,
+    person_id text not null references person (id),
+    made_by text not null references person (id),
+    device_id text references device (id),
+    kit_id text references kit (id),
+    kind text check (kind in ('ipad', 'tablet', 'laptop', 'chromebook', 'desktop', 'camera', 'phone', 'other')),
+    count integer not null default 1 check (count between 1 and 200),
+    starts_at text not null,
+    ends_at text not null,
+    purpose text not null default '',
+    status text not null default 'booked' check (status in ('booked', 'collected', 'cancelled', 'released')),
+    created_at text not null,
+    closed_at text,
+    loan_id text references loan (id),
+    group_id text references loan_group (id),
+    check (ends_at > starts_at),
+    check ((device_id is not null) + (kit_id is not null) + (kind is not null) = 1)
+) strict;
+create index booking_person on booking (person_id, starts_at);
+create index booking_open on booking (status, starts_at);
+
+-- the devices a booking holds for its time: the device itself, the set's devices,
+-- or the devices of the kind chosen when it was made. Rows go when the booking is
+-- cancelled or released, so every row here is a slot taken.
+create table booking_device (
+    booking_id text not null references booking (id),
+    device_id text not null references device (id),
+    starts_at text not null,
+    ends_at text not null,
+    primary key (booking_id, device_id)
+) strict;
+create index booking_device_slot on booking_device (device_id, starts_at);
+
+-- a person's calendar feed: the secret in the feed's address, stored hashed
+create table calendar_feed (
+    person_id text primary key references person (id),
+    token_hash text not null,
+    created_at text not null
+) strict;
+create unique index calendar_feed_token on calendar_feed (token_hash);
+
+-- email reminders sent about a loan, so each is sent once
+create table loan_reminder (
+    loan_id text not null references loan (id),
+    kind text not null check (kind in ('due_soon', 'overdue')),
+    sent_at text not null,
+    primary key (loan_id, kind)
+) strict;

@@ -7,6 +7,7 @@ mod calendar;
 mod devices;
 mod import;
 mod incidents;
+mod kits;
 mod loans;
 mod reliability;
 mod reports;

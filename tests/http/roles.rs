@@ -33,8 +33,24 @@ async fn every_route_answers_each_role_as_the_design_says() {
         303
     );
     let location = app.store().list_locations().await.unwrap()[0].id;
+    let set = app
+        .store()
+        .create_kit(
+            kitroom_store::Actor::system(),
+            "Trolley".into(),
+            String::new(),
+        )
+        .await
+        .unwrap();
+    let set_page = format!("/sets/{set}");
+    let set_devices = format!("/sets/{set}/devices");
+    let set_remove = format!("/sets/{set}/devices/LAP-1/remove");
+    let set_checkout = format!("/sets/{set}/checkout");
+    let set_return = format!("/sets/{set}/return");
 
     let gets: &[(&str, u8)] = &[
+        ("/sets", ALL),
+        (set_page.as_str(), ALL),
         ("/devices", ALL),
         ("/devices/LAP-1", ALL),
         ("/account", ALL),
@@ -127,6 +143,11 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ),
         ("/settings", vec![("school_name", "".into())], A),
         ("/calendar", vec![("periods", "Period 1".into())], A),
+        ("/sets", vec![("name", "".into())], M | A),
+        (set_devices.as_str(), vec![("tag", "LAP-1".into())], M | A),
+        (set_remove.as_str(), vec![], M | A),
+        (set_checkout.as_str(), vec![], ALL),
+        (set_return.as_str(), vec![], ALL),
     ];
 
     for (role, bit) in [("borrower", B), ("head", H), ("manager", M), ("admin", A)] {

@@ -13,6 +13,7 @@
 //! - [`event`]: the activity log's actions and its hash chain.
 //! - [`import`]: checking imported rows (devices, people, encryption status).
 //! - [`incident`]: damage, loss and theft, and the data-breach assessment.
+//! - [`kit`]: sets and trolleys lent as one: which devices go, which came back.
 //! - [`loan`]: the rules at check-out and return, and when a loan is due.
 //! - [`policy`]: acceptable-use policy versions and signatures.
 //! - [`settings`]: the school day, the return room, charging times.
@@ -28,6 +29,7 @@ pub mod event;
 pub mod import;
 pub mod incident;
 pub mod invalid;
+pub mod kit;
 pub mod loan;
 pub mod person;
 pub mod policy;

@@ -35,6 +35,9 @@ pub enum StoreError {
     /// A rule refused the return.
     #[error(transparent)]
     Return(#[from] kitroom_core::loan::ReturnRefusal),
+    /// A set could not go out or come back; a refusal about one device names it.
+    #[error(transparent)]
+    Kit(#[from] kitroom_core::kit::KitRefusal),
     #[error("database error")]
     Db(#[from] sqlx::Error),
     #[error("could not apply the database migrations")]

@@ -20,6 +20,7 @@
 //! - [`loans`]: check-out, return, the head's off-site authorisations, charging.
 //! - [`incidents`]: damage, loss and theft; notifications; the email outbox;
 //!   change requests; the manager's desk.
+//! - [`kits`]: sets and trolleys, checked out and returned as one.
 //! - [`import`]: writing a checked import in one transaction.
 //! - [`reports`]: the figures behind the manager's reports.
 //! - [`stocktakes`]: stocktakes and their frozen results.
@@ -33,6 +34,7 @@ pub mod events;
 pub mod exports;
 pub mod import;
 pub mod incidents;
+pub mod kits;
 pub mod loans;
 pub mod locations;
 pub mod people;

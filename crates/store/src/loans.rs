@@ -176,6 +176,22 @@ async fn open_loan_in(
     .transpose()
 }
 
+/// The loans of one set check-out, by device tag.
+pub(crate) async fn loans_of_group_in(
+    conn: &mut SqliteConnection,
+    group: &str,
+) -> Result<Vec<Loan>, StoreError> {
+    sqlx::query_as::<_, LoanRow>(&format!(
+        "{LOAN} where l.group_id = ? order by d.tag collate nocase"
+    ))
+    .bind(group)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(Loan::try_from)
+    .collect()
+}
+
 fn facts(d: &Device) -> DeviceFacts<'_> {
     DeviceFacts {
         kind: d.details.kind,
@@ -568,7 +584,7 @@ pub(crate) async fn check_out_in(
             .bind(id.to_string())
             .execute(&mut *conn)
             .await?;
-        if actor.id != Some(borrower_id) {
+        if actor.id != Some(borrower_id) && group.is_none() {
             let body = format!(
                 "{} is due back {}. {why}",
                 device.details.tag,

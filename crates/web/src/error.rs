@@ -60,6 +60,7 @@ impl From<StoreError> for AppError {
             StoreError::Invalid(i) => AppError::Conflict(i.to_string()),
             StoreError::CheckOut(r) => AppError::Conflict(r.to_string()),
             StoreError::Return(r) => AppError::Conflict(r.to_string()),
+            StoreError::Kit(r) => AppError::Conflict(r.to_string()),
             other => AppError::internal(other),
         }
     }
@@ -211,6 +212,14 @@ impl From<StoreError> for ApiError {
                 let status = match r {
                     ReturnRefusal::NotOnLoan => StatusCode::CONFLICT,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, r.code(), r.to_string())
+            }
+            StoreError::Kit(r) => {
+                let status = if r.is_conflict() {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
                 };
                 ApiError::new(status, r.code(), r.to_string())
             }

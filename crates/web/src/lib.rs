@@ -11,7 +11,7 @@
 //! - [`session`]: the `tower-sessions` store kept in Kitroom's database.
 //! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
 //! - [`devices`], [`locations`], [`people`], [`account`], [`log`], [`policies`],
-//!   [`loans`], [`settings`], [`calendar`]: the pages, one module per feature, each with its own
+//!   [`loans`], [`settings`], [`calendar`], [`kits`]: the pages, one module per feature, each with its own
 //!   `router()`.
 //! - [`markdown`]: policy text rendered safely.
 //! - [`api`]: the JSON API under `/api/v1`.
@@ -38,6 +38,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod incidents;
+pub mod kits;
 pub mod loans;
 pub mod locations;
 pub mod log;
@@ -188,6 +189,7 @@ pub fn app(state: AppState) -> Router {
         .merge(loans::router())
         .merge(settings::router())
         .merge(calendar::router())
+        .merge(kits::router())
         .merge(incidents::router())
         .merge(reports::router())
         .merge(stocktakes::router())

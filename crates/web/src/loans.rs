@@ -185,6 +185,11 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     } else {
         None
     };
+    let missing = if ctx.may(Permission::ViewIncidents) {
+        store.missing_from_sets().await?
+    } else {
+        Vec::new()
+    };
     // Thefts this person reported without a police reference: asked for again here.
     let missing_police: Vec<_> = store
         .list_incidents(&IncidentFilter {
@@ -198,7 +203,16 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
             i.kind == kitroom_core::incident::IncidentKind::Theft && i.police_reference.is_none()
         })
         .collect();
-    Ok(v::home(&ctx, &mine, &standing, desk.as_ref(), &missing_police, now).into_response())
+    Ok(v::home(
+        &ctx,
+        &mine,
+        &standing,
+        desk.as_ref(),
+        &missing,
+        &missing_police,
+        now,
+    )
+    .into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

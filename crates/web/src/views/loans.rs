@@ -56,6 +56,7 @@ pub fn home(
     mine: &[Loan],
     standing: &PolicyStanding,
     desk: Option<&(DeskCounts, Vec<Incident>)>,
+    missing_from_sets: &[kitroom_store::kits::MissingFromSet],
     missing_police: &[Incident],
     now: DateTime<Utc>,
 ) -> Markup {
@@ -68,6 +69,7 @@ pub fn home(
             @if let Some((counts, deadlines)) = desk {
                 (super::incidents::desk(ctx, counts, deadlines, now))
             }
+            (super::kits::missing_on_desk(missing_from_sets))
         (policy_banner(standing, None))
             @for i in missing_police {
                 div.warning {
@@ -243,6 +245,7 @@ pub fn loans_table(loans: &[Loan], now: DateTime<Utc>) -> Markup {
                             @if !l.purpose.is_empty() { (l.purpose) br; }
                             @if let Some(b) = l.battery_percent { "Battery " (b) "% " }
                             @if l.return_condition.as_deref() == Some("damaged") { span.badge.status-in_repair { "Damaged" } }
+                            @if l.missing_on_return { span.badge.status-lost { "Missing when its set came back" } }
                         }
                     }
                 }

@@ -18,6 +18,7 @@ pub mod devices;
 pub mod export;
 pub mod import;
 pub mod incidents;
+pub mod kits;
 pub mod loans;
 pub mod locations;
 pub mod log;
@@ -44,6 +45,7 @@ pub enum Section {
     Notifications,
     Reports,
     Stocktakes,
+    Sets,
 }
 
 /// Percent-encodes one value for a query string.
@@ -96,6 +98,7 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
             "Approvals",
             ctx.may(Permission::AuthoriseOffsite) || ctx.may(Permission::DecideChanges),
         ),
+        (Section::Sets, "/sets", "Sets", ctx.may(Permission::Borrow)),
         (Section::Policy, policy_href, "Policy", true),
         (
             Section::Stocktakes,
