@@ -105,3 +105,15 @@ create table loan_reminder (
     sent_at text not null,
     primary key (loan_id, kind)
 ) strict;
+
+-- the database refuses a device held by two bookings at overlapping times, even if
+-- the app's own check were bypassed (times are RFC 3339 UTC text of one width, so
+-- they compare as text)
+create trigger booking_device_no_overlap before insert on booking_device
+when exists (
+    select 1 from booking_device b
+    where b.device_id = new.device_id and b.starts_at < new.ends_at and new.starts_at < b.ends_at
+)
+begin
+    select raise(abort, 'a device is booked twice at once');
+end;

@@ -3,6 +3,7 @@
 mod api;
 mod audit;
 mod auth;
+mod bookings;
 mod calendar;
 mod devices;
 mod import;

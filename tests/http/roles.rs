@@ -47,9 +47,28 @@ async fn every_route_answers_each_role_as_the_design_says() {
     let set_remove = format!("/sets/{set}/devices/LAP-1/remove");
     let set_checkout = format!("/sets/{set}/checkout");
     let set_return = format!("/sets/{set}/return");
+    // someone else's booking: only a manager or admin may cancel or collect it
+    let other = app
+        .store()
+        .person_by_username("other")
+        .await
+        .unwrap()
+        .unwrap();
+    sqlx::query("insert into booking (id, person_id, made_by, kind, count, starts_at, ends_at, created_at)
+                 values ('b0000000-0000-4000-8000-000000000000', ?, ?, 'laptop', 1, '2099-01-01T09:00:00.000000Z', '2099-01-01T10:00:00.000000Z', '2026-01-01T00:00:00.000000Z')")
+        .bind(other.id.to_string())
+        .bind(other.id.to_string())
+        .execute(&sqlx::SqlitePool::connect(&format!("sqlite://{}", app.dir.path().join("kitroom.db").display())).await.unwrap())
+        .await
+        .unwrap();
+    let booking_cancel = "/bookings/b0000000-0000-4000-8000-000000000000/cancel".to_owned();
+    let booking_collect = "/bookings/b0000000-0000-4000-8000-000000000000/collect".to_owned();
 
     let gets: &[(&str, u8)] = &[
         ("/sets", ALL),
+        ("/bookings", ALL),
+        ("/bookings?view=week", ALL),
+        ("/bookings/new", ALL),
         (set_page.as_str(), ALL),
         ("/devices", ALL),
         ("/devices/LAP-1", ALL),
@@ -148,6 +167,9 @@ async fn every_route_answers_each_role_as_the_design_says() {
         (set_remove.as_str(), vec![], M | A),
         (set_checkout.as_str(), vec![], ALL),
         (set_return.as_str(), vec![], ALL),
+        ("/bookings", vec![("date", "".into())], ALL),
+        (booking_cancel.as_str(), vec![], M | A),
+        (booking_collect.as_str(), vec![], M | A),
     ];
 
     for (role, bit) in [("borrower", B), ("head", H), ("manager", M), ("admin", A)] {

@@ -3,6 +3,8 @@
 //! pass the facts and the time in, so every rule can be tested by choosing them.
 //!
 //! # Layout
+//! - [`booking`]: bookings of a device, a set or any N of a kind: slots, clashes,
+//!   collection and release.
 //! - [`calendar`]: periods, terms and holidays; due times in school time.
 //! - [`change`]: requests to install or change software or hardware.
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
@@ -21,6 +23,7 @@
 //! - [`time`]: instants in school (UK) time.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
+pub mod booking;
 pub mod calendar;
 pub mod change;
 pub mod device;

@@ -18,6 +18,8 @@ pub struct Settings {
     pub return_location: String,
     /// Minutes on charge before a returned device is ready again, by kind.
     pub charge_minutes: BTreeMap<&'static str, u32>,
+    /// A booking not collected this many minutes after it starts is released.
+    pub booking_release_minutes: u32,
 }
 
 impl Default for Settings {
@@ -30,6 +32,7 @@ impl Default for Settings {
                 .iter()
                 .map(|k| (k.as_str(), default_charge_minutes(*k)))
                 .collect(),
+            booking_release_minutes: 20,
         }
     }
 }
@@ -64,6 +67,9 @@ impl Settings {
                     s.day_ends_at = NaiveTime::parse_from_str(v, "%H:%M").unwrap_or(s.day_ends_at)
                 }
                 "return_location" => s.return_location = v.to_owned(),
+                "booking_release_minutes" => {
+                    s.booking_release_minutes = v.parse().unwrap_or(s.booking_release_minutes)
+                }
                 other => {
                     if let Some(kind) = other
                         .strip_prefix("charge_minutes.")
@@ -88,6 +94,10 @@ impl Settings {
                 self.day_ends_at.format("%H:%M").to_string(),
             ),
             ("return_location".to_owned(), self.return_location.clone()),
+            (
+                "booking_release_minutes".to_owned(),
+                self.booking_release_minutes.to_string(),
+            ),
         ];
         out.extend(
             self.charge_minutes
@@ -104,6 +114,7 @@ pub struct SettingsInput {
     pub school_name: String,
     pub day_ends_at: String,
     pub return_location: String,
+    pub booking_release_minutes: String,
     /// By kind's word.
     pub charge_minutes: BTreeMap<String, String>,
 }
@@ -114,6 +125,7 @@ impl From<&Settings> for SettingsInput {
             school_name: s.school_name.clone(),
             day_ends_at: s.day_ends_at.format("%H:%M").to_string(),
             return_location: s.return_location.clone(),
+            booking_release_minutes: s.booking_release_minutes.to_string(),
             charge_minutes: s
                 .charge_minutes
                 .iter()
@@ -145,6 +157,16 @@ impl SettingsInput {
             crate::device::location_name(&self.return_location),
         ) {
             s.return_location = l;
+        }
+        match self.booking_release_minutes.trim() {
+            "" => {}
+            typed => match typed.parse::<u32>() {
+                Ok(m) if (5..=24 * 60).contains(&m) => s.booking_release_minutes = m,
+                _ => invalid.add(
+                    "booking_release_minutes",
+                    "Enter a number of minutes from 5 to 1440.",
+                ),
+            },
         }
         for kind in DeviceKind::ALL {
             let typed = self

@@ -6,6 +6,7 @@
 //! through a small pool of read-only connections and never wait for the writer (WAL).
 //!
 //! # Layout
+//! - [`bookings`]: bookings of devices, sets and any N of a kind; collection and release.
 //! - [`calendar`]: the school's periods, terms and holidays.
 //! - [`db`]: opening the database (pragmas, pools, migrations) and the write helper.
 //! - [`events`]: appending to the activity log, reading it, verifying its hash chain.
@@ -26,6 +27,7 @@
 //! - [`stocktakes`]: stocktakes and their frozen results.
 //! - [`settings`]: the school's settings.
 
+pub mod bookings;
 pub mod calendar;
 pub mod db;
 pub mod devices;

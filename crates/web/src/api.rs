@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/policies/current/signatures", post(sign_policy))
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))
+        .merge(crate::api_bookings::router())
         .fallback(|| async { ApiError::not_found("That API endpoint") })
 }
 

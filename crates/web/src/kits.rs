@@ -51,6 +51,8 @@ pub struct KitPage {
     pub periods: Vec<String>,
     pub people: Vec<(String, String)>,
     pub return_location: String,
+    /// Its bookings from now on.
+    pub bookings: Vec<kitroom_store::bookings::Booking>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,7 +120,7 @@ async fn kit(state: &AppState, id: &str) -> Result<Kit, AppError> {
 }
 
 /// Fills in the page's lists: periods, people to lend to, the return room.
-async fn page_for(ctx: &Ctx, state: &AppState) -> Result<KitPage, AppError> {
+async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, AppError> {
     let settings = state.store().settings().await?;
     let calendar = state.store().calendar().await?;
     let people = if ctx.may(Permission::LendToAnyone) {
@@ -132,7 +134,19 @@ async fn page_for(ctx: &Ctx, state: &AppState) -> Result<KitPage, AppError> {
     } else {
         Vec::new()
     };
+    let now = Utc::now();
+    let bookings = state
+        .store()
+        .list_bookings(&kitroom_store::bookings::BookingFilter {
+            from: Some(now),
+            kit: Some(kit),
+            holding: true,
+            limit: 20,
+            ..Default::default()
+        })
+        .await?;
     Ok(KitPage {
+        bookings,
         periods: calendar.periods.iter().map(|p| p.name.clone()).collect(),
         people,
         return_location: settings.return_location,
@@ -147,7 +161,7 @@ async fn show(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let kit = kit(&state, &id).await?;
-    let page = page_for(&ctx, &state).await?;
+    let page = page_for(&ctx, &state, kit.id).await?;
     Ok(v::show(&ctx, &kit, &page, Utc::now()).into_response())
 }
 
@@ -205,7 +219,7 @@ async fn add_device(
             Ok(Redirect::to(&format!("{}#add", kit_url(k.id))).into_response())
         }
         Some(invalid) => {
-            let mut page = page_for(&ctx, &state).await?;
+            let mut page = page_for(&ctx, &state, k.id).await?;
             page.add = invalid;
             page.add_tag = form.tag;
             render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await
@@ -236,7 +250,7 @@ async fn check_out(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let k = kit(&state, &id).await?;
-    let mut page = page_for(&ctx, &state).await?;
+    let mut page = page_for(&ctx, &state, k.id).await?;
     page.checkout = form.clone();
     let borrower = match form.borrower.trim() {
         "" => ctx.user.clone(),
@@ -366,7 +380,7 @@ async fn return_kit(
             .get(name)
             .is_some_and(|v| matches!(*v, "on" | "true" | "1" | "yes"))
     };
-    let mut page = page_for(&ctx, &state).await?;
+    let mut page = page_for(&ctx, &state, k.id).await?;
     let mut request = KitReturnRequest {
         location: match fields.get("location").map(|l| l.trim()) {
             Some(l) if !l.is_empty() => l.to_owned(),

@@ -11,10 +11,10 @@
 //! - [`session`]: the `tower-sessions` store kept in Kitroom's database.
 //! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
 //! - [`devices`], [`locations`], [`people`], [`account`], [`log`], [`policies`],
-//!   [`loans`], [`settings`], [`calendar`], [`kits`]: the pages, one module per feature, each with its own
+//!   [`loans`], [`settings`], [`calendar`], [`kits`], [`bookings`]: the pages, one module per feature, each with its own
 //!   `router()`.
 //! - [`markdown`]: policy text rendered safely.
-//! - [`api`]: the JSON API under `/api/v1`.
+//! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
 //! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
 
@@ -30,8 +30,10 @@ use tower_http::trace::TraceLayer;
 
 pub mod account;
 pub mod api;
+pub mod api_bookings;
 pub mod assets;
 pub mod auth;
+pub mod bookings;
 pub mod calendar;
 pub mod devices;
 pub mod error;
@@ -190,6 +192,7 @@ pub fn app(state: AppState) -> Router {
         .merge(settings::router())
         .merge(calendar::router())
         .merge(kits::router())
+        .merge(bookings::router())
         .merge(incidents::router())
         .merge(reports::router())
         .merge(stocktakes::router())

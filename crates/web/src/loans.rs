@@ -185,6 +185,18 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     } else {
         None
     };
+    let bookings = store
+        .list_bookings(&kitroom_store::bookings::BookingFilter {
+            from: Some(now),
+            person: Some(ctx.user.id),
+            holding: true,
+            limit: 20,
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|b| b.status == kitroom_core::booking::BookingStatus::Booked)
+        .collect::<Vec<_>>();
     let missing = if ctx.may(Permission::ViewIncidents) {
         store.missing_from_sets().await?
     } else {
@@ -203,16 +215,15 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
             i.kind == kitroom_core::incident::IncidentKind::Theft && i.police_reference.is_none()
         })
         .collect();
-    Ok(v::home(
-        &ctx,
-        &mine,
-        &standing,
-        desk.as_ref(),
-        &missing,
-        &missing_police,
-        now,
-    )
-    .into_response())
+    let h = v::Home {
+        mine: &mine,
+        bookings: &bookings,
+        standing: &standing,
+        desk: desk.as_ref(),
+        missing_from_sets: &missing,
+        missing_police: &missing_police,
+    };
+    Ok(v::home(&ctx, h, now).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

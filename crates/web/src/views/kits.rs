@@ -148,6 +148,8 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                     }
                 }
             }
+            (super::bookings::upcoming(ctx, "Booked", &p.bookings, now))
+            p { a href={ "/bookings/new?set=" (kit.id) } { "Book this set for a lesson" } }
             h2 { "Devices in this set" }
             @if kit.devices.is_empty() {
                 div.empty { p { "No devices yet." @if ctx.may(Permission::ManageRegister) { " Add them below by tag." } } }

@@ -51,15 +51,26 @@ pub fn policy_banner(standing: &PolicyStanding, back: Option<&str>) -> Markup {
     }
 }
 
-pub fn home(
-    ctx: &Ctx,
-    mine: &[Loan],
-    standing: &PolicyStanding,
-    desk: Option<&(DeskCounts, Vec<Incident>)>,
-    missing_from_sets: &[kitroom_store::kits::MissingFromSet],
-    missing_police: &[Incident],
-    now: DateTime<Utc>,
-) -> Markup {
+/// What the home page shows.
+pub struct Home<'a> {
+    pub mine: &'a [Loan],
+    pub bookings: &'a [kitroom_store::bookings::Booking],
+    pub standing: &'a PolicyStanding,
+    /// The manager's desk: counts and breach deadlines.
+    pub desk: Option<&'a (DeskCounts, Vec<Incident>)>,
+    pub missing_from_sets: &'a [kitroom_store::kits::MissingFromSet],
+    pub missing_police: &'a [Incident],
+}
+
+pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
+    let Home {
+        mine,
+        bookings,
+        standing,
+        desk,
+        missing_from_sets,
+        missing_police,
+    } = h;
     let first = ctx.user.full_name.split_whitespace().next().unwrap_or("");
     page(
         ctx,
@@ -110,6 +121,8 @@ pub fn home(
                     }
                 }
             }
+            (super::bookings::upcoming(ctx, "My bookings", bookings, now))
+            p { a href="/bookings" { "Bookings calendar" } " · " a href="/bookings/new" { "Book devices for a lesson" } }
         },
     )
 }

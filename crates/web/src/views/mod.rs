@@ -13,6 +13,7 @@ use crate::auth::Ctx;
 
 pub mod account;
 pub mod auth;
+pub mod bookings;
 pub mod calendar;
 pub mod devices;
 pub mod export;
@@ -46,6 +47,7 @@ pub enum Section {
     Reports,
     Stocktakes,
     Sets,
+    Bookings,
 }
 
 /// Percent-encodes one value for a query string.
@@ -97,6 +99,12 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
             "/approvals",
             "Approvals",
             ctx.may(Permission::AuthoriseOffsite) || ctx.may(Permission::DecideChanges),
+        ),
+        (
+            Section::Bookings,
+            "/bookings",
+            "Bookings",
+            ctx.may(Permission::Borrow),
         ),
         (Section::Sets, "/sets", "Sets", ctx.may(Permission::Borrow)),
         (Section::Policy, policy_href, "Policy", true),
