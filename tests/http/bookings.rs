@@ -447,3 +447,77 @@ async fn any_n_of_a_kind_holds_free_devices_and_an_uncollected_booking_is_releas
     .await;
     assert_eq!(r.status(), 201, "all three are free again");
 }
+
+/// A teacher would not see their bookings in their school calendar, or anyone could
+/// read them by guessing an address.
+#[tokio::test]
+async fn a_persons_bookings_are_an_icalendar_feed_at_a_secret_address() {
+    let app = spawn_app().await;
+    school(&app).await;
+    let ann_token = teacher(&app, "ann").await;
+    let day = a_school_day();
+    let r = book(&app, &ann_token, json!({"set": "iPad trolley A", "date": day.to_string(), "period": "Period 3", "purpose": "6B science, bring chargers"})).await;
+    assert_eq!(r.status(), 201);
+    let ann = app.client();
+    app.login(&ann, "ann", kitroom_tests::PASSWORD).await;
+    let r = app
+        .submit(&ann, "/bookings/feed", "/bookings/feed", &[])
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let start = page.find("http://").expect("the address is shown");
+    let url = page[start..page[start..].find('<').map(|e| start + e).unwrap()].to_owned();
+    assert!(url.ends_with("/bookings.ics"));
+
+    // no session: the address alone opens it
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let ics = r.text().await.unwrap();
+    assert!(
+        ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"),
+        "{ics}"
+    );
+    assert!(ics.ends_with("END:VCALENDAR\r\n"));
+    assert_eq!(ics.matches("BEGIN:VEVENT\r\n").count(), 1);
+    let start = Calendar::at(day, hm(11, 15))
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string();
+    assert!(ics.contains(&format!("DTSTART:{start}\r\n")), "{ics}");
+    assert!(ics.contains("SUMMARY:Kitroom: iPad trolley A\r\n"));
+    assert!(
+        ics.contains("6B science\\, bring chargers"),
+        "text is escaped"
+    );
+    for line in ics.split("\r\n") {
+        assert!(line.len() <= 75, "folded: {line}");
+    }
+
+    // only the hash is kept, a wrong address finds nothing, and a new address retires the old
+    let token = url.rsplit('/').nth(1).unwrap().to_owned();
+    let stored: i64 = sqlx::query_scalar("select count(*) from calendar_feed where token_hash = ?")
+        .bind(&token)
+        .fetch_one(app.store().reader())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "the token itself is not stored");
+    assert_eq!(
+        reqwest::get(url.replace(&token, &"0".repeat(64)))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let r = app
+        .submit(&ann, "/bookings/feed", "/bookings/feed", &[])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        reqwest::get(&url).await.unwrap().status(),
+        404,
+        "the old address stops working"
+    );
+}

@@ -69,6 +69,7 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ("/bookings", ALL),
         ("/bookings?view=week", ALL),
         ("/bookings/new", ALL),
+        ("/bookings/feed", ALL),
         (set_page.as_str(), ALL),
         ("/devices", ALL),
         ("/devices/LAP-1", ALL),
@@ -168,6 +169,7 @@ async fn every_route_answers_each_role_as_the_design_says() {
         (set_checkout.as_str(), vec![], ALL),
         (set_return.as_str(), vec![], ALL),
         ("/bookings", vec![("date", "".into())], ALL),
+        ("/bookings/feed", vec![], ALL),
         (booking_cancel.as_str(), vec![], M | A),
         (booking_collect.as_str(), vec![], M | A),
     ];

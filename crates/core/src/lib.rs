@@ -13,6 +13,7 @@
 //! - [`disposal`]: retiring a device, with the evidence its data was wiped.
 //! - [`stocktake`]: what a stocktake expected, saw and found missing.
 //! - [`event`]: the activity log's actions and its hash chain.
+//! - [`ical`]: iCalendar text for a person's bookings feed.
 //! - [`import`]: checking imported rows (devices, people, encryption status).
 //! - [`incident`]: damage, loss and theft, and the data-breach assessment.
 //! - [`kit`]: sets and trolleys lent as one: which devices go, which came back.
@@ -29,6 +30,7 @@ pub mod change;
 pub mod device;
 pub mod disposal;
 pub mod event;
+pub mod ical;
 pub mod import;
 pub mod incident;
 pub mod invalid;

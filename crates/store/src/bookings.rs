@@ -752,6 +752,54 @@ impl Store {
             .collect()
     }
 
+    /// Gives a person a new calendar feed address (only the token's hash is kept);
+    /// any earlier address stops working.
+    pub async fn set_feed_token(
+        &self,
+        actor: Actor,
+        person: Uuid,
+        token_hash: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                sqlx::query(
+                    "insert into calendar_feed (person_id, token_hash, created_at) values (?, ?, ?)
+                     on conflict (person_id) do update set token_hash = excluded.token_hash, created_at = excluded.created_at",
+                )
+                .bind(person.to_string())
+                .bind(&token_hash)
+                .bind(time_text(now))
+                .execute(&mut *conn)
+                .await?;
+                let username: String = sqlx::query_scalar("select username from person where id = ?").bind(person.to_string()).fetch_one(&mut *conn).await?;
+                let subject = Subject::person(person, &username);
+                append(conn, &actor, "feed.created", &subject, json!({}), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Whose feed this token opens, if it is live and its owner is active.
+    pub async fn feed_owner(&self, token_hash: &str) -> Result<Option<Uuid>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "select f.person_id from calendar_feed f join person p on p.id = f.person_id where f.token_hash = ? and p.active = 1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.reader())
+        .await?;
+        id.as_deref().map(parse_uuid).transpose()
+    }
+
+    pub async fn has_feed(&self, person: Uuid) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("select count(*) from calendar_feed where person_id = ?")
+            .bind(person.to_string())
+            .fetch_one(self.reader())
+            .await?;
+        Ok(n > 0)
+    }
+
     /// What is free for the whole of `slot`: devices by kind, and whole sets.
     pub async fn free_for(&self, slot: Slot) -> Result<Free, StoreError> {
         let mut conn = self.reader().acquire().await?;

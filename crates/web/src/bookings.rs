@@ -26,8 +26,118 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/bookings", get(calendar).post(create))
         .route("/bookings/new", get(new))
+        .route("/bookings/feed", get(feed_page).post(new_feed))
         .route("/bookings/{id}/cancel", post(cancel))
         .route("/bookings/{id}/collect", post(collect))
+}
+
+/// The calendar feed itself: opened by a calendar program without a session; the
+/// secret in the address is the only key.
+pub fn feed_router() -> Router<AppState> {
+    Router::new().route("/feeds/{token}/bookings.ics", get(feed))
+}
+
+async fn feed_page(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let has = state.store().has_feed(ctx.user.id).await?;
+    Ok(v::feed(&ctx, has, None).into_response())
+}
+
+/// Makes a new feed address and shows it once; only its hash is kept.
+async fn new_feed(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let token = crate::auth::random_token();
+    state
+        .store()
+        .set_feed_token(
+            ctx.user.actor(),
+            ctx.user.id,
+            crate::auth::token_hash(&token),
+        )
+        .await?;
+    let url = format!("{}/feeds/{token}/bookings.ics", state.base_url(&headers));
+    Ok(v::feed(&ctx, true, Some(&url)).into_response())
+}
+
+async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let answer = async {
+        let Some(person) = state
+            .store()
+            .feed_owner(&crate::auth::token_hash(&token))
+            .await?
+        else {
+            return Ok::<_, StoreError>(None);
+        };
+        let bookings = state
+            .store()
+            .list_bookings(&BookingFilter {
+                from: Some(Utc::now() - Duration::days(30)),
+                person: Some(person),
+                holding: true,
+                limit: 1000,
+                ..Default::default()
+            })
+            .await?;
+        let name = state
+            .store()
+            .person_by_id(person)
+            .await?
+            .map(|p| p.full_name)
+            .unwrap_or_default();
+        let now = Utc::now();
+        let events: Vec<kitroom_core::ical::IcsEvent> = bookings
+            .iter()
+            .map(|b| kitroom_core::ical::IcsEvent {
+                uid: format!("{}@kitroom", b.id),
+                stamp: now,
+                starts_at: b.slot.starts_at,
+                ends_at: b.slot.ends_at,
+                summary: format!("Kitroom: {}", b.booked.describe()),
+                description: [
+                    b.purpose.clone(),
+                    if b.devices.is_empty() || matches!(b.booked, Booked::Device { .. }) {
+                        String::new()
+                    } else {
+                        format!("Devices: {}", b.devices.join(", "))
+                    },
+                    b.status.label().to_owned(),
+                ]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n"),
+                location: String::new(),
+                cancelled: false,
+            })
+            .collect();
+        Ok(Some(kitroom_core::ical::calendar(
+            &format!("Kitroom bookings: {name}"),
+            &events,
+        )))
+    };
+    match answer.await {
+        Ok(Some(ics)) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/calendar; charset=utf-8",
+                ),
+                (axum::http::header::CACHE_CONTROL, "no-store"),
+            ],
+            ics,
+        )
+            .into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            "This calendar address is not in use. Make a new one in Kitroom.",
+        )
+            .into_response(),
+        Err(e) => AppError::from(e).into_response(),
+    }
 }
 
 /// What to book and when, as typed into the form or sent to the API: exactly one of

@@ -213,6 +213,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(pages)
         .nest("/api/v1", api::router())
+        .merge(bookings::feed_router())
         .merge(assets::router())
         .route("/health", axum::routing::get(|| async { "ok" }))
         .route("/healthz", axum::routing::get(healthz))

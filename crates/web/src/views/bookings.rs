@@ -97,7 +97,7 @@ pub fn day(
         &format!("Bookings, {}", day.format("%A %-d %B %Y")),
         html! {
             (nav("day", day))
-            p { a.button.primary href={ "/bookings/new?date=" (day) } { "Book devices" } }
+            p { a.button.primary href={ "/bookings/new?date=" (day) } { "Book devices" } " " a href="/bookings/feed" { "See your bookings in your calendar" } }
             @if let Some(why) = closed { div.notice { "There is no school this day: " (why) "." } }
             @for r in rows {
                 section.period {
@@ -267,4 +267,31 @@ pub fn upcoming(ctx: &Ctx, title: &str, bookings: &[Booking], now: DateTime<Utc>
             ul.bookings { @for b in bookings { (booking_item(ctx, b, now)) } }
         }
     }
+}
+
+/// The calendar feed page: make an address, and see it once.
+pub fn feed(ctx: &Ctx, has: bool, new_url: Option<&str>) -> Markup {
+    page(
+        ctx,
+        Section::Bookings,
+        "Your bookings in your calendar",
+        html! {
+            p { "Add this address to your school calendar (Outlook, Google Calendar, Apple Calendar) as a calendar “from the internet” or “by URL”. Your bookings then appear there and update by themselves." }
+            @if let Some(url) = new_url {
+                div.notice role="status" {
+                    p { strong { "Your calendar address. Copy it now: it is shown only once." } }
+                    p { code.token { (url) } }
+                }
+                p.hint { "Anyone with this address can see your bookings, so keep it to yourself. If it leaks, make a new one: the old one stops working." }
+            } @else if has {
+                p { "You have a calendar address. It is not shown again; if you have lost it, or someone else has it, make a new one and the old one stops working." }
+            } @else {
+                p { "You have no calendar address yet." }
+            }
+            form method="post" action="/bookings/feed" {
+                (csrf(&ctx.csrf))
+                button.secondary type="submit" { @if has { "Make a new address" } @else { "Make my calendar address" } }
+            }
+        },
+    )
 }

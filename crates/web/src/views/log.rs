@@ -50,6 +50,7 @@ fn action_label(action: &str) -> &str {
         "kit.checked_out" => "Set checked out",
         "kit.returned" => "Set returned",
         "booking.made" => "Booked",
+        "feed.created" => "Calendar feed address made",
         "booking.cancelled" => "Booking cancelled",
         "booking.released" => "Booking released: not collected",
         "booking.collected" => "Booking collected",
