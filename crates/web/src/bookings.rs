@@ -475,13 +475,22 @@ async fn create(
             } else {
                 b.person_name.clone()
             };
+            let from =
+                b.slot.starts_at - Duration::minutes(kitroom_core::booking::COLLECT_EARLY_MINUTES);
+            let collect = if Utc::now() >= from {
+                "Collect it now with “Collect” below.".to_owned()
+            } else {
+                format!(
+                    "Collect it from {} with “Collect” here or on its page.",
+                    crate::time::when(from)
+                )
+            };
             set_flash(
                 &ctx.session,
                 format!(
-                    "{} is booked for {whom}, {}. Collect it from {} with “Collect” here or on its page.",
+                    "{} is booked for {whom}, {}. {collect}",
                     b.booked.describe(),
                     when_slot(&b.slot),
-                    crate::time::when(b.slot.starts_at - Duration::minutes(kitroom_core::booking::COLLECT_EARLY_MINUTES))
                 ),
             )
             .await?;

@@ -100,11 +100,12 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                         @if l.is_open() {
                                             @let id = format!("back-{}", l.device_tag);
                                             @let battery = format!("battery.{}", l.device_tag);
+                                            @let battery_id = format!("battery-{}", l.device_tag);
                                             div.field.check.kit-device {
                                                 input id=(id) name="back" type="checkbox" value=(l.device_tag) checked;
                                                 label for=(id) { strong { (l.device_tag) } " " span.muted { (l.device_name) } }
-                                                label.visually-hidden for=(battery) { "Battery of " (l.device_tag) ", percent" }
-                                                input.battery id=(battery) name=(battery) type="number" min="0" max="100" inputmode="numeric" placeholder="Battery %";
+                                                label.visually-hidden for=(battery_id) { "Battery of " (l.device_tag) ", percent" }
+                                                input.battery id=(battery_id) name=(battery) type="number" min="0" max="100" inputmode="numeric" placeholder="Battery %";
                                             }
                                         } @else {
                                             p { (l.device_tag) " " span.muted { "already back" @if l.outcome.as_deref() == Some("lost") { " — reported lost" } } }
