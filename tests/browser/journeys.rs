@@ -914,3 +914,148 @@ pub async fn a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_lis
         "the two not scanned, and only them"
     );
 }
+
+/// A teacher could not book the iPad trolley for period 3, collect it when the
+/// lesson comes, and bring it back with one iPad missing; or the business manager
+/// would not see straight away which iPad is missing.
+pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it_with_an_ipad_missing(
+    app: TestApp,
+    b: Browser,
+) {
+    // period 3 is "now" whenever the journey runs, so it can be collected at once
+    let calendar = kitroom_core::calendar::CalendarInput {
+        periods: "Period 1, 00:00-00:01\nPeriod 3, 00:01-23:59".into(),
+        ..Default::default()
+    }
+    .parse()
+    .expect("a calendar");
+    app.store()
+        .save_calendar(kitroom_store::Actor::system(), calendar)
+        .await
+        .expect("the calendar is saved");
+    let sbm = app.api_token("sbm", "manager").await;
+    for tag in ["IPAD-1", "IPAD-2", "IPAD-3"] {
+        api_create(
+            &app,
+            &sbm,
+            "/api/v1/devices",
+            serde_json::json!({"tag": tag, "kind": "ipad", "make": "Apple", "model": "iPad", "location": "Library", "captures_images": true}),
+        )
+        .await;
+    }
+    let set = app
+        .store()
+        .create_kit(
+            kitroom_store::Actor::system(),
+            "iPad trolley A".into(),
+            "3 iPads and the trolley".into(),
+        )
+        .await
+        .expect("a set");
+    for tag in ["IPAD-1", "IPAD-2", "IPAD-3"] {
+        app.store()
+            .add_to_kit(kitroom_store::Actor::system(), set, tag.into())
+            .await
+            .expect("in the set");
+    }
+    api_create(
+        &app,
+        &sbm,
+        "/api/v1/policies",
+        serde_json::json!({"title": "Acceptable use", "version_label": "v1", "issued_on": "2026-09-01", "body": "Look after devices."}),
+    )
+    .await;
+    let jo = app.api_token("jo", "borrower").await;
+    api_create(
+        &app,
+        &jo,
+        "/api/v1/policies/current/signatures",
+        serde_json::json!({"full_name": "Jo Test", "position": "Teacher"}),
+    )
+    .await;
+
+    b.open("/login").await;
+    sign_in(&b, "jo").await;
+    b.open(&format!("/sets/{set}")).await;
+    b.click_to_next_page("a[href^='/bookings/new?set=']").await;
+    b.wait_for_path("/bookings/new").await;
+    b.choose("period", "Period 3").await;
+    b.fill("purpose", "6B science").await;
+    fits_the_phone(&b, "the booking form").await;
+    b.click_to_next_page("form[action='/bookings'] button[type=submit]")
+        .await;
+    b.wait_for_path("/bookings").await;
+    let notice = b.text("main .notice").await;
+    assert!(
+        notice.starts_with("iPad trolley A is booked for you"),
+        "the booking is confirmed, got {notice:?}"
+    );
+    let booked = b.texts("ul.bookings li").await;
+    assert!(
+        booked
+            .iter()
+            .any(|l| l.contains("iPad trolley A") && l.contains("Jo Test")),
+        "the day's calendar shows the booking and who made it, got {booked:?}"
+    );
+    fits_the_phone(&b, "the day's bookings").await;
+    b.screenshot("bookings-day").await;
+
+    // the lesson comes: one tap collects it, and it is checked out
+    b.click_to_next_page("form[action$='/collect'] button[type=submit]")
+        .await;
+    b.wait_for_path(&format!("/sets/{set}")).await;
+    let notice = b.text("main .notice").await;
+    assert!(
+        notice.starts_with("iPad trolley A is checked out to you until "),
+        "collecting checks it out, got {notice:?}"
+    );
+    assert_eq!(b.text("section#return h2").await, "Out to Jo Test");
+
+    // back after the lesson, with IPAD-2 missing
+    b.find("label[for=back-IPAD-2]")
+        .await
+        .click()
+        .await
+        .expect("unticking IPAD-2");
+    assert!(
+        !b.find("#back-IPAD-2")
+            .await
+            .is_selected()
+            .await
+            .expect("state"),
+        "IPAD-2 is unticked"
+    );
+    b.fill("battery-IPAD-1", "40").await;
+    b.tick("images_cleared").await;
+    fits_the_phone(&b, "the set's return form").await;
+    b.screenshot("set-return").await;
+    b.click_to_next_page("form.return button[type=submit]")
+        .await;
+    b.wait_for_path(&format!("/sets/{set}")).await;
+    let notice = b.text("main .notice").await;
+    assert!(
+        notice.contains("2 back and on charge")
+            && notice.contains("Missing: IPAD-2. It is reported lost"),
+        "the return says what came back and what is missing, got {notice:?}"
+    );
+
+    // the business manager sees the missing iPad on their desk at once
+    b.click_to_next_page("form[action='/logout'] button[type=submit]")
+        .await;
+    b.open("/login").await;
+    sign_in(&b, "sbm").await;
+    b.wait_for_path("/").await;
+    let missing = b.text("section.desk-missing").await;
+    assert!(
+        missing.contains("IPAD-2 did not come back with iPad trolley A from Jo Test"),
+        "the desk lists the missing iPad, got {missing:?}"
+    );
+    fits_the_phone(&b, "the manager's desk with a missing iPad").await;
+    b.screenshot("desk-missing-from-set").await;
+    b.click_to_next_page("section.desk-missing a[href^='/incidents/']")
+        .await;
+    assert!(
+        b.text("h1").await.contains("IPAD-2"),
+        "its loss report opens from the desk"
+    );
+}

@@ -138,6 +138,16 @@ const JOURNEYS: &[(&str, Journey)] = &[
             )
         }),
     ),
+    (
+        "a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it_with_an_ipad_missing",
+        Journey::Plain(|app, b| {
+            Box::pin(
+                journeys::a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it_with_an_ipad_missing(
+                    app, b,
+                ),
+            )
+        }),
+    ),
 ];
 
 /// The most one journey may take, so a stuck browser fails the run instead of

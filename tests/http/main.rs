@@ -3,12 +3,15 @@
 mod api;
 mod audit;
 mod auth;
+mod bookings;
+mod calendar;
 mod crash;
 mod devices;
 mod disconnects;
 mod full_disk;
 mod import;
 mod incidents;
+mod kits;
 mod loans;
 mod races;
 mod reliability;

@@ -33,8 +33,44 @@ async fn every_route_answers_each_role_as_the_design_says() {
         303
     );
     let location = app.store().list_locations().await.unwrap()[0].id;
+    let set = app
+        .store()
+        .create_kit(
+            kitroom_store::Actor::system(),
+            "Trolley".into(),
+            String::new(),
+        )
+        .await
+        .unwrap();
+    let set_page = format!("/sets/{set}");
+    let set_devices = format!("/sets/{set}/devices");
+    let set_remove = format!("/sets/{set}/devices/LAP-1/remove");
+    let set_checkout = format!("/sets/{set}/checkout");
+    let set_return = format!("/sets/{set}/return");
+    // someone else's booking: only a manager or admin may cancel or collect it
+    let other = app
+        .store()
+        .person_by_username("other")
+        .await
+        .unwrap()
+        .unwrap();
+    sqlx::query("insert into booking (id, person_id, made_by, kind, count, starts_at, ends_at, created_at)
+                 values ('b0000000-0000-4000-8000-000000000000', ?, ?, 'laptop', 1, '2099-01-01T09:00:00.000000Z', '2099-01-01T10:00:00.000000Z', '2026-01-01T00:00:00.000000Z')")
+        .bind(other.id.to_string())
+        .bind(other.id.to_string())
+        .execute(&sqlx::SqlitePool::connect(&format!("sqlite://{}", app.dir.path().join("kitroom.db").display())).await.unwrap())
+        .await
+        .unwrap();
+    let booking_cancel = "/bookings/b0000000-0000-4000-8000-000000000000/cancel".to_owned();
+    let booking_collect = "/bookings/b0000000-0000-4000-8000-000000000000/collect".to_owned();
 
     let gets: &[(&str, u8)] = &[
+        ("/sets", ALL),
+        ("/bookings", ALL),
+        ("/bookings?view=week", ALL),
+        ("/bookings/new", ALL),
+        ("/bookings/feed", ALL),
+        (set_page.as_str(), ALL),
         ("/devices", ALL),
         ("/devices/LAP-1", ALL),
         ("/account", ALL),
@@ -55,6 +91,7 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ("/charging", M | A),
         ("/labels", M | A),
         ("/settings", A),
+        ("/calendar", A),
         ("/incidents", H | M | A),
         ("/notifications", ALL),
         ("/report", ALL),
@@ -136,6 +173,16 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ("/people/other/two-factor/reset", vec![], M | A),
         ("/people/admin2/two-factor/reset", vec![], A),
         ("/account/sessions/0000/end", vec![], ALL),
+        ("/calendar", vec![("periods", "Period 1".into())], A),
+        ("/sets", vec![("name", "".into())], M | A),
+        (set_devices.as_str(), vec![("tag", "LAP-1".into())], M | A),
+        (set_remove.as_str(), vec![], M | A),
+        (set_checkout.as_str(), vec![], ALL),
+        (set_return.as_str(), vec![], ALL),
+        ("/bookings", vec![("date", "".into())], ALL),
+        ("/bookings/feed", vec![], ALL),
+        (booking_cancel.as_str(), vec![], M | A),
+        (booking_collect.as_str(), vec![], M | A),
     ];
 
     for (role, bit) in [("borrower", B), ("head", H), ("manager", M), ("admin", A)] {

@@ -3,6 +3,9 @@
 //! pass the facts and the time in, so every rule can be tested by choosing them.
 //!
 //! # Layout
+//! - [`booking`]: bookings of a device, a set or any N of a kind: slots, clashes,
+//!   collection and release.
+//! - [`calendar`]: periods, terms and holidays; due times in school time.
 //! - [`change`]: requests to install or change software or hardware.
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
 //!   details of a device.
@@ -10,8 +13,10 @@
 //! - [`disposal`]: retiring a device, with the evidence its data was wiped.
 //! - [`stocktake`]: what a stocktake expected, saw and found missing.
 //! - [`event`]: the activity log's actions and its hash chain.
+//! - [`ical`]: iCalendar text for a person's bookings feed.
 //! - [`import`]: checking imported rows (devices, people, encryption status).
 //! - [`incident`]: damage, loss and theft, and the data-breach assessment.
+//! - [`kit`]: sets and trolleys lent as one: which devices go, which came back.
 //! - [`loan`]: the rules at check-out and return, and when a loan is due.
 //! - [`policy`]: acceptable-use policy versions and signatures.
 //! - [`settings`]: the school day, the return room, charging times.
@@ -19,13 +24,17 @@
 //! - [`time`]: instants in school (UK) time.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
+pub mod booking;
+pub mod calendar;
 pub mod change;
 pub mod device;
 pub mod disposal;
 pub mod event;
+pub mod ical;
 pub mod import;
 pub mod incident;
 pub mod invalid;
+pub mod kit;
 pub mod loan;
 pub mod person;
 pub mod policy;

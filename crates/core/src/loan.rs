@@ -4,8 +4,7 @@
 //! and the time. Each refusal says which rule it is, in words a teacher understands,
 //! and carries a stable code for the API.
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
-use chrono_tz::Europe::London;
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 
 use crate::device::{DeviceKind, DeviceStatus, Encryption, EncryptionState};
 
@@ -242,24 +241,11 @@ pub fn return_device(
 }
 
 /// When a loan made at `now` is due back by default: the end of today's school day,
-/// or of the next school day (Monday to Friday) when today's has ended.
+/// or of the next school day (Monday to Friday) when today's has ended. With the
+/// school's calendar, use [`crate::calendar::Calendar::default_due`], which also skips
+/// holidays and the days between terms.
 pub fn default_due(now: DateTime<Utc>, day_ends_at: NaiveTime) -> DateTime<Utc> {
-    let mut day = now.with_timezone(&London).date_naive();
-    loop {
-        let weekday = !matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        if weekday {
-            if let Some(end) = London
-                .from_local_datetime(&day.and_time(day_ends_at))
-                .earliest()
-            {
-                let end = end.with_timezone(&Utc);
-                if end > now {
-                    return end;
-                }
-            }
-        }
-        day = day.succ_opt().unwrap_or(day);
-    }
+    crate::calendar::Calendar::default().default_due(now, day_ends_at)
 }
 
 /// Whether a loan due at `due_at` is overdue at `now`.

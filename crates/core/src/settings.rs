@@ -26,6 +26,8 @@ pub struct Settings {
     /// Months after a person leaves (is deactivated) before their personal details
     /// are anonymised; 0 keeps them until someone removes them by hand.
     pub keep_leavers_months: u32,
+    /// A booking not collected this many minutes after it starts is released.
+    pub booking_release_minutes: u32,
 }
 
 /// The default retention for people who have left, in months.
@@ -46,6 +48,7 @@ impl Default for Settings {
                 .collect(),
             require_two_factor: true,
             keep_leavers_months: DEFAULT_KEEP_LEAVERS_MONTHS,
+            booking_release_minutes: 20,
         }
     }
 }
@@ -90,6 +93,9 @@ impl Settings {
                 "keep_leavers_months" => {
                     s.keep_leavers_months = v.parse().unwrap_or(s.keep_leavers_months)
                 }
+                "booking_release_minutes" => {
+                    s.booking_release_minutes = v.parse().unwrap_or(s.booking_release_minutes)
+                }
                 other => {
                     if let Some(kind) = other
                         .strip_prefix("charge_minutes.")
@@ -122,6 +128,10 @@ impl Settings {
                 "keep_leavers_months".to_owned(),
                 self.keep_leavers_months.to_string(),
             ),
+            (
+                "booking_release_minutes".to_owned(),
+                self.booking_release_minutes.to_string(),
+            ),
         ];
         out.extend(
             self.charge_minutes
@@ -138,6 +148,7 @@ pub struct SettingsInput {
     pub school_name: String,
     pub day_ends_at: String,
     pub return_location: String,
+    pub booking_release_minutes: String,
     /// By kind's word.
     pub charge_minutes: BTreeMap<String, String>,
     pub require_two_factor: bool,
@@ -150,6 +161,7 @@ impl From<&Settings> for SettingsInput {
             school_name: s.school_name.clone(),
             day_ends_at: s.day_ends_at.format("%H:%M").to_string(),
             return_location: s.return_location.clone(),
+            booking_release_minutes: s.booking_release_minutes.to_string(),
             charge_minutes: s
                 .charge_minutes
                 .iter()
@@ -183,6 +195,16 @@ impl SettingsInput {
             crate::device::location_name(&self.return_location),
         ) {
             s.return_location = l;
+        }
+        match self.booking_release_minutes.trim() {
+            "" => {}
+            typed => match typed.parse::<u32>() {
+                Ok(m) if (5..=24 * 60).contains(&m) => s.booking_release_minutes = m,
+                _ => invalid.add(
+                    "booking_release_minutes",
+                    "Enter a number of minutes from 5 to 1440.",
+                ),
+            },
         }
         for kind in DeviceKind::ALL {
             let typed = self

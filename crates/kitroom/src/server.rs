@@ -98,8 +98,9 @@ pub async fn start(
 }
 
 /// Once a minute: devices that have charged for their kind's charging time become
-/// ready to lend. Once an hour (and at start): expired sessions are removed, and
-/// people who left longer ago than the retention setting are anonymised.
+/// ready to lend, and bookings nobody collected in time are released. Once an hour
+/// (and at start): expired sessions are removed, and people who left longer ago than
+/// the retention setting are anonymised.
 async fn housekeeping(store: Store) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
     let mut minutes = 0u32;
@@ -107,11 +108,19 @@ async fn housekeeping(store: Store) {
         every.tick().await;
         let now = chrono::Utc::now();
         match store.settings().await {
-            Ok(settings) => match store.mark_charged_devices_ready(settings, now).await {
-                Ok(n) if n > 0 => tracing::info!(devices = n, "charged devices marked ready"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not mark charged devices ready"),
-            },
+            Ok(settings) => {
+                let release_after = settings.booking_release_minutes;
+                match store.mark_charged_devices_ready(settings, now).await {
+                    Ok(n) if n > 0 => tracing::info!(devices = n, "charged devices marked ready"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not mark charged devices ready"),
+                }
+                match store.release_uncollected(release_after, now).await {
+                    Ok(n) if n > 0 => tracing::info!(bookings = n, "uncollected bookings released"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not release uncollected bookings"),
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "could not read the settings"),
         }
         if minutes.is_multiple_of(60) {

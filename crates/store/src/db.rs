@@ -37,6 +37,12 @@ pub enum StoreError {
     /// A rule refused the return.
     #[error(transparent)]
     Return(#[from] kitroom_core::loan::ReturnRefusal),
+    /// A set could not go out or come back; a refusal about one device names it.
+    #[error(transparent)]
+    Kit(#[from] kitroom_core::kit::KitRefusal),
+    /// A booking was refused or could not change; carries what is free instead.
+    #[error("{}", .0.refusal)]
+    Booking(Box<crate::bookings::BookingRefused>),
     #[error("database error")]
     Db(#[from] sqlx::Error),
     #[error("could not apply the database migrations")]

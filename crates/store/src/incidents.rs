@@ -205,6 +205,27 @@ const CHANGE: &str = "select c.id, d.tag as device_tag, trim(d.make || ' ' || d.
     from change_request c join device d on d.id = c.device_id join person p on p.id = c.person_id
     left join person h on h.id = c.decided_by";
 
+/// Puts a notification in one person's list, inside the caller's transaction.
+pub(crate) async fn notify(
+    conn: &mut SqliteConnection,
+    person: Uuid,
+    body: &str,
+    link: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into notification (id, person_id, created_at, body, link) values (?, ?, ?, ?, ?)",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(person.to_string())
+    .bind(time_text(now))
+    .bind(body)
+    .bind(link)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Tells every active manager and admin, in the app and (when they have an email
 /// address) by email through the outbox, inside the caller's transaction.
 async fn tell_managers(
@@ -286,77 +307,17 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let device = get_device(conn, device_id).await?;
-                let facts = DataFacts {
-                    encryption: &device.details.encryption,
-                    holds_personal_data: device.details.holds_personal_data,
-                    captures_images: device.details.captures_images,
-                };
-                let assessment = incident::assess_breach(d.kind, &facts, now);
-                let number: i64 = sqlx::query_scalar("select coalesce(max(number), 0) + 1 from incident").fetch_one(&mut *conn).await?;
-                let id = Uuid::new_v4();
-                sqlx::query(
-                    "insert into incident (id, number, device_id, kind, reported_by, reported_at, occurred_at, place, description,
-                       police_reference, device_status_before, breach_risk, breach_reason, decide_by)
-                     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(id.to_string())
-                .bind(number)
-                .bind(device_id.to_string())
-                .bind(d.kind.as_str())
-                .bind(reporter_id.to_string())
-                .bind(time_text(now))
-                .bind(time_text(d.occurred_at))
-                .bind(&d.place)
-                .bind(&d.description)
-                .bind(&d.police_reference)
-                .bind(device.status.as_str())
-                .bind(assessment.risk.as_str())
-                .bind(&assessment.reason)
-                .bind(assessment.decide_by.map(time_text))
-                .execute(&mut *conn)
-                .await?;
-                append(
+                report_incident_in(
                     conn,
                     &actor,
-                    "incident.reported",
-                    &device.subject(),
-                    json!({
-                        "incident": number, "kind": d.kind, "occurred_at": time_text(d.occurred_at), "place": d.place,
-                        "description": d.description, "police_reference": d.police_reference,
-                        "breach_risk": assessment.risk, "breach_reason": assessment.reason,
-                    }),
+                    reporter_id,
+                    &reporter_name,
+                    device_id,
+                    &d,
+                    &link_base,
                     now,
                 )
-                .await?;
-                if let Some(change) = incident::status_change_on_report(d.kind, device.status) {
-                    apply_change(conn, &actor, &device, change, json!({"note": format!("{} reported (incident {number})", d.kind.label())}), now).await?;
-                }
-                if d.kind == IncidentKind::Damage {
-                    sqlx::query("update device set condition = 'damaged', updated_at = ? where id = ?")
-                        .bind(time_text(now))
-                        .bind(device_id.to_string())
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                let tag = device.details.tag.to_string();
-                let link = format!("/incidents/{id}");
-                let body = format!("{} of {tag} reported by {reporter_name}", d.kind.label());
-                let subject = format!("Kitroom: {} of {tag} reported (incident {number})", d.kind.label().to_lowercase());
-                let email = format!(
-                    "{reporter_name} has reported the {kind} of {tag} ({make} {model}).\n\nWhat happened: {desc}\nWhen: {when}\nWhere: {place}\n{police}\nData protection: {reason}\n\nOpen the incident: {base}{link}\n",
-                    kind = d.kind.label().to_lowercase(),
-                    make = device.details.make,
-                    model = device.details.model,
-                    desc = d.description,
-                    when = kitroom_core::time::school_time(d.occurred_at),
-                    place = if d.place.is_empty() { "not given" } else { d.place.as_str() },
-                    police = d.police_reference.as_deref().map(|p| format!("Police reference: {p}\n")).unwrap_or_default(),
-                    reason = assessment.reason,
-                    base = link_base.trim_end_matches('/'),
-                );
-                tell_managers(conn, &body, &link, &subject, &email, now).await?;
-                get_incident(conn, id).await
+                .await
             })
         })
         .await
@@ -798,6 +759,104 @@ impl Store {
             pending_offsite: one("select count(*) from offsite_request where status = 'pending'").fetch_one(r).await?,
         })
     }
+}
+
+/// Records a report inside the caller's transaction (see [`Store::report_incident`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn report_incident_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    reporter_id: Uuid,
+    reporter_name: &str,
+    device_id: Uuid,
+    d: &ReportDetails,
+    link_base: &str,
+    now: DateTime<Utc>,
+) -> Result<Incident, StoreError> {
+    let device = get_device(conn, device_id).await?;
+    let facts = DataFacts {
+        encryption: &device.details.encryption,
+        holds_personal_data: device.details.holds_personal_data,
+        captures_images: device.details.captures_images,
+    };
+    let assessment = incident::assess_breach(d.kind, &facts, now);
+    let number: i64 = sqlx::query_scalar("select coalesce(max(number), 0) + 1 from incident")
+        .fetch_one(&mut *conn)
+        .await?;
+    let id = Uuid::new_v4();
+    sqlx::query(
+                    "insert into incident (id, number, device_id, kind, reported_by, reported_at, occurred_at, place, description,
+                       police_reference, device_status_before, breach_risk, breach_reason, decide_by)
+                     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id.to_string())
+                .bind(number)
+                .bind(device_id.to_string())
+                .bind(d.kind.as_str())
+                .bind(reporter_id.to_string())
+                .bind(time_text(now))
+                .bind(time_text(d.occurred_at))
+                .bind(&d.place)
+                .bind(&d.description)
+                .bind(&d.police_reference)
+                .bind(device.status.as_str())
+                .bind(assessment.risk.as_str())
+                .bind(&assessment.reason)
+                .bind(assessment.decide_by.map(time_text))
+                .execute(&mut *conn)
+                .await?;
+    append(
+                    conn,
+                    actor,
+                    "incident.reported",
+                    &device.subject(),
+                    json!({
+                        "incident": number, "kind": d.kind, "occurred_at": time_text(d.occurred_at), "place": d.place,
+                        "description": d.description, "police_reference": d.police_reference,
+                        "breach_risk": assessment.risk, "breach_reason": assessment.reason,
+                    }),
+                    now,
+                )
+                .await?;
+    if let Some(change) = incident::status_change_on_report(d.kind, device.status) {
+        apply_change(
+            conn,
+            actor,
+            &device,
+            change,
+            json!({"note": format!("{} reported (incident {number})", d.kind.label())}),
+            now,
+        )
+        .await?;
+    }
+    if d.kind == IncidentKind::Damage {
+        sqlx::query("update device set condition = 'damaged', updated_at = ? where id = ?")
+            .bind(time_text(now))
+            .bind(device_id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let tag = device.details.tag.to_string();
+    let link = format!("/incidents/{id}");
+    let body = format!("{} of {tag} reported by {reporter_name}", d.kind.label());
+    let subject = format!(
+        "Kitroom: {} of {tag} reported (incident {number})",
+        d.kind.label().to_lowercase()
+    );
+    let email = format!(
+                    "{reporter_name} has reported the {kind} of {tag} ({make} {model}).\n\nWhat happened: {desc}\nWhen: {when}\nWhere: {place}\n{police}\nData protection: {reason}\n\nOpen the incident: {base}{link}\n",
+                    kind = d.kind.label().to_lowercase(),
+                    make = device.details.make,
+                    model = device.details.model,
+                    desc = d.description,
+                    when = kitroom_core::time::school_time(d.occurred_at),
+                    place = if d.place.is_empty() { "not given" } else { d.place.as_str() },
+                    police = d.police_reference.as_deref().map(|p| format!("Police reference: {p}\n")).unwrap_or_default(),
+                    reason = assessment.reason,
+                    base = link_base.trim_end_matches('/'),
+                );
+    tell_managers(conn, &body, &link, &subject, &email, now).await?;
+    get_incident(conn, id).await
 }
 
 async fn insert_note(

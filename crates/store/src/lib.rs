@@ -6,6 +6,8 @@
 //! through a small pool of read-only connections and never wait for the writer (WAL).
 //!
 //! # Layout
+//! - [`bookings`]: bookings of devices, sets and any N of a kind; collection and release.
+//! - [`calendar`]: the school's periods, terms and holidays.
 //! - [`db`]: opening the database (pragmas, pools, migrations) and the write helper.
 //! - [`events`]: appending to the activity log, reading it, verifying its hash chain.
 //! - [`people`]: accounts, passwords, activation.
@@ -21,12 +23,15 @@
 //! - [`loans`]: check-out, return, the head's off-site authorisations, charging.
 //! - [`incidents`]: damage, loss and theft; notifications; the email outbox;
 //!   change requests; the manager's desk.
+//! - [`kits`]: sets and trolleys, checked out and returned as one.
 //! - [`import`]: writing a checked import in one transaction.
 //! - [`reports`]: the figures behind the manager's reports.
 //! - [`stocktakes`]: stocktakes and their frozen results.
 //! - [`settings`]: the school's settings.
 //! - [`retention`]: anonymising people who left, once the retention period is over.
 
+pub mod bookings;
+pub mod calendar;
 pub mod db;
 pub mod devices;
 pub mod disposals;
@@ -34,6 +39,7 @@ pub mod events;
 pub mod exports;
 pub mod import;
 pub mod incidents;
+pub mod kits;
 pub mod loans;
 pub mod locations;
 pub mod people;

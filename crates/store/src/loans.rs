@@ -5,6 +5,7 @@
 //! writes the decision with its event, all in one transaction on the one writer.
 
 use chrono::{DateTime, Duration, Utc};
+use kitroom_core::calendar::SchoolDue;
 use kitroom_core::device::{DeviceStatus, StatusChange};
 use kitroom_core::loan::{
     self, BorrowerFacts, CheckOutRefusal, CheckOutRequest, DeviceFacts, ReturnRequest,
@@ -44,6 +45,14 @@ pub struct Loan {
     pub battery_percent: Option<i64>,
     pub on_charge: Option<bool>,
     pub images_cleared: Option<bool>,
+    /// The due time first asked for, when the calendar moved it off a day the school
+    /// is shut, and why, in words for the borrower.
+    pub due_moved_from: Option<DateTime<Utc>>,
+    pub due_moved_reason: Option<String>,
+    /// The set check-out this loan is part of.
+    pub group_id: Option<Uuid>,
+    /// The device did not come back when its set was returned.
+    pub missing_on_return: bool,
 }
 
 impl Loan {
@@ -78,6 +87,10 @@ struct LoanRow {
     battery_percent: Option<i64>,
     on_charge: Option<bool>,
     images_cleared: Option<bool>,
+    due_moved_from: Option<String>,
+    due_moved_reason: Option<String>,
+    group_id: Option<String>,
+    missing_on_return: bool,
 }
 
 impl TryFrom<LoanRow> for Loan {
@@ -104,6 +117,10 @@ impl TryFrom<LoanRow> for Loan {
             battery_percent: r.battery_percent,
             on_charge: r.on_charge,
             images_cleared: r.images_cleared,
+            due_moved_from: r.due_moved_from.as_deref().map(parse_time).transpose()?,
+            due_moved_reason: r.due_moved_reason,
+            group_id: r.group_id.as_deref().map(parse_uuid).transpose()?,
+            missing_on_return: r.missing_on_return,
         })
     }
 }
@@ -111,7 +128,8 @@ impl TryFrom<LoanRow> for Loan {
 const LOAN: &str = "select l.id, l.device_id, d.tag as device_tag, trim(d.make || ' ' || d.model) as device_name,
     b.username as borrower, b.full_name as borrower_name, i.username as issued_by, l.out_at, l.due_at, l.purpose,
     l.off_site, l.authorisation_id is not null as authorised, l.returned_at, l.outcome, rl.name as return_location,
-    r.username as received_by, l.return_condition, l.battery_percent, l.on_charge, l.images_cleared
+    r.username as received_by, l.return_condition, l.battery_percent, l.on_charge, l.images_cleared,
+    l.due_moved_from, l.due_moved_reason, l.group_id, l.missing_on_return
     from loan l join device d on d.id = l.device_id join person b on b.id = l.borrower_id
     join person i on i.id = l.issued_by left join person r on r.id = l.received_by
     left join location rl on rl.id = l.return_location_id";
@@ -158,6 +176,22 @@ async fn open_loan_in(
     .transpose()
 }
 
+/// The loans of one set check-out, by device tag.
+pub(crate) async fn loans_of_group_in(
+    conn: &mut SqliteConnection,
+    group: &str,
+) -> Result<Vec<Loan>, StoreError> {
+    sqlx::query_as::<_, LoanRow>(&format!(
+        "{LOAN} where l.group_id = ? order by d.tag collate nocase"
+    ))
+    .bind(group)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(Loan::try_from)
+    .collect()
+}
+
 fn facts(d: &Device) -> DeviceFacts<'_> {
     DeviceFacts {
         kind: d.details.kind,
@@ -200,7 +234,9 @@ pub enum Authorisation {
 impl Store {
     /// Lends a device: checks every rule in `kitroom_core::loan` against the facts as
     /// they are inside the transaction, then writes the loan, the device's new status
-    /// and the event together. A second open loan is refused by the database too.
+    /// and the event together. A second open loan is refused by the database too. A
+    /// due time on a day the school is shut moves to the next school day, and the loan
+    /// says so.
     pub async fn check_out(
         &self,
         actor: Actor,
@@ -211,75 +247,21 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let device = get_device(conn, device_id).await?;
-                let borrower: Option<(String, bool)> = sqlx::query_as("select username, active from person where id = ?")
-                    .bind(borrower_id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                let (username, active) = borrower.ok_or(StoreError::NotFound)?;
-                let policy = standing_in(conn, borrower_id).await?;
-                // An approved authorisation of this person for this device, not yet used.
-                let authorisation: Option<String> = if request.off_site {
-                    sqlx::query_scalar(
-                        "select id from offsite_request where person_id = ? and device_id = ? and status = 'approved'
-                         order by decided_at desc limit 1",
-                    )
-                    .bind(borrower_id.to_string())
-                    .bind(device_id.to_string())
-                    .fetch_optional(&mut *conn)
+                let settings = crate::settings::settings_in(conn).await?;
+                let due = crate::calendar::calendar_in(conn)
                     .await?
-                } else {
-                    None
-                };
-                let request = CheckOutRequest { head_authorised: authorisation.is_some(), ..request };
-                loan::check_out(&facts(&device), &BorrowerFacts { active, policy }, &request, now)?;
-                let used_authorisation = authorisation.filter(|_| device.details.holds_personal_data);
-                let id = Uuid::new_v4();
-                let inserted = sqlx::query(
-                    "insert into loan (id, device_id, borrower_id, issued_by, out_at, due_at, purpose, off_site, authorisation_id)
-                     values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(id.to_string())
-                .bind(device_id.to_string())
-                .bind(borrower_id.to_string())
-                .bind(actor.id.unwrap_or(borrower_id).to_string())
-                .bind(time_text(now))
-                .bind(time_text(request.due_at))
-                .bind(&request.purpose)
-                .bind(request.off_site)
-                .bind(&used_authorisation)
-                .execute(&mut *conn)
-                .await;
-                match inserted {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan).into())
-                    }
-                    other => other?,
-                };
-                if let Some(a) = &used_authorisation {
-                    sqlx::query("update offsite_request set status = 'used' where id = ?").bind(a).execute(&mut *conn).await?;
-                }
-                let to = device.status.apply(StatusChange::CheckOut)?;
-                sqlx::query("update device set status = ?, charging_since = null, updated_at = ? where id = ?")
-                    .bind(to.as_str())
-                    .bind(time_text(now))
-                    .bind(device_id.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                append(
+                    .school_due(request.due_at, settings.day_ends_at);
+                check_out_in(
                     conn,
                     &actor,
-                    "loan.checked_out",
-                    &device.subject(),
-                    json!({
-                        "loan": id, "borrower": username, "due_at": time_text(request.due_at),
-                        "purpose": request.purpose, "off_site": request.off_site,
-                        "head_authorisation": used_authorisation,
-                    }),
+                    device_id,
+                    borrower_id,
+                    request,
+                    &due,
+                    None,
                     now,
                 )
-                .await?;
-                open_loan_in(conn, device_id).await?.ok_or(StoreError::NotFound)
+                .await
             })
         })
         .await
@@ -297,57 +279,7 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let device = get_device(conn, device_id).await?;
-                loan::return_device(&facts(&device), &request)?;
-                let open = open_loan_in(conn, device_id).await?.ok_or(kitroom_core::loan::ReturnRefusal::NotOnLoan)?;
-                let location_id = find_or_create(conn, &actor, &location, now).await?;
-                sqlx::query(
-                    "update loan set returned_at = ?, outcome = 'returned', return_location_id = ?, received_by = ?,
-                       return_condition = ?, battery_percent = ?, on_charge = ?, images_cleared = ?
-                     where id = ? and returned_at is null",
-                )
-                .bind(time_text(now))
-                .bind(location_id.to_string())
-                .bind(actor.id.map(|i| i.to_string()))
-                .bind(request.condition.as_str())
-                .bind(request.battery_percent)
-                .bind(request.on_charge)
-                .bind(device.details.captures_images.then_some(request.images_cleared))
-                .bind(open.id.to_string())
-                .execute(&mut *conn)
-                .await?;
-                let to = device.status.apply(StatusChange::Return)?;
-                let damaged = request.condition == kitroom_core::loan::ReturnCondition::Damaged;
-                sqlx::query(
-                    "update device set status = ?, charging_since = ?, updated_at = ?,
-                       condition = case when ? then 'damaged' else condition end where id = ?",
-                )
-                .bind(to.as_str())
-                .bind(request.on_charge.then(|| time_text(now)))
-                .bind(time_text(now))
-                .bind(damaged)
-                .bind(device_id.to_string())
-                .execute(&mut *conn)
-                .await?;
-                append(
-                    conn,
-                    &actor,
-                    "loan.returned",
-                    &device.subject(),
-                    json!({
-                        "loan": open.id, "borrower": open.borrower, "location": location,
-                        "condition": request.condition.as_str(), "battery_percent": request.battery_percent,
-                        "on_charge": request.on_charge,
-                        "images_cleared": device.details.captures_images.then_some(request.images_cleared),
-                    }),
-                    now,
-                )
-                .await?;
-                sqlx::query_as::<_, LoanRow>(&format!("{LOAN} where l.id = ?"))
-                    .bind(open.id.to_string())
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_into()
+                return_in(conn, &actor, device_id, &location, request, now).await
             })
         })
         .await
@@ -545,6 +477,196 @@ impl Store {
             Some((_, note)) => Authorisation::Declined { note },
         })
     }
+}
+
+/// One check-out inside the caller's transaction: the rules, the loan, the device's
+/// status, the event, and a notification to the borrower when the due time was
+/// moved and someone else lent it. `group` ties it to a set's check-out.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn check_out_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    device_id: Uuid,
+    borrower_id: Uuid,
+    request: CheckOutRequest,
+    due: &SchoolDue,
+    group: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Loan, StoreError> {
+    let device = get_device(conn, device_id).await?;
+    let borrower: Option<(String, bool)> =
+        sqlx::query_as("select username, active from person where id = ?")
+            .bind(borrower_id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (username, active) = borrower.ok_or(StoreError::NotFound)?;
+    let policy = standing_in(conn, borrower_id).await?;
+    // An approved authorisation of this person for this device, not yet used.
+    let authorisation: Option<String> = if request.off_site {
+        sqlx::query_scalar(
+                        "select id from offsite_request where person_id = ? and device_id = ? and status = 'approved'
+                         order by decided_at desc limit 1",
+                    )
+                    .bind(borrower_id.to_string())
+                    .bind(device_id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?
+    } else {
+        None
+    };
+    let request = CheckOutRequest {
+        head_authorised: authorisation.is_some(),
+        due_at: due.due_at,
+        ..request
+    };
+    loan::check_out(
+        &facts(&device),
+        &BorrowerFacts { active, policy },
+        &request,
+        now,
+    )?;
+    let used_authorisation = authorisation.filter(|_| device.details.holds_personal_data);
+    let id = Uuid::new_v4();
+    let inserted = sqlx::query(
+                    "insert into loan (id, device_id, borrower_id, issued_by, out_at, due_at, purpose, off_site, authorisation_id, group_id)
+                     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id.to_string())
+                .bind(device_id.to_string())
+                .bind(borrower_id.to_string())
+                .bind(actor.id.unwrap_or(borrower_id).to_string())
+                .bind(time_text(now))
+                .bind(time_text(request.due_at))
+                .bind(&request.purpose)
+                .bind(request.off_site)
+                .bind(&used_authorisation)
+                .bind(group.map(|g| g.to_string()))
+                .execute(&mut *conn)
+                .await;
+    match inserted {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan).into())
+        }
+        other => other?,
+    };
+    if let Some(a) = &used_authorisation {
+        sqlx::query("update offsite_request set status = 'used' where id = ?")
+            .bind(a)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let to = device.status.apply(StatusChange::CheckOut)?;
+    sqlx::query("update device set status = ?, charging_since = null, updated_at = ? where id = ?")
+        .bind(to.as_str())
+        .bind(time_text(now))
+        .bind(device_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    append(
+        conn,
+        actor,
+        "loan.checked_out",
+        &device.subject(),
+        json!({
+            "loan": id, "borrower": username, "due_at": time_text(request.due_at),
+            "purpose": request.purpose, "off_site": request.off_site,
+            "head_authorisation": used_authorisation,
+            "due_moved_from": due.moved.as_ref().map(|(f, _)| time_text(*f)),
+            "set_loan": group,
+        }),
+        now,
+    )
+    .await?;
+    if let Some((from, why)) = &due.moved {
+        sqlx::query("update loan set due_moved_from = ?, due_moved_reason = ? where id = ?")
+            .bind(time_text(*from))
+            .bind(why)
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+        if actor.id != Some(borrower_id) && group.is_none() {
+            let body = format!(
+                "{} is due back {}. {why}",
+                device.details.tag,
+                kitroom_core::time::school_time(due.due_at)
+            );
+            crate::incidents::notify(
+                conn,
+                borrower_id,
+                &body,
+                &format!("/devices/{}", device.details.tag),
+                now,
+            )
+            .await?;
+        }
+    }
+    open_loan_in(conn, device_id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// One return inside the caller's transaction.
+pub(crate) async fn return_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    device_id: Uuid,
+    location: &str,
+    request: ReturnRequest,
+    now: DateTime<Utc>,
+) -> Result<Loan, StoreError> {
+    let device = get_device(conn, device_id).await?;
+    loan::return_device(&facts(&device), &request)?;
+    let open = open_loan_in(conn, device_id)
+        .await?
+        .ok_or(kitroom_core::loan::ReturnRefusal::NotOnLoan)?;
+    let location_id = find_or_create(conn, actor, location, now).await?;
+    sqlx::query(
+                    "update loan set returned_at = ?, outcome = 'returned', return_location_id = ?, received_by = ?,
+                       return_condition = ?, battery_percent = ?, on_charge = ?, images_cleared = ?
+                     where id = ? and returned_at is null",
+                )
+                .bind(time_text(now))
+                .bind(location_id.to_string())
+                .bind(actor.id.map(|i| i.to_string()))
+                .bind(request.condition.as_str())
+                .bind(request.battery_percent)
+                .bind(request.on_charge)
+                .bind(device.details.captures_images.then_some(request.images_cleared))
+                .bind(open.id.to_string())
+                .execute(&mut *conn)
+                .await?;
+    let to = device.status.apply(StatusChange::Return)?;
+    let damaged = request.condition == kitroom_core::loan::ReturnCondition::Damaged;
+    sqlx::query(
+        "update device set status = ?, charging_since = ?, updated_at = ?,
+                       condition = case when ? then 'damaged' else condition end where id = ?",
+    )
+    .bind(to.as_str())
+    .bind(request.on_charge.then(|| time_text(now)))
+    .bind(time_text(now))
+    .bind(damaged)
+    .bind(device_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    append(
+        conn,
+        actor,
+        "loan.returned",
+        &device.subject(),
+        json!({
+            "loan": open.id, "borrower": open.borrower, "location": location,
+            "condition": request.condition.as_str(), "battery_percent": request.battery_percent,
+            "on_charge": request.on_charge,
+            "images_cleared": device.details.captures_images.then_some(request.images_cleared),
+        }),
+        now,
+    )
+    .await?;
+    sqlx::query_as::<_, LoanRow>(&format!("{LOAN} where l.id = ?"))
+        .bind(open.id.to_string())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_into()
 }
 
 /// Marks one charging device ready, with its event.

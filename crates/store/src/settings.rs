@@ -7,6 +7,16 @@ use serde_json::{json, Map};
 use crate::db::{Actor, Store, StoreError};
 use crate::events::{append, Subject};
 
+/// The settings as they are inside a transaction.
+pub(crate) async fn settings_in(conn: &mut sqlx::SqliteConnection) -> Result<Settings, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as("select key, value from setting")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(Settings::from_pairs(
+        rows.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    ))
+}
+
 impl Store {
     pub async fn settings(&self) -> Result<Settings, StoreError> {
         let rows: Vec<(String, String)> = sqlx::query_as("select key, value from setting")

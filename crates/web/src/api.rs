@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{DeviceInput, Pence};
 use kitroom_core::incident::ReportInput;
-use kitroom_core::loan::{default_due, CheckOutRequest, ReturnCondition, ReturnRequest};
+use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::Permission;
 use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::{FieldError, Invalid};
@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/policies/current/signatures", post(sign_policy))
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))
+        .merge(crate::api_bookings::router())
         .fallback(|| async { ApiError::not_found("That API endpoint") })
 }
 
@@ -373,6 +374,10 @@ pub fn loan_json(l: &Loan) -> Value {
         "battery_percent": l.battery_percent,
         "on_charge": l.on_charge,
         "images_cleared": l.images_cleared,
+        "due_moved_from": l.due_moved_from,
+        "due_moved_reason": l.due_moved_reason,
+        "set_loan": l.group_id,
+        "missing_on_return": l.missing_on_return,
     })
 }
 
@@ -415,9 +420,10 @@ async fn check_out(
         }
     };
     let settings = state.store().settings().await?;
+    let calendar = state.store().calendar().await?;
     let due_at = body
         .due_at
-        .unwrap_or_else(|| default_due(Utc::now(), settings.day_ends_at));
+        .unwrap_or_else(|| calendar.default_due(Utc::now(), settings.day_ends_at));
     let request = CheckOutRequest {
         due_at,
         purpose: body.purpose.trim().to_owned(),

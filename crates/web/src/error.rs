@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
 use kitroom_core::Invalid;
 use kitroom_store::StoreError;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::views;
 
@@ -70,6 +70,8 @@ impl From<StoreError> for AppError {
                 tracing::error!(error = %other, "the disk holding the database is full");
                 AppError::StorageFull
             }
+            StoreError::Kit(r) => AppError::Conflict(r.to_string()),
+            StoreError::Booking(r) => AppError::Conflict(r.refusal.to_string()),
             other => AppError::internal(other),
         }
     }
@@ -161,6 +163,9 @@ pub struct ApiError {
     pub kind: &'static str,
     pub detail: String,
     pub errors: Option<Invalid>,
+    /// More members for the problem object, such as what is free instead of a
+    /// booking that clashed.
+    pub extra: Option<(&'static str, Value)>,
 }
 
 impl ApiError {
@@ -170,6 +175,7 @@ impl ApiError {
             kind,
             detail: detail.into(),
             errors: None,
+            extra: None,
         }
     }
 
@@ -199,6 +205,7 @@ impl ApiError {
             kind: "validation",
             detail: invalid.to_string(),
             errors: Some(invalid),
+            extra: None,
         }
     }
 }
@@ -215,6 +222,7 @@ impl From<StoreError> for ApiError {
                 kind: "conflict",
                 detail: i.to_string(),
                 errors: Some(i),
+                extra: None,
             },
             // A loan rule's refusal: 409 when the device is not in the right state,
             // 422 when a rule refused; the rule's name is the problem's type.
@@ -240,6 +248,30 @@ impl From<StoreError> for ApiError {
                     "Kitroom's storage is full, so nothing was saved. Reading still works; writing resumes as soon as the disk holding Kitroom's data has space again.",
                 )
             }
+            StoreError::Kit(r) => {
+                let status = if r.is_conflict() {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                ApiError::new(status, r.code(), r.to_string())
+            }
+            StoreError::Booking(r) => {
+                let status = if r.refusal.is_conflict() {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                let mut e = ApiError::new(status, r.refusal.code(), r.refusal.to_string());
+                e.extra = Some((
+                    "alternatives",
+                    json!({
+                        "devices": r.alternatives.devices,
+                        "sets": r.alternatives.sets.iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>(),
+                    }),
+                ));
+                e
+            }
             other => {
                 let reference = log_internal(&other);
                 ApiError::new(
@@ -262,6 +294,9 @@ impl IntoResponse for ApiError {
         });
         if let Some(errors) = self.errors {
             body["errors"] = json!(errors);
+        }
+        if let Some((name, value)) = self.extra {
+            body[name] = value;
         }
         (
             self.status,

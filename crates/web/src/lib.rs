@@ -13,10 +13,10 @@
 //!   key, kept outside the database, that seals the secrets.
 //! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
 //! - [`devices`], [`locations`], [`people`], [`account`], [`log`], [`policies`],
-//!   [`loans`], [`settings`]: the pages, one module per feature, each with its own
+//!   [`loans`], [`settings`], [`calendar`], [`kits`], [`bookings`]: the pages, one module per feature, each with its own
 //!   `router()`.
 //! - [`markdown`]: policy text rendered safely.
-//! - [`api`]: the JSON API under `/api/v1`.
+//! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
 //! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
 
@@ -32,13 +32,17 @@ use tower_http::trace::TraceLayer;
 
 pub mod account;
 pub mod api;
+pub mod api_bookings;
 pub mod assets;
 pub mod auth;
+pub mod bookings;
+pub mod calendar;
 pub mod devices;
 pub mod error;
 pub mod export;
 pub mod import;
 pub mod incidents;
+pub mod kits;
 pub mod loans;
 pub mod locations;
 pub mod log;
@@ -198,6 +202,9 @@ pub fn app(state: AppState) -> Router {
         .merge(policies::router())
         .merge(loans::router())
         .merge(settings::router())
+        .merge(calendar::router())
+        .merge(kits::router())
+        .merge(bookings::router())
         .merge(incidents::router())
         .merge(reports::router())
         .merge(stocktakes::router())
@@ -218,6 +225,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(pages)
         .nest("/api/v1", api::router())
+        .merge(bookings::feed_router())
         .merge(assets::router())
         .route("/health", axum::routing::get(|| async { "ok" }))
         .route("/healthz", axum::routing::get(healthz))

@@ -7,12 +7,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::Europe::London;
+use chrono::{DateTime, NaiveDate, Utc};
+use kitroom_core::calendar::Calendar;
 use kitroom_core::device::{parse_date, DeviceStatus};
 use kitroom_core::invalid::{required_text, text};
 use kitroom_core::loan::{
-    default_due, CheckOutRefusal, CheckOutRequest, PolicyStanding, ReturnCondition, ReturnRequest,
+    CheckOutRefusal, CheckOutRequest, PolicyStanding, ReturnCondition, ReturnRequest,
 };
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
@@ -44,11 +44,31 @@ pub fn router() -> Router<AppState> {
 
 /// The instant a loan due on `day` is due: the end of that school day.
 pub fn end_of_day(day: NaiveDate, settings: &Settings) -> DateTime<Utc> {
-    London
-        .from_local_datetime(&day.and_time(settings.day_ends_at))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| day.and_time(settings.day_ends_at).and_utc())
+    Calendar::at(day, settings.day_ends_at)
+}
+
+/// When a loan asked for on this form is due: the end of a period (on the chosen
+/// day, or its next end on a school day), the end of the chosen day, or by default
+/// the end of the school day. The store then moves a due time that falls in a
+/// holiday.
+pub fn due_from_form(
+    form: &CheckOutForm,
+    calendar: &Calendar,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, String> {
+    let day = parse_date(&form.due_on, "Return date")?;
+    let period = match form.due_period.trim() {
+        "" => None,
+        name => Some(calendar.period(name).ok_or_else(|| {
+            format!("The school day has no period called “{name}”. Choose one from the list.")
+        })?),
+    };
+    Ok(match (period, day) {
+        (Some(p), day) => calendar.end_of_period(p, day, now),
+        (None, Some(day)) => end_of_day(day, settings),
+        (None, None) => calendar.default_due(now, settings.day_ends_at),
+    })
 }
 
 /// The check-out form as posted from a device's page.
@@ -59,6 +79,8 @@ pub struct CheckOutForm {
     pub borrower: String,
     /// Empty for the default (the end of today's school day).
     pub due_on: String,
+    /// A period's name: due at its end (on `due_on`, or at its next end).
+    pub due_period: String,
     pub purpose: String,
     #[serde(deserialize_with = "checkbox")]
     pub off_site: bool,
@@ -89,6 +111,8 @@ pub struct LoanPanel {
     pub default_due: Option<DateTime<Utc>>,
     pub return_location: String,
     pub people: Vec<(String, String)>,
+    /// The school's periods, for "return at the end of period 3".
+    pub periods: Vec<String>,
     pub checkout: CheckOutForm,
     pub ret: ReturnForm,
     pub checkout_refusal: Option<String>,
@@ -104,6 +128,7 @@ pub async fn loan_panel(
     device: &Device,
 ) -> Result<LoanPanel, AppError> {
     let settings = state.store().settings().await?;
+    let calendar = state.store().calendar().await?;
     let people = if ctx.may(Permission::LendToAnyone) && device.status == DeviceStatus::Available {
         let list = state.store().list_people(&Default::default()).await?;
         list.into_iter()
@@ -116,9 +141,10 @@ pub async fn loan_panel(
         open_loan: state.store().open_loan(device.id).await?,
         standing: Some(state.store().policy_standing(ctx.user.id).await?),
         authorisation: Some(state.store().authorisation(ctx.user.id, device.id).await?),
-        default_due: Some(default_due(Utc::now(), settings.day_ends_at)),
+        default_due: Some(calendar.default_due(Utc::now(), settings.day_ends_at)),
         return_location: settings.return_location,
         people,
+        periods: calendar.periods.iter().map(|p| p.name.clone()).collect(),
         ..Default::default()
     })
 }
@@ -159,6 +185,23 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     } else {
         None
     };
+    let bookings = store
+        .list_bookings(&kitroom_store::bookings::BookingFilter {
+            from: Some(now),
+            person: Some(ctx.user.id),
+            holding: true,
+            limit: 20,
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|b| b.status == kitroom_core::booking::BookingStatus::Booked)
+        .collect::<Vec<_>>();
+    let missing = if ctx.may(Permission::ViewIncidents) {
+        store.missing_from_sets().await?
+    } else {
+        Vec::new()
+    };
     // Thefts this person reported without a police reference: asked for again here.
     let missing_police: Vec<_> = store
         .list_incidents(&IncidentFilter {
@@ -172,7 +215,15 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
             i.kind == kitroom_core::incident::IncidentKind::Theft && i.police_reference.is_none()
         })
         .collect();
-    Ok(v::home(&ctx, &mine, &standing, desk.as_ref(), &missing_police, now).into_response())
+    let h = v::Home {
+        mine: &mine,
+        bookings: &bookings,
+        standing: &standing,
+        desk: desk.as_ref(),
+        missing_from_sets: &missing,
+        missing_police: &missing_police,
+    };
+    Ok(v::home(&ctx, h, now).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -238,9 +289,9 @@ async fn check_out(
         }
     };
     let now = Utc::now();
-    let due_at = match parse_date(&form.due_on, "Return date") {
-        Ok(None) => default_due(now, settings.day_ends_at),
-        Ok(Some(day)) => end_of_day(day, &settings),
+    let calendar = state.store().calendar().await?;
+    let due_at = match due_from_form(&form, &calendar, &settings, now) {
+        Ok(d) => d,
         Err(m) => {
             panel.checkout_refusal = Some(m);
             return refused(
@@ -266,6 +317,11 @@ async fn check_out(
         .await
     {
         Ok(loan) => {
+            let moved = loan
+                .due_moved_reason
+                .as_deref()
+                .map(|why| format!(" {why}"))
+                .unwrap_or_default();
             let whom = if borrower.id == ctx.user.id {
                 "you".to_owned()
             } else {
@@ -274,7 +330,7 @@ async fn check_out(
             set_flash(
                 &ctx.session,
                 format!(
-                    "{} is checked out to {whom} until {}. Bring it back to the {} and put it on charge.",
+                    "{} is checked out to {whom} until {}.{moved} Bring it back to the {} and put it on charge.",
                     device.details.tag,
                     crate::time::when(loan.due_at),
                     settings.return_location

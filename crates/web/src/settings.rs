@@ -36,6 +36,7 @@ async fn save(
         school_name: field("school_name"),
         day_ends_at: field("day_ends_at"),
         return_location: field("return_location"),
+        booking_release_minutes: field("booking_release_minutes"),
         charge_minutes: form
             .iter()
             .filter_map(|(k, v)| {

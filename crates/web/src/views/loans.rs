@@ -27,6 +27,9 @@ fn due(loan: &Loan, now: DateTime<Utc>) -> Markup {
         } @else {
             "Due " (time::when(loan.due_at))
         }
+        @if let Some(why) = &loan.due_moved_reason {
+            " " span.hint.moved { (why) }
+        }
     }
 }
 
@@ -48,14 +51,26 @@ pub fn policy_banner(standing: &PolicyStanding, back: Option<&str>) -> Markup {
     }
 }
 
-pub fn home(
-    ctx: &Ctx,
-    mine: &[Loan],
-    standing: &PolicyStanding,
-    desk: Option<&(DeskCounts, Vec<Incident>)>,
-    missing_police: &[Incident],
-    now: DateTime<Utc>,
-) -> Markup {
+/// What the home page shows.
+pub struct Home<'a> {
+    pub mine: &'a [Loan],
+    pub bookings: &'a [kitroom_store::bookings::Booking],
+    pub standing: &'a PolicyStanding,
+    /// The manager's desk: counts and breach deadlines.
+    pub desk: Option<&'a (DeskCounts, Vec<Incident>)>,
+    pub missing_from_sets: &'a [kitroom_store::kits::MissingFromSet],
+    pub missing_police: &'a [Incident],
+}
+
+pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
+    let Home {
+        mine,
+        bookings,
+        standing,
+        desk,
+        missing_from_sets,
+        missing_police,
+    } = h;
     let first = ctx.user.full_name.split_whitespace().next().unwrap_or("");
     page(
         ctx,
@@ -65,6 +80,7 @@ pub fn home(
             @if let Some((counts, deadlines)) = desk {
                 (super::incidents::desk(ctx, counts, deadlines, now))
             }
+            (super::kits::missing_on_desk(missing_from_sets))
         (policy_banner(standing, None))
             @for i in missing_police {
                 div.warning {
@@ -105,6 +121,8 @@ pub fn home(
                     }
                 }
             }
+            (super::bookings::upcoming(ctx, "My bookings", bookings, now))
+            p { a href="/bookings" { "Bookings calendar" } " · " a href="/bookings/new" { "Book devices for a lesson" } }
         },
     )
 }
@@ -171,9 +189,13 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                             datalist #people { @for (u, n) in &p.people { option value=(u) { (n) } } }
                         }
                     }
-                    details.more open[!p.checkout.due_on.is_empty() || p.checkout.off_site || !p.checkout.purpose.is_empty()] {
+                    details.more open[!p.checkout.due_on.is_empty() || !p.checkout.due_period.is_empty() || p.checkout.off_site || !p.checkout.purpose.is_empty()] {
                         summary { "Longer loan, purpose, or taking it home" }
                         (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for the end of today's school day").render(&Invalid::new()))
+                        @if !p.periods.is_empty() {
+                            @let options = period_options(&p.periods);
+                            (select("due_period", "Return at the end of", &options, &p.checkout.due_period, &Invalid::new()))
+                        }
                         (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: Year 5 science").render(&Invalid::new()))
                         (checkbox("off_site", "Taking it off the school site", p.checkout.off_site, Some(off_site_hint(device))))
                     }
@@ -194,6 +216,13 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
             }
         }
     }
+}
+
+/// "the school day" and each period, for the due-time choice.
+fn period_options(periods: &[String]) -> Vec<(&str, &str)> {
+    std::iter::once(("", "the school day"))
+        .chain(periods.iter().map(|n| (n.as_str(), n.as_str())))
+        .collect()
 }
 
 fn off_site_hint(device: &Device) -> &'static str {
@@ -229,6 +258,7 @@ pub fn loans_table(loans: &[Loan], now: DateTime<Utc>) -> Markup {
                             @if !l.purpose.is_empty() { (l.purpose) br; }
                             @if let Some(b) = l.battery_percent { "Battery " (b) "% " }
                             @if l.return_condition.as_deref() == Some("damaged") { span.badge.status-in_repair { "Damaged" } }
+                            @if l.missing_on_return { span.badge.status-lost { "Missing when its set came back" } }
                         }
                     }
                 }

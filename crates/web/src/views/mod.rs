@@ -13,10 +13,13 @@ use crate::auth::Ctx;
 
 pub mod account;
 pub mod auth;
+pub mod bookings;
+pub mod calendar;
 pub mod devices;
 pub mod export;
 pub mod import;
 pub mod incidents;
+pub mod kits;
 pub mod loans;
 pub mod locations;
 pub mod log;
@@ -44,6 +47,8 @@ pub enum Section {
     Notifications,
     Reports,
     Stocktakes,
+    Sets,
+    Bookings,
 }
 
 /// Percent-encodes one value for a query string.
@@ -96,6 +101,13 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
             "Approvals",
             ctx.may(Permission::AuthoriseOffsite) || ctx.may(Permission::DecideChanges),
         ),
+        (
+            Section::Bookings,
+            "/bookings",
+            "Bookings",
+            ctx.may(Permission::Borrow),
+        ),
+        (Section::Sets, "/sets", "Sets", ctx.may(Permission::Borrow)),
         (Section::Policy, policy_href, "Policy", true),
         (
             Section::Stocktakes,

@@ -14,12 +14,14 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid) -> Markup {
         Section::Settings,
         "Settings",
         html! {
+            p { a href="/calendar" { "School calendar: periods, terms and holidays" } }
             (error_summary(invalid))
             form method="post" action="/settings" novalidate {
                 (csrf(&ctx.csrf))
                 (Field::text("school_name", "School name", &input.school_name).required().hint("Printed on device labels").render(invalid))
                 (Field::text("day_ends_at", "The school day ends at", &input.day_ends_at).kind("time").required().hint("Loans are due back at this time unless a later date is chosen").render(invalid))
                 (Field::text("return_location", "Devices are returned to", &input.return_location).required().hint("Usually the computer room").render(invalid))
+                (Field::text("booking_release_minutes", "Release a booking not collected after", &input.booking_release_minutes).kind("number").hint("Minutes after the booked time starts. The devices are then free for others.").render(invalid))
                 fieldset #charge_minutes {
                     legend { "Charging time, in minutes" }
                     p.hint { "After this long on charge, a returned device is ready to lend again. 0 makes it ready at once." }

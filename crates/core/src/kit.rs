@@ -1,0 +1,186 @@
+//! Sets and trolleys ("kits"): devices grouped to be lent, returned and booked as
+//! one. A set goes out with whichever of its devices are available (one in repair
+//! stays behind, and the loan says so); coming back, every device that went is
+//! either back or missing, and a missing one is reported lost at once.
+
+use crate::device::DeviceStatus;
+use crate::invalid;
+use crate::loan::{CheckOutRefusal, ReturnRefusal};
+
+/// A set's name, checked.
+pub fn kit_name(s: &str) -> Result<String, String> {
+    invalid::required_text(s, "Name", 80)
+}
+
+/// Why a set could not go out or come back. A refusal about one device names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KitRefusal {
+    #[error("This set has no devices yet. Add its devices first.")]
+    Empty,
+    #[error("None of this set's devices is available to lend just now.")]
+    NothingAvailable,
+    #[error("This set is already checked out. It must be returned before it goes out again.")]
+    AlreadyOut,
+    #[error("This set is not checked out, so there is nothing to return.")]
+    NotOut,
+    #[error("Tick the devices that came back. If the whole set is missing, report it lost from each device's page.")]
+    NothingCameBack,
+    #[error("{tag} did not go out with this set, so it cannot come back with it.")]
+    NotInThisLoan { tag: String },
+    #[error("{tag}: {refusal}")]
+    CheckOut {
+        tag: String,
+        refusal: CheckOutRefusal,
+    },
+    #[error("{tag}: {refusal}")]
+    Return { tag: String, refusal: ReturnRefusal },
+}
+
+impl KitRefusal {
+    /// The stable name of the rule, for the API's problem `type`: a device's own
+    /// refusal keeps the code a single check-out or return gives.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KitRefusal::Empty => "set-empty",
+            KitRefusal::NothingAvailable => "device-not-available",
+            KitRefusal::AlreadyOut => "set-already-out",
+            KitRefusal::NotOut => "set-not-out",
+            KitRefusal::NothingCameBack => "nothing-came-back",
+            KitRefusal::NotInThisLoan { .. } => "not-in-this-loan",
+            KitRefusal::CheckOut { refusal, .. } => refusal.code(),
+            KitRefusal::Return { refusal, .. } => refusal.code(),
+        }
+    }
+
+    /// Whether the refusal is about the state of things (409) rather than what was
+    /// asked (422).
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            KitRefusal::NothingAvailable
+                | KitRefusal::AlreadyOut
+                | KitRefusal::NotOut
+                | KitRefusal::CheckOut {
+                    refusal: CheckOutRefusal::NotAvailable(_),
+                    ..
+                }
+        )
+    }
+}
+
+/// The devices that go out, and those that stay with their status.
+pub type GoingAndStaying<T> = (Vec<T>, Vec<(T, DeviceStatus)>);
+
+/// Which of a set's devices go out: the available ones. The others stay, with
+/// their status, so the loan can say which ones went.
+pub fn split_for_check_out<T: Clone>(
+    members: &[(T, DeviceStatus)],
+) -> Result<GoingAndStaying<T>, KitRefusal> {
+    if members.is_empty() {
+        return Err(KitRefusal::Empty);
+    }
+    let (going, staying): (Vec<_>, Vec<_>) = members
+        .iter()
+        .cloned()
+        .partition(|(_, s)| *s == DeviceStatus::Available);
+    if going.is_empty() {
+        return Err(KitRefusal::NothingAvailable);
+    }
+    Ok((going.into_iter().map(|(t, _)| t).collect(), staying))
+}
+
+/// Splits the devices that went out into those that came back and those missing.
+/// Every device that came back must have gone out, and at least one came back.
+pub fn split_on_return<T: Clone + PartialEq + std::fmt::Display>(
+    went: &[T],
+    came_back: &[T],
+) -> Result<(Vec<T>, Vec<T>), KitRefusal> {
+    if let Some(stray) = came_back.iter().find(|t| !went.contains(t)) {
+        return Err(KitRefusal::NotInThisLoan {
+            tag: stray.to_string(),
+        });
+    }
+    let (back, missing): (Vec<T>, Vec<T>) =
+        went.iter().cloned().partition(|t| came_back.contains(t));
+    if back.is_empty() {
+        return Err(KitRefusal::NothingCameBack);
+    }
+    Ok((back, missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_set_with_one_ipad_in_repair_still_goes_out_without_it() {
+        let members = vec![
+            ("IPAD-1", DeviceStatus::Available),
+            ("IPAD-2", DeviceStatus::InRepair),
+            ("IPAD-3", DeviceStatus::Available),
+        ];
+        let (going, staying) = split_for_check_out(&members).unwrap();
+        assert_eq!(going, vec!["IPAD-1", "IPAD-3"]);
+        assert_eq!(staying, vec![("IPAD-2", DeviceStatus::InRepair)]);
+    }
+
+    #[test]
+    fn a_set_with_nothing_available_or_nothing_in_it_is_refused() {
+        assert_eq!(split_for_check_out::<&str>(&[]), Err(KitRefusal::Empty));
+        assert_eq!(
+            split_for_check_out(&[("IPAD-1", DeviceStatus::OnLoan)]),
+            Err(KitRefusal::NothingAvailable)
+        );
+    }
+
+    #[test]
+    fn a_device_not_ticked_on_return_is_missing() {
+        let went = vec!["IPAD-1".to_owned(), "IPAD-2".into(), "IPAD-3".into()];
+        let (back, missing) =
+            split_on_return(&went, &["IPAD-1".to_owned(), "IPAD-3".into()]).unwrap();
+        assert_eq!(back, vec!["IPAD-1", "IPAD-3"]);
+        assert_eq!(missing, vec!["IPAD-2"]);
+        assert_eq!(
+            split_on_return(&went, &["IPAD-9".to_owned()]),
+            Err(KitRefusal::NotInThisLoan {
+                tag: "IPAD-9".into()
+            })
+        );
+        assert_eq!(
+            split_on_return(&went, &[]),
+            Err(KitRefusal::NothingCameBack)
+        );
+    }
+
+    #[test]
+    fn a_devices_own_refusal_keeps_its_code_and_names_the_device() {
+        let r = KitRefusal::CheckOut {
+            tag: "IPAD-2".into(),
+            refusal: CheckOutRefusal::NoPolicy,
+        };
+        assert_eq!(r.code(), "no-policy");
+        assert!(r
+            .to_string()
+            .starts_with("IPAD-2: Kitroom has no acceptable-use policy"));
+    }
+
+    proptest! {
+        #[test]
+        fn every_device_that_went_is_either_back_or_missing_never_both(
+            n in 1usize..30,
+            ticks in proptest::collection::vec(any::<bool>(), 30),
+        ) {
+            let went: Vec<String> = (0..n).map(|i| format!("IPAD-{i}")).collect();
+            let came: Vec<String> = went.iter().zip(&ticks).filter(|(_, t)| **t).map(|(d, _)| d.clone()).collect();
+            match split_on_return(&went, &came) {
+                Ok((back, missing)) => {
+                    prop_assert_eq!(back.len() + missing.len(), n);
+                    prop_assert!(back.iter().all(|d| !missing.contains(d)));
+                    prop_assert_eq!(back, came);
+                }
+                Err(e) => prop_assert!(came.is_empty() && e == KitRefusal::NothingCameBack),
+            }
+        }
+    }
+}

@@ -1,0 +1,831 @@
+//! Bookings: devices, sets and "any N of a kind" held for a time, collected as a
+//! loan, cancelled, or released when nobody collects them.
+//!
+//! Every booking decision is made inside the write transaction, on the one writer
+//! connection: the clash check reads the slots already taken and the insert follows
+//! with nothing in between, so two people booking the same slot at once cannot both
+//! win. The `booking_device_no_overlap` trigger refuses an overlapping row as well.
+
+use chrono::{DateTime, Utc};
+use kitroom_core::booking::{self, BookingChange, BookingRefusal, BookingStatus, Slot, Target};
+use kitroom_core::device::{DeviceKind, DeviceStatus};
+use kitroom_core::kit::KitRefusal;
+use kitroom_core::loan::{BorrowerFacts, CheckOutRequest};
+use serde_json::json;
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
+use crate::events::{append, Subject};
+use crate::kits::check_out_kit_in;
+use crate::loans::check_out_in;
+use crate::policies::standing_in;
+
+/// What a booking is for, with the names a page needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Booked {
+    Device { id: Uuid, tag: String },
+    Set { id: Uuid, name: String },
+    Kind { kind: DeviceKind, count: u32 },
+}
+
+impl Booked {
+    /// "IPAD-1", "iPad trolley A", "10 Chromebooks".
+    pub fn describe(&self) -> String {
+        match self {
+            Booked::Device { tag, .. } => tag.clone(),
+            Booked::Set { name, .. } => name.clone(),
+            Booked::Kind { kind, count } => {
+                format!("{count} {}", booking::kind_plural(*kind, *count))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub id: Uuid,
+    pub person: String,
+    pub person_name: String,
+    pub made_by: String,
+    pub booked: Booked,
+    pub slot: Slot,
+    pub purpose: String,
+    pub status: BookingStatus,
+    /// The tags of the devices it holds (none once cancelled or released).
+    pub devices: Vec<String>,
+    pub loan_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
+}
+
+/// What is free instead, offered with a refusal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Alternatives {
+    /// Devices of the same kind free for the whole time.
+    pub devices: Vec<String>,
+    /// Sets whose every device is free for the whole time: (id, name).
+    pub sets: Vec<(Uuid, String)>,
+}
+
+/// A refused booking and what is free instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingRefused {
+    pub refusal: BookingRefusal,
+    pub alternatives: Alternatives,
+}
+
+impl From<BookingRefusal> for StoreError {
+    fn from(refusal: BookingRefusal) -> Self {
+        StoreError::Booking(Box::new(BookingRefused {
+            refusal,
+            alternatives: Alternatives::default(),
+        }))
+    }
+}
+
+/// A new booking as asked.
+#[derive(Debug, Clone)]
+pub struct BookingRequest {
+    pub person: Uuid,
+    pub target: Target<Uuid, Uuid>,
+    pub slot: Slot,
+    pub purpose: String,
+}
+
+/// Which bookings to list.
+#[derive(Debug, Clone, Default)]
+pub struct BookingFilter {
+    /// Bookings that end after this...
+    pub from: Option<DateTime<Utc>>,
+    /// ...and start before this.
+    pub to: Option<DateTime<Utc>>,
+    pub person: Option<Uuid>,
+    pub kit: Option<Uuid>,
+    /// Only booked and collected ones (not cancelled or released).
+    pub holding: bool,
+    pub limit: i64,
+}
+
+/// What is free for a slot: for the calendar view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Free {
+    /// Devices free by kind, in the kinds' order.
+    pub kinds: Vec<(DeviceKind, i64)>,
+    pub sets: Vec<(Uuid, String)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct BookingRow {
+    id: String,
+    person: String,
+    person_name: String,
+    made_by: String,
+    device_id: Option<String>,
+    device_tag: Option<String>,
+    kit_id: Option<String>,
+    kit_name: Option<String>,
+    kind: Option<String>,
+    count: i64,
+    starts_at: String,
+    ends_at: String,
+    purpose: String,
+    status: String,
+    loan_id: Option<String>,
+    group_id: Option<String>,
+    devices: Option<String>,
+}
+
+impl TryFrom<BookingRow> for Booking {
+    type Error = StoreError;
+    fn try_from(r: BookingRow) -> Result<Self, StoreError> {
+        let booked = match (r.device_id, r.kit_id, r.kind) {
+            (Some(id), _, _) => Booked::Device {
+                id: parse_uuid(&id)?,
+                tag: r.device_tag.unwrap_or_default(),
+            },
+            (_, Some(id), _) => Booked::Set {
+                id: parse_uuid(&id)?,
+                name: r.kit_name.unwrap_or_default(),
+            },
+            (_, _, Some(kind)) => Booked::Kind {
+                kind: parse_word(&kind)?,
+                count: r.count.clamp(1, 200) as u32,
+            },
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "booking {} books nothing",
+                    r.id
+                )))
+            }
+        };
+        let mut devices: Vec<String> = r
+            .devices
+            .map(|d| d.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default();
+        devices.sort();
+        Ok(Booking {
+            id: parse_uuid(&r.id)?,
+            person: r.person,
+            person_name: r.person_name,
+            made_by: r.made_by,
+            booked,
+            slot: Slot {
+                starts_at: parse_time(&r.starts_at)?,
+                ends_at: parse_time(&r.ends_at)?,
+            },
+            purpose: r.purpose,
+            status: parse_word(&r.status)?,
+            devices,
+            loan_id: r.loan_id.as_deref().map(parse_uuid).transpose()?,
+            group_id: r.group_id.as_deref().map(parse_uuid).transpose()?,
+        })
+    }
+}
+
+const BOOKING: &str = "select b.id, p.username as person, p.full_name as person_name, m.username as made_by,
+    b.device_id, d.tag as device_tag, b.kit_id, k.name as kit_name, b.kind, b.count, b.starts_at, b.ends_at,
+    b.purpose, b.status, b.loan_id, b.group_id,
+    (select group_concat(dd.tag, char(31)) from booking_device bd join device dd on dd.id = bd.device_id
+       where bd.booking_id = b.id) as devices
+    from booking b join person p on p.id = b.person_id join person m on m.id = b.made_by
+    left join device d on d.id = b.device_id left join kit k on k.id = b.kit_id";
+
+async fn booking_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Booking, StoreError> {
+    sqlx::query_as::<_, BookingRow>(&format!("{BOOKING} where b.id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}
+
+fn booking_subject(b: &Booking) -> Subject {
+    match &b.booked {
+        Booked::Device { id, tag } => Subject::device(*id, tag),
+        Booked::Set { id, name } => Subject {
+            key: format!("kit:{id}"),
+            label: name.clone(),
+        },
+        Booked::Kind { .. } => Subject {
+            key: format!("booking:{}", b.id),
+            label: b.booked.describe(),
+        },
+    }
+}
+
+/// The devices busy for some of `slot`: held by a booking, or out on a loan due
+/// back after the slot starts.
+async fn busy_in(conn: &mut SqliteConnection, slot: &Slot) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select device_id from booking_device where starts_at < ?1 and ends_at > ?2
+         union select device_id from loan where returned_at is null and out_at < ?1 and due_at > ?2",
+    )
+    .bind(time_text(slot.ends_at))
+    .bind(time_text(slot.starts_at))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Devices that can be booked at all: not lost, retired or in repair.
+const BOOKABLE: &str = "status in ('available', 'on_loan', 'returned_charging')";
+
+async fn alternatives_in(
+    conn: &mut SqliteConnection,
+    slot: &Slot,
+    kind: Option<DeviceKind>,
+    busy: &[String],
+) -> Result<Alternatives, StoreError> {
+    let mut alt = Alternatives::default();
+    if let Some(kind) = kind {
+        let devices: Vec<(String, String)> = sqlx::query_as(&format!(
+            "select id, tag from device where kind = ? and {BOOKABLE} order by tag collate nocase limit 2000"
+        ))
+        .bind(kind.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        alt.devices = devices
+            .into_iter()
+            .filter(|(id, _)| !busy.contains(id))
+            .map(|(_, tag)| tag)
+            .take(10)
+            .collect();
+    }
+    let _ = slot;
+    let kits: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "select k.id, k.name, group_concat(d.id) from kit k join kit_device kd on kd.kit_id = k.id
+         join device d on d.id = kd.device_id where d.{BOOKABLE} group by k.id order by k.name collate nocase"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, name, members) in kits {
+        if members.split(',').all(|m| !busy.iter().any(|b| b == m)) {
+            alt.sets.push((parse_uuid(&id)?, name));
+        }
+    }
+    Ok(alt)
+}
+
+fn refused(refusal: BookingRefusal, alternatives: Alternatives) -> StoreError {
+    StoreError::Booking(Box::new(BookingRefused {
+        refusal,
+        alternatives,
+    }))
+}
+
+async fn book_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    request: BookingRequest,
+    now: DateTime<Utc>,
+) -> Result<Booking, StoreError> {
+    let slot = request.slot;
+    booking::check_slot(&slot, now)?;
+    let active: Option<bool> = sqlx::query_scalar("select active from person where id = ?")
+        .bind(request.person.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let policy = standing_in(conn, request.person).await?;
+    booking::may_borrow(&BorrowerFacts {
+        active: active.ok_or(StoreError::NotFound)?,
+        policy,
+    })?;
+    let busy = busy_in(conn, &slot).await?;
+    let (devices, device_id, kit_id, kind, count): (
+        Vec<String>,
+        Option<Uuid>,
+        Option<Uuid>,
+        Option<DeviceKind>,
+        u32,
+    ) = match request.target {
+        Target::Device(id) => {
+            let row: Option<(String, String, String)> =
+                sqlx::query_as("select tag, kind, status from device where id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let (tag, kind, status) = row.ok_or(StoreError::NotFound)?;
+            let kind: DeviceKind = parse_word(&kind)?;
+            let status: DeviceStatus = parse_word(&status)?;
+            if matches!(
+                status,
+                DeviceStatus::Lost | DeviceStatus::Retired | DeviceStatus::InRepair
+            ) {
+                let alt = alternatives_in(conn, &slot, Some(kind), &busy).await?;
+                return Err(refused(
+                    BookingRefusal::Borrower(kitroom_core::loan::CheckOutRefusal::NotAvailable(
+                        status,
+                    )),
+                    alt,
+                ));
+            }
+            if busy.contains(&id.to_string()) {
+                let alt = alternatives_in(conn, &slot, Some(kind), &busy).await?;
+                return Err(refused(BookingRefusal::Clash { what: tag }, alt));
+            }
+            (vec![id.to_string()], Some(id), None, None, 1)
+        }
+        Target::Set(kit) => {
+            let name: Option<String> = sqlx::query_scalar("select name from kit where id = ?")
+                .bind(kit.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+            let name = name.ok_or(StoreError::NotFound)?;
+            let members: Vec<(String, String)> = sqlx::query_as(&format!(
+                    "select d.id, d.tag from kit_device kd join device d on d.id = kd.device_id where kd.kit_id = ? and d.{BOOKABLE}
+                     order by d.tag collate nocase"
+                ))
+                .bind(kit.to_string())
+                .fetch_all(&mut *conn)
+                .await?;
+            if members.is_empty() {
+                return Err(KitRefusal::Empty.into());
+            }
+            let clashing: Vec<&str> = members
+                .iter()
+                .filter(|(id, _)| busy.contains(id))
+                .map(|(_, t)| t.as_str())
+                .collect();
+            if !clashing.is_empty() {
+                let alt = alternatives_in(conn, &slot, None, &busy).await?;
+                let what = format!(
+                    "{name} ({} of its devices: {})",
+                    clashing.len(),
+                    clashing.join(", ")
+                );
+                return Err(refused(BookingRefusal::Clash { what }, alt));
+            }
+            (
+                members.into_iter().map(|(id, _)| id).collect(),
+                None,
+                Some(kit),
+                None,
+                1,
+            )
+        }
+        Target::Kind { kind, count } => {
+            let candidates: Vec<String> = sqlx::query_scalar(&format!(
+                    "select id from device where kind = ? and {BOOKABLE} order by tag collate nocase limit 5000"
+                ))
+                .bind(kind.as_str())
+                .fetch_all(&mut *conn)
+                .await?;
+            let candidates: Vec<(String, Vec<Slot>)> = candidates
+                .into_iter()
+                .map(|id| {
+                    let taken = if busy.contains(&id) {
+                        vec![slot]
+                    } else {
+                        Vec::new()
+                    };
+                    (id, taken)
+                })
+                .collect();
+            match booking::choose_free(&candidates, &slot, count, kind) {
+                Ok(chosen) => (chosen, None, None, Some(kind), count),
+                Err(r) => {
+                    let alt = alternatives_in(conn, &slot, Some(kind), &busy).await?;
+                    return Err(refused(r, alt));
+                }
+            }
+        }
+    };
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "insert into booking (id, person_id, made_by, device_id, kit_id, kind, count, starts_at, ends_at, purpose, created_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(request.person.to_string())
+    .bind(actor.id.unwrap_or(request.person).to_string())
+    .bind(device_id.map(|d| d.to_string()))
+    .bind(kit_id.map(|k| k.to_string()))
+    .bind(kind.map(|k| k.as_str()))
+    .bind(i64::from(count))
+    .bind(time_text(slot.starts_at))
+    .bind(time_text(slot.ends_at))
+    .bind(&request.purpose)
+    .bind(time_text(now))
+    .execute(&mut *conn)
+    .await?;
+    for d in &devices {
+        hold_in(conn, id, d, &slot).await?;
+    }
+    let b = booking_in(conn, id).await?;
+    append(
+        conn,
+        actor,
+        "booking.made",
+        &booking_subject(&b),
+        json!({
+            "booking": id, "for": b.person, "what": b.booked.describe(), "starts_at": time_text(slot.starts_at),
+            "ends_at": time_text(slot.ends_at), "purpose": b.purpose, "devices": b.devices,
+        }),
+        now,
+    )
+    .await?;
+    Ok(b)
+}
+
+/// Holds one device for a booking's time. The trigger refuses an overlap.
+async fn hold_in(
+    conn: &mut SqliteConnection,
+    booking: Uuid,
+    device: &str,
+    slot: &Slot,
+) -> Result<(), StoreError> {
+    let r = sqlx::query("insert into booking_device (booking_id, device_id, starts_at, ends_at) values (?, ?, ?, ?)")
+        .bind(booking.to_string())
+        .bind(device)
+        .bind(time_text(slot.starts_at))
+        .bind(time_text(slot.ends_at))
+        .execute(&mut *conn)
+        .await;
+    match r {
+        Err(sqlx::Error::Database(e)) if e.message().contains("booked twice") => {
+            let tag: String = sqlx::query_scalar("select tag from device where id = ?")
+                .bind(device)
+                .fetch_one(&mut *conn)
+                .await?;
+            Err(BookingRefusal::Clash { what: tag }.into())
+        }
+        other => {
+            other?;
+            Ok(())
+        }
+    }
+}
+
+/// Ends a booking that never became a loan: its devices are free again.
+async fn close_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+    change: BookingChange,
+    now: DateTime<Utc>,
+) -> Result<Booking, StoreError> {
+    let b = booking_in(conn, id).await?;
+    let next = booking::change(b.status, change, &b.slot, now)?;
+    sqlx::query("update booking set status = ?, closed_at = ? where id = ?")
+        .bind(next.as_str())
+        .bind(time_text(now))
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from booking_device where booking_id = ?")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let action = if change == BookingChange::Cancel {
+        "booking.cancelled"
+    } else {
+        "booking.released"
+    };
+    append(
+        conn,
+        actor,
+        action,
+        &booking_subject(&b),
+        json!({"booking": id, "for": b.person, "what": b.booked.describe(), "starts_at": time_text(b.slot.starts_at)}),
+        now,
+    )
+    .await?;
+    booking_in(conn, id).await
+}
+
+async fn collect_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Booking, StoreError> {
+    let b = booking_in(conn, id).await?;
+    let next = booking::change(b.status, BookingChange::Collect, &b.slot, now)?;
+    let person: Uuid = parse_uuid(
+        &sqlx::query_scalar::<_, String>("select person_id from booking where id = ?")
+            .bind(id.to_string())
+            .fetch_one(&mut *conn)
+            .await?,
+    )?;
+    let settings = crate::settings::settings_in(conn).await?;
+    let calendar = crate::calendar::calendar_in(conn).await?;
+    let request = CheckOutRequest {
+        due_at: b.slot.ends_at,
+        purpose: if b.purpose.is_empty() {
+            format!("Booked: {}", b.booked.describe())
+        } else {
+            b.purpose.clone()
+        },
+        off_site: false,
+        head_authorised: false,
+    };
+    let due = calendar.school_due(request.due_at, settings.day_ends_at);
+    let borrower_refusal = |e: StoreError| match e {
+        StoreError::CheckOut(r) => StoreError::from(BookingRefusal::Borrower(r)),
+        other => other,
+    };
+    let (loan_id, group_id) = match &b.booked {
+        Booked::Device { id: device, .. } => {
+            let loan = check_out_in(conn, actor, *device, person, request, &due, None, now)
+                .await
+                .map_err(borrower_refusal)?;
+            (Some(loan.id), None)
+        }
+        Booked::Set { id: kit, .. } => {
+            let (group, _) = check_out_kit_in(conn, actor, *kit, person, request, now)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Kit(KitRefusal::CheckOut { refusal, .. })
+                        if !matches!(
+                            refusal,
+                            kitroom_core::loan::CheckOutRefusal::NotAvailable(_)
+                        ) =>
+                    {
+                        StoreError::from(BookingRefusal::Borrower(refusal))
+                    }
+                    other => other,
+                })?;
+            (None, Some(group.id))
+        }
+        Booked::Kind { kind, .. } => {
+            // each held device goes out; one that is not in the room (still charging,
+            // say) is swapped for another of the kind that is available and free
+            let held: Vec<(String, String)> = sqlx::query_as(
+                "select d.id, d.status from booking_device bd join device d on d.id = bd.device_id where bd.booking_id = ? order by d.tag collate nocase",
+            )
+            .bind(id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+            for (device, status) in held {
+                let device = if status == DeviceStatus::Available.as_str() {
+                    device
+                } else {
+                    sqlx::query(
+                        "delete from booking_device where booking_id = ? and device_id = ?",
+                    )
+                    .bind(id.to_string())
+                    .bind(&device)
+                    .execute(&mut *conn)
+                    .await?;
+                    let busy = busy_in(conn, &b.slot).await?;
+                    let spare: Vec<String> = sqlx::query_scalar("select id from device where kind = ? and status = 'available' order by tag collate nocase limit 5000")
+                        .bind(kind.as_str())
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    let Some(spare) = spare.into_iter().find(|s| !busy.contains(s)) else {
+                        let tag: String = sqlx::query_scalar("select tag from device where id = ?")
+                            .bind(&device)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        let status: DeviceStatus = parse_word(&status)?;
+                        return Err(BookingRefusal::Borrower(
+                            kitroom_core::loan::CheckOutRefusal::NotAvailable(status),
+                        )
+                        .into_with_tag(&tag));
+                    };
+                    hold_in(conn, id, &spare, &b.slot).await?;
+                    spare
+                };
+                check_out_in(
+                    conn,
+                    actor,
+                    parse_uuid(&device)?,
+                    person,
+                    request.clone(),
+                    &due,
+                    None,
+                    now,
+                )
+                .await
+                .map_err(borrower_refusal)?;
+            }
+            (None, None)
+        }
+    };
+    sqlx::query(
+        "update booking set status = ?, closed_at = ?, loan_id = ?, group_id = ? where id = ?",
+    )
+    .bind(next.as_str())
+    .bind(time_text(now))
+    .bind(loan_id.map(|l| l.to_string()))
+    .bind(group_id.map(|g| g.to_string()))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let b = booking_in(conn, id).await?;
+    append(
+        conn,
+        actor,
+        "booking.collected",
+        &booking_subject(&b),
+        json!({"booking": id, "for": b.person, "what": b.booked.describe(), "devices": b.devices, "due_at": time_text(due.due_at)}),
+        now,
+    )
+    .await?;
+    Ok(b)
+}
+
+trait WithTag {
+    fn into_with_tag(self, tag: &str) -> StoreError;
+}
+
+impl WithTag for BookingRefusal {
+    /// A refusal about one of the devices held, naming it.
+    fn into_with_tag(self, tag: &str) -> StoreError {
+        match self {
+            BookingRefusal::Borrower(r) => StoreError::Kit(KitRefusal::CheckOut {
+                tag: tag.to_owned(),
+                refusal: r,
+            }),
+            other => other.into(),
+        }
+    }
+}
+
+impl Store {
+    /// Books a device, a set or any N of a kind for `slot`, for `request.person`.
+    /// Refused, with what is free instead, when any device it needs is held for part
+    /// of that time.
+    pub async fn book(&self, actor: Actor, request: BookingRequest) -> Result<Booking, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                book_in(conn, &actor, request, now).await
+            })
+        })
+        .await
+    }
+
+    /// Cancels a booking not yet collected.
+    pub async fn cancel_booking(&self, actor: Actor, id: Uuid) -> Result<Booking, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                close_in(conn, &actor, id, BookingChange::Cancel, now).await
+            })
+        })
+        .await
+    }
+
+    /// Turns a booking into a loan in one step, with every check-out rule checked
+    /// again for every device, due back when the booking ends.
+    pub async fn collect_booking(&self, actor: Actor, id: Uuid) -> Result<Booking, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                collect_in(conn, &actor, id, now).await
+            })
+        })
+        .await
+    }
+
+    /// Releases every booking not collected `release_after_minutes` after it
+    /// started, freeing its devices and telling its person. Returns how many.
+    pub async fn release_uncollected(
+        &self,
+        release_after_minutes: u32,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let rows: Vec<(String, String, String)> = sqlx::query_as(
+                    "select id, starts_at, ends_at from booking where status = 'booked' and starts_at <= ?",
+                )
+                .bind(time_text(now))
+                .fetch_all(&mut *conn)
+                .await?;
+                let mut n = 0;
+                for (id, starts, ends) in rows {
+                    let slot = Slot { starts_at: parse_time(&starts)?, ends_at: parse_time(&ends)? };
+                    if booking::due_for_release(&slot, release_after_minutes, now) {
+                        let b = close_in(conn, &Actor::system(), parse_uuid(&id)?, BookingChange::Release, now).await?;
+                        let person: String = sqlx::query_scalar("select person_id from booking where id = ?").bind(&id).fetch_one(&mut *conn).await?;
+                        let body = format!(
+                            "Your booking of {} for {} was not collected, so it has been released for others.",
+                            b.booked.describe(),
+                            kitroom_core::time::school_time(b.slot.starts_at)
+                        );
+                        crate::incidents::notify(conn, parse_uuid(&person)?, &body, "/bookings", now).await?;
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            })
+        })
+        .await
+    }
+
+    pub async fn booking(&self, id: Uuid) -> Result<Option<Booking>, StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        match booking_in(&mut conn, id).await {
+            Ok(b) => Ok(Some(b)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Bookings by start time.
+    pub async fn list_bookings(&self, f: &BookingFilter) -> Result<Vec<Booking>, StoreError> {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(BOOKING);
+        qb.push(" where 1 = 1");
+        if let Some(from) = f.from {
+            qb.push(" and b.ends_at > ").push_bind(time_text(from));
+        }
+        if let Some(to) = f.to {
+            qb.push(" and b.starts_at < ").push_bind(time_text(to));
+        }
+        if let Some(p) = f.person {
+            qb.push(" and b.person_id = ").push_bind(p.to_string());
+        }
+        if let Some(k) = f.kit {
+            qb.push(" and b.kit_id = ").push_bind(k.to_string());
+        }
+        if f.holding {
+            qb.push(" and b.status in ('booked', 'collected')");
+        }
+        qb.push(" order by b.starts_at, b.created_at limit ")
+            .push_bind(if f.limit > 0 { f.limit.min(2000) } else { 500 });
+        qb.build_query_as::<BookingRow>()
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .map(Booking::try_from)
+            .collect()
+    }
+
+    /// Gives a person a new calendar feed address (only the token's hash is kept);
+    /// any earlier address stops working.
+    pub async fn set_feed_token(
+        &self,
+        actor: Actor,
+        person: Uuid,
+        token_hash: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                sqlx::query(
+                    "insert into calendar_feed (person_id, token_hash, created_at) values (?, ?, ?)
+                     on conflict (person_id) do update set token_hash = excluded.token_hash, created_at = excluded.created_at",
+                )
+                .bind(person.to_string())
+                .bind(&token_hash)
+                .bind(time_text(now))
+                .execute(&mut *conn)
+                .await?;
+                let username: String = sqlx::query_scalar("select username from person where id = ?").bind(person.to_string()).fetch_one(&mut *conn).await?;
+                let subject = Subject::person(person, &username);
+                append(conn, &actor, "feed.created", &subject, json!({}), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Whose feed this token opens, if it is live and its owner is active.
+    pub async fn feed_owner(&self, token_hash: &str) -> Result<Option<Uuid>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "select f.person_id from calendar_feed f join person p on p.id = f.person_id where f.token_hash = ? and p.active = 1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.reader())
+        .await?;
+        id.as_deref().map(parse_uuid).transpose()
+    }
+
+    pub async fn has_feed(&self, person: Uuid) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("select count(*) from calendar_feed where person_id = ?")
+            .bind(person.to_string())
+            .fetch_one(self.reader())
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// What is free for the whole of `slot`: devices by kind, and whole sets.
+    pub async fn free_for(&self, slot: Slot) -> Result<Free, StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        let busy = busy_in(&mut conn, &slot).await?;
+        let counts: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "select kind, count(*) from device d where {BOOKABLE} and not exists (
+               select 1 from booking_device b where b.device_id = d.id and b.starts_at < ?1 and b.ends_at > ?2)
+             and not exists (select 1 from loan l where l.device_id = d.id and l.returned_at is null and l.out_at < ?1 and l.due_at > ?2)
+             group by kind"
+        ))
+        .bind(time_text(slot.ends_at))
+        .bind(time_text(slot.starts_at))
+        .fetch_all(&mut *conn)
+        .await?;
+        let alt = alternatives_in(&mut conn, &slot, None, &busy).await?;
+        Ok(Free {
+            kinds: DeviceKind::ALL
+                .iter()
+                .filter_map(|k| {
+                    counts
+                        .iter()
+                        .find(|(w, _)| w == k.as_str())
+                        .map(|(_, n)| (*k, *n))
+                })
+                .collect(),
+            sets: alt.sets,
+        })
+    }
+}

@@ -1,0 +1,93 @@
+//! The school calendar: periods, terms and holidays, saved as a whole.
+
+use chrono::{NaiveDate, NaiveTime, Utc};
+use kitroom_core::calendar::{Calendar, CalendarInput, Days, Period};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use crate::db::{Actor, Store, StoreError};
+use crate::events::{append, Subject};
+
+/// Reads the calendar inside a transaction (or from a reader).
+pub(crate) async fn calendar_in(conn: &mut SqliteConnection) -> Result<Calendar, StoreError> {
+    let rows: Vec<(String, String, String, String)> =
+        sqlx::query_as("select kind, name, starts, ends from calendar_entry order by id")
+            .fetch_all(&mut *conn)
+            .await?;
+    let bad = |v: &str| StoreError::Corrupt(format!("calendar value {v:?}"));
+    let mut c = Calendar::default();
+    for (kind, name, starts, ends) in rows {
+        match kind.as_str() {
+            "period" => c.periods.push(Period {
+                name,
+                starts: NaiveTime::parse_from_str(&starts, "%H:%M").map_err(|_| bad(&starts))?,
+                ends: NaiveTime::parse_from_str(&ends, "%H:%M").map_err(|_| bad(&ends))?,
+            }),
+            other => {
+                let days = Days {
+                    name,
+                    first: NaiveDate::parse_from_str(&starts, "%Y-%m-%d")
+                        .map_err(|_| bad(&starts))?,
+                    last: NaiveDate::parse_from_str(&ends, "%Y-%m-%d").map_err(|_| bad(&ends))?,
+                };
+                if other == "term" {
+                    c.terms.push(days);
+                } else {
+                    c.holidays.push(days);
+                }
+            }
+        }
+    }
+    Ok(c)
+}
+
+impl Store {
+    pub async fn calendar(&self) -> Result<Calendar, StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        calendar_in(&mut conn).await
+    }
+
+    /// Replaces the whole calendar and records it, as typed, in the activity log.
+    pub async fn save_calendar(&self, actor: Actor, calendar: Calendar) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let before = CalendarInput::from(&calendar_in(conn).await?);
+                sqlx::query("delete from calendar_entry").execute(&mut *conn).await?;
+                let mut rows: Vec<(&str, String, String, String)> = Vec::new();
+                for p in &calendar.periods {
+                    rows.push(("period", p.name.clone(), p.starts.format("%H:%M").to_string(), p.ends.format("%H:%M").to_string()));
+                }
+                for (kind, list) in [("term", &calendar.terms), ("holiday", &calendar.holidays)] {
+                    for d in list {
+                        rows.push((kind, d.name.clone(), d.first.to_string(), d.last.to_string()));
+                    }
+                }
+                for (kind, name, starts, ends) in rows {
+                    sqlx::query("insert into calendar_entry (kind, name, starts, ends) values (?, ?, ?, ?)")
+                        .bind(kind)
+                        .bind(name)
+                        .bind(starts)
+                        .bind(ends)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                let after = CalendarInput::from(&calendar);
+                if after != before {
+                    let subject = Subject { key: "calendar".into(), label: "School calendar".into() };
+                    append(
+                        conn,
+                        &actor,
+                        "calendar.changed",
+                        &subject,
+                        json!({"periods": after.periods, "terms": after.terms, "holidays": after.holidays}),
+                        now,
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+}

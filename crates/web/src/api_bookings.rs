@@ -1,0 +1,427 @@
+//! The JSON API for bookings and sets: list, create, cancel, collect; a set's
+//! check-out and return. Refusals are the same problem types as a device's
+//! check-out (`policy-not-signed`, `device-not-available`, …), and a clash is
+//! `booking-clash` with the `alternatives` that are free instead.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use kitroom_core::loan::CheckOutRequest;
+use kitroom_core::person::Permission;
+use kitroom_core::Invalid;
+use kitroom_store::bookings::{Booked, Booking, BookingFilter};
+use kitroom_store::kits::{Kit, KitReturnRequest, LoanGroup};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::{loan_json, JsonBody};
+use crate::auth::ApiUser;
+use crate::bookings::{booking_request, may_act, BookingForm, BookingFormError};
+use crate::error::ApiError;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/bookings", get(list).post(create))
+        .route("/bookings/{id}", get(read).delete(cancel))
+        .route("/bookings/{id}/collect", post(collect))
+        .route("/sets", get(sets))
+        .route("/sets/{id}", get(set))
+        .route("/sets/{id}/checkout", post(set_check_out))
+        .route("/sets/{id}/return", post(set_return))
+}
+
+pub fn booking_json(b: &Booking) -> Value {
+    let (device, set, kind, count) = match &b.booked {
+        Booked::Device { tag, .. } => (Some(tag.clone()), None, None, 1),
+        Booked::Set { id, name } => (None, Some(json!({"id": id, "name": name})), None, 1),
+        Booked::Kind { kind, count } => (None, None, Some(kind.as_str()), *count),
+    };
+    json!({
+        "id": b.id,
+        "person": b.person,
+        "made_by": b.made_by,
+        "device": device,
+        "set": set,
+        "kind": kind,
+        "count": count,
+        "starts_at": b.slot.starts_at,
+        "ends_at": b.slot.ends_at,
+        "purpose": b.purpose,
+        "status": b.status.as_str(),
+        "devices": b.devices,
+        "loan": b.loan_id,
+        "set_loan": b.group_id,
+    })
+}
+
+fn id(s: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(s).map_err(|_| ApiError::not_found("That booking"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ListQuery {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    person: Option<String>,
+}
+
+/// Bookings that are booked or collected, by start; `from` defaults to now. Anyone
+/// may see what is booked and by whom, as on the calendar page.
+async fn list(
+    user: ApiUser,
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
+    let person = match q.person.as_deref() {
+        Some(name) => Some(
+            state
+                .store()
+                .person_by_username(name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(Invalid::one(
+                        "person",
+                        format!("Nobody has the username “{name}”."),
+                    ))
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let items = state
+        .store()
+        .list_bookings(&BookingFilter {
+            from: Some(q.from.unwrap_or_else(Utc::now)),
+            to: q.to,
+            person,
+            holding: true,
+            limit: 2000,
+            ..Default::default()
+        })
+        .await?;
+    let n = items.len();
+    Ok(Json(json!({
+        "items": items.iter().map(booking_json).collect::<Vec<_>>(),
+        "total": n, "page": 1, "per_page": n.max(1),
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    device: Option<String>,
+    set: Option<String>,
+    kind: Option<String>,
+    count: Option<u32>,
+    borrower: Option<String>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    date: Option<String>,
+    period: Option<String>,
+    #[serde(default)]
+    purpose: String,
+}
+
+async fn create(
+    user: ApiUser,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let form = BookingForm {
+        device: body.device.unwrap_or_default(),
+        set: body.set.unwrap_or_default(),
+        kind: body.kind.unwrap_or_default(),
+        count: body.count.map(|c| c.to_string()).unwrap_or_default(),
+        borrower: body.borrower.unwrap_or_default(),
+        date: body.date.unwrap_or_default(),
+        period: body.period.unwrap_or_default(),
+        purpose: body.purpose,
+        ..Default::default()
+    };
+    let times = match (body.starts_at, body.ends_at) {
+        (Some(a), Some(b)) => Some((a, b)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::invalid(Invalid::one(
+                "ends_at",
+                "Send both starts_at and ends_at, or a date and a period.",
+            )))
+        }
+    };
+    let request = match booking_request(&state, &user.0, &form, times).await {
+        Ok(r) => r,
+        Err(BookingFormError::Invalid(i)) => return Err(ApiError::invalid(i)),
+        Err(BookingFormError::Forbidden) => return Err(ApiError::forbidden()),
+        Err(BookingFormError::Store(e)) => return Err(e.into()),
+    };
+    let b = state.store().book(user.0.actor(), request).await?;
+    Ok((StatusCode::CREATED, Json(booking_json(&b))).into_response())
+}
+
+async fn owned(user: &ApiUser, state: &AppState, booking: &str) -> Result<Booking, ApiError> {
+    let b = state
+        .store()
+        .booking(id(booking)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("That booking"))?;
+    if !may_act(user.0.role, &user.0.username, &b) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(b)
+}
+
+async fn read(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(b): Path<String>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let b = state
+        .store()
+        .booking(id(&b)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("That booking"))?;
+    Ok(Json(booking_json(&b)).into_response())
+}
+
+async fn cancel(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(b): Path<String>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let b = owned(&user, &state, &b).await?;
+    let b = state.store().cancel_booking(user.0.actor(), b.id).await?;
+    Ok(Json(booking_json(&b)).into_response())
+}
+
+/// Collects a booking: it becomes a loan (or a set's loan) at once, with every
+/// check-out rule checked again. The answer carries the loans made.
+async fn collect(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(b): Path<String>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let b = owned(&user, &state, &b).await?;
+    let b = state.store().collect_booking(user.0.actor(), b.id).await?;
+    let mut body = booking_json(&b);
+    let person = state
+        .store()
+        .person_by_username(&b.person)
+        .await?
+        .map(|p| p.id);
+    let loans = state
+        .store()
+        .list_loans(&kitroom_store::loans::LoanFilter {
+            open: true,
+            borrower: person,
+            limit: 1000,
+            ..Default::default()
+        })
+        .await?;
+    body["loans"] = json!(loans
+        .iter()
+        .filter(|l| b.devices.contains(&l.device_tag) || Some(l.id) == b.loan_id)
+        .map(loan_json)
+        .collect::<Vec<_>>());
+    Ok(Json(body).into_response())
+}
+
+fn group_json(g: &LoanGroup) -> Value {
+    json!({
+        "id": g.id,
+        "borrower": g.borrower,
+        "out_at": g.out_at,
+        "due_at": g.due_at,
+        "purpose": g.purpose,
+        "returned_at": g.returned_at,
+        "loans": g.loans.iter().map(loan_json).collect::<Vec<_>>(),
+    })
+}
+
+fn set_json(k: &Kit) -> Value {
+    json!({
+        "id": k.id,
+        "name": k.name,
+        "notes": k.notes,
+        "devices": k.devices.iter().map(|d| json!({"tag": d.tag, "kind": d.kind, "status": d.status})).collect::<Vec<_>>(),
+        "set_loan": k.open.as_ref().map(group_json),
+    })
+}
+
+async fn sets(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let kits = state.store().list_kits().await?;
+    let n = kits.len();
+    Ok(Json(json!({
+        "items": kits.iter().map(|k| json!({"id": k.id, "name": k.name, "devices": k.devices, "available": k.available, "out_to": k.out_to})).collect::<Vec<_>>(),
+        "total": n, "page": 1, "per_page": n.max(1),
+    }))
+    .into_response())
+}
+
+async fn find_set(state: &AppState, s: &str) -> Result<Kit, ApiError> {
+    let k = match uuid::Uuid::parse_str(s) {
+        Ok(id) => state.store().kit(id).await?,
+        Err(_) => state.store().kit_by_name(s).await?,
+    };
+    k.ok_or_else(|| ApiError::not_found("That set"))
+}
+
+async fn set(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(s): Path<String>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    Ok(Json(set_json(&find_set(&state, &s).await?)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetCheckOutBody {
+    borrower: Option<String>,
+    due_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    purpose: String,
+}
+
+async fn set_check_out(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(s): Path<String>,
+    JsonBody(body): JsonBody<SetCheckOutBody>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let k = find_set(&state, &s).await?;
+    let borrower = match body.borrower.as_deref().map(str::trim) {
+        None | Some("") => user.0.clone(),
+        Some(name) if name.eq_ignore_ascii_case(&user.0.username) => user.0.clone(),
+        Some(name) => {
+            user.require(Permission::LendToAnyone)?;
+            state
+                .store()
+                .person_by_username(name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(Invalid::one(
+                        "borrower",
+                        format!("Nobody has the username “{name}”."),
+                    ))
+                })?
+        }
+    };
+    let settings = state.store().settings().await?;
+    let calendar = state.store().calendar().await?;
+    let request = CheckOutRequest {
+        due_at: body
+            .due_at
+            .unwrap_or_else(|| calendar.default_due(Utc::now(), settings.day_ends_at)),
+        purpose: kitroom_core::invalid::text(&body.purpose, "Purpose", 200)
+            .map_err(|m| ApiError::invalid(Invalid::one("purpose", m)))?,
+        off_site: false,
+        head_authorised: false,
+    };
+    let (group, staying) = state
+        .store()
+        .check_out_kit(user.0.actor(), k.id, borrower.id, request)
+        .await?;
+    let mut out = group_json(&group);
+    out["left_behind"] = json!(staying
+        .iter()
+        .map(|(t, s)| json!({"device": t, "status": s}))
+        .collect::<Vec<_>>());
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetReturnBody {
+    /// The tags that came back; every other device that went is reported lost.
+    came_back: Vec<String>,
+    location: Option<String>,
+    #[serde(default)]
+    on_charge: bool,
+    #[serde(default)]
+    images_cleared: bool,
+    /// Battery percentage by tag.
+    #[serde(default)]
+    battery: std::collections::BTreeMap<String, i64>,
+}
+
+async fn set_return(
+    user: ApiUser,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(s): Path<String>,
+    JsonBody(body): JsonBody<SetReturnBody>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let k = find_set(&state, &s).await?;
+    let Some(group) = &k.open else {
+        let r = kitroom_core::kit::KitRefusal::NotOut;
+        return Err(ApiError::new(StatusCode::CONFLICT, r.code(), r.to_string()));
+    };
+    if group.borrower != user.0.username && !user.0.role.may(Permission::LendToAnyone) {
+        return Err(ApiError::forbidden());
+    }
+    let mut request = KitReturnRequest {
+        on_charge: body.on_charge,
+        images_cleared: body.images_cleared,
+        ..Default::default()
+    };
+    let settings = state.store().settings().await?;
+    request.location = kitroom_core::device::location_name(
+        body.location
+            .as_deref()
+            .unwrap_or(&settings.return_location),
+    )
+    .map_err(|m| ApiError::invalid(Invalid::one("location", m)))?;
+    for tag in &body.came_back {
+        match k.devices.iter().find(|d| d.tag.eq_ignore_ascii_case(tag)) {
+            Some(d) => request.came_back.push(d.id),
+            None => {
+                let r = kitroom_core::kit::KitRefusal::NotInThisLoan { tag: tag.clone() };
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    r.code(),
+                    r.to_string(),
+                ));
+            }
+        }
+    }
+    for (tag, b) in &body.battery {
+        if let Some(d) = k.devices.iter().find(|d| d.tag.eq_ignore_ascii_case(tag)) {
+            request.battery.insert(d.id, *b);
+        }
+    }
+    let done = state
+        .store()
+        .return_kit(
+            user.0.actor(),
+            user.0.full_name.clone(),
+            k.id,
+            request,
+            state.base_url(&headers),
+        )
+        .await?;
+    if !done.missing.is_empty() {
+        state.wake_mailer();
+    }
+    Ok(Json(json!({
+        "back": done.back,
+        "missing": done.missing.iter().map(|(t, i)| json!({"device": t, "incident": i})).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}

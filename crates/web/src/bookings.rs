@@ -1,0 +1,625 @@
+//! Bookings: the calendar by day and by week with what is booked, by whom, and what
+//! is still free; booking a device, a set or any N of a kind for a period or a time
+//! range; collecting a booking as a loan in one step; cancelling.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use kitroom_core::booking::{Slot, Target};
+use kitroom_core::calendar::Calendar;
+use kitroom_core::device::{parse_date, DeviceKind};
+use kitroom_core::invalid::text;
+use kitroom_core::person::{Permission, Role};
+use kitroom_core::Invalid;
+use kitroom_store::bookings::{Alternatives, Booked, Booking, BookingFilter, BookingRequest};
+use kitroom_store::StoreError;
+use serde::Deserialize;
+
+use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::views::bookings as v;
+use crate::{AppError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/bookings", get(calendar).post(create))
+        .route("/bookings/new", get(new))
+        .route("/bookings/feed", get(feed_page).post(new_feed))
+        .route("/bookings/{id}/cancel", post(cancel))
+        .route("/bookings/{id}/collect", post(collect))
+}
+
+/// The calendar feed itself: opened by a calendar program without a session; the
+/// secret in the address is the only key.
+pub fn feed_router() -> Router<AppState> {
+    Router::new().route("/feeds/{token}/bookings.ics", get(feed))
+}
+
+async fn feed_page(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let has = state.store().has_feed(ctx.user.id).await?;
+    Ok(v::feed(&ctx, has, None).into_response())
+}
+
+/// Makes a new feed address and shows it once; only its hash is kept.
+async fn new_feed(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let token = crate::auth::random_token();
+    state
+        .store()
+        .set_feed_token(
+            ctx.user.actor(),
+            ctx.user.id,
+            crate::auth::token_hash(&token),
+        )
+        .await?;
+    let url = format!("{}/feeds/{token}/bookings.ics", state.base_url(&headers));
+    Ok(v::feed(&ctx, true, Some(&url)).into_response())
+}
+
+async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let answer = async {
+        let Some(person) = state
+            .store()
+            .feed_owner(&crate::auth::token_hash(&token))
+            .await?
+        else {
+            return Ok::<_, StoreError>(None);
+        };
+        let bookings = state
+            .store()
+            .list_bookings(&BookingFilter {
+                from: Some(Utc::now() - Duration::days(30)),
+                person: Some(person),
+                holding: true,
+                limit: 1000,
+                ..Default::default()
+            })
+            .await?;
+        let name = state
+            .store()
+            .person_by_id(person)
+            .await?
+            .map(|p| p.full_name)
+            .unwrap_or_default();
+        let now = Utc::now();
+        let events: Vec<kitroom_core::ical::IcsEvent> = bookings
+            .iter()
+            .map(|b| kitroom_core::ical::IcsEvent {
+                uid: format!("{}@kitroom", b.id),
+                stamp: now,
+                starts_at: b.slot.starts_at,
+                ends_at: b.slot.ends_at,
+                summary: format!("Kitroom: {}", b.booked.describe()),
+                description: [
+                    b.purpose.clone(),
+                    if b.devices.is_empty() || matches!(b.booked, Booked::Device { .. }) {
+                        String::new()
+                    } else {
+                        format!("Devices: {}", b.devices.join(", "))
+                    },
+                    b.status.label().to_owned(),
+                ]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n"),
+                location: String::new(),
+                cancelled: false,
+            })
+            .collect();
+        Ok(Some(kitroom_core::ical::calendar(
+            &format!("Kitroom bookings: {name}"),
+            &events,
+        )))
+    };
+    match answer.await {
+        Ok(Some(ics)) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/calendar; charset=utf-8",
+                ),
+                (axum::http::header::CACHE_CONTROL, "no-store"),
+            ],
+            ics,
+        )
+            .into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            "This calendar address is not in use. Make a new one in Kitroom.",
+        )
+            .into_response(),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+/// What to book and when, as typed into the form or sent to the API: exactly one of
+/// `device`, `set` and `kind`; a `date` with a `period` or `from` and `to` times, or
+/// (from the API) `starts_at` and `ends_at`.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct BookingForm {
+    pub device: String,
+    /// A set's id or name.
+    pub set: String,
+    pub kind: String,
+    pub count: String,
+    /// Empty for oneself; a manager may book for anyone.
+    pub borrower: String,
+    pub date: String,
+    pub period: String,
+    pub from: String,
+    pub to: String,
+    pub purpose: String,
+}
+
+/// Turns the form into a request for the store, field by field.
+pub async fn booking_request(
+    state: &AppState,
+    user: &kitroom_store::people::Person,
+    form: &BookingForm,
+    starts_ends: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<BookingRequest, BookingFormError> {
+    let mut invalid = Invalid::new();
+    let store = state.store();
+    let person = match form.borrower.trim() {
+        "" => Some(user.id),
+        name if name.eq_ignore_ascii_case(&user.username) => Some(user.id),
+        name => {
+            if !user.role.may(Permission::LendToAnyone) {
+                return Err(BookingFormError::Forbidden);
+            }
+            match store.person_by_username(name).await? {
+                Some(p) => Some(p.id),
+                None => {
+                    invalid.add("borrower", format!("Nobody has the username “{name}”."));
+                    None
+                }
+            }
+        }
+    };
+    let chosen = [&form.device, &form.set, &form.kind]
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .count();
+    let mut target = None;
+    if chosen != 1 {
+        invalid.add(
+            "device",
+            "Choose what to book: one device, one set, or a number of devices of a kind.",
+        );
+    } else if !form.device.trim().is_empty() {
+        match store.device_by_tag(form.device.trim()).await? {
+            Some(d) => target = Some(Target::Device(d.id)),
+            None => invalid.add(
+                "device",
+                format!("No device has the tag “{}”.", form.device.trim()),
+            ),
+        }
+    } else if !form.set.trim().is_empty() {
+        let set = match uuid::Uuid::parse_str(form.set.trim()) {
+            Ok(id) => store.kit(id).await?,
+            Err(_) => store.kit_by_name(&form.set).await?,
+        };
+        match set {
+            Some(k) => target = Some(Target::Set(k.id)),
+            None => invalid.add(
+                "set",
+                format!("There is no set called “{}”.", form.set.trim()),
+            ),
+        }
+    } else {
+        let kind = form.kind.trim().parse::<DeviceKind>();
+        let count = match form.count.trim() {
+            "" => Ok(1),
+            c => c.parse::<u32>(),
+        };
+        match (kind, count) {
+            (Ok(kind), Ok(count)) if (1..=200).contains(&count) => {
+                target = Some(Target::Kind { kind, count })
+            }
+            (Err(_), _) => invalid.add("kind", "Choose a kind of device, such as iPad or laptop."),
+            _ => invalid.add("count", "Enter how many devices, from 1 to 200."),
+        }
+    }
+    let slot = match starts_ends {
+        Some((starts_at, ends_at)) => Some(Slot { starts_at, ends_at }),
+        None => slot_from_form(state, form, &mut invalid).await?,
+    };
+    let purpose = invalid.check("purpose", text(&form.purpose, "Purpose", 200));
+    invalid.into_result().map_err(BookingFormError::Invalid)?;
+    match (person, target, slot, purpose) {
+        (Some(person), Some(target), Some(slot), Some(purpose)) => Ok(BookingRequest {
+            person,
+            target,
+            slot,
+            purpose,
+        }),
+        _ => Err(BookingFormError::Invalid(Invalid::one(
+            "device",
+            "Check the booking and try again.",
+        ))),
+    }
+}
+
+/// Why a booking form could not become a request.
+pub enum BookingFormError {
+    Invalid(Invalid),
+    Forbidden,
+    Store(StoreError),
+}
+
+impl From<StoreError> for BookingFormError {
+    fn from(e: StoreError) -> Self {
+        BookingFormError::Store(e)
+    }
+}
+
+async fn slot_from_form(
+    state: &AppState,
+    form: &BookingForm,
+    invalid: &mut Invalid,
+) -> Result<Option<Slot>, StoreError> {
+    let day = match parse_date(&form.date, "The date") {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            invalid.add("date", "Enter the date of the booking.");
+            return Ok(None);
+        }
+        Err(m) => {
+            invalid.add("date", m);
+            return Ok(None);
+        }
+    };
+    if !form.period.trim().is_empty() {
+        let calendar = state.store().calendar().await?;
+        return Ok(match calendar.period(&form.period) {
+            Some(p) => {
+                let (starts_at, ends_at) = calendar.period_on(p, day);
+                Some(Slot { starts_at, ends_at })
+            }
+            None => {
+                invalid.add(
+                    "period",
+                    format!(
+                        "The school day has no period called “{}”.",
+                        form.period.trim()
+                    ),
+                );
+                None
+            }
+        });
+    }
+    let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
+    match (time(&form.from), time(&form.to)) {
+        (Some(a), Some(b)) => Ok(Some(Slot {
+            starts_at: Calendar::at(day, a),
+            ends_at: Calendar::at(day, b),
+        })),
+        _ => {
+            invalid.add(
+                "from",
+                "Choose a period, or enter the times it starts and ends, like 11:15 and 12:15.",
+            );
+            Ok(None)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CalendarQuery {
+    pub view: String,
+    pub date: String,
+}
+
+/// One stretch of a day in the calendar: a period, or the whole school day.
+pub struct Row {
+    pub label: String,
+    pub slot: Slot,
+    pub period: Option<String>,
+    pub bookings: Vec<Booking>,
+    pub free: kitroom_store::bookings::Free,
+}
+
+async fn calendar(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<CalendarQuery>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let today = crate::time::today();
+    let day = parse_date(&q.date, "The date")
+        .ok()
+        .flatten()
+        .unwrap_or(today);
+    let store = state.store();
+    let calendar = store.calendar().await?;
+    let settings = store.settings().await?;
+    if q.view == "week" {
+        let monday = day - Duration::days(day.weekday().num_days_from_monday().into());
+        let days: Vec<NaiveDate> = (0..5).map(|i| monday + Duration::days(i)).collect();
+        let bookings = store
+            .list_bookings(&BookingFilter {
+                from: Some(Calendar::at(monday, NaiveTime::MIN)),
+                to: Some(Calendar::at(monday + Duration::days(7), NaiveTime::MIN)),
+                holding: true,
+                limit: 2000,
+                ..Default::default()
+            })
+            .await?;
+        return Ok(v::week(&ctx, monday, &days, &bookings, &calendar).into_response());
+    }
+    let mut rows = Vec::new();
+    let stretches: Vec<(String, Option<String>, NaiveTime, NaiveTime)> =
+        if calendar.periods.is_empty() {
+            vec![(
+                "The school day".into(),
+                None,
+                NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+                settings.day_ends_at,
+            )]
+        } else {
+            calendar
+                .periods
+                .iter()
+                .map(|p| {
+                    (
+                        format!(
+                            "{}, {}–{}",
+                            p.name,
+                            p.starts.format("%H:%M"),
+                            p.ends.format("%H:%M")
+                        ),
+                        Some(p.name.clone()),
+                        p.starts,
+                        p.ends,
+                    )
+                })
+                .collect()
+        };
+    for (label, period, a, b) in stretches {
+        let slot = Slot {
+            starts_at: Calendar::at(day, a),
+            ends_at: Calendar::at(day, b),
+        };
+        if slot.ends_at <= slot.starts_at {
+            continue;
+        }
+        let bookings = store
+            .list_bookings(&BookingFilter {
+                from: Some(slot.starts_at),
+                to: Some(slot.ends_at),
+                holding: true,
+                limit: 500,
+                ..Default::default()
+            })
+            .await?;
+        let free = store.free_for(slot).await?;
+        rows.push(Row {
+            label,
+            slot,
+            period,
+            bookings,
+            free,
+        });
+    }
+    let closed = calendar.no_school(day).map(|n| n.to_string());
+    Ok(v::day(&ctx, day, &rows, closed.as_deref(), Utc::now()).into_response())
+}
+
+async fn new(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    QueryParams(form): QueryParams<BookingForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let mut form = form;
+    if form.date.is_empty() {
+        form.date = crate::time::today().to_string();
+    }
+    render_form(&ctx, &state, &form, &Invalid::new(), None, StatusCode::OK).await
+}
+
+async fn render_form(
+    ctx: &Ctx,
+    state: &AppState,
+    form: &BookingForm,
+    invalid: &Invalid,
+    refused: Option<(&str, &Alternatives)>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let calendar = state.store().calendar().await?;
+    let periods: Vec<String> = calendar.periods.iter().map(|p| p.name.clone()).collect();
+    let kits = state.store().list_kits().await?;
+    Ok((
+        status,
+        v::form(ctx, form, &periods, &kits, invalid, refused),
+    )
+        .into_response())
+}
+
+async fn create(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    FormBody(form): FormBody<BookingForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let request = match booking_request(&state, &ctx.user, &form, None).await {
+        Ok(r) => r,
+        Err(BookingFormError::Invalid(i)) => {
+            return render_form(
+                &ctx,
+                &state,
+                &form,
+                &i,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(BookingFormError::Forbidden) => return Err(AppError::Forbidden),
+        Err(BookingFormError::Store(e)) => return Err(e.into()),
+    };
+    match state.store().book(ctx.user.actor(), request).await {
+        Ok(b) => {
+            let whom = if b.person == ctx.user.username {
+                "you".to_owned()
+            } else {
+                b.person_name.clone()
+            };
+            let from =
+                b.slot.starts_at - Duration::minutes(kitroom_core::booking::COLLECT_EARLY_MINUTES);
+            let collect = if Utc::now() >= from {
+                "Collect it now with “Collect” below.".to_owned()
+            } else {
+                format!(
+                    "Collect it from {} with “Collect” here or on its page.",
+                    crate::time::when(from)
+                )
+            };
+            set_flash(
+                &ctx.session,
+                format!(
+                    "{} is booked for {whom}, {}. {collect}",
+                    b.booked.describe(),
+                    when_slot(&b.slot),
+                ),
+            )
+            .await?;
+            Ok(Redirect::to(&format!(
+                "/bookings?date={}",
+                Calendar::day_of(b.slot.starts_at)
+            ))
+            .into_response())
+        }
+        Err(StoreError::Booking(r)) => {
+            let status = if r.refusal.is_conflict() {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let message = r.refusal.to_string();
+            render_form(
+                &ctx,
+                &state,
+                &form,
+                &Invalid::new(),
+                Some((&message, &r.alternatives)),
+                status,
+            )
+            .await
+        }
+        Err(StoreError::Kit(r)) => {
+            let message = r.to_string();
+            render_form(
+                &ctx,
+                &state,
+                &form,
+                &Invalid::new(),
+                Some((&message, &Alternatives::default())),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Thu 26 Nov 2026, 11:15–12:15".
+pub fn when_slot(slot: &Slot) -> String {
+    let a = crate::time::when(slot.starts_at);
+    if Calendar::day_of(slot.starts_at) == Calendar::day_of(slot.ends_at) {
+        format!(
+            "{a}–{}",
+            kitroom_core::time::school_time(slot.ends_at)
+                .rsplit(", ")
+                .next()
+                .unwrap_or("")
+        )
+    } else {
+        format!("{a} to {}", crate::time::when(slot.ends_at))
+    }
+}
+
+/// Whether this person may act on this booking: their own, or a manager's.
+pub fn may_act(role: Role, username: &str, b: &Booking) -> bool {
+    b.person.eq_ignore_ascii_case(username) || role.may(Permission::LendToAnyone)
+}
+
+async fn owned(ctx: &Ctx, state: &AppState, id: &str) -> Result<Booking, AppError> {
+    let b = state
+        .store()
+        .booking(parse_id(id)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !may_act(ctx.user.role, &ctx.user.username, &b) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(b)
+}
+
+async fn cancel(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let b = owned(&ctx, &state, &id).await?;
+    let b = state.store().cancel_booking(ctx.user.actor(), b.id).await?;
+    set_flash(
+        &ctx.session,
+        format!(
+            "The booking of {} for {} is cancelled.",
+            b.booked.describe(),
+            when_slot(&b.slot)
+        ),
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/bookings?date={}",
+        Calendar::day_of(b.slot.starts_at)
+    ))
+    .into_response())
+}
+
+async fn collect(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let b = owned(&ctx, &state, &id).await?;
+    match state.store().collect_booking(ctx.user.actor(), b.id).await {
+        Ok(b) => {
+            let settings = state.store().settings().await?;
+            set_flash(
+                &ctx.session,
+                format!(
+                    "{} is checked out to {} until {}. Bring it back to the {} and put it on charge.",
+                    b.booked.describe(),
+                    if b.person == ctx.user.username { "you".to_owned() } else { b.person_name.clone() },
+                    crate::time::when(b.slot.ends_at),
+                    settings.return_location
+                ),
+            )
+            .await?;
+            let to = match &b.booked {
+                Booked::Device { tag, .. } => crate::devices::device_url(tag),
+                Booked::Set { id, .. } => crate::kits::kit_url(*id),
+                Booked::Kind { .. } => "/".to_owned(),
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(StoreError::Booking(r)) => Err(AppError::Conflict(r.refusal.to_string())),
+        Err(StoreError::Kit(r)) => Err(AppError::Conflict(r.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,211 @@
+//! Sets and trolleys: the list, and a set's page with its devices, its check-out
+//! and its return.
+
+use chrono::{DateTime, Utc};
+use kitroom_core::device::DeviceStatus;
+use kitroom_core::person::Permission;
+use kitroom_core::Invalid;
+use kitroom_store::kits::{Kit, KitSummary, MissingFromSet};
+use maud::{html, Markup};
+
+use super::{
+    checkbox, csrf, error_summary, page, select, status_badge, url_encode, Field, Section,
+};
+use crate::auth::Ctx;
+use crate::devices::device_url;
+use crate::kits::{kit_url, KitPage};
+use crate::time;
+
+pub fn list(ctx: &Ctx, kits: &[KitSummary], name: &str, notes: &str, invalid: &Invalid) -> Markup {
+    page(
+        ctx,
+        Section::Sets,
+        "Sets and trolleys",
+        html! {
+            p.lead { "A set is lent, returned and booked as one: a trolley of iPads, a class set of Chromebooks." }
+            @if kits.is_empty() {
+                div.empty {
+                    p { "There are no sets yet." }
+                    @if ctx.may(Permission::ManageRegister) { p { "Make one below, then add its devices." } }
+                    @else { p { "The business manager makes sets from the register." } }
+                }
+            } @else {
+                table.kits {
+                    thead { tr { th { "Set" } th { "Devices" } th { "Available" } th { "Out to" } } }
+                    tbody {
+                        @for k in kits {
+                            tr {
+                                td { a href=(kit_url(k.id)) { (k.name) } }
+                                td { (k.devices) }
+                                td { (k.available) }
+                                td { @match &k.out_to { Some(who) => (who), None => span.muted { "In" } } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if ctx.may(Permission::ManageRegister) {
+                h2 #new { "Make a set" }
+                (error_summary(invalid))
+                form method="post" action="/sets" novalidate {
+                    (csrf(&ctx.csrf))
+                    (Field::text("name", "Name", name).required().hint("For example: iPad trolley A").render(invalid))
+                    (Field::text("notes", "Notes", notes).hint("For example: 30 iPads and the charging trolley, kept in the library").render(invalid))
+                    button.primary type="submit" { "Make the set" }
+                }
+            }
+        },
+    )
+}
+
+fn period_options(periods: &[String]) -> Vec<(&str, &str)> {
+    std::iter::once(("", "the school day"))
+        .chain(periods.iter().map(|n| (n.as_str(), n.as_str())))
+        .collect()
+}
+
+pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
+    let url = kit_url(kit.id);
+    let manager = ctx.may(Permission::LendToAnyone);
+    let available = kit
+        .devices
+        .iter()
+        .filter(|d| d.status == DeviceStatus::Available)
+        .count();
+    page(
+        ctx,
+        Section::Sets,
+        &kit.name,
+        html! {
+            @if !kit.notes.is_empty() { p.lead { (kit.notes) } }
+            @if let Some(r) = &p.checkout_refusal { div.error-summary role="alert" tabindex="-1" { p { (r) } } }
+            @match &kit.open {
+                Some(g) => {
+                    section #return {
+                        h2 { "Out to " (g.borrower_name) }
+                        p {
+                            @if g.due_at < now { span.badge.overdue { "Overdue" } " was due " } @else { "Due back " }
+                            (time::when(g.due_at))
+                            @if !g.purpose.is_empty() { " · " (g.purpose) }
+                        }
+                        @if let Some(why) = g.loans.iter().find_map(|l| l.due_moved_reason.as_deref()) { p.hint { (why) } }
+                        @if let Some(r) = &p.return_refusal { div.error-summary role="alert" tabindex="-1" { p { (r) } } }
+                        @if g.borrower == ctx.user.username || manager {
+                            form.return method="post" action={ (url) "/return" } novalidate {
+                                (csrf(&ctx.csrf))
+                                fieldset {
+                                    legend { "Which came back?" }
+                                    p.hint { "Untick any device that is not here. It will be reported lost straight away, so the business manager can look for it." }
+                                    @for l in &g.loans {
+                                        @if l.is_open() {
+                                            @let id = format!("back-{}", l.device_tag);
+                                            @let battery = format!("battery.{}", l.device_tag);
+                                            @let battery_id = format!("battery-{}", l.device_tag);
+                                            div.field.check.kit-device {
+                                                input id=(id) name="back" type="checkbox" value=(l.device_tag) checked;
+                                                label for=(id) { strong { (l.device_tag) } " " span.muted { (l.device_name) } }
+                                                label.visually-hidden for=(battery_id) { "Battery of " (l.device_tag) ", percent" }
+                                                input.battery id=(battery_id) name=(battery) type="number" min="0" max="100" inputmode="numeric" placeholder="Battery %";
+                                            }
+                                        } @else {
+                                            p { (l.device_tag) " " span.muted { "already back" @if l.outcome.as_deref() == Some("lost") { " — reported lost" } } }
+                                        }
+                                    }
+                                }
+                                (Field::text("location", "Returned to", &p.return_location).render(&Invalid::new()))
+                                (checkbox("on_charge", "The devices are on charge (the trolley is plugged in)", true, None))
+                                (checkbox("images_cleared", "Photos and videos are moved to the school network and deleted from the devices", false, Some("Needed for devices that take photos, such as iPads and cameras.")))
+                                button.primary.big type="submit" { "Return the set" }
+                            }
+                        }
+                    }
+                }
+                None => {
+                    section #checkout {
+                        h2 { "Check out" }
+                        @if kit.devices.is_empty() {
+                            p { "This set has no devices yet." }
+                        } @else {
+                            p { (available) " of " (kit.devices.len()) " devices are available and will go out. Any that are not stay here, and the loan says which went." }
+                            form.checkout method="post" action={ (url) "/checkout" } novalidate {
+                                (csrf(&ctx.csrf))
+                                @if manager {
+                                    div.field {
+                                        label for="borrower" { "Lend to" }
+                                        p.hint { "A username. Leave empty to borrow it yourself." }
+                                        input #borrower name="borrower" type="text" list="people" value=(p.checkout.borrower) autocomplete="off";
+                                        datalist #people { @for (u, n) in &p.people { option value=(u) { (n) } } }
+                                    }
+                                }
+                                (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for today").render(&Invalid::new()))
+                                @if !p.periods.is_empty() {
+                                    @let options = period_options(&p.periods);
+                                    (select("due_period", "Return at the end of", &options, &p.checkout.due_period, &Invalid::new()))
+                                }
+                                (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: 6B science").render(&Invalid::new()))
+                                button.primary.big type="submit" { @if manager { "Check out the set" } @else { "Check out the set to me" } }
+                            }
+                        }
+                    }
+                }
+            }
+            (super::bookings::upcoming(ctx, "Booked", &p.bookings, now))
+            p { a href={ "/bookings/new?set=" (kit.id) } { "Book this set for a lesson" } }
+            h2 { "Devices in this set" }
+            @if kit.devices.is_empty() {
+                div.empty { p { "No devices yet." @if ctx.may(Permission::ManageRegister) { " Add them below by tag." } } }
+            } @else {
+                table.kit-devices {
+                    thead { tr { th { "Device" } th { "Status" } @if ctx.may(Permission::ManageRegister) { th { span.visually-hidden { "Actions" } } } } }
+                    tbody {
+                        @for d in &kit.devices {
+                            tr {
+                                td { a href=(device_url(&d.tag)) { (d.tag) } " " span.muted { (d.name) } }
+                                td { (status_badge(d.status)) }
+                                @if ctx.may(Permission::ManageRegister) {
+                                    td {
+                                        form method="post" action={ (url) "/devices/" (url_encode(&d.tag)) "/remove" } {
+                                            (csrf(&ctx.csrf))
+                                            button.link type="submit" { "Take out of the set" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if ctx.may(Permission::ManageRegister) {
+                h2 #add { "Add a device" }
+                (error_summary(&p.add))
+                form method="post" action={ (url) "/devices" } novalidate {
+                    (csrf(&ctx.csrf))
+                    (Field::text("tag", "Asset tag", &p.add_tag).required().hint("Type it or scan the label").render(&p.add))
+                    button.secondary type="submit" { "Add to the set" }
+                }
+            }
+            p { a href="/sets" { "All sets" } }
+        },
+    )
+}
+
+/// Partial: devices that did not come back with their set, for the manager's desk.
+pub fn missing_on_desk(missing: &[MissingFromSet]) -> Markup {
+    html! {
+        @if !missing.is_empty() {
+            section.desk-missing {
+                h2 { "Missing from sets" }
+                ul {
+                    @for m in missing {
+                        li {
+                            strong { a href=(device_url(&m.tag)) { (m.tag) } }
+                            " did not come back with " (m.kit_name) " from " (m.borrower_name)
+                            " (" (time::when_text(&m.returned_at)) "). "
+                            @if let Some(i) = &m.incident_id { a href={ "/incidents/" (i) } { "Loss report" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! Sets and trolleys: checked out and returned as one, with the state of every device.
+
+use kitroom_core::device::DeviceStatus;
+use kitroom_store::loans::LoanFilter;
+use kitroom_tests::{spawn_app, TestApp};
+use reqwest::Client;
+use serde_json::Value;
+
+/// A manager with a trolley of three iPads, one of them in repair; Jo has signed.
+async fn trolley(app: &TestApp) -> (Client, Client, String) {
+    let sbm = app.signed_in("sbm", "manager").await;
+    for tag in ["IPAD-1", "IPAD-2", "IPAD-3"] {
+        let r = app
+            .register_device(
+                &sbm,
+                &[
+                    ("tag", tag),
+                    ("kind", "ipad"),
+                    ("make", "Apple"),
+                    ("model", "iPad"),
+                    ("location", "Library"),
+                    ("captures_images", "on"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+    let r = app
+        .submit(
+            &sbm,
+            "/devices/IPAD-3",
+            "/devices/IPAD-3/status",
+            &[("change", "send_to_repair")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .submit(
+            &sbm,
+            "/sets",
+            "/sets",
+            &[
+                ("name", "iPad trolley A"),
+                ("notes", "30 iPads and the trolley"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let set = r.headers()["location"].to_str().unwrap().to_owned();
+    for tag in ["IPAD-1", "IPAD-2", "IPAD-3"] {
+        let r = app
+            .submit(&sbm, &set, &format!("{set}/devices"), &[("tag", tag)])
+            .await;
+        assert_eq!(r.status(), 303, "{tag} joins the set");
+    }
+    app.publish_policy(&sbm, "v1").await;
+    let jo = app.signed_in("jo", "borrower").await;
+    app.sign_policy(&jo, "Jo Test").await;
+    (sbm, jo, set)
+}
+
+async fn text(c: &Client, app: &TestApp, path: &str) -> String {
+    c.get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn status(app: &TestApp, tag: &str) -> DeviceStatus {
+    app.store()
+        .device_by_tag(tag)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+/// A teacher taking the trolley would not know an iPad was in repair, and a missing
+/// iPad would go unnoticed until the next stocktake.
+#[tokio::test]
+async fn a_set_goes_out_without_the_ipad_in_repair_and_a_missing_ipad_is_reported_at_once() {
+    let app = spawn_app().await;
+    let (sbm, jo, set) = trolley(&app).await;
+
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/checkout"),
+            &[("purpose", "6B science")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = text(&jo, &app, &set).await;
+    assert!(page.contains("2 devices went"), "{page}");
+    assert!(page.contains("Not in it: IPAD-3 (in repair)"));
+    assert!(page.contains("Out to Jo Test"));
+    let loans = app
+        .store()
+        .list_loans(&LoanFilter {
+            open: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(loans.len(), 2, "one loan per device that went");
+    assert!(loans
+        .iter()
+        .all(|l| l.group_id.is_some() && l.group_id == loans[0].group_id));
+
+    // someone else cannot take it while it is out
+    let r = app
+        .submit(&sbm, &set, &format!("{set}/checkout"), &[])
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("already checked out"));
+
+    // Jo brings it back with IPAD-2 missing: the box for it is left unticked
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/return"),
+            &[
+                ("back", "IPAD-1"),
+                ("battery.IPAD-1", "35"),
+                ("on_charge", "on"),
+                ("images_cleared", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = text(&jo, &app, &set).await;
+    assert!(page.contains("1 back and on charge"), "{page}");
+    assert!(page.contains("Missing: IPAD-2. It is reported lost"));
+
+    assert_eq!(status(&app, "IPAD-1").await, DeviceStatus::ReturnedCharging);
+    assert_eq!(status(&app, "IPAD-2").await, DeviceStatus::Lost);
+    assert_eq!(
+        status(&app, "IPAD-3").await,
+        DeviceStatus::InRepair,
+        "it never went"
+    );
+    assert!(app
+        .store()
+        .list_loans(&LoanFilter {
+            open: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+    let all = app
+        .store()
+        .list_loans(&LoanFilter::default())
+        .await
+        .unwrap();
+    let ipad2 = all.iter().find(|l| l.device_tag == "IPAD-2").unwrap();
+    assert!(ipad2.missing_on_return);
+    assert_eq!(ipad2.outcome.as_deref(), Some("lost"));
+    let ipad1 = all.iter().find(|l| l.device_tag == "IPAD-1").unwrap();
+    assert_eq!(ipad1.battery_percent, Some(35));
+
+    // the manager's desk shows it, with its loss report
+    let desk = text(&sbm, &app, "/").await;
+    assert!(desk.contains("Missing from sets"), "{desk}");
+    assert!(desk.contains("did not come back with iPad trolley A from Jo Test"));
+    let token = app.token_for("sbm").await;
+    let incidents: Value = Client::new()
+        .get(app.url("/api/v1/incidents?status=open"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = incidents["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "loss");
+    assert_eq!(items[0]["device"], "IPAD-2");
+    assert!(items[0]["description"]
+        .as_str()
+        .unwrap()
+        .contains("did not come back when the set iPad trolley A was returned"));
+    // and the manager was notified in the app
+    assert!(text(&sbm, &app, "/notifications")
+        .await
+        .contains("Loss of IPAD-2"));
+}
+
+/// A set could go out to someone who has not signed the policy, or half a set
+/// could be written when one device is refused.
+#[tokio::test]
+async fn a_set_goes_out_only_under_every_check_out_rule_and_never_half_way() {
+    let app = spawn_app().await;
+    let (sbm, _jo, set) = trolley(&app).await;
+    app.add_user("kim", "borrower").await;
+    let r = app
+        .submit(
+            &sbm,
+            &set,
+            &format!("{set}/checkout"),
+            &[("borrower", "kim")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Kim Test has not signed the acceptable-use policy (v1) yet"));
+    assert!(
+        app.store()
+            .list_loans(&LoanFilter::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing written"
+    );
+    assert_eq!(
+        app.store()
+            .device_by_tag("IPAD-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        DeviceStatus::Available
+    );
+
+    // returning with nothing ticked is refused, not thirty loss reports
+    let r = app
+        .submit(
+            &sbm,
+            &set,
+            &format!("{set}/checkout"),
+            &[("borrower", "jo")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .submit(
+            &sbm,
+            &set,
+            &format!("{set}/return"),
+            &[("on_charge", "on"), ("images_cleared", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Tick the devices that came back"));
+    // an iPad's photos must be cleared, as for a single return
+    let r = app
+        .submit(
+            &sbm,
+            &set,
+            &format!("{set}/return"),
+            &[("back", "IPAD-1"), ("back", "IPAD-2"), ("on_charge", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("IPAD-1: This device takes photos"));
+    assert_eq!(
+        app.store()
+            .list_loans(&LoanFilter {
+                open: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+/// A device could end up in two trolleys, and be promised to two classes.
+#[tokio::test]
+async fn a_device_belongs_to_one_set_at_most() {
+    let app = spawn_app().await;
+    let (sbm, _jo, _set) = trolley(&app).await;
+    let r = app
+        .submit(&sbm, "/sets", "/sets", &[("name", "iPad trolley B")])
+        .await;
+    let b = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = app
+        .submit(&sbm, &b, &format!("{b}/devices"), &[("tag", "ipad-1")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("IPAD-1 is already in the set iPad trolley A"),
+        "{page}"
+    );
+    let r = app
+        .submit(&sbm, "/sets", "/sets", &[("name", "ipad trolley a")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("There is already a set called"));
+    let list = text(&sbm, &app, "/sets").await;
+    assert!(list.contains("iPad trolley A") && list.contains("iPad trolley B"));
+}
