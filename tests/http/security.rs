@@ -594,6 +594,12 @@ async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_s
         .unwrap();
     assert!(!log.contains("Jbloggs Test"));
 
+    // The account cannot come back.
+    assert!(store
+        .set_active(kitroom_store::Actor::system(), jo_id, true)
+        .await
+        .is_err());
+
     // `kitroom check` still passes: the hash chain is intact.
     let mut out = Vec::new();
     let code = kitroom::cli::check(app.dir.path(), &mut out).await.unwrap();
