@@ -696,3 +696,24 @@ async fn the_admin_sets_the_retention_period_and_the_two_step_rule() {
     assert_eq!(settings.keep_leavers_months, 36);
     assert!(!settings.require_two_factor);
 }
+
+/// Tests that sign one manager in from many clients at once (races, crashes) would
+/// stall on codes that work only once.
+#[tokio::test]
+async fn the_harness_signs_a_manager_in_many_times_in_a_row() {
+    let app = spawn_app().await;
+    let _first = app.signed_in("sbm", "manager").await;
+    for i in 0..25 {
+        let c = app.client();
+        assert_eq!(
+            app.login(&c, "sbm", PASSWORD).await.status(),
+            303,
+            "sign-in {i}"
+        );
+        assert_eq!(
+            c.get(app.url("/devices")).send().await.unwrap().status(),
+            200,
+            "sign-in {i} is complete"
+        );
+    }
+}
