@@ -113,6 +113,12 @@ const JOURNEYS: &[(&str, Journey)] = &[
         }),
     ),
     (
+        "a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code",
+        Journey::Plain(|app, b| {
+            Box::pin(journeys::a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app, b))
+        }),
+    ),
+    (
         "the_label_sheets_qr_codes_decode_to_the_devices_urls",
         Journey::Plain(|app, b| {
             Box::pin(journeys::the_label_sheets_qr_codes_decode_to_the_devices_urls(app, b))

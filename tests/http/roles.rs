@@ -74,6 +74,7 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ("/devices", ALL),
         ("/devices/LAP-1", ALL),
         ("/account", ALL),
+        ("/account/two-factor", ALL),
         ("/devices/new", M | A),
         ("/devices/LAP-1/edit", M | A),
         ("/locations", M | A),

@@ -594,6 +594,12 @@ async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_s
         .unwrap();
     assert!(!log.contains("Jbloggs Test"));
 
+    // The account cannot come back.
+    assert!(store
+        .set_active(kitroom_store::Actor::system(), jo_id, true)
+        .await
+        .is_err());
+
     // `kitroom check` still passes: the hash chain is intact.
     let mut out = Vec::new();
     let code = kitroom::cli::check(app.dir.path(), &mut out).await.unwrap();
@@ -689,4 +695,25 @@ async fn the_admin_sets_the_retention_period_and_the_two_step_rule() {
     let settings = app.store().settings().await.unwrap();
     assert_eq!(settings.keep_leavers_months, 36);
     assert!(!settings.require_two_factor);
+}
+
+/// Tests that sign one manager in from many clients at once (races, crashes) would
+/// stall on codes that work only once.
+#[tokio::test]
+async fn the_harness_signs_a_manager_in_many_times_in_a_row() {
+    let app = spawn_app().await;
+    let _first = app.signed_in("sbm", "manager").await;
+    for i in 0..25 {
+        let c = app.client();
+        assert_eq!(
+            app.login(&c, "sbm", PASSWORD).await.status(),
+            303,
+            "sign-in {i}"
+        );
+        assert_eq!(
+            c.get(app.url("/devices")).send().await.unwrap().status(),
+            200,
+            "sign-in {i} is complete"
+        );
+    }
 }

@@ -69,11 +69,32 @@ struct Leaver {
     left_at: String,
 }
 
+/// Events that may name a person: by them, about them, or with their username or
+/// full name in the details. Binds: id, `person:<id>`, two `like` patterns.
+const NAMES_THEM: &str =
+    "(actor_id = ? or subject = ? or details like ? escape '\\' or details like ? escape '\\')";
+
+fn like(s: &str) -> String {
+    format!(
+        "%{}%",
+        s.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+/// The events found by searching the whole log, up to `searched_to`.
+struct Found {
+    candidates: Vec<i64>,
+    searched_to: i64,
+}
+
 /// Anonymises one person inside the caller's transaction; returns how many events
 /// were redacted.
 async fn anonymise(
     conn: &mut SqliteConnection,
     p: &Leaver,
+    found: &Found,
     keep_months: u32,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
@@ -112,33 +133,30 @@ async fn anonymise(
         .execute(&mut *conn)
         .await?;
 
-    // The activity log: version 2 events that name them, by id or by name.
+    // The activity log: version 2 events that name them, by id or by name. The
+    // whole log was searched before this transaction, on a reader, so the writer is
+    // not held for a scan; here only those events and any written since are read.
     let mut names = vec![p.username.clone(), p.full_name.clone()];
     names.extend(p.email.clone());
     if p.position.chars().count() >= 3 {
         names.push(p.position.clone());
     }
     let subject_key = format!("person:{}", p.id);
-    let like = |s: &str| {
-        format!(
-            "%{}%",
-            s.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    };
-    let rows: Vec<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
-        "select seq, actor, subject, subject_label, details, actor_id from event
+    let rows: Vec<(i64, String, String, String, String, Option<String>)> =
+        sqlx::query_as(&format!(
+            "select seq, actor, subject, subject_label, details, actor_id from event
          where hash_version = 2 and salt is not null
-           and (actor_id = ? or subject = ? or details like ? escape '\\' or details like ? escape '\\')
-         order by seq",
-    )
-    .bind(&p.id)
-    .bind(&subject_key)
-    .bind(like(&p.username))
-    .bind(like(&p.full_name))
-    .fetch_all(&mut *conn)
-    .await?;
+           and (seq in (select value from json_each(?)) or (seq > ? and {NAMES_THEM}))
+         order by seq"
+        ))
+        .bind(serde_json::to_string(&found.candidates).unwrap_or_else(|_| "[]".into()))
+        .bind(found.searched_to)
+        .bind(&p.id)
+        .bind(&subject_key)
+        .bind(like(&p.username))
+        .bind(like(&p.full_name))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut redacted = Vec::new();
     for (seq, actor, subject, label, details, actor_id) in rows {
         let about_them = subject == subject_key;
@@ -227,6 +245,23 @@ impl Store {
         .await?;
         let mut done = 0;
         for leaver in due {
+            let searched_to: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from event")
+                .fetch_one(self.reader())
+                .await?;
+            let candidates: Vec<i64> = sqlx::query_scalar(&format!(
+                "select seq from event where hash_version = 2 and salt is not null and seq <= ? and {NAMES_THEM}"
+            ))
+            .bind(searched_to)
+            .bind(&leaver.id)
+            .bind(format!("person:{}", leaver.id))
+            .bind(like(&leaver.username))
+            .bind(like(&leaver.full_name))
+            .fetch_all(self.reader())
+            .await?;
+            let found = Found {
+                candidates,
+                searched_to,
+            };
             let redacted = self
                 .write(move |conn| {
                     Box::pin(async move {
@@ -240,7 +275,9 @@ impl Store {
                         if still.is_none() {
                             return Ok(None);
                         }
-                        anonymise(conn, &leaver, keep_months, now).await.map(Some)
+                        anonymise(conn, &leaver, &found, keep_months, now)
+                            .await
+                            .map(Some)
                     })
                 })
                 .await?;

@@ -410,7 +410,7 @@ async fn setup_page(
         .await?
         .is_some_and(|t| t.confirmed)
     {
-        return Ok(Redirect::to("/account#two-factor").into_response());
+        return Ok(v::already_on(&ctx).into_response());
     }
     let mut secret = vec![0u8; 20];
     OsRng.fill_bytes(&mut secret);

@@ -80,6 +80,19 @@ pub fn setup(
     )
 }
 
+/// The setup page when two-step sign-in is already on.
+pub fn already_on(ctx: &Ctx) -> Markup {
+    page(
+        ctx,
+        Section::Account,
+        "Two-step sign-in is on",
+        html! {
+            p.lead { "Your account already signs in with a code from your authenticator app." }
+            p { "To make new recovery codes, or to turn it off where your school allows, go to " a href="/account#two-factor" { "My account" } "." }
+        },
+    )
+}
+
 /// Recovery codes, shown once.
 pub fn recovery_codes(ctx: &Ctx, codes: &[String], just_turned_on: bool) -> Markup {
     page(
