@@ -11,5 +11,6 @@ mod incidents;
 mod kits;
 mod loans;
 mod reliability;
+mod reminders;
 mod reports;
 mod roles;
