@@ -265,6 +265,9 @@ async fn the_openapi_description_is_served_and_names_every_route() {
         doc["paths"]["/devices"]["get"].is_object() && doc["paths"]["/devices"]["post"].is_object()
     );
     assert!(doc["paths"]["/devices/{tag}"]["patch"].is_object());
+    assert!(doc["paths"]["/bookings"]["post"].is_object());
+    assert!(doc["paths"]["/bookings/{id}/collect"]["post"].is_object());
+    assert!(doc["paths"]["/sets/{id}/return"]["post"].is_object());
 }
 
 /// A person could not get what Kitroom holds on them, or could get someone else's.

@@ -15,6 +15,7 @@ mod kits;
 mod loans;
 mod races;
 mod reliability;
+mod reminders;
 mod reports;
 mod roles;
 mod security;

@@ -28,6 +28,8 @@ pub struct Settings {
     pub keep_leavers_months: u32,
     /// A booking not collected this many minutes after it starts is released.
     pub booking_release_minutes: u32,
+    /// Borrowers are reminded this long before a loan falls due (0: not at all).
+    pub reminder_minutes_before: u32,
 }
 
 /// The default retention for people who have left, in months.
@@ -49,6 +51,7 @@ impl Default for Settings {
             require_two_factor: true,
             keep_leavers_months: DEFAULT_KEEP_LEAVERS_MONTHS,
             booking_release_minutes: 20,
+            reminder_minutes_before: 60,
         }
     }
 }
@@ -96,6 +99,9 @@ impl Settings {
                 "booking_release_minutes" => {
                     s.booking_release_minutes = v.parse().unwrap_or(s.booking_release_minutes)
                 }
+                "reminder_minutes_before" => {
+                    s.reminder_minutes_before = v.parse().unwrap_or(s.reminder_minutes_before)
+                }
                 other => {
                     if let Some(kind) = other
                         .strip_prefix("charge_minutes.")
@@ -132,6 +138,10 @@ impl Settings {
                 "booking_release_minutes".to_owned(),
                 self.booking_release_minutes.to_string(),
             ),
+            (
+                "reminder_minutes_before".to_owned(),
+                self.reminder_minutes_before.to_string(),
+            ),
         ];
         out.extend(
             self.charge_minutes
@@ -149,6 +159,7 @@ pub struct SettingsInput {
     pub day_ends_at: String,
     pub return_location: String,
     pub booking_release_minutes: String,
+    pub reminder_minutes_before: String,
     /// By kind's word.
     pub charge_minutes: BTreeMap<String, String>,
     pub require_two_factor: bool,
@@ -162,6 +173,7 @@ impl From<&Settings> for SettingsInput {
             day_ends_at: s.day_ends_at.format("%H:%M").to_string(),
             return_location: s.return_location.clone(),
             booking_release_minutes: s.booking_release_minutes.to_string(),
+            reminder_minutes_before: s.reminder_minutes_before.to_string(),
             charge_minutes: s
                 .charge_minutes
                 .iter()
@@ -203,6 +215,16 @@ impl SettingsInput {
                 _ => invalid.add(
                     "booking_release_minutes",
                     "Enter a number of minutes from 5 to 1440.",
+                ),
+            },
+        }
+        match self.reminder_minutes_before.trim() {
+            "" => {}
+            typed => match typed.parse::<u32>() {
+                Ok(m) if m <= 7 * 24 * 60 => s.reminder_minutes_before = m,
+                _ => invalid.add(
+                    "reminder_minutes_before",
+                    "Enter a number of minutes from 0 (no reminder) to 10080 (a week).",
                 ),
             },
         }

@@ -76,7 +76,7 @@ pub async fn start(
         })
         .await
     });
-    let mut background = vec![tokio::spawn(housekeeping(state.store().clone()))];
+    let mut background = vec![tokio::spawn(housekeeping(state.clone()))];
     match mailer {
         Some(m) => background.push(tokio::spawn(
             m.run(state.store().clone(), state.mail_wake()),
@@ -98,10 +98,12 @@ pub async fn start(
 }
 
 /// Once a minute: devices that have charged for their kind's charging time become
-/// ready to lend, and bookings nobody collected in time are released. Once an hour
-/// (and at start): expired sessions are removed, and people who left longer ago than
-/// the retention setting are anonymised.
-async fn housekeeping(store: Store) {
+/// ready to lend, bookings nobody collected in time are released, and borrowers are
+/// reminded of loans falling due and overdue. Once an hour (and at start): expired
+/// sessions are removed, and people who left longer ago than the retention setting
+/// are anonymised.
+async fn housekeeping(state: kitroom_web::AppState) {
+    let store = state.store().clone();
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
     let mut minutes = 0u32;
     loop {
@@ -110,6 +112,7 @@ async fn housekeeping(store: Store) {
         match store.settings().await {
             Ok(settings) => {
                 let release_after = settings.booking_release_minutes;
+                let remind_before = settings.reminder_minutes_before;
                 match store.mark_charged_devices_ready(settings, now).await {
                     Ok(n) if n > 0 => tracing::info!(devices = n, "charged devices marked ready"),
                     Ok(_) => {}
@@ -119,6 +122,18 @@ async fn housekeeping(store: Store) {
                     Ok(n) if n > 0 => tracing::info!(bookings = n, "uncollected bookings released"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not release uncollected bookings"),
+                }
+                let link_base = state.config().public_url.clone();
+                match store
+                    .queue_loan_reminders(remind_before, now, link_base)
+                    .await
+                {
+                    Ok(n) if n > 0 => {
+                        tracing::info!(loans = n, "loan reminders queued");
+                        state.wake_mailer();
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not queue loan reminders"),
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not read the settings"),

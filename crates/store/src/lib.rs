@@ -25,6 +25,7 @@
 //!   change requests; the manager's desk.
 //! - [`kits`]: sets and trolleys, checked out and returned as one.
 //! - [`import`]: writing a checked import in one transaction.
+//! - [`reminders`]: loans due soon and overdue, reminded once each.
 //! - [`reports`]: the figures behind the manager's reports.
 //! - [`stocktakes`]: stocktakes and their frozen results.
 //! - [`settings`]: the school's settings.
@@ -44,6 +45,7 @@ pub mod loans;
 pub mod locations;
 pub mod people;
 pub mod policies;
+pub mod reminders;
 pub mod reports;
 pub mod retention;
 pub mod sessions;

@@ -583,3 +583,240 @@ mod loans {
         assert!(err.to_string().contains("never edited"));
     }
 }
+
+/// Bookings, collections, returns and cancellations in random order, against the
+/// real store: no device is ever held by two bookings at overlapping times, nor on
+/// two open loans, and a device is on loan exactly when it has an open loan.
+mod bookings {
+    use super::*;
+    use chrono::{DateTime, Duration, Utc};
+    use kitroom_core::booking::{Slot, Target};
+    use kitroom_core::device::DeviceKind;
+    use kitroom_core::loan::{ReturnCondition, ReturnRequest};
+    use kitroom_core::policy::{PolicyInput, SignatureInput};
+    use kitroom_store::bookings::BookingRequest;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        BookDevice { device: usize, start: i64, len: i64 },
+        BookSet { start: i64, len: i64 },
+        BookKind { count: u32, start: i64, len: i64 },
+        Collect { booking: usize },
+        Cancel { booking: usize },
+        Return { device: usize },
+        Ready { device: usize },
+    }
+
+    fn any_op() -> impl Strategy<Value = Op> {
+        // starts from an hour ago to six hours ahead, so some can be collected now
+        prop_oneof![
+            (0usize..5, -1i64..6, 2i64..4).prop_map(|(device, start, len)| Op::BookDevice {
+                device,
+                start,
+                len
+            }),
+            (-1i64..6, 2i64..4).prop_map(|(start, len)| Op::BookSet { start, len }),
+            (1u32..4, -1i64..6, 2i64..4).prop_map(|(count, start, len)| Op::BookKind {
+                count,
+                start,
+                len
+            }),
+            (0usize..20).prop_map(|booking| Op::Collect { booking }),
+            (0usize..20).prop_map(|booking| Op::Cancel { booking }),
+            (0usize..5).prop_map(|device| Op::Return { device }),
+            (0usize..5).prop_map(|device| Op::Ready { device }),
+        ]
+    }
+
+    /// Only refusals are allowed: never a database error.
+    fn refusal_only(r: Result<impl std::fmt::Debug, StoreError>) {
+        match r {
+            Ok(_)
+            | Err(StoreError::Booking(_))
+            | Err(StoreError::Kit(_))
+            | Err(StoreError::CheckOut(_))
+            | Err(StoreError::Return(_))
+            | Err(StoreError::IllegalMove(_)) => {}
+            Err(e) => panic!("not a refusal: {e:?}"),
+        }
+    }
+
+    async fn count(store: &Store, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(store.reader())
+            .await
+            .unwrap()
+    }
+
+    async fn run(ops: Vec<Op>) {
+        let (_dir, store) = store().await;
+        let input = PersonInput {
+            username: "jo".into(),
+            full_name: "Jo Test".into(),
+            role: "borrower".into(),
+            ..Default::default()
+        };
+        let jo = store
+            .create_person(Actor::system(), input.parse().unwrap(), Some("hash".into()))
+            .await
+            .unwrap();
+        let policy = PolicyInput {
+            title: "ICT code".into(),
+            version_label: "v1".into(),
+            issued_on: "2026-09-01".into(),
+            body: "Be kind.".into(),
+        };
+        let p = store
+            .publish_policy(Actor::system(), policy.parse().unwrap())
+            .await
+            .unwrap();
+        let sig = SignatureInput {
+            full_name: "Jo Test".into(),
+            position: "Teacher".into(),
+            agree: true,
+        };
+        store
+            .sign_policy(&jo, p.id, sig.parse(true).unwrap(), today())
+            .await
+            .unwrap();
+        let mut devices: Vec<Uuid> = Vec::new();
+        for i in 0..5 {
+            let mut d = laptop(&format!("LAP-{i}"));
+            d.kind = "ipad".into();
+            devices.push(
+                store
+                    .create_device(Actor::system(), d.parse(today()).unwrap())
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let set = store
+            .create_kit(Actor::system(), "Trolley".into(), String::new())
+            .await
+            .unwrap();
+        for i in 0..3 {
+            store
+                .add_to_kit(Actor::system(), set, format!("LAP-{i}"))
+                .await
+                .unwrap();
+        }
+        let now = Utc::now();
+        let hour = |h: i64| -> DateTime<Utc> { now + Duration::hours(h) };
+        let mut bookings: Vec<Uuid> = Vec::new();
+        for op in ops {
+            let booking = |target, start: i64, len: i64| BookingRequest {
+                person: jo.id,
+                target,
+                slot: Slot {
+                    starts_at: hour(start),
+                    ends_at: hour(start + len),
+                },
+                purpose: String::new(),
+            };
+            match op {
+                Op::BookDevice { device, start, len } => {
+                    let r = store
+                        .book(
+                            jo.actor(),
+                            booking(Target::Device(devices[device]), start, len),
+                        )
+                        .await;
+                    if let Ok(b) = &r {
+                        bookings.push(b.id);
+                    }
+                    refusal_only(r);
+                }
+                Op::BookSet { start, len } => {
+                    let r = store
+                        .book(jo.actor(), booking(Target::Set(set), start, len))
+                        .await;
+                    if let Ok(b) = &r {
+                        bookings.push(b.id);
+                    }
+                    refusal_only(r);
+                }
+                Op::BookKind { count, start, len } => {
+                    let r = store
+                        .book(
+                            jo.actor(),
+                            booking(
+                                Target::Kind {
+                                    kind: DeviceKind::Ipad,
+                                    count,
+                                },
+                                start,
+                                len,
+                            ),
+                        )
+                        .await;
+                    if let Ok(b) = &r {
+                        bookings.push(b.id);
+                    }
+                    refusal_only(r);
+                }
+                Op::Collect { booking } => {
+                    if let Some(b) = bookings.get(booking) {
+                        refusal_only(store.collect_booking(jo.actor(), *b).await);
+                    }
+                }
+                Op::Cancel { booking } => {
+                    if let Some(b) = bookings.get(booking) {
+                        refusal_only(store.cancel_booking(jo.actor(), *b).await);
+                    }
+                }
+                Op::Return { device } => {
+                    let r = ReturnRequest {
+                        condition: ReturnCondition::Fine,
+                        battery_percent: None,
+                        on_charge: true,
+                        images_cleared: true,
+                    };
+                    refusal_only(
+                        store
+                            .return_device(jo.actor(), devices[device], "Library".into(), r)
+                            .await,
+                    );
+                }
+                Op::Ready { device } => {
+                    refusal_only(
+                        store
+                            .change_status(
+                                Actor::system(),
+                                devices[device],
+                                StatusChange::MarkReady,
+                                String::new(),
+                            )
+                            .await,
+                    );
+                }
+            }
+            assert_eq!(
+                count(&store, "select count(*) from booking_device a join booking_device b on a.device_id = b.device_id
+                    and a.rowid < b.rowid and a.starts_at < b.ends_at and b.starts_at < a.ends_at").await,
+                0,
+                "a device held by two bookings at once"
+            );
+            assert_eq!(
+                count(&store, "select count(*) from (select device_id from loan where returned_at is null group by device_id having count(*) > 1)").await,
+                0,
+                "a device on two open loans"
+            );
+            assert_eq!(
+                count(&store, "select count(*) from device d where (d.status = 'on_loan') <> exists (select 1 from loan l where l.device_id = d.id and l.returned_at is null)").await,
+                0,
+                "status and open loans disagree"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn random_bookings_collections_returns_and_cancellations_keep_every_device_single(ops in proptest::collection::vec(any_op(), 1..40)) {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run(ops));
+        }
+    }
+}

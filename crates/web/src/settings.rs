@@ -37,6 +37,7 @@ async fn save(
         day_ends_at: field("day_ends_at"),
         return_location: field("return_location"),
         booking_release_minutes: field("booking_release_minutes"),
+        reminder_minutes_before: field("reminder_minutes_before"),
         charge_minutes: form
             .iter()
             .filter_map(|(k, v)| {

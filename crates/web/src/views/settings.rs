@@ -22,6 +22,7 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid) -> Markup {
                 (Field::text("day_ends_at", "The school day ends at", &input.day_ends_at).kind("time").required().hint("Loans are due back at this time unless a later date is chosen").render(invalid))
                 (Field::text("return_location", "Devices are returned to", &input.return_location).required().hint("Usually the computer room").render(invalid))
                 (Field::text("booking_release_minutes", "Release a booking not collected after", &input.booking_release_minutes).kind("number").hint("Minutes after the booked time starts. The devices are then free for others.").render(invalid))
+                (Field::text("reminder_minutes_before", "Remind borrowers before a loan is due, in minutes", &input.reminder_minutes_before).kind("number").hint("In the app, and by email when they have an address. 0 sends no reminder before; an overdue reminder is always sent, once.").render(invalid))
                 fieldset #charge_minutes {
                     legend { "Charging time, in minutes" }
                     p.hint { "After this long on charge, a returned device is ready to lend again. 0 makes it ready at once." }

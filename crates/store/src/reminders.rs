@@ -1,0 +1,126 @@
+//! Reminders to borrowers: a loan falling due soon and a loan overdue, each sent
+//! once per loan, in the app and (when the borrower has an email address) by email
+//! through the outbox. One message per borrower per run lists all their devices, so
+//! a trolley of thirty iPads makes one email, not thirty.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use crate::db::{parse_time, parse_uuid, time_text, Store, StoreError};
+
+/// Which reminder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    DueSoon,
+    Overdue,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::DueSoon => "due_soon",
+            Kind::Overdue => "overdue",
+        }
+    }
+}
+
+impl Store {
+    /// Queues the reminders due at `now`: for loans due within `minutes_before`
+    /// (none when 0) and for loans now overdue, each once. `link_base` starts the
+    /// link in the email, when Kitroom knows its public address. Returns how many
+    /// loans were reminded about.
+    pub async fn queue_loan_reminders(
+        &self,
+        minutes_before: u32,
+        now: DateTime<Utc>,
+        link_base: Option<String>,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                // (loan, borrower, email, name, tag, due_at, kind)
+                type Row = (String, String, Option<String>, String, String, String);
+                let mut due: Vec<(Row, Kind)> = Vec::new();
+                if minutes_before > 0 {
+                    let rows: Vec<Row> = sqlx::query_as(
+                        "select l.id, p.id, p.email, p.full_name, d.tag, l.due_at from loan l
+                         join person p on p.id = l.borrower_id join device d on d.id = l.device_id
+                         where l.returned_at is null and l.due_at > ? and l.due_at <= ? and p.active = 1
+                           and not exists (select 1 from loan_reminder r where r.loan_id = l.id and r.kind = 'due_soon')
+                           and not exists (select 1 from loan_reminder r where r.loan_id = l.id and r.kind = 'overdue')
+                         order by l.due_at limit 2000",
+                    )
+                    .bind(time_text(now))
+                    .bind(time_text(now + Duration::minutes(minutes_before.into())))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    due.extend(rows.into_iter().map(|r| (r, Kind::DueSoon)));
+                }
+                let rows: Vec<Row> = sqlx::query_as(
+                    "select l.id, p.id, p.email, p.full_name, d.tag, l.due_at from loan l
+                     join person p on p.id = l.borrower_id join device d on d.id = l.device_id
+                     where l.returned_at is null and l.due_at <= ? and p.active = 1
+                       and not exists (select 1 from loan_reminder r where r.loan_id = l.id and r.kind = 'overdue')
+                     order by l.due_at limit 2000",
+                )
+                .bind(time_text(now))
+                .fetch_all(&mut *conn)
+                .await?;
+                due.extend(rows.into_iter().map(|r| (r, Kind::Overdue)));
+                let n = due.len() as u64;
+                // one message per borrower and kind
+                let mut by_person: BTreeMap<(String, Kind), Vec<Row>> = BTreeMap::new();
+                for (row, kind) in due {
+                    sqlx::query("insert into loan_reminder (loan_id, kind, sent_at) values (?, ?, ?)")
+                        .bind(&row.0)
+                        .bind(kind.as_str())
+                        .bind(time_text(now))
+                        .execute(&mut *conn)
+                        .await?;
+                    by_person.entry((row.1.clone(), kind)).or_default().push(row);
+                }
+                for ((person, kind), rows) in by_person {
+                    let (_, _, email, name, _, _) = &rows[0];
+                    let first = name.split_whitespace().next().unwrap_or(name);
+                    let tags: Vec<&str> = rows.iter().map(|r| r.4.as_str()).collect();
+                    let earliest = rows.iter().filter_map(|r| parse_time(&r.5).ok()).min().unwrap_or(now);
+                    let when = kitroom_core::time::school_time(earliest);
+                    let list = tags.join(", ");
+                    let (body, subject, text) = match kind {
+                        Kind::DueSoon => (
+                            format!("{list}: due back {when}."),
+                            format!("Kitroom: {list} due back {when}"),
+                            format!("Hello {first},\n\n{list} {is} due back {when}. Please bring {it} back to the return room and put {it} on charge.\n", is = if tags.len() == 1 { "is" } else { "are" }, it = if tags.len() == 1 { "it" } else { "them" }),
+                        ),
+                        Kind::Overdue => (
+                            format!("{list}: overdue, it was due back {when}."),
+                            format!("Kitroom: {list} overdue"),
+                            format!("Hello {first},\n\n{list} {was} due back {when} and {is} now overdue. Please bring {it} back as soon as you can. If {it} {is} lost or damaged, report it in Kitroom straight away.\n", was = if tags.len() == 1 { "was" } else { "were" }, is = if tags.len() == 1 { "is" } else { "are" }, it = if tags.len() == 1 { "it" } else { "they" }),
+                        ),
+                    };
+                    let text = match &link_base {
+                        Some(base) => format!("{text}\nYour loans: {}/\n", base.trim_end_matches('/')),
+                        None => format!("{text}\nYour loans are on your Kitroom home page.\n"),
+                    };
+                    crate::incidents::notify(conn, parse_uuid(&person)?, &body, "/", now).await?;
+                    if let Some(address) = email.as_deref().filter(|a| !a.is_empty()) {
+                        // the outbox runs on the clock, whatever `now` the caller reasons with
+                        let at = time_text(Utc::now());
+                        sqlx::query("insert into outbox (id, created_at, to_address, subject, body, next_attempt_at) values (?, ?, ?, ?, ?, ?)")
+                            .bind(Uuid::new_v4().to_string())
+                            .bind(&at)
+                            .bind(address)
+                            .bind(&subject)
+                            .bind(&text)
+                            .bind(&at)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                }
+                Ok(n)
+            })
+        })
+        .await
+    }
+}

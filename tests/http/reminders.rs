@@ -1,0 +1,131 @@
+//! Reminders: borrowers see due and overdue loans and upcoming bookings at home, and
+//! are emailed once before a loan falls due and once when it is overdue.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use kitroom_tests::smtp::SmtpSink;
+use kitroom_tests::spawn_app_with_mail;
+use serde_json::{json, Value};
+
+/// A teacher would forget the laptop was due, or be emailed about it every minute.
+#[tokio::test]
+async fn a_borrower_is_reminded_once_before_a_loan_is_due_and_once_when_it_is_overdue() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with_mail(&sink.url(), Duration::from_millis(200)).await;
+    let sbm = app.api_token("sbm", "manager").await;
+    // the server's own once-a-minute run sends no due-soon reminders here, so this
+    // test decides when they go
+    let settings = kitroom_core::settings::Settings {
+        reminder_minutes_before: 0,
+        ..Default::default()
+    };
+    app.store()
+        .save_settings(kitroom_store::Actor::system(), settings)
+        .await
+        .unwrap();
+    app.add_user_with_email("jo", "borrower", "jo@school.example")
+        .await;
+    let jo = app.token_for("jo").await;
+    let api = reqwest::Client::new();
+    for tag in ["LAP-1", "LAP-2"] {
+        let r = api
+            .post(app.url("/api/v1/devices"))
+            .bearer_auth(&sbm)
+            .json(&json!({"tag": tag, "kind": "laptop", "location": "Library"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    api.post(app.url("/api/v1/policies"))
+        .bearer_auth(&sbm)
+        .json(&json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."}))
+        .send()
+        .await
+        .unwrap();
+    api.post(app.url("/api/v1/policies/current/signatures"))
+        .bearer_auth(&jo)
+        .json(&json!({"full_name": "Jo Test", "position": "Teacher"}))
+        .send()
+        .await
+        .unwrap();
+    let due = Utc::now() + chrono::Duration::minutes(30);
+    for tag in ["LAP-1", "LAP-2"] {
+        let r = api
+            .post(app.url(&format!("/api/v1/devices/{tag}/checkout")))
+            .bearer_auth(&jo)
+            .json(&json!({"due_at": due}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+
+    // an hour before (the default), one email lists both laptops; a second run sends nothing
+    let now = Utc::now();
+    assert_eq!(
+        app.store()
+            .queue_loan_reminders(60, now, None)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        app.store()
+            .queue_loan_reminders(60, now, None)
+            .await
+            .unwrap(),
+        0,
+        "sent once"
+    );
+    let mail = sink.wait_for(1, Duration::from_secs(15)).await;
+    assert_eq!(mail.len(), 1, "one email for both laptops");
+    assert!(mail[0].contains("jo@school.example"));
+    assert!(mail[0].contains("LAP-1, LAP-2"), "{}", mail[0]);
+    assert!(mail[0].contains("due back"));
+
+    // once overdue, one more, and never again
+    let later = due + chrono::Duration::minutes(1);
+    assert_eq!(
+        app.store()
+            .queue_loan_reminders(60, later, None)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        app.store()
+            .queue_loan_reminders(60, later + chrono::Duration::hours(5), None)
+            .await
+            .unwrap(),
+        0
+    );
+    let mail = sink.wait_for(2, Duration::from_secs(15)).await;
+    assert_eq!(mail.len(), 2);
+    assert!(mail[1].contains("overdue"), "{}", mail[1]);
+
+    // and in the app
+    let notes: Value = reqwest::Client::new()
+        .get(app.url("/api/v1/loans?open=true&borrower=jo"))
+        .bearer_auth(&jo)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notes["total"], 2);
+    let c = app.client();
+    app.login(&c, "jo", kitroom_tests::PASSWORD).await;
+    let page = c
+        .get(app.url("/notifications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("LAP-1, LAP-2: due back"));
+    assert!(page.contains("LAP-1, LAP-2: overdue"));
+}
