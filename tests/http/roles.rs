@@ -19,7 +19,7 @@ use serde_json::json;
 /// added) or, under `/api/`, JSON. Several rows may test one route (its own record
 /// and someone else's). Every route in `crates/web/src` must have at least one row.
 #[rustfmt::skip]
-const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
+pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     // method, route as in the router, path requested, body, expected (anon borrower head manager admin)
     ("GET", "/", "/", "", "LOOOO"),
     ("GET", "/login", "/login", "", "OOOOO"),
