@@ -3,6 +3,7 @@
 //! pass the facts and the time in, so every rule can be tested by choosing them.
 //!
 //! # Layout
+//! - [`backup`]: automatic daily backups: names, when one is due, which to delete.
 //! - [`change`]: requests to install or change software or hardware.
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
 //!   details of a device.
@@ -19,6 +20,7 @@
 //! - [`time`]: instants in school (UK) time.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
+pub mod backup;
 pub mod change;
 pub mod device;
 pub mod disposal;

@@ -18,7 +18,13 @@ pub struct Settings {
     pub return_location: String,
     /// Minutes on charge before a returned device is ready again, by kind.
     pub charge_minutes: BTreeMap<&'static str, u32>,
+    /// How many automatic daily backups to keep in the data directory's `backups`
+    /// folder; 0 turns automatic backups off.
+    pub backups_kept: u32,
 }
+
+/// The most automatic backups Kitroom keeps.
+pub const MAX_BACKUPS_KEPT: u32 = 365;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -30,6 +36,7 @@ impl Default for Settings {
                 .iter()
                 .map(|k| (k.as_str(), default_charge_minutes(*k)))
                 .collect(),
+            backups_kept: 7,
         }
     }
 }
@@ -64,6 +71,13 @@ impl Settings {
                     s.day_ends_at = NaiveTime::parse_from_str(v, "%H:%M").unwrap_or(s.day_ends_at)
                 }
                 "return_location" => s.return_location = v.to_owned(),
+                "backups_kept" => {
+                    s.backups_kept = v
+                        .parse()
+                        .ok()
+                        .filter(|n| *n <= MAX_BACKUPS_KEPT)
+                        .unwrap_or(s.backups_kept)
+                }
                 other => {
                     if let Some(kind) = other
                         .strip_prefix("charge_minutes.")
@@ -88,6 +102,7 @@ impl Settings {
                 self.day_ends_at.format("%H:%M").to_string(),
             ),
             ("return_location".to_owned(), self.return_location.clone()),
+            ("backups_kept".to_owned(), self.backups_kept.to_string()),
         ];
         out.extend(
             self.charge_minutes
@@ -106,6 +121,7 @@ pub struct SettingsInput {
     pub return_location: String,
     /// By kind's word.
     pub charge_minutes: BTreeMap<String, String>,
+    pub backups_kept: String,
 }
 
 impl From<&Settings> for SettingsInput {
@@ -119,6 +135,7 @@ impl From<&Settings> for SettingsInput {
                 .iter()
                 .map(|(k, m)| ((*k).to_owned(), m.to_string()))
                 .collect(),
+            backups_kept: s.backups_kept.to_string(),
         }
     }
 }
@@ -166,6 +183,13 @@ impl SettingsInput {
                 ),
             }
         }
+        match self.backups_kept.trim().parse::<u32>() {
+            Ok(n) if n <= MAX_BACKUPS_KEPT => s.backups_kept = n,
+            _ => invalid.add(
+                "backups_kept",
+                format!("Enter how many daily backups to keep, from 0 (no automatic backups) to {MAX_BACKUPS_KEPT}."),
+            ),
+        }
         invalid.into_result()?;
         Ok(s)
     }
@@ -193,7 +217,9 @@ mod tests {
         let mut input = SettingsInput::from(&Settings::default());
         input.day_ends_at = "half three".into();
         input.charge_minutes.insert("laptop".into(), "-5".into());
+        input.backups_kept = "a week".into();
         let err = input.parse().unwrap_err();
+        assert!(err.for_field("backups_kept").is_some());
         assert!(err.for_field("day_ends_at").is_some());
         assert!(err.for_field("charge_minutes").unwrap().contains("Laptop"));
     }

@@ -69,7 +69,7 @@ pub async fn start(
         })
         .await
     });
-    let mut background = vec![tokio::spawn(housekeeping(state.store().clone()))];
+    let mut background = vec![tokio::spawn(housekeeping(state.clone()))];
     match mailer {
         Some(m) => background.push(tokio::spawn(
             m.run(state.store().clone(), state.mail_wake()),
@@ -91,29 +91,93 @@ pub async fn start(
 }
 
 /// Once a minute: devices that have charged for their kind's charging time become
-/// ready to lend. Once an hour: expired sessions are removed.
-async fn housekeeping(store: Store) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-    let mut minutes = 0u32;
+/// ready to lend, and the daily backup is taken when due. Once an hour: expired
+/// sessions are removed.
+async fn housekeeping(state: AppState) {
+    let store = state.store().clone();
+    let every = state.config().housekeeping_every;
+    let mut tick = tokio::time::interval(every);
+    let per_hour = (3600 / every.as_secs().max(1)).max(1);
+    let mut ticks = 0u64;
     loop {
-        every.tick().await;
+        tick.tick().await;
         let now = chrono::Utc::now();
         match store.settings().await {
-            Ok(settings) => match store.mark_charged_devices_ready(settings, now).await {
-                Ok(n) if n > 0 => tracing::info!(devices = n, "charged devices marked ready"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not mark charged devices ready"),
-            },
+            Ok(settings) => {
+                match store
+                    .mark_charged_devices_ready(settings.clone(), now)
+                    .await
+                {
+                    Ok(n) if n > 0 => tracing::info!(devices = n, "charged devices marked ready"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not mark charged devices ready"),
+                }
+                backup_if_due(&state, settings.backups_kept, now).await;
+            }
             Err(e) => tracing::warn!(error = %e, "could not read the settings"),
         }
-        if minutes.is_multiple_of(60) {
+        if ticks.is_multiple_of(per_hour) {
             match store.delete_expired_sessions(now.timestamp()).await {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
             }
         }
-        minutes = minutes.wrapping_add(1);
+        ticks = ticks.wrapping_add(1);
+    }
+}
+
+/// Takes the automatic backup when one is due (once a school day), keeping the
+/// newest `keep`; 0 turns automatic backups off. The outcome is logged and shown
+/// to the admin on the settings page.
+async fn backup_if_due(state: &AppState, keep: u32, now: chrono::DateTime<chrono::Utc>) {
+    if keep == 0 {
+        return;
+    }
+    let folder = state.backup_folder();
+    let newest = kitroom_store::backups::list_backups(&folder)
+        .first()
+        .map(|b| b.taken_at);
+    let every = state
+        .config()
+        .backup_every
+        .and_then(|d| chrono::Duration::from_std(d).ok());
+    // After a failure, try again at the next tick only when on a short schedule;
+    // otherwise once an hour, so a full disk is not hammered every minute.
+    if let Some(kitroom_web::BackupStatus::Failed { at, .. }) = state.backup_status() {
+        let wait = every.unwrap_or(chrono::Duration::hours(1));
+        if now - at < wait {
+            return;
+        }
+    }
+    if !kitroom_core::backup::due(newest, now, every) {
+        return;
+    }
+    match state.store().automatic_backup(&folder, now, keep).await {
+        Ok(b) => {
+            tracing::info!(file = %b.path.display(), bytes = b.bytes, "automatic backup written and checked");
+            state.set_backup_status(kitroom_web::BackupStatus::Written {
+                file: b.path.display().to_string(),
+                at: now,
+                bytes: b.bytes,
+            });
+        }
+        Err(e) => {
+            let reason = if e.is_storage_full() {
+                "the disk is full".to_owned()
+            } else {
+                let mut chain = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    chain.push_str(": ");
+                    chain.push_str(&s.to_string());
+                    source = s.source();
+                }
+                chain
+            };
+            tracing::error!(folder = %folder.display(), reason, "the automatic backup failed");
+            state.set_backup_status(kitroom_web::BackupStatus::Failed { at: now, reason });
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! through a small pool of read-only connections and never wait for the writer (WAL).
 //!
 //! # Layout
+//! - [`backups`]: automatic daily backups, checked, the newest few kept.
 //! - [`db`]: opening the database (pragmas, pools, migrations) and the write helper.
 //! - [`events`]: appending to the activity log, reading it, verifying its hash chain.
 //! - [`people`]: accounts, passwords, activation.
@@ -24,6 +25,7 @@
 //! - [`stocktakes`]: stocktakes and their frozen results.
 //! - [`settings`]: the school's settings.
 
+pub mod backups;
 pub mod db;
 pub mod devices;
 pub mod disposals;
