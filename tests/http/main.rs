@@ -9,6 +9,7 @@ mod crash;
 mod devices;
 mod disconnects;
 mod full_disk;
+mod hostile;
 mod import;
 mod incidents;
 mod kits;

@@ -30,6 +30,9 @@ pub struct Settings {
     pub booking_release_minutes: u32,
     /// Borrowers are reminded this long before a loan falls due (0: not at all).
     pub reminder_minutes_before: u32,
+    /// How many automatic daily backups to keep in the data directory's `backups`
+    /// folder; 0 turns automatic backups off.
+    pub backups_kept: u32,
 }
 
 /// The default retention for people who have left, in months.
@@ -37,6 +40,9 @@ pub const DEFAULT_KEEP_LEAVERS_MONTHS: u32 = 24;
 
 /// The longest retention the form accepts, in months (25 years).
 pub const MAX_KEEP_LEAVERS_MONTHS: u32 = 300;
+
+/// The most automatic backups Kitroom keeps.
+pub const MAX_BACKUPS_KEPT: u32 = 365;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -52,6 +58,7 @@ impl Default for Settings {
             keep_leavers_months: DEFAULT_KEEP_LEAVERS_MONTHS,
             booking_release_minutes: 20,
             reminder_minutes_before: 60,
+            backups_kept: 7,
         }
     }
 }
@@ -102,6 +109,13 @@ impl Settings {
                 "reminder_minutes_before" => {
                     s.reminder_minutes_before = v.parse().unwrap_or(s.reminder_minutes_before)
                 }
+                "backups_kept" => {
+                    s.backups_kept = v
+                        .parse()
+                        .ok()
+                        .filter(|n| *n <= MAX_BACKUPS_KEPT)
+                        .unwrap_or(s.backups_kept)
+                }
                 other => {
                     if let Some(kind) = other
                         .strip_prefix("charge_minutes.")
@@ -142,6 +156,7 @@ impl Settings {
                 "reminder_minutes_before".to_owned(),
                 self.reminder_minutes_before.to_string(),
             ),
+            ("backups_kept".to_owned(), self.backups_kept.to_string()),
         ];
         out.extend(
             self.charge_minutes
@@ -164,6 +179,7 @@ pub struct SettingsInput {
     pub charge_minutes: BTreeMap<String, String>,
     pub require_two_factor: bool,
     pub keep_leavers_months: String,
+    pub backups_kept: String,
 }
 
 impl From<&Settings> for SettingsInput {
@@ -181,6 +197,7 @@ impl From<&Settings> for SettingsInput {
                 .collect(),
             require_two_factor: s.require_two_factor,
             keep_leavers_months: s.keep_leavers_months.to_string(),
+            backups_kept: s.backups_kept.to_string(),
         }
     }
 }
@@ -256,6 +273,13 @@ impl SettingsInput {
                 format!("Enter a number of months from 0 to {MAX_KEEP_LEAVERS_MONTHS}, such as 24. 0 keeps people who have left until you remove them."),
             ),
         }
+        match self.backups_kept.trim().parse::<u32>() {
+            Ok(n) if n <= MAX_BACKUPS_KEPT => s.backups_kept = n,
+            _ => invalid.add(
+                "backups_kept",
+                format!("Enter how many daily backups to keep, from 0 (no automatic backups) to {MAX_BACKUPS_KEPT}."),
+            ),
+        }
         invalid.into_result()?;
         Ok(s)
     }
@@ -285,7 +309,9 @@ mod tests {
         let mut input = SettingsInput::from(&Settings::default());
         input.day_ends_at = "half three".into();
         input.charge_minutes.insert("laptop".into(), "-5".into());
+        input.backups_kept = "a week".into();
         let err = input.parse().unwrap_err();
+        assert!(err.for_field("backups_kept").is_some());
         assert!(err.for_field("day_ends_at").is_some());
         assert!(err.for_field("charge_minutes").unwrap().contains("Laptop"));
     }

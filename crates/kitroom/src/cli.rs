@@ -239,6 +239,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 from: args.mail_from.clone(),
                 retry_base: Duration::from_secs(30),
             }),
+        ..Config::default()
     };
     let (running, setup) = crate::server::start(data_dir, listener, config).await?;
     tracing::info!(address = %running.addr, data_dir = %data_dir.display(), "Kitroom is running");

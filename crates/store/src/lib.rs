@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`bookings`]: bookings of devices, sets and any N of a kind; collection and release.
 //! - [`calendar`]: the school's periods, terms and holidays.
+//! - [`backups`]: automatic daily backups, checked, the newest few kept.
 //! - [`db`]: opening the database (pragmas, pools, migrations) and the write helper.
 //! - [`events`]: appending to the activity log, reading it, verifying its hash chain.
 //! - [`people`]: accounts, passwords, activation.
@@ -31,6 +32,7 @@
 //! - [`settings`]: the school's settings.
 //! - [`retention`]: anonymising people who left, once the retention period is over.
 
+pub mod backups;
 pub mod bookings;
 pub mod calendar;
 pub mod db;

@@ -77,6 +77,24 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Email through SMTP; `None` keeps notifications in the app only.
     pub mail: Option<MailConfig>,
+    /// How often the housekeeping loop runs (charged devices, sessions, backups).
+    pub housekeeping_every: Duration,
+    /// Take automatic backups this often instead of once a school day: for tests.
+    pub backup_every: Option<Duration>,
+}
+
+/// How the last automatic backup went, for the admin's settings page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupStatus {
+    Written {
+        file: String,
+        at: chrono::DateTime<chrono::Utc>,
+        bytes: u64,
+    },
+    Failed {
+        at: chrono::DateTime<chrono::Utc>,
+        reason: String,
+    },
 }
 
 /// Where and how email is sent.
@@ -101,6 +119,8 @@ impl Default for Config {
             session_lifetime: Duration::from_secs(12 * 3600),
             public_url: None,
             mail: None,
+            housekeeping_every: Duration::from_secs(60),
+            backup_every: None,
         }
     }
 }
@@ -118,6 +138,7 @@ struct Inner {
     setup_token: Mutex<Option<String>>,
     mail_wake: Arc<tokio::sync::Notify>,
     secret_key: two_factor::SecretKey,
+    backup_status: Mutex<Option<BackupStatus>>,
 }
 
 impl AppState {
@@ -132,6 +153,7 @@ impl AppState {
                 setup_token: Mutex::new(None),
                 mail_wake: Arc::new(tokio::sync::Notify::new()),
                 secret_key,
+                backup_status: Mutex::new(None),
             }),
         }
     }
@@ -146,6 +168,32 @@ impl AppState {
 
     pub fn secret_key(&self) -> &two_factor::SecretKey {
         &self.inner.secret_key
+    }
+
+    /// How the last automatic backup since Kitroom started went.
+    pub fn backup_status(&self) -> Option<BackupStatus> {
+        self.inner
+            .backup_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn set_backup_status(&self, status: BackupStatus) {
+        *self
+            .inner
+            .backup_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(status);
+    }
+
+    /// The folder automatic backups go in: `backups` beside the database.
+    pub fn backup_folder(&self) -> std::path::PathBuf {
+        self.store()
+            .path()
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(kitroom_core::backup::FOLDER)
     }
 
     /// Wakes the mail sender: something was just put in the outbox.
