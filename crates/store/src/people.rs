@@ -167,6 +167,8 @@ pub struct PeopleFilter {
     /// Matches username, full name or email.
     pub q: Option<String>,
     pub include_inactive: bool,
+    /// At most this many; 0 for the default of 2,000.
+    pub limit: i64,
 }
 
 impl Store {
@@ -264,7 +266,8 @@ impl Store {
                 .push_bind(p)
                 .push(" escape '\\')");
         }
-        qb.push(" order by full_name collate nocase, username limit 2000");
+        qb.push(" order by full_name collate nocase, username limit ")
+            .push_bind(if f.limit > 0 { f.limit.min(2000) } else { 2000 });
         qb.build_query_as::<PersonRow>()
             .fetch_all(self.reader())
             .await?

@@ -121,6 +121,9 @@ pub struct LoanPanel {
     pub return_refusal: Option<String>,
 }
 
+/// The most people the "lend to" field offers as suggestions.
+const LEND_TO_SUGGESTIONS: i64 = 500;
+
 /// Fills in what the device page shows about lending this device to this person.
 pub async fn loan_panel(
     ctx: &Ctx,
@@ -129,11 +132,24 @@ pub async fn loan_panel(
 ) -> Result<LoanPanel, AppError> {
     let settings = state.store().settings().await?;
     let calendar = state.store().calendar().await?;
+    // The "lend to" field suggests names while a school has a few hundred people; a
+    // trust with thousands types the username (a list of every name made the device
+    // page slow and heavy on a phone).
     let people = if ctx.may(Permission::LendToAnyone) && device.status == DeviceStatus::Available {
-        let list = state.store().list_people(&Default::default()).await?;
-        list.into_iter()
-            .map(|p| (p.username, p.full_name))
-            .collect()
+        let list = state
+            .store()
+            .list_people(&kitroom_store::people::PeopleFilter {
+                limit: LEND_TO_SUGGESTIONS + 1,
+                ..Default::default()
+            })
+            .await?;
+        if list.len() as i64 > LEND_TO_SUGGESTIONS {
+            Vec::new()
+        } else {
+            list.into_iter()
+                .map(|p| (p.username, p.full_name))
+                .collect()
+        }
     } else {
         Vec::new()
     };

@@ -55,6 +55,7 @@ async fn list(
         .list_people(&PeopleFilter {
             q: Some(q.q.clone()),
             include_inactive: !q.inactive.is_empty(),
+            ..Default::default()
         })
         .await?;
     Ok(v::list(&ctx, &q, &people).into_response())
