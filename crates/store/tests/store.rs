@@ -820,3 +820,40 @@ mod bookings {
         }
     }
 }
+
+/// The write-ahead log is copied back between writes, so it stays small however many
+/// writes go by (SQLite's own checkpoint, inside commits, let it reach 4 MiB and made
+/// every 65th check-out wait for it).
+#[tokio::test]
+async fn the_write_ahead_log_stays_small_across_many_writes() {
+    let (dir, store) = store().await;
+    let wal = dir.path().join("kitroom.db-wal");
+    let mut largest = 0;
+    for i in 0..300 {
+        store
+            .create_device(
+                Actor::system(),
+                laptop(&format!("LAP-{i:04}")).parse(today()).unwrap(),
+            )
+            .await
+            .unwrap();
+        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+    }
+    assert!(
+        // 16 writes of about 25 pages; SQLite's own checkpoint waits for 1,000 pages
+        largest < 3 * 1024 * 1024,
+        "the log reached {largest} bytes over 300 writes"
+    );
+    assert_eq!(
+        store
+            .list_devices(&DeviceFilter {
+                page: 1,
+                per_page: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .total,
+        300
+    );
+}
