@@ -380,9 +380,11 @@ pub async fn build(dir: &Path, sizes: Sizes) -> anyhow::Result<School> {
         );
     }
     // The benchmark measures lending and pages, not two-step sign-in: its manager
-    // signs in with the password alone.
+    // signs in with the password alone. No automatic backup copies the large
+    // database in the middle of a measurement.
     let mut settings = store.settings().await?;
     settings.require_two_factor = false;
+    settings.backups_kept = 0;
     store
         .save_settings(kitroom_store::Actor::system(), settings)
         .await?;

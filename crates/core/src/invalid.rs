@@ -109,3 +109,104 @@ fn article(label: &str) -> String {
         _ => format!("a {lower}"),
     }
 }
+
+/// Every form's checks against hostile text: whatever is typed or sent, an answer
+/// and never a panic, and nothing accepted carries a NUL or other control character
+/// (a newline only where a note may have lines).
+#[cfg(test)]
+mod hostile {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use proptest::prelude::*;
+
+    use crate::device::DeviceInput;
+    use crate::incident::ReportInput;
+    use crate::person::PersonInput;
+    use crate::policy::{PolicyInput, SignatureInput};
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[ -~]{0,40}",
+            Just("\0".to_owned()),
+            Just("a\u{0}b".to_owned()),
+            Just("\u{202e}gnp.exe".to_owned()),
+            Just("<script>alert(1)</script>".to_owned()),
+            Just("=HYPERLINK(\"x\")".to_owned()),
+            Just("-99999999999999999999".to_owned()),
+            Just("99999999999999999999999.99".to_owned()),
+            Just("£-0.01".to_owned()),
+            Just("1e309".to_owned()),
+            Just("2026-02-30".to_owned()),
+            Just("9999-12-31".to_owned()),
+            Just("%_".to_owned()),
+            Just("x".repeat(10_000)),
+            Just("laptop".to_owned()),
+            Just("admin".to_owned()),
+            Just("loss".to_owned()),
+        ]
+    }
+
+    fn clean(s: &str, lines: bool) -> bool {
+        !s.chars()
+            .any(|c| c.is_control() && !(lines && (c == '\n' || c == '\r' || c == '\t')))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn device_forms(f in proptest::collection::vec(text(), 15)) {
+            let input = DeviceInput {
+                tag: f[0].clone(), kind: f[1].clone(), make: f[2].clone(), model: f[3].clone(),
+                serial: f[4].clone(), location: f[5].clone(), condition: f[6].clone(),
+                purchased_on: f[7].clone(), cost: f[8].clone(), supplier: f[9].clone(),
+                warranty_until: f[10].clone(), notes: f[11].clone(), encryption_state: f[12].clone(),
+                encryption_method: f[13].clone(), encryption_verified_on: f[14].clone(),
+                ..Default::default()
+            };
+            if let Ok(d) = input.parse(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()) {
+                for s in [d.tag.as_str(), &d.make, &d.model, &d.serial, &d.location, &d.supplier] {
+                    prop_assert!(clean(s, false), "{s:?}");
+                }
+                prop_assert!(clean(&d.notes, true));
+                prop_assert!(d.cost.is_none_or(|c| c.0 >= 0));
+            }
+        }
+
+        #[test]
+        fn people_forms(f in proptest::collection::vec(text(), 6)) {
+            let input = PersonInput {
+                username: f[0].clone(), full_name: f[1].clone(), email: f[2].clone(),
+                position: f[3].clone(), kind: f[4].clone(), role: f[5].clone(),
+            };
+            if let Ok(p) = input.parse() {
+                for s in [p.username.as_str(), &p.full_name, &p.position, p.email.as_deref().unwrap_or("")] {
+                    prop_assert!(clean(s, false), "{s:?}");
+                }
+            }
+        }
+
+        #[test]
+        fn incident_forms(f in proptest::collection::vec(text(), 6)) {
+            let input = ReportInput {
+                kind: f[0].clone(), occurred_on: f[1].clone(), occurred_time: f[2].clone(),
+                place: f[3].clone(), description: f[4].clone(), police_reference: f[5].clone(),
+            };
+            let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+            if let Ok(r) = input.parse(now) {
+                prop_assert!(r.occurred_at <= now + chrono::Duration::minutes(5));
+                prop_assert!(clean(&r.place, false));
+                prop_assert!(clean(&r.description, true));
+            }
+        }
+
+        #[test]
+        fn policy_and_signature_forms(f in proptest::collection::vec(text(), 6), agree in any::<bool>()) {
+            let _ = PolicyInput {
+                title: f[0].clone(), version_label: f[1].clone(), issued_on: f[2].clone(), body: f[3].clone(),
+            }
+            .parse();
+            let _ = SignatureInput { full_name: f[4].clone(), position: f[5].clone(), agree }.parse(true);
+        }
+    }
+}

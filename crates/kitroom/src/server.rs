@@ -108,6 +108,14 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(every);
     let per_hour = (3600 / every.as_secs().max(1)).max(1);
     let mut ticks = 0u64;
+    // The first daily backup waits a few minutes after a start, so that it does not
+    // compete with people (or a benchmark) arriving at a server just started.
+    let settle = if state.config().backup_every.is_some() {
+        chrono::Duration::zero()
+    } else {
+        chrono::Duration::minutes(5)
+    };
+    let started = chrono::Utc::now();
     loop {
         tick.tick().await;
         let now = chrono::Utc::now();
@@ -141,7 +149,9 @@ async fn housekeeping(state: AppState) {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not queue loan reminders"),
                 }
-                backup_if_due(&state, settings.backups_kept, now).await;
+                if now - started >= settle {
+                    backup_if_due(&state, settings.backups_kept, now).await;
+                }
                 if ticks.is_multiple_of(per_hour) {
                     // Retention: people who left longer ago than the setting are anonymised.
                     match store

@@ -70,7 +70,7 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backu
                 None => {}
             }
             @if backups.files.is_empty() {
-                p.muted { "No automatic backup yet. The first is taken within a minute of turning them on, then once a day, in " code { (backups.folder) } "." }
+                p.muted { "No automatic backup yet. The first is taken within a few minutes of Kitroom starting, then once a day, in " code { (backups.folder) } "." }
             } @else {
                 p { "In " code { (backups.folder) } ", newest first:" }
                 ul {
