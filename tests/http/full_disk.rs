@@ -201,8 +201,18 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 503);
-    assert!(r.text().await.unwrap().contains("Storage is full"));
+    // Recording the export is a one-row write, which may still fit in the space
+    // SQLite's log already holds: then the export goes ahead, whole; otherwise it is
+    // refused saying why.
+    match r.status().as_u16() {
+        503 => assert!(r.text().await.unwrap().contains("Storage is full")),
+        200 => {
+            let csv = r.text().await.unwrap();
+            assert!(csv.starts_with("tag,"), "{csv}");
+            assert!(csv.contains("IPAD-1") && csv.contains("IPAD-2"), "{csv}");
+        }
+        other => panic!("the export on a full disk answered {other}"),
+    }
     let out_file = disk.path.join("devices.csv");
     let out = Command::new(KITROOM)
         .arg("--data-dir")

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,6 +116,8 @@ pub struct Store {
     /// Writer connections found still inside a transaction when handed back, and
     /// closed instead of reused.
     discarded: Arc<AtomicU64>,
+    /// The latest write failed for want of disk space (see `storage_full`).
+    full: Arc<AtomicBool>,
 }
 
 /// The writer connection's state, for the health check.
@@ -232,6 +234,7 @@ impl Store {
             path: path.to_owned(),
             wal: Arc::default(),
             discarded,
+            full: Arc::default(),
         })
     }
 
@@ -292,14 +295,27 @@ impl Store {
                 wal.after_commit(&mut conn).await;
             }
         });
-        match answered.await {
+        let result = match answered.await {
             Ok(result) => result,
             // The task ended without answering: it panicked.
             Err(_) => Err(task.await.err().map_or_else(
                 || StoreError::Corrupt("the write task ended without an answer".into()),
                 StoreError::WriteTask,
             )),
+        };
+        match &result {
+            Err(e) if e.is_storage_full() => self.full.store(true, Ordering::SeqCst),
+            Ok(_) => self.full.store(false, Ordering::SeqCst),
+            Err(_) => {}
         }
+        result
+    }
+
+    /// True when the latest write failed because the disk is full and no write has
+    /// succeeded since. A health check's one-row test write can still fit into space
+    /// SQLite's log already holds while real changes cannot.
+    pub fn storage_full(&self) -> bool {
+        self.full.load(Ordering::SeqCst)
     }
 
     /// Writes a consistent copy of the live database to `to` (which must not exist),
@@ -324,7 +340,10 @@ impl Store {
     /// A write that changes nothing, to prove the writer connection is free and out
     /// of any transaction: what a health check asks.
     pub async fn probe_write(&self) -> Result<(), StoreError> {
-        self.write(|conn| {
+        // The test write says nothing about room for real changes: it leaves the
+        // "storage full" mark as it was.
+        let full = self.storage_full();
+        let result = self.write(|conn| {
             Box::pin(async move {
                 sqlx::query("insert into setting (key, value) values ('health.probe', '') on conflict (key) do update set value = ''")
                     .execute(&mut *conn)
@@ -332,7 +351,11 @@ impl Store {
                 Ok(())
             })
         })
-        .await
+        .await;
+        if full && result.is_ok() {
+            self.full.store(true, Ordering::SeqCst);
+        }
+        result
     }
 
     /// Whether the idle writer connection is inside a transaction, waiting for any

@@ -376,6 +376,11 @@ async fn healthz(
         }
         Err(_) => return unavailable("test write: the database did not answer in time"),
     }
+    if state.store().storage_full() {
+        return unavailable(
+            "writes: the latest change was refused because the disk holding the database is full",
+        );
+    }
     format!(
         "ok\nwriter connection: idle, not inside a transaction\ntest write: committed\n\
          connections found inside a transaction and replaced since start: {}\n",
