@@ -70,6 +70,7 @@ async fn every_route_answers_each_role_as_the_design_says() {
         ("/bookings?view=week", ALL),
         ("/bookings/new", ALL),
         ("/bookings/feed", ALL),
+        ("/checklists", M | A),
         (set_page.as_str(), ALL),
         ("/devices", ALL),
         ("/devices/LAP-1", ALL),
@@ -170,6 +171,11 @@ async fn every_route_answers_each_role_as_the_design_says() {
         (set_return.as_str(), vec![], ALL),
         ("/bookings", vec![("date", "".into())], ALL),
         ("/bookings/feed", vec![], ALL),
+        (
+            "/checklists",
+            vec![("checklist.ipad", "Charger returned?".into())],
+            M | A,
+        ),
         (booking_cancel.as_str(), vec![], M | A),
         (booking_collect.as_str(), vec![], M | A),
     ];

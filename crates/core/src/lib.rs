@@ -6,6 +6,7 @@
 //! - [`booking`]: bookings of a device, a set or any N of a kind: slots, clashes,
 //!   collection and release.
 //! - [`calendar`]: periods, terms and holidays; due times in school time.
+//! - [`checklist`]: per-kind return questions; a "no" about damage opens a report.
 //! - [`change`]: requests to install or change software or hardware.
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
 //!   details of a device.
@@ -27,6 +28,7 @@
 pub mod booking;
 pub mod calendar;
 pub mod change;
+pub mod checklist;
 pub mod device;
 pub mod disposal;
 pub mod event;
