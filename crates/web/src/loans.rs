@@ -242,14 +242,24 @@ struct ScanQuery {
 
 /// A tag typed or scanned into the "find a device" box (a USB scanner types the
 /// tag and Enter) opens that device's page.
-async fn scan(_: Ctx, QueryParams(q): QueryParams<ScanQuery>) -> Response {
+/// A set's name opens the set's page (where its booking is collected).
+async fn scan(
+    _: Ctx,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<ScanQuery>,
+) -> Result<Response, AppError> {
     let tag = q.tag.trim();
     // A phone camera may read the label's whole address rather than the tag.
     let tag = tag.rsplit_once("/d/").map(|(_, t)| t).unwrap_or(tag);
     if tag.is_empty() {
-        return Redirect::to("/").into_response();
+        return Ok(Redirect::to("/").into_response());
     }
-    Redirect::to(&device_url(tag)).into_response()
+    if state.store().device_by_tag(tag).await?.is_none() {
+        if let Some(set) = state.store().kit_by_name(tag).await? {
+            return Ok(Redirect::to(&crate::kits::kit_url(set.id)).into_response());
+        }
+    }
+    Ok(Redirect::to(&device_url(tag)).into_response())
 }
 
 /// Renders the device page again with the loan forms as typed and a refusal.
