@@ -1059,3 +1059,59 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
         "its loss report opens from the desk"
     );
 }
+
+/// A business manager could not set up two-step sign-in on a phone's screen: the QR
+/// code would not scan, or the code from the app would not sign them in.
+pub async fn a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app: TestApp, b: Browser) {
+    // This journey is about two-step sign-in: require it, as a school does by default.
+    let mut settings = app.store().settings().await.expect("settings");
+    settings.require_two_factor = true;
+    app.store()
+        .save_settings(kitroom_store::Actor::system(), settings)
+        .await
+        .expect("settings saved");
+    app.add_user("sbm", "manager").await;
+    b.open("/devices").await;
+    sign_in(&b, "sbm").await;
+    b.wait_for_path("/account/two-factor").await;
+    assert_eq!(b.text("h1").await, "Set up two-step sign-in");
+    fits_the_phone(&b, "the two-step setup page").await;
+
+    // The phone's camera reads the QR code: the key and the account it is for.
+    let secret = b.text("#totp-secret").await;
+    let qr = b.find(".qr svg").await;
+    let png = b.element_screenshot(&qr, "two-step-qr").await;
+    let texts = crate::qr::decode_png(&png).unwrap_or_else(|e| panic!("two-step-qr.png: {e}"));
+    assert_eq!(texts.len(), 1, "one readable QR code, got {texts:?}");
+    assert!(
+        texts[0].starts_with("otpauth://totp/Kitroom:sbm?") && texts[0].contains(&secret),
+        "the QR code holds the key for sbm, got {}",
+        texts[0]
+    );
+
+    let step = kitroom_tests::now_step();
+    b.fill("code", &kitroom_tests::code_for(&secret, step))
+        .await;
+    b.click_to_next_page("form[action='/account/two-factor'] button[type=submit]")
+        .await;
+    assert_eq!(b.text("h1").await, "Your recovery codes");
+    assert_eq!(b.texts(".recovery-codes code").await.len(), 10);
+    fits_the_phone(&b, "the recovery codes page").await;
+    b.click_to_next_page("main a.button.primary").await;
+    b.wait_for_path("/account").await;
+
+    // Next time: the password, then the app's code.
+    b.click_to_next_page("form.signout button[type=submit]")
+        .await;
+    b.open("/devices").await;
+    sign_in(&b, "sbm").await;
+    b.wait_for_path("/login/code").await;
+    assert_eq!(b.text("h1").await, "Enter your code");
+    let next = kitroom_tests::now_step().max(step + 1);
+    b.fill("code", &kitroom_tests::code_for(&secret, next))
+        .await;
+    b.click_to_next_page("form[action='/login/code'] button[type=submit]")
+        .await;
+    b.wait_for_path("/devices").await;
+    assert_eq!(b.text("h1").await, "Devices");
+}

@@ -67,12 +67,15 @@ impl Journey {
         match self {
             Journey::Plain(journey) => {
                 let app = spawn_app().await;
+                // The journeys are not about two-step sign-in (tests/http/security.rs is).
+                app.do_not_require_two_factor().await;
                 let browser = driver.session(&app.base).await;
                 (browser.clone(), journey(app, browser))
             }
             Journey::WithMail(journey) => {
                 let sink = SmtpSink::start().await;
                 let app = spawn_app_with_mail(&sink.url(), MAIL_RETRY).await;
+                app.do_not_require_two_factor().await;
                 let browser = driver.session(&app.base).await;
                 (browser.clone(), journey(app, sink, browser))
             }
@@ -107,6 +110,12 @@ const JOURNEYS: &[(&str, Journey)] = &[
                     app, b,
                 ),
             )
+        }),
+    ),
+    (
+        "a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code",
+        Journey::Plain(|app, b| {
+            Box::pin(journeys::a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app, b))
         }),
     ),
     (

@@ -32,6 +32,11 @@ async fn the_setup_link_creates_the_first_admin_once() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    // An admin must use two-step sign-in (the default setting): set it up first.
+    let devices = c.get(app.url("/devices")).send().await.unwrap();
+    assert_eq!(devices.status(), 303);
+    assert_eq!(kitroom_tests::location(&devices), "/account/two-factor");
+    app.set_up_two_factor(&c, "alex").await;
     let devices = c.get(app.url("/devices")).send().await.unwrap();
     assert_eq!(devices.status(), 200, "the new admin is signed in");
     assert!(devices.text().await.unwrap().contains("Alex Morgan"));
@@ -330,6 +335,50 @@ async fn a_person_changes_their_own_password() {
             .status(),
         303
     );
+}
+
+/// A person could pick a password that attackers try first, or one too short to
+/// resist guessing.
+#[tokio::test]
+async fn short_long_and_common_passwords_are_refused_and_the_form_says_why() {
+    let app = spawn_app().await;
+    let c = app.signed_in("teacher", "borrower").await;
+    let too_long = "x".repeat(60) + &"y".repeat(69);
+    for (password, says) in [
+        ("eleven char", "at least 12 characters"),
+        ("qwerty123456", "list of common passwords"),
+        ("Q1W2E3R4T5Y6", "list of common passwords"),
+        (too_long.as_str(), "128 characters or fewer"),
+    ] {
+        let r = app
+            .submit(
+                &c,
+                "/account",
+                "/account/password",
+                &[
+                    ("current", PASSWORD),
+                    ("password", password),
+                    ("confirm", password),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{password}");
+        assert!(r.text().await.unwrap().contains(says), "{password}: {says}");
+    }
+    // Twelve characters, no digits or symbols needed.
+    let r = app
+        .submit(
+            &c,
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "twelve chars"),
+                ("confirm", "twelve chars"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
 }
 
 /// Pages could be framed, sniffed or cached by a shared computer's browser.

@@ -107,7 +107,9 @@ async fn healthz_proves_a_write_goes_through() {
     let app = spawn_app().await;
     let r = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), "ok");
+    let body = r.text().await.unwrap();
+    assert!(body.starts_with("ok\n"), "{body}");
+    assert!(body.contains("not inside a transaction"), "{body}");
 }
 
 /// A huge body could exhaust the server, or get a confusing 500.
@@ -197,4 +199,162 @@ async fn html_and_script_in_fields_are_shown_as_text() {
         .await
         .unwrap();
     assert!(body.contains("No device matches these filters"));
+}
+
+/// Forms a settings page post with every field as the page has it, and these changes.
+async fn save_settings(
+    app: &kitroom_tests::TestApp,
+    c: &reqwest::Client,
+    changes: &[(&str, &str)],
+) -> reqwest::Response {
+    let defaults = kitroom_core::settings::Settings::default();
+    let mut fields: Vec<(String, String)> = defaults
+        .to_pairs()
+        .into_iter()
+        .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
+        .collect();
+    fields.extend(changes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    app.submit(c, "/settings", "/settings", &borrowed).await
+}
+
+/// Names of the automatic backups on disk, oldest first.
+fn backup_names(app: &kitroom_tests::TestApp) -> Vec<String> {
+    let mut names: Vec<String> =
+        kitroom_store::backups::list_backups(&app.dir.path().join("backups"))
+            .into_iter()
+            .map(|b| b.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+    names.sort();
+    names
+}
+
+async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("waited 30 seconds for {what}");
+}
+
+/// A school that forgets to take backups loses everything with the disk; one whose
+/// backups silently stopped finds out too late.
+#[tokio::test]
+async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() {
+    let app = kitroom_tests::spawn_app_with(kitroom_web::Config {
+        housekeeping_every: std::time::Duration::from_millis(100),
+        backup_every: Some(std::time::Duration::from_millis(1100)),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.signed_in("it", "admin").await;
+    let page = admin
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Daily backups to keep"));
+    let r = save_settings(&app, &admin, &[("backups_kept", "many")]).await;
+    assert_eq!(r.status(), 422);
+    let r = save_settings(&app, &admin, &[("backups_kept", "3")]).await;
+    assert_eq!(r.status(), 303);
+    // a loan acknowledged before a backup is in it
+    let sbm = app.api_token("sbm", "manager").await;
+    let api = reqwest::Client::new();
+    for (path, body) in [
+        (
+            "/api/v1/devices",
+            json!({"tag": "T-1", "kind": "tablet", "location": "Hall"}),
+        ),
+        (
+            "/api/v1/policies",
+            json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}),
+        ),
+        (
+            "/api/v1/policies/current/signatures",
+            json!({"full_name": "S", "position": "SBM"}),
+        ),
+        ("/api/v1/devices/T-1/checkout", json!({})),
+    ] {
+        let r = api
+            .post(app.url(path))
+            .bearer_auth(&sbm)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{path}");
+    }
+    let acknowledged = chrono::Utc::now();
+    wait_for("three backups", || backup_names(&app).len() == 3).await;
+    let first = backup_names(&app);
+    wait_for("a fourth backup to replace the oldest", || {
+        backup_names(&app).last() != first.last()
+    })
+    .await;
+    let now = backup_names(&app);
+    assert_eq!(now.len(), 3, "only the newest 3 are kept: {now:?}");
+    assert!(!now.contains(&first[0]), "the oldest was deleted: {now:?}");
+    let newest = now.last().unwrap();
+    assert!(kitroom_core::backup::taken_at(newest).unwrap() > acknowledged);
+    // the newest restores, with the loan in it
+    let restored = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    let code = kitroom::cli::restore(
+        restored.path(),
+        &app.dir.path().join("backups").join(newest),
+        &mut out,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code,
+        std::process::ExitCode::SUCCESS,
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let store = kitroom_store::Store::open(restored.path()).await.unwrap();
+    let d = store.device_by_tag("T-1").await.unwrap().unwrap();
+    assert!(store.open_loan(d.id).await.unwrap().is_some());
+    store.close().await;
+    let page = admin
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("written and checked"), "{page}");
+    assert!(page.contains(newest.as_str()));
+    // a backup that cannot be written is shown to the admin
+    let folder = app.dir.path().join("backups");
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::fs::write(&folder, b"in the way").unwrap();
+    let admin_sees = |text: &'static str| {
+        let (admin, url) = (admin.clone(), app.url("/settings"));
+        async move {
+            for _ in 0..300 {
+                let page = admin.get(&url).send().await.unwrap().text().await.unwrap();
+                if page.contains(text) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("the settings page never said {text:?}");
+        }
+    };
+    admin_sees("The last automatic backup failed").await;
+    // and once the cause is gone, backups resume by themselves
+    std::fs::remove_file(&folder).unwrap();
+    admin_sees("written and checked").await;
+    assert_eq!(backup_names(&app).len(), 1);
 }

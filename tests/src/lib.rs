@@ -18,6 +18,18 @@ pub mod smtp;
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// What the harness knows of an account's two-step sign-in, as a person keeps it
+/// in their authenticator app and on paper.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    /// The secret, from the setup page's "type a key instead" text (base32).
+    pub secret: String,
+    /// The last 30-second step the harness sent a code for: Kitroom accepts each
+    /// code once.
+    pub last_step: u64,
+    pub recovery_codes: Vec<String>,
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
@@ -25,6 +37,10 @@ pub struct TestApp {
     pub setup_token: Option<String>,
     config: kitroom_web::Config,
     running: Option<Running>,
+    authenticators: std::sync::Mutex<std::collections::HashMap<String, Authenticator>>,
+    /// Held through the second step of signing in, so that clients signing in at
+    /// once never pick the same code or type one that was just replaced.
+    second_step: tokio::sync::Mutex<()>,
 }
 
 fn init_logs() {
@@ -60,8 +76,13 @@ pub async fn spawn_app_with_mail(smtp_url: &str, retry_base: std::time::Duration
 
 /// Starts Kitroom with this configuration on an empty data directory.
 pub async fn spawn_app_with(config: kitroom_web::Config) -> TestApp {
+    spawn_app_in(tempfile::tempdir().expect("temporary directory"), config).await
+}
+
+/// Starts Kitroom with this configuration on `dir` (a small filesystem mounted
+/// there, say).
+pub async fn spawn_app_in(dir: tempfile::TempDir, config: kitroom_web::Config) -> TestApp {
     init_logs();
-    let dir = tempfile::tempdir().expect("temporary directory");
     let (running, setup_token) =
         start(dir.path(), "127.0.0.1:0".parse().unwrap(), config.clone()).await;
     let addr = running.addr;
@@ -72,6 +93,8 @@ pub async fn spawn_app_with(config: kitroom_web::Config) -> TestApp {
         setup_token,
         config,
         running: Some(running),
+        authenticators: Default::default(),
+        second_step: Default::default(),
     }
 }
 
@@ -204,7 +227,52 @@ impl TestApp {
         csrf_in(&body).unwrap_or_else(|| panic!("no csrf field on {path}"))
     }
 
+    /// Signs in as a person would: the password, then, for an account with two-step
+    /// sign-in, a code from its authenticator (when the harness set it up), or, for
+    /// an account the school requires it of, setting it up (the harness keeps the
+    /// secret and recovery codes). Returns the password step's answer.
     pub async fn login(&self, c: &Client, username: &str, password: &str) -> Response {
+        let r = self.login_password(c, username, password).await;
+        if r.status() != 303 {
+            return r;
+        }
+        let to = location(&r);
+        if to == "/login/code" {
+            if self.authenticator(username).is_some() {
+                let _one_at_a_time = self.second_step.lock().await;
+                let (code, recovery) = self.second_step_code(username);
+                let done = self.enter_code(c, &code).await;
+                assert_eq!(
+                    done.status(),
+                    303,
+                    "{username}'s authenticator code is accepted"
+                );
+                let left = self
+                    .authenticator(username)
+                    .map_or(0, |a| a.recovery_codes.len());
+                if recovery && left < 3 {
+                    // Many sign-ins in a row (a test with many clients): new codes.
+                    let r = self
+                        .submit(c, "/account", "/account/two-factor/recovery-codes", &[])
+                        .await;
+                    assert_eq!(r.status(), 200, "new recovery codes for {username}");
+                    let codes = recovery_codes_in(&r.text().await.expect("body"));
+                    if let Some(a) = self.authenticators.lock().unwrap().get_mut(username) {
+                        a.recovery_codes = codes;
+                    }
+                }
+            }
+        } else {
+            let probe = c.get(self.url("/")).send().await.expect("get");
+            if probe.status() == 303 && location(&probe) == "/account/two-factor" {
+                self.set_up_two_factor(c, username).await;
+            }
+        }
+        r
+    }
+
+    /// The password step of signing in, alone.
+    pub async fn login_password(&self, c: &Client, username: &str, password: &str) -> Response {
         let token = self.csrf(c, "/login").await;
         c.post(self.url("/login"))
             .form(&[
@@ -215,6 +283,108 @@ impl TestApp {
             .send()
             .await
             .expect("post")
+    }
+
+    /// Turns off the setting that requires two-step sign-in of managers, heads and
+    /// admins, as an admin could on the settings page. For the browser journeys,
+    /// which are not about two-step sign-in (the HTTP tests keep it on and set it up).
+    pub async fn do_not_require_two_factor(&self) {
+        let mut settings = self.store().settings().await.expect("settings");
+        settings.require_two_factor = false;
+        self.store()
+            .save_settings(kitroom_store::Actor::system(), settings)
+            .await
+            .expect("settings saved");
+    }
+
+    /// Types `code` at the second step of signing in.
+    pub async fn enter_code(&self, c: &Client, code: &str) -> Response {
+        self.submit(c, "/login/code", "/login/code", &[("code", code)])
+            .await
+    }
+
+    /// Sets up two-step sign-in for the signed-in `username` as a person would: reads
+    /// the key from the setup page, types the app's code, and keeps the recovery
+    /// codes shown.
+    pub async fn set_up_two_factor(&self, c: &Client, username: &str) -> Vec<String> {
+        let page = c
+            .get(self.url("/account/two-factor"))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
+        let secret = between(&page, "id=\"totp-secret\">", "<")
+            .unwrap_or_else(|| panic!("the setup page shows the key: {page}"));
+        assert!(page.contains("<svg"), "the setup page shows the QR code");
+        let step = now_step();
+        let code = code_for(&secret, step);
+        let token = csrf_in(&page).expect("csrf");
+        let r = c
+            .post(self.url("/account/two-factor"))
+            .form(&[("csrf", token.as_str()), ("code", code.as_str())])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 200, "{username} sets up two-step sign-in");
+        let body = r.text().await.expect("body");
+        let recovery_codes = recovery_codes_in(&body);
+        assert_eq!(recovery_codes.len(), 10, "ten recovery codes are shown");
+        self.authenticators.lock().unwrap().insert(
+            username.to_owned(),
+            Authenticator {
+                secret,
+                last_step: step,
+                recovery_codes: recovery_codes.clone(),
+            },
+        );
+        recovery_codes
+    }
+
+    /// What the harness knows of `username`'s authenticator, if it set one up.
+    pub fn authenticator(&self, username: &str) -> Option<Authenticator> {
+        self.authenticators.lock().unwrap().get(username).cloned()
+    }
+
+    /// The next code `username`'s authenticator app would show that Kitroom has not
+    /// seen yet: the current step's, or the next step's (Kitroom allows one step
+    /// of clock difference) when the current one was used.
+    pub fn totp_code(&self, username: &str) -> String {
+        self.fresh_totp_code(username).unwrap_or_else(|| {
+            panic!("{username}'s codes for this 30-second step and the next are used; use a recovery code")
+        })
+    }
+
+    /// Like [`TestApp::totp_code`], or `None` when the codes for this step and the
+    /// next have both been used already.
+    fn fresh_totp_code(&self, username: &str) -> Option<String> {
+        let mut all = self.authenticators.lock().unwrap();
+        let a = all
+            .get_mut(username)
+            .unwrap_or_else(|| panic!("no authenticator for {username}"));
+        let step = now_step().max(a.last_step + 1);
+        if step > now_step() + 1 {
+            return None;
+        }
+        a.last_step = step;
+        Some(code_for(&a.secret, step))
+    }
+
+    /// The code the harness types at the second step: the app's code, or, when
+    /// this account has signed in twice within the last 30 seconds (each code works
+    /// once), one of its recovery codes, as a person without their phone would.
+    fn second_step_code(&self, username: &str) -> (String, bool) {
+        if let Some(code) = self.fresh_totp_code(username) {
+            return (code, false);
+        }
+        let mut all = self.authenticators.lock().unwrap();
+        let a = all.get_mut(username).expect("an authenticator");
+        let code = a
+            .recovery_codes
+            .pop()
+            .unwrap_or_else(|| panic!("{username} has no recovery codes left"));
+        (code, true)
     }
 
     /// Posts a form as the browser would: with the CSRF token from `page`.
@@ -329,6 +499,57 @@ impl TestApp {
     }
 }
 
+/// The recovery codes on the page that shows them once.
+fn recovery_codes_in(page: &str) -> Vec<String> {
+    page.split("<li><code>")
+        .skip(1)
+        .filter_map(|s| s.split_once("</code>").map(|(c, _)| c.to_owned()))
+        .collect()
+}
+
+/// The `Location` of a redirect.
+pub fn location(r: &Response) -> String {
+    r.headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn between(text: &str, start: &str, end: &str) -> Option<String> {
+    let at = text.find(start)? + start.len();
+    let rest = &text[at..];
+    Some(rest[..rest.find(end)?].to_owned())
+}
+
+/// The current 30-second TOTP step.
+pub fn now_step() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        / 30
+}
+
+/// The code an authenticator app shows for `secret` (base32) during `step`,
+/// computed by `totp-rs` as an app would.
+pub fn code_for(secret: &str, step: u64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("a base32 secret");
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        0,
+        30,
+        bytes,
+        None,
+        "test".into(),
+    )
+    .expect("a valid secret")
+    .generate(step * 30)
+}
+
 /// The value of the hidden input called `name`.
 pub fn value_of(html: &str, name: &str) -> Option<String> {
     let needle = format!("name=\"{name}\" value=\"");
@@ -348,4 +569,125 @@ fn capitalise(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
         .unwrap_or_default()
+}
+
+/// The real `kitroom serve` running in a child process over a data directory, so a
+/// test can kill it with SIGKILL as a power cut or the out-of-memory killer would.
+pub struct ChildServer {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl ChildServer {
+    /// Starts `exe serve` (the binary built from `tests/src/bin/kitroom-under-test.rs`,
+    /// passed in by the test as `env!("CARGO_BIN_EXE_kitroom-under-test")`) on a
+    /// free port over `dir`, its log appended to `log`, and waits until it answers.
+    pub async fn start(exe: &str, dir: &Path, log: &Path) -> ChildServer {
+        use std::io::BufRead;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("server log file");
+        let mut child = std::process::Command::new(exe)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .env_remove("KITROOM_SMTP_URL")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("Kitroom is running at ") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(url.trim_end_matches('/').to_owned());
+                    }
+                }
+            }
+        });
+        let base = tokio::task::spawn_blocking(move || {
+            rx.recv_timeout(std::time::Duration::from_secs(60))
+        })
+        .await
+        .expect("join")
+        .unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("the server did not say where it listens within a minute")
+        });
+        ChildServer { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: no graceful shutdown, no checkpoint, requests cut mid-flight.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the `kitroom` command line (`exe`, as for [`ChildServer::start`]) over
+/// `dir` with these arguments and returns whether it succeeded and what it printed.
+pub fn kitroom_command(exe: &str, dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(exe)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("kitroom runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Creates an account with [`PASSWORD`] in `dir` through `kitroom user add`'s own code
+/// and returns a personal API token for it.
+pub async fn account_with_token(dir: &Path, username: &str, role: &str) -> String {
+    let input = PersonInput {
+        username: username.into(),
+        full_name: format!("{} Test", capitalise(username)),
+        role: role.into(),
+        ..Default::default()
+    };
+    let mut password = Cursor::new(format!("{PASSWORD}\n"));
+    let code = kitroom::cli::user_add(dir, input, Some(&mut password))
+        .await
+        .expect("user add runs");
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "user add {username}");
+    kitroom::cli::new_token(dir, username, "tests".into())
+        .await
+        .expect("token create runs")
+        .expect("a token")
+}
+
+/// A random number, different on every call, without a dependency: std's hasher
+/// is seeded randomly for each `RandomState`.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
 }

@@ -1194,8 +1194,16 @@ async fn drive(
             &["available", "laptop", "50", "5000"][..],
         ),
         ("location_counts", raw::LOCATION_COUNTS, &[][..]),
-        ("search_count", raw::SEARCH_COUNT, &["%ThinkPad%"][..]),
-        ("search_page", raw::SEARCH_PAGE, &["%ThinkPad%"][..]),
+        (
+            "search_count",
+            raw::SEARCH_COUNT_BROAD,
+            &["\"ThinkPad\""][..],
+        ),
+        (
+            "search_page",
+            &raw::search_page(true),
+            &["\"ThinkPad\""][..],
+        ),
     ] {
         plans.insert(
             name.into(),

@@ -350,44 +350,53 @@ pub async fn checkpointer(
 }
 
 /// The device list's SQL (`Store::list_devices`) for `status` and `kind`: the count
-/// and the page, as two statements.
+/// and the page (its rowids first, from the index, then those rows joined), as two
+/// statements.
 pub const LIST_COUNT: &str =
-    "select count(*) from device d where 1 = 1 and d.status = ? and d.kind = ?";
+    "select count(*) from (select 1 from device d where 1 = 1 and d.status = ? and d.kind = ?)";
 pub const LIST_PAGE: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
     d.purchased_on, d.cost_pence, d.supplier, d.warranty_until, d.notes, d.encryption_state, d.encryption_method,
     d.encryption_verified_on, p.username as verified_by, d.passcode_enforced, d.holds_personal_data, d.captures_images,
     d.last_audited_on, d.created_at, d.updated_at
     from device d join location l on l.id = d.location_id left join person p on p.id = d.encryption_verified_by
-    where 1 = 1 and d.status = ? and d.kind = ? order by d.tag collate nocase limit ? offset ?";
+    where d.rowid in (select d.rowid from device d where 1 = 1 and d.status = ? and d.kind = ?
+        order by d.tag collate nocase limit ? offset ?) order by d.tag collate nocase";
 /// The location filter's names (`Store::location_names`), which the list page reads.
 pub const LOCATION_NAMES: &str = "select name from location order by name collate nocase";
 /// Locations with their device counts (`Store::list_locations`): what the list page
 /// read before commit 828bad9, and the locations page still reads.
 pub const LOCATION_COUNTS: &str = "select l.id, l.name, (select count(*) from device d where d.location_id = l.id and d.status <> 'retired')
     from location l order by l.name collate nocase";
-/// A search of the whole register (no status chosen), as `Store::list_devices` builds it.
-pub const SEARCH_COUNT: &str = "select count(*) from device d where 1 = 1 and d.status <> 'retired'
-    and (d.tag like ?1 escape '\\' or d.serial like ?1 escape '\\' or d.make like ?1 escape '\\' or d.model like ?1 escape '\\')";
-pub const SEARCH_PAGE: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
+/// A search of the whole register (no status chosen), as `Store::list_devices` builds
+/// it for three characters or more: the trigram index's matches counted up to 1,001;
+/// then the count (capped when there were more) and the page. With more than 1,000
+/// matches the `+` makes SQLite walk the tag index testing each device against them
+/// (`…_BROAD`) instead of reading and sorting every match.
+pub const SEARCH_MATCHES: &str =
+    "select count(*) from (select 1 from device_search where device_search match ?1 limit 1001)";
+pub const SEARCH_COUNT: &str =
+    "select count(*) from (select 1 from device d where 1 = 1 and d.status <> 'retired'
+    and d.rowid in (select rowid from device_search where device_search match ?1))";
+pub const SEARCH_COUNT_BROAD: &str =
+    "select count(*) from (select 1 from device d where 1 = 1 and d.status <> 'retired'
+    and +d.rowid in (select rowid from device_search where device_search match ?1) limit 1001)";
+const SEARCH_SELECT: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
     d.purchased_on, d.cost_pence, d.supplier, d.warranty_until, d.notes, d.encryption_state, d.encryption_method,
     d.encryption_verified_on, p.username as verified_by, d.passcode_enforced, d.holds_personal_data, d.captures_images,
     d.last_audited_on, d.created_at, d.updated_at
-    from device d join location l on l.id = d.location_id left join person p on p.id = d.encryption_verified_by
-    where 1 = 1 and d.status <> 'retired'
-    and (d.tag like ?1 escape '\\' or d.serial like ?1 escape '\\' or d.make like ?1 escape '\\' or d.model like ?1 escape '\\')
-    order by d.tag collate nocase limit 50 offset 0";
+    from device d join location l on l.id = d.location_id left join person p on p.id = d.encryption_verified_by";
+pub fn search_page(broad: bool) -> String {
+    format!(
+        "{SEARCH_SELECT} where d.rowid in (select d.rowid from device d where 1 = 1 and d.status <> 'retired'
+        and {}d.rowid in (select rowid from device_search where device_search match ?1)
+        order by d.tag collate nocase limit 50 offset 0) order by d.tag collate nocase",
+        if broad { "+" } else { "" }
+    )
+}
 
-/// `LIKE` text as Kitroom escapes it.
-pub fn like(q: &str) -> String {
-    let mut out = String::from("%");
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
+/// A search term as Kitroom gives it to the trigram index: one quoted phrase.
+pub fn phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
 }
 
 /// Times of the list's parts for each page number: (count + page), count alone,
@@ -481,13 +490,22 @@ pub async fn search_query(
     let mut s = Samples::default();
     let all = Instant::now();
     for q in terms {
-        let p = like(q);
+        let p = phrase(q);
         let t0 = Instant::now();
-        let _: i64 = sqlx::query_scalar(SEARCH_COUNT)
+        let matches: i64 = sqlx::query_scalar(SEARCH_MATCHES)
             .bind(&p)
             .fetch_one(&mut *conn)
             .await?;
-        let rows = sqlx::query(SEARCH_PAGE)
+        let broad = matches > 1000;
+        let _: i64 = sqlx::query_scalar(if broad {
+            SEARCH_COUNT_BROAD
+        } else {
+            SEARCH_COUNT
+        })
+        .bind(&p)
+        .fetch_one(&mut *conn)
+        .await?;
+        let rows = sqlx::query(&search_page(broad))
             .bind(&p)
             .fetch_all(&mut *conn)
             .await?;

@@ -6,6 +6,7 @@
 //! - [`booking`]: bookings of a device, a set or any N of a kind: slots, clashes,
 //!   collection and release.
 //! - [`calendar`]: periods, terms and holidays; due times in school time.
+//! - [`backup`]: automatic daily backups: names, when one is due, which to delete.
 //! - [`checklist`]: per-kind return questions; a "no" about damage opens a report.
 //! - [`change`]: requests to install or change software or hardware.
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
@@ -25,6 +26,7 @@
 //! - [`time`]: instants in school (UK) time.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
+pub mod backup;
 pub mod booking;
 pub mod calendar;
 pub mod change;

@@ -1,5 +1,7 @@
 //! The school's settings: its name, when the school day ends, where devices are
-//! returned, and how long each kind of device charges before it is ready again.
+//! returned, how long each kind of device charges before it is ready again, whether
+//! staff accounts must use two-step sign-in, and how long people who have left are
+//! kept before their personal details are anonymised.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +9,7 @@ use chrono::NaiveTime;
 
 use crate::device::DeviceKind;
 use crate::invalid::{self, Invalid};
+use crate::person::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -18,11 +21,28 @@ pub struct Settings {
     pub return_location: String,
     /// Minutes on charge before a returned device is ready again, by kind.
     pub charge_minutes: BTreeMap<&'static str, u32>,
+    /// Managers, heads and admins must sign in with an authenticator code.
+    pub require_two_factor: bool,
+    /// Months after a person leaves (is deactivated) before their personal details
+    /// are anonymised; 0 keeps them until someone removes them by hand.
+    pub keep_leavers_months: u32,
     /// A booking not collected this many minutes after it starts is released.
     pub booking_release_minutes: u32,
     /// Borrowers are reminded this long before a loan falls due (0: not at all).
     pub reminder_minutes_before: u32,
+    /// How many automatic daily backups to keep in the data directory's `backups`
+    /// folder; 0 turns automatic backups off.
+    pub backups_kept: u32,
 }
+
+/// The default retention for people who have left, in months.
+pub const DEFAULT_KEEP_LEAVERS_MONTHS: u32 = 24;
+
+/// The longest retention the form accepts, in months (25 years).
+pub const MAX_KEEP_LEAVERS_MONTHS: u32 = 300;
+
+/// The most automatic backups Kitroom keeps.
+pub const MAX_BACKUPS_KEPT: u32 = 365;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -34,8 +54,11 @@ impl Default for Settings {
                 .iter()
                 .map(|k| (k.as_str(), default_charge_minutes(*k)))
                 .collect(),
+            require_two_factor: true,
+            keep_leavers_months: DEFAULT_KEEP_LEAVERS_MONTHS,
             booking_release_minutes: 20,
             reminder_minutes_before: 60,
+            backups_kept: 7,
         }
     }
 }
@@ -51,6 +74,12 @@ fn default_charge_minutes(kind: DeviceKind) -> u32 {
 }
 
 impl Settings {
+    /// Whether someone with this role must use two-step sign-in: the roles that can
+    /// see everyone's records, when the setting is on.
+    pub fn two_factor_required(&self, role: Role) -> bool {
+        self.require_two_factor && matches!(role, Role::Manager | Role::Head | Role::Admin)
+    }
+
     /// How long this kind charges before it is ready.
     pub fn charge_minutes_for(&self, kind: DeviceKind) -> u32 {
         self.charge_minutes
@@ -70,11 +99,22 @@ impl Settings {
                     s.day_ends_at = NaiveTime::parse_from_str(v, "%H:%M").unwrap_or(s.day_ends_at)
                 }
                 "return_location" => s.return_location = v.to_owned(),
+                "require_two_factor" => s.require_two_factor = v != "false",
+                "keep_leavers_months" => {
+                    s.keep_leavers_months = v.parse().unwrap_or(s.keep_leavers_months)
+                }
                 "booking_release_minutes" => {
                     s.booking_release_minutes = v.parse().unwrap_or(s.booking_release_minutes)
                 }
                 "reminder_minutes_before" => {
                     s.reminder_minutes_before = v.parse().unwrap_or(s.reminder_minutes_before)
+                }
+                "backups_kept" => {
+                    s.backups_kept = v
+                        .parse()
+                        .ok()
+                        .filter(|n| *n <= MAX_BACKUPS_KEPT)
+                        .unwrap_or(s.backups_kept)
                 }
                 other => {
                     if let Some(kind) = other
@@ -101,6 +141,14 @@ impl Settings {
             ),
             ("return_location".to_owned(), self.return_location.clone()),
             (
+                "require_two_factor".to_owned(),
+                self.require_two_factor.to_string(),
+            ),
+            (
+                "keep_leavers_months".to_owned(),
+                self.keep_leavers_months.to_string(),
+            ),
+            (
                 "booking_release_minutes".to_owned(),
                 self.booking_release_minutes.to_string(),
             ),
@@ -108,6 +156,7 @@ impl Settings {
                 "reminder_minutes_before".to_owned(),
                 self.reminder_minutes_before.to_string(),
             ),
+            ("backups_kept".to_owned(), self.backups_kept.to_string()),
         ];
         out.extend(
             self.charge_minutes
@@ -128,6 +177,9 @@ pub struct SettingsInput {
     pub reminder_minutes_before: String,
     /// By kind's word.
     pub charge_minutes: BTreeMap<String, String>,
+    pub require_two_factor: bool,
+    pub keep_leavers_months: String,
+    pub backups_kept: String,
 }
 
 impl From<&Settings> for SettingsInput {
@@ -143,6 +195,9 @@ impl From<&Settings> for SettingsInput {
                 .iter()
                 .map(|(k, m)| ((*k).to_owned(), m.to_string()))
                 .collect(),
+            require_two_factor: s.require_two_factor,
+            keep_leavers_months: s.keep_leavers_months.to_string(),
+            backups_kept: s.backups_kept.to_string(),
         }
     }
 }
@@ -210,6 +265,21 @@ impl SettingsInput {
                 ),
             }
         }
+        s.require_two_factor = self.require_two_factor;
+        match self.keep_leavers_months.trim().parse::<u32>() {
+            Ok(m) if m <= MAX_KEEP_LEAVERS_MONTHS => s.keep_leavers_months = m,
+            _ => invalid.add(
+                "keep_leavers_months",
+                format!("Enter a number of months from 0 to {MAX_KEEP_LEAVERS_MONTHS}, such as 24. 0 keeps people who have left until you remove them."),
+            ),
+        }
+        match self.backups_kept.trim().parse::<u32>() {
+            Ok(n) if n <= MAX_BACKUPS_KEPT => s.backups_kept = n,
+            _ => invalid.add(
+                "backups_kept",
+                format!("Enter how many daily backups to keep, from 0 (no automatic backups) to {MAX_BACKUPS_KEPT}."),
+            ),
+        }
         invalid.into_result()?;
         Ok(s)
     }
@@ -226,6 +296,8 @@ mod tests {
             ..Default::default()
         };
         s.charge_minutes.insert("ipad", 90);
+        s.require_two_factor = false;
+        s.keep_leavers_months = 6;
         let pairs = s.to_pairs();
         let back = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert_eq!(back, s);
@@ -237,7 +309,9 @@ mod tests {
         let mut input = SettingsInput::from(&Settings::default());
         input.day_ends_at = "half three".into();
         input.charge_minutes.insert("laptop".into(), "-5".into());
+        input.backups_kept = "a week".into();
         let err = input.parse().unwrap_err();
+        assert!(err.for_field("backups_kept").is_some());
         assert!(err.for_field("day_ends_at").is_some());
         assert!(err.for_field("charge_minutes").unwrap().contains("Laptop"));
     }

@@ -96,4 +96,24 @@ mod tests {
         assert_eq!(wait_words(wait), "10 minutes");
         assert!(f.check(Limit::ACCOUNT, t0 + Duration::minutes(15)).is_ok());
     }
+
+    #[test]
+    fn a_guesser_gets_no_more_than_a_hundred_tries_at_one_account_in_an_hour() {
+        // A guesser who tries once a second and never gets it right: every attempt the
+        // throttle lets through is a failure it records.
+        let t0 = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut f = Failures::default();
+        let mut tried = 0;
+        for second in 0..3600 {
+            let now = t0 + Duration::seconds(second);
+            if f.check(Limit::ACCOUNT, now).is_ok() {
+                f.record(Limit::ACCOUNT, now);
+                tried += 1;
+            }
+        }
+        assert!(tried <= 100, "{tried} guesses in an hour");
+        assert_eq!(tried, 20, "five every fifteen minutes");
+    }
 }

@@ -124,6 +124,11 @@ pub enum UserCommand {
     /// Set a new password for an account (for example, the only admin forgot theirs).
     /// Ends all of that person's sessions.
     Password { username: String },
+    /// Turn off an account's two-step sign-in (a lost phone and no recovery codes, or
+    /// a lost kitroom.key). Ends all of that person's sessions; where the school
+    /// requires two-step sign-in, they set it up again at their next sign-in.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +185,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
             }
         }
+        Some(Command::User(UserCommand::ResetTwoFactor { username })) => {
+            user_reset_two_factor(&cli.data_dir, &username).await
+        }
         Some(Command::Token(TokenCommand::Create { username, name })) => {
             token_create(&cli.data_dir, &username, name).await
         }
@@ -231,6 +239,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 from: args.mail_from.clone(),
                 retry_base: Duration::from_secs(30),
             }),
+        ..Config::default()
     };
     let (running, setup) = crate::server::start(data_dir, listener, config).await?;
     tracing::info!(address = %running.addr, data_dir = %data_dir.display(), "Kitroom is running");
@@ -351,6 +360,29 @@ pub async fn user_password(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Turns off an account's two-step sign-in and ends its sessions.
+pub async fn user_reset_two_factor(data_dir: &Path, username: &str) -> anyhow::Result<ExitCode> {
+    let store = Store::open(data_dir).await?;
+    let Some(person) = store.person_by_username(username).await? else {
+        eprintln!("No account has the username {username:?}.");
+        store.close().await;
+        return Ok(ExitCode::from(2));
+    };
+    let done = store
+        .remove_two_factor(Actor::system(), person.subject(), person.id)
+        .await?;
+    store.close().await;
+    if done {
+        println!(
+            "Two-step sign-in is reset for {}. Their sessions have ended; they set it up again at their next sign-in.",
+            person.username
+        );
+    } else {
+        println!("{} does not use two-step sign-in.", person.username);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn token_create(
     data_dir: &Path,
     username: &str,
@@ -406,9 +438,26 @@ pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow:
         bail!("there is no Kitroom database in {}", data_dir.display());
     }
     let store = Store::open(data_dir).await?;
-    store
+    match store
         .record_export(Actor::system(), kind.as_str().to_owned())
-        .await?;
+        .await
+    {
+        Err(e) if e.is_storage_full() => {
+            bail!("the disk holding the database is full, so the export could not be recorded in the activity log; free some space and try again")
+        }
+        other => other?,
+    }
+    let written = write_export(&store, kind, out).await;
+    store.close().await;
+    written.context("writing the export")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn write_export(
+    store: &Store,
+    kind: kitroom_store::exports::ExportKind,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     out.write_all(&kitroom_web::export::csv_lines([kind.header().to_vec()]))?;
     let mut after = 0;
     loop {
@@ -422,8 +471,7 @@ pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow:
         out.write_all(&kitroom_web::export::csv_lines(batch.rows))?;
     }
     out.flush()?;
-    store.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Copies the live database to `file`.
@@ -437,7 +485,13 @@ pub async fn backup(data_dir: &Path, file: &Path) -> anyhow::Result<ExitCode> {
     let store = Store::open(data_dir).await?;
     let result = store.backup_to(file).await;
     store.close().await;
-    result.with_context(|| format!("writing the backup to {}", file.display()))?;
+    match result {
+        Err(e) if e.is_storage_full() => bail!(
+            "the disk is full: the backup to {} was not written (nothing half-written was left); free some space or choose another disk",
+            file.display()
+        ),
+        other => other.with_context(|| format!("writing the backup to {}", file.display()))?,
+    }
     println!("Backup written to {}.", file.display());
     Ok(ExitCode::SUCCESS)
 }

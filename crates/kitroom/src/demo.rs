@@ -267,6 +267,9 @@ pub async fn run(data_dir: &Path) -> anyhow::Result<ExitCode> {
     println!("    manager   School business manager");
     println!("    head      Head teacher");
     println!("    teacher   a member of staff who borrows devices");
+    println!(
+        "The demo school does not require two-step sign-in (a real school keeps the setting on)."
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -401,6 +404,9 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
     }
     let settings = kitroom_core::settings::Settings {
         school_name: "Hillside Primary School".into(),
+        // A demo is for trying Kitroom out with a shared password: its managers are not
+        // asked to set up an authenticator app. A real school keeps this on.
+        require_two_factor: false,
         ..store.settings().await?
     };
     store.save_settings(manager.clone(), settings).await?;
@@ -636,4 +642,20 @@ async fn bookings(
         day = calendar.school_day_from(day + Duration::days(1));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_password_meets_the_password_rules_for_every_demo_account() {
+        for p in people(&mut Dice(2026)) {
+            assert!(
+                kitroom_core::person::new_password(DEMO_PASSWORD, &p.username).is_ok(),
+                "{}",
+                p.username
+            );
+        }
+    }
 }

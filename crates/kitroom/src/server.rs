@@ -50,7 +50,14 @@ pub async fn start(
     let store = Store::open(data_dir)
         .await
         .with_context(|| format!("opening the database in {}", data_dir.display()))?;
-    let state = AppState::new(store, config);
+    let key = kitroom_web::two_factor::SecretKey::load_or_create(data_dir).with_context(|| {
+        format!(
+            "reading or making {} in {}",
+            kitroom_web::two_factor::KEY_FILE,
+            data_dir.display()
+        )
+    })?;
+    let state = AppState::new(store, config, key);
     let setup = if state.store().count_people().await? == 0 {
         Some(state.issue_setup_token())
     } else {
@@ -90,33 +97,41 @@ pub async fn start(
     ))
 }
 
-/// Once a minute: devices that have charged for their kind's charging time become
-/// ready to lend, bookings nobody collected in time are released, and borrowers are
-/// reminded of loans falling due and overdue. Once an hour: expired sessions are removed.
-async fn housekeeping(state: kitroom_web::AppState) {
+/// Once a tick (a minute unless configured): devices that have charged for their
+/// kind's charging time become ready to lend, bookings nobody collected in time are
+/// released, borrowers are reminded of loans falling due and overdue, and the daily
+/// backup is taken when due. Once an hour (and at start): expired sessions are
+/// removed, and people who left longer ago than the retention setting are anonymised.
+async fn housekeeping(state: AppState) {
     let store = state.store().clone();
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-    let mut minutes = 0u32;
+    let every = state.config().housekeeping_every;
+    let mut tick = tokio::time::interval(every);
+    let per_hour = (3600 / every.as_secs().max(1)).max(1);
+    let mut ticks = 0u64;
     loop {
-        every.tick().await;
+        tick.tick().await;
         let now = chrono::Utc::now();
         match store.settings().await {
             Ok(settings) => {
-                let release_after = settings.booking_release_minutes;
-                let remind_before = settings.reminder_minutes_before;
-                match store.mark_charged_devices_ready(settings, now).await {
+                match store
+                    .mark_charged_devices_ready(settings.clone(), now)
+                    .await
+                {
                     Ok(n) if n > 0 => tracing::info!(devices = n, "charged devices marked ready"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not mark charged devices ready"),
                 }
-                match store.release_uncollected(release_after, now).await {
+                match store
+                    .release_uncollected(settings.booking_release_minutes, now)
+                    .await
+                {
                     Ok(n) if n > 0 => tracing::info!(bookings = n, "uncollected bookings released"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not release uncollected bookings"),
                 }
                 let link_base = state.config().public_url.clone();
                 match store
-                    .queue_loan_reminders(remind_before, now, link_base)
+                    .queue_loan_reminders(settings.reminder_minutes_before, now, link_base)
                     .await
                 {
                     Ok(n) if n > 0 => {
@@ -126,17 +141,87 @@ async fn housekeeping(state: kitroom_web::AppState) {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not queue loan reminders"),
                 }
+                backup_if_due(&state, settings.backups_kept, now).await;
+                if ticks.is_multiple_of(per_hour) {
+                    // Retention: people who left longer ago than the setting are anonymised.
+                    match store
+                        .anonymise_leavers(settings.keep_leavers_months, now)
+                        .await
+                    {
+                        Ok(n) if n > 0 => tracing::info!(
+                            people = n,
+                            months = settings.keep_leavers_months,
+                            "people who left were anonymised after the retention period"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not anonymise people who left"),
+                    }
+                }
             }
             Err(e) => tracing::warn!(error = %e, "could not read the settings"),
         }
-        if minutes.is_multiple_of(60) {
+        if ticks.is_multiple_of(per_hour) {
             match store.delete_expired_sessions(now.timestamp()).await {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
             }
         }
-        minutes = minutes.wrapping_add(1);
+        ticks = ticks.wrapping_add(1);
+    }
+}
+
+/// Takes the automatic backup when one is due (once a school day), keeping the
+/// newest `keep`; 0 turns automatic backups off. The outcome is logged and shown
+/// to the admin on the settings page.
+async fn backup_if_due(state: &AppState, keep: u32, now: chrono::DateTime<chrono::Utc>) {
+    if keep == 0 {
+        return;
+    }
+    let folder = state.backup_folder();
+    let newest = kitroom_store::backups::list_backups(&folder)
+        .first()
+        .map(|b| b.taken_at);
+    let every = state
+        .config()
+        .backup_every
+        .and_then(|d| chrono::Duration::from_std(d).ok());
+    // After a failure, try again at the next tick only when on a short schedule;
+    // otherwise once an hour, so a full disk is not hammered every minute.
+    if let Some(kitroom_web::BackupStatus::Failed { at, .. }) = state.backup_status() {
+        let wait = every.unwrap_or(chrono::Duration::hours(1));
+        if now - at < wait {
+            return;
+        }
+    }
+    if !kitroom_core::backup::due(newest, now, every) {
+        return;
+    }
+    match state.store().automatic_backup(&folder, now, keep).await {
+        Ok(b) => {
+            tracing::info!(file = %b.path.display(), bytes = b.bytes, "automatic backup written and checked");
+            state.set_backup_status(kitroom_web::BackupStatus::Written {
+                file: b.path.display().to_string(),
+                at: now,
+                bytes: b.bytes,
+            });
+        }
+        Err(e) => {
+            let reason = if e.is_storage_full() {
+                "the disk is full".to_owned()
+            } else {
+                let mut chain = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    chain.push_str(": ");
+                    chain.push_str(&s.to_string());
+                    source = s.source();
+                }
+                chain
+            };
+            tracing::error!(folder = %folder.display(), reason, "the automatic backup failed");
+            state.set_backup_status(kitroom_web::BackupStatus::Failed { at: now, reason });
+        }
     }
 }
 

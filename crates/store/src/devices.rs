@@ -305,10 +305,34 @@ pub struct DeviceFilter {
 #[derive(Debug, Clone)]
 pub struct DevicePage {
     pub items: Vec<Device>,
+    /// How many match; when `total_exact` is false, a search matched more than
+    /// [`SEARCH_COUNT_LIMIT`] and this is that limit plus one.
     pub total: i64,
+    pub total_exact: bool,
 }
 
-fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
+/// A search matching more devices than this is not counted to the end (counting ten
+/// thousand matches at 100,000 devices costs more than the page): the page says
+/// "more than 1,000" and shows the first ones in tag order.
+pub const SEARCH_COUNT_LIMIT: i64 = 1000;
+
+/// The shortest search served by the trigram index; shorter ones read every device.
+const TRIGRAM: usize = 3;
+
+/// A search term as an FTS5 phrase: with the trigram tokenizer, a phrase matches any
+/// text containing it, whatever the case.
+fn search_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}
+
+fn search_term(f: &DeviceFilter) -> Option<&str> {
+    f.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+}
+
+/// The filters as a `where` clause. `broad`: the search matches many devices, so
+/// the query should walk an index in tag order testing each device against the
+/// matches, rather than read and sort every match.
+fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, broad: bool) {
     qb.push(" where 1 = 1");
     match f.status {
         Some(s) => {
@@ -330,7 +354,19 @@ fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
     if let Some(e) = f.encryption {
         qb.push(" and d.encryption_state = ").push_bind(e.as_str());
     }
-    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+    if let Some(q) = search_term(f) {
+        if q.chars().count() >= TRIGRAM {
+            // `+` keeps SQLite from driving the query by the matches' rowids.
+            qb.push(if broad {
+                " and +d.rowid"
+            } else {
+                " and d.rowid"
+            })
+            .push(" in (select rowid from device_search where device_search match ")
+            .push_bind(search_phrase(q))
+            .push(")");
+            return;
+        }
         let p = like_pattern(q);
         qb.push(" and (d.tag like ")
             .push_bind(p.clone())
@@ -484,18 +520,42 @@ impl Store {
     pub async fn list_devices(&self, f: &DeviceFilter) -> Result<DevicePage, StoreError> {
         let per_page = f.per_page.clamp(1, 200);
         let page = f.page.max(1);
-        let mut count = QueryBuilder::new("select count(*) from device d");
-        push_where(&mut count, f);
-        let total: i64 = count.build_query_scalar().fetch_one(self.reader()).await?;
+        let mut conn = self.reader().acquire().await?;
+        // A broad search is counted only up to a limit.
+        let broad = match search_term(f) {
+            Some(q) if q.chars().count() >= TRIGRAM => {
+                let matches: i64 = sqlx::query_scalar(
+                    "select count(*) from (select 1 from device_search where device_search match ? limit ?)",
+                )
+                .bind(search_phrase(q))
+                .bind(SEARCH_COUNT_LIMIT + 1)
+                .fetch_one(&mut *conn)
+                .await?;
+                matches > SEARCH_COUNT_LIMIT
+            }
+            _ => false,
+        };
+        let mut count = QueryBuilder::new("select count(*) from (select 1 from device d");
+        push_where(&mut count, f, broad);
+        if broad {
+            count.push(" limit ").push_bind(SEARCH_COUNT_LIMIT + 1);
+        }
+        count.push(")");
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+        // The page's rows are found first by their rowids alone (from an index where
+        // the filters allow), then only those fifty are read and joined: the rows an
+        // offset skips are never read.
         let mut qb = QueryBuilder::new(SELECT);
-        push_where(&mut qb, f);
+        qb.push(" where d.rowid in (select d.rowid from device d");
+        push_where(&mut qb, f, broad);
         qb.push(" order by d.tag collate nocase limit ")
             .push_bind(per_page);
         qb.push(" offset ")
             .push_bind((page - 1).saturating_mul(per_page));
+        qb.push(") order by d.tag collate nocase");
         let items = qb
             .build_query_as::<DeviceRow>()
-            .fetch_all(self.reader())
+            .fetch_all(&mut *conn)
             .await?;
         Ok(DevicePage {
             items: items
@@ -503,6 +563,7 @@ impl Store {
                 .map(Device::try_from)
                 .collect::<Result<_, _>>()?,
             total,
+            total_exact: !broad || total <= SEARCH_COUNT_LIMIT,
         })
     }
 

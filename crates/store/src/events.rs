@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use kitroom_core::event::{
-    event_hash, ChainBreak, ChainVerifier, EventFields, EventRecord, GENESIS_HASH,
+    event_hash_v2, personal_hash, ChainBreak, ChainVerifier, EventRecord, GENESIS_HASH,
 };
 use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -61,21 +61,14 @@ pub async fn append(
     };
     let at = time_text(now);
     let details = details.to_string();
-    let hash = event_hash(
-        &prev_hash,
-        &EventFields {
-            seq,
-            at: &at,
-            actor: &actor.username,
-            action,
-            subject: &subject.key,
-            subject_label: &subject.label,
-            details: &details,
-        },
-    );
+    // Version 2: the personal text (who, the subject's name, the details) is hashed
+    // apart with a random salt, so it can be erased later without breaking the chain.
+    let salt = Uuid::new_v4().simple().to_string();
+    let personal = personal_hash(&salt, &actor.username, &subject.label, &details);
+    let hash = event_hash_v2(&prev_hash, seq, &at, action, &subject.key, &personal);
     sqlx::query(
-        "insert into event (seq, at, actor_id, actor, action, subject, subject_label, details, prev_hash, hash)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into event (seq, at, actor_id, actor, action, subject, subject_label, details, prev_hash, hash, hash_version, salt, personal_hash)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 2, ?, ?)",
     )
     .bind(seq)
     .bind(&at)
@@ -87,6 +80,8 @@ pub async fn append(
     .bind(&details)
     .bind(&prev_hash)
     .bind(&hash)
+    .bind(&salt)
+    .bind(&personal)
     .execute(&mut *conn)
     .await?;
     Ok(seq)
@@ -158,7 +153,14 @@ struct ChainRow {
     details: String,
     prev_hash: String,
     hash: String,
+    hash_version: i64,
+    salt: Option<String>,
+    personal_hash: Option<String>,
 }
+
+/// The action of the event that records an anonymisation; its details list the
+/// events it redacted under `redacted_events`.
+pub const ANONYMISED: &str = "person.anonymised";
 
 impl Store {
     /// A page of the log, newest first.
@@ -193,10 +195,23 @@ impl Store {
         &self,
     ) -> Result<Result<(u64, Option<(i64, String)>), ChainBreak>, StoreError> {
         let mut verifier = ChainVerifier::default();
+        let records: Vec<(String,)> = sqlx::query_as("select details from event where action = ?")
+            .bind(ANONYMISED)
+            .fetch_all(self.reader())
+            .await?;
+        for (details,) in records {
+            let details: Value = serde_json::from_str(&details).unwrap_or(Value::Null);
+            if let Some(seqs) = details["redacted_events"].as_array() {
+                verifier
+                    .redactions
+                    .extend(seqs.iter().filter_map(Value::as_i64));
+            }
+        }
         let mut after = 0i64;
         loop {
             let batch: Vec<ChainRow> = sqlx::query_as(
-                "select seq, at, actor, action, subject, subject_label, details, prev_hash, hash
+                "select seq, at, actor, action, subject, subject_label, details, prev_hash, hash,
+                        hash_version, salt, personal_hash
                  from event where seq > ? order by seq limit 5000",
             )
             .bind(after)
@@ -215,6 +230,9 @@ impl Store {
                 details,
                 prev_hash,
                 hash,
+                hash_version,
+                salt,
+                personal_hash,
             } in batch
             {
                 let e = EventRecord {
@@ -227,6 +245,9 @@ impl Store {
                     details,
                     prev_hash,
                     hash,
+                    hash_version,
+                    salt,
+                    personal_hash,
                 };
                 if let Err(e) = verifier.next(&e) {
                     return Ok(Err(e));

@@ -122,6 +122,9 @@ impl ExportKind {
                 "details",
                 "prev_hash",
                 "hash",
+                "hash_version",
+                "salt",
+                "personal_hash",
             ],
         }
     }
@@ -158,7 +161,8 @@ impl ExportKind {
                  where s.rowid > ?1 order by s.rowid limit ?2"
             }
             ExportKind::Events => {
-                "select seq, cast(seq as text), at, actor, action, subject, subject_label, details, prev_hash, hash
+                "select seq, cast(seq as text), at, actor, action, subject, subject_label, details, prev_hash, hash,
+                    cast(hash_version as text), coalesce(salt, ''), coalesce(personal_hash, '')
                  from event where seq > ?1 order by seq limit ?2"
             }
         }

@@ -390,4 +390,106 @@ mod tests {
         assert_eq!(p.line, 1);
         assert!(read_table(b"\xFF\xFEt\0").is_err());
     }
+
+    mod hostile {
+        use super::*;
+        use kitroom_core::import::{
+            check_devices, check_encryption, check_people, Mapping, RegisterKeys, Sheet,
+        };
+        use proptest::prelude::*;
+        use std::collections::HashSet;
+
+        /// Cells a hostile or careless spreadsheet holds.
+        fn cell() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-zA-Z0-9 ]{0,12}",
+                Just("=HYPERLINK(\"http://x\",\"y\")".to_owned()),
+                Just("+1+1".to_owned()),
+                Just("-2".to_owned()),
+                Just("@SUM(A1)".to_owned()),
+                Just("<script>alert(1)</script>".to_owned()),
+                Just("\0".to_owned()),
+                Just("\"quoted, \"\"twice\"\"\"".to_owned()),
+                Just("99999999999999999999999999".to_owned()),
+                Just("-1".to_owned()),
+                Just("£-0.01".to_owned()),
+                Just("1e308".to_owned()),
+                Just("%_%".to_owned()),
+                Just("2026-02-30".to_owned()),
+                Just("laptop".to_owned()),
+                Just("encrypted".to_owned()),
+                Just("admin".to_owned()),
+                any::<String>(),
+            ]
+        }
+
+        fn csv_file() -> impl Strategy<Value = Vec<u8>> {
+            let headings = prop::sample::subsequence(
+                vec![
+                    "tag",
+                    "kind",
+                    "location",
+                    "serial",
+                    "cost",
+                    "purchased",
+                    "username",
+                    "full name",
+                    "role",
+                    "email",
+                    "encryption",
+                    "status",
+                    "x",
+                ],
+                0..8,
+            );
+            (
+                headings,
+                prop::collection::vec(prop::collection::vec(cell(), 0..9), 0..12),
+                any::<bool>(),
+            )
+                .prop_map(|(h, rows, crlf)| {
+                    let end = if crlf { "\r\n" } else { "\n" };
+                    let mut out = h.join(",");
+                    out.push_str(end);
+                    for r in rows {
+                        out.push_str(&r.join(","));
+                        out.push_str(end);
+                    }
+                    out.into_bytes()
+                })
+        }
+
+        fn check_everything(bytes: &[u8]) {
+            let Ok(table) = read_table(bytes) else { return };
+            let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+            let keys = RegisterKeys::default();
+            for sheet in Sheet::ALL {
+                let mapping = Mapping::automatic(*sheet, &table.headers);
+                let _ = mapping.problems(&table);
+                let checked_rows = match sheet {
+                    Sheet::Devices => check_devices(&table, mapping, &keys, today).checked,
+                    Sheet::People => check_people(&table, mapping, &HashSet::new(), None).checked,
+                    Sheet::Encryption => check_encryption(&table, mapping, &keys, today).checked,
+                };
+                assert!(checked_rows <= table.rows.len());
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            /// Any bytes at all, invalid UTF-8 and NULs included: an answer, never a panic.
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2000)) {
+                check_everything(&bytes);
+            }
+
+            /// Spreadsheet-shaped files full of formulas, markup, huge and negative
+            /// numbers and impossible dates: checked, never a panic.
+            #[test]
+            fn hostile_spreadsheets_are_checked_without_panicking(bytes in csv_file()) {
+                check_everything(&bytes);
+            }
+        }
+    }
 }

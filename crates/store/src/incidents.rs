@@ -744,9 +744,13 @@ impl Store {
                 .fetch_one(r)
                 .await?,
             charging: one("select count(*) from device where status = 'returned_charging'").fetch_one(r).await?,
+            // Two ranges of the `device_encryption_check` index: not encrypted (or
+            // not known), and encrypted but not checked since `verified_since`.
             encryption_gaps: sqlx::query_scalar(
-                "select count(*) from device where status <> 'retired' and (encryption_state <> 'encrypted'
-                   or encryption_verified_on is null or encryption_verified_on < ?)",
+                "select (select count(*) from device where status <> 'retired'
+                           and encryption_state in ('not_encrypted', 'unknown'))
+                      + (select count(*) from device where status <> 'retired' and encryption_state = 'encrypted'
+                           and (encryption_verified_on is null or encryption_verified_on < ?1))",
             )
             .bind(verified_since.to_string())
             .fetch_one(r)

@@ -8,12 +8,15 @@
 //! # Layout
 //! - [`bookings`]: bookings of devices, sets and any N of a kind; collection and release.
 //! - [`calendar`]: the school's periods, terms and holidays.
+//! - [`backups`]: automatic daily backups, checked, the newest few kept.
 //! - [`checklists`]: per-kind return questions and a return that answers them.
 //! - [`db`]: opening the database (pragmas, pools, migrations) and the write helper.
 //! - [`events`]: appending to the activity log, reading it, verifying its hash chain.
 //! - [`people`]: accounts, passwords, activation.
 //! - [`sessions`]: server-side login sessions.
 //! - [`tokens`]: personal API tokens.
+//! - [`two_factor`]: two-step sign-in secrets (sealed by the web layer) and
+//!   recovery codes.
 //! - [`locations`]: the rooms and places devices live in.
 //! - [`devices`]: the register itself.
 //! - [`disposals`]: retiring devices with their disposal record.
@@ -28,7 +31,9 @@
 //! - [`reports`]: the figures behind the manager's reports.
 //! - [`stocktakes`]: stocktakes and their frozen results.
 //! - [`settings`]: the school's settings.
+//! - [`retention`]: anonymising people who left, once the retention period is over.
 
+pub mod backups;
 pub mod bookings;
 pub mod calendar;
 pub mod checklists;
@@ -46,9 +51,11 @@ pub mod people;
 pub mod policies;
 pub mod reminders;
 pub mod reports;
+pub mod retention;
 pub mod sessions;
 pub mod settings;
 pub mod stocktakes;
 pub mod tokens;
+pub mod two_factor;
 
 pub use db::{Actor, Store, StoreError};

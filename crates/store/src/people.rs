@@ -339,12 +339,30 @@ impl Store {
                 if before.active == active {
                     return Ok(before);
                 }
-                sqlx::query("update person set active = ?, updated_at = ? where id = ?")
-                    .bind(active)
-                    .bind(time_text(now))
-                    .bind(id.to_string())
-                    .execute(&mut *conn)
-                    .await?;
+                if active {
+                    let anonymised: Option<String> =
+                        sqlx::query_scalar("select anonymised_at from person where id = ?")
+                            .bind(id.to_string())
+                            .fetch_one(&mut *conn)
+                            .await?;
+                    if anonymised.is_some() {
+                        return Err(Invalid::one(
+                            "active",
+                            "This person's details were anonymised after they left, so the account cannot come back. If they have returned, add them as a new person.",
+                        )
+                        .into());
+                    }
+                }
+                // left_at starts the retention period for people who have left.
+                sqlx::query(
+                    "update person set active = ?, updated_at = ?, left_at = ? where id = ?",
+                )
+                .bind(active)
+                .bind(time_text(now))
+                .bind((!active).then(|| time_text(now)))
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
                 let ended = if active {
                     0
                 } else {

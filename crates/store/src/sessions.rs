@@ -5,9 +5,12 @@
 //! does not give live sessions, and each record names its person so that deactivating
 //! an account can end all of that person's sessions in one statement.
 
+use chrono::Utc;
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::{Store, StoreError};
+use crate::db::{Actor, Store, StoreError};
+use crate::events::{append, Subject};
 
 /// A stored session.
 #[derive(Debug, Clone)]
@@ -71,6 +74,93 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
+            })
+        })
+        .await
+    }
+
+    /// A person's sessions that have not expired, as `(id_hash, data)`: the data is
+    /// the session's JSON, which holds when it signed in, was last seen, and from
+    /// which browser and address.
+    pub async fn list_sessions(
+        &self,
+        person: Uuid,
+        now_unix: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "select id_hash, data from session where person_id = ? and expires_at > ?",
+        )
+        .bind(person.to_string())
+        .bind(now_unix)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// Ends one of a person's sessions (only theirs: the id hash alone is not
+    /// enough), with a `person.session_ended` event. False when there was no such
+    /// session.
+    pub async fn end_session(
+        &self,
+        actor: Actor,
+        subject: Subject,
+        person: Uuid,
+        id_hash: String,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let ended = sqlx::query("delete from session where person_id = ? and id_hash = ?")
+                    .bind(person.to_string())
+                    .bind(&id_hash)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                if ended == 0 {
+                    return Ok(false);
+                }
+                append(
+                    conn,
+                    &actor,
+                    "person.session_ended",
+                    &subject,
+                    json!({"sessions_ended": ended}),
+                    Utc::now(),
+                )
+                .await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// Ends every session of a person but `keep` (the one asking), with a
+    /// `person.session_ended` event; returns how many ended.
+    pub async fn end_other_sessions(
+        &self,
+        actor: Actor,
+        subject: Subject,
+        person: Uuid,
+        keep: String,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let ended = sqlx::query("delete from session where person_id = ? and id_hash <> ?")
+                    .bind(person.to_string())
+                    .bind(&keep)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                if ended > 0 {
+                    append(
+                        conn,
+                        &actor,
+                        "person.session_ended",
+                        &subject,
+                        json!({"sessions_ended": ended, "all_others": true}),
+                        Utc::now(),
+                    )
+                    .await?;
+                }
+                Ok(ended)
             })
         })
         .await

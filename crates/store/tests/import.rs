@@ -348,3 +348,97 @@ async fn encryption_status_updates_matching_devices_and_lists_the_rest() {
     let lap3 = store.device_by_tag("LAP-3").await.unwrap().unwrap();
     assert_eq!(lap3.details.encryption.state, EncryptionState::Unknown);
 }
+
+/// Search reads a trigram index: any three letters of a tag, serial number, make or
+/// model, in any case, kept in step when a device is edited; a search matching more
+/// than a thousand devices is counted only that far but still shows the first ones
+/// in tag order.
+#[tokio::test]
+async fn search_finds_fragments_and_counts_broad_searches_only_so_far() {
+    use kitroom_store::devices::{DeviceFilter, SEARCH_COUNT_LIMIT};
+    let (_dir, store) = store().await;
+    let sbm = manager(&store).await;
+    let mut csv = String::from("tag,kind,make,model,serial,location\n");
+    for i in 0..1_200 {
+        let model = if i % 2 == 0 {
+            "ProBook 450"
+        } else {
+            "Chromebook 314"
+        };
+        csv.push_str(&format!("KR-{i:05},laptop,HP,{model},SN{i:06}X,Library\n"));
+    }
+    assert!(matches!(
+        import_devices(&store, &sbm, &csv).await,
+        Outcome::Written(1_200)
+    ));
+    let search = |q: &str| DeviceFilter {
+        q: Some(q.into()),
+        page: 1,
+        per_page: 50,
+        ..Default::default()
+    };
+    let tags = |page: &kitroom_store::devices::DevicePage| {
+        page.items
+            .iter()
+            .map(|d| d.details.tag.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    // a fragment in the middle of a serial number, typed in lower case
+    let page = store.list_devices(&search("n000123x")).await.unwrap();
+    assert_eq!(tags(&page), ["KR-00123"]);
+    assert!(page.total_exact);
+    // 600 ProBooks: counted exactly, first page in tag order
+    let page = store.list_devices(&search("probook")).await.unwrap();
+    assert_eq!((page.total, page.total_exact), (600, true));
+    assert_eq!(tags(&page)[..2], ["KR-00000", "KR-00002"]);
+    // every device is an HP: more than the limit, still in tag order
+    let page = store.list_devices(&search("hp")).await.unwrap();
+    assert_eq!(
+        tags(&page)[..2],
+        ["KR-00000", "KR-00001"],
+        "two letters: read every device"
+    );
+    assert_eq!((page.total, page.total_exact), (1_200, true));
+    let page = store.list_devices(&search("KR-")).await.unwrap();
+    assert_eq!(page.total, SEARCH_COUNT_LIMIT + 1);
+    assert!(!page.total_exact);
+    assert_eq!(tags(&page)[..3], ["KR-00000", "KR-00001", "KR-00002"]);
+    let mut second = search("KR-");
+    second.page = 2;
+    assert_eq!(
+        tags(&store.list_devices(&second).await.unwrap())[0],
+        "KR-00050"
+    );
+
+    // an edit moves the device in the index: found by its new model, not its old one
+    let d = store.device_by_tag("KR-00007").await.unwrap().unwrap();
+    let mut details = d.details.clone();
+    details.model = "Elitebook 840".into();
+    store
+        .update_device(sbm.clone(), d.id, details)
+        .await
+        .unwrap();
+    assert_eq!(
+        tags(&store.list_devices(&search("elitebook")).await.unwrap()),
+        ["KR-00007"]
+    );
+    assert_eq!(
+        store
+            .list_devices(&search("chromebook 314"))
+            .await
+            .unwrap()
+            .total,
+        599
+    );
+    // quotes in the search are text, not FTS syntax
+    assert_eq!(store.list_devices(&search("\"Pro")).await.unwrap().total, 0);
+    assert_eq!(
+        store
+            .list_devices(&search("OR AND NOT *"))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+}

@@ -353,6 +353,92 @@ mod loans {
         );
     }
 
+    /// Even a program that skips Kitroom's own check (a script, a bug, a careless SQL
+    /// session) cannot put one device on two open loans: the partial unique index
+    /// refuses the second, and the loan that is there stays whole.
+    #[tokio::test]
+    async fn the_database_itself_refuses_a_second_open_loan_written_behind_the_apps_back() {
+        let (_dir, store) = store().await;
+        let jo = person(&store, "jo", "borrower").await;
+        let sam = person(&store, "sam", "borrower").await;
+        publish_and_sign(&store, &[&jo, &sam]).await;
+        let d = store
+            .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+            .await
+            .unwrap();
+        let first = store
+            .check_out(jo.actor(), d.id, jo.id, request())
+            .await
+            .unwrap();
+        let mut conn =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display()))
+                .await
+                .unwrap();
+        let insert = |id: &str| {
+            sqlx::query(
+                "insert into loan (id, device_id, borrower_id, issued_by, out_at, due_at)
+                 values (?, ?, ?, ?, '2026-11-23T09:00:00.000000Z', '2026-11-23T15:30:00.000000Z')",
+            )
+            .bind(id.to_owned())
+            .bind(d.id.to_string())
+            .bind(sam.id.to_string())
+            .bind(sam.id.to_string())
+        };
+        let err = insert("00000000-0000-4000-8000-000000000001")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, sqlx::Error::Database(e) if e.is_unique_violation()),
+            "{err}"
+        );
+        // nor by reopening the first loan after a second was written for a returned device
+        store
+            .return_device(
+                jo.actor(),
+                d.id,
+                "Computer room".into(),
+                ReturnRequest {
+                    condition: ReturnCondition::Fine,
+                    battery_percent: None,
+                    on_charge: true,
+                    images_cleared: false,
+                },
+            )
+            .await
+            .unwrap();
+        insert("00000000-0000-4000-8000-000000000002")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let err = sqlx::query(
+            "update loan set returned_at = null, outcome = null, return_location_id = null,
+               received_by = null, return_condition = null where id = ?",
+        )
+        .bind(first.id.to_string())
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, sqlx::Error::Database(e) if e.is_unique_violation()),
+            "{err}"
+        );
+        let open: i64 = sqlx::query_scalar(
+            "select count(*) from loan where device_id = ? and returned_at is null",
+        )
+        .bind(d.id.to_string())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(open, 1);
+        // and the activity log cannot be rewritten to hide it
+        let err = sqlx::query("delete from event where action = 'loan.checked_out'")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+
     #[tokio::test]
     async fn a_loan_goes_out_comes_back_on_charge_and_is_ready_after_charging() {
         let (_dir, store) = store().await;

@@ -1,10 +1,12 @@
-//! A person's own account: their details, their password, their API tokens.
+//! A person's own account: their details, their password, their signed-in sessions,
+//! their API tokens.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use chrono::{DateTime, Utc};
 use kitroom_core::invalid::required_text;
 use kitroom_core::person::new_password;
 use kitroom_core::Invalid;
@@ -20,6 +22,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(show))
         .route("/account/password", post(change_password))
+        .route("/account/sessions/{id}/end", post(end_session))
+        .route("/account/sessions/end-others", post(end_other_sessions))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
@@ -32,6 +36,24 @@ async fn render(
     token_name: &str,
 ) -> Result<Response, AppError> {
     let tokens = state.store().list_tokens(ctx.user.id).await?;
+    let sessions = active_sessions(ctx, state).await?;
+    let two_factor_on = state
+        .store()
+        .two_factor(ctx.user.id)
+        .await?
+        .is_some_and(|t| t.confirmed);
+    let codes_left = if two_factor_on {
+        state.store().recovery_codes_left(ctx.user.id).await?
+    } else {
+        0
+    };
+    let required = state
+        .store()
+        .settings()
+        .await?
+        .two_factor_required(ctx.user.role);
+    let two_factor =
+        crate::views::two_factor::account_section(ctx, two_factor_on, codes_left, required);
     let status = if invalid.is_empty() {
         StatusCode::OK
     } else {
@@ -39,9 +61,71 @@ async fn render(
     };
     Ok((
         status,
-        v::show(ctx, &tokens, invalid, new_token, token_name),
+        v::show(
+            ctx, &sessions, two_factor, &tokens, invalid, new_token, token_name,
+        ),
     )
         .into_response())
+}
+
+/// One of a person's signed-in sessions, as the account page lists it.
+pub struct SessionInfo {
+    /// The SHA-256 of the session id: names the session in the "End" form without
+    /// giving away the id itself.
+    pub id_hash: String,
+    pub signed_in: Option<DateTime<Utc>>,
+    pub seen: Option<DateTime<Utc>>,
+    pub address: String,
+    pub browser: String,
+    /// This is the session asking.
+    pub current: bool,
+}
+
+fn current_hash(ctx: &Ctx) -> Option<String> {
+    ctx.session.id().map(|id| crate::session::id_hash(&id))
+}
+
+/// The person's sessions that have not expired, the current one first, then the
+/// most recently used.
+async fn active_sessions(ctx: &Ctx, state: &AppState) -> Result<Vec<SessionInfo>, AppError> {
+    let now = Utc::now().timestamp();
+    let current = current_hash(ctx);
+    let lifetime = state.config().session_lifetime.as_secs() as i64;
+    let mut list: Vec<SessionInfo> = state
+        .store()
+        .list_sessions(ctx.user.id, now)
+        .await?
+        .into_iter()
+        .filter_map(|(id_hash, data)| {
+            let data: serde_json::Value = serde_json::from_str(&data).ok()?;
+            let at = |key: &str| {
+                data.get(key)
+                    .and_then(|v| v.as_i64())
+                    .and_then(|t| DateTime::from_timestamp(t, 0))
+            };
+            let text = |key: &str| {
+                data.get(key)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let signed_in = at(crate::session::SIGNED_IN_AT_KEY);
+            // Past its lifetime, a session is refused on its next request.
+            if signed_in.is_some_and(|t| now - t.timestamp() > lifetime) {
+                return None;
+            }
+            Some(SessionInfo {
+                current: current.as_deref() == Some(id_hash.as_str()),
+                id_hash,
+                signed_in,
+                seen: at(crate::session::SEEN_KEY),
+                address: text(crate::session::ADDRESS_KEY),
+                browser: text(crate::session::BROWSER_KEY),
+            })
+        })
+        .collect();
+    list.sort_by(|a, b| b.current.cmp(&a.current).then(b.seen.cmp(&a.seen)));
+    Ok(list)
 }
 
 async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
@@ -85,6 +169,49 @@ async fn change_password(
     )
     .await?;
     Ok(Redirect::to("/account").into_response())
+}
+
+async fn end_session(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    if current_hash(&ctx).as_deref() == Some(id.as_str()) {
+        // Ending the session in use is signing out, which has its own button.
+        return Err(AppError::BadRequest(
+            "That is the session you are using. To end it, sign out.".into(),
+        ));
+    }
+    let ended = state
+        .store()
+        .end_session(ctx.user.actor(), ctx.user.subject(), ctx.user.id, id)
+        .await?;
+    let message = if ended {
+        "That session has ended: whoever uses it must sign in again."
+    } else {
+        "That session had already ended."
+    };
+    set_flash(&ctx.session, message).await?;
+    Ok(Redirect::to("/account#sessions").into_response())
+}
+
+async fn end_other_sessions(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
+    let Some(keep) = current_hash(&ctx) else {
+        return Err(AppError::Internal(
+            "a signed-in session without an id".into(),
+        ));
+    };
+    let ended = state
+        .store()
+        .end_other_sessions(ctx.user.actor(), ctx.user.subject(), ctx.user.id, keep)
+        .await?;
+    let message = match ended {
+        0 => "You were not signed in anywhere else.".to_owned(),
+        1 => "You are now signed out of 1 other session.".to_owned(),
+        n => format!("You are now signed out of {n} other sessions."),
+    };
+    set_flash(&ctx.session, message).await?;
+    Ok(Redirect::to("/account#sessions").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

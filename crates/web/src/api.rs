@@ -109,6 +109,8 @@ struct ListQuery {
 struct ListBody {
     items: Vec<Value>,
     total: i64,
+    /// False when a broad search was counted only to 1,001.
+    total_exact: bool,
     page: i64,
     per_page: i64,
 }
@@ -154,6 +156,7 @@ async fn list(
     Ok(Json(ListBody {
         items: page.items.iter().map(device_json).collect(),
         total: page.total,
+        total_exact: page.total_exact,
         page: filter.page,
         per_page: filter.per_page,
     })

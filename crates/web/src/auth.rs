@@ -63,17 +63,14 @@ pub fn new_api_token() -> String {
     format!("kr_{}", random_token())
 }
 
-/// Password hashing is deliberately expensive (19 MiB, 2 passes): at most one per
-/// core at a time, so a burst of sign-ins waits its turn instead of starving
-/// check-outs of CPU and memory.
+/// Password hashing is deliberately expensive (19 MiB, 2 passes): at most one fewer
+/// than the cores at a time (and at least one), so a burst of sign-ins waits its
+/// turn and one core is always left for check-outs.
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     PERMITS.get_or_init(|| {
-        tokio::sync::Semaphore::new(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-        )
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
     })
 }
 
@@ -138,7 +135,7 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    fn check(&mut self, username: &str, address: &str) -> Result<(), chrono::Duration> {
+    pub(crate) fn check(&mut self, username: &str, address: &str) -> Result<(), chrono::Duration> {
         let now = Utc::now();
         let a = self
             .accounts
@@ -157,7 +154,7 @@ impl Throttle {
         }
     }
 
-    fn record_failure(&mut self, username: &str, address: &str) {
+    pub(crate) fn record_failure(&mut self, username: &str, address: &str) {
         let now = Utc::now();
         self.accounts
             .entry(username.to_owned())
@@ -273,56 +270,100 @@ impl FromRequestParts<AppState> for Ctx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let next = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/".into());
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, m)| AppError::Internal(m.into()))?;
-        let Some(id) = session.get::<Uuid>(PERSON_KEY).await? else {
-            return Err(AppError::SignInRequired { next });
-        };
-        let person = state.store().person_by_id(id).await?;
-        let Some(user) = person.filter(|p| p.active) else {
-            // Deactivated or removed: this session ends now.
-            session.flush().await?;
-            return Err(AppError::SignInRequired { next });
-        };
-        let now = Utc::now().timestamp();
-        let signed_in_at = session
-            .get::<i64>(crate::session::SIGNED_IN_AT_KEY)
-            .await?
-            .unwrap_or(0);
-        if now - signed_in_at > state.config().session_lifetime.as_secs() as i64 {
-            // However active, a session ends after its lifetime: sign in again.
-            session.flush().await?;
-            return Err(AppError::SignInRequired { next });
-        }
-        if session
-            .get::<i64>("seen")
-            .await?
-            .is_none_or(|seen| now - seen >= TOUCH_EVERY)
-        {
-            session.insert("seen", now).await?;
-        }
-        let csrf = csrf_token(&session).await?;
-        // Removing marks the session changed (and so written back) even when the key
-        // is absent: only remove a notice that is there, so a plain page view is a read.
-        let flash = match session.get::<String>("flash").await? {
-            Some(_) => session.remove::<String>("flash").await?,
-            None => None,
-        };
-        let unread = state.store().unread_notifications(user.id).await?;
-        Ok(Ctx {
-            user,
-            csrf,
-            flash,
-            session,
-            unread,
-        })
+        signed_in(parts, state, true).await
     }
+}
+
+/// The signed-in person on the pages where they set up two-step sign-in: like
+/// [`Ctx`], but reachable before it is set up when the school requires it.
+pub struct SetupCtx(pub Ctx);
+
+impl FromRequestParts<AppState> for SetupCtx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        signed_in(parts, state, false).await.map(SetupCtx)
+    }
+}
+
+/// The session's person, checked: still active, within the session's lifetime and,
+/// with `enforce_two_factor`, signed in with a second step where the school requires
+/// one (otherwise they are sent to set it up).
+async fn signed_in(
+    parts: &mut Parts,
+    state: &AppState,
+    enforce_two_factor: bool,
+) -> Result<Ctx, AppError> {
+    let next = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let session = Session::from_request_parts(parts, state)
+        .await
+        .map_err(|(_, m)| AppError::Internal(m.into()))?;
+    let Some(id) = session.get::<Uuid>(PERSON_KEY).await? else {
+        return Err(AppError::SignInRequired { next });
+    };
+    let person = state.store().person_by_id(id).await?;
+    let Some(user) = person.filter(|p| p.active) else {
+        // Deactivated or removed: this session ends now.
+        session.flush().await?;
+        return Err(AppError::SignInRequired { next });
+    };
+    let now = Utc::now().timestamp();
+    let signed_in_at = session
+        .get::<i64>(crate::session::SIGNED_IN_AT_KEY)
+        .await?
+        .unwrap_or(0);
+    if now - signed_in_at > state.config().session_lifetime.as_secs() as i64 {
+        // However active, a session ends after its lifetime: sign in again.
+        session.flush().await?;
+        return Err(AppError::SignInRequired { next });
+    }
+    if enforce_two_factor
+        && user.role != Role::Borrower
+        && session
+            .get::<bool>(crate::session::TWO_FACTOR_KEY)
+            .await?
+            .is_none()
+        && state
+            .store()
+            .settings()
+            .await?
+            .two_factor_required(user.role)
+    {
+        match state.store().two_factor(user.id).await? {
+            // Set up since this session began (in another browser): fine.
+            Some(t) if t.confirmed => session.insert(crate::session::TWO_FACTOR_KEY, true).await?,
+            _ => return Err(AppError::TwoFactorSetupRequired),
+        }
+    }
+    if session
+        .get::<i64>(crate::session::SEEN_KEY)
+        .await?
+        .is_none_or(|seen| now - seen >= TOUCH_EVERY)
+    {
+        session.insert(crate::session::SEEN_KEY, now).await?;
+    }
+    let csrf = csrf_token(&session).await?;
+    // Removing marks the session changed (and so written back) even when the key
+    // is absent: only remove a notice that is there, so a plain page view is a read.
+    let flash = match session.get::<String>("flash").await? {
+        Some(_) => session.remove::<String>("flash").await?,
+        None => None,
+    };
+    let unread = state.store().unread_notifications(user.id).await?;
+    Ok(Ctx {
+        user,
+        csrf,
+        flash,
+        session,
+        unread,
+    })
 }
 
 /// The owner of the API token in the `Authorization: Bearer` header.
@@ -490,6 +531,44 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The browser's own description of itself, for the list of sessions.
+pub(crate) fn user_agent(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Makes `session` a signed-in session of `person`: a fresh session id (so an id
+/// planted before sign-in is worthless), a fresh CSRF token, and when, from where
+/// and from which browser it signed in, for the person's list of sessions.
+pub(crate) async fn begin_session(
+    session: &Session,
+    person: Uuid,
+    address: &str,
+    browser: &str,
+) -> Result<(), AppError> {
+    let now = Utc::now().timestamp();
+    session.cycle_id().await?;
+    session.insert(PERSON_KEY, person).await?;
+    session
+        .insert(crate::session::SIGNED_IN_AT_KEY, now)
+        .await?;
+    session.insert(crate::session::SEEN_KEY, now).await?;
+    session
+        .insert(crate::session::ADDRESS_KEY, truncate(address, 100))
+        .await?;
+    session
+        .insert(crate::session::BROWSER_KEY, truncate(browser, 300))
+        .await?;
+    session.insert("csrf", random_token()).await?;
+    Ok(())
+}
+
+fn truncate(s: &str, chars: usize) -> String {
+    s.chars().take(chars).collect()
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct LoginQuery {
@@ -525,6 +604,7 @@ async fn login(
     State(state): State<AppState>,
     session: Session,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     FormBody(form): FormBody<LoginForm>,
 ) -> Result<Response, AppError> {
     let username = form.username.trim().to_lowercase();
@@ -589,13 +669,17 @@ async fn login(
             "This account has been deactivated. If you still need Kitroom, ask the business manager.".into(),
         ));
     }
-    // A fresh session id at sign-in, so an id planted before sign-in is worthless.
-    session.cycle_id().await?;
-    session.insert(PERSON_KEY, person.id).await?;
-    session
-        .insert(crate::session::SIGNED_IN_AT_KEY, Utc::now().timestamp())
-        .await?;
-    session.insert("csrf", random_token()).await?;
+    if state
+        .store()
+        .two_factor(person.id)
+        .await?
+        .is_some_and(|t| t.confirmed)
+    {
+        // The password was right; the sign-in waits for the authenticator's code.
+        crate::two_factor::await_code(&session, person.id, &safe_next(Some(&form.next))).await?;
+        return Ok(Redirect::to("/login/code").into_response());
+    }
+    begin_session(&session, person.id, &address, user_agent(&headers)).await?;
     state.store().record_sign_in(&person, true, address).await?;
     Ok(Redirect::to(&safe_next(Some(&form.next))).into_response())
 }
@@ -664,6 +748,8 @@ pub struct SetupForm {
 async fn setup(
     State(state): State<AppState>,
     session: Session,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     FormBody(form): FormBody<SetupForm>,
 ) -> Result<Response, AppError> {
     if state.store().count_people().await? > 0 {
@@ -711,12 +797,7 @@ async fn setup(
         username = person.username,
         "first admin account created through the setup link"
     );
-    session.cycle_id().await?;
-    session.insert(PERSON_KEY, person.id).await?;
-    session
-        .insert(crate::session::SIGNED_IN_AT_KEY, Utc::now().timestamp())
-        .await?;
-    session.insert("csrf", random_token()).await?;
+    begin_session(&session, person.id, &address, user_agent(&headers)).await?;
     set_flash(&session, format!("Welcome, {}. Your admin account is ready. Start by registering a device or adding people.", person.full_name)).await?;
     Ok(Redirect::to("/devices").into_response())
 }

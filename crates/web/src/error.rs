@@ -20,6 +20,9 @@ pub enum AppError {
     /// 303 to the sign-in page, coming back to `next` afterwards.
     #[error("sign in required")]
     SignInRequired { next: String },
+    /// 303 to setting up two-step sign-in, which the school requires for this role.
+    #[error("two-step sign-in must be set up first")]
+    TwoFactorSetupRequired,
     /// 403: signed in, but this role may not do this.
     #[error("forbidden")]
     Forbidden,
@@ -41,6 +44,9 @@ pub enum AppError {
     /// 409: the change is not possible in the thing's current state.
     #[error("{0}")]
     Conflict(String),
+    /// 503: the disk holding the database is full; nothing was changed.
+    #[error("storage is full")]
+    StorageFull,
     /// 500: logged, never shown.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -60,6 +66,10 @@ impl From<StoreError> for AppError {
             StoreError::Invalid(i) => AppError::Conflict(i.to_string()),
             StoreError::CheckOut(r) => AppError::Conflict(r.to_string()),
             StoreError::Return(r) => AppError::Conflict(r.to_string()),
+            other if other.is_storage_full() => {
+                tracing::error!(error = %other, "the disk holding the database is full");
+                AppError::StorageFull
+            }
             StoreError::Kit(r) => AppError::Conflict(r.to_string()),
             StoreError::Booking(r) => AppError::Conflict(r.refusal.to_string()),
             other => AppError::internal(other),
@@ -99,6 +109,9 @@ impl IntoResponse for AppError {
                 };
                 return Redirect::to(&to).into_response();
             }
+            AppError::TwoFactorSetupRequired => {
+                return Redirect::to("/account/two-factor").into_response();
+            }
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "You cannot do that",
@@ -124,6 +137,11 @@ impl IntoResponse for AppError {
                 "For your security, forms expire when you sign out or stay idle. Go back, reload the page and try again.".to_owned(),
             ),
             AppError::Conflict(m) => (StatusCode::CONFLICT, "That cannot be done now", m.clone()),
+            AppError::StorageFull => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Storage is full",
+                "Kitroom's storage is full, so nothing was saved. You can still look things up. Tell your IT administrator: the disk holding Kitroom's data needs more space; once it has, saving works again straight away.".to_owned(),
+            ),
             AppError::Internal(e) => {
                 let reference = log_internal(e.as_ref());
                 (
@@ -221,6 +239,14 @@ impl From<StoreError> for ApiError {
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 ApiError::new(status, r.code(), r.to_string())
+            }
+            other if other.is_storage_full() => {
+                tracing::error!(error = %other, "the disk holding the database is full");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage-full",
+                    "Kitroom's storage is full, so nothing was saved. Reading still works; writing resumes as soon as the disk holding Kitroom's data has space again.",
+                )
             }
             StoreError::Kit(r) => {
                 let status = if r.is_conflict() {

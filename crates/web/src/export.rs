@@ -66,7 +66,13 @@ pub fn stream(
                         } else {
                             Step::After(batch.last_key)
                         };
-                        Some((Ok(Bytes::from(csv_lines(batch.rows))), next))
+                        // Formatting 2,000 rows is CPU work: off the async threads,
+                        // so check-outs are answered while a long export runs.
+                        let rows = batch.rows;
+                        match tokio::task::spawn_blocking(move || csv_lines(rows)).await {
+                            Ok(bytes) => Some((Ok(Bytes::from(bytes)), next)),
+                            Err(e) => Some((Err(std::io::Error::other(e)), Step::Done)),
+                        }
                     }
                     Err(e) => {
                         // The download ends with an error rather than looking complete.

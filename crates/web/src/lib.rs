@@ -9,6 +9,8 @@
 //! - [`auth`]: who is asking: sessions, sign-in and sign-out, the setup link, CSRF,
 //!   login throttling, API tokens, password hashing.
 //! - [`session`]: the `tower-sessions` store kept in Kitroom's database.
+//! - [`two_factor`]: two-step sign-in (authenticator codes, recovery codes) and the
+//!   key, kept outside the database, that seals the secrets.
 //! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
 //! - [`devices`], [`locations`], [`people`], [`account`], [`log`], [`policies`],
 //!   [`loans`], [`settings`], [`calendar`], [`kits`], [`bookings`], [`checklists`]: the pages, one module per feature, each with its own
@@ -53,6 +55,7 @@ pub mod session;
 pub mod settings;
 pub mod stocktakes;
 pub mod time;
+pub mod two_factor;
 pub mod views;
 
 pub use error::AppError;
@@ -75,6 +78,24 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Email through SMTP; `None` keeps notifications in the app only.
     pub mail: Option<MailConfig>,
+    /// How often the housekeeping loop runs (charged devices, sessions, backups).
+    pub housekeeping_every: Duration,
+    /// Take automatic backups this often instead of once a school day: for tests.
+    pub backup_every: Option<Duration>,
+}
+
+/// How the last automatic backup went, for the admin's settings page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupStatus {
+    Written {
+        file: String,
+        at: chrono::DateTime<chrono::Utc>,
+        bytes: u64,
+    },
+    Failed {
+        at: chrono::DateTime<chrono::Utc>,
+        reason: String,
+    },
 }
 
 /// Where and how email is sent.
@@ -99,6 +120,8 @@ impl Default for Config {
             session_lifetime: Duration::from_secs(12 * 3600),
             public_url: None,
             mail: None,
+            housekeeping_every: Duration::from_secs(60),
+            backup_every: None,
         }
     }
 }
@@ -115,10 +138,14 @@ struct Inner {
     throttle: Mutex<auth::Throttle>,
     setup_token: Mutex<Option<String>>,
     mail_wake: Arc<tokio::sync::Notify>,
+    secret_key: two_factor::SecretKey,
+    backup_status: Mutex<Option<BackupStatus>>,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config) -> AppState {
+    /// The app's state; `secret_key` seals two-step sign-in secrets (it is read from
+    /// the data directory by the server: [`two_factor::SecretKey::load_or_create`]).
+    pub fn new(store: Store, config: Config, secret_key: two_factor::SecretKey) -> AppState {
         AppState {
             inner: Arc::new(Inner {
                 store,
@@ -126,6 +153,8 @@ impl AppState {
                 throttle: Mutex::new(auth::Throttle::default()),
                 setup_token: Mutex::new(None),
                 mail_wake: Arc::new(tokio::sync::Notify::new()),
+                secret_key,
+                backup_status: Mutex::new(None),
             }),
         }
     }
@@ -136,6 +165,36 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    pub fn secret_key(&self) -> &two_factor::SecretKey {
+        &self.inner.secret_key
+    }
+
+    /// How the last automatic backup since Kitroom started went.
+    pub fn backup_status(&self) -> Option<BackupStatus> {
+        self.inner
+            .backup_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn set_backup_status(&self, status: BackupStatus) {
+        *self
+            .inner
+            .backup_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(status);
+    }
+
+    /// The folder automatic backups go in: `backups` beside the database.
+    pub fn backup_folder(&self) -> std::path::PathBuf {
+        self.store()
+            .path()
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(kitroom_core::backup::FOLDER)
     }
 
     /// Wakes the mail sender: something was just put in the outbox.
@@ -187,6 +246,7 @@ pub fn app(state: AppState) -> Router {
         .merge(locations::router())
         .merge(people::router())
         .merge(account::router())
+        .merge(two_factor::router())
         .merge(log::router())
         .merge(policies::router())
         .merge(loans::router())
@@ -277,28 +337,53 @@ pub fn csv_safe(cell: &str) -> String {
     }
 }
 
-/// For monitoring: a test write through the one writer connection. 200 "ok" means
-/// writes work now (no connection is stuck inside a transaction); 503 otherwise.
+/// For monitoring: is the one writer connection free and outside any transaction,
+/// and does a test write through it commit? 200 with "ok" on the first line when
+/// writes work now; 503 with the reason otherwise. The lines after the first say
+/// what was checked, for a person reading it.
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
+    use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    match tokio::time::timeout(Duration::from_secs(5), state.store().probe_write()).await {
-        Ok(Ok(())) => "ok".into_response(),
+    let wait = Duration::from_secs(5);
+    let unavailable = |why: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable\n{why}\n"),
+        )
+            .into_response()
+    };
+    let writer = match tokio::time::timeout(wait, state.store().writer_state()).await {
+        Ok(Ok(w)) => w,
         Ok(Err(e)) => {
             error::log_internal(&e);
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "the database cannot be written to",
-            )
-                .into_response()
+            return unavailable("writer connection: cannot be reached");
         }
-        Err(_) => (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "the database did not answer in time",
-        )
-            .into_response(),
+        Err(_) => return unavailable("writer connection: busy for more than 5 seconds"),
+    };
+    if writer.in_transaction {
+        return unavailable("writer connection: stuck inside a transaction");
     }
+    match tokio::time::timeout(wait, state.store().probe_write()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            error::log_internal(&e);
+            let why = if kitroom_store::StoreError::is_storage_full(&e) {
+                "test write: failed, the disk holding the database is full"
+            } else {
+                "test write: failed, the database cannot be written to"
+            };
+            return unavailable(why);
+        }
+        Err(_) => return unavailable("test write: the database did not answer in time"),
+    }
+    format!(
+        "ok\nwriter connection: idle, not inside a transaction\ntest write: committed\n\
+         connections found inside a transaction and replaced since start: {}\n",
+        writer.discarded
+    )
+    .into_response()
 }
 
 async fn fallback(method: Method) -> AppError {

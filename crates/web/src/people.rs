@@ -27,6 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/people/{username}/edit", get(edit_form).post(update))
         .route("/people/{username}/active", post(set_active))
         .route("/people/{username}/password", post(reset_password))
+        .route(
+            "/people/{username}/two-factor/reset",
+            post(reset_two_factor),
+        )
 }
 
 pub fn person_url(username: &str) -> String {
@@ -358,5 +362,29 @@ async fn reset_password(
         .set_password(ctx.user.actor(), p.id, hash, None)
         .await?;
     set_flash(&ctx.session, format!("{}'s password is reset and their sessions have ended. Give them the new password in person.", p.full_name)).await?;
+    Ok(Redirect::to(&person_url(&p.username)).into_response())
+}
+
+/// Turns off someone's two-step sign-in (a lost phone with no recovery codes) and
+/// ends their sessions; where the school requires it, they set it up again at their
+/// next sign-in.
+async fn reset_two_factor(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let p = person(&state, &username).await?;
+    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
+    let done = state
+        .store()
+        .remove_two_factor(ctx.user.actor(), p.subject(), p.id)
+        .await?;
+    let message = if done {
+        format!("{}'s two-step sign-in is reset and their sessions have ended. They set it up again when they next sign in.", p.full_name)
+    } else {
+        format!("{} does not use two-step sign-in.", p.full_name)
+    };
+    set_flash(&ctx.session, message).await?;
     Ok(Redirect::to(&person_url(&p.username)).into_response())
 }

@@ -102,6 +102,26 @@ pub const SECURE_COOKIE_NAME: &str = "__Host-kitroom_session";
 /// The session key holding when the person signed in (Unix seconds).
 pub const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 
+/// The session key holding when the session was last used (Unix seconds, updated
+/// at most once a minute).
+pub const SEEN_KEY: &str = "seen";
+
+/// The session key holding the address the person signed in from.
+pub const ADDRESS_KEY: &str = "address";
+
+/// The session key set when the session is known to satisfy two-step sign-in
+/// (signed in with a code, or set it up during the session).
+pub const TWO_FACTOR_KEY: &str = "two_factor";
+
+/// The session keys of a sign-in waiting for its second step: who, since when
+/// (Unix seconds), and where to go afterwards.
+pub const PENDING_PERSON_KEY: &str = "pending_person";
+pub const PENDING_AT_KEY: &str = "pending_at";
+pub const PENDING_NEXT_KEY: &str = "pending_next";
+
+/// The session key holding the browser's `User-Agent` at sign-in.
+pub const BROWSER_KEY: &str = "browser";
+
 /// The session layer: HttpOnly, SameSite=Lax (links from email still arrive signed
 /// in; cross-site posts do not carry the cookie), Secure and `__Host-` when served
 /// over HTTPS, expiring after the idle timeout. The absolute lifetime is checked by

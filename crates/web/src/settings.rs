@@ -22,7 +22,23 @@ pub fn router() -> Router<AppState> {
 async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageSettings)?;
     let settings = state.store().settings().await?;
-    Ok(v::form(&ctx, &SettingsInput::from(&settings), &Invalid::new()).into_response())
+    Ok(v::form(
+        &ctx,
+        &SettingsInput::from(&settings),
+        &Invalid::new(),
+        &backups(&state),
+    )
+    .into_response())
+}
+
+/// The automatic backups on disk and how the last one went.
+fn backups(state: &AppState) -> v::Backups {
+    let folder = state.backup_folder();
+    v::Backups {
+        files: kitroom_store::backups::list_backups(&folder),
+        folder: folder.display().to_string(),
+        status: state.backup_status(),
+    }
 }
 
 async fn save(
@@ -38,6 +54,7 @@ async fn save(
         return_location: field("return_location"),
         booking_release_minutes: field("booking_release_minutes"),
         reminder_minutes_before: field("reminder_minutes_before"),
+        backups_kept: field("backups_kept"),
         charge_minutes: form
             .iter()
             .filter_map(|(k, v)| {
@@ -45,6 +62,8 @@ async fn save(
                     .map(|kind| (kind.to_owned(), v.clone()))
             })
             .collect(),
+        require_two_factor: form.contains_key("require_two_factor"),
+        keep_leavers_months: field("keep_leavers_months"),
     };
     match input.parse() {
         Ok(settings) => {
@@ -57,7 +76,7 @@ async fn save(
         }
         Err(invalid) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            v::form(&ctx, &input, &invalid),
+            v::form(&ctx, &input, &invalid, &backups(&state)),
         )
             .into_response()),
     }

@@ -5,11 +5,14 @@ use kitroom_store::tokens::TokenInfo;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, Field, Section};
+use crate::account::SessionInfo;
 use crate::auth::Ctx;
 use crate::time;
 
 pub fn show(
     ctx: &Ctx,
+    sessions: &[SessionInfo],
+    two_factor: Markup,
     tokens: &[TokenInfo],
     invalid: &Invalid,
     new_token: Option<&str>,
@@ -35,11 +38,13 @@ pub fn show(
                 form method="post" action="/account/password" novalidate {
                     (csrf(&ctx.csrf))
                     (Field::text("current", "Current password", "").kind("password").required().autocomplete("current-password").render(invalid))
-                    (Field::text("password", "New password", "").kind("password").required().hint("At least 10 characters. Three random words work well.").autocomplete("new-password").render(invalid))
+                    (Field::text("password", "New password", "").kind("password").required().hint("At least 12 characters, not a common password. Three random words work well.").autocomplete("new-password").render(invalid))
                     (Field::text("confirm", "Type the new password again", "").kind("password").required().autocomplete("new-password").render(invalid))
                     button.primary type="submit" { "Change password" }
                 }
             }
+            (two_factor)
+            (sessions_section(ctx, sessions))
             section #tokens {
                 h2 { "API tokens" }
                 p { "A token lets a script use Kitroom's API as you, with your permissions. Keep it secret like a password." }
@@ -78,4 +83,85 @@ pub fn show(
             }
         },
     )
+}
+
+/// Partial: where the person is signed in, with a button to end each other session.
+fn sessions_section(ctx: &Ctx, sessions: &[SessionInfo]) -> Markup {
+    let others = sessions.iter().filter(|s| !s.current).count();
+    html! {
+        section #sessions {
+            h2 { "Where you are signed in" }
+            p { "If you see a session you do not recognise, end it and change your password." }
+            ul.sessions {
+                @for s in sessions {
+                    li {
+                        p {
+                            strong { (browser_words(&s.browser)) }
+                            @if s.current { " " span.badge { "This session" } }
+                        }
+                        p.muted {
+                            "Signed in "
+                            @match s.signed_in { Some(t) => (time::when(t)), None => "at an unknown time" }
+                            ", last seen "
+                            @match s.seen { Some(t) => (time::when(t)), None => "at an unknown time" }
+                            @if !s.address.is_empty() { ", from " (s.address) }
+                            "."
+                        }
+                        @if !s.current {
+                            form.inline method="post" action={ "/account/sessions/" (s.id_hash) "/end" } {
+                                (csrf(&ctx.csrf))
+                                button.warning type="submit" { "End this session" }
+                            }
+                        }
+                    }
+                }
+            }
+            @if others == 0 {
+                p.muted { "You are not signed in anywhere else." }
+            } @else {
+                form method="post" action="/account/sessions/end-others" {
+                    (csrf(&ctx.csrf))
+                    button.warning type="submit" { "Sign out everywhere else" }
+                }
+            }
+        }
+    }
+}
+
+/// A short name for a browser from its `User-Agent`, such as "Firefox on Windows".
+/// Only for people to recognise their own devices: nothing depends on it.
+fn browser_words(ua: &str) -> String {
+    if ua.is_empty() {
+        return "Unknown browser".into();
+    }
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("CriOS/", "Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    let system = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("CrOS", "ChromeOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        // Not a browser Kitroom knows: show what it says, shortened.
+        (None, None) => ua.chars().take(60).collect(),
+    }
 }

@@ -6,7 +6,7 @@ use kitroom_core::device::{
 use kitroom_core::disposal::{DisposalInput, DisposalMethod};
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::devices::{Device, DevicePage};
+use kitroom_store::devices::{Device, DevicePage, SEARCH_COUNT_LIMIT};
 use kitroom_store::events::Event;
 use kitroom_store::incidents::{ChangeRequest, Incident};
 use kitroom_store::loans::Loan;
@@ -62,7 +62,9 @@ pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[String]) -
                     button.secondary type="submit" { "Search" }
                     @if q.is_filtered() { a href="/devices" { "Clear filters" } }
                     @if ctx.may(Permission::ManageRegister) && page.total > 0 {
-                        a href={ "/labels?" (q.with_page(1)) } { "Print labels for these " (page.total) }
+                        a href={ "/labels?" (q.with_page(1)) } {
+                            "Print labels for these" @if page.total_exact { " " (page.total) }
+                        }
                     }
                 }
             }
@@ -85,7 +87,11 @@ pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[String]) -
                 }
             } @else {
                 p.count aria-live="polite" {
-                    "Showing " (first) "–" (last) " of " (page.total) @if page.total == 1 { " device" } @else { " devices" }
+                    @if page.total_exact {
+                        "Showing " (first) "–" (last) " of " (page.total) @if page.total == 1 { " device" } @else { " devices" }
+                    } @else {
+                        "Showing " (first) "–" (last) " of more than " (SEARCH_COUNT_LIMIT / 1000) ",000" " devices. Add to the search or choose a filter to narrow it."
+                    }
                 }
                 table.devices {
                     thead { tr { th { "Tag" } th { "Device" } th { "Location" } th { "Status" } th { "Encryption" } } }

@@ -388,7 +388,7 @@ pub fn charging(
 }
 
 /// An SVG QR code for `data`, without the XML prologue so it can sit in the page.
-fn qr_svg(data: &str) -> Markup {
+pub(crate) fn qr_svg(data: &str) -> Markup {
     match qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M) {
         Ok(code) => {
             let svg = code

@@ -29,6 +29,7 @@ pub mod policies;
 pub mod reports;
 pub mod settings;
 pub mod stocktakes;
+pub mod two_factor;
 
 /// Which part of the site a page belongs to, to highlight it in the menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -90,7 +90,7 @@ pub fn form(ctx: &Ctx, editing: Option<&Person>, f: &PersonForm, invalid: &Inval
                 (select("kind", "Who they are to the school", &kinds, &f.kind, invalid))
                 (select("role", "What they can do in Kitroom", &roles, &f.role, invalid))
                 @if editing.is_none() {
-                    (Field::text("password", "First password", "").kind("password").hint("At least 10 characters. Give it to them in person. Leave empty if they will only borrow through the business manager.").autocomplete("new-password").render(invalid))
+                    (Field::text("password", "First password", "").kind("password").hint("At least 12 characters, not a common password. Give it to them in person. Leave empty if they will only borrow through the business manager.").autocomplete("new-password").render(invalid))
                 }
                 div.actions {
                     button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Add person" } }
@@ -133,8 +133,16 @@ pub fn show(
                     h2 { "Reset password" }
                     form method="post" action={ (url) "/password" } novalidate {
                         (csrf(&ctx.csrf))
-                        (Field::text("password", "New password", "").kind("password").required().hint("At least 10 characters. They are signed out everywhere.").autocomplete("new-password").render(invalid))
+                        (Field::text("password", "New password", "").kind("password").required().hint("At least 12 characters, not a common password. They are signed out everywhere.").autocomplete("new-password").render(invalid))
                         button.secondary type="submit" { "Reset password" }
+                    }
+                }
+                section {
+                    h2 { "Two-step sign-in" }
+                    p { "If they lost the phone with their authenticator app and have no recovery codes, reset it: their sessions end, and they set it up again at their next sign-in." }
+                    form method="post" action={ (url) "/two-factor/reset" } {
+                        (csrf(&ctx.csrf))
+                        button.secondary type="submit" { "Reset two-step sign-in" }
                     }
                 }
                 section {

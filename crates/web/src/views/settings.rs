@@ -5,10 +5,21 @@ use kitroom_core::settings::SettingsInput;
 use kitroom_core::Invalid;
 use maud::{html, Markup};
 
+use kitroom_store::backups::BackupFile;
+
 use super::{csrf, error_summary, page, Field, Section};
 use crate::auth::Ctx;
+use crate::BackupStatus;
 
-pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid) -> Markup {
+/// What the settings page shows about automatic backups.
+pub struct Backups {
+    pub folder: String,
+    /// Newest first.
+    pub files: Vec<BackupFile>,
+    pub status: Option<BackupStatus>,
+}
+
+pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backups) -> Markup {
     page(
         ctx,
         Section::Settings,
@@ -37,7 +48,36 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid) -> Markup {
                         }
                     }
                 }
+                fieldset #security {
+                    legend { "Accounts and personal data" }
+                    (super::checkbox("require_two_factor", "Business managers, head teachers and IT administrators must use two-step sign-in", input.require_two_factor, Some("Recommended: these accounts can see everyone's records. They set up an authenticator app at their next sign-in.")))
+                    (Field::text("keep_leavers_months", "Keep people who have left for this many months", &input.keep_leavers_months).kind("number").required().hint("After this long, the names and contact details of deactivated people are anonymised; devices' histories keep their shape. 0 keeps them.").render(invalid))
+                }
+                (Field::text("backups_kept", "Daily backups to keep", &input.backups_kept).kind("number").required().hint("Kitroom copies its database once a day into the backups folder and keeps this many; 0 turns automatic backups off. Copy that folder to another machine too.").render(invalid))
                 button.primary type="submit" { "Save settings" }
+            }
+            h2 #backups { "Automatic backups" }
+            @match &backups.status {
+                Some(BackupStatus::Failed { at, reason }) => {
+                    div.error-summary role="alert" {
+                        p { strong { "The last automatic backup failed" } " (" (kitroom_core::time::school_time(*at)) "): " (reason) "." }
+                        p { "Kitroom tries again within the hour. The server's log has the details." }
+                    }
+                }
+                Some(BackupStatus::Written { at, .. }) => {
+                    p { "The last automatic backup was written and checked at " (kitroom_core::time::school_time(*at)) "." }
+                }
+                None => {}
+            }
+            @if backups.files.is_empty() {
+                p.muted { "No automatic backup yet. The first is taken within a minute of turning them on, then once a day, in " code { (backups.folder) } "." }
+            } @else {
+                p { "In " code { (backups.folder) } ", newest first:" }
+                ul {
+                    @for b in &backups.files {
+                        li { code { (b.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()) } " — " (kitroom_core::time::school_time(b.taken_at)) ", " (format!("{:.1} MB", b.bytes as f64 / 1_048_576.0)) }
+                    }
+                }
             }
         },
     )

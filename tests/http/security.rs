@@ -1,0 +1,720 @@
+//! Account security a person can see: their signed-in sessions, ending them, and
+//! what a password change does to the others.
+
+use kitroom_tests::{spawn_app, TestApp, PASSWORD};
+use reqwest::{Client, StatusCode};
+
+const FIREFOX: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+const IPAD: &str = "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+
+/// A client that says it is this browser, signed in as `username`.
+async fn browser(app: &TestApp, username: &str, user_agent: &str) -> Client {
+    let c = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(user_agent)
+        .build()
+        .unwrap();
+    assert_eq!(app.login(&c, username, PASSWORD).await.status(), 303);
+    c
+}
+
+async fn account(app: &TestApp, c: &Client) -> reqwest::Response {
+    c.get(app.url("/account")).send().await.unwrap()
+}
+
+async fn signed_in(app: &TestApp, c: &Client) -> bool {
+    account(app, c).await.status() == StatusCode::OK
+}
+
+/// The "End" forms on the account page, in order: the id hashes they name.
+fn end_forms(page: &str) -> Vec<String> {
+    page.match_indices("action=\"/account/sessions/")
+        .filter_map(|(at, m)| {
+            let rest = &page[at + m.len()..];
+            let id = &rest[..rest.find('"')?];
+            id.strip_suffix("/end").map(str::to_owned)
+        })
+        .collect()
+}
+
+/// A person who left themselves signed in on a shared computer could not see it or
+/// end it from elsewhere.
+#[tokio::test]
+async fn a_person_sees_where_they_are_signed_in_and_ends_one_session() {
+    let app = spawn_app().await;
+    app.add_user("teacher", "borrower").await;
+    let laptop = browser(&app, "teacher", FIREFOX).await;
+    let ipad = browser(&app, "teacher", IPAD).await;
+
+    let page = account(&app, &laptop).await.text().await.unwrap();
+    assert!(page.contains("Where you are signed in"));
+    assert!(
+        page.contains("Firefox on Windows"),
+        "the laptop's own session"
+    );
+    assert!(page.contains("Safari on iPad"), "the other session");
+    assert!(page.contains("This session"));
+    assert!(page.contains("127.0.0.1"), "from which address");
+    let ends = end_forms(&page);
+    assert_eq!(ends.len(), 1, "only the other session has an End button");
+
+    let token = kitroom_tests::csrf_in(&page).unwrap();
+    let r = laptop
+        .post(app.url(&format!("/account/sessions/{}/end", ends[0])))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(!signed_in(&app, &ipad).await, "the iPad must sign in again");
+    let page = account(&app, &laptop).await;
+    assert_eq!(page.status(), 200, "the laptop is still signed in");
+    let page = page.text().await.unwrap();
+    assert!(page.contains("That session has ended"));
+    assert!(!page.contains("Safari on iPad"));
+    assert!(page.contains("You are not signed in anywhere else."));
+
+    let events = app
+        .store()
+        .list_events(&kitroom_store::events::EventFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.action == "person.session_ended" && e.actor == "teacher"));
+}
+
+/// Someone could sign another person out by guessing or copying a session's name.
+#[tokio::test]
+async fn a_person_cannot_end_someone_elses_session() {
+    let app = spawn_app().await;
+    app.add_user("teacher", "borrower").await;
+    app.add_user("pupil", "borrower").await;
+    let victim = browser(&app, "teacher", FIREFOX).await;
+    let other = browser(&app, "pupil", IPAD).await;
+    // Another browser of the teacher's shows the victim session's id hash.
+    let second = browser(&app, "teacher", IPAD).await;
+    let page = account(&app, &second).await.text().await.unwrap();
+    let victim_id = end_forms(&page).pop().unwrap();
+
+    let token = app.csrf(&other, "/account").await;
+    let r = other
+        .post(app.url(&format!("/account/sessions/{victim_id}/end")))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = account(&app, &other).await.text().await.unwrap();
+    assert!(page.contains("That session had already ended."));
+    assert!(
+        signed_in(&app, &victim).await,
+        "the teacher is still signed in"
+    );
+}
+
+/// A person who thinks their password was seen could not throw everyone else out.
+#[tokio::test]
+async fn sign_out_everywhere_else_keeps_only_this_session() {
+    let app = spawn_app().await;
+    app.add_user("sbm", "borrower").await;
+    let here = browser(&app, "sbm", FIREFOX).await;
+    let a = browser(&app, "sbm", IPAD).await;
+    let b = browser(&app, "sbm", IPAD).await;
+    let r = app
+        .submit(&here, "/account", "/account/sessions/end-others", &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(!signed_in(&app, &a).await);
+    assert!(!signed_in(&app, &b).await);
+    let page = account(&app, &here).await.text().await.unwrap();
+    assert!(page.contains("You are now signed out of 2 other sessions."));
+    assert!(end_forms(&page).is_empty());
+}
+
+/// A stolen session would outlive the password change meant to shut the thief out.
+#[tokio::test]
+async fn a_password_change_or_reset_ends_every_other_session() {
+    let app = spawn_app().await;
+    app.add_user("teacher", "borrower").await;
+    let here = browser(&app, "teacher", FIREFOX).await;
+    let elsewhere = browser(&app, "teacher", IPAD).await;
+    let r = app
+        .submit(
+            &here,
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "a fresh long password"),
+                ("confirm", "a fresh long password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(signed_in(&app, &here).await, "the person changing it stays");
+    assert!(
+        !signed_in(&app, &elsewhere).await,
+        "the other session ended"
+    );
+
+    // Reset by a manager: every session of that person ends, including `here`.
+    let sbm = app.signed_in("sbm", "manager").await;
+    let r = app
+        .submit(
+            &sbm,
+            "/people/teacher",
+            "/people/teacher/password",
+            &[("password", "the manager's choice")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(!signed_in(&app, &here).await);
+    assert!(signed_in(&app, &sbm).await);
+}
+
+fn events_named(events: &[kitroom_store::events::Event], action: &str) -> usize {
+    events.iter().filter(|e| e.action == action).count()
+}
+
+async fn all_events(app: &TestApp) -> Vec<kitroom_store::events::Event> {
+    app.store()
+        .list_events(&kitroom_store::events::EventFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// Someone who learned a manager's password could open everyone's records.
+#[tokio::test]
+async fn a_manager_must_set_up_two_step_sign_in_before_anything_else() {
+    let app = spawn_app().await;
+    app.add_user("sbm", "manager").await;
+    app.add_user("pupil", "borrower").await;
+    let c = app.client();
+    assert_eq!(app.login_password(&c, "sbm", PASSWORD).await.status(), 303);
+    for page in ["/", "/devices", "/people", "/account", "/log"] {
+        let r = c.get(app.url(page)).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{page} waits for the setup");
+        assert_eq!(kitroom_tests::location(&r), "/account/two-factor");
+    }
+    let setup = c
+        .get(app.url("/account/two-factor"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(setup.contains("Your school asks everyone who can see other people"));
+    // A wrong first code does not turn it on.
+    let token = kitroom_tests::csrf_in(&setup).unwrap();
+    let r = c
+        .post(app.url("/account/two-factor"))
+        .form(&[("csrf", token.as_str()), ("code", "12345x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("That code is not right"));
+    let codes = app.set_up_two_factor(&c, "sbm").await;
+    assert_eq!(codes.len(), 10);
+    assert_eq!(
+        c.get(app.url("/devices")).send().await.unwrap().status(),
+        200
+    );
+    let account = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("You have 10 unused recovery codes."));
+    assert!(
+        !account.contains("Turn off two-step sign-in"),
+        "required: no way to turn it off"
+    );
+    assert_eq!(
+        events_named(&all_events(&app).await, "person.two_factor_on"),
+        1
+    );
+
+    // A borrower is not asked to, but is offered it.
+    let pupil = app.signed_in("pupil2", "borrower").await;
+    let account = pupil
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("Set up two-step sign-in"));
+
+    // With the setting off, a new head is not sent to set it up.
+    app.do_not_require_two_factor().await;
+    let head = app.client();
+    app.add_user("head", "head").await;
+    assert_eq!(
+        app.login_password(&head, "head", PASSWORD).await.status(),
+        303
+    );
+    assert_eq!(
+        head.get(app.url("/devices")).send().await.unwrap().status(),
+        200
+    );
+}
+
+/// A stolen password alone would be enough to sign in, or a code seen over someone's
+/// shoulder could be used again.
+#[tokio::test]
+async fn with_two_step_sign_in_the_password_alone_is_not_enough() {
+    let app = spawn_app().await;
+    let _first = app.signed_in("sbm", "manager").await;
+    let c = app.client();
+    let r = app.login_password(&c, "sbm", PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(kitroom_tests::location(&r), "/login/code");
+    // Not signed in yet.
+    let r = c.get(app.url("/devices")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(kitroom_tests::location(&r).starts_with("/login"));
+
+    let r = app.enter_code(&c, "000000").await;
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("That code is not right"));
+    let events = all_events(&app).await;
+    assert_eq!(events_named(&events, "person.two_factor_failed"), 1);
+    let signed_in_before = events_named(&events, "person.signed_in");
+
+    let code = app.totp_code("sbm");
+    let r = app.enter_code(&c, &code).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        c.get(app.url("/devices")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        events_named(&all_events(&app).await, "person.signed_in"),
+        signed_in_before + 1
+    );
+
+    // The same code, seen and typed again elsewhere, is refused.
+    let thief = app.client();
+    assert_eq!(
+        app.login_password(&thief, "sbm", PASSWORD).await.status(),
+        303
+    );
+    assert_eq!(app.enter_code(&thief, &code).await.status(), 401);
+    assert_eq!(
+        thief
+            .get(app.url("/devices"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+}
+
+/// A guesser could try all million codes once they had the password.
+#[tokio::test]
+async fn wrong_codes_are_throttled_and_logged() {
+    let app = spawn_app().await;
+    let _first = app.signed_in("sbm", "manager").await;
+    let c = app.client();
+    app.login_password(&c, "sbm", PASSWORD).await;
+    for guess in ["111111", "222222", "333333", "444444", "555555"] {
+        assert_eq!(app.enter_code(&c, guess).await.status(), 401);
+    }
+    let code = app.totp_code("sbm");
+    let r = app.enter_code(&c, &code).await;
+    assert_eq!(r.status(), 429, "even the right code waits");
+    assert!(r.text().await.unwrap().contains("Too many wrong codes"));
+    let events = all_events(&app).await;
+    assert_eq!(events_named(&events, "person.two_factor_failed"), 5);
+    assert_eq!(events_named(&events, "person.two_factor_throttled"), 1);
+}
+
+/// A person who lost their phone could not get in, or a recovery code could be used
+/// twice.
+#[tokio::test]
+async fn a_recovery_code_signs_in_once() {
+    let app = spawn_app().await;
+    let _first = app.signed_in("sbm", "manager").await;
+    let codes = app.authenticator("sbm").unwrap().recovery_codes;
+    let c = app.client();
+    app.login_password(&c, "sbm", PASSWORD).await;
+    // Typed loosely: upper case, spaces instead of dashes.
+    let typed = codes[3].to_uppercase().replace('-', " ");
+    assert_eq!(app.enter_code(&c, &typed).await.status(), 303);
+    let account = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("You have 9 unused recovery codes."));
+    let again = app.client();
+    app.login_password(&again, "sbm", PASSWORD).await;
+    assert_eq!(app.enter_code(&again, &codes[3]).await.status(), 401);
+    assert_eq!(
+        events_named(&all_events(&app).await, "person.recovery_code_used"),
+        1
+    );
+    // New codes replace the old ones.
+    let r = app
+        .submit(&c, "/account", "/account/two-factor/recovery-codes", &[])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("They will not be shown again"));
+    assert_eq!(app.enter_code(&again, &codes[4]).await.status(), 401);
+}
+
+/// A copy of the database (a lost backup) would hand over everyone's second factor.
+#[tokio::test]
+async fn the_authenticator_secret_is_not_in_the_database() {
+    let app = spawn_app().await;
+    let _first = app.signed_in("it", "admin").await;
+    let secret = app.authenticator("it").unwrap().secret;
+    let bytes = totp_rs::Secret::Encoded(secret.clone()).to_bytes().unwrap();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let file = std::fs::read(app.dir.path().join("kitroom.db")).unwrap();
+    let mut everything = file;
+    if let Ok(wal) = std::fs::read(app.dir.path().join("kitroom.db-wal")) {
+        everything.extend(wal);
+    }
+    let contains = |needle: &[u8]| everything.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(secret.as_bytes()), "not as base32");
+    assert!(!contains(hex.as_bytes()), "not as hex");
+    assert!(!contains(&bytes), "not as raw bytes");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(app.dir.path().join("kitroom.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the key file is for its owner only");
+    }
+}
+
+/// A manager who lost their phone and recovery codes would be locked out for good.
+#[tokio::test]
+async fn an_admin_resets_two_step_sign_in_on_the_page_or_at_the_command_line() {
+    let mut app = spawn_app().await;
+    let admin = app.signed_in("it", "admin").await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    let r = app
+        .submit(&admin, "/people/sbm", "/people/sbm/two-factor/reset", &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        sbm.get(app.url("/devices")).send().await.unwrap().status(),
+        303,
+        "their sessions ended"
+    );
+    assert_eq!(
+        events_named(&all_events(&app).await, "person.two_factor_reset"),
+        1
+    );
+    // They sign in with the password and must set it up again.
+    let c = app.client();
+    let r = app.login_password(&c, "sbm", PASSWORD).await;
+    assert_eq!(kitroom_tests::location(&r), "/");
+    let r = c.get(app.url("/devices")).send().await.unwrap();
+    assert_eq!(kitroom_tests::location(&r), "/account/two-factor");
+
+    // The command line, for when the admin themselves is locked out.
+    app.stop().await;
+    let code = kitroom::cli::user_reset_two_factor(app.dir.path(), "it")
+        .await
+        .unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    app.restart().await;
+    let c = app.client();
+    let r = app.login_password(&c, "it", PASSWORD).await;
+    assert_eq!(kitroom_tests::location(&r), "/", "no code asked for");
+}
+
+/// A school would keep the names of people who left years ago for ever, or erasing
+/// them would break the activity log's proof or the devices' histories.
+#[tokio::test]
+async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_still_verifies() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    app.publish_policy(&sbm, "2026/27").await;
+    app.register_device(
+        &sbm,
+        &[
+            ("tag", "LAP-1"),
+            ("kind", "laptop"),
+            ("location", "Computer room"),
+        ],
+    )
+    .await;
+    app.register_device(
+        &sbm,
+        &[
+            ("tag", "LAP-2"),
+            ("kind", "laptop"),
+            ("location", "Computer room"),
+        ],
+    )
+    .await;
+    app.add_user_with_email("jbloggs", "borrower", "jo.bloggs@school.example")
+        .await;
+    app.add_user("stillout", "borrower").await;
+    let jo = app.client();
+    assert_eq!(app.login(&jo, "jbloggs", PASSWORD).await.status(), 303);
+    app.sign_policy(&jo, "Jbloggs Test").await;
+    assert_eq!(app.check_out(&jo, "LAP-1", &[]).await.status(), 303);
+    let back = [
+        ("location", "Computer room"),
+        ("condition", "fine"),
+        ("battery_percent", "80"),
+        ("on_charge", "on"),
+    ];
+    assert_eq!(app.return_device(&jo, "LAP-1", &back).await.status(), 303);
+    let out = app.client();
+    assert_eq!(app.login(&out, "stillout", PASSWORD).await.status(), 303);
+    app.sign_policy(&out, "Stillout Test").await;
+    assert_eq!(app.check_out(&out, "LAP-2", &[]).await.status(), 303);
+
+    let store = app.store();
+    let jo_id = store
+        .person_by_username("jbloggs")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let out_id = store
+        .person_by_username("stillout")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    for id in [jo_id, out_id] {
+        store
+            .set_active(kitroom_store::Actor::system(), id, false)
+            .await
+            .unwrap();
+    }
+    let history_before = sbm
+        .get(app.url("/devices/LAP-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(history_before.contains("jbloggs"));
+    let events_before = all_events(&app).await.len();
+
+    // Not yet: they left today and the school keeps leavers for 24 months.
+    let now = chrono::Utc::now();
+    assert_eq!(store.anonymise_leavers(24, now).await.unwrap(), 0);
+    // 25 months on (the housekeeping loop runs this every hour with the setting).
+    let later = now + chrono::Duration::days(25 * 31);
+    assert_eq!(store.anonymise_leavers(24, later).await.unwrap(), 1);
+    assert_eq!(
+        store.anonymise_leavers(24, later).await.unwrap(),
+        0,
+        "once is enough"
+    );
+
+    let jo_now = store.person_by_id(jo_id).await.unwrap().unwrap();
+    assert!(jo_now.username.starts_with("former-"));
+    assert!(jo_now.full_name.starts_with("Former person "));
+    assert_eq!(jo_now.email, None);
+    assert!(jo_now.password_hash.is_none());
+    let out_now = store.person_by_id(out_id).await.unwrap().unwrap();
+    assert_eq!(
+        out_now.username, "stillout",
+        "kept while a device is still on loan to them"
+    );
+
+    // The device's history keeps its shape, without the name.
+    let history = sbm
+        .get(app.url("/devices/LAP-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!history.contains("jbloggs") && !history.contains("Jbloggs Test"));
+    assert!(history.contains(&jo_now.username));
+    let events = all_events(&app).await;
+    assert_eq!(
+        events.len(),
+        events_before + 1,
+        "one event added, none removed"
+    );
+    for e in &events {
+        let text = format!("{} {} {}", e.actor, e.subject_label, e.details);
+        assert!(
+            !text.contains("jbloggs")
+                && !text.contains("Jbloggs Test")
+                && !text.contains("jo.bloggs@school.example"),
+            "event {} still names them: {text}",
+            e.seq
+        );
+    }
+    let record = events
+        .iter()
+        .find(|e| e.action == "person.anonymised")
+        .expect("the anonymisation is in the log");
+    assert!(!record.details_json()["redacted_events"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let log = sbm
+        .get(app.url("/log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!log.contains("Jbloggs Test"));
+
+    // The account cannot come back.
+    assert!(store
+        .set_active(kitroom_store::Actor::system(), jo_id, true)
+        .await
+        .is_err());
+
+    // `kitroom check` still passes: the hash chain is intact.
+    let mut out = Vec::new();
+    let code = kitroom::cli::check(app.dir.path(), &mut out).await.unwrap();
+    let report = String::from_utf8(out).unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "{report}");
+    assert!(report.contains("hash chain intact"), "{report}");
+}
+
+/// Someone with the database could quietly rewrite an event and pass it off as an
+/// anonymisation.
+#[tokio::test]
+async fn a_redaction_no_anonymisation_recorded_is_caught_by_the_check() {
+    let app = spawn_app().await;
+    let _sbm = app.signed_in("sbm", "manager").await;
+    let db = app.dir.path().join("kitroom.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .unwrap();
+    // The trigger allows the shape of a redaction...
+    sqlx::query("update event set details = '{}', salt = null where seq = 1")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // ...but nothing else.
+    assert!(sqlx::query("update event set action = 'x' where seq = 2")
+        .execute(&mut conn)
+        .await
+        .is_err());
+    drop(conn);
+    let mut out = Vec::new();
+    let code = kitroom::cli::check(app.dir.path(), &mut out).await.unwrap();
+    let report = String::from_utf8(out).unwrap();
+    assert_ne!(code, std::process::ExitCode::SUCCESS);
+    assert!(
+        report.contains(
+            "event 1 has had its personal details removed, but no anonymisation event records it"
+        ),
+        "{report}"
+    );
+}
+
+/// An admin could not set the school's retention period or the two-step rule, or a
+/// mistyped period would be saved.
+#[tokio::test]
+async fn the_admin_sets_the_retention_period_and_the_two_step_rule() {
+    let app = spawn_app().await;
+    let admin = app.signed_in("it", "admin").await;
+    let page = admin
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"require_two_factor\" type=\"checkbox\" checked"));
+    assert!(page.contains("name=\"keep_leavers_months\" type=\"number\" value=\"24\""));
+    let mut fields: Vec<(String, String)> = vec![
+        ("school_name".into(), "Hillside".into()),
+        ("day_ends_at".into(), "15:30".into()),
+        ("return_location".into(), "Computer room".into()),
+        ("keep_leavers_months".into(), "two years".into()),
+        ("backups_kept".into(), "7".into()),
+    ];
+    for kind in kitroom_core::device::DeviceKind::ALL {
+        fields.push((format!("charge_minutes.{}", kind.as_str()), "60".into()));
+    }
+    let post = |fields: Vec<(String, String)>| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let token = app.csrf(&admin, "/settings").await;
+            let mut all = fields;
+            all.push(("csrf".into(), token));
+            admin
+                .post(app.url("/settings"))
+                .form(&all)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post(fields.clone()).await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Enter a number of months from 0 to 300"));
+    fields[3].1 = "36".into();
+    // The two-step box left unticked: off.
+    assert_eq!(post(fields).await.status(), 303);
+    let settings = app.store().settings().await.unwrap();
+    assert_eq!(settings.keep_leavers_months, 36);
+    assert!(!settings.require_two_factor);
+}
+
+/// Tests that sign one manager in from many clients at once (races, crashes) would
+/// stall on codes that work only once.
+#[tokio::test]
+async fn the_harness_signs_a_manager_in_many_times_in_a_row() {
+    let app = spawn_app().await;
+    let _first = app.signed_in("sbm", "manager").await;
+    for i in 0..25 {
+        let c = app.client();
+        assert_eq!(
+            app.login(&c, "sbm", PASSWORD).await.status(),
+            303,
+            "sign-in {i}"
+        );
+        assert_eq!(
+            c.get(app.url("/devices")).send().await.unwrap().status(),
+            200,
+            "sign-in {i} is complete"
+        );
+    }
+}
