@@ -310,6 +310,13 @@ async fn a_device_belongs_to_one_set_at_most() {
         .await
         .unwrap()
         .contains("There is already a set called"));
+    // typing or scanning a set's name opens the set
+    let r = sbm
+        .get(app.url("/scan?tag=iPad+trolley+B"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"].to_str().unwrap(), b);
     let list = text(&sbm, &app, "/sets").await;
     assert!(list.contains("iPad trolley A") && list.contains("iPad trolley B"));
 }

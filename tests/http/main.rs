@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod bookings;
 mod calendar;
+mod checklists;
 mod crash;
 mod devices;
 mod disconnects;

@@ -187,6 +187,8 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/bookings/{id}/cancel", "/bookings/:booking/cancel", "", "LFFOO"),
     ("POST", "/bookings/{id}/collect", "/bookings/:booking/collect", "", "LFFOO"),
     ("GET", "/feeds/{token}/bookings.ics", "/feeds/not-a-feed/bookings.ics", "", "NNNNN"),
+    ("GET", "/checklists", "/checklists", "", "LFFOO"),
+    ("POST", "/checklists", "/checklists", "checklist.ipad=Charger+returned%3F", "LFFOO"),
     // last: it ends the walking role's session
     ("POST", "/logout", "/logout", "", "LLLLL"),
 ];

@@ -663,6 +663,7 @@ async fn the_admin_sets_the_retention_period_and_the_two_step_rule() {
         ("day_ends_at".into(), "15:30".into()),
         ("return_location".into(), "Computer room".into()),
         ("keep_leavers_months".into(), "two years".into()),
+        ("backups_kept".into(), "7".into()),
     ];
     for kind in kitroom_core::device::DeviceKind::ALL {
         fields.push((format!("charge_minutes.{}", kind.as_str()), "60".into()));

@@ -7,6 +7,7 @@
 //!   collection and release.
 //! - [`calendar`]: periods, terms and holidays; due times in school time.
 //! - [`backup`]: automatic daily backups: names, when one is due, which to delete.
+//! - [`checklist`]: per-kind return questions; a "no" about damage opens a report.
 //! - [`change`]: requests to install or change software or hardware.
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
 //!   details of a device.
@@ -29,6 +30,7 @@ pub mod backup;
 pub mod booking;
 pub mod calendar;
 pub mod change;
+pub mod checklist;
 pub mod device;
 pub mod disposal;
 pub mod event;

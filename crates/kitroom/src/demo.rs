@@ -560,6 +560,87 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
                 .await?;
         }
     }
+    bookings(store, &manager, &devices, &borrowers).await?;
+    Ok(())
+}
+
+/// The school day, this year's terms and holidays, the two iPad trolleys as sets,
+/// an iPad return checklist, and a few bookings of the trolleys and Chromebooks.
+async fn bookings(
+    store: &Store,
+    manager: &kitroom_store::Actor,
+    devices: &[kitroom_store::devices::Device],
+    borrowers: &[&kitroom_store::people::Person],
+) -> anyhow::Result<()> {
+    use kitroom_core::booking::{Slot, Target};
+    let calendar = kitroom_core::calendar::CalendarInput {
+        periods: "Period 1, 08:50-09:50\nPeriod 2, 09:50-10:50\nPeriod 3, 11:10-12:10\nPeriod 4, 13:10-14:10\nPeriod 5, 14:10-15:10".into(),
+        terms: "Autumn term, 2026-09-03 to 2026-12-18\nSpring term, 2027-01-05 to 2027-03-26\nSummer term, 2027-04-12 to 2027-07-21".into(),
+        holidays: "October half term, 2026-10-26 to 2026-10-30\nFebruary half term, 2027-02-15 to 2027-02-19\nMay bank holiday, 2027-05-03\nMay half term, 2027-05-31 to 2027-06-04".into(),
+    }
+    .parse()
+    .map_err(|e| anyhow::anyhow!("demo calendar: {e}"))?;
+    store
+        .save_calendar(manager.clone(), calendar.clone())
+        .await?;
+    let mut sets = Vec::new();
+    for name in ["iPad trolley A", "iPad trolley B"] {
+        let set = store
+            .create_kit(
+                manager.clone(),
+                name.into(),
+                "iPads and their charging trolley".into(),
+            )
+            .await?;
+        for d in devices.iter().filter(|d| d.details.location == name) {
+            store
+                .add_to_kit(manager.clone(), set, d.details.tag.to_string())
+                .await?;
+        }
+        sets.push(set);
+    }
+    let mut lists = std::collections::BTreeMap::new();
+    lists.insert(
+        "ipad",
+        kitroom_core::checklist::parse_questions(
+            "Charger returned?\nDoes it switch on? [damage]\nScreen undamaged? [damage]",
+        )
+        .map_err(|e| anyhow::anyhow!("demo checklist: {e}"))?,
+    );
+    store.save_checklists(manager.clone(), lists).await?;
+    // the next two school days' lessons; a booking the rules refuse is left out
+    let today = kitroom_core::calendar::Calendar::day_of(chrono::Utc::now());
+    let mut day = calendar.school_day_from(today + Duration::days(1));
+    for round in 0..2 {
+        for (i, (period, target)) in [
+            ("Period 3", Target::Set(sets[0])),
+            ("Period 4", Target::Set(sets[1])),
+            (
+                "Period 2",
+                Target::Kind {
+                    kind: kitroom_core::device::DeviceKind::Chromebook,
+                    count: 10,
+                },
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let Some(p) = calendar.period(period) else {
+                continue;
+            };
+            let (starts_at, ends_at) = calendar.period_on(p, day);
+            let who = borrowers[(round * 3 + i) % borrowers.len()];
+            let request = kitroom_store::bookings::BookingRequest {
+                person: who.id,
+                target,
+                slot: Slot { starts_at, ends_at },
+                purpose: ["Year 5 science", "Phonics", "Year 6 coding"][i].into(),
+            };
+            let _ = store.book(who.actor(), request).await;
+        }
+        day = calendar.school_day_from(day + Duration::days(1));
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 //! - [`bookings`]: bookings of devices, sets and any N of a kind; collection and release.
 //! - [`calendar`]: the school's periods, terms and holidays.
 //! - [`backups`]: automatic daily backups, checked, the newest few kept.
+//! - [`checklists`]: per-kind return questions and a return that answers them.
 //! - [`db`]: opening the database (pragmas, pools, migrations) and the write helper.
 //! - [`events`]: appending to the activity log, reading it, verifying its hash chain.
 //! - [`people`]: accounts, passwords, activation.
@@ -35,6 +36,7 @@
 pub mod backups;
 pub mod bookings;
 pub mod calendar;
+pub mod checklists;
 pub mod db;
 pub mod devices;
 pub mod disposals;

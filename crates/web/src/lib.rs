@@ -13,7 +13,7 @@
 //!   key, kept outside the database, that seals the secrets.
 //! - [`error`]: [`AppError`] for pages and [`error::ApiError`] for the API.
 //! - [`devices`], [`locations`], [`people`], [`account`], [`log`], [`policies`],
-//!   [`loans`], [`settings`], [`calendar`], [`kits`], [`bookings`]: the pages, one module per feature, each with its own
+//!   [`loans`], [`settings`], [`calendar`], [`kits`], [`bookings`], [`checklists`]: the pages, one module per feature, each with its own
 //!   `router()`.
 //! - [`markdown`]: policy text rendered safely.
 //! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
@@ -37,6 +37,7 @@ pub mod assets;
 pub mod auth;
 pub mod bookings;
 pub mod calendar;
+pub mod checklists;
 pub mod devices;
 pub mod error;
 pub mod export;
@@ -252,6 +253,7 @@ pub fn app(state: AppState) -> Router {
         .merge(settings::router())
         .merge(calendar::router())
         .merge(kits::router())
+        .merge(checklists::router())
         .merge(bookings::router())
         .merge(incidents::router())
         .merge(reports::router())

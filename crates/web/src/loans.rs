@@ -119,6 +119,9 @@ pub struct LoanPanel {
     /// The refusal asked for the head's authorisation: offer to ask.
     pub needs_authorisation: bool,
     pub return_refusal: Option<String>,
+    /// The return checklist for this kind, and the answers as given.
+    pub checklist: Vec<kitroom_core::checklist::Question>,
+    pub answers: Vec<Option<bool>>,
 }
 
 /// The most people the "lend to" field offers as suggestions.
@@ -161,6 +164,11 @@ pub async fn loan_panel(
         return_location: settings.return_location,
         people,
         periods: calendar.periods.iter().map(|p| p.name.clone()).collect(),
+        checklist: if device.status == DeviceStatus::OnLoan {
+            state.store().checklist(device.details.kind).await?
+        } else {
+            Vec::new()
+        },
         ..Default::default()
     })
 }
@@ -250,14 +258,24 @@ struct ScanQuery {
 
 /// A tag typed or scanned into the "find a device" box (a USB scanner types the
 /// tag and Enter) opens that device's page.
-async fn scan(_: Ctx, QueryParams(q): QueryParams<ScanQuery>) -> Response {
+/// A set's name opens the set's page (where its booking is collected).
+async fn scan(
+    _: Ctx,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<ScanQuery>,
+) -> Result<Response, AppError> {
     let tag = q.tag.trim();
     // A phone camera may read the label's whole address rather than the tag.
     let tag = tag.rsplit_once("/d/").map(|(_, t)| t).unwrap_or(tag);
     if tag.is_empty() {
-        return Redirect::to("/").into_response();
+        return Ok(Redirect::to("/").into_response());
     }
-    Redirect::to(&device_url(tag)).into_response()
+    if state.store().device_by_tag(tag).await?.is_none() {
+        if let Some(set) = state.store().kit_by_name(tag).await? {
+            return Ok(Redirect::to(&crate::kits::kit_url(set.id)).into_response());
+        }
+    }
+    Ok(Redirect::to(&device_url(tag)).into_response())
 }
 
 /// Renders the device page again with the loan forms as typed and a refusal.
@@ -383,13 +401,32 @@ async fn check_out(
 async fn return_device(
     ctx: Ctx,
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(tag): Path<String>,
-    FormBody(form): FormBody<ReturnForm>,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
+    // the fixed fields, and the checklist's answers as `check.0=yes`, `check.1=no`, …
+    let form: ReturnForm = serde_urlencoded::to_string(&pairs)
+        .ok()
+        .and_then(|s| serde_urlencoded::from_str(&s).ok())
+        .ok_or_else(|| AppError::BadRequest("The return form could not be read.".into()))?;
     let device = device(&state, &tag).await?;
     let mut panel = loan_panel(&ctx, &state, &device).await?;
     panel.ret = form.clone();
+    panel.answers = (0..panel.checklist.len())
+        .map(|i| {
+            let name = format!("check.{i}");
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .and_then(|(_, v)| match v.as_str() {
+                    "yes" => Some(true),
+                    "no" => Some(false),
+                    _ => None,
+                })
+        })
+        .collect();
     let Some(open) = panel.open_loan.clone() else {
         return Err(AppError::Conflict(format!(
             "{} is not on loan, so there is nothing to return.",
@@ -445,10 +482,30 @@ async fn return_device(
     };
     match state
         .store()
-        .return_device(ctx.user.actor(), device.id, location.clone(), request)
+        .return_device_checked(
+            ctx.user.actor(),
+            ctx.user.full_name.clone(),
+            device.id,
+            location.clone(),
+            request,
+            panel.answers.clone(),
+            state.base_url(&headers),
+        )
         .await
     {
-        Ok(_) => {
+        Ok((_, Some(incident))) => {
+            state.wake_mailer();
+            set_flash(
+                &ctx.session,
+                format!(
+                    "{} is returned to the {location}. The checklist found damage, so a damage report is open for it: add what you know below.",
+                    device.details.tag
+                ),
+            )
+            .await?;
+            Ok(Redirect::to(&crate::incidents::incident_url(&incident)).into_response())
+        }
+        Ok((_, None)) => {
             let mut message = format!("{} is returned to the {location}", device.details.tag);
             message.push_str(if form.on_charge {
                 " and on charge. Thank you."
@@ -462,6 +519,17 @@ async fn return_device(
             }
             set_flash(&ctx.session, message).await?;
             Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
+        }
+        Err(StoreError::Invalid(i)) if i.for_field("checklist").is_some() => {
+            panel.return_refusal = i.for_field("checklist").map(str::to_owned);
+            refused(
+                &ctx,
+                &state,
+                &device,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                panel,
+            )
+            .await
         }
         Err(StoreError::Return(refusal)) => {
             panel.return_refusal = Some(refusal.to_string());

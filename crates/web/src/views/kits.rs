@@ -45,6 +45,7 @@ pub fn list(ctx: &Ctx, kits: &[KitSummary], name: &str, notes: &str, invalid: &I
                 }
             }
             @if ctx.may(Permission::ManageRegister) {
+                p { a href="/checklists" { "Return checklists: the questions asked when a device comes back" } }
                 h2 #new { "Make a set" }
                 (error_summary(invalid))
                 form method="post" action="/sets" novalidate {

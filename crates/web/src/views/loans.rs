@@ -153,6 +153,23 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                         (Field::text("location", "Returned to", if p.ret.location.is_empty() { &p.return_location } else { &p.ret.location }).render(&Invalid::new()))
                         (select("condition", "Condition", &[("fine", "Fine"), ("damaged", "Damaged")], if p.ret.condition.is_empty() { "fine" } else { &p.ret.condition }, &Invalid::new()))
                         (Field::text("battery_percent", "Battery level (%)", &p.ret.battery_percent).kind("number").hint("As shown on the device, 0 to 100").render(&Invalid::new()))
+                        @for (i, q) in p.checklist.iter().enumerate() {
+                            @let name = format!("check.{i}");
+                            @let yes = format!("check-{i}-yes");
+                            @let no = format!("check-{i}-no");
+                            @let answer = p.answers.get(i).copied().flatten();
+                            fieldset.checklist {
+                                legend { (q.text) }
+                                div.field.check {
+                                    input id=(yes) name=(name) type="radio" value="yes" checked[answer == Some(true)];
+                                    label for=(yes) { "Yes" }
+                                }
+                                div.field.check {
+                                    input id=(no) name=(name) type="radio" value="no" checked[answer == Some(false)];
+                                    label for=(no) { "No" @if q.damage { span.hint { " — opens a damage report" } } }
+                                }
+                            }
+                        }
                         (checkbox("on_charge", "It is plugged in and charging", p.ret.on_charge, Some("Every returned device goes straight on charge, unless it is damaged.")))
                         @if device.details.captures_images {
                             (checkbox("images_cleared", "Its photos and videos are moved to the school network and deleted from it", p.ret.images_cleared, Some("This device takes pictures. Pupils' images must not stay on it.")))

@@ -50,6 +50,8 @@ fn action_label(action: &str) -> &str {
         "kit.checked_out" => "Set checked out",
         "kit.returned" => "Set returned",
         "booking.made" => "Booked",
+        "checklist.changed" => "Return checklists changed",
+        "loan.checklist" => "Return checklist answered",
         "feed.created" => "Calendar feed address made",
         "booking.cancelled" => "Booking cancelled",
         "booking.released" => "Booking released: not collected",

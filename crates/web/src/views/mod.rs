@@ -15,6 +15,7 @@ pub mod account;
 pub mod auth;
 pub mod bookings;
 pub mod calendar;
+pub mod checklists;
 pub mod devices;
 pub mod export;
 pub mod import;

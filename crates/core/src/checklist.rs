@@ -1,0 +1,177 @@
+//! Return checklists: per kind of device, the questions the business manager wants
+//! asked when one comes back ("Charger returned?", "Screen undamaged?"). A question
+//! marked as about damage, answered "no", opens a damage report.
+//!
+//! Questions are written one a line; a line ending in `[damage]` is about damage.
+//! Every question is a yes/no question whose "yes" is the good answer.
+
+use std::collections::BTreeMap;
+
+use crate::device::DeviceKind;
+use crate::invalid::Invalid;
+
+/// The marker at the end of a question about damage.
+pub const DAMAGE_MARK: &str = "[damage]";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    pub text: String,
+    /// A "no" means the device is damaged.
+    pub damage: bool,
+}
+
+/// Reads one kind's questions, one a line.
+pub fn parse_questions(text: &str) -> Result<Vec<Question>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (text, damage) = match line.strip_suffix(DAMAGE_MARK) {
+            Some(t) => (t.trim(), true),
+            None => (line, false),
+        };
+        if text.is_empty() {
+            return Err(format!(
+                "Line {}: write the question before {DAMAGE_MARK}.",
+                n + 1
+            ));
+        }
+        if text.chars().count() > 120 {
+            return Err(format!(
+                "Line {}: a question must be 120 characters or fewer.",
+                n + 1
+            ));
+        }
+        out.push(Question {
+            text: text.to_owned(),
+            damage,
+        });
+    }
+    if out.len() > 12 {
+        return Err("Ask at most 12 questions for one kind of device.".into());
+    }
+    Ok(out)
+}
+
+/// The questions as the form shows them, one a line.
+pub fn questions_text(questions: &[Question]) -> String {
+    questions
+        .iter()
+        .map(|q| {
+            if q.damage {
+                format!("{} {DAMAGE_MARK}", q.text)
+            } else {
+                q.text.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every kind's questions as typed into the checklist form, by the kind's word.
+/// Keyed by the kind's word (`ipad`).
+pub fn parse_all(
+    typed: &BTreeMap<String, String>,
+) -> Result<BTreeMap<&'static str, Vec<Question>>, Invalid> {
+    let mut invalid = Invalid::new();
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    for kind in DeviceKind::ALL {
+        let text = typed.get(kind.as_str()).map(String::as_str).unwrap_or("");
+        match parse_questions(text) {
+            Ok(q) => {
+                out.insert(kind.as_str(), q);
+            }
+            Err(e) => errors.push(format!("{}: {e}", kind.label())),
+        }
+    }
+    if !errors.is_empty() {
+        invalid.add("checklist", errors.join(" "));
+    }
+    invalid.into_result()?;
+    Ok(out)
+}
+
+/// Why the answers were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChecklistRefusal {
+    #[error("Answer every question on the return checklist: “{0}”.")]
+    Unanswered(String),
+}
+
+impl ChecklistRefusal {
+    pub fn code(&self) -> &'static str {
+        "checklist-unanswered"
+    }
+}
+
+/// Checks that every question has a yes or no, and returns the damage questions
+/// answered "no", which open a damage report.
+pub fn check_answers<'a>(
+    questions: &'a [Question],
+    answers: &[Option<bool>],
+) -> Result<Vec<&'a Question>, ChecklistRefusal> {
+    let mut damage = Vec::new();
+    for (i, q) in questions.iter().enumerate() {
+        match answers.get(i).copied().flatten() {
+            None => return Err(ChecklistRefusal::Unanswered(q.text.clone())),
+            Some(false) if q.damage => damage.push(q),
+            Some(_) => {}
+        }
+    }
+    Ok(damage)
+}
+
+/// The damage report's description, pre-filled from the "no" answers.
+pub fn damage_description(tag: &str, damage: &[&Question]) -> String {
+    let list: Vec<String> = damage
+        .iter()
+        .map(|q| format!("“{}” — no", q.text))
+        .collect();
+    format!(
+        "On return of {tag}, the return checklist found damage: {}.",
+        list.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_read_back_and_a_damage_mark_is_kept() {
+        let q = parse_questions(
+            "Charger returned?\n\n Screen undamaged? [damage]\nDoes it switch on? [damage]",
+        )
+        .unwrap();
+        assert_eq!(q.len(), 3);
+        assert!(!q[0].damage && q[1].damage);
+        assert_eq!(q[1].text, "Screen undamaged?");
+        assert_eq!(parse_questions(&questions_text(&q)).unwrap(), q);
+        assert!(parse_questions("[damage]")
+            .unwrap_err()
+            .starts_with("Line 1:"));
+    }
+
+    #[test]
+    fn a_no_to_a_damage_question_is_damage_and_every_question_needs_an_answer() {
+        let q = parse_questions("Charger returned?\nScreen undamaged? [damage]").unwrap();
+        assert_eq!(
+            check_answers(&q, &[Some(false), Some(true)]).unwrap().len(),
+            0,
+            "a missing charger is not damage"
+        );
+        let damage = check_answers(&q, &[Some(true), Some(false)]).unwrap();
+        assert_eq!(damage.len(), 1);
+        assert_eq!(
+            damage_description("IPAD-7", &damage),
+            "On return of IPAD-7, the return checklist found damage: “Screen undamaged?” — no."
+        );
+        assert_eq!(
+            check_answers(&q, &[Some(true)]),
+            Err(ChecklistRefusal::Unanswered("Screen undamaged?".into()))
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Return checklists: per-kind questions on return; a "no" about damage opens a
+//! damage report, pre-filled.
+
+use kitroom_core::device::DeviceStatus;
+use kitroom_store::incidents::IncidentFilter;
+use kitroom_tests::spawn_app;
+
+/// A cracked screen found on return would go unrecorded, or a checklist could be
+/// skipped.
+#[tokio::test]
+async fn a_no_to_a_damage_question_on_return_opens_a_pre_filled_damage_report() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    let r = app
+        .submit(
+            &sbm,
+            "/checklists",
+            "/checklists",
+            &[(
+                "checklist.ipad",
+                "Charger returned?\nScreen undamaged? [damage]",
+            )],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .register_device(
+            &sbm,
+            &[("tag", "IPAD-1"), ("kind", "ipad"), ("location", "Library")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    app.publish_policy(&sbm, "v1").await;
+    let jo = app.signed_in("jo", "borrower").await;
+    app.sign_policy(&jo, "Jo Test").await;
+    assert_eq!(app.check_out(&jo, "IPAD-1", &[]).await.status(), 303);
+    let page = jo
+        .get(app.url("/devices/IPAD-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Charger returned?") && page.contains("Screen undamaged?"));
+
+    // every question must be answered
+    let r = app
+        .return_device(&jo, "IPAD-1", &[("on_charge", "on"), ("check.1", "yes")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Answer every question on the return checklist: “Charger returned?”"));
+    assert_eq!(
+        app.store()
+            .device_by_tag("IPAD-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        DeviceStatus::OnLoan,
+        "nothing was returned"
+    );
+
+    // a missing charger is not damage; a cracked screen is
+    let r = app
+        .return_device(
+            &jo,
+            "IPAD-1",
+            &[("on_charge", "on"), ("check.0", "no"), ("check.1", "no")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with("/incidents/"),
+        "the damage report opens: {to}"
+    );
+    let incidents = app
+        .store()
+        .list_incidents(&IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].kind.as_str(), "damage");
+    assert_eq!(
+        incidents[0].description,
+        "On return of IPAD-1, the return checklist found damage: “Screen undamaged?” — no."
+    );
+    let page = jo
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("a damage report is open for it"), "{page}");
+    let d = app.store().device_by_tag("IPAD-1").await.unwrap().unwrap();
+    assert_ne!(d.status, DeviceStatus::OnLoan, "and it is returned");
+}
