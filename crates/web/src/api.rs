@@ -394,17 +394,16 @@ struct CheckOutBody {
     off_site: bool,
 }
 
-async fn check_out(
-    user: ApiUser,
-    State(state): State<AppState>,
-    Path(tag): Path<String>,
-    JsonBody(body): JsonBody<CheckOutBody>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::Borrow)?;
-    let device = find(&state, &tag).await?;
-    let borrower = match body.borrower.as_deref().map(str::trim) {
-        None | Some("") => user.0.clone(),
-        Some(name) if name.eq_ignore_ascii_case(&user.0.username) => user.0.clone(),
+/// Whom a check-out is for: the caller when `borrower` is empty or their own
+/// username; anyone else only with the right to lend to anyone.
+pub(crate) async fn borrower(
+    user: &ApiUser,
+    state: &AppState,
+    name: Option<&str>,
+) -> Result<kitroom_store::people::Person, ApiError> {
+    match name.map(str::trim) {
+        None | Some("") => Ok(user.0.clone()),
+        Some(name) if name.eq_ignore_ascii_case(&user.0.username) => Ok(user.0.clone()),
         Some(name) => {
             user.require(Permission::LendToAnyone)?;
             state
@@ -416,9 +415,20 @@ async fn check_out(
                         "borrower",
                         format!("Nobody has the username “{name}”."),
                     ))
-                })?
+                })
         }
-    };
+    }
+}
+
+async fn check_out(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    JsonBody(body): JsonBody<CheckOutBody>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Borrow)?;
+    let device = find(&state, &tag).await?;
+    let borrower = borrower(&user, &state, body.borrower.as_deref()).await?;
     let settings = state.store().settings().await?;
     let calendar = state.store().calendar().await?;
     let due_at = body

@@ -305,23 +305,7 @@ async fn set_check_out(
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
     let k = find_set(&state, &s).await?;
-    let borrower = match body.borrower.as_deref().map(str::trim) {
-        None | Some("") => user.0.clone(),
-        Some(name) if name.eq_ignore_ascii_case(&user.0.username) => user.0.clone(),
-        Some(name) => {
-            user.require(Permission::LendToAnyone)?;
-            state
-                .store()
-                .person_by_username(name)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::invalid(Invalid::one(
-                        "borrower",
-                        format!("Nobody has the username “{name}”."),
-                    ))
-                })?
-        }
-    };
+    let borrower = crate::api::borrower(&user, &state, body.borrower.as_deref()).await?;
     let settings = state.store().settings().await?;
     let calendar = state.store().calendar().await?;
     let request = CheckOutRequest {
