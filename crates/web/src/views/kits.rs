@@ -113,6 +113,37 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                         }
                                     }
                                 }
+                                @for (kind, questions) in &p.checklist {
+                                    fieldset.checklist {
+                                        legend { "Return checklist: " (kind.label()) }
+                                        p.hint { "Answer once for all of them. If the answer is no, type the tags of the ones it is about." }
+                                        @for (i, q) in questions.iter().enumerate() {
+                                            @let name = format!("check.{}.{i}", kind.as_str());
+                                            @let yes = format!("check-{}-{i}-yes", kind.as_str());
+                                            @let no = format!("check-{}-{i}-no", kind.as_str());
+                                            @let which = format!("which.{}.{i}", kind.as_str());
+                                            @let which_id = format!("which-{}-{i}", kind.as_str());
+                                            @let answer = p.answers.get(&name).map(String::as_str);
+                                            fieldset.checklist {
+                                                legend { (q.text) }
+                                                div.field.check {
+                                                    input id=(yes) name=(name) type="radio" value="yes" checked[answer == Some("yes")];
+                                                    label for=(yes) { "Yes" }
+                                                }
+                                                div.field.check {
+                                                    input id=(no) name=(name) type="radio" value="no" checked[answer == Some("no")];
+                                                    label for=(no) { "No" @if q.damage { span.hint { " — opens a damage report" } } }
+                                                }
+                                                @if q.damage {
+                                                    div.field {
+                                                        label for=(which_id) { "If no, which ones? (tags)" }
+                                                        input id=(which_id) name=(which) type="text" value=(p.answers.get(&which).map(String::as_str).unwrap_or(""));
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
                                 (Field::text("location", "Returned to", &p.return_location).render(&Invalid::new()))
                                 (checkbox("on_charge", "The devices are on charge (the trolley is plugged in)", true, None))
                                 (checkbox("images_cleared", "Photos and videos are moved to the school network and deleted from the devices", false, Some("Needed for devices that take photos, such as iPads and cameras.")))

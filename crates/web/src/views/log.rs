@@ -52,6 +52,7 @@ fn action_label(action: &str) -> &str {
         "booking.made" => "Booked",
         "checklist.changed" => "Return checklists changed",
         "loan.checklist" => "Return checklist answered",
+        "kit.checklist" => "Set return checklist answered",
         "feed.created" => "Calendar feed address made",
         "booking.cancelled" => "Booking cancelled",
         "booking.released" => "Booking released: not collected",
