@@ -481,7 +481,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
             head_authorised: false,
         };
         if store
-            .check_out(manager.clone(), d.id, borrower.id, request)
+            .check_out(manager.clone(), d.id, borrower.id, request, Vec::new())
             .await
             .is_ok()
         {

@@ -109,6 +109,9 @@ pub struct KitReturnRequest {
     /// yes/no in order, and for each question the tags a "no" is about. `None`
     /// when the checklist was not asked (the API's return, like a single device's).
     pub checklist: Option<BTreeMap<String, KindAnswers>>,
+    /// How many of each accessory lent with the set came back, by its
+    /// `loan_accessory` id. `None` when they were not counted (the API's return).
+    pub accessories_back: Option<BTreeMap<i64, i64>>,
 }
 
 /// A device that did not come back with its set and is still lost: for the
@@ -393,11 +396,24 @@ impl Store {
         kit: Uuid,
         borrower: Uuid,
         request: CheckOutRequest,
+        accessories: Vec<crate::accessories::Taking>,
     ) -> Result<(LoanGroup, Vec<(String, DeviceStatus)>), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                check_out_kit_in(conn, &actor, kit, borrower, request, now).await
+                let out = check_out_kit_in(conn, &actor, kit, borrower, request, now).await?;
+                let subject = kit_subject(kit, &out.0.kit_name);
+                crate::accessories::take_in(
+                    conn,
+                    &actor,
+                    &subject,
+                    None,
+                    Some(out.0.id),
+                    &accessories,
+                    now,
+                )
+                .await?;
+                Ok(out)
             })
         })
         .await
@@ -714,6 +730,18 @@ async fn return_kit_in(
         )
         .await?;
         returned.missing.push((tag, incident.id));
+    }
+    if let Some(back) = &request.accessories_back {
+        crate::accessories::give_back_in(
+            conn,
+            actor,
+            &k.subject(),
+            None,
+            Some(group.id),
+            back,
+            now,
+        )
+        .await?;
     }
     sqlx::query("update loan_group set returned_at = ?, received_by = ? where id = ?")
         .bind(time_text(now))

@@ -243,6 +243,7 @@ impl Store {
         device_id: Uuid,
         borrower_id: Uuid,
         request: CheckOutRequest,
+        accessories: Vec<crate::accessories::Taking>,
     ) -> Result<Loan, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
@@ -251,7 +252,7 @@ impl Store {
                 let due = crate::calendar::calendar_in(conn)
                     .await?
                     .school_due(request.due_at, settings.day_ends_at);
-                check_out_in(
+                let loan = check_out_in(
                     conn,
                     &actor,
                     device_id,
@@ -261,7 +262,21 @@ impl Store {
                     None,
                     now,
                 )
-                .await
+                .await?;
+                if !accessories.is_empty() {
+                    let device = get_device(conn, device_id).await?;
+                    crate::accessories::take_in(
+                        conn,
+                        &actor,
+                        &device.subject(),
+                        Some(loan.id),
+                        None,
+                        &accessories,
+                        now,
+                    )
+                    .await?;
+                }
+                Ok(loan)
             })
         })
         .await

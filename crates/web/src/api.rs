@@ -432,7 +432,7 @@ async fn check_out(
     };
     let loan = state
         .store()
-        .check_out(user.0.actor(), device.id, borrower.id, request)
+        .check_out(user.0.actor(), device.id, borrower.id, request, Vec::new())
         .await?;
     Ok((StatusCode::CREATED, Json(loan_json(&loan))).into_response())
 }

@@ -60,6 +60,12 @@ pub struct KitPage {
     )>,
     /// The checklist's answers as typed (`check.ipad.0`, `which.ipad.0`).
     pub answers: BTreeMap<String, String>,
+    /// Accessories that can go out with the set.
+    pub stock: Vec<kitroom_store::accessories::Stock>,
+    /// Accessories out with the set's open loan.
+    pub lent: Vec<kitroom_store::accessories::Lent>,
+    /// The return form's accessory counts as typed.
+    pub typed_back: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,12 +159,14 @@ async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, App
         })
         .await?;
     let mut checklist = Vec::new();
-    if let Some((devices, open)) = state
-        .store()
-        .kit(kit)
-        .await?
-        .and_then(|k| k.open.map(|o| (k.devices, o)))
-    {
+    let mut lent = Vec::new();
+    let mut stock = Vec::new();
+    let found = state.store().kit(kit).await?;
+    match found.as_ref().and_then(|k| k.open.as_ref()) {
+        Some(open) => lent = state.store().accessories_lent(None, Some(open.id)).await?,
+        None => stock = state.store().accessories_in_stock().await?,
+    }
+    if let Some((devices, open)) = found.and_then(|k| k.open.map(|o| (k.devices, o))) {
         for kind in kitroom_core::device::DeviceKind::ALL {
             let out = open.loans.iter().any(|l| {
                 l.is_open()
@@ -175,6 +183,8 @@ async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, App
         }
     }
     Ok(KitPage {
+        stock,
+        lent,
         checklist,
         bookings,
         periods: calendar.periods.iter().map(|p| p.name.clone()).collect(),
@@ -313,6 +323,13 @@ async fn check_out(
             return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
         }
     };
+    let taking = match crate::accessories::taking(&form.also, &form.also_count) {
+        Ok(t) => t,
+        Err(m) => {
+            page.checkout_refusal = Some(m);
+            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
+        }
+    };
     let request = CheckOutRequest {
         due_at,
         purpose,
@@ -321,7 +338,7 @@ async fn check_out(
     };
     match state
         .store()
-        .check_out_kit(ctx.user.actor(), k.id, borrower.id, request)
+        .check_out_kit(ctx.user.actor(), k.id, borrower.id, request, taking)
         .await
     {
         Ok((group, staying)) => {
@@ -378,9 +395,9 @@ async fn check_out(
             });
             render(&ctx, &state, &id, status, page).await
         }
-        Err(StoreError::Invalid(i)) if i.for_field("checklist").is_some() => {
-            page.return_refusal = i.for_field("checklist").map(str::to_owned);
-            render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await
+        Err(StoreError::Invalid(i)) if i.for_field("accessories").is_some() => {
+            page.checkout_refusal = i.for_field("accessories").map(str::to_owned);
+            render(&ctx, &state, &id, StatusCode::CONFLICT, page).await
         }
         Err(e) => Err(e.into()),
     }
@@ -451,6 +468,22 @@ async fn return_kit(
         checklist.insert(kind.as_str().to_owned(), (answers, which));
     }
     request.checklist = Some(checklist);
+    page.typed_back = form
+        .iter()
+        .filter(|(k, _)| k.starts_with("acc_back."))
+        .cloned()
+        .collect();
+    match crate::accessories::counted_back(
+        page.typed_back
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    ) {
+        Ok(b) => request.accessories_back = Some(b),
+        Err(m) => {
+            page.return_refusal = Some(m);
+            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
+        }
+    }
     for l in &group.loans {
         if form
             .iter()
@@ -539,8 +572,13 @@ async fn return_kit(
             };
             render(&ctx, &state, &id, status, page).await
         }
-        Err(StoreError::Invalid(i)) if i.for_field("checklist").is_some() => {
-            page.return_refusal = i.for_field("checklist").map(str::to_owned);
+        Err(StoreError::Invalid(i))
+            if i.for_field("checklist").is_some() || i.for_field("accessories").is_some() =>
+        {
+            page.return_refusal = i
+                .for_field("checklist")
+                .or(i.for_field("accessories"))
+                .map(str::to_owned);
             render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await
         }
         Err(e) => Err(e.into()),

@@ -46,6 +46,7 @@ pub fn list(ctx: &Ctx, kits: &[KitSummary], name: &str, notes: &str, invalid: &I
             }
             @if ctx.may(Permission::ManageRegister) {
                 p { a href="/checklists" { "Return checklists: the questions asked when a device comes back" } }
+                p { a href="/accessories" { "Accessories: chargers, cables and styluses counted at each place" } }
                 h2 #new { "Make a set" }
                 (error_summary(invalid))
                 form method="post" action="/sets" novalidate {
@@ -90,6 +91,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                             @if !g.purpose.is_empty() { " · " (g.purpose) }
                         }
                         @if let Some(why) = g.loans.iter().find_map(|l| l.due_moved_reason.as_deref()) { p.hint { (why) } }
+                        (super::accessories::also_taken(&p.lent))
                         @if let Some(r) = &p.return_refusal { div.error-summary role="alert" tabindex="-1" { p { (r) } } }
                         @if g.borrower == ctx.user.username || manager {
                             form.return method="post" action={ (url) "/return" } novalidate {
@@ -144,6 +146,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                         }
                                     }
                                 }
+                                (super::accessories::came_back(&p.lent, &p.typed_back))
                                 (Field::text("location", "Returned to", &p.return_location).render(&Invalid::new()))
                                 (checkbox("on_charge", "The devices are on charge (the trolley is plugged in)", true, None))
                                 (checkbox("images_cleared", "Photos and videos are moved to the school network and deleted from the devices", false, Some("Needed for devices that take photos, such as iPads and cameras.")))
@@ -175,6 +178,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                     (select("due_period", "Return at the end of", &options, &p.checkout.due_period, &Invalid::new()))
                                 }
                                 (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: 6B science").render(&Invalid::new()))
+                                (super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count))
                                 button.primary.big type="submit" { @if manager { "Check out the set" } @else { "Check out the set to me" } }
                             }
                         }
