@@ -235,6 +235,29 @@ async fn a_charger_goes_out_with_a_loan_and_one_not_returned_shows_on_the_desk()
     assert!(mine.contains("Accessories you have not returned"));
     let device = text(&sbm, &app, "/devices/LAP-1").await;
     assert!(device.contains("Accessories not returned with this device"));
+
+    // it turns up: back in the count and off the desk
+    let lent = app
+        .store()
+        .accessories_not_returned(None, None)
+        .await
+        .unwrap();
+    let r = app
+        .submit(
+            &sbm,
+            "/",
+            &format!("/accessories/lent/{}/found", lent[0].id),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(chargers(&app).await.0, 2);
+    assert!(!text(&sbm, &app, "/")
+        .await
+        .contains("Accessories not returned"));
+    assert!(!text(&jo, &app, "/")
+        .await
+        .contains("Accessories you have not returned"));
 }
 
 /// A trolley's chargers would not be counted out and back with the set.

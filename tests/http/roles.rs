@@ -192,6 +192,7 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/accessories", "/accessories", "", "LFFOO"),
     ("POST", "/accessories", "/accessories", "name=", "LFFOO"),
     ("POST", "/accessories/{id}/adjust", "/accessories/00000000-0000-4000-8000-000000000000/adjust", "change=", "LFFOO"),
+    ("POST", "/accessories/lent/{id}/found", "/accessories/lent/1/found", "", "LFFNN"),
     // last: it ends the walking role's session
     ("POST", "/logout", "/logout", "", "LLLLL"),
 ];

@@ -52,6 +52,8 @@ pub struct Lent {
 /// Accessories that did not come back with their loan.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NotReturned {
+    /// The lent row's id, for "found".
+    pub id: i64,
     pub name: String,
     pub missing: i64,
     pub borrower_name: String,
@@ -285,6 +287,37 @@ impl Store {
         .await
     }
 
+    /// Accessories not returned with a loan have turned up: they go back to the
+    /// place they came from and are no longer listed as not returned.
+    pub async fn accessory_found(&self, actor: Actor, lent: i64) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let row: Option<(i64, i64, String, String)> = sqlx::query_as(
+                    "select la.stock_id, la.count_out - la.count_back, a.id, a.name from loan_accessory la
+                     join accessory_stock s on s.id = la.stock_id join accessory a on a.id = s.accessory_id
+                     where la.id = ? and la.returned_at is not null and la.count_back < la.count_out",
+                )
+                .bind(lent)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let (stock, missing, id, name) = row.ok_or(StoreError::NotFound)?;
+                sqlx::query("update loan_accessory set count_back = count_out where id = ?")
+                    .bind(lent)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("update accessory_stock set count = count + ? where id = ?")
+                    .bind(missing)
+                    .bind(stock)
+                    .execute(&mut *conn)
+                    .await?;
+                append(conn, &actor, "accessory.found", &subject(&id, &name), json!({"count": missing}), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// What can be taken with a loan: every type at every location with some left.
     pub async fn accessories_in_stock(&self) -> Result<Vec<Stock>, StoreError> {
         Ok(self
@@ -319,7 +352,7 @@ impl Store {
         device: Option<Uuid>,
     ) -> Result<Vec<NotReturned>, StoreError> {
         Ok(sqlx::query_as(
-            "select a.name, la.count_out - la.count_back as missing, p.full_name as borrower_name,
+            "select la.id, a.name, la.count_out - la.count_back as missing, p.full_name as borrower_name,
                coalesce(d.tag, k.name) as lent_with,
                case when la.loan_id is not null then '/devices/' || d.tag else '/sets/' || k.id end as link,
                la.returned_at

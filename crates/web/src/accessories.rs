@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/accessories", get(list).post(create))
         .route("/accessories/{id}/adjust", post(adjust))
+        .route("/accessories/lent/{id}/found", post(found))
 }
 
 /// What the page's forms hold as typed, and why the last try was refused.
@@ -148,6 +149,19 @@ async fn adjust(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Accessories not returned have turned up: back in the count.
+async fn found(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    state.store().accessory_found(ctx.user.actor(), id).await?;
+    set_flash(&ctx.session, "The accessory is back in the count.").await?;
+    Ok(Redirect::to("/").into_response())
 }
 
 /// "Also taking" on a check-out form: `also` names a stock row, `also_count` how

@@ -111,8 +111,9 @@ pub fn also_taken(lent: &[Lent]) -> Markup {
     }
 }
 
-/// Partial: accessories that did not come back with their loan.
-pub fn not_returned(title: &str, items: &[NotReturned]) -> Markup {
+/// Partial: accessories that did not come back with their loan; `csrf` offers the
+/// manager's "found" button.
+pub fn not_returned(title: &str, items: &[NotReturned], csrf_token: Option<&str>) -> Markup {
     html! {
         @if !items.is_empty() {
             section.warning.not-returned {
@@ -124,6 +125,12 @@ pub fn not_returned(title: &str, items: &[NotReturned]) -> Markup {
                             a href=(n.link) { (n.lent_with) }
                             " to " (n.borrower_name)
                             " (returned " (time::when_text(&n.returned_at)) ")"
+                            @if let Some(token) = csrf_token {
+                                form.inline method="post" action={ "/accessories/lent/" (n.id) "/found" } {
+                                    (csrf(token))
+                                    button.link type="submit" { "Found: back in the count" }
+                                }
+                            }
                         }
                     }
                 }

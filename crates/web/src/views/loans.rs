@@ -86,7 +86,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
                 (super::incidents::desk(ctx, counts, deadlines, now))
             }
             (super::kits::missing_on_desk(missing_from_sets))
-            (super::accessories::not_returned("Accessories not returned", not_returned_desk))
+            (super::accessories::not_returned("Accessories not returned", not_returned_desk, ctx.may(Permission::ManageRegister).then_some(ctx.csrf.as_str())))
         (policy_banner(standing, None))
             @for i in missing_police {
                 div.warning {
@@ -127,7 +127,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
                     }
                 }
             }
-            (super::accessories::not_returned("Accessories you have not returned", not_returned_mine))
+            (super::accessories::not_returned("Accessories you have not returned", not_returned_mine, None))
             (super::bookings::upcoming(ctx, "My bookings", bookings, now))
             p { a href="/bookings" { "Bookings calendar" } " · " a href="/bookings/new" { "Book devices for a lesson" } }
         },
@@ -144,7 +144,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
         .is_some_and(|l| l.borrower == ctx.user.username);
     let manager = ctx.may(Permission::LendToAnyone);
     html! {
-        (super::accessories::not_returned("Accessories not returned with this device", &p.not_returned))
+        (super::accessories::not_returned("Accessories not returned with this device", &p.not_returned, ctx.may(Permission::ManageRegister).then_some(ctx.csrf.as_str())))
         section.loan #loan {
             @if let Some(l) = &p.open_loan {
                 h2 { "On loan" }

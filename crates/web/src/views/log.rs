@@ -57,6 +57,7 @@ fn action_label(action: &str) -> &str {
         "accessory.adjusted" => "Accessory count changed",
         "accessory.lent" => "Accessories lent",
         "accessory.returned" => "Accessories returned",
+        "accessory.found" => "Accessories found again",
         "feed.created" => "Calendar feed address made",
         "booking.cancelled" => "Booking cancelled",
         "booking.released" => "Booking released: not collected",
