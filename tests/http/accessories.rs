@@ -276,6 +276,33 @@ async fn a_charger_goes_out_with_a_set_and_comes_back() {
         .await;
     assert_eq!(r.status(), 303);
     let stock = stock.to_string();
+    // more than there are refuses the whole set: nothing goes out
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/checkout"),
+            &[("also", &stock), ("also_count", "3")],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Only 2 × USB-C charger left"));
+    assert!(app
+        .store()
+        .kit_by_name("Laptop set")
+        .await
+        .unwrap()
+        .unwrap()
+        .open
+        .is_none());
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::Available, "no half-made set loan");
+    assert_eq!(chargers(&app).await.0, 2);
+    let stock = stock.to_string();
     let r = app
         .submit(
             &jo,

@@ -110,7 +110,8 @@ pub struct KitReturnRequest {
     /// when the checklist was not asked (the API's return, like a single device's).
     pub checklist: Option<BTreeMap<String, KindAnswers>>,
     /// How many of each accessory lent with the set came back, by its
-    /// `loan_accessory` id. `None` when they were not counted (the API's return).
+    /// `loan_accessory` id. `None` when they were not counted (the API's return):
+    /// then none is recorded as back, so they show on the manager's desk.
     pub accessories_back: Option<BTreeMap<i64, i64>>,
 }
 
@@ -731,18 +732,10 @@ async fn return_kit_in(
         .await?;
         returned.missing.push((tag, incident.id));
     }
-    if let Some(back) = &request.accessories_back {
-        crate::accessories::give_back_in(
-            conn,
-            actor,
-            &k.subject(),
-            None,
-            Some(group.id),
-            back,
-            now,
-        )
+    // not counted (the API's return): recorded as not returned, for the desk
+    let back = request.accessories_back.clone().unwrap_or_default();
+    crate::accessories::give_back_in(conn, actor, &k.subject(), None, Some(group.id), &back, now)
         .await?;
-    }
     sqlx::query("update loan_group set returned_at = ?, received_by = ? where id = ?")
         .bind(time_text(now))
         .bind(actor.id.map(|i| i.to_string()))
