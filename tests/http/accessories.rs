@@ -175,6 +175,21 @@ async fn a_charger_goes_out_with_a_loan_and_one_not_returned_shows_on_the_desk()
     assert!(page.contains("1 went out"), "the return form lists it");
     let lent = lent_with(&app, "LAP-1").await;
     assert_eq!(lent.len(), 1);
+    // the API's loan shows it too
+    let token = app.token_for("jo").await;
+    let loans: serde_json::Value = reqwest::Client::new()
+        .get(app.url("/api/v1/loans"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let a = &loans["items"][0]["accessories"][0];
+    assert_eq!(a["name"], "USB-C charger");
+    assert_eq!(a["out"], 1);
+    assert!(a["back"].is_null());
     let field = format!("acc_back.{}", lent[0].0);
 
     // more back than went out is refused and nothing is returned

@@ -344,6 +344,35 @@ impl Store {
         .await?)
     }
 
+    /// The accessories lent with each of these loans (one device each), by loan.
+    pub async fn accessories_of_loans(
+        &self,
+        loans: &[Uuid],
+    ) -> Result<BTreeMap<Uuid, Vec<Lent>>, StoreError> {
+        let ids = serde_json::to_string(&loans.iter().map(Uuid::to_string).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into());
+        let rows: Vec<(String, i64, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "select la.loan_id, la.id, a.name, l.name, la.count_out, la.count_back from loan_accessory la
+             join accessory_stock s on s.id = la.stock_id join accessory a on a.id = s.accessory_id
+             join location l on l.id = s.location_id
+             where la.loan_id in (select value from json_each(?)) order by la.id",
+        )
+        .bind(ids)
+        .fetch_all(self.reader())
+        .await?;
+        let mut out: BTreeMap<Uuid, Vec<Lent>> = BTreeMap::new();
+        for (loan, id, name, location, count_out, count_back) in rows {
+            out.entry(parse_uuid(&loan)?).or_default().push(Lent {
+                id,
+                name,
+                location,
+                count_out,
+                count_back,
+            });
+        }
+        Ok(out)
+    }
+
     /// Accessories that did not come back with their loan, newest first: all of
     /// them, or one borrower's, or those lent with one device.
     pub async fn accessories_not_returned(
