@@ -320,3 +320,80 @@ async fn a_device_belongs_to_one_set_at_most() {
     let list = text(&sbm, &app, "/sets").await;
     assert!(list.contains("iPad trolley A") && list.contains("iPad trolley B"));
 }
+
+/// A cracked iPad screen found when the trolley comes back would go unrecorded, or
+/// the trolley's checklist could be skipped.
+#[tokio::test]
+async fn a_sets_return_asks_the_checklist_once_per_kind_and_a_no_about_damage_opens_a_report() {
+    let app = spawn_app().await;
+    let (sbm, jo, set) = trolley(&app).await;
+    let r = app
+        .submit(
+            &sbm,
+            "/checklists",
+            "/checklists",
+            &[(
+                "checklist.ipad",
+                "Charger returned?\nScreen undamaged? [damage]",
+            )],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app.submit(&jo, &set, &format!("{set}/checkout"), &[]).await;
+    assert_eq!(r.status(), 303);
+    let page = text(&jo, &app, &set).await;
+    assert_eq!(
+        page.matches("Screen undamaged?").count(),
+        1,
+        "asked once for the iPads"
+    );
+
+    // a no about damage must say which iPad; the refusal keeps the answers
+    let back = [
+        ("back", "IPAD-1"),
+        ("back", "IPAD-2"),
+        ("on_charge", "on"),
+        ("images_cleared", "on"),
+        ("check.ipad.0", "yes"),
+        ("check.ipad.1", "no"),
+    ];
+    let r = app.submit(&jo, &set, &format!("{set}/return"), &back).await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("type the tag of each device it is about"),
+        "{body}"
+    );
+    assert!(body.contains(r#"value="no" checked"#), "the answer is kept");
+    assert_eq!(
+        status(&app, "IPAD-1").await,
+        DeviceStatus::OnLoan,
+        "nothing returned"
+    );
+    assert_eq!(status(&app, "IPAD-2").await, DeviceStatus::OnLoan);
+
+    let mut named = back.to_vec();
+    named.push(("which.ipad.1", "ipad-2"));
+    let r = app
+        .submit(&jo, &set, &format!("{set}/return"), &named)
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = text(&jo, &app, &set).await;
+    assert!(
+        page.contains("a damage report is open for IPAD-2"),
+        "{page}"
+    );
+    let incidents = app
+        .store()
+        .list_incidents(&kitroom_store::incidents::IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(incidents.len(), 1, "one report, for the iPad named");
+    assert_eq!(incidents[0].kind.as_str(), "damage");
+    assert_eq!(
+        incidents[0].description,
+        "On return of IPAD-2, the return checklist found damage: “Screen undamaged?” — no. It came back with the set iPad trolley A."
+    );
+    assert_ne!(status(&app, "IPAD-1").await, DeviceStatus::OnLoan);
+    assert_ne!(status(&app, "IPAD-2").await, DeviceStatus::OnLoan);
+}

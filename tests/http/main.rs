@@ -1,5 +1,6 @@
 //! HTTP journeys against a real Kitroom server on a random port.
 
+mod accessories;
 mod api;
 mod audit;
 mod auth;

@@ -189,6 +189,10 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/feeds/{token}/bookings.ics", "/feeds/not-a-feed/bookings.ics", "", "NNNNN"),
     ("GET", "/checklists", "/checklists", "", "LFFOO"),
     ("POST", "/checklists", "/checklists", "checklist.ipad=Charger+returned%3F", "LFFOO"),
+    ("GET", "/accessories", "/accessories", "", "LFFOO"),
+    ("POST", "/accessories", "/accessories", "name=", "LFFOO"),
+    ("POST", "/accessories/{id}/adjust", "/accessories/00000000-0000-4000-8000-000000000000/adjust", "change=", "LFFOO"),
+    ("POST", "/accessories/lent/{id}/found", "/accessories/lent/1/found", "", "LFFNN"),
     // last: it ends the walking role's session
     ("POST", "/logout", "/logout", "", "LLLLL"),
 ];

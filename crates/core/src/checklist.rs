@@ -99,11 +99,20 @@ pub fn parse_all(
 pub enum ChecklistRefusal {
     #[error("Answer every question on the return checklist: “{0}”.")]
     Unanswered(String),
+    #[error("You answered no to “{0}”: type the tag of each device it is about, so its damage report names it.")]
+    WhichDevice(String),
+    #[error("{tag} is not one of this kind that came back, so the answer to “{question}” cannot be about it.")]
+    NotBack { tag: String, question: String },
 }
 
 impl ChecklistRefusal {
     pub fn code(&self) -> &'static str {
-        "checklist-unanswered"
+        match self {
+            ChecklistRefusal::Unanswered(_) => "checklist-unanswered",
+            ChecklistRefusal::WhichDevice(_) | ChecklistRefusal::NotBack { .. } => {
+                "checklist-which-device"
+            }
+        }
     }
 }
 
@@ -122,6 +131,53 @@ pub fn check_answers<'a>(
         }
     }
     Ok(damage)
+}
+
+/// A set's return asks each kind's questions once. A "no" to a damage question
+/// must say which of the devices of that kind that came back it is about (typed
+/// as tags, separated by commas or spaces); when only one came back it is that one.
+/// Returns, for each damaged device's tag (as `back` spells it), its damage questions.
+pub fn check_set_answers<'a>(
+    questions: &'a [Question],
+    answers: &[Option<bool>],
+    which: &[String],
+    back: &[String],
+) -> Result<BTreeMap<String, Vec<&'a Question>>, ChecklistRefusal> {
+    let damage = check_answers(questions, answers)?;
+    let mut out: BTreeMap<String, Vec<&'a Question>> = BTreeMap::new();
+    for q in damage {
+        let i = questions
+            .iter()
+            .position(|x| std::ptr::eq(x, q))
+            .unwrap_or_default();
+        let typed = which.get(i).map(String::as_str).unwrap_or("");
+        let mut tags: Vec<String> = Vec::new();
+        for t in typed
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+        {
+            match back.iter().find(|b| b.eq_ignore_ascii_case(t)) {
+                Some(b) if !tags.contains(b) => tags.push(b.clone()),
+                Some(_) => {}
+                None => {
+                    return Err(ChecklistRefusal::NotBack {
+                        tag: t.to_owned(),
+                        question: q.text.clone(),
+                    })
+                }
+            }
+        }
+        if tags.is_empty() {
+            match back {
+                [only] => tags.push(only.clone()),
+                _ => return Err(ChecklistRefusal::WhichDevice(q.text.clone())),
+            }
+        }
+        for t in tags {
+            out.entry(t).or_default().push(q);
+        }
+    }
+    Ok(out)
 }
 
 /// The damage report's description, pre-filled from the "no" answers.
@@ -173,5 +229,33 @@ mod tests {
             check_answers(&q, &[Some(true)]),
             Err(ChecklistRefusal::Unanswered("Screen undamaged?".into()))
         );
+    }
+
+    #[test]
+    fn a_sets_no_about_damage_names_the_devices_it_is_about() {
+        let q = parse_questions("Charger returned?\nScreen undamaged? [damage]").unwrap();
+        let back = vec!["IPAD-1".to_owned(), "IPAD-2".into(), "IPAD-3".into()];
+        let none = ["".to_owned(), "".into()];
+        assert!(
+            check_set_answers(&q, &[Some(false), Some(true)], &none, &back)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            check_set_answers(&q, &[Some(true), Some(false)], &none, &back),
+            Err(ChecklistRefusal::WhichDevice("Screen undamaged?".into()))
+        );
+        let which = ["".to_owned(), "ipad-2, IPAD-3".into()];
+        let damaged = check_set_answers(&q, &[Some(true), Some(false)], &which, &back).unwrap();
+        assert_eq!(damaged.keys().collect::<Vec<_>>(), vec!["IPAD-2", "IPAD-3"]);
+        let stray = ["".to_owned(), "IPAD-9".into()];
+        assert!(matches!(
+            check_set_answers(&q, &[Some(true), Some(false)], &stray, &back),
+            Err(ChecklistRefusal::NotBack { .. })
+        ));
+        // one device of the kind came back: the answer is about it
+        let one = vec!["CAM-1".to_owned()];
+        let damaged = check_set_answers(&q, &[Some(true), Some(false)], &none, &one).unwrap();
+        assert_eq!(damaged.keys().collect::<Vec<_>>(), vec!["CAM-1"]);
     }
 }

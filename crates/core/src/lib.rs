@@ -7,6 +7,7 @@
 //!   collection and release.
 //! - [`calendar`]: periods, terms and holidays; due times in school time.
 //! - [`backup`]: automatic daily backups: names, when one is due, which to delete.
+//! - [`accessory`]: counted accessories (chargers, cables) lent with a loan.
 //! - [`checklist`]: per-kind return questions; a "no" about damage opens a report.
 //! - [`change`]: requests to install or change software or hardware.
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
@@ -26,6 +27,7 @@
 //! - [`time`]: instants in school (UK) time.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
+pub mod accessory;
 pub mod backup;
 pub mod booking;
 pub mod calendar;

@@ -481,7 +481,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
             head_authorised: false,
         };
         if store
-            .check_out(manager.clone(), d.id, borrower.id, request)
+            .check_out(manager.clone(), d.id, borrower.id, request, Vec::new())
             .await
             .is_ok()
         {
@@ -608,6 +608,25 @@ async fn bookings(
         .map_err(|e| anyhow::anyhow!("demo checklist: {e}"))?,
     );
     store.save_checklists(manager.clone(), lists).await?;
+    // counted accessories: chargers and styluses in the ICT room
+    for (name, count) in [
+        ("USB-C charger", 12),
+        ("Apple Pencil", 6),
+        ("HDMI cable", 4),
+    ] {
+        let id = store
+            .create_accessory(manager.clone(), name.to_owned())
+            .await?;
+        store
+            .adjust_accessory(
+                manager.clone(),
+                id,
+                "ICT room".to_owned(),
+                count,
+                "Counted for the demo".to_owned(),
+            )
+            .await?;
+    }
     // the next two school days' lessons; a booking the rules refuse is left out
     let today = kitroom_core::calendar::Calendar::day_of(chrono::Utc::now());
     let mut day = calendar.school_day_from(today + Duration::days(1));

@@ -20,7 +20,7 @@ use crate::events::{append, Subject};
 use crate::incidents::{report_incident_in, Incident};
 use crate::loans::{return_in, Loan};
 
-async fn questions_in(
+pub(crate) async fn questions_in(
     conn: &mut SqliteConnection,
     kind: DeviceKind,
 ) -> Result<Vec<Question>, StoreError> {
@@ -85,7 +85,9 @@ impl Store {
 
     /// A return with its checklist's answers (in the questions' order): refused
     /// unless every question is answered; a "no" to a question about damage opens
-    /// a damage report, pre-filled, in the same transaction as the return.
+    /// a damage report, pre-filled, in the same transaction as the return. The
+    /// accessories lent with the loan come back as counted in `accessories_back`
+    /// (by their `loan_accessory` id; one not named came back as none).
     #[allow(clippy::too_many_arguments)]
     pub async fn return_device_checked(
         &self,
@@ -95,6 +97,7 @@ impl Store {
         location: String,
         request: ReturnRequest,
         answers: Vec<Option<bool>>,
+        accessories_back: BTreeMap<i64, i64>,
         link_base: String,
     ) -> Result<(Loan, Option<Incident>), StoreError> {
         self.write(move |conn| {
@@ -105,6 +108,7 @@ impl Store {
                 let damage = checklist::check_answers(&questions, &answers)
                     .map_err(|r| Invalid::one("checklist", r.to_string()))?;
                 let loan = return_in(conn, &actor, device_id, &location, request, now).await?;
+                crate::accessories::give_back_in(conn, &actor, &device.subject(), Some(loan.id), None, &accessories_back, now).await?;
                 if !questions.is_empty() {
                     let given: Vec<_> = questions
                         .iter()

@@ -87,7 +87,13 @@ pub struct KitReturned {
     pub back: Vec<String>,
     /// Tag, and the loss incident opened for it.
     pub missing: Vec<(String, Uuid)>,
+    /// Tag, and the damage report the return checklist opened for it.
+    pub damaged: Vec<(String, Uuid)>,
 }
+
+/// One kind's checklist answers on a set's return: each question's yes/no in
+/// order, and for each question the tags a "no" is about, as typed.
+pub type KindAnswers = (Vec<Option<bool>>, Vec<String>);
 
 /// What the person returning a set confirms.
 #[derive(Debug, Clone, Default)]
@@ -99,6 +105,14 @@ pub struct KitReturnRequest {
     pub location: String,
     pub on_charge: bool,
     pub images_cleared: bool,
+    /// The return checklist's answers, by the kind's word (`ipad`): each question's
+    /// yes/no in order, and for each question the tags a "no" is about. `None`
+    /// when the checklist was not asked (the API's return, like a single device's).
+    pub checklist: Option<BTreeMap<String, KindAnswers>>,
+    /// How many of each accessory lent with the set came back, by its
+    /// `loan_accessory` id. `None` when they were not counted (the API's return):
+    /// then none is recorded as back, so they show on the manager's desk.
+    pub accessories_back: Option<BTreeMap<i64, i64>>,
 }
 
 /// A device that did not come back with its set and is still lost: for the
@@ -383,11 +397,24 @@ impl Store {
         kit: Uuid,
         borrower: Uuid,
         request: CheckOutRequest,
+        accessories: Vec<crate::accessories::Taking>,
     ) -> Result<(LoanGroup, Vec<(String, DeviceStatus)>), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                check_out_kit_in(conn, &actor, kit, borrower, request, now).await
+                let out = check_out_kit_in(conn, &actor, kit, borrower, request, now).await?;
+                let subject = kit_subject(kit, &out.0.kit_name);
+                crate::accessories::take_in(
+                    conn,
+                    &actor,
+                    &subject,
+                    None,
+                    Some(out.0.id),
+                    &accessories,
+                    now,
+                )
+                .await?;
+                Ok(out)
             })
         })
         .await
@@ -562,9 +589,56 @@ async fn return_kit_in(
         }
         Err(e) => return Err(e.into()),
     };
+    // the return checklist: each kind's questions once, for the devices of that
+    // kind that came back; every answer is checked before anything is written
+    let mut answered = Vec::new();
+    let mut damaged: BTreeMap<String, Vec<kitroom_core::checklist::Question>> = BTreeMap::new();
+    let asked = request.checklist.clone();
+    for kind in kitroom_core::device::DeviceKind::ALL
+        .iter()
+        .filter(|_| asked.is_some())
+    {
+        let of_kind: Vec<String> = back
+            .iter()
+            .filter(|id| {
+                k.devices
+                    .iter()
+                    .any(|d| d.id == **id && d.kind == kind.as_str())
+            })
+            .map(|id| tag_of(*id))
+            .collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        let questions = crate::checklists::questions_in(conn, *kind).await?;
+        if questions.is_empty() {
+            continue;
+        }
+        let (answers, which) = asked
+            .as_ref()
+            .and_then(|a| a.get(kind.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        let found =
+            kitroom_core::checklist::check_set_answers(&questions, &answers, &which, &of_kind)
+                .map_err(|r| {
+                    kitroom_core::Invalid::one("checklist", format!("{}: {r}", kind.label()))
+                })?;
+        for (tag, qs) in found {
+            damaged.insert(tag, qs.into_iter().cloned().collect());
+        }
+        let given: Vec<_> = questions
+            .iter()
+            .zip(answers.iter().chain(std::iter::repeat(&None)))
+            .zip(which.iter().map(String::as_str).chain(std::iter::repeat("")))
+            .map(|((q, a), w)| json!({"question": q.text, "answer": if *a == Some(true) { "yes" } else { "no" }, "devices": w.trim()}))
+            .collect();
+        answered.push(json!({"kind": kind.as_str(), "devices": of_kind, "answers": given}));
+    }
     let mut returned = KitReturned {
         back: Vec::new(),
         missing: Vec::new(),
+        damaged: Vec::new(),
     };
     for id in back {
         let r = ReturnRequest {
@@ -586,6 +660,46 @@ async fn return_kit_in(
         }
     }
     let reporter_id = actor.id.ok_or(StoreError::NotFound)?;
+    if !answered.is_empty() {
+        append(
+            conn,
+            actor,
+            "kit.checklist",
+            &k.subject(),
+            json!({"set_loan": group.id, "answers": answered}),
+            now,
+        )
+        .await?;
+    }
+    for (tag, questions) in &damaged {
+        let Some(device) = k.devices.iter().find(|d| &d.tag == tag) else {
+            continue;
+        };
+        let qs: Vec<&kitroom_core::checklist::Question> = questions.iter().collect();
+        let details = ReportDetails {
+            kind: IncidentKind::Damage,
+            occurred_at: now,
+            place: request.location.clone(),
+            description: format!(
+                "{} It came back with the set {}.",
+                kitroom_core::checklist::damage_description(tag, &qs),
+                k.name
+            ),
+            police_reference: None,
+        };
+        let incident = crate::incidents::report_incident_in(
+            conn,
+            actor,
+            reporter_id,
+            reporter_name,
+            device.id,
+            &details,
+            link_base,
+            now,
+        )
+        .await?;
+        returned.damaged.push((tag.clone(), incident.id));
+    }
     for id in missing {
         let tag = tag_of(id);
         sqlx::query("update loan set missing_on_return = 1 where device_id = ? and group_id = ? and returned_at is null")
@@ -618,6 +732,10 @@ async fn return_kit_in(
         .await?;
         returned.missing.push((tag, incident.id));
     }
+    // not counted (the API's return): recorded as not returned, for the desk
+    let back = request.accessories_back.clone().unwrap_or_default();
+    crate::accessories::give_back_in(conn, actor, &k.subject(), None, Some(group.id), &back, now)
+        .await?;
     sqlx::query("update loan_group set returned_at = ?, received_by = ? where id = ?")
         .bind(time_text(now))
         .bind(actor.id.map(|i| i.to_string()))

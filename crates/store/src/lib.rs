@@ -9,6 +9,7 @@
 //! - [`bookings`]: bookings of devices, sets and any N of a kind; collection and release.
 //! - [`calendar`]: the school's periods, terms and holidays.
 //! - [`backups`]: automatic daily backups, checked, the newest few kept.
+//! - [`accessories`]: counted accessories per location, lent and returned with loans.
 //! - [`checklists`]: per-kind return questions and a return that answers them.
 //! - [`db`]: opening the database (pragmas, pools, migrations) and the write helper.
 //! - [`events`]: appending to the activity log, reading it, verifying its hash chain.
@@ -33,6 +34,7 @@
 //! - [`settings`]: the school's settings.
 //! - [`retention`]: anonymising people who left, once the retention period is over.
 
+pub mod accessories;
 pub mod backups;
 pub mod bookings;
 pub mod calendar;

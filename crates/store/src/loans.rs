@@ -4,6 +4,8 @@
 //! Every write here reads the facts, asks `kitroom_core::loan` for its decision and
 //! writes the decision with its event, all in one transaction on the one writer.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use kitroom_core::calendar::SchoolDue;
 use kitroom_core::device::{DeviceStatus, StatusChange};
@@ -243,6 +245,7 @@ impl Store {
         device_id: Uuid,
         borrower_id: Uuid,
         request: CheckOutRequest,
+        accessories: Vec<crate::accessories::Taking>,
     ) -> Result<Loan, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
@@ -251,7 +254,7 @@ impl Store {
                 let due = crate::calendar::calendar_in(conn)
                     .await?
                     .school_due(request.due_at, settings.day_ends_at);
-                check_out_in(
+                let loan = check_out_in(
                     conn,
                     &actor,
                     device_id,
@@ -261,7 +264,21 @@ impl Store {
                     None,
                     now,
                 )
-                .await
+                .await?;
+                if !accessories.is_empty() {
+                    let device = get_device(conn, device_id).await?;
+                    crate::accessories::take_in(
+                        conn,
+                        &actor,
+                        &device.subject(),
+                        Some(loan.id),
+                        None,
+                        &accessories,
+                        now,
+                    )
+                    .await?;
+                }
+                Ok(loan)
             })
         })
         .await
@@ -269,6 +286,8 @@ impl Store {
 
     /// Takes a device back: checks the return rules, closes the loan, puts the device
     /// on charge, and records the event. A damaged device's condition becomes damaged.
+    /// Accessories lent with the loan are not counted here (the API's return), so
+    /// they are recorded as not returned and show on the manager's desk.
     pub async fn return_device(
         &self,
         actor: Actor,
@@ -279,7 +298,19 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                return_in(conn, &actor, device_id, &location, request, now).await
+                let loan = return_in(conn, &actor, device_id, &location, request, now).await?;
+                let subject = get_device(conn, device_id).await?.subject();
+                crate::accessories::give_back_in(
+                    conn,
+                    &actor,
+                    &subject,
+                    Some(loan.id),
+                    None,
+                    &BTreeMap::new(),
+                    now,
+                )
+                .await?;
+                Ok(loan)
             })
         })
         .await

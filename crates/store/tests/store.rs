@@ -315,7 +315,11 @@ mod loans {
         let tries = (0..50).map(|_| {
             let store = store.clone();
             let actor = jo.actor();
-            tokio::spawn(async move { store.check_out(actor, d.id, jo.id, request()).await })
+            tokio::spawn(async move {
+                store
+                    .check_out(actor, d.id, jo.id, request(), Vec::new())
+                    .await
+            })
         });
         let mut won = 0;
         for t in tries {
@@ -367,7 +371,7 @@ mod loans {
             .await
             .unwrap();
         let first = store
-            .check_out(jo.actor(), d.id, jo.id, request())
+            .check_out(jo.actor(), d.id, jo.id, request(), Vec::new())
             .await
             .unwrap();
         let mut conn =
@@ -449,7 +453,7 @@ mod loans {
             .unwrap();
         // no policy yet: nobody borrows
         let err = store
-            .check_out(jo.actor(), d.id, jo.id, request())
+            .check_out(jo.actor(), d.id, jo.id, request(), Vec::new())
             .await
             .unwrap_err();
         assert!(matches!(
@@ -458,7 +462,7 @@ mod loans {
         ));
         publish_and_sign(&store, &[&jo]).await;
         let loan = store
-            .check_out(jo.actor(), d.id, jo.id, request())
+            .check_out(jo.actor(), d.id, jo.id, request(), Vec::new())
             .await
             .unwrap();
         assert_eq!(loan.borrower, "jo");
@@ -514,7 +518,7 @@ mod loans {
             .await
             .unwrap();
         store
-            .check_out(jo.actor(), d.id, jo.id, request())
+            .check_out(jo.actor(), d.id, jo.id, request(), Vec::new())
             .await
             .unwrap();
         store

@@ -354,6 +354,27 @@ async fn openapi() -> Response {
         .into_response()
 }
 
+/// Loans as the API shows them, each with the accessories lent with it.
+async fn loans_json(state: &AppState, loans: &[Loan]) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<_> = loans.iter().map(|l| l.id).collect();
+    let lent = state.store().accessories_of_loans(&ids).await?;
+    Ok(loans
+        .iter()
+        .map(|l| {
+            let mut v = loan_json(l);
+            v["accessories"] = lent
+                .get(&l.id)
+                .map(|a| {
+                    a.iter()
+                        .map(|a| json!({"name": a.name, "from": a.location, "out": a.count_out, "back": a.count_back}))
+                        .collect()
+                })
+                .unwrap_or_else(|| json!([]));
+            v
+        })
+        .collect())
+}
+
 /// A loan as the API shows it.
 pub fn loan_json(l: &Loan) -> Value {
     json!({
@@ -442,9 +463,10 @@ async fn check_out(
     };
     let loan = state
         .store()
-        .check_out(user.0.actor(), device.id, borrower.id, request)
+        .check_out(user.0.actor(), device.id, borrower.id, request, Vec::new())
         .await?;
-    Ok((StatusCode::CREATED, Json(loan_json(&loan))).into_response())
+    let body = loans_json(&state, std::slice::from_ref(&loan)).await?;
+    Ok((StatusCode::CREATED, Json(&body[0])).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -487,7 +509,8 @@ async fn return_device(
         .store()
         .return_device(user.0.actor(), device.id, location, request)
         .await?;
-    Ok(Json(loan_json(&loan)).into_response())
+    let body = loans_json(&state, std::slice::from_ref(&loan)).await?;
+    Ok(Json(&body[0]).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -537,13 +560,8 @@ async fn loans(
     } else {
         filter.borrower = borrower.map(|b| b.id);
     }
-    let items: Vec<Value> = state
-        .store()
-        .list_loans(&filter)
-        .await?
-        .iter()
-        .map(loan_json)
-        .collect();
+    let loans = state.store().list_loans(&filter).await?;
+    let items: Vec<Value> = loans_json(&state, &loans).await?;
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
 }
 

@@ -319,7 +319,7 @@ async fn set_check_out(
     };
     let (group, staying) = state
         .store()
-        .check_out_kit(user.0.actor(), k.id, borrower.id, request)
+        .check_out_kit(user.0.actor(), k.id, borrower.id, request, Vec::new())
         .await?;
     let mut out = group_json(&group);
     out["left_behind"] = json!(staying

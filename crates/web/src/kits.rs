@@ -53,6 +53,19 @@ pub struct KitPage {
     pub return_location: String,
     /// Its bookings from now on.
     pub bookings: Vec<kitroom_store::bookings::Booking>,
+    /// The return checklist of each kind out with the set, asked once per kind.
+    pub checklist: Vec<(
+        kitroom_core::device::DeviceKind,
+        Vec<kitroom_core::checklist::Question>,
+    )>,
+    /// The checklist's answers as typed (`check.ipad.0`, `which.ipad.0`).
+    pub answers: BTreeMap<String, String>,
+    /// Accessories that can go out with the set.
+    pub stock: Vec<kitroom_store::accessories::Stock>,
+    /// Accessories out with the set's open loan.
+    pub lent: Vec<kitroom_store::accessories::Lent>,
+    /// The return form's accessory counts as typed.
+    pub typed_back: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,7 +158,34 @@ async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, App
             ..Default::default()
         })
         .await?;
+    let mut checklist = Vec::new();
+    let mut lent = Vec::new();
+    let mut stock = Vec::new();
+    let found = state.store().kit(kit).await?;
+    match found.as_ref().and_then(|k| k.open.as_ref()) {
+        Some(open) => lent = state.store().accessories_lent(None, Some(open.id)).await?,
+        None => stock = state.store().accessories_in_stock().await?,
+    }
+    if let Some((devices, open)) = found.and_then(|k| k.open.map(|o| (k.devices, o))) {
+        for kind in kitroom_core::device::DeviceKind::ALL {
+            let out = open.loans.iter().any(|l| {
+                l.is_open()
+                    && devices
+                        .iter()
+                        .any(|d| d.id == l.device_id && d.kind == kind.as_str())
+            });
+            if out {
+                let questions = state.store().checklist(*kind).await?;
+                if !questions.is_empty() {
+                    checklist.push((*kind, questions));
+                }
+            }
+        }
+    }
     Ok(KitPage {
+        stock,
+        lent,
+        checklist,
         bookings,
         periods: calendar.periods.iter().map(|p| p.name.clone()).collect(),
         people,
@@ -283,6 +323,13 @@ async fn check_out(
             return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
         }
     };
+    let taking = match crate::accessories::taking(&form.also, &form.also_count) {
+        Ok(t) => t,
+        Err(m) => {
+            page.checkout_refusal = Some(m);
+            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
+        }
+    };
     let request = CheckOutRequest {
         due_at,
         purpose,
@@ -291,7 +338,7 @@ async fn check_out(
     };
     match state
         .store()
-        .check_out_kit(ctx.user.actor(), k.id, borrower.id, request)
+        .check_out_kit(ctx.user.actor(), k.id, borrower.id, request, taking)
         .await
     {
         Ok((group, staying)) => {
@@ -348,6 +395,10 @@ async fn check_out(
             });
             render(&ctx, &state, &id, status, page).await
         }
+        Err(StoreError::Invalid(i)) if i.for_field("accessories").is_some() => {
+            page.checkout_refusal = i.for_field("accessories").map(str::to_owned);
+            render(&ctx, &state, &id, StatusCode::CONFLICT, page).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -390,6 +441,49 @@ async fn return_kit(
         images_cleared: flag("images_cleared"),
         ..Default::default()
     };
+    page.answers = fields
+        .iter()
+        .filter(|(k, _)| k.starts_with("check.") || k.starts_with("which."))
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let mut checklist = BTreeMap::new();
+    for (kind, questions) in &page.checklist {
+        let answers = (0..questions.len())
+            .map(
+                |i| match fields.get(format!("check.{}.{i}", kind.as_str()).as_str()) {
+                    Some(&"yes") => Some(true),
+                    Some(&"no") => Some(false),
+                    _ => None,
+                },
+            )
+            .collect();
+        let which = (0..questions.len())
+            .map(|i| {
+                fields
+                    .get(format!("which.{}.{i}", kind.as_str()).as_str())
+                    .map(|w| (*w).to_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        checklist.insert(kind.as_str().to_owned(), (answers, which));
+    }
+    request.checklist = Some(checklist);
+    page.typed_back = form
+        .iter()
+        .filter(|(k, _)| k.starts_with("acc_back."))
+        .cloned()
+        .collect();
+    match crate::accessories::counted_back(
+        page.typed_back
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    ) {
+        Ok(b) => request.accessories_back = Some(b),
+        Err(m) => {
+            page.return_refusal = Some(m);
+            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
+        }
+    }
     for l in &group.loans {
         if form
             .iter()
@@ -449,6 +543,14 @@ async fn return_kit(
                     ""
                 }
             );
+            if !done.damaged.is_empty() {
+                let tags: Vec<&str> = done.damaged.iter().map(|(t, _)| t.as_str()).collect();
+                message.push_str(&format!(
+                    " The checklist found damage, so a damage report is open for {}.",
+                    tags.join(", ")
+                ));
+                state.wake_mailer();
+            }
             if !done.missing.is_empty() {
                 let tags: Vec<&str> = done.missing.iter().map(|(t, _)| t.as_str()).collect();
                 message.push_str(&format!(
@@ -469,6 +571,15 @@ async fn return_kit(
                 StatusCode::UNPROCESSABLE_ENTITY
             };
             render(&ctx, &state, &id, status, page).await
+        }
+        Err(StoreError::Invalid(i))
+            if i.for_field("checklist").is_some() || i.for_field("accessories").is_some() =>
+        {
+            page.return_refusal = i
+                .for_field("checklist")
+                .or(i.for_field("accessories"))
+                .map(str::to_owned);
+            render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await
         }
         Err(e) => Err(e.into()),
     }

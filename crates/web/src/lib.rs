@@ -30,6 +30,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub mod accessories;
 pub mod account;
 pub mod api;
 pub mod api_bookings;
@@ -254,6 +255,7 @@ pub fn app(state: AppState) -> Router {
         .merge(calendar::router())
         .merge(kits::router())
         .merge(checklists::router())
+        .merge(accessories::router())
         .merge(bookings::router())
         .merge(incidents::router())
         .merge(reports::router())

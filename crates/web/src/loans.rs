@@ -21,6 +21,7 @@ use kitroom_store::incidents::IncidentFilter;
 use kitroom_store::loans::{Authorisation, Loan, LoanFilter};
 use kitroom_store::StoreError;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use crate::auth::{checkbox, parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::devices::{device_url, ListQuery};
@@ -86,6 +87,9 @@ pub struct CheckOutForm {
     pub off_site: bool,
     /// Why the device must leave the site, when asking the head.
     pub reason: String,
+    /// "Also taking": an accessory's stock row, and how many.
+    pub also: String,
+    pub also_count: String,
 }
 
 /// The return form as posted.
@@ -122,6 +126,14 @@ pub struct LoanPanel {
     /// The return checklist for this kind, and the answers as given.
     pub checklist: Vec<kitroom_core::checklist::Question>,
     pub answers: Vec<Option<bool>>,
+    /// Accessories that can go out with a check-out.
+    pub stock: Vec<kitroom_store::accessories::Stock>,
+    /// Accessories out with the open loan.
+    pub lent: Vec<kitroom_store::accessories::Lent>,
+    /// Accessories lent with this device that did not come back (managers only).
+    pub not_returned: Vec<kitroom_store::accessories::NotReturned>,
+    /// The return form's accessory counts as typed.
+    pub typed_back: BTreeMap<String, String>,
 }
 
 /// The most people the "lend to" field offers as suggestions.
@@ -156,8 +168,29 @@ pub async fn loan_panel(
     } else {
         Vec::new()
     };
+    let open_loan = state.store().open_loan(device.id).await?;
+    let lent = match &open_loan {
+        Some(l) => state.store().accessories_lent(Some(l.id), None).await?,
+        None => Vec::new(),
+    };
+    let stock = if device.status == DeviceStatus::Available {
+        state.store().accessories_in_stock().await?
+    } else {
+        Vec::new()
+    };
+    let not_returned = if ctx.may(Permission::LendToAnyone) {
+        state
+            .store()
+            .accessories_not_returned(None, Some(device.id))
+            .await?
+    } else {
+        Vec::new()
+    };
     Ok(LoanPanel {
-        open_loan: state.store().open_loan(device.id).await?,
+        lent,
+        stock,
+        not_returned,
+        open_loan,
         standing: Some(state.store().policy_standing(ctx.user.id).await?),
         authorisation: Some(state.store().authorisation(ctx.user.id, device.id).await?),
         default_due: Some(calendar.default_due(Utc::now(), settings.day_ends_at)),
@@ -239,7 +272,17 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
             i.kind == kitroom_core::incident::IncidentKind::Theft && i.police_reference.is_none()
         })
         .collect();
+    let not_returned_mine = store
+        .accessories_not_returned(Some(ctx.user.id), None)
+        .await?;
+    let not_returned_desk = if ctx.may(Permission::ViewIncidents) {
+        store.accessories_not_returned(None, None).await?
+    } else {
+        Vec::new()
+    };
     let h = v::Home {
+        not_returned_mine: &not_returned_mine,
+        not_returned_desk: &not_returned_desk,
         mine: &mine,
         bookings: &bookings,
         standing: &standing,
@@ -339,6 +382,20 @@ async fn check_out(
         }
     };
     let purpose = text(&form.purpose, "Purpose", 200).map_err(AppError::BadRequest)?;
+    let taking = match crate::accessories::taking(&form.also, &form.also_count) {
+        Ok(t) => t,
+        Err(m) => {
+            panel.checkout_refusal = Some(m);
+            return refused(
+                &ctx,
+                &state,
+                &device,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                panel,
+            )
+            .await;
+        }
+    };
     let request = CheckOutRequest {
         due_at,
         purpose,
@@ -347,7 +404,7 @@ async fn check_out(
     };
     match state
         .store()
-        .check_out(ctx.user.actor(), device.id, borrower.id, request)
+        .check_out(ctx.user.actor(), device.id, borrower.id, request, taking)
         .await
     {
         Ok(loan) => {
@@ -393,6 +450,10 @@ async fn check_out(
             panel.open_loan = state.store().open_loan(device.id).await?;
             refused(&ctx, &state, &device, status, panel).await
         }
+        Err(StoreError::Invalid(i)) if i.for_field("accessories").is_some() => {
+            panel.checkout_refusal = i.for_field("accessories").map(str::to_owned);
+            refused(&ctx, &state, &device, StatusCode::CONFLICT, panel).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -426,6 +487,11 @@ async fn return_device(
                     _ => None,
                 })
         })
+        .collect();
+    panel.typed_back = pairs
+        .iter()
+        .filter(|(k, _)| k.starts_with("acc_back."))
+        .cloned()
         .collect();
     let Some(open) = panel.open_loan.clone() else {
         return Err(AppError::Conflict(format!(
@@ -474,6 +540,25 @@ async fn return_device(
             .await;
         }
     };
+    let back = match crate::accessories::counted_back(
+        panel
+            .typed_back
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    ) {
+        Ok(b) => b,
+        Err(m) => {
+            panel.return_refusal = Some(m);
+            return refused(
+                &ctx,
+                &state,
+                &device,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                panel,
+            )
+            .await;
+        }
+    };
     let request = ReturnRequest {
         condition,
         battery_percent: battery,
@@ -489,6 +574,7 @@ async fn return_device(
             location.clone(),
             request,
             panel.answers.clone(),
+            back,
             state.base_url(&headers),
         )
         .await
@@ -520,8 +606,13 @@ async fn return_device(
             set_flash(&ctx.session, message).await?;
             Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
         }
-        Err(StoreError::Invalid(i)) if i.for_field("checklist").is_some() => {
-            panel.return_refusal = i.for_field("checklist").map(str::to_owned);
+        Err(StoreError::Invalid(i))
+            if i.for_field("checklist").is_some() || i.for_field("accessories").is_some() =>
+        {
+            panel.return_refusal = i
+                .for_field("checklist")
+                .or(i.for_field("accessories"))
+                .map(str::to_owned);
             refused(
                 &ctx,
                 &state,

@@ -46,6 +46,7 @@ pub fn list(ctx: &Ctx, kits: &[KitSummary], name: &str, notes: &str, invalid: &I
             }
             @if ctx.may(Permission::ManageRegister) {
                 p { a href="/checklists" { "Return checklists: the questions asked when a device comes back" } }
+                p { a href="/accessories" { "Accessories: chargers, cables and styluses counted at each place" } }
                 h2 #new { "Make a set" }
                 (error_summary(invalid))
                 form method="post" action="/sets" novalidate {
@@ -90,6 +91,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                             @if !g.purpose.is_empty() { " · " (g.purpose) }
                         }
                         @if let Some(why) = g.loans.iter().find_map(|l| l.due_moved_reason.as_deref()) { p.hint { (why) } }
+                        (super::accessories::also_taken(&p.lent))
                         @if let Some(r) = &p.return_refusal { div.error-summary role="alert" tabindex="-1" { p { (r) } } }
                         @if g.borrower == ctx.user.username || manager {
                             form.return method="post" action={ (url) "/return" } novalidate {
@@ -113,6 +115,38 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                         }
                                     }
                                 }
+                                @for (kind, questions) in &p.checklist {
+                                    fieldset.checklist {
+                                        legend { "Return checklist: " (kind.label()) }
+                                        p.hint { "Answer once for all of them. If the answer is no, type the tags of the ones it is about." }
+                                        @for (i, q) in questions.iter().enumerate() {
+                                            @let name = format!("check.{}.{i}", kind.as_str());
+                                            @let yes = format!("check-{}-{i}-yes", kind.as_str());
+                                            @let no = format!("check-{}-{i}-no", kind.as_str());
+                                            @let which = format!("which.{}.{i}", kind.as_str());
+                                            @let which_id = format!("which-{}-{i}", kind.as_str());
+                                            @let answer = p.answers.get(&name).map(String::as_str);
+                                            fieldset.checklist {
+                                                legend { (q.text) }
+                                                div.field.check {
+                                                    input id=(yes) name=(name) type="radio" value="yes" checked[answer == Some("yes")];
+                                                    label for=(yes) { "Yes" }
+                                                }
+                                                div.field.check {
+                                                    input id=(no) name=(name) type="radio" value="no" checked[answer == Some("no")];
+                                                    label for=(no) { "No" @if q.damage { span.hint { " — opens a damage report" } } }
+                                                }
+                                                @if q.damage {
+                                                    div.field {
+                                                        label for=(which_id) { "If no, which ones? (tags)" }
+                                                        input id=(which_id) name=(which) type="text" value=(p.answers.get(&which).map(String::as_str).unwrap_or(""));
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                                (super::accessories::came_back(&p.lent, &p.typed_back))
                                 (Field::text("location", "Returned to", &p.return_location).render(&Invalid::new()))
                                 (checkbox("on_charge", "The devices are on charge (the trolley is plugged in)", true, None))
                                 (checkbox("images_cleared", "Photos and videos are moved to the school network and deleted from the devices", false, Some("Needed for devices that take photos, such as iPads and cameras.")))
@@ -144,6 +178,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                     (select("due_period", "Return at the end of", &options, &p.checkout.due_period, &Invalid::new()))
                                 }
                                 (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: 6B science").render(&Invalid::new()))
+                                (super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count))
                                 button.primary.big type="submit" { @if manager { "Check out the set" } @else { "Check out the set to me" } }
                             }
                         }

@@ -60,6 +60,9 @@ pub struct Home<'a> {
     pub desk: Option<&'a (DeskCounts, Vec<Incident>)>,
     pub missing_from_sets: &'a [kitroom_store::kits::MissingFromSet],
     pub missing_police: &'a [Incident],
+    /// Accessories not returned: the person's own, and on the manager's desk all.
+    pub not_returned_mine: &'a [kitroom_store::accessories::NotReturned],
+    pub not_returned_desk: &'a [kitroom_store::accessories::NotReturned],
 }
 
 pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
@@ -70,6 +73,8 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
         desk,
         missing_from_sets,
         missing_police,
+        not_returned_mine,
+        not_returned_desk,
     } = h;
     let first = ctx.user.full_name.split_whitespace().next().unwrap_or("");
     page(
@@ -81,6 +86,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
                 (super::incidents::desk(ctx, counts, deadlines, now))
             }
             (super::kits::missing_on_desk(missing_from_sets))
+            (super::accessories::not_returned("Accessories not returned", not_returned_desk, ctx.may(Permission::ManageRegister).then_some(ctx.csrf.as_str())))
         (policy_banner(standing, None))
             @for i in missing_police {
                 div.warning {
@@ -121,6 +127,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
                     }
                 }
             }
+            (super::accessories::not_returned("Accessories you have not returned", not_returned_mine, None))
             (super::bookings::upcoming(ctx, "My bookings", bookings, now))
             p { a href="/bookings" { "Bookings calendar" } " · " a href="/bookings/new" { "Book devices for a lesson" } }
         },
@@ -137,6 +144,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
         .is_some_and(|l| l.borrower == ctx.user.username);
     let manager = ctx.may(Permission::LendToAnyone);
     html! {
+        (super::accessories::not_returned("Accessories not returned with this device", &p.not_returned, ctx.may(Permission::ManageRegister).then_some(ctx.csrf.as_str())))
         section.loan #loan {
             @if let Some(l) = &p.open_loan {
                 h2 { "On loan" }
@@ -144,6 +152,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                     p { @if mine { "You have it." } @else { (l.borrower_name) " (" (l.borrower) ") has it." } }
                     p { (due(l, now)) @if l.off_site { " · off site" @if l.authorised { ", authorised by the head teacher" } } }
                     @if !l.purpose.is_empty() { p.muted { "For: " (l.purpose) } }
+                    (super::accessories::also_taken(&p.lent))
                 }
                 @if mine || manager {
                     h2 #return { "Return it" }
@@ -170,6 +179,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                                 }
                             }
                         }
+                        (super::accessories::came_back(&p.lent, &p.typed_back))
                         (checkbox("on_charge", "It is plugged in and charging", p.ret.on_charge, Some("Every returned device goes straight on charge, unless it is damaged.")))
                         @if device.details.captures_images {
                             (checkbox("images_cleared", "Its photos and videos are moved to the school network and deleted from it", p.ret.images_cleared, Some("This device takes pictures. Pupils' images must not stay on it.")))
@@ -216,6 +226,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                         (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: Year 5 science").render(&Invalid::new()))
                         (checkbox("off_site", "Taking it off the school site", p.checkout.off_site, Some(off_site_hint(device))))
                     }
+                    (super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count))
                     button.primary.big type="submit" {
                         @if manager { "Check out" } @else { "Check out to me" }
                         @if let Some(d) = p.default_due { span.sub { "until " (time::when(d)) } }

@@ -11,6 +11,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::auth::Ctx;
 
+pub mod accessories;
 pub mod account;
 pub mod auth;
 pub mod bookings;

@@ -1,0 +1,203 @@
+//! Accessories, for the business manager: the types with their counts at each
+//! location, a new type, and a count changed with its reason. Also the helpers that
+//! read "Also taking" on a check-out form and the counts back on a return form.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use kitroom_core::accessory;
+use kitroom_core::person::Permission;
+use kitroom_core::Invalid;
+use kitroom_store::accessories::Taking;
+use kitroom_store::StoreError;
+use serde::Deserialize;
+
+use crate::auth::{parse_id, set_flash, Ctx, FormBody};
+use crate::views::accessories as v;
+use crate::{AppError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/accessories", get(list).post(create))
+        .route("/accessories/{id}/adjust", post(adjust))
+        .route("/accessories/lent/{id}/found", post(found))
+}
+
+/// What the page's forms hold as typed, and why the last try was refused.
+#[derive(Debug, Clone, Default)]
+pub struct AccessoryForms {
+    pub name: String,
+    /// The type whose change was refused, and the change as typed.
+    pub adjusting: Option<String>,
+    pub location: String,
+    pub change: String,
+    pub reason: String,
+    pub invalid: Invalid,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NewForm {
+    name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AdjustForm {
+    location: String,
+    change: String,
+    reason: String,
+}
+
+async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let all = state.store().list_accessories().await?;
+    Ok(v::list(&ctx, &all, &AccessoryForms::default()).into_response())
+}
+
+async fn refused(ctx: &Ctx, state: &AppState, forms: AccessoryForms) -> Result<Response, AppError> {
+    let all = state.store().list_accessories().await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, v::list(ctx, &all, &forms)).into_response())
+}
+
+async fn create(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    FormBody(form): FormBody<NewForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let mut forms = AccessoryForms {
+        name: form.name.clone(),
+        ..Default::default()
+    };
+    let Some(name) = forms
+        .invalid
+        .check("name", accessory::accessory_name(&form.name))
+    else {
+        return refused(&ctx, &state, forms).await;
+    };
+    match state
+        .store()
+        .create_accessory(ctx.user.actor(), name.clone())
+        .await
+    {
+        Ok(_) => {
+            set_flash(
+                &ctx.session,
+                format!("{name} added. Type how many there are at each place below."),
+            )
+            .await?;
+            Ok(Redirect::to("/accessories").into_response())
+        }
+        Err(StoreError::Invalid(i)) => {
+            forms.invalid = i;
+            refused(&ctx, &state, forms).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn adjust(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    FormBody(form): FormBody<AdjustForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let id = parse_id(&id)?;
+    let mut forms = AccessoryForms {
+        adjusting: Some(id.to_string()),
+        location: form.location.clone(),
+        change: form.change.clone(),
+        reason: form.reason.clone(),
+        ..Default::default()
+    };
+    let location = forms.invalid.check(
+        "location",
+        kitroom_core::device::location_name(&form.location),
+    );
+    let change = forms
+        .invalid
+        .check("change", accessory::parse_change(&form.change));
+    let reason = forms.invalid.check(
+        "reason",
+        kitroom_core::invalid::required_text(&form.reason, "Reason", 200),
+    );
+    let (Some(location), Some(change), Some(reason)) = (location, change, reason) else {
+        return refused(&ctx, &state, forms).await;
+    };
+    match state
+        .store()
+        .adjust_accessory(ctx.user.actor(), id, location.clone(), change, reason)
+        .await
+    {
+        Ok(()) => {
+            set_flash(
+                &ctx.session,
+                format!("The count in the {location} is changed by {change:+}."),
+            )
+            .await?;
+            Ok(Redirect::to("/accessories").into_response())
+        }
+        Err(StoreError::Invalid(i)) => {
+            forms.invalid = i;
+            refused(&ctx, &state, forms).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Accessories not returned have turned up: back in the count.
+async fn found(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    state.store().accessory_found(ctx.user.actor(), id).await?;
+    set_flash(&ctx.session, "The accessory is back in the count.").await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+/// "Also taking" on a check-out form: `also` names a stock row, `also_count` how
+/// many (1 when left empty). Nothing chosen takes nothing.
+pub fn taking(also: &str, also_count: &str) -> Result<Vec<Taking>, String> {
+    let also = also.trim();
+    if also.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stock = also
+        .parse::<i64>()
+        .map_err(|_| "Choose the accessory from the list.".to_owned())?;
+    let count = match also_count.trim() {
+        "" => 1,
+        n => accessory::parse_count(n, "How many accessories", 1)?,
+    };
+    Ok(vec![Taking { stock, count }])
+}
+
+/// The counts back on a return form (`acc_back.<id>`), by the lent row's id.
+pub fn counted_back<'a>(
+    fields: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<BTreeMap<i64, i64>, String> {
+    let mut out = BTreeMap::new();
+    for (k, val) in fields {
+        let Some(id) = k
+            .strip_prefix("acc_back.")
+            .and_then(|i| i.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        let n = match val.trim() {
+            "" => 0,
+            n => accessory::parse_count(n, "The number of accessories back", 0)?,
+        };
+        out.insert(id, n);
+    }
+    Ok(out)
+}

@@ -1,0 +1,360 @@
+//! Accessories: chargers and cables counted per place, lent with a loan or a set
+//! and counted back; one not returned shows on the loan and on the manager's desk.
+
+use kitroom_core::device::DeviceStatus;
+use kitroom_tests::{spawn_app, TestApp};
+use reqwest::Client;
+
+async fn text(c: &Client, app: &TestApp, path: &str) -> String {
+    c.get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The charger count in the ICT room, and its stock row's id.
+async fn chargers(app: &TestApp) -> (i64, i64) {
+    let all = app.store().list_accessories().await.unwrap();
+    let s = &all[0].stock[0];
+    (s.count, s.id)
+}
+
+/// The accessories lent with a device's open loan: (row id, count out).
+async fn lent_with(app: &TestApp, tag: &str) -> Vec<(i64, i64)> {
+    let d = app.store().device_by_tag(tag).await.unwrap().unwrap();
+    let loan = app.store().open_loan(d.id).await.unwrap().unwrap();
+    app.store()
+        .accessories_lent(Some(loan.id), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.id, l.count_out))
+        .collect()
+}
+
+/// A manager with two USB-C chargers in the ICT room and a laptop; Jo has signed.
+async fn school(app: &TestApp) -> (Client, Client) {
+    let sbm = app.signed_in("sbm", "manager").await;
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            "/accessories",
+            &[("name", "USB-C charger")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let id = app.store().list_accessories().await.unwrap()[0].id;
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &format!("/accessories/{id}/adjust"),
+            &[
+                ("location", "ICT room"),
+                ("change", "+2"),
+                ("reason", "New delivery"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .register_device(
+            &sbm,
+            &[
+                ("tag", "LAP-1"),
+                ("kind", "laptop"),
+                ("location", "Library"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    app.publish_policy(&sbm, "v1").await;
+    let jo = app.signed_in("jo", "borrower").await;
+    app.sign_policy(&jo, "Jo Test").await;
+    (sbm, jo)
+}
+
+/// The business manager could not tell how many chargers are left, or a count
+/// could fall below none.
+#[tokio::test]
+async fn a_manager_counts_chargers_per_place_and_a_count_cannot_go_below_none() {
+    let app = spawn_app().await;
+    let (sbm, _jo) = school(&app).await;
+    let page = text(&sbm, &app, "/accessories").await;
+    assert!(
+        page.contains("USB-C charger") && page.contains("ICT room"),
+        "{page}"
+    );
+    assert_eq!(chargers(&app).await.0, 2);
+
+    let id = app.store().list_accessories().await.unwrap()[0].id;
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &format!("/accessories/{id}/adjust"),
+            &[
+                ("location", "ICT room"),
+                ("change", "-5"),
+                ("reason", "Counted again"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(
+            "The ICT room has 2 × USB-C charger: taking away 5 would leave fewer than none."
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"value="-5""#),
+        "the change is kept on the form"
+    );
+    assert_eq!(chargers(&app).await.0, 2, "nothing changed");
+
+    // a change needs a reason
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &format!("/accessories/{id}/adjust"),
+            &[("location", "ICT room"), ("change", "-1")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(chargers(&app).await.0, 2);
+
+    let log = text(&sbm, &app, "/log").await;
+    assert!(
+        log.contains("Accessory count changed"),
+        "each change is in the activity log"
+    );
+}
+
+/// A charger lent with a laptop would vanish from the count, or one not brought
+/// back would go unnoticed.
+#[tokio::test]
+async fn a_charger_goes_out_with_a_loan_and_one_not_returned_shows_on_the_desk() {
+    let app = spawn_app().await;
+    let (sbm, jo) = school(&app).await;
+    let (_, stock) = chargers(&app).await;
+    let stock = stock.to_string();
+
+    let page = text(&jo, &app, "/devices/LAP-1").await;
+    assert!(page.contains("Also taking") && page.contains("USB-C charger — ICT room (2 left)"));
+
+    // asking for more than there are is refused, kept on the form, and nothing is lent
+    let r = app
+        .check_out(&jo, "LAP-1", &[("also", &stock), ("also_count", "3")])
+        .await;
+    assert_eq!(r.status(), 409);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Only 2 × USB-C charger left in the ICT room, so 3 cannot go out."),
+        "{body}"
+    );
+    assert!(body.contains(r#"value="3""#), "the count is kept");
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::Available, "no half-made loan");
+    assert_eq!(chargers(&app).await.0, 2);
+
+    // one charger goes out and comes back
+    let r = app
+        .check_out(&jo, "LAP-1", &[("also", &stock), ("also_count", "1")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(chargers(&app).await.0, 1);
+    let page = text(&jo, &app, "/devices/LAP-1").await;
+    assert!(page.contains("Also taken: 1 × USB-C charger"), "{page}");
+    assert!(page.contains("1 went out"), "the return form lists it");
+    let lent = lent_with(&app, "LAP-1").await;
+    assert_eq!(lent.len(), 1);
+    // the API's loan shows it too
+    let token = app.token_for("jo").await;
+    let loans: serde_json::Value = reqwest::Client::new()
+        .get(app.url("/api/v1/loans"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let a = &loans["items"][0]["accessories"][0];
+    assert_eq!(a["name"], "USB-C charger");
+    assert_eq!(a["out"], 1);
+    assert!(a["back"].is_null());
+    let field = format!("acc_back.{}", lent[0].0);
+
+    // more back than went out is refused and nothing is returned
+    let r = app
+        .return_device(&jo, "LAP-1", &[("on_charge", "on"), (&field, "2")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("1 × USB-C charger went out, so at most 1 can come back."));
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::OnLoan);
+
+    let r = app
+        .return_device(&jo, "LAP-1", &[("on_charge", "on"), (&field, "1")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        chargers(&app).await.0,
+        2,
+        "the charger is back in the count"
+    );
+    assert!(!text(&sbm, &app, "/")
+        .await
+        .contains("Accessories not returned"));
+
+    // the next time it does not come back
+    let mut d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    if d.status != DeviceStatus::Available {
+        let r = app
+            .submit(
+                &sbm,
+                "/devices/LAP-1",
+                "/devices/LAP-1/status",
+                &[("change", "mark_ready")],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "charged");
+        d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    }
+    assert_eq!(d.status, DeviceStatus::Available);
+    let r = app
+        .check_out(&jo, "LAP-1", &[("also", &stock), ("also_count", "1")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let field = format!("acc_back.{}", lent_with(&app, "LAP-1").await[0].0);
+    let r = app
+        .return_device(&jo, "LAP-1", &[("on_charge", "on"), (&field, "0")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(chargers(&app).await.0, 1);
+    let desk = text(&sbm, &app, "/").await;
+    assert!(desk.contains("Accessories not returned"), "{desk}");
+    assert!(desk.contains("1 × USB-C charger lent with"));
+    let mine = text(&jo, &app, "/").await;
+    assert!(mine.contains("Accessories you have not returned"));
+    let device = text(&sbm, &app, "/devices/LAP-1").await;
+    assert!(device.contains("Accessories not returned with this device"));
+
+    // it turns up: back in the count and off the desk
+    let lent = app
+        .store()
+        .accessories_not_returned(None, None)
+        .await
+        .unwrap();
+    let r = app
+        .submit(
+            &sbm,
+            "/",
+            &format!("/accessories/lent/{}/found", lent[0].id),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(chargers(&app).await.0, 2);
+    assert!(!text(&sbm, &app, "/")
+        .await
+        .contains("Accessories not returned"));
+    assert!(!text(&jo, &app, "/")
+        .await
+        .contains("Accessories you have not returned"));
+}
+
+/// A trolley's chargers would not be counted out and back with the set.
+#[tokio::test]
+async fn a_charger_goes_out_with_a_set_and_comes_back() {
+    let app = spawn_app().await;
+    let (sbm, jo) = school(&app).await;
+    let (_, stock) = chargers(&app).await;
+    let r = app
+        .submit(&sbm, "/sets", "/sets", &[("name", "Laptop set")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let set = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = app
+        .submit(&sbm, &set, &format!("{set}/devices"), &[("tag", "LAP-1")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let stock = stock.to_string();
+    // more than there are refuses the whole set: nothing goes out
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/checkout"),
+            &[("also", &stock), ("also_count", "3")],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Only 2 × USB-C charger left"));
+    assert!(app
+        .store()
+        .kit_by_name("Laptop set")
+        .await
+        .unwrap()
+        .unwrap()
+        .open
+        .is_none());
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::Available, "no half-made set loan");
+    assert_eq!(chargers(&app).await.0, 2);
+    let stock = stock.to_string();
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/checkout"),
+            &[("also", &stock), ("also_count", "2")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(chargers(&app).await.0, 0);
+    let page = text(&jo, &app, &set).await;
+    assert!(page.contains("Also taken: 2 × USB-C charger"), "{page}");
+    let group = app
+        .store()
+        .kit_by_name("Laptop set")
+        .await
+        .unwrap()
+        .unwrap()
+        .open
+        .unwrap();
+    let lent = app
+        .store()
+        .accessories_lent(None, Some(group.id))
+        .await
+        .unwrap();
+    let field = format!("acc_back.{}", lent[0].id);
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/return"),
+            &[("back", "LAP-1"), ("on_charge", "on"), (&field, "2")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(chargers(&app).await.0, 2);
+    assert!(!text(&sbm, &app, "/")
+        .await
+        .contains("Accessories not returned"));
+}
