@@ -718,3 +718,74 @@ async fn the_harness_signs_a_manager_in_many_times_in_a_row() {
         );
     }
 }
+
+/// A plain page view reads the session and writes nothing: the idle timeout moves on
+/// in the browser's cookie and is written back only once it has moved a minute
+/// (so page views do not queue behind check-outs for the database's one writer).
+/// Signing out still ends the session at once.
+#[tokio::test]
+async fn a_page_view_does_not_rewrite_the_session() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    let db = app.dir.path().join("kitroom.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&db)
+        .read_only(true);
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .unwrap();
+    let stored = async |conn: &mut sqlx::SqliteConnection| -> Vec<(String, i64)> {
+        sqlx::query_as("select data, expires_at from session order by id_hash")
+            .fetch_all(conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        sbm.get(app.url("/devices")).send().await.unwrap().status(),
+        200
+    );
+    let before = stored(&mut conn).await;
+    assert_eq!(before.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    for path in ["/devices", "/", "/devices?kind=laptop"] {
+        assert_eq!(sbm.get(app.url(path)).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(
+        stored(&mut conn).await,
+        before,
+        "page views wrote the session"
+    );
+
+    // still signed in, and signing out ends it in the database too
+    let form = sbm
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = kitroom_tests::value_of(&form, "csrf").expect("csrf field");
+    let out = sbm
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_redirection() || out.status().is_success());
+    assert!(
+        stored(&mut conn).await.is_empty(),
+        "signing out left the session"
+    );
+    let after = sbm.get(app.url("/devices")).send().await.unwrap();
+    let to = after
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        after.status().is_redirection() && to.starts_with("/login"),
+        "{} {to}",
+        after.status()
+    );
+}

@@ -1194,15 +1194,11 @@ async fn drive(
             &["available", "laptop", "50", "5000"][..],
         ),
         ("location_counts", raw::LOCATION_COUNTS, &[][..]),
-        (
-            "search_count",
-            raw::SEARCH_COUNT_BROAD,
-            &["\"ThinkPad\""][..],
-        ),
+        ("search_count", raw::SEARCH_COUNT, &["\"ThinkPad\""][..]),
         (
             "search_page",
             &raw::search_page(true),
-            &["\"ThinkPad\""][..],
+            &["\"ThinkPad\"", "%ThinkPad%"][..],
         ),
     ] {
         plans.insert(

@@ -372,26 +372,41 @@ pub const LOCATION_COUNTS: &str = "select l.id, l.name, (select count(*) from de
 /// then the count (capped when there were more) and the page. With more than 1,000
 /// matches the `+` makes SQLite walk the tag index testing each device against them
 /// (`…_BROAD`) instead of reading and sorting every match.
-pub const SEARCH_MATCHES: &str =
-    "select count(*) from (select 1 from device_search where device_search match ?1 limit 1001)";
 pub const SEARCH_COUNT: &str =
-    "select count(*) from (select 1 from device d where 1 = 1 and d.status <> 'retired'
-    and d.rowid in (select rowid from device_search where device_search match ?1))";
-pub const SEARCH_COUNT_BROAD: &str =
-    "select count(*) from (select 1 from device d where 1 = 1 and d.status <> 'retired'
-    and +d.rowid in (select rowid from device_search where device_search match ?1) limit 1001)";
+    "select count(*) from (select 1 from device_search s join device d on d.rowid = s.rowid
+    where device_search match ?1 and d.status <> 'retired' limit 1001)";
 const SEARCH_SELECT: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
     d.purchased_on, d.cost_pence, d.supplier, d.warranty_until, d.notes, d.encryption_state, d.encryption_method,
     d.encryption_verified_on, p.username as verified_by, d.passcode_enforced, d.holds_personal_data, d.captures_images,
     d.last_audited_on, d.created_at, d.updated_at
     from device d join location l on l.id = d.location_id left join person p on p.id = d.encryption_verified_by";
+/// The page: the trigram index's matches, or for a broad search (more than 1,000
+/// matches) the devices in tag order tested by `like` (`?2`, the term as a pattern).
 pub fn search_page(broad: bool) -> String {
     format!(
         "{SEARCH_SELECT} where d.rowid in (select d.rowid from device d where 1 = 1 and d.status <> 'retired'
-        and {}d.rowid in (select rowid from device_search where device_search match ?1)
+        and {}
         order by d.tag collate nocase limit 50 offset 0) order by d.tag collate nocase",
-        if broad { "+" } else { "" }
+        if broad {
+            "(d.tag like ?2 escape '\\' or d.serial like ?2 escape '\\' or d.make like ?2 escape '\\'
+            or d.model like ?2 escape '\\')"
+        } else {
+            "d.rowid in (select rowid from device_search where device_search match ?1)"
+        }
     )
+}
+
+/// A search term as Kitroom gives it to `like`: `%`, `_` and `\\` escaped.
+pub fn like(q: &str) -> String {
+    let mut p = String::from("%");
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 /// A search term as Kitroom gives it to the trigram index: one quoted phrase.
@@ -492,21 +507,14 @@ pub async fn search_query(
     for q in terms {
         let p = phrase(q);
         let t0 = Instant::now();
-        let matches: i64 = sqlx::query_scalar(SEARCH_MATCHES)
+        let matches: i64 = sqlx::query_scalar(SEARCH_COUNT)
             .bind(&p)
             .fetch_one(&mut *conn)
             .await?;
         let broad = matches > 1000;
-        let _: i64 = sqlx::query_scalar(if broad {
-            SEARCH_COUNT_BROAD
-        } else {
-            SEARCH_COUNT
-        })
-        .bind(&p)
-        .fetch_one(&mut *conn)
-        .await?;
         let rows = sqlx::query(&search_page(broad))
             .bind(&p)
+            .bind(like(q))
             .fetch_all(&mut *conn)
             .await?;
         std::hint::black_box(rows.len());

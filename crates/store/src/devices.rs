@@ -329,11 +329,63 @@ fn search_term(f: &DeviceFilter) -> Option<&str> {
     f.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
 }
 
-/// The filters as a `where` clause. `broad`: the search matches many devices, so
-/// the query should walk an index in tag order testing each device against the
-/// matches, rather than read and sort every match.
+/// The filters other than the search, on `device_tally t` (migration 0009_counts), the same
+/// as [`push_where`] puts them on `device d`.
+fn push_tally_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
+    qb.push(" where 1 = 1");
+    match f.status {
+        Some(s) => {
+            qb.push(" and t.status = ").push_bind(s.as_str());
+        }
+        None => {
+            qb.push(" and t.status <> 'retired'");
+        }
+    }
+    if let Some(k) = f.kind {
+        qb.push(" and t.kind = ").push_bind(k.as_str());
+    }
+    if let Some(l) = f.location.as_deref().filter(|l| !l.is_empty()) {
+        qb.push(" and t.location_id = (select id from location where name = ")
+            .push_bind(l.to_owned())
+            .push(" collate nocase)");
+    }
+    if let Some(e) = f.encryption {
+        qb.push(" and t.encryption_state = ").push_bind(e.as_str());
+    }
+}
+
+/// The filters as a `where` clause. `broad`: the search matches so many devices
+/// that the page is found faster by walking the devices in tag order and testing
+/// each one's text than by reading every match from the trigram index and sorting
+/// them.
 fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, broad: bool) {
     qb.push(" where 1 = 1");
+    push_filters(qb, f);
+    if let Some(q) = search_term(f) {
+        if q.chars().count() >= TRIGRAM && !broad {
+            qb.push(" and d.rowid in (select rowid from device_search where device_search match ")
+                .push_bind(search_phrase(q))
+                .push(")");
+            return;
+        }
+        let p = like_pattern(q);
+        qb.push(" and (d.tag like ")
+            .push_bind(p.clone())
+            .push(" escape '\\'");
+        qb.push(" or d.serial like ")
+            .push_bind(p.clone())
+            .push(" escape '\\'");
+        qb.push(" or d.make like ")
+            .push_bind(p.clone())
+            .push(" escape '\\'");
+        qb.push(" or d.model like ")
+            .push_bind(p)
+            .push(" escape '\\')");
+    }
+}
+
+/// The filters other than the search, each as ` and …` on `device d`.
+fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
     match f.status {
         Some(s) => {
             qb.push(" and d.status = ").push_bind(s.as_str());
@@ -353,33 +405,6 @@ fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, broad: bool) 
     }
     if let Some(e) = f.encryption {
         qb.push(" and d.encryption_state = ").push_bind(e.as_str());
-    }
-    if let Some(q) = search_term(f) {
-        if q.chars().count() >= TRIGRAM {
-            // `+` keeps SQLite from driving the query by the matches' rowids.
-            qb.push(if broad {
-                " and +d.rowid"
-            } else {
-                " and d.rowid"
-            })
-            .push(" in (select rowid from device_search where device_search match ")
-            .push_bind(search_phrase(q))
-            .push(")");
-            return;
-        }
-        let p = like_pattern(q);
-        qb.push(" and (d.tag like ")
-            .push_bind(p.clone())
-            .push(" escape '\\'");
-        qb.push(" or d.serial like ")
-            .push_bind(p.clone())
-            .push(" escape '\\'");
-        qb.push(" or d.make like ")
-            .push_bind(p.clone())
-            .push(" escape '\\'");
-        qb.push(" or d.model like ")
-            .push_bind(p)
-            .push(" escape '\\')");
     }
 }
 
@@ -521,27 +546,42 @@ impl Store {
         let per_page = f.per_page.clamp(1, 200);
         let page = f.page.max(1);
         let mut conn = self.reader().acquire().await?;
-        // A broad search is counted only up to a limit.
-        let broad = match search_term(f) {
+        let (total, broad) = match search_term(f) {
+            // Matches are read from the trigram index as it finds them and stop
+            // being counted past the limit, so a broad search costs no more than that.
             Some(q) if q.chars().count() >= TRIGRAM => {
-                let matches: i64 = sqlx::query_scalar(
-                    "select count(*) from (select 1 from device_search where device_search match ? limit ?)",
-                )
-                .bind(search_phrase(q))
-                .bind(SEARCH_COUNT_LIMIT + 1)
-                .fetch_one(&mut *conn)
-                .await?;
-                matches > SEARCH_COUNT_LIMIT
+                let mut count = QueryBuilder::new(
+                    "select count(*) from (select 1 from device_search s join device d on d.rowid = s.rowid
+                     where device_search match ",
+                );
+                count.push_bind(search_phrase(q));
+                push_filters(&mut count, f);
+                count
+                    .push(" limit ")
+                    .push_bind(SEARCH_COUNT_LIMIT + 1)
+                    .push(")");
+                let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+                (total, total > SEARCH_COUNT_LIMIT)
             }
-            _ => false,
+            Some(_) => {
+                let mut count = QueryBuilder::new("select count(*) from device d");
+                push_where(&mut count, f, false);
+                (
+                    count.build_query_scalar().fetch_one(&mut *conn).await?,
+                    false,
+                )
+            }
+            // Without a search, the filters are all columns the tally is kept by.
+            None => {
+                let mut count =
+                    QueryBuilder::new("select coalesce(sum(t.devices), 0) from device_tally t");
+                push_tally_where(&mut count, f);
+                (
+                    count.build_query_scalar().fetch_one(&mut *conn).await?,
+                    false,
+                )
+            }
         };
-        let mut count = QueryBuilder::new("select count(*) from (select 1 from device d");
-        push_where(&mut count, f, broad);
-        if broad {
-            count.push(" limit ").push_bind(SEARCH_COUNT_LIMIT + 1);
-        }
-        count.push(")");
-        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
         // The page's rows are found first by their rowids alone (from an index where
         // the filters allow), then only those fifty are read and joined: the rows an
         // offset skips are never read.
@@ -569,10 +609,11 @@ impl Store {
 
     /// How many devices there are in each status (retired included).
     pub async fn count_by_status(&self) -> Result<Vec<(DeviceStatus, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("select status, count(*) from device group by status")
-                .fetch_all(self.reader())
-                .await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "select status, sum(devices) from device_tally group by status having sum(devices) > 0",
+        )
+        .fetch_all(self.reader())
+        .await?;
         rows.into_iter()
             .map(|(s, n)| Ok((parse_word(&s)?, n)))
             .collect()

@@ -257,11 +257,34 @@ impl Store {
         }
     }
 
-    /// SQLite's own integrity check: `ok`, or the problems it found.
+    /// SQLite's own integrity check, and the device tally (migration 0009_counts) against
+    /// the register: `ok`, or the problems found.
     pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as("pragma integrity_check")
             .fetch_all(self.reader())
             .await?;
-        Ok(rows.into_iter().map(|r| r.0).collect())
+        let mut problems: Vec<String> = rows.into_iter().map(|r| r.0).collect();
+        let wrong: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+            "select kind, status, location_id, encryption_state, sum(tallied), sum(registered)
+             from (select kind, status, location_id, encryption_state, devices as tallied, 0 as registered
+                   from device_tally
+                   union all
+                   select kind, status, location_id, encryption_state, 0, count(*)
+                   from device group by kind, status, location_id, encryption_state)
+             group by kind, status, location_id, encryption_state
+             having sum(tallied) <> sum(registered)
+             limit 20",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        if !wrong.is_empty() && problems == ["ok"] {
+            problems.clear();
+        }
+        problems.extend(wrong.into_iter().map(|(kind, status, location, encryption, tallied, registered)| {
+            format!(
+                "device tally: {tallied} {kind} {status} {encryption} at location {location} counted, {registered} on the register"
+            )
+        }));
+        Ok(problems)
     }
 }

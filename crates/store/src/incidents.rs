@@ -743,11 +743,14 @@ impl Store {
                 .bind(time_text(now))
                 .fetch_one(r)
                 .await?,
-            charging: one("select count(*) from device where status = 'returned_charging'").fetch_one(r).await?,
-            // Two ranges of the `device_encryption_check` index: not encrypted (or
-            // not known), and encrypted but not checked since `verified_since`.
+            charging: one("select coalesce(sum(devices), 0) from device_tally where status = 'returned_charging'")
+                .fetch_one(r)
+                .await?,
+            // Not encrypted (or not known) from the device tally, and encrypted but
+            // not checked since `verified_since` from a range of the
+            // `device_encryption_check` index.
             encryption_gaps: sqlx::query_scalar(
-                "select (select count(*) from device where status <> 'retired'
+                "select (select coalesce(sum(devices), 0) from device_tally where status <> 'retired'
                            and encryption_state in ('not_encrypted', 'unknown'))
                       + (select count(*) from device where status <> 'retired' and encryption_state = 'encrypted'
                            and (encryption_verified_on is null or encryption_verified_on < ?1))",

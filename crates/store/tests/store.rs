@@ -861,3 +861,148 @@ async fn the_write_ahead_log_stays_small_across_many_writes() {
         300
     );
 }
+
+/// The list counts its matches from the device tally (migration 0009_counts): after
+/// registrations, edits that move a device's kind, place or encryption, and status
+/// moves, every filter's count is what the register holds, and `kitroom check`
+/// notices a tally that has drifted.
+#[tokio::test]
+async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
+    let (_dir, store) = store().await;
+    let kinds = ["laptop", "ipad", "chromebook"];
+    let places = ["Computer room", "Library", "Staff room"];
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let mut d = laptop(&format!("T-{i:03}"));
+        d.kind = kinds[i % 3].into();
+        d.location = places[i % 2].into();
+        d.encryption_state = if i % 4 == 0 {
+            "not_encrypted".into()
+        } else {
+            String::new()
+        };
+        let d = store
+            .create_device(Actor::system(), d.parse(today()).unwrap())
+            .await
+            .unwrap();
+        ids.push(d.id);
+    }
+    for (n, id) in ids.iter().enumerate().take(12) {
+        match n % 4 {
+            0 => {
+                store
+                    .change_status(
+                        Actor::system(),
+                        *id,
+                        StatusChange::SendToRepair,
+                        String::new(),
+                    )
+                    .await
+                    .unwrap();
+            }
+            1 => {
+                store
+                    .change_status(
+                        Actor::system(),
+                        *id,
+                        StatusChange::ReportLost,
+                        String::new(),
+                    )
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                let d = store
+                    .device_by_tag(&format!("T-{n:03}"))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let mut details = d.details.clone();
+                details.kind = "camera".parse().unwrap();
+                details.location = places[2].into();
+                details.encryption.state = "not_encrypted".parse().unwrap();
+                store
+                    .update_device(Actor::system(), *id, details)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display()))
+        .await
+        .unwrap();
+    // (kind, status, place, encryption)
+    type Filter<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let filters: Vec<Filter> = vec![
+        (None, None, None, None),
+        (Some("laptop"), None, None, None),
+        (Some("camera"), Some("available"), None, None),
+        (None, Some("in_repair"), None, None),
+        (None, Some("lost"), Some("Library"), None),
+        (None, None, Some("staff room"), Some("not_encrypted")),
+        (
+            Some("ipad"),
+            Some("available"),
+            Some("Library"),
+            Some("unknown"),
+        ),
+    ];
+    for (kind, status, place, encryption) in filters {
+        let page = store
+            .list_devices(&DeviceFilter {
+                kind: kind.map(|k| k.parse().unwrap()),
+                status: status.map(|s| s.parse().unwrap()),
+                location: place.map(str::to_owned),
+                encryption: encryption.map(|e| e.parse().unwrap()),
+                page: 1,
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let counted: i64 = sqlx::query_scalar(
+            "select count(*) from device d join location l on l.id = d.location_id
+             where (?1 is null and d.status <> 'retired' or d.status = ?1)
+               and (?2 is null or d.kind = ?2)
+               and (?3 is null or l.name = ?3 collate nocase)
+               and (?4 is null or d.encryption_state = ?4)",
+        )
+        .bind(status)
+        .bind(kind)
+        .bind(place)
+        .bind(encryption)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            (page.total, page.items.len() as i64),
+            (counted, counted),
+            "{kind:?} {status:?} {place:?} {encryption:?}"
+        );
+    }
+    let by_status = store.count_by_status().await.unwrap();
+    assert!(
+        by_status.contains(&(DeviceStatus::Lost, 3)),
+        "{by_status:?}"
+    );
+    assert!(
+        by_status.contains(&(DeviceStatus::InRepair, 3)),
+        "{by_status:?}"
+    );
+    assert_eq!(store.integrity_check().await.unwrap(), ["ok"]);
+
+    sqlx::query("update device_tally set devices = devices + 1 where status = 'lost'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let problems = store.integrity_check().await.unwrap();
+    assert!(
+        problems.iter().any(|p| p.starts_with("device tally: 2 ")),
+        "{problems:?}"
+    );
+}
