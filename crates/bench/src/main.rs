@@ -1189,6 +1189,11 @@ async fn drive(
     for (name, sql, binds) in [
         ("list_count", raw::LIST_COUNT, &["available", "laptop"][..]),
         (
+            "list_count_from_index",
+            raw::LIST_COUNT_FROM_INDEX,
+            &["available", "laptop"][..],
+        ),
+        (
             "list_page",
             raw::LIST_PAGE,
             &["available", "laptop", "50", "5000"][..],

@@ -350,9 +350,12 @@ pub async fn checkpointer(
 }
 
 /// The device list's SQL (`Store::list_devices`) for `status` and `kind`: the count
-/// and the page (its rowids first, from the index, then those rows joined), as two
-/// statements.
+/// (from the device tally, migration 0009) and the page (its rowids first, from the
+/// index, then those rows joined), as two statements.
 pub const LIST_COUNT: &str =
+    "select coalesce(sum(t.devices), 0) from device_tally t where 1 = 1 and t.status = ? and t.kind = ?";
+/// The same count read from the devices' index, as Kitroom did before the tally.
+pub const LIST_COUNT_FROM_INDEX: &str =
     "select count(*) from (select 1 from device d where 1 = 1 and d.status = ? and d.kind = ?)";
 pub const LIST_PAGE: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
     d.purchased_on, d.cost_pence, d.supplier, d.warranty_until, d.notes, d.encryption_state, d.encryption_method,
