@@ -350,7 +350,7 @@ pub async fn checkpointer(
 }
 
 /// The device list's SQL (`Store::list_devices`) for `status` and `kind`: the count
-/// (from the device tally, migration 0009) and the page (its rowids first, from the
+/// (from the device tally, migration 0010) and the page (its rowids first, from the
 /// index, then those rows joined), as two statements.
 pub const LIST_COUNT: &str =
     "select coalesce(sum(t.devices), 0) from device_tally t where 1 = 1 and t.status = ? and t.kind = ?";

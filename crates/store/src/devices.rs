@@ -329,7 +329,7 @@ fn search_term(f: &DeviceFilter) -> Option<&str> {
     f.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
 }
 
-/// The filters other than the search, on `device_tally t` (migration 0009_counts), the same
+/// The filters other than the search, on `device_tally t` (migration 0010_counts), the same
 /// as [`push_where`] puts them on `device d`.
 fn push_tally_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
     qb.push(" where 1 = 1");

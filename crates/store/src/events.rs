@@ -257,7 +257,7 @@ impl Store {
         }
     }
 
-    /// SQLite's own integrity check, and the device tally (migration 0009_counts) against
+    /// SQLite's own integrity check, and the device tally (migration 0010_counts) against
     /// the register: `ok`, or the problems found.
     pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as("pragma integrity_check")

@@ -862,7 +862,7 @@ async fn the_write_ahead_log_stays_small_across_many_writes() {
     );
 }
 
-/// The list counts its matches from the device tally (migration 0009_counts): after
+/// The list counts its matches from the device tally (migration 0010_counts): after
 /// registrations, edits that move a device's kind, place or encryption, and status
 /// moves, every filter's count is what the register holds, and `kitroom check`
 /// notices a tally that has drifted.
