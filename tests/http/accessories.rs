@@ -358,3 +358,241 @@ async fn a_charger_goes_out_with_a_set_and_comes_back() {
         .await
         .contains("Accessories not returned"));
 }
+
+/// Books `what` (`{"device": …}` or `{"set": …}`) for the hour from now with Jo's
+/// token and returns the booking's id.
+async fn book_now(app: &TestApp, token: &str, what: serde_json::Value) -> String {
+    let now = chrono::Utc::now();
+    let mut body = what;
+    body["starts_at"] = serde_json::json!(now);
+    body["ends_at"] = serde_json::json!(now + chrono::Duration::hours(1));
+    let r = Client::new()
+        .post(app.url("/api/v1/bookings"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let b: serde_json::Value = r.json().await.unwrap();
+    b["id"].as_str().unwrap().to_owned()
+}
+
+async fn booking_status(app: &TestApp, id: &str) -> &'static str {
+    app.store()
+        .booking(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+        .as_str()
+}
+
+/// A teacher collecting a booked laptop could not take its charger with it, or
+/// asking for more chargers than there are would lend the laptop without them.
+#[tokio::test]
+async fn chargers_go_out_when_a_booking_is_collected_and_too_many_refuse_the_collection() {
+    let app = spawn_app().await;
+    let (_sbm, jo) = school(&app).await;
+    let token = app.token_for("jo").await;
+    let id = book_now(&app, &token, serde_json::json!({"device": "LAP-1"})).await;
+    let (_, stock) = chargers(&app).await;
+    let stock = stock.to_string();
+    let home = text(&jo, &app, "/").await;
+    assert!(
+        home.contains(&format!("href=\"/bookings/{id}/collect\"")),
+        "Home offers collecting with accessories"
+    );
+    let page = text(&jo, &app, &format!("/bookings/{id}/collect")).await;
+    assert!(page.contains("Also taking"), "{page}");
+    assert!(page.contains("USB-C charger — ICT room (2 left)"), "{page}");
+
+    let path = format!("/bookings/{id}/collect");
+    let r = app
+        .submit(&jo, &path, &path, &[("also", &stock), ("also_count", "3")])
+        .await;
+    assert_eq!(r.status(), 409);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Only 2 × USB-C charger left"), "{page}");
+    assert!(page.contains("value=\"3\""), "the count typed is kept");
+    assert_eq!(chargers(&app).await.0, 2, "no charger went");
+    assert_eq!(booking_status(&app, &id).await, "booked", "nor the laptop");
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::Available);
+
+    let r = app
+        .submit(&jo, &path, &path, &[("also", &stock), ("also_count", "2")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(booking_status(&app, &id).await, "collected");
+    assert_eq!(chargers(&app).await.0, 0);
+    assert_eq!(
+        lent_with(&app, "LAP-1")
+            .await
+            .iter()
+            .map(|l| l.1)
+            .collect::<Vec<_>>(),
+        vec![2]
+    );
+}
+
+/// A script or app using the API could not lend chargers with a device, a set or a
+/// collected booking, or a short count would lend the device without them.
+#[tokio::test]
+async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking() {
+    let app = spawn_app().await;
+    let (sbm, _jo) = school(&app).await;
+    let token = app.token_for("jo").await;
+    let api = Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        api.post(app.url(path))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    // a device: too many is refused whole, naming the accessory
+    let r = post(
+        "/api/v1/devices/LAP-1/checkout",
+        serde_json::json!({"accessories": [{"type": "usb-c charger", "quantity": 3}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/problem+json"));
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Only 2 × USB-C charger left"),
+        "{p}"
+    );
+    assert_eq!(chargers(&app).await.0, 2);
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::Available, "the laptop did not go");
+    let r = post(
+        "/api/v1/devices/LAP-1/checkout",
+        serde_json::json!({"accessories": [{"name": "Mouse", "count": 1}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("No accessory is called “Mouse”"));
+    let r = post(
+        "/api/v1/devices/LAP-1/checkout",
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 1}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let loan: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        loan["accessories"],
+        serde_json::json!([{"name": "USB-C charger", "from": "ICT room", "out": 1, "back": null}])
+    );
+    assert_eq!(chargers(&app).await.0, 1);
+
+    // a set: the same, and the set's loan lists them
+    for tag in ["LAP-2", "LAP-3"] {
+        let r = app
+            .register_device(
+                &sbm,
+                &[("tag", tag), ("kind", "laptop"), ("location", "Library")],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+    let r = app
+        .submit(&sbm, "/sets", "/sets", &[("name", "Laptop set")])
+        .await;
+    let set = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = app
+        .submit(&sbm, &set, &format!("{set}/devices"), &[("tag", "LAP-2")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let api_set = format!("/api/v1{set}");
+    let r = post(
+        &format!("{api_set}/checkout"),
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "from": "ICT room", "count": 2}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(chargers(&app).await.0, 1);
+    let s: serde_json::Value = api
+        .get(app.url(&api_set))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(s["set_loan"].is_null(), "the set did not go: {s}");
+    let r = post(
+        &format!("{api_set}/checkout"),
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 1}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let g: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(g["accessories"][0]["out"], 1, "{g}");
+    let s: serde_json::Value = api
+        .get(app.url(&api_set))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        s["set_loan"]["accessories"],
+        serde_json::json!([{"name": "USB-C charger", "from": "ICT room", "out": 1, "back": null}]),
+        "{s}"
+    );
+    assert_eq!(chargers(&app).await.0, 0);
+
+    // a booking collected: three more chargers arrive; five are too many
+    let id = app.store().list_accessories().await.unwrap()[0].id;
+    app.store()
+        .adjust_accessory(
+            kitroom_store::Actor::system(),
+            id,
+            "ICT room".into(),
+            3,
+            "New delivery".into(),
+        )
+        .await
+        .unwrap();
+    let booking = book_now(&app, &token, serde_json::json!({"device": "LAP-3"})).await;
+    let collect = format!("/api/v1/bookings/{booking}/collect");
+    let r = post(
+        &collect,
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 5}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(booking_status(&app, &booking).await, "booked");
+    assert_eq!(chargers(&app).await.0, 3);
+    let r = post(
+        &collect,
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 2}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let done: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(done["status"], "collected");
+    assert_eq!(done["loans"][0]["accessories"][0]["out"], 2, "{done}");
+    assert_eq!(chargers(&app).await.0, 1);
+}

@@ -187,6 +187,7 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/bookings/feed", "/bookings/feed", "", "LOOOO"),
     ("POST", "/bookings/feed", "/bookings/feed", "", "LOOOO"),
     ("POST", "/bookings/{id}/cancel", "/bookings/:booking/cancel", "", "LFFOO"),
+    ("GET", "/bookings/{id}/collect", "/bookings/:booking/collect", "", "LFFOO"),
     ("POST", "/bookings/{id}/collect", "/bookings/:booking/collect", "", "LFFOO"),
     ("GET", "/feeds/{token}/bookings.ics", "/feeds/not-a-feed/bookings.ics", "", "NNNNN"),
     ("GET", "/checklists", "/checklists", "", "LFFOO"),
