@@ -484,7 +484,7 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
         .text()
         .await
         .unwrap()
-        .contains("No accessory is called “Mouse”"));
+        .contains("No accessory in use is called “Mouse”"));
     let r = post(
         "/api/v1/devices/LAP-1/checkout",
         serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 1}]}),
@@ -595,4 +595,153 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
     assert_eq!(done["status"], "collected");
     assert_eq!(done["loans"][0]["accessories"][0]["out"], 2, "{done}");
     assert_eq!(chargers(&app).await.0, 1);
+}
+
+/// The business manager could not fix a misspelt accessory, or a retired charger
+/// would still be offered with loans, or retiring it would hide chargers still out.
+#[tokio::test]
+async fn a_manager_renames_and_retires_an_accessory_type_and_its_history_stays() {
+    let app = spawn_app().await;
+    let (sbm, jo) = school(&app).await;
+    let id = app.store().list_accessories().await.unwrap()[0].id;
+    let (_, stock) = chargers(&app).await;
+    let stock = stock.to_string();
+    // one goes out and does not come back
+    let r = app
+        .check_out(&jo, "LAP-1", &[("also", &stock), ("also_count", "1")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .return_device(&sbm, "LAP-1", &[("on_charge", "on")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .submit(
+            &sbm,
+            "/devices/LAP-1",
+            "/devices/LAP-1/status",
+            &[("change", "mark_ready")],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "charged");
+
+    // renamed: a duplicate name is refused with the name kept; the new name shows everywhere
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            "/accessories",
+            &[("name", "HDMI cable")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let rename = format!("/accessories/{id}/rename");
+    let r = app
+        .submit(&sbm, "/accessories", &rename, &[("rename", "hdmi cable")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("There is already an accessory called hdmi cable"),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"hdmi cable\""),
+        "the name typed is kept"
+    );
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &rename,
+            &[("rename", "USB-C charger 65W")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(
+        text(&sbm, &app, "/").await.contains("USB-C charger 65W"),
+        "the desk's not-returned list uses the new name"
+    );
+
+    // retired: no longer offered with a loan, but its count and the one not returned stay
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &format!("/accessories/{id}/retire"),
+            &[("retired", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = text(&sbm, &app, "/accessories").await;
+    assert!(
+        page.contains("USB-C charger 65W <span class=\"badge\">Retired</span>"),
+        "{page}"
+    );
+    assert!(page.contains("Put back in use"));
+    let device = text(&jo, &app, "/devices/LAP-1").await;
+    assert!(
+        !device.contains("USB-C charger 65W —"),
+        "not offered: {device}"
+    );
+    let desk = text(&sbm, &app, "/").await;
+    assert!(
+        desk.contains("Accessories not returned") && desk.contains("USB-C charger 65W"),
+        "{desk}"
+    );
+    // a form sent with the retired stock row is refused, nothing lent
+    let r = app
+        .check_out(&jo, "LAP-1", &[("also", &stock), ("also_count", "1")])
+        .await;
+    assert_eq!(r.status(), 409);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("no longer lent"), "{page}");
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert!(app.store().open_loan(d.id).await.unwrap().is_none());
+    assert_eq!(
+        chargers_named(&app, "USB-C charger 65W").await,
+        1,
+        "the count stays"
+    );
+    // and through the API
+    let token = app.token_for("jo").await;
+    let r = Client::new()
+        .post(app.url("/api/v1/devices/LAP-1/checkout"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"accessories": [{"name": "USB-C charger 65W", "count": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+
+    // the activity log has each change
+    let log = text(&sbm, &app, "/log").await;
+    for action in ["Accessory type renamed", "Accessory type retired"] {
+        assert!(log.contains(action), "{action} in the log");
+    }
+    // and it can be put back in use
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &format!("/accessories/{id}/retire"),
+            &[("retired", "no")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(text(&jo, &app, "/devices/LAP-1")
+        .await
+        .contains("USB-C charger 65W — ICT room (1 left)"));
+}
+
+/// The count of a type, by name, across every place.
+async fn chargers_named(app: &TestApp, name: &str) -> i64 {
+    app.store()
+        .list_accessories()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.name == name)
+        .flat_map(|a| a.stock.iter().map(|s| s.count))
+        .sum()
 }

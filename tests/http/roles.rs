@@ -195,6 +195,8 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/accessories", "/accessories", "", "LFFOO"),
     ("POST", "/accessories", "/accessories", "name=", "LFFOO"),
     ("POST", "/accessories/{id}/adjust", "/accessories/00000000-0000-4000-8000-000000000000/adjust", "change=", "LFFOO"),
+    ("POST", "/accessories/{id}/rename", "/accessories/:accessory/rename", "rename=", "LFFOO"),
+    ("POST", "/accessories/{id}/retire", "/accessories/:accessory/retire", "retired=no", "LFFOO"),
     ("POST", "/accessories/lent/{id}/found", "/accessories/lent/1/found", "", "LFFNN"),
     // last: it ends the walking role's session
     ("POST", "/logout", "/logout", "", "LLLLL"),
@@ -397,8 +399,14 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         .unwrap()
         .id
         .to_string();
+    let accessory = store
+        .create_accessory(kitroom_store::Actor::system(), "Role charger".into())
+        .await
+        .unwrap()
+        .to_string();
     Fixtures {
         subs: vec![
+            (":accessory", accessory),
             (":other_token", other_token),
             (":set", set.to_string()),
             (":booking", booking),

@@ -397,10 +397,10 @@ pub(crate) async fn taking(
         .map_err(refuse)?;
         let Some(a) = all
             .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(ask.name.trim()))
+            .find(|a| a.name.eq_ignore_ascii_case(ask.name.trim()) && !a.retired)
         else {
             return Err(refuse(format!(
-                "No accessory is called “{}”. The business manager lists them under Sets → Accessories.",
+                "No accessory in use is called “{}”. The business manager lists them under Sets → Accessories.",
                 ask.name.trim()
             )));
         };
