@@ -973,6 +973,22 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
         serde_json::json!({"full_name": "Jo Test", "position": "Teacher"}),
     )
     .await;
+    // five USB-C chargers in the ICT room, to go out with the trolley
+    let charger = app
+        .store()
+        .create_accessory(kitroom_store::Actor::system(), "USB-C charger".into())
+        .await
+        .expect("an accessory type");
+    app.store()
+        .adjust_accessory(
+            kitroom_store::Actor::system(),
+            charger,
+            "ICT room".into(),
+            5,
+            "New delivery".into(),
+        )
+        .await
+        .expect("counted");
 
     b.open("/login").await;
     sign_in(&b, "jo").await;
@@ -1000,8 +1016,15 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     fits_the_phone(&b, "the day's bookings").await;
     b.screenshot("bookings-day").await;
 
-    // the lesson comes: one tap collects it, and it is checked out
-    b.click_to_next_page("form[action$='/collect'] button[type=submit]")
+    // the lesson comes: she collects it with two chargers, and it is checked out
+    b.click_to_next_page("a[href$='/collect']").await;
+    assert_eq!(b.text("h1").await, "Collect iPad trolley A");
+    b.choose_label("also", "USB-C charger — ICT room (5 left)")
+        .await;
+    b.fill("also_count", "2").await;
+    fits_the_phone(&b, "the collect page").await;
+    b.screenshot("collect-with-chargers").await;
+    b.click_to_next_page("form.checkout button[type=submit]")
         .await;
     b.wait_for_path(&format!("/sets/{set}")).await;
     let notice = b.text("main .notice").await;
@@ -1010,6 +1033,12 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
         "collecting checks it out, got {notice:?}"
     );
     assert_eq!(b.text("section#return h2").await, "Out to Jo Test");
+    assert!(
+        b.text("section#return")
+            .await
+            .contains("Also taken: 2 × USB-C charger"),
+        "the chargers went with it"
+    );
 
     // back after the lesson, with IPAD-2 missing
     b.find("label[for=back-IPAD-2]")
@@ -1026,6 +1055,20 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
         "IPAD-2 is unticked"
     );
     b.fill("battery-IPAD-1", "40").await;
+    // and only one of the two chargers
+    let group = app
+        .store()
+        .kit(set)
+        .await
+        .expect("the set")
+        .and_then(|k| k.open)
+        .expect("out");
+    let lent = app
+        .store()
+        .accessories_lent(None, Some(group.id))
+        .await
+        .expect("lent");
+    b.fill(&format!("acc-back-{}", lent[0].id), "1").await;
     b.tick("images_cleared").await;
     fits_the_phone(&b, "the set's return form").await;
     b.screenshot("set-return").await;
@@ -1049,6 +1092,11 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     assert!(
         missing.contains("IPAD-2 did not come back with iPad trolley A from Jo Test"),
         "the desk lists the missing iPad, got {missing:?}"
+    );
+    let not_returned = b.text("section.not-returned").await;
+    assert!(
+        not_returned.contains("1 × USB-C charger lent with iPad trolley A to Jo Test"),
+        "the desk lists the charger not returned, got {not_returned:?}"
     );
     fits_the_phone(&b, "the manager's desk with a missing iPad").await;
     b.screenshot("desk-missing-from-set").await;
