@@ -745,3 +745,30 @@ async fn chargers_named(app: &TestApp, name: &str) -> i64 {
         .flat_map(|a| a.stock.iter().map(|s| s.count))
         .sum()
 }
+
+/// Collecting "any 1 laptop" with a charger would lose the charger's record.
+#[tokio::test]
+async fn accessories_collected_with_any_n_of_a_kind_go_with_the_first_devices_loan() {
+    let app = spawn_app().await;
+    let (_sbm, _jo) = school(&app).await;
+    let token = app.token_for("jo").await;
+    let id = book_now(
+        &app,
+        &token,
+        serde_json::json!({"kind": "laptop", "count": 1}),
+    )
+    .await;
+    let r = Client::new()
+        .post(app.url(&format!("/api/v1/bookings/{id}/collect")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let done: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(done["loans"][0]["device"], "LAP-1", "{done}");
+    assert_eq!(done["loans"][0]["accessories"][0]["out"], 1, "{done}");
+    assert_eq!(lent_with(&app, "LAP-1").await.len(), 1);
+    assert_eq!(chargers(&app).await.0, 1);
+}
