@@ -487,6 +487,15 @@ async fn a_sets_label_opens_the_sets_page_and_says_how_many_devices_it_holds() {
     // the address on the label is the set's page, which answers
     let r = jo.get(&got[0]).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    // and a scanner that types the label's address into the scan box lands there too
+    let r = jo
+        .get(app.url("/scan"))
+        .query(&[("tag", app.url(&set))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], set.as_str());
     assert_eq!(
         jo.get(app.url("/sets/labels"))
             .send()
