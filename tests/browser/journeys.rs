@@ -534,6 +534,52 @@ pub async fn the_label_sheets_qr_codes_decode_to_the_devices_urls(app: TestApp, 
         .map(|tag| format!("{base}/d/{tag}"))
         .collect();
     assert_eq!(decoded, expected, "the codes open the devices' pages");
+
+    // a set's label: its code opens the set's page, and it says how many devices it holds
+    let set = app
+        .store()
+        .create_kit(
+            kitroom_store::Actor::system(),
+            "Laptop trolley in the library".into(),
+            String::new(),
+        )
+        .await
+        .expect("a set");
+    for tag in ["LAP-0001", "CB-0002"] {
+        app.store()
+            .add_to_kit(kitroom_store::Actor::system(), set, tag.into())
+            .await
+            .expect("in the set");
+    }
+    b.open(&format!("/sets/{set}")).await;
+    b.click_to_next_page(&format!("a[href='/sets/{set}/label']"))
+        .await;
+    assert_eq!(b.text("h1").await, "Set labels");
+    fits_the_phone(&b, "a set's label").await;
+    let label = b.find(".label-sheet .label").await;
+    let text = label.text().await.expect("the label's words");
+    assert!(
+        text.contains("Laptop trolley in the library") && text.contains("2 devices"),
+        "the label names the set and its size, got {text:?}"
+    );
+    // A set's address makes a denser code than a device's tag (45 modules across):
+    // at the screen's 96 dots an inch each module is under 3 dots and blurs, where a
+    // printer's 300 dpi gives it 9. Look at it as printed: drawn at 225 px, 5 a module.
+    b.eval(
+        "const l = document.querySelector('.label-sheet .label'); \
+         l.style.width = 'auto'; l.style.height = 'auto'; \
+         const q = l.querySelector('svg'); q.style.width = '225px'; q.style.height = '225px'; \
+         return true;",
+    )
+    .await;
+    let label = b.find(".label-sheet .label svg").await;
+    let png = b.element_screenshot(&label, "set-label").await;
+    let texts = crate::qr::decode_png(&png).unwrap_or_else(|e| panic!("set-label.png: {e}"));
+    assert_eq!(
+        texts,
+        [format!("{base}/sets/{set}")],
+        "the code opens the set's page"
+    );
 }
 
 /// Sends a JSON body to the API with a personal token and returns what it answered.

@@ -402,7 +402,7 @@ async fn a_sets_return_asks_the_checklist_once_per_kind_and_a_no_about_damage_op
 /// each label's SVG is drawn onto a bitmap, module by module, and decoded.
 fn decode_labels(html: &str) -> Vec<String> {
     let mut texts = Vec::new();
-    for part in html.split("<div class=\"label\">").skip(1) {
+    for part in html.split("<div class=\"label set-label\">").skip(1) {
         let svg = part
             .split("<svg")
             .nth(1)

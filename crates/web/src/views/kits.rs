@@ -258,7 +258,7 @@ pub fn labels(
             }
             div.label-sheet {
                 @for (id, name, devices) in kits {
-                    div.label {
+                    div.label.set-label {
                         (super::loans::qr_svg(&format!("{base}{}", kit_url(*id))))
                         div.label-text {
                             strong.label-tag.label-name { (name) }
