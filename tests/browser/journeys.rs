@@ -483,8 +483,8 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
     );
 }
 
-/// The printed labels' QR codes would open the wrong page, or none, when a
-/// teacher points a phone's camera at them.
+/// The printed labels' QR codes (a device's, and a set's) would open the wrong
+/// page, or none, when a teacher points a phone's camera at them.
 pub async fn the_label_sheets_qr_codes_decode_to_the_devices_urls(app: TestApp, b: Browser) {
     let sbm = app.api_token("sbm", "manager").await;
     for (tag, kind) in [
