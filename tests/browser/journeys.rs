@@ -483,8 +483,8 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
     );
 }
 
-/// The printed labels' QR codes would open the wrong page, or none, when a
-/// teacher points a phone's camera at them.
+/// The printed labels' QR codes (a device's, and a set's) would open the wrong
+/// page, or none, when a teacher points a phone's camera at them.
 pub async fn the_label_sheets_qr_codes_decode_to_the_devices_urls(app: TestApp, b: Browser) {
     let sbm = app.api_token("sbm", "manager").await;
     for (tag, kind) in [
@@ -534,6 +534,52 @@ pub async fn the_label_sheets_qr_codes_decode_to_the_devices_urls(app: TestApp, 
         .map(|tag| format!("{base}/d/{tag}"))
         .collect();
     assert_eq!(decoded, expected, "the codes open the devices' pages");
+
+    // a set's label: its code opens the set's page, and it says how many devices it holds
+    let set = app
+        .store()
+        .create_kit(
+            kitroom_store::Actor::system(),
+            "Laptop trolley in the library".into(),
+            String::new(),
+        )
+        .await
+        .expect("a set");
+    for tag in ["LAP-0001", "CB-0002"] {
+        app.store()
+            .add_to_kit(kitroom_store::Actor::system(), set, tag.into())
+            .await
+            .expect("in the set");
+    }
+    b.open(&format!("/sets/{set}")).await;
+    b.click_to_next_page(&format!("a[href='/sets/{set}/label']"))
+        .await;
+    assert_eq!(b.text("h1").await, "Set labels");
+    fits_the_phone(&b, "a set's label").await;
+    let label = b.find(".label-sheet .label").await;
+    let text = label.text().await.expect("the label's words");
+    assert!(
+        text.contains("Laptop trolley in the library") && text.contains("2 devices"),
+        "the label names the set and its size, got {text:?}"
+    );
+    // A set's address makes a denser code than a device's tag (45 modules across):
+    // at the screen's 96 dots an inch each module is under 3 dots and blurs, where a
+    // printer's 300 dpi gives it 9. Look at it as printed: drawn at 225 px, 5 a module.
+    b.eval(
+        "const l = document.querySelector('.label-sheet .label'); \
+         l.style.width = 'auto'; l.style.height = 'auto'; \
+         const q = l.querySelector('svg'); q.style.width = '225px'; q.style.height = '225px'; \
+         return true;",
+    )
+    .await;
+    let label = b.find(".label-sheet .label svg").await;
+    let png = b.element_screenshot(&label, "set-label").await;
+    let texts = crate::qr::decode_png(&png).unwrap_or_else(|e| panic!("set-label.png: {e}"));
+    assert_eq!(
+        texts,
+        [format!("{base}/sets/{set}")],
+        "the code opens the set's page"
+    );
 }
 
 /// Sends a JSON body to the API with a personal token and returns what it answered.
@@ -973,6 +1019,22 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
         serde_json::json!({"full_name": "Jo Test", "position": "Teacher"}),
     )
     .await;
+    // five USB-C chargers in the ICT room, to go out with the trolley
+    let charger = app
+        .store()
+        .create_accessory(kitroom_store::Actor::system(), "USB-C charger".into())
+        .await
+        .expect("an accessory type");
+    app.store()
+        .adjust_accessory(
+            kitroom_store::Actor::system(),
+            charger,
+            "ICT room".into(),
+            5,
+            "New delivery".into(),
+        )
+        .await
+        .expect("counted");
 
     b.open("/login").await;
     sign_in(&b, "jo").await;
@@ -1000,8 +1062,15 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     fits_the_phone(&b, "the day's bookings").await;
     b.screenshot("bookings-day").await;
 
-    // the lesson comes: one tap collects it, and it is checked out
-    b.click_to_next_page("form[action$='/collect'] button[type=submit]")
+    // the lesson comes: she collects it with two chargers, and it is checked out
+    b.click_to_next_page("a[href$='/collect']").await;
+    assert_eq!(b.text("h1").await, "Collect iPad trolley A");
+    b.choose_label("also", "USB-C charger — ICT room (5 left)")
+        .await;
+    b.fill("also_count", "2").await;
+    fits_the_phone(&b, "the collect page").await;
+    b.screenshot("collect-with-chargers").await;
+    b.click_to_next_page("form.checkout button[type=submit]")
         .await;
     b.wait_for_path(&format!("/sets/{set}")).await;
     let notice = b.text("main .notice").await;
@@ -1010,6 +1079,12 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
         "collecting checks it out, got {notice:?}"
     );
     assert_eq!(b.text("section#return h2").await, "Out to Jo Test");
+    assert!(
+        b.text("section#return")
+            .await
+            .contains("Also taken: 2 × USB-C charger"),
+        "the chargers went with it"
+    );
 
     // back after the lesson, with IPAD-2 missing
     b.find("label[for=back-IPAD-2]")
@@ -1026,6 +1101,20 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
         "IPAD-2 is unticked"
     );
     b.fill("battery-IPAD-1", "40").await;
+    // and only one of the two chargers
+    let group = app
+        .store()
+        .kit(set)
+        .await
+        .expect("the set")
+        .and_then(|k| k.open)
+        .expect("out");
+    let lent = app
+        .store()
+        .accessories_lent(None, Some(group.id))
+        .await
+        .expect("lent");
+    b.fill(&format!("acc-back-{}", lent[0].id), "1").await;
     b.tick("images_cleared").await;
     fits_the_phone(&b, "the set's return form").await;
     b.screenshot("set-return").await;
@@ -1049,6 +1138,11 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     assert!(
         missing.contains("IPAD-2 did not come back with iPad trolley A from Jo Test"),
         "the desk lists the missing iPad, got {missing:?}"
+    );
+    let not_returned = b.text("section.not-returned").await;
+    assert!(
+        not_returned.contains("1 × USB-C charger lent with iPad trolley A to Jo Test"),
+        "the desk lists the charger not returned, got {not_returned:?}"
     );
     fits_the_phone(&b, "the manager's desk with a missing iPad").await;
     b.screenshot("desk-missing-from-set").await;

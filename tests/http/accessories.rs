@@ -358,3 +358,417 @@ async fn a_charger_goes_out_with_a_set_and_comes_back() {
         .await
         .contains("Accessories not returned"));
 }
+
+/// Books `what` (`{"device": …}` or `{"set": …}`) for the hour from now with Jo's
+/// token and returns the booking's id.
+async fn book_now(app: &TestApp, token: &str, what: serde_json::Value) -> String {
+    let now = chrono::Utc::now();
+    let mut body = what;
+    body["starts_at"] = serde_json::json!(now);
+    body["ends_at"] = serde_json::json!(now + chrono::Duration::hours(1));
+    let r = Client::new()
+        .post(app.url("/api/v1/bookings"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let b: serde_json::Value = r.json().await.unwrap();
+    b["id"].as_str().unwrap().to_owned()
+}
+
+async fn booking_status(app: &TestApp, id: &str) -> &'static str {
+    app.store()
+        .booking(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+        .as_str()
+}
+
+/// A teacher collecting a booked laptop could not take its charger with it, or
+/// asking for more chargers than there are would lend the laptop without them.
+#[tokio::test]
+async fn chargers_go_out_when_a_booking_is_collected_and_too_many_refuse_the_collection() {
+    let app = spawn_app().await;
+    let (_sbm, jo) = school(&app).await;
+    let token = app.token_for("jo").await;
+    let id = book_now(&app, &token, serde_json::json!({"device": "LAP-1"})).await;
+    let (_, stock) = chargers(&app).await;
+    let stock = stock.to_string();
+    let home = text(&jo, &app, "/").await;
+    assert!(
+        home.contains(&format!("href=\"/bookings/{id}/collect\"")),
+        "Home offers collecting with accessories"
+    );
+    let page = text(&jo, &app, &format!("/bookings/{id}/collect")).await;
+    assert!(page.contains("Also taking"), "{page}");
+    assert!(page.contains("USB-C charger — ICT room (2 left)"), "{page}");
+
+    let path = format!("/bookings/{id}/collect");
+    let r = app
+        .submit(&jo, &path, &path, &[("also", &stock), ("also_count", "3")])
+        .await;
+    assert_eq!(r.status(), 409);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Only 2 × USB-C charger left"), "{page}");
+    assert!(page.contains("value=\"3\""), "the count typed is kept");
+    assert_eq!(chargers(&app).await.0, 2, "no charger went");
+    assert_eq!(booking_status(&app, &id).await, "booked", "nor the laptop");
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::Available);
+
+    let r = app
+        .submit(&jo, &path, &path, &[("also", &stock), ("also_count", "2")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(booking_status(&app, &id).await, "collected");
+    assert_eq!(chargers(&app).await.0, 0);
+    assert_eq!(
+        lent_with(&app, "LAP-1")
+            .await
+            .iter()
+            .map(|l| l.1)
+            .collect::<Vec<_>>(),
+        vec![2]
+    );
+}
+
+/// A script or app using the API could not lend chargers with a device, a set or a
+/// collected booking, or a short count would lend the device without them.
+#[tokio::test]
+async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking() {
+    let app = spawn_app().await;
+    let (sbm, _jo) = school(&app).await;
+    let token = app.token_for("jo").await;
+    let api = Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        api.post(app.url(path))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    // a device: too many is refused whole, naming the accessory
+    let r = post(
+        "/api/v1/devices/LAP-1/checkout",
+        serde_json::json!({"accessories": [{"type": "usb-c charger", "quantity": 3}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/problem+json"));
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Only 2 × USB-C charger left"),
+        "{p}"
+    );
+    assert_eq!(chargers(&app).await.0, 2);
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert_eq!(d.status, DeviceStatus::Available, "the laptop did not go");
+    let r = post(
+        "/api/v1/devices/LAP-1/checkout",
+        serde_json::json!({"accessories": [{"name": "Mouse", "count": 1}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("No accessory in use is called “Mouse”"));
+    let r = post(
+        "/api/v1/devices/LAP-1/checkout",
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 1}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let loan: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        loan["accessories"],
+        serde_json::json!([{"name": "USB-C charger", "from": "ICT room", "out": 1, "back": null}])
+    );
+    assert_eq!(chargers(&app).await.0, 1);
+
+    // a set: the same, and the set's loan lists them
+    for tag in ["LAP-2", "LAP-3"] {
+        let r = app
+            .register_device(
+                &sbm,
+                &[("tag", tag), ("kind", "laptop"), ("location", "Library")],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+    let r = app
+        .submit(&sbm, "/sets", "/sets", &[("name", "Laptop set")])
+        .await;
+    let set = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = app
+        .submit(&sbm, &set, &format!("{set}/devices"), &[("tag", "LAP-2")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let api_set = format!("/api/v1{set}");
+    let r = post(
+        &format!("{api_set}/checkout"),
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "from": "ICT room", "count": 2}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(chargers(&app).await.0, 1);
+    let s: serde_json::Value = api
+        .get(app.url(&api_set))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(s["set_loan"].is_null(), "the set did not go: {s}");
+    let r = post(
+        &format!("{api_set}/checkout"),
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 1}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let g: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(g["accessories"][0]["out"], 1, "{g}");
+    let s: serde_json::Value = api
+        .get(app.url(&api_set))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        s["set_loan"]["accessories"],
+        serde_json::json!([{"name": "USB-C charger", "from": "ICT room", "out": 1, "back": null}]),
+        "{s}"
+    );
+    assert_eq!(chargers(&app).await.0, 0);
+
+    // a booking collected: three more chargers arrive; five are too many
+    let id = app.store().list_accessories().await.unwrap()[0].id;
+    app.store()
+        .adjust_accessory(
+            kitroom_store::Actor::system(),
+            id,
+            "ICT room".into(),
+            3,
+            "New delivery".into(),
+        )
+        .await
+        .unwrap();
+    let booking = book_now(&app, &token, serde_json::json!({"device": "LAP-3"})).await;
+    let collect = format!("/api/v1/bookings/{booking}/collect");
+    let r = post(
+        &collect,
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 5}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(booking_status(&app, &booking).await, "booked");
+    assert_eq!(chargers(&app).await.0, 3);
+    let r = post(
+        &collect,
+        serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 2}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let done: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(done["status"], "collected");
+    assert_eq!(done["loans"][0]["accessories"][0]["out"], 2, "{done}");
+    assert_eq!(chargers(&app).await.0, 1);
+}
+
+/// The business manager could not fix a misspelt accessory, or a retired charger
+/// would still be offered with loans, or retiring it would hide chargers still out.
+#[tokio::test]
+async fn a_manager_renames_and_retires_an_accessory_type_and_its_history_stays() {
+    let app = spawn_app().await;
+    let (sbm, jo) = school(&app).await;
+    let id = app.store().list_accessories().await.unwrap()[0].id;
+    let (_, stock) = chargers(&app).await;
+    let stock = stock.to_string();
+    // one goes out and does not come back
+    let r = app
+        .check_out(&jo, "LAP-1", &[("also", &stock), ("also_count", "1")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .return_device(&sbm, "LAP-1", &[("on_charge", "on")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .submit(
+            &sbm,
+            "/devices/LAP-1",
+            "/devices/LAP-1/status",
+            &[("change", "mark_ready")],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "charged");
+
+    // renamed: a duplicate name is refused with the name kept; the new name shows everywhere
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            "/accessories",
+            &[("name", "HDMI cable")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let rename = format!("/accessories/{id}/rename");
+    let r = app
+        .submit(&sbm, "/accessories", &rename, &[("rename", "hdmi cable")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("There is already an accessory called hdmi cable"),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"hdmi cable\""),
+        "the name typed is kept"
+    );
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &rename,
+            &[("rename", "USB-C charger 65W")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(
+        text(&sbm, &app, "/").await.contains("USB-C charger 65W"),
+        "the desk's not-returned list uses the new name"
+    );
+
+    // retired: no longer offered with a loan, but its count and the one not returned stay
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &format!("/accessories/{id}/retire"),
+            &[("retired", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = text(&sbm, &app, "/accessories").await;
+    assert!(
+        page.contains("USB-C charger 65W <span class=\"badge\">Retired</span>"),
+        "{page}"
+    );
+    assert!(page.contains("Put back in use"));
+    let device = text(&jo, &app, "/devices/LAP-1").await;
+    assert!(
+        !device.contains("USB-C charger 65W —"),
+        "not offered: {device}"
+    );
+    let desk = text(&sbm, &app, "/").await;
+    assert!(
+        desk.contains("Accessories not returned") && desk.contains("USB-C charger 65W"),
+        "{desk}"
+    );
+    // a form sent with the retired stock row is refused, nothing lent
+    let r = app
+        .check_out(&jo, "LAP-1", &[("also", &stock), ("also_count", "1")])
+        .await;
+    assert_eq!(r.status(), 409);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("no longer lent"), "{page}");
+    let d = app.store().device_by_tag("LAP-1").await.unwrap().unwrap();
+    assert!(app.store().open_loan(d.id).await.unwrap().is_none());
+    assert_eq!(
+        chargers_named(&app, "USB-C charger 65W").await,
+        1,
+        "the count stays"
+    );
+    // and through the API
+    let token = app.token_for("jo").await;
+    let r = Client::new()
+        .post(app.url("/api/v1/devices/LAP-1/checkout"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"accessories": [{"name": "USB-C charger 65W", "count": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+
+    // the activity log has each change
+    let log = text(&sbm, &app, "/log").await;
+    for action in ["Accessory type renamed", "Accessory type retired"] {
+        assert!(log.contains(action), "{action} in the log");
+    }
+    // and it can be put back in use
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &format!("/accessories/{id}/retire"),
+            &[("retired", "no")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(text(&jo, &app, "/devices/LAP-1")
+        .await
+        .contains("USB-C charger 65W — ICT room (1 left)"));
+}
+
+/// The count of a type, by name, across every place.
+async fn chargers_named(app: &TestApp, name: &str) -> i64 {
+    app.store()
+        .list_accessories()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.name == name)
+        .flat_map(|a| a.stock.iter().map(|s| s.count))
+        .sum()
+}
+
+/// Collecting "any 1 laptop" with a charger would lose the charger's record.
+#[tokio::test]
+async fn accessories_collected_with_any_n_of_a_kind_go_with_the_first_devices_loan() {
+    let app = spawn_app().await;
+    let (_sbm, _jo) = school(&app).await;
+    let token = app.token_for("jo").await;
+    let id = book_now(
+        &app,
+        &token,
+        serde_json::json!({"kind": "laptop", "count": 1}),
+    )
+    .await;
+    let r = Client::new()
+        .post(app.url(&format!("/api/v1/bookings/{id}/collect")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"accessories": [{"name": "USB-C charger", "count": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let done: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(done["loans"][0]["device"], "LAP-1", "{done}");
+    assert_eq!(done["loans"][0]["accessories"][0]["out"], 1, "{done}");
+    assert_eq!(lent_with(&app, "LAP-1").await.len(), 1);
+    assert_eq!(chargers(&app).await.0, 1);
+}

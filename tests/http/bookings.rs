@@ -521,3 +521,118 @@ async fn a_persons_bookings_are_an_icalendar_feed_at_a_secret_address() {
         "the old address stops working"
     );
 }
+
+/// Runs the calendar program `khal` (Debian's package `khal`) on an .ics file and
+/// returns what it printed, or None when khal is not installed here. Under `CI` a
+/// missing khal is a failure, as a missing browser is for the browser tests:
+/// `.ci/run` installs it.
+fn khal_printics(ics: &str) -> Option<String> {
+    let found = std::process::Command::new("khal")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+        assert!(
+            !in_ci,
+            "khal not found; .ci/run must install Debian's package khal"
+        );
+        eprintln!("SKIPPED: khal (Debian's package khal) is not installed; set CI=1 to make this a failure");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cal = dir.path().join("calendar");
+    std::fs::create_dir(&cal).unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[calendars]\n[[school]]\npath = {}\ntype = calendar\n\
+             [locale]\ntimeformat = %H:%M\ndateformat = %Y-%m-%d\n\
+             longdateformat = %Y-%m-%d\ndatetimeformat = %Y-%m-%d %H:%M\n\
+             longdatetimeformat = %Y-%m-%d %H:%M\n\
+             local_timezone = Europe/London\ndefault_timezone = Europe/London\n",
+            cal.display()
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("bookings.ics");
+    std::fs::write(&file, ics).unwrap();
+    let out = std::process::Command::new("khal")
+        .arg("-c")
+        .arg(&config)
+        .arg("printics")
+        .arg("--format")
+        .arg("{title}|{start}|{end}|{description}<<END>>")
+        .arg(&file)
+        .env("HOME", dir.path())
+        .output()
+        .expect("khal runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "khal could not read the feed:\n{stderr}\n{stdout}\n{ics}"
+    );
+    Some(stdout)
+}
+
+/// A teacher adding the feed to their calendar program would get an error, lose
+/// bookings, or see a purpose with accents or punctuation garbled.
+#[tokio::test]
+async fn the_bookings_feed_opens_in_a_calendar_program() {
+    let app = spawn_app().await;
+    school(&app).await;
+    let ann_token = teacher(&app, "ann").await;
+    let day = a_school_day();
+    let purpose = "6B science; bring chargers, cases & styluses — Mme Pérez's group, \
+                   café-table practical (Année 7), then straight back to the library, \
+                   please: no food near the iPads";
+    assert!(purpose.chars().count() <= 200);
+    let r = book(&app, &ann_token, json!({"set": "iPad trolley A", "date": day.to_string(), "period": "Period 3", "purpose": purpose})).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let r = book(&app, &ann_token, json!({"kind": "chromebook", "count": 2, "date": day.to_string(), "period": "Period 4", "purpose": "Année 8, quiz"})).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    let ann = app.client();
+    app.login(&ann, "ann", kitroom_tests::PASSWORD).await;
+    let page = app
+        .submit(&ann, "/bookings/feed", "/bookings/feed", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("http://").expect("the address is shown");
+    let url = page[start..page[start..].find('<').map(|e| start + e).unwrap()].to_owned();
+    let ics = reqwest::get(&url).await.unwrap().text().await.unwrap();
+
+    let Some(printed) = khal_printics(&ics) else {
+        return;
+    };
+    assert!(printed.starts_with("2 events found"), "{printed}");
+    let body = printed.lines().skip(1).collect::<Vec<_>>().join("\n");
+    let events: Vec<&str> = body
+        .split("<<END>>")
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    assert_eq!(events.len(), 2, "{printed}");
+    let trolley = events
+        .iter()
+        .find(|e| e.starts_with("Kitroom: iPad trolley A|"))
+        .unwrap_or_else(|| panic!("the trolley's booking, by its name: {printed}"));
+    // Period 3 in school time, whatever the season
+    assert!(
+        trolley.contains(&format!("|{day} 11:15|{day} 12:15|")),
+        "{trolley}"
+    );
+    assert!(
+        trolley.contains(purpose),
+        "the purpose reads as typed: {trolley}"
+    );
+    assert!(trolley.contains("IPAD-A1, IPAD-A2, IPAD-A3"), "{trolley}");
+    assert!(
+        events.iter().any(|e| e.contains("|Année 8, quiz")),
+        "{printed}"
+    );
+}

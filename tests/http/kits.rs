@@ -397,3 +397,111 @@ async fn a_sets_return_asks_the_checklist_once_per_kind_and_a_no_about_damage_op
     assert_ne!(status(&app, "IPAD-1").await, DeviceStatus::OnLoan);
     assert_ne!(status(&app, "IPAD-2").await, DeviceStatus::OnLoan);
 }
+
+/// The QR texts of every label on a label sheet, read as a phone's camera would:
+/// each label's SVG is drawn onto a bitmap, module by module, and decoded.
+fn decode_labels(html: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for part in html.split("<div class=\"label set-label\">").skip(1) {
+        let svg = part
+            .split("<svg")
+            .nth(1)
+            .unwrap()
+            .split("</svg>")
+            .next()
+            .unwrap();
+        let view_box = svg.split("viewBox=\"0 0 ").nth(1).unwrap();
+        let mut size = view_box
+            .split(['"', ' '])
+            .map(|n| n.parse::<usize>().unwrap());
+        let (w, h) = (size.next().unwrap(), size.next().unwrap());
+        // Two pixels a unit, white paper, and each dark rectangle drawn in black.
+        let scale = 2;
+        let (pw, ph) = (w * scale, h * scale);
+        let mut luma = vec![255u8; pw * ph];
+        let d = svg
+            .split(" d=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        for rect in d.split('M').filter(|r| !r.is_empty()) {
+            // "M{left} {top}h{width}v{height}H{left}V{top}", as the qrcode crate writes it
+            let nums: Vec<usize> = rect
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|n| !n.is_empty())
+                .map(|n| n.parse().unwrap())
+                .collect();
+            let (left, top, width, height) = (nums[0], nums[1], nums[2], nums[3]);
+            for y in top * scale..(top + height) * scale {
+                for x in left * scale..(left + width) * scale {
+                    luma[y * pw + x] = 0;
+                }
+            }
+        }
+        let mut image =
+            rqrr::PreparedImage::prepare_from_greyscale(pw, ph, |x, y| luma[y * pw + x]);
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1, "one readable QR code a label");
+        texts.push(grids[0].decode().expect("the code reads").1);
+    }
+    texts
+}
+
+/// A teacher scanning the trolley's label would land nowhere, or on the wrong set.
+#[tokio::test]
+async fn a_sets_label_opens_the_sets_page_and_says_how_many_devices_it_holds() {
+    let app = spawn_app().await;
+    let (sbm, jo, set) = trolley(&app).await;
+    let page = text(&sbm, &app, &set).await;
+    assert!(
+        page.contains(&format!("href=\"{set}/label\"")),
+        "the set page links its label"
+    );
+    assert!(
+        !text(&jo, &app, &set).await.contains("/label\""),
+        "not for a borrower"
+    );
+
+    let one = text(&sbm, &app, &format!("{set}/label")).await;
+    assert!(one.contains("iPad trolley A"), "the label names the set");
+    assert!(
+        one.contains("3 devices"),
+        "and says how many devices it holds"
+    );
+    assert_eq!(decode_labels(&one), vec![app.url(&set)]);
+
+    // a second set: the sheet of all sets has a label for each, each opening its own page
+    let r = app
+        .submit(&sbm, "/sets", "/sets", &[("name", "Chromebook box 1")])
+        .await;
+    let second = r.headers()["location"].to_str().unwrap().to_owned();
+    let sheet = text(&sbm, &app, "/sets/labels").await;
+    assert!(sheet.contains("0 devices"), "{sheet}");
+    let mut got = decode_labels(&sheet);
+    got.sort();
+    let mut want = vec![app.url(&set), app.url(&second)];
+    want.sort();
+    assert_eq!(got, want);
+    // the address on the label is the set's page, which answers
+    let r = jo.get(&got[0]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // and a scanner that types the label's address into the scan box lands there too
+    let r = jo
+        .get(app.url("/scan"))
+        .query(&[("tag", app.url(&set))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], set.as_str());
+    assert_eq!(
+        jo.get(app.url("/sets/labels"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}

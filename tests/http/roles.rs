@@ -173,7 +173,9 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/calendar", "/calendar", "periods=Period+1", "LFFFO"),
     ("GET", "/sets", "/sets", "", "LOOOO"),
     ("POST", "/sets", "/sets", "name=", "LFFOO"),
+    ("GET", "/sets/labels", "/sets/labels", "", "LFFOO"),
     ("GET", "/sets/{id}", "/sets/:set", "", "LOOOO"),
+    ("GET", "/sets/{id}/label", "/sets/:set/label", "", "LFFOO"),
     ("POST", "/sets/{id}/devices", "/sets/:set/devices", "tag=LAP-3", "LFFOO"),
     ("POST", "/sets/{id}/devices/{tag}/remove", "/sets/:set/devices/LAP-3/remove", "", "LFFOO"),
     ("POST", "/sets/{id}/checkout", "/sets/:set/checkout", "", "LOOOO"),
@@ -185,6 +187,7 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/bookings/feed", "/bookings/feed", "", "LOOOO"),
     ("POST", "/bookings/feed", "/bookings/feed", "", "LOOOO"),
     ("POST", "/bookings/{id}/cancel", "/bookings/:booking/cancel", "", "LFFOO"),
+    ("GET", "/bookings/{id}/collect", "/bookings/:booking/collect", "", "LFFOO"),
     ("POST", "/bookings/{id}/collect", "/bookings/:booking/collect", "", "LFFOO"),
     ("GET", "/feeds/{token}/bookings.ics", "/feeds/not-a-feed/bookings.ics", "", "NNNNN"),
     ("GET", "/checklists", "/checklists", "", "LFFOO"),
@@ -192,6 +195,8 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/accessories", "/accessories", "", "LFFOO"),
     ("POST", "/accessories", "/accessories", "name=", "LFFOO"),
     ("POST", "/accessories/{id}/adjust", "/accessories/00000000-0000-4000-8000-000000000000/adjust", "change=", "LFFOO"),
+    ("POST", "/accessories/{id}/rename", "/accessories/:accessory/rename", "rename=", "LFFOO"),
+    ("POST", "/accessories/{id}/retire", "/accessories/:accessory/retire", "retired=no", "LFFOO"),
     ("POST", "/accessories/lent/{id}/found", "/accessories/lent/1/found", "", "LFFNN"),
     // last: it ends the walking role's session
     ("POST", "/logout", "/logout", "", "LLLLL"),
@@ -394,8 +399,14 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         .unwrap()
         .id
         .to_string();
+    let accessory = store
+        .create_accessory(kitroom_store::Actor::system(), "Role charger".into())
+        .await
+        .unwrap()
+        .to_string();
     Fixtures {
         subs: vec![
+            (":accessory", accessory),
             (":other_token", other_token),
             (":set", set.to_string()),
             (":booking", booking),

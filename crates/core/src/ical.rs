@@ -1,8 +1,11 @@
-//! Writing iCalendar (RFC 5545) for a person's bookings feed: content lines ending
-//! in CRLF, long lines folded at 75 octets without splitting a character, and text
-//! escaped. Only what a subscribed calendar needs: a VCALENDAR of VEVENTs in UTC.
+//! A person's bookings as iCalendar (RFC 5545), for the calendar feed. The
+//! `icalendar` crate writes it (content lines ending in CRLF, text escaped, long
+//! lines folded at 75 octets); this module says what goes in: a VCALENDAR of
+//! VEVENTs in UTC, each with a stable UID so calendar programs update rather than
+//! duplicate.
 
 use chrono::{DateTime, Utc};
+use icalendar::{Component, EventLike, EventStatus};
 
 /// One event in the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,81 +21,37 @@ pub struct IcsEvent {
     pub cancelled: bool,
 }
 
-fn utc(t: DateTime<Utc>) -> String {
-    t.format("%Y%m%dT%H%M%SZ").to_string()
-}
-
-/// Escapes a TEXT value: backslash, semicolon, comma and line breaks.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Folds one content line into lines of at most 75 octets, each continuation
-/// starting with a space, and ends it with CRLF.
-pub fn fold(line: &str) -> String {
-    let mut out = String::with_capacity(line.len() + 8);
-    let mut width = 0;
-    for c in line.chars() {
-        let n = c.len_utf8();
-        if width + n > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(c);
-        width += n;
-    }
-    out.push_str("\r\n");
-    out
-}
-
 /// A whole calendar: `name` is what the calendar program shows for the feed.
 pub fn calendar(name: &str, events: &[IcsEvent]) -> String {
-    let mut out = String::new();
-    let mut line = |l: String| out.push_str(&fold(&l));
-    line("BEGIN:VCALENDAR".into());
-    line("VERSION:2.0".into());
-    line("PRODID:-//Kitroom//Bookings//EN".into());
-    line("CALSCALE:GREGORIAN".into());
-    line("METHOD:PUBLISH".into());
-    line(format!("X-WR-CALNAME:{}", escape(name)));
+    let mut cal = icalendar::Calendar::empty();
+    cal.append_property(("VERSION", "2.0"));
+    cal.append_property(("PRODID", "-//Kitroom//Bookings//EN"));
+    cal.append_property(("CALSCALE", "GREGORIAN"));
+    cal.append_property(("METHOD", "PUBLISH"));
+    cal.name(name);
     for e in events {
-        line("BEGIN:VEVENT".into());
-        line(format!("UID:{}", escape(&e.uid)));
-        line(format!("DTSTAMP:{}", utc(e.stamp)));
-        line(format!("DTSTART:{}", utc(e.starts_at)));
-        line(format!("DTEND:{}", utc(e.ends_at)));
-        line(format!("SUMMARY:{}", escape(&e.summary)));
+        let mut event = icalendar::Event::new();
+        event
+            .uid(&e.uid)
+            .timestamp(e.stamp)
+            .starts(e.starts_at)
+            .ends(e.ends_at)
+            .summary(&e.summary)
+            .status(if e.cancelled {
+                EventStatus::Cancelled
+            } else {
+                EventStatus::Confirmed
+            })
+            .add_property("TRANSP", "OPAQUE");
         if !e.description.is_empty() {
-            line(format!("DESCRIPTION:{}", escape(&e.description)));
+            event.description(&e.description);
         }
         if !e.location.is_empty() {
-            line(format!("LOCATION:{}", escape(&e.location)));
+            event.location(&e.location);
         }
-        line(format!(
-            "STATUS:{}",
-            if e.cancelled {
-                "CANCELLED"
-            } else {
-                "CONFIRMED"
-            }
-        ));
-        line("TRANSP:OPAQUE".into());
-        line("END:VEVENT".into());
+        cal.push(event.done());
     }
-    line("END:VCALENDAR".into());
-    out
+    cal.to_string()
 }
 
 #[cfg(test)]
@@ -103,38 +62,64 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    #[test]
-    fn text_is_escaped_and_long_lines_fold_at_75_octets_without_splitting_a_character() {
-        assert_eq!(
-            escape("6B; science, room 4\\5\nbring chargers"),
-            "6B\\; science\\, room 4\\\\5\\nbring chargers"
-        );
-        let long = format!("SUMMARY:{}", "é".repeat(60));
-        let folded = fold(&long);
-        assert!(folded.ends_with("\r\n"));
-        for l in folded.trim_end_matches("\r\n").split("\r\n") {
-            assert!(l.len() <= 75, "{} octets", l.len());
-        }
-        // unfolding gives the line back
-        assert_eq!(folded.trim_end_matches("\r\n").replace("\r\n ", ""), long);
-    }
-
-    #[test]
-    fn a_booking_is_one_event_in_utc_with_crlf_lines() {
-        let e = IcsEvent {
+    fn event(summary: &str, description: &str) -> IcsEvent {
+        IcsEvent {
             uid: "b1@kitroom".into(),
             stamp: t("2026-11-23T09:00:00Z"),
             starts_at: t("2027-04-12T10:15:00Z"),
             ends_at: t("2027-04-12T11:15:00Z"),
-            summary: "iPad trolley A".into(),
-            description: "Period 3, 6B science".into(),
+            summary: summary.into(),
+            description: description.into(),
             location: String::new(),
             cancelled: false,
-        };
-        let ics = calendar("Kitroom: Jo's bookings", &[e]);
-        assert!(ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
+        }
+    }
+
+    #[test]
+    fn text_is_escaped_and_long_lines_fold_at_75_octets_without_splitting_a_character() {
+        let ics = calendar(
+            "Kitroom",
+            &[event(
+                &"é".repeat(60),
+                "6B; science, room 4\\5\nbring chargers",
+            )],
+        );
+        assert!(
+            ics.contains("DESCRIPTION:6B\\; science\\, room 4\\\\5\\nbring chargers\r\n"),
+            "{ics}"
+        );
+        for l in ics.trim_end_matches("\r\n").split("\r\n") {
+            assert!(l.len() <= 75, "{} octets: {l}", l.len());
+        }
+        // unfolding gives the summary back whole (each piece is valid UTF-8, so no
+        // character was split)
+        let unfolded = ics.replace("\r\n ", "");
+        assert!(
+            unfolded.contains(&format!("SUMMARY:{}\r\n", "é".repeat(60))),
+            "{ics}"
+        );
+    }
+
+    #[test]
+    fn a_booking_is_one_event_in_utc_with_crlf_lines() {
+        let ics = calendar(
+            "Kitroom: Jo's bookings",
+            &[event("iPad trolley A", "Period 3, 6B science")],
+        );
+        assert!(
+            ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"),
+            "{ics}"
+        );
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
-        assert!(ics.contains("\r\nDTSTART:20270412T101500Z\r\nDTEND:20270412T111500Z\r\n"));
+        assert!(ics.contains("\r\nDTSTART:20270412T101500Z\r\n"), "{ics}");
+        assert!(ics.contains("\r\nDTEND:20270412T111500Z\r\n"), "{ics}");
+        assert!(ics.contains("\r\nDTSTAMP:20261123T090000Z\r\n"), "{ics}");
+        assert!(ics.contains("\r\nUID:b1@kitroom\r\n"), "{ics}");
+        assert!(ics.contains("\r\nSTATUS:CONFIRMED\r\n"), "{ics}");
+        assert!(
+            ics.contains("\r\nX-WR-CALNAME:Kitroom: Jo's bookings\r\n"),
+            "{ics}"
+        );
         assert!(ics.contains("DESCRIPTION:Period 3\\, 6B science\r\n"));
         assert!(
             !ics.replace("\r\n", "").contains('\n'),

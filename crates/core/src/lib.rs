@@ -16,7 +16,7 @@
 //! - [`disposal`]: retiring a device, with the evidence its data was wiped.
 //! - [`stocktake`]: what a stocktake expected, saw and found missing.
 //! - [`event`]: the activity log's actions and its hash chain.
-//! - [`ical`]: iCalendar text for a person's bookings feed.
+//! - [`ical`]: a person's bookings feed as iCalendar, written by the `icalendar` crate.
 //! - [`import`]: checking imported rows (devices, people, encryption status).
 //! - [`incident`]: damage, loss and theft, and the data-breach assessment.
 //! - [`kit`]: sets and trolleys lent as one: which devices go, which came back.

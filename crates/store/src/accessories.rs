@@ -20,6 +20,8 @@ use crate::events::{append, Subject};
 pub struct Accessory {
     pub id: Uuid,
     pub name: String,
+    /// No longer offered with a loan; its counts and history stay.
+    pub retired: bool,
     pub stock: Vec<Stock>,
 }
 
@@ -88,15 +90,16 @@ pub(crate) async fn take_in(
     for t in taking {
         let row: Option<(String, String, i64)> = sqlx::query_as(
             "select a.name, l.name, s.count from accessory_stock s join accessory a on a.id = s.accessory_id
-             join location l on l.id = s.location_id where s.id = ?",
+             join location l on l.id = s.location_id where s.id = ? and a.retired_at is null",
         )
         .bind(t.stock)
         .fetch_optional(&mut *conn)
         .await?;
+        // a retired type is no longer lent, as one no longer kept there
         let Some((name, location, have)) = row else {
             return Err(Invalid::one(
                 "accessories",
-                "That accessory is no longer kept there. Choose again from the list.",
+                "That accessory is no longer kept there or no longer lent. Choose again from the list.",
             )
             .into());
         };
@@ -189,10 +192,11 @@ const LENT: &str =
 impl Store {
     /// Every accessory type with its counts, by name.
     pub async fn list_accessories(&self) -> Result<Vec<Accessory>, StoreError> {
-        let types: Vec<(String, String)> =
-            sqlx::query_as("select id, name from accessory order by name collate nocase")
-                .fetch_all(self.reader())
-                .await?;
+        let types: Vec<(String, String, bool)> = sqlx::query_as(
+            "select id, name, retired_at is not null from accessory order by name collate nocase",
+        )
+        .fetch_all(self.reader())
+        .await?;
         let stock: Vec<(String, i64, String, i64)> = sqlx::query_as(
             "select s.accessory_id, s.id, l.name, s.count from accessory_stock s
              join location l on l.id = s.location_id order by l.name collate nocase",
@@ -201,8 +205,9 @@ impl Store {
         .await?;
         types
             .into_iter()
-            .map(|(id, name)| {
+            .map(|(id, name, retired)| {
                 Ok(Accessory {
+                    retired,
                     stock: stock
                         .iter()
                         .filter(|s| s.0 == id)
@@ -318,12 +323,109 @@ impl Store {
         .await
     }
 
-    /// What can be taken with a loan: every type at every location with some left.
+    /// Renames a type of accessory; its counts, loans and history keep it.
+    pub async fn rename_accessory(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        name: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let old: String = sqlx::query_scalar("select name from accessory where id = ?")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                if old == name {
+                    return Ok(());
+                }
+                let r = sqlx::query("update accessory set name = ? where id = ?")
+                    .bind(&name)
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await;
+                match r {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Err(Invalid::one(
+                            "rename",
+                            format!(
+                                "There is already an accessory called {name}. Choose another name."
+                            ),
+                        )
+                        .into())
+                    }
+                    other => other?,
+                };
+                append(
+                    conn,
+                    &actor,
+                    "accessory.renamed",
+                    &subject(&id.to_string(), &name),
+                    json!({"from": old, "to": name}),
+                    now,
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Retires a type (no longer offered with a loan) or, with `retired` false, puts
+    /// it back in use. Its counts, its history and any not returned stay.
+    pub async fn retire_accessory(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        retired: bool,
+    ) -> Result<String, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let (name, was): (String, bool) = sqlx::query_as(
+                    "select name, retired_at is not null from accessory where id = ?",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                if was == retired {
+                    return Ok(name);
+                }
+                sqlx::query("update accessory set retired_at = ? where id = ?")
+                    .bind(retired.then(|| time_text(now)))
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                let action = if retired {
+                    "accessory.retired"
+                } else {
+                    "accessory.reinstated"
+                };
+                append(
+                    conn,
+                    &actor,
+                    action,
+                    &subject(&id.to_string(), &name),
+                    json!({"name": name}),
+                    now,
+                )
+                .await?;
+                Ok(name)
+            })
+        })
+        .await
+    }
+
+    /// What can be taken with a loan: every type in use at every location with some left.
     pub async fn accessories_in_stock(&self) -> Result<Vec<Stock>, StoreError> {
         Ok(self
             .list_accessories()
             .await?
             .into_iter()
+            .filter(|a| !a.retired)
             .flat_map(|a| a.stock)
             .filter(|s| s.count > 0)
             .collect())

@@ -496,6 +496,7 @@ async fn collect_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
     id: Uuid,
+    accessories: &[crate::accessories::Taking],
     now: DateTime<Utc>,
 ) -> Result<Booking, StoreError> {
     let b = booking_in(conn, id).await?;
@@ -547,6 +548,7 @@ async fn collect_in(
             (None, Some(group.id))
         }
         Booked::Kind { kind, .. } => {
+            let mut first = None;
             // each held device goes out; one that is not in the room (still charging,
             // say) is swapped for another of the kind that is available and free
             let held: Vec<(String, String)> = sqlx::query_as(
@@ -585,7 +587,7 @@ async fn collect_in(
                     hold_in(conn, id, &spare, &b.slot).await?;
                     spare
                 };
-                check_out_in(
+                let loan = check_out_in(
                     conn,
                     actor,
                     parse_uuid(&device)?,
@@ -597,10 +599,36 @@ async fn collect_in(
                 )
                 .await
                 .map_err(borrower_refusal)?;
+                first.get_or_insert(loan.id);
+            }
+            // Accessories go with the first device's loan: one place to count them back.
+            if !accessories.is_empty() {
+                crate::accessories::take_in(
+                    conn,
+                    actor,
+                    &booking_subject(&b),
+                    first,
+                    None,
+                    accessories,
+                    now,
+                )
+                .await?;
             }
             (None, None)
         }
     };
+    if loan_id.is_some() || group_id.is_some() {
+        crate::accessories::take_in(
+            conn,
+            actor,
+            &booking_subject(&b),
+            loan_id,
+            group_id,
+            accessories,
+            now,
+        )
+        .await?;
+    }
     sqlx::query(
         "update booking set status = ?, closed_at = ?, loan_id = ?, group_id = ? where id = ?",
     )
@@ -667,12 +695,19 @@ impl Store {
     }
 
     /// Turns a booking into a loan in one step, with every check-out rule checked
-    /// again for every device, due back when the booking ends.
-    pub async fn collect_booking(&self, actor: Actor, id: Uuid) -> Result<Booking, StoreError> {
+    /// again for every device, due back when the booking ends. `accessories` go out
+    /// with it in the same transaction (with the first device's loan for "any N of
+    /// a kind"); too few of one refuses the whole collection.
+    pub async fn collect_booking(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        accessories: Vec<crate::accessories::Taking>,
+    ) -> Result<Booking, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                collect_in(conn, &actor, id, now).await
+                collect_in(conn, &actor, id, &accessories, now).await
             })
         })
         .await

@@ -763,7 +763,7 @@ mod bookings {
                 }
                 Op::Collect { booking } => {
                     if let Some(b) = bookings.get(booking) {
-                        refusal_only(store.collect_booking(jo.actor(), *b).await);
+                        refusal_only(store.collect_booking(jo.actor(), *b, Vec::new()).await);
                     }
                 }
                 Op::Cancel { booking } => {

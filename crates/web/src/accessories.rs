@@ -24,6 +24,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/accessories", get(list).post(create))
         .route("/accessories/{id}/adjust", post(adjust))
+        .route("/accessories/{id}/rename", post(rename))
+        .route("/accessories/{id}/retire", post(retire))
         .route("/accessories/lent/{id}/found", post(found))
 }
 
@@ -36,7 +38,23 @@ pub struct AccessoryForms {
     pub location: String,
     pub change: String,
     pub reason: String,
+    /// The type whose rename was refused, and the name as typed.
+    pub renaming: Option<String>,
+    pub rename: String,
     pub invalid: Invalid,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RenameForm {
+    rename: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RetireForm {
+    /// "no" puts a retired type back in use; anything else retires it.
+    retired: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +167,68 @@ async fn adjust(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn rename(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    FormBody(form): FormBody<RenameForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let id = parse_id(&id)?;
+    let mut forms = AccessoryForms {
+        renaming: Some(id.to_string()),
+        rename: form.rename.clone(),
+        ..Default::default()
+    };
+    let Some(name) = forms
+        .invalid
+        .check("rename", accessory::accessory_name(&form.rename))
+    else {
+        return refused(&ctx, &state, forms).await;
+    };
+    match state
+        .store()
+        .rename_accessory(ctx.user.actor(), id, name.clone())
+        .await
+    {
+        Ok(()) => {
+            set_flash(&ctx.session, format!("Renamed: {name}.")).await?;
+            Ok(Redirect::to("/accessories").into_response())
+        }
+        Err(StoreError::Invalid(i)) => {
+            forms.invalid = i;
+            refused(&ctx, &state, forms).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Retires a type (no longer offered with a loan), or puts it back in use.
+async fn retire(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    FormBody(form): FormBody<RetireForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let id = parse_id(&id)?;
+    let retired = form.retired.trim() != "no";
+    let name = state
+        .store()
+        .retire_accessory(ctx.user.actor(), id, retired)
+        .await?;
+    set_flash(
+        &ctx.session,
+        if retired {
+            format!("{name} is retired: it is no longer offered with a loan. Its counts and history stay here, and any not returned stay on your desk.")
+        } else {
+            format!("{name} is back in use and can go out with a loan again.")
+        },
+    )
+    .await?;
+    Ok(Redirect::to("/accessories").into_response())
 }
 
 /// Accessories not returned have turned up: back in the count.

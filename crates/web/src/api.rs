@@ -354,8 +354,83 @@ async fn openapi() -> Response {
         .into_response()
 }
 
+/// Accessories lent with a loan or a set's loan, as the API shows them.
+pub(crate) fn lent_json(lent: &[kitroom_store::accessories::Lent]) -> Value {
+    lent.iter()
+        .map(|a| json!({"name": a.name, "from": a.location, "out": a.count_out, "back": a.count_back}))
+        .collect()
+}
+
+/// Accessories asked for with a check-out or a collection, in the shape a loan
+/// lists them: `{"name": "USB-C charger", "count": 2}`, with `from` (the place) when
+/// more than one place keeps them. `type` and `quantity` are accepted too.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccessoryAsk {
+    #[serde(alias = "type")]
+    name: String,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(alias = "quantity", alias = "out")]
+    count: i64,
+}
+
+/// Finds the stock each ask takes from: the place named, or else the place with the
+/// most left. Whether there are enough is checked when they are taken, in the
+/// same transaction as the loan, so nothing is lent when one is short.
+pub(crate) async fn taking(
+    state: &AppState,
+    asks: &[AccessoryAsk],
+) -> Result<Vec<kitroom_store::accessories::Taking>, ApiError> {
+    if asks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refuse = |m: String| ApiError::invalid(Invalid::one("accessories", m));
+    let all = state.store().list_accessories().await?;
+    let mut out = Vec::new();
+    for ask in asks {
+        let count = kitroom_core::accessory::parse_count(
+            &ask.count.to_string(),
+            &format!("How many × {}", ask.name.trim()),
+            1,
+        )
+        .map_err(refuse)?;
+        let Some(a) = all
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(ask.name.trim()) && !a.retired)
+        else {
+            return Err(refuse(format!(
+                "No accessory in use is called “{}”. The business manager lists them under Sets → Accessories.",
+                ask.name.trim()
+            )));
+        };
+        let stock = match ask.from.as_deref().map(str::trim) {
+            Some(place) if !place.is_empty() => a
+                .stock
+                .iter()
+                .find(|s| s.location.eq_ignore_ascii_case(place)),
+            _ => a.stock.iter().max_by_key(|s| s.count),
+        };
+        let Some(stock) = stock else {
+            return Err(refuse(format!(
+                "No {} is counted {}, so none can go out.",
+                a.name,
+                ask.from
+                    .as_deref()
+                    .map(|p| format!("in the {}", p.trim()))
+                    .unwrap_or_else(|| "anywhere".to_owned())
+            )));
+        };
+        out.push(kitroom_store::accessories::Taking {
+            stock: stock.id,
+            count,
+        });
+    }
+    Ok(out)
+}
+
 /// Loans as the API shows them, each with the accessories lent with it.
-async fn loans_json(state: &AppState, loans: &[Loan]) -> Result<Vec<Value>, ApiError> {
+pub(crate) async fn loans_json(state: &AppState, loans: &[Loan]) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<_> = loans.iter().map(|l| l.id).collect();
     let lent = state.store().accessories_of_loans(&ids).await?;
     Ok(loans
@@ -364,11 +439,7 @@ async fn loans_json(state: &AppState, loans: &[Loan]) -> Result<Vec<Value>, ApiE
             let mut v = loan_json(l);
             v["accessories"] = lent
                 .get(&l.id)
-                .map(|a| {
-                    a.iter()
-                        .map(|a| json!({"name": a.name, "from": a.location, "out": a.count_out, "back": a.count_back}))
-                        .collect()
-                })
+                .map(|a| lent_json(a))
                 .unwrap_or_else(|| json!([]));
             v
         })
@@ -413,6 +484,9 @@ struct CheckOutBody {
     purpose: String,
     #[serde(default)]
     off_site: bool,
+    /// Accessories going out with it.
+    #[serde(default)]
+    accessories: Vec<AccessoryAsk>,
 }
 
 /// Whom a check-out is for: the caller when `borrower` is empty or their own
@@ -461,9 +535,10 @@ async fn check_out(
         off_site: body.off_site,
         head_authorised: false,
     };
+    let taking = taking(&state, &body.accessories).await?;
     let loan = state
         .store()
-        .check_out(user.0.actor(), device.id, borrower.id, request, Vec::new())
+        .check_out(user.0.actor(), device.id, borrower.id, request, taking)
         .await?;
     let body = loans_json(&state, std::slice::from_ref(&loan)).await?;
     Ok((StatusCode::CREATED, Json(&body[0])).into_response())

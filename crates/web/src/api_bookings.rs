@@ -207,14 +207,34 @@ async fn cancel(
 
 /// Collects a booking: it becomes a loan (or a set's loan) at once, with every
 /// check-out rule checked again. The answer carries the loans made.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CollectBody {
+    /// Accessories going out with it.
+    #[serde(default)]
+    accessories: Vec<crate::api::AccessoryAsk>,
+}
+
 async fn collect(
     user: ApiUser,
     State(state): State<AppState>,
     Path(b): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
+    // The body is optional: a plain POST collects the booking alone.
+    let asked: CollectBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CollectBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-body", e.to_string()))?
+    };
     let b = owned(&user, &state, &b).await?;
-    let b = state.store().collect_booking(user.0.actor(), b.id).await?;
+    let taking = crate::api::taking(&state, &asked.accessories).await?;
+    let b = state
+        .store()
+        .collect_booking(user.0.actor(), b.id, taking)
+        .await?;
     let mut body = booking_json(&b);
     let person = state
         .store()
@@ -230,12 +250,24 @@ async fn collect(
             ..Default::default()
         })
         .await?;
-    body["loans"] = json!(loans
-        .iter()
+    let made: Vec<_> = loans
+        .into_iter()
         .filter(|l| b.devices.contains(&l.device_tag) || Some(l.id) == b.loan_id)
-        .map(loan_json)
-        .collect::<Vec<_>>());
+        .collect();
+    body["loans"] = json!(crate::api::loans_json(&state, &made).await?);
+    if let Some(group) = b.group_id {
+        body["accessories"] =
+            crate::api::lent_json(&state.store().accessories_lent(None, Some(group)).await?);
+    }
     Ok(Json(body).into_response())
+}
+
+/// A set's loan with the accessories lent with it.
+async fn group_json_with_accessories(state: &AppState, g: &LoanGroup) -> Result<Value, ApiError> {
+    let mut v = group_json(g);
+    v["accessories"] =
+        crate::api::lent_json(&state.store().accessories_lent(None, Some(g.id)).await?);
+    Ok(v)
 }
 
 fn group_json(g: &LoanGroup) -> Value {
@@ -285,7 +317,12 @@ async fn set(
     Path(s): Path<String>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    Ok(Json(set_json(&find_set(&state, &s).await?)).into_response())
+    let k = find_set(&state, &s).await?;
+    let mut v = set_json(&k);
+    if let Some(g) = &k.open {
+        v["set_loan"] = group_json_with_accessories(&state, g).await?;
+    }
+    Ok(Json(v).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -295,6 +332,9 @@ struct SetCheckOutBody {
     due_at: Option<DateTime<Utc>>,
     #[serde(default)]
     purpose: String,
+    /// Accessories going out with the set.
+    #[serde(default)]
+    accessories: Vec<crate::api::AccessoryAsk>,
 }
 
 async fn set_check_out(
@@ -317,11 +357,12 @@ async fn set_check_out(
         off_site: false,
         head_authorised: false,
     };
+    let taking = crate::api::taking(&state, &body.accessories).await?;
     let (group, staying) = state
         .store()
-        .check_out_kit(user.0.actor(), k.id, borrower.id, request, Vec::new())
+        .check_out_kit(user.0.actor(), k.id, borrower.id, request, taking)
         .await?;
-    let mut out = group_json(&group);
+    let mut out = group_json_with_accessories(&state, &group).await?;
     out["left_behind"] = json!(staying
         .iter()
         .map(|(t, s)| json!({"device": t, "status": s}))

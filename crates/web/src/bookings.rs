@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/bookings/new", get(new))
         .route("/bookings/feed", get(feed_page).post(new_feed))
         .route("/bookings/{id}/cancel", post(cancel))
-        .route("/bookings/{id}/collect", post(collect))
+        .route("/bookings/{id}/collect", get(collect_page).post(collect))
 }
 
 /// The calendar feed itself: opened by a calendar program without a session; the
@@ -590,14 +590,61 @@ async fn cancel(
     .into_response())
 }
 
-async fn collect(
+/// "Also taking" on the collect form, as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CollectForm {
+    also: String,
+    also_count: String,
+}
+
+/// The collect page: the booking, and "Also taking" (chargers, cables) before the
+/// one press that checks it out. The Collect button beside a booking skips it.
+async fn collect_page(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let b = owned(&ctx, &state, &id).await?;
-    match state.store().collect_booking(ctx.user.actor(), b.id).await {
+    let stock = state.store().accessories_in_stock().await?;
+    Ok(v::collect(&ctx, &b, &stock, "", "", None).into_response())
+}
+
+/// The collect page again, 409, saying why the accessories could not go out, with
+/// the choice as typed. Nothing was lent.
+async fn collect_refused(
+    ctx: &Ctx,
+    state: &AppState,
+    b: &Booking,
+    form: &CollectForm,
+    why: &str,
+) -> Result<Response, AppError> {
+    let stock = state.store().accessories_in_stock().await?;
+    Ok((
+        StatusCode::CONFLICT,
+        v::collect(ctx, b, &stock, &form.also, &form.also_count, Some(why)),
+    )
+        .into_response())
+}
+
+async fn collect(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    FormBody(form): FormBody<CollectForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::Borrow)?;
+    let b = owned(&ctx, &state, &id).await?;
+    let taking = match crate::accessories::taking(&form.also, &form.also_count) {
+        Ok(t) => t,
+        Err(why) => return collect_refused(&ctx, &state, &b, &form, &why).await,
+    };
+    match state
+        .store()
+        .collect_booking(ctx.user.actor(), b.id, taking)
+        .await
+    {
         Ok(b) => {
             let settings = state.store().settings().await?;
             set_flash(
@@ -620,6 +667,10 @@ async fn collect(
         }
         Err(StoreError::Booking(r)) => Err(AppError::Conflict(r.refusal.to_string())),
         Err(StoreError::Kit(r)) => Err(AppError::Conflict(r.to_string())),
+        Err(StoreError::Invalid(i)) if i.for_field("accessories").is_some() => {
+            let why = i.for_field("accessories").unwrap_or_default();
+            collect_refused(&ctx, &state, &b, &form, why).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -28,7 +28,9 @@ use crate::{AppError, AppState};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sets", get(list).post(create))
+        .route("/sets/labels", get(labels))
         .route("/sets/{id}", get(show))
+        .route("/sets/{id}/label", get(label))
         .route("/sets/{id}/devices", post(add_device))
         .route("/sets/{id}/devices/{tag}/remove", post(remove_device))
         .route("/sets/{id}/checkout", post(check_out))
@@ -122,6 +124,47 @@ async fn create(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A printable A4 sheet with one label for every set: scanning one opens the set's
+/// page, where it is checked out or its booking collected.
+async fn labels(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let kits: Vec<(Uuid, String, usize)> = state
+        .store()
+        .list_kits()
+        .await?
+        .into_iter()
+        .map(|k| (k.id, k.name, usize::try_from(k.devices).unwrap_or(0)))
+        .collect();
+    let school = state.store().settings().await?.school_name;
+    Ok(v::labels(&ctx, &kits, &state.base_url(&headers), &school, "/sets").into_response())
+}
+
+/// The same sheet with one set's label, to print when a set is made or its label is
+/// worn.
+async fn label(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageRegister)?;
+    let kit = kit(&state, &id).await?;
+    let school = state.store().settings().await?.school_name;
+    let kits = [(kit.id, kit.name, kit.devices.len())];
+    Ok(v::labels(
+        &ctx,
+        &kits,
+        &state.base_url(&headers),
+        &school,
+        &kit_url(kit.id),
+    )
+    .into_response())
 }
 
 async fn kit(state: &AppState, id: &str) -> Result<Kit, AppError> {

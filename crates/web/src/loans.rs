@@ -301,13 +301,21 @@ struct ScanQuery {
 
 /// A tag typed or scanned into the "find a device" box (a USB scanner types the
 /// tag and Enter) opens that device's page.
-/// A set's name opens the set's page (where its booking is collected).
+/// A set's name, or its label's address, opens the set's page (where its booking
+/// is collected).
 async fn scan(
     _: Ctx,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<ScanQuery>,
 ) -> Result<Response, AppError> {
     let tag = q.tag.trim();
+    // A scanner that reads QR codes types a set label's whole address.
+    if let Some(id) = tag
+        .rsplit_once("/sets/")
+        .and_then(|(_, id)| uuid::Uuid::parse_str(id.trim_end_matches('/')).ok())
+    {
+        return Ok(Redirect::to(&crate::kits::kit_url(id)).into_response());
+    }
     // A phone camera may read the label's whole address rather than the tag.
     let tag = tag.rsplit_once("/d/").map(|(_, t)| t).unwrap_or(tag);
     if tag.is_empty() {

@@ -27,8 +27,10 @@ pub fn list(ctx: &Ctx, all: &[Accessory], f: &AccessoryForms) -> Markup {
             @for a in all {
                 @let here = f.adjusting.as_deref() == Some(a.id.to_string().as_str());
                 @let invalid = if here { &f.invalid } else { &none };
+                @let renaming = f.renaming.as_deref() == Some(a.id.to_string().as_str());
                 section.accessory {
-                    h2 { (a.name) }
+                    h2 { (a.name) @if a.retired { " " span.badge { "Retired" } } }
+                    @if a.retired { p.hint { "Retired: no longer offered with a loan. Any still out come back as usual." } }
                     @if a.stock.is_empty() {
                         p.muted { "None counted anywhere yet." }
                     } @else {
@@ -46,10 +48,29 @@ pub fn list(ctx: &Ctx, all: &[Accessory], f: &AccessoryForms) -> Markup {
                         (Field::text("reason", "Why", if here { &f.reason } else { "" }).required().hint("For example: new delivery, found broken, counted again").render(invalid))
                         button.secondary type="submit" { "Change the count" }
                     }
+                    details open[renaming] {
+                        summary { "Rename or retire " (a.name) }
+                        form method="post" action={ "/accessories/" (a.id) "/rename" } novalidate {
+                            (csrf(&ctx.csrf))
+                            (Field::text("rename", "New name", if renaming { &f.rename } else { &a.name }).required().render(if renaming { &f.invalid } else { &none }))
+                            button.secondary type="submit" { "Rename" }
+                        }
+                        form method="post" action={ "/accessories/" (a.id) "/retire" } {
+                            (csrf(&ctx.csrf))
+                            @if a.retired {
+                                input type="hidden" name="retired" value="no";
+                                button.secondary type="submit" { "Put back in use" }
+                            } @else {
+                                input type="hidden" name="retired" value="yes";
+                                p.hint { "Retire a type the school no longer lends. It stops being offered with a loan; its counts, its history and any not returned stay." }
+                                button.secondary type="submit" { "Retire " (a.name) }
+                            }
+                        }
+                    }
                 }
             }
             h2 #new { "Add a type of accessory" }
-            @let invalid = if f.adjusting.is_none() { &f.invalid } else { &none };
+            @let invalid = if f.adjusting.is_none() && f.renaming.is_none() { &f.invalid } else { &none };
             form method="post" action="/accessories" novalidate {
                 (csrf(&ctx.csrf))
                 (Field::text("name", "Name", &f.name).required().hint("For example: USB-C charger, Apple Pencil, SD card").render(invalid))

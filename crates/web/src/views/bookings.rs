@@ -38,6 +38,7 @@ fn actions(ctx: &Ctx, b: &Booking, now: DateTime<Utc>) -> Markup {
                         (csrf(&ctx.csrf))
                         button.primary type="submit" { "Collect " (b.booked.describe()) }
                     }
+                    a href={ "/bookings/" (b.id) "/collect" } { "Collect with chargers or cables" }
                 }
                 form method="post" action={ "/bookings/" (b.id) "/cancel" } {
                     (csrf(&ctx.csrf))
@@ -257,6 +258,40 @@ fn again(f: &BookingForm, what: &str) -> String {
         }
     }
     s
+}
+
+/// The collect page: the booking, "Also taking", and the button that checks it
+/// out; `refusal` says why the last try was refused, with the choice kept.
+pub fn collect(
+    ctx: &Ctx,
+    b: &Booking,
+    stock: &[kitroom_store::accessories::Stock],
+    also: &str,
+    also_count: &str,
+    refusal: Option<&str>,
+) -> Markup {
+    page(
+        ctx,
+        Section::Bookings,
+        &format!("Collect {}", b.booked.describe()),
+        html! {
+            @if let Some(r) = refusal { div.error-summary role="alert" tabindex="-1" { p { (r) } } }
+            p.lead { (what(b)) " · " (when_slot(&b.slot)) " · " (b.person_name) @if !b.purpose.is_empty() { " · " (b.purpose) } }
+            @if b.status != BookingStatus::Booked {
+                p { "This booking is " (b.status.label().to_lowercase()) ", so there is nothing to collect." }
+            } @else {
+                form.checkout method="post" action={ "/bookings/" (b.id) "/collect" } novalidate {
+                    (csrf(&ctx.csrf))
+                    @if stock.is_empty() {
+                        p.hint { "No chargers, cables or other accessories are counted in Kitroom yet, so only the booking goes out." }
+                    }
+                    (super::accessories::also_taking(stock, also, also_count))
+                    button.primary.big type="submit" { "Collect " (b.booked.describe()) }
+                }
+            }
+            p { a href="/bookings" { "Back to the calendar" } }
+        },
+    )
 }
 
 /// Partial: a person's upcoming bookings, for the home page and a set's page.

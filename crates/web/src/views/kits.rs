@@ -45,6 +45,7 @@ pub fn list(ctx: &Ctx, kits: &[KitSummary], name: &str, notes: &str, invalid: &I
                 }
             }
             @if ctx.may(Permission::ManageRegister) {
+                p { a href="/sets/labels" { "Print labels for all sets" } }
                 p { a href="/checklists" { "Return checklists: the questions asked when a device comes back" } }
                 p { a href="/accessories" { "Accessories: chargers, cables and styluses counted at each place" } }
                 h2 #new { "Make a set" }
@@ -212,6 +213,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                 }
             }
             @if ctx.may(Permission::ManageRegister) {
+                p { a href={ (url) "/label" } { "Print this set's label" } }
                 h2 #add { "Add a device" }
                 (error_summary(&p.add))
                 form method="post" action={ (url) "/devices" } novalidate {
@@ -221,6 +223,51 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                 }
             }
             p { a href="/sets" { "All sets" } }
+        },
+    )
+}
+
+/// A printable A4 sheet of set labels (the device label sheet's layout): each QR code
+/// opens the set's page at `base`, with the set's name and how many devices it holds.
+pub fn labels(
+    ctx: &Ctx,
+    kits: &[(uuid::Uuid, String, usize)],
+    base: &str,
+    school: &str,
+    back: &str,
+) -> Markup {
+    page(
+        ctx,
+        Section::Sets,
+        "Set labels",
+        html! {
+            div.no-print {
+                @if kits.is_empty() {
+                    div.empty {
+                        p { "There are no sets yet, so there is nothing to print." }
+                        p { a href="/sets#new" { "Make a set" } ", add its devices, then print its label here." }
+                    }
+                } @else {
+                    p.lead { (kits.len()) @if kits.len() == 1 { " label" } @else { " labels" } ", three across on A4. Print at 100% (actual size), not “fit to page”." }
+                    p { "Stick it on the trolley or the box. The QR code opens the set's page in Kitroom, where the set is checked out or its booking collected." }
+                }
+                div.actions {
+                    @if !kits.is_empty() { button.primary type="button" data-print { "Print labels" } }
+                    a href=(back) { "Back" }
+                }
+            }
+            div.label-sheet {
+                @for (id, name, devices) in kits {
+                    div.label.set-label {
+                        (super::loans::qr_svg(&format!("{base}{}", kit_url(*id))))
+                        div.label-text {
+                            strong.label-tag.label-name { (name) }
+                            span { (devices) @if *devices == 1 { " device" } @else { " devices" } }
+                            span.label-school { (school) }
+                        }
+                    }
+                }
+            }
         },
     )
 }
