@@ -45,55 +45,13 @@ enum Step {
     Done,
 }
 
-/// A batch of rows to format, and where to send the CSV.
-type FormatJob = (Vec<Vec<String>>, tokio::sync::oneshot::Sender<Vec<u8>>);
-
-/// A thread of its own that formats one export's batches at a lower CPU priority
-/// (nice 10): on a two-core server a long export then takes the CPU that check-outs
-/// leave, instead of sharing it with them (docs/performance.md). It ends when the
-/// export's stream is dropped. `None` if the thread cannot be started.
-fn formatter() -> Option<std::sync::mpsc::Sender<FormatJob>> {
-    let (jobs, queue) = std::sync::mpsc::channel::<FormatJob>();
-    std::thread::Builder::new()
-        .name("kitroom-export".into())
-        .spawn(move || {
-            // On Linux the nice value is per thread; raising it needs no privilege.
-            #[cfg(target_os = "linux")]
-            let _ = rustix::process::setpriority_process(None, 10);
-            while let Ok((rows, done)) = queue.recv() {
-                let _ = done.send(csv_lines(rows));
-            }
-        })
-        .ok()?;
-    Some(jobs)
-}
-
-/// Formats a batch on the export's thread, or here if it could not be started.
-async fn format_batch(
-    jobs: Option<&std::sync::mpsc::Sender<FormatJob>>,
-    rows: Vec<Vec<String>>,
-) -> Result<Vec<u8>, std::io::Error> {
-    let Some(jobs) = jobs else {
-        return Ok(csv_lines(rows));
-    };
-    let (done, formatted) = tokio::sync::oneshot::channel();
-    if let Err(std::sync::mpsc::SendError((rows, _))) = jobs.send((rows, done)) {
-        return Ok(csv_lines(rows));
-    }
-    formatted
-        .await
-        .map_err(|_| std::io::Error::other("the export's formatting thread stopped"))
-}
-
 /// The whole export as a stream of CSV chunks: the header, then batch after batch.
 pub fn stream(
     store: Store,
     kind: ExportKind,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
-    let jobs = formatter();
     futures_util::stream::unfold(Step::Header, move |step| {
         let store = store.clone();
-        let jobs = jobs.clone();
         async move {
             match step {
                 Step::Header => Some((
@@ -110,9 +68,10 @@ pub fn stream(
                         };
                         // Formatting 2,000 rows is CPU work: off the async threads,
                         // so check-outs are answered while a long export runs.
-                        match format_batch(jobs.as_ref(), batch.rows).await {
+                        let rows = batch.rows;
+                        match tokio::task::spawn_blocking(move || csv_lines(rows)).await {
                             Ok(bytes) => Some((Ok(Bytes::from(bytes)), next)),
-                            Err(e) => Some((Err(e), Step::Done)),
+                            Err(e) => Some((Err(std::io::Error::other(e)), Step::Done)),
                         }
                     }
                     Err(e) => {
