@@ -205,8 +205,7 @@ async fn cancel(
     Ok(Json(booking_json(&b)).into_response())
 }
 
-/// Collects a booking: it becomes a loan (or a set's loan) at once, with every
-/// check-out rule checked again. The answer carries the loans made.
+/// What a collection may ask for besides the booking itself.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CollectBody {
@@ -215,6 +214,8 @@ struct CollectBody {
     accessories: Vec<crate::api::AccessoryAsk>,
 }
 
+/// Collects a booking: it becomes a loan (or a set's loan) at once, with every
+/// check-out rule checked again. The answer carries the loans made.
 async fn collect(
     user: ApiUser,
     State(state): State<AppState>,
