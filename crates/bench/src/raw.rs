@@ -366,15 +366,16 @@ pub const LIST_PAGE: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.seri
         order by d.tag collate nocase limit ? offset ?) order by d.tag collate nocase";
 /// The location filter's names (`Store::location_names`), which the list page reads.
 pub const LOCATION_NAMES: &str = "select name from location order by name collate nocase";
-/// Locations with their device counts (`Store::list_locations`): what the list page
-/// read before commit 828bad9, and the locations page still reads.
-pub const LOCATION_COUNTS: &str = "select l.id, l.name, (select count(*) from device d where d.location_id = l.id and d.status <> 'retired')
-    from location l order by l.name collate nocase";
+/// Locations with their device counts (`Store::list_locations`, from the device
+/// tally): what the list page read before commit 828bad9, and the locations page
+/// still reads.
+pub const LOCATION_COUNTS: &str = "select l.id, l.name, coalesce(c.devices, 0)
+    from location l left join (select location_id, sum(devices) as devices from device_tally
+                               where status <> 'retired' group by location_id) c on c.location_id = l.id
+    order by l.name collate nocase";
 /// A search of the whole register (no status chosen), as `Store::list_devices` builds
-/// it for three characters or more: the trigram index's matches counted up to 1,001;
-/// then the count (capped when there were more) and the page. With more than 1,000
-/// matches the `+` makes SQLite walk the tag index testing each device against them
-/// (`…_BROAD`) instead of reading and sorting every match.
+/// it for three characters or more: the count, as the trigram index's matches stream
+/// in, stopped past 1,000; then the page ([`search_page`]).
 pub const SEARCH_COUNT: &str =
     "select count(*) from (select 1 from device_search s join device d on d.rowid = s.rowid
     where device_search match ?1 and d.status <> 'retired' limit 1001)";

@@ -985,6 +985,16 @@ async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
             "{kind:?} {status:?} {place:?} {encryption:?}"
         );
     }
+    for place in store.list_locations().await.unwrap() {
+        let counted: i64 = sqlx::query_scalar(
+            "select count(*) from device where location_id = ? and status <> 'retired'",
+        )
+        .bind(place.id.to_string())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(place.devices, counted, "{}", place.name);
+    }
     let by_status = store.count_by_status().await.unwrap();
     assert!(
         by_status.contains(&(DeviceStatus::Lost, 3)),
