@@ -719,10 +719,10 @@ async fn the_harness_signs_a_manager_in_many_times_in_a_row() {
     }
 }
 
-/// A plain page view reads the session and writes nothing: the idle timeout moves on
-/// in the browser's cookie and is written back only once it has moved a minute
-/// (so page views do not queue behind check-outs for the database's one writer).
-/// Signing out still ends the session at once.
+/// A plain page view reads the session and writes nothing (so page views do not
+/// queue behind check-outs for the database's one writer): the "last used" stamp,
+/// and with it the idle expiry, moves at most once a minute, and a one-time notice
+/// is removed only when there is one. Signing out still ends the session at once.
 #[tokio::test]
 async fn a_page_view_does_not_rewrite_the_session() {
     let app = spawn_app().await;

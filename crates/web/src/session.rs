@@ -1,9 +1,6 @@
 //! Login sessions: `tower-sessions` does the work (ids, cookies, expiry, cycling the
 //! id at sign-in); this module keeps its records in Kitroom's database.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use async_trait::async_trait;
 use kitroom_store::Store;
 use sha2::{Digest, Sha256};
@@ -22,68 +19,8 @@ pub const PERSON_KEY: &str = "person_id";
 pub const COOKIE_NAME: &str = "kitroom_session";
 
 /// Sessions kept in the `session` table.
-///
-/// With an idle timeout, `tower-sessions` saves the session after every request to
-/// move its expiry on. Writing that to the database would make every page view a
-/// write transaction with an fsync, queued behind check-outs on the one writer. So
-/// this store remembers what each session's row holds and skips a save that changes
-/// nothing but the expiry, by less than [`EXPIRY_SLACK_SECS`]: a session may then end
-/// up to that much before its idle timeout, never after.
 #[derive(Debug, Clone)]
-pub struct DbSessions {
-    store: Store,
-    stored: Arc<Mutex<HashMap<String, Stored>>>,
-}
-
-/// What a session's row holds, as last read or written.
-#[derive(Debug)]
-struct Stored {
-    data: String,
-    expires_at: i64,
-}
-
-/// How far a session's stored expiry may lag behind the real one.
-pub const EXPIRY_SLACK_SECS: i64 = 60;
-
-/// Sessions remembered at most; past it the memory is cleared (costing one write
-/// each for the sessions in use).
-const REMEMBERED_AT_MOST: usize = 50_000;
-
-impl DbSessions {
-    pub fn new(store: Store) -> Self {
-        DbSessions {
-            store,
-            stored: Arc::default(),
-        }
-    }
-
-    fn remember(&self, id_hash: String, data: String, expires_at: i64) {
-        let mut stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
-        if stored.len() >= REMEMBERED_AT_MOST {
-            stored.clear();
-        }
-        stored.insert(id_hash, Stored { data, expires_at });
-    }
-
-    fn forget(&self, id_hash: &str) {
-        self.stored
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id_hash);
-    }
-
-    /// Whether the row already holds `data` and an expiry close enough to `expires_at`.
-    fn unchanged(&self, id_hash: &str, data: &str, expires_at: i64) -> bool {
-        self.stored
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id_hash)
-            .is_some_and(|s| {
-                s.data == data
-                    && (s.expires_at..s.expires_at + EXPIRY_SLACK_SECS).contains(&expires_at)
-            })
-    }
-}
+pub struct DbSessions(pub Store);
 
 /// Session ids are stored as a SHA-256 hash.
 pub fn id_hash(id: &Id) -> String {
@@ -106,20 +43,16 @@ impl DbSessions {
             .and_then(|s| uuid::Uuid::parse_str(s).ok());
         let data = serde_json::to_string(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let hash = id_hash(&record.id);
-        let expires_at = record.expiry_date.unix_timestamp();
-        if !only_if_new && self.unchanged(&hash, &data, expires_at) {
-            return Ok(true);
-        }
-        let saved = self
-            .store
-            .save_session(hash.clone(), person, data.clone(), expires_at, only_if_new)
+        self.0
+            .save_session(
+                id_hash(&record.id),
+                person,
+                data,
+                record.expiry_date.unix_timestamp(),
+                only_if_new,
+            )
             .await
-            .map_err(backend)?;
-        if saved {
-            self.remember(hash, data, expires_at);
-        }
-        Ok(saved)
+            .map_err(backend)
     }
 }
 
@@ -139,15 +72,17 @@ impl SessionStore for DbSessions {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let hash = id_hash(id);
-        let Some(row) = self.store.load_session(&hash, now).await.map_err(backend)? else {
-            self.forget(&hash);
+        let Some(row) = self
+            .0
+            .load_session(&id_hash(id), now)
+            .await
+            .map_err(backend)?
+        else {
             return Ok(None);
         };
         let data = serde_json::from_str(&row.data)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let expiry_date = OffsetDateTime::from_unix_timestamp(row.expires_at).map_err(backend)?;
-        self.remember(hash, row.data, row.expires_at);
         Ok(Some(Record {
             id: *id,
             data,
@@ -156,9 +91,7 @@ impl SessionStore for DbSessions {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        let hash = id_hash(id);
-        self.forget(&hash);
-        self.store.delete_session(hash).await.map_err(backend)
+        self.0.delete_session(id_hash(id)).await.map_err(backend)
     }
 }
 
@@ -201,7 +134,7 @@ pub fn layer(state: AppState) -> SessionManagerLayer<DbSessions> {
     } else {
         COOKIE_NAME
     };
-    SessionManagerLayer::new(DbSessions::new(state.store().clone()))
+    SessionManagerLayer::new(DbSessions(state.store().clone()))
         .with_name(name)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
