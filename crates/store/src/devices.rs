@@ -329,29 +329,11 @@ fn search_term(f: &DeviceFilter) -> Option<&str> {
     f.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
 }
 
-/// The filters other than the search, on `device_tally t` (migration 0010_counts), the same
-/// as [`push_where`] puts them on `device d`.
+/// The filters other than the search as a `where` clause on `device_tally t`
+/// (migration 0010_counts), whose columns have the same names as the device's.
 fn push_tally_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
     qb.push(" where 1 = 1");
-    match f.status {
-        Some(s) => {
-            qb.push(" and t.status = ").push_bind(s.as_str());
-        }
-        None => {
-            qb.push(" and t.status <> 'retired'");
-        }
-    }
-    if let Some(k) = f.kind {
-        qb.push(" and t.kind = ").push_bind(k.as_str());
-    }
-    if let Some(l) = f.location.as_deref().filter(|l| !l.is_empty()) {
-        qb.push(" and t.location_id = (select id from location where name = ")
-            .push_bind(l.to_owned())
-            .push(" collate nocase)");
-    }
-    if let Some(e) = f.encryption {
-        qb.push(" and t.encryption_state = ").push_bind(e.as_str());
-    }
+    push_filters(qb, f, "t");
 }
 
 /// The filters as a `where` clause. `broad`: the search matches so many devices
@@ -360,7 +342,7 @@ fn push_tally_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
 /// them.
 fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, broad: bool) {
     qb.push(" where 1 = 1");
-    push_filters(qb, f);
+    push_filters(qb, f, "d");
     if let Some(q) = search_term(f) {
         if q.chars().count() >= TRIGRAM && !broad {
             qb.push(" and d.rowid in (select rowid from device_search where device_search match ")
@@ -384,27 +366,31 @@ fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, broad: bool) 
     }
 }
 
-/// The filters other than the search, each as ` and …` on `device d`.
-fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
+/// The filters other than the search, each as ` and …` on the table aliased `t`
+/// (`d` for `device`, `t` for `device_tally`).
+fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, t: &str) {
     match f.status {
         Some(s) => {
-            qb.push(" and d.status = ").push_bind(s.as_str());
+            qb.push(format!(" and {t}.status = ")).push_bind(s.as_str());
         }
         // Retired devices leave the list unless asked for.
         None => {
-            qb.push(" and d.status <> 'retired'");
+            qb.push(format!(" and {t}.status <> 'retired'"));
         }
     }
     if let Some(k) = f.kind {
-        qb.push(" and d.kind = ").push_bind(k.as_str());
+        qb.push(format!(" and {t}.kind = ")).push_bind(k.as_str());
     }
     if let Some(l) = f.location.as_deref().filter(|l| !l.is_empty()) {
-        qb.push(" and d.location_id = (select id from location where name = ")
-            .push_bind(l.to_owned())
-            .push(" collate nocase)");
+        qb.push(format!(
+            " and {t}.location_id = (select id from location where name = "
+        ))
+        .push_bind(l.to_owned())
+        .push(" collate nocase)");
     }
     if let Some(e) = f.encryption {
-        qb.push(" and d.encryption_state = ").push_bind(e.as_str());
+        qb.push(format!(" and {t}.encryption_state = "))
+            .push_bind(e.as_str());
     }
 }
 
@@ -555,7 +541,7 @@ impl Store {
                      where device_search match ",
                 );
                 count.push_bind(search_phrase(q));
-                push_filters(&mut count, f);
+                push_filters(&mut count, f, "d");
                 count
                     .push(" limit ")
                     .push_bind(SEARCH_COUNT_LIMIT + 1)
