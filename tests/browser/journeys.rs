@@ -1209,3 +1209,53 @@ pub async fn a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app: Te
     b.wait_for_path("/devices").await;
     assert_eq!(b.text("h1").await, "Devices");
 }
+
+/// A link to Kitroom's sign-in page with a crafted `next` (a tab, a backslash or a
+/// second slash before another site's name) sent a teacher, once signed in, to
+/// another site dressed up as Kitroom.
+pub async fn a_crafted_sign_in_link_leads_back_into_kitroom(app: TestApp, b: Browser) {
+    app.add_user("teacher", "borrower").await;
+    for next in [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%5C/evil.example",
+        "//evil.example",
+        "%2F%2Fevil.example",
+    ] {
+        b.client
+            .delete_all_cookies()
+            .await
+            .expect("a fresh browser session");
+        b.open(&format!("/login?next={next}")).await;
+        b.fill("username", "teacher").await;
+        b.fill("password", PASSWORD).await;
+        b.find("form[action='/login'] button[type=submit]")
+            .await
+            .click()
+            .await
+            .expect("the sign-in button");
+        // Wherever the browser goes next (a failed load of another site included).
+        let mut url = b.client.current_url().await.expect("current URL");
+        for _ in 0..100 {
+            if url.path() != "/login" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            url = b.client.current_url().await.expect("current URL");
+        }
+        assert!(
+            url.as_str().starts_with(&format!("{}/", app.base)),
+            "after signing in from /login?next={next} the browser is on {url}, not Kitroom"
+        );
+        assert_eq!(
+            b.path().await,
+            "/",
+            "from /login?next={next} the teacher lands on Home"
+        );
+    }
+    // A page of Kitroom in the link is where the person lands.
+    b.client.delete_all_cookies().await.expect("cookies");
+    b.open("/login?next=%2Faccount").await;
+    sign_in(&b, "teacher").await;
+    b.wait_for_path("/account").await;
+}

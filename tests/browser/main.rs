@@ -113,6 +113,14 @@ const JOURNEYS: &[(&str, Journey)] = &[
         }),
     ),
     (
+        "a_crafted_sign_in_link_leads_back_into_kitroom",
+        Journey::Plain(|app, b| {
+            Box::pin(journeys::a_crafted_sign_in_link_leads_back_into_kitroom(
+                app, b,
+            ))
+        }),
+    ),
+    (
         "a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code",
         Journey::Plain(|app, b| {
             Box::pin(journeys::a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app, b))

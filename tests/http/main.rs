@@ -17,6 +17,7 @@ mod incidents;
 mod kits;
 mod loans;
 mod races;
+mod redirects;
 mod reliability;
 mod reminders;
 mod reports;

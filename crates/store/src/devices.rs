@@ -319,14 +319,27 @@ pub const SEARCH_COUNT_LIMIT: i64 = 1000;
 /// The shortest search served by the trigram index; shorter ones read every device.
 const TRIGRAM: usize = 3;
 
-/// A search term as an FTS5 phrase: with the trigram tokenizer, a phrase matches any
-/// text containing it, whatever the case.
-fn search_phrase(q: &str) -> String {
-    format!("\"{}\"", q.replace('"', "\"\""))
+/// The search as typed, made safe to look for: control characters are dropped (no
+/// device's text holds one, and a NUL would end FTS5's reading of the query
+/// half-way through a phrase), and the ends trimmed. `None` when nothing is left.
+fn search_term(f: &DeviceFilter) -> Option<String> {
+    let q: String =
+        f.q.as_deref()?
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+    let q = q.trim();
+    (!q.is_empty()).then(|| q.to_owned())
 }
 
-fn search_term(f: &DeviceFilter) -> Option<&str> {
-    f.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+/// A search term as an FTS5 query for the trigram index: one phrase, which with
+/// the trigram tokenizer matches any text containing it whatever the case. `None`
+/// when the term is too short for the index (a plain scan serves it then). This is
+/// the only place a full-text query is made: quotes are doubled inside the phrase
+/// and control characters are gone, so the query it gives is always valid.
+fn full_text_query(term: &str) -> Option<String> {
+    let term: String = term.chars().filter(|c| !c.is_control()).collect();
+    (term.chars().count() >= TRIGRAM).then(|| format!("\"{}\"", term.replace('"', "\"\"")))
 }
 
 /// The filters other than the search as a `where` clause on `device_tally t`
@@ -344,13 +357,13 @@ fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, broad: bool) 
     qb.push(" where 1 = 1");
     push_filters(qb, f, "d");
     if let Some(q) = search_term(f) {
-        if q.chars().count() >= TRIGRAM && !broad {
+        if let Some(query) = full_text_query(&q).filter(|_| !broad) {
             qb.push(" and d.rowid in (select rowid from device_search where device_search match ")
-                .push_bind(search_phrase(q))
+                .push_bind(query)
                 .push(")");
             return;
         }
-        let p = like_pattern(q);
+        let p = like_pattern(&q);
         qb.push(" and (d.tag like ")
             .push_bind(p.clone())
             .push(" escape '\\'");
@@ -532,15 +545,16 @@ impl Store {
         let per_page = f.per_page.clamp(1, 200);
         let page = f.page.max(1);
         let mut conn = self.reader().acquire().await?;
-        let (total, broad) = match search_term(f) {
+        let term = search_term(f);
+        let (total, broad) = match term.as_deref().map(|q| (q, full_text_query(q))) {
             // Matches are read from the trigram index as it finds them and stop
             // being counted past the limit, so a broad search costs no more than that.
-            Some(q) if q.chars().count() >= TRIGRAM => {
+            Some((_, Some(query))) => {
                 let mut count = QueryBuilder::new(
                     "select count(*) from (select 1 from device_search s join device d on d.rowid = s.rowid
                      where device_search match ",
                 );
-                count.push_bind(search_phrase(q));
+                count.push_bind(query);
                 push_filters(&mut count, f, "d");
                 count
                     .push(" limit ")
@@ -603,5 +617,29 @@ impl Store {
         rows.into_iter()
             .map(|(s, n)| Ok((parse_word(&s)?, n)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_text_query_is_one_phrase_without_control_characters() {
+        assert_eq!(full_text_query("a.b\0").as_deref(), Some("\"a.b\""));
+        assert_eq!(
+            full_text_query("ipad \"pro\"").as_deref(),
+            Some("\"ipad \"\"pro\"\"\"")
+        );
+        assert_eq!(
+            full_text_query("a\0\u{1f}b"),
+            None,
+            "too short once cleaned"
+        );
+        let f = DeviceFilter {
+            q: Some(" \0\n ".into()),
+            ..Default::default()
+        };
+        assert_eq!(search_term(&f), None, "nothing to look for");
     }
 }

@@ -521,14 +521,29 @@ pub fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error
     Ok(matches!(v.as_str(), "on" | "true" | "1" | "yes"))
 }
 
-/// Where to go after signing in: only a path on this site.
+/// Where to go after signing in: a page of this site, or home.
+///
+/// `next` comes from a link anyone can write, so it is read the way a browser
+/// would read it in a `Location` header: a browser drops tabs and newlines, turns
+/// backslashes into slashes and takes `//host` for another site, so `/\t/evil`
+/// would lead away. Anything with a control character, a space, a backslash or
+/// a character a header cannot carry is refused outright; what is left must
+/// resolve, by the WHATWG URL rules the `url` crate implements, to a path on this
+/// site, and the answer is that resolved path (so it is always a valid header).
 pub(crate) fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_owned()
-        }
-        _ => "/".to_owned(),
+    next.and_then(site_path).unwrap_or_else(|| "/".to_owned())
+}
+
+fn site_path(next: &str) -> Option<String> {
+    if !next.starts_with('/')
+        || next.starts_with("//")
+        || !next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    {
+        return None;
     }
+    let base = url::Url::parse("http://kitroom.invalid/").ok()?;
+    let to = base.join(next).ok()?;
+    (to.origin() == base.origin()).then(|| to[url::Position::BeforePath..].to_owned())
 }
 
 /// The browser's own description of itself, for the list of sessions.
@@ -800,4 +815,31 @@ async fn setup(
     begin_session(&session, person.id, &address, user_agent(&headers)).await?;
     set_flash(&session, format!("Welcome, {}. Your admin account is ready. Start by registering a device or adding people.", person.full_name)).await?;
     Ok(Redirect::to("/devices").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_a_path_of_this_site_is_followed_after_sign_in() {
+        assert_eq!(
+            safe_next(Some("/devices?q=ipad#top")),
+            "/devices?q=ipad#top"
+        );
+        assert_eq!(safe_next(Some("/a/../loans")), "/loans");
+        for away in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil.example",
+            "/\n",
+            "/é",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(away)), "/", "{away:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }
