@@ -209,12 +209,13 @@ async fn a_manager_cannot_take_over_the_head_teachers_account() {
     assert!(still_waiting_for_the_head(&app).await);
     // and nobody was told of a reset, because there was none
     let head = app.store().person_by_username("hd").await.unwrap().unwrap();
-    assert!(app
+    assert!(!app
         .store()
         .notifications(head.id, 50)
         .await
         .unwrap()
-        .is_empty());
+        .iter()
+        .any(|n| n.body.contains("reset")));
 }
 
 /// The IT administrator could no longer look after the head's account, or the
@@ -278,7 +279,7 @@ async fn managers_look_after_other_managers_only_when_an_admin_allows_it() {
             &sbm,
             "/people/jo",
             "/people/sbm2/password",
-            &[("password", "sbm2's new password")],
+            &[("password", "quite another secret")],
         )
     };
     assert_eq!(reset().await.status(), 403);
@@ -324,7 +325,8 @@ async fn managers_look_after_other_managers_only_when_an_admin_allows_it() {
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
 
     assert_eq!(reset().await.status(), 303);
-    assert_eq!(promote().await.status(), 303);
+    let r = promote().await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     // still never the head
     app.add_user("hd", "head").await;
     let r = app
@@ -426,7 +428,7 @@ async fn role_changes_and_resets_are_told_to_the_person_and_to_the_head_and_admi
             &it,
             "/people/jo",
             "/people/jo/password",
-            &[("password", "a fresh password for jo")],
+            &[("password", "a fresh set of words")],
         )
         .await;
     assert_eq!(r.status(), 303);
