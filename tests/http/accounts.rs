@@ -34,7 +34,11 @@ async fn managers_own_offsite_request(app: &TestApp, sbm: &Client) {
     assert_eq!(r.status(), 303);
     // the manager cannot approve it as themselves
     assert_eq!(
-        sbm.get(app.url("/approvals")).send().await.unwrap().status(),
+        sbm.get(app.url("/approvals"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         403
     );
 }
@@ -253,14 +257,35 @@ async fn an_admin_looks_after_the_head_and_a_manager_after_borrowers() {
         )
         .await;
     assert_eq!(r.status(), 303);
+    // the head hears of a new head teacher's account
+    let head = app.store().person_by_username("hd").await.unwrap().unwrap();
+    assert!(app
+        .store()
+        .notifications(head.id, 50)
+        .await
+        .unwrap()
+        .iter()
+        .any(|n| n
+            .body
+            .contains("made an account for Deputy Head (deputy) with the role Head teacher")));
     for path in ["/people/jo/password"] {
         let r = app
-            .submit(&sbm, "/people/jo", path, &[("password", "brand new secret words")])
+            .submit(
+                &sbm,
+                "/people/jo",
+                path,
+                &[("password", "brand new secret words")],
+            )
             .await;
         assert_eq!(r.status(), 303, "{path}");
     }
     let r = app
-        .submit(&sbm, "/people/jo", "/people/jo/active", &[("active", "false")])
+        .submit(
+            &sbm,
+            "/people/jo",
+            "/people/jo/active",
+            &[("active", "false")],
+        )
         .await;
     assert_eq!(r.status(), 303);
 }
@@ -414,12 +439,23 @@ async fn role_changes_and_resets_are_told_to_the_person_and_to_the_head_and_admi
         )
         .await;
     assert_eq!(r.status(), 303);
-    let (hd, it2, jo, me) = (id("hd").await, id("it2").await, id("jo").await, id("it").await);
+    let (hd, it2, jo, me) = (
+        id("hd").await,
+        id("it2").await,
+        id("jo").await,
+        id("it").await,
+    );
     let words = "changed Jo Test (jo)'s role from Borrower to Business manager";
     assert!(told(hd, words).await && told(it2, words).await);
     assert!(mailed("head@school.example", words).await);
     assert!(mailed("it2@school.example", words).await);
-    assert!(told(jo, "changed your role in Kitroom from Borrower to Business manager").await);
+    assert!(
+        told(
+            jo,
+            "changed your role in Kitroom from Borrower to Business manager"
+        )
+        .await
+    );
     assert!(mailed("jo@school.example", "changed your role").await);
     assert!(!told(me, words).await, "not the admin who did it");
 

@@ -809,9 +809,18 @@ async fn a_borrower_cannot_tell_whether_a_username_exists() {
         }
     };
     for (real, nobody) in [
-        ("/api/v1/loans?borrower=sam", "/api/v1/loans?borrower=nosuch"),
-        ("/api/v1/people/sam/history", "/api/v1/people/nosuch/history"),
-        ("/api/v1/bookings?person=sam", "/api/v1/bookings?person=nosuch"),
+        (
+            "/api/v1/loans?borrower=sam",
+            "/api/v1/loans?borrower=nosuch",
+        ),
+        (
+            "/api/v1/people/sam/history",
+            "/api/v1/people/nosuch/history",
+        ),
+        (
+            "/api/v1/bookings?person=sam",
+            "/api/v1/bookings?person=nosuch",
+        ),
     ] {
         let (a, b) = (answer(real.into()).await, answer(nobody.into()).await);
         assert_eq!(a, b, "{real} and {nobody}");

@@ -1011,9 +1011,11 @@ impl<'a> PeopleCheck<'a> {
             }
         };
         if let (Some(p), Some(importer)) = (&parsed, self.importer) {
-            if let Err(m) =
-                may_manage_account(importer, Account::New, AccountChange::Details { role: p.role })
-            {
+            if let Err(m) = may_manage_account(
+                importer,
+                Account::New,
+                AccountChange::Details { role: p.role },
+            ) {
                 problems.push(b.problem(line, "role", m));
             }
         }
@@ -1310,7 +1312,11 @@ mod tests {
     fn a_manager_cannot_import_an_admin_or_a_head_but_an_admin_can() {
         let t = table(
             "username,full_name,role",
-            &["jo,Jo Bloggs,admin", "hd,New Head,head", "bo,Bo Rower,borrower"],
+            &[
+                "jo,Jo Bloggs,admin",
+                "hd,New Head,head",
+                "bo,Bo Rower,borrower",
+            ],
         );
         let taken = HashSet::new();
         let keeper = |role| AccountKeeper {

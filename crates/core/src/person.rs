@@ -195,8 +195,7 @@ pub fn may_manage_account(
                 AccountChange::Details { .. } => return Ok(()),
                 AccountChange::SetActive => {
                     return Err(
-                        "You cannot deactivate your own account. Ask another administrator."
-                            .into(),
+                        "You cannot deactivate your own account. Ask another administrator.".into(),
                     )
                 }
                 AccountChange::ResetPassword | AccountChange::ResetTwoFactor => {}
@@ -462,18 +461,27 @@ mod tests {
         assert!(m(Account::New, details(Role::Admin)).is_err());
         assert!(m(Account::Other(Role::Borrower), details(Role::Admin)).is_err());
         assert!(m(Account::Other(Role::Admin), details(Role::Admin)).is_err());
-        assert!(may_manage_account(ADMIN, Account::Other(Role::Admin), details(Role::Borrower)).is_ok());
+        assert!(
+            may_manage_account(ADMIN, Account::Other(Role::Admin), details(Role::Borrower)).is_ok()
+        );
         let head = AccountKeeper {
             role: Role::Head,
             ..ADMIN
         };
-        assert!(may_manage_account(head, Account::Other(Role::Borrower), AccountChange::ResetPassword).is_err());
+        assert!(may_manage_account(
+            head,
+            Account::Other(Role::Borrower),
+            AccountChange::ResetPassword
+        )
+        .is_err());
     }
 
     #[test]
     fn a_manager_cannot_make_or_take_over_a_head_teacher() {
         let m = |a, c| may_manage_account(MANAGER, a, c);
-        assert!(m(Account::New, details(Role::Head)).unwrap_err().contains("head teacher"));
+        assert!(m(Account::New, details(Role::Head))
+            .unwrap_err()
+            .contains("head teacher"));
         assert!(m(Account::Other(Role::Borrower), details(Role::Head)).is_err());
         for change in [
             details(Role::Head),
@@ -483,12 +491,18 @@ mod tests {
             AccountChange::SetActive,
         ] {
             assert!(m(Account::Other(Role::Head), change).is_err(), "{change:?}");
-            assert!(m(Account::Other(Role::Admin), change).is_err(), "{change:?}");
+            assert!(
+                m(Account::Other(Role::Admin), change).is_err(),
+                "{change:?}"
+            );
             assert!(may_manage_account(ADMIN, Account::Other(Role::Head), change).is_ok());
-            assert!(m(Account::Other(Role::Borrower), match change {
-                AccountChange::Details { .. } => details(Role::Borrower),
-                c => c,
-            })
+            assert!(m(
+                Account::Other(Role::Borrower),
+                match change {
+                    AccountChange::Details { .. } => details(Role::Borrower),
+                    c => c,
+                }
+            )
             .is_ok());
         }
     }
@@ -506,11 +520,18 @@ mod tests {
             (Account::Other(Role::Manager), AccountChange::ResetPassword),
             (Account::Other(Role::Manager), AccountChange::SetActive),
         ] {
-            assert!(m(MANAGER, account, change).unwrap_err().contains("Settings"));
+            assert!(m(MANAGER, account, change)
+                .unwrap_err()
+                .contains("Settings"));
             assert!(m(allowed, account, change).is_ok());
         }
         // even then, never a head or an admin
-        assert!(m(allowed, Account::Other(Role::Head), AccountChange::ResetTwoFactor).is_err());
+        assert!(m(
+            allowed,
+            Account::Other(Role::Head),
+            AccountChange::ResetTwoFactor
+        )
+        .is_err());
         assert_eq!(MANAGER.roles_to_give(), vec![Role::Borrower]);
         assert_eq!(allowed.roles_to_give(), vec![Role::Borrower, Role::Manager]);
         assert_eq!(ADMIN.roles_to_give(), Role::ALL.to_vec());
@@ -527,7 +548,12 @@ mod tests {
             assert!(may_manage_account(keeper, own, AccountChange::SetActive).is_err());
         }
         // a manager's own password is changed on their account page, not reset
-        assert!(may_manage_account(MANAGER, Account::Own(Role::Manager), AccountChange::ResetPassword).is_err());
+        assert!(may_manage_account(
+            MANAGER,
+            Account::Own(Role::Manager),
+            AccountChange::ResetPassword
+        )
+        .is_err());
     }
 
     #[test]

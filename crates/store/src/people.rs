@@ -148,10 +148,15 @@ pub(crate) async fn insert(
 }
 
 /// A change to someone's account that nobody may make silently.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum AccountNews {
-    /// An account made with a role above borrower.
+    /// An account made with a role above borrower: told to the head and admins only
+    /// (the new person has nothing to check yet).
     Created,
-    RoleChanged { from: Role, to: Role },
+    RoleChanged {
+        from: Role,
+        to: Role,
+    },
     PasswordReset,
     TwoFactorReset,
 }
@@ -176,13 +181,30 @@ pub(crate) async fn tell_about_account(
     let name = format!("{} ({})", person.full_name, person.username);
     let (to_them, to_staff, subject) = match news {
         AccountNews::Created => (
-            format!("{who} made you a Kitroom account with the role {}.", person.role.label()),
-            format!("{who} made an account for {name} with the role {}.", person.role.label()),
-            format!("Kitroom: new {} account", person.role.label().to_lowercase()),
+            format!(
+                "{who} made you a Kitroom account with the role {}.",
+                person.role.label()
+            ),
+            format!(
+                "{who} made an account for {name} with the role {}.",
+                person.role.label()
+            ),
+            format!(
+                "Kitroom: new {} account",
+                person.role.label().to_lowercase()
+            ),
         ),
         AccountNews::RoleChanged { from, to } => (
-            format!("{who} changed your role in Kitroom from {} to {}.", from.label(), to.label()),
-            format!("{who} changed {name}'s role from {} to {}.", from.label(), to.label()),
+            format!(
+                "{who} changed your role in Kitroom from {} to {}.",
+                from.label(),
+                to.label()
+            ),
+            format!(
+                "{who} changed {name}'s role from {} to {}.",
+                from.label(),
+                to.label()
+            ),
             "Kitroom: a role was changed".to_owned(),
         ),
         AccountNews::PasswordReset => (
@@ -197,7 +219,9 @@ pub(crate) async fn tell_about_account(
         ),
     };
     let to_them = format!("{to_them} If you did not expect this, tell the head teacher or the IT administrator at once.");
-    let to_staff = format!("{to_staff} If this was not expected, check the activity log and the account at once.");
+    let to_staff = format!(
+        "{to_staff} If this was not expected, check the activity log and the account at once."
+    );
     let staff: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "select id, role, email from person where active = 1 and role in ('head', 'admin') and id <> ?",
     )
@@ -205,7 +229,15 @@ pub(crate) async fn tell_about_account(
     .fetch_all(&mut *conn)
     .await?;
     let actor_id = actor.id.map(|a| a.to_string());
-    let mut told = vec![(person.id.to_string(), "/account".to_owned(), person.email.clone(), to_them)];
+    let mut told = Vec::new();
+    if !matches!(news, AccountNews::Created) {
+        told.push((
+            person.id.to_string(),
+            "/account".to_owned(),
+            person.email.clone(),
+            to_them,
+        ));
+    }
     for (id, role, email) in staff {
         if Some(&id) == actor_id.as_ref() {
             continue;
@@ -243,7 +275,10 @@ async fn end_sessions(conn: &mut SqliteConnection, person: Uuid) -> Result<u64, 
         .rows_affected())
 }
 
-pub(crate) async fn get_person(conn: &mut SqliteConnection, id: Uuid) -> Result<Person, StoreError> {
+pub(crate) async fn get_person(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Person, StoreError> {
     sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from person where id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -528,7 +563,8 @@ impl Store {
                 )
                 .await?;
                 if !own {
-                    tell_about_account(conn, &actor, &person, AccountNews::PasswordReset, now).await?;
+                    tell_about_account(conn, &actor, &person, AccountNews::PasswordReset, now)
+                        .await?;
                 }
                 Ok(())
             })

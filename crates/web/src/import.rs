@@ -207,7 +207,11 @@ async fn check(
         }
         Sheet::People => {
             let taken = state.store().usernames_in_use().await?;
-            let keeper = state.store().settings().await?.account_keeper(ctx.user.role);
+            let keeper = state
+                .store()
+                .settings()
+                .await?
+                .account_keeper(ctx.user.role);
             Preview::People(check_people(table, mapping, &taken, Some(keeper)))
         }
         Sheet::Encryption => {

@@ -112,7 +112,11 @@ async fn person(state: &AppState, username: &str) -> Result<Person, AppError> {
 
 /// The signed-in person as a keeper of accounts, under the school's settings.
 async fn keeper(ctx: &Ctx, state: &AppState) -> Result<AccountKeeper, AppError> {
-    Ok(state.store().settings().await?.account_keeper(ctx.user.role))
+    Ok(state
+        .store()
+        .settings()
+        .await?
+        .account_keeper(ctx.user.role))
 }
 
 /// Someone's account as the account rule sees it: one's own, or another's.
@@ -193,9 +197,11 @@ async fn create(
             .map(Some)
     };
     if let Some(d) = &details {
-        if let Err(m) =
-            may_manage_account(keeper, Account::New, AccountChange::Details { role: d.role })
-        {
+        if let Err(m) = may_manage_account(
+            keeper,
+            Account::New,
+            AccountChange::Details { role: d.role },
+        ) {
             invalid.add("role", m);
         }
     }
@@ -353,9 +359,7 @@ async fn update(
             .await?;
             Ok(Redirect::to(&person_url(&p.username)).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => {
-            Ok(form_page(&ctx, keeper, Some(&p), &form, &invalid))
-        }
+        Err(StoreError::Invalid(invalid)) => Ok(form_page(&ctx, keeper, Some(&p), &form, &invalid)),
         Err(e) => Err(e.into()),
     }
 }
@@ -380,7 +384,12 @@ async fn set_active(
             "You cannot deactivate your own account. Ask another administrator.".into(),
         ));
     }
-    allow(&ctx, keeper(&ctx, &state).await?, &p, AccountChange::SetActive)?;
+    allow(
+        &ctx,
+        keeper(&ctx, &state).await?,
+        &p,
+        AccountChange::SetActive,
+    )?;
     let p = state
         .store()
         .set_active(ctx.user.actor(), p.id, active)
@@ -411,7 +420,12 @@ async fn reset_password(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
-    allow(&ctx, keeper(&ctx, &state).await?, &p, AccountChange::ResetPassword)?;
+    allow(
+        &ctx,
+        keeper(&ctx, &state).await?,
+        &p,
+        AccountChange::ResetPassword,
+    )?;
     let password = match new_password(&form.password, &p.username) {
         Ok(pw) => pw,
         Err(m) => return render_person(&ctx, &state, &p, &Invalid::one("password", m)).await,
@@ -435,7 +449,12 @@ async fn reset_two_factor(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
-    allow(&ctx, keeper(&ctx, &state).await?, &p, AccountChange::ResetTwoFactor)?;
+    allow(
+        &ctx,
+        keeper(&ctx, &state).await?,
+        &p,
+        AccountChange::ResetTwoFactor,
+    )?;
     let done = state
         .store()
         .remove_two_factor(ctx.user.actor(), p.subject(), p.id)
