@@ -41,7 +41,8 @@ pub enum Permission {
     ReadLog,
     /// Create and edit accounts and reset passwords.
     ManageAccounts,
-    /// Give or take away the admin role.
+    /// Look after every account, the head teacher's and admins' included, and give
+    /// any role (see [`may_manage_account`]).
     ManageAdmins,
     /// Borrow a device for oneself (after signing the policy).
     Borrow,
@@ -151,14 +152,16 @@ impl AccountKeeper {
     /// site, so a manager who could set the head's password could approve their
     /// own requests.
     fn looks_after(self, role: Role) -> bool {
-        match self.role {
-            Role::Admin => true,
-            Role::Manager => match role {
-                Role::Borrower => true,
-                Role::Manager => self.managers_manage_managers,
-                Role::Head | Role::Admin => false,
-            },
-            Role::Borrower | Role::Head => false,
+        if self.role.may(Permission::ManageAdmins) {
+            return true;
+        }
+        if !self.role.may(Permission::ManageAccounts) {
+            return false;
+        }
+        match role {
+            Role::Borrower => true,
+            Role::Manager => self.managers_manage_managers,
+            Role::Head | Role::Admin => false,
         }
     }
 }
