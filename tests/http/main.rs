@@ -1,6 +1,7 @@
 //! HTTP journeys against a real Kitroom server on a random port.
 
 mod accessories;
+mod accounts;
 mod api;
 mod audit;
 mod auth;

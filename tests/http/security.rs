@@ -789,3 +789,53 @@ async fn a_page_view_does_not_rewrite_the_session() {
         after.status()
     );
 }
+
+/// A borrower could find out who has an account by asking for loans or histories
+/// under guessed usernames: a name nobody has must get the same answer as someone
+/// else's.
+#[tokio::test]
+async fn a_borrower_cannot_tell_whether_a_username_exists() {
+    let app = spawn_app().await;
+    let jo = app.api_token("jo", "borrower").await;
+    // someone real, with no loans and no bookings
+    app.add_user("sam", "borrower").await;
+    let answer = |path: String| {
+        let c = Client::new();
+        let url = app.url(&path);
+        let token = jo.clone();
+        async move {
+            let r = c.get(url).bearer_auth(token).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    for (real, nobody) in [
+        (
+            "/api/v1/loans?borrower=sam",
+            "/api/v1/loans?borrower=nosuch",
+        ),
+        (
+            "/api/v1/people/sam/history",
+            "/api/v1/people/nosuch/history",
+        ),
+        (
+            "/api/v1/bookings?person=sam",
+            "/api/v1/bookings?person=nosuch",
+        ),
+    ] {
+        let (a, b) = (answer(real.into()).await, answer(nobody.into()).await);
+        assert_eq!(a, b, "{real} and {nobody}");
+        assert!(!b.1.contains("nosuch"), "{nobody}: {}", b.1);
+    }
+    // their own still work
+    assert_eq!(answer("/api/v1/loans?borrower=jo".into()).await.0, 200);
+    assert_eq!(answer("/api/v1/people/jo/history".into()).await.0, 200);
+    // and staff who keep the accounts are still told of a typo
+    let sbm = app.api_token("sbm", "manager").await;
+    let r = Client::new()
+        .get(app.url("/api/v1/loans?borrower=nosuch"))
+        .bearer_auth(&sbm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+}

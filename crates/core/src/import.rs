@@ -29,7 +29,10 @@ use crate::device::{
     parse_date, Condition, DeviceDetails, DeviceInput, DeviceKind, EncryptionMethod,
     EncryptionState,
 };
-use crate::person::{may_manage_account, PersonDetails, PersonInput, PersonKind, Role};
+use crate::person::{
+    may_manage_account, Account, AccountChange, AccountKeeper, PersonDetails, PersonInput,
+    PersonKind, Role,
+};
 
 /// The kinds of file Kitroom imports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -945,13 +948,14 @@ fn username_taken(line: u64, column: String, username: &str) -> Problem {
 }
 
 /// Checks a people file a row at a time, as the account form does, plus usernames
-/// that repeat within the file or are taken already. `importer` is the role of the
-/// person importing (`None` at the server's command line): only an admin may hand out
-/// the admin role.
+/// that repeat within the file or are taken already. `importer` is the person
+/// importing, as a keeper of accounts (`None` at the server's command line): each row
+/// is an account they add, so the account rule ([`may_manage_account`]) decides which
+/// roles a file may hand out, as it does on the form.
 pub struct PeopleCheck<'a> {
     base: Base<PersonDetails>,
     taken: &'a HashSet<String>,
-    importer: Option<Role>,
+    importer: Option<AccountKeeper>,
     usernames: HashMap<String, u64>,
 }
 
@@ -961,7 +965,7 @@ impl<'a> PeopleCheck<'a> {
         table: &Table,
         mapping: Mapping,
         taken: &'a HashSet<String>,
-        importer: Option<Role>,
+        importer: Option<AccountKeeper>,
     ) -> Self {
         PeopleCheck {
             base: Base::new(&table.headers, table.header_line, mapping),
@@ -1007,7 +1011,11 @@ impl<'a> PeopleCheck<'a> {
             }
         };
         if let (Some(p), Some(importer)) = (&parsed, self.importer) {
-            if let Err(m) = may_manage_account(importer, Role::Borrower, p.role) {
+            if let Err(m) = may_manage_account(
+                importer,
+                Account::New,
+                AccountChange::Details { role: p.role },
+            ) {
                 problems.push(b.problem(line, "role", m));
             }
         }
@@ -1040,7 +1048,7 @@ pub fn check_people(
     table: &Table,
     mapping: Mapping,
     taken: &HashSet<String>,
-    importer: Option<Role>,
+    importer: Option<AccountKeeper>,
 ) -> Checked<PersonDetails> {
     let mut check = PeopleCheck::new(table, mapping, taken, importer);
     for row in &table.rows {
@@ -1301,21 +1309,39 @@ mod tests {
     }
 
     #[test]
-    fn a_manager_cannot_import_an_admin_but_an_admin_can() {
-        let t = table("username,full_name,role", &["jo,Jo Bloggs,admin"]);
+    fn a_manager_cannot_import_an_admin_or_a_head_but_an_admin_can() {
+        let t = table(
+            "username,full_name,role",
+            &[
+                "jo,Jo Bloggs,admin",
+                "hd,New Head,head",
+                "bo,Bo Rower,borrower",
+            ],
+        );
         let taken = HashSet::new();
+        let keeper = |role| AccountKeeper {
+            role,
+            managers_manage_managers: false,
+        };
         let by_manager = check_people(
             &t,
             Mapping::automatic(Sheet::People, &t.headers),
             &taken,
-            Some(Role::Manager),
+            Some(keeper(Role::Manager)),
         );
-        assert_eq!(by_manager.problems[0].column, "role");
+        assert_eq!(
+            by_manager
+                .problems
+                .iter()
+                .map(|p| (p.line, p.column.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(2, "role"), (3, "role")]
+        );
         let by_admin = check_people(
             &t,
             Mapping::automatic(Sheet::People, &t.headers),
             &taken,
-            Some(Role::Admin),
+            Some(keeper(Role::Admin)),
         );
         assert!(by_admin.is_ready());
     }

@@ -41,7 +41,8 @@ pub enum Permission {
     ReadLog,
     /// Create and edit accounts and reset passwords.
     ManageAccounts,
-    /// Give or take away the admin role.
+    /// Look after every account, the head teacher's and admins' included, and give
+    /// any role (see [`may_manage_account`]).
     ManageAdmins,
     /// Borrow a device for oneself (after signing the policy).
     Borrow,
@@ -100,18 +101,133 @@ impl Role {
     }
 }
 
-/// Whether someone with `actor` role may change an account that has `target` role,
-/// giving it `new_role`. Managers look after ordinary accounts; only an admin may
-/// touch an admin's account or hand out the admin role, so no one can raise
-/// themselves above their own role.
-pub fn may_manage_account(actor: Role, target: Role, new_role: Role) -> Result<(), String> {
-    if !actor.may(Permission::ManageAccounts) {
+/// The account being looked after, as the account rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    /// An account not yet made (the "add a person" form, an import row).
+    New,
+    /// The actor's own account, with its role.
+    Own(Role),
+    /// Someone else's account, with its role.
+    Other(Role),
+}
+
+/// What is done to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Adding it, or editing its details, leaving it with this role.
+    Details { role: Role },
+    /// Setting a new password for it.
+    ResetPassword,
+    /// Turning off its two-step sign-in.
+    ResetTwoFactor,
+    /// Deactivating or reactivating it.
+    SetActive,
+}
+
+/// Who is looking after accounts: their role, and the school's setting that lets
+/// managers look after other managers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountKeeper {
+    pub role: Role,
+    /// The school's setting "managers may manage other managers' accounts".
+    pub managers_manage_managers: bool,
+}
+
+impl AccountKeeper {
+    /// The roles this keeper may give an account, in the order of [`Role::ALL`]: the
+    /// role choices on the account form.
+    pub fn roles_to_give(self) -> Vec<Role> {
+        Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| self.looks_after(*r))
+            .collect()
+    }
+
+    /// Whether this keeper looks after accounts with this role. An IT administrator
+    /// looks after every account; a manager looks after borrowers, and other
+    /// managers only when the school's settings say so; never a head's or an
+    /// admin's account: the head's approval is what lets personal data leave the
+    /// site, so a manager who could set the head's password could approve their
+    /// own requests.
+    fn looks_after(self, role: Role) -> bool {
+        if self.role.may(Permission::ManageAdmins) {
+            return true;
+        }
+        if !self.role.may(Permission::ManageAccounts) {
+            return false;
+        }
+        match role {
+            Role::Borrower => true,
+            Role::Manager => self.managers_manage_managers,
+            Role::Head | Role::Admin => false,
+        }
+    }
+}
+
+/// Who may look after whose account, and hand out which role: the one rule that
+/// the people pages, the account form, the import of people and every reset ask.
+///
+/// - only managers and admins look after accounts at all;
+/// - an IT administrator looks after every account; a manager looks after
+///   borrowers (and other managers when the school allows it), never a head's or
+///   an admin's account, and cannot give the head or admin role;
+/// - nobody changes their own role or deactivates themselves, so someone else
+///   always sees it happen; anyone who looks after accounts may keep their own
+///   details up to date.
+///
+/// The refusal is a sentence for the person who asked.
+pub fn may_manage_account(
+    keeper: AccountKeeper,
+    account: Account,
+    change: AccountChange,
+) -> Result<(), String> {
+    if !keeper.role.may(Permission::ManageAccounts) {
         return Err("Your account does not allow managing other accounts.".into());
     }
-    if (target == Role::Admin || new_role == Role::Admin) && !actor.may(Permission::ManageAdmins) {
-        return Err("Only an IT administrator can manage administrator accounts.".into());
+    let current = match account {
+        Account::New => None,
+        Account::Own(role) => {
+            match change {
+                AccountChange::Details { role: new } if new != role => {
+                    return Err(
+                        "You cannot change your own role. Ask another administrator.".into(),
+                    )
+                }
+                AccountChange::Details { .. } => return Ok(()),
+                AccountChange::SetActive => {
+                    return Err(
+                        "You cannot deactivate your own account. Ask another administrator.".into(),
+                    )
+                }
+                AccountChange::ResetPassword | AccountChange::ResetTwoFactor => {}
+            }
+            Some(role)
+        }
+        Account::Other(role) => Some(role),
+    };
+    let new = match change {
+        AccountChange::Details { role } => Some(role),
+        _ => None,
+    };
+    for role in current.into_iter().chain(new) {
+        if !keeper.looks_after(role) {
+            return Err(refusal(role));
+        }
     }
     Ok(())
+}
+
+/// Why a manager may not look after an account with this role.
+fn refusal(role: Role) -> String {
+    match role {
+        Role::Head => {
+            "Only an IT administrator can create or change a head teacher's account.".into()
+        }
+        Role::Admin => "Only an IT administrator can manage administrator accounts.".into(),
+        _ => "Only an IT administrator can manage other managers' accounts. An administrator can allow managers to in Settings.".into(),
+    }
 }
 
 /// A login name: 2 to 40 lower-case letters, digits, `.`, `-` or `_`, starting with
@@ -328,13 +444,119 @@ mod tests {
         assert!(!Role::Manager.may(Permission::ManageAdmins));
     }
 
+    const MANAGER: AccountKeeper = AccountKeeper {
+        role: Role::Manager,
+        managers_manage_managers: false,
+    };
+    const ADMIN: AccountKeeper = AccountKeeper {
+        role: Role::Admin,
+        managers_manage_managers: false,
+    };
+
+    fn details(role: Role) -> AccountChange {
+        AccountChange::Details { role }
+    }
+
     #[test]
     fn a_manager_cannot_make_or_change_an_admin() {
-        assert!(may_manage_account(Role::Manager, Role::Borrower, Role::Head).is_ok());
-        assert!(may_manage_account(Role::Manager, Role::Borrower, Role::Admin).is_err());
-        assert!(may_manage_account(Role::Manager, Role::Admin, Role::Admin).is_err());
-        assert!(may_manage_account(Role::Admin, Role::Admin, Role::Borrower).is_ok());
-        assert!(may_manage_account(Role::Head, Role::Borrower, Role::Borrower).is_err());
+        let m = |a, c| may_manage_account(MANAGER, a, c);
+        assert!(m(Account::New, details(Role::Borrower)).is_ok());
+        assert!(m(Account::New, details(Role::Admin)).is_err());
+        assert!(m(Account::Other(Role::Borrower), details(Role::Admin)).is_err());
+        assert!(m(Account::Other(Role::Admin), details(Role::Admin)).is_err());
+        assert!(
+            may_manage_account(ADMIN, Account::Other(Role::Admin), details(Role::Borrower)).is_ok()
+        );
+        let head = AccountKeeper {
+            role: Role::Head,
+            ..ADMIN
+        };
+        assert!(may_manage_account(
+            head,
+            Account::Other(Role::Borrower),
+            AccountChange::ResetPassword
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_manager_cannot_make_or_take_over_a_head_teacher() {
+        let m = |a, c| may_manage_account(MANAGER, a, c);
+        assert!(m(Account::New, details(Role::Head))
+            .unwrap_err()
+            .contains("head teacher"));
+        assert!(m(Account::Other(Role::Borrower), details(Role::Head)).is_err());
+        for change in [
+            details(Role::Head),
+            details(Role::Borrower),
+            AccountChange::ResetPassword,
+            AccountChange::ResetTwoFactor,
+            AccountChange::SetActive,
+        ] {
+            assert!(m(Account::Other(Role::Head), change).is_err(), "{change:?}");
+            assert!(
+                m(Account::Other(Role::Admin), change).is_err(),
+                "{change:?}"
+            );
+            assert!(may_manage_account(ADMIN, Account::Other(Role::Head), change).is_ok());
+            assert!(m(
+                Account::Other(Role::Borrower),
+                match change {
+                    AccountChange::Details { .. } => details(Role::Borrower),
+                    c => c,
+                }
+            )
+            .is_ok());
+        }
+    }
+
+    #[test]
+    fn managers_look_after_other_managers_only_when_the_school_allows_it() {
+        let m = |keeper, a, c| may_manage_account(keeper, a, c);
+        let allowed = AccountKeeper {
+            managers_manage_managers: true,
+            ..MANAGER
+        };
+        for (account, change) in [
+            (Account::New, details(Role::Manager)),
+            (Account::Other(Role::Borrower), details(Role::Manager)),
+            (Account::Other(Role::Manager), AccountChange::ResetPassword),
+            (Account::Other(Role::Manager), AccountChange::SetActive),
+        ] {
+            assert!(m(MANAGER, account, change)
+                .unwrap_err()
+                .contains("Settings"));
+            assert!(m(allowed, account, change).is_ok());
+        }
+        // even then, never a head or an admin
+        assert!(m(
+            allowed,
+            Account::Other(Role::Head),
+            AccountChange::ResetTwoFactor
+        )
+        .is_err());
+        assert_eq!(MANAGER.roles_to_give(), vec![Role::Borrower]);
+        assert_eq!(allowed.roles_to_give(), vec![Role::Borrower, Role::Manager]);
+        assert_eq!(ADMIN.roles_to_give(), Role::ALL.to_vec());
+    }
+
+    #[test]
+    fn nobody_changes_their_own_role_or_deactivates_themselves() {
+        for keeper in [MANAGER, ADMIN] {
+            let own = Account::Own(keeper.role);
+            assert!(may_manage_account(keeper, own, details(keeper.role)).is_ok());
+            assert!(may_manage_account(keeper, own, details(Role::Borrower))
+                .unwrap_err()
+                .contains("your own role"));
+            assert!(may_manage_account(keeper, own, AccountChange::SetActive).is_err());
+        }
+        // a manager's own password is changed on their account page, not reset
+        assert!(may_manage_account(
+            MANAGER,
+            Account::Own(Role::Manager),
+            AccountChange::ResetPassword
+        )
+        .is_err());
     }
 
     #[test]

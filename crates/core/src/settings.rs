@@ -9,7 +9,7 @@ use chrono::NaiveTime;
 
 use crate::device::DeviceKind;
 use crate::invalid::{self, Invalid};
-use crate::person::Role;
+use crate::person::{AccountKeeper, Role};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -33,6 +33,9 @@ pub struct Settings {
     /// How many automatic daily backups to keep in the data directory's `backups`
     /// folder; 0 turns automatic backups off.
     pub backups_kept: u32,
+    /// Managers may look after other managers' accounts (never a head's or an
+    /// admin's). Off by default: only an IT administrator does.
+    pub managers_manage_managers: bool,
 }
 
 /// The default retention for people who have left, in months.
@@ -59,6 +62,7 @@ impl Default for Settings {
             booking_release_minutes: 20,
             reminder_minutes_before: 60,
             backups_kept: 7,
+            managers_manage_managers: false,
         }
     }
 }
@@ -78,6 +82,14 @@ impl Settings {
     /// see everyone's records, when the setting is on.
     pub fn two_factor_required(&self, role: Role) -> bool {
         self.require_two_factor && matches!(role, Role::Manager | Role::Head | Role::Admin)
+    }
+
+    /// Who someone with this role is as a keeper of accounts, under these settings.
+    pub fn account_keeper(&self, role: Role) -> AccountKeeper {
+        AccountKeeper {
+            role,
+            managers_manage_managers: self.managers_manage_managers,
+        }
     }
 
     /// How long this kind charges before it is ready.
@@ -100,6 +112,7 @@ impl Settings {
                 }
                 "return_location" => s.return_location = v.to_owned(),
                 "require_two_factor" => s.require_two_factor = v != "false",
+                "managers_manage_managers" => s.managers_manage_managers = v == "true",
                 "keep_leavers_months" => {
                     s.keep_leavers_months = v.parse().unwrap_or(s.keep_leavers_months)
                 }
@@ -157,6 +170,10 @@ impl Settings {
                 self.reminder_minutes_before.to_string(),
             ),
             ("backups_kept".to_owned(), self.backups_kept.to_string()),
+            (
+                "managers_manage_managers".to_owned(),
+                self.managers_manage_managers.to_string(),
+            ),
         ];
         out.extend(
             self.charge_minutes
@@ -180,6 +197,7 @@ pub struct SettingsInput {
     pub require_two_factor: bool,
     pub keep_leavers_months: String,
     pub backups_kept: String,
+    pub managers_manage_managers: bool,
 }
 
 impl From<&Settings> for SettingsInput {
@@ -198,6 +216,7 @@ impl From<&Settings> for SettingsInput {
             require_two_factor: s.require_two_factor,
             keep_leavers_months: s.keep_leavers_months.to_string(),
             backups_kept: s.backups_kept.to_string(),
+            managers_manage_managers: s.managers_manage_managers,
         }
     }
 }
@@ -266,6 +285,7 @@ impl SettingsInput {
             }
         }
         s.require_two_factor = self.require_two_factor;
+        s.managers_manage_managers = self.managers_manage_managers;
         match self.keep_leavers_months.trim().parse::<u32>() {
             Ok(m) if m <= MAX_KEEP_LEAVERS_MONTHS => s.keep_leavers_months = m,
             _ => invalid.add(
@@ -298,6 +318,7 @@ mod tests {
         s.charge_minutes.insert("ipad", 90);
         s.require_two_factor = false;
         s.keep_leavers_months = 6;
+        s.managers_manage_managers = true;
         let pairs = s.to_pairs();
         let back = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert_eq!(back, s);

@@ -141,7 +141,130 @@ pub(crate) async fn insert(
         now,
     )
     .await?;
+    if person.role != Role::Borrower {
+        tell_about_account(conn, actor, &person, AccountNews::Created, now).await?;
+    }
     Ok(person)
+}
+
+/// A change to someone's account that nobody may make silently.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AccountNews {
+    /// An account made with a role above borrower: told to the head and admins only
+    /// (the new person has nothing to check yet).
+    Created,
+    RoleChanged {
+        from: Role,
+        to: Role,
+    },
+    PasswordReset,
+    TwoFactorReset,
+}
+
+/// Tells the person concerned, and every active head teacher and IT administrator
+/// but the one who made the change, at once: in the app, and by email through the
+/// outbox where they have an address; inside the caller's transaction, so the change
+/// and the word of it commit together. A manager who reset the head's password, or
+/// gave someone a role, is seen doing it by the people the school's policy trusts.
+pub(crate) async fn tell_about_account(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    person: &Person,
+    news: AccountNews,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let who = if actor.id.is_none() {
+        "Someone at the server's command line".to_owned()
+    } else {
+        actor.username.clone()
+    };
+    let name = format!("{} ({})", person.full_name, person.username);
+    let (to_them, to_staff, subject) = match news {
+        AccountNews::Created => (
+            format!(
+                "{who} made you a Kitroom account with the role {}.",
+                person.role.label()
+            ),
+            format!(
+                "{who} made an account for {name} with the role {}.",
+                person.role.label()
+            ),
+            format!(
+                "Kitroom: new {} account",
+                person.role.label().to_lowercase()
+            ),
+        ),
+        AccountNews::RoleChanged { from, to } => (
+            format!(
+                "{who} changed your role in Kitroom from {} to {}.",
+                from.label(),
+                to.label()
+            ),
+            format!(
+                "{who} changed {name}'s role from {} to {}.",
+                from.label(),
+                to.label()
+            ),
+            "Kitroom: a role was changed".to_owned(),
+        ),
+        AccountNews::PasswordReset => (
+            format!("{who} reset your Kitroom password, and your sessions ended."),
+            format!("{who} reset {name}'s password."),
+            "Kitroom: a password was reset".to_owned(),
+        ),
+        AccountNews::TwoFactorReset => (
+            format!("{who} reset your two-step sign-in for Kitroom, and your sessions ended."),
+            format!("{who} reset {name}'s two-step sign-in."),
+            "Kitroom: two-step sign-in was reset".to_owned(),
+        ),
+    };
+    let to_them = format!("{to_them} If you did not expect this, tell the head teacher or the IT administrator at once.");
+    let to_staff = format!(
+        "{to_staff} If this was not expected, check the activity log and the account at once."
+    );
+    let staff: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "select id, role, email from person where active = 1 and role in ('head', 'admin') and id <> ?",
+    )
+    .bind(person.id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let actor_id = actor.id.map(|a| a.to_string());
+    let mut told = Vec::new();
+    if !matches!(news, AccountNews::Created) {
+        told.push((
+            person.id.to_string(),
+            "/account".to_owned(),
+            person.email.clone(),
+            to_them,
+        ));
+    }
+    for (id, role, email) in staff {
+        if Some(&id) == actor_id.as_ref() {
+            continue;
+        }
+        // The head reads the activity log; only an admin opens the account itself.
+        let link = if role == "admin" {
+            format!("/people/{}", person.username)
+        } else {
+            format!("/log?person={}", person.username)
+        };
+        told.push((id, link, email, to_staff.clone()));
+    }
+    for (id, link, email, body) in told {
+        crate::incidents::notify(conn, parse_uuid(&id)?, &body, &link, now).await?;
+        if let Some(address) = email.filter(|a| !a.trim().is_empty()) {
+            sqlx::query("insert into outbox (id, created_at, to_address, subject, body, next_attempt_at) values (?, ?, ?, ?, ?, ?)")
+                .bind(Uuid::new_v4().to_string())
+                .bind(time_text(now))
+                .bind(address)
+                .bind(&subject)
+                .bind(format!("{body}\n\nThis message was sent by Kitroom, the school's device register."))
+                .bind(time_text(now))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 async fn end_sessions(conn: &mut SqliteConnection, person: Uuid) -> Result<u64, StoreError> {
@@ -152,7 +275,10 @@ async fn end_sessions(conn: &mut SqliteConnection, person: Uuid) -> Result<u64, 
         .rows_affected())
 }
 
-async fn get_person(conn: &mut SqliteConnection, id: Uuid) -> Result<Person, StoreError> {
+pub(crate) async fn get_person(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Person, StoreError> {
     sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from person where id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -321,6 +447,10 @@ impl Store {
                 if !changes.is_empty() {
                     append(conn, &actor, "person.updated", &after.subject(), changes.into(), now).await?;
                 }
+                if before.role != after.role {
+                    let news = AccountNews::RoleChanged { from: before.role, to: after.role };
+                    tell_about_account(conn, &actor, &after, news, now).await?;
+                }
                 Ok(after)
             })
         })
@@ -417,7 +547,8 @@ impl Store {
                     .execute(&mut *conn)
                     .await?
                     .rows_affected();
-                let action = if actor.id == Some(id) {
+                let own = actor.id == Some(id);
+                let action = if own {
                     "person.password_changed"
                 } else {
                     "person.password_reset"
@@ -431,6 +562,10 @@ impl Store {
                     now,
                 )
                 .await?;
+                if !own {
+                    tell_about_account(conn, &actor, &person, AccountNews::PasswordReset, now)
+                        .await?;
+                }
                 Ok(())
             })
         })

@@ -281,6 +281,11 @@ impl Store {
                     Utc::now(),
                 )
                 .await?;
+                if !own {
+                    let p = crate::people::get_person(conn, person).await?;
+                    let news = crate::people::AccountNews::TwoFactorReset;
+                    crate::people::tell_about_account(conn, &actor, &p, news, Utc::now()).await?;
+                }
                 Ok(true)
             })
         })

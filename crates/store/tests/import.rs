@@ -9,7 +9,7 @@ use kitroom_core::device::{DeviceInput, EncryptionMethod, EncryptionState};
 use kitroom_core::import::{
     check_devices, check_encryption, check_people, Mapping, Problem, Sheet,
 };
-use kitroom_core::person::{PersonInput, Role};
+use kitroom_core::person::{AccountKeeper, PersonInput, Role};
 use kitroom_store::import::{read_table, Outcome};
 use kitroom_store::{Actor, Store};
 
@@ -243,7 +243,15 @@ async fn ten_thousand_devices_import_in_one_go() {
     assert_eq!(count(&store, "event").await, 1 + 40 + 10_000);
 }
 
-/// Staff could not be added from the school's list, or a manager could make an admin.
+fn keeper(role: Role) -> AccountKeeper {
+    AccountKeeper {
+        role,
+        managers_manage_managers: false,
+    }
+}
+
+/// Staff could not be added from the school's list, or a manager could make an admin
+/// or a head teacher.
 #[tokio::test]
 async fn people_are_imported_without_passwords_and_only_an_admin_makes_admins() {
     let (_dir, store) = store().await;
@@ -252,7 +260,7 @@ async fn people_are_imported_without_passwords_and_only_an_admin_makes_admins() 
     let table = read_table(csv.as_bytes()).unwrap();
     let taken = store.usernames_in_use().await.unwrap();
     let mapping = || Mapping::automatic(Sheet::People, &table.headers);
-    let checked = check_people(&table, mapping(), &taken, Some(Role::Manager));
+    let checked = check_people(&table, mapping(), &taken, Some(keeper(Role::Manager)));
     assert_eq!(
         where_(&checked.problems),
         vec![(3, "Role"), (4, "Username")]
@@ -269,11 +277,18 @@ async fn people_are_imported_without_passwords_and_only_an_admin_makes_admins() 
 
     let csv = "username,full_name,email,role\nj.smith,Jo Smith,jo@school.example,\nh.head,Hal Head,,head\n";
     let table = read_table(csv.as_bytes()).unwrap();
+    let by_manager = check_people(
+        &table,
+        Mapping::automatic(Sheet::People, &table.headers),
+        &taken,
+        Some(keeper(Role::Manager)),
+    );
+    assert_eq!(where_(&by_manager.problems), vec![(3, "role")]);
     let checked = check_people(
         &table,
         Mapping::automatic(Sheet::People, &table.headers),
         &taken,
-        Some(Role::Manager),
+        Some(keeper(Role::Admin)),
     );
     assert_eq!(
         store

@@ -611,6 +611,14 @@ async fn loans(
     if q.overdue.unwrap_or(false) {
         filter.overdue_at = Some(Utc::now());
     }
+    // Someone who sees only their own loans is refused another name before it is
+    // looked up, so the answer is the same whether that username exists or not.
+    let sees_all = user.0.role.may(Permission::ViewAllLoans);
+    if let Some(name) = q.borrower.as_deref() {
+        if !sees_all && !name.trim().eq_ignore_ascii_case(&user.0.username) {
+            return Err(ApiError::forbidden());
+        }
+    }
     let borrower = match q.borrower.as_deref() {
         Some(name) => Some(
             state
@@ -626,11 +634,8 @@ async fn loans(
         ),
         None => None,
     };
-    if !user.0.role.may(Permission::ViewAllLoans) {
+    if !sees_all {
         // A borrower sees their own loans only.
-        if borrower.as_ref().is_some_and(|b| b.id != user.0.id) {
-            return Err(ApiError::forbidden());
-        }
         filter.borrower = Some(user.0.id);
     } else {
         filter.borrower = borrower.map(|b| b.id);
@@ -858,6 +863,13 @@ async fn person_history(
     State(state): State<AppState>,
     Path(username): Path<String>,
 ) -> Result<Response, ApiError> {
+    // Another person's history is refused before the name is looked up, so the
+    // answer does not tell whether that username exists.
+    if !username.trim().eq_ignore_ascii_case(&user.0.username)
+        && !user.0.role.may(Permission::ViewReports)
+    {
+        return Err(ApiError::forbidden());
+    }
     let person = state
         .store()
         .person_by_username(&username)

@@ -207,7 +207,12 @@ async fn check(
         }
         Sheet::People => {
             let taken = state.store().usernames_in_use().await?;
-            Preview::People(check_people(table, mapping, &taken, Some(ctx.user.role)))
+            let keeper = state
+                .store()
+                .settings()
+                .await?
+                .account_keeper(ctx.user.role);
+            Preview::People(check_people(table, mapping, &taken, Some(keeper)))
         }
         Sheet::Encryption => {
             let keys = state.store().register_keys().await?;

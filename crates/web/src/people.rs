@@ -6,7 +6,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_core::person::{may_manage_account, new_password, Permission, PersonInput, Role};
+use kitroom_core::person::{
+    may_manage_account, new_password, Account, AccountChange, AccountKeeper, Permission,
+    PersonInput, Role,
+};
 use kitroom_core::Invalid;
 use kitroom_store::events::EventFilter;
 use kitroom_store::loans::LoanFilter;
@@ -107,8 +110,49 @@ async fn person(state: &AppState, username: &str) -> Result<Person, AppError> {
         .ok_or(AppError::NotFound)
 }
 
+/// The signed-in person as a keeper of accounts, under the school's settings.
+async fn keeper(ctx: &Ctx, state: &AppState) -> Result<AccountKeeper, AppError> {
+    Ok(state
+        .store()
+        .settings()
+        .await?
+        .account_keeper(ctx.user.role))
+}
+
+/// Someone's account as the account rule sees it: one's own, or another's.
+fn account(ctx: &Ctx, p: &Person) -> Account {
+    if p.id == ctx.user.id {
+        Account::Own(p.role)
+    } else {
+        Account::Other(p.role)
+    }
+}
+
+/// 403 unless the signed-in person may make this change to this account.
+fn allow(
+    ctx: &Ctx,
+    keeper: AccountKeeper,
+    p: &Person,
+    change: AccountChange,
+) -> Result<(), AppError> {
+    may_manage_account(keeper, account(ctx, p), change).map_err(|_| AppError::Forbidden)
+}
+
+/// The roles the form offers: the ones this keeper may give, and the account's own
+/// when editing (so the form shows what it is, even when it may not be changed).
+fn roles_offered(keeper: AccountKeeper, editing: Option<&Person>) -> Vec<Role> {
+    let mut roles = keeper.roles_to_give();
+    if let Some(p) = editing {
+        if !roles.contains(&p.role) {
+            roles.push(p.role);
+        }
+    }
+    roles
+}
+
 fn form_page(
     ctx: &Ctx,
+    keeper: AccountKeeper,
     editing: Option<&Person>,
     form: &PersonForm,
     invalid: &Invalid,
@@ -118,17 +162,19 @@ fn form_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    (status, v::form(ctx, editing, form, invalid)).into_response()
+    let roles = roles_offered(keeper, editing);
+    (status, v::form(ctx, editing, &roles, form, invalid)).into_response()
 }
 
-async fn new_form(ctx: Ctx) -> Result<Response, AppError> {
+async fn new_form(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
+    let keeper = keeper(&ctx, &state).await?;
     let form = PersonForm {
         kind: "staff".into(),
         role: "borrower".into(),
         ..Default::default()
     };
-    Ok(form_page(&ctx, None, &form, &Invalid::new()))
+    Ok(form_page(&ctx, keeper, None, &form, &Invalid::new()))
 }
 
 #[tracing::instrument(skip_all)]
@@ -138,6 +184,7 @@ async fn create(
     FormBody(form): FormBody<PersonForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
+    let keeper = keeper(&ctx, &state).await?;
     let mut invalid = Invalid::new();
     let details = form.input().parse().map_err(|e| invalid.0.extend(e.0)).ok();
     // A password is optional: without one, the account exists for lending but cannot
@@ -150,13 +197,18 @@ async fn create(
             .map(Some)
     };
     if let Some(d) = &details {
-        if let Err(m) = may_manage_account(ctx.user.role, Role::Borrower, d.role) {
+        if let Err(m) = may_manage_account(
+            keeper,
+            Account::New,
+            AccountChange::Details { role: d.role },
+        ) {
             invalid.add("role", m);
         }
     }
     let (Some(details), Some(password), true) = (details, password, invalid.is_empty()) else {
         return Ok(form_page(
             &ctx,
+            keeper,
             None,
             &PersonForm {
                 password: String::new(),
@@ -184,6 +236,7 @@ async fn create(
         }
         Err(StoreError::Invalid(invalid)) => Ok(form_page(
             &ctx,
+            keeper,
             None,
             &PersonForm {
                 password: String::new(),
@@ -230,6 +283,14 @@ async fn render_person(
         })
         .await?;
     let signatures = state.store().signatures_of(p.id).await?;
+    let keeper = keeper(ctx, state).await?;
+    let may = |change| may_manage_account(keeper, account(ctx, p), change).is_ok();
+    let allowed = v::Allowed {
+        edit: may(AccountChange::Details { role: p.role }),
+        reset_password: may(AccountChange::ResetPassword),
+        reset_two_factor: may(AccountChange::ResetTwoFactor),
+        set_active: may(AccountChange::SetActive),
+    };
     let status = if invalid.is_empty() {
         StatusCode::OK
     } else {
@@ -237,7 +298,7 @@ async fn render_person(
     };
     Ok((
         status,
-        v::show(ctx, p, &loans, &signatures, &events, invalid),
+        v::show(ctx, p, allowed, &loans, &signatures, &events, invalid),
     )
         .into_response())
 }
@@ -249,9 +310,11 @@ async fn edit_form(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
-    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
+    let keeper = keeper(&ctx, &state).await?;
+    allow(&ctx, keeper, &p, AccountChange::Details { role: p.role })?;
     Ok(form_page(
         &ctx,
+        keeper,
         Some(&p),
         &PersonForm::of(&p),
         &Invalid::new(),
@@ -267,21 +330,21 @@ async fn update(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
-    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
+    let keeper = keeper(&ctx, &state).await?;
+    allow(&ctx, keeper, &p, AccountChange::Details { role: p.role })?;
     let mut invalid = Invalid::new();
     let details = form.input().parse().map_err(|e| invalid.0.extend(e.0)).ok();
     if let Some(d) = &details {
-        if let Err(m) = may_manage_account(ctx.user.role, p.role, d.role) {
+        if let Err(m) = may_manage_account(
+            keeper,
+            account(&ctx, &p),
+            AccountChange::Details { role: d.role },
+        ) {
             invalid.add("role", m);
-        } else if p.id == ctx.user.id && d.role != p.role {
-            invalid.add(
-                "role",
-                "You cannot change your own role. Ask another administrator.",
-            );
         }
     }
     let (Some(details), true) = (details, invalid.is_empty()) else {
-        return Ok(form_page(&ctx, Some(&p), &form, &invalid));
+        return Ok(form_page(&ctx, keeper, Some(&p), &form, &invalid));
     };
     match state
         .store()
@@ -296,7 +359,7 @@ async fn update(
             .await?;
             Ok(Redirect::to(&person_url(&p.username)).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => Ok(form_page(&ctx, Some(&p), &form, &invalid)),
+        Err(StoreError::Invalid(invalid)) => Ok(form_page(&ctx, keeper, Some(&p), &form, &invalid)),
         Err(e) => Err(e.into()),
     }
 }
@@ -315,13 +378,18 @@ async fn set_active(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
-    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
     let active = form.active == "true";
     if p.id == ctx.user.id && !active {
         return Err(AppError::Conflict(
             "You cannot deactivate your own account. Ask another administrator.".into(),
         ));
     }
+    allow(
+        &ctx,
+        keeper(&ctx, &state).await?,
+        &p,
+        AccountChange::SetActive,
+    )?;
     let p = state
         .store()
         .set_active(ctx.user.actor(), p.id, active)
@@ -352,7 +420,12 @@ async fn reset_password(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
-    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
+    allow(
+        &ctx,
+        keeper(&ctx, &state).await?,
+        &p,
+        AccountChange::ResetPassword,
+    )?;
     let password = match new_password(&form.password, &p.username) {
         Ok(pw) => pw,
         Err(m) => return render_person(&ctx, &state, &p, &Invalid::one("password", m)).await,
@@ -376,7 +449,12 @@ async fn reset_two_factor(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
-    may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
+    allow(
+        &ctx,
+        keeper(&ctx, &state).await?,
+        &p,
+        AccountChange::ResetTwoFactor,
+    )?;
     let done = state
         .store()
         .remove_two_factor(ctx.user.actor(), p.subject(), p.id)

@@ -63,6 +63,7 @@ async fn save(
             })
             .collect(),
         require_two_factor: form.contains_key("require_two_factor"),
+        managers_manage_managers: form.contains_key("managers_manage_managers"),
         keep_leavers_months: field("keep_leavers_months"),
     };
     match input.parse() {

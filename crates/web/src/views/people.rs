@@ -58,16 +58,29 @@ pub fn list(ctx: &Ctx, q: &PeopleQuery, people: &[Person]) -> Markup {
     )
 }
 
-pub fn form(ctx: &Ctx, editing: Option<&Person>, f: &PersonForm, invalid: &Invalid) -> Markup {
+/// What the signed-in person may do to the account shown, as the account rule
+/// decided: the page offers only these.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Allowed {
+    pub edit: bool,
+    pub reset_password: bool,
+    pub reset_two_factor: bool,
+    pub set_active: bool,
+}
+
+/// `roles`: the roles the form offers, as the account rule allows.
+pub fn form(
+    ctx: &Ctx,
+    editing: Option<&Person>,
+    roles: &[Role],
+    f: &PersonForm,
+    invalid: &Invalid,
+) -> Markup {
     let kinds: Vec<(&str, &str)> = PersonKind::ALL
         .iter()
         .map(|k| (k.as_str(), k.label()))
         .collect();
-    let roles: Vec<(&str, &str)> = Role::ALL
-        .iter()
-        .filter(|r| **r != Role::Admin || ctx.user.role == Role::Admin)
-        .map(|r| (r.as_str(), r.label()))
-        .collect();
+    let roles: Vec<(&str, &str)> = roles.iter().map(|r| (r.as_str(), r.label())).collect();
     let (title, action) = match editing {
         Some(p) => (
             format!("Edit {}", p.full_name),
@@ -104,6 +117,7 @@ pub fn form(ctx: &Ctx, editing: Option<&Person>, f: &PersonForm, invalid: &Inval
 pub fn show(
     ctx: &Ctx,
     p: &Person,
+    allowed: Allowed,
     loans: &[Loan],
     signatures: &[(String, Signature)],
     events: &[Event],
@@ -117,8 +131,12 @@ pub fn show(
         html! {
             (error_summary(invalid))
             @if !p.active { div.warning { "This account is deactivated: they cannot sign in or borrow." } }
-            div.page-actions {
-                a.button.secondary href={ (url) "/edit" } { "Edit details" }
+            @if allowed.edit {
+                div.page-actions {
+                    a.button.secondary href={ (url) "/edit" } { "Edit details" }
+                }
+            } @else if !allowed.reset_password {
+                p.muted { "Only an IT administrator can change this account." }
             }
             dl.summary {
                 dt { "Username" } dd { (p.username) }
@@ -128,7 +146,7 @@ pub fn show(
                 dt { "Role" } dd { (p.role.label()) }
                 dt { "Account since" } dd { (time::when(p.created_at)) }
             }
-            @if p.id != ctx.user.id {
+            @if p.id != ctx.user.id && allowed.reset_password {
                 section {
                     h2 { "Reset password" }
                     form method="post" action={ (url) "/password" } novalidate {
@@ -137,6 +155,8 @@ pub fn show(
                         button.secondary type="submit" { "Reset password" }
                     }
                 }
+            }
+            @if p.id != ctx.user.id && allowed.reset_two_factor {
                 section {
                     h2 { "Two-step sign-in" }
                     p { "If they lost the phone with their authenticator app and have no recovery codes, reset it: their sessions end, and they set it up again at their next sign-in." }
@@ -145,6 +165,8 @@ pub fn show(
                         button.secondary type="submit" { "Reset two-step sign-in" }
                     }
                 }
+            }
+            @if p.id != ctx.user.id && allowed.set_active {
                 section {
                     h2 { @if p.active { "Deactivate" } @else { "Reactivate" } }
                     form method="post" action={ (url) "/active" } {

@@ -51,6 +51,7 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backu
                 fieldset #security {
                     legend { "Accounts and personal data" }
                     (super::checkbox("require_two_factor", "Business managers, head teachers and IT administrators must use two-step sign-in", input.require_two_factor, Some("Recommended: these accounts can see everyone's records. They set up an authenticator app at their next sign-in.")))
+                    (super::checkbox("managers_manage_managers", "Business managers may manage other business managers' accounts", input.managers_manage_managers, Some("Off: only an IT administrator adds, edits, resets or deactivates a business manager's account. Head teachers' and administrators' accounts are always looked after by an IT administrator alone.")))
                     (Field::text("keep_leavers_months", "Keep people who have left for this many months", &input.keep_leavers_months).kind("number").required().hint("After this long, the names and contact details of deactivated people are anonymised; devices' histories keep their shape. 0 keeps them.").render(invalid))
                 }
                 (Field::text("backups_kept", "Daily backups to keep", &input.backups_kept).kind("number").required().hint("Kitroom copies its database once a day into the backups folder and keeps this many; 0 turns automatic backups off. Copy that folder to another machine too.").render(invalid))
