@@ -16,6 +16,7 @@ mod import;
 mod incidents;
 mod kits;
 mod loans;
+mod mail_links;
 mod races;
 mod reliability;
 mod reminders;

@@ -19,6 +19,7 @@
 //! - [`ical`]: a person's bookings feed as iCalendar, written by the `icalendar` crate.
 //! - [`import`]: checking imported rows (devices, people, encryption status).
 //! - [`incident`]: damage, loss and theft, and the data-breach assessment.
+//! - [`link`]: the configured public address and the links in email built from it.
 //! - [`kit`]: sets and trolleys lent as one: which devices go, which came back.
 //! - [`loan`]: the rules at check-out and return, and when a loan is due.
 //! - [`policy`]: acceptable-use policy versions and signatures.
@@ -41,6 +42,7 @@ pub mod import;
 pub mod incident;
 pub mod invalid;
 pub mod kit;
+pub mod link;
 pub mod loan;
 pub mod person;
 pub mod policy;

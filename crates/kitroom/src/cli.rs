@@ -85,11 +85,12 @@ pub struct ServeArgs {
     /// Sign people out this many hours after they signed in, however active.
     #[arg(long, env = "KITROOM_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
     pub session_hours: u64,
-    /// The address people use to reach Kitroom, for the setup link and the QR labels
-    /// (for example https://kitroom.school.example). Defaults to the listening
-    /// address for the setup link and the page's own address for labels.
-    #[arg(long, env = "KITROOM_PUBLIC_URL")]
-    pub public_url: Option<String>,
+    /// The address people use to reach Kitroom, for links in email, the setup link
+    /// and the QR labels (for example https://kitroom.school.example). Unset: emails
+    /// carry no links (they name the page to open), the setup link uses the listening
+    /// address, and label sheets use their own address, with a warning.
+    #[arg(long, env = "KITROOM_PUBLIC_URL", value_parser = kitroom_core::link::PublicUrl::parse)]
+    pub public_url: Option<kitroom_core::link::PublicUrl>,
     /// Send email through this SMTP server, for example smtp://127.0.0.1:25 (a relay
     /// on this machine), smtp://user:pass@mail.school.example:587?tls=required or
     /// smtps://user:pass@mail.school.example:465. Unset: no email is sent.
@@ -243,7 +244,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let (running, setup) = crate::server::start(data_dir, listener, config).await?;
     tracing::info!(address = %running.addr, data_dir = %data_dir.display(), "Kitroom is running");
-    let base = args.public_url.clone().unwrap_or_else(|| {
+    let base = args.public_url.as_ref().map(|u| u.to_string()).unwrap_or_else(|| {
         let host = if running.addr.ip().is_unspecified() {
             "127.0.0.1".to_owned()
         } else {

@@ -42,6 +42,11 @@ pub async fn start(
     listener: TcpListener,
     config: Config,
 ) -> anyhow::Result<(Running, Option<String>)> {
+    if config.mail.is_some() && config.public_url.is_none() {
+        tracing::warn!(
+            "email is on but no public address is set (--public-url or KITROOM_PUBLIC_URL): emails will carry no links, only the name of the page to open in Kitroom"
+        );
+    }
     let mailer = config
         .mail
         .as_ref()
