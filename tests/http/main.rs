@@ -23,3 +23,4 @@ mod reminders;
 mod reports;
 mod roles;
 mod security;
+mod witness;

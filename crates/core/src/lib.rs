@@ -26,6 +26,8 @@
 //! - [`settings`]: the school day, the return room, charging times.
 //! - [`throttle`]: the rule that slows down password guessing.
 //! - [`time`]: instants in school (UK) time.
+//! - [`witness`]: the sealed record of how far the activity log reached, kept
+//!   outside the database so that events cut from its end are noticed.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
 pub mod accessory;
@@ -50,5 +52,6 @@ pub mod settings;
 pub mod stocktake;
 pub mod throttle;
 pub mod time;
+pub mod witness;
 
 pub use invalid::{FieldError, Invalid};

@@ -84,6 +84,9 @@ pub struct Config {
     pub housekeeping_every: Duration,
     /// Take automatic backups this often instead of once a school day: for tests.
     pub backup_every: Option<Duration>,
+    /// Send the admins' log witness digest this often instead of once a school day:
+    /// for tests.
+    pub digest_every: Option<Duration>,
 }
 
 /// How the last automatic backup went, for the admin's settings page.
@@ -124,6 +127,7 @@ impl Default for Config {
             mail: None,
             housekeeping_every: Duration::from_secs(60),
             backup_every: None,
+            digest_every: None,
         }
     }
 }
