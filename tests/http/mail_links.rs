@@ -121,7 +121,9 @@ async fn the_label_sheet_warns_when_no_public_address_is_set() {
     assert!(sets.contains("use the address this page was opened at"));
 
     let configured = spawn_app_with(kitroom_web::Config {
-        public_url: Some(kitroom_core::link::PublicUrl::parse("https://kitroom.school.example").unwrap()),
+        public_url: Some(
+            kitroom_core::link::PublicUrl::parse("https://kitroom.school.example").unwrap(),
+        ),
         ..Default::default()
     })
     .await;

@@ -95,7 +95,13 @@ mod tests {
         );
         let u = PublicUrl::parse("https://k.example").unwrap();
         assert_eq!(
-            email_pointer(Some(&u), "Open the incident", "/incidents/1", "Incidents", "."),
+            email_pointer(
+                Some(&u),
+                "Open the incident",
+                "/incidents/1",
+                "Incidents",
+                "."
+            ),
             "Open the incident: https://k.example/incidents/1"
         );
     }

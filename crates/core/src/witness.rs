@@ -167,7 +167,7 @@ impl Witness {
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())
@@ -199,10 +199,7 @@ mod tests {
         assert_eq!(Witness::open(&text, &other), Err(WitnessError::BadSeal));
         let edited = text.replace("seq 1047", "seq 1040");
         assert_eq!(Witness::open(&edited, &key), Err(WitnessError::BadSeal));
-        assert_eq!(
-            Witness::open("hello", &key),
-            Err(WitnessError::Unreadable)
-        );
+        assert_eq!(Witness::open("hello", &key), Err(WitnessError::Unreadable));
     }
 
     #[test]

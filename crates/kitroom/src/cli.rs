@@ -245,14 +245,18 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let (running, setup) = crate::server::start(data_dir, listener, config).await?;
     tracing::info!(address = %running.addr, data_dir = %data_dir.display(), "Kitroom is running");
-    let base = args.public_url.as_ref().map(|u| u.to_string()).unwrap_or_else(|| {
-        let host = if running.addr.ip().is_unspecified() {
-            "127.0.0.1".to_owned()
-        } else {
-            running.addr.ip().to_string()
-        };
-        format!("http://{host}:{}", running.addr.port())
-    });
+    let base = args
+        .public_url
+        .as_ref()
+        .map(|u| u.to_string())
+        .unwrap_or_else(|| {
+            let host = if running.addr.ip().is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                running.addr.ip().to_string()
+            };
+            format!("http://{host}:{}", running.addr.port())
+        });
     println!("Kitroom is running at {base}/");
     if let Some(token) = setup {
         println!();
@@ -451,6 +455,15 @@ pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow:
     }
     let written = write_export(&store, kind, out).await;
     store.close().await;
+    if let Err(e) = &written {
+        let full = e
+            .chain()
+            .filter_map(|c| c.downcast_ref::<std::io::Error>())
+            .any(|io| io.kind() == std::io::ErrorKind::StorageFull);
+        if full {
+            bail!("the disk the export is written to is full: the export is incomplete; free some space or write it to another disk");
+        }
+    }
     written.context("writing the export")?;
     Ok(ExitCode::SUCCESS)
 }
@@ -679,7 +692,11 @@ pub async fn check(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<ExitC
 
 /// Compares the log with the witness kept beside it (`kitroom.witness`) and prints
 /// one line; false when the witness shows events cut, or cannot be trusted.
-async fn check_witness(data_dir: &Path, store: &Store, out: &mut dyn Write) -> anyhow::Result<bool> {
+async fn check_witness(
+    data_dir: &Path,
+    store: &Store,
+    out: &mut dyn Write,
+) -> anyhow::Result<bool> {
     let file = kitroom_store::witness::FILE;
     let Some(text) = kitroom_store::witness::read_file(data_dir)? else {
         writeln!(

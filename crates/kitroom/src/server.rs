@@ -66,7 +66,8 @@ pub async fn start(
             data_dir.display()
         )
     })?;
-    let keeper = crate::witness::Keeper::start(&store, data_dir.to_owned(), key.witness_key()).await;
+    let keeper =
+        crate::witness::Keeper::start(&store, data_dir.to_owned(), key.witness_key()).await;
     let keeper = Arc::new(Mutex::new(keeper));
     let state = AppState::new(store, config, key);
     let setup = if state.store().count_people().await? == 0 {

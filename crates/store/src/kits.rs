@@ -434,7 +434,16 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                return_kit_in(conn, &actor, &reporter_name, kit, request, link_base.as_ref(), now).await
+                return_kit_in(
+                    conn,
+                    &actor,
+                    &reporter_name,
+                    kit,
+                    request,
+                    link_base.as_ref(),
+                    now,
+                )
+                .await
             })
         })
         .await
