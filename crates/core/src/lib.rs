@@ -19,12 +19,15 @@
 //! - [`ical`]: a person's bookings feed as iCalendar, written by the `icalendar` crate.
 //! - [`import`]: checking imported rows (devices, people, encryption status).
 //! - [`incident`]: damage, loss and theft, and the data-breach assessment.
+//! - [`link`]: the configured public address and the links in email built from it.
 //! - [`kit`]: sets and trolleys lent as one: which devices go, which came back.
 //! - [`loan`]: the rules at check-out and return, and when a loan is due.
 //! - [`policy`]: acceptable-use policy versions and signatures.
 //! - [`settings`]: the school day, the return room, charging times.
 //! - [`throttle`]: the rule that slows down password guessing.
 //! - [`time`]: instants in school (UK) time.
+//! - [`witness`]: the sealed record of how far the activity log reached, kept
+//!   outside the database so that events cut from its end are noticed.
 //! - [`invalid`]: field-by-field validation errors, worded for the person at the form.
 
 pub mod accessory;
@@ -41,6 +44,7 @@ pub mod import;
 pub mod incident;
 pub mod invalid;
 pub mod kit;
+pub mod link;
 pub mod loan;
 pub mod person;
 pub mod policy;
@@ -48,5 +52,6 @@ pub mod settings;
 pub mod stocktake;
 pub mod throttle;
 pub mod time;
+pub mod witness;
 
 pub use invalid::{FieldError, Invalid};

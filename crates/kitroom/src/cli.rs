@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use kitroom_core::person::{new_password, PersonInput};
+use kitroom_core::witness::Witness;
 use kitroom_store::{Actor, Store};
 use kitroom_web::Config;
 
@@ -85,11 +86,12 @@ pub struct ServeArgs {
     /// Sign people out this many hours after they signed in, however active.
     #[arg(long, env = "KITROOM_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
     pub session_hours: u64,
-    /// The address people use to reach Kitroom, for the setup link and the QR labels
-    /// (for example https://kitroom.school.example). Defaults to the listening
-    /// address for the setup link and the page's own address for labels.
-    #[arg(long, env = "KITROOM_PUBLIC_URL")]
-    pub public_url: Option<String>,
+    /// The address people use to reach Kitroom, for links in email, the setup link
+    /// and the QR labels (for example https://kitroom.school.example). Unset: emails
+    /// carry no links (they name the page to open), the setup link uses the listening
+    /// address, and label sheets use their own address, with a warning.
+    #[arg(long, env = "KITROOM_PUBLIC_URL", value_parser = kitroom_core::link::PublicUrl::parse)]
+    pub public_url: Option<kitroom_core::link::PublicUrl>,
     /// Send email through this SMTP server, for example smtp://127.0.0.1:25 (a relay
     /// on this machine), smtp://user:pass@mail.school.example:587?tls=required or
     /// smtps://user:pass@mail.school.example:465. Unset: no email is sent.
@@ -243,14 +245,18 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let (running, setup) = crate::server::start(data_dir, listener, config).await?;
     tracing::info!(address = %running.addr, data_dir = %data_dir.display(), "Kitroom is running");
-    let base = args.public_url.clone().unwrap_or_else(|| {
-        let host = if running.addr.ip().is_unspecified() {
-            "127.0.0.1".to_owned()
-        } else {
-            running.addr.ip().to_string()
-        };
-        format!("http://{host}:{}", running.addr.port())
-    });
+    let base = args
+        .public_url
+        .as_ref()
+        .map(|u| u.to_string())
+        .unwrap_or_else(|| {
+            let host = if running.addr.ip().is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                running.addr.ip().to_string()
+            };
+            format!("http://{host}:{}", running.addr.port())
+        });
     println!("Kitroom is running at {base}/");
     if let Some(token) = setup {
         println!();
@@ -449,6 +455,15 @@ pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow:
     }
     let written = write_export(&store, kind, out).await;
     store.close().await;
+    if let Err(e) = &written {
+        let full = e
+            .chain()
+            .filter_map(|c| c.downcast_ref::<std::io::Error>())
+            .any(|io| io.kind() == std::io::ErrorKind::StorageFull);
+        if full {
+            bail!("the disk the export is written to is full: the export is incomplete; free some space or write it to another disk");
+        }
+    }
     written.context("writing the export")?;
     Ok(ExitCode::SUCCESS)
 }
@@ -483,7 +498,11 @@ pub async fn backup(data_dir: &Path, file: &Path) -> anyhow::Result<ExitCode> {
         bail!("{} already exists; choose a new file name", file.display());
     }
     let store = Store::open(data_dir).await?;
-    let result = store.backup_to(file).await;
+    // The backup carries the log witness, sealed with the key beside the database.
+    let key = kitroom_web::two_factor::SecretKey::load_or_create(data_dir)
+        .with_context(|| format!("reading {}", kitroom_web::two_factor::KEY_FILE))?
+        .witness_key();
+    let result = store.backup_to(file, Some(&key)).await;
     store.close().await;
     match result {
         Err(e) if e.is_storage_full() => bail!(
@@ -510,19 +529,35 @@ pub async fn restore(
     // any newer migrations).
     let scratch = tempfile_path(data_dir, "restore-check")?;
     std::fs::copy(file, &scratch).with_context(|| format!("reading {}", file.display()))?;
+    let key = kitroom_web::two_factor::SecretKey::load_existing(data_dir)
+        .with_context(|| format!("reading {}", kitroom_web::two_factor::KEY_FILE))?
+        .map(|k| k.witness_key());
     let checked = async {
         let store = Store::open_file(&scratch).await?;
         let integrity = store.integrity_check().await?;
         let chain = store.verify_log().await?;
+        let carried = store.carried_witness().await?;
+        // The witness the backup carries, opened with the key here and compared
+        // with the backup's own log.
+        let witness = match (&carried, &key) {
+            (Some(text), Some(key)) => Some(match Witness::open(text, key) {
+                Ok(w) => {
+                    let cut = store.compare_with(&w).await?;
+                    Ok((w, cut))
+                }
+                Err(e) => Err(e),
+            }),
+            _ => None,
+        };
         store.close().await;
-        anyhow::Ok((integrity, chain))
+        anyhow::Ok((integrity, chain, carried, witness))
     }
     .await;
     let _ = std::fs::remove_file(&scratch);
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
     }
-    let (integrity, chain) =
+    let (integrity, chain, carried, witness) =
         checked.with_context(|| format!("{} is not a Kitroom database", file.display()))?;
     if integrity != ["ok"] {
         writeln!(
@@ -539,13 +574,30 @@ pub async fn restore(
             return Ok(ExitCode::from(1));
         }
     };
+    match &witness {
+        Some(Err(e)) => {
+            writeln!(
+                out,
+                "The backup's log witness {e}: the backup was altered, or it was made by a Kitroom with another kitroom.key (copy that key into {} first).",
+                data_dir.display()
+            )?;
+            return Ok(ExitCode::from(1));
+        }
+        Some(Ok((w, Err(cut)))) => {
+            writeln!(
+                out,
+                "The backup's activity log was cut: {cut} (the backup was taken when the log reached event {}).",
+                w.seq
+            )?;
+            return Ok(ExitCode::from(1));
+        }
+        _ => {}
+    }
     std::fs::create_dir_all(data_dir)?;
     let db = data_dir.join(kitroom_store::db::DB_FILE);
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
     if db.exists() {
-        let kept = data_dir.join(format!(
-            "kitroom-before-restore-{}.db",
-            chrono::Utc::now().format("%Y%m%d-%H%M%S")
-        ));
+        let kept = data_dir.join(format!("kitroom-before-restore-{stamp}.db"));
         std::fs::rename(&db, &kept)?;
         writeln!(
             out,
@@ -553,10 +605,37 @@ pub async fn restore(
             kept.display()
         )?;
     }
+    // The old witness speaks for the database just replaced: kept beside it.
+    let old_witness = data_dir.join(kitroom_store::witness::FILE);
+    if old_witness.exists() {
+        std::fs::rename(
+            &old_witness,
+            data_dir.join(format!("kitroom-before-restore-{stamp}.witness")),
+        )?;
+    }
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     std::fs::copy(file, &db)?;
+    match (&carried, &witness) {
+        (Some(text), Some(Ok((w, Ok(()))))) => {
+            kitroom_store::witness::write_file(data_dir, text)?;
+            writeln!(
+                out,
+                "The backup's log witness (event {}) agrees with its log and is now kitroom.witness.",
+                w.seq
+            )?;
+        }
+        (Some(_), _) => writeln!(
+            out,
+            "The backup carries a log witness, but there is no kitroom.key in {} to check it with, so it was not carried over: copy kitroom.key from the Kitroom that made the backup.",
+            data_dir.display()
+        )?,
+        (None, _) => writeln!(
+            out,
+            "The backup carries no log witness (it was made before Kitroom kept one); Kitroom starts a new one when it runs."
+        )?,
+    }
     writeln!(
         out,
         "Restored {} ({events} events, hash chain intact). Start Kitroom again.",
@@ -587,7 +666,8 @@ pub async fn check(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<ExitC
             writeln!(out, "  {line}")?;
         }
     }
-    match store.verify_log().await? {
+    let chain = store.verify_log().await?;
+    match chain {
         Ok((n, head)) => {
             writeln!(out, "activity log: ok, {n} events, hash chain intact")?;
             // Written down or kept elsewhere, the latest hash also shows later whether
@@ -601,10 +681,64 @@ pub async fn check(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<ExitC
             writeln!(out, "activity log: FAILED, {b}")?;
         }
     }
+    ok &= check_witness(data_dir, &store, out).await?;
     store.close().await;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Compares the log with the witness kept beside it (`kitroom.witness`) and prints
+/// one line; false when the witness shows events cut, or cannot be trusted.
+async fn check_witness(
+    data_dir: &Path,
+    store: &Store,
+    out: &mut dyn Write,
+) -> anyhow::Result<bool> {
+    let file = kitroom_store::witness::FILE;
+    let Some(text) = kitroom_store::witness::read_file(data_dir)? else {
+        writeln!(
+            out,
+            "log witness: none yet (Kitroom writes {file} while it runs); without it, events cut from the end of the log go unnoticed"
+        )?;
+        return Ok(true);
+    };
+    let Some(key) = kitroom_web::two_factor::SecretKey::load_existing(data_dir)? else {
+        writeln!(
+            out,
+            "log witness: FAILED, it cannot be checked: there is no {} in {} (copy it from where Kitroom ran)",
+            kitroom_web::two_factor::KEY_FILE,
+            data_dir.display()
+        )?;
+        return Ok(false);
+    };
+    let w = match Witness::open(&text, &key.witness_key()) {
+        Ok(w) => w,
+        Err(e) => {
+            writeln!(out, "log witness: FAILED, {file}: {e}")?;
+            return Ok(false);
+        }
+    };
+    let at = kitroom_core::time::school_time(w.at);
+    match store.compare_with(&w).await? {
+        Ok(()) => {
+            writeln!(
+                out,
+                "log witness: ok, the log still reaches event {} (witnessed {at})",
+                w.seq
+            )?;
+            Ok(true)
+        }
+        Err(cut) => {
+            let last = store.log_head().await?.map(|(seq, _)| seq).unwrap_or(0);
+            writeln!(
+                out,
+                "log witness: FAILED, {cut} (on {at} the log reached event {}; it now ends at event {last})",
+                w.seq
+            )?;
+            Ok(false)
+        }
+    }
 }

@@ -538,7 +538,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
             police_reference: None,
         };
         store
-            .report_incident(reporter, camera.id, loss, "http://127.0.0.1:8080".into())
+            .report_incident(reporter, camera.id, loss, None)
             .await?;
         let damage = ReportDetails {
             kind: IncidentKind::Damage,
@@ -548,7 +548,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
             police_reference: None,
         };
         store
-            .report_incident(reporter, ipad.id, damage, "http://127.0.0.1:8080".into())
+            .report_incident(reporter, ipad.id, damage, None)
             .await?;
         let change = ChangeInput {
             what: "Scratch 3 desktop app".into(),

@@ -8,12 +8,14 @@
 //! - [`server`]: starting the web app on a listener, the setup link, graceful shutdown.
 //! - [`demo`]: a believable demo school.
 //! - [`mailer`]: sending the email outbox over SMTP, with retries.
+//! - [`witness`]: keeping the log witness beside the database, and the admins' digest.
 
 pub mod cli;
 pub mod demo;
 pub mod import;
 pub mod mailer;
 pub mod server;
+pub mod witness;
 
 /// Today's date at the school (Europe/London).
 pub fn today() -> chrono::NaiveDate {

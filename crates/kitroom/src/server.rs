@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use kitroom_store::Store;
 use kitroom_web::{AppState, Config};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Mutex};
 use tokio::task::JoinHandle;
 
 /// A running server.
@@ -17,6 +18,7 @@ pub struct Running {
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
+    keeper: Arc<Mutex<crate::witness::Keeper>>,
 }
 
 impl Running {
@@ -28,6 +30,8 @@ impl Running {
         for b in &self.background {
             b.abort();
         }
+        // the last word: the log's head as the server leaves it
+        self.keeper.lock().await.keep(self.state.store()).await;
         self.state.store().close().await;
         Ok(())
     }
@@ -42,6 +46,11 @@ pub async fn start(
     listener: TcpListener,
     config: Config,
 ) -> anyhow::Result<(Running, Option<String>)> {
+    if config.mail.is_some() && config.public_url.is_none() {
+        tracing::warn!(
+            "email is on but no public address is set (--public-url or KITROOM_PUBLIC_URL): emails will carry no links, only the name of the page to open in Kitroom"
+        );
+    }
     let mailer = config
         .mail
         .as_ref()
@@ -57,6 +66,9 @@ pub async fn start(
             data_dir.display()
         )
     })?;
+    let keeper =
+        crate::witness::Keeper::start(&store, data_dir.to_owned(), key.witness_key()).await;
+    let keeper = Arc::new(Mutex::new(keeper));
     let state = AppState::new(store, config, key);
     let setup = if state.store().count_people().await? == 0 {
         Some(state.issue_setup_token())
@@ -76,7 +88,10 @@ pub async fn start(
         })
         .await
     });
-    let mut background = vec![tokio::spawn(housekeeping(state.clone()))];
+    let mut background = vec![
+        tokio::spawn(housekeeping(state.clone())),
+        tokio::spawn(keep_witness(state.clone(), keeper.clone())),
+    ];
     match mailer {
         Some(m) => background.push(tokio::spawn(
             m.run(state.store().clone(), state.mail_wake()),
@@ -92,6 +107,7 @@ pub async fn start(
             stop,
             task,
             background,
+            keeper,
         },
         setup,
     ))
@@ -181,6 +197,58 @@ async fn housekeeping(state: AppState) {
     }
 }
 
+/// Once a tick (a minute at most): writes the log witness when the log has grown, and
+/// with email on, queues the admins' digest once a school day.
+async fn keep_witness(state: AppState, keeper: Arc<Mutex<crate::witness::Keeper>>) {
+    let every = state
+        .config()
+        .housekeeping_every
+        .min(std::time::Duration::from_secs(60));
+    let mut tick = tokio::time::interval(every);
+    let digest_every = state
+        .config()
+        .digest_every
+        .and_then(|d| chrono::Duration::from_std(d).ok());
+    // as with backups, not in the first minutes after a start
+    let settle = if digest_every.is_some() {
+        chrono::Duration::zero()
+    } else {
+        chrono::Duration::minutes(5)
+    };
+    let started = chrono::Utc::now();
+    loop {
+        tick.tick().await;
+        let sealed = keeper.lock().await.keep(state.store()).await;
+        let now = chrono::Utc::now();
+        let (Some(sealed), true) = (sealed, state.config().mail.is_some()) else {
+            continue;
+        };
+        if now - started < settle {
+            continue;
+        }
+        let last = match state.store().last_digest_at().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read when the admins' digest was last sent");
+                continue;
+            }
+        };
+        if !kitroom_core::backup::due(last, now, digest_every) {
+            continue;
+        }
+        let (witness, sealed) = sealed;
+        let (subject, body) = crate::witness::digest(&sealed, witness.seq, &witness.hash);
+        match state.store().queue_admin_digest(subject, body, now).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(admins = n, "the daily log witness digest is queued");
+                state.wake_mailer();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not queue the admins' digest"),
+        }
+    }
+}
+
 /// Takes the automatic backup when one is due (once a school day), keeping the
 /// newest `keep`; 0 turns automatic backups off. The outcome is logged and shown
 /// to the admin on the settings page.
@@ -207,7 +275,12 @@ async fn backup_if_due(state: &AppState, keep: u32, now: chrono::DateTime<chrono
     if !kitroom_core::backup::due(newest, now, every) {
         return;
     }
-    match state.store().automatic_backup(&folder, now, keep).await {
+    let key = state.secret_key().witness_key();
+    match state
+        .store()
+        .automatic_backup(&folder, now, keep, Some(&key))
+        .await
+    {
         Ok(b) => {
             tracing::info!(file = %b.path.display(), bytes = b.bytes, "automatic backup written and checked");
             state.set_backup_status(kitroom_web::BackupStatus::Written {

@@ -39,7 +39,8 @@ pub fn list_backups(folder: &Path) -> Vec<BackupFile> {
 }
 
 impl Store {
-    /// Writes a backup into `folder` (made if missing) under a dated name, checks
+    /// Writes a backup into `folder` (made if missing) under a dated name, carrying
+    /// the log witness sealed with `key`, checks
     /// it (SQLite's integrity check and the activity log's hash chain), and only then
     /// gives it its final name; then deletes all but the newest `keep` backups. A
     /// backup that fails is deleted, never left to be mistaken for a good one.
@@ -48,6 +49,7 @@ impl Store {
         folder: &Path,
         now: DateTime<Utc>,
         keep: u32,
+        key: Option<&kitroom_core::witness::WitnessKey>,
     ) -> Result<BackupFile, StoreError> {
         std::fs::create_dir_all(folder).map_err(|e| StoreError::DataDir(folder.to_owned(), e))?;
         let name = backup::file_name(now);
@@ -58,7 +60,7 @@ impl Store {
             }
         };
         remove_partial();
-        self.backup_to(&partial).await?;
+        self.backup_to(&partial, key).await?;
         let checked = async {
             let copy = Store::open_file(&partial).await?;
             let integrity = copy.integrity_check().await;

@@ -98,7 +98,7 @@ impl Store {
         request: ReturnRequest,
         answers: Vec<Option<bool>>,
         accessories_back: BTreeMap<i64, i64>,
-        link_base: String,
+        link_base: Option<kitroom_core::link::PublicUrl>,
     ) -> Result<(Loan, Option<Incident>), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
@@ -128,7 +128,7 @@ impl Store {
                         police_reference: None,
                     };
                     let reporter = actor.id.ok_or(StoreError::NotFound)?;
-                    Some(report_incident_in(conn, &actor, reporter, &reporter_name, device_id, &details, &link_base, now).await?)
+                    Some(report_incident_in(conn, &actor, reporter, &reporter_name, device_id, &details, link_base.as_ref(), now).await?)
                 };
                 Ok((loan, incident))
             })

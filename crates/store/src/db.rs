@@ -320,8 +320,13 @@ impl Store {
 
     /// Writes a consistent copy of the live database to `to` (which must not exist),
     /// while the app keeps running: `VACUUM INTO` reads one snapshot through a reader
-    /// connection, so writers are not held up.
-    pub async fn backup_to(&self, to: &Path) -> Result<(), StoreError> {
+    /// connection, so writers are not held up. With `key`, the copy carries the sealed
+    /// witness of its newest event ([`crate::witness::seal_into_backup`]).
+    pub async fn backup_to(
+        &self,
+        to: &Path,
+        key: Option<&kitroom_core::witness::WitnessKey>,
+    ) -> Result<(), StoreError> {
         let target = to
             .to_str()
             .ok_or_else(|| StoreError::Corrupt("the backup path is not valid UTF-8".into()))?;
@@ -333,6 +338,12 @@ impl Store {
             // Never leave half a backup that could be mistaken for a whole one.
             let _ = std::fs::remove_file(to);
             return Err(e.into());
+        }
+        if let Some(key) = key {
+            if let Err(e) = crate::witness::seal_into_backup(to, key).await {
+                let _ = std::fs::remove_file(to);
+                return Err(e);
+            }
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ use kitroom_core::incident::{
     self, BreachDecision, DataFacts, IncidentKind, IncidentRefusal, IncidentStatus, ReportDetails,
     Resolution, Risk,
 };
+use kitroom_core::link::PublicUrl;
 use kitroom_core::Invalid;
 use serde_json::json;
 use sqlx::{QueryBuilder, SqliteConnection};
@@ -293,13 +294,14 @@ impl Store {
     /// Records a report of damage, loss or theft: assesses the breach risk from the
     /// device's facts as they are now, marks a lost or stolen device lost (ending its
     /// loan), marks a damaged one damaged, and tells the managers, all at once.
-    /// `link_base` is the address the email's link starts with.
+    /// `link_base`, the configured public address, starts the email's link; without
+    /// it the email names the page instead (never an address from a request).
     pub async fn report_incident(
         &self,
         reporter: &Person,
         device_id: Uuid,
         d: ReportDetails,
-        link_base: String,
+        link_base: Option<PublicUrl>,
     ) -> Result<Incident, StoreError> {
         let actor = reporter.actor();
         let reporter_id = reporter.id;
@@ -314,7 +316,7 @@ impl Store {
                     &reporter_name,
                     device_id,
                     &d,
-                    &link_base,
+                    link_base.as_ref(),
                     now,
                 )
                 .await
@@ -773,7 +775,7 @@ pub(crate) async fn report_incident_in(
     reporter_name: &str,
     device_id: Uuid,
     d: &ReportDetails,
-    link_base: &str,
+    link_base: Option<&PublicUrl>,
     now: DateTime<Utc>,
 ) -> Result<Incident, StoreError> {
     let device = get_device(conn, device_id).await?;
@@ -847,7 +849,7 @@ pub(crate) async fn report_incident_in(
         d.kind.label().to_lowercase()
     );
     let email = format!(
-                    "{reporter_name} has reported the {kind} of {tag} ({make} {model}).\n\nWhat happened: {desc}\nWhen: {when}\nWhere: {place}\n{police}\nData protection: {reason}\n\nOpen the incident: {base}{link}\n",
+                    "{reporter_name} has reported the {kind} of {tag} ({make} {model}).\n\nWhat happened: {desc}\nWhen: {when}\nWhere: {place}\n{police}\nData protection: {reason}\n\n{open}\n",
                     kind = d.kind.label().to_lowercase(),
                     make = device.details.make,
                     model = device.details.model,
@@ -856,7 +858,13 @@ pub(crate) async fn report_incident_in(
                     place = if d.place.is_empty() { "not given" } else { d.place.as_str() },
                     police = d.police_reference.as_deref().map(|p| format!("Police reference: {p}\n")).unwrap_or_default(),
                     reason = assessment.reason,
-                    base = link_base.trim_end_matches('/'),
+                    open = kitroom_core::link::email_pointer(
+                        link_base,
+                        "Open the incident",
+                        &link,
+                        "Incidents",
+                        &format!(" and choose incident {number}."),
+                    ),
                 );
     tell_managers(conn, &body, &link, &subject, &email, now).await?;
     get_incident(conn, id).await

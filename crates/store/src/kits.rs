@@ -429,12 +429,21 @@ impl Store {
         reporter_name: String,
         kit: Uuid,
         request: KitReturnRequest,
-        link_base: String,
+        link_base: Option<kitroom_core::link::PublicUrl>,
     ) -> Result<KitReturned, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                return_kit_in(conn, &actor, &reporter_name, kit, request, &link_base, now).await
+                return_kit_in(
+                    conn,
+                    &actor,
+                    &reporter_name,
+                    kit,
+                    request,
+                    link_base.as_ref(),
+                    now,
+                )
+                .await
             })
         })
         .await
@@ -558,7 +567,7 @@ async fn return_kit_in(
     reporter_name: &str,
     kit: Uuid,
     request: KitReturnRequest,
-    link_base: &str,
+    link_base: Option<&kitroom_core::link::PublicUrl>,
     now: DateTime<Utc>,
 ) -> Result<KitReturned, StoreError> {
     let k = kit_in(conn, kit).await?;

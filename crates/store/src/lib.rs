@@ -32,6 +32,8 @@
 //! - [`reports`]: the figures behind the manager's reports.
 //! - [`stocktakes`]: stocktakes and their frozen results.
 //! - [`settings`]: the school's settings.
+//! - [`witness`]: the log witness beside the database, in backups, and in the
+//!   admins' daily digest.
 //! - [`retention`]: anonymising people who left, once the retention period is over.
 
 pub mod accessories;
@@ -59,5 +61,6 @@ pub mod settings;
 pub mod stocktakes;
 pub mod tokens;
 pub mod two_factor;
+pub mod witness;
 
 pub use db::{Actor, Store, StoreError};

@@ -35,7 +35,7 @@ impl Store {
         &self,
         minutes_before: u32,
         now: DateTime<Utc>,
-        link_base: Option<String>,
+        link_base: Option<kitroom_core::link::PublicUrl>,
     ) -> Result<u64, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
@@ -100,7 +100,7 @@ impl Store {
                         ),
                     };
                     let text = match &link_base {
-                        Some(base) => format!("{text}\nYour loans: {}/\n", base.trim_end_matches('/')),
+                        Some(base) => format!("{text}\nYour loans: {}\n", base.link("/")),
                         None => format!("{text}\nYour loans are on your Kitroom home page.\n"),
                     };
                     crate::incidents::notify(conn, parse_uuid(&person)?, &body, "/", now).await?;

@@ -789,7 +789,6 @@ struct IncidentBody {
 async fn report_incident(
     user: ApiUser,
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
     Path(tag): Path<String>,
     JsonBody(body): JsonBody<IncidentBody>,
 ) -> Result<Response, ApiError> {
@@ -815,7 +814,7 @@ async fn report_incident(
     let details = input.parse(now).map_err(ApiError::invalid)?;
     let incident = state
         .store()
-        .report_incident(&user.0, device.id, details, state.base_url(&headers))
+        .report_incident(&user.0, device.id, details, state.email_link_base())
         .await?;
     state.wake_mailer();
     Ok((StatusCode::CREATED, Json(incident_json(&incident))).into_response())

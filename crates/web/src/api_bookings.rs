@@ -389,7 +389,6 @@ struct SetReturnBody {
 async fn set_return(
     user: ApiUser,
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
     Path(s): Path<String>,
     JsonBody(body): JsonBody<SetReturnBody>,
 ) -> Result<Response, ApiError> {
@@ -439,7 +438,7 @@ async fn set_return(
             user.0.full_name.clone(),
             k.id,
             request,
-            state.base_url(&headers),
+            state.email_link_base(),
         )
         .await?;
     if !done.missing.is_empty() {

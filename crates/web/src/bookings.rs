@@ -59,7 +59,10 @@ async fn new_feed(
             crate::auth::token_hash(&token),
         )
         .await?;
-    let url = format!("{}/feeds/{token}/bookings.ics", state.base_url(&headers));
+    let url = format!(
+        "{}/feeds/{token}/bookings.ics",
+        state.page_address(&headers).base
+    );
     Ok(v::feed(&ctx, true, Some(&url)).into_response())
 }
 

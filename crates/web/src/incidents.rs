@@ -2,7 +2,7 @@
 //! told, the manager's handling of it, notifications, and change requests.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -118,7 +118,6 @@ async fn report_form(
 async fn report(
     ctx: Ctx,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(tag): Path<String>,
     FormBody(input): FormBody<ReportInput>,
 ) -> Result<Response, AppError> {
@@ -136,7 +135,7 @@ async fn report(
     };
     let incident = state
         .store()
-        .report_incident(&ctx.user, device.id, details, state.base_url(&headers))
+        .report_incident(&ctx.user, device.id, details, state.email_link_base())
         .await?;
     state.wake_mailer();
     Ok(Redirect::to(&format!("{}?reported=1", incident_url(&incident))).into_response())

@@ -142,7 +142,7 @@ async fn labels(
         .map(|k| (k.id, k.name, usize::try_from(k.devices).unwrap_or(0)))
         .collect();
     let school = state.store().settings().await?.school_name;
-    Ok(v::labels(&ctx, &kits, &state.base_url(&headers), &school, "/sets").into_response())
+    Ok(v::labels(&ctx, &kits, &state.page_address(&headers), &school, "/sets").into_response())
 }
 
 /// The same sheet with one set's label, to print when a set is made or its label is
@@ -160,7 +160,7 @@ async fn label(
     Ok(v::labels(
         &ctx,
         &kits,
-        &state.base_url(&headers),
+        &state.page_address(&headers),
         &school,
         &kit_url(kit.id),
     )
@@ -449,7 +449,6 @@ async fn check_out(
 async fn return_kit(
     ctx: Ctx,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     FormBody(form): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -571,7 +570,7 @@ async fn return_kit(
             ctx.user.full_name.clone(),
             k.id,
             request,
-            state.base_url(&headers),
+            state.email_link_base(),
         )
         .await
     {

@@ -74,15 +74,19 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Sign people out this long after they signed in, however active they are.
     pub session_lifetime: Duration,
-    /// The address people use to reach Kitroom, for QR labels and links in email;
-    /// without it, the address the page was asked for.
-    pub public_url: Option<String>,
+    /// The address people use to reach Kitroom: the only source of links in email.
+    /// Without it, emails carry no links (they name the page to open) and QR labels
+    /// use the address the label sheet was opened at, with a warning.
+    pub public_url: Option<kitroom_core::link::PublicUrl>,
     /// Email through SMTP; `None` keeps notifications in the app only.
     pub mail: Option<MailConfig>,
     /// How often the housekeeping loop runs (charged devices, sessions, backups).
     pub housekeeping_every: Duration,
     /// Take automatic backups this often instead of once a school day: for tests.
     pub backup_every: Option<Duration>,
+    /// Send the admins' log witness digest this often instead of once a school day:
+    /// for tests.
+    pub digest_every: Option<Duration>,
 }
 
 /// How the last automatic backup went, for the admin's settings page.
@@ -123,8 +127,18 @@ impl Default for Config {
             mail: None,
             housekeeping_every: Duration::from_secs(60),
             backup_every: None,
+            digest_every: None,
         }
     }
+}
+
+/// An address to show on the page it was asked for: see [`AppState::page_address`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageAddress {
+    /// `https://kitroom.school.example`, without a trailing slash.
+    pub base: String,
+    /// Whether it is the configured public address (else the request's own).
+    pub configured: bool,
 }
 
 /// What every handler can reach.
@@ -208,11 +222,22 @@ impl AppState {
         self.inner.mail_wake.clone()
     }
 
-    /// The address links and QR codes point at: the configured public address, or
-    /// the one this request was made to.
-    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+    /// The start of links in email: the configured public address only. An address
+    /// from a request (its `Host` header) never goes into an email or anything stored.
+    pub fn email_link_base(&self) -> Option<kitroom_core::link::PublicUrl> {
+        self.config().public_url.clone()
+    }
+
+    /// The address to show the person who asked for this page (a label sheet's QR
+    /// codes, their calendar feed's address): the public address, or else the one
+    /// their own browser used for this request. Only for that person's page: never
+    /// put it in an email or store it.
+    pub fn page_address(&self, headers: &axum::http::HeaderMap) -> PageAddress {
         if let Some(u) = &self.config().public_url {
-            return u.trim_end_matches('/').to_owned();
+            return PageAddress {
+                base: u.as_str().to_owned(),
+                configured: true,
+            };
         }
         let host = headers
             .get(header::HOST)
@@ -223,7 +248,10 @@ impl AppState {
         } else {
             "http"
         };
-        format!("{scheme}://{host}")
+        PageAddress {
+            base: format!("{scheme}://{host}"),
+            configured: false,
+        }
     }
 
     /// Makes a new one-time setup token, valid while Kitroom has no account, and

@@ -470,7 +470,6 @@ async fn check_out(
 async fn return_device(
     ctx: Ctx,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(tag): Path<String>,
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -583,7 +582,7 @@ async fn return_device(
             request,
             panel.answers.clone(),
             back,
-            state.base_url(&headers),
+            state.email_link_base(),
         )
         .await
     {
@@ -823,7 +822,7 @@ async fn labels(
     Ok(v::labels(
         &ctx,
         &devices,
-        &state.base_url(&headers),
+        &state.page_address(&headers),
         &settings.school_name,
         &q,
     )

@@ -50,7 +50,8 @@ pub fn router() -> Router<AppState> {
 /// The key file's name in the data directory.
 pub const KEY_FILE: &str = "kitroom.key";
 
-/// The key that seals authenticator secrets. Kept in [`KEY_FILE`], outside the
+/// The key that seals authenticator secrets and (through a key derived from it) the
+/// log witness. Kept in [`KEY_FILE`], outside the
 /// database: a backup needs both files, and without the key the secrets cannot be
 /// opened (admins then reset two-step sign-in with `kitroom user reset-2fa`).
 #[derive(Clone)]
@@ -73,6 +74,22 @@ impl SecretKey {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
         SecretKey(bytes)
+    }
+
+    /// Reads the key from `data_dir` if it is there, without making one (for
+    /// commands that only check).
+    pub fn load_existing(data_dir: &Path) -> std::io::Result<Option<SecretKey>> {
+        if data_dir.join(KEY_FILE).exists() {
+            Self::load_or_create(data_dir).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The key that seals the log witness, derived from this one
+    /// ([`kitroom_core::witness::WitnessKey::derive`]).
+    pub fn witness_key(&self) -> kitroom_core::witness::WitnessKey {
+        kitroom_core::witness::WitnessKey::derive(&self.0)
     }
 
     /// Reads the key from `data_dir`, or on first start makes one and writes it

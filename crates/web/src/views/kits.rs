@@ -232,10 +232,11 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
 pub fn labels(
     ctx: &Ctx,
     kits: &[(uuid::Uuid, String, usize)],
-    base: &str,
+    address: &crate::PageAddress,
     school: &str,
     back: &str,
 ) -> Markup {
+    let base = &address.base;
     page(
         ctx,
         Section::Sets,
@@ -251,6 +252,7 @@ pub fn labels(
                     p.lead { (kits.len()) @if kits.len() == 1 { " label" } @else { " labels" } ", three across on A4. Print at 100% (actual size), not “fit to page”." }
                     p { "Stick it on the trolley or the box. The QR code opens the set's page in Kitroom, where the set is checked out or its booking collected." }
                 }
+                (super::loans::label_address_warning(address))
                 div.actions {
                     @if !kits.is_empty() { button.primary type="button" data-print { "Print labels" } }
                     a href=(back) { "Back" }

@@ -418,7 +418,28 @@ pub(crate) fn qr_svg(data: &str) -> Markup {
     }
 }
 
-pub fn labels(ctx: &Ctx, devices: &[Device], base: &str, school: &str, q: &ListQuery) -> Markup {
+/// Partial: on a label sheet printed without a configured public address, says that
+/// the codes use the address this page was opened at, which may not be one that
+/// everyone's phone can reach.
+pub(crate) fn label_address_warning(address: &crate::PageAddress) -> Markup {
+    html! {
+        @if !address.configured {
+            div.warning role="note" {
+                p { "These labels' codes use the address this page was opened at (" code { (address.base) } "), because Kitroom has no public address set. If people reach Kitroom by another address, the codes will not open it for them." }
+                p { "Ask your IT administrator to set Kitroom's public address (" code { "--public-url" } " or " code { "KITROOM_PUBLIC_URL" } ") before printing labels to keep." }
+            }
+        }
+    }
+}
+
+pub fn labels(
+    ctx: &Ctx,
+    devices: &[Device],
+    address: &crate::PageAddress,
+    school: &str,
+    q: &ListQuery,
+) -> Markup {
+    let base = &address.base;
     page(
         ctx,
         Section::Devices,
@@ -427,6 +448,7 @@ pub fn labels(ctx: &Ctx, devices: &[Device], base: &str, school: &str, q: &ListQ
             div.no-print {
                 p.lead { (devices.len()) " labels, three across on A4. Print at 100% (actual size), not “fit to page”." }
                 p { "The QR code opens the device's page in Kitroom, from which it can be checked out in one tap." }
+                (label_address_warning(address))
                 div.actions {
                     button.primary type="button" data-print { "Print labels" }
                     a href={ "/devices?" (q.with_page(1)) } { "Back to the list" }
