@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
-use kitroom_core::person::{new_password, PersonInput};
+use kitroom_core::person::{new_password, PasswordOwner, PersonInput};
 use kitroom_store::{Actor, Store};
 use kitroom_web::Config;
 
@@ -272,10 +272,12 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// Reads a password: one line of `input`, or with no input asked for twice at the
 /// terminal without echo.
+/// The password must meet [`new_password`]'s rules for `owner`.
 fn read_password(
-    username: &str,
+    owner: &PasswordOwner<'_>,
     input: Option<&mut (dyn BufRead + Send)>,
 ) -> anyhow::Result<String> {
+    let username = owner.username;
     let password = if let Some(input) = input {
         let mut line = String::new();
         input.read_line(&mut line)?;
@@ -288,7 +290,7 @@ fn read_password(
         }
         first
     };
-    new_password(&password, username).map_err(anyhow::Error::msg)
+    new_password(&password, owner).map_err(anyhow::Error::msg)
 }
 
 /// Creates an account; the password comes from `password_input`, or from a prompt.
@@ -306,11 +308,23 @@ pub async fn user_add(
             return Ok(ExitCode::from(2));
         }
     };
-    let password = read_password(details.username.as_str(), password_input)?;
+    let store = Store::open(data_dir).await?;
+    let school_name = store.settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: details.username.as_str(),
+        full_name: &details.full_name,
+        school_name: &school_name,
+    };
+    let password = match read_password(&owner, password_input) {
+        Ok(p) => p,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let hash = kitroom_web::auth::hash_password(password)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = Store::open(data_dir).await?;
     let result = store
         .create_person(Actor::system(), details, Some(hash))
         .await;
@@ -345,7 +359,19 @@ pub async fn user_password(
         store.close().await;
         return Ok(ExitCode::from(2));
     };
-    let password = read_password(&person.username, password_input)?;
+    let school_name = store.settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: &person.username,
+        full_name: &person.full_name,
+        school_name: &school_name,
+    };
+    let password = match read_password(&owner, password_input) {
+        Ok(p) => p,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let hash = kitroom_web::auth::hash_password(password)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use kitroom_core::invalid::required_text;
-use kitroom_core::person::new_password;
+use kitroom_core::person::{new_password, PasswordOwner};
 use kitroom_core::Invalid;
 use serde::Deserialize;
 
@@ -149,7 +149,13 @@ async fn change_password(
     if !verify_password(ctx.user.password_hash.clone(), form.current.clone()).await {
         invalid.add("current", "Your current password is not right.");
     }
-    let password = invalid.check("password", new_password(&form.password, &ctx.user.username));
+    let school_name = state.store().settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: &ctx.user.username,
+        full_name: &ctx.user.full_name,
+        school_name: &school_name,
+    };
+    let password = invalid.check("password", new_password(&form.password, &owner));
     if password.is_some() && form.password != form.confirm {
         invalid.add("confirm", "The two new passwords are not the same.");
     }

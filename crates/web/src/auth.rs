@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
-use kitroom_core::person::{new_password, Permission, PersonInput, Role};
+use kitroom_core::person::{new_password, PasswordOwner, Permission, PersonInput, Role};
 use kitroom_core::throttle::{wait_words, Failures, Limit};
 use kitroom_core::Invalid;
 use kitroom_store::people::Person;
@@ -768,7 +768,13 @@ async fn setup(
     };
     let mut invalid = Invalid::new();
     let details = input.parse().map_err(|e| invalid.0.extend(e.0)).ok();
-    let password = invalid.check("password", new_password(&form.password, &form.username));
+    let school_name = state.store().settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: &form.username,
+        full_name: &form.full_name,
+        school_name: &school_name,
+    };
+    let password = invalid.check("password", new_password(&form.password, &owner));
     if password.is_some() && form.password != form.confirm {
         invalid.add("confirm", "The two passwords are not the same.");
     }

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_core::person::{may_manage_account, new_password, Permission, PersonInput, Role};
+use kitroom_core::person::{
+    may_manage_account, new_password, PasswordOwner, Permission, PersonInput, Role,
+};
 use kitroom_core::Invalid;
 use kitroom_store::events::EventFilter;
 use kitroom_store::loans::LoanFilter;
@@ -145,8 +147,14 @@ async fn create(
     let password = if form.password.is_empty() {
         Some(None)
     } else {
+        let school_name = state.store().settings().await?.school_name;
+        let owner = PasswordOwner {
+            username: &form.username,
+            full_name: &form.full_name,
+            school_name: &school_name,
+        };
         invalid
-            .check("password", new_password(&form.password, &form.username))
+            .check("password", new_password(&form.password, &owner))
             .map(Some)
     };
     if let Some(d) = &details {
@@ -353,7 +361,13 @@ async fn reset_password(
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
     may_manage_account(ctx.user.role, p.role, p.role).map_err(|_| AppError::Forbidden)?;
-    let password = match new_password(&form.password, &p.username) {
+    let school_name = state.store().settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: &p.username,
+        full_name: &p.full_name,
+        school_name: &school_name,
+    };
+    let password = match new_password(&form.password, &owner) {
         Ok(pw) => pw,
         Err(m) => return render_person(&ctx, &state, &p, &Invalid::one("password", m)).await,
     };

@@ -38,7 +38,7 @@ pub fn show(
                 form method="post" action="/account/password" novalidate {
                     (csrf(&ctx.csrf))
                     (Field::text("current", "Current password", "").kind("password").required().autocomplete("current-password").render(invalid))
-                    (Field::text("password", "New password", "").kind("password").required().hint("At least 12 characters, not a common password. Three random words work well.").autocomplete("new-password").render(invalid))
+                    (Field::text("password", "New password", "").kind("password").required().hint("At least 12 characters and hard to guess: not a common password, a row of keys, a sequence or your name. Three random words work well.").autocomplete("new-password").render(invalid))
                     (Field::text("confirm", "Type the new password again", "").kind("password").required().autocomplete("new-password").render(invalid))
                     button.primary type="submit" { "Change password" }
                 }
