@@ -831,7 +831,10 @@ async fn a_password_reset_by_a_manager_revokes_the_persons_api_tokens() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("API tokens"), "the notice says tokens ended: {page}");
+    assert!(
+        page.contains("their API tokens no longer work"),
+        "the notice says tokens ended: {page}"
+    );
     assert!(!token_works(&app, &token).await, "the old token is refused");
 }
 
@@ -921,13 +924,30 @@ async fn a_session_without_the_second_step_cannot_make_a_token() {
 async fn a_token_for_an_account_without_its_required_second_step_is_recorded() {
     let app = spawn_app().await;
     app.add_user("head", "head").await;
-    let _token = app.token_for("head").await;
+    let made = kitroom::cli::make_token(app.dir.path(), "head", "reports".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let warning = made.warning.expect("a plain warning");
+    assert!(
+        warning.contains("requires two-step sign-in for head, who has not set it up"),
+        "{warning}"
+    );
+    assert!(token_works(&app, &made.token).await, "the token works");
     let events = all_events(&app).await;
     assert_eq!(
         events_named(&events, "token.created_without_two_step"),
         1,
         "the activity log records it"
     );
+
+    // A borrower, of whom the school asks no second step, gets no warning.
+    app.add_user("teacher", "borrower").await;
+    let made = kitroom::cli::make_token(app.dir.path(), "teacher", "reports".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(made.warning, None);
 }
 
 /// A token a script leaked years ago would still open the register.

@@ -133,7 +133,10 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Print a new personal API token for an account, alone on the last line.
+    /// Print a new personal API token for an account, alone on the last line. It
+    /// expires after the school's token lifetime (90 days unless the settings say
+    /// otherwise); where the school requires two-step sign-in of the account and it
+    /// is not set up, a warning says so and the activity log records it.
     Create {
         username: String,
         /// What the token is for.
@@ -414,10 +417,16 @@ pub async fn token_create(
     username: &str,
     name: String,
 ) -> anyhow::Result<ExitCode> {
-    match new_token(data_dir, username, name).await? {
-        Ok(token) => {
-            println!("API token for {username} (shown once; keep it secret):");
-            println!("{token}");
+    match make_token(data_dir, username, name).await? {
+        Ok(made) => {
+            if let Some(warning) = &made.warning {
+                eprintln!("{warning}");
+            }
+            println!(
+                "API token for {username}, working until {} (shown once; keep it secret):",
+                kitroom_core::time::school_time(made.expires_at)
+            );
+            println!("{}", made.token);
             Ok(ExitCode::SUCCESS)
         }
         Err(message) => {
@@ -427,12 +436,34 @@ pub async fn token_create(
     }
 }
 
+/// A token made at the command line.
+#[derive(Debug, Clone)]
+pub struct MadeToken {
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Said plainly when the school requires two-step sign-in of the account and
+    /// it is not set up: the token skips it (and the activity log records that).
+    pub warning: Option<String>,
+}
+
 /// Makes a personal API token for an active account, or says why it cannot.
 pub async fn new_token(
     data_dir: &Path,
     username: &str,
     name: String,
 ) -> anyhow::Result<Result<String, String>> {
+    Ok(make_token(data_dir, username, name)
+        .await?
+        .map(|made| made.token))
+}
+
+/// Makes a personal API token for an active account, with a warning when it skips
+/// a second step the school requires, or says why it cannot.
+pub async fn make_token(
+    data_dir: &Path,
+    username: &str,
+    name: String,
+) -> anyhow::Result<Result<MadeToken, String>> {
     let store = Store::open(data_dir).await?;
     let result = match store.person_by_username(username).await? {
         None => Err(format!("No account has the username {username:?}.")),
@@ -441,7 +472,7 @@ pub async fn new_token(
         )),
         Some(person) => {
             let token = kitroom_web::auth::new_api_token();
-            store
+            let made = store
                 .create_token(
                     Actor::system(),
                     &person,
@@ -449,7 +480,16 @@ pub async fn new_token(
                     kitroom_web::auth::token_hash(&token),
                 )
                 .await?;
-            Ok(token)
+            let warning = made.without_two_step.then(|| format!(
+                "Warning: the school requires two-step sign-in for {username}, who has not set it up. \
+                 This token lets a script act as {username} without it. The activity log records that \
+                 this token was made without two-step sign-in. Ask {username} to set it up at their next sign-in."
+            ));
+            Ok(MadeToken {
+                token,
+                expires_at: made.expires_at,
+                warning,
+            })
         }
     };
     store.close().await;

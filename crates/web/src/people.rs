@@ -376,7 +376,7 @@ async fn reset_password(
         .store()
         .set_password(ctx.user.actor(), p.id, hash, None)
         .await?;
-    set_flash(&ctx.session, format!("{}'s password is reset and their sessions have ended. Give them the new password in person.", p.full_name)).await?;
+    set_flash(&ctx.session, format!("{}'s password is reset: their sessions have ended and their API tokens no longer work. Give them the new password in person.", p.full_name)).await?;
     Ok(Redirect::to(&person_url(&p.username)).into_response())
 }
 

@@ -64,6 +64,7 @@ async fn save(
             .collect(),
         require_two_factor: form.contains_key("require_two_factor"),
         keep_leavers_months: field("keep_leavers_months"),
+        token_lifetime_days: field("token_lifetime_days"),
     };
     match input.parse() {
         Ok(settings) => {

@@ -52,6 +52,7 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backu
                     legend { "Accounts and personal data" }
                     (super::checkbox("require_two_factor", "Business managers, head teachers and IT administrators must use two-step sign-in", input.require_two_factor, Some("Recommended: these accounts can see everyone's records. They set up an authenticator app at their next sign-in.")))
                     (Field::text("keep_leavers_months", "Keep people who have left for this many months", &input.keep_leavers_months).kind("number").required().hint("After this long, the names and contact details of deactivated people are anonymised; devices' histories keep their shape. 0 keeps them.").render(invalid))
+                    (Field::text("token_lifetime_days", "A new API token works for this many days", &input.token_lifetime_days).kind("number").required().hint("From 1 to 365. After this, a script using the token is refused and its owner makes a new one on their account page. Tokens already made keep their expiry.").render(invalid))
                 }
                 (Field::text("backups_kept", "Daily backups to keep", &input.backups_kept).kind("number").required().hint("Kitroom copies its database once a day into the backups folder and keeps this many; 0 turns automatic backups off. Copy that folder to another machine too.").render(invalid))
                 button.primary type="submit" { "Save settings" }
