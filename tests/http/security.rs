@@ -1047,3 +1047,46 @@ async fn a_keyboard_row_is_refused_as_a_new_password_and_the_page_says_why() {
         "the old password still stands"
     );
 }
+
+/// A school could not shorten how long tokens work, or a mistyped lifetime would
+/// be saved.
+#[tokio::test]
+async fn the_admin_sets_how_long_a_new_token_works() {
+    let app = spawn_app().await;
+    let admin = app.signed_in("it", "admin").await;
+    let page = admin
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"token_lifetime_days\" type=\"number\" value=\"90\""));
+    let save = |days: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let mut fields: Vec<(String, String)> = kitroom_core::settings::Settings::default()
+                .to_pairs()
+                .into_iter()
+                .filter(|(k, _)| k != "token_lifetime_days")
+                .collect();
+            fields.push(("token_lifetime_days".into(), days.into()));
+            let fields: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            app.submit(&admin, "/settings", "/settings", &fields).await
+        }
+    };
+    let r = save("forever").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("from 1 to 365"));
+    assert_eq!(save("7").await.status(), 303);
+    app.add_user("teacher", "borrower").await;
+    let made = kitroom::cli::make_token(app.dir.path(), "teacher", "script".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let hours = (made.expires_at - chrono::Utc::now()).num_hours();
+    assert!((167..=168).contains(&hours), "{hours} hours: a week");
+}

@@ -220,3 +220,48 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    use crate::db::{parse_time, MIGRATOR};
+
+    /// A school upgrading would find every script's token dead the same morning, or
+    /// working for ever, if the migration gave existing tokens no sensible expiry.
+    #[tokio::test]
+    async fn tokens_made_before_the_upgrade_expire_ninety_days_after_it() {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(":memory:")
+            .foreign_keys(false);
+        let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+        let (before, upgrade): (Vec<_>, Vec<_>) =
+            MIGRATOR.iter().partition(|m| m.version < 12);
+        for m in before {
+            sqlx::raw_sql(&m.sql).execute(&mut conn).await.unwrap();
+        }
+        sqlx::query(
+            "insert into api_token (id, person_id, name, token_hash, created_at)
+             values ('t1', 'p1', 'old script', 'hash', '2024-01-01T00:00:00.000000Z')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let at = chrono::Utc::now();
+        let token_expiry = upgrade
+            .iter()
+            .find(|m| m.version == 12)
+            .expect("migration 0012");
+        sqlx::raw_sql(&token_expiry.sql)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let expires: String = sqlx::query_scalar("select expires_at from api_token")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let expires = parse_time(&expires).unwrap();
+        let days = (expires - at).num_hours() as f64 / 24.0;
+        assert!((89.9..=90.1).contains(&days), "{expires}: {days} days");
+    }
+}
