@@ -895,7 +895,10 @@ async fn a_session_without_the_second_step_cannot_make_a_token() {
     app.add_user("sbm", "manager").await;
     // The password alone, before two-step sign-in was set up.
     let half = app.client();
-    assert_eq!(app.login_password(&half, "sbm", PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.login_password(&half, "sbm", PASSWORD).await.status(),
+        303
+    );
     // Set up (by the harness's sign-in) in another browser.
     let full = app.client();
     assert_eq!(app.login(&full, "sbm", PASSWORD).await.status(), 303);
@@ -907,7 +910,12 @@ async fn a_session_without_the_second_step_cannot_make_a_token() {
     let page = r.text().await.unwrap();
     assert!(!page.contains("kr_"), "no token is shown");
     assert!(page.contains("sign in again"), "it says what to do: {page}");
-    let sbm = app.store().person_by_username("sbm").await.unwrap().unwrap();
+    let sbm = app
+        .store()
+        .person_by_username("sbm")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(app.store().list_tokens(sbm.id).await.unwrap().is_empty());
 
     // The session that typed a code can.
@@ -974,10 +982,7 @@ async fn an_expired_token_is_refused_and_told_why() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(
-        r.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(
         body["detail"].as_str().unwrap().contains("expired"),
@@ -1037,7 +1042,10 @@ async fn a_keyboard_row_is_refused_as_a_new_password_and_the_page_says_why() {
         .await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
-    assert!(page.contains("That password would be easy to guess"), "{page}");
+    assert!(
+        page.contains("That password would be easy to guess"),
+        "{page}"
+    );
     assert!(page.contains("common password"), "it says why");
     assert_eq!(
         app.login(&app.client(), "teacher", "qwertyuiopas")
@@ -1073,8 +1081,10 @@ async fn the_admin_sets_how_long_a_new_token_works() {
                 .filter(|(k, _)| k != "token_lifetime_days")
                 .collect();
             fields.push(("token_lifetime_days".into(), days.into()));
-            let fields: Vec<(&str, &str)> =
-                fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             app.submit(&admin, "/settings", "/settings", &fields).await
         }
     };

@@ -307,7 +307,9 @@ fn guessable(password: &str, owner: &PasswordOwner<'_>) -> Option<String> {
         "Add another word or two that have nothing to do with each other: three or four random words work well.",
     );
     if suggestions.contains(&Suggestion::PredictableSubstitutionsDontHelpVeryMuch) {
-        advice.push_str(" Swapping letters for look-alike symbols, like @ for a, does not help much.");
+        advice.push_str(
+            " Swapping letters for look-alike symbols, like @ for a, does not help much.",
+        );
     } else if suggestions.contains(&Suggestion::CapitalizationDoesntHelpVeryMuch)
         || suggestions.contains(&Suggestion::AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase)
     {
@@ -315,7 +317,9 @@ fn guessable(password: &str, owner: &PasswordOwner<'_>) -> Option<String> {
     } else if suggestions.contains(&Suggestion::ReversedWordsArentMuchHarderToGuess) {
         advice.push_str(" Words spelt backwards are hardly harder to guess.");
     }
-    Some(format!("That password would be easy to guess: {why} {advice}"))
+    Some(format!(
+        "That password would be easy to guess: {why} {advice}"
+    ))
 }
 
 /// An account's details as typed into the form, before checking.
@@ -486,8 +490,22 @@ mod tests {
             .unwrap_err()
             .contains("128 characters"));
         assert!(new_password("aaaaaaaaaaaa", &jo()).is_err());
-        assert!(new_password("jsmith-password", &PasswordOwner { username: "jsmith", ..jo() }).is_err());
-        assert!(new_password("correct horse battery", &PasswordOwner { username: "jsmith", ..jo() }).is_ok());
+        assert!(new_password(
+            "jsmith-password",
+            &PasswordOwner {
+                username: "jsmith",
+                ..jo()
+            }
+        )
+        .is_err());
+        assert!(new_password(
+            "correct horse battery",
+            &PasswordOwner {
+                username: "jsmith",
+                ..jo()
+            }
+        )
+        .is_ok());
     }
 
     /// A teacher could choose a run of digits or a keyboard row that attackers guess
@@ -564,4 +582,3 @@ mod tests {
         );
     }
 }
-

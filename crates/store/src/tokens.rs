@@ -41,7 +41,9 @@ pub struct NewToken {
 pub enum TokenCheck {
     /// No such token, or it was revoked.
     Unknown,
-    Expired { at: DateTime<Utc> },
+    Expired {
+        at: DateTime<Utc>,
+    },
     Live {
         id: Uuid,
         owner: Uuid,
@@ -62,14 +64,14 @@ pub(crate) async fn revoke_all(
     person: Uuid,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    Ok(
-        sqlx::query("update api_token set revoked_at = ? where person_id = ? and revoked_at is null")
-            .bind(time_text(now))
-            .bind(person.to_string())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected(),
+    Ok(sqlx::query(
+        "update api_token set revoked_at = ? where person_id = ? and revoked_at is null",
     )
+    .bind(time_text(now))
+    .bind(person.to_string())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
 impl Store {
@@ -235,8 +237,7 @@ mod tests {
             .filename(":memory:")
             .foreign_keys(false);
         let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
-        let (before, upgrade): (Vec<_>, Vec<_>) =
-            MIGRATOR.iter().partition(|m| m.version < 12);
+        let (before, upgrade): (Vec<_>, Vec<_>) = MIGRATOR.iter().partition(|m| m.version < 12);
         for m in before {
             sqlx::raw_sql(&m.sql).execute(&mut conn).await.unwrap();
         }

@@ -396,15 +396,16 @@ impl FromRequestParts<AppState> for ApiUser {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(ApiError::unauthorized)?;
         let now = Utc::now();
-        let (id, owner, last_used_at) = match state.store().check_token(&token_hash(token), now).await? {
-            TokenCheck::Live {
-                id,
-                owner,
-                last_used_at,
-            } => (id, owner, last_used_at),
-            TokenCheck::Expired { at } => return Err(ApiError::token_expired(at)),
-            TokenCheck::Unknown => return Err(ApiError::unauthorized()),
-        };
+        let (id, owner, last_used_at) =
+            match state.store().check_token(&token_hash(token), now).await? {
+                TokenCheck::Live {
+                    id,
+                    owner,
+                    last_used_at,
+                } => (id, owner, last_used_at),
+                TokenCheck::Expired { at } => return Err(ApiError::token_expired(at)),
+                TokenCheck::Unknown => return Err(ApiError::unauthorized()),
+            };
         let person = state.store().person_by_id(owner).await?;
         let person = match person {
             Some(p) if p.active => p,
