@@ -383,7 +383,7 @@ pub async fn user_password(
         .await?;
     store.close().await;
     println!(
-        "New password set for {}. Their sessions have ended.",
+        "New password set for {}. Their sessions have ended and their API tokens no longer work.",
         person.username
     );
     Ok(ExitCode::SUCCESS)
