@@ -839,3 +839,314 @@ async fn a_borrower_cannot_tell_whether_a_username_exists() {
         .unwrap();
     assert_eq!(r.status(), 422);
 }
+
+/// Whether `token` still reaches the API.
+async fn token_works(app: &TestApp, token: &str) -> bool {
+    let r = reqwest::Client::new()
+        .get(app.url("/api/v1/devices"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    match r.status() {
+        StatusCode::OK => true,
+        StatusCode::UNAUTHORIZED => false,
+        other => panic!("unexpected {other}"),
+    }
+}
+
+/// A teacher whose password leaked would still be reachable through the token a
+/// script of theirs uses, after the business manager reset the password.
+#[tokio::test]
+async fn a_password_reset_by_a_manager_revokes_the_persons_api_tokens() {
+    let app = spawn_app().await;
+    app.add_user("teacher", "borrower").await;
+    let token = app.token_for("teacher").await;
+    assert!(token_works(&app, &token).await);
+    let sbm = app.signed_in("sbm", "manager").await;
+    let r = app
+        .submit(
+            &sbm,
+            "/people/teacher",
+            "/people/teacher/password",
+            &[("password", "violin tundra copper meadow")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = sbm
+        .get(app.url("/people/teacher"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("their API tokens no longer work"),
+        "the notice says tokens ended: {page}"
+    );
+    assert!(!token_works(&app, &token).await, "the old token is refused");
+}
+
+/// Someone who changed their own password because it leaked would still be
+/// reachable through their old token.
+#[tokio::test]
+async fn changing_your_own_password_revokes_your_api_tokens() {
+    let app = spawn_app().await;
+    let c = app.signed_in("teacher", "borrower").await;
+    let token = app.token_for("teacher").await;
+    assert!(token_works(&app, &token).await);
+    let r = app
+        .submit(
+            &c,
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "violin tundra copper meadow"),
+                ("confirm", "violin tundra copper meadow"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(!token_works(&app, &token).await, "the old token is refused");
+}
+
+/// "Sign out everywhere else", pressed after a laptop was stolen, would leave the
+/// scripts' tokens on it working.
+#[tokio::test]
+async fn signing_out_everywhere_else_revokes_your_api_tokens() {
+    let app = spawn_app().await;
+    app.add_user("teacher", "borrower").await;
+    let here = browser(&app, "teacher", FIREFOX).await;
+    let _stolen = browser(&app, "teacher", IPAD).await;
+    let token = app.token_for("teacher").await;
+    assert!(token_works(&app, &token).await);
+    let page = account(&app, &here).await.text().await.unwrap();
+    assert!(
+        page.contains("also revokes your API tokens"),
+        "the page says what the button does"
+    );
+    let r = app
+        .submit(&here, "/account", "/account/sessions/end-others", &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(!token_works(&app, &token).await, "the old token is refused");
+    let page = account(&app, &here).await.text().await.unwrap();
+    assert!(page.contains("1 API token"), "the notice says so: {page}");
+}
+
+/// Someone who learned a manager's password, but not their phone, could make a
+/// token on a session that never passed the second step, and read everything
+/// through the API without it.
+#[tokio::test]
+async fn a_session_without_the_second_step_cannot_make_a_token() {
+    let app = spawn_app().await;
+    app.add_user("sbm", "manager").await;
+    // The password alone, before two-step sign-in was set up.
+    let half = app.client();
+    assert_eq!(
+        app.login_password(&half, "sbm", PASSWORD).await.status(),
+        303
+    );
+    // Set up (by the harness's sign-in) in another browser.
+    let full = app.client();
+    assert_eq!(app.login(&full, "sbm", PASSWORD).await.status(), 303);
+
+    let r = app
+        .submit(&half, "/account", "/account/tokens", &[("name", "export")])
+        .await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(!page.contains("kr_"), "no token is shown");
+    assert!(page.contains("sign in again"), "it says what to do: {page}");
+    let sbm = app
+        .store()
+        .person_by_username("sbm")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(app.store().list_tokens(sbm.id).await.unwrap().is_empty());
+
+    // The session that typed a code can.
+    let r = app
+        .submit(&full, "/account", "/account/tokens", &[("name", "export")])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("kr_"));
+}
+
+/// A token made at the command line for a head with no authenticator app skips
+/// two-step sign-in; nobody would be told, and nothing would show it later.
+#[tokio::test]
+async fn a_token_for_an_account_without_its_required_second_step_is_recorded() {
+    let app = spawn_app().await;
+    app.add_user("head", "head").await;
+    let made = kitroom::cli::make_token(app.dir.path(), "head", "reports".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let warning = made.warning.expect("a plain warning");
+    assert!(
+        warning.contains("requires two-step sign-in for head, who has not set it up"),
+        "{warning}"
+    );
+    assert!(token_works(&app, &made.token).await, "the token works");
+    let events = all_events(&app).await;
+    assert_eq!(
+        events_named(&events, "token.created_without_two_step"),
+        1,
+        "the activity log records it"
+    );
+
+    // A borrower, of whom the school asks no second step, gets no warning.
+    app.add_user("teacher", "borrower").await;
+    let made = kitroom::cli::make_token(app.dir.path(), "teacher", "reports".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(made.warning, None);
+}
+
+/// A token a script leaked years ago would still open the register.
+#[tokio::test]
+async fn an_expired_token_is_refused_and_told_why() {
+    let app = spawn_app().await;
+    app.add_user("teacher", "borrower").await;
+    let token = app.token_for("teacher").await;
+    assert!(token_works(&app, &token).await);
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.dir.path().join("kitroom.db"))
+        .busy_timeout(std::time::Duration::from_secs(5));
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::query("update api_token set expires_at = '2020-01-01T00:00:00.000000Z'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let r = reqwest::Client::new()
+        .get(app.url("/api/v1/devices"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+}
+
+/// A person could not tell which of their tokens a script still uses, so could not
+/// safely revoke the rest.
+#[tokio::test]
+async fn the_account_page_shows_when_each_token_was_last_used() {
+    let app = spawn_app().await;
+    let c = app.signed_in("teacher", "borrower").await;
+    let token = app.token_for("teacher").await;
+    let page = account(&app, &c).await.text().await.unwrap();
+    assert!(page.contains("Not used yet"), "{page}");
+    assert!(page.contains("Expires"), "each token's expiry is shown");
+    assert!(token_works(&app, &token).await);
+    let page = account(&app, &c).await.text().await.unwrap();
+    assert!(!page.contains("Not used yet"), "{page}");
+    assert!(page.contains("Last used"));
+    // Within the minute, further use writes nothing.
+    let teacher = app
+        .store()
+        .person_by_username("teacher")
+        .await
+        .unwrap()
+        .unwrap();
+    let first = app.store().list_tokens(teacher.id).await.unwrap()[0]
+        .last_used_at
+        .clone();
+    assert!(first.is_some());
+    assert!(token_works(&app, &token).await);
+    let second = app.store().list_tokens(teacher.id).await.unwrap()[0]
+        .last_used_at
+        .clone();
+    assert_eq!(first, second);
+}
+
+/// A teacher could choose a keyboard row as their password and not be told why
+/// it is refused.
+#[tokio::test]
+async fn a_keyboard_row_is_refused_as_a_new_password_and_the_page_says_why() {
+    let app = spawn_app().await;
+    let c = app.signed_in("teacher", "borrower").await;
+    let r = app
+        .submit(
+            &c,
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "qwertyuiopas"),
+                ("confirm", "qwertyuiopas"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("That password would be easy to guess"),
+        "{page}"
+    );
+    assert!(page.contains("common password"), "it says why");
+    assert_eq!(
+        app.login(&app.client(), "teacher", "qwertyuiopas")
+            .await
+            .status(),
+        401,
+        "the old password still stands"
+    );
+}
+
+/// A school could not shorten how long tokens work, or a mistyped lifetime would
+/// be saved.
+#[tokio::test]
+async fn the_admin_sets_how_long_a_new_token_works() {
+    let app = spawn_app().await;
+    let admin = app.signed_in("it", "admin").await;
+    let page = admin
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"token_lifetime_days\" type=\"number\" value=\"90\""));
+    let save = |days: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let mut fields: Vec<(String, String)> = kitroom_core::settings::Settings::default()
+                .to_pairs()
+                .into_iter()
+                .filter(|(k, _)| k != "token_lifetime_days")
+                .collect();
+            fields.push(("token_lifetime_days".into(), days.into()));
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            app.submit(&admin, "/settings", "/settings", &fields).await
+        }
+    };
+    let r = save("forever").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("from 1 to 365"));
+    assert_eq!(save("7").await.status(), 303);
+    app.add_user("teacher", "borrower").await;
+    let made = kitroom::cli::make_token(app.dir.path(), "teacher", "script".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let hours = (made.expires_at - chrono::Utc::now()).num_hours();
+    assert!((167..=168).contains(&hours), "{hours} hours: a week");
+}

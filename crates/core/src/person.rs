@@ -290,11 +290,27 @@ pub fn is_common_password(password: &str) -> bool {
     common_passwords().contains(password.to_lowercase().as_str())
 }
 
+/// Whom a new password is for: the words an attacker who knows the school would try
+/// first, so a password built from them is judged weak.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PasswordOwner<'a> {
+    pub username: &'a str,
+    pub full_name: &'a str,
+    pub school_name: &'a str,
+}
+
+/// The lowest strength score (of zxcvbn's 0 to 4) a new password must reach: 3 is
+/// "safely unguessable" (about 10^10 guesses), the level zxcvbn's authors suggest.
+pub const PASSWORD_MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
 /// A new password. Long rather than clever, as the National Cyber Security Centre
 /// and OWASP ASVS advise: 12 to 128 characters, not on the list of common passwords,
-/// not the username and not one character repeated. No rules about digits or
-/// symbols, and no forced changes.
-pub fn new_password(password: &str, username: &str) -> Result<String, String> {
+/// not the username and not one character repeated, and hard to guess by the
+/// estimate of zxcvbn (a maintained port of Dropbox's estimator, which knows
+/// keyboard rows, sequences, dates, common words and names), with the person's
+/// name, username and the school's name as words it also tries. No rules about
+/// digits or symbols, and no forced changes. A refusal says why, in plain words.
+pub fn new_password(password: &str, owner: &PasswordOwner<'_>) -> Result<String, String> {
     let length = password.chars().count();
     if length < PASSWORD_MIN {
         return Err(format!(
@@ -306,6 +322,7 @@ pub fn new_password(password: &str, username: &str) -> Result<String, String> {
             "A password must be {PASSWORD_MAX} characters or fewer."
         ));
     }
+    let username = owner.username;
     if password.to_lowercase().contains(&username.to_lowercase()) && !username.is_empty() {
         return Err("Your password must not contain your username.".into());
     }
@@ -319,7 +336,106 @@ pub fn new_password(password: &str, username: &str) -> Result<String, String> {
                 .into(),
         );
     }
-    Ok(password.to_owned())
+    guessable(password, owner).map_or(Ok(password.to_owned()), Err)
+}
+
+/// Words about the person and the school, lower-case, whole and word by word.
+fn owner_words(owner: &PasswordOwner<'_>) -> Vec<String> {
+    let mut words = Vec::new();
+    for text in [owner.username, owner.full_name, owner.school_name] {
+        let text = text.trim().to_lowercase();
+        if text.is_empty() {
+            continue;
+        }
+        words.extend(
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.chars().count() >= 3)
+                .map(str::to_owned),
+        );
+        words.push(text);
+    }
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// Why a password is too easy to guess, in words for a teacher; `None` when it is
+/// strong enough.
+fn guessable(password: &str, owner: &PasswordOwner<'_>) -> Option<String> {
+    use zxcvbn::feedback::{Suggestion, Warning};
+    use zxcvbn::matching::patterns::MatchPattern;
+
+    let words = owner_words(owner);
+    let inputs: Vec<&str> = words.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    if estimate.score() >= PASSWORD_MIN_SCORE {
+        return None;
+    }
+    let names_the_owner = estimate.sequence().iter().any(|m| match &m.pattern {
+        MatchPattern::Dictionary(d) => words.contains(&d.matched_word),
+        _ => false,
+    });
+    let feedback = estimate.feedback();
+    let warning = feedback.and_then(|f| f.warning());
+    let why = if names_the_owner {
+        "it is built from your name, your username or the school's name, which anyone who knows you would try."
+    } else {
+        match warning {
+            Some(Warning::StraightRowsOfKeysAreEasyToGuess) => {
+                "keys in a row on the keyboard, like qwerty, are among the first things attackers try."
+            }
+            Some(Warning::ShortKeyboardPatternsAreEasyToGuess) => {
+                "short patterns on the keyboard are among the first things attackers try."
+            }
+            Some(Warning::RepeatsLikeAaaAreEasyToGuess) => {
+                "repeated letters or digits, like aaa or 111, are easy to guess."
+            }
+            Some(Warning::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess) => {
+                "a few characters repeated, like abcabc, are hardly harder to guess than once."
+            }
+            Some(
+                Warning::ThisIsATop10Password
+                | Warning::ThisIsATop100Password
+                | Warning::ThisIsACommonPassword,
+            ) => "it is one of the most common passwords.",
+            Some(Warning::ThisIsSimilarToACommonlyUsedPassword) => {
+                "it is very like a common password; changing a letter for a symbol or adding a number does not help much."
+            }
+            Some(Warning::SequencesLikeAbcAreEasyToGuess) => {
+                "sequences like abcdef or 123456 are easy to guess."
+            }
+            Some(Warning::RecentYearsAreEasyToGuess) => "recent years are easy to guess.",
+            Some(Warning::DatesAreOftenEasyToGuess) => {
+                "dates, such as a birthday, are easy to guess."
+            }
+            Some(Warning::AWordByItselfIsEasyToGuess) => {
+                "a single word on its own is easy to guess, even a long one."
+            }
+            Some(
+                Warning::NamesAndSurnamesByThemselvesAreEasyToGuess
+                | Warning::CommonNamesAndSurnamesAreEasyToGuess,
+            ) => "names and surnames are easy to guess.",
+            None => "it follows a pattern that password-guessing programs try early.",
+        }
+    };
+    let suggestions = feedback.map_or(&[][..], |f| f.suggestions());
+    let mut advice = String::from(
+        "Add another word or two that have nothing to do with each other: three or four random words work well.",
+    );
+    if suggestions.contains(&Suggestion::PredictableSubstitutionsDontHelpVeryMuch) {
+        advice.push_str(
+            " Swapping letters for look-alike symbols, like @ for a, does not help much.",
+        );
+    } else if suggestions.contains(&Suggestion::CapitalizationDoesntHelpVeryMuch)
+        || suggestions.contains(&Suggestion::AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase)
+    {
+        advice.push_str(" Capital letters do not help much.");
+    } else if suggestions.contains(&Suggestion::ReversedWordsArentMuchHarderToGuess) {
+        advice.push_str(" Words spelt backwards are hardly harder to guess.");
+    }
+    Some(format!(
+        "That password would be easy to guess: {why} {advice}"
+    ))
 }
 
 /// An account's details as typed into the form, before checking.
@@ -567,30 +683,96 @@ mod tests {
         assert!(Username::parse("x").is_err());
     }
 
+    fn jo() -> PasswordOwner<'static> {
+        PasswordOwner {
+            username: "jo",
+            full_name: "Jo Test",
+            school_name: "Our school",
+        }
+    }
+
+    /// A varied, strong password of `n` characters.
+    fn long(n: usize) -> String {
+        "plum kettle orbit lantern velvet quarry zebra copper meadow violin tundra "
+            .chars()
+            .cycle()
+            .take(n)
+            .collect()
+    }
+
     #[test]
     fn a_short_password_is_refused_with_advice() {
-        assert!(new_password("short", "jo")
+        assert!(new_password("short", &jo())
             .unwrap_err()
             .contains("12 characters"));
-        assert!(new_password("twelve chars", "jo").is_ok());
-        assert!(new_password("eleven char", "jo").is_err());
-        assert!(new_password(&"ab".repeat(64), "jo").is_ok());
-        assert!(new_password(&"ab".repeat(65), "jo")
+        assert!(new_password("twelve chars", &jo()).is_ok());
+        assert!(new_password("eleven char", &jo()).is_err());
+        assert!(new_password(&long(128), &jo()).is_ok());
+        assert!(new_password(&long(129), &jo())
             .unwrap_err()
             .contains("128 characters"));
-        assert!(new_password("aaaaaaaaaaaa", "jo").is_err());
-        assert!(new_password("jsmith-password", "jsmith").is_err());
-        assert!(new_password("correct horse battery", "jsmith").is_ok());
+        assert!(new_password("aaaaaaaaaaaa", &jo()).is_err());
+        assert!(new_password(
+            "jsmith-password",
+            &PasswordOwner {
+                username: "jsmith",
+                ..jo()
+            }
+        )
+        .is_err());
+        assert!(new_password(
+            "correct horse battery",
+            &PasswordOwner {
+                username: "jsmith",
+                ..jo()
+            }
+        )
+        .is_ok());
+    }
+
+    /// A teacher could choose a run of digits or a keyboard row that attackers guess
+    /// in seconds, and not be told why it is weak.
+    #[test]
+    fn a_run_of_digits_or_a_keyboard_row_is_refused_and_the_reason_given() {
+        let digits = new_password("123456789012", &jo()).unwrap_err();
+        assert!(digits.contains("sequence"), "{digits}");
+        assert!(digits.contains("easy to guess"), "{digits}");
+        let row = new_password("qwertyuiopas", &jo()).unwrap_err();
+        assert!(row.contains("very like a common password"), "{row}");
+        assert!(row.contains("random words"), "{row} gives advice");
+    }
+
+    /// A strong passphrase would be refused, and people pushed to write one down.
+    #[test]
+    fn a_passphrase_of_unconnected_words_is_accepted() {
+        assert!(new_password("violin tundra copper meadow", &jo()).is_ok());
+        assert!(new_password("correct horse battery", &jo()).is_ok());
+    }
+
+    /// A password made of the school's name and a year would be accepted, though
+    /// anyone who knows the school would try it first.
+    #[test]
+    fn a_password_built_from_the_schools_or_persons_name_is_refused() {
+        let owner = PasswordOwner {
+            username: "jsmith",
+            full_name: "Joanna Smithson",
+            school_name: "Hillcrest Primary",
+        };
+        let school = new_password("Hillcrest2024", &owner).unwrap_err();
+        assert!(school.contains("the school's name"), "{school}");
+        assert!(new_password("smithson1234", &owner)
+            .unwrap_err()
+            .contains("your name"));
     }
 
     #[test]
     fn a_common_password_is_refused_whatever_its_case() {
         assert!(is_common_password("password"));
         assert!(is_common_password("Q1W2E3R4T5Y6"));
-        assert!(new_password("qwerty123456", "jo")
+        assert!(new_password("qwerty123456", &jo())
             .unwrap_err()
             .contains("common passwords"));
-        assert!(new_password("1qaz2wsx3edc", "jo").is_err());
+        assert!(new_password("1qaz2wsx3edc", &jo()).is_err());
         assert!(!is_common_password("correct horse battery"));
         // The header is not part of the list.
         assert!(!is_common_password(

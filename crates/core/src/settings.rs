@@ -1,7 +1,7 @@
 //! The school's settings: its name, when the school day ends, where devices are
 //! returned, how long each kind of device charges before it is ready again, whether
-//! staff accounts must use two-step sign-in, and how long people who have left are
-//! kept before their personal details are anonymised.
+//! staff accounts must use two-step sign-in, how long people who have left are
+//! kept before their personal details are anonymised, and how long API tokens work.
 
 use std::collections::BTreeMap;
 
@@ -36,6 +36,8 @@ pub struct Settings {
     /// Managers may look after other managers' accounts (never a head's or an
     /// admin's). Off by default: only an IT administrator does.
     pub managers_manage_managers: bool,
+    /// Days a new personal API token works before it expires.
+    pub token_lifetime_days: u32,
 }
 
 /// The default retention for people who have left, in months.
@@ -46,6 +48,13 @@ pub const MAX_KEEP_LEAVERS_MONTHS: u32 = 300;
 
 /// The most automatic backups Kitroom keeps.
 pub const MAX_BACKUPS_KEPT: u32 = 365;
+
+/// How long a new API token works by default, in days.
+pub const DEFAULT_TOKEN_LIFETIME_DAYS: u32 = 90;
+
+/// The longest lifetime the form accepts for a new API token, in days: a year, so
+/// a forgotten token in an old script does not work for ever.
+pub const MAX_TOKEN_LIFETIME_DAYS: u32 = 365;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -63,6 +72,7 @@ impl Default for Settings {
             reminder_minutes_before: 60,
             backups_kept: 7,
             managers_manage_managers: false,
+            token_lifetime_days: DEFAULT_TOKEN_LIFETIME_DAYS,
         }
     }
 }
@@ -129,6 +139,13 @@ impl Settings {
                         .filter(|n| *n <= MAX_BACKUPS_KEPT)
                         .unwrap_or(s.backups_kept)
                 }
+                "token_lifetime_days" => {
+                    s.token_lifetime_days = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_TOKEN_LIFETIME_DAYS).contains(n))
+                        .unwrap_or(s.token_lifetime_days)
+                }
                 other => {
                     if let Some(kind) = other
                         .strip_prefix("charge_minutes.")
@@ -174,6 +191,10 @@ impl Settings {
                 "managers_manage_managers".to_owned(),
                 self.managers_manage_managers.to_string(),
             ),
+            (
+                "token_lifetime_days".to_owned(),
+                self.token_lifetime_days.to_string(),
+            ),
         ];
         out.extend(
             self.charge_minutes
@@ -198,6 +219,8 @@ pub struct SettingsInput {
     pub keep_leavers_months: String,
     pub backups_kept: String,
     pub managers_manage_managers: bool,
+    /// Empty keeps the default.
+    pub token_lifetime_days: String,
 }
 
 impl From<&Settings> for SettingsInput {
@@ -217,6 +240,7 @@ impl From<&Settings> for SettingsInput {
             keep_leavers_months: s.keep_leavers_months.to_string(),
             backups_kept: s.backups_kept.to_string(),
             managers_manage_managers: s.managers_manage_managers,
+            token_lifetime_days: s.token_lifetime_days.to_string(),
         }
     }
 }
@@ -300,6 +324,16 @@ impl SettingsInput {
                 format!("Enter how many daily backups to keep, from 0 (no automatic backups) to {MAX_BACKUPS_KEPT}."),
             ),
         }
+        match self.token_lifetime_days.trim() {
+            "" => {}
+            typed => match typed.parse::<u32>() {
+                Ok(n) if (1..=MAX_TOKEN_LIFETIME_DAYS).contains(&n) => s.token_lifetime_days = n,
+                _ => invalid.add(
+                    "token_lifetime_days",
+                    format!("Enter how many days a new API token works, from 1 to {MAX_TOKEN_LIFETIME_DAYS}, such as 90."),
+                ),
+            },
+        }
         invalid.into_result()?;
         Ok(s)
     }
@@ -319,6 +353,7 @@ mod tests {
         s.require_two_factor = false;
         s.keep_leavers_months = 6;
         s.managers_manage_managers = true;
+        s.token_lifetime_days = 30;
         let pairs = s.to_pairs();
         let back = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert_eq!(back, s);
@@ -331,7 +366,9 @@ mod tests {
         input.day_ends_at = "half three".into();
         input.charge_minutes.insert("laptop".into(), "-5".into());
         input.backups_kept = "a week".into();
+        input.token_lifetime_days = "0".into();
         let err = input.parse().unwrap_err();
+        assert!(err.for_field("token_lifetime_days").is_some());
         assert!(err.for_field("backups_kept").is_some());
         assert!(err.for_field("day_ends_at").is_some());
         assert!(err.for_field("charge_minutes").unwrap().contains("Laptop"));

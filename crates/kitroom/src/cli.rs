@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
-use kitroom_core::person::{new_password, PersonInput};
+use kitroom_core::person::{new_password, PasswordOwner, PersonInput};
 use kitroom_core::witness::Witness;
 use kitroom_store::{Actor, Store};
 use kitroom_web::Config;
@@ -135,7 +135,10 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Print a new personal API token for an account, alone on the last line.
+    /// Print a new personal API token for an account, alone on the last line. It
+    /// expires after the school's token lifetime (90 days unless the settings say
+    /// otherwise); where the school requires two-step sign-in of the account and it
+    /// is not set up, a warning says so and the activity log records it.
     Create {
         username: String,
         /// What the token is for.
@@ -278,10 +281,12 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// Reads a password: one line of `input`, or with no input asked for twice at the
 /// terminal without echo.
+/// The password must meet [`new_password`]'s rules for `owner`.
 fn read_password(
-    username: &str,
+    owner: &PasswordOwner<'_>,
     input: Option<&mut (dyn BufRead + Send)>,
 ) -> anyhow::Result<String> {
+    let username = owner.username;
     let password = if let Some(input) = input {
         let mut line = String::new();
         input.read_line(&mut line)?;
@@ -294,7 +299,7 @@ fn read_password(
         }
         first
     };
-    new_password(&password, username).map_err(anyhow::Error::msg)
+    new_password(&password, owner).map_err(anyhow::Error::msg)
 }
 
 /// Creates an account; the password comes from `password_input`, or from a prompt.
@@ -312,11 +317,23 @@ pub async fn user_add(
             return Ok(ExitCode::from(2));
         }
     };
-    let password = read_password(details.username.as_str(), password_input)?;
+    let store = Store::open(data_dir).await?;
+    let school_name = store.settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: details.username.as_str(),
+        full_name: &details.full_name,
+        school_name: &school_name,
+    };
+    let password = match read_password(&owner, password_input) {
+        Ok(p) => p,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let hash = kitroom_web::auth::hash_password(password)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = Store::open(data_dir).await?;
     let result = store
         .create_person(Actor::system(), details, Some(hash))
         .await;
@@ -351,7 +368,19 @@ pub async fn user_password(
         store.close().await;
         return Ok(ExitCode::from(2));
     };
-    let password = read_password(&person.username, password_input)?;
+    let school_name = store.settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: &person.username,
+        full_name: &person.full_name,
+        school_name: &school_name,
+    };
+    let password = match read_password(&owner, password_input) {
+        Ok(p) => p,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let hash = kitroom_web::auth::hash_password(password)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -360,7 +389,7 @@ pub async fn user_password(
         .await?;
     store.close().await;
     println!(
-        "New password set for {}. Their sessions have ended.",
+        "New password set for {}. Their sessions have ended and their API tokens no longer work.",
         person.username
     );
     Ok(ExitCode::SUCCESS)
@@ -394,10 +423,16 @@ pub async fn token_create(
     username: &str,
     name: String,
 ) -> anyhow::Result<ExitCode> {
-    match new_token(data_dir, username, name).await? {
-        Ok(token) => {
-            println!("API token for {username} (shown once; keep it secret):");
-            println!("{token}");
+    match make_token(data_dir, username, name).await? {
+        Ok(made) => {
+            if let Some(warning) = &made.warning {
+                eprintln!("{warning}");
+            }
+            println!(
+                "API token for {username}, working until {} (shown once; keep it secret):",
+                kitroom_core::time::school_time(made.expires_at)
+            );
+            println!("{}", made.token);
             Ok(ExitCode::SUCCESS)
         }
         Err(message) => {
@@ -407,12 +442,34 @@ pub async fn token_create(
     }
 }
 
+/// A token made at the command line.
+#[derive(Debug, Clone)]
+pub struct MadeToken {
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Said plainly when the school requires two-step sign-in of the account and
+    /// it is not set up: the token skips it (and the activity log records that).
+    pub warning: Option<String>,
+}
+
 /// Makes a personal API token for an active account, or says why it cannot.
 pub async fn new_token(
     data_dir: &Path,
     username: &str,
     name: String,
 ) -> anyhow::Result<Result<String, String>> {
+    Ok(make_token(data_dir, username, name)
+        .await?
+        .map(|made| made.token))
+}
+
+/// Makes a personal API token for an active account, with a warning when it skips
+/// a second step the school requires, or says why it cannot.
+pub async fn make_token(
+    data_dir: &Path,
+    username: &str,
+    name: String,
+) -> anyhow::Result<Result<MadeToken, String>> {
     let store = Store::open(data_dir).await?;
     let result = match store.person_by_username(username).await? {
         None => Err(format!("No account has the username {username:?}.")),
@@ -421,7 +478,7 @@ pub async fn new_token(
         )),
         Some(person) => {
             let token = kitroom_web::auth::new_api_token();
-            store
+            let made = store
                 .create_token(
                     Actor::system(),
                     &person,
@@ -429,7 +486,16 @@ pub async fn new_token(
                     kitroom_web::auth::token_hash(&token),
                 )
                 .await?;
-            Ok(token)
+            let warning = made.without_two_step.then(|| format!(
+                "Warning: the school requires two-step sign-in for {username}, who has not set it up. \
+                 This token lets a script act as {username} without it. The activity log records that \
+                 this token was made without two-step sign-in. Ask {username} to set it up at their next sign-in."
+            ));
+            Ok(MadeToken {
+                token,
+                expires_at: made.expires_at,
+                warning,
+            })
         }
     };
     store.close().await;

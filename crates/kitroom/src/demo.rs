@@ -671,7 +671,15 @@ mod tests {
     fn the_demo_password_meets_the_password_rules_for_every_demo_account() {
         for p in people(&mut Dice(2026)) {
             assert!(
-                kitroom_core::person::new_password(DEMO_PASSWORD, &p.username).is_ok(),
+                kitroom_core::person::new_password(
+                    DEMO_PASSWORD,
+                    &kitroom_core::person::PasswordOwner {
+                        username: &p.username,
+                        full_name: &p.full_name,
+                        school_name: "Hillside Primary School",
+                    }
+                )
+                .is_ok(),
                 "{}",
                 p.username
             );

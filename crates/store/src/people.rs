@@ -523,7 +523,8 @@ impl Store {
 
     /// Sets a new password hash. When someone else resets it, every session of the
     /// person ends; when they change their own, the caller keeps theirs (it is given a
-    /// fresh id by the web layer) and their other sessions end.
+    /// fresh id by the web layer) and their other sessions end. Either way every API
+    /// token of theirs is revoked: a token is as good as the password it came from.
     pub async fn set_password(
         &self,
         actor: Actor,
@@ -547,6 +548,7 @@ impl Store {
                     .execute(&mut *conn)
                     .await?
                     .rows_affected();
+                let tokens = crate::tokens::revoke_all(conn, id, now).await?;
                 let own = actor.id == Some(id);
                 let action = if own {
                     "person.password_changed"
@@ -558,7 +560,7 @@ impl Store {
                     &actor,
                     action,
                     &person.subject(),
-                    json!({"sessions_ended": ended}),
+                    json!({"sessions_ended": ended, "tokens_revoked": tokens}),
                     now,
                 )
                 .await?;

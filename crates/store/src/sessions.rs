@@ -12,6 +12,13 @@ use uuid::Uuid;
 use crate::db::{Actor, Store, StoreError};
 use crate::events::{append, Subject};
 
+/// What signing out everywhere else ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedOutElsewhere {
+    pub sessions: u64,
+    pub tokens: u64,
+}
+
 /// A stored session.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
@@ -132,35 +139,37 @@ impl Store {
         .await
     }
 
-    /// Ends every session of a person but `keep` (the one asking), with a
-    /// `person.session_ended` event; returns how many ended.
+    /// Signs a person out everywhere but `keep` (the one asking): ends their other
+    /// sessions and revokes their API tokens, with a `person.session_ended` event.
     pub async fn end_other_sessions(
         &self,
         actor: Actor,
         subject: Subject,
         person: Uuid,
         keep: String,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<SignedOutElsewhere, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                let ended = sqlx::query("delete from session where person_id = ? and id_hash <> ?")
+                let now = Utc::now();
+                let sessions = sqlx::query("delete from session where person_id = ? and id_hash <> ?")
                     .bind(person.to_string())
                     .bind(&keep)
                     .execute(&mut *conn)
                     .await?
                     .rows_affected();
-                if ended > 0 {
+                let tokens = crate::tokens::revoke_all(conn, person, now).await?;
+                if sessions > 0 || tokens > 0 {
                     append(
                         conn,
                         &actor,
                         "person.session_ended",
                         &subject,
-                        json!({"sessions_ended": ended, "all_others": true}),
-                        Utc::now(),
+                        json!({"sessions_ended": sessions, "all_others": true, "tokens_revoked": tokens}),
+                        now,
                     )
                     .await?;
                 }
-                Ok(ended)
+                Ok(SignedOutElsewhere { sessions, tokens })
             })
         })
         .await

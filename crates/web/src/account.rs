@@ -8,8 +8,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use kitroom_core::invalid::required_text;
-use kitroom_core::person::new_password;
+use kitroom_core::person::{new_password, PasswordOwner};
 use kitroom_core::Invalid;
+use kitroom_store::tokens::TokenInfo;
 use serde::Deserialize;
 
 use crate::auth::{
@@ -35,7 +36,22 @@ async fn render(
     new_token: Option<&str>,
     token_name: &str,
 ) -> Result<Response, AppError> {
-    let tokens = state.store().list_tokens(ctx.user.id).await?;
+    let now = Utc::now();
+    let tokens: Vec<TokenRow> = state
+        .store()
+        .list_tokens(ctx.user.id)
+        .await?
+        .into_iter()
+        .map(|token| TokenRow {
+            expired: token
+                .expires_at
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|t| t <= now),
+            token,
+        })
+        .collect();
+    let may_make_token = passed_required_second_step(ctx, state).await?;
     let sessions = active_sessions(ctx, state).await?;
     let two_factor_on = state
         .store()
@@ -62,10 +78,47 @@ async fn render(
     Ok((
         status,
         v::show(
-            ctx, &sessions, two_factor, &tokens, invalid, new_token, token_name,
+            ctx,
+            &sessions,
+            two_factor,
+            &v::Tokens {
+                list: &tokens,
+                may_make: may_make_token,
+                new: new_token,
+                name: token_name,
+            },
+            invalid,
         ),
     )
         .into_response())
+}
+
+/// One of a person's API tokens, as the account page lists it.
+pub struct TokenRow {
+    pub token: TokenInfo,
+    /// Past its expiry: the API refuses it.
+    pub expired: bool,
+}
+
+/// Whether this session may make an API token: where the school requires two-step
+/// sign-in of the person, only a session that passed the second step (signed in
+/// with a code, or set it up here). A session signed in with the password alone
+/// before it was set up elsewhere may use the pages, but a token would outlive it
+/// and skip the second step for good.
+async fn passed_required_second_step(ctx: &Ctx, state: &AppState) -> Result<bool, AppError> {
+    if !state
+        .store()
+        .settings()
+        .await?
+        .two_factor_required(ctx.user.role)
+    {
+        return Ok(true);
+    }
+    Ok(ctx
+        .session
+        .get::<bool>(crate::session::TWO_FACTOR_KEY)
+        .await?
+        .unwrap_or(false))
 }
 
 /// One of a person's signed-in sessions, as the account page lists it.
@@ -149,7 +202,13 @@ async fn change_password(
     if !verify_password(ctx.user.password_hash.clone(), form.current.clone()).await {
         invalid.add("current", "Your current password is not right.");
     }
-    let password = invalid.check("password", new_password(&form.password, &ctx.user.username));
+    let school_name = state.store().settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: &ctx.user.username,
+        full_name: &ctx.user.full_name,
+        school_name: &school_name,
+    };
+    let password = invalid.check("password", new_password(&form.password, &owner));
     if password.is_some() && form.password != form.confirm {
         invalid.add("confirm", "The two new passwords are not the same.");
     }
@@ -165,7 +224,7 @@ async fn change_password(
     ctx.session.cycle_id().await?;
     set_flash(
         &ctx.session,
-        "Your password is changed. You have been signed out on other devices.",
+        "Your password is changed. You have been signed out on other devices, and your API tokens no longer work: make new ones for your scripts.",
     )
     .await?;
     Ok(Redirect::to("/account").into_response())
@@ -205,14 +264,22 @@ async fn end_other_sessions(ctx: Ctx, State(state): State<AppState>) -> Result<R
         .store()
         .end_other_sessions(ctx.user.actor(), ctx.user.subject(), ctx.user.id, keep)
         .await?;
-    let message = match ended {
+    let sessions = match ended.sessions {
         0 => "You were not signed in anywhere else.".to_owned(),
         1 => "You are now signed out of 1 other session.".to_owned(),
         n => format!("You are now signed out of {n} other sessions."),
     };
+    let message = match ended.tokens {
+        0 => sessions,
+        1 => format!("{sessions} 1 API token was revoked."),
+        n => format!("{sessions} {n} API tokens were revoked."),
+    };
     set_flash(&ctx.session, message).await?;
     Ok(Redirect::to("/account#sessions").into_response())
 }
+
+/// Why this session may not make a token, and what to do.
+const NEEDS_SECOND_STEP: &str = "To make an API token, sign out and sign in again with the code from your authenticator app. This session began with your password alone.";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -225,6 +292,18 @@ async fn create_token(
     State(state): State<AppState>,
     FormBody(form): FormBody<TokenForm>,
 ) -> Result<Response, AppError> {
+    if !passed_required_second_step(&ctx, &state).await? {
+        let mut page = render(
+            &ctx,
+            &state,
+            &Invalid::one("name", NEEDS_SECOND_STEP),
+            None,
+            &form.name,
+        )
+        .await?;
+        *page.status_mut() = StatusCode::FORBIDDEN;
+        return Ok(page);
+    }
     let name = match required_text(&form.name, "Name", 80) {
         Ok(n) => n,
         Err(m) => return render(&ctx, &state, &Invalid::one("name", m), None, &form.name).await,

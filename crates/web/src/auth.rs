@@ -21,10 +21,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
-use kitroom_core::person::{new_password, Permission, PersonInput, Role};
+use kitroom_core::person::{new_password, PasswordOwner, Permission, PersonInput, Role};
 use kitroom_core::throttle::{wait_words, Failures, Limit};
 use kitroom_core::Invalid;
 use kitroom_store::people::Person;
+use kitroom_store::tokens::{TokenCheck, USE_NOTED_EVERY};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tower_sessions::Session;
@@ -337,8 +338,10 @@ async fn signed_in(
             .two_factor_required(user.role)
     {
         match state.store().two_factor(user.id).await? {
-            // Set up since this session began (in another browser): fine.
-            Some(t) if t.confirmed => session.insert(crate::session::TWO_FACTOR_KEY, true).await?,
+            // Set up since this session began (in another browser): the pages are
+            // open to it, but the session itself never passed the second step, so it
+            // is not marked as having done so (making an API token asks for that).
+            Some(t) if t.confirmed => {}
             _ => return Err(AppError::TwoFactorSetupRequired),
         }
     }
@@ -392,16 +395,28 @@ impl FromRequestParts<AppState> for ApiUser {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(ApiError::unauthorized)?;
-        let owner = state
-            .store()
-            .token_owner(&token_hash(token))
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        let now = Utc::now();
+        let (id, owner, last_used_at) =
+            match state.store().check_token(&token_hash(token), now).await? {
+                TokenCheck::Live {
+                    id,
+                    owner,
+                    last_used_at,
+                } => (id, owner, last_used_at),
+                TokenCheck::Expired { at } => return Err(ApiError::token_expired(at)),
+                TokenCheck::Unknown => return Err(ApiError::unauthorized()),
+            };
         let person = state.store().person_by_id(owner).await?;
-        match person {
-            Some(p) if p.active => Ok(ApiUser(p)),
-            _ => Err(ApiError::unauthorized()),
+        let person = match person {
+            Some(p) if p.active => p,
+            _ => return Err(ApiError::unauthorized()),
+        };
+        // The last use is written at most once a minute, so a busy script's calls
+        // stay reads.
+        if last_used_at.is_none_or(|t| now - t >= USE_NOTED_EVERY) {
+            state.store().note_token_used(id, now).await?;
         }
+        Ok(ApiUser(person))
     }
 }
 
@@ -783,7 +798,13 @@ async fn setup(
     };
     let mut invalid = Invalid::new();
     let details = input.parse().map_err(|e| invalid.0.extend(e.0)).ok();
-    let password = invalid.check("password", new_password(&form.password, &form.username));
+    let school_name = state.store().settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: &form.username,
+        full_name: &form.full_name,
+        school_name: &school_name,
+    };
+    let password = invalid.check("password", new_password(&form.password, &owner));
     if password.is_some() && form.password != form.confirm {
         invalid.add("confirm", "The two passwords are not the same.");
     }

@@ -183,6 +183,19 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Send a personal API token as `Authorization: Bearer <token>`. Create one on your account page.")
     }
 
+    /// A token past its expiry: still 401, with its own type so a script can tell
+    /// its owner to make a new one.
+    pub fn token_expired(at: chrono::DateTime<chrono::Utc>) -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token-expired",
+            format!(
+                "This API token expired on {}. Its owner can make a new one on their account page in Kitroom.",
+                kitroom_core::time::school_time(at)
+            ),
+        )
+    }
+
     pub fn forbidden() -> ApiError {
         ApiError::new(
             StatusCode::FORBIDDEN,

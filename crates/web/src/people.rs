@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use kitroom_core::person::{
-    may_manage_account, new_password, Account, AccountChange, AccountKeeper, Permission,
-    PersonInput, Role,
+    may_manage_account, new_password, Account, AccountChange, AccountKeeper, PasswordOwner,
+    Permission, PersonInput, Role,
 };
 use kitroom_core::Invalid;
 use kitroom_store::events::EventFilter;
@@ -192,8 +192,14 @@ async fn create(
     let password = if form.password.is_empty() {
         Some(None)
     } else {
+        let school_name = state.store().settings().await?.school_name;
+        let owner = PasswordOwner {
+            username: &form.username,
+            full_name: &form.full_name,
+            school_name: &school_name,
+        };
         invalid
-            .check("password", new_password(&form.password, &form.username))
+            .check("password", new_password(&form.password, &owner))
             .map(Some)
     };
     if let Some(d) = &details {
@@ -426,7 +432,13 @@ async fn reset_password(
         &p,
         AccountChange::ResetPassword,
     )?;
-    let password = match new_password(&form.password, &p.username) {
+    let school_name = state.store().settings().await?.school_name;
+    let owner = PasswordOwner {
+        username: &p.username,
+        full_name: &p.full_name,
+        school_name: &school_name,
+    };
+    let password = match new_password(&form.password, &owner) {
         Ok(pw) => pw,
         Err(m) => return render_person(&ctx, &state, &p, &Invalid::one("password", m)).await,
     };
@@ -435,7 +447,7 @@ async fn reset_password(
         .store()
         .set_password(ctx.user.actor(), p.id, hash, None)
         .await?;
-    set_flash(&ctx.session, format!("{}'s password is reset and their sessions have ended. Give them the new password in person.", p.full_name)).await?;
+    set_flash(&ctx.session, format!("{}'s password is reset: their sessions have ended and their API tokens no longer work. Give them the new password in person.", p.full_name)).await?;
     Ok(Redirect::to(&person_url(&p.username)).into_response())
 }
 

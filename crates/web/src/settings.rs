@@ -65,6 +65,7 @@ async fn save(
         require_two_factor: form.contains_key("require_two_factor"),
         managers_manage_managers: form.contains_key("managers_manage_managers"),
         keep_leavers_months: field("keep_leavers_months"),
+        token_lifetime_days: field("token_lifetime_days"),
     };
     match input.parse() {
         Ok(settings) => {

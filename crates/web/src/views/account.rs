@@ -1,22 +1,29 @@
 //! A person's own account page.
 
 use kitroom_core::Invalid;
-use kitroom_store::tokens::TokenInfo;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, Field, Section};
-use crate::account::SessionInfo;
+use crate::account::{SessionInfo, TokenRow};
 use crate::auth::Ctx;
 use crate::time;
+
+/// The account page's tokens section: the person's tokens, whether this session
+/// may make one, and a token just made (shown once).
+pub struct Tokens<'a> {
+    pub list: &'a [TokenRow],
+    pub may_make: bool,
+    pub new: Option<&'a str>,
+    /// The name typed, kept when the form is refused.
+    pub name: &'a str,
+}
 
 pub fn show(
     ctx: &Ctx,
     sessions: &[SessionInfo],
     two_factor: Markup,
-    tokens: &[TokenInfo],
+    tokens: &Tokens<'_>,
     invalid: &Invalid,
-    new_token: Option<&str>,
-    token_name: &str,
 ) -> Markup {
     let u = &ctx.user;
     page(
@@ -35,58 +42,86 @@ pub fn show(
             p.hint { "To change these, ask the business manager." }
             section {
                 h2 { "Change your password" }
+                p { "Changing your password signs you out everywhere else and stops your API tokens working." }
                 form method="post" action="/account/password" novalidate {
                     (csrf(&ctx.csrf))
                     (Field::text("current", "Current password", "").kind("password").required().autocomplete("current-password").render(invalid))
-                    (Field::text("password", "New password", "").kind("password").required().hint("At least 12 characters, not a common password. Three random words work well.").autocomplete("new-password").render(invalid))
+                    (Field::text("password", "New password", "").kind("password").required().hint("At least 12 characters and hard to guess: not a common password, a row of keys, a sequence or your name. Three random words work well.").autocomplete("new-password").render(invalid))
                     (Field::text("confirm", "Type the new password again", "").kind("password").required().autocomplete("new-password").render(invalid))
                     button.primary type="submit" { "Change password" }
                 }
             }
             (two_factor)
-            (sessions_section(ctx, sessions))
-            section #tokens {
-                h2 { "API tokens" }
-                p { "A token lets a script use Kitroom's API as you, with your permissions. Keep it secret like a password." }
-                @if let Some(t) = new_token {
-                    div.notice role="status" {
-                        p { strong { "Your new token. Copy it now: it will not be shown again." } }
-                        p { code.token { (t) } }
-                    }
+            (sessions_section(ctx, sessions, !tokens.list.is_empty()))
+            (tokens_section(ctx, tokens, invalid))
+        },
+    )
+}
+
+/// Partial: the person's API tokens, each with its expiry and last use, and the
+/// form to make one.
+fn tokens_section(ctx: &Ctx, tokens: &Tokens<'_>, invalid: &Invalid) -> Markup {
+    html! {
+        section #tokens {
+            h2 { "API tokens" }
+            p { "A token lets a script use Kitroom's API as you, with your permissions. Keep it secret like a password. A token stops working when it expires, when your password is changed or reset, and when you sign out everywhere else." }
+            @if let Some(t) = tokens.new {
+                div.notice role="status" {
+                    p { strong { "Your new token. Copy it now: it will not be shown again." } }
+                    p { code.token { (t) } }
                 }
-                @if tokens.is_empty() {
-                    p.muted { "You have no tokens." }
-                } @else {
-                    table {
-                        thead { tr { th { "Name" } th { "Created" } th { span.visually-hidden { "Revoke" } } } }
-                        tbody {
-                            @for t in tokens {
-                                tr {
-                                    td { (t.name) }
-                                    td { (time::when_text(&t.created_at)) }
-                                    td {
-                                        form.inline method="post" action={ "/account/tokens/" (t.id) "/revoke" } {
-                                            (csrf(&ctx.csrf))
-                                            button.warning type="submit" { "Revoke" }
-                                        }
+            }
+            @if tokens.list.is_empty() {
+                p.muted { "You have no tokens." }
+            } @else {
+                table {
+                    thead { tr { th { "Name" } th { "Created" } th { "Expires" } th { "Last used" } th { span.visually-hidden { "Revoke" } } } }
+                    tbody {
+                        @for row in tokens.list {
+                            @let t = &row.token;
+                            tr {
+                                td { (t.name) }
+                                td { (time::when_text(&t.created_at)) }
+                                td {
+                                    @match &t.expires_at {
+                                        Some(e) if row.expired => { strong { "Expired " (time::when_text(e)) } }
+                                        Some(e) => (time::when_text(e)),
+                                        None => strong { "Expired" },
+                                    }
+                                }
+                                td {
+                                    @match &t.last_used_at {
+                                        Some(u) => (time::when_text(u)),
+                                        None => span.muted { "Not used yet" },
+                                    }
+                                }
+                                td {
+                                    form.inline method="post" action={ "/account/tokens/" (t.id) "/revoke" } {
+                                        (csrf(&ctx.csrf))
+                                        button.warning type="submit" { "Revoke" }
                                     }
                                 }
                             }
                         }
                     }
                 }
+            }
+            @if tokens.may_make {
                 form method="post" action="/account/tokens" novalidate {
                     (csrf(&ctx.csrf))
-                    (Field::text("name", "Token name", token_name).required().hint("What it is for, like: nightly export script").render(invalid))
+                    (Field::text("name", "Token name", tokens.name).required().hint("What it is for, like: nightly export script").render(invalid))
                     button.secondary type="submit" { "Create token" }
                 }
+            } @else {
+                p.hint { "To make a token, sign out and sign in again with the code from your authenticator app: this session began with your password alone." }
             }
-        },
-    )
+        }
+    }
 }
 
-/// Partial: where the person is signed in, with a button to end each other session.
-fn sessions_section(ctx: &Ctx, sessions: &[SessionInfo]) -> Markup {
+/// Partial: where the person is signed in, with a button to end each other session
+/// and one to sign out everywhere else (which also revokes their API tokens).
+fn sessions_section(ctx: &Ctx, sessions: &[SessionInfo], has_tokens: bool) -> Markup {
     let others = sessions.iter().filter(|s| !s.current).count();
     html! {
         section #sessions {
@@ -118,9 +153,11 @@ fn sessions_section(ctx: &Ctx, sessions: &[SessionInfo]) -> Markup {
             }
             @if others == 0 {
                 p.muted { "You are not signed in anywhere else." }
-            } @else {
+            }
+            @if others > 0 || has_tokens {
                 form method="post" action="/account/sessions/end-others" {
                     (csrf(&ctx.csrf))
+                    p.hint { "This also revokes your API tokens: scripts using them stop working until you make new ones." }
                     button.warning type="submit" { "Sign out everywhere else" }
                 }
             }

@@ -66,7 +66,7 @@ pub fn setup(token: &str, setup_token: &str, form: &SetupForm, invalid: &Invalid
                 (Field::text("username", "Username", &form.username).required().hint("Lower-case letters, digits, dots or dashes, like j.smith").autocomplete("username").render(invalid))
                 (Field::text("email", "Email address", &form.email).kind("email").autocomplete("email").render(invalid))
                 (Field::text("position", "Position", &form.position).hint("For example: IT technician").render(invalid))
-                (Field::text("password", "Password", "").kind("password").required().hint("At least 12 characters, not a common password. Three random words work well.").autocomplete("new-password").render(invalid))
+                (Field::text("password", "Password", "").kind("password").required().hint("At least 12 characters and hard to guess: not a common password, a row of keys, a sequence or your name. Three random words work well.").autocomplete("new-password").render(invalid))
                 (Field::text("confirm", "Type the password again", "").kind("password").required().autocomplete("new-password").render(invalid))
                 button.primary type="submit" { "Create account" }
             }

@@ -35,6 +35,7 @@ fn action_label(action: &str) -> &str {
         "stocktake.closed" => "Stocktake closed",
         "token.created" => "API token created",
         "token.revoked" => "API token revoked",
+        "token.created_without_two_step" => "API token created without two-step sign-in",
         "loan.checked_out" => "Checked out",
         "loan.returned" => "Returned",
         "policy.published" => "Policy published",

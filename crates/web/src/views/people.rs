@@ -103,7 +103,7 @@ pub fn form(
                 (select("kind", "Who they are to the school", &kinds, &f.kind, invalid))
                 (select("role", "What they can do in Kitroom", &roles, &f.role, invalid))
                 @if editing.is_none() {
-                    (Field::text("password", "First password", "").kind("password").hint("At least 12 characters, not a common password. Give it to them in person. Leave empty if they will only borrow through the business manager.").autocomplete("new-password").render(invalid))
+                    (Field::text("password", "First password", "").kind("password").hint("At least 12 characters and hard to guess: three random words work well. Give it to them in person. Leave empty if they will only borrow through the business manager.").autocomplete("new-password").render(invalid))
                 }
                 div.actions {
                     button.primary type="submit" { @if editing.is_some() { "Save changes" } @else { "Add person" } }
@@ -151,7 +151,7 @@ pub fn show(
                     h2 { "Reset password" }
                     form method="post" action={ (url) "/password" } novalidate {
                         (csrf(&ctx.csrf))
-                        (Field::text("password", "New password", "").kind("password").required().hint("At least 12 characters, not a common password. They are signed out everywhere.").autocomplete("new-password").render(invalid))
+                        (Field::text("password", "New password", "").kind("password").required().hint("At least 12 characters and hard to guess: three random words work well. They are signed out everywhere and their API tokens stop working.").autocomplete("new-password").render(invalid))
                         button.secondary type="submit" { "Reset password" }
                     }
                 }
