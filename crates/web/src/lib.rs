@@ -83,6 +83,14 @@ pub struct Config {
     pub housekeeping_every: Duration,
     /// Take automatic backups this often instead of once a school day: for tests.
     pub backup_every: Option<Duration>,
+    /// How long a client has to send a request's headers, counted from when its
+    /// connection starts waiting for one: just opened, or kept open after an
+    /// answer. A connection that has not sent them by then is closed, so this is
+    /// also how long an idle kept-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// The most connections open at once; `None` sizes it from the process's
+    /// open-file limit (see the server).
+    pub max_connections: Option<usize>,
 }
 
 /// How the last automatic backup went, for the admin's settings page.
@@ -123,6 +131,8 @@ impl Default for Config {
             mail: None,
             housekeeping_every: Duration::from_secs(60),
             backup_every: None,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: None,
         }
     }
 }
