@@ -211,6 +211,7 @@ async fn hundreds_of_silent_connections_do_not_keep_a_real_request_waiting() {
     for _ in 0..SILENT {
         silent.push(tokio::net::TcpStream::connect(app.addr).await.unwrap());
     }
+    let asked = std::time::Instant::now();
     let r = reqwest::Client::new()
         .get(app.url("/health"))
         .timeout(Duration::from_secs(5))
@@ -219,6 +220,10 @@ async fn hundreds_of_silent_connections_do_not_keep_a_real_request_waiting() {
         .expect("/health answers while hundreds of silent connections are open");
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "ok");
+    eprintln!(
+        "/health answered in {:?} with {SILENT} silent connections open",
+        asked.elapsed()
+    );
     if let Some(open) = server_sockets(app.addr.port()) {
         assert!(
             open <= CAP + 1,
