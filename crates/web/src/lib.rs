@@ -278,6 +278,7 @@ pub fn app(state: AppState) -> Router {
             auth::csrf_guard,
         ))
         .layer(session::layer(state.clone()))
+        .layer(axum::middleware::from_fn(session::explain_save_failure))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -390,10 +391,23 @@ async fn healthz(
         }
         Err(_) => return unavailable("test write: the database did not answer in time"),
     }
+    // The test write above may still fit in space SQLite's log already holds while
+    // real changes do not. After a change was refused for want of space, a test file
+    // beside the database shows whether there is room again.
     if state.store().storage_full() {
-        return unavailable(
-            "writes: the latest change was refused because the disk holding the database is full",
-        );
+        match tokio::time::timeout(wait, state.store().probe_space()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) if e.is_storage_full() => {
+                return unavailable("test write: failed, the disk holding the database is full")
+            }
+            Ok(Err(e)) => {
+                error::log_internal(&e);
+                return unavailable(
+                    "test write: failed, a test file could not be written beside the database",
+                );
+            }
+            Err(_) => return unavailable("test write: the disk did not answer in time"),
+        }
     }
     format!(
         "ok\nwriter connection: idle, not inside a transaction\ntest write: committed\n\

@@ -34,6 +34,55 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+tokio::task_local! {
+    /// Set when writing this request's session failed because the disk is full;
+    /// read by [`explain_save_failure`] and [`found_disk_full`].
+    static SAVE_FOUND_DISK_FULL: std::cell::Cell<bool>;
+}
+
+/// Turns a failed session save into a page a person can understand.
+///
+/// tower-sessions saves a changed session after the handler has answered, and when
+/// that fails it replaces the answer with a blank 500. On a full disk that locked
+/// everyone out: the sign-in page keeps its form token in a new session, so it
+/// showed a blank error, then "The form has expired". Runs outside the session
+/// layer: a 500 from a request whose session could not be saved for want of space
+/// becomes the "Storage is full" page (503), like any other refused change.
+pub async fn explain_save_failure(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    SAVE_FOUND_DISK_FULL
+        .scope(std::cell::Cell::new(false), async move {
+            let res = next.run(req).await;
+            if res.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                && SAVE_FOUND_DISK_FULL.with(std::cell::Cell::get)
+            {
+                return crate::AppError::StorageFull.into_response();
+            }
+            res
+        })
+        .await
+}
+
+/// Whether a session write in this request failed because the disk is full (so a
+/// handler's session error is "storage is full", not an internal error).
+pub fn found_disk_full() -> bool {
+    SAVE_FOUND_DISK_FULL
+        .try_with(std::cell::Cell::get)
+        .unwrap_or(false)
+}
+
+/// Maps a failed session write, noting a full disk for [`explain_save_failure`].
+fn write_failed(e: kitroom_store::StoreError) -> session_store::Error {
+    if e.is_storage_full() {
+        tracing::error!(error = %e, "the disk holding the database is full: a session could not be saved");
+        let _ = SAVE_FOUND_DISK_FULL.try_with(|full| full.set(true));
+    }
+    backend(e)
+}
+
 impl DbSessions {
     async fn put(&self, record: &Record, only_if_new: bool) -> session_store::Result<bool> {
         let person = record
@@ -52,7 +101,7 @@ impl DbSessions {
                 only_if_new,
             )
             .await
-            .map_err(backend)
+            .map_err(write_failed)
     }
 }
 
@@ -91,7 +140,10 @@ impl SessionStore for DbSessions {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.delete_session(id_hash(id)).await.map_err(backend)
+        self.0
+            .delete_session(id_hash(id))
+            .await
+            .map_err(write_failed)
     }
 }
 
