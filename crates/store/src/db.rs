@@ -323,18 +323,24 @@ impl Store {
         self.full.load(Ordering::SeqCst)
     }
 
-    /// Whether the disk has room for changes again after one was refused for want of
-    /// space (see `storage_full`): writes a test file of [`SPACE_PROBE_BYTES`]
-    /// beside the database, to the disk, and removes it. When it fits, the "storage
-    /// full" mark is cleared, so a health check turns healthy as soon as space is
-    /// freed rather than after the next change someone saves.
+    /// Whether the disk has room for changes: writes a test file of
+    /// [`SPACE_PROBE_BYTES`] beside the database and removes it. A health check's
+    /// one-row test write can still fit into space SQLite's files already hold while
+    /// real changes cannot, and a small change that fitted says little either.
+    ///
+    /// After a change was refused for want of space (see `storage_full`) the file is
+    /// also flushed to the disk, as some filesystems only find out then that the
+    /// space is missing; when it fits, the "storage full" mark is cleared, so a
+    /// health check turns healthy as soon as space is freed rather than after the
+    /// next change someone saves.
     pub async fn probe_space(&self) -> Result<(), StoreError> {
         let dir = self
             .path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_owned);
         let folder = dir.clone();
-        tokio::task::spawn_blocking(move || write_space_probe(&folder))
+        let flush = self.storage_full();
+        tokio::task::spawn_blocking(move || write_space_probe(&folder, flush))
             .await?
             .map_err(|e| StoreError::SpaceProbe(dir, e))?;
         self.full.store(false, Ordering::SeqCst);
@@ -405,7 +411,7 @@ pub const SPACE_PROBE_BYTES: usize = 1024 * 1024;
 /// The health check's test file, in the data folder while it is being written.
 pub const SPACE_PROBE_FILE: &str = "kitroom-space-probe.tmp";
 
-fn write_space_probe(dir: &Path) -> std::io::Result<()> {
+fn write_space_probe(dir: &Path, flush: bool) -> std::io::Result<()> {
     use std::io::Write;
     let path = dir.join(SPACE_PROBE_FILE);
     let written = (|| {
@@ -414,9 +420,11 @@ fn write_space_probe(dir: &Path) -> std::io::Result<()> {
         for _ in 0..SPACE_PROBE_BYTES / block.len() {
             f.write_all(&block)?;
         }
-        // Some filesystems only find out that the space is missing when the data
-        // goes to the disk.
-        f.sync_data()
+        // Unflushed, a file removed at once is seldom written to the disk at all.
+        if flush {
+            f.sync_data()?;
+        }
+        Ok(())
     })();
     let _ = std::fs::remove_file(&path);
     written

@@ -351,7 +351,7 @@ pub fn csv_safe(cell: &str) -> String {
 }
 
 /// For monitoring: is the one writer connection free and outside any transaction,
-/// and does a test write through it commit? 200 with "ok" on the first line when
+/// does a test write through it commit, and is there room on the disk for changes? 200 with "ok" on the first line when
 /// writes work now; 503 with the reason otherwise. The lines after the first say
 /// what was checked, for a person reading it.
 async fn healthz(
@@ -391,26 +391,25 @@ async fn healthz(
         }
         Err(_) => return unavailable("test write: the database did not answer in time"),
     }
-    // The test write above may still fit in space SQLite's log already holds while
-    // real changes do not. After a change was refused for want of space, a test file
-    // beside the database shows whether there is room again.
-    if state.store().storage_full() {
-        match tokio::time::timeout(wait, state.store().probe_space()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) if e.is_storage_full() => {
-                return unavailable("test write: failed, the disk holding the database is full")
-            }
-            Ok(Err(e)) => {
-                error::log_internal(&e);
-                return unavailable(
-                    "test write: failed, a test file could not be written beside the database",
-                );
-            }
-            Err(_) => return unavailable("test write: the disk did not answer in time"),
+    // The test write above may still fit in space SQLite's files already hold while
+    // real changes do not: a test file beside the database shows whether there is
+    // room, each time, so this turns healthy as soon as space is freed.
+    match tokio::time::timeout(wait, state.store().probe_space()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) if e.is_storage_full() => {
+            return unavailable("test write: failed, the disk holding the database is full")
         }
+        Ok(Err(e)) => {
+            error::log_internal(&e);
+            return unavailable(
+                "test write: failed, a test file could not be written beside the database",
+            );
+        }
+        Err(_) => return unavailable("test write: the disk did not answer in time"),
     }
     format!(
         "ok\nwriter connection: idle, not inside a transaction\ntest write: committed\n\
+         disk space: a 1 MiB test file fits\n\
          connections found inside a transaction and replaced since start: {}\n",
         writer.discarded
     )
