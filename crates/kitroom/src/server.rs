@@ -1,7 +1,7 @@
 //! Running the web app and its background work.
 //!
 //! Connections are served by hyper's HTTP/1 connection in Kitroom's own accept loop
-//! ([`serve`]) rather than by `axum::serve`, which has no header-read timer: a
+//! (`serve`) rather than by `axum::serve`, which has no header-read timer: a
 //! connection that sent nothing, or half a request, stayed open for ever, and a
 //! thousand of them used up the process's files until `/health` stopped answering.
 
