@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use kitroom_tests::{random_u64, spawn_app};
+use kitroom_tests::{random_u64, spawn_app, spawn_app_with};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
@@ -138,4 +138,121 @@ async fn hundreds_of_writes_cut_off_mid_request_leave_nothing_stuck_or_half_done
         "{REQUESTS} requests cut off; {} events written",
         events.len()
     );
+}
+
+/// Reads from `s` until the server closes the connection; false if it is still
+/// open after `within`.
+async fn closed_within(s: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(within, async {
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// A client that sends half a request, or nothing, or keeps a connection open after
+/// its answer, would hold a connection (and a file) for ever, until Kitroom runs out
+/// of them and stops answering everyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_silent_and_idle_connections_are_closed_after_the_header_timeout() {
+    let app = spawn_app_with(kitroom_web::Config {
+        header_read_timeout: Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await;
+    let mut half = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    half.write_all(b"GET /hea").await.unwrap();
+    let mut headers = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    headers
+        .write_all(b"GET /health HTTP/1.1\r\nhost: kitroom\r\nx-slow: ")
+        .await
+        .unwrap();
+    let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let mut idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nhost: kitroom\r\n\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    for (what, s) in [
+        ("half a request line", &mut half),
+        ("half the headers", &mut headers),
+        ("nothing", &mut silent),
+        ("a request, then nothing", &mut idle),
+    ] {
+        assert!(
+            closed_within(s, Duration::from_secs(5)).await,
+            "a connection that sent {what} is still open after {:?}",
+            started.elapsed()
+        );
+    }
+    // the server itself is fine
+    let r = reqwest::get(app.url("/health")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Hundreds of connections that say nothing (a broken client, or someone trying it
+/// on) made the service stop answering: monitoring's `/health` timed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_silent_connections_do_not_keep_a_real_request_waiting() {
+    const CAP: usize = 100;
+    const SILENT: usize = 500;
+    let app = spawn_app_with(kitroom_web::Config {
+        max_connections: Some(CAP),
+        ..Default::default()
+    })
+    .await;
+    let mut silent = Vec::new();
+    for _ in 0..SILENT {
+        silent.push(tokio::net::TcpStream::connect(app.addr).await.unwrap());
+    }
+    let asked = std::time::Instant::now();
+    let r = reqwest::Client::new()
+        .get(app.url("/health"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .expect("/health answers while hundreds of silent connections are open");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "ok");
+    eprintln!(
+        "/health answered in {:?} with {SILENT} silent connections open",
+        asked.elapsed()
+    );
+    if let Some(open) = server_sockets(app.addr.port()) {
+        assert!(
+            open <= CAP + 1,
+            "the server holds {open} connections open with a cap of {CAP}"
+        );
+    }
+    drop(silent);
+}
+
+/// How many connections to `port` this process holds open as the server's end:
+/// its open files that are TCP sockets with that local port (Linux only).
+fn server_sockets(port: u16) -> Option<usize> {
+    let ours: std::collections::HashSet<String> = std::fs::read_dir("/proc/self/fd")
+        .ok()?
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().into_owned();
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let local = format!(":{port:04X}");
+    Some(
+        table
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|f| f.len() > 9 && f[1].ends_with(&local) && f[3] != "0A")
+            .filter(|f| ours.contains(f[9]))
+            .count(),
+    )
 }

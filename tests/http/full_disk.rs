@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kitroom_tests::{spawn_app_in, TestApp};
+use kitroom_tests::{spawn_app_in, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
 use crate::crash::KITROOM;
@@ -83,7 +83,8 @@ async fn report(app: &TestApp, token: &str, tag: &str) -> reqwest::Response {
         .unwrap()
 }
 
-/// A full disk could leave half a loan saved, crash the server, or need a restart.
+/// A full disk could leave half a loan saved, crash the server, need a restart, lock
+/// everyone out with a blank error page, or leave monitoring red after it was fixed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_restart() {
     let Some(disk) = SmallDisk::mount("6m") else {
@@ -123,6 +124,23 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
         assert_eq!(r.status(), 201, "{path}");
     }
     let csrf = app.csrf(&web, "/devices/new").await;
+    // a device registered just before: its notice waits for the next page view
+    let r = web
+        .post(app.url("/devices"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("tag", "LAP-8"),
+            ("kind", "laptop"),
+            ("location", "Library"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    app.add_user("ada", "borrower").await;
+    // someone who opened the sign-in page before the disk filled up
+    let arriving = app.client();
+    let arriving_csrf = app.csrf(&arriving, "/login").await;
 
     let ballast = fill(&disk.path);
     // SQLite may still have room inside its own files: write until it has not
@@ -173,9 +191,47 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     let page = r.text().await.unwrap();
     assert!(page.contains("Storage is full"), "{page}");
     assert!(page.contains("nothing was saved"));
-    // reading keeps working
+    // signing in says storage is full, not a blank error or "the form has expired"
+    // (a sign-in page keeps a small session, which may still fit for a while)
+    let mut visitor = app.client();
+    let mut refused = false;
+    for _ in 0..500 {
+        visitor = app.client();
+        let r = visitor.get(app.url("/login")).send().await.unwrap();
+        match r.status().as_u16() {
+            200 => continue,
+            503 => {
+                let page = r.text().await.unwrap();
+                assert!(page.contains("Storage is full"), "{page}");
+                refused = true;
+                break;
+            }
+            other => panic!(
+                "the sign-in page on a full disk answered {other}: {:?}",
+                r.text().await.unwrap()
+            ),
+        }
+    }
+    assert!(refused, "the sign-in page says storage is full once it is");
+    let r = arriving
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", arriving_csrf.as_str()),
+            ("username", "ada"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Storage is full"), "{page}");
+    // reading keeps working, also for a page view that would change the session
+    // (here, showing the notice once; once a minute, noting when it was last used)
     let r = web.get(app.url("/devices")).send().await.unwrap();
     assert_eq!(r.status(), 200, "the device list still opens");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("LAP-8"), "{page}");
     let r = web.get(app.url("/devices/IPAD-1")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let r = api
@@ -260,6 +316,12 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     // space is freed: writing works again at once, without a restart
     std::fs::remove_file(&ballast).unwrap();
     let _ = std::fs::remove_file(&out_file);
+    // monitoring sees the space come back by itself, before anyone saves anything
+    let r = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // and people can sign in again
+    let r = app.login(&visitor, "ada", PASSWORD).await;
+    assert_eq!(r.status(), 303, "ada signs in once there is space");
     let r = api
         .post(app.url("/api/v1/devices/IPAD-1/return"))
         .bearer_auth(&sbm)

@@ -221,6 +221,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    #[cfg(target_os = "linux")]
+    match crate::server::raise_file_limit() {
+        Ok((before, after)) if after > before => {
+            tracing::info!(before, after, "open-file limit raised");
+        }
+        Ok((_, limit)) => tracing::info!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
     let addr: SocketAddr = args.listen.parse().with_context(|| {
         format!(
             "--listen {:?} is not an address like 127.0.0.1:8080",

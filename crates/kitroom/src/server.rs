@@ -1,14 +1,25 @@
 //! Running the web app and its background work.
+//!
+//! Connections are served by hyper's HTTP/1 connection in Kitroom's own accept loop
+//! (`serve`) rather than by `axum::serve`, which has no header-read timer: a
+//! connection that sent nothing, or half a request, stayed open for ever, and a
+//! thousand of them used up the process's files until `/health` stopped answering.
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use kitroom_store::Store;
 use kitroom_web::{AppState, Config};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, Mutex};
+use tokio::sync::{oneshot, watch, Mutex, Semaphore};
 use tokio::task::JoinHandle;
 
 /// A running server.
@@ -78,16 +89,20 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = kitroom_web::app(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let limits = Limits {
+        header_read_timeout: state.config().header_read_timeout,
+        max_connections: state
+            .config()
+            .max_connections
+            .unwrap_or_else(default_max_connections)
+            .clamp(1, 1 << 20),
+    };
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_read_timeout_secs = limits.header_read_timeout.as_secs_f64(),
+        "connection limits"
+    );
+    let task = tokio::spawn(serve(listener, app, limits, stopped));
     let mut background = vec![
         tokio::spawn(housekeeping(state.clone())),
         tokio::spawn(keep_witness(state.clone(), keeper.clone())),
@@ -111,6 +126,218 @@ pub async fn start(
         },
         setup,
     ))
+}
+
+/// How connections are bounded.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// A connection that has not sent a whole request head this long after it
+    /// started waiting for one (when opened, or after its last answer) is closed.
+    header_read_timeout: Duration,
+    /// Connections open at once.
+    max_connections: usize,
+}
+
+/// Files kept free of connections for the database and its log (a writer and a few
+/// readers, each with its WAL and shared-memory files), backups, exports, email and
+/// the logs.
+const FILES_KEPT_FOR_OTHER_WORK: u64 = 128;
+
+/// How many connections Kitroom takes at once unless told: its open-file limit less
+/// [`FILES_KEPT_FOR_OTHER_WORK`], from 32 up to 2,048 (more than a school's staff
+/// need at once; each idle connection costs some memory).
+fn default_max_connections() -> usize {
+    #[cfg(target_os = "linux")]
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    #[cfg(not(target_os = "linux"))]
+    let limit = 1024u64;
+    let free = limit.saturating_sub(FILES_KEPT_FOR_OTHER_WORK);
+    usize::try_from(free).unwrap_or(usize::MAX).clamp(32, 2048)
+}
+
+/// Raises this process's open-file limit to the most the system lets it have (its
+/// hard limit): many systems start services with 1,024, and every connection is a
+/// file. Returns the limit before and after; an error leaves it as it was.
+#[cfg(target_os = "linux")]
+pub fn raise_file_limit() -> std::io::Result<(u64, u64)> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let now = getrlimit(Resource::Nofile);
+    let current = now.current.unwrap_or(u64::MAX);
+    match now.maximum {
+        Some(max) if max > current => {
+            setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(max),
+                    maximum: Some(max),
+                },
+            )?;
+            Ok((current, max))
+        }
+        // Already at the hard limit, or no hard limit (then the soft one is kept:
+        // the kernel refuses "unlimited" open files).
+        _ => Ok((current, current)),
+    }
+}
+
+/// Whether `every` has passed since `last`; if so, `last` becomes now. Keeps a
+/// warning to one line per burst.
+fn due(last: &mut Option<Instant>, every: Duration) -> bool {
+    if last.is_some_and(|t| t.elapsed() < every) {
+        return false;
+    }
+    *last = Some(Instant::now());
+    true
+}
+
+/// How long a connection must have been quiet (no request started or answered, or
+/// nothing since it opened) before it is closed to make room when the connection
+/// limit is reached: a browser sends its request as soon as it has connected, so a
+/// connection that has just opened is left to send it.
+const QUIET_BEFORE_CLOSING: Duration = Duration::from_millis(250);
+
+/// Accepts connections on `listener` and serves `app` on each, until `stop`
+/// resolves; then stops accepting and waits for the open connections to finish
+/// the requests they are in.
+///
+/// Each connection holds one of `max_connections` permits. When none is left,
+/// connections quiet for [`QUIET_BEFORE_CLOSING`] are asked to close: an idle one
+/// (opened but silent, or kept alive after its answer) closes at once, one in the
+/// middle of a request closes after its answer, and one that sent half a request is
+/// closed by the header-read timer. Meanwhile accepting waits: new connections queue
+/// in the listener's backlog rather than being turned away, and the next real
+/// request is answered as soon as room is made. A warning is logged at most once a
+/// minute while this goes on.
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    mut stop: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    const WARN_EVERY: Duration = Duration::from_secs(60);
+    let cap = limits.max_connections;
+    let permits = Arc::new(Semaphore::new(cap));
+    // A change asks every quiet connection to close; dropping the sender asks every
+    // connection to close once idle, at shutdown.
+    let (close_quiet, _) = watch::channel(());
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let clock = Clock(Instant::now());
+    let mut warned_full = None;
+    let mut warned_accept = None;
+    loop {
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if due(&mut warned_full, WARN_EVERY) {
+                    tracing::warn!(
+                        max_connections = cap,
+                        "connection limit reached: closing quiet connections; new ones wait \
+                         until there is room (this is logged at most once a minute)"
+                    );
+                }
+                let permit = loop {
+                    close_quiet.send_replace(());
+                    tokio::select! {
+                        p = permits.clone().acquire_owned() => break p.ok(),
+                        _ = tokio::time::sleep(QUIET_BEFORE_CLOSING / 2) => {}
+                        _ = &mut stop => break None,
+                    }
+                };
+                match permit {
+                    Some(p) => p,
+                    None => break,
+                }
+            }
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionRefused
+                ) => continue,
+                Err(e) => {
+                    // Out of files, most likely: make room and try again shortly.
+                    if due(&mut warned_accept, WARN_EVERY) {
+                        tracing::error!(error = %e, "cannot accept connections; closing quiet ones");
+                    }
+                    close_quiet.send_replace(());
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        // When this connection last opened, started a request or answered one.
+        let active = Arc::new(AtomicU64::new(clock.now()));
+        let router = TowerToHyperService::new(app.clone());
+        let seen = active.clone();
+        let service = hyper::service::service_fn(move |mut req| {
+            // What `ConnectInfo<SocketAddr>` extractors read (login throttling).
+            req.extensions_mut().insert(ConnectInfo(remote));
+            seen.store(clock.now(), Ordering::Relaxed);
+            let answer = hyper::service::Service::call(&router, req);
+            let seen = seen.clone();
+            async move {
+                let answer = answer.await;
+                seen.store(clock.now(), Ordering::Relaxed);
+                answer
+            }
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let mut close = close_quiet.subscribe();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            loop {
+                tokio::select! {
+                    done = conn.as_mut() => {
+                        if let Err(e) = done {
+                            tracing::debug!(error = %e, "connection ended");
+                        }
+                        break;
+                    }
+                    changed = close.changed() => {
+                        if changed.is_err() {
+                            // Shutting down: finish what is in progress.
+                            conn.as_mut().graceful_shutdown();
+                            if let Err(e) = conn.as_mut().await {
+                                tracing::debug!(error = %e, "connection ended");
+                            }
+                            break;
+                        }
+                        let quiet = clock.now().saturating_sub(active.load(Ordering::Relaxed));
+                        if quiet >= QUIET_BEFORE_CLOSING.as_millis() as u64 {
+                            conn.as_mut().graceful_shutdown();
+                        }
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    drop(close_quiet);
+    // Every permit back means every connection has finished.
+    let _ = permits
+        .acquire_many(u32::try_from(cap).unwrap_or(u32::MAX))
+        .await;
+    Ok(())
+}
+
+/// Milliseconds since the server started, to keep in an atomic.
+#[derive(Debug, Clone, Copy)]
+struct Clock(Instant);
+
+impl Clock {
+    fn now(self) -> u64 {
+        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 /// Once a tick (a minute unless configured): devices that have charged for their

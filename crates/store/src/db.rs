@@ -52,6 +52,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("could not create the data directory {0}")]
     DataDir(PathBuf, #[source] std::io::Error),
+    /// The health check's test file beside the database could not be written.
+    #[error("could not write a test file in {0}")]
+    SpaceProbe(PathBuf, #[source] std::io::Error),
     #[error("the write task stopped unexpectedly")]
     WriteTask(#[from] tokio::task::JoinError),
 }
@@ -67,7 +70,9 @@ impl StoreError {
                     .is_some_and(|c| c & 0xff == 13)
                     || e.message().contains("disk is full")
             }
-            StoreError::Db(sqlx::Error::Io(e)) | StoreError::DataDir(_, e) => {
+            StoreError::Db(sqlx::Error::Io(e))
+            | StoreError::DataDir(_, e)
+            | StoreError::SpaceProbe(_, e) => {
                 e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
             }
             _ => false,
@@ -318,6 +323,30 @@ impl Store {
         self.full.load(Ordering::SeqCst)
     }
 
+    /// Whether the disk has room for changes: writes a test file of
+    /// [`SPACE_PROBE_BYTES`] beside the database and removes it. A health check's
+    /// one-row test write can still fit into space SQLite's files already hold while
+    /// real changes cannot, and a small change that fitted says little either.
+    ///
+    /// After a change was refused for want of space (see `storage_full`) the file is
+    /// also flushed to the disk, as some filesystems only find out then that the
+    /// space is missing; when it fits, the "storage full" mark is cleared, so a
+    /// health check turns healthy as soon as space is freed rather than after the
+    /// next change someone saves.
+    pub async fn probe_space(&self) -> Result<(), StoreError> {
+        let dir = self
+            .path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_owned);
+        let folder = dir.clone();
+        let flush = self.storage_full();
+        tokio::task::spawn_blocking(move || write_space_probe(&folder, flush))
+            .await?
+            .map_err(|e| StoreError::SpaceProbe(dir, e))?;
+        self.full.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Writes a consistent copy of the live database to `to` (which must not exist),
     /// while the app keeps running: `VACUUM INTO` reads one snapshot through a reader
     /// connection, so writers are not held up. With `key`, the copy carries the sealed
@@ -384,6 +413,32 @@ impl Store {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// The size of the health check's test file: room for a few changes, with their
+/// log pages and indexes, and for folding the log back into the database.
+pub const SPACE_PROBE_BYTES: usize = 1024 * 1024;
+
+/// The health check's test file, in the data folder while it is being written.
+pub const SPACE_PROBE_FILE: &str = "kitroom-space-probe.tmp";
+
+fn write_space_probe(dir: &Path, flush: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = dir.join(SPACE_PROBE_FILE);
+    let written = (|| {
+        let mut f = std::fs::File::create(&path)?;
+        let block = vec![0u8; 64 * 1024];
+        for _ in 0..SPACE_PROBE_BYTES / block.len() {
+            f.write_all(&block)?;
+        }
+        // Unflushed, a file removed at once is seldom written to the disk at all.
+        if flush {
+            f.sync_data()?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&path);
+    written
 }
 
 /// A time as stored: RFC 3339 in UTC, to the microsecond.

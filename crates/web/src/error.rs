@@ -79,7 +79,11 @@ impl From<StoreError> for AppError {
 
 impl From<tower_sessions::session::Error> for AppError {
     fn from(e: tower_sessions::session::Error) -> Self {
-        AppError::internal(e)
+        if crate::session::found_disk_full() {
+            AppError::StorageFull
+        } else {
+            AppError::internal(e)
+        }
     }
 }
 

@@ -87,6 +87,14 @@ pub struct Config {
     /// Send the admins' log witness digest this often instead of once a school day:
     /// for tests.
     pub digest_every: Option<Duration>,
+    /// How long a client has to send a request's headers, counted from when its
+    /// connection starts waiting for one: just opened, or kept open after an
+    /// answer. A connection that has not sent them by then is closed, so this is
+    /// also how long an idle kept-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// The most connections open at once; `None` sizes it from the process's
+    /// open-file limit (see the server).
+    pub max_connections: Option<usize>,
 }
 
 /// How the last automatic backup went, for the admin's settings page.
@@ -128,6 +136,8 @@ impl Default for Config {
             housekeeping_every: Duration::from_secs(60),
             backup_every: None,
             digest_every: None,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: None,
         }
     }
 }
@@ -296,6 +306,7 @@ pub fn app(state: AppState) -> Router {
             auth::csrf_guard,
         ))
         .layer(session::layer(state.clone()))
+        .layer(axum::middleware::from_fn(session::explain_save_failure))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -368,7 +379,7 @@ pub fn csv_safe(cell: &str) -> String {
 }
 
 /// For monitoring: is the one writer connection free and outside any transaction,
-/// and does a test write through it commit? 200 with "ok" on the first line when
+/// does a test write through it commit, and is there room on the disk for changes? 200 with "ok" on the first line when
 /// writes work now; 503 with the reason otherwise. The lines after the first say
 /// what was checked, for a person reading it.
 async fn healthz(
@@ -408,13 +419,25 @@ async fn healthz(
         }
         Err(_) => return unavailable("test write: the database did not answer in time"),
     }
-    if state.store().storage_full() {
-        return unavailable(
-            "writes: the latest change was refused because the disk holding the database is full",
-        );
+    // The test write above may still fit in space SQLite's files already hold while
+    // real changes do not: a test file beside the database shows whether there is
+    // room, each time, so this turns healthy as soon as space is freed.
+    match tokio::time::timeout(wait, state.store().probe_space()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) if e.is_storage_full() => {
+            return unavailable("test write: failed, the disk holding the database is full")
+        }
+        Ok(Err(e)) => {
+            error::log_internal(&e);
+            return unavailable(
+                "test write: failed, a test file could not be written beside the database",
+            );
+        }
+        Err(_) => return unavailable("test write: the disk did not answer in time"),
     }
     format!(
         "ok\nwriter connection: idle, not inside a transaction\ntest write: committed\n\
+         disk space: a 1 MiB test file fits\n\
          connections found inside a transaction and replaced since start: {}\n",
         writer.discarded
     )

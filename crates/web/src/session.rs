@@ -34,6 +34,67 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+/// What the session store needs to know of the request it is saving for.
+struct SessionWrites {
+    /// A page view (GET or HEAD) rather than a form post.
+    read: bool,
+    /// Writing the session failed because the disk is full.
+    disk_full: std::cell::Cell<bool>,
+}
+
+tokio::task_local! {
+    /// Set by [`explain_save_failure`] for each request to the pages.
+    static REQUEST: SessionWrites;
+}
+
+/// Turns a failed session save into a page a person can understand.
+///
+/// tower-sessions saves a changed session after the handler has answered, and when
+/// that fails it replaces the answer with a blank 500. On a full disk that locked
+/// everyone out: the sign-in page keeps its form token in a new session, so it
+/// showed a blank error, then "The form has expired"; and a signed-in person's page
+/// view, which notes when the session was last used once a minute, failed too.
+///
+/// Runs outside the session layer. A page view whose existing session could not be
+/// updated for want of space is shown anyway ([`DbSessions`] lets that save go);
+/// any other request whose session could not be written for want of space gets
+/// the "Storage is full" page (503), like any other refused change.
+pub async fn explain_save_failure(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    use axum::response::IntoResponse;
+    let writes = SessionWrites {
+        read: matches!(*req.method(), Method::GET | Method::HEAD),
+        disk_full: std::cell::Cell::new(false),
+    };
+    REQUEST
+        .scope(writes, async move {
+            let res = next.run(req).await;
+            if res.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR && found_disk_full() {
+                return crate::AppError::StorageFull.into_response();
+            }
+            res
+        })
+        .await
+}
+
+/// Whether a session write in this request failed because the disk is full (so a
+/// handler's session error is "storage is full", not an internal error).
+pub fn found_disk_full() -> bool {
+    REQUEST.try_with(|r| r.disk_full.get()).unwrap_or(false)
+}
+
+/// Maps a failed session write, noting a full disk for [`explain_save_failure`].
+fn write_failed(e: kitroom_store::StoreError) -> session_store::Error {
+    if e.is_storage_full() {
+        tracing::error!(error = %e, "the disk holding the database is full: a session could not be saved");
+        let _ = REQUEST.try_with(|r| r.disk_full.set(true));
+    }
+    backend(e)
+}
+
 impl DbSessions {
     async fn put(&self, record: &Record, only_if_new: bool) -> session_store::Result<bool> {
         let person = record
@@ -52,7 +113,7 @@ impl DbSessions {
                 only_if_new,
             )
             .await
-            .map_err(backend)
+            .map_err(write_failed)
     }
 }
 
@@ -67,7 +128,21 @@ impl SessionStore for DbSessions {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.put(record, false).await.map(|_| ())
+        match self.put(record, false).await {
+            Ok(_) => Ok(()),
+            // A page view changes an existing session only in passing: when it was
+            // last used, a notice shown once, a form token. On a full disk the page
+            // is shown without keeping that, so people can still look things up;
+            // sign-in, sign-out and every form post still fail as "storage is full".
+            Err(_) if found_disk_full() && REQUEST.try_with(|r| r.read).unwrap_or(false) => {
+                tracing::warn!(
+                    "the disk is full: a page view's change to its session was not kept"
+                );
+                let _ = REQUEST.try_with(|r| r.disk_full.set(false));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -91,7 +166,10 @@ impl SessionStore for DbSessions {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.delete_session(id_hash(id)).await.map_err(backend)
+        self.0
+            .delete_session(id_hash(id))
+            .await
+            .map_err(write_failed)
     }
 }
 
