@@ -22,3 +22,4 @@ mod reminders;
 mod reports;
 mod roles;
 mod security;
+mod sign_in;

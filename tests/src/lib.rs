@@ -691,3 +691,18 @@ pub fn random_u64() -> u64 {
     h.write_u64(0);
     h.finish()
 }
+
+impl ChildServer {
+    /// The server process's resident memory, in bytes (Linux: `VmRSS` in
+    /// `/proc/<pid>/status`).
+    pub fn resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmRSS")
+            * 1024
+    }
+}
