@@ -132,6 +132,12 @@ impl TestApp {
         }
     }
 
+    /// The running app's state, for what a test must drive by hand (the clock-driven
+    /// housekeeping, say).
+    pub fn state(&self) -> &kitroom_web::AppState {
+        &self.running.as_ref().expect("running").state
+    }
+
     pub fn store(&self) -> &kitroom_store::Store {
         self.running.as_ref().expect("running").state.store()
     }
