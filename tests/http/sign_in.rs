@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use kitroom_tests::{account_with_token, ChildServer};
+use kitroom_tests::{account_with_token, spawn_app_with, ChildServer, TestApp, PASSWORD};
+use reqwest::Client;
 
 use crate::crash::KITROOM;
 
@@ -109,4 +110,188 @@ async fn huge_sign_in_attempts_leave_nothing_behind() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "after {took:?}");
+}
+
+/// A Kitroom behind the school's proxy, which says who each client is.
+async fn behind_proxy() -> TestApp {
+    spawn_app_with(kitroom_web::Config {
+        trust_proxy: true,
+        ..Default::default()
+    })
+    .await
+}
+
+/// A browser-like client at this public address (as the proxy reports it).
+fn client_at(address: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", address.parse().unwrap());
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+const HOME: &str = "203.0.113.7";
+const SCHOOL: &str = "198.51.100.1";
+
+async fn reaches_devices(app: &TestApp, c: &Client) -> bool {
+    c.get(app.url("/devices")).send().await.unwrap().status() == 200
+}
+
+/// A pupil who knows the head's username could lock the head out at will by typing
+/// wrong passwords from home.
+#[tokio::test]
+async fn a_pupil_guessing_from_home_does_not_lock_the_head_out_at_school() {
+    let app = behind_proxy().await;
+    drop(app.signed_in("head", "head").await);
+    let pupil = client_at(HOME);
+    let mut refused = 0;
+    for _ in 0..20 {
+        let status = app.login(&pupil, "head", "maybe-this-one").await.status();
+        assert!(status == 401 || status == 429, "{status}");
+        refused += usize::from(status == 429);
+    }
+    assert_eq!(refused, 15, "the pupil waits after five failures");
+    // The head, at school, with the right password and code, gets straight in.
+    let head = client_at(SCHOOL);
+    assert_eq!(app.login(&head, "head", PASSWORD).await.status(), 303);
+    assert!(reaches_devices(&app, &head).await);
+}
+
+/// Restarting Kitroom (or crashing it on purpose) would give a guesser a fresh set
+/// of tries.
+#[tokio::test]
+async fn failed_sign_ins_are_remembered_across_a_restart() {
+    let mut app = behind_proxy().await;
+    app.add_user("teacher", "borrower").await;
+    let guesser = client_at(HOME);
+    for _ in 0..5 {
+        assert_eq!(
+            app.login(&guesser, "teacher", "guess-guess-guess")
+                .await
+                .status(),
+            401
+        );
+    }
+    app.restart().await;
+    let r = app.login(&guesser, "teacher", PASSWORD).await;
+    assert_eq!(r.status(), 429, "even the right password waits");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("wait 1 minute"), "{body}");
+    // From elsewhere, the teacher signs in.
+    assert_eq!(
+        app.login(&client_at(SCHOOL), "teacher", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+}
+
+/// A guesser with many addresses could try passwords against one account without
+/// end.
+#[tokio::test]
+async fn fifty_failures_in_an_hour_refuse_an_account_everywhere() {
+    let app = behind_proxy().await;
+    app.add_user("teacher", "borrower").await;
+    for address in 0..10 {
+        let c = client_at(&format!("192.0.2.{address}"));
+        for _ in 0..5 {
+            assert_eq!(
+                app.login(&c, "teacher", "guess-guess-guess").await.status(),
+                401,
+                "each address has five tries"
+            );
+        }
+    }
+    let r = app.login(&client_at(SCHOOL), "teacher", PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("refusing it everywhere for 60 minutes"),
+        "{body}"
+    );
+    // Other accounts are not touched.
+    app.add_user("other", "borrower").await;
+    assert_eq!(
+        app.login(&client_at(SCHOOL), "other", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+}
+
+/// A school's staff share one public address: thirty typing mistakes across the
+/// staff room would otherwise lock everyone out.
+#[tokio::test]
+async fn a_busy_school_address_is_slowed_by_a_second_not_locked() {
+    let app = behind_proxy().await;
+    drop(app.signed_in("head", "head").await);
+    app.add_user("teacher", "borrower").await;
+    let school = client_at(SCHOOL);
+    for n in 0..30 {
+        let status = app
+            .login(&school, &format!("pupil{n}"), "guess-guess-guess")
+            .await
+            .status();
+        assert_eq!(status, 401, "failure {n} is checked");
+    }
+    // Past thirty failures in a quarter of an hour, each sign-in from the address
+    // waits a second before its password is checked, and is then checked as usual.
+    let started = std::time::Instant::now();
+    assert_eq!(
+        app.login(&school, "teacher", "not-the-password-either")
+            .await
+            .status(),
+        401
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let head = client_at(SCHOOL);
+    assert_eq!(app.login(&head, "head", PASSWORD).await.status(), 303);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(reaches_devices(&app, &head).await);
+}
+
+/// The activity log would fill with one line per refused attempt (or miss them).
+#[tokio::test]
+async fn refused_attempts_are_logged_once_per_wait_with_their_number() {
+    let app = behind_proxy().await;
+    app.add_user("teacher", "borrower").await;
+    let guesser = client_at(HOME);
+    for _ in 0..5 {
+        app.login(&guesser, "teacher", "guess-guess-guess").await;
+    }
+    for _ in 0..7 {
+        assert_eq!(
+            app.login(&guesser, "teacher", "guess-guess-guess")
+                .await
+                .status(),
+            429
+        );
+    }
+    let written = app
+        .state()
+        .write_sign_in_refusals(chrono::Utc::now() + chrono::Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    let events = app
+        .store()
+        .list_events(&kitroom_store::events::EventFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let throttled: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "person.sign_in_throttled")
+        .collect();
+    assert_eq!(throttled.len(), 1);
+    let details = throttled[0].details_json();
+    assert_eq!(details["attempts"], 7);
+    assert_eq!(details["address"], HOME);
+    assert_eq!(throttled[0].subject_label, "teacher");
 }
