@@ -295,3 +295,59 @@ async fn refused_attempts_are_logged_once_per_wait_with_their_number() {
     assert_eq!(details["address"], HOME);
     assert_eq!(throttled[0].subject_label, "teacher");
 }
+
+/// The first admin's setup form would show a huge name back in full, or hash a
+/// huge password, before saying it is too long.
+#[tokio::test]
+async fn the_setup_form_refuses_huge_input_without_showing_it_back() {
+    let app = kitroom_tests::spawn_app().await;
+    let token = app.setup_token.clone().unwrap();
+    let c = app.client();
+    let page = c
+        .get(app.url(&format!("/setup?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    let csrf = kitroom_tests::csrf_in(&page.text().await.unwrap()).unwrap();
+    // Five fields of 150 kB: within the 1 MiB a form may be.
+    let huge = "a".repeat(150_000);
+    let r = c
+        .post(app.url("/setup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("token", token.as_str()),
+            ("full_name", huge.as_str()),
+            ("username", huge.as_str()),
+            ("position", huge.as_str()),
+            ("password", huge.as_str()),
+            ("confirm", huge.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.len() < 100_000, "the page is {} bytes", body.len());
+    assert!(body.contains("2 to 40 characters"), "{body:.2000}");
+    assert_eq!(app.store().count_people().await.unwrap(), 0);
+}
+
+/// A huge "code" at the second step would be hashed and logged, and counted against
+/// the person as a wrong code.
+#[tokio::test]
+async fn a_huge_second_step_code_is_refused_at_once_and_not_counted() {
+    let app = kitroom_tests::spawn_app().await;
+    drop(app.signed_in("sbm", "manager").await);
+    let c = app.client();
+    assert_eq!(app.login_password(&c, "sbm", PASSWORD).await.status(), 303);
+    let huge = "1".repeat(500_000);
+    for _ in 0..10 {
+        let r = app.enter_code(&c, &huge).await;
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("longer than any code"), "{body:.2000}");
+        assert!(body.len() < 100_000);
+    }
+    let code = app.totp_code("sbm");
+    assert_eq!(app.enter_code(&c, &code).await.status(), 303);
+}

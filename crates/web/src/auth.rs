@@ -903,6 +903,25 @@ pub struct SetupForm {
     pub confirm: String,
 }
 
+impl SetupForm {
+    /// The form as shown back with its errors: each field cut to a length beyond
+    /// every limit (so a value just too long is still there to shorten), and no
+    /// longer, whatever was sent.
+    fn shown_back(&self) -> SetupForm {
+        const SHOWN: usize = 300;
+        let c = |s: &str| s.chars().take(SHOWN).collect::<String>();
+        SetupForm {
+            token: c(&self.token),
+            username: c(&self.username),
+            full_name: c(&self.full_name),
+            email: c(&self.email),
+            position: c(&self.position),
+            password: String::new(),
+            confirm: String::new(),
+        }
+    }
+}
+
 async fn setup(
     State(state): State<AppState>,
     session: Session,
@@ -932,9 +951,10 @@ async fn setup(
     }
     let csrf = csrf_token(&session).await?;
     let (Some(details), Some(password), true) = (details, password, invalid.is_empty()) else {
+        let shown = form.shown_back();
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            v::setup(&csrf, &form.token, &form, &invalid),
+            v::setup(&csrf, &shown.token, &shown, &invalid),
         )
             .into_response());
     };
