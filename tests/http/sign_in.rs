@@ -80,14 +80,22 @@ async fn huge_sign_in_attempts_leave_nothing_behind() {
     for round in 0..250 {
         let bodies = all(attempts(round * 4, round * 4 + 4, "username")).await;
         if round == 0 {
-            assert!(bodies[0].contains("longer than any username"), "{}", bodies[0]);
+            assert!(
+                bodies[0].contains("longer than any username"),
+                "{}",
+                bodies[0]
+            );
         }
     }
     // A huge password is refused as quickly, without being hashed.
     for round in 0..25 {
         let bodies = all(attempts(round * 4, round * 4 + 4, "password")).await;
         if round == 0 {
-            assert!(bodies[0].contains("longer than any password"), "{}", bodies[0]);
+            assert!(
+                bodies[0].contains("longer than any password"),
+                "{}",
+                bodies[0]
+            );
         }
     }
     let took = started.elapsed();
@@ -95,7 +103,10 @@ async fn huge_sign_in_attempts_leave_nothing_behind() {
     let memory = server.resident_bytes().saturating_sub(memory_before);
     let logged = std::fs::metadata(&log).map_or(0, |m| m.len()) - log_before;
     assert!(disk < 1_000_000, "the database grew by {disk} bytes");
-    assert!(memory < 16 << 20, "the server's memory grew by {memory} bytes");
+    assert!(
+        memory < 16 << 20,
+        "the server's memory grew by {memory} bytes"
+    );
     assert!(logged < 16_000, "the server's log grew by {logged} bytes");
     // The person whose account it is can still sign in (huge attempts are not
     // failures against anyone).

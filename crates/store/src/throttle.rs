@@ -143,7 +143,11 @@ async fn subject_for(conn: &mut SqliteConnection, username: &str) -> Result<Subj
 
 impl Store {
     /// The recent failures that bear on `username` signing in from `address`.
-    pub async fn sign_in_counts(&self, username: &str, address: &str) -> Result<Counts, StoreError> {
+    pub async fn sign_in_counts(
+        &self,
+        username: &str,
+        address: &str,
+    ) -> Result<Counts, StoreError> {
         let mut conn = self.reader().acquire().await?;
         Ok(Counts {
             pair: read(&mut conn, Scope::Pair, &key(Scope::Pair, username, address)).await?,

@@ -152,8 +152,13 @@ pub struct Throttle {
     uncounted: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Over-long input, gathered by address alone (a sample of what was typed is kept).
+const TOO_LONG: &str = "person.sign_in_too_long";
+
+#[derive(Debug, Clone)]
 struct Gathered {
+    /// The first username typed in the stretch, cut.
+    sample: String,
     attempts: u64,
     from: chrono::DateTime<Utc>,
     until: chrono::DateTime<Utc>,
@@ -170,16 +175,22 @@ impl Throttle {
         now: chrono::DateTime<Utc>,
         until: chrono::DateTime<Utc>,
     ) -> bool {
-        let key = (action, cut(username, USERNAME_MAX), address.to_owned());
+        let sample = cut(username, USERNAME_MAX);
+        let keyed = if action == TOO_LONG {
+            String::new()
+        } else {
+            sample.clone()
+        };
+        let key = (action, keyed, address.to_owned());
         if let Some(g) = self.gathering.get_mut(&key) {
             if g.until > now {
                 g.attempts += 1;
                 g.until = g.until.max(until);
                 return false;
             }
-            let g = *g;
-            self.gathering.remove(&key);
-            self.end(&key, g);
+            if let Some(g) = self.gathering.remove(&key) {
+                self.end(&key, g);
+            }
         }
         if self.gathering.len() >= GATHERED_MAX {
             self.uncounted += 1;
@@ -188,6 +199,7 @@ impl Throttle {
         self.gathering.insert(
             key,
             Gathered {
+                sample,
                 attempts: 1,
                 from: now,
                 until,
@@ -203,7 +215,7 @@ impl Throttle {
         }
         self.ended.push(Refusals {
             action: key.0,
-            username: key.1.clone(),
+            username: g.sample,
             address: key.2.clone(),
             attempts: g.attempts,
             from: g.from,
@@ -217,7 +229,7 @@ impl Throttle {
             .gathering
             .iter()
             .filter(|(_, g)| g.until <= now)
-            .map(|(k, g)| (k.clone(), *g))
+            .map(|(k, g)| (k.clone(), g.clone()))
             .collect();
         for (key, g) in done {
             self.gathering.remove(&key);
@@ -745,8 +757,8 @@ async fn login(
     if let Some(message) = too_long {
         let now = Utc::now();
         let first = state.throttle().refused(
-            "person.sign_in_too_long",
-            "",
+            TOO_LONG,
+            form.username.trim(),
             &address,
             now,
             now + TOO_LONG_STRETCH,
@@ -771,14 +783,20 @@ async fn login(
     let counts = state.store().sign_in_counts(&username, &address).await?;
     match decide(&counts, now) {
         Decision::Wait { until, why } => {
-            let first =
-                state
-                    .throttle()
-                    .refused("person.sign_in_throttled", &username, &address, now, until);
+            let first = state.throttle().refused(
+                "person.sign_in_throttled",
+                &username,
+                &address,
+                now,
+                until,
+            );
             if first {
                 tracing::warn!(username, address, %until, ?why, "sign-in throttled; further attempts until then are counted, not logged");
             }
-            return Ok(refuse(StatusCode::TOO_MANY_REQUESTS, wait_message(why, until - now)));
+            return Ok(refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                wait_message(why, until - now),
+            ));
         }
         Decision::Check { delay } => {
             if let Ok(delay) = delay.to_std() {
@@ -978,4 +996,51 @@ async fn setup(
     begin_session(&session, person.id, &address, user_agent(&headers)).await?;
     set_flash(&session, format!("Welcome, {}. Your admin account is ready. Start by registering a device or adding people.", person.full_name)).await?;
     Ok(Redirect::to("/devices").into_response())
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::*;
+
+    #[test]
+    fn a_thousand_over_long_sign_ins_from_one_address_become_one_cut_entry() {
+        let t0 = Utc::now();
+        let mut t = Throttle::default();
+        let huge = "b".repeat(100_000);
+        for i in 0..1000 {
+            let typed = format!("u{i}{huge}");
+            let now = t0 + chrono::Duration::milliseconds(i);
+            let first = t.refused(TOO_LONG, &typed, "192.0.2.1", now, now + TOO_LONG_STRETCH);
+            assert_eq!(first, i == 0);
+        }
+        assert!(
+            t.take_ended(t0).0.is_empty(),
+            "nothing until the minute ends"
+        );
+        let (ended, uncounted) = t.take_ended(t0 + chrono::Duration::hours(1));
+        assert_eq!(uncounted, 0);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].attempts, 1000);
+        assert_eq!(ended[0].username.chars().count(), USERNAME_MAX + 1);
+        assert!(ended[0].username.starts_with("u0bbb"));
+    }
+
+    #[test]
+    fn refusals_gathered_at_once_are_bounded() {
+        let now = Utc::now();
+        let mut t = Throttle::default();
+        for i in 0..(GATHERED_MAX + 500) {
+            t.refused(
+                "person.sign_in_throttled",
+                &format!("user{i}"),
+                "192.0.2.1",
+                now,
+                now + chrono::Duration::minutes(1),
+            );
+        }
+        assert_eq!(t.gathering.len(), GATHERED_MAX);
+        let (ended, uncounted) = t.take_ended(now + chrono::Duration::hours(1));
+        assert_eq!(ended.len(), GATHERED_MAX);
+        assert_eq!(uncounted, 500);
+    }
 }
