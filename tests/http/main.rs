@@ -26,3 +26,4 @@ mod reports;
 mod roles;
 mod security;
 mod witness;
+mod sign_in;

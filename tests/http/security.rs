@@ -340,6 +340,11 @@ async fn wrong_codes_are_throttled_and_logged() {
     let r = app.enter_code(&c, &code).await;
     assert_eq!(r.status(), 429, "even the right code waits");
     assert!(r.text().await.unwrap().contains("Too many wrong codes"));
+    // The refusals are one entry for the wait, written when it ends.
+    app.state()
+        .write_sign_in_refusals(chrono::Utc::now() + chrono::Duration::hours(2))
+        .await
+        .unwrap();
     let events = all_events(&app).await;
     assert_eq!(events_named(&events, "person.two_factor_failed"), 5);
     assert_eq!(events_named(&events, "person.two_factor_throttled"), 1);

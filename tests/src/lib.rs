@@ -132,6 +132,12 @@ impl TestApp {
         }
     }
 
+    /// The running app's state, for what a test must drive by hand (the clock-driven
+    /// housekeeping, say).
+    pub fn state(&self) -> &kitroom_web::AppState {
+        &self.running.as_ref().expect("running").state
+    }
+
     pub fn store(&self) -> &kitroom_store::Store {
         self.running.as_ref().expect("running").state.store()
     }
@@ -690,4 +696,19 @@ pub fn random_u64() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(0);
     h.finish()
+}
+
+impl ChildServer {
+    /// The server process's resident memory, in bytes (Linux: `VmRSS` in
+    /// `/proc/<pid>/status`).
+    pub fn resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmRSS")
+            * 1024
+    }
 }

@@ -1,67 +1,196 @@
-//! Slowing down password guessing: after too many failed sign-ins for one account, or
-//! from one network address, within a window, further attempts are refused until the
-//! oldest failure leaves the window. A correct password does not bypass the limit.
-
-use std::collections::VecDeque;
+//! Slowing down password guessing without handing anyone a lever against the staff
+//! (NIST SP 800-63B 5.2.2, OWASP ASVS 2.2.1). Three counts of failed sign-ins (a
+//! wrong password or a wrong second-step code), kept by the store:
+//!
+//! - **the account from one address** ([`Scope::Pair`]): the first
+//!   [`PAIR_FREE`] failures cost nothing; after that each failure makes the next try
+//!   of that account from that address wait, doubling from a minute up to
+//!   [`PAIR_WAIT_MAX`]. A right answer from the pair clears it; an hour without a
+//!   failure forgets it. A pupil guessing the head's password from one address never
+//!   delays the head at another.
+//! - **the account from anywhere** ([`Scope::Account`]): at most
+//!   [`ACCOUNT_CEILING`] failures in an hour's window, after which the account is
+//!   refused everywhere until the window ends. Windows do not overlap, so no one gets
+//!   more than twice that (100) guesses at an account in any hour, however many
+//!   addresses they use. This is the only lock that reaches other addresses, and one
+//!   address alone cannot reach it (the pair's waits allow about a dozen an hour).
+//! - **the address** ([`Scope::Address`]): past [`ADDRESS_FREE`] failures in a
+//!   quarter of an hour, every sign-in from it waits a few seconds before its
+//!   password is checked, and is then checked as usual. It slows a guesser trying one
+//!   password on many accounts, and never locks out a school whose staff all share
+//!   one public address.
+//!
+//! The rules are pure: the caller passes the counts and `now`.
 
 use chrono::{DateTime, Duration, Utc};
 
-/// How many failures are allowed in how long.
-#[derive(Debug, Clone, Copy)]
-pub struct Limit {
-    pub failures: usize,
-    pub window: Duration,
+/// The longest username Kitroom accepts (in characters); a longer one is refused
+/// before any work is done.
+pub const USERNAME_MAX: usize = 40;
+/// The longest password that can be right (in characters).
+pub const PASSWORD_MAX: usize = crate::person::PASSWORD_MAX;
+/// The longest second-step code that can be right: a 6-digit code or a recovery
+/// code (20 letters and digits in groups), with room for spaces.
+pub const CODE_MAX: usize = 40;
+
+/// Failures of one account from one address that cost no wait.
+pub const PAIR_FREE: u32 = 5;
+/// The first wait after [`PAIR_FREE`] failures; it doubles with each further one.
+pub const PAIR_WAIT_FIRST: Duration = Duration::minutes(1);
+/// The longest wait for one account from one address.
+pub const PAIR_WAIT_MAX: Duration = Duration::minutes(15);
+/// A pair's failures are forgotten this long after the last one.
+pub const PAIR_FORGET: Duration = Duration::hours(1);
+
+/// Failures of one account, from anywhere, allowed in one [`ACCOUNT_WINDOW`].
+pub const ACCOUNT_CEILING: u32 = 50;
+pub const ACCOUNT_WINDOW: Duration = Duration::hours(1);
+// Two windows can meet inside one hour: together they stay within NIST's 100.
+const _: () = assert!(2 * ACCOUNT_CEILING <= 100);
+
+/// Failures from one address in one [`ADDRESS_WINDOW`] before its sign-ins are
+/// slowed.
+pub const ADDRESS_FREE: u32 = 30;
+pub const ADDRESS_WINDOW: Duration = Duration::minutes(15);
+/// The wait added per [`ADDRESS_FREE`] failures over the limit, and its most.
+pub const ADDRESS_WAIT_STEP: Duration = Duration::seconds(1);
+pub const ADDRESS_WAIT_MAX: Duration = Duration::seconds(5);
+
+/// What a count is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// One account from one address.
+    Pair,
+    /// One account from anywhere.
+    Account,
+    /// One address, whatever the account.
+    Address,
 }
 
-impl Limit {
-    /// Per account: five tries in fifteen minutes lets a person who forgot which
-    /// password they use try them all, and stops a guesser.
-    pub const ACCOUNT: Limit = Limit {
-        failures: 5,
-        window: Duration::minutes(15),
-    };
-    /// Per address: a school shares one public address, so this is looser.
-    pub const ADDRESS: Limit = Limit {
-        failures: 30,
-        window: Duration::minutes(15),
-    };
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Pair, Scope::Account, Scope::Address];
+
+    /// The word the store keeps.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Pair => "pair",
+            Scope::Account => "account",
+            Scope::Address => "address",
+        }
+    }
 }
 
-/// The recent failures of one account or address.
-#[derive(Debug, Clone, Default)]
+/// Recent failures of one pair, account or address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failures {
-    at: VecDeque<DateTime<Utc>>,
+    /// How many, since `since`.
+    pub count: u32,
+    /// When the count began (the window's start for an account or address).
+    pub since: DateTime<Utc>,
+    /// The latest failure.
+    pub last: DateTime<Utc>,
 }
 
 impl Failures {
-    fn forget_old(&mut self, limit: Limit, now: DateTime<Utc>) {
-        while self.at.front().is_some_and(|t| *t <= now - limit.window) {
-            self.at.pop_front();
+    /// When these failures stop mattering, so the store may drop them.
+    pub fn forget_at(&self, scope: Scope) -> DateTime<Utc> {
+        match scope {
+            Scope::Pair => self.last + PAIR_FORGET,
+            Scope::Account => self.since + ACCOUNT_WINDOW,
+            Scope::Address => self.since + ADDRESS_WINDOW,
         }
     }
 
-    /// `Ok` when another attempt may be made now; otherwise how long to wait.
-    pub fn check(&mut self, limit: Limit, now: DateTime<Utc>) -> Result<(), Duration> {
-        self.forget_old(limit, now);
-        if self.at.len() >= limit.failures {
-            let oldest = self.at[self.at.len() - limit.failures];
-            return Err(oldest + limit.window - now);
-        }
-        Ok(())
+    /// Still counting at `now`?
+    fn live(&self, scope: Scope, now: DateTime<Utc>) -> bool {
+        now < self.forget_at(scope)
     }
+}
 
-    pub fn record(&mut self, limit: Limit, now: DateTime<Utc>) {
-        self.forget_old(limit, now);
-        self.at.push_back(now);
-        while self.at.len() > limit.failures {
-            self.at.pop_front();
-        }
+/// The count after one more failure at `now`.
+pub fn after_failure(scope: Scope, before: Option<Failures>, now: DateTime<Utc>) -> Failures {
+    match before.filter(|f| f.live(scope, now)) {
+        Some(f) => Failures {
+            count: f.count.saturating_add(1),
+            since: f.since,
+            last: now.max(f.last),
+        },
+        None => Failures {
+            count: 1,
+            since: now,
+            last: now,
+        },
     }
+}
 
-    /// True when nothing is remembered any more, so the entry can be dropped.
-    pub fn is_stale(&mut self, limit: Limit, now: DateTime<Utc>) -> bool {
-        self.forget_old(limit, now);
-        self.at.is_empty()
+/// The recent failures that bear on one sign-in attempt.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub pair: Option<Failures>,
+    pub account: Option<Failures>,
+    pub address: Option<Failures>,
+}
+
+/// Why an attempt must wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Too many failures of this account from this address.
+    Pair,
+    /// Too many failures of this account from everywhere this hour.
+    Account,
+}
+
+/// What to do with a sign-in attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Check the answer, after holding it for `delay` (zero unless its address is
+    /// busy failing).
+    Check { delay: Duration },
+    /// Refuse without checking, until `until`.
+    Wait { until: DateTime<Utc>, why: Refusal },
+}
+
+/// How long one account from one address must wait after its last failure.
+pub fn pair_wait(failures: u32) -> Duration {
+    if failures < PAIR_FREE {
+        return Duration::zero();
+    }
+    let doublings = (failures - PAIR_FREE).min(16);
+    (PAIR_WAIT_FIRST * 2i32.pow(doublings)).min(PAIR_WAIT_MAX)
+}
+
+/// How long a sign-in from an address with this many recent failures is held.
+pub fn address_delay(failures: u32) -> Duration {
+    if failures < ADDRESS_FREE {
+        return Duration::zero();
+    }
+    let steps = (failures / ADDRESS_FREE) as i32;
+    (ADDRESS_WAIT_STEP * steps).min(ADDRESS_WAIT_MAX)
+}
+
+/// Whether an attempt may be checked now, and after what delay.
+pub fn decide(counts: &Counts, now: DateTime<Utc>) -> Decision {
+    let live = |f: Option<Failures>, scope| f.filter(|f: &Failures| f.live(scope, now));
+    let pair = live(counts.pair, Scope::Pair).and_then(|f| {
+        let until = f.last + pair_wait(f.count);
+        (until > now).then_some(until)
+    });
+    let account = live(counts.account, Scope::Account)
+        .filter(|f| f.count >= ACCOUNT_CEILING)
+        .map(|f| f.forget_at(Scope::Account));
+    match (pair, account) {
+        (_, Some(until)) if pair.is_none_or(|p| p <= until) => Decision::Wait {
+            until,
+            why: Refusal::Account,
+        },
+        (Some(until), _) => Decision::Wait {
+            until,
+            why: Refusal::Pair,
+        },
+        _ => Decision::Check {
+            delay: live(counts.address, Scope::Address)
+                .map_or(Duration::zero(), |f| address_delay(f.count)),
+        },
     }
 }
 
@@ -75,45 +204,162 @@ pub fn wait_words(wait: Duration) -> String {
     }
 }
 
+/// At most `chars` characters of `s`, with an ellipsis when cut: how a typed
+/// username goes into the activity log and the server's log.
+pub fn cut(s: &str, chars: usize) -> String {
+    let mut out: String = s.chars().take(chars).collect();
+    if s.chars().nth(chars).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_sixth_failure_in_fifteen_minutes_is_refused_until_the_first_ages_out() {
-        let t0 = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
             .unwrap()
-            .with_timezone(&Utc);
-        let mut f = Failures::default();
-        for i in 0..5 {
-            assert!(f.check(Limit::ACCOUNT, t0 + Duration::minutes(i)).is_ok());
-            f.record(Limit::ACCOUNT, t0 + Duration::minutes(i));
+            .with_timezone(&Utc)
+    }
+
+    /// A guesser's run: attempts once a second for `seconds`, from the addresses in
+    /// turn, never right. Returns how many were checked.
+    fn guess(
+        counts: &mut std::collections::HashMap<(Scope, usize), Failures>,
+        addresses: usize,
+        seconds: i64,
+    ) -> u32 {
+        let mut checked = 0;
+        for second in 0..seconds {
+            let now = t0() + Duration::seconds(second);
+            let a = second as usize % addresses;
+            let c = Counts {
+                pair: counts.get(&(Scope::Pair, a)).copied(),
+                account: counts.get(&(Scope::Account, 0)).copied(),
+                address: counts.get(&(Scope::Address, a)).copied(),
+            };
+            if let Decision::Check { .. } = decide(&c, now) {
+                checked += 1;
+                for (scope, key) in [(Scope::Pair, a), (Scope::Account, 0), (Scope::Address, a)] {
+                    let before = counts.get(&(scope, key)).copied();
+                    counts.insert((scope, key), after_failure(scope, before, now));
+                }
+            }
         }
-        let wait = f
-            .check(Limit::ACCOUNT, t0 + Duration::minutes(5))
-            .unwrap_err();
-        assert_eq!(wait, Duration::minutes(10));
-        assert_eq!(wait_words(wait), "10 minutes");
-        assert!(f.check(Limit::ACCOUNT, t0 + Duration::minutes(15)).is_ok());
+        checked
     }
 
     #[test]
-    fn a_guesser_gets_no_more_than_a_hundred_tries_at_one_account_in_an_hour() {
-        // A guesser who tries once a second and never gets it right: every attempt the
-        // throttle lets through is a failure it records.
-        let t0 = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let mut f = Failures::default();
-        let mut tried = 0;
-        for second in 0..3600 {
-            let now = t0 + Duration::seconds(second);
-            if f.check(Limit::ACCOUNT, now).is_ok() {
-                f.record(Limit::ACCOUNT, now);
-                tried += 1;
-            }
+    fn the_sixth_failure_from_one_address_waits_a_minute_then_longer_each_time() {
+        let mut f = None;
+        for i in 0..5 {
+            let now = t0() + Duration::seconds(i);
+            let c = Counts {
+                pair: f,
+                ..Default::default()
+            };
+            assert_eq!(
+                decide(&c, now),
+                Decision::Check {
+                    delay: Duration::zero()
+                }
+            );
+            f = Some(after_failure(Scope::Pair, f, now));
         }
-        assert!(tried <= 100, "{tried} guesses in an hour");
-        assert_eq!(tried, 20, "five every fifteen minutes");
+        let c = Counts {
+            pair: f,
+            ..Default::default()
+        };
+        let Decision::Wait { until, why } = decide(&c, t0() + Duration::seconds(5)) else {
+            panic!("the sixth try is checked at once");
+        };
+        assert_eq!(why, Refusal::Pair);
+        assert_eq!(until, t0() + Duration::seconds(4) + Duration::minutes(1));
+        assert_eq!(pair_wait(6), Duration::minutes(2));
+        assert_eq!(pair_wait(7), Duration::minutes(4));
+        assert_eq!(pair_wait(40), PAIR_WAIT_MAX);
+        assert_eq!(wait_words(until - t0()), "2 minutes");
+    }
+
+    #[test]
+    fn one_address_gets_a_few_guesses_an_hour_and_cannot_lock_the_account() {
+        let mut counts = Default::default();
+        let tried = guess(&mut counts, 1, 3600);
+        assert!((5..=15).contains(&tried), "{tried} guesses in an hour");
+        let account = counts[&(Scope::Account, 0)];
+        assert!(account.count < ACCOUNT_CEILING);
+    }
+
+    #[test]
+    fn a_guesser_with_many_addresses_gets_no_more_than_a_hundred_tries_an_hour() {
+        let mut counts = Default::default();
+        let first_hour = guess(&mut counts, 1000, 3600);
+        assert_eq!(first_hour, ACCOUNT_CEILING);
+        // And in any hour: the two halves of two windows.
+        let mut counts = Default::default();
+        guess(&mut counts, 1000, 1800);
+        let window = counts[&(Scope::Account, 0)];
+        assert!(window.count <= ACCOUNT_CEILING);
+    }
+
+    #[test]
+    fn the_account_ceiling_refuses_every_address_until_its_window_ends() {
+        let account = Failures {
+            count: ACCOUNT_CEILING,
+            since: t0(),
+            last: t0() + Duration::minutes(10),
+        };
+        let c = Counts {
+            account: Some(account),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&c, t0() + Duration::minutes(20)),
+            Decision::Wait {
+                until: t0() + ACCOUNT_WINDOW,
+                why: Refusal::Account
+            }
+        );
+        assert!(matches!(
+            decide(&c, t0() + ACCOUNT_WINDOW),
+            Decision::Check { .. }
+        ));
+    }
+
+    #[test]
+    fn a_busy_address_is_slowed_by_seconds_never_refused() {
+        let address = Failures {
+            count: 500,
+            since: t0(),
+            last: t0(),
+        };
+        let c = Counts {
+            address: Some(address),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&c, t0()),
+            Decision::Check {
+                delay: ADDRESS_WAIT_MAX
+            }
+        );
+        assert_eq!(address_delay(29), Duration::zero());
+        assert_eq!(address_delay(30), Duration::seconds(1));
+        assert_eq!(address_delay(65), Duration::seconds(2));
+        // After its quarter of an hour the address starts afresh.
+        assert_eq!(
+            decide(&c, t0() + ADDRESS_WINDOW),
+            Decision::Check {
+                delay: Duration::zero()
+            }
+        );
+    }
+
+    #[test]
+    fn a_typed_username_is_cut_for_the_logs() {
+        assert_eq!(cut("sbm", 40), "sbm");
+        assert_eq!(cut(&"a".repeat(1_000_000), 5), "aaaaa…");
     }
 }

@@ -41,6 +41,14 @@ impl Running {
         for b in &self.background {
             b.abort();
         }
+        // Refused sign-ins still being gathered are written down, so far as they go.
+        if let Err(e) = self
+            .state
+            .write_sign_in_refusals(chrono::Utc::now() + chrono::Duration::days(1))
+            .await
+        {
+            tracing::warn!(error = %e, "could not record refused sign-ins");
+        }
         // the last word: the log's head as the server leaves it
         self.keeper.lock().await.keep(self.state.store()).await;
         self.state.store().close().await;
@@ -342,7 +350,8 @@ impl Clock {
 
 /// Once a tick (a minute unless configured): devices that have charged for their
 /// kind's charging time become ready to lend, bookings nobody collected in time are
-/// released, borrowers are reminded of loans falling due and overdue, and the daily
+/// released, stretches of refused sign-ins that have ended are written to the
+/// activity log, borrowers are reminded of loans falling due and overdue, and the daily
 /// backup is taken when due. Once an hour (and at start): expired sessions are
 /// removed, and people who left longer ago than the retention setting are anonymised.
 async fn housekeeping(state: AppState) {
@@ -362,6 +371,9 @@ async fn housekeeping(state: AppState) {
     loop {
         tick.tick().await;
         let now = chrono::Utc::now();
+        if let Err(e) = state.write_sign_in_refusals(now).await {
+            tracing::warn!(error = %e, "could not record refused sign-ins");
+        }
         match store.settings().await {
             Ok(settings) => {
                 match store

@@ -15,6 +15,7 @@
 //! - [`events`]: appending to the activity log, reading it, verifying its hash chain.
 //! - [`people`]: accounts, passwords, activation.
 //! - [`sessions`]: server-side login sessions.
+//! - [`throttle`]: the sign-in throttle's counts of recent failures.
 //! - [`tokens`]: personal API tokens.
 //! - [`two_factor`]: two-step sign-in secrets (sealed by the web layer) and
 //!   recovery codes.
@@ -59,6 +60,7 @@ pub mod retention;
 pub mod sessions;
 pub mod settings;
 pub mod stocktakes;
+pub mod throttle;
 pub mod tokens;
 pub mod two_factor;
 pub mod witness;

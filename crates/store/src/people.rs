@@ -574,49 +574,8 @@ impl Store {
         .await
     }
 
-    /// Records a sign-in or sign-out in the activity log.
-    /// Records a refused sign-in (a wrong password, or one refused by the throttle)
-    /// in the activity log, against the account when it exists.
-    pub async fn record_sign_in_refused(
-        &self,
-        username: String,
-        address: String,
-        throttled: bool,
-    ) -> Result<(), StoreError> {
-        let person = self.person_by_username(&username).await?;
-        self.write(move |conn| {
-            Box::pin(async move {
-                let subject = match &person {
-                    Some(p) => p.subject(),
-                    None => Subject {
-                        key: format!("login:{username}"),
-                        label: username.clone(),
-                    },
-                };
-                let actor = Actor {
-                    id: None,
-                    username: "anonymous".into(),
-                };
-                let action = if throttled {
-                    "person.sign_in_throttled"
-                } else {
-                    "person.sign_in_failed"
-                };
-                append(
-                    conn,
-                    &actor,
-                    action,
-                    &subject,
-                    json!({"address": address, "username": username}),
-                    Utc::now(),
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
+    /// Records a sign-in or sign-out in the activity log; a sign-in also forgets
+    /// the account's failures from that address.
     pub async fn record_sign_in(
         &self,
         person: &Person,
@@ -625,9 +584,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let actor = person.actor();
         let subject = person.subject();
+        let username = person.username.clone();
         self.write(move |conn| {
             Box::pin(async move {
                 let action = if signed_in {
+                    crate::throttle::clear_pair(conn, &username, &address).await?;
                     "person.signed_in"
                 } else {
                     "person.signed_out"

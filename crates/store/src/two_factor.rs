@@ -291,36 +291,4 @@ impl Store {
         })
         .await
     }
-
-    /// Records a wrong code at the second sign-in step, or a refusal by the throttle.
-    pub async fn record_two_factor_refused(
-        &self,
-        subject: Subject,
-        address: String,
-        throttled: bool,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let action = if throttled {
-                    "person.two_factor_throttled"
-                } else {
-                    "person.two_factor_failed"
-                };
-                append(
-                    conn,
-                    &Actor {
-                        id: None,
-                        username: "anonymous".into(),
-                    },
-                    action,
-                    &subject,
-                    json!({"address": address}),
-                    Utc::now(),
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
 }

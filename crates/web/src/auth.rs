@@ -22,9 +22,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
 use kitroom_core::person::{new_password, PasswordOwner, Permission, PersonInput, Role};
-use kitroom_core::throttle::{wait_words, Failures, Limit};
+use kitroom_core::throttle::{
+    cut, decide, wait_words, Decision, Refusal, PASSWORD_MAX, USERNAME_MAX,
+};
 use kitroom_core::Invalid;
 use kitroom_store::people::Person;
+use kitroom_store::throttle::{Refusals, Step};
 use kitroom_store::tokens::{TokenCheck, USE_NOTED_EVERY};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -128,57 +131,174 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// Recent failed sign-ins, by account and by address, kept in memory.
+/// How long a stretch of refused attempts from one address with input longer than
+/// any that could be right is gathered before it is written down.
+const TOO_LONG_STRETCH: chrono::Duration = chrono::Duration::minutes(1);
+
+/// The most stretches of refused attempts gathered at once; beyond it, attempts are
+/// only counted (and that count logged).
+const GATHERED_MAX: usize = 1_000;
+
+/// Attempts refused without being checked, gathered in memory by what was refused,
+/// the username typed (cut) and the address, until their stretch of time ends; then
+/// each stretch becomes one event with its number of attempts
+/// ([`AppState::write_sign_in_refusals`]) and one line in the server's log. The
+/// throttle's decisions themselves rest on the counts of failures in the database
+/// ([`kitroom_core::throttle`]); this only spares the disk one event per refusal.
 #[derive(Debug, Default)]
 pub struct Throttle {
-    accounts: HashMap<String, Failures>,
-    addresses: HashMap<String, Failures>,
+    gathering: HashMap<(&'static str, String, String), Gathered>,
+    ended: Vec<Refusals>,
+    /// Refusals not gathered because too many stretches were open.
+    uncounted: u64,
+}
+
+/// Over-long input, gathered by address alone (a sample of what was typed is kept).
+const TOO_LONG: &str = "person.sign_in_too_long";
+
+#[derive(Debug, Clone)]
+struct Gathered {
+    /// The first username typed in the stretch, cut.
+    sample: String,
+    attempts: u64,
+    from: chrono::DateTime<Utc>,
+    until: chrono::DateTime<Utc>,
 }
 
 impl Throttle {
-    pub(crate) fn check(&mut self, username: &str, address: &str) -> Result<(), chrono::Duration> {
-        let now = Utc::now();
-        let a = self
-            .accounts
-            .entry(username.to_owned())
-            .or_default()
-            .check(Limit::ACCOUNT, now);
-        let b = self
-            .addresses
-            .entry(address.to_owned())
-            .or_default()
-            .check(Limit::ADDRESS, now);
-        match (a, b) {
-            (Ok(()), Ok(())) => Ok(()),
-            (Err(x), Err(y)) => Err(x.max(y)),
-            (Err(x), _) | (_, Err(x)) => Err(x),
+    /// Counts one refused attempt, whose refusal lasts `until`. True when it is the
+    /// first of its stretch, so the caller logs one line for the stretch.
+    pub(crate) fn refused(
+        &mut self,
+        action: &'static str,
+        username: &str,
+        address: &str,
+        now: chrono::DateTime<Utc>,
+        until: chrono::DateTime<Utc>,
+    ) -> bool {
+        let sample = cut(username, USERNAME_MAX);
+        let keyed = if action == TOO_LONG {
+            String::new()
+        } else {
+            sample.clone()
+        };
+        let key = (action, keyed, address.to_owned());
+        if let Some(g) = self.gathering.get_mut(&key) {
+            if g.until > now {
+                g.attempts += 1;
+                g.until = g.until.max(until);
+                return false;
+            }
+            if let Some(g) = self.gathering.remove(&key) {
+                self.end(&key, g);
+            }
         }
+        if self.gathering.len() >= GATHERED_MAX {
+            self.uncounted += 1;
+            return self.uncounted == 1;
+        }
+        self.gathering.insert(
+            key,
+            Gathered {
+                sample,
+                attempts: 1,
+                from: now,
+                until,
+            },
+        );
+        true
     }
 
-    pub(crate) fn record_failure(&mut self, username: &str, address: &str) {
-        let now = Utc::now();
-        self.accounts
-            .entry(username.to_owned())
-            .or_default()
-            .record(Limit::ACCOUNT, now);
-        self.addresses
-            .entry(address.to_owned())
-            .or_default()
-            .record(Limit::ADDRESS, now);
-        // Keep memory bounded against a flood of made-up usernames.
-        if self.accounts.len() > 10_000 {
-            self.accounts
-                .retain(|_, f| !f.is_stale(Limit::ACCOUNT, now));
+    fn end(&mut self, key: &(&'static str, String, String), g: Gathered) {
+        if self.ended.len() >= GATHERED_MAX {
+            self.uncounted += g.attempts;
+            return;
         }
-        if self.addresses.len() > 10_000 {
-            self.addresses
-                .retain(|_, f| !f.is_stale(Limit::ADDRESS, now));
+        self.ended.push(Refusals {
+            action: key.0,
+            username: g.sample,
+            address: key.2.clone(),
+            attempts: g.attempts,
+            from: g.from,
+            until: g.until,
+        });
+    }
+
+    /// The stretches that have ended by `now`, and the attempts refused uncounted.
+    fn take_ended(&mut self, now: chrono::DateTime<Utc>) -> (Vec<Refusals>, u64) {
+        let done: Vec<_> = self
+            .gathering
+            .iter()
+            .filter(|(_, g)| g.until <= now)
+            .map(|(k, g)| (k.clone(), g.clone()))
+            .collect();
+        for (key, g) in done {
+            self.gathering.remove(&key);
+            self.end(&key, g);
         }
+        (
+            std::mem::take(&mut self.ended),
+            std::mem::take(&mut self.uncounted),
+        )
     }
 }
 
+impl AppState {
+    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        self.inner
+            .throttle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a refused attempt ([`Throttle::refused`]).
+    pub(crate) fn throttle_refused(
+        &self,
+        action: &'static str,
+        username: &str,
+        address: &str,
+        now: chrono::DateTime<Utc>,
+        until: chrono::DateTime<Utc>,
+    ) -> bool {
+        self.throttle()
+            .refused(action, username, address, now, until)
+    }
+
+    /// Writes each stretch of refused sign-ins that has ended by `now` as one event
+    /// with its number of attempts. The server does this once a tick; returns how
+    /// many events it wrote.
+    pub async fn write_sign_in_refusals(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<usize, kitroom_store::StoreError> {
+        let (ended, uncounted) = self.throttle().take_ended(now);
+        if uncounted > 0 {
+            tracing::warn!(
+                attempts = uncounted,
+                "sign-ins refused while too many others were being counted"
+            );
+        }
+        let written = ended.len();
+        for r in ended {
+            tracing::info!(
+                action = r.action,
+                username = r.username,
+                address = r.address,
+                attempts = r.attempts,
+                "sign-ins refused without being checked"
+            );
+            self.store().record_sign_in_refusals(r).await?;
+        }
+        Ok(written)
+    }
+}
+
+/// The longest client address kept (an IPv6 address is at most 45 characters).
+const ADDRESS_MAX: usize = 64;
+
 /// The client's address: the TCP peer, or behind a trusted proxy the last
-/// `X-Forwarded-For` entry (the one the proxy itself added).
+/// `X-Forwarded-For` entry (the one the proxy itself added), at most
+/// [`ADDRESS_MAX`] characters.
 pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: bool) -> String {
     if trust_proxy {
         if let Some(last) = headers
@@ -189,7 +309,7 @@ pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy
             .map(str::trim)
             .rfind(|s| !s.is_empty())
         {
-            return last.to_owned();
+            return last.chars().take(ADDRESS_MAX).collect();
         }
     }
     peer.map(|p| p.ip().to_string())
@@ -536,13 +656,17 @@ pub fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error
     Ok(matches!(v.as_str(), "on" | "true" | "1" | "yes"))
 }
 
+/// The longest address to go to after signing in that is kept (it is carried in the
+/// form and, during the second step, in the session).
+const NEXT_MAX: usize = 2_000;
+
 /// Where to go after signing in: a page of this site, or home.
 ///
 /// `next` comes from a link anyone can write, so it is read the way a browser
 /// would read it in a `Location` header: a browser drops tabs and newlines, turns
 /// backslashes into slashes and takes `//host` for another site, so `/\t/evil`
 /// would lead away. Anything with a control character, a space, a backslash or
-/// a character a header cannot carry is refused outright; what is left must
+/// a character a header cannot carry, or more than 2,000 characters, is refused outright; what is left must
 /// resolve, by the WHATWG URL rules the `url` crate implements, to a path on this
 /// site, and the answer is that resolved path (so it is always a valid header).
 pub(crate) fn safe_next(next: Option<&str>) -> String {
@@ -550,7 +674,8 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
 }
 
 fn site_path(next: &str) -> Option<String> {
-    if !next.starts_with('/')
+    if next.len() > NEXT_MAX
+        || !next.starts_with('/')
         || next.starts_with("//")
         || !next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
     {
@@ -637,51 +762,82 @@ async fn login(
     headers: HeaderMap,
     FormBody(form): FormBody<LoginForm>,
 ) -> Result<Response, AppError> {
-    let username = form.username.trim().to_lowercase();
     let csrf = csrf_token(&session).await?;
+    // What is shown back on the form is bounded too: a huge username is not echoed.
+    let typed = cut(form.username.trim(), USERNAME_MAX);
+    let next = safe_next(Some(&form.next));
     let refuse = |status: StatusCode, message: String| {
-        (
-            status,
-            v::login(&csrf, &form.username, &form.next, Some(&message), None),
-        )
-            .into_response()
+        (status, v::login(&csrf, &typed, &next, Some(&message), None)).into_response()
     };
+    // Every input is bounded before any work is done: nothing longer than the
+    // longest username or password can be right, so it is refused at once, counted
+    // in memory and never hashed, looked up or written down in full.
+    let too_long = if form.username.trim().chars().nth(USERNAME_MAX).is_some() {
+        Some(format!("That is longer than any username: usernames are at most {USERNAME_MAX} characters. Check what you typed."))
+    } else if form.password.chars().nth(PASSWORD_MAX).is_some() {
+        Some(format!("That is longer than any password Kitroom accepts (at most {PASSWORD_MAX} characters), so it cannot be right. Check what you typed."))
+    } else {
+        None
+    };
+    if let Some(message) = too_long {
+        let now = Utc::now();
+        let first = state.throttle().refused(
+            TOO_LONG,
+            form.username.trim(),
+            &address,
+            now,
+            now + TOO_LONG_STRETCH,
+        );
+        if first {
+            tracing::warn!(
+                username = typed,
+                address,
+                "sign-in with a username or password longer than any refused; more from this address in the next minute are counted, not logged"
+            );
+        }
+        return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, message));
+    }
+    let username = form.username.trim().to_lowercase();
     if username.is_empty() || form.password.is_empty() {
         return Ok(refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Enter your username and password.".into(),
         ));
     }
-    let throttled = state
-        .inner
-        .throttle
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .check(&username, &address);
-    if let Err(wait) = throttled {
-        tracing::warn!(username, address, "sign-in throttled");
-        state
-            .store()
-            .record_sign_in_refused(username.clone(), address.clone(), true)
-            .await?;
-        return Ok(refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many failed sign-ins. For your security, wait {} and try again, or ask the business manager to reset your password.", wait_words(wait)),
-        ));
+    let now = Utc::now();
+    let counts = state.store().sign_in_counts(&username, &address).await?;
+    match decide(&counts, now) {
+        Decision::Wait { until, why } => {
+            let first = state.throttle().refused(
+                "person.sign_in_throttled",
+                &username,
+                &address,
+                now,
+                until,
+            );
+            if first {
+                tracing::warn!(username, address, %until, ?why, "sign-in throttled; further attempts until then are counted, not logged");
+            }
+            return Ok(refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                wait_message(why, until - now),
+            ));
+        }
+        Decision::Check { delay } => {
+            if let Ok(delay) = delay.to_std() {
+                // A busy address is slowed, never refused: everyone behind a
+                // school's one public address still gets in.
+                tokio::time::sleep(delay).await;
+            }
+        }
     }
     let person = state.store().person_by_username(&username).await?;
     let hash = person.as_ref().and_then(|p| p.password_hash.clone());
     if !verify_password(hash, form.password.clone()).await {
-        state
-            .inner
-            .throttle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record_failure(&username, &address);
         tracing::info!(username, address, "sign-in failed");
         state
             .store()
-            .record_sign_in_refused(username.clone(), address.clone(), false)
+            .record_sign_in_failed(Step::Password, username.clone(), address.clone(), now)
             .await?;
         return Ok(refuse(
             StatusCode::UNAUTHORIZED,
@@ -706,12 +862,27 @@ async fn login(
         .is_some_and(|t| t.confirmed)
     {
         // The password was right; the sign-in waits for the authenticator's code.
-        crate::two_factor::await_code(&session, person.id, &safe_next(Some(&form.next))).await?;
+        crate::two_factor::await_code(&session, person.id, &next).await?;
         return Ok(Redirect::to("/login/code").into_response());
     }
     begin_session(&session, person.id, &address, user_agent(&headers)).await?;
     state.store().record_sign_in(&person, true, address).await?;
-    Ok(Redirect::to(&safe_next(Some(&form.next))).into_response())
+    Ok(Redirect::to(&next).into_response())
+}
+
+/// What a person refused by the throttle is told, for the password and the code
+/// alike.
+pub(crate) fn wait_message(why: Refusal, wait: chrono::Duration) -> String {
+    match why {
+        Refusal::Pair => format!(
+            "Too many failed sign-ins to this account from here. For your security, wait {} and try again. If you have forgotten your password, ask the business manager to reset it.",
+            wait_words(wait)
+        ),
+        Refusal::Account => format!(
+            "This account has had too many failed sign-ins in the last hour, from more than one place, so Kitroom is refusing it everywhere for {}. Tell the IT administrator: someone may be trying to guess its password.",
+            wait_words(wait)
+        ),
+    }
 }
 
 async fn logout(
@@ -775,6 +946,25 @@ pub struct SetupForm {
     pub confirm: String,
 }
 
+impl SetupForm {
+    /// The form as shown back with its errors: each field cut to a length beyond
+    /// every limit (so a value just too long is still there to shorten), and no
+    /// longer, whatever was sent.
+    fn shown_back(&self) -> SetupForm {
+        const SHOWN: usize = 300;
+        let c = |s: &str| s.chars().take(SHOWN).collect::<String>();
+        SetupForm {
+            token: c(&self.token),
+            username: c(&self.username),
+            full_name: c(&self.full_name),
+            email: c(&self.email),
+            position: c(&self.position),
+            password: String::new(),
+            confirm: String::new(),
+        }
+    }
+}
+
 async fn setup(
     State(state): State<AppState>,
     session: Session,
@@ -810,9 +1000,10 @@ async fn setup(
     }
     let csrf = csrf_token(&session).await?;
     let (Some(details), Some(password), true) = (details, password, invalid.is_empty()) else {
+        let shown = form.shown_back();
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            v::setup(&csrf, &form.token, &form, &invalid),
+            v::setup(&csrf, &shown.token, &shown, &invalid),
         )
             .into_response());
     };
@@ -862,5 +1053,52 @@ mod tests {
             assert_eq!(safe_next(Some(away)), "/", "{away:?}");
         }
         assert_eq!(safe_next(None), "/");
+    }
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::*;
+
+    #[test]
+    fn a_thousand_over_long_sign_ins_from_one_address_become_one_cut_entry() {
+        let t0 = Utc::now();
+        let mut t = Throttle::default();
+        let huge = "b".repeat(100_000);
+        for i in 0..1000 {
+            let typed = format!("u{i}{huge}");
+            let now = t0 + chrono::Duration::milliseconds(i);
+            let first = t.refused(TOO_LONG, &typed, "192.0.2.1", now, now + TOO_LONG_STRETCH);
+            assert_eq!(first, i == 0);
+        }
+        assert!(
+            t.take_ended(t0).0.is_empty(),
+            "nothing until the minute ends"
+        );
+        let (ended, uncounted) = t.take_ended(t0 + chrono::Duration::hours(1));
+        assert_eq!(uncounted, 0);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].attempts, 1000);
+        assert_eq!(ended[0].username.chars().count(), USERNAME_MAX + 1);
+        assert!(ended[0].username.starts_with("u0bbb"));
+    }
+
+    #[test]
+    fn refusals_gathered_at_once_are_bounded() {
+        let now = Utc::now();
+        let mut t = Throttle::default();
+        for i in 0..(GATHERED_MAX + 500) {
+            t.refused(
+                "person.sign_in_throttled",
+                &format!("user{i}"),
+                "192.0.2.1",
+                now,
+                now + chrono::Duration::minutes(1),
+            );
+        }
+        assert_eq!(t.gathering.len(), GATHERED_MAX);
+        let (ended, uncounted) = t.take_ended(now + chrono::Duration::hours(1));
+        assert_eq!(ended.len(), GATHERED_MAX);
+        assert_eq!(uncounted, 500);
     }
 }

@@ -8,8 +8,8 @@
 //! - A code is accepted once: the store remembers the last accepted 30-second step.
 //! - Recovery codes have 80 random bits and are stored as SHA-256 hashes; each works
 //!   once.
-//! - The second step is throttled like the password (per account and address) and
-//!   every wrong code is in the activity log.
+//! - The second step is throttled like the password, by the same counts (a wrong
+//!   code is a failed sign-in), and every wrong code is in the activity log.
 //! - Where the school requires it (the setting, on by default), managers, heads and
 //!   admins are sent to set it up before any other page ([`crate::auth::Ctx`]).
 
@@ -24,7 +24,8 @@ use axum::Router;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::Utc;
-use kitroom_core::throttle::wait_words;
+use kitroom_core::throttle::{decide, wait_words, Decision, Refusal, CODE_MAX};
+use kitroom_store::throttle::Step;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, TOTP};
@@ -333,29 +334,48 @@ async fn code(
         clear_pending(&session).await?;
         return Ok(Redirect::to("/login").into_response());
     };
-    let throttled = state
-        .inner
-        .throttle
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .check(&person.username, &address);
-    if let Err(wait) = throttled {
-        tracing::warn!(username = person.username, address, "second step throttled");
-        state
-            .store()
-            .record_two_factor_refused(person.subject(), address, true)
-            .await?;
+    // Nothing longer than a recovery code can be right: refused at once, unhashed.
+    if form.code.chars().nth(CODE_MAX).is_some() {
         return Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            v::code_page(
-                &csrf,
-                Some(&format!(
-                    "Too many wrong codes. For your security, wait {} and try again.",
-                    wait_words(wait)
-                )),
-            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            v::code_page(&csrf, Some("That is longer than any code: type the 6-digit code your authenticator app shows now, or one of your recovery codes.")),
         )
             .into_response());
+    }
+    let now = Utc::now();
+    let counts = state
+        .store()
+        .sign_in_counts(&person.username, &address)
+        .await?;
+    match decide(&counts, now) {
+        Decision::Wait { until, why } => {
+            if state.throttle_refused(
+                "person.two_factor_throttled",
+                &person.username,
+                &address,
+                now,
+                until,
+            ) {
+                tracing::warn!(username = person.username, address, %until, ?why, "second step throttled; further attempts until then are counted, not logged");
+            }
+            let message = match why {
+                Refusal::Pair => format!(
+                    "Too many wrong codes. For your security, wait {} and try again.",
+                    wait_words(until - now)
+                ),
+                Refusal::Account => crate::auth::wait_message(why, until - now),
+            };
+            return Ok((
+                StatusCode::TOO_MANY_REQUESTS,
+                v::code_page(&csrf, Some(&message)),
+            )
+                .into_response());
+        }
+        Decision::Check { delay } => {
+            if let Ok(delay) = delay.to_std() {
+                tokio::time::sleep(delay).await;
+            }
+        }
     }
     let typed = form.code.trim();
     let mut accepted = false;
@@ -378,16 +398,10 @@ async fn code(
             .await?;
     }
     if !accepted {
-        state
-            .inner
-            .throttle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record_failure(&person.username, &address);
         tracing::info!(username = person.username, address, "second step failed");
         state
             .store()
-            .record_two_factor_refused(person.subject(), address, false)
+            .record_sign_in_failed(Step::Code, person.username.clone(), address, now)
             .await?;
         return Ok((
             StatusCode::UNAUTHORIZED,
