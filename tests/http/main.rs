@@ -25,5 +25,5 @@ mod reminders;
 mod reports;
 mod roles;
 mod security;
-mod witness;
 mod sign_in;
+mod witness;

@@ -10,10 +10,13 @@
 //!   delays the head at another.
 //! - **the account from anywhere** ([`Scope::Account`]): at most
 //!   [`ACCOUNT_CEILING`] failures in an hour's window, after which the account is
-//!   refused everywhere until the window ends. Windows do not overlap, so no one gets
-//!   more than twice that (100) guesses at an account in any hour, however many
-//!   addresses they use. This is the only lock that reaches other addresses, and one
-//!   address alone cannot reach it (the pair's waits allow about a dozen an hour).
+//!   refused until the window ends from every address but its *known places*: the
+//!   [`KNOWN_PLACES`] addresses it last signed in from in full (password and, where
+//!   set up, the second step) within [`KNOWN_FOR`]. So a botnet guessing the head's
+//!   password cannot keep the head out of Kitroom at school or at home, and one
+//!   address alone cannot reach the ceiling (the pair's waits allow about a dozen an
+//!   hour). Windows do not overlap: in any hour, at most two windows' worth from
+//!   elsewhere plus the pair's dozen from each known place, within NIST's 100.
 //! - **the address** ([`Scope::Address`]): past [`ADDRESS_FREE`] failures in a
 //!   quarter of an hour, every sign-in from it waits a few seconds before its
 //!   password is checked, and is then checked as usual. It slows a guesser trying one
@@ -43,10 +46,18 @@ pub const PAIR_WAIT_MAX: Duration = Duration::minutes(15);
 pub const PAIR_FORGET: Duration = Duration::hours(1);
 
 /// Failures of one account, from anywhere, allowed in one [`ACCOUNT_WINDOW`].
-pub const ACCOUNT_CEILING: u32 = 50;
+pub const ACCOUNT_CEILING: u32 = 30;
 pub const ACCOUNT_WINDOW: Duration = Duration::hours(1);
-// Two windows can meet inside one hour: together they stay within NIST's 100.
-const _: () = assert!(2 * ACCOUNT_CEILING <= 100);
+/// How many of an account's latest full sign-in addresses stay open to it when the
+/// ceiling is reached, and for how long after the last sign-in from each.
+pub const KNOWN_PLACES: u32 = 3;
+pub const KNOWN_FOR: Duration = Duration::days(30);
+/// The most failures the pair's waits let through in any hour (the test
+/// `a_guesser_with_many_addresses_gets_no_more_than_a_hundred_tries_an_hour` checks it).
+pub const PAIR_MOST_PER_HOUR: u32 = 12;
+// Two windows can meet inside one hour; with the known places' own tries, together
+// they stay within NIST's 100.
+const _: () = assert!(2 * ACCOUNT_CEILING + KNOWN_PLACES * PAIR_MOST_PER_HOUR <= 100);
 
 /// Failures from one address in one [`ADDRESS_WINDOW`] before its sign-ins are
 /// slowed.
@@ -129,6 +140,9 @@ pub struct Counts {
     pub pair: Option<Failures>,
     pub account: Option<Failures>,
     pub address: Option<Failures>,
+    /// The account signed in in full from this address lately: one of its
+    /// [`KNOWN_PLACES`] within [`KNOWN_FOR`]. The account's ceiling does not stop it.
+    pub known_place: bool,
 }
 
 /// Why an attempt must wait.
@@ -176,7 +190,7 @@ pub fn decide(counts: &Counts, now: DateTime<Utc>) -> Decision {
         (until > now).then_some(until)
     });
     let account = live(counts.account, Scope::Account)
-        .filter(|f| f.count >= ACCOUNT_CEILING)
+        .filter(|f| f.count >= ACCOUNT_CEILING && !counts.known_place)
         .map(|f| f.forget_at(Scope::Account));
     match (pair, account) {
         (_, Some(until)) if pair.is_none_or(|p| p <= until) => Decision::Wait {
@@ -239,6 +253,7 @@ mod tests {
                 pair: counts.get(&(Scope::Pair, a)).copied(),
                 account: counts.get(&(Scope::Account, 0)).copied(),
                 address: counts.get(&(Scope::Address, a)).copied(),
+                known_place: false,
             };
             if let Decision::Check { .. } = decide(&c, now) {
                 checked += 1;
@@ -302,6 +317,67 @@ mod tests {
         guess(&mut counts, 1000, 1800);
         let window = counts[&(Scope::Account, 0)];
         assert!(window.count <= ACCOUNT_CEILING);
+    }
+
+    /// The worst case: a guesser who also guesses from the account's known places
+    /// (the school's own address, say), as fast as every rule allows, for three
+    /// hours. No hour has more than 100 tries checked.
+    #[test]
+    fn known_places_and_a_botnet_together_stay_within_a_hundred_an_hour() {
+        let mut pairs: std::collections::HashMap<usize, Failures> = Default::default();
+        let mut account: Option<Failures> = None;
+        let mut checked = Vec::new();
+        let mut per_place = vec![0u32; KNOWN_PLACES as usize];
+        for second in 0..3 * 3600 {
+            let now = t0() + Duration::seconds(second);
+            // every known place, and one new address each second
+            let places = (0..KNOWN_PLACES as usize).map(|k| (k, true));
+            for (a, known) in places.chain([(1000 + second as usize, false)]) {
+                let c = Counts {
+                    pair: pairs.get(&a).copied(),
+                    account,
+                    address: None,
+                    known_place: known,
+                };
+                if let Decision::Check { .. } = decide(&c, now) {
+                    checked.push(now);
+                    if known && second < 3600 {
+                        per_place[a] += 1;
+                    }
+                    pairs.insert(a, after_failure(Scope::Pair, pairs.get(&a).copied(), now));
+                    account = Some(after_failure(Scope::Account, account, now));
+                }
+            }
+        }
+        for (i, start) in checked.iter().enumerate() {
+            let in_hour = checked[i..]
+                .iter()
+                .take_while(|t| **t < *start + Duration::hours(1))
+                .count();
+            assert!(in_hour <= 100, "{in_hour} tries in the hour from {start}");
+        }
+        assert!(
+            per_place.iter().all(|n| *n <= PAIR_MOST_PER_HOUR),
+            "{per_place:?}"
+        );
+    }
+
+    #[test]
+    fn the_ceiling_does_not_stop_the_account_at_a_place_it_signed_in_from() {
+        let account = Failures {
+            count: ACCOUNT_CEILING,
+            since: t0(),
+            last: t0() + Duration::minutes(10),
+        };
+        let c = Counts {
+            account: Some(account),
+            known_place: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            decide(&c, t0() + Duration::minutes(20)),
+            Decision::Check { .. }
+        ));
     }
 
     #[test]

@@ -575,7 +575,7 @@ impl Store {
     }
 
     /// Records a sign-in or sign-out in the activity log; a sign-in also forgets
-    /// the account's failures from that address.
+    /// the account's failures from that address and keeps it as a known place.
     pub async fn record_sign_in(
         &self,
         person: &Person,
@@ -588,7 +588,7 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let action = if signed_in {
-                    crate::throttle::clear_pair(conn, &username, &address).await?;
+                    crate::throttle::signed_in_from(conn, &username, &address, Utc::now()).await?;
                     "person.signed_in"
                 } else {
                     "person.signed_out"

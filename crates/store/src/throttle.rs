@@ -5,7 +5,7 @@
 //! as new failures arrive, and past [`MAX_ROWS`] the oldest go first.
 
 use chrono::{DateTime, Utc};
-use kitroom_core::throttle::{after_failure, Counts, Failures, Scope};
+use kitroom_core::throttle::{after_failure, Counts, Failures, Scope, KNOWN_FOR, KNOWN_PLACES};
 use serde_json::json;
 use sqlx::SqliteConnection;
 
@@ -149,10 +149,19 @@ impl Store {
         address: &str,
     ) -> Result<Counts, StoreError> {
         let mut conn = self.reader().acquire().await?;
+        let known_place: bool = sqlx::query_scalar(
+            "select exists (select 1 from sign_in_known where username = ? and address = ? and last > ?)",
+        )
+        .bind(username)
+        .bind(address)
+        .bind(time_text(Utc::now() - KNOWN_FOR))
+        .fetch_one(&mut *conn)
+        .await?;
         Ok(Counts {
             pair: read(&mut conn, Scope::Pair, &key(Scope::Pair, username, address)).await?,
             account: read(&mut conn, Scope::Account, username).await?,
             address: read(&mut conn, Scope::Address, address).await?,
+            known_place,
         })
     }
 
@@ -224,15 +233,40 @@ impl Store {
     }
 }
 
-/// Forgets the failures of `username` from `address`: they have just signed in
-/// there, password and second step alike.
-pub(crate) async fn clear_pair(
+/// `username` has just signed in from `address`, password and second step alike:
+/// forgets their failures from there, and keeps the address as one of the
+/// account's known places (only its latest [`KNOWN_PLACES`], and none older than
+/// [`KNOWN_FOR`]).
+pub(crate) async fn signed_in_from(
     conn: &mut SqliteConnection,
     username: &str,
     address: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query("delete from sign_in_failure where scope = 'pair' and key = ?")
         .bind(key(Scope::Pair, username, address))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into sign_in_known (username, address, last) values (?, ?, ?)
+         on conflict (username, address) do update set last = excluded.last",
+    )
+    .bind(username)
+    .bind(address)
+    .bind(time_text(now))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "delete from sign_in_known where username = ? and address not in
+         (select address from sign_in_known where username = ? order by last desc limit ?)",
+    )
+    .bind(username)
+    .bind(username)
+    .bind(i64::from(KNOWN_PLACES))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("delete from sign_in_known where last <= ?")
+        .bind(time_text(now - KNOWN_FOR))
         .execute(&mut *conn)
         .await?;
     Ok(())

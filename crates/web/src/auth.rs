@@ -879,7 +879,7 @@ pub(crate) fn wait_message(why: Refusal, wait: chrono::Duration) -> String {
             wait_words(wait)
         ),
         Refusal::Account => format!(
-            "This account has had too many failed sign-ins in the last hour, from more than one place, so Kitroom is refusing it everywhere for {}. Tell the IT administrator: someone may be trying to guess its password.",
+            "This account has had too many failed sign-ins in the last hour, from more than one place. For the next {}, it can sign in only where it has signed in lately, such as at school. Tell the IT administrator: someone may be trying to guess its password.",
             wait_words(wait)
         ),
     }
