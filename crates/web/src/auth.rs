@@ -665,10 +665,11 @@ const NEXT_MAX: usize = 2_000;
 /// `next` comes from a link anyone can write, so it is read the way a browser
 /// would read it in a `Location` header: a browser drops tabs and newlines, turns
 /// backslashes into slashes and takes `//host` for another site, so `/\t/evil`
-/// would lead away. Anything with a control character, a space, a backslash or
-/// a character a header cannot carry, or more than 2,000 characters, is refused outright; what is left must
-/// resolve, by the WHATWG URL rules the `url` crate implements, to a path on this
-/// site, and the answer is that resolved path (so it is always a valid header).
+/// would lead away. Anything longer than [`NEXT_MAX`], or with a control
+/// character, a space, a backslash or a character a header cannot carry, is
+/// refused outright; what is left must resolve, by the WHATWG URL rules the `url`
+/// crate implements, to a path on this site, and the answer is that resolved path
+/// (so it is always a valid header).
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     next.and_then(site_path).unwrap_or_else(|| "/".to_owned())
 }
