@@ -102,7 +102,7 @@ async fn an_unknown_name_is_refused_and_the_input_kept() {
     );
     assert!(body.contains("value=\"Hanna Adeyemi\""), "the input is kept");
     // and the search is offered with what was typed
-    assert!(body.contains("/people/find?q=Hanna%20Adeyemi"), "{body}");
+    assert!(body.contains("/people/find?q=Hanna+Adeyemi"), "{body}");
 }
 
 /// The lend field tells the manager a name will do, and offers the search.
