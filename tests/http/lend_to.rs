@@ -58,7 +58,11 @@ async fn a_manager_lends_a_device_by_full_name() {
     let r = app
         .check_out(&sbm, "LAP-1", &[("borrower", "  hannah   ADEYEMI ")])
         .await;
-    assert_eq!(r.status(), 303, "lent by full name, in any case and spacing");
+    assert_eq!(
+        r.status(),
+        303,
+        "lent by full name, in any case and spacing"
+    );
     let (_, body) = page(&sbm, &app, "/devices/LAP-1").await;
     assert!(
         body.contains("Hannah Adeyemi (hadeyemi) has it."),
@@ -79,7 +83,10 @@ async fn a_shared_name_is_refused_listing_everyone_called_that() {
     let body = r.text().await.unwrap();
     assert!(body.contains("Hannah Adeyemi (hadeyemi)"), "{body}");
     assert!(body.contains("Hannah Adeyemi (hadeyemi2)"));
-    assert!(body.contains("value=\"Hannah Adeyemi\""), "the input is kept");
+    assert!(
+        body.contains("value=\"Hannah Adeyemi\""),
+        "the input is kept"
+    );
     // the username still picks one of them
     let r = app
         .check_out(&sbm, "LAP-1", &[("borrower", "HADEYEMI")])
@@ -97,10 +104,15 @@ async fn an_unknown_name_is_refused_and_the_input_kept() {
     assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
     assert!(
-        body.contains("Nobody is called “Hanna Adeyemi” — check the spelling, or search by part of the name."),
+        body.contains(
+            "Nobody is called “Hanna Adeyemi” — check the spelling, or search by part of the name."
+        ),
         "{body}"
     );
-    assert!(body.contains("value=\"Hanna Adeyemi\""), "the input is kept");
+    assert!(
+        body.contains("value=\"Hanna Adeyemi\""),
+        "the input is kept"
+    );
     // and the search is offered with what was typed
     assert!(body.contains("/people/find?q=Hanna+Adeyemi"), "{body}");
 }
@@ -112,7 +124,10 @@ async fn the_lend_field_says_a_name_will_do() {
     let (_, body) = page(&sbm, &app, "/devices/LAP-1").await;
     assert!(body.contains("Type a name or username"));
     assert!(body.contains("data-people-search=\"/people/find.json\""));
-    assert!(body.contains("href=\"/people/find?q=&amp;back=%2Fdevices%2FLAP-1\""), "{body}");
+    assert!(
+        body.contains("href=\"/people/find?q=&amp;back=%2Fdevices%2FLAP-1\""),
+        "{body}"
+    );
 }
 
 /// A set goes to a person named in full too.
@@ -178,7 +193,8 @@ async fn the_api_lends_by_full_name() {
     assert_eq!(r.status(), 422);
     let problem = r.text().await.unwrap();
     assert!(
-        problem.contains("Hannah Adeyemi (hadeyemi)") && problem.contains("Hannah Adeyemi (hadeyemi2)"),
+        problem.contains("Hannah Adeyemi (hadeyemi)")
+            && problem.contains("Hannah Adeyemi (hadeyemi2)"),
         "{problem}"
     );
     let r = api
@@ -190,7 +206,11 @@ async fn the_api_lends_by_full_name() {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("Nobody is called “Nobody Here”"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Nobody is called “Nobody Here”"));
 }
 
 /// The type-ahead's search: managers find active people by part of a name;
@@ -201,7 +221,12 @@ async fn the_api_searches_people_by_name() {
     add_person(&app, "hbrown", "Harriet Brown").await;
     add_person(&app, "gone", "Hannah Gone").await;
     let r = app
-        .submit(&sbm, "/people/gone", "/people/gone/active", &[("active", "false")])
+        .submit(
+            &sbm,
+            "/people/gone",
+            "/people/gone/active",
+            &[("active", "false")],
+        )
         .await;
     assert!(r.status().is_redirection(), "gone is deactivated");
     let token = app.token_for("sbm").await;
@@ -244,7 +269,10 @@ async fn the_search_page_fills_the_lend_form() {
         "{body}"
     );
     let (_, device) = page(&sbm, &app, "/devices/LAP-1?borrower=hadeyemi").await;
-    assert!(device.contains("value=\"hadeyemi\""), "the lend field is filled");
+    assert!(
+        device.contains("value=\"hadeyemi\""),
+        "the lend field is filled"
+    );
     // an address elsewhere is not linked to
     let (_, body) = page(&sbm, &app, "/people/find?q=adey&back=%2F%2Fevil.example%2F").await;
     assert!(!body.contains("evil.example"));

@@ -24,8 +24,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use crate::auth::{checkbox, parse_id, set_flash, Ctx, FormBody, QueryParams};
-use crate::lend_to::Refusal;
 use crate::devices::{device_url, ListQuery};
+use crate::lend_to::Refusal;
 use crate::views::loans as v;
 use crate::{AppError, AppState};
 
