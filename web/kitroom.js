@@ -80,3 +80,38 @@
     menu.scrollLeft = Math.max(0, current.offsetLeft - 16);
   }
 })();
+(function () {
+  "use strict";
+  // "Lend to": as a name is typed, fill the field's suggestions from the same
+  // search the "Search for a person" page uses. Without JavaScript that page does it.
+  document.querySelectorAll("input[data-people-search]").forEach(function (input) {
+    var list = input.list;
+    if (!list || !window.fetch) return;
+    var timer;
+    var asked = "";
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2 || q === asked) return;
+      timer = setTimeout(function () {
+        asked = q;
+        fetch(input.getAttribute("data-people-search") + "?q=" + encodeURIComponent(q), {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" }
+        })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (found) {
+            if (!found || input.value.trim() !== q) return;
+            while (list.firstChild) list.removeChild(list.firstChild);
+            found.items.forEach(function (p) {
+              var option = document.createElement("option");
+              option.value = p.username;
+              option.textContent = p.full_name;
+              list.appendChild(option);
+            });
+          })
+          .catch(function () {});
+      }, 250);
+    });
+  });
+})();

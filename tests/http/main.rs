@@ -16,6 +16,7 @@ mod hostile;
 mod import;
 mod incidents;
 mod kits;
+mod lend_to;
 mod loans;
 mod mail_links;
 mod races;

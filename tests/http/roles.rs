@@ -68,6 +68,8 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/people", "/people", "", "LFFOO"),
     ("POST", "/people", "/people", "username=new-:me&full_name=New+Person", "LFFOO"),
     ("GET", "/people/new", "/people/new", "", "LFFOO"),
+    ("GET", "/people/find", "/people/find?q=oth", "", "LFFOO"),
+    ("GET", "/people/find.json", "/people/find.json?q=oth", "", "LFFOO"),
     ("GET", "/people/{username}", "/people/other", "", "LFFOO"),
     ("GET", "/people/{username}", "/people/admin2", "", "LFFOO"),
     ("GET", "/people/{username}/edit", "/people/other/edit", "", "LFFOO"),
@@ -156,6 +158,7 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     // a name nobody has answers a borrower as another person's does
     ("GET", "/api/v1/loans", "/api/v1/loans?borrower=nosuch", "", "UFOOO"),
     ("GET", "/api/v1/incidents", "/api/v1/incidents", "", "UOOOO"),
+    ("GET", "/api/v1/people", "/api/v1/people?q=oth", "", "UFFOO"),
     ("GET", "/api/v1/people/{username}/history", "/api/v1/people/other/history", "", "UFOOO"),
     ("GET", "/api/v1/people/{username}/history", "/api/v1/people/:me/history", "", "UOOOO"),
     ("GET", "/api/v1/people/{username}/history", "/api/v1/people/nosuch/history", "", "UFNNN"),

@@ -285,6 +285,15 @@ fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
     })
 }
 
+/// A full name as "Lend to" compares it: trimmed, runs of spaces made one, case
+/// ignored, so "  hannah   ADEYEMI " finds Hannah Adeyemi.
+pub fn name_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
 /// Whether a password is on the shipped list of common passwords (case ignored).
 pub fn is_common_password(password: &str) -> bool {
     common_passwords().contains(password.to_lowercase().as_str())
@@ -532,6 +541,13 @@ fn email(s: &str) -> Result<Option<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_matches_whatever_its_spacing_and_case() {
+        assert_eq!(name_key("  hannah   ADEYEMI "), name_key("Hannah Adeyemi"));
+        assert_eq!(name_key("ZOË Smith"), name_key("Zoë  smith"));
+        assert_ne!(name_key("Hanna Adeyemi"), name_key("Hannah Adeyemi"));
+    }
 
     #[test]
     fn only_managers_and_admins_change_the_register() {

@@ -375,6 +375,50 @@ impl Store {
             .transpose()
     }
 
+    /// The active people whose full name is `name`, spacing and case aside
+    /// ([`kitroom_core::person::name_key`]): "Lend to" by name. Usually one; two
+    /// people may share a name, and then the caller asks which.
+    pub async fn people_called(&self, name: &str) -> Result<Vec<Person>, StoreError> {
+        let key = kitroom_core::person::name_key(name);
+        if key.is_empty() {
+            return Ok(Vec::new());
+        }
+        // SQLite's `like` ignores case for ASCII letters only, so each other
+        // character matches any one character and Rust compares the few candidates:
+        // "ZOË" still finds "Zoë". Runs of spaces in a stored name match `%`.
+        let mut pattern = String::new();
+        for (i, word) in key.split(' ').enumerate() {
+            if i > 0 {
+                pattern.push_str(" %");
+            }
+            for c in word.chars() {
+                match c {
+                    '%' | '_' | '\\' => {
+                        pattern.push('\\');
+                        pattern.push(c);
+                    }
+                    c if c.is_ascii() => pattern.push(c),
+                    _ => pattern.push('_'),
+                }
+            }
+        }
+        let rows = sqlx::query_as::<_, PersonRow>(&format!(
+            "select {COLUMNS} from person where active = 1
+             and trim(full_name) like ? escape '\\' order by username limit 200"
+        ))
+        .bind(pattern)
+        .fetch_all(self.reader())
+        .await?;
+        let mut found = Vec::new();
+        for row in rows {
+            let p = Person::try_from(row)?;
+            if kitroom_core::person::name_key(&p.full_name) == key {
+                found.push(p);
+            }
+        }
+        Ok(found)
+    }
+
     pub async fn list_people(&self, f: &PeopleFilter) -> Result<Vec<Person>, StoreError> {
         let mut qb = sqlx::QueryBuilder::new(format!("select {COLUMNS} from person where 1 = 1"));
         if !f.include_inactive {

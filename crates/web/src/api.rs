@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/loans", get(loans))
         .route("/devices/{tag}/incidents", post(report_incident))
         .route("/incidents", get(incidents))
+        .route("/people", get(find_people))
         .route("/people/{username}/history", get(person_history))
         .route("/policies", post(publish_policy))
         .route("/policies/current", get(current_policy))
@@ -489,29 +490,19 @@ struct CheckOutBody {
     accessories: Vec<AccessoryAsk>,
 }
 
-/// Whom a check-out is for: the caller when `borrower` is empty or their own
-/// username; anyone else only with the right to lend to anyone.
+/// Whom a check-out is for, by username or full name: see
+/// [`crate::lend_to::borrower`], which every borrower field shares.
 pub(crate) async fn borrower(
     user: &ApiUser,
     state: &AppState,
     name: Option<&str>,
 ) -> Result<kitroom_store::people::Person, ApiError> {
-    match name.map(str::trim) {
-        None | Some("") => Ok(user.0.clone()),
-        Some(name) if name.eq_ignore_ascii_case(&user.0.username) => Ok(user.0.clone()),
-        Some(name) => {
-            user.require(Permission::LendToAnyone)?;
-            state
-                .store()
-                .person_by_username(name)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::invalid(Invalid::one(
-                        "borrower",
-                        format!("Nobody has the username “{name}”."),
-                    ))
-                })
-        }
+    use crate::lend_to::Refusal;
+    match crate::lend_to::borrower(state, &user.0, name.unwrap_or_default()).await {
+        Ok(p) => Ok(p),
+        Err(Refusal::Forbidden) => Err(ApiError::forbidden()),
+        Err(Refusal::Store(e)) => Err(e.into()),
+        Err(Refusal::NotFound(m)) => Err(ApiError::invalid(Invalid::one("borrower", m))),
     }
 }
 
@@ -853,6 +844,26 @@ async fn incidents(
         .map(incident_json)
         .collect();
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PeopleQuery {
+    q: Option<String>,
+}
+
+/// A name search for "lend to": active people whose username, full name or email
+/// contains `q`, at most [`crate::lend_to::SEARCH_LIMIT`], each as username, full
+/// name and kind. Only for those who may lend to others.
+async fn find_people(
+    user: ApiUser,
+    State(state): State<AppState>,
+    query: Result<Query<PeopleQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::LendToAnyone)?;
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
+    let people = crate::lend_to::search(&state, q.q.as_deref().unwrap_or_default()).await?;
+    Ok(Json(crate::lend_to::search_json(&people)).into_response())
 }
 
 /// Everything Kitroom holds on one person: for managers, the head and admins, and for

@@ -19,6 +19,7 @@ use kitroom_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::lend_to::Refusal;
 use crate::views::bookings as v;
 use crate::{AppError, AppState};
 
@@ -172,20 +173,13 @@ pub async fn booking_request(
 ) -> Result<BookingRequest, BookingFormError> {
     let mut invalid = Invalid::new();
     let store = state.store();
-    let person = match form.borrower.trim() {
-        "" => Some(user.id),
-        name if name.eq_ignore_ascii_case(&user.username) => Some(user.id),
-        name => {
-            if !user.role.may(Permission::LendToAnyone) {
-                return Err(BookingFormError::Forbidden);
-            }
-            match store.person_by_username(name).await? {
-                Some(p) => Some(p.id),
-                None => {
-                    invalid.add("borrower", format!("Nobody has the username “{name}”."));
-                    None
-                }
-            }
+    let person = match crate::lend_to::borrower(state, user, &form.borrower).await {
+        Ok(p) => Some(p.id),
+        Err(Refusal::Forbidden) => return Err(BookingFormError::Forbidden),
+        Err(Refusal::Store(e)) => return Err(e.into()),
+        Err(Refusal::NotFound(m)) => {
+            invalid.add("borrower", m);
+            None
         }
     };
     let chosen = [&form.device, &form.set, &form.kind]

@@ -221,10 +221,12 @@ async fn show(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(tag): Path<String>,
+    QueryParams(q): QueryParams<crate::lend_to::Prefill>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
     let device = device(&state, &tag).await?;
-    let panel = crate::loans::loan_panel(&ctx, &state, &device).await?;
+    let mut panel = crate::loans::loan_panel(&ctx, &state, &device).await?;
+    panel.checkout.borrower = q.borrower;
     render_device(&ctx, &state, &device, panel, StatusCode::OK).await
 }
 

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody};
+use crate::lend_to::Refusal;
 use crate::loans::{due_from_form, CheckOutForm};
 use crate::views::kits as v;
 use crate::{AppError, AppState};
@@ -241,10 +242,12 @@ async fn show(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    crate::auth::QueryParams(q): crate::auth::QueryParams<crate::lend_to::Prefill>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let kit = kit(&state, &id).await?;
-    let page = page_for(&ctx, &state, kit.id).await?;
+    let mut page = page_for(&ctx, &state, kit.id).await?;
+    page.checkout.borrower = q.borrower;
     Ok(v::show(&ctx, &kit, &page, Utc::now()).into_response())
 }
 
@@ -335,18 +338,13 @@ async fn check_out(
     let k = kit(&state, &id).await?;
     let mut page = page_for(&ctx, &state, k.id).await?;
     page.checkout = form.clone();
-    let borrower = match form.borrower.trim() {
-        "" => ctx.user.clone(),
-        name if name.eq_ignore_ascii_case(&ctx.user.username) => ctx.user.clone(),
-        name => {
-            ctx.require(Permission::LendToAnyone)?;
-            match state.store().person_by_username(name).await? {
-                Some(p) => p,
-                None => {
-                    page.checkout_refusal = Some(format!("Nobody has the username “{name}”. Check the spelling, or add them on the People page."));
-                    return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
-                }
-            }
+    let borrower = match crate::lend_to::borrower(&state, &ctx.user, &form.borrower).await {
+        Ok(p) => p,
+        Err(Refusal::Forbidden) => return Err(AppError::Forbidden),
+        Err(Refusal::Store(e)) => return Err(e.into()),
+        Err(Refusal::NotFound(m)) => {
+            page.checkout_refusal = Some(m);
+            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
         }
     };
     let settings = state.store().settings().await?;

@@ -15,6 +15,8 @@
 //! - [`devices`], [`locations`], [`people`], [`account`], [`log`], [`policies`],
 //!   [`loans`], [`settings`], [`calendar`], [`kits`], [`bookings`], [`checklists`]: the pages, one module per feature, each with its own
 //!   `router()`.
+//! - [`lend_to`]: whom a loan or booking is for, by username or full name, and the
+//!   search that finds people to lend to.
 //! - [`markdown`]: policy text rendered safely.
 //! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
@@ -45,6 +47,7 @@ pub mod export;
 pub mod import;
 pub mod incidents;
 pub mod kits;
+pub mod lend_to;
 pub mod loans;
 pub mod locations;
 pub mod log;
@@ -284,6 +287,7 @@ pub fn app(state: AppState) -> Router {
         .merge(devices::router())
         .merge(locations::router())
         .merge(people::router())
+        .merge(lend_to::router())
         .merge(account::router())
         .merge(two_factor::router())
         .merge(log::router())

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use crate::auth::{checkbox, parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::devices::{device_url, ListQuery};
+use crate::lend_to::Refusal;
 use crate::views::loans as v;
 use crate::{AppError, AppState};
 
@@ -352,25 +353,20 @@ async fn check_out(
     let settings = state.store().settings().await?;
     let mut panel = loan_panel(&ctx, &state, &device).await?;
     panel.checkout = form.clone();
-    let borrower = match form.borrower.trim() {
-        "" => ctx.user.clone(),
-        name if name.eq_ignore_ascii_case(&ctx.user.username) => ctx.user.clone(),
-        name => {
-            ctx.require(Permission::LendToAnyone)?;
-            match state.store().person_by_username(name).await? {
-                Some(p) => p,
-                None => {
-                    panel.checkout_refusal = Some(format!("Nobody has the username “{name}”. Check the spelling, or add them on the People page."));
-                    return refused(
-                        &ctx,
-                        &state,
-                        &device,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        panel,
-                    )
-                    .await;
-                }
-            }
+    let borrower = match crate::lend_to::borrower(&state, &ctx.user, &form.borrower).await {
+        Ok(p) => p,
+        Err(Refusal::Forbidden) => return Err(AppError::Forbidden),
+        Err(Refusal::Store(e)) => return Err(e.into()),
+        Err(Refusal::NotFound(m)) => {
+            panel.checkout_refusal = Some(m);
+            return refused(
+                &ctx,
+                &state,
+                &device,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                panel,
+            )
+            .await;
         }
     };
     let now = Utc::now();

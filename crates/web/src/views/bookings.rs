@@ -226,7 +226,8 @@ pub fn form(
                     }
                 }
                 @if ctx.may(Permission::LendToAnyone) {
-                    (Field::text("borrower", "For", &f.borrower).hint("A username. Leave empty to book for yourself.").render(invalid))
+                    (Field::text("borrower", "For", &f.borrower).hint("Type a name or username. Leave empty to book for yourself.").render(invalid))
+                    p { a href=(super::lend_to::find_url(&f.borrower, "/bookings/new")) { "Search for a person by part of their name" } }
                 }
                 (Field::text("date", "Date", &f.date).kind("date").required().render(invalid))
                 @if !periods.is_empty() {

@@ -166,12 +166,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                             form.checkout method="post" action={ (url) "/checkout" } novalidate {
                                 (csrf(&ctx.csrf))
                                 @if manager {
-                                    div.field {
-                                        label for="borrower" { "Lend to" }
-                                        p.hint { "A username. Leave empty to borrow it yourself." }
-                                        input #borrower name="borrower" type="text" list="people" value=(p.checkout.borrower) autocomplete="off";
-                                        datalist #people { @for (u, n) in &p.people { option value=(u) { (n) } } }
-                                    }
+                                    (super::lend_to::field(&p.checkout.borrower, &url, "Leave empty to borrow the set yourself.", &p.people))
                                 }
                                 (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for today").render(&Invalid::new()))
                                 @if !p.periods.is_empty() {

@@ -206,15 +206,10 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                 }
                 @let may_try = manager || matches!(p.standing, Some(PolicyStanding::Signed));
                 @if may_try {
-                form.checkout method="post" action={ (url) "/checkout" } novalidate {
+                form.checkout #checkout method="post" action={ (url) "/checkout" } novalidate {
                     (csrf(&ctx.csrf))
                     @if manager {
-                        div.field {
-                            label for="borrower" { "Lend to" }
-                            p.hint { "A username. Leave empty to borrow it yourself." }
-                            input #borrower name="borrower" type="text" list="people" value=(p.checkout.borrower) autocomplete="off";
-                            datalist #people { @for (u, n) in &p.people { option value=(u) { (n) } } }
-                        }
+                        (super::lend_to::field(&p.checkout.borrower, &url, "Leave empty to borrow it yourself.", &p.people))
                     }
                     details.more open[!p.checkout.due_on.is_empty() || !p.checkout.due_period.is_empty() || p.checkout.off_site || !p.checkout.purpose.is_empty()] {
                         summary { "Longer loan, purpose, or taking it home" }

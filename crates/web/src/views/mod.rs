@@ -22,6 +22,7 @@ pub mod export;
 pub mod import;
 pub mod incidents;
 pub mod kits;
+pub mod lend_to;
 pub mod loans;
 pub mod locations;
 pub mod log;
