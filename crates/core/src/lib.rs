@@ -36,6 +36,7 @@ pub mod booking;
 pub mod calendar;
 pub mod change;
 pub mod checklist;
+pub mod dates;
 pub mod device;
 pub mod disposal;
 pub mod event;
