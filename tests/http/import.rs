@@ -578,10 +578,20 @@ async fn the_command_line_reads_each_date_column_as_a_whole_and_costs_as_pounds(
     assert_eq!(
         stored,
         vec![
-            ("LAP-1".into(), day("2023-03-01"), day("2028-03-01"), Some(226_613)),
+            (
+                "LAP-1".into(),
+                day("2023-03-01"),
+                day("2028-03-01"),
+                Some(226_613)
+            ),
             ("LAP-2".into(), day("2022-10-01"), None, Some(129_900)),
             ("LAP-3".into(), day("1999-02-10"), None, Some(129_900)),
-            ("LAP-4".into(), day("2023-02-13"), day("2030-02-13"), Some(4_500)),
+            (
+                "LAP-4".into(),
+                day("2023-02-13"),
+                day("2030-02-13"),
+                Some(4_500)
+            ),
         ]
     );
 
@@ -625,4 +635,22 @@ async fn the_command_line_reads_each_date_column_as_a_whole_and_costs_as_pounds(
         "{err}"
     );
     assert_eq!(count(&app, "device").await, devices, "nothing is written");
+}
+
+/// A manager pasting a register with dates like 3/1/23 would not be told which way
+/// they were read, nor see the dates and costs before importing.
+#[tokio::test]
+async fn the_preview_says_how_each_date_column_was_read() {
+    let app = spawn_app().await;
+    let c = app.signed_in("sbm", "manager").await;
+    let csv = "Asset,Kind,Room,Bought,Price\nLAP-1,laptop,Library,3/1/23,\"£1,299.00\"\n";
+    let r = step(&app, &c, "/import/devices/preview", &with_csv(csv, &[])).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Dates in Bought read as day-first (UK): no value said otherwise."),
+        "{page}"
+    );
+    assert!(page.contains("3 January 2023"), "{page}");
+    assert!(page.contains("£1,299.00"), "{page}");
 }
