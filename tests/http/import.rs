@@ -568,7 +568,9 @@ async fn the_command_line_reads_each_date_column_as_a_whole_and_costs_as_pounds(
         err.contains("note: Dates in purchased_on read as month-first (US): 2/13/23 on line 5 can only be read that way."),
         "{err}"
     );
-    let stored: Vec<(String, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
+    /// Tag, purchase date, warranty end and cost in pence, as stored.
+    type Stored = (String, Option<String>, Option<String>, Option<i64>);
+    let stored: Vec<Stored> = sqlx::query_as(
         "select tag, purchased_on, warranty_until, cost_pence from device order by tag",
     )
     .fetch_all(app.store().reader())

@@ -871,4 +871,26 @@ mod tests {
         let pence = devices("cost_pence", &["349.99"]);
         assert_eq!(lines(&pence), vec![(2, "cost_pence")]);
     }
+
+    /// A date typed on a form as 3/9/25 would be stored as the year 25.
+    #[test]
+    fn a_date_on_its_own_needs_its_year_in_full_but_may_be_written_many_ways() {
+        use super::read_date_alone;
+        assert!(read_date_alone("3/9/25", "The date")
+            .unwrap_err()
+            .contains("year in full"));
+        for s in [
+            "2025-09-03",
+            "03/09/2025",
+            "3 Sep 2025",
+            "Sep 3, 2025",
+            "3rd September 2025",
+            "2025-09-03T12:00:00Z",
+        ] {
+            assert_eq!(read_date_alone(s, "The date"), Ok(day(2025, 9, 3)), "{s}");
+        }
+        assert_eq!(read_date_alone(" ", "The date"), Ok(None));
+        assert!(read_date_alone("31/02/2025", "The date").is_err());
+        assert!(read_date_alone("soon", "The date").is_err());
+    }
 }
