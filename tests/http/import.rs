@@ -526,3 +526,133 @@ async fn the_command_line_checks_everything_and_writes_all_or_nothing() {
     );
     assert!(out.contains("Encryption recorded for 1 device"));
 }
+
+/// Snipe-IT's US dates would be stored in the year 23 or with day and month swapped,
+/// and costs written with "£" and commas refused or misread, with nothing said.
+#[tokio::test]
+async fn the_command_line_reads_each_date_column_as_a_whole_and_costs_as_pounds() {
+    let app = spawn_app().await;
+    let dir = app.dir.path();
+    let run = |file: &'static str, dry_run: bool| async move {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run_with(
+            dir,
+            ImportKind::Devices,
+            &dir.join(file),
+            dry_run,
+            &mut out,
+            &mut err,
+            false,
+        )
+        .await
+        .expect("import runs");
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    };
+    std::fs::write(
+        dir.join("us.csv"),
+        "tag,kind,location,purchased_on,warranty_until,cost\n\
+         LAP-1,laptop,Library,3/1/23,3/1/28,2266.13\n\
+         LAP-2,laptop,Library,10/1/22,,\"£1,299.00\"\n\
+         LAP-3,laptop,Library,2/10/99,,1299\n\
+         LAP-4,laptop,Library,2/13/23,2/13/2030,£45\n",
+    )
+    .unwrap();
+    let (code, out, err) = run("us.csv", false).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    assert!(out.contains("Imported 4 devices."), "{out}");
+    assert!(
+        err.contains("note: Dates in purchased_on read as month-first (US): 2/13/23 on line 5 can only be read that way."),
+        "{err}"
+    );
+    /// Tag, purchase date, warranty end and cost in pence, as stored.
+    type Stored = (String, Option<String>, Option<String>, Option<i64>);
+    let stored: Vec<Stored> = sqlx::query_as(
+        "select tag, purchased_on, warranty_until, cost_pence from device order by tag",
+    )
+    .fetch_all(app.store().reader())
+    .await
+    .unwrap();
+    let day = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        stored,
+        vec![
+            (
+                "LAP-1".into(),
+                day("2023-03-01"),
+                day("2028-03-01"),
+                Some(226_613)
+            ),
+            ("LAP-2".into(), day("2022-10-01"), None, Some(129_900)),
+            ("LAP-3".into(), day("1999-02-10"), None, Some(129_900)),
+            (
+                "LAP-4".into(),
+                day("2023-02-13"),
+                day("2030-02-13"),
+                Some(4_500)
+            ),
+        ]
+    );
+
+    std::fs::write(
+        dir.join("uk.csv"),
+        "tag,kind,location,purchased_on\nLAP-5,laptop,Library,3/1/23\nLAP-6,laptop,Library,2026-11-30 08:14:22.0000000\n",
+    )
+    .unwrap();
+    let (code, out, err) = run("uk.csv", true).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    assert!(out.contains("2 devices are ready to import"), "{out}");
+    assert!(
+        err.contains(
+            "note: Dates in purchased_on read as day-first (UK): no value said otherwise."
+        ),
+        "{err}"
+    );
+
+    std::fs::write(
+        dir.join("mixed.csv"),
+        "tag,kind,location,purchased_on,warranty_until\n\
+         LAP-7,laptop,Library,13/02/2023,\n\
+         LAP-8,laptop,Library,02/14/2023,\n\
+         LAP-9,laptop,Library,1/1/85,1/1/2099\n",
+    )
+    .unwrap();
+    let devices = count(&app, "device").await;
+    let (code, _, err) = run("mixed.csv", false).await;
+    assert_eq!(code, ExitCode::from(2));
+    assert!(
+        err.contains("line 2, column purchased_on: The dates in this column are written both ways: 13/02/2023 can only be day-first (UK), but 02/14/2023 on line 3 can only be month-first (US)."),
+        "{err}"
+    );
+    assert!(err.contains("line 3, column purchased_on:"), "{err}");
+    assert!(
+        err.contains("line 4, column purchased_on: Purchase date 1 January 1985 is before 1990"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 4, column warranty_until: Warranty end 1 January 2099 is more than 15 years ahead"),
+        "{err}"
+    );
+    assert_eq!(count(&app, "device").await, devices, "nothing is written");
+}
+
+/// A manager pasting a register with dates like 3/1/23 would not be told which way
+/// they were read, nor see the dates and costs before importing.
+#[tokio::test]
+async fn the_preview_says_how_each_date_column_was_read() {
+    let app = spawn_app().await;
+    let c = app.signed_in("sbm", "manager").await;
+    let csv = "Asset,Kind,Room,Bought,Price\nLAP-1,laptop,Library,3/1/23,\"£1,299.00\"\n";
+    let r = step(&app, &c, "/import/devices/preview", &with_csv(csv, &[])).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Dates in Bought read as day-first (UK): no value said otherwise."),
+        "{page}"
+    );
+    assert!(page.contains("3 January 2023"), "{page}");
+    assert!(page.contains("£1,299.00"), "{page}");
+}

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::dates::{self, DateUse, Order};
 use crate::invalid::{self, Invalid};
 
 /// Declares a closed list of words, with their wire form (API, CSV and database) and
@@ -302,52 +303,66 @@ impl fmt::Display for AssetTag {
     }
 }
 
-/// An amount of money in pence. Parsed from "£1,234.50", "1234.5" or "1234".
+/// An amount of money in pence. Parsed from pounds as people write them: "349.99",
+/// "£1,299.00", "1299", "£45", "£ 45.5", "GBP 45"; or pence marked as such: "45p".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Pence(pub i64);
 
 impl Pence {
+    /// Commas may only group thousands ("1,299.00"): "12,50" could be twelve pounds
+    /// fifty written the European way, so it is refused rather than read as £1,250.
     pub fn parse(s: &str) -> Result<Pence, String> {
-        let cleaned: String = s
-            .trim()
-            .trim_start_matches('£')
-            .chars()
-            .filter(|c| *c != ',')
-            .collect();
-        let bad = || {
-            format!(
-                "“{}” is not an amount of money. Write it like 349.99",
-                s.trim()
-            )
+        let written = s.trim();
+        let bad = || format!("“{written}” is not an amount of money. Write it like 349.99");
+        let lower = written.to_lowercase();
+        let (text, in_pence) = match lower.strip_suffix('p') {
+            Some(p) if !p.contains(['£', '.']) && !p.starts_with("gbp") => (p.trim(), true),
+            _ => (lower.as_str(), false),
         };
-        if cleaned.is_empty() {
+        let text = text
+            .strip_prefix('£')
+            .or_else(|| text.strip_prefix("gbp"))
+            .unwrap_or(text)
+            .trim();
+        let text = text.strip_suffix("gbp").unwrap_or(text).trim();
+        let (whole, fraction) = match text.split_once('.') {
+            Some((w, f)) if !in_pence => (w, Some(f)),
+            Some(_) => return Err(bad()),
+            None => (text, None),
+        };
+        let groups: Vec<&str> = whole.split(',').collect();
+        let grouped = groups.len() == 1
+            || (!groups[0].is_empty()
+                && groups[0].len() <= 3
+                && groups[1..].iter().all(|g| g.len() == 3));
+        if whole.is_empty()
+            || !grouped
+            || !groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
+        {
             return Err(bad());
         }
-        let (pounds, pence) = match cleaned.split_once('.') {
-            Some((p, d))
-                if !d.is_empty() && d.len() <= 2 && d.chars().all(|c| c.is_ascii_digit()) =>
-            {
-                let d = if d.len() == 1 {
-                    format!("{d}0")
-                } else {
-                    d.to_owned()
-                };
-                (p, d.parse::<i64>().map_err(|_| bad())?)
+        let digits: String = groups.concat();
+        let hundredths = match fraction {
+            None => 0,
+            Some(f) if (1..=2).contains(&f.len()) && f.chars().all(|c| c.is_ascii_digit()) => {
+                format!("{f:0<2}").parse::<i64>().map_err(|_| bad())?
             }
             Some(_) => return Err(bad()),
-            None => (cleaned.as_str(), 0),
         };
-        if pounds.is_empty() || !pounds.chars().all(|c| c.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let pounds: i64 = pounds.parse().map_err(|_| bad())?;
-        pounds
-            .checked_mul(100)
-            .and_then(|p| p.checked_add(pence))
+        let too_large = || "That amount is too large for one device.".to_string();
+        let number: i64 = digits.parse().map_err(|_| too_large())?;
+        let pence = if in_pence {
+            Some(number)
+        } else {
+            number
+                .checked_mul(100)
+                .and_then(|p| p.checked_add(hundredths))
+        };
+        pence
             .filter(|p| *p <= 10_000_000_000)
             .map(Pence)
-            .ok_or_else(|| "That amount is too large for one device.".to_string())
+            .ok_or_else(too_large)
     }
 }
 
@@ -367,16 +382,25 @@ impl fmt::Display for Pence {
     }
 }
 
-/// A date typed by a person: `2025-09-03` (what a date input sends) or `03/09/2025`.
+/// A date typed by a person: `2025-09-03` (what a date input sends), `03/09/2025`
+/// (day-first), or any other form [`dates::read_date_alone`] reads. A year must be
+/// written in full: `3/9/25` is refused rather than stored as the year 25.
 pub fn parse_date(s: &str, label: &str) -> Result<Option<NaiveDate>, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(None);
+    dates::read_date_alone(s, label)
+}
+
+/// A device's date as a form, the API or an import sends it, kept to the dates that
+/// use allows ([`dates::check_range`]).
+fn device_date(
+    s: &str,
+    used: DateUse,
+    today: NaiveDate,
+    label: &str,
+) -> Result<Option<NaiveDate>, String> {
+    match dates::read_date(s, Order::DayFirst, today, label)? {
+        Some(d) => dates::check_range(d, used, today, label).map(Some),
+        None => Ok(None),
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
-        .map(Some)
-        .map_err(|_| format!("{label} must be a real date, like 2025-09-03."))
 }
 
 /// What the school knows about a device's encryption.
@@ -463,8 +487,9 @@ impl DeviceInput {
         );
         let purchased_on = invalid.check(
             "purchased_on",
-            not_future(
-                parse_date(&self.purchased_on, "Purchase date"),
+            device_date(
+                &self.purchased_on,
+                DateUse::Purchase,
                 today,
                 "Purchase date",
             ),
@@ -480,7 +505,12 @@ impl DeviceInput {
         let supplier = invalid.check("supplier", invalid::text(&self.supplier, "Supplier", 120));
         let warranty_until = invalid.check(
             "warranty_until",
-            parse_date(&self.warranty_until, "Warranty end"),
+            device_date(
+                &self.warranty_until,
+                DateUse::Warranty,
+                today,
+                "Warranty end",
+            ),
         );
         let notes = invalid.check("notes", invalid::text(&self.notes, "Notes", 4000));
         let state = invalid.check(
@@ -501,8 +531,9 @@ impl DeviceInput {
         );
         let verified_on = invalid.check(
             "encryption_verified_on",
-            not_future(
-                parse_date(&self.encryption_verified_on, "Verification date"),
+            device_date(
+                &self.encryption_verified_on,
+                DateUse::Checked,
                 today,
                 "Verification date",
             ),
@@ -584,17 +615,6 @@ impl DeviceInput {
             holds_personal_data: self.holds_personal_data,
             captures_images: self.captures_images,
         })
-    }
-}
-
-fn not_future(
-    date: Result<Option<NaiveDate>, String>,
-    today: NaiveDate,
-    label: &str,
-) -> Result<Option<NaiveDate>, String> {
-    match date? {
-        Some(d) if d > today => Err(format!("{label} cannot be in the future.")),
-        other => Ok(other),
     }
 }
 

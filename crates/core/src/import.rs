@@ -25,9 +25,9 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 
+use crate::dates::{check_range, DateColumn, DateUse};
 use crate::device::{
-    parse_date, Condition, DeviceDetails, DeviceInput, DeviceKind, EncryptionMethod,
-    EncryptionState,
+    Condition, DeviceDetails, DeviceInput, DeviceKind, EncryptionMethod, EncryptionState,
 };
 use crate::person::{
     may_manage_account, Account, AccountChange, AccountKeeper, PersonDetails, PersonInput,
@@ -448,6 +448,9 @@ pub struct Checked<T> {
     pub problems: Vec<Problem>,
     /// How many rows of the file were checked.
     pub checked: usize,
+    /// What the preview says about how the file was read, though nothing is wrong:
+    /// "Dates in Purchase Date read as day-first (UK): no value said otherwise."
+    pub notes: Vec<String>,
     /// Each field's column heading (or the field's name when no column holds it).
     columns: HashMap<&'static str, String>,
 }
@@ -472,6 +475,8 @@ struct Base<T> {
     mapping: Mapping,
     width: usize,
     header_line: u64,
+    /// Each date field's column, read as a whole before any row.
+    dates: HashMap<&'static str, DateColumn>,
     out: Checked<T>,
 }
 
@@ -503,10 +508,49 @@ impl<T> Base<T> {
                 rows: Vec::new(),
                 problems,
                 checked: 0,
+                notes: Vec::new(),
                 columns,
             },
             mapping,
+            dates: HashMap::new(),
         }
+    }
+
+    /// Decides how each of these date fields' columns is written, from all of the
+    /// column's values ([`DateColumn::read`]), and notes how it is read.
+    fn read_dates(mut self, table: &Table, fields: &[&'static str], today: NaiveDate) -> Self {
+        for field in fields {
+            let Some(i) = self.mapping.column_of(field) else {
+                continue;
+            };
+            let values = table
+                .rows
+                .iter()
+                .map(|r| (r.line, r.cells.get(i).map(String::as_str).unwrap_or("")));
+            let column = DateColumn::read(values, today);
+            self.out.notes.extend(column.note(&table.column_name(i)));
+            self.dates.insert(field, column);
+        }
+        self
+    }
+
+    /// The date in a date field's cell, as its column is read; a problem is added
+    /// to `problems`, and the date is then `None`.
+    fn date(
+        &self,
+        row: &Row,
+        field: &str,
+        label: &str,
+        today: NaiveDate,
+        problems: &mut Vec<Problem>,
+    ) -> Option<NaiveDate> {
+        let read = match self.dates.get(field) {
+            Some(column) => column.date(row.line, self.cell(row, field), today, label),
+            None => Ok(None),
+        };
+        read.map_err(|m| problems.push(self.problem(row.line, field, m)))
+            .ok()
+            .flatten()
     }
 
     fn cell<'r>(&self, row: &'r Row, field: &str) -> &'r str {
@@ -767,7 +811,11 @@ impl<'a> DeviceCheck<'a> {
         today: NaiveDate,
     ) -> Self {
         DeviceCheck {
-            base: Base::new(&table.headers, table.header_line, mapping),
+            base: Base::new(&table.headers, table.header_line, mapping).read_dates(
+                table,
+                &["purchased_on", "warranty_until", "encryption_verified_on"],
+                today,
+            ),
             register,
             today,
             tags: HashMap::new(),
@@ -780,6 +828,14 @@ impl<'a> DeviceCheck<'a> {
         let mut problems = self.base.start(row);
         let b = &self.base;
         let cell = |f: &str| b.cell(row, f).to_owned();
+        let mut date = |f: &str, label: &str| {
+            b.date(row, f, label, self.today, &mut problems)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        };
+        let purchased_on = date("purchased_on", "Purchase date");
+        let warranty_until = date("warranty_until", "Warranty end");
+        let encryption_verified_on = date("encryption_verified_on", "Verification date");
         let state = cell("encryption_state");
         let mut input = DeviceInput {
             tag: cell("tag"),
@@ -799,10 +855,10 @@ impl<'a> DeviceCheck<'a> {
                 Condition::as_str,
                 Condition::label,
             ),
-            purchased_on: cell("purchased_on"),
+            purchased_on,
             cost: cell("cost"),
             supplier: cell("supplier"),
-            warranty_until: cell("warranty_until"),
+            warranty_until,
             notes: cell("notes"),
             encryption_state: match heading_key(&state).as_str() {
                 "" => String::new(),
@@ -812,7 +868,7 @@ impl<'a> DeviceCheck<'a> {
                     .unwrap_or(state.clone()),
             },
             encryption_method: method_word(&cell("encryption_method")),
-            encryption_verified_on: cell("encryption_verified_on"),
+            encryption_verified_on,
             ..Default::default()
         };
         if input.encryption_method.is_empty() && input.encryption_state == "encrypted" {
@@ -1088,7 +1144,11 @@ impl<'a> EncryptionCheck<'a> {
         today: NaiveDate,
     ) -> Self {
         EncryptionCheck {
-            base: Base::new(&table.headers, table.header_line, mapping),
+            base: Base::new(&table.headers, table.header_line, mapping).read_dates(
+                table,
+                &["encryption_verified_on"],
+                today,
+            ),
             register,
             today,
             serials: HashMap::new(),
@@ -1126,24 +1186,22 @@ impl<'a> EncryptionCheck<'a> {
         let method = method
             .map_err(|m| problems.push(b.problem(line, "encryption_method", m)))
             .ok();
-        let verified_on = match parse_date(
-            b.cell(row, "encryption_verified_on"),
-            "The verification date",
+        let label = "The verification date";
+        let mut date_problems = Vec::new();
+        let verified_on = match b.date(
+            row,
+            "encryption_verified_on",
+            label,
+            self.today,
+            &mut date_problems,
         ) {
-            Ok(Some(d)) if d > self.today => {
-                problems.push(b.problem(
-                    line,
-                    "encryption_verified_on",
-                    "The verification date cannot be in the future.",
-                ));
-                None
-            }
-            Ok(d) => Some(d.unwrap_or(self.today)),
-            Err(m) => {
-                problems.push(b.problem(line, "encryption_verified_on", m));
-                None
-            }
+            _ if !date_problems.is_empty() => None,
+            Some(d) => check_range(d, DateUse::Checked, self.today, label)
+                .map_err(|m| problems.push(b.problem(line, "encryption_verified_on", m)))
+                .ok(),
+            None => Some(self.today),
         };
+        problems.extend(date_problems);
         let update = match (state, method, verified_on) {
             (Some(state), Some(method), Some(verified_on)) => Some(EncryptionUpdate {
                 serial: serial.to_owned(),

@@ -10,6 +10,8 @@
 //! - [`accessory`]: counted accessories (chargers, cables) lent with a loan.
 //! - [`checklist`]: per-kind return questions; a "no" about damage opens a report.
 //! - [`change`]: requests to install or change software or hardware.
+//! - [`dates`]: dates as files and people write them: a column's day/month order,
+//!   two-digit years, timestamps, and the range each use of a date allows.
 //! - [`device`]: asset tags, kinds, the status machine, encryption and the validated
 //!   details of a device.
 //! - [`person`]: usernames, kinds of person, roles and what each role may do.
@@ -36,6 +38,7 @@ pub mod booking;
 pub mod calendar;
 pub mod change;
 pub mod checklist;
+pub mod dates;
 pub mod device;
 pub mod disposal;
 pub mod event;

@@ -94,6 +94,15 @@ pub async fn run_with(
     result
 }
 
+/// Prints how the file was read, though nothing is wrong ("Dates in Purchase Date
+/// read as day-first (UK): no value said otherwise.").
+fn notes(err: &mut (dyn Write + Send), notes: &[String]) -> anyhow::Result<()> {
+    for n in notes {
+        writeln!(err, "note: {n}")?;
+    }
+    Ok(())
+}
+
 /// Prints every problem and says nothing was written.
 fn refuse(
     err: &mut (dyn Write + Send),
@@ -171,6 +180,7 @@ async fn import(
             }
             checking.finish_and_clear();
             let checked = check.finish();
+            notes(err, &checked.notes)?;
             if !checked.problems.is_empty() {
                 return refuse(err, &checked.problems, checked.checked);
             }
@@ -205,6 +215,7 @@ async fn import(
             }
             checking.finish_and_clear();
             let checked = check.finish();
+            notes(err, &checked.notes)?;
             if !checked.problems.is_empty() {
                 return refuse(err, &checked.problems, checked.checked);
             }
@@ -241,6 +252,7 @@ async fn import(
             }
             checking.finish_and_clear();
             let checked = check.finish();
+            notes(err, &checked.notes)?;
             if !checked.problems.is_empty() {
                 return refuse(err, &checked.problems, checked.checked);
             }

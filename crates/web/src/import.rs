@@ -175,6 +175,16 @@ impl Preview {
         }
     }
 
+    /// How the file was read, though nothing is wrong: how each date column's
+    /// numbers were ordered.
+    pub fn notes(&self) -> &[String] {
+        match self {
+            Preview::Devices(c) => &c.notes,
+            Preview::People(c) => &c.notes,
+            Preview::Encryption(c) => &c.notes,
+        }
+    }
+
     pub fn checked(&self) -> usize {
         match self {
             Preview::Devices(c) => c.checked,

@@ -1,5 +1,6 @@
 //! Importing CSV files: paste, map columns, preview every problem, confirm.
 
+use kitroom_core::dates::in_words;
 use kitroom_core::device::{Condition, DeviceKind, EncryptionMethod};
 use kitroom_core::import::{Field, Mapping, Sheet, Table};
 use kitroom_core::person::{PersonKind, Role};
@@ -270,6 +271,11 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
         section(sheet),
         title,
         html! {
+            @if !p.notes().is_empty() {
+                div.notice {
+                    @for n in p.notes() { p { (n) } }
+                }
+            }
             @if !problems.is_empty() {
                 div.error-summary role="alert" tabindex="-1" {
                     h2 {
@@ -296,7 +302,7 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                         p.lead { "Checked " (checked) " " (plural(checked, "row", "rows")) ": " (c.rows.len()) " " (plural(c.rows.len(), "device is", "devices are")) " ready to import." }
                         (first_rows_note(c.rows.len()))
                         table.import-preview {
-                            thead { tr { th { "Line" } th { "Tag" } th { "Device" } th { "Serial number" } th { "Location" } th { "Encryption" } } }
+                            thead { tr { th { "Line" } th { "Tag" } th { "Device" } th { "Serial number" } th { "Location" } th { "Bought" } th { "Cost" } th { "Encryption" } } }
                             tbody {
                                 @for r in c.rows.iter().take(PREVIEW_ROWS) {
                                     @let d = &r.value;
@@ -306,6 +312,8 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                                         td { span.kind { (d.kind.label()) } " " (d.make) " " (d.model) }
                                         td { (d.serial) }
                                         td { (d.location) }
+                                        td { (d.purchased_on.map(in_words).unwrap_or_default()) }
+                                        td { (d.cost.map(|p| p.to_string()).unwrap_or_default()) }
                                         td { (encryption_badge(d.encryption.state)) }
                                     }
                                 }
