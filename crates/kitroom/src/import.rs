@@ -56,6 +56,28 @@ pub async fn run(
     run_with(data_dir, what, file, dry_run, &mut out, &mut err, true).await
 }
 
+/// The person's own choices at the command line: `--map-column "HEADING=FIELD"` and
+/// `--map-value "FIELD:VALUE=WORD"`, each as typed.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    pub columns: Vec<String>,
+    pub values: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn run_chosen(
+    data_dir: &Path,
+    what: ImportKind,
+    file: &Path,
+    dry_run: bool,
+    _choices: &Choices,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+    progress: bool,
+) -> anyhow::Result<ExitCode> {
+    run_with(data_dir, what, file, dry_run, out, err, progress).await
+}
+
 /// [`run`], writing its report to `out` and its problems to `err`; progress bars are
 /// drawn on standard error when `progress` is set and it is a terminal.
 pub async fn run_with(
