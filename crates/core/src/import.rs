@@ -315,9 +315,7 @@ pub fn kind_word(s: &str) -> Option<DeviceKind> {
         "chromebook" => DeviceKind::Chromebook,
         "desktop" | "desktop_computer" | "desktop_pc" | "pc" | "computer" | "workstation"
         | "all_in_one" | "imac" => DeviceKind::Desktop,
-        "camera" | "digital_camera" | "video_camera" | "camcorder" | "webcam" => {
-            DeviceKind::Camera
-        }
+        "camera" | "digital_camera" | "video_camera" | "camcorder" | "webcam" => DeviceKind::Camera,
         "phone" | "mobile_phone" | "mobile" | "smartphone" | "iphone" | "cell_phone" => {
             DeviceKind::Phone
         }
@@ -665,7 +663,11 @@ pub struct LeftAlone {
 
 impl fmt::Display for LeftAlone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {} left alone: {}", self.line, self.serial, self.reason)
+        write!(
+            f,
+            "line {}: {} left alone: {}",
+            self.line, self.serial, self.reason
+        )
     }
 }
 
@@ -920,7 +922,10 @@ pub fn chrome_status(s: &str) -> ChromeStatus {
 /// The distinct values of a devices file's kind column that name no kind and have
 /// no word chosen yet, in the order they first appear: each is asked about once.
 pub fn unknown_kinds(table: &Table, mapping: &Mapping) -> Vec<String> {
-    let Some(i) = mapping.column_of("kind").filter(|_| mapping.sheet == Sheet::Devices) else {
+    let Some(i) = mapping
+        .column_of("kind")
+        .filter(|_| mapping.sheet == Sheet::Devices)
+    else {
         return Vec::new();
     };
     let mut seen = HashSet::new();
@@ -929,7 +934,9 @@ pub fn unknown_kinds(table: &Table, mapping: &Mapping) -> Vec<String> {
         .iter()
         .filter_map(|r| r.cells.get(i))
         .map(|c| c.trim())
-        .filter(|c| !c.is_empty() && kind_word(c).is_none() && mapping.value_for("kind", c).is_none())
+        .filter(|c| {
+            !c.is_empty() && kind_word(c).is_none() && mapping.value_for("kind", c).is_none()
+        })
         .filter(|c| seen.insert(heading_key(c)))
         .map(str::to_owned)
         .collect()
@@ -940,7 +947,9 @@ pub fn column_choice(s: &str) -> Result<(String, String), String> {
     s.rsplit_once('=')
         .map(|(c, f)| (c.trim().to_owned(), f.trim().to_owned()))
         .filter(|(c, _)| !c.is_empty())
-        .ok_or_else(|| format!("--map-column takes COLUMN=FIELD, like \"Asset ID=tag\", not “{s}”."))
+        .ok_or_else(|| {
+            format!("--map-column takes COLUMN=FIELD, like \"Asset ID=tag\", not “{s}”.")
+        })
 }
 
 /// Parses `--map-value "FIELD:VALUE=WORD"` into its field, value and word.
@@ -1661,20 +1670,43 @@ mod tests {
             own(&[("Category", "kind"), ("Model name", "model"), ("Manufacturer", "make"), ("Serial", "serial"), ("Asset Tag", "tag"), ("Location", "location"), ("Notes", "notes"), ("Purchase Date", "purchased_on"), ("Purchase Cost", "cost"), ("Warranty", "warranty_until"), ("Supplier", "supplier")])
         );
         assert_eq!(
-            fields_of(Sheet::Devices, "Serial Number,Status,Asset ID,User,Location,Notes,Last Sync,Model"),
-            own(&[("Serial Number", "serial"), ("Asset ID", "tag"), ("Location", "location"), ("Notes", "notes"), ("Model", "model")])
+            fields_of(
+                Sheet::Devices,
+                "Serial Number,Status,Asset ID,User,Location,Notes,Last Sync,Model"
+            ),
+            own(&[
+                ("Serial Number", "serial"),
+                ("Asset ID", "tag"),
+                ("Location", "location"),
+                ("Notes", "notes"),
+                ("Model", "model")
+            ])
         );
         assert_eq!(
-            fields_of(Sheet::Encryption, "Serial Number,Status,Asset ID,User,Location,Notes,Last Sync,Model"),
-            own(&[("Serial Number", "serial"), ("Status", "chrome_status"), ("Last Sync", "encryption_verified_on")])
+            fields_of(
+                Sheet::Encryption,
+                "Serial Number,Status,Asset ID,User,Location,Notes,Last Sync,Model"
+            ),
+            own(&[
+                ("Serial Number", "serial"),
+                ("Status", "chrome_status"),
+                ("Last Sync", "encryption_verified_on")
+            ])
         );
         assert_eq!(
             fields_of(Sheet::Encryption, "Device ID,Device name,Enrollment date,Last check-in,Serial number,Manufacturer,Model,Encrypted"),
             own(&[("Last check-in", "encryption_verified_on"), ("Serial number", "serial"), ("Encrypted", "encryption_state")])
         );
         assert_eq!(
-            fields_of(Sheet::Encryption, "Computer Name,Serial Number,Asset Tag,Last Inventory Update,FileVault 2 Status"),
-            own(&[("Serial Number", "serial"), ("Last Inventory Update", "encryption_verified_on"), ("FileVault 2 Status", "encryption_state")])
+            fields_of(
+                Sheet::Encryption,
+                "Computer Name,Serial Number,Asset Tag,Last Inventory Update,FileVault 2 Status"
+            ),
+            own(&[
+                ("Serial Number", "serial"),
+                ("Last Inventory Update", "encryption_verified_on"),
+                ("FileVault 2 Status", "encryption_state")
+            ])
         );
     }
 
@@ -1698,7 +1730,10 @@ mod tests {
 
     #[test]
     fn a_chosen_column_and_value_replace_the_guess() {
-        let t = table("Asset Tag,Inventory No,Category,Room", &["X,LAP-1,Railings,Hall", "Y,LAP-2,railings,Hall"]);
+        let t = table(
+            "Asset Tag,Inventory No,Category,Room",
+            &["X,LAP-1,Railings,Hall", "Y,LAP-2,railings,Hall"],
+        );
         let mut m = Mapping::automatic(Sheet::Devices, &t.headers);
         assert_eq!(unknown_kinds(&t, &m), vec!["Railings".to_owned()]);
         m.choose_column(&t.headers, "inventory no", "tag").unwrap();
@@ -1715,7 +1750,11 @@ mod tests {
         );
         assert_eq!(
             value_choice("kind:Ornamental Railings=other"),
-            Ok(("kind".to_owned(), "Ornamental Railings".to_owned(), "other".to_owned()))
+            Ok((
+                "kind".to_owned(),
+                "Ornamental Railings".to_owned(),
+                "other".to_owned()
+            ))
         );
         assert!(value_choice("kind=other").is_err());
     }

@@ -108,7 +108,10 @@ pub async fn run_chosen(
     let mut mapping = Mapping::automatic(sheet, &table.headers);
     if let Err(m) = choose(&mut mapping, &table, choices) {
         writeln!(err, "{m}")?;
-        writeln!(err, "Nothing was imported. Fix the option and run the command again.")?;
+        writeln!(
+            err,
+            "Nothing was imported. Fix the option and run the command again."
+        )?;
         return Ok(ExitCode::from(REFUSED));
     }
     for i in mapping.ignored() {

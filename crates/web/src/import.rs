@@ -93,7 +93,9 @@ impl ImportForm {
         for (k, value) in fields {
             if k == "csv" {
                 form.csv = value;
-            } else if let Some((field, from)) = k.strip_prefix("map:").and_then(|r| r.split_once(':')) {
+            } else if let Some((field, from)) =
+                k.strip_prefix("map:").and_then(|r| r.split_once(':'))
+            {
                 if !value.trim().is_empty() && form.values.len() < 1_000 {
                     form.values.push((field.to_owned(), from.to_owned(), value));
                 }
@@ -327,26 +329,26 @@ async fn confirm(
         Preview::Encryption(c) => {
             let left_alone = c.left_alone.clone();
             match state.store().import_encryption(actor, c, nothing()).await? {
-            Outcome::Written(summary) => {
-                tracing::info!(
-                    devices = summary.updated.len(),
-                    unmatched = summary.unmatched.len(),
-                    "encryption status imported"
-                );
-                let result = EncryptionResult {
-                    updated: summary.updated.len(),
-                    unchanged: summary.unchanged,
-                    left_alone,
-                    unmatched: summary
-                        .unmatched
-                        .into_iter()
-                        .map(|l| (l.line, l.value))
-                        .collect(),
-                };
-                ctx.session.insert(RESULT_KEY, result).await?;
-                return Ok(Redirect::to("/import/encryption/done").into_response());
-            }
-            Outcome::Refused(problems) => problems,
+                Outcome::Written(summary) => {
+                    tracing::info!(
+                        devices = summary.updated.len(),
+                        unmatched = summary.unmatched.len(),
+                        "encryption status imported"
+                    );
+                    let result = EncryptionResult {
+                        updated: summary.updated.len(),
+                        unchanged: summary.unchanged,
+                        left_alone,
+                        unmatched: summary
+                            .unmatched
+                            .into_iter()
+                            .map(|l| (l.line, l.value))
+                            .collect(),
+                    };
+                    ctx.session.insert(RESULT_KEY, result).await?;
+                    return Ok(Redirect::to("/import/encryption/done").into_response());
+                }
+                Outcome::Refused(problems) => problems,
             }
         }
     };
