@@ -108,8 +108,9 @@ async fn every_problem_in_a_pasted_file_is_listed_by_line_and_column_and_nothing
     let r = step(&app, &c, "/import/devices/preview", &[("csv", EVERY_ERROR)]).await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
-    assert!(page.contains(&problem_row(1, "tag")), "{page}");
-    assert!(page.contains("No column holds tag"));
+    // The message is about the whole file, in words, not an internal field's name.
+    assert!(page.contains(&problem_row(1, "")), "{page}");
+    assert!(page.contains("No column holds the asset tag"));
 
     let r = step(
         &app,
@@ -137,7 +138,7 @@ async fn every_problem_in_a_pasted_file_is_listed_by_line_and_column_and_nothing
             "Serial Number",
             "The serial number SN-B is also on line 3",
         ),
-        (7, "Type", "“toaster” is not a device kind"),
+        (7, "Type", "“toaster” is not a kind of device Kitroom knows"),
         (8, "Bought", "Purchase date must be a real date"),
         (9, "Price", "“lots” is not an amount of money"),
         (

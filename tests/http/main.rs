@@ -14,6 +14,7 @@ mod disconnects;
 mod full_disk;
 mod hostile;
 mod import;
+mod import_layouts;
 mod incidents;
 mod kits;
 mod lend_to;

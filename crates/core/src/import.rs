@@ -19,7 +19,7 @@
 //! - [`Mapping`]: which field each column holds, chosen or matched by its heading.
 //! - [`DeviceCheck`], [`PeopleCheck`], [`EncryptionCheck`]: the row-by-row checks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -122,7 +122,15 @@ const DEVICE_FIELDS: &[Field] = &[
         "tag",
         "Asset tag",
         true,
-        &["asset", "asset_number", "asset_no"],
+        // Google Admin's "Asset ID"; Intune's "Device name" is the name the school
+        // gave the device, most often the tag on its label.
+        &[
+            "asset",
+            "asset_number",
+            "asset_no",
+            "asset_id",
+            "device_name",
+        ],
     ),
     field(
         "kind",
@@ -131,7 +139,8 @@ const DEVICE_FIELDS: &[Field] = &[
         &["type", "device_type", "device_kind", "category"],
     ),
     field("make", "Make", false, &["manufacturer", "brand"]),
-    field("model", "Model", false, &[]),
+    // Snipe-IT's "Model name" (its "Model Number" is a part number, not kept).
+    field("model", "Model", false, &["model_name"]),
     field(
         "serial",
         "Serial number",
@@ -146,7 +155,12 @@ const DEVICE_FIELDS: &[Field] = &[
         false,
         &["purchased", "date_purchased", "bought"],
     ),
-    field("cost", "Cost in pounds", false, &["price", "cost_gbp"]),
+    field(
+        "cost",
+        "Cost in pounds",
+        false,
+        &["price", "cost_gbp", "purchase_cost"],
+    ),
     field("cost_pence", "Cost in pence", false, &[]),
     field("supplier", "Supplier", false, &["vendor"]),
     field(
@@ -158,6 +172,7 @@ const DEVICE_FIELDS: &[Field] = &[
             "warranty_end",
             "warranty_expires",
             "warranty_expiry",
+            "warranty_expires_on",
         ],
     ),
     field("notes", "Notes", false, &["comments", "note"]),
@@ -165,13 +180,15 @@ const DEVICE_FIELDS: &[Field] = &[
         "encryption_state",
         "Encryption",
         false,
-        &["encrypted", "encryption_status"],
+        ENCRYPTION_STATE_ALIASES,
     ),
     field("encryption_method", "Encryption method", false, &[]),
     field(
         "encryption_verified_on",
         "Encryption verified on",
         false,
+        // Not "Last Sync" and its kind: in a devices file, a device's last report
+        // is no evidence of encryption.
         &["encryption_verified", "verified_on"],
     ),
     field(
@@ -220,32 +237,92 @@ const ENCRYPTION_FIELDS: &[Field] = &[
         true,
         &["serial_no", "serialnumber", "sn"],
     ),
+    // Needed, unless the file is Google Admin's Chrome devices export: see
+    // [`Mapping::problems`] and [`chrome_status`].
     field(
         "encryption_state",
         "Encryption",
         true,
-        &[
-            "encrypted",
-            "encryption_status",
-            "bitlocker_status",
-            "filevault_status",
-            "filevault_2_status",
-            "storage_encryption",
-        ],
+        ENCRYPTION_STATE_ALIASES,
     ),
     field("encryption_method", "Encryption method", false, &[]),
     field(
         "encryption_verified_on",
         "Encryption verified on",
         false,
-        &[
-            "encryption_verified",
-            "verified_on",
-            "last_check_in",
-            "checked_on",
-        ],
+        VERIFIED_ON_ALIASES,
+    ),
+    field(
+        "chrome_status",
+        "Status in Google Admin",
+        false,
+        &["status", "chrome_status"],
     ),
 ];
+
+/// The encryption columns of device-management exports: Intune's "Encrypted",
+/// Jamf Pro's "FileVault 2 Status" (computers) and "Data Protection" (mobile devices).
+const ENCRYPTION_STATE_ALIASES: &[&str] = &[
+    "encrypted",
+    "encryption_status",
+    "bitlocker_status",
+    "filevault_status",
+    "filevault_2_status",
+    "storage_encryption",
+    "data_protection",
+];
+
+/// When the device last reported: Intune's "Last check-in", Google Admin's "Last
+/// Sync", Jamf Pro's "Last Inventory Update".
+const VERIFIED_ON_ALIASES: &[&str] = &[
+    "encryption_verified",
+    "verified_on",
+    "last_check_in",
+    "checked_on",
+    "last_sync",
+    "last_inventory_update",
+];
+
+/// How a message names a field in words: "the asset tag", "the kind of device".
+pub fn described(f: &Field) -> String {
+    match f.name {
+        "kind" if f.label == "Kind" => "the kind of device".into(),
+        "encryption_state" => "the encryption status".into(),
+        "chrome_status" => "the status in Google Admin".into(),
+        _ => format!("the {}", f.label.to_lowercase()),
+    }
+}
+
+/// The usual names of Snipe-IT's categories (and other registers' types) for each
+/// kind: plural or singular, any case. `None` for a word that names no kind, which
+/// the person then maps once ([`Mapping::choose_value`]).
+pub fn kind_word(s: &str) -> Option<DeviceKind> {
+    let key = heading_key(s);
+    if key.is_empty() {
+        return None;
+    }
+    if let Some(k) = DeviceKind::ALL
+        .iter()
+        .find(|k| k.as_str() == key || heading_key(k.label()) == key)
+    {
+        return Some(*k);
+    }
+    let single = key.strip_suffix('s').unwrap_or(&key);
+    let kind = match single {
+        "ipad" | "ipad_mini" | "ipad_air" | "ipad_pro" => DeviceKind::Ipad,
+        "tablet" | "android_tablet" | "tablet_computer" => DeviceKind::Tablet,
+        "laptop" | "notebook" | "macbook" | "netbook" | "laptop_computer" => DeviceKind::Laptop,
+        "chromebook" => DeviceKind::Chromebook,
+        "desktop" | "desktop_computer" | "desktop_pc" | "pc" | "computer" | "workstation"
+        | "all_in_one" | "imac" => DeviceKind::Desktop,
+        "camera" | "digital_camera" | "video_camera" | "camcorder" | "webcam" => DeviceKind::Camera,
+        "phone" | "mobile_phone" | "mobile" | "smartphone" | "iphone" | "cell_phone" => {
+            DeviceKind::Phone
+        }
+        _ => return None,
+    };
+    Some(kind)
+}
 
 /// A heading or a word as it is compared: lower case, every run of other characters
 /// turned into one `_`. "Serial Number", "serial-number" and "serial_number" match.
@@ -321,11 +398,15 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Which field each column holds; `None` for a column that is ignored.
+/// Which field each column holds (`None` for a column that is ignored), and the
+/// word the person chose for a value Kitroom does not know ("Ornamental Railings"
+/// in a kind column is `other`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
     sheet: Sheet,
     columns: Vec<Option<&'static str>>,
+    /// (field, [`heading_key`] of the value) → (the value as written, the word chosen).
+    values: BTreeMap<(&'static str, String), (String, String)>,
 }
 
 impl Mapping {
@@ -345,7 +426,11 @@ impl Mapping {
                     .map(|f| f.name)
             })
             .collect();
-        Mapping { sheet, columns }
+        Mapping {
+            sheet,
+            columns,
+            values: BTreeMap::new(),
+        }
     }
 
     /// The fields a person chose for each column, by name; an empty or unknown
@@ -359,7 +444,117 @@ impl Mapping {
                     .map(|f| f.name)
             })
             .collect();
-        Mapping { sheet, columns }
+        Mapping {
+            sheet,
+            columns,
+            values: BTreeMap::new(),
+        }
+    }
+
+    /// Says that the column headed `column` holds `field` (by its name, as in
+    /// `--map-column "Asset ID=tag"`); an empty field or `ignore` ignores the column.
+    /// Another column matched to the same field is then ignored.
+    pub fn choose_column(
+        &mut self,
+        headers: &[String],
+        column: &str,
+        field: &str,
+    ) -> Result<(), String> {
+        let column = column.trim();
+        let i = headers
+            .iter()
+            .position(|h| h.trim() == column)
+            .or_else(|| {
+                headers
+                    .iter()
+                    .position(|h| heading_key(h) == heading_key(column))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "The file has no column “{column}”. Its columns are: {}.",
+                    headers.join(", ")
+                )
+            })?;
+        let field = field.trim();
+        let chosen = if field.is_empty() || field.eq_ignore_ascii_case("ignore") {
+            None
+        } else {
+            Some(self.field_named(field)?.name)
+        };
+        if chosen.is_some() {
+            for c in self.columns.iter_mut().filter(|c| **c == chosen) {
+                *c = None;
+            }
+        }
+        if self.columns.len() <= i {
+            self.columns.resize(i + 1, None);
+        }
+        self.columns[i] = chosen;
+        Ok(())
+    }
+
+    fn field_named(&self, name: &str) -> Result<&'static Field, String> {
+        let key = heading_key(name);
+        self.sheet
+            .fields()
+            .iter()
+            .find(|f| f.name == key || heading_key(f.label) == key)
+            .ok_or_else(|| {
+                format!(
+                    "“{}” is not one of Kitroom's {} fields. They are: {}.",
+                    name.trim(),
+                    self.sheet.as_str(),
+                    self.sheet
+                        .fields()
+                        .iter()
+                        .map(|f| f.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+
+    /// Says that `value` in the column holding `field` means `word` (as in
+    /// `--map-value "kind:Ornamental Railings=other"`). A kind or a condition must be
+    /// one Kitroom has.
+    pub fn choose_value(&mut self, field: &str, value: &str, word: &str) -> Result<(), String> {
+        let f = self.field_named(field)?;
+        let word = word.trim();
+        let word = match f.name {
+            "kind" if self.sheet == Sheet::Devices => kind_word(word)
+                .map(|k| k.as_str().to_owned())
+                .ok_or_else(|| {
+                    format!(
+                        "“{word}” is not a kind of device. Choose one of: {}.",
+                        DeviceKind::ALL
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?,
+            _ => word.to_owned(),
+        };
+        self.values.insert(
+            (f.name, heading_key(value)),
+            (value.trim().to_owned(), word),
+        );
+        Ok(())
+    }
+
+    /// The word chosen for `value` in the column holding `field`, if one was.
+    pub fn value_for(&self, field: &str, value: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|((f, k), _)| *f == field && *k == heading_key(value))
+            .map(|(_, (_, w))| w.as_str())
+    }
+
+    /// Every value chosen: (field, value as written, word).
+    pub fn value_choices(&self) -> impl Iterator<Item = (&'static str, &str, &str)> {
+        self.values
+            .iter()
+            .map(|((f, _), (v, w))| (*f, v.as_str(), w.as_str()))
     }
 
     pub fn sheet(&self) -> Sheet {
@@ -388,19 +583,21 @@ impl Mapping {
     pub fn problems(&self, table: &Table) -> Vec<Problem> {
         let line = table.header_line;
         let mut problems = Vec::new();
+        // Google Admin's Chrome export has no encryption column: its Status says it.
+        let chrome = self.sheet == Sheet::Encryption && self.column_of("chrome_status").is_some();
         for f in self.sheet.fields() {
             let holding: Vec<usize> = (0..self.columns.len())
                 .filter(|i| self.columns[*i] == Some(f.name))
                 .collect();
-            if f.required && holding.is_empty() {
+            if f.required && holding.is_empty() && !(chrome && f.name == "encryption_state") {
                 problems.push(Problem::new(
                     line,
-                    f.name,
+                    "",
                     format!(
-                        "No column holds {} ({}), and every row needs it. Name a column {} or choose which column holds it.",
+                        "No column holds {}, and every row needs it. Choose which column holds it (at the command line, --map-column \"COLUMN={}\"), or head a column “{}”.",
+                        described(f),
                         f.name,
-                        f.label.to_lowercase(),
-                        f.name
+                        f.label
                     ),
                 ));
             }
@@ -412,7 +609,7 @@ impl Mapping {
                         "Columns {} and {} both hold {}. Keep one and ignore the other.",
                         table.column_name(holding[0]),
                         table.column_name(*extra),
-                        f.name
+                        described(f)
                     ),
                 ));
             }
@@ -451,8 +648,30 @@ pub struct Checked<T> {
     /// What the preview says about how the file was read, though nothing is wrong:
     /// "Dates in Purchase Date read as day-first (UK): no value said otherwise."
     pub notes: Vec<String>,
-    /// Each field's column heading (or the field's name when no column holds it).
+    /// Rows read but not to be written, and not a reason to refuse the file: an
+    /// encryption row whose status is blank, or a Chrome device no longer provisioned.
+    pub left_alone: Vec<LeftAlone>,
+    /// Each field's column heading (or the field's label when no column holds it).
     columns: HashMap<&'static str, String>,
+}
+
+/// A row of an encryption file that is listed and left alone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeftAlone {
+    pub line: u64,
+    pub serial: String,
+    /// Why, in words, naming the file's own column.
+    pub reason: String,
+}
+
+impl fmt::Display for LeftAlone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: {} left alone: {}",
+            self.line, self.serial, self.reason
+        )
+    }
 }
 
 impl<T> Checked<T> {
@@ -495,7 +714,7 @@ impl<T> Base<T> {
                 let name = mapping
                     .column_of(f.name)
                     .map(|i| table.column_name(i))
-                    .unwrap_or_else(|| f.name.to_owned());
+                    .unwrap_or_else(|| f.label.to_owned());
                 (f.name, name)
             })
             .collect();
@@ -509,6 +728,7 @@ impl<T> Base<T> {
                 problems,
                 checked: 0,
                 notes: Vec::new(),
+                left_alone: Vec::new(),
                 columns,
             },
             mapping,
@@ -636,6 +856,9 @@ pub fn encryption_status(s: &str) -> Result<EncryptionState, String> {
     let key = heading_key(s).replace('_', " ");
     const YES: &[&str] = &[
         "encrypted",
+        // Jamf Pro's FileVault 2 Status.
+        "all partitions encrypted",
+        "boot partitions encrypted",
         "yes",
         "y",
         "true",
@@ -648,6 +871,7 @@ pub fn encryption_status(s: &str) -> Result<EncryptionState, String> {
     ];
     const NO: &[&str] = &[
         "not encrypted",
+        "no partitions encrypted",
         "no",
         "n",
         "false",
@@ -673,6 +897,97 @@ pub fn encryption_status(s: &str) -> Result<EncryptionState, String> {
             s.trim()
         ))
     }
+}
+
+/// An encryption cell as an encryption file is read: `None` when it does not say
+/// (blank, "unknown", "Not Applicable", or part way through, as Jamf's "Encrypting"
+/// and "Some Partitions Encrypted"), and the row is then left alone. A word that is
+/// none of these is a problem, as [`encryption_status`] says.
+pub fn encryption_reading(s: &str) -> Result<Option<EncryptionState>, String> {
+    let key = heading_key(s).replace('_', " ");
+    const UNSAID: &[&str] = &[
+        "",
+        "unknown",
+        "not known",
+        "not applicable",
+        "n a",
+        "encrypting",
+        "decrypting",
+        "pending",
+        "some partitions encrypted",
+    ];
+    if UNSAID.contains(&key.as_str()) {
+        return Ok(None);
+    }
+    encryption_status(s).map(Some)
+}
+
+/// What Google Admin's Status says about a Chrome device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChromeStatus {
+    /// Provisioned (ACTIVE): managed, so ChromeOS encrypts its user data.
+    Provisioned,
+    /// Deprovisioned, disabled, or otherwise not managed now: left alone.
+    NotManaged,
+    /// A blank cell, or a word that is not Google Admin's.
+    Other,
+}
+
+/// Reads Google Admin's Status column: "Provisioned" or `ACTIVE` is provisioned;
+/// deprovisioned, disabled and the other states of a device out of use are not.
+pub fn chrome_status(s: &str) -> ChromeStatus {
+    match heading_key(s).as_str() {
+        "active" | "provisioned" => ChromeStatus::Provisioned,
+        "deprovisioned" | "disabled" | "inactive" | "pre_provisioned" | "return_requested"
+        | "return_arrived" | "shipped" | "delinquent" | "deprovision" | "lost" => {
+            ChromeStatus::NotManaged
+        }
+        _ => ChromeStatus::Other,
+    }
+}
+
+/// The distinct values of a devices file's kind column that name no kind and have
+/// no word chosen yet, in the order they first appear: each is asked about once.
+pub fn unknown_kinds(table: &Table, mapping: &Mapping) -> Vec<String> {
+    let Some(i) = mapping
+        .column_of("kind")
+        .filter(|_| mapping.sheet == Sheet::Devices)
+    else {
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    table
+        .rows
+        .iter()
+        .filter_map(|r| r.cells.get(i))
+        .map(|c| c.trim())
+        .filter(|c| {
+            !c.is_empty() && kind_word(c).is_none() && mapping.value_for("kind", c).is_none()
+        })
+        .filter(|c| seen.insert(heading_key(c)))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Parses `--map-column "HEADING=FIELD"` into its heading and field.
+pub fn column_choice(s: &str) -> Result<(String, String), String> {
+    s.rsplit_once('=')
+        .map(|(c, f)| (c.trim().to_owned(), f.trim().to_owned()))
+        .filter(|(c, _)| !c.is_empty())
+        .ok_or_else(|| {
+            format!("--map-column takes COLUMN=FIELD, like \"Asset ID=tag\", not “{s}”.")
+        })
+}
+
+/// Parses `--map-value "FIELD:VALUE=WORD"` into its field, value and word.
+pub fn value_choice(s: &str) -> Result<(String, String, String), String> {
+    s.split_once(':')
+        .and_then(|(f, rest)| rest.rsplit_once('=').map(|(v, w)| (f, v, w)))
+        .map(|(f, v, w)| (f.trim().to_owned(), v.trim().to_owned(), w.trim().to_owned()))
+        .filter(|(f, v, w)| !f.is_empty() && !v.is_empty() && !w.is_empty())
+        .ok_or_else(|| {
+            format!("--map-value takes FIELD:VALUE=WORD, like \"kind:Ornamental Railings=other\", not “{s}”.")
+        })
 }
 
 /// The encryption method named somewhere in a cell: "BitLocker On" is BitLocker.
@@ -834,17 +1149,26 @@ impl<'a> DeviceCheck<'a> {
                 .unwrap_or_default()
         };
         let purchased_on = date("purchased_on", "Purchase date");
-        let warranty_until = date("warranty_until", "Warranty end");
+        // Snipe-IT's "Warranty" is a number of months from the purchase date (worked
+        // out below); anything else in the column is a date.
+        let warranty_text = cell("warranty_until");
+        let warranty_until = if warranty_text.parse::<u32>().is_ok() {
+            warranty_text
+        } else {
+            date("warranty_until", "Warranty end")
+        };
         let encryption_verified_on = date("encryption_verified_on", "Verification date");
         let state = cell("encryption_state");
+        let kind_text = cell("kind");
+        let kind = match b.mapping.value_for("kind", &kind_text) {
+            Some(w) => w.to_owned(),
+            None => kind_word(&kind_text)
+                .map(|k| k.as_str().to_owned())
+                .unwrap_or_else(|| kind_text.clone()),
+        };
         let mut input = DeviceInput {
             tag: cell("tag"),
-            kind: word(
-                &cell("kind"),
-                DeviceKind::ALL,
-                DeviceKind::as_str,
-                DeviceKind::label,
-            ),
+            kind,
             make: cell("make"),
             model: cell("model"),
             serial: cell("serial"),
@@ -871,6 +1195,17 @@ impl<'a> DeviceCheck<'a> {
             encryption_verified_on,
             ..Default::default()
         };
+        // Snipe-IT's "Warranty" is a number of months from the purchase date.
+        if let (Ok(months), Ok(bought)) = (
+            input.warranty_until.trim().parse::<u32>(),
+            NaiveDate::parse_from_str(&input.purchased_on, "%Y-%m-%d"),
+        ) {
+            if (1..=600).contains(&months) {
+                if let Some(until) = bought.checked_add_months(chrono::Months::new(months)) {
+                    input.warranty_until = until.format("%Y-%m-%d").to_string();
+                }
+            }
+        }
         if input.encryption_method.is_empty() && input.encryption_state == "encrypted" {
             if let Some(m) = method_named_in(&state) {
                 input.encryption_method = m.as_str().into();
@@ -916,6 +1251,10 @@ impl<'a> DeviceCheck<'a> {
                         }
                         "kind" if input.kind.is_empty() => format!(
                             "There is no kind on this line. Write one of: {}.",
+                            DeviceKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                        "kind" => format!(
+                            "“{kind_text}” is not a kind of device Kitroom knows. Choose its kind once for the whole file (at the command line, --map-value \"kind:{kind_text}=other\" or another of: {}).",
                             DeviceKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
                         ),
                         "location" if input.location.is_empty() => {
@@ -1171,21 +1510,75 @@ impl<'a> EncryptionCheck<'a> {
         } else {
             self.serials.insert(serial.to_lowercase(), line);
         }
-        let status_text = b.cell(row, "encryption_state");
-        let state = encryption_status(status_text)
-            .map_err(|m| problems.push(b.problem(line, "encryption_state", m)))
-            .ok();
-        let method_text = b.cell(row, "encryption_method");
-        let method = if method_text.is_empty() {
-            Ok(method_named_in(status_text))
-        } else {
-            method_word(method_text)
-                .parse::<EncryptionMethod>()
-                .map(Some)
+        // Google Admin's Chrome export: a provisioned device is encrypted by ChromeOS,
+        // one no longer managed is left alone.
+        let chrome = b.mapping.column_of("chrome_status").is_some();
+        let has_state = b.mapping.column_of("encryption_state").is_some();
+        let chrome_text = b.cell(row, "chrome_status");
+        let leave = |reason: String| LeftAlone {
+            line,
+            serial: serial.to_owned(),
+            reason,
         };
-        let method = method
+        let mut left_alone = None;
+        let mut state = None;
+        let mut method = Some(None);
+        if chrome {
+            match chrome_status(chrome_text) {
+                ChromeStatus::NotManaged => {
+                    left_alone = Some(leave(format!(
+                        "its {} is {chrome_text}, so Kitroom does not count it as encrypted.",
+                        b.out.column("chrome_status")
+                    )))
+                }
+                ChromeStatus::Provisioned if !has_state => {
+                    state = Some(EncryptionState::Encrypted);
+                    method = Some(Some(EncryptionMethod::Chromeos));
+                }
+                ChromeStatus::Other if !has_state => {
+                    if chrome_text.is_empty() {
+                        left_alone = Some(leave(format!(
+                            "its {} cell is empty, so its encryption is unknown.",
+                            b.out.column("chrome_status")
+                        )));
+                    } else {
+                        problems.push(b.problem(
+                            line,
+                            "chrome_status",
+                            format!("“{chrome_text}” is not a status Google Admin gives a Chrome device. Kitroom counts a provisioned (ACTIVE) device as encrypted by ChromeOS and leaves deprovisioned and disabled ones alone."),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if has_state && left_alone.is_none() {
+            let status_text = b.cell(row, "encryption_state");
+            match encryption_reading(status_text) {
+                Ok(Some(s)) => state = Some(s),
+                Ok(None) => {
+                    let column = b.out.column("encryption_state");
+                    left_alone = Some(leave(if status_text.is_empty() {
+                        format!("its {column} cell is empty, so its encryption is unknown.")
+                    } else {
+                        format!("its {column} says “{status_text}”, which is neither encrypted nor not, so its encryption is unknown.")
+                    }));
+                }
+                Err(m) => problems.push(b.problem(line, "encryption_state", m)),
+            }
+            let method_text = b.cell(row, "encryption_method");
+            method = if method_text.is_empty() {
+                // "BitLocker On" is BitLocker; a "FileVault 2 Status" column is FileVault.
+                Ok(method_named_in(status_text)
+                    .or_else(|| method_named_in(&b.out.column("encryption_state"))))
+            } else {
+                method_word(method_text)
+                    .parse::<EncryptionMethod>()
+                    .map(Some)
+            }
             .map_err(|m| problems.push(b.problem(line, "encryption_method", m)))
             .ok();
+        }
         let label = "The verification date";
         let mut date_problems = Vec::new();
         let verified_on = match b.date(
@@ -1202,6 +1595,12 @@ impl<'a> EncryptionCheck<'a> {
             None => Some(self.today),
         };
         problems.extend(date_problems);
+        if let Some(l) = left_alone {
+            if problems.is_empty() {
+                self.base.out.left_alone.push(l);
+                return;
+            }
+        }
         let update = match (state, method, verified_on) {
             (Some(state), Some(method), Some(verified_on)) => Some(EncryptionUpdate {
                 serial: serial.to_owned(),
@@ -1291,8 +1690,121 @@ mod tests {
         let t = table("kind,location", &["laptop,Library"]);
         let c = devices(&t, &RegisterKeys::default());
         assert_eq!(c.problems[0].line, 1);
-        assert_eq!(c.problems[0].column, "tag");
+        assert_eq!(c.problems[0].to_string(), "line 1: No column holds the asset tag, and every row needs it. Choose which column holds it (at the command line, --map-column \"COLUMN=tag\"), or head a column “Asset tag”.");
         assert!(!c.is_ready());
+    }
+
+    fn headers(line: &str) -> Vec<String> {
+        line.split(',').map(str::to_owned).collect()
+    }
+
+    fn fields_of(sheet: Sheet, line: &str) -> Vec<(String, &'static str)> {
+        let h = headers(line);
+        let m = Mapping::automatic(sheet, &h);
+        (0..h.len())
+            .filter_map(|i| m.field_of(i).map(|f| (h[i].clone(), f)))
+            .collect()
+    }
+
+    #[test]
+    fn the_real_exports_headings_are_matched() {
+        let own = |v: &[(&str, &'static str)]| {
+            v.iter()
+                .map(|(h, f)| (h.to_string(), *f))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            fields_of(Sheet::Devices, "Full Name,Email,Username,Item Name,Category,Model name,Manufacturer,Model Number,Serial,Asset Tag,Location,Notes,Purchase Date,Purchase Cost,Company,Status,Warranty,Supplier"),
+            own(&[("Category", "kind"), ("Model name", "model"), ("Manufacturer", "make"), ("Serial", "serial"), ("Asset Tag", "tag"), ("Location", "location"), ("Notes", "notes"), ("Purchase Date", "purchased_on"), ("Purchase Cost", "cost"), ("Warranty", "warranty_until"), ("Supplier", "supplier")])
+        );
+        assert_eq!(
+            fields_of(
+                Sheet::Devices,
+                "Serial Number,Status,Asset ID,User,Location,Notes,Last Sync,Model"
+            ),
+            own(&[
+                ("Serial Number", "serial"),
+                ("Asset ID", "tag"),
+                ("Location", "location"),
+                ("Notes", "notes"),
+                ("Model", "model")
+            ])
+        );
+        assert_eq!(
+            fields_of(
+                Sheet::Encryption,
+                "Serial Number,Status,Asset ID,User,Location,Notes,Last Sync,Model"
+            ),
+            own(&[
+                ("Serial Number", "serial"),
+                ("Status", "chrome_status"),
+                ("Last Sync", "encryption_verified_on")
+            ])
+        );
+        assert_eq!(
+            fields_of(Sheet::Encryption, "Device ID,Device name,Enrollment date,Last check-in,Serial number,Manufacturer,Model,Encrypted"),
+            own(&[("Last check-in", "encryption_verified_on"), ("Serial number", "serial"), ("Encrypted", "encryption_state")])
+        );
+        assert_eq!(
+            fields_of(
+                Sheet::Encryption,
+                "Computer Name,Serial Number,Asset Tag,Last Inventory Update,FileVault 2 Status"
+            ),
+            own(&[
+                ("Serial Number", "serial"),
+                ("Last Inventory Update", "encryption_verified_on"),
+                ("FileVault 2 Status", "encryption_state")
+            ])
+        );
+    }
+
+    #[test]
+    fn snipe_it_categories_are_kinds_and_other_words_are_not_guessed() {
+        for (word, kind) in [
+            ("Laptops", DeviceKind::Laptop),
+            ("Desktops", DeviceKind::Desktop),
+            ("Tablets", DeviceKind::Tablet),
+            ("iPads", DeviceKind::Ipad),
+            ("Chromebooks", DeviceKind::Chromebook),
+            ("Cameras", DeviceKind::Camera),
+            ("Mobile Phones", DeviceKind::Phone),
+            ("laptop", DeviceKind::Laptop),
+        ] {
+            assert_eq!(kind_word(word), Some(kind), "{word}");
+        }
+        assert_eq!(kind_word("Ornamental Railings"), None);
+        assert_eq!(kind_word("Monitors"), None);
+    }
+
+    #[test]
+    fn a_chosen_column_and_value_replace_the_guess() {
+        let t = table(
+            "Asset Tag,Inventory No,Category,Room",
+            &["X,LAP-1,Railings,Hall", "Y,LAP-2,railings,Hall"],
+        );
+        let mut m = Mapping::automatic(Sheet::Devices, &t.headers);
+        assert_eq!(unknown_kinds(&t, &m), vec!["Railings".to_owned()]);
+        m.choose_column(&t.headers, "inventory no", "tag").unwrap();
+        assert_eq!((m.field_of(0), m.field_of(1)), (None, Some("tag")));
+        m.choose_value("kind", "Railings", "Other").unwrap();
+        assert!(unknown_kinds(&t, &m).is_empty());
+        let c = check_devices(&t, m.clone(), &RegisterKeys::default(), today());
+        assert!(c.is_ready(), "{:?}", c.problems);
+        assert_eq!(c.rows[1].value.kind, DeviceKind::Other);
+        assert!(m.choose_value("kind", "Railings", "fence").is_err());
+        assert_eq!(
+            column_choice("Asset ID=tag"),
+            Ok(("Asset ID".to_owned(), "tag".to_owned()))
+        );
+        assert_eq!(
+            value_choice("kind:Ornamental Railings=other"),
+            Ok((
+                "kind".to_owned(),
+                "Ornamental Railings".to_owned(),
+                "other".to_owned()
+            ))
+        );
+        assert!(value_choice("kind=other").is_err());
     }
 
     #[test]

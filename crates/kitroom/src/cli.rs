@@ -53,6 +53,14 @@ pub enum Command {
         /// Check the file and list its problems without writing anything.
         #[arg(long)]
         dry_run: bool,
+        /// Which of Kitroom's fields a column holds, as "COLUMN=FIELD" (like
+        /// "Asset ID=tag"; "COLUMN=ignore" ignores it). Repeatable.
+        #[arg(long = "map-column", value_name = "COLUMN=FIELD")]
+        map_column: Vec<String>,
+        /// What a value Kitroom does not know means, as "FIELD:VALUE=WORD" (like
+        /// "kind:Ornamental Railings=other"). Repeatable.
+        #[arg(long = "map-value", value_name = "FIELD:VALUE=WORD")]
+        map_value: Vec<String>,
     },
     /// Write a CSV export to standard output, streamed: devices, loans, incidents,
     /// signatures or events.
@@ -201,13 +209,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             what,
             file,
             dry_run,
+            map_column,
+            map_value,
         }) => {
             let kind = match what.as_str() {
                 "people" => crate::import::ImportKind::People,
                 "encryption" => crate::import::ImportKind::Encryption,
                 _ => crate::import::ImportKind::Devices,
             };
-            crate::import::run(&cli.data_dir, kind, &file, dry_run).await
+            let choices = crate::import::Choices {
+                columns: map_column,
+                values: map_value,
+            };
+            crate::import::run(&cli.data_dir, kind, &file, dry_run, &choices).await
         }
         Some(Command::Export { what }) => {
             export(&cli.data_dir, &what, &mut std::io::stdout().lock()).await

@@ -1,8 +1,11 @@
 //! `kitroom import`: the command-line import, with a progress bar.
 //!
-//! The same checks as the web's import, for files of any size: the columns must be
-//! headed with Kitroom's field names (or their labels, such as "Serial number"), as
-//! there is no one to ask which column is which. Every problem is printed as
+//! The same checks as the web's import, for files of any size. Columns headed with
+//! Kitroom's field names, their labels ("Serial number") or the headings of the
+//! exports Kitroom knows (Snipe-IT, Google Admin, Intune, Jamf Pro) are matched; for
+//! the others, `--map-column "HEADING=FIELD"` says which column is which, and
+//! `--map-value "kind:Ornamental Railings=other"` what a value Kitroom does not know
+//! means. Every problem is printed as
 //! `line N, column NAME: message`; the file is written whole, in one transaction, or
 //! not at all, and the exit status is 2 when nothing was written because of problems.
 //! `--dry-run` checks and never writes. Progress goes to standard error, and only to
@@ -15,7 +18,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kitroom_core::import::{
-    DeviceCheck, EncryptionCheck, Mapping, PeopleCheck, Problem, Sheet, Table,
+    column_choice, value_choice, DeviceCheck, EncryptionCheck, Mapping, PeopleCheck, Problem,
+    Sheet, Table,
 };
 use kitroom_store::import::{read_table, Outcome, Progress};
 use kitroom_store::{Actor, Store};
@@ -51,9 +55,21 @@ pub async fn run(
     what: ImportKind,
     file: &Path,
     dry_run: bool,
+    choices: &Choices,
 ) -> anyhow::Result<ExitCode> {
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-    run_with(data_dir, what, file, dry_run, &mut out, &mut err, true).await
+    run_chosen(
+        data_dir, what, file, dry_run, choices, &mut out, &mut err, true,
+    )
+    .await
+}
+
+/// The person's own choices at the command line: `--map-column "HEADING=FIELD"` and
+/// `--map-value "FIELD:VALUE=WORD"`, each as typed.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    pub columns: Vec<String>,
+    pub values: Vec<String>,
 }
 
 /// [`run`], writing its report to `out` and its problems to `err`; progress bars are
@@ -67,13 +83,37 @@ pub async fn run_with(
     err: &mut (dyn Write + Send),
     progress: bool,
 ) -> anyhow::Result<ExitCode> {
+    let none = Choices::default();
+    run_chosen(data_dir, what, file, dry_run, &none, out, err, progress).await
+}
+
+/// [`run_with`], with the person's `--map-column` and `--map-value` choices.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_chosen(
+    data_dir: &Path,
+    what: ImportKind,
+    file: &Path,
+    dry_run: bool,
+    choices: &Choices,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+    progress: bool,
+) -> anyhow::Result<ExitCode> {
     let sheet = what.sheet();
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let table = match read_table(&bytes) {
         Ok(t) => t,
         Err(p) => return refuse(err, &[p], 0),
     };
-    let mapping = Mapping::automatic(sheet, &table.headers);
+    let mut mapping = Mapping::automatic(sheet, &table.headers);
+    if let Err(m) = choose(&mut mapping, &table, choices) {
+        writeln!(err, "{m}")?;
+        writeln!(
+            err,
+            "Nothing was imported. Fix the option and run the command again."
+        )?;
+        return Ok(ExitCode::from(REFUSED));
+    }
     for i in mapping.ignored() {
         writeln!(
             err,
@@ -99,6 +139,19 @@ pub async fn run_with(
 fn notes(err: &mut (dyn Write + Send), notes: &[String]) -> anyhow::Result<()> {
     for n in notes {
         writeln!(err, "note: {n}")?;
+    }
+    Ok(())
+}
+
+/// Applies `--map-column` and `--map-value` to the automatic mapping.
+fn choose(mapping: &mut Mapping, table: &Table, choices: &Choices) -> Result<(), String> {
+    for c in &choices.columns {
+        let (column, field) = column_choice(c)?;
+        mapping.choose_column(&table.headers, &column, &field)?;
+    }
+    for v in &choices.values {
+        let (field, value, word) = value_choice(v)?;
+        mapping.choose_value(&field, &value, &word)?;
     }
     Ok(())
 }
@@ -255,6 +308,9 @@ async fn import(
             notes(err, &checked.notes)?;
             if !checked.problems.is_empty() {
                 return refuse(err, &checked.problems, checked.checked);
+            }
+            for l in &checked.left_alone {
+                writeln!(out, "{l}")?;
             }
             if dry_run {
                 let devices: usize = checked.rows.iter().map(|r| r.value.devices.len()).sum();

@@ -19,8 +19,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use kitroom_core::device::DeviceDetails;
 use kitroom_core::import::{
-    check_devices, check_encryption, check_people, Checked, EncryptionUpdate, Mapping, Problem,
-    Sheet, Table,
+    check_devices, check_encryption, check_people, Checked, EncryptionUpdate, LeftAlone, Mapping,
+    Problem, Sheet, Table,
 };
 use kitroom_core::person::{Permission, PersonDetails};
 use kitroom_store::import::{read_table, Outcome};
@@ -81,6 +81,9 @@ async fn paste_page(ctx: Ctx, Path(s): Path<String>) -> Result<Response, AppErro
 pub struct ImportForm {
     pub csv: String,
     pub choices: Option<Vec<String>>,
+    /// What a value means, chosen once for the file: (field, value, word), posted as
+    /// `map:FIELD:VALUE` = WORD (`map:kind:Ornamental Railings` = `other`).
+    pub values: Vec<(String, String, String)>,
 }
 
 impl ImportForm {
@@ -90,6 +93,12 @@ impl ImportForm {
         for (k, value) in fields {
             if k == "csv" {
                 form.csv = value;
+            } else if let Some((field, from)) =
+                k.strip_prefix("map:").and_then(|r| r.split_once(':'))
+            {
+                if !value.trim().is_empty() && form.values.len() < 1_000 {
+                    form.values.push((field.to_owned(), from.to_owned(), value));
+                }
             } else if let Some(i) = k.strip_prefix("col-").and_then(|i| i.parse().ok()) {
                 // At most one choice per column the file could have.
                 if i < 10_000 {
@@ -109,10 +118,16 @@ impl ImportForm {
     }
 
     fn mapping(&self, sheet: Sheet, table: &Table) -> Mapping {
-        match &self.choices {
+        let mut mapping = match &self.choices {
             Some(c) => Mapping::chosen(sheet, &table.headers, c),
             None => Mapping::automatic(sheet, &table.headers),
+        };
+        for (field, value, word) in &self.values {
+            // A choice the select could not have offered is left out, and the value
+            // is asked about again.
+            let _ = mapping.choose_value(field, value, word);
         }
+        mapping
     }
 }
 
@@ -265,6 +280,9 @@ async fn preview(
 pub struct EncryptionResult {
     pub updated: usize,
     pub unchanged: usize,
+    /// Rows read and left alone (blank status, a Chrome device not provisioned).
+    #[serde(default)]
+    pub left_alone: Vec<LeftAlone>,
     /// (line, serial number) of each row that matched no device.
     pub unmatched: Vec<(u64, String)>,
 }
@@ -318,28 +336,31 @@ async fn confirm(
             }
             Outcome::Refused(problems) => problems,
         },
-        Preview::Encryption(c) => match state.store().import_encryption(actor, c, nothing()).await?
-        {
-            Outcome::Written(summary) => {
-                tracing::info!(
-                    devices = summary.updated.len(),
-                    unmatched = summary.unmatched.len(),
-                    "encryption status imported"
-                );
-                let result = EncryptionResult {
-                    updated: summary.updated.len(),
-                    unchanged: summary.unchanged,
-                    unmatched: summary
-                        .unmatched
-                        .into_iter()
-                        .map(|l| (l.line, l.value))
-                        .collect(),
-                };
-                ctx.session.insert(RESULT_KEY, result).await?;
-                return Ok(Redirect::to("/import/encryption/done").into_response());
+        Preview::Encryption(c) => {
+            let left_alone = c.left_alone.clone();
+            match state.store().import_encryption(actor, c, nothing()).await? {
+                Outcome::Written(summary) => {
+                    tracing::info!(
+                        devices = summary.updated.len(),
+                        unmatched = summary.unmatched.len(),
+                        "encryption status imported"
+                    );
+                    let result = EncryptionResult {
+                        updated: summary.updated.len(),
+                        unchanged: summary.unchanged,
+                        left_alone,
+                        unmatched: summary
+                            .unmatched
+                            .into_iter()
+                            .map(|l| (l.line, l.value))
+                            .collect(),
+                    };
+                    ctx.session.insert(RESULT_KEY, result).await?;
+                    return Ok(Redirect::to("/import/encryption/done").into_response());
+                }
+                Outcome::Refused(problems) => problems,
             }
-            Outcome::Refused(problems) => problems,
-        },
+        }
     };
     // Something was registered between the check and the write: show what clashes now.
     let mut p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;

@@ -2,7 +2,7 @@
 
 use kitroom_core::dates::in_words;
 use kitroom_core::device::{Condition, DeviceKind, EncryptionMethod};
-use kitroom_core::import::{Field, Mapping, Sheet, Table};
+use kitroom_core::import::{unknown_kinds, Field, LeftAlone, Mapping, Sheet, Table};
 use kitroom_core::person::{PersonKind, Role};
 use maud::{html, Markup};
 
@@ -46,13 +46,17 @@ fn accepts(sheet: Sheet, f: &Field) -> String {
             "{}; borrower if empty. Only an IT administrator can import admins.",
             words(Role::ALL, Role::as_str)
         ),
-        (_, "kind") => words(DeviceKind::ALL, DeviceKind::as_str),
+        (_, "kind") => format!(
+            "{}; Snipe-IT's categories (Laptops, iPads, Mobile Phones…) too. You choose a kind once for any other value.",
+            words(DeviceKind::ALL, DeviceKind::as_str)
+        ),
+        (_, "chrome_status") => "Google Admin's Status: a provisioned (ACTIVE) Chrome device is recorded as encrypted by ChromeOS; deprovisioned and disabled ones are left alone".into(),
         (_, "condition") => format!(
             "{}; good if empty",
             words(Condition::ALL, Condition::as_str)
         ),
         (Sheet::Encryption, "encryption_state") => {
-            "encrypted or not_encrypted; yes and no, on and off, and “BitLocker On” work too".into()
+            "encrypted or not_encrypted; yes and no, on and off, “BitLocker On” and “All Partitions Encrypted” work too. A blank row is left alone. Not needed in Google Admin's Chrome export.".into()
         }
         (_, "encryption_state") => "encrypted, not_encrypted or unknown; unknown if empty".into(),
         (_, "encryption_method") => format!(
@@ -183,6 +187,50 @@ fn carried(csv: &str, mapping: &Mapping, columns: usize) -> Markup {
         @for i in 0..columns {
             input type="hidden" name={ "col-" (i) } value=(mapping.field_of(i).unwrap_or(""));
         }
+        @for (field, value, word) in mapping.value_choices() {
+            input type="hidden" name={ "map:" (field) ":" (value) } value=(word);
+        }
+    }
+}
+
+/// Partial: a select of kinds for each value of the kind column that names no kind,
+/// asked once for the whole file and carried to the confirmation.
+fn unknown_kinds_form(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str) -> Markup {
+    let unknown = unknown_kinds(table, mapping);
+    let column = mapping
+        .column_of("kind")
+        .map(|i| table.column_name(i))
+        .unwrap_or_default();
+    html! {
+        @if !unknown.is_empty() {
+            section.unknown-kinds {
+                h2 { "Kinds Kitroom does not know" }
+                p { "Choose what each value in the column " strong { (column) } " is. Each choice counts for every row with that value." }
+                form method="post" action={ (base(mapping.sheet())) "/preview" } {
+                    (csrf(&ctx.csrf))
+                    (carried(csv, mapping, table.headers.len()))
+                    table.mapping {
+                        thead { tr { th scope="col" { (column) } th scope="col" { "Kind" } } }
+                        tbody {
+                            @for (n, value) in unknown.iter().enumerate() {
+                                tr {
+                                    th scope="row" { label for={ "kind-value-" (n) } { (value) } }
+                                    td {
+                                        select id={ "kind-value-" (n) } name={ "map:kind:" (value) } {
+                                            option value="" { "Choose a kind" }
+                                            @for k in DeviceKind::ALL {
+                                                option value=(k.as_str()) { (k.label()) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    div.actions { button.primary type="submit" { "Use these kinds and check again" } }
+                }
+            }
+        }
     }
 }
 
@@ -284,6 +332,7 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                     }
                     p { "Fix them in the spreadsheet, save it as CSV again and paste it, or change what the columns hold. Line numbers are the file's own: the headings are line " (table.header_line) "." }
                 }
+                (unknown_kinds_form(ctx, table, mapping, csv))
                 table.problems {
                     thead { tr { th scope="col" { "Line" } th scope="col" { "Column" } th scope="col" { "Problem" } } }
                     tbody {
@@ -348,6 +397,7 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                         @let devices: usize = matched.iter().map(|r| r.value.devices.len()).sum();
                         @let unmatched: Vec<_> = c.rows.iter().filter(|r| r.value.devices.is_empty()).collect();
                         p.lead { "Checked " (checked) " " (plural(checked, "row", "rows")) ": " (matched.len()) " " (plural(matched.len(), "serial number matches", "serial numbers match")) " a device on the register." }
+                        (left_alone_list(&c.left_alone))
                         @if !unmatched.is_empty() {
                             div.warning {
                                 p { strong { (unmatched.len()) " " (plural(unmatched.len(), "serial number matches", "serial numbers match")) " no device" } " and will be left out:" }
@@ -416,6 +466,22 @@ fn confirm(
     }
 }
 
+/// Partial: the rows of an encryption file left alone, and why.
+fn left_alone_list(rows: &[LeftAlone]) -> Markup {
+    html! {
+        @if !rows.is_empty() {
+            div.warning {
+                p { strong { (rows.len()) " " (plural(rows.len(), "row is", "rows are")) " left alone" } ", and those devices keep the encryption on record:" }
+                ul.unmatched {
+                    @for l in rows {
+                        li { code { (l.serial) } " " (l.reason) " " span.muted { "(line " (l.line) ")" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Partial: serial numbers that match no device, with their lines.
 fn unmatched_list<'a>(rows: impl Iterator<Item = (u64, &'a str)>) -> Markup {
     html! {
@@ -437,6 +503,7 @@ pub fn encryption_done(ctx: &Ctx, r: &EncryptionResult) -> Markup {
                 "Encryption recorded for " (r.updated) " " (plural(r.updated, "device", "devices")) "."
                 @if r.unchanged > 0 { " " (r.unchanged) " already said the same." }
             }
+            (left_alone_list(&r.left_alone))
             @if r.unmatched.is_empty() {
                 p { "Every serial number in the file matched a device." }
             } @else {
