@@ -17,6 +17,7 @@ mod import;
 mod incidents;
 mod kits;
 mod loans;
+mod mail;
 mod mail_links;
 mod races;
 mod redirects;
