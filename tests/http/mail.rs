@@ -77,7 +77,14 @@ fn one<'a>(mail: &'a [Mail], to: &str, subject: &str) -> &'a Mail {
 /// due-soon and overdue reminders, incident reports. Returns what arrived.
 async fn every_kind_of_email(app: &TestApp, sink: &SmtpSink) -> Vec<Mail> {
     add_person(app, "it", "Ifan Thomas", "admin", "it@school.example").await;
-    add_person(app, "sbm", "Siân Burke-Morgan", "manager", "sbm@school.example").await;
+    add_person(
+        app,
+        "sbm",
+        "Siân Burke-Morgan",
+        "manager",
+        "sbm@school.example",
+    )
+    .await;
     add_person(app, "zoe", "Zoë Ashworth", "borrower", "zoe@school.example").await;
     let sbm = app.token_for("sbm").await;
     let zoe = app.token_for("zoe").await;
@@ -186,12 +193,18 @@ async fn every_kind_of_email_reads_right_in_a_mail_program() {
         "{}",
         report.text
     );
-    assert!(report.text.contains("Zoë Ashworth has reported the damage of LAP-9"));
+    assert!(report
+        .text
+        .contains("Zoë Ashworth has reported the damage of LAP-9"));
     assert!(report
         .text
         .contains("https://kitroom.school.example/incidents/"));
     let manager = one(&mail, "it@school.example", "new business manager account");
-    assert!(manager.text.contains("Siân Burke-Morgan (sbm)"), "{}", manager.text);
+    assert!(
+        manager.text.contains("Siân Burke-Morgan (sbm)"),
+        "{}",
+        manager.text
+    );
     let due = one(&mail, "zoe@school.example", "due back");
     assert!(due.text.starts_with("Hello Zoë,"), "{}", due.text);
     let overdue = one(&mail, "zoe@school.example", "overdue");
@@ -224,7 +237,14 @@ async fn without_a_public_address_message_ids_are_at_the_senders_domain() {
     let sink = SmtpSink::start().await;
     let app = app_with_mail(&sink.url(), None, 16).await;
     add_person(&app, "it", "Ifan Thomas", "admin", "it@school.example").await;
-    add_person(&app, "sbm", "Siân Burke-Morgan", "manager", "sbm@school.example").await;
+    add_person(
+        &app,
+        "sbm",
+        "Siân Burke-Morgan",
+        "manager",
+        "sbm@school.example",
+    )
+    .await;
     let mail = wait_for_subjects(&sink, &["new business manager account"]).await;
     let id = mail[0].message_id.clone().unwrap_or_default();
     assert!(id.ends_with("@school.example"), "{id:?}: {}", mail[0].raw);
@@ -237,7 +257,14 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
     let sink = SmtpSink::start_refusing().await;
     let app = app_with_mail(&sink.url(), None, 3).await;
     add_person(&app, "it", "Ifan Thomas", "admin", "it@school.example").await;
-    add_person(&app, "sbm", "Siân Burke-Morgan", "manager", "sbm@school.example").await;
+    add_person(
+        &app,
+        "sbm",
+        "Siân Burke-Morgan",
+        "manager",
+        "sbm@school.example",
+    )
+    .await;
 
     // three tries each (the account news, and the admins' digest), then no more
     let mut refused = 0;
@@ -257,17 +284,34 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
     // the admin's desk says so, with the reason
     let it = app.client();
     app.login(&it, "it", PASSWORD).await;
-    let desk = it.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let desk = it
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(desk.contains("Email not delivered"), "{desk}");
     assert!(desk.contains("it@school.example"), "{desk}");
-    assert!(desk.contains("Kitroom: new business manager account"), "{desk}");
+    assert!(
+        desk.contains("Kitroom: new business manager account"),
+        "{desk}"
+    );
     let reason = REFUSAL.trim_start_matches("451 4.3.0 ");
     assert!(desk.contains(reason), "the last error: {desk}");
 
     // a manager's desk does not (they do not look after email)
     let sbm = app.client();
     app.login(&sbm, "sbm", PASSWORD).await;
-    let theirs = sbm.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let theirs = sbm
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!theirs.contains("Email not delivered"));
 
     // the admin dismisses them, and they are gone from the desk
@@ -281,7 +325,14 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
         let r = app.submit(&it, "/", action, &[]).await;
         assert_eq!(r.status(), 303);
     }
-    let desk = it.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let desk = it
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!desk.contains("Email not delivered"), "{desk}");
     // dismissed once is enough; without the form's token, nothing happens
     let r = app.submit(&it, "/", &actions[0], &[]).await;
@@ -307,8 +358,22 @@ async fn a_reminder_whose_moment_passed_is_dropped_but_an_incident_email_is_sent
         .save_settings(kitroom_store::Actor::system(), settings)
         .await
         .unwrap();
-    add_person(&app, "sbm", "Siân Burke-Morgan", "manager", "sbm@school.example").await;
-    add_person(&app, "zoe", "Zoë Ashworth", "borrower", "zoe@school.example").await;
+    add_person(
+        &app,
+        "sbm",
+        "Siân Burke-Morgan",
+        "manager",
+        "sbm@school.example",
+    )
+    .await;
+    add_person(
+        &app,
+        "zoe",
+        "Zoë Ashworth",
+        "borrower",
+        "zoe@school.example",
+    )
+    .await;
     let sbm = app.token_for("sbm").await;
     let zoe = app.token_for("zoe").await;
     let api = reqwest::Client::new();
@@ -361,7 +426,10 @@ async fn a_reminder_whose_moment_passed_is_dropped_but_an_incident_email_is_sent
     tokio::time::sleep(wait).await;
     let sink = SmtpSink::start_on(port).await;
     let mail = wait_for_subjects(&sink, &["loss of LAP-1"]).await;
-    assert_eq!(one(&mail, "sbm@school.example", "loss of LAP-1").to, "sbm@school.example");
+    assert_eq!(
+        one(&mail, "sbm@school.example", "loss of LAP-1").to,
+        "sbm@school.example"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let late: Vec<String> = sink
         .mail()

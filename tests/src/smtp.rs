@@ -194,18 +194,14 @@ impl Mail {
             in_reply_to: ids(m.in_reply_to()),
             references: ids(m.references()),
             has_date: m.date().is_some(),
-            mime_version: m
-                .header_raw("MIME-Version")
-                .map(|v| v.trim().to_owned()),
+            mime_version: m.header_raw("MIME-Version").map(|v| v.trim().to_owned()),
             content_type: ctype.map(|c| {
                 format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default()).to_lowercase()
             }),
             charset: ctype
                 .and_then(|c| c.attribute("charset"))
                 .map(|c| c.to_lowercase()),
-            auto_submitted: m
-                .header_raw("Auto-Submitted")
-                .map(|v| v.trim().to_owned()),
+            auto_submitted: m.header_raw("Auto-Submitted").map(|v| v.trim().to_owned()),
             text: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
         }
     }

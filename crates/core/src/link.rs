@@ -49,10 +49,7 @@ impl PublicUrl {
     /// The host name alone, without scheme, port or path: the domain of the
     /// Message-IDs in Kitroom's email.
     pub fn host(&self) -> &str {
-        let rest = self
-            .0
-            .split_once("://")
-            .map_or(self.0.as_str(), |(_, r)| r);
+        let rest = self.0.split_once("://").map_or(self.0.as_str(), |(_, r)| r);
         let authority = rest.split('/').next().unwrap_or(rest);
         match authority.strip_prefix('[') {
             // an IPv6 address keeps its brackets
@@ -93,7 +90,10 @@ mod tests {
     #[test]
     fn the_host_is_the_address_without_scheme_port_or_path() {
         let host = |u: &str| PublicUrl::parse(u).unwrap().host().to_owned();
-        assert_eq!(host("https://kitroom.school.example/"), "kitroom.school.example");
+        assert_eq!(
+            host("https://kitroom.school.example/"),
+            "kitroom.school.example"
+        );
         assert_eq!(host("http://school.example:8080/kitroom"), "school.example");
         assert_eq!(host("http://[::1]:8080"), "[::1]");
     }

@@ -177,7 +177,10 @@ mod tests {
         let hours = s.span().as_secs_f64() / 3600.0;
         assert!((40.0..=50.0).contains(&hours), "{hours} hours");
         for n in 1..TRIES {
-            assert!(matches!(s.after_failure(n, false), AfterFailure::TryAgainIn(_)));
+            assert!(matches!(
+                s.after_failure(n, false),
+                AfterFailure::TryAgainIn(_)
+            ));
         }
         assert_eq!(s.after_failure(TRIES, false), AfterFailure::GiveUp);
     }

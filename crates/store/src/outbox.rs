@@ -178,12 +178,8 @@ impl Store {
 
     /// Records that an email was dropped unsent: its moment had passed.
     pub async fn mark_email_dropped(&self, id: String) -> Result<(), StoreError> {
-        self.outbox_update(
-            "update outbox set dropped_at = ? where id = ?",
-            id,
-            None,
-        )
-        .await
+        self.outbox_update("update outbox set dropped_at = ? where id = ?", id, None)
+            .await
     }
 
     /// Runs an update whose first parameter is the time now, then (when given)

@@ -253,8 +253,9 @@ pub(crate) async fn tell_about_account(
     for (id, link, email, body) in told {
         crate::incidents::notify(conn, parse_uuid(&id)?, &body, &link, now).await?;
         if let Some(address) = email.filter(|a| !a.trim().is_empty()) {
-            let text =
-                format!("{body}\n\nThis message was sent by Kitroom, the school's device register.");
+            let text = format!(
+                "{body}\n\nThis message was sent by Kitroom, the school's device register."
+            );
             let email = crate::outbox::Queued {
                 to: &address,
                 subject: &subject,
