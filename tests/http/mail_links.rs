@@ -21,6 +21,7 @@ async fn app_with_mail(sink: &SmtpSink, public_url: Option<&str>) -> TestApp {
             smtp_url: sink.url(),
             from: "Kitroom <kitroom@school.example>".into(),
             retry_base: Duration::from_millis(200),
+            tries: kitroom_core::mail::TRIES,
         }),
         public_url: public_url.map(|u| kitroom_core::link::PublicUrl::parse(u).unwrap()),
         ..Default::default()

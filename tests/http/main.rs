@@ -19,6 +19,7 @@ mod incidents;
 mod kits;
 mod lend_to;
 mod loans;
+mod mail;
 mod mail_links;
 mod races;
 mod redirects;

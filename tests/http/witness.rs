@@ -170,6 +170,7 @@ async fn admins_get_a_daily_digest_with_the_witness() {
             smtp_url: sink.url(),
             from: "Kitroom <kitroom@school.example>".into(),
             retry_base: Duration::from_millis(200),
+            tries: kitroom_core::mail::TRIES,
         }),
         housekeeping_every: Duration::from_secs(1),
         digest_every: Some(Duration::from_secs(1)),

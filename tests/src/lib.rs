@@ -66,6 +66,7 @@ pub async fn spawn_app_with_mail(smtp_url: &str, retry_base: std::time::Duration
         smtp_url: smtp_url.to_owned(),
         from: "Kitroom <kitroom@school.example>".into(),
         retry_base,
+        tries: kitroom_core::mail::TRIES,
     };
     spawn_app_with(kitroom_web::Config {
         mail: Some(mail),

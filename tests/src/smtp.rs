@@ -1,5 +1,8 @@
 //! A small SMTP sink on loopback: it accepts every message and keeps it, so tests
 //! can see what Kitroom emailed. It speaks just enough SMTP for a client to deliver.
+//! A refusing sink answers every message "try again later", as a mail server that
+//! is full or greylisting does, and counts the tries. [`Mail`] reads a kept message
+//! with a standard MIME parser, as a mail program would.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -12,8 +15,12 @@ use tokio::task::JoinHandle;
 pub struct SmtpSink {
     pub addr: SocketAddr,
     messages: Arc<Mutex<Vec<String>>>,
+    refused: Arc<Mutex<usize>>,
     task: JoinHandle<()>,
 }
+
+/// The reply a refusing sink gives every sender: a temporary failure.
+pub const REFUSAL: &str = "451 4.3.0 Mailbox busy, try again later";
 
 impl SmtpSink {
     /// Starts on a free port.
@@ -23,21 +30,34 @@ impl SmtpSink {
 
     /// Starts on this address (to bring a stopped sink back on the same port).
     pub async fn start_on(addr: SocketAddr) -> SmtpSink {
+        SmtpSink::start_with(addr, false).await
+    }
+
+    /// Starts a sink that refuses every message with [`REFUSAL`].
+    pub async fn start_refusing() -> SmtpSink {
+        SmtpSink::start_with("127.0.0.1:0".parse().unwrap(), true).await
+    }
+
+    async fn start_with(addr: SocketAddr, refuse: bool) -> SmtpSink {
         let listener = TcpListener::bind(addr).await.expect("bind the SMTP sink");
         let addr = listener.local_addr().unwrap();
         let messages = Arc::new(Mutex::new(Vec::new()));
+        let refused = Arc::new(Mutex::new(0));
         let kept = messages.clone();
+        let counted = refused.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let kept = kept.clone();
+                let counted = counted.clone();
                 tokio::spawn(async move {
-                    let _ = serve(stream, kept).await;
+                    let _ = serve(stream, kept, refuse.then_some(counted)).await;
                 });
             }
         });
         SmtpSink {
             addr,
             messages,
+            refused,
             task,
         }
     }
@@ -51,6 +71,16 @@ impl SmtpSink {
     pub fn stop(self) -> SocketAddr {
         self.task.abort();
         self.addr
+    }
+
+    /// How many messages a refusing sink has turned away.
+    pub fn refused(&self) -> usize {
+        *self.refused.lock().unwrap()
+    }
+
+    /// The kept messages, read by a MIME parser.
+    pub fn mail(&self) -> Vec<Mail> {
+        self.messages().iter().map(|m| Mail::parse(m)).collect()
     }
 
     pub fn messages(&self) -> Vec<String> {
@@ -70,7 +100,11 @@ impl SmtpSink {
     }
 }
 
-async fn serve(stream: TcpStream, kept: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
+async fn serve(
+    stream: TcpStream,
+    kept: Arc<Mutex<Vec<String>>>,
+    refused: Option<Arc<Mutex<usize>>>,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 sink ESMTP\r\n").await?;
@@ -83,6 +117,9 @@ async fn serve(stream: TcpStream, kept: Arc<Mutex<Vec<String>>>) -> std::io::Res
         let command = line.trim_end().to_ascii_uppercase();
         if command.starts_with("EHLO") || command.starts_with("HELO") {
             write.write_all(b"250-sink\r\n250 8BITMIME\r\n").await?;
+        } else if command.starts_with("MAIL FROM") && refused.is_some() {
+            *refused.as_ref().unwrap().lock().unwrap() += 1;
+            write.write_all(format!("{REFUSAL}\r\n").as_bytes()).await?;
         } else if command == "DATA" {
             write.write_all(b"354 send it\r\n").await?;
             let mut message = String::new();
@@ -94,7 +131,8 @@ async fn serve(stream: TcpStream, kept: Arc<Mutex<Vec<String>>>) -> std::io::Res
                 if line == ".\r\n" || line == ".\n" {
                     break;
                 }
-                message.push_str(&line);
+                // undo the sender's dot-stuffing (RFC 5321 4.5.2)
+                message.push_str(line.strip_prefix('.').unwrap_or(&line));
             }
             kept.lock().unwrap().push(message);
             write.write_all(b"250 kept\r\n").await?;
@@ -103,6 +141,68 @@ async fn serve(stream: TcpStream, kept: Arc<Mutex<Vec<String>>>) -> std::io::Res
             return Ok(());
         } else {
             write.write_all(b"250 ok\r\n").await?;
+        }
+    }
+}
+
+/// One email as a mail program reads it: the headers Kitroom promises, and the
+/// text decoded from its transfer encoding and charset.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub raw: String,
+    pub to: String,
+    pub subject: String,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub has_date: bool,
+    pub mime_version: Option<String>,
+    /// `type/subtype` of the message as a whole.
+    pub content_type: Option<String>,
+    pub charset: Option<String>,
+    pub auto_submitted: Option<String>,
+    /// The plain-text body, decoded.
+    pub text: String,
+}
+
+impl Mail {
+    pub fn parse(raw: &str) -> Mail {
+        use mail_parser::{HeaderName, HeaderValue, MessageParser};
+        let m = MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap_or_else(|| panic!("a mail parser cannot read this message:\n{raw}"));
+        fn ids(v: &HeaderValue<'_>) -> Vec<String> {
+            match v {
+                HeaderValue::Text(t) => vec![t.to_string()],
+                HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+                _ => Vec::new(),
+            }
+        }
+        let ctype = m
+            .header(HeaderName::ContentType)
+            .and_then(|h| h.as_content_type());
+        Mail {
+            raw: raw.to_owned(),
+            to: m
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_owned(),
+            subject: m.subject().unwrap_or_default().to_owned(),
+            message_id: m.message_id().map(str::to_owned),
+            in_reply_to: ids(m.in_reply_to()),
+            references: ids(m.references()),
+            has_date: m.date().is_some(),
+            mime_version: m.header_raw("MIME-Version").map(|v| v.trim().to_owned()),
+            content_type: ctype.map(|c| {
+                format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default()).to_lowercase()
+            }),
+            charset: ctype
+                .and_then(|c| c.attribute("charset"))
+                .map(|c| c.to_lowercase()),
+            auto_submitted: m.header_raw("Auto-Submitted").map(|v| v.trim().to_owned()),
+            text: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
         }
     }
 }

@@ -24,6 +24,7 @@
 //! - [`link`]: the configured public address and the links in email built from it.
 //! - [`kit`]: sets and trolleys lent as one: which devices go, which came back.
 //! - [`loan`]: the rules at check-out and return, and when a loan is due.
+//! - [`mail`]: email's kinds, until when each is worth sending, retries and giving up.
 //! - [`policy`]: acceptable-use policy versions and signatures.
 //! - [`settings`]: the school day, the return room, charging times.
 //! - [`throttle`]: the rule that slows down password guessing.
@@ -49,6 +50,7 @@ pub mod invalid;
 pub mod kit;
 pub mod link;
 pub mod loan;
+pub mod mail;
 pub mod person;
 pub mod policy;
 pub mod settings;

@@ -45,6 +45,20 @@ impl PublicUrl {
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.0)
     }
+
+    /// The host name alone, without scheme, port or path: the domain of the
+    /// Message-IDs in Kitroom's email.
+    pub fn host(&self) -> &str {
+        let rest = self.0.split_once("://").map_or(self.0.as_str(), |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        match authority.strip_prefix('[') {
+            // an IPv6 address keeps its brackets
+            Some(v6) => v6
+                .split_once(']')
+                .map_or(authority, |(ip, _)| &authority[..ip.len() + 2]),
+            None => authority.split(':').next().unwrap_or(authority),
+        }
+    }
 }
 
 impl fmt::Display for PublicUrl {
@@ -72,6 +86,17 @@ pub fn email_pointer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_host_is_the_address_without_scheme_port_or_path() {
+        let host = |u: &str| PublicUrl::parse(u).unwrap().host().to_owned();
+        assert_eq!(
+            host("https://kitroom.school.example/"),
+            "kitroom.school.example"
+        );
+        assert_eq!(host("http://school.example:8080/kitroom"), "school.example");
+        assert_eq!(host("http://[::1]:8080"), "[::1]");
+    }
 
     #[test]
     fn a_public_address_is_a_plain_http_address() {

@@ -264,7 +264,8 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             .map(|smtp_url| kitroom_web::MailConfig {
                 smtp_url,
                 from: args.mail_from.clone(),
-                retry_base: Duration::from_secs(30),
+                retry_base: kitroom_core::mail::FIRST_WAIT,
+                tries: kitroom_core::mail::TRIES,
             }),
         ..Config::default()
     };

@@ -1,47 +1,66 @@
 //! Sending the outbox: email to the managers, over SMTP, in the background.
 //!
 //! A report writes its emails into the `outbox` table in the same transaction as
-//! the report itself. This task sends what is due, marks each sent, and after a
-//! failure (the mail server is down, say) waits longer before each new try: the
-//! first wait is the configured base, then it doubles, up to an hour. Nothing is
-//! lost across a restart: unsent mail is still in the table.
+//! the report itself. This task sends what is due and marks each sent. After a
+//! failure (the mail server is down, say) it waits longer before each new try, and
+//! after the last try of the schedule (about two days), or a refusal the server
+//! calls permanent, it marks the email failed for the admins' desk. A reminder whose
+//! moment passed before it could go is dropped instead of sent late. The rules are
+//! `kitroom_core::mail`'s; nothing is lost across a restart: unsent mail is still in
+//! the table.
+//!
+//! Each message is a proper MIME message: a `Message-ID` at the public address's
+//! domain (or the sender's), `Date`, `MIME-Version`, plain text in UTF-8 with a
+//! transfer encoding a mail program decodes, `Auto-Submitted: auto-generated` so
+//! out-of-office replies stay away, and for an incident `In-Reply-To`/`References`
+//! naming the incident's thread.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+use kitroom_core::link::PublicUrl;
+use kitroom_core::mail::{self, AfterFailure, BeforeSending, RetrySchedule};
+use kitroom_store::outbox::OutgoingEmail;
 use kitroom_store::Store;
 use kitroom_web::MailConfig;
-use lettre::message::Mailbox;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::Notify;
-
-/// How long to wait after `attempts` failures.
-pub fn backoff(base: Duration, attempts: i64) -> Duration {
-    let factor = 1u32 << attempts.clamp(0, 12) as u32;
-    base.saturating_mul(factor).min(Duration::from_secs(3600))
-}
 
 /// A configured SMTP sender.
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
-    retry_base: Duration,
+    schedule: RetrySchedule,
+    /// The right-hand side of every Message-ID.
+    domain: String,
 }
 
 impl Mailer {
-    pub fn new(config: &MailConfig) -> anyhow::Result<Mailer> {
+    /// A sender for `config`; its Message-IDs are at `public_url`'s host, or without
+    /// one at the sender address's domain.
+    pub fn new(config: &MailConfig, public_url: Option<&PublicUrl>) -> anyhow::Result<Mailer> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
             .context("KITROOM_SMTP_URL is not an SMTP address like smtp://mail.school.example:587?tls=required")?
             .timeout(Some(Duration::from_secs(20)))
             .build();
-        let from = config.from.parse().context(
+        let from: Mailbox = config.from.parse().context(
             "KITROOM_MAIL_FROM is not an email address like Kitroom <kitroom@school.example>",
         )?;
+        let domain = public_url
+            .map(|u| u.host().to_owned())
+            .unwrap_or_else(|| from.email.domain().to_owned());
         Ok(Mailer {
             transport,
             from,
-            retry_base: config.retry_base,
+            schedule: RetrySchedule {
+                first_wait: config.retry_base,
+                tries: config.tries.max(1),
+                ..RetrySchedule::default()
+            },
+            domain,
         })
     }
 
@@ -51,13 +70,14 @@ impl Mailer {
             self.send_due(&store).await;
             tokio::select! {
                 _ = wake.notified() => {},
-                _ = tokio::time::sleep(self.retry_base.min(Duration::from_secs(10))) => {},
+                _ = tokio::time::sleep(self.schedule.first_wait.min(Duration::from_secs(10))) => {},
             }
         }
     }
 
     async fn send_due(&self, store: &Store) {
-        let due = match store.due_emails(chrono::Utc::now(), 50).await {
+        let now = chrono::Utc::now();
+        let due = match store.due_emails(now, 50).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the outbox");
@@ -65,33 +85,17 @@ impl Mailer {
             }
         };
         for email in due {
-            let result = match self.message(&email.to_address, &email.subject, &email.body) {
-                Ok(m) => self
-                    .transport
-                    .send(m)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            let saved = match result {
-                Ok(()) => {
-                    tracing::info!(to = email.to_address, subject = email.subject, "email sent");
-                    store.mark_email_sent(email.id).await
-                }
-                Err(error) => {
-                    let wait = backoff(self.retry_base, email.attempts);
-                    tracing::warn!(
+            let saved = match mail::before_sending(email.send_by, now) {
+                BeforeSending::Drop => {
+                    tracing::info!(
                         to = email.to_address,
-                        attempts = email.attempts + 1,
-                        retry_in_s = wait.as_secs(),
-                        error,
-                        "email not sent; will retry"
+                        subject = email.subject,
+                        kind = email.kind.as_str(),
+                        "email dropped unsent: its moment passed before it could go"
                     );
-                    let wait =
-                        chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
-                    store.mark_email_failed(email.id, error, wait).await
+                    store.mark_email_dropped(email.id).await
                 }
+                BeforeSending::Send => self.try_to_send(store, email).await,
             };
             if let Err(e) = saved {
                 tracing::warn!(error = %e, "could not update the outbox");
@@ -99,27 +103,82 @@ impl Mailer {
         }
     }
 
-    fn message(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<Message> {
-        Ok(Message::builder()
+    /// One try; records the outcome.
+    async fn try_to_send(
+        &self,
+        store: &Store,
+        email: OutgoingEmail,
+    ) -> Result<(), kitroom_store::StoreError> {
+        let result = match self.message(&email) {
+            Ok(m) => self
+                .transport
+                .send(m)
+                .await
+                .map(|_| ())
+                .map_err(|e| (e.to_string(), e.is_permanent())),
+            // not an address: trying again cannot help
+            Err(e) => Err((format!("{e:#}"), true)),
+        };
+        let (error, permanent) = match result {
+            Ok(()) => {
+                tracing::info!(to = email.to_address, subject = email.subject, "email sent");
+                return store.mark_email_sent(email.id).await;
+            }
+            Err(e) => e,
+        };
+        let tries = u32::try_from(email.attempts + 1).unwrap_or(u32::MAX);
+        match self.schedule.after_failure(tries, permanent) {
+            AfterFailure::TryAgainIn(wait) => {
+                tracing::warn!(
+                    to = email.to_address,
+                    tries,
+                    retry_in_s = wait.as_secs(),
+                    error,
+                    "email not sent; will retry"
+                );
+                let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(6));
+                store.mark_email_failed(email.id, error, wait).await
+            }
+            AfterFailure::GiveUp => {
+                tracing::error!(
+                    to = email.to_address,
+                    subject = email.subject,
+                    tries,
+                    error,
+                    "email not delivered; giving up (shown on the admins' desk)"
+                );
+                store.mark_email_given_up(email.id, error).await
+            }
+        }
+    }
+
+    /// The email as a MIME message (see the module's documentation).
+    fn message(&self, email: &OutgoingEmail) -> anyhow::Result<Message> {
+        let to = &email.to_address;
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to
                 .parse()
                 .with_context(|| format!("{to:?} is not an email address"))?)
-            .subject(subject)
-            .body(body.to_owned())?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_wait_longer_each_time_up_to_an_hour() {
-        let base = Duration::from_secs(30);
-        assert_eq!(backoff(base, 0), Duration::from_secs(30));
-        assert_eq!(backoff(base, 1), Duration::from_secs(60));
-        assert_eq!(backoff(base, 3), Duration::from_secs(240));
-        assert_eq!(backoff(base, 40), Duration::from_secs(3600));
+            .subject(&email.subject)
+            .message_id(Some(format!("<{}@{}>", email.id, self.domain)))
+            .date(SystemTime::from(email.created_at));
+        if let Some(thread) = &email.thread {
+            let root = format!("<{thread}@{}>", self.domain);
+            builder = builder.in_reply_to(root.clone()).references(root);
+        }
+        let mut message = builder.singlepart(SinglePart::plain(email.body.clone()))?;
+        // RFC 3834: sent by a program, so no out-of-office or other automatic reply;
+        // the second is the form Microsoft Exchange reads
+        let headers = message.headers_mut();
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".to_owned(),
+        ));
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+            "All".to_owned(),
+        ));
+        Ok(message)
     }
 }

@@ -73,7 +73,7 @@ pub async fn start(
     let mailer = config
         .mail
         .as_ref()
-        .map(crate::mailer::Mailer::new)
+        .map(|m| crate::mailer::Mailer::new(m, config.public_url.as_ref()))
         .transpose()?;
     let store = Store::open(data_dir)
         .await

@@ -1,4 +1,5 @@
-//! Incidents (damage, loss, theft), the notifications and emails they raise, and
+//! Incidents (damage, loss, theft), the notifications and emails they raise (through
+//! [`crate::outbox`]), and
 //! change requests.
 //!
 //! A report, its effect on the device, its event, the managers' notifications and
@@ -6,7 +7,7 @@
 //! without the people who must act on it being told, and an email is never lost
 //! because the mail server was down (it waits in the outbox).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use kitroom_core::change::ChangeDetails;
 use kitroom_core::device::Pence;
 use kitroom_core::incident::{
@@ -22,7 +23,9 @@ use uuid::Uuid;
 use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
 use crate::devices::{apply_change, get_device};
 use crate::events::append;
+use crate::outbox::{queue_email, Queued};
 use crate::people::Person;
+use kitroom_core::mail::MailKind;
 
 /// An incident, with the names a page needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,16 +178,6 @@ pub struct Notification {
     pub read: bool,
 }
 
-/// An email waiting in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct OutgoingEmail {
-    pub id: String,
-    pub to_address: String,
-    pub subject: String,
-    pub body: String,
-    pub attempts: i64,
-}
-
 /// A change request, with names.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChangeRequest {
@@ -228,13 +221,15 @@ pub(crate) async fn notify(
 }
 
 /// Tells every active manager and admin, in the app and (when they have an email
-/// address) by email through the outbox, inside the caller's transaction.
+/// address) by email through the outbox, inside the caller's transaction. The
+/// emails join `thread`, the one all emails about the incident share.
 async fn tell_managers(
     conn: &mut SqliteConnection,
     body: &str,
     link: &str,
     subject: &str,
     email: &str,
+    thread: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let managers: Vec<(String, Option<String>)> = sqlx::query_as(
@@ -252,15 +247,15 @@ async fn tell_managers(
             .execute(&mut *conn)
             .await?;
         if let Some(address) = address.filter(|a| !a.is_empty()) {
-            sqlx::query("insert into outbox (id, created_at, to_address, subject, body, next_attempt_at) values (?, ?, ?, ?, ?, ?)")
-                .bind(Uuid::new_v4().to_string())
-                .bind(time_text(now))
-                .bind(address)
-                .bind(subject)
-                .bind(email)
-                .bind(time_text(now))
-                .execute(&mut *conn)
-                .await?;
+            let email = Queued {
+                to: &address,
+                subject,
+                body: email,
+                kind: MailKind::Incident,
+                thread: Some(thread),
+                moment: None,
+            };
+            queue_email(conn, email, now).await?;
         }
     }
     Ok(())
@@ -583,66 +578,6 @@ impl Store {
         .await
     }
 
-    /// Emails due to be sent now, oldest first.
-    pub async fn due_emails(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<OutgoingEmail>, StoreError> {
-        Ok(sqlx::query_as(
-            "select id, to_address, subject, body, attempts from outbox where sent_at is null and next_attempt_at <= ?
-             order by next_attempt_at limit ?",
-        )
-        .bind(time_text(now))
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?)
-    }
-
-    /// How many emails are waiting.
-    pub async fn unsent_emails(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("select count(*) from outbox where sent_at is null")
-                .fetch_one(self.reader())
-                .await?,
-        )
-    }
-
-    pub async fn mark_email_sent(&self, id: String) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query("update outbox set sent_at = ?, attempts = attempts + 1 where id = ?")
-                    .bind(time_text(Utc::now()))
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Records a failed attempt; the next comes after `retry_in`.
-    pub async fn mark_email_failed(
-        &self,
-        id: String,
-        error: String,
-        retry_in: Duration,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query("update outbox set attempts = attempts + 1, last_error = ?, next_attempt_at = ? where id = ?")
-                    .bind(error)
-                    .bind(time_text(Utc::now() + retry_in))
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
     /// A person asks the head teacher for permission to change a device.
     pub async fn request_change(
         &self,
@@ -866,7 +801,8 @@ pub(crate) async fn report_incident_in(
                         &format!(" and choose incident {number}."),
                     ),
                 );
-    tell_managers(conn, &body, &link, &subject, &email, now).await?;
+    let thread = crate::outbox::incident_thread(id);
+    tell_managers(conn, &body, &link, &subject, &email, &thread, now).await?;
     get_incident(conn, id).await
 }
 

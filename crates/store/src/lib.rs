@@ -25,8 +25,10 @@
 //! - [`exports`]: CSV exports read in batches by key.
 //! - [`policies`]: acceptable-use policy versions and signatures.
 //! - [`loans`]: check-out, return, the head's off-site authorisations, charging.
-//! - [`incidents`]: damage, loss and theft; notifications; the email outbox;
-//!   change requests; the manager's desk.
+//! - [`incidents`]: damage, loss and theft; notifications; change requests; the
+//!   manager's desk.
+//! - [`outbox`]: emails waiting to be sent, and how each ended: sent, failed (shown
+//!   to the admins) or dropped as too late.
 //! - [`kits`]: sets and trolleys, checked out and returned as one.
 //! - [`import`]: writing a checked import in one transaction.
 //! - [`reminders`]: loans due soon and overdue, reminded once each.
@@ -52,6 +54,7 @@ pub mod incidents;
 pub mod kits;
 pub mod loans;
 pub mod locations;
+pub mod outbox;
 pub mod people;
 pub mod policies;
 pub mod reminders;

@@ -253,15 +253,18 @@ pub(crate) async fn tell_about_account(
     for (id, link, email, body) in told {
         crate::incidents::notify(conn, parse_uuid(&id)?, &body, &link, now).await?;
         if let Some(address) = email.filter(|a| !a.trim().is_empty()) {
-            sqlx::query("insert into outbox (id, created_at, to_address, subject, body, next_attempt_at) values (?, ?, ?, ?, ?, ?)")
-                .bind(Uuid::new_v4().to_string())
-                .bind(time_text(now))
-                .bind(address)
-                .bind(&subject)
-                .bind(format!("{body}\n\nThis message was sent by Kitroom, the school's device register."))
-                .bind(time_text(now))
-                .execute(&mut *conn)
-                .await?;
+            let text = format!(
+                "{body}\n\nThis message was sent by Kitroom, the school's device register."
+            );
+            let email = crate::outbox::Queued {
+                to: &address,
+                subject: &subject,
+                body: &text,
+                kind: kitroom_core::mail::MailKind::Account,
+                thread: None,
+                moment: None,
+            };
+            crate::outbox::queue_email(conn, email, now).await?;
         }
     }
     Ok(())

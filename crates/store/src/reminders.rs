@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, time_text, Store, StoreError};
 
@@ -106,16 +105,17 @@ impl Store {
                     crate::incidents::notify(conn, parse_uuid(&person)?, &body, "/", now).await?;
                     if let Some(address) = email.as_deref().filter(|a| !a.is_empty()) {
                         // the outbox runs on the clock, whatever `now` the caller reasons with
-                        let at = time_text(Utc::now());
-                        sqlx::query("insert into outbox (id, created_at, to_address, subject, body, next_attempt_at) values (?, ?, ?, ?, ?, ?)")
-                            .bind(Uuid::new_v4().to_string())
-                            .bind(&at)
-                            .bind(address)
-                            .bind(&subject)
-                            .bind(&text)
-                            .bind(&at)
-                            .execute(&mut *conn)
-                            .await?;
+                        // a due-soon reminder is about the time the loan falls due,
+                        // and is dropped rather than sent after it
+                        let email = crate::outbox::Queued {
+                            to: address,
+                            subject: &subject,
+                            body: &text,
+                            kind: kitroom_core::mail::MailKind::Reminder,
+                            thread: None,
+                            moment: (kind == Kind::DueSoon).then_some(earliest),
+                        };
+                        crate::outbox::queue_email(conn, email, Utc::now()).await?;
                     }
                 }
                 Ok(n)

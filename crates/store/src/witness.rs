@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use kitroom_core::witness::{LogCut, Witness, WitnessKey};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::Connection;
-use uuid::Uuid;
 
 use crate::db::{parse_time, time_text, Store, StoreError};
 
@@ -98,15 +97,15 @@ impl Store {
                 .await?;
                 let mut sent = 0;
                 for address in admins {
-                    sqlx::query("insert into outbox (id, created_at, to_address, subject, body, next_attempt_at) values (?, ?, ?, ?, ?, ?)")
-                        .bind(Uuid::new_v4().to_string())
-                        .bind(&at)
-                        .bind(address)
-                        .bind(&subject)
-                        .bind(&body)
-                        .bind(&at)
-                        .execute(&mut *conn)
-                        .await?;
+                    let email = crate::outbox::Queued {
+                        to: &address,
+                        subject: &subject,
+                        body: &body,
+                        kind: kitroom_core::mail::MailKind::Digest,
+                        thread: None,
+                        moment: None,
+                    };
+                    crate::outbox::queue_email(conn, email, now).await?;
                     sent += 1;
                 }
                 if sent > 0 {

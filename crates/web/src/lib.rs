@@ -123,8 +123,11 @@ pub struct MailConfig {
     /// The sender, such as `Kitroom <kitroom@school.example>`.
     pub from: String,
     /// The wait after the first failed attempt; it doubles after each failure, up
-    /// to an hour.
+    /// to six hours (see [`kitroom_core::mail::RetrySchedule`]).
     pub retry_base: Duration,
+    /// How many times an email is tried before it is marked failed and shown to the
+    /// admins ([`kitroom_core::mail::TRIES`] in production: about two days).
+    pub tries: u32,
 }
 
 impl Default for Config {

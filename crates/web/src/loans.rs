@@ -281,7 +281,14 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     } else {
         Vec::new()
     };
+    // email Kitroom gave up on: the admins look after the mail settings
+    let undelivered = if ctx.may(Permission::ManageSettings) {
+        store.undelivered_emails().await?
+    } else {
+        Vec::new()
+    };
     let h = v::Home {
+        undelivered: &undelivered,
         not_returned_mine: &not_returned_mine,
         not_returned_desk: &not_returned_desk,
         mine: &mine,

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use kitroom_core::person::Permission;
 use kitroom_core::settings::SettingsInput;
@@ -16,7 +16,9 @@ use crate::views::settings as v;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/settings", get(show).post(save))
+    Router::new()
+        .route("/settings", get(show).post(save))
+        .route("/outbox/{id}/dismiss", post(dismiss_undelivered))
 }
 
 async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
@@ -82,4 +84,23 @@ async fn save(
         )
             .into_response()),
     }
+}
+
+/// An admin has seen that an email was not delivered: it leaves their desk.
+async fn dismiss_undelivered(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageSettings)?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    if !state
+        .store()
+        .dismiss_undelivered_email(id.to_string())
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    set_flash(&ctx.session, "Dismissed: that email is off your desk.").await?;
+    Ok(Redirect::to("/").into_response())
 }

@@ -63,6 +63,8 @@ pub struct Home<'a> {
     /// Accessories not returned: the person's own, and on the manager's desk all.
     pub not_returned_mine: &'a [kitroom_store::accessories::NotReturned],
     pub not_returned_desk: &'a [kitroom_store::accessories::NotReturned],
+    /// Emails Kitroom gave up on, on an admin's desk.
+    pub undelivered: &'a [kitroom_store::outbox::UndeliveredEmail],
 }
 
 pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
@@ -75,6 +77,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
         missing_police,
         not_returned_mine,
         not_returned_desk,
+        undelivered,
     } = h;
     let first = ctx.user.full_name.split_whitespace().next().unwrap_or("");
     page(
@@ -82,6 +85,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
         Section::Home,
         &format!("Hello, {first}"),
         html! {
+            (super::settings::undelivered(ctx, undelivered))
             @if let Some((counts, deadlines)) = desk {
                 (super::incidents::desk(ctx, counts, deadlines, now))
             }

@@ -84,3 +84,33 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backu
         },
     )
 }
+
+/// Partial: emails Kitroom gave up on, with the mail server's last answer, on an
+/// admin's desk until dismissed.
+pub fn undelivered(ctx: &Ctx, items: &[kitroom_store::outbox::UndeliveredEmail]) -> Markup {
+    html! {
+        @if !items.is_empty() {
+            section.warning.undelivered {
+                h2 { "Email not delivered" }
+                p {
+                    "Kitroom kept trying these emails for about two days, or the mail server refused them for good, and has stopped. "
+                    "Check the mail server settings (KITROOM_SMTP_URL) and each address; tell the people concerned another way if it matters."
+                }
+                ul {
+                    @for e in items {
+                        li {
+                            strong { (e.subject) } " to " (e.to_address)
+                            " (gave up " (crate::time::when_text(&e.failed_at)) ", after " (e.attempts) " " (if e.attempts == 1 { "try" } else { "tries" }) ")"
+                            br;
+                            "Last error: " (e.last_error.as_deref().unwrap_or("none recorded"))
+                            form.inline method="post" action={ "/outbox/" (e.id) "/dismiss" } {
+                                (csrf(&ctx.csrf))
+                                button.link type="submit" { "Dismiss" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
