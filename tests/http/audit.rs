@@ -294,6 +294,10 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
         .await
         .unwrap();
     assert!(csv.lines().nth(1).unwrap().starts_with("LAP-OLD,"));
+    assert!(
+        csv.lines().next().unwrap().contains(",cost,") && csv.contains(",650.00,"),
+        "the cost in pounds: {csv}"
+    );
     // a borrower cannot dispose of anything
     let jo = app.signed_in("jo", "borrower").await;
     assert_eq!(

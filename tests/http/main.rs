@@ -25,5 +25,6 @@ mod reminders;
 mod reports;
 mod roles;
 mod security;
+mod spreadsheets;
 mod sign_in;
 mod witness;

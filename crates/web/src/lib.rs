@@ -16,6 +16,8 @@
 //!   [`loans`], [`settings`], [`calendar`], [`kits`], [`bookings`], [`checklists`]: the pages, one module per feature, each with its own
 //!   `router()`.
 //! - [`markdown`]: policy text rendered safely.
+//! - [`spreadsheet`]: what every CSV download has: the byte-order mark Excel needs,
+//!   the dated file name, pounds and school times for reports.
 //! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
 //! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
@@ -54,6 +56,7 @@ pub mod policies;
 pub mod reports;
 pub mod session;
 pub mod settings;
+pub mod spreadsheet;
 pub mod stocktakes;
 pub mod time;
 pub mod two_factor;
