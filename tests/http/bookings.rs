@@ -530,7 +530,12 @@ async fn the_account_page_offers_the_calendar_feed_address() {
     school(&app).await;
     let ann_token = teacher(&app, "ann").await;
     let day = a_school_day();
-    let r = book(&app, &ann_token, json!({"set": "iPad trolley A", "date": day.to_string(), "period": "Period 3"})).await;
+    let r = book(
+        &app,
+        &ann_token,
+        json!({"set": "iPad trolley A", "date": day.to_string(), "period": "Period 3"}),
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let ann = app.client();
     app.login(&ann, "ann", kitroom_tests::PASSWORD).await;
@@ -663,7 +668,11 @@ async fn the_bookings_feed_opens_in_a_calendar_program() {
     assert!(event.contains("\r\nSTATUS:CANCELLED\r\n"), "{event}");
     assert!(event.contains("\r\nSEQUENCE:1\r\n"), "{event}");
     assert_eq!(unfolded.matches("\r\nSEQUENCE:0\r\n").count(), 2, "{ics}");
-    assert_eq!(unfolded.matches("\r\nSTATUS:CONFIRMED\r\n").count(), 2, "{ics}");
+    assert_eq!(
+        unfolded.matches("\r\nSTATUS:CONFIRMED\r\n").count(),
+        2,
+        "{ics}"
+    );
 
     let Some(printed) = khal_printics(&ics) else {
         return;

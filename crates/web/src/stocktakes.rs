@@ -234,17 +234,12 @@ async fn results_csv(
         .iter()
         .filter(|r| q.outcome.is_empty() || r.outcome == q.outcome)
     {
-        let seen_at = r
-            .seen_at
-            .as_deref()
-            .map(crate::spreadsheet::school_time_text)
-            .unwrap_or_default();
         let row = [
             r.tag.as_str(),
             r.name.as_str(),
             r.outcome.as_str(),
             r.home.as_str(),
-            &seen_at,
+            r.seen_at.as_deref().unwrap_or(""),
         ];
         w.write_record(row.map(crate::csv_safe))
             .map_err(AppError::internal)?;
