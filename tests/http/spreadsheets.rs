@@ -53,12 +53,15 @@ async fn a_register_downloaded_from_the_page_imports_again() {
         .unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBFtag,"), "{:?}", &bytes[..12]);
 
-    let to = spawn_app().await;
-    let file = to.dir.path().join("kitroom-devices.csv");
+    // into another school's Kitroom, at the command line while it is stopped
+    let mut to = spawn_app().await;
+    to.stop().await;
+    let to = to.dir;
+    let file = to.path().join("kitroom-devices.csv");
     std::fs::write(&file, &bytes).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = run_with(
-        to.dir.path(),
+        to.path(),
         ImportKind::Devices,
         &file,
         false,
@@ -75,7 +78,16 @@ async fn a_register_downloaded_from_the_page_imports_again() {
         String::from_utf8_lossy(&out),
         String::from_utf8_lossy(&err)
     );
-    let d = to.store().device_by_tag("LAP-1").await.unwrap().unwrap();
-    assert_eq!(d.details.cost.map(|p| p.0), Some(32_910));
-    assert_eq!(d.details.notes, "Charger £45 — Zoë's");
+    let mut again = Vec::new();
+    kitroom::cli::export(to.path(), "devices", &mut again)
+        .await
+        .unwrap();
+    let mut rows = csv::Reader::from_reader(&again[..]);
+    let header = rows.headers().unwrap().clone();
+    let lap1 = rows.records().next().unwrap().unwrap();
+    let cell = |name: &str| &lap1[header.iter().position(|h| h == name).unwrap()];
+    assert_eq!(cell("tag"), "LAP-1");
+    assert_eq!(cell("cost_pence"), "32910");
+    assert_eq!(cell("purchased_on"), "2024-09-02");
+    assert_eq!(cell("notes"), "Charger £45 — Zoë's");
 }
