@@ -294,6 +294,10 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
         .await
         .unwrap();
     assert!(csv.lines().nth(1).unwrap().starts_with("LAP-OLD,"));
+    assert!(
+        csv.lines().next().unwrap().contains(",cost,") && csv.contains(",650.00,"),
+        "the cost in pounds: {csv}"
+    );
     // a borrower cannot dispose of anything
     let jo = app.signed_in("jo", "borrower").await;
     assert_eq!(
@@ -330,7 +334,7 @@ async fn exports_stream_every_table_as_csv_with_formulas_neutralised() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = r.text().await.unwrap();
-    assert!(csv.starts_with("tag,kind,make,model,serial,location,status"));
+    assert!(csv.starts_with("\u{feff}tag,kind,make,model,serial,location,status"));
     assert!(csv.contains("'=HYPERLINK"), "the formula is shown as text");
     assert_eq!(csv.lines().count(), 1 + 6);
     for kind in ["loans", "incidents", "signatures", "events"] {
@@ -349,7 +353,8 @@ async fn exports_stream_every_table_as_csv_with_formulas_neutralised() {
         .text()
         .await
         .unwrap();
-    assert!(events.starts_with("seq,at,actor,action,subject,subject_label,details,prev_hash,hash"));
+    assert!(events
+        .starts_with("\u{feff}seq,at,actor,action,subject,subject_label,details,prev_hash,hash"));
     assert!(
         events.contains("export.downloaded"),
         "downloads are in the log"

@@ -522,6 +522,47 @@ async fn a_persons_bookings_are_an_icalendar_feed_at_a_secret_address() {
     );
 }
 
+/// A teacher looking on their account page for the address of their bookings
+/// calendar would not find it.
+#[tokio::test]
+async fn the_account_page_offers_the_calendar_feed_address() {
+    let app = spawn_app().await;
+    school(&app).await;
+    let ann_token = teacher(&app, "ann").await;
+    let day = a_school_day();
+    let r = book(
+        &app,
+        &ann_token,
+        json!({"set": "iPad trolley A", "date": day.to_string(), "period": "Period 3"}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let ann = app.client();
+    app.login(&ann, "ann", kitroom_tests::PASSWORD).await;
+    let account = ann
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account.contains("Your bookings in your calendar")
+            && account.contains("action=\"/account/feed\""),
+        "{account}"
+    );
+    let r = app.submit(&ann, "/account", "/account/feed", &[]).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("My account"), "still the account page");
+    let start = page.find("http://").expect("the address is shown");
+    let url = page[start..page[start..].find('<').map(|e| start + e).unwrap()].to_owned();
+    assert!(url.ends_with("/bookings.ics"), "{url}");
+    let ics = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(ics.contains("SUMMARY:Kitroom: iPad trolley A\r\n"), "{ics}");
+}
+
 /// Runs the calendar program `khal` (Debian's package `khal`) on an .ics file and
 /// returns what it printed, or None when khal is not installed here. Under `CI` a
 /// missing khal is a failure, as a missing browser is for the browser tests:
@@ -563,7 +604,7 @@ fn khal_printics(ics: &str) -> Option<String> {
         .arg(&config)
         .arg("printics")
         .arg("--format")
-        .arg("{title}|{start}|{end}|{description}<<END>>")
+        .arg("{title}|{start}|{end}|{description}|{status}<<END>>")
         .arg(&file)
         .env("HOME", dir.path())
         .output()
@@ -592,7 +633,19 @@ async fn the_bookings_feed_opens_in_a_calendar_program() {
     let r = book(&app, &ann_token, json!({"set": "iPad trolley A", "date": day.to_string(), "period": "Period 3", "purpose": purpose})).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let r = book(&app, &ann_token, json!({"kind": "chromebook", "count": 2, "date": day.to_string(), "period": "Period 4", "purpose": "Année 8, quiz"})).await;
+    assert_eq!(r.status(), 201);
+    let chromebooks: Value = r.json().await.unwrap();
+    let cancelled = chromebooks["id"].as_str().unwrap().to_owned();
+    let r = book(&app, &ann_token, json!({"device": "IPAD-B1", "date": day.to_string(), "period": "Period 4", "purpose": "Année 9"})).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    // the Period 4 booking is cancelled: the feed must say so, not just drop it
+    let r = Client::new()
+        .delete(app.url(&format!("/api/v1/bookings/{cancelled}")))
+        .bearer_auth(&ann_token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
 
     let ann = app.client();
     app.login(&ann, "ann", kitroom_tests::PASSWORD).await;
@@ -605,18 +658,33 @@ async fn the_bookings_feed_opens_in_a_calendar_program() {
     let start = page.find("http://").expect("the address is shown");
     let url = page[start..page[start..].find('<').map(|e| start + e).unwrap()].to_owned();
     let ics = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    // the cancelled booking is still there, cancelled, with a higher SEQUENCE than
+    // the version the calendar program already holds
+    let unfolded = ics.replace("\r\n ", "");
+    let event = unfolded
+        .split("BEGIN:VEVENT\r\n")
+        .find(|e| e.contains(&format!("UID:{cancelled}@kitroom\r\n")))
+        .unwrap_or_else(|| panic!("the cancelled booking stays in the feed: {ics}"));
+    assert!(event.contains("\r\nSTATUS:CANCELLED\r\n"), "{event}");
+    assert!(event.contains("\r\nSEQUENCE:1\r\n"), "{event}");
+    assert_eq!(unfolded.matches("\r\nSEQUENCE:0\r\n").count(), 2, "{ics}");
+    assert_eq!(
+        unfolded.matches("\r\nSTATUS:CONFIRMED\r\n").count(),
+        2,
+        "{ics}"
+    );
 
     let Some(printed) = khal_printics(&ics) else {
         return;
     };
-    assert!(printed.starts_with("2 events found"), "{printed}");
+    assert!(printed.starts_with("3 events found"), "{printed}");
     let body = printed.lines().skip(1).collect::<Vec<_>>().join("\n");
     let events: Vec<&str> = body
         .split("<<END>>")
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .collect();
-    assert_eq!(events.len(), 2, "{printed}");
+    assert_eq!(events.len(), 3, "{printed}");
     let trolley = events
         .iter()
         .find(|e| e.starts_with("Kitroom: iPad trolley A|"))
@@ -631,8 +699,19 @@ async fn the_bookings_feed_opens_in_a_calendar_program() {
         "the purpose reads as typed: {trolley}"
     );
     assert!(trolley.contains("IPAD-A1, IPAD-A2, IPAD-A3"), "{trolley}");
+    assert!(trolley.ends_with("|CONFIRMED"), "{trolley}");
+    let quiz = events
+        .iter()
+        .find(|e| e.contains("|Année 8, quiz"))
+        .unwrap_or_else(|| panic!("{printed}"));
     assert!(
-        events.iter().any(|e| e.contains("|Année 8, quiz")),
+        quiz.ends_with("|CANCELLED"),
+        "the calendar program reads the cancelled booking as cancelled: {quiz}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("|Année 9") && e.ends_with("|CONFIRMED")),
         "{printed}"
     );
 }

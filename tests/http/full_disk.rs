@@ -264,7 +264,7 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
         503 => assert!(r.text().await.unwrap().contains("Storage is full")),
         200 => {
             let csv = r.text().await.unwrap();
-            assert!(csv.starts_with("tag,"), "{csv}");
+            assert!(csv.starts_with("\u{feff}tag,"), "{csv}");
             assert!(csv.contains("IPAD-1") && csv.contains("IPAD-2"), "{csv}");
         }
         other => panic!("the export on a full disk answered {other}"),

@@ -104,7 +104,7 @@ async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
         .unwrap();
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
-    assert!(csv.starts_with("username,full_name,kind,role,signed"));
+    assert!(csv.starts_with("\u{feff}username,full_name,kind,role,signed"));
     assert!(csv
         .lines()
         .any(|l| l.starts_with("jo,") && l.contains(",no,")));

@@ -29,4 +29,5 @@ mod reports;
 mod roles;
 mod security;
 mod sign_in;
+mod spreadsheets;
 mod witness;

@@ -37,6 +37,7 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/account", "/account", "", "LOOOO"),
     ("POST", "/account/password", "/account/password", "current=wrong&password=a+long+new+password&confirm=a+long+new+password", "LOOOO"),
     ("POST", "/account/tokens", "/account/tokens", "name=script", "LOOOO"),
+    ("POST", "/account/feed", "/account/feed", "", "LOOOO"),
     ("POST", "/account/tokens/{id}/revoke", "/account/tokens/:other_token/revoke", "", "LNNNN"),
     ("GET", "/devices", "/devices", "", "LOOOO"),
     ("POST", "/devices", "/devices", "kind=ipad&location=Library&tag=NEW-:me", "LFFOO"),

@@ -18,7 +18,11 @@ pub struct IcsEvent {
     pub summary: String,
     pub description: String,
     pub location: String,
+    /// Sent as `STATUS:CANCELLED`, so calendar programs take it off the calendar.
     pub cancelled: bool,
+    /// The event's revision (RFC 5545 `SEQUENCE`): a calendar program replaces its
+    /// copy only with a higher one, so a cancellation must raise it.
+    pub sequence: u32,
 }
 
 /// A whole calendar: `name` is what the calendar program shows for the feed.
@@ -37,6 +41,7 @@ pub fn calendar(name: &str, events: &[IcsEvent]) -> String {
             .starts(e.starts_at)
             .ends(e.ends_at)
             .summary(&e.summary)
+            .sequence(e.sequence)
             .status(if e.cancelled {
                 EventStatus::Cancelled
             } else {
@@ -72,6 +77,7 @@ mod tests {
             description: description.into(),
             location: String::new(),
             cancelled: false,
+            sequence: 0,
         }
     }
 
@@ -126,5 +132,17 @@ mod tests {
             "every line ends in CRLF"
         );
         assert_eq!(ics.matches("BEGIN:VEVENT").count(), 1);
+    }
+
+    #[test]
+    fn a_cancelled_booking_is_sent_cancelled_with_a_higher_sequence() {
+        let mut e = event("iPad trolley A", "");
+        let ics = calendar("Kitroom", std::slice::from_ref(&e));
+        assert!(ics.contains("\r\nSEQUENCE:0\r\n"), "{ics}");
+        e.cancelled = true;
+        e.sequence = 1;
+        let ics = calendar("Kitroom", &[e]);
+        assert!(ics.contains("\r\nSTATUS:CANCELLED\r\n"), "{ics}");
+        assert!(ics.contains("\r\nSEQUENCE:1\r\n"), "{ics}");
     }
 }

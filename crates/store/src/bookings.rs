@@ -56,6 +56,8 @@ pub struct Booking {
     pub devices: Vec<String>,
     pub loan_id: Option<Uuid>,
     pub group_id: Option<Uuid>,
+    /// When it was cancelled, released or collected.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 /// What is free instead, offered with a refusal.
@@ -101,8 +103,11 @@ pub struct BookingFilter {
     pub to: Option<DateTime<Utc>>,
     pub person: Option<Uuid>,
     pub kit: Option<Uuid>,
-    /// Only booked and collected ones (not cancelled or released).
+    /// Only booked and collected ones (not cancelled or released)...
     pub holding: bool,
+    /// ...and, with `holding`, also those cancelled after this time: the calendar
+    /// feed keeps a cancelled booking for a while, so calendar programs remove it.
+    pub cancelled_since: Option<DateTime<Utc>>,
     pub limit: i64,
 }
 
@@ -132,6 +137,7 @@ struct BookingRow {
     status: String,
     loan_id: Option<String>,
     group_id: Option<String>,
+    closed_at: Option<String>,
     devices: Option<String>,
 }
 
@@ -178,13 +184,14 @@ impl TryFrom<BookingRow> for Booking {
             devices,
             loan_id: r.loan_id.as_deref().map(parse_uuid).transpose()?,
             group_id: r.group_id.as_deref().map(parse_uuid).transpose()?,
+            closed_at: r.closed_at.as_deref().map(parse_time).transpose()?,
         })
     }
 }
 
 const BOOKING: &str = "select b.id, p.username as person, p.full_name as person_name, m.username as made_by,
     b.device_id, d.tag as device_tag, b.kit_id, k.name as kit_name, b.kind, b.count, b.starts_at, b.ends_at,
-    b.purpose, b.status, b.loan_id, b.group_id,
+    b.purpose, b.status, b.loan_id, b.group_id, b.closed_at,
     (select group_concat(dd.tag, char(31)) from booking_device bd join device dd on dd.id = bd.device_id
        where bd.booking_id = b.id) as devices
     from booking b join person p on p.id = b.person_id join person m on m.id = b.made_by
@@ -774,8 +781,16 @@ impl Store {
         if let Some(k) = f.kit {
             qb.push(" and b.kit_id = ").push_bind(k.to_string());
         }
-        if f.holding {
-            qb.push(" and b.status in ('booked', 'collected')");
+        match (f.holding, f.cancelled_since) {
+            (true, Some(since)) => {
+                qb.push(" and (b.status in ('booked', 'collected') or (b.status = 'cancelled' and b.closed_at > ")
+                    .push_bind(time_text(since))
+                    .push("))");
+            }
+            (true, None) => {
+                qb.push(" and b.status in ('booked', 'collected')");
+            }
+            (false, _) => {}
         }
         qb.push(" order by b.starts_at, b.created_at limit ")
             .push_bind(if f.limit > 0 { f.limit.min(2000) } else { 500 });

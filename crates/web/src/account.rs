@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use kitroom_core::invalid::required_text;
-use kitroom_core::person::{new_password, PasswordOwner};
+use kitroom_core::person::{new_password, PasswordOwner, Permission};
 use kitroom_core::Invalid;
 use kitroom_store::tokens::TokenInfo;
 use serde::Deserialize;
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/sessions/end-others", post(end_other_sessions))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
+        .route("/account/feed", post(new_feed))
 }
 
 async fn render(
@@ -35,6 +36,18 @@ async fn render(
     invalid: &Invalid,
     new_token: Option<&str>,
     token_name: &str,
+) -> Result<Response, AppError> {
+    render_with_feed(ctx, state, invalid, new_token, token_name, None).await
+}
+
+/// The account page; `new_feed` is a calendar address just made, shown once.
+async fn render_with_feed(
+    ctx: &Ctx,
+    state: &AppState,
+    invalid: &Invalid,
+    new_token: Option<&str>,
+    token_name: &str,
+    new_feed: Option<&str>,
 ) -> Result<Response, AppError> {
     let now = Utc::now();
     let tokens: Vec<TokenRow> = state
@@ -70,6 +83,12 @@ async fn render(
         .two_factor_required(ctx.user.role);
     let two_factor =
         crate::views::two_factor::account_section(ctx, two_factor_on, codes_left, required);
+    let feed = if ctx.user.role.may(Permission::Borrow) {
+        let has = new_feed.is_some() || state.store().has_feed(ctx.user.id).await?;
+        crate::views::bookings::feed_section(ctx, has, new_feed, "/account/feed")
+    } else {
+        maud::html! {}
+    };
     let status = if invalid.is_empty() {
         StatusCode::OK
     } else {
@@ -81,6 +100,7 @@ async fn render(
             ctx,
             &sessions,
             two_factor,
+            feed,
             &v::Tokens {
                 list: &tokens,
                 may_make: may_make_token,
@@ -315,6 +335,16 @@ async fn create_token(
         .await?;
     // Shown once, on this response, and never stored or logged.
     render(&ctx, &state, &Invalid::new(), Some(&token), "").await
+}
+
+/// Makes a new calendar feed address and shows it once, on the account page.
+async fn new_feed(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    let url = crate::bookings::make_feed_address(&ctx, &state, &headers).await?;
+    render_with_feed(&ctx, &state, &Invalid::new(), None, "", Some(&url)).await
 }
 
 async fn revoke_token(

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use kitroom_core::booking::{Slot, Target};
+use kitroom_core::booking::{BookingStatus, Slot, Target};
 use kitroom_core::calendar::Calendar;
 use kitroom_core::device::{parse_date, DeviceKind};
 use kitroom_core::invalid::text;
@@ -50,6 +50,17 @@ async fn new_feed(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
+    let url = make_feed_address(&ctx, &state, &headers).await?;
+    Ok(v::feed(&ctx, true, Some(&url)).into_response())
+}
+
+/// Gives the person a new feed address and returns it; only its hash is kept, and
+/// any earlier address stops working.
+pub async fn make_feed_address(
+    ctx: &Ctx,
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<String, AppError> {
     ctx.require(Permission::Borrow)?;
     let token = crate::auth::random_token();
     state
@@ -60,12 +71,15 @@ async fn new_feed(
             crate::auth::token_hash(&token),
         )
         .await?;
-    let url = format!(
+    Ok(format!(
         "{}/feeds/{token}/bookings.ics",
-        state.page_address(&headers).base
-    );
-    Ok(v::feed(&ctx, true, Some(&url)).into_response())
+        state.page_address(headers).base
+    ))
 }
+
+/// How long the feed shows past bookings, and cancelled ones (as cancelled, so that
+/// calendar programs that already hold them take them off).
+pub const FEED_DAYS: i64 = 30;
 
 async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let answer = async {
@@ -79,9 +93,10 @@ async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> Respo
         let bookings = state
             .store()
             .list_bookings(&BookingFilter {
-                from: Some(Utc::now() - Duration::days(30)),
+                from: Some(Utc::now() - Duration::days(FEED_DAYS)),
                 person: Some(person),
                 holding: true,
+                cancelled_since: Some(Utc::now() - Duration::days(FEED_DAYS)),
                 limit: 1000,
                 ..Default::default()
             })
@@ -95,27 +110,33 @@ async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> Respo
         let now = Utc::now();
         let events: Vec<kitroom_core::ical::IcsEvent> = bookings
             .iter()
-            .map(|b| kitroom_core::ical::IcsEvent {
-                uid: format!("{}@kitroom", b.id),
-                stamp: now,
-                starts_at: b.slot.starts_at,
-                ends_at: b.slot.ends_at,
-                summary: format!("Kitroom: {}", b.booked.describe()),
-                description: [
-                    b.purpose.clone(),
-                    if b.devices.is_empty() || matches!(b.booked, Booked::Device { .. }) {
-                        String::new()
-                    } else {
-                        format!("Devices: {}", b.devices.join(", "))
-                    },
-                    b.status.label().to_owned(),
-                ]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n"),
-                location: String::new(),
-                cancelled: false,
+            .map(|b| {
+                let cancelled = b.status == BookingStatus::Cancelled;
+                kitroom_core::ical::IcsEvent {
+                    uid: format!("{}@kitroom", b.id),
+                    stamp: now,
+                    starts_at: b.slot.starts_at,
+                    ends_at: b.slot.ends_at,
+                    summary: format!("Kitroom: {}", b.booked.describe()),
+                    description: [
+                        b.purpose.clone(),
+                        if b.devices.is_empty() || matches!(b.booked, Booked::Device { .. }) {
+                            String::new()
+                        } else {
+                            format!("Devices: {}", b.devices.join(", "))
+                        },
+                        b.status.label().to_owned(),
+                    ]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                    location: String::new(),
+                    cancelled,
+                    // Bookings are not edited, so a booking has two versions: as made,
+                    // and cancelled.
+                    sequence: u32::from(cancelled),
+                }
             })
             .collect();
         Ok(Some(kitroom_core::ical::calendar(

@@ -1,9 +1,8 @@
 //! CSV exports of the register, loans, incidents, signatures and the activity log,
 //! streamed batch by batch so a log of millions of events never sits in memory.
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -105,16 +104,11 @@ async fn download(
         .store()
         .record_export(ctx.user.actor(), kind.as_str().to_owned())
         .await?;
-    let name = format!("kitroom-{}-{}.csv", kind.as_str(), crate::time::today());
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        Body::from_stream(stream(state.store().clone(), kind)),
-    )
-        .into_response())
+    // The register's own columns and values, as `kitroom export` writes them, so
+    // the file goes back in through the importer; only the mark and the dated name
+    // are added for a spreadsheet.
+    Ok(crate::spreadsheet::download_stream(
+        kind.as_str(),
+        stream(state.store().clone(), kind),
+    ))
 }

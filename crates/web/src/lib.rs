@@ -18,6 +18,8 @@
 //! - [`lend_to`]: whom a loan or booking is for, by username or full name, and the
 //!   search that finds people to lend to.
 //! - [`markdown`]: policy text rendered safely.
+//! - [`spreadsheet`]: what every CSV download has: the byte-order mark Excel needs,
+//!   the dated file name, pounds and school times for reports.
 //! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
 //! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
@@ -57,6 +59,7 @@ pub mod policies;
 pub mod reports;
 pub mod session;
 pub mod settings;
+pub mod spreadsheet;
 pub mod stocktakes;
 pub mod time;
 pub mod two_factor;

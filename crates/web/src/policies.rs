@@ -2,7 +2,7 @@
 //! has signed.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -250,21 +250,8 @@ async fn signatures_csv(
     let body = w
         .into_inner()
         .map_err(|e| AppError::Internal(e.to_string().into()))?;
-    let filename = format!(
-        "signatures-{}.csv",
-        policy
-            .version_label
-            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        ],
+    Ok(crate::spreadsheet::download(
+        &format!("signatures-{}", policy.version_label),
         body,
-    )
-        .into_response())
+    ))
 }

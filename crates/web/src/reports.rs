@@ -169,28 +169,16 @@ fn respond(invalid: &Invalid, page: maud::Markup) -> Response {
     (status, page).into_response()
 }
 
-/// A CSV file. Every cell is made safe for spreadsheets (no formulas).
-fn csv_file(filename: &str, header: &[&str], rows: Vec<Vec<String>>) -> Result<Response, AppError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header).map_err(AppError::internal)?;
-    for row in rows {
-        w.write_record(row.iter().map(|c| crate::csv_safe(c)))
-            .map_err(AppError::internal)?;
-    }
-    let body = w
-        .into_inner()
-        .map_err(|e| AppError::Internal(e.to_string().into()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+/// A report's CSV download, named `kitroom-{what}-{today}.csv`. Every cell is made
+/// safe for spreadsheets (no formulas); money and times are already in the forms of
+/// [`crate::spreadsheet`].
+fn csv_file(what: &str, header: &[&str], rows: Vec<Vec<String>>) -> Result<Response, AppError> {
+    let mut lines = vec![header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
+    lines.extend(rows);
+    Ok(crate::spreadsheet::download(
+        what,
+        crate::export::csv_lines(lines),
+    ))
 }
 
 /// A CSV download whose filters could not be read.
@@ -206,6 +194,11 @@ fn date_text(d: Option<NaiveDate>) -> String {
 
 fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A time in a report's CSV: school time with its offset.
+fn csv_time(t: DateTime<Utc>) -> String {
+    crate::spreadsheet::school_time(t)
 }
 
 /// `n` as a whole percentage of `total`, rounded half up; `None` when there is nothing.
@@ -384,7 +377,7 @@ async fn inventory_csv(
         rows.push(row("location", l, &|s| report.location_status(l, s)));
     }
     rows.push(row("total", "all devices", &|s| report.status(s)));
-    csv_file("inventory.csv", &header, rows)
+    csv_file("inventory", &header, rows)
 }
 
 // ---------------------------------------------------------------------------
@@ -507,7 +500,7 @@ async fn encryption_csv(
         })
         .collect();
     csv_file(
-        "encryption.csv",
+        "encryption",
         &[
             "tag",
             "kind",
@@ -578,8 +571,8 @@ async fn overdue_csv(
                 l.location.clone(),
                 l.borrower.clone(),
                 l.borrower_name.clone(),
-                time_text(l.out_at),
-                time_text(l.due_at),
+                csv_time(l.out_at),
+                csv_time(l.due_at),
                 late.num_days().to_string(),
                 late.num_hours().to_string(),
                 if l.off_site { "yes" } else { "no" }.into(),
@@ -588,7 +581,7 @@ async fn overdue_csv(
         })
         .collect();
     csv_file(
-        "overdue-loans.csv",
+        "overdue-loans",
         &[
             "tag",
             "kind",
@@ -683,7 +676,7 @@ async fn audit_csv(
         })
         .collect();
     csv_file(
-        "not-audited.csv",
+        "not-audited",
         &[
             "tag",
             "kind",
@@ -908,8 +901,7 @@ async fn incidents_csv(
                 kind.to_owned(),
                 t.incidents.to_string(),
                 t.costed.to_string(),
-                t.cost_pence.to_string(),
-                t.cost().to_string(),
+                crate::spreadsheet::pounds(t.cost_pence),
             ]);
         }
     };
@@ -920,14 +912,13 @@ async fn incidents_csv(
         push(y.start, "year", &y.total);
     }
     csv_file(
-        "incident-costs.csv",
+        "incident-costs",
         &[
             "school_year",
             "term",
             "kind",
             "incidents",
             "incidents_with_cost",
-            "cost_pence",
             "cost",
         ],
         rows,
@@ -1055,12 +1046,12 @@ async fn utilisation_csv(
                 report.from.to_string(),
                 report.to.to_string(),
                 d.loans.to_string(),
-                d.last_out_at.map(time_text).unwrap_or_default(),
+                d.last_out_at.map(csv_time).unwrap_or_default(),
             ]
         })
         .collect();
     csv_file(
-        "utilisation.csv",
+        "utilisation",
         &[
             "tag",
             "kind",
@@ -1184,20 +1175,30 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// One field of the export as a spreadsheet reads it: an amount in pence
+/// (`cost_pence`) becomes pounds (`cost`, `120.50`); a time becomes school time with
+/// its offset; anything else is [`cell`].
+fn sheet_field(field: &str, value: &Value) -> (String, String) {
+    if let (Some(base), Some(pence)) = (field.strip_suffix("_pence"), value.as_i64()) {
+        return (base.to_owned(), crate::spreadsheet::pounds(pence));
+    }
+    match value {
+        Value::String(s) => (field.to_owned(), crate::spreadsheet::school_time_text(s)),
+        other => (field.to_owned(), cell(other)),
+    }
+}
+
 /// The export as rows of `section, item, field, value`: one row per field of each
 /// record, numbered from 1 within its section; an empty section is one row saying
-/// `none`. The same data as the JSON, in a shape any spreadsheet can filter.
+/// `none`. The same data as the JSON, in a shape any spreadsheet can filter, with
+/// money in pounds and times in school time ([`sheet_field`]).
 pub fn export_rows(export: &Value) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let item = |section: &str, n: usize, fields: &Value, rows: &mut Vec<Vec<String>>| {
         if let Value::Object(map) = fields {
             for (field, value) in map {
-                rows.push(vec![
-                    section.to_owned(),
-                    n.to_string(),
-                    field.clone(),
-                    cell(value),
-                ]);
+                let (field, value) = sheet_field(field, value);
+                rows.push(vec![section.to_owned(), n.to_string(), field, value]);
             }
         }
     };
@@ -1223,7 +1224,7 @@ pub fn export_rows(export: &Value) -> Vec<Vec<String>> {
         "export".into(),
         "1".into(),
         "exported_at".into(),
-        cell(&export["exported_at"]),
+        sheet_field("exported_at", &export["exported_at"]).1,
     ]);
     rows
 }
@@ -1237,7 +1238,7 @@ async fn export_csv(
     let (person, record) = exported_record(&ctx, &state, &username, "csv").await?;
     let rows = export_rows(&export_value(&record)?);
     csv_file(
-        &export_name(&person, "csv"),
+        &person.username,
         &["section", "item", "field", "value"],
         rows,
     )
@@ -1322,6 +1323,23 @@ mod tests {
             "none".into()
         ]));
     }
+
+    #[test]
+    fn an_exports_money_reads_in_pounds_and_its_times_in_school_time() {
+        let v = json!({"incidents_reported": [{"cost_pence": 12050, "occurred_at": "2026-07-01T08:00:00.123456Z", "occurred_on": "2026-07-01"}],
+                       "exported_at": "2026-12-01T08:00:00Z"});
+        let rows = export_rows(&v);
+        let value = |field: &str| {
+            rows.iter()
+                .find(|r| r[2] == field)
+                .unwrap_or_else(|| panic!("{field}: {rows:?}"))[3]
+                .clone()
+        };
+        assert_eq!(value("cost"), "120.50");
+        assert_eq!(value("occurred_at"), "2026-07-01T09:00:00+01:00");
+        assert_eq!(value("occurred_on"), "2026-07-01");
+        assert_eq!(value("exported_at"), "2026-12-01T08:00:00+00:00");
+    }
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -1368,7 +1386,7 @@ async fn disposals_csv(
         "recipient_reference",
         "wipe_evidence",
         "authorised_by",
-        "cost_pence",
+        "cost",
         "purchased_on",
     ]
     .map(str::to_owned)
@@ -1383,19 +1401,14 @@ async fn disposals_csv(
             r.recipient_reference,
             r.wipe_evidence.unwrap_or_default(),
             r.authorised_by,
-            r.cost_pence.map(|c| c.to_string()).unwrap_or_default(),
+            r.cost_pence
+                .map(crate::spreadsheet::pounds)
+                .unwrap_or_default(),
             r.purchased_on.unwrap_or_default(),
         ]);
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"disposals-{year}.csv\""),
-            ),
-        ],
+    Ok(crate::spreadsheet::download(
+        &format!("disposals-{year}"),
         crate::export::csv_lines(lines),
-    )
-        .into_response())
+    ))
 }

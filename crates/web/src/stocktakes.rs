@@ -3,7 +3,7 @@
 //! close it, read and download the result.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -248,21 +248,11 @@ async fn results_csv(
         .into_inner()
         .map_err(|e| AppError::Internal(e.to_string().into()))?;
     let name = if q.outcome.is_empty() {
-        format!("stocktake-{}.csv", s.number)
+        format!("stocktake-{}", s.number)
     } else {
-        format!("stocktake-{}-{}.csv", s.number, q.outcome.replace('_', "-"))
+        format!("stocktake-{}-{}", s.number, q.outcome.replace('_', "-"))
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(crate::spreadsheet::download(&name, body))
 }
 
 async fn move_here(

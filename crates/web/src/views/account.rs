@@ -22,6 +22,7 @@ pub fn show(
     ctx: &Ctx,
     sessions: &[SessionInfo],
     two_factor: Markup,
+    feed: Markup,
     tokens: &Tokens<'_>,
     invalid: &Invalid,
 ) -> Markup {
@@ -52,6 +53,7 @@ pub fn show(
                 }
             }
             (two_factor)
+            (feed)
             (sessions_section(ctx, sessions, !tokens.list.is_empty()))
             (tokens_section(ctx, tokens, invalid))
         },

@@ -311,23 +311,39 @@ pub fn feed(ctx: &Ctx, has: bool, new_url: Option<&str>) -> Markup {
         ctx,
         Section::Bookings,
         "Your bookings in your calendar",
-        html! {
-            p { "Add this address to your school calendar (Outlook, Google Calendar, Apple Calendar) as a calendar “from the internet” or “by URL”. Your bookings then appear there and update by themselves." }
-            @if let Some(url) = new_url {
-                div.notice role="status" {
-                    p { strong { "Your calendar address. Copy it now: it is shown only once." } }
-                    p { code.token { (url) } }
-                }
-                p.hint { "Anyone with this address can see your bookings, so keep it to yourself. If it leaks, make a new one: the old one stops working." }
-            } @else if has {
-                p { "You have a calendar address. It is not shown again; if you have lost it, or someone else has it, make a new one and the old one stops working." }
-            } @else {
-                p { "You have no calendar address yet." }
-            }
-            form method="post" action="/bookings/feed" {
-                (csrf(&ctx.csrf))
-                button.secondary type="submit" { @if has { "Make a new address" } @else { "Make my calendar address" } }
-            }
-        },
+        feed_body(ctx, has, new_url, "/bookings/feed"),
     )
+}
+
+/// Partial: the calendar feed on the account page, the same as its own page; the
+/// form posts to `action`, which shows the new address on the page it came from.
+pub fn feed_section(ctx: &Ctx, has: bool, new_url: Option<&str>, action: &str) -> Markup {
+    html! {
+        section #calendar-feed {
+            h2 { "Your bookings in your calendar" }
+            (feed_body(ctx, has, new_url, action))
+        }
+    }
+}
+
+/// Partial: what the feed is, the address just made (shown once), and the form.
+fn feed_body(ctx: &Ctx, has: bool, new_url: Option<&str>, action: &str) -> Markup {
+    html! {
+        p { "Add this address to your school calendar (Outlook, Google Calendar, Apple Calendar) as a calendar “from the internet” or “by URL”. Your bookings then appear there and update by themselves; a cancelled booking is taken off." }
+        @if let Some(url) = new_url {
+            div.notice role="status" {
+                p { strong { "Your calendar address. Copy it now: it is shown only once." } }
+                p { code.token { (url) } }
+            }
+            p.hint { "Anyone with this address can see your bookings, so keep it to yourself. If it leaks, make a new one: the old one stops working." }
+        } @else if has {
+            p { "You have a calendar address. It is not shown again; if you have lost it, or someone else has it, make a new one and the old one stops working." }
+        } @else {
+            p { "You have no calendar address yet." }
+        }
+        form method="post" action=(action) {
+            (csrf(&ctx.csrf))
+            button.secondary type="submit" { @if has { "Make a new address" } @else { "Make my calendar address" } }
+        }
+    }
 }
