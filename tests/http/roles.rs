@@ -38,6 +38,8 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/account/password", "/account/password", "current=wrong&password=a+long+new+password&confirm=a+long+new+password", "LOOOO"),
     ("POST", "/account/tokens", "/account/tokens", "name=script", "LOOOO"),
     ("POST", "/account/feed", "/account/feed", "", "LOOOO"),
+    // no failed email to dismiss: the admin is told it is not there
+    ("POST", "/outbox/{id}/dismiss", "/outbox/00000000-0000-4000-8000-000000000000/dismiss", "", "LFFFN"),
     ("POST", "/account/tokens/{id}/revoke", "/account/tokens/:other_token/revoke", "", "LNNNN"),
     ("GET", "/devices", "/devices", "", "LOOOO"),
     ("POST", "/devices", "/devices", "kind=ipad&location=Library&tag=NEW-:me", "LFFOO"),
