@@ -893,6 +893,35 @@ async fn a_password_reset_by_a_manager_revokes_the_persons_api_tokens() {
     assert!(!token_works(&app, &token).await, "the old token is refused");
 }
 
+/// A member of staff who left and came back (or was deactivated by mistake) would
+/// find a token from before still working: a script forgotten on an old laptop
+/// would come back to life with the account.
+#[tokio::test]
+async fn deactivating_an_account_revokes_its_tokens_for_good() {
+    let app = spawn_app().await;
+    app.add_user("teacher", "borrower").await;
+    let token = app.token_for("teacher").await;
+    assert!(token_works(&app, &token).await);
+    let sbm = app.signed_in("sbm", "manager").await;
+    for active in ["false", "true"] {
+        let r = app
+            .submit(
+                &sbm,
+                "/people/teacher",
+                "/people/teacher/active",
+                &[("active", active)],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "active={active}");
+    }
+    assert!(
+        !token_works(&app, &token).await,
+        "the token from before is refused after the account comes back"
+    );
+    let fresh = app.token_for("teacher").await;
+    assert!(token_works(&app, &fresh).await, "a new token works");
+}
+
 /// Someone who changed their own password because it leaked would still be
 /// reachable through their old token.
 #[tokio::test]

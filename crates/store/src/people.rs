@@ -543,10 +543,15 @@ impl Store {
                 .bind(id.to_string())
                 .execute(&mut *conn)
                 .await?;
-                let ended = if active {
-                    0
+                // A deactivated account's sessions end and its tokens are revoked,
+                // so coming back later does not bring an old token back to life.
+                let (ended, tokens) = if active {
+                    (0, 0)
                 } else {
-                    end_sessions(conn, id).await?
+                    (
+                        end_sessions(conn, id).await?,
+                        crate::tokens::revoke_all(conn, id, now).await?,
+                    )
                 };
                 let action = if active {
                     "person.reactivated"
@@ -558,7 +563,7 @@ impl Store {
                     &actor,
                     action,
                     &before.subject(),
-                    json!({"sessions_ended": ended}),
+                    json!({"sessions_ended": ended, "tokens_revoked": tokens}),
                     now,
                 )
                 .await?;
