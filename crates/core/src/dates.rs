@@ -196,6 +196,9 @@ fn time_of_day(s: &str) -> Option<(NaiveTime, Option<FixedOffset>)> {
         (r.trim_end(), Some(0))
     } else if let Some(i) = lower.rfind(['+', '-']) {
         let (sign, hhmm) = (&lower[i..i + 1], lower[i + 1..].replace(':', ""));
+        if !hhmm.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
         let (h, m) = match hhmm.len() {
             2 => (number(&hhmm, 2)?, 0),
             4 => (number(&hhmm[..2], 2)?, number(&hhmm[2..], 2)?),
@@ -310,9 +313,11 @@ fn written(s: &str) -> Option<Written> {
         None => (s, None),
         Some(colon) => {
             let before = &s[..colon];
+            // (a space may be wider than a byte: start after the whole character)
             let start = before
-                .rfind(|c: char| c.is_whitespace() || c == 'T' || c == 't')
-                .map(|i| i + 1)
+                .char_indices()
+                .rfind(|(_, c)| c.is_whitespace() || *c == 'T' || *c == 't')
+                .map(|(i, c)| i + c.len_utf8())
                 .unwrap_or(0);
             let day = s[..start].trim_end_matches(['T', 't']).trim();
             // Jamf writes "2024-03-05 at 10:41 AM".
@@ -587,6 +592,32 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    /// Any text at all, in any script, is read or refused, never a panic (a
+    /// multi-byte character where a time zone or a space was expected was one).
+    #[test]
+    fn text_in_any_script_is_never_a_panic() {
+        for s in [
+            "2026-11-30 08:14+ଶଶ",
+            "2026-11-30 08:14-ଶ",
+            "ଶ",
+            "2026-11-30\u{3000}08:14",
+            "30/11/2026\u{a0}08:14",
+            "08:14 +é1",
+            "é:",
+            "\u{3000}:",
+            "ଶ2026-11-30T08:14:22Z",
+        ] {
+            let _ = super::written(s);
+            let _ = super::read_date_alone(s, "The date");
+            let _ = super::DateColumn::read([(2, s)], today());
+        }
+        assert_eq!(
+            super::written("2026-11-30\u{3000}08:14").map(|w| w.time.is_some()),
+            Some(true),
+            "an ideographic space before the time is a space"
+        );
     }
 
     fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
