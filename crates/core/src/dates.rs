@@ -594,6 +594,26 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        /// Text made of the characters dates are written with, and a few wider
+        /// ones, is read or refused, never a panic, alone or as a column.
+        #[test]
+        fn date_like_text_is_never_a_panic(
+            cells in proptest::collection::vec("[0-9/:+\\- TtZzAaPpMm.,éଶ\u{a0}\u{3000}]{0,24}", 1..4)
+        ) {
+            for c in &cells {
+                let _ = super::written(c);
+                let _ = super::read_date_alone(c, "The date");
+            }
+            let column = super::DateColumn::read(cells.iter().enumerate().map(|(i, c)| (i as u64 + 2, c.as_str())), today());
+            for (i, c) in cells.iter().enumerate() {
+                let _ = column.date(i as u64 + 2, c, today(), "The date");
+            }
+        }
+    }
+
     /// Any text at all, in any script, is read or refused, never a panic (a
     /// multi-byte character where a time zone or a space was expected was one).
     #[test]
