@@ -334,6 +334,20 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
         .await
         .unwrap();
     assert!(!desk.contains("Email not delivered"), "{desk}");
+    // the activity log says who dismissed which email
+    let log = it
+        .get(app.url("/log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        log.matches("Undelivered email dismissed").count(),
+        2,
+        "one entry per email dismissed: {log}"
+    );
     // dismissed once is enough; without the form's token, nothing happens
     let r = app.submit(&it, "/", &actions[0], &[]).await;
     assert_eq!(r.status(), 404);

@@ -8,10 +8,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use kitroom_core::mail::{self, MailKind};
+use serde_json::json;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use crate::db::{parse_time, time_text, Store, StoreError};
+use crate::db::{parse_time, time_text, Actor, Store, StoreError};
+use crate::events::{append, Subject};
 
 /// An email to put in the outbox.
 pub(crate) struct Queued<'a> {
@@ -213,20 +215,44 @@ impl Store {
         .await?)
     }
 
-    /// An admin has seen that an email was not delivered; false when there is no
-    /// such undismissed email.
-    pub async fn dismiss_undelivered_email(&self, id: String) -> Result<bool, StoreError> {
+    /// Takes a failed email off the admins' desk, recording who did and which email
+    /// in the activity log. False when there is no such failed email still shown.
+    pub async fn dismiss_undelivered_email(
+        &self,
+        actor: Actor,
+        id: String,
+    ) -> Result<bool, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                Ok(sqlx::query(
-                    "update outbox set dismissed_at = ? where id = ? and failed_at is not null and dismissed_at is null",
+                let now = Utc::now();
+                let row: Option<(String, String)> = sqlx::query_as(
+                    "select to_address, subject from outbox
+                     where id = ? and failed_at is not null and dismissed_at is null",
                 )
-                .bind(time_text(Utc::now()))
-                .bind(id)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-                    > 0)
+                .bind(&id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some((recipient, subject)) = row else {
+                    return Ok(false);
+                };
+                sqlx::query("update outbox set dismissed_at = ? where id = ?")
+                    .bind(time_text(now))
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await?;
+                append(
+                    conn,
+                    &actor,
+                    "email.dismissed",
+                    &Subject {
+                        key: format!("email:{id}"),
+                        label: subject.clone(),
+                    },
+                    json!({"recipient": recipient, "subject": subject}),
+                    now,
+                )
+                .await?;
+                Ok(true)
             })
         })
         .await

@@ -96,7 +96,7 @@ async fn dismiss_undelivered(
     let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     if !state
         .store()
-        .dismiss_undelivered_email(id.to_string())
+        .dismiss_undelivered_email(ctx.user.actor(), id.to_string())
         .await?
     {
         return Err(AppError::NotFound);

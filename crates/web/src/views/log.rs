@@ -64,6 +64,7 @@ fn action_label(action: &str) -> &str {
         "accessory.retired" => "Accessory type retired",
         "accessory.reinstated" => "Accessory type back in use",
         "feed.created" => "Calendar feed address made",
+        "email.dismissed" => "Undelivered email dismissed",
         "booking.cancelled" => "Booking cancelled",
         "booking.released" => "Booking released: not collected",
         "booking.collected" => "Booking collected",
