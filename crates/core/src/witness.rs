@@ -114,8 +114,7 @@ impl Witness {
     pub fn seal(&self, key: &WitnessKey) -> String {
         let body = self.body();
         let tag = key.mac(&body).finalize().into_bytes();
-        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-        format!("{body}seal {hex}\n")
+        format!("{body}seal {}\n", hex::encode(tag))
     }
 
     /// Reads sealed text and checks its seal.
@@ -141,7 +140,7 @@ impl Witness {
             .with_timezone(&Utc);
         let seal = field("seal")?;
         let witness = Witness { seq, hash, at };
-        let tag = from_hex(&seal).ok_or(WitnessError::BadSeal)?;
+        let tag = hex::decode(&seal).map_err(|_| WitnessError::BadSeal)?;
         // The body is rebuilt from the parsed fields: only the canonical form verifies.
         key.mac(&witness.body())
             .verify_slice(&tag)
@@ -164,16 +163,6 @@ impl Witness {
         }
         Ok(())
     }
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

@@ -50,16 +50,12 @@ pub fn router() -> Router<AppState> {
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// How an API token is stored: its SHA-256. Tokens are random, so no salt is needed.
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.trim().as_bytes()))
+    hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
 
 /// A new personal API token: `kr_` and 64 hex digits.

@@ -121,7 +121,7 @@ impl SecretKey {
                 }
                 let mut file = options.open(&path)?;
                 use std::io::Write;
-                writeln!(file, "{}", hex(&key.0))?;
+                writeln!(file, "{}", hex::encode(key.0))?;
                 file.sync_all()?;
                 tracing::info!(path = %path.display(), "made the key that seals two-step sign-in secrets: back it up with the database");
                 Ok(key)
@@ -148,12 +148,12 @@ impl SecretKey {
                 },
             )
             .map_err(|_| AppError::Internal("sealing a two-step secret failed".into()))?;
-        Ok(format!("{}{}", hex(&nonce), hex(&sealed)))
+        Ok(format!("{}{}", hex::encode(nonce), hex::encode(sealed)))
     }
 
     /// Opens what [`SecretKey::seal`] sealed; `None` with the wrong key or person.
     pub fn open(&self, person: Uuid, sealed: &str) -> Option<Vec<u8>> {
-        let bytes = from_hex_vec(sealed)?;
+        let bytes = hex::decode(sealed).ok()?;
         if bytes.len() < 24 {
             return None;
         }
@@ -184,22 +184,8 @@ fn warn_if_readable_by_others(path: &Path) {
     let _ = path;
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex_vec(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
-}
-
 fn from_hex(s: &str) -> Option<[u8; 32]> {
-    from_hex_vec(s)?.try_into().ok()
+    hex::decode(s).ok()?.try_into().ok()
 }
 
 /// Seconds in one TOTP step.
@@ -249,7 +235,7 @@ fn new_recovery_codes() -> Vec<String> {
         .map(|_| {
             let mut bytes = [0u8; 10];
             OsRng.fill_bytes(&mut bytes);
-            let h = hex(&bytes);
+            let h = hex::encode(bytes);
             format!("{}-{}-{}-{}", &h[0..5], &h[5..10], &h[10..15], &h[15..20])
         })
         .collect()
@@ -263,7 +249,7 @@ fn recovery_hash(person: Uuid, code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    hex(&Sha256::digest(format!("{person}:{code}").as_bytes()))
+    hex::encode(Sha256::digest(format!("{person}:{code}").as_bytes()))
 }
 
 /// How long the second step may wait after the password, in seconds.
@@ -587,7 +573,7 @@ mod tests {
         let key = SecretKey::generate();
         let alice = Uuid::new_v4();
         let sealed = key.seal(alice, b"twenty bytes secret!").unwrap();
-        assert!(!sealed.contains(&hex(b"twenty bytes secret!")));
+        assert!(!sealed.contains(&hex::encode(b"twenty bytes secret!")));
         assert_eq!(key.open(alice, &sealed).unwrap(), b"twenty bytes secret!");
         assert!(key.open(Uuid::new_v4(), &sealed).is_none());
         assert!(SecretKey::generate().open(alice, &sealed).is_none());
