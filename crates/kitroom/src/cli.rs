@@ -302,6 +302,33 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Reads a new password for an account as [`read_password`] does, judged with the
+/// account's names and the school's, and hashes it. The store is closed when the
+/// password is refused.
+async fn new_password_hash(
+    store: &Store,
+    username: &str,
+    full_name: &str,
+    input: Option<&mut (dyn BufRead + Send)>,
+) -> anyhow::Result<String> {
+    let school_name = store.settings().await?.school_name;
+    let owner = PasswordOwner {
+        username,
+        full_name,
+        school_name: &school_name,
+    };
+    let password = match read_password(&owner, input) {
+        Ok(p) => p,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
+    kitroom_web::auth::hash_password(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Reads a password: one line of `input`, or with no input asked for twice at the
 /// terminal without echo.
 /// The password must meet [`new_password`]'s rules for `owner`.
@@ -341,22 +368,13 @@ pub async fn user_add(
         }
     };
     let store = Store::open(data_dir).await?;
-    let school_name = store.settings().await?.school_name;
-    let owner = PasswordOwner {
-        username: details.username.as_str(),
-        full_name: &details.full_name,
-        school_name: &school_name,
-    };
-    let password = match read_password(&owner, password_input) {
-        Ok(p) => p,
-        Err(e) => {
-            store.close().await;
-            return Err(e);
-        }
-    };
-    let hash = kitroom_web::auth::hash_password(password)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = new_password_hash(
+        &store,
+        details.username.as_str(),
+        &details.full_name,
+        password_input,
+    )
+    .await?;
     let result = store
         .create_person(Actor::system(), details, Some(hash))
         .await;
@@ -391,22 +409,8 @@ pub async fn user_password(
         store.close().await;
         return Ok(ExitCode::from(2));
     };
-    let school_name = store.settings().await?.school_name;
-    let owner = PasswordOwner {
-        username: &person.username,
-        full_name: &person.full_name,
-        school_name: &school_name,
-    };
-    let password = match read_password(&owner, password_input) {
-        Ok(p) => p,
-        Err(e) => {
-            store.close().await;
-            return Err(e);
-        }
-    };
-    let hash = kitroom_web::auth::hash_password(password)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash =
+        new_password_hash(&store, &person.username, &person.full_name, password_input).await?;
     store
         .set_password(Actor::system(), person.id, hash, None)
         .await?;
