@@ -216,6 +216,13 @@ impl ReturnRefusal {
     }
 }
 
+/// Who may take a device back from its loan: the borrower themself, or someone
+/// whose role lends to anyone and receives any device back. The one place this is
+/// decided, for pages, the API, sets and bookings alike.
+pub fn may_receive(is_borrower: bool, role: crate::person::Role) -> bool {
+    is_borrower || role.may(crate::person::Permission::LendToAnyone)
+}
+
 /// The rules at return.
 pub fn return_device(
     device: &DeviceFacts<'_>,

@@ -77,7 +77,7 @@ fn refused(r: accessory::AccessoryRefusal) -> StoreError {
 }
 
 /// Takes accessories out of stock for a loan (`loan`) or a set's loan (`group`).
-pub(crate) async fn take_in(
+pub async fn take_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
     lent_with: &Subject,
@@ -135,7 +135,7 @@ pub(crate) async fn take_in(
 /// Records how many of each accessory lent with this loan or set's loan came
 /// back (by `loan_accessory` id; one not named came back as none) and puts them
 /// back where they came from.
-pub(crate) async fn give_back_in(
+pub async fn give_back_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
     lent_with: &Subject,

@@ -9,7 +9,7 @@ use crate::db::{Actor, Store, StoreError};
 use crate::events::{append, Subject};
 
 /// Reads the calendar inside a transaction (or from a reader).
-pub(crate) async fn calendar_in(conn: &mut SqliteConnection) -> Result<Calendar, StoreError> {
+pub async fn calendar_in(conn: &mut SqliteConnection) -> Result<Calendar, StoreError> {
     let rows: Vec<(String, String, String, String)> =
         sqlx::query_as("select kind, name, starts, ends from calendar_entry order by id")
             .fetch_all(&mut *conn)

@@ -20,7 +20,7 @@ use crate::events::{append, Subject};
 use crate::incidents::{report_incident_in, Incident};
 use crate::loans::{return_in, Loan};
 
-pub(crate) async fn questions_in(
+pub async fn questions_in(
     conn: &mut SqliteConnection,
     kind: DeviceKind,
 ) -> Result<Vec<Question>, StoreError> {

@@ -109,7 +109,24 @@ impl Actor {
     }
 }
 
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// The future a write's closure returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The connection a write runs on, inside its transaction.
+pub type Conn = SqliteConnection;
+
+/// An error a write can end in: the store's own, or a caller's type that can hold
+/// one (the application layer's, whose refusals roll the write back too).
+pub trait WriteError: From<StoreError> + Send + 'static {
+    /// True when the disk is full (see [`Store::storage_full`]).
+    fn is_storage_full(&self) -> bool;
+}
+
+impl WriteError for StoreError {
+    fn is_storage_full(&self) -> bool {
+        StoreError::is_storage_full(self)
+    }
+}
 
 /// The database: one writer connection and a pool of readers.
 #[derive(Debug, Clone)]
@@ -252,8 +269,7 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` in one transaction on the writer connection, in a task of its own, and
-    /// commits only if it succeeds. A dropped caller cannot leave a write half done.
+    /// Runs `f` in one transaction on the writer connection (see [`Store::transaction`]).
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -261,9 +277,22 @@ impl Store {
             + Send
             + 'static,
     {
+        self.transaction(f).await
+    }
+
+    /// Runs `f` in one transaction on the one writer connection, in a task of its
+    /// own, and commits only if it returns `Ok`: any error, a refusal of the
+    /// application layer's included, rolls every change of `f` back. A caller that
+    /// hangs up cannot leave a write half done.
+    pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: WriteError,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+    {
         let pool = self.writer.clone();
         let wal = self.wal.clone();
-        let (answer, answered) = tokio::sync::oneshot::channel();
+        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
         wal.waiting.fetch_add(1, Ordering::SeqCst);
         let task = tokio::spawn(async move {
             let conn = pool.acquire().await;
@@ -271,15 +300,15 @@ impl Store {
             let mut conn = match conn {
                 Ok(conn) => conn,
                 Err(e) => {
-                    let _ = answer.send(Err(e.into()));
+                    let _ = answer.send(Err(StoreError::from(e).into()));
                     return;
                 }
             };
-            let result = async {
-                let mut tx = conn.begin().await?;
+            let result: Result<T, E> = async {
+                let mut tx = conn.begin().await.map_err(StoreError::from)?;
                 match f(&mut tx).await {
                     Ok(out) => {
-                        tx.commit().await?;
+                        tx.commit().await.map_err(StoreError::from)?;
                         Ok(out)
                     }
                     Err(e) => {
@@ -287,7 +316,7 @@ impl Store {
                         // rollback when a transaction is dropped, and the connection
                         // would go back to the pool still inside the transaction (and
                         // be replaced).
-                        tx.rollback().await?;
+                        tx.rollback().await.map_err(StoreError::from)?;
                         Err(e)
                     }
                 }
@@ -303,10 +332,14 @@ impl Store {
         let result = match answered.await {
             Ok(result) => result,
             // The task ended without answering: it panicked.
-            Err(_) => Err(task.await.err().map_or_else(
-                || StoreError::Corrupt("the write task ended without an answer".into()),
-                StoreError::WriteTask,
-            )),
+            Err(_) => Err(task
+                .await
+                .err()
+                .map_or_else(
+                    || StoreError::Corrupt("the write task ended without an answer".into()),
+                    StoreError::WriteTask,
+                )
+                .into()),
         };
         match &result {
             Err(e) if e.is_storage_full() => self.full.store(true, Ordering::SeqCst),

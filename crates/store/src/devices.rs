@@ -219,10 +219,7 @@ pub(crate) async fn insert_device(
     Ok(id)
 }
 
-pub(crate) async fn get_device(
-    conn: &mut SqliteConnection,
-    id: Uuid,
-) -> Result<Device, StoreError> {
+pub async fn get_device(conn: &mut SqliteConnection, id: Uuid) -> Result<Device, StoreError> {
     sqlx::query_as::<_, DeviceRow>(&format!("{SELECT} where d.id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -235,7 +232,7 @@ pub(crate) async fn get_device(
 /// one place a status changes other than check-out and return. `details` are added
 /// to the event. Coming back on charge starts the charging clock; a device lost
 /// while on loan closes the loan as lost.
-pub(crate) async fn apply_change(
+pub async fn apply_change(
     conn: &mut SqliteConnection,
     actor: &Actor,
     device: &Device,

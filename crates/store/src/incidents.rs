@@ -200,7 +200,7 @@ const CHANGE: &str = "select c.id, d.tag as device_tag, trim(d.make || ' ' || d.
     left join person h on h.id = c.decided_by";
 
 /// Puts a notification in one person's list, inside the caller's transaction.
-pub(crate) async fn notify(
+pub async fn notify(
     conn: &mut SqliteConnection,
     person: Uuid,
     body: &str,
@@ -703,7 +703,7 @@ impl Store {
 
 /// Records a report inside the caller's transaction (see [`Store::report_incident`]).
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn report_incident_in(
+pub async fn report_incident_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
     reporter_id: Uuid,

@@ -68,4 +68,4 @@ pub mod tokens;
 pub mod two_factor;
 pub mod witness;
 
-pub use db::{Actor, Store, StoreError};
+pub use db::{Actor, BoxFuture, Conn, Store, StoreError, WriteError};

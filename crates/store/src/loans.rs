@@ -720,3 +720,164 @@ async fn mark_ready_in(
     .await?;
     Ok(())
 }
+
+/// The open loan of a device, inside the caller's transaction.
+pub async fn open_loan_of_in(
+    conn: &mut SqliteConnection,
+    device: Uuid,
+) -> Result<Option<Loan>, StoreError> {
+    open_loan_in(conn, device).await
+}
+
+/// One loan by its id, inside the caller's transaction.
+pub async fn loan_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Loan, StoreError> {
+    sqlx::query_as::<_, LoanRow>(&format!("{LOAN} where l.id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}
+
+/// The newest approved, not yet used authorisation of the head's for this person
+/// to take this device off site.
+pub async fn approved_authorisation_in(
+    conn: &mut SqliteConnection,
+    person: Uuid,
+    device: Uuid,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select id from offsite_request where person_id = ? and device_id = ? and status = 'approved'
+         order by decided_at desc limit 1",
+    )
+    .bind(person.to_string())
+    .bind(device.to_string())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Marks an authorisation as used by a loan: it does not serve a second one.
+pub async fn use_authorisation_in(conn: &mut SqliteConnection, id: &str) -> Result<(), StoreError> {
+    sqlx::query("update offsite_request set status = 'used' where id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A loan to write, as decided.
+#[derive(Debug, Clone)]
+pub struct NewLoan<'a> {
+    pub id: Uuid,
+    pub device: Uuid,
+    pub borrower: Uuid,
+    pub issued_by: Uuid,
+    pub out_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub purpose: &'a str,
+    pub off_site: bool,
+    /// The head's authorisation it uses up.
+    pub authorisation: Option<&'a str>,
+    /// The set check-out it is part of.
+    pub group: Option<Uuid>,
+    /// The due time first asked for and why it moved, in words for the borrower.
+    pub due_moved: Option<(DateTime<Utc>, &'a str)>,
+}
+
+/// Whether a new loan was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Written,
+    /// The device already has an open loan: the database's unique index refused a
+    /// second one (two check-outs racing).
+    DeviceAlreadyOnLoan,
+}
+
+/// Writes a loan and moves its device to on loan, not on charge.
+pub async fn insert_loan_in(
+    conn: &mut SqliteConnection,
+    l: &NewLoan<'_>,
+) -> Result<Inserted, StoreError> {
+    let inserted = sqlx::query(
+        "insert into loan (id, device_id, borrower_id, issued_by, out_at, due_at, purpose, off_site, authorisation_id,
+           group_id, due_moved_from, due_moved_reason)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(l.id.to_string())
+    .bind(l.device.to_string())
+    .bind(l.borrower.to_string())
+    .bind(l.issued_by.to_string())
+    .bind(time_text(l.out_at))
+    .bind(time_text(l.due_at))
+    .bind(l.purpose)
+    .bind(l.off_site)
+    .bind(l.authorisation)
+    .bind(l.group.map(|g| g.to_string()))
+    .bind(l.due_moved.map(|(f, _)| time_text(f)))
+    .bind(l.due_moved.map(|(_, why)| why))
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Ok(Inserted::DeviceAlreadyOnLoan)
+        }
+        other => other?,
+    };
+    sqlx::query("update device set status = ?, charging_since = null, updated_at = ? where id = ?")
+        .bind(DeviceStatus::OnLoan.as_str())
+        .bind(time_text(l.out_at))
+        .bind(l.device.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(Inserted::Written)
+}
+
+/// A return to write, as decided.
+#[derive(Debug, Clone)]
+pub struct Closing {
+    pub loan: Uuid,
+    pub device: Uuid,
+    pub at: DateTime<Utc>,
+    pub location: Uuid,
+    pub received_by: Option<Uuid>,
+    pub condition: kitroom_core::loan::ReturnCondition,
+    pub battery_percent: Option<i64>,
+    pub on_charge: bool,
+    /// Only for a device that takes photos.
+    pub images_cleared: Option<bool>,
+    /// The device's status after the return.
+    pub status: DeviceStatus,
+}
+
+/// Closes a loan as returned and puts its device on charge (or not), marking it
+/// damaged when it came back damaged.
+pub async fn close_loan_in(conn: &mut SqliteConnection, c: &Closing) -> Result<(), StoreError> {
+    sqlx::query(
+        "update loan set returned_at = ?, outcome = 'returned', return_location_id = ?, received_by = ?,
+           return_condition = ?, battery_percent = ?, on_charge = ?, images_cleared = ?
+         where id = ? and returned_at is null",
+    )
+    .bind(time_text(c.at))
+    .bind(c.location.to_string())
+    .bind(c.received_by.map(|i| i.to_string()))
+    .bind(c.condition.as_str())
+    .bind(c.battery_percent)
+    .bind(c.on_charge)
+    .bind(c.images_cleared)
+    .bind(c.loan.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let damaged = c.condition == kitroom_core::loan::ReturnCondition::Damaged;
+    sqlx::query(
+        "update device set status = ?, charging_since = ?, updated_at = ?,
+           condition = case when ? then 'damaged' else condition end where id = ?",
+    )
+    .bind(c.status.as_str())
+    .bind(c.on_charge.then(|| time_text(c.at)))
+    .bind(time_text(c.at))
+    .bind(damaged)
+    .bind(c.device.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

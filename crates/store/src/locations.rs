@@ -20,7 +20,7 @@ pub struct Location {
 
 /// The id of the location with this name, creating it (and logging that) the first
 /// time the name is used.
-pub(crate) async fn find_or_create(
+pub async fn find_or_create(
     conn: &mut SqliteConnection,
     actor: &Actor,
     name: &str,

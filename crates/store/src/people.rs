@@ -278,10 +278,7 @@ async fn end_sessions(conn: &mut SqliteConnection, person: Uuid) -> Result<u64, 
         .rows_affected())
 }
 
-pub(crate) async fn get_person(
-    conn: &mut SqliteConnection,
-    id: Uuid,
-) -> Result<Person, StoreError> {
+pub async fn get_person(conn: &mut SqliteConnection, id: Uuid) -> Result<Person, StoreError> {
     sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from person where id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)

@@ -90,7 +90,7 @@ pub(crate) async fn current_policy_in(
 }
 
 /// Where this person stands with the policy in force, read inside a transaction.
-pub(crate) async fn standing_in(
+pub async fn standing_in(
     conn: &mut SqliteConnection,
     person: Uuid,
 ) -> Result<PolicyStanding, StoreError> {

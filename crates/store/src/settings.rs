@@ -8,7 +8,7 @@ use crate::db::{Actor, Store, StoreError};
 use crate::events::{append, Subject};
 
 /// The settings as they are inside a transaction.
-pub(crate) async fn settings_in(conn: &mut sqlx::SqliteConnection) -> Result<Settings, StoreError> {
+pub async fn settings_in(conn: &mut sqlx::SqliteConnection) -> Result<Settings, StoreError> {
     let rows: Vec<(String, String)> = sqlx::query_as("select key, value from setting")
         .fetch_all(&mut *conn)
         .await?;

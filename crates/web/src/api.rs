@@ -9,7 +9,6 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{DeviceInput, Pence};
 use kitroom_core::incident::ReportInput;
-use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::Permission;
 use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::{FieldError, Invalid};
@@ -60,6 +59,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "malformed-body",
                 rejection.body_text(),
             )),
+        }
+    }
+}
+
+/// A command's JSON body, read into the same input type its page form is read
+/// into. A field the command does not know is refused (422, naming it) rather than
+/// ignored, so a typing mistake in a script is not silently dropped.
+pub struct JsonCommand<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonCommand<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonBody(value) = JsonBody::<Value>::from_request(req, state).await?;
+        let mut unknown = Vec::new();
+        let read: Result<T, _> =
+            serde_ignored::deserialize(value, |path| unknown.push(path.to_string()));
+        match read {
+            Ok(_) if !unknown.is_empty() => Err(ApiError::invalid(Invalid::one(
+                "body",
+                format!("Kitroom does not know the field {}.", unknown.join(", ")),
+            ))),
+            Ok(v) => Ok(JsonCommand(v)),
+            Err(e) => Err(ApiError::invalid(Invalid::one("body", e.to_string()))),
         }
     }
 }
@@ -474,22 +497,6 @@ pub fn loan_json(l: &Loan) -> Value {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckOutBody {
-    /// A username; the token's owner when missing.
-    borrower: Option<String>,
-    /// RFC 3339; the end of today's school day when missing.
-    due_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    purpose: String,
-    #[serde(default)]
-    off_site: bool,
-    /// Accessories going out with it.
-    #[serde(default)]
-    accessories: Vec<AccessoryAsk>,
-}
-
 /// Whom a check-out is for, by username or full name: see
 /// [`crate::lend_to::borrower`], which every borrower field shares.
 pub(crate) async fn borrower(
@@ -510,72 +517,27 @@ async fn check_out(
     user: ApiUser,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    JsonBody(body): JsonBody<CheckOutBody>,
+    JsonCommand(body): JsonCommand<kitroom_app::loans::CheckOutInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let device = find(&state, &tag).await?;
-    let borrower = borrower(&user, &state, body.borrower.as_deref()).await?;
-    let settings = state.store().settings().await?;
-    let calendar = state.store().calendar().await?;
-    let due_at = body
-        .due_at
-        .unwrap_or_else(|| calendar.default_due(Utc::now(), settings.day_ends_at));
-    let request = CheckOutRequest {
-        due_at,
-        purpose: body.purpose.trim().to_owned(),
-        off_site: body.off_site,
-        head_authorised: false,
-    };
-    let taking = taking(&state, &body.accessories).await?;
-    let loan = state
-        .store()
-        .check_out(user.0.actor(), device.id, borrower.id, request, taking)
-        .await?;
-    let body = loans_json(&state, std::slice::from_ref(&loan)).await?;
+    let out = kitroom_app::loans::check_out(state.app(), &user.0, &tag, body).await?;
+    let body = loans_json(&state, std::slice::from_ref(&out.loan)).await?;
     Ok((StatusCode::CREATED, Json(&body[0])).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReturnBody {
-    location: Option<String>,
-    #[serde(default)]
-    condition: Option<ReturnCondition>,
-    battery_percent: Option<i64>,
-    #[serde(default)]
-    on_charge: bool,
-    #[serde(default)]
-    images_cleared: bool,
-}
-
+/// A return applies the same return checklist and accessory counts as the page's.
 async fn return_device(
     user: ApiUser,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    JsonBody(body): JsonBody<ReturnBody>,
+    JsonCommand(body): JsonCommand<kitroom_app::loans::ReturnInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let device = find(&state, &tag).await?;
-    if let Some(open) = state.store().open_loan(device.id).await? {
-        if open.borrower != user.0.username && !user.0.role.may(Permission::LendToAnyone) {
-            return Err(ApiError::forbidden());
-        }
+    let returned = kitroom_app::loans::return_device(state.app(), &user.0, &tag, body).await?;
+    let mut body = loans_json(&state, std::slice::from_ref(&returned.loan)).await?;
+    if let Some(incident) = &returned.incident {
+        body[0]["damage_report"] = json!(incident.id);
     }
-    let settings = state.store().settings().await?;
-    let location = body.location.unwrap_or(settings.return_location);
-    let location = kitroom_core::device::location_name(&location)
-        .map_err(|m| ApiError::invalid(Invalid::one("location", m)))?;
-    let request = ReturnRequest {
-        condition: body.condition.unwrap_or(ReturnCondition::Fine),
-        battery_percent: body.battery_percent,
-        on_charge: body.on_charge,
-        images_cleared: body.images_cleared,
-    };
-    let loan = state
-        .store()
-        .return_device(user.0.actor(), device.id, location, request)
-        .await?;
-    let body = loans_json(&state, std::slice::from_ref(&loan)).await?;
     Ok(Json(&body[0]).into_response())
 }
 

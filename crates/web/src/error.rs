@@ -7,6 +7,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use kitroom_app::{Kind, Refusal};
 use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
 use kitroom_core::Invalid;
 use kitroom_store::StoreError;
@@ -44,6 +45,9 @@ pub enum AppError {
     /// 409: the change is not possible in the thing's current state.
     #[error("{0}")]
     Conflict(String),
+    /// An operation's refusal, with its kind (see [`status_of`]).
+    #[error(transparent)]
+    Refused(Box<Refusal>),
     /// 503: the disk holding the database is full; nothing was changed.
     #[error("storage is full")]
     StorageFull,
@@ -55,6 +59,51 @@ pub enum AppError {
 impl AppError {
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> AppError {
         AppError::Internal(Box::new(e))
+    }
+}
+
+/// The one mapping from a refusal's kind to its HTTP status, for pages and the
+/// API alike.
+pub fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::NotAllowed => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+impl From<kitroom_app::Error> for AppError {
+    fn from(e: kitroom_app::Error) -> Self {
+        match e {
+            kitroom_app::Error::Refused(r) => match r.kind {
+                Kind::NotAllowed => AppError::Forbidden,
+                Kind::NotFound => AppError::NotFound,
+                _ => AppError::Refused(r),
+            },
+            kitroom_app::Error::Failed(e) => e.into(),
+        }
+    }
+}
+
+impl From<kitroom_app::Error> for ApiError {
+    fn from(e: kitroom_app::Error) -> Self {
+        match e {
+            kitroom_app::Error::Refused(r) => ApiError::from(*r),
+            kitroom_app::Error::Failed(e) => e.into(),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError {
+            status: status_of(r.kind),
+            kind: r.code,
+            detail: r.message,
+            errors: r.fields,
+            extra: r.extra,
+        }
     }
 }
 
@@ -141,6 +190,7 @@ impl IntoResponse for AppError {
                 "For your security, forms expire when you sign out or stay idle. Go back, reload the page and try again.".to_owned(),
             ),
             AppError::Conflict(m) => (StatusCode::CONFLICT, "That cannot be done now", m.clone()),
+            AppError::Refused(r) => (status_of(r.kind), "That cannot be done now", r.message.clone()),
             AppError::StorageFull => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Storage is full",

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use kitroom_core::person::{name_key, Permission};
+use kitroom_core::person::Permission;
 use kitroom_store::people::{PeopleFilter, Person};
 use kitroom_store::StoreError;
 use serde::Deserialize;
@@ -46,41 +46,18 @@ impl From<StoreError> for Refusal {
     }
 }
 
-/// Whom a loan or booking is for. Empty, one's own username or one's own full name
-/// is oneself. Otherwise (only for those who may lend to anyone): an exact username,
-/// case ignored, wins; else the one active person with exactly that full name
-/// (spacing and case ignored). Several people with that name are refused, listed
-/// as "Full Name (username)" so the manager can pick; nobody is refused with a hint.
+/// Whom a loan or booking is for: [`kitroom_app::people::borrower`], the one rule,
+/// with its refusals as the set and booking forms still show them.
 pub async fn borrower(state: &AppState, user: &Person, typed: &str) -> Result<Person, Refusal> {
-    let typed = typed.trim();
-    if typed.is_empty() || typed.eq_ignore_ascii_case(&user.username) {
-        return Ok(user.clone());
-    }
-    if !user.role.may(Permission::LendToAnyone) {
-        return if name_key(typed) == name_key(&user.full_name) {
-            Ok(user.clone())
-        } else {
-            Err(Refusal::Forbidden)
-        };
-    }
-    if let Some(p) = state.store().person_by_username(typed).await? {
-        return Ok(p);
-    }
-    let mut called = state.store().people_called(typed).await?;
-    match called.len() {
-        1 => Ok(called.remove(0)),
-        0 => Err(Refusal::NotFound(format!(
-            "Nobody is called “{typed}” — check the spelling, or search by part of the name."
-        ))),
-        n => Err(Refusal::NotFound(format!(
-            "{n} people are called “{typed}”: {}. Type the username of the one you mean.",
-            called
-                .iter()
-                .map(|p| format!("{} ({})", p.full_name, p.username))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+    kitroom_app::people::borrower(state.app(), user, typed)
+        .await
+        .map_err(|e| match e {
+            kitroom_app::Error::Refused(r) if r.kind == kitroom_app::Kind::NotAllowed => {
+                Refusal::Forbidden
+            }
+            kitroom_app::Error::Refused(r) => Refusal::NotFound(r.message),
+            kitroom_app::Error::Failed(e) => Refusal::Store(e),
+        })
 }
 
 /// Active people whose username, full name or email contains `q`; none for an

@@ -168,6 +168,7 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    app: kitroom_app::App,
     config: Config,
     throttle: Mutex<auth::Throttle>,
     setup_token: Mutex<Option<String>>,
@@ -180,13 +181,17 @@ impl AppState {
     /// The app's state; `secret_key` seals two-step sign-in secrets (it is read from
     /// the data directory by the server: [`two_factor::SecretKey::load_or_create`]).
     pub fn new(store: Store, config: Config, secret_key: two_factor::SecretKey) -> AppState {
+        let mail_wake = Arc::new(tokio::sync::Notify::new());
+        let app =
+            kitroom_app::App::new(store.clone(), config.public_url.clone(), mail_wake.clone());
         AppState {
             inner: Arc::new(Inner {
                 store,
+                app,
                 config,
                 throttle: Mutex::new(auth::Throttle::default()),
                 setup_token: Mutex::new(None),
-                mail_wake: Arc::new(tokio::sync::Notify::new()),
+                mail_wake,
                 secret_key,
                 backup_status: Mutex::new(None),
             }),
@@ -195,6 +200,11 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The application layer: every operation, once, for pages and API alike.
+    pub fn app(&self) -> &kitroom_app::App {
+        &self.inner.app
     }
 
     pub fn config(&self) -> &Config {

@@ -7,25 +7,22 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use kitroom_core::calendar::Calendar;
-use kitroom_core::device::{parse_date, DeviceStatus};
+use kitroom_core::device::DeviceStatus;
 use kitroom_core::invalid::{required_text, text};
-use kitroom_core::loan::{
-    CheckOutRefusal, CheckOutRequest, PolicyStanding, ReturnCondition, ReturnRequest,
-};
+use kitroom_core::loan::PolicyStanding;
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
 use kitroom_store::devices::{Device, DeviceFilter};
 use kitroom_store::incidents::IncidentFilter;
 use kitroom_store::loans::{Authorisation, Loan, LoanFilter};
-use kitroom_store::StoreError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-use crate::auth::{checkbox, parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::devices::{device_url, ListQuery};
-use crate::lend_to::Refusal;
+use crate::error::status_of;
 use crate::views::loans as v;
 use crate::{AppError, AppState};
 
@@ -44,66 +41,30 @@ pub fn router() -> Router<AppState> {
         .route("/labels", get(labels))
 }
 
-/// The instant a loan due on `day` is due: the end of that school day.
-pub fn end_of_day(day: NaiveDate, settings: &Settings) -> DateTime<Utc> {
-    Calendar::at(day, settings.day_ends_at)
-}
-
-/// When a loan asked for on this form is due: the end of a period (on the chosen
-/// day, or its next end on a school day), the end of the chosen day, or by default
-/// the end of the school day. The store then moves a due time that falls in a
-/// holiday.
+/// When a loan asked for on a set's check-out form is due (see
+/// [`kitroom_app::loans::due_at`], which the device's check-out uses too).
 pub fn due_from_form(
     form: &CheckOutForm,
     calendar: &Calendar,
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, String> {
-    let day = parse_date(&form.due_on, "Return date")?;
-    let period = match form.due_period.trim() {
-        "" => None,
-        name => Some(calendar.period(name).ok_or_else(|| {
-            format!("The school day has no period called “{name}”. Choose one from the list.")
-        })?),
-    };
-    Ok(match (period, day) {
-        (Some(p), day) => calendar.end_of_period(p, day, now),
-        (None, Some(day)) => end_of_day(day, settings),
-        (None, None) => calendar.default_due(now, settings.day_ends_at),
-    })
+    let cmd = kitroom_app::loans::CheckOut::try_from(form.clone()).map_err(|i| i.to_string())?;
+    kitroom_app::loans::due_at(&cmd.due, calendar, settings, now).map_err(|i| i.to_string())
 }
 
-/// The check-out form as posted from a device's page.
+/// The check-out form as posted from a device's or a set's page: the same input
+/// the API's check-out reads.
+pub type CheckOutForm = kitroom_app::loans::CheckOutInput;
+
+/// The return form as posted: the same input the API's return reads.
+pub type ReturnForm = kitroom_app::loans::ReturnInput;
+
+/// The off-site request form: why the device must leave the site.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct CheckOutForm {
-    /// Empty for oneself; a manager may name anyone.
-    pub borrower: String,
-    /// Empty for the default (the end of today's school day).
-    pub due_on: String,
-    /// A period's name: due at its end (on `due_on`, or at its next end).
-    pub due_period: String,
-    pub purpose: String,
-    #[serde(deserialize_with = "checkbox")]
-    pub off_site: bool,
-    /// Why the device must leave the site, when asking the head.
+pub struct OffsiteForm {
     pub reason: String,
-    /// "Also taking": an accessory's stock row, and how many.
-    pub also: String,
-    pub also_count: String,
-}
-
-/// The return form as posted.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ReturnForm {
-    pub location: String,
-    pub condition: String,
-    pub battery_percent: String,
-    #[serde(deserialize_with = "checkbox")]
-    pub on_charge: bool,
-    #[serde(deserialize_with = "checkbox")]
-    pub images_cleared: bool,
 }
 
 /// The loan part of a device's page: what is shown, the forms as typed, and why
@@ -119,6 +80,8 @@ pub struct LoanPanel {
     /// The school's periods, for "return at the end of period 3".
     pub periods: Vec<String>,
     pub checkout: CheckOutForm,
+    /// The off-site request's reason as typed.
+    pub offsite_reason: String,
     pub ret: ReturnForm,
     pub checkout_refusal: Option<String>,
     /// The refusal asked for the head's authorisation: offer to ask.
@@ -356,116 +319,60 @@ async fn check_out(
     FormBody(form): FormBody<CheckOutForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let device = device(&state, &tag).await?;
-    let settings = state.store().settings().await?;
-    let mut panel = loan_panel(&ctx, &state, &device).await?;
-    panel.checkout = form.clone();
-    let borrower = match crate::lend_to::borrower(&state, &ctx.user, &form.borrower).await {
-        Ok(p) => p,
-        Err(Refusal::Forbidden) => return Err(AppError::Forbidden),
-        Err(Refusal::Store(e)) => return Err(e.into()),
-        Err(Refusal::NotFound(m)) => {
-            panel.checkout_refusal = Some(m);
-            return refused(
-                &ctx,
-                &state,
-                &device,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                panel,
-            )
-            .await;
-        }
-    };
-    let now = Utc::now();
-    let calendar = state.store().calendar().await?;
-    let due_at = match due_from_form(&form, &calendar, &settings, now) {
-        Ok(d) => d,
-        Err(m) => {
-            panel.checkout_refusal = Some(m);
-            return refused(
-                &ctx,
-                &state,
-                &device,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                panel,
-            )
-            .await;
-        }
-    };
-    let purpose = text(&form.purpose, "Purpose", 200).map_err(AppError::BadRequest)?;
-    let taking = match crate::accessories::taking(&form.also, &form.also_count) {
-        Ok(t) => t,
-        Err(m) => {
-            panel.checkout_refusal = Some(m);
-            return refused(
-                &ctx,
-                &state,
-                &device,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                panel,
-            )
-            .await;
-        }
-    };
-    let request = CheckOutRequest {
-        due_at,
-        purpose,
-        off_site: form.off_site,
-        head_authorised: false,
-    };
-    match state
-        .store()
-        .check_out(ctx.user.actor(), device.id, borrower.id, request, taking)
-        .await
-    {
-        Ok(loan) => {
+    match kitroom_app::loans::check_out(state.app(), &ctx.user, &tag, form.clone()).await {
+        Ok(out) => {
+            let loan = &out.loan;
             let moved = loan
                 .due_moved_reason
                 .as_deref()
                 .map(|why| format!(" {why}"))
                 .unwrap_or_default();
-            let whom = if borrower.id == ctx.user.id {
+            let whom = if out.borrower.id == ctx.user.id {
                 "you".to_owned()
             } else {
-                borrower.full_name.clone()
+                out.borrower.full_name.clone()
             };
             set_flash(
                 &ctx.session,
                 format!(
                     "{} is checked out to {whom} until {}.{moved} Bring it back to the {} and put it on charge.",
-                    device.details.tag,
+                    loan.device_tag,
                     crate::time::when(loan.due_at),
-                    settings.return_location
+                    out.return_location
                 ),
             )
             .await?;
-            Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
+            Ok(Redirect::to(&device_url(&loan.device_tag)).into_response())
         }
-        Err(StoreError::CheckOut(refusal)) => {
-            let status = match refusal {
-                CheckOutRefusal::NotAvailable(_) => StatusCode::CONFLICT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            panel.needs_authorisation =
-                matches!(refusal, CheckOutRefusal::HeadAuthorisationRequired(_))
-                    && borrower.id == ctx.user.id;
-            panel.checkout_refusal = Some(match &refusal {
-                CheckOutRefusal::PolicyNotSigned { version_label } if borrower.id != ctx.user.id => format!(
-                    "{} has not signed the acceptable-use policy ({version_label}) yet, so they cannot borrow. Ask them to sign it in Kitroom first.",
-                    borrower.full_name
-                ),
-                other => other.to_string(),
-            });
-            // The page is shown again with the device as it is now.
-            let device = self::device(&state, &tag).await?;
-            panel.open_loan = state.store().open_loan(device.id).await?;
-            refused(&ctx, &state, &device, status, panel).await
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            // The page is shown again, with the device as it is now.
+            let device = device(&state, &tag).await?;
+            let mut panel = loan_panel(&ctx, &state, &device).await?;
+            panel.checkout = form;
+            panel.needs_authorisation = refusal
+                .extra
+                .as_ref()
+                .is_some_and(|(k, _)| *k == "may_ask_head");
+            panel.checkout_refusal = Some(refusal.message.clone());
+            refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }
-        Err(StoreError::Invalid(i)) if i.for_field("accessories").is_some() => {
-            panel.checkout_refusal = i.for_field("accessories").map(str::to_owned);
-            refused(&ctx, &state, &device, StatusCode::CONFLICT, panel).await
+    }
+}
+
+/// A refusal to show on the form again; "not allowed", "not found" and failures
+/// get their own pages.
+fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
+    match e {
+        kitroom_app::Error::Refused(r)
+            if !matches!(
+                r.kind,
+                kitroom_app::Kind::NotAllowed | kitroom_app::Kind::NotFound
+            ) =>
+        {
+            Ok(*r)
         }
-        Err(e) => Err(e.into()),
+        other => Err(other.into()),
     }
 }
 
@@ -477,173 +384,54 @@ async fn return_device(
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    // the fixed fields, and the checklist's answers as `check.0=yes`, `check.1=no`, …
-    let form: ReturnForm = serde_urlencoded::to_string(&pairs)
-        .ok()
-        .and_then(|s| serde_urlencoded::from_str(&s).ok())
-        .ok_or_else(|| AppError::BadRequest("The return form could not be read.".into()))?;
-    let device = device(&state, &tag).await?;
-    let mut panel = loan_panel(&ctx, &state, &device).await?;
-    panel.ret = form.clone();
-    panel.answers = (0..panel.checklist.len())
-        .map(|i| {
-            let name = format!("check.{i}");
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .and_then(|(_, v)| match v.as_str() {
-                    "yes" => Some(true),
-                    "no" => Some(false),
-                    _ => None,
-                })
-        })
-        .collect();
-    panel.typed_back = pairs
-        .iter()
-        .filter(|(k, _)| k.starts_with("acc_back."))
-        .cloned()
-        .collect();
-    let Some(open) = panel.open_loan.clone() else {
-        return Err(AppError::Conflict(format!(
-            "{} is not on loan, so there is nothing to return.",
-            device.details.tag
-        )));
-    };
-    if open.borrower != ctx.user.username && !ctx.may(Permission::LendToAnyone) {
-        return Err(AppError::Forbidden);
-    }
-    let battery = match form.battery_percent.trim() {
-        "" => None,
-        b => match b.trim_end_matches('%').trim().parse::<i64>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                panel.return_refusal =
-                    Some("The battery level must be a number from 0 to 100.".into());
-                return refused(
-                    &ctx,
-                    &state,
-                    &device,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    panel,
+    let form = ReturnForm::from_form(&pairs);
+    match kitroom_app::loans::return_device(state.app(), &ctx.user, &tag, form.clone()).await {
+        Ok(returned) => {
+            let tag = returned.loan.device_tag.as_str();
+            let location = &returned.location;
+            if let Some(incident) = &returned.incident {
+                set_flash(
+                    &ctx.session,
+                    format!(
+                        "{tag} is returned to the {location}. The checklist found damage, so a damage report is open for it: add what you know below."
+                    ),
                 )
-                .await;
+                .await?;
+                return Ok(Redirect::to(&crate::incidents::incident_url(incident)).into_response());
             }
-        },
-    };
-    let condition: ReturnCondition = form.condition.parse().map_err(AppError::BadRequest)?;
-    let location = if form.location.trim().is_empty() {
-        panel.return_location.clone()
-    } else {
-        form.location.clone()
-    };
-    let location = match kitroom_core::device::location_name(&location) {
-        Ok(l) => l,
-        Err(m) => {
-            panel.return_refusal = Some(m);
-            return refused(
-                &ctx,
-                &state,
-                &device,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                panel,
-            )
-            .await;
-        }
-    };
-    let back = match crate::accessories::counted_back(
-        panel
-            .typed_back
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    ) {
-        Ok(b) => b,
-        Err(m) => {
-            panel.return_refusal = Some(m);
-            return refused(
-                &ctx,
-                &state,
-                &device,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                panel,
-            )
-            .await;
-        }
-    };
-    let request = ReturnRequest {
-        condition,
-        battery_percent: battery,
-        on_charge: form.on_charge,
-        images_cleared: form.images_cleared,
-    };
-    match state
-        .store()
-        .return_device_checked(
-            ctx.user.actor(),
-            ctx.user.full_name.clone(),
-            device.id,
-            location.clone(),
-            request,
-            panel.answers.clone(),
-            back,
-            state.email_link_base(),
-        )
-        .await
-    {
-        Ok((_, Some(incident))) => {
-            state.wake_mailer();
-            set_flash(
-                &ctx.session,
-                format!(
-                    "{} is returned to the {location}. The checklist found damage, so a damage report is open for it: add what you know below.",
-                    device.details.tag
-                ),
-            )
-            .await?;
-            Ok(Redirect::to(&crate::incidents::incident_url(&incident)).into_response())
-        }
-        Ok((_, None)) => {
-            let mut message = format!("{} is returned to the {location}", device.details.tag);
-            message.push_str(if form.on_charge {
+            let mut message = format!("{tag} is returned to the {location}");
+            message.push_str(if returned.loan.on_charge == Some(true) {
                 " and on charge. Thank you."
             } else {
                 "."
             });
-            if condition == ReturnCondition::Damaged {
+            if returned.loan.return_condition.as_deref() == Some("damaged") {
                 message.push_str(
                     " It is recorded as damaged; the business manager will follow it up.",
                 );
             }
             set_flash(&ctx.session, message).await?;
-            Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
+            Ok(Redirect::to(&device_url(tag)).into_response())
         }
-        Err(StoreError::Invalid(i))
-            if i.for_field("checklist").is_some() || i.for_field("accessories").is_some() =>
-        {
-            panel.return_refusal = i
-                .for_field("checklist")
-                .or(i.for_field("accessories"))
-                .map(str::to_owned);
-            refused(
-                &ctx,
-                &state,
-                &device,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                panel,
-            )
-            .await
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            if refusal.code == "device-not-on-loan" {
+                return Err(AppError::Refused(Box::new(refusal)));
+            }
+            let device = device(&state, &tag).await?;
+            let mut panel = loan_panel(&ctx, &state, &device).await?;
+            panel.answers = (0..panel.checklist.len())
+                .map(|i| form.checklist.get(i).and_then(|a| a.0))
+                .collect();
+            panel.typed_back = form
+                .accessories
+                .iter()
+                .filter_map(|a| Some((format!("acc_back.{}", a.id?), a.count.0.clone())))
+                .collect();
+            panel.ret = form;
+            panel.return_refusal = Some(refusal.message.clone());
+            refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }
-        Err(StoreError::Return(refusal)) => {
-            panel.return_refusal = Some(refusal.to_string());
-            refused(
-                &ctx,
-                &state,
-                &device,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                panel,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -651,7 +439,7 @@ async fn request_offsite(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    FormBody(form): FormBody<CheckOutForm>,
+    FormBody(form): FormBody<OffsiteForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let device = device(&state, &tag).await?;
@@ -659,7 +447,7 @@ async fn request_offsite(
         Ok(r) => r,
         Err(m) => {
             let mut panel = loan_panel(&ctx, &state, &device).await?;
-            panel.checkout = form;
+            panel.offsite_reason = form.reason;
             panel.needs_authorisation = true;
             panel.checkout_refusal = Some(m);
             return refused(

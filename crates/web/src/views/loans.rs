@@ -165,7 +165,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                         (csrf(&ctx.csrf))
                         (Field::text("location", "Returned to", if p.ret.location.is_empty() { &p.return_location } else { &p.ret.location }).render(&Invalid::new()))
                         (select("condition", "Condition", &[("fine", "Fine"), ("damaged", "Damaged")], if p.ret.condition.is_empty() { "fine" } else { &p.ret.condition }, &Invalid::new()))
-                        (Field::text("battery_percent", "Battery level (%)", &p.ret.battery_percent).kind("number").hint("As shown on the device, 0 to 100").render(&Invalid::new()))
+                        (Field::text("battery_percent", "Battery level (%)", &p.ret.battery_percent.0).kind("number").hint("As shown on the device, 0 to 100").render(&Invalid::new()))
                         @for (i, q) in p.checklist.iter().enumerate() {
                             @let name = format!("check.{i}");
                             @let yes = format!("check-{i}-yes");
@@ -184,9 +184,9 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                             }
                         }
                         (super::accessories::came_back(&p.lent, &p.typed_back))
-                        (checkbox("on_charge", "It is plugged in and charging", p.ret.on_charge, Some("Every returned device goes straight on charge, unless it is damaged.")))
+                        (checkbox("on_charge", "It is plugged in and charging", p.ret.on_charge.0, Some("Every returned device goes straight on charge, unless it is damaged.")))
                         @if device.details.captures_images {
-                            (checkbox("images_cleared", "Its photos and videos are moved to the school network and deleted from it", p.ret.images_cleared, Some("This device takes pictures. Pupils' images must not stay on it.")))
+                            (checkbox("images_cleared", "Its photos and videos are moved to the school network and deleted from it", p.ret.images_cleared.0, Some("This device takes pictures. Pupils' images must not stay on it.")))
                         }
                         button.primary type="submit" { "Return " (device.details.tag) }
                     }
@@ -198,7 +198,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                 @if p.needs_authorisation {
                     form.offsite-request method="post" action={ (url) "/offsite-request" } novalidate {
                         (csrf(&ctx.csrf))
-                        (Field::text("reason", "Why it needs to leave the school", &p.checkout.reason).required().hint("For example: writing reports at home this weekend").render(&Invalid::new()))
+                        (Field::text("reason", "Why it needs to leave the school", &p.offsite_reason).required().hint("For example: writing reports at home this weekend").render(&Invalid::new()))
                         button.secondary type="submit" { "Ask the head teacher" }
                     }
                 }
@@ -215,7 +215,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                     @if manager {
                         (super::lend_to::field(&p.checkout.borrower, &url, "Leave empty to borrow it yourself.", &p.people))
                     }
-                    details.more open[!p.checkout.due_on.is_empty() || !p.checkout.due_period.is_empty() || p.checkout.off_site || !p.checkout.purpose.is_empty()] {
+                    details.more open[!p.checkout.due_on.is_empty() || !p.checkout.due_period.is_empty() || p.checkout.off_site.0 || !p.checkout.purpose.is_empty()] {
                         summary { "Longer loan, purpose, or taking it home" }
                         (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for the end of today's school day").render(&Invalid::new()))
                         @if !p.periods.is_empty() {
@@ -223,7 +223,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                             (select("due_period", "Return at the end of", &options, &p.checkout.due_period, &Invalid::new()))
                         }
                         (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: Year 5 science").render(&Invalid::new()))
-                        (checkbox("off_site", "Taking it off the school site", p.checkout.off_site, Some(off_site_hint(device))))
+                        (checkbox("off_site", "Taking it off the school site", p.checkout.off_site.0, Some(off_site_hint(device))))
                     }
                     (super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count))
                     button.primary.big type="submit" {

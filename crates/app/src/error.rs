@@ -1,0 +1,220 @@
+//! What an operation can end in besides its outcome: a refusal, which keeps its
+//! kind all the way to the edge, or a failure of the machinery underneath.
+//!
+//! The web layer turns a [`Kind`] into an HTTP status in one place, for pages and
+//! the API alike: 403 not allowed, 404 not found (or not yours), 409 a conflict
+//! with the current state, 422 invalid input.
+
+use kitroom_core::device::IllegalMove;
+use kitroom_core::kit::KitRefusal;
+use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
+use kitroom_core::Invalid;
+use kitroom_store::StoreError;
+use serde_json::Value;
+
+/// The kind of a refusal: what the person should do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// This person's role does not allow it.
+    NotAllowed,
+    /// The thing does not exist, or is not this person's to see.
+    NotFound,
+    /// It clashes with the current state (the device is already out, say).
+    Conflict,
+    /// What was sent is not valid, or a rule refused it as asked.
+    Invalid,
+}
+
+/// Why an operation did not happen, in words for a teacher, with a stable code
+/// for scripts.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    pub kind: Kind,
+    /// Stable and machine-readable: `policy-not-signed`, `validation`, …
+    pub code: &'static str,
+    pub message: String,
+    /// Each problem beside its field, when the refusal is about fields.
+    pub fields: Option<Invalid>,
+    /// More to say to a script, such as what is free instead of a booking.
+    pub extra: Option<(&'static str, Value)>,
+}
+
+impl Refusal {
+    pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            kind,
+            code,
+            message: message.into(),
+            fields: None,
+            extra: None,
+        }
+    }
+
+    pub fn not_allowed() -> Refusal {
+        Refusal::new(
+            Kind::NotAllowed,
+            "forbidden",
+            "Your account does not allow this.",
+        )
+    }
+
+    pub fn not_found(what: &str) -> Refusal {
+        Refusal::new(
+            Kind::NotFound,
+            "not-found",
+            format!("{what} was not found."),
+        )
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal::new(Kind::Conflict, code, message)
+    }
+
+    /// Problems with the fields sent, each beside its field.
+    pub fn invalid(invalid: Invalid) -> Refusal {
+        Refusal {
+            kind: Kind::Invalid,
+            code: "validation",
+            message: invalid.to_string(),
+            fields: Some(invalid),
+            extra: None,
+        }
+    }
+
+    /// A rule refused it as asked.
+    pub fn rule(code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal::new(Kind::Invalid, code, message)
+    }
+
+    /// The message for one field, if the refusal names it.
+    pub fn for_field(&self, field: &str) -> Option<&str> {
+        self.fields.as_ref().and_then(|f| f.for_field(field))
+    }
+}
+
+/// What an operation ends in when it has no outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Refused: nothing was changed, and the person is told why.
+    #[error(transparent)]
+    Refused(Box<Refusal>),
+    /// Something underneath failed: nothing was changed either.
+    #[error(transparent)]
+    Failed(StoreError),
+}
+
+impl Error {
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Error::Refused(r) => Some(r),
+            Error::Failed(_) => None,
+        }
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        Error::Refused(Box::new(r))
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(i: Invalid) -> Self {
+        Refusal::invalid(i).into()
+    }
+}
+
+impl From<CheckOutRefusal> for Refusal {
+    fn from(r: CheckOutRefusal) -> Self {
+        let kind = match r {
+            CheckOutRefusal::NotAvailable(_) => Kind::Conflict,
+            _ => Kind::Invalid,
+        };
+        Refusal::new(kind, r.code(), r.to_string())
+    }
+}
+
+impl From<CheckOutRefusal> for Error {
+    fn from(r: CheckOutRefusal) -> Self {
+        Refusal::from(r).into()
+    }
+}
+
+impl From<ReturnRefusal> for Refusal {
+    fn from(r: ReturnRefusal) -> Self {
+        let kind = match r {
+            ReturnRefusal::NotOnLoan => Kind::Conflict,
+            _ => Kind::Invalid,
+        };
+        Refusal::new(kind, r.code(), r.to_string())
+    }
+}
+
+impl From<ReturnRefusal> for Error {
+    fn from(r: ReturnRefusal) -> Self {
+        Refusal::from(r).into()
+    }
+}
+
+impl From<IllegalMove> for Error {
+    fn from(m: IllegalMove) -> Self {
+        Refusal::conflict("illegal-status-change", m.to_string()).into()
+    }
+}
+
+impl From<KitRefusal> for Error {
+    fn from(r: KitRefusal) -> Self {
+        let kind = if r.is_conflict() {
+            Kind::Conflict
+        } else {
+            Kind::Invalid
+        };
+        Refusal::new(kind, r.code(), r.to_string()).into()
+    }
+}
+
+impl From<StoreError> for Error {
+    /// The store's own refusals (being moved out of it, feature by feature) keep
+    /// their kind; everything else is a failure.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Refusal::not_found("That").into(),
+            StoreError::Invalid(i) => Refusal {
+                kind: Kind::Conflict,
+                code: "conflict",
+                message: i.to_string(),
+                fields: Some(i),
+                extra: None,
+            }
+            .into(),
+            StoreError::IllegalMove(m) => m.into(),
+            StoreError::CheckOut(r) => r.into(),
+            StoreError::Return(r) => r.into(),
+            StoreError::Kit(r) => r.into(),
+            StoreError::Booking(b) => {
+                let kind = if b.refusal.is_conflict() {
+                    Kind::Conflict
+                } else {
+                    Kind::Invalid
+                };
+                let mut r = Refusal::new(kind, b.refusal.code(), b.refusal.to_string());
+                r.extra = Some((
+                    "alternatives",
+                    serde_json::json!({
+                        "devices": b.alternatives.devices,
+                        "sets": b.alternatives.sets.iter().map(|(id, name)| serde_json::json!({"id": id, "name": name})).collect::<Vec<_>>(),
+                    }),
+                ));
+                r.into()
+            }
+            other => Error::Failed(other),
+        }
+    }
+}
+
+impl kitroom_store::WriteError for Error {
+    fn is_storage_full(&self) -> bool {
+        matches!(self, Error::Failed(e) if e.is_storage_full())
+    }
+}

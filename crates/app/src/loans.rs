@@ -1,0 +1,795 @@
+//! Checking a device out and taking it back: one command each, for the device's
+//! page and the API alike.
+//!
+//! Each runs in one write transaction: it reads the facts as they are there, asks
+//! `kitroom_core::loan` (and the checklist's and accessories' rules) to decide,
+//! and writes the decision with its events and notifications. Nothing here is
+//! decided twice: the views show what these decisions allow.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kitroom_core::calendar::Calendar;
+use kitroom_core::checklist;
+use kitroom_core::device::{parse_date, DeviceStatus, StatusChange};
+use kitroom_core::incident::{IncidentKind, ReportDetails};
+use kitroom_core::loan::{
+    self, BorrowerFacts, CheckOutRefusal, CheckOutRequest, DeviceFacts, ReturnCondition,
+    ReturnRequest,
+};
+use kitroom_core::settings::Settings;
+use kitroom_core::Invalid;
+use kitroom_store::accessories::Taking;
+use kitroom_store::devices::{get_device, Device};
+use kitroom_store::events::append;
+use kitroom_store::incidents::Incident;
+use kitroom_store::loans::{Closing, Inserted, Loan, NewLoan};
+use kitroom_store::people::Person;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::input::{Answer, Flag, Number};
+use crate::{App, Error, Refusal};
+
+/// An accessory asked for with a check-out: by name (and place, when more than one
+/// place keeps it), as the API sends it, or by its stock row, as the page's "also
+/// taking" list sends it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessoryAsk {
+    #[serde(alias = "type")]
+    pub name: String,
+    pub from: Option<String>,
+    #[serde(alias = "quantity", alias = "out")]
+    pub count: Number,
+}
+
+/// A check-out as sent, from the device page's form or as the API's JSON body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CheckOutInput {
+    /// A username or a full name; oneself when empty. A manager may name anyone.
+    #[serde(deserialize_with = "crate::input::text_or_null")]
+    pub borrower: String,
+    /// When it is due back, RFC 3339 (the API).
+    pub due_at: Option<String>,
+    /// The day it is due back (the page); the end of that school day.
+    pub due_on: String,
+    /// A period's name: due at its end (on `due_on`, or at its next end).
+    pub due_period: String,
+    pub purpose: String,
+    pub off_site: Flag,
+    /// Accessories going out with it (the API).
+    pub accessories: Vec<AccessoryAsk>,
+    /// "Also taking": an accessory's stock row, and how many (the page).
+    pub also: String,
+    pub also_count: String,
+}
+
+/// When a loan is due, as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Due {
+    /// The end of the school day (or the next school day's, when today's is over).
+    Default,
+    At(DateTime<Utc>),
+    /// The end of a period, on a day or at its next end; or the end of a day.
+    Day {
+        day: Option<NaiveDate>,
+        period: Option<String>,
+    },
+}
+
+/// A check-out, read and checked.
+#[derive(Debug, Clone)]
+pub struct CheckOut {
+    pub borrower: String,
+    pub due: Due,
+    pub purpose: String,
+    pub off_site: bool,
+    pub accessories: Vec<AccessoryAsk>,
+    pub also: Option<Taking>,
+}
+
+impl TryFrom<CheckOutInput> for CheckOut {
+    type Error = Invalid;
+
+    /// Every problem at once, each beside its field.
+    fn try_from(i: CheckOutInput) -> Result<Self, Invalid> {
+        let mut invalid = Invalid::new();
+        let due = match i.due_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(t) => invalid
+                .check(
+                    "due_at",
+                    DateTime::parse_from_rfc3339(t)
+                        .map(|t| Due::At(t.with_timezone(&Utc)))
+                        .map_err(|_| {
+                            format!("“{t}” is not a date and time such as 2026-09-14T15:30:00Z.")
+                        }),
+                )
+                .unwrap_or(Due::Default),
+            None => {
+                let day = invalid
+                    .check("due_on", parse_date(&i.due_on, "Return date"))
+                    .flatten();
+                let period = Some(i.due_period.trim().to_owned()).filter(|p| !p.is_empty());
+                if day.is_none() && period.is_none() {
+                    Due::Default
+                } else {
+                    Due::Day { day, period }
+                }
+            }
+        };
+        let also = match i.also.trim() {
+            "" => None,
+            stock => {
+                let stock = invalid.check(
+                    "accessories",
+                    stock
+                        .parse::<i64>()
+                        .map_err(|_| "Choose the accessory from the list.".to_owned()),
+                );
+                let count = match i.also_count.trim() {
+                    "" => Some(1),
+                    n => invalid.check(
+                        "accessories",
+                        kitroom_core::accessory::parse_count(n, "How many accessories", 1),
+                    ),
+                };
+                stock
+                    .zip(count)
+                    .map(|(stock, count)| Taking { stock, count })
+            }
+        };
+        invalid.into_result()?;
+        Ok(CheckOut {
+            borrower: i.borrower,
+            due,
+            purpose: i.purpose.trim().to_owned(),
+            off_site: i.off_site.0,
+            accessories: i.accessories,
+            also,
+        })
+    }
+}
+
+/// A device that went out.
+#[derive(Debug, Clone)]
+pub struct CheckedOut {
+    pub loan: Loan,
+    pub borrower: Person,
+    /// Where it goes back to.
+    pub return_location: String,
+}
+
+fn facts(d: &Device) -> DeviceFacts<'_> {
+    DeviceFacts {
+        kind: d.details.kind,
+        status: d.status,
+        encryption: &d.details.encryption,
+        holds_personal_data: d.details.holds_personal_data,
+        captures_images: d.details.captures_images,
+    }
+}
+
+/// The device a tag names, or not found.
+pub async fn device(app: &App, tag: &str) -> Result<Device, Error> {
+    app.store()
+        .device_by_tag(tag.trim())
+        .await?
+        .ok_or_else(|| Refusal::not_found("That device").into())
+}
+
+/// When a loan asked for at `now` is due: the end of a period (on the chosen day,
+/// or its next end on a school day), the end of the chosen day, or by default the
+/// end of the school day. A time in a holiday is moved afterwards, by the calendar.
+pub fn due_at(
+    due: &Due,
+    calendar: &Calendar,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Invalid> {
+    Ok(match due {
+        Due::At(t) => *t,
+        Due::Default => calendar.default_due(now, settings.day_ends_at),
+        Due::Day { day, period } => match period {
+            Some(name) => {
+                let p = calendar.period(name).ok_or_else(|| {
+                    Invalid::one(
+                        "due_period",
+                        format!(
+                            "The school day has no period called “{name}”. Choose one from the list."
+                        ),
+                    )
+                })?;
+                calendar.end_of_period(p, *day, now)
+            }
+            None => match day {
+                Some(day) => Calendar::at(*day, settings.day_ends_at),
+                None => calendar.default_due(now, settings.day_ends_at),
+            },
+        },
+    })
+}
+
+/// Finds the stock each named accessory is taken from: the place named, or else
+/// the place with the most left. Whether there are enough is checked when they are
+/// taken, in the loan's own transaction, so nothing is lent when one is short.
+pub async fn accessories_asked(app: &App, asks: &[AccessoryAsk]) -> Result<Vec<Taking>, Error> {
+    if asks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refuse = |m: String| -> Error { Invalid::one("accessories", m).into() };
+    let all = app.store().list_accessories().await?;
+    let mut out = Vec::new();
+    for ask in asks {
+        let name = ask.name.trim();
+        let count = kitroom_core::accessory::parse_count(
+            ask.count.0.trim(),
+            &format!("How many × {name}"),
+            1,
+        )
+        .map_err(refuse)?;
+        let Some(a) = all
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name) && !a.retired)
+        else {
+            return Err(refuse(format!(
+                "No accessory in use is called “{name}”. The business manager lists them under Sets → Accessories."
+            )));
+        };
+        let stock = match ask.from.as_deref().map(str::trim) {
+            Some(place) if !place.is_empty() => a
+                .stock
+                .iter()
+                .find(|s| s.location.eq_ignore_ascii_case(place)),
+            _ => a.stock.iter().max_by_key(|s| s.count),
+        };
+        let Some(stock) = stock else {
+            return Err(refuse(format!(
+                "No {} is counted {}, so none can go out.",
+                a.name,
+                ask.from
+                    .as_deref()
+                    .map(|p| format!("in the {}", p.trim()))
+                    .unwrap_or_else(|| "anywhere".to_owned())
+            )));
+        };
+        out.push(Taking {
+            stock: stock.id,
+            count,
+        });
+    }
+    Ok(out)
+}
+
+/// Lends the device `tag` as `input` asks, on behalf of `caller`.
+///
+/// The rules are `kitroom_core::loan::check_out`'s, on the facts as they are inside
+/// the transaction: the device available, the borrower active and signed up to the
+/// policy in force, a device leaving the site encrypted and verified, personal data
+/// off site only with the head's authorisation. A second open loan is refused by
+/// the database too (a race), as not available. A due time on a day the school is
+/// shut moves to the next school day, and the loan says so.
+pub async fn check_out(
+    app: &App,
+    caller: &Person,
+    tag: &str,
+    input: CheckOutInput,
+) -> Result<CheckedOut, Error> {
+    let parsed = CheckOut::try_from(input);
+    let device = device(app, tag).await?;
+    let typed = match &parsed {
+        Ok(c) => c.borrower.clone(),
+        Err(_) => String::new(),
+    };
+    let borrower = crate::people::borrower(app, caller, &typed).await?;
+    let cmd = parsed?;
+    let mut taking = accessories_asked(app, &cmd.accessories).await?;
+    taking.extend(cmd.also);
+    let actor = caller.actor();
+    let for_someone_else = borrower.id != caller.id;
+    let lent_to = borrower.clone();
+    let (loan, return_location) = app
+        .store()
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let settings = kitroom_store::settings::settings_in(conn).await?;
+                let calendar = kitroom_store::calendar::calendar_in(conn).await?;
+                let asked = due_at(&cmd.due, &calendar, &settings, now)?;
+                let due = calendar.school_due(asked, settings.day_ends_at);
+                let device = get_device(conn, device.id).await?;
+                let person = kitroom_store::people::get_person(conn, lent_to.id).await?;
+                let policy = kitroom_store::policies::standing_in(conn, lent_to.id).await?;
+                let authorisation = if cmd.off_site {
+                    kitroom_store::loans::approved_authorisation_in(conn, lent_to.id, device.id)
+                        .await?
+                } else {
+                    None
+                };
+                let request = CheckOutRequest {
+                    due_at: due.due_at,
+                    purpose: cmd.purpose.clone(),
+                    off_site: cmd.off_site,
+                    head_authorised: authorisation.is_some(),
+                };
+                let decided = loan::check_out(
+                    &facts(&device),
+                    &BorrowerFacts {
+                        active: person.active,
+                        policy: policy.clone(),
+                    },
+                    &request,
+                    now,
+                );
+                if let Err(refusal) = decided {
+                    return Err(check_out_refusal(refusal, &person, for_someone_else));
+                }
+                // An authorisation is used up only where it was needed.
+                let used = authorisation.filter(|_| device.details.holds_personal_data);
+                let id = Uuid::new_v4();
+                let moved = due.moved.as_ref().map(|(f, why)| (*f, why.as_str()));
+                let written = kitroom_store::loans::insert_loan_in(
+                    conn,
+                    &NewLoan {
+                        id,
+                        device: device.id,
+                        borrower: person.id,
+                        issued_by: actor.id.unwrap_or(person.id),
+                        out_at: now,
+                        due_at: request.due_at,
+                        purpose: &request.purpose,
+                        off_site: request.off_site,
+                        authorisation: used.as_deref(),
+                        group: None,
+                        due_moved: moved,
+                    },
+                )
+                .await?;
+                if written == Inserted::DeviceAlreadyOnLoan {
+                    return Err(CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan).into());
+                }
+                if let Some(a) = &used {
+                    kitroom_store::loans::use_authorisation_in(conn, a).await?;
+                }
+                // The status machine is asked, even though only an available
+                // device gets this far.
+                device.status.apply(StatusChange::CheckOut)?;
+                append(
+                    conn,
+                    &actor,
+                    "loan.checked_out",
+                    &device.subject(),
+                    json!({
+                        "loan": id, "borrower": person.username,
+                        "due_at": kitroom_store::db::time_text(request.due_at),
+                        "purpose": request.purpose, "off_site": request.off_site,
+                        "head_authorisation": used,
+                        "due_moved_from": due.moved.as_ref().map(|(f, _)| kitroom_store::db::time_text(*f)),
+                        "set_loan": Option::<Uuid>::None,
+                    }),
+                    now,
+                )
+                .await?;
+                if let Some((_, why)) = &due.moved {
+                    if for_someone_else {
+                        let body = format!(
+                            "{} is due back {}. {why}",
+                            device.details.tag,
+                            kitroom_core::time::school_time(due.due_at)
+                        );
+                        kitroom_store::incidents::notify(
+                            conn,
+                            person.id,
+                            &body,
+                            &format!("/devices/{}", device.details.tag),
+                            now,
+                        )
+                        .await?;
+                    }
+                }
+                if !taking.is_empty() {
+                    kitroom_store::accessories::take_in(
+                        conn,
+                        &actor,
+                        &device.subject(),
+                        Some(id),
+                        None,
+                        &taking,
+                        now,
+                    )
+                    .await?;
+                }
+                let loan = kitroom_store::loans::loan_in(conn, id).await?;
+                Ok::<_, Error>((loan, settings.return_location))
+            })
+        })
+        .await?;
+    Ok(CheckedOut {
+        loan,
+        borrower,
+        return_location,
+    })
+}
+
+/// A check-out rule's refusal, worded for whoever asked: a manager lending to a
+/// teacher who has not signed is told who must sign.
+fn check_out_refusal(refusal: CheckOutRefusal, borrower: &Person, for_someone_else: bool) -> Error {
+    let mut r = Refusal::from(refusal.clone());
+    match &refusal {
+        CheckOutRefusal::PolicyNotSigned { version_label } if for_someone_else => {
+            r.message = format!(
+                "{} has not signed the acceptable-use policy ({version_label}) yet, so they cannot borrow. Ask them to sign it in Kitroom first.",
+                borrower.full_name
+            );
+        }
+        // The borrower can ask the head from the device's page.
+        CheckOutRefusal::HeadAuthorisationRequired(_) if !for_someone_else => {
+            r.extra = Some(("may_ask_head", json!(true)));
+        }
+        _ => {}
+    }
+    r.into()
+}
+
+/// An accessory counted back on a return: by the lent row's `id` (the page) or by
+/// its `name` (the API, as the loan lists them).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessoryBack {
+    pub id: Option<i64>,
+    pub name: Option<String>,
+    pub count: Number,
+}
+
+/// A return as sent, from the device page's form or as the API's JSON body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ReturnInput {
+    /// Where it came back to; the school's return place when empty.
+    #[serde(deserialize_with = "crate::input::text_or_null")]
+    pub location: String,
+    /// `fine` or `damaged`.
+    #[serde(deserialize_with = "crate::input::text_or_null")]
+    pub condition: String,
+    pub battery_percent: Number,
+    pub on_charge: Flag,
+    pub images_cleared: Flag,
+    /// The answers to the return checklist of the device's kind, in its order.
+    pub checklist: Vec<Answer>,
+    /// How many of each accessory lent with the loan came back; one not named came
+    /// back as none.
+    pub accessories: Vec<AccessoryBack>,
+}
+
+impl ReturnInput {
+    /// The page's return form: its fixed fields, the checklist's answers as
+    /// `check.0=yes`, `check.1=no`, … and the accessories back as `acc_back.<id>=2`.
+    pub fn from_form(pairs: &[(String, String)]) -> ReturnInput {
+        let field = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let mut checklist = Vec::new();
+        for (k, v) in pairs {
+            if let Some(i) = k
+                .strip_prefix("check.")
+                .and_then(|i| i.parse::<usize>().ok())
+            {
+                if i < 200 {
+                    if checklist.len() <= i {
+                        checklist.resize(i + 1, Answer(None));
+                    }
+                    checklist[i] = Answer(match v.as_str() {
+                        "yes" => Some(true),
+                        "no" => Some(false),
+                        _ => None,
+                    });
+                }
+            }
+        }
+        let accessories = pairs
+            .iter()
+            .filter_map(|(k, v)| {
+                let id = k.strip_prefix("acc_back.")?.parse::<i64>().ok()?;
+                Some(AccessoryBack {
+                    id: Some(id),
+                    name: None,
+                    count: Number(v.clone()),
+                })
+            })
+            .collect();
+        let ticked = |name: &str| {
+            Flag(field(name).is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1" | "yes")))
+        };
+        ReturnInput {
+            location: field("location").unwrap_or_default(),
+            condition: field("condition").unwrap_or_default(),
+            battery_percent: Number(field("battery_percent").unwrap_or_default()),
+            on_charge: ticked("on_charge"),
+            images_cleared: ticked("images_cleared"),
+            checklist,
+            accessories,
+        }
+    }
+}
+
+/// A return, read and checked.
+#[derive(Debug, Clone)]
+pub struct Return {
+    /// `None`: the school's return place.
+    pub location: Option<String>,
+    pub request: ReturnRequest,
+    pub answers: Vec<Option<bool>>,
+    pub accessories: Vec<AccessoryBack>,
+    /// Counts back by lent row, as read so far (names are found in the loan).
+    pub back: BTreeMap<i64, i64>,
+}
+
+impl TryFrom<ReturnInput> for Return {
+    type Error = Invalid;
+
+    fn try_from(i: ReturnInput) -> Result<Self, Invalid> {
+        let mut invalid = Invalid::new();
+        let battery = invalid
+            .check(
+                "battery_percent",
+                i.battery_percent
+                    .whole("The battery level")
+                    .map_err(|_| "The battery level must be a number from 0 to 100.".to_owned()),
+            )
+            .flatten();
+        let condition = invalid
+            .check("condition", i.condition.parse::<ReturnCondition>())
+            .unwrap_or(ReturnCondition::Fine);
+        let location = match i.location.trim() {
+            "" => None,
+            l => invalid.check("location", kitroom_core::device::location_name(l)),
+        };
+        let mut back = BTreeMap::new();
+        for a in &i.accessories {
+            let n = match a.count.0.trim() {
+                "" => Some(0),
+                n => invalid.check(
+                    "accessories",
+                    kitroom_core::accessory::parse_count(n, "The number of accessories back", 0),
+                ),
+            };
+            if let (Some(id), Some(n)) = (a.id, n) {
+                back.insert(id, n);
+            }
+        }
+        invalid.into_result()?;
+        Ok(Return {
+            location,
+            request: ReturnRequest {
+                condition,
+                battery_percent: battery,
+                on_charge: i.on_charge.0,
+                images_cleared: i.images_cleared.0,
+            },
+            answers: i.checklist.iter().map(|a| a.0).collect(),
+            accessories: i.accessories,
+            back,
+        })
+    }
+}
+
+/// A device that came back.
+#[derive(Debug, Clone)]
+pub struct Returned {
+    pub loan: Loan,
+    /// Where it came back to.
+    pub location: String,
+    /// The damage report the checklist opened, if a damage question was answered no.
+    pub incident: Option<Incident>,
+}
+
+/// Takes the device `tag` back, as `input` says, on behalf of `caller`: only its
+/// borrower or someone who receives any device ([`loan::may_receive`]). The
+/// return checklist of its kind must be answered; a "no" to a damage question
+/// opens a pre-filled damage report in the same transaction. The accessories lent
+/// with it come back as counted (one not named came back as none), and any short
+/// shows on the loan and the manager's desk.
+pub async fn return_device(
+    app: &App,
+    caller: &Person,
+    tag: &str,
+    input: ReturnInput,
+) -> Result<Returned, Error> {
+    let parsed = Return::try_from(input);
+    let device = device(app, tag).await?;
+    let actor = caller.actor();
+    let caller = caller.clone();
+    let link_base = app.link_base().cloned();
+    // Names of accessories back are found among those lent with the open loan.
+    let lent = match app.store().open_loan(device.id).await? {
+        Some(open) => app.store().accessories_lent(Some(open.id), None).await?,
+        None => Vec::new(),
+    };
+    let returned = app
+        .store()
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let device = get_device(conn, device.id).await?;
+                let open = kitroom_store::loans::open_loan_of_in(conn, device.id)
+                    .await?
+                    .ok_or(loan::ReturnRefusal::NotOnLoan)?;
+                if !loan::may_receive(open.borrower == caller.username, caller.role) {
+                    return Err(Refusal::not_allowed().into());
+                }
+                let cmd = parsed?;
+                let questions = kitroom_store::checklists::questions_in(conn, device.details.kind).await?;
+                let damage = checklist::check_answers(&questions, &cmd.answers).map_err(|r| {
+                    let mut refusal = Refusal::invalid(Invalid::one("checklist", r.to_string()));
+                    refusal.code = r.code();
+                    Error::from(refusal)
+                })?;
+                loan::return_device(&facts(&device), &cmd.request)?;
+                let settings = kitroom_store::settings::settings_in(conn).await?;
+                let location = cmd.location.clone().unwrap_or(settings.return_location);
+                let location_id =
+                    kitroom_store::locations::find_or_create(conn, &actor, &location, now).await?;
+                let status = device.status.apply(StatusChange::Return)?;
+                let images_cleared = device
+                    .details
+                    .captures_images
+                    .then_some(cmd.request.images_cleared);
+                kitroom_store::loans::close_loan_in(
+                    conn,
+                    &Closing {
+                        loan: open.id,
+                        device: device.id,
+                        at: now,
+                        location: location_id,
+                        received_by: actor.id,
+                        condition: cmd.request.condition,
+                        battery_percent: cmd.request.battery_percent,
+                        on_charge: cmd.request.on_charge,
+                        images_cleared,
+                        status,
+                    },
+                )
+                .await?;
+                append(
+                    conn,
+                    &actor,
+                    "loan.returned",
+                    &device.subject(),
+                    json!({
+                        "loan": open.id, "borrower": open.borrower, "location": location,
+                        "condition": cmd.request.condition.as_str(), "battery_percent": cmd.request.battery_percent,
+                        "on_charge": cmd.request.on_charge,
+                        "images_cleared": images_cleared,
+                    }),
+                    now,
+                )
+                .await?;
+                let mut back = cmd.back.clone();
+                for a in &cmd.accessories {
+                    let Some(name) = a.name.as_deref().map(str::trim) else { continue };
+                    let Some(row) = lent.iter().find(|l| l.name.eq_ignore_ascii_case(name) && l.count_back.is_none()) else {
+                        return Err(Invalid::one(
+                            "accessories",
+                            format!("No “{name}” went out with this loan."),
+                        )
+                        .into());
+                    };
+                    let n = kitroom_core::accessory::parse_count(a.count.0.trim(), "The number of accessories back", 0)
+                        .map_err(|m| Invalid::one("accessories", m))?;
+                    back.insert(row.id, n);
+                }
+                // More back than went out is a mistake in what was typed (422).
+                kitroom_store::accessories::give_back_in(
+                    conn,
+                    &actor,
+                    &device.subject(),
+                    Some(open.id),
+                    None,
+                    &back,
+                    now,
+                )
+                .await
+                .map_err(|e| match e {
+                    kitroom_store::StoreError::Invalid(i) => Error::from(i),
+                    other => other.into(),
+                })?;
+                if !questions.is_empty() {
+                    let given: Vec<_> = questions
+                        .iter()
+                        .zip(&cmd.answers)
+                        .map(|(q, a)| json!({"question": q.text, "answer": if *a == Some(true) { "yes" } else { "no" }}))
+                        .collect();
+                    append(conn, &actor, "loan.checklist", &device.subject(), json!({"loan": open.id, "answers": given}), now).await?;
+                }
+                let incident = if damage.is_empty() {
+                    None
+                } else {
+                    let details = ReportDetails {
+                        kind: IncidentKind::Damage,
+                        occurred_at: now,
+                        place: location.clone(),
+                        description: checklist::damage_description(device.details.tag.as_str(), &damage),
+                        police_reference: None,
+                    };
+                    Some(
+                        kitroom_store::incidents::report_incident_in(
+                            conn,
+                            &actor,
+                            caller.id,
+                            &caller.full_name,
+                            device.id,
+                            &details,
+                            link_base.as_ref(),
+                            now,
+                        )
+                        .await?,
+                    )
+                };
+                let loan = kitroom_store::loans::loan_in(conn, open.id).await?;
+                Ok::<_, Error>(Returned {
+                    loan,
+                    location,
+                    incident,
+                })
+            })
+        })
+        .await?;
+    if returned.incident.is_some() {
+        app.wake_mailer();
+    }
+    Ok(returned)
+}
+
+/// Whether `person` may take back the device on `loan`: the one rule, for views too.
+pub fn may_receive(person: &Person, loan: &Loan) -> bool {
+    loan::may_receive(loan.borrower == person.username, person.role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A form's return and a JSON return with the same answers read the same.
+    #[test]
+    fn a_return_reads_the_same_from_a_form_and_from_json() {
+        let form = ReturnInput::from_form(&[
+            ("condition".into(), "damaged".into()),
+            ("battery_percent".into(), "40%".into()),
+            ("check.1".into(), "no".into()),
+            ("check.0".into(), "yes".into()),
+            ("acc_back.7".into(), "1".into()),
+        ]);
+        let json: ReturnInput = serde_json::from_str(
+            r#"{"condition": "damaged", "battery_percent": 40, "checklist": [true, false],
+                "accessories": [{"id": 7, "count": 1}]}"#,
+        )
+        .unwrap();
+        let (a, b) = (
+            Return::try_from(form).unwrap(),
+            Return::try_from(json).unwrap(),
+        );
+        assert_eq!(a.answers, vec![Some(true), Some(false)]);
+        assert_eq!(a.answers, b.answers);
+        assert_eq!(a.back, b.back);
+        assert_eq!(a.request.battery_percent, Some(40));
+        assert_eq!(a.request.condition, ReturnCondition::Damaged);
+    }
+
+    /// Every problem with a check-out is told at once, beside its field.
+    #[test]
+    fn a_check_out_names_every_field_at_fault() {
+        let bad = CheckOutInput {
+            due_on: "31/02/2026".into(),
+            also: "charger".into(),
+            ..Default::default()
+        };
+        let invalid = CheckOut::try_from(bad).unwrap_err();
+        assert!(invalid.for_field("due_on").is_some(), "{invalid:?}");
+        assert!(invalid.for_field("accessories").is_some(), "{invalid:?}");
+    }
+}

@@ -1,0 +1,212 @@
+//! Loans through the API alone: the same command as the device's page, so the same
+//! rules, the same refusals and the same events.
+
+use kitroom_core::device::DeviceStatus;
+use kitroom_store::incidents::IncidentFilter;
+use kitroom_tests::{spawn_app, TestApp};
+use reqwest::Client;
+use serde_json::{json, Value};
+
+/// A manager with an iPad checklist and two chargers; Jo has signed and has a token.
+async fn school(app: &TestApp) -> (Client, String) {
+    let sbm = app.signed_in("sbm", "manager").await;
+    let r = app
+        .submit(
+            &sbm,
+            "/checklists",
+            "/checklists",
+            &[(
+                "checklist.ipad",
+                "Charger returned?\nScreen undamaged? [damage]",
+            )],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            "/accessories",
+            &[("name", "USB-C charger")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let id = app.store().list_accessories().await.unwrap()[0].id;
+    let r = app
+        .submit(
+            &sbm,
+            "/accessories",
+            &format!("/accessories/{id}/adjust"),
+            &[
+                ("location", "ICT room"),
+                ("change", "+2"),
+                ("reason", "New"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .register_device(
+            &sbm,
+            &[("tag", "IPAD-1"), ("kind", "ipad"), ("location", "Library")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    app.publish_policy(&sbm, "v1").await;
+    let jo = app.signed_in("jo", "borrower").await;
+    app.sign_policy(&jo, "Jo Test").await;
+    let token = app.token_for("jo").await;
+    (sbm, token)
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = Client::new()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn actions(app: &TestApp) -> Vec<String> {
+    app.store()
+        .events_after(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+/// A script returning an iPad could skip the return checklist the page insists on,
+/// and a cracked screen reported there would open no damage report; the chargers
+/// lent with it would be recorded as lost whatever the script said.
+#[tokio::test]
+async fn the_apis_return_asks_the_same_checklist_and_counts_the_same_accessories_as_the_page() {
+    let app = spawn_app().await;
+    let (_, token) = school(&app).await;
+    let (status, loan) = post(
+        &app,
+        &token,
+        "/api/v1/devices/IPAD-1/checkout",
+        json!({"accessories": [{"name": "USB-C charger", "count": 2}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{loan}");
+
+    // unanswered: refused, naming the question, and nothing changes
+    let (status, problem) = post(
+        &app,
+        &token,
+        "/api/v1/devices/IPAD-1/return",
+        json!({"on_charge": true}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["type"], "urn:kitroom:problem:checklist-unanswered",
+        "{problem}"
+    );
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("“Charger returned?”"));
+    let device = app.store().device_by_tag("IPAD-1").await.unwrap().unwrap();
+    assert_eq!(device.status, DeviceStatus::OnLoan, "nothing was returned");
+
+    // a field the return does not know is refused, not ignored
+    let (status, problem) = post(
+        &app,
+        &token,
+        "/api/v1/devices/IPAD-1/return",
+        json!({"on_charge": true, "checklist": [true, true], "chargers": 2}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("chargers"));
+
+    // a cracked screen opens a damage report; one charger of two came back
+    let (status, loan) = post(
+        &app,
+        &token,
+        "/api/v1/devices/IPAD-1/return",
+        json!({"on_charge": true, "checklist": [true, false],
+               "accessories": [{"name": "usb-c charger", "count": 1}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{loan}");
+    assert!(loan["returned_at"].is_string());
+    assert!(loan["damage_report"].is_string(), "{loan}");
+    assert_eq!(
+        loan["accessories"],
+        json!([{"name": "USB-C charger", "from": "ICT room", "out": 2, "back": 1}])
+    );
+    let incidents = app
+        .store()
+        .list_incidents(&IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert!(incidents[0].description.contains("Screen undamaged?"));
+    let missing = app
+        .store()
+        .accessories_not_returned(None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.len(),
+        1,
+        "the charger not returned shows on the desk"
+    );
+    assert_eq!(missing[0].missing, 1);
+
+    // the same events as a return from the page
+    let log = actions(&app).await;
+    for action in [
+        "loan.checked_out",
+        "accessory.lent",
+        "loan.returned",
+        "loan.checklist",
+        "incident.reported",
+    ] {
+        assert!(log.iter().any(|a| a == action), "{action} in {log:?}");
+    }
+}
+
+/// A script checking out for someone who has not signed the policy is told which
+/// rule refused it, in the same words the manager's page uses.
+#[tokio::test]
+async fn a_check_out_refused_for_an_unsigned_policy_reads_the_same_on_the_api_as_on_the_page() {
+    let app = spawn_app().await;
+    let (sbm, _) = school(&app).await;
+    app.add_user("sam", "borrower").await;
+    let manager = app.api_token("mgr", "manager").await;
+    let (status, problem) = post(
+        &app,
+        &manager,
+        "/api/v1/devices/IPAD-1/checkout",
+        json!({"borrower": "sam"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["type"], "urn:kitroom:problem:policy-not-signed");
+    let api_words = problem["detail"].as_str().unwrap().to_owned();
+    assert!(api_words.contains("has not signed"), "{api_words}");
+
+    let r = app.check_out(&sbm, "IPAD-1", &[("borrower", "sam")]).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&api_words.replace('\'', "&#39;"))
+            || page.contains(&api_words.replace('\'', "&apos;"))
+            || page.contains(&api_words),
+        "the page says what the API says: {api_words}"
+    );
+    assert!(
+        !actions(&app).await.iter().any(|a| a == "loan.checked_out"),
+        "nothing was lent"
+    );
+}
