@@ -172,6 +172,11 @@ fn facts(d: &Device) -> DeviceFacts<'_> {
     }
 }
 
+/// Whether this device may go off site, as check-out will decide it.
+pub fn off_site(device: &Device) -> loan::OffSite {
+    loan::off_site(&facts(device))
+}
+
 /// The device a tag names, or not found.
 pub async fn device(app: &App, tag: &str) -> Result<Device, Error> {
     app.store()

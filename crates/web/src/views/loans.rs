@@ -2,8 +2,8 @@
 //! loans, the head's approvals, devices on charge, and label sheets.
 
 use chrono::{DateTime, Utc};
-use kitroom_core::device::{DeviceStatus, EncryptionState};
-use kitroom_core::loan::PolicyStanding;
+use kitroom_core::device::DeviceStatus;
+use kitroom_core::loan::{OffSite, PolicyStanding};
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
@@ -252,14 +252,16 @@ fn period_options(periods: &[String]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// What the check-out rules decided about this device leaving the site, in words.
 fn off_site_hint(device: &Device) -> &'static str {
-    let e = &device.details.encryption;
-    if e.state != EncryptionState::Encrypted || e.verified_on.is_none() {
-        "This device is not recorded as encrypted and verified, so it must stay in school."
-    } else if device.details.holds_personal_data {
-        "It may hold personal data: the head teacher must authorise taking it off site."
-    } else {
-        "Encrypted and verified: it may leave the site."
+    match kitroom_app::loans::off_site(device) {
+        OffSite::MustStay => {
+            "This device is not recorded as encrypted and verified, so it must stay in school."
+        }
+        OffSite::WithHeadsAuthorisation => {
+            "It may hold personal data: the head teacher must authorise taking it off site."
+        }
+        OffSite::MayLeave => "Encrypted and verified: it may leave the site.",
     }
 }
 
