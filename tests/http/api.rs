@@ -158,7 +158,7 @@ async fn tokens_carry_their_owners_permissions() {
     let app = spawn_app().await;
     let borrower = app.api_token("teacher", "borrower").await;
     let c = reqwest::Client::new();
-    let r = c.get(app.url("/api/v1/devices")).send().await.unwrap();
+    let r = app.get(&c, "/api/v1/devices").await;
     assert_eq!(r.status(), 401);
     assert_eq!(
         r.json::<Value>().await.unwrap()["type"],
@@ -212,14 +212,7 @@ async fn a_person_creates_and_revokes_a_token_on_their_account_page() {
             .status(),
         200
     );
-    let again = c
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = app.page(&c, "/account").await;
     assert!(!again.contains(&token), "the token is never shown again");
     let id = app
         .store()

@@ -235,14 +235,7 @@ async fn an_overlapping_booking_is_refused_on_the_page_with_the_free_alternative
     assert_eq!(r.status(), 303);
 
     // the day's calendar shows who has it and what is still free
-    let page = kim
-        .get(app.url(&format!("/bookings?date={day}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&kim, &format!("/bookings?date={day}")).await;
     assert!(page.contains("Period 3, 11:15–12:15"));
     assert!(page.contains("Ann Test") && page.contains("5C science"));
     assert!(page.contains("Kim Test"));
@@ -250,14 +243,9 @@ async fn an_overlapping_booking_is_refused_on_the_page_with_the_free_alternative
         page.contains("3 Chromebooks") && page.contains("2 iPads"),
         "{page}"
     );
-    let week = kim
-        .get(app.url(&format!("/bookings?view=week&date={day}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let week = app
+        .page(&kim, &format!("/bookings?view=week&date={day}"))
+        .await;
     assert!(week.contains("iPad trolley A") && week.contains("Ann Test"));
 }
 
@@ -539,14 +527,7 @@ async fn the_account_page_offers_the_calendar_feed_address() {
     assert_eq!(r.status(), 201);
     let ann = app.client();
     app.login(&ann, "ann", kitroom_tests::PASSWORD).await;
-    let account = ann
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let account = app.page(&ann, "/account").await;
     assert!(
         account.contains("Your bookings in your calendar")
             && account.contains("action=\"/account/feed\""),

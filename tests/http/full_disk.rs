@@ -197,7 +197,7 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     let mut refused = false;
     for _ in 0..500 {
         visitor = app.client();
-        let r = visitor.get(app.url("/login")).send().await.unwrap();
+        let r = app.get(&visitor, "/login").await;
         match r.status().as_u16() {
             200 => continue,
             503 => {
@@ -228,11 +228,11 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     assert!(page.contains("Storage is full"), "{page}");
     // reading keeps working, also for a page view that would change the session
     // (here, showing the notice once; once a minute, noting when it was last used)
-    let r = web.get(app.url("/devices")).send().await.unwrap();
+    let r = app.get(&web, "/devices").await;
     assert_eq!(r.status(), 200, "the device list still opens");
     let page = r.text().await.unwrap();
     assert!(page.contains("LAP-8"), "{page}");
-    let r = web.get(app.url("/devices/IPAD-1")).send().await.unwrap();
+    let r = app.get(&web, "/devices/IPAD-1").await;
     assert_eq!(r.status(), 200);
     let r = api
         .get(app.url("/api/v1/devices/IPAD-1"))
@@ -252,11 +252,7 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
         .contains("disk holding the database is full"));
     // an export (which is recorded in the log) is refused cleanly, on the web and at
     // the command line writing onto the full disk
-    let r = web
-        .get(app.url("/export/devices.csv"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get(&web, "/export/devices.csv").await;
     // Recording the export is a one-row write, which may still fit in the space
     // SQLite's log already holds: then the export goes ahead, whole; otherwise it is
     // refused saying why.

@@ -57,14 +57,7 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
     assert_eq!(app.check_out(&jo, "LAP-9", &[]).await.status(), 303);
 
     // from "my loans", the report link; the form; the confirmation
-    let home = jo
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page(&jo, "/").await;
     assert!(home.contains("/devices/LAP-9/report"));
     let r = report(
         &app,
@@ -79,14 +72,7 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
     .await;
     assert_eq!(r.status(), 303);
     let path = incident_path(&r);
-    let page = jo
-        .get(app.url(&format!("{path}?reported=1")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, &format!("{path}?reported=1")).await;
     assert!(page.contains("Thank you. Your report is saved."));
     assert!(page.contains(
         "Possible personal data breach: not recorded as encrypted, and it may hold personal data."
@@ -96,43 +82,15 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
     let device = app.store().device_by_tag("LAP-9").await.unwrap().unwrap();
     assert_eq!(device.status.as_str(), "lost");
     assert!(app.store().open_loan(device.id).await.unwrap().is_none());
-    let page = jo
-        .get(app.url("/devices/LAP-9"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/LAP-9").await;
     assert!(page.contains("This device is recorded as lost."));
 
     // the manager: a count on every page, the list, and the desk with the deadline
-    let devices = sbm
-        .get(app.url("/devices"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let devices = app.page(&sbm, "/devices").await;
     assert!(devices.contains("<span class=\"count\">1</span>"));
-    let list = sbm
-        .get(app.url("/notifications"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = app.page(&sbm, "/notifications").await;
     assert!(list.contains("Loss of LAP-9 reported by Jo Test"));
-    let desk = sbm
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let desk = app.page(&sbm, "/").await;
     assert!(desk.contains("possible data breach waiting for a decision"));
     assert!(desk.contains("data protection decision due"));
     assert!(
@@ -192,14 +150,7 @@ async fn the_breach_assessment_states_the_facts_on_record() {
         ],
     )
     .await;
-    let page = sbm
-        .get(app.url(&incident_path(&r)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, &incident_path(&r)).await;
     assert!(page.contains("Low risk: encrypted with BitLocker, verified 3 Sep 2025."));
     assert!(!page.contains("Data protection decision due"));
     assert!(
@@ -238,9 +189,9 @@ async fn a_refused_report_keeps_what_was_typed() {
         "available"
     );
     // the report link finds a device by its tag, and says so when there is none
-    let r = sbm.get(app.url("/report?tag=lap-9")).send().await.unwrap();
+    let r = app.get(&sbm, "/report?tag=lap-9").await;
     assert_eq!(r.headers()["location"], "/devices/LAP-9/report");
-    let r = sbm.get(app.url("/report?tag=NOPE")).send().await.unwrap();
+    let r = app.get(&sbm, "/report?tag=NOPE").await;
     assert_eq!(r.status(), 404);
     assert!(r
         .text()
@@ -336,14 +287,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
     )
     .await;
     assert_eq!(r.status(), 303);
-    let page = sbm
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, &path).await;
     assert!(page.contains("Not reportable."));
     assert!(page.contains("Asked the coach company"));
     assert!(page.contains("Resolved"));
@@ -404,14 +348,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
         (d.status.as_str(), d.details.condition.as_str()),
         ("returned_charging", "good")
     );
-    let page = sbm
-        .get(app.url(&damage))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, &damage).await;
     assert!(page.contains("£89.50") && page.contains("INS-77"));
 
     // a theft written off retires the device
@@ -450,14 +387,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
         "retired"
     );
     // the whole story is in the device's history
-    let history = sbm
-        .get(app.url("/devices/LAP-9"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let history = app.page(&sbm, "/devices/LAP-9").await;
     assert!(history.contains("Incident reported") && history.contains("Breach decision recorded"));
 }
 
@@ -623,22 +553,11 @@ async fn a_change_request_goes_to_the_head_and_the_answer_shows_on_the_device() 
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
-        sbm.get(app.url("/approvals"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get(&sbm, "/approvals").await.status(),
         403,
         "the head decides, not the manager"
     );
-    let page = head
-        .get(app.url("/approvals"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&head, "/approvals").await;
     assert!(page.contains("Scratch 3") && page.contains("Year 5 coding club"));
     let id = page
         .split("action=\"/changes/")
@@ -657,14 +576,7 @@ async fn a_change_request_goes_to_the_head_and_the_answer_shows_on_the_device() 
         )
         .await;
     assert_eq!(r.status(), 303);
-    let device = jo
-        .get(app.url("/devices/LAP-9"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let device = app.page(&jo, "/devices/LAP-9").await;
     assert!(device.contains("Approved") && device.contains("Fine for the club laptops"));
     assert!(device.contains("Change approved"), "the history shows it");
 }

@@ -60,13 +60,7 @@ async fn trolley(app: &TestApp) -> (Client, Client, String) {
 }
 
 async fn text(c: &Client, app: &TestApp, path: &str) -> String {
-    c.get(app.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    app.page(&c, path).await
 }
 
 async fn status(app: &TestApp, tag: &str) -> DeviceStatus {
@@ -311,11 +305,7 @@ async fn a_device_belongs_to_one_set_at_most() {
         .unwrap()
         .contains("There is already a set called"));
     // typing or scanning a set's name opens the set
-    let r = sbm
-        .get(app.url("/scan?tag=iPad+trolley+B"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get(&sbm, "/scan?tag=iPad+trolley+B").await;
     assert_eq!(r.headers()["location"].to_str().unwrap(), b);
     let list = text(&sbm, &app, "/sets").await;
     assert!(list.contains("iPad trolley A") && list.contains("iPad trolley B"));
@@ -496,12 +486,5 @@ async fn a_sets_label_opens_the_sets_page_and_says_how_many_devices_it_holds() {
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], set.as_str());
-    assert_eq!(
-        jo.get(app.url("/sets/labels"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(app.get(&jo, "/sets/labels").await.status(), 403);
 }

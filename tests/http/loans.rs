@@ -31,14 +31,7 @@ async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
         .contains("Kitroom has no acceptable-use policy yet"));
 
     app.publish_policy(&sbm, "2026/27").await;
-    let page = jo
-        .get(app.url("/devices/LAP-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/LAP-1").await;
     assert!(page.contains("Sign the acceptable-use policy to borrow devices"));
     assert!(
         page.contains("href=\"/policy?next=%2Fdevices%2FLAP-1\""),
@@ -55,53 +48,23 @@ async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
     app.sign_policy(&jo, "Jo Bloggs").await;
     let r = app.check_out(&jo, "LAP-1", &[]).await;
     assert_eq!(r.status(), 303);
-    let page = jo
-        .get(app.url("/devices/LAP-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/LAP-1").await;
     assert!(page.contains("LAP-1 is checked out to you until"));
     assert!(page.contains("You have it."));
-    let home = jo
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page(&jo, "/").await;
     assert!(home.contains("My loans") && home.contains("LAP-1"));
 
     // a new version asks everyone to sign again
     app.publish_policy(&sbm, "2027/28").await;
-    let home = jo
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page(&jo, "/").await;
     assert!(home.contains("Version 2027/28 is in force and you have not signed it yet"));
     // and the manager sees who has not signed, also as CSV
-    let list = sbm
-        .get(app.url("/policies"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = app.page(&sbm, "/policies").await;
     assert!(list.contains("2027/28") && list.contains("In force"));
     let id = app.store().current_policy().await.unwrap().unwrap().id;
-    let csv = sbm
-        .get(app.url(&format!("/policies/{id}/signatures.csv")))
-        .send()
-        .await
-        .unwrap();
+    let csv = app
+        .get(&sbm, &format!("/policies/{id}/signatures.csv"))
+        .await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
     assert!(csv.starts_with("\u{feff}username,full_name,kind,role,signed"));
@@ -176,18 +139,8 @@ async fn personal_data_goes_off_site_only_after_the_head_approves() {
         .await;
     assert_eq!(r.status(), 303);
     // a borrower cannot approve their own request
-    assert_eq!(
-        jo.get(app.url("/approvals")).send().await.unwrap().status(),
-        403
-    );
-    let approvals = head
-        .get(app.url("/approvals"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(app.get(&jo, "/approvals").await.status(), 403);
+    let approvals = app.page(&head, "/approvals").await;
     assert!(approvals.contains("Writing reports at home"));
     let id = approvals
         .split("action=\"/approvals/")
@@ -243,14 +196,7 @@ async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge()
     let jo = app.signed_in("jo", "borrower").await;
     app.sign_policy(&jo, "Jo Bloggs").await;
     assert_eq!(app.check_out(&jo, "CAM-1", &[]).await.status(), 303);
-    let page = jo
-        .get(app.url("/devices/CAM-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/CAM-1").await;
     assert!(page.contains("moved to the school network and deleted"));
 
     let r = app
@@ -295,26 +241,12 @@ async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge()
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = jo
-        .get(app.url("/devices/CAM-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/CAM-1").await;
     assert!(page.contains("CAM-1 is returned to the Computer room and on charge"));
     assert!(page.contains("Returned, charging"));
 
     // the manager marks the trolley ready at once
-    let charging = sbm
-        .get(app.url("/charging"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let charging = app.page(&sbm, "/charging").await;
     assert!(charging.contains("CAM-1"));
     let location = app
         .store()
@@ -382,14 +314,7 @@ async fn a_manager_lends_to_anyone_but_a_borrower_only_to_themselves() {
         .check_out(&sbm, "LAP-1", &[("borrower", "jo"), ("purpose", "Trip")])
         .await;
     assert_eq!(r.status(), 303);
-    let loans = sbm
-        .get(app.url("/loans"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let loans = app.page(&sbm, "/loans").await;
     assert!(loans.contains("LAP-1") && loans.contains("Jo Test") && loans.contains("Trip"));
     // a second check-out of the same device is refused as not available
     let r = app.check_out(&sbm, "LAP-1", &[("borrower", "jo")]).await;
@@ -696,31 +621,10 @@ async fn an_overdue_loan_is_highlighted() {
     assert_eq!(overdue["total"], 1);
     let c = app.client();
     app.login(&c, "sbm", kitroom_tests::PASSWORD).await;
-    let page = c
-        .get(app.url("/loans?view=overdue"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/loans?view=overdue").await;
     assert!(page.contains("Overdue") && page.contains("TAB-1"));
-    let device = c
-        .get(app.url("/devices/TAB-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let device = app.page(&c, "/devices/TAB-1").await;
     assert!(device.contains("class=\"badge overdue\""));
-    let home = c
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page(&c, "/").await;
     assert!(home.contains("overdue loan"));
 }

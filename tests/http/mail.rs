@@ -284,14 +284,7 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
     // the admin's desk says so, with the reason
     let it = app.client();
     app.login(&it, "it", PASSWORD).await;
-    let desk = it
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let desk = app.page(&it, "/").await;
     assert!(desk.contains("Email not delivered"), "{desk}");
     assert!(desk.contains("it@school.example"), "{desk}");
     assert!(
@@ -304,14 +297,7 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
     // a manager's desk does not (they do not look after email)
     let sbm = app.client();
     app.login(&sbm, "sbm", PASSWORD).await;
-    let theirs = sbm
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let theirs = app.page(&sbm, "/").await;
     assert!(!theirs.contains("Email not delivered"));
 
     // the admin dismisses them, and they are gone from the desk
@@ -325,24 +311,10 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
         let r = app.submit(&it, "/", action, &[]).await;
         assert_eq!(r.status(), 303);
     }
-    let desk = it
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let desk = app.page(&it, "/").await;
     assert!(!desk.contains("Email not delivered"), "{desk}");
     // the activity log says who dismissed which email
-    let log = it
-        .get(app.url("/log"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let log = app.page(&it, "/log").await;
     assert_eq!(
         log.matches("Undelivered email dismissed").count(),
         2,

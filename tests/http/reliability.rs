@@ -161,14 +161,7 @@ async fn html_and_script_in_fields_are_shown_as_text() {
         .await;
     assert_eq!(r.status(), 303);
     for page in ["/devices/X-1", "/devices", "/locations", "/log"] {
-        let body = c
-            .get(app.url(page))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = app.page(&c, page).await;
         assert!(!body.contains("<script>alert(1)"), "{page} escapes script");
         assert!(!body.contains("<img src=x"), "{page} escapes markup");
         assert!(
@@ -190,14 +183,7 @@ async fn html_and_script_in_fields_are_shown_as_text() {
         .await;
     assert_eq!(r.status(), 422);
     // % and _ in search match themselves only
-    let body = c
-        .get(app.url("/devices?q=%25_"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.page(&c, "/devices?q=%25_").await;
     assert!(body.contains("No device matches these filters"));
 }
 
@@ -253,14 +239,7 @@ async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() 
     })
     .await;
     let admin = app.signed_in("it", "admin").await;
-    let page = admin
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/settings").await;
     assert!(page.contains("Daily backups to keep"));
     let r = save_settings(&app, &admin, &[("backups_kept", "many")]).await;
     assert_eq!(r.status(), 422);
@@ -325,14 +304,7 @@ async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() 
     let d = store.device_by_tag("T-1").await.unwrap().unwrap();
     assert!(store.open_loan(d.id).await.unwrap().is_some());
     store.close().await;
-    let page = admin
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/settings").await;
     assert!(page.contains("written and checked"), "{page}");
     assert!(page.contains(newest.as_str()));
     // a backup that cannot be written is shown to the admin

@@ -118,14 +118,7 @@ async fn a_borrower_is_reminded_once_before_a_loan_is_due_and_once_when_it_is_ov
     assert_eq!(notes["total"], 2);
     let c = app.client();
     app.login(&c, "jo", kitroom_tests::PASSWORD).await;
-    let page = c
-        .get(app.url("/notifications"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/notifications").await;
     assert!(page.contains("LAP-1, LAP-2: due back"));
     assert!(page.contains("LAP-1, LAP-2: overdue"));
 }

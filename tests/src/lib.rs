@@ -145,62 +145,26 @@ impl TestApp {
 
     /// Creates an account with [`PASSWORD`] through `kitroom user add`'s own code.
     pub async fn add_user(&self, username: &str, role: &str) {
-        let input = PersonInput {
-            username: username.into(),
-            full_name: format!("{} Test", capitalise(username)),
-            role: role.into(),
-            ..Default::default()
-        };
-        let mut password = Cursor::new(format!("{PASSWORD}\n"));
-        let code = kitroom::cli::user_add(self.dir.path(), input, Some(&mut password))
-            .await
-            .expect("user add runs");
-        assert_eq!(
-            code,
-            std::process::ExitCode::SUCCESS,
-            "user add {username} should succeed"
-        );
+        user_add(self.dir.path(), person(username, role)).await;
     }
 
     /// Creates an account with [`PASSWORD`] and this position (as `kitroom user add
     /// --position` would), for pages that fill it in from the account.
     pub async fn add_user_with_position(&self, username: &str, role: &str, position: &str) {
         let input = PersonInput {
-            username: username.into(),
-            full_name: format!("{} Test", capitalise(username)),
             position: position.into(),
-            role: role.into(),
-            ..Default::default()
+            ..person(username, role)
         };
-        let mut password = Cursor::new(format!("{PASSWORD}\n"));
-        let code = kitroom::cli::user_add(self.dir.path(), input, Some(&mut password))
-            .await
-            .expect("user add runs");
-        assert_eq!(
-            code,
-            std::process::ExitCode::SUCCESS,
-            "user add {username} should succeed"
-        );
+        user_add(self.dir.path(), input).await;
     }
 
     /// Creates an account with [`PASSWORD`] and an email address.
     pub async fn add_user_with_email(&self, username: &str, role: &str, email: &str) {
         let input = PersonInput {
-            username: username.into(),
-            full_name: format!("{} Test", capitalise(username)),
             email: email.into(),
-            role: role.into(),
-            ..Default::default()
+            ..person(username, role)
         };
-        let mut password = Cursor::new(format!("{PASSWORD}\n"));
-        let code = kitroom::cli::user_add(self.dir.path(), input, Some(&mut password))
-            .await
-            .expect("user add runs");
-        assert_eq!(
-            code,
-            std::process::ExitCode::SUCCESS,
-            "user add {username} should succeed"
-        );
+        user_add(self.dir.path(), input).await;
     }
 
     /// A browser-like client: keeps cookies, does not follow redirects.
@@ -210,6 +174,16 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client")
+    }
+
+    /// `GET path` as `c`, whatever the answer.
+    pub async fn get(&self, c: &Client, path: &str) -> Response {
+        c.get(self.url(path)).send().await.expect("get")
+    }
+
+    /// The body of `path` as `c` sees it (whatever the status).
+    pub async fn page(&self, c: &Client, path: &str) -> String {
+        self.get(c, path).await.text().await.expect("body")
     }
 
     /// A signed-in client for a new account with this role.
@@ -223,14 +197,7 @@ impl TestApp {
 
     /// The CSRF token in the first form on a page.
     pub async fn csrf(&self, c: &Client, path: &str) -> String {
-        let body = c
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("get")
-            .text()
-            .await
-            .expect("body");
+        let body = self.page(c, path).await;
         csrf_in(&body).unwrap_or_else(|| panic!("no csrf field on {path}"))
     }
 
@@ -314,14 +281,7 @@ impl TestApp {
     /// the key from the setup page, types the app's code, and keeps the recovery
     /// codes shown.
     pub async fn set_up_two_factor(&self, c: &Client, username: &str) -> Vec<String> {
-        let page = c
-            .get(self.url("/account/two-factor"))
-            .send()
-            .await
-            .expect("get")
-            .text()
-            .await
-            .expect("body");
+        let page = self.page(c, "/account/two-factor").await;
         let secret = between(&page, "id=\"totp-secret\">", "<")
             .unwrap_or_else(|| panic!("the setup page shows the key: {page}"));
         assert!(page.contains("<svg"), "the setup page shows the QR code");
@@ -458,14 +418,7 @@ impl TestApp {
 
     /// Signs the policy in force as the signed-in person, through the page.
     pub async fn sign_policy(&self, c: &Client, full_name: &str) {
-        let page = c
-            .get(self.url("/policy"))
-            .send()
-            .await
-            .expect("get")
-            .text()
-            .await
-            .expect("body");
+        let page = self.page(c, "/policy").await;
         let policy = value_of(&page, "policy").expect("the policy page has a sign form");
         let token = csrf_in(&page).expect("csrf");
         let r = c
@@ -670,20 +623,35 @@ pub fn kitroom_command(exe: &str, dir: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-/// Creates an account with [`PASSWORD`] in `dir` through `kitroom user add`'s own code
-/// and returns a personal API token for it.
-pub async fn account_with_token(dir: &Path, username: &str, role: &str) -> String {
-    let input = PersonInput {
+/// The account `kitroom user add` makes for `username`: its full name is the
+/// username capitalised, then "Test" ("jo" is "Jo Test").
+fn person(username: &str, role: &str) -> PersonInput {
+    PersonInput {
         username: username.into(),
         full_name: format!("{} Test", capitalise(username)),
         role: role.into(),
         ..Default::default()
-    };
+    }
+}
+
+/// Creates this account with [`PASSWORD`] in `dir` through `kitroom user add`'s own code.
+async fn user_add(dir: &Path, input: PersonInput) {
+    let username = input.username.clone();
     let mut password = Cursor::new(format!("{PASSWORD}\n"));
     let code = kitroom::cli::user_add(dir, input, Some(&mut password))
         .await
         .expect("user add runs");
-    assert_eq!(code, std::process::ExitCode::SUCCESS, "user add {username}");
+    assert_eq!(
+        code,
+        std::process::ExitCode::SUCCESS,
+        "user add {username} should succeed"
+    );
+}
+
+/// Creates an account with [`PASSWORD`] in `dir` through `kitroom user add`'s own code
+/// and returns a personal API token for it.
+pub async fn account_with_token(dir: &Path, username: &str, role: &str) -> String {
+    user_add(dir, person(username, role)).await;
     kitroom::cli::new_token(dir, username, "tests".into())
         .await
         .expect("token create runs")
