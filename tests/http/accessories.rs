@@ -55,20 +55,9 @@ async fn school(app: &TestApp) -> (Client, Client) {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let r = app
-        .register_device(
-            &sbm,
-            &[
-                ("tag", "LAP-1"),
-                ("kind", "laptop"),
-                ("location", "Library"),
-            ],
-        )
+    app.add_device(&sbm, "LAP-1", "laptop", "Library", &[])
         .await;
-    assert_eq!(r.status(), 303);
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Test").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
     (sbm, jo)
 }
 
@@ -495,13 +484,7 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
 
     // a set: the same, and the set's loan lists them
     for tag in ["LAP-2", "LAP-3"] {
-        let r = app
-            .register_device(
-                &sbm,
-                &[("tag", tag), ("kind", "laptop"), ("location", "Library")],
-            )
-            .await;
-        assert_eq!(r.status(), 303);
+        app.add_device(&sbm, tag, "laptop", "Library", &[]).await;
     }
     let r = app
         .submit(&sbm, "/sets", "/sets", &[("name", "Laptop set")])

@@ -23,16 +23,8 @@ async fn a_no_to_a_damage_question_on_return_opens_a_pre_filled_damage_report() 
         )
         .await;
     assert_eq!(r.status(), 303);
-    let r = app
-        .register_device(
-            &sbm,
-            &[("tag", "IPAD-1"), ("kind", "ipad"), ("location", "Library")],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Test").await;
+    app.add_device(&sbm, "IPAD-1", "ipad", "Library", &[]).await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
     assert_eq!(app.check_out(&jo, "IPAD-1", &[]).await.status(), 303);
     let page = app.page(&jo, "/devices/IPAD-1").await;
     assert!(page.contains("Charger returned?") && page.contains("Screen undamaged?"));

@@ -51,9 +51,7 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
     let sbm = app.client();
     app.login(&sbm, "sbm", kitroom_tests::PASSWORD).await;
     app.register_device(&sbm, UNENCRYPTED_LAPTOP).await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     assert_eq!(app.check_out(&jo, "LAP-9", &[]).await.status(), 303);
 
     // from "my loans", the report link; the form; the confirmation
@@ -126,12 +124,12 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
 async fn the_breach_assessment_states_the_facts_on_record() {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
-    app.register_device(
+    app.add_device(
         &sbm,
+        "LAP-1",
+        "laptop",
+        "Office",
         &[
-            ("tag", "LAP-1"),
-            ("kind", "laptop"),
-            ("location", "Office"),
             ("encryption_state", "encrypted"),
             ("encryption_method", "bitlocker"),
             ("encryption_verified_on", "2025-09-03"),

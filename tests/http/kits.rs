@@ -53,9 +53,7 @@ async fn trolley(app: &TestApp) -> (Client, Client, String) {
             .await;
         assert_eq!(r.status(), 303, "{tag} joins the set");
     }
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Test").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
     (sbm, jo, set)
 }
 

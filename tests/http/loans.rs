@@ -78,19 +78,15 @@ async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
 async fn an_unencrypted_device_is_refused_off_site_with_the_reason() {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
-    app.register_device(
+    app.add_device(
         &sbm,
-        &[
-            ("tag", "LAP-2"),
-            ("kind", "laptop"),
-            ("location", "Computer room"),
-            ("encryption_state", "unknown"),
-        ],
+        "LAP-2",
+        "laptop",
+        "Computer room",
+        &[("encryption_state", "unknown")],
     )
     .await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     let r = app
         .check_out(
             &jo,
@@ -119,9 +115,7 @@ async fn personal_data_goes_off_site_only_after_the_head_approves() {
     let mut fields = LAPTOP.to_vec();
     fields.push(("holds_personal_data", "on"));
     app.register_device(&sbm, &fields).await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     let head = app.signed_in("head", "head").await;
 
     let r = app.check_out(&jo, "LAP-1", &[("off_site", "on")]).await;
@@ -182,19 +176,15 @@ async fn personal_data_goes_off_site_only_after_the_head_approves() {
 async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge() {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
-    app.register_device(
+    app.add_device(
         &sbm,
-        &[
-            ("tag", "CAM-1"),
-            ("kind", "camera"),
-            ("location", "Office"),
-            ("captures_images", "on"),
-        ],
+        "CAM-1",
+        "camera",
+        "Office",
+        &[("captures_images", "on")],
     )
     .await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     assert_eq!(app.check_out(&jo, "CAM-1", &[]).await.status(), 303);
     let page = app.page(&jo, "/devices/CAM-1").await;
     assert!(page.contains("moved to the school network and deleted"));
@@ -284,9 +274,7 @@ async fn a_manager_lends_to_anyone_but_a_borrower_only_to_themselves() {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
     app.register_device(&sbm, LAPTOP).await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     app.add_user("sam", "borrower").await;
     assert_eq!(
         app.check_out(&jo, "LAP-1", &[("borrower", "sam")])

@@ -419,24 +419,10 @@ async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_s
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
     app.publish_policy(&sbm, "2026/27").await;
-    app.register_device(
-        &sbm,
-        &[
-            ("tag", "LAP-1"),
-            ("kind", "laptop"),
-            ("location", "Computer room"),
-        ],
-    )
-    .await;
-    app.register_device(
-        &sbm,
-        &[
-            ("tag", "LAP-2"),
-            ("kind", "laptop"),
-            ("location", "Computer room"),
-        ],
-    )
-    .await;
+    app.add_device(&sbm, "LAP-1", "laptop", "Computer room", &[])
+        .await;
+    app.add_device(&sbm, "LAP-2", "laptop", "Computer room", &[])
+        .await;
     app.add_user_with_email("jbloggs", "borrower", "jo.bloggs@school.example")
         .await;
     app.add_user("stillout", "borrower").await;

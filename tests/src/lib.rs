@@ -377,6 +377,22 @@ impl TestApp {
         self.submit(c, "/devices/new", "/devices", fields).await
     }
 
+    /// Registers a device through the form with this tag, kind and home location
+    /// and any `more` fields, and checks it is on the register.
+    pub async fn add_device(
+        &self,
+        c: &Client,
+        tag: &str,
+        kind: &str,
+        location: &str,
+        more: &[(&str, &str)],
+    ) {
+        let mut fields = vec![("tag", tag), ("kind", kind), ("location", location)];
+        fields.extend_from_slice(more);
+        let r = self.register_device(c, &fields).await;
+        assert_eq!(r.status(), 303, "{tag} is registered");
+    }
+
     /// A personal API token for a new account with this role, made by
     /// `kitroom token create`'s own code.
     pub async fn api_token(&self, username: &str, role: &str) -> String {
@@ -414,6 +430,20 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status(), 303, "policy {version} is published");
+    }
+
+    /// Publishes policy "v1" through `manager`'s form, then signs in a new borrower
+    /// who signs it: someone who may borrow at once.
+    pub async fn borrower_under_new_policy(
+        &self,
+        manager: &Client,
+        username: &str,
+        full_name: &str,
+    ) -> Client {
+        self.publish_policy(manager, "v1").await;
+        let c = self.signed_in(username, "borrower").await;
+        self.sign_policy(&c, full_name).await;
+        c
     }
 
     /// Signs the policy in force as the signed-in person, through the page.
