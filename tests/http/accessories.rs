@@ -503,15 +503,7 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
     .unwrap();
     assert_eq!(r.status(), 409);
     assert_eq!(chargers(&app).await.0, 1);
-    let s: serde_json::Value = api
-        .get(app.url(&api_set))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: serde_json::Value = app.api_get(&token, &api_set).await.json().await.unwrap();
     assert!(s["set_loan"].is_null(), "the set did not go: {s}");
     let r = post(
         &format!("{api_set}/checkout"),
@@ -522,15 +514,7 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
     assert_eq!(r.status(), 201);
     let g: serde_json::Value = r.json().await.unwrap();
     assert_eq!(g["accessories"][0]["out"], 1, "{g}");
-    let s: serde_json::Value = api
-        .get(app.url(&api_set))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: serde_json::Value = app.api_get(&token, &api_set).await.json().await.unwrap();
     assert_eq!(
         s["set_loan"]["accessories"],
         serde_json::json!([{"name": "USB-C charger", "from": "ICT room", "out": 1, "back": null}]),

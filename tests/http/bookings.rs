@@ -36,7 +36,6 @@ async fn school(app: &TestApp) -> String {
         .await;
     assert_eq!(r.status(), 303);
     let sbm = app.api_token("sbm", "manager").await;
-    let api = Client::new();
     for (tag, kind) in [
         ("IPAD-A1", "ipad"),
         ("IPAD-A2", "ipad"),
@@ -47,13 +46,13 @@ async fn school(app: &TestApp) -> String {
         ("CB-2", "chromebook"),
         ("CB-3", "chromebook"),
     ] {
-        let r = api
-            .post(app.url("/api/v1/devices"))
-            .bearer_auth(&sbm)
-            .json(&json!({"tag": tag, "kind": kind, "location": "Library"}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .api_post(
+                &sbm,
+                "/api/v1/devices",
+                &json!({"tag": tag, "kind": kind, "location": "Library"}),
+            )
+            .await;
         assert_eq!(r.status(), 201, "{tag}");
     }
     for (name, tags) in [
@@ -72,13 +71,7 @@ async fn school(app: &TestApp) -> String {
                 .unwrap();
         }
     }
-    let r = api
-        .post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&sbm, "/api/v1/policies", &json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."})).await;
     assert_eq!(r.status(), 201);
     sign(app, &sbm).await;
     sbm

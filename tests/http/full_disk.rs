@@ -94,7 +94,6 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     let mut app = spawn_app_in(data, Default::default()).await;
     let sbm = app.api_token("sbm", "manager").await;
     let web = app.signed_in("tech", "manager").await;
-    let api = reqwest::Client::new();
     for (path, body) in [
         (
             "/api/v1/devices",
@@ -114,13 +113,7 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
         ),
         ("/api/v1/devices/IPAD-1/checkout", json!({})),
     ] {
-        let r = api
-            .post(app.url(path))
-            .bearer_auth(&sbm)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = app.api_post(&sbm, path, &body).await;
         assert_eq!(r.status(), 201, "{path}");
     }
     let csrf = app.csrf(&web, "/devices/new").await;
@@ -168,13 +161,13 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
         .unwrap()
         .contains("storage is full"));
     // every kind of write is refused the same way, and leaves nothing behind
-    let r = api
-        .post(app.url("/api/v1/devices/IPAD-1/return"))
-        .bearer_auth(&sbm)
-        .json(&json!({"on_charge": true}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/devices/IPAD-1/return",
+            &json!({"on_charge": true}),
+        )
+        .await;
     assert_eq!(r.status(), 503);
     let r = web
         .post(app.url("/devices"))
@@ -234,12 +227,7 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     assert!(page.contains("LAP-8"), "{page}");
     let r = app.get(&web, "/devices/IPAD-1").await;
     assert_eq!(r.status(), 200);
-    let r = api
-        .get(app.url("/api/v1/devices/IPAD-1"))
-        .bearer_auth(&sbm)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&sbm, "/api/v1/devices/IPAD-1").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "on_loan");
     // monitoring sees it
@@ -318,13 +306,13 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     // and people can sign in again
     let r = app.login(&visitor, "ada", PASSWORD).await;
     assert_eq!(r.status(), 303, "ada signs in once there is space");
-    let r = api
-        .post(app.url("/api/v1/devices/IPAD-1/return"))
-        .bearer_auth(&sbm)
-        .json(&json!({"on_charge": true}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/devices/IPAD-1/return",
+            &json!({"on_charge": true}),
+        )
+        .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     assert_eq!(report(&app, &sbm, "IPAD-2").await.status(), 201);
     let r = reqwest::get(app.url("/healthz")).await.unwrap();

@@ -448,32 +448,25 @@ async fn the_api_reports_and_lists_incidents_with_their_assessment() {
     let app = spawn_app().await;
     let sbm = app.api_token("sbm", "manager").await;
     let jo = app.api_token("jo", "borrower").await;
-    let api = reqwest::Client::new();
-    api.post(app.url("/api/v1/devices"))
-        .bearer_auth(&sbm)
-        .json(&json!({"tag": "CAM-1", "kind": "camera", "location": "Office", "captures_images": true}))
-        .send()
-        .await
-        .unwrap();
-    let r = api
-        .post(app.url("/api/v1/devices/CAM-1/incidents"))
-        .bearer_auth(&jo)
-        .json(&json!({"kind": "loss"}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(
+        &sbm,
+        "/api/v1/devices",
+        &json!({"tag": "CAM-1", "kind": "camera", "location": "Office", "captures_images": true}),
+    )
+    .await;
+    let r = app
+        .api_post(
+            &jo,
+            "/api/v1/devices/CAM-1/incidents",
+            &json!({"kind": "loss"}),
+        )
+        .await;
     assert_eq!(r.status(), 422);
     assert_eq!(
         r.json::<Value>().await.unwrap()["errors"][0]["field"],
         "description"
     );
-    let r = api
-        .post(app.url("/api/v1/devices/CAM-1/incidents"))
-        .bearer_auth(&jo)
-        .json(&json!({"kind": "loss", "occurred_at": "2026-11-20T10:00:00Z", "description": "Lost on the field trip"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&jo, "/api/v1/devices/CAM-1/incidents", &json!({"kind": "loss", "occurred_at": "2026-11-20T10:00:00Z", "description": "Lost on the field trip"})).await;
     assert_eq!(r.status(), 201);
     let i: Value = r.json().await.unwrap();
     assert_eq!(i["breach_assessment"]["risk"], "possible");
@@ -482,42 +475,28 @@ async fn the_api_reports_and_lists_incidents_with_their_assessment() {
         .unwrap()
         .contains("takes photos"));
     assert!(i["breach_assessment"]["decide_by"].is_string());
-    let open: Value = api
-        .get(app.url("/api/v1/incidents?status=open"))
-        .bearer_auth(&sbm)
-        .send()
+    let open: Value = app
+        .api_get(&sbm, "/api/v1/incidents?status=open")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(open["total"], 1);
     assert_eq!(open["items"][0]["device"], "CAM-1");
-    let r = api
-        .get(app.url("/api/v1/incidents?status=lost"))
-        .bearer_auth(&sbm)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&sbm, "/api/v1/incidents?status=lost").await;
     assert_eq!(r.status(), 422);
     // another borrower sees none of it
     let other = app.api_token("sam", "borrower").await;
-    let theirs: Value = api
-        .get(app.url("/api/v1/incidents"))
-        .bearer_auth(&other)
-        .send()
+    let theirs: Value = app
+        .api_get(&other, "/api/v1/incidents")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(theirs["total"], 0);
-    let mine: Value = api
-        .get(app.url("/api/v1/incidents"))
-        .bearer_auth(&jo)
-        .send()
+    let mine: Value = app
+        .api_get(&jo, "/api/v1/incidents")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -319,29 +319,23 @@ async fn a_hundred_simultaneous_api_check_outs_make_exactly_one_loan() {
     let app = spawn_app().await;
     let sbm = app.api_token("sbm", "manager").await;
     let api = reqwest::Client::new();
-    let r = api
-        .post(app.url("/api/v1/devices"))
-        .bearer_auth(&sbm)
-        .json(&json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/devices",
+            &json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
-    let r = api
-        .post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&sbm, "/api/v1/policies", &json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."})).await;
     assert_eq!(r.status(), 201);
-    let r = api
-        .post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&sbm)
-        .json(&json!({"full_name": "Sam B", "position": "SBM"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/policies/current/signatures",
+            &json!({"full_name": "Sam B", "position": "SBM"}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     let tries = (0..100).map(|_| {
         let api = api.clone();
@@ -371,12 +365,9 @@ async fn a_hundred_simultaneous_api_check_outs_make_exactly_one_loan() {
         }
     }
     assert_eq!((created, conflicts), (1, 99));
-    let events: Value = api
-        .get(app.url("/api/v1/events?after=0"))
-        .bearer_auth(&sbm)
-        .send()
+    let events: Value = app
+        .api_get(&sbm, "/api/v1/events?after=0")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -396,12 +387,7 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
     let sbm = app.api_token("sbm", "manager").await;
     let jo = app.api_token("jo", "borrower").await;
     let api = reqwest::Client::new();
-    api.post(app.url("/api/v1/devices"))
-        .bearer_auth(&sbm)
-        .json(&json!({"tag": "CB-1", "kind": "chromebook", "location": "Computer room", "encryption": {"state": "not_encrypted"}}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(&sbm, "/api/v1/devices", &json!({"tag": "CB-1", "kind": "chromebook", "location": "Computer room", "encryption": {"state": "not_encrypted"}})).await;
     let checkout = |token: &str, body: Value| {
         api.post(app.url("/api/v1/devices/CB-1/checkout"))
             .bearer_auth(token.to_owned())
@@ -414,43 +400,35 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
         r.json::<Value>().await.unwrap()["type"],
         "urn:kitroom:problem:no-policy"
     );
-    api.post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(&sbm, "/api/v1/policies", &json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."})).await;
     let r = checkout(&jo, json!({})).await.unwrap();
     assert_eq!(
         r.json::<Value>().await.unwrap()["type"],
         "urn:kitroom:problem:policy-not-signed"
     );
-    let current: Value = api
-        .get(app.url("/api/v1/policies/current"))
-        .bearer_auth(&jo)
-        .send()
+    let current: Value = app
+        .api_get(&jo, "/api/v1/policies/current")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(current["version_label"], "v1");
     assert_eq!(current["signed_by_you"], Value::Null);
-    let r = api
-        .post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&jo)
-        .json(&json!({"full_name": "Jo B", "position": "Teacher"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &jo,
+            "/api/v1/policies/current/signatures",
+            &json!({"full_name": "Jo B", "position": "Teacher"}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
-    let r = api
-        .post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&jo)
-        .json(&json!({"full_name": "Jo B", "position": "Teacher"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &jo,
+            "/api/v1/policies/current/signatures",
+            &json!({"full_name": "Jo B", "position": "Teacher"}),
+        )
+        .await;
     assert_eq!(r.status(), 409, "a signature is made once");
     let r = checkout(&jo, json!({"off_site": true})).await.unwrap();
     assert_eq!(
@@ -472,22 +450,16 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
     assert_eq!(loan["borrower"], "jo");
     assert_eq!(loan["device"], "CB-1");
 
-    let mine: Value = api
-        .get(app.url("/api/v1/loans?open=true"))
-        .bearer_auth(&jo)
-        .send()
+    let mine: Value = app
+        .api_get(&jo, "/api/v1/loans?open=true")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(mine["total"], 1);
     assert_eq!(
-        api.get(app.url("/api/v1/loans?borrower=sbm"))
-            .bearer_auth(&jo)
-            .send()
+        app.api_get(&jo, "/api/v1/loans?borrower=sbm")
             .await
-            .unwrap()
             .status(),
         403
     );
@@ -517,12 +489,9 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
         "urn:kitroom:problem:device-not-on-loan"
     );
 
-    let events: Value = api
-        .get(app.url("/api/v1/events?after=0"))
-        .bearer_auth(&sbm)
-        .send()
+    let events: Value = app
+        .api_get(&sbm, "/api/v1/events?after=0")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -542,25 +511,14 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
         .collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order");
     let after = seqs[seqs.len() - 2];
-    let tail: Value = api
-        .get(app.url(&format!("/api/v1/events?after={after}")))
-        .bearer_auth(&sbm)
-        .send()
+    let tail: Value = app
+        .api_get(&sbm, &format!("/api/v1/events?after={after}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(tail["items"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        api.get(app.url("/api/v1/events"))
-            .bearer_auth(&jo)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(app.api_get(&jo, "/api/v1/events").await.status(), 403);
 }
 
 /// A late device would not stand out to the manager.
@@ -568,41 +526,32 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
 async fn an_overdue_loan_is_highlighted() {
     let app = spawn_app().await;
     let sbm = app.api_token("sbm", "manager").await;
-    let api = reqwest::Client::new();
-    api.post(app.url("/api/v1/devices"))
-        .bearer_auth(&sbm)
-        .json(&json!({"tag": "TAB-1", "kind": "tablet", "location": "Library"}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&sbm)
-        .json(&json!({"full_name": "Sam", "position": "SBM"}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(
+        &sbm,
+        "/api/v1/devices",
+        &json!({"tag": "TAB-1", "kind": "tablet", "location": "Library"}),
+    )
+    .await;
+    app.api_post(&sbm, "/api/v1/policies", &json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."})).await;
+    app.api_post(
+        &sbm,
+        "/api/v1/policies/current/signatures",
+        &json!({"full_name": "Sam", "position": "SBM"}),
+    )
+    .await;
     let due = (chrono::Utc::now() + chrono::Duration::milliseconds(2000)).to_rfc3339();
-    let r = api
-        .post(app.url("/api/v1/devices/TAB-1/checkout"))
-        .bearer_auth(&sbm)
-        .json(&json!({"due_at": due}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/devices/TAB-1/checkout",
+            &json!({"due_at": due}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let overdue: Value = api
-        .get(app.url("/api/v1/loans?overdue=true"))
-        .bearer_auth(&sbm)
-        .send()
+    let overdue: Value = app
+        .api_get(&sbm, "/api/v1/loans?overdue=true")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -12,7 +12,6 @@ const N: usize = 30;
 /// A manager with a token who has signed the policy, and one registered device.
 async fn lending(app: &TestApp) -> String {
     let sbm = app.api_token("sbm", "manager").await;
-    let api = Client::new();
     for (path, body) in [
         (
             "/api/v1/devices",
@@ -27,13 +26,7 @@ async fn lending(app: &TestApp) -> String {
             json!({"full_name": "Sam B", "position": "SBM"}),
         ),
     ] {
-        let r = api
-            .post(app.url(path))
-            .bearer_auth(&sbm)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = app.api_post(&sbm, path, &body).await;
         assert_eq!(r.status(), 201, "{path}");
     }
     sbm

@@ -9,37 +9,33 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_loan() {
     let app = spawn_app().await;
     let sbm = app.api_token("sbm", "manager").await;
     let api = reqwest::Client::new();
-    api.post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&sbm)
-        .json(&json!({"full_name": "S", "position": "SBM"}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(
+        &sbm,
+        "/api/v1/policies",
+        &json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}),
+    )
+    .await;
+    app.api_post(
+        &sbm,
+        "/api/v1/policies/current/signatures",
+        &json!({"full_name": "S", "position": "SBM"}),
+    )
+    .await;
     for i in 0..60 {
-        let r = api
-            .post(app.url("/api/v1/devices"))
-            .bearer_auth(&sbm)
-            .json(&json!({"tag": format!("T-{i}"), "kind": "tablet", "location": "Hall"}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .api_post(
+                &sbm,
+                "/api/v1/devices",
+                &json!({"tag": format!("T-{i}"), "kind": "tablet", "location": "Hall"}),
+            )
+            .await;
         assert_eq!(r.status(), 201);
     }
     // acknowledged before the backup begins
     for i in 0..20 {
-        let r = api
-            .post(app.url(&format!("/api/v1/devices/T-{i}/checkout")))
-            .bearer_auth(&sbm)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .api_post(&sbm, &format!("/api/v1/devices/T-{i}/checkout"), &json!({}))
+            .await;
         assert_eq!(r.status(), 201);
     }
     // more check-outs run while the backup is taken
@@ -242,7 +238,6 @@ async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() 
     assert_eq!(r.status(), 303);
     // a loan acknowledged before a backup is in it
     let sbm = app.api_token("sbm", "manager").await;
-    let api = reqwest::Client::new();
     for (path, body) in [
         (
             "/api/v1/devices",
@@ -258,13 +253,7 @@ async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() 
         ),
         ("/api/v1/devices/T-1/checkout", json!({})),
     ] {
-        let r = api
-            .post(app.url(path))
-            .bearer_auth(&sbm)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = app.api_post(&sbm, path, &body).await;
         assert_eq!(r.status(), 201, "{path}");
     }
     let acknowledged = chrono::Utc::now();

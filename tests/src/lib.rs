@@ -41,6 +41,8 @@ pub struct TestApp {
     /// Held through the second step of signing in, so that clients signing in at
     /// once never pick the same code or type one that was just replaced.
     second_step: tokio::sync::Mutex<()>,
+    /// The client the `api_*` helpers share, as one program calling the API would.
+    api: Client,
 }
 
 fn init_logs() {
@@ -96,6 +98,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, config: kitroom_web::Config) -
         running: Some(running),
         authenticators: Default::default(),
         second_step: Default::default(),
+        api: Client::new(),
     }
 }
 
@@ -391,6 +394,53 @@ impl TestApp {
         fields.extend_from_slice(more);
         let r = self.register_device(c, &fields).await;
         assert_eq!(r.status(), 303, "{tag} is registered");
+    }
+
+    /// `GET path` of the JSON API with this personal token.
+    pub async fn api_get(&self, token: &str, path: &str) -> Response {
+        self.api_send(self.api.get(self.url(path)), token, None)
+            .await
+    }
+
+    /// `POST path` of the JSON API with this personal token and body.
+    pub async fn api_post(&self, token: &str, path: &str, body: &serde_json::Value) -> Response {
+        self.api_send(self.api.post(self.url(path)), token, Some(body))
+            .await
+    }
+
+    /// `PATCH path` of the JSON API with this personal token and body.
+    pub async fn api_patch(&self, token: &str, path: &str, body: &serde_json::Value) -> Response {
+        self.api_send(self.api.patch(self.url(path)), token, Some(body))
+            .await
+    }
+
+    /// `DELETE path` of the JSON API with this personal token.
+    pub async fn api_delete(&self, token: &str, path: &str) -> Response {
+        self.api_send(self.api.delete(self.url(path)), token, None)
+            .await
+    }
+
+    async fn api_send(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Response {
+        let request = request.bearer_auth(token);
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        request.send().await.expect("the API answers")
+    }
+
+    /// Posts each `(path, body)` to the JSON API in turn with this personal token,
+    /// checking each is created (201): setup through the API.
+    pub async fn api_create(&self, token: &str, requests: &[(&str, serde_json::Value)]) {
+        for (path, body) in requests {
+            let r = self.api_post(token, path, body).await;
+            assert_eq!(r.status(), 201, "{path}");
+        }
     }
 
     /// A personal API token for a new account with this role, made by
