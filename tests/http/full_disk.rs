@@ -94,28 +94,24 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     let mut app = spawn_app_in(data, Default::default()).await;
     let sbm = app.api_token("sbm", "manager").await;
     let web = app.signed_in("tech", "manager").await;
-    for (path, body) in [
-        (
-            "/api/v1/devices",
-            json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}),
-        ),
-        (
-            "/api/v1/devices",
-            json!({"tag": "IPAD-2", "kind": "ipad", "location": "Trolley"}),
-        ),
-        (
-            "/api/v1/policies",
-            json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}),
-        ),
-        (
-            "/api/v1/policies/current/signatures",
-            json!({"full_name": "Sam B", "position": "SBM"}),
-        ),
-        ("/api/v1/devices/IPAD-1/checkout", json!({})),
-    ] {
-        let r = app.api_post(&sbm, path, &body).await;
-        assert_eq!(r.status(), 201, "{path}");
-    }
+    app.api_create(
+        &sbm,
+        &[
+            (
+                "/api/v1/devices",
+                json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}),
+            ),
+            (
+                "/api/v1/devices",
+                json!({"tag": "IPAD-2", "kind": "ipad", "location": "Trolley"}),
+            ),
+        ],
+    )
+    .await;
+    app.api_publish_policy(&sbm).await;
+    app.api_sign_policy(&sbm, "Sam B").await;
+    app.api_create(&sbm, &[("/api/v1/devices/IPAD-1/checkout", json!({}))])
+        .await;
     let csrf = app.csrf(&web, "/devices/new").await;
     // a device registered just before: its notice waits for the next page view
     let r = web

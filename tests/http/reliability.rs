@@ -9,18 +9,8 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_loan() {
     let app = spawn_app().await;
     let sbm = app.api_token("sbm", "manager").await;
     let api = reqwest::Client::new();
-    app.api_post(
-        &sbm,
-        "/api/v1/policies",
-        &json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}),
-    )
-    .await;
-    app.api_post(
-        &sbm,
-        "/api/v1/policies/current/signatures",
-        &json!({"full_name": "S", "position": "SBM"}),
-    )
-    .await;
+    app.api_publish_policy(&sbm).await;
+    app.api_sign_policy(&sbm, "S").await;
     for i in 0..60 {
         let r = app
             .api_post(
@@ -238,24 +228,18 @@ async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() 
     assert_eq!(r.status(), 303);
     // a loan acknowledged before a backup is in it
     let sbm = app.api_token("sbm", "manager").await;
-    for (path, body) in [
-        (
+    app.api_create(
+        &sbm,
+        &[(
             "/api/v1/devices",
             json!({"tag": "T-1", "kind": "tablet", "location": "Hall"}),
-        ),
-        (
-            "/api/v1/policies",
-            json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}),
-        ),
-        (
-            "/api/v1/policies/current/signatures",
-            json!({"full_name": "S", "position": "SBM"}),
-        ),
-        ("/api/v1/devices/T-1/checkout", json!({})),
-    ] {
-        let r = app.api_post(&sbm, path, &body).await;
-        assert_eq!(r.status(), 201, "{path}");
-    }
+        )],
+    )
+    .await;
+    app.api_publish_policy(&sbm).await;
+    app.api_sign_policy(&sbm, "S").await;
+    app.api_create(&sbm, &[("/api/v1/devices/T-1/checkout", json!({}))])
+        .await;
     let acknowledged = chrono::Utc::now();
     wait_for("three backups", || backup_names(&app).len() == 3).await;
     let first = backup_names(&app);

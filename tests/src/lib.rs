@@ -443,6 +443,19 @@ impl TestApp {
         }
     }
 
+    /// Publishes policy "v1" through the JSON API with a manager's `token`, checked.
+    pub async fn api_publish_policy(&self, token: &str) {
+        self.api_create(token, &[("/api/v1/policies", policy_v1())])
+            .await;
+    }
+
+    /// Signs the policy in force through the JSON API as `token`'s owner, checked.
+    pub async fn api_sign_policy(&self, token: &str, full_name: &str) {
+        let body = serde_json::json!({"full_name": full_name, "position": "SBM"});
+        self.api_create(token, &[("/api/v1/policies/current/signatures", body)])
+            .await;
+    }
+
     /// A personal API token for a new account with this role, made by
     /// `kitroom token create`'s own code.
     pub async fn api_token(&self, username: &str, role: &str) -> String {
@@ -537,6 +550,11 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// The JSON body of policy "v1" for `POST /api/v1/policies`.
+pub fn policy_v1() -> serde_json::Value {
+    serde_json::json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."})
 }
 
 /// The recovery codes on the page that shows them once.
