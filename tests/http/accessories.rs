@@ -6,7 +6,7 @@ use kitroom_tests::{spawn_app, TestApp};
 use reqwest::Client;
 
 async fn text(c: &Client, app: &TestApp, path: &str) -> String {
-    app.page(&c, path).await
+    app.page(c, path).await
 }
 
 /// The charger count in the ICT room, and its stock row's id.

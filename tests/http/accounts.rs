@@ -33,7 +33,7 @@ async fn managers_own_offsite_request(app: &TestApp, sbm: &Client) {
         .await;
     assert_eq!(r.status(), 303);
     // the manager cannot approve it as themselves
-    assert_eq!(app.get(&sbm, "/approvals").await.status(), 403);
+    assert_eq!(app.get(sbm, "/approvals").await.status(), 403);
 }
 
 /// Whether the manager's request is still waiting for the real head teacher.

@@ -58,7 +58,7 @@ async fn trolley(app: &TestApp) -> (Client, Client, String) {
 }
 
 async fn text(c: &Client, app: &TestApp, path: &str) -> String {
-    app.page(&c, path).await
+    app.page(c, path).await
 }
 
 async fn status(app: &TestApp, tag: &str) -> DeviceStatus {

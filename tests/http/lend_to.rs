@@ -47,7 +47,7 @@ async fn school() -> (TestApp, Client) {
 }
 
 async fn page(c: &Client, app: &TestApp, path: &str) -> (u16, String) {
-    let r = app.get(&c, path).await;
+    let r = app.get(c, path).await;
     (r.status().as_u16(), r.text().await.unwrap())
 }
 

@@ -51,7 +51,7 @@ fn records(text: &str) -> Vec<HashMap<String, String>> {
 }
 
 async fn get(c: &Client, app: &TestApp, path: &str) -> reqwest::Response {
-    app.get(&c, path).await
+    app.get(c, path).await
 }
 
 async fn text(c: &Client, app: &TestApp, path: &str) -> String {

@@ -21,7 +21,7 @@ async fn browser(app: &TestApp, username: &str, user_agent: &str) -> Client {
 }
 
 async fn account(app: &TestApp, c: &Client) -> reqwest::Response {
-    app.get(&c, "/account").await
+    app.get(c, "/account").await
 }
 
 async fn signed_in(app: &TestApp, c: &Client) -> bool {

@@ -152,7 +152,7 @@ const HOME: &str = "203.0.113.7";
 const SCHOOL: &str = "198.51.100.1";
 
 async fn reaches_devices(app: &TestApp, c: &Client) -> bool {
-    app.get(&c, "/devices").await.status() == 200
+    app.get(c, "/devices").await.status() == 200
 }
 
 /// A pupil who knows the head's username could lock the head out at will by typing
