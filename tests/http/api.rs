@@ -122,13 +122,15 @@ async fn bad_requests_get_problem_details_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
+    // A query value of the wrong type is refused as a wrong value is (422, as
+    // `status=broken` above), not 400: the same mistake, the same answer.
     let r = c
         .get(app.url("/api/v1/devices?page=x"))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 422);
     let r = c
         .get(app.url("/api/v1/devices/NOPE"))
         .bearer_auth(&token)
