@@ -21,6 +21,8 @@ mod lend_to;
 mod loans;
 mod mail;
 mod mail_links;
+mod openapi;
+mod openapi;
 mod races;
 mod redirects;
 mod reliability;
