@@ -22,7 +22,6 @@ mod loans;
 mod mail;
 mod mail_links;
 mod openapi;
-mod openapi;
 mod races;
 mod redirects;
 mod reliability;
