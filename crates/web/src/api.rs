@@ -168,13 +168,41 @@ pub fn device_json(d: &Device) -> Value {
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Without it, retired devices are left out.
+    #[param(schema_with = device_statuses)]
     status: String,
+    #[param(schema_with = device_kinds)]
     kind: String,
+    /// A location's name.
     location: String,
+    #[param(schema_with = encryption_states)]
     encryption: String,
+    /// Matches tag, serial number, make or model.
     q: String,
+    #[param(minimum = 1)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
+}
+
+fn device_statuses() -> utoipa::openapi::Object {
+    use kitroom_core::device::DeviceStatus;
+    crate::openapi::filter_words(DeviceStatus::ALL.iter().map(|w| w.as_str()))
+}
+
+fn device_kinds() -> utoipa::openapi::Object {
+    use kitroom_core::device::DeviceKind;
+    crate::openapi::filter_words(DeviceKind::ALL.iter().map(|w| w.as_str()))
+}
+
+fn encryption_states() -> utoipa::openapi::Object {
+    use kitroom_core::device::EncryptionState;
+    crate::openapi::filter_words(EncryptionState::ALL.iter().map(|w| w.as_str()))
+}
+
+fn incident_statuses() -> utoipa::openapi::Object {
+    use kitroom_core::incident::IncidentStatus;
+    crate::openapi::filter_words(IncidentStatus::ALL.iter().map(|w| w.as_str()))
 }
 
 #[derive(Serialize)]
@@ -756,6 +784,11 @@ async fn loans(
     // Someone who sees only their own loans is refused another name before it is
     // looked up, so the answer is the same whether that username exists or not.
     let sees_all = user.0.role.may(Permission::ViewAllLoans);
+    // An empty name filters nothing, as an empty filter does on every list.
+    let q = LoansQuery {
+        borrower: q.borrower.filter(|b| !b.trim().is_empty()),
+        ..q
+    };
     if let Some(name) = q.borrower.as_deref() {
         if !sees_all && !name.trim().eq_ignore_ascii_case(&user.0.username) {
             return Err(ApiError::forbidden());
@@ -1042,6 +1075,7 @@ async fn report_incident(
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 struct IncidentsQuery {
+    #[param(schema_with = incident_statuses)]
     status: String,
 }
 

@@ -94,7 +94,8 @@ async fn list(
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let person = match q.person.as_deref() {
+    // An empty name filters nothing, as an empty filter does on every list.
+    let person = match q.person.as_deref().filter(|p| !p.trim().is_empty()) {
         Some(name) => match state.store().person_by_username(name).await? {
             Some(p) => Some(p.id),
             // Staff who keep the accounts are told of a typo; anyone else gets the
