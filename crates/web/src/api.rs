@@ -1,5 +1,9 @@
 //! The JSON API, `/api/v1`, for scripts and integrations. Authenticated by personal
 //! tokens with their owner's permissions; errors are `application/problem+json`.
+//! Each handler carries `#[utoipa::path]` and is registered with `routes!`, which
+//! puts it in the OpenAPI document ([`crate::openapi`]); read bodies with
+//! [`JsonBody`] or [`OptionalJsonBody`] and queries with [`QueryParams`], so every
+//! route answers the same mistake the same way.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
