@@ -22,6 +22,7 @@ mod lend_to;
 mod loans;
 mod mail;
 mod mail_links;
+mod openapi;
 mod races;
 mod redirects;
 mod reliability;

@@ -612,14 +612,22 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request<Body>, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Form::<T>::from_request(req, state)
-            .await
-            .map(|f| FormBody(f.0))
-            .map_err(|_| {
-                AppError::BadRequest(
-                    "The form could not be read. Go back, reload the page and try again.".into(),
-                )
-            })
+        let unreadable = || {
+            AppError::BadRequest(
+                "The form could not be read. Go back, reload the page and try again.".into(),
+            )
+        };
+        // The CSRF field was checked by the guard; the rest is the handler's input,
+        // which may refuse fields it does not know (a command's input does).
+        let axum::extract::Form(pairs) =
+            axum::extract::Form::<Vec<(String, String)>>::from_request(req, state)
+                .await
+                .map_err(|_| unreadable())?;
+        let fields: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "csrf").collect();
+        let encoded = serde_urlencoded::to_string(&fields).map_err(|_| unreadable())?;
+        serde_urlencoded::from_str(&encoded)
+            .map(FormBody)
+            .map_err(|_| unreadable())
     }
 }
 

@@ -21,6 +21,8 @@
 //! - [`spreadsheet`]: what every CSV download has: the byte-order mark Excel needs,
 //!   the dated file name, pounds and school times for reports.
 //! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
+//! - [`openapi`]: the API's router and its OpenAPI document, generated from the
+//!   handlers' `#[utoipa::path]` annotations.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
 //! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
 
@@ -54,6 +56,7 @@ pub mod loans;
 pub mod locations;
 pub mod log;
 pub mod markdown;
+pub mod openapi;
 pub mod people;
 pub mod policies;
 pub mod reports;
@@ -335,7 +338,7 @@ pub fn app(state: AppState) -> Router {
     let secure = state.config().secure_cookies;
     let mut router = Router::new()
         .merge(pages)
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", openapi::router())
         .merge(bookings::feed_router())
         .merge(assets::router())
         .route("/health", axum::routing::get(|| async { "ok" }))
