@@ -48,6 +48,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod incidents;
+pub mod input;
 pub mod kits;
 pub mod lend_to;
 pub mod loans;

@@ -6,7 +6,7 @@ use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, Field, Section};
 use crate::accessories::AccessoryForms;
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::time;
 
 pub fn list(ctx: &Ctx, all: &[Accessory], f: &AccessoryForms) -> Markup {

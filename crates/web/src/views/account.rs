@@ -5,7 +5,7 @@ use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, Field, Section};
 use crate::account::{SessionInfo, TokenRow};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::time;
 
 /// The account page's tokens section: the person's tokens, whether this session

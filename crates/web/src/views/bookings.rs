@@ -12,7 +12,7 @@ use kitroom_store::kits::KitSummary;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, select, url_encode, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::bookings::{may_act, when_slot, BookingForm, Row};
 
 fn what(b: &Booking) -> Markup {

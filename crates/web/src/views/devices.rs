@@ -15,7 +15,7 @@ use maud::{html, Markup};
 use super::{
     checkbox, csrf, encryption_badge, error_summary, page, select, status_badge, Field, Section,
 };
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::devices::{device_url, ListQuery, PER_PAGE};
 use crate::loans::LoanPanel;
 use crate::time;

@@ -7,7 +7,7 @@ use kitroom_core::person::{PersonKind, Role};
 use maud::{html, Markup};
 
 use super::{csrf, encryption_badge, page, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::import::{plural, EncryptionResult, Preview, PREVIEW_ROWS};
 use crate::time;
 

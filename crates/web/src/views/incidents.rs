@@ -14,7 +14,7 @@ use kitroom_store::loans::Loan;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, select, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::devices::device_url;
 use crate::incidents::{incident_url, IncidentsQuery};
 use crate::time;

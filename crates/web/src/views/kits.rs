@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use super::{
     checkbox, csrf, error_summary, page, select, status_badge, url_encode, Field, Section,
 };
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::devices::device_url;
 use crate::kits::{kit_url, KitPage};
 use crate::time;

@@ -5,7 +5,7 @@ use kitroom_store::people::Person;
 use maud::{html, Markup};
 
 use super::{page, url_encode, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 
 /// Where the search for a person starts, with what was typed and the form to fill.
 pub fn find_url(typed: &str, back: &str) -> String {

@@ -14,7 +14,7 @@ use kitroom_store::locations::Location;
 use maud::{html, Markup, PreEscaped};
 
 use super::{checkbox, csrf, page, select, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::devices::{device_url, ListQuery};
 use crate::loans::{LoanPanel, LoansQuery};
 use crate::time;

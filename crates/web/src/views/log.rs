@@ -6,7 +6,7 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::{error_summary, page as layout, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::log::{LogQuery, PER_PAGE};
 use crate::time;
 

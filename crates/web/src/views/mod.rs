@@ -9,7 +9,7 @@ use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 
 pub mod accessories;
 pub mod account;

@@ -9,7 +9,7 @@ use kitroom_store::policies::Signature;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, select, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::people::{person_url, PeopleQuery, PersonForm};
 use crate::time;
 

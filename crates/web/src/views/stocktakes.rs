@@ -6,7 +6,7 @@ use kitroom_store::stocktakes::{ResultRow, Stocktake, Unseen};
 use maud::{html, Markup};
 
 use super::{csrf, page, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::devices::device_url;
 use crate::stocktakes::stocktake_url;
 use crate::time;
