@@ -11,13 +11,14 @@ use kitroom_store::events::Event;
 use kitroom_store::incidents::{ChangeRequest, Incident};
 use kitroom_store::loans::Loan;
 use maud::{html, Markup};
+use serde::Deserialize;
 
+use super::loans::LoanPanel;
 use super::{
     checkbox, csrf, encryption_badge, error_summary, page, select, status_badge, Field, Section,
 };
 use crate::auth::ctx::Ctx;
-use crate::devices::{device_url, ListQuery, PER_PAGE};
-use crate::loans::LoanPanel;
+use crate::paths::device_url;
 use crate::time;
 
 fn options<T: Copy>(
@@ -268,7 +269,7 @@ pub fn show(
             }
             (super::loans::panel(ctx, device, panel))
             @for s in extra.stocktakes {
-                form.scan method="post" action={ (crate::stocktakes::stocktake_url(s)) "/scan" } {
+                form.scan method="post" action={ (crate::paths::stocktake_url(s)) "/scan" } {
                     (csrf(&ctx.csrf))
                     input type="hidden" name="tag" value=(d.tag);
                     button.secondary type="submit" { "Mark as seen in stocktake " (s.number) " (" (s.scope) ")" }
@@ -411,4 +412,19 @@ pub fn dispose_form(
             }
         },
     )
+}
+
+pub const PER_PAGE: i64 = 50;
+
+/// The list's filters as they arrive in the query string. Unknown words are ignored
+/// rather than refused: a bookmarked list keeps working.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub q: String,
+    pub status: String,
+    pub kind: String,
+    pub location: String,
+    pub encryption: String,
+    pub page: Option<i64>,
 }

@@ -3,6 +3,7 @@
 
 use kitroom_store::people::Person;
 use maud::{html, Markup};
+use serde::Deserialize;
 
 use super::{page, url_encode, Section};
 use crate::auth::ctx::Ctx;
@@ -78,4 +79,11 @@ pub fn find(ctx: &Ctx, q: &str, back: Option<&str>, people: &[Person]) -> Markup
             @if let Some(b) = back { p { a href=(b) { "Back without choosing" } } }
         },
     )
+}
+
+/// A lend form's page opened from the search: `?borrower=username` fills "Lend to".
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Prefill {
+    pub borrower: String,
 }

@@ -7,8 +7,7 @@ use maud::{html, Markup};
 
 use super::{csrf, page, Section};
 use crate::auth::ctx::Ctx;
-use crate::devices::device_url;
-use crate::stocktakes::stocktake_url;
+use crate::paths::{device_url, stocktake_url};
 use crate::time;
 
 pub fn list(
