@@ -15,8 +15,9 @@ use kitroom_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::{checkbox, set_flash, Ctx, FormBody, QueryParams};
+use crate::paths::ListQuery;
 use crate::views::devices as v;
-use crate::views::devices::{ListQuery, PER_PAGE};
+use crate::views::devices::PER_PAGE;
 use crate::{AppError, AppState};
 
 // Where the reports still find it.

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::lend_to::Refusal;
 use crate::paths::device_url;
-use crate::views::devices::ListQuery;
+use crate::paths::ListQuery;
 use crate::views::loans as v;
 use crate::views::loans::{CheckOutForm, LoanPanel, LoansQuery, ReturnForm};
 use crate::{AppError, AppState};

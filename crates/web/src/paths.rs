@@ -4,6 +4,7 @@
 
 use kitroom_store::incidents::Incident;
 use kitroom_store::stocktakes::Stocktake;
+use serde::Deserialize;
 use uuid::Uuid;
 
 /// Percent-encodes one value for a query string.
@@ -36,4 +37,17 @@ pub fn person_url(username: &str) -> String {
 /// The page of a stocktake.
 pub fn stocktake_url(s: &Stocktake) -> String {
     format!("/stocktakes/{}", s.id)
+}
+
+/// The list's filters as they arrive in the query string. Unknown words are ignored
+/// rather than refused: a bookmarked list keeps working.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub q: String,
+    pub status: String,
+    pub kind: String,
+    pub location: String,
+    pub encryption: String,
+    pub page: Option<i64>,
 }

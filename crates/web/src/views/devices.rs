@@ -11,14 +11,13 @@ use kitroom_store::events::Event;
 use kitroom_store::incidents::{ChangeRequest, Incident};
 use kitroom_store::loans::Loan;
 use maud::{html, Markup};
-use serde::Deserialize;
 
 use super::loans::LoanPanel;
 use super::{
     checkbox, csrf, encryption_badge, error_summary, page, select, status_badge, Field, Section,
 };
 use crate::auth::ctx::Ctx;
-use crate::paths::device_url;
+use crate::paths::{device_url, ListQuery};
 use crate::time;
 
 fn options<T: Copy>(
@@ -415,16 +414,3 @@ pub fn dispose_form(
 }
 
 pub const PER_PAGE: i64 = 50;
-
-/// The list's filters as they arrive in the query string. Unknown words are ignored
-/// rather than refused: a bookmarked list keeps working.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListQuery {
-    pub q: String,
-    pub status: String,
-    pub kind: String,
-    pub location: String,
-    pub encryption: String,
-    pub page: Option<i64>,
-}

@@ -16,10 +16,10 @@ use kitroom_store::locations::Location;
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 
-use super::devices::ListQuery;
 use super::{checkbox, csrf, page, select, Field, Section};
 use crate::auth::ctx::Ctx;
 use crate::paths::device_url;
+use crate::paths::ListQuery;
 use crate::time;
 
 /// Partial: "due Mon 23 Nov, 15:30", or how overdue it is.
