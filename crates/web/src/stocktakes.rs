@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::paths::stocktake_url;
 use crate::views::stocktakes as v;
 use crate::{AppError, AppState};
 
@@ -26,10 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/stocktakes/{id}/close", post(close))
         .route("/stocktakes/{id}/results.csv", get(results_csv))
         .route("/stocktakes/{id}/move/{device}", post(move_here))
-}
-
-pub fn stocktake_url(s: &Stocktake) -> String {
-    format!("/stocktakes/{}", s.id)
 }
 
 async fn stocktake(state: &AppState, id: &str) -> Result<Stocktake, AppError> {
