@@ -12,11 +12,14 @@
 //! - [`input`]: values read alike from a form and from JSON.
 //! - [`people`]: whom a loan or booking is for.
 //! - [`loans`]: checking a device out and taking it back.
+//! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
+//!   moving a device found elsewhere to where it was found.
 
 pub mod error;
 pub mod input;
 pub mod loans;
 pub mod people;
+pub mod stocktakes;
 
 use std::sync::Arc;
 

@@ -20,7 +20,8 @@
 //! - [`markdown`]: policy text rendered safely.
 //! - [`spreadsheet`]: what every CSV download has: the byte-order mark Excel needs,
 //!   the dated file name, pounds and school times for reports.
-//! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
+//! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets;
+//!   [`api_stocktakes`] its stocktakes.
 //! - [`openapi`]: the API's router and its OpenAPI document, generated from the
 //!   handlers' `#[utoipa::path]` annotations.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
@@ -40,6 +41,7 @@ pub mod accessories;
 pub mod account;
 pub mod api;
 pub mod api_bookings;
+pub mod api_stocktakes;
 pub mod assets;
 pub mod auth;
 pub mod bookings;

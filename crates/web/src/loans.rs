@@ -19,7 +19,7 @@ use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
-use crate::error::status_of;
+use crate::error::{page_refusal, status_of};
 use crate::paths::device_url;
 use crate::paths::ListQuery;
 use crate::views::loans as v;
@@ -317,22 +317,6 @@ async fn check_out(
             panel.checkout_refusal = Some(refusal.message.clone());
             refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }
-    }
-}
-
-/// A refusal to show on the form again; "not allowed", "not found" and failures
-/// get their own pages.
-fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
-    match e {
-        kitroom_app::Error::Refused(r)
-            if !matches!(
-                r.kind,
-                kitroom_app::Kind::NotAllowed | kitroom_app::Kind::NotFound
-            ) =>
-        {
-            Ok(*r)
-        }
-        other => Err(other.into()),
     }
 }
 
