@@ -8,6 +8,7 @@
 use kitroom_core::device::IllegalMove;
 use kitroom_core::kit::KitRefusal;
 use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
+use kitroom_core::policy::PolicyRefusal;
 use kitroom_core::stocktake::StocktakeRefusal;
 use kitroom_core::Invalid;
 use kitroom_store::StoreError;
@@ -178,6 +179,26 @@ impl From<StocktakeRefusal> for Refusal {
 
 impl From<StocktakeRefusal> for Error {
     fn from(r: StocktakeRefusal) -> Self {
+        Refusal::from(r).into()
+    }
+}
+
+impl From<PolicyRefusal> for Refusal {
+    /// Each is a conflict with what is published or signed now, shown beside the
+    /// field it is about.
+    fn from(r: PolicyRefusal) -> Self {
+        Refusal {
+            kind: Kind::Conflict,
+            code: r.code(),
+            message: r.to_string(),
+            fields: Some(Invalid::one(r.field(), r.to_string())),
+            extra: None,
+        }
+    }
+}
+
+impl From<PolicyRefusal> for Error {
+    fn from(r: PolicyRefusal) -> Self {
         Refusal::from(r).into()
     }
 }

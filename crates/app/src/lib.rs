@@ -12,6 +12,8 @@
 //! - [`input`]: values read alike from a form and from JSON.
 //! - [`people`]: whom a loan or booking is for.
 //! - [`loans`]: checking a device out and taking it back.
+//! - [`policies`]: publishing a version of the acceptable-use policy and signing
+//!   the one in force.
 //! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
 //!   moving a device found elsewhere to where it was found.
 
@@ -19,6 +21,7 @@ pub mod error;
 pub mod input;
 pub mod loans;
 pub mod people;
+pub mod policies;
 pub mod stocktakes;
 
 use std::sync::Arc;

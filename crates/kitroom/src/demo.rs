@@ -8,12 +8,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{Duration, NaiveDate};
+use kitroom_app::policies::{PublishInput, SignInput};
 use kitroom_core::change::ChangeInput;
 use kitroom_core::device::{DeviceInput, StatusChange};
 use kitroom_core::incident::{IncidentKind, ReportDetails};
 use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::{PersonInput, PersonKind};
-use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_store::{Actor, Store};
 
 /// Every demo account's password.
@@ -410,21 +410,22 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         ..store.settings().await?
     };
     store.save_settings(manager.clone(), settings).await?;
-    // The sample policy, signed by everyone but a handful of newcomers.
-    let policy = PolicyInput {
+    // The sample policy, signed by everyone but a handful of newcomers, through the
+    // same commands as the pages.
+    let app = kitroom_app::App::new(store.clone(), None, Default::default());
+    let publisher = everyone
+        .iter()
+        .find(|p| p.username == "manager")
+        .ok_or_else(|| anyhow::anyhow!("the demo has a manager"))?;
+    let policy = PublishInput {
         title: "Acceptable use of school devices".into(),
         version_label: "2026/27".into(),
         issued_on: "2026-09-01".into(),
         body: kitroom_web::policies::SAMPLE_POLICY.into(),
     };
-    let policy = store
-        .publish_policy(
-            manager.clone(),
-            policy
-                .parse()
-                .map_err(|e| anyhow::anyhow!("demo policy: {e}"))?,
-        )
-        .await?;
+    kitroom_app::policies::publish(&app, publisher, policy)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo policy: {e}"))?;
     for p in everyone
         .iter()
         .filter(|p| !matches!(p.kind, PersonKind::Visitor))
@@ -435,19 +436,14 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         } else {
             p.position.clone()
         };
-        let sig = SignatureInput {
+        let sig = SignInput {
             full_name: p.full_name.clone(),
             position,
-            agree: true,
+            ..SignInput::default()
         };
-        store
-            .sign_policy(
-                p,
-                policy.id,
-                sig.parse(true).map_err(|e| anyhow::anyhow!("{e}"))?,
-                today,
-            )
-            .await?;
+        kitroom_app::policies::sign(&app, p, sig)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo signature: {e}"))?;
     }
     // Devices out on loan today, and some already back on charge.
     let now = chrono::Utc::now();

@@ -14,12 +14,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{DeviceInput, Pence};
 use kitroom_core::incident::ReportInput;
 use kitroom_core::person::Permission;
-use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::{FieldError, Invalid};
 use kitroom_store::devices::{Device, DeviceFilter};
 use kitroom_store::incidents::{Incident, IncidentFilter};
 use kitroom_store::loans::{Loan, LoanFilter};
-use kitroom_store::policies::Policy;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
@@ -44,9 +42,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents))
         .routes(routes!(find_people))
         .routes(routes!(person_history))
-        .routes(routes!(publish_policy))
-        .routes(routes!(current_policy))
-        .routes(routes!(sign_policy))
         .routes(routes!(events))
 }
 
@@ -758,127 +753,6 @@ async fn loans(
     let loans = state.store().list_loans(&filter).await?;
     let items: Vec<Value> = loans_json(&state, &loans).await?;
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
-}
-
-/// A new version of the policy, as typed: checked as the page's form is.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(default)]
-struct PolicyBody {
-    title: String,
-    version_label: String,
-    /// A date, such as `2026-09-01`.
-    issued_on: String,
-    /// Markdown.
-    body: String,
-}
-
-fn policy_json(p: &Policy) -> Value {
-    json!({"id": p.id, "title": p.title, "version_label": p.version_label, "issued_on": p.issued_on, "body": p.body, "published_at": p.published_at})
-}
-
-#[utoipa::path(
-    post,
-    path = "/policies",
-    tag = "policies",
-    summary = "Publish a new version of the acceptable-use policy (manager or admin); it becomes current",
-    request_body = PolicyBody,
-responses(
-        (status = 201, description = "The published version.", body = Object),
-        (status = 403, description = "Only a manager or admin may publish the policy."),
-        (status = 409, description = "That version cannot be published now."),
-    )
-)]
-async fn publish_policy(
-    user: ApiUser,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<PolicyBody>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::ManagePolicy)?;
-    let input = PolicyInput {
-        title: body.title,
-        version_label: body.version_label,
-        issued_on: body.issued_on,
-        body: body.body,
-    };
-    let details = input.parse().map_err(ApiError::invalid)?;
-    let policy = state
-        .store()
-        .publish_policy(user.0.actor(), details)
-        .await?;
-    Ok((StatusCode::CREATED, Json(policy_json(&policy))).into_response())
-}
-
-#[utoipa::path(
-    get,
-    path = "/policies/current",
-    tag = "policies",
-    summary = "The policy in force, and when the token's owner signed it",
-    responses(
-        (status = 200, description = "The policy, with `signed_by_you`.", body = Object),
-        (status = 404, description = "No policy has been published yet."),
-    )
-)]
-async fn current_policy(
-    user: ApiUser,
-    State(state): State<AppState>,
-) -> Result<Response, ApiError> {
-    let policy = state
-        .store()
-        .current_policy()
-        .await?
-        .ok_or_else(|| ApiError::not_found("A published policy"))?;
-    let signed = state.store().signature(user.0.id, policy.id).await?;
-    let mut body = policy_json(&policy);
-    body["signed_by_you"] = json!(signed.map(|s| s.signed_on));
-    Ok(Json(body).into_response())
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SignBody {
-    #[serde(default)]
-    full_name: String,
-    #[serde(default)]
-    position: String,
-}
-
-#[utoipa::path(
-    post,
-    path = "/policies/current/signatures",
-    tag = "policies",
-    summary = "Sign the policy in force as the token's owner",
-    request_body = SignBody,
-responses(
-        (status = 201, description = "The signature.", body = Object),
-        (status = 404, description = "No policy has been published yet."),
-        (status = 409, description = "It cannot be signed now (for example, already signed)."),
-    )
-)]
-async fn sign_policy(
-    user: ApiUser,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<SignBody>,
-) -> Result<Response, ApiError> {
-    let input = SignatureInput {
-        full_name: body.full_name,
-        position: body.position,
-        agree: true,
-    };
-    let details = input.parse(false).map_err(ApiError::invalid)?;
-    let policy = state
-        .store()
-        .current_policy()
-        .await?
-        .ok_or_else(|| ApiError::not_found("A published policy"))?;
-    let s = state
-        .store()
-        .sign_policy(&user.0, policy.id, details, crate::time::today())
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"policy": policy.version_label, "person": user.0.username, "full_name": s.full_name, "position": s.position, "signed_on": s.signed_on, "signed_at": s.signed_at})),
-    )
-        .into_response())
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

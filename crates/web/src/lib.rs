@@ -41,6 +41,7 @@ pub mod accessories;
 pub mod account;
 pub mod api;
 pub mod api_bookings;
+pub mod api_policies;
 pub mod api_stocktakes;
 pub mod assets;
 pub mod auth;

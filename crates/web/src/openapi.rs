@@ -190,6 +190,7 @@ fn parts() -> (Router<AppState>, Document) {
     let (router, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::api::router())
         .merge(crate::api_bookings::router())
+        .merge(crate::api_policies::router())
         .merge(crate::api_stocktakes::router())
         .split_for_parts();
     // Run now that every handler has added its operation (the derive's modifiers
