@@ -80,6 +80,9 @@ RULES_BEYOND_SCHEMA=(
     "POST /policies/current/signatures"
     "POST /sets/{id}/checkout"
     "POST /sets/{id}/return"
+    "POST /stocktakes"
+    "POST /stocktakes/{id}/scans"
+    "POST /stocktakes/{id}/move-here"
 )
 exclude=() include=()
 for op in "${RULES_BEYOND_SCHEMA[@]}"; do

@@ -213,12 +213,20 @@ struct ListBody {
     per_page: i64,
 }
 
+/// A filter's word: empty means any; anything else must be one of the words (a
+/// space or a line break is not "any", it is a mistake worth telling).
 fn word<T: std::str::FromStr<Err = String>>(
     invalid: &mut Invalid,
     field: &'static str,
     s: &str,
 ) -> Option<T> {
-    if s.trim().is_empty() {
+    if s.is_empty() {
+        None
+    } else if s.trim().is_empty() {
+        invalid.add(
+            field,
+            format!("The {field} filter is blank: leave it out, or give one of its words."),
+        );
         None
     } else {
         invalid.check(field, s.parse())
