@@ -12,10 +12,14 @@
 //! - [`input`]: values read alike from a form and from JSON.
 //! - [`people`]: whom a loan or booking is for.
 //! - [`loans`]: checking a device out and taking it back.
+//! - [`incidents`]: damage, loss and theft, and change requests.
+//! - [`offsite`]: the head's authorisations to take a device off site.
 
 pub mod error;
+pub mod incidents;
 pub mod input;
 pub mod loans;
+pub mod offsite;
 pub mod people;
 
 use std::sync::Arc;

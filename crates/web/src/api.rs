@@ -6,9 +6,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use kitroom_core::device::{DeviceInput, Pence};
-use kitroom_core::incident::ReportInput;
 use kitroom_core::person::Permission;
 use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::{FieldError, Invalid};
@@ -31,7 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/devices/{tag}/checkout", post(check_out))
         .route("/devices/{tag}/return", post(return_device))
         .route("/loans", get(loans))
-        .route("/devices/{tag}/incidents", post(report_incident))
         .route("/incidents", get(incidents))
         .route("/people", get(find_people))
         .route("/people/{username}/history", get(person_history))
@@ -41,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))
         .merge(crate::api_bookings::router())
+        .merge(crate::api_incidents::router())
         .fallback(|| async { ApiError::not_found("That API endpoint") })
 }
 
@@ -722,55 +721,6 @@ pub fn incident_json(i: &Incident) -> Value {
         "claim_reference": i.claim_reference,
         "resolved_at": i.resolved_at,
     })
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IncidentBody {
-    #[serde(default)]
-    kind: String,
-    /// RFC 3339; now when missing.
-    occurred_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    place: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    police_reference: Option<String>,
-}
-
-async fn report_incident(
-    user: ApiUser,
-    State(state): State<AppState>,
-    Path(tag): Path<String>,
-    JsonBody(body): JsonBody<IncidentBody>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::Report)?;
-    let device = find(&state, &tag).await?;
-    let now = Utc::now();
-    let at = body.occurred_at.unwrap_or(now);
-    if at > now + chrono::Duration::minutes(5) {
-        return Err(ApiError::invalid(Invalid::one(
-            "occurred_at",
-            "It cannot have happened in the future.",
-        )));
-    }
-    let london = at.with_timezone(&chrono_tz::Europe::London);
-    let input = ReportInput {
-        kind: body.kind,
-        occurred_on: london.date_naive().to_string(),
-        occurred_time: london.format("%H:%M").to_string(),
-        place: body.place,
-        description: body.description,
-        police_reference: body.police_reference.unwrap_or_default(),
-    };
-    let details = input.parse(now).map_err(ApiError::invalid)?;
-    let incident = state
-        .store()
-        .report_incident(&user.0, device.id, details, state.email_link_base())
-        .await?;
-    state.wake_mailer();
-    Ok((StatusCode::CREATED, Json(incident_json(&incident))).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

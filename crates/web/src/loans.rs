@@ -10,7 +10,6 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use kitroom_core::calendar::Calendar;
 use kitroom_core::device::DeviceStatus;
-use kitroom_core::invalid::{required_text, text};
 use kitroom_core::loan::PolicyStanding;
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
@@ -22,7 +21,7 @@ use std::collections::BTreeMap;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::devices::{device_url, ListQuery};
-use crate::error::status_of;
+use crate::error::{page_refusal, status_of};
 use crate::views::loans as v;
 use crate::{AppError, AppState};
 
@@ -60,12 +59,8 @@ pub type CheckOutForm = kitroom_app::loans::CheckOutInput;
 /// The return form as posted: the same input the API's return reads.
 pub type ReturnForm = kitroom_app::loans::ReturnInput;
 
-/// The off-site request form: why the device must leave the site.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct OffsiteForm {
-    pub reason: String,
-}
+/// The off-site request form: the same input the API's off-site request reads.
+pub type OffsiteForm = kitroom_app::offsite::OffsiteInput;
 
 /// The loan part of a device's page: what is shown, the forms as typed, and why
 /// the last try was refused.
@@ -360,22 +355,6 @@ async fn check_out(
     }
 }
 
-/// A refusal to show on the form again; "not allowed", "not found" and failures
-/// get their own pages.
-fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
-    match e {
-        kitroom_app::Error::Refused(r)
-            if !matches!(
-                r.kind,
-                kitroom_app::Kind::NotAllowed | kitroom_app::Kind::NotFound
-            ) =>
-        {
-            Ok(*r)
-        }
-        other => Err(other.into()),
-    }
-}
-
 #[tracing::instrument(skip_all, fields(device.tag = %tag))]
 async fn return_device(
     ctx: Ctx,
@@ -442,30 +421,26 @@ async fn request_offsite(
     FormBody(form): FormBody<OffsiteForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let device = device(&state, &tag).await?;
-    let reason = match required_text(&form.reason, "Reason", 500) {
-        Ok(r) => r,
-        Err(m) => {
+    match kitroom_app::offsite::request(state.app(), &ctx.user, &tag, form.clone()).await {
+        Ok(asked) => {
+            set_flash(&ctx.session, "Your request has gone to the head teacher. Once it is approved, check the device out here with “Taking it off the school site” ticked.").await?;
+            Ok(Redirect::to(&device_url(&asked.request.device_tag)).into_response())
+        }
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let device = device(&state, &tag).await?;
             let mut panel = loan_panel(&ctx, &state, &device).await?;
             panel.offsite_reason = form.reason;
             panel.needs_authorisation = true;
-            panel.checkout_refusal = Some(m);
-            return refused(
-                &ctx,
-                &state,
-                &device,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                panel,
-            )
-            .await;
+            panel.checkout_refusal = Some(
+                refusal
+                    .for_field("reason")
+                    .unwrap_or(&refusal.message)
+                    .to_owned(),
+            );
+            refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }
-    };
-    state
-        .store()
-        .request_offsite(ctx.user.actor(), device.id, reason)
-        .await?;
-    set_flash(&ctx.session, "Your request has gone to the head teacher. Once it is approved, check the device out here with “Taking it off the school site” ticked.").await?;
-    Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -505,46 +480,33 @@ async fn approvals(ctx: Ctx, State(state): State<AppState>) -> Result<Response, 
     if !ctx.may(Permission::AuthoriseOffsite) && !ctx.may(Permission::DecideChanges) {
         return Err(AppError::Forbidden);
     }
-    let pending = if ctx.may(Permission::AuthoriseOffsite) {
-        state.store().pending_offsite().await?
+    let mut pending = if ctx.may(Permission::AuthoriseOffsite) {
+        kitroom_app::offsite::requests(state.app(), &ctx.user, true).await?
     } else {
         Vec::new()
     };
-    let changes = if ctx.may(Permission::DecideChanges) {
-        state.store().pending_changes().await?
+    let mut changes = if ctx.may(Permission::DecideChanges) {
+        kitroom_app::incidents::changes(state.app(), &ctx.user, true).await?
     } else {
         Vec::new()
     };
+    // Oldest first: the longest waiting at the top.
+    pending.reverse();
+    changes.reverse();
     Ok(v::approvals(&ctx, &pending, &changes).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DecisionForm {
-    decision: String,
-    note: String,
 }
 
 async fn decide(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<DecisionForm>,
+    FormBody(form): FormBody<kitroom_app::offsite::DecisionInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AuthoriseOffsite)?;
-    let approve = match form.decision.as_str() {
-        "approve" => true,
-        "decline" => false,
-        _ => return Err(AppError::BadRequest("Choose approve or decline.".into())),
-    };
-    let note = text(&form.note, "Note", 500).map_err(AppError::BadRequest)?;
-    state
-        .store()
-        .decide_offsite(ctx.user.actor(), parse_id(&id)?, approve, note)
-        .await?;
+    let request = kitroom_app::offsite::decide(state.app(), &ctx.user, &id, form).await?;
     set_flash(
         &ctx.session,
-        if approve {
+        if request.status == "approved" {
             "Approved. The borrower can now take the device off site."
         } else {
             "Declined. The borrower will see your note."
