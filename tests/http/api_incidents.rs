@@ -94,7 +94,10 @@ async fn an_incident_from_report_to_resolution_through_the_api_matches_the_pages
         ),
         (
             "status",
-            vec![("status", "investigating"), ("note", "Asked the coach company")],
+            vec![
+                ("status", "investigating"),
+                ("note", "Asked the coach company"),
+            ],
         ),
         (
             "status",
@@ -152,8 +155,13 @@ async fn an_incident_from_report_to_resolution_through_the_api_matches_the_pages
             json!({"status": "resolved", "resolution": "recovered", "cost_pence": 1250}),
         ),
     ] {
-        let (status, body) =
-            post(&app, &token, &format!("/api/v1/incidents/{id}/{action}"), body).await;
+        let (status, body) = post(
+            &app,
+            &token,
+            &format!("/api/v1/incidents/{id}/{action}"),
+            body,
+        )
+        .await;
         api.push(status);
         last = body;
     }
@@ -180,7 +188,12 @@ async fn an_incident_from_report_to_resolution_through_the_api_matches_the_pages
     assert_eq!(status, 200);
     assert_eq!(read["notes"].as_array().unwrap().len(), 2);
     let r = app
-        .submit(&sbm, &path, &format!("{path}/notes"), &[("body", "Found in lost property")])
+        .submit(
+            &sbm,
+            &path,
+            &format!("{path}/notes"),
+            &[("body", "Found in lost property")],
+        )
         .await;
     assert_eq!(r.status(), 303);
 
@@ -199,8 +212,14 @@ async fn an_incident_from_report_to_resolution_through_the_api_matches_the_pages
         let d = app.store().device_by_tag(tag).await.unwrap().unwrap();
         assert_eq!(d.status.as_str(), "returned_charging", "{tag}");
     }
-    let (by_api, by_pages) = (actions_of(&app, "LAP-8").await, actions_of(&app, "LAP-9").await);
-    assert!(by_api.contains(&"incident.breach_decided".to_owned()), "{by_api:?}");
+    let (by_api, by_pages) = (
+        actions_of(&app, "LAP-8").await,
+        actions_of(&app, "LAP-9").await,
+    );
+    assert!(
+        by_api.contains(&"incident.breach_decided".to_owned()),
+        "{by_api:?}"
+    );
     assert_eq!(by_api, by_pages);
 }
 
@@ -354,7 +373,9 @@ async fn a_change_request_through_the_api_goes_to_the_head_once() {
     assert_eq!(decided["status"], "declined");
     assert_eq!(decided["note"], "Use the web version");
     assert_eq!(
-        post(&app, &head, &decision, json!({"approve": true})).await.0,
+        post(&app, &head, &decision, json!({"approve": true}))
+            .await
+            .0,
         409
     );
     let actions = actions_of(&app, "LAP-9").await;

@@ -616,8 +616,10 @@ pub async fn decide_change(
                     .await?
                     .ok_or_else(|| Refusal::not_found("That request"))?;
                 let status = change::decide(&request.status, cmd.approve)?;
-                kitroom_store::incidents::decide_change_in(conn, id, status, actor.id, &cmd.note, now)
-                    .await?;
+                kitroom_store::incidents::decide_change_in(
+                    conn, id, status, actor.id, &cmd.note, now,
+                )
+                .await?;
                 let device_id = Uuid::parse_str(&request.device_id)
                     .map_err(|_| Refusal::not_found("That device"))?;
                 let device = get_device(conn, device_id).await?;

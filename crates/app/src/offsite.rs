@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-pub use crate::incidents::{Decision, DecisionInput};
 use crate::incidents::id_of;
+pub use crate::incidents::{Decision, DecisionInput};
 use crate::{App, Error, Refusal};
 
 /// A request to take a device off site, as sent.
@@ -132,10 +132,8 @@ pub async fn decide(
                     .await?
                     .ok_or_else(|| Refusal::not_found("That request"))?;
                 let status = change::decide(&request.status, cmd.approve)?;
-                kitroom_store::loans::decide_offsite_in(
-                    conn, id, status, actor.id, &cmd.note, now,
-                )
-                .await?;
+                kitroom_store::loans::decide_offsite_in(conn, id, status, actor.id, &cmd.note, now)
+                    .await?;
                 let device_id = Uuid::parse_str(&request.device_id)
                     .map_err(|_| Refusal::not_found("That device"))?;
                 let device = get_device(conn, device_id).await?;

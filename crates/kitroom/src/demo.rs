@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{Duration, NaiveDate};
+use kitroom_app::incidents::ReportInput;
 use kitroom_core::change::ChangeInput;
 use kitroom_core::device::{DeviceInput, StatusChange};
-use kitroom_app::incidents::ReportInput;
 use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::{PersonInput, PersonKind};
 use kitroom_core::policy::{PolicyInput, SignatureInput};

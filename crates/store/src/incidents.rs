@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use kitroom_core::change::ChangeDetails;
 use kitroom_core::device::Pence;
 use kitroom_core::incident::{
-    self, BreachDecision, DataFacts, IncidentKind, IncidentStatus, ReportDetails,
-    Resolution, Risk,
+    self, BreachDecision, DataFacts, IncidentKind, IncidentStatus, ReportDetails, Resolution, Risk,
 };
 use kitroom_core::link::PublicUrl;
 use serde_json::json;
@@ -616,8 +615,14 @@ pub async fn changes_in(
     conn: &mut SqliteConnection,
     pending_only: bool,
 ) -> Result<Vec<ChangeRequest>, StoreError> {
-    let filter = if pending_only { "where c.status = 'pending'" } else { "" };
-    Ok(sqlx::query_as(&format!("{CHANGE} {filter} order by c.requested_at desc limit 1000"))
-        .fetch_all(&mut *conn)
-        .await?)
+    let filter = if pending_only {
+        "where c.status = 'pending'"
+    } else {
+        ""
+    };
+    Ok(sqlx::query_as(&format!(
+        "{CHANGE} {filter} order by c.requested_at desc limit 1000"
+    ))
+    .fetch_all(&mut *conn)
+    .await?)
 }

@@ -298,10 +298,16 @@ pub async fn offsite_requests_in(
     conn: &mut SqliteConnection,
     pending_only: bool,
 ) -> Result<Vec<OffsiteRequest>, StoreError> {
-    let filter = if pending_only { "where o.status = 'pending'" } else { "" };
-    Ok(sqlx::query_as(&format!("{OFFSITE} {filter} order by o.requested_at desc limit 1000"))
-        .fetch_all(&mut *conn)
-        .await?)
+    let filter = if pending_only {
+        "where o.status = 'pending'"
+    } else {
+        ""
+    };
+    Ok(sqlx::query_as(&format!(
+        "{OFFSITE} {filter} order by o.requested_at desc limit 1000"
+    ))
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// The state of a person's authorisation for one device.

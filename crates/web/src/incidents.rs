@@ -17,8 +17,8 @@ use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
 
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
-use crate::error::{page_refusal, status_of};
 use crate::devices::device_url;
+use crate::error::{page_refusal, status_of};
 use crate::views::incidents as v;
 use crate::{AppError, AppState};
 
@@ -322,7 +322,8 @@ async fn request_change(
     FormBody(input): FormBody<ChangeInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Report)?;
-    match kitroom_app::incidents::request_change(state.app(), &ctx.user, &tag, input.clone()).await {
+    match kitroom_app::incidents::request_change(state.app(), &ctx.user, &tag, input.clone()).await
+    {
         Ok(request) => {
             set_flash(&ctx.session, "Your request has gone to the head teacher. Do not make the change until it is approved.").await?;
             Ok(Redirect::to(&device_url(&request.device_tag)).into_response())

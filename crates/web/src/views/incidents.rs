@@ -10,8 +10,8 @@ use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::devices::Device;
 use kitroom_store::incidents::{ChangeRequest, DeskCounts, Incident, IncidentNote};
-use kitroom_store::notifications::Notification;
 use kitroom_store::loans::Loan;
+use kitroom_store::notifications::Notification;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, select, Field, Section};
