@@ -18,8 +18,9 @@ use kitroom_store::devices::get_device;
 use kitroom_store::events::append;
 use kitroom_store::incidents::{ChangeRequest, Incident, IncidentNote, IncidentUpdate};
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::input::{Answer, Number};
@@ -32,23 +33,32 @@ pub(crate) fn id_of(id: &str, what: &str) -> Result<Uuid, Error> {
 
 /// A report as sent: the page's form (a day and a time of day) or the API's JSON
 /// body (`occurred_at`, RFC 3339).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReportInput {
     /// `damage`, `loss` or `theft`.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>, example = "damage")]
     pub kind: String,
     /// When it happened, RFC 3339 (the API); now when missing.
+    #[schema(format = DateTime)]
     pub occurred_at: Option<String>,
-    /// The day it happened (the page); today when empty.
+    /// The day it happened (the page's form); today when empty.
+    #[schema(format = Date)]
     pub occurred_on: String,
-    /// Roughly when, "14:20" (the page); optional.
+    /// Roughly when, "14:20" (the page's form); optional.
     pub occurred_time: String,
+    /// Where it happened.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub place: String,
+    /// What happened, in a sentence or two.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub description: String,
+    /// The police crime reference (theft only).
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub police_reference: String,
 }
 
@@ -186,23 +196,31 @@ pub async fn incident(app: &App, caller: &Person, id: &str) -> Result<IncidentRe
 
 /// Moving an incident on, as sent: the page's form (`cost` in pounds) or the API's
 /// JSON body (`cost_pence`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProgressInput {
     /// `open`, `investigating` or `resolved`.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>, example = "investigating")]
     pub status: String,
     /// How it was resolved: `repaired`, `recovered` or `written_off`.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub resolution: String,
-    /// What it cost, in pounds ("89.50", the page).
+    /// What it cost, in pounds ("89.50", the page's form).
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub cost: String,
     /// What it cost, in pence (the API).
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub cost_pence: Number,
+    /// The insurance or claim reference.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub claim_reference: String,
+    /// A note kept with the incident.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub note: String,
 }
 
@@ -360,11 +378,15 @@ pub async fn progress(
 
 /// The data protection decision, as sent: `reportable` yes or no (a form's "yes"
 /// or "no", JSON `true` or `false`) and the reason.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct BreachInput {
+    /// Whether the school is reporting it to the ICO.
+    #[schema(value_type = Option<bool>)]
     pub reportable: Answer,
+    /// Why.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub reason: String,
 }
 
@@ -420,10 +442,12 @@ pub async fn decide_breach(
 }
 
 /// A note on an incident, as sent.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct NoteInput {
+    /// The note.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub body: String,
 }
 
@@ -463,10 +487,12 @@ pub async fn add_note(
 }
 
 /// A police reference, as sent.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct PoliceInput {
+    /// The police crime reference.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub police_reference: String,
 }
 
@@ -511,7 +537,27 @@ pub async fn add_police_reference(
 }
 
 /// A change request as sent: what to install or change, and why.
-pub type ChangeInput = kitroom_core::change::ChangeInput;
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChangeInput {
+    /// What to install or change.
+    #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>, example = "Scratch 3 desktop app")]
+    pub what: String,
+    /// Why.
+    #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub why: String,
+}
+
+impl From<ChangeInput> for kitroom_core::change::ChangeInput {
+    fn from(i: ChangeInput) -> Self {
+        kitroom_core::change::ChangeInput {
+            what: i.what,
+            why: i.why,
+        }
+    }
+}
 
 /// Asks the head teacher for permission to change the device `tag`.
 pub async fn request_change(
@@ -524,7 +570,7 @@ pub async fn request_change(
         return Err(Refusal::not_allowed().into());
     }
     let device = device(app, tag).await?;
-    let d: ChangeDetails = input.parse()?;
+    let d: ChangeDetails = kitroom_core::change::ChangeInput::from(input).parse()?;
     let actor = caller.actor();
     let person = caller.id;
     app.store()
@@ -555,13 +601,19 @@ pub async fn request_change(
 
 /// The head's decision on a request, as sent: the page's `decision` (`approve` or
 /// `decline`) or the API's `approve` (`true` or `false`), and a note.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct DecisionInput {
+    /// `approve` or `decline` (the page's buttons); or send `approve`.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub decision: String,
+    /// Approve (`true`) or decline (`false`).
+    #[schema(value_type = Option<bool>)]
     pub approve: Answer,
+    /// A note to the person who asked.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub note: String,
 }
 

@@ -14,6 +14,8 @@
 //! - [`loans`]: checking a device out and taking it back.
 //! - [`incidents`]: damage, loss and theft, and change requests.
 //! - [`offsite`]: the head's authorisations to take a device off site.
+//! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
+//!   moving a device found elsewhere to where it was found.
 
 pub mod error;
 pub mod incidents;
@@ -21,6 +23,7 @@ pub mod input;
 pub mod loans;
 pub mod offsite;
 pub mod people;
+pub mod stocktakes;
 
 use std::sync::Arc;
 

@@ -11,8 +11,9 @@ use kitroom_store::devices::get_device;
 use kitroom_store::events::append;
 use kitroom_store::loans::OffsiteRequest;
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::incidents::id_of;
@@ -20,11 +21,12 @@ pub use crate::incidents::{Decision, DecisionInput};
 use crate::{App, Error, Refusal};
 
 /// A request to take a device off site, as sent.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct OffsiteInput {
     /// Why it needs to leave the site.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub reason: String,
 }
 

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{Duration, NaiveDate};
+use kitroom_app::incidents::ChangeInput;
 use kitroom_app::incidents::ReportInput;
-use kitroom_core::change::ChangeInput;
 use kitroom_core::device::{DeviceInput, StatusChange};
 use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::{PersonInput, PersonKind};

@@ -73,17 +73,6 @@ pub fn status_of(kind: Kind) -> StatusCode {
     }
 }
 
-/// A refusal to show on the form again; "not allowed", "not found" and failures
-/// get their own pages.
-pub fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
-    match e {
-        kitroom_app::Error::Refused(r) if !matches!(r.kind, Kind::NotAllowed | Kind::NotFound) => {
-            Ok(*r)
-        }
-        other => Err(other.into()),
-    }
-}
-
 impl From<kitroom_app::Error> for AppError {
     fn from(e: kitroom_app::Error) -> Self {
         match e {
@@ -94,6 +83,22 @@ impl From<kitroom_app::Error> for AppError {
             },
             kitroom_app::Error::Failed(e) => e.into(),
         }
+    }
+}
+
+/// A refusal to show on the form again; "not allowed", "not found" and failures
+/// get their own pages.
+pub fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
+    match e {
+        kitroom_app::Error::Refused(r)
+            if !matches!(
+                r.kind,
+                kitroom_app::Kind::NotAllowed | kitroom_app::Kind::NotFound
+            ) =>
+        {
+            Ok(*r)
+        }
+        other => Err(other.into()),
     }
 }
 
@@ -169,7 +174,7 @@ impl IntoResponse for AppError {
                 let to = if next == "/" || next.is_empty() {
                     "/login".to_owned()
                 } else {
-                    format!("/login?next={}", crate::views::url_encode(next))
+                    format!("/login?next={}", crate::paths::url_encode(next))
                 };
                 return Redirect::to(&to).into_response();
             }

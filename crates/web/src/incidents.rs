@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
-use kitroom_core::change::ChangeInput;
+use kitroom_app::incidents::ChangeInput;
 use kitroom_core::incident::ReportInput;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
@@ -16,10 +16,12 @@ use kitroom_store::incidents::{Incident, IncidentFilter};
 use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
 
-use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
-use crate::devices::device_url;
+use crate::auth::{set_flash, Ctx};
 use crate::error::{page_refusal, status_of};
+use crate::input::{FormBody, QueryParams};
+use crate::paths::{device_url, incident_url};
 use crate::views::incidents as v;
+use crate::views::incidents::IncidentsQuery;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -36,10 +38,6 @@ pub fn router() -> Router<AppState> {
         .route("/notifications", get(notifications))
         .route("/notifications/read", post(mark_read))
         .route("/changes/{id}", post(decide_change))
-}
-
-pub fn incident_url(i: &Incident) -> String {
-    format!("/incidents/{}", i.id)
 }
 
 async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
@@ -142,12 +140,6 @@ fn invalid_of(refusal: &kitroom_app::Refusal) -> Invalid {
         .fields
         .clone()
         .unwrap_or_else(|| Invalid::one("status", refusal.message.clone()))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct IncidentsQuery {
-    pub status: String,
 }
 
 async fn list(
@@ -333,7 +325,7 @@ async fn request_change(
             let device = device(&state, &tag).await?;
             Ok((
                 status_of(refusal.kind),
-                v::change_form_page(&ctx, &device, &input, &invalid_of(&refusal)),
+                v::change_form_page(&ctx, &device, &input.into(), &invalid_of(&refusal)),
             )
                 .into_response())
         }
