@@ -83,6 +83,16 @@ RULES_BEYOND_SCHEMA=(
     "POST /stocktakes"
     "POST /stocktakes/{id}/scans"
     "POST /stocktakes/{id}/move-here"
+    # Required text (a note, a reason, what and why, a police reference), an answer
+    # to approve or reportable, a resolution that fits the incident's kind.
+    "POST /incidents/{id}/progress"
+    "POST /incidents/{id}/decision"
+    "POST /incidents/{id}/notes"
+    "POST /incidents/{id}/police-reference"
+    "POST /devices/{tag}/change-requests"
+    "POST /change-requests/{id}/decision"
+    "POST /devices/{tag}/offsite-requests"
+    "POST /offsite-requests/{id}/decision"
 )
 exclude=() include=()
 for op in "${RULES_BEYOND_SCHEMA[@]}"; do

@@ -3,6 +3,7 @@
 mod accessories;
 mod accounts;
 mod api;
+mod api_incidents;
 mod api_loans;
 mod api_policies;
 mod api_stocktakes;

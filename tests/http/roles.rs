@@ -156,6 +156,17 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/api/v1/devices/{tag}/checkout", "/api/v1/devices/LAP-1/checkout", r#"{"borrower": "other"}"#, "UFFOO"),
     ("POST", "/api/v1/devices/{tag}/return", "/api/v1/devices/LAP-2/return", r#"{"on_charge": true}"#, "UFFOO"),
     ("POST", "/api/v1/devices/{tag}/incidents", "/api/v1/devices/LAP-1/incidents", r#"{"kind": "damage", "description": "Dent"}"#, "UOOOO"),
+    ("GET", "/api/v1/incidents/{id}", "/api/v1/incidents/:incident", "", "UFOOO"),
+    ("POST", "/api/v1/incidents/{id}/progress", "/api/v1/incidents/:incident/progress", r#"{"status": "investigating"}"#, "UFFOO"),
+    ("POST", "/api/v1/incidents/{id}/decision", "/api/v1/incidents/:incident/decision", r#"{"reportable": false, "reason": "Encrypted"}"#, "UFFOO"),
+    ("POST", "/api/v1/incidents/{id}/notes", "/api/v1/incidents/:incident/notes", r#"{"body": "Looked"}"#, "UFFOO"),
+    ("POST", "/api/v1/incidents/{id}/police-reference", "/api/v1/incidents/:incident/police-reference", r#"{"police_reference": "CR1"}"#, "UFFOO"),
+    ("POST", "/api/v1/devices/{tag}/change-requests", "/api/v1/devices/LAP-1/change-requests", r#"{"what": "Scratch 3", "why": "Club"}"#, "UOOOO"),
+    ("GET", "/api/v1/change-requests", "/api/v1/change-requests", "", "UFOFF"),
+    ("POST", "/api/v1/change-requests/{id}/decision", "/api/v1/change-requests/:change/decision", r#"{"approve": false, "note": "No"}"#, "UFNFF"),
+    ("POST", "/api/v1/devices/{tag}/offsite-requests", "/api/v1/devices/LAP-1/offsite-requests", r#"{"reason": "Trip"}"#, "UOOOO"),
+    ("GET", "/api/v1/offsite-requests", "/api/v1/offsite-requests", "", "UFOFF"),
+    ("POST", "/api/v1/offsite-requests/{id}/decision", "/api/v1/offsite-requests/:offsite/decision", r#"{"approve": false, "note": "No"}"#, "UFOFF"),
     ("GET", "/api/v1/loans", "/api/v1/loans", "", "UOOOO"),
     ("GET", "/api/v1/loans", "/api/v1/loans?borrower=other", "", "UFOOO"),
     // a name nobody has answers a borrower as another person's does
@@ -383,18 +394,19 @@ async fn fixtures(app: &TestApp) -> Fixtures {
             "/api/v1/devices/LAP-2/incidents",
             json!({"kind": "damage", "description": "Cracked"}),
         ),
+        (
+            &other,
+            "/api/v1/devices/LAP-1/offsite-requests",
+            json!({"reason": "Trip"}),
+        ),
     ] {
         let r = post(token, path, body).await.unwrap();
         assert_eq!(r.status(), 201, "{path}: {}", r.text().await.unwrap());
     }
     let store = app.store();
     let other_p = store.person_by_username("other").await.unwrap().unwrap();
-    let sbm_p = store.person_by_username("sbm").await.unwrap().unwrap();
     let lap1 = store.device_by_tag("LAP-1").await.unwrap().unwrap();
-    store
-        .request_offsite(other_p.actor(), lap1.id, "Trip".into())
-        .await
-        .unwrap();
+    let sbm_p = store.person_by_username("sbm").await.unwrap().unwrap();
     let offsite = store.pending_offsite().await.unwrap()[0].id.to_string();
     let incident = store.list_incidents(&Default::default()).await.unwrap()[0]
         .id

@@ -5,7 +5,9 @@
 //! the API alike: 403 not allowed, 404 not found (or not yours), 409 a conflict
 //! with the current state, 422 invalid input.
 
+use kitroom_core::change::AlreadyDecided;
 use kitroom_core::device::IllegalMove;
+use kitroom_core::incident::IncidentRefusal;
 use kitroom_core::kit::KitRefusal;
 use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
 use kitroom_core::policy::PolicyRefusal;
@@ -156,6 +158,34 @@ impl From<ReturnRefusal> for Refusal {
 impl From<ReturnRefusal> for Error {
     fn from(r: ReturnRefusal) -> Self {
         Refusal::from(r).into()
+    }
+}
+
+impl From<IncidentRefusal> for Error {
+    /// Beside its field; 409 when the incident's state does not allow it any more,
+    /// 422 when it was asked wrongly.
+    fn from(r: IncidentRefusal) -> Self {
+        let kind = match r {
+            IncidentRefusal::AlreadyResolved
+            | IncidentRefusal::AlreadyDecided
+            | IncidentRefusal::NoBreachRisk => Kind::Conflict,
+            _ => Kind::Invalid,
+        };
+        Refusal {
+            kind,
+            code: r.code(),
+            message: r.to_string(),
+            fields: Some(Invalid::one(r.field(), r.to_string())),
+            extra: None,
+        }
+        .into()
+    }
+}
+
+impl From<AlreadyDecided> for Error {
+    /// A request decided before is not decided again: 409.
+    fn from(r: AlreadyDecided) -> Self {
+        Refusal::conflict("already-decided", r.to_string()).into()
     }
 }
 

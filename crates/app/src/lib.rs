@@ -14,12 +14,16 @@
 //! - [`loans`]: checking a device out and taking it back.
 //! - [`policies`]: publishing a version of the acceptable-use policy and signing
 //!   the one in force.
+//! - [`incidents`]: damage, loss and theft, and change requests.
+//! - [`offsite`]: the head's authorisations to take a device off site.
 //! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
 //!   moving a device found elsewhere to where it was found.
 
 pub mod error;
+pub mod incidents;
 pub mod input;
 pub mod loans;
+pub mod offsite;
 pub mod people;
 pub mod policies;
 pub mod stocktakes;

@@ -251,7 +251,7 @@ pub(crate) async fn tell_about_account(
         told.push((id, link, email, to_staff.clone()));
     }
     for (id, link, email, body) in told {
-        crate::incidents::notify(conn, parse_uuid(&id)?, &body, &link, now).await?;
+        crate::notifications::notify_in(conn, parse_uuid(&id)?, &body, &link, now).await?;
         if let Some(address) = email.filter(|a| !a.trim().is_empty()) {
             let text = format!(
                 "{body}\n\nThis message was sent by Kitroom, the school's device register."

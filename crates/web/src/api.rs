@@ -10,9 +10,8 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use kitroom_core::device::{DeviceInput, Pence};
-use kitroom_core::incident::ReportInput;
 use kitroom_core::person::Permission;
 use kitroom_core::{FieldError, Invalid};
 use kitroom_store::devices::{Device, DeviceFilter};
@@ -38,7 +37,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(check_out))
         .routes(routes!(return_device))
         .routes(routes!(loans))
-        .routes(routes!(report_incident))
         .routes(routes!(incidents))
         .routes(routes!(find_people))
         .routes(routes!(person_history))
@@ -828,69 +826,6 @@ pub fn incident_json(i: &Incident) -> Value {
         "claim_reference": i.claim_reference,
         "resolved_at": i.resolved_at,
     })
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct IncidentBody {
-    #[serde(default)]
-    kind: String,
-    /// RFC 3339; now when missing.
-    occurred_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    place: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    police_reference: Option<String>,
-}
-
-#[utoipa::path(
-    post,
-    path = "/devices/{tag}/incidents",
-    tag = "incidents",
-    summary = "Report damage, loss or theft of a device",
-    params(("tag" = String, Path, description = "The asset tag, in any case.")),
-    request_body = IncidentBody,
-responses(
-        (status = 201, description = "The incident, with its breach assessment.", body = Object),
-        (status = 403, description = "This account may not report incidents."),
-        (status = 404, description = "No device has that tag."),
-        (status = 409, description = "The incident cannot be recorded in the device's current state."),
-    )
-)]
-async fn report_incident(
-    user: ApiUser,
-    State(state): State<AppState>,
-    Path(tag): Path<String>,
-    JsonBody(body): JsonBody<IncidentBody>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::Report)?;
-    let device = find(&state, &tag).await?;
-    let now = Utc::now();
-    let at = body.occurred_at.unwrap_or(now);
-    if at > now + chrono::Duration::minutes(5) {
-        return Err(ApiError::invalid(Invalid::one(
-            "occurred_at",
-            "It cannot have happened in the future.",
-        )));
-    }
-    let london = at.with_timezone(&chrono_tz::Europe::London);
-    let input = ReportInput {
-        kind: body.kind,
-        occurred_on: london.date_naive().to_string(),
-        occurred_time: london.format("%H:%M").to_string(),
-        place: body.place,
-        description: body.description,
-        police_reference: body.police_reference.unwrap_or_default(),
-    };
-    let details = input.parse(now).map_err(ApiError::invalid)?;
-    let incident = state
-        .store()
-        .report_incident(&user.0, device.id, details, state.email_link_base())
-        .await?;
-    state.wake_mailer();
-    Ok((StatusCode::CREATED, Json(incident_json(&incident))).into_response())
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

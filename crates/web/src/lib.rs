@@ -21,6 +21,7 @@
 //! - [`spreadsheet`]: what every CSV download has: the byte-order mark Excel needs,
 //!   the dated file name, pounds and school times for reports.
 //! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets;
+//!   [`api_incidents`] its incidents, change requests and off-site requests;
 //!   [`api_stocktakes`] its stocktakes.
 //! - [`openapi`]: the API's router and its OpenAPI document, generated from the
 //!   handlers' `#[utoipa::path]` annotations.
@@ -41,6 +42,7 @@ pub mod accessories;
 pub mod account;
 pub mod api;
 pub mod api_bookings;
+pub mod api_incidents;
 pub mod api_policies;
 pub mod api_stocktakes;
 pub mod assets;

@@ -191,6 +191,7 @@ fn parts() -> (Router<AppState>, Document) {
         .merge(crate::api::router())
         .merge(crate::api_bookings::router())
         .merge(crate::api_policies::router())
+        .merge(crate::api_incidents::router())
         .merge(crate::api_stocktakes::router())
         .split_for_parts();
     // Run now that every handler has added its operation (the derive's modifiers
