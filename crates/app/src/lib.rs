@@ -11,12 +11,18 @@
 //! - [`error`]: refusals and their kinds, and failures.
 //! - [`input`]: values read alike from a form and from JSON.
 //! - [`people`]: whom a loan or booking is for.
+//! - [`accounts`]: adding, editing, deactivating people and resetting their sign-in.
+//! - [`password`]: hashing a new password.
+//! - [`settings`]: the school's settings.
 //! - [`loans`]: checking a device out and taking it back.
 
+pub mod accounts;
 pub mod error;
 pub mod input;
 pub mod loans;
+pub mod password;
 pub mod people;
+pub mod settings;
 
 use std::sync::Arc;
 

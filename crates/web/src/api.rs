@@ -33,7 +33,6 @@ pub fn router() -> Router<AppState> {
         .route("/loans", get(loans))
         .route("/devices/{tag}/incidents", post(report_incident))
         .route("/incidents", get(incidents))
-        .route("/people", get(find_people))
         .route("/people/{username}/history", get(person_history))
         .route("/policies", post(publish_policy))
         .route("/policies/current", get(current_policy))
@@ -41,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))
         .merge(crate::api_bookings::router())
+        .merge(crate::api_people::router())
         .fallback(|| async { ApiError::not_found("That API endpoint") })
 }
 
@@ -806,26 +806,6 @@ async fn incidents(
         .map(incident_json)
         .collect();
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct PeopleQuery {
-    q: Option<String>,
-}
-
-/// A name search for "lend to": active people whose username, full name or email
-/// contains `q`, at most [`crate::lend_to::SEARCH_LIMIT`], each as username, full
-/// name and kind. Only for those who may lend to others.
-async fn find_people(
-    user: ApiUser,
-    State(state): State<AppState>,
-    query: Result<Query<PeopleQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::LendToAnyone)?;
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
-    let people = crate::lend_to::search(&state, q.q.as_deref().unwrap_or_default()).await?;
-    Ok(Json(crate::lend_to::search_json(&people)).into_response())
 }
 
 /// Everything Kitroom holds on one person: for managers, the head and admins, and for

@@ -362,7 +362,7 @@ async fn check_out(
 
 /// A refusal to show on the form again; "not allowed", "not found" and failures
 /// get their own pages.
-fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
+pub(crate) fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
     match e {
         kitroom_app::Error::Refused(r)
             if !matches!(
