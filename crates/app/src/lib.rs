@@ -14,12 +14,16 @@
 //! - [`accounts`]: adding, editing, deactivating people and resetting their sign-in.
 //! - [`password`]: hashing a new password.
 //! - [`settings`]: the school's settings.
+//! - [`locations`]: adding and renaming the places devices live in.
+//! - [`calendar`]: the school calendar.
 //! - [`loans`]: checking a device out and taking it back.
 
 pub mod accounts;
+pub mod calendar;
 pub mod error;
 pub mod input;
 pub mod loans;
+pub mod locations;
 pub mod password;
 pub mod people;
 pub mod settings;

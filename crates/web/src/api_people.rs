@@ -1,4 +1,5 @@
-//! People (accounts) through the API, with the same rule as the people pages:
+//! People (accounts), locations, the school's settings and its calendar through the
+//! API, by the same commands as their pages. People go through
 //! `kitroom_app::accounts`, which asks `kitroom_core::person::may_manage_account`
 //! inside the write transaction. A password hash is never in an answer.
 
@@ -30,6 +31,87 @@ pub fn router() -> Router<AppState> {
             post(reset_two_factor),
         )
         .route("/settings", get(settings).patch(change_settings))
+        .route("/locations", get(locations).post(create_location))
+        .route("/locations/{id}", axum::routing::patch(rename_location))
+        .route("/calendar", get(calendar).put(save_calendar))
+}
+
+/// A location as the API shows it: its id, name, and how many devices call it home.
+fn location_json(l: &kitroom_store::locations::Location) -> Value {
+    json!({"id": l.id, "name": l.name, "devices": l.devices})
+}
+
+/// Every location, as the locations page lists them (those who keep the register).
+async fn locations(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let items: Vec<Value> = state
+        .store()
+        .list_locations()
+        .await?
+        .iter()
+        .map(location_json)
+        .collect();
+    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+}
+
+async fn create_location(
+    user: ApiUser,
+    State(state): State<AppState>,
+    JsonCommand(body): JsonCommand<kitroom_app::locations::LocationInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let l = kitroom_app::locations::create(state.app(), &user.0, body).await?;
+    Ok((StatusCode::CREATED, Json(location_json(&l))).into_response())
+}
+
+/// Renames a location: `{name}`.
+async fn rename_location(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonCommand(body): JsonCommand<kitroom_app::locations::LocationInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| ApiError::not_found("That location"))?;
+    let l = kitroom_app::locations::rename(state.app(), &user.0, id, body).await?;
+    Ok(Json(location_json(&l)).into_response())
+}
+
+/// The school calendar as the API shows it: periods `{name, starts, ends}`, terms and
+/// holidays `{name, first, last}`.
+fn calendar_json(c: &kitroom_core::calendar::Calendar) -> Value {
+    let days = |list: &[kitroom_core::calendar::Days]| -> Vec<Value> {
+        list.iter()
+            .map(|d| json!({"name": d.name, "first": d.first, "last": d.last}))
+            .collect()
+    };
+    json!({
+        "periods": c.periods.iter().map(|p| json!({
+            "name": p.name,
+            "starts": p.starts.format("%H:%M").to_string(),
+            "ends": p.ends.format("%H:%M").to_string(),
+        })).collect::<Vec<_>>(),
+        "terms": days(&c.terms),
+        "holidays": days(&c.holidays),
+    })
+}
+
+/// The school calendar: the IT administrator's, as the calendar page.
+async fn calendar(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
+    user.require(Permission::ManageSettings)?;
+    let c = state.store().calendar().await?;
+    Ok(Json(calendar_json(&c)).into_response())
+}
+
+/// Replaces the whole calendar with the one sent (a list left out is emptied).
+async fn save_calendar(
+    user: ApiUser,
+    State(state): State<AppState>,
+    JsonCommand(body): JsonCommand<kitroom_app::calendar::CalendarChange>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageSettings)?;
+    let c = kitroom_app::calendar::save(state.app(), &user.0, body).await?;
+    Ok(Json(calendar_json(&c)).into_response())
 }
 
 /// The school's settings as the API shows them: the settings form's fields, whole
