@@ -16,7 +16,8 @@ use kitroom_core::Invalid;
 use kitroom_store::people::{self, Person};
 use kitroom_store::settings::settings_in;
 use kitroom_store::Conn as SqliteConnection;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
 
 use crate::input::{text_or_null, Flag};
 use crate::{App, Error, Refusal};
@@ -27,12 +28,14 @@ fn some_text_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 }
 
 /// A new account as sent: the "add a person" form, or the API's JSON body.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct AddPersonInput {
+    /// Unique; how they sign in.
     pub username: String,
     pub full_name: String,
     #[serde(deserialize_with = "text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub email: String,
     pub position: String,
     /// `staff` when empty.
@@ -42,6 +45,7 @@ pub struct AddPersonInput {
     /// Optional: without one, the account exists for lending but cannot sign in
     /// until someone sets it.
     #[serde(deserialize_with = "text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub password: String,
 }
 
@@ -80,8 +84,8 @@ impl TryFrom<AddPersonInput> for AddPerson {
 
 /// Changes to an account's details as sent: every field of the edit form, or the
 /// fields a `PATCH` names (the others stay as they are).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct EditPersonInput {
     pub username: Option<String>,
     pub full_name: Option<String>,
@@ -124,17 +128,20 @@ impl EditPersonInput {
 }
 
 /// Deactivating or reactivating an account: the page's `active` field, true or false.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct SetActiveInput {
+    #[schema(value_type = bool)]
     pub active: Flag,
 }
 
 /// A new password, typed by whoever resets it (they give it to the person).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct PasswordResetInput {
+    /// At least 12 characters and hard to guess.
     #[serde(deserialize_with = "text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub password: String,
 }
 

@@ -6,24 +6,29 @@ use chrono::Utc;
 use kitroom_core::calendar::{Calendar, CalendarInput};
 use kitroom_core::person::Permission;
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{App, Error, Refusal};
 
 /// One entry as the API sends it: a period `{name, starts, ends}` ("11:15") or a
 /// term or holiday `{name, first, last}` ("2026-09-03").
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Entry {
     pub name: String,
+    /// A period's start, "11:15".
     pub starts: Option<String>,
+    /// A period's end, "12:15".
     pub ends: Option<String>,
+    /// A term's or holiday's first day, "2026-09-03".
     pub first: Option<String>,
+    /// A term's or holiday's last day.
     pub last: Option<String>,
 }
 
 /// A list as sent: the form's lines ("Period 3, 11:15-12:15"), or the API's entries.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Lines {
     Text(String),
@@ -63,8 +68,8 @@ impl Lines {
 }
 
 /// The whole calendar as sent.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct CalendarChange {
     pub periods: Lines,
     pub terms: Lines,

@@ -17,6 +17,8 @@
 //! - [`locations`]: adding and renaming the places devices live in.
 //! - [`calendar`]: the school calendar.
 //! - [`loans`]: checking a device out and taking it back.
+//! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
+//!   moving a device found elsewhere to where it was found.
 
 pub mod accounts;
 pub mod calendar;
@@ -27,6 +29,7 @@ pub mod locations;
 pub mod password;
 pub mod people;
 pub mod settings;
+pub mod stocktakes;
 
 use std::sync::Arc;
 

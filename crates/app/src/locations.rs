@@ -7,16 +7,19 @@ use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::locations::{self, Location};
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{App, Error, Refusal};
 
 /// A location's name as sent: the locations page's form, or the API's JSON body.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct LocationInput {
+    /// The location's name, unique in the school.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub name: String,
 }
 

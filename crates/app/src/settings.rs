@@ -7,27 +7,36 @@ use chrono::Utc;
 use kitroom_core::person::Permission;
 use kitroom_core::settings::{Settings, SettingsInput};
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::input::{Flag, Number};
 use crate::{App, Error, Refusal};
 
 /// Changes to the settings as sent: every field of the settings form, or the fields
 /// a `PATCH` names (the others stay as they are).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct SettingsChange {
     pub school_name: Option<String>,
     pub day_ends_at: Option<String>,
     pub return_location: Option<String>,
+    #[schema(value_type = Option<i64>)]
     pub booking_release_minutes: Option<Number>,
+    #[schema(value_type = Option<i64>)]
     pub reminder_minutes_before: Option<Number>,
     /// Minutes on charge before ready, by device kind's word.
+    #[schema(value_type = Option<BTreeMap<String, i64>>)]
     pub charge_minutes: Option<BTreeMap<String, Number>>,
+    #[schema(value_type = Option<bool>)]
     pub require_two_factor: Option<Flag>,
+    #[schema(value_type = Option<i64>)]
     pub keep_leavers_months: Option<Number>,
+    #[schema(value_type = Option<i64>)]
     pub backups_kept: Option<Number>,
+    #[schema(value_type = Option<bool>)]
     pub managers_manage_managers: Option<Flag>,
+    #[schema(value_type = Option<i64>)]
     pub token_lifetime_days: Option<Number>,
 }
 

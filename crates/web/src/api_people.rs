@@ -3,37 +3,40 @@
 //! `kitroom_app::accounts`, which asks `kitroom_core::person::may_manage_account`
 //! inside the write transaction. A password hash is never in an answer.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use kitroom_app::accounts::{self, AddPersonInput, EditPersonInput, PasswordResetInput};
+use kitroom_app::calendar::CalendarChange;
+use kitroom_app::locations::LocationInput;
+use kitroom_app::settings::SettingsChange;
 use kitroom_core::person::Permission;
 use kitroom_store::people::{PeopleFilter, Person};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::JsonCommand;
+use crate::api::{JsonBody, QueryParams};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/people", get(list).post(create))
-        .route("/people/{username}", get(read).patch(edit))
-        .route("/people/{username}/deactivate", post(deactivate))
-        .route("/people/{username}/reactivate", post(reactivate))
-        .route("/people/{username}/password-reset", post(reset_password))
-        .route(
-            "/people/{username}/two-factor-reset",
-            post(reset_two_factor),
-        )
-        .route("/settings", get(settings).patch(change_settings))
-        .route("/locations", get(locations).post(create_location))
-        .route("/locations/{id}", axum::routing::patch(rename_location))
-        .route("/calendar", get(calendar).put(save_calendar))
+/// The people, settings, locations and calendar operations, each registered with
+/// its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, edit))
+        .routes(routes!(deactivate))
+        .routes(routes!(reactivate))
+        .routes(routes!(reset_password))
+        .routes(routes!(reset_two_factor))
+        .routes(routes!(settings, change_settings))
+        .routes(routes!(locations, create_location))
+        .routes(routes!(rename_location))
+        .routes(routes!(calendar, save_calendar))
 }
 
 /// A location as the API shows it: its id, name, and how many devices call it home.
@@ -42,6 +45,12 @@ fn location_json(l: &kitroom_store::locations::Location) -> Value {
 }
 
 /// Every location, as the locations page lists them (those who keep the register).
+#[utoipa::path(get, path = "/locations", tag = "locations",
+    summary = "Every location, with how many devices call it home",
+    responses(
+        (status = 200, description = "`{items, total}`: each `{id, name, devices}`.", body = Object),
+        (status = 403, description = "Only those who keep the register see the locations."),
+    ))]
 async fn locations(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let items: Vec<Value> = state
@@ -54,10 +63,19 @@ async fn locations(user: ApiUser, State(state): State<AppState>) -> Result<Respo
     Ok(Json(json!({"total": items.len(), "items": items})).into_response())
 }
 
+/// Adds a location: `{name}`.
+#[utoipa::path(post, path = "/locations", tag = "locations",
+    summary = "Add a location",
+    request_body = LocationInput,
+    responses(
+        (status = 201, description = "The location: `{id, name, devices}`.", body = Object),
+        (status = 403, description = "Only those who keep the register add locations."),
+        (status = 422, description = "The name is empty, too long, or taken already."),
+    ))]
 async fn create_location(
     user: ApiUser,
     State(state): State<AppState>,
-    JsonCommand(body): JsonCommand<kitroom_app::locations::LocationInput>,
+    JsonBody(body): JsonBody<LocationInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let l = kitroom_app::locations::create(state.app(), &user.0, body).await?;
@@ -65,11 +83,21 @@ async fn create_location(
 }
 
 /// Renames a location: `{name}`.
+#[utoipa::path(patch, path = "/locations/{id}", tag = "locations",
+    summary = "Rename a location",
+    params(("id" = String, Path, description = "The location's id.")),
+    request_body = LocationInput,
+    responses(
+        (status = 200, description = "The location: `{id, name, devices}`.", body = Object),
+        (status = 403, description = "Only those who keep the register rename locations."),
+        (status = 404, description = "No location has that id."),
+        (status = 422, description = "The name is empty, too long, or taken already."),
+    ))]
 async fn rename_location(
     user: ApiUser,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonCommand(body): JsonCommand<kitroom_app::locations::LocationInput>,
+    JsonBody(body): JsonBody<LocationInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| ApiError::not_found("That location"))?;
@@ -97,6 +125,12 @@ fn calendar_json(c: &kitroom_core::calendar::Calendar) -> Value {
 }
 
 /// The school calendar: the IT administrator's, as the calendar page.
+#[utoipa::path(get, path = "/calendar", tag = "calendar",
+    summary = "The school calendar: periods, terms and holidays",
+    responses(
+        (status = 200, description = "`{periods, terms, holidays}`: periods `{name, starts, ends}`, terms and holidays `{name, first, last}`.", body = Object),
+        (status = 403, description = "Only the IT administrator sees the calendar."),
+    ))]
 async fn calendar(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageSettings)?;
     let c = state.store().calendar().await?;
@@ -104,10 +138,18 @@ async fn calendar(user: ApiUser, State(state): State<AppState>) -> Result<Respon
 }
 
 /// Replaces the whole calendar with the one sent (a list left out is emptied).
+#[utoipa::path(put, path = "/calendar", tag = "calendar",
+    summary = "Replace the school calendar (a list left out is emptied)",
+    request_body = CalendarChange,
+    responses(
+        (status = 200, description = "The calendar as saved.", body = Object),
+        (status = 403, description = "Only the IT administrator changes the calendar."),
+        (status = 422, description = "An entry could not be read (each problem beside its list)."),
+    ))]
 async fn save_calendar(
     user: ApiUser,
     State(state): State<AppState>,
-    JsonCommand(body): JsonCommand<kitroom_app::calendar::CalendarChange>,
+    JsonBody(body): JsonBody<CalendarChange>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageSettings)?;
     let c = kitroom_app::calendar::save(state.app(), &user.0, body).await?;
@@ -135,6 +177,12 @@ fn settings_json(s: &kitroom_core::settings::Settings) -> Value {
 }
 
 /// The school's settings: the IT administrator's alone, as the settings page.
+#[utoipa::path(get, path = "/settings", tag = "settings",
+    summary = "The school's settings",
+    responses(
+        (status = 200, description = "The settings form's fields, whole numbers as numbers.", body = Object),
+        (status = 403, description = "Only the IT administrator sees the settings."),
+    ))]
 async fn settings(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageSettings)?;
     let s = state.store().settings().await?;
@@ -142,10 +190,18 @@ async fn settings(user: ApiUser, State(state): State<AppState>) -> Result<Respon
 }
 
 /// Changes the fields named; the others stay as they are.
+#[utoipa::path(patch, path = "/settings", tag = "settings",
+    summary = "Change the fields named; the others stay as they are",
+    request_body = SettingsChange,
+    responses(
+        (status = 200, description = "The settings as saved.", body = Object),
+        (status = 403, description = "Only the IT administrator changes the settings."),
+        (status = 422, description = "A value was refused (each problem beside its field)."),
+    ))]
 async fn change_settings(
     user: ApiUser,
     State(state): State<AppState>,
-    JsonCommand(body): JsonCommand<kitroom_app::settings::SettingsChange>,
+    JsonBody(body): JsonBody<SettingsChange>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageSettings)?;
     let s = kitroom_app::settings::save(state.app(), &user.0, body).await?;
@@ -167,24 +223,33 @@ pub fn person_json(p: &Person) -> Value {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 struct PeopleQuery {
+    /// Part of a username, full name or email: the "lend to" search.
     q: Option<String>,
+    /// Without `q`: include deactivated accounts.
     inactive: bool,
 }
 
 /// With `q`: the "lend to" name search, as it always answered (active people whose
-/// username, full name or email contains `q`, each as username, full name and kind).
+/// username, full name or email contains `q`, at most
+/// [`crate::lend_to::SEARCH_LIMIT`], each as username, full name and kind).
 /// Without `q`: every account, in full (`inactive=true` adds those deactivated).
+#[utoipa::path(get, path = "/people", tag = "people",
+    summary = "Find people to lend to by part of a name (`q`), or list every account (managers and admins)",
+    params(PeopleQuery),
+    responses(
+        (status = 200, description = "`items` and `total`: with `q`, each username, full name and kind; without, each account in full.", body = Object),
+        (status = 403, description = "Only those who may lend to anyone may search people; only those who keep accounts may list them all."),
+    ))]
 async fn list(
     user: ApiUser,
     State(state): State<AppState>,
-    query: Result<Query<PeopleQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<PeopleQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::LendToAnyone)?;
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
     if let Some(q) = q.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let people = crate::lend_to::search(&state, q).await?;
         return Ok(Json(crate::lend_to::search_json(&people)).into_response());
@@ -201,10 +266,19 @@ async fn list(
     Ok(Json(json!({"total": items.len(), "items": items})).into_response())
 }
 
+/// Adds an account, under the school's rule on who may give which role.
+#[utoipa::path(post, path = "/people", tag = "people",
+    summary = "Add a person (an account)",
+    request_body = AddPersonInput,
+    responses(
+        (status = 201, description = "The account, without its password.", body = Object),
+        (status = 403, description = "Only those who keep accounts add people, and only with a role they may give."),
+        (status = 422, description = "A detail was refused (each problem beside its field), or the username is taken."),
+    ))]
 async fn create(
     user: ApiUser,
     State(state): State<AppState>,
-    JsonCommand(body): JsonCommand<AddPersonInput>,
+    JsonBody(body): JsonBody<AddPersonInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageAccounts)?;
     let p = accounts::add_person(state.app(), &user.0, body).await?;
@@ -212,6 +286,14 @@ async fn create(
 }
 
 /// One account, and what the token's owner may do to it (the person page's buttons).
+#[utoipa::path(get, path = "/people/{username}", tag = "people",
+    summary = "One account, and what you may do to it",
+    params(("username" = String, Path, description = "The person's username.")),
+    responses(
+        (status = 200, description = "The account and `may` (edit, reset_password, reset_two_factor, set_active).", body = Object),
+        (status = 403, description = "Only those who keep accounts read them."),
+        (status = 404, description = "Nobody has that username."),
+    ))]
 async fn read(
     user: ApiUser,
     State(state): State<AppState>,
@@ -234,11 +316,22 @@ async fn read(
     Ok(Json(body).into_response())
 }
 
+/// Changes the fields named; the others stay as they are.
+#[utoipa::path(patch, path = "/people/{username}", tag = "people",
+    summary = "Change an account's details or role (the fields named)",
+    params(("username" = String, Path, description = "The person's username.")),
+    request_body = EditPersonInput,
+    responses(
+        (status = 200, description = "The account as saved.", body = Object),
+        (status = 403, description = "The school's rule does not let you change this account, or give that role."),
+        (status = 404, description = "Nobody has that username."),
+        (status = 422, description = "A detail was refused (each problem beside its field)."),
+    ))]
 async fn edit(
     user: ApiUser,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    JsonCommand(body): JsonCommand<EditPersonInput>,
+    JsonBody(body): JsonBody<EditPersonInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageAccounts)?;
     let p = accounts::edit_person(state.app(), &user.0, &username, body).await?;
@@ -260,6 +353,14 @@ async fn set_active(
 }
 
 /// Deactivates an account: they are signed out everywhere and their tokens revoked.
+#[utoipa::path(post, path = "/people/{username}/deactivate", tag = "people",
+    summary = "Deactivate an account: signed out everywhere, tokens revoked",
+    params(("username" = String, Path, description = "The person's username.")),
+    responses(
+        (status = 200, description = "The account.", body = Object),
+        (status = 403, description = "The school's rule does not let you deactivate this account."),
+        (status = 404, description = "Nobody has that username."),
+    ))]
 async fn deactivate(
     user: ApiUser,
     State(state): State<AppState>,
@@ -268,6 +369,15 @@ async fn deactivate(
     set_active(user, state, username, false).await
 }
 
+/// Lets a deactivated account sign in again.
+#[utoipa::path(post, path = "/people/{username}/reactivate", tag = "people",
+    summary = "Reactivate an account",
+    params(("username" = String, Path, description = "The person's username.")),
+    responses(
+        (status = 200, description = "The account.", body = Object),
+        (status = 403, description = "The school's rule does not let you reactivate this account."),
+        (status = 404, description = "Nobody has that username."),
+    ))]
 async fn reactivate(
     user: ApiUser,
     State(state): State<AppState>,
@@ -278,11 +388,21 @@ async fn reactivate(
 
 /// Sets the `password` sent (as the page does: whoever resets it gives it to the
 /// person); their sessions end and their tokens stop working.
+#[utoipa::path(post, path = "/people/{username}/password-reset", tag = "people",
+    summary = "Set a new password for someone; their sessions end and tokens stop working",
+    params(("username" = String, Path, description = "The person's username.")),
+    request_body = PasswordResetInput,
+    responses(
+        (status = 200, description = "`{person, sessions_ended, tokens_revoked}`.", body = Object),
+        (status = 403, description = "The school's rule does not let you reset this account's password."),
+        (status = 404, description = "Nobody has that username."),
+        (status = 422, description = "The password is too short or too easy to guess."),
+    ))]
 async fn reset_password(
     user: ApiUser,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    JsonCommand(body): JsonCommand<PasswordResetInput>,
+    JsonBody(body): JsonBody<PasswordResetInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageAccounts)?;
     let p = accounts::reset_password(state.app(), &user.0, &username, body).await?;
@@ -295,6 +415,14 @@ async fn reset_password(
 }
 
 /// Turns off two-step sign-in; `was_on` is false when they did not use it.
+#[utoipa::path(post, path = "/people/{username}/two-factor-reset", tag = "people",
+    summary = "Turn off someone's two-step sign-in (a lost phone); their sessions end",
+    params(("username" = String, Path, description = "The person's username.")),
+    responses(
+        (status = 200, description = "`{person, was_on}`.", body = Object),
+        (status = 403, description = "The school's rule does not let you reset this account's two-step sign-in."),
+        (status = 404, description = "Nobody has that username."),
+    ))]
 async fn reset_two_factor(
     user: ApiUser,
     State(state): State<AppState>,

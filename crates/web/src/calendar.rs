@@ -37,7 +37,7 @@ async fn save(
             Ok(Redirect::to("/calendar").into_response())
         }
         Err(e) => {
-            let refusal = crate::loans::page_refusal(e)?;
+            let refusal = crate::error::page_refusal(e)?;
             let input = CalendarInput::from(form);
             Ok((
                 crate::error::status_of(refusal.kind),

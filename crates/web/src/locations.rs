@@ -8,8 +8,8 @@ use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody};
+use crate::error::page_refusal;
 use crate::error::status_of;
-use crate::loans::page_refusal;
 use crate::views::locations as v;
 use crate::{AppError, AppState};
 

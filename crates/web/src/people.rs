@@ -11,11 +11,11 @@ use kitroom_core::Invalid;
 use kitroom_store::events::EventFilter;
 use kitroom_store::loans::LoanFilter;
 use kitroom_store::people::{PeopleFilter, Person};
-use serde::Deserialize;
 
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
+use crate::paths::person_url;
 use crate::views::people as v;
-use crate::views::url_encode;
+use crate::views::people::{PeopleQuery, PersonForm};
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -30,17 +30,6 @@ pub fn router() -> Router<AppState> {
             "/people/{username}/two-factor/reset",
             post(reset_two_factor),
         )
-}
-
-pub fn person_url(username: &str) -> String {
-    format!("/people/{}", url_encode(username))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct PeopleQuery {
-    pub q: String,
-    pub inactive: String,
 }
 
 async fn list(
@@ -59,10 +48,6 @@ async fn list(
         .await?;
     Ok(v::list(&ctx, &q, &people).into_response())
 }
-
-/// The account form as posted, read as the add command's input; `password` only
-/// when adding someone.
-pub type PersonForm = kitroom_app::accounts::AddPersonInput;
 
 fn form_of(p: &Person) -> PersonForm {
     PersonForm {

@@ -74,7 +74,7 @@ async fn save(
             Ok(Redirect::to("/settings").into_response())
         }
         Err(e) => {
-            let refusal = crate::loans::page_refusal(e)?;
+            let refusal = crate::error::page_refusal(e)?;
             Ok((
                 crate::error::status_of(refusal.kind),
                 v::form(
