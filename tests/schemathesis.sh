@@ -93,6 +93,15 @@ RULES_BEYOND_SCHEMA=(
     "POST /change-requests/{id}/decision"
     "POST /devices/{tag}/offsite-requests"
     "POST /offsite-requests/{id}/decision"
+    # A username or location name that must be new, a password hard enough to
+    # guess, a role the caller may give, calendar lines and settings that must read.
+    "POST /people"
+    "PATCH /people/{username}"
+    "POST /people/{username}/password-reset"
+    "POST /locations"
+    "PATCH /locations/{id}"
+    "PATCH /settings"
+    "PUT /calendar"
 )
 exclude=() include=()
 for op in "${RULES_BEYOND_SCHEMA[@]}"; do

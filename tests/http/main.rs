@@ -5,6 +5,7 @@ mod accounts;
 mod api;
 mod api_incidents;
 mod api_loans;
+mod api_people;
 mod api_policies;
 mod api_stocktakes;
 mod audit;

@@ -106,13 +106,16 @@ pub enum Error {
     /// Something underneath failed: nothing was changed either.
     #[error(transparent)]
     Failed(StoreError),
+    /// Something outside the store failed (hashing a password): nothing was changed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl Error {
     pub fn refusal(&self) -> Option<&Refusal> {
         match self {
             Error::Refused(r) => Some(r),
-            Error::Failed(_) => None,
+            Error::Failed(_) | Error::Internal(_) => None,
         }
     }
 }

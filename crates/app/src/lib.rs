@@ -11,6 +11,11 @@
 //! - [`error`]: refusals and their kinds, and failures.
 //! - [`input`]: values read alike from a form and from JSON.
 //! - [`people`]: whom a loan or booking is for.
+//! - [`accounts`]: adding, editing, deactivating people and resetting their sign-in.
+//! - [`password`]: hashing a new password.
+//! - [`settings`]: the school's settings.
+//! - [`locations`]: adding and renaming the places devices live in.
+//! - [`calendar`]: the school calendar.
 //! - [`loans`]: checking a device out and taking it back.
 //! - [`policies`]: publishing a version of the acceptable-use policy and signing
 //!   the one in force.
@@ -19,13 +24,18 @@
 //! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
 //!   moving a device found elsewhere to where it was found.
 
+pub mod accounts;
+pub mod calendar;
 pub mod error;
 pub mod incidents;
 pub mod input;
 pub mod loans;
+pub mod locations;
 pub mod offsite;
+pub mod password;
 pub mod people;
 pub mod policies;
+pub mod settings;
 pub mod stocktakes;
 
 use std::sync::Arc;

@@ -38,7 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(return_device))
         .routes(routes!(loans))
         .routes(routes!(incidents))
-        .routes(routes!(find_people))
         .routes(routes!(person_history))
         .routes(routes!(events))
 }
@@ -871,36 +870,6 @@ async fn incidents(
         .map(incident_json)
         .collect();
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
-}
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct PeopleQuery {
-    q: Option<String>,
-}
-
-#[utoipa::path(
-    get,
-    path = "/people",
-    tag = "people",
-    summary = "Find people to lend to by part of a username, full name or email (managers and admins)",
-    params(PeopleQuery),
-responses(
-        (status = 200, description = "`items` (username, full name, kind) and `total`.", body = Object),
-        (status = 403, description = "Only those who may lend to anyone may search people."),
-    )
-)]
-/// A name search for "lend to": active people whose username, full name or email
-/// contains `q`, at most [`crate::lend_to::SEARCH_LIMIT`], each as username, full
-/// name and kind. Only for those who may lend to others.
-async fn find_people(
-    user: ApiUser,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<PeopleQuery>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::LendToAnyone)?;
-    let people = crate::lend_to::search(&state, q.q.as_deref().unwrap_or_default()).await?;
-    Ok(Json(crate::lend_to::search_json(&people)).into_response())
 }
 
 #[utoipa::path(

@@ -193,6 +193,7 @@ fn parts() -> (Router<AppState>, Document) {
         .merge(crate::api_policies::router())
         .merge(crate::api_incidents::router())
         .merge(crate::api_stocktakes::router())
+        .merge(crate::api_people::router())
         .split_for_parts();
     // Run now that every handler has added its operation (the derive's modifiers
     // run on the document before any path is in it).
