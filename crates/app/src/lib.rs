@@ -12,7 +12,13 @@
 //! - [`input`]: values read alike from a form and from JSON.
 //! - [`people`]: whom a loan or booking is for.
 //! - [`loans`]: checking a device out and taking it back.
+//! - [`devices`]: registering and editing a device, and its status changes by hand.
+//! - [`charging`]: devices on charge, and marking them ready.
+//! - [`disposals`]: retiring a device with its disposal record.
 
+pub mod charging;
+pub mod devices;
+pub mod disposals;
 pub mod error;
 pub mod input;
 pub mod loans;

@@ -38,6 +38,7 @@ pub mod accessories;
 pub mod account;
 pub mod api;
 pub mod api_bookings;
+pub mod api_devices;
 pub mod assets;
 pub mod auth;
 pub mod bookings;

@@ -14,7 +14,7 @@ use kitroom_core::invalid::{required_text, text};
 use kitroom_core::loan::PolicyStanding;
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
-use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::devices::Device;
 use kitroom_store::incidents::IncidentFilter;
 use kitroom_store::loans::{Authorisation, Loan, LoanFilter};
 use serde::Deserialize;
@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::devices::{device_url, ListQuery};
-use crate::error::status_of;
+use crate::error::{page_refusal, status_of};
 use crate::views::loans as v;
 use crate::{AppError, AppState};
 
@@ -360,22 +360,6 @@ async fn check_out(
     }
 }
 
-/// A refusal to show on the form again; "not allowed", "not found" and failures
-/// get their own pages.
-fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
-    match e {
-        kitroom_app::Error::Refused(r)
-            if !matches!(
-                r.kind,
-                kitroom_app::Kind::NotAllowed | kitroom_app::Kind::NotFound
-            ) =>
-        {
-            Ok(*r)
-        }
-        other => Err(other.into()),
-    }
-}
-
 #[tracing::instrument(skip_all, fields(device.tag = %tag))]
 async fn return_device(
     ctx: Ctx,
@@ -556,16 +540,8 @@ async fn decide(
 
 async fn charging(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::LendToAnyone)?;
-    let filter = DeviceFilter {
-        status: Some(DeviceStatus::ReturnedCharging),
-        page: 1,
-        per_page: 200,
-        ..Default::default()
-    };
-    let devices = state.store().list_devices(&filter).await?;
-    let locations = state.store().list_locations().await?;
-    let settings = state.store().settings().await?;
-    Ok(v::charging(&ctx, &devices.items, &locations, &settings).into_response())
+    let c = kitroom_app::charging::on_charge(state.app(), &ctx.user).await?;
+    Ok(v::charging(&ctx, &c.devices, &c.locations, &c.settings).into_response())
 }
 
 async fn mark_location_ready(
@@ -574,10 +550,9 @@ async fn mark_location_ready(
     Path(location): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::LendToAnyone)?;
-    let n = state
-        .store()
-        .mark_all_ready(ctx.user.actor(), parse_id(&location)?)
-        .await?;
+    let done =
+        kitroom_app::charging::mark_location_ready(state.app(), &ctx.user, &location).await?;
+    let n = done.devices.len();
     set_flash(
         &ctx.session,
         format!(

@@ -1,0 +1,287 @@
+//! The JSON API for the register: list, read, register and edit devices; change a
+//! device's status by hand; charging (what is on charge, one device or a whole
+//! location ready); and disposal. Each write is the same command as its page's
+//! (`kitroom_app::devices`, `charging`, `disposals`), so the same rules and the
+//! same events apply.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kitroom_app::devices::{DeviceInput, Edit, StatusInput};
+use kitroom_app::disposals::DisposalInput;
+use kitroom_core::person::Permission;
+use kitroom_core::Invalid;
+use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::disposals::DisposalRow;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::api::{word, JsonCommand};
+use crate::auth::ApiUser;
+use crate::error::ApiError;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/devices", get(list).post(create))
+        .route("/devices/{tag}", get(read).patch(update))
+        .route("/devices/{tag}/status", post(change_status))
+        .route("/devices/{tag}/ready", post(mark_ready))
+        .route("/devices/{tag}/disposal", get(disposal).post(dispose))
+        .route("/charging", get(charging))
+        .route("/charging/{location}/ready", post(mark_location_ready))
+}
+
+/// A device as the API shows it.
+pub fn device_json(d: &Device) -> Value {
+    let x = &d.details;
+    json!({
+        "tag": x.tag,
+        "kind": x.kind,
+        "make": x.make,
+        "model": x.model,
+        "serial": x.serial,
+        "location": x.location,
+        "status": d.status,
+        "condition": x.condition,
+        "purchased_on": x.purchased_on,
+        "cost_pence": x.cost.map(|c| c.0),
+        "supplier": x.supplier,
+        "warranty_until": x.warranty_until,
+        "notes": x.notes,
+        "encryption": {
+            "state": x.encryption.state,
+            "method": x.encryption.method,
+            "verified_on": x.encryption.verified_on,
+            "verified_by": d.encryption_verified_by,
+        },
+        "passcode_enforced": x.passcode_enforced,
+        "holds_personal_data": x.holds_personal_data,
+        "captures_images": x.captures_images,
+        "last_audited_on": d.last_audited_on,
+    })
+}
+
+/// A disposal record as the API shows it.
+fn disposal_json(x: &DisposalRow) -> Value {
+    json!({
+        "device": x.tag,
+        "disposed_on": x.disposed_on,
+        "method": x.method,
+        "authorised_by": x.authorised_by,
+        "recipient": x.recipient,
+        "recipient_reference": x.recipient_reference,
+        "wipe_evidence": x.wipe_evidence,
+        "cost_pence": x.cost_pence,
+        "purchased_on": x.purchased_on,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ListQuery {
+    status: String,
+    kind: String,
+    location: String,
+    encryption: String,
+    q: String,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ListBody {
+    items: Vec<Value>,
+    total: i64,
+    /// False when a broad search was counted only to 1,001.
+    total_exact: bool,
+    page: i64,
+    per_page: i64,
+}
+
+async fn list(
+    user: ApiUser,
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ViewRegister)?;
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
+    let mut invalid = Invalid::new();
+    let filter = DeviceFilter {
+        status: word(&mut invalid, "status", &q.status),
+        kind: word(&mut invalid, "kind", &q.kind),
+        encryption: word(&mut invalid, "encryption", &q.encryption),
+        location: Some(q.location.clone()).filter(|l| !l.trim().is_empty()),
+        q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
+        page: q.page.unwrap_or(1),
+        per_page: q.per_page.unwrap_or(50),
+    };
+    if filter.page < 1 {
+        invalid.add("page", "page starts at 1.");
+    }
+    if !(1..=200).contains(&filter.per_page) {
+        invalid.add("per_page", "per_page must be between 1 and 200.");
+    }
+    invalid.clone().into_result().map_err(ApiError::invalid)?;
+    let page = state.store().list_devices(&filter).await?;
+    Ok(Json(ListBody {
+        items: page.items.iter().map(device_json).collect(),
+        total: page.total,
+        total_exact: page.total_exact,
+        page: filter.page,
+        per_page: filter.per_page,
+    })
+    .into_response())
+}
+
+/// The device with this tag, or a 404 naming it.
+pub(crate) async fn find(state: &AppState, tag: &str) -> Result<Device, ApiError> {
+    state
+        .store()
+        .device_by_tag(tag)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("A device with tag {tag}")))
+}
+
+async fn read(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ViewRegister)?;
+    Ok(Json(device_json(&find(&state, &tag).await?)).into_response())
+}
+
+/// Registers a device: the register form's command. 201 with the device; a tag
+/// already in use is a 409 naming it.
+async fn create(
+    user: ApiUser,
+    State(state): State<AppState>,
+    JsonCommand(body): JsonCommand<DeviceInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let device = kitroom_app::devices::register(state.app(), &user.0, body).await?;
+    let location = format!(
+        "/api/v1/devices/{}",
+        crate::views::url_encode(device.details.tag.as_str())
+    );
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(device_json(&device)),
+    )
+        .into_response())
+}
+
+/// Edits a device: only the fields sent change (`null` clears one).
+async fn update(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    JsonCommand(body): JsonCommand<DeviceInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    find(&state, &tag).await?;
+    let device = kitroom_app::devices::edit(state.app(), &user.0, &tag, body, Edit::Patch).await?;
+    Ok(Json(device_json(&device)).into_response())
+}
+
+/// `{change, note}`: a status change by hand (`send_to_repair`,
+/// `back_from_repair`, `report_lost`, `found`, `mark_ready`). 409 when the status
+/// machine does not allow it from where the device is.
+async fn change_status(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    JsonCommand(body): JsonCommand<StatusInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let device = kitroom_app::devices::change_status(state.app(), &user.0, &tag, body).await?;
+    Ok(Json(device_json(&device)).into_response())
+}
+
+/// Marks one device on charge ready to lend.
+async fn mark_ready(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::LendToAnyone)?;
+    let device = kitroom_app::charging::mark_ready(state.app(), &user.0, &tag).await?;
+    Ok(Json(device_json(&device)).into_response())
+}
+
+/// What is on charge: `{items, total}`, each device with the minutes its kind
+/// charges for.
+async fn charging(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
+    user.require(Permission::LendToAnyone)?;
+    let c = kitroom_app::charging::on_charge(state.app(), &user.0).await?;
+    let items: Vec<Value> = c
+        .devices
+        .iter()
+        .map(|d| {
+            let mut v = device_json(d);
+            v["charge_minutes"] = json!(c.minutes_for(d));
+            v
+        })
+        .collect();
+    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+}
+
+/// Marks ready every device on charge whose home is this location (its id or its
+/// name): `{location, devices, total}`.
+async fn mark_location_ready(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(location): Path<String>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::LendToAnyone)?;
+    let done = kitroom_app::charging::mark_location_ready(state.app(), &user.0, &location).await?;
+    Ok(Json(json!({
+        "location": done.location,
+        "total": done.devices.len(),
+        "devices": done.devices,
+    }))
+    .into_response())
+}
+
+/// A device's disposal record; 404 when it has not been disposed of.
+async fn disposal(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ViewRegister)?;
+    let device = find(&state, &tag).await?;
+    let record = state
+        .store()
+        .disposal_of(device.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("A disposal of {tag}")))?;
+    Ok(Json(disposal_json(&record)).into_response())
+}
+
+/// `{authorised_by, disposed_on, method, recipient, recipient_reference,
+/// wipe_evidence}`: retires the device with its disposal record. 422 without wipe
+/// evidence for a device that may hold personal data; 409 when it cannot be
+/// retired from where it is (on loan, already retired).
+async fn dispose(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    JsonCommand(body): JsonCommand<DisposalInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::Dispose)?;
+    let done = kitroom_app::disposals::dispose(state.app(), &user.0, &tag, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "device": device_json(&done.device),
+            "disposal": done.record.as_ref().map(disposal_json),
+        })),
+    )
+        .into_response())
+}
