@@ -13,7 +13,13 @@ async fn manager(app: &TestApp) -> (Client, String) {
     (sbm, token)
 }
 
-async fn api(app: &TestApp, token: &str, method: &str, path: &str, body: Option<Value>) -> Response {
+async fn api(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
     let c = Client::new();
     let url = app.url(path);
     let req = match method {
@@ -100,7 +106,14 @@ async fn register_on_page(app: &TestApp, sbm: &Client, tag: &str) {
 }
 
 async fn register_by_api(app: &TestApp, token: &str, tag: &str) {
-    let r = api(app, token, "POST", "/api/v1/devices", Some(laptop_json(tag))).await;
+    let r = api(
+        app,
+        token,
+        "POST",
+        "/api/v1/devices",
+        Some(laptop_json(tag)),
+    )
+    .await;
     assert_eq!(r.status(), 201, "{tag}: {}", r.text().await.unwrap());
 }
 
@@ -123,7 +136,12 @@ async fn registering_and_editing_through_the_page_and_the_api_store_the_same() {
     fields.push(("notes", "Spare".into()));
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = app
-        .submit(&sbm, "/devices/PAGE-1/edit", "/devices/PAGE-1/edit", &fields)
+        .submit(
+            &sbm,
+            "/devices/PAGE-1/edit",
+            "/devices/PAGE-1/edit",
+            &fields,
+        )
         .await;
     assert_eq!(r.status(), 303);
     let r = api(
@@ -151,7 +169,14 @@ async fn registering_and_editing_through_the_page_and_the_api_store_the_same() {
     assert_eq!(page, by_api);
     // a tag already in use: the form is shown again with it beside the tag, and the
     // API answers a conflict naming the field, in the same words
-    let r = api(&app, &token, "POST", "/api/v1/devices", Some(laptop_json("page-1"))).await;
+    let r = api(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/devices",
+        Some(laptop_json("page-1")),
+    )
+    .await;
     assert_eq!(r.status(), 409);
     let problem: Value = r.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "tag");
@@ -201,7 +226,10 @@ async fn status_changes_through_the_api_match_the_page() {
             .await
         }
     };
-    assert_eq!(on_page("send_to_repair", "Cracked screen").await.status(), 303);
+    assert_eq!(
+        on_page("send_to_repair", "Cracked screen").await.status(),
+        303
+    );
     let r = by_api("send_to_repair", "Cracked screen").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "in_repair");
@@ -223,7 +251,10 @@ async fn status_changes_through_the_api_match_the_page() {
     // API names the field (422)
     let r = by_api("check_out", "").await;
     assert_eq!(r.status(), 422);
-    assert_eq!(r.json::<Value>().await.unwrap()["errors"][0]["field"], "change");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["errors"][0]["field"],
+        "change"
+    );
     assert_eq!(on_page("check_out", "").await.status(), 400);
     // back, lost, found, ready
     for change in ["back_from_repair", "report_lost", "found"] {
@@ -255,7 +286,11 @@ async fn charging_through_the_api_matches_the_page() {
     for tag in ["PAGE-1", "API-1"] {
         let mut fields = laptop_form(tag);
         fields.retain(|(k, _)| *k != "location");
-        let place = if tag == "PAGE-1" { "Library" } else { "Trolley B" };
+        let place = if tag == "PAGE-1" {
+            "Library"
+        } else {
+            "Trolley B"
+        };
         fields.push(("location", place.into()));
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(app.register_device(&sbm, &fields).await.status(), 303);
@@ -287,13 +322,28 @@ async fn charging_through_the_api_matches_the_page() {
         .unwrap()
         .id;
     let r = app
-        .submit(&sbm, "/charging", &format!("/charging/{library}/ready"), &[])
+        .submit(
+            &sbm,
+            "/charging",
+            &format!("/charging/{library}/ready"),
+            &[],
+        )
         .await;
     assert_eq!(r.status(), 303);
-    let r = api(&app, &token, "POST", "/api/v1/charging/trolley%20b/ready", None).await;
+    let r = api(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/charging/trolley%20b/ready",
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let done: Value = r.json().await.unwrap();
-    assert_eq!(done, json!({"location": "Trolley B", "total": 1, "devices": ["API-1"]}));
+    assert_eq!(
+        done,
+        json!({"location": "Trolley B", "total": 1, "devices": ["API-1"]})
+    );
     let r = api(&app, &token, "POST", "/api/v1/charging/Nowhere/ready", None).await;
     assert_eq!(r.status(), 404);
     let r = api(&app, &token, "GET", "/api/v1/charging", None).await;
@@ -310,7 +360,10 @@ async fn charging_through_the_api_matches_the_page() {
         events_of(&app, &token, "API-1").await,
     );
     assert_eq!(by_api.len(), 4, "{by_api:?}");
-    assert_eq!(by_api[3].1["note"], "marked ready with the rest of its location");
+    assert_eq!(
+        by_api[3].1["note"],
+        "marked ready with the rest of its location"
+    );
     assert_eq!(page[1..], by_api[1..]);
 }
 
@@ -335,11 +388,23 @@ async fn a_disposal_through_the_api_matches_the_page() {
     });
     // without wipe evidence: 422 on both, beside the same field, in the same words
     let page = app
-        .submit(&sbm, "/devices/PAGE-1/dispose", "/devices/PAGE-1/dispose", &fields)
+        .submit(
+            &sbm,
+            "/devices/PAGE-1/dispose",
+            "/devices/PAGE-1/dispose",
+            &fields,
+        )
         .await;
     assert_eq!(page.status(), 422);
     let page = page.text().await.unwrap();
-    let r = api(&app, &token, "POST", "/api/v1/devices/API-1/disposal", Some(body.clone())).await;
+    let r = api(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/devices/API-1/disposal",
+        Some(body.clone()),
+    )
+    .await;
     assert_eq!(r.status(), 422);
     let problem: Value = r.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "wipe_evidence");
@@ -352,26 +417,51 @@ async fn a_disposal_through_the_api_matches_the_page() {
     let mut with = fields.to_vec();
     with.push(("wipe_evidence", "Certificate DW-2026-0042"));
     let r = app
-        .submit(&sbm, "/devices/PAGE-1/dispose", "/devices/PAGE-1/dispose", &with)
+        .submit(
+            &sbm,
+            "/devices/PAGE-1/dispose",
+            "/devices/PAGE-1/dispose",
+            &with,
+        )
         .await;
     assert_eq!(r.status(), 303);
     let mut body = body;
     body["wipe_evidence"] = json!("Certificate DW-2026-0042");
-    let r = api(&app, &token, "POST", "/api/v1/devices/API-1/disposal", Some(body.clone())).await;
+    let r = api(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/devices/API-1/disposal",
+        Some(body.clone()),
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let done: Value = r.json().await.unwrap();
     assert_eq!(done["device"]["status"], "retired");
-    assert_eq!(done["disposal"]["wipe_evidence"], "Certificate DW-2026-0042");
+    assert_eq!(
+        done["disposal"]["wipe_evidence"],
+        "Certificate DW-2026-0042"
+    );
     let r = api(&app, &token, "GET", "/api/v1/devices/API-1/disposal", None).await;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["recipient_reference"], "CBDU123456");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["recipient_reference"],
+        "CBDU123456"
+    );
     // disposing of it again: the status machine refuses, 409 on both
     let page = app
         .submit(&sbm, "/devices/PAGE-1", "/devices/PAGE-1/dispose", &with)
         .await;
     assert_eq!(page.status(), 409);
     let page = page.text().await.unwrap();
-    let r = api(&app, &token, "POST", "/api/v1/devices/API-1/disposal", Some(body)).await;
+    let r = api(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/devices/API-1/disposal",
+        Some(body),
+    )
+    .await;
     assert_eq!(r.status(), 409);
     let words = r.json::<Value>().await.unwrap()["detail"]
         .as_str()
@@ -392,6 +482,13 @@ async fn a_disposal_through_the_api_matches_the_page() {
     assert_eq!(page, by_api);
     // a borrower's token may not dispose of anything
     let jo = app.api_token("jo", "borrower").await;
-    let r = api(&app, &jo, "POST", "/api/v1/devices/PAGE-1/disposal", Some(json!({}))).await;
+    let r = api(
+        &app,
+        &jo,
+        "POST",
+        "/api/v1/devices/PAGE-1/disposal",
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(r.status(), 403);
 }

@@ -89,8 +89,10 @@ pub async fn dispose(
                 let device = get_device(conn, device.id).await?;
                 let details = input.parse(device.details.holds_personal_data, today)?;
                 device.status.apply(StatusChange::Retire)?;
-                kitroom_store::disposals::insert_disposal_in(conn, &actor, device.id, &details, now)
-                    .await?;
+                kitroom_store::disposals::insert_disposal_in(
+                    conn, &actor, device.id, &details, now,
+                )
+                .await?;
                 Ok::<_, Error>(
                     kitroom_store::devices::apply_change(
                         conn,

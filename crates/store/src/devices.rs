@@ -157,7 +157,11 @@ async fn tag_clash(
     Ok(tag_holder_in(conn, tag, except)
         .await?
         .map(|(existing, make, model)| {
-            Invalid::one("tag", kitroom_core::device::tag_in_use(&existing, &make, &model)).into()
+            Invalid::one(
+                "tag",
+                kitroom_core::device::tag_in_use(&existing, &make, &model),
+            )
+            .into()
         }))
 }
 
@@ -515,7 +519,15 @@ impl Store {
                 let after = get_device(conn, id).await?;
                 let changes = changed_fields(&before.details, &after.details);
                 if !changes.is_empty() {
-                    append(conn, &actor, "device.updated", &after.subject(), changes.into(), now).await?;
+                    append(
+                        conn,
+                        &actor,
+                        "device.updated",
+                        &after.subject(),
+                        changes.into(),
+                        now,
+                    )
+                    .await?;
                 }
                 Ok(after)
             })

@@ -288,8 +288,7 @@ async fn update(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let device = device(&state, &tag).await?;
-    match kitroom_app::devices::edit(state.app(), &ctx.user, &tag, input.clone(), Edit::Whole)
-        .await
+    match kitroom_app::devices::edit(state.app(), &ctx.user, &tag, input.clone(), Edit::Whole).await
     {
         Ok(d) => {
             set_flash(&ctx.session, format!("Changes to {} saved.", d.details.tag)).await?;
@@ -311,8 +310,7 @@ async fn change_status(
     FormBody(input): FormBody<StatusInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let d = match kitroom_app::devices::change_status(state.app(), &ctx.user, &tag, input).await
-    {
+    let d = match kitroom_app::devices::change_status(state.app(), &ctx.user, &tag, input).await {
         Ok(d) => d,
         Err(e) => {
             let refusal = page_refusal(e)?;
