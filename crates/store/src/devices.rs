@@ -479,6 +479,11 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, t: &str) {
 impl Store {
     /// Registers a device. Its location is created if this is the first time the name
     /// is used.
+    ///
+    /// Only for filling a store without a person at the desk (`kitroom demo`, the
+    /// store's and the harness's tests): the pages and the API register through
+    /// `kitroom_app::devices::register`, which decides the same from the same
+    /// `*_in` functions. To be removed once those callers go through the app layer.
     pub async fn create_device(
         &self,
         actor: Actor,
@@ -501,6 +506,9 @@ impl Store {
 
     /// Changes a device's details and records each field that changed, before and
     /// after. Recording a new encryption verification names the actor as verifier.
+    ///
+    /// Only for `kitroom demo` and tests, like [`Store::create_device`]; the pages
+    /// and the API edit through `kitroom_app::devices::edit`.
     pub async fn update_device(
         &self,
         actor: Actor,
@@ -535,8 +543,9 @@ impl Store {
         .await
     }
 
-    /// Moves a device through its status machine, with an optional note.
     /// Moves a device through its status machine by hand, with an optional note.
+    /// Only for `kitroom demo` and tests, like [`Store::create_device`]; the pages
+    /// and the API go through `kitroom_app::devices::change_status`.
     /// Check-out and return go through loans ([`Store::check_out`]); a device
     /// reported lost while on loan closes its loan as lost. A device coming back
     /// (found, or back from repair) goes on charge.
