@@ -12,8 +12,9 @@ use kitroom_core::{FieldError, Invalid};
 use kitroom_store::devices::{get_device, Device};
 use kitroom_store::events::append;
 use kitroom_store::people::Person;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::input::{Flag, Number};
 use crate::{App, Error, Kind, Refusal};
@@ -27,49 +28,79 @@ fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 }
 
 /// A device's encryption as the API nests it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EncryptionInput {
+    /// `unknown`, `encrypted` or `not_encrypted`; kept as it was when missing.
+    #[schema(example = "encrypted")]
     pub state: Option<String>,
+    /// `bitlocker`, `filevault`, `chromeos`, `ipados` or `other`; `null` clears it.
     #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     pub method: Option<Option<String>>,
+    /// The day someone checked the device's settings, `YYYY-MM-DD`; `null` clears it.
+    /// A new date records the caller as the person who verified it.
     #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Date)]
     pub verified_on: Option<Option<String>>,
 }
 
 /// A device's fields as sent: the register's form (flat, a cost in pounds, ticked
 /// boxes) or the API's JSON (`cost_pence`, `encryption: {state, method,
 /// verified_on}`, `true`/`false`). A field not sent is left as it was (on a new
-/// device: empty); on the page every field is sent, an unticked box as nothing.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// device: empty; registering needs `tag`, `kind` and `location`); on the page
+/// every field is sent, an unticked box as nothing. A field it does not know is
+/// refused, not ignored.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeviceInput {
+    /// The asset tag, exactly as printed on the label, like `LAP-0042`.
     pub tag: Option<String>,
+    /// `ipad`, `tablet`, `laptop`, `chromebook`, `desktop`, `camera`, `phone` or
+    /// `other`.
+    #[schema(example = "laptop")]
     pub kind: Option<String>,
     pub make: Option<String>,
     pub model: Option<String>,
     pub serial: Option<String>,
+    /// Its home location's name; a new name adds a new location.
     pub location: Option<String>,
+    /// `good`, `fair`, `poor` or `damaged`.
+    #[schema(example = "good")]
     pub condition: Option<String>,
+    /// `YYYY-MM-DD`; `null` clears it.
     #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Date)]
     pub purchased_on: Option<Option<String>>,
-    /// Pounds and pence as typed ("£1,299.00"): the page.
+    /// Pounds and pence as typed ("£1,299.00"): the page's form.
     pub cost: Option<String>,
-    /// Whole pence: the API.
+    /// Whole pence, zero or more; `null` clears it.
     #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub cost_pence: Option<Option<Number>>,
     pub supplier: Option<String>,
+    /// `YYYY-MM-DD`; `null` clears it.
     #[serde(deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Date)]
     pub warranty_until: Option<Option<String>>,
     pub notes: Option<String>,
-    /// The page's flat encryption fields.
+    /// The page's form: the encryption state (the API nests it in `encryption`).
     pub encryption_state: Option<String>,
+    /// The page's form: the encryption method.
     pub encryption_method: Option<String>,
+    /// The page's form: the day the encryption was last verified.
     pub encryption_verified_on: Option<String>,
     /// The API's nested encryption.
     pub encryption: Option<EncryptionInput>,
+    /// A passcode or password lock is enforced.
+    #[schema(value_type = Option<bool>)]
     pub passcode_enforced: Option<Flag>,
+    /// It may hold personal data: it then leaves the school only with the head
+    /// teacher's authorisation, and is disposed of only with wipe evidence.
+    #[schema(value_type = Option<bool>)]
     pub holds_personal_data: Option<Flag>,
+    /// It takes photos or video.
+    #[schema(value_type = Option<bool>)]
     pub captures_images: Option<Flag>,
 }
 
@@ -319,13 +350,17 @@ pub async fn edit(
 
 /// A status change as sent: the device page's "Change status" form, or the API's
 /// JSON body. `change` is the move's word (`send_to_repair`, `back_from_repair`,
-/// `report_lost`, `found`, `mark_ready`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// `report_lost`, `found`, `mark_ready`). A field it does not know is refused.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct StatusInput {
+    /// `send_to_repair`, `back_from_repair`, `report_lost`, `found` or `mark_ready`.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(example = "send_to_repair")]
     pub change: String,
+    /// Why, for the activity log; up to 500 characters.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub note: String,
 }
 

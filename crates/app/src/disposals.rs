@@ -12,28 +12,38 @@ use kitroom_core::person::Permission;
 use kitroom_store::devices::{get_device, Device};
 use kitroom_store::disposals::DisposalRow;
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{App, Error, Refusal};
 
-/// A disposal as sent: the disposal page's form or the API's JSON body.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// A disposal as sent: the disposal page's form or the API's JSON body. A field it
+/// does not know is refused, not ignored.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct DisposalInput {
+    /// Who authorised it: name and role, for example "Ruth Okafor, head teacher".
     #[serde(deserialize_with = "crate::input::text_or_null")]
     pub authorised_by: String,
-    /// The day it went (today when empty).
+    /// The day it went, `YYYY-MM-DD` (today when empty).
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>, format = Date)]
     pub disposed_on: String,
     /// `recycled`, `sold`, `donated`, `destroyed` or `returned_to_lessor`.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(example = "recycled")]
     pub method: String,
+    /// The recycler, buyer, charity or lessor who received it.
     #[serde(deserialize_with = "crate::input::text_or_null")]
     pub recipient: String,
+    /// Their reference, for example a waste carrier's licence number.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub recipient_reference: String,
-    /// Required for a device that may hold personal data.
+    /// Evidence its data was wiped or destroyed (a certificate number); required
+    /// for a device that may hold personal data.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub wipe_evidence: String,
 }
 

@@ -15,6 +15,8 @@
 //! - [`devices`]: registering and editing a device, and its status changes by hand.
 //! - [`charging`]: devices on charge, and marking them ready.
 //! - [`disposals`]: retiring a device with its disposal record.
+//! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
+//!   moving a device found elsewhere to where it was found.
 
 pub mod charging;
 pub mod devices;
@@ -23,6 +25,7 @@ pub mod error;
 pub mod input;
 pub mod loans;
 pub mod people;
+pub mod stocktakes;
 
 use std::sync::Arc;
 

@@ -4,11 +4,10 @@
 //! (`kitroom_app::devices`, `charging`, `disposals`), so the same rules and the
 //! same events apply.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use kitroom_app::devices::{DeviceInput, Edit, StatusInput};
 use kitroom_app::disposals::DisposalInput;
 use kitroom_core::person::Permission;
@@ -17,21 +16,25 @@ use kitroom_store::devices::{Device, DeviceFilter};
 use kitroom_store::disposals::DisposalRow;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::{word, JsonCommand};
+use crate::api::{word, JsonBody, QueryParams};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/devices", get(list).post(create))
-        .route("/devices/{tag}", get(read).patch(update))
-        .route("/devices/{tag}/status", post(change_status))
-        .route("/devices/{tag}/ready", post(mark_ready))
-        .route("/devices/{tag}/disposal", get(disposal).post(dispose))
-        .route("/charging", get(charging))
-        .route("/charging/{location}/ready", post(mark_location_ready))
+/// The register's, charging's and disposal's operations, each registered with its
+/// OpenAPI description (see [`crate::openapi`]).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update))
+        .routes(routes!(change_status))
+        .routes(routes!(mark_ready))
+        .routes(routes!(disposal, dispose))
+        .routes(routes!(charging))
+        .routes(routes!(mark_location_ready))
 }
 
 /// A device as the API shows it.
@@ -79,16 +82,40 @@ fn disposal_json(x: &DisposalRow) -> Value {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Without it, retired devices are left out.
+    #[param(schema_with = device_statuses)]
     status: String,
+    #[param(schema_with = device_kinds)]
     kind: String,
+    /// A location's name.
     location: String,
+    #[param(schema_with = encryption_states)]
     encryption: String,
+    /// Matches tag, serial number, make or model.
     q: String,
+    #[param(minimum = 1)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
+}
+
+fn device_statuses() -> utoipa::openapi::Object {
+    use kitroom_core::device::DeviceStatus;
+    crate::openapi::filter_words(DeviceStatus::ALL.iter().map(|w| w.as_str()))
+}
+
+fn device_kinds() -> utoipa::openapi::Object {
+    use kitroom_core::device::DeviceKind;
+    crate::openapi::filter_words(DeviceKind::ALL.iter().map(|w| w.as_str()))
+}
+
+fn encryption_states() -> utoipa::openapi::Object {
+    use kitroom_core::device::EncryptionState;
+    crate::openapi::filter_words(EncryptionState::ALL.iter().map(|w| w.as_str()))
 }
 
 #[derive(Serialize)]
@@ -101,14 +128,23 @@ struct ListBody {
     per_page: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/devices",
+    tag = "devices",
+    summary = "A page of devices and the total",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The page: `items`, `total`, `total_exact`, `page`, `per_page`.", body = Object),
+        (status = 403, description = "This account may not see the register."),
+    )
+)]
 async fn list(
     user: ApiUser,
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ViewRegister)?;
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
     let mut invalid = Invalid::new();
     let filter = DeviceFilter {
         status: word(&mut invalid, "status", &q.status),
@@ -146,6 +182,18 @@ pub(crate) async fn find(state: &AppState, tag: &str) -> Result<Device, ApiError
         .ok_or_else(|| ApiError::not_found(&format!("A device with tag {tag}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/devices/{tag}",
+    tag = "devices",
+    summary = "One device",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    responses(
+        (status = 200, description = "The device.", body = Object),
+        (status = 403, description = "This account may not see the register."),
+        (status = 404, description = "No device has that tag."),
+    )
+)]
 async fn read(
     user: ApiUser,
     State(state): State<AppState>,
@@ -157,10 +205,22 @@ async fn read(
 
 /// Registers a device: the register form's command. 201 with the device; a tag
 /// already in use is a 409 naming it.
+#[utoipa::path(
+    post,
+    path = "/devices",
+    tag = "devices",
+    summary = "Register a device (manager or admin); it needs `tag`, `kind` and `location`",
+    request_body = DeviceInput,
+    responses(
+        (status = 201, description = "Registered; Location names the new device.", body = Object),
+        (status = 403, description = "Only a manager or admin may register devices."),
+        (status = 409, description = "A device already has that tag."),
+    )
+)]
 async fn create(
     user: ApiUser,
     State(state): State<AppState>,
-    JsonCommand(body): JsonCommand<DeviceInput>,
+    JsonBody(body): JsonBody<DeviceInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let device = kitroom_app::devices::register(state.app(), &user.0, body).await?;
@@ -177,11 +237,25 @@ async fn create(
 }
 
 /// Edits a device: only the fields sent change (`null` clears one).
+#[utoipa::path(
+    patch,
+    path = "/devices/{tag}",
+    tag = "devices",
+    summary = "Change some of a device's details (manager or admin); fields not sent are kept, `null` clears a nullable one",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    request_body = DeviceInput,
+    responses(
+        (status = 200, description = "The device after the change.", body = Object),
+        (status = 403, description = "Only a manager or admin may edit devices."),
+        (status = 404, description = "No device has that tag."),
+        (status = 409, description = "Another device already has the new tag."),
+    )
+)]
 async fn update(
     user: ApiUser,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    JsonCommand(body): JsonCommand<DeviceInput>,
+    JsonBody(body): JsonBody<DeviceInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     find(&state, &tag).await?;
@@ -192,11 +266,25 @@ async fn update(
 /// `{change, note}`: a status change by hand (`send_to_repair`,
 /// `back_from_repair`, `report_lost`, `found`, `mark_ready`). 409 when the status
 /// machine does not allow it from where the device is.
+#[utoipa::path(
+    post,
+    path = "/devices/{tag}/status",
+    tag = "devices",
+    summary = "Change a device's status by hand: to repair, back from repair, lost, found, ready (manager or admin)",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    request_body = StatusInput,
+    responses(
+        (status = 200, description = "The device after the change.", body = Object),
+        (status = 403, description = "Only a manager or admin may change a device's status."),
+        (status = 404, description = "No device has that tag."),
+        (status = 409, description = "That change is not possible from the device's status now."),
+    )
+)]
 async fn change_status(
     user: ApiUser,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    JsonCommand(body): JsonCommand<StatusInput>,
+    JsonBody(body): JsonBody<StatusInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let device = kitroom_app::devices::change_status(state.app(), &user.0, &tag, body).await?;
@@ -204,6 +292,19 @@ async fn change_status(
 }
 
 /// Marks one device on charge ready to lend.
+#[utoipa::path(
+    post,
+    path = "/devices/{tag}/ready",
+    tag = "charging",
+    summary = "Mark one device on charge ready to lend",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    responses(
+        (status = 200, description = "The device, now available.", body = Object),
+        (status = 403, description = "Only those who lend to anyone mark devices ready."),
+        (status = 404, description = "No device has that tag."),
+        (status = 409, description = "The device is not on charge."),
+    )
+)]
 async fn mark_ready(
     user: ApiUser,
     State(state): State<AppState>,
@@ -216,6 +317,16 @@ async fn mark_ready(
 
 /// What is on charge: `{items, total}`, each device with the minutes its kind
 /// charges for.
+#[utoipa::path(
+    get,
+    path = "/charging",
+    tag = "charging",
+    summary = "The devices on charge, each with the minutes its kind charges for",
+    responses(
+        (status = 200, description = "`{items, total}`; each item a device with `charge_minutes`.", body = Object),
+        (status = 403, description = "Only those who lend to anyone see what is on charge."),
+    )
+)]
 async fn charging(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::LendToAnyone)?;
     let c = kitroom_app::charging::on_charge(state.app(), &user.0).await?;
@@ -233,6 +344,18 @@ async fn charging(user: ApiUser, State(state): State<AppState>) -> Result<Respon
 
 /// Marks ready every device on charge whose home is this location (its id or its
 /// name): `{location, devices, total}`.
+#[utoipa::path(
+    post,
+    path = "/charging/{location}/ready",
+    tag = "charging",
+    summary = "Mark ready every device on charge whose home is this location",
+    params(("location" = String, Path, description = "The location's id, or its name in any case.")),
+    responses(
+        (status = 200, description = "`{location, devices, total}`: the tags marked ready.", body = Object),
+        (status = 403, description = "Only those who lend to anyone mark devices ready."),
+        (status = 404, description = "No location has that id or name."),
+    )
+)]
 async fn mark_location_ready(
     user: ApiUser,
     State(state): State<AppState>,
@@ -249,6 +372,18 @@ async fn mark_location_ready(
 }
 
 /// A device's disposal record; 404 when it has not been disposed of.
+#[utoipa::path(
+    get,
+    path = "/devices/{tag}/disposal",
+    tag = "devices",
+    summary = "A device's disposal record",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    responses(
+        (status = 200, description = "The disposal record.", body = Object),
+        (status = 403, description = "This account may not see the register."),
+        (status = 404, description = "No device has that tag, or it has not been disposed of."),
+    )
+)]
 async fn disposal(
     user: ApiUser,
     State(state): State<AppState>,
@@ -268,11 +403,26 @@ async fn disposal(
 /// wipe_evidence}`: retires the device with its disposal record. 422 without wipe
 /// evidence for a device that may hold personal data; 409 when it cannot be
 /// retired from where it is (on loan, already retired).
+#[utoipa::path(
+    post,
+    path = "/devices/{tag}/disposal",
+    tag = "devices",
+    summary = "Retire a device with its disposal record",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    request_body = DisposalInput,
+    responses(
+        (status = 201, description = "`{device, disposal}`: the retired device and its record.", body = Object),
+        (status = 403, description = "Only those who may dispose of devices."),
+        (status = 404, description = "No device has that tag."),
+        (status = 409, description = "It cannot be retired from where it is (on loan, already retired)."),
+        (status = 422, description = "A field is missing or wrong, or wipe evidence is missing for a device that may hold personal data."),
+    )
+)]
 async fn dispose(
     user: ApiUser,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    JsonCommand(body): JsonCommand<DisposalInput>,
+    JsonBody(body): JsonBody<DisposalInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Dispose)?;
     let done = kitroom_app::disposals::dispose(state.app(), &user.0, &tag, body).await?;
