@@ -492,3 +492,55 @@ async fn a_disposal_through_the_api_matches_the_page() {
     .await;
     assert_eq!(r.status(), 403);
 }
+
+/// A script filtering the register by a status made only of white space (a stray
+/// line break) would get every device back as if it had asked for none, instead
+/// of being told the filter word is wrong.
+#[tokio::test]
+async fn a_filter_word_of_white_space_is_refused_not_ignored() {
+    let app = spawn_app().await;
+    let token = app.api_token("sbm", "manager").await;
+    for query in ["status=%0A", "kind=%20", "encryption=%09"] {
+        let r = app
+            .api_get(&token, &format!("/api/v1/devices?{query}"))
+            .await;
+        assert_eq!(r.status(), 422, "{query}");
+        let p: Value = r.json().await.unwrap();
+        let field = query.split('=').next().unwrap();
+        assert_eq!(p["errors"][0]["field"], field, "{query}: {p}");
+    }
+    let r = app.api_get(&token, "/api/v1/devices?status=").await;
+    assert_eq!(r.status(), 200, "an empty filter is no filter");
+}
+
+/// A script sending a status change the status machine never makes by hand (or
+/// none) would not learn from the API's document which words it may send.
+#[tokio::test]
+async fn the_document_lists_the_status_changes_made_by_hand() {
+    let app = spawn_app().await;
+    let token = app.api_token("sbm", "manager").await;
+    let doc: Value = app
+        .api_get(&token, "/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let schema = &doc["components"]["schemas"]["StatusInput"];
+    assert_eq!(schema["required"], json!(["change"]), "{schema}");
+    let words: Vec<&str> = schema["properties"]["change"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "mark_ready",
+            "send_to_repair",
+            "back_from_repair",
+            "report_lost",
+            "found"
+        ]
+    );
+}

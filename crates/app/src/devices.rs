@@ -354,14 +354,37 @@ pub async fn edit(
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct StatusInput {
-    /// `send_to_repair`, `back_from_repair`, `report_lost`, `found` or `mark_ready`.
+    /// The move: one the status machine offers by hand.
     #[serde(deserialize_with = "crate::input::text_or_null")]
-    #[schema(example = "send_to_repair")]
+    #[schema(schema_with = changes_by_hand, required = true)]
     pub change: String,
-    /// Why, for the activity log; up to 500 characters.
+    /// Why, for the activity log; up to 500 characters, no control characters
+    /// but line breaks and tabs.
     #[serde(deserialize_with = "crate::input::text_or_null")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$")]
     pub note: String,
+}
+
+/// Whether the status machine offers this move by hand from some status: checking
+/// out and returning happen through a loan, retiring through a disposal.
+pub fn by_hand(change: StatusChange) -> bool {
+    core_device::DeviceStatus::ALL
+        .iter()
+        .any(|s| s.manual_changes().contains(&change))
+}
+
+/// The schema of a status change's word: one of the moves made by hand.
+fn changes_by_hand() -> utoipa::openapi::Object {
+    let words: Vec<&str> = StatusChange::ALL
+        .iter()
+        .filter(|c| by_hand(**c))
+        .map(|c| c.as_str())
+        .collect();
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(words))
+        .description(Some("The move: one the status machine offers by hand."))
+        .build()
 }
 
 /// A status change made by hand, read and checked.
@@ -385,14 +408,9 @@ impl TryFrom<StatusInput> for ChangeStatus {
                 },
             )
             .and_then(|c| {
-                // Checking out and returning happen through a loan, retiring through
-                // a disposal: the status machine offers them nowhere by hand.
-                let by_hand = core_device::DeviceStatus::ALL
-                    .iter()
-                    .any(|s| s.manual_changes().contains(&c));
                 invalid.check(
                     "change",
-                    if by_hand {
+                    if by_hand(c) {
                         Ok(c)
                     } else {
                         Err("That change is made through a loan or a disposal, not here.".into())

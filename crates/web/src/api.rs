@@ -140,14 +140,15 @@ fn incident_statuses() -> utoipa::openapi::Object {
     crate::openapi::filter_words(IncidentStatus::ALL.iter().map(|w| w.as_str()))
 }
 
-/// The filter words of a list's query string: empty is no filter, a wrong word is
+/// The filter words of a list's query string: empty is no filter, a wrong word
+/// (white space too: it is not empty, as the document's list of words says) is
 /// refused under its field.
 pub(crate) fn word<T: std::str::FromStr<Err = String>>(
     invalid: &mut Invalid,
     field: &'static str,
     s: &str,
 ) -> Option<T> {
-    if s.trim().is_empty() {
+    if s.is_empty() {
         None
     } else {
         invalid.check(field, s.parse())
