@@ -59,7 +59,8 @@ SERVER=$!
 # They refuse, with 422 and a problem naming the field, values that fit the JSON
 # types but break a rule the schema does not state: names that must exist (a
 # borrower, an accessory, a person to filter by), an asset tag's form, dates in the
-# right order or not in the future, what to book (one device, one set or N of a
+# right order or not in the future, wipe evidence for a device that may hold
+# personal data, what to book (one device, one set or N of a
 # kind), the policy's and signature's required text. Stating those rules in the
 # schema would describe core's validation a second time by hand; until the
 # application layer (issue 15) gives each command one parsed type, the HTTP tests
@@ -71,6 +72,7 @@ RULES_BEYOND_SCHEMA=(
     "GET /bookings"
     "POST /devices"
     "PATCH /devices/{tag}"
+    "POST /devices/{tag}/disposal"
     "POST /devices/{tag}/checkout"
     "POST /devices/{tag}/return"
     "POST /devices/{tag}/incidents"

@@ -3,6 +3,7 @@
 mod accessories;
 mod accounts;
 mod api;
+mod api_devices;
 mod api_incidents;
 mod api_loans;
 mod api_people;

@@ -153,6 +153,13 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/api/v1/devices", "/api/v1/devices", r#"{"kind": "ipad", "location": "Hall", "tag": "API-:me"}"#, "UFFOO"),
     ("GET", "/api/v1/devices/{tag}", "/api/v1/devices/LAP-1", "", "UOOOO"),
     ("PATCH", "/api/v1/devices/{tag}", "/api/v1/devices/LAP-1", r#"{"notes": "Checked"}"#, "UFFOO"),
+    ("POST", "/api/v1/devices/{tag}/status", "/api/v1/devices/LAP-3/status", r#"{"change": "send_to_repair"}"#, "UFFOO"),
+    ("POST", "/api/v1/devices/{tag}/ready", "/api/v1/devices/LAP-3/ready", "", "UFFOO"),
+    // LAP-3 is never disposed of here: its record is not there for anyone
+    ("GET", "/api/v1/devices/{tag}/disposal", "/api/v1/devices/LAP-3/disposal", "", "UNNNN"),
+    ("POST", "/api/v1/devices/{tag}/disposal", "/api/v1/devices/LAP-3/disposal", r#"{"method": "recycled"}"#, "UFFOO"),
+    ("GET", "/api/v1/charging", "/api/v1/charging", "", "UFFOO"),
+    ("POST", "/api/v1/charging/{location}/ready", "/api/v1/charging/:location/ready", "", "UFFOO"),
     ("POST", "/api/v1/devices/{tag}/checkout", "/api/v1/devices/LAP-1/checkout", r#"{"borrower": "other"}"#, "UFFOO"),
     ("POST", "/api/v1/devices/{tag}/return", "/api/v1/devices/LAP-2/return", r#"{"on_charge": true}"#, "UFFOO"),
     ("POST", "/api/v1/devices/{tag}/incidents", "/api/v1/devices/LAP-1/incidents", r#"{"kind": "damage", "description": "Dent"}"#, "UOOOO"),

@@ -21,11 +21,17 @@
 //!   the one in force.
 //! - [`incidents`]: damage, loss and theft, and change requests.
 //! - [`offsite`]: the head's authorisations to take a device off site.
+//! - [`devices`]: registering and editing a device, and its status changes by hand.
+//! - [`charging`]: devices on charge, and marking them ready.
+//! - [`disposals`]: retiring a device with its disposal record.
 //! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
 //!   moving a device found elsewhere to where it was found.
 
 pub mod accounts;
 pub mod calendar;
+pub mod charging;
+pub mod devices;
+pub mod disposals;
 pub mod error;
 pub mod incidents;
 pub mod input;

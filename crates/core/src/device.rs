@@ -618,6 +618,19 @@ impl DeviceInput {
     }
 }
 
+/// Why a tag cannot be used: it is already on another device (`existing` as
+/// written there, with its make and model).
+pub fn tag_in_use(existing: &str, make: &str, model: &str) -> String {
+    let what = format!("{make} {model}");
+    let what = what.trim();
+    let what = if what.is_empty() {
+        String::new()
+    } else {
+        format!(" ({what})")
+    };
+    format!("The asset tag {existing} is already on another device{what}. Each device needs its own tag.")
+}
+
 /// A location's name: a room or place in the school, such as "Computer room".
 pub fn location_name(s: &str) -> Result<String, String> {
     let name = invalid::required_text(s, "Location", 80)?;

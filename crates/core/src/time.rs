@@ -10,3 +10,9 @@ pub fn school_time(t: DateTime<Utc>) -> String {
         .format("%a %-d %b %Y, %H:%M")
         .to_string()
 }
+
+/// The school's date at `t` (in London, so just after midnight in summer is the
+/// new day).
+pub fn school_date(t: DateTime<Utc>) -> chrono::NaiveDate {
+    t.with_timezone(&London).date_naive()
+}

@@ -114,7 +114,7 @@ const SELECT: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.n
     from device d join location l on l.id = d.location_id left join person p on p.id = d.encryption_verified_by";
 
 /// The fields of a device as the activity log records them.
-fn details_json(d: &DeviceDetails) -> Map<String, Value> {
+pub fn details_json(d: &DeviceDetails) -> Map<String, Value> {
     let v = json!({
         "tag": d.tag, "kind": d.kind, "make": d.make, "model": d.model, "serial": d.serial,
         "location": d.location, "condition": d.condition, "purchased_on": d.purchased_on,
@@ -129,11 +129,13 @@ fn details_json(d: &DeviceDetails) -> Map<String, Value> {
     }
 }
 
-async fn tag_clash(
+/// The device that already carries `tag` (whatever its case), other than `except`:
+/// its tag as written, make and model.
+pub async fn tag_holder_in(
     conn: &mut SqliteConnection,
     tag: &AssetTag,
     except: Option<Uuid>,
-) -> Result<Option<StoreError>, StoreError> {
+) -> Result<Option<(String, String, String)>, StoreError> {
     let other: Option<(String, String, String, String)> =
         sqlx::query_as("select id, tag, make, model from device where tag = ? collate nocase")
             .bind(tag.as_str())
@@ -141,24 +143,33 @@ async fn tag_clash(
             .await?;
     Ok(match other {
         Some((id, existing, make, model)) if Some(parse_uuid(&id)?) != except => {
-            let what = format!("{make} {model}");
-            let what = what.trim();
-            let what = if what.is_empty() {
-                String::new()
-            } else {
-                format!(" ({what})")
-            };
-            Some(Invalid::one("tag", format!("The asset tag {existing} is already on another device{what}. Each device needs its own tag.")).into())
+            Some((existing, make, model))
         }
         _ => None,
     })
+}
+
+async fn tag_clash(
+    conn: &mut SqliteConnection,
+    tag: &AssetTag,
+    except: Option<Uuid>,
+) -> Result<Option<StoreError>, StoreError> {
+    Ok(tag_holder_in(conn, tag, except)
+        .await?
+        .map(|(existing, make, model)| {
+            Invalid::one(
+                "tag",
+                kitroom_core::device::tag_in_use(&existing, &make, &model),
+            )
+            .into()
+        }))
 }
 
 /// Writes a new device and its `device.registered` event inside the caller's
 /// transaction, at `location_id`. The caller has checked its tag is free. Recording a
 /// verification date names the actor as verifier. `source` (such as "CSV import, line
 /// 7") is added to the event when given.
-pub(crate) async fn insert_device(
+pub async fn insert_device(
     conn: &mut SqliteConnection,
     actor: &Actor,
     details: &DeviceDetails,
@@ -217,6 +228,67 @@ pub(crate) async fn insert_device(
     )
     .await?;
     Ok(id)
+}
+
+/// Writes a device's new details inside the caller's transaction. A changed
+/// encryption record with a verification date names the actor as its verifier.
+pub async fn update_device_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+    d: &DeviceDetails,
+    location_id: Uuid,
+    before: &Device,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let encryption_changed = before.details.encryption != d.encryption;
+    sqlx::query(
+        "update device set tag = ?, kind = ?, make = ?, model = ?, serial = ?, location_id = ?, condition = ?,
+           purchased_on = ?, cost_pence = ?, supplier = ?, warranty_until = ?, notes = ?, encryption_state = ?,
+           encryption_method = ?, encryption_verified_on = ?,
+           encryption_verified_by = case when ? then ? else encryption_verified_by end,
+           passcode_enforced = ?, holds_personal_data = ?, captures_images = ?, updated_at = ?
+         where id = ?",
+    )
+    .bind(d.tag.as_str())
+    .bind(d.kind.as_str())
+    .bind(&d.make)
+    .bind(&d.model)
+    .bind(&d.serial)
+    .bind(location_id.to_string())
+    .bind(d.condition.as_str())
+    .bind(d.purchased_on.map(|x| x.to_string()))
+    .bind(d.cost.map(|c| c.0))
+    .bind(&d.supplier)
+    .bind(d.warranty_until.map(|x| x.to_string()))
+    .bind(&d.notes)
+    .bind(d.encryption.state.as_str())
+    .bind(d.encryption.method.map(|m| m.as_str()))
+    .bind(d.encryption.verified_on.map(|x| x.to_string()))
+    .bind(encryption_changed)
+    .bind(d.encryption.verified_on.and(actor.id).map(|p| p.to_string()))
+    .bind(d.passcode_enforced)
+    .bind(d.holds_personal_data)
+    .bind(d.captures_images)
+    .bind(time_text(now))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What changed between two versions of a device, field by field, as the activity
+/// log records an edit: `{field: {from, to}}`.
+pub fn changed_fields(before: &DeviceDetails, after: &DeviceDetails) -> Map<String, Value> {
+    let old = details_json(before);
+    let mut changes = Map::new();
+    for (field, new) in details_json(after) {
+        let old = old.get(&field).cloned().unwrap_or(Value::Null);
+        if old != new {
+            changes.insert(field, json!({"from": old, "to": new}));
+        }
+    }
+    changes
 }
 
 pub async fn get_device(conn: &mut SqliteConnection, id: Uuid) -> Result<Device, StoreError> {
@@ -407,6 +479,11 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, t: &str) {
 impl Store {
     /// Registers a device. Its location is created if this is the first time the name
     /// is used.
+    ///
+    /// Only for filling a store without a person at the desk (`kitroom demo`, the
+    /// store's and the harness's tests): the pages and the API register through
+    /// `kitroom_app::devices::register`, which decides the same from the same
+    /// `*_in` functions. To be removed once those callers go through the app layer.
     pub async fn create_device(
         &self,
         actor: Actor,
@@ -429,6 +506,9 @@ impl Store {
 
     /// Changes a device's details and records each field that changed, before and
     /// after. Recording a new encryption verification names the actor as verifier.
+    ///
+    /// Only for `kitroom demo` and tests, like [`Store::create_device`]; the pages
+    /// and the API edit through `kitroom_app::devices::edit`.
     pub async fn update_device(
         &self,
         actor: Actor,
@@ -443,51 +523,19 @@ impl Store {
                     return Err(clash);
                 }
                 let location_id = find_or_create(conn, &actor, &details.location, now).await?;
-                let d = &details;
-                let encryption_changed = before.details.encryption != d.encryption;
-                sqlx::query(
-                    "update device set tag = ?, kind = ?, make = ?, model = ?, serial = ?, location_id = ?, condition = ?,
-                       purchased_on = ?, cost_pence = ?, supplier = ?, warranty_until = ?, notes = ?, encryption_state = ?,
-                       encryption_method = ?, encryption_verified_on = ?,
-                       encryption_verified_by = case when ? then ? else encryption_verified_by end,
-                       passcode_enforced = ?, holds_personal_data = ?, captures_images = ?, updated_at = ?
-                     where id = ?",
-                )
-                .bind(d.tag.as_str())
-                .bind(d.kind.as_str())
-                .bind(&d.make)
-                .bind(&d.model)
-                .bind(&d.serial)
-                .bind(location_id.to_string())
-                .bind(d.condition.as_str())
-                .bind(d.purchased_on.map(|x| x.to_string()))
-                .bind(d.cost.map(|c| c.0))
-                .bind(&d.supplier)
-                .bind(d.warranty_until.map(|x| x.to_string()))
-                .bind(&d.notes)
-                .bind(d.encryption.state.as_str())
-                .bind(d.encryption.method.map(|m| m.as_str()))
-                .bind(d.encryption.verified_on.map(|x| x.to_string()))
-                .bind(encryption_changed)
-                .bind(d.encryption.verified_on.and(actor.id).map(|p| p.to_string()))
-                .bind(d.passcode_enforced)
-                .bind(d.holds_personal_data)
-                .bind(d.captures_images)
-                .bind(time_text(now))
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await?;
+                update_device_in(conn, &actor, id, &details, location_id, &before, now).await?;
                 let after = get_device(conn, id).await?;
-                let old = details_json(&before.details);
-                let mut changes = Map::new();
-                for (field, new) in details_json(&after.details) {
-                    let old = old.get(&field).cloned().unwrap_or(Value::Null);
-                    if old != new {
-                        changes.insert(field, json!({"from": old, "to": new}));
-                    }
-                }
+                let changes = changed_fields(&before.details, &after.details);
                 if !changes.is_empty() {
-                    append(conn, &actor, "device.updated", &after.subject(), changes.into(), now).await?;
+                    append(
+                        conn,
+                        &actor,
+                        "device.updated",
+                        &after.subject(),
+                        changes.into(),
+                        now,
+                    )
+                    .await?;
                 }
                 Ok(after)
             })
@@ -495,8 +543,9 @@ impl Store {
         .await
     }
 
-    /// Moves a device through its status machine, with an optional note.
     /// Moves a device through its status machine by hand, with an optional note.
+    /// Only for `kitroom demo` and tests, like [`Store::create_device`]; the pages
+    /// and the API go through `kitroom_app::devices::change_status`.
     /// Check-out and return go through loans ([`Store::check_out`]); a device
     /// reported lost while on loan closes its loan as lost. A device coming back
     /// (found, or back from repair) goes on charge.

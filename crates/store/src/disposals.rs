@@ -1,14 +1,12 @@
 //! Disposals: retiring a device with the record the governors and auditors need.
 
-use chrono::Utc;
-use kitroom_core::device::StatusChange;
+use chrono::{DateTime, Utc};
 use kitroom_core::disposal::DisposalDetails;
-use kitroom_core::Invalid;
 use serde_json::json;
+use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use crate::db::{time_text, Actor, Store, StoreError};
-use crate::devices::{apply_change, get_device, Device};
 
 /// A disposal, for the governors' report.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -25,48 +23,43 @@ pub struct DisposalRow {
     pub purchased_on: Option<String>,
 }
 
-impl Store {
-    /// Retires a device and records its disposal. A device that may hold personal
-    /// data is refused without evidence that its storage was wiped or destroyed.
-    pub async fn dispose_device(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        d: DisposalDetails,
-    ) -> Result<Device, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let device = get_device(conn, id).await?;
-                if device.details.holds_personal_data && d.wipe_evidence.is_none() {
-                    return Err(Invalid::one("wipe_evidence", "This device may hold personal data: record the evidence that its storage was wiped or destroyed.").into());
-                }
-                device.status.apply(StatusChange::Retire)?;
-                sqlx::query(
-                    "insert into disposal (device_id, authorised_by, disposed_on, method, recipient, recipient_reference, wipe_evidence,
-                       recorded_by, recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(id.to_string())
-                .bind(&d.authorised_by)
-                .bind(d.disposed_on.to_string())
-                .bind(d.method.as_str())
-                .bind(&d.recipient)
-                .bind(&d.recipient_reference)
-                .bind(&d.wipe_evidence)
-                .bind(actor.id.map(|a| a.to_string()))
-                .bind(time_text(now))
-                .execute(&mut *conn)
-                .await?;
-                let details = json!({
-                    "note": "disposed of", "authorised_by": d.authorised_by, "disposed_on": d.disposed_on, "method": d.method,
-                    "recipient": d.recipient, "recipient_reference": d.recipient_reference, "wipe_evidence": d.wipe_evidence,
-                });
-                apply_change(conn, &actor, &device, StatusChange::Retire, details, now).await
-            })
-        })
-        .await
-    }
+/// Records the disposal of `device` inside the caller's transaction (the device's
+/// retirement and its event are the status machine's, written by
+/// [`crate::devices::apply_change`]).
+pub async fn insert_disposal_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    device: Uuid,
+    d: &DisposalDetails,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into disposal (device_id, authorised_by, disposed_on, method, recipient, recipient_reference, wipe_evidence,
+           recorded_by, recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(device.to_string())
+    .bind(&d.authorised_by)
+    .bind(d.disposed_on.to_string())
+    .bind(d.method.as_str())
+    .bind(&d.recipient)
+    .bind(&d.recipient_reference)
+    .bind(&d.wipe_evidence)
+    .bind(actor.id.map(|a| a.to_string()))
+    .bind(time_text(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
 
+/// What the activity log records of a disposal, with the retirement.
+pub fn disposal_event(d: &DisposalDetails) -> serde_json::Value {
+    json!({
+        "note": "disposed of", "authorised_by": d.authorised_by, "disposed_on": d.disposed_on, "method": d.method,
+        "recipient": d.recipient, "recipient_reference": d.recipient_reference, "wipe_evidence": d.wipe_evidence,
+    })
+}
+
+impl Store {
     /// Disposals with their original cost, newest first; `year` limits them to the
     /// school year that starts on 1 September of that year.
     pub async fn disposals(&self, year: Option<i32>) -> Result<Vec<DisposalRow>, StoreError> {

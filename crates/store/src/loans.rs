@@ -402,34 +402,6 @@ impl Store {
         .await
     }
 
-    /// Marks every charging device whose home is `location` as ready, as for a
-    /// trolley put back in the computer room. Returns how many.
-    pub async fn mark_all_ready(&self, actor: Actor, location: Uuid) -> Result<u64, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let ids: Vec<String> = sqlx::query_scalar(
-                    "select id from device where status = 'returned_charging' and location_id = ?",
-                )
-                .bind(location.to_string())
-                .fetch_all(&mut *conn)
-                .await?;
-                for id in &ids {
-                    mark_ready_in(
-                        conn,
-                        &actor,
-                        parse_uuid(id)?,
-                        "marked ready with the rest of its location",
-                        now,
-                    )
-                    .await?;
-                }
-                Ok(ids.len() as u64)
-            })
-        })
-        .await
-    }
-
     /// Marks ready every device that has been on charge for its kind's charging time.
     pub async fn mark_charged_devices_ready(
         &self,
@@ -707,6 +679,20 @@ pub(crate) async fn return_in(
         .fetch_one(&mut *conn)
         .await?
         .try_into()
+}
+
+/// The devices on charge whose home is `location`, inside the caller's transaction.
+pub async fn charging_at_in(
+    conn: &mut SqliteConnection,
+    location: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "select id from device where status = 'returned_charging' and location_id = ? order by tag",
+    )
+    .bind(location.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    ids.iter().map(|id| parse_uuid(id)).collect()
 }
 
 /// Marks one charging device ready, with its event.

@@ -10,15 +10,13 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{NaiveDate, Utc};
-use kitroom_core::device::{DeviceInput, Pence};
+use chrono::Utc;
 use kitroom_core::person::Permission;
-use kitroom_core::{FieldError, Invalid};
-use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_core::Invalid;
 use kitroom_store::incidents::{Incident, IncidentFilter};
 use kitroom_store::loans::{Loan, LoanFilter};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -28,12 +26,11 @@ use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
 
-/// The API's device, loan, incident, people, policy and event operations, each
-/// registered with its OpenAPI description (see [`crate::openapi`]).
+/// The API's loan, incident, people, policy and event operations, each registered
+/// with its OpenAPI description (see [`crate::openapi`]); the register's are in
+/// [`crate::api_devices`].
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(read, update))
         .routes(routes!(check_out))
         .routes(routes!(return_device))
         .routes(routes!(loans))
@@ -129,370 +126,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     }
 }
 
-/// A device as the API shows it.
-pub fn device_json(d: &Device) -> Value {
-    let x = &d.details;
-    json!({
-        "tag": x.tag,
-        "kind": x.kind,
-        "make": x.make,
-        "model": x.model,
-        "serial": x.serial,
-        "location": x.location,
-        "status": d.status,
-        "condition": x.condition,
-        "purchased_on": x.purchased_on,
-        "cost_pence": x.cost.map(|c| c.0),
-        "supplier": x.supplier,
-        "warranty_until": x.warranty_until,
-        "notes": x.notes,
-        "encryption": {
-            "state": x.encryption.state,
-            "method": x.encryption.method,
-            "verified_on": x.encryption.verified_on,
-            "verified_by": d.encryption_verified_by,
-        },
-        "passcode_enforced": x.passcode_enforced,
-        "holds_personal_data": x.holds_personal_data,
-        "captures_images": x.captures_images,
-        "last_audited_on": d.last_audited_on,
-    })
-}
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(default)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    /// Without it, retired devices are left out.
-    #[param(schema_with = device_statuses)]
-    status: String,
-    #[param(schema_with = device_kinds)]
-    kind: String,
-    /// A location's name.
-    location: String,
-    #[param(schema_with = encryption_states)]
-    encryption: String,
-    /// Matches tag, serial number, make or model.
-    q: String,
-    #[param(minimum = 1)]
-    page: Option<i64>,
-    #[param(minimum = 1, maximum = 200)]
-    per_page: Option<i64>,
-}
-
-fn device_statuses() -> utoipa::openapi::Object {
-    use kitroom_core::device::DeviceStatus;
-    crate::openapi::filter_words(DeviceStatus::ALL.iter().map(|w| w.as_str()))
-}
-
-fn device_kinds() -> utoipa::openapi::Object {
-    use kitroom_core::device::DeviceKind;
-    crate::openapi::filter_words(DeviceKind::ALL.iter().map(|w| w.as_str()))
-}
-
-fn encryption_states() -> utoipa::openapi::Object {
-    use kitroom_core::device::EncryptionState;
-    crate::openapi::filter_words(EncryptionState::ALL.iter().map(|w| w.as_str()))
-}
-
 fn incident_statuses() -> utoipa::openapi::Object {
     use kitroom_core::incident::IncidentStatus;
     crate::openapi::filter_words(IncidentStatus::ALL.iter().map(|w| w.as_str()))
 }
 
-#[derive(Serialize)]
-struct ListBody {
-    items: Vec<Value>,
-    total: i64,
-    /// False when a broad search was counted only to 1,001.
-    total_exact: bool,
-    page: i64,
-    per_page: i64,
-}
-
-/// A filter's word: empty means any; anything else must be one of the words (a
-/// space or a line break is not "any", it is a mistake worth telling).
-fn word<T: std::str::FromStr<Err = String>>(
+/// The filter words of a list's query string: empty is no filter, a wrong word
+/// (white space too: it is not empty, as the document's list of words says) is
+/// refused under its field.
+pub(crate) fn word<T: std::str::FromStr<Err = String>>(
     invalid: &mut Invalid,
     field: &'static str,
     s: &str,
 ) -> Option<T> {
     if s.is_empty() {
         None
-    } else if s.trim().is_empty() {
-        invalid.add(
-            field,
-            format!("The {field} filter is blank: leave it out, or give one of its words."),
-        );
-        None
     } else {
         invalid.check(field, s.parse())
     }
-}
-
-#[utoipa::path(
-    get,
-    path = "/devices",
-    tag = "devices",
-    summary = "A page of devices and the total",
-    params(ListQuery),
-responses(
-        (status = 200, description = "The page: `items`, `total`, `total_exact`, `page`, `per_page`.", body = Object),
-        (status = 403, description = "This account may not see the register."),
-    )
-)]
-async fn list(
-    user: ApiUser,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<ListQuery>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::ViewRegister)?;
-    let mut invalid = Invalid::new();
-    let filter = DeviceFilter {
-        status: word(&mut invalid, "status", &q.status),
-        kind: word(&mut invalid, "kind", &q.kind),
-        encryption: word(&mut invalid, "encryption", &q.encryption),
-        location: Some(q.location.clone()).filter(|l| !l.trim().is_empty()),
-        q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
-        page: q.page.unwrap_or(1),
-        per_page: q.per_page.unwrap_or(50),
-    };
-    if filter.page < 1 {
-        invalid.add("page", "page starts at 1.");
-    }
-    if !(1..=200).contains(&filter.per_page) {
-        invalid.add("per_page", "per_page must be between 1 and 200.");
-    }
-    invalid.clone().into_result().map_err(ApiError::invalid)?;
-    let page = state.store().list_devices(&filter).await?;
-    Ok(Json(ListBody {
-        items: page.items.iter().map(device_json).collect(),
-        total: page.total,
-        total_exact: page.total_exact,
-        page: filter.page,
-        per_page: filter.per_page,
-    })
-    .into_response())
-}
-
-async fn find(state: &AppState, tag: &str) -> Result<Device, ApiError> {
-    state
-        .store()
-        .device_by_tag(tag)
-        .await?
-        .ok_or_else(|| ApiError::not_found(&format!("A device with tag {tag}")))
-}
-
-#[utoipa::path(
-    get,
-    path = "/devices/{tag}",
-    tag = "devices",
-    summary = "One device",
-    params(("tag" = String, Path, description = "The asset tag, in any case.")),
-responses(
-        (status = 200, description = "The device.", body = Object),
-        (status = 403, description = "This account may not see the register."),
-        (status = 404, description = "No device has that tag."),
-    )
-)]
-async fn read(
-    user: ApiUser,
-    State(state): State<AppState>,
-    Path(tag): Path<String>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::ViewRegister)?;
-    Ok(Json(device_json(&find(&state, &tag).await?)).into_response())
-}
-
-/// `Some(None)` for an explicit `null`, `None` for a missing field: PATCH clears a
-/// field only when asked to.
-fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct EncryptionBody {
-    state: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    method: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    verified_on: Option<Option<NaiveDate>>,
-}
-
-/// A device's fields in a POST or PATCH body. Every field is optional here; a POST
-/// then needs what the register needs (`tag`, `kind`, `location`).
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct DeviceBody {
-    tag: Option<String>,
-    kind: Option<String>,
-    make: Option<String>,
-    model: Option<String>,
-    serial: Option<String>,
-    location: Option<String>,
-    condition: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    purchased_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "nullable")]
-    cost_pence: Option<Option<i64>>,
-    supplier: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    warranty_until: Option<Option<NaiveDate>>,
-    notes: Option<String>,
-    encryption: Option<EncryptionBody>,
-    passcode_enforced: Option<bool>,
-    holds_personal_data: Option<bool>,
-    captures_images: Option<bool>,
-}
-
-impl DeviceBody {
-    /// Lays the fields that were sent over `base`.
-    fn apply(self, mut base: DeviceInput) -> Result<DeviceInput, Invalid> {
-        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-        macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = self.$f { base.$f = v; } )* };
-        }
-        set!(
-            tag,
-            kind,
-            make,
-            model,
-            serial,
-            location,
-            condition,
-            supplier,
-            notes,
-            passcode_enforced,
-            holds_personal_data,
-            captures_images
-        );
-        if let Some(d) = self.purchased_on {
-            base.purchased_on = date(d);
-        }
-        if let Some(d) = self.warranty_until {
-            base.warranty_until = date(d);
-        }
-        if let Some(c) = self.cost_pence {
-            base.cost = match c {
-                Some(p) if p < 0 => {
-                    return Err(Invalid::one("cost", "cost_pence must be zero or more."))
-                }
-                Some(p) => Pence(p).to_string(),
-                None => String::new(),
-            };
-        }
-        if let Some(e) = self.encryption {
-            if let Some(s) = e.state {
-                base.encryption_state = s;
-            }
-            if let Some(m) = e.method {
-                base.encryption_method = m.unwrap_or_default();
-            }
-            if let Some(v) = e.verified_on {
-                base.encryption_verified_on = date(v);
-            }
-        }
-        Ok(base)
-    }
-}
-
-/// Names the core's form fields as the API's JSON fields.
-fn api_field(field: &'static str) -> &'static str {
-    match field {
-        "cost" => "cost_pence",
-        "encryption_state" => "encryption.state",
-        "encryption_method" => "encryption.method",
-        "encryption_verified_on" => "encryption.verified_on",
-        other => other,
-    }
-}
-
-fn api_invalid(invalid: Invalid) -> Invalid {
-    Invalid(
-        invalid
-            .0
-            .into_iter()
-            .map(|e| FieldError {
-                field: api_field(e.field),
-                message: e.message,
-            })
-            .collect(),
-    )
-}
-
-#[utoipa::path(
-    post,
-    path = "/devices",
-    tag = "devices",
-    summary = "Register a device (manager or admin); a POST needs `tag`, `kind` and `location`",
-    request_body = DeviceBody,
-responses(
-        (status = 201, description = "Registered; Location names the new device.", body = Object),
-        (status = 403, description = "Only a manager or admin may register devices."),
-        (status = 409, description = "A device already has that tag."),
-    )
-)]
-async fn create(
-    user: ApiUser,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<DeviceBody>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::ManageRegister)?;
-    let input = body
-        .apply(DeviceInput::default())
-        .map_err(|e| ApiError::invalid(api_invalid(e)))?;
-    let details = input
-        .parse(crate::time::today())
-        .map_err(|e| ApiError::invalid(api_invalid(e)))?;
-    let device = state.store().create_device(user.0.actor(), details).await?;
-    let location = format!(
-        "/api/v1/devices/{}",
-        crate::views::url_encode(device.details.tag.as_str())
-    );
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(device_json(&device)),
-    )
-        .into_response())
-}
-
-#[utoipa::path(
-    patch,
-    path = "/devices/{tag}",
-    tag = "devices",
-    summary = "Change some of a device's details (manager or admin); fields not sent are kept, `null` clears a nullable one",
-    params(("tag" = String, Path, description = "The asset tag, in any case.")),
-    request_body = DeviceBody,
-responses(
-        (status = 200, description = "The device after the change.", body = Object),
-        (status = 403, description = "Only a manager or admin may edit devices."),
-        (status = 404, description = "No device has that tag."),
-        (status = 409, description = "Another device already has the new tag."),
-    )
-)]
-async fn update(
-    user: ApiUser,
-    State(state): State<AppState>,
-    Path(tag): Path<String>,
-    JsonBody(body): JsonBody<DeviceBody>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::ManageRegister)?;
-    let device = find(&state, &tag).await?;
-    let input = body
-        .apply(DeviceInput::from(&device.details))
-        .map_err(|e| ApiError::invalid(api_invalid(e)))?;
-    let details = input
-        .parse(crate::time::today())
-        .map_err(|e| ApiError::invalid(api_invalid(e)))?;
-    let device = state
-        .store()
-        .update_device(user.0.actor(), device.id, details)
-        .await?;
-    Ok(Json(device_json(&device)).into_response())
 }
 
 /// Accessories lent with a loan or a set's loan, as the API shows them.

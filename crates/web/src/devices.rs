@@ -6,15 +6,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_core::device::{DeviceInput, StatusChange};
+use kitroom_app::devices::{DeviceInput, Edit, StatusInput};
+use kitroom_app::disposals::DisposalInput;
+use kitroom_core::device::DeviceInput as DeviceFields;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::devices::{Device, DeviceFilter};
 use kitroom_store::events::EventFilter;
-use kitroom_store::StoreError;
-use serde::Deserialize;
 
-use crate::auth::{checkbox, set_flash, Ctx, FormBody, QueryParams};
+use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
+use crate::error::{page_refusal, status_of};
 use crate::paths::ListQuery;
 use crate::views::devices as v;
 use crate::views::devices::PER_PAGE;
@@ -89,58 +90,6 @@ async fn list(
     Ok(v::list(&ctx, &q, &page, &locations).into_response())
 }
 
-/// The device form as posted.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct DeviceForm {
-    tag: String,
-    kind: String,
-    make: String,
-    model: String,
-    serial: String,
-    location: String,
-    condition: String,
-    purchased_on: String,
-    cost: String,
-    supplier: String,
-    warranty_until: String,
-    notes: String,
-    encryption_state: String,
-    encryption_method: String,
-    encryption_verified_on: String,
-    #[serde(deserialize_with = "checkbox")]
-    passcode_enforced: bool,
-    #[serde(deserialize_with = "checkbox")]
-    holds_personal_data: bool,
-    #[serde(deserialize_with = "checkbox")]
-    captures_images: bool,
-}
-
-impl From<DeviceForm> for DeviceInput {
-    fn from(f: DeviceForm) -> Self {
-        DeviceInput {
-            tag: f.tag,
-            kind: f.kind,
-            make: f.make,
-            model: f.model,
-            serial: f.serial,
-            location: f.location,
-            condition: f.condition,
-            purchased_on: f.purchased_on,
-            cost: f.cost,
-            supplier: f.supplier,
-            warranty_until: f.warranty_until,
-            notes: f.notes,
-            encryption_state: f.encryption_state,
-            encryption_method: f.encryption_method,
-            encryption_verified_on: f.encryption_verified_on,
-            passcode_enforced: f.passcode_enforced,
-            holds_personal_data: f.holds_personal_data,
-            captures_images: f.captures_images,
-        }
-    }
-}
-
 async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
     state
         .store()
@@ -153,7 +102,7 @@ async fn form_page(
     ctx: &Ctx,
     state: &AppState,
     editing: Option<&Device>,
-    input: &DeviceInput,
+    input: &DeviceFields,
     invalid: &Invalid,
 ) -> Result<Response, AppError> {
     let locations = state.store().location_names().await?;
@@ -167,26 +116,46 @@ async fn form_page(
 
 async fn new_form(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let input = DeviceInput {
+    let input = DeviceFields {
         location: "Computer room".into(),
         ..Default::default()
     };
     form_page(&ctx, &state, None, &input, &Invalid::new()).await
 }
 
-#[tracing::instrument(skip_all, fields(device.tag = %form.tag))]
+/// The form shown again after a refusal: with the fields as typed, each problem
+/// beside its field. A refusal about fields (a tag already in use among them) is
+/// the form's 422; another (not possible now) keeps its own status.
+async fn form_refused(
+    ctx: &Ctx,
+    state: &AppState,
+    editing: Option<&Device>,
+    input: &DeviceInput,
+    e: kitroom_app::Error,
+) -> Result<Response, AppError> {
+    let refusal = page_refusal(e)?;
+    let invalid = refusal
+        .fields
+        .clone()
+        .unwrap_or_else(|| Invalid::one("tag", refusal.message.clone()));
+    let locations = state.store().location_names().await?;
+    let status = if refusal.fields.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        status_of(refusal.kind)
+    };
+    let typed = input.typed(Default::default());
+    Ok((status, v::form(ctx, editing, &typed, &invalid, &locations)).into_response())
+}
+
+#[tracing::instrument(skip_all, fields(device.tag = input.tag.as_deref().unwrap_or_default()))]
 async fn create(
     ctx: Ctx,
     State(state): State<AppState>,
-    FormBody(form): FormBody<DeviceForm>,
+    FormBody(input): FormBody<DeviceInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let input = DeviceInput::from(form);
-    let details = match input.parse(crate::time::today()) {
-        Ok(d) => d,
-        Err(invalid) => return form_page(&ctx, &state, None, &input, &invalid).await,
-    };
-    match state.store().create_device(ctx.user.actor(), details).await {
+    match kitroom_app::devices::register(state.app(), &ctx.user, input.clone()).await {
         Ok(d) => {
             set_flash(
                 &ctx.session,
@@ -195,8 +164,7 @@ async fn create(
             .await?;
             Ok(Redirect::to(&device_url(d.details.tag.as_str())).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => form_page(&ctx, &state, None, &input, &invalid).await,
-        Err(e) => Err(e.into()),
+        Err(e) => form_refused(&ctx, &state, None, &input, e).await,
     }
 }
 
@@ -288,7 +256,7 @@ async fn edit_form(
         &ctx,
         &state,
         Some(&device),
-        &DeviceInput::from(&device.details),
+        &DeviceFields::from(&device.details),
         &Invalid::new(),
     )
     .await
@@ -299,62 +267,42 @@ async fn update(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    FormBody(form): FormBody<DeviceForm>,
+    FormBody(input): FormBody<DeviceInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let device = device(&state, &tag).await?;
-    let input = DeviceInput::from(form);
-    let details = match input.parse(crate::time::today()) {
-        Ok(d) => d,
-        Err(invalid) => return form_page(&ctx, &state, Some(&device), &input, &invalid).await,
-    };
-    match state
-        .store()
-        .update_device(ctx.user.actor(), device.id, details)
-        .await
+    match kitroom_app::devices::edit(state.app(), &ctx.user, &tag, input.clone(), Edit::Whole).await
     {
         Ok(d) => {
             set_flash(&ctx.session, format!("Changes to {} saved.", d.details.tag)).await?;
             Ok(Redirect::to(&device_url(d.details.tag.as_str())).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => {
-            form_page(&ctx, &state, Some(&device), &input, &invalid).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => form_refused(&ctx, &state, Some(&device), &input, e).await,
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
-struct StatusForm {
-    change: String,
-    note: String,
-}
-
+/// A status change by hand. The form offers only the moves the status machine
+/// allows from here, so a change it does not offer, or an over-long note, is a
+/// form that did not come from the page (400); a move no longer possible (another
+/// manager got there first) is a 409 in words.
 #[tracing::instrument(skip_all, fields(device.tag = %tag))]
 async fn change_status(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    FormBody(form): FormBody<StatusForm>,
+    FormBody(input): FormBody<StatusInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let device = device(&state, &tag).await?;
-    let change: StatusChange = form.change.parse().map_err(AppError::BadRequest)?;
-    if !kitroom_core::device::DeviceStatus::ALL
-        .iter()
-        .any(|s| s.manual_changes().contains(&change))
-    {
-        return Err(AppError::BadRequest(
-            "That change is made through a loan or a disposal, not here.".into(),
-        ));
-    }
-    let note =
-        kitroom_core::invalid::text(&form.note, "Note", 500).map_err(AppError::BadRequest)?;
-    let d = state
-        .store()
-        .change_status(ctx.user.actor(), device.id, change, note)
-        .await?;
+    let d = match kitroom_app::devices::change_status(state.app(), &ctx.user, &tag, input).await {
+        Ok(d) => d,
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            return Err(match refusal.kind {
+                kitroom_app::Kind::Invalid => AppError::BadRequest(refusal.message),
+                _ => AppError::Refused(Box::new(refusal)),
+            });
+        }
+    };
     set_flash(
         &ctx.session,
         format!(
@@ -391,36 +339,35 @@ async fn dispose(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    FormBody(input): FormBody<kitroom_core::disposal::DisposalInput>,
+    FormBody(input): FormBody<DisposalInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Dispose)?;
-    let device = device(&state, &tag).await?;
-    let refused = |invalid: Invalid| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            v::dispose_form(&ctx, &device, &input, &invalid),
-        )
-            .into_response()
-    };
-    let details = match input.parse(device.details.holds_personal_data, crate::time::today()) {
-        Ok(d) => d,
-        Err(invalid) => return Ok(refused(invalid)),
-    };
-    match state
-        .store()
-        .dispose_device(ctx.user.actor(), device.id, details)
-        .await
-    {
+    match kitroom_app::disposals::dispose(state.app(), &ctx.user, &tag, input.clone()).await {
         Ok(d) => {
             set_flash(
                 &ctx.session,
-                format!("{} is retired and its disposal recorded.", d.details.tag),
+                format!(
+                    "{} is retired and its disposal recorded.",
+                    d.device.details.tag
+                ),
             )
             .await?;
-            Ok(Redirect::to(&device_url(d.details.tag.as_str())).into_response())
+            Ok(Redirect::to(&device_url(d.device.details.tag.as_str())).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => Ok(refused(invalid)),
-        Err(StoreError::IllegalMove(m)) => Ok(refused(Invalid::one("method", m.to_string()))),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let device = device(&state, &tag).await?;
+            // A refusal about no one field (the device cannot be retired from
+            // where it is) is shown at the top of the form.
+            let invalid = refusal
+                .fields
+                .clone()
+                .unwrap_or_else(|| Invalid::one("method", refusal.message.clone()));
+            Ok((
+                status_of(refusal.kind),
+                v::dispose_form(&ctx, &device, &(&input).into(), &invalid),
+            )
+                .into_response())
+        }
     }
 }

@@ -43,6 +43,7 @@ pub mod accessories;
 pub mod account;
 pub mod api;
 pub mod api_bookings;
+pub mod api_devices;
 pub mod api_incidents;
 pub mod api_people;
 pub mod api_policies;

@@ -12,12 +12,12 @@ use kitroom_core::calendar::Calendar;
 use kitroom_core::device::DeviceStatus;
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
-use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::devices::Device;
 use kitroom_store::incidents::IncidentFilter;
 use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
 
-use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
 use crate::error::{page_refusal, status_of};
 use crate::paths::device_url;
 use crate::paths::ListQuery;
@@ -472,16 +472,8 @@ async fn decide(
 
 async fn charging(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::LendToAnyone)?;
-    let filter = DeviceFilter {
-        status: Some(DeviceStatus::ReturnedCharging),
-        page: 1,
-        per_page: 200,
-        ..Default::default()
-    };
-    let devices = state.store().list_devices(&filter).await?;
-    let locations = state.store().list_locations().await?;
-    let settings = state.store().settings().await?;
-    Ok(v::charging(&ctx, &devices.items, &locations, &settings).into_response())
+    let c = kitroom_app::charging::on_charge(state.app(), &ctx.user).await?;
+    Ok(v::charging(&ctx, &c.devices, &c.locations, &c.settings).into_response())
 }
 
 async fn mark_location_ready(
@@ -490,10 +482,9 @@ async fn mark_location_ready(
     Path(location): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::LendToAnyone)?;
-    let n = state
-        .store()
-        .mark_all_ready(ctx.user.actor(), parse_id(&location)?)
-        .await?;
+    let done =
+        kitroom_app::charging::mark_location_ready(state.app(), &ctx.user, &location).await?;
+    let n = done.devices.len();
     set_flash(
         &ctx.session,
         format!(

@@ -192,6 +192,7 @@ fn parts() -> (Router<AppState>, Document) {
         .merge(crate::api_bookings::router())
         .merge(crate::api_policies::router())
         .merge(crate::api_incidents::router())
+        .merge(crate::api_devices::router())
         .merge(crate::api_stocktakes::router())
         .merge(crate::api_people::router())
         .split_for_parts();

@@ -1,0 +1,117 @@
+//! Charging: devices back on charge, and marking them ready to lend, one at a time
+//! or all those at a location at once (a trolley put back), for the charging page
+//! and the API alike. The move is the status machine's `mark_ready`.
+
+use chrono::Utc;
+use kitroom_core::device::{DeviceStatus, StatusChange};
+use kitroom_core::person::Permission;
+use kitroom_core::settings::Settings;
+use kitroom_store::devices::{get_device, Device, DeviceFilter};
+use kitroom_store::locations::Location;
+use kitroom_store::people::Person;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{App, Error, Refusal};
+
+fn may_charge(caller: &Person) -> Result<(), Error> {
+    if caller.role.may(Permission::LendToAnyone) {
+        Ok(())
+    } else {
+        Err(Refusal::not_allowed().into())
+    }
+}
+
+/// What is on charge, with the places and the charging times by kind.
+#[derive(Debug, Clone)]
+pub struct Charging {
+    pub devices: Vec<Device>,
+    pub locations: Vec<Location>,
+    pub settings: Settings,
+}
+
+impl Charging {
+    /// The minutes a device of this kind charges for before it is ready by itself.
+    pub fn minutes_for(&self, d: &Device) -> u32 {
+        self.settings.charge_minutes_for(d.details.kind)
+    }
+}
+
+/// The devices on charge, for those who lend to anyone.
+pub async fn on_charge(app: &App, caller: &Person) -> Result<Charging, Error> {
+    may_charge(caller)?;
+    let filter = DeviceFilter {
+        status: Some(DeviceStatus::ReturnedCharging),
+        page: 1,
+        per_page: 200,
+        ..Default::default()
+    };
+    Ok(Charging {
+        devices: app.store().list_devices(&filter).await?.items,
+        locations: app.store().list_locations().await?,
+        settings: app.store().settings().await?,
+    })
+}
+
+/// Marks the device `tag` ready to lend (from on charge), as `caller`.
+pub async fn mark_ready(app: &App, caller: &Person, tag: &str) -> Result<Device, Error> {
+    may_charge(caller)?;
+    let device = crate::devices::device(app, tag).await?;
+    crate::devices::move_device(app, caller, device, StatusChange::MarkReady, String::new()).await
+}
+
+/// Devices marked ready at a location.
+#[derive(Debug, Clone)]
+pub struct MarkedReady {
+    pub location: String,
+    pub devices: Vec<String>,
+}
+
+/// Marks ready every device on charge whose home is `location` (its id, or its
+/// name whatever the case), as `caller`: the trolley is back and charged.
+pub async fn mark_location_ready(
+    app: &App,
+    caller: &Person,
+    location: &str,
+) -> Result<MarkedReady, Error> {
+    may_charge(caller)?;
+    let wanted = location.trim();
+    let id = Uuid::parse_str(wanted).ok();
+    let place = app
+        .store()
+        .list_locations()
+        .await?
+        .into_iter()
+        .find(|l| Some(l.id) == id || l.name.eq_ignore_ascii_case(wanted))
+        .ok_or_else(|| Refusal::not_found("That location"))?;
+    let actor = caller.actor();
+    let id = place.id;
+    let devices = app
+        .store()
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let mut done = Vec::new();
+                for id in kitroom_store::loans::charging_at_in(conn, id).await? {
+                    let device = get_device(conn, id).await?;
+                    device.status.apply(StatusChange::MarkReady)?;
+                    kitroom_store::devices::apply_change(
+                        conn,
+                        &actor,
+                        &device,
+                        StatusChange::MarkReady,
+                        json!({"note": "marked ready with the rest of its location"}),
+                        now,
+                    )
+                    .await?;
+                    done.push(device.details.tag.to_string());
+                }
+                Ok::<_, Error>(done)
+            })
+        })
+        .await?;
+    Ok(MarkedReady {
+        location: place.name,
+        devices,
+    })
+}
