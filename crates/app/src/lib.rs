@@ -12,11 +12,15 @@
 //! - [`input`]: values read alike from a form and from JSON.
 //! - [`people`]: whom a loan or booking is for.
 //! - [`loans`]: checking a device out and taking it back.
+//! - [`reports`]: each report once: its filters, figures, rows and columns.
+//! - [`imports`]: a CSV file checked against the register and written whole.
 
 pub mod error;
+pub mod imports;
 pub mod input;
 pub mod loans;
 pub mod people;
+pub mod reports;
 
 use std::sync::Arc;
 

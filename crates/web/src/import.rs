@@ -17,17 +17,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_core::device::DeviceDetails;
-use kitroom_core::import::{
-    check_devices, check_encryption, check_people, Checked, EncryptionUpdate, LeftAlone, Mapping,
-    Problem, Sheet, Table,
-};
-use kitroom_core::person::{Permission, PersonDetails};
-use kitroom_store::import::{read_table, Outcome};
-use serde::{Deserialize, Serialize};
+use kitroom_app::imports::{self, Imported, Written};
+use kitroom_app::imports::Preview;
+use kitroom_core::import::{Mapping, Sheet, Table};
+use kitroom_core::person::Permission;
+use kitroom_store::import::read_table;
 
 use crate::auth::{set_flash, Ctx, FormBody};
-use crate::views::import as v;
+use crate::views::import::{self as v, plural, EncryptionResult};
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -48,20 +45,13 @@ pub const MAX_CSV_BYTES: usize = 1024 * 1024;
 /// Where the encryption import's result waits for the page after the redirect.
 const RESULT_KEY: &str = "import_result";
 
-/// How many rows of a file the preview shows.
-pub const PREVIEW_ROWS: usize = 10;
-
 fn sheet(s: &str) -> Result<Sheet, AppError> {
     s.parse().map_err(|_| AppError::NotFound)
 }
 
 /// Refuses anyone who may not import this kind of file.
 fn allow(ctx: &Ctx, sheet: Sheet) -> Result<(), AppError> {
-    ctx.require(Permission::ImportExport)?;
-    if sheet == Sheet::People {
-        ctx.require(Permission::ManageAccounts)?;
-    }
-    Ok(())
+    Ok(imports::allowed(&ctx.user, sheet)?)
 }
 
 async fn index(ctx: Ctx) -> Result<Response, AppError> {
@@ -174,49 +164,7 @@ async fn map(
     Ok(v::map(&ctx, &table, &mapping, &form.csv).into_response())
 }
 
-/// A file checked against the register, whichever kind it is.
-pub enum Preview {
-    Devices(Checked<DeviceDetails>),
-    People(Checked<PersonDetails>),
-    Encryption(Checked<EncryptionUpdate>),
-}
-
-impl Preview {
-    pub fn problems(&self) -> &[Problem] {
-        match self {
-            Preview::Devices(c) => &c.problems,
-            Preview::People(c) => &c.problems,
-            Preview::Encryption(c) => &c.problems,
-        }
-    }
-
-    /// How the file was read, though nothing is wrong: how each date column's
-    /// numbers were ordered.
-    pub fn notes(&self) -> &[String] {
-        match self {
-            Preview::Devices(c) => &c.notes,
-            Preview::People(c) => &c.notes,
-            Preview::Encryption(c) => &c.notes,
-        }
-    }
-
-    pub fn checked(&self) -> usize {
-        match self {
-            Preview::Devices(c) => c.checked,
-            Preview::People(c) => c.checked,
-            Preview::Encryption(c) => c.checked,
-        }
-    }
-
-    fn with_problems(&mut self, problems: Vec<Problem>) {
-        match self {
-            Preview::Devices(c) => c.problems = problems,
-            Preview::People(c) => c.problems = problems,
-            Preview::Encryption(c) => c.problems = problems,
-        }
-    }
-}
-
+/// Checks the file as the person would import it.
 async fn check(
     ctx: &Ctx,
     state: &AppState,
@@ -224,26 +172,7 @@ async fn check(
     table: &Table,
     mapping: Mapping,
 ) -> Result<Preview, AppError> {
-    let today = crate::time::today();
-    Ok(match sheet {
-        Sheet::Devices => {
-            let keys = state.store().register_keys().await?;
-            Preview::Devices(check_devices(table, mapping, &keys, today))
-        }
-        Sheet::People => {
-            let taken = state.store().usernames_in_use().await?;
-            let keeper = state
-                .store()
-                .settings()
-                .await?
-                .account_keeper(ctx.user.role);
-            Preview::People(check_people(table, mapping, &taken, Some(keeper)))
-        }
-        Sheet::Encryption => {
-            let keys = state.store().register_keys().await?;
-            Preview::Encryption(check_encryption(table, mapping, &keys, today))
-        }
-    })
+    Ok(imports::check(state.app(), Some(&ctx.user), sheet, table, mapping, &|| {}).await?)
 }
 
 fn preview_page(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Preview) -> Response {
@@ -274,19 +203,6 @@ async fn preview(
     Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p))
 }
 
-/// The encryption import's result, kept in the session for the page after the
-/// redirect.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct EncryptionResult {
-    pub updated: usize,
-    pub unchanged: usize,
-    /// Rows read and left alone (blank status, a Chrome device not provisioned).
-    #[serde(default)]
-    pub left_alone: Vec<LeftAlone>,
-    /// (line, serial number) of each row that matched no device.
-    pub unmatched: Vec<(u64, String)>,
-}
-
 #[tracing::instrument(skip_all, fields(import.sheet = %s))]
 async fn confirm(
     ctx: Ctx,
@@ -302,72 +218,57 @@ async fn confirm(
         Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
     };
     let mapping = form.mapping(sheet, &table);
-    let p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
-    if !p.problems().is_empty() {
-        return Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p));
-    }
-    let actor = ctx.user.actor();
-    let nothing = || Box::new(|_: usize| {});
-    let refused = match p {
-        Preview::Devices(c) => match state.store().import_devices(actor, c, nothing()).await? {
-            Outcome::Written(n) => {
-                tracing::info!(devices = n, "devices imported");
-                set_flash(
-                    &ctx.session,
-                    format!("{n} {} imported.", plural(n, "device", "devices")),
-                )
-                .await?;
-                return Ok(Redirect::to("/devices").into_response());
-            }
-            Outcome::Refused(problems) => problems,
-        },
-        Preview::People(c) => match state.store().import_people(actor, c, nothing()).await? {
-            Outcome::Written(n) => {
-                tracing::info!(people = n, "people imported");
-                set_flash(
-                    &ctx.session,
-                    format!(
-                        "{n} {} imported. Each can sign in once a password is set for them.",
-                        plural(n, "person", "people")
-                    ),
-                )
-                .await?;
-                return Ok(Redirect::to("/people").into_response());
-            }
-            Outcome::Refused(problems) => problems,
-        },
-        Preview::Encryption(c) => {
-            let left_alone = c.left_alone.clone();
-            match state.store().import_encryption(actor, c, nothing()).await? {
-                Outcome::Written(summary) => {
-                    tracing::info!(
-                        devices = summary.updated.len(),
-                        unmatched = summary.unmatched.len(),
-                        "encryption status imported"
-                    );
-                    let result = EncryptionResult {
-                        updated: summary.updated.len(),
-                        unchanged: summary.unchanged,
-                        left_alone,
-                        unmatched: summary
-                            .unmatched
-                            .into_iter()
-                            .map(|l| (l.line, l.value))
-                            .collect(),
-                    };
-                    ctx.session.insert(RESULT_KEY, result).await?;
-                    return Ok(Redirect::to("/import/encryption/done").into_response());
-                }
-                Outcome::Refused(problems) => problems,
-            }
-        }
+    let imported =
+        imports::import(state.app(), &ctx.user, sheet, &table, mapping.clone(), false).await?;
+    let written = match imported {
+        Imported::Checked(p) => return Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p)),
+        Imported::Written(w) => w,
     };
-    // Something was registered between the check and the write: show what clashes now.
-    let mut p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
-    if p.problems().is_empty() {
-        p.with_problems(refused);
+    match written {
+        Written::Devices(n) => {
+            tracing::info!(devices = n, "devices imported");
+            set_flash(
+                &ctx.session,
+                format!("{n} {} imported.", plural(n, "device", "devices")),
+            )
+            .await?;
+            Ok(Redirect::to("/devices").into_response())
+        }
+        Written::People(n) => {
+            tracing::info!(people = n, "people imported");
+            set_flash(
+                &ctx.session,
+                format!(
+                    "{n} {} imported. Each can sign in once a password is set for them.",
+                    plural(n, "person", "people")
+                ),
+            )
+            .await?;
+            Ok(Redirect::to("/people").into_response())
+        }
+        Written::Encryption {
+            summary,
+            left_alone,
+        } => {
+            tracing::info!(
+                devices = summary.updated.len(),
+                unmatched = summary.unmatched.len(),
+                "encryption status imported"
+            );
+            let result = EncryptionResult {
+                updated: summary.updated.len(),
+                unchanged: summary.unchanged,
+                left_alone,
+                unmatched: summary
+                    .unmatched
+                    .into_iter()
+                    .map(|l| (l.line, l.value))
+                    .collect(),
+            };
+            ctx.session.insert(RESULT_KEY, result).await?;
+            Ok(Redirect::to("/import/encryption/done").into_response())
+        }
     }
-    Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p))
 }
 
 async fn done(ctx: Ctx, Path(s): Path<String>) -> Result<Response, AppError> {
@@ -379,14 +280,5 @@ async fn done(ctx: Ctx, Path(s): Path<String>) -> Result<Response, AppError> {
     match ctx.session.remove::<EncryptionResult>(RESULT_KEY).await? {
         Some(result) => Ok(v::encryption_done(&ctx, &result).into_response()),
         None => Ok(Redirect::to("/import/encryption").into_response()),
-    }
-}
-
-/// "1 device", "2 devices".
-pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
-    if n == 1 {
-        one
-    } else {
-        many
     }
 }

@@ -20,7 +20,8 @@
 //! - [`markdown`]: policy text rendered safely.
 //! - [`spreadsheet`]: what every CSV download has: the byte-order mark Excel needs,
 //!   the dated file name, pounds and school times for reports.
-//! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
+//! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets;
+//!   [`api_reports`] its reports, exports and imports.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
 //! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
 
@@ -38,6 +39,7 @@ pub mod accessories;
 pub mod account;
 pub mod api;
 pub mod api_bookings;
+pub mod api_reports;
 pub mod assets;
 pub mod auth;
 pub mod bookings;

@@ -8,7 +8,8 @@ use maud::{html, Markup};
 
 use super::{csrf, encryption_badge, page, Section};
 use crate::auth::Ctx;
-use crate::import::{plural, EncryptionResult, Preview, PREVIEW_ROWS};
+use kitroom_app::imports::Preview;
+use serde::{Deserialize, Serialize};
 use crate::time;
 
 fn section(sheet: Sheet) -> Section {
@@ -517,4 +518,29 @@ pub fn encryption_done(ctx: &Ctx, r: &EncryptionResult) -> Markup {
             }
         },
     )
+}
+
+/// How many rows of a file the preview shows.
+pub const PREVIEW_ROWS: usize = 10;
+
+/// The encryption import's result, kept in the session for the page after the
+/// redirect.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EncryptionResult {
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Rows read and left alone (blank status, a Chrome device not provisioned).
+    #[serde(default)]
+    pub left_alone: Vec<LeftAlone>,
+    /// (line, serial number) of each row that matched no device.
+    pub unmatched: Vec<(u64, String)>,
+}
+
+/// "1 device", "2 devices".
+pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }
