@@ -175,6 +175,11 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("DELETE", "/api/v1/bookings/{id}", "/api/v1/bookings/:booking", "", "UFFOO"),
     ("POST", "/api/v1/bookings/{id}/collect", "/api/v1/bookings/:booking/collect", "", "UFFOO"),
     ("GET", "/api/v1/sets", "/api/v1/sets", "", "UOOOO"),
+    ("GET", "/api/v1/reports/{name}", "/api/v1/reports/inventory", "", "UFOOO"),
+    ("GET", "/api/v1/reports/{name}", "/api/v1/reports/overdue?kind=laptop", "", "UFOOO"),
+    ("GET", "/api/v1/exports/{kind}", "/api/v1/exports/devices", "", "UFFOO"),
+    // the matrix sends JSON, which an import refuses (415) once past the door
+    ("POST", "/api/v1/imports/{sheet}", "/api/v1/imports/devices?dry_run=true", "{}", "UFFOO"),
     ("GET", "/api/v1/sets/{id}", "/api/v1/sets/:set", "", "UOOOO"),
     ("POST", "/api/v1/sets/{id}/checkout", "/api/v1/sets/:set/checkout", "", "UOOOO"),
     ("POST", "/api/v1/sets/{id}/return", "/api/v1/sets/:set/return", "", "UOOOO"),

@@ -5,8 +5,8 @@
 
 use kitroom_core::device::DeviceDetails;
 use kitroom_core::import::{
-    Checked, DeviceCheck, EncryptionCheck, EncryptionUpdate, LeftAlone, Mapping, PeopleCheck, Problem, Sheet,
-    Table,
+    Checked, DeviceCheck, EncryptionCheck, EncryptionUpdate, LeftAlone, Mapping, PeopleCheck,
+    Problem, Sheet, Table,
 };
 use kitroom_core::person::{Permission, PersonDetails};
 use kitroom_store::import::{EncryptionSummary, Outcome, Progress};

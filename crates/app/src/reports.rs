@@ -530,7 +530,11 @@ impl Inventory {
         names.push("total");
         let row = |group: &str, name: &str, count: &dyn Fn(Option<DeviceStatus>) -> i64| {
             let mut r = vec![Cell::text(group), Cell::text(name)];
-            r.extend(DeviceStatus::ALL.iter().map(|s| Cell::Count(count(Some(*s)))));
+            r.extend(
+                DeviceStatus::ALL
+                    .iter()
+                    .map(|s| Cell::Count(count(Some(*s)))),
+            );
             r.push(Cell::Count(count(None)));
             r
         };

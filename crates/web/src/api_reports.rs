@@ -182,8 +182,7 @@ async fn import(
         e
     })?;
     let mapping = Mapping::automatic(sheet, &table.headers);
-    let imported =
-        imports::import(state.app(), &user.0, sheet, &table, mapping, dry_run).await?;
+    let imported = imports::import(state.app(), &user.0, sheet, &table, mapping, dry_run).await?;
     match imported {
         Imported::Checked(p) if p.problems().is_empty() => {
             Ok(Json(checked_json(sheet, dry_run, &p)).into_response())

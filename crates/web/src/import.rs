@@ -17,8 +17,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_app::imports::{self, Imported, Written};
 use kitroom_app::imports::Preview;
+use kitroom_app::imports::{self, Imported, Written};
 use kitroom_core::import::{Mapping, Sheet, Table};
 use kitroom_core::person::Permission;
 use kitroom_store::import::read_table;
@@ -218,8 +218,15 @@ async fn confirm(
         Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
     };
     let mapping = form.mapping(sheet, &table);
-    let imported =
-        imports::import(state.app(), &ctx.user, sheet, &table, mapping.clone(), false).await?;
+    let imported = imports::import(
+        state.app(),
+        &ctx.user,
+        sheet,
+        &table,
+        mapping.clone(),
+        false,
+    )
+    .await?;
     let written = match imported {
         Imported::Checked(p) => return Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p)),
         Imported::Written(w) => w,

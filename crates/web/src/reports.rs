@@ -35,20 +35,50 @@ pub fn router() -> Router<AppState> {
     use ReportName::*;
     Router::new()
         .route("/reports", get(index))
-        .route("/reports/inventory", get(|c, s, q| page(Inventory, c, s, q)))
-        .route("/reports/inventory.csv", get(|c, s, q| csv(Inventory, c, s, q)))
-        .route("/reports/encryption", get(|c, s, q| page(Encryption, c, s, q)))
-        .route("/reports/encryption.csv", get(|c, s, q| csv(Encryption, c, s, q)))
+        .route(
+            "/reports/inventory",
+            get(|c, s, q| page(Inventory, c, s, q)),
+        )
+        .route(
+            "/reports/inventory.csv",
+            get(|c, s, q| csv(Inventory, c, s, q)),
+        )
+        .route(
+            "/reports/encryption",
+            get(|c, s, q| page(Encryption, c, s, q)),
+        )
+        .route(
+            "/reports/encryption.csv",
+            get(|c, s, q| csv(Encryption, c, s, q)),
+        )
         .route("/reports/overdue", get(|c, s, q| page(Overdue, c, s, q)))
         .route("/reports/overdue.csv", get(|c, s, q| csv(Overdue, c, s, q)))
         .route("/reports/audit", get(|c, s, q| page(Audit, c, s, q)))
         .route("/reports/audit.csv", get(|c, s, q| csv(Audit, c, s, q)))
-        .route("/reports/incidents", get(|c, s, q| page(Incidents, c, s, q)))
-        .route("/reports/incidents.csv", get(|c, s, q| csv(Incidents, c, s, q)))
-        .route("/reports/utilisation", get(|c, s, q| page(Utilisation, c, s, q)))
-        .route("/reports/utilisation.csv", get(|c, s, q| csv(Utilisation, c, s, q)))
-        .route("/reports/disposals", get(|c, s, q| page(Disposals, c, s, q)))
-        .route("/reports/disposals.csv", get(|c, s, q| csv(Disposals, c, s, q)))
+        .route(
+            "/reports/incidents",
+            get(|c, s, q| page(Incidents, c, s, q)),
+        )
+        .route(
+            "/reports/incidents.csv",
+            get(|c, s, q| csv(Incidents, c, s, q)),
+        )
+        .route(
+            "/reports/utilisation",
+            get(|c, s, q| page(Utilisation, c, s, q)),
+        )
+        .route(
+            "/reports/utilisation.csv",
+            get(|c, s, q| csv(Utilisation, c, s, q)),
+        )
+        .route(
+            "/reports/disposals",
+            get(|c, s, q| page(Disposals, c, s, q)),
+        )
+        .route(
+            "/reports/disposals.csv",
+            get(|c, s, q| csv(Disposals, c, s, q)),
+        )
         .route("/reports/people", get(find_person))
         .route("/reports/people/{username}", get(person))
         .route("/reports/people/{username}/export.json", get(export_json))
@@ -67,9 +97,7 @@ fn respond(invalid: &Invalid, page: maud::Markup) -> Response {
 }
 
 /// A report's figures, or the problems with its filters for the page to show.
-fn figures(
-    run: Result<Report, kitroom_app::Error>,
-) -> Result<(Option<Report>, Invalid), AppError> {
+fn figures(run: Result<Report, kitroom_app::Error>) -> Result<(Option<Report>, Invalid), AppError> {
     match run {
         Ok(r) => Ok((Some(r), Invalid::new())),
         Err(e) => match e.refusal().and_then(|r| r.fields.clone()) {
@@ -333,14 +361,15 @@ async fn export_csv(
 ) -> Result<Response, AppError> {
     let (person, record) = exported_record(&ctx, &state, &username, "csv").await?;
     let rows = export_rows(&export_value(&record)?);
-    let mut lines = vec![["section", "item", "field", "value"].map(str::to_owned).to_vec()];
+    let mut lines = vec![["section", "item", "field", "value"]
+        .map(str::to_owned)
+        .to_vec()];
     lines.extend(rows);
     Ok(crate::spreadsheet::download(
         &person.username,
         crate::export::csv_lines(lines),
     ))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -388,4 +417,3 @@ mod tests {
         assert_eq!(value("exported_at"), "2026-12-01T08:00:00+00:00");
     }
 }
-

@@ -8,9 +8,9 @@ use maud::{html, Markup};
 
 use super::{csrf, encryption_badge, page, Section};
 use crate::auth::Ctx;
+use crate::time;
 use kitroom_app::imports::Preview;
 use serde::{Deserialize, Serialize};
-use crate::time;
 
 fn section(sheet: Sheet) -> Section {
     match sheet {

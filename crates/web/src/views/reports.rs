@@ -42,9 +42,7 @@ pub fn report(
     match (name, report) {
         (_, Some(Report::Inventory(r))) => inventory(ctx, q, locations, Some(r), invalid),
         (_, Some(Report::Encryption(r))) => encryption(ctx, q, locations, Some(r), invalid),
-        (_, Some(Report::Overdue(r))) => {
-            overdue(ctx, q, locations, Some(&r.loans), r.now, invalid)
-        }
+        (_, Some(Report::Overdue(r))) => overdue(ctx, q, locations, Some(&r.loans), r.now, invalid),
         (_, Some(Report::Audit(r))) => audit(ctx, q, locations, Some(r), invalid),
         (_, Some(Report::Incidents(r))) => incidents(ctx, q, locations, Some(r), invalid),
         (_, Some(Report::Utilisation(r))) => utilisation(ctx, q, locations, Some(r), invalid),
