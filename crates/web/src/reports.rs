@@ -32,53 +32,9 @@ use crate::views::reports::person_url;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
-    use ReportName::*;
     Router::new()
         .route("/reports", get(index))
-        .route(
-            "/reports/inventory",
-            get(|c, s, q| page(Inventory, c, s, q)),
-        )
-        .route(
-            "/reports/inventory.csv",
-            get(|c, s, q| csv(Inventory, c, s, q)),
-        )
-        .route(
-            "/reports/encryption",
-            get(|c, s, q| page(Encryption, c, s, q)),
-        )
-        .route(
-            "/reports/encryption.csv",
-            get(|c, s, q| csv(Encryption, c, s, q)),
-        )
-        .route("/reports/overdue", get(|c, s, q| page(Overdue, c, s, q)))
-        .route("/reports/overdue.csv", get(|c, s, q| csv(Overdue, c, s, q)))
-        .route("/reports/audit", get(|c, s, q| page(Audit, c, s, q)))
-        .route("/reports/audit.csv", get(|c, s, q| csv(Audit, c, s, q)))
-        .route(
-            "/reports/incidents",
-            get(|c, s, q| page(Incidents, c, s, q)),
-        )
-        .route(
-            "/reports/incidents.csv",
-            get(|c, s, q| csv(Incidents, c, s, q)),
-        )
-        .route(
-            "/reports/utilisation",
-            get(|c, s, q| page(Utilisation, c, s, q)),
-        )
-        .route(
-            "/reports/utilisation.csv",
-            get(|c, s, q| csv(Utilisation, c, s, q)),
-        )
-        .route(
-            "/reports/disposals",
-            get(|c, s, q| page(Disposals, c, s, q)),
-        )
-        .route(
-            "/reports/disposals.csv",
-            get(|c, s, q| csv(Disposals, c, s, q)),
-        )
+        .route("/reports/{file}", get(report))
         .route("/reports/people", get(find_person))
         .route("/reports/people/{username}", get(person))
         .route("/reports/people/{username}/export.json", get(export_json))
@@ -107,7 +63,27 @@ fn figures(run: Result<Report, kitroom_app::Error>) -> Result<(Option<Report>, I
     }
 }
 
-/// One report's page, with its filters as typed.
+/// `/reports/{name}` is a report's page and `/reports/{name}.csv` its CSV, both
+/// with the filters as typed.
+async fn report(
+    ctx: Ctx,
+    state: State<AppState>,
+    Path(file): Path<String>,
+    q: QueryParams<ReportQuery>,
+) -> Result<Response, AppError> {
+    let (name, is_csv) = match file.strip_suffix(".csv") {
+        Some(name) => (name, true),
+        None => (file.as_str(), false),
+    };
+    let name = ReportName::parse(name).ok_or(AppError::NotFound)?;
+    if is_csv {
+        csv(name, ctx, state, q).await
+    } else {
+        page(name, ctx, state, q).await
+    }
+}
+
+/// One report's page.
 async fn page(
     name: ReportName,
     ctx: Ctx,
