@@ -148,19 +148,52 @@ fn refuse_paste(ctx: &Ctx, sheet: Sheet, csv: &str, message: &str) -> Response {
         .into_response()
 }
 
+/// What each step after pasting reads from its form: the kind of file, the form,
+/// the pasted text as a table and the columns' mapping.
+struct Posted {
+    sheet: Sheet,
+    form: ImportForm,
+    table: Table,
+    mapping: Mapping,
+}
+
+/// Reads a step's form for someone allowed to import this kind of file; `Err` is
+/// the paste page again when the text cannot be read.
+fn posted(
+    ctx: &Ctx,
+    s: &str,
+    fields: Vec<(String, String)>,
+) -> Result<Result<Posted, Response>, AppError> {
+    let sheet = sheet(s)?;
+    allow(ctx, sheet)?;
+    let form = ImportForm::read(fields);
+    let table = match read_pasted(sheet, &form.csv) {
+        Ok(t) => t,
+        Err(m) => return Ok(Err(refuse_paste(ctx, sheet, &form.csv, &m))),
+    };
+    let mapping = form.mapping(sheet, &table);
+    Ok(Ok(Posted {
+        sheet,
+        form,
+        table,
+        mapping,
+    }))
+}
+
 async fn map(
     ctx: Ctx,
     Path(s): Path<String>,
     FormBody(fields): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let sheet = sheet(&s)?;
-    allow(&ctx, sheet)?;
-    let form = ImportForm::read(fields);
-    let table = match read_pasted(sheet, &form.csv) {
-        Ok(t) => t,
-        Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
+    let Posted {
+        sheet: _,
+        form,
+        table,
+        mapping,
+    } = match posted(&ctx, &s, fields)? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
     };
-    let mapping = form.mapping(sheet, &table);
     Ok(v::map(&ctx, &table, &mapping, &form.csv).into_response())
 }
 
@@ -191,14 +224,15 @@ async fn preview(
     Path(s): Path<String>,
     FormBody(fields): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let sheet = sheet(&s)?;
-    allow(&ctx, sheet)?;
-    let form = ImportForm::read(fields);
-    let table = match read_pasted(sheet, &form.csv) {
-        Ok(t) => t,
-        Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
+    let Posted {
+        sheet,
+        form,
+        table,
+        mapping,
+    } = match posted(&ctx, &s, fields)? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
     };
-    let mapping = form.mapping(sheet, &table);
     let p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
     Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p))
 }
@@ -210,14 +244,15 @@ async fn confirm(
     Path(s): Path<String>,
     FormBody(fields): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let sheet = sheet(&s)?;
-    allow(&ctx, sheet)?;
-    let form = ImportForm::read(fields);
-    let table = match read_pasted(sheet, &form.csv) {
-        Ok(t) => t,
-        Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
+    let Posted {
+        sheet,
+        form,
+        table,
+        mapping,
+    } = match posted(&ctx, &s, fields)? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
     };
-    let mapping = form.mapping(sheet, &table);
     let imported = imports::import(
         state.app(),
         &ctx.user,

@@ -63,58 +63,33 @@ fn figures(run: Result<Report, kitroom_app::Error>) -> Result<(Option<Report>, I
     }
 }
 
-/// `/reports/{name}` is a report's page and `/reports/{name}.csv` its CSV, both
-/// with the filters as typed.
+/// `/reports/{name}` is a report's page and `/reports/{name}.csv` its CSV (its
+/// [`Table`], named `kitroom-{file}-{today}.csv`), both with the filters as typed.
 async fn report(
     ctx: Ctx,
-    state: State<AppState>,
+    State(state): State<AppState>,
     Path(file): Path<String>,
-    q: QueryParams<ReportQuery>,
+    QueryParams(q): QueryParams<ReportQuery>,
 ) -> Result<Response, AppError> {
+    ctx.require(Permission::ViewReports)?;
     let (name, is_csv) = match file.strip_suffix(".csv") {
         Some(name) => (name, true),
         None => (file.as_str(), false),
     };
     let name = ReportName::parse(name).ok_or(AppError::NotFound)?;
-    if is_csv {
-        csv(name, ctx, state, q).await
-    } else {
-        page(name, ctx, state, q).await
-    }
-}
-
-/// One report's page.
-async fn page(
-    name: ReportName,
-    ctx: Ctx,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<ReportQuery>,
-) -> Result<Response, AppError> {
-    ctx.require(Permission::ViewReports)?;
     let run = kitroom_app::reports::run(state.app(), &ctx.user, name, &q).await;
     let (report, invalid) = figures(run)?;
-    let locations = state.store().list_locations().await?;
-    Ok(respond(
-        &invalid,
-        v::report(&ctx, name, &q, &locations, report.as_ref(), &invalid),
-    ))
-}
-
-/// One report's CSV download: its [`Table`], named `kitroom-{file}-{today}.csv`.
-async fn csv(
-    name: ReportName,
-    ctx: Ctx,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<ReportQuery>,
-) -> Result<Response, AppError> {
-    ctx.require(Permission::ViewReports)?;
-    let report = kitroom_app::reports::run(state.app(), &ctx.user, name, &q)
-        .await
-        .map_err(|e| match e.refusal().and_then(|r| r.fields.as_ref()) {
-            Some(invalid) => bad_filters(invalid),
-            None => e.into(),
-        })?;
-    Ok(csv_file(&report.table()))
+    match report {
+        Some(report) if is_csv => Ok(csv_file(&report.table())),
+        None if is_csv => Err(bad_filters(&invalid)),
+        report => {
+            let locations = state.store().list_locations().await?;
+            Ok(respond(
+                &invalid,
+                v::report(&ctx, name, &q, &locations, report.as_ref(), &invalid),
+            ))
+        }
+    }
 }
 
 /// A report's table as a CSV download. Every cell is made safe for spreadsheets (no
