@@ -107,8 +107,10 @@ async fn bad_requests_get_problem_details_and_change_nothing() {
 
     let r = app.api_get(&token, "/api/v1/devices?status=broken").await;
     assert_eq!(r.status(), 422);
+    // A query value of the wrong type is refused as a wrong value is (422, as
+    // `status=broken` above), not 400: the same mistake, the same answer.
     let r = app.api_get(&token, "/api/v1/devices?page=x").await;
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 422);
     let r = app.api_get(&token, "/api/v1/devices/NOPE").await;
     assert_eq!(r.status(), 404);
     assert_eq!(

@@ -294,3 +294,77 @@ async fn a_borrowers_token_gets_403_for_reports_exports_and_imports() {
     let manager = app.api_token("sbm", "manager").await;
     assert_eq!(device_count(&app, &manager).await, 0);
 }
+
+/// A script generating its client from the API document would send the import
+/// JSON and read the export as JSON, and a file too big or a `dry_run` that is not
+/// yes or no would get an answer the document does not describe; if this broke,
+/// an integration could not send a file at all.
+#[tokio::test]
+async fn the_document_says_an_import_takes_csv_and_an_export_answers_csv() {
+    let app = spawn_app().await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let import_op = &doc["paths"]["/imports/{sheet}"]["post"];
+    assert!(
+        import_op["requestBody"]["content"]["text/csv"].is_object(),
+        "{import_op}"
+    );
+    for status in ["400", "413", "415", "422"] {
+        assert!(
+            import_op["responses"][status].is_object(),
+            "import lists {status}"
+        );
+    }
+    let sheets = import_op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sheet")
+        .unwrap();
+    assert_eq!(
+        sheets["schema"]["enum"],
+        serde_json::json!(["devices", "people"])
+    );
+    let export_ok = &doc["paths"]["/exports/{kind}"]["get"]["responses"]["200"];
+    assert!(export_ok["content"]["text/csv"].is_object(), "{export_ok}");
+    let report_op = &doc["paths"]["/reports/{name}"]["get"];
+    assert!(
+        report_op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "days" && p["in"] == "query"),
+        "{report_op}"
+    );
+
+    let token = app.api_token("sbm", "manager").await;
+    let mut big = String::from("tag,kind,location\n");
+    while big.len() <= 1024 * 1024 {
+        big.push_str("LAP-0000000001,laptop,Library\n");
+    }
+    let r = import(&app, &token, "devices", true, &big).await;
+    assert_eq!(r.status(), 413);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/problem+json"));
+    let problem: Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Split it"),
+        "{problem}"
+    );
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/imports/devices?dry_run=maybe"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body("tag,kind,location\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(device_count(&app, &token).await, 0);
+}

@@ -14,6 +14,8 @@
 //! - [`loans`]: checking a device out and taking it back.
 //! - [`reports`]: each report once: its filters, figures, rows and columns.
 //! - [`imports`]: a CSV file checked against the register and written whole.
+//! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
+//!   moving a device found elsewhere to where it was found.
 
 pub mod error;
 pub mod imports;
@@ -21,6 +23,7 @@ pub mod input;
 pub mod loans;
 pub mod people;
 pub mod reports;
+pub mod stocktakes;
 
 use std::sync::Arc;
 

@@ -90,18 +90,23 @@ impl ReportName {
 
 /// A report's filters, as typed (a page's query string or the API's). Each report
 /// reads the ones it takes.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
+    /// A location's name.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub location: String,
     /// A device kind; on the incidents report, an incident kind.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub kind: String,
+    /// A device status.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub status: String,
+    /// The first day of a period, such as `2026-09-01`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub from: String,
+    /// The last day of a period, such as `2026-12-19`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub to: String,
     /// Encryption: how old a verification may be.

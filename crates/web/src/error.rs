@@ -86,6 +86,22 @@ impl From<kitroom_app::Error> for AppError {
     }
 }
 
+/// A refusal to show on the form again; "not allowed", "not found" and failures
+/// get their own pages.
+pub fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
+    match e {
+        kitroom_app::Error::Refused(r)
+            if !matches!(
+                r.kind,
+                kitroom_app::Kind::NotAllowed | kitroom_app::Kind::NotFound
+            ) =>
+        {
+            Ok(*r)
+        }
+        other => Err(other.into()),
+    }
+}
+
 impl From<kitroom_app::Error> for ApiError {
     fn from(e: kitroom_app::Error) -> Self {
         match e {
@@ -158,7 +174,7 @@ impl IntoResponse for AppError {
                 let to = if next == "/" || next.is_empty() {
                     "/login".to_owned()
                 } else {
-                    format!("/login?next={}", crate::views::url_encode(next))
+                    format!("/login?next={}", crate::paths::url_encode(next))
                 };
                 return Redirect::to(&to).into_response();
             }

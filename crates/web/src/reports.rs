@@ -27,8 +27,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{Ctx, QueryParams};
+use crate::paths::person_history_url;
 use crate::views::reports as v;
-use crate::views::reports::person_url;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -153,7 +153,7 @@ async fn find_person(
     let invalid = if username.is_empty() {
         Invalid::one("username", "Enter the person's username.")
     } else if let Some(p) = state.store().person_by_username(username).await? {
-        return Ok(Redirect::to(&person_url(&p.username)).into_response());
+        return Ok(Redirect::to(&person_history_url(&p.username)).into_response());
     } else {
         Invalid::one("username", format!("Nobody has the username “{username}”."))
     };

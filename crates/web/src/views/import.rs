@@ -5,12 +5,12 @@ use kitroom_core::device::{Condition, DeviceKind, EncryptionMethod};
 use kitroom_core::import::{unknown_kinds, Field, LeftAlone, Mapping, Sheet, Table};
 use kitroom_core::person::{PersonKind, Role};
 use maud::{html, Markup};
+use serde::{Deserialize, Serialize};
 
 use super::{csrf, encryption_badge, page, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::time;
 use kitroom_app::imports::Preview;
-use serde::{Deserialize, Serialize};
 
 fn section(sheet: Sheet) -> Section {
     match sheet {

@@ -16,18 +16,13 @@ use kitroom_store::reports::{Compliance, DeviceLine, OverdueLoan, PersonRecord, 
 use maud::{html, Markup};
 
 use super::{encryption_badge, error_summary, page, select, status_badge, Field, Section};
-use crate::auth::Ctx;
-use crate::devices::device_url;
+use crate::auth::ctx::Ctx;
+use crate::paths::{device_url, person_history_url};
 use crate::time;
 use kitroom_app::reports::{
     how_long, percent, school_year_label, AuditReport, EncryptionReport, IncidentCosts, Inventory,
     Report, ReportName, ReportQuery, Tally, TallyRow, Utilisation, DEFAULT_DAYS, SECTIONS,
 };
-
-/// A person's history page.
-pub fn person_url(username: &str) -> String {
-    format!("/reports/people/{}", super::url_encode(username))
-}
 
 /// One report's page: its figures, or (when `report` is `None`) its filters with
 /// their problems.
@@ -409,7 +404,7 @@ fn disposals(
                     tbody {
                         @for r in rows {
                             tr {
-                                td { a href=(crate::devices::device_url(&r.tag)) { (r.tag) } br; span.muted { (r.name) } }
+                                td { a href=(device_url(&r.tag)) { (r.tag) } br; span.muted { (r.name) } }
                                 td { (r.disposed_on) }
                                 td { (r.method.replace('_', " ")) ", " (r.recipient) @if !r.recipient_reference.is_empty() { " (" (r.recipient_reference) ")" } }
                                 td { @match &r.wipe_evidence { Some(w) => (w), None => span.muted { "None (no personal data)" } } }
@@ -650,7 +645,7 @@ fn overdue(
                             @for l in loans {
                                 tr.overdue {
                                     td { (device_cell(&l.tag, format!("{} {}", l.make, l.model).trim())) }
-                                    td data-label="Borrower" { a href=(person_url(&l.borrower)) { (l.borrower_name) } br; span.muted { (l.borrower) } }
+                                    td data-label="Borrower" { a href=(person_history_url(&l.borrower)) { (l.borrower_name) } br; span.muted { (l.borrower) } }
                                     td data-label="Was due" { (time::when(l.due_at)) }
                                     td data-label="Overdue by" { strong { (how_long(now - l.due_at)) } }
                                     td data-label="Off site" { @if l.off_site { "Yes" } @else { "No" } }
@@ -942,7 +937,7 @@ fn word_label<T: std::str::FromStr>(word: &str, label: impl Fn(T) -> &'static st
 const EVENTS_SHOWN: usize = 200;
 
 pub fn person(ctx: &Ctx, person: &Person, record: &PersonRecord) -> Markup {
-    let base = person_url(&person.username);
+    let base = person_history_url(&person.username);
     let a = &record.account;
     let events: Vec<Event> = record
         .events
