@@ -80,6 +80,28 @@ RULES_BEYOND_SCHEMA=(
     "POST /policies/current/signatures"
     "POST /sets/{id}/checkout"
     "POST /sets/{id}/return"
+    "POST /stocktakes"
+    "POST /stocktakes/{id}/scans"
+    "POST /stocktakes/{id}/move-here"
+    # Required text (a note, a reason, what and why, a police reference), an answer
+    # to approve or reportable, a resolution that fits the incident's kind.
+    "POST /incidents/{id}/progress"
+    "POST /incidents/{id}/decision"
+    "POST /incidents/{id}/notes"
+    "POST /incidents/{id}/police-reference"
+    "POST /devices/{tag}/change-requests"
+    "POST /change-requests/{id}/decision"
+    "POST /devices/{tag}/offsite-requests"
+    "POST /offsite-requests/{id}/decision"
+    # A username or location name that must be new, a password hard enough to
+    # guess, a role the caller may give, calendar lines and settings that must read.
+    "POST /people"
+    "PATCH /people/{username}"
+    "POST /people/{username}/password-reset"
+    "POST /locations"
+    "PATCH /locations/{id}"
+    "PATCH /settings"
+    "PUT /calendar"
 )
 exclude=() include=()
 for op in "${RULES_BEYOND_SCHEMA[@]}"; do

@@ -3,7 +3,10 @@
 mod accessories;
 mod accounts;
 mod api;
+mod api_incidents;
 mod api_loans;
+mod api_people;
+mod api_policies;
 mod api_reports;
 mod api_stocktakes;
 mod audit;

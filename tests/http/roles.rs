@@ -156,17 +156,51 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/api/v1/devices/{tag}/checkout", "/api/v1/devices/LAP-1/checkout", r#"{"borrower": "other"}"#, "UFFOO"),
     ("POST", "/api/v1/devices/{tag}/return", "/api/v1/devices/LAP-2/return", r#"{"on_charge": true}"#, "UFFOO"),
     ("POST", "/api/v1/devices/{tag}/incidents", "/api/v1/devices/LAP-1/incidents", r#"{"kind": "damage", "description": "Dent"}"#, "UOOOO"),
+    ("GET", "/api/v1/incidents/{id}", "/api/v1/incidents/:incident", "", "UFOOO"),
+    ("POST", "/api/v1/incidents/{id}/progress", "/api/v1/incidents/:incident/progress", r#"{"status": "investigating"}"#, "UFFOO"),
+    ("POST", "/api/v1/incidents/{id}/decision", "/api/v1/incidents/:incident/decision", r#"{"reportable": false, "reason": "Encrypted"}"#, "UFFOO"),
+    ("POST", "/api/v1/incidents/{id}/notes", "/api/v1/incidents/:incident/notes", r#"{"body": "Looked"}"#, "UFFOO"),
+    ("POST", "/api/v1/incidents/{id}/police-reference", "/api/v1/incidents/:incident/police-reference", r#"{"police_reference": "CR1"}"#, "UFFOO"),
+    ("POST", "/api/v1/devices/{tag}/change-requests", "/api/v1/devices/LAP-1/change-requests", r#"{"what": "Scratch 3", "why": "Club"}"#, "UOOOO"),
+    ("GET", "/api/v1/change-requests", "/api/v1/change-requests", "", "UFOFF"),
+    ("POST", "/api/v1/change-requests/{id}/decision", "/api/v1/change-requests/:change/decision", r#"{"approve": false, "note": "No"}"#, "UFNFF"),
+    ("POST", "/api/v1/devices/{tag}/offsite-requests", "/api/v1/devices/LAP-1/offsite-requests", r#"{"reason": "Trip"}"#, "UOOOO"),
+    ("GET", "/api/v1/offsite-requests", "/api/v1/offsite-requests", "", "UFOFF"),
+    ("POST", "/api/v1/offsite-requests/{id}/decision", "/api/v1/offsite-requests/:offsite/decision", r#"{"approve": false, "note": "No"}"#, "UFOFF"),
     ("GET", "/api/v1/loans", "/api/v1/loans", "", "UOOOO"),
     ("GET", "/api/v1/loans", "/api/v1/loans?borrower=other", "", "UFOOO"),
     // a name nobody has answers a borrower as another person's does
     ("GET", "/api/v1/loans", "/api/v1/loans?borrower=nosuch", "", "UFOOO"),
     ("GET", "/api/v1/incidents", "/api/v1/incidents", "", "UOOOO"),
     ("GET", "/api/v1/people", "/api/v1/people?q=oth", "", "UFFOO"),
+    ("GET", "/api/v1/people", "/api/v1/people", "", "UFFOO"),
+    ("POST", "/api/v1/people", "/api/v1/people", r#"{"username": "api-:me", "full_name": "New Person"}"#, "UFFOO"),
+    // a head's and an admin's account are the IT administrator's alone, on the API as on the pages
+    ("POST", "/api/v1/people", "/api/v1/people", r#"{"username": "apihead-:me", "full_name": "New Head", "role": "head"}"#, "UFFFO"),
+    ("GET", "/api/v1/people/{username}", "/api/v1/people/other", "", "UFFOO"),
+    ("GET", "/api/v1/people/{username}", "/api/v1/people/nosuch", "", "UFFNN"),
+    ("PATCH", "/api/v1/people/{username}", "/api/v1/people/other", r#"{"position": "Teacher"}"#, "UFFOO"),
+    ("PATCH", "/api/v1/people/{username}", "/api/v1/people/hd", r#"{"position": "Head teacher"}"#, "UFFFO"),
+    ("POST", "/api/v1/people/{username}/deactivate", "/api/v1/people/nosuch/deactivate", "", "UFFNN"),
+    ("POST", "/api/v1/people/{username}/reactivate", "/api/v1/people/other/reactivate", "", "UFFOO"),
+    ("POST", "/api/v1/people/{username}/reactivate", "/api/v1/people/hd/reactivate", "", "UFFFO"),
+    ("POST", "/api/v1/people/{username}/password-reset", "/api/v1/people/other/password-reset", r#"{"password": "x"}"#, "UFFOO"),
+    ("POST", "/api/v1/people/{username}/password-reset", "/api/v1/people/hd/password-reset", r#"{"password": "x"}"#, "UFFFO"),
+    ("POST", "/api/v1/people/{username}/two-factor-reset", "/api/v1/people/sbm/two-factor-reset", "", "UFFFO"),
+    ("GET", "/api/v1/settings", "/api/v1/settings", "", "UFFFO"),
+    ("PATCH", "/api/v1/settings", "/api/v1/settings", r#"{"backups_kept": "many"}"#, "UFFFO"),
+    ("GET", "/api/v1/locations", "/api/v1/locations", "", "UFFOO"),
+    ("POST", "/api/v1/locations", "/api/v1/locations", r#"{"name": "Room :me"}"#, "UFFOO"),
+    ("PATCH", "/api/v1/locations/{id}", "/api/v1/locations/00000000-0000-4000-8000-000000000000", r#"{"name": "Anywhere"}"#, "UFFNN"),
+    ("GET", "/api/v1/calendar", "/api/v1/calendar", "", "UFFFO"),
+    ("PUT", "/api/v1/calendar", "/api/v1/calendar", r#"{"periods": "Period 1, 25:00-26:00"}"#, "UFFFO"),
     ("GET", "/api/v1/people/{username}/history", "/api/v1/people/other/history", "", "UFOOO"),
     ("GET", "/api/v1/people/{username}/history", "/api/v1/people/:me/history", "", "UOOOO"),
     ("GET", "/api/v1/people/{username}/history", "/api/v1/people/nosuch/history", "", "UFNNN"),
     ("POST", "/api/v1/policies", "/api/v1/policies", r#"{"title": "T", "version_label": "v-:me", "issued_on": "2026-09-01", "body": "B"}"#, "UFFOO"),
+    ("GET", "/api/v1/policies", "/api/v1/policies", "", "UFFOO"),
     ("GET", "/api/v1/policies/current", "/api/v1/policies/current", "", "UOOOO"),
+    ("GET", "/api/v1/policies/{id}/signatures", "/api/v1/policies/:policy/signatures", "", "UFFOO"),
     ("POST", "/api/v1/policies/current/signatures", "/api/v1/policies/current/signatures", r#"{"full_name": "Me", "position": "Teacher"}"#, "UOOOO"),
     ("GET", "/api/v1/events", "/api/v1/events", "", "UFOOO"),
     ("GET", "/api/v1/bookings", "/api/v1/bookings", "", "UOOOO"),
@@ -386,18 +420,19 @@ async fn fixtures(app: &TestApp) -> Fixtures {
             "/api/v1/devices/LAP-2/incidents",
             json!({"kind": "damage", "description": "Cracked"}),
         ),
+        (
+            &other,
+            "/api/v1/devices/LAP-1/offsite-requests",
+            json!({"reason": "Trip"}),
+        ),
     ] {
         let r = post(token, path, body).await.unwrap();
         assert_eq!(r.status(), 201, "{path}: {}", r.text().await.unwrap());
     }
     let store = app.store();
     let other_p = store.person_by_username("other").await.unwrap().unwrap();
-    let sbm_p = store.person_by_username("sbm").await.unwrap().unwrap();
     let lap1 = store.device_by_tag("LAP-1").await.unwrap().unwrap();
-    store
-        .request_offsite(other_p.actor(), lap1.id, "Trip".into())
-        .await
-        .unwrap();
+    let sbm_p = store.person_by_username("sbm").await.unwrap().unwrap();
     let offsite = store.pending_offsite().await.unwrap()[0].id.to_string();
     let incident = store.list_incidents(&Default::default()).await.unwrap()[0]
         .id

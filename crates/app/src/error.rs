@@ -5,9 +5,12 @@
 //! the API alike: 403 not allowed, 404 not found (or not yours), 409 a conflict
 //! with the current state, 422 invalid input.
 
+use kitroom_core::change::AlreadyDecided;
 use kitroom_core::device::IllegalMove;
+use kitroom_core::incident::IncidentRefusal;
 use kitroom_core::kit::KitRefusal;
 use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
+use kitroom_core::policy::PolicyRefusal;
 use kitroom_core::stocktake::StocktakeRefusal;
 use kitroom_core::Invalid;
 use kitroom_store::StoreError;
@@ -103,13 +106,16 @@ pub enum Error {
     /// Something underneath failed: nothing was changed either.
     #[error(transparent)]
     Failed(StoreError),
+    /// Something outside the store failed (hashing a password): nothing was changed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl Error {
     pub fn refusal(&self) -> Option<&Refusal> {
         match self {
             Error::Refused(r) => Some(r),
-            Error::Failed(_) => None,
+            Error::Failed(_) | Error::Internal(_) => None,
         }
     }
 }
@@ -158,6 +164,34 @@ impl From<ReturnRefusal> for Error {
     }
 }
 
+impl From<IncidentRefusal> for Error {
+    /// Beside its field; 409 when the incident's state does not allow it any more,
+    /// 422 when it was asked wrongly.
+    fn from(r: IncidentRefusal) -> Self {
+        let kind = match r {
+            IncidentRefusal::AlreadyResolved
+            | IncidentRefusal::AlreadyDecided
+            | IncidentRefusal::NoBreachRisk => Kind::Conflict,
+            _ => Kind::Invalid,
+        };
+        Refusal {
+            kind,
+            code: r.code(),
+            message: r.to_string(),
+            fields: Some(Invalid::one(r.field(), r.to_string())),
+            extra: None,
+        }
+        .into()
+    }
+}
+
+impl From<AlreadyDecided> for Error {
+    /// A request decided before is not decided again: 409.
+    fn from(r: AlreadyDecided) -> Self {
+        Refusal::conflict("already-decided", r.to_string()).into()
+    }
+}
+
 impl From<StocktakeRefusal> for Refusal {
     /// A tag that names no device (or none typed) is invalid input, beside the
     /// `tag` field; the rest are conflicts with the stocktake's state.
@@ -178,6 +212,26 @@ impl From<StocktakeRefusal> for Refusal {
 
 impl From<StocktakeRefusal> for Error {
     fn from(r: StocktakeRefusal) -> Self {
+        Refusal::from(r).into()
+    }
+}
+
+impl From<PolicyRefusal> for Refusal {
+    /// Each is a conflict with what is published or signed now, shown beside the
+    /// field it is about.
+    fn from(r: PolicyRefusal) -> Self {
+        Refusal {
+            kind: Kind::Conflict,
+            code: r.code(),
+            message: r.to_string(),
+            fields: Some(Invalid::one(r.field(), r.to_string())),
+            extra: None,
+        }
+    }
+}
+
+impl From<PolicyRefusal> for Error {
+    fn from(r: PolicyRefusal) -> Self {
         Refusal::from(r).into()
     }
 }

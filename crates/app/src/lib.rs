@@ -11,18 +11,35 @@
 //! - [`error`]: refusals and their kinds, and failures.
 //! - [`input`]: values read alike from a form and from JSON.
 //! - [`people`]: whom a loan or booking is for.
+//! - [`accounts`]: adding, editing, deactivating people and resetting their sign-in.
+//! - [`password`]: hashing a new password.
+//! - [`settings`]: the school's settings.
+//! - [`locations`]: adding and renaming the places devices live in.
+//! - [`calendar`]: the school calendar.
 //! - [`loans`]: checking a device out and taking it back.
 //! - [`reports`]: each report once: its filters, figures, rows and columns.
 //! - [`imports`]: a CSV file checked against the register and written whole.
+//! - [`policies`]: publishing a version of the acceptable-use policy and signing
+//!   the one in force.
+//! - [`incidents`]: damage, loss and theft, and change requests.
+//! - [`offsite`]: the head's authorisations to take a device off site.
 //! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
 //!   moving a device found elsewhere to where it was found.
 
+pub mod accounts;
+pub mod calendar;
 pub mod error;
 pub mod imports;
+pub mod incidents;
 pub mod input;
 pub mod loans;
+pub mod locations;
+pub mod offsite;
+pub mod password;
 pub mod people;
+pub mod policies;
 pub mod reports;
+pub mod settings;
 pub mod stocktakes;
 
 use std::sync::Arc;

@@ -398,7 +398,7 @@ pub async fn check_out(
                             device.details.tag,
                             kitroom_core::time::school_time(due.due_at)
                         );
-                        kitroom_store::incidents::notify(
+                        kitroom_store::notifications::notify_in(
                             conn,
                             person.id,
                             &body,

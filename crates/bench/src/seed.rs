@@ -27,10 +27,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use chrono::{NaiveDate, Utc};
+use kitroom_app::policies::{PublishInput, SignInput};
 use kitroom_core::event::{event_hash, EventFields, GENESIS_HASH};
 use kitroom_core::import::{check_devices, check_people, Mapping, Sheet};
 use kitroom_core::person::PersonInput;
-use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_store::db::time_text;
 use kitroom_store::import::{read_table, Outcome};
 use kitroom_store::{Actor, Store};
@@ -396,24 +396,26 @@ pub async fn build(dir: &Path, sizes: Sizes) -> anyhow::Result<School> {
         .person_by_username(TEACHER)
         .await?
         .context("the teacher account")?;
-    let policy = PolicyInput {
+    // Published and signed through the same commands as the pages.
+    let app = kitroom_app::App::new(store.clone(), None, Default::default());
+    let policy = PublishInput {
         title: "Acceptable use of school devices".into(),
         version_label: "2026.1".into(),
         issued_on: "2026-01-05".into(),
         body: "## Looking after devices\n\n- Keep it charged.\n- Bring it back on time.".into(),
-    }
-    .parse()
-    .map_err(|e| anyhow::anyhow!("policy: {e}"))?;
-    let policy = store.publish_policy(manager.actor(), policy).await?;
+    };
+    kitroom_app::policies::publish(&app, &manager, policy)
+        .await
+        .map_err(|e| anyhow::anyhow!("policy: {e}"))?;
     for p in [&manager, &teacher] {
-        let sig = SignatureInput {
+        let sig = SignInput {
             full_name: p.full_name.clone(),
             position: "Benchmark".into(),
-            agree: true,
-        }
-        .parse(false)
-        .map_err(|e| anyhow::anyhow!("signature: {e}"))?;
-        store.sign_policy(p, policy.id, sig, today).await?;
+            ..SignInput::default()
+        };
+        kitroom_app::policies::sign(&app, p, sig)
+            .await
+            .map_err(|e| anyhow::anyhow!("signature: {e}"))?;
     }
     timings.push(("accounts_and_policy_s", t.elapsed().as_secs_f64()));
 

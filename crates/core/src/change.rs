@@ -34,6 +34,21 @@ impl ChangeInput {
     }
 }
 
+/// A request to the head (a change, or taking a device off site) that is no longer
+/// waiting for a decision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("This request has already been decided.")]
+pub struct AlreadyDecided;
+
+/// The head's decision on a request whose status is `status`: the new status, or
+/// a refusal when it was decided before.
+pub fn decide(status: &str, approve: bool) -> Result<&'static str, AlreadyDecided> {
+    if status != "pending" {
+        return Err(AlreadyDecided);
+    }
+    Ok(if approve { "approved" } else { "declined" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

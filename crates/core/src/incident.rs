@@ -159,6 +159,57 @@ pub enum IncidentRefusal {
     RepairedLoss,
     #[error("Record the data protection decision before resolving a possible breach.")]
     DecisionMissing,
+    #[error("Only a possible breach needs a data protection decision.")]
+    NoBreachRisk,
+    #[error("The decision has already been recorded.")]
+    AlreadyDecided,
+    #[error("Only a theft has a police reference.")]
+    NotATheft,
+}
+
+impl IncidentRefusal {
+    /// Stable and machine-readable.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IncidentRefusal::AlreadyResolved => "incident-resolved",
+            IncidentRefusal::ResolutionMissing => "resolution-missing",
+            IncidentRefusal::RecoveredDamage => "damage-not-recovered",
+            IncidentRefusal::RepairedLoss => "loss-not-repaired",
+            IncidentRefusal::DecisionMissing => "breach-decision-missing",
+            IncidentRefusal::NoBreachRisk => "no-breach-risk",
+            IncidentRefusal::AlreadyDecided => "breach-already-decided",
+            IncidentRefusal::NotATheft => "not-a-theft",
+        }
+    }
+
+    /// The field of the form it belongs beside.
+    pub fn field(&self) -> &'static str {
+        match self {
+            IncidentRefusal::NoBreachRisk | IncidentRefusal::AlreadyDecided => "reportable",
+            IncidentRefusal::NotATheft => "police_reference",
+            _ => "status",
+        }
+    }
+}
+
+/// Whether the data protection decision may be recorded now: only on a possible
+/// breach, and only once.
+pub fn may_decide_breach(risk: Risk, decided: bool) -> Result<(), IncidentRefusal> {
+    if risk != Risk::Possible {
+        return Err(IncidentRefusal::NoBreachRisk);
+    }
+    if decided {
+        return Err(IncidentRefusal::AlreadyDecided);
+    }
+    Ok(())
+}
+
+/// Whether a police reference may be added: only to a theft.
+pub fn may_add_police_reference(kind: IncidentKind) -> Result<(), IncidentRefusal> {
+    if kind != IncidentKind::Theft {
+        return Err(IncidentRefusal::NotATheft);
+    }
+    Ok(())
 }
 
 /// Checks a move to `to` (with `resolution` when resolving), and says what it does

@@ -117,6 +117,84 @@ impl SignatureInput {
     }
 }
 
+/// Why a version cannot be published or signed as asked: each a conflict with what
+/// is in the register now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyRefusal {
+    /// A version with this label is published already.
+    VersionTaken(String),
+    /// The version read is no longer the one in force: a newer one was published
+    /// while the person was reading.
+    Superseded,
+    /// This person has signed the version in force already.
+    AlreadySigned,
+}
+
+impl PolicyRefusal {
+    /// A stable, machine-readable code (the API's problem type).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PolicyRefusal::VersionTaken(_) => "policy-version-taken",
+            PolicyRefusal::Superseded => "policy-superseded",
+            PolicyRefusal::AlreadySigned => "policy-already-signed",
+        }
+    }
+
+    /// The field the refusal belongs beside on the form.
+    pub fn field(&self) -> &'static str {
+        match self {
+            PolicyRefusal::VersionTaken(_) => "version_label",
+            PolicyRefusal::Superseded | PolicyRefusal::AlreadySigned => "policy",
+        }
+    }
+}
+
+impl std::fmt::Display for PolicyRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicyRefusal::VersionTaken(label) => write!(
+                f,
+                "Version “{label}” has already been published. Give this one a new version label."
+            ),
+            PolicyRefusal::Superseded => f.write_str(
+                "A newer version of the policy was published while you were reading. Read the new version and sign that.",
+            ),
+            PolicyRefusal::AlreadySigned => {
+                f.write_str("You have already signed this version of the policy.")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PolicyRefusal {}
+
+/// Whether a version may be published under its label: labels name one version
+/// each, so that a signature says which text was agreed to.
+pub fn may_publish(label: &str, label_taken: bool) -> Result<(), PolicyRefusal> {
+    if label_taken {
+        Err(PolicyRefusal::VersionTaken(label.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether a person may sign: only the version in force (`read_is_current`: the one
+/// they read is still it), and once.
+pub fn may_sign(read_is_current: bool, already_signed: bool) -> Result<(), PolicyRefusal> {
+    if !read_is_current {
+        Err(PolicyRefusal::Superseded)
+    } else if already_signed {
+        Err(PolicyRefusal::AlreadySigned)
+    } else {
+        Ok(())
+    }
+}
+
+/// The date a signature carries: the day at the school when it is signed.
+pub fn signed_on(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    now.with_timezone(&chrono_tz::Europe::London).date_naive()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +232,18 @@ mod tests {
         }
         .parse(false)
         .is_ok());
+    }
+
+    /// Signing an old version or signing twice is refused, the old version first.
+    #[test]
+    fn only_the_version_in_force_is_signed_and_once() {
+        assert_eq!(may_sign(true, false), Ok(()));
+        assert_eq!(may_sign(false, true), Err(PolicyRefusal::Superseded));
+        assert_eq!(may_sign(true, true), Err(PolicyRefusal::AlreadySigned));
+        assert_eq!(
+            may_publish("v1", true),
+            Err(PolicyRefusal::VersionTaken("v1".into()))
+        );
+        assert!(may_publish("v2", false).is_ok());
     }
 }

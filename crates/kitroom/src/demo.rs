@@ -8,12 +8,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{Duration, NaiveDate};
-use kitroom_core::change::ChangeInput;
+use kitroom_app::incidents::ChangeInput;
+use kitroom_app::incidents::ReportInput;
+use kitroom_app::policies::{PublishInput, SignInput};
 use kitroom_core::device::{DeviceInput, StatusChange};
-use kitroom_core::incident::{IncidentKind, ReportDetails};
 use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::{PersonInput, PersonKind};
-use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_store::{Actor, Store};
 
 /// Every demo account's password.
@@ -410,21 +410,22 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         ..store.settings().await?
     };
     store.save_settings(manager.clone(), settings).await?;
-    // The sample policy, signed by everyone but a handful of newcomers.
-    let policy = PolicyInput {
+    // The sample policy, signed by everyone but a handful of newcomers, through the
+    // same commands as the pages.
+    let app = kitroom_app::App::new(store.clone(), None, Default::default());
+    let publisher = everyone
+        .iter()
+        .find(|p| p.username == "manager")
+        .ok_or_else(|| anyhow::anyhow!("the demo has a manager"))?;
+    let policy = PublishInput {
         title: "Acceptable use of school devices".into(),
         version_label: "2026/27".into(),
         issued_on: "2026-09-01".into(),
         body: kitroom_web::policies::SAMPLE_POLICY.into(),
     };
-    let policy = store
-        .publish_policy(
-            manager.clone(),
-            policy
-                .parse()
-                .map_err(|e| anyhow::anyhow!("demo policy: {e}"))?,
-        )
-        .await?;
+    kitroom_app::policies::publish(&app, publisher, policy)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo policy: {e}"))?;
     for p in everyone
         .iter()
         .filter(|p| !matches!(p.kind, PersonKind::Visitor))
@@ -435,19 +436,14 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         } else {
             p.position.clone()
         };
-        let sig = SignatureInput {
+        let sig = SignInput {
             full_name: p.full_name.clone(),
             position,
-            agree: true,
+            ..SignInput::default()
         };
-        store
-            .sign_policy(
-                p,
-                policy.id,
-                sig.parse(true).map_err(|e| anyhow::anyhow!("{e}"))?,
-                today,
-            )
-            .await?;
+        kitroom_app::policies::sign(&app, p, sig)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo signature: {e}"))?;
     }
     // Devices out on loan today, and some already back on charge.
     let now = chrono::Utc::now();
@@ -499,6 +495,12 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
             .return_device(manager.clone(), *id, "Computer room".into(), back)
             .await?;
     }
+    // What people ask and report goes through the same commands as the pages.
+    let app = kitroom_app::App::new(
+        store.clone(),
+        None,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    );
     // A teacher asks to take a laptop holding reports home.
     if let (Some(teacher), Some(laptop)) = (
         everyone.iter().find(|p| p.username == "teacher"),
@@ -508,13 +510,15 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
                 && !lent.contains(&d.id)
         }),
     ) {
-        store
-            .request_offsite(
-                teacher.actor(),
-                laptop.id,
-                "Writing end-of-term reports at home this weekend".into(),
-            )
-            .await?;
+        kitroom_app::offsite::request(
+            &app,
+            teacher,
+            laptop.details.tag.as_str(),
+            kitroom_app::offsite::OffsiteInput {
+                reason: "Writing end-of-term reports at home this weekend".into(),
+            },
+        )
+        .await?;
     }
     // Two reports for the manager's desk: a lost camera (a possible breach, with
     // its deadline) and a cracked iPad screen; and a request for the head.
@@ -529,36 +533,29 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
             && d.status == kitroom_core::device::DeviceStatus::Available
     });
     if let (Some(reporter), Some(camera), Some(ipad)) = (reporter, camera, ipad) {
-        let loss = ReportDetails {
-            kind: IncidentKind::Loss,
-            occurred_at: now - Duration::hours(20),
+        let loss = ReportInput {
+            kind: "loss".into(),
+            occurred_at: Some((now - Duration::hours(20)).to_rfc3339()),
             place: "Sports day, the school field".into(),
             description:
                 "Put it down by the finish line and it was gone at the end of the afternoon.".into(),
-            police_reference: None,
+            ..Default::default()
         };
-        store
-            .report_incident(reporter, camera.id, loss, None)
-            .await?;
-        let damage = ReportDetails {
-            kind: IncidentKind::Damage,
-            occurred_at: now - Duration::hours(3),
+        kitroom_app::incidents::report(&app, reporter, camera.details.tag.as_str(), loss).await?;
+        let damage = ReportInput {
+            kind: "damage".into(),
+            occurred_at: Some((now - Duration::hours(3)).to_rfc3339()),
             place: "Year 2 classroom".into(),
             description: "Dropped from the table; the screen is cracked across one corner but it still works.".into(),
-            police_reference: None,
+            ..Default::default()
         };
-        store
-            .report_incident(reporter, ipad.id, damage, None)
-            .await?;
+        kitroom_app::incidents::report(&app, reporter, ipad.details.tag.as_str(), damage).await?;
         let change = ChangeInput {
             what: "Scratch 3 desktop app".into(),
             why: "For the Year 5 coding club on Thursdays".into(),
         };
-        if let Ok(change) = change.parse() {
-            store
-                .request_change(reporter.actor(), ipad.id, change)
-                .await?;
-        }
+        kitroom_app::incidents::request_change(&app, reporter, ipad.details.tag.as_str(), change)
+            .await?;
     }
     bookings(store, &manager, &devices, &borrowers).await?;
     Ok(())

@@ -746,7 +746,7 @@ impl Store {
                             b.booked.describe(),
                             kitroom_core::time::school_time(b.slot.starts_at)
                         );
-                        crate::incidents::notify(conn, parse_uuid(&person)?, &body, "/bookings", now).await?;
+                        crate::notifications::notify_in(conn, parse_uuid(&person)?, &body, "/bookings", now).await?;
                         n += 1;
                     }
                 }

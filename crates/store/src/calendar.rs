@@ -47,47 +47,70 @@ impl Store {
         calendar_in(&mut conn).await
     }
 
-    /// Replaces the whole calendar and records it, as typed, in the activity log.
+    /// Replaces the whole calendar: see [`save_calendar_in`].
     pub async fn save_calendar(&self, actor: Actor, calendar: Calendar) -> Result<(), StoreError> {
         self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let before = CalendarInput::from(&calendar_in(conn).await?);
-                sqlx::query("delete from calendar_entry").execute(&mut *conn).await?;
-                let mut rows: Vec<(&str, String, String, String)> = Vec::new();
-                for p in &calendar.periods {
-                    rows.push(("period", p.name.clone(), p.starts.format("%H:%M").to_string(), p.ends.format("%H:%M").to_string()));
-                }
-                for (kind, list) in [("term", &calendar.terms), ("holiday", &calendar.holidays)] {
-                    for d in list {
-                        rows.push((kind, d.name.clone(), d.first.to_string(), d.last.to_string()));
-                    }
-                }
-                for (kind, name, starts, ends) in rows {
-                    sqlx::query("insert into calendar_entry (kind, name, starts, ends) values (?, ?, ?, ?)")
-                        .bind(kind)
-                        .bind(name)
-                        .bind(starts)
-                        .bind(ends)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                let after = CalendarInput::from(&calendar);
-                if after != before {
-                    let subject = Subject { key: "calendar".into(), label: "School calendar".into() };
-                    append(
-                        conn,
-                        &actor,
-                        "calendar.changed",
-                        &subject,
-                        json!({"periods": after.periods, "terms": after.terms, "holidays": after.holidays}),
-                        now,
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
+            Box::pin(async move { save_calendar_in(conn, &actor, &calendar, Utc::now()).await })
         })
         .await
     }
+}
+
+/// Replaces the whole calendar and records it, as typed, in the activity log
+/// (`calendar.changed`, only when it changed), inside the caller's transaction.
+pub async fn save_calendar_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    calendar: &Calendar,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let before = CalendarInput::from(&calendar_in(conn).await?);
+    sqlx::query("delete from calendar_entry")
+        .execute(&mut *conn)
+        .await?;
+    let mut rows: Vec<(&str, String, String, String)> = Vec::new();
+    for p in &calendar.periods {
+        rows.push((
+            "period",
+            p.name.clone(),
+            p.starts.format("%H:%M").to_string(),
+            p.ends.format("%H:%M").to_string(),
+        ));
+    }
+    for (kind, list) in [("term", &calendar.terms), ("holiday", &calendar.holidays)] {
+        for d in list {
+            rows.push((
+                kind,
+                d.name.clone(),
+                d.first.to_string(),
+                d.last.to_string(),
+            ));
+        }
+    }
+    for (kind, name, starts, ends) in rows {
+        sqlx::query("insert into calendar_entry (kind, name, starts, ends) values (?, ?, ?, ?)")
+            .bind(kind)
+            .bind(name)
+            .bind(starts)
+            .bind(ends)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let after = CalendarInput::from(calendar);
+    if after != before {
+        let subject = Subject {
+            key: "calendar".into(),
+            label: "School calendar".into(),
+        };
+        append(
+            conn,
+            actor,
+            "calendar.changed",
+            &subject,
+            json!({"periods": after.periods, "terms": after.terms, "holidays": after.holidays}),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -258,7 +258,7 @@ impl Store {
                     return Ok(Outcome::Refused(taken));
                 }
                 for (i, row) in checked.rows.iter().enumerate() {
-                    crate::people::insert(conn, &actor, &row.value, None, now).await?;
+                    crate::people::insert_person_in(conn, &actor, &row.value, None, now).await?;
                     progress(i + 1);
                 }
                 Ok(Outcome::Written(checked.rows.len()))

@@ -11,11 +11,9 @@ use chrono::{DateTime, Utc};
 use kitroom_core::change::ChangeDetails;
 use kitroom_core::device::Pence;
 use kitroom_core::incident::{
-    self, BreachDecision, DataFacts, IncidentKind, IncidentRefusal, IncidentStatus, ReportDetails,
-    Resolution, Risk,
+    self, BreachDecision, DataFacts, IncidentKind, IncidentStatus, ReportDetails, Resolution, Risk,
 };
 use kitroom_core::link::PublicUrl;
-use kitroom_core::Invalid;
 use serde_json::json;
 use sqlx::{QueryBuilder, SqliteConnection};
 use uuid::Uuid;
@@ -23,8 +21,7 @@ use uuid::Uuid;
 use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
 use crate::devices::{apply_change, get_device};
 use crate::events::append;
-use crate::outbox::{queue_email, Queued};
-use crate::people::Person;
+use crate::notifications::{notify_managers_in, ManagersEmail};
 use kitroom_core::mail::MailKind;
 
 /// An incident, with the names a page needs.
@@ -151,7 +148,8 @@ const INCIDENT: &str = "select i.id, i.number, i.device_id, d.tag as device_tag,
     from incident i join device d on d.id = i.device_id join person p on p.id = i.reported_by
     left join person h on h.id = i.breach_decided_by";
 
-async fn get_incident(conn: &mut SqliteConnection, id: Uuid) -> Result<Incident, StoreError> {
+/// An incident, inside the caller's transaction.
+pub async fn incident_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Incident, StoreError> {
     sqlx::query_as::<_, IncidentRow>(&format!("{INCIDENT} where i.id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -168,20 +166,11 @@ pub struct IncidentNote {
     pub body: String,
 }
 
-/// A notification in a person's list.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Notification {
-    pub id: String,
-    pub created_at: String,
-    pub body: String,
-    pub link: String,
-    pub read: bool,
-}
-
 /// A change request, with names.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChangeRequest {
     pub id: String,
+    pub device_id: String,
     pub device_tag: String,
     pub device_name: String,
     pub person: String,
@@ -194,72 +183,10 @@ pub struct ChangeRequest {
     pub note: String,
 }
 
-const CHANGE: &str = "select c.id, d.tag as device_tag, trim(d.make || ' ' || d.model) as device_name, p.username as person,
+const CHANGE: &str = "select c.id, c.device_id, d.tag as device_tag, trim(d.make || ' ' || d.model) as device_name, p.username as person,
     p.full_name as person_name, c.what, c.why, c.requested_at, c.status, h.username as decided_by, c.note
     from change_request c join device d on d.id = c.device_id join person p on p.id = c.person_id
     left join person h on h.id = c.decided_by";
-
-/// Puts a notification in one person's list, inside the caller's transaction.
-pub async fn notify(
-    conn: &mut SqliteConnection,
-    person: Uuid,
-    body: &str,
-    link: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "insert into notification (id, person_id, created_at, body, link) values (?, ?, ?, ?, ?)",
-    )
-    .bind(Uuid::new_v4().to_string())
-    .bind(person.to_string())
-    .bind(time_text(now))
-    .bind(body)
-    .bind(link)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Tells every active manager and admin, in the app and (when they have an email
-/// address) by email through the outbox, inside the caller's transaction. The
-/// emails join `thread`, the one all emails about the incident share.
-async fn tell_managers(
-    conn: &mut SqliteConnection,
-    body: &str,
-    link: &str,
-    subject: &str,
-    email: &str,
-    thread: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let managers: Vec<(String, Option<String>)> = sqlx::query_as(
-        "select id, email from person where active = 1 and role in ('manager', 'admin')",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, address) in managers {
-        sqlx::query("insert into notification (id, person_id, created_at, body, link) values (?, ?, ?, ?, ?)")
-            .bind(Uuid::new_v4().to_string())
-            .bind(&id)
-            .bind(time_text(now))
-            .bind(body)
-            .bind(link)
-            .execute(&mut *conn)
-            .await?;
-        if let Some(address) = address.filter(|a| !a.is_empty()) {
-            let email = Queued {
-                to: &address,
-                subject,
-                body: email,
-                kind: MailKind::Incident,
-                thread: Some(thread),
-                moment: None,
-            };
-            queue_email(conn, email, now).await?;
-        }
-    }
-    Ok(())
-}
 
 /// Which incidents to list.
 #[derive(Debug, Clone, Default)]
@@ -286,43 +213,9 @@ pub struct DeskCounts {
 }
 
 impl Store {
-    /// Records a report of damage, loss or theft: assesses the breach risk from the
-    /// device's facts as they are now, marks a lost or stolen device lost (ending its
-    /// loan), marks a damaged one damaged, and tells the managers, all at once.
-    /// `link_base`, the configured public address, starts the email's link; without
-    /// it the email names the page instead (never an address from a request).
-    pub async fn report_incident(
-        &self,
-        reporter: &Person,
-        device_id: Uuid,
-        d: ReportDetails,
-        link_base: Option<PublicUrl>,
-    ) -> Result<Incident, StoreError> {
-        let actor = reporter.actor();
-        let reporter_id = reporter.id;
-        let reporter_name = reporter.full_name.clone();
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                report_incident_in(
-                    conn,
-                    &actor,
-                    reporter_id,
-                    &reporter_name,
-                    device_id,
-                    &d,
-                    link_base.as_ref(),
-                    now,
-                )
-                .await
-            })
-        })
-        .await
-    }
-
     pub async fn incident(&self, id: Uuid) -> Result<Option<Incident>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        match get_incident(&mut conn, id).await {
+        match incident_in(&mut conn, id).await {
             Ok(i) => Ok(Some(i)),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
@@ -363,284 +256,6 @@ impl Store {
         .bind(id.to_string())
         .fetch_all(self.reader())
         .await?)
-    }
-
-    /// Records the data protection decision on a possible breach.
-    pub async fn record_breach_decision(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        decision: BreachDecision,
-    ) -> Result<Incident, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let i = get_incident(conn, id).await?;
-                if i.risk != Risk::Possible {
-                    return Err(Invalid::one("reportable", "Only a possible breach needs a data protection decision.").into());
-                }
-                if i.decision.is_some() {
-                    return Err(Invalid::one("reportable", "The decision has already been recorded.").into());
-                }
-                sqlx::query(
-                    "update incident set breach_reportable = ?, breach_decision_reason = ?, breach_decided_by = ?, breach_decided_at = ?
-                     where id = ?",
-                )
-                .bind(decision.reportable)
-                .bind(&decision.reason)
-                .bind(actor.id.map(|a| a.to_string()))
-                .bind(time_text(now))
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await?;
-                let device = get_device(conn, i.device_id).await?;
-                append(
-                    conn,
-                    &actor,
-                    "incident.breach_decided",
-                    &device.subject(),
-                    json!({"incident": i.number, "reportable": decision.reportable, "reason": decision.reason,
-                           "decided_within_deadline": i.decide_by.map(|d| now <= d)}),
-                    now,
-                )
-                .await?;
-                get_incident(conn, id).await
-            })
-        })
-        .await
-    }
-
-    /// Moves an incident on (investigating, or resolved with how), with a note, a
-    /// cost and a claim reference; the device follows.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn move_incident(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        to: IncidentStatus,
-        resolution: Option<Resolution>,
-        cost: Option<Pence>,
-        claim_reference: String,
-        note: String,
-    ) -> Result<Incident, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let i = get_incident(conn, id).await?;
-                let device = get_device(conn, i.device_id).await?;
-                let change = incident::move_incident(i.kind, i.status, to, resolution, i.decision_pending(), device.status)
-                    .map_err(|r: IncidentRefusal| Invalid::one("status", r.to_string()))?;
-                let resolved = to == IncidentStatus::Resolved;
-                sqlx::query(
-                    "update incident set status = ?, resolution = ?, cost_pence = coalesce(?, cost_pence),
-                       claim_reference = case when ? <> '' then ? else claim_reference end,
-                       resolved_at = ?, resolved_by = ? where id = ?",
-                )
-                .bind(to.as_str())
-                .bind(resolution.filter(|_| resolved).map(|r| r.as_str()))
-                .bind(cost.map(|c| c.0))
-                .bind(&claim_reference)
-                .bind(&claim_reference)
-                .bind(resolved.then(|| time_text(now)))
-                .bind(if resolved { actor.id.map(|a| a.to_string()) } else { None })
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await?;
-                if !note.is_empty() {
-                    insert_note(conn, &actor, id, &note, now).await?;
-                }
-                append(
-                    conn,
-                    &actor,
-                    "incident.updated",
-                    &device.subject(),
-                    json!({"incident": i.number, "from": i.status, "to": to, "resolution": resolution.filter(|_| resolved),
-                           "cost_pence": cost.map(|c| c.0), "claim_reference": claim_reference, "note": note}),
-                    now,
-                )
-                .await?;
-                if let Some(change) = change {
-                    apply_change(conn, &actor, &device, change, json!({"note": format!("incident {}", i.number)}), now).await?;
-                    if resolution == Some(Resolution::Repaired) {
-                        sqlx::query("update device set condition = 'good' where id = ?").bind(device.id.to_string()).execute(&mut *conn).await?;
-                    }
-                }
-                get_incident(conn, id).await
-            })
-        })
-        .await
-    }
-
-    /// Adds a note to an incident.
-    pub async fn add_incident_note(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        body: String,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let i = get_incident(conn, id).await?;
-                insert_note(conn, &actor, id, &body, now).await?;
-                let device = get_device(conn, i.device_id).await?;
-                append(
-                    conn,
-                    &actor,
-                    "incident.note_added",
-                    &device.subject(),
-                    json!({"incident": i.number, "note": body}),
-                    now,
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Records the police reference for a theft, which is often known only later.
-    pub async fn set_police_reference(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        reference: String,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let i = get_incident(conn, id).await?;
-                if i.kind != IncidentKind::Theft {
-                    return Err(Invalid::one(
-                        "police_reference",
-                        "Only a theft has a police reference.",
-                    )
-                    .into());
-                }
-                sqlx::query("update incident set police_reference = ? where id = ?")
-                    .bind(&reference)
-                    .bind(id.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                let device = get_device(conn, i.device_id).await?;
-                append(
-                    conn,
-                    &actor,
-                    "incident.police_reference",
-                    &device.subject(),
-                    json!({"incident": i.number, "police_reference": reference}),
-                    now,
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    pub async fn unread_notifications(&self, person: Uuid) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "select count(*) from notification where person_id = ? and read_at is null",
-        )
-        .bind(person.to_string())
-        .fetch_one(self.reader())
-        .await?)
-    }
-
-    pub async fn notifications(
-        &self,
-        person: Uuid,
-        limit: i64,
-    ) -> Result<Vec<Notification>, StoreError> {
-        Ok(sqlx::query_as(
-            "select id, created_at, body, link, read_at is not null as read from notification where person_id = ?
-             order by created_at desc limit ?",
-        )
-        .bind(person.to_string())
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?)
-    }
-
-    pub async fn mark_notifications_read(&self, person: Uuid) -> Result<u64, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                Ok(sqlx::query(
-                    "update notification set read_at = ? where person_id = ? and read_at is null",
-                )
-                .bind(time_text(Utc::now()))
-                .bind(person.to_string())
-                .execute(&mut *conn)
-                .await?
-                .rows_affected())
-            })
-        })
-        .await
-    }
-
-    /// A person asks the head teacher for permission to change a device.
-    pub async fn request_change(
-        &self,
-        actor: Actor,
-        device_id: Uuid,
-        d: ChangeDetails,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let person = actor.id.ok_or(StoreError::NotFound)?;
-                let device = get_device(conn, device_id).await?;
-                let id = Uuid::new_v4();
-                sqlx::query("insert into change_request (id, device_id, person_id, what, why, requested_at) values (?, ?, ?, ?, ?, ?)")
-                    .bind(id.to_string())
-                    .bind(device_id.to_string())
-                    .bind(person.to_string())
-                    .bind(&d.what)
-                    .bind(&d.why)
-                    .bind(time_text(now))
-                    .execute(&mut *conn)
-                    .await?;
-                append(conn, &actor, "change.requested", &device.subject(), json!({"request": id, "what": d.what, "why": d.why}), now).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// The head teacher approves or declines a change request.
-    pub async fn decide_change(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        approve: bool,
-        note: String,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let row: Option<(String, String, String)> = sqlx::query_as("select device_id, status, what from change_request where id = ?")
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                let (device_id, status, what) = row.ok_or(StoreError::NotFound)?;
-                if status != "pending" {
-                    return Err(Invalid::one("request", "This request has already been decided.").into());
-                }
-                sqlx::query("update change_request set status = ?, decided_by = ?, decided_at = ?, note = ? where id = ?")
-                    .bind(if approve { "approved" } else { "declined" })
-                    .bind(actor.id.map(|a| a.to_string()))
-                    .bind(time_text(now))
-                    .bind(&note)
-                    .bind(id.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                let device = get_device(conn, parse_uuid(&device_id)?).await?;
-                let action = if approve { "change.approved" } else { "change.declined" };
-                append(conn, &actor, action, &device.subject(), json!({"request": id, "what": what, "note": note}), now).await?;
-                Ok(())
-            })
-        })
-        .await
     }
 
     /// Change requests waiting for the head teacher, oldest first.
@@ -701,7 +316,16 @@ impl Store {
     }
 }
 
-/// Records a report inside the caller's transaction (see [`Store::report_incident`]).
+/// Records a report of damage, loss or theft inside the caller's transaction:
+/// assesses the breach risk from the device's facts as they are now, marks a lost
+/// or stolen device lost (ending its loan), marks a damaged one damaged, and tells
+/// the managers. `link_base`, the configured public address, starts the email's
+/// link; without it the email names the page instead (never an address from a
+/// request).
+///
+/// Still here rather than in the application layer because the set and checklist
+/// operations of this crate open damage reports too; `kitroom_app::incidents::report`
+/// is its one caller outside the store.
 #[allow(clippy::too_many_arguments)]
 pub async fn report_incident_in(
     conn: &mut SqliteConnection,
@@ -802,11 +426,17 @@ pub async fn report_incident_in(
                     ),
                 );
     let thread = crate::outbox::incident_thread(id);
-    tell_managers(conn, &body, &link, &subject, &email, &thread, now).await?;
-    get_incident(conn, id).await
+    let email = ManagersEmail {
+        subject: &subject,
+        body: &email,
+        kind: MailKind::Incident,
+        thread: Some(&thread),
+    };
+    notify_managers_in(conn, &body, &link, email, now).await?;
+    incident_in(conn, id).await
 }
 
-async fn insert_note(
+pub async fn add_note_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
     incident: Uuid,
@@ -824,4 +454,175 @@ async fn insert_note(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Records the data protection decision on an incident, as decided.
+pub async fn record_decision_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    decision: &BreachDecision,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update incident set breach_reportable = ?, breach_decision_reason = ?, breach_decided_by = ?, breach_decided_at = ?
+         where id = ?",
+    )
+    .bind(decision.reportable)
+    .bind(&decision.reason)
+    .bind(by.map(|a| a.to_string()))
+    .bind(time_text(now))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// An incident moved on, as decided.
+#[derive(Debug, Clone)]
+pub struct IncidentUpdate<'a> {
+    pub id: Uuid,
+    pub status: IncidentStatus,
+    /// Only when resolved.
+    pub resolution: Option<Resolution>,
+    /// Kept as it was when `None`.
+    pub cost: Option<Pence>,
+    /// Kept as it was when empty.
+    pub claim_reference: &'a str,
+    /// Who resolved it and when, when it is resolved.
+    pub resolved: Option<(Option<Uuid>, DateTime<Utc>)>,
+}
+
+/// Writes an incident's new status, resolution, cost and claim reference.
+pub async fn update_incident_in(
+    conn: &mut SqliteConnection,
+    u: &IncidentUpdate<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update incident set status = ?, resolution = ?, cost_pence = coalesce(?, cost_pence),
+           claim_reference = case when ? <> '' then ? else claim_reference end,
+           resolved_at = ?, resolved_by = ? where id = ?",
+    )
+    .bind(u.status.as_str())
+    .bind(u.resolution.map(|r| r.as_str()))
+    .bind(u.cost.map(|c| c.0))
+    .bind(u.claim_reference)
+    .bind(u.claim_reference)
+    .bind(u.resolved.map(|(_, at)| time_text(at)))
+    .bind(u.resolved.and_then(|(by, _)| by).map(|a| a.to_string()))
+    .bind(u.id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets a device's recorded condition (`good` once repaired).
+pub async fn set_device_condition_in(
+    conn: &mut SqliteConnection,
+    device: Uuid,
+    condition: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("update device set condition = ? where id = ?")
+        .bind(condition)
+        .bind(device.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the police reference of an incident.
+pub async fn set_police_reference_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    reference: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("update incident set police_reference = ? where id = ?")
+        .bind(reference)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The notes on an incident, oldest first, inside the caller's transaction.
+pub async fn notes_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Vec<IncidentNote>, StoreError> {
+    Ok(sqlx::query_as(
+        "select n.at, p.username as author, n.body from incident_note n join person p on p.id = n.author
+         where n.incident_id = ? order by n.at",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// A change request, inside the caller's transaction.
+pub async fn change_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Option<ChangeRequest>, StoreError> {
+    Ok(sqlx::query_as(&format!("{CHANGE} where c.id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Writes a new change request, pending.
+pub async fn insert_change_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    device: Uuid,
+    person: Uuid,
+    d: &ChangeDetails,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("insert into change_request (id, device_id, person_id, what, why, requested_at) values (?, ?, ?, ?, ?, ?)")
+        .bind(id.to_string())
+        .bind(device.to_string())
+        .bind(person.to_string())
+        .bind(&d.what)
+        .bind(&d.why)
+        .bind(time_text(now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the head's decision on a change request.
+pub async fn decide_change_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    status: &str,
+    by: Option<Uuid>,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("update change_request set status = ?, decided_by = ?, decided_at = ?, note = ? where id = ?")
+        .bind(status)
+        .bind(by.map(|a| a.to_string()))
+        .bind(time_text(now))
+        .bind(note)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Change requests, newest first: all of them, or only those still pending.
+pub async fn changes_in(
+    conn: &mut SqliteConnection,
+    pending_only: bool,
+) -> Result<Vec<ChangeRequest>, StoreError> {
+    let filter = if pending_only {
+        "where c.status = 'pending'"
+    } else {
+        ""
+    };
+    Ok(sqlx::query_as(&format!(
+        "{CHANGE} {filter} order by c.requested_at desc limit 1000"
+    ))
+    .fetch_all(&mut *conn)
+    .await?)
 }

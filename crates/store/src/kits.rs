@@ -534,7 +534,8 @@ pub(crate) async fn check_out_kit_in(
             k.name,
             kitroom_core::time::school_time(due.due_at)
         );
-        crate::incidents::notify(conn, borrower, &body, &format!("/sets/{kit}"), now).await?;
+        crate::notifications::notify_in(conn, borrower, &body, &format!("/sets/{kit}"), now)
+            .await?;
     }
     let staying: Vec<(String, DeviceStatus)> =
         staying.into_iter().map(|(d, s)| (d.tag, s)).collect();

@@ -54,6 +54,7 @@ pub mod incidents;
 pub mod kits;
 pub mod loans;
 pub mod locations;
+pub mod notifications;
 pub mod outbox;
 pub mod people;
 pub mod policies;

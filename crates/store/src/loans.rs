@@ -208,6 +208,7 @@ fn facts(d: &Device) -> DeviceFacts<'_> {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OffsiteRequest {
     pub id: String,
+    pub device_id: String,
     pub device_tag: String,
     pub device_name: String,
     pub person: String,
@@ -219,10 +220,95 @@ pub struct OffsiteRequest {
     pub note: String,
 }
 
-const OFFSITE: &str = "select o.id, d.tag as device_tag, trim(d.make || ' ' || d.model) as device_name, p.username as person,
+const OFFSITE: &str = "select o.id, o.device_id, d.tag as device_tag, trim(d.make || ' ' || d.model) as device_name, p.username as person,
     p.full_name as person_name, o.reason, o.requested_at, o.status, h.username as decided_by, o.note
     from offsite_request o join device d on d.id = o.device_id join person p on p.id = o.person_id
     left join person h on h.id = o.decided_by";
+
+/// A request to take a device off site, inside the caller's transaction.
+pub async fn offsite_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Option<OffsiteRequest>, StoreError> {
+    Ok(sqlx::query_as(&format!("{OFFSITE} where o.id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// This person's request for this device that is waiting or approved and not yet
+/// used, if there is one.
+pub async fn open_offsite_in(
+    conn: &mut SqliteConnection,
+    person: Uuid,
+    device: Uuid,
+) -> Result<Option<OffsiteRequest>, StoreError> {
+    Ok(sqlx::query_as(&format!(
+        "{OFFSITE} where o.person_id = ? and o.device_id = ? and o.status in ('pending', 'approved')
+         order by o.requested_at desc limit 1"
+    ))
+    .bind(person.to_string())
+    .bind(device.to_string())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Writes a new request to take a device off site, pending.
+pub async fn insert_offsite_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    device: Uuid,
+    person: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("insert into offsite_request (id, device_id, person_id, reason, requested_at) values (?, ?, ?, ?, ?)")
+        .bind(id.to_string())
+        .bind(device.to_string())
+        .bind(person.to_string())
+        .bind(reason)
+        .bind(time_text(now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the head's decision on a request to take a device off site.
+pub async fn decide_offsite_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    status: &str,
+    by: Option<Uuid>,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("update offsite_request set status = ?, decided_by = ?, decided_at = ?, note = ? where id = ?")
+        .bind(status)
+        .bind(by.map(|i| i.to_string()))
+        .bind(time_text(now))
+        .bind(note)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Requests to take a device off site, newest first: all, or only those pending.
+pub async fn offsite_requests_in(
+    conn: &mut SqliteConnection,
+    pending_only: bool,
+) -> Result<Vec<OffsiteRequest>, StoreError> {
+    let filter = if pending_only {
+        "where o.status = 'pending'"
+    } else {
+        ""
+    };
+    Ok(sqlx::query_as(&format!(
+        "{OFFSITE} {filter} order by o.requested_at desc limit 1000"
+    ))
+    .fetch_all(&mut *conn)
+    .await?)
+}
 
 /// The state of a person's authorisation for one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -401,83 +487,6 @@ impl Store {
         Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
     }
 
-    /// A borrower asks the head teacher to take this device off site.
-    pub async fn request_offsite(
-        &self,
-        actor: Actor,
-        device_id: Uuid,
-        reason: String,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let person = actor.id.ok_or(StoreError::NotFound)?;
-                let device = get_device(conn, device_id).await?;
-                let pending: i64 = sqlx::query_scalar(
-                    "select count(*) from offsite_request where person_id = ? and device_id = ? and status in ('pending', 'approved')",
-                )
-                .bind(person.to_string())
-                .bind(device_id.to_string())
-                .fetch_one(&mut *conn)
-                .await?;
-                if pending > 0 {
-                    return Ok(());
-                }
-                let id = Uuid::new_v4();
-                sqlx::query("insert into offsite_request (id, device_id, person_id, reason, requested_at) values (?, ?, ?, ?, ?)")
-                    .bind(id.to_string())
-                    .bind(device_id.to_string())
-                    .bind(person.to_string())
-                    .bind(&reason)
-                    .bind(time_text(now))
-                    .execute(&mut *conn)
-                    .await?;
-                append(conn, &actor, "offsite.requested", &device.subject(), json!({"request": id, "reason": reason}), now).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// The head teacher approves or declines a request, with a note.
-    pub async fn decide_offsite(
-        &self,
-        actor: Actor,
-        request: Uuid,
-        approve: bool,
-        note: String,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let row: Option<(String, String, String)> =
-                    sqlx::query_as("select device_id, person_id, status from offsite_request where id = ?")
-                        .bind(request.to_string())
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                let (device_id, person_id, status) = row.ok_or(StoreError::NotFound)?;
-                if status != "pending" {
-                    return Err(kitroom_core::Invalid::one("request", "This request has already been decided.").into());
-                }
-                let new_status = if approve { "approved" } else { "declined" };
-                sqlx::query("update offsite_request set status = ?, decided_by = ?, decided_at = ?, note = ? where id = ?")
-                    .bind(new_status)
-                    .bind(actor.id.map(|i| i.to_string()))
-                    .bind(time_text(now))
-                    .bind(&note)
-                    .bind(request.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                let device = get_device(conn, parse_uuid(&device_id)?).await?;
-                let borrower: String = sqlx::query_scalar("select username from person where id = ?").bind(&person_id).fetch_one(&mut *conn).await?;
-                let action = if approve { "offsite.approved" } else { "offsite.declined" };
-                append(conn, &actor, action, &device.subject(), json!({"request": request, "borrower": borrower, "note": note}), now).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
     /// Requests waiting for the head, oldest first.
     pub async fn pending_offsite(&self) -> Result<Vec<OffsiteRequest>, StoreError> {
         Ok(sqlx::query_as(&format!(
@@ -621,7 +630,7 @@ pub(crate) async fn check_out_in(
                 device.details.tag,
                 kitroom_core::time::school_time(due.due_at)
             );
-            crate::incidents::notify(
+            crate::notifications::notify_in(
                 conn,
                 borrower_id,
                 &body,

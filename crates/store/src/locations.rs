@@ -1,7 +1,6 @@
 //! Locations: the rooms and places where devices live.
 
 use chrono::{DateTime, Utc};
-use kitroom_core::device::location_name;
 use kitroom_core::Invalid;
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -85,76 +84,71 @@ impl Store {
             })
             .collect()
     }
+}
 
-    /// Adds a location. A name already in use (whatever its case) is refused.
-    pub async fn create_location(&self, actor: Actor, name: &str) -> Result<Uuid, StoreError> {
-        let name = location_name(name).map_err(|m| Invalid::one("name", m))?;
-        self.write(move |conn| {
-            Box::pin(async move {
-                let exists: i64 = sqlx::query_scalar(
-                    "select count(*) from location where name = ? collate nocase",
-                )
-                .bind(&name)
-                .fetch_one(&mut *conn)
-                .await?;
-                if exists > 0 {
-                    return Err(Invalid::one(
-                        "name",
-                        format!("There is already a location called “{name}”."),
-                    )
-                    .into());
-                }
-                find_or_create(conn, &actor, &name, Utc::now()).await
-            })
-        })
-        .await
-    }
+/// Whether a location other than `except` is called `name` (case aside).
+pub async fn name_taken_in(
+    conn: &mut SqliteConnection,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from location where name = ? collate nocase and id <> ?",
+    )
+    .bind(name)
+    .bind(except.map(|id| id.to_string()).unwrap_or_default())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
 
-    pub async fn rename_location(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        name: &str,
-    ) -> Result<(), StoreError> {
-        let name = location_name(name).map_err(|m| Invalid::one("name", m))?;
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let old: String = sqlx::query_scalar("select name from location where id = ?")
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                if old == name {
-                    return Ok(());
-                }
-                let result = sqlx::query("update location set name = ? where id = ?")
-                    .bind(&name)
-                    .bind(id.to_string())
-                    .execute(&mut *conn)
-                    .await;
-                match result {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(Invalid::one(
-                            "name",
-                            format!("There is already a location called “{name}”."),
-                        )
-                        .into())
-                    }
-                    other => other?,
-                };
-                append(
-                    conn,
-                    &actor,
-                    "location.renamed",
-                    &Subject::location(id, &name),
-                    json!({"from": old, "to": name}),
-                    now,
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
+/// A location by its id, inside the caller's transaction.
+pub async fn location_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Location, StoreError> {
+    let (name, devices): (String, i64) = sqlx::query_as(
+        "select l.name, coalesce((select sum(devices) from device_tally t
+                                  where t.location_id = l.id and t.status <> 'retired'), 0)
+         from location l where l.id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    Ok(Location { id, name, devices })
+}
+
+/// Writes a location's new name and its `location.renamed` event. A name another
+/// location has (the unique index) is told against the name field.
+pub async fn rename_location_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+    old: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let result = sqlx::query("update location set name = ? where id = ?")
+        .bind(name)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await;
+    match result {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(Invalid::one(
+                "name",
+                format!("There is already a location called “{name}”."),
+            )
+            .into())
+        }
+        other => other?,
+    };
+    append(
+        conn,
+        actor,
+        "location.renamed",
+        &Subject::location(id, name),
+        json!({"from": old, "to": name}),
+        now,
+    )
+    .await?;
+    Ok(())
 }

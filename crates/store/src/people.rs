@@ -91,7 +91,7 @@ fn taken(username: &Username) -> StoreError {
 }
 
 /// Writes a new account and its `person.created` event inside the caller's transaction.
-pub(crate) async fn insert(
+pub async fn insert_person_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
     d: &PersonDetails,
@@ -149,7 +149,7 @@ pub(crate) async fn insert(
 
 /// A change to someone's account that nobody may make silently.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum AccountNews {
+pub enum AccountNews {
     /// An account made with a role above borrower: told to the head and admins only
     /// (the new person has nothing to check yet).
     Created,
@@ -166,7 +166,7 @@ pub(crate) enum AccountNews {
 /// outbox where they have an address; inside the caller's transaction, so the change
 /// and the word of it commit together. A manager who reset the head's password, or
 /// gave someone a role, is seen doing it by the people the school's policy trusts.
-pub(crate) async fn tell_about_account(
+pub async fn tell_about_account(
     conn: &mut SqliteConnection,
     actor: &Actor,
     person: &Person,
@@ -251,7 +251,7 @@ pub(crate) async fn tell_about_account(
         told.push((id, link, email, to_staff.clone()));
     }
     for (id, link, email, body) in told {
-        crate::incidents::notify(conn, parse_uuid(&id)?, &body, &link, now).await?;
+        crate::notifications::notify_in(conn, parse_uuid(&id)?, &body, &link, now).await?;
         if let Some(address) = email.filter(|a| !a.trim().is_empty()) {
             let text = format!(
                 "{body}\n\nThis message was sent by Kitroom, the school's device register."
@@ -313,7 +313,7 @@ impl Store {
     ) -> Result<Person, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                insert(conn, &actor, &details, password_hash.as_deref(), Utc::now()).await
+                insert_person_in(conn, &actor, &details, password_hash.as_deref(), Utc::now()).await
             })
         })
         .await
@@ -342,7 +342,7 @@ impl Store {
                     role: Role::Admin,
                     ..details
                 };
-                insert(
+                insert_person_in(
                     conn,
                     &Actor::system(),
                     &details,
@@ -446,63 +446,7 @@ impl Store {
             .collect()
     }
 
-    /// Changes an account's details and records what changed.
-    pub async fn update_person(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        d: PersonDetails,
-    ) -> Result<Person, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let before = get_person(conn, id).await?;
-                let result = sqlx::query(
-                    "update person set username = ?, full_name = ?, email = ?, position = ?, kind = ?, role = ?, updated_at = ?
-                     where id = ?",
-                )
-                .bind(d.username.as_str())
-                .bind(&d.full_name)
-                .bind(&d.email)
-                .bind(&d.position)
-                .bind(d.kind.as_str())
-                .bind(d.role.as_str())
-                .bind(time_text(now))
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await;
-                match result {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(taken(&d.username)),
-                    other => other?,
-                };
-                let after = get_person(conn, id).await?;
-                let mut changes = serde_json::Map::new();
-                let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
-                    if old != new {
-                        changes.insert(field.into(), json!({"from": old, "to": new}));
-                    }
-                };
-                note("username", json!(before.username), json!(after.username));
-                note("full_name", json!(before.full_name), json!(after.full_name));
-                note("email", json!(before.email), json!(after.email));
-                note("position", json!(before.position), json!(after.position));
-                note("kind", json!(before.kind), json!(after.kind));
-                note("role", json!(before.role), json!(after.role));
-                if !changes.is_empty() {
-                    append(conn, &actor, "person.updated", &after.subject(), changes.into(), now).await?;
-                }
-                if before.role != after.role {
-                    let news = AccountNews::RoleChanged { from: before.role, to: after.role };
-                    tell_about_account(conn, &actor, &after, news, now).await?;
-                }
-                Ok(after)
-            })
-        })
-        .await
-    }
-
-    /// Activates or deactivates an account. Deactivating ends every session of that
-    /// person in the same transaction, so they are signed out at once.
+    /// Activates or deactivates an account: see [`set_active_in`].
     pub async fn set_active(
         &self,
         actor: Actor,
@@ -510,70 +454,12 @@ impl Store {
         active: bool,
     ) -> Result<Person, StoreError> {
         self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let before = get_person(conn, id).await?;
-                if before.active == active {
-                    return Ok(before);
-                }
-                if active {
-                    let anonymised: Option<String> =
-                        sqlx::query_scalar("select anonymised_at from person where id = ?")
-                            .bind(id.to_string())
-                            .fetch_one(&mut *conn)
-                            .await?;
-                    if anonymised.is_some() {
-                        return Err(Invalid::one(
-                            "active",
-                            "This person's details were anonymised after they left, so the account cannot come back. If they have returned, add them as a new person.",
-                        )
-                        .into());
-                    }
-                }
-                // left_at starts the retention period for people who have left.
-                sqlx::query(
-                    "update person set active = ?, updated_at = ?, left_at = ? where id = ?",
-                )
-                .bind(active)
-                .bind(time_text(now))
-                .bind((!active).then(|| time_text(now)))
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await?;
-                // A deactivated account's sessions end and its tokens are revoked,
-                // so coming back later does not bring an old token back to life.
-                let (ended, tokens) = if active {
-                    (0, 0)
-                } else {
-                    (
-                        end_sessions(conn, id).await?,
-                        crate::tokens::revoke_all(conn, id, now).await?,
-                    )
-                };
-                let action = if active {
-                    "person.reactivated"
-                } else {
-                    "person.deactivated"
-                };
-                append(
-                    conn,
-                    &actor,
-                    action,
-                    &before.subject(),
-                    json!({"sessions_ended": ended, "tokens_revoked": tokens}),
-                    now,
-                )
-                .await?;
-                get_person(conn, id).await
-            })
+            Box::pin(async move { set_active_in(conn, &actor, id, active, Utc::now()).await })
         })
         .await
     }
 
-    /// Sets a new password hash. When someone else resets it, every session of the
-    /// person ends; when they change their own, the caller keeps theirs (it is given a
-    /// fresh id by the web layer) and their other sessions end. Either way every API
-    /// token of theirs is revoked: a token is as good as the password it came from.
+    /// Sets a new password hash: see [`set_password_in`].
     pub async fn set_password(
         &self,
         actor: Actor,
@@ -583,41 +469,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                let now = Utc::now();
-                let person = get_person(conn, id).await?;
-                sqlx::query("update person set password_hash = ?, updated_at = ? where id = ?")
-                    .bind(&password_hash)
-                    .bind(time_text(now))
-                    .bind(id.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                let ended = sqlx::query("delete from session where person_id = ? and id_hash <> ?")
-                    .bind(id.to_string())
-                    .bind(keep_session.unwrap_or_default())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
-                let tokens = crate::tokens::revoke_all(conn, id, now).await?;
-                let own = actor.id == Some(id);
-                let action = if own {
-                    "person.password_changed"
-                } else {
-                    "person.password_reset"
-                };
-                append(
-                    conn,
-                    &actor,
-                    action,
-                    &person.subject(),
-                    json!({"sessions_ended": ended, "tokens_revoked": tokens}),
-                    now,
-                )
-                .await?;
-                if !own {
-                    tell_about_account(conn, &actor, &person, AccountNews::PasswordReset, now)
-                        .await?;
-                }
-                Ok(())
+                set_password_in(conn, &actor, id, &password_hash, keep_session, Utc::now()).await
             })
         })
         .await
@@ -656,4 +508,192 @@ impl Store {
         })
         .await
     }
+}
+
+/// The person with this username (case ignored), inside the caller's transaction.
+pub async fn person_by_username_in(
+    conn: &mut SqliteConnection,
+    username: &str,
+) -> Result<Option<Person>, StoreError> {
+    sqlx::query_as::<_, PersonRow>(&format!(
+        "select {COLUMNS} from person where username = ? collate nocase"
+    ))
+    .bind(username.trim())
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(Person::try_from)
+    .transpose()
+}
+
+/// Writes an account's new details, the `person.updated` event naming what changed,
+/// and, when the role changed, the word of it to the person, the head and admins.
+pub async fn update_person_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+    d: &PersonDetails,
+    now: DateTime<Utc>,
+) -> Result<Person, StoreError> {
+    let before = get_person(conn, id).await?;
+    let result = sqlx::query(
+        "update person set username = ?, full_name = ?, email = ?, position = ?, kind = ?, role = ?, updated_at = ?
+         where id = ?",
+    )
+    .bind(d.username.as_str())
+    .bind(&d.full_name)
+    .bind(&d.email)
+    .bind(&d.position)
+    .bind(d.kind.as_str())
+    .bind(d.role.as_str())
+    .bind(time_text(now))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await;
+    match result {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(taken(&d.username)),
+        other => other?,
+    };
+    let after = get_person(conn, id).await?;
+    let mut changes = serde_json::Map::new();
+    let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            changes.insert(field.into(), json!({"from": old, "to": new}));
+        }
+    };
+    note("username", json!(before.username), json!(after.username));
+    note("full_name", json!(before.full_name), json!(after.full_name));
+    note("email", json!(before.email), json!(after.email));
+    note("position", json!(before.position), json!(after.position));
+    note("kind", json!(before.kind), json!(after.kind));
+    note("role", json!(before.role), json!(after.role));
+    if !changes.is_empty() {
+        append(
+            conn,
+            actor,
+            "person.updated",
+            &after.subject(),
+            changes.into(),
+            now,
+        )
+        .await?;
+    }
+    if before.role != after.role {
+        let news = AccountNews::RoleChanged {
+            from: before.role,
+            to: after.role,
+        };
+        tell_about_account(conn, actor, &after, news, now).await?;
+    }
+    Ok(after)
+}
+
+/// Activates or deactivates an account (nothing when it already is so). Deactivating
+/// ends every session of that person and revokes their tokens in the same
+/// transaction, so they are signed out at once. An account whose details were
+/// anonymised after its owner left cannot come back (the row no longer says who).
+pub async fn set_active_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+    active: bool,
+    now: DateTime<Utc>,
+) -> Result<Person, StoreError> {
+    let before = get_person(conn, id).await?;
+    if before.active == active {
+        return Ok(before);
+    }
+    if active {
+        let anonymised: Option<String> =
+            sqlx::query_scalar("select anonymised_at from person where id = ?")
+                .bind(id.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+        if anonymised.is_some() {
+            return Err(Invalid::one(
+                "active",
+                "This person's details were anonymised after they left, so the account cannot come back. If they have returned, add them as a new person.",
+            )
+            .into());
+        }
+    }
+    // left_at starts the retention period for people who have left.
+    sqlx::query("update person set active = ?, updated_at = ?, left_at = ? where id = ?")
+        .bind(active)
+        .bind(time_text(now))
+        .bind((!active).then(|| time_text(now)))
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    // A deactivated account's sessions end and its tokens are revoked, so coming
+    // back later does not bring an old token back to life.
+    let (ended, tokens) = if active {
+        (0, 0)
+    } else {
+        (
+            end_sessions(conn, id).await?,
+            crate::tokens::revoke_all(conn, id, now).await?,
+        )
+    };
+    let action = if active {
+        "person.reactivated"
+    } else {
+        "person.deactivated"
+    };
+    append(
+        conn,
+        actor,
+        action,
+        &before.subject(),
+        json!({"sessions_ended": ended, "tokens_revoked": tokens}),
+        now,
+    )
+    .await?;
+    get_person(conn, id).await
+}
+
+/// Sets a new password hash. When someone else resets it, every session of the
+/// person ends; when they change their own, the caller keeps theirs (it is given a
+/// fresh id by the web layer) and their other sessions end. Either way every API
+/// token of theirs is revoked: a token is as good as the password it came from.
+pub async fn set_password_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+    password_hash: &str,
+    keep_session: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let person = get_person(conn, id).await?;
+    sqlx::query("update person set password_hash = ?, updated_at = ? where id = ?")
+        .bind(password_hash)
+        .bind(time_text(now))
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let ended = sqlx::query("delete from session where person_id = ? and id_hash <> ?")
+        .bind(id.to_string())
+        .bind(keep_session.unwrap_or_default())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let tokens = crate::tokens::revoke_all(conn, id, now).await?;
+    let own = actor.id == Some(id);
+    let action = if own {
+        "person.password_changed"
+    } else {
+        "person.password_reset"
+    };
+    append(
+        conn,
+        actor,
+        action,
+        &person.subject(),
+        json!({"sessions_ended": ended, "tokens_revoked": tokens}),
+        now,
+    )
+    .await?;
+    if !own {
+        tell_about_account(conn, actor, &person, AccountNews::PasswordReset, now).await?;
+    }
+    Ok(())
 }

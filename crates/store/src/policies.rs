@@ -2,14 +2,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::loan::PolicyStanding;
-use kitroom_core::policy::{PolicyDetails, SignatureDetails};
-use kitroom_core::Invalid;
-use serde_json::json;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use crate::db::{parse_time, parse_uuid, time_text, Actor, Store, StoreError};
-use crate::events::{append, Subject};
+use crate::db::{parse_time, parse_uuid, time_text, Store, StoreError};
+use crate::events::Subject;
 use crate::people::Person;
 
 /// A published version of the policy.
@@ -79,9 +76,8 @@ pub struct PolicySummary {
 
 const POLICY: &str = "select id, title, version_label, issued_on, body, published_at from policy";
 
-pub(crate) async fn current_policy_in(
-    conn: &mut SqliteConnection,
-) -> Result<Option<Policy>, StoreError> {
+/// The version in force: the one published last.
+pub async fn current_policy_in(conn: &mut SqliteConnection) -> Result<Option<Policy>, StoreError> {
     sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} order by published_at desc limit 1"))
         .fetch_optional(&mut *conn)
         .await?
@@ -112,62 +108,98 @@ pub async fn standing_in(
     })
 }
 
-impl Store {
-    /// Publishes a new version; it is in force at once, and everyone must sign it.
-    pub async fn publish_policy(
-        &self,
-        actor: Actor,
-        d: PolicyDetails,
-    ) -> Result<Policy, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let id = Uuid::new_v4();
-                let result = sqlx::query(
-                    "insert into policy (id, title, version_label, issued_on, body, published_at, published_by) values (?, ?, ?, ?, ?, ?, ?)",
-                )
+/// A version named by its id or by its version label.
+pub async fn find_policy_in(
+    conn: &mut SqliteConnection,
+    named: &str,
+) -> Result<Option<Policy>, StoreError> {
+    let named = named.trim();
+    let row = match Uuid::parse_str(named) {
+        Ok(id) => {
+            sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where id = ?"))
                 .bind(id.to_string())
-                .bind(&d.title)
-                .bind(&d.version_label)
-                .bind(d.issued_on.to_string())
-                .bind(&d.body)
-                .bind(time_text(now))
-                .bind(actor.id.map(|i| i.to_string()))
-                .execute(&mut *conn)
-                .await;
-                match result {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(Invalid::one(
-                            "version_label",
-                            format!("Version “{}” has already been published. Give this one a new version label.", d.version_label),
-                        )
-                        .into())
-                    }
-                    other => other?,
-                };
-                let policy = Policy {
-                    id,
-                    title: d.title,
-                    version_label: d.version_label,
-                    issued_on: d.issued_on,
-                    body: d.body,
-                    published_at: now,
-                };
-                append(
-                    conn,
-                    &actor,
-                    "policy.published",
-                    &policy.subject(),
-                    json!({"title": policy.title, "version_label": policy.version_label, "issued_on": policy.issued_on}),
-                    now,
-                )
-                .await?;
-                Ok(policy)
-            })
-        })
-        .await
-    }
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        Err(_) => {
+            sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where version_label = ?"))
+                .bind(named)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+    };
+    row.map(Policy::try_from).transpose()
+}
 
+/// True when a version with this label has been published.
+pub async fn version_label_taken_in(
+    conn: &mut SqliteConnection,
+    label: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar("select count(*) from policy where version_label = ?")
+        .bind(label)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Writes a version decided on; `published_by` is the person who published it.
+pub async fn insert_policy_in(
+    conn: &mut SqliteConnection,
+    policy: &Policy,
+    published_by: Option<Uuid>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into policy (id, title, version_label, issued_on, body, published_at, published_by) values (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(policy.id.to_string())
+    .bind(&policy.title)
+    .bind(&policy.version_label)
+    .bind(policy.issued_on.to_string())
+    .bind(&policy.body)
+    .bind(time_text(policy.published_at))
+    .bind(published_by.map(|i| i.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// This person's signature on this version, if they have signed it.
+pub async fn signature_in(
+    conn: &mut SqliteConnection,
+    person: Uuid,
+    policy: Uuid,
+) -> Result<Option<Signature>, StoreError> {
+    Ok(sqlx::query_as(
+        "select policy_id, person_id, full_name, position, signed_on, signed_at from signature where person_id = ? and policy_id = ?",
+    )
+    .bind(person.to_string())
+    .bind(policy.to_string())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Writes a signature decided on.
+pub async fn insert_signature_in(
+    conn: &mut SqliteConnection,
+    s: &Signature,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into signature (id, policy_id, person_id, full_name, position, signed_on, signed_at) values (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(&s.policy_id)
+    .bind(&s.person_id)
+    .bind(&s.full_name)
+    .bind(&s.position)
+    .bind(&s.signed_on)
+    .bind(&s.signed_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
     pub async fn current_policy(&self) -> Result<Option<Policy>, StoreError> {
         let mut conn = self.reader().acquire().await?;
         current_policy_in(&mut conn).await
@@ -203,65 +235,6 @@ impl Store {
     pub async fn policy_standing(&self, person: Uuid) -> Result<PolicyStanding, StoreError> {
         let mut conn = self.reader().acquire().await?;
         standing_in(&mut conn, person).await
-    }
-
-    /// Signs the policy in force as `person`. Refused if a newer version was published
-    /// since the page was shown (`policy_id` is not current) or if already signed.
-    pub async fn sign_policy(
-        &self,
-        person: &Person,
-        policy_id: Uuid,
-        d: SignatureDetails,
-        today: NaiveDate,
-    ) -> Result<Signature, StoreError> {
-        let actor = person.actor();
-        let subject = person.subject();
-        let person_id = person.id;
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let current = current_policy_in(conn).await?.ok_or(StoreError::NotFound)?;
-                if current.id != policy_id {
-                    return Err(Invalid::one("policy", "A newer version of the policy was published while you were reading. Read the new version and sign that.").into());
-                }
-                let result = sqlx::query(
-                    "insert into signature (id, policy_id, person_id, full_name, position, signed_on, signed_at) values (?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(Uuid::new_v4().to_string())
-                .bind(policy_id.to_string())
-                .bind(person_id.to_string())
-                .bind(&d.full_name)
-                .bind(&d.position)
-                .bind(today.to_string())
-                .bind(time_text(now))
-                .execute(&mut *conn)
-                .await;
-                match result {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(Invalid::one("policy", "You have already signed this version of the policy.").into())
-                    }
-                    other => other?,
-                };
-                append(
-                    conn,
-                    &actor,
-                    "policy.signed",
-                    &subject,
-                    json!({"policy": current.version_label, "full_name": d.full_name, "position": d.position, "signed_on": today}),
-                    now,
-                )
-                .await?;
-                Ok(Signature {
-                    policy_id: policy_id.to_string(),
-                    person_id: person_id.to_string(),
-                    full_name: d.full_name,
-                    position: d.position,
-                    signed_on: today.to_string(),
-                    signed_at: time_text(now),
-                })
-            })
-        })
-        .await
     }
 
     pub async fn signature(

@@ -102,7 +102,7 @@ impl Store {
                         Some(base) => format!("{text}\nYour loans: {}\n", base.link("/")),
                         None => format!("{text}\nYour loans are on your Kitroom home page.\n"),
                     };
-                    crate::incidents::notify(conn, parse_uuid(&person)?, &body, "/", now).await?;
+                    crate::notifications::notify_in(conn, parse_uuid(&person)?, &body, "/", now).await?;
                     if let Some(address) = email.as_deref().filter(|a| !a.is_empty()) {
                         // the outbox runs on the clock, whatever `now` the caller reasons with
                         // a due-soon reminder is about the time the loan falls due,

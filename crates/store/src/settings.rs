@@ -27,32 +27,53 @@ impl Store {
         ))
     }
 
-    /// Saves the settings and records which changed.
+    /// Saves the settings: see [`save_settings_in`].
     pub async fn save_settings(&self, actor: Actor, settings: Settings) -> Result<(), StoreError> {
         self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let rows: Vec<(String, String)> = sqlx::query_as("select key, value from setting").fetch_all(&mut *conn).await?;
-                let before = Settings::from_pairs(rows.iter().map(|(k, v)| (k.as_str(), v.as_str()))).to_pairs();
-                let mut changes = Map::new();
-                for (key, value) in settings.to_pairs() {
-                    let old = before.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
-                    if old.as_deref() != Some(value.as_str()) {
-                        changes.insert(key.clone(), json!({"from": old, "to": value}));
-                    }
-                    sqlx::query("insert into setting (key, value) values (?, ?) on conflict (key) do update set value = excluded.value")
-                        .bind(&key)
-                        .bind(&value)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                if !changes.is_empty() {
-                    let subject = Subject { key: "settings".into(), label: "Settings".into() };
-                    append(conn, &actor, "settings.changed", &subject, changes.into(), now).await?;
-                }
-                Ok(())
-            })
+            Box::pin(async move { save_settings_in(conn, &actor, &settings, Utc::now()).await })
         })
         .await
     }
+}
+
+/// Saves the settings and records which changed (`settings.changed`), inside the
+/// caller's transaction.
+pub async fn save_settings_in(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &Actor,
+    settings: &Settings,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let before = settings_in(conn).await?.to_pairs();
+    let mut changes = Map::new();
+    for (key, value) in settings.to_pairs() {
+        let old = before
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone());
+        if old.as_deref() != Some(value.as_str()) {
+            changes.insert(key.clone(), json!({"from": old, "to": value}));
+        }
+        sqlx::query("insert into setting (key, value) values (?, ?) on conflict (key) do update set value = excluded.value")
+            .bind(&key)
+            .bind(&value)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !changes.is_empty() {
+        let subject = Subject {
+            key: "settings".into(),
+            label: "Settings".into(),
+        };
+        append(
+            conn,
+            actor,
+            "settings.changed",
+            &subject,
+            changes.into(),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -254,41 +254,53 @@ impl Store {
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                if remove(conn, person).await? == 0 {
-                    return Ok(false);
-                }
-                let own = actor.id == Some(person);
-                let ended = if own {
-                    0
-                } else {
-                    sqlx::query("delete from session where person_id = ?")
-                        .bind(person.to_string())
-                        .execute(&mut *conn)
-                        .await?
-                        .rows_affected()
-                };
-                let action = if own {
-                    "person.two_factor_off"
-                } else {
-                    "person.two_factor_reset"
-                };
-                append(
-                    conn,
-                    &actor,
-                    action,
-                    &subject,
-                    json!({"sessions_ended": ended}),
-                    Utc::now(),
-                )
-                .await?;
-                if !own {
-                    let p = crate::people::get_person(conn, person).await?;
-                    let news = crate::people::AccountNews::TwoFactorReset;
-                    crate::people::tell_about_account(conn, &actor, &p, news, Utc::now()).await?;
-                }
-                Ok(true)
+                remove_two_factor_in(conn, &actor, &subject, person, Utc::now()).await
             })
         })
         .await
     }
+}
+
+/// Turns two-step sign-in off for a person inside the caller's transaction: see
+/// [`Store::remove_two_factor`]. False when it was not on.
+pub async fn remove_two_factor_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    subject: &Subject,
+    person: Uuid,
+    now: chrono::DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if remove(conn, person).await? == 0 {
+        return Ok(false);
+    }
+    let own = actor.id == Some(person);
+    let ended = if own {
+        0
+    } else {
+        sqlx::query("delete from session where person_id = ?")
+            .bind(person.to_string())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    };
+    let action = if own {
+        "person.two_factor_off"
+    } else {
+        "person.two_factor_reset"
+    };
+    append(
+        conn,
+        actor,
+        action,
+        subject,
+        json!({"sessions_ended": ended}),
+        now,
+    )
+    .await?;
+    if !own {
+        let p = crate::people::get_person(conn, person).await?;
+        let news = crate::people::AccountNews::TwoFactorReset;
+        crate::people::tell_about_account(conn, actor, &p, news, now).await?;
+    }
+    Ok(true)
 }

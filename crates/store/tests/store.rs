@@ -13,6 +13,47 @@ fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
 }
 
+/// Publishes a version straight through the store's `*_in` functions (the rules
+/// and the event are the application layer's; these tests need only the rows).
+async fn publish_policy(store: &Store, label: &str, body: &str) -> kitroom_store::policies::Policy {
+    let policy = kitroom_store::policies::Policy {
+        id: uuid::Uuid::new_v4(),
+        title: "ICT code".into(),
+        version_label: label.into(),
+        issued_on: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+        body: body.into(),
+        published_at: chrono::Utc::now(),
+    };
+    let row = policy.clone();
+    store
+        .transaction(move |conn| {
+            Box::pin(
+                async move { kitroom_store::policies::insert_policy_in(conn, &row, None).await },
+            )
+        })
+        .await
+        .unwrap();
+    policy
+}
+
+/// Records `person`'s signature on `policy`, through the store's `*_in` functions.
+async fn sign_policy(store: &Store, person: &kitroom_store::people::Person, policy: uuid::Uuid) {
+    let s = kitroom_store::policies::Signature {
+        policy_id: policy.to_string(),
+        person_id: person.id.to_string(),
+        full_name: person.full_name.clone(),
+        position: "Teacher".into(),
+        signed_on: today().to_string(),
+        signed_at: kitroom_store::db::time_text(chrono::Utc::now()),
+    };
+    store
+        .transaction(move |conn| {
+            Box::pin(async move { kitroom_store::policies::insert_signature_in(conn, &s).await })
+        })
+        .await
+        .unwrap();
+}
+
 async fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
@@ -253,7 +294,6 @@ mod loans {
     use super::*;
     use chrono::{Duration, Utc};
     use kitroom_core::loan::{CheckOutRefusal, CheckOutRequest, ReturnCondition, ReturnRequest};
-    use kitroom_core::policy::{PolicyInput, SignatureInput};
     use kitroom_store::loans::LoanFilter;
     use kitroom_store::people::Person;
 
@@ -271,26 +311,9 @@ mod loans {
     }
 
     async fn publish_and_sign(store: &Store, signers: &[&Person]) {
-        let policy = PolicyInput {
-            title: "ICT code".into(),
-            version_label: "v1".into(),
-            issued_on: "2026-09-01".into(),
-            body: "Be kind.".into(),
-        };
-        let p = store
-            .publish_policy(Actor::system(), policy.parse().unwrap())
-            .await
-            .unwrap();
+        let p = super::publish_policy(store, "v1", "Be kind.").await;
         for s in signers {
-            let sig = SignatureInput {
-                full_name: s.full_name.clone(),
-                position: "Teacher".into(),
-                agree: true,
-            };
-            store
-                .sign_policy(s, p.id, sig.parse(true).unwrap(), today())
-                .await
-                .unwrap();
+            super::sign_policy(store, s, p.id).await;
         }
     }
 
@@ -559,16 +582,7 @@ mod loans {
             store.policy_standing(jo.id).await.unwrap(),
             kitroom_core::loan::PolicyStanding::Signed
         );
-        let v2 = PolicyInput {
-            title: "ICT code".into(),
-            version_label: "v2".into(),
-            issued_on: "2026-11-01".into(),
-            body: "Be kinder.".into(),
-        };
-        store
-            .publish_policy(Actor::system(), v2.parse().unwrap())
-            .await
-            .unwrap();
+        super::publish_policy(&store, "v2", "Be kinder.").await;
         assert_eq!(
             store.policy_standing(jo.id).await.unwrap(),
             kitroom_core::loan::PolicyStanding::NotSigned {
@@ -597,7 +611,6 @@ mod bookings {
     use kitroom_core::booking::{Slot, Target};
     use kitroom_core::device::DeviceKind;
     use kitroom_core::loan::{ReturnCondition, ReturnRequest};
-    use kitroom_core::policy::{PolicyInput, SignatureInput};
     use kitroom_store::bookings::BookingRequest;
     use proptest::prelude::*;
     use uuid::Uuid;
@@ -666,25 +679,8 @@ mod bookings {
             .create_person(Actor::system(), input.parse().unwrap(), Some("hash".into()))
             .await
             .unwrap();
-        let policy = PolicyInput {
-            title: "ICT code".into(),
-            version_label: "v1".into(),
-            issued_on: "2026-09-01".into(),
-            body: "Be kind.".into(),
-        };
-        let p = store
-            .publish_policy(Actor::system(), policy.parse().unwrap())
-            .await
-            .unwrap();
-        let sig = SignatureInput {
-            full_name: "Jo Test".into(),
-            position: "Teacher".into(),
-            agree: true,
-        };
-        store
-            .sign_policy(&jo, p.id, sig.parse(true).unwrap(), today())
-            .await
-            .unwrap();
+        let p = super::publish_policy(&store, "v1", "Be kind.").await;
+        super::sign_policy(&store, &jo, p.id).await;
         let mut devices: Vec<Uuid> = Vec::new();
         for i in 0..5 {
             let mut d = laptop(&format!("LAP-{i}"));

@@ -10,16 +10,13 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use kitroom_core::device::{DeviceInput, Pence};
-use kitroom_core::incident::ReportInput;
 use kitroom_core::person::Permission;
-use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::{FieldError, Invalid};
 use kitroom_store::devices::{Device, DeviceFilter};
 use kitroom_store::incidents::{Incident, IncidentFilter};
 use kitroom_store::loans::{Loan, LoanFilter};
-use kitroom_store::policies::Policy;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
@@ -40,13 +37,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(check_out))
         .routes(routes!(return_device))
         .routes(routes!(loans))
-        .routes(routes!(report_incident))
         .routes(routes!(incidents))
-        .routes(routes!(find_people))
         .routes(routes!(person_history))
-        .routes(routes!(publish_policy))
-        .routes(routes!(current_policy))
-        .routes(routes!(sign_policy))
         .routes(routes!(events))
 }
 
@@ -218,12 +210,20 @@ struct ListBody {
     per_page: i64,
 }
 
+/// A filter's word: empty means any; anything else must be one of the words (a
+/// space or a line break is not "any", it is a mistake worth telling).
 fn word<T: std::str::FromStr<Err = String>>(
     invalid: &mut Invalid,
     field: &'static str,
     s: &str,
 ) -> Option<T> {
-    if s.trim().is_empty() {
+    if s.is_empty() {
+        None
+    } else if s.trim().is_empty() {
+        invalid.add(
+            field,
+            format!("The {field} filter is blank: leave it out, or give one of its words."),
+        );
         None
     } else {
         invalid.check(field, s.parse())
@@ -760,127 +760,6 @@ async fn loans(
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
 }
 
-/// A new version of the policy, as typed: checked as the page's form is.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(default)]
-struct PolicyBody {
-    title: String,
-    version_label: String,
-    /// A date, such as `2026-09-01`.
-    issued_on: String,
-    /// Markdown.
-    body: String,
-}
-
-fn policy_json(p: &Policy) -> Value {
-    json!({"id": p.id, "title": p.title, "version_label": p.version_label, "issued_on": p.issued_on, "body": p.body, "published_at": p.published_at})
-}
-
-#[utoipa::path(
-    post,
-    path = "/policies",
-    tag = "policies",
-    summary = "Publish a new version of the acceptable-use policy (manager or admin); it becomes current",
-    request_body = PolicyBody,
-responses(
-        (status = 201, description = "The published version.", body = Object),
-        (status = 403, description = "Only a manager or admin may publish the policy."),
-        (status = 409, description = "That version cannot be published now."),
-    )
-)]
-async fn publish_policy(
-    user: ApiUser,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<PolicyBody>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::ManagePolicy)?;
-    let input = PolicyInput {
-        title: body.title,
-        version_label: body.version_label,
-        issued_on: body.issued_on,
-        body: body.body,
-    };
-    let details = input.parse().map_err(ApiError::invalid)?;
-    let policy = state
-        .store()
-        .publish_policy(user.0.actor(), details)
-        .await?;
-    Ok((StatusCode::CREATED, Json(policy_json(&policy))).into_response())
-}
-
-#[utoipa::path(
-    get,
-    path = "/policies/current",
-    tag = "policies",
-    summary = "The policy in force, and when the token's owner signed it",
-    responses(
-        (status = 200, description = "The policy, with `signed_by_you`.", body = Object),
-        (status = 404, description = "No policy has been published yet."),
-    )
-)]
-async fn current_policy(
-    user: ApiUser,
-    State(state): State<AppState>,
-) -> Result<Response, ApiError> {
-    let policy = state
-        .store()
-        .current_policy()
-        .await?
-        .ok_or_else(|| ApiError::not_found("A published policy"))?;
-    let signed = state.store().signature(user.0.id, policy.id).await?;
-    let mut body = policy_json(&policy);
-    body["signed_by_you"] = json!(signed.map(|s| s.signed_on));
-    Ok(Json(body).into_response())
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SignBody {
-    #[serde(default)]
-    full_name: String,
-    #[serde(default)]
-    position: String,
-}
-
-#[utoipa::path(
-    post,
-    path = "/policies/current/signatures",
-    tag = "policies",
-    summary = "Sign the policy in force as the token's owner",
-    request_body = SignBody,
-responses(
-        (status = 201, description = "The signature.", body = Object),
-        (status = 404, description = "No policy has been published yet."),
-        (status = 409, description = "It cannot be signed now (for example, already signed)."),
-    )
-)]
-async fn sign_policy(
-    user: ApiUser,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<SignBody>,
-) -> Result<Response, ApiError> {
-    let input = SignatureInput {
-        full_name: body.full_name,
-        position: body.position,
-        agree: true,
-    };
-    let details = input.parse(false).map_err(ApiError::invalid)?;
-    let policy = state
-        .store()
-        .current_policy()
-        .await?
-        .ok_or_else(|| ApiError::not_found("A published policy"))?;
-    let s = state
-        .store()
-        .sign_policy(&user.0, policy.id, details, crate::time::today())
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"policy": policy.version_label, "person": user.0.username, "full_name": s.full_name, "position": s.position, "signed_on": s.signed_on, "signed_at": s.signed_at})),
-    )
-        .into_response())
-}
-
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
 #[into_params(parameter_in = Query)]
@@ -948,69 +827,6 @@ pub fn incident_json(i: &Incident) -> Value {
     })
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct IncidentBody {
-    #[serde(default)]
-    kind: String,
-    /// RFC 3339; now when missing.
-    occurred_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    place: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    police_reference: Option<String>,
-}
-
-#[utoipa::path(
-    post,
-    path = "/devices/{tag}/incidents",
-    tag = "incidents",
-    summary = "Report damage, loss or theft of a device",
-    params(("tag" = String, Path, description = "The asset tag, in any case.")),
-    request_body = IncidentBody,
-responses(
-        (status = 201, description = "The incident, with its breach assessment.", body = Object),
-        (status = 403, description = "This account may not report incidents."),
-        (status = 404, description = "No device has that tag."),
-        (status = 409, description = "The incident cannot be recorded in the device's current state."),
-    )
-)]
-async fn report_incident(
-    user: ApiUser,
-    State(state): State<AppState>,
-    Path(tag): Path<String>,
-    JsonBody(body): JsonBody<IncidentBody>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::Report)?;
-    let device = find(&state, &tag).await?;
-    let now = Utc::now();
-    let at = body.occurred_at.unwrap_or(now);
-    if at > now + chrono::Duration::minutes(5) {
-        return Err(ApiError::invalid(Invalid::one(
-            "occurred_at",
-            "It cannot have happened in the future.",
-        )));
-    }
-    let london = at.with_timezone(&chrono_tz::Europe::London);
-    let input = ReportInput {
-        kind: body.kind,
-        occurred_on: london.date_naive().to_string(),
-        occurred_time: london.format("%H:%M").to_string(),
-        place: body.place,
-        description: body.description,
-        police_reference: body.police_reference.unwrap_or_default(),
-    };
-    let details = input.parse(now).map_err(ApiError::invalid)?;
-    let incident = state
-        .store()
-        .report_incident(&user.0, device.id, details, state.email_link_base())
-        .await?;
-    state.wake_mailer();
-    Ok((StatusCode::CREATED, Json(incident_json(&incident))).into_response())
-}
-
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
 #[into_params(parameter_in = Query)]
@@ -1054,36 +870,6 @@ async fn incidents(
         .map(incident_json)
         .collect();
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
-}
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct PeopleQuery {
-    q: Option<String>,
-}
-
-#[utoipa::path(
-    get,
-    path = "/people",
-    tag = "people",
-    summary = "Find people to lend to by part of a username, full name or email (managers and admins)",
-    params(PeopleQuery),
-responses(
-        (status = 200, description = "`items` (username, full name, kind) and `total`.", body = Object),
-        (status = 403, description = "Only those who may lend to anyone may search people."),
-    )
-)]
-/// A name search for "lend to": active people whose username, full name or email
-/// contains `q`, at most [`crate::lend_to::SEARCH_LIMIT`], each as username, full
-/// name and kind. Only for those who may lend to others.
-async fn find_people(
-    user: ApiUser,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<PeopleQuery>,
-) -> Result<Response, ApiError> {
-    user.require(Permission::LendToAnyone)?;
-    let people = crate::lend_to::search(&state, q.q.as_deref().unwrap_or_default()).await?;
-    Ok(Json(crate::lend_to::search_json(&people)).into_response())
 }
 
 #[utoipa::path(

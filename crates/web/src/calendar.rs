@@ -3,14 +3,13 @@
 //! next school day.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use kitroom_app::calendar::CalendarChange;
 use kitroom_core::calendar::CalendarInput;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use serde::Deserialize;
 
 use crate::auth::{set_flash, Ctx, FormBody};
 use crate::views::calendar as v;
@@ -18,14 +17,6 @@ use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/calendar", get(show).post(save))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CalendarForm {
-    periods: String,
-    terms: String,
-    holidays: String,
 }
 
 async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
@@ -37,27 +28,22 @@ async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
 async fn save(
     ctx: Ctx,
     State(state): State<AppState>,
-    FormBody(form): FormBody<CalendarForm>,
+    FormBody(form): FormBody<CalendarChange>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageSettings)?;
-    let input = CalendarInput {
-        periods: form.periods,
-        terms: form.terms,
-        holidays: form.holidays,
-    };
-    match input.parse() {
-        Ok(calendar) => {
-            state
-                .store()
-                .save_calendar(ctx.user.actor(), calendar)
-                .await?;
+    match kitroom_app::calendar::save(state.app(), &ctx.user, form.clone()).await {
+        Ok(_) => {
             set_flash(&ctx.session, "School calendar saved.").await?;
             Ok(Redirect::to("/calendar").into_response())
         }
-        Err(invalid) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            v::form(&ctx, &input, &invalid),
-        )
-            .into_response()),
+        Err(e) => {
+            let refusal = crate::error::page_refusal(e)?;
+            let input = CalendarInput::from(form);
+            Ok((
+                crate::error::status_of(refusal.kind),
+                v::form(&ctx, &input, &refusal.fields.unwrap_or_default()),
+            )
+                .into_response())
+        }
     }
 }

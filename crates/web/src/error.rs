@@ -82,6 +82,7 @@ impl From<kitroom_app::Error> for AppError {
                 _ => AppError::Refused(r),
             },
             kitroom_app::Error::Failed(e) => e.into(),
+            kitroom_app::Error::Internal(e) => AppError::Internal(e.into()),
         }
     }
 }
@@ -107,6 +108,14 @@ impl From<kitroom_app::Error> for ApiError {
         match e {
             kitroom_app::Error::Refused(r) => ApiError::from(*r),
             kitroom_app::Error::Failed(e) => e.into(),
+            e @ kitroom_app::Error::Internal(_) => {
+                let reference = log_internal(&e);
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("Something went wrong on our side and nothing was changed. Reference {reference}."),
+                )
+            }
         }
     }
 }

@@ -7,19 +7,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
-use kitroom_core::change::ChangeInput;
-use kitroom_core::device::Pence;
-use kitroom_core::incident::{breach_decision, IncidentStatus, ReportInput, Resolution};
-use kitroom_core::invalid::{required_text, text};
+use kitroom_app::incidents::ChangeInput;
+use kitroom_core::incident::ReportInput;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::devices::Device;
 use kitroom_store::incidents::{Incident, IncidentFilter};
 use kitroom_store::loans::LoanFilter;
-use kitroom_store::StoreError;
 use serde::Deserialize;
 
-use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::auth::{set_flash, Ctx};
+use crate::error::{page_refusal, status_of};
+use crate::input::{FormBody, QueryParams};
 use crate::paths::{device_url, incident_url};
 use crate::views::incidents as v;
 use crate::views::incidents::IncidentsQuery;
@@ -116,26 +115,31 @@ async fn report(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    FormBody(input): FormBody<ReportInput>,
+    FormBody(input): FormBody<kitroom_app::incidents::ReportInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Report)?;
-    let device = device(&state, &tag).await?;
-    let details = match input.parse(Utc::now()) {
-        Ok(d) => d,
-        Err(invalid) => {
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                v::report_form(&ctx, &device, &input, &invalid),
+    match kitroom_app::incidents::report(state.app(), &ctx.user, &tag, input.clone()).await {
+        Ok(incident) => {
+            Ok(Redirect::to(&format!("{}?reported=1", incident_url(&incident))).into_response())
+        }
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let device = device(&state, &tag).await?;
+            Ok((
+                status_of(refusal.kind),
+                v::report_form(&ctx, &device, &input.as_typed(), &invalid_of(&refusal)),
             )
                 .into_response())
         }
-    };
-    let incident = state
-        .store()
-        .report_incident(&ctx.user, device.id, details, state.email_link_base())
-        .await?;
-    state.wake_mailer();
-    Ok(Redirect::to(&format!("{}?reported=1", incident_url(&incident))).into_response())
+    }
+}
+
+/// What a refusal says, beside its fields.
+fn invalid_of(refusal: &kitroom_app::Refusal) -> Invalid {
+    refusal
+        .fields
+        .clone()
+        .unwrap_or_else(|| Invalid::one("status", refusal.message.clone()))
 }
 
 async fn list(
@@ -167,15 +171,9 @@ struct ShowQuery {
 
 /// The incident, for those who handle incidents and for the person who reported it.
 async fn incident_for(ctx: &Ctx, state: &AppState, id: &str) -> Result<Incident, AppError> {
-    let incident = state
-        .store()
-        .incident(parse_id(id)?)
+    Ok(kitroom_app::incidents::incident(state.app(), &ctx.user, id)
         .await?
-        .ok_or(AppError::NotFound)?;
-    if !ctx.may(Permission::ViewIncidents) && incident.reported_by != ctx.user.username {
-        return Err(AppError::Forbidden);
-    }
-    Ok(incident)
+        .incident)
 }
 
 async fn render(
@@ -183,14 +181,10 @@ async fn render(
     state: &AppState,
     incident: &Incident,
     just_reported: bool,
+    status: StatusCode,
     invalid: &Invalid,
 ) -> Result<Response, AppError> {
     let notes = state.store().incident_notes(incident.id).await?;
-    let status = if invalid.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     Ok((
         status,
         v::show(ctx, incident, &notes, just_reported, invalid, Utc::now()),
@@ -210,187 +204,97 @@ async fn show(
         &state,
         &incident,
         q.reported.is_some(),
+        StatusCode::OK,
         &Invalid::new(),
     )
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DecisionForm {
-    reportable: String,
-    reason: String,
+/// After a change to an incident: a flash and back to it, or the incident shown
+/// again with the refusal beside its field.
+async fn after(
+    ctx: &Ctx,
+    state: &AppState,
+    id: &str,
+    outcome: Result<String, kitroom_app::Error>,
+) -> Result<Response, AppError> {
+    match outcome {
+        Ok(flash) => {
+            set_flash(&ctx.session, flash).await?;
+            let incident = incident_for(ctx, state, id).await?;
+            Ok(Redirect::to(&incident_url(&incident)).into_response())
+        }
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let incident = incident_for(ctx, state, id).await?;
+            render(
+                ctx,
+                state,
+                &incident,
+                false,
+                status_of(refusal.kind),
+                &invalid_of(&refusal),
+            )
+            .await
+        }
+    }
 }
 
 async fn decide_breach(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<DecisionForm>,
+    FormBody(form): FormBody<kitroom_app::incidents::BreachInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::HandleIncidents)?;
-    let incident = incident_for(&ctx, &state, &id).await?;
-    let decision = match breach_decision(&form.reportable, &form.reason) {
-        Ok(d) => d,
-        Err(invalid) => return render(&ctx, &state, &incident, false, &invalid).await,
-    };
-    match state
-        .store()
-        .record_breach_decision(ctx.user.actor(), incident.id, decision)
+    let outcome = kitroom_app::incidents::decide_breach(state.app(), &ctx.user, &id, form)
         .await
-    {
-        Ok(_) => {
-            set_flash(&ctx.session, "The data protection decision is recorded.").await?;
-            Ok(Redirect::to(&incident_url(&incident)).into_response())
-        }
-        Err(StoreError::Invalid(invalid)) => render(&ctx, &state, &incident, false, &invalid).await,
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct StatusForm {
-    status: String,
-    resolution: String,
-    cost: String,
-    claim_reference: String,
-    note: String,
+        .map(|_| "The data protection decision is recorded.".to_owned());
+    after(&ctx, &state, &id, outcome).await
 }
 
 async fn move_on(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<StatusForm>,
+    FormBody(form): FormBody<kitroom_app::incidents::ProgressInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::HandleIncidents)?;
-    let incident = incident_for(&ctx, &state, &id).await?;
-    let mut invalid = Invalid::new();
-    let to: Option<IncidentStatus> = invalid.check("status", form.status.parse());
-    let resolution: Option<Option<Resolution>> = invalid.check(
-        "resolution",
-        if form.resolution.is_empty() {
-            Ok(None)
-        } else {
-            form.resolution.parse().map(Some)
-        },
-    );
-    let cost = invalid.check(
-        "cost",
-        if form.cost.trim().is_empty() {
-            Ok(None)
-        } else {
-            Pence::parse(&form.cost).map(Some)
-        },
-    );
-    let claim = invalid.check(
-        "claim_reference",
-        text(&form.claim_reference, "Claim reference", 100),
-    );
-    let note = invalid.check("note", text(&form.note, "Note", 4000));
-    let (Some(to), Some(resolution), Some(cost), Some(claim), Some(note), true) =
-        (to, resolution, cost, claim, note, invalid.is_empty())
-    else {
-        return render(&ctx, &state, &incident, false, &invalid).await;
-    };
-    match state
-        .store()
-        .move_incident(
-            ctx.user.actor(),
-            incident.id,
-            to,
-            resolution,
-            cost,
-            claim,
-            note,
-        )
+    let outcome = kitroom_app::incidents::progress(state.app(), &ctx.user, &id, form)
         .await
-    {
-        Ok(i) => {
-            set_flash(
-                &ctx.session,
-                format!(
-                    "Incident {} is now {}.",
-                    i.number,
-                    i.status.label().to_lowercase()
-                ),
+        .map(|i| {
+            format!(
+                "Incident {} is now {}.",
+                i.number,
+                i.status.label().to_lowercase()
             )
-            .await?;
-            Ok(Redirect::to(&incident_url(&i)).into_response())
-        }
-        Err(StoreError::Invalid(invalid)) => render(&ctx, &state, &incident, false, &invalid).await,
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct NoteForm {
-    body: String,
+        });
+    after(&ctx, &state, &id, outcome).await
 }
 
 async fn add_note(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<NoteForm>,
+    FormBody(form): FormBody<kitroom_app::incidents::NoteInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::HandleIncidents)?;
-    let incident = incident_for(&ctx, &state, &id).await?;
-    let body = match required_text(&form.body, "Note", 4000) {
-        Ok(b) => b,
-        Err(m) => return render(&ctx, &state, &incident, false, &Invalid::one("body", m)).await,
-    };
-    state
-        .store()
-        .add_incident_note(ctx.user.actor(), incident.id, body)
-        .await?;
-    set_flash(&ctx.session, "Note added.").await?;
-    Ok(Redirect::to(&incident_url(&incident)).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct PoliceForm {
-    police_reference: String,
+    let outcome = kitroom_app::incidents::add_note(state.app(), &ctx.user, &id, form)
+        .await
+        .map(|_| "Note added.".to_owned());
+    after(&ctx, &state, &id, outcome).await
 }
 
 async fn police_reference(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<PoliceForm>,
+    FormBody(form): FormBody<kitroom_app::incidents::PoliceInput>,
 ) -> Result<Response, AppError> {
-    let incident = incident_for(&ctx, &state, &id).await?;
-    if incident.reported_by != ctx.user.username && !ctx.may(Permission::HandleIncidents) {
-        return Err(AppError::Forbidden);
-    }
-    let reference = match required_text(&form.police_reference, "Police reference", 60) {
-        Ok(r) => r,
-        Err(m) => {
-            return render(
-                &ctx,
-                &state,
-                &incident,
-                false,
-                &Invalid::one("police_reference", m),
-            )
-            .await
-        }
-    };
-    match state
-        .store()
-        .set_police_reference(ctx.user.actor(), incident.id, reference)
+    let outcome = kitroom_app::incidents::add_police_reference(state.app(), &ctx.user, &id, form)
         .await
-    {
-        Ok(()) => {
-            set_flash(&ctx.session, "Police reference saved. Thank you.").await?;
-            Ok(Redirect::to(&incident_url(&incident)).into_response())
-        }
-        Err(StoreError::Invalid(invalid)) => render(&ctx, &state, &incident, false, &invalid).await,
-        Err(e) => Err(e.into()),
-    }
+        .map(|_| "Police reference saved. Thank you.".to_owned());
+    after(&ctx, &state, &id, outcome).await
 }
 
 async fn notifications(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
@@ -410,51 +314,35 @@ async fn request_change(
     FormBody(input): FormBody<ChangeInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Report)?;
-    let device = device(&state, &tag).await?;
-    match input.parse() {
-        Ok(d) => {
-            state
-                .store()
-                .request_change(ctx.user.actor(), device.id, d)
-                .await?;
+    match kitroom_app::incidents::request_change(state.app(), &ctx.user, &tag, input.clone()).await
+    {
+        Ok(request) => {
             set_flash(&ctx.session, "Your request has gone to the head teacher. Do not make the change until it is approved.").await?;
-            Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
+            Ok(Redirect::to(&device_url(&request.device_tag)).into_response())
         }
-        Err(invalid) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            v::change_form_page(&ctx, &device, &input, &invalid),
-        )
-            .into_response()),
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let device = device(&state, &tag).await?;
+            Ok((
+                status_of(refusal.kind),
+                v::change_form_page(&ctx, &device, &input.into(), &invalid_of(&refusal)),
+            )
+                .into_response())
+        }
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ChangeDecisionForm {
-    decision: String,
-    note: String,
 }
 
 async fn decide_change(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<ChangeDecisionForm>,
+    FormBody(form): FormBody<kitroom_app::incidents::DecisionInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::DecideChanges)?;
-    let approve = match form.decision.as_str() {
-        "approve" => true,
-        "decline" => false,
-        _ => return Err(AppError::BadRequest("Choose approve or decline.".into())),
-    };
-    let note = text(&form.note, "Note", 500).map_err(AppError::BadRequest)?;
-    state
-        .store()
-        .decide_change(ctx.user.actor(), parse_id(&id)?, approve, note)
-        .await?;
+    let request = kitroom_app::incidents::decide_change(state.app(), &ctx.user, &id, form).await?;
     set_flash(
         &ctx.session,
-        if approve {
+        if request.status == "approved" {
             "Change approved."
         } else {
             "Change declined."

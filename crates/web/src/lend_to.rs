@@ -57,6 +57,7 @@ pub async fn borrower(state: &AppState, user: &Person, typed: &str) -> Result<Pe
             }
             kitroom_app::Error::Refused(r) => Refusal::NotFound(r.message),
             kitroom_app::Error::Failed(e) => Refusal::Store(e),
+            kitroom_app::Error::Internal(e) => Refusal::Store(StoreError::Corrupt(e)),
         })
 }
 

@@ -10,7 +10,6 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use kitroom_core::calendar::Calendar;
 use kitroom_core::device::DeviceStatus;
-use kitroom_core::invalid::{required_text, text};
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
 use kitroom_store::devices::{Device, DeviceFilter};
@@ -53,12 +52,8 @@ pub fn due_from_form(
     kitroom_app::loans::due_at(&cmd.due, calendar, settings, now).map_err(|i| i.to_string())
 }
 
-/// The off-site request form: why the device must leave the site.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct OffsiteForm {
-    pub reason: String,
-}
+/// The off-site request form: the same input the API's off-site request reads.
+pub type OffsiteForm = kitroom_app::offsite::OffsiteInput;
 
 /// The most people the "lend to" field offers as suggestions.
 const LEND_TO_SUGGESTIONS: i64 = 500;
@@ -386,30 +381,26 @@ async fn request_offsite(
     FormBody(form): FormBody<OffsiteForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let device = device(&state, &tag).await?;
-    let reason = match required_text(&form.reason, "Reason", 500) {
-        Ok(r) => r,
-        Err(m) => {
+    match kitroom_app::offsite::request(state.app(), &ctx.user, &tag, form.clone()).await {
+        Ok(asked) => {
+            set_flash(&ctx.session, "Your request has gone to the head teacher. Once it is approved, check the device out here with “Taking it off the school site” ticked.").await?;
+            Ok(Redirect::to(&device_url(&asked.request.device_tag)).into_response())
+        }
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let device = device(&state, &tag).await?;
             let mut panel = loan_panel(&ctx, &state, &device).await?;
             panel.offsite_reason = form.reason;
             panel.needs_authorisation = true;
-            panel.checkout_refusal = Some(m);
-            return refused(
-                &ctx,
-                &state,
-                &device,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                panel,
-            )
-            .await;
+            panel.checkout_refusal = Some(
+                refusal
+                    .for_field("reason")
+                    .unwrap_or(&refusal.message)
+                    .to_owned(),
+            );
+            refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }
-    };
-    state
-        .store()
-        .request_offsite(ctx.user.actor(), device.id, reason)
-        .await?;
-    set_flash(&ctx.session, "Your request has gone to the head teacher. Once it is approved, check the device out here with “Taking it off the school site” ticked.").await?;
-    Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
+    }
 }
 
 async fn list(
@@ -443,46 +434,33 @@ async fn approvals(ctx: Ctx, State(state): State<AppState>) -> Result<Response, 
     if !ctx.may(Permission::AuthoriseOffsite) && !ctx.may(Permission::DecideChanges) {
         return Err(AppError::Forbidden);
     }
-    let pending = if ctx.may(Permission::AuthoriseOffsite) {
-        state.store().pending_offsite().await?
+    let mut pending = if ctx.may(Permission::AuthoriseOffsite) {
+        kitroom_app::offsite::requests(state.app(), &ctx.user, true).await?
     } else {
         Vec::new()
     };
-    let changes = if ctx.may(Permission::DecideChanges) {
-        state.store().pending_changes().await?
+    let mut changes = if ctx.may(Permission::DecideChanges) {
+        kitroom_app::incidents::changes(state.app(), &ctx.user, true).await?
     } else {
         Vec::new()
     };
+    // Oldest first: the longest waiting at the top.
+    pending.reverse();
+    changes.reverse();
     Ok(v::approvals(&ctx, &pending, &changes).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DecisionForm {
-    decision: String,
-    note: String,
 }
 
 async fn decide(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<DecisionForm>,
+    FormBody(form): FormBody<kitroom_app::offsite::DecisionInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AuthoriseOffsite)?;
-    let approve = match form.decision.as_str() {
-        "approve" => true,
-        "decline" => false,
-        _ => return Err(AppError::BadRequest("Choose approve or decline.".into())),
-    };
-    let note = text(&form.note, "Note", 500).map_err(AppError::BadRequest)?;
-    state
-        .store()
-        .decide_offsite(ctx.user.actor(), parse_id(&id)?, approve, note)
-        .await?;
+    let request = kitroom_app::offsite::decide(state.app(), &ctx.user, &id, form).await?;
     set_flash(
         &ctx.session,
-        if approve {
+        if request.status == "approved" {
             "Approved. The borrower can now take the device off site."
         } else {
             "Declined. The borrower will see your note."

@@ -1,16 +1,15 @@
 //! Locations: the rooms and places devices live in.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::StoreError;
-use serde::Deserialize;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody};
+use crate::error::page_refusal;
+use crate::error::status_of;
 use crate::views::locations as v;
 use crate::{AppError, AppState};
 
@@ -20,11 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/locations/{id}/rename", post(rename))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct NameForm {
-    name: String,
-}
+type NameForm = kitroom_app::locations::LocationInput;
 
 async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
@@ -38,28 +33,26 @@ async fn create(
     FormBody(form): FormBody<NameForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    match state
-        .store()
-        .create_location(ctx.user.actor(), &form.name)
-        .await
-    {
-        Ok(_) => {
-            set_flash(
-                &ctx.session,
-                format!("Location “{}” added.", form.name.trim()),
-            )
-            .await?;
+    match kitroom_app::locations::create(state.app(), &ctx.user, form.clone()).await {
+        Ok(l) => {
+            set_flash(&ctx.session, format!("Location “{}” added.", l.name)).await?;
             Ok(Redirect::to("/locations").into_response())
         }
-        Err(StoreError::Invalid(invalid)) => {
+        Err(e) => {
+            let refusal = page_refusal(e)?;
             let locations = state.store().list_locations().await?;
             Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                v::list(&ctx, &locations, &form.name, &invalid, None),
+                status_of(refusal.kind),
+                v::list(
+                    &ctx,
+                    &locations,
+                    &form.name,
+                    &refusal.fields.unwrap_or_default(),
+                    None,
+                ),
             )
                 .into_response())
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -71,27 +64,25 @@ async fn rename(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let id = parse_id(&id)?;
-    match state
-        .store()
-        .rename_location(ctx.user.actor(), id, &form.name)
-        .await
-    {
-        Ok(()) => {
-            set_flash(
-                &ctx.session,
-                format!("Location renamed to “{}”.", form.name.trim()),
-            )
-            .await?;
+    match kitroom_app::locations::rename(state.app(), &ctx.user, id, form.clone()).await {
+        Ok(l) => {
+            set_flash(&ctx.session, format!("Location renamed to “{}”.", l.name)).await?;
             Ok(Redirect::to("/locations").into_response())
         }
-        Err(StoreError::Invalid(invalid)) => {
+        Err(e) => {
+            let refusal = page_refusal(e)?;
             let locations = state.store().list_locations().await?;
             Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                v::list(&ctx, &locations, "", &invalid, Some((id, &form.name))),
+                status_of(refusal.kind),
+                v::list(
+                    &ctx,
+                    &locations,
+                    "",
+                    &refusal.fields.unwrap_or_default(),
+                    Some((id, &form.name)),
+                ),
             )
                 .into_response())
         }
-        Err(e) => Err(e.into()),
     }
 }

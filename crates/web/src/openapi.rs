@@ -222,8 +222,11 @@ fn parts() -> (Router<AppState>, Document) {
     let (router, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::api::router())
         .merge(crate::api_bookings::router())
+        .merge(crate::api_policies::router())
+        .merge(crate::api_incidents::router())
         .merge(crate::api_reports::router())
         .merge(crate::api_stocktakes::router())
+        .merge(crate::api_people::router())
         .split_for_parts();
     // Run now that every handler has added its operation (the derive's modifiers
     // run on the document before any path is in it).

@@ -6,18 +6,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_core::person::{
-    may_manage_account, new_password, Account, AccountChange, AccountKeeper, PasswordOwner,
-    Permission, PersonInput, Role,
-};
+use kitroom_core::person::{AccountKeeper, Permission, Role};
 use kitroom_core::Invalid;
 use kitroom_store::events::EventFilter;
 use kitroom_store::loans::LoanFilter;
 use kitroom_store::people::{PeopleFilter, Person};
-use kitroom_store::StoreError;
-use serde::Deserialize;
 
-use crate::auth::{hash_password, set_flash, Ctx, FormBody, QueryParams};
+use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
 use crate::paths::person_url;
 use crate::views::people as v;
 use crate::views::people::{PeopleQuery, PersonForm};
@@ -54,28 +49,24 @@ async fn list(
     Ok(v::list(&ctx, &q, &people).into_response())
 }
 
-impl PersonForm {
-    fn input(&self) -> PersonInput {
-        PersonInput {
-            username: self.username.clone(),
-            full_name: self.full_name.clone(),
-            email: self.email.clone(),
-            position: self.position.clone(),
-            kind: self.kind.clone(),
-            role: self.role.clone(),
-        }
+fn form_of(p: &Person) -> PersonForm {
+    PersonForm {
+        username: p.username.clone(),
+        full_name: p.full_name.clone(),
+        email: p.email.clone().unwrap_or_default(),
+        position: p.position.clone(),
+        kind: p.kind.as_str().into(),
+        role: p.role.as_str().into(),
+        password: String::new(),
     }
+}
 
-    fn of(p: &Person) -> PersonForm {
-        PersonForm {
-            username: p.username.clone(),
-            full_name: p.full_name.clone(),
-            email: p.email.clone().unwrap_or_default(),
-            position: p.position.clone(),
-            kind: p.kind.as_str().into(),
-            role: p.role.as_str().into(),
-            password: String::new(),
-        }
+/// A refusal to show on the form again: one about fields (a role the rule refused
+/// included, shown beside the role field). Others get their own pages.
+fn form_refusal(e: kitroom_app::Error) -> Result<Invalid, AppError> {
+    match e {
+        kitroom_app::Error::Refused(r) if r.fields.is_some() => Ok(r.fields.unwrap_or_default()),
+        other => Err(other.into()),
     }
 }
 
@@ -94,25 +85,6 @@ async fn keeper(ctx: &Ctx, state: &AppState) -> Result<AccountKeeper, AppError> 
         .settings()
         .await?
         .account_keeper(ctx.user.role))
-}
-
-/// Someone's account as the account rule sees it: one's own, or another's.
-fn account(ctx: &Ctx, p: &Person) -> Account {
-    if p.id == ctx.user.id {
-        Account::Own(p.role)
-    } else {
-        Account::Other(p.role)
-    }
-}
-
-/// 403 unless the signed-in person may make this change to this account.
-fn allow(
-    ctx: &Ctx,
-    keeper: AccountKeeper,
-    p: &Person,
-    change: AccountChange,
-) -> Result<(), AppError> {
-    may_manage_account(keeper, account(ctx, p), change).map_err(|_| AppError::Forbidden)
 }
 
 /// The roles the form offers: the ones this keeper may give, and the account's own
@@ -161,54 +133,7 @@ async fn create(
     FormBody(form): FormBody<PersonForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
-    let keeper = keeper(&ctx, &state).await?;
-    let mut invalid = Invalid::new();
-    let details = form.input().parse().map_err(|e| invalid.0.extend(e.0)).ok();
-    // A password is optional: without one, the account exists for lending but cannot
-    // sign in until someone sets it.
-    let password = if form.password.is_empty() {
-        Some(None)
-    } else {
-        let school_name = state.store().settings().await?.school_name;
-        let owner = PasswordOwner {
-            username: &form.username,
-            full_name: &form.full_name,
-            school_name: &school_name,
-        };
-        invalid
-            .check("password", new_password(&form.password, &owner))
-            .map(Some)
-    };
-    if let Some(d) = &details {
-        if let Err(m) = may_manage_account(
-            keeper,
-            Account::New,
-            AccountChange::Details { role: d.role },
-        ) {
-            invalid.add("role", m);
-        }
-    }
-    let (Some(details), Some(password), true) = (details, password, invalid.is_empty()) else {
-        return Ok(form_page(
-            &ctx,
-            keeper,
-            None,
-            &PersonForm {
-                password: String::new(),
-                ..form
-            },
-            &invalid,
-        ));
-    };
-    let hash = match password {
-        Some(p) => Some(hash_password(p).await?),
-        None => None,
-    };
-    match state
-        .store()
-        .create_person(ctx.user.actor(), details, hash)
-        .await
-    {
+    match kitroom_app::accounts::add_person(state.app(), &ctx.user, form.clone()).await {
         Ok(p) => {
             set_flash(
                 &ctx.session,
@@ -217,17 +142,15 @@ async fn create(
             .await?;
             Ok(Redirect::to(&person_url(&p.username)).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => Ok(form_page(
-            &ctx,
-            keeper,
-            None,
-            &PersonForm {
+        Err(e) => {
+            let invalid = form_refusal(e)?;
+            let keeper = keeper(&ctx, &state).await?;
+            let form = PersonForm {
                 password: String::new(),
                 ..form
-            },
-            &invalid,
-        )),
-        Err(e) => Err(e.into()),
+            };
+            Ok(form_page(&ctx, keeper, None, &form, &invalid))
+        }
     }
 }
 
@@ -266,13 +189,12 @@ async fn render_person(
         })
         .await?;
     let signatures = state.store().signatures_of(p.id).await?;
-    let keeper = keeper(ctx, state).await?;
-    let may = |change| may_manage_account(keeper, account(ctx, p), change).is_ok();
+    let may = kitroom_app::accounts::allowed(state.app(), &ctx.user, p).await?;
     let allowed = v::Allowed {
-        edit: may(AccountChange::Details { role: p.role }),
-        reset_password: may(AccountChange::ResetPassword),
-        reset_two_factor: may(AccountChange::ResetTwoFactor),
-        set_active: may(AccountChange::SetActive),
+        edit: may.edit,
+        reset_password: may.reset_password,
+        reset_two_factor: may.reset_two_factor,
+        set_active: may.set_active,
     };
     let status = if invalid.is_empty() {
         StatusCode::OK
@@ -294,12 +216,17 @@ async fn edit_form(
     ctx.require(Permission::ManageAccounts)?;
     let p = person(&state, &username).await?;
     let keeper = keeper(&ctx, &state).await?;
-    allow(&ctx, keeper, &p, AccountChange::Details { role: p.role })?;
+    if !kitroom_app::accounts::allowed(state.app(), &ctx.user, &p)
+        .await?
+        .edit
+    {
+        return Err(AppError::Forbidden);
+    }
     Ok(form_page(
         &ctx,
         keeper,
         Some(&p),
-        &PersonForm::of(&p),
+        &form_of(&p),
         &Invalid::new(),
     ))
 }
@@ -312,28 +239,8 @@ async fn update(
     FormBody(form): FormBody<PersonForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
-    let p = person(&state, &username).await?;
-    let keeper = keeper(&ctx, &state).await?;
-    allow(&ctx, keeper, &p, AccountChange::Details { role: p.role })?;
-    let mut invalid = Invalid::new();
-    let details = form.input().parse().map_err(|e| invalid.0.extend(e.0)).ok();
-    if let Some(d) = &details {
-        if let Err(m) = may_manage_account(
-            keeper,
-            account(&ctx, &p),
-            AccountChange::Details { role: d.role },
-        ) {
-            invalid.add("role", m);
-        }
-    }
-    let (Some(details), true) = (details, invalid.is_empty()) else {
-        return Ok(form_page(&ctx, keeper, Some(&p), &form, &invalid));
-    };
-    match state
-        .store()
-        .update_person(ctx.user.actor(), p.id, details)
-        .await
-    {
+    let edit = form.clone().into();
+    match kitroom_app::accounts::edit_person(state.app(), &ctx.user, &username, edit).await {
         Ok(p) => {
             set_flash(
                 &ctx.session,
@@ -342,41 +249,24 @@ async fn update(
             .await?;
             Ok(Redirect::to(&person_url(&p.username)).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => Ok(form_page(&ctx, keeper, Some(&p), &form, &invalid)),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let invalid = form_refusal(e)?;
+            let p = person(&state, &username).await?;
+            let keeper = keeper(&ctx, &state).await?;
+            Ok(form_page(&ctx, keeper, Some(&p), &form, &invalid))
+        }
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ActiveForm {
-    active: String,
 }
 
 async fn set_active(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    FormBody(form): FormBody<ActiveForm>,
+    FormBody(form): FormBody<kitroom_app::accounts::SetActiveInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
-    let p = person(&state, &username).await?;
-    let active = form.active == "true";
-    if p.id == ctx.user.id && !active {
-        return Err(AppError::Conflict(
-            "You cannot deactivate your own account. Ask another administrator.".into(),
-        ));
-    }
-    allow(
-        &ctx,
-        keeper(&ctx, &state).await?,
-        &p,
-        AccountChange::SetActive,
-    )?;
-    let p = state
-        .store()
-        .set_active(ctx.user.actor(), p.id, active)
-        .await?;
+    let active = form.active.0;
+    let p = kitroom_app::accounts::set_active(state.app(), &ctx.user, &username, form).await?;
     let message = if active {
         format!("{} can sign in again.", p.full_name)
     } else {
@@ -389,43 +279,24 @@ async fn set_active(
     Ok(Redirect::to(&person_url(&p.username)).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct PasswordForm {
-    password: String,
-}
-
 async fn reset_password(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    FormBody(form): FormBody<PasswordForm>,
+    FormBody(form): FormBody<kitroom_app::accounts::PasswordResetInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
-    let p = person(&state, &username).await?;
-    allow(
-        &ctx,
-        keeper(&ctx, &state).await?,
-        &p,
-        AccountChange::ResetPassword,
-    )?;
-    let school_name = state.store().settings().await?.school_name;
-    let owner = PasswordOwner {
-        username: &p.username,
-        full_name: &p.full_name,
-        school_name: &school_name,
-    };
-    let password = match new_password(&form.password, &owner) {
-        Ok(pw) => pw,
-        Err(m) => return render_person(&ctx, &state, &p, &Invalid::one("password", m)).await,
-    };
-    let hash = hash_password(password).await?;
-    state
-        .store()
-        .set_password(ctx.user.actor(), p.id, hash, None)
-        .await?;
-    set_flash(&ctx.session, format!("{}'s password is reset: their sessions have ended and their API tokens no longer work. Give them the new password in person.", p.full_name)).await?;
-    Ok(Redirect::to(&person_url(&p.username)).into_response())
+    match kitroom_app::accounts::reset_password(state.app(), &ctx.user, &username, form).await {
+        Ok(p) => {
+            set_flash(&ctx.session, format!("{}'s password is reset: their sessions have ended and their API tokens no longer work. Give them the new password in person.", p.full_name)).await?;
+            Ok(Redirect::to(&person_url(&p.username)).into_response())
+        }
+        Err(e) => {
+            let invalid = form_refusal(e)?;
+            let p = person(&state, &username).await?;
+            render_person(&ctx, &state, &p, &invalid).await
+        }
+    }
 }
 
 /// Turns off someone's two-step sign-in (a lost phone with no recovery codes) and
@@ -437,18 +308,9 @@ async fn reset_two_factor(
     Path(username): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
-    let p = person(&state, &username).await?;
-    allow(
-        &ctx,
-        keeper(&ctx, &state).await?,
-        &p,
-        AccountChange::ResetTwoFactor,
-    )?;
-    let done = state
-        .store()
-        .remove_two_factor(ctx.user.actor(), p.subject(), p.id)
-        .await?;
-    let message = if done {
+    let done = kitroom_app::accounts::reset_two_factor(state.app(), &ctx.user, &username).await?;
+    let p = done.person;
+    let message = if done.was_on {
         format!("{}'s two-step sign-in is reset and their sessions have ended. They set it up again when they next sign in.", p.full_name)
     } else {
         format!("{} does not use two-step sign-in.", p.full_name)

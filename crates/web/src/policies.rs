@@ -6,12 +6,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use kitroom_app::input::Flag;
+use kitroom_app::policies::{PublishInput, SignInput};
 use kitroom_core::person::Permission;
 use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::Invalid;
-use kitroom_store::StoreError;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::error::{page_refusal, status_of};
 use crate::views::policies as v;
 use crate::{AppError, AppState};
 
@@ -43,7 +45,7 @@ async fn current(
         &ctx,
         &state,
         &SignatureInput::default(),
-        &Invalid::new(),
+        (StatusCode::OK, &Invalid::new()),
         &q.next,
     )
     .await
@@ -53,18 +55,13 @@ async fn render_current(
     ctx: &Ctx,
     state: &AppState,
     input: &SignatureInput,
-    invalid: &Invalid,
+    (status, invalid): (StatusCode, &Invalid),
     next: &str,
 ) -> Result<Response, AppError> {
     let policy = state.store().current_policy().await?;
     let signature = match &policy {
         Some(p) => state.store().signature(ctx.user.id, p.id).await?,
         None => None,
-    };
-    let status = if invalid.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
     };
     Ok((
         status,
@@ -80,50 +77,59 @@ async fn render_current(
         .into_response())
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct SignForm {
-    policy: String,
-    full_name: String,
-    position: String,
-    #[serde(deserialize_with = "crate::auth::checkbox")]
-    agree: bool,
-    next: String,
-}
-
+/// Signs the version the page showed. The form carries the command's fields and
+/// `next`, where to go once signed; its tick box, left unticked, sends nothing, so
+/// the page always says whether it was ticked.
 #[tracing::instrument(skip_all)]
 async fn sign(
     ctx: Ctx,
     State(state): State<AppState>,
-    FormBody(form): FormBody<SignForm>,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let input = SignatureInput {
-        full_name: form.full_name,
-        position: form.position,
-        agree: form.agree,
+    let next = pairs
+        .iter()
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let fields: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "next").collect();
+    let mut input: SignInput = serde_urlencoded::to_string(&fields)
+        .ok()
+        .and_then(|encoded| serde_urlencoded::from_str(&encoded).ok())
+        .ok_or_else(|| {
+            AppError::BadRequest(
+                "The form could not be read. Go back, reload the page and try again.".into(),
+            )
+        })?;
+    input.agree.get_or_insert(Flag(false));
+    let typed = SignatureInput {
+        full_name: input.full_name.clone(),
+        position: input.position.clone(),
+        agree: input.agree.is_some_and(|a| a.0),
     };
-    let details = match input.parse(true) {
-        Ok(d) => d,
-        Err(invalid) => return render_current(&ctx, &state, &input, &invalid, &form.next).await,
-    };
-    let policy = parse_id(&form.policy)?;
-    match state
-        .store()
-        .sign_policy(&ctx.user, policy, details, crate::time::today())
-        .await
-    {
+    match kitroom_app::policies::sign(state.app(), &ctx.user, input).await {
         Ok(_) => {
             set_flash(
                 &ctx.session,
                 "Thank you. You have signed the acceptable-use policy and can now borrow devices.",
             )
             .await?;
-            Ok(Redirect::to(&crate::auth::safe_next(Some(&form.next))).into_response())
+            Ok(Redirect::to(&crate::auth::safe_next(Some(&next))).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => {
-            render_current(&ctx, &state, &input, &invalid, &form.next).await
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let invalid = refusal
+                .fields
+                .clone()
+                .unwrap_or_else(|| Invalid::one("policy", refusal.message.clone()));
+            render_current(
+                &ctx,
+                &state,
+                &typed,
+                (status_of(refusal.kind), &invalid),
+                &next,
+            )
+            .await
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -152,14 +158,10 @@ async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
 async fn publish(
     ctx: Ctx,
     State(state): State<AppState>,
-    FormBody(input): FormBody<PolicyInput>,
+    FormBody(input): FormBody<PublishInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManagePolicy)?;
-    let result = match input.parse() {
-        Ok(d) => state.store().publish_policy(ctx.user.actor(), d).await,
-        Err(invalid) => Err(StoreError::Invalid(invalid)),
-    };
-    match result {
+    match kitroom_app::policies::publish(state.app(), &ctx.user, input.clone()).await {
         Ok(p) => {
             set_flash(
                 &ctx.session,
@@ -171,16 +173,26 @@ async fn publish(
             .await?;
             Ok(Redirect::to(&format!("/policies/{}", p.id)).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => {
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let invalid = refusal
+                .fields
+                .clone()
+                .unwrap_or_else(|| Invalid::one("version_label", refusal.message.clone()));
             let policies = state.store().list_policies().await?;
             let people = state.store().count_people().await?;
+            let typed = PolicyInput {
+                title: input.title,
+                version_label: input.version_label,
+                issued_on: input.issued_on,
+                body: input.body,
+            };
             Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                v::list(&ctx, &policies, people, &input, &invalid),
+                status_of(refusal.kind),
+                v::list(&ctx, &policies, people, &typed, &invalid),
             )
                 .into_response())
         }
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -69,20 +68,47 @@ async fn save(
         keep_leavers_months: field("keep_leavers_months"),
         token_lifetime_days: field("token_lifetime_days"),
     };
-    match input.parse() {
-        Ok(settings) => {
-            state
-                .store()
-                .save_settings(ctx.user.actor(), settings)
-                .await?;
+    match kitroom_app::settings::save(state.app(), &ctx.user, change_of(&input)).await {
+        Ok(_) => {
             set_flash(&ctx.session, "Settings saved.").await?;
             Ok(Redirect::to("/settings").into_response())
         }
-        Err(invalid) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            v::form(&ctx, &input, &invalid, &backups(&state)),
-        )
-            .into_response()),
+        Err(e) => {
+            let refusal = crate::error::page_refusal(e)?;
+            Ok((
+                crate::error::status_of(refusal.kind),
+                v::form(
+                    &ctx,
+                    &input,
+                    &refusal.fields.unwrap_or_default(),
+                    &backups(&state),
+                ),
+            )
+                .into_response())
+        }
+    }
+}
+
+/// The whole settings form as the settings command's change: every field named.
+fn change_of(i: &SettingsInput) -> kitroom_app::settings::SettingsChange {
+    use kitroom_app::input::{Flag, Number};
+    kitroom_app::settings::SettingsChange {
+        school_name: Some(i.school_name.clone()),
+        day_ends_at: Some(i.day_ends_at.clone()),
+        return_location: Some(i.return_location.clone()),
+        booking_release_minutes: Some(Number(i.booking_release_minutes.clone())),
+        reminder_minutes_before: Some(Number(i.reminder_minutes_before.clone())),
+        charge_minutes: Some(
+            i.charge_minutes
+                .iter()
+                .map(|(k, v)| (k.clone(), Number(v.clone())))
+                .collect(),
+        ),
+        require_two_factor: Some(Flag(i.require_two_factor)),
+        keep_leavers_months: Some(Number(i.keep_leavers_months.clone())),
+        backups_kept: Some(Number(i.backups_kept.clone())),
+        managers_manage_managers: Some(Flag(i.managers_manage_managers)),
+        token_lifetime_days: Some(Number(i.token_lifetime_days.clone())),
     }
 }
 

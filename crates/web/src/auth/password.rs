@@ -1,4 +1,5 @@
-//! Passwords: hashed with argon2id off the async threads, a few at a time.
+//! Passwords: checked with argon2id off the async threads, a few at a time. Hashing
+//! a new one is [`kitroom_app::password::hash`]; checking shares its permits.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -6,33 +7,14 @@ use argon2::Argon2;
 
 use crate::AppError;
 
-/// Password hashing is deliberately expensive (19 MiB, 2 passes): at most one fewer
-/// than the cores at a time (and at least one), so a burst of sign-ins waits its
-/// turn and one core is always left for check-outs.
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
-    })
+    kitroom_app::password::permits()
 }
 
-/// Hashes a password with argon2id (the crate's defaults follow OWASP's advice), off
-/// the async threads.
+/// Hashes a password with argon2id, off the async threads: see
+/// [`kitroom_app::password::hash`].
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    let _permit = hashing_permits()
-        .acquire()
-        .await
-        .map_err(AppError::internal)?;
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(|e| AppError::Internal(e.to_string().into()))
+    Ok(kitroom_app::password::hash(password).await?)
 }
 
 /// Checks a password against a stored hash, off the async threads. With no hash (an

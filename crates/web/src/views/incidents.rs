@@ -9,8 +9,9 @@ use kitroom_core::incident::{
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::devices::Device;
-use kitroom_store::incidents::{ChangeRequest, DeskCounts, Incident, IncidentNote, Notification};
+use kitroom_store::incidents::{ChangeRequest, DeskCounts, Incident, IncidentNote};
 use kitroom_store::loans::Loan;
+use kitroom_store::notifications::Notification;
 use maud::{html, Markup};
 use serde::Deserialize;
 

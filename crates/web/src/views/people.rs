@@ -218,15 +218,6 @@ pub struct PeopleQuery {
     pub inactive: String,
 }
 
-/// The account form as posted; `password` only when adding someone.
-#[derive(Debug, Default, Deserialize, Clone)]
-#[serde(default)]
-pub struct PersonForm {
-    pub username: String,
-    pub full_name: String,
-    pub email: String,
-    pub position: String,
-    pub kind: String,
-    pub role: String,
-    pub password: String,
-}
+/// The account form as posted, read as the add command's input; `password` only
+/// when adding someone.
+pub type PersonForm = kitroom_app::accounts::AddPersonInput;

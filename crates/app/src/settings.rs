@@ -1,0 +1,105 @@
+//! The school's settings, for the IT administrator: the settings page and the API
+//! change them through [`save`].
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use kitroom_core::person::Permission;
+use kitroom_core::settings::{Settings, SettingsInput};
+use kitroom_store::people::Person;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::input::{Flag, Number};
+use crate::{App, Error, Refusal};
+
+/// Changes to the settings as sent: every field of the settings form, or the fields
+/// a `PATCH` names (the others stay as they are).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SettingsChange {
+    pub school_name: Option<String>,
+    pub day_ends_at: Option<String>,
+    pub return_location: Option<String>,
+    #[schema(value_type = Option<i64>)]
+    pub booking_release_minutes: Option<Number>,
+    #[schema(value_type = Option<i64>)]
+    pub reminder_minutes_before: Option<Number>,
+    /// Minutes on charge before ready, by device kind's word.
+    #[schema(value_type = Option<BTreeMap<String, i64>>)]
+    pub charge_minutes: Option<BTreeMap<String, Number>>,
+    #[schema(value_type = Option<bool>)]
+    pub require_two_factor: Option<Flag>,
+    #[schema(value_type = Option<i64>)]
+    pub keep_leavers_months: Option<Number>,
+    #[schema(value_type = Option<i64>)]
+    pub backups_kept: Option<Number>,
+    #[schema(value_type = Option<bool>)]
+    pub managers_manage_managers: Option<Flag>,
+    #[schema(value_type = Option<i64>)]
+    pub token_lifetime_days: Option<Number>,
+}
+
+impl SettingsChange {
+    /// The settings as typed once these changes are made to `current`.
+    pub fn applied_to(self, current: &Settings) -> SettingsInput {
+        let mut i = SettingsInput::from(current);
+        let set = |field: &mut String, v: Option<String>| {
+            if let Some(v) = v {
+                *field = v;
+            }
+        };
+        set(&mut i.school_name, self.school_name);
+        set(&mut i.day_ends_at, self.day_ends_at);
+        set(&mut i.return_location, self.return_location);
+        set(
+            &mut i.booking_release_minutes,
+            self.booking_release_minutes.map(|n| n.0),
+        );
+        set(
+            &mut i.reminder_minutes_before,
+            self.reminder_minutes_before.map(|n| n.0),
+        );
+        set(
+            &mut i.keep_leavers_months,
+            self.keep_leavers_months.map(|n| n.0),
+        );
+        set(&mut i.backups_kept, self.backups_kept.map(|n| n.0));
+        set(
+            &mut i.token_lifetime_days,
+            self.token_lifetime_days.map(|n| n.0),
+        );
+        if let Some(m) = self.charge_minutes {
+            for (kind, n) in m {
+                i.charge_minutes.insert(kind, n.0);
+            }
+        }
+        if let Some(f) = self.require_two_factor {
+            i.require_two_factor = f.0;
+        }
+        if let Some(f) = self.managers_manage_managers {
+            i.managers_manage_managers = f.0;
+        }
+        i
+    }
+}
+
+/// Changes the school's settings (an IT administrator only); every problem is told
+/// at once, beside its field.
+pub async fn save(app: &App, caller: &Person, change: SettingsChange) -> Result<Settings, Error> {
+    if !caller.role.may(Permission::ManageSettings) {
+        return Err(Refusal::not_allowed().into());
+    }
+    let actor = caller.actor();
+    app.store()
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let current = kitroom_store::settings::settings_in(conn).await?;
+                let settings = change.applied_to(&current).parse()?;
+                kitroom_store::settings::save_settings_in(conn, &actor, &settings, Utc::now())
+                    .await?;
+                Ok::<_, Error>(settings)
+            })
+        })
+        .await
+}
