@@ -8,6 +8,7 @@ mod api_incidents;
 mod api_loans;
 mod api_people;
 mod api_policies;
+mod api_reports;
 mod api_stocktakes;
 mod audit;
 mod auth;

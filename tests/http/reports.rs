@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 /// A CSV file as rows of cells (quoted cells, doubled quotes and newlines in quotes),
 /// after the byte-order mark a download starts with.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
+pub(crate) fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows = Vec::new();
     let mut row = Vec::new();
@@ -83,12 +83,12 @@ fn n(r: &HashMap<String, String>, field: &str) -> i64 {
 
 /// The school: a manager, the head, two borrowers; six devices of three kinds in two
 /// locations with every state of encryption; loans (one overdue); three incidents.
-struct School {
-    app: TestApp,
-    sbm: Client,
-    jo: Client,
-    kim: Client,
-    jo_token: String,
+pub(crate) struct School {
+    pub(crate) app: TestApp,
+    pub(crate) sbm: Client,
+    pub(crate) jo: Client,
+    pub(crate) kim: Client,
+    pub(crate) jo_token: String,
 }
 
 /// Reports a problem with `tag` as `c` and returns the incident's page.
@@ -100,7 +100,7 @@ async fn report(app: &TestApp, c: &Client, tag: &str, fields: &[(&str, &str)]) -
     to.trim_end_matches("?reported=1").to_owned()
 }
 
-async fn school() -> School {
+pub(crate) async fn school() -> School {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
     let recent = (Utc::now().date_naive() - Duration::days(10)).to_string();

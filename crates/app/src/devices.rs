@@ -221,7 +221,7 @@ impl TryFrom<DeviceInput> for Register {
     fn try_from(i: DeviceInput) -> Result<Self, Invalid> {
         i.details_over(
             core_device::DeviceInput::default(),
-            kitroom_core::time::school_date(Utc::now()),
+            kitroom_core::time::school_day(Utc::now()),
         )
         .map(Register)
     }
@@ -304,7 +304,7 @@ pub async fn edit(
     may_manage(caller)?;
     let device = device(app, tag).await?;
     let actor = caller.actor();
-    let today = kitroom_core::time::school_date(Utc::now());
+    let today = kitroom_core::time::school_day(Utc::now());
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {

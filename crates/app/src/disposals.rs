@@ -90,7 +90,7 @@ pub async fn dispose(
     let device = crate::devices::device(app, tag).await?;
     let actor = caller.actor();
     let input = disposal::DisposalInput::from(input);
-    let today = kitroom_core::time::school_date(Utc::now());
+    let today = kitroom_core::time::school_day(Utc::now());
     let device = app
         .store()
         .transaction(move |conn| {

@@ -17,6 +17,8 @@
 //! - [`locations`]: adding and renaming the places devices live in.
 //! - [`calendar`]: the school calendar.
 //! - [`loans`]: checking a device out and taking it back.
+//! - [`reports`]: each report once: its filters, figures, rows and columns.
+//! - [`imports`]: a CSV file checked against the register and written whole.
 //! - [`policies`]: publishing a version of the acceptable-use policy and signing
 //!   the one in force.
 //! - [`incidents`]: damage, loss and theft, and change requests.
@@ -33,6 +35,7 @@ pub mod charging;
 pub mod devices;
 pub mod disposals;
 pub mod error;
+pub mod imports;
 pub mod incidents;
 pub mod input;
 pub mod loans;
@@ -41,6 +44,7 @@ pub mod offsite;
 pub mod password;
 pub mod people;
 pub mod policies;
+pub mod reports;
 pub mod settings;
 pub mod stocktakes;
 

@@ -17,10 +17,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use kitroom_core::import::{
-    column_choice, value_choice, DeviceCheck, EncryptionCheck, Mapping, PeopleCheck, Problem,
-    Sheet, Table,
-};
+use std::sync::Arc;
+
+use kitroom_app::imports::{self, Preview, Written};
+use kitroom_app::App;
+use kitroom_core::import::{column_choice, value_choice, Mapping, Problem, Sheet, Table};
 use kitroom_store::import::{read_table, Outcome, Progress};
 use kitroom_store::{Actor, Store};
 
@@ -205,6 +206,8 @@ fn writing(bar: &ProgressBar) -> Progress {
     Box::new(move |n| bar.set_position(n as u64))
 }
 
+/// Checks the file with the same check as the web's import and the API's, then
+/// (unless a dry run) writes it whole through the same command.
 #[allow(clippy::too_many_arguments)]
 async fn import(
     store: &Store,
@@ -216,111 +219,37 @@ async fn import(
     err: &mut (dyn Write + Send),
     progress: bool,
 ) -> anyhow::Result<ExitCode> {
-    let today = crate::today();
+    let app = App::new(store.clone(), None, Arc::new(tokio::sync::Notify::new()));
     let rows = table.rows.len();
     let checking = bar(progress, rows, "checking");
     // At the server's command line there is no account: anyone may be imported.
-    let actor = Actor::system();
+    let checked = imports::check(&app, None, sheet, table, mapping, &|| checking.inc(1)).await;
+    checking.finish_and_clear();
+    let checked = checked.map_err(failed)?;
     let done =
         |n: usize, what: (&str, &str)| format!("{n} {}", if n == 1 { what.0 } else { what.1 });
-    match sheet {
-        Sheet::Devices => {
-            let keys = store.register_keys().await?;
-            let mut check = DeviceCheck::new(table, mapping, &keys, today);
-            for r in &table.rows {
-                check.row(r);
-                checking.inc(1);
-            }
-            checking.finish_and_clear();
-            let checked = check.finish();
-            notes(err, &checked.notes)?;
-            if !checked.problems.is_empty() {
-                return refuse(err, &checked.problems, checked.checked);
-            }
-            let n = checked.rows.len();
-            if dry_run {
-                writeln!(
-                    out,
-                    "Checked {}: {} ready to import. Dry run: nothing was written.",
-                    done(rows, ("row", "rows")),
-                    done(n, ("device is", "devices are"))
-                )?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let writing_bar = bar(progress, n, "writing");
-            let outcome = store
-                .import_devices(actor, checked, writing(&writing_bar))
-                .await?;
-            writing_bar.finish_and_clear();
-            match outcome {
-                Outcome::Written(n) => {
-                    writeln!(out, "Imported {}.", done(n, ("device", "devices")))?
-                }
-                Outcome::Refused(p) => return refuse(err, &p, rows),
-            }
+    notes(err, checked.notes())?;
+    if !checked.problems().is_empty() {
+        return refuse(err, checked.problems(), checked.checked());
+    }
+    if let Preview::Encryption(c) = &checked {
+        for l in &c.left_alone {
+            writeln!(out, "{l}")?;
         }
-        Sheet::People => {
-            let taken = store.usernames_in_use().await?;
-            let mut check = PeopleCheck::new(table, mapping, &taken, None);
-            for r in &table.rows {
-                check.row(r);
-                checking.inc(1);
-            }
-            checking.finish_and_clear();
-            let checked = check.finish();
-            notes(err, &checked.notes)?;
-            if !checked.problems.is_empty() {
-                return refuse(err, &checked.problems, checked.checked);
-            }
-            let n = checked.rows.len();
-            if dry_run {
-                writeln!(
-                    out,
-                    "Checked {}: {} ready to import. Dry run: nothing was written.",
-                    done(rows, ("row", "rows")),
-                    done(n, ("person is", "people are"))
-                )?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let writing_bar = bar(progress, n, "writing");
-            let outcome = store
-                .import_people(actor, checked, writing(&writing_bar))
-                .await?;
-            writing_bar.finish_and_clear();
-            match outcome {
-                Outcome::Written(n) => writeln!(
-                    out,
-                    "Imported {}. Each can sign in once a password is set (kitroom user password USERNAME).",
-                    done(n, ("person", "people"))
-                )?,
-                Outcome::Refused(p) => return refuse(err, &p, rows),
-            }
-        }
-        Sheet::Encryption => {
-            let keys = store.register_keys().await?;
-            let mut check = EncryptionCheck::new(table, mapping, &keys, today);
-            for r in &table.rows {
-                check.row(r);
-                checking.inc(1);
-            }
-            checking.finish_and_clear();
-            let checked = check.finish();
-            notes(err, &checked.notes)?;
-            if !checked.problems.is_empty() {
-                return refuse(err, &checked.problems, checked.checked);
-            }
-            for l in &checked.left_alone {
-                writeln!(out, "{l}")?;
-            }
-            if dry_run {
-                let devices: usize = checked.rows.iter().map(|r| r.value.devices.len()).sum();
-                for r in checked.rows.iter().filter(|r| r.value.devices.is_empty()) {
+    }
+    if dry_run {
+        let ready = match &checked {
+            Preview::Devices(c) => done(c.rows.len(), ("device is", "devices are")),
+            Preview::People(c) => done(c.rows.len(), ("person is", "people are")),
+            Preview::Encryption(c) => {
+                for r in c.rows.iter().filter(|r| r.value.devices.is_empty()) {
                     writeln!(
                         out,
                         "line {}: no device has the serial number {}",
                         r.line, r.value.serial
                     )?;
                 }
+                let devices: usize = c.rows.iter().map(|r| r.value.devices.len()).sum();
                 writeln!(
                     out,
                     "Checked {}: encryption ready to record for {}. Dry run: nothing was written.",
@@ -329,31 +258,49 @@ async fn import(
                 )?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let writing_bar = bar(progress, checked.rows.len(), "writing");
-            let outcome = store
-                .import_encryption(actor, checked, writing(&writing_bar))
-                .await?;
-            writing_bar.finish_and_clear();
-            match outcome {
-                Outcome::Written(s) => {
-                    for u in &s.unmatched {
-                        writeln!(
-                            out,
-                            "line {}: no device has the serial number {}",
-                            u.line, u.value
-                        )?;
-                    }
-                    writeln!(
-                        out,
-                        "Encryption recorded for {} ({} already up to date); {} matched no device.",
-                        done(s.updated.len(), ("device", "devices")),
-                        s.unchanged,
-                        done(s.unmatched.len(), ("serial number", "serial numbers")),
-                    )?;
-                }
-                Outcome::Refused(p) => return refuse(err, &p, rows),
+        };
+        writeln!(
+            out,
+            "Checked {}: {ready} ready to import. Dry run: nothing was written.",
+            done(rows, ("row", "rows")),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let writing_bar = bar(progress, checked.ready(), "writing");
+    let outcome = imports::write(&app, Actor::system(), checked, writing(&writing_bar)).await;
+    writing_bar.finish_and_clear();
+    match outcome.map_err(failed)? {
+        Outcome::Refused(p) => return refuse(err, &p, rows),
+        Outcome::Written(Written::Devices(n)) => {
+            writeln!(out, "Imported {}.", done(n, ("device", "devices")))?
+        }
+        Outcome::Written(Written::People(n)) => writeln!(
+            out,
+            "Imported {}. Each can sign in once a password is set (kitroom user password USERNAME).",
+            done(n, ("person", "people"))
+        )?,
+        Outcome::Written(Written::Encryption { summary: s, .. }) => {
+            for u in &s.unmatched {
+                writeln!(
+                    out,
+                    "line {}: no device has the serial number {}",
+                    u.line, u.value
+                )?;
             }
+            writeln!(
+                out,
+                "Encryption recorded for {} ({} already up to date); {} matched no device.",
+                done(s.updated.len(), ("device", "devices")),
+                s.unchanged,
+                done(s.unmatched.len(), ("serial number", "serial numbers")),
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An import command's failure underneath (the command line has no refusals: it is
+/// allowed everything).
+fn failed(e: kitroom_app::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
 }

@@ -17,13 +17,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_core::import::{check_devices, check_encryption, check_people, Mapping, Sheet, Table};
+use kitroom_app::imports::Preview;
+use kitroom_app::imports::{self, Imported, Written};
+use kitroom_core::import::{Mapping, Sheet, Table};
 use kitroom_core::person::Permission;
-use kitroom_store::import::{read_table, Outcome};
+use kitroom_store::import::read_table;
 
 use crate::auth::{set_flash, Ctx, FormBody};
-use crate::views::import as v;
-use crate::views::import::{plural, EncryptionResult, Preview};
+use crate::views::import::{self as v, plural, EncryptionResult};
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -50,11 +51,7 @@ fn sheet(s: &str) -> Result<Sheet, AppError> {
 
 /// Refuses anyone who may not import this kind of file.
 fn allow(ctx: &Ctx, sheet: Sheet) -> Result<(), AppError> {
-    ctx.require(Permission::ImportExport)?;
-    if sheet == Sheet::People {
-        ctx.require(Permission::ManageAccounts)?;
-    }
-    Ok(())
+    Ok(imports::allowed(&ctx.user, sheet)?)
 }
 
 async fn index(ctx: Ctx) -> Result<Response, AppError> {
@@ -151,22 +148,56 @@ fn refuse_paste(ctx: &Ctx, sheet: Sheet, csv: &str, message: &str) -> Response {
         .into_response()
 }
 
+/// What each step after pasting reads from its form: the kind of file, the form,
+/// the pasted text as a table and the columns' mapping.
+struct Posted {
+    sheet: Sheet,
+    form: ImportForm,
+    table: Table,
+    mapping: Mapping,
+}
+
+/// Reads a step's form for someone allowed to import this kind of file; `Err` is
+/// the paste page again when the text cannot be read.
+fn posted(
+    ctx: &Ctx,
+    s: &str,
+    fields: Vec<(String, String)>,
+) -> Result<Result<Posted, Response>, AppError> {
+    let sheet = sheet(s)?;
+    allow(ctx, sheet)?;
+    let form = ImportForm::read(fields);
+    let table = match read_pasted(sheet, &form.csv) {
+        Ok(t) => t,
+        Err(m) => return Ok(Err(refuse_paste(ctx, sheet, &form.csv, &m))),
+    };
+    let mapping = form.mapping(sheet, &table);
+    Ok(Ok(Posted {
+        sheet,
+        form,
+        table,
+        mapping,
+    }))
+}
+
 async fn map(
     ctx: Ctx,
     Path(s): Path<String>,
     FormBody(fields): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let sheet = sheet(&s)?;
-    allow(&ctx, sheet)?;
-    let form = ImportForm::read(fields);
-    let table = match read_pasted(sheet, &form.csv) {
-        Ok(t) => t,
-        Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
+    let Posted {
+        sheet: _,
+        form,
+        table,
+        mapping,
+    } = match posted(&ctx, &s, fields)? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
     };
-    let mapping = form.mapping(sheet, &table);
     Ok(v::map(&ctx, &table, &mapping, &form.csv).into_response())
 }
 
+/// Checks the file as the person would import it.
 async fn check(
     ctx: &Ctx,
     state: &AppState,
@@ -174,26 +205,7 @@ async fn check(
     table: &Table,
     mapping: Mapping,
 ) -> Result<Preview, AppError> {
-    let today = crate::time::today();
-    Ok(match sheet {
-        Sheet::Devices => {
-            let keys = state.store().register_keys().await?;
-            Preview::Devices(check_devices(table, mapping, &keys, today))
-        }
-        Sheet::People => {
-            let taken = state.store().usernames_in_use().await?;
-            let keeper = state
-                .store()
-                .settings()
-                .await?
-                .account_keeper(ctx.user.role);
-            Preview::People(check_people(table, mapping, &taken, Some(keeper)))
-        }
-        Sheet::Encryption => {
-            let keys = state.store().register_keys().await?;
-            Preview::Encryption(check_encryption(table, mapping, &keys, today))
-        }
-    })
+    Ok(imports::check(state.app(), Some(&ctx.user), sheet, table, mapping, &|| {}).await?)
 }
 
 fn preview_page(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Preview) -> Response {
@@ -212,14 +224,15 @@ async fn preview(
     Path(s): Path<String>,
     FormBody(fields): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let sheet = sheet(&s)?;
-    allow(&ctx, sheet)?;
-    let form = ImportForm::read(fields);
-    let table = match read_pasted(sheet, &form.csv) {
-        Ok(t) => t,
-        Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
+    let Posted {
+        sheet,
+        form,
+        table,
+        mapping,
+    } = match posted(&ctx, &s, fields)? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
     };
-    let mapping = form.mapping(sheet, &table);
     let p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
     Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p))
 }
@@ -231,80 +244,73 @@ async fn confirm(
     Path(s): Path<String>,
     FormBody(fields): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let sheet = sheet(&s)?;
-    allow(&ctx, sheet)?;
-    let form = ImportForm::read(fields);
-    let table = match read_pasted(sheet, &form.csv) {
-        Ok(t) => t,
-        Err(m) => return Ok(refuse_paste(&ctx, sheet, &form.csv, &m)),
+    let Posted {
+        sheet,
+        form,
+        table,
+        mapping,
+    } = match posted(&ctx, &s, fields)? {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
     };
-    let mapping = form.mapping(sheet, &table);
-    let p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
-    if !p.problems().is_empty() {
-        return Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p));
-    }
-    let actor = ctx.user.actor();
-    let nothing = || Box::new(|_: usize| {});
-    let refused = match p {
-        Preview::Devices(c) => match state.store().import_devices(actor, c, nothing()).await? {
-            Outcome::Written(n) => {
-                tracing::info!(devices = n, "devices imported");
-                set_flash(
-                    &ctx.session,
-                    format!("{n} {} imported.", plural(n, "device", "devices")),
-                )
-                .await?;
-                return Ok(Redirect::to("/devices").into_response());
-            }
-            Outcome::Refused(problems) => problems,
-        },
-        Preview::People(c) => match state.store().import_people(actor, c, nothing()).await? {
-            Outcome::Written(n) => {
-                tracing::info!(people = n, "people imported");
-                set_flash(
-                    &ctx.session,
-                    format!(
-                        "{n} {} imported. Each can sign in once a password is set for them.",
-                        plural(n, "person", "people")
-                    ),
-                )
-                .await?;
-                return Ok(Redirect::to("/people").into_response());
-            }
-            Outcome::Refused(problems) => problems,
-        },
-        Preview::Encryption(c) => {
-            let left_alone = c.left_alone.clone();
-            match state.store().import_encryption(actor, c, nothing()).await? {
-                Outcome::Written(summary) => {
-                    tracing::info!(
-                        devices = summary.updated.len(),
-                        unmatched = summary.unmatched.len(),
-                        "encryption status imported"
-                    );
-                    let result = EncryptionResult {
-                        updated: summary.updated.len(),
-                        unchanged: summary.unchanged,
-                        left_alone,
-                        unmatched: summary
-                            .unmatched
-                            .into_iter()
-                            .map(|l| (l.line, l.value))
-                            .collect(),
-                    };
-                    ctx.session.insert(RESULT_KEY, result).await?;
-                    return Ok(Redirect::to("/import/encryption/done").into_response());
-                }
-                Outcome::Refused(problems) => problems,
-            }
+    let imported = imports::import(
+        state.app(),
+        &ctx.user,
+        sheet,
+        &table,
+        mapping.clone(),
+        false,
+    )
+    .await?;
+    let written = match imported {
+        Imported::Checked(p) => return Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p)),
+        Imported::Written(w) => w,
+    };
+    match written {
+        Written::Devices(n) => {
+            tracing::info!(devices = n, "devices imported");
+            set_flash(
+                &ctx.session,
+                format!("{n} {} imported.", plural(n, "device", "devices")),
+            )
+            .await?;
+            Ok(Redirect::to("/devices").into_response())
         }
-    };
-    // Something was registered between the check and the write: show what clashes now.
-    let mut p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
-    if p.problems().is_empty() {
-        p.with_problems(refused);
+        Written::People(n) => {
+            tracing::info!(people = n, "people imported");
+            set_flash(
+                &ctx.session,
+                format!(
+                    "{n} {} imported. Each can sign in once a password is set for them.",
+                    plural(n, "person", "people")
+                ),
+            )
+            .await?;
+            Ok(Redirect::to("/people").into_response())
+        }
+        Written::Encryption {
+            summary,
+            left_alone,
+        } => {
+            tracing::info!(
+                devices = summary.updated.len(),
+                unmatched = summary.unmatched.len(),
+                "encryption status imported"
+            );
+            let result = EncryptionResult {
+                updated: summary.updated.len(),
+                unchanged: summary.unchanged,
+                left_alone,
+                unmatched: summary
+                    .unmatched
+                    .into_iter()
+                    .map(|l| (l.line, l.value))
+                    .collect(),
+            };
+            ctx.session.insert(RESULT_KEY, result).await?;
+            Ok(Redirect::to("/import/encryption/done").into_response())
+        }
     }
-    Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p))
 }
 
 async fn done(ctx: Ctx, Path(s): Path<String>) -> Result<Response, AppError> {

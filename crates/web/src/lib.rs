@@ -22,6 +22,7 @@
 //!   the dated file name, pounds and school times for reports.
 //! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets;
 //!   [`api_incidents`] its incidents, change requests and off-site requests;
+//!   [`api_reports`] its reports, exports and imports;
 //!   [`api_stocktakes`] its stocktakes; [`api_policies`] its policies; [`api_people`] its accounts, locations,
 //!   settings and calendar.
 //! - [`openapi`]: the API's router and its OpenAPI document, generated from the
@@ -47,6 +48,7 @@ pub mod api_devices;
 pub mod api_incidents;
 pub mod api_people;
 pub mod api_policies;
+pub mod api_reports;
 pub mod api_stocktakes;
 pub mod assets;
 pub mod auth;

@@ -12,7 +12,7 @@
 //! handler lists its own error statuses with a description only, and
 //! [`ProblemResponses`] gives each of them the problem content, and adds the
 //! statuses every operation can answer (401, 405, 500, 503) and those every
-//! operation with a JSON body can answer (400, 413, 415, 422).
+//! operation with a body can answer (400, 413, 415, 422).
 
 use std::sync::Arc;
 
@@ -43,7 +43,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
     ),
     servers((url = "/api/v1")),
     security(("token" = [])),
-    components(schemas(Problem, FieldProblem)),
+    components(schemas(Problem, FieldProblem, LineProblem)),
     modifiers(&BearerToken)
 )]
 struct ApiDoc;
@@ -66,6 +66,19 @@ pub struct Problem {
     errors: Option<Vec<FieldProblem>>,
     /// For `booking-clash`: what is free for all of the time instead.
     alternatives: Option<utoipa::openapi::Object>,
+    /// For `import-problems`: each problem in the file, by its line and column.
+    problems: Option<Vec<LineProblem>>,
+}
+
+/// One problem in an imported file.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LineProblem {
+    /// The file's own line number; the heading line is 1.
+    line: u64,
+    /// The column's heading; empty when the problem is about the whole line or file.
+    column: String,
+    message: String,
 }
 
 /// One field of a request that was wrong.
@@ -109,11 +122,26 @@ const EVERY_OPERATION: &[(&str, &str)] = &[
 ];
 
 /// Statuses every operation with a JSON body can answer.
-const EVERY_BODY: &[(&str, &str)] = &[
+const EVERY_JSON_BODY: &[(&str, &str)] = &[
     ("400", "The body is not valid JSON."),
     ("413", "The body is larger than Kitroom accepts."),
     ("415", "The body was not sent as `Content-Type: application/json`."),
     ("422", "The body is JSON of the wrong shape (an unknown field, a missing one, a value of the wrong type), or a value was refused; `errors` names the fields."),
+];
+
+/// Statuses every operation with a body of another kind (a CSV file) can answer;
+/// the operation says more in its own responses.
+const EVERY_OTHER_BODY: &[(&str, &str)] = &[
+    ("400", "The body could not be read."),
+    ("413", "The body is larger than Kitroom accepts."),
+    (
+        "415",
+        "The body was not sent with the content type this operation takes.",
+    ),
+    (
+        "422",
+        "The body was read but refused; the problem says why.",
+    ),
 ];
 
 /// Statuses every operation with query parameters can answer.
@@ -132,8 +160,12 @@ impl Modify for ProblemResponses {
         for item in doc.paths.paths.values_mut() {
             for op in operations(item) {
                 let mut add: Vec<(&str, &str)> = EVERY_OPERATION.to_vec();
-                if op.request_body.is_some() {
-                    add.extend_from_slice(EVERY_BODY);
+                if let Some(body) = &op.request_body {
+                    if body.content.contains_key("application/json") {
+                        add.extend_from_slice(EVERY_JSON_BODY);
+                    } else {
+                        add.extend_from_slice(EVERY_OTHER_BODY);
+                    }
                 }
                 let has_query =
                     op.parameters.iter().flatten().any(|p| {
@@ -193,6 +225,7 @@ fn parts() -> (Router<AppState>, Document) {
         .merge(crate::api_policies::router())
         .merge(crate::api_incidents::router())
         .merge(crate::api_devices::router())
+        .merge(crate::api_reports::router())
         .merge(crate::api_stocktakes::router())
         .merge(crate::api_people::router())
         .split_for_parts();

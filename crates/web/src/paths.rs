@@ -34,6 +34,11 @@ pub fn person_url(username: &str) -> String {
     format!("/people/{}", url_encode(username))
 }
 
+/// A person's history report: everything Kitroom holds on them.
+pub fn person_history_url(username: &str) -> String {
+    format!("/reports/people/{}", url_encode(username))
+}
+
 /// The page of a stocktake.
 pub fn stocktake_url(s: &Stocktake) -> String {
     format!("/stocktakes/{}", s.id)

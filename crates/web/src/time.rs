@@ -1,7 +1,6 @@
 //! Times are UTC in the database and Europe/London on the page.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::Europe::London;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// "Mon 23 Nov 2026, 09:15", in school time.
 pub fn when(t: DateTime<Utc>) -> String {
@@ -22,17 +21,12 @@ pub fn date(d: NaiveDate) -> String {
 
 /// The instant a school day starts (midnight in London), in UTC.
 pub fn start_of_day(d: NaiveDate) -> DateTime<Utc> {
-    let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-    London
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| midnight.and_utc())
+    kitroom_core::time::start_of_day(d)
 }
 
 /// Today's date at the school.
 pub fn today() -> NaiveDate {
-    Utc::now().with_timezone(&London).date_naive()
+    kitroom_core::time::school_day(Utc::now())
 }
 
 #[cfg(test)]

@@ -16,13 +16,46 @@ use kitroom_store::reports::{Compliance, DeviceLine, OverdueLoan, PersonRecord, 
 use maud::{html, Markup};
 
 use super::{encryption_badge, error_summary, page, select, status_badge, Field, Section};
-use crate::auth::Ctx;
-use crate::devices::device_url;
-use crate::reports::{
-    how_long, percent, person_url, school_year_label, AuditReport, EncryptionReport, IncidentCosts,
-    Inventory, ReportQuery, Tally, TallyRow, Utilisation, DEFAULT_DAYS, SECTIONS,
-};
+use crate::auth::ctx::Ctx;
+use crate::paths::{device_url, person_history_url};
 use crate::time;
+use kitroom_app::reports::{
+    how_long, percent, school_year_label, AuditReport, EncryptionReport, IncidentCosts, Inventory,
+    Report, ReportName, ReportQuery, Tally, TallyRow, Utilisation, DEFAULT_DAYS, SECTIONS,
+};
+
+/// One report's page: its figures, or (when `report` is `None`) its filters with
+/// their problems.
+pub fn report(
+    ctx: &Ctx,
+    name: ReportName,
+    q: &ReportQuery,
+    locations: &[Location],
+    report: Option<&Report>,
+    invalid: &Invalid,
+) -> Markup {
+    match (name, report) {
+        (_, Some(Report::Inventory(r))) => inventory(ctx, q, locations, Some(r), invalid),
+        (_, Some(Report::Encryption(r))) => encryption(ctx, q, locations, Some(r), invalid),
+        (_, Some(Report::Overdue(r))) => overdue(ctx, q, locations, Some(&r.loans), r.now, invalid),
+        (_, Some(Report::Audit(r))) => audit(ctx, q, locations, Some(r), invalid),
+        (_, Some(Report::Incidents(r))) => incidents(ctx, q, locations, Some(r), invalid),
+        (_, Some(Report::Utilisation(r))) => utilisation(ctx, q, locations, Some(r), invalid),
+        (_, Some(Report::Disposals(r))) => disposals(ctx, r.year, &r.rows, invalid),
+        (ReportName::Inventory, None) => inventory(ctx, q, locations, None, invalid),
+        (ReportName::Encryption, None) => encryption(ctx, q, locations, None, invalid),
+        (ReportName::Overdue, None) => overdue(ctx, q, locations, None, Utc::now(), invalid),
+        (ReportName::Audit, None) => audit(ctx, q, locations, None, invalid),
+        (ReportName::Incidents, None) => incidents(ctx, q, locations, None, invalid),
+        (ReportName::Utilisation, None) => utilisation(ctx, q, locations, None, invalid),
+        (ReportName::Disposals, None) => disposals(
+            ctx,
+            kitroom_app::reports::school_year_of(time::today()),
+            &[],
+            invalid,
+        ),
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Charts
@@ -341,13 +374,19 @@ const REPORTS: &[(&str, &str, &str)] = &[
 ];
 
 /// The disposals report: by school year, for the governors.
-pub fn disposals(ctx: &Ctx, year: i32, rows: &[kitroom_store::disposals::DisposalRow]) -> Markup {
+fn disposals(
+    ctx: &Ctx,
+    year: i32,
+    rows: &[kitroom_store::disposals::DisposalRow],
+    invalid: &Invalid,
+) -> Markup {
     let total: i64 = rows.iter().filter_map(|r| r.cost_pence).sum();
     page(
         ctx,
         Section::Reports,
         &format!("Disposals {year}/{:02}", (year + 1) % 100),
         html! {
+            (error_summary(invalid))
             form.filters method="get" action="/reports/disposals" {
                 div.inline-input {
                     label for="year" { "School year starting September" }
@@ -365,7 +404,7 @@ pub fn disposals(ctx: &Ctx, year: i32, rows: &[kitroom_store::disposals::Disposa
                     tbody {
                         @for r in rows {
                             tr {
-                                td { a href=(crate::devices::device_url(&r.tag)) { (r.tag) } br; span.muted { (r.name) } }
+                                td { a href=(device_url(&r.tag)) { (r.tag) } br; span.muted { (r.name) } }
                                 td { (r.disposed_on) }
                                 td { (r.method.replace('_', " ")) ", " (r.recipient) @if !r.recipient_reference.is_empty() { " (" (r.recipient_reference) ")" } }
                                 td { @match &r.wipe_evidence { Some(w) => (w), None => span.muted { "None (no personal data)" } } }
@@ -406,7 +445,7 @@ pub fn index(ctx: &Ctx, username: &str, invalid: &Invalid) -> Markup {
 // ---------------------------------------------------------------------------
 // Inventory
 
-pub fn inventory(
+fn inventory(
     ctx: &Ctx,
     q: &ReportQuery,
     locations: &[Location],
@@ -487,7 +526,7 @@ fn gap_table(devices: &[&DeviceLine]) -> Markup {
     }
 }
 
-pub fn encryption(
+fn encryption(
     ctx: &Ctx,
     q: &ReportQuery,
     locations: &[Location],
@@ -580,7 +619,7 @@ pub fn encryption(
 // ---------------------------------------------------------------------------
 // Overdue loans
 
-pub fn overdue(
+fn overdue(
     ctx: &Ctx,
     q: &ReportQuery,
     locations: &[Location],
@@ -606,7 +645,7 @@ pub fn overdue(
                             @for l in loans {
                                 tr.overdue {
                                     td { (device_cell(&l.tag, format!("{} {}", l.make, l.model).trim())) }
-                                    td data-label="Borrower" { a href=(person_url(&l.borrower)) { (l.borrower_name) } br; span.muted { (l.borrower) } }
+                                    td data-label="Borrower" { a href=(person_history_url(&l.borrower)) { (l.borrower_name) } br; span.muted { (l.borrower) } }
                                     td data-label="Was due" { (time::when(l.due_at)) }
                                     td data-label="Overdue by" { strong { (how_long(now - l.due_at)) } }
                                     td data-label="Off site" { @if l.off_site { "Yes" } @else { "No" } }
@@ -624,7 +663,7 @@ pub fn overdue(
 // ---------------------------------------------------------------------------
 // Audits
 
-pub fn audit(
+fn audit(
     ctx: &Ctx,
     q: &ReportQuery,
     locations: &[Location],
@@ -700,7 +739,7 @@ fn tally_row(head: &str, row: &TallyRow, total: bool) -> Markup {
     }
 }
 
-pub fn incidents(
+fn incidents(
     ctx: &Ctx,
     q: &ReportQuery,
     locations: &[Location],
@@ -759,7 +798,7 @@ pub fn incidents(
 // ---------------------------------------------------------------------------
 // Utilisation
 
-pub fn utilisation(
+fn utilisation(
     ctx: &Ctx,
     q: &ReportQuery,
     locations: &[Location],
@@ -898,7 +937,7 @@ fn word_label<T: std::str::FromStr>(word: &str, label: impl Fn(T) -> &'static st
 const EVENTS_SHOWN: usize = 200;
 
 pub fn person(ctx: &Ctx, person: &Person, record: &PersonRecord) -> Markup {
-    let base = person_url(&person.username);
+    let base = person_history_url(&person.username);
     let a = &record.account;
     let events: Vec<Event> = record
         .events
