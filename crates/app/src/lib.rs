@@ -12,11 +12,15 @@
 //! - [`input`]: values read alike from a form and from JSON.
 //! - [`people`]: whom a loan or booking is for.
 //! - [`loans`]: checking a device out and taking it back.
+//! - [`sets`]: checking a set out and taking it back.
+//! - [`bookings`]: collecting and cancelling a booking.
 
+pub mod bookings;
 pub mod error;
 pub mod input;
 pub mod loans;
 pub mod people;
+pub mod sets;
 
 use std::sync::Arc;
 

@@ -73,6 +73,22 @@ pub fn status_of(kind: Kind) -> StatusCode {
     }
 }
 
+/// A refusal to show on the form again; "not allowed", "not found" and failures
+/// get their own pages.
+pub fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
+    match e {
+        kitroom_app::Error::Refused(r)
+            if !matches!(
+                r.kind,
+                kitroom_app::Kind::NotAllowed | kitroom_app::Kind::NotFound
+            ) =>
+        {
+            Ok(*r)
+        }
+        other => Err(other.into()),
+    }
+}
+
 impl From<kitroom_app::Error> for AppError {
     fn from(e: kitroom_app::Error) -> Self {
         match e {

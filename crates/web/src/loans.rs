@@ -20,6 +20,7 @@ use kitroom_store::loans::{Authorisation, Loan, LoanFilter};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+use crate::error::page_refusal;
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::devices::{device_url, ListQuery};
 use crate::error::status_of;
@@ -357,22 +358,6 @@ async fn check_out(
             panel.checkout_refusal = Some(refusal.message.clone());
             refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }
-    }
-}
-
-/// A refusal to show on the form again; "not allowed", "not found" and failures
-/// get their own pages.
-fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppError> {
-    match e {
-        kitroom_app::Error::Refused(r)
-            if !matches!(
-                r.kind,
-                kitroom_app::Kind::NotAllowed | kitroom_app::Kind::NotFound
-            ) =>
-        {
-            Ok(*r)
-        }
-        other => Err(other.into()),
     }
 }
 

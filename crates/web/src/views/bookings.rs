@@ -13,7 +13,8 @@ use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, select, url_encode, Field, Section};
 use crate::auth::Ctx;
-use crate::bookings::{may_act, when_slot, BookingForm, Row};
+use crate::bookings::{when_slot, BookingForm, Row};
+use kitroom_app::bookings::may_act;
 
 fn what(b: &Booking) -> Markup {
     html! {
@@ -31,7 +32,7 @@ fn actions(ctx: &Ctx, b: &Booking, now: DateTime<Utc>) -> Markup {
         >= b.slot.starts_at - Duration::minutes(kitroom_core::booking::COLLECT_EARLY_MINUTES)
         && now < b.slot.ends_at;
     html! {
-        @if b.status == BookingStatus::Booked && may_act(ctx.user.role, &ctx.user.username, b) {
+        @if b.status == BookingStatus::Booked && may_act(&ctx.user, b) {
             div.actions {
                 @if collectable {
                     form method="post" action={ "/bookings/" (b.id) "/collect" } {
