@@ -11,7 +11,6 @@ use chrono::{Duration, NaiveDate};
 use kitroom_core::change::ChangeInput;
 use kitroom_core::device::{DeviceInput, StatusChange};
 use kitroom_core::incident::{IncidentKind, ReportDetails};
-use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::{PersonInput, PersonKind};
 use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_store::{Actor, Store};
@@ -457,6 +456,16 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         .filter(|p| p.username != "manager")
         .take(24)
         .collect();
+    // Lent and taken back the one way the pages do, by the business manager.
+    let app = kitroom_app::App::new(
+        store.clone(),
+        None,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    );
+    let lender = everyone
+        .iter()
+        .find(|p| p.username == "manager")
+        .ok_or_else(|| anyhow::anyhow!("the demo has no business manager"))?;
     let mut lent = Vec::new();
     for (i, d) in devices
         .iter()
@@ -466,8 +475,9 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         .enumerate()
     {
         let borrower = borrowers[i % borrowers.len()];
-        let request = CheckOutRequest {
-            due_at: due + Duration::days((i % 3) as i64),
+        let request = kitroom_app::loans::CheckOutInput {
+            borrower: borrower.username.clone(),
+            due_at: Some((due + Duration::days((i % 3) as i64)).to_rfc3339()),
             purpose: (*dice.pick(&[
                 "Year 5 science",
                 "Reading group",
@@ -477,11 +487,9 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
                 "Governors' meeting",
             ]))
             .into(),
-            off_site: false,
-            head_authorised: false,
+            ..Default::default()
         };
-        if store
-            .check_out(manager.clone(), d.id, borrower.id, request, Vec::new())
+        if kitroom_app::loans::check_out(&app, lender, d.details.tag.as_str(), request)
             .await
             .is_ok()
         {
@@ -489,15 +497,19 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         }
     }
     for id in lent.iter().step_by(3) {
-        let back = ReturnRequest {
-            condition: ReturnCondition::Fine,
-            battery_percent: Some(dice.roll(90) as i64 + 5),
-            on_charge: true,
-            images_cleared: true,
+        let back = kitroom_app::loans::ReturnInput {
+            location: "Computer room".into(),
+            battery_percent: kitroom_app::input::Number((dice.roll(90) as i64 + 5).to_string()),
+            on_charge: kitroom_app::input::Flag(true),
+            images_cleared: kitroom_app::input::Flag(true),
+            ..Default::default()
         };
-        store
-            .return_device(manager.clone(), *id, "Computer room".into(), back)
-            .await?;
+        let Some(d) = devices.iter().find(|d| d.id == *id) else {
+            continue;
+        };
+        kitroom_app::loans::return_device(&app, lender, d.details.tag.as_str(), back)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo return: {e}"))?;
     }
     // A teacher asks to take a laptop holding reports home.
     if let (Some(teacher), Some(laptop)) = (
