@@ -4,6 +4,7 @@ mod accessories;
 mod accounts;
 mod api;
 mod api_loans;
+mod api_sets;
 mod audit;
 mod auth;
 mod bookings;

@@ -176,7 +176,11 @@ impl From<KitRefusal> for Error {
 }
 
 /// A booking's refusal, with what is free instead (the API's `alternatives`).
-pub fn booking_refusal(refusal: &BookingRefusal, devices: &[String], sets: &[(uuid::Uuid, String)]) -> Refusal {
+pub fn booking_refusal(
+    refusal: &BookingRefusal,
+    devices: &[String],
+    sets: &[(uuid::Uuid, String)],
+) -> Refusal {
     let kind = if refusal.is_conflict() {
         Kind::Conflict
     } else {

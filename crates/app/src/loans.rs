@@ -20,8 +20,8 @@ use kitroom_core::loan::{
 use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
 use kitroom_store::accessories::{Lent, Taking};
-use kitroom_store::devices::{get_device, Device};
 use kitroom_store::db::Actor;
+use kitroom_store::devices::{get_device, Device};
 use kitroom_store::events::append;
 use kitroom_store::incidents::Incident;
 use kitroom_store::loans::{Closing, Inserted, Loan, NewLoan};

@@ -80,12 +80,15 @@ pub async fn check_out(
                 let asked = crate::loans::due_at(&cmd.due, &calendar, &settings, now)?;
                 let due = calendar.school_due(asked, settings.day_ends_at);
                 let person = kitroom_store::people::get_person(conn, person.id).await?;
-                let out = match check_out_set_in(conn, &actor, k.id, &person, &cmd.purpose, &due, now)
-                    .await?
-                {
-                    Ok(out) => out,
-                    Err(refusal) => return Err(set_refusal(refusal, &person, for_someone_else)),
-                };
+                let out =
+                    match check_out_set_in(conn, &actor, k.id, &person, &cmd.purpose, &due, now)
+                        .await?
+                    {
+                        Ok(out) => out,
+                        Err(refusal) => {
+                            return Err(set_refusal(refusal, &person, for_someone_else))
+                        }
+                    };
                 kitroom_store::accessories::take_in(
                     conn,
                     &actor,
@@ -183,7 +186,9 @@ pub async fn check_out_set_in(
     };
     for d in &going {
         let device = kitroom_store::devices::get_device(conn, d.id).await?;
-        if let Err(refusal) = crate::loans::lend_in(conn, actor, &device, person, &lending, now).await? {
+        if let Err(refusal) =
+            crate::loans::lend_in(conn, actor, &device, person, &lending, now).await?
+        {
             return Ok(Err(KitRefusal::CheckOut {
                 tag: d.tag.clone(),
                 refusal,
@@ -375,12 +380,7 @@ impl TryFrom<SetReturnInput> for SetReturn {
             checklist: i
                 .checklist
                 .into_iter()
-                .map(|(kind, a)| {
-                    (
-                        kind,
-                        (a.answers.iter().map(|a| a.0).collect(), a.devices),
-                    )
-                })
+                .map(|(kind, a)| (kind, (a.answers.iter().map(|a| a.0).collect(), a.devices)))
                 .collect(),
             accessories: i.accessories,
             back,

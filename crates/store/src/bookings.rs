@@ -512,7 +512,10 @@ async fn close_in(
 }
 
 /// Whom a booking is for.
-pub async fn person_of_booking_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Uuid, StoreError> {
+pub async fn person_of_booking_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Uuid, StoreError> {
     let person: Option<String> = sqlx::query_scalar("select person_id from booking where id = ?")
         .bind(id.to_string())
         .fetch_optional(&mut *conn)

@@ -252,7 +252,7 @@ async fn deactivating_a_person_ends_their_sessions() {
 mod loans {
     use super::*;
     use chrono::{Duration, Utc};
-    use kitroom_core::loan::{CheckOutRefusal, CheckOutRequest, ReturnCondition, ReturnRequest};
+    use kitroom_core::loan::CheckOutRefusal;
     use kitroom_core::policy::{PolicyInput, SignatureInput};
     use kitroom_store::loans::LoanFilter;
     use kitroom_store::people::Person;
@@ -294,7 +294,7 @@ mod loans {
         }
     }
 
-/// The application over this store, as the server builds it.
+    /// The application over this store, as the server builds it.
     fn app(store: &Store) -> kitroom_app::App {
         kitroom_app::App::new(
             store.clone(),
@@ -475,7 +475,7 @@ mod loans {
     async fn a_loan_goes_out_comes_back_on_charge_and_is_ready_after_charging() {
         let (_dir, store) = store().await;
         let jo = person(&store, "jo", "borrower").await;
-        let d = store
+        store
             .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
             .await
             .unwrap();
@@ -605,7 +605,6 @@ mod bookings {
     use chrono::{DateTime, Duration, Utc};
     use kitroom_core::booking::{Slot, Target};
     use kitroom_core::device::DeviceKind;
-    use kitroom_core::loan::{ReturnCondition, ReturnRequest};
     use kitroom_core::policy::{PolicyInput, SignatureInput};
     use kitroom_store::bookings::BookingRequest;
     use proptest::prelude::*;
@@ -785,14 +784,21 @@ mod bookings {
                 Op::Collect { booking } => {
                     if let Some(b) = bookings.get(booking) {
                         refused_only(
-                            kitroom_app::bookings::collect(&app, &jo, &b.to_string(), Default::default())
-                                .await,
+                            kitroom_app::bookings::collect(
+                                &app,
+                                &jo,
+                                &b.to_string(),
+                                Default::default(),
+                            )
+                            .await,
                         );
                     }
                 }
                 Op::Cancel { booking } => {
                     if let Some(b) = bookings.get(booking) {
-                        refused_only(kitroom_app::bookings::cancel(&app, &jo, &b.to_string()).await);
+                        refused_only(
+                            kitroom_app::bookings::cancel(&app, &jo, &b.to_string()).await,
+                        );
                     }
                 }
                 Op::Return { device } => {

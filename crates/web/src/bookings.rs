@@ -568,7 +568,6 @@ pub fn when_slot(slot: &Slot) -> String {
     }
 }
 
-
 async fn owned(ctx: &Ctx, state: &AppState, id: &str) -> Result<Booking, AppError> {
     let b = state
         .store()

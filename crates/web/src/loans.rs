@@ -20,9 +20,9 @@ use kitroom_store::loans::{Authorisation, Loan, LoanFilter};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-use crate::error::page_refusal;
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::devices::{device_url, ListQuery};
+use crate::error::page_refusal;
 use crate::error::status_of;
 use crate::views::loans as v;
 use crate::{AppError, AppState};
