@@ -251,3 +251,73 @@ async fn a_set_out_and_back_through_the_api_gives_the_same_outcome_and_events_as
         );
     }
 }
+
+/// A script keeping the chargers' counts (a delivery, a stock check) could not
+/// change them, or could take a count below none.
+#[tokio::test]
+async fn a_manager_adds_chargers_and_changes_their_count_through_the_api_as_on_the_page() {
+    let app = spawn_app().await;
+    let manager = app.api_token("mgr", "manager").await;
+    let (status, made) = post(
+        &app,
+        &manager,
+        "/api/v1/accessories",
+        json!({"name": "USB-C charger"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let adjust = format!("/api/v1/accessories/{id}/adjust");
+
+    // every problem at once, beside its field
+    let (status, problem) = post(
+        &app,
+        &manager,
+        &adjust,
+        json!({"location": "", "change": "lots", "reason": ""}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    let detail = problem.to_string();
+    for field in ["location", "change", "reason"] {
+        assert!(detail.contains(field), "{field} in {detail}");
+    }
+
+    let (status, done) = post(
+        &app,
+        &manager,
+        &adjust,
+        json!({"location": "ICT room", "change": "+2", "reason": "New delivery"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["stock"], json!([{"location": "ICT room", "count": 2}]));
+    // never below none
+    let (status, problem) = post(
+        &app,
+        &manager,
+        &adjust,
+        json!({"location": "ICT room", "change": -3, "reason": "Stock check"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        app.store().list_accessories().await.unwrap()[0].stock[0].count,
+        2
+    );
+    let log = actions(&app).await;
+    for action in ["accessory.created", "accessory.adjusted"] {
+        assert!(log.iter().any(|a| a == action), "{action} in {log:?}");
+    }
+
+    // a borrower's token may not
+    let jo = app.api_token("jo", "borrower").await;
+    let (status, _) = post(
+        &app,
+        &jo,
+        &adjust,
+        json!({"location": "ICT room", "change": "+1", "reason": "Mine"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+}

@@ -14,7 +14,9 @@
 //! - [`loans`]: checking a device out and taking it back.
 //! - [`sets`]: checking a set out and taking it back.
 //! - [`bookings`]: collecting and cancelling a booking.
+//! - [`accessories`]: the business manager's accessory types and counts.
 
+pub mod accessories;
 pub mod bookings;
 pub mod error;
 pub mod input;

@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))
         .merge(crate::api_bookings::router())
+        .merge(crate::api_accessories::router())
         .fallback(|| async { ApiError::not_found("That API endpoint") })
 }
 
