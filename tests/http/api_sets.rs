@@ -321,3 +321,31 @@ async fn a_manager_adds_chargers_and_changes_their_count_through_the_api_as_on_t
     .await;
     assert_eq!(status, 403);
 }
+
+/// A script setting up a new school could not give the iPads their return
+/// checklist, so returns through the API would ask nothing.
+#[tokio::test]
+async fn a_kinds_checklist_is_set_through_the_api_and_asked_on_return() {
+    let app = spawn_app().await;
+    let manager = app.api_token("mgr", "manager").await;
+    let r = Client::new()
+        .put(app.url("/api/v1/checklists/ipad"))
+        .bearer_auth(&manager)
+        .json(&json!({"questions": ["Charger returned?", "Screen undamaged? [damage]"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let saved: Value = r.json().await.unwrap();
+    assert_eq!(
+        saved["questions"][1],
+        json!({"text": "Screen undamaged?", "damage": true})
+    );
+    let asked = app
+        .store()
+        .checklist(kitroom_core::device::DeviceKind::Ipad)
+        .await
+        .unwrap();
+    assert_eq!(asked.len(), 2);
+    assert!(actions(&app).await.iter().any(|a| a == "checklist.changed"));
+}

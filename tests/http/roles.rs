@@ -184,6 +184,8 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/api/v1/accessories/{id}/adjust", "/api/v1/accessories/:accessory/adjust", r#"{"change": ""}"#, "UFFOO"),
     // nothing not returned: the manager is told it is not there
     ("POST", "/api/v1/accessories/lent/{id}/found", "/api/v1/accessories/lent/1/found", "", "UFFNN"),
+    ("GET", "/api/v1/checklists", "/api/v1/checklists", "", "UFFOO"),
+    ("PUT", "/api/v1/checklists/{kind}", "/api/v1/checklists/ipad", r#"{"questions": ["Charger returned?"]}"#, "UFFOO"),
     // two-step sign-in and sessions
     // the code step exists only between the password and the code: otherwise back to /login
     ("GET", "/login/code", "/login/code", "", "LLLLL"),

@@ -14,10 +14,12 @@
 //! - [`loans`]: checking a device out and taking it back.
 //! - [`sets`]: checking a set out and taking it back.
 //! - [`bookings`]: collecting and cancelling a booking.
+//! - [`checklists`]: the return checklist of each kind.
 //! - [`accessories`]: the business manager's accessory types and counts.
 
 pub mod accessories;
 pub mod bookings;
+pub mod checklists;
 pub mod error;
 pub mod input;
 pub mod loans;

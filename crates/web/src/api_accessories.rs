@@ -1,4 +1,4 @@
-//! The JSON API for accessories, for the business manager: the types with their
+//! The JSON API for accessories and return checklists, for the business manager: the types with their
 //! counts at each place, a new type, a count changed with its reason, a rename or
 //! retirement, and those not returned turning up. The same commands as the
 //! accessories page.
@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use kitroom_core::person::Permission;
 use kitroom_store::accessories::Accessory;
@@ -23,6 +23,38 @@ pub fn router() -> Router<AppState> {
         .route("/accessories/{id}", patch(change))
         .route("/accessories/{id}/adjust", post(adjust))
         .route("/accessories/lent/{id}/found", post(found))
+        .route("/checklists", get(checklists))
+        .route("/checklists/{kind}", put(set_checklist))
+}
+
+fn questions_json(q: &[kitroom_core::checklist::Question]) -> Value {
+    json!(q
+        .iter()
+        .map(|q| json!({"text": q.text, "damage": q.damage}))
+        .collect::<Vec<_>>())
+}
+
+/// Every kind's return checklist.
+async fn checklists(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let all = state.store().checklists().await?;
+    let items: Vec<Value> = all
+        .iter()
+        .map(|(kind, q)| json!({"kind": kind, "questions": questions_json(q)}))
+        .collect();
+    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+}
+
+/// Sets one kind's return checklist, as the checklists page does.
+async fn set_checklist(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    JsonCommand(body): JsonCommand<kitroom_app::checklists::ChecklistInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let saved = kitroom_app::checklists::set(state.app(), &user.0, &kind, body).await?;
+    Ok(Json(json!({"kind": kind, "questions": questions_json(&saved)})).into_response())
 }
 
 fn accessory_json(a: &Accessory) -> Value {
