@@ -6,13 +6,7 @@ use kitroom_tests::{spawn_app, TestApp};
 use reqwest::Client;
 
 async fn text(c: &Client, app: &TestApp, path: &str) -> String {
-    c.get(app.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    app.page(c, path).await
 }
 
 /// The charger count in the ICT room, and its stock row's id.
@@ -61,20 +55,9 @@ async fn school(app: &TestApp) -> (Client, Client) {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let r = app
-        .register_device(
-            &sbm,
-            &[
-                ("tag", "LAP-1"),
-                ("kind", "laptop"),
-                ("location", "Library"),
-            ],
-        )
+    app.add_device(&sbm, "LAP-1", "laptop", "Library", &[])
         .await;
-    assert_eq!(r.status(), 303);
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Test").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
     (sbm, jo)
 }
 
@@ -501,13 +484,7 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
 
     // a set: the same, and the set's loan lists them
     for tag in ["LAP-2", "LAP-3"] {
-        let r = app
-            .register_device(
-                &sbm,
-                &[("tag", tag), ("kind", "laptop"), ("location", "Library")],
-            )
-            .await;
-        assert_eq!(r.status(), 303);
+        app.add_device(&sbm, tag, "laptop", "Library", &[]).await;
     }
     let r = app
         .submit(&sbm, "/sets", "/sets", &[("name", "Laptop set")])
@@ -526,15 +503,7 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
     .unwrap();
     assert_eq!(r.status(), 409);
     assert_eq!(chargers(&app).await.0, 1);
-    let s: serde_json::Value = api
-        .get(app.url(&api_set))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: serde_json::Value = app.api_get(&token, &api_set).await.json().await.unwrap();
     assert!(s["set_loan"].is_null(), "the set did not go: {s}");
     let r = post(
         &format!("{api_set}/checkout"),
@@ -545,15 +514,7 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
     assert_eq!(r.status(), 201);
     let g: serde_json::Value = r.json().await.unwrap();
     assert_eq!(g["accessories"][0]["out"], 1, "{g}");
-    let s: serde_json::Value = api
-        .get(app.url(&api_set))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: serde_json::Value = app.api_get(&token, &api_set).await.json().await.unwrap();
     assert_eq!(
         s["set_loan"]["accessories"],
         serde_json::json!([{"name": "USB-C charger", "from": "ICT room", "out": 1, "back": null}]),

@@ -33,14 +33,7 @@ async fn managers_own_offsite_request(app: &TestApp, sbm: &Client) {
         .await;
     assert_eq!(r.status(), 303);
     // the manager cannot approve it as themselves
-    assert_eq!(
-        sbm.get(app.url("/approvals"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(app.get(sbm, "/approvals").await.status(), 403);
 }
 
 /// Whether the manager's request is still waiting for the real head teacher.
@@ -63,14 +56,7 @@ async fn a_manager_cannot_make_a_head_account_to_approve_their_own_request() {
     managers_own_offsite_request(&app, &sbm).await;
 
     // the form does not offer the head's role to a manager
-    let form = sbm
-        .get(app.url("/people/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = app.page(&sbm, "/people/new").await;
     assert!(!form.contains("value=\"head\""), "{form}");
     // and a crafted post is refused, writing nothing
     let r = app
@@ -131,14 +117,7 @@ async fn a_manager_cannot_make_a_head_account_to_approve_their_own_request() {
     {
         let fake = app.client();
         app.login(&fake, "fakehead", "another long password").await;
-        let page = fake
-            .get(app.url("/approvals"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.page(&fake, "/approvals").await;
         if let Some(id) = page.split("action=\"/approvals/").nth(1) {
             app.submit(
                 &fake,
@@ -164,14 +143,7 @@ async fn a_manager_cannot_take_over_the_head_teachers_account() {
     managers_own_offsite_request(&app, &sbm).await;
 
     let new_password = "the manager's own choice";
-    let page = sbm
-        .get(app.url("/people/hd"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, "/people/hd").await;
     assert!(
         !page.contains("/people/hd/password") && !page.contains("/people/hd/two-factor/reset"),
         "the head's page offers a manager no resets"
@@ -199,10 +171,7 @@ async fn a_manager_cannot_take_over_the_head_teachers_account() {
     // manager's password does not work
     let hd = app.client();
     assert_eq!(app.login(&hd, "hd", PASSWORD).await.status(), 303);
-    assert_eq!(
-        hd.get(app.url("/approvals")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(app.get(&hd, "/approvals").await.status(), 200);
     let stranger = app.client();
     assert_eq!(
         app.login_password(&stranger, "hd", new_password)
@@ -323,16 +292,9 @@ async fn managers_look_after_other_managers_only_when_an_admin_allows_it() {
     assert_eq!(promote().await.status(), 422);
 
     // the setting is the admin's alone
-    let settings = sbm.get(app.url("/settings")).send().await.unwrap();
+    let settings = app.get(&sbm, "/settings").await;
     assert_eq!(settings.status(), 403);
-    let page = it
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&it, "/settings").await;
     assert!(page.contains("name=\"managers_manage_managers\""));
     // every field as it is, and the box ticked (a ticked box is sent, an unticked
     // one is not)
@@ -485,13 +447,6 @@ async fn role_changes_and_resets_are_told_to_the_person_and_to_the_head_and_admi
     // in the app too: the head's notifications page
     let hd_client = app.client();
     app.login(&hd_client, "hd", PASSWORD).await;
-    let page = hd_client
-        .get(app.url("/notifications"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&hd_client, "/notifications").await;
     assert!(page.contains("reset your two-step sign-in"), "{page}");
 }

@@ -103,11 +103,9 @@ async fn two_scanners_at_once_give_the_right_seen_missing_and_misplaced_lists() 
     .await;
     app.submit(&sbm, &url, &format!("{url}/scan"), &[("tag", "CB-000")])
         .await;
-    let progress: serde_json::Value = sbm
-        .get(app.url(&format!("{url}/progress.json")))
-        .send()
+    let progress: serde_json::Value = app
+        .get(&sbm, &format!("{url}/progress.json"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -117,14 +115,7 @@ async fn two_scanners_at_once_give_the_right_seen_missing_and_misplaced_lists() 
         .submit(&sbm, &url, &format!("{url}/scan"), &[("tag", "NOPE-1")])
         .await;
     assert_eq!(r.status(), 303);
-    let page = sbm
-        .get(app.url(&url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, &url).await;
     assert!(page.contains("No device has the tag “NOPE-1”"));
 
     assert_eq!(
@@ -133,14 +124,7 @@ async fn two_scanners_at_once_give_the_right_seen_missing_and_misplaced_lists() 
             .status(),
         303
     );
-    let csv = sbm
-        .get(app.url(&format!("{url}/results.csv")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.page(&sbm, &format!("{url}/results.csv")).await;
     let count = |outcome: &str| {
         csv.lines()
             .filter(|l| l.split(',').nth(2) == Some(outcome))
@@ -149,14 +133,9 @@ async fn two_scanners_at_once_give_the_right_seen_missing_and_misplaced_lists() 
     assert_eq!(count("seen"), 25);
     assert_eq!(count("missing"), 5);
     assert_eq!(count("seen_elsewhere"), 1);
-    let missing = sbm
-        .get(app.url(&format!("{url}/results.csv?outcome=missing")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let missing = app
+        .page(&sbm, &format!("{url}/results.csv?outcome=missing"))
+        .await;
     let tags: Vec<&str> = missing
         .lines()
         .skip(1)
@@ -191,14 +170,7 @@ async fn two_scanners_at_once_give_the_right_seen_missing_and_misplaced_lists() 
         "Computer room"
     );
     // the closed stocktake stays readable
-    let page = sbm
-        .get(app.url(&url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, &url).await;
     assert!(page.contains("Missing (5)") && page.contains("Download the missing list"));
 }
 
@@ -260,14 +232,7 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
     assert_eq!(r.status(), 303);
     let d = app.store().device_by_tag("LAP-OLD").await.unwrap().unwrap();
     assert_eq!(d.status.as_str(), "retired");
-    let page = sbm
-        .get(app.url("/devices/LAP-OLD"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, "/devices/LAP-OLD").await;
     assert!(page.contains("Certificate DW-2026-0042") && page.contains("CBDU123456"));
     let disposals = app.store().disposals(Some(2026)).await.unwrap();
     assert_eq!(disposals.len(), 1);
@@ -276,23 +241,9 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
         Some(65_000),
         "with its original cost, for the governors"
     );
-    let report = sbm
-        .get(app.url("/reports/disposals?year=2026"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let report = app.page(&sbm, "/reports/disposals?year=2026").await;
     assert!(report.contains("LAP-OLD") && report.contains("£650.00"));
-    let csv = sbm
-        .get(app.url("/reports/disposals.csv?year=2026"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.page(&sbm, "/reports/disposals.csv?year=2026").await;
     assert!(csv.lines().nth(1).unwrap().starts_with("LAP-OLD,"));
     assert!(
         csv.lines().next().unwrap().contains(",cost,") && csv.contains(",650.00,"),
@@ -300,14 +251,7 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
     );
     // a borrower cannot dispose of anything
     let jo = app.signed_in("jo", "borrower").await;
-    assert_eq!(
-        jo.get(app.url("/devices/LAP-OLD/dispose"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(app.get(&jo, "/devices/LAP-OLD/dispose").await.status(), 403);
 }
 
 /// An auditor could not get the data out, or a formula in a cell would run in their spreadsheet.
@@ -326,11 +270,7 @@ async fn exports_stream_every_table_as_csv_with_formulas_neutralised() {
     for i in 2..=6 {
         register(&app, &sbm, &format!("CB-{i}"), "Library", &[]).await;
     }
-    let r = sbm
-        .get(app.url("/export/devices.csv"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get(&sbm, "/export/devices.csv").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = r.text().await.unwrap();
@@ -338,21 +278,10 @@ async fn exports_stream_every_table_as_csv_with_formulas_neutralised() {
     assert!(csv.contains("'=HYPERLINK"), "the formula is shown as text");
     assert_eq!(csv.lines().count(), 1 + 6);
     for kind in ["loans", "incidents", "signatures", "events"] {
-        let r = sbm
-            .get(app.url(&format!("/export/{kind}.csv")))
-            .send()
-            .await
-            .unwrap();
+        let r = app.get(&sbm, &format!("/export/{kind}.csv")).await;
         assert_eq!(r.status(), 200, "{kind}");
     }
-    let events = sbm
-        .get(app.url("/export/events.csv"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let events = app.page(&sbm, "/export/events.csv").await;
     assert!(events
         .starts_with("\u{feff}seq,at,actor,action,subject,subject_label,details,prev_hash,hash"));
     assert!(
@@ -360,22 +289,8 @@ async fn exports_stream_every_table_as_csv_with_formulas_neutralised() {
         "downloads are in the log"
     );
     let jo = app.signed_in("jo", "borrower").await;
-    assert_eq!(
-        jo.get(app.url("/export/events.csv"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
-    assert_eq!(
-        sbm.get(app.url("/export/secrets.csv"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.get(&jo, "/export/events.csv").await.status(), 403);
+    assert_eq!(app.get(&sbm, "/export/secrets.csv").await.status(), 404);
 }
 
 /// A log of many events would not export in batches, or would lose rows between them.

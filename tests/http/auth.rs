@@ -11,11 +11,7 @@ async fn the_setup_link_creates_the_first_admin_once() {
         .clone()
         .expect("a fresh data directory prints a setup link");
     let c = app.client();
-    let page = c
-        .get(app.url(&format!("/setup?token={token}")))
-        .send()
-        .await
-        .unwrap();
+    let page = app.get(&c, &format!("/setup?token={token}")).await;
     assert_eq!(page.status(), 200);
     let form_token = kitroom_tests::csrf_in(&page.text().await.unwrap()).unwrap();
     let r = c
@@ -33,11 +29,11 @@ async fn the_setup_link_creates_the_first_admin_once() {
         .unwrap();
     assert_eq!(r.status(), 303);
     // An admin must use two-step sign-in (the default setting): set it up first.
-    let devices = c.get(app.url("/devices")).send().await.unwrap();
+    let devices = app.get(&c, "/devices").await;
     assert_eq!(devices.status(), 303);
     assert_eq!(kitroom_tests::location(&devices), "/account/two-factor");
     app.set_up_two_factor(&c, "alex").await;
-    let devices = c.get(app.url("/devices")).send().await.unwrap();
+    let devices = app.get(&c, "/devices").await;
     assert_eq!(devices.status(), 200, "the new admin is signed in");
     assert!(devices.text().await.unwrap().contains("Alex Morgan"));
     // the link cannot be used again
@@ -67,7 +63,7 @@ async fn every_page_but_sign_in_needs_a_session() {
         "/d/LAP-1",
         "/devices/LAP-1",
     ] {
-        let r = c.get(app.url(path)).send().await.unwrap();
+        let r = app.get(&c, path).await;
         assert_eq!(r.status(), 303, "{path} redirects to sign-in");
         assert!(
             r.headers()["location"]
@@ -77,7 +73,7 @@ async fn every_page_but_sign_in_needs_a_session() {
             "{path}"
         );
     }
-    let login = c.get(app.url("/login")).send().await.unwrap();
+    let login = app.get(&c, "/login").await;
     assert_eq!(login.status(), 200);
 }
 
@@ -95,10 +91,7 @@ async fn a_wrong_password_is_refused_in_plain_words() {
         body.contains("value=\"sbm\""),
         "the username is kept on the form"
     );
-    assert_eq!(
-        c.get(app.url("/devices")).send().await.unwrap().status(),
-        303
-    );
+    assert_eq!(app.get(&c, "/devices").await.status(), 303);
     // an unknown username gets the same answer
     let r = app.login(&c, "nobody", "not the password").await;
     assert_eq!(r.status(), 401);
@@ -161,7 +154,7 @@ async fn signing_in_gives_a_fresh_session_id_with_safe_cookie_flags() {
     let app = spawn_app().await;
     app.add_user("sbm", "manager").await;
     let c = app.client();
-    let first = c.get(app.url("/login")).send().await.unwrap();
+    let first = app.get(&c, "/login").await;
     let before = first.headers()["set-cookie"].to_str().unwrap().to_owned();
     let token = kitroom_tests::csrf_in(&first.text().await.unwrap()).unwrap();
     let r = c
@@ -241,15 +234,7 @@ async fn a_deactivated_account_is_signed_out_at_once_and_cannot_sign_in() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        teacher
-            .get(app.url("/devices"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get(&teacher, "/devices").await.status(), 200);
     let r = app
         .submit(
             &manager,
@@ -259,7 +244,7 @@ async fn a_deactivated_account_is_signed_out_at_once_and_cannot_sign_in() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let r = teacher.get(app.url("/devices")).send().await.unwrap();
+    let r = app.get(&teacher, "/devices").await;
     assert_eq!(r.status(), 303, "their open session has ended");
     let r = app.login(&app.client(), "teacher", PASSWORD).await;
     assert_eq!(r.status(), 403);
@@ -283,10 +268,7 @@ async fn signing_out_ends_the_session() {
     let r = app.submit(&c, "/devices", "/logout", &[]).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login?signed_out=1");
-    assert_eq!(
-        c.get(app.url("/devices")).send().await.unwrap().status(),
-        303
-    );
+    assert_eq!(app.get(&c, "/devices").await.status(), 303);
 }
 
 /// A person could not change a password someone else might know.
@@ -326,7 +308,7 @@ async fn a_person_changes_their_own_password() {
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
-        c.get(app.url("/account")).send().await.unwrap().status(),
+        app.get(&c, "/account").await.status(),
         200,
         "still signed in here"
     );
@@ -391,7 +373,7 @@ async fn short_long_and_common_passwords_are_refused_and_the_form_says_why() {
 async fn pages_carry_security_headers() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
-    let r = c.get(app.url("/devices")).send().await.unwrap();
+    let r = app.get(&c, "/devices").await;
     let h = r.headers();
     assert!(h["content-security-policy"]
         .to_str()
@@ -412,11 +394,7 @@ async fn the_command_line_sets_a_new_password_and_ends_sessions() {
         .await
         .unwrap();
     assert_eq!(code, std::process::ExitCode::SUCCESS);
-    assert_eq!(
-        c.get(app.url("/devices")).send().await.unwrap().status(),
-        303,
-        "signed out"
-    );
+    assert_eq!(app.get(&c, "/devices").await.status(), 303, "signed out");
     assert_eq!(app.login(&app.client(), "it", PASSWORD).await.status(), 401);
     assert_eq!(
         app.login(&app.client(), "it", "a brand new password")
@@ -442,12 +420,9 @@ async fn a_session_ends_after_its_lifetime_however_active() {
     };
     let app = kitroom_tests::spawn_app_with(config).await;
     let c = app.signed_in("sbm", "manager").await;
-    assert_eq!(
-        c.get(app.url("/devices")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(app.get(&c, "/devices").await.status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(6100)).await;
-    let r = c.get(app.url("/devices")).send().await.unwrap();
+    let r = app.get(&c, "/devices").await;
     assert_eq!(r.status(), 303, "signed out");
 }
 

@@ -36,7 +36,6 @@ async fn school(app: &TestApp) -> String {
         .await;
     assert_eq!(r.status(), 303);
     let sbm = app.api_token("sbm", "manager").await;
-    let api = Client::new();
     for (tag, kind) in [
         ("IPAD-A1", "ipad"),
         ("IPAD-A2", "ipad"),
@@ -47,13 +46,13 @@ async fn school(app: &TestApp) -> String {
         ("CB-2", "chromebook"),
         ("CB-3", "chromebook"),
     ] {
-        let r = api
-            .post(app.url("/api/v1/devices"))
-            .bearer_auth(&sbm)
-            .json(&json!({"tag": tag, "kind": kind, "location": "Library"}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .api_post(
+                &sbm,
+                "/api/v1/devices",
+                &json!({"tag": tag, "kind": kind, "location": "Library"}),
+            )
+            .await;
         assert_eq!(r.status(), 201, "{tag}");
     }
     for (name, tags) in [
@@ -72,13 +71,7 @@ async fn school(app: &TestApp) -> String {
                 .unwrap();
         }
     }
-    let r = api
-        .post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&sbm, "/api/v1/policies", &json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."})).await;
     assert_eq!(r.status(), 201);
     sign(app, &sbm).await;
     sbm
@@ -235,14 +228,7 @@ async fn an_overlapping_booking_is_refused_on_the_page_with_the_free_alternative
     assert_eq!(r.status(), 303);
 
     // the day's calendar shows who has it and what is still free
-    let page = kim
-        .get(app.url(&format!("/bookings?date={day}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&kim, &format!("/bookings?date={day}")).await;
     assert!(page.contains("Period 3, 11:15–12:15"));
     assert!(page.contains("Ann Test") && page.contains("5C science"));
     assert!(page.contains("Kim Test"));
@@ -250,14 +236,9 @@ async fn an_overlapping_booking_is_refused_on_the_page_with_the_free_alternative
         page.contains("3 Chromebooks") && page.contains("2 iPads"),
         "{page}"
     );
-    let week = kim
-        .get(app.url(&format!("/bookings?view=week&date={day}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let week = app
+        .page(&kim, &format!("/bookings?view=week&date={day}"))
+        .await;
     assert!(week.contains("iPad trolley A") && week.contains("Ann Test"));
 }
 
@@ -539,14 +520,7 @@ async fn the_account_page_offers_the_calendar_feed_address() {
     assert_eq!(r.status(), 201);
     let ann = app.client();
     app.login(&ann, "ann", kitroom_tests::PASSWORD).await;
-    let account = ann
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let account = app.page(&ann, "/account").await;
     assert!(
         account.contains("Your bookings in your calendar")
             && account.contains("action=\"/account/feed\""),

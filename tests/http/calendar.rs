@@ -43,14 +43,7 @@ async fn a_loan_due_in_a_holiday_moves_to_the_first_school_day_after_and_the_bor
         )
         .await;
     assert_eq!(r.status(), 303, "the calendar is saved");
-    let page = admin
-        .get(app.url("/calendar"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/calendar").await;
     assert!(page.contains(&holiday), "the calendar shows what was saved");
 
     app.register_device(&admin, LAPTOP).await;
@@ -70,14 +63,7 @@ async fn a_loan_due_in_a_holiday_moves_to_the_first_school_day_after_and_the_bor
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = admin
-        .get(app.url("/devices/LAP-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/devices/LAP-1").await;
     let next_monday = monday + Duration::days(7);
     let expected = Calendar::at(next_monday, NaiveTime::from_hms_opt(15, 30, 0).unwrap());
     assert!(
@@ -90,24 +76,10 @@ async fn a_loan_due_in_a_holiday_moves_to_the_first_school_day_after_and_the_bor
     );
 
     // Jo is told, in the app, and sees it on the home page
-    let notes = jo
-        .get(app.url("/notifications"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let notes = app.page(&jo, "/notifications").await;
     assert!(notes.contains("LAP-1 is due back"), "{notes}");
     assert!(notes.contains("Half term"));
-    let home = jo
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page(&jo, "/").await;
     assert!(home.contains("so it was moved to the first school day after"));
 
     // the API says the same
@@ -152,14 +124,7 @@ async fn a_loan_can_be_due_at_the_end_of_a_period() {
     app.register_device(&admin, LAPTOP).await;
     app.publish_policy(&admin, "v1").await;
     app.sign_policy(&admin, "It Test").await;
-    let page = admin
-        .get(app.url("/devices/LAP-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/devices/LAP-1").await;
     assert!(
         page.contains("Return at the end of"),
         "the periods are offered"

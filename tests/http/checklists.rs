@@ -23,25 +23,10 @@ async fn a_no_to_a_damage_question_on_return_opens_a_pre_filled_damage_report() 
         )
         .await;
     assert_eq!(r.status(), 303);
-    let r = app
-        .register_device(
-            &sbm,
-            &[("tag", "IPAD-1"), ("kind", "ipad"), ("location", "Library")],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Test").await;
+    app.add_device(&sbm, "IPAD-1", "ipad", "Library", &[]).await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
     assert_eq!(app.check_out(&jo, "IPAD-1", &[]).await.status(), 303);
-    let page = jo
-        .get(app.url("/devices/IPAD-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/IPAD-1").await;
     assert!(page.contains("Charger returned?") && page.contains("Screen undamaged?"));
 
     // every question must be answered
@@ -90,14 +75,7 @@ async fn a_no_to_a_damage_question_on_return_opens_a_pre_filled_damage_report() 
         incidents[0].description,
         "On return of IPAD-1, the return checklist found damage: “Screen undamaged?” — no."
     );
-    let page = jo
-        .get(app.url(&to))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, &to).await;
     assert!(page.contains("a damage report is open for it"), "{page}");
     let d = app.store().device_by_tag("IPAD-1").await.unwrap().unwrap();
     assert_ne!(d.status, DeviceStatus::OnLoan, "and it is returned");

@@ -24,14 +24,7 @@ async fn a_registered_device_is_shown_and_survives_a_restart() {
     let r = app.register_device(&c, LAPTOP).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/devices/LAP-0042");
-    let page = c
-        .get(app.url("/devices/LAP-0042"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/devices/LAP-0042").await;
     assert!(page.contains("LAP-0042 is on the register."));
     assert!(page.contains("Latitude 5440"));
     assert!(page.contains("BitLocker"));
@@ -50,7 +43,7 @@ async fn a_registered_device_is_shown_and_survives_a_restart() {
         app.login(&c, "sbm", kitroom_tests::PASSWORD).await.status(),
         303
     );
-    let page = c.get(app.url("/devices/lap-0042")).send().await.unwrap();
+    let page = app.get(&c, "/devices/lap-0042").await;
     assert_eq!(page.status(), 200, "tags are found whatever their case");
     assert!(page.text().await.unwrap().contains("SN-42-XYZ"));
 }
@@ -138,14 +131,7 @@ async fn editing_a_device_records_what_changed() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = c
-        .get(app.url("/devices/LAP-0042"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/devices/LAP-0042").await;
     assert!(page.contains("Latitude 7440"));
     assert!(page.contains("Staff room"));
     assert!(
@@ -198,7 +184,7 @@ async fn the_list_filters_and_searches() {
     assert!(unencrypted.contains("CB-001") && !unencrypted.contains("LAP-001"));
     let none = list("q=zzz").await;
     assert!(none.contains("No device matches these filters"));
-    let bad = c.get(app.url("/devices?page=abc")).send().await.unwrap();
+    let bad = app.get(&c, "/devices?page=abc").await;
     assert_eq!(
         bad.status(),
         400,
@@ -221,14 +207,7 @@ async fn a_manager_moves_a_device_through_its_statuses() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = c
-        .get(app.url("/devices/LAP-0042"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/devices/LAP-0042").await;
     assert!(page.contains("LAP-0042 is now in repair."));
     assert!(page.contains("Cracked screen"));
     // an illegal move is refused in words, and changes nothing
@@ -264,17 +243,10 @@ async fn the_label_address_opens_the_device_page() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
     app.register_device(&c, LAPTOP).await;
-    let r = c.get(app.url("/d/LAP-0042")).send().await.unwrap();
+    let r = app.get(&c, "/d/LAP-0042").await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/devices/LAP-0042");
-    assert_eq!(
-        c.get(app.url("/devices/NOPE-1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.get(&c, "/devices/NOPE-1").await.status(), 404);
 }
 
 /// Rooms could not be named, or a rename would create a duplicate.
@@ -330,14 +302,7 @@ async fn locations_are_added_and_renamed_without_duplicates() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = c
-        .get(app.url("/locations"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/locations").await;
     assert!(page.contains("School library"));
 }
 

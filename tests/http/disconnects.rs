@@ -83,13 +83,7 @@ async fn hundreds_of_writes_cut_off_mid_request_leave_nothing_stuck_or_half_done
             json!({"tag": format!("D-{i}"), "kind": "desktop", "location": "Hall"}),
         )
     })) {
-        let r = api
-            .post(app.url(&path))
-            .bearer_auth(&sbm)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = app.api_post(&sbm, &path, &body).await;
         assert_eq!(r.status(), 201, "{path}");
     }
     let host = app.addr.to_string();

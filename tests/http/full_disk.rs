@@ -94,35 +94,24 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     let mut app = spawn_app_in(data, Default::default()).await;
     let sbm = app.api_token("sbm", "manager").await;
     let web = app.signed_in("tech", "manager").await;
-    let api = reqwest::Client::new();
-    for (path, body) in [
-        (
-            "/api/v1/devices",
-            json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}),
-        ),
-        (
-            "/api/v1/devices",
-            json!({"tag": "IPAD-2", "kind": "ipad", "location": "Trolley"}),
-        ),
-        (
-            "/api/v1/policies",
-            json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}),
-        ),
-        (
-            "/api/v1/policies/current/signatures",
-            json!({"full_name": "Sam B", "position": "SBM"}),
-        ),
-        ("/api/v1/devices/IPAD-1/checkout", json!({})),
-    ] {
-        let r = api
-            .post(app.url(path))
-            .bearer_auth(&sbm)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{path}");
-    }
+    app.api_create(
+        &sbm,
+        &[
+            (
+                "/api/v1/devices",
+                json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}),
+            ),
+            (
+                "/api/v1/devices",
+                json!({"tag": "IPAD-2", "kind": "ipad", "location": "Trolley"}),
+            ),
+        ],
+    )
+    .await;
+    app.api_publish_policy(&sbm).await;
+    app.api_sign_policy(&sbm, "Sam B").await;
+    app.api_create(&sbm, &[("/api/v1/devices/IPAD-1/checkout", json!({}))])
+        .await;
     let csrf = app.csrf(&web, "/devices/new").await;
     // a device registered just before: its notice waits for the next page view
     let r = web
@@ -168,13 +157,13 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
         .unwrap()
         .contains("storage is full"));
     // every kind of write is refused the same way, and leaves nothing behind
-    let r = api
-        .post(app.url("/api/v1/devices/IPAD-1/return"))
-        .bearer_auth(&sbm)
-        .json(&json!({"on_charge": true}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/devices/IPAD-1/return",
+            &json!({"on_charge": true}),
+        )
+        .await;
     assert_eq!(r.status(), 503);
     let r = web
         .post(app.url("/devices"))
@@ -197,7 +186,7 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     let mut refused = false;
     for _ in 0..500 {
         visitor = app.client();
-        let r = visitor.get(app.url("/login")).send().await.unwrap();
+        let r = app.get(&visitor, "/login").await;
         match r.status().as_u16() {
             200 => continue,
             503 => {
@@ -228,18 +217,13 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     assert!(page.contains("Storage is full"), "{page}");
     // reading keeps working, also for a page view that would change the session
     // (here, showing the notice once; once a minute, noting when it was last used)
-    let r = web.get(app.url("/devices")).send().await.unwrap();
+    let r = app.get(&web, "/devices").await;
     assert_eq!(r.status(), 200, "the device list still opens");
     let page = r.text().await.unwrap();
     assert!(page.contains("LAP-8"), "{page}");
-    let r = web.get(app.url("/devices/IPAD-1")).send().await.unwrap();
+    let r = app.get(&web, "/devices/IPAD-1").await;
     assert_eq!(r.status(), 200);
-    let r = api
-        .get(app.url("/api/v1/devices/IPAD-1"))
-        .bearer_auth(&sbm)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&sbm, "/api/v1/devices/IPAD-1").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "on_loan");
     // monitoring sees it
@@ -252,11 +236,7 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
         .contains("disk holding the database is full"));
     // an export (which is recorded in the log) is refused cleanly, on the web and at
     // the command line writing onto the full disk
-    let r = web
-        .get(app.url("/export/devices.csv"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get(&web, "/export/devices.csv").await;
     // Recording the export is a one-row write, which may still fit in the space
     // SQLite's log already holds: then the export goes ahead, whole; otherwise it is
     // refused saying why.
@@ -322,13 +302,13 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     // and people can sign in again
     let r = app.login(&visitor, "ada", PASSWORD).await;
     assert_eq!(r.status(), 303, "ada signs in once there is space");
-    let r = api
-        .post(app.url("/api/v1/devices/IPAD-1/return"))
-        .bearer_auth(&sbm)
-        .json(&json!({"on_charge": true}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/devices/IPAD-1/return",
+            &json!({"on_charge": true}),
+        )
+        .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     assert_eq!(report(&app, &sbm, "IPAD-2").await.status(), 201);
     let r = reqwest::get(app.url("/healthz")).await.unwrap();

@@ -273,26 +273,17 @@ async fn thousands_of_hostile_requests_at_every_route_never_get_a_5xx() {
     let head = Caller::new(&app, "hd", "head").await;
     let borrower = Caller::new(&app, "bo", "borrower").await;
     // something to aim at
-    let api = Client::new();
-    for (path, body) in [
-        (
-            "/api/v1/devices",
-            json!({"tag": "LAP-1", "kind": "laptop", "location": "Library"}),
-        ),
-        (
-            "/api/v1/policies",
-            json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}),
-        ),
-    ] {
-        let r = api
-            .post(app.url(path))
-            .bearer_auth(&admin.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-    }
+    app.api_create(
+        &admin.token,
+        &[
+            (
+                "/api/v1/devices",
+                json!({"tag": "LAP-1", "kind": "laptop", "location": "Library"}),
+            ),
+            ("/api/v1/policies", kitroom_tests::policy_v1()),
+        ],
+    )
+    .await;
     let mut sent = 0;
     let mut server_errors = Vec::new();
     let mut answers = std::collections::BTreeMap::new();

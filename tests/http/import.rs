@@ -205,39 +205,18 @@ async fn a_corrected_file_imports_whole_and_says_how_many() {
     .await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/devices");
-    let list = c
-        .get(app.url("/devices"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = app.page(&c, "/devices").await;
     assert!(list.contains("9 devices imported."));
     assert_eq!(count(&app, "device").await, devices + 9);
     // Nine registrations and two new locations, each logged.
     assert_eq!(count(&app, "event").await, events + 11);
-    let page = c
-        .get(app.url("/devices/LAP-0104"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/devices/LAP-0104").await;
     assert!(page.contains("£349.99") && page.contains("Library"));
     assert!(
         page.contains("CSV import, line 9"),
         "the history says where it came from"
     );
-    let page = c
-        .get(app.url("/devices/LAP-0107"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/devices/LAP-0107").await;
     assert!(page.contains("Sports hall") && page.contains("Chromebook"));
 }
 
@@ -338,14 +317,7 @@ async fn encryption_import_updates_matching_devices_and_lists_unmatched_serials(
     let r = step(&app, &c, "/import/encryption/confirm", &[("csv", csv)]).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/import/encryption/done");
-    let done = c
-        .get(app.url("/import/encryption/done"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let done = app.page(&c, "/import/encryption/done").await;
     assert!(done.contains("Encryption recorded for 2 devices."));
     assert!(done.contains("1 serial number matches no device"));
     assert!(done.contains("<code>SN-404</code>"));
@@ -382,7 +354,7 @@ async fn a_borrower_gets_403_on_every_import_page() {
         "/import/people",
         "/import/encryption",
     ] {
-        let r = c.get(app.url(path)).send().await.unwrap();
+        let r = app.get(&c, path).await;
         assert_eq!(r.status(), 403, "GET {path}");
     }
     let devices = count(&app, "device").await;
@@ -398,10 +370,7 @@ async fn a_borrower_gets_403_on_every_import_page() {
     }
     assert_eq!(count(&app, "device").await, devices);
     let head = app.signed_in("head", "head").await;
-    assert_eq!(
-        head.get(app.url("/import")).send().await.unwrap().status(),
-        403
-    );
+    assert_eq!(app.get(&head, "/import").await.status(), 403);
 }
 
 /// Pasting something that is not a file, or a file too big for the web, would fail

@@ -51,20 +51,11 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
     let sbm = app.client();
     app.login(&sbm, "sbm", kitroom_tests::PASSWORD).await;
     app.register_device(&sbm, UNENCRYPTED_LAPTOP).await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     assert_eq!(app.check_out(&jo, "LAP-9", &[]).await.status(), 303);
 
     // from "my loans", the report link; the form; the confirmation
-    let home = jo
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page(&jo, "/").await;
     assert!(home.contains("/devices/LAP-9/report"));
     let r = report(
         &app,
@@ -79,14 +70,7 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
     .await;
     assert_eq!(r.status(), 303);
     let path = incident_path(&r);
-    let page = jo
-        .get(app.url(&format!("{path}?reported=1")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, &format!("{path}?reported=1")).await;
     assert!(page.contains("Thank you. Your report is saved."));
     assert!(page.contains(
         "Possible personal data breach: not recorded as encrypted, and it may hold personal data."
@@ -96,43 +80,15 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
     let device = app.store().device_by_tag("LAP-9").await.unwrap().unwrap();
     assert_eq!(device.status.as_str(), "lost");
     assert!(app.store().open_loan(device.id).await.unwrap().is_none());
-    let page = jo
-        .get(app.url("/devices/LAP-9"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/LAP-9").await;
     assert!(page.contains("This device is recorded as lost."));
 
     // the manager: a count on every page, the list, and the desk with the deadline
-    let devices = sbm
-        .get(app.url("/devices"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let devices = app.page(&sbm, "/devices").await;
     assert!(devices.contains("<span class=\"count\">1</span>"));
-    let list = sbm
-        .get(app.url("/notifications"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = app.page(&sbm, "/notifications").await;
     assert!(list.contains("Loss of LAP-9 reported by Jo Test"));
-    let desk = sbm
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let desk = app.page(&sbm, "/").await;
     assert!(desk.contains("possible data breach waiting for a decision"));
     assert!(desk.contains("data protection decision due"));
     assert!(
@@ -168,12 +124,12 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
 async fn the_breach_assessment_states_the_facts_on_record() {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
-    app.register_device(
+    app.add_device(
         &sbm,
+        "LAP-1",
+        "laptop",
+        "Office",
         &[
-            ("tag", "LAP-1"),
-            ("kind", "laptop"),
-            ("location", "Office"),
             ("encryption_state", "encrypted"),
             ("encryption_method", "bitlocker"),
             ("encryption_verified_on", "2025-09-03"),
@@ -192,14 +148,7 @@ async fn the_breach_assessment_states_the_facts_on_record() {
         ],
     )
     .await;
-    let page = sbm
-        .get(app.url(&incident_path(&r)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, &incident_path(&r)).await;
     assert!(page.contains("Low risk: encrypted with BitLocker, verified 3 Sep 2025."));
     assert!(!page.contains("Data protection decision due"));
     assert!(
@@ -238,9 +187,9 @@ async fn a_refused_report_keeps_what_was_typed() {
         "available"
     );
     // the report link finds a device by its tag, and says so when there is none
-    let r = sbm.get(app.url("/report?tag=lap-9")).send().await.unwrap();
+    let r = app.get(&sbm, "/report?tag=lap-9").await;
     assert_eq!(r.headers()["location"], "/devices/LAP-9/report");
-    let r = sbm.get(app.url("/report?tag=NOPE")).send().await.unwrap();
+    let r = app.get(&sbm, "/report?tag=NOPE").await;
     assert_eq!(r.status(), 404);
     assert!(r
         .text()
@@ -336,14 +285,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
     )
     .await;
     assert_eq!(r.status(), 303);
-    let page = sbm
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, &path).await;
     assert!(page.contains("Not reportable."));
     assert!(page.contains("Asked the coach company"));
     assert!(page.contains("Resolved"));
@@ -404,14 +346,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
         (d.status.as_str(), d.details.condition.as_str()),
         ("returned_charging", "good")
     );
-    let page = sbm
-        .get(app.url(&damage))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, &damage).await;
     assert!(page.contains("£89.50") && page.contains("INS-77"));
 
     // a theft written off retires the device
@@ -450,14 +385,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
         "retired"
     );
     // the whole story is in the device's history
-    let history = sbm
-        .get(app.url("/devices/LAP-9"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let history = app.page(&sbm, "/devices/LAP-9").await;
     assert!(history.contains("Incident reported") && history.contains("Breach decision recorded"));
 }
 
@@ -520,32 +448,25 @@ async fn the_api_reports_and_lists_incidents_with_their_assessment() {
     let app = spawn_app().await;
     let sbm = app.api_token("sbm", "manager").await;
     let jo = app.api_token("jo", "borrower").await;
-    let api = reqwest::Client::new();
-    api.post(app.url("/api/v1/devices"))
-        .bearer_auth(&sbm)
-        .json(&json!({"tag": "CAM-1", "kind": "camera", "location": "Office", "captures_images": true}))
-        .send()
-        .await
-        .unwrap();
-    let r = api
-        .post(app.url("/api/v1/devices/CAM-1/incidents"))
-        .bearer_auth(&jo)
-        .json(&json!({"kind": "loss"}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(
+        &sbm,
+        "/api/v1/devices",
+        &json!({"tag": "CAM-1", "kind": "camera", "location": "Office", "captures_images": true}),
+    )
+    .await;
+    let r = app
+        .api_post(
+            &jo,
+            "/api/v1/devices/CAM-1/incidents",
+            &json!({"kind": "loss"}),
+        )
+        .await;
     assert_eq!(r.status(), 422);
     assert_eq!(
         r.json::<Value>().await.unwrap()["errors"][0]["field"],
         "description"
     );
-    let r = api
-        .post(app.url("/api/v1/devices/CAM-1/incidents"))
-        .bearer_auth(&jo)
-        .json(&json!({"kind": "loss", "occurred_at": "2026-11-20T10:00:00Z", "description": "Lost on the field trip"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&jo, "/api/v1/devices/CAM-1/incidents", &json!({"kind": "loss", "occurred_at": "2026-11-20T10:00:00Z", "description": "Lost on the field trip"})).await;
     assert_eq!(r.status(), 201);
     let i: Value = r.json().await.unwrap();
     assert_eq!(i["breach_assessment"]["risk"], "possible");
@@ -554,42 +475,28 @@ async fn the_api_reports_and_lists_incidents_with_their_assessment() {
         .unwrap()
         .contains("takes photos"));
     assert!(i["breach_assessment"]["decide_by"].is_string());
-    let open: Value = api
-        .get(app.url("/api/v1/incidents?status=open"))
-        .bearer_auth(&sbm)
-        .send()
+    let open: Value = app
+        .api_get(&sbm, "/api/v1/incidents?status=open")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(open["total"], 1);
     assert_eq!(open["items"][0]["device"], "CAM-1");
-    let r = api
-        .get(app.url("/api/v1/incidents?status=lost"))
-        .bearer_auth(&sbm)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&sbm, "/api/v1/incidents?status=lost").await;
     assert_eq!(r.status(), 422);
     // another borrower sees none of it
     let other = app.api_token("sam", "borrower").await;
-    let theirs: Value = api
-        .get(app.url("/api/v1/incidents"))
-        .bearer_auth(&other)
-        .send()
+    let theirs: Value = app
+        .api_get(&other, "/api/v1/incidents")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(theirs["total"], 0);
-    let mine: Value = api
-        .get(app.url("/api/v1/incidents"))
-        .bearer_auth(&jo)
-        .send()
+    let mine: Value = app
+        .api_get(&jo, "/api/v1/incidents")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -623,22 +530,11 @@ async fn a_change_request_goes_to_the_head_and_the_answer_shows_on_the_device() 
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
-        sbm.get(app.url("/approvals"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get(&sbm, "/approvals").await.status(),
         403,
         "the head decides, not the manager"
     );
-    let page = head
-        .get(app.url("/approvals"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&head, "/approvals").await;
     assert!(page.contains("Scratch 3") && page.contains("Year 5 coding club"));
     let id = page
         .split("action=\"/changes/")
@@ -657,14 +553,7 @@ async fn a_change_request_goes_to_the_head_and_the_answer_shows_on_the_device() 
         )
         .await;
     assert_eq!(r.status(), 303);
-    let device = jo
-        .get(app.url("/devices/LAP-9"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let device = app.page(&jo, "/devices/LAP-9").await;
     assert!(device.contains("Approved") && device.contains("Fine for the club laptops"));
     assert!(device.contains("Change approved"), "the history shows it");
 }

@@ -53,20 +53,12 @@ async fn trolley(app: &TestApp) -> (Client, Client, String) {
             .await;
         assert_eq!(r.status(), 303, "{tag} joins the set");
     }
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Test").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
     (sbm, jo, set)
 }
 
 async fn text(c: &Client, app: &TestApp, path: &str) -> String {
-    c.get(app.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    app.page(c, path).await
 }
 
 async fn status(app: &TestApp, tag: &str) -> DeviceStatus {
@@ -311,11 +303,7 @@ async fn a_device_belongs_to_one_set_at_most() {
         .unwrap()
         .contains("There is already a set called"));
     // typing or scanning a set's name opens the set
-    let r = sbm
-        .get(app.url("/scan?tag=iPad+trolley+B"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get(&sbm, "/scan?tag=iPad+trolley+B").await;
     assert_eq!(r.headers()["location"].to_str().unwrap(), b);
     let list = text(&sbm, &app, "/sets").await;
     assert!(list.contains("iPad trolley A") && list.contains("iPad trolley B"));
@@ -496,12 +484,5 @@ async fn a_sets_label_opens_the_sets_page_and_says_how_many_devices_it_holds() {
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], set.as_str());
-    assert_eq!(
-        jo.get(app.url("/sets/labels"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(app.get(&jo, "/sets/labels").await.status(), 403);
 }

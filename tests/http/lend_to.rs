@@ -47,7 +47,7 @@ async fn school() -> (TestApp, Client) {
 }
 
 async fn page(c: &Client, app: &TestApp, path: &str) -> (u16, String) {
-    let r = c.get(app.url(path)).send().await.unwrap();
+    let r = app.get(c, path).await;
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
@@ -169,27 +169,26 @@ async fn a_set_is_lent_by_full_name() {
 async fn the_api_lends_by_full_name() {
     let (app, _sbm) = school().await;
     let token = app.token_for("sbm").await;
-    let api = Client::new();
-    let r = api
-        .post(app.url("/api/v1/devices/LAP-1/checkout"))
-        .bearer_auth(&token)
-        .json(&json!({"borrower": "Hannah Adeyemi"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &token,
+            "/api/v1/devices/LAP-1/checkout",
+            &json!({"borrower": "Hannah Adeyemi"}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     let loan: Value = r.json().await.unwrap();
     assert_eq!(loan["borrower"], "hadeyemi");
 
     add_person(&app, "hadeyemi2", "Hannah Adeyemi").await;
-    let r = api
-        .post(app.url("/api/v1/bookings"))
-        .bearer_auth(&token)
-        .json(&json!({"device": "LAP-1", "borrower": "Hannah Adeyemi",
-            "starts_at": "2030-01-07T09:00:00Z", "ends_at": "2030-01-07T10:00:00Z"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &token,
+            "/api/v1/bookings",
+            &json!({"device": "LAP-1", "borrower": "Hannah Adeyemi",
+            "starts_at": "2030-01-07T09:00:00Z", "ends_at": "2030-01-07T10:00:00Z"}),
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let problem = r.text().await.unwrap();
     assert!(
@@ -197,14 +196,14 @@ async fn the_api_lends_by_full_name() {
             && problem.contains("Hannah Adeyemi (hadeyemi2)"),
         "{problem}"
     );
-    let r = api
-        .post(app.url("/api/v1/bookings"))
-        .bearer_auth(&token)
-        .json(&json!({"device": "LAP-1", "borrower": "Nobody Here",
-            "starts_at": "2030-01-07T09:00:00Z", "ends_at": "2030-01-07T10:00:00Z"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &token,
+            "/api/v1/bookings",
+            &json!({"device": "LAP-1", "borrower": "Nobody Here",
+            "starts_at": "2030-01-07T09:00:00Z", "ends_at": "2030-01-07T10:00:00Z"}),
+        )
+        .await;
     assert_eq!(r.status(), 422);
     assert!(r
         .text()
@@ -230,13 +229,9 @@ async fn the_api_searches_people_by_name() {
         .await;
     assert!(r.status().is_redirection(), "gone is deactivated");
     let token = app.token_for("sbm").await;
-    let api = Client::new();
-    let found: Value = api
-        .get(app.url("/api/v1/people?q=hann"))
-        .bearer_auth(&token)
-        .send()
+    let found: Value = app
+        .api_get(&token, "/api/v1/people?q=hann")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -247,12 +242,7 @@ async fn the_api_searches_people_by_name() {
         json!({"username": "hadeyemi", "full_name": "Hannah Adeyemi", "kind": "staff"})
     );
     let borrower = app.token_for("hadeyemi").await;
-    let r = api
-        .get(app.url("/api/v1/people?q=hann"))
-        .bearer_auth(&borrower)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&borrower, "/api/v1/people?q=hann").await;
     assert_eq!(r.status(), 403);
 }
 

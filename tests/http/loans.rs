@@ -31,14 +31,7 @@ async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
         .contains("Kitroom has no acceptable-use policy yet"));
 
     app.publish_policy(&sbm, "2026/27").await;
-    let page = jo
-        .get(app.url("/devices/LAP-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/LAP-1").await;
     assert!(page.contains("Sign the acceptable-use policy to borrow devices"));
     assert!(
         page.contains("href=\"/policy?next=%2Fdevices%2FLAP-1\""),
@@ -55,53 +48,23 @@ async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
     app.sign_policy(&jo, "Jo Bloggs").await;
     let r = app.check_out(&jo, "LAP-1", &[]).await;
     assert_eq!(r.status(), 303);
-    let page = jo
-        .get(app.url("/devices/LAP-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/LAP-1").await;
     assert!(page.contains("LAP-1 is checked out to you until"));
     assert!(page.contains("You have it."));
-    let home = jo
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page(&jo, "/").await;
     assert!(home.contains("My loans") && home.contains("LAP-1"));
 
     // a new version asks everyone to sign again
     app.publish_policy(&sbm, "2027/28").await;
-    let home = jo
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page(&jo, "/").await;
     assert!(home.contains("Version 2027/28 is in force and you have not signed it yet"));
     // and the manager sees who has not signed, also as CSV
-    let list = sbm
-        .get(app.url("/policies"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = app.page(&sbm, "/policies").await;
     assert!(list.contains("2027/28") && list.contains("In force"));
     let id = app.store().current_policy().await.unwrap().unwrap().id;
-    let csv = sbm
-        .get(app.url(&format!("/policies/{id}/signatures.csv")))
-        .send()
-        .await
-        .unwrap();
+    let csv = app
+        .get(&sbm, &format!("/policies/{id}/signatures.csv"))
+        .await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
     assert!(csv.starts_with("\u{feff}username,full_name,kind,role,signed"));
@@ -115,19 +78,15 @@ async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
 async fn an_unencrypted_device_is_refused_off_site_with_the_reason() {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
-    app.register_device(
+    app.add_device(
         &sbm,
-        &[
-            ("tag", "LAP-2"),
-            ("kind", "laptop"),
-            ("location", "Computer room"),
-            ("encryption_state", "unknown"),
-        ],
+        "LAP-2",
+        "laptop",
+        "Computer room",
+        &[("encryption_state", "unknown")],
     )
     .await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     let r = app
         .check_out(
             &jo,
@@ -156,9 +115,7 @@ async fn personal_data_goes_off_site_only_after_the_head_approves() {
     let mut fields = LAPTOP.to_vec();
     fields.push(("holds_personal_data", "on"));
     app.register_device(&sbm, &fields).await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     let head = app.signed_in("head", "head").await;
 
     let r = app.check_out(&jo, "LAP-1", &[("off_site", "on")]).await;
@@ -176,18 +133,8 @@ async fn personal_data_goes_off_site_only_after_the_head_approves() {
         .await;
     assert_eq!(r.status(), 303);
     // a borrower cannot approve their own request
-    assert_eq!(
-        jo.get(app.url("/approvals")).send().await.unwrap().status(),
-        403
-    );
-    let approvals = head
-        .get(app.url("/approvals"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(app.get(&jo, "/approvals").await.status(), 403);
+    let approvals = app.page(&head, "/approvals").await;
     assert!(approvals.contains("Writing reports at home"));
     let id = approvals
         .split("action=\"/approvals/")
@@ -229,28 +176,17 @@ async fn personal_data_goes_off_site_only_after_the_head_approves() {
 async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge() {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
-    app.register_device(
+    app.add_device(
         &sbm,
-        &[
-            ("tag", "CAM-1"),
-            ("kind", "camera"),
-            ("location", "Office"),
-            ("captures_images", "on"),
-        ],
+        "CAM-1",
+        "camera",
+        "Office",
+        &[("captures_images", "on")],
     )
     .await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     assert_eq!(app.check_out(&jo, "CAM-1", &[]).await.status(), 303);
-    let page = jo
-        .get(app.url("/devices/CAM-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/CAM-1").await;
     assert!(page.contains("moved to the school network and deleted"));
 
     let r = app
@@ -295,26 +231,12 @@ async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge()
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = jo
-        .get(app.url("/devices/CAM-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&jo, "/devices/CAM-1").await;
     assert!(page.contains("CAM-1 is returned to the Computer room and on charge"));
     assert!(page.contains("Returned, charging"));
 
     // the manager marks the trolley ready at once
-    let charging = sbm
-        .get(app.url("/charging"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let charging = app.page(&sbm, "/charging").await;
     assert!(charging.contains("CAM-1"));
     let location = app
         .store()
@@ -352,9 +274,7 @@ async fn a_manager_lends_to_anyone_but_a_borrower_only_to_themselves() {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
     app.register_device(&sbm, LAPTOP).await;
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Bloggs").await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Bloggs").await;
     app.add_user("sam", "borrower").await;
     assert_eq!(
         app.check_out(&jo, "LAP-1", &[("borrower", "sam")])
@@ -382,14 +302,7 @@ async fn a_manager_lends_to_anyone_but_a_borrower_only_to_themselves() {
         .check_out(&sbm, "LAP-1", &[("borrower", "jo"), ("purpose", "Trip")])
         .await;
     assert_eq!(r.status(), 303);
-    let loans = sbm
-        .get(app.url("/loans"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let loans = app.page(&sbm, "/loans").await;
     assert!(loans.contains("LAP-1") && loans.contains("Jo Test") && loans.contains("Trip"));
     // a second check-out of the same device is refused as not available
     let r = app.check_out(&sbm, "LAP-1", &[("borrower", "jo")]).await;
@@ -406,29 +319,23 @@ async fn a_hundred_simultaneous_api_check_outs_make_exactly_one_loan() {
     let app = spawn_app().await;
     let sbm = app.api_token("sbm", "manager").await;
     let api = reqwest::Client::new();
-    let r = api
-        .post(app.url("/api/v1/devices"))
-        .bearer_auth(&sbm)
-        .json(&json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/devices",
+            &json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
-    let r = api
-        .post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&sbm, "/api/v1/policies", &json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."})).await;
     assert_eq!(r.status(), 201);
-    let r = api
-        .post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&sbm)
-        .json(&json!({"full_name": "Sam B", "position": "SBM"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/policies/current/signatures",
+            &json!({"full_name": "Sam B", "position": "SBM"}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     let tries = (0..100).map(|_| {
         let api = api.clone();
@@ -458,12 +365,9 @@ async fn a_hundred_simultaneous_api_check_outs_make_exactly_one_loan() {
         }
     }
     assert_eq!((created, conflicts), (1, 99));
-    let events: Value = api
-        .get(app.url("/api/v1/events?after=0"))
-        .bearer_auth(&sbm)
-        .send()
+    let events: Value = app
+        .api_get(&sbm, "/api/v1/events?after=0")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -483,12 +387,7 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
     let sbm = app.api_token("sbm", "manager").await;
     let jo = app.api_token("jo", "borrower").await;
     let api = reqwest::Client::new();
-    api.post(app.url("/api/v1/devices"))
-        .bearer_auth(&sbm)
-        .json(&json!({"tag": "CB-1", "kind": "chromebook", "location": "Computer room", "encryption": {"state": "not_encrypted"}}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(&sbm, "/api/v1/devices", &json!({"tag": "CB-1", "kind": "chromebook", "location": "Computer room", "encryption": {"state": "not_encrypted"}})).await;
     let checkout = |token: &str, body: Value| {
         api.post(app.url("/api/v1/devices/CB-1/checkout"))
             .bearer_auth(token.to_owned())
@@ -501,43 +400,35 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
         r.json::<Value>().await.unwrap()["type"],
         "urn:kitroom:problem:no-policy"
     );
-    api.post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(&sbm, "/api/v1/policies", &json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."})).await;
     let r = checkout(&jo, json!({})).await.unwrap();
     assert_eq!(
         r.json::<Value>().await.unwrap()["type"],
         "urn:kitroom:problem:policy-not-signed"
     );
-    let current: Value = api
-        .get(app.url("/api/v1/policies/current"))
-        .bearer_auth(&jo)
-        .send()
+    let current: Value = app
+        .api_get(&jo, "/api/v1/policies/current")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(current["version_label"], "v1");
     assert_eq!(current["signed_by_you"], Value::Null);
-    let r = api
-        .post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&jo)
-        .json(&json!({"full_name": "Jo B", "position": "Teacher"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &jo,
+            "/api/v1/policies/current/signatures",
+            &json!({"full_name": "Jo B", "position": "Teacher"}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
-    let r = api
-        .post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&jo)
-        .json(&json!({"full_name": "Jo B", "position": "Teacher"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &jo,
+            "/api/v1/policies/current/signatures",
+            &json!({"full_name": "Jo B", "position": "Teacher"}),
+        )
+        .await;
     assert_eq!(r.status(), 409, "a signature is made once");
     let r = checkout(&jo, json!({"off_site": true})).await.unwrap();
     assert_eq!(
@@ -559,22 +450,16 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
     assert_eq!(loan["borrower"], "jo");
     assert_eq!(loan["device"], "CB-1");
 
-    let mine: Value = api
-        .get(app.url("/api/v1/loans?open=true"))
-        .bearer_auth(&jo)
-        .send()
+    let mine: Value = app
+        .api_get(&jo, "/api/v1/loans?open=true")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(mine["total"], 1);
     assert_eq!(
-        api.get(app.url("/api/v1/loans?borrower=sbm"))
-            .bearer_auth(&jo)
-            .send()
+        app.api_get(&jo, "/api/v1/loans?borrower=sbm")
             .await
-            .unwrap()
             .status(),
         403
     );
@@ -604,12 +489,9 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
         "urn:kitroom:problem:device-not-on-loan"
     );
 
-    let events: Value = api
-        .get(app.url("/api/v1/events?after=0"))
-        .bearer_auth(&sbm)
-        .send()
+    let events: Value = app
+        .api_get(&sbm, "/api/v1/events?after=0")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -629,25 +511,14 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
         .collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order");
     let after = seqs[seqs.len() - 2];
-    let tail: Value = api
-        .get(app.url(&format!("/api/v1/events?after={after}")))
-        .bearer_auth(&sbm)
-        .send()
+    let tail: Value = app
+        .api_get(&sbm, &format!("/api/v1/events?after={after}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(tail["items"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        api.get(app.url("/api/v1/events"))
-            .bearer_auth(&jo)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(app.api_get(&jo, "/api/v1/events").await.status(), 403);
 }
 
 /// A late device would not stand out to the manager.
@@ -655,72 +526,42 @@ async fn the_api_lends_returns_and_names_each_refusing_rule() {
 async fn an_overdue_loan_is_highlighted() {
     let app = spawn_app().await;
     let sbm = app.api_token("sbm", "manager").await;
-    let api = reqwest::Client::new();
-    api.post(app.url("/api/v1/devices"))
-        .bearer_auth(&sbm)
-        .json(&json!({"tag": "TAB-1", "kind": "tablet", "location": "Library"}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&sbm)
-        .json(&json!({"full_name": "Sam", "position": "SBM"}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(
+        &sbm,
+        "/api/v1/devices",
+        &json!({"tag": "TAB-1", "kind": "tablet", "location": "Library"}),
+    )
+    .await;
+    app.api_post(&sbm, "/api/v1/policies", &json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be careful."})).await;
+    app.api_post(
+        &sbm,
+        "/api/v1/policies/current/signatures",
+        &json!({"full_name": "Sam", "position": "SBM"}),
+    )
+    .await;
     let due = (chrono::Utc::now() + chrono::Duration::milliseconds(2000)).to_rfc3339();
-    let r = api
-        .post(app.url("/api/v1/devices/TAB-1/checkout"))
-        .bearer_auth(&sbm)
-        .json(&json!({"due_at": due}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &sbm,
+            "/api/v1/devices/TAB-1/checkout",
+            &json!({"due_at": due}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let overdue: Value = api
-        .get(app.url("/api/v1/loans?overdue=true"))
-        .bearer_auth(&sbm)
-        .send()
+    let overdue: Value = app
+        .api_get(&sbm, "/api/v1/loans?overdue=true")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(overdue["total"], 1);
     let c = app.client();
     app.login(&c, "sbm", kitroom_tests::PASSWORD).await;
-    let page = c
-        .get(app.url("/loans?view=overdue"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/loans?view=overdue").await;
     assert!(page.contains("Overdue") && page.contains("TAB-1"));
-    let device = c
-        .get(app.url("/devices/TAB-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let device = app.page(&c, "/devices/TAB-1").await;
     assert!(device.contains("class=\"badge overdue\""));
-    let home = c
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page(&c, "/").await;
     assert!(home.contains("overdue loan"));
 }

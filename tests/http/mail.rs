@@ -88,37 +88,25 @@ async fn every_kind_of_email(app: &TestApp, sink: &SmtpSink) -> Vec<Mail> {
     add_person(app, "zoe", "Zoë Ashworth", "borrower", "zoe@school.example").await;
     let sbm = app.token_for("sbm").await;
     let zoe = app.token_for("zoe").await;
-    let api = reqwest::Client::new();
     for tag in ["LAP-9", "LAP-10"] {
-        let r = api
-            .post(app.url("/api/v1/devices"))
-            .bearer_auth(&sbm)
-            .json(&json!({"tag": tag, "kind": "laptop", "make": "Dell", "model": "Latitude", "location": "Library"}))
-            .send()
-            .await
-            .unwrap();
+        let r = app.api_post(&sbm, "/api/v1/devices", &json!({"tag": tag, "kind": "laptop", "make": "Dell", "model": "Latitude", "location": "Library"})).await;
         assert_eq!(r.status(), 201);
     }
-    api.post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&zoe)
-        .json(&json!({"full_name": "Zoë Ashworth", "position": "Teacher"}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(&sbm, "/api/v1/policies", &json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."})).await;
+    app.api_post(
+        &zoe,
+        "/api/v1/policies/current/signatures",
+        &json!({"full_name": "Zoë Ashworth", "position": "Teacher"}),
+    )
+    .await;
     let due = Utc::now() + chrono::Duration::minutes(30);
-    let r = api
-        .post(app.url("/api/v1/devices/LAP-9/checkout"))
-        .bearer_auth(&zoe)
-        .json(&json!({"due_at": due}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &zoe,
+            "/api/v1/devices/LAP-9/checkout",
+            &json!({"due_at": due}),
+        )
+        .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     app.store()
         .queue_loan_reminders(60, Utc::now(), None)
@@ -129,13 +117,7 @@ async fn every_kind_of_email(app: &TestApp, sink: &SmtpSink) -> Vec<Mail> {
         .await
         .unwrap();
     for tag in ["LAP-9", "LAP-10"] {
-        let r = api
-            .post(app.url(&format!("/api/v1/devices/{tag}/incidents")))
-            .bearer_auth(&zoe)
-            .json(&json!({"kind": "damage", "description": "Zoë's screen — cracked at the hinge, £45 to fix"}))
-            .send()
-            .await
-            .unwrap();
+        let r = app.api_post(&zoe, &format!("/api/v1/devices/{tag}/incidents"), &json!({"kind": "damage", "description": "Zoë's screen — cracked at the hinge, £45 to fix"})).await;
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     }
     wait_for_subjects(
@@ -284,14 +266,7 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
     // the admin's desk says so, with the reason
     let it = app.client();
     app.login(&it, "it", PASSWORD).await;
-    let desk = it
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let desk = app.page(&it, "/").await;
     assert!(desk.contains("Email not delivered"), "{desk}");
     assert!(desk.contains("it@school.example"), "{desk}");
     assert!(
@@ -304,14 +279,7 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
     // a manager's desk does not (they do not look after email)
     let sbm = app.client();
     app.login(&sbm, "sbm", PASSWORD).await;
-    let theirs = sbm
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let theirs = app.page(&sbm, "/").await;
     assert!(!theirs.contains("Email not delivered"));
 
     // the admin dismisses them, and they are gone from the desk
@@ -325,24 +293,10 @@ async fn an_email_that_cannot_be_delivered_is_given_up_and_shown_to_admins() {
         let r = app.submit(&it, "/", action, &[]).await;
         assert_eq!(r.status(), 303);
     }
-    let desk = it
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let desk = app.page(&it, "/").await;
     assert!(!desk.contains("Email not delivered"), "{desk}");
     // the activity log says who dismissed which email
-    let log = it
-        .get(app.url("/log"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let log = app.page(&it, "/log").await;
     assert_eq!(
         log.matches("Undelivered email dismissed").count(),
         2,
@@ -390,33 +344,27 @@ async fn a_reminder_whose_moment_passed_is_dropped_but_an_incident_email_is_sent
     .await;
     let sbm = app.token_for("sbm").await;
     let zoe = app.token_for("zoe").await;
-    let api = reqwest::Client::new();
-    api.post(app.url("/api/v1/devices"))
-        .bearer_auth(&sbm)
-        .json(&json!({"tag": "LAP-1", "kind": "laptop", "location": "Library"}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&zoe)
-        .json(&json!({"full_name": "Zoë Ashworth", "position": "Teacher"}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(
+        &sbm,
+        "/api/v1/devices",
+        &json!({"tag": "LAP-1", "kind": "laptop", "location": "Library"}),
+    )
+    .await;
+    app.api_post(&sbm, "/api/v1/policies", &json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."})).await;
+    app.api_post(
+        &zoe,
+        "/api/v1/policies/current/signatures",
+        &json!({"full_name": "Zoë Ashworth", "position": "Teacher"}),
+    )
+    .await;
     let due = Utc::now() + chrono::Duration::seconds(3);
-    let r = api
-        .post(app.url("/api/v1/devices/LAP-1/checkout"))
-        .bearer_auth(&zoe)
-        .json(&json!({"due_at": due}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &zoe,
+            "/api/v1/devices/LAP-1/checkout",
+            &json!({"due_at": due}),
+        )
+        .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     assert_eq!(
         app.store()
@@ -426,13 +374,13 @@ async fn a_reminder_whose_moment_passed_is_dropped_but_an_incident_email_is_sent
         1,
         "a due-soon reminder waits in the outbox"
     );
-    let r = api
-        .post(app.url("/api/v1/devices/LAP-1/incidents"))
-        .bearer_auth(&zoe)
-        .json(&json!({"kind": "loss", "description": "Left it on the coach"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .api_post(
+            &zoe,
+            "/api/v1/devices/LAP-1/incidents",
+            &json!({"kind": "loss", "description": "Left it on the coach"}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
 
     // the mail server comes back after the loan fell due

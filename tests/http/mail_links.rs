@@ -98,27 +98,13 @@ async fn the_label_sheet_warns_when_no_public_address_is_set() {
     let app = spawn_app_with(kitroom_web::Config::default()).await;
     let sbm = app.signed_in("sbm", "manager").await;
     app.register_device(&sbm, LOST_LAPTOP).await;
-    let sheet = sbm
-        .get(app.url("/labels"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let sheet = app.page(&sbm, "/labels").await;
     assert!(
         sheet.contains("use the address this page was opened at"),
         "{sheet}"
     );
     assert!(sheet.contains("public address"), "{sheet}");
-    let sets = sbm
-        .get(app.url("/sets/labels"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let sets = app.page(&sbm, "/sets/labels").await;
     assert!(sets.contains("use the address this page was opened at"));
 
     let configured = spawn_app_with(kitroom_web::Config {

@@ -12,30 +12,16 @@ const N: usize = 30;
 /// A manager with a token who has signed the policy, and one registered device.
 async fn lending(app: &TestApp) -> String {
     let sbm = app.api_token("sbm", "manager").await;
-    let api = Client::new();
-    for (path, body) in [
-        (
+    app.api_create(
+        &sbm,
+        &[(
             "/api/v1/devices",
             json!({"tag": "IPAD-1", "kind": "ipad", "location": "Trolley"}),
-        ),
-        (
-            "/api/v1/policies",
-            json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}),
-        ),
-        (
-            "/api/v1/policies/current/signatures",
-            json!({"full_name": "Sam B", "position": "SBM"}),
-        ),
-    ] {
-        let r = api
-            .post(app.url(path))
-            .bearer_auth(&sbm)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{path}");
-    }
+        )],
+    )
+    .await;
+    app.api_publish_policy(&sbm).await;
+    app.api_sign_policy(&sbm, "Sam B").await;
     sbm
 }
 

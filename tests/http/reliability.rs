@@ -9,37 +9,23 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_loan() {
     let app = spawn_app().await;
     let sbm = app.api_token("sbm", "manager").await;
     let api = reqwest::Client::new();
-    api.post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&sbm)
-        .json(&json!({"full_name": "S", "position": "SBM"}))
-        .send()
-        .await
-        .unwrap();
+    app.api_publish_policy(&sbm).await;
+    app.api_sign_policy(&sbm, "S").await;
     for i in 0..60 {
-        let r = api
-            .post(app.url("/api/v1/devices"))
-            .bearer_auth(&sbm)
-            .json(&json!({"tag": format!("T-{i}"), "kind": "tablet", "location": "Hall"}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .api_post(
+                &sbm,
+                "/api/v1/devices",
+                &json!({"tag": format!("T-{i}"), "kind": "tablet", "location": "Hall"}),
+            )
+            .await;
         assert_eq!(r.status(), 201);
     }
     // acknowledged before the backup begins
     for i in 0..20 {
-        let r = api
-            .post(app.url(&format!("/api/v1/devices/T-{i}/checkout")))
-            .bearer_auth(&sbm)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .api_post(&sbm, &format!("/api/v1/devices/T-{i}/checkout"), &json!({}))
+            .await;
         assert_eq!(r.status(), 201);
     }
     // more check-outs run while the backup is taken
@@ -147,28 +133,16 @@ async fn html_and_script_in_fields_are_shown_as_text() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
     let evil = "<script>alert(1)</script><img src=x onerror=alert(2)>";
-    let r = app
-        .register_device(
-            &c,
-            &[
-                ("tag", "X-1"),
-                ("kind", "laptop"),
-                ("location", evil),
-                ("make", evil),
-                ("notes", evil),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    app.add_device(
+        &c,
+        "X-1",
+        "laptop",
+        evil,
+        &[("make", evil), ("notes", evil)],
+    )
+    .await;
     for page in ["/devices/X-1", "/devices", "/locations", "/log"] {
-        let body = c
-            .get(app.url(page))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = app.page(&c, page).await;
         assert!(!body.contains("<script>alert(1)"), "{page} escapes script");
         assert!(!body.contains("<img src=x"), "{page} escapes markup");
         assert!(
@@ -190,14 +164,7 @@ async fn html_and_script_in_fields_are_shown_as_text() {
         .await;
     assert_eq!(r.status(), 422);
     // % and _ in search match themselves only
-    let body = c
-        .get(app.url("/devices?q=%25_"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.page(&c, "/devices?q=%25_").await;
     assert!(body.contains("No device matches these filters"));
 }
 
@@ -253,14 +220,7 @@ async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() 
     })
     .await;
     let admin = app.signed_in("it", "admin").await;
-    let page = admin
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/settings").await;
     assert!(page.contains("Daily backups to keep"));
     let r = save_settings(&app, &admin, &[("backups_kept", "many")]).await;
     assert_eq!(r.status(), 422);
@@ -268,31 +228,18 @@ async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() 
     assert_eq!(r.status(), 303);
     // a loan acknowledged before a backup is in it
     let sbm = app.api_token("sbm", "manager").await;
-    let api = reqwest::Client::new();
-    for (path, body) in [
-        (
+    app.api_create(
+        &sbm,
+        &[(
             "/api/v1/devices",
             json!({"tag": "T-1", "kind": "tablet", "location": "Hall"}),
-        ),
-        (
-            "/api/v1/policies",
-            json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."}),
-        ),
-        (
-            "/api/v1/policies/current/signatures",
-            json!({"full_name": "S", "position": "SBM"}),
-        ),
-        ("/api/v1/devices/T-1/checkout", json!({})),
-    ] {
-        let r = api
-            .post(app.url(path))
-            .bearer_auth(&sbm)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{path}");
-    }
+        )],
+    )
+    .await;
+    app.api_publish_policy(&sbm).await;
+    app.api_sign_policy(&sbm, "S").await;
+    app.api_create(&sbm, &[("/api/v1/devices/T-1/checkout", json!({}))])
+        .await;
     let acknowledged = chrono::Utc::now();
     wait_for("three backups", || backup_names(&app).len() == 3).await;
     let first = backup_names(&app);
@@ -325,14 +272,7 @@ async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() 
     let d = store.device_by_tag("T-1").await.unwrap().unwrap();
     assert!(store.open_loan(d.id).await.unwrap().is_some());
     store.close().await;
-    let page = admin
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/settings").await;
     assert!(page.contains("written and checked"), "{page}");
     assert!(page.contains(newest.as_str()));
     // a backup that cannot be written is shown to the admin

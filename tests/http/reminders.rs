@@ -27,38 +27,32 @@ async fn a_borrower_is_reminded_once_before_a_loan_is_due_and_once_when_it_is_ov
     app.add_user_with_email("jo", "borrower", "jo@school.example")
         .await;
     let jo = app.token_for("jo").await;
-    let api = reqwest::Client::new();
     for tag in ["LAP-1", "LAP-2"] {
-        let r = api
-            .post(app.url("/api/v1/devices"))
-            .bearer_auth(&sbm)
-            .json(&json!({"tag": tag, "kind": "laptop", "location": "Library"}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .api_post(
+                &sbm,
+                "/api/v1/devices",
+                &json!({"tag": tag, "kind": "laptop", "location": "Library"}),
+            )
+            .await;
         assert_eq!(r.status(), 201);
     }
-    api.post(app.url("/api/v1/policies"))
-        .bearer_auth(&sbm)
-        .json(&json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."}))
-        .send()
-        .await
-        .unwrap();
-    api.post(app.url("/api/v1/policies/current/signatures"))
-        .bearer_auth(&jo)
-        .json(&json!({"full_name": "Jo Test", "position": "Teacher"}))
-        .send()
-        .await
-        .unwrap();
+    app.api_post(&sbm, "/api/v1/policies", &json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."})).await;
+    app.api_post(
+        &jo,
+        "/api/v1/policies/current/signatures",
+        &json!({"full_name": "Jo Test", "position": "Teacher"}),
+    )
+    .await;
     let due = Utc::now() + chrono::Duration::minutes(30);
     for tag in ["LAP-1", "LAP-2"] {
-        let r = api
-            .post(app.url(&format!("/api/v1/devices/{tag}/checkout")))
-            .bearer_auth(&jo)
-            .json(&json!({"due_at": due}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .api_post(
+                &jo,
+                &format!("/api/v1/devices/{tag}/checkout"),
+                &json!({"due_at": due}),
+            )
+            .await;
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     }
 
@@ -118,14 +112,7 @@ async fn a_borrower_is_reminded_once_before_a_loan_is_due_and_once_when_it_is_ov
     assert_eq!(notes["total"], 2);
     let c = app.client();
     app.login(&c, "jo", kitroom_tests::PASSWORD).await;
-    let page = c
-        .get(app.url("/notifications"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, "/notifications").await;
     assert!(page.contains("LAP-1, LAP-2: due back"));
     assert!(page.contains("LAP-1, LAP-2: overdue"));
 }

@@ -51,7 +51,7 @@ fn records(text: &str) -> Vec<HashMap<String, String>> {
 }
 
 async fn get(c: &Client, app: &TestApp, path: &str) -> reqwest::Response {
-    c.get(app.url(path)).send().await.expect("get")
+    app.get(c, path).await
 }
 
 async fn text(c: &Client, app: &TestApp, path: &str) -> String {
@@ -807,20 +807,8 @@ async fn every_csv_download_from_a_page_opens_in_excel_and_is_named_by_date() {
     let s = school().await;
     let (app, sbm) = (&s.app, &s.sbm);
     let notes = "Charger £45 — Zoë's";
-    assert_eq!(
-        app.register_device(
-            sbm,
-            &[
-                ("tag", "LAP-9"),
-                ("kind", "laptop"),
-                ("location", "Office"),
-                ("notes", notes)
-            ],
-        )
-        .await
-        .status(),
-        303
-    );
+    app.add_device(sbm, "LAP-9", "laptop", "Office", &[("notes", notes)])
+        .await;
     let office = app
         .store()
         .list_locations()

@@ -21,7 +21,7 @@ async fn browser(app: &TestApp, username: &str, user_agent: &str) -> Client {
 }
 
 async fn account(app: &TestApp, c: &Client) -> reqwest::Response {
-    c.get(app.url("/account")).send().await.unwrap()
+    app.get(c, "/account").await
 }
 
 async fn signed_in(app: &TestApp, c: &Client) -> bool {
@@ -201,18 +201,11 @@ async fn a_manager_must_set_up_two_step_sign_in_before_anything_else() {
     let c = app.client();
     assert_eq!(app.login_password(&c, "sbm", PASSWORD).await.status(), 303);
     for page in ["/", "/devices", "/people", "/account", "/log"] {
-        let r = c.get(app.url(page)).send().await.unwrap();
+        let r = app.get(&c, page).await;
         assert_eq!(r.status(), 303, "{page} waits for the setup");
         assert_eq!(kitroom_tests::location(&r), "/account/two-factor");
     }
-    let setup = c
-        .get(app.url("/account/two-factor"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let setup = app.page(&c, "/account/two-factor").await;
     assert!(setup.contains("Your school asks everyone who can see other people"));
     // A wrong first code does not turn it on.
     let token = kitroom_tests::csrf_in(&setup).unwrap();
@@ -226,18 +219,8 @@ async fn a_manager_must_set_up_two_step_sign_in_before_anything_else() {
     assert!(r.text().await.unwrap().contains("That code is not right"));
     let codes = app.set_up_two_factor(&c, "sbm").await;
     assert_eq!(codes.len(), 10);
-    assert_eq!(
-        c.get(app.url("/devices")).send().await.unwrap().status(),
-        200
-    );
-    let account = c
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(app.get(&c, "/devices").await.status(), 200);
+    let account = app.page(&c, "/account").await;
     assert!(account.contains("You have 10 unused recovery codes."));
     assert!(
         !account.contains("Turn off two-step sign-in"),
@@ -250,14 +233,7 @@ async fn a_manager_must_set_up_two_step_sign_in_before_anything_else() {
 
     // A borrower is not asked to, but is offered it.
     let pupil = app.signed_in("pupil2", "borrower").await;
-    let account = pupil
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let account = app.page(&pupil, "/account").await;
     assert!(account.contains("Set up two-step sign-in"));
 
     // With the setting off, a new head is not sent to set it up.
@@ -268,10 +244,7 @@ async fn a_manager_must_set_up_two_step_sign_in_before_anything_else() {
         app.login_password(&head, "head", PASSWORD).await.status(),
         303
     );
-    assert_eq!(
-        head.get(app.url("/devices")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(app.get(&head, "/devices").await.status(), 200);
 }
 
 /// A stolen password alone would be enough to sign in, or a code seen over someone's
@@ -285,7 +258,7 @@ async fn with_two_step_sign_in_the_password_alone_is_not_enough() {
     assert_eq!(r.status(), 303);
     assert_eq!(kitroom_tests::location(&r), "/login/code");
     // Not signed in yet.
-    let r = c.get(app.url("/devices")).send().await.unwrap();
+    let r = app.get(&c, "/devices").await;
     assert_eq!(r.status(), 303);
     assert!(kitroom_tests::location(&r).starts_with("/login"));
 
@@ -299,10 +272,7 @@ async fn with_two_step_sign_in_the_password_alone_is_not_enough() {
     let code = app.totp_code("sbm");
     let r = app.enter_code(&c, &code).await;
     assert_eq!(r.status(), 303);
-    assert_eq!(
-        c.get(app.url("/devices")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(app.get(&c, "/devices").await.status(), 200);
     assert_eq!(
         events_named(&all_events(&app).await, "person.signed_in"),
         signed_in_before + 1
@@ -315,15 +285,7 @@ async fn with_two_step_sign_in_the_password_alone_is_not_enough() {
         303
     );
     assert_eq!(app.enter_code(&thief, &code).await.status(), 401);
-    assert_eq!(
-        thief
-            .get(app.url("/devices"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(app.get(&thief, "/devices").await.status(), 303);
 }
 
 /// A guesser could try all million codes once they had the password.
@@ -362,14 +324,7 @@ async fn a_recovery_code_signs_in_once() {
     // Typed loosely: upper case, spaces instead of dashes.
     let typed = codes[3].to_uppercase().replace('-', " ");
     assert_eq!(app.enter_code(&c, &typed).await.status(), 303);
-    let account = c
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let account = app.page(&c, "/account").await;
     assert!(account.contains("You have 9 unused recovery codes."));
     let again = app.client();
     app.login_password(&again, "sbm", PASSWORD).await;
@@ -430,7 +385,7 @@ async fn an_admin_resets_two_step_sign_in_on_the_page_or_at_the_command_line() {
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
-        sbm.get(app.url("/devices")).send().await.unwrap().status(),
+        app.get(&sbm, "/devices").await.status(),
         303,
         "their sessions ended"
     );
@@ -442,7 +397,7 @@ async fn an_admin_resets_two_step_sign_in_on_the_page_or_at_the_command_line() {
     let c = app.client();
     let r = app.login_password(&c, "sbm", PASSWORD).await;
     assert_eq!(kitroom_tests::location(&r), "/");
-    let r = c.get(app.url("/devices")).send().await.unwrap();
+    let r = app.get(&c, "/devices").await;
     assert_eq!(kitroom_tests::location(&r), "/account/two-factor");
 
     // The command line, for when the admin themselves is locked out.
@@ -464,24 +419,10 @@ async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_s
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
     app.publish_policy(&sbm, "2026/27").await;
-    app.register_device(
-        &sbm,
-        &[
-            ("tag", "LAP-1"),
-            ("kind", "laptop"),
-            ("location", "Computer room"),
-        ],
-    )
-    .await;
-    app.register_device(
-        &sbm,
-        &[
-            ("tag", "LAP-2"),
-            ("kind", "laptop"),
-            ("location", "Computer room"),
-        ],
-    )
-    .await;
+    app.add_device(&sbm, "LAP-1", "laptop", "Computer room", &[])
+        .await;
+    app.add_device(&sbm, "LAP-2", "laptop", "Computer room", &[])
+        .await;
     app.add_user_with_email("jbloggs", "borrower", "jo.bloggs@school.example")
         .await;
     app.add_user("stillout", "borrower").await;
@@ -520,14 +461,7 @@ async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_s
             .await
             .unwrap();
     }
-    let history_before = sbm
-        .get(app.url("/devices/LAP-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let history_before = app.page(&sbm, "/devices/LAP-1").await;
     assert!(history_before.contains("jbloggs"));
     let events_before = all_events(&app).await.len();
 
@@ -555,14 +489,7 @@ async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_s
     );
 
     // The device's history keeps its shape, without the name.
-    let history = sbm
-        .get(app.url("/devices/LAP-1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let history = app.page(&sbm, "/devices/LAP-1").await;
     assert!(!history.contains("jbloggs") && !history.contains("Jbloggs Test"));
     assert!(history.contains(&jo_now.username));
     let events = all_events(&app).await;
@@ -589,14 +516,7 @@ async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_s
         .as_array()
         .unwrap()
         .is_empty());
-    let log = sbm
-        .get(app.url("/log"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let log = app.page(&sbm, "/log").await;
     assert!(!log.contains("Jbloggs Test"));
 
     // The account cannot come back.
@@ -653,14 +573,7 @@ async fn a_redaction_no_anonymisation_recorded_is_caught_by_the_check() {
 async fn the_admin_sets_the_retention_period_and_the_two_step_rule() {
     let app = spawn_app().await;
     let admin = app.signed_in("it", "admin").await;
-    let page = admin
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/settings").await;
     assert!(page.contains("name=\"require_two_factor\" type=\"checkbox\" checked"));
     assert!(page.contains("name=\"keep_leavers_months\" type=\"number\" value=\"24\""));
     let mut fields: Vec<(String, String)> = vec![
@@ -717,7 +630,7 @@ async fn the_harness_signs_a_manager_in_many_times_in_a_row() {
             "sign-in {i}"
         );
         assert_eq!(
-            c.get(app.url("/devices")).send().await.unwrap().status(),
+            app.get(&c, "/devices").await.status(),
             200,
             "sign-in {i} is complete"
         );
@@ -745,15 +658,12 @@ async fn a_page_view_does_not_rewrite_the_session() {
             .await
             .unwrap()
     };
-    assert_eq!(
-        sbm.get(app.url("/devices")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(app.get(&sbm, "/devices").await.status(), 200);
     let before = stored(&mut conn).await;
     assert_eq!(before.len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     for path in ["/devices", "/", "/devices?kind=laptop"] {
-        assert_eq!(sbm.get(app.url(path)).send().await.unwrap().status(), 200);
+        assert_eq!(app.get(&sbm, path).await.status(), 200);
     }
     assert_eq!(
         stored(&mut conn).await,
@@ -762,14 +672,7 @@ async fn a_page_view_does_not_rewrite_the_session() {
     );
 
     // still signed in, and signing out ends it in the database too
-    let form = sbm
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = app.page(&sbm, "/").await;
     let csrf = kitroom_tests::value_of(&form, "csrf").expect("csrf field");
     let out = sbm
         .post(app.url("/logout"))
@@ -782,7 +685,7 @@ async fn a_page_view_does_not_rewrite_the_session() {
         stored(&mut conn).await.is_empty(),
         "signing out left the session"
     );
-    let after = sbm.get(app.url("/devices")).send().await.unwrap();
+    let after = app.get(&sbm, "/devices").await;
     let to = after
         .headers()
         .get("location")
@@ -878,14 +781,7 @@ async fn a_password_reset_by_a_manager_revokes_the_persons_api_tokens() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let page = sbm
-        .get(app.url("/people/teacher"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&sbm, "/people/teacher").await;
     assert!(
         page.contains("their API tokens no longer work"),
         "the notice says tokens ended: {page}"
@@ -1146,14 +1042,7 @@ async fn a_keyboard_row_is_refused_as_a_new_password_and_the_page_says_why() {
 async fn the_admin_sets_how_long_a_new_token_works() {
     let app = spawn_app().await;
     let admin = app.signed_in("it", "admin").await;
-    let page = admin
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&admin, "/settings").await;
     assert!(page.contains("name=\"token_lifetime_days\" type=\"number\" value=\"90\""));
     let save = |days: &'static str| {
         let admin = admin.clone();

@@ -152,7 +152,7 @@ const HOME: &str = "203.0.113.7";
 const SCHOOL: &str = "198.51.100.1";
 
 async fn reaches_devices(app: &TestApp, c: &Client) -> bool {
-    c.get(app.url("/devices")).send().await.unwrap().status() == 200
+    app.get(c, "/devices").await.status() == 200
 }
 
 /// A pupil who knows the head's username could lock the head out at will by typing
@@ -331,11 +331,7 @@ async fn the_setup_form_refuses_huge_input_without_showing_it_back() {
     let app = kitroom_tests::spawn_app().await;
     let token = app.setup_token.clone().unwrap();
     let c = app.client();
-    let page = c
-        .get(app.url(&format!("/setup?token={token}")))
-        .send()
-        .await
-        .unwrap();
+    let page = app.get(&c, &format!("/setup?token={token}")).await;
     let csrf = kitroom_tests::csrf_in(&page.text().await.unwrap()).unwrap();
     // Five fields of 150 kB: within the 1 MiB a form may be.
     let huge = "a".repeat(150_000);

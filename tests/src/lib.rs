@@ -41,6 +41,8 @@ pub struct TestApp {
     /// Held through the second step of signing in, so that clients signing in at
     /// once never pick the same code or type one that was just replaced.
     second_step: tokio::sync::Mutex<()>,
+    /// The client the `api_*` helpers share, as one program calling the API would.
+    api: Client,
 }
 
 fn init_logs() {
@@ -96,6 +98,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, config: kitroom_web::Config) -
         running: Some(running),
         authenticators: Default::default(),
         second_step: Default::default(),
+        api: Client::new(),
     }
 }
 
@@ -145,62 +148,26 @@ impl TestApp {
 
     /// Creates an account with [`PASSWORD`] through `kitroom user add`'s own code.
     pub async fn add_user(&self, username: &str, role: &str) {
-        let input = PersonInput {
-            username: username.into(),
-            full_name: format!("{} Test", capitalise(username)),
-            role: role.into(),
-            ..Default::default()
-        };
-        let mut password = Cursor::new(format!("{PASSWORD}\n"));
-        let code = kitroom::cli::user_add(self.dir.path(), input, Some(&mut password))
-            .await
-            .expect("user add runs");
-        assert_eq!(
-            code,
-            std::process::ExitCode::SUCCESS,
-            "user add {username} should succeed"
-        );
+        user_add(self.dir.path(), person(username, role)).await;
     }
 
     /// Creates an account with [`PASSWORD`] and this position (as `kitroom user add
     /// --position` would), for pages that fill it in from the account.
     pub async fn add_user_with_position(&self, username: &str, role: &str, position: &str) {
         let input = PersonInput {
-            username: username.into(),
-            full_name: format!("{} Test", capitalise(username)),
             position: position.into(),
-            role: role.into(),
-            ..Default::default()
+            ..person(username, role)
         };
-        let mut password = Cursor::new(format!("{PASSWORD}\n"));
-        let code = kitroom::cli::user_add(self.dir.path(), input, Some(&mut password))
-            .await
-            .expect("user add runs");
-        assert_eq!(
-            code,
-            std::process::ExitCode::SUCCESS,
-            "user add {username} should succeed"
-        );
+        user_add(self.dir.path(), input).await;
     }
 
     /// Creates an account with [`PASSWORD`] and an email address.
     pub async fn add_user_with_email(&self, username: &str, role: &str, email: &str) {
         let input = PersonInput {
-            username: username.into(),
-            full_name: format!("{} Test", capitalise(username)),
             email: email.into(),
-            role: role.into(),
-            ..Default::default()
+            ..person(username, role)
         };
-        let mut password = Cursor::new(format!("{PASSWORD}\n"));
-        let code = kitroom::cli::user_add(self.dir.path(), input, Some(&mut password))
-            .await
-            .expect("user add runs");
-        assert_eq!(
-            code,
-            std::process::ExitCode::SUCCESS,
-            "user add {username} should succeed"
-        );
+        user_add(self.dir.path(), input).await;
     }
 
     /// A browser-like client: keeps cookies, does not follow redirects.
@@ -210,6 +177,16 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client")
+    }
+
+    /// `GET path` as `c`, whatever the answer.
+    pub async fn get(&self, c: &Client, path: &str) -> Response {
+        c.get(self.url(path)).send().await.expect("get")
+    }
+
+    /// The body of `path` as `c` sees it (whatever the status).
+    pub async fn page(&self, c: &Client, path: &str) -> String {
+        self.get(c, path).await.text().await.expect("body")
     }
 
     /// A signed-in client for a new account with this role.
@@ -223,14 +200,7 @@ impl TestApp {
 
     /// The CSRF token in the first form on a page.
     pub async fn csrf(&self, c: &Client, path: &str) -> String {
-        let body = c
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("get")
-            .text()
-            .await
-            .expect("body");
+        let body = self.page(c, path).await;
         csrf_in(&body).unwrap_or_else(|| panic!("no csrf field on {path}"))
     }
 
@@ -314,14 +284,7 @@ impl TestApp {
     /// the key from the setup page, types the app's code, and keeps the recovery
     /// codes shown.
     pub async fn set_up_two_factor(&self, c: &Client, username: &str) -> Vec<String> {
-        let page = c
-            .get(self.url("/account/two-factor"))
-            .send()
-            .await
-            .expect("get")
-            .text()
-            .await
-            .expect("body");
+        let page = self.page(c, "/account/two-factor").await;
         let secret = between(&page, "id=\"totp-secret\">", "<")
             .unwrap_or_else(|| panic!("the setup page shows the key: {page}"));
         assert!(page.contains("<svg"), "the setup page shows the QR code");
@@ -417,6 +380,82 @@ impl TestApp {
         self.submit(c, "/devices/new", "/devices", fields).await
     }
 
+    /// Registers a device through the form with this tag, kind and home location
+    /// and any `more` fields, and checks it is on the register.
+    pub async fn add_device(
+        &self,
+        c: &Client,
+        tag: &str,
+        kind: &str,
+        location: &str,
+        more: &[(&str, &str)],
+    ) {
+        let mut fields = vec![("tag", tag), ("kind", kind), ("location", location)];
+        fields.extend_from_slice(more);
+        let r = self.register_device(c, &fields).await;
+        assert_eq!(r.status(), 303, "{tag} is registered");
+    }
+
+    /// `GET path` of the JSON API with this personal token.
+    pub async fn api_get(&self, token: &str, path: &str) -> Response {
+        self.api_send(self.api.get(self.url(path)), token, None)
+            .await
+    }
+
+    /// `POST path` of the JSON API with this personal token and body.
+    pub async fn api_post(&self, token: &str, path: &str, body: &serde_json::Value) -> Response {
+        self.api_send(self.api.post(self.url(path)), token, Some(body))
+            .await
+    }
+
+    /// `PATCH path` of the JSON API with this personal token and body.
+    pub async fn api_patch(&self, token: &str, path: &str, body: &serde_json::Value) -> Response {
+        self.api_send(self.api.patch(self.url(path)), token, Some(body))
+            .await
+    }
+
+    /// `DELETE path` of the JSON API with this personal token.
+    pub async fn api_delete(&self, token: &str, path: &str) -> Response {
+        self.api_send(self.api.delete(self.url(path)), token, None)
+            .await
+    }
+
+    async fn api_send(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Response {
+        let request = request.bearer_auth(token);
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        request.send().await.expect("the API answers")
+    }
+
+    /// Posts each `(path, body)` to the JSON API in turn with this personal token,
+    /// checking each is created (201): setup through the API.
+    pub async fn api_create(&self, token: &str, requests: &[(&str, serde_json::Value)]) {
+        for (path, body) in requests {
+            let r = self.api_post(token, path, body).await;
+            assert_eq!(r.status(), 201, "{path}");
+        }
+    }
+
+    /// Publishes policy "v1" through the JSON API with a manager's `token`, checked.
+    pub async fn api_publish_policy(&self, token: &str) {
+        self.api_create(token, &[("/api/v1/policies", policy_v1())])
+            .await;
+    }
+
+    /// Signs the policy in force through the JSON API as `token`'s owner, checked.
+    pub async fn api_sign_policy(&self, token: &str, full_name: &str) {
+        let body = serde_json::json!({"full_name": full_name, "position": "SBM"});
+        self.api_create(token, &[("/api/v1/policies/current/signatures", body)])
+            .await;
+    }
+
     /// A personal API token for a new account with this role, made by
     /// `kitroom token create`'s own code.
     pub async fn api_token(&self, username: &str, role: &str) -> String {
@@ -456,16 +495,23 @@ impl TestApp {
         assert_eq!(r.status(), 303, "policy {version} is published");
     }
 
+    /// Publishes policy "v1" through `manager`'s form, then signs in a new borrower
+    /// who signs it: someone who may borrow at once.
+    pub async fn borrower_under_new_policy(
+        &self,
+        manager: &Client,
+        username: &str,
+        full_name: &str,
+    ) -> Client {
+        self.publish_policy(manager, "v1").await;
+        let c = self.signed_in(username, "borrower").await;
+        self.sign_policy(&c, full_name).await;
+        c
+    }
+
     /// Signs the policy in force as the signed-in person, through the page.
     pub async fn sign_policy(&self, c: &Client, full_name: &str) {
-        let page = c
-            .get(self.url("/policy"))
-            .send()
-            .await
-            .expect("get")
-            .text()
-            .await
-            .expect("body");
+        let page = self.page(c, "/policy").await;
         let policy = value_of(&page, "policy").expect("the policy page has a sign form");
         let token = csrf_in(&page).expect("csrf");
         let r = c
@@ -504,6 +550,11 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// The JSON body of policy "v1" for `POST /api/v1/policies`.
+pub fn policy_v1() -> serde_json::Value {
+    serde_json::json!({"title": "ICT", "version_label": "v1", "issued_on": "2026-09-01", "body": "Care."})
 }
 
 /// The recovery codes on the page that shows them once.
@@ -670,20 +721,35 @@ pub fn kitroom_command(exe: &str, dir: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-/// Creates an account with [`PASSWORD`] in `dir` through `kitroom user add`'s own code
-/// and returns a personal API token for it.
-pub async fn account_with_token(dir: &Path, username: &str, role: &str) -> String {
-    let input = PersonInput {
+/// The account `kitroom user add` makes for `username`: its full name is the
+/// username capitalised, then "Test" ("jo" is "Jo Test").
+fn person(username: &str, role: &str) -> PersonInput {
+    PersonInput {
         username: username.into(),
         full_name: format!("{} Test", capitalise(username)),
         role: role.into(),
         ..Default::default()
-    };
+    }
+}
+
+/// Creates this account with [`PASSWORD`] in `dir` through `kitroom user add`'s own code.
+async fn user_add(dir: &Path, input: PersonInput) {
+    let username = input.username.clone();
     let mut password = Cursor::new(format!("{PASSWORD}\n"));
     let code = kitroom::cli::user_add(dir, input, Some(&mut password))
         .await
         .expect("user add runs");
-    assert_eq!(code, std::process::ExitCode::SUCCESS, "user add {username}");
+    assert_eq!(
+        code,
+        std::process::ExitCode::SUCCESS,
+        "user add {username} should succeed"
+    );
+}
+
+/// Creates an account with [`PASSWORD`] in `dir` through `kitroom user add`'s own code
+/// and returns a personal API token for it.
+pub async fn account_with_token(dir: &Path, username: &str, role: &str) -> String {
+    user_add(dir, person(username, role)).await;
     kitroom::cli::new_token(dir, username, "tests".into())
         .await
         .expect("token create runs")

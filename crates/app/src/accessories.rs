@@ -6,7 +6,8 @@ use kitroom_core::accessory;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::input::{Flag, Number};
@@ -30,10 +31,11 @@ fn typed_wrong(e: kitroom_store::StoreError) -> Error {
     crate::loans::typed_wrong(e)
 }
 
-/// A new type of accessory, as sent.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A new type of accessory, as sent. A field it does not know is refused.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NewAccessoryInput {
+    /// The accessory's name, such as "USB-C charger"; up to 80 characters.
     pub name: String,
 }
 
@@ -54,11 +56,16 @@ pub async fn create(
 }
 
 /// A count changed at a place, as sent: `change` is `+2`, `-1` or a number.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A field it does not know is refused.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdjustInput {
+    /// The place whose count changes; made the first time its name is used.
     pub location: String,
+    /// `+2`, `-1`, or a number: how many more (or fewer) there are there.
+    #[schema(value_type = String, example = "+2")]
     pub change: Number,
+    /// Why the count changed (up to 200 characters).
     pub reason: String,
 }
 
@@ -118,12 +125,16 @@ pub async fn adjust(
     Ok(cmd)
 }
 
-/// A change to a type, as sent: a new name, retired or back in use.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A change to a type, as sent: a new name, retired or back in use. A field it
+/// does not know is refused.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChangeInput {
+    /// A new name; the name is kept when missing.
     #[serde(alias = "rename")]
     pub name: Option<String>,
+    /// Retired (`true`) or back in use (`false`); unchanged when missing.
+    #[schema(value_type = Option<bool>)]
     pub retired: Option<Flag>,
 }
 

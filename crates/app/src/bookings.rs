@@ -15,8 +15,9 @@ use kitroom_store::bookings::{booking_in, booking_subject, Booked, Booking};
 use kitroom_store::db::time_text;
 use kitroom_store::events::append;
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::loans::{AccessoryAsk, Lending};
@@ -70,12 +71,16 @@ pub async fn cancel(app: &App, caller: &Person, id: &str) -> Result<Booking, Err
 }
 
 /// What a collection may ask for besides the booking: accessories going out with
-/// it, by name (the API) or by stock row (the page's "also taking").
-#[derive(Debug, Clone, Default, Deserialize)]
+/// it, by name (the API) or by stock row (the page's "also taking"). A field it
+/// does not know is refused.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CollectInput {
+    /// Accessories going out with it.
     pub accessories: Vec<AccessoryAsk>,
+    /// "Also taking" on the page's form: an accessory's stock row.
     pub also: String,
+    /// "Also taking" on the page's form: how many.
     pub also_count: String,
 }
 

@@ -7,15 +7,19 @@ use kitroom_core::checklist::{self, Question};
 use kitroom_core::device::DeviceKind;
 use kitroom_core::person::Permission;
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{App, Error, Refusal};
 
 /// One kind's checklist as sent: its questions in order; one ending `[damage]`
 /// opens a damage report when answered no.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A field it does not know is refused.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChecklistInput {
+    /// The questions in order, such as "Charger returned?"; one ending `[damage]`
+    /// opens a damage report when answered no.
     pub questions: Vec<String>,
 }
 

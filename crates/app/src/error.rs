@@ -9,6 +9,7 @@ use kitroom_core::booking::BookingRefusal;
 use kitroom_core::device::IllegalMove;
 use kitroom_core::kit::KitRefusal;
 use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
+use kitroom_core::stocktake::StocktakeRefusal;
 use kitroom_core::Invalid;
 use kitroom_store::StoreError;
 use serde_json::Value;
@@ -154,6 +155,30 @@ impl From<ReturnRefusal> for Refusal {
 
 impl From<ReturnRefusal> for Error {
     fn from(r: ReturnRefusal) -> Self {
+        Refusal::from(r).into()
+    }
+}
+
+impl From<StocktakeRefusal> for Refusal {
+    /// A tag that names no device (or none typed) is invalid input, beside the
+    /// `tag` field; the rest are conflicts with the stocktake's state.
+    fn from(r: StocktakeRefusal) -> Self {
+        if r.is_about_input() {
+            Refusal {
+                kind: Kind::Invalid,
+                code: r.code(),
+                message: r.to_string(),
+                fields: Some(Invalid::one("tag", r.to_string())),
+                extra: None,
+            }
+        } else {
+            Refusal::conflict(r.code(), r.to_string())
+        }
+    }
+}
+
+impl From<StocktakeRefusal> for Error {
+    fn from(r: StocktakeRefusal) -> Self {
         Refusal::from(r).into()
     }
 }

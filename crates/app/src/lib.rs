@@ -16,6 +16,8 @@
 //! - [`bookings`]: collecting and cancelling a booking.
 //! - [`checklists`]: the return checklist of each kind.
 //! - [`accessories`]: the business manager's accessory types and counts.
+//! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
+//!   moving a device found elsewhere to where it was found.
 
 pub mod accessories;
 pub mod bookings;
@@ -25,6 +27,7 @@ pub mod input;
 pub mod loans;
 pub mod people;
 pub mod sets;
+pub mod stocktakes;
 
 use std::sync::Arc;
 

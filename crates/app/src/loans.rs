@@ -26,8 +26,9 @@ use kitroom_store::events::append;
 use kitroom_store::incidents::Incident;
 use kitroom_store::loans::{Closing, Inserted, Loan, NewLoan};
 use kitroom_store::people::Person;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::input::{Answer, Flag, Number};
@@ -36,35 +37,48 @@ use crate::{App, Error, Refusal};
 /// An accessory asked for with a check-out: by name (and place, when more than one
 /// place keeps it), as the API sends it, or by its stock row, as the page's "also
 /// taking" list sends it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccessoryAsk {
+    /// The accessory's name, as the business manager lists it.
     #[serde(alias = "type")]
     pub name: String,
+    /// The place it is taken from, when more than one place keeps it.
     pub from: Option<String>,
+    /// How many; 1 when missing.
     #[serde(alias = "quantity", alias = "out")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub count: Number,
 }
 
 /// A check-out as sent, from the device page's form or as the API's JSON body.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// A field it does not know is refused, not ignored.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct CheckOutInput {
-    /// A username or a full name; oneself when empty. A manager may name anyone.
+    /// A username or a full name; the token's owner when empty. A manager may name
+    /// anyone.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub borrower: String,
-    /// When it is due back, RFC 3339 (the API).
+    /// When it is due back, RFC 3339; the end of the school day when missing.
+    #[schema(format = DateTime)]
     pub due_at: Option<String>,
-    /// The day it is due back (the page); the end of that school day.
+    /// The day it is due back (the page's form); the end of that school day.
+    #[schema(format = Date)]
     pub due_on: String,
     /// A period's name: due at its end (on `due_on`, or at its next end).
     pub due_period: String,
+    /// Up to 200 characters.
     pub purpose: String,
+    /// Taking it off the school site.
+    #[schema(value_type = bool)]
     pub off_site: Flag,
     /// Accessories going out with it (the API).
     pub accessories: Vec<AccessoryAsk>,
-    /// "Also taking": an accessory's stock row, and how many (the page).
+    /// "Also taking" on the page's form: an accessory's stock row.
     pub also: String,
+    /// "Also taking" on the page's form: how many.
     pub also_count: String,
 }
 
@@ -171,6 +185,11 @@ fn facts(d: &Device) -> DeviceFacts<'_> {
         holds_personal_data: d.details.holds_personal_data,
         captures_images: d.details.captures_images,
     }
+}
+
+/// Whether this device may go off site, as check-out will decide it.
+pub fn off_site(device: &Device) -> loan::OffSite {
+    loan::off_site(&facts(device))
 }
 
 /// The device a tag names, or not found.
@@ -534,28 +553,42 @@ fn check_out_refusal(refusal: CheckOutRefusal, borrower: &Person, for_someone_el
 
 /// An accessory counted back on a return: by the lent row's `id` (the page) or by
 /// its `name` (the API, as the loan lists them).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccessoryBack {
+    /// The lent row's id (the page's form).
     pub id: Option<i64>,
+    /// The accessory's name, as the loan lists it.
     pub name: Option<String>,
+    /// How many came back.
+    #[schema(value_type = i64, minimum = 0)]
     pub count: Number,
 }
 
 /// A return as sent, from the device page's form or as the API's JSON body.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// A field it does not know is refused, not ignored.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReturnInput {
     /// Where it came back to; the school's return place when empty.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub location: String,
-    /// `fine` or `damaged`.
+    /// `fine` or `damaged`; fine when empty.
     #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>, example = "fine")]
     pub condition: String,
+    /// The battery level, 0 to 100.
+    #[schema(value_type = Option<i64>)]
     pub battery_percent: Number,
+    /// It is plugged in and charging (required unless it came back damaged).
+    #[schema(value_type = bool)]
     pub on_charge: Flag,
+    /// Its photos and videos are moved to the school network and deleted from it.
+    #[schema(value_type = bool)]
     pub images_cleared: Flag,
     /// The answers to the return checklist of the device's kind, in its order.
+    #[schema(value_type = Vec<Option<bool>>)]
     pub checklist: Vec<Answer>,
     /// How many of each accessory lent with the loan came back; one not named came
     /// back as none.

@@ -23,8 +23,9 @@ use kitroom_store::events::append;
 use kitroom_store::kits::{Kit, LoanGroup, NewGroup};
 use kitroom_store::people::Person;
 use kitroom_store::Conn;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::input::{Answer, Flag, Number};
@@ -227,31 +228,48 @@ pub async fn check_out_set_in(
 
 /// One kind's checklist answers on a set's return: each question's yes/no in
 /// order, and for each question the tags a "no" is about, as typed.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct KindAnswers {
+    /// Each question's answer, in the checklist's order (`null`: not answered).
+    #[schema(value_type = Vec<Option<bool>>)]
     pub answers: Vec<Answer>,
+    /// For each question answered no, the tags it is about (comma separated);
+    /// empty: every device of the kind that came back.
     pub devices: Vec<String>,
 }
 
-/// A set's return as sent, from the set's page or as the API's JSON body.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// A set's return as sent, from the set's page or as the API's JSON body. A field
+/// it does not know is refused, and `came_back` must be sent (`[]` when nothing
+/// came back), so that a body missing it does not report every device lost.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetReturnInput {
     /// The tags that came back; every other device that went is reported lost.
     pub came_back: Vec<String>,
     /// Where it came back to; the school's return place when empty.
-    #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[serde(default, deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
     pub location: String,
+    /// They are plugged in and charging.
+    #[serde(default)]
+    #[schema(value_type = bool)]
     pub on_charge: Flag,
+    /// Their photos and videos are moved to the school network and deleted.
+    #[serde(default)]
+    #[schema(value_type = bool)]
     pub images_cleared: Flag,
-    /// Battery percentage by tag.
+    /// Battery percentage by tag, 0 to 100.
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, i64>)]
     pub battery: BTreeMap<String, Number>,
     /// The return checklist's answers by the kind's word (`ipad`), asked once per
     /// kind of device that came back.
+    #[serde(default)]
     pub checklist: BTreeMap<String, KindAnswers>,
     /// How many of each accessory lent with the set came back; one not named came
     /// back as none.
+    #[serde(default)]
     pub accessories: Vec<AccessoryBack>,
 }
 

@@ -113,6 +113,30 @@ pub fn may_leave_site(device: &DeviceFacts<'_>) -> Result<(), CheckOutRefusal> {
     Ok(())
 }
 
+/// Whether a device may go off site, as the check-out rules decide it: what a page
+/// shows beside "taking it off the school site", without deciding again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffSite {
+    /// Not encrypted, or never verified: it stays in school.
+    MustStay,
+    /// It may hold personal data: only with the head teacher's authorisation.
+    WithHeadsAuthorisation,
+    /// Encrypted and verified: it may leave.
+    MayLeave,
+}
+
+/// Where `device` stands for leaving the site (see [`check_out`], which refuses by
+/// the same facts).
+pub fn off_site(device: &DeviceFacts<'_>) -> OffSite {
+    if may_leave_site(device).is_err() {
+        OffSite::MustStay
+    } else if device.holds_personal_data {
+        OffSite::WithHeadsAuthorisation
+    } else {
+        OffSite::MayLeave
+    }
+}
+
 /// The rules at check-out. `Ok` means the loan may be written as asked.
 pub fn check_out(
     device: &DeviceFacts<'_>,
@@ -146,7 +170,7 @@ pub fn check_out(
     }
     if request.off_site {
         may_leave_site(device)?;
-        if device.holds_personal_data && !request.head_authorised {
+        if off_site(device) == OffSite::WithHeadsAuthorisation && !request.head_authorised {
             return Err(CheckOutRefusal::HeadAuthorisationRequired(device.kind));
         }
     }

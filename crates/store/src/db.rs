@@ -380,36 +380,6 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a consistent copy of the live database to `to` (which must not exist),
-    /// while the app keeps running: `VACUUM INTO` reads one snapshot through a reader
-    /// connection, so writers are not held up. With `key`, the copy carries the sealed
-    /// witness of its newest event ([`crate::witness::seal_into_backup`]).
-    pub async fn backup_to(
-        &self,
-        to: &Path,
-        key: Option<&kitroom_core::witness::WitnessKey>,
-    ) -> Result<(), StoreError> {
-        let target = to
-            .to_str()
-            .ok_or_else(|| StoreError::Corrupt("the backup path is not valid UTF-8".into()))?;
-        let result = sqlx::query("vacuum into ?")
-            .bind(target)
-            .execute(self.reader())
-            .await;
-        if let Err(e) = result {
-            // Never leave half a backup that could be mistaken for a whole one.
-            let _ = std::fs::remove_file(to);
-            return Err(e.into());
-        }
-        if let Some(key) = key {
-            if let Err(e) = crate::witness::seal_into_backup(to, key).await {
-                let _ = std::fs::remove_file(to);
-                return Err(e);
-            }
-        }
-        Ok(())
-    }
-
     /// A write that changes nothing, to prove the writer connection is free and out
     /// of any transaction: what a health check asks.
     pub async fn probe_write(&self) -> Result<(), StoreError> {

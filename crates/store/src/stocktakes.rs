@@ -1,16 +1,17 @@
-//! Stocktakes: opening one for a scope, marking devices seen (several people at
-//! once), closing it with a frozen result, and moving misplaced devices home.
+//! Stocktakes, persisted: a stocktake's row, the marks of devices seen (several
+//! people at once), the result frozen when it closes, and reads of all three.
+//!
+//! What may happen, and what it means, is decided in `kitroom_core::stocktake`
+//! and run by `kitroom_app::stocktakes`; the functions here only read the facts
+//! and write the decisions, inside the caller's transaction.
 
-use chrono::{DateTime, Utc};
-use kitroom_core::stocktake::{self, Expected, Mark, Outcome};
-use kitroom_core::Invalid;
-use serde_json::json;
+use chrono::{DateTime, NaiveDate, Utc};
+use kitroom_core::stocktake::{Expected, Mark, Outcome};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
-use crate::devices::get_device;
-use crate::events::{append, Subject};
+use crate::db::{parse_time, parse_uuid, parse_word, time_text, Store, StoreError};
+use crate::events::Subject;
 
 /// A stocktake with its progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +33,8 @@ impl Stocktake {
         self.closed_at.is_none()
     }
 
-    fn subject(&self) -> Subject {
+    /// How the activity log names it.
+    pub fn subject(&self) -> Subject {
         Subject {
             key: format!("stocktake:{}", self.id),
             label: format!("Stocktake {}", self.number),
@@ -55,7 +57,9 @@ const STOCKTAKE: &str = "select s.id, s.number, s.location_id, l.name as scope, 
     (select count(*) from stocktake_mark m where m.stocktake_id = s.id) as seen
     from stocktake s join person p on p.id = s.opened_by left join location l on l.id = s.location_id";
 
-async fn expected_in(
+/// The devices a stocktake of `location` (or the whole school) expects: every
+/// device there that is not retired.
+pub async fn expected_in(
     conn: &mut SqliteConnection,
     location: Option<Uuid>,
 ) -> Result<Vec<Expected>, StoreError> {
@@ -74,6 +78,18 @@ async fn expected_in(
             })
         })
         .collect()
+}
+
+/// A stocktake with its progress, as it is inside the transaction.
+pub async fn stocktake_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Option<Stocktake>, StoreError> {
+    match get_stocktake(conn, id).await {
+        Ok(s) => Ok(Some(s)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 async fn get_stocktake(conn: &mut SqliteConnection, id: Uuid) -> Result<Stocktake, StoreError> {
@@ -107,19 +123,6 @@ async fn get_stocktake(conn: &mut SqliteConnection, id: Uuid) -> Result<Stocktak
     })
 }
 
-/// What happened when a tag was scanned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scan {
-    /// Marked as seen now. `lost`: the register says it was lost or stolen.
-    Seen {
-        tag: String,
-        elsewhere: bool,
-        lost: bool,
-    },
-    /// Someone had already scanned it.
-    AlreadySeen { tag: String },
-}
-
 /// One device's line in a closed stocktake's result.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ResultRow {
@@ -143,39 +146,6 @@ pub struct Unseen {
 }
 
 impl Store {
-    /// Opens a stocktake of one location, or of the whole school.
-    pub async fn open_stocktake(
-        &self,
-        actor: Actor,
-        location: Option<Uuid>,
-    ) -> Result<Stocktake, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let number: i64 = sqlx::query_scalar("select coalesce(max(number), 0) + 1 from stocktake").fetch_one(&mut *conn).await?;
-                let id = Uuid::new_v4();
-                let inserted = sqlx::query("insert into stocktake (id, number, location_id, opened_by, opened_at) values (?, ?, ?, ?, ?)")
-                    .bind(id.to_string())
-                    .bind(number)
-                    .bind(location.map(|l| l.to_string()))
-                    .bind(actor.id.map(|a| a.to_string()))
-                    .bind(time_text(now))
-                    .execute(&mut *conn)
-                    .await;
-                match inserted {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(Invalid::one("location", "A stocktake of that location is already open. Join it from the list instead.").into())
-                    }
-                    other => other?,
-                };
-                let s = get_stocktake(conn, id).await?;
-                append(conn, &actor, "stocktake.opened", &s.subject(), json!({"scope": s.scope, "expected": s.expected}), now).await?;
-                Ok(s)
-            })
-        })
-        .await
-    }
-
     pub async fn stocktake(&self, id: Uuid) -> Result<Option<Stocktake>, StoreError> {
         let mut conn = self.reader().acquire().await?;
         match get_stocktake(&mut conn, id).await {
@@ -216,55 +186,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks the device with `tag` as seen at `seen_at` (the stocktake's location
-    /// when it has one; otherwise where the scanner is, or the device's home).
-    pub async fn mark_seen(
-        &self,
-        actor: Actor,
-        stocktake: Uuid,
-        tag: String,
-        seen_at: Option<Uuid>,
-    ) -> Result<Scan, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let s = get_stocktake(conn, stocktake).await?;
-                if !s.is_open() {
-                    return Err(Invalid::one("tag", "This stocktake is closed.").into());
-                }
-                let device_id: Option<String> = sqlx::query_scalar("select id from device where tag = ? collate nocase")
-                    .bind(tag.trim())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                let Some(device_id) = device_id else {
-                    return Err(Invalid::one("tag", format!("No device has the tag “{}”. Check the label; if it is new, register it first.", tag.trim())).into());
-                };
-                let device = get_device(conn, parse_uuid(&device_id)?).await?;
-                let home: String = sqlx::query_scalar("select location_id from device where id = ?").bind(&device_id).fetch_one(&mut *conn).await?;
-                let home = parse_uuid(&home)?;
-                let at = s.location_id.or(seen_at).unwrap_or(home);
-                let done = sqlx::query(
-                    "insert into stocktake_mark (stocktake_id, device_id, seen_location_id, seen_by, seen_at) values (?, ?, ?, ?, ?)
-                     on conflict do nothing",
-                )
-                .bind(stocktake.to_string())
-                .bind(&device_id)
-                .bind(at.to_string())
-                .bind(actor.id.map(|a| a.to_string()))
-                .bind(time_text(now))
-                .execute(&mut *conn)
-                .await?;
-                let tag = device.details.tag.to_string();
-                if done.rows_affected() == 0 {
-                    return Ok(Scan::AlreadySeen { tag });
-                }
-                append(conn, &actor, "stocktake.seen", &device.subject(), json!({"stocktake": s.number, "elsewhere": at != home}), now).await?;
-                Ok(Scan::Seen { tag, elsewhere: at != home, lost: device.status == kitroom_core::device::DeviceStatus::Lost })
-            })
-        })
-        .await
-    }
-
     /// Devices in an open stocktake's scope not seen yet, by tag.
     pub async fn unseen(&self, stocktake: Uuid) -> Result<Vec<Unseen>, StoreError> {
         let s = self
@@ -284,59 +205,6 @@ impl Store {
         .await?)
     }
 
-    /// Closes a stocktake: freezes every device's outcome and stamps each device
-    /// seen with today's date as last audited.
-    pub async fn close_stocktake(
-        &self,
-        actor: Actor,
-        stocktake: Uuid,
-        today: chrono::NaiveDate,
-    ) -> Result<Stocktake, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let s = get_stocktake(conn, stocktake).await?;
-                if !s.is_open() {
-                    return Err(Invalid::one("stocktake", "This stocktake is already closed.").into());
-                }
-                let expected = expected_in(conn, s.location_id).await?;
-                let marks: Vec<(String, String)> = sqlx::query_as("select device_id, seen_location_id from stocktake_mark where stocktake_id = ?")
-                    .bind(stocktake.to_string())
-                    .fetch_all(&mut *conn)
-                    .await?;
-                let marks: Vec<Mark> =
-                    marks.into_iter().map(|(d, l)| Ok(Mark { device: parse_uuid(&d)?, seen_at: parse_uuid(&l)? })).collect::<Result<_, StoreError>>()?;
-                let mut counts = std::collections::BTreeMap::<&str, i64>::new();
-                for (device, outcome, seen_at) in stocktake::outcomes(&expected, &marks) {
-                    let home: String = sqlx::query_scalar("select location_id from device where id = ?").bind(device.to_string()).fetch_one(&mut *conn).await?;
-                    sqlx::query(
-                        "insert into stocktake_result (stocktake_id, device_id, outcome, home_location_id, seen_location_id) values (?, ?, ?, ?, ?)",
-                    )
-                    .bind(stocktake.to_string())
-                    .bind(device.to_string())
-                    .bind(outcome.as_str())
-                    .bind(home)
-                    .bind(seen_at.map(|l| l.to_string()))
-                    .execute(&mut *conn)
-                    .await?;
-                    if matches!(outcome, Outcome::Seen | Outcome::SeenElsewhere) {
-                        sqlx::query("update device set last_audited_on = ? where id = ?").bind(today.to_string()).bind(device.to_string()).execute(&mut *conn).await?;
-                    }
-                    *counts.entry(outcome.as_str()).or_default() += 1;
-                }
-                sqlx::query("update stocktake set closed_at = ?, closed_by = ? where id = ?")
-                    .bind(time_text(now))
-                    .bind(actor.id.map(|a| a.to_string()))
-                    .bind(stocktake.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                append(conn, &actor, "stocktake.closed", &s.subject(), json!(counts), now).await?;
-                get_stocktake(conn, stocktake).await
-            })
-        })
-        .await
-    }
-
     /// A closed stocktake's result, by outcome then tag.
     pub async fn stocktake_results(&self, stocktake: Uuid) -> Result<Vec<ResultRow>, StoreError> {
         Ok(sqlx::query_as(
@@ -350,50 +218,218 @@ impl Store {
         .fetch_all(self.reader())
         .await?)
     }
+}
 
-    /// "Move it here": a device seen in another location than recorded gets that
-    /// location as its home.
-    pub async fn move_to_seen_location(
-        &self,
-        actor: Actor,
-        stocktake: Uuid,
-        device: Uuid,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let row: Option<(String, Option<String>)> =
-                    sqlx::query_as("select outcome, seen_location_id from stocktake_result where stocktake_id = ? and device_id = ?")
-                        .bind(stocktake.to_string())
-                        .bind(device.to_string())
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                let (outcome, Some(seen)) = row.ok_or(StoreError::NotFound)? else {
-                    return Err(Invalid::one("device", "This device was not seen in this stocktake.").into());
-                };
-                if outcome != Outcome::SeenElsewhere.as_str() {
-                    return Err(Invalid::one("device", "This device was seen where it belongs.").into());
-                }
-                let d = get_device(conn, device).await?;
-                let to: String = sqlx::query_scalar("select name from location where id = ?").bind(&seen).fetch_one(&mut *conn).await?;
-                sqlx::query("update device set location_id = ?, updated_at = ? where id = ?")
-                    .bind(&seen)
-                    .bind(time_text(now))
-                    .bind(device.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                append(
-                    conn,
-                    &actor,
-                    "device.updated",
-                    &d.subject(),
-                    json!({"location": {"from": d.details.location, "to": to}, "note": "moved to where the stocktake found it"}),
-                    now,
-                )
-                .await?;
-                Ok(())
+/// Whether a stocktake was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    Written,
+    /// One of the same scope is open already: the database's unique index
+    /// `stocktake_one_open` refused a second (two managers opening at once too).
+    ScopeAlreadyOpen,
+}
+
+/// Writes a new open stocktake of `location` (or the whole school), numbered next.
+pub async fn insert_stocktake_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    location: Option<Uuid>,
+    opened_by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Opened, StoreError> {
+    let number: i64 = sqlx::query_scalar("select coalesce(max(number), 0) + 1 from stocktake")
+        .fetch_one(&mut *conn)
+        .await?;
+    let inserted = sqlx::query(
+        "insert into stocktake (id, number, location_id, opened_by, opened_at) values (?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(number)
+    .bind(location.map(|l| l.to_string()))
+    .bind(opened_by.map(|a| a.to_string()))
+    .bind(time_text(now))
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(Opened::ScopeAlreadyOpen),
+        other => other.map(|_| Opened::Written).map_err(Into::into),
+    }
+}
+
+/// A location named by its id or its name (any case): its id and name.
+pub async fn location_in(
+    conn: &mut SqliteConnection,
+    id_or_name: &str,
+) -> Result<Option<(Uuid, String)>, StoreError> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "select id, name from location where id = ?1 or name = ?1 collate nocase order by id = ?1 desc limit 1",
+    )
+    .bind(id_or_name.trim())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(id, name)| Ok((parse_uuid(&id)?, name)))
+        .transpose()
+}
+
+/// The id of the device with `tag` (any case), if there is one.
+pub async fn device_id_by_tag_in(
+    conn: &mut SqliteConnection,
+    tag: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    let id: Option<String> =
+        sqlx::query_scalar("select id from device where tag = ? collate nocase")
+            .bind(tag.trim())
+            .fetch_optional(&mut *conn)
+            .await?;
+    id.as_deref().map(parse_uuid).transpose()
+}
+
+/// The id of the location a device lives in.
+pub async fn home_of_in(conn: &mut SqliteConnection, device: Uuid) -> Result<Uuid, StoreError> {
+    let home: String = sqlx::query_scalar("select location_id from device where id = ?")
+        .bind(device.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    parse_uuid(&home)
+}
+
+/// Marks a device seen at `at`. False when it had been marked already (whoever
+/// scanned it first keeps the mark).
+pub async fn insert_mark_in(
+    conn: &mut SqliteConnection,
+    stocktake: Uuid,
+    device: Uuid,
+    at: Uuid,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "insert into stocktake_mark (stocktake_id, device_id, seen_location_id, seen_by, seen_at) values (?, ?, ?, ?, ?)
+         on conflict do nothing",
+    )
+    .bind(stocktake.to_string())
+    .bind(device.to_string())
+    .bind(at.to_string())
+    .bind(by.map(|a| a.to_string()))
+    .bind(time_text(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Every device marked seen in a stocktake, and where.
+pub async fn marks_in(
+    conn: &mut SqliteConnection,
+    stocktake: Uuid,
+) -> Result<Vec<Mark>, StoreError> {
+    let marks: Vec<(String, String)> = sqlx::query_as(
+        "select device_id, seen_location_id from stocktake_mark where stocktake_id = ?",
+    )
+    .bind(stocktake.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    marks
+        .into_iter()
+        .map(|(d, l)| {
+            Ok(Mark {
+                device: parse_uuid(&d)?,
+                seen_at: parse_uuid(&l)?,
             })
         })
-        .await
-    }
+        .collect()
+}
+
+/// Freezes one device's outcome in a closing stocktake's result, with its home now.
+pub async fn insert_result_in(
+    conn: &mut SqliteConnection,
+    stocktake: Uuid,
+    device: Uuid,
+    outcome: Outcome,
+    seen_at: Option<Uuid>,
+) -> Result<(), StoreError> {
+    let home = home_of_in(conn, device).await?;
+    sqlx::query(
+        "insert into stocktake_result (stocktake_id, device_id, outcome, home_location_id, seen_location_id) values (?, ?, ?, ?, ?)",
+    )
+    .bind(stocktake.to_string())
+    .bind(device.to_string())
+    .bind(outcome.as_str())
+    .bind(home.to_string())
+    .bind(seen_at.map(|l| l.to_string()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Stamps a device's last-audited date.
+pub async fn stamp_audited_in(
+    conn: &mut SqliteConnection,
+    device: Uuid,
+    on: NaiveDate,
+) -> Result<(), StoreError> {
+    sqlx::query("update device set last_audited_on = ? where id = ?")
+        .bind(on.to_string())
+        .bind(device.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a stocktake closed.
+pub async fn close_in(
+    conn: &mut SqliteConnection,
+    stocktake: Uuid,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("update stocktake set closed_at = ?, closed_by = ? where id = ?")
+        .bind(time_text(now))
+        .bind(by.map(|a| a.to_string()))
+        .bind(stocktake.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// One device's frozen outcome in a closed stocktake, and where it was seen; none
+/// when the result has no line for it (or the stocktake is still open).
+pub async fn result_of_in(
+    conn: &mut SqliteConnection,
+    stocktake: Uuid,
+    device: Uuid,
+) -> Result<Option<(Outcome, Option<Uuid>)>, StoreError> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "select outcome, seen_location_id from stocktake_result where stocktake_id = ? and device_id = ?",
+    )
+    .bind(stocktake.to_string())
+    .bind(device.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(o, seen)| {
+        Ok((
+            parse_word(&o)?,
+            seen.as_deref().map(parse_uuid).transpose()?,
+        ))
+    })
+    .transpose()
+}
+
+/// Gives a device a new home location. Returns the new home's name.
+pub async fn set_home_in(
+    conn: &mut SqliteConnection,
+    device: Uuid,
+    location: Uuid,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    let name: String = sqlx::query_scalar("select name from location where id = ?")
+        .bind(location.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query("update device set location_id = ?, updated_at = ? where id = ?")
+        .bind(location.to_string())
+        .bind(time_text(now))
+        .bind(device.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(name)
 }

@@ -11,13 +11,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use kitroom_core::accessory;
 use kitroom_core::person::Permission;
-use kitroom_core::Invalid;
 use kitroom_store::accessories::Taking;
 use kitroom_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody};
 use crate::views::accessories as v;
+use crate::views::accessories::AccessoryForms;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -27,21 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/accessories/{id}/rename", post(rename))
         .route("/accessories/{id}/retire", post(retire))
         .route("/accessories/lent/{id}/found", post(found))
-}
-
-/// What the page's forms hold as typed, and why the last try was refused.
-#[derive(Debug, Clone, Default)]
-pub struct AccessoryForms {
-    pub name: String,
-    /// The type whose change was refused, and the change as typed.
-    pub adjusting: Option<String>,
-    pub location: String,
-    pub change: String,
-    pub reason: String,
-    /// The type whose rename was refused, and the name as typed.
-    pub renaming: Option<String>,
-    pub rename: String,
-    pub invalid: Invalid,
 }
 
 #[derive(Debug, Default, Deserialize)]

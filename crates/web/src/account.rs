@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use kitroom_core::invalid::required_text;
 use kitroom_core::person::{new_password, PasswordOwner, Permission};
 use kitroom_core::Invalid;
-use kitroom_store::tokens::TokenInfo;
 use serde::Deserialize;
 
 use crate::auth::{
     hash_password, new_api_token, parse_id, set_flash, token_hash, verify_password, Ctx, FormBody,
 };
 use crate::views::account as v;
+use crate::views::account::{SessionInfo, TokenRow};
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -113,13 +113,6 @@ async fn render_with_feed(
         .into_response())
 }
 
-/// One of a person's API tokens, as the account page lists it.
-pub struct TokenRow {
-    pub token: TokenInfo,
-    /// Past its expiry: the API refuses it.
-    pub expired: bool,
-}
-
 /// Whether this session may make an API token: where the school requires two-step
 /// sign-in of the person, only a session that passed the second step (signed in
 /// with a code, or set it up here). A session signed in with the password alone
@@ -139,19 +132,6 @@ async fn passed_required_second_step(ctx: &Ctx, state: &AppState) -> Result<bool
         .get::<bool>(crate::session::TWO_FACTOR_KEY)
         .await?
         .unwrap_or(false))
-}
-
-/// One of a person's signed-in sessions, as the account page lists it.
-pub struct SessionInfo {
-    /// The SHA-256 of the session id: names the session in the "End" form without
-    /// giving away the id itself.
-    pub id_hash: String,
-    pub signed_in: Option<DateTime<Utc>>,
-    pub seen: Option<DateTime<Utc>>,
-    pub address: String,
-    pub browser: String,
-    /// This is the session asking.
-    pub current: bool,
 }
 
 fn current_hash(ctx: &Ctx) -> Option<String> {

@@ -1,11 +1,15 @@
 //! The JSON API, `/api/v1`, for scripts and integrations. Authenticated by personal
 //! tokens with their owner's permissions; errors are `application/problem+json`.
+//! Each handler carries `#[utoipa::path]` and is registered with `routes!`, which
+//! puts it in the OpenAPI document ([`crate::openapi`]); read bodies with
+//! [`JsonBody`] or [`OptionalJsonBody`] and queries with [`QueryParams`], so every
+//! route answers the same mistake the same way.
 
-use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{DeviceInput, Pence};
 use kitroom_core::incident::ReportInput;
@@ -19,34 +23,37 @@ use kitroom_store::policies::Policy;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/devices", get(list).post(create))
-        .route("/devices/{tag}", get(read).patch(update))
-        .route("/devices/{tag}/checkout", post(check_out))
-        .route("/devices/{tag}/return", post(return_device))
-        .route("/loans", get(loans))
-        .route("/devices/{tag}/incidents", post(report_incident))
-        .route("/incidents", get(incidents))
-        .route("/people", get(find_people))
-        .route("/people/{username}/history", get(person_history))
-        .route("/policies", post(publish_policy))
-        .route("/policies/current", get(current_policy))
-        .route("/policies/current/signatures", post(sign_policy))
-        .route("/events", get(events))
-        .route("/openapi.json", get(openapi))
-        .merge(crate::api_bookings::router())
-        .merge(crate::api_accessories::router())
-        .fallback(|| async { ApiError::not_found("That API endpoint") })
+/// The API's device, loan, incident, people, policy and event operations, each
+/// registered with its OpenAPI description (see [`crate::openapi`]).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update))
+        .routes(routes!(check_out))
+        .routes(routes!(return_device))
+        .routes(routes!(loans))
+        .routes(routes!(report_incident))
+        .routes(routes!(incidents))
+        .routes(routes!(find_people))
+        .routes(routes!(person_history))
+        .routes(routes!(publish_policy))
+        .routes(routes!(current_policy))
+        .routes(routes!(sign_policy))
+        .routes(routes!(events))
 }
 
-/// A JSON body. A body that is not JSON, or not the right shape, gets a problem
-/// that says what was wrong with it.
+/// A JSON body. A body not sent as JSON gets 415, one that is not JSON 400, and
+/// JSON of the wrong shape (an unknown field, a missing one, a wrong type) 422: the
+/// same mistake gets the same answer on every route, as a problem that says what
+/// was wrong.
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
@@ -55,35 +62,77 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(rejection) => Err(ApiError::new(
-                rejection.status(),
-                "malformed-body",
-                rejection.body_text(),
-            )),
+            Err(rejection) => Err(body_rejection(rejection)),
         }
     }
 }
 
-/// A command's JSON body, read into the same input type its page form is read
-/// into. A field the command does not know is refused (422, naming it) rather than
-/// ignored, so a typing mistake in a script is not silently dropped.
-pub struct JsonCommand<T>(pub T);
+/// The problem for a body that could not be read as the JSON asked for.
+fn body_rejection(rejection: JsonRejection) -> ApiError {
+    let kind = match &rejection {
+        JsonRejection::MissingJsonContentType(_) => "unsupported-media-type",
+        JsonRejection::JsonDataError(_) => "invalid-body",
+        _ => "malformed-body",
+    };
+    ApiError::new(rejection.status(), kind, rejection.body_text())
+}
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonCommand<T> {
+/// A JSON body that may be left out: an empty body (or only white space) reads as
+/// `T::default()`; anything else is read as [`JsonBody`] reads it.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let JsonBody(value) = JsonBody::<Value>::from_request(req, state).await?;
-        let mut unknown = Vec::new();
-        let read: Result<T, _> =
-            serde_ignored::deserialize(value, |path| unknown.push(path.to_string()));
-        match read {
-            Ok(_) if !unknown.is_empty() => Err(ApiError::invalid(Invalid::one(
-                "body",
-                format!("Kitroom does not know the field {}.", unknown.join(", ")),
-            ))),
-            Ok(v) => Ok(JsonCommand(v)),
-            Err(e) => Err(ApiError::invalid(Invalid::one("body", e.to_string()))),
+        let is_json = sent_as_json(req.headers());
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "malformed-body", e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        if !is_json {
+            return Err(body_rejection(JsonRejection::MissingJsonContentType(
+                Default::default(),
+            )));
+        }
+        Json::<T>::from_bytes(&bytes)
+            .map(|Json(v)| OptionalJsonBody(v))
+            .map_err(body_rejection)
+    }
+}
+
+/// `Content-Type: application/json`, or another JSON type such as
+/// `application/merge-patch+json`, as axum's `Json` accepts.
+fn sent_as_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Query parameters. Parameters that cannot be read as the types asked for (a
+/// page number that is not a number) get 422, as a value refused by a rule does.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(QueryParams(v)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-query",
+                e.body_text(),
+            )),
         }
     }
 }
@@ -118,16 +167,45 @@ pub fn device_json(d: &Device) -> Value {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Without it, retired devices are left out.
+    #[param(schema_with = device_statuses)]
     status: String,
+    #[param(schema_with = device_kinds)]
     kind: String,
+    /// A location's name.
     location: String,
+    #[param(schema_with = encryption_states)]
     encryption: String,
+    /// Matches tag, serial number, make or model.
     q: String,
+    #[param(minimum = 1)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
+}
+
+fn device_statuses() -> utoipa::openapi::Object {
+    use kitroom_core::device::DeviceStatus;
+    crate::openapi::filter_words(DeviceStatus::ALL.iter().map(|w| w.as_str()))
+}
+
+fn device_kinds() -> utoipa::openapi::Object {
+    use kitroom_core::device::DeviceKind;
+    crate::openapi::filter_words(DeviceKind::ALL.iter().map(|w| w.as_str()))
+}
+
+fn encryption_states() -> utoipa::openapi::Object {
+    use kitroom_core::device::EncryptionState;
+    crate::openapi::filter_words(EncryptionState::ALL.iter().map(|w| w.as_str()))
+}
+
+fn incident_statuses() -> utoipa::openapi::Object {
+    use kitroom_core::incident::IncidentStatus;
+    crate::openapi::filter_words(IncidentStatus::ALL.iter().map(|w| w.as_str()))
 }
 
 #[derive(Serialize)]
@@ -152,14 +230,23 @@ fn word<T: std::str::FromStr<Err = String>>(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/devices",
+    tag = "devices",
+    summary = "A page of devices and the total",
+    params(ListQuery),
+responses(
+        (status = 200, description = "The page: `items`, `total`, `total_exact`, `page`, `per_page`.", body = Object),
+        (status = 403, description = "This account may not see the register."),
+    )
+)]
 async fn list(
     user: ApiUser,
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ViewRegister)?;
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
     let mut invalid = Invalid::new();
     let filter = DeviceFilter {
         status: word(&mut invalid, "status", &q.status),
@@ -196,6 +283,18 @@ async fn find(state: &AppState, tag: &str) -> Result<Device, ApiError> {
         .ok_or_else(|| ApiError::not_found(&format!("A device with tag {tag}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/devices/{tag}",
+    tag = "devices",
+    summary = "One device",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+responses(
+        (status = 200, description = "The device.", body = Object),
+        (status = 403, description = "This account may not see the register."),
+        (status = 404, description = "No device has that tag."),
+    )
+)]
 async fn read(
     user: ApiUser,
     State(state): State<AppState>,
@@ -213,7 +312,7 @@ fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EncryptionBody {
     state: Option<String>,
@@ -225,7 +324,7 @@ struct EncryptionBody {
 
 /// A device's fields in a POST or PATCH body. Every field is optional here; a POST
 /// then needs what the register needs (`tag`, `kind`, `location`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DeviceBody {
     tag: Option<String>,
@@ -324,6 +423,18 @@ fn api_invalid(invalid: Invalid) -> Invalid {
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/devices",
+    tag = "devices",
+    summary = "Register a device (manager or admin); a POST needs `tag`, `kind` and `location`",
+    request_body = DeviceBody,
+responses(
+        (status = 201, description = "Registered; Location names the new device.", body = Object),
+        (status = 403, description = "Only a manager or admin may register devices."),
+        (status = 409, description = "A device already has that tag."),
+    )
+)]
 async fn create(
     user: ApiUser,
     State(state): State<AppState>,
@@ -349,6 +460,20 @@ async fn create(
         .into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/devices/{tag}",
+    tag = "devices",
+    summary = "Change some of a device's details (manager or admin); fields not sent are kept, `null` clears a nullable one",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    request_body = DeviceBody,
+responses(
+        (status = 200, description = "The device after the change.", body = Object),
+        (status = 403, description = "Only a manager or admin may edit devices."),
+        (status = 404, description = "No device has that tag."),
+        (status = 409, description = "Another device already has the new tag."),
+    )
+)]
 async fn update(
     user: ApiUser,
     State(state): State<AppState>,
@@ -368,15 +493,6 @@ async fn update(
         .update_device(user.0.actor(), device.id, details)
         .await?;
     Ok(Json(device_json(&device)).into_response())
-}
-
-/// The OpenAPI description of this API, kept beside the code in `web/openapi.json`.
-async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        crate::assets::OPENAPI,
-    )
-        .into_response()
 }
 
 /// Accessories lent with a loan or a set's loan, as the API shows them.
@@ -430,11 +546,26 @@ pub fn loan_json(l: &Loan) -> Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/devices/{tag}/checkout",
+    tag = "loans",
+    summary = "Check a device out, under the check-out rules, with any accessories",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    request_body = kitroom_app::loans::CheckOutInput,
+responses(
+        (status = 201, description = "The loan, with its `accessories`.", body = Object),
+        (status = 403, description = "This account may not borrow, or may not lend to someone else."),
+        (status = 404, description = "No device has that tag."),
+        (status = 409, description = "The device is not available, or too few of an accessory are left."),
+        (status = 422, description = "A check-out rule refused it (its rule is the problem's `type`, such as `policy-not-signed`), or a field was wrong."),
+    )
+)]
 async fn check_out(
     user: ApiUser,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    JsonCommand(body): JsonCommand<kitroom_app::loans::CheckOutInput>,
+    JsonBody(body): JsonBody<kitroom_app::loans::CheckOutInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
     let out = kitroom_app::loans::check_out(state.app(), &user.0, &tag, body).await?;
@@ -443,11 +574,26 @@ async fn check_out(
 }
 
 /// A return applies the same return checklist and accessory counts as the page's.
+#[utoipa::path(
+    post,
+    path = "/devices/{tag}/return",
+    tag = "loans",
+    summary = "Return a device",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    request_body = kitroom_app::loans::ReturnInput,
+responses(
+        (status = 200, description = "The loan, returned.", body = Object),
+        (status = 403, description = "The loan is someone else's and this account may not return it."),
+        (status = 404, description = "No device has that tag."),
+        (status = 409, description = "The device is not on loan."),
+        (status = 422, description = "A return rule refused it (an unanswered return checklist question is `checklist-unanswered`), or a field was wrong."),
+    )
+)]
 async fn return_device(
     user: ApiUser,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    JsonCommand(body): JsonCommand<kitroom_app::loans::ReturnInput>,
+    JsonBody(body): JsonBody<kitroom_app::loans::ReturnInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
     let returned = kitroom_app::loans::return_device(state.app(), &user.0, &tag, body).await?;
@@ -458,21 +604,31 @@ async fn return_device(
     Ok(Json(&body[0]).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct LoansQuery {
     open: Option<bool>,
     overdue: Option<bool>,
     borrower: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/loans",
+    tag = "loans",
+    summary = "Loans: everyone's for those who see all loans, one's own otherwise",
+    params(LoansQuery),
+responses(
+        (status = 200, description = "`items` and `total`.", body = Object),
+        (status = 403, description = "Only those who see all loans may name another borrower."),
+    )
+)]
 async fn loans(
     user: ApiUser,
     State(state): State<AppState>,
-    query: Result<Query<LoansQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<LoansQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
     let mut filter = LoanFilter {
         open: q.open.unwrap_or(false),
         limit: 1000,
@@ -484,6 +640,11 @@ async fn loans(
     // Someone who sees only their own loans is refused another name before it is
     // looked up, so the answer is the same whether that username exists or not.
     let sees_all = user.0.role.may(Permission::ViewAllLoans);
+    // An empty name filters nothing, as an empty filter does on every list.
+    let q = LoansQuery {
+        borrower: q.borrower.filter(|b| !b.trim().is_empty()),
+        ..q
+    };
     if let Some(name) = q.borrower.as_deref() {
         if !sees_all && !name.trim().eq_ignore_ascii_case(&user.0.username) {
             return Err(ApiError::forbidden());
@@ -515,16 +676,46 @@ async fn loans(
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
 }
 
+/// A new version of the policy, as typed: checked as the page's form is.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+struct PolicyBody {
+    title: String,
+    version_label: String,
+    /// A date, such as `2026-09-01`.
+    issued_on: String,
+    /// Markdown.
+    body: String,
+}
+
 fn policy_json(p: &Policy) -> Value {
     json!({"id": p.id, "title": p.title, "version_label": p.version_label, "issued_on": p.issued_on, "body": p.body, "published_at": p.published_at})
 }
 
+#[utoipa::path(
+    post,
+    path = "/policies",
+    tag = "policies",
+    summary = "Publish a new version of the acceptable-use policy (manager or admin); it becomes current",
+    request_body = PolicyBody,
+responses(
+        (status = 201, description = "The published version.", body = Object),
+        (status = 403, description = "Only a manager or admin may publish the policy."),
+        (status = 409, description = "That version cannot be published now."),
+    )
+)]
 async fn publish_policy(
     user: ApiUser,
     State(state): State<AppState>,
-    JsonBody(input): JsonBody<PolicyInput>,
+    JsonBody(body): JsonBody<PolicyBody>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManagePolicy)?;
+    let input = PolicyInput {
+        title: body.title,
+        version_label: body.version_label,
+        issued_on: body.issued_on,
+        body: body.body,
+    };
     let details = input.parse().map_err(ApiError::invalid)?;
     let policy = state
         .store()
@@ -533,6 +724,16 @@ async fn publish_policy(
     Ok((StatusCode::CREATED, Json(policy_json(&policy))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/policies/current",
+    tag = "policies",
+    summary = "The policy in force, and when the token's owner signed it",
+    responses(
+        (status = 200, description = "The policy, with `signed_by_you`.", body = Object),
+        (status = 404, description = "No policy has been published yet."),
+    )
+)]
 async fn current_policy(
     user: ApiUser,
     State(state): State<AppState>,
@@ -548,7 +749,7 @@ async fn current_policy(
     Ok(Json(body).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignBody {
     #[serde(default)]
@@ -557,6 +758,18 @@ struct SignBody {
     position: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/policies/current/signatures",
+    tag = "policies",
+    summary = "Sign the policy in force as the token's owner",
+    request_body = SignBody,
+responses(
+        (status = 201, description = "The signature.", body = Object),
+        (status = 404, description = "No policy has been published yet."),
+        (status = 409, description = "It cannot be signed now (for example, already signed)."),
+    )
+)]
 async fn sign_policy(
     user: ApiUser,
     State(state): State<AppState>,
@@ -584,22 +797,32 @@ async fn sign_policy(
         .into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
     after: i64,
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "events",
+    summary = "The activity log in order, from just after `after`: poll with the last `seq`",
+    params(EventsQuery),
+responses(
+        (status = 200, description = "`items` and `next_after`.", body = Object),
+        (status = 403, description = "Only those who may read the log."),
+    )
+)]
 /// The activity log in order, from just after `after`: poll with the last `seq`.
 async fn events(
     user: ApiUser,
     State(state): State<AppState>,
-    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<EventsQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ReadLog)?;
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
     let items = state
         .store()
         .events_after(q.after.max(0), q.limit.unwrap_or(500).clamp(1, 1000))
@@ -641,7 +864,7 @@ pub fn incident_json(i: &Incident) -> Value {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IncidentBody {
     #[serde(default)]
@@ -656,6 +879,20 @@ struct IncidentBody {
     police_reference: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/devices/{tag}/incidents",
+    tag = "incidents",
+    summary = "Report damage, loss or theft of a device",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    request_body = IncidentBody,
+responses(
+        (status = 201, description = "The incident, with its breach assessment.", body = Object),
+        (status = 403, description = "This account may not report incidents."),
+        (status = 404, description = "No device has that tag."),
+        (status = 409, description = "The incident cannot be recorded in the device's current state."),
+    )
+)]
 async fn report_incident(
     user: ApiUser,
     State(state): State<AppState>,
@@ -690,20 +927,30 @@ async fn report_incident(
     Ok((StatusCode::CREATED, Json(incident_json(&incident))).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct IncidentsQuery {
+    #[param(schema_with = incident_statuses)]
     status: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/incidents",
+    tag = "incidents",
+    summary = "Incidents: all for those who handle them, one's own reports otherwise; each with its `breach_assessment`",
+    params(IncidentsQuery),
+responses(
+        (status = 200, description = "`items` and `total`.", body = Object),
+    )
+)]
 /// Incidents: all of them for those who handle them, one's own reports otherwise.
 async fn incidents(
     user: ApiUser,
     State(state): State<AppState>,
-    query: Result<Query<IncidentsQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<IncidentsQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
     let mut invalid = Invalid::new();
     let status = word(&mut invalid, "status", &q.status);
     invalid.into_result().map_err(ApiError::invalid)?;
@@ -725,26 +972,48 @@ async fn incidents(
     Ok(Json(json!({"items": items, "total": items.len()})).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PeopleQuery {
     q: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/people",
+    tag = "people",
+    summary = "Find people to lend to by part of a username, full name or email (managers and admins)",
+    params(PeopleQuery),
+responses(
+        (status = 200, description = "`items` (username, full name, kind) and `total`.", body = Object),
+        (status = 403, description = "Only those who may lend to anyone may search people."),
+    )
+)]
 /// A name search for "lend to": active people whose username, full name or email
 /// contains `q`, at most [`crate::lend_to::SEARCH_LIMIT`], each as username, full
 /// name and kind. Only for those who may lend to others.
 async fn find_people(
     user: ApiUser,
     State(state): State<AppState>,
-    query: Result<Query<PeopleQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<PeopleQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::LendToAnyone)?;
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
     let people = crate::lend_to::search(&state, q.q.as_deref().unwrap_or_default()).await?;
     Ok(Json(crate::lend_to::search_json(&people)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/people/{username}/history",
+    tag = "people",
+    summary = "Everything Kitroom holds on one person (a subject-access request); recorded in the activity log",
+    params(("username" = String, Path, description = "The person's username.")),
+responses(
+        (status = 200, description = "The person's record.", body = Object),
+        (status = 403, description = "Only the person themselves, managers, the head and admins may read it."),
+        (status = 404, description = "Nobody has that username."),
+    )
+)]
 /// Everything Kitroom holds on one person: for managers, the head and admins, and for
 /// the person themselves (a subject-access request). Recorded in the activity log.
 async fn person_history(

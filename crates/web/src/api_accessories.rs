@@ -6,25 +6,28 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use kitroom_core::person::Permission;
 use kitroom_store::accessories::Accessory;
 use serde_json::{json, Value};
 
-use crate::api::JsonCommand;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::JsonBody;
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/accessories", get(list).post(create))
-        .route("/accessories/{id}", patch(change))
-        .route("/accessories/{id}/adjust", post(adjust))
-        .route("/accessories/lent/{id}/found", post(found))
-        .route("/checklists", get(checklists))
-        .route("/checklists/{kind}", put(set_checklist))
+/// The accessories and return checklists operations, each registered with its
+/// OpenAPI description (see [`crate::openapi`]).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(change))
+        .routes(routes!(adjust))
+        .routes(routes!(found))
+        .routes(routes!(checklists))
+        .routes(routes!(set_checklist))
 }
 
 fn questions_json(q: &[kitroom_core::checklist::Question]) -> Value {
@@ -35,6 +38,16 @@ fn questions_json(q: &[kitroom_core::checklist::Question]) -> Value {
 }
 
 /// Every kind's return checklist.
+#[utoipa::path(
+    get,
+    path = "/checklists",
+    tag = "checklists",
+    summary = "Every kind's return checklist",
+    responses(
+        (status = 200, description = "`items` (each `kind` with its `questions`: `text`, `damage`) and `total`.", body = Object),
+        (status = 403, description = "Only a manager or admin may see the checklists here."),
+    )
+)]
 async fn checklists(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let all = state.store().checklists().await?;
@@ -46,11 +59,25 @@ async fn checklists(user: ApiUser, State(state): State<AppState>) -> Result<Resp
 }
 
 /// Sets one kind's return checklist, as the checklists page does.
+#[utoipa::path(
+    put,
+    path = "/checklists/{kind}",
+    tag = "checklists",
+    summary = "Set one kind's return checklist, as the checklists page does; the other kinds keep theirs",
+    params(("kind" = String, Path, description = "The device kind's word, such as `ipad` or `laptop`.")),
+    request_body = kitroom_app::checklists::ChecklistInput,
+    responses(
+        (status = 200, description = "The kind with its `questions` as saved.", body = Object),
+        (status = 403, description = "Only a manager or admin may change a checklist."),
+        (status = 404, description = "No device kind has that word."),
+        (status = 422, description = "A question was wrong (empty, too long, too many)."),
+    )
+)]
 async fn set_checklist(
     user: ApiUser,
     State(state): State<AppState>,
     Path(kind): Path<String>,
-    JsonCommand(body): JsonCommand<kitroom_app::checklists::ChecklistInput>,
+    JsonBody(body): JsonBody<kitroom_app::checklists::ChecklistInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let saved = kitroom_app::checklists::set(state.app(), &user.0, &kind, body).await?;
@@ -74,6 +101,16 @@ async fn one(state: &AppState, id: uuid::Uuid) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::not_found("That accessory"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/accessories",
+    tag = "accessories",
+    summary = "The accessory types with their counts at each place",
+    responses(
+        (status = 200, description = "`items` (each with `id`, `name`, `retired` and `stock`: `location`, `count`) and `total`.", body = Object),
+        (status = 403, description = "Only a manager or admin may see the accessories here."),
+    )
+)]
 async fn list(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let all = state.store().list_accessories().await?;
@@ -84,21 +121,47 @@ async fn list(user: ApiUser, State(state): State<AppState>) -> Result<Response, 
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/accessories",
+    tag = "accessories",
+    summary = "Add a type of accessory, with none anywhere yet",
+    request_body = kitroom_app::accessories::NewAccessoryInput,
+    responses(
+        (status = 201, description = "The accessory.", body = Object),
+        (status = 403, description = "Only a manager or admin may add an accessory."),
+        (status = 422, description = "The name is empty, too long or already taken."),
+    )
+)]
 async fn create(
     user: ApiUser,
     State(state): State<AppState>,
-    JsonCommand(body): JsonCommand<kitroom_app::accessories::NewAccessoryInput>,
+    JsonBody(body): JsonBody<kitroom_app::accessories::NewAccessoryInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let (id, _) = kitroom_app::accessories::create(state.app(), &user.0, body).await?;
     Ok((StatusCode::CREATED, Json(one(&state, id).await?)).into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/accessories/{id}",
+    tag = "accessories",
+    summary = "Rename an accessory type, retire it or put it back in use; its counts, loans and history keep it",
+    params(("id" = String, Path, description = "The accessory's id.")),
+    request_body = kitroom_app::accessories::ChangeInput,
+    responses(
+        (status = 200, description = "The accessory.", body = Object),
+        (status = 403, description = "Only a manager or admin may change an accessory."),
+        (status = 404, description = "No accessory has that id."),
+        (status = 422, description = "The new name is empty, too long or already taken."),
+    )
+)]
 async fn change(
     user: ApiUser,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonCommand(body): JsonCommand<kitroom_app::accessories::ChangeInput>,
+    JsonBody(body): JsonBody<kitroom_app::accessories::ChangeInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     kitroom_app::accessories::change(state.app(), &user.0, &id, body).await?;
@@ -106,11 +169,25 @@ async fn change(
     Ok(Json(one(&state, id).await?).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/accessories/{id}/adjust",
+    tag = "accessories",
+    summary = "Change an accessory's count at a place, with the reason; never below none",
+    params(("id" = String, Path, description = "The accessory's id.")),
+    request_body = kitroom_app::accessories::AdjustInput,
+    responses(
+        (status = 200, description = "The accessory with its counts now.", body = Object),
+        (status = 403, description = "Only a manager or admin may change a count."),
+        (status = 404, description = "No accessory has that id."),
+        (status = 422, description = "Every field problem at once: the place, the change (such as `+2` or `-1`; not below none) and the reason."),
+    )
+)]
 async fn adjust(
     user: ApiUser,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonCommand(body): JsonCommand<kitroom_app::accessories::AdjustInput>,
+    JsonBody(body): JsonBody<kitroom_app::accessories::AdjustInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     kitroom_app::accessories::adjust(state.app(), &user.0, &id, body).await?;
@@ -118,6 +195,18 @@ async fn adjust(
     Ok(Json(one(&state, id).await?).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/accessories/lent/{id}/found",
+    tag = "accessories",
+    summary = "Accessories lent and not returned have turned up: they are counted back where they were taken from",
+    params(("id" = i64, Path, description = "The lent row's id, as a loan's `accessories` list it.")),
+    responses(
+        (status = 204, description = "Counted back."),
+        (status = 403, description = "Only a manager or admin may count them back."),
+        (status = 404, description = "Nothing not returned has that id."),
+    )
+)]
 async fn found(
     user: ApiUser,
     State(state): State<AppState>,

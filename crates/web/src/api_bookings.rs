@@ -3,11 +3,10 @@
 //! check-out (`policy-not-signed`, `device-not-available`, …), and a clash is
 //! `booking-clash` with the `alternatives` that are free instead.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
@@ -15,22 +14,27 @@ use kitroom_store::bookings::{Booked, Booking, BookingFilter};
 use kitroom_store::kits::{Kit, LoanGroup};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::api::{loan_json, JsonBody, JsonCommand};
+use crate::api::{loan_json, JsonBody, OptionalJsonBody, QueryParams};
 use crate::auth::ApiUser;
 use crate::bookings::{booking_request, BookingForm, BookingFormError};
 use crate::error::ApiError;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/bookings", get(list).post(create))
-        .route("/bookings/{id}", get(read).delete(cancel))
-        .route("/bookings/{id}/collect", post(collect))
-        .route("/sets", get(sets))
-        .route("/sets/{id}", get(set))
-        .route("/sets/{id}/checkout", post(set_check_out))
-        .route("/sets/{id}/return", post(set_return))
+/// The bookings and sets operations, each registered with its OpenAPI
+/// description (see [`crate::openapi`]).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, cancel))
+        .routes(routes!(collect))
+        .routes(routes!(sets))
+        .routes(routes!(set))
+        .routes(routes!(set_check_out))
+        .routes(routes!(set_return))
 }
 
 pub fn booking_json(b: &Booking) -> Value {
@@ -61,25 +65,36 @@ fn id(s: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(s).map_err(|_| ApiError::not_found("That booking"))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     person: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/bookings",
+    tag = "bookings",
+    summary = "Bookings that hold devices, by start; `from` is now by default",
+    params(ListQuery),
+responses(
+        (status = 200, description = "`items`, `total`, `page`, `per_page`.", body = Object),
+        (status = 403, description = "This account may not borrow."),
+    )
+)]
 /// Bookings that are booked or collected, by start; `from` defaults to now. Anyone
 /// may see what is booked and by whom, as on the calendar page.
 async fn list(
     user: ApiUser,
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-query", e.body_text()))?;
-    let person = match q.person.as_deref() {
+    // An empty name filters nothing, as an empty filter does on every list.
+    let person = match q.person.as_deref().filter(|p| !p.trim().is_empty()) {
         Some(name) => match state.store().person_by_username(name).await? {
             Some(p) => Some(p.id),
             // Staff who keep the accounts are told of a typo; anyone else gets the
@@ -114,8 +129,9 @@ async fn list(
     .into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = BookingInput)]
 struct CreateBody {
     device: Option<String>,
     set: Option<String>,
@@ -130,6 +146,20 @@ struct CreateBody {
     purpose: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/bookings",
+    tag = "bookings",
+    summary = "Book a device, a set or any N of a kind, for `starts_at`-`ends_at` or a `date` and `period`",
+    request_body = CreateBody,
+responses(
+        (status = 201, description = "The booking.", body = Object),
+        (status = 403, description = "This account may not book, or may not book for someone else."),
+        (status = 404, description = "The device or set named was not found."),
+        (status = 409, description = "`booking-clash`: a device needed is held for part of the time; `alternatives` lists what is free."),
+        (status = 422, description = "A check-out rule refuses the borrower (the same problem types as a check-out), or a field was wrong."),
+    )
+)]
 async fn create(
     user: ApiUser,
     State(state): State<AppState>,
@@ -167,6 +197,18 @@ async fn create(
     Ok((StatusCode::CREATED, Json(booking_json(&b))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/bookings/{id}",
+    tag = "bookings",
+    summary = "One booking",
+    params(("id" = String, Path, description = "The booking's id.")),
+responses(
+        (status = 200, description = "The booking.", body = Object),
+        (status = 403, description = "This account may not borrow."),
+        (status = 404, description = "No booking has that id."),
+    )
+)]
 async fn read(
     user: ApiUser,
     State(state): State<AppState>,
@@ -181,6 +223,19 @@ async fn read(
     Ok(Json(booking_json(&b)).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/bookings/{id}",
+    tag = "bookings",
+    summary = "Cancel a booking (its person, or a manager or admin)",
+    params(("id" = String, Path, description = "The booking's id.")),
+responses(
+        (status = 200, description = "The cancelled booking.", body = Object),
+        (status = 403, description = "The booking is someone else's."),
+        (status = 404, description = "No booking has that id."),
+        (status = 409, description = "The booking can no longer be cancelled."),
+    )
+)]
 async fn cancel(
     user: ApiUser,
     State(state): State<AppState>,
@@ -191,22 +246,31 @@ async fn cancel(
     Ok(Json(booking_json(&b)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/bookings/{id}/collect",
+    tag = "bookings",
+    summary = "Collect a booking: it becomes a loan (or a set's loan) now, every check-out rule checked again; the body may be left out",
+    params(("id" = String, Path, description = "The booking's id.")),
+    request_body(content = Option<kitroom_app::bookings::CollectInput>, description = "Optional: accessories going out with it."),
+responses(
+        (status = 200, description = "The collected booking with its `loans`.", body = Object),
+        (status = 403, description = "The booking is someone else's."),
+        (status = 404, description = "No booking has that id."),
+        (status = 409, description = "Not collectable now, a device is not available, or too few of an accessory are left."),
+        (status = 422, description = "A check-out rule refused it."),
+    )
+)]
 /// Collects a booking: it becomes a loan (or a set's loan) at once, with every
 /// check-out rule checked again. The answer carries the loans made.
 async fn collect(
     user: ApiUser,
     State(state): State<AppState>,
     Path(b): Path<String>,
-    body: axum::body::Bytes,
+    // The body is optional: a plain POST collects the booking alone.
+    OptionalJsonBody(asked): OptionalJsonBody<kitroom_app::bookings::CollectInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    // The body is optional: a plain POST collects the booking alone.
-    let asked: kitroom_app::bookings::CollectInput = if body.iter().all(u8::is_ascii_whitespace) {
-        Default::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-body", e.to_string()))?
-    };
     let b = kitroom_app::bookings::collect(state.app(), &user.0, &b, asked).await?;
     let mut body = booking_json(&b);
     let person = state
@@ -265,6 +329,16 @@ fn set_json(k: &Kit) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/sets",
+    tag = "sets",
+    summary = "Sets and trolleys",
+    responses(
+        (status = 200, description = "`items`, `total`, `page`, `per_page`.", body = Object),
+        (status = 403, description = "This account may not borrow."),
+    )
+)]
 async fn sets(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
     let kits = state.store().list_kits().await?;
@@ -276,6 +350,18 @@ async fn sets(user: ApiUser, State(state): State<AppState>) -> Result<Response, 
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/sets/{id}",
+    tag = "sets",
+    summary = "A set with its devices and its open loan",
+    params(("id" = String, Path, description = "The set's id or name.")),
+responses(
+        (status = 200, description = "The set.", body = Object),
+        (status = 403, description = "This account may not borrow."),
+        (status = 404, description = "No set has that id or name."),
+    )
+)]
 async fn set(
     user: ApiUser,
     State(state): State<AppState>,
@@ -290,12 +376,26 @@ async fn set(
     Ok(Json(v).into_response())
 }
 
-/// Lends a set, as the set's page does: the same input as a device's check-out.
+#[utoipa::path(
+    post,
+    path = "/sets/{id}/checkout",
+    tag = "sets",
+    summary = "Check a set out, as the set's page does: every available device goes, each under the check-out rules; the same body as a device's check-out (a set does not go off site)",
+    params(("id" = String, Path, description = "The set's id or name.")),
+    request_body = kitroom_app::loans::CheckOutInput,
+responses(
+        (status = 201, description = "The set's loan with `loans`, `left_behind` and `accessories`.", body = Object),
+        (status = 403, description = "This account may not borrow, or may not lend to someone else."),
+        (status = 404, description = "No set has that id or name."),
+        (status = 409, description = "The set is out, or too few of an accessory are left."),
+        (status = 422, description = "A check-out rule refused it, or a field was wrong."),
+    )
+)]
 async fn set_check_out(
     user: ApiUser,
     State(state): State<AppState>,
     Path(s): Path<String>,
-    JsonCommand(body): JsonCommand<kitroom_app::loans::CheckOutInput>,
+    JsonBody(body): JsonBody<kitroom_app::loans::CheckOutInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
     let out = kitroom_app::sets::check_out(state.app(), &user.0, &s, body).await?;
@@ -308,13 +408,26 @@ async fn set_check_out(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-/// Takes a set back, as the set's page does: the devices that came back, the
-/// return checklist once per kind, and the accessories counted back.
+#[utoipa::path(
+    post,
+    path = "/sets/{id}/return",
+    tag = "sets",
+    summary = "Return a set, as the set's page does: the devices in `came_back` come back, the return checklist is answered once per kind and the accessories are counted back; every other device that went is reported lost at once",
+    params(("id" = String, Path, description = "The set's id or name.")),
+    request_body = kitroom_app::sets::SetReturnInput,
+responses(
+        (status = 200, description = "`back` (tags), `missing` (tag and loss incident), `damaged` (tag and the damage report a \"no\" opened) and `location`.", body = Object),
+        (status = 403, description = "The set's loan is someone else's."),
+        (status = 404, description = "No set has that id or name."),
+        (status = 409, description = "The set is not out."),
+        (status = 422, description = "A tag in `came_back` did not go out with this loan, a return checklist question is unanswered (`checklist-unanswered`), or a field was wrong."),
+    )
+)]
 async fn set_return(
     user: ApiUser,
     State(state): State<AppState>,
     Path(s): Path<String>,
-    JsonCommand(body): JsonCommand<kitroom_app::sets::SetReturnInput>,
+    JsonBody(body): JsonBody<kitroom_app::sets::SetReturnInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
     let done = kitroom_app::sets::return_set(state.app(), &user.0, &s, body).await?;

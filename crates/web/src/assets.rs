@@ -11,7 +11,6 @@ use crate::AppState;
 pub const CSS: &str = include_str!("../../../web/kitroom.css");
 pub const JS: &str = include_str!("../../../web/kitroom.js");
 pub const ICON: &str = include_str!("../../../web/icon.svg");
-pub const OPENAPI: &str = include_str!("../../../web/openapi.json");
 
 pub const CSS_URL: &str = concat!("/static/kitroom.css?v=", env!("CARGO_PKG_VERSION"));
 pub const JS_URL: &str = concat!("/static/kitroom.js?v=", env!("CARGO_PKG_VERSION"));

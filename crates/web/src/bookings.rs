@@ -22,6 +22,10 @@ use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
 use crate::error::status_of;
 use crate::lend_to::Refusal;
 use crate::views::bookings as v;
+use crate::views::bookings::{when_slot, Row};
+// Where the API still finds them.
+pub use crate::permits::may_act;
+pub use crate::views::bookings::BookingForm;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -164,26 +168,6 @@ async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> Respo
             .into_response(),
         Err(e) => AppError::from(e).into_response(),
     }
-}
-
-/// What to book and when, as typed into the form or sent to the API: exactly one of
-/// `device`, `set` and `kind`; a `date` with a `period` or `from` and `to` times, or
-/// (from the API) `starts_at` and `ends_at`.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-#[serde(default)]
-pub struct BookingForm {
-    pub device: String,
-    /// A set's id or name.
-    pub set: String,
-    pub kind: String,
-    pub count: String,
-    /// Empty for oneself; a manager may book for anyone.
-    pub borrower: String,
-    pub date: String,
-    pub period: String,
-    pub from: String,
-    pub to: String,
-    pub purpose: String,
 }
 
 /// Turns the form into a request for the store, field by field.
@@ -337,15 +321,6 @@ async fn slot_from_form(
 pub struct CalendarQuery {
     pub view: String,
     pub date: String,
-}
-
-/// One stretch of a day in the calendar: a period, or the whole school day.
-pub struct Row {
-    pub label: String,
-    pub slot: Slot,
-    pub period: Option<String>,
-    pub bookings: Vec<Booking>,
-    pub free: kitroom_store::bookings::Free,
 }
 
 async fn calendar(
@@ -552,22 +527,6 @@ async fn create(
     }
 }
 
-/// "Thu 26 Nov 2026, 11:15–12:15".
-pub fn when_slot(slot: &Slot) -> String {
-    let a = crate::time::when(slot.starts_at);
-    if Calendar::day_of(slot.starts_at) == Calendar::day_of(slot.ends_at) {
-        format!(
-            "{a}–{}",
-            kitroom_core::time::school_time(slot.ends_at)
-                .rsplit(", ")
-                .next()
-                .unwrap_or("")
-        )
-    } else {
-        format!("{a} to {}", crate::time::when(slot.ends_at))
-    }
-}
-
 async fn owned(ctx: &Ctx, state: &AppState, id: &str) -> Result<Booking, AppError> {
     let b = state
         .store()
@@ -669,8 +628,8 @@ async fn collect(
             )
             .await?;
             let to = match &b.booked {
-                Booked::Device { tag, .. } => crate::devices::device_url(tag),
-                Booked::Set { id, .. } => crate::kits::kit_url(*id),
+                Booked::Device { tag, .. } => crate::paths::device_url(tag),
+                Booked::Set { id, .. } => crate::paths::kit_url(*id),
                 Booked::Kind { .. } => "/".to_owned(),
             };
             Ok(Redirect::to(&to).into_response())

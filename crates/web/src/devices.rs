@@ -15,9 +15,13 @@ use kitroom_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::{checkbox, set_flash, Ctx, FormBody, QueryParams};
+use crate::paths::ListQuery;
 use crate::views::devices as v;
-use crate::views::url_encode;
+use crate::views::devices::PER_PAGE;
 use crate::{AppError, AppState};
+
+// Where the reports still find it.
+pub use crate::paths::device_url;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,26 +35,6 @@ pub fn router() -> Router<AppState> {
             "/d/{tag}",
             get(|_: Ctx, Path(tag): Path<String>| async move { Redirect::to(&device_url(&tag)) }),
         )
-}
-
-/// The page of the device with this tag.
-pub fn device_url(tag: &str) -> String {
-    format!("/devices/{}", url_encode(tag))
-}
-
-pub const PER_PAGE: i64 = 50;
-
-/// The list's filters as they arrive in the query string. Unknown words are ignored
-/// rather than refused: a bookmarked list keeps working.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ListQuery {
-    pub q: String,
-    pub status: String,
-    pub kind: String,
-    pub location: String,
-    pub encryption: String,
-    pub page: Option<i64>,
 }
 
 impl ListQuery {
@@ -221,7 +205,7 @@ async fn show(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    QueryParams(q): QueryParams<crate::lend_to::Prefill>,
+    QueryParams(q): QueryParams<crate::views::lend_to::Prefill>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
     let device = device(&state, &tag).await?;
@@ -236,7 +220,7 @@ pub async fn render_device(
     ctx: &Ctx,
     state: &AppState,
     device: &Device,
-    panel: crate::loans::LoanPanel,
+    panel: crate::views::loans::LoanPanel,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let history = state

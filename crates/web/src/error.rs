@@ -174,7 +174,7 @@ impl IntoResponse for AppError {
                 let to = if next == "/" || next.is_empty() {
                     "/login".to_owned()
                 } else {
-                    format!("/login?next={}", crate::views::url_encode(next))
+                    format!("/login?next={}", crate::paths::url_encode(next))
                 };
                 return Redirect::to(&to).into_response();
             }

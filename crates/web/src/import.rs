@@ -17,17 +17,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_core::device::DeviceDetails;
-use kitroom_core::import::{
-    check_devices, check_encryption, check_people, Checked, EncryptionUpdate, LeftAlone, Mapping,
-    Problem, Sheet, Table,
-};
-use kitroom_core::person::{Permission, PersonDetails};
+use kitroom_core::import::{check_devices, check_encryption, check_people, Mapping, Sheet, Table};
+use kitroom_core::person::Permission;
 use kitroom_store::import::{read_table, Outcome};
-use serde::{Deserialize, Serialize};
 
 use crate::auth::{set_flash, Ctx, FormBody};
 use crate::views::import as v;
+use crate::views::import::{plural, EncryptionResult, Preview};
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -47,9 +43,6 @@ pub const MAX_CSV_BYTES: usize = 1024 * 1024;
 
 /// Where the encryption import's result waits for the page after the redirect.
 const RESULT_KEY: &str = "import_result";
-
-/// How many rows of a file the preview shows.
-pub const PREVIEW_ROWS: usize = 10;
 
 fn sheet(s: &str) -> Result<Sheet, AppError> {
     s.parse().map_err(|_| AppError::NotFound)
@@ -174,49 +167,6 @@ async fn map(
     Ok(v::map(&ctx, &table, &mapping, &form.csv).into_response())
 }
 
-/// A file checked against the register, whichever kind it is.
-pub enum Preview {
-    Devices(Checked<DeviceDetails>),
-    People(Checked<PersonDetails>),
-    Encryption(Checked<EncryptionUpdate>),
-}
-
-impl Preview {
-    pub fn problems(&self) -> &[Problem] {
-        match self {
-            Preview::Devices(c) => &c.problems,
-            Preview::People(c) => &c.problems,
-            Preview::Encryption(c) => &c.problems,
-        }
-    }
-
-    /// How the file was read, though nothing is wrong: how each date column's
-    /// numbers were ordered.
-    pub fn notes(&self) -> &[String] {
-        match self {
-            Preview::Devices(c) => &c.notes,
-            Preview::People(c) => &c.notes,
-            Preview::Encryption(c) => &c.notes,
-        }
-    }
-
-    pub fn checked(&self) -> usize {
-        match self {
-            Preview::Devices(c) => c.checked,
-            Preview::People(c) => c.checked,
-            Preview::Encryption(c) => c.checked,
-        }
-    }
-
-    fn with_problems(&mut self, problems: Vec<Problem>) {
-        match self {
-            Preview::Devices(c) => c.problems = problems,
-            Preview::People(c) => c.problems = problems,
-            Preview::Encryption(c) => c.problems = problems,
-        }
-    }
-}
-
 async fn check(
     ctx: &Ctx,
     state: &AppState,
@@ -272,19 +222,6 @@ async fn preview(
     let mapping = form.mapping(sheet, &table);
     let p = check(&ctx, &state, sheet, &table, mapping.clone()).await?;
     Ok(preview_page(&ctx, &table, &mapping, &form.csv, &p))
-}
-
-/// The encryption import's result, kept in the session for the page after the
-/// redirect.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct EncryptionResult {
-    pub updated: usize,
-    pub unchanged: usize,
-    /// Rows read and left alone (blank status, a Chrome device not provisioned).
-    #[serde(default)]
-    pub left_alone: Vec<LeftAlone>,
-    /// (line, serial number) of each row that matched no device.
-    pub unmatched: Vec<(u64, String)>,
 }
 
 #[tracing::instrument(skip_all, fields(import.sheet = %s))]
@@ -379,14 +316,5 @@ async fn done(ctx: Ctx, Path(s): Path<String>) -> Result<Response, AppError> {
     match ctx.session.remove::<EncryptionResult>(RESULT_KEY).await? {
         Some(result) => Ok(v::encryption_done(&ctx, &result).into_response()),
         None => Ok(Redirect::to("/import/encryption").into_response()),
-    }
-}
-
-/// "1 device", "2 devices".
-pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
-    if n == 1 {
-        one
-    } else {
-        many
     }
 }

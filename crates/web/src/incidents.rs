@@ -20,8 +20,9 @@ use kitroom_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
-use crate::devices::device_url;
+use crate::paths::{device_url, incident_url};
 use crate::views::incidents as v;
+use crate::views::incidents::IncidentsQuery;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -38,10 +39,6 @@ pub fn router() -> Router<AppState> {
         .route("/notifications", get(notifications))
         .route("/notifications/read", post(mark_read))
         .route("/changes/{id}", post(decide_change))
-}
-
-pub fn incident_url(i: &Incident) -> String {
-    format!("/incidents/{}", i.id)
 }
 
 async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
@@ -139,12 +136,6 @@ async fn report(
         .await?;
     state.wake_mailer();
     Ok(Redirect::to(&format!("{}?reported=1", incident_url(&incident))).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct IncidentsQuery {
-    pub status: String,
 }
 
 async fn list(

@@ -2,8 +2,6 @@
 //! checks a set out and returns it as one, ticking the devices that came back. A
 //! device not ticked is reported lost at once.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,8 +21,10 @@ use uuid::Uuid;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody};
 use crate::error::{page_refusal, status_of};
-use crate::loans::CheckOutForm;
+use crate::paths::kit_url;
 use crate::views::kits as v;
+use crate::views::kits::KitPage;
+use crate::views::loans::CheckOutForm;
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -37,39 +37,6 @@ pub fn router() -> Router<AppState> {
         .route("/sets/{id}/devices/{tag}/remove", post(remove_device))
         .route("/sets/{id}/checkout", post(check_out))
         .route("/sets/{id}/return", post(return_kit))
-}
-
-pub fn kit_url(id: Uuid) -> String {
-    format!("/sets/{id}")
-}
-
-/// What a set's page shows besides the set: the forms as typed and why the last
-/// try was refused.
-#[derive(Debug, Clone, Default)]
-pub struct KitPage {
-    pub checkout: CheckOutForm,
-    pub checkout_refusal: Option<String>,
-    pub return_refusal: Option<String>,
-    pub add: Invalid,
-    pub add_tag: String,
-    pub periods: Vec<String>,
-    pub people: Vec<(String, String)>,
-    pub return_location: String,
-    /// Its bookings from now on.
-    pub bookings: Vec<kitroom_store::bookings::Booking>,
-    /// The return checklist of each kind out with the set, asked once per kind.
-    pub checklist: Vec<(
-        kitroom_core::device::DeviceKind,
-        Vec<kitroom_core::checklist::Question>,
-    )>,
-    /// The checklist's answers as typed (`check.ipad.0`, `which.ipad.0`).
-    pub answers: BTreeMap<String, String>,
-    /// Accessories that can go out with the set.
-    pub stock: Vec<kitroom_store::accessories::Stock>,
-    /// Accessories out with the set's open loan.
-    pub lent: Vec<kitroom_store::accessories::Lent>,
-    /// The return form's accessory counts as typed.
-    pub typed_back: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -243,7 +210,7 @@ async fn show(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    crate::auth::QueryParams(q): crate::auth::QueryParams<crate::lend_to::Prefill>,
+    crate::auth::QueryParams(q): crate::auth::QueryParams<crate::views::lend_to::Prefill>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let kit = kit(&state, &id).await?;

@@ -94,13 +94,6 @@ pub struct FindQuery {
     pub back: String,
 }
 
-/// A lend form's page opened from the search: `?borrower=username` fills "Lend to".
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Prefill {
-    pub borrower: String,
-}
-
 /// `back` if it is a path on this site, so the page never links elsewhere.
 pub fn local_path(back: &str) -> Option<&str> {
     let ok = back.starts_with('/')

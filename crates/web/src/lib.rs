@@ -20,7 +20,10 @@
 //! - [`markdown`]: policy text rendered safely.
 //! - [`spreadsheet`]: what every CSV download has: the byte-order mark Excel needs,
 //!   the dated file name, pounds and school times for reports.
-//! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets.
+//! - [`api`]: the JSON API under `/api/v1`; [`api_bookings`] its bookings and sets;
+//!   [`api_stocktakes`] its stocktakes.
+//! - [`openapi`]: the API's router and its OpenAPI document, generated from the
+//!   handlers' `#[utoipa::path]` annotations.
 //! - [`views`]: maud templates: the layout, shared partials and each feature's pages.
 //! - [`assets`]: the CSS and JavaScript in `web/`, embedded in the binary.
 
@@ -39,6 +42,7 @@ pub mod account;
 pub mod api;
 pub mod api_accessories;
 pub mod api_bookings;
+pub mod api_stocktakes;
 pub mod assets;
 pub mod auth;
 pub mod bookings;
@@ -49,13 +53,17 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod incidents;
+pub mod input;
 pub mod kits;
 pub mod lend_to;
 pub mod loans;
 pub mod locations;
 pub mod log;
 pub mod markdown;
+pub mod openapi;
+pub mod paths;
 pub mod people;
+pub mod permits;
 pub mod policies;
 pub mod reports;
 pub mod session;
@@ -336,7 +344,7 @@ pub fn app(state: AppState) -> Router {
     let secure = state.config().secure_cookies;
     let mut router = Router::new()
         .merge(pages)
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", openapi::router())
         .merge(bookings::feed_router())
         .merge(assets::router())
         .route("/health", axum::routing::get(|| async { "ok" }))

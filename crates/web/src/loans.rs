@@ -7,24 +7,21 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, Utc};
-use kitroom_core::calendar::Calendar;
+use chrono::Utc;
 use kitroom_core::device::DeviceStatus;
 use kitroom_core::invalid::{required_text, text};
-use kitroom_core::loan::PolicyStanding;
 use kitroom_core::person::Permission;
-use kitroom_core::settings::Settings;
 use kitroom_store::devices::{Device, DeviceFilter};
 use kitroom_store::incidents::IncidentFilter;
-use kitroom_store::loans::{Authorisation, Loan, LoanFilter};
+use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
-use crate::devices::{device_url, ListQuery};
-use crate::error::page_refusal;
-use crate::error::status_of;
+use crate::error::{page_refusal, status_of};
+use crate::paths::device_url;
+use crate::paths::ListQuery;
 use crate::views::loans as v;
+use crate::views::loans::{CheckOutForm, LoanPanel, LoansQuery, ReturnForm};
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -42,63 +39,11 @@ pub fn router() -> Router<AppState> {
         .route("/labels", get(labels))
 }
 
-/// When a loan asked for on a set's check-out form is due (see
-/// [`kitroom_app::loans::due_at`], which the device's check-out uses too).
-pub fn due_from_form(
-    form: &CheckOutForm,
-    calendar: &Calendar,
-    settings: &Settings,
-    now: DateTime<Utc>,
-) -> Result<DateTime<Utc>, String> {
-    let cmd = kitroom_app::loans::CheckOut::try_from(form.clone()).map_err(|i| i.to_string())?;
-    kitroom_app::loans::due_at(&cmd.due, calendar, settings, now).map_err(|i| i.to_string())
-}
-
-/// The check-out form as posted from a device's or a set's page: the same input
-/// the API's check-out reads.
-pub type CheckOutForm = kitroom_app::loans::CheckOutInput;
-
-/// The return form as posted: the same input the API's return reads.
-pub type ReturnForm = kitroom_app::loans::ReturnInput;
-
 /// The off-site request form: why the device must leave the site.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct OffsiteForm {
     pub reason: String,
-}
-
-/// The loan part of a device's page: what is shown, the forms as typed, and why
-/// the last try was refused.
-#[derive(Debug, Clone, Default)]
-pub struct LoanPanel {
-    pub open_loan: Option<Loan>,
-    pub standing: Option<PolicyStanding>,
-    pub authorisation: Option<Authorisation>,
-    pub default_due: Option<DateTime<Utc>>,
-    pub return_location: String,
-    pub people: Vec<(String, String)>,
-    /// The school's periods, for "return at the end of period 3".
-    pub periods: Vec<String>,
-    pub checkout: CheckOutForm,
-    /// The off-site request's reason as typed.
-    pub offsite_reason: String,
-    pub ret: ReturnForm,
-    pub checkout_refusal: Option<String>,
-    /// The refusal asked for the head's authorisation: offer to ask.
-    pub needs_authorisation: bool,
-    pub return_refusal: Option<String>,
-    /// The return checklist for this kind, and the answers as given.
-    pub checklist: Vec<kitroom_core::checklist::Question>,
-    pub answers: Vec<Option<bool>>,
-    /// Accessories that can go out with a check-out.
-    pub stock: Vec<kitroom_store::accessories::Stock>,
-    /// Accessories out with the open loan.
-    pub lent: Vec<kitroom_store::accessories::Lent>,
-    /// Accessories lent with this device that did not come back (managers only).
-    pub not_returned: Vec<kitroom_store::accessories::NotReturned>,
-    /// The return form's accessory counts as typed.
-    pub typed_back: BTreeMap<String, String>,
 }
 
 /// The most people the "lend to" field offers as suggestions.
@@ -286,7 +231,7 @@ async fn scan(
         .rsplit_once("/sets/")
         .and_then(|(_, id)| uuid::Uuid::parse_str(id.trim_end_matches('/')).ok())
     {
-        return Ok(Redirect::to(&crate::kits::kit_url(id)).into_response());
+        return Ok(Redirect::to(&crate::paths::kit_url(id)).into_response());
     }
     // A phone camera may read the label's whole address rather than the tag.
     let tag = tag.rsplit_once("/d/").map(|(_, t)| t).unwrap_or(tag);
@@ -295,7 +240,7 @@ async fn scan(
     }
     if state.store().device_by_tag(tag).await?.is_none() {
         if let Some(set) = state.store().kit_by_name(tag).await? {
-            return Ok(Redirect::to(&crate::kits::kit_url(set.id)).into_response());
+            return Ok(Redirect::to(&crate::paths::kit_url(set.id)).into_response());
         }
     }
     Ok(Redirect::to(&device_url(tag)).into_response())
@@ -382,7 +327,7 @@ async fn return_device(
                     ),
                 )
                 .await?;
-                return Ok(Redirect::to(&crate::incidents::incident_url(incident)).into_response());
+                return Ok(Redirect::to(&crate::paths::incident_url(incident)).into_response());
             }
             let mut message = format!("{tag} is returned to the {location}");
             message.push_str(if returned.loan.on_charge == Some(true) {
@@ -451,12 +396,6 @@ async fn request_offsite(
         .await?;
     set_flash(&ctx.session, "Your request has gone to the head teacher. Once it is approved, check the device out here with “Taking it off the school site” ticked.").await?;
     Ok(Redirect::to(&device_url(device.details.tag.as_str())).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct LoansQuery {
-    pub view: String,
 }
 
 async fn list(

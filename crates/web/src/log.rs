@@ -8,27 +8,14 @@ use kitroom_core::device::parse_date;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::events::EventFilter;
-use serde::Deserialize;
 
 use crate::auth::{Ctx, QueryParams};
 use crate::views::log as v;
+use crate::views::log::{LogQuery, PER_PAGE};
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/log", get(show))
-}
-
-pub const PER_PAGE: i64 = 100;
-
-/// The log's filters, as typed.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct LogQuery {
-    pub person: String,
-    pub device: String,
-    pub from: String,
-    pub to: String,
-    pub before: Option<i64>,
 }
 
 async fn show(

@@ -18,8 +18,9 @@ use kitroom_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::{hash_password, set_flash, Ctx, FormBody, QueryParams};
+use crate::paths::person_url;
 use crate::views::people as v;
-use crate::views::url_encode;
+use crate::views::people::{PeopleQuery, PersonForm};
 use crate::{AppError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -34,17 +35,6 @@ pub fn router() -> Router<AppState> {
             "/people/{username}/two-factor/reset",
             post(reset_two_factor),
         )
-}
-
-pub fn person_url(username: &str) -> String {
-    format!("/people/{}", url_encode(username))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct PeopleQuery {
-    pub q: String,
-    pub inactive: String,
 }
 
 async fn list(
@@ -62,19 +52,6 @@ async fn list(
         })
         .await?;
     Ok(v::list(&ctx, &q, &people).into_response())
-}
-
-/// The account form as posted; `password` only when adding someone.
-#[derive(Debug, Default, Deserialize, Clone)]
-#[serde(default)]
-pub struct PersonForm {
-    pub username: String,
-    pub full_name: String,
-    pub email: String,
-    pub position: String,
-    pub kind: String,
-    pub role: String,
-    pub password: String,
 }
 
 impl PersonForm {

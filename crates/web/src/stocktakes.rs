@@ -3,17 +3,18 @@
 //! close it, read and download the result.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use kitroom_app::stocktakes::{MoveHereInput, OpenInput, ScanInput};
 use kitroom_core::person::Permission;
-use kitroom_store::stocktakes::{Scan, Stocktake};
-use kitroom_store::StoreError;
+use kitroom_store::stocktakes::Stocktake;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::error::{page_refusal, status_of};
+use crate::paths::stocktake_url;
 use crate::views::stocktakes as v;
 use crate::{AppError, AppState};
 
@@ -28,10 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/stocktakes/{id}/move/{device}", post(move_here))
 }
 
-pub fn stocktake_url(s: &Stocktake) -> String {
-    format!("/stocktakes/{}", s.id)
-}
-
 async fn stocktake(state: &AppState, id: &str) -> Result<Stocktake, AppError> {
     state
         .store()
@@ -42,33 +39,18 @@ async fn stocktake(state: &AppState, id: &str) -> Result<Stocktake, AppError> {
 
 async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
-    let stocktakes = state.store().list_stocktakes().await?;
+    let stocktakes = kitroom_app::stocktakes::list(state.app(), &ctx.user).await?;
     let locations = state.store().list_locations().await?;
     Ok(v::list(&ctx, &stocktakes, &locations, None).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct OpenForm {
-    location: String,
 }
 
 async fn open(
     ctx: Ctx,
     State(state): State<AppState>,
-    FormBody(form): FormBody<OpenForm>,
+    FormBody(form): FormBody<OpenInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
-    let location = if form.location.is_empty() {
-        None
-    } else {
-        Some(parse_id(&form.location)?)
-    };
-    match state
-        .store()
-        .open_stocktake(ctx.user.actor(), location)
-        .await
-    {
+    match kitroom_app::stocktakes::open(state.app(), &ctx.user, form).await {
         Ok(s) => {
             set_flash(
                 &ctx.session,
@@ -80,16 +62,16 @@ async fn open(
             .await?;
             Ok(Redirect::to(&stocktake_url(&s)).into_response())
         }
-        Err(StoreError::Invalid(invalid)) => {
-            let stocktakes = state.store().list_stocktakes().await?;
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let stocktakes = kitroom_app::stocktakes::list(state.app(), &ctx.user).await?;
             let locations = state.store().list_locations().await?;
             Ok((
-                StatusCode::CONFLICT,
-                v::list(&ctx, &stocktakes, &locations, Some(&invalid.to_string())),
+                status_of(refusal.kind),
+                v::list(&ctx, &stocktakes, &locations, Some(&refusal.message)),
             )
                 .into_response())
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -107,74 +89,41 @@ async fn show(
     QueryParams(q): QueryParams<ShowQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
-    let s = stocktake(&state, &id).await?;
+    let read = kitroom_app::stocktakes::read(state.app(), &ctx.user, &id).await?;
+    let s = &read.stocktake;
     if s.is_open() {
-        let unseen = state.store().unseen(s.id).await?;
         let locations = state.store().list_locations().await?;
-        Ok(v::open(&ctx, &s, &unseen, &locations, &q.at).into_response())
+        Ok(v::open(&ctx, s, &read.unseen, &locations, &q.at).into_response())
     } else {
-        let results = state.store().stocktake_results(s.id).await?;
-        Ok(v::closed(&ctx, &s, &results).into_response())
+        Ok(v::closed(&ctx, s, &read.results).into_response())
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ScanForm {
-    tag: String,
-    at: String,
-}
-
+/// A scan (or a tick in the "not seen yet" list): whatever it found, the person
+/// is told in the flash and goes back to scanning the next label.
 #[tracing::instrument(skip_all, fields(device.tag = %form.tag))]
 async fn scan(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<ScanForm>,
+    FormBody(form): FormBody<ScanInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
     let s = stocktake(&state, &id).await?;
-    let at = if form.at.is_empty() {
-        None
-    } else {
-        Some(parse_id(&form.at)?)
-    };
-    // A phone camera may read the label's whole address rather than the tag.
-    let tag = form.tag.trim();
-    let tag = tag
-        .rsplit_once("/d/")
-        .map(|(_, t)| t)
-        .unwrap_or(tag)
-        .to_owned();
-    let message = match state
-        .store()
-        .mark_seen(ctx.user.actor(), s.id, tag, at)
-        .await
-    {
-        Ok(Scan::Seen {
-            tag, lost: true, ..
-        }) => {
-            format!("⚠ {tag} IS RECORDED AS LOST. Keep it safe and tell the business manager now, so its incident can be closed as recovered.")
-        }
-        Ok(Scan::Seen {
-            tag,
-            elsewhere: false,
-            ..
-        }) => format!("✓ {tag} seen."),
-        Ok(Scan::Seen {
-            tag,
-            elsewhere: true,
-            ..
-        }) => format!("✓ {tag} seen, but it belongs somewhere else: the result will say so."),
-        Ok(Scan::AlreadySeen { tag }) => format!("{tag} was already seen."),
-        Err(StoreError::Invalid(invalid)) => format!("✗ {invalid}"),
-        Err(e) => return Err(e.into()),
+    let at = form.at.clone();
+    let message = match kitroom_app::stocktakes::scan(state.app(), &ctx.user, &id, form).await {
+        Ok(scanned) => scanned.message(),
+        Err(e) => format!("✗ {}", page_refusal(e)?.message),
     };
     set_flash(&ctx.session, message).await?;
-    let back = if form.at.is_empty() {
+    let back = if at.is_empty() {
         stocktake_url(&s)
     } else {
-        format!("{}?at={}", stocktake_url(&s), form.at)
+        format!(
+            "{}?{}",
+            stocktake_url(&s),
+            serde_urlencoded::to_string([("at", &at)]).unwrap_or_default()
+        )
     };
     Ok(Redirect::to(&back).into_response())
 }
@@ -196,11 +145,7 @@ async fn close(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
-    let s = stocktake(&state, &id).await?;
-    let closed = state
-        .store()
-        .close_stocktake(ctx.user.actor(), s.id, crate::time::today())
-        .await?;
+    let closed = kitroom_app::stocktakes::close(state.app(), &ctx.user, &id).await?;
     set_flash(
         &ctx.session,
         format!(
@@ -261,11 +206,11 @@ async fn move_here(
     Path((id, device)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
-    let s = stocktake(&state, &id).await?;
-    state
-        .store()
-        .move_to_seen_location(ctx.user.actor(), s.id, parse_id(&device)?)
-        .await?;
+    let input = MoveHereInput {
+        device: Some(parse_id(&device)?),
+        ..MoveHereInput::default()
+    };
+    kitroom_app::stocktakes::move_here(state.app(), &ctx.user, &id, input).await?;
     set_flash(&ctx.session, "Its home location is now where it was found.").await?;
-    Ok(Redirect::to(&stocktake_url(&s)).into_response())
+    Ok(Redirect::to(&format!("/stocktakes/{id}")).into_response())
 }

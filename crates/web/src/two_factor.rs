@@ -32,10 +32,15 @@ use totp_rs::{Algorithm, TOTP};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::auth::{
-    begin_session, csrf_token, set_flash, user_agent, verify_password, ClientAddr, Ctx, FormBody,
-    SetupCtx,
-};
+use crate::auth::client::{user_agent, ClientAddr};
+use crate::auth::csrf::csrf_token;
+use crate::auth::ctx::Ctx;
+use crate::auth::flash::set_flash;
+use crate::auth::password::verify_password;
+use crate::auth::sign_in::{begin_session, safe_next};
+use crate::auth::signed_in::SetupCtx;
+use crate::auth::throttle::wait_message;
+use crate::input::FormBody;
 use crate::session::{PENDING_AT_KEY, PENDING_NEXT_KEY, PENDING_PERSON_KEY, TWO_FACTOR_KEY};
 use crate::views::two_factor as v;
 use crate::{AppError, AppState};
@@ -255,22 +260,6 @@ fn recovery_hash(person: Uuid, code: &str) -> String {
 /// How long the second step may wait after the password, in seconds.
 const PENDING_FOR: i64 = 5 * 60;
 
-/// Marks `session` as waiting for `person`'s code (the password was right): a fresh
-/// session id, and no signed-in person yet.
-pub(crate) async fn await_code(
-    session: &Session,
-    person: Uuid,
-    next: &str,
-) -> Result<(), AppError> {
-    session.cycle_id().await?;
-    session.insert(PENDING_PERSON_KEY, person).await?;
-    session
-        .insert(PENDING_AT_KEY, Utc::now().timestamp())
-        .await?;
-    session.insert(PENDING_NEXT_KEY, next).await?;
-    Ok(())
-}
-
 async fn clear_pending(session: &Session) -> Result<(), AppError> {
     session.remove::<Uuid>(PENDING_PERSON_KEY).await?;
     session.remove::<i64>(PENDING_AT_KEY).await?;
@@ -349,7 +338,7 @@ async fn code(
                     "Too many wrong codes. For your security, wait {} and try again.",
                     wait_words(until - now)
                 ),
-                Refusal::Account => crate::auth::wait_message(why, until - now),
+                Refusal::Account => wait_message(why, until - now),
             };
             return Ok((
                 StatusCode::TOO_MANY_REQUESTS,
@@ -403,7 +392,7 @@ async fn code(
     begin_session(&session, id, &address, user_agent(&headers)).await?;
     session.insert(TWO_FACTOR_KEY, true).await?;
     state.store().record_sign_in(&person, true, address).await?;
-    Ok(Redirect::to(&crate::auth::safe_next(Some(&next))).into_response())
+    Ok(Redirect::to(&safe_next(Some(&next))).into_response())
 }
 
 /// Whether the school requires two-step sign-in of this person.

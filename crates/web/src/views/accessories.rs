@@ -1,12 +1,12 @@
 //! Accessories: the manager's page, the "Also taking" and "came back" parts of the
 //! loan forms, and the list of accessories not returned.
 
+use kitroom_core::Invalid;
 use kitroom_store::accessories::{Accessory, Lent, NotReturned, Stock};
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, Field, Section};
-use crate::accessories::AccessoryForms;
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::time;
 
 pub fn list(ctx: &Ctx, all: &[Accessory], f: &AccessoryForms) -> Markup {
@@ -158,4 +158,19 @@ pub fn not_returned(title: &str, items: &[NotReturned], csrf_token: Option<&str>
             }
         }
     }
+}
+
+/// What the page's forms hold as typed, and why the last try was refused.
+#[derive(Debug, Clone, Default)]
+pub struct AccessoryForms {
+    pub name: String,
+    /// The type whose change was refused, and the change as typed.
+    pub adjusting: Option<String>,
+    pub location: String,
+    pub change: String,
+    pub reason: String,
+    /// The type whose rename was refused, and the name as typed.
+    pub renaming: Option<String>,
+    pub rename: String,
+    pub invalid: Invalid,
 }

@@ -1,11 +1,12 @@
 //! A person's own account page.
 
+use chrono::{DateTime, Utc};
 use kitroom_core::Invalid;
+use kitroom_store::tokens::TokenInfo;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, Field, Section};
-use crate::account::{SessionInfo, TokenRow};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::time;
 
 /// The account page's tokens section: the person's tokens, whether this session
@@ -203,4 +204,24 @@ fn browser_words(ua: &str) -> String {
         // Not a browser Kitroom knows: show what it says, shortened.
         (None, None) => ua.chars().take(60).collect(),
     }
+}
+
+/// One of a person's API tokens, as the account page lists it.
+pub struct TokenRow {
+    pub token: TokenInfo,
+    /// Past its expiry: the API refuses it.
+    pub expired: bool,
+}
+
+/// One of a person's signed-in sessions, as the account page lists it.
+pub struct SessionInfo {
+    /// The SHA-256 of the session id: names the session in the "End" form without
+    /// giving away the id itself.
+    pub id_hash: String,
+    pub signed_in: Option<DateTime<Utc>>,
+    pub seen: Option<DateTime<Utc>>,
+    pub address: String,
+    pub browser: String,
+    /// This is the session asking.
+    pub current: bool,
 }

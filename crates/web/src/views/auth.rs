@@ -2,9 +2,9 @@
 
 use kitroom_core::Invalid;
 use maud::{html, Markup};
+use serde::Deserialize;
 
 use super::{bare_page, csrf, error_summary, Field};
-use crate::auth::SetupForm;
 
 pub fn login(
     token: &str,
@@ -72,4 +72,36 @@ pub fn setup(token: &str, setup_token: &str, form: &SetupForm, invalid: &Invalid
             }
         },
     )
+}
+
+/// The setup form as typed, shown back with its errors.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct SetupForm {
+    pub token: String,
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub position: String,
+    pub password: String,
+    pub confirm: String,
+}
+
+impl SetupForm {
+    /// The form as shown back with its errors: each field cut to a length beyond
+    /// every limit (so a value just too long is still there to shorten), and no
+    /// longer, whatever was sent.
+    pub(crate) fn shown_back(&self) -> SetupForm {
+        const SHOWN: usize = 300;
+        let c = |s: &str| s.chars().take(SHOWN).collect::<String>();
+        SetupForm {
+            token: c(&self.token),
+            username: c(&self.username),
+            full_name: c(&self.full_name),
+            email: c(&self.email),
+            position: c(&self.position),
+            password: String::new(),
+            confirm: String::new(),
+        }
+    }
 }

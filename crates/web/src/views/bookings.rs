@@ -2,7 +2,7 @@
 //! free when a booking clashes, and the "my bookings" partial.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use kitroom_core::booking::BookingStatus;
+use kitroom_core::booking::{BookingStatus, Slot};
 use kitroom_core::calendar::Calendar;
 use kitroom_core::device::DeviceKind;
 use kitroom_core::person::Permission;
@@ -10,17 +10,17 @@ use kitroom_core::Invalid;
 use kitroom_store::bookings::{Alternatives, Booked, Booking};
 use kitroom_store::kits::KitSummary;
 use maud::{html, Markup};
+use serde::Deserialize;
 
 use super::{csrf, error_summary, page, select, url_encode, Field, Section};
-use crate::auth::Ctx;
-use crate::bookings::{when_slot, BookingForm, Row};
-use kitroom_app::bookings::may_act;
+use crate::auth::ctx::Ctx;
+use crate::permits::may_act;
 
 fn what(b: &Booking) -> Markup {
     html! {
         @match &b.booked {
-            Booked::Device { tag, .. } => a href=(crate::devices::device_url(tag)) { (tag) },
-            Booked::Set { id, name } => a href=(crate::kits::kit_url(*id)) { (name) },
+            Booked::Device { tag, .. } => a href=(crate::paths::device_url(tag)) { (tag) },
+            Booked::Set { id, name } => a href=(crate::paths::kit_url(*id)) { (name) },
             Booked::Kind { .. } => (b.booked.describe()),
         }
     }
@@ -346,5 +346,50 @@ fn feed_body(ctx: &Ctx, has: bool, new_url: Option<&str>, action: &str) -> Marku
             (csrf(&ctx.csrf))
             button.secondary type="submit" { @if has { "Make a new address" } @else { "Make my calendar address" } }
         }
+    }
+}
+
+/// What to book and when, as typed into the form or sent to the API: exactly one of
+/// `device`, `set` and `kind`; a `date` with a `period` or `from` and `to` times, or
+/// (from the API) `starts_at` and `ends_at`.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct BookingForm {
+    pub device: String,
+    /// A set's id or name.
+    pub set: String,
+    pub kind: String,
+    pub count: String,
+    /// Empty for oneself; a manager may book for anyone.
+    pub borrower: String,
+    pub date: String,
+    pub period: String,
+    pub from: String,
+    pub to: String,
+    pub purpose: String,
+}
+
+/// One stretch of a day in the calendar: a period, or the whole school day.
+pub struct Row {
+    pub label: String,
+    pub slot: Slot,
+    pub period: Option<String>,
+    pub bookings: Vec<Booking>,
+    pub free: kitroom_store::bookings::Free,
+}
+
+/// "Thu 26 Nov 2026, 11:15–12:15".
+pub fn when_slot(slot: &Slot) -> String {
+    let a = crate::time::when(slot.starts_at);
+    if Calendar::day_of(slot.starts_at) == Calendar::day_of(slot.ends_at) {
+        format!(
+            "{a}–{}",
+            kitroom_core::time::school_time(slot.ends_at)
+                .rsplit(", ")
+                .next()
+                .unwrap_or("")
+        )
+    } else {
+        format!("{a} to {}", crate::time::when(slot.ends_at))
     }
 }

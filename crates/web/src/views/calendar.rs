@@ -5,7 +5,7 @@ use kitroom_core::Invalid;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 
 pub fn form(ctx: &Ctx, input: &CalendarInput, invalid: &Invalid) -> Markup {
     page(

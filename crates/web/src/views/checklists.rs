@@ -8,7 +8,7 @@ use kitroom_core::Invalid;
 use maud::{html, Markup};
 
 use super::{csrf, error_summary, page, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 
 pub fn form(ctx: &Ctx, typed: &BTreeMap<String, String>, invalid: &Invalid) -> Markup {
     page(

@@ -12,12 +12,12 @@ use kitroom_store::incidents::{ChangeRequest, Incident};
 use kitroom_store::loans::Loan;
 use maud::{html, Markup};
 
+use super::loans::LoanPanel;
 use super::{
     checkbox, csrf, encryption_badge, error_summary, page, select, status_badge, Field, Section,
 };
-use crate::auth::Ctx;
-use crate::devices::{device_url, ListQuery, PER_PAGE};
-use crate::loans::LoanPanel;
+use crate::auth::ctx::Ctx;
+use crate::paths::{device_url, ListQuery};
 use crate::time;
 
 fn options<T: Copy>(
@@ -268,7 +268,7 @@ pub fn show(
             }
             (super::loans::panel(ctx, device, panel))
             @for s in extra.stocktakes {
-                form.scan method="post" action={ (crate::stocktakes::stocktake_url(s)) "/scan" } {
+                form.scan method="post" action={ (crate::paths::stocktake_url(s)) "/scan" } {
                     (csrf(&ctx.csrf))
                     input type="hidden" name="tag" value=(d.tag);
                     button.secondary type="submit" { "Mark as seen in stocktake " (s.number) " (" (s.scope) ")" }
@@ -412,3 +412,5 @@ pub fn dispose_form(
         },
     )
 }
+
+pub const PER_PAGE: i64 = 50;

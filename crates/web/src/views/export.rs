@@ -3,7 +3,7 @@
 use maud::{html, Markup};
 
 use super::{page, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 
 pub fn index(ctx: &Ctx) -> Markup {
     let files = [

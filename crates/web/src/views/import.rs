@@ -1,14 +1,16 @@
 //! Importing CSV files: paste, map columns, preview every problem, confirm.
 
 use kitroom_core::dates::in_words;
-use kitroom_core::device::{Condition, DeviceKind, EncryptionMethod};
-use kitroom_core::import::{unknown_kinds, Field, LeftAlone, Mapping, Sheet, Table};
-use kitroom_core::person::{PersonKind, Role};
+use kitroom_core::device::{Condition, DeviceDetails, DeviceKind, EncryptionMethod};
+use kitroom_core::import::{
+    unknown_kinds, Checked, EncryptionUpdate, Field, LeftAlone, Mapping, Problem, Sheet, Table,
+};
+use kitroom_core::person::{PersonDetails, PersonKind, Role};
 use maud::{html, Markup};
+use serde::{Deserialize, Serialize};
 
 use super::{csrf, encryption_badge, page, Section};
-use crate::auth::Ctx;
-use crate::import::{plural, EncryptionResult, Preview, PREVIEW_ROWS};
+use crate::auth::ctx::Ctx;
 use crate::time;
 
 fn section(sheet: Sheet) -> Section {
@@ -517,4 +519,72 @@ pub fn encryption_done(ctx: &Ctx, r: &EncryptionResult) -> Markup {
             }
         },
     )
+}
+
+/// How many rows of a file the preview shows.
+pub const PREVIEW_ROWS: usize = 10;
+
+/// A file checked against the register, whichever kind it is.
+pub enum Preview {
+    Devices(Checked<DeviceDetails>),
+    People(Checked<PersonDetails>),
+    Encryption(Checked<EncryptionUpdate>),
+}
+
+impl Preview {
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Preview::Devices(c) => &c.problems,
+            Preview::People(c) => &c.problems,
+            Preview::Encryption(c) => &c.problems,
+        }
+    }
+
+    /// How the file was read, though nothing is wrong: how each date column's
+    /// numbers were ordered.
+    pub fn notes(&self) -> &[String] {
+        match self {
+            Preview::Devices(c) => &c.notes,
+            Preview::People(c) => &c.notes,
+            Preview::Encryption(c) => &c.notes,
+        }
+    }
+
+    pub fn checked(&self) -> usize {
+        match self {
+            Preview::Devices(c) => c.checked,
+            Preview::People(c) => c.checked,
+            Preview::Encryption(c) => c.checked,
+        }
+    }
+
+    pub(crate) fn with_problems(&mut self, problems: Vec<Problem>) {
+        match self {
+            Preview::Devices(c) => c.problems = problems,
+            Preview::People(c) => c.problems = problems,
+            Preview::Encryption(c) => c.problems = problems,
+        }
+    }
+}
+
+/// The encryption import's result, kept in the session for the page after the
+/// redirect.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EncryptionResult {
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Rows read and left alone (blank status, a Chrome device not provisioned).
+    #[serde(default)]
+    pub left_alone: Vec<LeftAlone>,
+    /// (line, serial number) of each row that matched no device.
+    pub unmatched: Vec<(u64, String)>,
+}
+
+/// "1 device", "2 devices".
+pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }

@@ -12,11 +12,11 @@ use kitroom_store::devices::Device;
 use kitroom_store::incidents::{ChangeRequest, DeskCounts, Incident, IncidentNote, Notification};
 use kitroom_store::loans::Loan;
 use maud::{html, Markup};
+use serde::Deserialize;
 
 use super::{csrf, error_summary, page, select, Field, Section};
-use crate::auth::Ctx;
-use crate::devices::device_url;
-use crate::incidents::{incident_url, IncidentsQuery};
+use crate::auth::ctx::Ctx;
+use crate::paths::{device_url, incident_url};
 use crate::time;
 
 /// Partial: the risk as a badge that reads without colour.
@@ -454,4 +454,10 @@ pub fn desk(ctx: &Ctx, counts: &DeskCounts, deadlines: &[Incident], now: DateTim
             }
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct IncidentsQuery {
+    pub status: String,
 }

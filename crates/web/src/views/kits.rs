@@ -1,6 +1,8 @@
 //! Sets and trolleys: the list, and a set's page with its devices, its check-out
 //! and its return.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use kitroom_core::device::DeviceStatus;
 use kitroom_core::person::Permission;
@@ -8,12 +10,12 @@ use kitroom_core::Invalid;
 use kitroom_store::kits::{Kit, KitSummary, MissingFromSet};
 use maud::{html, Markup};
 
+use super::loans::CheckOutForm;
 use super::{
     checkbox, csrf, error_summary, page, select, status_badge, url_encode, Field, Section,
 };
-use crate::auth::Ctx;
-use crate::devices::device_url;
-use crate::kits::{kit_url, KitPage};
+use crate::auth::ctx::Ctx;
+use crate::paths::{device_url, kit_url};
 use crate::time;
 
 pub fn list(ctx: &Ctx, kits: &[KitSummary], name: &str, notes: &str, invalid: &Invalid) -> Markup {
@@ -288,4 +290,33 @@ pub fn missing_on_desk(missing: &[MissingFromSet]) -> Markup {
             }
         }
     }
+}
+
+/// What a set's page shows besides the set: the forms as typed and why the last
+/// try was refused.
+#[derive(Debug, Clone, Default)]
+pub struct KitPage {
+    pub checkout: CheckOutForm,
+    pub checkout_refusal: Option<String>,
+    pub return_refusal: Option<String>,
+    pub add: Invalid,
+    pub add_tag: String,
+    pub periods: Vec<String>,
+    pub people: Vec<(String, String)>,
+    pub return_location: String,
+    /// Its bookings from now on.
+    pub bookings: Vec<kitroom_store::bookings::Booking>,
+    /// The return checklist of each kind out with the set, asked once per kind.
+    pub checklist: Vec<(
+        kitroom_core::device::DeviceKind,
+        Vec<kitroom_core::checklist::Question>,
+    )>,
+    /// The checklist's answers as typed (`check.ipad.0`, `which.ipad.0`).
+    pub answers: BTreeMap<String, String>,
+    /// Accessories that can go out with the set.
+    pub stock: Vec<kitroom_store::accessories::Stock>,
+    /// Accessories out with the set's open loan.
+    pub lent: Vec<kitroom_store::accessories::Lent>,
+    /// The return form's accessory counts as typed.
+    pub typed_back: BTreeMap<String, String>,
 }

@@ -3,9 +3,10 @@
 
 use kitroom_store::people::Person;
 use maud::{html, Markup};
+use serde::Deserialize;
 
 use super::{page, url_encode, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 
 /// Where the search for a person starts, with what was typed and the form to fill.
 pub fn find_url(typed: &str, back: &str) -> String {
@@ -78,4 +79,11 @@ pub fn find(ctx: &Ctx, q: &str, back: Option<&str>, people: &[Person]) -> Markup
             @if let Some(b) = back { p { a href=(b) { "Back without choosing" } } }
         },
     )
+}
+
+/// A lend form's page opened from the search: `?borrower=username` fills "Lend to".
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Prefill {
+    pub borrower: String,
 }

@@ -1,9 +1,11 @@
 //! Lending pages: home with "my loans", the loan part of a device's page, all
 //! loans, the head's approvals, devices on charge, and label sheets.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
-use kitroom_core::device::{DeviceStatus, EncryptionState};
-use kitroom_core::loan::PolicyStanding;
+use kitroom_core::device::DeviceStatus;
+use kitroom_core::loan::{OffSite, PolicyStanding};
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
@@ -12,11 +14,12 @@ use kitroom_store::incidents::{ChangeRequest, DeskCounts, Incident};
 use kitroom_store::loans::{Authorisation, Loan, OffsiteRequest};
 use kitroom_store::locations::Location;
 use maud::{html, Markup, PreEscaped};
+use serde::Deserialize;
 
 use super::{checkbox, csrf, page, select, Field, Section};
-use crate::auth::Ctx;
-use crate::devices::{device_url, ListQuery};
-use crate::loans::{LoanPanel, LoansQuery};
+use crate::auth::ctx::Ctx;
+use crate::paths::device_url;
+use crate::paths::ListQuery;
 use crate::time;
 
 /// Partial: "due Mon 23 Nov, 15:30", or how overdue it is.
@@ -95,7 +98,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
             @for i in missing_police {
                 div.warning {
                     "You reported the theft of " (i.device_tag) ". "
-                    a href=(crate::incidents::incident_url(i)) { "Add the police crime reference" }
+                    a href=(crate::paths::incident_url(i)) { "Add the police crime reference" }
                     " when you have it."
                 }
             }
@@ -252,14 +255,16 @@ fn period_options(periods: &[String]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// What the check-out rules decided about this device leaving the site, in words.
 fn off_site_hint(device: &Device) -> &'static str {
-    let e = &device.details.encryption;
-    if e.state != EncryptionState::Encrypted || e.verified_on.is_none() {
-        "This device is not recorded as encrypted and verified, so it must stay in school."
-    } else if device.details.holds_personal_data {
-        "It may hold personal data: the head teacher must authorise taking it off site."
-    } else {
-        "Encrypted and verified: it may leave the site."
+    match kitroom_app::loans::off_site(device) {
+        OffSite::MustStay => {
+            "This device is not recorded as encrypted and verified, so it must stay in school."
+        }
+        OffSite::WithHeadsAuthorisation => {
+            "It may hold personal data: the head teacher must authorise taking it off site."
+        }
+        OffSite::MayLeave => "Encrypted and verified: it may leave the site.",
     }
 }
 
@@ -272,7 +277,7 @@ pub fn loans_table(loans: &[Loan], now: DateTime<Utc>) -> Markup {
                 @for l in loans {
                     tr.overdue[l.is_overdue(now)] {
                         td { a href=(device_url(&l.device_tag)) { (l.device_tag) } br; span.muted { (l.device_name) } }
-                        td { a href=(crate::people::person_url(&l.borrower)) { (l.borrower_name) } }
+                        td { a href=(crate::paths::person_url(&l.borrower)) { (l.borrower_name) } }
                         td { (time::when(l.out_at)) }
                         td {
                             @match l.returned_at {
@@ -467,4 +472,50 @@ pub fn labels(
             }
         },
     )
+}
+
+/// The check-out form as posted from a device's or a set's page: the same input
+/// the API's check-out reads.
+pub type CheckOutForm = kitroom_app::loans::CheckOutInput;
+
+/// The return form as posted: the same input the API's return reads.
+pub type ReturnForm = kitroom_app::loans::ReturnInput;
+
+/// The loan part of a device's page: what is shown, the forms as typed, and why
+/// the last try was refused.
+#[derive(Debug, Clone, Default)]
+pub struct LoanPanel {
+    pub open_loan: Option<Loan>,
+    pub standing: Option<PolicyStanding>,
+    pub authorisation: Option<Authorisation>,
+    pub default_due: Option<DateTime<Utc>>,
+    pub return_location: String,
+    pub people: Vec<(String, String)>,
+    /// The school's periods, for "return at the end of period 3".
+    pub periods: Vec<String>,
+    pub checkout: CheckOutForm,
+    /// The off-site request's reason as typed.
+    pub offsite_reason: String,
+    pub ret: ReturnForm,
+    pub checkout_refusal: Option<String>,
+    /// The refusal asked for the head's authorisation: offer to ask.
+    pub needs_authorisation: bool,
+    pub return_refusal: Option<String>,
+    /// The return checklist for this kind, and the answers as given.
+    pub checklist: Vec<kitroom_core::checklist::Question>,
+    pub answers: Vec<Option<bool>>,
+    /// Accessories that can go out with a check-out.
+    pub stock: Vec<kitroom_store::accessories::Stock>,
+    /// Accessories out with the open loan.
+    pub lent: Vec<kitroom_store::accessories::Lent>,
+    /// Accessories lent with this device that did not come back (managers only).
+    pub not_returned: Vec<kitroom_store::accessories::NotReturned>,
+    /// The return form's accessory counts as typed.
+    pub typed_back: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoansQuery {
+    pub view: String,
 }

@@ -6,7 +6,7 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::{csrf, error_summary, page, url_encode, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 
 /// `renaming` is the location whose rename was refused, with the name typed.
 pub fn list(

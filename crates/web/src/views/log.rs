@@ -3,11 +3,11 @@
 use kitroom_core::Invalid;
 use kitroom_store::events::Event;
 use maud::{html, Markup};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{error_summary, page as layout, Field, Section};
-use crate::auth::Ctx;
-use crate::log::{LogQuery, PER_PAGE};
+use crate::auth::ctx::Ctx;
 use crate::time;
 
 /// Words for an action.
@@ -128,7 +128,7 @@ pub fn events_table(events: &[Event], with_subject: bool) -> Markup {
                             @if with_subject {
                                 td {
                                     @if let Some(_) = e.subject.strip_prefix("device:") {
-                                        a href=(crate::devices::device_url(&e.subject_label)) { (e.subject_label) }
+                                        a href=(crate::paths::device_url(&e.subject_label)) { (e.subject_label) }
                                     } @else { (e.subject_label) }
                                 }
                             }
@@ -180,4 +180,17 @@ pub fn page(ctx: &Ctx, q: &LogQuery, events: &[Event], invalid: &Invalid) -> Mar
             @if let Some(href) = older { nav.pagination { a rel="next" href=(href) { "Older entries →" } } }
         },
     )
+}
+
+pub const PER_PAGE: i64 = 100;
+
+/// The log's filters, as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LogQuery {
+    pub person: String,
+    pub device: String,
+    pub from: String,
+    pub to: String,
+    pub before: Option<i64>,
 }

@@ -9,7 +9,8 @@ use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
+pub use crate::paths::url_encode;
 
 pub mod accessories;
 pub mod account;
@@ -52,13 +53,6 @@ pub enum Section {
     Stocktakes,
     Sets,
     Bookings,
-}
-
-/// Percent-encodes one value for a query string.
-pub fn url_encode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .map(|e| e[1..].to_owned())
-        .unwrap_or_default()
 }
 
 /// Partial: the `<head>` every page shares.

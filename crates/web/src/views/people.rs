@@ -7,10 +7,11 @@ use kitroom_store::loans::Loan;
 use kitroom_store::people::Person;
 use kitroom_store::policies::Signature;
 use maud::{html, Markup};
+use serde::Deserialize;
 
 use super::{csrf, error_summary, page, select, Field, Section};
-use crate::auth::Ctx;
-use crate::people::{person_url, PeopleQuery, PersonForm};
+use crate::auth::ctx::Ctx;
+use crate::paths::person_url;
 use crate::time;
 
 pub fn list(ctx: &Ctx, q: &PeopleQuery, people: &[Person]) -> Markup {
@@ -208,4 +209,24 @@ pub fn show(
             }
         },
     )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PeopleQuery {
+    pub q: String,
+    pub inactive: String,
+}
+
+/// The account form as posted; `password` only when adding someone.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(default)]
+pub struct PersonForm {
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub position: String,
+    pub kind: String,
+    pub role: String,
+    pub password: String,
 }

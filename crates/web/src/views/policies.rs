@@ -7,7 +7,7 @@ use kitroom_store::policies::{Policy, PolicySummary, Signature};
 use maud::{html, Markup};
 
 use super::{checkbox, csrf, error_summary, page, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::time;
 
 /// Partial: a policy's heading and text.

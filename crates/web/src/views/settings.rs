@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use kitroom_store::backups::BackupFile;
 
 use super::{csrf, error_summary, page, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 use crate::BackupStatus;
 
 /// What the settings page shows about automatic backups.

@@ -6,9 +6,8 @@ use kitroom_store::stocktakes::{ResultRow, Stocktake, Unseen};
 use maud::{html, Markup};
 
 use super::{csrf, page, Section};
-use crate::auth::Ctx;
-use crate::devices::device_url;
-use crate::stocktakes::stocktake_url;
+use crate::auth::ctx::Ctx;
+use crate::paths::{device_url, stocktake_url};
 use crate::time;
 
 pub fn list(

@@ -5,7 +5,7 @@ use kitroom_core::Invalid;
 use maud::{html, Markup};
 
 use super::{bare_page, csrf, error_summary, page, Field, Section};
-use crate::auth::Ctx;
+use crate::auth::ctx::Ctx;
 
 fn one_error(field: &'static str, error: Option<&str>) -> Invalid {
     let mut invalid = Invalid::new();
