@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::input::{Flag, Number};
+use crate::input::Number;
 use crate::{App, Error, Refusal};
 
 fn manager(caller: &Person) -> Result<(), Error> {
@@ -36,6 +36,7 @@ fn typed_wrong(e: kitroom_store::StoreError) -> Error {
 #[serde(default, deny_unknown_fields)]
 pub struct NewAccessoryInput {
     /// The accessory's name, such as "USB-C charger"; up to 80 characters.
+    #[schema(required = true, min_length = 1)]
     pub name: String,
 }
 
@@ -61,11 +62,13 @@ pub async fn create(
 #[serde(default, deny_unknown_fields)]
 pub struct AdjustInput {
     /// The place whose count changes; made the first time its name is used.
+    #[schema(required = true, min_length = 1)]
     pub location: String,
     /// `+2`, `-1`, or a number: how many more (or fewer) there are there.
-    #[schema(value_type = String, example = "+2")]
+    #[schema(value_type = String, required = true, example = "+2")]
     pub change: Number,
     /// Why the count changed (up to 200 characters).
+    #[schema(required = true, min_length = 1)]
     pub reason: String,
 }
 
@@ -134,8 +137,7 @@ pub struct ChangeInput {
     #[serde(alias = "rename")]
     pub name: Option<String>,
     /// Retired (`true`) or back in use (`false`); unchanged when missing.
-    #[schema(value_type = Option<bool>)]
-    pub retired: Option<Flag>,
+    pub retired: Option<bool>,
 }
 
 /// Renames accessory `id` and/or retires it (or puts it back in use); its counts,
@@ -159,7 +161,7 @@ pub async fn change(
             .map_err(typed_wrong)?;
     }
     match input.retired {
-        Some(Flag(retired)) => Ok(app
+        Some(retired) => Ok(app
             .store()
             .retire_accessory(caller.actor(), id, retired)
             .await?),
