@@ -62,6 +62,10 @@ SERVER=$!
 # right order or not in the future, wipe evidence for a device that may hold
 # personal data, what to book (one device, one set or N of a
 # kind), the policy's and signature's required text. Stating those rules in the
+# right order or not in the future, what to book (one device, one set or N of a
+# kind), the policy's and signature's required text, an accessory's name not taken
+# and not blank, a count change such as +2 that leaves none below zero, a change to
+# an accessory that changes something. Stating those rules in the
 # schema would describe core's validation a second time by hand; until the
 # application layer (issue 15) gives each command one parsed type, the HTTP tests
 # check them. Every other check (no 5xx, documented statuses, content types and
@@ -104,6 +108,9 @@ RULES_BEYOND_SCHEMA=(
     "PATCH /locations/{id}"
     "PATCH /settings"
     "PUT /calendar"
+    "POST /accessories"
+    "PATCH /accessories/{id}"
+    "POST /accessories/{id}/adjust"
 )
 exclude=() include=()
 for op in "${RULES_BEYOND_SCHEMA[@]}"; do

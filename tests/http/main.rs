@@ -9,6 +9,7 @@ mod api_loans;
 mod api_people;
 mod api_policies;
 mod api_reports;
+mod api_sets;
 mod api_stocktakes;
 mod audit;
 mod auth;

@@ -200,11 +200,16 @@ async fn every_operation_declares_its_problem_responses() {
         "CheckOutInput",
         "ReturnInput",
         "BookingInput",
-        "SetReturnBody",
+        "SetReturnInput",
+        "CollectInput",
+        "NewAccessoryInput",
+        "AdjustInput",
+        "ChangeInput",
+        "ChecklistInput",
     ] {
         assert_eq!(schemas[name]["additionalProperties"], false, "{name}");
     }
-    assert_eq!(schemas["SetReturnBody"]["required"][0], "came_back");
+    assert_eq!(schemas["SetReturnInput"]["required"][0], "came_back");
 }
 
 /// A script would get an answer with no body, or 400 on one route and 422 on

@@ -224,6 +224,14 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/api/v1/sets/{id}", "/api/v1/sets/:set", "", "UOOOO"),
     ("POST", "/api/v1/sets/{id}/checkout", "/api/v1/sets/:set/checkout", "", "UOOOO"),
     ("POST", "/api/v1/sets/{id}/return", "/api/v1/sets/:set/return", "", "UOOOO"),
+    ("GET", "/api/v1/accessories", "/api/v1/accessories", "", "UFFOO"),
+    ("POST", "/api/v1/accessories", "/api/v1/accessories", r#"{"name": ""}"#, "UFFOO"),
+    ("PATCH", "/api/v1/accessories/{id}", "/api/v1/accessories/:accessory", r#"{"retired": false}"#, "UFFOO"),
+    ("POST", "/api/v1/accessories/{id}/adjust", "/api/v1/accessories/:accessory/adjust", r#"{"change": ""}"#, "UFFOO"),
+    // nothing not returned: the manager is told it is not there
+    ("POST", "/api/v1/accessories/lent/{id}/found", "/api/v1/accessories/lent/1/found", "", "UFFNN"),
+    ("GET", "/api/v1/checklists", "/api/v1/checklists", "", "UFFOO"),
+    ("PUT", "/api/v1/checklists/{kind}", "/api/v1/checklists/ipad", r#"{"questions": ["Charger returned?"]}"#, "UFFOO"),
     // stocktakes: by the walk's turn the manager has closed :stocktake on the page,
     // so a scan, a close and a move there are refused (409) past the door
     ("GET", "/api/v1/stocktakes", "/api/v1/stocktakes", "", "UFFOO"),

@@ -5,6 +5,7 @@
 //! the API alike: 403 not allowed, 404 not found (or not yours), 409 a conflict
 //! with the current state, 422 invalid input.
 
+use kitroom_core::booking::BookingRefusal;
 use kitroom_core::change::AlreadyDecided;
 use kitroom_core::device::IllegalMove;
 use kitroom_core::incident::IncidentRefusal;
@@ -253,6 +254,34 @@ impl From<KitRefusal> for Error {
     }
 }
 
+/// A booking's refusal, with what is free instead (the API's `alternatives`).
+pub fn booking_refusal(
+    refusal: &BookingRefusal,
+    devices: &[String],
+    sets: &[(uuid::Uuid, String)],
+) -> Refusal {
+    let kind = if refusal.is_conflict() {
+        Kind::Conflict
+    } else {
+        Kind::Invalid
+    };
+    let mut r = Refusal::new(kind, refusal.code(), refusal.to_string());
+    r.extra = Some((
+        "alternatives",
+        serde_json::json!({
+            "devices": devices,
+            "sets": sets.iter().map(|(id, name)| serde_json::json!({"id": id, "name": name})).collect::<Vec<_>>(),
+        }),
+    ));
+    r
+}
+
+impl From<BookingRefusal> for Error {
+    fn from(r: BookingRefusal) -> Self {
+        booking_refusal(&r, &[], &[]).into()
+    }
+}
+
 impl From<StoreError> for Error {
     /// The store's own refusals (being moved out of it, feature by feature) keep
     /// their kind; everything else is a failure.
@@ -272,20 +301,7 @@ impl From<StoreError> for Error {
             StoreError::Return(r) => r.into(),
             StoreError::Kit(r) => r.into(),
             StoreError::Booking(b) => {
-                let kind = if b.refusal.is_conflict() {
-                    Kind::Conflict
-                } else {
-                    Kind::Invalid
-                };
-                let mut r = Refusal::new(kind, b.refusal.code(), b.refusal.to_string());
-                r.extra = Some((
-                    "alternatives",
-                    serde_json::json!({
-                        "devices": b.alternatives.devices,
-                        "sets": b.alternatives.sets.iter().map(|(id, name)| serde_json::json!({"id": id, "name": name})).collect::<Vec<_>>(),
-                    }),
-                ));
-                r.into()
+                booking_refusal(&b.refusal, &b.alternatives.devices, &b.alternatives.sets).into()
             }
             other => Error::Failed(other),
         }

@@ -26,12 +26,19 @@
 //! - [`devices`]: registering and editing a device, and its status changes by hand.
 //! - [`charging`]: devices on charge, and marking them ready.
 //! - [`disposals`]: retiring a device with its disposal record.
+//! - [`sets`]: checking a set out and taking it back.
+//! - [`bookings`]: collecting and cancelling a booking.
+//! - [`checklists`]: the return checklist of each kind.
+//! - [`accessories`]: the business manager's accessory types and counts.
 //! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and
 //!   moving a device found elsewhere to where it was found.
 
+pub mod accessories;
 pub mod accounts;
+pub mod bookings;
 pub mod calendar;
 pub mod charging;
+pub mod checklists;
 pub mod devices;
 pub mod disposals;
 pub mod error;
@@ -45,6 +52,7 @@ pub mod password;
 pub mod people;
 pub mod policies;
 pub mod reports;
+pub mod sets;
 pub mod settings;
 pub mod stocktakes;
 

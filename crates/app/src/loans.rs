@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kitroom_core::calendar::Calendar;
+use kitroom_core::calendar::{Calendar, SchoolDue};
 use kitroom_core::checklist;
 use kitroom_core::device::{parse_date, DeviceStatus, StatusChange};
 use kitroom_core::incident::{IncidentKind, ReportDetails};
@@ -19,7 +19,8 @@ use kitroom_core::loan::{
 };
 use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
-use kitroom_store::accessories::Taking;
+use kitroom_store::accessories::{Lent, Taking};
+use kitroom_store::db::Actor;
 use kitroom_store::devices::{get_device, Device};
 use kitroom_store::events::append;
 use kitroom_store::incidents::Incident;
@@ -320,94 +321,18 @@ pub async fn check_out(
                 let due = calendar.school_due(asked, settings.day_ends_at);
                 let device = get_device(conn, device.id).await?;
                 let person = kitroom_store::people::get_person(conn, lent_to.id).await?;
-                let policy = kitroom_store::policies::standing_in(conn, lent_to.id).await?;
-                let authorisation = if cmd.off_site {
-                    kitroom_store::loans::approved_authorisation_in(conn, lent_to.id, device.id)
-                        .await?
-                } else {
-                    None
-                };
-                let request = CheckOutRequest {
-                    due_at: due.due_at,
-                    purpose: cmd.purpose.clone(),
+                let lending = Lending {
+                    purpose: &cmd.purpose,
                     off_site: cmd.off_site,
-                    head_authorised: authorisation.is_some(),
+                    due: &due,
+                    group: None,
                 };
-                let decided = loan::check_out(
-                    &facts(&device),
-                    &BorrowerFacts {
-                        active: person.active,
-                        policy: policy.clone(),
-                    },
-                    &request,
-                    now,
-                );
-                if let Err(refusal) = decided {
-                    return Err(check_out_refusal(refusal, &person, for_someone_else));
-                }
-                // An authorisation is used up only where it was needed.
-                let used = authorisation.filter(|_| device.details.holds_personal_data);
-                let id = Uuid::new_v4();
-                let moved = due.moved.as_ref().map(|(f, why)| (*f, why.as_str()));
-                let written = kitroom_store::loans::insert_loan_in(
-                    conn,
-                    &NewLoan {
-                        id,
-                        device: device.id,
-                        borrower: person.id,
-                        issued_by: actor.id.unwrap_or(person.id),
-                        out_at: now,
-                        due_at: request.due_at,
-                        purpose: &request.purpose,
-                        off_site: request.off_site,
-                        authorisation: used.as_deref(),
-                        group: None,
-                        due_moved: moved,
-                    },
-                )
-                .await?;
-                if written == Inserted::DeviceAlreadyOnLoan {
-                    return Err(CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan).into());
-                }
-                if let Some(a) = &used {
-                    kitroom_store::loans::use_authorisation_in(conn, a).await?;
-                }
-                // The status machine is asked, even though only an available
-                // device gets this far.
-                device.status.apply(StatusChange::CheckOut)?;
-                append(
-                    conn,
-                    &actor,
-                    "loan.checked_out",
-                    &device.subject(),
-                    json!({
-                        "loan": id, "borrower": person.username,
-                        "due_at": kitroom_store::db::time_text(request.due_at),
-                        "purpose": request.purpose, "off_site": request.off_site,
-                        "head_authorisation": used,
-                        "due_moved_from": due.moved.as_ref().map(|(f, _)| kitroom_store::db::time_text(*f)),
-                        "set_loan": Option::<Uuid>::None,
-                    }),
-                    now,
-                )
-                .await?;
-                if let Some((_, why)) = &due.moved {
-                    if for_someone_else {
-                        let body = format!(
-                            "{} is due back {}. {why}",
-                            device.details.tag,
-                            kitroom_core::time::school_time(due.due_at)
-                        );
-                        kitroom_store::notifications::notify_in(
-                            conn,
-                            person.id,
-                            &body,
-                            &format!("/devices/{}", device.details.tag),
-                            now,
-                        )
-                        .await?;
+                let id = match lend_in(conn, &actor, &device, &person, &lending, now).await? {
+                    Ok(id) => id,
+                    Err(refusal) => {
+                        return Err(check_out_refusal(refusal, &person, for_someone_else))
                     }
-                }
+                };
                 if !taking.is_empty() {
                     kitroom_store::accessories::take_in(
                         conn,
@@ -430,6 +355,180 @@ pub async fn check_out(
         borrower,
         return_location,
     })
+}
+
+/// One device's loan as asked: the same for a single check-out, a set's (one per
+/// device, with the set's check-out as `group`) and a booking's collection.
+#[derive(Debug, Clone)]
+pub struct Lending<'a> {
+    pub purpose: &'a str,
+    pub off_site: bool,
+    /// When it is due, already moved out of any day the school is shut.
+    pub due: &'a SchoolDue,
+    /// The set's check-out it is part of.
+    pub group: Option<Uuid>,
+}
+
+/// Lends `device` to `person` inside the caller's transaction: asks
+/// `kitroom_core::loan::check_out` on the facts as they are there, then writes the
+/// loan, uses up the head's authorisation where it was needed, records
+/// `loan.checked_out`, and tells the borrower when someone else lent it and its due
+/// time moved (a set's check-out tells them once, for the set). The rule's refusal
+/// comes back as the inner `Err`, for the caller to word (naming the device in a
+/// set, say); nothing has been written then.
+pub async fn lend_in(
+    conn: &mut kitroom_store::Conn,
+    actor: &Actor,
+    device: &Device,
+    person: &Person,
+    lending: &Lending<'_>,
+    now: DateTime<Utc>,
+) -> Result<Result<Uuid, CheckOutRefusal>, Error> {
+    let policy = kitroom_store::policies::standing_in(conn, person.id).await?;
+    let authorisation = if lending.off_site {
+        kitroom_store::loans::approved_authorisation_in(conn, person.id, device.id).await?
+    } else {
+        None
+    };
+    let due = lending.due;
+    let request = CheckOutRequest {
+        due_at: due.due_at,
+        purpose: lending.purpose.to_owned(),
+        off_site: lending.off_site,
+        head_authorised: authorisation.is_some(),
+    };
+    let decided = loan::check_out(
+        &facts(device),
+        &BorrowerFacts {
+            active: person.active,
+            policy,
+        },
+        &request,
+        now,
+    );
+    if let Err(refusal) = decided {
+        return Ok(Err(refusal));
+    }
+    // An authorisation is used up only where it was needed.
+    let used = authorisation.filter(|_| device.details.holds_personal_data);
+    let id = Uuid::new_v4();
+    let moved = due.moved.as_ref().map(|(f, why)| (*f, why.as_str()));
+    let written = kitroom_store::loans::insert_loan_in(
+        conn,
+        &NewLoan {
+            id,
+            device: device.id,
+            borrower: person.id,
+            issued_by: actor.id.unwrap_or(person.id),
+            out_at: now,
+            due_at: request.due_at,
+            purpose: &request.purpose,
+            off_site: request.off_site,
+            authorisation: used.as_deref(),
+            group: lending.group,
+            due_moved: moved,
+        },
+    )
+    .await?;
+    if written == Inserted::DeviceAlreadyOnLoan {
+        return Ok(Err(CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan)));
+    }
+    if let Some(a) = &used {
+        kitroom_store::loans::use_authorisation_in(conn, a).await?;
+    }
+    // The status machine is asked, even though only an available device gets
+    // this far.
+    device.status.apply(StatusChange::CheckOut)?;
+    append(
+        conn,
+        actor,
+        "loan.checked_out",
+        &device.subject(),
+        json!({
+            "loan": id, "borrower": person.username,
+            "due_at": kitroom_store::db::time_text(request.due_at),
+            "purpose": request.purpose, "off_site": request.off_site,
+            "head_authorisation": used,
+            "due_moved_from": due.moved.as_ref().map(|(f, _)| kitroom_store::db::time_text(*f)),
+            "set_loan": lending.group,
+        }),
+        now,
+    )
+    .await?;
+    if let Some((_, why)) = &due.moved {
+        if actor.id != Some(person.id) && lending.group.is_none() {
+            let body = format!(
+                "{} is due back {}. {why}",
+                device.details.tag,
+                kitroom_core::time::school_time(due.due_at)
+            );
+            kitroom_store::notifications::notify_in(
+                conn,
+                person.id,
+                &body,
+                &format!("/devices/{}", device.details.tag),
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(Ok(id))
+}
+
+/// Takes `device` back from its open loan `open` inside the caller's transaction,
+/// for a single return and each device of a set's alike: asks
+/// `kitroom_core::loan::return_device`, closes the loan where it came back to,
+/// moves the device on (to charging, or damaged), and records `loan.returned`.
+/// The rule's refusal comes back as the inner `Err`, nothing written.
+pub async fn take_back_in(
+    conn: &mut kitroom_store::Conn,
+    actor: &Actor,
+    device: &Device,
+    open: &Loan,
+    location: &str,
+    request: &ReturnRequest,
+    now: DateTime<Utc>,
+) -> Result<Result<(), loan::ReturnRefusal>, Error> {
+    if let Err(refusal) = loan::return_device(&facts(device), request) {
+        return Ok(Err(refusal));
+    }
+    let location_id = kitroom_store::locations::find_or_create(conn, actor, location, now).await?;
+    let status = device.status.apply(StatusChange::Return)?;
+    let images_cleared = device
+        .details
+        .captures_images
+        .then_some(request.images_cleared);
+    kitroom_store::loans::close_loan_in(
+        conn,
+        &Closing {
+            loan: open.id,
+            device: device.id,
+            at: now,
+            location: location_id,
+            received_by: actor.id,
+            condition: request.condition,
+            battery_percent: request.battery_percent,
+            on_charge: request.on_charge,
+            images_cleared,
+            status,
+        },
+    )
+    .await?;
+    append(
+        conn,
+        actor,
+        "loan.returned",
+        &device.subject(),
+        json!({
+            "loan": open.id, "borrower": open.borrower, "location": location,
+            "condition": request.condition.as_str(), "battery_percent": request.battery_percent,
+            "on_charge": request.on_charge,
+            "images_cleared": images_cleared,
+        }),
+        now,
+    )
+    .await?;
+    Ok(Ok(()))
 }
 
 /// A check-out rule's refusal, worded for whoever asked: a manager lending to a
@@ -662,60 +761,10 @@ pub async fn return_device(
                     refusal.code = r.code();
                     Error::from(refusal)
                 })?;
-                loan::return_device(&facts(&device), &cmd.request)?;
                 let settings = kitroom_store::settings::settings_in(conn).await?;
                 let location = cmd.location.clone().unwrap_or(settings.return_location);
-                let location_id =
-                    kitroom_store::locations::find_or_create(conn, &actor, &location, now).await?;
-                let status = device.status.apply(StatusChange::Return)?;
-                let images_cleared = device
-                    .details
-                    .captures_images
-                    .then_some(cmd.request.images_cleared);
-                kitroom_store::loans::close_loan_in(
-                    conn,
-                    &Closing {
-                        loan: open.id,
-                        device: device.id,
-                        at: now,
-                        location: location_id,
-                        received_by: actor.id,
-                        condition: cmd.request.condition,
-                        battery_percent: cmd.request.battery_percent,
-                        on_charge: cmd.request.on_charge,
-                        images_cleared,
-                        status,
-                    },
-                )
-                .await?;
-                append(
-                    conn,
-                    &actor,
-                    "loan.returned",
-                    &device.subject(),
-                    json!({
-                        "loan": open.id, "borrower": open.borrower, "location": location,
-                        "condition": cmd.request.condition.as_str(), "battery_percent": cmd.request.battery_percent,
-                        "on_charge": cmd.request.on_charge,
-                        "images_cleared": images_cleared,
-                    }),
-                    now,
-                )
-                .await?;
-                let mut back = cmd.back.clone();
-                for a in &cmd.accessories {
-                    let Some(name) = a.name.as_deref().map(str::trim) else { continue };
-                    let Some(row) = lent.iter().find(|l| l.name.eq_ignore_ascii_case(name) && l.count_back.is_none()) else {
-                        return Err(Invalid::one(
-                            "accessories",
-                            format!("No “{name}” went out with this loan."),
-                        )
-                        .into());
-                    };
-                    let n = kitroom_core::accessory::parse_count(a.count.0.trim(), "The number of accessories back", 0)
-                        .map_err(|m| Invalid::one("accessories", m))?;
-                    back.insert(row.id, n);
-                }
+                take_back_in(conn, &actor, &device, &open, &location, &cmd.request, now).await??;
+                let back = counted_back(&lent, &cmd.accessories, &cmd.back)?;
                 // More back than went out is a mistake in what was typed (422).
                 kitroom_store::accessories::give_back_in(
                     conn,
@@ -727,10 +776,7 @@ pub async fn return_device(
                     now,
                 )
                 .await
-                .map_err(|e| match e {
-                    kitroom_store::StoreError::Invalid(i) => Error::from(i),
-                    other => other.into(),
-                })?;
+                .map_err(typed_wrong)?;
                 if !questions.is_empty() {
                     let given: Vec<_> = questions
                         .iter()
@@ -776,6 +822,48 @@ pub async fn return_device(
         app.wake_mailer();
     }
     Ok(returned)
+}
+
+/// How many of each accessory lent came back, by lent row: the counts given by
+/// row (the page) and those given by name, found among `lent` (the API).
+pub fn counted_back(
+    lent: &[Lent],
+    accessories: &[AccessoryBack],
+    by_row: &BTreeMap<i64, i64>,
+) -> Result<BTreeMap<i64, i64>, Error> {
+    let mut back = by_row.clone();
+    for a in accessories {
+        let Some(name) = a.name.as_deref().map(str::trim) else {
+            continue;
+        };
+        let Some(row) = lent
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(name) && l.count_back.is_none())
+        else {
+            return Err(Invalid::one(
+                "accessories",
+                format!("No “{name}” went out with this loan."),
+            )
+            .into());
+        };
+        let n = kitroom_core::accessory::parse_count(
+            a.count.0.trim(),
+            "The number of accessories back",
+            0,
+        )
+        .map_err(|m| Invalid::one("accessories", m))?;
+        back.insert(row.id, n);
+    }
+    Ok(back)
+}
+
+/// The store's "not valid" about counts typed (more back than went out, too few
+/// in stock to lend): a mistake in what was sent (422), like any other field's.
+pub fn typed_wrong(e: kitroom_store::StoreError) -> Error {
+    match e {
+        kitroom_store::StoreError::Invalid(i) => Error::from(i),
+        other => other.into(),
+    }
 }
 
 /// Whether `person` may take back the device on `loan`: the one rule, for views too.

@@ -12,7 +12,6 @@ use kitroom_app::incidents::ChangeInput;
 use kitroom_app::incidents::ReportInput;
 use kitroom_app::policies::{PublishInput, SignInput};
 use kitroom_core::device::{DeviceInput, StatusChange};
-use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use kitroom_core::person::{PersonInput, PersonKind};
 use kitroom_store::{Actor, Store};
 
@@ -453,6 +452,16 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         .filter(|p| p.username != "manager")
         .take(24)
         .collect();
+    // Lent and taken back the one way the pages do, by the business manager.
+    let app = kitroom_app::App::new(
+        store.clone(),
+        None,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    );
+    let lender = everyone
+        .iter()
+        .find(|p| p.username == "manager")
+        .ok_or_else(|| anyhow::anyhow!("the demo has no business manager"))?;
     let mut lent = Vec::new();
     for (i, d) in devices
         .iter()
@@ -462,8 +471,9 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         .enumerate()
     {
         let borrower = borrowers[i % borrowers.len()];
-        let request = CheckOutRequest {
-            due_at: due + Duration::days((i % 3) as i64),
+        let request = kitroom_app::loans::CheckOutInput {
+            borrower: borrower.username.clone(),
+            due_at: Some((due + Duration::days((i % 3) as i64)).to_rfc3339()),
             purpose: (*dice.pick(&[
                 "Year 5 science",
                 "Reading group",
@@ -473,11 +483,9 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
                 "Governors' meeting",
             ]))
             .into(),
-            off_site: false,
-            head_authorised: false,
+            ..Default::default()
         };
-        if store
-            .check_out(manager.clone(), d.id, borrower.id, request, Vec::new())
+        if kitroom_app::loans::check_out(&app, lender, d.details.tag.as_str(), request)
             .await
             .is_ok()
         {
@@ -485,15 +493,19 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         }
     }
     for id in lent.iter().step_by(3) {
-        let back = ReturnRequest {
-            condition: ReturnCondition::Fine,
-            battery_percent: Some(dice.roll(90) as i64 + 5),
-            on_charge: true,
-            images_cleared: true,
+        let back = kitroom_app::loans::ReturnInput {
+            location: "Computer room".into(),
+            battery_percent: kitroom_app::input::Number((dice.roll(90) as i64 + 5).to_string()),
+            on_charge: kitroom_app::input::Flag(true),
+            images_cleared: kitroom_app::input::Flag(true),
+            ..Default::default()
         };
-        store
-            .return_device(manager.clone(), *id, "Computer room".into(), back)
-            .await?;
+        let Some(d) = devices.iter().find(|d| d.id == *id) else {
+            continue;
+        };
+        kitroom_app::loans::return_device(&app, lender, d.details.tag.as_str(), back)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo return: {e}"))?;
     }
     // What people ask and report goes through the same commands as the pages.
     let app = kitroom_app::App::new(

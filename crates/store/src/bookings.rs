@@ -10,15 +10,13 @@ use chrono::{DateTime, Utc};
 use kitroom_core::booking::{self, BookingChange, BookingRefusal, BookingStatus, Slot, Target};
 use kitroom_core::device::{DeviceKind, DeviceStatus};
 use kitroom_core::kit::KitRefusal;
-use kitroom_core::loan::{BorrowerFacts, CheckOutRequest};
+use kitroom_core::loan::BorrowerFacts;
 use serde_json::json;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
 use crate::events::{append, Subject};
-use crate::kits::check_out_kit_in;
-use crate::loans::check_out_in;
 use crate::policies::standing_in;
 
 /// What a booking is for, with the names a page needs.
@@ -197,7 +195,8 @@ const BOOKING: &str = "select b.id, p.username as person, p.full_name as person_
     from booking b join person p on p.id = b.person_id join person m on m.id = b.made_by
     left join device d on d.id = b.device_id left join kit k on k.id = b.kit_id";
 
-async fn booking_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Booking, StoreError> {
+/// One booking, inside the caller's transaction.
+pub async fn booking_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Booking, StoreError> {
     sqlx::query_as::<_, BookingRow>(&format!("{BOOKING} where b.id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -206,7 +205,8 @@ async fn booking_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Booking, St
         .try_into()
 }
 
-fn booking_subject(b: &Booking) -> Subject {
+/// What a booking's events are about: the device, the set, or the booking.
+pub fn booking_subject(b: &Booking) -> Subject {
     match &b.booked {
         Booked::Device { id, tag } => Subject::device(*id, tag),
         Booked::Set { id, name } => Subject {
@@ -434,7 +434,7 @@ async fn book_in(
 }
 
 /// Holds one device for a booking's time. The trigger refuses an overlap.
-async fn hold_in(
+pub async fn hold_in(
     conn: &mut SqliteConnection,
     booking: Uuid,
     device: &str,
@@ -462,7 +462,28 @@ async fn hold_in(
     }
 }
 
-/// Ends a booking that never became a loan: its devices are free again.
+/// Writes a booking's end as decided (cancelled or released): its devices are
+/// free again.
+pub async fn end_booking_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    status: BookingStatus,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("update booking set status = ?, closed_at = ? where id = ?")
+        .bind(status.as_str())
+        .bind(time_text(at))
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from booking_device where booking_id = ?")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Releases a booking nobody collected: its devices are free again.
 async fn close_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
@@ -472,16 +493,7 @@ async fn close_in(
 ) -> Result<Booking, StoreError> {
     let b = booking_in(conn, id).await?;
     let next = booking::change(b.status, change, &b.slot, now)?;
-    sqlx::query("update booking set status = ?, closed_at = ? where id = ?")
-        .bind(next.as_str())
-        .bind(time_text(now))
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("delete from booking_device where booking_id = ?")
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
+    end_booking_in(conn, id, next, now).await?;
     let action = if change == BookingChange::Cancel {
         "booking.cancelled"
     } else {
@@ -499,181 +511,88 @@ async fn close_in(
     booking_in(conn, id).await
 }
 
-async fn collect_in(
+/// Whom a booking is for.
+pub async fn person_of_booking_in(
     conn: &mut SqliteConnection,
-    actor: &Actor,
     id: Uuid,
-    accessories: &[crate::accessories::Taking],
-    now: DateTime<Utc>,
-) -> Result<Booking, StoreError> {
-    let b = booking_in(conn, id).await?;
-    let next = booking::change(b.status, BookingChange::Collect, &b.slot, now)?;
-    let person: Uuid = parse_uuid(
-        &sqlx::query_scalar::<_, String>("select person_id from booking where id = ?")
-            .bind(id.to_string())
-            .fetch_one(&mut *conn)
-            .await?,
-    )?;
-    let settings = crate::settings::settings_in(conn).await?;
-    let calendar = crate::calendar::calendar_in(conn).await?;
-    let request = CheckOutRequest {
-        due_at: b.slot.ends_at,
-        purpose: if b.purpose.is_empty() {
-            format!("Booked: {}", b.booked.describe())
-        } else {
-            b.purpose.clone()
-        },
-        off_site: false,
-        head_authorised: false,
-    };
-    let due = calendar.school_due(request.due_at, settings.day_ends_at);
-    let borrower_refusal = |e: StoreError| match e {
-        StoreError::CheckOut(r) => StoreError::from(BookingRefusal::Borrower(r)),
-        other => other,
-    };
-    let (loan_id, group_id) = match &b.booked {
-        Booked::Device { id: device, .. } => {
-            let loan = check_out_in(conn, actor, *device, person, request, &due, None, now)
-                .await
-                .map_err(borrower_refusal)?;
-            (Some(loan.id), None)
-        }
-        Booked::Set { id: kit, .. } => {
-            let (group, _) = check_out_kit_in(conn, actor, *kit, person, request, now)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Kit(KitRefusal::CheckOut { refusal, .. })
-                        if !matches!(
-                            refusal,
-                            kitroom_core::loan::CheckOutRefusal::NotAvailable(_)
-                        ) =>
-                    {
-                        StoreError::from(BookingRefusal::Borrower(refusal))
-                    }
-                    other => other,
-                })?;
-            (None, Some(group.id))
-        }
-        Booked::Kind { kind, .. } => {
-            let mut first = None;
-            // each held device goes out; one that is not in the room (still charging,
-            // say) is swapped for another of the kind that is available and free
-            let held: Vec<(String, String)> = sqlx::query_as(
-                "select d.id, d.status from booking_device bd join device d on d.id = bd.device_id where bd.booking_id = ? order by d.tag collate nocase",
-            )
-            .bind(id.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
-            for (device, status) in held {
-                let device = if status == DeviceStatus::Available.as_str() {
-                    device
-                } else {
-                    sqlx::query(
-                        "delete from booking_device where booking_id = ? and device_id = ?",
-                    )
-                    .bind(id.to_string())
-                    .bind(&device)
-                    .execute(&mut *conn)
-                    .await?;
-                    let busy = busy_in(conn, &b.slot).await?;
-                    let spare: Vec<String> = sqlx::query_scalar("select id from device where kind = ? and status = 'available' order by tag collate nocase limit 5000")
-                        .bind(kind.as_str())
-                        .fetch_all(&mut *conn)
-                        .await?;
-                    let Some(spare) = spare.into_iter().find(|s| !busy.contains(s)) else {
-                        let tag: String = sqlx::query_scalar("select tag from device where id = ?")
-                            .bind(&device)
-                            .fetch_one(&mut *conn)
-                            .await?;
-                        let status: DeviceStatus = parse_word(&status)?;
-                        return Err(BookingRefusal::Borrower(
-                            kitroom_core::loan::CheckOutRefusal::NotAvailable(status),
-                        )
-                        .into_with_tag(&tag));
-                    };
-                    hold_in(conn, id, &spare, &b.slot).await?;
-                    spare
-                };
-                let loan = check_out_in(
-                    conn,
-                    actor,
-                    parse_uuid(&device)?,
-                    person,
-                    request.clone(),
-                    &due,
-                    None,
-                    now,
-                )
-                .await
-                .map_err(borrower_refusal)?;
-                first.get_or_insert(loan.id);
-            }
-            // Accessories go with the first device's loan: one place to count them back.
-            if !accessories.is_empty() {
-                crate::accessories::take_in(
-                    conn,
-                    actor,
-                    &booking_subject(&b),
-                    first,
-                    None,
-                    accessories,
-                    now,
-                )
-                .await?;
-            }
-            (None, None)
-        }
-    };
-    if loan_id.is_some() || group_id.is_some() {
-        crate::accessories::take_in(
-            conn,
-            actor,
-            &booking_subject(&b),
-            loan_id,
-            group_id,
-            accessories,
-            now,
-        )
+) -> Result<Uuid, StoreError> {
+    let person: Option<String> = sqlx::query_scalar("select person_id from booking where id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
         .await?;
-    }
+    parse_uuid(&person.ok_or(StoreError::NotFound)?)
+}
+
+/// The devices a booking holds, by tag, with their status now.
+pub async fn held_in(
+    conn: &mut SqliteConnection,
+    booking: Uuid,
+) -> Result<Vec<(Uuid, DeviceStatus)>, StoreError> {
+    let held: Vec<(String, String)> = sqlx::query_as(
+        "select d.id, d.status from booking_device bd join device d on d.id = bd.device_id where bd.booking_id = ? order by d.tag collate nocase",
+    )
+    .bind(booking.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    held.into_iter()
+        .map(|(id, status)| Ok((parse_uuid(&id)?, parse_word(&status)?)))
+        .collect()
+}
+
+/// Lets a booking stop holding one device.
+pub async fn release_held_in(
+    conn: &mut SqliteConnection,
+    booking: Uuid,
+    device: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query("delete from booking_device where booking_id = ? and device_id = ?")
+        .bind(booking.to_string())
+        .bind(device.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// An available device of `kind` that nothing holds or has for any of `slot`.
+pub async fn spare_in(
+    conn: &mut SqliteConnection,
+    kind: DeviceKind,
+    slot: &Slot,
+) -> Result<Option<Uuid>, StoreError> {
+    let busy = busy_in(conn, slot).await?;
+    let spare: Vec<String> = sqlx::query_scalar(
+        "select id from device where kind = ? and status = 'available' order by tag collate nocase limit 5000",
+    )
+    .bind(kind.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    spare
+        .into_iter()
+        .find(|s| !busy.contains(s))
+        .map(|s| parse_uuid(&s))
+        .transpose()
+}
+
+/// Records a booking as collected, with the loan or the set's loan it became.
+pub async fn mark_collected_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    status: BookingStatus,
+    at: DateTime<Utc>,
+    loan: Option<Uuid>,
+    group: Option<Uuid>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "update booking set status = ?, closed_at = ?, loan_id = ?, group_id = ? where id = ?",
     )
-    .bind(next.as_str())
-    .bind(time_text(now))
-    .bind(loan_id.map(|l| l.to_string()))
-    .bind(group_id.map(|g| g.to_string()))
+    .bind(status.as_str())
+    .bind(time_text(at))
+    .bind(loan.map(|l| l.to_string()))
+    .bind(group.map(|g| g.to_string()))
     .bind(id.to_string())
     .execute(&mut *conn)
     .await?;
-    let b = booking_in(conn, id).await?;
-    append(
-        conn,
-        actor,
-        "booking.collected",
-        &booking_subject(&b),
-        json!({"booking": id, "for": b.person, "what": b.booked.describe(), "devices": b.devices, "due_at": time_text(due.due_at)}),
-        now,
-    )
-    .await?;
-    Ok(b)
-}
-
-trait WithTag {
-    fn into_with_tag(self, tag: &str) -> StoreError;
-}
-
-impl WithTag for BookingRefusal {
-    /// A refusal about one of the devices held, naming it.
-    fn into_with_tag(self, tag: &str) -> StoreError {
-        match self {
-            BookingRefusal::Borrower(r) => StoreError::Kit(KitRefusal::CheckOut {
-                tag: tag.to_owned(),
-                refusal: r,
-            }),
-            other => other.into(),
-        }
-    }
+    Ok(())
 }
 
 impl Store {
@@ -685,36 +604,6 @@ impl Store {
             Box::pin(async move {
                 let now = Utc::now();
                 book_in(conn, &actor, request, now).await
-            })
-        })
-        .await
-    }
-
-    /// Cancels a booking not yet collected.
-    pub async fn cancel_booking(&self, actor: Actor, id: Uuid) -> Result<Booking, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                close_in(conn, &actor, id, BookingChange::Cancel, now).await
-            })
-        })
-        .await
-    }
-
-    /// Turns a booking into a loan in one step, with every check-out rule checked
-    /// again for every device, due back when the booking ends. `accessories` go out
-    /// with it in the same transaction (with the first device's loan for "any N of
-    /// a kind"); too few of one refuses the whole collection.
-    pub async fn collect_booking(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        accessories: Vec<crate::accessories::Taking>,
-    ) -> Result<Booking, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                collect_in(conn, &actor, id, &accessories, now).await
             })
         })
         .await

@@ -1,24 +1,16 @@
-//! Return checklists, kept as settings (`checklist.<kind>`, one question a line),
-//! and a return that answers them: the return, its answers and any damage report
-//! they open commit together.
+//! Return checklists, kept as settings (`checklist.<kind>`, one question a line).
+//! The returns that answer them are `kitroom_app::loans` and `kitroom_app::sets`.
 
 use std::collections::BTreeMap;
 
 use chrono::Utc;
 use kitroom_core::checklist::{self, Question};
 use kitroom_core::device::DeviceKind;
-use kitroom_core::incident::{IncidentKind, ReportDetails};
-use kitroom_core::loan::ReturnRequest;
-use kitroom_core::Invalid;
 use serde_json::json;
 use sqlx::SqliteConnection;
-use uuid::Uuid;
 
 use crate::db::{Actor, Store, StoreError};
-use crate::devices::get_device;
 use crate::events::{append, Subject};
-use crate::incidents::{report_incident_in, Incident};
-use crate::loans::{return_in, Loan};
 
 pub async fn questions_in(
     conn: &mut SqliteConnection,
@@ -78,59 +70,6 @@ impl Store {
                     append(conn, &actor, "checklist.changed", &subject, changed.into(), now).await?;
                 }
                 Ok(())
-            })
-        })
-        .await
-    }
-
-    /// A return with its checklist's answers (in the questions' order): refused
-    /// unless every question is answered; a "no" to a question about damage opens
-    /// a damage report, pre-filled, in the same transaction as the return. The
-    /// accessories lent with the loan come back as counted in `accessories_back`
-    /// (by their `loan_accessory` id; one not named came back as none).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn return_device_checked(
-        &self,
-        actor: Actor,
-        reporter_name: String,
-        device_id: Uuid,
-        location: String,
-        request: ReturnRequest,
-        answers: Vec<Option<bool>>,
-        accessories_back: BTreeMap<i64, i64>,
-        link_base: Option<kitroom_core::link::PublicUrl>,
-    ) -> Result<(Loan, Option<Incident>), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let device = get_device(conn, device_id).await?;
-                let questions = questions_in(conn, device.details.kind).await?;
-                let damage = checklist::check_answers(&questions, &answers)
-                    .map_err(|r| Invalid::one("checklist", r.to_string()))?;
-                let loan = return_in(conn, &actor, device_id, &location, request, now).await?;
-                crate::accessories::give_back_in(conn, &actor, &device.subject(), Some(loan.id), None, &accessories_back, now).await?;
-                if !questions.is_empty() {
-                    let given: Vec<_> = questions
-                        .iter()
-                        .zip(&answers)
-                        .map(|(q, a)| json!({"question": q.text, "answer": if *a == Some(true) { "yes" } else { "no" }}))
-                        .collect();
-                    append(conn, &actor, "loan.checklist", &device.subject(), json!({"loan": loan.id, "answers": given}), now).await?;
-                }
-                let incident = if damage.is_empty() {
-                    None
-                } else {
-                    let details = ReportDetails {
-                        kind: IncidentKind::Damage,
-                        occurred_at: now,
-                        place: location.clone(),
-                        description: checklist::damage_description(device.details.tag.as_str(), &damage),
-                        police_reference: None,
-                    };
-                    let reporter = actor.id.ok_or(StoreError::NotFound)?;
-                    Some(report_incident_in(conn, &actor, reporter, &reporter_name, device_id, &details, link_base.as_ref(), now).await?)
-                };
-                Ok((loan, incident))
             })
         })
         .await

@@ -1,25 +1,18 @@
 //! Sets and trolleys: devices grouped to be lent and returned as one.
 //!
-//! A set's check-out is a `loan_group` with one ordinary loan per device that went,
-//! each written by the same code as a single check-out (so every rule holds for
-//! each device), all in one transaction. Its return closes the loans of the devices
-//! that came back, as a single return does, and reports each missing one lost: that
-//! opens a loss incident, closes its loan as lost, and tells the managers at once.
-
-use std::collections::BTreeMap;
+//! A set's check-out is a `loan_group` with one ordinary loan per device that went.
+//! Persistence only: the check-out and return are decided and written by
+//! `kitroom_app::sets`, through the functions here and in `loans`.
 
 use chrono::{DateTime, Utc};
 use kitroom_core::device::DeviceStatus;
-use kitroom_core::incident::{IncidentKind, ReportDetails};
-use kitroom_core::kit::{self, KitRefusal};
-use kitroom_core::loan::{CheckOutRequest, ReturnCondition, ReturnRequest};
 use serde_json::json;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
 use crate::events::{append, Subject};
-use crate::loans::{check_out_in, return_in, Loan};
+use crate::loans::Loan;
 
 /// A set in the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,45 +67,11 @@ impl Kit {
     }
 }
 
-fn kit_subject(id: Uuid, name: &str) -> Subject {
+pub fn kit_subject(id: Uuid, name: &str) -> Subject {
     Subject {
         key: format!("kit:{id}"),
         label: name.to_owned(),
     }
-}
-
-/// What a set's return did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KitReturned {
-    pub back: Vec<String>,
-    /// Tag, and the loss incident opened for it.
-    pub missing: Vec<(String, Uuid)>,
-    /// Tag, and the damage report the return checklist opened for it.
-    pub damaged: Vec<(String, Uuid)>,
-}
-
-/// One kind's checklist answers on a set's return: each question's yes/no in
-/// order, and for each question the tags a "no" is about, as typed.
-pub type KindAnswers = (Vec<Option<bool>>, Vec<String>);
-
-/// What the person returning a set confirms.
-#[derive(Debug, Clone, Default)]
-pub struct KitReturnRequest {
-    /// The devices that came back.
-    pub came_back: Vec<Uuid>,
-    /// Battery level by device, where given.
-    pub battery: BTreeMap<Uuid, i64>,
-    pub location: String,
-    pub on_charge: bool,
-    pub images_cleared: bool,
-    /// The return checklist's answers, by the kind's word (`ipad`): each question's
-    /// yes/no in order, and for each question the tags a "no" is about. `None`
-    /// when the checklist was not asked (the API's return, like a single device's).
-    pub checklist: Option<BTreeMap<String, KindAnswers>>,
-    /// How many of each accessory lent with the set came back, by its
-    /// `loan_accessory` id. `None` when they were not counted (the API's return):
-    /// then none is recorded as back, so they show on the manager's desk.
-    pub accessories_back: Option<BTreeMap<i64, i64>>,
 }
 
 /// A device that did not come back with its set and is still lost: for the
@@ -182,7 +141,8 @@ async fn group_in(conn: &mut SqliteConnection, row: GroupRow) -> Result<LoanGrou
 const GROUP: &str = "select g.id, g.kit_id, k.name, b.username, b.full_name, g.out_at, g.due_at, g.purpose, g.returned_at
     from loan_group g join kit k on k.id = g.kit_id join person b on b.id = g.borrower_id";
 
-async fn open_group_in(
+/// A set's open check-out, inside the caller's transaction.
+pub async fn open_group_in(
     conn: &mut SqliteConnection,
     kit: Uuid,
 ) -> Result<Option<LoanGroup>, StoreError> {
@@ -198,7 +158,8 @@ async fn open_group_in(
     }
 }
 
-async fn kit_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Kit, StoreError> {
+/// A set with its devices and open check-out, inside the caller's transaction.
+pub async fn kit_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Kit, StoreError> {
     let (name, notes): (String, String) =
         sqlx::query_as("select name, notes from kit where id = ?")
             .bind(id.to_string())
@@ -388,67 +349,6 @@ impl Store {
         }
     }
 
-    /// Lends a set: every available device goes, each through every check-out rule,
-    /// in one transaction; devices not available stay and are named. A rule that
-    /// refuses one device refuses the whole set, naming the device.
-    pub async fn check_out_kit(
-        &self,
-        actor: Actor,
-        kit: Uuid,
-        borrower: Uuid,
-        request: CheckOutRequest,
-        accessories: Vec<crate::accessories::Taking>,
-    ) -> Result<(LoanGroup, Vec<(String, DeviceStatus)>), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let out = check_out_kit_in(conn, &actor, kit, borrower, request, now).await?;
-                let subject = kit_subject(kit, &out.0.kit_name);
-                crate::accessories::take_in(
-                    conn,
-                    &actor,
-                    &subject,
-                    None,
-                    Some(out.0.id),
-                    &accessories,
-                    now,
-                )
-                .await?;
-                Ok(out)
-            })
-        })
-        .await
-    }
-
-    /// Takes a set back: the devices ticked come back as single returns do, on
-    /// charge; every other device that went is reported lost at once, which opens a
-    /// loss report and tells the managers. `reporter` is who returned it.
-    pub async fn return_kit(
-        &self,
-        actor: Actor,
-        reporter_name: String,
-        kit: Uuid,
-        request: KitReturnRequest,
-        link_base: Option<kitroom_core::link::PublicUrl>,
-    ) -> Result<KitReturned, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                return_kit_in(
-                    conn,
-                    &actor,
-                    &reporter_name,
-                    kit,
-                    request,
-                    link_base.as_ref(),
-                    now,
-                )
-                .await
-            })
-        })
-        .await
-    }
-
     /// Devices that did not come back with their set and are still lost, newest first.
     pub async fn missing_from_sets(&self) -> Result<Vec<MissingFromSet>, StoreError> {
         Ok(sqlx::query_as(
@@ -465,304 +365,68 @@ impl Store {
     }
 }
 
-/// A set's check-out inside the caller's transaction (a booking's collection uses it too).
-pub(crate) async fn check_out_kit_in(
+/// A set's check-out to write, as decided.
+#[derive(Debug, Clone)]
+pub struct NewGroup<'a> {
+    pub id: Uuid,
+    pub kit: Uuid,
+    pub borrower: Uuid,
+    pub issued_by: Uuid,
+    pub out_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub purpose: &'a str,
+}
+
+/// Writes a set's check-out. `false` when the set already has an open one (the
+/// database's unique index refused a second: two check-outs racing).
+pub async fn insert_group_in(
     conn: &mut SqliteConnection,
-    actor: &Actor,
-    kit: Uuid,
-    borrower: Uuid,
-    request: CheckOutRequest,
-    now: DateTime<Utc>,
-) -> Result<(LoanGroup, Vec<(String, DeviceStatus)>), StoreError> {
-    let k = kit_in(conn, kit).await?;
-    if k.open.is_some() {
-        return Err(KitRefusal::AlreadyOut.into());
-    }
-    let members: Vec<(KitDevice, DeviceStatus)> =
-        k.devices.iter().map(|d| (d.clone(), d.status)).collect();
-    let (going, staying) = kit::split_for_check_out(&members)?;
-    let settings = crate::settings::settings_in(conn).await?;
-    let due = crate::calendar::calendar_in(conn)
-        .await?
-        .school_due(request.due_at, settings.day_ends_at);
-    let group = Uuid::new_v4();
+    g: &NewGroup<'_>,
+) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
         "insert into loan_group (id, kit_id, borrower_id, issued_by, out_at, due_at, purpose) values (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(group.to_string())
-    .bind(kit.to_string())
-    .bind(borrower.to_string())
-    .bind(actor.id.unwrap_or(borrower).to_string())
-    .bind(time_text(now))
-    .bind(time_text(due.due_at))
-    .bind(&request.purpose)
+    .bind(g.id.to_string())
+    .bind(g.kit.to_string())
+    .bind(g.borrower.to_string())
+    .bind(g.issued_by.to_string())
+    .bind(time_text(g.out_at))
+    .bind(time_text(g.due_at))
+    .bind(g.purpose)
     .execute(&mut *conn)
     .await;
     match inserted {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(KitRefusal::AlreadyOut.into())
-        }
-        other => other?,
-    };
-    for d in &going {
-        match check_out_in(
-            conn,
-            actor,
-            d.id,
-            borrower,
-            request.clone(),
-            &due,
-            Some(group),
-            now,
-        )
-        .await
-        {
-            Ok(_) => {}
-            Err(StoreError::CheckOut(refusal)) => {
-                return Err(KitRefusal::CheckOut {
-                    tag: d.tag.clone(),
-                    refusal,
-                }
-                .into())
-            }
-            Err(e) => return Err(e),
-        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        other => other.map(|_| true).map_err(Into::into),
     }
-    if let Some((_, why)) = due.moved.as_ref().filter(|_| actor.id != Some(borrower)) {
-        let body = format!(
-            "The set {} is due back {}. {why}",
-            k.name,
-            kitroom_core::time::school_time(due.due_at)
-        );
-        crate::notifications::notify_in(conn, borrower, &body, &format!("/sets/{kit}"), now)
-            .await?;
-    }
-    let staying: Vec<(String, DeviceStatus)> =
-        staying.into_iter().map(|(d, s)| (d.tag, s)).collect();
-    let username: String = sqlx::query_scalar("select username from person where id = ?")
-        .bind(borrower.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
-    append(
-        conn,
-        actor,
-        "kit.checked_out",
-        &k.subject(),
-        json!({
-            "set_loan": group, "borrower": username, "due_at": time_text(due.due_at), "purpose": request.purpose,
-            "devices": going.iter().map(|d| d.tag.as_str()).collect::<Vec<_>>(),
-            "left_behind": staying.iter().map(|(t, s)| json!({"device": t, "status": s.as_str()})).collect::<Vec<_>>(),
-        }),
-        now,
-    )
-    .await?;
-    let group = open_group_in(conn, kit)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    Ok((group, staying))
 }
 
-async fn return_kit_in(
+/// Marks a device's loan in a set's check-out as missing when the set came back.
+pub async fn mark_missing_in(
     conn: &mut SqliteConnection,
-    actor: &Actor,
-    reporter_name: &str,
-    kit: Uuid,
-    request: KitReturnRequest,
-    link_base: Option<&kitroom_core::link::PublicUrl>,
-    now: DateTime<Utc>,
-) -> Result<KitReturned, StoreError> {
-    let k = kit_in(conn, kit).await?;
-    let group = k.open.clone().ok_or(KitRefusal::NotOut)?;
-    let out: Vec<&Loan> = group.loans.iter().filter(|l| l.is_open()).collect();
-    let went: Vec<Uuid> = out.iter().map(|l| l.device_id).collect();
-    let tag_of = |id: Uuid| {
-        out.iter()
-            .find(|l| l.device_id == id)
-            .map(|l| l.device_tag.clone())
-            .unwrap_or_else(|| id.to_string())
-    };
-    // every device already came back on its own: the set's loan just closes
-    let split = if went.is_empty() {
-        Ok((Vec::new(), Vec::new()))
-    } else {
-        kit::split_on_return(&went, &request.came_back)
-    };
-    let (back, missing) = match split {
-        Ok(split) => split,
-        Err(KitRefusal::NotInThisLoan { tag }) => {
-            let tag = parse_uuid(&tag)
-                .ok()
-                .and_then(|id| k.devices.iter().find(|d| d.id == id))
-                .map(|d| d.tag.clone())
-                .unwrap_or(tag);
-            return Err(KitRefusal::NotInThisLoan { tag }.into());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    // the return checklist: each kind's questions once, for the devices of that
-    // kind that came back; every answer is checked before anything is written
-    let mut answered = Vec::new();
-    let mut damaged: BTreeMap<String, Vec<kitroom_core::checklist::Question>> = BTreeMap::new();
-    let asked = request.checklist.clone();
-    for kind in kitroom_core::device::DeviceKind::ALL
-        .iter()
-        .filter(|_| asked.is_some())
-    {
-        let of_kind: Vec<String> = back
-            .iter()
-            .filter(|id| {
-                k.devices
-                    .iter()
-                    .any(|d| d.id == **id && d.kind == kind.as_str())
-            })
-            .map(|id| tag_of(*id))
-            .collect();
-        if of_kind.is_empty() {
-            continue;
-        }
-        let questions = crate::checklists::questions_in(conn, *kind).await?;
-        if questions.is_empty() {
-            continue;
-        }
-        let (answers, which) = asked
-            .as_ref()
-            .and_then(|a| a.get(kind.as_str()))
-            .cloned()
-            .unwrap_or_default();
-        let found =
-            kitroom_core::checklist::check_set_answers(&questions, &answers, &which, &of_kind)
-                .map_err(|r| {
-                    kitroom_core::Invalid::one("checklist", format!("{}: {r}", kind.label()))
-                })?;
-        for (tag, qs) in found {
-            damaged.insert(tag, qs.into_iter().cloned().collect());
-        }
-        let given: Vec<_> = questions
-            .iter()
-            .zip(answers.iter().chain(std::iter::repeat(&None)))
-            .zip(which.iter().map(String::as_str).chain(std::iter::repeat("")))
-            .map(|((q, a), w)| json!({"question": q.text, "answer": if *a == Some(true) { "yes" } else { "no" }, "devices": w.trim()}))
-            .collect();
-        answered.push(json!({"kind": kind.as_str(), "devices": of_kind, "answers": given}));
-    }
-    let mut returned = KitReturned {
-        back: Vec::new(),
-        missing: Vec::new(),
-        damaged: Vec::new(),
-    };
-    for id in back {
-        let r = ReturnRequest {
-            condition: ReturnCondition::Fine,
-            battery_percent: request.battery.get(&id).copied(),
-            on_charge: request.on_charge,
-            images_cleared: request.images_cleared,
-        };
-        match return_in(conn, actor, id, &request.location, r, now).await {
-            Ok(_) => returned.back.push(tag_of(id)),
-            Err(StoreError::Return(refusal)) => {
-                return Err(KitRefusal::Return {
-                    tag: tag_of(id),
-                    refusal,
-                }
-                .into())
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let reporter_id = actor.id.ok_or(StoreError::NotFound)?;
-    if !answered.is_empty() {
-        append(
-            conn,
-            actor,
-            "kit.checklist",
-            &k.subject(),
-            json!({"set_loan": group.id, "answers": answered}),
-            now,
-        )
-        .await?;
-    }
-    for (tag, questions) in &damaged {
-        let Some(device) = k.devices.iter().find(|d| &d.tag == tag) else {
-            continue;
-        };
-        let qs: Vec<&kitroom_core::checklist::Question> = questions.iter().collect();
-        let details = ReportDetails {
-            kind: IncidentKind::Damage,
-            occurred_at: now,
-            place: request.location.clone(),
-            description: format!(
-                "{} It came back with the set {}.",
-                kitroom_core::checklist::damage_description(tag, &qs),
-                k.name
-            ),
-            police_reference: None,
-        };
-        let incident = crate::incidents::report_incident_in(
-            conn,
-            actor,
-            reporter_id,
-            reporter_name,
-            device.id,
-            &details,
-            link_base,
-            now,
-        )
-        .await?;
-        returned.damaged.push((tag.clone(), incident.id));
-    }
-    for id in missing {
-        let tag = tag_of(id);
-        sqlx::query("update loan set missing_on_return = 1 where device_id = ? and group_id = ? and returned_at is null")
-            .bind(id.to_string())
-            .bind(group.id.to_string())
-            .execute(&mut *conn)
-            .await?;
-        let details = ReportDetails {
-            kind: IncidentKind::Loss,
-            occurred_at: now,
-            place: String::new(),
-            description: format!(
-                "{tag} did not come back when the set {} was returned by {reporter_name}. It went out with the set to {} on {}.",
-                k.name,
-                group.borrower_name,
-                kitroom_core::time::school_time(group.out_at)
-            ),
-            police_reference: None,
-        };
-        let incident = crate::incidents::report_incident_in(
-            conn,
-            actor,
-            reporter_id,
-            reporter_name,
-            id,
-            &details,
-            link_base,
-            now,
-        )
-        .await?;
-        returned.missing.push((tag, incident.id));
-    }
-    // not counted (the API's return): recorded as not returned, for the desk
-    let back = request.accessories_back.clone().unwrap_or_default();
-    crate::accessories::give_back_in(conn, actor, &k.subject(), None, Some(group.id), &back, now)
-        .await?;
-    sqlx::query("update loan_group set returned_at = ?, received_by = ? where id = ?")
-        .bind(time_text(now))
-        .bind(actor.id.map(|i| i.to_string()))
-        .bind(group.id.to_string())
+    group: Uuid,
+    device: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query("update loan set missing_on_return = 1 where device_id = ? and group_id = ? and returned_at is null")
+        .bind(device.to_string())
+        .bind(group.to_string())
         .execute(&mut *conn)
         .await?;
-    append(
-        conn,
-        actor,
-        "kit.returned",
-        &k.subject(),
-        json!({
-            "set_loan": group.id, "borrower": group.borrower, "location": request.location,
-            "back": returned.back, "missing": returned.missing.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
-        }),
-        now,
-    )
-    .await?;
-    Ok(returned)
+    Ok(())
+}
+
+/// Closes a set's check-out as returned.
+pub async fn close_group_in(
+    conn: &mut SqliteConnection,
+    group: Uuid,
+    at: DateTime<Utc>,
+    received_by: Option<Uuid>,
+) -> Result<(), StoreError> {
+    sqlx::query("update loan_group set returned_at = ?, received_by = ? where id = ?")
+        .bind(time_text(at))
+        .bind(received_by.map(|i| i.to_string()))
+        .bind(group.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -1,27 +1,19 @@
 //! Loans: checking devices out and taking them back, the head's authorisations to
 //! take personal data off site, and devices coming off charge.
 //!
-//! Every write here reads the facts, asks `kitroom_core::loan` for its decision and
-//! writes the decision with its event, all in one transaction on the one writer.
-
-use std::collections::BTreeMap;
+//! A check-out and a return are decided by `kitroom_app::loans` (and a set's by
+//! `kitroom_app::sets`), which write them through the `*_in` functions here.
 
 use chrono::{DateTime, Duration, Utc};
-use kitroom_core::calendar::SchoolDue;
 use kitroom_core::device::{DeviceStatus, StatusChange};
-use kitroom_core::loan::{
-    self, BorrowerFacts, CheckOutRefusal, CheckOutRequest, DeviceFacts, ReturnRequest,
-};
+use kitroom_core::loan;
 use kitroom_core::settings::Settings;
 use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, time_text, Actor, Store, StoreError};
-use crate::devices::{apply_change, get_device, Device};
-use crate::events::append;
-use crate::locations::find_or_create;
-use crate::policies::standing_in;
+use crate::devices::{apply_change, get_device};
 
 /// A loan, with the names a page needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,16 +186,6 @@ pub(crate) async fn loans_of_group_in(
     .collect()
 }
 
-fn facts(d: &Device) -> DeviceFacts<'_> {
-    DeviceFacts {
-        kind: d.details.kind,
-        status: d.status,
-        encryption: &d.details.encryption,
-        holds_personal_data: d.details.holds_personal_data,
-        captures_images: d.details.captures_images,
-    }
-}
-
 /// A request to the head to take a device off site.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OffsiteRequest {
@@ -320,88 +302,6 @@ pub enum Authorisation {
 }
 
 impl Store {
-    /// Lends a device: checks every rule in `kitroom_core::loan` against the facts as
-    /// they are inside the transaction, then writes the loan, the device's new status
-    /// and the event together. A second open loan is refused by the database too. A
-    /// due time on a day the school is shut moves to the next school day, and the loan
-    /// says so.
-    pub async fn check_out(
-        &self,
-        actor: Actor,
-        device_id: Uuid,
-        borrower_id: Uuid,
-        request: CheckOutRequest,
-        accessories: Vec<crate::accessories::Taking>,
-    ) -> Result<Loan, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let settings = crate::settings::settings_in(conn).await?;
-                let due = crate::calendar::calendar_in(conn)
-                    .await?
-                    .school_due(request.due_at, settings.day_ends_at);
-                let loan = check_out_in(
-                    conn,
-                    &actor,
-                    device_id,
-                    borrower_id,
-                    request,
-                    &due,
-                    None,
-                    now,
-                )
-                .await?;
-                if !accessories.is_empty() {
-                    let device = get_device(conn, device_id).await?;
-                    crate::accessories::take_in(
-                        conn,
-                        &actor,
-                        &device.subject(),
-                        Some(loan.id),
-                        None,
-                        &accessories,
-                        now,
-                    )
-                    .await?;
-                }
-                Ok(loan)
-            })
-        })
-        .await
-    }
-
-    /// Takes a device back: checks the return rules, closes the loan, puts the device
-    /// on charge, and records the event. A damaged device's condition becomes damaged.
-    /// Accessories lent with the loan are not counted here (the API's return), so
-    /// they are recorded as not returned and show on the manager's desk.
-    pub async fn return_device(
-        &self,
-        actor: Actor,
-        device_id: Uuid,
-        location: String,
-        request: ReturnRequest,
-    ) -> Result<Loan, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let loan = return_in(conn, &actor, device_id, &location, request, now).await?;
-                let subject = get_device(conn, device_id).await?.subject();
-                crate::accessories::give_back_in(
-                    conn,
-                    &actor,
-                    &subject,
-                    Some(loan.id),
-                    None,
-                    &BTreeMap::new(),
-                    now,
-                )
-                .await?;
-                Ok(loan)
-            })
-        })
-        .await
-    }
-
     /// Marks ready every device that has been on charge for its kind's charging time.
     pub async fn mark_charged_devices_ready(
         &self,
@@ -489,196 +389,6 @@ impl Store {
             Some((_, note)) => Authorisation::Declined { note },
         })
     }
-}
-
-/// One check-out inside the caller's transaction: the rules, the loan, the device's
-/// status, the event, and a notification to the borrower when the due time was
-/// moved and someone else lent it. `group` ties it to a set's check-out.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn check_out_in(
-    conn: &mut SqliteConnection,
-    actor: &Actor,
-    device_id: Uuid,
-    borrower_id: Uuid,
-    request: CheckOutRequest,
-    due: &SchoolDue,
-    group: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> Result<Loan, StoreError> {
-    let device = get_device(conn, device_id).await?;
-    let borrower: Option<(String, bool)> =
-        sqlx::query_as("select username, active from person where id = ?")
-            .bind(borrower_id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (username, active) = borrower.ok_or(StoreError::NotFound)?;
-    let policy = standing_in(conn, borrower_id).await?;
-    // An approved authorisation of this person for this device, not yet used.
-    let authorisation: Option<String> = if request.off_site {
-        sqlx::query_scalar(
-                        "select id from offsite_request where person_id = ? and device_id = ? and status = 'approved'
-                         order by decided_at desc limit 1",
-                    )
-                    .bind(borrower_id.to_string())
-                    .bind(device_id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?
-    } else {
-        None
-    };
-    let request = CheckOutRequest {
-        head_authorised: authorisation.is_some(),
-        due_at: due.due_at,
-        ..request
-    };
-    loan::check_out(
-        &facts(&device),
-        &BorrowerFacts { active, policy },
-        &request,
-        now,
-    )?;
-    let used_authorisation = authorisation.filter(|_| device.details.holds_personal_data);
-    let id = Uuid::new_v4();
-    let inserted = sqlx::query(
-                    "insert into loan (id, device_id, borrower_id, issued_by, out_at, due_at, purpose, off_site, authorisation_id, group_id)
-                     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(id.to_string())
-                .bind(device_id.to_string())
-                .bind(borrower_id.to_string())
-                .bind(actor.id.unwrap_or(borrower_id).to_string())
-                .bind(time_text(now))
-                .bind(time_text(request.due_at))
-                .bind(&request.purpose)
-                .bind(request.off_site)
-                .bind(&used_authorisation)
-                .bind(group.map(|g| g.to_string()))
-                .execute(&mut *conn)
-                .await;
-    match inserted {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan).into())
-        }
-        other => other?,
-    };
-    if let Some(a) = &used_authorisation {
-        sqlx::query("update offsite_request set status = 'used' where id = ?")
-            .bind(a)
-            .execute(&mut *conn)
-            .await?;
-    }
-    let to = device.status.apply(StatusChange::CheckOut)?;
-    sqlx::query("update device set status = ?, charging_since = null, updated_at = ? where id = ?")
-        .bind(to.as_str())
-        .bind(time_text(now))
-        .bind(device_id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    append(
-        conn,
-        actor,
-        "loan.checked_out",
-        &device.subject(),
-        json!({
-            "loan": id, "borrower": username, "due_at": time_text(request.due_at),
-            "purpose": request.purpose, "off_site": request.off_site,
-            "head_authorisation": used_authorisation,
-            "due_moved_from": due.moved.as_ref().map(|(f, _)| time_text(*f)),
-            "set_loan": group,
-        }),
-        now,
-    )
-    .await?;
-    if let Some((from, why)) = &due.moved {
-        sqlx::query("update loan set due_moved_from = ?, due_moved_reason = ? where id = ?")
-            .bind(time_text(*from))
-            .bind(why)
-            .bind(id.to_string())
-            .execute(&mut *conn)
-            .await?;
-        if actor.id != Some(borrower_id) && group.is_none() {
-            let body = format!(
-                "{} is due back {}. {why}",
-                device.details.tag,
-                kitroom_core::time::school_time(due.due_at)
-            );
-            crate::notifications::notify_in(
-                conn,
-                borrower_id,
-                &body,
-                &format!("/devices/{}", device.details.tag),
-                now,
-            )
-            .await?;
-        }
-    }
-    open_loan_in(conn, device_id)
-        .await?
-        .ok_or(StoreError::NotFound)
-}
-
-/// One return inside the caller's transaction.
-pub(crate) async fn return_in(
-    conn: &mut SqliteConnection,
-    actor: &Actor,
-    device_id: Uuid,
-    location: &str,
-    request: ReturnRequest,
-    now: DateTime<Utc>,
-) -> Result<Loan, StoreError> {
-    let device = get_device(conn, device_id).await?;
-    loan::return_device(&facts(&device), &request)?;
-    let open = open_loan_in(conn, device_id)
-        .await?
-        .ok_or(kitroom_core::loan::ReturnRefusal::NotOnLoan)?;
-    let location_id = find_or_create(conn, actor, location, now).await?;
-    sqlx::query(
-                    "update loan set returned_at = ?, outcome = 'returned', return_location_id = ?, received_by = ?,
-                       return_condition = ?, battery_percent = ?, on_charge = ?, images_cleared = ?
-                     where id = ? and returned_at is null",
-                )
-                .bind(time_text(now))
-                .bind(location_id.to_string())
-                .bind(actor.id.map(|i| i.to_string()))
-                .bind(request.condition.as_str())
-                .bind(request.battery_percent)
-                .bind(request.on_charge)
-                .bind(device.details.captures_images.then_some(request.images_cleared))
-                .bind(open.id.to_string())
-                .execute(&mut *conn)
-                .await?;
-    let to = device.status.apply(StatusChange::Return)?;
-    let damaged = request.condition == kitroom_core::loan::ReturnCondition::Damaged;
-    sqlx::query(
-        "update device set status = ?, charging_since = ?, updated_at = ?,
-                       condition = case when ? then 'damaged' else condition end where id = ?",
-    )
-    .bind(to.as_str())
-    .bind(request.on_charge.then(|| time_text(now)))
-    .bind(time_text(now))
-    .bind(damaged)
-    .bind(device_id.to_string())
-    .execute(&mut *conn)
-    .await?;
-    append(
-        conn,
-        actor,
-        "loan.returned",
-        &device.subject(),
-        json!({
-            "loan": open.id, "borrower": open.borrower, "location": location,
-            "condition": request.condition.as_str(), "battery_percent": request.battery_percent,
-            "on_charge": request.on_charge,
-            "images_cleared": device.details.captures_images.then_some(request.images_cleared),
-        }),
-        now,
-    )
-    .await?;
-    sqlx::query_as::<_, LoanRow>(&format!("{LOAN} where l.id = ?"))
-        .bind(open.id.to_string())
-        .fetch_one(&mut *conn)
-        .await?
-        .try_into()
 }
 
 /// The devices on charge whose home is `location`, inside the caller's transaction.

@@ -293,7 +293,8 @@ async fn deactivating_a_person_ends_their_sessions() {
 mod loans {
     use super::*;
     use chrono::{Duration, Utc};
-    use kitroom_core::loan::{CheckOutRefusal, CheckOutRequest, ReturnCondition, ReturnRequest};
+    use kitroom_core::loan::CheckOutRefusal;
+
     use kitroom_store::loans::LoanFilter;
     use kitroom_store::people::Person;
 
@@ -317,13 +318,59 @@ mod loans {
         }
     }
 
-    fn request() -> CheckOutRequest {
-        CheckOutRequest {
-            due_at: Utc::now() + Duration::hours(3),
+    /// The application over this store, as the server builds it.
+    fn app(store: &Store) -> kitroom_app::App {
+        kitroom_app::App::new(
+            store.clone(),
+            None,
+            std::sync::Arc::new(tokio::sync::Notify::new()),
+        )
+    }
+
+    /// A check-out for a lesson, due in three hours, as the device's page asks it.
+    fn request() -> kitroom_app::loans::CheckOutInput {
+        kitroom_app::loans::CheckOutInput {
+            due_at: Some((Utc::now() + Duration::hours(3)).to_rfc3339()),
             purpose: "Lesson".into(),
-            off_site: false,
-            head_authorised: false,
+            ..Default::default()
         }
+    }
+
+    /// Lends a device the one way the pages and the API do.
+    async fn lend(
+        store: &Store,
+        caller: &Person,
+        tag: &str,
+    ) -> Result<kitroom_store::loans::Loan, kitroom_app::Error> {
+        kitroom_app::loans::check_out(&app(store), caller, tag, request())
+            .await
+            .map(|out| out.loan)
+    }
+
+    /// Takes a device back the one way the pages and the API do.
+    async fn take_back(
+        store: &Store,
+        caller: &Person,
+        tag: &str,
+        location: &str,
+        battery: Option<i64>,
+    ) -> Result<kitroom_store::loans::Loan, kitroom_app::Error> {
+        let input = kitroom_app::loans::ReturnInput {
+            location: location.into(),
+            battery_percent: kitroom_app::input::Number(
+                battery.map(|b| b.to_string()).unwrap_or_default(),
+            ),
+            on_charge: kitroom_app::input::Flag(true),
+            images_cleared: kitroom_app::input::Flag(true),
+            ..Default::default()
+        };
+        kitroom_app::loans::return_device(&app(store), caller, tag, input)
+            .await
+            .map(|r| r.loan)
+    }
+
+    fn refused_as(e: &kitroom_app::Error, refusal: CheckOutRefusal) -> bool {
+        e.refusal().is_some_and(|r| r.code == refusal.code())
     }
 
     #[tokio::test]
@@ -337,18 +384,14 @@ mod loans {
             .unwrap();
         let tries = (0..50).map(|_| {
             let store = store.clone();
-            let actor = jo.actor();
-            tokio::spawn(async move {
-                store
-                    .check_out(actor, d.id, jo.id, request(), Vec::new())
-                    .await
-            })
+            let jo = jo.clone();
+            tokio::spawn(async move { lend(&store, &jo, "LAP-1").await })
         });
         let mut won = 0;
         for t in tries {
             match t.await.unwrap() {
                 Ok(_) => won += 1,
-                Err(StoreError::CheckOut(CheckOutRefusal::NotAvailable(_))) => {}
+                Err(e) if refused_as(&e, CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan)) => {}
                 Err(e) => panic!("unexpected {e:?}"),
             }
         }
@@ -393,10 +436,7 @@ mod loans {
             .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
             .await
             .unwrap();
-        let first = store
-            .check_out(jo.actor(), d.id, jo.id, request(), Vec::new())
-            .await
-            .unwrap();
+        let first = lend(&store, &jo, "LAP-1").await.unwrap();
         let mut conn =
             sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display()))
                 .await
@@ -420,18 +460,7 @@ mod loans {
             "{err}"
         );
         // nor by reopening the first loan after a second was written for a returned device
-        store
-            .return_device(
-                jo.actor(),
-                d.id,
-                "Computer room".into(),
-                ReturnRequest {
-                    condition: ReturnCondition::Fine,
-                    battery_percent: None,
-                    on_charge: true,
-                    images_cleared: false,
-                },
-            )
+        take_back(&store, &jo, "LAP-1", "Computer room", None)
             .await
             .unwrap();
         insert("00000000-0000-4000-8000-000000000002")
@@ -470,33 +499,17 @@ mod loans {
     async fn a_loan_goes_out_comes_back_on_charge_and_is_ready_after_charging() {
         let (_dir, store) = store().await;
         let jo = person(&store, "jo", "borrower").await;
-        let d = store
+        store
             .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
             .await
             .unwrap();
         // no policy yet: nobody borrows
-        let err = store
-            .check_out(jo.actor(), d.id, jo.id, request(), Vec::new())
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            StoreError::CheckOut(CheckOutRefusal::NoPolicy)
-        ));
+        let err = lend(&store, &jo, "LAP-1").await.unwrap_err();
+        assert!(refused_as(&err, CheckOutRefusal::NoPolicy), "{err:?}");
         publish_and_sign(&store, &[&jo]).await;
-        let loan = store
-            .check_out(jo.actor(), d.id, jo.id, request(), Vec::new())
-            .await
-            .unwrap();
+        let loan = lend(&store, &jo, "LAP-1").await.unwrap();
         assert_eq!(loan.borrower, "jo");
-        let r = ReturnRequest {
-            condition: ReturnCondition::Fine,
-            battery_percent: Some(35),
-            on_charge: true,
-            images_cleared: false,
-        };
-        let back = store
-            .return_device(jo.actor(), d.id, "Computer room".into(), r)
+        let back = take_back(&store, &jo, "LAP-1", "Computer room", Some(35))
             .await
             .unwrap();
         assert_eq!(back.outcome.as_deref(), Some("returned"));
@@ -540,10 +553,7 @@ mod loans {
             .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
             .await
             .unwrap();
-        store
-            .check_out(jo.actor(), d.id, jo.id, request(), Vec::new())
-            .await
-            .unwrap();
+        lend(&store, &jo, "LAP-1").await.unwrap();
         store
             .change_status(
                 Actor::system(),
@@ -610,7 +620,7 @@ mod bookings {
     use chrono::{DateTime, Duration, Utc};
     use kitroom_core::booking::{Slot, Target};
     use kitroom_core::device::DeviceKind;
-    use kitroom_core::loan::{ReturnCondition, ReturnRequest};
+
     use kitroom_store::bookings::BookingRequest;
     use proptest::prelude::*;
     use uuid::Uuid;
@@ -645,6 +655,13 @@ mod bookings {
             (0usize..5).prop_map(|device| Op::Return { device }),
             (0usize..5).prop_map(|device| Op::Ready { device }),
         ]
+    }
+
+    /// Only refusals are allowed from a command: never a failure underneath.
+    fn refused_only(r: Result<impl std::fmt::Debug, kitroom_app::Error>) {
+        if let Err(kitroom_app::Error::Failed(e)) = r {
+            panic!("not a refusal: {e:?}");
+        }
     }
 
     /// Only refusals are allowed: never a database error.
@@ -703,6 +720,11 @@ mod bookings {
                 .await
                 .unwrap();
         }
+        let app = kitroom_app::App::new(
+            store.clone(),
+            None,
+            std::sync::Arc::new(tokio::sync::Notify::new()),
+        );
         let now = Utc::now();
         let hour = |h: i64| -> DateTime<Utc> { now + Duration::hours(h) };
         let mut bookings: Vec<Uuid> = Vec::new();
@@ -759,24 +781,33 @@ mod bookings {
                 }
                 Op::Collect { booking } => {
                     if let Some(b) = bookings.get(booking) {
-                        refusal_only(store.collect_booking(jo.actor(), *b, Vec::new()).await);
+                        refused_only(
+                            kitroom_app::bookings::collect(
+                                &app,
+                                &jo,
+                                &b.to_string(),
+                                Default::default(),
+                            )
+                            .await,
+                        );
                     }
                 }
                 Op::Cancel { booking } => {
                     if let Some(b) = bookings.get(booking) {
-                        refusal_only(store.cancel_booking(jo.actor(), *b).await);
+                        refused_only(
+                            kitroom_app::bookings::cancel(&app, &jo, &b.to_string()).await,
+                        );
                     }
                 }
                 Op::Return { device } => {
-                    let r = ReturnRequest {
-                        condition: ReturnCondition::Fine,
-                        battery_percent: None,
-                        on_charge: true,
-                        images_cleared: true,
+                    let r = kitroom_app::loans::ReturnInput {
+                        location: "Library".into(),
+                        on_charge: kitroom_app::input::Flag(true),
+                        images_cleared: kitroom_app::input::Flag(true),
+                        ..Default::default()
                     };
-                    refusal_only(
-                        store
-                            .return_device(jo.actor(), devices[device], "Library".into(), r)
+                    refused_only(
+                        kitroom_app::loans::return_device(&app, &jo, &format!("LAP-{device}"), r)
                             .await,
                     );
                 }

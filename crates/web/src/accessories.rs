@@ -119,38 +119,31 @@ async fn adjust(
         reason: form.reason.clone(),
         ..Default::default()
     };
-    let location = forms.invalid.check(
-        "location",
-        kitroom_core::device::location_name(&form.location),
-    );
-    let change = forms
-        .invalid
-        .check("change", accessory::parse_change(&form.change));
-    let reason = forms.invalid.check(
-        "reason",
-        kitroom_core::invalid::required_text(&form.reason, "Reason", 200),
-    );
-    let (Some(location), Some(change), Some(reason)) = (location, change, reason) else {
-        return refused(&ctx, &state, forms).await;
+    let input = kitroom_app::accessories::AdjustInput {
+        location: form.location,
+        change: kitroom_app::input::Number(form.change),
+        reason: form.reason,
     };
-    match state
-        .store()
-        .adjust_accessory(ctx.user.actor(), id, location.clone(), change, reason)
-        .await
-    {
-        Ok(()) => {
+    match kitroom_app::accessories::adjust(state.app(), &ctx.user, &id.to_string(), input).await {
+        Ok(done) => {
             set_flash(
                 &ctx.session,
-                format!("The count in the {location} is changed by {change:+}."),
+                format!(
+                    "The count in the {} is changed by {:+}.",
+                    done.location, done.change
+                ),
             )
             .await?;
             Ok(Redirect::to("/accessories").into_response())
         }
-        Err(StoreError::Invalid(i)) => {
-            forms.invalid = i;
+        Err(e) => {
+            let refusal = crate::error::page_refusal(e)?;
+            forms.invalid = refusal
+                .fields
+                .clone()
+                .unwrap_or_else(|| kitroom_core::Invalid::one("change", refusal.message.clone()));
             refused(&ctx, &state, forms).await
         }
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -18,7 +18,7 @@ use kitroom_store::loans::{Loan, LoanFilter};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -153,74 +153,6 @@ pub(crate) fn lent_json(lent: &[kitroom_store::accessories::Lent]) -> Value {
         .collect()
 }
 
-/// Accessories asked for with a check-out or a collection, in the shape a loan
-/// lists them: `{"name": "USB-C charger", "count": 2}`, with `from` (the place) when
-/// more than one place keeps them. `type` and `quantity` are accepted too.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AccessoryAsk {
-    #[serde(alias = "type")]
-    name: String,
-    #[serde(default)]
-    from: Option<String>,
-    #[serde(alias = "quantity", alias = "out")]
-    count: i64,
-}
-
-/// Finds the stock each ask takes from: the place named, or else the place with the
-/// most left. Whether there are enough is checked when they are taken, in the
-/// same transaction as the loan, so nothing is lent when one is short.
-pub(crate) async fn taking(
-    state: &AppState,
-    asks: &[AccessoryAsk],
-) -> Result<Vec<kitroom_store::accessories::Taking>, ApiError> {
-    if asks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let refuse = |m: String| ApiError::invalid(Invalid::one("accessories", m));
-    let all = state.store().list_accessories().await?;
-    let mut out = Vec::new();
-    for ask in asks {
-        let count = kitroom_core::accessory::parse_count(
-            &ask.count.to_string(),
-            &format!("How many × {}", ask.name.trim()),
-            1,
-        )
-        .map_err(refuse)?;
-        let Some(a) = all
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(ask.name.trim()) && !a.retired)
-        else {
-            return Err(refuse(format!(
-                "No accessory in use is called “{}”. The business manager lists them under Sets → Accessories.",
-                ask.name.trim()
-            )));
-        };
-        let stock = match ask.from.as_deref().map(str::trim) {
-            Some(place) if !place.is_empty() => a
-                .stock
-                .iter()
-                .find(|s| s.location.eq_ignore_ascii_case(place)),
-            _ => a.stock.iter().max_by_key(|s| s.count),
-        };
-        let Some(stock) = stock else {
-            return Err(refuse(format!(
-                "No {} is counted {}, so none can go out.",
-                a.name,
-                ask.from
-                    .as_deref()
-                    .map(|p| format!("in the {}", p.trim()))
-                    .unwrap_or_else(|| "anywhere".to_owned())
-            )));
-        };
-        out.push(kitroom_store::accessories::Taking {
-            stock: stock.id,
-            count,
-        });
-    }
-    Ok(out)
-}
-
 /// Loans as the API shows them, each with the accessories lent with it.
 pub(crate) async fn loans_json(state: &AppState, loans: &[Loan]) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<_> = loans.iter().map(|l| l.id).collect();
@@ -263,22 +195,6 @@ pub fn loan_json(l: &Loan) -> Value {
         "set_loan": l.group_id,
         "missing_on_return": l.missing_on_return,
     })
-}
-
-/// Whom a check-out is for, by username or full name: see
-/// [`crate::lend_to::borrower`], which every borrower field shares.
-pub(crate) async fn borrower(
-    user: &ApiUser,
-    state: &AppState,
-    name: Option<&str>,
-) -> Result<kitroom_store::people::Person, ApiError> {
-    use crate::lend_to::Refusal;
-    match crate::lend_to::borrower(state, &user.0, name.unwrap_or_default()).await {
-        Ok(p) => Ok(p),
-        Err(Refusal::Forbidden) => Err(ApiError::forbidden()),
-        Err(Refusal::Store(e)) => Err(e.into()),
-        Err(Refusal::NotFound(m)) => Err(ApiError::invalid(Invalid::one("borrower", m))),
-    }
 }
 
 #[utoipa::path(

@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use kitroom_core::loan::CheckOutRequest;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::bookings::{Booked, Booking, BookingFilter};
-use kitroom_store::kits::{Kit, KitReturnRequest, LoanGroup};
+use kitroom_store::kits::{Kit, LoanGroup};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -21,7 +20,7 @@ use utoipa_axum::routes;
 
 use crate::api::{loan_json, JsonBody, OptionalJsonBody, QueryParams};
 use crate::auth::ApiUser;
-use crate::bookings::{booking_request, may_act, BookingForm, BookingFormError};
+use crate::bookings::{booking_request, BookingForm, BookingFormError};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -198,18 +197,6 @@ async fn create(
     Ok((StatusCode::CREATED, Json(booking_json(&b))).into_response())
 }
 
-async fn owned(user: &ApiUser, state: &AppState, booking: &str) -> Result<Booking, ApiError> {
-    let b = state
-        .store()
-        .booking(id(booking)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("That booking"))?;
-    if !may_act(user.0.role, &user.0.username, &b) {
-        return Err(ApiError::forbidden());
-    }
-    Ok(b)
-}
-
 #[utoipa::path(
     get,
     path = "/bookings/{id}",
@@ -255,18 +242,8 @@ async fn cancel(
     Path(b): Path<String>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let b = owned(&user, &state, &b).await?;
-    let b = state.store().cancel_booking(user.0.actor(), b.id).await?;
+    let b = kitroom_app::bookings::cancel(state.app(), &user.0, &b).await?;
     Ok(Json(booking_json(&b)).into_response())
-}
-
-/// What a collection may ask for besides the booking itself.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct CollectBody {
-    /// Accessories going out with it.
-    #[serde(default)]
-    accessories: Vec<crate::api::AccessoryAsk>,
 }
 
 #[utoipa::path(
@@ -275,7 +252,7 @@ struct CollectBody {
     tag = "bookings",
     summary = "Collect a booking: it becomes a loan (or a set's loan) now, every check-out rule checked again; the body may be left out",
     params(("id" = String, Path, description = "The booking's id.")),
-    request_body(content = Option<CollectBody>, description = "Optional: accessories going out with it."),
+    request_body(content = Option<kitroom_app::bookings::CollectInput>, description = "Optional: accessories going out with it."),
 responses(
         (status = 200, description = "The collected booking with its `loans`.", body = Object),
         (status = 403, description = "The booking is someone else's."),
@@ -291,15 +268,10 @@ async fn collect(
     State(state): State<AppState>,
     Path(b): Path<String>,
     // The body is optional: a plain POST collects the booking alone.
-    OptionalJsonBody(asked): OptionalJsonBody<CollectBody>,
+    OptionalJsonBody(asked): OptionalJsonBody<kitroom_app::bookings::CollectInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let b = owned(&user, &state, &b).await?;
-    let taking = crate::api::taking(&state, &asked.accessories).await?;
-    let b = state
-        .store()
-        .collect_booking(user.0.actor(), b.id, taking)
-        .await?;
+    let b = kitroom_app::bookings::collect(state.app(), &user.0, &b, asked).await?;
     let mut body = booking_json(&b);
     let person = state
         .store()
@@ -378,14 +350,6 @@ async fn sets(user: ApiUser, State(state): State<AppState>) -> Result<Response, 
     .into_response())
 }
 
-async fn find_set(state: &AppState, s: &str) -> Result<Kit, ApiError> {
-    let k = match uuid::Uuid::parse_str(s) {
-        Ok(id) => state.store().kit(id).await?,
-        Err(_) => state.store().kit_by_name(s).await?,
-    };
-    k.ok_or_else(|| ApiError::not_found("That set"))
-}
-
 #[utoipa::path(
     get,
     path = "/sets/{id}",
@@ -404,7 +368,7 @@ async fn set(
     Path(s): Path<String>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let k = find_set(&state, &s).await?;
+    let k = kitroom_app::sets::set(state.app(), &s).await?;
     let mut v = set_json(&k);
     if let Some(g) = &k.open {
         v["set_loan"] = group_json_with_accessories(&state, g).await?;
@@ -412,25 +376,13 @@ async fn set(
     Ok(Json(v).into_response())
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SetCheckOutBody {
-    borrower: Option<String>,
-    due_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    purpose: String,
-    /// Accessories going out with the set.
-    #[serde(default)]
-    accessories: Vec<crate::api::AccessoryAsk>,
-}
-
 #[utoipa::path(
     post,
     path = "/sets/{id}/checkout",
     tag = "sets",
-    summary = "Check a set out: every available device goes, each under the check-out rules",
+    summary = "Check a set out, as the set's page does: every available device goes, each under the check-out rules; the same body as a device's check-out (a set does not go off site)",
     params(("id" = String, Path, description = "The set's id or name.")),
-    request_body = SetCheckOutBody,
+    request_body = kitroom_app::loans::CheckOutInput,
 responses(
         (status = 201, description = "The set's loan with `loans`, `left_behind` and `accessories`.", body = Object),
         (status = 403, description = "This account may not borrow, or may not lend to someone else."),
@@ -443,126 +395,47 @@ async fn set_check_out(
     user: ApiUser,
     State(state): State<AppState>,
     Path(s): Path<String>,
-    JsonBody(body): JsonBody<SetCheckOutBody>,
+    JsonBody(body): JsonBody<kitroom_app::loans::CheckOutInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let k = find_set(&state, &s).await?;
-    let borrower = crate::api::borrower(&user, &state, body.borrower.as_deref()).await?;
-    let settings = state.store().settings().await?;
-    let calendar = state.store().calendar().await?;
-    let request = CheckOutRequest {
-        due_at: body
-            .due_at
-            .unwrap_or_else(|| calendar.default_due(Utc::now(), settings.day_ends_at)),
-        purpose: kitroom_core::invalid::text(&body.purpose, "Purpose", 200)
-            .map_err(|m| ApiError::invalid(Invalid::one("purpose", m)))?,
-        off_site: false,
-        head_authorised: false,
-    };
-    let taking = crate::api::taking(&state, &body.accessories).await?;
-    let (group, staying) = state
-        .store()
-        .check_out_kit(user.0.actor(), k.id, borrower.id, request, taking)
-        .await?;
-    let mut out = group_json_with_accessories(&state, &group).await?;
-    out["left_behind"] = json!(staying
+    let out = kitroom_app::sets::check_out(state.app(), &user.0, &s, body).await?;
+    let mut v = group_json_with_accessories(&state, &out.group).await?;
+    v["left_behind"] = json!(out
+        .staying
         .iter()
         .map(|(t, s)| json!({"device": t, "status": s}))
         .collect::<Vec<_>>());
-    Ok((StatusCode::CREATED, Json(out)).into_response())
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SetReturnBody {
-    /// The tags that came back; every other device that went is reported lost.
-    came_back: Vec<String>,
-    location: Option<String>,
-    #[serde(default)]
-    on_charge: bool,
-    #[serde(default)]
-    images_cleared: bool,
-    /// Battery percentage by tag.
-    #[serde(default)]
-    battery: std::collections::BTreeMap<String, i64>,
+    Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
 #[utoipa::path(
     post,
     path = "/sets/{id}/return",
     tag = "sets",
-    summary = "Return a set: the devices in `came_back` come back; every other device that went is reported lost at once",
+    summary = "Return a set, as the set's page does: the devices in `came_back` come back, the return checklist is answered once per kind and the accessories are counted back; every other device that went is reported lost at once",
     params(("id" = String, Path, description = "The set's id or name.")),
-    request_body = SetReturnBody,
+    request_body = kitroom_app::sets::SetReturnInput,
 responses(
-        (status = 200, description = "`back` (tags) and `missing` (tag and loss incident).", body = Object),
+        (status = 200, description = "`back` (tags), `missing` (tag and loss incident), `damaged` (tag and the damage report a \"no\" opened) and `location`.", body = Object),
         (status = 403, description = "The set's loan is someone else's."),
         (status = 404, description = "No set has that id or name."),
         (status = 409, description = "The set is not out."),
-        (status = 422, description = "A tag in `came_back` did not go out with this loan, or a field was wrong."),
+        (status = 422, description = "A tag in `came_back` did not go out with this loan, a return checklist question is unanswered (`checklist-unanswered`), or a field was wrong."),
     )
 )]
 async fn set_return(
     user: ApiUser,
     State(state): State<AppState>,
     Path(s): Path<String>,
-    JsonBody(body): JsonBody<SetReturnBody>,
+    JsonBody(body): JsonBody<kitroom_app::sets::SetReturnInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let k = find_set(&state, &s).await?;
-    let Some(group) = &k.open else {
-        let r = kitroom_core::kit::KitRefusal::NotOut;
-        return Err(ApiError::new(StatusCode::CONFLICT, r.code(), r.to_string()));
-    };
-    if group.borrower != user.0.username && !user.0.role.may(Permission::LendToAnyone) {
-        return Err(ApiError::forbidden());
-    }
-    let mut request = KitReturnRequest {
-        on_charge: body.on_charge,
-        images_cleared: body.images_cleared,
-        ..Default::default()
-    };
-    let settings = state.store().settings().await?;
-    request.location = kitroom_core::device::location_name(
-        body.location
-            .as_deref()
-            .unwrap_or(&settings.return_location),
-    )
-    .map_err(|m| ApiError::invalid(Invalid::one("location", m)))?;
-    for tag in &body.came_back {
-        match k.devices.iter().find(|d| d.tag.eq_ignore_ascii_case(tag)) {
-            Some(d) => request.came_back.push(d.id),
-            None => {
-                let r = kitroom_core::kit::KitRefusal::NotInThisLoan { tag: tag.clone() };
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    r.code(),
-                    r.to_string(),
-                ));
-            }
-        }
-    }
-    for (tag, b) in &body.battery {
-        if let Some(d) = k.devices.iter().find(|d| d.tag.eq_ignore_ascii_case(tag)) {
-            request.battery.insert(d.id, *b);
-        }
-    }
-    let done = state
-        .store()
-        .return_kit(
-            user.0.actor(),
-            user.0.full_name.clone(),
-            k.id,
-            request,
-            state.email_link_base(),
-        )
-        .await?;
-    if !done.missing.is_empty() {
-        state.wake_mailer();
-    }
+    let done = kitroom_app::sets::return_set(state.app(), &user.0, &s, body).await?;
     Ok(Json(json!({
         "back": done.back,
         "missing": done.missing.iter().map(|(t, i)| json!({"device": t, "incident": i})).collect::<Vec<_>>(),
+        "damaged": done.damaged.iter().map(|(t, i)| json!({"device": t, "incident": i})).collect::<Vec<_>>(),
+        "location": done.location,
     }))
     .into_response())
 }

@@ -19,6 +19,7 @@ use kitroom_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
+use crate::error::status_of;
 use crate::lend_to::Refusal;
 use crate::views::bookings as v;
 use crate::views::bookings::{when_slot, Row};
@@ -532,7 +533,7 @@ async fn owned(ctx: &Ctx, state: &AppState, id: &str) -> Result<Booking, AppErro
         .booking(parse_id(id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !may_act(ctx.user.role, &ctx.user.username, &b) {
+    if !kitroom_app::bookings::may_act(&ctx.user, &b) {
         return Err(AppError::Forbidden);
     }
     Ok(b)
@@ -544,8 +545,7 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let b = owned(&ctx, &state, &id).await?;
-    let b = state.store().cancel_booking(ctx.user.actor(), b.id).await?;
+    let b = kitroom_app::bookings::cancel(state.app(), &ctx.user, &id).await?;
     set_flash(
         &ctx.session,
         format!(
@@ -583,7 +583,7 @@ async fn collect_page(
     Ok(v::collect(&ctx, &b, &stock, "", "", None).into_response())
 }
 
-/// The collect page again, 409, saying why the accessories could not go out, with
+/// The collect page again, 409 or 422, saying why the accessories could not go out, with
 /// the choice as typed. Nothing was lent.
 async fn collect_refused(
     ctx: &Ctx,
@@ -591,10 +591,11 @@ async fn collect_refused(
     b: &Booking,
     form: &CollectForm,
     why: &str,
+    status: StatusCode,
 ) -> Result<Response, AppError> {
     let stock = state.store().accessories_in_stock().await?;
     Ok((
-        StatusCode::CONFLICT,
+        status,
         v::collect(ctx, b, &stock, &form.also, &form.also_count, Some(why)),
     )
         .into_response())
@@ -607,16 +608,12 @@ async fn collect(
     FormBody(form): FormBody<CollectForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let b = owned(&ctx, &state, &id).await?;
-    let taking = match crate::accessories::taking(&form.also, &form.also_count) {
-        Ok(t) => t,
-        Err(why) => return collect_refused(&ctx, &state, &b, &form, &why).await,
+    let input = kitroom_app::bookings::CollectInput {
+        also: form.also.clone(),
+        also_count: form.also_count.clone(),
+        ..Default::default()
     };
-    match state
-        .store()
-        .collect_booking(ctx.user.actor(), b.id, taking)
-        .await
-    {
+    match kitroom_app::bookings::collect(state.app(), &ctx.user, &id, input).await {
         Ok(b) => {
             let settings = state.store().settings().await?;
             set_flash(
@@ -637,12 +634,13 @@ async fn collect(
             };
             Ok(Redirect::to(&to).into_response())
         }
-        Err(StoreError::Booking(r)) => Err(AppError::Conflict(r.refusal.to_string())),
-        Err(StoreError::Kit(r)) => Err(AppError::Conflict(r.to_string())),
-        Err(StoreError::Invalid(i)) if i.for_field("accessories").is_some() => {
-            let why = i.for_field("accessories").unwrap_or_default();
-            collect_refused(&ctx, &state, &b, &form, why).await
+        Err(e) => {
+            let refusal = crate::error::page_refusal(e)?;
+            let Some(why) = refusal.for_field("accessories") else {
+                return Err(AppError::Refused(Box::new(refusal)));
+            };
+            let b = owned(&ctx, &state, &id).await?;
+            collect_refused(&ctx, &state, &b, &form, why, status_of(refusal.kind)).await
         }
-        Err(e) => Err(e.into()),
     }
 }

@@ -2,27 +2,25 @@
 //! checks a set out and returns it as one, ticking the devices that came back. A
 //! device not ticked is reported lost at once.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
+use kitroom_app::sets::SetReturnInput;
 use kitroom_core::invalid::text;
 use kitroom_core::kit::kit_name;
-use kitroom_core::loan::{CheckOutRefusal, CheckOutRequest};
+use kitroom_core::kit::KitRefusal;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::kits::{Kit, KitReturnRequest};
+use kitroom_store::kits::Kit;
 use kitroom_store::StoreError;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody};
-use crate::lend_to::Refusal;
-use crate::loans::due_from_form;
+use crate::error::{page_refusal, status_of};
 use crate::paths::kit_url;
 use crate::views::kits as v;
 use crate::views::kits::KitPage;
@@ -306,53 +304,11 @@ async fn check_out(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let k = kit(&state, &id).await?;
-    let mut page = page_for(&ctx, &state, k.id).await?;
-    page.checkout = form.clone();
-    let borrower = match crate::lend_to::borrower(&state, &ctx.user, &form.borrower).await {
-        Ok(p) => p,
-        Err(Refusal::Forbidden) => return Err(AppError::Forbidden),
-        Err(Refusal::Store(e)) => return Err(e.into()),
-        Err(Refusal::NotFound(m)) => {
-            page.checkout_refusal = Some(m);
-            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
-        }
-    };
-    let settings = state.store().settings().await?;
-    let calendar = state.store().calendar().await?;
-    let now = Utc::now();
-    let due_at = match due_from_form(&form, &calendar, &settings, now) {
-        Ok(d) => d,
-        Err(m) => {
-            page.checkout_refusal = Some(m);
-            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
-        }
-    };
-    let purpose = match text(&form.purpose, "Purpose", 200) {
-        Ok(p) => p,
-        Err(m) => {
-            page.checkout_refusal = Some(m);
-            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
-        }
-    };
-    let taking = match crate::accessories::taking(&form.also, &form.also_count) {
-        Ok(t) => t,
-        Err(m) => {
-            page.checkout_refusal = Some(m);
-            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
-        }
-    };
-    let request = CheckOutRequest {
-        due_at,
-        purpose,
-        off_site: false,
-        head_authorised: false,
-    };
-    match state
-        .store()
-        .check_out_kit(ctx.user.actor(), k.id, borrower.id, request, taking)
+    match kitroom_app::sets::check_out(state.app(), &ctx.user, &k.id.to_string(), form.clone())
         .await
     {
-        Ok((group, staying)) => {
+        Ok(out) => {
+            let (group, staying, borrower) = (out.group, out.staying, out.borrower);
             let whom = if borrower.id == ctx.user.id {
                 "you".to_owned()
             } else {
@@ -383,34 +339,13 @@ async fn check_out(
             set_flash(&ctx.session, message).await?;
             Ok(Redirect::to(&kit_url(k.id)).into_response())
         }
-        Err(StoreError::Kit(refusal)) => {
-            let status = if refusal.is_conflict() {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            page.checkout_refusal = Some(match &refusal {
-                kitroom_core::kit::KitRefusal::CheckOut {
-                    refusal: CheckOutRefusal::PolicyNotSigned { version_label },
-                    ..
-                } if borrower.id != ctx.user.id => format!(
-                    "{} has not signed the acceptable-use policy ({version_label}) yet, so they cannot borrow. Ask them to sign it in Kitroom first.",
-                    borrower.full_name
-                ),
-                kitroom_core::kit::KitRefusal::CheckOut { refusal, .. }
-                    if !matches!(refusal, CheckOutRefusal::NotAvailable(_)) =>
-                {
-                    refusal.to_string()
-                }
-                other => other.to_string(),
-            });
-            render(&ctx, &state, &id, status, page).await
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let mut page = page_for(&ctx, &state, k.id).await?;
+            page.checkout = form;
+            page.checkout_refusal = Some(refusal.message.clone());
+            render(&ctx, &state, &id, status_of(refusal.kind), page).await
         }
-        Err(StoreError::Invalid(i)) if i.for_field("accessories").is_some() => {
-            page.checkout_refusal = i.for_field("accessories").map(str::to_owned);
-            render(&ctx, &state, &id, StatusCode::CONFLICT, page).await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -418,140 +353,19 @@ async fn return_kit(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<Vec<(String, String)>>,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let k = kit(&state, &id).await?;
-    let Some(group) = &k.open else {
-        return Err(AppError::Conflict(format!(
-            "{} is not checked out, so there is nothing to return.",
-            k.name
-        )));
-    };
-    if group.borrower != ctx.user.username && !ctx.may(Permission::LendToAnyone) {
-        return Err(AppError::Forbidden);
-    }
-    let fields: BTreeMap<&str, &str> = form
-        .iter()
-        .filter(|(k, _)| k != "back")
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let flag = |name: &str| {
-        fields
-            .get(name)
-            .is_some_and(|v| matches!(*v, "on" | "true" | "1" | "yes"))
-    };
-    let mut page = page_for(&ctx, &state, k.id).await?;
-    let mut request = KitReturnRequest {
-        location: match fields.get("location").map(|l| l.trim()) {
-            Some(l) if !l.is_empty() => l.to_owned(),
-            _ => page.return_location.clone(),
-        },
-        on_charge: flag("on_charge"),
-        images_cleared: flag("images_cleared"),
-        ..Default::default()
-    };
-    page.answers = fields
-        .iter()
-        .filter(|(k, _)| k.starts_with("check.") || k.starts_with("which."))
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let mut checklist = BTreeMap::new();
-    for (kind, questions) in &page.checklist {
-        let answers = (0..questions.len())
-            .map(
-                |i| match fields.get(format!("check.{}.{i}", kind.as_str()).as_str()) {
-                    Some(&"yes") => Some(true),
-                    Some(&"no") => Some(false),
-                    _ => None,
-                },
-            )
-            .collect();
-        let which = (0..questions.len())
-            .map(|i| {
-                fields
-                    .get(format!("which.{}.{i}", kind.as_str()).as_str())
-                    .map(|w| (*w).to_owned())
-                    .unwrap_or_default()
-            })
-            .collect();
-        checklist.insert(kind.as_str().to_owned(), (answers, which));
-    }
-    request.checklist = Some(checklist);
-    page.typed_back = form
-        .iter()
-        .filter(|(k, _)| k.starts_with("acc_back."))
-        .cloned()
-        .collect();
-    match crate::accessories::counted_back(
-        page.typed_back
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str())),
-    ) {
-        Ok(b) => request.accessories_back = Some(b),
-        Err(m) => {
-            page.return_refusal = Some(m);
-            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
-        }
-    }
-    for l in &group.loans {
-        if form
-            .iter()
-            .any(|(k, v)| k == "back" && v.eq_ignore_ascii_case(&l.device_tag))
-        {
-            request.came_back.push(l.device_id);
-        }
-        let field = format!("battery.{}", l.device_tag);
-        if let Some(b) = fields
-            .get(field.as_str())
-            .map(|b| b.trim().trim_end_matches('%').trim())
-        {
-            if !b.is_empty() {
-                match b.parse::<i64>() {
-                    Ok(n) => {
-                        request.battery.insert(l.device_id, n);
-                    }
-                    Err(_) => {
-                        page.return_refusal = Some(format!(
-                            "The battery level of {} must be a number from 0 to 100.",
-                            l.device_tag
-                        ));
-                        return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page)
-                            .await;
-                    }
-                }
-            }
-        }
-    }
-    match kitroom_core::device::location_name(&request.location) {
-        Ok(l) => request.location = l,
-        Err(m) => {
-            page.return_refusal = Some(m);
-            return render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await;
-        }
-    }
-    let location = request.location.clone();
-    match state
-        .store()
-        .return_kit(
-            ctx.user.actor(),
-            ctx.user.full_name.clone(),
-            k.id,
-            request,
-            state.email_link_base(),
-        )
-        .await
-    {
+    let input = SetReturnInput::from_form(&pairs);
+    match kitroom_app::sets::return_set(state.app(), &ctx.user, &k.id.to_string(), input).await {
         Ok(done) => {
             let mut message = format!(
-                "{} is returned to the {location}: {} back{}.",
+                "{} is returned to the {}: {} back{}.",
                 k.name,
+                done.location,
                 done.back.len(),
-                if flag("on_charge") {
-                    " and on charge"
-                } else {
-                    ""
-                }
+                if done.on_charge { " and on charge" } else { "" }
             );
             if !done.damaged.is_empty() {
                 let tags: Vec<&str> = done.damaged.iter().map(|(t, _)| t.as_str()).collect();
@@ -559,7 +373,6 @@ async fn return_kit(
                     " The checklist found damage, so a damage report is open for {}.",
                     tags.join(", ")
                 ));
-                state.wake_mailer();
             }
             if !done.missing.is_empty() {
                 let tags: Vec<&str> = done.missing.iter().map(|(t, _)| t.as_str()).collect();
@@ -568,29 +381,28 @@ async fn return_kit(
                     tags.join(", "),
                     if tags.len() == 1 { "It is" } else { "They are" }
                 ));
-                state.wake_mailer();
             }
             set_flash(&ctx.session, message).await?;
             Ok(Redirect::to(&kit_url(k.id)).into_response())
         }
-        Err(StoreError::Kit(refusal)) => {
-            page.return_refusal = Some(refusal.to_string());
-            let status = if refusal.is_conflict() {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            render(&ctx, &state, &id, status, page).await
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            if refusal.code == KitRefusal::NotOut.code() {
+                return Err(AppError::Refused(Box::new(refusal)));
+            }
+            let mut page = page_for(&ctx, &state, k.id).await?;
+            page.answers = pairs
+                .iter()
+                .filter(|(k, _)| k.starts_with("check.") || k.starts_with("which."))
+                .cloned()
+                .collect();
+            page.typed_back = pairs
+                .iter()
+                .filter(|(k, _)| k.starts_with("acc_back."))
+                .cloned()
+                .collect();
+            page.return_refusal = Some(refusal.message.clone());
+            render(&ctx, &state, &id, status_of(refusal.kind), page).await
         }
-        Err(StoreError::Invalid(i))
-            if i.for_field("checklist").is_some() || i.for_field("accessories").is_some() =>
-        {
-            page.return_refusal = i
-                .for_field("checklist")
-                .or(i.for_field("accessories"))
-                .map(str::to_owned);
-            render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await
-        }
-        Err(e) => Err(e.into()),
     }
 }

@@ -43,6 +43,7 @@ use tower_http::trace::TraceLayer;
 pub mod accessories;
 pub mod account;
 pub mod api;
+pub mod api_accessories;
 pub mod api_bookings;
 pub mod api_devices;
 pub mod api_incidents;

@@ -7,11 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, Utc};
-use kitroom_core::calendar::Calendar;
+use chrono::Utc;
 use kitroom_core::device::DeviceStatus;
 use kitroom_core::person::Permission;
-use kitroom_core::settings::Settings;
 use kitroom_store::devices::Device;
 use kitroom_store::incidents::IncidentFilter;
 use kitroom_store::loans::LoanFilter;
@@ -38,18 +36,6 @@ pub fn router() -> Router<AppState> {
         .route("/charging", get(charging))
         .route("/charging/{location}/ready", post(mark_location_ready))
         .route("/labels", get(labels))
-}
-
-/// When a loan asked for on a set's check-out form is due (see
-/// [`kitroom_app::loans::due_at`], which the device's check-out uses too).
-pub fn due_from_form(
-    form: &CheckOutForm,
-    calendar: &Calendar,
-    settings: &Settings,
-    now: DateTime<Utc>,
-) -> Result<DateTime<Utc>, String> {
-    let cmd = kitroom_app::loans::CheckOut::try_from(form.clone()).map_err(|i| i.to_string())?;
-    kitroom_app::loans::due_at(&cmd.due, calendar, settings, now).map_err(|i| i.to_string())
 }
 
 /// The off-site request form: the same input the API's off-site request reads.

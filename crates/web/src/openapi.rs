@@ -228,6 +228,7 @@ fn parts() -> (Router<AppState>, Document) {
         .merge(crate::api_reports::router())
         .merge(crate::api_stocktakes::router())
         .merge(crate::api_people::router())
+        .merge(crate::api_accessories::router())
         .split_for_parts();
     // Run now that every handler has added its operation (the derive's modifiers
     // run on the document before any path is in it).

@@ -1,10 +1,7 @@
 //! What a person may do with a thing, where the pages, the views and the API all ask
-//! the same question (until the rule lives in `kitroom_core`).
+//! the same question. Each rule is decided once, by the command that enforces it;
+//! this module names it for the views.
 
-use kitroom_core::person::{Permission, Role};
-use kitroom_store::bookings::Booking;
-
-/// Whether this person may act on this booking: their own, or a manager's.
-pub fn may_act(role: Role, username: &str, b: &Booking) -> bool {
-    b.person.eq_ignore_ascii_case(username) || role.may(Permission::LendToAnyone)
-}
+/// Whether this person may act on this booking: their own, or a manager's (the
+/// rule `kitroom_app::bookings::cancel` and `collect` enforce).
+pub use kitroom_app::bookings::may_act;

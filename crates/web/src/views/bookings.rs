@@ -32,7 +32,7 @@ fn actions(ctx: &Ctx, b: &Booking, now: DateTime<Utc>) -> Markup {
         >= b.slot.starts_at - Duration::minutes(kitroom_core::booking::COLLECT_EARLY_MINUTES)
         && now < b.slot.ends_at;
     html! {
-        @if b.status == BookingStatus::Booked && may_act(ctx.user.role, &ctx.user.username, b) {
+        @if b.status == BookingStatus::Booked && may_act(&ctx.user, b) {
             div.actions {
                 @if collectable {
                     form method="post" action={ "/bookings/" (b.id) "/collect" } {
