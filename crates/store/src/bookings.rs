@@ -58,21 +58,7 @@ pub struct Booking {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-/// What is free instead, offered with a refusal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Alternatives {
-    /// Devices of the same kind free for the whole time.
-    pub devices: Vec<String>,
-    /// Sets whose every device is free for the whole time: (id, name).
-    pub sets: Vec<(Uuid, String)>,
-}
-
-/// A refused booking and what is free instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BookingRefused {
-    pub refusal: BookingRefusal,
-    pub alternatives: Alternatives,
-}
+pub use crate::refused::{Alternatives, BookingRefused};
 
 impl From<BookingRefusal> for StoreError {
     fn from(refusal: BookingRefusal) -> Self {

@@ -42,7 +42,7 @@ pub enum StoreError {
     Kit(#[from] kitroom_core::kit::KitRefusal),
     /// A booking was refused or could not change; carries what is free instead.
     #[error("{}", .0.refusal)]
-    Booking(Box<crate::bookings::BookingRefused>),
+    Booking(Box<crate::refused::BookingRefused>),
     #[error("database error")]
     Db(#[from] sqlx::Error),
     #[error("could not apply the database migrations")]

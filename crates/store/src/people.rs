@@ -631,7 +631,7 @@ pub async fn set_active_in(
     } else {
         (
             end_sessions(conn, id).await?,
-            crate::tokens::revoke_all(conn, id, now).await?,
+            crate::revocation::revoke_all(conn, id, now).await?,
         )
     };
     let action = if active {
@@ -676,7 +676,7 @@ pub async fn set_password_in(
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    let tokens = crate::tokens::revoke_all(conn, id, now).await?;
+    let tokens = crate::revocation::revoke_all(conn, id, now).await?;
     let own = actor.id == Some(id);
     let action = if own {
         "person.password_changed"

@@ -157,7 +157,7 @@ impl Store {
                     .execute(&mut *conn)
                     .await?
                     .rows_affected();
-                let tokens = crate::tokens::revoke_all(conn, person, now).await?;
+                let tokens = crate::revocation::revoke_all(conn, person, now).await?;
                 if sessions > 0 || tokens > 0 {
                     append(
                         conn,

@@ -3,12 +3,11 @@
 //!
 //! A token works until the first of: it is revoked, it expires (the school's
 //! `token_lifetime_days` after it was made), or its owner's password is changed or
-//! reset or they sign out everywhere else ([`revoke_all`], called from those
+//! reset or they sign out everywhere else ([`crate::revocation::revoke_all`], called from those
 //! writes). Its last use is recorded at most once a minute ([`USE_NOTED_EVERY`]).
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, time_text, Actor, Store, StoreError};
@@ -55,24 +54,6 @@ pub enum TokenCheck {
 /// owner to see which tokens are in use, rarely enough that API calls do not queue
 /// behind check-outs for the database's one writer (as sessions are touched).
 pub const USE_NOTED_EVERY: Duration = Duration::minutes(1);
-
-/// Revokes every live token of `person` at `now`, inside the caller's transaction;
-/// returns how many. For a password change or reset, and signing out everywhere:
-/// whatever ends the person's other sessions ends their tokens too.
-pub(crate) async fn revoke_all(
-    conn: &mut SqliteConnection,
-    person: Uuid,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    Ok(sqlx::query(
-        "update api_token set revoked_at = ? where person_id = ? and revoked_at is null",
-    )
-    .bind(time_text(now))
-    .bind(person.to_string())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected())
-}
 
 impl Store {
     /// Makes a token for `owner`, expiring after the school's token lifetime. Where

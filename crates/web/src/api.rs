@@ -128,7 +128,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 
 fn incident_statuses() -> utoipa::openapi::Object {
     use kitroom_core::incident::IncidentStatus;
-    crate::openapi::filter_words(IncidentStatus::ALL.iter().map(|w| w.as_str()))
+    crate::api_words::filter_words(IncidentStatus::ALL.iter().map(|w| w.as_str()))
 }
 
 /// The filter words of a list's query string: empty is no filter, a wrong word

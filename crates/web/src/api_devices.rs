@@ -105,17 +105,17 @@ struct ListQuery {
 
 fn device_statuses() -> utoipa::openapi::Object {
     use kitroom_core::device::DeviceStatus;
-    crate::openapi::filter_words(DeviceStatus::ALL.iter().map(|w| w.as_str()))
+    crate::api_words::filter_words(DeviceStatus::ALL.iter().map(|w| w.as_str()))
 }
 
 fn device_kinds() -> utoipa::openapi::Object {
     use kitroom_core::device::DeviceKind;
-    crate::openapi::filter_words(DeviceKind::ALL.iter().map(|w| w.as_str()))
+    crate::api_words::filter_words(DeviceKind::ALL.iter().map(|w| w.as_str()))
 }
 
 fn encryption_states() -> utoipa::openapi::Object {
     use kitroom_core::device::EncryptionState;
-    crate::openapi::filter_words(EncryptionState::ALL.iter().map(|w| w.as_str()))
+    crate::api_words::filter_words(EncryptionState::ALL.iter().map(|w| w.as_str()))
 }
 
 #[derive(Serialize)]

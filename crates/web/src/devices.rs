@@ -19,7 +19,9 @@ use crate::error::{page_refusal, status_of};
 use crate::paths::ListQuery;
 use crate::views::devices as v;
 use crate::views::devices::PER_PAGE;
+use crate::views::loans::LoanPanel;
 use crate::{AppError, AppState};
+use kitroom_core::device::DeviceStatus;
 
 // Where the reports still find it.
 pub use crate::paths::device_url;
@@ -177,7 +179,7 @@ async fn show(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
     let device = device(&state, &tag).await?;
-    let mut panel = crate::loans::loan_panel(&ctx, &state, &device).await?;
+    let mut panel = loan_panel(&ctx, &state, &device).await?;
     panel.checkout.borrower = q.borrower;
     render_device(&ctx, &state, &device, panel, StatusCode::OK).await
 }
@@ -224,9 +226,7 @@ pub async fn render_device(
         Vec::new()
     };
     let changes = state.store().changes_of_device(device.id).await?;
-    let stocktakes = if ctx.may(Permission::Stocktake)
-        && device.status != kitroom_core::device::DeviceStatus::Retired
-    {
+    let stocktakes = if ctx.may(Permission::Stocktake) && device.status != DeviceStatus::Retired {
         state
             .store()
             .open_stocktakes_for(&device.details.location)
@@ -370,4 +370,74 @@ async fn dispose(
                 .into_response())
         }
     }
+}
+
+/// The most people the "lend to" field offers as suggestions.
+const LEND_TO_SUGGESTIONS: i64 = 500;
+
+/// Fills in what the device page shows about lending this device to this person.
+pub async fn loan_panel(
+    ctx: &Ctx,
+    state: &AppState,
+    device: &Device,
+) -> Result<LoanPanel, AppError> {
+    let settings = state.store().settings().await?;
+    let calendar = state.store().calendar().await?;
+    // The "lend to" field suggests names while a school has a few hundred people; a
+    // trust with thousands types the username (a list of every name made the device
+    // page slow and heavy on a phone).
+    let people = if ctx.may(Permission::LendToAnyone) && device.status == DeviceStatus::Available {
+        let list = state
+            .store()
+            .list_people(&kitroom_store::people::PeopleFilter {
+                limit: LEND_TO_SUGGESTIONS + 1,
+                ..Default::default()
+            })
+            .await?;
+        if list.len() as i64 > LEND_TO_SUGGESTIONS {
+            Vec::new()
+        } else {
+            list.into_iter()
+                .map(|p| (p.username, p.full_name))
+                .collect()
+        }
+    } else {
+        Vec::new()
+    };
+    let open_loan = state.store().open_loan(device.id).await?;
+    let lent = match &open_loan {
+        Some(l) => state.store().accessories_lent(Some(l.id), None).await?,
+        None => Vec::new(),
+    };
+    let stock = if device.status == DeviceStatus::Available {
+        state.store().accessories_in_stock().await?
+    } else {
+        Vec::new()
+    };
+    let not_returned = if ctx.may(Permission::LendToAnyone) {
+        state
+            .store()
+            .accessories_not_returned(None, Some(device.id))
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(LoanPanel {
+        lent,
+        stock,
+        not_returned,
+        open_loan,
+        standing: Some(state.store().policy_standing(ctx.user.id).await?),
+        authorisation: Some(state.store().authorisation(ctx.user.id, device.id).await?),
+        default_due: Some(calendar.default_due(chrono::Utc::now(), settings.day_ends_at)),
+        return_location: settings.return_location,
+        people,
+        periods: calendar.periods.iter().map(|p| p.name.clone()).collect(),
+        checklist: if device.status == DeviceStatus::OnLoan {
+            state.store().checklist(device.details.kind).await?
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    })
 }

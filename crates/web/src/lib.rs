@@ -51,6 +51,7 @@ pub mod api_people;
 pub mod api_policies;
 pub mod api_reports;
 pub mod api_stocktakes;
+pub mod api_words;
 pub mod assets;
 pub mod auth;
 pub mod bookings;

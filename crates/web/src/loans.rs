@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
-use kitroom_core::device::DeviceStatus;
 use kitroom_core::person::Permission;
 use kitroom_store::devices::Device;
 use kitroom_store::incidents::IncidentFilter;
@@ -40,76 +39,6 @@ pub fn router() -> Router<AppState> {
 
 /// The off-site request form: the same input the API's off-site request reads.
 pub type OffsiteForm = kitroom_app::offsite::OffsiteInput;
-
-/// The most people the "lend to" field offers as suggestions.
-const LEND_TO_SUGGESTIONS: i64 = 500;
-
-/// Fills in what the device page shows about lending this device to this person.
-pub async fn loan_panel(
-    ctx: &Ctx,
-    state: &AppState,
-    device: &Device,
-) -> Result<LoanPanel, AppError> {
-    let settings = state.store().settings().await?;
-    let calendar = state.store().calendar().await?;
-    // The "lend to" field suggests names while a school has a few hundred people; a
-    // trust with thousands types the username (a list of every name made the device
-    // page slow and heavy on a phone).
-    let people = if ctx.may(Permission::LendToAnyone) && device.status == DeviceStatus::Available {
-        let list = state
-            .store()
-            .list_people(&kitroom_store::people::PeopleFilter {
-                limit: LEND_TO_SUGGESTIONS + 1,
-                ..Default::default()
-            })
-            .await?;
-        if list.len() as i64 > LEND_TO_SUGGESTIONS {
-            Vec::new()
-        } else {
-            list.into_iter()
-                .map(|p| (p.username, p.full_name))
-                .collect()
-        }
-    } else {
-        Vec::new()
-    };
-    let open_loan = state.store().open_loan(device.id).await?;
-    let lent = match &open_loan {
-        Some(l) => state.store().accessories_lent(Some(l.id), None).await?,
-        None => Vec::new(),
-    };
-    let stock = if device.status == DeviceStatus::Available {
-        state.store().accessories_in_stock().await?
-    } else {
-        Vec::new()
-    };
-    let not_returned = if ctx.may(Permission::LendToAnyone) {
-        state
-            .store()
-            .accessories_not_returned(None, Some(device.id))
-            .await?
-    } else {
-        Vec::new()
-    };
-    Ok(LoanPanel {
-        lent,
-        stock,
-        not_returned,
-        open_loan,
-        standing: Some(state.store().policy_standing(ctx.user.id).await?),
-        authorisation: Some(state.store().authorisation(ctx.user.id, device.id).await?),
-        default_due: Some(calendar.default_due(Utc::now(), settings.day_ends_at)),
-        return_location: settings.return_location,
-        people,
-        periods: calendar.periods.iter().map(|p| p.name.clone()).collect(),
-        checklist: if device.status == DeviceStatus::OnLoan {
-            state.store().checklist(device.details.kind).await?
-        } else {
-            Vec::new()
-        },
-        ..Default::default()
-    })
-}
 
 async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
     state
@@ -289,7 +218,7 @@ async fn check_out(
             let refusal = page_refusal(e)?;
             // The page is shown again, with the device as it is now.
             let device = device(&state, &tag).await?;
-            let mut panel = loan_panel(&ctx, &state, &device).await?;
+            let mut panel = crate::devices::loan_panel(&ctx, &state, &device).await?;
             panel.checkout = form;
             panel.needs_authorisation = refusal
                 .extra
@@ -344,7 +273,7 @@ async fn return_device(
                 return Err(AppError::Refused(Box::new(refusal)));
             }
             let device = device(&state, &tag).await?;
-            let mut panel = loan_panel(&ctx, &state, &device).await?;
+            let mut panel = crate::devices::loan_panel(&ctx, &state, &device).await?;
             panel.answers = (0..panel.checklist.len())
                 .map(|i| form.checklist.get(i).and_then(|a| a.0))
                 .collect();
@@ -375,7 +304,7 @@ async fn request_offsite(
         Err(e) => {
             let refusal = page_refusal(e)?;
             let device = device(&state, &tag).await?;
-            let mut panel = loan_panel(&ctx, &state, &device).await?;
+            let mut panel = crate::devices::loan_panel(&ctx, &state, &device).await?;
             panel.offsite_reason = form.reason;
             panel.needs_authorisation = true;
             panel.checkout_refusal = Some(

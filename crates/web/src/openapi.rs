@@ -89,16 +89,7 @@ pub struct FieldProblem {
     message: String,
 }
 
-/// A string schema for a query filter: one of `words`, or empty for any.
-pub fn filter_words(words: impl IntoIterator<Item = &'static str>) -> utoipa::openapi::Object {
-    let mut values: Vec<&str> = vec![""];
-    values.extend(words);
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(values))
-        .description(Some("Empty means any."))
-        .build()
-}
+pub use crate::api_words::filter_words;
 
 /// The `token` security scheme: `Authorization: Bearer <token>`.
 struct BearerToken;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use kitroom_core::device::DeviceStatus;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::kits::{Kit, KitSummary, MissingFromSet};
+use kitroom_store::kits::{Kit, KitSummary};
 use maud::{html, Markup};
 
 use super::loans::CheckOutForm;
@@ -269,27 +269,6 @@ pub fn labels(
             }
         },
     )
-}
-
-/// Partial: devices that did not come back with their set, for the manager's desk.
-pub fn missing_on_desk(missing: &[MissingFromSet]) -> Markup {
-    html! {
-        @if !missing.is_empty() {
-            section.desk-missing {
-                h2 { "Missing from sets" }
-                ul {
-                    @for m in missing {
-                        li {
-                            strong { a href=(device_url(&m.tag)) { (m.tag) } }
-                            " did not come back with " (m.kit_name) " from " (m.borrower_name)
-                            " (" (time::when_text(&m.returned_at)) "). "
-                            @if let Some(i) = &m.incident_id { a href={ "/incidents/" (i) } { "Loss report" } }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// What a set's page shows besides the set: the forms as typed and why the last

@@ -92,7 +92,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
             @if let Some((counts, deadlines)) = desk {
                 (super::incidents::desk(ctx, counts, deadlines, now))
             }
-            (super::kits::missing_on_desk(missing_from_sets))
+            (missing_on_desk(missing_from_sets))
             (super::accessories::not_returned("Accessories not returned", not_returned_desk, ctx.may(Permission::ManageRegister).then_some(ctx.csrf.as_str())))
         (policy_banner(standing, None))
             @for i in missing_police {
@@ -518,4 +518,25 @@ pub struct LoanPanel {
 #[serde(default)]
 pub struct LoansQuery {
     pub view: String,
+}
+
+/// Partial: devices that did not come back with their set, for the manager's desk.
+pub fn missing_on_desk(missing: &[kitroom_store::kits::MissingFromSet]) -> Markup {
+    html! {
+        @if !missing.is_empty() {
+            section.desk-missing {
+                h2 { "Missing from sets" }
+                ul {
+                    @for m in missing {
+                        li {
+                            strong { a href=(device_url(&m.tag)) { (m.tag) } }
+                            " did not come back with " (m.kit_name) " from " (m.borrower_name)
+                            " (" (time::when_text(&m.returned_at)) "). "
+                            @if let Some(i) = &m.incident_id { a href={ "/incidents/" (i) } { "Loss report" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
