@@ -709,13 +709,14 @@ pub async fn changes(
     if !caller.role.may(Permission::DecideChanges) {
         return Err(Refusal::not_allowed().into());
     }
-    app.store()
-        .transaction(move |conn| {
-            Box::pin(async move {
-                Ok::<_, Error>(kitroom_store::incidents::changes_in(conn, pending_only).await?)
-            })
-        })
+    // A read: through the reader pool, never queued behind writes on the writer.
+    let mut conn = app
+        .store()
+        .reader()
+        .acquire()
         .await
+        .map_err(kitroom_store::StoreError::from)?;
+    Ok(kitroom_store::incidents::changes_in(&mut conn, pending_only).await?)
 }
 
 #[cfg(test)]
