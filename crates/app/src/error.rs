@@ -300,9 +300,6 @@ impl From<StoreError> for Error {
             StoreError::CheckOut(r) => r.into(),
             StoreError::Return(r) => r.into(),
             StoreError::Kit(r) => r.into(),
-            StoreError::Booking(b) => {
-                booking_refusal(&b.refusal, &b.alternatives.devices, &b.alternatives.sets).into()
-            }
             other => Error::Failed(other),
         }
     }

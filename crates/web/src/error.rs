@@ -140,7 +140,6 @@ impl From<StoreError> for AppError {
                 AppError::StorageFull
             }
             StoreError::Kit(r) => AppError::Conflict(r.to_string()),
-            StoreError::Booking(r) => AppError::Conflict(r.refusal.to_string()),
             other => AppError::internal(other),
         }
     }
@@ -342,22 +341,6 @@ impl From<StoreError> for ApiError {
                     StatusCode::UNPROCESSABLE_ENTITY
                 };
                 ApiError::new(status, r.code(), r.to_string())
-            }
-            StoreError::Booking(r) => {
-                let status = if r.refusal.is_conflict() {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                let mut e = ApiError::new(status, r.refusal.code(), r.refusal.to_string());
-                e.extra = Some((
-                    "alternatives",
-                    json!({
-                        "devices": r.alternatives.devices,
-                        "sets": r.alternatives.sets.iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>(),
-                    }),
-                ));
-                e
             }
             other => {
                 let reference = log_internal(&other);
