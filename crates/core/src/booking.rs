@@ -425,6 +425,61 @@ mod tests {
         assert_eq!(err.code(), "booking-clash");
     }
 
+    /// A teacher could book a lost iPad, or a trolley half of which is booked.
+    #[test]
+    fn a_booking_holds_only_bookable_free_devices_and_names_those_that_clash() {
+        let p3 = slot("2026-11-26T11:15:00Z", "2026-11-26T12:15:00Z");
+        let now = t("2026-11-26T08:00:00Z");
+        let signed = BorrowerFacts {
+            active: true,
+            policy: PolicyStanding::Signed,
+        };
+        let c = |id: u32, status, busy| Candidate {
+            id,
+            tag: format!("IPAD-{id}"),
+            status,
+            busy,
+        };
+        let lost = Asked::Device(c(1, DeviceStatus::Lost, false));
+        assert_eq!(
+            book(&p3, now, &signed, &lost),
+            Err(BookingRefusal::Borrower(CheckOutRefusal::NotAvailable(
+                DeviceStatus::Lost
+            )))
+        );
+        let out_now = Asked::Device(c(2, DeviceStatus::OnLoan, false));
+        assert_eq!(book(&p3, now, &signed, &out_now), Ok(vec![2]));
+        let trolley = |busy| Asked::Set {
+            name: "Trolley A".into(),
+            members: vec![
+                c(1, DeviceStatus::Available, false),
+                c(2, DeviceStatus::Retired, true),
+                c(3, DeviceStatus::Available, busy),
+            ],
+        };
+        assert_eq!(book(&p3, now, &signed, &trolley(false)), Ok(vec![1, 3]));
+        let err = book(&p3, now, &signed, &trolley(true)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Trolley A (1 of its devices: IPAD-3) is already booked for part of that time."
+        );
+        assert!(err.offers_alternatives());
+        let empty: Asked<u32> = Asked::Set {
+            name: "Empty".into(),
+            members: vec![c(4, DeviceStatus::Lost, false)],
+        };
+        assert_eq!(
+            book(&p3, now, &signed, &empty),
+            Err(BookingRefusal::Set(KitRefusal::Empty))
+        );
+        let unsigned = BorrowerFacts {
+            active: true,
+            policy: PolicyStanding::NoPolicy,
+        };
+        let refused = book(&p3, now, &unsigned, &out_now).unwrap_err();
+        assert!(!refused.offers_alternatives());
+    }
+
     #[test]
     fn a_booking_is_collected_once_from_just_before_it_starts() {
         let p3 = slot("2026-11-26T11:15:00Z", "2026-11-26T12:15:00Z");
