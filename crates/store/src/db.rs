@@ -31,15 +31,6 @@ pub enum StoreError {
     /// The status machine refused the move.
     #[error(transparent)]
     IllegalMove(#[from] IllegalMove),
-    /// A rule refused the check-out.
-    #[error(transparent)]
-    CheckOut(#[from] kitroom_core::loan::CheckOutRefusal),
-    /// A rule refused the return.
-    #[error(transparent)]
-    Return(#[from] kitroom_core::loan::ReturnRefusal),
-    /// A set could not go out or come back; a refusal about one device names it.
-    #[error(transparent)]
-    Kit(#[from] kitroom_core::kit::KitRefusal),
     #[error("database error")]
     Db(#[from] sqlx::Error),
     #[error("could not apply the database migrations")]
