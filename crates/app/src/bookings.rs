@@ -93,7 +93,10 @@ pub enum What {
     Device(String),
     /// A set's id or name.
     Set(String),
-    Kind { kind: DeviceKind, count: u32 },
+    Kind {
+        kind: DeviceKind,
+        count: u32,
+    },
 }
 
 /// When, as asked.
@@ -112,107 +115,131 @@ pub struct Book {
     pub purpose: String,
 }
 
+/// A booking as far as it reads: each part that reads well, and every problem
+/// with the others, beside its field (so that a name still to be looked up is
+/// checked even when another field is wrong).
+struct Read {
+    what: Option<What>,
+    when: Option<When>,
+    purpose: Option<String>,
+    borrower: String,
+    invalid: Invalid,
+}
+
 impl TryFrom<BookingInput> for Book {
     type Error = Invalid;
 
     /// Every problem at once, each beside its field.
     fn try_from(i: BookingInput) -> Result<Self, Invalid> {
-        let mut invalid = Invalid::new();
-        let (device, set, kind) = (i.device.trim(), i.set.trim(), i.kind.trim());
-        let chosen = [device, set, kind].iter().filter(|s| !s.is_empty()).count();
-        let what = if chosen != 1 {
-            invalid.add(
-                "device",
-                "Choose what to book: one device, one set, or a number of devices of a kind.",
-            );
-            None
-        } else if !device.is_empty() {
-            Some(What::Device(device.to_owned()))
-        } else if !set.is_empty() {
-            Some(What::Set(set.to_owned()))
-        } else {
-            let kind = invalid.check(
-                "kind",
-                kind.parse::<DeviceKind>()
-                    .map_err(|_| "Choose a kind of device, such as iPad or laptop.".to_owned()),
-            );
-            let count = invalid.check(
-                "count",
-                match i.count.0.trim() {
-                    "" => Ok(1),
-                    c => c.parse::<u32>(),
-                }
-                .ok()
-                .filter(|c| (1..=200).contains(c))
-                .ok_or_else(|| "Enter how many devices, from 1 to 200.".to_owned()),
-            );
-            kind.zip(count).map(|(kind, count)| What::Kind { kind, count })
-        };
-        let when = match (i.starts_at.as_deref(), i.ends_at.as_deref()) {
-            (Some(a), Some(b)) => {
-                let time = |field: &'static str, t: &str, invalid: &mut Invalid| {
-                    invalid.check(
-                        field,
-                        DateTime::parse_from_rfc3339(t.trim())
-                            .map(|t| t.with_timezone(&Utc))
-                            .map_err(|_| {
-                                format!("“{t}” is not a date and time such as 2026-09-14T11:15:00Z.")
-                            }),
-                    )
-                };
-                let a = time("starts_at", a, &mut invalid);
-                let b = time("ends_at", b, &mut invalid);
-                a.zip(b).map(|(starts_at, ends_at)| When::Times(Slot { starts_at, ends_at }))
-            }
-            (Some(_), None) | (None, Some(_)) => {
-                invalid.add(
-                    "ends_at",
-                    "Send both starts_at and ends_at, or a date and a period.",
-                );
-                None
-            }
-            (None, None) => match parse_date(&i.date, "The date") {
-                Ok(None) => {
-                    invalid.add("date", "Enter the date of the booking.");
-                    None
-                }
-                Err(m) => {
-                    invalid.add("date", m);
-                    None
-                }
-                Ok(Some(day)) if !i.period.trim().is_empty() => Some(When::Period {
-                    day,
-                    name: i.period.trim().to_owned(),
-                }),
-                Ok(Some(day)) => {
-                    let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
-                    match (time(&i.from), time(&i.to)) {
-                        (Some(a), Some(b)) => Some(When::Times(Slot {
-                            starts_at: Calendar::at(day, a),
-                            ends_at: Calendar::at(day, b),
-                        })),
-                        _ => {
-                            invalid.add(
-                                "from",
-                                "Choose a period, or enter the times it starts and ends, like 11:15 and 12:15.",
-                            );
-                            None
-                        }
-                    }
-                }
-            },
-        };
-        let purpose = invalid.check("purpose", text(&i.purpose, "Purpose", 200));
-        invalid.into_result()?;
-        match (what, when, purpose) {
+        let r = read(i);
+        r.invalid.into_result()?;
+        match (r.what, r.when, r.purpose) {
             (Some(what), Some(when), Some(purpose)) => Ok(Book {
                 what,
                 when,
-                borrower: i.borrower,
+                borrower: r.borrower,
                 purpose,
             }),
             _ => Err(Invalid::one("device", "Check the booking and try again.")),
         }
+    }
+}
+
+fn read(i: BookingInput) -> Read {
+    let mut invalid = Invalid::new();
+    let (device, set, kind) = (i.device.trim(), i.set.trim(), i.kind.trim());
+    let chosen = [device, set, kind].iter().filter(|s| !s.is_empty()).count();
+    let what = if chosen != 1 {
+        invalid.add(
+            "device",
+            "Choose what to book: one device, one set, or a number of devices of a kind.",
+        );
+        None
+    } else if !device.is_empty() {
+        Some(What::Device(device.to_owned()))
+    } else if !set.is_empty() {
+        Some(What::Set(set.to_owned()))
+    } else {
+        let kind = invalid.check(
+            "kind",
+            kind.parse::<DeviceKind>()
+                .map_err(|_| "Choose a kind of device, such as iPad or laptop.".to_owned()),
+        );
+        let count = invalid.check(
+            "count",
+            match i.count.0.trim() {
+                "" => Ok(1),
+                c => c.parse::<u32>(),
+            }
+            .ok()
+            .filter(|c| (1..=200).contains(c))
+            .ok_or_else(|| "Enter how many devices, from 1 to 200.".to_owned()),
+        );
+        kind.zip(count)
+            .map(|(kind, count)| What::Kind { kind, count })
+    };
+    let when = match (i.starts_at.as_deref(), i.ends_at.as_deref()) {
+        (Some(a), Some(b)) => {
+            let time = |field: &'static str, t: &str, invalid: &mut Invalid| {
+                invalid.check(
+                    field,
+                    DateTime::parse_from_rfc3339(t.trim())
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|_| {
+                            format!("“{t}” is not a date and time such as 2026-09-14T11:15:00Z.")
+                        }),
+                )
+            };
+            let a = time("starts_at", a, &mut invalid);
+            let b = time("ends_at", b, &mut invalid);
+            a.zip(b)
+                .map(|(starts_at, ends_at)| When::Times(Slot { starts_at, ends_at }))
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            invalid.add(
+                "ends_at",
+                "Send both starts_at and ends_at, or a date and a period.",
+            );
+            None
+        }
+        (None, None) => match parse_date(&i.date, "The date") {
+            Ok(None) => {
+                invalid.add("date", "Enter the date of the booking.");
+                None
+            }
+            Err(m) => {
+                invalid.add("date", m);
+                None
+            }
+            Ok(Some(day)) if !i.period.trim().is_empty() => Some(When::Period {
+                day,
+                name: i.period.trim().to_owned(),
+            }),
+            Ok(Some(day)) => {
+                let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
+                match (time(&i.from), time(&i.to)) {
+                    (Some(a), Some(b)) => Some(When::Times(Slot {
+                        starts_at: Calendar::at(day, a),
+                        ends_at: Calendar::at(day, b),
+                    })),
+                    _ => {
+                        invalid.add(
+                                "from",
+                                "Choose a period, or enter the times it starts and ends, like 11:15 and 12:15.",
+                            );
+                        None
+                    }
+                }
+            }
+        },
+    };
+    let purpose = invalid.check("purpose", text(&i.purpose, "Purpose", 200));
+    Read {
+        what,
+        when,
+        purpose,
+        borrower: i.borrower,
+        invalid,
     }
 }
 
@@ -221,9 +248,13 @@ impl TryFrom<BookingInput> for Book {
 /// typed comes back at once, beside its field; a device or set needed that is held
 /// for part of the time is refused with what is free instead (`alternatives`).
 pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Booking, Error> {
-    let typed = input.borrower.clone();
-    let parsed = Book::try_from(input);
-    let mut invalid = Invalid::new();
+    let Read {
+        what,
+        when,
+        purpose,
+        borrower: typed,
+        mut invalid,
+    } = read(input);
     let person = match crate::people::borrower(app, caller, &typed).await {
         Ok(p) => Some(p),
         Err(Error::Refused(r)) if r.kind == Kind::Invalid => {
@@ -235,73 +266,66 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
         }
         Err(e) => return Err(e),
     };
-    let cmd = match parsed {
-        Ok(c) => Some(c),
-        Err(i) => {
-            invalid.0.extend(i.0);
-            None
-        }
-    };
     // What and when, found in the register and the school day.
     let store = app.store();
-    let mut found = None;
     let mut name = String::new();
-    if let Some(cmd) = &cmd {
-        let target = match &cmd.what {
-            What::Device(tag) => match store.device_by_tag(tag).await? {
-                Some(d) => Some((Target::Device(d.id), Some(d.details.kind))),
+    let target = match &what {
+        Some(What::Device(tag)) => match store.device_by_tag(tag).await? {
+            Some(d) => Some((Target::Device(d.id), Some(d.details.kind))),
+            None => {
+                invalid.add("device", format!("No device has the tag “{tag}”."));
+                None
+            }
+        },
+        Some(What::Set(set)) => {
+            let kit = match Uuid::parse_str(set) {
+                Ok(id) => store.kit(id).await?,
+                Err(_) => store.kit_by_name(set).await?,
+            };
+            match kit {
+                Some(k) => {
+                    name = k.name;
+                    Some((Target::Set(k.id), None))
+                }
                 None => {
-                    invalid.add("device", format!("No device has the tag “{tag}”."));
+                    invalid.add("set", format!("There is no set called “{set}”."));
                     None
                 }
+            }
+        }
+        Some(What::Kind { kind, count }) => Some((
+            Target::Kind {
+                kind: *kind,
+                count: *count,
             },
-            What::Set(set) => {
-                let kit = match Uuid::parse_str(set) {
-                    Ok(id) => store.kit(id).await?,
-                    Err(_) => store.kit_by_name(set).await?,
-                };
-                match kit {
-                    Some(k) => {
-                        name = k.name;
-                        Some((Target::Set(k.id), None))
-                    }
-                    None => {
-                        invalid.add("set", format!("There is no set called “{set}”."));
-                        None
-                    }
+            Some(*kind),
+        )),
+        None => None,
+    };
+    let slot = match &when {
+        None => None,
+        Some(When::Times(slot)) => Some(*slot),
+        Some(When::Period { day, name }) => {
+            let calendar = store.calendar().await?;
+            match calendar.period(name) {
+                Some(p) => {
+                    let (starts_at, ends_at) = calendar.period_on(p, *day);
+                    Some(Slot { starts_at, ends_at })
+                }
+                None => {
+                    invalid.add(
+                        "period",
+                        format!("The school day has no period called “{name}”."),
+                    );
+                    None
                 }
             }
-            What::Kind { kind, count } => Some((
-                Target::Kind {
-                    kind: *kind,
-                    count: *count,
-                },
-                Some(*kind),
-            )),
-        };
-        let slot = match &cmd.when {
-            When::Times(slot) => Some(*slot),
-            When::Period { day, name } => {
-                let calendar = store.calendar().await?;
-                match calendar.period(name) {
-                    Some(p) => {
-                        let (starts_at, ends_at) = calendar.period_on(p, *day);
-                        Some(Slot { starts_at, ends_at })
-                    }
-                    None => {
-                        invalid.add(
-                            "period",
-                            format!("The school day has no period called “{name}”."),
-                        );
-                        None
-                    }
-                }
-            }
-        };
-        found = target.zip(slot);
-    }
+        }
+    };
+    let found = target.zip(slot);
     invalid.into_result()?;
-    let (Some(cmd), Some(person), Some(((target, kind), slot))) = (cmd, person, found) else {
+    let (Some(purpose), Some(person), Some(((target, kind), slot))) = (purpose, person, found)
+    else {
         return Err(Invalid::one("device", "Check the booking and try again.").into());
     };
     let actor = caller.actor();
@@ -312,16 +336,27 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
                 let now = Utc::now();
                 let person = kitroom_store::people::get_person(conn, person.id).await?;
                 let policy = kitroom_store::policies::standing_in(conn, person.id).await?;
-                let candidates = kitroom_store::bookings::candidates_in(conn, &target, &slot).await?;
+                let candidates =
+                    kitroom_store::bookings::candidates_in(conn, &target, &slot).await?;
                 let asked = match target {
                     Target::Device(_) => match candidates.into_iter().next() {
                         Some(d) => Asked::Device(d),
                         None => return Err(Refusal::not_found("That device").into()),
                     },
-                    Target::Set(_) => Asked::Set { name, members: candidates },
-                    Target::Kind { kind, count } => Asked::Kind { kind, count, candidates },
+                    Target::Set(_) => Asked::Set {
+                        name,
+                        members: candidates,
+                    },
+                    Target::Kind { kind, count } => Asked::Kind {
+                        kind,
+                        count,
+                        candidates,
+                    },
                 };
-                let borrower = BorrowerFacts { active: person.active, policy };
+                let borrower = BorrowerFacts {
+                    active: person.active,
+                    policy,
+                };
                 let held = match booking::book(&slot, now, &borrower, &asked) {
                     Ok(held) => held,
                     Err(r) => {
@@ -330,7 +365,9 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
                         } else {
                             Alternatives::default()
                         };
-                        return Err(crate::error::booking_refusal(&r, &alt.devices, &alt.sets).into());
+                        return Err(
+                            crate::error::booking_refusal(&r, &alt.devices, &alt.sets).into()
+                        );
                     }
                 };
                 let id = Uuid::new_v4();
@@ -342,14 +379,15 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
                         made_by,
                         target: &target,
                         slot,
-                        purpose: &cmd.purpose,
+                        purpose: &purpose,
                         created_at: now,
                     },
                 )
                 .await?;
                 for device in &held {
                     if let Hold::HeldElsewhere { tag } =
-                        kitroom_store::bookings::hold_in(conn, id, &device.to_string(), &slot).await?
+                        kitroom_store::bookings::hold_in(conn, id, &device.to_string(), &slot)
+                            .await?
                     {
                         return Err(BookingRefusal::Clash { what: tag }.into());
                     }
@@ -380,7 +418,11 @@ pub fn alternatives(refusal: &Refusal) -> Alternatives {
         Some(("alternatives", v)) => {
             let devices = v["devices"]
                 .as_array()
-                .map(|d| d.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|t| t.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             let sets = v["sets"]
                 .as_array()

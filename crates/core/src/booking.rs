@@ -261,7 +261,9 @@ pub fn book<T: Clone>(
                 )));
             }
             if d.busy {
-                return Err(BookingRefusal::Clash { what: d.tag.clone() });
+                return Err(BookingRefusal::Clash {
+                    what: d.tag.clone(),
+                });
             }
             Ok(vec![d.id.clone()])
         }

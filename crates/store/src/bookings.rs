@@ -352,7 +352,9 @@ pub enum Hold {
     Held,
     /// The `booking_device_no_overlap` trigger refused it: another booking holds
     /// the device (tagged so) for part of that time.
-    HeldElsewhere { tag: String },
+    HeldElsewhere {
+        tag: String,
+    },
 }
 
 /// Holds one device for a booking's time. The trigger refuses an overlap, answered

@@ -743,14 +743,20 @@ mod bookings {
                         device: format!("LAP-{device}"),
                         ..Default::default()
                     };
-                    made(&mut bookings, kitroom_app::bookings::book(&app, &jo, booking(input, start, len)).await);
+                    made(
+                        &mut bookings,
+                        kitroom_app::bookings::book(&app, &jo, booking(input, start, len)).await,
+                    );
                 }
                 Op::BookSet { start, len } => {
                     let input = kitroom_app::bookings::BookingInput {
                         set: "Trolley".into(),
                         ..Default::default()
                     };
-                    made(&mut bookings, kitroom_app::bookings::book(&app, &jo, booking(input, start, len)).await);
+                    made(
+                        &mut bookings,
+                        kitroom_app::bookings::book(&app, &jo, booking(input, start, len)).await,
+                    );
                 }
                 Op::BookKind { count, start, len } => {
                     let input = kitroom_app::bookings::BookingInput {
@@ -758,7 +764,10 @@ mod bookings {
                         count: kitroom_app::input::Number(count.to_string()),
                         ..Default::default()
                     };
-                    made(&mut bookings, kitroom_app::bookings::book(&app, &jo, booking(input, start, len)).await);
+                    made(
+                        &mut bookings,
+                        kitroom_app::bookings::book(&app, &jo, booking(input, start, len)).await,
+                    );
                 }
                 Op::Collect { booking } => {
                     if let Some(b) = bookings.get(booking) {
