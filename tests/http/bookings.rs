@@ -689,3 +689,62 @@ async fn the_bookings_feed_opens_in_a_calendar_program() {
         "{printed}"
     );
 }
+
+/// A script could not book the way the booking page does (a date with the times
+/// typed), or a misspelt field would be ignored and the booking made without it.
+#[tokio::test]
+async fn the_api_books_with_the_pages_fields_and_refuses_a_field_it_does_not_know() {
+    let app = spawn_app().await;
+    school(&app).await;
+    let ann = teacher(&app, "ann").await;
+    let day = a_school_day();
+    let r = book(
+        &app,
+        &ann,
+        json!({"kind": "chromebook", "count": "2", "date": day.to_string(), "from": "13:30", "to": "14:30", "purpose": "6B maths"}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(
+        b["starts_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap(),
+        Calendar::at(day, hm(13, 30))
+    );
+    assert_eq!(b["devices"].as_array().unwrap().len(), 2);
+
+    let r = book(
+        &app,
+        &ann,
+        json!({"kind": "chromebook", "date": day.to_string(), "period": "Period 3", "purpos": "typo"}),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = book(
+        &app,
+        &ann,
+        json!({"kind": "chromebook", "count": 0, "date": day.to_string(), "period": "Period 9"}),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let problem: Value = r.json().await.unwrap();
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["count", "period"],
+        "every problem at once: {problem}"
+    );
+    let made: i64 = sqlx::query_scalar("select count(*) from booking")
+        .fetch_one(app.store().reader())
+        .await
+        .unwrap();
+    assert_eq!(made, 1);
+}

@@ -283,8 +283,9 @@ impl From<BookingRefusal> for Error {
 }
 
 impl From<StoreError> for Error {
-    /// The store's own refusals (being moved out of it, feature by feature) keep
-    /// their kind; everything else is a failure.
+    /// What the store still answers that is the person's to fix (not found, a
+    /// value already taken, a status move the device's state does not allow) keeps
+    /// its kind; everything else is a failure.
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Refusal::not_found("That").into(),
@@ -297,12 +298,6 @@ impl From<StoreError> for Error {
             }
             .into(),
             StoreError::IllegalMove(m) => m.into(),
-            StoreError::CheckOut(r) => r.into(),
-            StoreError::Return(r) => r.into(),
-            StoreError::Kit(r) => r.into(),
-            StoreError::Booking(b) => {
-                booking_refusal(&b.refusal, &b.alternatives.devices, &b.alternatives.sets).into()
-            }
             other => Error::Failed(other),
         }
     }

@@ -27,7 +27,7 @@
 //! - [`charging`]: devices on charge, and marking them ready.
 //! - [`disposals`]: retiring a device with its disposal record.
 //! - [`sets`]: checking a set out and taking it back.
-//! - [`bookings`]: collecting and cancelling a booking.
+//! - [`bookings`]: making, collecting and cancelling a booking.
 //! - [`checklists`]: the return checklist of each kind.
 //! - [`accessories`]: the business manager's accessory types and counts.
 //! - [`stocktakes`]: opening a stocktake, marking devices seen, closing it, and

@@ -7,7 +7,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::device::DeviceKind;
+use crate::device::{DeviceKind, DeviceStatus};
+use crate::kit::KitRefusal;
 use crate::loan::{BorrowerFacts, CheckOutRefusal, PolicyStanding};
 
 /// A stretch of time, start included, end excluded: a lesson from 11:15 to 12:15
@@ -118,6 +119,9 @@ pub enum BookingRefusal {
     TooEarly { from: String },
     #[error("This booking is {0}, so it cannot be changed.")]
     Closed(&'static str),
+    /// A set that cannot be booked as it is (it has no devices).
+    #[error(transparent)]
+    Set(KitRefusal),
 }
 
 impl BookingRefusal {
@@ -135,6 +139,7 @@ impl BookingRefusal {
             BookingRefusal::Borrower(r) => r.code(),
             BookingRefusal::TooEarly { .. } => "too-early-to-collect",
             BookingRefusal::Closed(_) => "booking-closed",
+            BookingRefusal::Set(r) => r.code(),
         }
     }
 
@@ -146,6 +151,17 @@ impl BookingRefusal {
                 | BookingRefusal::NotEnough { .. }
                 | BookingRefusal::Closed(_)
                 | BookingRefusal::TooEarly { .. }
+                | BookingRefusal::Borrower(CheckOutRefusal::NotAvailable(_))
+        ) || matches!(self, BookingRefusal::Set(r) if r.is_conflict())
+    }
+
+    /// Whether what is free instead is worth offering with it: the time and the
+    /// borrower were fine, but what was asked for is not free.
+    pub fn offers_alternatives(&self) -> bool {
+        matches!(
+            self,
+            BookingRefusal::Clash { .. }
+                | BookingRefusal::NotEnough { .. }
                 | BookingRefusal::Borrower(CheckOutRefusal::NotAvailable(_))
         )
     }
@@ -185,6 +201,106 @@ pub fn may_borrow(borrower: &BorrowerFacts) -> Result<(), BookingRefusal> {
             }))
         }
         PolicyStanding::Signed => Ok(()),
+    }
+}
+
+/// Whether a device in this state can be booked at all: not lost, retired, in
+/// repair or gone for disposal (one out on loan now may be back by then).
+pub fn bookable(status: DeviceStatus) -> bool {
+    matches!(
+        status,
+        DeviceStatus::Available | DeviceStatus::OnLoan | DeviceStatus::ReturnedCharging
+    )
+}
+
+/// A device a new booking could hold, with whether something else has it for
+/// part of the booking's time (another booking, or a loan due back after it starts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate<T> {
+    pub id: T,
+    pub tag: String,
+    pub status: DeviceStatus,
+    pub busy: bool,
+}
+
+/// What a new booking asks for, with the facts about each device it could hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked<T> {
+    Device(Candidate<T>),
+    /// A set by its name, with all its devices.
+    Set {
+        name: String,
+        members: Vec<Candidate<T>>,
+    },
+    /// Any `count` of a kind, from every device of that kind (in the order to
+    /// choose them).
+    Kind {
+        kind: DeviceKind,
+        count: u32,
+        candidates: Vec<Candidate<T>>,
+    },
+}
+
+/// The rules for a new booking, in order: the time is sensible, the person may
+/// borrow at all, and every device it needs is bookable and free for all of the
+/// time (a set holds each of its bookable devices; "any N" the first N free).
+/// Answers the devices it holds.
+pub fn book<T: Clone>(
+    slot: &Slot,
+    now: DateTime<Utc>,
+    borrower: &BorrowerFacts,
+    asked: &Asked<T>,
+) -> Result<Vec<T>, BookingRefusal> {
+    check_slot(slot, now)?;
+    may_borrow(borrower)?;
+    match asked {
+        Asked::Device(d) => {
+            if !bookable(d.status) {
+                return Err(BookingRefusal::Borrower(CheckOutRefusal::NotAvailable(
+                    d.status,
+                )));
+            }
+            if d.busy {
+                return Err(BookingRefusal::Clash {
+                    what: d.tag.clone(),
+                });
+            }
+            Ok(vec![d.id.clone()])
+        }
+        Asked::Set { name, members } => {
+            let members: Vec<&Candidate<T>> =
+                members.iter().filter(|m| bookable(m.status)).collect();
+            if members.is_empty() {
+                return Err(BookingRefusal::Set(KitRefusal::Empty));
+            }
+            let clashing: Vec<&str> = members
+                .iter()
+                .filter(|m| m.busy)
+                .map(|m| m.tag.as_str())
+                .collect();
+            if !clashing.is_empty() {
+                return Err(BookingRefusal::Clash {
+                    what: format!(
+                        "{name} ({} of its devices: {})",
+                        clashing.len(),
+                        clashing.join(", ")
+                    ),
+                });
+            }
+            Ok(members.into_iter().map(|m| m.id.clone()).collect())
+        }
+        Asked::Kind {
+            kind,
+            count,
+            candidates,
+        } => {
+            let candidates: Vec<(T, Vec<Slot>)> = candidates
+                .iter()
+                .filter(|c| bookable(c.status))
+                .map(|c| (c.id.clone(), if c.busy { vec![*slot] } else { Vec::new() }))
+                .collect();
+            choose_free(&candidates, slot, *count, *kind)
+        }
     }
 }
 
@@ -309,6 +425,61 @@ mod tests {
             "Only 9 Chromebooks are free for all of that time, and you asked for 10."
         );
         assert_eq!(err.code(), "booking-clash");
+    }
+
+    /// A teacher could book a lost iPad, or a trolley half of which is booked.
+    #[test]
+    fn a_booking_holds_only_bookable_free_devices_and_names_those_that_clash() {
+        let p3 = slot("2026-11-26T11:15:00Z", "2026-11-26T12:15:00Z");
+        let now = t("2026-11-26T08:00:00Z");
+        let signed = BorrowerFacts {
+            active: true,
+            policy: PolicyStanding::Signed,
+        };
+        let c = |id: u32, status, busy| Candidate {
+            id,
+            tag: format!("IPAD-{id}"),
+            status,
+            busy,
+        };
+        let lost = Asked::Device(c(1, DeviceStatus::Lost, false));
+        assert_eq!(
+            book(&p3, now, &signed, &lost),
+            Err(BookingRefusal::Borrower(CheckOutRefusal::NotAvailable(
+                DeviceStatus::Lost
+            )))
+        );
+        let out_now = Asked::Device(c(2, DeviceStatus::OnLoan, false));
+        assert_eq!(book(&p3, now, &signed, &out_now), Ok(vec![2]));
+        let trolley = |busy| Asked::Set {
+            name: "Trolley A".into(),
+            members: vec![
+                c(1, DeviceStatus::Available, false),
+                c(2, DeviceStatus::Retired, true),
+                c(3, DeviceStatus::Available, busy),
+            ],
+        };
+        assert_eq!(book(&p3, now, &signed, &trolley(false)), Ok(vec![1, 3]));
+        let err = book(&p3, now, &signed, &trolley(true)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Trolley A (1 of its devices: IPAD-3) is already booked for part of that time."
+        );
+        assert!(err.offers_alternatives());
+        let empty: Asked<u32> = Asked::Set {
+            name: "Empty".into(),
+            members: vec![c(4, DeviceStatus::Lost, false)],
+        };
+        assert_eq!(
+            book(&p3, now, &signed, &empty),
+            Err(BookingRefusal::Set(KitRefusal::Empty))
+        );
+        let unsigned = BorrowerFacts {
+            active: true,
+            policy: PolicyStanding::NoPolicy,
+        };
+        let refused = book(&p3, now, &unsigned, &out_now).unwrap_err();
+        assert!(!refused.offers_alternatives());
     }
 
     #[test]

@@ -581,7 +581,7 @@ async fn bookings(
     devices: &[kitroom_store::devices::Device],
     borrowers: &[&kitroom_store::people::Person],
 ) -> anyhow::Result<()> {
-    use kitroom_core::booking::{Slot, Target};
+    use kitroom_core::booking::Target;
     let calendar = kitroom_core::calendar::CalendarInput {
         periods: "Period 1, 08:50-09:50\nPeriod 2, 09:50-10:50\nPeriod 3, 11:10-12:10\nPeriod 4, 13:10-14:10\nPeriod 5, 14:10-15:10".into(),
         terms: "Autumn term, 2026-09-03 to 2026-12-18\nSpring term, 2027-01-05 to 2027-03-26\nSummer term, 2027-04-12 to 2027-07-21".into(),
@@ -636,7 +636,13 @@ async fn bookings(
             )
             .await?;
     }
-    // the next two school days' lessons; a booking the rules refuse is left out
+    // the next two school days' lessons, booked as the booking page does; a booking
+    // the rules refuse is left out
+    let app = kitroom_app::App::new(
+        store.clone(),
+        None,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    );
     let today = kitroom_core::calendar::Calendar::day_of(chrono::Utc::now());
     let mut day = calendar.school_day_from(today + Duration::days(1));
     for round in 0..2 {
@@ -659,13 +665,23 @@ async fn bookings(
             };
             let (starts_at, ends_at) = calendar.period_on(p, day);
             let who = borrowers[(round * 3 + i) % borrowers.len()];
-            let request = kitroom_store::bookings::BookingRequest {
-                person: who.id,
-                target,
-                slot: Slot { starts_at, ends_at },
-                purpose: ["Year 5 science", "Phonics", "Year 6 coding"][i].into(),
+            let (set, kind, count) = match target {
+                Target::Set(id) => (id.to_string(), String::new(), String::new()),
+                Target::Kind { kind, count } => {
+                    (String::new(), kind.as_str().to_owned(), count.to_string())
+                }
+                Target::Device(()) => continue,
             };
-            let _ = store.book(who.actor(), request).await;
+            let request = kitroom_app::bookings::BookingInput {
+                set,
+                kind,
+                count: kitroom_app::input::Number(count),
+                starts_at: Some(starts_at.to_rfc3339()),
+                ends_at: Some(ends_at.to_rfc3339()),
+                purpose: ["Year 5 science", "Phonics", "Year 6 coding"][i].into(),
+                ..Default::default()
+            };
+            let _ = kitroom_app::bookings::book(&app, who, request).await;
         }
         day = calendar.school_day_from(day + Duration::days(1));
     }

@@ -1,23 +1,21 @@
 //! Bookings: devices, sets and "any N of a kind" held for a time, collected as a
 //! loan, cancelled, or released when nobody collects them.
 //!
-//! Every booking decision is made inside the write transaction, on the one writer
-//! connection: the clash check reads the slots already taken and the insert follows
-//! with nothing in between, so two people booking the same slot at once cannot both
-//! win. The `booking_device_no_overlap` trigger refuses an overlapping row as well.
+//! Persistence only: the rules of a new booking are `kitroom_core::booking::book`'s,
+//! asked by `kitroom_app::bookings::book` inside the write transaction on the facts
+//! read here ([`candidates_in`]), so two people booking the same slot at once
+//! cannot both win. The `booking_device_no_overlap` trigger refuses an overlapping
+//! row as well ([`hold_in`]).
 
 use chrono::{DateTime, Utc};
-use kitroom_core::booking::{self, BookingChange, BookingRefusal, BookingStatus, Slot, Target};
+use kitroom_core::booking::{self, BookingChange, BookingStatus, Candidate, Slot, Target};
 use kitroom_core::device::{DeviceKind, DeviceStatus};
-use kitroom_core::kit::KitRefusal;
-use kitroom_core::loan::BorrowerFacts;
 use serde_json::json;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
 use crate::events::{append, Subject};
-use crate::policies::standing_in;
 
 /// What a booking is for, with the names a page needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,26 +54,6 @@ pub struct Booking {
     pub group_id: Option<Uuid>,
     /// When it was cancelled, released or collected.
     pub closed_at: Option<DateTime<Utc>>,
-}
-
-pub use crate::refused::{Alternatives, BookingRefused};
-
-impl From<BookingRefusal> for StoreError {
-    fn from(refusal: BookingRefusal) -> Self {
-        StoreError::Booking(Box::new(BookingRefused {
-            refusal,
-            alternatives: Alternatives::default(),
-        }))
-    }
-}
-
-/// A new booking as asked.
-#[derive(Debug, Clone)]
-pub struct BookingRequest {
-    pub person: Uuid,
-    pub target: Target<Uuid, Uuid>,
-    pub slot: Slot,
-    pub purpose: String,
 }
 
 /// Which bookings to list.
@@ -219,12 +197,32 @@ async fn busy_in(conn: &mut SqliteConnection, slot: &Slot) -> Result<Vec<String>
     .await?)
 }
 
-/// Devices that can be booked at all: not lost, retired or in repair.
+/// Devices that can be booked at all, for the calendar's lists of what is free:
+/// the SQL twin of `kitroom_core::booking::bookable`.
 const BOOKABLE: &str = "status in ('available', 'on_loan', 'returned_charging')";
 
-async fn alternatives_in(
+/// What is free instead of something refused, for the whole of a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Alternatives {
+    /// Devices of the same kind free for the whole time.
+    pub devices: Vec<String>,
+    /// Sets whose every device is free for the whole time: (id, name).
+    pub sets: Vec<(Uuid, String)>,
+}
+
+/// What is free for the whole of `slot`: up to ten devices of `kind` (when given)
+/// and every set whose devices are all free.
+pub async fn alternatives_in(
     conn: &mut SqliteConnection,
     slot: &Slot,
+    kind: Option<DeviceKind>,
+) -> Result<Alternatives, StoreError> {
+    let busy = busy_in(conn, slot).await?;
+    free_besides(conn, kind, &busy).await
+}
+
+async fn free_besides(
+    conn: &mut SqliteConnection,
     kind: Option<DeviceKind>,
     busy: &[String],
 ) -> Result<Alternatives, StoreError> {
@@ -243,7 +241,6 @@ async fn alternatives_in(
             .take(10)
             .collect();
     }
-    let _ = slot;
     let kits: Vec<(String, String, String)> = sqlx::query_as(&format!(
         "select k.id, k.name, group_concat(d.id) from kit k join kit_device kd on kd.kit_id = k.id
          join device d on d.id = kd.device_id where d.{BOOKABLE} group by k.id order by k.name collate nocase"
@@ -258,174 +255,116 @@ async fn alternatives_in(
     Ok(alt)
 }
 
-fn refused(refusal: BookingRefusal, alternatives: Alternatives) -> StoreError {
-    StoreError::Booking(Box::new(BookingRefused {
-        refusal,
-        alternatives,
-    }))
-}
-
-async fn book_in(
+/// The devices a new booking of `target` could hold, by tag, each with its status
+/// and whether something has it for part of `slot`: the one device, a set's
+/// devices, or every device of a kind. Not found for a device that does not exist.
+pub async fn candidates_in(
     conn: &mut SqliteConnection,
-    actor: &Actor,
-    request: BookingRequest,
-    now: DateTime<Utc>,
-) -> Result<Booking, StoreError> {
-    let slot = request.slot;
-    booking::check_slot(&slot, now)?;
-    let active: Option<bool> = sqlx::query_scalar("select active from person where id = ?")
-        .bind(request.person.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let policy = standing_in(conn, request.person).await?;
-    booking::may_borrow(&BorrowerFacts {
-        active: active.ok_or(StoreError::NotFound)?,
-        policy,
-    })?;
-    let busy = busy_in(conn, &slot).await?;
-    let (devices, device_id, kit_id, kind, count): (
-        Vec<String>,
-        Option<Uuid>,
-        Option<Uuid>,
-        Option<DeviceKind>,
-        u32,
-    ) = match request.target {
+    target: &Target<Uuid, Uuid>,
+    slot: &Slot,
+) -> Result<Vec<Candidate<Uuid>>, StoreError> {
+    let busy = busy_in(conn, slot).await?;
+    let rows: Vec<(String, String, String)> = match target {
         Target::Device(id) => {
-            let row: Option<(String, String, String)> =
-                sqlx::query_as("select tag, kind, status from device where id = ?")
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            let (tag, kind, status) = row.ok_or(StoreError::NotFound)?;
-            let kind: DeviceKind = parse_word(&kind)?;
-            let status: DeviceStatus = parse_word(&status)?;
-            if matches!(
-                status,
-                DeviceStatus::Lost | DeviceStatus::Retired | DeviceStatus::InRepair
-            ) {
-                let alt = alternatives_in(conn, &slot, Some(kind), &busy).await?;
-                return Err(refused(
-                    BookingRefusal::Borrower(kitroom_core::loan::CheckOutRefusal::NotAvailable(
-                        status,
-                    )),
-                    alt,
-                ));
-            }
-            if busy.contains(&id.to_string()) {
-                let alt = alternatives_in(conn, &slot, Some(kind), &busy).await?;
-                return Err(refused(BookingRefusal::Clash { what: tag }, alt));
-            }
-            (vec![id.to_string()], Some(id), None, None, 1)
+            sqlx::query_as("select id, tag, status from device where id = ?")
+                .bind(id.to_string())
+                .fetch_all(&mut *conn)
+                .await?
         }
         Target::Set(kit) => {
-            let name: Option<String> = sqlx::query_scalar("select name from kit where id = ?")
-                .bind(kit.to_string())
-                .fetch_optional(&mut *conn)
-                .await?;
-            let name = name.ok_or(StoreError::NotFound)?;
-            let members: Vec<(String, String)> = sqlx::query_as(&format!(
-                    "select d.id, d.tag from kit_device kd join device d on d.id = kd.device_id where kd.kit_id = ? and d.{BOOKABLE}
-                     order by d.tag collate nocase"
-                ))
-                .bind(kit.to_string())
-                .fetch_all(&mut *conn)
-                .await?;
-            if members.is_empty() {
-                return Err(KitRefusal::Empty.into());
-            }
-            let clashing: Vec<&str> = members
-                .iter()
-                .filter(|(id, _)| busy.contains(id))
-                .map(|(_, t)| t.as_str())
-                .collect();
-            if !clashing.is_empty() {
-                let alt = alternatives_in(conn, &slot, None, &busy).await?;
-                let what = format!(
-                    "{name} ({} of its devices: {})",
-                    clashing.len(),
-                    clashing.join(", ")
-                );
-                return Err(refused(BookingRefusal::Clash { what }, alt));
-            }
-            (
-                members.into_iter().map(|(id, _)| id).collect(),
-                None,
-                Some(kit),
-                None,
-                1,
+            sqlx::query_as(
+                "select d.id, d.tag, d.status from kit_device kd join device d on d.id = kd.device_id
+                 where kd.kit_id = ? order by d.tag collate nocase",
             )
+            .bind(kit.to_string())
+            .fetch_all(&mut *conn)
+            .await?
         }
-        Target::Kind { kind, count } => {
-            let candidates: Vec<String> = sqlx::query_scalar(&format!(
-                    "select id from device where kind = ? and {BOOKABLE} order by tag collate nocase limit 5000"
-                ))
-                .bind(kind.as_str())
-                .fetch_all(&mut *conn)
-                .await?;
-            let candidates: Vec<(String, Vec<Slot>)> = candidates
-                .into_iter()
-                .map(|id| {
-                    let taken = if busy.contains(&id) {
-                        vec![slot]
-                    } else {
-                        Vec::new()
-                    };
-                    (id, taken)
-                })
-                .collect();
-            match booking::choose_free(&candidates, &slot, count, kind) {
-                Ok(chosen) => (chosen, None, None, Some(kind), count),
-                Err(r) => {
-                    let alt = alternatives_in(conn, &slot, Some(kind), &busy).await?;
-                    return Err(refused(r, alt));
-                }
-            }
+        Target::Kind { kind, .. } => {
+            sqlx::query_as(
+                "select id, tag, status from device where kind = ? order by tag collate nocase limit 5000",
+            )
+            .bind(kind.as_str())
+            .fetch_all(&mut *conn)
+            .await?
         }
     };
-    let id = Uuid::new_v4();
+    if rows.is_empty() && matches!(target, Target::Device(_)) {
+        return Err(StoreError::NotFound);
+    }
+    rows.into_iter()
+        .map(|(id, tag, status)| {
+            Ok(Candidate {
+                busy: busy.contains(&id),
+                id: parse_uuid(&id)?,
+                tag,
+                status: parse_word(&status)?,
+            })
+        })
+        .collect()
+}
+
+/// A new booking as decided, to be written.
+#[derive(Debug, Clone)]
+pub struct NewBooking<'a> {
+    pub id: Uuid,
+    pub person: Uuid,
+    pub made_by: Uuid,
+    pub target: &'a Target<Uuid, Uuid>,
+    pub slot: Slot,
+    pub purpose: &'a str,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Writes a new booking's row (its devices are held by [`hold_in`]).
+pub async fn insert_booking_in(
+    conn: &mut SqliteConnection,
+    b: &NewBooking<'_>,
+) -> Result<(), StoreError> {
+    let (device_id, kit_id, kind, count) = match b.target {
+        Target::Device(d) => (Some(d.to_string()), None, None, 1),
+        Target::Set(k) => (None, Some(k.to_string()), None, 1),
+        Target::Kind { kind, count } => (None, None, Some(kind.as_str()), *count),
+    };
     sqlx::query(
         "insert into booking (id, person_id, made_by, device_id, kit_id, kind, count, starts_at, ends_at, purpose, created_at)
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(id.to_string())
-    .bind(request.person.to_string())
-    .bind(actor.id.unwrap_or(request.person).to_string())
-    .bind(device_id.map(|d| d.to_string()))
-    .bind(kit_id.map(|k| k.to_string()))
-    .bind(kind.map(|k| k.as_str()))
+    .bind(b.id.to_string())
+    .bind(b.person.to_string())
+    .bind(b.made_by.to_string())
+    .bind(device_id)
+    .bind(kit_id)
+    .bind(kind)
     .bind(i64::from(count))
-    .bind(time_text(slot.starts_at))
-    .bind(time_text(slot.ends_at))
-    .bind(&request.purpose)
-    .bind(time_text(now))
+    .bind(time_text(b.slot.starts_at))
+    .bind(time_text(b.slot.ends_at))
+    .bind(b.purpose)
+    .bind(time_text(b.created_at))
     .execute(&mut *conn)
     .await?;
-    for d in &devices {
-        hold_in(conn, id, d, &slot).await?;
-    }
-    let b = booking_in(conn, id).await?;
-    append(
-        conn,
-        actor,
-        "booking.made",
-        &booking_subject(&b),
-        json!({
-            "booking": id, "for": b.person, "what": b.booked.describe(), "starts_at": time_text(slot.starts_at),
-            "ends_at": time_text(slot.ends_at), "purpose": b.purpose, "devices": b.devices,
-        }),
-        now,
-    )
-    .await?;
-    Ok(b)
+    Ok(())
 }
 
-/// Holds one device for a booking's time. The trigger refuses an overlap.
+/// Whether a device was held for a booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    Held,
+    /// The `booking_device_no_overlap` trigger refused it: another booking holds
+    /// the device (tagged so) for part of that time.
+    HeldElsewhere {
+        tag: String,
+    },
+}
+
+/// Holds one device for a booking's time. The trigger refuses an overlap, answered
+/// as [`Hold::HeldElsewhere`] for the caller to word.
 pub async fn hold_in(
     conn: &mut SqliteConnection,
     booking: Uuid,
     device: &str,
     slot: &Slot,
-) -> Result<(), StoreError> {
+) -> Result<Hold, StoreError> {
     let r = sqlx::query("insert into booking_device (booking_id, device_id, starts_at, ends_at) values (?, ?, ?, ?)")
         .bind(booking.to_string())
         .bind(device)
@@ -439,11 +378,11 @@ pub async fn hold_in(
                 .bind(device)
                 .fetch_one(&mut *conn)
                 .await?;
-            Err(BookingRefusal::Clash { what: tag }.into())
+            Ok(Hold::HeldElsewhere { tag })
         }
         other => {
             other?;
-            Ok(())
+            Ok(Hold::Held)
         }
     }
 }
@@ -478,7 +417,9 @@ async fn close_in(
     now: DateTime<Utc>,
 ) -> Result<Booking, StoreError> {
     let b = booking_in(conn, id).await?;
-    let next = booking::change(b.status, change, &b.slot, now)?;
+    // Only a booking still booked is released (the caller chose those).
+    let next = booking::change(b.status, change, &b.slot, now)
+        .map_err(|r| StoreError::Corrupt(format!("booking {id} could not change: {r}")))?;
     end_booking_in(conn, id, next, now).await?;
     let action = if change == BookingChange::Cancel {
         "booking.cancelled"
@@ -582,19 +523,6 @@ pub async fn mark_collected_in(
 }
 
 impl Store {
-    /// Books a device, a set or any N of a kind for `slot`, for `request.person`.
-    /// Refused, with what is free instead, when any device it needs is held for part
-    /// of that time.
-    pub async fn book(&self, actor: Actor, request: BookingRequest) -> Result<Booking, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                book_in(conn, &actor, request, now).await
-            })
-        })
-        .await
-    }
-
     /// Releases every booking not collected `release_after_minutes` after it
     /// started, freeing its devices and telling its person. Returns how many.
     pub async fn release_uncollected(
@@ -739,7 +667,7 @@ impl Store {
         .bind(time_text(slot.starts_at))
         .fetch_all(&mut *conn)
         .await?;
-        let alt = alternatives_in(&mut conn, &slot, None, &busy).await?;
+        let alt = free_besides(&mut conn, None, &busy).await?;
         Ok(Free {
             kinds: DeviceKind::ALL
                 .iter()

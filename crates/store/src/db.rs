@@ -31,18 +31,6 @@ pub enum StoreError {
     /// The status machine refused the move.
     #[error(transparent)]
     IllegalMove(#[from] IllegalMove),
-    /// A rule refused the check-out.
-    #[error(transparent)]
-    CheckOut(#[from] kitroom_core::loan::CheckOutRefusal),
-    /// A rule refused the return.
-    #[error(transparent)]
-    Return(#[from] kitroom_core::loan::ReturnRefusal),
-    /// A set could not go out or come back; a refusal about one device names it.
-    #[error(transparent)]
-    Kit(#[from] kitroom_core::kit::KitRefusal),
-    /// A booking was refused or could not change; carries what is free instead.
-    #[error("{}", .0.refusal)]
-    Booking(Box<crate::refused::BookingRefused>),
     #[error("database error")]
     Db(#[from] sqlx::Error),
     #[error("could not apply the database migrations")]

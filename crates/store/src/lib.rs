@@ -58,7 +58,6 @@ pub mod notifications;
 pub mod outbox;
 pub mod people;
 pub mod policies;
-pub mod refused;
 pub mod reminders;
 pub mod reports;
 pub mod retention;

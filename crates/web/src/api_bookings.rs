@@ -14,13 +14,12 @@ use kitroom_store::bookings::{Booked, Booking, BookingFilter};
 use kitroom_store::kits::{Kit, LoanGroup};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{loan_json, JsonBody, OptionalJsonBody, QueryParams};
 use crate::auth::ApiUser;
-use crate::bookings::{booking_request, BookingForm, BookingFormError};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -129,29 +128,12 @@ async fn list(
     .into_response())
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = BookingInput)]
-struct CreateBody {
-    device: Option<String>,
-    set: Option<String>,
-    kind: Option<String>,
-    count: Option<u32>,
-    borrower: Option<String>,
-    starts_at: Option<DateTime<Utc>>,
-    ends_at: Option<DateTime<Utc>>,
-    date: Option<String>,
-    period: Option<String>,
-    #[serde(default)]
-    purpose: String,
-}
-
 #[utoipa::path(
     post,
     path = "/bookings",
     tag = "bookings",
     summary = "Book a device, a set or any N of a kind, for `starts_at`-`ends_at` or a `date` and `period`",
-    request_body = CreateBody,
+    request_body = kitroom_app::bookings::BookingInput,
 responses(
         (status = 201, description = "The booking.", body = Object),
         (status = 403, description = "This account may not book, or may not book for someone else."),
@@ -163,37 +145,10 @@ responses(
 async fn create(
     user: ApiUser,
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<CreateBody>,
+    JsonBody(body): JsonBody<kitroom_app::bookings::BookingInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let form = BookingForm {
-        device: body.device.unwrap_or_default(),
-        set: body.set.unwrap_or_default(),
-        kind: body.kind.unwrap_or_default(),
-        count: body.count.map(|c| c.to_string()).unwrap_or_default(),
-        borrower: body.borrower.unwrap_or_default(),
-        date: body.date.unwrap_or_default(),
-        period: body.period.unwrap_or_default(),
-        purpose: body.purpose,
-        ..Default::default()
-    };
-    let times = match (body.starts_at, body.ends_at) {
-        (Some(a), Some(b)) => Some((a, b)),
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::invalid(Invalid::one(
-                "ends_at",
-                "Send both starts_at and ends_at, or a date and a period.",
-            )))
-        }
-    };
-    let request = match booking_request(&state, &user.0, &form, times).await {
-        Ok(r) => r,
-        Err(BookingFormError::Invalid(i)) => return Err(ApiError::invalid(i)),
-        Err(BookingFormError::Forbidden) => return Err(ApiError::forbidden()),
-        Err(BookingFormError::Store(e)) => return Err(e.into()),
-    };
-    let b = state.store().book(user.0.actor(), request).await?;
+    let b = kitroom_app::bookings::book(state.app(), &user.0, body).await?;
     Ok((StatusCode::CREATED, Json(booking_json(&b))).into_response())
 }
 

@@ -7,20 +7,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use kitroom_core::booking::{BookingStatus, Slot, Target};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use kitroom_core::booking::{BookingStatus, Slot};
 use kitroom_core::calendar::Calendar;
-use kitroom_core::device::{parse_date, DeviceKind};
-use kitroom_core::invalid::text;
+use kitroom_core::device::parse_date;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::bookings::{Alternatives, Booked, Booking, BookingFilter, BookingRequest};
+use kitroom_store::bookings::{Alternatives, Booked, Booking, BookingFilter};
 use kitroom_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
-use crate::error::status_of;
-use crate::lend_to::Refusal;
+use crate::error::{page_refusal, status_of};
 use crate::views::bookings as v;
 use crate::views::bookings::{when_slot, Row};
 // Where the API still finds them.
@@ -170,152 +168,6 @@ async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> Respo
     }
 }
 
-/// Turns the form into a request for the store, field by field.
-pub async fn booking_request(
-    state: &AppState,
-    user: &kitroom_store::people::Person,
-    form: &BookingForm,
-    starts_ends: Option<(DateTime<Utc>, DateTime<Utc>)>,
-) -> Result<BookingRequest, BookingFormError> {
-    let mut invalid = Invalid::new();
-    let store = state.store();
-    let person = match crate::lend_to::borrower(state, user, &form.borrower).await {
-        Ok(p) => Some(p.id),
-        Err(Refusal::Forbidden) => return Err(BookingFormError::Forbidden),
-        Err(Refusal::Store(e)) => return Err(e.into()),
-        Err(Refusal::NotFound(m)) => {
-            invalid.add("borrower", m);
-            None
-        }
-    };
-    let chosen = [&form.device, &form.set, &form.kind]
-        .iter()
-        .filter(|s| !s.trim().is_empty())
-        .count();
-    let mut target = None;
-    if chosen != 1 {
-        invalid.add(
-            "device",
-            "Choose what to book: one device, one set, or a number of devices of a kind.",
-        );
-    } else if !form.device.trim().is_empty() {
-        match store.device_by_tag(form.device.trim()).await? {
-            Some(d) => target = Some(Target::Device(d.id)),
-            None => invalid.add(
-                "device",
-                format!("No device has the tag “{}”.", form.device.trim()),
-            ),
-        }
-    } else if !form.set.trim().is_empty() {
-        let set = match uuid::Uuid::parse_str(form.set.trim()) {
-            Ok(id) => store.kit(id).await?,
-            Err(_) => store.kit_by_name(&form.set).await?,
-        };
-        match set {
-            Some(k) => target = Some(Target::Set(k.id)),
-            None => invalid.add(
-                "set",
-                format!("There is no set called “{}”.", form.set.trim()),
-            ),
-        }
-    } else {
-        let kind = form.kind.trim().parse::<DeviceKind>();
-        let count = match form.count.trim() {
-            "" => Ok(1),
-            c => c.parse::<u32>(),
-        };
-        match (kind, count) {
-            (Ok(kind), Ok(count)) if (1..=200).contains(&count) => {
-                target = Some(Target::Kind { kind, count })
-            }
-            (Err(_), _) => invalid.add("kind", "Choose a kind of device, such as iPad or laptop."),
-            _ => invalid.add("count", "Enter how many devices, from 1 to 200."),
-        }
-    }
-    let slot = match starts_ends {
-        Some((starts_at, ends_at)) => Some(Slot { starts_at, ends_at }),
-        None => slot_from_form(state, form, &mut invalid).await?,
-    };
-    let purpose = invalid.check("purpose", text(&form.purpose, "Purpose", 200));
-    invalid.into_result().map_err(BookingFormError::Invalid)?;
-    match (person, target, slot, purpose) {
-        (Some(person), Some(target), Some(slot), Some(purpose)) => Ok(BookingRequest {
-            person,
-            target,
-            slot,
-            purpose,
-        }),
-        _ => Err(BookingFormError::Invalid(Invalid::one(
-            "device",
-            "Check the booking and try again.",
-        ))),
-    }
-}
-
-/// Why a booking form could not become a request.
-pub enum BookingFormError {
-    Invalid(Invalid),
-    Forbidden,
-    Store(StoreError),
-}
-
-impl From<StoreError> for BookingFormError {
-    fn from(e: StoreError) -> Self {
-        BookingFormError::Store(e)
-    }
-}
-
-async fn slot_from_form(
-    state: &AppState,
-    form: &BookingForm,
-    invalid: &mut Invalid,
-) -> Result<Option<Slot>, StoreError> {
-    let day = match parse_date(&form.date, "The date") {
-        Ok(Some(d)) => d,
-        Ok(None) => {
-            invalid.add("date", "Enter the date of the booking.");
-            return Ok(None);
-        }
-        Err(m) => {
-            invalid.add("date", m);
-            return Ok(None);
-        }
-    };
-    if !form.period.trim().is_empty() {
-        let calendar = state.store().calendar().await?;
-        return Ok(match calendar.period(&form.period) {
-            Some(p) => {
-                let (starts_at, ends_at) = calendar.period_on(p, day);
-                Some(Slot { starts_at, ends_at })
-            }
-            None => {
-                invalid.add(
-                    "period",
-                    format!(
-                        "The school day has no period called “{}”.",
-                        form.period.trim()
-                    ),
-                );
-                None
-            }
-        });
-    }
-    let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
-    match (time(&form.from), time(&form.to)) {
-        (Some(a), Some(b)) => Ok(Some(Slot {
-            starts_at: Calendar::at(day, a),
-            ends_at: Calendar::at(day, b),
-        })),
-        _ => {
-            invalid.add(
-                "from",
-                "Choose a period, or enter the times it starts and ends, like 11:15 and 12:15.",
-            );
-            Ok(None)
-        }
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CalendarQuery {
@@ -443,26 +295,11 @@ async fn render_form(
 async fn create(
     ctx: Ctx,
     State(state): State<AppState>,
-    FormBody(form): FormBody<BookingForm>,
+    FormBody(input): FormBody<kitroom_app::bookings::BookingInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let request = match booking_request(&state, &ctx.user, &form, None).await {
-        Ok(r) => r,
-        Err(BookingFormError::Invalid(i)) => {
-            return render_form(
-                &ctx,
-                &state,
-                &form,
-                &i,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(BookingFormError::Forbidden) => return Err(AppError::Forbidden),
-        Err(BookingFormError::Store(e)) => return Err(e.into()),
-    };
-    match state.store().book(ctx.user.actor(), request).await {
+    let form = BookingForm::from(&input);
+    match kitroom_app::bookings::book(state.app(), &ctx.user, input).await {
         Ok(b) => {
             let whom = if b.person == ctx.user.username {
                 "you".to_owned()
@@ -494,36 +331,25 @@ async fn create(
             ))
             .into_response())
         }
-        Err(StoreError::Booking(r)) => {
-            let status = if r.refusal.is_conflict() {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            let message = r.refusal.to_string();
-            render_form(
-                &ctx,
-                &state,
-                &form,
-                &Invalid::new(),
-                Some((&message, &r.alternatives)),
-                status,
-            )
-            .await
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let status = status_of(refusal.kind);
+            match &refusal.fields {
+                Some(invalid) => render_form(&ctx, &state, &form, invalid, None, status).await,
+                None => {
+                    let alternatives = kitroom_app::bookings::alternatives(&refusal);
+                    render_form(
+                        &ctx,
+                        &state,
+                        &form,
+                        &Invalid::new(),
+                        Some((&refusal.message, &alternatives)),
+                        status,
+                    )
+                    .await
+                }
+            }
         }
-        Err(StoreError::Kit(r)) => {
-            let message = r.to_string();
-            render_form(
-                &ctx,
-                &state,
-                &form,
-                &Invalid::new(),
-                Some((&message, &Alternatives::default())),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

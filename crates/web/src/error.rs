@@ -8,7 +8,6 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use kitroom_app::{Kind, Refusal};
-use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
 use kitroom_core::Invalid;
 use kitroom_store::StoreError;
 use serde_json::{json, Value};
@@ -133,14 +132,10 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::IllegalMove(m) => AppError::Conflict(m.to_string()),
             StoreError::Invalid(i) => AppError::Conflict(i.to_string()),
-            StoreError::CheckOut(r) => AppError::Conflict(r.to_string()),
-            StoreError::Return(r) => AppError::Conflict(r.to_string()),
             other if other.is_storage_full() => {
                 tracing::error!(error = %other, "the disk holding the database is full");
                 AppError::StorageFull
             }
-            StoreError::Kit(r) => AppError::Conflict(r.to_string()),
-            StoreError::Booking(r) => AppError::Conflict(r.refusal.to_string()),
             other => AppError::internal(other),
         }
     }
@@ -311,22 +306,6 @@ impl From<StoreError> for ApiError {
                 errors: Some(i),
                 extra: None,
             },
-            // A loan rule's refusal: 409 when the device is not in the right state,
-            // 422 when a rule refused; the rule's name is the problem's type.
-            StoreError::CheckOut(r) => {
-                let status = match r {
-                    CheckOutRefusal::NotAvailable(_) => StatusCode::CONFLICT,
-                    _ => StatusCode::UNPROCESSABLE_ENTITY,
-                };
-                ApiError::new(status, r.code(), r.to_string())
-            }
-            StoreError::Return(r) => {
-                let status = match r {
-                    ReturnRefusal::NotOnLoan => StatusCode::CONFLICT,
-                    _ => StatusCode::UNPROCESSABLE_ENTITY,
-                };
-                ApiError::new(status, r.code(), r.to_string())
-            }
             other if other.is_storage_full() => {
                 tracing::error!(error = %other, "the disk holding the database is full");
                 ApiError::new(
@@ -334,30 +313,6 @@ impl From<StoreError> for ApiError {
                     "storage-full",
                     "Kitroom's storage is full, so nothing was saved. Reading still works; writing resumes as soon as the disk holding Kitroom's data has space again.",
                 )
-            }
-            StoreError::Kit(r) => {
-                let status = if r.is_conflict() {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                ApiError::new(status, r.code(), r.to_string())
-            }
-            StoreError::Booking(r) => {
-                let status = if r.refusal.is_conflict() {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                let mut e = ApiError::new(status, r.refusal.code(), r.refusal.to_string());
-                e.extra = Some((
-                    "alternatives",
-                    json!({
-                        "devices": r.alternatives.devices,
-                        "sets": r.alternatives.sets.iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>(),
-                    }),
-                ));
-                e
             }
             other => {
                 let reference = log_internal(&other);

@@ -349,9 +349,8 @@ fn feed_body(ctx: &Ctx, has: bool, new_url: Option<&str>, action: &str) -> Marku
     }
 }
 
-/// What to book and when, as typed into the form or sent to the API: exactly one of
-/// `device`, `set` and `kind`; a `date` with a `period` or `from` and `to` times, or
-/// (from the API) `starts_at` and `ends_at`.
+/// The booking form as typed or pre-filled by a link (`?set=…&date=…`); posted, it
+/// is read as `kitroom_app::bookings::BookingInput`.
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct BookingForm {
@@ -367,6 +366,24 @@ pub struct BookingForm {
     pub from: String,
     pub to: String,
     pub purpose: String,
+}
+
+impl From<&kitroom_app::bookings::BookingInput> for BookingForm {
+    /// The form as typed, to show again.
+    fn from(i: &kitroom_app::bookings::BookingInput) -> Self {
+        BookingForm {
+            device: i.device.clone(),
+            set: i.set.clone(),
+            kind: i.kind.clone(),
+            count: i.count.0.clone(),
+            borrower: i.borrower.clone(),
+            date: i.date.clone(),
+            period: i.period.clone(),
+            from: i.from.clone(),
+            to: i.to.clone(),
+            purpose: i.purpose.clone(),
+        }
+    }
 }
 
 /// One stretch of a day in the calendar: a period, or the whole school day.
