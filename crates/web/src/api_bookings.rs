@@ -4,7 +4,6 @@
 //! `booking-clash` with the `alternatives` that are free instead.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -18,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{loan_json, JsonBody, OptionalJsonBody, QueryParams};
+use crate::api::{created, loan_json, JsonBody, OptionalJsonBody, QueryParams};
 use crate::auth::ApiUser;
 use crate::bookings::{booking_request, BookingForm, BookingFormError};
 use crate::error::ApiError;
@@ -194,7 +193,7 @@ async fn create(
         Err(BookingFormError::Store(e)) => return Err(e.into()),
     };
     let b = state.store().book(user.0.actor(), request).await?;
-    Ok((StatusCode::CREATED, Json(booking_json(&b))).into_response())
+    Ok(created(booking_json(&b)))
 }
 
 #[utoipa::path(
@@ -405,7 +404,7 @@ async fn set_check_out(
         .iter()
         .map(|(t, s)| json!({"device": t, "status": s}))
         .collect::<Vec<_>>());
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    Ok(created(v))
 }
 
 #[utoipa::path(
