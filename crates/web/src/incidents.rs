@@ -17,7 +17,7 @@ use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
 
 use crate::auth::{set_flash, Ctx};
-use crate::error::{page_refusal, status_of};
+use crate::error::{page_refusal, refusal_fields, status_of};
 use crate::input::{FormBody, QueryParams};
 use crate::paths::{device_url, incident_url};
 use crate::views::incidents as v;
@@ -127,19 +127,16 @@ async fn report(
             let device = device(&state, &tag).await?;
             Ok((
                 status_of(refusal.kind),
-                v::report_form(&ctx, &device, &input.as_typed(), &invalid_of(&refusal)),
+                v::report_form(
+                    &ctx,
+                    &device,
+                    &input.as_typed(),
+                    &refusal_fields(&refusal, "status"),
+                ),
             )
                 .into_response())
         }
     }
-}
-
-/// What a refusal says, beside its fields.
-fn invalid_of(refusal: &kitroom_app::Refusal) -> Invalid {
-    refusal
-        .fields
-        .clone()
-        .unwrap_or_else(|| Invalid::one("status", refusal.message.clone()))
 }
 
 async fn list(
@@ -233,7 +230,7 @@ async fn after(
                 &incident,
                 false,
                 status_of(refusal.kind),
-                &invalid_of(&refusal),
+                &refusal_fields(&refusal, "status"),
             )
             .await
         }
@@ -325,7 +322,12 @@ async fn request_change(
             let device = device(&state, &tag).await?;
             Ok((
                 status_of(refusal.kind),
-                v::change_form_page(&ctx, &device, &input.into(), &invalid_of(&refusal)),
+                v::change_form_page(
+                    &ctx,
+                    &device,
+                    &input.into(),
+                    &refusal_fields(&refusal, "status"),
+                ),
             )
                 .into_response())
         }
