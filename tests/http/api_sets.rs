@@ -11,41 +11,14 @@ use serde_json::{json, Value};
 /// setting up wrote.
 async fn trolley(app: &TestApp) -> (Client, String, String, usize) {
     let sbm = app.signed_in("sbm", "manager").await;
-    let r = app
-        .submit(
-            &sbm,
-            "/checklists",
-            "/checklists",
-            &[(
-                "checklist.ipad",
-                "Charger returned?\nScreen undamaged? [damage]",
-            )],
-        )
+    app.set_checklist(
+        &sbm,
+        "ipad",
+        "Charger returned?\nScreen undamaged? [damage]",
+    )
+    .await;
+    app.add_accessory(&sbm, "USB-C charger", ("ICT room", "+2", "New"))
         .await;
-    assert_eq!(r.status(), 303);
-    let r = app
-        .submit(
-            &sbm,
-            "/accessories",
-            "/accessories",
-            &[("name", "USB-C charger")],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    let id = app.store().list_accessories().await.unwrap()[0].id;
-    let r = app
-        .submit(
-            &sbm,
-            "/accessories",
-            &format!("/accessories/{id}/adjust"),
-            &[
-                ("location", "ICT room"),
-                ("change", "+2"),
-                ("reason", "New"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
     for tag in ["IPAD-1", "IPAD-2"] {
         let r = app
             .register_device(

@@ -375,6 +375,53 @@ impl TestApp {
             .expect("post")
     }
 
+    /// Saves the return checklist of `kind` (such as `ipad`) on the checklists page,
+    /// one question a line; asserts that it was saved.
+    pub async fn set_checklist(&self, c: &Client, kind: &str, questions: &str) {
+        let field = format!("checklist.{kind}");
+        let r = self
+            .submit(c, "/checklists", "/checklists", &[(&field, questions)])
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+
+    /// Adds an accessory type on the accessories page and counts `change` (such as
+    /// `+2`) of it in at `location`, for `reason`; asserts both were saved and
+    /// gives the accessory.
+    pub async fn add_accessory(
+        &self,
+        c: &Client,
+        name: &str,
+        (location, change, reason): (&str, &str, &str),
+    ) -> kitroom_store::accessories::Accessory {
+        let r = self
+            .submit(c, "/accessories", "/accessories", &[("name", name)])
+            .await;
+        assert_eq!(r.status(), 303);
+        let accessory = self
+            .store()
+            .list_accessories()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.name == name)
+            .unwrap_or_else(|| panic!("the accessory {name} was added"));
+        let r = self
+            .submit(
+                c,
+                "/accessories",
+                &format!("/accessories/{}/adjust", accessory.id),
+                &[
+                    ("location", location),
+                    ("change", change),
+                    ("reason", reason),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        accessory
+    }
+
     /// Registers a device through the form.
     pub async fn register_device(&self, c: &Client, fields: &[(&str, &str)]) -> Response {
         self.submit(c, "/devices/new", "/devices", fields).await
