@@ -294,16 +294,27 @@ pub async fn a_refused_device_form_keeps_what_was_typed(app: TestApp, b: Browser
 /// Sends a JSON body to the API with a personal token, as a script would, and
 /// expects it to be created.
 async fn api_create(app: &TestApp, token: &str, path: &str, body: serde_json::Value) {
+    let (status, text) = api_send(app, token, path, &body).await;
+    assert_eq!(status, 201, "POST {path} {body} answered {text}");
+}
+
+/// Posts a JSON body to the API with a personal token; gives the status and the
+/// text of the answer.
+async fn api_send(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> (reqwest::StatusCode, String) {
     let r = reqwest::Client::new()
         .post(app.url(path))
         .bearer_auth(token)
-        .json(&body)
+        .json(body)
         .send()
         .await
         .unwrap_or_else(|e| panic!("POST {path}: {e}"));
     let status = r.status();
-    let text = r.text().await.unwrap_or_default();
-    assert_eq!(status, 201, "POST {path} {body} answered {text}");
+    (status, r.text().await.unwrap_or_default())
 }
 
 /// Whether the element is on screen now, so a person sees it without scrolling.
@@ -636,15 +647,7 @@ pub async fn the_label_sheets_qr_codes_decode_to_the_devices_urls(app: TestApp, 
 
 /// Sends a JSON body to the API with a personal token and returns what it answered.
 async fn api_post(app: &TestApp, token: &str, path: &str, body: serde_json::Value) -> String {
-    let r = reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-    let status = r.status();
-    let text = r.text().await.unwrap_or_default();
+    let (status, text) = api_send(app, token, path, &body).await;
     assert!(
         status.is_success(),
         "POST {path} {body} answered {status}: {text}"
