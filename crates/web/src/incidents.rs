@@ -342,14 +342,11 @@ async fn decide_change(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::DecideChanges)?;
     let request = kitroom_app::incidents::decide_change(state.app(), &ctx.user, &id, form).await?;
-    set_flash(
-        &ctx.session,
-        if request.status == "approved" {
-            "Change approved."
-        } else {
-            "Change declined."
-        },
+    crate::loans::back_to_approvals(
+        &ctx,
+        &request.status,
+        "Change approved.",
+        "Change declined.",
     )
-    .await?;
-    Ok(Redirect::to("/approvals").into_response())
+    .await
 }

@@ -373,15 +373,29 @@ async fn decide(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AuthoriseOffsite)?;
     let request = kitroom_app::offsite::decide(state.app(), &ctx.user, &id, form).await?;
-    set_flash(
-        &ctx.session,
-        if request.status == "approved" {
-            "Approved. The borrower can now take the device off site."
-        } else {
-            "Declined. The borrower will see your note."
-        },
+    back_to_approvals(
+        &ctx,
+        &request.status,
+        "Approved. The borrower can now take the device off site.",
+        "Declined. The borrower will see your note.",
     )
-    .await?;
+    .await
+}
+
+/// Back to the head's approvals after a decision, saying whether the request with
+/// `status` was approved or declined.
+pub(crate) async fn back_to_approvals(
+    ctx: &Ctx,
+    status: &str,
+    approved: &str,
+    declined: &str,
+) -> Result<Response, AppError> {
+    let said = if status == "approved" {
+        approved
+    } else {
+        declined
+    };
+    set_flash(&ctx.session, said).await?;
     Ok(Redirect::to("/approvals").into_response())
 }
 
