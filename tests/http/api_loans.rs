@@ -25,23 +25,13 @@ async fn school(app: &TestApp) -> (Client, String) {
         )
         .await;
     assert_eq!(r.status(), 303);
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Test").await;
+    app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
     let token = app.token_for("jo").await;
     (sbm, token)
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    app.api_post_json(token, path, &body).await
 }
 
 async fn actions(app: &TestApp) -> Vec<String> {
