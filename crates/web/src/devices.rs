@@ -92,7 +92,8 @@ async fn list(
     Ok(v::list(&ctx, &q, &page, &locations).into_response())
 }
 
-async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
+/// The device with this tag (in any case), or "not found".
+pub(crate) async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
     state
         .store()
         .device_by_tag(tag)

@@ -11,12 +11,12 @@ use kitroom_app::incidents::ChangeInput;
 use kitroom_core::incident::ReportInput;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::devices::Device;
 use kitroom_store::incidents::{Incident, IncidentFilter};
 use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
 
 use crate::auth::{set_flash, Ctx};
+use crate::devices::device;
 use crate::error::{page_refusal, refusal_fields, status_of};
 use crate::input::{FormBody, QueryParams};
 use crate::paths::{device_url, incident_url};
@@ -38,14 +38,6 @@ pub fn router() -> Router<AppState> {
         .route("/notifications", get(notifications))
         .route("/notifications/read", post(mark_read))
         .route("/changes/{id}", post(decide_change))
-}
-
-async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
-    state
-        .store()
-        .device_by_tag(tag)
-        .await?
-        .ok_or(AppError::NotFound)
 }
 
 #[derive(Debug, Default, Deserialize)]

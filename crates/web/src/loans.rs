@@ -15,6 +15,7 @@ use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
 
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
+use crate::devices::device;
 use crate::error::{page_refusal, status_of};
 use crate::paths::device_url;
 use crate::paths::ListQuery;
@@ -39,14 +40,6 @@ pub fn router() -> Router<AppState> {
 
 /// The off-site request form: the same input the API's off-site request reads.
 pub type OffsiteForm = kitroom_app::offsite::OffsiteInput;
-
-async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
-    state
-        .store()
-        .device_by_tag(tag)
-        .await?
-        .ok_or(AppError::NotFound)
-}
 
 async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     let now = Utc::now();
