@@ -18,6 +18,35 @@ async fn sign_in(b: &Browser, username: &str) {
         .await;
 }
 
+/// Taps `css` and waits for the page at `path`.
+async fn tap_to(b: &Browser, css: &str, path: &str) {
+    b.click_to_next_page(css).await;
+    b.wait_for_path(path).await;
+}
+
+/// Types each value into the field with its id, in order.
+async fn fill_in(b: &Browser, fields: &[(&str, &str)]) {
+    for (id, text) in fields {
+        b.fill(id, text).await;
+    }
+}
+
+/// Asserts that the text of `css` contains `want` (`what` says what it should show),
+/// and gives the text.
+async fn text_has(b: &Browser, css: &str, want: &str, what: &str) -> String {
+    let got = b.text(css).await;
+    assert!(got.contains(want), "{what}, got {got:?}");
+    got
+}
+
+/// Asserts that the text of `css` starts with `want` (`what` says what it should
+/// show), and gives the text.
+async fn text_starts(b: &Browser, css: &str, want: &str, what: &str) -> String {
+    let got = b.text(css).await;
+    assert!(got.starts_with(want), "{what}, got {got:?}");
+    got
+}
+
 /// Asserts that nothing on the page makes a phone scroll sideways.
 async fn fits_the_phone(b: &Browser, page: &str) {
     let overflow = b.overflow_x().await;
@@ -37,26 +66,33 @@ pub async fn first_start_creates_the_admin_and_opens_the_register(app: TestApp, 
     b.open(&format!("/setup?token={token}")).await;
     assert_eq!(b.text("h1").await, "Create the first admin account");
 
-    b.fill("full_name", "Ada Lovelace").await;
-    b.fill("username", "a.lovelace").await;
-    b.fill("email", "ada@school.example").await;
-    b.fill("position", "IT technician").await;
-    b.fill("password", "three random words").await;
-    b.fill("confirm", "three random words").await;
-    b.click_to_next_page("form[action='/setup'] button[type=submit]")
-        .await;
-
-    b.wait_for_path("/devices").await;
-    let who = b.text("header .who").await;
-    assert!(
-        who.contains("Ada Lovelace"),
-        "the header names who is signed in, got {who:?}"
-    );
-    let notice = b.text("main .notice").await;
-    assert!(
-        notice.contains("Welcome, Ada Lovelace"),
-        "a welcome notice, got {notice:?}"
-    );
+    fill_in(
+        &b,
+        &[
+            ("full_name", "Ada Lovelace"),
+            ("username", "a.lovelace"),
+            ("email", "ada@school.example"),
+            ("position", "IT technician"),
+            ("password", "three random words"),
+            ("confirm", "three random words"),
+        ],
+    )
+    .await;
+    tap_to(&b, "form[action='/setup'] button[type=submit]", "/devices").await;
+    text_has(
+        &b,
+        "header .who",
+        "Ada Lovelace",
+        "the header names who is signed in",
+    )
+    .await;
+    text_has(
+        &b,
+        "main .notice",
+        "Welcome, Ada Lovelace",
+        "a welcome notice",
+    )
+    .await;
     assert_eq!(b.text("h1").await, "Devices");
     assert!(
         b.text(".empty").await.contains("The register is empty"),
@@ -107,17 +143,21 @@ pub async fn a_manager_signs_in_registers_a_device_and_finds_it(app: TestApp, b:
     b.open("/devices").await;
     sign_in(&b, "sbm").await;
     b.wait_for_path("/devices").await;
-    let who = b.text("header .who").await;
-    assert!(who.contains("Sbm Test"), "signed in as Sbm, got {who:?}");
+    text_has(&b, "header .who", "Sbm Test", "signed in as Sbm").await;
 
-    b.click_to_next_page("a[href='/devices/new']").await;
-    b.wait_for_path("/devices/new").await;
+    tap_to(&b, "a[href='/devices/new']", "/devices/new").await;
     assert_eq!(b.text("h1").await, "Register a device");
     b.fill("tag", "LAP-0042").await;
     b.choose("kind", "laptop").await;
-    b.fill("make", "Lenovo").await;
-    b.fill("model", "ThinkPad E14").await;
-    b.fill("serial", "PF3ABC12").await;
+    fill_in(
+        &b,
+        &[
+            ("make", "Lenovo"),
+            ("model", "ThinkPad E14"),
+            ("serial", "PF3ABC12"),
+        ],
+    )
+    .await;
     assert_eq!(
         b.value("#location").await,
         "Computer room",
@@ -129,12 +169,13 @@ pub async fn a_manager_signs_in_registers_a_device_and_finds_it(app: TestApp, b:
     b.set_date("encryption_verified_on", "2025-09-03").await;
     b.tick("passcode_enforced").await;
     b.tick("holds_personal_data").await;
-    b.click_to_next_page("form.device-form button[type=submit]")
-        .await;
-
-    b.wait_for_path("/devices/LAP-0042").await;
-    let h1 = b.text("h1").await;
-    assert!(h1.contains("LAP-0042"), "the device's page, got {h1:?}");
+    tap_to(
+        &b,
+        "form.device-form button[type=submit]",
+        "/devices/LAP-0042",
+    )
+    .await;
+    let h1 = text_has(&b, "h1", "LAP-0042", "the device's page").await;
     assert_eq!(h1, "LAP-0042 · Lenovo ThinkPad E14");
     assert!(
         b.text("main .notice")
@@ -156,8 +197,7 @@ pub async fn a_manager_signs_in_registers_a_device_and_finds_it(app: TestApp, b:
     fits_the_phone(&b, "the device's page").await;
     b.screenshot("device-page").await;
 
-    b.click_to_next_page("nav.menu a[href='/devices']").await;
-    b.wait_for_path("/devices").await;
+    tap_to(&b, "nav.menu a[href='/devices']", "/devices").await;
     assert_eq!(b.text("p.count").await, "Showing 1–2 of 2 devices");
     fits_the_phone(&b, "the device list").await;
     b.screenshot("devices-list").await;
@@ -180,8 +220,7 @@ pub async fn a_manager_signs_in_registers_a_device_and_finds_it(app: TestApp, b:
     assert_eq!(b.text("p.count").await, "Showing 1–1 of 1 device");
     b.screenshot("devices-search").await;
 
-    b.click_to_next_page("table.devices td.tag a").await;
-    b.wait_for_path("/devices/LAP-0042").await;
+    tap_to(&b, "table.devices td.tag a", "/devices/LAP-0042").await;
     assert!(b.text("h1").await.starts_with("LAP-0042"));
 }
 
@@ -200,11 +239,13 @@ pub async fn a_refused_device_form_keeps_what_was_typed(app: TestApp, b: Browser
         .await;
 
     assert_eq!(b.text("h1").await, "Register a device", "still on the form");
-    let summary = b.text(".error-summary").await;
-    assert!(
-        summary.contains("There is a problem"),
-        "the error summary is shown, got {summary:?}"
-    );
+    let summary = text_has(
+        &b,
+        ".error-summary",
+        "There is a problem",
+        "the error summary is shown",
+    )
+    .await;
     assert!(
         summary.contains("Enter the asset tag shown on the device's label."),
         "the summary says what to fix, got {summary:?}"
@@ -241,25 +282,39 @@ pub async fn a_refused_device_form_keeps_what_was_typed(app: TestApp, b: Browser
 
     // Fixing the one mistake is enough.
     b.fill("tag", "LAP-0099").await;
-    b.click_to_next_page("form.device-form button[type=submit]")
-        .await;
-    b.wait_for_path("/devices/LAP-0099").await;
+    tap_to(
+        &b,
+        "form.device-form button[type=submit]",
+        "/devices/LAP-0099",
+    )
+    .await;
     assert_eq!(b.text("h1").await, "LAP-0099 · Dell Latitude 5440");
 }
 
 /// Sends a JSON body to the API with a personal token, as a script would, and
 /// expects it to be created.
 async fn api_create(app: &TestApp, token: &str, path: &str, body: serde_json::Value) {
+    let (status, text) = api_send(app, token, path, &body).await;
+    assert_eq!(status, 201, "POST {path} {body} answered {text}");
+}
+
+/// Posts a JSON body to the API with a personal token; gives the status and the
+/// text of the answer.
+async fn api_send(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> (reqwest::StatusCode, String) {
     let r = reqwest::Client::new()
         .post(app.url(path))
         .bearer_auth(token)
-        .json(&body)
+        .json(body)
         .send()
         .await
         .unwrap_or_else(|e| panic!("POST {path}: {e}"));
     let status = r.status();
-    let text = r.text().await.unwrap_or_default();
-    assert_eq!(status, 201, "POST {path} {body} answered {text}");
+    (status, r.text().await.unwrap_or_default())
 }
 
 /// Whether the element is on screen now, so a person sees it without scrolling.
@@ -323,11 +378,13 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
     b.open("/d/IPAD-7").await;
     b.wait_for_path("/devices/IPAD-7").await;
     assert_eq!(b.text("h1").await, "IPAD-7 · Apple iPad");
-    let warning = b.text("section.loan .warning").await;
-    assert!(
-        warning.contains("Sign the acceptable-use policy to borrow devices."),
-        "the device page says the policy must be signed first, got {warning:?}"
-    );
+    let warning = text_has(
+        &b,
+        "section.loan .warning",
+        "Sign the acceptable-use policy to borrow devices.",
+        "the device page says the policy must be signed first",
+    )
+    .await;
     assert!(
         warning.contains("Version 2026/27"),
         "and which version, got {warning:?}"
@@ -338,9 +395,7 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
     );
     fits_the_phone(&b, "the device page before signing").await;
 
-    b.click_to_next_page("section.loan .warning a[href^='/policy']")
-        .await;
-    b.wait_for_path("/policy").await;
+    tap_to(&b, "section.loan .warning a[href^='/policy']", "/policy").await;
     assert_eq!(b.text("h1").await, "Acceptable use of school devices");
     assert!(
         b.text("article.policy")
@@ -364,28 +419,32 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
         .await;
     // Signing brings the person back to the device they were about to borrow.
     b.wait_for_path("/devices/IPAD-7").await;
-    let notice = b.text("main .notice").await;
-    assert!(
-        notice.contains("You have signed the acceptable-use policy"),
-        "a notice confirms the signature, got {notice:?}"
-    );
+    text_has(
+        &b,
+        "main .notice",
+        "You have signed the acceptable-use policy",
+        "a notice confirms the signature",
+    )
+    .await;
     assert!(
         !b.has("section.loan .warning").await,
         "the warning to sign has gone"
     );
-    let button = b.text("form.checkout button[type=submit]").await;
-    assert!(
-        button.starts_with("Check out to me"),
-        "the check-out button, got {button:?}"
-    );
-    b.click_to_next_page("form.checkout button[type=submit]")
-        .await;
-    b.wait_for_path("/devices/IPAD-7").await;
-    let notice = b.text("main .notice").await;
-    assert!(
-        notice.starts_with("IPAD-7 is checked out to you until "),
-        "a notice says until when, got {notice:?}"
-    );
+    text_starts(
+        &b,
+        "form.checkout button[type=submit]",
+        "Check out to me",
+        "the check-out button",
+    )
+    .await;
+    tap_to(&b, "form.checkout button[type=submit]", "/devices/IPAD-7").await;
+    let notice = text_starts(
+        &b,
+        "main .notice",
+        "IPAD-7 is checked out to you until ",
+        "a notice says until when",
+    )
+    .await;
     assert!(
         notice.contains("Bring it back to the Computer room and put it on charge."),
         "and where it goes back, got {notice:?}"
@@ -398,8 +457,7 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
     fits_the_phone(&b, "the device page after check-out").await;
     b.screenshot("device-checked-out").await;
 
-    b.click_to_next_page("nav.menu a[href='/']").await;
-    b.wait_for_path("/").await;
+    tap_to(&b, "nav.menu a[href='/']", "/").await;
     assert!(
         b.texts("h2").await.iter().any(|h| h == "My loans"),
         "the home page has “My loans”"
@@ -413,9 +471,12 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
     fits_the_phone(&b, "the home page with a loan").await;
     b.screenshot("home-my-loans").await;
 
-    b.click_to_next_page("ul.loans a[href='/devices/IPAD-7#return']")
-        .await;
-    b.wait_for_path("/devices/IPAD-7").await;
+    tap_to(
+        &b,
+        "ul.loans a[href='/devices/IPAD-7#return']",
+        "/devices/IPAD-7",
+    )
+    .await;
     assert!(
         on_screen(&b, "h2#return").await,
         "the “Return it” link scrolls to the return form"
@@ -434,11 +495,13 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
     // Forgetting the photos is refused, and what was typed is kept.
     b.click_to_next_page("form.return button[type=submit]")
         .await;
-    let refusal = b.text("section.loan .error-summary").await;
-    assert!(
-        refusal.contains("This device takes photos"),
-        "the refusal says why, got {refusal:?}"
-    );
+    text_has(
+        &b,
+        "section.loan .error-summary",
+        "This device takes photos",
+        "the refusal says why",
+    )
+    .await;
     assert_eq!(
         b.value("#battery_percent").await,
         "64",
@@ -461,14 +524,14 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
     b.screenshot("device-return-refused").await;
 
     b.tick("images_cleared").await;
-    b.click_to_next_page("form.return button[type=submit]")
-        .await;
-    b.wait_for_path("/devices/IPAD-7").await;
-    let notice = b.text("main .notice").await;
-    assert!(
-        notice.contains("IPAD-7 is returned to the Computer room and on charge"),
-        "a notice confirms the return, got {notice:?}"
-    );
+    tap_to(&b, "form.return button[type=submit]", "/devices/IPAD-7").await;
+    text_has(
+        &b,
+        "main .notice",
+        "IPAD-7 is returned to the Computer room and on charge",
+        "a notice confirms the return",
+    )
+    .await;
     assert_eq!(
         b.text(".device-head .badge.status-returned_charging").await,
         "Returned, charging"
@@ -584,15 +647,7 @@ pub async fn the_label_sheets_qr_codes_decode_to_the_devices_urls(app: TestApp, 
 
 /// Sends a JSON body to the API with a personal token and returns what it answered.
 async fn api_post(app: &TestApp, token: &str, path: &str, body: serde_json::Value) -> String {
-    let r = reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-    let status = r.status();
-    let text = r.text().await.unwrap_or_default();
+    let (status, text) = api_send(app, token, path, &body).await;
     assert!(
         status.is_success(),
         "POST {path} {body} answered {status}: {text}"
@@ -666,9 +721,12 @@ pub async fn a_borrower_reports_a_lost_device_and_the_manager_resolves_it(
         loans[0].contains("LAP-42") && loans[0].contains("Report a problem"),
         "the loan offers “Report a problem”, got {loans:?}"
     );
-    b.click_to_next_page("ul.loans a[href='/devices/LAP-42/report']")
-        .await;
-    b.wait_for_path("/devices/LAP-42/report").await;
+    tap_to(
+        &b,
+        "ul.loans a[href='/devices/LAP-42/report']",
+        "/devices/LAP-42/report",
+    )
+    .await;
     assert_eq!(b.text("h1").await, "Report a problem with LAP-42");
     b.tick("kind-loss").await;
     b.fill(
@@ -700,11 +758,13 @@ pub async fn a_borrower_reports_a_lost_device_and_the_manager_resolves_it(
         "the borrower is told the device now shows as lost"
     );
     assert_eq!(b.text("h1").await, "Loss of LAP-42 · incident 1");
-    let head = b.text(".device-head").await;
-    assert!(
-        head.contains("Possible personal data breach"),
-        "the risk is named, got {head:?}"
-    );
+    text_has(
+        &b,
+        ".device-head",
+        "Possible personal data breach",
+        "the risk is named",
+    )
+    .await;
     let reason = b.summary("Data protection").await;
     assert!(
         reason.starts_with("Possible personal data breach: not encrypted")
@@ -723,9 +783,7 @@ pub async fn a_borrower_reports_a_lost_device_and_the_manager_resolves_it(
     b.screenshot("report-confirmation").await;
 
     // The business manager finds it waiting.
-    b.click_to_next_page("form[action='/logout'] button[type=submit]")
-        .await;
-    b.wait_for_path("/login").await;
+    tap_to(&b, "form[action='/logout'] button[type=submit]", "/login").await;
     sign_in(&b, "sbm").await;
     b.wait_for_path("/").await;
     assert_eq!(
@@ -765,8 +823,7 @@ pub async fn a_borrower_reports_a_lost_device_and_the_manager_resolves_it(
     let desk = b.find("section.desk").await;
     b.element_screenshot(&desk, "desk").await;
 
-    b.click_to_next_page("section.desk .warning.loud a").await;
-    b.wait_for_path(&incident).await;
+    tap_to(&b, "section.desk .warning.loud a", &incident).await;
     assert_eq!(
         b.text("section.deadline h2").await,
         "Data protection decision due"
@@ -778,9 +835,12 @@ pub async fn a_borrower_reports_a_lost_device_and_the_manager_resolves_it(
     )
     .await;
     fits_the_phone(&b, "the decision form").await;
-    b.click_to_next_page("form[action$='/decision'] button[type=submit]")
-        .await;
-    b.wait_for_path(&incident).await;
+    tap_to(
+        &b,
+        "form[action$='/decision'] button[type=submit]",
+        &incident,
+    )
+    .await;
     assert_eq!(
         b.text("main .notice").await,
         "The data protection decision is recorded."
@@ -799,15 +859,9 @@ pub async fn a_borrower_reports_a_lost_device_and_the_manager_resolves_it(
     b.choose("resolution", "recovered").await;
     b.fill("note", "The bus company found it and brought it back.")
         .await;
-    b.click_to_next_page("form[action$='/status'] button[type=submit]")
-        .await;
-    b.wait_for_path(&incident).await;
+    tap_to(&b, "form[action$='/status'] button[type=submit]", &incident).await;
     assert_eq!(b.text("main .notice").await, "Incident 1 is now resolved.");
-    let head = b.text(".device-head").await;
-    assert!(
-        head.contains("Resolved"),
-        "the incident is resolved, got {head:?}"
-    );
+    text_has(&b, ".device-head", "Resolved", "the incident is resolved").await;
     assert_eq!(b.summary("Resolution").await, "Recovered");
     assert!(
         !b.has("form[action$='/status']").await,
@@ -898,9 +952,7 @@ pub async fn a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_lis
     fits_the_phone(&b, "the open stocktake").await;
     b.screenshot("stocktake").await;
 
-    b.click_to_next_page("form[action$='/close'] button[type=submit]")
-        .await;
-    b.wait_for_path(&stocktake).await;
+    tap_to(&b, "form[action$='/close'] button[type=submit]", &stocktake).await;
     assert!(
         b.text("main .notice")
             .await
@@ -1039,19 +1091,23 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     b.open("/login").await;
     sign_in(&b, "jo").await;
     b.open(&format!("/sets/{set}")).await;
-    b.click_to_next_page("a[href^='/bookings/new?set=']").await;
-    b.wait_for_path("/bookings/new").await;
+    tap_to(&b, "a[href^='/bookings/new?set=']", "/bookings/new").await;
     b.choose("period", "Period 3").await;
     b.fill("purpose", "6B science").await;
     fits_the_phone(&b, "the booking form").await;
-    b.click_to_next_page("form[action='/bookings'] button[type=submit]")
-        .await;
-    b.wait_for_path("/bookings").await;
-    let notice = b.text("main .notice").await;
-    assert!(
-        notice.starts_with("iPad trolley A is booked for you"),
-        "the booking is confirmed, got {notice:?}"
-    );
+    tap_to(
+        &b,
+        "form[action='/bookings'] button[type=submit]",
+        "/bookings",
+    )
+    .await;
+    text_starts(
+        &b,
+        "main .notice",
+        "iPad trolley A is booked for you",
+        "the booking is confirmed",
+    )
+    .await;
     let booked = b.texts("ul.bookings li").await;
     assert!(
         booked
@@ -1070,14 +1126,19 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     b.fill("also_count", "2").await;
     fits_the_phone(&b, "the collect page").await;
     b.screenshot("collect-with-chargers").await;
-    b.click_to_next_page("form.checkout button[type=submit]")
-        .await;
-    b.wait_for_path(&format!("/sets/{set}")).await;
-    let notice = b.text("main .notice").await;
-    assert!(
-        notice.starts_with("iPad trolley A is checked out to you until "),
-        "collecting checks it out, got {notice:?}"
-    );
+    tap_to(
+        &b,
+        "form.checkout button[type=submit]",
+        &format!("/sets/{set}"),
+    )
+    .await;
+    text_starts(
+        &b,
+        "main .notice",
+        "iPad trolley A is checked out to you until ",
+        "collecting checks it out",
+    )
+    .await;
     assert_eq!(b.text("section#return h2").await, "Out to Jo Test");
     assert!(
         b.text("section#return")
@@ -1118,9 +1179,12 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     b.tick("images_cleared").await;
     fits_the_phone(&b, "the set's return form").await;
     b.screenshot("set-return").await;
-    b.click_to_next_page("form.return button[type=submit]")
-        .await;
-    b.wait_for_path(&format!("/sets/{set}")).await;
+    tap_to(
+        &b,
+        "form.return button[type=submit]",
+        &format!("/sets/{set}"),
+    )
+    .await;
     let notice = b.text("main .notice").await;
     assert!(
         notice.contains("2 back and on charge")
@@ -1134,16 +1198,20 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     b.open("/login").await;
     sign_in(&b, "sbm").await;
     b.wait_for_path("/").await;
-    let missing = b.text("section.desk-missing").await;
-    assert!(
-        missing.contains("IPAD-2 did not come back with iPad trolley A from Jo Test"),
-        "the desk lists the missing iPad, got {missing:?}"
-    );
-    let not_returned = b.text("section.not-returned").await;
-    assert!(
-        not_returned.contains("1 × USB-C charger lent with iPad trolley A to Jo Test"),
-        "the desk lists the charger not returned, got {not_returned:?}"
-    );
+    text_has(
+        &b,
+        "section.desk-missing",
+        "IPAD-2 did not come back with iPad trolley A from Jo Test",
+        "the desk lists the missing iPad",
+    )
+    .await;
+    text_has(
+        &b,
+        "section.not-returned",
+        "1 × USB-C charger lent with iPad trolley A to Jo Test",
+        "the desk lists the charger not returned",
+    )
+    .await;
     fits_the_phone(&b, "the manager's desk with a missing iPad").await;
     b.screenshot("desk-missing-from-set").await;
     b.click_to_next_page("section.desk-missing a[href^='/incidents/']")
@@ -1191,8 +1259,7 @@ pub async fn a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app: Te
     assert_eq!(b.text("h1").await, "Your recovery codes");
     assert_eq!(b.texts(".recovery-codes code").await.len(), 10);
     fits_the_phone(&b, "the recovery codes page").await;
-    b.click_to_next_page("main a.button.primary").await;
-    b.wait_for_path("/account").await;
+    tap_to(&b, "main a.button.primary", "/account").await;
 
     // Next time: the password, then the app's code.
     b.click_to_next_page("form.signout button[type=submit]")
@@ -1204,9 +1271,12 @@ pub async fn a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app: Te
     let next = kitroom_tests::now_step().max(step + 1);
     b.fill("code", &kitroom_tests::code_for(&secret, next))
         .await;
-    b.click_to_next_page("form[action='/login/code'] button[type=submit]")
-        .await;
-    b.wait_for_path("/devices").await;
+    tap_to(
+        &b,
+        "form[action='/login/code'] button[type=submit]",
+        "/devices",
+    )
+    .await;
     assert_eq!(b.text("h1").await, "Devices");
 }
 

@@ -32,29 +32,8 @@ async fn lent_with(app: &TestApp, tag: &str) -> Vec<(i64, i64)> {
 /// A manager with two USB-C chargers in the ICT room and a laptop; Jo has signed.
 async fn school(app: &TestApp) -> (Client, Client) {
     let sbm = app.signed_in("sbm", "manager").await;
-    let r = app
-        .submit(
-            &sbm,
-            "/accessories",
-            "/accessories",
-            &[("name", "USB-C charger")],
-        )
+    app.add_accessory(&sbm, "USB-C charger", ("ICT room", "+2", "New delivery"))
         .await;
-    assert_eq!(r.status(), 303);
-    let id = app.store().list_accessories().await.unwrap()[0].id;
-    let r = app
-        .submit(
-            &sbm,
-            "/accessories",
-            &format!("/accessories/{id}/adjust"),
-            &[
-                ("location", "ICT room"),
-                ("change", "+2"),
-                ("reason", "New delivery"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
     app.add_device(&sbm, "LAP-1", "laptop", "Library", &[])
         .await;
     let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;

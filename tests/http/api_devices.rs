@@ -312,15 +312,7 @@ async fn charging_through_the_api_matches_the_page() {
     let charging: Value = r.json().await.unwrap();
     assert_eq!(charging["total"], 2);
     assert!(charging["items"][0]["charge_minutes"].is_number());
-    let library = app
-        .store()
-        .list_locations()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|l| l.name == "Library")
-        .unwrap()
-        .id;
+    let library = app.location("Library").await.id;
     let r = app
         .submit(
             &sbm,

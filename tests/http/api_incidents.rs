@@ -3,7 +3,6 @@
 //! and the same events.
 
 use kitroom_tests::{spawn_app, TestApp};
-use reqwest::Client;
 use serde_json::{json, Value};
 
 /// An unencrypted laptop holding personal data: its loss is a possible breach.
@@ -18,30 +17,12 @@ fn laptop(tag: &str) -> Vec<(&str, &str)> {
     ]
 }
 
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    token: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = Client::new()
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        r = r.json(&body);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    call(app, reqwest::Method::POST, token, path, Some(body)).await
+    app.api_post_json(token, path, &body).await
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    call(app, reqwest::Method::GET, token, path, None).await
+    app.api_get_json(token, path).await
 }
 
 /// The actions recorded about one device, oldest first.

@@ -10,41 +10,14 @@ use serde_json::{json, Value};
 /// A manager with an iPad checklist and two chargers; Jo has signed and has a token.
 async fn school(app: &TestApp) -> (Client, String) {
     let sbm = app.signed_in("sbm", "manager").await;
-    let r = app
-        .submit(
-            &sbm,
-            "/checklists",
-            "/checklists",
-            &[(
-                "checklist.ipad",
-                "Charger returned?\nScreen undamaged? [damage]",
-            )],
-        )
+    app.set_checklist(
+        &sbm,
+        "ipad",
+        "Charger returned?\nScreen undamaged? [damage]",
+    )
+    .await;
+    app.add_accessory(&sbm, "USB-C charger", ("ICT room", "+2", "New"))
         .await;
-    assert_eq!(r.status(), 303);
-    let r = app
-        .submit(
-            &sbm,
-            "/accessories",
-            "/accessories",
-            &[("name", "USB-C charger")],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    let id = app.store().list_accessories().await.unwrap()[0].id;
-    let r = app
-        .submit(
-            &sbm,
-            "/accessories",
-            &format!("/accessories/{id}/adjust"),
-            &[
-                ("location", "ICT room"),
-                ("change", "+2"),
-                ("reason", "New"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
     let r = app
         .register_device(
             &sbm,
@@ -52,23 +25,13 @@ async fn school(app: &TestApp) -> (Client, String) {
         )
         .await;
     assert_eq!(r.status(), 303);
-    app.publish_policy(&sbm, "v1").await;
-    let jo = app.signed_in("jo", "borrower").await;
-    app.sign_policy(&jo, "Jo Test").await;
+    app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
     let token = app.token_for("jo").await;
     (sbm, token)
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    app.api_post_json(token, path, &body).await
 }
 
 async fn actions(app: &TestApp) -> Vec<String> {

@@ -29,30 +29,12 @@ async fn school(app: &TestApp) -> (Client, String, i64) {
     (sbm, token, last.last().map(|e| e.seq).unwrap_or(0))
 }
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = Client::new()
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        r = r.json(&body);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    call(app, token, reqwest::Method::POST, path, Some(body)).await
+    app.api_post_json(token, path, &body).await
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    call(app, token, reqwest::Method::GET, path, None).await
+    app.api_get_json(token, path).await
 }
 
 /// Each event after `after`: who did what to what, with what details.
@@ -83,15 +65,7 @@ async fn register_after(app: &TestApp) -> Vec<(String, Option<chrono::NaiveDate>
 /// of its Chromebooks (one twice) and the library's, mistype a tag, close it, and
 /// move the library's Chromebook to where it was found. Each device's outcome.
 async fn through_the_pages(app: &TestApp, sbm: &Client) -> Vec<(String, String)> {
-    let room = app
-        .store()
-        .list_locations()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|l| l.name == "Computer room")
-        .unwrap()
-        .id;
+    let room = app.location("Computer room").await.id;
     let r = app
         .submit(
             sbm,

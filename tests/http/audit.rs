@@ -24,15 +24,7 @@ async fn two_scanners_at_once_give_the_right_seen_missing_and_misplaced_lists() 
         register(&app, &sbm, &format!("CB-{i:03}"), "Computer room", &[]).await;
     }
     register(&app, &sbm, "LIB-1", "Library", &[]).await;
-    let room = app
-        .store()
-        .list_locations()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|l| l.name == "Computer room")
-        .unwrap()
-        .id;
+    let room = app.location("Computer room").await.id;
     let r = app
         .submit(
             &sbm,

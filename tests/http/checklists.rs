@@ -11,18 +11,12 @@ use kitroom_tests::spawn_app;
 async fn a_no_to_a_damage_question_on_return_opens_a_pre_filled_damage_report() {
     let app = spawn_app().await;
     let sbm = app.signed_in("sbm", "manager").await;
-    let r = app
-        .submit(
-            &sbm,
-            "/checklists",
-            "/checklists",
-            &[(
-                "checklist.ipad",
-                "Charger returned?\nScreen undamaged? [damage]",
-            )],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    app.set_checklist(
+        &sbm,
+        "ipad",
+        "Charger returned?\nScreen undamaged? [damage]",
+    )
+    .await;
     app.add_device(&sbm, "IPAD-1", "ipad", "Library", &[]).await;
     let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
     assert_eq!(app.check_out(&jo, "IPAD-1", &[]).await.status(), 303);

@@ -275,15 +275,7 @@ async fn locations_are_added_and_renamed_without_duplicates() {
         .await
         .unwrap()
         .contains("There is already a location called"));
-    let id = app
-        .store()
-        .list_locations()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|l| l.name == "Library")
-        .unwrap()
-        .id;
+    let id = app.location("Library").await.id;
     let r = app
         .submit(
             &c,

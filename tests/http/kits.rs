@@ -315,18 +315,12 @@ async fn a_device_belongs_to_one_set_at_most() {
 async fn a_sets_return_asks_the_checklist_once_per_kind_and_a_no_about_damage_opens_a_report() {
     let app = spawn_app().await;
     let (sbm, jo, set) = trolley(&app).await;
-    let r = app
-        .submit(
-            &sbm,
-            "/checklists",
-            "/checklists",
-            &[(
-                "checklist.ipad",
-                "Charger returned?\nScreen undamaged? [damage]",
-            )],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    app.set_checklist(
+        &sbm,
+        "ipad",
+        "Charger returned?\nScreen undamaged? [damage]",
+    )
+    .await;
     let r = app.submit(&jo, &set, &format!("{set}/checkout"), &[]).await;
     assert_eq!(r.status(), 303);
     let page = text(&jo, &app, &set).await;

@@ -238,15 +238,7 @@ async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge()
     // the manager marks the trolley ready at once
     let charging = app.page(&sbm, "/charging").await;
     assert!(charging.contains("CAM-1"));
-    let location = app
-        .store()
-        .list_locations()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|l| l.name == "Office")
-        .unwrap()
-        .id;
+    let location = app.location("Office").await.id;
     let r = app
         .submit(
             &sbm,

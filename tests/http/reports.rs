@@ -809,15 +809,7 @@ async fn every_csv_download_from_a_page_opens_in_excel_and_is_named_by_date() {
     let notes = "Charger £45 — Zoë's";
     app.add_device(sbm, "LAP-9", "laptop", "Office", &[("notes", notes)])
         .await;
-    let office = app
-        .store()
-        .list_locations()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|l| l.name == "Office")
-        .unwrap()
-        .id;
+    let office = app.location("Office").await.id;
     let r = app
         .submit(
             sbm,

@@ -452,14 +452,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
     let incident = store.list_incidents(&Default::default()).await.unwrap()[0]
         .id
         .to_string();
-    let library = store
-        .list_locations()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|l| l.name == "Library")
-        .unwrap()
-        .id;
+    let library = app.location("Library").await.id;
     let r = post(&sbm, "/api/v1/stocktakes", json!({"location": "Library"}))
         .await
         .unwrap();

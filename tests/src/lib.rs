@@ -375,6 +375,64 @@ impl TestApp {
             .expect("post")
     }
 
+    /// The location with this name, which must exist.
+    pub async fn location(&self, name: &str) -> kitroom_store::locations::Location {
+        self.store()
+            .list_locations()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.name == name)
+            .unwrap_or_else(|| panic!("a location called {name}"))
+    }
+
+    /// Saves the return checklist of `kind` (such as `ipad`) on the checklists page,
+    /// one question a line; asserts that it was saved.
+    pub async fn set_checklist(&self, c: &Client, kind: &str, questions: &str) {
+        let field = format!("checklist.{kind}");
+        let r = self
+            .submit(c, "/checklists", "/checklists", &[(&field, questions)])
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+
+    /// Adds an accessory type on the accessories page and counts `change` (such as
+    /// `+2`) of it in at `location`, for `reason`; asserts both were saved and
+    /// gives the accessory.
+    pub async fn add_accessory(
+        &self,
+        c: &Client,
+        name: &str,
+        (location, change, reason): (&str, &str, &str),
+    ) -> kitroom_store::accessories::Accessory {
+        let r = self
+            .submit(c, "/accessories", "/accessories", &[("name", name)])
+            .await;
+        assert_eq!(r.status(), 303);
+        let accessory = self
+            .store()
+            .list_accessories()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.name == name)
+            .unwrap_or_else(|| panic!("the accessory {name} was added"));
+        let r = self
+            .submit(
+                c,
+                "/accessories",
+                &format!("/accessories/{}/adjust", accessory.id),
+                &[
+                    ("location", location),
+                    ("change", change),
+                    ("reason", reason),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        accessory
+    }
+
     /// Registers a device through the form.
     pub async fn register_device(&self, c: &Client, fields: &[(&str, &str)]) -> Response {
         self.submit(c, "/devices/new", "/devices", fields).await
@@ -406,6 +464,23 @@ impl TestApp {
     pub async fn api_post(&self, token: &str, path: &str, body: &serde_json::Value) -> Response {
         self.api_send(self.api.post(self.url(path)), token, Some(body))
             .await
+    }
+
+    /// `POST path` of the JSON API: the status and the answer's JSON (null when the
+    /// answer is not JSON).
+    pub async fn api_post_json(
+        &self,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        status_and_json(self.api_post(token, path, body).await).await
+    }
+
+    /// `GET path` of the JSON API: the status and the answer's JSON (null when the
+    /// answer is not JSON).
+    pub async fn api_get_json(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        status_and_json(self.api_get(token, path).await).await
     }
 
     /// `PATCH path` of the JSON API with this personal token and body.
@@ -778,4 +853,10 @@ impl ChildServer {
             .expect("VmRSS")
             * 1024
     }
+}
+
+/// An answer's status and its JSON (null when it is not JSON).
+async fn status_and_json(r: Response) -> (u16, serde_json::Value) {
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }

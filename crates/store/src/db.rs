@@ -432,6 +432,30 @@ fn write_space_probe(dir: &Path, flush: bool) -> std::io::Result<()> {
     written
 }
 
+/// Writes the head's decision (`status`, by whom, when, the note) on a request the
+/// head decides: a row of `change_request` or of `offsite_request`.
+pub(crate) async fn decide_request_in(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    id: Uuid,
+    status: &str,
+    by: Option<Uuid>,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "update {table} set status = ?, decided_by = ?, decided_at = ?, note = ? where id = ?"
+    ))
+    .bind(status)
+    .bind(by.map(|a| a.to_string()))
+    .bind(time_text(now))
+    .bind(note)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// A time as stored: RFC 3339 in UTC, to the microsecond.
 pub fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)

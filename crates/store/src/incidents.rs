@@ -599,15 +599,7 @@ pub async fn decide_change_in(
     note: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("update change_request set status = ?, decided_by = ?, decided_at = ?, note = ? where id = ?")
-        .bind(status)
-        .bind(by.map(|a| a.to_string()))
-        .bind(time_text(now))
-        .bind(note)
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    crate::db::decide_request_in(conn, "change_request", id, status, by, note, now).await
 }
 
 /// Change requests, newest first: all of them, or only those still pending.

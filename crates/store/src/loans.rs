@@ -264,15 +264,7 @@ pub async fn decide_offsite_in(
     note: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("update offsite_request set status = ?, decided_by = ?, decided_at = ?, note = ? where id = ?")
-        .bind(status)
-        .bind(by.map(|i| i.to_string()))
-        .bind(time_text(now))
-        .bind(note)
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    crate::db::decide_request_in(conn, "offsite_request", id, status, by, note, now).await
 }
 
 /// Requests to take a device off site, newest first: all, or only those pending.

@@ -138,10 +138,7 @@ async fn adjust(
         }
         Err(e) => {
             let refusal = crate::error::page_refusal(e)?;
-            forms.invalid = refusal
-                .fields
-                .clone()
-                .unwrap_or_else(|| kitroom_core::Invalid::one("change", refusal.message.clone()));
+            forms.invalid = crate::error::refusal_fields(&refusal, "change");
             refused(&ctx, &state, forms).await
         }
     }

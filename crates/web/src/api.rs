@@ -146,6 +146,17 @@ pub(crate) fn word<T: std::str::FromStr<Err = String>>(
     }
 }
 
+/// A list as the API answers it: `{items, total}`.
+pub(crate) fn list_answer(items: impl IntoIterator<Item = Value>) -> Response {
+    let items: Vec<Value> = items.into_iter().collect();
+    Json(json!({"total": items.len(), "items": items})).into_response()
+}
+
+/// 201 Created, with what was created as the body.
+pub(crate) fn created(body: impl serde::Serialize) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
 /// Accessories lent with a loan or a set's loan, as the API shows them.
 pub(crate) fn lent_json(lent: &[kitroom_store::accessories::Lent]) -> Value {
     lent.iter()
@@ -221,7 +232,7 @@ async fn check_out(
     user.require(Permission::Borrow)?;
     let out = kitroom_app::loans::check_out(state.app(), &user.0, &tag, body).await?;
     let body = loans_json(&state, std::slice::from_ref(&out.loan)).await?;
-    Ok((StatusCode::CREATED, Json(&body[0])).into_response())
+    Ok(created(&body[0]))
 }
 
 /// A return applies the same return checklist and accessory counts as the page's.
@@ -323,8 +334,7 @@ async fn loans(
         filter.borrower = borrower.map(|b| b.id);
     }
     let loans = state.store().list_loans(&filter).await?;
-    let items: Vec<Value> = loans_json(&state, &loans).await?;
-    Ok(Json(json!({"items": items, "total": items.len()})).into_response())
+    Ok(list_answer(loans_json(&state, &loans).await?))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -429,14 +439,14 @@ async fn incidents(
     if !user.0.role.may(Permission::ViewIncidents) {
         filter.reported_by = Some(user.0.id);
     }
-    let items: Vec<Value> = state
-        .store()
-        .list_incidents(&filter)
-        .await?
-        .iter()
-        .map(incident_json)
-        .collect();
-    Ok(Json(json!({"items": items, "total": items.len()})).into_response())
+    Ok(list_answer(
+        state
+            .store()
+            .list_incidents(&filter)
+            .await?
+            .iter()
+            .map(incident_json),
+    ))
 }
 
 #[utoipa::path(

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::JsonBody;
+use crate::api::{created, list_answer, JsonBody};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
@@ -51,11 +51,9 @@ fn questions_json(q: &[kitroom_core::checklist::Question]) -> Value {
 async fn checklists(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let all = state.store().checklists().await?;
-    let items: Vec<Value> = all
-        .iter()
-        .map(|(kind, q)| json!({"kind": kind, "questions": questions_json(q)}))
-        .collect();
-    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+    Ok(list_answer(all.iter().map(
+        |(kind, q)| json!({"kind": kind, "questions": questions_json(q)}),
+    )))
 }
 
 /// Sets one kind's return checklist, as the checklists page does.
@@ -140,7 +138,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let (id, _) = kitroom_app::accessories::create(state.app(), &user.0, body).await?;
-    Ok((StatusCode::CREATED, Json(one(&state, id).await?)).into_response())
+    Ok(created(one(&state, id).await?))
 }
 
 #[utoipa::path(

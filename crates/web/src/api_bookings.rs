@@ -4,7 +4,6 @@
 //! `booking-clash` with the `alternatives` that are free instead.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -18,7 +17,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{loan_json, JsonBody, OptionalJsonBody, QueryParams};
+use crate::api::{created, loan_json, JsonBody, OptionalJsonBody, QueryParams};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
@@ -149,7 +148,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
     let b = kitroom_app::bookings::book(state.app(), &user.0, body).await?;
-    Ok((StatusCode::CREATED, Json(booking_json(&b))).into_response())
+    Ok(created(booking_json(&b)))
 }
 
 #[utoipa::path(
@@ -360,7 +359,7 @@ async fn set_check_out(
         .iter()
         .map(|(t, s)| json!({"device": t, "status": s}))
         .collect::<Vec<_>>());
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    Ok(created(v))
 }
 
 #[utoipa::path(

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::{word, JsonBody, QueryParams};
+use crate::api::{list_answer, word, JsonBody, QueryParams};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
@@ -330,16 +330,11 @@ async fn mark_ready(
 async fn charging(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::LendToAnyone)?;
     let c = kitroom_app::charging::on_charge(state.app(), &user.0).await?;
-    let items: Vec<Value> = c
-        .devices
-        .iter()
-        .map(|d| {
-            let mut v = device_json(d);
-            v["charge_minutes"] = json!(c.minutes_for(d));
-            v
-        })
-        .collect();
-    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+    Ok(list_answer(c.devices.iter().map(|d| {
+        let mut v = device_json(d);
+        v["charge_minutes"] = json!(c.minutes_for(d));
+        v
+    })))
 }
 
 /// Marks ready every device on charge whose home is this location (its id or its

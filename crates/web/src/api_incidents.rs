@@ -14,7 +14,7 @@ use kitroom_store::loans::OffsiteRequest;
 use serde_json::{json, Value};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::{incident_json, JsonBody};
+use crate::api::{created, incident_json, list_answer, JsonBody};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
@@ -46,6 +46,13 @@ fn record_json(r: &IncidentRecord) -> Value {
         .map(|n| json!({"at": n.at, "author": n.author, "body": n.body}))
         .collect();
     body
+}
+
+/// The incident as it stands now, with its notes, as the answer to reading or
+/// changing it (seen as `user` may see it).
+async fn incident_answer(state: &AppState, user: &ApiUser, id: &str) -> Result<Response, ApiError> {
+    let record = incidents::incident(state.app(), &user.0, id).await?;
+    Ok(Json(record_json(&record)).into_response())
 }
 
 fn change_json(c: &ChangeRequest) -> Value {
@@ -101,7 +108,7 @@ async fn report(
 ) -> Result<Response, ApiError> {
     user.require(Permission::Report)?;
     let incident = incidents::report(state.app(), &user.0, &tag, body).await?;
-    Ok((StatusCode::CREATED, Json(incident_json(&incident))).into_response())
+    Ok(created(incident_json(&incident)))
 }
 
 /// An incident with its notes, breach assessment and decision: for those who
@@ -123,8 +130,7 @@ async fn read(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let record = incidents::incident(state.app(), &user.0, &id).await?;
-    Ok(Json(record_json(&record)).into_response())
+    incident_answer(&state, &user, &id).await
 }
 
 /// Moves an incident on: investigating, or resolved with a `resolution`, a
@@ -152,8 +158,7 @@ async fn progress(
 ) -> Result<Response, ApiError> {
     user.require(Permission::HandleIncidents)?;
     incidents::progress(state.app(), &user.0, &id, body).await?;
-    let record = incidents::incident(state.app(), &user.0, &id).await?;
-    Ok(Json(record_json(&record)).into_response())
+    incident_answer(&state, &user, &id).await
 }
 
 /// The data protection decision: `reportable` and `reason`.
@@ -180,8 +185,7 @@ async fn decide_breach(
 ) -> Result<Response, ApiError> {
     user.require(Permission::HandleIncidents)?;
     incidents::decide_breach(state.app(), &user.0, &id, body).await?;
-    let record = incidents::incident(state.app(), &user.0, &id).await?;
-    Ok(Json(record_json(&record)).into_response())
+    incident_answer(&state, &user, &id).await
 }
 
 /// A note: `body`.
@@ -207,7 +211,7 @@ async fn add_note(
 ) -> Result<Response, ApiError> {
     user.require(Permission::HandleIncidents)?;
     let record = incidents::add_note(state.app(), &user.0, &id, body).await?;
-    Ok((StatusCode::CREATED, Json(record_json(&record))).into_response())
+    Ok(created(record_json(&record)))
 }
 
 /// The police reference of a theft, by its reporter or someone who handles
@@ -233,8 +237,7 @@ async fn police_reference(
     JsonBody(body): JsonBody<incidents::PoliceInput>,
 ) -> Result<Response, ApiError> {
     incidents::add_police_reference(state.app(), &user.0, &id, body).await?;
-    let record = incidents::incident(state.app(), &user.0, &id).await?;
-    Ok(Json(record_json(&record)).into_response())
+    incident_answer(&state, &user, &id).await
 }
 
 /// Asks the head teacher for permission to change a device: `what` and `why`.
@@ -260,7 +263,7 @@ async fn request_change(
 ) -> Result<Response, ApiError> {
     user.require(Permission::Report)?;
     let request = incidents::request_change(state.app(), &user.0, &tag, body).await?;
-    Ok((StatusCode::CREATED, Json(change_json(&request))).into_response())
+    Ok(created(change_json(&request)))
 }
 
 /// Change requests waiting for the head teacher, newest first.
@@ -276,12 +279,12 @@ async fn request_change(
 )]
 async fn changes(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::DecideChanges)?;
-    let items: Vec<Value> = incidents::changes(state.app(), &user.0, true)
-        .await?
-        .iter()
-        .map(change_json)
-        .collect();
-    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+    Ok(list_answer(
+        incidents::changes(state.app(), &user.0, true)
+            .await?
+            .iter()
+            .map(change_json),
+    ))
 }
 
 /// The head teacher's decision on a change request: `approve` and `note`.
@@ -360,12 +363,12 @@ async fn offsite_requests(
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::AuthoriseOffsite)?;
-    let items: Vec<Value> = offsite::requests(state.app(), &user.0, true)
-        .await?
-        .iter()
-        .map(offsite_json)
-        .collect();
-    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+    Ok(list_answer(
+        offsite::requests(state.app(), &user.0, true)
+            .await?
+            .iter()
+            .map(offsite_json),
+    ))
 }
 
 /// The head teacher's decision on an off-site request: `approve` and `note`.

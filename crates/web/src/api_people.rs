@@ -4,7 +4,6 @@
 //! inside the write transaction. A password hash is never in an answer.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kitroom_app::accounts::{self, AddPersonInput, EditPersonInput, PasswordResetInput};
@@ -18,7 +17,7 @@ use serde_json::{json, Value};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::{JsonBody, QueryParams};
+use crate::api::{created, list_answer, JsonBody, QueryParams};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
@@ -53,14 +52,14 @@ fn location_json(l: &kitroom_store::locations::Location) -> Value {
     ))]
 async fn locations(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
-    let items: Vec<Value> = state
-        .store()
-        .list_locations()
-        .await?
-        .iter()
-        .map(location_json)
-        .collect();
-    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+    Ok(list_answer(
+        state
+            .store()
+            .list_locations()
+            .await?
+            .iter()
+            .map(location_json),
+    ))
 }
 
 /// Adds a location: `{name}`.
@@ -79,7 +78,7 @@ async fn create_location(
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let l = kitroom_app::locations::create(state.app(), &user.0, body).await?;
-    Ok((StatusCode::CREATED, Json(location_json(&l))).into_response())
+    Ok(created(location_json(&l)))
 }
 
 /// Renames a location: `{name}`.
@@ -262,8 +261,7 @@ async fn list(
             ..Default::default()
         })
         .await?;
-    let items: Vec<Value> = people.iter().map(person_json).collect();
-    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+    Ok(list_answer(people.iter().map(person_json)))
 }
 
 /// Adds an account, under the school's rule on who may give which role.
@@ -282,7 +280,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageAccounts)?;
     let p = accounts::add_person(state.app(), &user.0, body).await?;
-    Ok((StatusCode::CREATED, Json(person_json(&p))).into_response())
+    Ok(created(person_json(&p)))
 }
 
 /// One account, and what the token's owner may do to it (the person page's buttons).

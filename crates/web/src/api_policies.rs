@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::api::JsonBody;
+use crate::api::{created, list_answer, JsonBody};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
@@ -46,17 +46,12 @@ fn policy_json(p: &Policy) -> Value {
 async fn list_policies(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManagePolicy)?;
     let all = state.store().list_policies().await?;
-    let items: Vec<Value> = all
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut v = policy_json(&s.policy);
-            v["in_force"] = json!(i == 0);
-            v["signed"] = json!(s.signed);
-            v
-        })
-        .collect();
-    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+    Ok(list_answer(all.iter().enumerate().map(|(i, s)| {
+        let mut v = policy_json(&s.policy);
+        v["in_force"] = json!(i == 0);
+        v["signed"] = json!(s.signed);
+        v
+    })))
 }
 
 #[utoipa::path(
@@ -79,7 +74,7 @@ async fn publish_policy(
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManagePolicy)?;
     let policy = kitroom_app::policies::publish(state.app(), &user.0, body).await?;
-    Ok((StatusCode::CREATED, Json(policy_json(&policy))).into_response())
+    Ok(created(policy_json(&policy)))
 }
 
 #[utoipa::path(

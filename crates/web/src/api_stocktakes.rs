@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::JsonBody;
+use crate::api::{created, list_answer, JsonBody};
 use crate::auth::ApiUser;
 use crate::error::ApiError;
 use crate::AppState;
@@ -93,8 +93,7 @@ fn read_json(r: &Read) -> Value {
 async fn list(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::Stocktake)?;
     let all = kitroom_app::stocktakes::list(state.app(), &user.0).await?;
-    let items: Vec<Value> = all.iter().map(stocktake_json).collect();
-    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+    Ok(list_answer(all.iter().map(stocktake_json)))
 }
 
 /// `{"location": "Library"}` (a name or an id) or `{"scope": "whole_school"}`;
@@ -115,7 +114,7 @@ async fn open(
 ) -> Result<Response, ApiError> {
     user.require(Permission::Stocktake)?;
     let s = kitroom_app::stocktakes::open(state.app(), &user.0, body).await?;
-    Ok((StatusCode::CREATED, Json(stocktake_json(&s))).into_response())
+    Ok(created(stocktake_json(&s)))
 }
 
 #[utoipa::path(get, path = "/stocktakes/{id}", tag = "stocktakes",

@@ -15,7 +15,7 @@ use kitroom_store::devices::{Device, DeviceFilter};
 use kitroom_store::events::EventFilter;
 
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
-use crate::error::{page_refusal, status_of};
+use crate::error::{page_refusal, refusal_fields, status_of};
 use crate::paths::ListQuery;
 use crate::views::devices as v;
 use crate::views::devices::PER_PAGE;
@@ -92,7 +92,8 @@ async fn list(
     Ok(v::list(&ctx, &q, &page, &locations).into_response())
 }
 
-async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
+/// The device with this tag (in any case), or "not found".
+pub(crate) async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
     state
         .store()
         .device_by_tag(tag)
@@ -136,10 +137,7 @@ async fn form_refused(
     e: kitroom_app::Error,
 ) -> Result<Response, AppError> {
     let refusal = page_refusal(e)?;
-    let invalid = refusal
-        .fields
-        .clone()
-        .unwrap_or_else(|| Invalid::one("tag", refusal.message.clone()));
+    let invalid = refusal_fields(&refusal, "tag");
     let locations = state.store().location_names().await?;
     let status = if refusal.fields.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -359,10 +357,7 @@ async fn dispose(
             let device = device(&state, &tag).await?;
             // A refusal about no one field (the device cannot be retired from
             // where it is) is shown at the top of the form.
-            let invalid = refusal
-                .fields
-                .clone()
-                .unwrap_or_else(|| Invalid::one("method", refusal.message.clone()));
+            let invalid = refusal_fields(&refusal, "method");
             Ok((
                 status_of(refusal.kind),
                 v::dispose_form(&ctx, &device, &(&input).into(), &invalid),

@@ -83,6 +83,15 @@ pub fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppEr
     }
 }
 
+/// What a refused form shows beside its fields: the refusal's own field problems,
+/// or else its message beside `field` (a refusal about no one field, shown there).
+pub fn refusal_fields(refusal: &kitroom_app::Refusal, field: &'static str) -> Invalid {
+    refusal
+        .fields
+        .clone()
+        .unwrap_or_else(|| Invalid::one(field, refusal.message.clone()))
+}
+
 impl From<kitroom_app::Error> for AppError {
     fn from(e: kitroom_app::Error) -> Self {
         match e {

@@ -11,13 +11,13 @@ use kitroom_app::incidents::ChangeInput;
 use kitroom_core::incident::ReportInput;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::devices::Device;
 use kitroom_store::incidents::{Incident, IncidentFilter};
 use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
 
 use crate::auth::{set_flash, Ctx};
-use crate::error::{page_refusal, status_of};
+use crate::devices::device;
+use crate::error::{page_refusal, refusal_fields, status_of};
 use crate::input::{FormBody, QueryParams};
 use crate::paths::{device_url, incident_url};
 use crate::views::incidents as v;
@@ -38,14 +38,6 @@ pub fn router() -> Router<AppState> {
         .route("/notifications", get(notifications))
         .route("/notifications/read", post(mark_read))
         .route("/changes/{id}", post(decide_change))
-}
-
-async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
-    state
-        .store()
-        .device_by_tag(tag)
-        .await?
-        .ok_or(AppError::NotFound)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,19 +119,16 @@ async fn report(
             let device = device(&state, &tag).await?;
             Ok((
                 status_of(refusal.kind),
-                v::report_form(&ctx, &device, &input.as_typed(), &invalid_of(&refusal)),
+                v::report_form(
+                    &ctx,
+                    &device,
+                    &input.as_typed(),
+                    &refusal_fields(&refusal, "status"),
+                ),
             )
                 .into_response())
         }
     }
-}
-
-/// What a refusal says, beside its fields.
-fn invalid_of(refusal: &kitroom_app::Refusal) -> Invalid {
-    refusal
-        .fields
-        .clone()
-        .unwrap_or_else(|| Invalid::one("status", refusal.message.clone()))
 }
 
 async fn list(
@@ -233,7 +222,7 @@ async fn after(
                 &incident,
                 false,
                 status_of(refusal.kind),
-                &invalid_of(&refusal),
+                &refusal_fields(&refusal, "status"),
             )
             .await
         }
@@ -325,7 +314,12 @@ async fn request_change(
             let device = device(&state, &tag).await?;
             Ok((
                 status_of(refusal.kind),
-                v::change_form_page(&ctx, &device, &input.into(), &invalid_of(&refusal)),
+                v::change_form_page(
+                    &ctx,
+                    &device,
+                    &input.into(),
+                    &refusal_fields(&refusal, "status"),
+                ),
             )
                 .into_response())
         }
@@ -340,14 +334,11 @@ async fn decide_change(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::DecideChanges)?;
     let request = kitroom_app::incidents::decide_change(state.app(), &ctx.user, &id, form).await?;
-    set_flash(
-        &ctx.session,
-        if request.status == "approved" {
-            "Change approved."
-        } else {
-            "Change declined."
-        },
+    crate::loans::back_to_approvals(
+        &ctx,
+        &request.status,
+        "Change approved.",
+        "Change declined.",
     )
-    .await?;
-    Ok(Redirect::to("/approvals").into_response())
+    .await
 }

@@ -15,6 +15,7 @@ use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
 
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
+use crate::devices::device;
 use crate::error::{page_refusal, status_of};
 use crate::paths::device_url;
 use crate::paths::ListQuery;
@@ -39,14 +40,6 @@ pub fn router() -> Router<AppState> {
 
 /// The off-site request form: the same input the API's off-site request reads.
 pub type OffsiteForm = kitroom_app::offsite::OffsiteInput;
-
-async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
-    state
-        .store()
-        .device_by_tag(tag)
-        .await?
-        .ok_or(AppError::NotFound)
-}
 
 async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     let now = Utc::now();
@@ -373,15 +366,29 @@ async fn decide(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::AuthoriseOffsite)?;
     let request = kitroom_app::offsite::decide(state.app(), &ctx.user, &id, form).await?;
-    set_flash(
-        &ctx.session,
-        if request.status == "approved" {
-            "Approved. The borrower can now take the device off site."
-        } else {
-            "Declined. The borrower will see your note."
-        },
+    back_to_approvals(
+        &ctx,
+        &request.status,
+        "Approved. The borrower can now take the device off site.",
+        "Declined. The borrower will see your note.",
     )
-    .await?;
+    .await
+}
+
+/// Back to the head's approvals after a decision, saying whether the request with
+/// `status` was approved or declined.
+pub(crate) async fn back_to_approvals(
+    ctx: &Ctx,
+    status: &str,
+    approved: &str,
+    declined: &str,
+) -> Result<Response, AppError> {
+    let said = if status == "approved" {
+        approved
+    } else {
+        declined
+    };
+    set_flash(&ctx.session, said).await?;
     Ok(Redirect::to("/approvals").into_response())
 }
 

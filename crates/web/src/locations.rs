@@ -38,21 +38,7 @@ async fn create(
             set_flash(&ctx.session, format!("Location “{}” added.", l.name)).await?;
             Ok(Redirect::to("/locations").into_response())
         }
-        Err(e) => {
-            let refusal = page_refusal(e)?;
-            let locations = state.store().list_locations().await?;
-            Ok((
-                status_of(refusal.kind),
-                v::list(
-                    &ctx,
-                    &locations,
-                    &form.name,
-                    &refusal.fields.unwrap_or_default(),
-                    None,
-                ),
-            )
-                .into_response())
-        }
+        Err(e) => refused(&ctx, &state, page_refusal(e)?, &form.name, None).await,
     }
 }
 
@@ -69,20 +55,21 @@ async fn rename(
             set_flash(&ctx.session, format!("Location renamed to “{}”.", l.name)).await?;
             Ok(Redirect::to("/locations").into_response())
         }
-        Err(e) => {
-            let refusal = page_refusal(e)?;
-            let locations = state.store().list_locations().await?;
-            Ok((
-                status_of(refusal.kind),
-                v::list(
-                    &ctx,
-                    &locations,
-                    "",
-                    &refusal.fields.unwrap_or_default(),
-                    Some((id, &form.name)),
-                ),
-            )
-                .into_response())
-        }
+        Err(e) => refused(&ctx, &state, page_refusal(e)?, "", Some((id, &form.name))).await,
     }
+}
+
+/// The locations page again after a refusal: the name typed to add (`new_name`) or
+/// the location being renamed, with the problems beside it.
+async fn refused(
+    ctx: &Ctx,
+    state: &AppState,
+    refusal: kitroom_app::Refusal,
+    new_name: &str,
+    renaming: Option<(uuid::Uuid, &str)>,
+) -> Result<Response, AppError> {
+    let locations = state.store().list_locations().await?;
+    let invalid = refusal.fields.unwrap_or_default();
+    let page = v::list(ctx, &locations, new_name, &invalid, renaming);
+    Ok((status_of(refusal.kind), page).into_response())
 }

@@ -13,7 +13,7 @@ use kitroom_core::policy::{PolicyInput, SignatureInput};
 use kitroom_core::Invalid;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
-use crate::error::{page_refusal, status_of};
+use crate::error::{page_refusal, refusal_fields, status_of};
 use crate::views::policies as v;
 use crate::{AppError, AppState};
 
@@ -117,10 +117,7 @@ async fn sign(
         }
         Err(e) => {
             let refusal = page_refusal(e)?;
-            let invalid = refusal
-                .fields
-                .clone()
-                .unwrap_or_else(|| Invalid::one("policy", refusal.message.clone()));
+            let invalid = refusal_fields(&refusal, "policy");
             render_current(
                 &ctx,
                 &state,
@@ -175,10 +172,7 @@ async fn publish(
         }
         Err(e) => {
             let refusal = page_refusal(e)?;
-            let invalid = refusal
-                .fields
-                .clone()
-                .unwrap_or_else(|| Invalid::one("version_label", refusal.message.clone()));
+            let invalid = refusal_fields(&refusal, "version_label");
             let policies = state.store().list_policies().await?;
             let people = state.store().count_people().await?;
             let typed = PolicyInput {
