@@ -180,16 +180,11 @@ async fn two_returns_of_one_loan_close_it_once() {
     for round in 0..5 {
         // mark it ready again between rounds
         if round > 0 {
-            let d = app.store().device_by_tag("IPAD-1").await.unwrap().unwrap();
-            app.store()
-                .change_status(
-                    kitroom_store::Actor::system(),
-                    d.id,
-                    kitroom_core::device::StatusChange::MarkReady,
-                    String::new(),
-                )
+            let r = api_post(&app, &desk, "/api/v1/devices/IPAD-1/ready", json!({}))
+                .send()
                 .await
                 .unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
         }
         let r = api_post(&app, &sbm, "/api/v1/devices/IPAD-1/checkout", json!({}))
             .send()
@@ -216,4 +211,50 @@ async fn two_returns_of_one_loan_close_it_once() {
         assert_eq!(statuses, [200, 409], "round {round}: {results:?}");
         assert_eq!(events(&app, "loan.returned").await, round + 1);
     }
+}
+
+/// An IT administrator runs `kitroom token create` (its own connection to the
+/// file) while staff check devices out and in: the command must not fail with
+/// "database is locked" because the server wrote between its read and its write.
+#[tokio::test]
+async fn the_command_line_writes_while_the_server_is_busy() {
+    let app = spawn_app().await;
+    let sbm = lending(&app).await;
+    for n in 0..10 {
+        app.add_user(&format!("it{n}"), "admin").await;
+    }
+    let busy = {
+        let (url, sbm) = (app.url(""), sbm.clone());
+        tokio::spawn(async move {
+            let client = Client::new();
+            for _ in 0..60 {
+                for path in ["checkout", "return"] {
+                    let body = if path == "return" {
+                        json!({"location": "Trolley", "battery_percent": 80})
+                    } else {
+                        json!({})
+                    };
+                    client
+                        .post(format!("{url}/api/v1/devices/IPAD-1/{path}"))
+                        .bearer_auth(&sbm)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                client
+                    .post(format!("{url}/api/v1/devices/IPAD-1/ready"))
+                    .bearer_auth(&sbm)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    for _round in 0..3 {
+        for n in 0..10 {
+            app.token_for(&format!("it{n}")).await;
+        }
+    }
+    busy.await.unwrap();
 }

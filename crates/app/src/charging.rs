@@ -2,13 +2,14 @@
 //! or all those at a location at once (a trolley put back), for the charging page
 //! and the API alike. The move is the status machine's `mark_ready`.
 
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use kitroom_core::device::{DeviceStatus, StatusChange};
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
 use kitroom_store::devices::{get_device, Device, DeviceFilter};
 use kitroom_store::locations::Location;
 use kitroom_store::people::Person;
+use kitroom_store::Actor;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -53,6 +54,40 @@ pub async fn on_charge(app: &App, caller: &Person) -> Result<Charging, Error> {
     })
 }
 
+/// Marks ready, as the system, every device that has been on charge for its kind's
+/// charging time (the housekeeping sweep); how many.
+pub async fn mark_charged_ready(
+    app: &App,
+    settings: Settings,
+    now: DateTime<Utc>,
+) -> Result<u64, Error> {
+    app.store()
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let mut n = 0;
+                for (id, kind, since) in kitroom_store::loans::on_charge_since_in(conn).await? {
+                    let minutes = settings.charge_minutes_for(kind);
+                    if since + Duration::minutes(minutes.into()) <= now {
+                        let device = get_device(conn, id).await?;
+                        let note = format!("charged for {minutes} minutes");
+                        crate::devices::move_in(
+                            conn,
+                            &Actor::system(),
+                            &device,
+                            StatusChange::MarkReady,
+                            json!({ "note": note }),
+                            now,
+                        )
+                        .await?;
+                        n += 1;
+                    }
+                }
+                Ok::<_, Error>(n)
+            })
+        })
+        .await
+}
+
 /// Marks the device `tag` ready to lend (from on charge), as `caller`.
 pub async fn mark_ready(app: &App, caller: &Person, tag: &str) -> Result<Device, Error> {
     may_charge(caller)?;
@@ -94,8 +129,7 @@ pub async fn mark_location_ready(
                 let mut done = Vec::new();
                 for id in kitroom_store::loans::charging_at_in(conn, id).await? {
                     let device = get_device(conn, id).await?;
-                    device.status.apply(StatusChange::MarkReady)?;
-                    kitroom_store::devices::apply_change(
+                    crate::devices::move_in(
                         conn,
                         &actor,
                         &device,

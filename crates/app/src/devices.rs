@@ -5,16 +5,18 @@
 //! The status rules are `kitroom_core::device`'s alone (`DeviceStatus::apply` and
 //! `manual_changes`); this module asks them and writes what they decided.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{self as core_device, DeviceDetails, Pence, StatusChange};
 use kitroom_core::person::Permission;
 use kitroom_core::{FieldError, Invalid};
 use kitroom_store::devices::{get_device, Device};
 use kitroom_store::events::append;
 use kitroom_store::people::Person;
+use kitroom_store::{Actor, Conn};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::input::{Flag, Number};
 use crate::{App, Error, Kind, Refusal};
@@ -452,26 +454,49 @@ pub(crate) async fn move_device(
     change: StatusChange,
     note: String,
 ) -> Result<Device, Error> {
-    let actor = caller.actor();
+    move_as(app, caller.actor(), device.id, change, note).await
+}
+
+/// Moves the device `id` by `change` as `actor`, who is already allowed to (the
+/// charging sweep, `kitroom demo`, a caller above): one transaction, the status
+/// machine asked on the device as it is there.
+pub async fn move_as(
+    app: &App,
+    actor: Actor,
+    id: Uuid,
+    change: StatusChange,
+    note: String,
+) -> Result<Device, Error> {
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let device = get_device(conn, device.id).await?;
-                device.status.apply(change)?;
-                Ok::<_, Error>(
-                    kitroom_store::devices::apply_change(
-                        conn,
-                        &actor,
-                        &device,
-                        change,
-                        json!({ "note": note }),
-                        Utc::now(),
-                    )
-                    .await?,
+                let device = get_device(conn, id).await?;
+                move_in(
+                    conn,
+                    &actor,
+                    &device,
+                    change,
+                    json!({ "note": note }),
+                    Utc::now(),
                 )
+                .await
             })
         })
         .await
+}
+
+/// Decides `change` on `device` as read in this transaction and writes it with
+/// its event: every status move outside a loan goes through here.
+pub(crate) async fn move_in(
+    conn: &mut Conn,
+    actor: &Actor,
+    device: &Device,
+    change: StatusChange,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<Device, Error> {
+    let mv = device.status.decide(change)?;
+    Ok(kitroom_store::devices::apply_change(conn, actor, device, mv, details, now).await?)
 }
 
 #[cfg(test)]

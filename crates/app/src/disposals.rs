@@ -98,7 +98,7 @@ pub async fn dispose(
                 let now = Utc::now();
                 let device = get_device(conn, device.id).await?;
                 let details = input.parse(device.details.holds_personal_data, today)?;
-                device.status.apply(StatusChange::Retire)?;
+                let mv = device.status.decide(StatusChange::Retire)?;
                 kitroom_store::disposals::insert_disposal_in(
                     conn, &actor, device.id, &details, now,
                 )
@@ -108,7 +108,7 @@ pub async fn dispose(
                         conn,
                         &actor,
                         &device,
-                        StatusChange::Retire,
+                        mv,
                         kitroom_store::disposals::disposal_event(&details),
                         now,
                     )

@@ -297,7 +297,6 @@ impl From<StoreError> for Error {
                 extra: None,
             }
             .into(),
-            StoreError::IllegalMove(m) => m.into(),
             other => Error::Failed(other),
         }
     }

@@ -10,14 +10,21 @@
 use chrono::{DateTime, Utc};
 use kitroom_core::change::{self, ChangeDetails};
 use kitroom_core::device::Pence;
-use kitroom_core::incident::{self, BreachDecision, IncidentStatus, ReportDetails, Resolution};
+use kitroom_core::incident::{
+    self, BreachDecision, DataFacts, IncidentKind, IncidentStatus, ReportDetails, Resolution,
+};
 use kitroom_core::invalid::{required_text, text};
+use kitroom_core::link::PublicUrl;
+use kitroom_core::mail::MailKind;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
+use kitroom_store::db::time_text;
 use kitroom_store::devices::get_device;
 use kitroom_store::events::append;
 use kitroom_store::incidents::{ChangeRequest, Incident, IncidentNote, IncidentUpdate};
+use kitroom_store::notifications::{notify_managers_in, ManagersEmail};
 use kitroom_store::people::Person;
+use kitroom_store::{Actor, Conn};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -147,7 +154,7 @@ pub async fn report(
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let i = kitroom_store::incidents::report_incident_in(
+                let i = report_in(
                     conn,
                     &reporter.actor(),
                     reporter.id,
@@ -164,6 +171,105 @@ pub async fn report(
         .await?;
     app.wake_mailer();
     Ok(incident)
+}
+
+/// Records a report of damage, loss or theft inside the caller's transaction:
+/// assesses the breach risk from the device's facts as they are now (`core`),
+/// marks a lost or stolen device lost (ending its loan), marks a damaged one
+/// damaged, and tells the managers. `link_base`, the configured public address,
+/// starts the email's link; without it the email names the page instead (never an
+/// address from a request). The one way a report is filed: by hand, by a failed
+/// return checklist, by a set coming back short.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn report_in(
+    conn: &mut Conn,
+    actor: &Actor,
+    reporter_id: Uuid,
+    reporter_name: &str,
+    device_id: Uuid,
+    d: &ReportDetails,
+    link_base: Option<&PublicUrl>,
+    now: DateTime<Utc>,
+) -> Result<Incident, Error> {
+    let device = get_device(conn, device_id).await?;
+    let facts = DataFacts {
+        encryption: &device.details.encryption,
+        holds_personal_data: device.details.holds_personal_data,
+        captures_images: device.details.captures_images,
+    };
+    let assessment = incident::assess_breach(d.kind, &facts, now);
+    let (id, number) = kitroom_store::incidents::insert_incident_in(
+        conn,
+        kitroom_store::incidents::NewIncident {
+            device: &device,
+            reporter_id,
+            details: d,
+            assessment: &assessment,
+        },
+        now,
+    )
+    .await?;
+    append(
+                    conn,
+                    actor,
+                    "incident.reported",
+                    &device.subject(),
+                    json!({
+                        "incident": number, "kind": d.kind, "occurred_at": time_text(d.occurred_at), "place": d.place,
+                        "description": d.description, "police_reference": d.police_reference,
+                        "breach_risk": assessment.risk, "breach_reason": assessment.reason,
+                    }),
+                    now,
+                )
+                .await?;
+    if let Some(change) = incident::status_change_on_report(d.kind, device.status) {
+        crate::devices::move_in(
+            conn,
+            actor,
+            &device,
+            change,
+            json!({"note": format!("{} reported (incident {number})", d.kind.label())}),
+            now,
+        )
+        .await?;
+    }
+    if d.kind == IncidentKind::Damage {
+        kitroom_store::incidents::set_device_condition_in(conn, device_id, "damaged", now).await?;
+    }
+    let tag = device.details.tag.to_string();
+    let link = format!("/incidents/{id}");
+    let body = format!("{} of {tag} reported by {reporter_name}", d.kind.label());
+    let subject = format!(
+        "Kitroom: {} of {tag} reported (incident {number})",
+        d.kind.label().to_lowercase()
+    );
+    let email = format!(
+                    "{reporter_name} has reported the {kind} of {tag} ({make} {model}).\n\nWhat happened: {desc}\nWhen: {when}\nWhere: {place}\n{police}\nData protection: {reason}\n\n{open}\n",
+                    kind = d.kind.label().to_lowercase(),
+                    make = device.details.make,
+                    model = device.details.model,
+                    desc = d.description,
+                    when = kitroom_core::time::school_time(d.occurred_at),
+                    place = if d.place.is_empty() { "not given" } else { d.place.as_str() },
+                    police = d.police_reference.as_deref().map(|p| format!("Police reference: {p}\n")).unwrap_or_default(),
+                    reason = assessment.reason,
+                    open = kitroom_core::link::email_pointer(
+                        link_base,
+                        "Open the incident",
+                        &link,
+                        "Incidents",
+                        &format!(" and choose incident {number}."),
+                    ),
+                );
+    let thread = kitroom_store::outbox::incident_thread(id);
+    let email = ManagersEmail {
+        subject: &subject,
+        body: &email,
+        kind: MailKind::Incident,
+        thread: Some(&thread),
+    };
+    notify_managers_in(conn, &body, &link, email, now).await?;
+    Ok(kitroom_store::incidents::incident_in(conn, id).await?)
 }
 
 /// An incident with its notes.
@@ -356,7 +462,7 @@ pub async fn progress(
                 )
                 .await?;
                 if let Some(change) = change {
-                    kitroom_store::devices::apply_change(
+                    crate::devices::move_in(
                         conn,
                         &actor,
                         &device,
@@ -366,7 +472,7 @@ pub async fn progress(
                     )
                     .await?;
                     if resolution == Some(Resolution::Repaired) {
-                        kitroom_store::incidents::set_device_condition_in(conn, device.id, "good")
+                        kitroom_store::incidents::set_device_condition_in(conn, device.id, "good", now)
                             .await?;
                     }
                 }

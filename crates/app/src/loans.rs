@@ -796,7 +796,7 @@ pub async fn return_device(
                         police_reference: None,
                     };
                     Some(
-                        kitroom_store::incidents::report_incident_in(
+                        crate::incidents::report_in(
                             conn,
                             &actor,
                             caller.id,

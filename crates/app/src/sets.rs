@@ -570,7 +570,7 @@ pub async fn return_set(
                         ),
                         police_reference: None,
                     };
-                    let incident = kitroom_store::incidents::report_incident_in(
+                    let incident = crate::incidents::report_in(
                         conn, &actor, caller.id, &caller.full_name, device.id, &details, link_base.as_ref(), now,
                     )
                     .await?;
@@ -592,7 +592,7 @@ pub async fn return_set(
                         ),
                         police_reference: None,
                     };
-                    let incident = kitroom_store::incidents::report_incident_in(
+                    let incident = crate::incidents::report_in(
                         conn, &actor, caller.id, &caller.full_name, id, &details, link_base.as_ref(), now,
                     )
                     .await?;

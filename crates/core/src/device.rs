@@ -236,11 +236,38 @@ fn verb(change: StatusChange) -> &'static str {
     }
 }
 
+/// A move the status machine has allowed: only [`DeviceStatus::decide`] makes one,
+/// so whatever writes a status change holds proof that it was decided here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    from: DeviceStatus,
+    change: StatusChange,
+}
+
+impl Move {
+    pub fn from(self) -> DeviceStatus {
+        self.from
+    }
+
+    pub fn change(self) -> StatusChange {
+        self.change
+    }
+
+    pub fn to(self) -> DeviceStatus {
+        self.change.to()
+    }
+}
+
 impl DeviceStatus {
     /// Applies a move, or says why it is not allowed from here.
     pub fn apply(self, change: StatusChange) -> Result<DeviceStatus, IllegalMove> {
+        self.decide(change).map(Move::to)
+    }
+
+    /// Decides a move from here: the allowed [`Move`], or why it is not allowed.
+    pub fn decide(self, change: StatusChange) -> Result<Move, IllegalMove> {
         if change.from().contains(&self) {
-            Ok(change.to())
+            Ok(Move { from: self, change })
         } else {
             Err(IllegalMove { from: self, change })
         }

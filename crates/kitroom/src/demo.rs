@@ -378,11 +378,11 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         ),
         (170, &[StatusChange::SendToRepair], "Lens error"),
     ];
+    let app = kitroom_app::App::new(store.clone(), None, Default::default());
     for (index, changes, note) in moves {
         if let Some(d) = devices.get(*index) {
             for c in *changes {
-                store
-                    .change_status(manager.clone(), d.id, *c, (*note).into())
+                kitroom_app::devices::move_as(&app, manager.clone(), d.id, *c, (*note).into())
                     .await?;
             }
         }

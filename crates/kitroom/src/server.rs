@@ -376,8 +376,7 @@ async fn housekeeping(state: AppState) {
         }
         match store.settings().await {
             Ok(settings) => {
-                match store
-                    .mark_charged_devices_ready(settings.clone(), now)
+                match kitroom_app::charging::mark_charged_ready(state.app(), settings.clone(), now)
                     .await
                 {
                     Ok(n) if n > 0 => tracing::info!(devices = n, "charged devices marked ready"),

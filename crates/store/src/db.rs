@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use kitroom_core::device::IllegalMove;
 use kitroom_core::Invalid;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection, SqlitePool};
@@ -28,9 +27,6 @@ pub enum StoreError {
     /// against the field at fault.
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    /// The status machine refused the move.
-    #[error(transparent)]
-    IllegalMove(#[from] IllegalMove),
     #[error("database error")]
     Db(#[from] sqlx::Error),
     #[error("could not apply the database migrations")]
@@ -293,7 +289,16 @@ impl Store {
                 }
             };
             let result: Result<T, E> = async {
-                let mut tx = conn.begin().await.map_err(StoreError::from)?;
+                // IMMEDIATE: the write lock is taken at the start, so a command
+                // that reads and then writes never meets SQLITE_BUSY half way
+                // when another process (`kitroom token create`, a restore) wrote
+                // in between; the busy timeout covers the wait. Safe here because
+                // this task is never cancelled (see CONVENTIONS: begin_with is
+                // not cancel-safe on a pool).
+                let mut tx = conn
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(StoreError::from)?;
                 match f(&mut tx).await {
                     Ok(out) => {
                         tx.commit().await.map_err(StoreError::from)?;

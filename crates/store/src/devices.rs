@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{
-    AssetTag, DeviceDetails, DeviceKind, DeviceStatus, Encryption, EncryptionState, Pence,
-    StatusChange,
+    AssetTag, DeviceDetails, DeviceKind, DeviceStatus, Encryption, EncryptionState, Move, Pence,
 };
 use kitroom_core::Invalid;
 use serde_json::{json, Map, Value};
@@ -300,19 +299,20 @@ pub async fn get_device(conn: &mut SqliteConnection, id: Uuid) -> Result<Device,
         .try_into()
 }
 
-/// Moves `device` by `change` inside the caller's transaction, with its event; the
-/// one place a status changes other than check-out and return. `details` are added
-/// to the event. Coming back on charge starts the charging clock; a device lost
-/// while on loan closes the loan as lost.
+/// Writes a status move the status machine decided (`kitroom_core`'s
+/// [`Move`]), inside the caller's transaction, with its event; the one place a
+/// status changes other than check-out and return. `details` are added to the
+/// event. Coming back on charge starts the charging clock; a device lost while on
+/// loan closes the loan as lost.
 pub async fn apply_change(
     conn: &mut SqliteConnection,
     actor: &Actor,
     device: &Device,
-    change: StatusChange,
+    mv: Move,
     mut details: Value,
     now: DateTime<Utc>,
 ) -> Result<Device, StoreError> {
-    let to = device.status.apply(change)?;
+    let (change, to) = (mv.change(), mv.to());
     let charging_since = match to {
         DeviceStatus::ReturnedCharging => Some(time_text(now)),
         _ => None,
@@ -322,13 +322,13 @@ pub async fn apply_change(
         .bind(charging_since)
         .bind(time_text(now))
         .bind(device.id.to_string())
-        .bind(device.status.as_str())
+        .bind(mv.from().as_str())
         .execute(&mut *conn)
         .await?;
     details["change"] = json!(change.as_str());
-    details["from"] = json!(device.status);
+    details["from"] = json!(mv.from());
     details["to"] = json!(to);
-    if device.status == DeviceStatus::OnLoan {
+    if mv.from() == DeviceStatus::OnLoan {
         // The loan ends here: the device is no longer with its borrower.
         let closed: Option<(String, String)> = sqlx::query_as(
             "update loan set returned_at = ?, outcome = 'lost' where device_id = ? and returned_at is null
@@ -538,41 +538,6 @@ impl Store {
                     .await?;
                 }
                 Ok(after)
-            })
-        })
-        .await
-    }
-
-    /// Moves a device through its status machine by hand, with an optional note.
-    /// Only for `kitroom demo` and tests, like [`Store::create_device`]; the pages
-    /// and the API go through `kitroom_app::devices::change_status`.
-    /// Check-out and return go through loans ([`Store::check_out`]); a device
-    /// reported lost while on loan closes its loan as lost. A device coming back
-    /// (found, or back from repair) goes on charge.
-    pub async fn change_status(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        change: StatusChange,
-        note: String,
-    ) -> Result<Device, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                if matches!(change, StatusChange::CheckOut | StatusChange::Return) {
-                    return Err(
-                        Invalid::one("change", "Check devices out and in through a loan.").into(),
-                    );
-                }
-                let device = get_device(conn, id).await?;
-                apply_change(
-                    conn,
-                    &actor,
-                    &device,
-                    change,
-                    json!({"note": note}),
-                    Utc::now(),
-                )
-                .await
             })
         })
         .await

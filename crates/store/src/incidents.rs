@@ -11,18 +11,12 @@ use chrono::{DateTime, Utc};
 use kitroom_core::change::ChangeDetails;
 use kitroom_core::device::Pence;
 use kitroom_core::incident::{
-    self, BreachDecision, DataFacts, IncidentKind, IncidentStatus, ReportDetails, Resolution, Risk,
+    self, BreachDecision, IncidentKind, IncidentStatus, ReportDetails, Resolution, Risk,
 };
-use kitroom_core::link::PublicUrl;
-use serde_json::json;
 use sqlx::{QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
-use crate::devices::{apply_change, get_device};
-use crate::events::append;
-use crate::notifications::{notify_managers_in, ManagersEmail};
-use kitroom_core::mail::MailKind;
 
 /// An incident, with the names a page needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,124 +310,48 @@ impl Store {
     }
 }
 
-/// Records a report of damage, loss or theft inside the caller's transaction:
-/// assesses the breach risk from the device's facts as they are now, marks a lost
-/// or stolen device lost (ending its loan), marks a damaged one damaged, and tells
-/// the managers. `link_base`, the configured public address, starts the email's
-/// link; without it the email names the page instead (never an address from a
-/// request).
-///
-/// Still here rather than in the application layer because the set and checklist
-/// operations of this crate open damage reports too; `kitroom_app::incidents::report`
-/// is its one caller outside the store.
-#[allow(clippy::too_many_arguments)]
-pub async fn report_incident_in(
+/// A report to insert, with the breach assessment already made.
+pub struct NewIncident<'a> {
+    pub device: &'a crate::devices::Device,
+    pub reporter_id: Uuid,
+    pub details: &'a ReportDetails,
+    pub assessment: &'a incident::BreachAssessment,
+}
+
+/// Inserts a report of damage, loss or theft inside the caller's transaction,
+/// numbered next; its id and number.
+pub async fn insert_incident_in(
     conn: &mut SqliteConnection,
-    actor: &Actor,
-    reporter_id: Uuid,
-    reporter_name: &str,
-    device_id: Uuid,
-    d: &ReportDetails,
-    link_base: Option<&PublicUrl>,
+    r: NewIncident<'_>,
     now: DateTime<Utc>,
-) -> Result<Incident, StoreError> {
-    let device = get_device(conn, device_id).await?;
-    let facts = DataFacts {
-        encryption: &device.details.encryption,
-        holds_personal_data: device.details.holds_personal_data,
-        captures_images: device.details.captures_images,
-    };
-    let assessment = incident::assess_breach(d.kind, &facts, now);
+) -> Result<(Uuid, i64), StoreError> {
+    let (d, assessment) = (r.details, r.assessment);
     let number: i64 = sqlx::query_scalar("select coalesce(max(number), 0) + 1 from incident")
         .fetch_one(&mut *conn)
         .await?;
     let id = Uuid::new_v4();
     sqlx::query(
-                    "insert into incident (id, number, device_id, kind, reported_by, reported_at, occurred_at, place, description,
-                       police_reference, device_status_before, breach_risk, breach_reason, decide_by)
-                     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(id.to_string())
-                .bind(number)
-                .bind(device_id.to_string())
-                .bind(d.kind.as_str())
-                .bind(reporter_id.to_string())
-                .bind(time_text(now))
-                .bind(time_text(d.occurred_at))
-                .bind(&d.place)
-                .bind(&d.description)
-                .bind(&d.police_reference)
-                .bind(device.status.as_str())
-                .bind(assessment.risk.as_str())
-                .bind(&assessment.reason)
-                .bind(assessment.decide_by.map(time_text))
-                .execute(&mut *conn)
-                .await?;
-    append(
-                    conn,
-                    actor,
-                    "incident.reported",
-                    &device.subject(),
-                    json!({
-                        "incident": number, "kind": d.kind, "occurred_at": time_text(d.occurred_at), "place": d.place,
-                        "description": d.description, "police_reference": d.police_reference,
-                        "breach_risk": assessment.risk, "breach_reason": assessment.reason,
-                    }),
-                    now,
-                )
-                .await?;
-    if let Some(change) = incident::status_change_on_report(d.kind, device.status) {
-        apply_change(
-            conn,
-            actor,
-            &device,
-            change,
-            json!({"note": format!("{} reported (incident {number})", d.kind.label())}),
-            now,
-        )
-        .await?;
-    }
-    if d.kind == IncidentKind::Damage {
-        sqlx::query("update device set condition = 'damaged', updated_at = ? where id = ?")
-            .bind(time_text(now))
-            .bind(device_id.to_string())
-            .execute(&mut *conn)
-            .await?;
-    }
-    let tag = device.details.tag.to_string();
-    let link = format!("/incidents/{id}");
-    let body = format!("{} of {tag} reported by {reporter_name}", d.kind.label());
-    let subject = format!(
-        "Kitroom: {} of {tag} reported (incident {number})",
-        d.kind.label().to_lowercase()
-    );
-    let email = format!(
-                    "{reporter_name} has reported the {kind} of {tag} ({make} {model}).\n\nWhat happened: {desc}\nWhen: {when}\nWhere: {place}\n{police}\nData protection: {reason}\n\n{open}\n",
-                    kind = d.kind.label().to_lowercase(),
-                    make = device.details.make,
-                    model = device.details.model,
-                    desc = d.description,
-                    when = kitroom_core::time::school_time(d.occurred_at),
-                    place = if d.place.is_empty() { "not given" } else { d.place.as_str() },
-                    police = d.police_reference.as_deref().map(|p| format!("Police reference: {p}\n")).unwrap_or_default(),
-                    reason = assessment.reason,
-                    open = kitroom_core::link::email_pointer(
-                        link_base,
-                        "Open the incident",
-                        &link,
-                        "Incidents",
-                        &format!(" and choose incident {number}."),
-                    ),
-                );
-    let thread = crate::outbox::incident_thread(id);
-    let email = ManagersEmail {
-        subject: &subject,
-        body: &email,
-        kind: MailKind::Incident,
-        thread: Some(&thread),
-    };
-    notify_managers_in(conn, &body, &link, email, now).await?;
-    incident_in(conn, id).await
+        "insert into incident (id, number, device_id, kind, reported_by, reported_at, occurred_at, place, description,
+           police_reference, device_status_before, breach_risk, breach_reason, decide_by)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(number)
+    .bind(r.device.id.to_string())
+    .bind(d.kind.as_str())
+    .bind(r.reporter_id.to_string())
+    .bind(time_text(now))
+    .bind(time_text(d.occurred_at))
+    .bind(&d.place)
+    .bind(&d.description)
+    .bind(&d.police_reference)
+    .bind(r.device.status.as_str())
+    .bind(assessment.risk.as_str())
+    .bind(&assessment.reason)
+    .bind(assessment.decide_by.map(time_text))
+    .execute(&mut *conn)
+    .await?;
+    Ok((id, number))
 }
 
 pub async fn add_note_in(
@@ -521,9 +439,11 @@ pub async fn set_device_condition_in(
     conn: &mut SqliteConnection,
     device: Uuid,
     condition: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("update device set condition = ? where id = ?")
+    sqlx::query("update device set condition = ?, updated_at = ? where id = ?")
         .bind(condition)
+        .bind(time_text(now))
         .bind(device.to_string())
         .execute(&mut *conn)
         .await?;

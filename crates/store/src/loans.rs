@@ -4,16 +4,13 @@
 //! A check-out and a return are decided by `kitroom_app::loans` (and a set's by
 //! `kitroom_app::sets`), which write them through the `*_in` functions here.
 
-use chrono::{DateTime, Duration, Utc};
-use kitroom_core::device::{DeviceStatus, StatusChange};
+use chrono::{DateTime, Utc};
+use kitroom_core::device::{DeviceKind, DeviceStatus};
 use kitroom_core::loan;
-use kitroom_core::settings::Settings;
-use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
-use crate::db::{parse_time, parse_uuid, time_text, Actor, Store, StoreError};
-use crate::devices::{apply_change, get_device};
+use crate::db::{parse_time, parse_uuid, time_text, Store, StoreError};
 
 /// A loan, with the names a page needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,33 +291,6 @@ pub enum Authorisation {
 }
 
 impl Store {
-    /// Marks ready every device that has been on charge for its kind's charging time.
-    pub async fn mark_charged_devices_ready(
-        &self,
-        settings: Settings,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let rows: Vec<(String, String, String)> =
-                    sqlx::query_as("select id, kind, charging_since from device where status = 'returned_charging' and charging_since is not null")
-                        .fetch_all(&mut *conn)
-                        .await?;
-                let mut n = 0;
-                for (id, kind, since) in rows {
-                    let Ok(kind) = kind.parse() else { continue };
-                    let minutes = settings.charge_minutes_for(kind);
-                    if parse_time(&since)? + Duration::minutes(minutes.into()) <= now {
-                        mark_ready_in(conn, &Actor::system(), parse_uuid(&id)?, &format!("charged for {minutes} minutes"), now).await?;
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            })
-        })
-        .await
-    }
-
     pub async fn open_loan(&self, device: Uuid) -> Result<Option<Loan>, StoreError> {
         let mut conn = self.reader().acquire().await?;
         open_loan_in(&mut conn, device).await
@@ -397,25 +367,23 @@ pub async fn charging_at_in(
     ids.iter().map(|id| parse_uuid(id)).collect()
 }
 
-/// Marks one charging device ready, with its event.
-async fn mark_ready_in(
+/// Every device on charge with its kind and when its charging began, inside the
+/// caller's transaction (a kind no longer read is left out).
+pub async fn on_charge_since_in(
     conn: &mut SqliteConnection,
-    actor: &Actor,
-    id: Uuid,
-    note: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let device = get_device(conn, id).await?;
-    apply_change(
-        conn,
-        actor,
-        &device,
-        StatusChange::MarkReady,
-        json!({"note": note}),
-        now,
+) -> Result<Vec<(Uuid, DeviceKind, DateTime<Utc>)>, StoreError> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "select id, kind, charging_since from device where status = 'returned_charging' and charging_since is not null",
     )
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(())
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, kind, since) in rows {
+        if let Ok(kind) = kind.parse() {
+            out.push((parse_uuid(&id)?, kind, parse_time(&since)?));
+        }
+    }
+    Ok(out)
 }
 
 /// The open loan of a device, inside the caller's transaction.

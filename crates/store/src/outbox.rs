@@ -28,7 +28,7 @@ pub(crate) struct Queued<'a> {
 }
 
 /// The thread every email about one incident shares.
-pub(crate) fn incident_thread(incident: Uuid) -> String {
+pub fn incident_thread(incident: Uuid) -> String {
     format!("incident.{incident}")
 }
 

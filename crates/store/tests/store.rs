@@ -9,6 +9,22 @@ use kitroom_store::events::EventFilter;
 use kitroom_store::{Actor, Store, StoreError};
 use sqlx::Connection;
 
+/// Moves a device by hand as the system, the one way a status moves outside a
+/// loan (the application layer asks the status machine).
+async fn change_status(
+    store: &Store,
+    id: uuid::Uuid,
+    change: StatusChange,
+    note: String,
+) -> Result<kitroom_store::devices::Device, kitroom_app::Error> {
+    let app = kitroom_app::App::new(
+        store.clone(),
+        None,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    );
+    kitroom_app::devices::move_as(&app, Actor::system(), id, change, note).await
+}
+
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
 }
@@ -142,21 +158,19 @@ async fn an_illegal_status_move_changes_nothing() {
         .await
         .unwrap();
     let before = event_count(&store).await;
-    let err = store
-        .change_status(Actor::system(), d.id, StatusChange::Found, String::new())
+    let err = change_status(&store, d.id, StatusChange::Found, String::new())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::IllegalMove(_)));
+    assert!(matches!(err, kitroom_app::Error::Refused(_)), "{err:?}");
     assert_eq!(event_count(&store).await, before);
-    let d2 = store
-        .change_status(
-            Actor::system(),
-            d.id,
-            StatusChange::SendToRepair,
-            "cracked screen".into(),
-        )
-        .await
-        .unwrap();
+    let d2 = change_status(
+        &store,
+        d.id,
+        StatusChange::SendToRepair,
+        "cracked screen".into(),
+    )
+    .await
+    .unwrap();
     assert_eq!(d2.status, DeviceStatus::InRepair);
 }
 
@@ -518,8 +532,7 @@ mod loans {
         assert_eq!(d2.status, DeviceStatus::ReturnedCharging);
         let settings = store.settings().await.unwrap();
         assert_eq!(
-            store
-                .mark_charged_devices_ready(settings.clone(), Utc::now())
+            kitroom_app::charging::mark_charged_ready(&app(&store), settings.clone(), Utc::now())
                 .await
                 .unwrap(),
             0,
@@ -532,8 +545,7 @@ mod loans {
                     .into(),
             );
         assert_eq!(
-            store
-                .mark_charged_devices_ready(settings, later)
+            kitroom_app::charging::mark_charged_ready(&app(&store), settings, later)
                 .await
                 .unwrap(),
             1
@@ -554,15 +566,14 @@ mod loans {
             .await
             .unwrap();
         lend(&store, &jo, "LAP-1").await.unwrap();
-        store
-            .change_status(
-                Actor::system(),
-                d.id,
-                StatusChange::ReportLost,
-                "left on the bus".into(),
-            )
-            .await
-            .unwrap();
+        change_status(
+            &store,
+            d.id,
+            StatusChange::ReportLost,
+            "left on the bus".into(),
+        )
+        .await
+        .unwrap();
         assert!(store.open_loan(d.id).await.unwrap().is_none());
         let all = store
             .list_loans(&LoanFilter {
@@ -573,8 +584,7 @@ mod loans {
             .unwrap();
         assert_eq!(all[0].outcome.as_deref(), Some("lost"));
         // found again, it charges and can be lent once ready
-        store
-            .change_status(Actor::system(), d.id, StatusChange::Found, String::new())
+        change_status(&store, d.id, StatusChange::Found, String::new())
             .await
             .unwrap();
         assert_eq!(
@@ -657,14 +667,6 @@ mod bookings {
     fn refused_only(r: Result<impl std::fmt::Debug, kitroom_app::Error>) {
         if let Err(kitroom_app::Error::Failed(e)) = r {
             panic!("not a refusal: {e:?}");
-        }
-    }
-
-    /// Only refusals are allowed: never a database error.
-    fn refusal_only(r: Result<impl std::fmt::Debug, StoreError>) {
-        match r {
-            Ok(_) | Err(StoreError::IllegalMove(_)) => {}
-            Err(e) => panic!("not a refusal: {e:?}"),
         }
     }
 
@@ -802,15 +804,14 @@ mod bookings {
                     );
                 }
                 Op::Ready { device } => {
-                    refusal_only(
-                        store
-                            .change_status(
-                                Actor::system(),
-                                devices[device],
-                                StatusChange::MarkReady,
-                                String::new(),
-                            )
-                            .await,
+                    refused_only(
+                        change_status(
+                            &store,
+                            devices[device],
+                            StatusChange::MarkReady,
+                            String::new(),
+                        )
+                        .await,
                     );
                 }
             }
@@ -907,24 +908,12 @@ async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
     for (n, id) in ids.iter().enumerate().take(12) {
         match n % 4 {
             0 => {
-                store
-                    .change_status(
-                        Actor::system(),
-                        *id,
-                        StatusChange::SendToRepair,
-                        String::new(),
-                    )
+                change_status(&store, *id, StatusChange::SendToRepair, String::new())
                     .await
                     .unwrap();
             }
             1 => {
-                store
-                    .change_status(
-                        Actor::system(),
-                        *id,
-                        StatusChange::ReportLost,
-                        String::new(),
-                    )
+                change_status(&store, *id, StatusChange::ReportLost, String::new())
                     .await
                     .unwrap();
             }

@@ -139,7 +139,6 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
-            StoreError::IllegalMove(m) => AppError::Conflict(m.to_string()),
             StoreError::Invalid(i) => AppError::Conflict(i.to_string()),
             other if other.is_storage_full() => {
                 tracing::error!(error = %other, "the disk holding the database is full");
@@ -305,9 +304,6 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("That"),
-            StoreError::IllegalMove(m) => {
-                ApiError::new(StatusCode::CONFLICT, "illegal-status-change", m.to_string())
-            }
             StoreError::Invalid(i) => ApiError {
                 status: StatusCode::CONFLICT,
                 kind: "conflict",
