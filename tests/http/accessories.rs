@@ -712,24 +712,11 @@ async fn accessories_collected_with_any_n_of_a_kind_go_with_the_first_devices_lo
 async fn a_clashing_rename_is_refused_alike_on_the_page_and_through_the_api() {
     let app = spawn_app().await;
     let (sbm, _jo) = school(&app).await;
-    let r = app
-        .submit(
-            &sbm,
-            "/accessories",
-            "/accessories",
-            &[("name", "HDMI cable")],
-        )
+    app.add_accessory(&sbm, "HDMI cable", ("ICT room", "+1", "New delivery"))
         .await;
-    assert_eq!(r.status(), 303);
-    let id = app
-        .store()
-        .list_accessories()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|a| a.name == "USB-C charger")
-        .unwrap()
-        .id;
+    let all = app.store().list_accessories().await.unwrap();
+    assert_eq!(all[1].name, "USB-C charger", "listed by name");
+    let id = all[1].id;
     let said = "There is already an accessory called hdmi cable. Choose another name.";
 
     let r = app
