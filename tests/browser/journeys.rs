@@ -1072,21 +1072,27 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     )
     .await;
     // five USB-C chargers in the ICT room, to go out with the trolley
+    api_create(
+        &app,
+        &sbm,
+        "/api/v1/accessories",
+        serde_json::json!({"name": "USB-C charger"}),
+    )
+    .await;
     let charger = app
         .store()
-        .create_accessory(kitroom_store::Actor::system(), "USB-C charger".into())
+        .list_accessories()
         .await
-        .expect("an accessory type");
-    app.store()
-        .adjust_accessory(
-            kitroom_store::Actor::system(),
-            charger,
-            "ICT room".into(),
-            5,
-            "New delivery".into(),
-        )
-        .await
-        .expect("counted");
+        .expect("the accessories")[0]
+        .id;
+    let (status, text) = api_send(
+        &app,
+        &sbm,
+        &format!("/api/v1/accessories/{charger}/adjust"),
+        &serde_json::json!({"location": "ICT room", "change": "+5", "reason": "New delivery"}),
+    )
+    .await;
+    assert_eq!(status, 200, "counted: {text}");
 
     b.open("/login").await;
     sign_in(&b, "jo").await;

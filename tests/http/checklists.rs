@@ -74,3 +74,58 @@ async fn a_no_to_a_damage_question_on_return_opens_a_pre_filled_damage_report() 
     let d = app.store().device_by_tag("IPAD-1").await.unwrap().unwrap();
     assert_ne!(d.status, DeviceStatus::OnLoan, "and it is returned");
 }
+
+/// Saving one kind's checklist on the page would wipe the other kinds' questions
+/// that the form did not send, where the API keeps them.
+#[tokio::test]
+async fn saving_one_kinds_checklist_keeps_the_others_on_the_page_as_through_the_api() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    app.set_checklist(&sbm, "ipad", "Charger returned?").await;
+    app.set_checklist(
+        &sbm,
+        "laptop",
+        "Charger returned?\nKeys all there? [damage]",
+    )
+    .await;
+    let ipad = app
+        .store()
+        .checklist(kitroom_core::device::DeviceKind::Ipad)
+        .await
+        .unwrap();
+    assert_eq!(ipad.len(), 1, "the iPads keep their question");
+
+    // a question that does not read is refused on the page as through the API
+    let long = "x".repeat(121);
+    let r = app
+        .submit(
+            &sbm,
+            "/checklists",
+            "/checklists",
+            &[("checklist.ipad", &long)],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Line 1: a question must be 120 characters or fewer."),
+        "{page}"
+    );
+    let token = app.token_for("sbm").await;
+    let r = reqwest::Client::new()
+        .put(app.url("/api/v1/checklists/ipad"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"questions": [long]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Line 1: a question must be 120 characters or fewer."),
+        "{problem}"
+    );
+}

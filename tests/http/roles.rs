@@ -485,11 +485,12 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         .unwrap()
         .id
         .to_string();
-    let accessory = store
-        .create_accessory(kitroom_store::Actor::system(), "Role charger".into())
+    let r = post(&sbm, "/api/v1/accessories", json!({"name": "Role charger"}))
         .await
-        .unwrap()
-        .to_string();
+        .unwrap();
+    assert_eq!(r.status(), 201, "accessory: {}", r.text().await.unwrap());
+    let accessory: serde_json::Value = r.json().await.unwrap();
+    let accessory = accessory["id"].as_str().unwrap().to_owned();
     Fixtures {
         subs: vec![
             (":accessory", accessory),

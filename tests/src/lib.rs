@@ -417,11 +417,24 @@ impl TestApp {
             .into_iter()
             .find(|a| a.name == name)
             .unwrap_or_else(|| panic!("the accessory {name} was added"));
+        self.count_accessory(c, accessory.id, (location, change, reason))
+            .await;
+        accessory
+    }
+
+    /// Changes the count of accessory `id` on the accessories page by `change`
+    /// (such as `+2`) at `location`, for `reason`; asserts it was saved.
+    pub async fn count_accessory(
+        &self,
+        c: &Client,
+        id: impl std::fmt::Display,
+        (location, change, reason): (&str, &str, &str),
+    ) {
         let r = self
             .submit(
                 c,
                 "/accessories",
-                &format!("/accessories/{}/adjust", accessory.id),
+                &format!("/accessories/{id}/adjust"),
                 &[
                     ("location", location),
                     ("change", change),
@@ -430,7 +443,6 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status(), 303);
-        accessory
     }
 
     /// Registers a device through the form.

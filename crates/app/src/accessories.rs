@@ -1,17 +1,28 @@
 //! Accessories, for the business manager: a new type, a count changed with its
 //! reason, a rename, retiring a type, and those not returned turning up. One
-//! command each, for the accessories page and the API alike.
+//! command each, for the accessories page and the API alike. Also the accessories
+//! taken with a loan and counted back on its return, decided here for a device's,
+//! a set's and a booking's loans alike.
 
-use kitroom_core::accessory;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use kitroom_core::accessory::{self, AccessoryRefusal};
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
+use kitroom_store::accessories::{self as store, Recount, Taking};
+use kitroom_store::events::{append, Subject};
 use kitroom_store::people::Person;
+use kitroom_store::{Actor, Conn};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::input::Number;
-use crate::{App, Error, Refusal};
+use crate::loans::AccessoryBack;
+use crate::{App, Error, Kind, Refusal};
 
 fn manager(caller: &Person) -> Result<(), Error> {
     if caller.role.may(Permission::ManageRegister) {
@@ -25,10 +36,37 @@ fn accessory_id(id: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(id.trim()).map_err(|_| Refusal::not_found("That accessory").into())
 }
 
-/// The store's "not valid" (a name taken, a count below none) is a mistake in
+/// The store's "not valid" (a name taken by a racing request) is a mistake in
 /// what was sent: 422, beside its field.
 fn typed_wrong(e: kitroom_store::StoreError) -> Error {
-    crate::loans::typed_wrong(e)
+    match e {
+        kitroom_store::StoreError::Invalid(i) => Error::from(i),
+        other => other.into(),
+    }
+}
+
+/// An accessory's refusal, beside `field`: `kind` says whether it is a mistake in
+/// what was typed (a count) or a clash with what is left now (a loan).
+fn refused(kind: Kind, code: &'static str, field: &'static str, message: String) -> Error {
+    Refusal {
+        kind,
+        code,
+        fields: Some(Invalid::one(field, message.clone())),
+        message,
+        extra: None,
+    }
+    .into()
+}
+
+fn count_refused(r: AccessoryRefusal, kind: Kind, field: &'static str) -> Error {
+    refused(kind, r.code(), field, r.to_string())
+}
+
+/// Type `id`'s name and whether it is retired, inside the transaction.
+async fn accessory_in(conn: &mut Conn, id: Uuid) -> Result<(String, bool), Error> {
+    store::accessory_in(conn, id)
+        .await?
+        .ok_or_else(|| Refusal::not_found("That accessory").into())
 }
 
 /// A new type of accessory, as sent. A field it does not know is refused.
@@ -40,7 +78,8 @@ pub struct NewAccessoryInput {
     pub name: String,
 }
 
-/// Adds a type of accessory, with none anywhere yet. Returns its id and name.
+/// Adds a type of accessory, with none anywhere yet. A name another type has
+/// (whatever its case) is refused. Returns its id and name.
 pub async fn create(
     app: &App,
     caller: &Person,
@@ -48,12 +87,24 @@ pub async fn create(
 ) -> Result<(Uuid, String), Error> {
     manager(caller)?;
     let name = accessory::accessory_name(&input.name).map_err(|m| Invalid::one("name", m))?;
-    let id = app
-        .store()
-        .create_accessory(caller.actor(), name.clone())
+    let actor = caller.actor();
+    app.store()
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let taken = format!(
+                    "There is already an accessory called {name}. Change its counts below."
+                );
+                if store::name_taken_in(conn, &name, None).await? {
+                    return Err(Invalid::one("name", taken).into());
+                }
+                let id = Uuid::new_v4();
+                store::insert_in(conn, &actor, id, &name, taken, Utc::now())
+                    .await
+                    .map_err(typed_wrong)?;
+                Ok::<_, Error>((id, name))
+            })
+        })
         .await
-        .map_err(typed_wrong)?;
-    Ok((id, name))
 }
 
 /// A count changed at a place, as sent: `change` is `+2`, `-1` or a number.
@@ -115,17 +166,33 @@ pub async fn adjust(
     manager(caller)?;
     let id = accessory_id(id)?;
     let cmd = Adjust::try_from(input)?;
+    let actor = caller.actor();
     app.store()
-        .adjust_accessory(
-            caller.actor(),
-            id,
-            cmd.location.clone(),
-            cmd.change,
-            cmd.reason.clone(),
-        )
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let (name, _) = accessory_in(conn, id).await?;
+                let location_id =
+                    kitroom_store::locations::find_or_create(conn, &actor, &cmd.location, now)
+                        .await?;
+                let have = store::count_at_in(conn, id, location_id).await?;
+                // a count below none is a mistake in the change typed (422)
+                let after = accessory::adjust(have, cmd.change, &name, &cmd.location)
+                    .map_err(|r| count_refused(r, Kind::Invalid, "change"))?;
+                let recount = Recount {
+                    id,
+                    name: &name,
+                    location_id,
+                    location: &cmd.location,
+                    from: have,
+                    to: after,
+                    reason: &cmd.reason,
+                };
+                store::set_count_in(conn, &actor, &recount, now).await?;
+                Ok::<_, Error>(cmd)
+            })
+        })
         .await
-        .map_err(typed_wrong)?;
-    Ok(cmd)
 }
 
 /// A change to a type, as sent: a new name, retired or back in use. A field it
@@ -140,8 +207,9 @@ pub struct ChangeInput {
     pub retired: Option<bool>,
 }
 
-/// Renames accessory `id` and/or retires it (or puts it back in use); its counts,
-/// loans and history keep it. Returns its name now.
+/// Renames accessory `id` and/or retires it (or puts it back in use), in one
+/// transaction; its counts, loans and history keep it. A name another type has
+/// (whatever its case) is refused. Returns its name now.
 pub async fn change(
     app: &App,
     caller: &Person,
@@ -154,39 +222,184 @@ pub async fn change(
         Some(n) => Some(accessory::accessory_name(n).map_err(|m| Invalid::one("name", m))?),
         None => None,
     };
-    if let Some(name) = &name {
-        app.store()
-            .rename_accessory(caller.actor(), id, name.clone())
-            .await
-            .map_err(typed_wrong)?;
+    if name.is_none() && input.retired.is_none() {
+        return Err(Invalid::one("name", "Send a new name, or retired true or false.").into());
     }
-    match input.retired {
-        Some(retired) => Ok(app
-            .store()
-            .retire_accessory(caller.actor(), id, retired)
-            .await?),
-        None => match name {
-            Some(name) => Ok(name),
-            None => Err(Invalid::one("name", "Send a new name, or retired true or false.").into()),
-        },
-    }
+    let actor = caller.actor();
+    app.store()
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let (old, was_retired) = accessory_in(conn, id).await?;
+                let mut now_called = old.clone();
+                if let Some(name) = name.filter(|n| *n != old) {
+                    let taken = format!(
+                        "There is already an accessory called {name}. Choose another name."
+                    );
+                    if store::name_taken_in(conn, &name, Some(id)).await? {
+                        return Err(Invalid::one("name", taken).into());
+                    }
+                    store::rename_in(conn, &actor, id, &old, &name, taken, now)
+                        .await
+                        .map_err(typed_wrong)?;
+                    now_called = name;
+                }
+                if let Some(retired) = input.retired.filter(|r| *r != was_retired) {
+                    store::set_retired_in(conn, &actor, id, &now_called, retired, now).await?;
+                }
+                Ok::<_, Error>(now_called)
+            })
+        })
+        .await
 }
 
 /// Accessories not returned with a loan (lent row `lent`) have turned up: back
 /// in the count where they came from.
 pub async fn found(app: &App, caller: &Person, lent: &str) -> Result<(), Error> {
     manager(caller)?;
-    let lent: i64 = lent
-        .trim()
-        .parse()
-        .map_err(|_| Refusal::not_found("That accessory not returned"))?;
+    let not_found = || Error::from(Refusal::not_found("That accessory not returned"));
+    let lent: i64 = lent.trim().parse().map_err(|_| not_found())?;
+    let actor = caller.actor();
     app.store()
-        .accessory_found(caller.actor(), lent)
-        .await
-        .map_err(|e| match e {
-            kitroom_store::StoreError::NotFound => {
-                Refusal::not_found("That accessory not returned").into()
-            }
-            other => other.into(),
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let missing = store::missing_in(conn, lent).await?.ok_or_else(not_found)?;
+                store::found_in(conn, &actor, &missing, Utc::now()).await?;
+                Ok::<_, Error>(())
+            })
         })
+        .await
+}
+
+/// Takes accessories out of stock with a loan (`loan`) or a set's loan (`group`),
+/// inside its transaction: a type retired or a place with too few left refuses
+/// the whole loan (409), so nothing goes out half-made.
+pub async fn take_in(
+    conn: &mut Conn,
+    actor: &Actor,
+    lent_with: &Subject,
+    loan: Option<Uuid>,
+    group: Option<Uuid>,
+    taking: &[Taking],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let mut items = Vec::new();
+    for t in taking {
+        // a retired type is no longer lent, as one no longer kept there
+        let Some((name, location, have)) = store::stock_in(conn, t.stock).await? else {
+            return Err(refused(
+                Kind::Conflict,
+                "accessory-not-lent",
+                "accessories",
+                "That accessory is no longer kept there or no longer lent. Choose again from the list.".into(),
+            ));
+        };
+        let left = accessory::take(have, t.count, &name, &location)
+            .map_err(|r| count_refused(r, Kind::Conflict, "accessories"))?;
+        store::lend_in(conn, t.stock, left, loan, group, t.count).await?;
+        items.push(json!({"accessory": name, "from": location, "count": t.count, "left": left}));
+    }
+    if !items.is_empty() {
+        append(
+            conn,
+            actor,
+            "accessory.lent",
+            lent_with,
+            json!({"loan": loan, "set_loan": group, "accessories": items}),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Which accessory lent a count back is about: the lent row (the page's form) or
+/// its name as the loan lists it (the API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackOf {
+    Row(i64),
+    Named(String),
+}
+
+/// The accessories counted back on a return, as read: one function for a
+/// device's return and a set's. An empty count is none back; each count that does
+/// not read is told under `accessories`; one naming neither row nor name is passed
+/// over.
+pub fn counted_back(accessories: &[AccessoryBack], invalid: &mut Invalid) -> Vec<(BackOf, i64)> {
+    let mut out = Vec::new();
+    for a in accessories {
+        let n = match a.count.0.trim() {
+            "" => Some(0),
+            n => invalid.check(
+                "accessories",
+                accessory::parse_count(n, "The number of accessories back", 0),
+            ),
+        };
+        let of = match (a.id, a.name.as_deref().map(str::trim)) {
+            (Some(id), _) => BackOf::Row(id),
+            (None, Some(name)) => BackOf::Named(name.to_owned()),
+            (None, None) => continue,
+        };
+        if let Some(n) = n {
+            out.push((of, n));
+        }
+    }
+    out
+}
+
+/// Counts back what went out with this loan (`loan`) or set's loan (`group`), as
+/// `back` says (one not named came back as none), inside the return's
+/// transaction: each goes back where it came from. A name that did not go out, or
+/// more back than went out, is a mistake in what was typed (422).
+pub async fn give_back_in(
+    conn: &mut Conn,
+    actor: &Actor,
+    lent_with: &Subject,
+    loan: Option<Uuid>,
+    group: Option<Uuid>,
+    back: &[(BackOf, i64)],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let out = store::still_out_in(conn, loan, group).await?;
+    let mut by_row = BTreeMap::new();
+    for (of, n) in back {
+        match of {
+            BackOf::Row(id) => {
+                by_row.insert(*id, *n);
+            }
+            BackOf::Named(name) => {
+                let Some(row) = out.iter().find(|o| o.name.eq_ignore_ascii_case(name)) else {
+                    return Err(Invalid::one(
+                        "accessories",
+                        format!("No “{name}” went out with this loan."),
+                    )
+                    .into());
+                };
+                by_row.insert(row.id, *n);
+            }
+        }
+    }
+    let mut items = Vec::new();
+    for o in &out {
+        let n = accessory::came_back(
+            o.count_out,
+            by_row.get(&o.id).copied().unwrap_or(0),
+            &o.name,
+        )
+        .map_err(|r| count_refused(r, Kind::Invalid, "accessories"))?;
+        store::count_back_in(conn, o, n, now).await?;
+        items.push(json!({"accessory": o.name, "out": o.count_out, "back": n}));
+    }
+    if !items.is_empty() {
+        append(
+            conn,
+            actor,
+            "accessory.returned",
+            lent_with,
+            json!({"loan": loan, "set_loan": group, "accessories": items}),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }

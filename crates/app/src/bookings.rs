@@ -601,13 +601,13 @@ pub async fn collect(
                         }
                         // Accessories go with the first device's loan: one place to count them back.
                         if !taking.is_empty() {
-                            kitroom_store::accessories::take_in(conn, &actor, &booking_subject(&b), first, None, &taking, now).await?;
+                            crate::accessories::take_in(conn, &actor, &booking_subject(&b), first, None, &taking, now).await?;
                         }
                         (None, None)
                     }
                 };
                 if loan_id.is_some() || group_id.is_some() {
-                    kitroom_store::accessories::take_in(conn, &actor, &booking_subject(&b), loan_id, group_id, &taking, now).await?;
+                    crate::accessories::take_in(conn, &actor, &booking_subject(&b), loan_id, group_id, &taking, now).await?;
                 }
                 kitroom_store::bookings::mark_collected_in(conn, id, next, now, loan_id, group_id).await?;
                 let b = booking_in(conn, id).await?;

@@ -6,8 +6,6 @@
 //! and writes the decision with its events and notifications. Nothing here is
 //! decided twice: the views show what these decisions allow.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::calendar::{Calendar, SchoolDue};
 use kitroom_core::checklist;
@@ -19,7 +17,7 @@ use kitroom_core::loan::{
 };
 use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
-use kitroom_store::accessories::{Lent, Taking};
+use kitroom_store::accessories::Taking;
 use kitroom_store::db::Actor;
 use kitroom_store::devices::{get_device, Device};
 use kitroom_store::events::append;
@@ -31,6 +29,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::accessories::{counted_back, give_back_in, BackOf};
 use crate::input::{Answer, Flag, Number};
 use crate::{App, Error, Refusal};
 
@@ -334,7 +333,7 @@ pub async fn check_out(
                     }
                 };
                 if !taking.is_empty() {
-                    kitroom_store::accessories::take_in(
+                    crate::accessories::take_in(
                         conn,
                         &actor,
                         &device.subject(),
@@ -656,9 +655,8 @@ pub struct Return {
     pub location: Option<String>,
     pub request: ReturnRequest,
     pub answers: Vec<Option<bool>>,
-    pub accessories: Vec<AccessoryBack>,
-    /// Counts back by lent row, as read so far (names are found in the loan).
-    pub back: BTreeMap<i64, i64>,
+    /// The accessories counted back (names are found in the loan).
+    pub back: Vec<(BackOf, i64)>,
 }
 
 impl TryFrom<ReturnInput> for Return {
@@ -681,19 +679,7 @@ impl TryFrom<ReturnInput> for Return {
             "" => None,
             l => invalid.check("location", kitroom_core::device::location_name(l)),
         };
-        let mut back = BTreeMap::new();
-        for a in &i.accessories {
-            let n = match a.count.0.trim() {
-                "" => Some(0),
-                n => invalid.check(
-                    "accessories",
-                    kitroom_core::accessory::parse_count(n, "The number of accessories back", 0),
-                ),
-            };
-            if let (Some(id), Some(n)) = (a.id, n) {
-                back.insert(id, n);
-            }
-        }
+        let back = counted_back(&i.accessories, &mut invalid);
         invalid.into_result()?;
         Ok(Return {
             location,
@@ -704,7 +690,6 @@ impl TryFrom<ReturnInput> for Return {
                 images_cleared: i.images_cleared.0,
             },
             answers: i.checklist.iter().map(|a| a.0).collect(),
-            accessories: i.accessories,
             back,
         })
     }
@@ -737,11 +722,6 @@ pub async fn return_device(
     let actor = caller.actor();
     let caller = caller.clone();
     let link_base = app.link_base().cloned();
-    // Names of accessories back are found among those lent with the open loan.
-    let lent = match app.store().open_loan(device.id).await? {
-        Some(open) => app.store().accessories_lent(Some(open.id), None).await?,
-        None => Vec::new(),
-    };
     let returned = app
         .store()
         .transaction(move |conn| {
@@ -764,19 +744,8 @@ pub async fn return_device(
                 let settings = kitroom_store::settings::settings_in(conn).await?;
                 let location = cmd.location.clone().unwrap_or(settings.return_location);
                 take_back_in(conn, &actor, &device, &open, &location, &cmd.request, now).await??;
-                let back = counted_back(&lent, &cmd.accessories, &cmd.back)?;
-                // More back than went out is a mistake in what was typed (422).
-                kitroom_store::accessories::give_back_in(
-                    conn,
-                    &actor,
-                    &device.subject(),
-                    Some(open.id),
-                    None,
-                    &back,
-                    now,
-                )
-                .await
-                .map_err(typed_wrong)?;
+                give_back_in(conn, &actor, &device.subject(), Some(open.id), None, &cmd.back, now)
+                    .await?;
                 if !questions.is_empty() {
                     let given: Vec<_> = questions
                         .iter()
@@ -822,48 +791,6 @@ pub async fn return_device(
         app.wake_mailer();
     }
     Ok(returned)
-}
-
-/// How many of each accessory lent came back, by lent row: the counts given by
-/// row (the page) and those given by name, found among `lent` (the API).
-pub fn counted_back(
-    lent: &[Lent],
-    accessories: &[AccessoryBack],
-    by_row: &BTreeMap<i64, i64>,
-) -> Result<BTreeMap<i64, i64>, Error> {
-    let mut back = by_row.clone();
-    for a in accessories {
-        let Some(name) = a.name.as_deref().map(str::trim) else {
-            continue;
-        };
-        let Some(row) = lent
-            .iter()
-            .find(|l| l.name.eq_ignore_ascii_case(name) && l.count_back.is_none())
-        else {
-            return Err(Invalid::one(
-                "accessories",
-                format!("No “{name}” went out with this loan."),
-            )
-            .into());
-        };
-        let n = kitroom_core::accessory::parse_count(
-            a.count.0.trim(),
-            "The number of accessories back",
-            0,
-        )
-        .map_err(|m| Invalid::one("accessories", m))?;
-        back.insert(row.id, n);
-    }
-    Ok(back)
-}
-
-/// The store's "not valid" about counts typed (more back than went out, too few
-/// in stock to lend): a mistake in what was sent (422), like any other field's.
-pub fn typed_wrong(e: kitroom_store::StoreError) -> Error {
-    match e {
-        kitroom_store::StoreError::Invalid(i) => Error::from(i),
-        other => other.into(),
-    }
 }
 
 /// Whether `person` may take back the device on `loan`: the one rule, for views too.

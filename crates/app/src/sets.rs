@@ -28,6 +28,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::accessories::{counted_back, give_back_in, BackOf};
 use crate::input::{Answer, Flag, Number};
 use crate::loans::{AccessoryBack, CheckOut, CheckOutInput, Lending};
 use crate::{App, Error, Refusal};
@@ -90,7 +91,7 @@ pub async fn check_out(
                             return Err(set_refusal(refusal, &person, for_someone_else))
                         }
                     };
-                kitroom_store::accessories::take_in(
+                crate::accessories::take_in(
                     conn,
                     &actor,
                     &k.subject(),
@@ -356,8 +357,8 @@ pub struct SetReturn {
     /// Battery by tag, lower case.
     pub battery: BTreeMap<String, i64>,
     pub checklist: BTreeMap<String, (Vec<Option<bool>>, Vec<String>)>,
-    pub accessories: Vec<AccessoryBack>,
-    pub back: BTreeMap<i64, i64>,
+    /// The accessories counted back (names are found in the set's loan).
+    pub back: Vec<(BackOf, i64)>,
 }
 
 impl TryFrom<SetReturnInput> for SetReturn {
@@ -381,19 +382,7 @@ impl TryFrom<SetReturnInput> for SetReturn {
                 battery.insert(tag.trim().to_lowercase(), n);
             }
         }
-        let mut back = BTreeMap::new();
-        for a in &i.accessories {
-            let n = match a.count.0.trim() {
-                "" => Some(0),
-                n => invalid.check(
-                    "accessories",
-                    kitroom_core::accessory::parse_count(n, "The number of accessories back", 0),
-                ),
-            };
-            if let (Some(id), Some(n)) = (a.id, n) {
-                back.insert(id, n);
-            }
-        }
+        let back = counted_back(&i.accessories, &mut invalid);
         invalid.into_result()?;
         Ok(SetReturn {
             came_back: i.came_back,
@@ -406,7 +395,6 @@ impl TryFrom<SetReturnInput> for SetReturn {
                 .into_iter()
                 .map(|(kind, a)| (kind, (a.answers.iter().map(|a| a.0).collect(), a.devices)))
                 .collect(),
-            accessories: i.accessories,
             back,
         })
     }
@@ -446,7 +434,6 @@ pub async fn return_set(
         return Err(Refusal::not_allowed().into());
     }
     let cmd = parsed?;
-    let lent = app.store().accessories_lent(None, Some(open.id)).await?;
     let actor = caller.actor();
     let caller = caller.clone();
     let link_base = app.link_base().cloned();
@@ -598,10 +585,7 @@ pub async fn return_set(
                     .await?;
                     returned.missing.push((tag, incident.id));
                 }
-                let back = crate::loans::counted_back(&lent, &cmd.accessories, &cmd.back)?;
-                kitroom_store::accessories::give_back_in(conn, &actor, &k.subject(), None, Some(group.id), &back, now)
-                    .await
-                    .map_err(crate::loans::typed_wrong)?;
+                give_back_in(conn, &actor, &k.subject(), None, Some(group.id), &cmd.back, now).await?;
                 kitroom_store::kits::close_group_in(conn, group.id, now, actor.id).await?;
                 append(
                     conn,

@@ -569,7 +569,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         kitroom_app::incidents::request_change(&app, reporter, ipad.details.tag.as_str(), change)
             .await?;
     }
-    bookings(store, &manager, &devices, &borrowers).await?;
+    bookings(store, &manager, lender, &devices, &borrowers).await?;
     Ok(())
 }
 
@@ -578,6 +578,7 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
 async fn bookings(
     store: &Store,
     manager: &kitroom_store::Actor,
+    lender: &kitroom_store::people::Person,
     devices: &[kitroom_store::devices::Device],
     borrowers: &[&kitroom_store::people::Person],
 ) -> anyhow::Result<()> {
@@ -608,41 +609,43 @@ async fn bookings(
         }
         sets.push(set);
     }
-    let mut lists = std::collections::BTreeMap::new();
-    lists.insert(
-        "ipad",
-        kitroom_core::checklist::parse_questions(
-            "Charger returned?\nDoes it switch on? [damage]\nScreen undamaged? [damage]",
-        )
-        .map_err(|e| anyhow::anyhow!("demo checklist: {e}"))?,
+    // the return checklist and counted accessories, as the business manager types
+    // them on their pages
+    let app = kitroom_app::App::new(
+        store.clone(),
+        None,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
     );
-    store.save_checklists(manager.clone(), lists).await?;
+    let typed = std::collections::BTreeMap::from([(
+        "ipad".to_owned(),
+        "Charger returned?\nDoes it switch on? [damage]\nScreen undamaged? [damage]".to_owned(),
+    )]);
+    kitroom_app::checklists::save(&app, lender, typed)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo checklist: {e}"))?;
     // counted accessories: chargers and styluses in the ICT room
     for (name, count) in [
         ("USB-C charger", 12),
         ("Apple Pencil", 6),
         ("HDMI cable", 4),
     ] {
-        let id = store
-            .create_accessory(manager.clone(), name.to_owned())
-            .await?;
-        store
-            .adjust_accessory(
-                manager.clone(),
-                id,
-                "ICT room".to_owned(),
-                count,
-                "Counted for the demo".to_owned(),
-            )
-            .await?;
+        let new = kitroom_app::accessories::NewAccessoryInput {
+            name: name.to_owned(),
+        };
+        let (id, _) = kitroom_app::accessories::create(&app, lender, new)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo accessory: {e}"))?;
+        let counted = kitroom_app::accessories::AdjustInput {
+            location: "ICT room".to_owned(),
+            change: kitroom_app::input::Number(count.to_string()),
+            reason: "Counted for the demo".to_owned(),
+        };
+        kitroom_app::accessories::adjust(&app, lender, &id.to_string(), counted)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo accessory count: {e}"))?;
     }
     // the next two school days' lessons, booked as the booking page does; a booking
     // the rules refuse is left out
-    let app = kitroom_app::App::new(
-        store.clone(),
-        None,
-        std::sync::Arc::new(tokio::sync::Notify::new()),
-    );
     let today = kitroom_core::calendar::Calendar::day_of(chrono::Utc::now());
     let mut day = calendar.school_day_from(today + Duration::days(1));
     for round in 0..2 {

@@ -1,12 +1,12 @@
 //! Accessories: counted per location (`accessory_stock`), lent with a loan or a
 //! set's loan (`loan_accessory`) and put back where they came from on return.
-//! Every count change and its event commit together, in the same transaction as
-//! the loan or return that moved it.
+//! Persistence only: the facts read and the rows written inside the caller's
+//! transaction; `kitroom_app::accessories` decides (with `kitroom_core::accessory`)
+//! and refuses.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use kitroom_core::accessory;
 use kitroom_core::Invalid;
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -65,122 +65,349 @@ pub struct NotReturned {
     pub returned_at: String,
 }
 
-fn subject(id: &str, name: &str) -> Subject {
+/// The subject of an accessory type's events.
+pub fn subject(id: Uuid, name: &str) -> Subject {
     Subject {
         key: format!("accessory:{id}"),
         label: name.to_owned(),
     }
 }
 
-fn refused(r: accessory::AccessoryRefusal) -> StoreError {
-    Invalid::one("accessories", r.to_string()).into()
+/// An accessory type's name and whether it is retired, or `None` when no type
+/// has this id.
+pub async fn accessory_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Option<(String, bool)>, StoreError> {
+    Ok(
+        sqlx::query_as("select name, retired_at is not null from accessory where id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
-/// Takes accessories out of stock for a loan (`loan`) or a set's loan (`group`).
-pub async fn take_in(
+/// Whether a type other than `except` is called `name` (case aside).
+pub async fn name_taken_in(
+    conn: &mut SqliteConnection,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool, StoreError> {
+    crate::db::name_taken_in(conn, "accessory", name, except).await
+}
+
+/// The unique index on the name refused a write: only a race, as the application
+/// checks the name first; told against the `name` field like the check.
+fn name_clash(
+    r: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>,
+    message: String,
+) -> Result<(), StoreError> {
+    match r {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(Invalid::one("name", message).into())
+        }
+        other => other.map(|_| ()).map_err(StoreError::from),
+    }
+}
+
+/// Writes a new type, with none anywhere yet, and its `accessory.created` event.
+pub async fn insert_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
-    lent_with: &Subject,
-    loan: Option<Uuid>,
-    group: Option<Uuid>,
-    taking: &[Taking],
+    id: Uuid,
+    name: &str,
+    clash: String,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let mut items = Vec::new();
-    for t in taking {
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "select a.name, l.name, s.count from accessory_stock s join accessory a on a.id = s.accessory_id
-             join location l on l.id = s.location_id where s.id = ? and a.retired_at is null",
-        )
-        .bind(t.stock)
-        .fetch_optional(&mut *conn)
-        .await?;
-        // a retired type is no longer lent, as one no longer kept there
-        let Some((name, location, have)) = row else {
-            return Err(Invalid::one(
-                "accessories",
-                "That accessory is no longer kept there or no longer lent. Choose again from the list.",
-            )
-            .into());
-        };
-        let left = accessory::take(have, t.count, &name, &location).map_err(refused)?;
-        sqlx::query("update accessory_stock set count = ? where id = ?")
-            .bind(left)
-            .bind(t.stock)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("insert into loan_accessory (loan_id, group_id, stock_id, count_out) values (?, ?, ?, ?)")
-            .bind(loan.map(|l| l.to_string()))
-            .bind(group.map(|g| g.to_string()))
-            .bind(t.stock)
-            .bind(t.count)
-            .execute(&mut *conn)
-            .await?;
-        items.push(json!({"accessory": name, "from": location, "count": t.count, "left": left}));
-    }
-    if !items.is_empty() {
-        append(
-            conn,
-            actor,
-            "accessory.lent",
-            lent_with,
-            json!({"loan": loan, "set_loan": group, "accessories": items}),
-            now,
-        )
-        .await?;
-    }
+    let r = sqlx::query("insert into accessory (id, name, created_at) values (?, ?, ?)")
+        .bind(id.to_string())
+        .bind(name)
+        .bind(time_text(now))
+        .execute(&mut *conn)
+        .await;
+    name_clash(r, clash)?;
+    append(
+        conn,
+        actor,
+        "accessory.created",
+        &subject(id, name),
+        json!({"name": name}),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
-/// Records how many of each accessory lent with this loan or set's loan came
-/// back (by `loan_accessory` id; one not named came back as none) and puts them
-/// back where they came from.
-pub async fn give_back_in(
+/// Writes a type's new name and its `accessory.renamed` event.
+pub async fn rename_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
-    lent_with: &Subject,
-    loan: Option<Uuid>,
-    group: Option<Uuid>,
-    back: &BTreeMap<i64, i64>,
+    id: Uuid,
+    old: &str,
+    name: &str,
+    clash: String,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-        "select la.id, la.stock_id, la.count_out, a.name from loan_accessory la
+    let r = sqlx::query("update accessory set name = ? where id = ?")
+        .bind(name)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await;
+    name_clash(r, clash)?;
+    append(
+        conn,
+        actor,
+        "accessory.renamed",
+        &subject(id, name),
+        json!({"from": old, "to": name}),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes a type retired (or back in use) and its `accessory.retired` (or
+/// `accessory.reinstated`) event.
+pub async fn set_retired_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    id: Uuid,
+    name: &str,
+    retired: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("update accessory set retired_at = ? where id = ?")
+        .bind(retired.then(|| time_text(now)))
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let action = if retired {
+        "accessory.retired"
+    } else {
+        "accessory.reinstated"
+    };
+    append(
+        conn,
+        actor,
+        action,
+        &subject(id, name),
+        json!({"name": name}),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// How many of type `id` are counted at a location (none when never counted there).
+pub async fn count_at_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    location: Uuid,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select count from accessory_stock where accessory_id = ? and location_id = ?",
+    )
+    .bind(id.to_string())
+    .bind(location.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or(0))
+}
+
+/// A count changed by hand, as decided.
+#[derive(Debug, Clone)]
+pub struct Recount<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub location_id: Uuid,
+    /// The place as the change named it.
+    pub location: &'a str,
+    pub from: i64,
+    pub to: i64,
+    pub reason: &'a str,
+}
+
+/// Writes a type's new count at a location and its `accessory.adjusted` event.
+pub async fn set_count_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    c: &Recount<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into accessory_stock (accessory_id, location_id, count) values (?, ?, ?)
+         on conflict (accessory_id, location_id) do update set count = excluded.count",
+    )
+    .bind(c.id.to_string())
+    .bind(c.location_id.to_string())
+    .bind(c.to)
+    .execute(&mut *conn)
+    .await?;
+    append(
+        conn,
+        actor,
+        "accessory.adjusted",
+        &subject(c.id, c.name),
+        json!({"location": c.location, "from": c.from, "to": c.to, "reason": c.reason}),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Accessories lent with a loan that did not all come back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The lent row's id.
+    pub lent: i64,
+    pub stock: i64,
+    pub missing: i64,
+    pub accessory: Uuid,
+    pub name: String,
+}
+
+/// The lent row `lent`, when some of it did not come back with its loan.
+pub async fn missing_in(
+    conn: &mut SqliteConnection,
+    lent: i64,
+) -> Result<Option<Missing>, StoreError> {
+    let row: Option<(i64, i64, String, String)> = sqlx::query_as(
+        "select la.stock_id, la.count_out - la.count_back, a.id, a.name from loan_accessory la
+         join accessory_stock s on s.id = la.stock_id join accessory a on a.id = s.accessory_id
+         where la.id = ? and la.returned_at is not null and la.count_back < la.count_out",
+    )
+    .bind(lent)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(stock, missing, id, name)| {
+        Ok(Missing {
+            lent,
+            stock,
+            missing,
+            accessory: parse_uuid(&id)?,
+            name,
+        })
+    })
+    .transpose()
+}
+
+/// Writes those missing as back (in the count they came from, no longer listed as
+/// not returned) and the `accessory.found` event.
+pub async fn found_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    m: &Missing,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("update loan_accessory set count_back = count_out where id = ?")
+        .bind(m.lent)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("update accessory_stock set count = count + ? where id = ?")
+        .bind(m.missing)
+        .bind(m.stock)
+        .execute(&mut *conn)
+        .await?;
+    append(
+        conn,
+        actor,
+        "accessory.found",
+        &subject(m.accessory, &m.name),
+        json!({"count": m.missing}),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A stock row of a type still in use: the type's name, the place and the count
+/// there; `None` when the row is gone or its type retired.
+pub async fn stock_in(
+    conn: &mut SqliteConnection,
+    stock: i64,
+) -> Result<Option<(String, String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "select a.name, l.name, s.count from accessory_stock s join accessory a on a.id = s.accessory_id
+         join location l on l.id = s.location_id where s.id = ? and a.retired_at is null",
+    )
+    .bind(stock)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Writes `count` taken from stock row `stock` (leaving `left`) with a loan
+/// (`loan`) or a set's loan (`group`).
+pub async fn lend_in(
+    conn: &mut SqliteConnection,
+    stock: i64,
+    left: i64,
+    loan: Option<Uuid>,
+    group: Option<Uuid>,
+    count: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("update accessory_stock set count = ? where id = ?")
+        .bind(left)
+        .bind(stock)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into loan_accessory (loan_id, group_id, stock_id, count_out) values (?, ?, ?, ?)",
+    )
+    .bind(loan.map(|l| l.to_string()))
+    .bind(group.map(|g| g.to_string()))
+    .bind(stock)
+    .bind(count)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Accessories lent with a loan or a set's loan and not yet counted back.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Out {
+    /// The lent row's id.
+    pub id: i64,
+    pub stock: i64,
+    pub count_out: i64,
+    pub name: String,
+}
+
+/// What went out with this loan (`loan`) or set's loan (`group`) and is not yet
+/// counted back, in the order it went.
+pub async fn still_out_in(
+    conn: &mut SqliteConnection,
+    loan: Option<Uuid>,
+    group: Option<Uuid>,
+) -> Result<Vec<Out>, StoreError> {
+    Ok(sqlx::query_as(
+        "select la.id, la.stock_id as stock, la.count_out, a.name from loan_accessory la
          join accessory_stock s on s.id = la.stock_id join accessory a on a.id = s.accessory_id
          where (la.loan_id = ? or la.group_id = ?) and la.returned_at is null order by la.id",
     )
     .bind(loan.map(|l| l.to_string()))
     .bind(group.map(|g| g.to_string()))
     .fetch_all(&mut *conn)
-    .await?;
-    let mut items = Vec::new();
-    for (id, stock, out, name) in rows {
-        let n = accessory::came_back(out, back.get(&id).copied().unwrap_or(0), &name)
-            .map_err(refused)?;
-        sqlx::query("update loan_accessory set count_back = ?, returned_at = ? where id = ?")
-            .bind(n)
-            .bind(time_text(now))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("update accessory_stock set count = count + ? where id = ?")
-            .bind(n)
-            .bind(stock)
-            .execute(&mut *conn)
-            .await?;
-        items.push(json!({"accessory": name, "out": out, "back": n}));
-    }
-    if !items.is_empty() {
-        append(
-            conn,
-            actor,
-            "accessory.returned",
-            lent_with,
-            json!({"loan": loan, "set_loan": group, "accessories": items}),
-            now,
-        )
+    .await?)
+}
+
+/// Writes `back` of lent row `out` as come back, into the count it came from.
+pub async fn count_back_in(
+    conn: &mut SqliteConnection,
+    out: &Out,
+    back: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("update loan_accessory set count_back = ?, returned_at = ? where id = ?")
+        .bind(back)
+        .bind(time_text(now))
+        .bind(out.id)
+        .execute(&mut *conn)
         .await?;
-    }
+    sqlx::query("update accessory_stock set count = count + ? where id = ?")
+        .bind(back)
+        .bind(out.stock)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -223,200 +450,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Adds a type of accessory, with none anywhere yet.
-    pub async fn create_accessory(&self, actor: Actor, name: String) -> Result<Uuid, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let id = Uuid::new_v4();
-                let r = sqlx::query("insert into accessory (id, name, created_at) values (?, ?, ?)")
-                    .bind(id.to_string())
-                    .bind(&name)
-                    .bind(time_text(now))
-                    .execute(&mut *conn)
-                    .await;
-                match r {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(Invalid::one("name", format!("There is already an accessory called {name}. Change its counts below.")).into())
-                    }
-                    other => other?,
-                };
-                append(conn, &actor, "accessory.created", &subject(&id.to_string(), &name), json!({"name": name}), now).await?;
-                Ok(id)
-            })
-        })
-        .await
-    }
-
-    /// Changes the count of a type at a location (the location is made the first
-    /// time its name is used), with the reason. Never below none.
-    pub async fn adjust_accessory(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        location: String,
-        change: i64,
-        reason: String,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let name: String = sqlx::query_scalar("select name from accessory where id = ?")
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                let location_id = crate::locations::find_or_create(conn, &actor, &location, now).await?;
-                let have: i64 = sqlx::query_scalar("select count from accessory_stock where accessory_id = ? and location_id = ?")
-                    .bind(id.to_string())
-                    .bind(location_id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .unwrap_or(0);
-                let after = accessory::adjust(have, change, &name, &location)
-                    .map_err(|r| StoreError::from(Invalid::one("change", r.to_string())))?;
-                sqlx::query("insert into accessory_stock (accessory_id, location_id, count) values (?, ?, ?)
-                             on conflict (accessory_id, location_id) do update set count = excluded.count")
-                    .bind(id.to_string())
-                    .bind(location_id.to_string())
-                    .bind(after)
-                    .execute(&mut *conn)
-                    .await?;
-                append(conn, &actor, "accessory.adjusted", &subject(&id.to_string(), &name),
-                    json!({"location": location, "from": have, "to": after, "reason": reason}), now).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Accessories not returned with a loan have turned up: they go back to the
-    /// place they came from and are no longer listed as not returned.
-    pub async fn accessory_found(&self, actor: Actor, lent: i64) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let row: Option<(i64, i64, String, String)> = sqlx::query_as(
-                    "select la.stock_id, la.count_out - la.count_back, a.id, a.name from loan_accessory la
-                     join accessory_stock s on s.id = la.stock_id join accessory a on a.id = s.accessory_id
-                     where la.id = ? and la.returned_at is not null and la.count_back < la.count_out",
-                )
-                .bind(lent)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let (stock, missing, id, name) = row.ok_or(StoreError::NotFound)?;
-                sqlx::query("update loan_accessory set count_back = count_out where id = ?")
-                    .bind(lent)
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query("update accessory_stock set count = count + ? where id = ?")
-                    .bind(missing)
-                    .bind(stock)
-                    .execute(&mut *conn)
-                    .await?;
-                append(conn, &actor, "accessory.found", &subject(&id, &name), json!({"count": missing}), now).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Renames a type of accessory; its counts, loans and history keep it.
-    pub async fn rename_accessory(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        name: String,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let old: String = sqlx::query_scalar("select name from accessory where id = ?")
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                if old == name {
-                    return Ok(());
-                }
-                let r = sqlx::query("update accessory set name = ? where id = ?")
-                    .bind(&name)
-                    .bind(id.to_string())
-                    .execute(&mut *conn)
-                    .await;
-                match r {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(Invalid::one(
-                            "rename",
-                            format!(
-                                "There is already an accessory called {name}. Choose another name."
-                            ),
-                        )
-                        .into())
-                    }
-                    other => other?,
-                };
-                append(
-                    conn,
-                    &actor,
-                    "accessory.renamed",
-                    &subject(&id.to_string(), &name),
-                    json!({"from": old, "to": name}),
-                    now,
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Retires a type (no longer offered with a loan) or, with `retired` false, puts
-    /// it back in use. Its counts, its history and any not returned stay.
-    pub async fn retire_accessory(
-        &self,
-        actor: Actor,
-        id: Uuid,
-        retired: bool,
-    ) -> Result<String, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let (name, was): (String, bool) = sqlx::query_as(
-                    "select name, retired_at is not null from accessory where id = ?",
-                )
-                .bind(id.to_string())
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-                if was == retired {
-                    return Ok(name);
-                }
-                sqlx::query("update accessory set retired_at = ? where id = ?")
-                    .bind(retired.then(|| time_text(now)))
-                    .bind(id.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                let action = if retired {
-                    "accessory.retired"
-                } else {
-                    "accessory.reinstated"
-                };
-                append(
-                    conn,
-                    &actor,
-                    action,
-                    &subject(&id.to_string(), &name),
-                    json!({"name": name}),
-                    now,
-                )
-                .await?;
-                Ok(name)
-            })
-        })
-        .await
     }
 
     /// What can be taken with a loan: every type in use at every location with some left.

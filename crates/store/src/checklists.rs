@@ -3,15 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
 use kitroom_core::checklist::{self, Question};
 use kitroom_core::device::DeviceKind;
-use serde_json::json;
 use sqlx::SqliteConnection;
 
-use crate::db::{Actor, Store, StoreError};
-use crate::events::{append, Subject};
+use crate::db::{Store, StoreError};
 
+/// The questions asked when a device of this kind comes back.
 pub async fn questions_in(
     conn: &mut SqliteConnection,
     kind: DeviceKind,
@@ -42,36 +40,20 @@ impl Store {
         }
         Ok(out)
     }
+}
 
-    /// Saves every kind's questions and records which kinds changed.
-    pub async fn save_checklists(
-        &self,
-        actor: Actor,
-        lists: BTreeMap<&'static str, Vec<Question>>,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let mut changed = serde_json::Map::new();
-                for kind in DeviceKind::ALL {
-                    let before = checklist::questions_text(&questions_in(conn, *kind).await?);
-                    let after = checklist::questions_text(lists.get(kind.as_str()).map(Vec::as_slice).unwrap_or(&[]));
-                    if before != after {
-                        changed.insert(kind.as_str().into(), json!({"from": before, "to": after}));
-                        sqlx::query("insert into setting (key, value) values (?, ?) on conflict (key) do update set value = excluded.value")
-                            .bind(format!("checklist.{}", kind.as_str()))
-                            .bind(&after)
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                }
-                if !changed.is_empty() {
-                    let subject = Subject { key: "checklists".into(), label: "Return checklists".into() };
-                    append(conn, &actor, "checklist.changed", &subject, changed.into(), now).await?;
-                }
-                Ok(())
-            })
-        })
-        .await
-    }
+/// Writes one kind's questions, one a line.
+pub async fn write_in(
+    conn: &mut SqliteConnection,
+    kind: DeviceKind,
+    questions: &[Question],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into setting (key, value) values (?, ?) on conflict (key) do update set value = excluded.value",
+    )
+    .bind(format!("checklist.{}", kind.as_str()))
+    .bind(checklist::questions_text(questions))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -477,6 +477,24 @@ pub(crate) fn parse_word<T: FromStr>(s: &str) -> Result<T, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("value {s:?}")))
 }
 
+/// Whether a row of `table` other than `except` is called `name` (case aside):
+/// what is checked before a name that must be unique is written.
+pub(crate) async fn name_taken_in(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from {table} where name = ? collate nocase and id <> ?"
+    ))
+    .bind(name)
+    .bind(except.map(|id| id.to_string()).unwrap_or_default())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
 pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("id {s:?}")))
 }

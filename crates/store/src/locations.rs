@@ -92,14 +92,7 @@ pub async fn name_taken_in(
     name: &str,
     except: Option<Uuid>,
 ) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar(
-        "select count(*) from location where name = ? collate nocase and id <> ?",
-    )
-    .bind(name)
-    .bind(except.map(|id| id.to_string()).unwrap_or_default())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n > 0)
+    crate::db::name_taken_in(conn, "location", name, except).await
 }
 
 /// A location by its id, inside the caller's transaction.

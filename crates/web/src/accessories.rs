@@ -1,21 +1,18 @@
 //! Accessories, for the business manager: the types with their counts at each
-//! location, a new type, and a count changed with its reason. Also the helpers that
-//! read "Also taking" on a check-out form and the counts back on a return form.
-
-use std::collections::BTreeMap;
+//! location, a new type, a count changed with its reason, a rename or retirement,
+//! and those not returned turning up. Thin adapters over `kitroom_app::accessories`,
+//! the commands the API calls too.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_core::accessory;
+use kitroom_app::accessories::{self, AdjustInput, ChangeInput, NewAccessoryInput};
 use kitroom_core::person::Permission;
-use kitroom_store::accessories::Taking;
-use kitroom_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody};
+use crate::error::status_of;
 use crate::views::accessories as v;
 use crate::views::accessories::AccessoryForms;
 use crate::{AppError, AppState};
@@ -42,53 +39,39 @@ struct RetireForm {
     retired: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct NewForm {
-    name: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct AdjustForm {
-    location: String,
-    change: String,
-    reason: String,
-}
-
 async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let all = state.store().list_accessories().await?;
     Ok(v::list(&ctx, &all, &AccessoryForms::default()).into_response())
 }
 
-async fn refused(ctx: &Ctx, state: &AppState, forms: AccessoryForms) -> Result<Response, AppError> {
+/// The page again with the refused form as typed and the refusal beside its
+/// field (`field` when it names none), answered with the refusal's status.
+async fn refused(
+    ctx: &Ctx,
+    state: &AppState,
+    mut forms: AccessoryForms,
+    e: kitroom_app::Error,
+    field: &'static str,
+) -> Result<Response, AppError> {
+    let refusal = crate::error::page_refusal(e)?;
+    forms.invalid = crate::error::refusal_fields(&refusal, field);
     let all = state.store().list_accessories().await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, v::list(ctx, &all, &forms)).into_response())
+    Ok((status_of(refusal.kind), v::list(ctx, &all, &forms)).into_response())
 }
 
 async fn create(
     ctx: Ctx,
     State(state): State<AppState>,
-    FormBody(form): FormBody<NewForm>,
+    FormBody(input): FormBody<NewAccessoryInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let mut forms = AccessoryForms {
-        name: form.name.clone(),
+    let forms = AccessoryForms {
+        name: input.name.clone(),
         ..Default::default()
     };
-    let Some(name) = forms
-        .invalid
-        .check("name", accessory::accessory_name(&form.name))
-    else {
-        return refused(&ctx, &state, forms).await;
-    };
-    match state
-        .store()
-        .create_accessory(ctx.user.actor(), name.clone())
-        .await
-    {
-        Ok(_) => {
+    match accessories::create(state.app(), &ctx.user, input).await {
+        Ok((_, name)) => {
             set_flash(
                 &ctx.session,
                 format!("{name} added. Type how many there are at each place below."),
@@ -96,11 +79,7 @@ async fn create(
             .await?;
             Ok(Redirect::to("/accessories").into_response())
         }
-        Err(StoreError::Invalid(i)) => {
-            forms.invalid = i;
-            refused(&ctx, &state, forms).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(&ctx, &state, forms, e, "name").await,
     }
 }
 
@@ -108,23 +87,18 @@ async fn adjust(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<AdjustForm>,
+    FormBody(input): FormBody<AdjustInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let id = parse_id(&id)?;
-    let mut forms = AccessoryForms {
+    let forms = AccessoryForms {
         adjusting: Some(id.to_string()),
-        location: form.location.clone(),
-        change: form.change.clone(),
-        reason: form.reason.clone(),
+        location: input.location.clone(),
+        change: input.change.0.clone(),
+        reason: input.reason.clone(),
         ..Default::default()
     };
-    let input = kitroom_app::accessories::AdjustInput {
-        location: form.location,
-        change: kitroom_app::input::Number(form.change),
-        reason: form.reason,
-    };
-    match kitroom_app::accessories::adjust(state.app(), &ctx.user, &id.to_string(), input).await {
+    match accessories::adjust(state.app(), &ctx.user, &id.to_string(), input).await {
         Ok(done) => {
             set_flash(
                 &ctx.session,
@@ -136,11 +110,7 @@ async fn adjust(
             .await?;
             Ok(Redirect::to("/accessories").into_response())
         }
-        Err(e) => {
-            let refusal = crate::error::page_refusal(e)?;
-            forms.invalid = crate::error::refusal_fields(&refusal, "change");
-            refused(&ctx, &state, forms).await
-        }
+        Err(e) => refused(&ctx, &state, forms, e, "change").await,
     }
 }
 
@@ -152,32 +122,35 @@ async fn rename(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let id = parse_id(&id)?;
-    let mut forms = AccessoryForms {
+    let forms = AccessoryForms {
         renaming: Some(id.to_string()),
         rename: form.rename.clone(),
         ..Default::default()
     };
-    let Some(name) = forms
-        .invalid
-        .check("rename", accessory::accessory_name(&form.rename))
-    else {
-        return refused(&ctx, &state, forms).await;
+    let input = ChangeInput {
+        name: Some(form.rename),
+        retired: None,
     };
-    match state
-        .store()
-        .rename_accessory(ctx.user.actor(), id, name.clone())
-        .await
-    {
-        Ok(()) => {
+    match accessories::change(state.app(), &ctx.user, &id.to_string(), input).await {
+        Ok(name) => {
             set_flash(&ctx.session, format!("Renamed: {name}.")).await?;
             Ok(Redirect::to("/accessories").into_response())
         }
-        Err(StoreError::Invalid(i)) => {
-            forms.invalid = i;
-            refused(&ctx, &state, forms).await
-        }
-        Err(e) => Err(e.into()),
+        // the command's `name` is this form's `rename`
+        Err(e) => refused(&ctx, &state, forms, as_rename(e), "rename").await,
     }
+}
+
+/// The command's `name` is this form's `rename`: its problems are shown there.
+fn as_rename(mut e: kitroom_app::Error) -> kitroom_app::Error {
+    if let kitroom_app::Error::Refused(r) = &mut e {
+        for f in r.fields.iter_mut().flat_map(|i| i.0.iter_mut()) {
+            if f.field == "name" {
+                f.field = "rename";
+            }
+        }
+    }
+    e
 }
 
 /// Retires a type (no longer offered with a loan), or puts it back in use.
@@ -190,10 +163,11 @@ async fn retire(
     ctx.require(Permission::ManageRegister)?;
     let id = parse_id(&id)?;
     let retired = form.retired.trim() != "no";
-    let name = state
-        .store()
-        .retire_accessory(ctx.user.actor(), id, retired)
-        .await?;
+    let input = ChangeInput {
+        name: None,
+        retired: Some(retired),
+    };
+    let name = accessories::change(state.app(), &ctx.user, &id.to_string(), input).await?;
     set_flash(
         &ctx.session,
         if retired {
@@ -213,46 +187,7 @@ async fn found(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    state.store().accessory_found(ctx.user.actor(), id).await?;
+    accessories::found(state.app(), &ctx.user, &id).await?;
     set_flash(&ctx.session, "The accessory is back in the count.").await?;
     Ok(Redirect::to("/").into_response())
-}
-
-/// "Also taking" on a check-out form: `also` names a stock row, `also_count` how
-/// many (1 when left empty). Nothing chosen takes nothing.
-pub fn taking(also: &str, also_count: &str) -> Result<Vec<Taking>, String> {
-    let also = also.trim();
-    if also.is_empty() {
-        return Ok(Vec::new());
-    }
-    let stock = also
-        .parse::<i64>()
-        .map_err(|_| "Choose the accessory from the list.".to_owned())?;
-    let count = match also_count.trim() {
-        "" => 1,
-        n => accessory::parse_count(n, "How many accessories", 1)?,
-    };
-    Ok(vec![Taking { stock, count }])
-}
-
-/// The counts back on a return form (`acc_back.<id>`), by the lent row's id.
-pub fn counted_back<'a>(
-    fields: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Result<BTreeMap<i64, i64>, String> {
-    let mut out = BTreeMap::new();
-    for (k, val) in fields {
-        let Some(id) = k
-            .strip_prefix("acc_back.")
-            .and_then(|i| i.parse::<i64>().ok())
-        else {
-            continue;
-        };
-        let n = match val.trim() {
-            "" => 0,
-            n => accessory::parse_count(n, "The number of accessories back", 0)?,
-        };
-        out.insert(id, n);
-    }
-    Ok(out)
 }

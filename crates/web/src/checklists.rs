@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -13,6 +12,7 @@ use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 
 use crate::auth::{set_flash, Ctx, FormBody};
+use crate::error::{page_refusal, refusal_fields, status_of};
 use crate::views::checklists as v;
 use crate::{AppError, AppState};
 
@@ -38,6 +38,7 @@ async fn save(
     FormBody(form): FormBody<BTreeMap<String, String>>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
+    // each kind's textarea is `checklist.<kind>`
     let typed: BTreeMap<String, String> = form
         .iter()
         .filter_map(|(k, v)| {
@@ -45,19 +46,15 @@ async fn save(
                 .map(|k| (k.to_owned(), v.clone()))
         })
         .collect();
-    match checklist::parse_all(&typed) {
-        Ok(lists) => {
-            state
-                .store()
-                .save_checklists(ctx.user.actor(), lists)
-                .await?;
+    match kitroom_app::checklists::save(state.app(), &ctx.user, typed.clone()).await {
+        Ok(_) => {
             set_flash(&ctx.session, "Return checklists saved.").await?;
             Ok(Redirect::to("/checklists").into_response())
         }
-        Err(invalid) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            v::form(&ctx, &typed, &invalid),
-        )
-            .into_response()),
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let invalid = refusal_fields(&refusal, "checklist");
+            Ok((status_of(refusal.kind), v::form(&ctx, &typed, &invalid)).into_response())
+        }
     }
 }
