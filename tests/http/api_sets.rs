@@ -453,9 +453,9 @@ async fn a_borrower_may_not_change_a_set_and_an_unknown_tag_is_refused_beside_it
     )
     .await;
     assert_eq!(status, 200);
+    let jo = app.api_token("jo", "borrower").await;
     let before = actions(&app).await.len();
 
-    let jo = app.api_token("jo", "borrower").await;
     let (status, _) = post(&app, &jo, "/api/v1/sets", json!({"name": "Mine"})).await;
     assert_eq!(status, 403);
     let r = app
