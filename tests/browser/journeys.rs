@@ -600,7 +600,11 @@ pub async fn the_label_sheets_qr_codes_decode_to_the_devices_urls(app: TestApp, 
 
     // a set's label: its code opens the set's page, and it says how many devices it holds
     let set = app
-        .make_set("Laptop trolley in the library", "", &["LAP-0001", "CB-0002"])
+        .make_set(
+            "Laptop trolley in the library",
+            "",
+            &["LAP-0001", "CB-0002"],
+        )
         .await;
     b.open(&format!("/sets/{set}")).await;
     b.click_to_next_page(&format!("a[href='/sets/{set}/label']"))

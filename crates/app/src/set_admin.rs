@@ -361,6 +361,8 @@ mod tests {
         assert!(serde_json::from_str::<NewSetInput>(r#"{"nmae": "x"}"#).is_err());
     }
 
+    /// A scanned label would not add its device, and a rename through the API
+    /// would clear the notes it did not send.
     #[test]
     fn a_scanned_label_adds_its_device_and_an_edit_changes_only_what_is_sent() {
         let add = AddDevice::try_from(AddDeviceInput {

@@ -288,6 +288,7 @@ mod tests {
             .starts_with("IPAD-2: Kitroom has no acceptable-use policy"));
     }
 
+    /// Scanning a label to add its device to a trolley would look for a tag no device has.
     #[test]
     fn a_scanned_label_gives_its_tag_and_nothing_typed_is_refused() {
         assert_eq!(
@@ -299,6 +300,7 @@ mod tests {
         assert!(scanned_tag("https://kitroom.school.example/d/").is_err());
     }
 
+    /// One iPad could be promised to two trolleys, or leave a trolley while out with it.
     #[test]
     fn a_device_joins_one_set_at_most_and_leaves_only_once_back() {
         assert_eq!(may_join("IPAD-1", InSet::Nowhere), Ok(()));
@@ -313,16 +315,21 @@ mod tests {
         );
         assert_eq!(other.field(), "tag");
         assert_eq!(may_leave("IPAD-1", true, false), Ok(()));
-        assert!(may_leave("IPAD-1", false, false).unwrap_err().is_not_found());
+        assert!(may_leave("IPAD-1", false, false)
+            .unwrap_err()
+            .is_not_found());
         assert!(may_leave("IPAD-1", true, true).unwrap_err().is_conflict());
     }
 
+    /// Two trolleys with one name could not be told apart when scanned or booked.
     #[test]
     fn a_name_another_set_has_is_refused_beside_the_name() {
         assert_eq!(may_use_name("Trolley", false), Ok(()));
         let r = may_use_name("Trolley", true).unwrap_err();
         assert_eq!(r.field(), "name");
-        assert!(r.to_string().starts_with("There is already a set called Trolley"));
+        assert!(r
+            .to_string()
+            .starts_with("There is already a set called Trolley"));
     }
 
     proptest! {

@@ -701,7 +701,7 @@ mod bookings {
                     .id,
             );
         }
-        let set = store
+        store
             .transaction(|conn| {
                 Box::pin(async move {
                     let (actor, now) = (Actor::system(), Utc::now());
@@ -715,7 +715,7 @@ mod bookings {
                         kitroom_app::set_admin::add_device_in(conn, &actor, set.id, &tag, now)
                             .await?;
                     }
-                    Ok::<_, kitroom_app::Error>(set.id)
+                    Ok::<_, kitroom_app::Error>(())
                 })
             })
             .await

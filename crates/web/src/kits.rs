@@ -216,8 +216,13 @@ async fn add_device(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let k = kit(&state, &id).await?;
-    match kitroom_app::set_admin::add_device(state.app(), &ctx.user, &k.id.to_string(), form.clone())
-        .await
+    match kitroom_app::set_admin::add_device(
+        state.app(),
+        &ctx.user,
+        &k.id.to_string(),
+        form.clone(),
+    )
+    .await
     {
         Ok((k, tag)) => {
             set_flash(&ctx.session, format!("{tag} is now in {}.", k.name)).await?;
