@@ -88,6 +88,11 @@ RULES_BEYOND_SCHEMA=(
     "POST /bookings/{id}/collect"
     "POST /policies"
     "POST /policies/current/signatures"
+    # a set's name another set must not have, a tag that names a device (in the set)
+    "POST /sets"
+    "PATCH /sets/{id}"
+    "POST /sets/{id}/devices"
+    "DELETE /sets/{id}/devices/{tag}"
     "POST /sets/{id}/checkout"
     "POST /sets/{id}/return"
     "POST /stocktakes"

@@ -600,20 +600,12 @@ pub async fn the_label_sheets_qr_codes_decode_to_the_devices_urls(app: TestApp, 
 
     // a set's label: its code opens the set's page, and it says how many devices it holds
     let set = app
-        .store()
-        .create_kit(
-            kitroom_store::Actor::system(),
-            "Laptop trolley in the library".into(),
-            String::new(),
+        .make_set(
+            "Laptop trolley in the library",
+            "",
+            &["LAP-0001", "CB-0002"],
         )
-        .await
-        .expect("a set");
-    for tag in ["LAP-0001", "CB-0002"] {
-        app.store()
-            .add_to_kit(kitroom_store::Actor::system(), set, tag.into())
-            .await
-            .expect("in the set");
-    }
+        .await;
     b.open(&format!("/sets/{set}")).await;
     b.click_to_next_page(&format!("a[href='/sets/{set}/label']"))
         .await;
@@ -1042,20 +1034,12 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
         .await;
     }
     let set = app
-        .store()
-        .create_kit(
-            kitroom_store::Actor::system(),
-            "iPad trolley A".into(),
-            "3 iPads and the trolley".into(),
+        .make_set(
+            "iPad trolley A",
+            "3 iPads and the trolley",
+            &["IPAD-1", "IPAD-2", "IPAD-3"],
         )
-        .await
-        .expect("a set");
-    for tag in ["IPAD-1", "IPAD-2", "IPAD-3"] {
-        app.store()
-            .add_to_kit(kitroom_store::Actor::system(), set, tag.into())
-            .await
-            .expect("in the set");
-    }
+        .await;
     api_create(
         &app,
         &sbm,

@@ -312,3 +312,203 @@ async fn a_kinds_checklist_is_set_through_the_api_and_asked_on_return() {
     assert_eq!(asked.len(), 2);
     assert!(actions(&app).await.iter().any(|a| a == "checklist.changed"));
 }
+
+/// A manager with three iPads on the register, signed in on the pages and with a
+/// token. Returns how many events the setting up wrote.
+async fn three_ipads(app: &TestApp) -> (Client, String, usize) {
+    let sbm = app.signed_in("sbm", "manager").await;
+    for tag in ["IPAD-1", "IPAD-2", "IPAD-3"] {
+        app.add_device(&sbm, tag, "ipad", "Library", &[("captures_images", "on")])
+            .await;
+    }
+    let token = app.token_for("sbm").await;
+    let before = actions(app).await.len();
+    (sbm, token, before)
+}
+
+/// The events written after setting up, each as its action and its details.
+async fn set_events(app: &TestApp, before: usize) -> Vec<Value> {
+    app.store()
+        .events_after(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .skip(before)
+        .map(|e| json!([e.action, e.details_json()]))
+        .collect()
+}
+
+/// A script keeping the trolleys up to date (a new trolley each term, iPads moved
+/// between them) could not make or change a set, or would leave a different trail
+/// in the activity log than the set's page does.
+#[tokio::test]
+async fn a_manager_makes_fills_renames_and_empties_a_set_through_the_api_as_on_the_page() {
+    // the pages: make the set, add two iPads by tag and one by its label, take one out
+    let page_app = spawn_app().await;
+    let (sbm, _, before) = three_ipads(&page_app).await;
+    let r = page_app
+        .submit(
+            &sbm,
+            "/sets",
+            "/sets",
+            &[("name", "Trolley"), ("notes", "In the library")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let set = r.headers()["location"].to_str().unwrap().to_owned();
+    let label = page_app.url("/d/IPAD-3");
+    for tag in ["IPAD-1", "ipad-2", label.as_str()] {
+        let r = page_app
+            .submit(&sbm, &set, &format!("{set}/devices"), &[("tag", tag)])
+            .await;
+        assert_eq!(r.status(), 303, "{tag} joins the set");
+    }
+    let r = page_app
+        .submit(&sbm, &set, &format!("{set}/devices/IPAD-2/remove"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let by_page = set_events(&page_app, before).await;
+
+    // the API: the same, and a rename
+    let app = spawn_app().await;
+    let (_, token, before) = three_ipads(&app).await;
+    let (status, made) = post(
+        &app,
+        &token,
+        "/api/v1/sets",
+        json!({"name": "Trolley", "notes": "In the library"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["name"], "Trolley");
+    assert_eq!(made["devices"], json!([]));
+    let id = made["id"].as_str().unwrap().to_owned();
+    let devices = format!("/api/v1/sets/{id}/devices");
+    let label = app.url("/d/IPAD-3");
+    for tag in ["IPAD-1", "ipad-2", label.as_str()] {
+        let (status, body) = post(&app, &token, &devices, json!({ "tag": tag })).await;
+        assert_eq!(status, 200, "{tag} joins the set: {body}");
+    }
+    let r = app
+        .api_patch(
+            &token,
+            &format!("/api/v1/sets/{id}"),
+            &json!({"name": "Trolley A"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .api_delete(&token, &format!("/api/v1/sets/{id}/devices/IPAD-2"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let (status, got) = app
+        .api_get_json(&token, &format!("/api/v1/sets/{id}"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(got["name"], "Trolley A");
+    assert_eq!(got["notes"], "In the library", "a rename keeps the notes");
+    let tags: Vec<&str> = got["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["IPAD-1", "IPAD-3"]);
+
+    let mut by_api = set_events(&app, before).await;
+    let renamed = by_api.remove(4);
+    assert_eq!(
+        renamed,
+        json!(["kit.updated", {"name": "Trolley A", "notes": "In the library",
+            "before": {"name": "Trolley", "notes": "In the library"}}])
+    );
+    assert_eq!(by_api, by_page, "the same events as the pages write");
+    let actions: Vec<&str> = by_page.iter().map(|e| e[0].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "kit.created",
+            "kit.device_added",
+            "kit.device_added",
+            "kit.device_added",
+            "kit.device_removed"
+        ]
+    );
+}
+
+/// A teacher's token could reorganise the trolleys, or a typo in a script would put
+/// nothing in the set without saying why.
+#[tokio::test]
+async fn a_borrower_may_not_change_a_set_and_an_unknown_tag_is_refused_beside_its_field() {
+    let app = spawn_app().await;
+    let (_, token, _) = three_ipads(&app).await;
+    let (status, made) = post(&app, &token, "/api/v1/sets", json!({"name": "Trolley"})).await;
+    assert_eq!(status, 201);
+    let id = made["id"].as_str().unwrap().to_owned();
+    let (status, _) = post(
+        &app,
+        &token,
+        &format!("/api/v1/sets/{id}/devices"),
+        json!({"tag": "IPAD-1"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let jo = app.api_token("jo", "borrower").await;
+    let before = actions(&app).await.len();
+
+    let (status, _) = post(&app, &jo, "/api/v1/sets", json!({"name": "Mine"})).await;
+    assert_eq!(status, 403);
+    let r = app
+        .api_patch(&jo, &format!("/api/v1/sets/{id}"), &json!({"name": "Mine"}))
+        .await;
+    assert_eq!(r.status(), 403);
+    let (status, _) = post(
+        &app,
+        &jo,
+        &format!("/api/v1/sets/{id}/devices"),
+        json!({"tag": "IPAD-2"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let r = app
+        .api_delete(&jo, &format!("/api/v1/sets/{id}/devices/IPAD-1"))
+        .await;
+    assert_eq!(r.status(), 403);
+
+    // a tag nobody has, nothing typed, a device in the set already
+    for (tag, words) in [
+        ("IPAD-9", "No device has the tag “IPAD-9”"),
+        ("  ", "Enter the device's asset tag"),
+        ("ipad-1", "IPAD-1 is already in this set"),
+    ] {
+        let (status, problem) = post(
+            &app,
+            &token,
+            &format!("/api/v1/sets/{id}/devices"),
+            json!({ "tag": tag }),
+        )
+        .await;
+        assert_eq!(status, 422, "{tag}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "tag");
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(words),
+            "{problem}"
+        );
+    }
+    // another set's name, and an unknown set
+    let (status, problem) = post(&app, &token, "/api/v1/sets", json!({"name": "trolley"})).await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "name");
+    let r = app
+        .api_delete(&token, "/api/v1/sets/No such set/devices/IPAD-1")
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = app
+        .api_delete(&token, &format!("/api/v1/sets/{id}/devices/IPAD-2"))
+        .await;
+    assert_eq!(r.status(), 404, "IPAD-2 is not in the set");
+    assert_eq!(actions(&app).await.len(), before, "nothing was written");
+}

@@ -59,17 +59,7 @@ async fn school(app: &TestApp) -> String {
         ("iPad trolley A", vec!["IPAD-A1", "IPAD-A2", "IPAD-A3"]),
         ("iPad trolley B", vec!["IPAD-B1", "IPAD-B2"]),
     ] {
-        let set = app
-            .store()
-            .create_kit(kitroom_store::Actor::system(), name.into(), String::new())
-            .await
-            .unwrap();
-        for t in tags {
-            app.store()
-                .add_to_kit(kitroom_store::Actor::system(), set, t.into())
-                .await
-                .unwrap();
-        }
+        app.make_set(name, "", &tags).await;
     }
     let r = app.api_post(&sbm, "/api/v1/policies", &json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."})).await;
     assert_eq!(r.status(), 201);

@@ -222,6 +222,11 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     // the matrix sends JSON, which an import refuses (415) once past the door
     ("POST", "/api/v1/imports/{sheet}", "/api/v1/imports/devices?dry_run=true", "{}", "UFFOO"),
     ("GET", "/api/v1/sets/{id}", "/api/v1/sets/:set", "", "UOOOO"),
+    ("POST", "/api/v1/sets", "/api/v1/sets", r#"{"name": "Set :me"}"#, "UFFOO"),
+    ("PATCH", "/api/v1/sets/{id}", "/api/v1/sets/:set", r#"{"notes": "In the library"}"#, "UFFOO"),
+    // LAP-3 goes into the set and comes out again, so the set stays empty
+    ("POST", "/api/v1/sets/{id}/devices", "/api/v1/sets/:set/devices", r#"{"tag": "LAP-3"}"#, "UFFOO"),
+    ("DELETE", "/api/v1/sets/{id}/devices/{tag}", "/api/v1/sets/:set/devices/LAP-3", "", "UFFOO"),
     ("POST", "/api/v1/sets/{id}/checkout", "/api/v1/sets/:set/checkout", "", "UOOOO"),
     ("POST", "/api/v1/sets/{id}/return", "/api/v1/sets/:set/return", "", "UOOOO"),
     ("GET", "/api/v1/accessories", "/api/v1/accessories", "", "UFFOO"),
@@ -447,7 +452,6 @@ async fn fixtures(app: &TestApp) -> Fixtures {
     let store = app.store();
     let other_p = store.person_by_username("other").await.unwrap().unwrap();
     let lap1 = store.device_by_tag("LAP-1").await.unwrap().unwrap();
-    let sbm_p = store.person_by_username("sbm").await.unwrap().unwrap();
     let offsite = store.pending_offsite().await.unwrap()[0].id.to_string();
     let incident = store.list_incidents(&Default::default()).await.unwrap()[0]
         .id
@@ -462,10 +466,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
     let other_token = store.list_tokens(other_p.id).await.unwrap()[0].id.clone();
     // a set, and someone else's booking: only a manager or admin may cancel or
     // collect it
-    let set = store
-        .create_kit(sbm_p.actor(), "Trolley".into(), String::new())
-        .await
-        .unwrap();
+    let set = app.make_set("Trolley", "", &[]).await;
     let starts = chrono::Utc::now() + chrono::Duration::days(30);
     let r = post(
         &other,

@@ -146,6 +146,30 @@ impl TestApp {
         self.running.as_ref().expect("running").state.store()
     }
 
+    /// Makes the set `name` holding the devices `tags`, as Kitroom itself (no one
+    /// signed in), through the same code the sets page runs. Answers its id.
+    pub async fn make_set(&self, name: &str, notes: &str, tags: &[&str]) -> uuid::Uuid {
+        let new = kitroom_app::set_admin::NewSet {
+            name: name.into(),
+            notes: notes.into(),
+        };
+        let tags: Vec<String> = tags.iter().map(|t| (*t).to_owned()).collect();
+        self.store()
+            .transaction(move |conn| {
+                Box::pin(async move {
+                    let (actor, now) = (kitroom_store::Actor::system(), chrono::Utc::now());
+                    let set = kitroom_app::set_admin::create_in(conn, &actor, &new, now).await?;
+                    for tag in &tags {
+                        kitroom_app::set_admin::add_device_in(conn, &actor, set.id, tag, now)
+                            .await?;
+                    }
+                    Ok::<_, kitroom_app::Error>(set.id)
+                })
+            })
+            .await
+            .expect("a set")
+    }
+
     /// Creates an account with [`PASSWORD`] through `kitroom user add`'s own code.
     pub async fn add_user(&self, username: &str, role: &str) {
         user_add(self.dir.path(), person(username, role)).await;

@@ -9,7 +9,7 @@ use kitroom_core::booking::BookingRefusal;
 use kitroom_core::change::AlreadyDecided;
 use kitroom_core::device::IllegalMove;
 use kitroom_core::incident::IncidentRefusal;
-use kitroom_core::kit::KitRefusal;
+use kitroom_core::kit::{KitRefusal, SetChangeRefusal};
 use kitroom_core::loan::{CheckOutRefusal, ReturnRefusal};
 use kitroom_core::policy::PolicyRefusal;
 use kitroom_core::stocktake::StocktakeRefusal;
@@ -251,6 +251,33 @@ impl From<KitRefusal> for Error {
             Kind::Invalid
         };
         Refusal::new(kind, r.code(), r.to_string()).into()
+    }
+}
+
+impl From<SetChangeRefusal> for Refusal {
+    /// Beside its field (`name` or `tag`): 404 for a device not in the set, 409 for
+    /// one out with it just now, 422 otherwise.
+    fn from(r: SetChangeRefusal) -> Self {
+        let kind = if r.is_not_found() {
+            Kind::NotFound
+        } else if r.is_conflict() {
+            Kind::Conflict
+        } else {
+            Kind::Invalid
+        };
+        Refusal {
+            kind,
+            code: r.code(),
+            message: r.to_string(),
+            fields: Some(Invalid::one(r.field(), r.to_string())),
+            extra: None,
+        }
+    }
+}
+
+impl From<SetChangeRefusal> for Error {
+    fn from(r: SetChangeRefusal) -> Self {
+        Refusal::from(r).into()
     }
 }
 

@@ -27,6 +27,8 @@
 //! - [`charging`]: devices on charge, and marking them ready.
 //! - [`disposals`]: retiring a device with its disposal record.
 //! - [`sets`]: checking a set out and taking it back.
+//! - [`set_admin`]: making a set, renaming it, and putting devices in or taking
+//!   them out.
 //! - [`bookings`]: making, collecting and cancelling a booking.
 //! - [`checklists`]: the return checklist of each kind.
 //! - [`accessories`]: the business manager's accessory types and counts.
@@ -52,6 +54,7 @@ pub mod password;
 pub mod people;
 pub mod policies;
 pub mod reports;
+pub mod set_admin;
 pub mod sets;
 pub mod settings;
 pub mod stocktakes;

@@ -12,6 +12,129 @@ pub fn kit_name(s: &str) -> Result<String, String> {
     invalid::required_text(s, "Name", 80)
 }
 
+/// A set's notes, checked.
+pub fn kit_notes(s: &str) -> Result<String, String> {
+    invalid::text(s, "Notes", 500)
+}
+
+/// The tag typed or scanned to add a device to a set: a scanned label gives the
+/// device's address (`…/d/IPAD-1`), whose last part is the tag.
+pub fn scanned_tag(typed: &str) -> Result<String, String> {
+    let typed = typed.trim();
+    let tag = typed
+        .rsplit_once("/d/")
+        .map(|(_, t)| t)
+        .unwrap_or(typed)
+        .trim();
+    if tag.is_empty() {
+        return Err("Enter the device's asset tag, or scan its label.".into());
+    }
+    invalid::text(tag, "The tag", 200)
+}
+
+/// Why a set could not be made, renamed or have a device put in or taken out. Each
+/// is about one field: `name` or `tag`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetChangeRefusal {
+    #[error("There is already a set called {name}. Choose another name.")]
+    NameTaken { name: String },
+    #[error("No device has the tag “{tag}”. Check the label.")]
+    UnknownTag { tag: String },
+    #[error("{tag} is already in this set.")]
+    AlreadyInThisSet { tag: String },
+    #[error("{tag} is already in the set {set}. Take it out of that set first.")]
+    InAnotherSet { tag: String, set: String },
+    #[error("{tag} is not in this set.")]
+    NotInThisSet { tag: String },
+    #[error("{tag} is out with this set. Take it out of the set once it is back.")]
+    OutWithTheSet { tag: String },
+}
+
+impl SetChangeRefusal {
+    /// The stable name of the rule, for the API's problem `type`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SetChangeRefusal::NameTaken { .. } => "set-name-taken",
+            SetChangeRefusal::UnknownTag { .. } => "unknown-tag",
+            SetChangeRefusal::AlreadyInThisSet { .. } => "already-in-this-set",
+            SetChangeRefusal::InAnotherSet { .. } => "in-another-set",
+            SetChangeRefusal::NotInThisSet { .. } => "not-in-this-set",
+            SetChangeRefusal::OutWithTheSet { .. } => "out-with-the-set",
+        }
+    }
+
+    /// The field the refusal is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            SetChangeRefusal::NameTaken { .. } => "name",
+            _ => "tag",
+        }
+    }
+
+    /// Whether the refusal is about the state of things (409: the device is out
+    /// with the set just now) rather than what was asked (422).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, SetChangeRefusal::OutWithTheSet { .. })
+    }
+
+    /// Whether the device named is not in the set at all (404: nothing to take out).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, SetChangeRefusal::NotInThisSet { .. })
+    }
+}
+
+/// A set's name may be used if no other set has it (whatever its case): `taken`
+/// says whether one does.
+pub fn may_use_name(name: &str, taken: bool) -> Result<(), SetChangeRefusal> {
+    if taken {
+        return Err(SetChangeRefusal::NameTaken {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Which set a device is in now, seen from the set it is to join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InSet<'a> {
+    Nowhere,
+    This,
+    /// Another set, by name.
+    Other(&'a str),
+}
+
+/// Whether the device `tag` (as registered) may join a set: a device is in one set
+/// at most, so it must be in none yet.
+pub fn may_join(tag: &str, now_in: InSet<'_>) -> Result<(), SetChangeRefusal> {
+    match now_in {
+        InSet::Nowhere => Ok(()),
+        InSet::This => Err(SetChangeRefusal::AlreadyInThisSet {
+            tag: tag.to_owned(),
+        }),
+        InSet::Other(set) => Err(SetChangeRefusal::InAnotherSet {
+            tag: tag.to_owned(),
+            set: set.to_owned(),
+        }),
+    }
+}
+
+/// Whether the device `tag` may be taken out of a set: it must be in it, and a
+/// device out with the set stays in it until it is back (so the set's return still
+/// expects it).
+pub fn may_leave(tag: &str, in_this_set: bool, out_with_set: bool) -> Result<(), SetChangeRefusal> {
+    if !in_this_set {
+        return Err(SetChangeRefusal::NotInThisSet {
+            tag: tag.to_owned(),
+        });
+    }
+    if out_with_set {
+        return Err(SetChangeRefusal::OutWithTheSet {
+            tag: tag.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Why a set could not go out or come back. A refusal about one device names it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KitRefusal {
@@ -163,6 +286,50 @@ mod tests {
         assert!(r
             .to_string()
             .starts_with("IPAD-2: Kitroom has no acceptable-use policy"));
+    }
+
+    /// Scanning a label to add its device to a trolley would look for a tag no device has.
+    #[test]
+    fn a_scanned_label_gives_its_tag_and_nothing_typed_is_refused() {
+        assert_eq!(
+            scanned_tag(" https://kitroom.school.example/d/IPAD-1 ").as_deref(),
+            Ok("IPAD-1")
+        );
+        assert_eq!(scanned_tag("ipad-2").as_deref(), Ok("ipad-2"));
+        assert!(scanned_tag("  ").is_err());
+        assert!(scanned_tag("https://kitroom.school.example/d/").is_err());
+    }
+
+    /// One iPad could be promised to two trolleys, or leave a trolley while out with it.
+    #[test]
+    fn a_device_joins_one_set_at_most_and_leaves_only_once_back() {
+        assert_eq!(may_join("IPAD-1", InSet::Nowhere), Ok(()));
+        assert_eq!(
+            may_join("IPAD-1", InSet::This).unwrap_err().to_string(),
+            "IPAD-1 is already in this set."
+        );
+        let other = may_join("IPAD-1", InSet::Other("iPad trolley A")).unwrap_err();
+        assert_eq!(
+            other.to_string(),
+            "IPAD-1 is already in the set iPad trolley A. Take it out of that set first."
+        );
+        assert_eq!(other.field(), "tag");
+        assert_eq!(may_leave("IPAD-1", true, false), Ok(()));
+        assert!(may_leave("IPAD-1", false, false)
+            .unwrap_err()
+            .is_not_found());
+        assert!(may_leave("IPAD-1", true, true).unwrap_err().is_conflict());
+    }
+
+    /// Two trolleys with one name could not be told apart when scanned or booked.
+    #[test]
+    fn a_name_another_set_has_is_refused_beside_the_name() {
+        assert_eq!(may_use_name("Trolley", false), Ok(()));
+        let r = may_use_name("Trolley", true).unwrap_err();
+        assert_eq!(r.field(), "name");
+        assert!(r
+            .to_string()
+            .starts_with("There is already a set called Trolley"));
     }
 
     proptest! {

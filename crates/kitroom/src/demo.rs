@@ -595,18 +595,30 @@ async fn bookings(
         .await?;
     let mut sets = Vec::new();
     for name in ["iPad trolley A", "iPad trolley B"] {
+        let new = kitroom_app::set_admin::NewSet {
+            name: name.into(),
+            notes: "iPads and their charging trolley".into(),
+        };
+        let tags: Vec<String> = devices
+            .iter()
+            .filter(|d| d.details.location == name)
+            .map(|d| d.details.tag.to_string())
+            .collect();
+        let actor = manager.clone();
         let set = store
-            .create_kit(
-                manager.clone(),
-                name.into(),
-                "iPads and their charging trolley".into(),
-            )
-            .await?;
-        for d in devices.iter().filter(|d| d.details.location == name) {
-            store
-                .add_to_kit(manager.clone(), set, d.details.tag.to_string())
-                .await?;
-        }
+            .transaction(move |conn| {
+                Box::pin(async move {
+                    let now = chrono::Utc::now();
+                    let set = kitroom_app::set_admin::create_in(conn, &actor, &new, now).await?;
+                    for tag in &tags {
+                        kitroom_app::set_admin::add_device_in(conn, &actor, set.id, tag, now)
+                            .await?;
+                    }
+                    Ok::<_, kitroom_app::Error>(set.id)
+                })
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("demo set {name}: {e}"))?;
         sets.push(set);
     }
     // the return checklist and counted accessories, as the business manager types

@@ -1,17 +1,17 @@
 //! Sets and trolleys: devices grouped to be lent and returned as one.
 //!
 //! A set's check-out is a `loan_group` with one ordinary loan per device that went.
-//! Persistence only: the check-out and return are decided and written by
+//! Persistence only: making a set, putting devices in and taking them out are
+//! decided by `kitroom_app::set_admin`, the check-out and return by
 //! `kitroom_app::sets`, through the functions here and in `loans`.
 
 use chrono::{DateTime, Utc};
 use kitroom_core::device::DeviceStatus;
-use serde_json::json;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
-use crate::events::{append, Subject};
+use crate::db::{parse_time, parse_uuid, parse_word, time_text, Store, StoreError};
+use crate::events::Subject;
 use crate::loans::Loan;
 
 /// A set in the list.
@@ -175,135 +175,128 @@ pub async fn kit_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Kit, StoreE
     })
 }
 
+/// Whether another set than `except` has the name `name`, whatever its case.
+pub async fn name_taken_in(
+    conn: &mut SqliteConnection,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool, StoreError> {
+    let found: Option<String> =
+        sqlx::query_scalar("select id from kit where name = ? collate nocase and id <> ?")
+            .bind(name)
+            .bind(except.map(|i| i.to_string()).unwrap_or_default())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Writes a new, empty set. `false` when the name is taken after all (the
+/// database's unique index refused it: two managers naming sets at once).
+pub async fn insert_kit_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    name: &str,
+    notes: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query("insert into kit (id, name, notes, created_at) values (?, ?, ?, ?)")
+        .bind(id.to_string())
+        .bind(name)
+        .bind(notes)
+        .bind(time_text(now))
+        .execute(&mut *conn)
+        .await;
+    match r {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        other => other.map(|_| true).map_err(Into::into),
+    }
+}
+
+/// Writes a set's name and notes. `false` when the name is taken after all.
+pub async fn update_kit_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    name: &str,
+    notes: &str,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query("update kit set name = ?, notes = ? where id = ?")
+        .bind(name)
+        .bind(notes)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await;
+    match r {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        other => other.map(|_| true).map_err(Into::into),
+    }
+}
+
+/// A device, found by its tag (any case), and the set it is in, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInSet {
+    pub id: Uuid,
+    /// The tag as registered.
+    pub tag: String,
+    /// The set's id and name.
+    pub set: Option<(Uuid, String)>,
+}
+
+/// The device with the tag `tag` (any case) and its set, inside the caller's
+/// transaction.
+pub async fn device_in_set_in(
+    conn: &mut SqliteConnection,
+    tag: &str,
+) -> Result<Option<DeviceInSet>, StoreError> {
+    let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "select d.id, d.tag, k.id, k.name from device d
+         left join kit_device kd on kd.device_id = d.id left join kit k on k.id = kd.kit_id
+         where d.tag = ? collate nocase",
+    )
+    .bind(tag)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(id, tag, kit, name)| {
+        Ok(DeviceInSet {
+            id: parse_uuid(&id)?,
+            tag,
+            set: match (kit, name) {
+                (Some(k), Some(n)) => Some((parse_uuid(&k)?, n)),
+                _ => None,
+            },
+        })
+    })
+    .transpose()
+}
+
+/// Puts a device into a set, as decided.
+pub async fn add_device_in(
+    conn: &mut SqliteConnection,
+    kit: Uuid,
+    device: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query("insert into kit_device (kit_id, device_id) values (?, ?)")
+        .bind(kit.to_string())
+        .bind(device.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes a device out of a set, as decided.
+pub async fn remove_device_in(
+    conn: &mut SqliteConnection,
+    kit: Uuid,
+    device: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query("delete from kit_device where kit_id = ? and device_id = ?")
+        .bind(kit.to_string())
+        .bind(device.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
-    /// Makes a new, empty set.
-    pub async fn create_kit(
-        &self,
-        actor: Actor,
-        name: String,
-        notes: String,
-    ) -> Result<Uuid, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let id = Uuid::new_v4();
-                let r = sqlx::query(
-                    "insert into kit (id, name, notes, created_at) values (?, ?, ?, ?)",
-                )
-                .bind(id.to_string())
-                .bind(&name)
-                .bind(&notes)
-                .bind(time_text(now))
-                .execute(&mut *conn)
-                .await;
-                match r {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(kitroom_core::Invalid::one(
-                            "name",
-                            format!("There is already a set called {name}. Choose another name."),
-                        )
-                        .into())
-                    }
-                    other => other?,
-                };
-                append(
-                    conn,
-                    &actor,
-                    "kit.created",
-                    &kit_subject(id, &name),
-                    json!({"name": name, "notes": notes}),
-                    now,
-                )
-                .await?;
-                Ok(id)
-            })
-        })
-        .await
-    }
-
-    /// Puts a device into a set. A device is in one set at most.
-    pub async fn add_to_kit(&self, actor: Actor, kit: Uuid, tag: String) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let k = kit_in(conn, kit).await?;
-                let device: Option<(String, String)> = sqlx::query_as("select id, tag from device where tag = ? collate nocase")
-                    .bind(tag.trim())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                let Some((device_id, tag)) = device else {
-                    return Err(kitroom_core::Invalid::one("tag", format!("No device has the tag “{}”. Check the label.", tag.trim())).into());
-                };
-                let other: Option<String> = sqlx::query_scalar("select k.name from kit_device kd join kit k on k.id = kd.kit_id where kd.device_id = ?")
-                    .bind(&device_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if let Some(other) = other {
-                    let message = if other == k.name { format!("{tag} is already in this set.") } else { format!("{tag} is already in the set {other}. Take it out of that set first.") };
-                    return Err(kitroom_core::Invalid::one("tag", message).into());
-                }
-                sqlx::query("insert into kit_device (kit_id, device_id) values (?, ?)")
-                    .bind(kit.to_string())
-                    .bind(&device_id)
-                    .execute(&mut *conn)
-                    .await?;
-                append(conn, &actor, "kit.device_added", &k.subject(), json!({"device": tag}), now).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Takes a device out of a set. A device out with the set stays until it is back.
-    pub async fn remove_from_kit(
-        &self,
-        actor: Actor,
-        kit: Uuid,
-        tag: String,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let k = kit_in(conn, kit).await?;
-                let device = k
-                    .devices
-                    .iter()
-                    .find(|d| d.tag.eq_ignore_ascii_case(&tag))
-                    .ok_or(StoreError::NotFound)?;
-                if k.open.as_ref().is_some_and(|g| {
-                    g.loans
-                        .iter()
-                        .any(|l| l.device_id == device.id && l.is_open())
-                }) {
-                    return Err(kitroom_core::Invalid::one(
-                        "tag",
-                        format!(
-                            "{} is out with this set. Take it out of the set once it is back.",
-                            device.tag
-                        ),
-                    )
-                    .into());
-                }
-                sqlx::query("delete from kit_device where kit_id = ? and device_id = ?")
-                    .bind(kit.to_string())
-                    .bind(device.id.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                append(
-                    conn,
-                    &actor,
-                    "kit.device_removed",
-                    &k.subject(),
-                    json!({"device": device.tag}),
-                    now,
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
     pub async fn list_kits(&self) -> Result<Vec<KitSummary>, StoreError> {
         let rows: Vec<(String, String, i64, i64, Option<String>)> = sqlx::query_as(
             "select k.id, k.name,

@@ -703,16 +703,25 @@ mod bookings {
                     .id,
             );
         }
-        let set = store
-            .create_kit(Actor::system(), "Trolley".into(), String::new())
+        store
+            .transaction(|conn| {
+                Box::pin(async move {
+                    let (actor, now) = (Actor::system(), Utc::now());
+                    let new = kitroom_app::set_admin::NewSet {
+                        name: "Trolley".into(),
+                        notes: String::new(),
+                    };
+                    let set = kitroom_app::set_admin::create_in(conn, &actor, &new, now).await?;
+                    for i in 0..3 {
+                        let tag = format!("LAP-{i}");
+                        kitroom_app::set_admin::add_device_in(conn, &actor, set.id, &tag, now)
+                            .await?;
+                    }
+                    Ok::<_, kitroom_app::Error>(())
+                })
+            })
             .await
             .unwrap();
-        for i in 0..3 {
-            store
-                .add_to_kit(Actor::system(), set, format!("LAP-{i}"))
-                .await
-                .unwrap();
-        }
         let app = kitroom_app::App::new(
             store.clone(),
             None,

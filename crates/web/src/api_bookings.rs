@@ -1,5 +1,6 @@
-//! The JSON API for bookings and sets: list, create, cancel, collect; a set's
-//! check-out and return. Refusals are the same problem types as a device's
+//! The JSON API for bookings and sets: list, create, cancel, collect; making a
+//! set, renaming it and putting devices in or taking them out; a set's check-out
+//! and return. Refusals are the same problem types as a device's
 //! check-out (`policy-not-signed`, `device-not-available`, …), and a clash is
 //! `booking-clash` with the `alternatives` that are free instead.
 
@@ -29,8 +30,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(read, cancel))
         .routes(routes!(collect))
-        .routes(routes!(sets))
-        .routes(routes!(set))
+        .routes(routes!(sets, set_create))
+        .routes(routes!(set, set_edit))
+        .routes(routes!(set_add_device))
+        .routes(routes!(set_remove_device))
         .routes(routes!(set_check_out))
         .routes(routes!(set_return))
 }
@@ -328,6 +331,104 @@ async fn set(
         v["set_loan"] = group_json_with_accessories(&state, g).await?;
     }
     Ok(Json(v).into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/sets",
+    tag = "sets",
+    summary = "Make a new, empty set, as the sets page does (a manager or admin)",
+    request_body = kitroom_app::set_admin::NewSetInput,
+    responses(
+        (status = 201, description = "The set, with no devices yet.", body = Object),
+        (status = 403, description = "Only a manager or admin may make a set."),
+        (status = 422, description = "The name is missing or too long, another set has it (`set-name-taken`), or the notes are too long."),
+    )
+)]
+async fn set_create(
+    user: ApiUser,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<kitroom_app::set_admin::NewSetInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let k = kitroom_app::set_admin::create(state.app(), &user.0, body).await?;
+    Ok(created(set_json(&k)))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/sets/{id}",
+    tag = "sets",
+    summary = "Rename a set or change its notes (a manager or admin); a field left out stays as it is",
+    params(("id" = String, Path, description = "The set's id or name.")),
+    request_body = kitroom_app::set_admin::EditSetInput,
+    responses(
+        (status = 200, description = "The set.", body = Object),
+        (status = 403, description = "Only a manager or admin may change a set."),
+        (status = 404, description = "No set has that id or name."),
+        (status = 422, description = "The name is empty or too long, another set has it (`set-name-taken`), or the notes are too long."),
+    )
+)]
+async fn set_edit(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(s): Path<String>,
+    JsonBody(body): JsonBody<kitroom_app::set_admin::EditSetInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let k = kitroom_app::set_admin::edit(state.app(), &user.0, &s, body).await?;
+    Ok(Json(set_json(&k)).into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/sets/{id}/devices",
+    tag = "sets",
+    summary = "Put a device into a set by its tag or its label's scanned address, as the set's page does (a manager or admin); a device is in one set at most",
+    params(("id" = String, Path, description = "The set's id or name.")),
+    request_body = kitroom_app::set_admin::AddDeviceInput,
+    responses(
+        (status = 200, description = "The set with its devices.", body = Object),
+        (status = 403, description = "Only a manager or admin may change a set."),
+        (status = 404, description = "No set has that id or name."),
+        (status = 422, description = "`tag`: no tag was sent, no device has it (`unknown-tag`), or the device is already in this set or another (`already-in-this-set`, `in-another-set`)."),
+    )
+)]
+async fn set_add_device(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(s): Path<String>,
+    JsonBody(body): JsonBody<kitroom_app::set_admin::AddDeviceInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let (k, _) = kitroom_app::set_admin::add_device(state.app(), &user.0, &s, body).await?;
+    Ok(Json(set_json(&k)).into_response())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/sets/{id}/devices/{tag}",
+    tag = "sets",
+    summary = "Take a device out of a set, as the set's page does (a manager or admin); a device out with the set stays until it is back",
+    params(
+        ("id" = String, Path, description = "The set's id or name."),
+        ("tag" = String, Path, description = "The device's asset tag (any case)."),
+    ),
+    responses(
+        (status = 200, description = "The set with its devices.", body = Object),
+        (status = 403, description = "Only a manager or admin may change a set."),
+        (status = 404, description = "No set has that id or name, or the device is not in it (`not-in-this-set`)."),
+        (status = 409, description = "The device is out with the set just now (`out-with-the-set`)."),
+    )
+)]
+async fn set_remove_device(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path((s, tag)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::ManageRegister)?;
+    let (k, _) = kitroom_app::set_admin::remove_device(state.app(), &user.0, &s, &tag).await?;
+    Ok(Json(set_json(&k)).into_response())
 }
 
 #[utoipa::path(

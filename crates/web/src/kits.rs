@@ -8,19 +8,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
+use kitroom_app::set_admin::{AddDeviceInput, NewSetInput};
 use kitroom_app::sets::SetReturnInput;
-use kitroom_core::invalid::text;
-use kitroom_core::kit::kit_name;
 use kitroom_core::kit::KitRefusal;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::kits::Kit;
-use kitroom_store::StoreError;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody};
-use crate::error::{page_refusal, status_of};
+use crate::error::{page_refusal, refusal_fields, status_of};
 use crate::paths::kit_url;
 use crate::views::kits as v;
 use crate::views::kits::KitPage;
@@ -39,13 +36,6 @@ pub fn router() -> Router<AppState> {
         .route("/sets/{id}/return", post(return_kit))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct NewKitForm {
-    name: String,
-    notes: String,
-}
-
 async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let kits = state.store().list_kits().await?;
@@ -55,43 +45,31 @@ async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
 async fn create(
     ctx: Ctx,
     State(state): State<AppState>,
-    FormBody(form): FormBody<NewKitForm>,
+    FormBody(form): FormBody<NewSetInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let mut invalid = Invalid::new();
-    let name = invalid.check("name", kit_name(&form.name));
-    let notes = invalid.check("notes", text(&form.notes, "Notes", 500));
-    let refused = |invalid: Invalid, kits| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            v::list(&ctx, kits, &form.name, &form.notes, &invalid),
-        )
-            .into_response()
-    };
-    let (Some(name), Some(notes)) = (name, notes) else {
-        let kits = state.store().list_kits().await?;
-        return Ok(refused(invalid, &kits));
-    };
-    match state
-        .store()
-        .create_kit(ctx.user.actor(), name.clone(), notes)
-        .await
-    {
-        Ok(id) => {
+    match kitroom_app::set_admin::create(state.app(), &ctx.user, form.clone()).await {
+        Ok(k) => {
             set_flash(
                 &ctx.session,
                 format!(
-                    "The set {name} is made. Add its devices by tag or by scanning their labels."
+                    "The set {} is made. Add its devices by tag or by scanning their labels.",
+                    k.name
                 ),
             )
             .await?;
-            Ok(Redirect::to(&kit_url(id)).into_response())
+            Ok(Redirect::to(&kit_url(k.id)).into_response())
         }
-        Err(StoreError::Invalid(i)) => {
+        Err(e) => {
+            let refusal = page_refusal(e)?;
             let kits = state.store().list_kits().await?;
-            Ok(refused(i, &kits))
+            let invalid = refusal_fields(&refusal, "name");
+            Ok((
+                status_of(refusal.kind),
+                v::list(&ctx, &kits, &form.name, &form.notes, &invalid),
+            )
+                .into_response())
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -230,57 +208,38 @@ async fn render(
     Ok((status, v::show(ctx, &kit, &page, Utc::now())).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct AddForm {
-    tag: String,
-}
-
 async fn add_device(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<AddForm>,
+    FormBody(form): FormBody<AddDeviceInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let k = kit(&state, &id).await?;
-    let tag = form
-        .tag
-        .trim()
-        .rsplit_once("/d/")
-        .map(|(_, t)| t)
-        .unwrap_or(form.tag.trim())
-        .to_owned();
-    let refusal = if tag.is_empty() {
-        Some(Invalid::one(
-            "tag",
-            "Enter the device's asset tag, or scan its label.",
-        ))
-    } else {
-        match state
-            .store()
-            .add_to_kit(ctx.user.actor(), k.id, tag.clone())
-            .await
-        {
-            Ok(()) => None,
-            Err(StoreError::Invalid(i)) => Some(i),
-            Err(e) => return Err(e.into()),
-        }
-    };
-    match refusal {
-        None => {
+    match kitroom_app::set_admin::add_device(
+        state.app(),
+        &ctx.user,
+        &k.id.to_string(),
+        form.clone(),
+    )
+    .await
+    {
+        Ok((k, tag)) => {
             set_flash(&ctx.session, format!("{tag} is now in {}.", k.name)).await?;
             Ok(Redirect::to(&format!("{}#add", kit_url(k.id))).into_response())
         }
-        Some(invalid) => {
+        Err(e) => {
+            let refusal = page_refusal(e)?;
             let mut page = page_for(&ctx, &state, k.id).await?;
-            page.add = invalid;
+            page.add = refusal_fields(&refusal, "tag");
             page.add_tag = form.tag;
-            render(&ctx, &state, &id, StatusCode::UNPROCESSABLE_ENTITY, page).await
+            render(&ctx, &state, &id, status_of(refusal.kind), page).await
         }
     }
 }
 
+/// Takes a device out of the set. A refusal (the device is out with the set) has
+/// no form to show it beside, so it gets its own page.
 async fn remove_device(
     ctx: Ctx,
     State(state): State<AppState>,
@@ -288,10 +247,9 @@ async fn remove_device(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let k = kit(&state, &id).await?;
-    state
-        .store()
-        .remove_from_kit(ctx.user.actor(), k.id, tag.clone())
-        .await?;
+    let (k, tag) =
+        kitroom_app::set_admin::remove_device(state.app(), &ctx.user, &k.id.to_string(), &tag)
+            .await?;
     set_flash(&ctx.session, format!("{tag} is no longer in {}.", k.name)).await?;
     Ok(Redirect::to(&kit_url(k.id)).into_response())
 }

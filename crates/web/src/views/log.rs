@@ -47,6 +47,7 @@ fn action_label(action: &str) -> &str {
         "settings.changed" => "Settings changed",
         "calendar.changed" => "School calendar changed",
         "kit.created" => "Set made",
+        "kit.updated" => "Set renamed or its notes changed",
         "kit.device_added" => "Added to set",
         "kit.device_removed" => "Taken out of set",
         "kit.checked_out" => "Set checked out",
