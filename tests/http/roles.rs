@@ -26,6 +26,13 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/login", "/login", "username=nobody&password=wrong", "UUUUU"),
     ("GET", "/setup", "/setup?token=wrong", "", "LLLLL"),
     ("POST", "/setup", "/setup", "token=wrong", "LLLLL"),
+    // one-time links by email: public pages; a link that is not one is not found
+    ("GET", "/forgot", "/forgot", "", "OOOOO"),
+    ("POST", "/forgot", "/forgot", "who=nobody", "OOOOO"),
+    ("GET", "/welcome/{token}", "/welcome/0000", "", "NNNNN"),
+    ("POST", "/welcome/{token}", "/welcome/0000", "password=a+long+new+password&confirm=a+long+new+password", "NNNNN"),
+    ("GET", "/reset/{token}", "/reset/0000", "", "NNNNN"),
+    ("POST", "/reset/{token}", "/reset/0000", "password=a+long+new+password&confirm=a+long+new+password", "NNNNN"),
     ("GET", "/health", "/health", "", "OOOOO"),
     ("GET", "/healthz", "/healthz", "", "OOOOO"),
     ("GET", "/static/kitroom.css", "/static/kitroom.css", "", "OOOOO"),
@@ -79,6 +86,9 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/people/{username}/edit", "/people/admin2/edit", "", "LFFFO"),
     ("POST", "/people/{username}/edit", "/people/other/edit", "username=other&full_name=Other+Person&role=borrower", "LFFOO"),
     ("POST", "/people/{username}/password", "/people/other/password", "password=a+long+new+password", "LFFOO"),
+    // no public address (nor email for this one): a 409 past the door
+    ("POST", "/people/{username}/invite", "/people/other/invite", "", "LFFOO"),
+    ("POST", "/people/{username}/invite", "/people/admin2/invite", "", "LFFFO"),
     ("POST", "/people/{username}/password", "/people/admin2/password", "password=a+long+new+password", "LFFFO"),
     ("POST", "/people/{username}/active", "/people/other/active", "active=true", "LFFOO"),
     ("POST", "/people/{username}/active", "/people/admin2/active", "active=true", "LFFFO"),
