@@ -342,3 +342,43 @@ async fn the_command_line_prints_the_invitation_link_when_email_is_off() {
         "a manager, signed in"
     );
 }
+
+/// After importing 35 staff, a business manager had to open each person's page to
+/// invite them: the result page offers to invite every new person with an email
+/// address at once, and only those.
+#[tokio::test]
+async fn imported_people_are_invited_in_one_go() {
+    let sink = SmtpSink::start().await;
+    let app = app_with_mail(&sink).await;
+    app.add_user_with_email("sbm", "manager", "sbm@school.example")
+        .await;
+    let sbm = app.client();
+    assert_eq!(
+        app.login(&sbm, "sbm", kitroom_tests::PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    let csv = "username,full_name,email\na.one,Amy One,a.one@school.example\nb.two,Ben Two,b.two@school.example\nc.three,Cai Three,\n";
+    let r = app
+        .submit(&sbm, "/import", "/import/people/confirm", &[("csv", csv)])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/people");
+    let result = app.page(&sbm, "/people").await;
+    assert!(
+        result.contains("Send invitations to the 2 new people with email addresses"),
+        "{result}"
+    );
+    let r = app.submit(&sbm, "/people", "/people/invite-new", &[]).await;
+    assert_eq!(r.status(), 303);
+    let after = app.page(&sbm, "/people").await;
+    assert!(after.contains("2 invitations sent"), "{after}");
+    assert!(!after.contains("Send invitations to the"), "{after}");
+    for to in ["a.one@school.example", "b.two@school.example"] {
+        let mail = &mail_to(&sink, to, "invited you", 1).await[0];
+        link_in(mail, "/welcome/");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.mail().len(), 2, "Cai has no email address");
+}

@@ -88,6 +88,7 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/people/{username}/password", "/people/other/password", "password=a+long+new+password", "LFFOO"),
     // no public address (nor email for this one): a 409 past the door
     ("POST", "/people/{username}/invite", "/people/other/invite", "", "LFFOO"),
+    ("POST", "/people/invite-new", "/people/invite-new", "", "LFFOO"),
     ("POST", "/people/{username}/invite", "/people/admin2/invite", "", "LFFFO"),
     ("POST", "/people/{username}/password", "/people/admin2/password", "password=a+long+new+password", "LFFFO"),
     ("POST", "/people/{username}/active", "/people/other/active", "active=true", "LFFOO"),

@@ -83,6 +83,48 @@ pub async fn invite(app: &App, caller: &Person, username: &str) -> Result<Invite
     Ok(out)
 }
 
+/// Invitations sent to everyone new at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvitedAll {
+    pub sent: usize,
+    /// New people the caller may not invite (a manager and an admin's account).
+    pub left: usize,
+}
+
+/// Sends an invitation to every active person with an email address and no password
+/// who was never sent one (after an import, say): those the caller may reset the
+/// password of, in one transaction.
+pub async fn invite_everyone_new(app: &App, caller: &Person) -> Result<InvitedAll, Error> {
+    require(caller)?;
+    let base = app.link_base().cloned().ok_or_else(no_public_address)?;
+    let caller = caller.clone();
+    let out = app
+        .store()
+        .transaction(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let mut out = InvitedAll { sent: 0, left: 0 };
+                for p in links::never_invited_in(conn).await? {
+                    if allow(conn, &caller, &p, AccountChange::ResetPassword)
+                        .await
+                        .is_err()
+                    {
+                        out.left += 1;
+                        continue;
+                    }
+                    let from = caller.full_name.clone();
+                    issue_invite_in(conn, &caller.actor(), &from, p, base.as_str(), true, now)
+                        .await?;
+                    out.sent += 1;
+                }
+                Ok::<_, Error>(out)
+            })
+        })
+        .await?;
+    app.wake_mailer();
+    Ok(out)
+}
+
 /// `kitroom user invite`: an invitation for `username` from the command line, its
 /// link starting with `base`; emailed when `email` is on, otherwise only returned
 /// for printing.

@@ -218,6 +218,26 @@ pub async fn person_for_reset_in(
     }
 }
 
+/// Active people with an email address and no password who were never sent an
+/// invitation (brought in by an import, say), by name.
+pub async fn never_invited_in(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<crate::people::Person>, StoreError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "select id from person p
+         where active = 1 and password_hash is null and trim(coalesce(email, '')) <> ''
+           and not exists (select 1 from one_time_link l where l.person_id = p.id and l.purpose = 'invite')
+         order by full_name collate nocase",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut people = Vec::with_capacity(ids.len());
+    for id in ids {
+        people.push(crate::people::get_person(conn, parse_uuid(&id)?).await?);
+    }
+    Ok(people)
+}
+
 impl Store {
     /// The link with this token hash.
     pub async fn link(&self, token_hash: &str) -> Result<Option<Link>, StoreError> {

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/people", get(list).post(create))
         .route("/people/new", get(new_form))
+        .route("/people/invite-new", post(invite_everyone_new))
         .route("/people/{username}", get(show))
         .route("/people/{username}/edit", get(edit_form).post(update))
         .route("/people/{username}/active", post(set_active))
@@ -56,7 +57,15 @@ async fn list(
         })
         .await?;
     let invitations = invitations(&ctx, &state, &people).await?;
-    Ok(v::list(&ctx, &q, &people, &invitations).into_response())
+    let never_invited = people
+        .iter()
+        .filter(|p| {
+            invitations
+                .get(&p.id)
+                .is_some_and(|i| i.may_send && i.sent_at.is_none())
+        })
+        .count();
+    Ok(v::list(&ctx, &q, &people, &invitations, never_invited).into_response())
 }
 
 /// Where each of `people` stands with invitations, for the signed-in person.
@@ -405,4 +414,37 @@ async fn invite(
             Ok(page)
         }
     }
+}
+
+/// Sends an invitation to every new person with an email address (after an import).
+async fn invite_everyone_new(
+    ctx: Ctx,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let done = match kitroom_app::links::invite_everyone_new(state.app(), &ctx.user).await {
+        Ok(done) => done,
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            set_flash(&ctx.session, refusal.message).await?;
+            return Ok(Redirect::to("/people").into_response());
+        }
+    };
+    let mut message = format!(
+        "{} {} sent. Each link works once, for 7 days.",
+        done.sent,
+        if done.sent == 1 {
+            "invitation"
+        } else {
+            "invitations"
+        }
+    );
+    if done.left > 0 {
+        message.push_str(&format!(
+            " {} more could not be sent by you: only an IT administrator can invite them.",
+            done.left
+        ));
+    }
+    set_flash(&ctx.session, message).await?;
+    Ok(Redirect::to("/people").into_response())
 }

@@ -42,6 +42,7 @@ pub fn list(
     q: &PeopleQuery,
     people: &[Person],
     invitations: &std::collections::HashMap<uuid::Uuid, Invitation>,
+    never_invited: usize,
 ) -> Markup {
     page(
         ctx,
@@ -52,6 +53,15 @@ pub fn list(
                 a.button.primary href="/people/new" { "Add a person" }
                 @if ctx.may(kitroom_core::person::Permission::ImportExport) {
                     a.button.secondary href="/import/people" { "Import people from a spreadsheet" }
+                }
+            }
+            @if never_invited > 0 {
+                form.notice method="post" action="/people/invite-new" {
+                    (csrf(&ctx.csrf))
+                    p { (never_invited) " " @if never_invited == 1 { "person has" } @else { "people have" } " an email address but no password and no invitation yet (new from an import, say)." }
+                    button.primary type="submit" {
+                        "Send invitations to the " (never_invited) " new " @if never_invited == 1 { "person" } @else { "people" } " with email addresses"
+                    }
                 }
             }
             form.filters method="get" action="/people" role="search" {
