@@ -405,8 +405,8 @@ pub async fn choose_password(
                 if !links::mark_used_in(conn, &token_hash, now).await? {
                     return Err(link_refusal(LinkProblem::Used));
                 }
+                // ends every session and token, and voids the person's other links
                 people::set_password_in(conn, &p.actor(), p.id, &hash, None, now).await?;
-                links::void_links_in(conn, p.id, now).await?;
                 let action = match purpose {
                     Purpose::Invite => "person.invitation_accepted",
                     Purpose::Reset => "person.password_reset_by_email",
