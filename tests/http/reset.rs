@@ -173,6 +173,24 @@ async fn reset_emails_are_throttled_per_account() {
     assert_eq!(sink.mail().len(), 3, "no more than three in an hour");
 }
 
+/// Someone trying every username from one place could otherwise send a reset email
+/// to each account in turn.
+#[tokio::test]
+async fn reset_requests_are_throttled_per_address() {
+    let sink = SmtpSink::start().await;
+    let app = app_with_mail(&sink).await;
+    app.add_user_with_email("jo", "borrower", "jo@school.example")
+        .await;
+    for i in 0..10 {
+        let r = ask(&app, &format!("guess{i}")).await;
+        assert_eq!(r.status(), 200);
+    }
+    let r = ask(&app, "jo").await;
+    assert_eq!(r.status(), 200, "the same answer");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(sink.mail().is_empty(), "nothing sent from a busy address");
+}
+
 /// A huge name typed at the form must not be looked up or stored; the form says so
 /// and keeps what fits.
 #[tokio::test]
