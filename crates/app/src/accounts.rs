@@ -162,7 +162,7 @@ async fn ask_rule(
 }
 
 /// 403 unless the rule allows `change` to `account`.
-async fn allow(
+pub(crate) async fn allow(
     conn: &mut SqliteConnection,
     caller: &Person,
     account: &Person,
@@ -181,13 +181,16 @@ fn role_refused(message: String) -> Error {
     r.into()
 }
 
-async fn account_in(conn: &mut SqliteConnection, username: &str) -> Result<Person, Error> {
+pub(crate) async fn account_in(
+    conn: &mut SqliteConnection,
+    username: &str,
+) -> Result<Person, Error> {
     people::person_by_username_in(conn, username)
         .await?
         .ok_or_else(|| Refusal::not_found("That person").into())
 }
 
-fn require(caller: &Person) -> Result<(), Error> {
+pub(crate) fn require(caller: &Person) -> Result<(), Error> {
     if caller.role.may(Permission::ManageAccounts) {
         Ok(())
     } else {
@@ -196,7 +199,7 @@ fn require(caller: &Person) -> Result<(), Error> {
 }
 
 /// The password's problem, if any, for this person at this school.
-async fn check_password(
+pub(crate) async fn check_password(
     app: &App,
     password: &str,
     username: &str,

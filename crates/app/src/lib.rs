@@ -13,6 +13,7 @@
 //! - [`people`]: whom a loan or booking is for.
 //! - [`accounts`]: adding, editing, deactivating people and resetting their sign-in.
 //! - [`password`]: hashing a new password.
+//! - [`links`]: one-time links by email: invitations and forgotten passwords.
 //! - [`settings`]: the school's settings.
 //! - [`locations`]: adding and renaming the places devices live in.
 //! - [`calendar`]: the school calendar.
@@ -47,6 +48,7 @@ pub mod error;
 pub mod imports;
 pub mod incidents;
 pub mod input;
+pub mod links;
 pub mod loans;
 pub mod locations;
 pub mod offsite;

@@ -51,6 +51,7 @@ pub mod kit;
 pub mod link;
 pub mod loan;
 pub mod mail;
+pub mod one_time;
 pub mod person;
 pub mod policy;
 pub mod settings;

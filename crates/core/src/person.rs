@@ -518,9 +518,12 @@ impl PersonInput {
     }
 }
 
+/// The longest email address (RFC 5321's path limit, less its brackets).
+pub const EMAIL_MAX: usize = 254;
+
 /// An email address: optional, but when given it must look like one.
 fn email(s: &str) -> Result<Option<String>, String> {
-    let s = invalid::text(s, "Email address", 254)?;
+    let s = invalid::text(s, "Email address", EMAIL_MAX)?;
     if s.is_empty() {
         return Ok(None);
     }

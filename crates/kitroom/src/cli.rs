@@ -131,6 +131,24 @@ pub enum UserCommand {
         #[arg(long, default_value = "")]
         position: String,
     },
+    /// Invite someone by email to choose their password: creates the account (without
+    /// a password) if it does not exist, and queues an email with a one-time link that
+    /// works for 7 days, sent by the running Kitroom. With email off (no
+    /// KITROOM_SMTP_URL), prints the link instead, to pass on. The link starts with
+    /// KITROOM_PUBLIC_URL (or, with email off, the listening address).
+    Invite {
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "borrower")]
+        role: String,
+        #[arg(long)]
+        full_name: String,
+        #[arg(long, default_value = "staff")]
+        kind: String,
+        #[arg(long, default_value = "")]
+        position: String,
+    },
     /// Set a new password for an account (for example, the only admin forgot theirs).
     /// Ends all of that person's sessions.
     Password { username: String },
@@ -185,6 +203,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await
             }
+        }
+        Some(Command::User(UserCommand::Invite {
+            username,
+            email,
+            role,
+            full_name,
+            kind,
+            position,
+        })) => {
+            let input = PersonInput {
+                username,
+                full_name,
+                email,
+                position,
+                kind,
+                role,
+            };
+            let how = InviteBy {
+                public_url: cli.serve.public_url.clone(),
+                listen: cli.serve.listen.clone(),
+                email_on: cli.serve.smtp_url.is_some(),
+            };
+            user_invite(&cli.data_dir, input, &how, &mut std::io::stdout()).await
         }
         Some(Command::User(UserCommand::Password { username })) => {
             if std::io::stdin().is_terminal() {
@@ -395,6 +436,104 @@ pub async fn user_add(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// How `kitroom user invite` reaches the person: the settings the server uses.
+#[derive(Debug, Clone)]
+pub struct InviteBy {
+    pub public_url: Option<kitroom_core::link::PublicUrl>,
+    /// `--listen`: the link's start when no public address is set and email is off.
+    pub listen: String,
+    /// Whether an SMTP server is configured.
+    pub email_on: bool,
+}
+
+/// Creates the account if it does not exist (without a password) and invites it:
+/// an email queued for the running Kitroom to send, or with email off, the link
+/// printed to pass on.
+pub async fn user_invite(
+    data_dir: &Path,
+    input: PersonInput,
+    how: &InviteBy,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let details = match input.parse() {
+        Ok(d) => d,
+        Err(invalid) => {
+            for e in invalid.0 {
+                eprintln!("{}: {}", e.field, e.message);
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let base = match (&how.public_url, how.email_on) {
+        (Some(u), _) => u.to_string(),
+        (None, false) => {
+            let host = how.listen.replace("0.0.0.0:", "127.0.0.1:");
+            format!("http://{host}")
+        }
+        (None, true) => {
+            eprintln!("An emailed invitation needs Kitroom's public address for its link: set KITROOM_PUBLIC_URL (or --public-url before the command) as for the server.");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let store = Store::open(data_dir).await?;
+    let username = details.username.to_string();
+    let existing = store.person_by_username(&username).await?;
+    if existing.is_none() {
+        match store.create_person(Actor::system(), details, None).await {
+            Ok(p) => writeln!(
+                out,
+                "Created {} ({}) with role {}.",
+                p.username,
+                p.full_name,
+                p.role.label()
+            )?,
+            Err(kitroom_store::StoreError::Invalid(invalid)) => {
+                store.close().await;
+                eprintln!("{invalid}");
+                return Ok(ExitCode::from(2));
+            }
+            Err(e) => {
+                store.close().await;
+                return Err(e.into());
+            }
+        }
+    }
+    let app = kitroom_app::App::new(
+        store.clone(),
+        how.public_url.clone(),
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    );
+    let invited =
+        kitroom_app::links::invite_at_command_line(&app, &username, &base, how.email_on).await;
+    store.close().await;
+    match invited {
+        Ok(i) if i.emailed => {
+            writeln!(
+                out,
+                "Invitation for {} queued to {}: the running Kitroom sends it. The link works once, for 7 days.",
+                i.person.username,
+                i.person.email.unwrap_or_default()
+            )?;
+        }
+        Ok(i) => {
+            writeln!(
+                out,
+                "Email is off (no KITROOM_SMTP_URL), so nothing was sent. Give {} this link; it works once, for 7 days:",
+                i.person.full_name
+            )?;
+            writeln!(out)?;
+            writeln!(out, "    {}", i.link)?;
+        }
+        Err(kitroom_app::Error::Refused(r)) => {
+            eprintln!("{}", r.message);
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Sets a new password for an account; the password comes as for [`user_add`].

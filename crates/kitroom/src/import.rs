@@ -276,7 +276,7 @@ async fn import(
         }
         Outcome::Written(Written::People(n)) => writeln!(
             out,
-            "Imported {}. Each can sign in once a password is set (kitroom user password USERNAME).",
+            "Imported {}. Each can sign in once a password is set (kitroom user password USERNAME) or they accept an invitation (kitroom user invite USERNAME --email ADDRESS --full-name NAME, or Send invitation on the People page).",
             done(n, ("person", "people"))
         )?,
         Outcome::Written(Written::Encryption { summary: s, .. }) => {

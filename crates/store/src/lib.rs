@@ -52,6 +52,7 @@ pub mod exports;
 pub mod import;
 pub mod incidents;
 pub mod kits;
+pub mod links;
 pub mod loans;
 pub mod locations;
 pub mod notifications;

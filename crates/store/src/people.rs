@@ -654,7 +654,8 @@ pub async fn set_active_in(
 /// Sets a new password hash. When someone else resets it, every session of the
 /// person ends; when they change their own, the caller keeps theirs (it is given a
 /// fresh id by the web layer) and their other sessions end. Either way every API
-/// token of theirs is revoked: a token is as good as the password it came from.
+/// token of theirs is revoked: a token is as good as the password it came from. Any
+/// invitation or reset link of theirs still unused stops working.
 pub async fn set_password_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
@@ -677,6 +678,8 @@ pub async fn set_password_in(
         .await?
         .rows_affected();
     let tokens = crate::revocation::revoke_all(conn, id, now).await?;
+    // An invitation or reset link still out would otherwise set it again.
+    crate::links::void_links_in(conn, id, now).await?;
     let own = actor.id == Some(id);
     let action = if own {
         "person.password_changed"

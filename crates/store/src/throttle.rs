@@ -90,24 +90,43 @@ async fn count_failure(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     for scope in Scope::ALL {
-        let key = key(scope, username, address);
-        let before = read(conn, scope, &key).await?;
-        let after = after_failure(scope, before, now);
-        sqlx::query(
-            "insert into sign_in_failure (scope, key, count, since, last, forget_at)
-             values (?, ?, ?, ?, ?, ?)
-             on conflict (scope, key) do update set count = excluded.count,
-               since = excluded.since, last = excluded.last, forget_at = excluded.forget_at",
-        )
-        .bind(scope.as_str())
-        .bind(&key)
-        .bind(i64::from(after.count))
-        .bind(time_text(after.since))
-        .bind(time_text(after.last))
-        .bind(time_text(after.forget_at(scope)))
-        .execute(&mut *conn)
-        .await?;
+        count_in(conn, scope, &key(scope, username, address), now).await?;
     }
+    prune_in(conn, now).await
+}
+
+/// Counts one more under `scope` and `key`, by the throttle's rule
+/// ([`after_failure`]); the caller prunes afterwards ([`prune_in`]).
+pub(crate) async fn count_in(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let before = read(conn, scope, key).await?;
+    let after = after_failure(scope, before, now);
+    sqlx::query(
+        "insert into sign_in_failure (scope, key, count, since, last, forget_at)
+         values (?, ?, ?, ?, ?, ?)
+         on conflict (scope, key) do update set count = excluded.count,
+           since = excluded.since, last = excluded.last, forget_at = excluded.forget_at",
+    )
+    .bind(scope.as_str())
+    .bind(key)
+    .bind(i64::from(after.count))
+    .bind(time_text(after.since))
+    .bind(time_text(after.last))
+    .bind(time_text(after.forget_at(scope)))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Drops stale counts, and the oldest past [`MAX_ROWS`].
+pub(crate) async fn prune_in(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     sqlx::query("delete from sign_in_failure where forget_at <= ?")
         .bind(time_text(now))
         .execute(&mut *conn)
@@ -120,6 +139,15 @@ async fn count_failure(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Reads the count under `scope` and `key`.
+pub(crate) async fn read_in(
+    conn: &mut SqliteConnection,
+    scope: Scope,
+    key: &str,
+) -> Result<Option<Failures>, StoreError> {
+    read(conn, scope, key).await
 }
 
 /// The account's own subject when it exists, otherwise the name as typed.

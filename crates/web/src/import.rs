@@ -281,7 +281,7 @@ async fn confirm(
             set_flash(
                 &ctx.session,
                 format!(
-                    "{n} {} imported. Each can sign in once a password is set for them.",
+                    "{n} {} imported. Send those with email addresses an invitation to choose their own password (below), or set one on each person's page.",
                     plural(n, "person", "people")
                 ),
             )

@@ -6,13 +6,21 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use kitroom_core::person::{AccountKeeper, Permission, Role};
+use std::collections::HashMap;
+
+use kitroom_core::person::{
+    may_manage_account, Account, AccountChange, AccountKeeper, Permission, Role,
+};
 use kitroom_core::Invalid;
 use kitroom_store::events::EventFilter;
 use kitroom_store::loans::LoanFilter;
 use kitroom_store::people::{PeopleFilter, Person};
 
+use serde::Deserialize;
+use uuid::Uuid;
+
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
+use crate::error::{page_refusal, status_of};
 use crate::paths::person_url;
 use crate::views::people as v;
 use crate::views::people::{PeopleQuery, PersonForm};
@@ -22,10 +30,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/people", get(list).post(create))
         .route("/people/new", get(new_form))
+        .route("/people/invite-new", post(invite_everyone_new))
         .route("/people/{username}", get(show))
         .route("/people/{username}/edit", get(edit_form).post(update))
         .route("/people/{username}/active", post(set_active))
         .route("/people/{username}/password", post(reset_password))
+        .route("/people/{username}/invite", post(invite))
         .route(
             "/people/{username}/two-factor/reset",
             post(reset_two_factor),
@@ -46,7 +56,45 @@ async fn list(
             ..Default::default()
         })
         .await?;
-    Ok(v::list(&ctx, &q, &people).into_response())
+    let invitations = invitations(&ctx, &state, &people).await?;
+    let never_invited = people
+        .iter()
+        .filter(|p| {
+            invitations
+                .get(&p.id)
+                .is_some_and(|i| i.may_send && i.sent_at.is_none())
+        })
+        .count();
+    Ok(v::list(&ctx, &q, &people, &invitations, never_invited).into_response())
+}
+
+/// Where each of `people` stands with invitations, for the signed-in person.
+async fn invitations(
+    ctx: &Ctx,
+    state: &AppState,
+    people: &[Person],
+) -> Result<HashMap<Uuid, v::Invitation>, AppError> {
+    let open = state.store().open_invitations().await?;
+    let keeper = keeper(ctx, state).await?;
+    Ok(people
+        .iter()
+        .map(|p| {
+            let account = if p.id == ctx.user.id {
+                Account::Own(p.role)
+            } else {
+                Account::Other(p.role)
+            };
+            let may_send = p.active
+                && p.password_hash.is_none()
+                && p.email.as_ref().is_some_and(|e| !e.trim().is_empty())
+                && may_manage_account(keeper, account, AccountChange::ResetPassword).is_ok();
+            let i = v::Invitation {
+                sent_at: open.get(&p.id).copied(),
+                may_send,
+            };
+            (p.id, i)
+        })
+        .collect())
 }
 
 fn form_of(p: &Person) -> PersonForm {
@@ -195,6 +243,10 @@ async fn render_person(
         reset_password: may.reset_password,
         reset_two_factor: may.reset_two_factor,
         set_active: may.set_active,
+        invitation: invitations(ctx, state, std::slice::from_ref(p))
+            .await?
+            .remove(&p.id)
+            .unwrap_or_default(),
     };
     let status = if invalid.is_empty() {
         StatusCode::OK
@@ -317,4 +369,82 @@ async fn reset_two_factor(
     };
     set_flash(&ctx.session, message).await?;
     Ok(Redirect::to(&person_url(&p.username)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InviteForm {
+    /// `list` to come back to the people list; otherwise the person's page.
+    from: String,
+}
+
+/// Emails someone an invitation to choose their password (or sends it again).
+#[tracing::instrument(skip_all, fields(person.username = %username))]
+async fn invite(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    FormBody(form): FormBody<InviteForm>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    match kitroom_app::links::invite(state.app(), &ctx.user, &username).await {
+        Ok(i) => {
+            let to = i.person.email.clone().unwrap_or_default();
+            set_flash(
+                &ctx.session,
+                format!(
+                    "Invitation sent to {} at {to}. The link works once, for 7 days.",
+                    i.person.full_name
+                ),
+            )
+            .await?;
+            let back = if form.from == "list" {
+                "/people".to_owned()
+            } else {
+                person_url(&i.person.username)
+            };
+            Ok(Redirect::to(&back).into_response())
+        }
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let p = person(&state, &username).await?;
+            let invalid = Invalid::one("invite", refusal.message.clone());
+            let mut page = render_person(&ctx, &state, &p, &invalid).await?;
+            *page.status_mut() = status_of(refusal.kind);
+            Ok(page)
+        }
+    }
+}
+
+/// Sends an invitation to every new person with an email address (after an import).
+async fn invite_everyone_new(
+    ctx: Ctx,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::ManageAccounts)?;
+    let done = match kitroom_app::links::invite_everyone_new(state.app(), &ctx.user).await {
+        Ok(done) => done,
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            set_flash(&ctx.session, refusal.message).await?;
+            return Ok(Redirect::to("/people").into_response());
+        }
+    };
+    let mut message = format!(
+        "{} {} sent. Each link works once, for 7 days.",
+        done.sent,
+        if done.sent == 1 {
+            "invitation"
+        } else {
+            "invitations"
+        }
+    );
+    if done.left > 0 {
+        message.push_str(&format!(
+            " {} more could not be sent by you: only an IT administrator can invite them.",
+            done.left
+        ));
+    }
+    set_flash(&ctx.session, message).await?;
+    Ok(Redirect::to("/people").into_response())
 }

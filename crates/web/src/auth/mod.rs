@@ -11,6 +11,8 @@
 //! - [`throttle`]: sign-in is throttled per account and per address ([`Throttle`]).
 //! - [`client`]: the client's address and browser.
 //! - [`sign_in`] and out, and the first admin's [`setup`] link.
+//! - [`by_email`]: "Forgotten your password?" and the pages emailed links open
+//!   (invitations and resets).
 //!
 //! The names other modules use are re-exported here; new code may import them from
 //! their concern's module.
@@ -21,6 +23,7 @@ use axum::Router;
 use crate::AppState;
 
 pub mod api_user;
+pub mod by_email;
 pub mod client;
 pub mod csrf;
 pub mod ctx;
@@ -50,4 +53,13 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(sign_in::login_page).post(sign_in::login))
         .route("/logout", post(sign_in::logout))
         .route("/setup", get(setup::setup_page).post(setup::setup))
+        .route("/forgot", get(by_email::forgot_page).post(by_email::forgot))
+        .route(
+            "/welcome/{token}",
+            get(by_email::welcome_page).post(by_email::welcome),
+        )
+        .route(
+            "/reset/{token}",
+            get(by_email::reset_page).post(by_email::reset),
+        )
 }

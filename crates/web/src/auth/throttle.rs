@@ -176,7 +176,7 @@ impl AppState {
 pub(crate) fn wait_message(why: Refusal, wait: chrono::Duration) -> String {
     match why {
         Refusal::Pair => format!(
-            "Too many failed sign-ins to this account from here. For your security, wait {} and try again. If you have forgotten your password, ask the business manager to reset it.",
+            "Too many failed sign-ins to this account from here. For your security, wait {} and try again. If you have forgotten your password, use “Forgotten your password?” below to choose a new one.",
             wait_words(wait)
         ),
         Refusal::Account => format!(

@@ -29,7 +29,9 @@ pub fn login(
                 (Field::text("password", "Password", "").kind("password").required().autocomplete("current-password").render(&Invalid::new()))
                 button.primary type="submit" { "Sign in" }
             }
-            p.hint { "Forgotten your password? Ask the business manager or IT administrator to reset it." }
+            p { a href="/forgot" { "Forgotten your password?" } }
+            // Signing in with the school's own account (OpenID Connect) will be
+            // offered here too.
         },
     )
 }
@@ -104,4 +106,92 @@ impl SetupForm {
             confirm: String::new(),
         }
     }
+}
+
+/// "Forgotten your password?": a username or an email address.
+pub fn forgot(token: &str, typed: &str, error: Option<&str>) -> Markup {
+    let mut invalid = Invalid::new();
+    if let Some(e) = error {
+        invalid.add("who", e);
+    }
+    bare_page(
+        "Forgotten your password?",
+        html! {
+            p.lead { "Type your username or the email address Kitroom has for you. If an account matches, we email it a link to choose a new password." }
+            (error_summary(&invalid))
+            form method="post" action="/forgot" novalidate {
+                (csrf(token))
+                (Field::text("who", "Username or email address", typed).required().autocomplete("username").render(&invalid))
+                button.primary type="submit" { "Email me a link" }
+            }
+            p { a href="/login" { "Back to sign in" } }
+        },
+    )
+}
+
+/// The same answer whether or not an account matched.
+pub fn forgot_sent() -> Markup {
+    bare_page(
+        "Check your email",
+        html! {
+            p.lead { "If an account matches, we have sent an email to its address with a link to choose a new password. The link works once, within an hour." }
+            p { "No email after a few minutes? Check your junk folder, or ask the business manager or IT administrator to reset your password." }
+            p { a href="/login" { "Back to sign in" } }
+        },
+    )
+}
+
+/// What a one-time link's page is for, in words.
+fn link_words(invite: bool) -> (&'static str, &'static str) {
+    if invite {
+        ("Welcome to Kitroom", "Choose your password")
+    } else {
+        ("Choose a new password", "Save new password")
+    }
+}
+
+/// The page at an invitation's or reset's link: choose a password, typed twice.
+pub fn choose_password(
+    token: &str,
+    invite: bool,
+    action: &str,
+    full_name: &str,
+    username: &str,
+    invalid: &Invalid,
+) -> Markup {
+    let (title, button) = link_words(invite);
+    bare_page(
+        title,
+        html! {
+            @if invite {
+                p.lead { "Hello " (full_name) ". Choose a password to finish setting up your account. Your username is " strong { (username) } "." }
+                // Signing in with the school's own account (OpenID Connect) will be
+                // offered here as the other way to accept.
+            } @else {
+                p.lead { "Choose a new password for " strong { (username) } ". Every session and API token of this account will end." }
+            }
+            (error_summary(invalid))
+            form method="post" action=(action) novalidate {
+                (csrf(token))
+                (Field::text("password", "Password", "").kind("password").required().hint("At least 12 characters and hard to guess: not a common password, a row of keys, a sequence or your name. Three random words work well.").autocomplete("new-password").render(invalid))
+                (Field::text("confirm", "Type the password again", "").kind("password").required().autocomplete("new-password").render(invalid))
+                button.primary type="submit" { (button) }
+            }
+        },
+    )
+}
+
+/// A one-time link that does not work (any more), and how to get a new one.
+pub fn link_problem(invite: bool, message: &str) -> Markup {
+    bare_page(
+        "This link does not work",
+        html! {
+            p.lead { (message) }
+            @if invite {
+                p { "Ask the business manager or IT administrator to send your invitation again. If you have already chosen your password, " a href="/login" { "sign in" } "." }
+            } @else {
+                p { a href="/forgot" { "Ask for a new link" } " or " a href="/login" { "sign in" } "." }
+            }
+        },
+    )
 }

@@ -24,6 +24,13 @@ fn action_label(action: &str) -> &str {
         "person.reactivated" => "Account reactivated",
         "person.password_changed" => "Password changed",
         "person.password_reset" => "Password reset",
+        "person.invited" => "Invitation sent",
+        "person.invitation_accepted" => "Invitation accepted: password chosen",
+        "person.reset_requested" => "Password reset link emailed",
+        "person.password_reset_by_email" => "Password reset through an emailed link",
+        "person.reset_throttled" => {
+            "Password reset requests refused: too many (one entry per wait)"
+        }
         "person.signed_in" => "Signed in",
         "person.signed_out" => "Signed out",
         "person.sign_in_failed" => "Sign-in failed",

@@ -14,7 +14,36 @@ use crate::auth::ctx::Ctx;
 use crate::paths::person_url;
 use crate::time;
 
-pub fn list(ctx: &Ctx, q: &PeopleQuery, people: &[Person]) -> Markup {
+/// Where a person stands with invitations, for the people pages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Invitation {
+    /// When the latest invitation not yet accepted was sent.
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The signed-in person may send one (again): the account has an email address
+    /// and no password, and the account rule allows resetting its password.
+    pub may_send: bool,
+}
+
+/// A "Send invitation" or "Send again" button; `from` is the page to come back to.
+fn invite_button(ctx: &Ctx, p: &Person, i: Invitation, from: &str) -> Markup {
+    html! {
+        @if i.may_send {
+            form.inline method="post" action={ (person_url(&p.username)) "/invite" } {
+                (csrf(&ctx.csrf))
+                input type="hidden" name="from" value=(from);
+                button.secondary type="submit" { @if i.sent_at.is_some() { "Send again" } @else { "Send invitation" } }
+            }
+        }
+    }
+}
+
+pub fn list(
+    ctx: &Ctx,
+    q: &PeopleQuery,
+    people: &[Person],
+    invitations: &std::collections::HashMap<uuid::Uuid, Invitation>,
+    never_invited: usize,
+) -> Markup {
     page(
         ctx,
         Section::People,
@@ -24,6 +53,15 @@ pub fn list(ctx: &Ctx, q: &PeopleQuery, people: &[Person]) -> Markup {
                 a.button.primary href="/people/new" { "Add a person" }
                 @if ctx.may(kitroom_core::person::Permission::ImportExport) {
                     a.button.secondary href="/import/people" { "Import people from a spreadsheet" }
+                }
+            }
+            @if never_invited > 0 {
+                form.notice method="post" action="/people/invite-new" {
+                    (csrf(&ctx.csrf))
+                    p { (never_invited) " " @if never_invited == 1 { "person has" } @else { "people have" } " an email address but no password and no invitation yet (new from an import, say)." }
+                    button.primary type="submit" {
+                        "Send invitations to the " (never_invited) " new " @if never_invited == 1 { "person" } @else { "people" } " with email addresses"
+                    }
                 }
             }
             form.filters method="get" action="/people" role="search" {
@@ -49,7 +87,14 @@ pub fn list(ctx: &Ctx, q: &PeopleQuery, people: &[Person]) -> Markup {
                                 td { (p.username) }
                                 td { (p.kind.label()) }
                                 td { (p.role.label()) }
-                                td { @if p.active { @if p.password_hash.is_some() { "Active" } @else { span.muted { "No password yet" } } } @else { span.badge.status-retired { "Deactivated" } } }
+                                @let i = invitations.get(&p.id).copied().unwrap_or_default();
+                                td {
+                                    @if !p.active { span.badge.status-retired { "Deactivated" } }
+                                    @else if p.password_hash.is_some() { "Active" }
+                                    @else if let Some(at) = i.sent_at { span.muted { "Invited " (time::when(at)) ", not yet accepted" } }
+                                    @else { span.muted { "No password yet" } }
+                                    (invite_button(ctx, p, i, "list"))
+                                }
                             }
                         }
                     }
@@ -67,6 +112,7 @@ pub struct Allowed {
     pub reset_password: bool,
     pub reset_two_factor: bool,
     pub set_active: bool,
+    pub invitation: Invitation,
 }
 
 /// `roles`: the roles the form offers, as the account rule allows.
@@ -146,6 +192,19 @@ pub fn show(
                 dt { "Kind" } dd { (p.kind.label()) }
                 dt { "Role" } dd { (p.role.label()) }
                 dt { "Account since" } dd { (time::when(p.created_at)) }
+                @if p.password_hash.is_none() && p.active {
+                    dt { "Invitation" }
+                    dd {
+                        @if let Some(at) = allowed.invitation.sent_at { "Sent " (time::when(at)) ", not yet accepted" } @else { span.muted { "Not sent" } }
+                    }
+                }
+            }
+            @if allowed.invitation.may_send {
+                section #invite {
+                    h2 { "Invitation" }
+                    p { "Email them a link to choose their own password and sign in. It works once, for 7 days; sending it again stops the earlier link working." }
+                    (invite_button(ctx, p, allowed.invitation, "person"))
+                }
             }
             @if p.id != ctx.user.id && allowed.reset_password {
                 section {
