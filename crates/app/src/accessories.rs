@@ -21,7 +21,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::input::Number;
-use crate::loans::AccessoryBack;
 use crate::{App, Error, Kind, Refusal};
 
 fn manager(caller: &Person) -> Result<(), Error> {
@@ -319,6 +318,20 @@ pub async fn take_in(
 pub enum BackOf {
     Row(i64),
     Named(String),
+}
+
+/// An accessory counted back on a return: by the lent row's `id` (the page) or by
+/// its `name` (the API, as the loan lists them).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessoryBack {
+    /// The lent row's id (the page's form).
+    pub id: Option<i64>,
+    /// The accessory's name, as the loan lists it.
+    pub name: Option<String>,
+    /// How many came back.
+    #[schema(value_type = i64, minimum = 0)]
+    pub count: Number,
 }
 
 /// The accessories counted back on a return, as read: one function for a

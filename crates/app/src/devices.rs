@@ -290,7 +290,10 @@ pub async fn register(app: &App, caller: &Person, input: DeviceInput) -> Result<
 
 /// The device a tag names, or not found.
 pub async fn device(app: &App, tag: &str) -> Result<Device, Error> {
-    crate::loans::device(app, tag).await
+    app.store()
+        .device_by_tag(tag.trim())
+        .await?
+        .ok_or_else(|| Refusal::not_found("That device").into())
 }
 
 /// Changes the details of the device `tag`, as `caller` (who keeps the register),

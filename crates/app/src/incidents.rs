@@ -8,7 +8,7 @@
 //! decides it once.
 
 use chrono::{DateTime, Utc};
-use kitroom_core::change::{self, ChangeDetails};
+use kitroom_core::change::ChangeDetails;
 use kitroom_core::device::Pence;
 use kitroom_core::incident::{
     self, BreachDecision, DataFacts, IncidentKind, IncidentStatus, ReportDetails, Resolution,
@@ -130,7 +130,7 @@ impl TryFrom<ReportInput> for Report {
 
 /// The device a tag names, or not found.
 async fn device(app: &App, tag: &str) -> Result<kitroom_store::devices::Device, Error> {
-    crate::loans::device(app, tag).await
+    crate::devices::device(app, tag).await
 }
 
 /// Records a report of damage, loss or theft of the device `tag` by `caller`: the
@@ -760,49 +760,7 @@ pub async fn decide_change(
     id: &str,
     input: DecisionInput,
 ) -> Result<ChangeRequest, Error> {
-    if !caller.role.may(Permission::DecideChanges) {
-        return Err(Refusal::not_allowed().into());
-    }
-    let id = id_of(id, "That request")?;
-    let cmd = Decision::try_from(input)?;
-    let actor = caller.actor();
-    app.store()
-        .transaction(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let request = kitroom_store::incidents::change_in(conn, id)
-                    .await?
-                    .ok_or_else(|| Refusal::not_found("That request"))?;
-                let status = change::decide(&request.status, cmd.approve)?;
-                kitroom_store::incidents::decide_change_in(
-                    conn, id, status, actor.id, &cmd.note, now,
-                )
-                .await?;
-                let device_id = Uuid::parse_str(&request.device_id)
-                    .map_err(|_| Refusal::not_found("That device"))?;
-                let device = get_device(conn, device_id).await?;
-                let action = if cmd.approve {
-                    "change.approved"
-                } else {
-                    "change.declined"
-                };
-                append(
-                    conn,
-                    &actor,
-                    action,
-                    &device.subject(),
-                    json!({"request": id, "what": request.what, "note": cmd.note}),
-                    now,
-                )
-                .await?;
-                Ok::<_, Error>(
-                    kitroom_store::incidents::change_in(conn, id)
-                        .await?
-                        .ok_or_else(|| Refusal::not_found("That request"))?,
-                )
-            })
-        })
-        .await
+    crate::heads::decide(app, caller, id, input).await
 }
 
 /// Change requests, newest first, for the head who decides them: those waiting, or

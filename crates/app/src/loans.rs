@@ -29,7 +29,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::accessories::{counted_back, give_back_in, BackOf};
+use crate::accessories::{counted_back, give_back_in, AccessoryBack, BackOf};
 use crate::input::{Answer, Flag, Number};
 use crate::{App, Error, Refusal};
 
@@ -193,10 +193,7 @@ pub fn off_site(device: &Device) -> loan::OffSite {
 
 /// The device a tag names, or not found.
 pub async fn device(app: &App, tag: &str) -> Result<Device, Error> {
-    app.store()
-        .device_by_tag(tag.trim())
-        .await?
-        .ok_or_else(|| Refusal::not_found("That device").into())
+    crate::devices::device(app, tag).await
 }
 
 /// When a loan asked for at `now` is due: the end of a period (on the chosen day,
@@ -548,20 +545,6 @@ fn check_out_refusal(refusal: CheckOutRefusal, borrower: &Person, for_someone_el
         _ => {}
     }
     r.into()
-}
-
-/// An accessory counted back on a return: by the lent row's `id` (the page) or by
-/// its `name` (the API, as the loan lists them).
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct AccessoryBack {
-    /// The lent row's id (the page's form).
-    pub id: Option<i64>,
-    /// The accessory's name, as the loan lists it.
-    pub name: Option<String>,
-    /// How many came back.
-    #[schema(value_type = i64, minimum = 0)]
-    pub count: Number,
 }
 
 /// A return as sent, from the device page's form or as the API's JSON body.

@@ -3,11 +3,9 @@
 //! check-out that needs it (see [`crate::loans::check_out`]).
 
 use chrono::Utc;
-use kitroom_core::change;
 use kitroom_core::invalid::required_text;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::devices::get_device;
 use kitroom_store::events::append;
 use kitroom_store::loans::OffsiteRequest;
 use kitroom_store::people::Person;
@@ -16,7 +14,6 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::incidents::id_of;
 pub use crate::incidents::{Decision, DecisionInput};
 use crate::{App, Error, Refusal};
 
@@ -120,47 +117,7 @@ pub async fn decide(
     id: &str,
     input: DecisionInput,
 ) -> Result<OffsiteRequest, Error> {
-    if !caller.role.may(Permission::AuthoriseOffsite) {
-        return Err(Refusal::not_allowed().into());
-    }
-    let id = id_of(id, "That request")?;
-    let cmd = Decision::try_from(input)?;
-    let actor = caller.actor();
-    app.store()
-        .transaction(move |conn| {
-            Box::pin(async move {
-                let now = Utc::now();
-                let request = kitroom_store::loans::offsite_in(conn, id)
-                    .await?
-                    .ok_or_else(|| Refusal::not_found("That request"))?;
-                let status = change::decide(&request.status, cmd.approve)?;
-                kitroom_store::loans::decide_offsite_in(conn, id, status, actor.id, &cmd.note, now)
-                    .await?;
-                let device_id = Uuid::parse_str(&request.device_id)
-                    .map_err(|_| Refusal::not_found("That device"))?;
-                let device = get_device(conn, device_id).await?;
-                let action = if cmd.approve {
-                    "offsite.approved"
-                } else {
-                    "offsite.declined"
-                };
-                append(
-                    conn,
-                    &actor,
-                    action,
-                    &device.subject(),
-                    json!({"request": id, "borrower": request.person, "note": cmd.note}),
-                    now,
-                )
-                .await?;
-                Ok::<_, Error>(
-                    kitroom_store::loans::offsite_in(conn, id)
-                        .await?
-                        .ok_or_else(|| Refusal::not_found("That request"))?,
-                )
-            })
-        })
-        .await
+    crate::heads::decide(app, caller, id, input).await
 }
 
 /// Requests to take a device off site, newest first, for the head who decides

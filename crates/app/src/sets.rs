@@ -28,9 +28,10 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::accessories::AccessoryBack;
 use crate::accessories::{counted_back, give_back_in, BackOf};
 use crate::input::{Answer, Flag, Number};
-use crate::loans::{AccessoryBack, CheckOut, CheckOutInput, Lending};
+use crate::loans::{CheckOut, CheckOutInput, Lending};
 use crate::{App, Error, Refusal};
 
 /// The set `s` names: its id, or its name (any case), as a scanned label or the
