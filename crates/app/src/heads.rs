@@ -4,17 +4,21 @@
 
 use chrono::{DateTime, Utc};
 use kitroom_core::change;
+use kitroom_core::invalid::text;
 use kitroom_core::person::Permission;
+use kitroom_core::Invalid;
 use kitroom_store::devices::get_device;
 use kitroom_store::events::append;
 use kitroom_store::incidents::ChangeRequest;
 use kitroom_store::loans::OffsiteRequest;
 use kitroom_store::people::Person;
 use kitroom_store::{BoxFuture, Conn, StoreError};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::incidents::{id_of, Decision, DecisionInput};
+use crate::input::Answer;
 use crate::{App, Error, Refusal};
 
 /// A kind of request the head teacher decides.
@@ -145,4 +149,57 @@ pub(crate) async fn decide<R: HeadsRequest>(
             })
         })
         .await
+}
+
+/// An id from a path: one that is not an id names nothing.
+pub(crate) fn id_of(id: &str, what: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(id.trim()).map_err(|_| Refusal::not_found(what).into())
+}
+
+/// The head's decision on a request, as sent: the page's `decision` (`approve` or
+/// `decline`) or the API's `approve` (`true` or `false`), and a note.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecisionInput {
+    /// `approve` or `decline` (the page's buttons); or send `approve`.
+    #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub decision: String,
+    /// Approve (`true`) or decline (`false`).
+    #[schema(value_type = Option<bool>)]
+    pub approve: Answer,
+    /// A note to the person who asked.
+    #[serde(deserialize_with = "crate::input::text_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub note: String,
+}
+
+/// A decision, read and checked.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub approve: bool,
+    pub note: String,
+}
+
+impl TryFrom<DecisionInput> for Decision {
+    type Error = Invalid;
+
+    fn try_from(i: DecisionInput) -> Result<Self, Invalid> {
+        let mut invalid = Invalid::new();
+        let approve = match (i.approve.0, i.decision.trim()) {
+            (Some(a), _) => Some(a),
+            (None, "approve") => Some(true),
+            (None, "decline") => Some(false),
+            (None, _) => {
+                invalid.add("decision", "Choose approve or decline.");
+                None
+            }
+        };
+        let note = invalid.check("note", text(&i.note, "Note", 500));
+        invalid.into_result()?;
+        match (approve, note) {
+            (Some(approve), Some(note)) => Ok(Decision { approve, note }),
+            _ => unreachable!("every field was checked above"),
+        }
+    }
 }

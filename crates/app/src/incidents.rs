@@ -33,10 +33,8 @@ use uuid::Uuid;
 use crate::input::{Answer, Number};
 use crate::{App, Error, Refusal};
 
-/// An id from a path: one that is not an id names nothing.
-pub(crate) fn id_of(id: &str, what: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(id.trim()).map_err(|_| Refusal::not_found(what).into())
-}
+pub(crate) use crate::heads::id_of;
+pub use crate::heads::{Decision, DecisionInput};
 
 /// A report as sent: the page's form (a day and a time of day) or the API's JSON
 /// body (`occurred_at`, RFC 3339).
@@ -703,54 +701,6 @@ pub async fn request_change(
             })
         })
         .await
-}
-
-/// The head's decision on a request, as sent: the page's `decision` (`approve` or
-/// `decline`) or the API's `approve` (`true` or `false`), and a note.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct DecisionInput {
-    /// `approve` or `decline` (the page's buttons); or send `approve`.
-    #[serde(deserialize_with = "crate::input::text_or_null")]
-    #[schema(value_type = Option<String>)]
-    pub decision: String,
-    /// Approve (`true`) or decline (`false`).
-    #[schema(value_type = Option<bool>)]
-    pub approve: Answer,
-    /// A note to the person who asked.
-    #[serde(deserialize_with = "crate::input::text_or_null")]
-    #[schema(value_type = Option<String>)]
-    pub note: String,
-}
-
-/// A decision, read and checked.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    pub approve: bool,
-    pub note: String,
-}
-
-impl TryFrom<DecisionInput> for Decision {
-    type Error = Invalid;
-
-    fn try_from(i: DecisionInput) -> Result<Self, Invalid> {
-        let mut invalid = Invalid::new();
-        let approve = match (i.approve.0, i.decision.trim()) {
-            (Some(a), _) => Some(a),
-            (None, "approve") => Some(true),
-            (None, "decline") => Some(false),
-            (None, _) => {
-                invalid.add("decision", "Choose approve or decline.");
-                None
-            }
-        };
-        let note = invalid.check("note", text(&i.note, "Note", 500));
-        invalid.into_result()?;
-        match (approve, note) {
-            (Some(approve), Some(note)) => Ok(Decision { approve, note }),
-            _ => unreachable!("every field was checked above"),
-        }
-    }
 }
 
 /// The head teacher approves or declines the change request `id`, once.

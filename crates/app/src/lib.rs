@@ -45,7 +45,7 @@ pub mod checklists;
 pub mod devices;
 pub mod disposals;
 pub mod error;
-mod heads;
+pub mod heads;
 pub mod imports;
 pub mod incidents;
 pub mod input;

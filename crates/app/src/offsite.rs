@@ -14,7 +14,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub use crate::incidents::{Decision, DecisionInput};
+pub use crate::heads::{Decision, DecisionInput};
 use crate::{App, Error, Refusal};
 
 /// A request to take a device off site, as sent.

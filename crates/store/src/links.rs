@@ -123,23 +123,6 @@ pub async fn mark_used_in(
     )
 }
 
-/// Voids every unused link of the person (their password was just set another way,
-/// or their account closed).
-pub async fn void_links_in(
-    conn: &mut SqliteConnection,
-    person: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "update one_time_link set used_at = ?, voided = 1 where person_id = ? and used_at is null",
-    )
-    .bind(time_text(now))
-    .bind(person.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 /// Puts a link's email in the outbox (an account email: sent however late).
 pub async fn queue_link_email_in(
     conn: &mut SqliteConnection,

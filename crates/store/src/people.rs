@@ -679,7 +679,7 @@ pub async fn set_password_in(
         .rows_affected();
     let tokens = crate::revocation::revoke_all(conn, id, now).await?;
     // An invitation or reset link still out would otherwise set it again.
-    crate::links::void_links_in(conn, id, now).await?;
+    void_links_in(conn, id, now).await?;
     let own = actor.id == Some(id);
     let action = if own {
         "person.password_changed"
@@ -698,5 +698,22 @@ pub async fn set_password_in(
     if !own {
         tell_about_account(conn, actor, &person, AccountNews::PasswordReset, now).await?;
     }
+    Ok(())
+}
+
+/// Voids every unused link of the person (their password was just set another way,
+/// or their account closed).
+pub async fn void_links_in(
+    conn: &mut SqliteConnection,
+    person: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "update one_time_link set used_at = ?, voided = 1 where person_id = ? and used_at is null",
+    )
+    .bind(time_text(now))
+    .bind(person.to_string())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
