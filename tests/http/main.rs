@@ -29,6 +29,7 @@ mod lend_to;
 mod loans;
 mod mail;
 mod mail_links;
+mod oidc;
 mod openapi;
 mod races;
 mod redirects;

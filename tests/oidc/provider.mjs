@@ -63,6 +63,8 @@ const provider = new Provider(issuer, {
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
+  // As Google and Microsoft do: the email claims in the ID token itself.
+  conformIdTokenClaims: false,
   features: { devInteractions: { enabled: false } },
   pkce: { required: () => true },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },

@@ -53,6 +53,7 @@ pub mod loan;
 pub mod mail;
 pub mod person;
 pub mod policy;
+pub mod provider;
 pub mod settings;
 pub mod stocktake;
 pub mod throttle;

@@ -112,6 +112,70 @@ pub struct ServeArgs {
         default_value = "Kitroom <kitroom@localhost>"
     )]
     pub mail_from: String,
+    /// Sign in with the school's Google or Microsoft account (OpenID Connect): the
+    /// provider's issuer, https://accounts.google.com or
+    /// https://login.microsoftonline.com/TENANT-ID/v2.0. Needs --public-url (the
+    /// provider sends people back to PUBLIC-URL/sign-in/oidc/callback), the client
+    /// id and secret, and the allowed domains. See docs/operations.md.
+    #[arg(long, env = "KITROOM_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id the provider gave Kitroom.
+    #[arg(long, env = "KITROOM_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// The client secret the provider gave Kitroom (or --oidc-client-secret-file).
+    #[arg(
+        long,
+        env = "KITROOM_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        conflicts_with = "oidc_client_secret_file"
+    )]
+    pub oidc_client_secret: Option<String>,
+    /// A file holding the client secret (its first line), readable by Kitroom alone.
+    #[arg(long, env = "KITROOM_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The school's email domains, comma-separated (school.example,staff.school.example):
+    /// only people with a verified address in one of them are matched.
+    #[arg(long, env = "KITROOM_OIDC_ALLOWED_DOMAINS", value_delimiter = ',')]
+    pub oidc_allowed_domains: Vec<String>,
+}
+
+impl ServeArgs {
+    /// The OpenID provider's settings, checked; `None` when no issuer is set.
+    pub fn oidc_config(&self) -> anyhow::Result<Option<kitroom_web::OidcConfig>> {
+        let Some(issuer) = self.oidc_issuer.clone().filter(|i| !i.trim().is_empty()) else {
+            if self.oidc_client_id.is_some() || !self.oidc_allowed_domains.is_empty() {
+                anyhow::bail!("--oidc-client-id and --oidc-allowed-domains need --oidc-issuer (KITROOM_OIDC_ISSUER), the provider's address");
+            }
+            return Ok(None);
+        };
+        let client_secret = match (&self.oidc_client_secret, &self.oidc_client_secret_file) {
+            (Some(s), _) => s.trim().to_owned(),
+            (None, Some(file)) => std::fs::read_to_string(file)
+                .with_context(|| format!("reading the client secret from {}", file.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned(),
+            (None, None) => String::new(),
+        };
+        let config = kitroom_web::OidcConfig {
+            issuer: issuer.trim().trim_end_matches('/').to_owned(),
+            client_id: self.oidc_client_id.clone().unwrap_or_default().trim().to_owned(),
+            client_secret,
+            allowed_domains: self
+                .oidc_allowed_domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+        };
+        if self.public_url.is_none() {
+            anyhow::bail!("signing in with the school's account (--oidc-issuer) needs --public-url (KITROOM_PUBLIC_URL): the provider sends people back to PUBLIC-URL{}, and Kitroom never takes that address from a request", kitroom_web::auth::oidc::CALLBACK_PATH);
+        }
+        kitroom_web::auth::oidc::check_config(&config).map_err(anyhow::Error::msg)?;
+        Ok(Some(config))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,7 +316,9 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    let oidc = args.oidc_config()?;
     let config = Config {
+        oidc,
         secure_cookies: args.secure_cookies,
         trust_proxy: args.trust_proxy,
         idle_timeout: Duration::from_secs(args.idle_minutes * 60),

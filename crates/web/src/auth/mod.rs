@@ -11,6 +11,7 @@
 //! - [`throttle`]: sign-in is throttled per account and per address ([`Throttle`]).
 //! - [`client`]: the client's address and browser.
 //! - [`sign_in`] and out, and the first admin's [`setup`] link.
+//! - [`oidc`]: signing in with the school's Google or Microsoft account.
 //!
 //! The names other modules use are re-exported here; new code may import them from
 //! their concern's module.
@@ -25,6 +26,7 @@ pub mod client;
 pub mod csrf;
 pub mod ctx;
 pub mod flash;
+pub mod oidc;
 pub mod password;
 pub mod setup;
 pub mod sign_in;
@@ -50,4 +52,6 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(sign_in::login_page).post(sign_in::login))
         .route("/logout", post(sign_in::logout))
         .route("/setup", get(setup::setup_page).post(setup::setup))
+        .route("/sign-in/oidc", get(oidc::start))
+        .route("/sign-in/oidc/callback", get(oidc::callback))
 }
