@@ -9,6 +9,7 @@
 // The static client is `kitroom-test` with secret `kitroom-test-secret`. A minimal
 // login page stands in for the school's: any password is accepted for the accounts
 // below, and consent is given at once. Test-only:
+//   POST /test/account?id=ID  {claims}  changes a test account (its email, say)
 //   POST /test/forge  {claims}  the next token answer's ID token has these claims
 //     changed, re-signed with the provider's own key (an expired token, another
 //     audience, another issuer, another nonce: each is then a token the provider's
@@ -29,8 +30,6 @@ const ACCOUNTS = {
   foreign: { email: 'ada@elsewhere.example', email_verified: true, name: 'Ada Elsewhere', amr: ['pwd'] },
   // Of the school's domain, unknown to Kitroom.
   stranger: { email: 'new.teacher@school.example', email_verified: true, name: 'New Teacher', amr: ['pwd'] },
-  // Ada's account with a changed email: same subject as "ada".
-  'ada-renamed': { sub: 'ada', email: 'ada.lovelace@school.example', email_verified: true, name: 'Ada Lovelace', amr: ['pwd'] },
 };
 
 const redirectUri = process.env.REDIRECT_URI;
@@ -59,7 +58,8 @@ const provider = new Provider(issuer, {
   }],
   jwks: { keys: [jwk] },
   claims: {
-    openid: ['sub'],
+    // amr (how the person signed in) in every ID token, as Entra's v1 tokens have it
+    openid: ['sub', 'amr'],
     email: ['email', 'email_verified'],
     profile: ['name'],
   },
@@ -74,7 +74,7 @@ const provider = new Provider(issuer, {
     return {
       accountId: id,
       async claims() {
-        return { sub: a.sub ?? id, email: a.email, email_verified: a.email_verified, name: a.name };
+        return { sub: id, email: a.email, email_verified: a.email_verified, name: a.name };
       },
     };
   },
@@ -113,6 +113,12 @@ server.on('request', async (req, res) => {
   try {
     const url = new URL(req.url, issuer);
     const m = url.pathname.match(/^\/interaction\/([^/]+)(\/login)?$/);
+    if (req.method === 'POST' && url.pathname === '/test/account' && ACCOUNTS[url.searchParams.get('id')]) {
+      const body = await new Promise((resolve) => { let b = ''; req.on('data', (c) => { b += c; }); req.on('end', () => resolve(b)); });
+      Object.assign(ACCOUNTS[url.searchParams.get('id')], JSON.parse(body));
+      res.writeHead(204).end();
+      return;
+    }
     if (req.method === 'POST' && url.pathname === '/test/forge') {
       const body = await new Promise((resolve) => { let b = ''; req.on('data', (c) => { b += c; }); req.on('end', () => resolve(b)); });
       forge = JSON.parse(body);

@@ -90,6 +90,18 @@ impl OidcProvider {
         assert_eq!(r.status(), 204);
     }
 
+    /// Changes the test account `id` at the provider (its email, say), as a school
+    /// would.
+    pub async fn change_account(&self, id: &str, claims: serde_json::Value) {
+        let r = Client::new()
+            .post(format!("{}/test/account?id={id}", self.issuer))
+            .json(&claims)
+            .send()
+            .await
+            .expect("change account");
+        assert_eq!(r.status(), 204);
+    }
+
     /// From Kitroom's "Sign in with …" to the provider's login page, where `login`
     /// (one of provider.mjs's accounts) signs in: returns the callback address the
     /// provider sends the browser back to, not yet visited.

@@ -161,7 +161,12 @@ impl ServeArgs {
         };
         let config = kitroom_web::OidcConfig {
             issuer: issuer.trim().trim_end_matches('/').to_owned(),
-            client_id: self.oidc_client_id.clone().unwrap_or_default().trim().to_owned(),
+            client_id: self
+                .oidc_client_id
+                .clone()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
             client_secret,
             allowed_domains: self
                 .oidc_allowed_domains

@@ -75,14 +75,13 @@ impl Store {
                     Some((Some(i), Some(_))) if i == issuer => return Ok(Link::PersonTaken),
                     _ => {}
                 }
-                let updated = sqlx::query(
-                    "update person set oidc_issuer = ?, oidc_subject = ? where id = ?",
-                )
-                .bind(&issuer)
-                .bind(&subject)
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await;
+                let updated =
+                    sqlx::query("update person set oidc_issuer = ?, oidc_subject = ? where id = ?")
+                        .bind(&issuer)
+                        .bind(&subject)
+                        .bind(id.to_string())
+                        .execute(&mut *conn)
+                        .await;
                 match updated {
                     Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                         return Ok(Link::SubjectTaken)
@@ -150,7 +149,8 @@ impl Store {
         address: String,
         two_factors: bool,
     ) -> Result<(), StoreError> {
-        let (actor, subject, username) = (person.actor(), person.subject(), person.username.clone());
+        let (actor, subject, username) =
+            (person.actor(), person.subject(), person.username.clone());
         self.write(move |conn| {
             Box::pin(async move {
                 crate::throttle::signed_in_from(conn, &username, &address, Utc::now()).await?;

@@ -30,9 +30,9 @@ use openidconnect::core::{
 };
 use openidconnect::{
     reqwest, AccessTokenHash, AdditionalClaims, AuthorizationCode, Client, ClientId, ClientSecret,
-    CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IdTokenFields, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -123,7 +123,10 @@ pub fn is_loopback_http(url: &url::Url) -> bool {
 /// which setting to fix.
 pub fn check_config(c: &OidcConfig) -> Result<(), String> {
     let issuer = url::Url::parse(&c.issuer).map_err(|e| {
-        format!("--oidc-issuer {:?} is not an address ({e}); it is like https://accounts.google.com", c.issuer)
+        format!(
+            "--oidc-issuer {:?} is not an address ({e}); it is like https://accounts.google.com",
+            c.issuer
+        )
     })?;
     if issuer.scheme() != "https" && !is_loopback_http(&issuer) {
         return Err(format!(
@@ -132,10 +135,14 @@ pub fn check_config(c: &OidcConfig) -> Result<(), String> {
         ));
     }
     if c.client_id.trim().is_empty() {
-        return Err("--oidc-client-id (KITROOM_OIDC_CLIENT_ID) is needed with --oidc-issuer".into());
+        return Err(
+            "--oidc-client-id (KITROOM_OIDC_CLIENT_ID) is needed with --oidc-issuer".into(),
+        );
     }
     if c.client_secret.is_empty() {
-        return Err("--oidc-client-secret or --oidc-client-secret-file is needed with --oidc-issuer".into());
+        return Err(
+            "--oidc-client-secret or --oidc-client-secret-file is needed with --oidc-issuer".into(),
+        );
     }
     if c.allowed_domains.is_empty() {
         return Err("--oidc-allowed-domains (KITROOM_OIDC_ALLOWED_DOMAINS) is needed with --oidc-issuer: the school's email domains, comma-separated, such as school.example".into());
@@ -159,7 +166,10 @@ struct Discovered {
 
 impl Provider {
     /// The provider for `config`, sending people back to `public_url`'s callback.
-    pub fn new(config: OidcConfig, public_url: &kitroom_core::link::PublicUrl) -> Result<Provider, String> {
+    pub fn new(
+        config: OidcConfig,
+        public_url: &kitroom_core::link::PublicUrl,
+    ) -> Result<Provider, String> {
         check_config(&config)?;
         let redirect = RedirectUrl::new(public_url.link(CALLBACK_PATH))
             .map_err(|e| format!("the public address does not make a callback address: {e}"))?;
@@ -348,7 +358,12 @@ struct Refusal {
     message: String,
 }
 
-fn refusal(status: StatusCode, action: &'static str, who: &str, message: impl Into<String>) -> Refusal {
+fn refusal(
+    status: StatusCode,
+    action: &'static str,
+    who: &str,
+    message: impl Into<String>,
+) -> Refusal {
     Refusal {
         status,
         action,
@@ -410,16 +425,32 @@ async fn finish(
     attempt: Option<Attempt>,
     q: CallbackQuery,
 ) -> Result<Result<Response, Refusal>, AppError> {
-    let start_again = "This sign-in has expired or was already finished. Start again from the sign-in page.";
+    let start_again =
+        "This sign-in has expired or was already finished. Start again from the sign-in page.";
     let too_long = |v: &Option<String>| v.as_ref().is_some_and(|s| s.len() > CALLBACK_VALUE_MAX);
     if too_long(&q.code) || too_long(&q.state) || too_long(&q.error) {
-        return Ok(Err(refusal(StatusCode::BAD_REQUEST, REFUSED, "", start_again)));
+        return Ok(Err(refusal(
+            StatusCode::BAD_REQUEST,
+            REFUSED,
+            "",
+            start_again,
+        )));
     }
     let Some(attempt) = attempt.filter(|a| Utc::now().timestamp() - a.at <= ATTEMPT_SECONDS) else {
-        return Ok(Err(refusal(StatusCode::BAD_REQUEST, REFUSED, "", start_again)));
+        return Ok(Err(refusal(
+            StatusCode::BAD_REQUEST,
+            REFUSED,
+            "",
+            start_again,
+        )));
     };
     if q.state.as_deref() != Some(attempt.state.as_str()) {
-        return Ok(Err(refusal(StatusCode::BAD_REQUEST, REFUSED, "", start_again)));
+        return Ok(Err(refusal(
+            StatusCode::BAD_REQUEST,
+            REFUSED,
+            "",
+            start_again,
+        )));
     }
     if let Some(error) = q.error {
         let message = if error == "access_denied" {
@@ -430,7 +461,12 @@ async fn finish(
         return Ok(Err(refusal(StatusCode::FORBIDDEN, REFUSED, "", message)));
     }
     let Some(code) = q.code.filter(|c| !c.is_empty()) else {
-        return Ok(Err(refusal(StatusCode::BAD_REQUEST, REFUSED, "", start_again)));
+        return Ok(Err(refusal(
+            StatusCode::BAD_REQUEST,
+            REFUSED,
+            "",
+            start_again,
+        )));
     };
     let not_confirmed = "Kitroom could not confirm this sign-in with the provider. Start again from the sign-in page.";
     let client = match p.client().await {
@@ -448,7 +484,12 @@ async fn finish(
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "the provider has no token endpoint");
-            return Ok(Err(refusal(StatusCode::SERVICE_UNAVAILABLE, REFUSED, "", not_confirmed)));
+            return Ok(Err(refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                REFUSED,
+                "",
+                not_confirmed,
+            )));
         }
     };
     let tokens = match request
@@ -458,12 +499,25 @@ async fn finish(
     {
         Ok(t) => t,
         Err(e) => {
-            tracing::warn!(error = error_chain(&e), "the provider refused the sign-in's code");
-            return Ok(Err(refusal(StatusCode::FORBIDDEN, REFUSED, "", not_confirmed)));
+            tracing::warn!(
+                error = error_chain(&e),
+                "the provider refused the sign-in's code"
+            );
+            return Ok(Err(refusal(
+                StatusCode::FORBIDDEN,
+                REFUSED,
+                "",
+                not_confirmed,
+            )));
         }
     };
     let Some(id_token) = tokens.id_token() else {
-        return Ok(Err(refusal(StatusCode::FORBIDDEN, REFUSED, "", not_confirmed)));
+        return Ok(Err(refusal(
+            StatusCode::FORBIDDEN,
+            REFUSED,
+            "",
+            not_confirmed,
+        )));
     };
     let verifier = client.id_token_verifier();
     let nonce = Nonce::new(attempt.nonce);
@@ -471,7 +525,12 @@ async fn finish(
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = error_chain(&e), "an ID token was refused");
-            return Ok(Err(refusal(StatusCode::FORBIDDEN, REFUSED, "", not_confirmed)));
+            return Ok(Err(refusal(
+                StatusCode::FORBIDDEN,
+                REFUSED,
+                "",
+                not_confirmed,
+            )));
         }
     };
     if let Some(expected) = claims.access_token_hash() {
@@ -479,11 +538,18 @@ async fn finish(
             .signing_alg()
             .ok()
             .zip(id_token.signing_key(&verifier).ok())
-            .and_then(|(alg, key)| AccessTokenHash::from_token(tokens.access_token(), alg, key).ok())
+            .and_then(|(alg, key)| {
+                AccessTokenHash::from_token(tokens.access_token(), alg, key).ok()
+            })
             .is_some_and(|actual| actual == *expected);
         if !matches {
             tracing::warn!("an ID token's access token hash did not match");
-            return Ok(Err(refusal(StatusCode::FORBIDDEN, REFUSED, "", not_confirmed)));
+            return Ok(Err(refusal(
+                StatusCode::FORBIDDEN,
+                REFUSED,
+                "",
+                not_confirmed,
+            )));
         }
     }
     let id = Identity {
@@ -502,9 +568,15 @@ async fn finish(
             .unwrap_or_default(),
     };
     let who = id.email.clone().unwrap_or_else(|| id.subject.clone());
+    tracing::debug!(subject = id.subject, methods = ?id.methods, "ID token verified");
     let allowed = &p.config.allowed_domains;
     if let Err(r) = rules::check_organisation(&id, p.issuer(), allowed) {
-        return Ok(Err(refusal(StatusCode::FORBIDDEN, r.action(), &who, r.message())));
+        return Ok(Err(refusal(
+            StatusCode::FORBIDDEN,
+            r.action(),
+            &who,
+            r.message(),
+        )));
     }
     let person = match who_is(state, p, &id, &who).await? {
         Ok(person) => person,
@@ -519,8 +591,7 @@ async fn finish(
         )));
     }
     let settings = state.store().settings().await?;
-    let two_factors =
-        rules::used_two_factors(&id) || settings.provider_counts_as_two_step;
+    let two_factors = rules::used_two_factors(&id) || settings.provider_counts_as_two_step;
     let has_code = state
         .store()
         .two_factor(person.id)
@@ -561,7 +632,14 @@ async fn who_is(
     }
     let email = match rules::matching_email(id, &p.config.allowed_domains) {
         Ok(e) => e,
-        Err(r) => return Ok(Err(refusal(StatusCode::FORBIDDEN, r.action(), who, r.message()))),
+        Err(r) => {
+            return Ok(Err(refusal(
+                StatusCode::FORBIDDEN,
+                r.action(),
+                who,
+                r.message(),
+            )))
+        }
     };
     let people = state.store().people_with_email(&email).await?;
     let unknown = "Kitroom does not know you yet. Ask the business manager to add you.";
