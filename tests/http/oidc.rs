@@ -353,3 +353,73 @@ async fn the_provider_needs_the_public_address() {
         .expect("refused");
     assert!(err.to_string().contains("https://"), "{err}");
 }
+
+/// The IT administrator could not turn the provider's settings on (or would save a
+/// provider name too long for the button) through the API.
+#[tokio::test]
+async fn the_provider_settings_are_kept_and_checked() {
+    let app = kitroom_tests::spawn_app().await;
+    let token = app.api_token("it", "admin").await;
+    let r = app
+        .api_patch(
+            &token,
+            "/api/v1/settings",
+            &json!({
+                "password_sign_in_admins_only": true,
+                "provider_creates_borrowers": true,
+                "provider_counts_as_two_step": true,
+                "provider_name": "the school's account",
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let (status, body) = app.api_get_json(&token, "/api/v1/settings").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["password_sign_in_admins_only"], true);
+    assert_eq!(body["provider_creates_borrowers"], true);
+    assert_eq!(body["provider_counts_as_two_step"], true);
+    assert_eq!(body["provider_name"], "the school's account");
+    let r = app
+        .api_patch(
+            &token,
+            "/api/v1/settings",
+            &json!({"provider_name": "x".repeat(61)}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body.to_string().contains("at most 60 characters"), "{body}");
+}
+
+/// Someone who left and was anonymised could still be found, and signed in, by
+/// their school account's subject.
+#[tokio::test]
+async fn an_anonymised_leaver_is_no_longer_linked_to_the_school_account() {
+    let Some((app, provider)) = spawn_app_with_oidc().await else {
+        return;
+    };
+    app.add_user_with_email("ada", "borrower", "ada@school.example")
+        .await;
+    let (status, _, _) = answer(provider.sign_in(&app, &app.client(), "ada").await).await;
+    assert_eq!(status, 303);
+    let ada = app
+        .store()
+        .person_by_username("ada")
+        .await
+        .unwrap()
+        .unwrap();
+    app.store()
+        .set_active(kitroom_store::Actor::system(), ada.id, false)
+        .await
+        .unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::days(25 * 31);
+    assert_eq!(app.store().anonymise_leavers(24, later).await.unwrap(), 1);
+    assert!(app
+        .store()
+        .person_by_provider_subject(&provider.issuer, "ada")
+        .await
+        .unwrap()
+        .is_none());
+    let (status, _, page) = answer(provider.sign_in(&app, &app.client(), "ada").await).await;
+    assert_eq!(status, 403, "{page}");
+}

@@ -163,6 +163,8 @@ mod tests {
         }
     }
 
+    /// Someone whose address the provider has not verified, or of another domain,
+    /// would be matched to a member of staff.
     #[test]
     fn only_a_verified_email_in_an_allowed_domain_matches() {
         assert_eq!(
@@ -192,6 +194,8 @@ mod tests {
         );
     }
 
+    /// A Google account of another Workspace, or an Entra account of another
+    /// tenant, would be taken for one of the school's.
     #[test]
     fn a_foreign_hosted_domain_or_tenant_is_refused() {
         let hd = Identity {
@@ -222,6 +226,8 @@ mod tests {
         );
     }
 
+    /// A borrower's account made at first sign-in would fail for an address whose
+    /// local part is not a valid username.
     #[test]
     fn usernames_made_from_email_addresses_are_valid() {
         assert_eq!(

@@ -906,3 +906,88 @@ async fn check_witness(
         }
     }
 }
+
+#[cfg(test)]
+mod oidc_flags {
+    use clap::Parser;
+
+    use super::{Cli, Command, ServeArgs};
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let base = ["kitroom", "serve"];
+        match Cli::try_parse_from(base.iter().chain(args))
+            .expect("the flags parse")
+            .command
+        {
+            Some(Command::Serve(a)) => a,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    const PROVIDER: &[&str] = &[
+        "--oidc-issuer",
+        "https://accounts.google.com/",
+        "--oidc-client-id",
+        "kitroom",
+        "--oidc-allowed-domains",
+        "School.example, @staff.school.example",
+    ];
+
+    /// An operator who set up the provider without the public address would get a
+    /// Kitroom taking its callback address from requests; domains typed with
+    /// capitals or an @ would match nobody; a secret kept in a file would be ignored.
+    #[test]
+    fn the_provider_needs_the_public_address_and_reads_its_settings() {
+        let mut args: Vec<&str> = PROVIDER.to_vec();
+        args.extend(["--oidc-client-secret", "s3cret"]);
+        let err = serve_args(&args).oidc_config().unwrap_err().to_string();
+        assert!(err.contains("--public-url"), "{err}");
+
+        let dir = std::env::temp_dir().join(format!("kitroom-oidc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("secret");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let mut args: Vec<&str> = PROVIDER.to_vec();
+        let file_arg = file.display().to_string();
+        args.extend([
+            "--oidc-client-secret-file",
+            &file_arg,
+            "--public-url",
+            "https://kitroom.school.example",
+        ]);
+        let c = serve_args(&args)
+            .oidc_config()
+            .unwrap()
+            .expect("a provider");
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(c.issuer, "https://accounts.google.com");
+        assert_eq!(c.client_secret, "from-file");
+        assert_eq!(
+            c.allowed_domains,
+            ["school.example", "staff.school.example"]
+        );
+
+        // Without a secret, or over plain http elsewhere than this machine: refused.
+        let mut args: Vec<&str> = PROVIDER.to_vec();
+        args.extend(["--public-url", "https://kitroom.school.example"]);
+        let err = serve_args(&args).oidc_config().unwrap_err().to_string();
+        assert!(err.contains("--oidc-client-secret"), "{err}");
+        let err = serve_args(&[
+            "--oidc-issuer",
+            "http://accounts.example",
+            "--oidc-client-id",
+            "k",
+            "--oidc-client-secret",
+            "s",
+            "--oidc-allowed-domains",
+            "school.example",
+            "--public-url",
+            "https://kitroom.school.example",
+        ])
+        .oidc_config()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("https://"), "{err}");
+        assert!(serve_args(&[]).oidc_config().unwrap().is_none());
+    }
+}
