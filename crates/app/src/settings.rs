@@ -50,6 +50,7 @@ pub struct SettingsChange {
     #[schema(value_type = Option<bool>)]
     pub provider_counts_as_two_step: Option<Flag>,
     /// The provider's name on the sign-in button (not Google or Microsoft).
+    #[schema(max_length = 60)]
     pub provider_name: Option<String>,
 }
 
