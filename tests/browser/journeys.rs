@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use kitroom_tests::oidc::OidcProvider;
 use kitroom_tests::smtp::SmtpSink;
 use kitroom_tests::{TestApp, PASSWORD};
 
@@ -1268,6 +1269,43 @@ pub async fn a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app: Te
     )
     .await;
     assert_eq!(b.text("h1").await, "Devices");
+}
+
+/// A teacher could not sign in with the school's account: the sign-in page's
+/// "Sign in with …" button, the provider's own page, and back in Kitroom as
+/// themselves, on the page they first asked for.
+pub async fn a_teacher_signs_in_with_the_school_account(
+    app: TestApp,
+    provider: OidcProvider,
+    b: Browser,
+) {
+    app.add_user_with_email("ada", "borrower", "ada@school.example")
+        .await;
+    b.open("/devices").await;
+    b.wait_for_path("/login").await;
+    text_has(
+        &b,
+        "#sign-in-provider",
+        "Sign in with 127.0.0.1",
+        "the provider's button",
+    )
+    .await;
+    fits_the_phone(&b, "the sign-in page with the provider's button").await;
+    b.click_to_next_page("#sign-in-provider").await;
+    // The provider's own sign-in page, at its own address.
+    assert_eq!(b.text("h1").await, "Sign in to the school");
+    let at = b.client.current_url().await.expect("current URL");
+    assert!(
+        at.as_str().starts_with(&provider.issuer),
+        "on the provider's page, got {at}"
+    );
+    b.fill("login", "ada").await;
+    b.fill("password", "provider password").await;
+    b.click_to_next_page("#submit").await;
+    b.wait_for_path("/devices").await;
+    assert_eq!(b.text("h1").await, "Devices");
+    b.open("/account").await;
+    text_has(&b, "main", "Ada Test", "Ada's own account page").await;
 }
 
 /// A link to Kitroom's sign-in page with a crafted `next` (a tab, a backslash or a

@@ -36,6 +36,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use driver::{Browser, Chromedriver, Tools};
+use kitroom_tests::oidc::{spawn_app_with_oidc, OidcProvider};
 use kitroom_tests::smtp::SmtpSink;
 use kitroom_tests::{spawn_app, spawn_app_with_mail, TestApp};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -54,6 +55,10 @@ enum Journey {
     /// On a server that sends its email to the [`SmtpSink`] it is given, retrying
     /// after [`MAIL_RETRY`].
     WithMail(fn(TestApp, SmtpSink, Browser) -> Run),
+    /// On a server that signs in with a real OpenID provider on loopback
+    /// (tests/oidc). Where the provider is not installed (and CI is not set) the
+    /// journey is skipped, with a line saying so.
+    WithProvider(fn(TestApp, OidcProvider, Browser) -> Run),
 }
 
 /// How soon a mail server that did not answer is tried again, in the journeys that
@@ -79,6 +84,18 @@ impl Journey {
                 let browser = driver.session(&app.base).await;
                 (browser.clone(), journey(app, sink, browser))
             }
+            Journey::WithProvider(journey) => match spawn_app_with_oidc().await {
+                Some((app, provider)) => {
+                    app.do_not_require_two_factor().await;
+                    let browser = driver.session(&app.base).await;
+                    (browser.clone(), journey(app, provider, browser))
+                }
+                None => {
+                    let app = spawn_app().await;
+                    let browser = driver.session(&app.base).await;
+                    (browser, Box::pin(async {}))
+                }
+            },
         }
     }
 }
@@ -124,6 +141,14 @@ const JOURNEYS: &[(&str, Journey)] = &[
         "a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code",
         Journey::Plain(|app, b| {
             Box::pin(journeys::a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app, b))
+        }),
+    ),
+    (
+        "a_teacher_signs_in_with_the_school_account",
+        Journey::WithProvider(|app, provider, b| {
+            Box::pin(journeys::a_teacher_signs_in_with_the_school_account(
+                app, provider, b,
+            ))
         }),
     ),
     (

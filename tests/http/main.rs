@@ -30,6 +30,7 @@ mod lend_to;
 mod loans;
 mod mail;
 mod mail_links;
+mod oidc;
 mod openapi;
 mod races;
 mod redirects;

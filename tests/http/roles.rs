@@ -25,6 +25,9 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/login", "/login", "", "OOOOO"),
     ("POST", "/login", "/login", "username=nobody&password=wrong", "UUUUU"),
     ("GET", "/setup", "/setup?token=wrong", "", "LLLLL"),
+    // no provider is set up here (tests/http/oidc.rs signs in with one)
+    ("GET", "/sign-in/oidc", "/sign-in/oidc", "", "NNNNN"),
+    ("GET", "/sign-in/oidc/callback", "/sign-in/oidc/callback?code=x&state=y", "", "NNNNN"),
     ("POST", "/setup", "/setup", "token=wrong", "LLLLL"),
     // one-time links by email: public pages; a link that is not one is not found
     ("GET", "/forgot", "/forgot", "", "OOOOO"),

@@ -14,6 +14,7 @@ use kitroom::server::Running;
 use kitroom_core::person::PersonInput;
 use reqwest::{Client, Response};
 
+pub mod oidc;
 pub mod smtp;
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -88,6 +89,31 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, config: kitroom_web::Config) -
     init_logs();
     let (running, setup_token) =
         start(dir.path(), "127.0.0.1:0".parse().unwrap(), config.clone()).await;
+    let addr = running.addr;
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        dir,
+        setup_token,
+        config,
+        running: Some(running),
+        authenticators: Default::default(),
+        second_step: Default::default(),
+        api: Client::new(),
+    }
+}
+
+/// Starts Kitroom with this configuration on `dir`, serving on `listener` (bound
+/// by the caller, who needed its address first: for the OpenID provider's callback).
+pub async fn spawn_app_on(
+    dir: tempfile::TempDir,
+    listener: tokio::net::TcpListener,
+    config: kitroom_web::Config,
+) -> TestApp {
+    init_logs();
+    let (running, setup_token) = kitroom::server::start(dir.path(), listener, config.clone())
+        .await
+        .expect("server starts");
     let addr = running.addr;
     TestApp {
         addr,

@@ -38,6 +38,20 @@ pub struct SettingsChange {
     pub managers_manage_managers: Option<Flag>,
     #[schema(value_type = Option<i64>)]
     pub token_lifetime_days: Option<Number>,
+    /// Only IT administrators may sign in with a password (the others through the
+    /// school's provider).
+    #[schema(value_type = Option<bool>)]
+    pub password_sign_in_admins_only: Option<Flag>,
+    /// Unknown people of the allowed domains get a borrower's account at their
+    /// first sign-in through the provider.
+    #[schema(value_type = Option<bool>)]
+    pub provider_creates_borrowers: Option<Flag>,
+    /// A sign-in through the provider counts as two-step sign-in.
+    #[schema(value_type = Option<bool>)]
+    pub provider_counts_as_two_step: Option<Flag>,
+    /// The provider's name on the sign-in button (not Google or Microsoft).
+    #[schema(max_length = 60)]
+    pub provider_name: Option<String>,
 }
 
 impl SettingsChange {
@@ -52,6 +66,7 @@ impl SettingsChange {
         set(&mut i.school_name, self.school_name);
         set(&mut i.day_ends_at, self.day_ends_at);
         set(&mut i.return_location, self.return_location);
+        set(&mut i.provider_name, self.provider_name);
         set(
             &mut i.booking_release_minutes,
             self.booking_release_minutes.map(|n| n.0),
@@ -79,6 +94,15 @@ impl SettingsChange {
         }
         if let Some(f) = self.managers_manage_managers {
             i.managers_manage_managers = f.0;
+        }
+        if let Some(f) = self.password_sign_in_admins_only {
+            i.password_sign_in_admins_only = f.0;
+        }
+        if let Some(f) = self.provider_creates_borrowers {
+            i.provider_creates_borrowers = f.0;
+        }
+        if let Some(f) = self.provider_counts_as_two_step {
+            i.provider_counts_as_two_step = f.0;
         }
         i
     }

@@ -54,6 +54,7 @@ pub mod mail;
 pub mod one_time;
 pub mod person;
 pub mod policy;
+pub mod provider;
 pub mod settings;
 pub mod stocktake;
 pub mod throttle;

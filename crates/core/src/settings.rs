@@ -38,7 +38,23 @@ pub struct Settings {
     pub managers_manage_managers: bool,
     /// Days a new personal API token works before it expires.
     pub token_lifetime_days: u32,
+    /// Where the school signs in through its Google or Microsoft account: only IT
+    /// administrators may still sign in with a password (their way back in when the
+    /// provider is down).
+    pub password_sign_in_admins_only: bool,
+    /// Someone of the allowed domains whom Kitroom does not know gets a borrower's
+    /// account at their first sign-in through the provider (else they are refused).
+    pub provider_creates_borrowers: bool,
+    /// A sign-in through the provider counts as two-step sign-in even when the
+    /// provider does not say a second factor was used.
+    pub provider_counts_as_two_step: bool,
+    /// The provider's name on the sign-in button, for a provider other than Google
+    /// or Microsoft; empty: its address.
+    pub provider_name: String,
 }
+
+/// The longest provider name the form accepts.
+pub const PROVIDER_NAME_MAX: usize = 60;
 
 /// The default retention for people who have left, in months.
 pub const DEFAULT_KEEP_LEAVERS_MONTHS: u32 = 24;
@@ -73,6 +89,10 @@ impl Default for Settings {
             backups_kept: 7,
             managers_manage_managers: false,
             token_lifetime_days: DEFAULT_TOKEN_LIFETIME_DAYS,
+            password_sign_in_admins_only: false,
+            provider_creates_borrowers: false,
+            provider_counts_as_two_step: false,
+            provider_name: String::new(),
         }
     }
 }
@@ -123,6 +143,10 @@ impl Settings {
                 "return_location" => s.return_location = v.to_owned(),
                 "require_two_factor" => s.require_two_factor = v != "false",
                 "managers_manage_managers" => s.managers_manage_managers = v == "true",
+                "password_sign_in_admins_only" => s.password_sign_in_admins_only = v == "true",
+                "provider_creates_borrowers" => s.provider_creates_borrowers = v == "true",
+                "provider_counts_as_two_step" => s.provider_counts_as_two_step = v == "true",
+                "provider_name" => s.provider_name = v.to_owned(),
                 "keep_leavers_months" => {
                     s.keep_leavers_months = v.parse().unwrap_or(s.keep_leavers_months)
                 }
@@ -195,6 +219,19 @@ impl Settings {
                 "token_lifetime_days".to_owned(),
                 self.token_lifetime_days.to_string(),
             ),
+            (
+                "password_sign_in_admins_only".to_owned(),
+                self.password_sign_in_admins_only.to_string(),
+            ),
+            (
+                "provider_creates_borrowers".to_owned(),
+                self.provider_creates_borrowers.to_string(),
+            ),
+            (
+                "provider_counts_as_two_step".to_owned(),
+                self.provider_counts_as_two_step.to_string(),
+            ),
+            ("provider_name".to_owned(), self.provider_name.clone()),
         ];
         out.extend(
             self.charge_minutes
@@ -221,6 +258,10 @@ pub struct SettingsInput {
     pub managers_manage_managers: bool,
     /// Empty keeps the default.
     pub token_lifetime_days: String,
+    pub password_sign_in_admins_only: bool,
+    pub provider_creates_borrowers: bool,
+    pub provider_counts_as_two_step: bool,
+    pub provider_name: String,
 }
 
 impl From<&Settings> for SettingsInput {
@@ -241,6 +282,10 @@ impl From<&Settings> for SettingsInput {
             backups_kept: s.backups_kept.to_string(),
             managers_manage_managers: s.managers_manage_managers,
             token_lifetime_days: s.token_lifetime_days.to_string(),
+            password_sign_in_admins_only: s.password_sign_in_admins_only,
+            provider_creates_borrowers: s.provider_creates_borrowers,
+            provider_counts_as_two_step: s.provider_counts_as_two_step,
+            provider_name: s.provider_name.clone(),
         }
     }
 }
@@ -310,6 +355,18 @@ impl SettingsInput {
         }
         s.require_two_factor = self.require_two_factor;
         s.managers_manage_managers = self.managers_manage_managers;
+        s.password_sign_in_admins_only = self.password_sign_in_admins_only;
+        s.provider_creates_borrowers = self.provider_creates_borrowers;
+        s.provider_counts_as_two_step = self.provider_counts_as_two_step;
+        let name = self.provider_name.trim();
+        if name.chars().count() > PROVIDER_NAME_MAX || name.chars().any(char::is_control) {
+            invalid.add(
+                "provider_name",
+                format!("Enter the provider's name in at most {PROVIDER_NAME_MAX} characters, such as “the school's account”."),
+            );
+        } else {
+            s.provider_name = name.to_owned();
+        }
         match self.keep_leavers_months.trim().parse::<u32>() {
             Ok(m) if m <= MAX_KEEP_LEAVERS_MONTHS => s.keep_leavers_months = m,
             _ => invalid.add(
@@ -354,6 +411,10 @@ mod tests {
         s.keep_leavers_months = 6;
         s.managers_manage_managers = true;
         s.token_lifetime_days = 30;
+        s.password_sign_in_admins_only = true;
+        s.provider_creates_borrowers = true;
+        s.provider_counts_as_two_step = true;
+        s.provider_name = "Okta".into();
         let pairs = s.to_pairs();
         let back = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert_eq!(back, s);

@@ -112,6 +112,75 @@ pub struct ServeArgs {
         default_value = "Kitroom <kitroom@localhost>"
     )]
     pub mail_from: String,
+    /// Sign in with the school's Google or Microsoft account (OpenID Connect): the
+    /// provider's issuer, https://accounts.google.com or
+    /// https://login.microsoftonline.com/TENANT-ID/v2.0. Needs --public-url (the
+    /// provider sends people back to PUBLIC-URL/sign-in/oidc/callback), the client
+    /// id and secret, and the allowed domains. See docs/operations.md.
+    #[arg(long, env = "KITROOM_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id the provider gave Kitroom.
+    #[arg(long, env = "KITROOM_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// The client secret the provider gave Kitroom (or --oidc-client-secret-file).
+    #[arg(
+        long,
+        env = "KITROOM_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        conflicts_with = "oidc_client_secret_file"
+    )]
+    pub oidc_client_secret: Option<String>,
+    /// A file holding the client secret (its first line), readable by Kitroom alone.
+    #[arg(long, env = "KITROOM_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The school's email domains, comma-separated (school.example,staff.school.example):
+    /// only people with a verified address in one of them are matched.
+    #[arg(long, env = "KITROOM_OIDC_ALLOWED_DOMAINS", value_delimiter = ',')]
+    pub oidc_allowed_domains: Vec<String>,
+}
+
+impl ServeArgs {
+    /// The OpenID provider's settings, checked; `None` when no issuer is set.
+    pub fn oidc_config(&self) -> anyhow::Result<Option<kitroom_web::OidcConfig>> {
+        let Some(issuer) = self.oidc_issuer.clone().filter(|i| !i.trim().is_empty()) else {
+            if self.oidc_client_id.is_some() || !self.oidc_allowed_domains.is_empty() {
+                anyhow::bail!("--oidc-client-id and --oidc-allowed-domains need --oidc-issuer (KITROOM_OIDC_ISSUER), the provider's address");
+            }
+            return Ok(None);
+        };
+        let client_secret = match (&self.oidc_client_secret, &self.oidc_client_secret_file) {
+            (Some(s), _) => s.trim().to_owned(),
+            (None, Some(file)) => std::fs::read_to_string(file)
+                .with_context(|| format!("reading the client secret from {}", file.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned(),
+            (None, None) => String::new(),
+        };
+        let config = kitroom_web::OidcConfig {
+            issuer: issuer.trim().trim_end_matches('/').to_owned(),
+            client_id: self
+                .oidc_client_id
+                .clone()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+            client_secret,
+            allowed_domains: self
+                .oidc_allowed_domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+        };
+        if self.public_url.is_none() {
+            anyhow::bail!("signing in with the school's account (--oidc-issuer) needs --public-url (KITROOM_PUBLIC_URL): the provider sends people back to PUBLIC-URL{}, and Kitroom never takes that address from a request", kitroom_web::auth::oidc::CALLBACK_PATH);
+        }
+        kitroom_web::auth::oidc::check_config(&config).map_err(anyhow::Error::msg)?;
+        Ok(Some(config))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,7 +362,9 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    let oidc = args.oidc_config()?;
     let config = Config {
+        oidc,
         secure_cookies: args.secure_cookies,
         trust_proxy: args.trust_proxy,
         idle_timeout: Duration::from_secs(args.idle_minutes * 60),
@@ -972,5 +1043,90 @@ async fn check_witness(
             )?;
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod oidc_flags {
+    use clap::Parser;
+
+    use super::{Cli, Command, ServeArgs};
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let base = ["kitroom", "serve"];
+        match Cli::try_parse_from(base.iter().chain(args))
+            .expect("the flags parse")
+            .command
+        {
+            Some(Command::Serve(a)) => a,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    const PROVIDER: &[&str] = &[
+        "--oidc-issuer",
+        "https://accounts.google.com/",
+        "--oidc-client-id",
+        "kitroom",
+        "--oidc-allowed-domains",
+        "School.example, @staff.school.example",
+    ];
+
+    /// An operator who set up the provider without the public address would get a
+    /// Kitroom taking its callback address from requests; domains typed with
+    /// capitals or an @ would match nobody; a secret kept in a file would be ignored.
+    #[test]
+    fn the_provider_needs_the_public_address_and_reads_its_settings() {
+        let mut args: Vec<&str> = PROVIDER.to_vec();
+        args.extend(["--oidc-client-secret", "s3cret"]);
+        let err = serve_args(&args).oidc_config().unwrap_err().to_string();
+        assert!(err.contains("--public-url"), "{err}");
+
+        let dir = std::env::temp_dir().join(format!("kitroom-oidc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("secret");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let mut args: Vec<&str> = PROVIDER.to_vec();
+        let file_arg = file.display().to_string();
+        args.extend([
+            "--oidc-client-secret-file",
+            &file_arg,
+            "--public-url",
+            "https://kitroom.school.example",
+        ]);
+        let c = serve_args(&args)
+            .oidc_config()
+            .unwrap()
+            .expect("a provider");
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(c.issuer, "https://accounts.google.com");
+        assert_eq!(c.client_secret, "from-file");
+        assert_eq!(
+            c.allowed_domains,
+            ["school.example", "staff.school.example"]
+        );
+
+        // Without a secret, or over plain http elsewhere than this machine: refused.
+        let mut args: Vec<&str> = PROVIDER.to_vec();
+        args.extend(["--public-url", "https://kitroom.school.example"]);
+        let err = serve_args(&args).oidc_config().unwrap_err().to_string();
+        assert!(err.contains("--oidc-client-secret"), "{err}");
+        let err = serve_args(&[
+            "--oidc-issuer",
+            "http://accounts.example",
+            "--oidc-client-id",
+            "k",
+            "--oidc-client-secret",
+            "s",
+            "--oidc-allowed-domains",
+            "school.example",
+            "--public-url",
+            "https://kitroom.school.example",
+        ])
+        .oidc_config()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("https://"), "{err}");
+        assert!(serve_args(&[]).oidc_config().unwrap().is_none());
     }
 }

@@ -70,6 +70,12 @@ pub async fn start(
             "email is on but no public address is set (--public-url or KITROOM_PUBLIC_URL): emails will carry no links, only the name of the page to open in Kitroom"
         );
     }
+    if let Some(oidc) = &config.oidc {
+        if config.public_url.is_none() {
+            anyhow::bail!("signing in with the school's account (--oidc-issuer) needs --public-url (KITROOM_PUBLIC_URL): the provider sends people back to PUBLIC-URL{}, and Kitroom never takes that address from a request", kitroom_web::auth::oidc::CALLBACK_PATH);
+        }
+        kitroom_web::auth::oidc::check_config(oidc).map_err(anyhow::Error::msg)?;
+    }
     let mailer = config
         .mail
         .as_ref()
@@ -89,6 +95,16 @@ pub async fn start(
         crate::witness::Keeper::start(&store, data_dir.to_owned(), key.witness_key()).await;
     let keeper = Arc::new(Mutex::new(keeper));
     let state = AppState::new(store, config, key);
+    if state.oidc().is_some() {
+        // Discovery at start; a failure is logged, password sign-in works, and it is
+        // tried again at the next sign-in through the provider.
+        let s = state.clone();
+        tokio::spawn(async move {
+            if let Some(p) = s.oidc() {
+                let _ = p.discover().await;
+            }
+        });
+    }
     let setup = if state.store().count_people().await? == 0 {
         Some(state.issue_setup_token())
     } else {

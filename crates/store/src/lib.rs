@@ -59,6 +59,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod people;
 pub mod policies;
+pub mod provider;
 pub mod reminders;
 pub mod reports;
 pub mod retention;

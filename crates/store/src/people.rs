@@ -48,7 +48,7 @@ impl Person {
 }
 
 #[derive(sqlx::FromRow)]
-struct PersonRow {
+pub(crate) struct PersonRow {
     id: String,
     username: String,
     full_name: String,
@@ -79,7 +79,7 @@ impl TryFrom<PersonRow> for Person {
     }
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, username, full_name, email, position, kind, role, active, password_hash, created_at";
 
 fn taken(username: &Username) -> StoreError {

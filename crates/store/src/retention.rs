@@ -102,7 +102,7 @@ async fn anonymise(
     let (username, full_name) = pseudonym(id);
     let at = time_text(now);
     sqlx::query(
-        "update person set username = ?, full_name = ?, email = null, position = '', password_hash = null,
+        "update person set username = ?, full_name = ?, email = null, position = '', password_hash = null, oidc_issuer = null, oidc_subject = null,
             anonymised_at = ?, updated_at = ? where id = ?",
     )
     .bind(&username)

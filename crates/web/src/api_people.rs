@@ -172,6 +172,10 @@ fn settings_json(s: &kitroom_core::settings::Settings) -> Value {
         "backups_kept": n(&i.backups_kept),
         "managers_manage_managers": i.managers_manage_managers,
         "token_lifetime_days": n(&i.token_lifetime_days),
+        "password_sign_in_admins_only": i.password_sign_in_admins_only,
+        "provider_creates_borrowers": i.provider_creates_borrowers,
+        "provider_counts_as_two_step": i.provider_counts_as_two_step,
+        "provider_name": i.provider_name,
     })
 }
 

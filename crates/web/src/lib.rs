@@ -119,6 +119,33 @@ pub struct Config {
     /// The most connections open at once; `None` sizes it from the process's
     /// open-file limit (see the server).
     pub max_connections: Option<usize>,
+    /// Signing in with the school's Google or Microsoft account (OpenID Connect);
+    /// needs `public_url` for its callback address.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// The school's OpenID provider, from `--oidc-issuer` and the settings beside it.
+#[derive(Clone)]
+pub struct OidcConfig {
+    /// Such as `https://accounts.google.com` or
+    /// `https://login.microsoftonline.com/<tenant>/v2.0`.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The school's email domains, lower-case: only verified addresses in these
+    /// match someone (and Google's `hd` must be one of them).
+    pub allowed_domains: Vec<String>,
+}
+
+impl std::fmt::Debug for OidcConfig {
+    // The secret never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("allowed_domains", &self.allowed_domains)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How the last automatic backup went, for the admin's settings page.
@@ -165,6 +192,7 @@ impl Default for Config {
             digest_every: None,
             header_read_timeout: Duration::from_secs(10),
             max_connections: None,
+            oidc: None,
         }
     }
 }
@@ -193,6 +221,7 @@ struct Inner {
     mail_wake: Arc<tokio::sync::Notify>,
     secret_key: two_factor::SecretKey,
     backup_status: Mutex<Option<BackupStatus>>,
+    oidc: Option<auth::oidc::Provider>,
 }
 
 impl AppState {
@@ -202,6 +231,18 @@ impl AppState {
         let mail_wake = Arc::new(tokio::sync::Notify::new());
         let app =
             kitroom_app::App::new(store.clone(), config.public_url.clone(), mail_wake.clone());
+        // The server refuses to start with a provider it cannot use; here, one that
+        // cannot be set up is left off (and said so).
+        let oidc = match (&config.oidc, &config.public_url) {
+            (Some(c), Some(url)) => auth::oidc::Provider::new(c.clone(), url)
+                .map_err(|e| tracing::error!(error = e, "signing in with the provider is off"))
+                .ok(),
+            (Some(_), None) => {
+                tracing::error!("signing in with the provider is off: it needs the public address (--public-url)");
+                None
+            }
+            _ => None,
+        };
         AppState {
             inner: Arc::new(Inner {
                 store,
@@ -212,6 +253,7 @@ impl AppState {
                 mail_wake,
                 secret_key,
                 backup_status: Mutex::new(None),
+                oidc,
             }),
         }
     }
@@ -227,6 +269,11 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The school's OpenID provider, when one is configured.
+    pub fn oidc(&self) -> Option<&auth::oidc::Provider> {
+        self.inner.oidc.as_ref()
     }
 
     pub fn secret_key(&self) -> &two_factor::SecretKey {

@@ -67,6 +67,10 @@ async fn save(
         managers_manage_managers: form.contains_key("managers_manage_managers"),
         keep_leavers_months: field("keep_leavers_months"),
         token_lifetime_days: field("token_lifetime_days"),
+        password_sign_in_admins_only: form.contains_key("password_sign_in_admins_only"),
+        provider_creates_borrowers: form.contains_key("provider_creates_borrowers"),
+        provider_counts_as_two_step: form.contains_key("provider_counts_as_two_step"),
+        provider_name: field("provider_name"),
     };
     match kitroom_app::settings::save(state.app(), &ctx.user, change_of(&input)).await {
         Ok(_) => {
@@ -109,6 +113,10 @@ fn change_of(i: &SettingsInput) -> kitroom_app::settings::SettingsChange {
         backups_kept: Some(Number(i.backups_kept.clone())),
         managers_manage_managers: Some(Flag(i.managers_manage_managers)),
         token_lifetime_days: Some(Number(i.token_lifetime_days.clone())),
+        password_sign_in_admins_only: Some(Flag(i.password_sign_in_admins_only)),
+        provider_creates_borrowers: Some(Flag(i.provider_creates_borrowers)),
+        provider_counts_as_two_step: Some(Flag(i.provider_counts_as_two_step)),
+        provider_name: Some(i.provider_name.clone()),
     }
 }
 

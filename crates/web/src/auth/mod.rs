@@ -13,6 +13,7 @@
 //! - [`sign_in`] and out, and the first admin's [`setup`] link.
 //! - [`by_email`]: "Forgotten your password?" and the pages emailed links open
 //!   (invitations and resets).
+//! - [`oidc`]: signing in with the school's Google or Microsoft account.
 //!
 //! The names other modules use are re-exported here; new code may import them from
 //! their concern's module.
@@ -28,6 +29,7 @@ pub mod client;
 pub mod csrf;
 pub mod ctx;
 pub mod flash;
+pub mod oidc;
 pub mod password;
 pub mod setup;
 pub mod sign_in;
@@ -62,4 +64,6 @@ pub fn router() -> Router<AppState> {
             "/reset/{token}",
             get(by_email::reset_page).post(by_email::reset),
         )
+        .route("/sign-in/oidc", get(oidc::start))
+        .route("/sign-in/oidc/callback", get(oidc::callback))
 }

@@ -5,6 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
+use kitroom_core::person::Role;
 use kitroom_core::throttle::{cut, decide, Decision, PASSWORD_MAX, USERNAME_MAX};
 use kitroom_store::throttle::Step;
 use serde::Deserialize;
@@ -101,7 +102,16 @@ pub(super) async fn login_page(
     }
     let csrf = csrf_token(&session).await?;
     let notice = q.signed_out.map(|_| "You have signed out.");
-    Ok(v::login(&csrf, "", q.next.as_deref().unwrap_or(""), None, notice).into_response())
+    let choices = super::oidc::choices(&state).await?;
+    Ok(v::login(
+        &csrf,
+        "",
+        q.next.as_deref().unwrap_or(""),
+        None,
+        notice,
+        &choices,
+    )
+    .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -123,8 +133,13 @@ pub(super) async fn login(
     // What is shown back on the form is bounded too: a huge username is not echoed.
     let typed = cut(form.username.trim(), USERNAME_MAX);
     let next = safe_next(Some(&form.next));
+    let choices = super::oidc::choices(&state).await?;
     let refuse = |status: StatusCode, message: String| {
-        (status, v::login(&csrf, &typed, &next, Some(&message), None)).into_response()
+        (
+            status,
+            v::login(&csrf, &typed, &next, Some(&message), None, &choices),
+        )
+            .into_response()
     };
     // Every input is bounded before any work is done: nothing longer than the
     // longest username or password can be right, so it is refused at once, counted
@@ -211,6 +226,14 @@ pub(super) async fn login(
             StatusCode::FORBIDDEN,
             "This account has been deactivated. If you still need Kitroom, ask the business manager.".into(),
         ));
+    }
+    if choices.password_for_admins_only && person.role != Role::Admin {
+        if let Some(name) = &choices.provider {
+            return Ok(refuse(
+                StatusCode::FORBIDDEN,
+                format!("Sign in with {name} instead: the school has turned off password sign-in for everyone but IT administrators."),
+            ));
+        }
     }
     if state
         .store()

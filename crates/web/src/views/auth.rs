@@ -6,12 +6,22 @@ use serde::Deserialize;
 
 use super::{bare_page, csrf, error_summary, Field};
 
+/// What the sign-in page offers besides a password.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    /// The school's provider's name on its button ("Google", "Microsoft", ...).
+    pub provider: Option<String>,
+    /// Only IT administrators may sign in with a password.
+    pub password_for_admins_only: bool,
+}
+
 pub fn login(
     token: &str,
     username: &str,
     next: &str,
     error: Option<&str>,
     notice: Option<&str>,
+    choices: &Choices,
 ) -> Markup {
     let mut invalid = Invalid::new();
     if let Some(e) = error {
@@ -22,6 +32,15 @@ pub fn login(
         html! {
             @if let Some(n) = notice { div.notice role="status" { (n) } }
             (error_summary(&invalid))
+            @if let Some(name) = &choices.provider {
+                @let href = if next.is_empty() || next == "/" { "/sign-in/oidc".to_owned() } else { format!("/sign-in/oidc?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()) };
+                p { a.button.primary #sign-in-provider href=(href) { "Sign in with " (name) } }
+                @if choices.password_for_admins_only {
+                    p.hint { "Staff sign in with their school account. The password form below is for IT administrators only." }
+                } @else {
+                    p.hint { "Or sign in with your Kitroom username and password:" }
+                }
+            }
             form method="post" action="/login" novalidate {
                 (csrf(token))
                 input type="hidden" name="next" value=(next);

@@ -36,6 +36,25 @@ fn action_label(action: &str) -> &str {
         "person.sign_in_failed" => "Sign-in failed",
         "person.sign_in_throttled" => "Sign-ins refused: too many failures (one entry per wait)",
         "person.sign_in_too_long" => "Sign-ins refused: longer than any username or password",
+        "person.provider_linked" => "Linked to the school account",
+        "person.provider_sign_in_refused" => {
+            "Sign-ins with the school account refused: not confirmed (one entry a minute)"
+        }
+        "person.provider_sign_in_foreign" => {
+            "Sign-ins with the school account refused: not the school's domain"
+        }
+        "person.provider_sign_in_unverified" => {
+            "Sign-ins with the school account refused: email not verified"
+        }
+        "person.provider_sign_in_unknown" => {
+            "Sign-ins with the school account refused: unknown person"
+        }
+        "person.provider_sign_in_deactivated" => {
+            "Sign-ins with the school account refused: account deactivated"
+        }
+        "person.provider_sign_in_conflict" => {
+            "Sign-ins with the school account refused: linked to another account"
+        }
         "export.downloaded" => "Export downloaded",
         "person.exported" => "Personal data exported",
         "stocktake.opened" => "Stocktake opened",

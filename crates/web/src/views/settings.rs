@@ -55,6 +55,14 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backu
                     (Field::text("keep_leavers_months", "Keep people who have left for this many months", &input.keep_leavers_months).kind("number").required().hint("After this long, the names and contact details of deactivated people are anonymised; devices' histories keep their shape. 0 keeps them.").render(invalid))
                     (Field::text("token_lifetime_days", "A new API token works for this many days", &input.token_lifetime_days).kind("number").required().hint("From 1 to 365. After this, a script using the token is refused and its owner makes a new one on their account page. Tokens already made keep their expiry.").render(invalid))
                 }
+                fieldset #provider {
+                    legend { "Signing in with the school's Google or Microsoft account" }
+                    p.hint { "These apply once the server is set up for it (see the operator guide: --oidc-issuer and the settings beside it)." }
+                    (super::checkbox("password_sign_in_admins_only", "Only IT administrators may sign in with a password", input.password_sign_in_admins_only, Some("Everyone else signs in with their school account. IT administrators keep their password as a way in when the provider is down.")))
+                    (super::checkbox("provider_creates_borrowers", "Create a borrower's account at first sign-in", input.provider_creates_borrowers, Some("Off: someone Kitroom does not know is told to ask the business manager to add them. On: anyone with a verified address in the school's domains gets a borrower's account.")))
+                    (super::checkbox("provider_counts_as_two_step", "A sign-in with the school's account counts as two-step sign-in", input.provider_counts_as_two_step, Some("Off: Kitroom asks business managers, head teachers and IT administrators for its own code, unless the provider says they used a second factor. Turn on only if the provider requires a second factor of everyone.")))
+                    (Field::text("provider_name", "The provider's name on the sign-in button", &input.provider_name).hint("Only for a provider other than Google or Microsoft, such as “the school's account”. Empty: its address.").render(invalid))
+                }
                 (Field::text("backups_kept", "Daily backups to keep", &input.backups_kept).kind("number").required().hint("Kitroom copies its database once a day into the backups folder and keeps this many; 0 turns automatic backups off. Copy that folder to another machine too.").render(invalid))
                 button.primary type="submit" { "Save settings" }
             }
