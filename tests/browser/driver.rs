@@ -560,7 +560,10 @@ impl Browser {
             .expect("the session's id")
             .expect("a session");
         let answer = reqwest::Client::new()
-            .post(format!("{}/session/{session}/goog/cdp/execute", self.driver))
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver
+            ))
             .json(&json!({
                 "cmd": "Emulation.setDeviceMetricsOverride",
                 "params": {

@@ -179,9 +179,7 @@ const PAGE_CHECKS: &[(&str, Journey)] = &[
     (
         "every_page_fits_and_passes_axe_for_a_borrower",
         Journey::Plain(|app, b| {
-            Box::pin(pages::every_page_fits_and_passes_axe_for_a_borrower(
-                app, b,
-            ))
+            Box::pin(pages::every_page_fits_and_passes_axe_for_a_borrower(app, b))
         }),
     ),
     (

@@ -59,13 +59,13 @@ impl Role {
     }
 }
 
-/// Every page (a GET that answers HTML) of `tests/http/roles.rs`'s MATRIX, with the
+/// Every page (a GET that answers HTML) of `tests/http/roles.rs`'s MATRIX (but
+/// `/scan`, which only leads on to a device's page or home), with the
 /// roles that may open it (`B`orrower, `H`ead, `M`anager, `A`dmin). `{name}` is a
 /// real record of the demo school, found by [`Fixtures::find`].
 #[rustfmt::skip]
 const PAGES: &[(&str, &str)] = &[
     ("/", "BHMA"),
-    ("/scan", "BHMA"),
     ("/account", "BHMA"),
     ("/account/two-factor", "BHMA"),
     ("/notifications", "BHMA"),
@@ -141,7 +141,11 @@ impl Fixtures {
         assert_eq!(r.status(), 303, "the demo's manager signs in");
         let token = app.token_for("manager").await;
         let (status, _) = app
-            .api_post_json(&token, "/api/v1/stocktakes", &json!({"location": "Library"}))
+            .api_post_json(
+                &token,
+                "/api/v1/stocktakes",
+                &json!({"location": "Library"}),
+            )
             .await;
         assert_eq!(status, 201, "a stocktake of the library opens");
         let mut found = Vec::new();
@@ -149,18 +153,23 @@ impl Fixtures {
             ("tag", "/devices", "/devices/", ""),
             ("lent", "/loans", "/devices/", ""),
             ("set", "/sets", "/sets/", ""),
-            ("booking", "/bookings", "/bookings/", "/collect"),
             ("incident", "/incidents", "/incidents/", ""),
             ("person", "/people", "/people/", ""),
             ("policy", "/policies", "/policies/", ""),
             ("stocktake", "/stocktakes", "/stocktakes/", ""),
         ] {
             let html = app.page(&manager, list).await;
-            let value = first_link(&html, prefix, suffix).unwrap_or_else(|| {
-                panic!("no link {prefix}…{suffix} on the demo school's {list}")
-            });
+            let value = first_link(&html, prefix, suffix)
+                .unwrap_or_else(|| panic!("no link {prefix}…{suffix} on the demo school's {list}"));
             found.push((name, value));
         }
+        // A booking's collect page has a link only while it is due: its id from the API.
+        let (status, bookings) = app.api_get_json(&token, "/api/v1/bookings").await;
+        assert_eq!(status, 200, "the bookings: {bookings}");
+        let booking = bookings["items"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the demo school has a booking: {bookings}"));
+        found.push(("booking", booking.to_owned()));
         Fixtures(found)
     }
 
@@ -195,9 +204,12 @@ fn first_link(html: &str, prefix: &str, suffix: &str) -> Option<String> {
 /// axe-core's script, read once from `tests/browser/axe/node_modules`.
 fn axe_source() -> &'static str {
     static AXE: OnceLock<Result<String, String>> = OnceLock::new();
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "browser/axe/node_modules/axe-core/axe.min.js"]
-        .iter()
-        .collect();
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "browser/axe/node_modules/axe-core/axe.min.js",
+    ]
+    .iter()
+    .collect();
     AXE.get_or_init(|| {
         std::fs::read_to_string(&path).map_err(|e| {
             format!(
@@ -213,11 +225,12 @@ fn axe_source() -> &'static str {
 /// Runs axe-core on the page on screen (injecting it first if `inject`) and answers
 /// its violations, one line each: `rule (impact): help: elements`.
 async fn axe(b: &Browser, inject: bool) -> Vec<String> {
+    let page = b.path().await;
     if inject {
         b.client
             .execute(axe_source(), vec![])
             .await
-            .unwrap_or_else(|e| panic!("injecting axe-core into {}: {e}", b.path().await));
+            .unwrap_or_else(|e| panic!("injecting axe-core into {page}: {e}"));
     }
     let found = b
         .client
@@ -235,10 +248,14 @@ async fn axe(b: &Browser, inject: bool) -> Vec<String> {
             vec![json!(WCAG_22_AA)],
         )
         .await
-        .unwrap_or_else(|e| panic!("running axe-core on {}: {e}", b.path().await));
+        .unwrap_or_else(|e| panic!("running axe-core on {page}: {e}"));
     found
         .as_array()
-        .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -131,7 +131,12 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
                     "Reports",
                     may(Permission::ViewReports),
                 ),
-                (Section::Log, "/log", "Activity log", may(Permission::ReadLog)),
+                (
+                    Section::Log,
+                    "/log",
+                    "Activity log",
+                    may(Permission::ReadLog),
+                ),
             ],
         ),
         (
