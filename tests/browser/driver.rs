@@ -344,8 +344,17 @@ impl Browser {
 
     /// Ticks the checkbox with this id by clicking its label, as a person would.
     pub async fn tick(&self, id: &str) {
-        self.find(&format!("label[for={id}]"))
+        let label = self.find(&format!("label[for={id}]")).await;
+        // Scrolled to first, as a person would: with the phone's screen emulated,
+        // chromedriver does not scroll to what it clicks.
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({ block: 'center' });",
+                vec![json!(label)],
+            )
             .await
+            .unwrap_or_else(|e| panic!("scrolling to the label of #{id}: {e}"));
+        label
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking the label of #{id}: {e}"));

@@ -55,6 +55,11 @@ pub enum Section {
     Bookings,
 }
 
+/// An item of the menu: its section, address, words, and whether this person has it.
+type MenuItem<'a> = (Section, &'a str, &'a str, bool);
+/// A group of the menu as shown: its name and the items this person has.
+type MenuGroup<'a> = (&'a str, Vec<(Section, &'a str, &'a str)>);
+
 /// Partial: the `<head>` every page shares.
 fn head(title: &str) -> Markup {
     html! {
@@ -79,7 +84,7 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
     };
     let may = |p| ctx.may(p);
     // The menu, grouped by job; a group shows only the items this person has.
-    let groups: [(&str, Vec<(Section, &str, &str, bool)>); 4] = [
+    let groups: [(&str, Vec<MenuItem>); 4] = [
         (
             "Lending",
             vec![
@@ -165,7 +170,7 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
             ],
         ),
     ];
-    let groups: Vec<(&str, Vec<(Section, &str, &str)>)> = groups
+    let groups: Vec<MenuGroup> = groups
         .into_iter()
         .map(|(name, items)| {
             let shown = items
