@@ -73,12 +73,16 @@
 })();
 (function () {
   "use strict";
-  // On a phone the menu scrolls sideways: bring the current page's item into view.
-  var current = document.querySelector("nav.menu a[aria-current=page]");
-  var menu = document.querySelector("nav.menu");
-  if (current && menu && menu.scrollWidth > menu.clientWidth) {
-    menu.scrollLeft = Math.max(0, current.offsetLeft - 16);
+  // The menu is one button on a phone; on a wider screen it stays open as a bar.
+  var menu = document.querySelector("details.menu");
+  if (!menu || !window.matchMedia) return;
+  var wide = window.matchMedia("(min-width: 700px)");
+  function fit() {
+    menu.classList.toggle("wide", wide.matches);
+    menu.open = wide.matches;
   }
+  fit();
+  if (wide.addEventListener) wide.addEventListener("change", fit);
 })();
 (function () {
   "use strict";

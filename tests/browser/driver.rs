@@ -173,6 +173,7 @@ impl Chromedriver {
         Browser {
             client,
             base: base.to_owned(),
+            driver: self.url.clone(),
             _profile: std::sync::Arc::new(profile),
         }
     }
@@ -228,6 +229,8 @@ fn status_is_ready(port: u16) -> bool {
 pub struct Browser {
     pub client: Client,
     base: String,
+    /// Chromedriver's address, for the commands fantoccini does not have.
+    driver: String,
     _profile: std::sync::Arc<tempfile::TempDir>,
 }
 
@@ -341,8 +344,17 @@ impl Browser {
 
     /// Ticks the checkbox with this id by clicking its label, as a person would.
     pub async fn tick(&self, id: &str) {
-        self.find(&format!("label[for={id}]"))
+        let label = self.find(&format!("label[for={id}]")).await;
+        // Scrolled to first, as a person would: with the phone's screen emulated,
+        // chromedriver does not scroll to what it clicks.
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({ block: 'center' });",
+                vec![json!(label)],
+            )
             .await
+            .unwrap_or_else(|e| panic!("scrolling to the label of #{id}: {e}"));
+        label
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking the label of #{id}: {e}"));
@@ -543,6 +555,41 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Makes the window `(width, height)` CSS pixels, as that phone's or laptop's
+    /// screen would be (a phone's below 700 pixels wide), without reloading the page.
+    /// Headless Chromium's window cannot be made narrower than 500 pixels, so the
+    /// screen is emulated, through chromedriver's DevTools command.
+    pub async fn set_viewport(&self, (width, height): (u32, u32)) {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("the session's id")
+            .expect("a session");
+        let answer = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver
+            ))
+            .json(&json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": {
+                    "width": width,
+                    "height": height,
+                    "deviceScaleFactor": 1,
+                    "mobile": width < 700,
+                },
+            }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("making the window {width}x{height}: {e}"));
+        assert!(
+            answer.status().is_success(),
+            "making the window {width}x{height}: {}",
+            answer.text().await.unwrap_or_default()
+        );
     }
 
     /// How many pixels the page is wider than the window: above 0, a person on a

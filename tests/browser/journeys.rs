@@ -25,6 +25,21 @@ async fn tap_to(b: &Browser, css: &str, path: &str) {
     b.wait_for_path(path).await;
 }
 
+/// Opens the menu, which on a phone is one button.
+async fn open_menu(b: &Browser) {
+    b.find("details.menu > summary")
+        .await
+        .click()
+        .await
+        .expect("tapping Menu");
+    assert_eq!(
+        b.eval("return document.querySelector('details.menu').open")
+            .await,
+        serde_json::Value::Bool(true),
+        "tapping Menu opens it"
+    );
+}
+
 /// Types each value into the field with its id, in order.
 async fn fill_in(b: &Browser, fields: &[(&str, &str)]) {
     for (id, text) in fields {
@@ -198,6 +213,7 @@ pub async fn a_manager_signs_in_registers_a_device_and_finds_it(app: TestApp, b:
     fits_the_phone(&b, "the device's page").await;
     b.screenshot("device-page").await;
 
+    open_menu(&b).await;
     tap_to(&b, "nav.menu a[href='/devices']", "/devices").await;
     assert_eq!(b.text("p.count").await, "Showing 1–2 of 2 devices");
     fits_the_phone(&b, "the device list").await;
@@ -458,6 +474,7 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
     fits_the_phone(&b, "the device page after check-out").await;
     b.screenshot("device-checked-out").await;
 
+    open_menu(&b).await;
     tap_to(&b, "nav.menu a[href='/']", "/").await;
     assert!(
         b.texts("h2").await.iter().any(|h| h == "My loans"),

@@ -23,10 +23,13 @@
 //!   as a person would (for the next page, for an element to appear).
 //! - [`journeys`]: the journeys, each with a line saying what a person would notice
 //!   if it broke.
+//! - [`pages`]: every page for every role at 320 and 1366 pixels wide: no sideways
+//!   scrolling, and nothing axe-core faults against WCAG 2.2 AA.
 //! - [`qr`]: reads the QR codes in a screenshot, as a phone's camera would.
 
 mod driver;
 mod journeys;
+mod pages;
 mod qr;
 
 use std::future::Future;
@@ -193,6 +196,50 @@ const JOURNEYS: &[(&str, Journey)] = &[
 /// hanging it.
 const JOURNEY_LIMIT: Duration = Duration::from_secs(120);
 
+// ---- Every page for every role (issue 17, item 8): see `pages.rs` ----
+
+/// One check per role, each opening all of that role's pages twice (phone and
+/// laptop) and running axe-core on each.
+const PAGE_CHECKS: &[(&str, Journey)] = &[
+    (
+        "every_page_fits_and_passes_axe_for_a_borrower",
+        Journey::Plain(|app, b| {
+            Box::pin(pages::every_page_fits_and_passes_axe_for_a_borrower(app, b))
+        }),
+    ),
+    (
+        "every_page_fits_and_passes_axe_for_the_head",
+        Journey::Plain(|app, b| {
+            Box::pin(pages::every_page_fits_and_passes_axe_for_the_head(app, b))
+        }),
+    ),
+    (
+        "every_page_fits_and_passes_axe_for_the_manager",
+        Journey::Plain(|app, b| {
+            Box::pin(pages::every_page_fits_and_passes_axe_for_the_manager(
+                app, b,
+            ))
+        }),
+    ),
+    (
+        "every_page_fits_and_passes_axe_for_the_admin",
+        Journey::Plain(|app, b| {
+            Box::pin(pages::every_page_fits_and_passes_axe_for_the_admin(app, b))
+        }),
+    ),
+];
+
+/// The most one of [`PAGE_CHECKS`] may take: some sixty pages, twice each.
+const PAGE_CHECK_LIMIT: Duration = Duration::from_secs(600);
+
+/// Every trial of this binary, with the most it may take.
+fn trials() -> impl Iterator<Item = (&'static str, Journey, Duration)> {
+    let journeys = JOURNEYS.iter().map(|&(n, j)| (n, j, JOURNEY_LIMIT));
+    let pages = PAGE_CHECKS.iter().map(|&(n, j)| (n, j, PAGE_CHECK_LIMIT));
+    journeys.chain(pages)
+}
+// ---- end of every page for every role ----
+
 /// Chromedriver, started by the first journey that needs it.
 type SharedDriver = Arc<OnceLock<Result<Chromedriver, String>>>;
 
@@ -201,11 +248,10 @@ fn main() -> ExitCode {
     let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     let driver: SharedDriver = Arc::default();
     let trials: Vec<Trial> = match Tools::find() {
-        Ok(tools) => JOURNEYS
-            .iter()
-            .map(|&(name, journey)| {
+        Ok(tools) => trials()
+            .map(|(name, journey, limit)| {
                 let (driver, tools) = (driver.clone(), tools.clone());
-                Trial::test(name, move || run(&driver, &tools, name, journey))
+                Trial::test(name, move || run(&driver, &tools, name, journey, limit))
             })
             .collect(),
         Err((missing, looked)) => {
@@ -217,9 +263,8 @@ fn main() -> ExitCode {
                 eprintln!("browser tests SKIPPED: chromium/chromedriver not installed");
                 eprintln!("  ({message}; set CI=1 to make this a failure)");
             }
-            JOURNEYS
-                .iter()
-                .map(|&(name, _)| {
+            trials()
+                .map(|(name, _, _)| {
                     let message = message.clone();
                     // Run anyway (`--include-ignored`), it fails: it never passes.
                     Trial::test(name, move || Err(message.into())).with_ignored_flag(!in_ci)
@@ -235,7 +280,13 @@ fn main() -> ExitCode {
 
 /// Runs one journey on its own runtime, server and browser session, and turns a
 /// panic into a failure that says where the browser was, with a screenshot.
-fn run(driver: &SharedDriver, tools: &Tools, name: &str, journey: Journey) -> Result<(), Failed> {
+fn run(
+    driver: &SharedDriver,
+    tools: &Tools,
+    name: &str,
+    journey: Journey,
+    limit: Duration,
+) -> Result<(), Failed> {
     let driver = driver
         .get_or_init(|| Chromedriver::start(tools))
         .as_ref()
@@ -254,14 +305,14 @@ fn run(driver: &SharedDriver, tools: &Tools, name: &str, journey: Journey) -> Re
         // looked at and closed.
         let local = tokio::task::LocalSet::new();
         let task = local.spawn_local(journey);
-        let outcome = tokio::time::timeout(JOURNEY_LIMIT, local.run_until(task)).await;
+        let outcome = tokio::time::timeout(limit, local.run_until(task)).await;
         let failure = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(e)) if e.is_panic() => Some(panic_message(e.into_panic())),
             Ok(Err(e)) => Some(format!("the journey stopped: {e}")),
             Err(_) => Some(format!(
                 "the journey took longer than {} seconds",
-                JOURNEY_LIMIT.as_secs()
+                limit.as_secs()
             )),
         };
         let result = match failure {

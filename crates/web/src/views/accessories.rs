@@ -28,6 +28,9 @@ pub fn list(ctx: &Ctx, all: &[Accessory], f: &AccessoryForms) -> Markup {
                 @let here = f.adjusting.as_deref() == Some(a.id.to_string().as_str());
                 @let invalid = if here { &f.invalid } else { &none };
                 @let renaming = f.renaming.as_deref() == Some(a.id.to_string().as_str());
+                // Each type has the same forms: ids of their own, except the refused
+                // form's, which the error summary links to by the field's name.
+                @let own = |name: &str, refused: bool| if refused { name.to_owned() } else { format!("{name}-{}", a.id) };
                 section.accessory {
                     h2 { (a.name) @if a.retired { " " span.badge { "Retired" } } }
                     @if a.retired { p.hint { "Retired: no longer offered with a loan. Any still out come back as usual." } }
@@ -37,22 +40,22 @@ pub fn list(ctx: &Ctx, all: &[Accessory], f: &AccessoryForms) -> Markup {
                         table {
                             thead { tr { th { "Where" } th { "How many" } } }
                             tbody {
-                                @for s in &a.stock { tr { td { (s.location) } td { (s.count) } } }
+                                @for s in &a.stock { tr { td data-label="Where" { (s.location) } td data-label="How many" { (s.count) } } }
                             }
                         }
                     }
                     form method="post" action={ "/accessories/" (a.id) "/adjust" } novalidate {
                         (csrf(&ctx.csrf))
-                        (Field::text("location", "Where", if here { &f.location } else { "" }).required().hint("A room or place, for example ICT room").render(invalid))
-                        (Field::text("change", "Change", if here { &f.change } else { "" }).required().hint("5 adds five, -2 takes two away").render(invalid))
-                        (Field::text("reason", "Why", if here { &f.reason } else { "" }).required().hint("For example: new delivery, found broken, counted again").render(invalid))
+                        (Field::text("location", "Where", if here { &f.location } else { "" }).id(own("location", here)).required().hint("A room or place, for example ICT room").render(invalid))
+                        (Field::text("change", "Change", if here { &f.change } else { "" }).id(own("change", here)).required().hint("5 adds five, -2 takes two away").render(invalid))
+                        (Field::text("reason", "Why", if here { &f.reason } else { "" }).id(own("reason", here)).required().hint("For example: new delivery, found broken, counted again").render(invalid))
                         button.secondary type="submit" { "Change the count" }
                     }
                     details open[renaming] {
                         summary { "Rename or retire " (a.name) }
                         form method="post" action={ "/accessories/" (a.id) "/rename" } novalidate {
                             (csrf(&ctx.csrf))
-                            (Field::text("rename", "New name", if renaming { &f.rename } else { &a.name }).required().render(if renaming { &f.invalid } else { &none }))
+                            (Field::text("rename", "New name", if renaming { &f.rename } else { &a.name }).id(own("rename", renaming)).required().render(if renaming { &f.invalid } else { &none }))
                             button.secondary type="submit" { "Rename" }
                         }
                         form method="post" action={ "/accessories/" (a.id) "/retire" } {

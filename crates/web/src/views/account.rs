@@ -83,16 +83,16 @@ fn tokens_section(ctx: &Ctx, tokens: &Tokens<'_>, invalid: &Invalid) -> Markup {
                         @for row in tokens.list {
                             @let t = &row.token;
                             tr {
-                                td { (t.name) }
-                                td { (time::when_text(&t.created_at)) }
-                                td {
+                                td data-label="Name" { (t.name) }
+                                td data-label="Created" { (time::when_text(&t.created_at)) }
+                                td data-label="Expires" {
                                     @match &t.expires_at {
                                         Some(e) if row.expired => { strong { "Expired " (time::when_text(e)) } }
                                         Some(e) => (time::when_text(e)),
                                         None => strong { "Expired" },
                                     }
                                 }
-                                td {
+                                td data-label="Last used" {
                                     @match &t.last_used_at {
                                         Some(u) => (time::when_text(u)),
                                         None => span.muted { "Not used yet" },

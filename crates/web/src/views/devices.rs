@@ -99,10 +99,10 @@ pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[String]) -
                         @for d in &page.items {
                             tr {
                                 td.tag { a href=(device_url(d.details.tag.as_str())) { (d.details.tag) } }
-                                td { span.kind { (d.details.kind.label()) } " " (d.details.make) " " (d.details.model) }
+                                td data-label="Device" { span.kind { (d.details.kind.label()) } " " (d.details.make) " " (d.details.model) }
                                 td data-label="Location" { (d.details.location) }
-                                td { (status_badge(d.status)) }
-                                td { (encryption_badge(d.details.encryption.state)) }
+                                td data-label="Status" { (status_badge(d.status)) }
+                                td data-label="Encryption" { (encryption_badge(d.details.encryption.state)) }
                             }
                         }
                     }

@@ -172,8 +172,8 @@ fn fields_table(sheet: Sheet) -> Markup {
                 @for f in sheet.fields() {
                     tr {
                         td { code { (f.name) } }
-                        td { (f.label) @if f.required { " " strong { "(needed)" } } }
-                        td { (accepts(sheet, f)) }
+                        td data-label="Holds" { (f.label) @if f.required { " " strong { "(needed)" } } }
+                        td data-label="Accepts" { (accepts(sheet, f)) }
                     }
                 }
             }
@@ -276,7 +276,7 @@ pub fn map(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str) -> Markup {
                             tr {
                                 th scope="row" { (name) }
                                 td.samples { @for (n, s) in samples(table, i).into_iter().enumerate() { @if n > 0 { br; } (s) } }
-                                td {
+                                td data-label="Holds" {
                                     label.visually-hidden for={ "col-" (i) } { "What column " (name) " holds" }
                                     select id={ "col-" (i) } name={ "col-" (i) } {
                                         option value="" { "Ignore this column" }
@@ -358,13 +358,13 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                                     @let d = &r.value;
                                     tr {
                                         td.line { (r.line) }
-                                        td.tag { (d.tag) }
-                                        td { span.kind { (d.kind.label()) } " " (d.make) " " (d.model) }
-                                        td { (d.serial) }
-                                        td { (d.location) }
-                                        td { (d.purchased_on.map(in_words).unwrap_or_default()) }
-                                        td { (d.cost.map(|p| p.to_string()).unwrap_or_default()) }
-                                        td { (encryption_badge(d.encryption.state)) }
+                                        td.tag data-label="Tag" { (d.tag) }
+                                        td data-label="Device" { span.kind { (d.kind.label()) } " " (d.make) " " (d.model) }
+                                        td data-label="Serial number" { (d.serial) }
+                                        td data-label="Location" { (d.location) }
+                                        td data-label="Bought" { (d.purchased_on.map(in_words).unwrap_or_default()) }
+                                        td data-label="Cost" { (d.cost.map(|p| p.to_string()).unwrap_or_default()) }
+                                        td data-label="Encryption" { (encryption_badge(d.encryption.state)) }
                                     }
                                 }
                             }
@@ -381,11 +381,11 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                                     @let d = &r.value;
                                     tr {
                                         td.line { (r.line) }
-                                        td { (d.username) }
-                                        td { (d.full_name) }
-                                        td { (d.email.as_deref().unwrap_or("")) }
-                                        td { (d.kind.label()) }
-                                        td { (d.role.label()) }
+                                        td data-label="Username" { (d.username) }
+                                        td data-label="Full name" { (d.full_name) }
+                                        td data-label="Email" { (d.email.as_deref().unwrap_or("")) }
+                                        td data-label="Kind" { (d.kind.label()) }
+                                        td data-label="Role" { (d.role.label()) }
                                     }
                                 }
                             }
@@ -414,10 +414,10 @@ pub fn preview(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Previ
                                         @let u = &r.value;
                                         tr {
                                             td.line { (r.line) }
-                                            td { (u.serial) }
-                                            td.tag { (u.devices.join(", ")) }
-                                            td { (encryption_badge(u.state)) @if let Some(m) = u.method { " " (m.label()) } }
-                                            td { (time::date(u.verified_on)) }
+                                            td data-label="Serial number" { (u.serial) }
+                                            td.tag data-label="Device" { (u.devices.join(", ")) }
+                                            td data-label="Encryption" { (encryption_badge(u.state)) @if let Some(m) = u.method { " " (m.label()) } }
+                                            td data-label="Verified on" { (time::date(u.verified_on)) }
                                         }
                                     }
                                 }

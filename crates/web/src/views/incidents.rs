@@ -148,10 +148,10 @@ pub fn incidents_table(incidents: &[Incident], now: DateTime<Utc>) -> Markup {
                 @for i in incidents {
                     tr.overdue[i.decision_pending()] {
                         td { a href=(incident_url(i)) { (i.kind.label()) " · " (i.number) } }
-                        td { a href=(device_url(&i.device_tag)) { (i.device_tag) } }
-                        td { (time::when(i.reported_at)) br; span.muted { "by " (i.reporter_name) } }
-                        td { (status_badge(i.status)) }
-                        td {
+                        td data-label="Device" { a.tag href=(device_url(&i.device_tag)) { (i.device_tag) } }
+                        td data-label="Reported" { (time::when(i.reported_at)) br; span.muted { "by " (i.reporter_name) } }
+                        td data-label="Status" { (status_badge(i.status)) }
+                        td data-label="Data protection" {
                             (risk_badge(i.risk))
                             @if let (true, Some(by)) = (i.decision_pending(), i.decide_by) { br; strong { "Decide: " (time_left(by, now)) } }
                         }

@@ -38,9 +38,9 @@ pub fn list(ctx: &Ctx, kits: &[KitSummary], name: &str, notes: &str, invalid: &I
                         @for k in kits {
                             tr {
                                 td { a href=(kit_url(k.id)) { (k.name) } }
-                                td { (k.devices) }
-                                td { (k.available) }
-                                td { @match &k.out_to { Some(who) => (who), None => span.muted { "In" } } }
+                                td data-label="Devices" { (k.devices) }
+                                td data-label="Available" { (k.available) }
+                                td data-label="Out to" { @match &k.out_to { Some(who) => (who), None => span.muted { "In" } } }
                             }
                         }
                     }
@@ -194,8 +194,8 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                     tbody {
                         @for d in &kit.devices {
                             tr {
-                                td { a href=(device_url(&d.tag)) { (d.tag) } " " span.muted { (d.name) } }
-                                td { (status_badge(d.status)) }
+                                td { a.tag href=(device_url(&d.tag)) { (d.tag) } " " span.muted { (d.name) } }
+                                td data-label="Status" { (status_badge(d.status)) }
                                 @if ctx.may(Permission::ManageRegister) {
                                     td {
                                         form method="post" action={ (url) "/devices/" (url_encode(&d.tag)) "/remove" } {

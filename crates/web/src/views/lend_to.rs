@@ -61,8 +61,8 @@ pub fn find(ctx: &Ctx, q: &str, back: Option<&str>, people: &[Person]) -> Markup
                             @for p in people {
                                 tr {
                                     td { (p.full_name) }
-                                    td { (p.username) }
-                                    td { (p.kind.as_str()) }
+                                    td data-label="Username" { (p.username) }
+                                    td data-label="Kind" { (p.kind.as_str()) }
                                     td {
                                         @if let Some(b) = back {
                                             a.button.secondary href={ (b) "?borrower=" (url_encode(&p.username)) "#checkout" } {

@@ -276,10 +276,10 @@ pub fn loans_table(loans: &[Loan], now: DateTime<Utc>) -> Markup {
             tbody {
                 @for l in loans {
                     tr.overdue[l.is_overdue(now)] {
-                        td { a href=(device_url(&l.device_tag)) { (l.device_tag) } br; span.muted { (l.device_name) } }
-                        td { a href=(crate::paths::person_url(&l.borrower)) { (l.borrower_name) } }
-                        td { (time::when(l.out_at)) }
-                        td {
+                        td { a.tag href=(device_url(&l.device_tag)) { (l.device_tag) } br; span.muted { (l.device_name) } }
+                        td data-label="Borrower" { a href=(crate::paths::person_url(&l.borrower)) { (l.borrower_name) } }
+                        td data-label="Out" { (time::when(l.out_at)) }
+                        td data-label="Due / back" {
                             @match l.returned_at {
                                 Some(r) => { "Back " (time::when(r)) @if l.outcome.as_deref() == Some("lost") { " " span.badge.status-lost { "Lost" } } },
                                 None => (due(l, now)),
@@ -340,7 +340,7 @@ pub fn approvals(ctx: &Ctx, pending: &[OffsiteRequest], changes: &[ChangeRequest
                     p { (c.person_name) " asked " (time::when_text(&c.requested_at)) ": “" (c.why) "”" }
                     form method="post" action={ "/changes/" (c.id) } {
                         (csrf(&ctx.csrf))
-                        (Field::text("note", "Note to them", "").render(&Invalid::new()))
+                        (Field::text("note", "Note to them", "").id(format!("note-{}", c.id)).render(&Invalid::new()))
                         div.actions {
                             button.primary type="submit" name="decision" value="approve" { "Approve" }
                             button.warning type="submit" name="decision" value="decline" { "Decline" }
@@ -354,7 +354,7 @@ pub fn approvals(ctx: &Ctx, pending: &[OffsiteRequest], changes: &[ChangeRequest
                     p { "Asked " (time::when_text(&r.requested_at)) ": “" (r.reason) "”" }
                     form method="post" action={ "/approvals/" (r.id) } {
                         (csrf(&ctx.csrf))
-                        (Field::text("note", "Note to them", "").render(&Invalid::new()))
+                        (Field::text("note", "Note to them", "").id(format!("note-{}", r.id)).render(&Invalid::new()))
                         div.actions {
                             button.primary type="submit" name="decision" value="approve" { "Approve" }
                             button.warning type="submit" name="decision" value="decline" { "Decline" }

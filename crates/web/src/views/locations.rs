@@ -34,7 +34,7 @@ pub fn list(
                             @let refused = renaming.filter(|(id, _)| *id == l.id);
                             tr {
                                 td { a href={ "/devices?location=" (url_encode(&l.name)) } { (l.name) } }
-                                td { (l.devices) }
+                                td data-label="Devices" { (l.devices) }
                                 td {
                                     form.inline method="post" action={ "/locations/" (l.id) "/rename" } {
                                         (csrf(&ctx.csrf))

@@ -150,10 +150,10 @@ pub fn events_table(events: &[Event], with_subject: bool) -> Markup {
                     @for e in events {
                         tr {
                             td.when { time datetime=(e.at) { (time::when_text(&e.at)) } }
-                            td { (e.actor) }
-                            td { (action_label(&e.action)) }
+                            td data-label="Who" { (e.actor) }
+                            td data-label="What" { (action_label(&e.action)) }
                             @if with_subject {
-                                td {
+                                td data-label="About" {
                                     @if let Some(_) = e.subject.strip_prefix("device:") {
                                         a href=(crate::paths::device_url(&e.subject_label)) { (e.subject_label) }
                                     } @else { (e.subject_label) }

@@ -55,6 +55,11 @@ pub enum Section {
     Bookings,
 }
 
+/// An item of the menu: its section, address, words, and whether this person has it.
+type MenuItem<'a> = (Section, &'a str, &'a str, bool);
+/// A group of the menu as shown: its name and the items this person has.
+type MenuGroup<'a> = (&'a str, Vec<(Section, &'a str, &'a str)>);
+
 /// Partial: the `<head>` every page shares.
 fn head(title: &str) -> Markup {
     html! {
@@ -77,72 +82,116 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
     } else {
         "/policy"
     };
-    let nav = [
-        (Section::Home, "/", "Home", true),
-        (Section::Devices, "/devices", "Devices", true),
+    let may = |p| ctx.may(p);
+    // The menu, grouped by job; a group shows only the items this person has.
+    let groups: [(&str, Vec<MenuItem>); 4] = [
         (
-            Section::Loans,
-            "/loans",
-            "Loans",
-            ctx.may(Permission::ViewAllLoans),
+            "Lending",
+            vec![
+                (Section::Devices, "/devices", "Devices", true),
+                (
+                    Section::Loans,
+                    "/loans",
+                    "Loans",
+                    may(Permission::ViewAllLoans),
+                ),
+                (
+                    Section::Bookings,
+                    "/bookings",
+                    "Bookings",
+                    may(Permission::Borrow),
+                ),
+                (Section::Sets, "/sets", "Sets", may(Permission::Borrow)),
+            ],
         ),
         (
-            Section::Incidents,
-            "/incidents",
             "Incidents",
-            ctx.may(Permission::ViewIncidents),
+            vec![
+                (
+                    Section::Incidents,
+                    "/incidents",
+                    "Incidents",
+                    may(Permission::ViewIncidents),
+                ),
+                (
+                    Section::Approvals,
+                    "/approvals",
+                    "Approvals",
+                    may(Permission::AuthoriseOffsite) || may(Permission::DecideChanges),
+                ),
+            ],
         ),
         (
-            Section::Approvals,
-            "/approvals",
-            "Approvals",
-            ctx.may(Permission::AuthoriseOffsite) || ctx.may(Permission::DecideChanges),
+            "Audit",
+            vec![
+                (
+                    Section::Stocktakes,
+                    "/stocktakes",
+                    "Stocktakes",
+                    may(Permission::Stocktake),
+                ),
+                (
+                    Section::Reports,
+                    "/reports",
+                    "Reports",
+                    may(Permission::ViewReports),
+                ),
+                (
+                    Section::Log,
+                    "/log",
+                    "Activity log",
+                    may(Permission::ReadLog),
+                ),
+            ],
         ),
         (
-            Section::Bookings,
-            "/bookings",
-            "Bookings",
-            ctx.may(Permission::Borrow),
-        ),
-        (Section::Sets, "/sets", "Sets", ctx.may(Permission::Borrow)),
-        (Section::Policy, policy_href, "Policy", true),
-        (
-            Section::Stocktakes,
-            "/stocktakes",
-            "Stocktakes",
-            ctx.may(Permission::Stocktake),
-        ),
-        (
-            Section::Reports,
-            "/reports",
-            "Reports",
-            ctx.may(Permission::ViewReports),
-        ),
-        (
-            Section::Locations,
-            "/locations",
-            "Locations",
-            ctx.may(Permission::ManageRegister),
-        ),
-        (
-            Section::People,
-            "/people",
-            "People",
-            ctx.may(Permission::ManageAccounts),
-        ),
-        (
-            Section::Log,
-            "/log",
-            "Activity log",
-            ctx.may(Permission::ReadLog),
-        ),
-        (
-            Section::Settings,
-            "/settings",
-            "Settings",
-            ctx.may(Permission::ManageSettings),
+            "People and settings",
+            vec![
+                (
+                    Section::People,
+                    "/people",
+                    "People",
+                    may(Permission::ManageAccounts),
+                ),
+                (
+                    Section::Locations,
+                    "/locations",
+                    "Locations",
+                    may(Permission::ManageRegister),
+                ),
+                (Section::Policy, policy_href, "Policy", true),
+                (
+                    Section::Settings,
+                    "/settings",
+                    "Settings",
+                    may(Permission::ManageSettings),
+                ),
+                (Section::Account, "/account", "My account", true),
+            ],
         ),
     ];
+    let groups: Vec<MenuGroup> = groups
+        .into_iter()
+        .map(|(name, items)| {
+            let shown = items
+                .into_iter()
+                .filter(|i| i.3)
+                .map(|(s, href, label, _)| (s, href, label))
+                .collect::<Vec<_>>();
+            (name, shown)
+        })
+        .filter(|(_, items)| !items.is_empty())
+        .collect();
+    // Where the person is, shown on the closed menu button of a phone.
+    let here = if section == Section::Home {
+        Some("Home")
+    } else {
+        groups
+            .iter()
+            .flat_map(|(_, items)| items)
+            .find(|(s, _, _)| *s == section)
+            .map(|(_, _, label)| *label)
+    };
     html! {
         (DOCTYPE)
         html lang="en-GB" {
@@ -166,14 +215,27 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
                         }
                         a.report href="/report" { "Report a problem" }
                     }
-                    nav.menu aria-label="Main" {
-                        ul {
-                            @for (s, href, label, shown) in nav {
-                                @if shown {
-                                    li { a href=(href) aria-current=[(s == section).then_some("page")] { (label) } }
+                    // One menu button on a phone (a <details>, so it opens without
+                    // script); kitroom.js keeps it open as a bar on a wider screen.
+                    details.menu #menu {
+                        summary {
+                            span.menu-word { "Menu" }
+                            @if let Some(here) = here { span.here { (here) } }
+                        }
+                        nav.menu aria-label="Main" {
+                            ul.home {
+                                li { a href="/" aria-current=[(section == Section::Home).then_some("page")] { "Home" } }
+                            }
+                            @for (name, items) in &groups {
+                                div.group {
+                                    p.group-name aria-hidden="true" { (name) }
+                                    ul aria-label=(name) {
+                                        @for (s, href, label) in items {
+                                            li { a href=(href) aria-current=[(*s == section).then_some("page")] { (label) } }
+                                        }
+                                    }
                                 }
                             }
-                            li { a href="/account" aria-current=[(section == Section::Account).then_some("page")] { "My account" } }
                         }
                     }
                 }
@@ -249,6 +311,9 @@ pub struct Field<'a> {
     /// A search filter: every filter is optional, so none is marked "(optional)".
     pub filter: bool,
     pub autocomplete: Option<&'static str>,
+    /// The field's id when a page repeats the form (one per request, say): ids must
+    /// be unique, or a label names the wrong field. The name by default.
+    pub id: Option<String>,
 }
 
 impl<'a> Field<'a> {
@@ -262,7 +327,13 @@ impl<'a> Field<'a> {
             required: false,
             filter: false,
             autocomplete: None,
+            id: None,
         }
+    }
+    /// An id of its own, for a form repeated on one page.
+    pub fn id(mut self, id: String) -> Self {
+        self.id = Some(id);
+        self
     }
     pub fn filter(mut self) -> Self {
         self.filter = true;
@@ -287,8 +358,9 @@ impl<'a> Field<'a> {
 
     pub fn render(&self, invalid: &Invalid) -> Markup {
         let error = invalid.for_field(self.name);
-        let hint_id = format!("{}-hint", self.name);
-        let error_id = format!("{}-error", self.name);
+        let id = self.id.as_deref().unwrap_or(self.name);
+        let hint_id = format!("{id}-hint");
+        let error_id = format!("{id}-error");
         let described = [
             self.hint.map(|_| hint_id.as_str()),
             error.map(|_| error_id.as_str()),
@@ -299,13 +371,13 @@ impl<'a> Field<'a> {
         .join(" ");
         html! {
             div.field.has-error[error.is_some()] {
-                label for=(self.name) { (self.label) @if !self.required && !self.filter { span.optional { " (optional)" } } }
+                label for=(id) { (self.label) @if !self.required && !self.filter { span.optional { " (optional)" } } }
                 @if let Some(h) = self.hint { p.hint id=(hint_id) { (h) } }
                 @if let Some(e) = error { p.error id=(error_id) { span.visually-hidden { "Error: " } (e) } }
                 @if self.kind == "textarea" {
-                    textarea id=(self.name) name=(self.name) rows="4" aria-describedby=[(!described.is_empty()).then_some(&described)] { (self.value) }
+                    textarea id=(id) name=(self.name) rows="4" aria-describedby=[(!described.is_empty()).then_some(&described)] { (self.value) }
                 } @else {
-                    input id=(self.name) name=(self.name) type=(self.kind) value=(self.value)
+                    input id=(id) name=(self.name) type=(self.kind) value=(self.value)
                         required[self.required] autocomplete=[self.autocomplete]
                         aria-invalid=[error.map(|_| "true")]
                         aria-describedby=[(!described.is_empty()).then_some(&described)];

@@ -84,9 +84,9 @@ pub fn list(
                         @for p in people {
                             tr {
                                 td { a href=(person_url(&p.username)) { (p.full_name) } @if !p.position.is_empty() { br; span.muted { (p.position) } } }
-                                td { (p.username) }
-                                td { (p.kind.label()) }
-                                td { (p.role.label()) }
+                                td data-label="Username" { (p.username) }
+                                td data-label="Kind" { (p.kind.label()) }
+                                td data-label="Role" { (p.role.label()) }
                                 @let i = invitations.get(&p.id).copied().unwrap_or_default();
                                 td {
                                     @if !p.active { span.badge.status-retired { "Deactivated" } }

@@ -307,7 +307,7 @@ fn count_table(
     totals: (Vec<i64>, i64),
 ) -> Markup {
     html! {
-        div.table-scroll {
+        div.table-scroll role="region" tabindex="0" aria-label=(caption) {
             table.report {
                 caption { (caption) }
                 thead {
@@ -568,7 +568,7 @@ fn encryption(
                         }
                     }).collect::<Vec<_>>()))
                     h2 { "By kind" }
-                    div.table-scroll {
+                    div.table-scroll role="region" tabindex="0" aria-label="Devices in service by kind and encryption" {
                         table.report {
                             caption { "Devices in service by kind and encryption" }
                             thead {
@@ -774,7 +774,7 @@ fn incidents(
                     }).collect::<Vec<_>>()))
                     @for y in &r.years {
                         h2 { "School year " (school_year_label(y.start)) }
-                        div.table-scroll {
+                        div.table-scroll role="region" tabindex="0" aria-label={ "Incidents and their cost in " (school_year_label(y.start)) ", by term and kind" } {
                             table.report {
                                 caption { "Incidents and their cost in " (school_year_label(y.start)) ", by term and kind" }
                                 thead {
@@ -840,7 +840,7 @@ fn utilisation(
                         fill: Fill::Solid(Tone::Brand),
                     }).collect::<Vec<_>>()))
                     h2 { "Per kind" }
-                    div.table-scroll {
+                    div.table-scroll role="region" tabindex="0" aria-label="Loans per kind of device" {
                         table.report {
                             caption { "Loans per kind of device" }
                             thead { tr { th scope="col" { "Kind" } th.n scope="col" { "Devices" } th.n scope="col" { "Loans" } th.n scope="col" { "Loans per device" } th.n scope="col" { "Never borrowed" } } }
