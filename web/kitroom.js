@@ -184,6 +184,32 @@
       status.classList.toggle("camera-error", !!isError);
     }
 
+    // The progress and the list of devices not seen yet, as the page Kitroom
+    // answered with shows them (updated in place: the progress poller keeps its
+    // elements).
+    function refreshFrom(doc) {
+      var text = doc.querySelector(".progress-text");
+      var here = document.querySelector(".progress-text");
+      if (text && here) here.textContent = text.textContent;
+      var bar = doc.querySelector(".progress-box progress");
+      var barHere = document.querySelector(".progress-box progress");
+      if (bar && barHere) { barHere.max = bar.max; barHere.value = bar.value; }
+      var list = doc.querySelector("ul.unseen");
+      var listHere = document.querySelector("ul.unseen");
+      if (listHere) {
+        if (list) listHere.replaceWith(document.importNode(list, true));
+        else listHere.replaceChildren();
+      }
+      var heading = function (d) {
+        return Array.prototype.find.call(d.querySelectorAll("h2"), function (h) {
+          return h.textContent.indexOf("Not seen yet") === 0;
+        });
+      };
+      var h = heading(doc);
+      var hHere = heading(document);
+      if (h && hHere) hHere.replaceWith(document.importNode(h, true));
+    }
+
     // A stocktake: send the scan as the form would, keep the camera open, and
     // show what Kitroom answered, the progress and the list of devices not seen.
     function sendInPlace(tag) {
@@ -203,11 +229,7 @@
           var message = problem || notice;
           var text = message ? message.textContent.replace(/\s+/g, " ").trim() : tag + " sent.";
           say(text, !!problem || /^✗/.test(text));
-          [".progress-box", "ul.unseen"].forEach(function (sel) {
-            var now = document.querySelector(sel);
-            var next = doc.querySelector(sel);
-            if (now && next) now.replaceWith(document.importNode(next, true));
-          });
+          refreshFrom(doc);
           if (input.value === tag) input.value = "";
         })
         .catch(function () {
