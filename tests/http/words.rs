@@ -114,6 +114,7 @@ async fn a_borrower_who_reports_a_loss_is_told_what_to_do_and_not_the_managers_c
     for managers in [
         "Data protection decision due",
         "Information Commissioner",
+        "Decide within",
         " left",
     ] {
         assert!(
@@ -129,6 +130,7 @@ async fn a_borrower_who_reports_a_loss_is_told_what_to_do_and_not_the_managers_c
         manager.contains("Data protection decision due"),
         "{manager}"
     );
+    assert!(manager.contains("Decide within 72 hours"), "{manager}");
     assert!(!manager.contains("What you need to do now"), "{manager}");
 }
 

@@ -208,7 +208,7 @@ pub fn show(
                 @if i.kind == IncidentKind::Theft {
                     dt { "Police reference" } dd { @match &i.police_reference { Some(p) => (p), None => span.muted { "Not given yet" } } }
                 }
-                dt { "Data protection" } dd { (i.breach_reason) }
+                dt { "Data protection" } dd { @if manager_view { (i.breach_reason) } @else { (kitroom_core::incident::reason_for_reporter(&i.breach_reason)) } }
                 @if let Some(r) = i.resolution { dt { "Resolution" } dd { (r.label()) } }
                 @if let Some(c) = i.cost { dt { "Cost" } dd { (c.to_string()) } }
                 @if !i.claim_reference.is_empty() { dt { "Insurance or claim reference" } dd { (i.claim_reference) } }
