@@ -189,6 +189,9 @@ pub fn show(
                 div.notice role="status" {
                     h2 { "Thank you. Your report is saved." }
                     p { "The business manager has been told at once in Kitroom, and by email where email is set up." }
+                    @if i.kind != IncidentKind::Damage {
+                        p { "Kitroom now shows it as lost, so anyone who scans its label will be told." }
+                    }
                 }
             }
             @if i.reported_by == ctx.user.username && i.status != IncidentStatus::Resolved {
@@ -313,7 +316,7 @@ fn next_steps(i: &Incident) -> Markup {
                             li { "Look again where you last had it, and ask anyone who might have picked it up." }
                         }
                         li { "If you were signed in on it to school email or any other school system, change those passwords now." }
-                        li { "If you find it, tell the business manager straight away and bring it back. Anyone who scans its label is told it is missing." }
+                        li { "If you find it, tell the business manager straight away and bring it back." }
                     }
                 }
                 li { "The business manager may contact you for more details. You do not need to do anything else." }
