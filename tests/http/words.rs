@@ -154,6 +154,9 @@ async fn a_borrower_reads_a_devices_history_as_sentences_without_usernames_or_id
                 ("location", "Staff room"),
                 ("holds_personal_data", "on"),
                 ("cost", "349.99"),
+                ("encryption_state", "encrypted"),
+                ("encryption_method", "bitlocker"),
+                ("encryption_verified_on", "2026-09-01"),
             ],
         )
         .await;
@@ -190,7 +193,7 @@ async fn a_borrower_reads_a_devices_history_as_sentences_without_usernames_or_id
         .to_string();
     for sentence in [
         "Added to the register by a member of staff.",
-        "A member of staff changed its cost from £329.10 to £349.99.",
+        "A member of staff changed its cost from £329.10 to £349.99, and its encryption record.",
         "A member of staff checked it out, due back",
         "A member of staff returned it to Staff room, and it went on charge.",
         today.as_str(),
@@ -208,6 +211,12 @@ async fn a_borrower_reads_a_devices_history_as_sentences_without_usernames_or_id
     }
     assert!(!has_iso_time(&history), "no UTC timestamps: {history}");
     assert!(!has_uuid(&history), "no record ids: {history}");
+    let whole = text_of(&sams);
+    assert!(whole.contains("Verified 1 Sep 2026"), "{whole}");
+    assert!(
+        !whole.contains("mgr-okafor"),
+        "who verified the encryption is not shown by username: {whole}"
+    );
 
     // Jo reads her own part as "you"
     let jos = app.page(&jo, "/devices/HS-LAP-7").await;

@@ -252,13 +252,15 @@ fn sentence(e: &Event, viewer: &str) -> String {
                     }
                 }
             }
-            if !others.is_empty() {
-                changed.push(format!("its {}", others.join(", ")));
-            }
-            if changed.is_empty() {
-                format!("{actor} changed its details")
-            } else {
-                format!("{actor} changed {}", changed.join("; "))
+            match (changed.is_empty(), others.is_empty()) {
+                (true, true) => format!("{actor} changed its details"),
+                (true, false) => format!("{actor} changed its {}", others.join(", ")),
+                (false, true) => format!("{actor} changed {}", changed.join("; ")),
+                (false, false) => format!(
+                    "{actor} changed {}, and its {}",
+                    changed.join("; "),
+                    others.join(", ")
+                ),
             }
         }
         "device.status_changed" => format!(
