@@ -27,6 +27,7 @@
 //!   scrolling, and nothing axe-core faults against WCAG 2.2 AA.
 //! - [`qr`]: reads the QR codes in a screenshot, as a phone's camera would.
 
+mod camera;
 mod driver;
 mod journeys;
 mod pages;
@@ -185,6 +186,17 @@ const JOURNEYS: &[(&str, Journey)] = &[
         Journey::Plain(|app, b| {
             Box::pin(
                 journeys::a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it_with_an_ipad_missing(
+                    app, b,
+                ),
+            )
+        }),
+    ),
+    // Scanning with the camera inside the page (issue 17, lane C)
+    (
+        "the_camera_reads_a_label_on_the_home_page_and_keeps_scanning_in_a_stocktake",
+        Journey::Plain(|app, b| {
+            Box::pin(
+                camera::the_camera_reads_a_label_on_the_home_page_and_keeps_scanning_in_a_stocktake(
                     app, b,
                 ),
             )

@@ -43,3 +43,4 @@ mod security;
 mod sign_in;
 mod spreadsheets;
 mod witness;
+mod words;

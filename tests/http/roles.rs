@@ -41,6 +41,9 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/static/kitroom.css", "/static/kitroom.css", "", "OOOOO"),
     ("GET", "/static/kitroom.js", "/static/kitroom.js", "", "OOOOO"),
     ("GET", "/static/icon.svg", "/static/icon.svg", "", "OOOOO"),
+    // the QR decoder for scanning with the camera, and its licence (issue 17, lane C)
+    ("GET", "/static/jsQR.js", "/static/jsQR.js", "", "OOOOO"),
+    ("GET", "/static/jsQR.LICENSE.txt", "/static/jsQR.LICENSE.txt", "", "OOOOO"),
     ("GET", "/favicon.ico", "/favicon.ico", "", "OOOOO"),
     ("GET", "/d/{tag}", "/d/LAP-1", "", "LOOOO"),
     ("GET", "/scan", "/scan", "", "LOOOO"),

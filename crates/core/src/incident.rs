@@ -103,12 +103,10 @@ pub fn assess_breach(
         format!(", and {}", holds.join(" and "))
     };
     let e = facts.encryption;
-    let possible = |why: String| {
-        BreachAssessment {
+    let possible = |why: String| BreachAssessment {
         risk: Risk::Possible,
-        reason: format!("Possible personal data breach: {why}{holds}. Decide within {DECISION_HOURS} hours whether to report it to the ICO."),
+        reason: format!("Possible personal data breach: {why}{holds}.{DECISION_ASKED}"),
         decide_by: Some(reported_at + Duration::hours(DECISION_HOURS)),
-    }
     };
     match (e.state, e.verified_on) {
         (EncryptionState::Encrypted, Some(verified)) => {
@@ -382,6 +380,16 @@ pub fn breach_decision(reportable: &str, reason: &str) -> Result<BreachDecision,
 }
 
 /// Time left until `deadline`, in words: "2 days 5 hours left", "3 hours overdue".
+/// The sentence of a possible breach's reason that asks the manager for the
+/// decision, and its deadline.
+const DECISION_ASKED: &str = " Decide within 72 hours whether to report it to the ICO.";
+
+/// An assessment's reason as the person who reported the incident reads it: the
+/// facts, without the manager's request for a decision (that is not theirs to make).
+pub fn reason_for_reporter(reason: &str) -> &str {
+    reason.strip_suffix(DECISION_ASKED).unwrap_or(reason)
+}
+
 pub fn time_left(deadline: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let d = deadline - now;
     let (d, suffix) = if d < Duration::zero() {
@@ -401,6 +409,17 @@ pub fn time_left(deadline: DateTime<Utc>, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reporter_reads_the_facts_without_the_managers_deadline() {
+        assert_eq!(DECISION_HOURS, 72, "the sentence names 72 hours");
+        let r = "Possible personal data breach: not encrypted. Decide within 72 hours whether to report it to the ICO.";
+        assert_eq!(
+            reason_for_reporter(r),
+            "Possible personal data breach: not encrypted."
+        );
+        assert_eq!(reason_for_reporter("No risk."), "No risk.");
+    }
     use crate::device::EncryptionMethod;
 
     fn now() -> DateTime<Utc> {

@@ -417,6 +417,15 @@ const LENT: &str =
     join location l on l.id = s.location_id";
 
 impl Store {
+    /// Whether the school counts accessories at all: some type is in use.
+    pub async fn counts_accessories(&self) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar::<_, bool>(
+            "select exists(select 1 from accessory where retired_at is null)",
+        )
+        .fetch_one(self.reader())
+        .await?)
+    }
+
     /// Every accessory type with its counts, by name.
     pub async fn list_accessories(&self) -> Result<Vec<Accessory>, StoreError> {
         let types: Vec<(String, String, bool)> = sqlx::query_as(

@@ -477,6 +477,16 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, t: &str) {
 }
 
 impl Store {
+    /// A tag from the school's own register to show as an example ("like
+    /// HS-IPAD-01"): the first device registered that is not retired.
+    pub async fn example_tag(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "select tag from device where status != 'retired' order by created_at, tag limit 1",
+        )
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
     /// Registers a device. Its location is created if this is the first time the name
     /// is used.
     ///

@@ -189,6 +189,7 @@ async fn calendar(
     let store = state.store();
     let calendar = store.calendar().await?;
     let settings = store.settings().await?;
+    let accessories = store.counts_accessories().await?;
     if q.view == "week" {
         let monday = day - Duration::days(day.weekday().num_days_from_monday().into());
         let days: Vec<NaiveDate> = (0..5).map(|i| monday + Duration::days(i)).collect();
@@ -201,7 +202,7 @@ async fn calendar(
                 ..Default::default()
             })
             .await?;
-        return Ok(v::week(&ctx, monday, &days, &bookings, &calendar).into_response());
+        return Ok(v::week(&ctx, monday, &days, &bookings, &calendar, accessories).into_response());
     }
     let mut rows = Vec::new();
     let stretches: Vec<(String, Option<String>, NaiveTime, NaiveTime)> =
@@ -258,7 +259,7 @@ async fn calendar(
         });
     }
     let closed = calendar.no_school(day).map(|n| n.to_string());
-    Ok(v::day(&ctx, day, &rows, closed.as_deref(), Utc::now()).into_response())
+    Ok(v::day(&ctx, day, &rows, closed.as_deref(), Utc::now(), accessories).into_response())
 }
 
 async fn new(
@@ -285,9 +286,18 @@ async fn render_form(
     let calendar = state.store().calendar().await?;
     let periods: Vec<String> = calendar.periods.iter().map(|p| p.name.clone()).collect();
     let kits = state.store().list_kits().await?;
+    let example = state.store().example_tag().await?;
     Ok((
         status,
-        v::form(ctx, form, &periods, &kits, invalid, refused),
+        v::form(
+            ctx,
+            form,
+            &periods,
+            &kits,
+            invalid,
+            refused,
+            example.as_deref(),
+        ),
     )
         .into_response())
 }

@@ -109,12 +109,17 @@ async fn form_page(
     invalid: &Invalid,
 ) -> Result<Response, AppError> {
     let locations = state.store().location_names().await?;
+    let example = state.store().example_tag().await?;
     let status = if invalid.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok((status, v::form(ctx, editing, input, invalid, &locations)).into_response())
+    Ok((
+        status,
+        v::form(ctx, editing, input, invalid, &locations, example.as_deref()),
+    )
+        .into_response())
 }
 
 async fn new_form(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
@@ -139,13 +144,25 @@ async fn form_refused(
     let refusal = page_refusal(e)?;
     let invalid = refusal_fields(&refusal, "tag");
     let locations = state.store().location_names().await?;
+    let example = state.store().example_tag().await?;
     let status = if refusal.fields.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         status_of(refusal.kind)
     };
     let typed = input.typed(Default::default());
-    Ok((status, v::form(ctx, editing, &typed, &invalid, &locations)).into_response())
+    Ok((
+        status,
+        v::form(
+            ctx,
+            editing,
+            &typed,
+            &invalid,
+            &locations,
+            example.as_deref(),
+        ),
+    )
+        .into_response())
 }
 
 #[tracing::instrument(skip_all, fields(device.tag = input.tag.as_deref().unwrap_or_default()))]

@@ -113,7 +113,9 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     } else {
         Vec::new()
     };
+    let counts_accessories = store.counts_accessories().await?;
     let h = v::Home {
+        counts_accessories,
         undelivered: &undelivered,
         not_returned_mine: &not_returned_mine,
         not_returned_desk: &not_returned_desk,

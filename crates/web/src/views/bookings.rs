@@ -26,8 +26,9 @@ fn what(b: &Booking) -> Markup {
     }
 }
 
-/// Partial: collect and cancel buttons for someone who may use them.
-fn actions(ctx: &Ctx, b: &Booking, now: DateTime<Utc>) -> Markup {
+/// Partial: collect and cancel buttons for someone who may use them; collecting
+/// with chargers or cables only where the school counts accessories.
+fn actions(ctx: &Ctx, b: &Booking, now: DateTime<Utc>, accessories: bool) -> Markup {
     let collectable = now
         >= b.slot.starts_at - Duration::minutes(kitroom_core::booking::COLLECT_EARLY_MINUTES)
         && now < b.slot.ends_at;
@@ -39,11 +40,13 @@ fn actions(ctx: &Ctx, b: &Booking, now: DateTime<Utc>) -> Markup {
                         (csrf(&ctx.csrf))
                         button.primary type="submit" { "Collect " (b.booked.describe()) }
                     }
-                    a href={ "/bookings/" (b.id) "/collect" } { "Collect with chargers or cables" }
+                    @if accessories {
+                        a href={ "/bookings/" (b.id) "/collect" } { "Collect with chargers or cables" }
+                    }
                 }
                 form method="post" action={ "/bookings/" (b.id) "/cancel" } {
                     (csrf(&ctx.csrf))
-                    button.link type="submit" { "Cancel booking" }
+                    button.secondary type="submit" { "Cancel booking" }
                 }
             }
         }
@@ -51,7 +54,7 @@ fn actions(ctx: &Ctx, b: &Booking, now: DateTime<Utc>) -> Markup {
 }
 
 /// Partial: one booking in a list.
-pub fn booking_item(ctx: &Ctx, b: &Booking, now: DateTime<Utc>) -> Markup {
+pub fn booking_item(ctx: &Ctx, b: &Booking, now: DateTime<Utc>, accessories: bool) -> Markup {
     html! {
         li.booking {
             strong { (what(b)) } " · " (when_slot(&b.slot))
@@ -62,7 +65,7 @@ pub fn booking_item(ctx: &Ctx, b: &Booking, now: DateTime<Utc>) -> Markup {
             @if matches!(b.booked, Booked::Kind { .. }) && !b.devices.is_empty() {
                 br; span.muted { "Held: " (b.devices.join(", ")) }
             }
-            (actions(ctx, b, now))
+            (actions(ctx, b, now, accessories))
         }
     }
 }
@@ -92,6 +95,7 @@ pub fn day(
     rows: &[Row],
     closed: Option<&str>,
     now: DateTime<Utc>,
+    accessories: bool,
 ) -> Markup {
     page(
         ctx,
@@ -107,7 +111,7 @@ pub fn day(
                     @if r.bookings.is_empty() {
                         p.muted { "Nothing booked." }
                     } @else {
-                        ul.bookings { @for b in &r.bookings { (booking_item(ctx, b, now)) } }
+                        ul.bookings { @for b in &r.bookings { (booking_item(ctx, b, now, accessories)) } }
                     }
                     @if r.slot.ends_at > now {
                         p.free {
@@ -147,6 +151,7 @@ pub fn week(
     days: &[NaiveDate],
     bookings: &[Booking],
     calendar: &Calendar,
+    accessories: bool,
 ) -> Markup {
     let now = Utc::now();
     page(
@@ -163,7 +168,7 @@ pub fn week(
                     @if todays.is_empty() {
                         p.muted { "Nothing booked. " a href={ "/bookings/new?date=" (d) } { "Book devices" } }
                     } @else {
-                        ul.bookings { @for b in todays { (booking_item(ctx, b, now)) } }
+                        ul.bookings { @for b in todays { (booking_item(ctx, b, now, accessories)) } }
                     }
                 }
             }
@@ -178,7 +183,12 @@ pub fn form(
     kits: &[KitSummary],
     invalid: &Invalid,
     refused: Option<(&str, &Alternatives)>,
+    example_tag: Option<&str>,
 ) -> Markup {
+    let device_hint = match example_tag {
+        Some(t) => format!("Its asset tag, like {t}"),
+        None => "Its asset tag, as on its label".to_owned(),
+    };
     let kinds: Vec<(&str, &str)> = std::iter::once(("", "—"))
         .chain(DeviceKind::ALL.iter().map(|k| (k.as_str(), k.label())))
         .collect();
@@ -219,7 +229,7 @@ pub fn form(
                 fieldset {
                     legend { "What" }
                     p.hint { "One device by its tag, a whole set, or a number of devices of a kind." }
-                    (Field::text("device", "A device", &f.device).hint("Its asset tag, like IPAD-07").render(invalid))
+                    (Field::text("device", "A device", &f.device).hint(&device_hint).render(invalid))
                     (select("set", "A set", &sets, &f.set, invalid))
                     div.filter-grid {
                         (select("kind", "Any devices of a kind", &kinds, &f.kind, invalid))
@@ -297,11 +307,17 @@ pub fn collect(
 }
 
 /// Partial: a person's upcoming bookings, for the home page and a set's page.
-pub fn upcoming(ctx: &Ctx, title: &str, bookings: &[Booking], now: DateTime<Utc>) -> Markup {
+pub fn upcoming(
+    ctx: &Ctx,
+    title: &str,
+    bookings: &[Booking],
+    now: DateTime<Utc>,
+    accessories: bool,
+) -> Markup {
     html! {
         @if !bookings.is_empty() {
             h2 { (title) }
-            ul.bookings { @for b in bookings { (booking_item(ctx, b, now)) } }
+            ul.bookings { @for b in bookings { (booking_item(ctx, b, now, accessories)) } }
         }
     }
 }

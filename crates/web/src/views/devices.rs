@@ -146,7 +146,12 @@ pub fn form(
     d: &DeviceInput,
     invalid: &Invalid,
     locations: &[String],
+    example_tag: Option<&str>,
 ) -> Markup {
+    let tag_hint = match example_tag {
+        Some(t) => format!("Exactly as printed on the label, like {t}"),
+        None => "Exactly as printed on the label".to_owned(),
+    };
     let (title, action) = match editing {
         Some(dev) => (
             format!("Edit {}", dev.details.tag),
@@ -187,7 +192,7 @@ pub fn form(
                 (csrf(&ctx.csrf))
                 fieldset {
                     legend { "The device" }
-                    (Field::text("tag", "Asset tag", &d.tag).required().hint("Exactly as printed on the label, like LAP-0042").render(invalid))
+                    (Field::text("tag", "Asset tag", &d.tag).required().hint(&tag_hint).render(invalid))
                     (select("kind", "Kind", &kinds, &d.kind, invalid))
                     (Field::text("make", "Make", &d.make).hint("For example: Apple, Dell, Lenovo").render(invalid))
                     (Field::text("model", "Model", &d.model).render(invalid))
@@ -317,7 +322,7 @@ pub fn show(
                     dt { "Encryption" } dd { (e.state.label()) @if let Some(m) = e.method { " with " (m.label()) } }
                     dt { "Verified" } dd {
                         @match e.verified_on {
-                            Some(on) => { (time::date(on)) @if let Some(by) = &device.encryption_verified_by { " by " (by) } },
+                            Some(on) => { (time::date(on)) @if let (true, Some(by)) = (ctx.may(Permission::ReadLog), &device.encryption_verified_by) { " by " (by) } },
                             None => span.muted { "Never verified" },
                         }
                     }
@@ -370,7 +375,11 @@ pub fn show(
             }
             section {
                 h2 { "History" }
-                (super::log::events_table(history, false))
+                @if ctx.may(Permission::ReadLog) {
+                    (super::log::events_table(history, false))
+                } @else {
+                    (super::log::device_story(history, &ctx.user.username))
+                }
             }
         },
     )

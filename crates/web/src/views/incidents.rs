@@ -101,7 +101,7 @@ pub fn report_form(ctx: &Ctx, device: &Device, input: &ReportInput, invalid: &In
                 }
                 (Field::text("description", "Tell us what happened", &input.description).kind("textarea").required().hint("A sentence or two is enough").render(invalid))
                 div.filter-grid.two {
-                    (Field::text("occurred_on", "When", &input.occurred_on).kind("date").hint("Leave empty for today").render(invalid))
+                    (Field::text("occurred_on", "When", &input.occurred_on).kind("date").hint("Leave the date and time empty if it has only just happened: the report then says it happened when you send it.").render(invalid))
                     (Field::text("occurred_time", "About what time", &input.occurred_time).kind("time").render(invalid))
                 }
                 (Field::text("place", "Where", &input.place).hint("For example: the bus to the swimming pool, Year 3 classroom").render(invalid))
@@ -172,6 +172,9 @@ pub fn show(
 ) -> Markup {
     let url = incident_url(i);
     let handler = ctx.may(Permission::HandleIncidents);
+    // The deadline for the data protection decision is the manager's work; the
+    // person who reported it is told what they can do instead.
+    let manager_view = ctx.may(Permission::ViewIncidents);
     page(
         ctx,
         Section::Incidents,
@@ -186,26 +189,29 @@ pub fn show(
                 div.notice role="status" {
                     h2 { "Thank you. Your report is saved." }
                     p { "The business manager has been told at once in Kitroom, and by email where email is set up." }
-                    @match i.kind {
-                        IncidentKind::Damage => p { "Please bring the device to the business manager (or leave it in the computer room with a note) and do not try to repair it yourself." },
-                        _ => p { "If you find the device, tell the business manager straight away. Kitroom now shows it as lost, so anyone who scans its label will be told." },
-                    }
-                    @if i.kind == IncidentKind::Theft && i.police_reference.is_none() {
-                        p { "Please report the theft to the police and add their crime reference below when you have it." }
+                    @if i.kind != IncidentKind::Damage {
+                        p { "Kitroom now shows it as lost, so anyone who scans its label will be told." }
                     }
                 }
+            }
+            @if i.reported_by == ctx.user.username && i.status != IncidentStatus::Resolved {
+                (next_steps(i))
             }
             (error_summary(invalid))
             div.device-head { (status_badge(i.status)) (risk_badge(i.risk)) }
             dl.summary {
                 dt { "Device" } dd { a href=(device_url(&i.device_tag)) { (i.device_tag) } " " (i.device_name) }
-                dt { "Reported" } dd { (time::when(i.reported_at)) " by " (i.reporter_name) " (" (i.reported_by) ")" }
-                dt { "Happened" } dd { (time::when(i.occurred_at)) @if !i.place.is_empty() { ", " (i.place) } }
+                dt { "Reported" } dd { (time::when(i.reported_at)) " by " (i.reporter_name) @if manager_view { " (" (i.reported_by) ")" } }
+                dt { "Happened" } dd {
+                    (time::when(i.occurred_at))
+                    @if time_not_given(i) { " " span.muted { "(when it was reported: no other time was given)" } }
+                    @if !i.place.is_empty() { ", " (i.place) }
+                }
                 dt { "What happened" } dd.notes { (i.description) }
                 @if i.kind == IncidentKind::Theft {
                     dt { "Police reference" } dd { @match &i.police_reference { Some(p) => (p), None => span.muted { "Not given yet" } } }
                 }
-                dt { "Data protection" } dd { (i.breach_reason) }
+                dt { "Data protection" } dd { @if manager_view { (i.breach_reason) } @else { (kitroom_core::incident::reason_for_reporter(&i.breach_reason)) } }
                 @if let Some(r) = i.resolution { dt { "Resolution" } dd { (r.label()) } }
                 @if let Some(c) = i.cost { dt { "Cost" } dd { (c.to_string()) } }
                 @if !i.claim_reference.is_empty() { dt { "Insurance or claim reference" } dd { (i.claim_reference) } }
@@ -216,7 +222,7 @@ pub fn show(
                     p { strong { @if d.reportable { "Reportable to the ICO." } @else { "Not reportable." } } " " (d.reason) }
                     p.muted { "Recorded by " (d.decided_by) ", " (time::when(d.decided_at)) }
                 }
-            } @else if let (Risk::Possible, Some(by)) = (i.risk, i.decide_by) {
+            } @else if let (true, Risk::Possible, Some(by)) = (manager_view, i.risk, i.decide_by) {
                 section.deadline {
                     h2 { "Data protection decision due" }
                     p.lead { strong { (time_left(by, now)) } " · by " (time::when(by)) }
@@ -276,6 +282,47 @@ pub fn show(
             }
         },
     )
+}
+
+/// Whether the report gave no time of its own, so Kitroom took the moment it was
+/// sent: a time someone types is to the minute; the moment of sending is not.
+fn time_not_given(i: &Incident) -> bool {
+    use chrono::Timelike;
+    let gap = i.reported_at - i.occurred_at;
+    gap >= chrono::Duration::zero()
+        && gap < chrono::Duration::seconds(10)
+        && (i.occurred_at.second() != 0 || i.occurred_at.nanosecond() != 0)
+}
+
+/// Partial: what the person who reported an incident should do now, in their words.
+fn next_steps(i: &Incident) -> Markup {
+    html! {
+        section.next-steps {
+            h2 { "What you need to do now" }
+            ol {
+                @match i.kind {
+                    IncidentKind::Damage => {
+                        li { "Bring the device to the business manager, or leave it in the computer room with a note saying what happened." }
+                        li { "Do not try to repair it yourself. If it is unsafe (broken glass, a swollen or hot battery), stop using it and keep it away from pupils." }
+                    }
+                    IncidentKind::Loss | IncidentKind::Theft => {
+                        @if i.kind == IncidentKind::Theft {
+                            @if i.police_reference.is_none() {
+                                li { "Report the theft to the police (call 101, or 999 if it is happening now), then add their crime reference below." }
+                            } @else {
+                                li { "You have given the police crime reference. Keep it in case the insurer asks." }
+                            }
+                        } @else {
+                            li { "Look again where you last had it, and ask anyone who might have picked it up." }
+                        }
+                        li { "If you were signed in on it to school email or any other school system, change those passwords now." }
+                        li { "If you find it, tell the business manager straight away and bring it back." }
+                    }
+                }
+                li { "The business manager may contact you for more details. You do not need to do anything else." }
+            }
+        }
+    }
 }
 
 pub fn notifications(ctx: &Ctx, list: &[Notification]) -> Markup {
@@ -382,7 +429,14 @@ fn may_open(ctx: &Ctx, href: &str) -> bool {
 
 /// Partial: the manager's desk: what needs them now, each with a count and a link.
 pub fn desk(ctx: &Ctx, counts: &DeskCounts, deadlines: &[Incident], now: DateTime<Utc>) -> Markup {
-    let items: [(i64, &str, &str, bool); 7] = [
+    // One card for the incidents not yet resolved, saying how many are new (a
+    // new incident is one not yet resolved, so two cards counted it twice).
+    let unresolved = if counts.new_incidents > 0 {
+        format!("incidents not yet resolved, {} new", counts.new_incidents)
+    } else {
+        "incidents not yet resolved".to_owned()
+    };
+    let items: [(i64, &str, &str, bool); 6] = [
         (
             counts.pending_decisions,
             "/incidents",
@@ -390,16 +444,10 @@ pub fn desk(ctx: &Ctx, counts: &DeskCounts, deadlines: &[Incident], now: DateTim
             true,
         ),
         (
-            counts.new_incidents,
-            "/incidents?status=open",
-            "new incidents",
-            true,
-        ),
-        (
-            counts.open_incidents,
+            counts.open_incidents.max(counts.new_incidents),
             "/incidents",
-            "incidents not yet resolved",
-            false,
+            &unresolved,
+            counts.new_incidents > 0,
         ),
         (
             counts.overdue_loans,

@@ -183,7 +183,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                     }
                 }
             }
-            (super::bookings::upcoming(ctx, "Booked", &p.bookings, now))
+            (super::bookings::upcoming(ctx, "Booked", &p.bookings, now, !p.stock.is_empty()))
             p { a href={ "/bookings/new?set=" (kit.id) } { "Book this set for a lesson" } }
             h2 { "Devices in this set" }
             @if kit.devices.is_empty() {

@@ -68,6 +68,9 @@ pub struct Home<'a> {
     pub not_returned_desk: &'a [kitroom_store::accessories::NotReturned],
     /// Emails Kitroom gave up on, on an admin's desk.
     pub undelivered: &'a [kitroom_store::outbox::UndeliveredEmail],
+    /// Whether the school counts chargers and cables (then a booking may be
+    /// collected with them).
+    pub counts_accessories: bool,
 }
 
 pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
@@ -81,6 +84,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
         not_returned_mine,
         not_returned_desk,
         undelivered,
+        counts_accessories,
     } = h;
     let first = ctx.user.full_name.split_whitespace().next().unwrap_or("");
     page(
@@ -102,15 +106,16 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
                     " when you have it."
                 }
             }
-                form.scan method="get" action="/scan" {
+                form.scan method="get" action="/scan" data-camera="open" {
                 div.field {
                     label for="tag" { "Find a device" }
                     p.hint { "Type its asset tag, scan its label with a barcode scanner, or open the label's QR code with your phone's camera." }
                     div.inline-input {
-                        input #tag name="tag" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" placeholder="LAP-0042";
+                        input #tag name="tag" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false";
                         button.secondary type="submit" { "Open" }
                     }
                 }
+                (super::camera::camera())
             }
             h2 { "My loans" }
             @if mine.is_empty() {
@@ -135,7 +140,7 @@ pub fn home(ctx: &Ctx, h: Home<'_>, now: DateTime<Utc>) -> Markup {
                 }
             }
             (super::accessories::not_returned("Accessories you have not returned", not_returned_mine, None))
-            (super::bookings::upcoming(ctx, "My bookings", bookings, now))
+            (super::bookings::upcoming(ctx, "My bookings", bookings, now, counts_accessories))
             p { a href="/bookings" { "Bookings calendar" } " · " a href="/bookings/new" { "Book devices for a lesson" } }
         },
     )
@@ -156,7 +161,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
             @if let Some(l) = &p.open_loan {
                 h2 { "On loan" }
                 div.loan-now.overdue[l.is_overdue(now)] {
-                    p { @if mine { "You have it." } @else { (l.borrower_name) " (" (l.borrower) ") has it." } }
+                    p { @if mine { "You have it." } @else if ctx.may(Permission::ViewAllLoans) { (l.borrower_name) " (" (l.borrower) ") has it." } @else { (l.borrower_name) " has it." } }
                     p { (due(l, now)) @if l.off_site { " · off site" @if l.authorised { ", authorised by the head teacher" } } }
                     @if !l.purpose.is_empty() { p.muted { "For: " (l.purpose) } }
                     (super::accessories::also_taken(&p.lent))

@@ -168,6 +168,199 @@ pub fn events_table(events: &[Event], with_subject: bool) -> Markup {
     }
 }
 
+/// Who did something, for someone without the activity log: themselves, Kitroom,
+/// or "a member of staff" (never another person's username).
+fn who(username: &str, viewer: &str) -> &'static str {
+    match username {
+        u if u == viewer => "you",
+        "system" => "Kitroom",
+        _ => "a member of staff",
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// A device field's name in words, for someone reading a device's history.
+fn field_words(field: &str) -> String {
+    match field {
+        "location" => "home".into(),
+        "cost_pence" => "cost".into(),
+        "serial" => "serial number".into(),
+        "purchased_on" => "purchase date".into(),
+        "warranty_until" => "warranty end".into(),
+        "encryption_state" | "encryption_method" | "encryption_verified_on" => {
+            "encryption record".into()
+        }
+        "passcode_enforced" => "passcode setting".into(),
+        "holds_personal_data" => "personal data setting".into(),
+        "captures_images" => "photos setting".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// A recorded value in words: money in pounds, dates the school's way, words
+/// of the register as their labels.
+fn value_words(field: &str, v: &Value) -> String {
+    use kitroom_core::device::{Condition, DeviceKind, Pence};
+    match v {
+        Value::Null => "nothing".into(),
+        Value::String(s) if s.is_empty() => "nothing".into(),
+        Value::Number(n) if field.ends_with("_pence") => Pence(n.as_i64().unwrap_or(0)).to_string(),
+        Value::String(s) if field == "condition" => s
+            .parse::<Condition>()
+            .map(|c| c.label().to_owned())
+            .unwrap_or_else(|_| s.clone()),
+        Value::String(s) if field == "kind" => s
+            .parse::<DeviceKind>()
+            .map(|k| k.label().to_owned())
+            .unwrap_or_else(|_| s.clone()),
+        Value::String(s) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(d) => time::date(d),
+            Err(_) => s.clone(),
+        },
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        other => other.to_string(),
+    }
+}
+
+fn status_words(v: &Value) -> String {
+    v.as_str()
+        .and_then(|s| s.parse::<kitroom_core::device::DeviceStatus>().ok())
+        .map(|s| s.label().to_lowercase())
+        .unwrap_or_else(|| "another status".into())
+}
+
+/// One event about a device as a sentence, for someone without the activity log:
+/// no usernames but their own ("you"), no record ids, money in pounds, times in
+/// school time.
+fn sentence(e: &Event, viewer: &str) -> String {
+    let d = e.details_json();
+    let actor = who(&e.actor, viewer);
+    let text = |k: &str| d[k].as_str().unwrap_or("").to_owned();
+    let s = match e.action.as_str() {
+        "device.registered" => format!("added to the register by {actor}"),
+        "device.updated" => {
+            let mut changed = Vec::new();
+            let mut others: Vec<String> = Vec::new();
+            if let Value::Object(map) = &d {
+                for (k, v) in map {
+                    let Value::Object(change) = v else { continue };
+                    if !(change.contains_key("from") && change.contains_key("to")) {
+                        continue;
+                    }
+                    match k.as_str() {
+                        "location" | "cost_pence" | "condition" | "kind" | "make" | "model"
+                        | "tag" | "purchased_on" | "warranty_until" => changed.push(format!(
+                            "its {} from {} to {}",
+                            field_words(k),
+                            value_words(k, &change["from"]),
+                            value_words(k, &change["to"])
+                        )),
+                        _ => {
+                            let w = field_words(k);
+                            if !others.contains(&w) {
+                                others.push(w);
+                            }
+                        }
+                    }
+                }
+            }
+            match (changed.is_empty(), others.is_empty()) {
+                (true, true) => format!("{actor} changed its details"),
+                (true, false) => format!("{actor} changed its {}", others.join(", ")),
+                (false, true) => format!("{actor} changed {}", changed.join("; ")),
+                (false, false) => format!(
+                    "{actor} changed {}, and its {}",
+                    changed.join("; "),
+                    others.join(", ")
+                ),
+            }
+        }
+        "device.status_changed" => format!(
+            "{actor} changed its status from {} to {}",
+            status_words(&d["from"]),
+            status_words(&d["to"])
+        ),
+        "loan.checked_out" => {
+            let borrower = text("borrower");
+            let mut s = if borrower == e.actor {
+                format!("{actor} checked it out")
+            } else {
+                format!("{actor} lent it to {}", who(&borrower, viewer))
+            };
+            if let Some(due) = d["due_at"].as_str() {
+                s.push_str(&format!(", due back {}", time::when_text(due)));
+            }
+            if d["off_site"] == Value::Bool(true) {
+                s.push_str(", to take off site");
+            }
+            s
+        }
+        "loan.returned" => {
+            let borrower = text("borrower");
+            let mut s = if borrower == e.actor {
+                format!("{actor} returned it to {}", text("location"))
+            } else {
+                format!(
+                    "{actor} took it back from {} at {}",
+                    who(&borrower, viewer),
+                    text("location")
+                )
+            };
+            if text("condition") == "damaged" {
+                s.push_str(", damaged");
+            }
+            if d["on_charge"] == Value::Bool(true) {
+                s.push_str(", and it went on charge");
+            }
+            s
+        }
+        "incident.reported" => {
+            let what = match text("kind").as_str() {
+                "damage" => "damaged",
+                "loss" => "lost",
+                "theft" => "stolen",
+                _ => "missing or damaged",
+            };
+            format!("{actor} reported it {what}")
+        }
+        "stocktake.seen" => format!("{actor} saw it in a stocktake"),
+        "kit.device_added" => format!("{actor} added it to a set"),
+        "kit.device_removed" => format!("{actor} took it out of a set"),
+        "kit.checked_out" => format!("{actor} checked it out with its set"),
+        "kit.returned" => format!("{actor} returned it with its set"),
+        "offsite.requested" => format!("{actor} asked to take it off site"),
+        "offsite.approved" => "the head teacher agreed it may go off site".into(),
+        "offsite.declined" => "the head teacher declined taking it off site".into(),
+        "change.requested" => format!("change requested by {actor}"),
+        "change.approved" => "change approved by the head teacher".into(),
+        "change.declined" => "change declined by the head teacher".into(),
+        other => format!("{} ({actor})", action_label(other).to_lowercase()),
+    };
+    format!("{}.", capitalised(&s))
+}
+
+/// A device's history as sentences, for those without the activity log.
+pub fn device_story(events: &[Event], viewer: &str) -> Markup {
+    html! {
+        @if events.is_empty() {
+            p.muted { "Nothing has been recorded yet." }
+        } @else {
+            ol.story {
+                @for e in events {
+                    li { time datetime=(e.at) { (time::when_text(&e.at)) } " — " (sentence(e, viewer)) }
+                }
+            }
+        }
+    }
+}
+
 pub fn page(ctx: &Ctx, q: &LogQuery, events: &[Event], invalid: &Invalid) -> Markup {
     let older = events
         .last()

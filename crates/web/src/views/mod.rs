@@ -17,6 +17,7 @@ pub mod account;
 pub mod auth;
 pub mod bookings;
 pub mod calendar;
+pub mod camera;
 pub mod checklists;
 pub mod devices;
 pub mod export;

@@ -79,7 +79,7 @@ pub fn open(
                 p.lead.progress-text aria-live="polite" { (kitroom_core::stocktake::progress(s.seen as usize, s.expected as usize)) }
                 progress.meter value=(s.seen) max=(s.expected.max(1)) { (pct) "%" }
             }
-            form.scan method="post" action={ (url) "/scan" } {
+            form.scan method="post" action={ (url) "/scan" } data-camera="continuous" {
                 (csrf(&ctx.csrf))
                 @if s.location_id.is_none() {
                     div.field {
@@ -98,6 +98,7 @@ pub fn open(
                         button.primary type="submit" { "Seen" }
                     }
                 }
+                (super::camera::camera())
             }
             h2 { "Not seen yet" " " span.muted { "(" (unseen.len()) ")" } }
             @if unseen.is_empty() {
