@@ -944,6 +944,21 @@ pub async fn a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_lis
     fits_the_phone(&b, "the open stocktake").await;
     b.screenshot("stocktake").await;
 
+    // closing cannot be undone: it asks first, saying what will happen
+    tap_to(
+        &b,
+        "form[action$='/close'] button[type=submit]",
+        &format!("{stocktake}/close"),
+    )
+    .await;
+    text_has(
+        &b,
+        ".consequence",
+        "2 devices not seen will be marked missing; this cannot be undone.",
+        "the confirmation says what closing records",
+    )
+    .await;
+    fits_the_phone(&b, "the confirmation to close").await;
     tap_to(&b, "form[action$='/close'] button[type=submit]", &stocktake).await;
     assert!(
         b.text("main .notice")

@@ -168,7 +168,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                             form.checkout method="post" action={ (url) "/checkout" } novalidate {
                                 (csrf(&ctx.csrf))
                                 @if manager {
-                                    (super::lend_to::field(&p.checkout.borrower, &url, "Leave empty to borrow the set yourself.", &p.people))
+                                    (super::lend_to::field(&p.checkout.borrower, &url, "Leave empty to borrow the set yourself.", &p.people, &kitroom_core::Invalid::new()))
                                 }
                                 (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for today").render(&Invalid::new()))
                                 @if !p.periods.is_empty() {
