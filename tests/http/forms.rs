@@ -402,3 +402,38 @@ async fn report_by_an_unknown_tag_shows_the_error_summary_linked_to_the_tag() {
     );
     assert!(tag_with_id(&html, "tag").contains("value=\"NOPE-1\""));
 }
+
+/// A set's check-out refused for a date in the past showed the same unlinked box.
+#[tokio::test]
+async fn a_refused_set_check_out_shows_the_error_summary_linked_to_the_field() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    for tag in ["IPAD-1", "IPAD-2"] {
+        app.add_device(&sbm, tag, "ipad", "iPad trolley B", &[])
+            .await;
+    }
+    let id = app.make_set("Trolley B", "", &["IPAD-1", "IPAD-2"]).await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
+    let set = format!("/sets/{id}");
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/checkout"),
+            &[("due_on", "2020-01-06")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    shows_error_at(&html, "due_on", "The return time must be later than now.");
+    assert!(tag_with_id(&html, "due_on").contains("value=\"2020-01-06\""));
+    assert_eq!(
+        app.store()
+            .device_by_tag("IPAD-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        DeviceStatus::Available
+    );
+}

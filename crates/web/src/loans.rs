@@ -177,7 +177,8 @@ async fn refused(
 /// Where on the check-out form a rule's refusal, which names no field, is shown:
 /// beside the field that would change the answer, or at the top of the lending
 /// part of the page when none would.
-fn check_out_field(code: &str, manager: bool) -> &'static str {
+/// The same for a set's check-out.
+pub(crate) fn check_out_field(code: &str, manager: bool) -> &'static str {
     match code {
         "due-in-past" | "due-too-far" => "due_on",
         "not-encrypted-off-site" | "encryption-not-verified" | "head-authorisation-required" => {
@@ -185,7 +186,7 @@ fn check_out_field(code: &str, manager: bool) -> &'static str {
         }
         "purpose-too-long" => "purpose",
         "policy-not-signed" | "account-inactive" if manager => "borrower",
-        _ => "loan",
+        _ => "",
     }
 }
 
@@ -232,7 +233,10 @@ async fn check_out(
                 .extra
                 .as_ref()
                 .is_some_and(|(k, _)| *k == "may_ask_head");
-            let field = check_out_field(refusal.code, ctx.may(Permission::LendToAnyone));
+            let field = match check_out_field(refusal.code, ctx.may(Permission::LendToAnyone)) {
+                "" => "loan",
+                f => f,
+            };
             panel.checkout_invalid = refusal_fields(&refusal, field);
             refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }
