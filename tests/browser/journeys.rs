@@ -502,6 +502,39 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
         "the refusal says why",
     )
     .await;
+    // the one error pattern (issue 17): the summary has the focus, its link goes
+    // to the box, and the message is beside the box, which is marked invalid
+    assert_eq!(
+        b.eval("return document.activeElement.classList.contains('error-summary')")
+            .await,
+        true,
+        "focus moves to the error summary, so a screen reader reads it out"
+    );
+    assert_eq!(
+        b.text(".error-summary h2").await,
+        "There is a problem",
+        "the summary has the heading every form's has"
+    );
+    assert!(
+        b.has(".error-summary a[href='#images_cleared']").await,
+        "the summary links to the box to tick"
+    );
+    assert!(
+        b.text("#images_cleared-error")
+            .await
+            .contains("This device takes photos"),
+        "the error is also beside the box"
+    );
+    assert_eq!(
+        b.find("#images_cleared")
+            .await
+            .attr("aria-invalid")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("true"),
+        "the box is marked invalid"
+    );
     assert_eq!(
         b.value("#battery_percent").await,
         "64",

@@ -154,10 +154,10 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
     let manager = ctx.may(Permission::LendToAnyone);
     let (ri, ci) = (&p.return_invalid, &p.checkout_invalid);
     html! {
-        (error_summary(ri))
-        (error_summary(ci))
         (super::accessories::not_returned("Accessories not returned with this device", &p.not_returned, ctx.may(Permission::ManageRegister).then_some(ctx.csrf.as_str())))
         section.loan #loan {
+            (error_summary(ri))
+            (error_summary(ci))
             @if let Some(l) = &p.open_loan {
                 h2 { "On loan" }
                 div.loan-now.overdue[l.is_overdue(now)] {
