@@ -1367,3 +1367,80 @@ pub async fn a_crafted_sign_in_link_leads_back_into_kitroom(app: TestApp, b: Bro
     sign_in(&b, "teacher").await;
     b.wait_for_path("/account").await;
 }
+
+/// Returning an iPad with three checklist questions unanswered and a battery of
+/// 150 took three round trips, one error a time, on a phone; and it suggested the
+/// computer room for an iPad that lives on its trolley.
+pub async fn a_return_with_every_problem_shows_them_all_at_once_on_a_phone(
+    app: TestApp,
+    b: Browser,
+) {
+    let sbm = app.api_token("sbm", "manager").await;
+    let r = reqwest::Client::new()
+        .put(app.url("/api/v1/checklists/ipad"))
+        .bearer_auth(&sbm)
+        .json(&serde_json::json!({"questions": ["Charger returned?", "Case returned?", "Screen undamaged? [damage]"]}))
+        .send()
+        .await
+        .expect("the checklist is saved");
+    assert_eq!(r.status(), 200);
+    api_create(
+        &app,
+        &sbm,
+        "/api/v1/devices",
+        serde_json::json!({"tag": "IPAD-8", "kind": "ipad", "location": "iPad trolley B"}),
+    )
+    .await;
+    app.api_publish_policy(&sbm).await;
+    let jo = app.api_token("jo", "borrower").await;
+    app.api_sign_policy(&jo, "Jo Test").await;
+    api_create(
+        &app,
+        &jo,
+        "/api/v1/devices/IPAD-8/checkout",
+        serde_json::json!({}),
+    )
+    .await;
+
+    b.open("/login").await;
+    sign_in(&b, "jo").await;
+    b.open("/devices/IPAD-8").await;
+    assert_eq!(
+        b.value("#location").await,
+        "iPad trolley B",
+        "it goes back where it lives"
+    );
+    b.fill("battery_percent", "150").await;
+    b.tick("on_charge").await;
+    b.click_to_next_page("form.return button[type=submit]")
+        .await;
+    assert_eq!(
+        b.eval("return document.activeElement.classList.contains('error-summary')")
+            .await,
+        true,
+        "focus moves to the error summary"
+    );
+    assert_eq!(
+        b.texts(".error-summary li a").await,
+        [
+            "The battery level must be a percentage from 0 to 100.",
+            "Answer every question on the return checklist: “Charger returned?”.",
+            "Answer every question on the return checklist: “Case returned?”.",
+            "Answer every question on the return checklist: “Screen undamaged?”.",
+        ],
+        "every problem at once, in the order of the form"
+    );
+    assert_eq!(
+        b.eval("return document.querySelectorAll('[aria-invalid=true]').length")
+            .await,
+        7,
+        "the battery box and both answers of each question are marked invalid"
+    );
+    assert_eq!(
+        b.value("#battery_percent").await,
+        "150",
+        "the input is kept"
+    );
+    fits_the_phone(&b, "the return refused four times over").await;
+    b.screenshot("device-return-every-problem").await;
+}
