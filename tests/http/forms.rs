@@ -437,3 +437,49 @@ async fn a_refused_set_check_out_shows_the_error_summary_linked_to_the_field() {
         DeviceStatus::Available
     );
 }
+
+/// A set's return refused for a battery level that is not a number showed a box
+/// with no link, and nothing beside the batteries.
+#[tokio::test]
+async fn a_refused_set_return_links_to_the_batteries_and_says_so_beside_them() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    for tag in ["IPAD-1", "IPAD-2"] {
+        app.add_device(&sbm, tag, "ipad", "iPad trolley B", &[])
+            .await;
+    }
+    let id = app.make_set("Trolley B", "", &["IPAD-1", "IPAD-2"]).await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
+    let set = format!("/sets/{id}");
+    let r = app.submit(&jo, &set, &format!("{set}/checkout"), &[]).await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/return"),
+            &[
+                ("back", "IPAD-1"),
+                ("back", "IPAD-2"),
+                ("battery.IPAD-1", "lots"),
+                ("on_charge", "on"),
+                ("images_cleared", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    let message = "The battery level of IPAD-1 must be a number from 0 to 100.";
+    assert!(html.contains("<h2>There is a problem</h2>"), "{html}");
+    assert!(
+        html.contains(&format!("<a href=\"#battery\">{message}</a>")),
+        "{html}"
+    );
+    assert!(
+        tag_with_id(&html, "battery").contains("has-error"),
+        "the batteries are marked"
+    );
+    assert!(html.contains(&format!(
+        "id=\"battery-error\"><span class=\"visually-hidden\">Error: </span>{message}</p>"
+    )));
+}

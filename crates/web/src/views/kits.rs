@@ -100,6 +100,8 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                         @if g.borrower == ctx.user.username || manager {
                             form.return method="post" action={ (url) "/return" } novalidate {
                                 (csrf(&ctx.csrf))
+                                @let ri = &p.return_invalid;
+                                (with_error("battery", ri, html! {
                                 fieldset {
                                     legend { "Which came back?" }
                                     p.hint { "Untick any device that is not here. It will be reported lost straight away, so the business manager can look for it." }
@@ -119,6 +121,8 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                         }
                                     }
                                 }
+                                }))
+                                (with_error("checklist", ri, html! {
                                 @for (kind, questions) in &p.checklist {
                                     fieldset.checklist {
                                         legend { "Return checklist: " (kind.label()) }
@@ -150,7 +154,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                         }
                                     }
                                 }
-                                @let ri = &p.return_invalid;
+                                }))
                                 (with_error("accessories", ri, super::accessories::came_back(&p.lent, &p.typed_back)))
                                 (Field::text("location", "Returned to", &p.return_location).render(ri))
                                 (checkbox_field("on_charge", "The devices are on charge (the trolley is plugged in)", true, None, ri))
