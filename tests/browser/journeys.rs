@@ -968,6 +968,19 @@ pub async fn a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_lis
         assert_eq!(b.text("main .notice").await, format!("✓ {tag} seen."));
         assert_eq!(b.value("#tag").await, "", "the tag box is empty again");
     }
+    // a label that names no device is an error, not a success (issue 17)
+    b.scan_to_next_page("NOPE-1").await;
+    b.wait_for_path(&format!("{stocktake}/scan")).await;
+    assert_eq!(
+        b.texts(".error-summary li a").await,
+        ["No device has the tag “NOPE-1”. Check the label; if it is new, register it first."],
+        "the error summary says what is wrong"
+    );
+    assert_eq!(b.value("#tag").await, "NOPE-1", "the tag is kept to check");
+    assert!(!b.has("main .notice").await, "no success box");
+    fits_the_phone(&b, "the unknown tag").await;
+    b.screenshot("stocktake-unknown-tag").await;
+    b.open(&stocktake).await;
     assert_eq!(b.text(".progress-text").await, "4 of 6 seen");
     assert_eq!(
         b.texts("ul.unseen li strong").await,
@@ -992,6 +1005,7 @@ pub async fn a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_lis
     )
     .await;
     fits_the_phone(&b, "the confirmation to close").await;
+    b.screenshot("stocktake-confirm-close").await;
     tap_to(&b, "form[action$='/close'] button[type=submit]", &stocktake).await;
     assert!(
         b.text("main .notice")
