@@ -520,6 +520,39 @@ pub async fn a_borrower_signs_the_policy_checks_out_by_the_label_and_returns_it(
         "the refusal says why",
     )
     .await;
+    // the one error pattern (issue 17): the summary has the focus, its link goes
+    // to the box, and the message is beside the box, which is marked invalid
+    assert_eq!(
+        b.eval("return document.activeElement.classList.contains('error-summary')")
+            .await,
+        true,
+        "focus moves to the error summary, so a screen reader reads it out"
+    );
+    assert_eq!(
+        b.text(".error-summary h2").await,
+        "There is a problem",
+        "the summary has the heading every form's has"
+    );
+    assert!(
+        b.has(".error-summary a[href='#images_cleared']").await,
+        "the summary links to the box to tick"
+    );
+    assert!(
+        b.text("#images_cleared-error")
+            .await
+            .contains("This device takes photos"),
+        "the error is also beside the box"
+    );
+    assert_eq!(
+        b.find("#images_cleared")
+            .await
+            .attr("aria-invalid")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("true"),
+        "the box is marked invalid"
+    );
     assert_eq!(
         b.value("#battery_percent").await,
         "64",
@@ -953,6 +986,19 @@ pub async fn a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_lis
         assert_eq!(b.text("main .notice").await, format!("✓ {tag} seen."));
         assert_eq!(b.value("#tag").await, "", "the tag box is empty again");
     }
+    // a label that names no device is an error, not a success (issue 17)
+    b.scan_to_next_page("NOPE-1").await;
+    b.wait_for_path(&format!("{stocktake}/scan")).await;
+    assert_eq!(
+        b.texts(".error-summary li a").await,
+        ["No device has the tag “NOPE-1”. Check the label; if it is new, register it first."],
+        "the error summary says what is wrong"
+    );
+    assert_eq!(b.value("#tag").await, "NOPE-1", "the tag is kept to check");
+    assert!(!b.has("main .notice").await, "no success box");
+    fits_the_phone(&b, "the unknown tag").await;
+    b.screenshot("stocktake-unknown-tag").await;
+    b.open(&stocktake).await;
     assert_eq!(b.text(".progress-text").await, "4 of 6 seen");
     assert_eq!(
         b.texts("ul.unseen li strong").await,
@@ -962,6 +1008,22 @@ pub async fn a_manager_scans_a_stocktake_closes_it_and_downloads_the_missing_lis
     fits_the_phone(&b, "the open stocktake").await;
     b.screenshot("stocktake").await;
 
+    // closing cannot be undone: it asks first, saying what will happen
+    tap_to(
+        &b,
+        "form[action$='/close'] button[type=submit]",
+        &format!("{stocktake}/close"),
+    )
+    .await;
+    text_has(
+        &b,
+        ".consequence",
+        "2 devices not seen will be marked missing; this cannot be undone.",
+        "the confirmation says what closing records",
+    )
+    .await;
+    fits_the_phone(&b, "the confirmation to close").await;
+    b.screenshot("stocktake-confirm-close").await;
     tap_to(&b, "form[action$='/close'] button[type=submit]", &stocktake).await;
     assert!(
         b.text("main .notice")
@@ -1373,4 +1435,81 @@ pub async fn a_crafted_sign_in_link_leads_back_into_kitroom(app: TestApp, b: Bro
     b.open("/login?next=%2Faccount").await;
     sign_in(&b, "teacher").await;
     b.wait_for_path("/account").await;
+}
+
+/// Returning an iPad with three checklist questions unanswered and a battery of
+/// 150 took three round trips, one error a time, on a phone; and it suggested the
+/// computer room for an iPad that lives on its trolley.
+pub async fn a_return_with_every_problem_shows_them_all_at_once_on_a_phone(
+    app: TestApp,
+    b: Browser,
+) {
+    let sbm = app.api_token("sbm", "manager").await;
+    let r = reqwest::Client::new()
+        .put(app.url("/api/v1/checklists/ipad"))
+        .bearer_auth(&sbm)
+        .json(&serde_json::json!({"questions": ["Charger returned?", "Case returned?", "Screen undamaged? [damage]"]}))
+        .send()
+        .await
+        .expect("the checklist is saved");
+    assert_eq!(r.status(), 200);
+    api_create(
+        &app,
+        &sbm,
+        "/api/v1/devices",
+        serde_json::json!({"tag": "IPAD-8", "kind": "ipad", "location": "iPad trolley B"}),
+    )
+    .await;
+    app.api_publish_policy(&sbm).await;
+    let jo = app.api_token("jo", "borrower").await;
+    app.api_sign_policy(&jo, "Jo Test").await;
+    api_create(
+        &app,
+        &jo,
+        "/api/v1/devices/IPAD-8/checkout",
+        serde_json::json!({}),
+    )
+    .await;
+
+    b.open("/login").await;
+    sign_in(&b, "jo").await;
+    b.open("/devices/IPAD-8").await;
+    assert_eq!(
+        b.value("#location").await,
+        "iPad trolley B",
+        "it goes back where it lives"
+    );
+    b.fill("battery_percent", "150").await;
+    b.tick("on_charge").await;
+    b.click_to_next_page("form.return button[type=submit]")
+        .await;
+    assert_eq!(
+        b.eval("return document.activeElement.classList.contains('error-summary')")
+            .await,
+        true,
+        "focus moves to the error summary"
+    );
+    assert_eq!(
+        b.texts(".error-summary li a").await,
+        [
+            "The battery level must be a percentage from 0 to 100.",
+            "Answer every question on the return checklist: “Charger returned?”.",
+            "Answer every question on the return checklist: “Case returned?”.",
+            "Answer every question on the return checklist: “Screen undamaged?”.",
+        ],
+        "every problem at once, in the order of the form"
+    );
+    assert_eq!(
+        b.eval("return document.querySelectorAll('[aria-invalid=true]').length")
+            .await,
+        7,
+        "the battery box and both answers of each question are marked invalid"
+    );
+    assert_eq!(
+        b.value("#battery_percent").await,
+        "150",
+        "the input is kept"
+    );
+    fits_the_phone(&b, "the return refused four times over").await;
+    b.screenshot("device-return-every-problem").await;
 }

@@ -105,6 +105,15 @@ impl Journey {
 }
 
 const JOURNEYS: &[(&str, Journey)] = &[
+    // issue 17, one way to show an error (lane `forms`)
+    (
+        "a_return_with_every_problem_shows_them_all_at_once_on_a_phone",
+        Journey::Plain(|app, b| {
+            Box::pin(
+                journeys::a_return_with_every_problem_shows_them_all_at_once_on_a_phone(app, b),
+            )
+        }),
+    ),
     (
         "first_start_creates_the_admin_and_opens_the_register",
         Journey::Plain(|app, b| {

@@ -408,6 +408,7 @@ async fn a_disposal_through_the_api_matches_the_page() {
     // with it: retired on both
     let mut with = fields.to_vec();
     with.push(("wipe_evidence", "Certificate DW-2026-0042"));
+    with.push(("confirm", "yes"));
     let r = app
         .submit(
             &sbm,

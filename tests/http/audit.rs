@@ -101,17 +101,20 @@ async fn two_scanners_at_once_give_the_right_seen_missing_and_misplaced_lists() 
         .json()
         .await
         .unwrap();
-    assert_eq!(progress["text"], "26 of 30 seen");
+    // LIB-1 belongs in the library, outside this stocktake: seen, but not counted
+    // among the thirty expected (issue 17: it made "26 of 30 seen")
+    assert_eq!(progress["text"], "25 of 30 seen");
     // an unknown tag says so
     let r = app
         .submit(&sbm, &url, &format!("{url}/scan"), &[("tag", "NOPE-1")])
         .await;
-    assert_eq!(r.status(), 303);
-    let page = app.page(&sbm, &url).await;
+    // an error beside the tag since issue 17 (it was a notice after a 303)
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
     assert!(page.contains("No device has the tag “NOPE-1”"));
 
     assert_eq!(
-        app.submit(&sbm, &url, &format!("{url}/close"), &[])
+        app.submit(&sbm, &url, &format!("{url}/close"), &[("confirm", "yes")])
             .await
             .status(),
         303
@@ -213,6 +216,7 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
     );
     let mut with_evidence = fields.to_vec();
     with_evidence.push(("wipe_evidence", "Certificate DW-2026-0042"));
+    with_evidence.push(("confirm", "yes"));
     let r = app
         .submit(
             &sbm,

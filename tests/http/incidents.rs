@@ -370,7 +370,11 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
             &sbm,
             &theft,
             &format!("{theft}/status"),
-            &[("status", "resolved"), ("resolution", "written_off")],
+            &[
+                ("status", "resolved"),
+                ("resolution", "written_off"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);

@@ -232,7 +232,8 @@ async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge()
         .await;
     assert_eq!(r.status(), 303);
     let page = app.page(&jo, "/devices/CAM-1").await;
-    assert!(page.contains("CAM-1 is returned to the Computer room and on charge"));
+    // back to where it lives, the office (issue 17: not the school's return room)
+    assert!(page.contains("CAM-1 is returned to the Office and on charge"));
     assert!(page.contains("Returned, charging"));
 
     // the manager marks the trolley ready at once

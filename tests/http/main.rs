@@ -19,6 +19,8 @@ mod checklists;
 mod crash;
 mod devices;
 mod disconnects;
+// issue 17, one way to show an error and confirmations (lane `forms`)
+mod forms;
 mod full_disk;
 mod hostile;
 mod import;

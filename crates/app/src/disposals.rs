@@ -73,6 +73,26 @@ pub struct Disposed {
     pub record: Option<DisposalRow>,
 }
 
+/// Checks a disposal as [`dispose`] would, without making it: the device it
+/// would retire, or every problem with the record (and a device that cannot be
+/// retired from where it is). The page asks for confirmation only of a disposal
+/// that would go through.
+pub async fn check(
+    app: &App,
+    caller: &Person,
+    tag: &str,
+    input: DisposalInput,
+) -> Result<Device, Error> {
+    if !caller.role.may(Permission::Dispose) {
+        return Err(Refusal::not_allowed().into());
+    }
+    let device = crate::devices::device(app, tag).await?;
+    let today = kitroom_core::time::school_day(Utc::now());
+    disposal::DisposalInput::from(input).parse(device.details.holds_personal_data, today)?;
+    device.status.decide(StatusChange::Retire)?;
+    Ok(device)
+}
+
 /// Retires the device `tag` and records its disposal, as `caller` (who may dispose
 /// of devices). Every problem with the record is told at once (422), the missing
 /// evidence of wiping for a device that may hold personal data among them; a

@@ -389,6 +389,13 @@ impl TryFrom<ProgressInput> for Progress {
     }
 }
 
+impl Progress {
+    /// Resolving it as written off, which retires the device: it cannot be undone.
+    pub fn writes_off(&self) -> bool {
+        self.status == IncidentStatus::Resolved && self.resolution == Some(Resolution::WrittenOff)
+    }
+}
+
 /// Loads the incident `id` and its device inside a transaction, or not found.
 async fn incident_in(
     conn: &mut kitroom_store::Conn,

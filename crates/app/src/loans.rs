@@ -342,7 +342,10 @@ pub async fn check_out(
                     .await?;
                 }
                 let loan = kitroom_store::loans::loan_in(conn, id).await?;
-                Ok::<_, Error>((loan, settings.return_location))
+                let back_to =
+                    loan::return_place(&device.details.location, &settings.return_location)
+                        .to_owned();
+                Ok::<_, Error>((loan, back_to))
             })
         })
         .await?;
@@ -552,7 +555,8 @@ fn check_out_refusal(refusal: CheckOutRefusal, borrower: &Person, for_someone_el
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReturnInput {
-    /// Where it came back to; the school's return place when empty.
+    /// Where it came back to; the device's home when empty (the school's return place
+    /// for a device with no home).
     #[serde(deserialize_with = "crate::input::text_or_null")]
     #[schema(value_type = Option<String>)]
     pub location: String,
@@ -634,7 +638,7 @@ impl ReturnInput {
 /// A return, read and checked.
 #[derive(Debug, Clone)]
 pub struct Return {
-    /// `None`: the school's return place.
+    /// `None`: where the device lives (see `loan::return_place`).
     pub location: Option<String>,
     pub request: ReturnRequest,
     pub answers: Vec<Option<bool>>,
@@ -645,7 +649,20 @@ pub struct Return {
 impl TryFrom<ReturnInput> for Return {
     type Error = Invalid;
 
+    /// Every problem at once, each beside its field.
     fn try_from(i: ReturnInput) -> Result<Self, Invalid> {
+        let (ret, invalid) = Return::read(i);
+        invalid.into_result()?;
+        Ok(ret)
+    }
+}
+
+impl Return {
+    /// Reads a return as far as it can be read, with every problem found: the
+    /// return then adds the checklist's and the rules' problems, so that all of
+    /// them are told in one answer. A value that could not be read is left out
+    /// (no battery level, say) rather than refused twice.
+    pub fn read(i: ReturnInput) -> (Return, Invalid) {
         let mut invalid = Invalid::new();
         let battery = invalid
             .check(
@@ -663,8 +680,7 @@ impl TryFrom<ReturnInput> for Return {
             l => invalid.check("location", kitroom_core::device::location_name(l)),
         };
         let back = counted_back(&i.accessories, &mut invalid);
-        invalid.into_result()?;
-        Ok(Return {
+        let ret = Return {
             location,
             request: ReturnRequest {
                 condition,
@@ -674,8 +690,59 @@ impl TryFrom<ReturnInput> for Return {
             },
             answers: i.checklist.iter().map(|a| a.0).collect(),
             back,
-        })
+        };
+        (ret, invalid)
     }
+}
+
+/// Where a field sits on the return form, top to bottom, so that the problems
+/// are listed in the order the person meets the fields.
+fn return_field_rank(field: &str) -> usize {
+    match field {
+        "location" => 0,
+        "condition" => 1,
+        "battery_percent" => 2,
+        f if f.starts_with("checklist") => 3,
+        "accessories" => 4,
+        "on_charge" => 5,
+        "images_cleared" => 6,
+        _ => 7,
+    }
+}
+
+/// Every problem with a return: what could not be read (`read`), each checklist
+/// question left unanswered, and each rule at return that refuses it. `None` when
+/// there are none. The refusal's code is the rules' own when they all share one
+/// (`checklist-unanswered`), `validation` otherwise.
+fn return_refusal(
+    mut invalid: Invalid,
+    questions: &[kitroom_core::checklist::Question],
+    cmd: &Return,
+    device: &Device,
+) -> Result<(), Error> {
+    let mut codes: Vec<&'static str> = invalid.0.iter().map(|_| "validation").collect();
+    for (i, r) in checklist::unanswered(questions, &cmd.answers) {
+        invalid.add(checklist::answer_field(i), r.to_string());
+        codes.push(r.code());
+    }
+    for r in loan::return_problems(&facts(device), &cmd.request) {
+        if r == loan::ReturnRefusal::NotOnLoan {
+            return Err(r.into());
+        }
+        invalid.add(r.field(), r.to_string());
+        codes.push(r.code());
+    }
+    if invalid.is_empty() {
+        return Ok(());
+    }
+    invalid.0.sort_by_key(|e| return_field_rank(e.field));
+    let code = match codes.split_first() {
+        Some((first, rest)) if rest.iter().all(|c| c == first) => *first,
+        _ => "validation",
+    };
+    let mut refusal = Refusal::invalid(invalid);
+    refusal.code = code;
+    Err(refusal.into())
 }
 
 /// A device that came back.
@@ -700,7 +767,7 @@ pub async fn return_device(
     tag: &str,
     input: ReturnInput,
 ) -> Result<Returned, Error> {
-    let parsed = Return::try_from(input);
+    let (cmd, invalid) = Return::read(input);
     let device = device(app, tag).await?;
     let actor = caller.actor();
     let caller = caller.clone();
@@ -717,15 +784,18 @@ pub async fn return_device(
                 if !loan::may_receive(open.borrower == caller.username, caller.role) {
                     return Err(Refusal::not_allowed().into());
                 }
-                let cmd = parsed?;
                 let questions = kitroom_store::checklists::questions_in(conn, device.details.kind).await?;
+                return_refusal(invalid, &questions, &cmd, &device)?;
                 let damage = checklist::check_answers(&questions, &cmd.answers).map_err(|r| {
                     let mut refusal = Refusal::invalid(Invalid::one("checklist", r.to_string()));
                     refusal.code = r.code();
                     Error::from(refusal)
                 })?;
                 let settings = kitroom_store::settings::settings_in(conn).await?;
-                let location = cmd.location.clone().unwrap_or(settings.return_location);
+                let location = cmd.location.clone().unwrap_or_else(|| {
+                    loan::return_place(&device.details.location, &settings.return_location)
+                        .to_owned()
+                });
                 take_back_in(conn, &actor, &device, &open, &location, &cmd.request, now).await??;
                 give_back_in(conn, &actor, &device.subject(), Some(open.id), None, &cmd.back, now)
                     .await?;

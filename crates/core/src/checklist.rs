@@ -49,8 +49,10 @@ pub fn parse_questions(text: &str) -> Result<Vec<Question>, String> {
             damage,
         });
     }
-    if out.len() > 12 {
-        return Err("Ask at most 12 questions for one kind of device.".into());
+    if out.len() > MAX_QUESTIONS {
+        return Err(format!(
+            "Ask at most {MAX_QUESTIONS} questions for one kind of device."
+        ));
     }
     Ok(out)
 }
@@ -114,6 +116,44 @@ impl ChecklistRefusal {
             }
         }
     }
+}
+
+/// The most questions one kind's checklist may ask.
+pub const MAX_QUESTIONS: usize = 12;
+
+/// The field (form and API) of each question's answer, by its place in the list.
+const ANSWER_FIELDS: [&str; MAX_QUESTIONS] = [
+    "checklist.0",
+    "checklist.1",
+    "checklist.2",
+    "checklist.3",
+    "checklist.4",
+    "checklist.5",
+    "checklist.6",
+    "checklist.7",
+    "checklist.8",
+    "checklist.9",
+    "checklist.10",
+    "checklist.11",
+];
+
+/// The field of the answer to question `i` (from 0): `checklist.2`.
+pub fn answer_field(i: usize) -> &'static str {
+    ANSWER_FIELDS.get(i).copied().unwrap_or("checklist")
+}
+
+/// Every question left without a yes or no, each with its place in the list, so
+/// that all of them are shown at once.
+pub fn unanswered(
+    questions: &[Question],
+    answers: &[Option<bool>],
+) -> Vec<(usize, ChecklistRefusal)> {
+    questions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| answers.get(*i).copied().flatten().is_none())
+        .map(|(i, q)| (i, ChecklistRefusal::Unanswered(q.text.clone())))
+        .collect()
 }
 
 /// Checks that every question has a yes or no, and returns the damage questions
@@ -209,6 +249,27 @@ mod tests {
         assert!(parse_questions("[damage]")
             .unwrap_err()
             .starts_with("Line 1:"));
+    }
+
+    /// Three questions left blank would be asked about one per round trip.
+    #[test]
+    fn every_unanswered_question_is_named_with_its_field() {
+        let q = parse_questions(
+            "Charger returned?\nCase returned?\nScreen undamaged? [damage]\nClean?",
+        )
+        .unwrap();
+        let left = unanswered(&q, &[None, Some(true)]);
+        assert_eq!(
+            left.iter()
+                .map(|(i, _)| answer_field(*i))
+                .collect::<Vec<_>>(),
+            vec!["checklist.0", "checklist.2", "checklist.3"]
+        );
+        assert_eq!(
+            left[1].1.to_string(),
+            "Answer every question on the return checklist: “Screen undamaged?”."
+        );
+        assert!(unanswered(&q, &[Some(true), Some(false), Some(false), Some(true)]).is_empty());
     }
 
     #[test]

@@ -238,6 +238,16 @@ impl ReturnRefusal {
             ReturnRefusal::BatteryOutOfRange => "battery-out-of-range",
         }
     }
+
+    /// The return form's field (and the API's key) the refusal is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ReturnRefusal::NotOnLoan => "device",
+            ReturnRefusal::NotOnCharge => "on_charge",
+            ReturnRefusal::ImagesNotCleared => "images_cleared",
+            ReturnRefusal::BatteryOutOfRange => "battery_percent",
+        }
+    }
 }
 
 /// Who may take a device back from its loan: the borrower themself, or someone
@@ -247,28 +257,50 @@ pub fn may_receive(is_borrower: bool, role: crate::person::Role) -> bool {
     is_borrower || role.may(crate::person::Permission::LendToAnyone)
 }
 
-/// The rules at return.
+/// The rules at return: the first that refuses it.
 pub fn return_device(
     device: &DeviceFacts<'_>,
     request: &ReturnRequest,
 ) -> Result<(), ReturnRefusal> {
-    if device.status != DeviceStatus::OnLoan {
-        return Err(ReturnRefusal::NotOnLoan);
+    match return_problems(device, request).into_iter().next() {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
     }
+}
+
+/// Every rule at return that refuses it, in the order the form asks (so that the
+/// person returning fixes them all in one go). A device not on loan is the one
+/// problem then: nothing else about the return matters.
+pub fn return_problems(device: &DeviceFacts<'_>, request: &ReturnRequest) -> Vec<ReturnRefusal> {
+    if device.status != DeviceStatus::OnLoan {
+        return vec![ReturnRefusal::NotOnLoan];
+    }
+    let mut out = Vec::new();
     if request
         .battery_percent
         .is_some_and(|b| !(0..=100).contains(&b))
     {
-        return Err(ReturnRefusal::BatteryOutOfRange);
+        out.push(ReturnRefusal::BatteryOutOfRange);
     }
     // A damaged device may be unsafe to charge; every other one goes on charge.
     if !request.on_charge && request.condition == ReturnCondition::Fine {
-        return Err(ReturnRefusal::NotOnCharge);
+        out.push(ReturnRefusal::NotOnCharge);
     }
     if device.captures_images && !request.images_cleared {
-        return Err(ReturnRefusal::ImagesNotCleared);
+        out.push(ReturnRefusal::ImagesNotCleared);
     }
-    Ok(())
+    out
+}
+
+/// Where a returned device goes when the person returning it does not say: its
+/// own home (an iPad lives on its trolley), or the school's return place when the
+/// register knows no home for it.
+pub fn return_place<'a>(home: &'a str, school_return_place: &'a str) -> &'a str {
+    if home.trim().is_empty() {
+        school_return_place
+    } else {
+        home
+    }
 }
 
 /// When a loan made at `now` is due back by default: the end of today's school day,
@@ -478,6 +510,52 @@ mod tests {
             return_device(&d, &bad_battery),
             Err(ReturnRefusal::BatteryOutOfRange)
         );
+    }
+
+    /// A camera returned flat, off charge and with its photos on it would take
+    /// three tries to hand back, one refusal at a time.
+    #[test]
+    fn every_rule_that_refuses_a_return_is_told_at_once() {
+        let e = encrypted();
+        let d = DeviceFacts {
+            status: DeviceStatus::OnLoan,
+            captures_images: true,
+            ..device(&e)
+        };
+        let r = ReturnRequest {
+            condition: ReturnCondition::Fine,
+            battery_percent: Some(150),
+            on_charge: false,
+            images_cleared: false,
+        };
+        let problems = return_problems(&d, &r);
+        assert_eq!(
+            problems,
+            vec![
+                ReturnRefusal::BatteryOutOfRange,
+                ReturnRefusal::NotOnCharge,
+                ReturnRefusal::ImagesNotCleared
+            ]
+        );
+        assert_eq!(
+            problems.iter().map(|p| p.field()).collect::<Vec<_>>(),
+            vec!["battery_percent", "on_charge", "images_cleared"]
+        );
+        let away = DeviceFacts {
+            status: DeviceStatus::Available,
+            ..d
+        };
+        assert_eq!(return_problems(&away, &r), vec![ReturnRefusal::NotOnLoan]);
+    }
+
+    /// An iPad that lives on its trolley would be sent to the computer room.
+    #[test]
+    fn a_device_goes_back_to_its_own_home_unless_it_has_none() {
+        assert_eq!(
+            return_place("iPad trolley B", "Computer room"),
+            "iPad trolley B"
+        );
+        assert_eq!(return_place("  ", "Computer room"), "Computer room");
     }
 
     #[test]

@@ -54,7 +54,9 @@ struct StocktakeRow {
 }
 
 const STOCKTAKE: &str = "select s.id, s.number, s.location_id, l.name as scope, p.username as opened_by, s.opened_at, s.closed_at,
-    (select count(*) from stocktake_mark m where m.stocktake_id = s.id) as seen
+    (select count(*) from stocktake_mark m join device d on d.id = m.device_id
+        where m.stocktake_id = s.id and d.status <> 'retired'
+        and (s.location_id is null or d.location_id = s.location_id)) as seen
     from stocktake s join person p on p.id = s.opened_by left join location l on l.id = s.location_id";
 
 /// The devices a stocktake of `location` (or the whole school) expects: every
@@ -99,16 +101,23 @@ async fn get_stocktake(conn: &mut SqliteConnection, id: Uuid) -> Result<Stocktak
         .await?
         .ok_or(StoreError::NotFound)?;
     let location_id = r.location_id.as_deref().map(parse_uuid).transpose()?;
-    let expected = match r.closed_at {
-        // Once closed, the expected set is the frozen result.
+    // Progress counts only the devices in scope: a device that belongs elsewhere,
+    // scanned here, is in the result (seen in another location) but is not one of
+    // the expected, so it never raises "4 of 5 seen".
+    let (expected, seen) = match r.closed_at {
+        // Once closed, both come from the frozen result, so the closed page's
+        // "3 of 5 seen" agrees with its "3 seen, 2 missing".
         Some(_) => {
-            sqlx::query_scalar("select count(*) from stocktake_result where stocktake_id = ?1 and (?2 is null or home_location_id = ?2)")
-                .bind(id.to_string())
-                .bind(location_id.map(|l| l.to_string()))
-                .fetch_one(&mut *conn)
-                .await?
+            sqlx::query_as::<_, (i64, i64)>(
+                "select count(*), coalesce(sum(outcome in ('seen', 'seen_elsewhere')), 0)
+                 from stocktake_result where stocktake_id = ?1 and (?2 is null or home_location_id = ?2)",
+            )
+            .bind(id.to_string())
+            .bind(location_id.map(|l| l.to_string()))
+            .fetch_one(&mut *conn)
+            .await?
         }
-        None => expected_in(conn, location_id).await?.len() as i64,
+        None => (expected_in(conn, location_id).await?.len() as i64, r.seen),
     };
     Ok(Stocktake {
         id,
@@ -119,7 +128,7 @@ async fn get_stocktake(conn: &mut SqliteConnection, id: Uuid) -> Result<Stocktak
         opened_at: parse_time(&r.opened_at)?,
         closed_at: r.closed_at.as_deref().map(parse_time).transpose()?,
         expected,
-        seen: r.seen,
+        seen,
     })
 }
 

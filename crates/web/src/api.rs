@@ -248,7 +248,7 @@ responses(
         (status = 403, description = "The loan is someone else's and this account may not return it."),
         (status = 404, description = "No device has that tag."),
         (status = 409, description = "The device is not on loan."),
-        (status = 422, description = "A return rule refused it (an unanswered return checklist question is `checklist-unanswered`), or a field was wrong."),
+        (status = 422, description = "Every problem at once, each in `errors` with its `field` (`battery_percent`, `on_charge`, `images_cleared`, `checklist.0`, …). The `type` is the rule's own when all are the same rule (unanswered checklist questions alone are `checklist-unanswered`), `validation` otherwise."),
     )
 )]
 async fn return_device(

@@ -349,16 +349,34 @@ async fn dispose_form(
     Ok(v::dispose_form(&ctx, &device, &input, &Invalid::new()).into_response())
 }
 
+/// Retiring a device cannot be undone, so the disposal form is confirmed first: a
+/// disposal that would go through is shown back with what will happen, and made
+/// only when sent again with `confirm=yes`. A disposal with problems shows them on
+/// the form at once. (The API's disposal is explicit already.)
 #[tracing::instrument(skip_all, fields(device.tag = %tag))]
 async fn dispose(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    FormBody(input): FormBody<DisposalInput>,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Dispose)?;
-    match kitroom_app::disposals::dispose(state.app(), &ctx.user, &tag, input.clone()).await {
-        Ok(d) => {
+    let crate::input::Confirmable {
+        confirmed,
+        fields,
+        input,
+    } = crate::input::Confirmable::<DisposalInput>::read(pairs)?;
+    let done = if confirmed {
+        kitroom_app::disposals::dispose(state.app(), &ctx.user, &tag, input.clone())
+            .await
+            .map(Some)
+    } else {
+        kitroom_app::disposals::check(state.app(), &ctx.user, &tag, input.clone())
+            .await
+            .map(|_| None)
+    };
+    match done {
+        Ok(Some(d)) => {
             set_flash(
                 &ctx.session,
                 format!(
@@ -368,6 +386,10 @@ async fn dispose(
             )
             .await?;
             Ok(Redirect::to(&device_url(d.device.details.tag.as_str())).into_response())
+        }
+        Ok(None) => {
+            let device = device(&state, &tag).await?;
+            Ok(v::confirm_disposal(&ctx, &device, &(&input).into(), &fields).into_response())
         }
         Err(e) => {
             let refusal = page_refusal(e)?;
@@ -442,7 +464,11 @@ pub async fn loan_panel(
         standing: Some(state.store().policy_standing(ctx.user.id).await?),
         authorisation: Some(state.store().authorisation(ctx.user.id, device.id).await?),
         default_due: Some(calendar.default_due(chrono::Utc::now(), settings.day_ends_at)),
-        return_location: settings.return_location,
+        return_location: kitroom_core::loan::return_place(
+            &device.details.location,
+            &settings.return_location,
+        )
+        .to_owned(),
         people,
         periods: calendar.periods.iter().map(|p| p.name.clone()).collect(),
         checklist: if device.status == DeviceStatus::OnLoan {

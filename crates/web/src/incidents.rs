@@ -75,7 +75,12 @@ async fn choose_device(
                     format!("No device has the tag “{tag}”. Check the label and try again.");
                 Ok((
                     StatusCode::NOT_FOUND,
-                    v::choose(&ctx, &mine, q.tag.trim(), Some(&message)),
+                    v::choose(
+                        &ctx,
+                        &mine,
+                        q.tag.trim(),
+                        &kitroom_core::Invalid::one("tag", message),
+                    ),
                 )
                     .into_response())
             }
@@ -89,7 +94,7 @@ async fn choose_device(
             ..Default::default()
         })
         .await?;
-    Ok(v::choose(&ctx, &mine, "", None).into_response())
+    Ok(v::choose(&ctx, &mine, "", &kitroom_core::Invalid::new()).into_response())
 }
 
 async fn report_form(
@@ -242,13 +247,29 @@ async fn decide_breach(
     after(&ctx, &state, &id, outcome).await
 }
 
+/// Moving an incident on. Writing a device off retires it, which cannot be
+/// undone: the page asks first, and acts only when the form comes back with
+/// `confirm=yes`. (The API's move on is explicit already.)
 async fn move_on(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    FormBody(form): FormBody<kitroom_app::incidents::ProgressInput>,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::HandleIncidents)?;
+    let crate::input::Confirmable {
+        confirmed,
+        fields,
+        input: form,
+    } = crate::input::Confirmable::<kitroom_app::incidents::ProgressInput>::read(pairs)?;
+    let writes_off =
+        kitroom_app::incidents::Progress::try_from(form.clone()).is_ok_and(|p| p.writes_off());
+    if writes_off && !confirmed {
+        let incident = incident_for(&ctx, &state, &id).await?;
+        if incident.status != kitroom_core::incident::IncidentStatus::Resolved {
+            return Ok(v::confirm_write_off(&ctx, &incident, &fields).into_response());
+        }
+    }
     let outcome = kitroom_app::incidents::progress(state.app(), &ctx.user, &id, form)
         .await
         .map(|i| {

@@ -42,6 +42,36 @@ where
     }
 }
 
+/// A form sent from a confirmation step: whether it carries `confirm=yes`, and
+/// its other fields as sent (to show again on the confirmation page), read into
+/// the operation's input.
+pub struct Confirmable<T> {
+    pub confirmed: bool,
+    pub fields: Vec<(String, String)>,
+    pub input: T,
+}
+
+impl<T: serde::de::DeserializeOwned> Confirmable<T> {
+    pub fn read(pairs: Vec<(String, String)>) -> Result<Self, AppError> {
+        let confirmed = pairs.iter().any(|(k, v)| k == "confirm" && v == "yes");
+        let fields: Vec<(String, String)> =
+            pairs.into_iter().filter(|(k, _)| k != "confirm").collect();
+        let input = serde_urlencoded::to_string(&fields)
+            .ok()
+            .and_then(|f| serde_urlencoded::from_str(&f).ok())
+            .ok_or_else(|| {
+                AppError::BadRequest(
+                    "The form could not be read. Go back, reload the page and try again.".into(),
+                )
+            })?;
+        Ok(Confirmable {
+            confirmed,
+            fields,
+            input,
+        })
+    }
+}
+
 /// A page's query string, read leniently like [`FormBody`]: a value that cannot be
 /// read (a page number of "abc") gets a plain 400 instead of axum's text.
 pub struct QueryParams<T>(pub T);

@@ -301,7 +301,14 @@ async fn check_out(
             let refusal = page_refusal(e)?;
             let mut page = page_for(&ctx, &state, k.id).await?;
             page.checkout = form;
-            page.checkout_refusal = Some(refusal.message.clone());
+            let field = match crate::loans::check_out_field(
+                refusal.code,
+                ctx.may(Permission::LendToAnyone),
+            ) {
+                "" => "checkout",
+                f => f,
+            };
+            page.checkout_invalid = crate::error::refusal_fields(&refusal, field);
             render(&ctx, &state, &id, status_of(refusal.kind), page).await
         }
     }
@@ -359,7 +366,7 @@ async fn return_kit(
                 .filter(|(k, _)| k.starts_with("acc_back."))
                 .cloned()
                 .collect();
-            page.return_refusal = Some(refusal.message.clone());
+            page.return_invalid = crate::error::refusal_fields(&refusal, "return");
             render(&ctx, &state, &id, status_of(refusal.kind), page).await
         }
     }

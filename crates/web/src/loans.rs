@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
 use crate::devices::device;
-use crate::error::{page_refusal, status_of};
+use crate::error::{page_refusal, refusal_fields, status_of};
 use crate::paths::device_url;
 use crate::paths::ListQuery;
 use crate::views::loans as v;
@@ -176,6 +176,22 @@ async fn refused(
     crate::devices::render_device(ctx, state, device, panel, status).await
 }
 
+/// Where on the check-out form a rule's refusal, which names no field, is shown:
+/// beside the field that would change the answer, or at the top of the lending
+/// part of the page when none would.
+/// The same for a set's check-out.
+pub(crate) fn check_out_field(code: &str, manager: bool) -> &'static str {
+    match code {
+        "due-in-past" | "due-too-far" => "due_on",
+        "not-encrypted-off-site" | "encryption-not-verified" | "head-authorisation-required" => {
+            "off_site"
+        }
+        "purpose-too-long" => "purpose",
+        "policy-not-signed" | "account-inactive" if manager => "borrower",
+        _ => "",
+    }
+}
+
 #[tracing::instrument(skip_all, fields(device.tag = %tag))]
 async fn check_out(
     ctx: Ctx,
@@ -219,7 +235,11 @@ async fn check_out(
                 .extra
                 .as_ref()
                 .is_some_and(|(k, _)| *k == "may_ask_head");
-            panel.checkout_refusal = Some(refusal.message.clone());
+            let field = match check_out_field(refusal.code, ctx.may(Permission::LendToAnyone)) {
+                "" => "loan",
+                f => f,
+            };
+            panel.checkout_invalid = refusal_fields(&refusal, field);
             refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }
     }
@@ -278,7 +298,7 @@ async fn return_device(
                 .filter_map(|a| Some((format!("acc_back.{}", a.id?), a.count.0.clone())))
                 .collect();
             panel.ret = form;
-            panel.return_refusal = Some(refusal.message.clone());
+            panel.return_invalid = refusal_fields(&refusal, "return");
             refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }
     }
@@ -302,11 +322,9 @@ async fn request_offsite(
             let mut panel = crate::devices::loan_panel(&ctx, &state, &device).await?;
             panel.offsite_reason = form.reason;
             panel.needs_authorisation = true;
-            panel.checkout_refusal = Some(
-                refusal
-                    .for_field("reason")
-                    .unwrap_or(&refusal.message)
-                    .to_owned(),
+            panel.checkout_invalid = kitroom_core::Invalid::one(
+                "reason",
+                refusal.for_field("reason").unwrap_or(&refusal.message),
             );
             refused(&ctx, &state, &device, status_of(refusal.kind), panel).await
         }

@@ -8,12 +8,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use kitroom_app::stocktakes::{MoveHereInput, OpenInput, ScanInput};
 use kitroom_core::person::Permission;
+use kitroom_core::Invalid;
 use kitroom_store::stocktakes::Stocktake;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{parse_id, set_flash, Ctx, FormBody, QueryParams};
-use crate::error::{page_refusal, status_of};
+use crate::error::{page_refusal, refusal_fields, status_of};
 use crate::paths::stocktake_url;
 use crate::views::stocktakes as v;
 use crate::{AppError, AppState};
@@ -41,7 +42,7 @@ async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     ctx.require(Permission::Stocktake)?;
     let stocktakes = kitroom_app::stocktakes::list(state.app(), &ctx.user).await?;
     let locations = state.store().list_locations().await?;
-    Ok(v::list(&ctx, &stocktakes, &locations, None).into_response())
+    Ok(v::list(&ctx, &stocktakes, &locations, &Invalid::new()).into_response())
 }
 
 async fn open(
@@ -68,7 +69,12 @@ async fn open(
             let locations = state.store().list_locations().await?;
             Ok((
                 status_of(refusal.kind),
-                v::list(&ctx, &stocktakes, &locations, Some(&refusal.message)),
+                v::list(
+                    &ctx,
+                    &stocktakes,
+                    &locations,
+                    &refusal_fields(&refusal, "location"),
+                ),
             )
                 .into_response())
         }
@@ -93,14 +99,25 @@ async fn show(
     let s = &read.stocktake;
     if s.is_open() {
         let locations = state.store().list_locations().await?;
-        Ok(v::open(&ctx, s, &read.unseen, &locations, &q.at).into_response())
+        Ok(v::open(
+            &ctx,
+            s,
+            &read.unseen,
+            &locations,
+            &q.at,
+            "",
+            &Invalid::new(),
+        )
+        .into_response())
     } else {
         Ok(v::closed(&ctx, s, &read.results).into_response())
     }
 }
 
-/// A scan (or a tick in the "not seen yet" list): whatever it found, the person
-/// is told in the flash and goes back to scanning the next label.
+/// A scan (or a tick in the "not seen yet" list): what it found is told in the
+/// flash and the person goes back to scanning the next label; a scan refused (a
+/// tag that names no device) shows the page again with the problem beside the
+/// tag, as typed.
 #[tracing::instrument(skip_all, fields(device.tag = %form.tag))]
 async fn scan(
     ctx: Ctx,
@@ -111,9 +128,28 @@ async fn scan(
     ctx.require(Permission::Stocktake)?;
     let s = stocktake(&state, &id).await?;
     let at = form.at.clone();
+    let typed = form.tag.clone();
     let message = match kitroom_app::stocktakes::scan(state.app(), &ctx.user, &id, form).await {
         Ok(scanned) => scanned.message(),
-        Err(e) => format!("✗ {}", page_refusal(e)?.message),
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            let read = kitroom_app::stocktakes::read(state.app(), &ctx.user, &id).await?;
+            if !read.stocktake.is_open() {
+                format!("✗ {}", refusal.message)
+            } else {
+                let locations = state.store().list_locations().await?;
+                let page = v::open(
+                    &ctx,
+                    &read.stocktake,
+                    &read.unseen,
+                    &locations,
+                    &at,
+                    typed.trim(),
+                    &refusal_fields(&refusal, "tag"),
+                );
+                return Ok((status_of(refusal.kind), page).into_response());
+            }
+        }
     };
     set_flash(&ctx.session, message).await?;
     let back = if at.is_empty() {
@@ -139,12 +175,30 @@ async fn progress(
     Ok(Json(json!({"seen": s.seen, "expected": s.expected, "text": kitroom_core::stocktake::progress(s.seen as usize, s.expected as usize)})).into_response())
 }
 
+/// The close button's form: `confirm=yes` once the person has seen what closing
+/// will record.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CloseForm {
+    confirm: String,
+}
+
+/// Closing cannot be undone, so the page asks first: without `confirm=yes` it
+/// shows what closing will record and changes nothing. (The API's close is
+/// explicit already.)
 async fn close(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    FormBody(form): FormBody<CloseForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
+    if form.confirm != "yes" {
+        let read = kitroom_app::stocktakes::read(state.app(), &ctx.user, &id).await?;
+        if read.stocktake.is_open() {
+            return Ok(v::confirm_close(&ctx, &read.stocktake, &read.unseen).into_response());
+        }
+    }
     let closed = kitroom_app::stocktakes::close(state.app(), &ctx.user, &id).await?;
     set_flash(
         &ctx.session,

@@ -414,10 +414,52 @@ pub fn dispose_form(
                 (Field::text("recipient_reference", "Their reference", &input.recipient_reference).hint("For example a waste carrier's licence number").render(invalid))
                 (Field::text("wipe_evidence", "Evidence its data was wiped or destroyed", &input.wipe_evidence).hint("A certificate number or reference").render(invalid))
                 div.actions {
-                    button.warning type="submit" { "Retire and record the disposal" }
+                    button.warning type="submit" { "Retire and record the disposal…" }
                     a href=(device_url(d.tag.as_str())) { "Cancel" }
                 }
             }
+        },
+    )
+}
+
+/// The step before a disposal, which cannot be undone: what will be recorded.
+pub fn confirm_disposal(
+    ctx: &Ctx,
+    device: &Device,
+    input: &DisposalInput,
+    fields: &[(String, String)],
+) -> Markup {
+    let d = &device.details;
+    let url = device_url(d.tag.as_str());
+    let action = format!("{url}/dispose");
+    let method = input
+        .method
+        .parse::<DisposalMethod>()
+        .map(|m| m.label())
+        .unwrap_or_default();
+    let consequence = html! {
+        (d.tag) " will be retired and taken off the active register for good; this cannot be undone."
+    };
+    let details = html! {
+        dl.summary {
+            dt { "Authorised by" } dd { (input.authorised_by.trim()) }
+            dt { "Date" } dd { (input.disposed_on.trim()) }
+            dt { "How" } dd { (method) }
+            dt { "Who received it" } dd { (input.recipient.trim()) }
+            @if !input.wipe_evidence.trim().is_empty() { dt { "Data wiping evidence" } dd { (input.wipe_evidence.trim()) } }
+        }
+    };
+    super::confirm_page(
+        ctx,
+        Section::Devices,
+        super::Confirm {
+            title: &format!("Retire {}?", d.tag),
+            consequence,
+            details,
+            action: &action,
+            fields,
+            yes: &format!("Yes, retire {} and record the disposal", d.tag),
+            back: &url,
         },
     )
 }

@@ -39,12 +39,13 @@ fn status_badge(s: IncidentStatus) -> Markup {
     html! { span class=(class) { (s.label()) } }
 }
 
-pub fn choose(ctx: &Ctx, mine: &[Loan], tag: &str, error: Option<&str>) -> Markup {
+pub fn choose(ctx: &Ctx, mine: &[Loan], tag: &str, invalid: &Invalid) -> Markup {
     page(
         ctx,
         Section::Home,
         "Report a problem",
         html! {
+            (error_summary(invalid))
             p.lead { "Damaged, lost or stolen? Tell the business manager now: it takes a minute, and a quick report protects pupils' data." }
             @if !mine.is_empty() {
                 h2 { "One of your loans" }
@@ -55,16 +56,8 @@ pub fn choose(ctx: &Ctx, mine: &[Loan], tag: &str, error: Option<&str>) -> Marku
                 }
                 h2 { "Another device" }
             }
-            form method="get" action="/report" {
-                @if let Some(e) = error { div.error-summary role="alert" tabindex="-1" { p.error { (e) } } }
-                div.field {
-                    label for="tag" { "Its asset tag" }
-                    p.hint { "On the label. You can also scan the label's barcode or QR code." }
-                    div.inline-input {
-                        input #tag name="tag" type="text" value=(tag) autocomplete="off" autocapitalize="characters" spellcheck="false";
-                        button.primary type="submit" { "Continue" }
-                    }
-                }
+            form method="get" action="/report" novalidate {
+                (Field::text("tag", "Its asset tag", tag).required().hint("On the label. You can also scan the label's barcode or QR code.").scan_box("Continue").render(invalid))
             }
         },
     )
@@ -108,6 +101,30 @@ pub fn report_form(ctx: &Ctx, device: &Device, input: &ReportInput, invalid: &In
                 (Field::text("police_reference", "Police crime reference (theft only)", &input.police_reference).hint("If you have reported a theft to the police. You can add it later.").render(invalid))
                 button.primary.big type="submit" { "Send the report" }
             }
+        },
+    )
+}
+
+/// The step before writing a device off, which retires it and cannot be undone.
+pub fn confirm_write_off(ctx: &Ctx, i: &Incident, fields: &[(String, String)]) -> Markup {
+    let url = incident_url(i);
+    let action = format!("{url}/status");
+    super::confirm_page(
+        ctx,
+        Section::Incidents,
+        super::Confirm {
+            title: &format!("Write off {}?", i.device_tag),
+            consequence: html! {
+                "Incident " (i.number) " will be resolved as written off, and " (i.device_tag)
+                " will be retired: taken off the active register for good; this cannot be undone."
+            },
+            details: html! {
+                p { "If the device may still turn up, keep the incident open instead, or resolve it as recovered when it is found." }
+            },
+            action: &action,
+            fields,
+            yes: &format!("Yes, write off {}", i.device_tag),
+            back: &url,
         },
     )
 }

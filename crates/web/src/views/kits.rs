@@ -12,7 +12,8 @@ use maud::{html, Markup};
 
 use super::loans::CheckOutForm;
 use super::{
-    checkbox, csrf, error_summary, page, select, status_badge, url_encode, Field, Section,
+    checkbox_field, csrf, error_summary, page, select, status_badge, url_encode, with_error, Field,
+    Section,
 };
 use crate::auth::ctx::Ctx;
 use crate::paths::{device_url, kit_url};
@@ -83,7 +84,8 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
         &kit.name,
         html! {
             @if !kit.notes.is_empty() { p.lead { (kit.notes) } }
-            @if let Some(r) = &p.checkout_refusal { div.error-summary role="alert" tabindex="-1" { p { (r) } } }
+            (error_summary(&p.checkout_invalid))
+            (error_summary(&p.return_invalid))
             @match &kit.open {
                 Some(g) => {
                     section #return {
@@ -95,10 +97,11 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                         }
                         @if let Some(why) = g.loans.iter().find_map(|l| l.due_moved_reason.as_deref()) { p.hint { (why) } }
                         (super::accessories::also_taken(&p.lent))
-                        @if let Some(r) = &p.return_refusal { div.error-summary role="alert" tabindex="-1" { p { (r) } } }
                         @if g.borrower == ctx.user.username || manager {
                             form.return method="post" action={ (url) "/return" } novalidate {
                                 (csrf(&ctx.csrf))
+                                @let ri = &p.return_invalid;
+                                (with_error("battery", ri, html! {
                                 fieldset {
                                     legend { "Which came back?" }
                                     p.hint { "Untick any device that is not here. It will be reported lost straight away, so the business manager can look for it." }
@@ -118,6 +121,8 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                         }
                                     }
                                 }
+                                }))
+                                (with_error("checklist", ri, html! {
                                 @for (kind, questions) in &p.checklist {
                                     fieldset.checklist {
                                         legend { "Return checklist: " (kind.label()) }
@@ -149,10 +154,11 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                         }
                                     }
                                 }
-                                (super::accessories::came_back(&p.lent, &p.typed_back))
-                                (Field::text("location", "Returned to", &p.return_location).render(&Invalid::new()))
-                                (checkbox("on_charge", "The devices are on charge (the trolley is plugged in)", true, None))
-                                (checkbox("images_cleared", "Photos and videos are moved to the school network and deleted from the devices", false, Some("Needed for devices that take photos, such as iPads and cameras.")))
+                                }))
+                                (with_error("accessories", ri, super::accessories::came_back(&p.lent, &p.typed_back)))
+                                (Field::text("location", "Returned to", &p.return_location).render(ri))
+                                (checkbox_field("on_charge", "The devices are on charge (the trolley is plugged in)", true, None, ri))
+                                (checkbox_field("images_cleared", "Photos and videos are moved to the school network and deleted from the devices", false, Some("Needed for devices that take photos, such as iPads and cameras."), ri))
                                 button.primary.big type="submit" { "Return the set" }
                             }
                         }
@@ -167,16 +173,17 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                             p { (available) " of " (kit.devices.len()) " devices are available and will go out. Any that are not stay here, and the loan says which went." }
                             form.checkout method="post" action={ (url) "/checkout" } novalidate {
                                 (csrf(&ctx.csrf))
+                                @let ci = &p.checkout_invalid;
                                 @if manager {
-                                    (super::lend_to::field(&p.checkout.borrower, &url, "Leave empty to borrow the set yourself.", &p.people))
+                                    (super::lend_to::field(&p.checkout.borrower, &url, "Leave empty to borrow the set yourself.", &p.people, ci))
                                 }
-                                (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for today").render(&Invalid::new()))
+                                (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for today").render(ci))
                                 @if !p.periods.is_empty() {
                                     @let options = period_options(&p.periods);
-                                    (select("due_period", "Return at the end of", &options, &p.checkout.due_period, &Invalid::new()))
+                                    (select("due_period", "Return at the end of", &options, &p.checkout.due_period, ci))
                                 }
-                                (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: 6B science").render(&Invalid::new()))
-                                (super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count))
+                                (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: 6B science").render(ci))
+                                (with_error("accessories", ci, super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count)))
                                 button.primary.big type="submit" { @if manager { "Check out the set" } @else { "Check out the set to me" } }
                             }
                         }
@@ -276,8 +283,10 @@ pub fn labels(
 #[derive(Debug, Clone, Default)]
 pub struct KitPage {
     pub checkout: CheckOutForm,
-    pub checkout_refusal: Option<String>,
-    pub return_refusal: Option<String>,
+    /// Why the last check-out of the set was refused, beside its fields.
+    pub checkout_invalid: Invalid,
+    /// Why the last return of the set was refused, beside its fields.
+    pub return_invalid: Invalid,
     pub add: Invalid,
     pub add_tag: String,
     pub periods: Vec<String>,

@@ -20,13 +20,27 @@ pub fn find_url(typed: &str, back: &str) -> String {
 /// Partial: the "Lend to" field of a check-out form at `back`: a name or a
 /// username, suggestions from `people` (and, with JavaScript, from the search as
 /// one types), and a link to the plain search.
-pub fn field(value: &str, back: &str, self_hint: &str, people: &[(String, String)]) -> Markup {
+pub fn field(
+    value: &str,
+    back: &str,
+    self_hint: &str,
+    people: &[(String, String)],
+    invalid: &kitroom_core::Invalid,
+) -> Markup {
+    let error = invalid.for_field("borrower");
+    let described = if error.is_some() {
+        "borrower-hint borrower-error"
+    } else {
+        "borrower-hint"
+    };
     html! {
-        div.field {
+        div.field.has-error[error.is_some()] {
             label for="borrower" { "Lend to" }
             p.hint #borrower-hint { "Type a name or username. " (self_hint) }
+            @if let Some(e) = error { p.error #borrower-error { span.visually-hidden { "Error: " } (e) } }
             input #borrower name="borrower" type="text" list="people" value=(value)
-                autocomplete="off" aria-describedby="borrower-hint"
+                autocomplete="off" aria-describedby=(described)
+                aria-invalid=[error.map(|_| "true")]
                 data-people-search="/people/find.json";
             datalist #people { @for (u, n) in people { option value=(u) { (n) } } }
             p { a href=(find_url(value, back)) { "Search for a person by part of their name" } }

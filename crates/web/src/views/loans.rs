@@ -16,7 +16,9 @@ use kitroom_store::locations::Location;
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 
-use super::{checkbox, csrf, page, select, Field, Section};
+use super::{
+    checkbox_field, csrf, error_summary, page, select, with_error, yes_no, Field, Section,
+};
 use crate::auth::ctx::Ctx;
 use crate::paths::device_url;
 use crate::paths::ListQuery;
@@ -155,9 +157,12 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
         .as_ref()
         .is_some_and(|l| l.borrower == ctx.user.username);
     let manager = ctx.may(Permission::LendToAnyone);
+    let (ri, ci) = (&p.return_invalid, &p.checkout_invalid);
     html! {
         (super::accessories::not_returned("Accessories not returned with this device", &p.not_returned, ctx.may(Permission::ManageRegister).then_some(ctx.csrf.as_str())))
         section.loan #loan {
+            (error_summary(ri))
+            (error_summary(ci))
             @if let Some(l) = &p.open_loan {
                 h2 { "On loan" }
                 div.loan-now.overdue[l.is_overdue(now)] {
@@ -168,33 +173,18 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                 }
                 @if mine || manager {
                     h2 #return { "Return it" }
-                    @if let Some(r) = &p.return_refusal { div.error-summary role="alert" tabindex="-1" { p.error { (r) } } }
                     form.return method="post" action={ (url) "/return" } novalidate {
                         (csrf(&ctx.csrf))
-                        (Field::text("location", "Returned to", if p.ret.location.is_empty() { &p.return_location } else { &p.ret.location }).render(&Invalid::new()))
-                        (select("condition", "Condition", &[("fine", "Fine"), ("damaged", "Damaged")], if p.ret.condition.is_empty() { "fine" } else { &p.ret.condition }, &Invalid::new()))
-                        (Field::text("battery_percent", "Battery level (%)", &p.ret.battery_percent.0).kind("number").hint("As shown on the device, 0 to 100").render(&Invalid::new()))
+                        (Field::text("location", "Returned to", if p.ret.location.is_empty() { &p.return_location } else { &p.ret.location }).hint("Where it lives, unless you are putting it somewhere else").render(ri))
+                        (select("condition", "Condition", &[("fine", "Fine"), ("damaged", "Damaged")], if p.ret.condition.is_empty() { "fine" } else { &p.ret.condition }, ri))
+                        (Field::text("battery_percent", "Battery level (%)", &p.ret.battery_percent.0).kind("number").hint("As shown on the device, 0 to 100").render(ri))
                         @for (i, q) in p.checklist.iter().enumerate() {
-                            @let name = format!("check.{i}");
-                            @let yes = format!("check-{i}-yes");
-                            @let no = format!("check-{i}-no");
-                            @let answer = p.answers.get(i).copied().flatten();
-                            fieldset.checklist {
-                                legend { (q.text) }
-                                div.field.check {
-                                    input id=(yes) name=(name) type="radio" value="yes" checked[answer == Some(true)];
-                                    label for=(yes) { "Yes" }
-                                }
-                                div.field.check {
-                                    input id=(no) name=(name) type="radio" value="no" checked[answer == Some(false)];
-                                    label for=(no) { "No" @if q.damage { span.hint { " — opens a damage report" } } }
-                                }
-                            }
+                            (yes_no(kitroom_core::checklist::answer_field(i), &format!("check.{i}"), &q.text, q.damage.then_some(" — opens a damage report"), p.answers.get(i).copied().flatten(), ri))
                         }
-                        (super::accessories::came_back(&p.lent, &p.typed_back))
-                        (checkbox("on_charge", "It is plugged in and charging", p.ret.on_charge.0, Some("Every returned device goes straight on charge, unless it is damaged.")))
+                        (with_error("accessories", ri, super::accessories::came_back(&p.lent, &p.typed_back)))
+                        (checkbox_field("on_charge", "It is plugged in and charging", p.ret.on_charge.0, Some("Every returned device goes straight on charge, unless it is damaged."), ri))
                         @if device.details.captures_images {
-                            (checkbox("images_cleared", "Its photos and videos are moved to the school network and deleted from it", p.ret.images_cleared.0, Some("This device takes pictures. Pupils' images must not stay on it.")))
+                            (checkbox_field("images_cleared", "Its photos and videos are moved to the school network and deleted from it", p.ret.images_cleared.0, Some("This device takes pictures. Pupils' images must not stay on it."), ri))
                         }
                         button.primary type="submit" { "Return " (device.details.tag) }
                     }
@@ -202,11 +192,10 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
             } @else if device.status == DeviceStatus::Available {
                 h2 { "Borrow it" }
                 @if let Some(standing) = &p.standing { (policy_banner(standing, Some(&url))) }
-                @if let Some(r) = &p.checkout_refusal { div.error-summary role="alert" tabindex="-1" { p.error { (r) } } }
                 @if p.needs_authorisation {
                     form.offsite-request method="post" action={ (url) "/offsite-request" } novalidate {
                         (csrf(&ctx.csrf))
-                        (Field::text("reason", "Why it needs to leave the school", &p.offsite_reason).required().hint("For example: writing reports at home this weekend").render(&Invalid::new()))
+                        (Field::text("reason", "Why it needs to leave the school", &p.offsite_reason).required().hint("For example: writing reports at home this weekend").render(ci))
                         button.secondary type="submit" { "Ask the head teacher" }
                     }
                 }
@@ -221,19 +210,20 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                 form.checkout #checkout method="post" action={ (url) "/checkout" } novalidate {
                     (csrf(&ctx.csrf))
                     @if manager {
-                        (super::lend_to::field(&p.checkout.borrower, &url, "Leave empty to borrow it yourself.", &p.people))
+                        (super::lend_to::field(&p.checkout.borrower, &url, "Leave empty to borrow it yourself.", &p.people, ci))
                     }
-                    details.more open[!p.checkout.due_on.is_empty() || !p.checkout.due_period.is_empty() || p.checkout.off_site.0 || !p.checkout.purpose.is_empty()] {
+                    @let more_wrong = ["due_on", "due_period", "purpose", "off_site"].iter().any(|f| ci.for_field(f).is_some());
+                    details.more open[more_wrong || !p.checkout.due_on.is_empty() || !p.checkout.due_period.is_empty() || p.checkout.off_site.0 || !p.checkout.purpose.is_empty()] {
                         summary { "Longer loan, purpose, or taking it home" }
-                        (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for the end of today's school day").render(&Invalid::new()))
+                        (Field::text("due_on", "Return by the end of", &p.checkout.due_on).kind("date").hint("Leave empty for the end of today's school day").render(ci))
                         @if !p.periods.is_empty() {
                             @let options = period_options(&p.periods);
-                            (select("due_period", "Return at the end of", &options, &p.checkout.due_period, &Invalid::new()))
+                            (select("due_period", "Return at the end of", &options, &p.checkout.due_period, ci))
                         }
-                        (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: Year 5 science").render(&Invalid::new()))
-                        (checkbox("off_site", "Taking it off the school site", p.checkout.off_site.0, Some(off_site_hint(device))))
+                        (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: Year 5 science").render(ci))
+                        (checkbox_field("off_site", "Taking it off the school site", p.checkout.off_site.0, Some(off_site_hint(device)), ci))
                     }
-                    (super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count))
+                    (with_error("accessories", ci, super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count)))
                     button.primary.big type="submit" {
                         @if manager { "Check out" } @else { "Check out to me" }
                         @if let Some(d) = p.default_due { span.sub { "until " (time::when(d)) } }
@@ -502,10 +492,12 @@ pub struct LoanPanel {
     /// The off-site request's reason as typed.
     pub offsite_reason: String,
     pub ret: ReturnForm,
-    pub checkout_refusal: Option<String>,
+    /// Why the last check-out (or off-site request) was refused, beside its fields.
+    pub checkout_invalid: Invalid,
     /// The refusal asked for the head's authorisation: offer to ask.
     pub needs_authorisation: bool,
-    pub return_refusal: Option<String>,
+    /// Why the last return was refused: every problem, beside its field.
+    pub return_invalid: Invalid,
     /// The return checklist for this kind, and the answers as given.
     pub checklist: Vec<kitroom_core::checklist::Question>,
     pub answers: Vec<Option<bool>>,

@@ -301,6 +301,19 @@ pub fn error_summary(invalid: &Invalid) -> Markup {
     }
 }
 
+/// Partial: a group of fields (`content`) with one problem about them all, such
+/// as the accessories on a form: the error above them and the group's id, for the
+/// error summary's link.
+pub fn with_error(field: &'static str, invalid: &Invalid, content: Markup) -> Markup {
+    let error = invalid.for_field(field);
+    html! {
+        div id=(field) .has-error[error.is_some()] {
+            @if let Some(e) = error { p.error id={ (field) "-error" } { span.visually-hidden { "Error: " } (e) } }
+            (content)
+        }
+    }
+}
+
 /// A text input with its label, hint and error.
 pub struct Field<'a> {
     pub name: &'static str,
@@ -315,6 +328,11 @@ pub struct Field<'a> {
     /// The field's id when a page repeats the form (one per request, say): ids must
     /// be unique, or a label names the wrong field. The name by default.
     pub id: Option<String>,
+    /// A tag box that a barcode scanner types into: no capitals fixed, no spelling.
+    pub scan: bool,
+    /// A button beside the input, in the same row (a scan box's "Open").
+    pub button: Option<&'a str>,
+    pub autofocus: bool,
 }
 
 impl<'a> Field<'a> {
@@ -329,11 +347,27 @@ impl<'a> Field<'a> {
             filter: false,
             autocomplete: None,
             id: None,
+            scan: false,
+            button: None,
+            autofocus: false,
         }
     }
     /// An id of its own, for a form repeated on one page.
     pub fn id(mut self, id: String) -> Self {
         self.id = Some(id);
+        self
+    }
+    /// A tag typed or scanned, with `button` beside it.
+    pub fn scan_box(mut self, button: &'a str) -> Self {
+        self.scan = true;
+        self.button = Some(button);
+        self.autocomplete = Some("off");
+        self
+    }
+    /// Focused when the page opens, unless a problem is shown (the error summary
+    /// takes the focus then).
+    pub fn focused_unless(mut self, invalid: &Invalid) -> Self {
+        self.autofocus = invalid.is_empty();
         self
     }
     pub fn filter(mut self) -> Self {
@@ -377,13 +411,29 @@ impl<'a> Field<'a> {
                 @if let Some(e) = error { p.error id=(error_id) { span.visually-hidden { "Error: " } (e) } }
                 @if self.kind == "textarea" {
                     textarea id=(id) name=(self.name) rows="4" aria-describedby=[(!described.is_empty()).then_some(&described)] { (self.value) }
+                } @else if let Some(button) = self.button {
+                    div.inline-input {
+                        (self.input(id, error.is_some(), &described))
+                        button.primary type="submit" { (button) }
+                    }
                 } @else {
-                    input id=(id) name=(self.name) type=(self.kind) value=(self.value)
-                        required[self.required] autocomplete=[self.autocomplete]
-                        aria-invalid=[error.map(|_| "true")]
-                        aria-describedby=[(!described.is_empty()).then_some(&described)];
+                    (self.input(id, error.is_some(), &described))
                 }
             }
+        }
+    }
+}
+
+impl Field<'_> {
+    fn input(&self, id: &str, error: bool, described: &str) -> Markup {
+        html! {
+            input id=(id) name=(self.name) type=(self.kind) value=(self.value)
+                required[self.required] autocomplete=[self.autocomplete]
+                autocapitalize=[self.scan.then_some("characters")]
+                spellcheck=[self.scan.then_some("false")]
+                autofocus[self.autofocus]
+                aria-invalid=[error.then_some("true")]
+                aria-describedby=[(!described.is_empty()).then_some(described)];
         }
     }
 }
@@ -401,7 +451,7 @@ pub fn select(
         div.field.has-error[error.is_some()] {
             label for=(name) { (label) }
             @if let Some(e) = error { p.error id={ (name) "-error" } { span.visually-hidden { "Error: " } (e) } }
-            select id=(name) name=(name) aria-invalid=[error.map(|_| "true")] {
+            select id=(name) name=(name) aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| format!("{name}-error"))] {
                 @for (value, text) in options {
                     option value=(value) selected[*value == selected] { (text) }
                 }
@@ -412,13 +462,111 @@ pub fn select(
 
 /// A checkbox with its label and a hint.
 pub fn checkbox(name: &'static str, label: &str, checked: bool, hint: Option<&str>) -> Markup {
+    checkbox_field(name, label, checked, hint, &Invalid::new())
+}
+
+/// A checkbox with its label, a hint, and the problem with it beside it.
+pub fn checkbox_field(
+    name: &'static str,
+    label: &str,
+    checked: bool,
+    hint: Option<&str>,
+    invalid: &Invalid,
+) -> Markup {
+    let error = invalid.for_field(name);
+    let hint_id = format!("{name}-hint");
+    let error_id = format!("{name}-error");
+    let described = [
+        hint.map(|_| hint_id.as_str()),
+        error.map(|_| error_id.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
     html! {
-        div.field.check {
-            input id=(name) name=(name) type="checkbox" checked[checked];
+        div.field.check.has-error[error.is_some()] {
+            @if let Some(e) = error { p.error id=(error_id) { span.visually-hidden { "Error: " } (e) } }
+            input id=(name) name=(name) type="checkbox" checked[checked]
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[(!described.is_empty()).then_some(&described)];
             label for=(name) { (label) }
-            @if let Some(h) = hint { p.hint { (h) } }
+            @if let Some(h) = hint { p.hint id=(hint_id) { (h) } }
         }
     }
+}
+
+/// A yes-or-no question as two radios in a fieldset, the problem with it beside
+/// it. The "Yes" radio carries the field's id, so the error summary's link lands
+/// on it.
+pub fn yes_no(
+    field: &str,
+    name: &str,
+    question: &str,
+    no_hint: Option<&str>,
+    answer: Option<bool>,
+    invalid: &Invalid,
+) -> Markup {
+    let error = invalid.for_field(field);
+    let error_id = format!("{field}-error");
+    let no = format!("{field}-no");
+    html! {
+        fieldset.checklist.has-error[error.is_some()] aria-describedby=[error.map(|_| &error_id)] {
+            legend { (question) }
+            @if let Some(e) = error { p.error id=(error_id) { span.visually-hidden { "Error: " } (e) } }
+            div.field.check {
+                input id=(field) name=(name) type="radio" value="yes" checked[answer == Some(true)] aria-invalid=[error.map(|_| "true")];
+                label for=(field) { "Yes" }
+            }
+            div.field.check {
+                input id=(no) name=(name) type="radio" value="no" checked[answer == Some(false)] aria-invalid=[error.map(|_| "true")];
+                label for=(no) { "No" @if let Some(h) = no_hint { span.hint { (h) } } }
+            }
+        }
+    }
+}
+
+/// What a confirmation step shows before something that cannot be undone.
+pub struct Confirm<'a> {
+    pub title: &'a str,
+    /// What will happen, in a sentence ending "this cannot be undone".
+    pub consequence: Markup,
+    /// More about it (which devices), below the sentence.
+    pub details: Markup,
+    /// Where the confirmed form goes, and the fields it carries again as typed.
+    pub action: &'a str,
+    pub fields: &'a [(String, String)],
+    pub yes: &'a str,
+    /// Where "No" goes back to.
+    pub back: &'a str,
+}
+
+/// The page that asks before an action that cannot be undone: what will happen,
+/// and a form that sends the same fields again with `confirm=yes`. Without that
+/// field the server does nothing.
+pub fn confirm_page(ctx: &Ctx, section: Section, c: Confirm<'_>) -> Markup {
+    page(
+        ctx,
+        section,
+        c.title,
+        html! {
+            div.warning role="note" {
+                p.lead.consequence { (c.consequence) }
+            }
+            (c.details)
+            form method="post" action=(c.action) {
+                (csrf(&ctx.csrf))
+                @for (k, v) in c.fields.iter().filter(|(k, _)| k != "csrf" && k != "confirm") {
+                    input type="hidden" name=(k) value=(v);
+                }
+                input type="hidden" name="confirm" value="yes";
+                div.actions {
+                    button.warning type="submit" { (c.yes) }
+                    a href=(c.back) { "No, go back" }
+                }
+            }
+        },
+    )
 }
 
 /// The hidden CSRF field every form carries.

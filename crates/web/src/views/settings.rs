@@ -31,7 +31,7 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backu
                 (csrf(&ctx.csrf))
                 (Field::text("school_name", "School name", &input.school_name).required().hint("Printed on device labels").render(invalid))
                 (Field::text("day_ends_at", "The school day ends at", &input.day_ends_at).kind("time").required().hint("Loans are due back at this time unless a later date is chosen").render(invalid))
-                (Field::text("return_location", "Devices are returned to", &input.return_location).required().hint("Usually the computer room").render(invalid))
+                (Field::text("return_location", "Devices are returned to", &input.return_location).required().hint("Usually the computer room. Sets come back here; a single device goes back to where it lives.").render(invalid))
                 (Field::text("booking_release_minutes", "Release a booking not collected after", &input.booking_release_minutes).kind("number").hint("Minutes after the booked time starts. The devices are then free for others.").render(invalid))
                 (Field::text("reminder_minutes_before", "Remind borrowers before a loan is due, in minutes", &input.reminder_minutes_before).kind("number").hint("In the app, and by email when they have an address. 0 sends no reminder before; an overdue reminder is always sent, once.").render(invalid))
                 fieldset #charge_minutes {

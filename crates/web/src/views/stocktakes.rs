@@ -1,11 +1,12 @@
 //! Stocktake pages.
 
 use kitroom_core::stocktake::Outcome;
+use kitroom_core::Invalid;
 use kitroom_store::locations::Location;
 use kitroom_store::stocktakes::{ResultRow, Stocktake, Unseen};
 use maud::{html, Markup};
 
-use super::{csrf, page, Section};
+use super::{csrf, error_summary, page, select, Field, Section};
 use crate::auth::ctx::Ctx;
 use crate::paths::{device_url, stocktake_url};
 use crate::time;
@@ -14,27 +15,31 @@ pub fn list(
     ctx: &Ctx,
     stocktakes: &[Stocktake],
     locations: &[Location],
-    error: Option<&str>,
+    invalid: &Invalid,
 ) -> Markup {
+    let options: Vec<(String, String)> =
+        std::iter::once((String::new(), "The whole school".to_owned()))
+            .chain(
+                locations
+                    .iter()
+                    .map(|l| (l.id.to_string(), format!("{} ({})", l.name, l.devices))),
+            )
+            .collect();
+    let options: Vec<(&str, &str)> = options
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     page(
         ctx,
         Section::Stocktakes,
         "Stocktakes",
         html! {
             p.lead { "Check that every device is where the register says. Open a stocktake, then scan each label (a barcode scanner or a phone) or tick devices in the list. Several people can scan into the same stocktake at once." }
-            @if let Some(e) = error { div.error-summary role="alert" tabindex="-1" { p.error { (e) } } }
-            form.scan method="post" action="/stocktakes" {
+            (error_summary(invalid))
+            form.scan method="post" action="/stocktakes" novalidate {
                 (csrf(&ctx.csrf))
-                div.field {
-                    label for="location" { "What to count" }
-                    div.inline-input {
-                        select #location name="location" {
-                            option value="" { "The whole school" }
-                            @for l in locations { option value=(l.id) { (l.name) " (" (l.devices) ")" } }
-                        }
-                        button.primary type="submit" { "Open a stocktake" }
-                    }
-                }
+                (select("location", "What to count", &options, "", invalid))
+                button.primary type="submit" { "Open a stocktake" }
             }
             @if stocktakes.is_empty() {
                 div.empty { p { "No stocktake yet." } }
@@ -63,6 +68,8 @@ pub fn open(
     unseen: &[Unseen],
     locations: &[Location],
     at: &str,
+    tag: &str,
+    invalid: &Invalid,
 ) -> Markup {
     let url = stocktake_url(s);
     let pct = if s.expected > 0 {
@@ -79,25 +86,17 @@ pub fn open(
                 p.lead.progress-text aria-live="polite" { (kitroom_core::stocktake::progress(s.seen as usize, s.expected as usize)) }
                 progress.meter value=(s.seen) max=(s.expected.max(1)) { (pct) "%" }
             }
-            form.scan method="post" action={ (url) "/scan" } data-camera="continuous" {
+            (error_summary(invalid))
+            form.scan method="post" action={ (url) "/scan" } novalidate data-camera="continuous" {
                 (csrf(&ctx.csrf))
                 @if s.location_id.is_none() {
-                    div.field {
-                        label for="at" { "You are in" }
-                        select #at name="at" {
-                            option value="" { "Wherever each device belongs" }
-                            @for l in locations { option value=(l.id) selected[at == l.id.to_string()] { (l.name) } }
-                        }
-                    }
+                    @let places: Vec<(String, String)> = std::iter::once((String::new(), "Wherever each device belongs".to_owned()))
+                        .chain(locations.iter().map(|l| (l.id.to_string(), l.name.clone())))
+                        .collect();
+                    @let places: Vec<(&str, &str)> = places.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                    (select("at", "You are in", &places, at, invalid))
                 }
-                div.field {
-                    label for="tag" { "Scan or type a tag" }
-                    p.hint { "A barcode scanner types the tag and presses Enter for you." }
-                    div.inline-input {
-                        input #tag name="tag" type="text" autofocus autocomplete="off" autocapitalize="characters" spellcheck="false";
-                        button.primary type="submit" { "Seen" }
-                    }
-                }
+                (Field::text("tag", "Scan or type a tag", tag).hint("A barcode scanner types the tag and presses Enter for you.").required().scan_box("Seen").focused_unless(invalid).render(invalid))
                 (super::camera::camera())
             }
             h2 { "Not seen yet" " " span.muted { "(" (unseen.len()) ")" } }
@@ -119,11 +118,60 @@ pub fn open(
                 }
             }
             h2 { "Finish" }
-            p { "Closing records the result: what was seen, seen elsewhere, on loan, and missing. Devices seen get today as their last audit." }
+            p { "Closing records the result: what was seen, seen elsewhere, on loan, and missing. Devices seen get today as their last audit. You will be asked to confirm." }
             form method="post" action={ (url) "/close" } {
                 (csrf(&ctx.csrf))
-                button.warning type="submit" { "Close the stocktake" }
+                button.warning type="submit" { "Close the stocktake…" }
             }
+        },
+    )
+}
+
+/// The step before closing, which cannot be undone: what closing will record.
+pub fn confirm_close(ctx: &Ctx, s: &Stocktake, unseen: &[Unseen]) -> Markup {
+    let url = stocktake_url(s);
+    let action = format!("{url}/close");
+    let away = unseen.iter().filter(|u| u.status == "on_loan").count();
+    let missing = unseen.len() - away;
+    let devices = |n: usize| {
+        if n == 1 {
+            "1 device".to_owned()
+        } else {
+            format!("{n} devices")
+        }
+    };
+    let consequence = html! {
+        (kitroom_core::stocktake::progress(s.seen as usize, s.expected as usize)) ". "
+        @if missing > 0 {
+            (devices(missing)) " not seen will be marked missing"
+        } @else {
+            "No device will be marked missing"
+        }
+        @if away > 0 { ", and " (devices(away)) " on loan will be recorded as away" }
+        "; this cannot be undone."
+    };
+    let details = html! {
+        p { "Nobody can scan into it once it is closed. Every device seen gets today as its last audit." }
+        @if missing > 0 {
+            h2 { "Not seen, to be marked missing" }
+            ul.plain {
+                @for u in unseen.iter().filter(|u| u.status != "on_loan") {
+                    li { strong { (u.tag) } " " span.muted { (u.name) " · " (u.home) } }
+                }
+            }
+        }
+    };
+    super::confirm_page(
+        ctx,
+        Section::Stocktakes,
+        super::Confirm {
+            title: &format!("Close stocktake {}?", s.number),
+            consequence,
+            details,
+            action: &action,
+            fields: &[],
+            yes: &format!("Yes, close stocktake {}", s.number),
+            back: &url,
         },
     )
 }
