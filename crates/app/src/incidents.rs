@@ -126,11 +126,6 @@ impl TryFrom<ReportInput> for Report {
     }
 }
 
-/// The device a tag names, or not found.
-async fn device(app: &App, tag: &str) -> Result<kitroom_store::devices::Device, Error> {
-    crate::devices::device(app, tag).await
-}
-
 /// Records a report of damage, loss or theft of the device `tag` by `caller`: the
 /// breach risk assessed on the device's facts, the device marked lost or damaged,
 /// the managers told in the app and by email, in one transaction.
@@ -143,7 +138,7 @@ pub async fn report(
     if !caller.role.may(Permission::Report) {
         return Err(Refusal::not_allowed().into());
     }
-    let device = device(app, tag).await?;
+    let device = crate::devices::device(app, tag).await?;
     let Report(details) = Report::try_from(input)?;
     let reporter = caller.clone();
     let link_base = app.link_base().cloned();
@@ -680,7 +675,7 @@ pub async fn request_change(
     if !caller.role.may(Permission::Report) {
         return Err(Refusal::not_allowed().into());
     }
-    let device = device(app, tag).await?;
+    let device = crate::devices::device(app, tag).await?;
     let d: ChangeDetails = kitroom_core::change::ChangeInput::from(input).parse()?;
     let actor = caller.actor();
     let person = caller.id;

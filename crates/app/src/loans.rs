@@ -191,11 +191,6 @@ pub fn off_site(device: &Device) -> loan::OffSite {
     loan::off_site(&facts(device))
 }
 
-/// The device a tag names, or not found.
-pub async fn device(app: &App, tag: &str) -> Result<Device, Error> {
-    crate::devices::device(app, tag).await
-}
-
 /// When a loan asked for at `now` is due: the end of a period (on the chosen day,
 /// or its next end on a school day), the end of the chosen day, or by default the
 /// end of the school day. A time in a holiday is moved afterwards, by the calendar.
@@ -294,7 +289,7 @@ pub async fn check_out(
     input: CheckOutInput,
 ) -> Result<CheckedOut, Error> {
     let parsed = CheckOut::try_from(input);
-    let device = device(app, tag).await?;
+    let device = crate::devices::device(app, tag).await?;
     let typed = match &parsed {
         Ok(c) => c.borrower.clone(),
         Err(_) => String::new(),
@@ -768,7 +763,7 @@ pub async fn return_device(
     input: ReturnInput,
 ) -> Result<Returned, Error> {
     let (cmd, invalid) = Return::read(input);
-    let device = device(app, tag).await?;
+    let device = crate::devices::device(app, tag).await?;
     let actor = caller.actor();
     let caller = caller.clone();
     let link_base = app.link_base().cloned();
