@@ -1,17 +1,20 @@
 //! Opening the database and running writes.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::FutureExt;
 use kitroom_core::Invalid;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 /// The migrations in `migrations/`, embedded in the binary.
@@ -39,8 +42,14 @@ pub enum StoreError {
     /// The health check's test file beside the database could not be written.
     #[error("could not write a test file in {0}")]
     SpaceProbe(PathBuf, #[source] std::io::Error),
-    #[error("the write task stopped unexpectedly")]
-    WriteTask(#[from] tokio::task::JoinError),
+    /// A write ended without an answer: it panicked, or the writer had stopped.
+    #[error("the write stopped unexpectedly")]
+    WriteLost,
+    /// What ended a group of writes that were committed together (see
+    /// [`Store::transaction`]), given to each write of the group that had succeeded
+    /// on its own: none of them was committed.
+    #[error(transparent)]
+    Group(Arc<StoreError>),
 }
 
 impl StoreError {
@@ -48,6 +57,7 @@ impl StoreError {
     /// SQLITE_FULL, or the operating system's "no space left on device".
     pub fn is_storage_full(&self) -> bool {
         match self {
+            StoreError::Group(e) => e.is_storage_full(),
             StoreError::Db(sqlx::Error::Database(e)) => {
                 e.code()
                     .and_then(|c| c.parse::<i32>().ok())
@@ -65,7 +75,11 @@ impl StoreError {
 
     /// True when SQLite refused a write because a unique index already holds the value.
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            StoreError::Group(e) => e.is_unique_violation(),
+            _ => false,
+        }
     }
 }
 
@@ -118,7 +132,9 @@ pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
     path: PathBuf,
-    wal: Arc<Checkpoints>,
+    /// The queue of writes waiting for the writer (see [`Store::transaction`]).
+    queue: mpsc::UnboundedSender<Box<dyn Queued>>,
+    stats: Arc<WriteStats>,
     /// Writer connections found still inside a transaction when handed back, and
     /// closed instead of reused.
     discarded: Arc<AtomicU64>,
@@ -136,12 +152,34 @@ pub struct WriterState {
     pub discarded: u64,
 }
 
+/// How the writes since Kitroom started were committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteCounts {
+    /// Writes run (committed, refused or failed).
+    pub writes: u64,
+    /// Commits (and so flushes to disk) they took.
+    pub commits: u64,
+    /// The most writes one commit carried.
+    pub largest_group: u64,
+}
+
+#[derive(Debug, Default)]
+struct WriteStats {
+    writes: AtomicU64,
+    commits: AtomicU64,
+    largest_group: AtomicU64,
+}
+
+/// The most writes one commit carries. Fifty clients checking out at once form
+/// groups of a few dozen; the bound keeps any one write's wait for its group short.
+pub const MAX_GROUP: usize = 64;
+
 /// When to copy the write-ahead log back into the database file.
 ///
 /// SQLite's own automatic checkpoint runs inside whichever commit takes the log past
 /// 1,000 pages, so every 65th check-out or so waited 7-25 ms for it. It is off on the
-/// writer (`wal_autocheckpoint = 0`); instead, after a write has answered its caller,
-/// the writer checkpoints while it is still holding the connection: once
+/// writer (`wal_autocheckpoint = 0`); instead, after a group of writes has answered
+/// its callers, the writer checkpoints while it is still holding the connection: once
 /// [`Checkpoints::SOON`] writes have gone by and no other write is waiting for the
 /// writer, or after [`Checkpoints::AT_MOST`] writes whatever is waiting. The log is
 /// then fully copied back, so the next write starts it again from the beginning and
@@ -149,9 +187,7 @@ pub struct WriterState {
 #[derive(Debug, Default)]
 struct Checkpoints {
     /// Writes committed since the last checkpoint.
-    since: AtomicU64,
-    /// Writes waiting for the writer connection.
-    waiting: AtomicUsize,
+    since: u64,
 }
 
 impl Checkpoints {
@@ -160,13 +196,12 @@ impl Checkpoints {
     /// Bounds the log at about 4,000 pages (16 MiB) under a steady queue of writes.
     const AT_MOST: u64 = 256;
 
-    async fn after_commit(&self, conn: &mut SqliteConnection) {
-        let since = self.since.fetch_add(1, Ordering::SeqCst) + 1;
-        let idle = self.waiting.load(Ordering::SeqCst) == 0;
-        if since < Self::SOON || (!idle && since < Self::AT_MOST) {
+    async fn after_commit(&mut self, conn: &mut SqliteConnection, writes: u64, idle: bool) {
+        self.since += writes;
+        if self.since < Self::SOON || (!idle && self.since < Self::AT_MOST) {
             return;
         }
-        self.since.store(0, Ordering::SeqCst);
+        self.since = 0;
         // PASSIVE never waits for readers: pages a reader still needs stay in the log
         // until a later checkpoint.
         if let Err(e) = sqlx::query("pragma wal_checkpoint(PASSIVE)")
@@ -176,6 +211,173 @@ impl Checkpoints {
             tracing::warn!(error = %e, "checkpoint of the write-ahead log failed; the next one will retry");
         }
     }
+}
+
+/// A write waiting in the writer's queue: its closure and where its answer goes.
+trait Queued: Send {
+    /// Runs the write on the connection, inside its own savepoint; what it returns
+    /// holds the outcome until the group's commit decides it.
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Box<dyn Ran>>;
+    /// Answers without running: the writer could not start a transaction.
+    fn refuse(self: Box<Self>, why: Arc<StoreError>);
+}
+
+/// A write that has run, waiting for its group's commit.
+trait Ran: Send {
+    /// It succeeded on its own, so its changes stay in the group.
+    fn succeeded(&self) -> bool;
+    /// Answers the caller: with its own outcome once the group is committed (a
+    /// refusal always stands), or, if the group could not commit, with why.
+    fn answer(self: Box<Self>, group: Result<(), Arc<StoreError>>);
+}
+
+struct Waiting<F, T, E> {
+    f: F,
+    answer: oneshot::Sender<Result<T, E>>,
+}
+
+struct Done<T, E> {
+    result: Result<T, E>,
+    answer: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> Queued for Waiting<F, T, E>
+where
+    T: Send + 'static,
+    E: WriteError,
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+{
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Box<dyn Ran>> {
+        let Waiting { f, answer } = *self;
+        Box::pin(async move {
+            let result = f(conn).await;
+            Box::new(Done { result, answer }) as Box<dyn Ran>
+        })
+    }
+
+    fn refuse(self: Box<Self>, why: Arc<StoreError>) {
+        let _ = self.answer.send(Err(StoreError::Group(why).into()));
+    }
+}
+
+impl<T: Send, E: WriteError> Ran for Done<T, E> {
+    fn succeeded(&self) -> bool {
+        self.result.is_ok()
+    }
+
+    fn answer(self: Box<Self>, group: Result<(), Arc<StoreError>>) {
+        let result = match (self.result, group) {
+            (Ok(_), Err(why)) => Err(StoreError::Group(why).into()),
+            (result, _) => result,
+        };
+        // The caller may have gone: the write stands (or not) all the same.
+        let _ = self.answer.send(result);
+    }
+}
+
+/// The writer: takes every write waiting in the queue (up to [`MAX_GROUP`]) and runs
+/// them in one transaction, each inside its own savepoint, so a write that is refused
+/// or fails is rolled back alone; then one commit, one flush to disk, for the group,
+/// and only then are its callers answered. Runs until every [`Store`] is dropped.
+async fn write_groups(
+    pool: SqlitePool,
+    mut queue: mpsc::UnboundedReceiver<Box<dyn Queued>>,
+    stats: Arc<WriteStats>,
+) {
+    let mut checkpoints = Checkpoints::default();
+    let mut group: Vec<Box<dyn Queued>> = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let writes = group.len() as u64;
+        let mut conn = match pool.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                let why = Arc::new(StoreError::from(e));
+                group.drain(..).for_each(|w| w.refuse(why.clone()));
+                continue;
+            }
+        };
+        let committed = run_group(&mut conn, group.drain(..)).await;
+        stats.writes.fetch_add(writes, Ordering::Relaxed);
+        if committed {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.largest_group.fetch_max(writes, Ordering::Relaxed);
+            checkpoints
+                .after_commit(&mut conn, writes, queue.is_empty())
+                .await;
+        }
+    }
+}
+
+/// Runs one group in one transaction and answers each write. True when it committed.
+async fn run_group(
+    conn: &mut SqliteConnection,
+    group: impl Iterator<Item = Box<dyn Queued>>,
+) -> bool {
+    // IMMEDIATE: the write lock is taken at the start, so a write that reads and
+    // then writes never meets SQLITE_BUSY half way when another process (`kitroom
+    // token create`, a restore) wrote in between; the busy timeout covers the wait.
+    // Safe here because the writer's task is never cancelled (see CONVENTIONS:
+    // begin_with is not cancel-safe on a pool).
+    let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let why = Arc::new(StoreError::from(e));
+            group.for_each(|w| w.refuse(why.clone()));
+            return false;
+        }
+    };
+    let mut ran: Vec<Box<dyn Ran>> = Vec::with_capacity(MAX_GROUP);
+    // What broke the whole transaction, if anything did: the writes after it are
+    // not run, and none of the group is committed.
+    let mut broken: Option<Arc<StoreError>> = None;
+    for write in group {
+        if let Some(why) = &broken {
+            write.refuse(why.clone());
+            continue;
+        }
+        let mut savepoint = match tx.begin().await {
+            Ok(savepoint) => savepoint,
+            Err(e) => {
+                let why = Arc::new(StoreError::from(e));
+                write.refuse(why.clone());
+                broken = Some(why);
+                continue;
+            }
+        };
+        // A write that panics is rolled back alone; its caller, whose answer was
+        // dropped with it, hears that the write was lost.
+        let done = AssertUnwindSafe(write.run(&mut savepoint))
+            .catch_unwind()
+            .await
+            .ok();
+        let kept = done.as_ref().is_some_and(|d| d.succeeded());
+        // A savepoint that cannot be released or rolled back to means SQLite ended
+        // the whole transaction (a full disk can): nothing of the group may commit.
+        let closed = if kept {
+            savepoint.commit().await
+        } else {
+            savepoint.rollback().await
+        };
+        if let Err(e) = closed {
+            broken = Some(Arc::new(StoreError::from(e)));
+        }
+        ran.extend(done);
+    }
+    let outcome = match broken {
+        Some(why) => {
+            // Rolled back here rather than on drop: sqlx only queues a rollback when a
+            // transaction is dropped, and the connection would go back to the pool
+            // still inside the transaction (and be replaced).
+            let _ = tx.rollback().await;
+            Err(why)
+        }
+        None => tx.commit().await.map_err(|e| Arc::new(StoreError::from(e))),
+    };
+    let committed = outcome.is_ok();
+    for done in ran {
+        done.answer(outcome.clone());
+    }
+    committed
 }
 
 /// The database file's name inside the data directory.
@@ -234,11 +436,15 @@ impl Store {
             // four 16 MB caches filled to 64 MB at 100,000 devices.
             .connect_with(options.read_only(true).pragma("cache_size", "-4000"))
             .await?;
+        let (queue, waiting) = mpsc::unbounded_channel();
+        let stats = Arc::<WriteStats>::default();
+        tokio::spawn(write_groups(writer.clone(), waiting, stats.clone()));
         Ok(Store {
             writer,
             reader,
             path: path.to_owned(),
-            wal: Arc::default(),
+            queue,
+            stats,
             discarded,
             full: Arc::default(),
         })
@@ -264,75 +470,29 @@ impl Store {
         self.transaction(f).await
     }
 
-    /// Runs `f` in one transaction on the one writer connection, in a task of its
-    /// own, and commits only if it returns `Ok`: any error, a refusal of the
-    /// application layer's included, rolls every change of `f` back. A caller that
-    /// hangs up cannot leave a write half done.
+    /// Runs `f` on the one writer connection and commits it only if it returns `Ok`:
+    /// any error, a refusal of the application layer's included, rolls every change
+    /// of `f` back, and nothing else's.
+    ///
+    /// Writes waiting together are committed together (group commit): the writer's
+    /// task runs each inside its own savepoint of one transaction and flushes the
+    /// group to disk once; `f` is answered only after that commit. The task is never
+    /// cancelled, so a caller that hangs up cannot leave a write half done. `f` sees
+    /// the changes of the writes before it in its group, as it would have after
+    /// their commits; events keep one chain in commit order.
     pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: WriteError,
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
     {
-        let pool = self.writer.clone();
-        let wal = self.wal.clone();
-        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        wal.waiting.fetch_add(1, Ordering::SeqCst);
-        let task = tokio::spawn(async move {
-            let conn = pool.acquire().await;
-            wal.waiting.fetch_sub(1, Ordering::SeqCst);
-            let mut conn = match conn {
-                Ok(conn) => conn,
-                Err(e) => {
-                    let _ = answer.send(Err(StoreError::from(e).into()));
-                    return;
-                }
-            };
-            let result: Result<T, E> = async {
-                // IMMEDIATE: the write lock is taken at the start, so a command
-                // that reads and then writes never meets SQLITE_BUSY half way
-                // when another process (`kitroom token create`, a restore) wrote
-                // in between; the busy timeout covers the wait. Safe here because
-                // this task is never cancelled (see CONVENTIONS: begin_with is
-                // not cancel-safe on a pool).
-                let mut tx = conn
-                    .begin_with("BEGIN IMMEDIATE")
-                    .await
-                    .map_err(StoreError::from)?;
-                match f(&mut tx).await {
-                    Ok(out) => {
-                        tx.commit().await.map_err(StoreError::from)?;
-                        Ok(out)
-                    }
-                    Err(e) => {
-                        // Rolled back here rather than on drop: sqlx only queues a
-                        // rollback when a transaction is dropped, and the connection
-                        // would go back to the pool still inside the transaction (and
-                        // be replaced).
-                        tx.rollback().await.map_err(StoreError::from)?;
-                        Err(e)
-                    }
-                }
-            }
-            .await;
-            let committed = result.is_ok();
-            // The caller has its answer before any checkpoint starts.
-            let _ = answer.send(result);
-            if committed {
-                wal.after_commit(&mut conn).await;
-            }
-        });
-        let result = match answered.await {
-            Ok(result) => result,
-            // The task ended without answering: it panicked.
-            Err(_) => Err(task
+        let (answer, answered) = oneshot::channel::<Result<T, E>>();
+        let queued = self.queue.send(Box::new(Waiting { f, answer }));
+        let result = match queued {
+            Ok(()) => answered
                 .await
-                .err()
-                .map_or_else(
-                    || StoreError::Corrupt("the write task ended without an answer".into()),
-                    StoreError::WriteTask,
-                )
-                .into()),
+                .unwrap_or_else(|_| Err(StoreError::WriteLost.into())),
+            Err(_) => Err(StoreError::WriteLost.into()),
         };
         match &result {
             Err(e) if e.is_storage_full() => self.full.store(true, Ordering::SeqCst),
@@ -340,6 +500,15 @@ impl Store {
             Err(_) => {}
         }
         result
+    }
+
+    /// How the writes since Kitroom started were committed.
+    pub fn write_counts(&self) -> WriteCounts {
+        WriteCounts {
+            writes: self.stats.writes.load(Ordering::Relaxed),
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            largest_group: self.stats.largest_group.load(Ordering::Relaxed),
+        }
     }
 
     /// True when the latest write failed because the disk is full and no write has
@@ -367,7 +536,8 @@ impl Store {
         let folder = dir.clone();
         let flush = self.storage_full();
         tokio::task::spawn_blocking(move || write_space_probe(&folder, flush))
-            .await?
+            .await
+            .map_err(|_| StoreError::WriteLost)?
             .map_err(|e| StoreError::SpaceProbe(dir, e))?;
         self.full.store(false, Ordering::SeqCst);
         Ok(())
