@@ -412,6 +412,22 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             0.0
         },
     );
+    let batched = d(&report, "raw_writes_50_tasks_batched", "per_s");
+    report.set(
+        "raw_batched_txn_per_s",
+        "raw, 50 tasks batched as Kitroom's writer batches (the real ceiling)",
+        batched,
+    );
+    report.set(
+        "http_to_raw_batched_ratio",
+        "http_txn_per_s / raw_batched_txn_per_s",
+        if batched > 0.0 { http50 / batched } else { 0.0 },
+    );
+    report.set(
+        "http_to_raw_batched_ratio_median_round",
+        "the same ratio, median of the interleaved rounds",
+        d(&report, "write_rounds", "median_batched_ratio"),
+    );
     report.set(
         "http_to_raw_ratio_median_round",
         "the same ratio, median of the interleaved rounds",
@@ -841,33 +857,41 @@ async fn drive(
 
     // The limit and Kitroom, in interleaved rounds so that a disk or a neighbour
     // that slows down for a while slows both alike: raw with 1 task, raw with 50
-    // tasks through one writer, then Kitroom with 50 clients; again and again.
+    // tasks through one writer (one transaction each), raw with 50 tasks batched as
+    // Kitroom batches (the ceiling), then Kitroom with 50 clients; again and again.
     println!("Writes, the limit and Kitroom in interleaved rounds (raw: sqlx, WAL, synchronous=FULL, one writer; HTTP: API token):");
     let rounds = ((dur.as_secs_f64() * 2.0).round() as usize).clamp(2, 5);
     let round = dur.mul_f64(2.0 / rounds as f64);
-    // Each of the three may lend 15% of the available devices in all.
-    // Devices: the fixed-rate phases take what their schedules need; of the rest, the
-    // three kinds of round take 27% each and Kitroom alone at 1 client 19%.
+    // Devices: the fixed-rate phases take what their schedules need; of the rest,
+    // Kitroom's 50-client rounds take 81% and Kitroom alone at 1 client 19%. The raw
+    // limit lends 50 devices of its own again and again (`raw::pairs`).
     let fixed = 4 * http::devices_for_rate(200.0, rate_dur)
         + http::devices_for_rate(20.0, EXPORT_WRITES)
-        + http::devices_for_rate(50.0, dur);
+        + http::devices_for_rate(50.0, dur)
+        + 50;
     let rest = pool.left().saturating_sub(fixed);
-    let share = rest * 27 / 100 / rounds;
+    let share = rest * 81 / 100 / rounds;
     let writer = raw::writer(db).await?;
-    let (mut raw1, mut raw50, mut http50) =
-        (Samples::default(), Samples::default(), Samples::default());
+    let raw_devs = pool.take(50);
+    let one = raw::Raw::OnePerOperation(writer.clone(), actors.clone());
+    // The same transactions batched as Kitroom's writer batches them.
+    let batched = raw::Raw::Batched(raw::Batcher::start(writer.clone(), actors.clone()));
+    let (mut raw1, mut raw50, mut rawb, mut http50) = (
+        Samples::default(),
+        Samples::default(),
+        Samples::default(),
+        Samples::default(),
+    );
     let mut ratios = Vec::new();
+    let mut batched_ratios = Vec::new();
     let mut ran_out = false;
     // The 50-client rounds' server figures, over all rounds.
     let (mut w50_rss, mut w50_wal, mut w50_cpu, mut w50_bench) = (0u64, 0u64, 0.0, 0.0);
     for _ in 0..rounds {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let l = pool.lending(share, 1);
-        let r1 = raw::pairs(&writer, actors, l.clone(), 1, round).await;
-        ran_out |= l.ran_out();
-        let l = pool.lending(share, 50);
-        let r50 = raw::pairs(&writer, actors, l.clone(), 50, round).await;
-        ran_out |= l.ran_out();
+        let r1 = raw::pairs(&one, &raw_devs[..1], round).await;
+        let r50 = raw::pairs(&one, &raw_devs, round).await;
+        let rb = raw::pairs(&batched, &raw_devs, round).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let l = pool.lending(share, 50);
         let (h, cost) = b
@@ -879,15 +903,26 @@ async fn drive(
         ran_out |= l.ran_out();
         let best = r1.rate().max(r50.rate());
         ratios.push(if best > 0.0 { h.rate() / best } else { 0.0 });
+        batched_ratios.push(if rb.rate() > 0.0 {
+            h.rate() / rb.rate()
+        } else {
+            0.0
+        });
         w50_rss = w50_rss.max(cost.rss_max_kib);
         w50_wal = w50_wal.max(cost.wal_max_bytes);
         w50_cpu += cost.server_cpu_s;
         w50_bench += cost.bench_cpu_s;
-        for (all, one) in [(&mut raw1, r1), (&mut raw50, r50), (&mut http50, h)] {
+        for (all, one) in [
+            (&mut raw1, r1),
+            (&mut raw50, r50),
+            (&mut rawb, rb),
+            (&mut http50, h),
+        ] {
             all.secs += one.secs;
             all.merge(one);
         }
     }
+    drop(batched);
     writer.close().await;
     if ran_out {
         println!(
@@ -896,14 +931,19 @@ async fn drive(
     }
     show(&mut b.report, "raw_writes_1_task", &raw1);
     show(&mut b.report, "raw_writes_50_tasks_one_writer", &raw50);
+    show(&mut b.report, "raw_writes_50_tasks_batched", &rawb);
     show(&mut b.report, "http_writes_50_clients", &http50);
     b.report.details.remove("http_writes_50_clients_round");
-    let mut sorted = ratios.clone();
-    sorted.sort_by(f64::total_cmp);
+    let median = |v: &[f64]| {
+        let mut sorted = v.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    };
     b.report.detail(
         "write_rounds",
         json!({"rounds": rounds, "round_secs": round.as_secs_f64(), "ratios": ratios,
-               "median_ratio": sorted[sorted.len() / 2], "ran_out_of_devices": ran_out}),
+               "median_ratio": median(&ratios), "batched_ratios": batched_ratios,
+               "median_batched_ratio": median(&batched_ratios), "ran_out_of_devices": ran_out}),
     );
     if let Some(Value::Object(m)) = b.report.details.get_mut("http_writes_50_clients") {
         let n = http50.count().max(1) as f64;
@@ -924,7 +964,7 @@ async fn drive(
             json!(load::round(w50_bench * 1000.0 / n, 3)),
         );
     }
-    println!("  HTTP / raw by round: {ratios:.2?}");
+    println!("  HTTP / raw by round: {ratios:.2?}; HTTP / raw batched: {batched_ratios:.2?}");
 
     println!("Writes, Kitroom alone:");
     let l1 = pool.lending(rest * 19 / 100, 1);

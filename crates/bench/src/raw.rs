@@ -5,6 +5,8 @@
 //! - [`pair`]: a check-out and a return as two transactions, each writing what
 //!   Kitroom's own transactions write (the loan, the device's status, the event
 //!   with its hash linked to the last).
+//! - [`Batcher`]: the same two transactions batched as Kitroom's writer batches its
+//!   writes (a savepoint each, one commit per group): the machine's real ceiling.
 //! - [`list_query`] / [`search_query`]: the SQL of the device list, timed alone.
 //! - [`export_scan`]: every event read in one scan and written as CSV to /dev/null.
 
@@ -20,11 +22,12 @@ use kitroom_core::event::{event_hash, EventFields};
 use kitroom_store::db::time_text;
 use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::load::{closed_loop, ms, open_loop, Samples};
-use crate::seed::{Dev, Lending};
+use crate::seed::Dev;
 
 /// The options Kitroom opens its database with (`kitroom_store::db`).
 fn options(path: &Path) -> anyhow::Result<SqliteConnectOptions> {
@@ -111,6 +114,17 @@ async fn append(
 /// Check-out: insert the loan, mark the device on loan, append the event.
 pub async fn check_out(pool: &SqlitePool, a: &Actors, dev: &Dev) -> Result<Uuid, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let id = check_out_in(&mut tx, a, dev).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A check-out's writes, on the caller's transaction.
+async fn check_out_in(
+    tx: &mut SqliteConnection,
+    a: &Actors,
+    dev: &Dev,
+) -> Result<Uuid, sqlx::Error> {
     let now = Utc::now();
     let at = time_text(now);
     let id = Uuid::new_v4();
@@ -139,7 +153,7 @@ pub async fn check_out(pool: &SqlitePool, a: &Actors, dev: &Dev) -> Result<Uuid,
     let details = json!({"loan": id, "borrower": a.borrower_name, "due_at": due, "purpose": "raw benchmark",
                          "off_site": false, "head_authorisation": null});
     append(
-        &mut tx,
+        tx,
         &at,
         (&borrower, &a.borrower_name),
         "loan.checked_out",
@@ -147,7 +161,6 @@ pub async fn check_out(pool: &SqlitePool, a: &Actors, dev: &Dev) -> Result<Uuid,
         details.to_string(),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -159,6 +172,17 @@ pub async fn return_device(
     loan: Uuid,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    return_in(&mut tx, a, dev, loan).await?;
+    tx.commit().await
+}
+
+/// A return's writes, on the caller's transaction.
+async fn return_in(
+    tx: &mut SqliteConnection,
+    a: &Actors,
+    dev: &Dev,
+    loan: Uuid,
+) -> Result<(), sqlx::Error> {
     let at = time_text(Utc::now());
     let receiver = a.receiver.to_string();
     sqlx::query(
@@ -181,7 +205,7 @@ pub async fn return_device(
     let details = json!({"loan": loan, "borrower": a.borrower_name, "location": "Computer room", "condition": "fine",
                          "battery_percent": null, "on_charge": true, "images_cleared": null});
     append(
-        &mut tx,
+        tx,
         &at,
         (&receiver, &a.borrower_name),
         "loan.returned",
@@ -189,42 +213,137 @@ pub async fn return_device(
         details.to_string(),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
-/// Check-out and return pairs from `clients` tasks through the one writer for
-/// `dur`, lending the devices of `lending`. Each sample is one transaction.
-pub async fn pairs(
-    pool: &SqlitePool,
-    actors: &Actors,
-    lending: Arc<Lending>,
-    clients: usize,
-    dur: Duration,
-) -> Samples {
+/// One raw operation for the batching writer, with where its answer goes.
+enum Op {
+    Out(Dev, oneshot::Sender<Result<Uuid, String>>),
+    Back(Dev, Uuid, oneshot::Sender<Result<(), String>>),
+}
+
+/// The machine's real ceiling for durable writes: raw SQLite with Kitroom's
+/// settings, batching the same way Kitroom's writer does. One task takes every
+/// operation waiting (up to `kitroom_store::db::MAX_GROUP`), runs each inside its
+/// own savepoint of one transaction and commits once for all of them; each is
+/// answered after that commit.
+#[derive(Clone)]
+pub struct Batcher(mpsc::UnboundedSender<Op>);
+
+impl Batcher {
+    pub fn start(pool: SqlitePool, actors: Actors) -> Batcher {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Op>();
+        tokio::spawn(async move {
+            let mut group = Vec::new();
+            while rx.recv_many(&mut group, kitroom_store::db::MAX_GROUP).await > 0 {
+                if let Err(e) = batch(&pool, &actors, &mut group).await {
+                    for op in group.drain(..) {
+                        match op {
+                            Op::Out(_, answer) => drop(answer.send(Err(e.to_string()))),
+                            Op::Back(_, _, answer) => drop(answer.send(Err(e.to_string()))),
+                        }
+                    }
+                }
+            }
+        });
+        Batcher(tx)
+    }
+
+    async fn check_out(&self, dev: &Dev) -> Result<Uuid, String> {
+        let (answer, answered) = oneshot::channel();
+        self.0
+            .send(Op::Out(dev.clone(), answer))
+            .map_err(|_| "the batching writer stopped")?;
+        answered.await.map_err(|_| "no answer")?
+    }
+
+    async fn return_device(&self, dev: &Dev, loan: Uuid) -> Result<(), String> {
+        let (answer, answered) = oneshot::channel();
+        self.0
+            .send(Op::Back(dev.clone(), loan, answer))
+            .map_err(|_| "the batching writer stopped")?;
+        answered.await.map_err(|_| "no answer")?
+    }
+}
+
+/// Runs `group` in one transaction, each operation in its own savepoint, commits,
+/// and answers each. On an error of the transaction itself, leaves `group` for the
+/// caller to answer.
+async fn batch(pool: &SqlitePool, a: &Actors, group: &mut Vec<Op>) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let mut outs = Vec::with_capacity(group.len());
+    for op in group.iter() {
+        let mut sp = tx.begin().await?;
+        let r = match op {
+            Op::Out(dev, _) => check_out_in(&mut sp, a, dev).await.map(Some),
+            Op::Back(dev, loan, _) => return_in(&mut sp, a, dev, *loan).await.map(|()| None),
+        };
+        match r {
+            Ok(_) => sp.commit().await?,
+            Err(_) => sp.rollback().await?,
+        }
+        outs.push(r.map_err(|e| e.to_string()));
+    }
+    tx.commit().await?;
+    for (op, r) in group.drain(..).zip(outs) {
+        match op {
+            Op::Out(_, answer) => drop(answer.send(r.and_then(|id| id.ok_or_else(String::new)))),
+            Op::Back(_, _, answer) => drop(answer.send(r.map(|_| ()))),
+        }
+    }
+    Ok(())
+}
+
+/// How the raw transactions are committed: one transaction each, or batched.
+#[derive(Clone)]
+pub enum Raw {
+    OnePerOperation(SqlitePool, Actors),
+    Batched(Batcher),
+}
+
+impl Raw {
+    async fn check_out(&self, dev: &Dev) -> Result<Uuid, String> {
+        match self {
+            Raw::OnePerOperation(pool, a) => {
+                check_out(pool, a, dev).await.map_err(|e| e.to_string())
+            }
+            Raw::Batched(b) => b.check_out(dev).await,
+        }
+    }
+
+    async fn return_device(&self, dev: &Dev, loan: Uuid) -> Result<(), String> {
+        match self {
+            Raw::OnePerOperation(pool, a) => return_device(pool, a, dev, loan)
+                .await
+                .map_err(|e| e.to_string()),
+            Raw::Batched(b) => b.return_device(dev, loan).await,
+        }
+    }
+}
+
+/// Check-out and return pairs for `dur`, a client for each of `devs`. Each sample is
+/// one transaction. Raw SQL checks no status, so each client lends its one device
+/// again and again: the limit needs no fresh devices however fast it runs, and all
+/// of them are left for Kitroom, which lends only available ones.
+pub async fn pairs(raw: &Raw, devs: &[Dev], dur: Duration) -> Samples {
+    let clients = devs.len();
     let loans: Arc<Vec<std::sync::Mutex<Option<Uuid>>>> =
         Arc::new((0..clients).map(|_| std::sync::Mutex::new(None)).collect());
-    let pool = pool.clone();
-    let actors = actors.clone();
+    let devs = Arc::new(devs.to_vec());
+    let raw = raw.clone();
     closed_loop(clients, dur, true, move |c, step| {
-        let (pool, actors, lending, loans) =
-            (pool.clone(), actors.clone(), lending.clone(), loans.clone());
+        let (raw, devs, loans) = (raw.clone(), devs.clone(), loans.clone());
         async move {
+            let dev = &devs[c];
             Some(if step.is_multiple_of(2) {
-                let dev = lending.lend(c)?;
-                check_out(&pool, &actors, dev)
-                    .await
-                    .map(|id| {
-                        *loans[c].lock().unwrap_or_else(|e| e.into_inner()) = Some(id);
-                    })
-                    .map_err(|e| e.to_string())
+                raw.check_out(dev).await.map(|id| {
+                    *loans[c].lock().unwrap_or_else(|e| e.into_inner()) = Some(id);
+                })
             } else {
-                let dev = lending.current(c);
                 let loan = loans[c].lock().unwrap_or_else(|e| e.into_inner()).take();
                 match loan {
-                    Some(loan) => return_device(&pool, &actors, dev, loan)
-                        .await
-                        .map_err(|e| e.to_string()),
+                    Some(loan) => raw.return_device(dev, loan).await,
                     None => Err("no loan to return".into()),
                 }
             })
