@@ -592,18 +592,27 @@ impl Browser {
         );
     }
 
-    /// How many pixels the page is wider than the window: above 0, a person on a
-    /// phone has to scroll sideways.
-    pub async fn overflow_x(&self) -> i64 {
-        self.client
-            .execute(
-                "return document.documentElement.scrollWidth - window.innerWidth",
-                vec![],
-            )
-            .await
-            .expect("page width")
-            .as_i64()
-            .unwrap_or(0)
+    /// The page's width and the window's, in CSS pixels, the window's being at most
+    /// `set`, the width the test gave it ([`PHONE`], [`Browser::set_viewport`]).
+    /// Not `window.innerWidth` alone: an emulated phone, like a real one, widens its
+    /// layout viewport to fit a page that is too wide, so the page would always
+    /// seem to fit.
+    pub async fn page_and_window_width(&self, set: u32) -> (i64, i64) {
+        let widths = self
+            .eval("return [document.documentElement.scrollWidth, window.innerWidth]")
+            .await;
+        let (page, window) = (
+            widths[0].as_i64().unwrap_or(0),
+            widths[1].as_i64().unwrap_or(0),
+        );
+        (page, window.min(i64::from(set)))
+    }
+
+    /// How many pixels the page is wider than the window `set` pixels wide: above
+    /// 0, a person on that phone has to scroll sideways.
+    pub async fn overflow_x(&self, set: u32) -> i64 {
+        let (page, window) = self.page_and_window_width(set).await;
+        page - window
     }
 
     /// A PNG of one element, saved as `target/browser-screenshots/{name}.png`. The

@@ -7,7 +7,7 @@ use kitroom_tests::oidc::OidcProvider;
 use kitroom_tests::smtp::SmtpSink;
 use kitroom_tests::{TestApp, PASSWORD};
 
-use crate::driver::Browser;
+use crate::driver::{Browser, PHONE};
 
 /// Signs in on the sign-in page the browser is showing.
 async fn sign_in(b: &Browser, username: &str) {
@@ -63,9 +63,10 @@ async fn text_starts(b: &Browser, css: &str, want: &str, what: &str) -> String {
     got
 }
 
-/// Asserts that nothing on the page makes a phone scroll sideways.
+/// Asserts that nothing on the page makes a phone scroll sideways: the page is no
+/// wider than the phone the journeys run on.
 async fn fits_the_phone(b: &Browser, page: &str) {
-    let overflow = b.overflow_x().await;
+    let overflow = b.overflow_x(PHONE.0).await;
     assert!(
         overflow <= 0,
         "{page} is {overflow}px wider than a phone's screen"
@@ -1512,4 +1513,23 @@ pub async fn a_return_with_every_problem_shows_them_all_at_once_on_a_phone(
     );
     fits_the_phone(&b, "the return refused four times over").await;
     b.screenshot("device-return-every-problem").await;
+}
+
+/// A page wider than the phone passed every phone check of these journeys: they
+/// compared its width with `window.innerWidth`, which an emulated phone, like a
+/// real one, widens to fit a page that is too wide, so they could never fail.
+pub async fn a_page_wider_than_the_phone_fails_the_phone_check(_app: TestApp, b: Browser) {
+    let wide = "data:text/html,<!doctype html><meta name=viewport content='width=device-width, initial-scale=1'><div style='width:700px;height:20px;background:red'>wide</div>";
+    b.client
+        .goto(wide)
+        .await
+        .unwrap_or_else(|e| panic!("could not open a page 700px wide: {e}"));
+    let overflow = b.overflow_x(PHONE.0).await;
+    assert!(
+        overflow >= 700 - i64::from(PHONE.0),
+        "a page 700px wide on a 390px phone is {overflow}px too wide by the check"
+    );
+    let narrow = "data:text/html,<!doctype html><meta name=viewport content='width=device-width, initial-scale=1'><p>narrow</p>";
+    b.client.goto(narrow).await.expect("a narrow page");
+    fits_the_phone(&b, "a page that fits").await;
 }

@@ -105,6 +105,20 @@ impl Journey {
 }
 
 const JOURNEYS: &[(&str, Journey)] = &[
+    // issue 17, the last items (lane `finish17`)
+    (
+        "a_page_wider_than_the_phone_fails_the_phone_check",
+        Journey::Plain(|app, b| {
+            Box::pin(journeys::a_page_wider_than_the_phone_fails_the_phone_check(
+                app, b,
+            ))
+        }),
+    ),
+    (
+        "the_import_pages_fit_and_pass_axe",
+        Journey::Plain(|app, b| Box::pin(pages::the_import_pages_fit_and_pass_axe(app, b))),
+    ),
+    // end of lane `finish17`
     // issue 17, one way to show an error (lane `forms`)
     (
         "a_return_with_every_problem_shows_them_all_at_once_on_a_phone",

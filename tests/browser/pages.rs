@@ -15,6 +15,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use kitroom_tests::pages::{Fixtures, Role, PAGES, SIGNED_OUT_PAGES};
 use kitroom_tests::TestApp;
 use serde_json::json;
 
@@ -27,179 +28,6 @@ pub const DESKTOP: (u32, u32) = (1366, 900);
 
 /// The tags of WCAG 2.2 level AA, as axe-core names them.
 const WCAG_22_AA: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
-
-/// The roles, as `PAGES` marks who may open a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Borrower,
-    Head,
-    Manager,
-    Admin,
-}
-
-impl Role {
-    /// The demo school's account with this role.
-    fn username(self) -> &'static str {
-        match self {
-            Role::Borrower => "teacher",
-            Role::Head => "head",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// This role's letter in `PAGES`.
-    fn letter(self) -> char {
-        match self {
-            Role::Borrower => 'B',
-            Role::Head => 'H',
-            Role::Manager => 'M',
-            Role::Admin => 'A',
-        }
-    }
-}
-
-/// Every page (a GET that answers HTML) of `tests/http/roles.rs`'s MATRIX (but
-/// `/scan`, which only leads on to a device's page or home), with the
-/// roles that may open it (`B`orrower, `H`ead, `M`anager, `A`dmin). `{name}` is a
-/// real record of the demo school, found by [`Fixtures::find`].
-#[rustfmt::skip]
-const PAGES: &[(&str, &str)] = &[
-    ("/", "BHMA"),
-    ("/account", "BHMA"),
-    ("/account/two-factor", "BHMA"),
-    ("/notifications", "BHMA"),
-    ("/report", "BHMA"),
-    ("/policy", "BHMA"),
-    ("/devices", "BHMA"),
-    ("/devices/{tag}", "BHMA"),
-    ("/devices/{lent}", "BHMA"),
-    ("/devices/{tag}/report", "BHMA"),
-    ("/devices/new", "MA"),
-    ("/devices/{tag}/edit", "MA"),
-    ("/devices/{tag}/dispose", "MA"),
-    ("/sets", "BHMA"),
-    ("/sets/{set}", "BHMA"),
-    ("/sets/labels", "MA"),
-    ("/sets/{set}/label", "MA"),
-    ("/bookings", "BHMA"),
-    ("/bookings?view=week", "BHMA"),
-    ("/bookings/new", "BHMA"),
-    ("/bookings/feed", "BHMA"),
-    ("/bookings/{booking}/collect", "MA"),
-    ("/loans", "HMA"),
-    ("/approvals", "H"),
-    ("/incidents", "HMA"),
-    ("/incidents/{incident}", "HMA"),
-    ("/log", "HMA"),
-    ("/reports", "HMA"),
-    ("/reports/inventory", "HMA"),
-    ("/reports/encryption", "HMA"),
-    ("/reports/overdue", "HMA"),
-    ("/reports/audit", "HMA"),
-    ("/reports/incidents", "HMA"),
-    ("/reports/utilisation", "HMA"),
-    ("/reports/disposals", "HMA"),
-    ("/reports/people", "HMA"),
-    ("/reports/people/{person}", "HMA"),
-    ("/charging", "MA"),
-    ("/labels", "MA"),
-    ("/locations", "MA"),
-    ("/people", "MA"),
-    ("/people/new", "MA"),
-    ("/people/find?q=jo", "MA"),
-    ("/people/{person}", "MA"),
-    ("/people/{person}/edit", "MA"),
-    ("/policies", "MA"),
-    ("/policies/{policy}", "MA"),
-    ("/stocktakes", "MA"),
-    ("/stocktakes/{stocktake}", "MA"),
-    ("/export", "MA"),
-    ("/import", "MA"),
-    ("/import/devices", "MA"),
-    ("/checklists", "MA"),
-    ("/accessories", "MA"),
-    ("/settings", "A"),
-    ("/calendar", "A"),
-];
-
-/// The pages before signing in.
-const SIGNED_OUT_PAGES: &[&str] = &["/login", "/forgot"];
-
-/// Real records of the demo school to open: `(placeholder, value)`.
-struct Fixtures(Vec<(&'static str, String)>);
-
-impl Fixtures {
-    /// Finds one of each record the pages need, as the business manager would, by
-    /// following the first link of each list, and opens a stocktake (the demo
-    /// school has none).
-    async fn find(app: &TestApp) -> Fixtures {
-        let manager = app.client();
-        let r = app
-            .login(&manager, "manager", kitroom::demo::DEMO_PASSWORD)
-            .await;
-        assert_eq!(r.status(), 303, "the demo's manager signs in");
-        let token = app.token_for("manager").await;
-        let (status, _) = app
-            .api_post_json(
-                &token,
-                "/api/v1/stocktakes",
-                &json!({"location": "Library"}),
-            )
-            .await;
-        assert_eq!(status, 201, "a stocktake of the library opens");
-        let mut found = Vec::new();
-        for (name, list, prefix, suffix) in [
-            ("tag", "/devices", "/devices/", ""),
-            ("lent", "/loans", "/devices/", ""),
-            ("set", "/sets", "/sets/", ""),
-            ("incident", "/incidents", "/incidents/", ""),
-            ("person", "/people", "/people/", ""),
-            ("policy", "/policies", "/policies/", ""),
-            ("stocktake", "/stocktakes", "/stocktakes/", ""),
-        ] {
-            let html = app.page(&manager, list).await;
-            let value = first_link(&html, prefix, suffix)
-                .unwrap_or_else(|| panic!("no link {prefix}…{suffix} on the demo school's {list}"));
-            found.push((name, value));
-        }
-        // A booking's collect page has a link only while it is due: its id from the API.
-        let (status, bookings) = app.api_get_json(&token, "/api/v1/bookings").await;
-        assert_eq!(status, 200, "the bookings: {bookings}");
-        let booking = bookings["items"][0]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("the demo school has a booking: {bookings}"));
-        found.push(("booking", booking.to_owned()));
-        Fixtures(found)
-    }
-
-    /// `path` with each `{name}` replaced by its record.
-    fn fill(&self, path: &str) -> String {
-        let mut path = path.to_owned();
-        for (name, value) in &self.0 {
-            path = path.replace(&format!("{{{name}}}"), value);
-        }
-        assert!(!path.contains('{'), "no record for {path}");
-        path
-    }
-}
-
-/// The first `href="{prefix}X{suffix}"` in `html` where X is one path segment that
-/// is not a page of its own (`new`, `labels`…): X.
-fn first_link(html: &str, prefix: &str, suffix: &str) -> Option<String> {
-    const NOT_RECORDS: [&str; 5] = ["new", "labels", "find", "feed", "people"];
-    html.split("href=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .filter_map(|href| href.strip_prefix(prefix)?.strip_suffix(suffix))
-        .find(|x| {
-            !x.is_empty()
-                && !x.contains(['/', '?', '#'])
-                && !NOT_RECORDS.contains(x)
-                && !x.ends_with(".csv")
-        })
-        .map(str::to_owned)
-}
 
 /// axe-core's script, read once from `tests/browser/axe/node_modules`.
 fn axe_source() -> &'static str {
@@ -263,16 +91,7 @@ async fn axe(b: &Browser, inject: bool) -> Vec<String> {
 async fn problems_here(b: &Browser, page: &str, size: (u32, u32), inject: bool) -> Vec<String> {
     let at = format!("{page} at {}x{}", size.0, size.1);
     let mut problems = Vec::new();
-    // Against the width set, not only `window.innerWidth`: an emulated phone, like
-    // a real one, widens its layout viewport to fit a page that is too wide.
-    let widths = b
-        .eval("return [document.documentElement.scrollWidth, window.innerWidth]")
-        .await;
-    let (page_width, window) = (
-        widths[0].as_i64().unwrap_or(0),
-        widths[1].as_i64().unwrap_or(0),
-    );
-    let window = window.min(i64::from(size.0));
+    let (page_width, window) = b.page_and_window_width(size.0).await;
     if page_width > window {
         problems.push(format!(
             "{at}: the page is {page_width}px wide, {}px wider than the window",
@@ -293,11 +112,17 @@ async fn check_page(b: &Browser, path: &str, problems: &mut Vec<String>) {
         problems.push(format!("{path}: led to {landed}, not the page itself"));
         return;
     }
+    check_on_screen(b, path, problems).await;
+}
+
+/// Gathers the problems of the page on screen (`page` names it) on a phone and on
+/// a laptop: for a page reached only by sending a form, as well as by its address.
+pub async fn check_on_screen(b: &Browser, page: &str, problems: &mut Vec<String>) {
     // After loading: chromedriver puts its phone (390 pixels) back on each page load.
     b.set_viewport(PHONE).await;
-    problems.extend(problems_here(b, path, PHONE, true).await);
+    problems.extend(problems_here(b, page, PHONE, true).await);
     b.set_viewport(DESKTOP).await;
-    problems.extend(problems_here(b, path, DESKTOP, false).await);
+    problems.extend(problems_here(b, page, DESKTOP, false).await);
 }
 
 /// Signs `role` in on the demo school and checks every page it may open; the
@@ -355,4 +180,68 @@ pub async fn every_page_fits_and_passes_axe_for_the_manager(app: TestApp, b: Bro
 /// faults against WCAG 2.2 AA.
 pub async fn every_page_fits_and_passes_axe_for_the_admin(app: TestApp, b: Browser) {
     check_every_page(app, b, Role::Admin).await;
+}
+
+/// A file of three devices, and one whose row has problems, for the import's preview.
+const DEVICES_CSV: &str = "tag,kind,make,model,serial,location,purchased_on,cost,encryption_state,encryption_method\n\
+LAP-0101,laptop,Dell,Latitude 3440 with a long model name,SN-LAT-3440-000101,Computer room,2025-09-01,549.99,encrypted,bitlocker\n\
+LAP-0102,laptop,Dell,Latitude 3440,SN-LAT-3440-000102,Computer room,2025-09-01,549.99,encrypted,bitlocker\n\
+IPAD-0103,ipad,Apple,iPad 10th generation,SN-IPAD-000103,iPad trolley A,2024-03-15,329.00,unknown,\n";
+
+/// The import's column choices and its preview, for a file that is fine and for one
+/// with problems, weighed as the every-page check weighs a page. They are reached
+/// only by sending a file, so that check, which opens pages by their address,
+/// never saw them (axe-core faulted the preview's table on a phone).
+pub async fn the_import_pages_fit_and_pass_axe(app: TestApp, b: Browser) {
+    app.add_user("sbm", "manager").await;
+    b.open("/login").await;
+    b.fill("username", "sbm").await;
+    b.fill("password", kitroom_tests::PASSWORD).await;
+    b.click_to_next_page("form[action='/login'] button[type=submit]")
+        .await;
+    b.wait_for_path("/").await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut problems = Vec::new();
+    let broken = format!("{DEVICES_CSV}LAP-0104,toaster,,,,Computer room,31/02/2025,lots,,\n");
+    for (csv, title) in [
+        (DEVICES_CSV.to_owned(), "Check and import"),
+        (broken, "Problems in the file"),
+    ] {
+        b.open("/import/devices").await;
+        // chosen with the file picker, as a manager would, which fills the box
+        let file = dir.path().join("devices.csv");
+        std::fs::write(&file, &csv).expect("the CSV file");
+        b.find("#csv-file")
+            .await
+            .send_keys(&file.to_string_lossy())
+            .await
+            .unwrap_or_else(|e| panic!("choosing the CSV file: {e}"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while b.value("#csv").await.trim() != csv.trim() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the file's contents appear in the box"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        b.click_to_next_page("form[action='/import/devices/map'] button[type=submit]")
+            .await;
+        assert_eq!(b.text("h1").await, "Choose what each column holds");
+        check_on_screen(&b, "/import/devices/map", &mut problems).await;
+        b.click_to_next_page("form[action='/import/devices/preview'] button[type=submit]")
+            .await;
+        assert_eq!(b.text("h1").await, title);
+        check_on_screen(
+            &b,
+            &format!("/import/devices/preview ({title})"),
+            &mut problems,
+        )
+        .await;
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems on the import's pages:\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
 }

@@ -483,3 +483,211 @@ async fn a_refused_set_return_links_to_the_batteries_and_says_so_beside_them() {
         "id=\"battery-error\"><span class=\"visually-hidden\">Error: </span>{message}</p>"
     )));
 }
+
+/// A trolley of two iPads out to Jo, the iPads' return asking three questions.
+/// The set's page.
+async fn trolley_with_checklist_out(app: &TestApp) -> (Client, String) {
+    let sbm = app.signed_in("sbm", "manager").await;
+    app.set_checklist(
+        &sbm,
+        "ipad",
+        "Charger returned?\nCase returned?\nScreen undamaged? [damage]",
+    )
+    .await;
+    for tag in ["IPAD-1", "IPAD-2"] {
+        app.add_device(&sbm, tag, "ipad", "iPad trolley B", &[])
+            .await;
+    }
+    let id = app.make_set("Trolley B", "", &["IPAD-1", "IPAD-2"]).await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
+    let set = format!("/sets/{id}");
+    let r = app.submit(&jo, &set, &format!("{set}/checkout"), &[]).await;
+    assert_eq!(r.status(), 303);
+    (jo, set)
+}
+
+/// A trolley's return with a question blank, a "no" naming no iPad, a battery of
+/// 150 and the charging box unticked took four round trips, one problem at a time
+/// in a box with no links, and lost the ticks and batteries typed.
+#[tokio::test]
+async fn a_sets_return_shows_every_problem_at_once_each_beside_its_field() {
+    let app = spawn_app().await;
+    let (jo, set) = trolley_with_checklist_out(&app).await;
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/return"),
+            &[
+                ("back", "IPAD-1"),
+                ("battery.IPAD-1", "150"),
+                ("battery.IPAD-2", "40"),
+                ("images_cleared", "on"),
+                ("check.ipad.1", "yes"),
+                ("check.ipad.2", "no"),
+                ("location", "Staff room"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    shows_error_at(
+        &html,
+        "checklist.ipad.answers.0",
+        "iPad: Answer every question on the return checklist: “Charger returned?”.",
+    );
+    let on_charge = kitroom_core::loan::ReturnRefusal::NotOnCharge.to_string();
+    shows_error_at(&html, "on_charge", &format!("IPAD-1: {on_charge}"));
+    let battery = "IPAD-1: The battery level must be a percentage from 0 to 100.";
+    assert!(
+        html.contains(&format!("<a href=\"#battery\">{battery}</a>")),
+        "{html}"
+    );
+    assert!(html.contains(&format!(
+        "id=\"battery-error\"><span class=\"visually-hidden\">Error: </span>{battery}</p>"
+    )));
+    let ipad1 = tag_with_id(&html, "battery-IPAD-1");
+    assert!(ipad1.contains("aria-invalid=\"true\""), "{ipad1}");
+    assert!(ipad1.contains("value=\"150\""), "the battery typed is kept");
+    let ipad2 = tag_with_id(&html, "battery-IPAD-2");
+    assert!(!ipad2.contains("aria-invalid"), "{ipad2}");
+    assert!(ipad2.contains("value=\"40\""), "{ipad2}");
+    let summary = &html[html.find("error-summary").unwrap()..];
+    assert_eq!(
+        summary[..summary.find("</ul>").unwrap()]
+            .matches("<li>")
+            .count(),
+        3,
+        "three problems: the one iPad back needs no tag named"
+    );
+    assert!(
+        !tag_with_id(&html, "back-IPAD-2").contains("checked"),
+        "the iPad left unticked stays unticked"
+    );
+    assert!(tag_with_id(&html, "back-IPAD-1").contains("checked"));
+    assert!(tag_with_id(&html, "checklist.ipad.answers.2-no").contains("checked"));
+    assert!(tag_with_id(&html, "location").contains("value=\"Staff room\""));
+    assert!(!tag_with_id(&html, "on_charge").contains("checked"));
+    assert!(tag_with_id(&html, "images_cleared").contains("checked"));
+
+    // both back, a "no" about damage naming neither: the tags box is the field
+    let r = app
+        .submit(
+            &jo,
+            &set,
+            &format!("{set}/return"),
+            &[
+                ("back", "IPAD-1"),
+                ("back", "IPAD-2"),
+                ("on_charge", "on"),
+                ("images_cleared", "on"),
+                ("check.ipad.0", "yes"),
+                ("check.ipad.1", "yes"),
+                ("check.ipad.2", "no"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    shows_error_at(
+        &html,
+        "checklist.ipad.devices.2",
+        "iPad: You answered no to “Screen undamaged?”: type the tag of each device it is about, so its damage report names it.",
+    );
+    for tag in ["IPAD-1", "IPAD-2"] {
+        let d = app.store().device_by_tag(tag).await.unwrap().unwrap();
+        assert_eq!(d.status, DeviceStatus::OnLoan, "nothing was returned");
+    }
+}
+
+/// A set's return through the API with two questions blank and the charging box
+/// unticked was refused one problem a time.
+#[tokio::test]
+async fn the_apis_set_return_lists_every_problem_at_once() {
+    let app = spawn_app().await;
+    let (_, set) = trolley_with_checklist_out(&app).await;
+    let token = app.token_for("jo").await;
+    let (status, problem) = app
+        .api_post_json(
+            &token,
+            &format!("/api/v1{set}/return"),
+            &json!({"came_back": ["IPAD-1", "IPAD-2"], "images_cleared": true,
+                    "checklist": {"ipad": {"answers": [null, true, null]}}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["type"], "urn:kitroom:problem:validation");
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            "checklist.ipad.answers.0",
+            "checklist.ipad.answers.2",
+            "on_charge"
+        ],
+        "{problem}"
+    );
+}
+
+/// Collecting a booking with a count of chargers that is not a number showed a
+/// box with no heading and no link, and nothing beside the count.
+#[tokio::test]
+async fn a_refused_collection_shows_the_error_summary_linked_to_the_accessories() {
+    let app = spawn_app().await;
+    let sbm = app.signed_in("sbm", "manager").await;
+    app.add_accessory(&sbm, "USB-C charger", ("ICT room", "+2", "New delivery"))
+        .await;
+    app.add_device(&sbm, "LAP-1", "laptop", "Library", &[])
+        .await;
+    let jo = app.borrower_under_new_policy(&sbm, "jo", "Jo Test").await;
+    let token = app.token_for("jo").await;
+    let now = chrono::Utc::now();
+    let (status, booked) = app
+        .api_post_json(
+            &token,
+            "/api/v1/bookings",
+            &json!({"device": "LAP-1", "starts_at": now, "ends_at": now + chrono::Duration::hours(1)}),
+        )
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let stock = app.store().list_accessories().await.unwrap()[0].stock[0]
+        .id
+        .to_string();
+    let path = format!("/bookings/{}/collect", booked["id"].as_str().unwrap());
+    for (count, status, message) in [
+        (
+            "lots",
+            422,
+            "How many accessories must be a whole number from 1 to ",
+        ),
+        ("3", 409, "Only 2 × USB-C charger left in the ICT room"),
+    ] {
+        let r = app
+            .submit(
+                &jo,
+                &path,
+                &path,
+                &[("also", &stock), ("also_count", count)],
+            )
+            .await;
+        assert_eq!(r.status(), status);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("<h2>There is a problem</h2>"), "{html}");
+        assert!(
+            html.contains(&format!("<a href=\"#accessories\">{message}")),
+            "{html}"
+        );
+        assert!(html.contains(&format!(
+            "id=\"accessories-error\"><span class=\"visually-hidden\">Error: </span>{message}"
+        )));
+        let input = tag_with_id(&html, "also_count");
+        assert!(input.contains("aria-invalid=\"true\""), "{input}");
+        assert!(input.contains(&format!("value=\"{count}\"")), "{input}");
+        assert!(tag_with_id(&html, "also").contains("aria-invalid=\"true\""));
+    }
+}

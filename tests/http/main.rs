@@ -23,6 +23,7 @@ mod disconnects;
 mod forms;
 mod full_disk;
 mod hostile;
+mod ids;
 mod import;
 mod import_layouts;
 mod incidents;

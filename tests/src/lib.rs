@@ -15,6 +15,7 @@ use kitroom_core::person::PersonInput;
 use reqwest::{Client, Response};
 
 pub mod oidc;
+pub mod pages;
 pub mod smtp;
 
 pub const PASSWORD: &str = "correct horse battery";

@@ -176,7 +176,7 @@ pub struct CheckedOut {
     pub return_location: String,
 }
 
-fn facts(d: &Device) -> DeviceFacts<'_> {
+pub(crate) fn facts(d: &Device) -> DeviceFacts<'_> {
     DeviceFacts {
         kind: d.details.kind,
         status: d.status,
@@ -731,13 +731,20 @@ fn return_refusal(
         return Ok(());
     }
     invalid.0.sort_by_key(|e| return_field_rank(e.field));
+    Err(every_problem(invalid, &codes))
+}
+
+/// Every problem found, as one refusal: its code is the rules' own when they all
+/// share one (`checklist-unanswered`), `validation` otherwise. For a device's
+/// return and a set's alike.
+pub(crate) fn every_problem(invalid: Invalid, codes: &[&'static str]) -> Error {
     let code = match codes.split_first() {
         Some((first, rest)) if rest.iter().all(|c| c == first) => *first,
         _ => "validation",
     };
     let mut refusal = Refusal::invalid(invalid);
     refusal.code = code;
-    Err(refusal.into())
+    refusal.into()
 }
 
 /// A device that came back.

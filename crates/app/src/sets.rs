@@ -365,7 +365,19 @@ pub struct SetReturn {
 impl TryFrom<SetReturnInput> for SetReturn {
     type Error = Invalid;
 
+    /// Every problem at once, each beside its field.
     fn try_from(i: SetReturnInput) -> Result<Self, Invalid> {
+        let (ret, invalid) = SetReturn::read(i);
+        invalid.into_result()?;
+        Ok(ret)
+    }
+}
+
+impl SetReturn {
+    /// Reads a set's return as far as it can be read, with every problem found:
+    /// the return then adds the checklist's and the rules' problems, so that all
+    /// of them are told in one answer. A value that could not be read is left out.
+    pub fn read(i: SetReturnInput) -> (SetReturn, Invalid) {
         let mut invalid = Invalid::new();
         let location = match i.location.trim() {
             "" => None,
@@ -384,8 +396,7 @@ impl TryFrom<SetReturnInput> for SetReturn {
             }
         }
         let back = counted_back(&i.accessories, &mut invalid);
-        invalid.into_result()?;
-        Ok(SetReturn {
+        let ret = SetReturn {
             came_back: i.came_back,
             location,
             on_charge: i.on_charge.0,
@@ -397,7 +408,22 @@ impl TryFrom<SetReturnInput> for SetReturn {
                 .map(|(kind, a)| (kind, (a.answers.iter().map(|a| a.0).collect(), a.devices)))
                 .collect(),
             back,
-        })
+        };
+        (ret, invalid)
+    }
+}
+
+/// Where a field sits on the set's return form, top to bottom, so that the
+/// problems are listed in the order the person meets the fields.
+fn set_return_field_rank(field: &str) -> usize {
+    match field {
+        "battery" => 0,
+        f if f.starts_with("checklist") => 1,
+        "accessories" => 2,
+        "location" => 3,
+        "on_charge" => 4,
+        "images_cleared" => 5,
+        _ => 6,
     }
 }
 
@@ -426,7 +452,7 @@ pub async fn return_set(
     s: &str,
     input: SetReturnInput,
 ) -> Result<SetReturned, Error> {
-    let parsed = SetReturn::try_from(input);
+    let parsed = SetReturn::read(input);
     let k = set(app, s).await?;
     let Some(open) = &k.open else {
         return Err(KitRefusal::NotOut.into());
@@ -434,7 +460,7 @@ pub async fn return_set(
     if !loan::may_receive(open.borrower == caller.username, caller.role) {
         return Err(Refusal::not_allowed().into());
     }
-    let cmd = parsed?;
+    let (cmd, invalid) = parsed;
     let actor = caller.actor();
     let caller = caller.clone();
     let link_base = app.link_base().cloned();
@@ -472,11 +498,14 @@ pub async fn return_set(
                         other => other,
                     })?
                 };
-                // the return checklist: each kind's questions once, for the devices
-                // of that kind that came back; every answer is checked before
-                // anything is written
-                let mut answered = Vec::new();
-                let mut damaged: BTreeMap<String, Vec<checklist::Question>> = BTreeMap::new();
+                // Every problem before anything is written, all told at once: what
+                // could not be read, the return checklist (each kind's questions
+                // once, for the devices of that kind that came back), and the rules
+                // at return of each device (a set's boxes are ticked once for all,
+                // so each rule is told once, naming its devices).
+                let mut invalid = invalid;
+                let mut codes: Vec<&'static str> = invalid.0.iter().map(|_| "validation").collect();
+                let mut asked = Vec::new();
                 for kind in DeviceKind::ALL {
                     let of_kind: Vec<String> = back
                         .iter()
@@ -491,7 +520,61 @@ pub async fn return_set(
                         continue;
                     }
                     let (answers, which) = cmd.checklist.get(kind.as_str()).cloned().unwrap_or_default();
-                    let found = checklist::check_set_answers(&questions, &answers, &which, &of_kind)
+                    for (i, r) in checklist::set_answer_problems(&questions, &answers, &which, &of_kind) {
+                        let field = match &r {
+                            checklist::ChecklistRefusal::Unanswered(_) => checklist::set_answer_field(*kind, i),
+                            _ => checklist::set_devices_field(*kind, i),
+                        };
+                        invalid.add(field, format!("{}: {r}", kind.label()));
+                        codes.push(r.code());
+                    }
+                    asked.push((*kind, questions, answers, which, of_kind));
+                }
+                // each device's battery level is its own; the boxes are ticked once
+                // for the set, so each of their rules is told once, naming the first
+                // device and then the others
+                let mut flags: Vec<(loan::ReturnRefusal, Vec<String>)> = Vec::new();
+                for id in &back {
+                    let tag = tag_of(*id);
+                    let device = kitroom_store::devices::get_device(conn, *id).await?;
+                    let request = ReturnRequest {
+                        condition: ReturnCondition::Fine,
+                        battery_percent: cmd.battery.get(&tag.to_lowercase()).copied(),
+                        on_charge: cmd.on_charge,
+                        images_cleared: cmd.images_cleared,
+                    };
+                    for refusal in loan::return_problems(&crate::loans::facts(&device), &request) {
+                        match refusal {
+                            loan::ReturnRefusal::NotOnLoan => {
+                                return Err(KitRefusal::Return { tag, refusal }.into());
+                            }
+                            loan::ReturnRefusal::BatteryOutOfRange => {
+                                invalid.add("battery", format!("{tag}: {refusal}"));
+                                codes.push(refusal.code());
+                            }
+                            _ => match flags.iter_mut().find(|(r, _)| *r == refusal) {
+                                Some((_, tags)) => tags.push(tag.clone()),
+                                None => flags.push((refusal, vec![tag.clone()])),
+                            },
+                        }
+                    }
+                }
+                for (r, tags) in flags {
+                    let mut message = format!("{}: {r}", tags[0]);
+                    if tags.len() > 1 {
+                        message.push_str(&format!(" The same goes for {}.", tags[1..].join(", ")));
+                    }
+                    invalid.add(r.field(), message);
+                    codes.push(r.code());
+                }
+                if !invalid.is_empty() {
+                    invalid.0.sort_by_key(|e| set_return_field_rank(e.field));
+                    return Err(crate::loans::every_problem(invalid, &codes));
+                }
+                let mut answered = Vec::new();
+                let mut damaged: BTreeMap<String, Vec<checklist::Question>> = BTreeMap::new();
+                for (kind, questions, answers, which, of_kind) in &asked {
+                    let found = checklist::check_set_answers(questions, answers, which, of_kind)
                         .map_err(|r| {
                             let mut refusal = Refusal::invalid(Invalid::one(
                                 "checklist",

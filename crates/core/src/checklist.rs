@@ -190,34 +190,102 @@ pub fn check_set_answers<'a>(
             .iter()
             .position(|x| std::ptr::eq(x, q))
             .unwrap_or_default();
-        let typed = which.get(i).map(String::as_str).unwrap_or("");
-        let mut tags: Vec<String> = Vec::new();
-        for t in typed
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|t| !t.is_empty())
-        {
-            match back.iter().find(|b| b.eq_ignore_ascii_case(t)) {
-                Some(b) if !tags.contains(b) => tags.push(b.clone()),
-                Some(_) => {}
-                None => {
-                    return Err(ChecklistRefusal::NotBack {
-                        tag: t.to_owned(),
-                        question: q.text.clone(),
-                    })
-                }
-            }
-        }
-        if tags.is_empty() {
-            match back {
-                [only] => tags.push(only.clone()),
-                _ => return Err(ChecklistRefusal::WhichDevice(q.text.clone())),
-            }
-        }
-        for t in tags {
+        for t in damaged_devices(q, which.get(i).map(String::as_str).unwrap_or(""), back)? {
             out.entry(t).or_default().push(q);
         }
     }
     Ok(out)
+}
+
+/// Every problem with one kind's answers on a set's return, each with its
+/// question's place in the list, so that all of them are shown at once: each
+/// question left unanswered ([`unanswered`]), and each "no" about damage that does
+/// not say which of the devices that came back it is about (the rule of
+/// [`check_set_answers`]).
+pub fn set_answer_problems(
+    questions: &[Question],
+    answers: &[Option<bool>],
+    which: &[String],
+    back: &[String],
+) -> Vec<(usize, ChecklistRefusal)> {
+    let mut out = unanswered(questions, answers);
+    for (i, q) in questions.iter().enumerate() {
+        if q.damage && answers.get(i).copied().flatten() == Some(false) {
+            let typed = which.get(i).map(String::as_str).unwrap_or("");
+            if let Err(r) = damaged_devices(q, typed, back) {
+                out.push((i, r));
+            }
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out
+}
+
+/// The devices a "no" to the damage question `q` is about: the tags `typed` (as
+/// `back` spells them), or the one device that came back when none is typed.
+fn damaged_devices(
+    q: &Question,
+    typed: &str,
+    back: &[String],
+) -> Result<Vec<String>, ChecklistRefusal> {
+    let mut tags: Vec<String> = Vec::new();
+    for t in typed
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+    {
+        match back.iter().find(|b| b.eq_ignore_ascii_case(t)) {
+            Some(b) if !tags.contains(b) => tags.push(b.clone()),
+            Some(_) => {}
+            None => {
+                return Err(ChecklistRefusal::NotBack {
+                    tag: t.to_owned(),
+                    question: q.text.clone(),
+                })
+            }
+        }
+    }
+    if tags.is_empty() {
+        match back {
+            [only] => tags.push(only.clone()),
+            _ => return Err(ChecklistRefusal::WhichDevice(q.text.clone())),
+        }
+    }
+    Ok(tags)
+}
+
+/// The fields of a set's answers, kind by kind and question by question: the
+/// answer's and the tags' it is about, named as the API's body has them.
+static SET_FIELDS: std::sync::LazyLock<Vec<(String, String)>> = std::sync::LazyLock::new(|| {
+    DeviceKind::ALL
+        .iter()
+        .flat_map(|k| {
+            (0..MAX_QUESTIONS).map(move |i| {
+                (
+                    format!("checklist.{}.answers.{i}", k.as_str()),
+                    format!("checklist.{}.devices.{i}", k.as_str()),
+                )
+            })
+        })
+        .collect()
+});
+
+fn set_fields(kind: DeviceKind, i: usize) -> Option<&'static (String, String)> {
+    let k = DeviceKind::ALL.iter().position(|x| *x == kind)?;
+    (i < MAX_QUESTIONS)
+        .then(|| SET_FIELDS.get(k * MAX_QUESTIONS + i))
+        .flatten()
+}
+
+/// The field of the answer to question `i` (from 0) of `kind` on a set's return:
+/// `checklist.ipad.answers.2`.
+pub fn set_answer_field(kind: DeviceKind, i: usize) -> &'static str {
+    set_fields(kind, i).map_or("checklist", |f| f.0.as_str())
+}
+
+/// The field of the tags a "no" to question `i` of `kind` is about, on a set's
+/// return: `checklist.ipad.devices.2`.
+pub fn set_devices_field(kind: DeviceKind, i: usize) -> &'static str {
+    set_fields(kind, i).map_or("checklist", |f| f.1.as_str())
 }
 
 /// The damage report's description, pre-filled from the "no" answers.
@@ -289,6 +357,58 @@ mod tests {
         assert_eq!(
             check_answers(&q, &[Some(true)]),
             Err(ChecklistRefusal::Unanswered("Screen undamaged?".into()))
+        );
+    }
+
+    /// A set's return with two questions blank and a "no" naming no iPad was
+    /// refused one problem at a time.
+    #[test]
+    fn every_problem_with_a_sets_answers_is_named_at_once_with_its_field() {
+        let q = parse_questions(
+            "Charger returned?\nCase returned?\nScreen undamaged? [damage]\nSwitches on? [damage]",
+        )
+        .unwrap();
+        let back = vec!["IPAD-1".to_owned(), "IPAD-2".into()];
+        let which = ["".to_owned(), "".into(), "".into(), "IPAD-9".into()];
+        let problems = set_answer_problems(
+            &q,
+            &[None, Some(true), Some(false), Some(false)],
+            &which,
+            &back,
+        );
+        assert_eq!(
+            problems,
+            vec![
+                (0, ChecklistRefusal::Unanswered("Charger returned?".into())),
+                (2, ChecklistRefusal::WhichDevice("Screen undamaged?".into())),
+                (
+                    3,
+                    ChecklistRefusal::NotBack {
+                        tag: "IPAD-9".into(),
+                        question: "Switches on?".into()
+                    }
+                ),
+            ]
+        );
+        let fine = ["".to_owned(), "".into(), "ipad-2".into(), "IPAD-1".into()];
+        assert!(set_answer_problems(
+            &q,
+            &[Some(true), Some(true), Some(false), Some(false)],
+            &fine,
+            &back
+        )
+        .is_empty());
+        assert_eq!(
+            set_answer_field(DeviceKind::Ipad, 2),
+            "checklist.ipad.answers.2"
+        );
+        assert_eq!(
+            set_devices_field(DeviceKind::Camera, 11),
+            "checklist.camera.devices.11"
+        );
+        assert_eq!(
+            set_answer_field(DeviceKind::Ipad, MAX_QUESTIONS),
+            "checklist"
         );
     }
 

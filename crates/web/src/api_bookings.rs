@@ -475,7 +475,7 @@ responses(
         (status = 403, description = "The set's loan is someone else's."),
         (status = 404, description = "No set has that id or name."),
         (status = 409, description = "The set is not out."),
-        (status = 422, description = "A tag in `came_back` did not go out with this loan, a return checklist question is unanswered (`checklist-unanswered`), or a field was wrong."),
+        (status = 422, description = "A tag in `came_back` did not go out with this loan (`not-in-this-loan`); or every other problem at once, each in `errors` with its `field`: `battery` (a level that is not a number from 0 to 100, naming its tag), `checklist.<kind>.answers.<i>` (a question unanswered), `checklist.<kind>.devices.<i>` (a \"no\" about damage that names none of the devices back), `accessories`, `location`, `on_charge`, `images_cleared`. The `type` is the rule's own when all are the same rule (unanswered questions alone are `checklist-unanswered`), `validation` otherwise."),
     )
 )]
 async fn set_return(

@@ -416,23 +416,24 @@ async fn collect_page(
     ctx.require(Permission::Borrow)?;
     let b = owned(&ctx, &state, &id).await?;
     let stock = state.store().accessories_in_stock().await?;
-    Ok(v::collect(&ctx, &b, &stock, "", "", None).into_response())
+    Ok(v::collect(&ctx, &b, &stock, "", "", &Invalid::new()).into_response())
 }
 
-/// The collect page again, 409 or 422, saying why the accessories could not go out, with
-/// the choice as typed. Nothing was lent.
+/// The collect page again, 409 or 422, saying why the accessories could not go out
+/// (the error summary, the message beside them), with the choice as typed. Nothing
+/// was lent.
 async fn collect_refused(
     ctx: &Ctx,
     state: &AppState,
     b: &Booking,
     form: &CollectForm,
-    why: &str,
+    invalid: &Invalid,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let stock = state.store().accessories_in_stock().await?;
     Ok((
         status,
-        v::collect(ctx, b, &stock, &form.also, &form.also_count, Some(why)),
+        v::collect(ctx, b, &stock, &form.also, &form.also_count, invalid),
     )
         .into_response())
 }
@@ -472,11 +473,12 @@ async fn collect(
         }
         Err(e) => {
             let refusal = crate::error::page_refusal(e)?;
-            let Some(why) = refusal.for_field("accessories") else {
+            if refusal.for_field("accessories").is_none() {
                 return Err(AppError::Refused(Box::new(refusal)));
-            };
+            }
+            let invalid = crate::error::refusal_fields(&refusal, "accessories");
             let b = owned(&ctx, &state, &id).await?;
-            collect_refused(&ctx, &state, &b, &form, why, status_of(refusal.kind)).await
+            collect_refused(&ctx, &state, &b, &form, &invalid, status_of(refusal.kind)).await
         }
     }
 }

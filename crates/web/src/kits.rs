@@ -323,7 +323,9 @@ async fn return_kit(
     ctx.require(Permission::Borrow)?;
     let k = kit(&state, &id).await?;
     let input = SetReturnInput::from_form(&pairs);
-    match kitroom_app::sets::return_set(state.app(), &ctx.user, &k.id.to_string(), input).await {
+    match kitroom_app::sets::return_set(state.app(), &ctx.user, &k.id.to_string(), input.clone())
+        .await
+    {
         Ok(done) => {
             let mut message = format!(
                 "{} is returned to the {}: {} back{}.",
@@ -367,6 +369,7 @@ async fn return_kit(
                 .cloned()
                 .collect();
             page.return_invalid = crate::error::refusal_fields(&refusal, "return");
+            page.return_typed = Some(input);
             render(&ctx, &state, &id, status_of(refusal.kind), page).await
         }
     }

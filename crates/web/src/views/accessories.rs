@@ -83,17 +83,21 @@ pub fn list(ctx: &Ctx, all: &[Accessory], f: &AccessoryForms) -> Markup {
     )
 }
 
-/// Partial: "Also taking" on a check-out form.
-pub fn also_taking(stock: &[Stock], also: &str, also_count: &str) -> Markup {
+/// Partial: "Also taking" on a check-out or collect form: how many of which
+/// accessory in stock, as typed; marked invalid when `invalid` has a problem with
+/// the accessories (the message is beside the group, see [`super::with_error`]).
+pub fn also_taking(stock: &[Stock], also: &str, also_count: &str, invalid: &Invalid) -> Markup {
+    let wrong = invalid.for_field("accessories").is_some();
     html! {
         @if !stock.is_empty() {
             fieldset.also {
                 legend { "Also taking" }
                 div.inline-input {
                     label.visually-hidden for="also_count" { "How many" }
-                    input #also_count name="also_count" type="number" min="1" inputmode="numeric" value=(if also_count.is_empty() { "1" } else { also_count });
+                    input #also_count name="also_count" type="number" min="1" inputmode="numeric" value=(if also_count.is_empty() { "1" } else { also_count })
+                        aria-invalid=[wrong.then_some("true")] aria-describedby=[wrong.then_some("accessories-error")];
                     label.visually-hidden for="also" { "Accessory" }
-                    select #also name="also" {
+                    select #also name="also" aria-invalid=[wrong.then_some("true")] aria-describedby=[wrong.then_some("accessories-error")] {
                         option value="" selected[also.is_empty()] { "No accessories" }
                         @for s in stock {
                             @let id = s.id.to_string();

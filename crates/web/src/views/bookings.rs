@@ -12,7 +12,7 @@ use kitroom_store::kits::KitSummary;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{csrf, error_summary, page, select, url_encode, Field, Section};
+use super::{csrf, error_summary, page, select, url_encode, with_error, Field, Section};
 use crate::auth::ctx::Ctx;
 use crate::permits::may_act;
 
@@ -273,21 +273,21 @@ fn again(f: &BookingForm, what: &str) -> String {
 }
 
 /// The collect page: the booking, "Also taking", and the button that checks it
-/// out; `refusal` says why the last try was refused, with the choice kept.
+/// out; `invalid` says why the last try was refused, with the choice kept.
 pub fn collect(
     ctx: &Ctx,
     b: &Booking,
     stock: &[kitroom_store::accessories::Stock],
     also: &str,
     also_count: &str,
-    refusal: Option<&str>,
+    invalid: &Invalid,
 ) -> Markup {
     page(
         ctx,
         Section::Bookings,
         &format!("Collect {}", b.booked.describe()),
         html! {
-            @if let Some(r) = refusal { div.error-summary role="alert" tabindex="-1" { p { (r) } } }
+            (error_summary(invalid))
             p.lead { (what(b)) " · " (when_slot(&b.slot)) " · " (b.person_name) @if !b.purpose.is_empty() { " · " (b.purpose) } }
             @if b.status != BookingStatus::Booked {
                 p { "This booking is " (b.status.label().to_lowercase()) ", so there is nothing to collect." }
@@ -297,7 +297,7 @@ pub fn collect(
                     @if stock.is_empty() {
                         p.hint { "No chargers, cables or other accessories are counted in Kitroom yet, so only the booking goes out." }
                     }
-                    (super::accessories::also_taking(stock, also, also_count))
+                    (with_error("accessories", invalid, super::accessories::also_taking(stock, also, also_count, invalid)))
                     button.primary.big type="submit" { "Collect " (b.booked.describe()) }
                 }
             }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use kitroom_core::checklist;
 use kitroom_core::device::DeviceStatus;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
@@ -12,8 +13,8 @@ use maud::{html, Markup};
 
 use super::loans::CheckOutForm;
 use super::{
-    checkbox_field, csrf, error_summary, page, select, status_badge, url_encode, with_error, Field,
-    Section,
+    checkbox_field, csrf, error_summary, page, select, status_badge, url_encode, with_error,
+    yes_no_and, Field, Section,
 };
 use crate::auth::ctx::Ctx;
 use crate::paths::{device_url, kit_url};
@@ -64,6 +65,16 @@ pub fn list(ctx: &Ctx, kits: &[KitSummary], name: &str, notes: &str, invalid: &I
     )
 }
 
+/// Whether a problem of the set's return is about the battery level of `tag`
+/// (each names its device: "IPAD-1: …", "The battery level of IPAD-1 …").
+fn battery_refused(invalid: &Invalid, tag: &str) -> bool {
+    invalid.0.iter().any(|e| {
+        e.field == "battery"
+            && (e.message.starts_with(&format!("{tag}: "))
+                || e.message.contains(&format!(" of {tag} ")))
+    })
+}
+
 fn period_options(periods: &[String]) -> Vec<(&str, &str)> {
     std::iter::once(("", "the school day"))
         .chain(periods.iter().map(|n| (n.as_str(), n.as_str())))
@@ -101,6 +112,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                             form.return method="post" action={ (url) "/return" } novalidate {
                                 (csrf(&ctx.csrf))
                                 @let ri = &p.return_invalid;
+                                @let typed = p.return_typed.as_ref();
                                 (with_error("battery", ri, html! {
                                 fieldset {
                                     legend { "Which came back?" }
@@ -110,11 +122,15 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                             @let id = format!("back-{}", l.device_tag);
                                             @let battery = format!("battery.{}", l.device_tag);
                                             @let battery_id = format!("battery-{}", l.device_tag);
+                                            @let ticked = typed.is_none_or(|t| t.came_back.iter().any(|b| b.eq_ignore_ascii_case(&l.device_tag)));
+                                            @let level = typed.and_then(|t| t.battery.get(&l.device_tag)).map_or("", |n| n.0.as_str());
+                                            @let wrong = battery_refused(ri, &l.device_tag);
                                             div.field.check.kit-device {
-                                                input id=(id) name="back" type="checkbox" value=(l.device_tag) checked;
+                                                input id=(id) name="back" type="checkbox" value=(l.device_tag) checked[ticked];
                                                 label for=(id) { strong { (l.device_tag) } " " span.muted { (l.device_name) } }
                                                 label.visually-hidden for=(battery_id) { "Battery of " (l.device_tag) ", percent" }
-                                                input.battery id=(battery_id) name=(battery) type="number" min="0" max="100" inputmode="numeric" placeholder="Battery %";
+                                                input.battery id=(battery_id) name=(battery) type="number" min="0" max="100" inputmode="numeric" placeholder="Battery %" value=(level)
+                                                    aria-invalid=[wrong.then_some("true")] aria-describedby=[wrong.then_some("battery-error")];
                                             }
                                         } @else {
                                             p { (l.device_tag) " " span.muted { "already back" @if l.outcome.as_deref() == Some("lost") { " — reported lost" } } }
@@ -129,36 +145,31 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                         p.hint { "Answer once for all of them. If the answer is no, type the tags of the ones it is about." }
                                         @for (i, q) in questions.iter().enumerate() {
                                             @let name = format!("check.{}.{i}", kind.as_str());
-                                            @let yes = format!("check-{}-{i}-yes", kind.as_str());
-                                            @let no = format!("check-{}-{i}-no", kind.as_str());
                                             @let which = format!("which.{}.{i}", kind.as_str());
-                                            @let which_id = format!("which-{}-{i}", kind.as_str());
-                                            @let answer = p.answers.get(&name).map(String::as_str);
-                                            fieldset.checklist {
-                                                legend { (q.text) }
-                                                div.field.check {
-                                                    input id=(yes) name=(name) type="radio" value="yes" checked[answer == Some("yes")];
-                                                    label for=(yes) { "Yes" }
-                                                }
-                                                div.field.check {
-                                                    input id=(no) name=(name) type="radio" value="no" checked[answer == Some("no")];
-                                                    label for=(no) { "No" @if q.damage { span.hint { " — opens a damage report" } } }
-                                                }
+                                            @let answer = match p.answers.get(&name).map(String::as_str) { Some("yes") => Some(true), Some("no") => Some(false), _ => None };
+                                            @let more = html! {
                                                 @if q.damage {
-                                                    div.field {
+                                                    @let which_id = checklist::set_devices_field(*kind, i);
+                                                    @let error = ri.for_field(which_id);
+                                                    @let error_id = format!("{which_id}-error");
+                                                    div.field.has-error[error.is_some()] {
                                                         label for=(which_id) { "If no, which ones? (tags)" }
-                                                        input id=(which_id) name=(which) type="text" value=(p.answers.get(&which).map(String::as_str).unwrap_or(""));
+                                                        @if let Some(e) = error { p.error id=(error_id) { span.visually-hidden { "Error: " } (e) } }
+                                                        input id=(which_id) name=(which) type="text" autocapitalize="characters" spellcheck="false"
+                                                            value=(p.answers.get(&which).map(String::as_str).unwrap_or(""))
+                                                            aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| &error_id)];
                                                     }
                                                 }
-                                            }
+                                            };
+                                            (yes_no_and(checklist::set_answer_field(*kind, i), &name, &q.text, q.damage.then_some(" — opens a damage report"), answer, ri, more))
                                         }
                                     }
                                 }
                                 }))
                                 (with_error("accessories", ri, super::accessories::came_back(&p.lent, &p.typed_back)))
-                                (Field::text("location", "Returned to", &p.return_location).render(ri))
-                                (checkbox_field("on_charge", "The devices are on charge (the trolley is plugged in)", true, None, ri))
-                                (checkbox_field("images_cleared", "Photos and videos are moved to the school network and deleted from the devices", false, Some("Needed for devices that take photos, such as iPads and cameras."), ri))
+                                (Field::text("location", "Returned to", typed.map_or(p.return_location.as_str(), |t| t.location.as_str())).render(ri))
+                                (checkbox_field("on_charge", "The devices are on charge (the trolley is plugged in)", typed.is_none_or(|t| t.on_charge.0), None, ri))
+                                (checkbox_field("images_cleared", "Photos and videos are moved to the school network and deleted from the devices", typed.is_some_and(|t| t.images_cleared.0), Some("Needed for devices that take photos, such as iPads and cameras."), ri))
                                 button.primary.big type="submit" { "Return the set" }
                             }
                         }
@@ -183,7 +194,7 @@ pub fn show(ctx: &Ctx, kit: &Kit, p: &KitPage, now: DateTime<Utc>) -> Markup {
                                     (select("due_period", "Return at the end of", &options, &p.checkout.due_period, ci))
                                 }
                                 (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: 6B science").render(ci))
-                                (with_error("accessories", ci, super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count)))
+                                (with_error("accessories", ci, super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count, ci)))
                                 button.primary.big type="submit" { @if manager { "Check out the set" } @else { "Check out the set to me" } }
                             }
                         }
@@ -287,6 +298,8 @@ pub struct KitPage {
     pub checkout_invalid: Invalid,
     /// Why the last return of the set was refused, beside its fields.
     pub return_invalid: Invalid,
+    /// The last return as typed, when it was refused: kept on the form.
+    pub return_typed: Option<kitroom_app::sets::SetReturnInput>,
     pub add: Invalid,
     pub add_tag: String,
     pub periods: Vec<String>,

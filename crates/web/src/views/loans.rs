@@ -223,7 +223,7 @@ pub fn panel(ctx: &Ctx, device: &Device, p: &LoanPanel) -> Markup {
                         (Field::text("purpose", "Purpose", &p.checkout.purpose).hint("For example: Year 5 science").render(ci))
                         (checkbox_field("off_site", "Taking it off the school site", p.checkout.off_site.0, Some(off_site_hint(device)), ci))
                     }
-                    (with_error("accessories", ci, super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count)))
+                    (with_error("accessories", ci, super::accessories::also_taking(&p.stock, &p.checkout.also, &p.checkout.also_count, ci)))
                     button.primary.big type="submit" {
                         @if manager { "Check out" } @else { "Check out to me" }
                         @if let Some(d) = p.default_due { span.sub { "until " (time::when(d)) } }

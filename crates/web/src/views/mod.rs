@@ -305,7 +305,14 @@ pub fn error_summary(invalid: &Invalid) -> Markup {
 /// as the accessories on a form: the error above them and the group's id, for the
 /// error summary's link.
 pub fn with_error(field: &'static str, invalid: &Invalid, content: Markup) -> Markup {
-    let error = invalid.for_field(field);
+    // a group may have several problems (one battery level per device): all beside it
+    let errors: Vec<&str> = invalid
+        .0
+        .iter()
+        .filter(|e| e.field == field)
+        .map(|e| e.message.as_str())
+        .collect();
+    let error = (!errors.is_empty()).then(|| errors.join(" "));
     html! {
         div id=(field) .has-error[error.is_some()] {
             @if let Some(e) = error { p.error id={ (field) "-error" } { span.visually-hidden { "Error: " } (e) } }
@@ -507,6 +514,20 @@ pub fn yes_no(
     answer: Option<bool>,
     invalid: &Invalid,
 ) -> Markup {
+    yes_no_and(field, name, question, no_hint, answer, invalid, html! {})
+}
+
+/// [`yes_no`] with more fields about the question after the radios, inside its
+/// fieldset (a set's "which ones?").
+pub fn yes_no_and(
+    field: &str,
+    name: &str,
+    question: &str,
+    no_hint: Option<&str>,
+    answer: Option<bool>,
+    invalid: &Invalid,
+    more: Markup,
+) -> Markup {
     let error = invalid.for_field(field);
     let error_id = format!("{field}-error");
     let no = format!("{field}-no");
@@ -522,6 +543,7 @@ pub fn yes_no(
                 input id=(no) name=(name) type="radio" value="no" checked[answer == Some(false)] aria-invalid=[error.map(|_| "true")];
                 label for=(no) { "No" @if let Some(h) = no_hint { span.hint { (h) } } }
             }
+            (more)
         }
     }
 }
