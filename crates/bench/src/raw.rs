@@ -8,7 +8,8 @@
 //! - [`Batcher`]: the same two transactions batched as Kitroom's writer batches its
 //!   writes (a savepoint each, one commit per group): the machine's real ceiling.
 //! - [`list_query`] / [`search_query`]: the SQL of the device list, timed alone.
-//! - [`export_scan`]: every event read in one scan and written as CSV to /dev/null.
+//! - [`export_scan`]: every event read in one scan and written as CSV to /dev/null,
+//!   the same twelve columns as Kitroom's export.
 
 use std::io::Write;
 use std::path::Path;
@@ -698,15 +699,20 @@ pub async fn export_scan(conn: &mut SqliteConnection) -> anyhow::Result<(f64, u6
         "details",
         "prev_hash",
         "hash",
+        "hash_version",
+        "salt",
+        "personal_hash",
     ])?;
+    // The same twelve columns Kitroom's export writes, read in one scan.
     let mut rows = sqlx::query(
-        "select cast(seq as text), at, actor, action, subject, subject_label, details, prev_hash, hash
+        "select cast(seq as text), at, actor, action, subject, subject_label, details, prev_hash, hash,
+            cast(hash_version as text), coalesce(salt, ''), coalesce(personal_hash, '')
          from event order by seq",
     )
     .fetch(&mut *conn);
     let mut n = 0u64;
     while let Some(row) = rows.try_next().await? {
-        let mut cells: [&str; 9] = [""; 9];
+        let mut cells: [&str; 12] = [""; 12];
         for (i, c) in cells.iter_mut().enumerate() {
             *c = row.try_get::<&str, _>(i)?;
         }

@@ -455,11 +455,22 @@ pub fn app(state: AppState) -> Router {
 
 /// A CSV cell that a spreadsheet will not run as a formula: a leading `=`, `+`, `-`,
 /// `@`, tab or carriage return is escaped with a `'`.
-pub fn csv_safe(cell: &str) -> String {
+/// Writes one CSV record, each cell made safe for spreadsheets ([`csv_safe`]).
+pub fn write_safe_record<W: std::io::Write, S: AsRef<str>>(
+    w: &mut csv::Writer<W>,
+    row: impl IntoIterator<Item = S>,
+) -> csv::Result<()> {
+    for cell in row {
+        w.write_field(csv_safe(cell.as_ref()).as_bytes())?;
+    }
+    w.write_record(None::<&[u8]>)
+}
+
+pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
+        format!("'{cell}").into()
     } else {
-        cell.to_owned()
+        cell.into()
     }
 }
 

@@ -250,8 +250,7 @@ async fn signatures_csv(
             s.as_ref().map(|s| s.signed_on.as_str()).unwrap_or(""),
             policy.version_label.as_str(),
         ];
-        w.write_record(row.map(crate::csv_safe))
-            .map_err(AppError::internal)?;
+        crate::write_safe_record(&mut w, row).map_err(AppError::internal)?;
     }
     let body = w
         .into_inner()

@@ -240,8 +240,7 @@ async fn results_csv(
             r.home.as_str(),
             r.seen_at.as_deref().unwrap_or(""),
         ];
-        w.write_record(row.map(crate::csv_safe))
-            .map_err(AppError::internal)?;
+        crate::write_safe_record(&mut w, row).map_err(AppError::internal)?;
     }
     let body = w
         .into_inner()
