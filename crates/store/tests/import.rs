@@ -370,7 +370,7 @@ async fn encryption_status_updates_matching_devices_and_lists_the_rest() {
 /// in tag order.
 #[tokio::test]
 async fn search_finds_fragments_and_counts_broad_searches_only_so_far() {
-    use kitroom_store::devices::{DeviceFilter, SEARCH_COUNT_LIMIT};
+    use kitroom_store::devices::{DeviceFilter, Position, SEARCH_COUNT_LIMIT};
     let (_dir, store) = store().await;
     let sbm = manager(&store).await;
     let mut csv = String::from("tag,kind,make,model,serial,location\n");
@@ -388,7 +388,6 @@ async fn search_finds_fragments_and_counts_broad_searches_only_so_far() {
     ));
     let search = |q: &str| DeviceFilter {
         q: Some(q.into()),
-        page: 1,
         per_page: 50,
         ..Default::default()
     };
@@ -420,7 +419,7 @@ async fn search_finds_fragments_and_counts_broad_searches_only_so_far() {
     assert!(!page.total_exact);
     assert_eq!(tags(&page)[..3], ["KR-00000", "KR-00001", "KR-00002"]);
     let mut second = search("KR-");
-    second.page = 2;
+    second.at = Position::Page(2);
     assert_eq!(
         tags(&store.list_devices(&second).await.unwrap())[0],
         "KR-00050"

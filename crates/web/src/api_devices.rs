@@ -12,7 +12,7 @@ use kitroom_app::devices::{DeviceInput, Edit, StatusInput};
 use kitroom_app::disposals::DisposalInput;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::devices::{Device, DeviceFilter, Position};
 use kitroom_store::disposals::DisposalRow;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -152,10 +152,10 @@ async fn list(
         encryption: word(&mut invalid, "encryption", &q.encryption),
         location: Some(q.location.clone()).filter(|l| !l.trim().is_empty()),
         q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
-        page: q.page.unwrap_or(1),
+        at: Position::Page(q.page.unwrap_or(1)),
         per_page: q.per_page.unwrap_or(50),
     };
-    if filter.page < 1 {
+    if q.page.is_some_and(|p| p < 1) {
         invalid.add("page", "page starts at 1.");
     }
     if !(1..=200).contains(&filter.per_page) {
@@ -167,7 +167,7 @@ async fn list(
         items: page.items.iter().map(device_json).collect(),
         total: page.total,
         total_exact: page.total_exact,
-        page: filter.page,
+        page: q.page.unwrap_or(1),
         per_page: filter.per_page,
     })
     .into_response())

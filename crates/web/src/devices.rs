@@ -11,7 +11,7 @@ use kitroom_app::disposals::DisposalInput;
 use kitroom_core::device::DeviceInput as DeviceFields;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::devices::{Device, DeviceFilter, Position};
 use kitroom_store::events::EventFilter;
 
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
@@ -48,7 +48,7 @@ impl ListQuery {
             kind: self.kind.parse().ok(),
             location: Some(self.location.clone()).filter(|l| !l.is_empty()),
             encryption: self.encryption.parse().ok(),
-            page: self.page.unwrap_or(1).max(1),
+            at: Position::Page(self.page.unwrap_or(1).max(1)),
             per_page,
         }
     }
