@@ -213,3 +213,17 @@ async fn a_bad_api_cursor_is_a_422_saying_what_is_wrong() {
         assert!(text.contains("after"), "{bad}: names the cursor: {text}");
     }
 }
+
+/// Printing labels for a long list would stop after the first page of devices, or
+/// print some twice.
+#[tokio::test]
+async fn the_label_sheet_holds_every_device_of_a_list_longer_than_a_page() {
+    let app = spawn_app().await;
+    let c = app.signed_in("sbm", "manager").await;
+    let token = app.token_for("sbm").await;
+    register(&app, &token, school(250)).await;
+    let sheet = app.page(&c, "/labels?kind=laptop").await;
+    assert!(sheet.contains("187 labels"), "every laptop, once");
+    let sheet = app.page(&c, "/labels").await;
+    assert!(sheet.contains("250 labels"));
+}
