@@ -73,7 +73,10 @@ async fn next_walks_a_filtered_list_once_in_order_and_previous_comes_back() {
         pages.push((url.clone(), html.clone()));
         match link(&html, NEXT) {
             Some(next) => {
-                assert!(next.contains("kind=laptop") && next.contains("after="), "{next}");
+                assert!(
+                    next.contains("kind=laptop") && next.contains("after="),
+                    "{next}"
+                );
                 assert!(!next.contains("page="), "{next}");
                 url = next;
             }
@@ -85,14 +88,22 @@ async fn next_walks_a_filtered_list_once_in_order_and_previous_comes_back() {
     assert_eq!(seen, laptops, "every laptop once, in tag order, no iPad");
     assert_eq!(pages.len(), 3);
     assert!(pages[0].1.contains("Showing 1–50 of 120 devices"));
-    assert!(link(&pages[0].1, PREVIOUS).is_none(), "nothing before the first page");
-    assert!(pages[1].1.contains("Showing lap-067 to lap-133 of 120 devices"));
+    assert!(
+        link(&pages[0].1, PREVIOUS).is_none(),
+        "nothing before the first page"
+    );
+    assert!(pages[1]
+        .1
+        .contains("Showing lap-067 to lap-133 of 120 devices"));
 
     // Previous from the last page shows the pages seen, back to the first.
     let mut html = pages[2].1.clone();
     for i in (0..2).rev() {
         let prev = link(&html, PREVIOUS).expect("a Previous link");
-        assert!(prev.contains("kind=laptop") && prev.contains("before="), "{prev}");
+        assert!(
+            prev.contains("kind=laptop") && prev.contains("before="),
+            "{prev}"
+        );
         html = app.page(&c, &prev).await;
         assert_eq!(tags(&html), tags(&pages[i].1), "page {i}");
     }
@@ -125,7 +136,10 @@ async fn a_page_link_shows_the_same_devices_after_devices_are_added_before_it() 
     register(&app, &token, earlier).await;
     let after = app.page(&c, &next).await;
     assert_eq!(tags(&after), before, "the same devices at the same link");
-    assert!(after.contains("of 150 devices"), "the total counts the new ones");
+    assert!(
+        after.contains("of 150 devices"),
+        "the total counts the new ones"
+    );
 }
 
 /// A link to a page edited by hand into nonsense would be a 500 or show the wrong
@@ -134,7 +148,11 @@ async fn a_page_link_shows_the_same_devices_after_devices_are_added_before_it() 
 async fn a_garbled_page_key_is_a_clear_400() {
     let app = spawn_app().await;
     let c = app.signed_in("sbm", "manager").await;
-    for bad in ["after=%3Cscript%3E", "before=a%20b", "after=LAP-1&before=LAP-2"] {
+    for bad in [
+        "after=%3Cscript%3E",
+        "before=a%20b",
+        "after=LAP-1&before=LAP-2",
+    ] {
         let r = app.get(&c, &format!("/devices?{bad}")).await;
         assert_eq!(r.status(), 400, "{bad}");
         let body = r.text().await.unwrap();
@@ -169,7 +187,11 @@ async fn the_api_next_cursor_walks_the_whole_register() {
         if seen.len() == 7 {
             second = Some(items.clone());
         }
-        seen.extend(items.iter().map(|d| d["tag"].as_str().unwrap().to_uppercase()));
+        seen.extend(
+            items
+                .iter()
+                .map(|d| d["tag"].as_str().unwrap().to_uppercase()),
+        );
         match &body["next"] {
             Value::Null => break,
             Value::String(next) => {
@@ -184,7 +206,9 @@ async fn the_api_next_cursor_walks_the_whole_register() {
     assert_eq!(seen, all, "each device once, in tag order");
 
     // numbered pages keep working for existing clients, with the cursor beside them
-    let (status, body) = app.api_get_json(&token, "/api/v1/devices?per_page=7&page=2").await;
+    let (status, body) = app
+        .api_get_json(&token, "/api/v1/devices?per_page=7&page=2")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["page"], 2);
     assert_eq!(Some(body["items"].as_array().unwrap().clone()), second);

@@ -751,10 +751,7 @@ mod tests {
     async fn plan(conn: &mut SqliteConnection, mut qb: QueryBuilder<'_, Sqlite>) -> String {
         let rows: Vec<(i64, i64, i64, String)> =
             qb.build_query_as().fetch_all(&mut *conn).await.unwrap();
-        rows.into_iter()
-            .map(|r| r.3)
-            .collect::<Vec<_>>()
-            .join("\n")
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
     }
 
     /// A page deep in a large register would read and skip every device before it,
@@ -836,7 +833,9 @@ mod tests {
                 push_page_rowids(&mut qb, &f, broad, 50);
                 let page = plan(&mut conn, qb).await;
                 assert!(
-                    !page.contains("TEMP B-TREE") && !page.contains("SCAN d\n") && !page.ends_with("SCAN d"),
+                    !page.contains("TEMP B-TREE")
+                        && !page.contains("SCAN d\n")
+                        && !page.ends_with("SCAN d"),
                     "{name}, {at:?}: {page}"
                 );
                 if let Some(op) = op {

@@ -58,7 +58,11 @@ fn page_links(q: &ListQuery, at: &Position, page: &DevicePage) -> Markup {
         Position::After(k) | Position::Before(k) => Some(k.clone()),
         _ => None,
     };
-    let start = page.items.first().map(|d| d.details.tag.to_string()).or(key.clone());
+    let start = page
+        .items
+        .first()
+        .map(|d| d.details.tag.to_string())
+        .or(key.clone());
     let end = page.items.last().map(|d| d.details.tag.to_string()).or(key);
     html! {
         @if page.has_previous || page.has_next {
