@@ -424,6 +424,20 @@ async fn search_finds_fragments_and_counts_broad_searches_only_so_far() {
         tags(&store.list_devices(&second).await.unwrap())[0],
         "KR-00050"
     );
+    // by key, the broad search (walking the tags) and a narrow one (from the
+    // trigram index) both go on from the tag
+    second.at = Position::After("kr-00049".into());
+    let page = store.list_devices(&second).await.unwrap();
+    assert_eq!(tags(&page)[0], "KR-00050");
+    assert!(page.has_previous && page.has_next);
+    let mut probooks = search("probook");
+    probooks.at = Position::After("KR-00002".into());
+    let page = store.list_devices(&probooks).await.unwrap();
+    assert_eq!(tags(&page)[..2], ["KR-00004", "KR-00006"]);
+    probooks.at = Position::Before("KR-00004".into());
+    let page = store.list_devices(&probooks).await.unwrap();
+    assert_eq!(tags(&page), ["KR-00000", "KR-00002"]);
+    assert!(!page.has_previous && page.has_next);
 
     // an edit moves the device in the index: found by its new model, not its old one
     let d = store.device_by_tag("KR-00007").await.unwrap().unwrap();
