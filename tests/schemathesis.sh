@@ -78,6 +78,8 @@ RULES_BEYOND_SCHEMA=(
     "POST /imports/{sheet}"
     "GET /loans"
     "GET /bookings"
+    # The list's cursor (`after`) or a page number (`page`), not both.
+    "GET /devices"
     "POST /devices"
     "PATCH /devices/{tag}"
     "POST /devices/{tag}/disposal"

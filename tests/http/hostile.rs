@@ -401,6 +401,7 @@ const QUERY_PARAMETERS: &[&str] = &[
     "inactive",
     "kind",
     "label",
+    "last",
     "limit",
     "location",
     "max_age_days",

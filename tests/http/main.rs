@@ -17,6 +17,8 @@ mod bookings;
 mod calendar;
 mod checklists;
 mod crash;
+// issue 18, paging by key (lane `keyset`)
+mod device_pages;
 mod devices;
 mod disconnects;
 // issue 17, one way to show an error and confirmations (lane `forms`)

@@ -43,7 +43,6 @@ pub async fn on_charge(app: &App, caller: &Person) -> Result<Charging, Error> {
     may_charge(caller)?;
     let filter = DeviceFilter {
         status: Some(DeviceStatus::ReturnedCharging),
-        page: 1,
         per_page: 200,
         ..Default::default()
     };

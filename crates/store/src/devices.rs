@@ -365,9 +365,30 @@ pub struct DeviceFilter {
     pub encryption: Option<EncryptionState>,
     /// Matches tag, serial number, make or model.
     pub q: Option<String>,
-    /// From 1.
-    pub page: i64,
+    /// Where the page starts.
+    pub at: Position,
     pub per_page: i64,
+}
+
+/// Where a page of the device list starts, in the list's order (the tag, whatever
+/// its case; tags are unique whatever their case, so a tag is a position).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Position {
+    /// The first page.
+    #[default]
+    First,
+    /// The devices after this tag: the next page. Found by a seek on an index, so
+    /// a deep page costs what the first does, and a link to it keeps showing the
+    /// same devices when others are registered before them.
+    After(String),
+    /// The devices before this tag: the previous page.
+    Before(String),
+    /// The last page.
+    Last,
+    /// Numbered pages from 1, kept for API clients written before cursors: the
+    /// devices before the page are read and skipped, so page 2,000 costs as much as
+    /// reading the 100,000 devices before it.
+    Page(i64),
 }
 
 /// One page of devices, and how many match in all.
@@ -378,6 +399,10 @@ pub struct DevicePage {
     /// [`SEARCH_COUNT_LIMIT`] and this is that limit plus one.
     pub total: i64,
     pub total_exact: bool,
+    /// Whether devices match before this page's first one (there is a previous page).
+    pub has_previous: bool,
+    /// Whether devices match after this page's last one (there is a next page).
+    pub has_next: bool,
 }
 
 /// A search matching more devices than this is not counted to the end (counting ten
@@ -476,6 +501,73 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, t: &str) {
     }
 }
 
+/// The list's order, or its reverse.
+fn order_by(descending: bool) -> &'static str {
+    if descending {
+        " order by d.tag collate nocase desc"
+    } else {
+        " order by d.tag collate nocase"
+    }
+}
+
+/// The rowids of a page's devices and of one more (which says whether another page
+/// follows), found from an index where the filters allow, starting at the page's
+/// key. True when they come in reverse order (a page found from its end).
+fn push_page_rowids(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    f: &DeviceFilter,
+    broad: bool,
+    per_page: i64,
+) -> bool {
+    let (key, descending, skip) = match &f.at {
+        Position::First => (None, false, 0),
+        Position::After(tag) => (Some((">", tag)), false, 0),
+        Position::Before(tag) => (Some(("<", tag)), true, 0),
+        Position::Last => (None, true, 0),
+        Position::Page(n) => (None, false, ((*n).max(1) - 1).saturating_mul(per_page)),
+    };
+    qb.push("select d.rowid from device d");
+    push_where(qb, f, broad);
+    if let Some((op, tag)) = key {
+        qb.push(format!(" and d.tag collate nocase {op} "))
+            .push_bind(tag.clone());
+    }
+    qb.push(order_by(descending))
+        .push(" limit ")
+        .push_bind(per_page + 1);
+    if skip > 0 {
+        qb.push(" offset ").push_bind(skip);
+    }
+    descending
+}
+
+/// Whether a device the filters select has a tag `op` (`<=` or `>=`) `tag`.
+async fn any_beyond(
+    conn: &mut SqliteConnection,
+    f: &DeviceFilter,
+    broad: bool,
+    op: &str,
+    tag: &str,
+) -> Result<bool, StoreError> {
+    let mut qb = QueryBuilder::new("select exists (");
+    push_any_beyond(&mut qb, f, broad, op, tag);
+    qb.push(")");
+    Ok(qb.build_query_scalar().fetch_one(&mut *conn).await?)
+}
+
+fn push_any_beyond(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    f: &DeviceFilter,
+    broad: bool,
+    op: &str,
+    tag: &str,
+) {
+    qb.push("select 1 from device d");
+    push_where(qb, f, broad);
+    qb.push(format!(" and d.tag collate nocase {op} "))
+        .push_bind(tag.to_owned());
+}
+
 impl Store {
     /// A tag from the school's own register to show as an example ("like
     /// HS-IPAD-01"): the first device registered that is not retired.
@@ -564,7 +656,6 @@ impl Store {
 
     pub async fn list_devices(&self, f: &DeviceFilter) -> Result<DevicePage, StoreError> {
         let per_page = f.per_page.clamp(1, 200);
-        let page = f.page.max(1);
         let mut conn = self.reader().acquire().await?;
         let term = search_term(f);
         let (total, broad) = match term.as_deref().map(|q| (q, full_text_query(q))) {
@@ -604,27 +695,38 @@ impl Store {
             }
         };
         // The page's rows are found first by their rowids alone (from an index where
-        // the filters allow), then only those fifty are read and joined: the rows an
-        // offset skips are never read.
+        // the filters allow, starting at the key), then only those are read and
+        // joined. One row more than the page says whether another page follows.
         let mut qb = QueryBuilder::new(SELECT);
-        qb.push(" where d.rowid in (select d.rowid from device d");
-        push_where(&mut qb, f, broad);
-        qb.push(" order by d.tag collate nocase limit ")
-            .push_bind(per_page);
-        qb.push(" offset ")
-            .push_bind((page - 1).saturating_mul(per_page));
-        qb.push(") order by d.tag collate nocase");
-        let items = qb
+        qb.push(" where d.rowid in (");
+        let descending = push_page_rowids(&mut qb, f, broad, per_page);
+        qb.push(")").push(order_by(descending));
+        let mut rows = qb
             .build_query_as::<DeviceRow>()
             .fetch_all(&mut *conn)
             .await?;
+        let more = rows.len() as i64 > per_page;
+        rows.truncate(per_page as usize);
+        if descending {
+            rows.reverse();
+        }
+        // Whether anything lies on the key's other side: one row found by the same seek.
+        let (has_previous, has_next) = match &f.at {
+            Position::First => (false, more),
+            Position::After(tag) => (any_beyond(&mut conn, f, broad, "<=", tag).await?, more),
+            Position::Before(tag) => (more, any_beyond(&mut conn, f, broad, ">=", tag).await?),
+            Position::Last => (more, false),
+            Position::Page(n) => (*n > 1, more),
+        };
         Ok(DevicePage {
-            items: items
+            items: rows
                 .into_iter()
                 .map(Device::try_from)
                 .collect::<Result<_, _>>()?,
             total,
             total_exact: !broad || total <= SEARCH_COUNT_LIMIT,
+            has_previous,
+            has_next,
         })
     }
 
@@ -644,6 +746,110 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How SQLite will run a query: its plan's lines.
+    async fn plan(conn: &mut SqliteConnection, mut qb: QueryBuilder<'_, Sqlite>) -> String {
+        let rows: Vec<(i64, i64, i64, String)> =
+            qb.build_query_as().fetch_all(&mut *conn).await.unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+    }
+
+    /// A page deep in a large register would read and skip every device before it,
+    /// or sort every device of a kind on each page: the list slows as the school
+    /// registers more.
+    #[tokio::test]
+    async fn every_filter_finds_a_page_by_a_seek_on_an_index_from_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let mut conn = store.reader().acquire().await.unwrap();
+        let filter = |name: &'static str, f: DeviceFilter| (name, f);
+        let filters = [
+            filter("everything", DeviceFilter::default()),
+            filter(
+                "status",
+                DeviceFilter {
+                    status: Some(DeviceStatus::Available),
+                    ..Default::default()
+                },
+            ),
+            filter(
+                "kind",
+                DeviceFilter {
+                    kind: Some(DeviceKind::Laptop),
+                    ..Default::default()
+                },
+            ),
+            filter(
+                "kind and status",
+                DeviceFilter {
+                    kind: Some(DeviceKind::Ipad),
+                    status: Some(DeviceStatus::OnLoan),
+                    ..Default::default()
+                },
+            ),
+            filter(
+                "retired of a kind",
+                DeviceFilter {
+                    kind: Some(DeviceKind::Ipad),
+                    status: Some(DeviceStatus::Retired),
+                    ..Default::default()
+                },
+            ),
+            filter(
+                "location",
+                DeviceFilter {
+                    location: Some("Library".into()),
+                    ..Default::default()
+                },
+            ),
+            filter(
+                "encryption",
+                DeviceFilter {
+                    encryption: Some(EncryptionState::Unknown),
+                    ..Default::default()
+                },
+            ),
+            filter(
+                "a search matching many",
+                DeviceFilter {
+                    q: Some("dell".into()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (name, f) in filters {
+            let broad = f.q.is_some();
+            for (at, op) in [
+                (Position::First, None),
+                (Position::After("KR-095000".into()), Some("tag>?")),
+                (Position::Before("KR-095000".into()), Some("tag<?")),
+                (Position::Last, None),
+            ] {
+                let f = DeviceFilter {
+                    at: at.clone(),
+                    ..f.clone()
+                };
+                let mut qb = QueryBuilder::new("explain query plan ");
+                push_page_rowids(&mut qb, &f, broad, 50);
+                let page = plan(&mut conn, qb).await;
+                assert!(
+                    !page.contains("TEMP B-TREE")
+                        && !page.contains("SCAN d\n")
+                        && !page.ends_with("SCAN d"),
+                    "{name}, {at:?}: {page}"
+                );
+                if let Some(op) = op {
+                    assert!(page.contains(op), "{name}, {at:?} seeks its key: {page}");
+                }
+            }
+            for (op, seek) in [("<=", "tag<?"), (">=", "tag>?")] {
+                let mut qb = QueryBuilder::new("explain query plan ");
+                push_any_beyond(&mut qb, &f, broad, op, "KR-095000");
+                let any = plan(&mut conn, qb).await;
+                assert!(any.contains(seek), "{name}, anything {op} the key: {any}");
+            }
+        }
+    }
 
     #[test]
     fn a_full_text_query_is_one_phrase_without_control_characters() {

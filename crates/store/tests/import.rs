@@ -370,7 +370,7 @@ async fn encryption_status_updates_matching_devices_and_lists_the_rest() {
 /// in tag order.
 #[tokio::test]
 async fn search_finds_fragments_and_counts_broad_searches_only_so_far() {
-    use kitroom_store::devices::{DeviceFilter, SEARCH_COUNT_LIMIT};
+    use kitroom_store::devices::{DeviceFilter, Position, SEARCH_COUNT_LIMIT};
     let (_dir, store) = store().await;
     let sbm = manager(&store).await;
     let mut csv = String::from("tag,kind,make,model,serial,location\n");
@@ -388,7 +388,6 @@ async fn search_finds_fragments_and_counts_broad_searches_only_so_far() {
     ));
     let search = |q: &str| DeviceFilter {
         q: Some(q.into()),
-        page: 1,
         per_page: 50,
         ..Default::default()
     };
@@ -420,11 +419,25 @@ async fn search_finds_fragments_and_counts_broad_searches_only_so_far() {
     assert!(!page.total_exact);
     assert_eq!(tags(&page)[..3], ["KR-00000", "KR-00001", "KR-00002"]);
     let mut second = search("KR-");
-    second.page = 2;
+    second.at = Position::Page(2);
     assert_eq!(
         tags(&store.list_devices(&second).await.unwrap())[0],
         "KR-00050"
     );
+    // by key, the broad search (walking the tags) and a narrow one (from the
+    // trigram index) both go on from the tag
+    second.at = Position::After("kr-00049".into());
+    let page = store.list_devices(&second).await.unwrap();
+    assert_eq!(tags(&page)[0], "KR-00050");
+    assert!(page.has_previous && page.has_next);
+    let mut probooks = search("probook");
+    probooks.at = Position::After("KR-00002".into());
+    let page = store.list_devices(&probooks).await.unwrap();
+    assert_eq!(tags(&page)[..2], ["KR-00004", "KR-00006"]);
+    probooks.at = Position::Before("KR-00004".into());
+    let page = store.list_devices(&probooks).await.unwrap();
+    assert_eq!(tags(&page), ["KR-00000", "KR-00002"]);
+    assert!(!page.has_previous && page.has_next);
 
     // an edit moves the device in the index: found by its new model, not its old one
     let d = store.device_by_tag("KR-00007").await.unwrap().unwrap();

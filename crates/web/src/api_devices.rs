@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kitroom_app::devices::{DeviceInput, Edit, StatusInput};
 use kitroom_app::disposals::DisposalInput;
+use kitroom_core::device::AssetTag;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::devices::{Device, DeviceFilter, Position};
 use kitroom_store::disposals::DisposalRow;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -97,6 +98,14 @@ struct ListQuery {
     encryption: String,
     /// Matches tag, serial number, make or model.
     q: String,
+    /// The `next` of the page before: the devices after it in tag order. The way
+    /// to read deep pages, and every device one page after another; empty is the
+    /// first page. Not together with `page`.
+    #[param(pattern = "^[A-Za-z0-9._/-]*$", max_length = 32)]
+    after: String,
+    /// A page number, from 1. Kept for scripts written before `after`: a deep page
+    /// reads and skips every device before it, so it is slow on a large register
+    /// and its devices shift when others are registered earlier in the order.
     #[param(minimum = 1)]
     page: Option<i64>,
     #[param(minimum = 1, maximum = 200)]
@@ -124,10 +133,18 @@ struct ListBody {
     total: i64,
     /// False when a broad search was counted only to 1,001.
     total_exact: bool,
-    page: i64,
+    /// The page number asked for (1 without `page` or `after`); null with `after`.
+    page: Option<i64>,
     per_page: i64,
+    /// The cursor of the next page, to send as `after`; null on the last page.
+    next: Option<String>,
 }
 
+/// The devices in tag order (case ignored), a page at a time, with how many match.
+/// To read on, send the answer's `next` as `after` until `next` is null: each
+/// page is then found by a seek, however deep, and a device registered meanwhile
+/// earlier in the order does not shift the pages still to come. `page` numbers
+/// still work but read and skip every device before the page.
 #[utoipa::path(
     get,
     path = "/devices",
@@ -135,8 +152,9 @@ struct ListBody {
     summary = "A page of devices and the total",
     params(ListQuery),
     responses(
-        (status = 200, description = "The page: `items`, `total`, `total_exact`, `page`, `per_page`.", body = Object),
+        (status = 200, description = "The page: `items`, `total`, `total_exact`, `per_page`, `next` (the cursor of the next page, to send as `after`; null at the end) and `page` (the page number; null with `after`).", body = Object),
         (status = 403, description = "This account may not see the register."),
+        (status = 422, description = "A filter word, `page`, `per_page` or `after` that cannot be used; `after` with `page`."),
     )
 )]
 async fn list(
@@ -146,29 +164,46 @@ async fn list(
 ) -> Result<Response, ApiError> {
     user.require(Permission::ViewRegister)?;
     let mut invalid = Invalid::new();
-    let filter = DeviceFilter {
+    let mut filter = DeviceFilter {
         status: word(&mut invalid, "status", &q.status),
         kind: word(&mut invalid, "kind", &q.kind),
         encryption: word(&mut invalid, "encryption", &q.encryption),
         location: Some(q.location.clone()).filter(|l| !l.trim().is_empty()),
         q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
-        page: q.page.unwrap_or(1),
+        at: Position::Page(q.page.unwrap_or(1)),
         per_page: q.per_page.unwrap_or(50),
     };
-    if filter.page < 1 {
+    if q.page.is_some_and(|p| p < 1) {
         invalid.add("page", "page starts at 1.");
+    }
+    if !q.after.is_empty() {
+        match AssetTag::parse(&q.after) {
+            Ok(tag) if tag.as_str() == q.after && q.page.is_none() => {
+                filter.at = Position::After(q.after.clone());
+            }
+            Ok(tag) if tag.as_str() == q.after => {
+                invalid.add("after", "Send after or page, not both: after is the next page's cursor, page a page number.");
+            }
+            _ => invalid.add("after", "after must be the next cursor of an earlier page (an asset tag: up to 32 letters, digits and - _ . /)."),
+        }
     }
     if !(1..=200).contains(&filter.per_page) {
         invalid.add("per_page", "per_page must be between 1 and 200.");
     }
     invalid.clone().into_result().map_err(ApiError::invalid)?;
     let page = state.store().list_devices(&filter).await?;
+    let next = page
+        .items
+        .last()
+        .filter(|_| page.has_next)
+        .map(|d| d.details.tag.to_string());
     Ok(Json(ListBody {
         items: page.items.iter().map(device_json).collect(),
         total: page.total,
         total_exact: page.total_exact,
-        page: filter.page,
+        page: q.after.is_empty().then(|| q.page.unwrap_or(1)),
         per_page: filter.per_page,
+        next,
     })
     .into_response())
 }

@@ -11,7 +11,7 @@ use kitroom_app::disposals::DisposalInput;
 use kitroom_core::device::DeviceInput as DeviceFields;
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::devices::{Device, DeviceFilter};
+use kitroom_store::devices::{Device, DeviceFilter, Position};
 use kitroom_store::events::EventFilter;
 
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
@@ -21,7 +21,7 @@ use crate::views::devices as v;
 use crate::views::devices::PER_PAGE;
 use crate::views::loans::LoanPanel;
 use crate::{AppError, AppState};
-use kitroom_core::device::DeviceStatus;
+use kitroom_core::device::{AssetTag, DeviceStatus};
 
 // Where the reports still find it.
 pub use crate::paths::device_url;
@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
 }
 
 impl ListQuery {
+    /// The list's filters, from the first page.
     pub fn filter(&self, per_page: i64) -> DeviceFilter {
         DeviceFilter {
             q: Some(self.q.clone()).filter(|q| !q.trim().is_empty()),
@@ -48,13 +49,51 @@ impl ListQuery {
             kind: self.kind.parse().ok(),
             location: Some(self.location.clone()).filter(|l| !l.is_empty()),
             encryption: self.encryption.parse().ok(),
-            page: self.page.unwrap_or(1).max(1),
+            at: Position::First,
             per_page,
         }
     }
 
-    /// This query string with another page number.
-    pub fn with_page(&self, page: i64) -> String {
+    /// Where the page starts: after or before a tag (the Next and Previous links),
+    /// the last page, or an old bookmark's page number. A key that is not a tag, or
+    /// two positions at once, is a link Kitroom did not make.
+    pub fn position(&self) -> Result<Position, AppError> {
+        let broken = || {
+            AppError::BadRequest(
+                "This link to a page of the device list is broken: part of it may have been cut off or changed. \
+                 Open the first page of the list and page on from there."
+                    .into(),
+            )
+        };
+        let key = |s: &str| match AssetTag::parse(s) {
+            Ok(tag) if tag.as_str() == s => Ok(s.to_owned()),
+            _ => Err(broken()),
+        };
+        let page = self.page.filter(|p| *p > 1);
+        let asked = [
+            !self.after.is_empty(),
+            !self.before.is_empty(),
+            self.last,
+            page.is_some(),
+        ];
+        if asked.iter().filter(|a| **a).count() > 1 {
+            return Err(broken());
+        }
+        Ok(if !self.after.is_empty() {
+            Position::After(key(&self.after)?)
+        } else if !self.before.is_empty() {
+            Position::Before(key(&self.before)?)
+        } else if self.last {
+            Position::Last
+        } else if let Some(page) = page {
+            Position::Page(page)
+        } else {
+            Position::First
+        })
+    }
+
+    /// The address of the list with these filters, starting at `at`.
+    pub fn url_at(&self, path: &str, at: &Position) -> String {
         let fields = [
             ("q", self.q.as_str()),
             ("status", self.status.as_str()),
@@ -67,8 +106,19 @@ impl ListQuery {
             .filter(|(_, v)| !v.is_empty())
             .map(|(k, v)| (*k, v.to_string()))
             .collect();
-        parts.push(("page", page.to_string()));
-        serde_urlencoded::to_string(parts).unwrap_or_default()
+        match at {
+            Position::First => {}
+            Position::After(tag) => parts.push(("after", tag.clone())),
+            Position::Before(tag) => parts.push(("before", tag.clone())),
+            Position::Last => parts.push(("last", "1".into())),
+            Position::Page(n) => parts.push(("page", n.to_string())),
+        }
+        let query = serde_urlencoded::to_string(parts).unwrap_or_default();
+        if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        }
     }
 
     pub fn is_filtered(&self) -> bool {
@@ -87,9 +137,14 @@ async fn list(
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
-    let page = state.store().list_devices(&q.filter(PER_PAGE)).await?;
+    let at = q.position()?;
+    let filter = DeviceFilter {
+        at: at.clone(),
+        ..q.filter(PER_PAGE)
+    };
+    let page = state.store().list_devices(&filter).await?;
     let locations = state.store().location_names().await?;
-    Ok(v::list(&ctx, &q, &page, &locations).into_response())
+    Ok(v::list(&ctx, &q, &at, &page, &locations).into_response())
 }
 
 /// The device with this tag (in any case), or "not found".

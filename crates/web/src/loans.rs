@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
 use kitroom_core::person::Permission;
-use kitroom_store::devices::Device;
+use kitroom_store::devices::{Device, Position};
 use kitroom_store::incidents::IncidentFilter;
 use kitroom_store::loans::LoanFilter;
 use serde::Deserialize;
@@ -447,16 +447,17 @@ async fn labels(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let mut filter = q.filter(200);
-    filter.page = 1;
+    filter.at = Position::First;
     let mut devices = Vec::new();
     loop {
         let page = state.store().list_devices(&filter).await?;
-        let done = page.items.len() < 200 || devices.len() >= 2000;
+        let done = !page.has_next || devices.len() >= 2000;
+        let last = page.items.last().map(|d| d.details.tag.to_string());
         devices.extend(page.items);
-        if done {
-            break;
+        match last {
+            Some(tag) if !done => filter.at = Position::After(tag),
+            _ => break,
         }
-        filter.page += 1;
     }
     let settings = state.store().settings().await?;
     Ok(v::labels(

@@ -54,5 +54,13 @@ pub struct ListQuery {
     pub kind: String,
     pub location: String,
     pub encryption: String,
+    /// A page number, from bookmarks made before the list paged by key.
     pub page: Option<i64>,
+    /// The page after this tag (the Next link).
+    pub after: String,
+    /// The page before this tag (the Previous link).
+    pub before: String,
+    /// The last page.
+    #[serde(deserialize_with = "crate::input::checkbox")]
+    pub last: bool,
 }

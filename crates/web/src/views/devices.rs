@@ -6,7 +6,7 @@ use kitroom_core::device::{
 use kitroom_core::disposal::{DisposalInput, DisposalMethod};
 use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
-use kitroom_store::devices::{Device, DevicePage, SEARCH_COUNT_LIMIT};
+use kitroom_store::devices::{Device, DevicePage, Position, SEARCH_COUNT_LIMIT};
 use kitroom_store::events::Event;
 use kitroom_store::incidents::{ChangeRequest, Incident};
 use kitroom_store::loans::Loan;
@@ -31,15 +31,71 @@ fn options<T: Copy>(
         .collect()
 }
 
-pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[String]) -> Markup {
+/// Which devices a page shows, for "Showing … of N devices": by number where the
+/// page's place is known without counting the devices before it (the first page,
+/// the last, an old numbered one), by its first and last tags otherwise.
+fn shown(at: &Position, page: &DevicePage) -> String {
+    let len = page.items.len() as i64;
+    let from = match at {
+        _ if !page.has_previous => Some(1),
+        Position::Page(n) => Some((n - 1) * PER_PAGE + 1),
+        Position::Last if page.total_exact => Some(page.total - len + 1),
+        _ => None,
+    };
+    match (from, page.items.first(), page.items.last()) {
+        (Some(from), _, _) => format!("{from}–{}", from + len - 1),
+        (None, Some(a), Some(b)) => format!("{} to {}", a.details.tag, b.details.tag),
+        _ => String::new(),
+    }
+}
+
+/// The list's page links: real links carrying the tag to start after or before,
+/// so a link keeps showing the same devices when others are registered earlier in
+/// the order.
+fn page_links(q: &ListQuery, at: &Position, page: &DevicePage) -> Markup {
+    // The page's ends; on an empty page (a link past the end) its own key.
+    let key = match at {
+        Position::After(k) | Position::Before(k) => Some(k.clone()),
+        _ => None,
+    };
+    let start = page
+        .items
+        .first()
+        .map(|d| d.details.tag.to_string())
+        .or(key.clone());
+    let end = page.items.last().map(|d| d.details.tag.to_string()).or(key);
+    html! {
+        @if page.has_previous || page.has_next {
+            nav.pagination aria-label="Pages" {
+                @if page.has_previous {
+                    a href=(q.url_at("/devices", &Position::First)) { "« First" }
+                    @if let Some(start) = start {
+                        a rel="prev" href=(q.url_at("/devices", &Position::Before(start))) { "← Previous" }
+                    }
+                }
+                @if page.has_next {
+                    @if let Some(end) = end {
+                        a rel="next" href=(q.url_at("/devices", &Position::After(end))) { "Next →" }
+                    }
+                    a href=(q.url_at("/devices", &Position::Last)) { "Last »" }
+                }
+            }
+        }
+    }
+}
+
+pub fn list(
+    ctx: &Ctx,
+    q: &ListQuery,
+    at: &Position,
+    page: &DevicePage,
+    locations: &[String],
+) -> Markup {
     let location_options: Vec<(&str, &str)> = std::iter::once(("", "Any location"))
         .chain(locations.iter().map(|l| (l.as_str(), l.as_str())))
         .collect();
     let no_errors = Invalid::new();
-    let current = q.page.unwrap_or(1).max(1);
-    let pages = (page.total + PER_PAGE - 1) / PER_PAGE;
-    let first = (current - 1) * PER_PAGE + 1;
-    let last = first + page.items.len() as i64 - 1;
+    let shown = shown(at, page);
     page_with_actions(
         ctx,
         "Devices",
@@ -62,13 +118,17 @@ pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[String]) -
                     button.secondary type="submit" { "Search" }
                     @if q.is_filtered() { a href="/devices" { "Clear filters" } }
                     @if ctx.may(Permission::ManageRegister) && page.total > 0 {
-                        a href={ "/labels?" (q.with_page(1)) } {
+                        a href=(q.url_at("/labels", &Position::First)) {
                             "Print labels for these" @if page.total_exact { " " (page.total) }
                         }
                     }
                 }
             }
-            @if page.items.is_empty() {
+            @if page.items.is_empty() && (page.has_previous || page.has_next) {
+                div.empty {
+                    p.lead { "No more devices here: the register has changed since this link was made." }
+                }
+            } @else if page.items.is_empty() {
                 div.empty {
                     @if q.is_filtered() {
                         p.lead { "No device matches these filters." }
@@ -88,9 +148,9 @@ pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[String]) -
             } @else {
                 p.count aria-live="polite" {
                     @if page.total_exact {
-                        "Showing " (first) "–" (last) " of " (page.total) @if page.total == 1 { " device" } @else { " devices" }
+                        "Showing " (shown) " of " (page.total) @if page.total == 1 { " device" } @else { " devices" }
                     } @else {
-                        "Showing " (first) "–" (last) " of more than " (SEARCH_COUNT_LIMIT / 1000) ",000" " devices. Add to the search or choose a filter to narrow it."
+                        "Showing " (shown) " of more than " (SEARCH_COUNT_LIMIT / 1000) ",000" " devices. Add to the search or choose a filter to narrow it."
                     }
                 }
                 table.devices {
@@ -107,14 +167,8 @@ pub fn list(ctx: &Ctx, q: &ListQuery, page: &DevicePage, locations: &[String]) -
                         }
                     }
                 }
-                @if pages > 1 {
-                    nav.pagination aria-label="Pages" {
-                        @if current > 1 { a rel="prev" href={ "/devices?" (q.with_page(current - 1)) } { "← Previous" } }
-                        span { "Page " (current) " of " (pages) }
-                        @if current < pages { a rel="next" href={ "/devices?" (q.with_page(current + 1)) } { "Next →" } }
-                    }
-                }
             }
+            (page_links(q, at, page))
         },
     )
 }

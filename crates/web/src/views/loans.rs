@@ -9,7 +9,7 @@ use kitroom_core::loan::{OffSite, PolicyStanding};
 use kitroom_core::person::Permission;
 use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
-use kitroom_store::devices::Device;
+use kitroom_store::devices::{Device, Position};
 use kitroom_store::incidents::{ChangeRequest, DeskCounts, Incident};
 use kitroom_store::loans::{Authorisation, Loan, OffsiteRequest};
 use kitroom_store::locations::Location;
@@ -450,7 +450,7 @@ pub fn labels(
                 (label_address_warning(address))
                 div.actions {
                     button.primary type="button" data-print { "Print labels" }
-                    a href={ "/devices?" (q.with_page(1)) } { "Back to the list" }
+                    a href=(q.url_at("/devices", &Position::First)) { "Back to the list" }
                 }
             }
             div.label-sheet {
