@@ -301,13 +301,15 @@ pub async fn check_out(
     let actor = caller.actor();
     let for_someone_else = borrower.id != caller.id;
     let lent_to = borrower.clone();
-    let (loan, return_location) = app
+    // The settings and calendar change rarely: read before the write, so the one
+    // writer spends its time on what must be checked and written together.
+    let settings = app.store().settings().await?;
+    let calendar = app.store().calendar().await?;
+    let (id, return_location) = app
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let settings = kitroom_store::settings::settings_in(conn).await?;
-                let calendar = kitroom_store::calendar::calendar_in(conn).await?;
                 let asked = due_at(&cmd.due, &calendar, &settings, now)?;
                 let due = calendar.school_due(asked, settings.day_ends_at);
                 let device = get_device(conn, device.id).await?;
@@ -336,14 +338,14 @@ pub async fn check_out(
                     )
                     .await?;
                 }
-                let loan = kitroom_store::loans::loan_in(conn, id).await?;
                 let back_to =
                     loan::return_place(&device.details.location, &settings.return_location)
                         .to_owned();
-                Ok::<_, Error>((loan, back_to))
+                Ok::<_, Error>((id, back_to))
             })
         })
         .await?;
+    let loan = app.store().loan(id).await?;
     Ok(CheckedOut {
         loan,
         borrower,
@@ -774,7 +776,12 @@ pub async fn return_device(
     let actor = caller.actor();
     let caller = caller.clone();
     let link_base = app.link_base().cloned();
-    let returned = app
+    // Read before the write, as for a check-out: the settings, and the questions
+    // for the device's kind (asked again inside should the kind have changed).
+    let settings = app.store().settings().await?;
+    let kind = device.details.kind;
+    let asked = app.store().checklist(kind).await?;
+    let (loan_id, location, incident) = app
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
@@ -786,14 +793,17 @@ pub async fn return_device(
                 if !loan::may_receive(open.borrower == caller.username, caller.role) {
                     return Err(Refusal::not_allowed().into());
                 }
-                let questions = kitroom_store::checklists::questions_in(conn, device.details.kind).await?;
+                let questions = if device.details.kind == kind {
+                    asked
+                } else {
+                    kitroom_store::checklists::questions_in(conn, device.details.kind).await?
+                };
                 return_refusal(invalid, &questions, &cmd, &device)?;
                 let damage = checklist::check_answers(&questions, &cmd.answers).map_err(|r| {
                     let mut refusal = Refusal::invalid(Invalid::one("checklist", r.to_string()));
                     refusal.code = r.code();
                     Error::from(refusal)
                 })?;
-                let settings = kitroom_store::settings::settings_in(conn).await?;
                 let location = cmd.location.clone().unwrap_or_else(|| {
                     loan::return_place(&device.details.location, &settings.return_location)
                         .to_owned()
@@ -833,19 +843,18 @@ pub async fn return_device(
                         .await?,
                     )
                 };
-                let loan = kitroom_store::loans::loan_in(conn, open.id).await?;
-                Ok::<_, Error>(Returned {
-                    loan,
-                    location,
-                    incident,
-                })
+                Ok::<_, Error>((open.id, location, incident))
             })
         })
         .await?;
-    if returned.incident.is_some() {
+    if incident.is_some() {
         app.wake_mailer();
     }
-    Ok(returned)
+    Ok(Returned {
+        loan: app.store().loan(loan_id).await?,
+        location,
+        incident,
+    })
 }
 
 /// Whether `person` may take back the device on `loan`: the one rule, for views too.

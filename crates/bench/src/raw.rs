@@ -483,7 +483,7 @@ pub const LIST_PAGE: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.seri
     d.last_audited_on, d.created_at, d.updated_at
     from device d join location l on l.id = d.location_id left join person p on p.id = d.encryption_verified_by
     where d.rowid in (select d.rowid from device d where 1 = 1 and d.status = ? and d.kind = ?
-        order by d.tag collate nocase limit ? offset ?) order by d.tag collate nocase";
+        and d.tag > ? collate nocase order by d.tag collate nocase limit ?) order by d.tag collate nocase";
 /// The location filter's names (`Store::location_names`), which the list page reads.
 pub const LOCATION_NAMES: &str = "select name from location order by name collate nocase";
 /// Locations with their device counts (`Store::list_locations`, from the device
@@ -548,7 +548,8 @@ pub struct ListTimes {
     pub counts: Samples,
 }
 
-async fn list_once(conn: &mut SqliteConnection, page: i64) -> Result<(f64, f64), sqlx::Error> {
+/// The list's count and one page by key: the 50 tags after `after` ("" for the first).
+async fn list_once(conn: &mut SqliteConnection, after: &str) -> Result<(f64, f64), sqlx::Error> {
     let t0 = Instant::now();
     let _: i64 = sqlx::query_scalar(LIST_COUNT)
         .bind("available")
@@ -559,8 +560,8 @@ async fn list_once(conn: &mut SqliteConnection, page: i64) -> Result<(f64, f64),
     let rows = sqlx::query(LIST_PAGE)
         .bind("available")
         .bind("laptop")
-        .bind(50i64)
-        .bind((page - 1) * 50)
+        .bind(after)
+        .bind(51i64)
         .fetch_all(&mut *conn)
         .await?;
     std::hint::black_box(rows.len());
@@ -571,8 +572,8 @@ async fn list_once(conn: &mut SqliteConnection, page: i64) -> Result<(f64, f64),
 /// connection's cache is as warm as the server's), then the location queries.
 pub async fn list_query(
     conn: &mut SqliteConnection,
-    warm: &[i64],
-    pages: &[i64],
+    warm: &[String],
+    pages: &[String],
 ) -> Result<ListTimes, sqlx::Error> {
     let mut t = ListTimes {
         query: Samples::default(),
@@ -581,11 +582,11 @@ pub async fn list_query(
         names: Samples::default(),
         counts: Samples::default(),
     };
-    for &page in warm {
+    for page in warm {
         list_once(conn, page).await?;
     }
     let all = Instant::now();
-    for &page in pages {
+    for page in pages {
         let (count, rows) = list_once(conn, page).await?;
         t.count.ms.push(count);
         t.page.ms.push(rows);

@@ -308,6 +308,11 @@ async fn write_groups(
     }
 }
 
+/// Runs SQL that returns no rows (statements separated by `;`).
+async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).execute(conn).await.map(|_| ())
+}
+
 /// Runs one group in one transaction and answers each write. True when it committed.
 async fn run_group(
     conn: &mut SqliteConnection,
@@ -330,34 +335,43 @@ async fn run_group(
     // What broke the whole transaction, if anything did: the writes after it are
     // not run, and none of the group is committed.
     let mut broken: Option<Arc<StoreError>> = None;
+    // Each write runs inside the savepoint `write`, opened before it. After a
+    // write that succeeded, one round trip releases the savepoint (its changes join
+    // the transaction) and opens the next; after one that failed, rolling back to
+    // the savepoint undoes it alone and leaves the savepoint open for the next.
+    let mut open = false;
     for write in group {
         if let Some(why) = &broken {
             write.refuse(why.clone());
             continue;
         }
-        let mut savepoint = match tx.begin().await {
-            Ok(savepoint) => savepoint,
-            Err(e) => {
+        if !open {
+            if let Err(e) = exec(&mut tx, "SAVEPOINT write").await {
                 let why = Arc::new(StoreError::from(e));
                 write.refuse(why.clone());
                 broken = Some(why);
                 continue;
             }
-        };
+            open = true;
+        }
         // A write that panics is rolled back alone; its caller, whose answer was
         // dropped with it, hears that the write was lost.
-        let done = AssertUnwindSafe(write.run(&mut savepoint))
+        let done = AssertUnwindSafe(write.run(&mut tx))
             .catch_unwind()
             .await
             .ok();
         let kept = done.as_ref().is_some_and(|d| d.succeeded());
         // A savepoint that cannot be released or rolled back to means SQLite ended
         // the whole transaction (a full disk can): nothing of the group may commit.
-        let closed = if kept {
-            savepoint.commit().await
-        } else {
-            savepoint.rollback().await
-        };
+        let closed = exec(
+            &mut tx,
+            if kept {
+                "RELEASE write; SAVEPOINT write"
+            } else {
+                "ROLLBACK TO write"
+            },
+        )
+        .await;
         if let Err(e) = closed {
             broken = Some(Arc::new(StoreError::from(e)));
         }

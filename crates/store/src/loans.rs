@@ -394,6 +394,14 @@ pub async fn open_loan_of_in(
     open_loan_in(conn, device).await
 }
 
+impl Store {
+    /// One loan by its id, as committed.
+    pub async fn loan(&self, id: Uuid) -> Result<Loan, StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        loan_in(&mut conn, id).await
+    }
+}
+
 /// One loan by its id, inside the caller's transaction.
 pub async fn loan_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Loan, StoreError> {
     sqlx::query_as::<_, LoanRow>(&format!("{LOAN} where l.id = ?"))

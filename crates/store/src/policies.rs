@@ -90,21 +90,19 @@ pub async fn standing_in(
     conn: &mut SqliteConnection,
     person: Uuid,
 ) -> Result<PolicyStanding, StoreError> {
-    let Some(policy) = current_policy_in(conn).await? else {
-        return Ok(PolicyStanding::NoPolicy);
-    };
-    let signed: i64 =
-        sqlx::query_scalar("select count(*) from signature where policy_id = ? and person_id = ?")
-            .bind(policy.id.to_string())
-            .bind(person.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(if signed > 0 {
-        PolicyStanding::Signed
-    } else {
-        PolicyStanding::NotSigned {
-            version_label: policy.version_label,
-        }
+    // One query: the version in force, and whether this person signed it.
+    let row: Option<(String, bool)> = sqlx::query_as(
+        "select p.version_label,
+                exists (select 1 from signature s where s.policy_id = p.id and s.person_id = ?)
+         from policy p order by p.published_at desc limit 1",
+    )
+    .bind(person.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        None => PolicyStanding::NoPolicy,
+        Some((_, true)) => PolicyStanding::Signed,
+        Some((version_label, false)) => PolicyStanding::NotSigned { version_label },
     })
 }
 
