@@ -258,3 +258,97 @@ async fn the_command_line_writes_while_the_server_is_busy() {
     }
     busy.await.unwrap();
 }
+
+/// The numbers `/healthz` gives for the writer: writes, commits, largest group.
+async fn write_counts(app: &TestApp) -> (u64, u64, u64) {
+    let text = reqwest::get(app.url("/healthz"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("writes since start: "))
+        .unwrap_or_else(|| panic!("no writes line in {text}"));
+    let n: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (n[0], n[1], n[2])
+}
+
+/// Check-outs arriving together are committed together; if one refused check-out
+/// undid the others of its group, teachers would be told "done" for loans that do
+/// not exist, or be refused for nothing.
+#[tokio::test]
+async fn refused_check_outs_in_a_group_leave_the_others_committed() {
+    let app = spawn_app().await;
+    let sbm = lending(&app).await;
+    let devices: Vec<(&str, Value)> = (2..=2 * N)
+        .map(|i| {
+            (
+                "/api/v1/devices",
+                json!({"tag": format!("IPAD-{i}"), "kind": "ipad", "location": "Trolley"}),
+            )
+        })
+        .collect();
+    app.api_create(&sbm, &devices).await;
+    let before = write_counts(&app).await;
+    // IPAD-1 to N once each, IPAD-1 N more times (only one can win), and IPAD-N+1
+    // to 2N each asking for a due date in the past (refused inside the write).
+    let mut reqs = Vec::new();
+    for i in 1..=N {
+        reqs.push(api_post(
+            &app,
+            &sbm,
+            &format!("/api/v1/devices/IPAD-{i}/checkout"),
+            json!({"purpose": "lesson"}),
+        ));
+        reqs.push(api_post(
+            &app,
+            &sbm,
+            "/api/v1/devices/IPAD-1/checkout",
+            json!({"purpose": "lesson"}),
+        ));
+        reqs.push(api_post(
+            &app,
+            &sbm,
+            &format!("/api/v1/devices/IPAD-{}/checkout", N + i),
+            json!({"purpose": "lesson", "due_on": "2000-01-01"}),
+        ));
+    }
+    let results = at_once(reqs).await;
+    assert_eq!(count(&results, 201), N, "{results:?}");
+    assert_eq!(count(&results, 409), N, "{results:?}");
+    assert_eq!(count(&results, 422), N, "{results:?}");
+    for i in 1..=N {
+        let d = app
+            .store()
+            .device_by_tag(&format!("IPAD-{i}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.status.as_str(), "on_loan", "IPAD-{i}");
+        let refused = app
+            .store()
+            .device_by_tag(&format!("IPAD-{}", N + i))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(refused.status.as_str(), "available", "IPAD-{}", N + i);
+    }
+    assert_eq!(events(&app, "loan.checked_out").await, 1);
+    let (checked, _) = app.store().verify_log().await.unwrap().unwrap();
+    assert!(checked > N as u64);
+    let after = write_counts(&app).await;
+    let (writes, commits) = (after.0 - before.0, after.1 - before.1);
+    assert!(
+        writes >= 2 * N as u64,
+        "the writes that reached the writer: {before:?} {after:?}"
+    );
+    assert!(
+        commits < writes && after.2 > 1,
+        "writes arriving together share commits: {before:?} {after:?}"
+    );
+}

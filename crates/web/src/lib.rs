@@ -531,11 +531,13 @@ async fn healthz(
         }
         Err(_) => return unavailable("test write: the disk did not answer in time"),
     }
+    let counts = state.store().write_counts();
     format!(
         "ok\nwriter connection: idle, not inside a transaction\ntest write: committed\n\
          disk space: a 1 MiB test file fits\n\
-         connections found inside a transaction and replaced since start: {}\n",
-        writer.discarded
+         connections found inside a transaction and replaced since start: {}\n\
+         writes since start: {} in {} commits, at most {} in one\n",
+        writer.discarded, counts.writes, counts.commits, counts.largest_group
     )
     .into_response()
 }
