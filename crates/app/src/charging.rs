@@ -60,14 +60,47 @@ pub async fn mark_charged_ready(
     settings: Settings,
     now: DateTime<Utc>,
 ) -> Result<u64, Error> {
-    app.store()
-        .transaction(move |conn| {
-            Box::pin(async move {
-                let mut n = 0;
-                for (id, kind, since) in kitroom_store::loans::on_charge_since_in(conn).await? {
-                    let minutes = settings.charge_minutes_for(kind);
-                    if since + Duration::minutes(minutes.into()) <= now {
+    // Which devices have charged long enough, read from a reader: after a busy
+    // day there can be thousands, and the one writer must not be held for them all.
+    let due: Vec<Uuid> = {
+        let mut conn = app
+            .store()
+            .reader()
+            .acquire()
+            .await
+            .map_err(kitroom_store::StoreError::from)?;
+        kitroom_store::loans::on_charge_since_in(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|(_, kind, since)| {
+                *since + Duration::minutes(settings.charge_minutes_for(*kind).into()) <= now
+            })
+            .map(|(id, _, _)| id)
+            .collect()
+    };
+    let mut n = 0;
+    // A few dozen at a time: each batch is one short write, and check-outs queued
+    // meanwhile go in between.
+    for batch in due.chunks(READY_BATCH) {
+        let batch = batch.to_vec();
+        let settings = settings.clone();
+        n += app
+            .store()
+            .transaction(move |conn| {
+                Box::pin(async move {
+                    let mut n = 0;
+                    for id in batch {
+                        // Lent, moved or marked ready since it was read, or back on
+                        // charge from a later loan: left alone.
+                        let Some(since) = kitroom_store::loans::charging_since_in(conn, id).await?
+                        else {
+                            continue;
+                        };
                         let device = get_device(conn, id).await?;
+                        let minutes = settings.charge_minutes_for(device.details.kind);
+                        if since + Duration::minutes(minutes.into()) > now {
+                            continue;
+                        }
                         let note = format!("charged for {minutes} minutes");
                         crate::devices::move_in(
                             conn,
@@ -80,12 +113,16 @@ pub async fn mark_charged_ready(
                         .await?;
                         n += 1;
                     }
-                }
-                Ok::<_, Error>(n)
+                    Ok::<_, Error>(n)
+                })
             })
-        })
-        .await
+            .await?;
+    }
+    Ok(n)
 }
+
+/// How many charged devices one write marks ready.
+const READY_BATCH: usize = 50;
 
 /// Marks the device `tag` ready to lend (from on charge), as `caller`.
 pub async fn mark_ready(app: &App, caller: &Person, tag: &str) -> Result<Device, Error> {

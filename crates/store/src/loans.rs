@@ -386,6 +386,21 @@ pub async fn on_charge_since_in(
     Ok(out)
 }
 
+/// Since when a device has been on charge, if it is, inside the caller's transaction.
+pub async fn charging_since_in(
+    conn: &mut SqliteConnection,
+    device: Uuid,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let since: Option<String> = sqlx::query_scalar(
+        "select charging_since from device where id = ? and status = 'returned_charging'",
+    )
+    .bind(device.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten();
+    since.as_deref().map(parse_time).transpose()
+}
+
 /// The open loan of a device, inside the caller's transaction.
 pub async fn open_loan_of_in(
     conn: &mut SqliteConnection,
