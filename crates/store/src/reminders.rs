@@ -25,12 +25,36 @@ impl Kind {
     }
 }
 
+/// How many loans of each kind one write reminds about.
+const REMINDER_BATCH: i64 = 50;
+
 impl Store {
     /// Queues the reminders due at `now`: for loans due within `minutes_before`
     /// (none when 0) and for loans now overdue, each once. `link_base` starts the
     /// link in the email, when Kitroom knows its public address. Returns how many
     /// loans were reminded about.
     pub async fn queue_loan_reminders(
+        &self,
+        minutes_before: u32,
+        now: DateTime<Utc>,
+        link_base: Option<kitroom_core::link::PublicUrl>,
+    ) -> Result<u64, StoreError> {
+        // A few dozen loans to a write, so that a backlog (the first morning after a
+        // holiday) never holds the one writer for long: check-outs go in between.
+        let mut total = 0;
+        loop {
+            let n = self
+                .queue_some_loan_reminders(minutes_before, now, link_base.clone())
+                .await?;
+            total += n;
+            if n < REMINDER_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Up to [`REMINDER_BATCH`] loans of each kind's reminders, in one write.
+    async fn queue_some_loan_reminders(
         &self,
         minutes_before: u32,
         now: DateTime<Utc>,
@@ -48,10 +72,11 @@ impl Store {
                          where l.returned_at is null and l.due_at > ? and l.due_at <= ? and p.active = 1
                            and not exists (select 1 from loan_reminder r where r.loan_id = l.id and r.kind = 'due_soon')
                            and not exists (select 1 from loan_reminder r where r.loan_id = l.id and r.kind = 'overdue')
-                         order by l.due_at limit 2000",
+                         order by l.due_at limit ?",
                     )
                     .bind(time_text(now))
                     .bind(time_text(now + Duration::minutes(minutes_before.into())))
+                    .bind(REMINDER_BATCH)
                     .fetch_all(&mut *conn)
                     .await?;
                     due.extend(rows.into_iter().map(|r| (r, Kind::DueSoon)));
@@ -61,9 +86,10 @@ impl Store {
                      join person p on p.id = l.borrower_id join device d on d.id = l.device_id
                      where l.returned_at is null and l.due_at <= ? and p.active = 1
                        and not exists (select 1 from loan_reminder r where r.loan_id = l.id and r.kind = 'overdue')
-                     order by l.due_at limit 2000",
+                     order by l.due_at limit ?",
                 )
                 .bind(time_text(now))
+                .bind(REMINDER_BATCH)
                 .fetch_all(&mut *conn)
                 .await?;
                 due.extend(rows.into_iter().map(|r| (r, Kind::Overdue)));
