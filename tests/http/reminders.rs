@@ -116,3 +116,64 @@ async fn a_borrower_is_reminded_once_before_a_loan_is_due_and_once_when_it_is_ov
     assert!(page.contains("LAP-1, LAP-2: due back"));
     assert!(page.contains("LAP-1, LAP-2: overdue"));
 }
+
+/// After a holiday a school can have hundreds of loans overdue at once. If this
+/// broke, some borrowers would never be reminded, or the reminders would be queued
+/// in one long write that holds every check-out back meanwhile.
+#[tokio::test]
+async fn a_backlog_of_overdue_loans_is_reminded_in_full_in_small_writes() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with_mail(&sink.url(), Duration::from_secs(3600)).await;
+    let sbm = app.api_token("sbm", "manager").await;
+    app.api_post(&sbm, "/api/v1/policies", &json!({"title": "AUP", "version_label": "v1", "issued_on": "2026-09-01", "body": "Be kind."})).await;
+    app.api_post(
+        &sbm,
+        "/api/v1/policies/current/signatures",
+        &json!({"full_name": "Sam B", "position": "Business manager"}),
+    )
+    .await;
+    const LOANS: usize = 120;
+    let due = Utc::now() + chrono::Duration::minutes(30);
+    for i in 0..LOANS {
+        let tag = format!("LAP-{i}");
+        let r = app
+            .api_post(
+                &sbm,
+                "/api/v1/devices",
+                &json!({"tag": tag, "kind": "laptop", "location": "Library"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let r = app
+            .api_post(
+                &sbm,
+                &format!("/api/v1/devices/{tag}/checkout"),
+                &json!({"due_at": due}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+    let later = due + chrono::Duration::minutes(1);
+    let before = app.store().write_counts();
+    assert_eq!(
+        app.store()
+            .queue_loan_reminders(0, later, None)
+            .await
+            .unwrap(),
+        LOANS as u64,
+        "every overdue loan at once"
+    );
+    let after = app.store().write_counts();
+    assert!(
+        after.writes - before.writes >= 3,
+        "in writes of twenty: {before:?} {after:?}"
+    );
+    assert_eq!(
+        app.store()
+            .queue_loan_reminders(0, later, None)
+            .await
+            .unwrap(),
+        0,
+        "and once only"
+    );
+}

@@ -79,7 +79,7 @@ pub async fn mark_charged_ready(
             .collect()
     };
     let mut n = 0;
-    // A few dozen at a time: each batch is one short write, and check-outs queued
+    // Ten at a time: each batch is one short write, and check-outs queued
     // meanwhile go in between.
     for batch in due.chunks(READY_BATCH) {
         let batch = batch.to_vec();
@@ -122,7 +122,7 @@ pub async fn mark_charged_ready(
 }
 
 /// How many charged devices one write marks ready.
-const READY_BATCH: usize = 50;
+const READY_BATCH: usize = 10;
 
 /// Marks the device `tag` ready to lend (from on charge), as `caller`.
 pub async fn mark_ready(app: &App, caller: &Person, tag: &str) -> Result<Device, Error> {

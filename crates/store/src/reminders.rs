@@ -26,7 +26,7 @@ impl Kind {
 }
 
 /// How many loans of each kind one write reminds about.
-const REMINDER_BATCH: i64 = 50;
+const REMINDER_BATCH: i64 = 20;
 
 impl Store {
     /// Queues the reminders due at `now`: for loans due within `minutes_before`
@@ -39,7 +39,7 @@ impl Store {
         now: DateTime<Utc>,
         link_base: Option<kitroom_core::link::PublicUrl>,
     ) -> Result<u64, StoreError> {
-        // A few dozen loans to a write, so that a backlog (the first morning after a
+        // Twenty loans of each kind to a write, so that a backlog (the first morning after a
         // holiday) never holds the one writer for long: check-outs go in between.
         let mut total = 0;
         loop {
