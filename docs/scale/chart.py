@@ -60,7 +60,7 @@ def table(runs):
 
 
 def svg(runs):
-    w, h, left, right, top, bottom = 720, 420, 70, 250, 30, 60
+    w, h, left, right, top, bottom = 820, 420, 70, 300, 30, 60
     xs = [math.log10(r["devices"]) for r in runs]
     series = [(k, l) for k, l, _, charted in FIGURES if charted]
     values = [r["figures"].get(k) or 0.01 for r in runs for k, _ in series]
