@@ -62,22 +62,16 @@ pub async fn mark_charged_ready(
 ) -> Result<u64, Error> {
     // Which devices have charged long enough, read from a reader: after a busy
     // day there can be thousands, and the one writer must not be held for them all.
-    let due: Vec<Uuid> = {
-        let mut conn = app
-            .store()
-            .reader()
-            .acquire()
-            .await
-            .map_err(kitroom_store::StoreError::from)?;
-        kitroom_store::loans::on_charge_since_in(&mut conn)
-            .await?
-            .into_iter()
-            .filter(|(_, kind, since)| {
-                *since + Duration::minutes(settings.charge_minutes_for(*kind).into()) <= now
-            })
-            .map(|(id, _, _)| id)
-            .collect()
-    };
+    let due: Vec<Uuid> = app
+        .store()
+        .on_charge_since()
+        .await?
+        .into_iter()
+        .filter(|(_, kind, since)| {
+            *since + Duration::minutes(settings.charge_minutes_for(*kind).into()) <= now
+        })
+        .map(|(id, _, _)| id)
+        .collect();
     let mut n = 0;
     // Ten at a time: each batch is one short write, and check-outs queued
     // meanwhile go in between.

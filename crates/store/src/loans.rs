@@ -410,6 +410,14 @@ pub async fn open_loan_of_in(
 }
 
 impl Store {
+    /// The devices on charge, each with its kind and since when, as committed.
+    pub async fn on_charge_since(
+        &self,
+    ) -> Result<Vec<(Uuid, DeviceKind, DateTime<Utc>)>, StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        on_charge_since_in(&mut conn).await
+    }
+
     /// One loan by its id, as committed.
     pub async fn loan(&self, id: Uuid) -> Result<Loan, StoreError> {
         let mut conn = self.reader().acquire().await?;
