@@ -308,6 +308,38 @@ async fn write_groups(
     }
 }
 
+tokio::task_local! {
+    /// The activity log's last event as the writer's current group left it, while
+    /// the writer's task runs a group; `None` until the group's first append reads it.
+    static HEAD: std::cell::RefCell<Option<(i64, String)>>;
+}
+
+/// The head of the event chain, known to the writer inside a group of writes, so
+/// only a group's first append reads it from the database: the group holds the
+/// write lock, so no other process can append in between. Outside the writer's
+/// task (the benchmark's bulk seed, a test's own connection) nothing is known and
+/// every append reads the head.
+pub(crate) struct ChainHead;
+
+impl ChainHead {
+    /// The head as the writes before this one in the group left it, if known.
+    pub(crate) fn known() -> Option<(i64, String)> {
+        HEAD.try_with(|h| h.borrow().clone()).ok().flatten()
+    }
+
+    /// An append wrote event `seq` with `hash`.
+    pub(crate) fn wrote(seq: i64, hash: String) {
+        let _ = HEAD.try_with(|h| *h.borrow_mut() = Some((seq, hash)));
+    }
+
+    /// Sets what is known: the head before a write that was rolled back, or
+    /// nothing at the start and end of a group (another process may append
+    /// between groups).
+    fn set(head: Option<(i64, String)>) {
+        let _ = HEAD.try_with(|h| *h.borrow_mut() = head);
+    }
+}
+
 /// Runs SQL that returns no rows (statements separated by `;`).
 async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
     sqlx::query(sql).execute(conn).await.map(|_| ())
@@ -331,6 +363,7 @@ async fn run_group(
             return false;
         }
     };
+    ChainHead::set(None);
     let mut ran: Vec<Box<dyn Ran>> = Vec::with_capacity(MAX_GROUP);
     // What broke the whole transaction, if anything did: the writes after it are
     // not run, and none of the group is committed.
@@ -354,6 +387,7 @@ async fn run_group(
             }
             open = true;
         }
+        let head = ChainHead::known();
         // A write that panics is rolled back alone; its caller, whose answer was
         // dropped with it, hears that the write was lost.
         let done = AssertUnwindSafe(write.run(&mut tx))
@@ -361,6 +395,10 @@ async fn run_group(
             .await
             .ok();
         let kept = done.as_ref().is_some_and(|d| d.succeeded());
+        if !kept {
+            // Its events are rolled back with it.
+            ChainHead::set(head);
+        }
         // A savepoint that cannot be released or rolled back to means SQLite ended
         // the whole transaction (a full disk can): nothing of the group may commit.
         let closed = exec(
@@ -387,6 +425,7 @@ async fn run_group(
         }
         None => tx.commit().await.map_err(|e| Arc::new(StoreError::from(e))),
     };
+    ChainHead::set(None);
     let committed = outcome.is_ok();
     for done in ran {
         done.answer(outcome.clone());
@@ -452,7 +491,10 @@ impl Store {
             .await?;
         let (queue, waiting) = mpsc::unbounded_channel();
         let stats = Arc::<WriteStats>::default();
-        tokio::spawn(write_groups(writer.clone(), waiting, stats.clone()));
+        tokio::spawn(HEAD.scope(
+            std::cell::RefCell::new(None),
+            write_groups(writer.clone(), waiting, stats.clone()),
+        ));
         Ok(Store {
             writer,
             reader,

@@ -489,7 +489,8 @@ pub enum Inserted {
     DeviceAlreadyOnLoan,
 }
 
-/// Writes a loan and moves its device to on loan, not on charge.
+/// Writes a loan and moves its device to on loan, not on charge: two statements
+/// in one round trip to SQLite (the second runs only if the first succeeded).
 pub async fn insert_loan_in(
     conn: &mut SqliteConnection,
     l: &NewLoan<'_>,
@@ -497,7 +498,8 @@ pub async fn insert_loan_in(
     let inserted = sqlx::query(
         "insert into loan (id, device_id, borrower_id, issued_by, out_at, due_at, purpose, off_site, authorisation_id,
            group_id, due_moved_from, due_moved_reason)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+         update device set status = ?, charging_since = null, updated_at = ? where id = ?",
     )
     .bind(l.id.to_string())
     .bind(l.device.to_string())
@@ -511,21 +513,17 @@ pub async fn insert_loan_in(
     .bind(l.group.map(|g| g.to_string()))
     .bind(l.due_moved.map(|(f, _)| time_text(f)))
     .bind(l.due_moved.map(|(_, why)| why))
+    .bind(DeviceStatus::OnLoan.as_str())
+    .bind(time_text(l.out_at))
+    .bind(l.device.to_string())
     .execute(&mut *conn)
     .await;
     match inserted {
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Ok(Inserted::DeviceAlreadyOnLoan)
+            Ok(Inserted::DeviceAlreadyOnLoan)
         }
-        other => other?,
-    };
-    sqlx::query("update device set status = ?, charging_since = null, updated_at = ? where id = ?")
-        .bind(DeviceStatus::OnLoan.as_str())
-        .bind(time_text(l.out_at))
-        .bind(l.device.to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(Inserted::Written)
+        other => other.map(|_| Inserted::Written).map_err(StoreError::from),
+    }
 }
 
 /// A return to write, as decided.
@@ -546,12 +544,15 @@ pub struct Closing {
 }
 
 /// Closes a loan as returned and puts its device on charge (or not), marking it
-/// damaged when it came back damaged.
+/// damaged when it came back damaged: two statements in one round trip to SQLite.
 pub async fn close_loan_in(conn: &mut SqliteConnection, c: &Closing) -> Result<(), StoreError> {
+    let damaged = c.condition == kitroom_core::loan::ReturnCondition::Damaged;
     sqlx::query(
         "update loan set returned_at = ?, outcome = 'returned', return_location_id = ?, received_by = ?,
            return_condition = ?, battery_percent = ?, on_charge = ?, images_cleared = ?
-         where id = ? and returned_at is null",
+         where id = ? and returned_at is null;
+         update device set status = ?, charging_since = ?, updated_at = ?,
+           condition = case when ? then 'damaged' else condition end where id = ?",
     )
     .bind(time_text(c.at))
     .bind(c.location.to_string())
@@ -561,13 +562,6 @@ pub async fn close_loan_in(conn: &mut SqliteConnection, c: &Closing) -> Result<(
     .bind(c.on_charge)
     .bind(c.images_cleared)
     .bind(c.loan.to_string())
-    .execute(&mut *conn)
-    .await?;
-    let damaged = c.condition == kitroom_core::loan::ReturnCondition::Damaged;
-    sqlx::query(
-        "update device set status = ?, charging_since = ?, updated_at = ?,
-           condition = case when ? then 'damaged' else condition end where id = ?",
-    )
     .bind(c.status.as_str())
     .bind(c.on_charge.then(|| time_text(c.at)))
     .bind(time_text(c.at))

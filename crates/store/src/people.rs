@@ -82,6 +82,15 @@ impl TryFrom<PersonRow> for Person {
 pub(crate) const COLUMNS: &str =
     "id, username, full_name, email, position, kind, role, active, password_hash, created_at";
 
+/// [`COLUMNS`] of the person table under the alias `alias`, for a join.
+pub(crate) fn columns_of(alias: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn taken(username: &Username) -> StoreError {
     Invalid::one(
         "username",

@@ -45,9 +45,20 @@ pub enum TokenCheck {
     },
     Live {
         id: Uuid,
-        owner: Uuid,
+        /// Whose it is, read with the token (an account since made inactive
+        /// included: the caller refuses it).
+        owner: Box<Person>,
         last_used_at: Option<DateTime<Utc>>,
     },
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    token_id: String,
+    token_expires_at: Option<String>,
+    token_last_used_at: Option<String>,
+    #[sqlx(flatten)]
+    owner: crate::people::PersonRow,
 }
 
 /// How often a token's last use is written while it is used: often enough for its
@@ -156,20 +167,33 @@ impl Store {
         .await?)
     }
 
-    /// What the token with this hash is at `now`.
+    /// What the token with this hash is at `now`, with its owner (one query: every
+    /// API call asks).
     pub async fn check_token(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenCheck, StoreError> {
-        let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "select id, person_id, expires_at, last_used_at from api_token
-             where token_hash = ? and revoked_at is null",
-        )
-        .bind(token_hash)
-        .fetch_optional(self.reader())
-        .await?;
-        let Some((id, owner, expires_at, last_used_at)) = row else {
+        static QUERY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "select t.id as token_id, t.expires_at as token_expires_at,
+                        t.last_used_at as token_last_used_at, {}
+                 from api_token t join person p on p.id = t.person_id
+                 where t.token_hash = ? and t.revoked_at is null",
+                crate::people::columns_of("p")
+            )
+        });
+        let row: Option<TokenRow> = sqlx::query_as(&QUERY)
+            .bind(token_hash)
+            .fetch_optional(self.reader())
+            .await?;
+        let Some(TokenRow {
+            token_id: id,
+            token_expires_at: expires_at,
+            token_last_used_at: last_used_at,
+            owner,
+        }) = row
+        else {
             return Ok(TokenCheck::Unknown);
         };
         // Every token has an expiry (migration 0012 gave the older ones theirs); one
@@ -183,7 +207,7 @@ impl Store {
         }
         Ok(TokenCheck::Live {
             id: parse_uuid(&id)?,
-            owner: parse_uuid(&owner)?,
+            owner: Box::new(Person::try_from(owner)?),
             last_used_at: last_used_at.as_deref().map(parse_time).transpose()?,
         })
     }

@@ -171,3 +171,23 @@ async fn a_write_is_answered_only_once_committed() {
     }
     store.verify_log().await.unwrap().unwrap();
 }
+
+/// If this broke, an event appended by another process between two of Kitroom's
+/// writes (`kitroom token create` while the server runs) would fork the activity
+/// log: the writer must read the chain's head again for every group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_written_by_another_process_between_groups_keeps_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    write(&store, 1, How::Succeed).await.unwrap();
+    // Another process: its own connection to the same file.
+    let other = Store::open(dir.path()).await.unwrap();
+    let theirs = write(&other, 2, How::Succeed).await.unwrap();
+    let ours = write(&store, 3, How::Succeed).await.unwrap();
+    assert_eq!(
+        ours,
+        theirs + 1,
+        "the next event follows the other process's"
+    );
+    store.verify_log().await.unwrap().unwrap();
+}
