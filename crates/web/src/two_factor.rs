@@ -32,12 +32,12 @@ use totp_rs::{Algorithm, TOTP};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::auth::begin::{begin_session, safe_next};
 use crate::auth::client::{user_agent, ClientAddr};
 use crate::auth::csrf::csrf_token;
 use crate::auth::ctx::Ctx;
 use crate::auth::flash::set_flash;
 use crate::auth::password::verify_password;
-use crate::auth::sign_in::{begin_session, safe_next};
 use crate::auth::signed_in::SetupCtx;
 use crate::auth::throttle::wait_message;
 use crate::input::FormBody;

@@ -15,10 +15,10 @@ use kitroom_core::Invalid;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::begin::{await_code, begin_session};
 use super::client::{user_agent, ClientAddr};
 use super::csrf::csrf_token;
 use super::flash::set_flash;
-use super::sign_in::{await_code, begin_session};
 use super::throttle::{TOO_LONG, TOO_LONG_STRETCH};
 use crate::error::status_of;
 use crate::input::FormBody;

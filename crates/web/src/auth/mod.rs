@@ -10,7 +10,8 @@
 //! - [`password`] hashing and [`tokens`].
 //! - [`throttle`]: sign-in is throttled per account and per address ([`Throttle`]).
 //! - [`client`]: the client's address and browser.
-//! - [`sign_in`] and out, and the first admin's [`setup`] link.
+//! - [`sign_in`] and out, and the first admin's [`setup`] link; [`begin`], the
+//!   step every way of signing in ends with.
 //! - [`by_email`]: "Forgotten your password?" and the pages emailed links open
 //!   (invitations and resets).
 //! - [`oidc`]: signing in with the school's Google or Microsoft account.
@@ -24,6 +25,7 @@ use axum::Router;
 use crate::AppState;
 
 pub mod api_user;
+pub mod begin;
 pub mod by_email;
 pub mod client;
 pub mod csrf;
@@ -38,12 +40,12 @@ pub mod throttle;
 pub mod tokens;
 
 pub use api_user::ApiUser;
+pub(crate) use begin::safe_next;
 pub use client::{client_address, ClientAddr};
 pub use csrf::{csrf_guard, csrf_token};
 pub use ctx::Ctx;
 pub use flash::set_flash;
 pub use password::{hash_password, verify_password};
-pub(crate) use sign_in::safe_next;
 pub use signed_in::SetupCtx;
 pub use throttle::Throttle;
 pub use tokens::{new_api_token, random_token, token_hash};

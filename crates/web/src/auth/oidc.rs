@@ -37,9 +37,9 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use super::begin::{await_code, begin_session, safe_next};
 use super::client::{user_agent, ClientAddr};
 use super::csrf::csrf_token;
-use super::sign_in::{await_code, begin_session, safe_next};
 use crate::session::TWO_FACTOR_KEY;
 use crate::views::auth as v;
 use crate::{AppError, AppState, OidcConfig};

@@ -10,11 +10,11 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 
+use super::begin::begin_session;
 use super::client::{user_agent, ClientAddr};
 use super::csrf::csrf_token;
 use super::flash::set_flash;
 use super::password::hash_password;
-use super::sign_in::begin_session;
 use crate::input::FormBody;
 use crate::views::auth as v;
 use crate::views::auth::SetupForm;
