@@ -725,14 +725,7 @@ pub async fn changes(
     if !caller.role.may(Permission::DecideChanges) {
         return Err(Refusal::not_allowed().into());
     }
-    // A read: through the reader pool, never queued behind writes on the writer.
-    let mut conn = app
-        .store()
-        .reader()
-        .acquire()
-        .await
-        .map_err(kitroom_store::StoreError::from)?;
-    Ok(kitroom_store::incidents::changes_in(&mut conn, pending_only).await?)
+    Ok(app.store().change_requests(pending_only).await?)
 }
 
 #[cfg(test)]

@@ -130,12 +130,5 @@ pub async fn requests(
     if !caller.role.may(Permission::AuthoriseOffsite) {
         return Err(Refusal::not_allowed().into());
     }
-    // A read: through the reader pool, never queued behind writes on the writer.
-    let mut conn = app
-        .store()
-        .reader()
-        .acquire()
-        .await
-        .map_err(kitroom_store::StoreError::from)?;
-    Ok(kitroom_store::loans::offsite_requests_in(&mut conn, pending_only).await?)
+    Ok(app.store().offsite_requests(pending_only).await?)
 }

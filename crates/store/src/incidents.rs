@@ -252,6 +252,23 @@ impl Store {
         .await?)
     }
 
+    /// Change requests, newest first: all of them, or only those still pending.
+    pub async fn change_requests(
+        &self,
+        pending_only: bool,
+    ) -> Result<Vec<ChangeRequest>, StoreError> {
+        let filter = if pending_only {
+            "where c.status = 'pending'"
+        } else {
+            ""
+        };
+        Ok(sqlx::query_as(&format!(
+            "{CHANGE} {filter} order by c.requested_at desc limit 1000"
+        ))
+        .fetch_all(self.reader())
+        .await?)
+    }
+
     /// Change requests waiting for the head teacher, oldest first.
     pub async fn pending_changes(&self) -> Result<Vec<ChangeRequest>, StoreError> {
         Ok(sqlx::query_as(&format!(
@@ -520,21 +537,4 @@ pub async fn decide_change_in(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     crate::db::decide_request_in(conn, "change_request", id, status, by, note, now).await
-}
-
-/// Change requests, newest first: all of them, or only those still pending.
-pub async fn changes_in(
-    conn: &mut SqliteConnection,
-    pending_only: bool,
-) -> Result<Vec<ChangeRequest>, StoreError> {
-    let filter = if pending_only {
-        "where c.status = 'pending'"
-    } else {
-        ""
-    };
-    Ok(sqlx::query_as(&format!(
-        "{CHANGE} {filter} order by c.requested_at desc limit 1000"
-    ))
-    .fetch_all(&mut *conn)
-    .await?)
 }

@@ -264,23 +264,6 @@ pub async fn decide_offsite_in(
     crate::db::decide_request_in(conn, "offsite_request", id, status, by, note, now).await
 }
 
-/// Requests to take a device off site, newest first: all, or only those pending.
-pub async fn offsite_requests_in(
-    conn: &mut SqliteConnection,
-    pending_only: bool,
-) -> Result<Vec<OffsiteRequest>, StoreError> {
-    let filter = if pending_only {
-        "where o.status = 'pending'"
-    } else {
-        ""
-    };
-    Ok(sqlx::query_as(&format!(
-        "{OFFSITE} {filter} order by o.requested_at desc limit 1000"
-    ))
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
 /// The state of a person's authorisation for one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Authorisation {
@@ -291,6 +274,23 @@ pub enum Authorisation {
 }
 
 impl Store {
+    /// Requests to take a device off site, newest first: all, or only those pending.
+    pub async fn offsite_requests(
+        &self,
+        pending_only: bool,
+    ) -> Result<Vec<OffsiteRequest>, StoreError> {
+        let filter = if pending_only {
+            "where o.status = 'pending'"
+        } else {
+            ""
+        };
+        Ok(sqlx::query_as(&format!(
+            "{OFFSITE} {filter} order by o.requested_at desc limit 1000"
+        ))
+        .fetch_all(self.reader())
+        .await?)
+    }
+
     pub async fn open_loan(&self, device: Uuid) -> Result<Option<Loan>, StoreError> {
         let mut conn = self.reader().acquire().await?;
         open_loan_in(&mut conn, device).await
