@@ -16,7 +16,11 @@
 //! ```text
 //! cargo build --release -p kitroom -p kitroom-bench
 //! target/release/kitroom-bench [--quick] [--json FILE] [--check]
+//! target/release/kitroom-bench --seed-only [--keep] --devices 1000000 --people 20000 --events 10000000
 //! ```
+//!
+//! `--seed-only` builds the school, prints how long each part took and exits without
+//! starting the server (with `--keep`, the data directory stays for `kitroom check`).
 //!
 //! # Layout
 //! - [`seed`]: the school: accounts, policy, imports, and a bulk-loaded history.
@@ -84,6 +88,11 @@ struct Args {
     /// Keep the data directory and the server's log instead of deleting them.
     #[arg(long)]
     keep: bool,
+    /// Only build the school: print how long each part of the seed took (and write
+    /// them with --json), then exit without starting the server. With --keep the
+    /// data directory stays.
+    #[arg(long)]
+    seed_only: bool,
     /// KEY=VALUE added to the server's environment, for what-if runs (such as
     /// MALLOC_ARENA_MAX=2). The figures then no longer describe Kitroom as shipped.
     #[arg(long, value_name = "KEY=VALUE")]
@@ -243,6 +252,9 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("  {what:<34} {s:>8.1}");
     }
     println!("  database: {db_mib:.0} MiB; {}", school.counts);
+    if args.seed_only {
+        return seed_only(&args, dir, &school, sizes, db_mib);
+    }
     let mut pool = Pool {
         devs: school.available.clone(),
         next: 0,
@@ -783,6 +795,40 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
         println!("Regression guard passed.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The end of a `--seed-only` run: the seed's timings and the school's size, printed
+/// and (with `--json`) written; the data directory kept with `--keep`.
+fn seed_only(
+    args: &Args,
+    dir: tempfile::TempDir,
+    school: &seed::School,
+    sizes: Sizes,
+    db_mib: f64,
+) -> anyhow::Result<ExitCode> {
+    let total: f64 = school.timings.iter().map(|(_, s)| s).sum();
+    println!("  {:<34} {total:>8.1}", "seed_total_s");
+    if let Some(path) = &args.json {
+        let mut seconds: serde_json::Map<String, Value> = school
+            .timings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(load::round(*v, 2))))
+            .collect();
+        seconds.insert("seed_total_s".into(), json!(load::round(total, 2)));
+        let out = json!({
+            "sizes": {"devices": sizes.devices, "people": sizes.people, "events": sizes.events,
+                      "stored": school.counts, "db_mib": load::round(db_mib, 1)},
+            "seed_seconds": seconds,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&out)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("Seed timings written to {}", path.display());
+    }
+    if args.keep {
+        let kept = dir.keep();
+        println!("Data directory kept: {}", kept.display());
     }
     Ok(ExitCode::SUCCESS)
 }
