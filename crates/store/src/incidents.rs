@@ -194,14 +194,14 @@ pub struct IncidentFilter {
 }
 
 /// The desk's count of devices whose encryption needs attention (`?1`: checked
-/// before this date is too long ago): not encrypted (or not known) from the device
-/// tally, and encrypted but not checked since `?1` from a range of the
-/// `device_encryption_check` index.
+/// before this date is too long ago), from two tallies kept by triggers: the device
+/// tally for those not encrypted (or not known), and the encryption tally
+/// (migration 0019_desk_counts) for encrypted ones last checked before `?1`, never
+/// checked included (`''` sorts before every date). Neither reads the register.
 pub const ENCRYPTION_GAPS: &str =
     "select (select coalesce(sum(devices), 0) from device_tally where status <> 'retired'
                and encryption_state in ('not_encrypted', 'unknown'))
-          + (select count(*) from device where status <> 'retired' and encryption_state = 'encrypted'
-               and (encryption_verified_on is null or encryption_verified_on < ?1))";
+          + (select coalesce(sum(devices), 0) from device_encryption_tally where verified_on < ?1)";
 
 /// What needs the manager: the counts on their desk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
