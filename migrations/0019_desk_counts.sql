@@ -48,8 +48,3 @@ begin
     where new.status <> 'retired' and new.encryption_state = 'encrypted'
     on conflict (verified_on) do update set devices = devices + 1;
 end;
-
--- The device page suggests every name in its "lend to" field only while a school
--- has a few hundred people: it counts the active accounts up to that bound from
--- this index alone instead of reading the first 501 people in name order.
-create index person_active on person (active);

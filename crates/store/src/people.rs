@@ -80,7 +80,8 @@ impl TryFrom<PersonRow> for Person {
 }
 
 /// Active accounts, counted up to `?1`: whether the device page may suggest every
-/// name in its "lend to" field.
+/// name in its "lend to" field. Read in the table's order, stopping at the bound
+/// (an index on `active` would tempt SQLite to start other queries from it).
 pub const ACTIVE_PEOPLE_UP_TO: &str =
     "select count(*) from (select 1 from person where active = 1 limit ?1)";
 

@@ -475,8 +475,9 @@ pub async fn loan_panel(
     // The "lend to" field suggests names while a school has a few hundred people; a
     // trust with thousands types the username (a list of every name made the device
     // page slow and heavy on a phone).
-    // Counted first, from an index and no further than the bound: reading 501
-    // people in name order to find there were too many cost more as the school grew.
+    // Counted first, in the table's order and no further than the bound: reading
+    // 501 people in name order to find there were too many cost more as the school
+    // grew.
     let few_people = ctx.may(Permission::LendToAnyone)
         && device.status == DeviceStatus::Available
         && state
