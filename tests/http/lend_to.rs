@@ -276,3 +276,20 @@ async fn the_search_page_fills_the_lend_form() {
     assert_eq!(page(&jo, &app, "/people/find?q=adey").await.0, 403);
     assert_eq!(page(&jo, &app, "/people/find.json?q=adey").await.0, 403);
 }
+
+/// In a small school the "Lend to" field offers every name as the manager types:
+/// if the count of people that decides it went wrong, the suggestions would vanish.
+#[tokio::test]
+async fn a_small_schools_device_page_suggests_every_name() {
+    let (app, sbm) = school().await;
+    let (status, body) = page(&sbm, &app, "/devices/LAP-1").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#"<option value="hadeyemi">Hannah Adeyemi</option>"#),
+        "Hannah is suggested: {body}"
+    );
+    assert!(
+        body.contains(r#"<option value="sbm">"#),
+        "the manager is suggested too"
+    );
+}

@@ -264,8 +264,9 @@ impl Store {
         }
     }
 
-    /// SQLite's own integrity check, and the device tally (migration 0010_counts) against
-    /// the register: `ok`, or the problems found.
+    /// SQLite's own integrity check, and the device tally (migration 0010_counts) and
+    /// the encryption tally (0019_desk_counts) against the register: `ok`, or the
+    /// problems found.
     pub async fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as("pragma integrity_check")
             .fetch_all(self.reader())
@@ -284,12 +285,33 @@ impl Store {
         )
         .fetch_all(self.reader())
         .await?;
-        if !wrong.is_empty() && problems == ["ok"] {
+        // The encryption tally (migration 0019_desk_counts): encrypted devices in use
+        // by the day they were last checked.
+        let wrong_checks: Vec<(String, i64, i64)> = sqlx::query_as(
+            "select verified_on, sum(tallied), sum(registered)
+             from (select verified_on, devices as tallied, 0 as registered from device_encryption_tally
+                   union all
+                   select coalesce(encryption_verified_on, ''), 0, count(*) from device
+                   where status <> 'retired' and encryption_state = 'encrypted'
+                   group by coalesce(encryption_verified_on, ''))
+             group by verified_on
+             having sum(tallied) <> sum(registered)
+             limit 20",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        if (!wrong.is_empty() || !wrong_checks.is_empty()) && problems == ["ok"] {
             problems.clear();
         }
         problems.extend(wrong.into_iter().map(|(kind, status, location, encryption, tallied, registered)| {
             format!(
                 "device tally: {tallied} {kind} {status} {encryption} at location {location} counted, {registered} on the register"
+            )
+        }));
+        problems.extend(wrong_checks.into_iter().map(|(day, tallied, registered)| {
+            let day = if day.is_empty() { "never" } else { day.as_str() };
+            format!(
+                "encryption tally: {tallied} encrypted devices last checked {day} counted, {registered} on the register"
             )
         }));
         Ok(problems)

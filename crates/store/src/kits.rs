@@ -344,19 +344,25 @@ impl Store {
 
     /// Devices that did not come back with their set and are still lost, newest first.
     pub async fn missing_from_sets(&self) -> Result<Vec<MissingFromSet>, StoreError> {
-        Ok(sqlx::query_as(
-            "select d.tag, k.name as kit_name, b.full_name as borrower_name, g.returned_at,
-               (select i.id from incident i where i.device_id = d.id and i.kind = 'loss' and i.status <> 'resolved'
-                  order by i.reported_at desc limit 1) as incident_id
-             from loan l join loan_group g on g.id = l.group_id join kit k on k.id = g.kit_id
-             join device d on d.id = l.device_id join person b on b.id = l.borrower_id
-             where l.missing_on_return = 1 and d.status = 'lost'
-             order by g.returned_at desc limit 200",
-        )
-        .fetch_all(self.reader())
-        .await?)
+        Ok(sqlx::query_as(MISSING_FROM_SETS)
+            .fetch_all(self.reader())
+            .await?)
     }
 }
+
+/// The manager's desk's list of devices that did not come back with their set and
+/// are still lost, newest first. Found from the few loans marked missing (the
+/// partial index `loan_missing_on_return`): `cross join` keeps SQLite from starting
+/// at every lost device instead and reading each one's loans (1,000 lost devices at
+/// 100,000).
+pub const MISSING_FROM_SETS: &str =
+    "select d.tag, k.name as kit_name, b.full_name as borrower_name, g.returned_at,
+       (select i.id from incident i where i.device_id = d.id and i.kind = 'loss' and i.status <> 'resolved'
+          order by i.reported_at desc limit 1) as incident_id
+     from loan l cross join device d on d.id = l.device_id
+     join loan_group g on g.id = l.group_id join kit k on k.id = g.kit_id join person b on b.id = l.borrower_id
+     where l.missing_on_return = 1 and d.status = 'lost'
+     order by g.returned_at desc limit 200";
 
 /// A set's check-out to write, as decided.
 #[derive(Debug, Clone)]

@@ -79,6 +79,12 @@ impl TryFrom<PersonRow> for Person {
     }
 }
 
+/// Active accounts, counted up to `?1`: whether the device page may suggest every
+/// name in its "lend to" field. Read in the table's order, stopping at the bound
+/// (an index on `active` would tempt SQLite to start other queries from it).
+pub const ACTIVE_PEOPLE_UP_TO: &str =
+    "select count(*) from (select 1 from person where active = 1 limit ?1)";
+
 pub(crate) const COLUMNS: &str =
     "id, username, full_name, email, position, kind, role, active, password_hash, created_at";
 
@@ -426,6 +432,15 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// How many active accounts there are, counting no further than `limit`: enough
+    /// to know whether a list of them would be short, without reading them all.
+    pub async fn active_people_up_to(&self, limit: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(ACTIVE_PEOPLE_UP_TO)
+            .bind(limit)
+            .fetch_one(self.reader())
+            .await?)
     }
 
     pub async fn list_people(&self, f: &PeopleFilter) -> Result<Vec<Person>, StoreError> {

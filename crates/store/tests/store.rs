@@ -1110,3 +1110,110 @@ async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
         "{problems:?}"
     );
 }
+
+/// The desk's count of devices whose encryption was not checked for a year comes
+/// from a tally: if a trigger missed a change, the manager would chase devices
+/// already checked, or never hear of ones that were not.
+#[tokio::test]
+async fn the_desk_counts_unchecked_encryption_from_a_tally_that_follows_every_change() {
+    let (_dir, store) = store().await;
+    let since = NaiveDate::from_ymd_opt(2025, 11, 23).unwrap();
+    let now = chrono::Utc::now();
+    let mut ids = Vec::new();
+    for (i, (state, verified)) in [
+        ("encrypted", "2025-06-01"),
+        ("encrypted", "2025-06-01"),
+        ("encrypted", "2026-10-01"),
+        ("encrypted", ""),
+        ("not_encrypted", ""),
+        ("unknown", ""),
+        ("encrypted", "2024-01-15"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut d = laptop(&format!("E-{i:03}"));
+        d.encryption_state = state.into();
+        if state == "encrypted" {
+            d.encryption_method = "bitlocker".into();
+        }
+        d.encryption_verified_on = verified.into();
+        let d = store
+            .create_device(Actor::system(), d.parse(today()).unwrap())
+            .await
+            .unwrap();
+        ids.push(d.id);
+    }
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", store.path().display()))
+        .await
+        .unwrap();
+    async fn check(
+        store: &Store,
+        conn: &mut sqlx::SqliteConnection,
+        since: NaiveDate,
+        now: chrono::DateTime<chrono::Utc>,
+        step: &str,
+    ) {
+        let counted: i64 = sqlx::query_scalar(
+            "select count(*) from device where status <> 'retired'
+               and (encryption_state <> 'encrypted' or encryption_verified_on is null or encryption_verified_on < ?)",
+        )
+        .bind(since.to_string())
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        let desk = store.desk_counts(now, since).await.unwrap();
+        assert_eq!(desk.encryption_gaps, counted, "{step}");
+        assert_eq!(store.integrity_check().await.unwrap(), ["ok"], "{step}");
+    }
+    check(&store, &mut conn, since, now, "registered").await;
+    assert_eq!(
+        store.desk_counts(now, since).await.unwrap().encryption_gaps,
+        6
+    );
+
+    // Checked again today; then one marked not encrypted; then one moves status
+    // without leaving use, one is retired.
+    let d = store.device_by_tag("E-000").await.unwrap().unwrap();
+    let mut details = d.details.clone();
+    details.encryption.verified_on = Some(today());
+    store
+        .update_device(Actor::system(), ids[0], details)
+        .await
+        .unwrap();
+    check(&store, &mut conn, since, now, "checked again").await;
+    let d = store.device_by_tag("E-002").await.unwrap().unwrap();
+    let mut details = d.details.clone();
+    details.encryption.state = "not_encrypted".parse().unwrap();
+    details.encryption.method = None;
+    details.encryption.verified_on = None;
+    store
+        .update_device(Actor::system(), ids[2], details)
+        .await
+        .unwrap();
+    check(&store, &mut conn, since, now, "no longer encrypted").await;
+    change_status(&store, ids[1], StatusChange::SendToRepair, String::new())
+        .await
+        .unwrap();
+    check(&store, &mut conn, since, now, "sent to repair").await;
+    change_status(&store, ids[6], StatusChange::Retire, String::new())
+        .await
+        .unwrap();
+    check(&store, &mut conn, since, now, "retired").await;
+    assert_eq!(
+        store.desk_counts(now, since).await.unwrap().encryption_gaps,
+        5
+    );
+
+    sqlx::query("update device_encryption_tally set devices = devices + 1 where verified_on = ''")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let problems = store.integrity_check().await.unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("encryption tally: 2 encrypted devices last checked never")),
+        "{problems:?}"
+    );
+}

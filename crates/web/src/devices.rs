@@ -475,7 +475,17 @@ pub async fn loan_panel(
     // The "lend to" field suggests names while a school has a few hundred people; a
     // trust with thousands types the username (a list of every name made the device
     // page slow and heavy on a phone).
-    let people = if ctx.may(Permission::LendToAnyone) && device.status == DeviceStatus::Available {
+    // Counted first, in the table's order and no further than the bound: reading
+    // 501 people in name order to find there were too many cost more as the school
+    // grew.
+    let few_people = ctx.may(Permission::LendToAnyone)
+        && device.status == DeviceStatus::Available
+        && state
+            .store()
+            .active_people_up_to(LEND_TO_SUGGESTIONS + 1)
+            .await?
+            <= LEND_TO_SUGGESTIONS;
+    let people = if few_people {
         let list = state
             .store()
             .list_people(&kitroom_store::people::PeopleFilter {
