@@ -334,8 +334,8 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let person = kitroom_store::people::get_person(conn, person.id).await?;
-                let policy = kitroom_store::policies::standing_in(conn, person.id).await?;
+                let kitroom_store::policies::Borrower { person, policy } =
+                    kitroom_store::policies::borrower_in(conn, person.id).await?;
                 let candidates =
                     kitroom_store::bookings::candidates_in(conn, &target, &slot).await?;
                 let asked = match target {
@@ -529,7 +529,7 @@ pub async fn collect(
                 let b = booking_in(conn, id).await?;
                 let next = booking::change(b.status, BookingChange::Collect, &b.slot, now)?;
                 let person = kitroom_store::bookings::person_of_booking_in(conn, id).await?;
-                let person = kitroom_store::people::get_person(conn, person).await?;
+                let borrower = kitroom_store::policies::borrower_in(conn, person).await?;
                 let settings = kitroom_store::settings::settings_in(conn).await?;
                 let calendar = kitroom_store::calendar::calendar_in(conn).await?;
                 let purpose = if b.purpose.is_empty() {
@@ -547,13 +547,13 @@ pub async fn collect(
                 let (loan_id, group_id) = match &b.booked {
                     Booked::Device { id: device, .. } => {
                         let device = kitroom_store::devices::get_device(conn, *device).await?;
-                        let loan = crate::loans::lend_in(conn, &actor, &device, &person, &lending, now)
+                        let loan = crate::loans::lend_in(conn, &actor, &device, &borrower, &lending, now)
                             .await?
                             .map_err(BookingRefusal::Borrower)?;
                         (Some(loan), None)
                     }
                     Booked::Set { id: kit, .. } => {
-                        let out = crate::sets::check_out_set_in(conn, &actor, *kit, &person, &purpose, &due, now).await?;
+                        let out = crate::sets::check_out_set_in(conn, &actor, *kit, &borrower, &purpose, &due, now).await?;
                         let (group, _) = out.map_err(|e| -> Error {
                             match e {
                                 KitRefusal::CheckOut { refusal, .. }
@@ -594,7 +594,7 @@ pub async fn collect(
                                 }
                             };
                             let device = kitroom_store::devices::get_device(conn, device).await?;
-                            let loan = crate::loans::lend_in(conn, &actor, &device, &person, &lending, now)
+                            let loan = crate::loans::lend_in(conn, &actor, &device, &borrower, &lending, now)
                                 .await?
                                 .map_err(BookingRefusal::Borrower)?;
                             first.get_or_insert(loan);

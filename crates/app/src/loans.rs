@@ -24,6 +24,7 @@ use kitroom_store::events::append;
 use kitroom_store::incidents::Incident;
 use kitroom_store::loans::{Closing, Inserted, Loan, NewLoan};
 use kitroom_store::people::Person;
+use kitroom_store::policies::{borrower_in, Borrower};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -313,17 +314,21 @@ pub async fn check_out(
                 let asked = due_at(&cmd.due, &calendar, &settings, now)?;
                 let due = calendar.school_due(asked, settings.day_ends_at);
                 let device = get_device(conn, device.id).await?;
-                let person = kitroom_store::people::get_person(conn, lent_to.id).await?;
+                let borrower = borrower_in(conn, lent_to.id).await?;
                 let lending = Lending {
                     purpose: &cmd.purpose,
                     off_site: cmd.off_site,
                     due: &due,
                     group: None,
                 };
-                let id = match lend_in(conn, &actor, &device, &person, &lending, now).await? {
+                let id = match lend_in(conn, &actor, &device, &borrower, &lending, now).await? {
                     Ok(id) => id,
                     Err(refusal) => {
-                        return Err(check_out_refusal(refusal, &person, for_someone_else))
+                        return Err(check_out_refusal(
+                            refusal,
+                            &borrower.person,
+                            for_someone_else,
+                        ))
                     }
                 };
                 if !taking.is_empty() {
@@ -376,11 +381,11 @@ pub async fn lend_in(
     conn: &mut kitroom_store::Conn,
     actor: &Actor,
     device: &Device,
-    person: &Person,
+    borrower: &Borrower,
     lending: &Lending<'_>,
     now: DateTime<Utc>,
 ) -> Result<Result<Uuid, CheckOutRefusal>, Error> {
-    let policy = kitroom_store::policies::standing_in(conn, person.id).await?;
+    let Borrower { person, policy } = borrower;
     let authorisation = if lending.off_site {
         kitroom_store::loans::approved_authorisation_in(conn, person.id, device.id).await?
     } else {
@@ -397,7 +402,7 @@ pub async fn lend_in(
         &facts(device),
         &BorrowerFacts {
             active: person.active,
-            policy,
+            policy: policy.clone(),
         },
         &request,
         now,

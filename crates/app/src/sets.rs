@@ -22,6 +22,7 @@ use kitroom_store::db::{time_text, Actor};
 use kitroom_store::events::append;
 use kitroom_store::kits::{Kit, LoanGroup, NewGroup};
 use kitroom_store::people::Person;
+use kitroom_store::policies::Borrower;
 use kitroom_store::Conn;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -82,14 +83,14 @@ pub async fn check_out(
                 let calendar = kitroom_store::calendar::calendar_in(conn).await?;
                 let asked = crate::loans::due_at(&cmd.due, &calendar, &settings, now)?;
                 let due = calendar.school_due(asked, settings.day_ends_at);
-                let person = kitroom_store::people::get_person(conn, person.id).await?;
+                let borrower = kitroom_store::policies::borrower_in(conn, person.id).await?;
                 let out =
-                    match check_out_set_in(conn, &actor, k.id, &person, &cmd.purpose, &due, now)
+                    match check_out_set_in(conn, &actor, k.id, &borrower, &cmd.purpose, &due, now)
                         .await?
                     {
                         Ok(out) => out,
                         Err(refusal) => {
-                            return Err(set_refusal(refusal, &person, for_someone_else))
+                            return Err(set_refusal(refusal, &borrower.person, for_someone_else))
                         }
                     };
                 crate::accessories::take_in(
@@ -150,11 +151,12 @@ pub async fn check_out_set_in(
     conn: &mut Conn,
     actor: &Actor,
     kit: Uuid,
-    person: &Person,
+    borrower: &Borrower,
     purpose: &str,
     due: &SchoolDue,
     now: DateTime<Utc>,
 ) -> Result<Result<(LoanGroup, Vec<(String, DeviceStatus)>), KitRefusal>, Error> {
+    let person = &borrower.person;
     let k = kitroom_store::kits::kit_in(conn, kit).await?;
     if k.open.is_some() {
         return Ok(Err(KitRefusal::AlreadyOut));
@@ -190,7 +192,7 @@ pub async fn check_out_set_in(
     for d in &going {
         let device = kitroom_store::devices::get_device(conn, d.id).await?;
         if let Err(refusal) =
-            crate::loans::lend_in(conn, actor, &device, person, &lending, now).await?
+            crate::loans::lend_in(conn, actor, &device, borrower, &lending, now).await?
         {
             return Ok(Err(KitRefusal::CheckOut {
                 tag: d.tag.clone(),
