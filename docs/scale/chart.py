@@ -32,6 +32,8 @@ FIGURES = [
     ("rss_load_mib", "memory under load", "MiB", False),
 ]
 
+RAW_PHASES = ["raw_writes_1_task", "raw_writes_50_tasks_one_writer", "raw_writes_50_tasks_batched"]
+
 COLOURS = ["#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92"]
 
 
@@ -39,9 +41,16 @@ def load(paths):
     runs = []
     for p in paths:
         j = json.loads(Path(p).read_text())
+        figures = {k: j.get(k) for k, *_ in FIGURES}
+        # A ratio to raw SQLite means nothing when raw's own transactions failed
+        # (its device left on loan, the write lock held past the busy timeout).
+        raw_failed = [k for k in RAW_PHASES if (j["details"].get(k) or {}).get("errors")]
+        if raw_failed:
+            for k in ("http_to_raw_ratio", "http_to_raw_batched_ratio"):
+                figures[k] = None
         runs.append({"devices": j["sizes"]["devices"], "events": j["sizes"]["events"],
-                     "db_mib": j["sizes"].get("db_mib"),
-                     "figures": {k: j.get(k) for k, *_ in FIGURES}})
+                     "db_mib": j["sizes"].get("db_mib"), "raw_failed": raw_failed,
+                     "figures": figures})
     runs.sort(key=lambda r: r["devices"])
     return runs
 
@@ -53,6 +62,9 @@ def table(runs):
         cells = []
         for r in runs:
             v = r["figures"].get(key)
+            if v is None and r.get("raw_failed") and key.startswith("http_to_raw"):
+                cells.append("— (raw's transactions failed)")
+                continue
             cells.append("" if v is None else f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}")
         u = f" ({unit})" if unit else ""
         lines.append(f"| `{key}`: {label}{u} | " + " | ".join(cells) + " |")
