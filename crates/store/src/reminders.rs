@@ -28,6 +28,26 @@ impl Kind {
 /// How many loans of each kind one write reminds about.
 const REMINDER_BATCH: i64 = 20;
 
+/// Open loans falling due between `?1` and `?2` with no reminder yet, earliest
+/// first, at most `?3`: a seek on the partial index `loan_to_remind_due_soon`
+/// (migration 0020), which holds only the open loans still to remind, so a batch
+/// never walks past the loans already reminded. (A borrower made inactive keeps
+/// their loans in it; they are few.)
+pub const DUE_SOON_TO_REMIND: &str =
+    "select l.id, p.id, p.email, p.full_name, d.tag, l.due_at from loan l
+     join person p on p.id = l.borrower_id join device d on d.id = l.device_id
+     where l.returned_at is null and l.overdue_reminded = 0 and l.due_soon_reminded = 0
+       and l.due_at > ?1 and l.due_at <= ?2 and p.active = 1
+     order by l.due_at limit ?3";
+
+/// Open loans due by `?1` with no overdue reminder yet, earliest first, at most
+/// `?2`: a seek on the partial index `loan_to_remind_overdue` (migration 0020).
+pub const OVERDUE_TO_REMIND: &str =
+    "select l.id, p.id, p.email, p.full_name, d.tag, l.due_at from loan l
+     join person p on p.id = l.borrower_id join device d on d.id = l.device_id
+     where l.returned_at is null and l.overdue_reminded = 0 and l.due_at <= ?1 and p.active = 1
+     order by l.due_at limit ?2";
+
 impl Store {
     /// Queues the reminders due at `now`: for loans due within `minutes_before`
     /// (none when 0) and for loans now overdue, each once. `link_base` starts the
@@ -66,14 +86,7 @@ impl Store {
                 type Row = (String, String, Option<String>, String, String, String);
                 let mut due: Vec<(Row, Kind)> = Vec::new();
                 if minutes_before > 0 {
-                    let rows: Vec<Row> = sqlx::query_as(
-                        "select l.id, p.id, p.email, p.full_name, d.tag, l.due_at from loan l
-                         join person p on p.id = l.borrower_id join device d on d.id = l.device_id
-                         where l.returned_at is null and l.due_at > ? and l.due_at <= ? and p.active = 1
-                           and not exists (select 1 from loan_reminder r where r.loan_id = l.id and r.kind = 'due_soon')
-                           and not exists (select 1 from loan_reminder r where r.loan_id = l.id and r.kind = 'overdue')
-                         order by l.due_at limit ?",
-                    )
+                    let rows: Vec<Row> = sqlx::query_as(DUE_SOON_TO_REMIND)
                     .bind(time_text(now))
                     .bind(time_text(now + Duration::minutes(minutes_before.into())))
                     .bind(REMINDER_BATCH)
@@ -81,13 +94,7 @@ impl Store {
                     .await?;
                     due.extend(rows.into_iter().map(|r| (r, Kind::DueSoon)));
                 }
-                let rows: Vec<Row> = sqlx::query_as(
-                    "select l.id, p.id, p.email, p.full_name, d.tag, l.due_at from loan l
-                     join person p on p.id = l.borrower_id join device d on d.id = l.device_id
-                     where l.returned_at is null and l.due_at <= ? and p.active = 1
-                       and not exists (select 1 from loan_reminder r where r.loan_id = l.id and r.kind = 'overdue')
-                     order by l.due_at limit ?",
-                )
+                let rows: Vec<Row> = sqlx::query_as(OVERDUE_TO_REMIND)
                 .bind(time_text(now))
                 .bind(REMINDER_BATCH)
                 .fetch_all(&mut *conn)
