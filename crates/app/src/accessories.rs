@@ -360,20 +360,22 @@ pub fn counted_back(accessories: &[AccessoryBack], invalid: &mut Invalid) -> Vec
     out
 }
 
-/// Counts back what went out with this loan (`loan`) or set's loan (`group`), as
-/// `back` says (one not named came back as none), inside the return's
-/// transaction: each goes back where it came from. A name that did not go out, or
-/// more back than went out, is a mistake in what was typed (422).
+/// Counts back what went out with this loan (`loan`) or set's loan (`group`) and is
+/// still out (`out`, read by the caller inside the return's transaction:
+/// `still_out_in`), as `back` says (one not named came back as none): each goes
+/// back where it came from. A name that did not go out, or more back than went
+/// out, is a mistake in what was typed (422).
+#[allow(clippy::too_many_arguments)]
 pub async fn give_back_in(
     conn: &mut Conn,
     actor: &Actor,
     lent_with: &Subject,
     loan: Option<Uuid>,
     group: Option<Uuid>,
+    out: Vec<store::Out>,
     back: &[(BackOf, i64)],
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let out = store::still_out_in(conn, loan, group).await?;
     let mut by_row = BTreeMap::new();
     for (of, n) in back {
         match of {

@@ -19,12 +19,12 @@ use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
 use kitroom_store::accessories::Taking;
 use kitroom_store::db::Actor;
-use kitroom_store::devices::{get_device, Device};
-use kitroom_store::events::append;
+use kitroom_store::devices::Device;
+use kitroom_store::events::{append, append_after};
 use kitroom_store::incidents::Incident;
-use kitroom_store::loans::{Closing, Inserted, Loan, NewLoan};
+use kitroom_store::loans::{Closing, Loan, NewLoan};
 use kitroom_store::people::Person;
-use kitroom_store::policies::{borrower_in, Borrower};
+use kitroom_store::policies::Borrower;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -304,8 +304,7 @@ pub async fn check_out(
     let lent_to = borrower.clone();
     // The settings and calendar change rarely: read before the write, so the one
     // writer spends its time on what must be checked and written together.
-    let settings = app.store().settings().await?;
-    let calendar = app.store().calendar().await?;
+    let (settings, calendar) = app.store().settings_and_calendar().await?;
     let (id, return_location) = app
         .store()
         .transaction(move |conn| {
@@ -313,8 +312,8 @@ pub async fn check_out(
                 let now = Utc::now();
                 let asked = due_at(&cmd.due, &calendar, &settings, now)?;
                 let due = calendar.school_due(asked, settings.day_ends_at);
-                let device = get_device(conn, device.id).await?;
-                let borrower = borrower_in(conn, lent_to.id).await?;
+                let (device, borrower) =
+                    kitroom_store::loans::lending_facts_in(conn, device.id, lent_to.id).await?;
                 let lending = Lending {
                     purpose: &cmd.purpose,
                     off_site: cmd.off_site,
@@ -412,36 +411,28 @@ pub async fn lend_in(
     }
     // An authorisation is used up only where it was needed.
     let used = authorisation.filter(|_| device.details.holds_personal_data);
-    let id = Uuid::new_v4();
-    let moved = due.moved.as_ref().map(|(f, why)| (*f, why.as_str()));
-    let written = kitroom_store::loans::insert_loan_in(
-        conn,
-        &NewLoan {
-            id,
-            device: device.id,
-            borrower: person.id,
-            issued_by: actor.id.unwrap_or(person.id),
-            out_at: now,
-            due_at: request.due_at,
-            purpose: &request.purpose,
-            off_site: request.off_site,
-            authorisation: used.as_deref(),
-            group: lending.group,
-            due_moved: moved,
-        },
-    )
-    .await?;
-    if written == Inserted::DeviceAlreadyOnLoan {
-        return Ok(Err(CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan)));
-    }
-    if let Some(a) = &used {
-        kitroom_store::loans::use_authorisation_in(conn, a).await?;
-    }
     // The status machine is asked, even though only an available device gets
     // this far.
     device.status.apply(StatusChange::CheckOut)?;
-    append(
+    let id = Uuid::new_v4();
+    let moved = due.moved.as_ref().map(|(f, why)| (*f, why.as_str()));
+    let loan = kitroom_store::loans::insert_loan(&NewLoan {
+        id,
+        device: device.id,
+        borrower: person.id,
+        issued_by: actor.id.unwrap_or(person.id),
+        out_at: now,
+        due_at: request.due_at,
+        purpose: &request.purpose,
+        off_site: request.off_site,
+        authorisation: used.as_deref(),
+        group: lending.group,
+        due_moved: moved,
+    });
+    // The loan, its device's move and the event, in one round trip.
+    let written = append_after(
         conn,
+        loan,
         actor,
         "loan.checked_out",
         &device.subject(),
@@ -455,7 +446,13 @@ pub async fn lend_in(
         }),
         now,
     )
-    .await?;
+    .await;
+    match written {
+        Err(e) if kitroom_store::loans::is_second_open_loan(&e) => {
+            return Ok(Err(CheckOutRefusal::NotAvailable(DeviceStatus::OnLoan)))
+        }
+        written => written?,
+    };
     if let Some((_, why)) = &due.moved {
         if actor.id != Some(person.id) && lending.group.is_none() {
             let body = format!(
@@ -499,24 +496,22 @@ pub async fn take_back_in(
         .details
         .captures_images
         .then_some(request.images_cleared);
-    kitroom_store::loans::close_loan_in(
+    // The loan's close, its device's move and the event, in one round trip.
+    let closing = kitroom_store::loans::close_loan(&Closing {
+        loan: open.id,
+        device: device.id,
+        at: now,
+        location: location_id,
+        received_by: actor.id,
+        condition: request.condition,
+        battery_percent: request.battery_percent,
+        on_charge: request.on_charge,
+        images_cleared,
+        status,
+    });
+    append_after(
         conn,
-        &Closing {
-            loan: open.id,
-            device: device.id,
-            at: now,
-            location: location_id,
-            received_by: actor.id,
-            condition: request.condition,
-            battery_percent: request.battery_percent,
-            on_charge: request.on_charge,
-            images_cleared,
-            status,
-        },
-    )
-    .await?;
-    append(
-        conn,
+        closing,
         actor,
         "loan.returned",
         &device.subject(),
@@ -783,18 +778,16 @@ pub async fn return_device(
     let link_base = app.link_base().cloned();
     // Read before the write, as for a check-out: the settings, and the questions
     // for the device's kind (asked again inside should the kind have changed).
-    let settings = app.store().settings().await?;
     let kind = device.details.kind;
-    let asked = app.store().checklist(kind).await?;
+    let (settings, asked) = app.store().settings_and_checklist(kind).await?;
     let (loan_id, location, incident) = app
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let device = get_device(conn, device.id).await?;
-                let open = kitroom_store::loans::open_loan_of_in(conn, device.id)
-                    .await?
-                    .ok_or(loan::ReturnRefusal::NotOnLoan)?;
+                let facts = kitroom_store::loans::return_facts_in(conn, device.id).await?;
+                let device = facts.device;
+                let open = facts.open.ok_or(loan::ReturnRefusal::NotOnLoan)?;
                 if !loan::may_receive(open.borrower == caller.username, caller.role) {
                     return Err(Refusal::not_allowed().into());
                 }
@@ -814,7 +807,16 @@ pub async fn return_device(
                         .to_owned()
                 });
                 take_back_in(conn, &actor, &device, &open, &location, &cmd.request, now).await??;
-                give_back_in(conn, &actor, &device.subject(), Some(open.id), None, &cmd.back, now)
+                give_back_in(
+                    conn,
+                    &actor,
+                    &device.subject(),
+                    Some(open.id),
+                    None,
+                    facts.still_out,
+                    &cmd.back,
+                    now,
+                )
                     .await?;
                 if !questions.is_empty() {
                     let given: Vec<_> = questions

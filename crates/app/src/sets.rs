@@ -671,7 +671,8 @@ pub async fn return_set(
                     .await?;
                     returned.missing.push((tag, incident.id));
                 }
-                give_back_in(conn, &actor, &k.subject(), None, Some(group.id), &cmd.back, now).await?;
+                let out = kitroom_store::accessories::still_out_in(conn, None, Some(group.id)).await?;
+                give_back_in(conn, &actor, &k.subject(), None, Some(group.id), out, &cmd.back, now).await?;
                 kitroom_store::kits::close_group_in(conn, group.id, now, actor.id).await?;
                 append(
                     conn,

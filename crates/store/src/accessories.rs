@@ -372,6 +372,12 @@ pub struct Out {
     pub name: String,
 }
 
+/// Accessories lent, as [`Out`], where (the rest of the statement) says.
+pub(crate) const STILL_OUT: &str =
+    "select la.id, la.stock_id as stock, la.count_out, a.name from loan_accessory la
+     join accessory_stock s on s.id = la.stock_id join accessory a on a.id = s.accessory_id
+     where";
+
 /// What went out with this loan (`loan`) or set's loan (`group`) and is not yet
 /// counted back, in the order it went.
 pub async fn still_out_in(
@@ -379,15 +385,14 @@ pub async fn still_out_in(
     loan: Option<Uuid>,
     group: Option<Uuid>,
 ) -> Result<Vec<Out>, StoreError> {
-    Ok(sqlx::query_as(
-        "select la.id, la.stock_id as stock, la.count_out, a.name from loan_accessory la
-         join accessory_stock s on s.id = la.stock_id join accessory a on a.id = s.accessory_id
-         where (la.loan_id = ? or la.group_id = ?) and la.returned_at is null order by la.id",
-    )
-    .bind(loan.map(|l| l.to_string()))
-    .bind(group.map(|g| g.to_string()))
-    .fetch_all(&mut *conn)
-    .await?)
+    static QUERY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("{STILL_OUT} (la.loan_id = ? or la.group_id = ?) and la.returned_at is null order by la.id")
+    });
+    Ok(sqlx::query_as(&QUERY)
+        .bind(loan.map(|l| l.to_string()))
+        .bind(group.map(|g| g.to_string()))
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Writes `back` of lent row `out` as come back, into the count it came from.

@@ -8,12 +8,20 @@ use sqlx::SqliteConnection;
 use crate::db::{Actor, Store, StoreError};
 use crate::events::{append, Subject};
 
+/// Every entry of the calendar, as [`calendar_from_rows`] reads them.
+pub(crate) const ENTRIES: &str = "select kind, name, starts, ends from calendar_entry order by id";
+
 /// Reads the calendar inside a transaction (or from a reader).
 pub async fn calendar_in(conn: &mut SqliteConnection) -> Result<Calendar, StoreError> {
     let rows: Vec<(String, String, String, String)> =
-        sqlx::query_as("select kind, name, starts, ends from calendar_entry order by id")
-            .fetch_all(&mut *conn)
-            .await?;
+        sqlx::query_as(ENTRIES).fetch_all(&mut *conn).await?;
+    calendar_from_rows(rows)
+}
+
+/// The calendar from the rows of [`ENTRIES`].
+pub(crate) fn calendar_from_rows(
+    rows: Vec<(String, String, String, String)>,
+) -> Result<Calendar, StoreError> {
     let bad = |v: &str| StoreError::Corrupt(format!("calendar value {v:?}"));
     let mut c = Calendar::default();
     for (kind, name, starts, ends) in rows {

@@ -15,13 +15,22 @@ pub async fn questions_in(
     kind: DeviceKind,
 ) -> Result<Vec<Question>, StoreError> {
     let text: Option<String> = sqlx::query_scalar("select value from setting where key = ?")
-        .bind(format!("checklist.{}", kind.as_str()))
+        .bind(key(kind))
         .fetch_optional(&mut *conn)
         .await?;
+    Ok(questions_from(text.as_deref()))
+}
+
+/// The setting that holds the questions for `kind`.
+pub(crate) fn key(kind: DeviceKind) -> String {
+    format!("checklist.{}", kind.as_str())
+}
+
+/// The questions as stored (none stored: none asked).
+pub(crate) fn questions_from(text: Option<&str>) -> Vec<Question> {
     // a stored checklist was checked when saved; one that no longer reads asks nothing
-    Ok(text
-        .and_then(|t| checklist::parse_questions(&t).ok())
-        .unwrap_or_default())
+    text.and_then(|t| checklist::parse_questions(t).ok())
+        .unwrap_or_default()
 }
 
 impl Store {

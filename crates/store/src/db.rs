@@ -12,7 +12,10 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::FutureExt;
 use kitroom_core::Invalid;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Arguments;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -168,6 +171,92 @@ struct WriteStats {
     writes: AtomicU64,
     commits: AtomicU64,
     largest_group: AtomicU64,
+}
+
+/// Statements sent to SQLite in one round trip and run there in order; the first
+/// that fails stops the rest (SQLite undoes that statement, the write's savepoint
+/// what ran before it). Inside the writer each round trip is time every other write
+/// waits, so statements that go together go as one: a loan's insert, its device's
+/// move and the event that records them (see `events::append_after`).
+#[derive(Default)]
+pub struct Batch {
+    sql: String,
+    args: SqliteArguments<'static>,
+    /// A value that could not be bound, told when the batch runs.
+    unbound: Option<sqlx::error::BoxDynError>,
+}
+
+impl Batch {
+    /// A batch of one statement.
+    pub fn new(sql: &str) -> Batch {
+        Batch::default().then(sql)
+    }
+
+    /// Adds a statement, run after those before it; its `?` take the values bound
+    /// after it.
+    pub fn then(mut self, sql: &str) -> Batch {
+        if !self.sql.is_empty() {
+            self.sql.push_str(";\n");
+        }
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Binds the next `?`.
+    pub fn bind<T>(mut self, value: T) -> Batch
+    where
+        T: sqlx::Encode<'static, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + 'static,
+    {
+        if let Err(e) = self.args.add(value) {
+            self.unbound.get_or_insert(e);
+        }
+        self
+    }
+
+    /// True when it holds no statement.
+    pub fn is_empty(&self) -> bool {
+        self.sql.is_empty()
+    }
+
+    /// Runs every statement.
+    pub async fn execute(self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        if let Some(e) = self.unbound {
+            return Err(sqlx::Error::Encode(e));
+        }
+        if self.sql.is_empty() {
+            return Ok(());
+        }
+        sqlx::query_with(&self.sql, self.args)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
+    /// Runs every statement and gives the rows of each, statement by statement.
+    pub async fn fetch(
+        self,
+        conn: &mut SqliteConnection,
+    ) -> Result<Vec<Vec<sqlx::sqlite::SqliteRow>>, sqlx::Error> {
+        use futures_util::TryStreamExt;
+        if let Some(e) = self.unbound {
+            return Err(sqlx::Error::Encode(e));
+        }
+        let mut out = vec![Vec::new()];
+        // sqlx deprecates several statements in one query because only SQLite runs
+        // them (its issue 3108); the PostgreSQL store will say the same in one
+        // statement.
+        #[allow(deprecated)]
+        let mut results = sqlx::query_with(&self.sql, self.args).fetch_many(conn);
+        while let Some(next) = results.try_next().await? {
+            match next {
+                sqlx::Either::Left(_) => out.push(Vec::new()),
+                sqlx::Either::Right(row) => out.last_mut().expect("never empty").push(row),
+            }
+        }
+        // The last statement's end leaves an empty list after it.
+        out.pop();
+        Ok(out)
+    }
 }
 
 /// The most writes one commit carries. Fifty clients checking out at once form

@@ -290,8 +290,18 @@ pub fn changed_fields(before: &DeviceDetails, after: &DeviceDetails) -> Map<Stri
     changes
 }
 
+/// One device by its id.
+pub(crate) static BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{SELECT} where d.id = ?"));
+
+/// A device from a row of [`BY_ID`].
+pub(crate) fn device_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Device, StoreError> {
+    use sqlx::FromRow;
+    DeviceRow::from_row(row)?.try_into()
+}
+
 pub async fn get_device(conn: &mut SqliteConnection, id: Uuid) -> Result<Device, StoreError> {
-    sqlx::query_as::<_, DeviceRow>(&format!("{SELECT} where d.id = ?"))
+    sqlx::query_as::<_, DeviceRow>(&BY_ID)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
-use crate::db::{time_text, Actor, Store, StoreError};
+use crate::db::{time_text, Actor, Batch, Store, StoreError};
 
 /// What an event happened to.
 #[derive(Debug, Clone)]
@@ -51,6 +51,22 @@ pub async fn append(
     details: Value,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    append_after(conn, Batch::default(), actor, action, subject, details, now).await
+}
+
+/// Runs `change` and appends the event that records it, in one round trip: the
+/// event is written only if every statement of the change succeeded, and a change
+/// that fails leaves the chain as it was. The change's own error comes back (a
+/// unique index's refusal, say).
+pub async fn append_after(
+    conn: &mut SqliteConnection,
+    change: Batch,
+    actor: &Actor,
+    action: &str,
+    subject: &Subject,
+    details: Value,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
     // Inside a group of writes the writer knows the head: the previous append of
     // the group wrote it (see `db::ChainHead`).
     let last = match crate::db::ChainHead::known() {
@@ -72,24 +88,25 @@ pub async fn append(
     let salt = Uuid::new_v4().simple().to_string();
     let personal = personal_hash(&salt, &actor.username, &subject.label, &details);
     let hash = event_hash_v2(&prev_hash, seq, &at, action, &subject.key, &personal);
-    sqlx::query(
-        "insert into event (seq, at, actor_id, actor, action, subject, subject_label, details, prev_hash, hash, hash_version, salt, personal_hash)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 2, ?, ?)",
-    )
-    .bind(seq)
-    .bind(&at)
-    .bind(actor.id.map(|id| id.to_string()))
-    .bind(&actor.username)
-    .bind(action)
-    .bind(&subject.key)
-    .bind(&subject.label)
-    .bind(&details)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .bind(&salt)
-    .bind(&personal)
-    .execute(&mut *conn)
-    .await?;
+    change
+        .then(
+            "insert into event (seq, at, actor_id, actor, action, subject, subject_label, details, prev_hash, hash, hash_version, salt, personal_hash)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 2, ?, ?)",
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(actor.id.map(|id| id.to_string()))
+        .bind(actor.username.clone())
+        .bind(action.to_owned())
+        .bind(subject.key.clone())
+        .bind(subject.label.clone())
+        .bind(details)
+        .bind(prev_hash)
+        .bind(hash.clone())
+        .bind(salt)
+        .bind(personal)
+        .execute(&mut *conn)
+        .await?;
     crate::db::ChainHead::wrote(seq, hash);
     Ok(seq)
 }

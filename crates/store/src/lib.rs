@@ -72,4 +72,4 @@ pub mod tokens;
 pub mod two_factor;
 pub mod witness;
 
-pub use db::{Actor, BoxFuture, Conn, Store, StoreError, WriteCounts, WriteError};
+pub use db::{Actor, Batch, BoxFuture, Conn, Store, StoreError, WriteCounts, WriteError};

@@ -10,7 +10,7 @@ use kitroom_core::loan;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
-use crate::db::{parse_time, parse_uuid, time_text, Store, StoreError};
+use crate::db::{parse_time, parse_uuid, time_text, Batch, Store, StoreError};
 
 /// A loan, with the names a page needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,6 +409,97 @@ pub async fn open_loan_of_in(
     open_loan_in(conn, device).await
 }
 
+/// What a check-out decides on, read inside the writer in one round trip: the
+/// device, and the borrower with their standing with the policy in force.
+pub async fn lending_facts_in(
+    conn: &mut SqliteConnection,
+    device: Uuid,
+    borrower: Uuid,
+) -> Result<(crate::devices::Device, crate::policies::Borrower), StoreError> {
+    let rows = Batch::new(crate::devices::BY_ID.as_str())
+        .bind(device.to_string())
+        .then(crate::policies::BORROWER.as_str())
+        .bind(borrower.to_string())
+        .fetch(&mut *conn)
+        .await?;
+    let [device, borrower] = two_rows(rows)?;
+    Ok((
+        crate::devices::device_from_row(&device.ok_or(StoreError::NotFound)?)?,
+        crate::policies::borrower_from_row(&borrower.ok_or(StoreError::NotFound)?)?,
+    ))
+}
+
+/// What a return decides on, read inside the writer in one round trip: the device,
+/// its open loan if it has one, and the accessories lent with that loan and not yet
+/// counted back.
+pub async fn return_facts_in(
+    conn: &mut SqliteConnection,
+    device: Uuid,
+) -> Result<ReturnFacts, StoreError> {
+    static OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("{LOAN} where l.device_id = ? and l.returned_at is null")
+    });
+    static OUT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{} la.loan_id = (select id from loan where device_id = ? and returned_at is null)
+               and la.returned_at is null order by la.id",
+            crate::accessories::STILL_OUT
+        )
+    });
+    let id = device.to_string();
+    let rows = Batch::new(crate::devices::BY_ID.as_str())
+        .bind(id.clone())
+        .then(OPEN.as_str())
+        .bind(id.clone())
+        .then(OUT.as_str())
+        .bind(id)
+        .fetch(&mut *conn)
+        .await?;
+    use sqlx::FromRow;
+    let mut each = rows.into_iter();
+    let (Some(device), Some(open), Some(out), None) =
+        (each.next(), each.next(), each.next(), each.next())
+    else {
+        return Err(StoreError::Corrupt(
+            "three statements did not give three results".into(),
+        ));
+    };
+    let device = device.first().ok_or(StoreError::NotFound)?;
+    Ok(ReturnFacts {
+        device: crate::devices::device_from_row(device)?,
+        open: open
+            .first()
+            .map(|row| Loan::try_from(LoanRow::from_row(row)?))
+            .transpose()?,
+        still_out: out
+            .iter()
+            .map(crate::accessories::Out::from_row)
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// What a return decides on: see [`return_facts_in`].
+#[derive(Debug, Clone)]
+pub struct ReturnFacts {
+    pub device: crate::devices::Device,
+    pub open: Option<Loan>,
+    /// The accessories lent with the open loan and not yet counted back.
+    pub still_out: Vec<crate::accessories::Out>,
+}
+
+/// The first row (if any) of each of two statements' results.
+fn two_rows(
+    rows: Vec<Vec<sqlx::sqlite::SqliteRow>>,
+) -> Result<[Option<sqlx::sqlite::SqliteRow>; 2], StoreError> {
+    let mut each = rows.into_iter().map(|r| r.into_iter().next());
+    match (each.next(), each.next(), each.next()) {
+        (Some(a), Some(b), None) => Ok([a, b]),
+        _ => Err(StoreError::Corrupt(
+            "two statements did not give two results".into(),
+        )),
+    }
+}
+
 impl Store {
     /// The devices on charge, each with its kind and since when, as committed.
     pub async fn on_charge_since(
@@ -452,15 +543,6 @@ pub async fn approved_authorisation_in(
     .await?)
 }
 
-/// Marks an authorisation as used by a loan: it does not serve a second one.
-pub async fn use_authorisation_in(conn: &mut SqliteConnection, id: &str) -> Result<(), StoreError> {
-    sqlx::query("update offsite_request set status = 'used' where id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
 /// A loan to write, as decided.
 #[derive(Debug, Clone)]
 pub struct NewLoan<'a> {
@@ -480,26 +562,16 @@ pub struct NewLoan<'a> {
     pub due_moved: Option<(DateTime<Utc>, &'a str)>,
 }
 
-/// Whether a new loan was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Inserted {
-    Written,
-    /// The device already has an open loan: the database's unique index refused a
-    /// second one (two check-outs racing).
-    DeviceAlreadyOnLoan,
-}
-
-/// Writes a loan and moves its device to on loan, not on charge: two statements
-/// in one round trip to SQLite (the second runs only if the first succeeded).
-pub async fn insert_loan_in(
-    conn: &mut SqliteConnection,
-    l: &NewLoan<'_>,
-) -> Result<Inserted, StoreError> {
-    let inserted = sqlx::query(
+/// The statements that write a loan and move its device to on loan, not on
+/// charge, using up the head's authorisation where it needed one; for the caller
+/// to run with the event that records them (`events::append_after`). A second open
+/// loan of the device is refused by the database's unique index (two check-outs
+/// racing): [`is_second_open_loan`] tells that refusal.
+pub fn insert_loan(l: &NewLoan<'_>) -> Batch {
+    let batch = Batch::new(
         "insert into loan (id, device_id, borrower_id, issued_by, out_at, due_at, purpose, off_site, authorisation_id,
            group_id, due_moved_from, due_moved_reason)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
-         update device set status = ?, charging_since = null, updated_at = ? where id = ?",
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(l.id.to_string())
     .bind(l.device.to_string())
@@ -507,22 +579,33 @@ pub async fn insert_loan_in(
     .bind(l.issued_by.to_string())
     .bind(time_text(l.out_at))
     .bind(time_text(l.due_at))
-    .bind(l.purpose)
+    .bind(l.purpose.to_owned())
     .bind(l.off_site)
-    .bind(l.authorisation)
+    .bind(l.authorisation.map(str::to_owned))
     .bind(l.group.map(|g| g.to_string()))
     .bind(l.due_moved.map(|(f, _)| time_text(f)))
-    .bind(l.due_moved.map(|(_, why)| why))
+    .bind(l.due_moved.map(|(_, why)| why.to_owned()))
+    .then("update device set status = ?, charging_since = null, updated_at = ? where id = ?")
     .bind(DeviceStatus::OnLoan.as_str())
     .bind(time_text(l.out_at))
-    .bind(l.device.to_string())
-    .execute(&mut *conn)
-    .await;
-    match inserted {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Ok(Inserted::DeviceAlreadyOnLoan)
+    .bind(l.device.to_string());
+    match l.authorisation {
+        Some(a) => batch
+            .then("update offsite_request set status = 'used' where id = ?")
+            .bind(a.to_owned()),
+        None => batch,
+    }
+}
+
+/// True when [`insert_loan`]'s statements were refused because the device already
+/// has an open loan.
+pub fn is_second_open_loan(e: &StoreError) -> bool {
+    match e {
+        // `loan_one_open_per_device`, as SQLite names it.
+        StoreError::Db(sqlx::Error::Database(e)) => {
+            e.is_unique_violation() && e.message().contains("loan.device_id")
         }
-        other => other.map(|_| Inserted::Written).map_err(StoreError::from),
+        _ => false,
     }
 }
 
@@ -543,16 +626,15 @@ pub struct Closing {
     pub status: DeviceStatus,
 }
 
-/// Closes a loan as returned and puts its device on charge (or not), marking it
-/// damaged when it came back damaged: two statements in one round trip to SQLite.
-pub async fn close_loan_in(conn: &mut SqliteConnection, c: &Closing) -> Result<(), StoreError> {
+/// The statements that close a loan as returned and put its device on charge (or
+/// not), marking it damaged when it came back damaged; for the caller to run with
+/// the event that records them (`events::append_after`).
+pub fn close_loan(c: &Closing) -> Batch {
     let damaged = c.condition == kitroom_core::loan::ReturnCondition::Damaged;
-    sqlx::query(
+    Batch::new(
         "update loan set returned_at = ?, outcome = 'returned', return_location_id = ?, received_by = ?,
            return_condition = ?, battery_percent = ?, on_charge = ?, images_cleared = ?
-         where id = ? and returned_at is null;
-         update device set status = ?, charging_since = ?, updated_at = ?,
-           condition = case when ? then 'damaged' else condition end where id = ?",
+         where id = ? and returned_at is null",
     )
     .bind(time_text(c.at))
     .bind(c.location.to_string())
@@ -562,12 +644,13 @@ pub async fn close_loan_in(conn: &mut SqliteConnection, c: &Closing) -> Result<(
     .bind(c.on_charge)
     .bind(c.images_cleared)
     .bind(c.loan.to_string())
+    .then(
+        "update device set status = ?, charging_since = ?, updated_at = ?,
+           condition = case when ? then 'damaged' else condition end where id = ?",
+    )
     .bind(c.status.as_str())
     .bind(c.on_charge.then(|| time_text(c.at)))
     .bind(time_text(c.at))
     .bind(damaged)
     .bind(c.device.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }

@@ -121,25 +121,23 @@ struct BorrowerRow {
     policy_signed: bool,
 }
 
-/// The person `id` and their standing with the policy in force, in one query
-/// (inside a check-out, each query is time every other write waits).
-pub async fn borrower_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Borrower, StoreError> {
-    static QUERY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "select {}, pol.version_label as policy_version,
-                    exists (select 1 from signature s where s.policy_id = pol.id and s.person_id = b.id)
-                      as policy_signed
-             from person b
-             left join (select id, version_label from policy order by published_at desc limit 1) pol on 1
-             where b.id = ?",
-            crate::people::columns_of("b")
-        )
-    });
-    let row: BorrowerRow = sqlx::query_as(&QUERY)
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+/// A person by id, with their standing with the policy in force.
+pub(crate) static BORROWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {}, pol.version_label as policy_version,
+                exists (select 1 from signature s where s.policy_id = pol.id and s.person_id = b.id)
+                  as policy_signed
+         from person b
+         left join (select id, version_label from policy order by published_at desc limit 1) pol on 1
+         where b.id = ?",
+        crate::people::columns_of("b")
+    )
+});
+
+/// A borrower from a row of [`BORROWER`].
+pub(crate) fn borrower_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Borrower, StoreError> {
+    use sqlx::FromRow;
+    let row = BorrowerRow::from_row(row)?;
     let policy = match (row.policy_version, row.policy_signed) {
         (None, _) => PolicyStanding::NoPolicy,
         (Some(_), true) => PolicyStanding::Signed,
@@ -149,6 +147,17 @@ pub async fn borrower_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Borrow
         person: Person::try_from(row.person)?,
         policy,
     })
+}
+
+/// The person `id` and their standing with the policy in force, in one query
+/// (inside a check-out, each query is time every other write waits).
+pub async fn borrower_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Borrower, StoreError> {
+    let row = sqlx::query(&BORROWER)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    borrower_from_row(&row)
 }
 
 /// A version named by its id or by its version label.

@@ -3,24 +3,43 @@
 
 use std::time::Duration;
 
-use kitroom_store::events::{append, Subject};
-use kitroom_store::{Actor, Store, StoreError};
+use kitroom_store::events::{append, append_after, Subject};
+use kitroom_store::{Actor, Batch, Store, StoreError};
 use serde_json::json;
 
 /// One write: an event, then (by `how`) success, a refusal, a clash with a unique
-/// index, or a panic, each after its event was written.
+/// index, or a panic, each after its event was written; or a change whose second
+/// statement clashes, sent with its event in one round trip (`append_after`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum How {
     Succeed,
     Refuse,
     Clash,
     Panic,
+    ClashWithItsEvent,
 }
 
 async fn write(store: &Store, n: u32, how: How) -> Result<i64, StoreError> {
     store
         .transaction(move |conn| {
             Box::pin(async move {
+                if how == How::ClashWithItsEvent {
+                    let change = Batch::new("insert into setting (key, value) values ('test', '1')")
+                        .then("insert into setting (key, value) values ('test', '2')");
+                    return append_after(
+                        conn,
+                        change,
+                        &Actor::system(),
+                        "test.write",
+                        &Subject {
+                            key: format!("test:{n}"),
+                            label: format!("write {n}"),
+                        },
+                        json!({ "n": n }),
+                        chrono::Utc::now(),
+                    )
+                    .await;
+                }
                 let seq = append(
                     conn,
                     &Actor::system(),
@@ -45,6 +64,7 @@ async fn write(store: &Store, n: u32, how: How) -> Result<i64, StoreError> {
                         Ok(seq)
                     }
                     How::Panic => panic!("a bug inside a write"),
+                    How::ClashWithItsEvent => unreachable!("answered above"),
                 }
             })
         })
@@ -78,6 +98,7 @@ async fn one_write_of_a_group_fails_and_the_others_commit() {
             3 => How::Refuse,
             6 => How::Clash,
             9 => How::Panic,
+            10 => How::ClashWithItsEvent,
             _ => How::Succeed,
         })
         .collect();
@@ -100,7 +121,7 @@ async fn one_write_of_a_group_fails_and_the_others_commit() {
         match how {
             How::Succeed => assert!(answer.is_ok(), "write {n}: {answer:?}"),
             How::Refuse => assert!(matches!(answer, Err(StoreError::NotFound)), "{answer:?}"),
-            How::Clash => assert!(
+            How::Clash | How::ClashWithItsEvent => assert!(
                 answer.as_ref().is_err_and(|e| e.is_unique_violation()),
                 "{answer:?}"
             ),
@@ -140,6 +161,12 @@ async fn one_write_of_a_group_fails_and_the_others_commit() {
         .collect();
     assert_eq!(answered, seqs, "each write was told its own event's number");
     store.verify_log().await.unwrap().unwrap();
+    // The clashing change's first statement went with it.
+    let kept: Option<String> = sqlx::query_scalar("select value from setting where key = 'test'")
+        .fetch_optional(store.reader())
+        .await
+        .unwrap();
+    assert_eq!(kept, None);
 
     // And the writer is still there for the next write, outside any transaction.
     write(&store, 99, How::Succeed).await.unwrap();
