@@ -173,3 +173,46 @@ async fn a_check_out_refused_for_an_unsigned_policy_reads_the_same_on_the_api_as
         "nothing was lent"
     );
 }
+
+/// A check-out's and a return's answers are built from what was written rather
+/// than read back: if they drifted from the loan as stored, a script would keep
+/// a different loan (another issuer, a location spelt differently, a time a
+/// fraction off) from the one the register shows.
+#[tokio::test]
+async fn the_answers_to_a_check_out_and_a_return_are_the_loan_as_stored() {
+    let app = spawn_app().await;
+    let (_, _) = school(&app).await;
+    let manager = app.token_for("sbm").await;
+    let (status, out) = post(
+        &app,
+        &manager,
+        "/api/v1/devices/ipad-1/checkout",
+        json!({"borrower": "jo", "purpose": "Year 9 trip",
+               "accessories": [{"name": "USB-C charger", "count": 1}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{out}");
+    assert_eq!(out["issued_by"], "sbm", "{out}");
+    assert_eq!(out, jos_loan_as_stored(&app, &manager).await);
+
+    // Returned by the manager to the library typed in another case: the stored
+    // location's own name, and who received it.
+    let (status, back) = post(
+        &app,
+        &manager,
+        "/api/v1/devices/IPAD-1/return",
+        json!({"location": "library", "battery_percent": 80, "on_charge": true,
+               "checklist": [true, true], "accessories": [{"name": "USB-C charger", "count": 1}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{back}");
+    assert_eq!(back["location"], "Library", "{back}");
+    assert_eq!(back["received_by"], "sbm", "{back}");
+    assert_eq!(back, jos_loan_as_stored(&app, &manager).await);
+}
+
+async fn jos_loan_as_stored(app: &TestApp, token: &str) -> Value {
+    let (status, list) = app.api_get_json(token, "/api/v1/loans?borrower=jo").await;
+    assert_eq!(status, 200, "{list}");
+    list["items"][0].clone()
+}

@@ -550,7 +550,7 @@ pub async fn collect(
                         let loan = crate::loans::lend_in(conn, &actor, &device, &borrower, &lending, now)
                             .await?
                             .map_err(BookingRefusal::Borrower)?;
-                        (Some(loan), None)
+                        (Some(loan.id), None)
                     }
                     Booked::Set { id: kit, .. } => {
                         let out = crate::sets::check_out_set_in(conn, &actor, *kit, &borrower, &purpose, &due, now).await?;
@@ -597,7 +597,7 @@ pub async fn collect(
                             let loan = crate::loans::lend_in(conn, &actor, &device, &borrower, &lending, now)
                                 .await?
                                 .map_err(BookingRefusal::Borrower)?;
-                            first.get_or_insert(loan);
+                            first.get_or_insert(loan.id);
                         }
                         // Accessories go with the first device's loan: one place to count them back.
                         if !taking.is_empty() {

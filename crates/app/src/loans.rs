@@ -305,7 +305,7 @@ pub async fn check_out(
     // The settings and calendar change rarely: read before the write, so the one
     // writer spends its time on what must be checked and written together.
     let (settings, calendar) = app.store().settings_and_calendar().await?;
-    let (id, return_location) = app
+    let (loan, return_location) = app
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
@@ -320,8 +320,8 @@ pub async fn check_out(
                     due: &due,
                     group: None,
                 };
-                let id = match lend_in(conn, &actor, &device, &borrower, &lending, now).await? {
-                    Ok(id) => id,
+                let loan = match lend_in(conn, &actor, &device, &borrower, &lending, now).await? {
+                    Ok(loan) => loan,
                     Err(refusal) => {
                         return Err(check_out_refusal(
                             refusal,
@@ -335,7 +335,7 @@ pub async fn check_out(
                         conn,
                         &actor,
                         &device.subject(),
-                        Some(id),
+                        Some(loan.id),
                         None,
                         &taking,
                         now,
@@ -345,11 +345,10 @@ pub async fn check_out(
                 let back_to =
                     loan::return_place(&device.details.location, &settings.return_location)
                         .to_owned();
-                Ok::<_, Error>((id, back_to))
+                Ok::<_, Error>((loan, back_to))
             })
         })
         .await?;
-    let loan = app.store().loan(id).await?;
     Ok(CheckedOut {
         loan,
         borrower,
@@ -383,7 +382,7 @@ pub async fn lend_in(
     borrower: &Borrower,
     lending: &Lending<'_>,
     now: DateTime<Utc>,
-) -> Result<Result<Uuid, CheckOutRefusal>, Error> {
+) -> Result<Result<Loan, CheckOutRefusal>, Error> {
     let Borrower { person, policy } = borrower;
     let authorisation = if lending.off_site {
         kitroom_store::loans::approved_authorisation_in(conn, person.id, device.id).await?
@@ -416,7 +415,7 @@ pub async fn lend_in(
     device.status.apply(StatusChange::CheckOut)?;
     let id = Uuid::new_v4();
     let moved = due.moved.as_ref().map(|(f, why)| (*f, why.as_str()));
-    let loan = kitroom_store::loans::insert_loan(&NewLoan {
+    let new = NewLoan {
         id,
         device: device.id,
         borrower: person.id,
@@ -428,11 +427,16 @@ pub async fn lend_in(
         authorisation: used.as_deref(),
         group: lending.group,
         due_moved: moved,
-    });
+    };
+    let issuer = match actor.id {
+        Some(_) => &actor.username,
+        None => &person.username,
+    };
+    let loan = Loan::opened(&new, device, person, issuer)?;
     // The loan, its device's move and the event, in one round trip.
     let written = append_after(
         conn,
-        loan,
+        kitroom_store::loans::insert_loan(&new),
         actor,
         "loan.checked_out",
         &device.subject(),
@@ -470,7 +474,7 @@ pub async fn lend_in(
             .await?;
         }
     }
-    Ok(Ok(id))
+    Ok(Ok(loan))
 }
 
 /// Takes `device` back from its open loan `open` inside the caller's transaction,
@@ -486,18 +490,19 @@ pub async fn take_back_in(
     location: &str,
     request: &ReturnRequest,
     now: DateTime<Utc>,
-) -> Result<Result<(), loan::ReturnRefusal>, Error> {
+) -> Result<Result<Loan, loan::ReturnRefusal>, Error> {
     if let Err(refusal) = loan::return_device(&facts(device), request) {
         return Ok(Err(refusal));
     }
-    let location_id = kitroom_store::locations::find_or_create(conn, actor, location, now).await?;
+    let (location_id, stored_location) =
+        kitroom_store::locations::find_or_create_named(conn, actor, location, now).await?;
     let status = device.status.apply(StatusChange::Return)?;
     let images_cleared = device
         .details
         .captures_images
         .then_some(request.images_cleared);
     // The loan's close, its device's move and the event, in one round trip.
-    let closing = kitroom_store::loans::close_loan(&Closing {
+    let closing = Closing {
         loan: open.id,
         device: device.id,
         at: now,
@@ -508,10 +513,10 @@ pub async fn take_back_in(
         on_charge: request.on_charge,
         images_cleared,
         status,
-    });
+    };
     append_after(
         conn,
-        closing,
+        kitroom_store::loans::close_loan(&closing),
         actor,
         "loan.returned",
         &device.subject(),
@@ -524,7 +529,12 @@ pub async fn take_back_in(
         now,
     )
     .await?;
-    Ok(Ok(()))
+    let received_by = actor.id.map(|_| actor.username.as_str());
+    Ok(Ok(open.clone().closed(
+        &closing,
+        &stored_location,
+        received_by,
+    )?))
 }
 
 /// A check-out rule's refusal, worded for whoever asked: a manager lending to a
@@ -780,7 +790,7 @@ pub async fn return_device(
     // for the device's kind (asked again inside should the kind have changed).
     let kind = device.details.kind;
     let (settings, asked) = app.store().settings_and_checklist(kind).await?;
-    let (loan_id, location, incident) = app
+    let (loan, location, incident) = app
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
@@ -806,7 +816,9 @@ pub async fn return_device(
                     loan::return_place(&device.details.location, &settings.return_location)
                         .to_owned()
                 });
-                take_back_in(conn, &actor, &device, &open, &location, &cmd.request, now).await??;
+                let closed =
+                    take_back_in(conn, &actor, &device, &open, &location, &cmd.request, now)
+                        .await??;
                 give_back_in(
                     conn,
                     &actor,
@@ -850,7 +862,7 @@ pub async fn return_device(
                         .await?,
                     )
                 };
-                Ok::<_, Error>((open.id, location, incident))
+                Ok::<_, Error>((closed, location, incident))
             })
         })
         .await?;
@@ -858,7 +870,7 @@ pub async fn return_device(
         app.wake_mailer();
     }
     Ok(Returned {
-        loan: app.store().loan(loan_id).await?,
+        loan,
         location,
         incident,
     })

@@ -47,6 +47,68 @@ pub struct Loan {
 }
 
 impl Loan {
+    /// The loan `l` as [`insert_loan`] writes it, the same as reading it back
+    /// ([`loan_in`]) would give: the answer to a check-out without a query after
+    /// it. `issued_by` is the username of whoever `l.issued_by` is.
+    pub fn opened(
+        l: &NewLoan<'_>,
+        device: &crate::devices::Device,
+        borrower: &crate::people::Person,
+        issued_by: &str,
+    ) -> Result<Loan, StoreError> {
+        let d = &device.details;
+        Ok(Loan {
+            id: l.id,
+            device_id: device.id,
+            device_tag: d.tag.as_str().to_owned(),
+            device_name: format!("{} {}", d.make, d.model)
+                .trim_matches(' ')
+                .to_owned(),
+            borrower: borrower.username.clone(),
+            borrower_name: borrower.full_name.clone(),
+            issued_by: issued_by.to_owned(),
+            out_at: as_stored(l.out_at)?,
+            due_at: as_stored(l.due_at)?,
+            purpose: l.purpose.to_owned(),
+            off_site: l.off_site,
+            authorised: l.authorisation.is_some(),
+            returned_at: None,
+            outcome: None,
+            return_location: None,
+            received_by: None,
+            return_condition: None,
+            battery_percent: None,
+            on_charge: None,
+            images_cleared: None,
+            due_moved_from: l.due_moved.map(|(f, _)| as_stored(f)).transpose()?,
+            due_moved_reason: l.due_moved.map(|(_, why)| why.to_owned()),
+            group_id: l.group,
+            missing_on_return: false,
+        })
+    }
+
+    /// This open loan as [`close_loan`] leaves it, the same as reading it back
+    /// would give: `location` is the stored name of `c.location`, `received_by`
+    /// the username of `c.received_by`.
+    pub fn closed(
+        self,
+        c: &Closing,
+        location: &str,
+        received_by: Option<&str>,
+    ) -> Result<Loan, StoreError> {
+        Ok(Loan {
+            returned_at: Some(as_stored(c.at)?),
+            outcome: Some("returned".to_owned()),
+            return_location: Some(location.to_owned()),
+            received_by: received_by.map(str::to_owned),
+            return_condition: Some(c.condition.as_str().to_owned()),
+            battery_percent: c.battery_percent,
+            on_charge: Some(c.on_charge),
+            images_cleared: c.images_cleared,
+            ..self
+        })
+    }
+
     pub fn is_open(&self) -> bool {
         self.returned_at.is_none()
     }
@@ -54,6 +116,11 @@ impl Loan {
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         self.is_open() && loan::is_overdue(self.due_at, now)
     }
+}
+
+/// A time as the database keeps it (and gives it back).
+fn as_stored(t: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+    parse_time(&time_text(t))
 }
 
 #[derive(sqlx::FromRow)]

@@ -25,13 +25,24 @@ pub async fn find_or_create(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<Uuid, StoreError> {
-    let existing: Option<String> =
-        sqlx::query_scalar("select id from location where name = ? collate nocase")
+    Ok(find_or_create_named(conn, actor, name, now).await?.0)
+}
+
+/// As [`find_or_create`], with the name as stored (which may differ from `name` in
+/// case).
+pub async fn find_or_create_named(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, String), StoreError> {
+    let existing: Option<(String, String)> =
+        sqlx::query_as("select id, name from location where name = ? collate nocase")
             .bind(name)
             .fetch_optional(&mut *conn)
             .await?;
-    if let Some(id) = existing {
-        return parse_uuid(&id);
+    if let Some((id, stored)) = existing {
+        return Ok((parse_uuid(&id)?, stored));
     }
     let id = Uuid::new_v4();
     sqlx::query("insert into location (id, name, created_at) values (?, ?, ?)")
@@ -49,7 +60,7 @@ pub async fn find_or_create(
         now,
     )
     .await?;
-    Ok(id)
+    Ok((id, name.to_owned()))
 }
 
 impl Store {
