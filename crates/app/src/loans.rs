@@ -477,6 +477,21 @@ pub async fn lend_in(
     Ok(Ok(loan))
 }
 
+/// Where a device comes back to: the name as asked, and the location of that name
+/// if it was already found (created the first time the name is used, otherwise).
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub name: String,
+    pub found: Option<(Uuid, String)>,
+}
+
+impl Place {
+    /// A place not looked up yet.
+    pub fn named(name: String) -> Place {
+        Place { name, found: None }
+    }
+}
+
 /// Takes `device` back from its open loan `open` inside the caller's transaction,
 /// for a single return and each device of a set's alike: asks
 /// `kitroom_core::loan::return_device`, closes the loan where it came back to,
@@ -487,15 +502,20 @@ pub async fn take_back_in(
     actor: &Actor,
     device: &Device,
     open: &Loan,
-    location: &str,
+    place: &Place,
     request: &ReturnRequest,
     now: DateTime<Utc>,
 ) -> Result<Result<Loan, loan::ReturnRefusal>, Error> {
     if let Err(refusal) = loan::return_device(&facts(device), request) {
         return Ok(Err(refusal));
     }
-    let (location_id, stored_location) =
-        kitroom_store::locations::find_or_create_named(conn, actor, location, now).await?;
+    let (location_id, stored_location) = match &place.found {
+        Some(found) => found.clone(),
+        None => {
+            kitroom_store::locations::find_or_create_named(conn, actor, &place.name, now).await?
+        }
+    };
+    let location = place.name.as_str();
     let status = device.status.apply(StatusChange::Return)?;
     let images_cleared = device
         .details
@@ -790,12 +810,17 @@ pub async fn return_device(
     // for the device's kind (asked again inside should the kind have changed).
     let kind = device.details.kind;
     let (settings, asked) = app.store().settings_and_checklist(kind).await?;
+    // Where it is expected back, looked up with the return's facts.
+    let expected = cmd.location.clone().unwrap_or_else(|| {
+        loan::return_place(&device.details.location, &settings.return_location).to_owned()
+    });
     let (loan, location, incident) = app
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let facts = kitroom_store::loans::return_facts_in(conn, device.id).await?;
+                let facts =
+                    kitroom_store::loans::return_facts_in(conn, device.id, &expected).await?;
                 let device = facts.device;
                 let open = facts.open.ok_or(loan::ReturnRefusal::NotOnLoan)?;
                 if !loan::may_receive(open.borrower == caller.username, caller.role) {
@@ -816,8 +841,14 @@ pub async fn return_device(
                     loan::return_place(&device.details.location, &settings.return_location)
                         .to_owned()
                 });
+                // The place was looked up with the facts when it is where the device
+                // was expected back.
+                let place = Place {
+                    found: facts.place.filter(|_| location == expected),
+                    name: location.clone(),
+                };
                 let closed =
-                    take_back_in(conn, &actor, &device, &open, &location, &cmd.request, now)
+                    take_back_in(conn, &actor, &device, &open, &place, &cmd.request, now)
                         .await??;
                 give_back_in(
                     conn,

@@ -618,7 +618,7 @@ pub async fn return_set(
                         .await?
                         .ok_or(loan::ReturnRefusal::NotOnLoan)?;
                     if let Err(refusal) =
-                        crate::loans::take_back_in(conn, &actor, &device, &open, &location, &request, now).await?
+                        crate::loans::take_back_in(conn, &actor, &device, &open, &crate::loans::Place::named(location.clone()), &request, now).await?
                     {
                         return Err(KitRefusal::Return { tag, refusal }.into());
                     }

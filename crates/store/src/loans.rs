@@ -497,11 +497,13 @@ pub async fn lending_facts_in(
 }
 
 /// What a return decides on, read inside the writer in one round trip: the device,
-/// its open loan if it has one, and the accessories lent with that loan and not yet
-/// counted back.
+/// its open loan if it has one, the accessories lent with that loan and not yet
+/// counted back, and the location named `place` (where it is expected back), if
+/// there is one.
 pub async fn return_facts_in(
     conn: &mut SqliteConnection,
     device: Uuid,
+    place: &str,
 ) -> Result<ReturnFacts, StoreError> {
     static OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!("{LOAN} where l.device_id = ? and l.returned_at is null")
@@ -520,16 +522,29 @@ pub async fn return_facts_in(
         .bind(id.clone())
         .then(OUT.as_str())
         .bind(id)
+        .then("select id, name from location where name = ? collate nocase")
+        .bind(place.to_owned())
         .fetch(&mut *conn)
         .await?;
-    use sqlx::FromRow;
+    use sqlx::{FromRow, Row};
     let mut each = rows.into_iter();
-    let (Some(device), Some(open), Some(out), None) =
-        (each.next(), each.next(), each.next(), each.next())
-    else {
+    let (Some(device), Some(open), Some(out), Some(found), None) = (
+        each.next(),
+        each.next(),
+        each.next(),
+        each.next(),
+        each.next(),
+    ) else {
         return Err(StoreError::Corrupt(
-            "three statements did not give three results".into(),
+            "four statements did not give four results".into(),
         ));
+    };
+    let place = match found.first() {
+        Some(row) => Some((
+            parse_uuid(&row.try_get::<String, _>(0)?)?,
+            row.try_get::<String, _>(1)?,
+        )),
+        None => None,
     };
     let device = device.first().ok_or(StoreError::NotFound)?;
     Ok(ReturnFacts {
@@ -542,6 +557,7 @@ pub async fn return_facts_in(
             .iter()
             .map(crate::accessories::Out::from_row)
             .collect::<Result<_, _>>()?,
+        place,
     })
 }
 
@@ -552,6 +568,8 @@ pub struct ReturnFacts {
     pub open: Option<Loan>,
     /// The accessories lent with the open loan and not yet counted back.
     pub still_out: Vec<crate::accessories::Out>,
+    /// The id and stored name of the location asked about, if it exists.
+    pub place: Option<(Uuid, String)>,
 }
 
 /// The first row (if any) of each of two statements' results.
