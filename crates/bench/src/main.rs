@@ -66,7 +66,7 @@ struct Args {
     #[arg(long)]
     json: Option<PathBuf>,
     /// Exit with status 1 if the regression guard's thresholds are crossed
-    /// (http_to_raw_ratio < 0.5 or list_p99_ms_at_200 > 25).
+    /// (http_to_raw_ratio < 0.7 or list_p99_ms_at_200 > 25).
     #[arg(long)]
     check: bool,
     /// Devices in the school (default 100,000; 10,000 with --quick).

@@ -119,7 +119,7 @@ pub const GUARD: &[Target] = &[
         key: "http_to_raw_ratio",
         what: "check-out+return over HTTP vs raw SQLite",
         at_least: true,
-        limit: 0.5,
+        limit: 0.7,
     },
     Target {
         key: "list_p99_ms_at_200",

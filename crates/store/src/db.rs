@@ -259,6 +259,10 @@ impl Batch {
     }
 }
 
+/// A group that holds the writer this long is written to the log, with its size:
+/// every write queued behind it waited as long.
+const SLOW_GROUP: Duration = Duration::from_millis(20);
+
 /// The most writes one commit carries. Fifty clients checking out at once form
 /// groups of a few dozen; the bound keeps any one write's wait for its group short.
 pub const MAX_GROUP: usize = 64;
@@ -267,16 +271,25 @@ pub const MAX_GROUP: usize = 64;
 ///
 /// SQLite's own automatic checkpoint runs inside whichever commit takes the log past
 /// 1,000 pages, so every 65th check-out or so waited 7-25 ms for it. It is off on the
-/// writer (`wal_autocheckpoint = 0`); instead, after a group of writes has answered
-/// its callers, the writer checkpoints while it is still holding the connection: once
-/// [`Checkpoints::SOON`] writes have gone by and no other write is waiting for the
-/// writer, or after [`Checkpoints::AT_MOST`] writes whatever is waiting. The log is
-/// then fully copied back, so the next write starts it again from the beginning and
-/// the file stays small.
+/// writer (`wal_autocheckpoint = 0`). Instead:
+/// - once [`Checkpoints::SOON`] writes have gone by and no other write is waiting,
+///   the writer wakes the checkpointer ([`checkpoint_apart`]), which copies the log
+///   back on a connection of its own while the writer goes on writing (a write
+///   arriving meanwhile no longer waits for the copy);
+/// - under a steady queue of writes, after [`Checkpoints::AT_MOST`] writes, or when
+///   the checkpointer found the log past [`Checkpoints::LONG_LOG`] pages, the writer
+///   checkpoints itself between two groups: no write can be added to the log
+///   meanwhile, so the copy completes and the next write starts the log again from
+///   the beginning, and the file stays small.
 #[derive(Debug, Default)]
 struct Checkpoints {
     /// Writes committed since the last checkpoint.
     since: u64,
+    /// Wakes the checkpointer; `None` (or closed) where there is none, and the
+    /// writer checkpoints itself.
+    apart: Option<mpsc::Sender<()>>,
+    /// Set by the checkpointer when the log has grown past [`Checkpoints::LONG_LOG`].
+    long: Arc<AtomicBool>,
 }
 
 impl Checkpoints {
@@ -284,13 +297,28 @@ impl Checkpoints {
     const SOON: u64 = 16;
     /// Bounds the log at about 4,000 pages (16 MiB) under a steady queue of writes.
     const AT_MOST: u64 = 256;
+    /// A log this long (pages, 4 MiB) after the checkpointer's copy is copied back by
+    /// the writer itself at the next gap, which restarts it: writes that kept coming
+    /// while the checkpointer copied leave a tail it cannot restart from. Most of the
+    /// log is copied already, so the writer's own copy is short.
+    const LONG_LOG: i64 = 1000;
 
     async fn after_commit(&mut self, conn: &mut SqliteConnection, writes: u64, idle: bool) {
         self.since += writes;
-        if self.since < Self::SOON || (!idle && self.since < Self::AT_MOST) {
+        let long = self.long.swap(false, Ordering::Relaxed);
+        if !long && (self.since < Self::SOON || (!idle && self.since < Self::AT_MOST)) {
             return;
         }
         self.since = 0;
+        if !long && idle {
+            if let Some(apart) = &self.apart {
+                match apart.try_send(()) {
+                    // Already woken: it copies what this commit added as well.
+                    Ok(()) | Err(mpsc::error::TrySendError::Full(())) => return,
+                    Err(mpsc::error::TrySendError::Closed(())) => self.apart = None,
+                }
+            }
+        }
         // PASSIVE never waits for readers: pages a reader still needs stay in the log
         // until a later checkpoint.
         if let Err(e) = sqlx::query("pragma wal_checkpoint(PASSIVE)")
@@ -299,6 +327,48 @@ impl Checkpoints {
         {
             tracing::warn!(error = %e, "checkpoint of the write-ahead log failed; the next one will retry");
         }
+    }
+}
+
+/// The checkpointer: each time the writer wakes it, copies the write-ahead log back
+/// into the database file on its own connection, PASSIVE (it neither waits for nor
+/// holds up the writer or the readers), and tells the writer when the log is still
+/// long after it (writes kept coming). Ends, closing its connection, when the
+/// writer stops.
+async fn checkpoint_apart(
+    options: SqliteConnectOptions,
+    mut wake: mpsc::Receiver<()>,
+    long: Arc<AtomicBool>,
+) {
+    use sqlx::ConnectOptions;
+    // Opened at the first wake: a server that only reads holds no connection for it.
+    let mut conn: Option<SqliteConnection> = None;
+    while wake.recv().await.is_some() {
+        if conn.is_none() {
+            // A copy needs no page cache of its own.
+            match options.clone().pragma("cache_size", "-64").connect().await {
+                Ok(c) => conn = Some(c),
+                Err(e) => {
+                    // The writer finds the channel closed and checkpoints itself.
+                    tracing::warn!(error = %e, "the checkpointer could not open the database; the writer checkpoints instead");
+                    return;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else { return };
+        match sqlx::query_as::<_, (i64, i64, i64)>("pragma wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut *c)
+            .await
+        {
+            Ok((_, log, _)) if log > Checkpoints::LONG_LOG => long.store(true, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "checkpoint of the write-ahead log failed; the next one will retry")
+            }
+        }
+    }
+    if let Some(c) = conn {
+        let _ = c.close().await;
     }
 }
 
@@ -372,8 +442,8 @@ async fn write_groups(
     pool: SqlitePool,
     mut queue: mpsc::UnboundedReceiver<Box<dyn Queued>>,
     stats: Arc<WriteStats>,
+    mut checkpoints: Checkpoints,
 ) {
-    let mut checkpoints = Checkpoints::default();
     let mut group: Vec<Box<dyn Queued>> = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
         let writes = group.len() as u64;
@@ -385,7 +455,17 @@ async fn write_groups(
                 continue;
             }
         };
+        let started = std::time::Instant::now();
         let committed = run_group(&mut conn, group.drain(..)).await;
+        let took = started.elapsed();
+        if took >= SLOW_GROUP {
+            tracing::info!(
+                ms = took.as_millis() as u64,
+                writes,
+                committed,
+                "a group of writes held the writer"
+            );
+        }
         stats.writes.fetch_add(writes, Ordering::Relaxed);
         if committed {
             stats.commits.fetch_add(1, Ordering::Relaxed);
@@ -571,6 +651,7 @@ impl Store {
             )
             .await?;
         MIGRATOR.run(&writer).await?;
+        let checkpointer_options = options.clone();
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
@@ -580,9 +661,19 @@ impl Store {
             .await?;
         let (queue, waiting) = mpsc::unbounded_channel();
         let stats = Arc::<WriteStats>::default();
+        let (apart, wake) = mpsc::channel(1);
+        let checkpoints = Checkpoints {
+            apart: Some(apart),
+            ..Checkpoints::default()
+        };
+        tokio::spawn(checkpoint_apart(
+            checkpointer_options,
+            wake,
+            checkpoints.long.clone(),
+        ));
         tokio::spawn(HEAD.scope(
             std::cell::RefCell::new(None),
-            write_groups(writer.clone(), waiting, stats.clone()),
+            write_groups(writer.clone(), waiting, stats.clone(), checkpoints),
         ));
         Ok(Store {
             writer,
