@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use kitroom_store::events::{append, append_after, Subject};
+use kitroom_store::events::{append_after, Subject};
 use kitroom_store::{Actor, Batch, Store, StoreError};
 use serde_json::json;
 
@@ -23,25 +23,16 @@ async fn write(store: &Store, n: u32, how: How) -> Result<i64, StoreError> {
     store
         .transaction(move |conn| {
             Box::pin(async move {
-                if how == How::ClashWithItsEvent {
-                    let change = Batch::new("insert into setting (key, value) values ('test', '1')")
-                        .then("insert into setting (key, value) values ('test', '2')");
-                    return append_after(
-                        conn,
-                        change,
-                        &Actor::system(),
-                        "test.write",
-                        &Subject {
-                            key: format!("test:{n}"),
-                            label: format!("write {n}"),
-                        },
-                        json!({ "n": n }),
-                        chrono::Utc::now(),
-                    )
-                    .await;
-                }
-                let seq = append(
+                // Every write's event; a change sent with it, for the last kind.
+                let change = if how == How::ClashWithItsEvent {
+                    Batch::new("insert into setting (key, value) values ('test', '1')")
+                        .then("insert into setting (key, value) values ('test', '2')")
+                } else {
+                    Batch::default()
+                };
+                let seq = append_after(
                     conn,
+                    change,
                     &Actor::system(),
                     "test.write",
                     &Subject {
@@ -64,7 +55,7 @@ async fn write(store: &Store, n: u32, how: How) -> Result<i64, StoreError> {
                         Ok(seq)
                     }
                     How::Panic => panic!("a bug inside a write"),
-                    How::ClashWithItsEvent => unreachable!("answered above"),
+                    How::ClashWithItsEvent => unreachable!("its change clashed above"),
                 }
             })
         })
