@@ -213,11 +213,6 @@ impl Batch {
         self
     }
 
-    /// True when it holds no statement.
-    pub fn is_empty(&self) -> bool {
-        self.sql.is_empty()
-    }
-
     /// Runs every statement.
     pub async fn execute(self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
         if let Some(e) = self.unbound {
