@@ -17,7 +17,7 @@ use kitroom_core::loan::{
 };
 use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
-use kitroom_store::accessories::Taking;
+use kitroom_store::accessories::{Lent, Taking};
 use kitroom_store::db::Actor;
 use kitroom_store::devices::Device;
 use kitroom_store::events::{append, append_after};
@@ -175,6 +175,18 @@ pub struct CheckedOut {
     pub borrower: Person,
     /// Where it goes back to.
     pub return_location: String,
+    /// The accessories lent with it.
+    pub accessories: Vec<Lent>,
+}
+
+/// The accessories lent with `loan`, as committed.
+async fn lent_with(app: &App, loan: Uuid) -> Result<Vec<Lent>, Error> {
+    Ok(app
+        .store()
+        .accessories_of_loans(&[loan])
+        .await?
+        .remove(&loan)
+        .unwrap_or_default())
 }
 
 pub(crate) fn facts(d: &Device) -> DeviceFacts<'_> {
@@ -290,30 +302,39 @@ pub async fn check_out(
     input: CheckOutInput,
 ) -> Result<CheckedOut, Error> {
     let parsed = CheckOut::try_from(input);
-    let device = crate::devices::device(app, tag).await?;
     let typed = match &parsed {
         Ok(c) => c.borrower.clone(),
         Err(_) => String::new(),
     };
-    let borrower = crate::people::borrower(app, caller, &typed).await?;
-    let cmd = parsed?;
+    let (cmd, borrower) = match (parsed, crate::people::borrower(app, caller, &typed).await) {
+        (Ok(cmd), Ok(borrower)) => (cmd, borrower),
+        (parsed, borrower) => {
+            // A device that does not exist is told first, as for anything done to it.
+            crate::devices::device(app, tag).await?;
+            let borrower = borrower?;
+            (parsed?, borrower)
+        }
+    };
     let mut taking = accessories_asked(app, &cmd.accessories).await?;
     taking.extend(cmd.also);
+    let took_accessories = !taking.is_empty();
     let actor = caller.actor();
     let for_someone_else = borrower.id != caller.id;
     let lent_to = borrower.clone();
-    // The settings and calendar change rarely: read before the write, so the one
-    // writer spends its time on what must be checked and written together.
-    let (settings, calendar) = app.store().settings_and_calendar().await?;
+    let tag = tag.to_owned();
     let (loan, return_location) = app
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let asked = due_at(&cmd.due, &calendar, &settings, now)?;
-                let due = calendar.school_due(asked, settings.day_ends_at);
-                let (device, borrower) =
-                    kitroom_store::loans::lending_facts_in(conn, device.id, lent_to.id).await?;
+                // The device, the borrower, the settings and the calendar, read
+                // together: one round trip.
+                let facts = kitroom_store::loans::lending_facts_in(conn, &tag, lent_to.id)
+                    .await?
+                    .ok_or_else(|| Refusal::not_found("That device"))?;
+                let (device, borrower, settings) = (facts.device, facts.borrower, facts.settings);
+                let asked = due_at(&cmd.due, &facts.calendar, &settings, now)?;
+                let due = facts.calendar.school_due(asked, settings.day_ends_at);
                 let lending = Lending {
                     purpose: &cmd.purpose,
                     off_site: cmd.off_site,
@@ -349,10 +370,16 @@ pub async fn check_out(
             })
         })
         .await?;
+    let accessories = if took_accessories {
+        lent_with(app, loan.id).await?
+    } else {
+        Vec::new()
+    };
     Ok(CheckedOut {
         loan,
         borrower,
         return_location,
+        accessories,
     })
 }
 
@@ -787,6 +814,8 @@ pub struct Returned {
     pub location: String,
     /// The damage report the checklist opened, if a damage question was answered no.
     pub incident: Option<Incident>,
+    /// The accessories lent with it, as counted back.
+    pub accessories: Vec<Lent>,
 }
 
 /// Takes the device `tag` back, as `input` says, on behalf of `caller`: only its
@@ -802,54 +831,44 @@ pub async fn return_device(
     input: ReturnInput,
 ) -> Result<Returned, Error> {
     let (cmd, invalid) = Return::read(input);
-    let device = crate::devices::device(app, tag).await?;
     let actor = caller.actor();
     let caller = caller.clone();
     let link_base = app.link_base().cloned();
-    // Read before the write, as for a check-out: the settings, and the questions
-    // for the device's kind (asked again inside should the kind have changed).
-    let kind = device.details.kind;
-    let (settings, asked) = app.store().settings_and_checklist(kind).await?;
-    // Where it is expected back, looked up with the return's facts.
-    let expected = cmd.location.clone().unwrap_or_else(|| {
-        loan::return_place(&device.details.location, &settings.return_location).to_owned()
-    });
-    let (loan, location, incident) = app
+    let tag = tag.to_owned();
+    let (loan, location, incident, lent) = app
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let facts =
-                    kitroom_store::loans::return_facts_in(conn, device.id, &expected).await?;
-                let device = facts.device;
-                let open = facts.open.ok_or(loan::ReturnRefusal::NotOnLoan)?;
+                // The device, its loan, the settings with its kind's checklist and
+                // the places it may come back to, read together: one round trip.
+                let facts = kitroom_store::loans::return_facts_in(conn, &tag, cmd.location.as_deref())
+                    .await?
+                    .ok_or_else(|| Refusal::not_found("That device"))?;
+                let device = &facts.device;
+                let open = facts.open.clone().ok_or(loan::ReturnRefusal::NotOnLoan)?;
                 if !loan::may_receive(open.borrower == caller.username, caller.role) {
                     return Err(Refusal::not_allowed().into());
                 }
-                let questions = if device.details.kind == kind {
-                    asked
-                } else {
-                    kitroom_store::checklists::questions_in(conn, device.details.kind).await?
-                };
-                return_refusal(invalid, &questions, &cmd, &device)?;
-                let damage = checklist::check_answers(&questions, &cmd.answers).map_err(|r| {
+                let questions = &facts.questions;
+                return_refusal(invalid, questions, &cmd, device)?;
+                let damage = checklist::check_answers(questions, &cmd.answers).map_err(|r| {
                     let mut refusal = Refusal::invalid(Invalid::one("checklist", r.to_string()));
                     refusal.code = r.code();
                     Error::from(refusal)
                 })?;
                 let location = cmd.location.clone().unwrap_or_else(|| {
-                    loan::return_place(&device.details.location, &settings.return_location)
+                    loan::return_place(&device.details.location, &facts.settings.return_location)
                         .to_owned()
                 });
-                // The place was looked up with the facts when it is where the device
-                // was expected back.
                 let place = Place {
-                    found: facts.place.filter(|_| location == expected),
+                    found: facts.place(&location),
                     name: location.clone(),
                 };
                 let closed =
-                    take_back_in(conn, &actor, &device, &open, &place, &cmd.request, now)
+                    take_back_in(conn, &actor, device, &open, &place, &cmd.request, now)
                         .await??;
+                let lent = !facts.still_out.is_empty();
                 give_back_in(
                     conn,
                     &actor,
@@ -860,7 +879,7 @@ pub async fn return_device(
                     &cmd.back,
                     now,
                 )
-                    .await?;
+                .await?;
                 if !questions.is_empty() {
                     let given: Vec<_> = questions
                         .iter()
@@ -893,17 +912,23 @@ pub async fn return_device(
                         .await?,
                     )
                 };
-                Ok::<_, Error>((closed, location, incident))
+                Ok::<_, Error>((closed, location, incident, lent))
             })
         })
         .await?;
     if incident.is_some() {
         app.wake_mailer();
     }
+    let accessories = if lent {
+        lent_with(app, loan.id).await?
+    } else {
+        Vec::new()
+    };
     Ok(Returned {
         loan,
         location,
         incident,
+        accessories,
     })
 }
 

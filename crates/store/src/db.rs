@@ -227,14 +227,15 @@ impl Batch {
             .map(|_| ())
     }
 
-    /// Runs every statement and gives the rows of each, statement by statement.
-    pub async fn fetch(
+    /// Runs every statement and gives the rows of each, statement by statement:
+    /// `N` is how many statements the batch holds.
+    pub async fn fetch<const N: usize>(
         self,
         conn: &mut SqliteConnection,
-    ) -> Result<Vec<Vec<sqlx::sqlite::SqliteRow>>, sqlx::Error> {
+    ) -> Result<[Vec<sqlx::sqlite::SqliteRow>; N], StoreError> {
         use futures_util::TryStreamExt;
         if let Some(e) = self.unbound {
-            return Err(sqlx::Error::Encode(e));
+            return Err(sqlx::Error::Encode(e).into());
         }
         let mut out = vec![Vec::new()];
         // sqlx deprecates several statements in one query because only SQLite runs
@@ -250,7 +251,9 @@ impl Batch {
         }
         // The last statement's end leaves an empty list after it.
         out.pop();
-        Ok(out)
+        let got = out.len();
+        out.try_into()
+            .map_err(|_| StoreError::Corrupt(format!("{N} statements gave {got} results")))
     }
 }
 
@@ -454,7 +457,12 @@ async fn write_groups(
             }
         };
         let started = std::time::Instant::now();
-        let committed = run_group(&mut conn, group.drain(..)).await;
+        let Some(committed) = run_group(&mut conn, group.drain(..)).await else {
+            // The transaction could not begin (or began without its first
+            // savepoint): this connection is not trusted again.
+            conn.close_on_drop();
+            continue;
+        };
         let took = started.elapsed();
         if took >= SLOW_GROUP {
             tracing::info!(
@@ -512,22 +520,25 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx
     sqlx::query(sql).execute(conn).await.map(|_| ())
 }
 
-/// Runs one group in one transaction and answers each write. True when it committed.
+/// Runs one group in one transaction and answers each write. True when it
+/// committed; `None` when the transaction could not begin.
 async fn run_group(
     conn: &mut SqliteConnection,
     group: impl Iterator<Item = Box<dyn Queued>>,
-) -> bool {
+) -> Option<bool> {
     // IMMEDIATE: the write lock is taken at the start, so a write that reads and
     // then writes never meets SQLITE_BUSY half way when another process (`kitroom
     // token create`, a restore) wrote in between; the busy timeout covers the wait.
     // Safe here because the writer's task is never cancelled (see CONVENTIONS:
     // begin_with is not cancel-safe on a pool).
-    let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
+    //
+    // The first write's savepoint is opened in the same round trip.
+    let mut tx = match conn.begin_with("BEGIN IMMEDIATE; SAVEPOINT write").await {
         Ok(tx) => tx,
         Err(e) => {
             let why = Arc::new(StoreError::from(e));
             group.for_each(|w| w.refuse(why.clone()));
-            return false;
+            return None;
         }
     };
     ChainHead::set(None);
@@ -539,20 +550,11 @@ async fn run_group(
     // write that succeeded, one round trip releases the savepoint (its changes join
     // the transaction) and opens the next; after one that failed, rolling back to
     // the savepoint undoes it alone and leaves the savepoint open for the next.
-    let mut open = false;
-    for write in group {
+    let mut group = group.peekable();
+    while let Some(write) = group.next() {
         if let Some(why) = &broken {
             write.refuse(why.clone());
             continue;
-        }
-        if !open {
-            if let Err(e) = exec(&mut tx, "SAVEPOINT write").await {
-                let why = Arc::new(StoreError::from(e));
-                write.refuse(why.clone());
-                broken = Some(why);
-                continue;
-            }
-            open = true;
         }
         let head = ChainHead::known();
         // A write that panics is rolled back alone; its caller, whose answer was
@@ -565,6 +567,12 @@ async fn run_group(
         if !kept {
             // Its events are rolled back with it.
             ChainHead::set(head);
+        }
+        ran.extend(done);
+        // The last write kept needs no release: the commit keeps what its open
+        // savepoint holds.
+        if kept && group.peek().is_none() {
+            break;
         }
         // A savepoint that cannot be released or rolled back to means SQLite ended
         // the whole transaction (a full disk can): nothing of the group may commit.
@@ -580,7 +588,6 @@ async fn run_group(
         if let Err(e) = closed {
             broken = Some(Arc::new(StoreError::from(e)));
         }
-        ran.extend(done);
     }
     let outcome = match broken {
         Some(why) => {
@@ -597,7 +604,7 @@ async fn run_group(
     for done in ran {
         done.answer(outcome.clone());
     }
-    committed
+    Some(committed)
 }
 
 /// The database file's name inside the data directory.

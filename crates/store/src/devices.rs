@@ -294,7 +294,11 @@ pub fn changed_fields(before: &DeviceDetails, after: &DeviceDetails) -> Map<Stri
 pub(crate) static BY_ID: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{SELECT} where d.id = ?"));
 
-/// A device from a row of [`BY_ID`].
+/// One device by its tag, in any case.
+pub(crate) static BY_TAG: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{SELECT} where d.tag = ? collate nocase"));
+
+/// A device from a row of [`BY_ID`] or [`BY_TAG`].
 pub(crate) fn device_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Device, StoreError> {
     use sqlx::FromRow;
     DeviceRow::from_row(row)?.try_into()
@@ -656,7 +660,7 @@ impl Store {
     }
 
     pub async fn device_by_tag(&self, tag: &str) -> Result<Option<Device>, StoreError> {
-        sqlx::query_as::<_, DeviceRow>(&format!("{SELECT} where d.tag = ? collate nocase"))
+        sqlx::query_as::<_, DeviceRow>(&BY_TAG)
             .bind(tag.trim())
             .fetch_optional(self.reader())
             .await?

@@ -477,78 +477,107 @@ pub async fn open_loan_of_in(
 }
 
 /// What a check-out decides on, read inside the writer in one round trip: the
-/// device, and the borrower with their standing with the policy in force.
+/// device with the tag, the borrower with their standing with the policy in force,
+/// the settings and the calendar. `None` when no device has the tag.
 pub async fn lending_facts_in(
     conn: &mut SqliteConnection,
-    device: Uuid,
+    tag: &str,
     borrower: Uuid,
-) -> Result<(crate::devices::Device, crate::policies::Borrower), StoreError> {
-    let rows = Batch::new(crate::devices::BY_ID.as_str())
-        .bind(device.to_string())
+) -> Result<Option<LendingFacts>, StoreError> {
+    let [device, borrower, settings, calendar] = Batch::new(crate::devices::BY_TAG.as_str())
+        .bind(tag.trim().to_owned())
         .then(crate::policies::BORROWER.as_str())
         .bind(borrower.to_string())
+        .then(crate::settings::ALL)
+        .then(crate::calendar::ENTRIES)
         .fetch(&mut *conn)
         .await?;
-    let [device, borrower] = two_rows(rows)?;
-    Ok((
-        crate::devices::device_from_row(&device.ok_or(StoreError::NotFound)?)?,
-        crate::policies::borrower_from_row(&borrower.ok_or(StoreError::NotFound)?)?,
-    ))
+    let Some(device) = device.first() else {
+        return Ok(None);
+    };
+    use sqlx::Row;
+    let entries = calendar
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Some(LendingFacts {
+        device: crate::devices::device_from_row(device)?,
+        borrower: crate::policies::borrower_from_row(
+            borrower.first().ok_or(StoreError::NotFound)?,
+        )?,
+        settings: crate::settings::settings_from_rows(&settings)?.0,
+        calendar: crate::calendar::calendar_from_rows(entries)?,
+    }))
 }
 
-/// What a return decides on, read inside the writer in one round trip: the device,
-/// its open loan if it has one, the accessories lent with that loan and not yet
-/// counted back, and the location named `place` (where it is expected back), if
-/// there is one.
+/// What a check-out decides on: see [`lending_facts_in`].
+#[derive(Debug, Clone)]
+pub struct LendingFacts {
+    pub device: crate::devices::Device,
+    pub borrower: crate::policies::Borrower,
+    pub settings: kitroom_core::settings::Settings,
+    pub calendar: kitroom_core::calendar::Calendar,
+}
+
+/// What a return decides on, read inside the writer in one round trip: the device
+/// with the tag, its open loan if it has one, the accessories lent with that loan
+/// and not yet counted back, the settings with the return checklist of the
+/// device's kind, and the locations it may come back to (the one `asked` for, its
+/// home and the school's return place) that exist. `None` when no device has the
+/// tag.
 pub async fn return_facts_in(
     conn: &mut SqliteConnection,
-    device: Uuid,
-    place: &str,
-) -> Result<ReturnFacts, StoreError> {
+    tag: &str,
+    asked: Option<&str>,
+) -> Result<Option<ReturnFacts>, StoreError> {
     static OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!("{LOAN} where l.device_id = ? and l.returned_at is null")
+        format!(
+            "{LOAN} where l.device_id = (select id from device where tag = ? collate nocase)
+               and l.returned_at is null"
+        )
     });
     static OUT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "{} la.loan_id = (select id from loan where device_id = ? and returned_at is null)
+            "{} la.loan_id = (select l.id from loan l join device d on d.id = l.device_id
+                              where d.tag = ? collate nocase and l.returned_at is null)
                and la.returned_at is null order by la.id",
             crate::accessories::STILL_OUT
         )
     });
-    let id = device.to_string();
-    let rows = Batch::new(crate::devices::BY_ID.as_str())
-        .bind(id.clone())
+    const PLACES: &str = "select id, name from location where name collate nocase in (
+           ?,
+           (select l.name from device d join location l on l.id = d.location_id
+             where d.tag = ? collate nocase),
+           coalesce((select value from setting where key = 'return_location'), ?))";
+    let tag = tag.trim().to_owned();
+    let [device, open, out, settings, places] = Batch::new(crate::devices::BY_TAG.as_str())
+        .bind(tag.clone())
         .then(OPEN.as_str())
-        .bind(id.clone())
+        .bind(tag.clone())
         .then(OUT.as_str())
-        .bind(id)
-        .then("select id, name from location where name = ? collate nocase")
-        .bind(place.to_owned())
+        .bind(tag.clone())
+        .then(crate::settings::ALL)
+        .then(PLACES)
+        .bind(asked.map(str::to_owned))
+        .bind(tag)
+        .bind(kitroom_core::settings::Settings::default().return_location)
         .fetch(&mut *conn)
         .await?;
+    let Some(device) = device.first() else {
+        return Ok(None);
+    };
     use sqlx::{FromRow, Row};
-    let mut each = rows.into_iter();
-    let (Some(device), Some(open), Some(out), Some(found), None) = (
-        each.next(),
-        each.next(),
-        each.next(),
-        each.next(),
-        each.next(),
-    ) else {
-        return Err(StoreError::Corrupt(
-            "four statements did not give four results".into(),
-        ));
-    };
-    let place = match found.first() {
-        Some(row) => Some((
-            parse_uuid(&row.try_get::<String, _>(0)?)?,
-            row.try_get::<String, _>(1)?,
-        )),
-        None => None,
-    };
-    let device = device.first().ok_or(StoreError::NotFound)?;
-    Ok(ReturnFacts {
-        device: crate::devices::device_from_row(device)?,
+    let device = crate::devices::device_from_row(device)?;
+    let (settings, pairs) = crate::settings::settings_from_rows(&settings)?;
+    let key = crate::checklists::key(device.details.kind);
+    let questions = crate::checklists::questions_from(
+        pairs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str()),
+    );
+    Ok(Some(ReturnFacts {
+        device,
         open: open
             .first()
             .map(|row| Loan::try_from(LoanRow::from_row(row)?))
@@ -557,8 +586,13 @@ pub async fn return_facts_in(
             .iter()
             .map(crate::accessories::Out::from_row)
             .collect::<Result<_, _>>()?,
-        place,
-    })
+        settings,
+        questions,
+        places: places
+            .iter()
+            .map(|row| Ok((parse_uuid(&row.try_get::<String, _>(0)?)?, row.try_get(1)?)))
+            .collect::<Result<_, StoreError>>()?,
+    }))
 }
 
 /// What a return decides on: see [`return_facts_in`].
@@ -568,20 +602,20 @@ pub struct ReturnFacts {
     pub open: Option<Loan>,
     /// The accessories lent with the open loan and not yet counted back.
     pub still_out: Vec<crate::accessories::Out>,
-    /// The id and stored name of the location asked about, if it exists.
-    pub place: Option<(Uuid, String)>,
+    pub settings: kitroom_core::settings::Settings,
+    /// The return checklist of the device's kind.
+    pub questions: Vec<kitroom_core::checklist::Question>,
+    /// The id and stored name of each location it may come back to that exists.
+    pub places: Vec<(Uuid, String)>,
 }
 
-/// The first row (if any) of each of two statements' results.
-fn two_rows(
-    rows: Vec<Vec<sqlx::sqlite::SqliteRow>>,
-) -> Result<[Option<sqlx::sqlite::SqliteRow>; 2], StoreError> {
-    let mut each = rows.into_iter().map(|r| r.into_iter().next());
-    match (each.next(), each.next(), each.next()) {
-        (Some(a), Some(b), None) => Ok([a, b]),
-        _ => Err(StoreError::Corrupt(
-            "two statements did not give two results".into(),
-        )),
+impl ReturnFacts {
+    /// The location called `name` (in any case), if it is among those read.
+    pub fn place(&self, name: &str) -> Option<(Uuid, String)> {
+        self.places
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(name.trim()))
+            .cloned()
     }
 }
 

@@ -170,15 +170,15 @@ pub(crate) async fn loans_json(state: &AppState, loans: &[Loan]) -> Result<Vec<V
     let lent = state.store().accessories_of_loans(&ids).await?;
     Ok(loans
         .iter()
-        .map(|l| {
-            let mut v = loan_json(l);
-            v["accessories"] = lent
-                .get(&l.id)
-                .map(|a| lent_json(a))
-                .unwrap_or_else(|| json!([]));
-            v
-        })
+        .map(|l| loan_with(l, lent.get(&l.id).map_or(&[], Vec::as_slice)))
         .collect())
+}
+
+/// A loan as the API shows it, with the accessories lent with it.
+pub(crate) fn loan_with(loan: &Loan, lent: &[kitroom_store::accessories::Lent]) -> Value {
+    let mut v = loan_json(loan);
+    v["accessories"] = lent_json(lent);
+    v
 }
 
 /// A loan as the API shows it.
@@ -231,8 +231,7 @@ async fn check_out(
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
     let out = kitroom_app::loans::check_out(state.app(), &user.0, &tag, body).await?;
-    let body = loans_json(&state, std::slice::from_ref(&out.loan)).await?;
-    Ok(created(&body[0]))
+    Ok(created(loan_with(&out.loan, &out.accessories)))
 }
 
 /// A return applies the same return checklist and accessory counts as the page's.
@@ -259,11 +258,11 @@ async fn return_device(
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
     let returned = kitroom_app::loans::return_device(state.app(), &user.0, &tag, body).await?;
-    let mut body = loans_json(&state, std::slice::from_ref(&returned.loan)).await?;
+    let mut body = loan_with(&returned.loan, &returned.accessories);
     if let Some(incident) = &returned.incident {
-        body[0]["damage_report"] = json!(incident.id);
+        body["damage_report"] = json!(incident.id);
     }
-    Ok(Json(&body[0]).into_response())
+    Ok(Json(body).into_response())
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
