@@ -41,11 +41,12 @@ fn options(path: &Path) -> anyhow::Result<SqliteConnectOptions> {
         .pragma("temp_store", "memory"))
 }
 
-/// A writer pool of one connection, as Kitroom's.
+/// A writer pool of one connection, as Kitroom's (no ping before each use).
 pub async fn writer(path: &Path) -> anyhow::Result<SqlitePool> {
     Ok(SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
+        .test_before_acquire(false)
         .connect_with(options(path)?)
         .await?)
 }
@@ -434,6 +435,7 @@ pub async fn writer_without_autocheckpoint(path: &Path) -> anyhow::Result<Sqlite
     Ok(SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
+        .test_before_acquire(false)
         .connect_with(options(path)?.pragma("wal_autocheckpoint", "0"))
         .await?)
 }

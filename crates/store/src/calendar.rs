@@ -11,6 +11,25 @@ use crate::events::{append, Subject};
 /// Every entry of the calendar, as [`calendar_from_rows`] reads them.
 pub(crate) const ENTRIES: &str = "select kind, name, starts, ends from calendar_entry order by id";
 
+/// Every entry of the calendar as one JSON array in one row (as
+/// [`crate::settings::ALL_AS_ONE`]), read by [`calendar_from_one`].
+pub(crate) const ENTRIES_AS_ONE: &str =
+    "select json_group_array(json_array(kind, name, starts, ends))
+     from (select kind, name, starts, ends from calendar_entry order by id)";
+
+/// The calendar from the row of [`ENTRIES_AS_ONE`].
+pub(crate) fn calendar_from_one(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Calendar, StoreError> {
+    use sqlx::Row;
+    let text: String = match rows.first() {
+        Some(row) => row.try_get(0)?,
+        None => "[]".to_owned(),
+    };
+    calendar_from_rows(
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("calendar as JSON: {e}")))?,
+    )
+}
+
 /// Reads the calendar inside a transaction (or from a reader).
 pub async fn calendar_in(conn: &mut SqliteConnection) -> Result<Calendar, StoreError> {
     let rows: Vec<(String, String, String, String)> =

@@ -309,7 +309,11 @@ impl Checkpoints {
 
     async fn after_commit(&mut self, conn: &mut SqliteConnection, writes: u64, idle: bool) {
         self.since += writes;
-        let long = self.long.swap(false, Ordering::Relaxed);
+        // Only under a queue of writes: with none waiting, the checkpointer's next
+        // copy leaves the log fully copied, and the next write starts it again by
+        // itself. (At 200 writes a second, the writer's own copy after a burst of
+        // housekeeping writes held the writer 20-28 ms.)
+        let long = !idle && self.long.swap(false, Ordering::Relaxed);
         if !long && (self.since < Self::SOON || (!idle && self.since < Self::AT_MOST)) {
             return;
         }
@@ -364,8 +368,7 @@ async fn checkpoint_apart(
             .fetch_one(&mut *c)
             .await
         {
-            Ok((_, log, _)) if log > Checkpoints::LONG_LOG => long.store(true, Ordering::Relaxed),
-            Ok(_) => {}
+            Ok((_, log, _)) => long.store(log > Checkpoints::LONG_LOG, Ordering::Relaxed),
             Err(e) => {
                 tracing::warn!(error = %e, "checkpoint of the write-ahead log failed; the next one will retry")
             }
@@ -460,12 +463,7 @@ async fn write_groups(
             }
         };
         let started = std::time::Instant::now();
-        let Some(committed) = run_group(&mut conn, group.drain(..)).await else {
-            // The transaction could not begin (or began without its first
-            // savepoint): this connection is not trusted again.
-            conn.close_on_drop();
-            continue;
-        };
+        let committed = run_group(&mut conn, group.drain(..)).await;
         let took = started.elapsed();
         if took >= SLOW_GROUP {
             tracing::info!(
@@ -523,25 +521,26 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx
     sqlx::query(sql).execute(conn).await.map(|_| ())
 }
 
-/// Runs one group in one transaction and answers each write. True when it
-/// committed; `None` when the transaction could not begin.
+/// Runs one group in one transaction and answers each write. True when it committed.
 async fn run_group(
     conn: &mut SqliteConnection,
     group: impl Iterator<Item = Box<dyn Queued>>,
-) -> Option<bool> {
+) -> bool {
     // IMMEDIATE: the write lock is taken at the start, so a write that reads and
     // then writes never meets SQLITE_BUSY half way when another process (`kitroom
     // token create`, a restore) wrote in between; the busy timeout covers the wait.
     // Safe here because the writer's task is never cancelled (see CONVENTIONS:
     // begin_with is not cancel-safe on a pool).
     //
-    // The first write's savepoint is opened in the same round trip.
+    // The first write's savepoint is opened in the same round trip. (Should the
+    // savepoint fail after the transaction began, the pool's `after_release` finds
+    // the connection inside a transaction and replaces it.)
     let mut tx = match conn.begin_with("BEGIN IMMEDIATE; SAVEPOINT write").await {
         Ok(tx) => tx,
         Err(e) => {
             let why = Arc::new(StoreError::from(e));
             group.for_each(|w| w.refuse(why.clone()));
-            return None;
+            return false;
         }
     };
     ChainHead::set(None);
@@ -607,7 +606,7 @@ async fn run_group(
     for done in ran {
         done.answer(outcome.clone());
     }
-    Some(committed)
+    committed
 }
 
 /// The database file's name inside the data directory.
@@ -633,9 +632,13 @@ impl Store {
             .pragma("temp_store", "memory");
         let discarded = Arc::new(AtomicU64::new(0));
         let counter = discarded.clone();
+        // No ping before handing out a connection (sqlx's default): a file does not
+        // hang up, and the ping was a round trip to the connection's thread before
+        // every read and every group of writes.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             // A connection handed back inside a transaction (a cancelled future in
             // sqlx) would make every later write fail: close it and open a new one.
@@ -662,6 +665,7 @@ impl Store {
         let checkpointer_options = options.clone();
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             // 4 MB of pages each: the operating system caches the file as well, and
             // four 16 MB caches filled to 64 MB at 100,000 devices.

@@ -488,25 +488,20 @@ pub async fn lending_facts_in(
         .bind(tag.trim().to_owned())
         .then(crate::policies::BORROWER.as_str())
         .bind(borrower.to_string())
-        .then(crate::settings::ALL)
-        .then(crate::calendar::ENTRIES)
+        .then(crate::settings::ALL_AS_ONE)
+        .then(crate::calendar::ENTRIES_AS_ONE)
         .fetch(&mut *conn)
         .await?;
     let Some(device) = device.first() else {
         return Ok(None);
     };
-    use sqlx::Row;
-    let entries = calendar
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(Some(LendingFacts {
         device: crate::devices::device_from_row(device)?,
         borrower: crate::policies::borrower_from_row(
             borrower.first().ok_or(StoreError::NotFound)?,
         )?,
-        settings: crate::settings::settings_from_rows(&settings)?.0,
-        calendar: crate::calendar::calendar_from_rows(entries)?,
+        settings: crate::settings::settings_from_one(&settings)?.0,
+        calendar: crate::calendar::calendar_from_one(&calendar)?,
     }))
 }
 
@@ -556,7 +551,7 @@ pub async fn return_facts_in(
         .bind(tag.clone())
         .then(OUT.as_str())
         .bind(tag.clone())
-        .then(crate::settings::ALL)
+        .then(crate::settings::ALL_AS_ONE)
         .then(PLACES)
         .bind(asked.map(str::to_owned))
         .bind(tag)
@@ -568,13 +563,11 @@ pub async fn return_facts_in(
     };
     use sqlx::{FromRow, Row};
     let device = crate::devices::device_from_row(device)?;
-    let (settings, pairs) = crate::settings::settings_from_rows(&settings)?;
-    let key = crate::checklists::key(device.details.kind);
+    let (settings, pairs) = crate::settings::settings_from_one(&settings)?;
     let questions = crate::checklists::questions_from(
         pairs
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str()),
+            .get(&crate::checklists::key(device.details.kind))
+            .map(String::as_str),
     );
     Ok(Some(ReturnFacts {
         device,

@@ -7,7 +7,7 @@ use serde_json::{json, Map};
 use crate::db::{Actor, Store, StoreError};
 use crate::events::{append, Subject};
 
-/// Every setting, as [`settings_from_rows`] reads them.
+/// Every setting, a row each.
 pub(crate) const ALL: &str = "select key, value from setting";
 
 /// The settings as they are inside a transaction.
@@ -18,15 +18,21 @@ pub async fn settings_in(conn: &mut sqlx::SqliteConnection) -> Result<Settings, 
     ))
 }
 
-/// The stored pairs from the rows of [`ALL`], and the settings they make.
-pub(crate) fn settings_from_rows(
+/// Every setting as one JSON object in one row, for a read inside the writer: a
+/// row is a hand-over between threads, so one row costs less than twenty.
+pub(crate) const ALL_AS_ONE: &str = "select json_group_object(key, value) from setting";
+
+/// The stored pairs from the row of [`ALL_AS_ONE`], and the settings they make.
+pub(crate) fn settings_from_one(
     rows: &[sqlx::sqlite::SqliteRow],
-) -> Result<(Settings, Vec<(String, String)>), StoreError> {
+) -> Result<(Settings, std::collections::BTreeMap<String, String>), StoreError> {
     use sqlx::Row;
-    let pairs = rows
-        .iter()
-        .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)))
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let text: String = match rows.first() {
+        Some(row) => row.try_get(0)?,
+        None => "{}".to_owned(),
+    };
+    let pairs: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Corrupt(format!("settings as JSON: {e}")))?;
     let settings = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     Ok((settings, pairs))
 }
