@@ -44,6 +44,42 @@ async fn actions(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// A check-out and a return find the device inside the write: a tag no device has
+/// is still "not found" for both, before any other problem with the request (an
+/// accessory nobody lists, a battery level over 100), and nothing is written.
+#[tokio::test]
+async fn a_check_out_or_return_of_a_tag_no_device_has_is_not_found_and_writes_nothing() {
+    let app = spawn_app().await;
+    let (_, token) = school(&app).await;
+    let before = actions(&app).await;
+    for (path, body) in [
+        (
+            "/api/v1/devices/NOPE-1/checkout",
+            json!({"purpose": "Lesson"}),
+        ),
+        (
+            "/api/v1/devices/NOPE-1/checkout",
+            json!({"accessories": [{"name": "Laser pointer", "count": 1}]}),
+        ),
+        (
+            "/api/v1/devices/NOPE-1/return",
+            json!({"battery_percent": 80, "on_charge": true}),
+        ),
+        (
+            "/api/v1/devices/NOPE-1/return",
+            json!({"battery_percent": 180}),
+        ),
+    ] {
+        let (status, problem) = post(&app, &token, path, body).await;
+        assert_eq!(status, 404, "{path}: {problem}");
+        assert_eq!(
+            problem["type"], "urn:kitroom:problem:not-found",
+            "{problem}"
+        );
+    }
+    assert_eq!(actions(&app).await, before);
+}
+
 /// A script returning an iPad could skip the return checklist the page insists on,
 /// and a cracked screen reported there would open no damage report; the chargers
 /// lent with it would be recorded as lost whatever the script said.

@@ -306,17 +306,22 @@ pub async fn check_out(
         Ok(c) => c.borrower.clone(),
         Err(_) => String::new(),
     };
-    let (cmd, borrower) = match (parsed, crate::people::borrower(app, caller, &typed).await) {
-        (Ok(cmd), Ok(borrower)) => (cmd, borrower),
-        (parsed, borrower) => {
-            // A device that does not exist is told first, as for anything done to it.
+    let asked = async {
+        let borrower = crate::people::borrower(app, caller, &typed).await?;
+        let cmd = parsed?;
+        let mut taking = accessories_asked(app, &cmd.accessories).await?;
+        taking.extend(cmd.also);
+        Ok::<_, Error>((cmd, borrower, taking))
+    };
+    let (cmd, borrower, taking) = match asked.await {
+        Ok(asked) => asked,
+        Err(e) => {
+            // The device is found inside the write; a tag no device has is told
+            // before any other problem, as for anything done to a device.
             crate::devices::device(app, tag).await?;
-            let borrower = borrower?;
-            (parsed?, borrower)
+            return Err(e);
         }
     };
-    let mut taking = accessories_asked(app, &cmd.accessories).await?;
-    taking.extend(cmd.also);
     let took_accessories = !taking.is_empty();
     let actor = caller.actor();
     let for_someone_else = borrower.id != caller.id;
