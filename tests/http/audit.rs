@@ -138,25 +138,35 @@ async fn two_scanners_at_once_give_the_right_seen_missing_and_misplaced_lists() 
         .collect();
     assert_eq!(tags, ["CB-025", "CB-026", "CB-027", "CB-028", "CB-029"]);
     // seen devices carry today's audit date; "move it here" moves the misplaced one
-    let seen = app.store().device_by_tag("CB-003").await.unwrap().unwrap();
+    let seen = app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "CB-003")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(seen.last_audited_on, Some(kitroom::today()));
     assert_eq!(
         app.store()
-            .device_by_tag("CB-029")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "CB-029")
             .await
             .unwrap()
             .unwrap()
             .last_audited_on,
         None
     );
-    let lib = app.store().device_by_tag("LIB-1").await.unwrap().unwrap();
+    let lib = app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LIB-1")
+        .await
+        .unwrap()
+        .unwrap();
     let r = app
         .submit(&sbm, &url, &format!("{url}/move/{}", lib.id), &[])
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
         app.store()
-            .device_by_tag("LIB-1")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LIB-1")
             .await
             .unwrap()
             .unwrap()
@@ -206,7 +216,7 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
     );
     assert_eq!(
         app.store()
-            .device_by_tag("LAP-OLD")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-OLD")
             .await
             .unwrap()
             .unwrap()
@@ -226,7 +236,12 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let d = app.store().device_by_tag("LAP-OLD").await.unwrap().unwrap();
+    let d = app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-OLD")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.status.as_str(), "retired");
     let page = app.page(&sbm, "/devices/LAP-OLD").await;
     assert!(page.contains("Certificate DW-2026-0042") && page.contains("CBDU123456"));
@@ -305,6 +320,7 @@ async fn the_command_line_export_writes_every_event_across_batches() {
         app.store()
             .create_device(
                 kitroom_store::Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
                 d.parse(kitroom::today()).unwrap(),
             )
             .await

@@ -219,7 +219,11 @@ async fn a_form_without_the_right_csrf_token_is_refused() {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert!(
-        app.store().device_by_tag("LAP-1").await.unwrap().is_none(),
+        app.store()
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
+            .await
+            .unwrap()
+            .is_none(),
         "nothing was written"
     );
 }
@@ -459,5 +463,10 @@ async fn a_cross_site_post_is_refused_by_fetch_metadata() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert!(app.store().list_locations().await.unwrap().is_empty());
+    assert!(app
+        .store()
+        .list_locations(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap()
+        .is_empty());
 }

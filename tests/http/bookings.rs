@@ -286,7 +286,7 @@ async fn the_check_out_rules_are_checked_when_booking_and_again_at_collection() 
     );
     assert_eq!(
         app.store()
-            .device_by_tag("IPAD-A1")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-A1")
             .await
             .unwrap()
             .unwrap()
@@ -306,7 +306,7 @@ async fn the_check_out_rules_are_checked_when_booking_and_again_at_collection() 
     for tag in ["IPAD-A1", "IPAD-A2", "IPAD-A3"] {
         assert_eq!(
             app.store()
-                .device_by_tag(tag)
+                .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
                 .await
                 .unwrap()
                 .unwrap()

@@ -79,7 +79,11 @@ async fn a_refused_form_says_why_beside_each_field_and_keeps_the_input() {
         "even the wrong cost is kept, to correct it"
     );
     assert_eq!(
-        app.store().count_by_status().await.unwrap().len(),
+        app.store()
+            .count_by_status(kitroom_core::school::SchoolId::FIRST)
+            .await
+            .unwrap()
+            .len(),
         0,
         "nothing was written"
     );

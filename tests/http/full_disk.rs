@@ -283,7 +283,12 @@ async fn a_full_disk_refuses_writes_cleanly_keeps_reads_and_recovers_without_a_r
     // nothing half written
     let wrong = crate::crash::invariant_breaches(app.store().reader()).await;
     assert!(wrong.is_empty(), "{wrong:#?}");
-    assert!(app.store().device_by_tag("LAP-9").await.unwrap().is_none());
+    assert!(app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
+        .await
+        .unwrap()
+        .is_none());
     for n in &acknowledged {
         let found: i64 = sqlx::query_scalar("select count(*) from incident where number = ?")
             .bind(n)

@@ -74,7 +74,12 @@ async fn register(app: &TestApp, c: &Client, tag: &str, kind: &str, serial: &str
 
 /// (state, method, verified on) of a device's encryption record.
 async fn encryption(app: &TestApp, tag: &str) -> (String, Option<String>, Option<NaiveDate>) {
-    let d = app.store().device_by_tag(tag).await.unwrap().unwrap();
+    let d = app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
+        .await
+        .unwrap()
+        .unwrap();
     let e = d.details.encryption;
     (
         e.state.as_str().to_owned(),
@@ -229,7 +234,7 @@ async fn snipe_it_assets_import_with_their_kinds_dates_costs_and_one_mapped_cate
     for (tag, kind, make, model, serial, location, bought, cost, warranty, supplier) in expected {
         let d = app
             .store()
-            .device_by_tag(tag)
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
             .await
             .unwrap()
             .unwrap()
@@ -252,7 +257,7 @@ async fn snipe_it_assets_import_with_their_kinds_dates_costs_and_one_mapped_cate
     }
     let lap = app
         .store()
-        .device_by_tag("LAP-0101")
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-0101")
         .await
         .unwrap()
         .unwrap();
@@ -464,7 +469,12 @@ async fn map_column_says_which_column_holds_a_field_and_names_a_wrong_one() {
     .await;
     assert_eq!(code, ExitCode::SUCCESS, "{err}");
     assert!(out.contains("Imported 1 device."), "{out}");
-    let d = app.store().device_by_tag("LAP-9").await.unwrap().unwrap();
+    let d = app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.details.kind.as_str(), "laptop");
 
     let (code, _, err) = import(
@@ -554,14 +564,14 @@ async fn the_web_preview_asks_once_for_each_unknown_category_and_carries_it_to_t
     assert_eq!(r.status(), 303);
     let d = app
         .store()
-        .device_by_tag("RAIL-0101")
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "RAIL-0101")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(d.details.kind.as_str(), "other");
     let d = app
         .store()
-        .device_by_tag("PHN-0101")
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "PHN-0101")
         .await
         .unwrap()
         .unwrap();

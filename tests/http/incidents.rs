@@ -77,7 +77,12 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
     ));
 
     // the device is lost and its loan ended
-    let device = app.store().device_by_tag("LAP-9").await.unwrap().unwrap();
+    let device = app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(device.status.as_str(), "lost");
     assert!(app.store().open_loan(device.id).await.unwrap().is_none());
     let page = app.page(&jo, "/devices/LAP-9").await;
@@ -178,7 +183,7 @@ async fn a_refused_report_keeps_what_was_typed() {
     assert!(body.contains("value=\"Hall\""));
     assert_eq!(
         app.store()
-            .device_by_tag("LAP-9")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
             .await
             .unwrap()
             .unwrap()
@@ -291,7 +296,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
     assert!(page.contains("Resolved"));
     assert_eq!(
         app.store()
-            .device_by_tag("LAP-9")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
             .await
             .unwrap()
             .unwrap()
@@ -311,7 +316,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
     let damage = incident_path(&r);
     assert_eq!(
         app.store()
-            .device_by_tag("LAP-9")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
             .await
             .unwrap()
             .unwrap()
@@ -341,7 +346,12 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
         )
         .await;
     assert_eq!(r.status(), 303);
-    let d = app.store().device_by_tag("LAP-9").await.unwrap().unwrap();
+    let d = app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (d.status.as_str(), d.details.condition.as_str()),
         ("returned_charging", "good")
@@ -380,7 +390,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
     assert_eq!(r.status(), 303);
     assert_eq!(
         app.store()
-            .device_by_tag("LAP-9")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
             .await
             .unwrap()
             .unwrap()

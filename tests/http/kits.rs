@@ -63,7 +63,7 @@ async fn text(c: &Client, app: &TestApp, path: &str) -> String {
 
 async fn status(app: &TestApp, tag: &str) -> DeviceStatus {
     app.store()
-        .device_by_tag(tag)
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
         .await
         .unwrap()
         .unwrap()
@@ -215,7 +215,7 @@ async fn a_set_goes_out_only_under_every_check_out_rule_and_never_half_way() {
     );
     assert_eq!(
         app.store()
-            .device_by_tag("IPAD-1")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
             .await
             .unwrap()
             .unwrap()

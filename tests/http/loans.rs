@@ -156,7 +156,7 @@ async fn personal_data_goes_off_site_only_after_the_head_approves() {
         .store()
         .open_loan(
             app.store()
-                .device_by_tag("LAP-1")
+                .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
                 .await
                 .unwrap()
                 .unwrap()
@@ -251,7 +251,7 @@ async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge()
     assert_eq!(r.status(), 303);
     assert_eq!(
         app.store()
-            .device_by_tag("CAM-1")
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "CAM-1")
             .await
             .unwrap()
             .unwrap()

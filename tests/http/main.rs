@@ -47,5 +47,6 @@ mod roles;
 mod security;
 mod sign_in;
 mod spreadsheets;
+mod walls;
 mod witness;
 mod words;

@@ -52,7 +52,12 @@ fn api_post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Req
 
 /// How many events of `action` the device's history has.
 async fn events(app: &TestApp, action: &str) -> usize {
-    let d = app.store().device_by_tag("IPAD-1").await.unwrap().unwrap();
+    let d = app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
+        .await
+        .unwrap()
+        .unwrap();
     app.store()
         .list_events(&EventFilter {
             device: Some(d.id),
@@ -120,7 +125,12 @@ async fn check_outs_racing_loss_reports_leave_one_consistent_story() {
     }
     assert_eq!(events(&app, "loan.checked_out").await, won);
     assert_eq!(events(&app, "device.status_changed").await, 1);
-    let d = app.store().device_by_tag("IPAD-1").await.unwrap().unwrap();
+    let d = app
+        .store()
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.status.as_str(), "lost");
     assert!(
         app.store().open_loan(d.id).await.unwrap().is_none(),
@@ -325,14 +335,17 @@ async fn refused_check_outs_in_a_group_leave_the_others_committed() {
     for i in 1..=N {
         let d = app
             .store()
-            .device_by_tag(&format!("IPAD-{i}"))
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, &format!("IPAD-{i}"))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(d.status.as_str(), "on_loan", "IPAD-{i}");
         let refused = app
             .store()
-            .device_by_tag(&format!("IPAD-{}", N + i))
+            .device_by_tag(
+                kitroom_core::school::SchoolId::FIRST,
+                &format!("IPAD-{}", N + i),
+            )
             .await
             .unwrap()
             .unwrap();

@@ -66,7 +66,7 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_loan() {
     let store = kitroom_store::Store::open(restored.path()).await.unwrap();
     for i in 0..20 {
         let d = store
-            .device_by_tag(&format!("T-{i}"))
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, &format!("T-{i}"))
             .await
             .unwrap()
             .unwrap();
@@ -84,7 +84,11 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_loan() {
             .await
             .is_err()
     );
-    assert!(store.device_by_tag("T-0").await.unwrap().is_some());
+    assert!(store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "T-0")
+        .await
+        .unwrap()
+        .is_some());
 }
 
 /// Monitoring could not tell that writes are stuck.
@@ -269,7 +273,11 @@ async fn automatic_backups_are_taken_checked_rotated_and_their_failures_shown() 
         String::from_utf8_lossy(&out)
     );
     let store = kitroom_store::Store::open(restored.path()).await.unwrap();
-    let d = store.device_by_tag("T-1").await.unwrap().unwrap();
+    let d = store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "T-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(store.open_loan(d.id).await.unwrap().is_some());
     store.close().await;
     let page = app.page(&admin, "/settings").await;

@@ -405,11 +405,11 @@ fn every_route_in_the_source_has_a_row_in_the_matrix() {
     );
 }
 
-struct Fixtures {
-    subs: Vec<(&'static str, String)>,
+pub(crate) struct Fixtures {
+    pub(crate) subs: Vec<(&'static str, String)>,
 }
 
-async fn fixtures(app: &TestApp) -> Fixtures {
+pub(crate) async fn fixtures(app: &TestApp) -> Fixtures {
     let api = Client::new();
     let sbm = app.api_token("sbm", "manager").await;
     let other = app.api_token("other", "borrower").await;
@@ -468,7 +468,11 @@ async fn fixtures(app: &TestApp) -> Fixtures {
     }
     let store = app.store();
     let other_p = store.person_by_username("other").await.unwrap().unwrap();
-    let lap1 = store.device_by_tag("LAP-1").await.unwrap().unwrap();
+    let lap1 = store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
+        .await
+        .unwrap()
+        .unwrap();
     let offsite = store.pending_offsite().await.unwrap()[0].id.to_string();
     let incident = store.list_incidents(&Default::default()).await.unwrap()[0]
         .id
@@ -531,7 +535,7 @@ fn uuid_like() -> String {
 }
 
 /// What one request got, as a letter of the matrix.
-fn letter(status: u16, location: Option<&str>) -> char {
+pub(crate) fn letter(status: u16, location: Option<&str>) -> char {
     match status {
         303 if location.is_some_and(|l| l.starts_with("/login")) => 'L',
         401 => 'U',
@@ -659,7 +663,7 @@ async fn every_route_answers_each_role_as_the_matrix_says() {
     // and nothing a refused role tried was written
     assert!(app
         .store()
-        .device_by_tag("NEW-as-borrower")
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "NEW-as-borrower")
         .await
         .unwrap()
         .is_none());

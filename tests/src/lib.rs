@@ -187,8 +187,15 @@ impl TestApp {
                     let (actor, now) = (kitroom_store::Actor::system(), chrono::Utc::now());
                     let set = kitroom_app::set_admin::create_in(conn, &actor, &new, now).await?;
                     for tag in &tags {
-                        kitroom_app::set_admin::add_device_in(conn, &actor, set.id, tag, now)
-                            .await?;
+                        kitroom_app::set_admin::add_device_in(
+                            conn,
+                            &actor,
+                            kitroom_core::school::SchoolId::FIRST,
+                            set.id,
+                            tag,
+                            now,
+                        )
+                        .await?;
                     }
                     Ok::<_, kitroom_app::Error>(set.id)
                 })
@@ -429,7 +436,7 @@ impl TestApp {
     /// The location with this name, which must exist.
     pub async fn location(&self, name: &str) -> kitroom_store::locations::Location {
         self.store()
-            .list_locations()
+            .list_locations(kitroom_core::school::SchoolId::FIRST)
             .await
             .unwrap()
             .into_iter()

@@ -166,14 +166,20 @@ pub async fn adjust(
     let id = accessory_id(id)?;
     let cmd = Adjust::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
                 let (name, _) = accessory_in(conn, id).await?;
-                let location_id =
-                    kitroom_store::locations::find_or_create(conn, &actor, &cmd.location, now)
-                        .await?;
+                let location_id = kitroom_store::locations::find_or_create(
+                    conn,
+                    &actor,
+                    school,
+                    &cmd.location,
+                    now,
+                )
+                .await?;
                 let have = store::count_at_in(conn, id, location_id).await?;
                 // a count below none is a mistake in the change typed (422)
                 let after = accessory::adjust(have, cmd.change, &name, &cmd.location)

@@ -270,7 +270,7 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
     let store = app.store();
     let mut name = String::new();
     let target = match &what {
-        Some(What::Device(tag)) => match store.device_by_tag(tag).await? {
+        Some(What::Device(tag)) => match store.device_by_tag(caller.school, tag).await? {
             Some(d) => Some((Target::Device(d.id), Some(d.details.kind))),
             None => {
                 invalid.add("device", format!("No device has the tag “{tag}”."));

@@ -47,8 +47,12 @@ pub async fn on_charge(app: &App, caller: &Person) -> Result<Charging, Error> {
         ..Default::default()
     };
     Ok(Charging {
-        devices: app.store().list_devices(&filter).await?.items,
-        locations: app.store().list_locations().await?,
+        devices: app
+            .store()
+            .list_devices(caller.school, &filter)
+            .await?
+            .items,
+        locations: app.store().list_locations(caller.school).await?,
         settings: app.store().settings().await?,
     })
 }
@@ -123,7 +127,7 @@ const READY_BATCH: usize = 2;
 /// Marks the device `tag` ready to lend (from on charge), as `caller`.
 pub async fn mark_ready(app: &App, caller: &Person, tag: &str) -> Result<Device, Error> {
     may_charge(caller)?;
-    let device = crate::devices::device(app, tag).await?;
+    let device = crate::devices::device(app, caller.school, tag).await?;
     crate::devices::move_device(app, caller, device, StatusChange::MarkReady, String::new()).await
 }
 
@@ -146,7 +150,7 @@ pub async fn mark_location_ready(
     let id = Uuid::parse_str(wanted).ok();
     let place = app
         .store()
-        .list_locations()
+        .list_locations(caller.school)
         .await?
         .into_iter()
         .find(|l| Some(l.id) == id || l.name.eq_ignore_ascii_case(wanted))

@@ -8,6 +8,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{self as core_device, DeviceDetails, Pence, StatusChange};
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::{FieldError, Invalid};
 use kitroom_store::devices::{get_device, Device};
 use kitroom_store::events::append;
@@ -266,20 +267,26 @@ pub async fn register(app: &App, caller: &Person, input: DeviceInput) -> Result<
     may_manage(caller)?;
     let Register(details) = Register::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
                 if let Some((t, make, model)) =
-                    kitroom_store::devices::tag_holder_in(conn, &details.tag, None).await?
+                    kitroom_store::devices::tag_holder_in(conn, school, &details.tag, None).await?
                 {
                     return Err(tag_taken(&t, &make, &model));
                 }
-                let location =
-                    kitroom_store::locations::find_or_create(conn, &actor, &details.location, now)
-                        .await?;
+                let location = kitroom_store::locations::find_or_create(
+                    conn,
+                    &actor,
+                    school,
+                    &details.location,
+                    now,
+                )
+                .await?;
                 let id = kitroom_store::devices::insert_device(
-                    conn, &actor, &details, location, None, now,
+                    conn, &actor, school, &details, location, None, now,
                 )
                 .await?;
                 Ok::<_, Error>(get_device(conn, id).await?)
@@ -288,10 +295,10 @@ pub async fn register(app: &App, caller: &Person, input: DeviceInput) -> Result<
         .await
 }
 
-/// The device a tag names, or not found.
-pub async fn device(app: &App, tag: &str) -> Result<Device, Error> {
+/// The device of `school` a tag names, or not found (another school's too).
+pub async fn device(app: &App, school: SchoolId, tag: &str) -> Result<Device, Error> {
     app.store()
-        .device_by_tag(tag.trim())
+        .device_by_tag(school, tag.trim())
         .await?
         .ok_or_else(|| Refusal::not_found("That device").into())
 }
@@ -307,8 +314,9 @@ pub async fn edit(
     how: Edit,
 ) -> Result<Device, Error> {
     may_manage(caller)?;
-    let device = device(app, tag).await?;
+    let device = device(app, caller.school, tag).await?;
     let actor = caller.actor();
+    let school = caller.school;
     let today = kitroom_core::time::school_day(Utc::now());
     app.store()
         .transaction(move |conn| {
@@ -320,15 +328,24 @@ pub async fn edit(
                     Edit::Patch => core_device::DeviceInput::from(&before.details),
                 };
                 let details = input.details_over(base, today)?;
-                if let Some((t, make, model)) =
-                    kitroom_store::devices::tag_holder_in(conn, &details.tag, Some(before.id))
-                        .await?
+                if let Some((t, make, model)) = kitroom_store::devices::tag_holder_in(
+                    conn,
+                    school,
+                    &details.tag,
+                    Some(before.id),
+                )
+                .await?
                 {
                     return Err(tag_taken(&t, &make, &model));
                 }
-                let location =
-                    kitroom_store::locations::find_or_create(conn, &actor, &details.location, now)
-                        .await?;
+                let location = kitroom_store::locations::find_or_create(
+                    conn,
+                    &actor,
+                    school,
+                    &details.location,
+                    now,
+                )
+                .await?;
                 kitroom_store::devices::update_device_in(
                     conn, &actor, before.id, &details, location, &before, now,
                 )
@@ -444,7 +461,7 @@ pub async fn change_status(
 ) -> Result<Device, Error> {
     may_manage(caller)?;
     let cmd = ChangeStatus::try_from(input)?;
-    let device = device(app, tag).await?;
+    let device = device(app, caller.school, tag).await?;
     move_device(app, caller, device, cmd.change, cmd.note).await
 }
 

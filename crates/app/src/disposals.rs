@@ -86,7 +86,7 @@ pub async fn check(
     if !caller.role.may(Permission::Dispose) {
         return Err(Refusal::not_allowed().into());
     }
-    let device = crate::devices::device(app, tag).await?;
+    let device = crate::devices::device(app, caller.school, tag).await?;
     let today = kitroom_core::time::school_day(Utc::now());
     disposal::DisposalInput::from(input).parse(device.details.holds_personal_data, today)?;
     device.status.decide(StatusChange::Retire)?;
@@ -107,7 +107,7 @@ pub async fn dispose(
     if !caller.role.may(Permission::Dispose) {
         return Err(Refusal::not_allowed().into());
     }
-    let device = crate::devices::device(app, tag).await?;
+    let device = crate::devices::device(app, caller.school, tag).await?;
     let actor = caller.actor();
     let input = disposal::DisposalInput::from(input);
     let today = kitroom_core::time::school_day(Utc::now());

@@ -9,6 +9,7 @@ use kitroom_core::import::{
     Problem, Sheet, Table,
 };
 use kitroom_core::person::{Permission, PersonDetails};
+use kitroom_core::school::SchoolId;
 use kitroom_store::import::{EncryptionSummary, Outcome, Progress};
 use kitroom_store::people::Person;
 use kitroom_store::Actor;
@@ -81,11 +82,13 @@ impl Preview {
     }
 }
 
-/// Checks every row of a file, calling `on_row` after each (for a progress bar).
-/// `caller` is who imports (their role limits which roles a new account may have);
-/// `None` at the server's command line, where anyone may be imported.
+/// Checks every row of a file for `school`, calling `on_row` after each (for a
+/// progress bar). `caller` is who imports (their role limits which roles a new
+/// account may have); `None` at the server's command line, where anyone may be
+/// imported.
 pub async fn check(
     app: &App,
+    school: SchoolId,
     caller: Option<&Person>,
     sheet: Sheet,
     table: &Table,
@@ -99,7 +102,7 @@ pub async fn check(
     let store = app.store();
     Ok(match sheet {
         Sheet::Devices => {
-            let keys = store.register_keys().await?;
+            let keys = store.register_keys(school).await?;
             let mut check = DeviceCheck::new(table, mapping, &keys, today);
             table.rows.iter().for_each(|r| {
                 check.row(r);
@@ -121,7 +124,7 @@ pub async fn check(
             Preview::People(check.finish())
         }
         Sheet::Encryption => {
-            let keys = store.register_keys().await?;
+            let keys = store.register_keys(school).await?;
             let mut check = EncryptionCheck::new(table, mapping, &keys, today);
             table.rows.iter().for_each(|r| {
                 check.row(r);
@@ -144,18 +147,19 @@ pub enum Written {
     },
 }
 
-/// Writes a checked file whole, in one transaction, as `actor`; or nothing, with the
-/// problems (those found by the check, or a tag, serial number or username taken
-/// since).
+/// Writes a checked file whole into `school`, in one transaction, as `actor`; or
+/// nothing, with the problems (those found by the check, or a tag, serial number or
+/// username taken since).
 pub async fn write(
     app: &App,
     actor: Actor,
+    school: SchoolId,
     preview: Preview,
     progress: Progress,
 ) -> Result<Outcome<Written>, Error> {
     let store = app.store();
     Ok(match preview {
-        Preview::Devices(c) => match store.import_devices(actor, c, progress).await? {
+        Preview::Devices(c) => match store.import_devices(actor, school, c, progress).await? {
             Outcome::Written(n) => Outcome::Written(Written::Devices(n)),
             Outcome::Refused(p) => Outcome::Refused(p),
         },
@@ -165,7 +169,7 @@ pub async fn write(
         },
         Preview::Encryption(c) => {
             let left_alone = c.left_alone.clone();
-            match store.import_encryption(actor, c, progress).await? {
+            match store.import_encryption(actor, school, c, progress).await? {
                 Outcome::Written(summary) => Outcome::Written(Written::Encryption {
                     summary,
                     left_alone,
@@ -196,14 +200,40 @@ pub async fn import(
     mapping: Mapping,
     dry_run: bool,
 ) -> Result<Imported, Error> {
-    let preview = check(app, Some(caller), sheet, table, mapping.clone(), &|| {}).await?;
+    let preview = check(
+        app,
+        caller.school,
+        Some(caller),
+        sheet,
+        table,
+        mapping.clone(),
+        &|| {},
+    )
+    .await?;
     if dry_run || !preview.problems().is_empty() {
         return Ok(Imported::Checked(preview));
     }
-    match write(app, caller.actor(), preview, Box::new(|_| {})).await? {
+    match write(
+        app,
+        caller.actor(),
+        caller.school,
+        preview,
+        Box::new(|_| {}),
+    )
+    .await?
+    {
         Outcome::Written(w) => Ok(Imported::Written(w)),
         Outcome::Refused(refused) => {
-            let mut again = check(app, Some(caller), sheet, table, mapping, &|| {}).await?;
+            let mut again = check(
+                app,
+                caller.school,
+                Some(caller),
+                sheet,
+                table,
+                mapping,
+                &|| {},
+            )
+            .await?;
             if again.problems().is_empty() {
                 again.with_problems(refused);
             }

@@ -138,7 +138,7 @@ pub async fn report(
     if !caller.role.may(Permission::Report) {
         return Err(Refusal::not_allowed().into());
     }
-    let device = crate::devices::device(app, tag).await?;
+    let device = crate::devices::device(app, caller.school, tag).await?;
     let Report(details) = Report::try_from(input)?;
     let reporter = caller.clone();
     let link_base = app.link_base().cloned();
@@ -675,7 +675,7 @@ pub async fn request_change(
     if !caller.role.may(Permission::Report) {
         return Err(Refusal::not_allowed().into());
     }
-    let device = crate::devices::device(app, tag).await?;
+    let device = crate::devices::device(app, caller.school, tag).await?;
     let d: ChangeDetails = kitroom_core::change::ChangeInput::from(input).parse()?;
     let actor = caller.actor();
     let person = caller.id;

@@ -318,7 +318,7 @@ pub async fn check_out(
         Err(e) => {
             // The device is found inside the write; a tag no device has is told
             // before any other problem, as for anything done to a device.
-            crate::devices::device(app, tag).await?;
+            crate::devices::device(app, caller.school, tag).await?;
             return Err(e);
         }
     };
@@ -326,6 +326,7 @@ pub async fn check_out(
     let actor = caller.actor();
     let for_someone_else = borrower.id != caller.id;
     let lent_to = borrower.clone();
+    let school = caller.school;
     let tag = tag.to_owned();
     let (loan, return_location) = app
         .store()
@@ -334,7 +335,7 @@ pub async fn check_out(
                 let now = Utc::now();
                 // The device, the borrower, the settings and the calendar, read
                 // together: one round trip.
-                let facts = kitroom_store::loans::lending_facts_in(conn, &tag, lent_to.id)
+                let facts = kitroom_store::loans::lending_facts_in(conn, school, &tag, lent_to.id)
                     .await?
                     .ok_or_else(|| Refusal::not_found("That device"))?;
                 let (device, borrower, settings) = (facts.device, facts.borrower, facts.settings);
@@ -544,7 +545,14 @@ pub async fn take_back_in(
     let (location_id, stored_location) = match &place.found {
         Some(found) => found.clone(),
         None => {
-            kitroom_store::locations::find_or_create_named(conn, actor, &place.name, now).await?
+            kitroom_store::locations::find_or_create_named(
+                conn,
+                actor,
+                device.school,
+                &place.name,
+                now,
+            )
+            .await?
         }
     };
     let location = place.name.as_str();
@@ -847,8 +855,13 @@ pub async fn return_device(
                 let now = Utc::now();
                 // The device, its loan, the settings with its kind's checklist and
                 // the places it may come back to, read together: one round trip.
-                let facts = kitroom_store::loans::return_facts_in(conn, &tag, cmd.location.as_deref())
-                    .await?
+                let facts = kitroom_store::loans::return_facts_in(
+                    conn,
+                    caller.school,
+                    &tag,
+                    cmd.location.as_deref(),
+                )
+                .await?
                     .ok_or_else(|| Refusal::not_found("That device"))?;
                 let device = &facts.device;
                 let open = facts.open.clone().ok_or(loan::ReturnRefusal::NotOnLoan)?;

@@ -58,14 +58,15 @@ pub async fn create(app: &App, caller: &Person, input: LocationInput) -> Result<
     require(caller)?;
     let LocationName(name) = LocationName::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
-                if locations::name_taken_in(conn, &name, None).await? {
+                if locations::name_taken_in(conn, school, &name, None).await? {
                     return Err(taken(&name));
                 }
-                let id = locations::find_or_create(conn, &actor, &name, Utc::now()).await?;
-                Ok::<_, Error>(locations::location_in(conn, id).await?)
+                let id = locations::find_or_create(conn, &actor, school, &name, Utc::now()).await?;
+                Ok::<_, Error>(locations::location_in(conn, school, id).await?)
             })
         })
         .await
@@ -82,10 +83,11 @@ pub async fn rename(
     require(caller)?;
     let LocationName(name) = LocationName::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let before = match locations::location_in(conn, id).await {
+                let before = match locations::location_in(conn, school, id).await {
                     Ok(l) => l,
                     Err(kitroom_store::StoreError::NotFound) => {
                         return Err(Refusal::not_found("That location").into())
@@ -95,12 +97,12 @@ pub async fn rename(
                 if before.name == name {
                     return Ok(before);
                 }
-                if locations::name_taken_in(conn, &name, Some(id)).await? {
+                if locations::name_taken_in(conn, school, &name, Some(id)).await? {
                     return Err(taken(&name));
                 }
                 locations::rename_location_in(conn, &actor, id, &before.name, &name, Utc::now())
                     .await?;
-                Ok::<_, Error>(locations::location_in(conn, id).await?)
+                Ok::<_, Error>(locations::location_in(conn, school, id).await?)
             })
         })
         .await

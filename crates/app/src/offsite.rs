@@ -62,7 +62,7 @@ pub async fn request(
     if !caller.role.may(Permission::Borrow) {
         return Err(Refusal::not_allowed().into());
     }
-    let device = crate::devices::device(app, tag).await?;
+    let device = crate::devices::device(app, caller.school, tag).await?;
     let cmd = Offsite::try_from(input)?;
     let actor = caller.actor();
     let person = caller.id;

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use kitroom_core::kit::{self, InSet};
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::db::Actor;
 use kitroom_store::events::append;
@@ -239,24 +240,28 @@ pub async fn add_device(
     let k = crate::sets::set(app, s).await?;
     let AddDevice { tag } = parsed?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
-            Box::pin(async move { add_device_in(conn, &actor, k.id, &tag, Utc::now()).await })
+            Box::pin(
+                async move { add_device_in(conn, &actor, school, k.id, &tag, Utc::now()).await },
+            )
         })
         .await
 }
 
 /// [`add_device`] inside the caller's transaction, as `actor`: `tag` as typed,
-/// without a label's address.
+/// without a label's address, one of `school`'s devices.
 pub async fn add_device_in(
     conn: &mut Conn,
     actor: &Actor,
+    school: SchoolId,
     kit_id: Uuid,
     tag: &str,
     now: DateTime<Utc>,
 ) -> Result<(Kit, String), Error> {
     let k = kit_in(conn, kit_id).await?;
-    let device = store::device_in_set_in(conn, tag.trim())
+    let device = store::device_in_set_in(conn, school, tag.trim())
         .await?
         .ok_or_else(|| kit::SetChangeRefusal::UnknownTag {
             tag: tag.trim().to_owned(),

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use kitroom_core::device::DeviceStatus;
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::stocktake::{self, StocktakeRefusal};
 use kitroom_core::Invalid;
 use kitroom_store::devices::get_device;
@@ -47,9 +48,14 @@ async fn stocktake_in(conn: &mut Conn, id: Uuid) -> Result<Stocktake, Error> {
         .ok_or_else(|| Refusal::not_found("That stocktake").into())
 }
 
-/// A location named by its id (the pages' lists) or its name (the API).
-async fn location_in(conn: &mut Conn, field: &'static str, named: &str) -> Result<Uuid, Error> {
-    match store::location_in(conn, named).await? {
+/// `school`'s location named by its id (the pages' lists) or its name (the API).
+async fn location_in(
+    conn: &mut Conn,
+    school: SchoolId,
+    field: &'static str,
+    named: &str,
+) -> Result<Uuid, Error> {
+    match store::location_in(conn, school, named).await? {
         Some((id, _)) => Ok(id),
         None => Err(Invalid::one(
             field,
@@ -123,13 +129,16 @@ pub async fn open(app: &App, caller: &Person, input: OpenInput) -> Result<Stockt
     may(caller)?;
     let cmd = Open::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
                 let location = match &cmd.scope {
                     Scope::WholeSchool => None,
-                    Scope::Location(named) => Some(location_in(conn, "location", named).await?),
+                    Scope::Location(named) => {
+                        Some(location_in(conn, school, "location", named).await?)
+                    }
                 };
                 let id = Uuid::new_v4();
                 if store::insert_stocktake_in(conn, id, location, actor.id, now).await?
@@ -238,6 +247,7 @@ pub async fn scan(
     let id = stocktake_id(stocktake)?;
     let parsed = Scan::try_from(input);
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
@@ -246,10 +256,10 @@ pub async fn scan(
                 let cmd = parsed?;
                 stocktake::may_scan(!s.is_open())?;
                 let scanner_at = match &cmd.at {
-                    Some(named) => Some(location_in(conn, "at", named).await?),
+                    Some(named) => Some(location_in(conn, school, "at", named).await?),
                     None => None,
                 };
-                let device_id = store::device_id_by_tag_in(conn, &cmd.tag)
+                let device_id = store::device_id_by_tag_in(conn, school, &cmd.tag)
                     .await?
                     .ok_or_else(|| StocktakeRefusal::UnknownTag(cmd.tag.clone()))?;
                 let device = get_device(conn, device_id).await?;
@@ -393,6 +403,7 @@ pub async fn move_here(
     let id = stocktake_id(stocktake)?;
     let parsed = MoveHere::try_from(input);
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
@@ -401,7 +412,7 @@ pub async fn move_here(
                 let cmd = parsed?;
                 let device_id = match &cmd.device {
                     Which::Id(d) => *d,
-                    Which::Tag(tag) => store::device_id_by_tag_in(conn, tag)
+                    Which::Tag(tag) => store::device_id_by_tag_in(conn, school, tag)
                         .await?
                         .ok_or_else(|| StocktakeRefusal::UnknownTag(tag.clone()))?,
                 };

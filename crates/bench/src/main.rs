@@ -1101,7 +1101,7 @@ async fn drive(
     // Each page's key: the tag just before it (none for the first), in the list's
     // order, so the phases ask for pages at every depth by key as the Next links do.
     let tags: Vec<String> = sqlx::query_scalar(
-        "select tag from device where kind = 'laptop' and status = 'available' order by tag collate nocase",
+        "select tag from device where school_id = 1 and kind = 'laptop' and status = 'available' order by tag collate nocase",
     )
     .fetch_all(&mut conn)
     .await?;

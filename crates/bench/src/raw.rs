@@ -475,33 +475,36 @@ pub async fn checkpointer(
 /// (from the device tally, migration 0010) and the page (its rowids first, from the
 /// index, then those rows joined), as two statements.
 pub const LIST_COUNT: &str =
-    "select coalesce(sum(t.devices), 0) from device_tally t where 1 = 1 and t.status = ? and t.kind = ?";
+    "select coalesce(sum(t.devices), 0) from device_tally t where 1 = 1 and t.school_id = 1 and t.status = ? and t.kind = ?";
 /// The same count read from the devices' index, as Kitroom did before the tally.
 pub const LIST_COUNT_FROM_INDEX: &str =
-    "select count(*) from (select 1 from device d where 1 = 1 and d.status = ? and d.kind = ?)";
-pub const LIST_PAGE: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
+    "select count(*) from (select 1 from device d where 1 = 1 and d.school_id = 1 and d.status = ? and d.kind = ?)";
+pub const LIST_PAGE: &str = "select d.id, d.school_id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
     d.purchased_on, d.cost_pence, d.supplier, d.warranty_until, d.notes, d.encryption_state, d.encryption_method,
     d.encryption_verified_on, p.username as verified_by, d.passcode_enforced, d.holds_personal_data, d.captures_images,
     d.last_audited_on, d.created_at, d.updated_at
     from device d join location l on l.id = d.location_id left join person p on p.id = d.encryption_verified_by
-    where d.rowid in (select d.rowid from device d where 1 = 1 and d.status = ? and d.kind = ?
+    where d.rowid in (select d.rowid from device d where 1 = 1 and d.school_id = 1 and d.status = ? and d.kind = ?
         and d.tag > ? collate nocase order by d.tag collate nocase limit ?) order by d.tag collate nocase";
 /// The location filter's names (`Store::location_names`), which the list page reads.
-pub const LOCATION_NAMES: &str = "select name from location order by name collate nocase";
+pub const LOCATION_NAMES: &str =
+    "select name from location where school_id = 1 order by name collate nocase";
 /// Locations with their device counts (`Store::list_locations`, from the device
 /// tally): what the list page read before commit 828bad9, and the locations page
 /// still reads.
 pub const LOCATION_COUNTS: &str = "select l.id, l.name, coalesce(c.devices, 0)
     from location l left join (select location_id, sum(devices) as devices from device_tally
-                               where status <> 'retired' group by location_id) c on c.location_id = l.id
+                               where school_id = 1 and status <> 'retired' group by location_id) c
+                         on c.location_id = l.id
+    where l.school_id = 1
     order by l.name collate nocase";
 /// A search of the whole register (no status chosen), as `Store::list_devices` builds
 /// it for three characters or more: the count, as the trigram index's matches stream
 /// in, stopped past 1,000; then the page ([`search_page`]).
 pub const SEARCH_COUNT: &str =
     "select count(*) from (select 1 from device_search s join device d on d.rowid = s.rowid
-    where device_search match ?1 and d.status <> 'retired' limit 1001)";
-const SEARCH_SELECT: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
+    where device_search match ?1 and d.school_id = 1 and d.status <> 'retired' limit 1001)";
+const SEARCH_SELECT: &str = "select d.id, d.school_id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
     d.purchased_on, d.cost_pence, d.supplier, d.warranty_until, d.notes, d.encryption_state, d.encryption_method,
     d.encryption_verified_on, p.username as verified_by, d.passcode_enforced, d.holds_personal_data, d.captures_images,
     d.last_audited_on, d.created_at, d.updated_at
@@ -510,7 +513,8 @@ const SEARCH_SELECT: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.seri
 /// matches) the devices in tag order tested by `like` (`?2`, the term as a pattern).
 pub fn search_page(broad: bool) -> String {
     format!(
-        "{SEARCH_SELECT} where d.rowid in (select d.rowid from device d where 1 = 1 and d.status <> 'retired'
+        "{SEARCH_SELECT} where d.rowid in (select d.rowid from device d where 1 = 1 and d.school_id = 1
+        and d.status <> 'retired'
         and {}
         order by d.tag collate nocase limit 50 offset 0) order by d.tag collate nocase",
         if broad {

@@ -39,6 +39,7 @@ use kitroom_app::policies::{PublishInput, SignInput};
 use kitroom_core::event::{event_hash, EventFields, GENESIS_HASH};
 use kitroom_core::import::{check_devices, check_people, Mapping, RegisterKeys, Sheet};
 use kitroom_core::person::PersonInput;
+use kitroom_core::school::SchoolId;
 use kitroom_store::db::time_text;
 use kitroom_store::devices::insert_device;
 use kitroom_store::import::{read_table, Outcome};
@@ -423,13 +424,23 @@ async fn devices_bulk(
                 let location_id = match locations.get(&key) {
                     Some(id) => *id,
                     None => {
-                        let id = find_or_create(conn, &actor, &d.location, now).await?;
+                        let id =
+                            find_or_create(conn, &actor, SchoolId::FIRST, &d.location, now).await?;
                         locations.insert(key, id);
                         id
                     }
                 };
                 let source = format!("CSV import, line {}", row.line);
-                insert_device(conn, &actor, d, location_id, Some(source), now).await?;
+                insert_device(
+                    conn,
+                    &actor,
+                    SchoolId::FIRST,
+                    d,
+                    location_id,
+                    Some(source),
+                    now,
+                )
+                .await?;
             }
             written += checked.rows.len();
             at = upto;
@@ -513,10 +524,10 @@ async fn build_in(dir: &Path, sizes: Sizes, imported: usize) -> anyhow::Result<S
     let mut start = 0;
     while start < imported {
         let end = (start + CHUNK).min(imported);
-        let keys = store.register_keys().await?;
+        let keys = store.register_keys(SchoolId::FIRST).await?;
         let checked = device_rows(start, end, today, &keys, &mut rng)?;
         match store
-            .import_devices(Actor::system(), checked, Box::new(|_| {}))
+            .import_devices(Actor::system(), SchoolId::FIRST, checked, Box::new(|_| {}))
             .await?
         {
             Outcome::Written(n) => ensure!(n == end - start, "imported {n} devices"),
@@ -1099,14 +1110,21 @@ mod tests {
         }
         drop(conn);
         // Found by the search index, by tag and by serial number.
-        let bulk = store.device_by_tag("KR-001234").await.unwrap().unwrap();
+        let bulk = store
+            .device_by_tag(SchoolId::FIRST, "KR-001234")
+            .await
+            .unwrap()
+            .unwrap();
         for q in ["KR-001234", &bulk.details.serial[2..9]] {
             let page = store
-                .list_devices(&DeviceFilter {
-                    q: Some(q.to_owned()),
-                    per_page: 50,
-                    ..DeviceFilter::default()
-                })
+                .list_devices(
+                    SchoolId::FIRST,
+                    &DeviceFilter {
+                        q: Some(q.to_owned()),
+                        per_page: 50,
+                        ..DeviceFilter::default()
+                    },
+                )
                 .await
                 .unwrap();
             assert!(

@@ -26,6 +26,7 @@
 //! - [`loan`]: the rules at check-out and return, and when a loan is due.
 //! - [`mail`]: email's kinds, until when each is worth sending, retries and giving up.
 //! - [`policy`]: acceptable-use policy versions and signatures.
+//! - [`school`]: which school a record belongs to, in a trust of several.
 //! - [`settings`]: the school day, the return room, charging times.
 //! - [`throttle`]: the rule that slows down password guessing.
 //! - [`time`]: instants in school (UK) time.
@@ -55,6 +56,7 @@ pub mod one_time;
 pub mod person;
 pub mod policy;
 pub mod provider;
+pub mod school;
 pub mod settings;
 pub mod stocktake;
 pub mod throttle;

@@ -13,6 +13,7 @@ use kitroom_app::incidents::ReportInput;
 use kitroom_app::policies::{PublishInput, SignInput};
 use kitroom_core::device::{DeviceInput, StatusChange};
 use kitroom_core::person::{PersonInput, PersonKind};
+use kitroom_core::school::SchoolId;
 use kitroom_store::{Actor, Store};
 
 /// Every demo account's password.
@@ -342,7 +343,11 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
             let details = input
                 .parse(today)
                 .map_err(|e| anyhow::anyhow!("demo device {}: {e}", input.tag))?;
-            devices.push(store.create_device(manager.clone(), details).await?);
+            devices.push(
+                store
+                    .create_device(manager.clone(), SchoolId::FIRST, details)
+                    .await?,
+            );
         }
     }
     // Some history: repairs, a device lost and one found again, devices back on charge.
@@ -399,7 +404,9 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         if details.kind == kitroom_core::device::DeviceKind::Ipad {
             details.encryption.method = Some(kitroom_core::device::EncryptionMethod::Ipados);
         }
-        store.update_device(manager.clone(), d.id, details).await?;
+        store
+            .update_device(manager.clone(), SchoolId::FIRST, d.id, details)
+            .await?;
     }
     let settings = kitroom_core::settings::Settings {
         school_name: "Hillside Primary School".into(),
@@ -611,8 +618,15 @@ async fn bookings(
                     let now = chrono::Utc::now();
                     let set = kitroom_app::set_admin::create_in(conn, &actor, &new, now).await?;
                     for tag in &tags {
-                        kitroom_app::set_admin::add_device_in(conn, &actor, set.id, tag, now)
-                            .await?;
+                        kitroom_app::set_admin::add_device_in(
+                            conn,
+                            &actor,
+                            SchoolId::FIRST,
+                            set.id,
+                            tag,
+                            now,
+                        )
+                        .await?;
                     }
                     Ok::<_, kitroom_app::Error>(set.id)
                 })

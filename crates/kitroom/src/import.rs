@@ -22,6 +22,7 @@ use std::sync::Arc;
 use kitroom_app::imports::{self, Preview, Written};
 use kitroom_app::App;
 use kitroom_core::import::{column_choice, value_choice, Mapping, Problem, Sheet, Table};
+use kitroom_core::school::SchoolId;
 use kitroom_store::import::{read_table, Outcome, Progress};
 use kitroom_store::{Actor, Store};
 
@@ -223,7 +224,10 @@ async fn import(
     let rows = table.rows.len();
     let checking = bar(progress, rows, "checking");
     // At the server's command line there is no account: anyone may be imported.
-    let checked = imports::check(&app, None, sheet, table, mapping, &|| checking.inc(1)).await;
+    let checked = imports::check(&app, SchoolId::FIRST, None, sheet, table, mapping, &|| {
+        checking.inc(1)
+    })
+    .await;
     checking.finish_and_clear();
     let checked = checked.map_err(failed)?;
     let done =
@@ -267,7 +271,15 @@ async fn import(
         return Ok(ExitCode::SUCCESS);
     }
     let writing_bar = bar(progress, checked.ready(), "writing");
-    let outcome = imports::write(&app, Actor::system(), checked, writing(&writing_bar)).await;
+    // One school until `kitroom import` takes `--school` (issue 19).
+    let outcome = imports::write(
+        &app,
+        Actor::system(),
+        SchoolId::FIRST,
+        checked,
+        writing(&writing_bar),
+    )
+    .await;
     writing_bar.finish_and_clear();
     match outcome.map_err(failed)? {
         Outcome::Refused(p) => return refuse(err, &p, rows),

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{
     AssetTag, DeviceDetails, DeviceKind, DeviceStatus, Encryption, EncryptionState, Move, Pence,
 };
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use serde_json::{json, Map, Value};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -19,6 +20,8 @@ use crate::locations::find_or_create;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     pub id: Uuid,
+    /// The school whose register it is on.
+    pub school: SchoolId,
     pub details: DeviceDetails,
     pub status: DeviceStatus,
     /// The username of whoever last recorded the encryption as verified.
@@ -37,6 +40,7 @@ impl Device {
 #[derive(sqlx::FromRow)]
 struct DeviceRow {
     id: String,
+    school_id: i64,
     tag: String,
     kind: String,
     make: String,
@@ -75,6 +79,7 @@ impl TryFrom<DeviceRow> for Device {
     fn try_from(r: DeviceRow) -> Result<Self, Self::Error> {
         Ok(Device {
             id: parse_uuid(&r.id)?,
+            school: SchoolId(r.school_id),
             details: DeviceDetails {
                 tag: AssetTag::parse(&r.tag).map_err(StoreError::Corrupt)?,
                 kind: parse_word(&r.kind)?,
@@ -106,7 +111,7 @@ impl TryFrom<DeviceRow> for Device {
     }
 }
 
-const SELECT: &str = "select d.id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
+const SELECT: &str = "select d.id, d.school_id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
     d.purchased_on, d.cost_pence, d.supplier, d.warranty_until, d.notes, d.encryption_state, d.encryption_method,
     d.encryption_verified_on, p.username as verified_by, d.passcode_enforced, d.holds_personal_data, d.captures_images,
     d.last_audited_on, d.created_at, d.updated_at
@@ -128,18 +133,21 @@ pub fn details_json(d: &DeviceDetails) -> Map<String, Value> {
     }
 }
 
-/// The device that already carries `tag` (whatever its case), other than `except`:
-/// its tag as written, make and model.
+/// The device of `school` that already carries `tag` (whatever its case), other than
+/// `except`: its tag as written, make and model.
 pub async fn tag_holder_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     tag: &AssetTag,
     except: Option<Uuid>,
 ) -> Result<Option<(String, String, String)>, StoreError> {
-    let other: Option<(String, String, String, String)> =
-        sqlx::query_as("select id, tag, make, model from device where tag = ? collate nocase")
-            .bind(tag.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let other: Option<(String, String, String, String)> = sqlx::query_as(
+        "select id, tag, make, model from device where school_id = ? and tag = ? collate nocase",
+    )
+    .bind(school.0)
+    .bind(tag.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(match other {
         Some((id, existing, make, model)) if Some(parse_uuid(&id)?) != except => {
             Some((existing, make, model))
@@ -150,10 +158,11 @@ pub async fn tag_holder_in(
 
 async fn tag_clash(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     tag: &AssetTag,
     except: Option<Uuid>,
 ) -> Result<Option<StoreError>, StoreError> {
-    Ok(tag_holder_in(conn, tag, except)
+    Ok(tag_holder_in(conn, school, tag, except)
         .await?
         .map(|(existing, make, model)| {
             Invalid::one(
@@ -164,13 +173,14 @@ async fn tag_clash(
         }))
 }
 
-/// Writes a new device and its `device.registered` event inside the caller's
-/// transaction, at `location_id`. The caller has checked its tag is free. Recording a
+/// Writes a new device of `school` and its `device.registered` event inside the
+/// caller's transaction, at `location_id` (one of the school's). The caller has checked its tag is free. Recording a
 /// verification date names the actor as verifier. `source` (such as "CSV import, line
 /// 7") is added to the event when given.
 pub async fn insert_device(
     conn: &mut SqliteConnection,
     actor: &Actor,
+    school: SchoolId,
     details: &DeviceDetails,
     location_id: Uuid,
     source: Option<String>,
@@ -184,12 +194,13 @@ pub async fn insert_device(
         .map(|p| p.to_string());
     let d = details;
     sqlx::query(
-        "insert into device (id, tag, kind, make, model, serial, location_id, status, condition, purchased_on,
+        "insert into device (id, school_id, tag, kind, make, model, serial, location_id, status, condition, purchased_on,
            cost_pence, supplier, warranty_until, notes, encryption_state, encryption_method, encryption_verified_on,
            encryption_verified_by, passcode_enforced, holds_personal_data, captures_images, created_at, updated_at)
-         values (?, ?, ?, ?, ?, ?, ?, 'available', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         values (?, ?, ?, ?, ?, ?, ?, ?, 'available', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
+    .bind(school.0)
     .bind(d.tag.as_str())
     .bind(d.kind.as_str())
     .bind(&d.make)
@@ -294,9 +305,10 @@ pub fn changed_fields(before: &DeviceDetails, after: &DeviceDetails) -> Map<Stri
 pub(crate) static BY_ID: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{SELECT} where d.id = ?"));
 
-/// One device by its tag, in any case.
-pub(crate) static BY_TAG: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{SELECT} where d.tag = ? collate nocase"));
+/// One device of a school (bound first) by its tag (second), in any case.
+pub(crate) static BY_TAG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("{SELECT} where d.school_id = ? and d.tag = ? collate nocase")
+});
 
 /// A device from a row of [`BY_ID`] or [`BY_TAG`].
 pub(crate) fn device_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Device, StoreError> {
@@ -452,18 +464,18 @@ fn full_text_query(term: &str) -> Option<String> {
 
 /// The filters other than the search as a `where` clause on `device_tally t`
 /// (migration 0010_counts), whose columns have the same names as the device's.
-fn push_tally_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter) {
+fn push_tally_where(qb: &mut QueryBuilder<'_, Sqlite>, school: SchoolId, f: &DeviceFilter) {
     qb.push(" where 1 = 1");
-    push_filters(qb, f, "t");
+    push_filters(qb, school, f, "t");
 }
 
 /// The filters as a `where` clause. `broad`: the search matches so many devices
 /// that the page is found faster by walking the devices in tag order and testing
 /// each one's text than by reading every match from the trigram index and sorting
 /// them.
-fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, broad: bool) {
+fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, school: SchoolId, f: &DeviceFilter, broad: bool) {
     qb.push(" where 1 = 1");
-    push_filters(qb, f, "d");
+    push_filters(qb, school, f, "d");
     if let Some(q) = search_term(f) {
         if let Some(query) = full_text_query(&q).filter(|_| !broad) {
             qb.push(" and d.rowid in (select rowid from device_search where device_search match ")
@@ -487,9 +499,11 @@ fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, broad: bool) 
     }
 }
 
-/// The filters other than the search, each as ` and …` on the table aliased `t`
-/// (`d` for `device`, `t` for `device_tally`).
-fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, t: &str) {
+/// The school and the filters other than the search, each as ` and …` on the table
+/// aliased `t` (`d` for `device`, `t` for `device_tally`).
+fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, school: SchoolId, f: &DeviceFilter, t: &str) {
+    qb.push(format!(" and {t}.school_id = "))
+        .push_bind(school.0);
     match f.status {
         Some(s) => {
             qb.push(format!(" and {t}.status = ")).push_bind(s.as_str());
@@ -504,8 +518,10 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &DeviceFilter, t: &str) {
     }
     if let Some(l) = f.location.as_deref().filter(|l| !l.is_empty()) {
         qb.push(format!(
-            " and {t}.location_id = (select id from location where name = "
+            " and {t}.location_id = (select id from location where school_id = "
         ))
+        .push_bind(school.0)
+        .push(" and name = ")
         .push_bind(l.to_owned())
         .push(" collate nocase)");
     }
@@ -529,6 +545,7 @@ fn order_by(descending: bool) -> &'static str {
 /// key. True when they come in reverse order (a page found from its end).
 fn push_page_rowids(
     qb: &mut QueryBuilder<'_, Sqlite>,
+    school: SchoolId,
     f: &DeviceFilter,
     broad: bool,
     per_page: i64,
@@ -541,7 +558,7 @@ fn push_page_rowids(
         Position::Page(n) => (None, false, ((*n).max(1) - 1).saturating_mul(per_page)),
     };
     qb.push("select d.rowid from device d");
-    push_where(qb, f, broad);
+    push_where(qb, school, f, broad);
     if let Some((op, tag)) = key {
         qb.push(format!(" and d.tag collate nocase {op} "))
             .push_bind(tag.clone());
@@ -558,26 +575,28 @@ fn push_page_rowids(
 /// Whether a device the filters select has a tag `op` (`<=` or `>=`) `tag`.
 async fn any_beyond(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     f: &DeviceFilter,
     broad: bool,
     op: &str,
     tag: &str,
 ) -> Result<bool, StoreError> {
     let mut qb = QueryBuilder::new("select exists (");
-    push_any_beyond(&mut qb, f, broad, op, tag);
+    push_any_beyond(&mut qb, school, f, broad, op, tag);
     qb.push(")");
     Ok(qb.build_query_scalar().fetch_one(&mut *conn).await?)
 }
 
 fn push_any_beyond(
     qb: &mut QueryBuilder<'_, Sqlite>,
+    school: SchoolId,
     f: &DeviceFilter,
     broad: bool,
     op: &str,
     tag: &str,
 ) {
     qb.push("select 1 from device d");
-    push_where(qb, f, broad);
+    push_where(qb, school, f, broad);
     qb.push(format!(" and d.tag collate nocase {op} "))
         .push_bind(tag.to_owned());
 }
@@ -585,10 +604,11 @@ fn push_any_beyond(
 impl Store {
     /// A tag from the school's own register to show as an example ("like
     /// HS-IPAD-01"): the first device registered that is not retired.
-    pub async fn example_tag(&self) -> Result<Option<String>, StoreError> {
+    pub async fn example_tag(&self, school: SchoolId) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "select tag from device where status != 'retired' order by created_at, tag limit 1",
+            "select tag from device where school_id = ? and status != 'retired' order by created_at, tag limit 1",
         )
+        .bind(school.0)
         .fetch_optional(self.reader())
         .await?)
     }
@@ -603,16 +623,19 @@ impl Store {
     pub async fn create_device(
         &self,
         actor: Actor,
+        school: SchoolId,
         details: DeviceDetails,
     ) -> Result<Device, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                if let Some(clash) = tag_clash(conn, &details.tag, None).await? {
+                if let Some(clash) = tag_clash(conn, school, &details.tag, None).await? {
                     return Err(clash);
                 }
-                let location_id = find_or_create(conn, &actor, &details.location, now).await?;
-                let id = insert_device(conn, &actor, &details, location_id, None, now).await?;
+                let location_id =
+                    find_or_create(conn, &actor, school, &details.location, now).await?;
+                let id =
+                    insert_device(conn, &actor, school, &details, location_id, None, now).await?;
                 let device = get_device(conn, id).await?;
                 Ok(device)
             })
@@ -628,6 +651,7 @@ impl Store {
     pub async fn update_device(
         &self,
         actor: Actor,
+        school: SchoolId,
         id: Uuid,
         details: DeviceDetails,
     ) -> Result<Device, StoreError> {
@@ -635,10 +659,11 @@ impl Store {
             Box::pin(async move {
                 let now = Utc::now();
                 let before = get_device(conn, id).await?;
-                if let Some(clash) = tag_clash(conn, &details.tag, Some(id)).await? {
+                if let Some(clash) = tag_clash(conn, school, &details.tag, Some(id)).await? {
                     return Err(clash);
                 }
-                let location_id = find_or_create(conn, &actor, &details.location, now).await?;
+                let location_id =
+                    find_or_create(conn, &actor, school, &details.location, now).await?;
                 update_device_in(conn, &actor, id, &details, location_id, &before, now).await?;
                 let after = get_device(conn, id).await?;
                 let changes = changed_fields(&before.details, &after.details);
@@ -659,8 +684,14 @@ impl Store {
         .await
     }
 
-    pub async fn device_by_tag(&self, tag: &str) -> Result<Option<Device>, StoreError> {
+    /// The device of `school` with this tag (whatever its case), if there is one.
+    pub async fn device_by_tag(
+        &self,
+        school: SchoolId,
+        tag: &str,
+    ) -> Result<Option<Device>, StoreError> {
         sqlx::query_as::<_, DeviceRow>(&BY_TAG)
+            .bind(school.0)
             .bind(tag.trim())
             .fetch_optional(self.reader())
             .await?
@@ -668,7 +699,12 @@ impl Store {
             .transpose()
     }
 
-    pub async fn list_devices(&self, f: &DeviceFilter) -> Result<DevicePage, StoreError> {
+    /// One page of `school`'s devices that `f` selects.
+    pub async fn list_devices(
+        &self,
+        school: SchoolId,
+        f: &DeviceFilter,
+    ) -> Result<DevicePage, StoreError> {
         let per_page = f.per_page.clamp(1, 200);
         let mut conn = self.reader().acquire().await?;
         let term = search_term(f);
@@ -681,7 +717,7 @@ impl Store {
                      where device_search match ",
                 );
                 count.push_bind(query);
-                push_filters(&mut count, f, "d");
+                push_filters(&mut count, school, f, "d");
                 count
                     .push(" limit ")
                     .push_bind(SEARCH_COUNT_LIMIT + 1)
@@ -691,7 +727,7 @@ impl Store {
             }
             Some(_) => {
                 let mut count = QueryBuilder::new("select count(*) from device d");
-                push_where(&mut count, f, false);
+                push_where(&mut count, school, f, false);
                 (
                     count.build_query_scalar().fetch_one(&mut *conn).await?,
                     false,
@@ -701,7 +737,7 @@ impl Store {
             None => {
                 let mut count =
                     QueryBuilder::new("select coalesce(sum(t.devices), 0) from device_tally t");
-                push_tally_where(&mut count, f);
+                push_tally_where(&mut count, school, f);
                 (
                     count.build_query_scalar().fetch_one(&mut *conn).await?,
                     false,
@@ -713,7 +749,7 @@ impl Store {
         // joined. One row more than the page says whether another page follows.
         let mut qb = QueryBuilder::new(SELECT);
         qb.push(" where d.rowid in (");
-        let descending = push_page_rowids(&mut qb, f, broad, per_page);
+        let descending = push_page_rowids(&mut qb, school, f, broad, per_page);
         qb.push(")").push(order_by(descending));
         let mut rows = qb
             .build_query_as::<DeviceRow>()
@@ -727,8 +763,14 @@ impl Store {
         // Whether anything lies on the key's other side: one row found by the same seek.
         let (has_previous, has_next) = match &f.at {
             Position::First => (false, more),
-            Position::After(tag) => (any_beyond(&mut conn, f, broad, "<=", tag).await?, more),
-            Position::Before(tag) => (more, any_beyond(&mut conn, f, broad, ">=", tag).await?),
+            Position::After(tag) => (
+                any_beyond(&mut conn, school, f, broad, "<=", tag).await?,
+                more,
+            ),
+            Position::Before(tag) => (
+                more,
+                any_beyond(&mut conn, school, f, broad, ">=", tag).await?,
+            ),
             Position::Last => (more, false),
             Position::Page(n) => (*n > 1, more),
         };
@@ -744,11 +786,16 @@ impl Store {
         })
     }
 
-    /// How many devices there are in each status (retired included).
-    pub async fn count_by_status(&self) -> Result<Vec<(DeviceStatus, i64)>, StoreError> {
+    /// How many of `school`'s devices there are in each status (retired included).
+    pub async fn count_by_status(
+        &self,
+        school: SchoolId,
+    ) -> Result<Vec<(DeviceStatus, i64)>, StoreError> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "select status, sum(devices) from device_tally group by status having sum(devices) > 0",
+            "select status, sum(devices) from device_tally where school_id = ?
+             group by status having sum(devices) > 0",
         )
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?;
         rows.into_iter()
@@ -844,7 +891,7 @@ mod tests {
                     ..f.clone()
                 };
                 let mut qb = QueryBuilder::new("explain query plan ");
-                push_page_rowids(&mut qb, &f, broad, 50);
+                push_page_rowids(&mut qb, SchoolId::FIRST, &f, broad, 50);
                 let page = plan(&mut conn, qb).await;
                 assert!(
                     !page.contains("TEMP B-TREE")
@@ -858,7 +905,7 @@ mod tests {
             }
             for (op, seek) in [("<=", "tag<?"), (">=", "tag>?")] {
                 let mut qb = QueryBuilder::new("explain query plan ");
-                push_any_beyond(&mut qb, &f, broad, op, "KR-095000");
+                push_any_beyond(&mut qb, SchoolId::FIRST, &f, broad, op, "KR-095000");
                 let any = plan(&mut conn, qb).await;
                 assert!(any.contains(seek), "{name}, anything {op} the key: {any}");
             }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use kitroom_core::event::{
     event_hash_v2, personal_hash, ChainBreak, ChainVerifier, EventRecord, GENESIS_HASH,
 };
+use kitroom_core::school::SchoolId;
 use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -14,7 +15,7 @@ use crate::db::{time_text, Actor, Batch, Store, StoreError};
 /// What an event happened to.
 #[derive(Debug, Clone)]
 pub struct Subject {
-    /// `device:<id>`, `person:<id>`, `location:<id>`, `token:<id>`, `system`.
+    /// `device:<id>`, `person:<id>`, `location:<id>`, `school:<id>`, `token:<id>`, `system`.
     pub key: String,
     /// Its human name at the time: a tag, a username, a location's name.
     pub label: String,
@@ -37,6 +38,13 @@ impl Subject {
         Subject {
             key: format!("location:{id}"),
             label: name.to_owned(),
+        }
+    }
+
+    pub fn school(id: SchoolId, slug: &str) -> Subject {
+        Subject {
+            key: format!("school:{id}"),
+            label: slug.to_owned(),
         }
     }
 }
@@ -291,12 +299,12 @@ impl Store {
         let mut problems: Vec<String> = rows.into_iter().map(|r| r.0).collect();
         let wrong: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
             "select kind, status, location_id, encryption_state, sum(tallied), sum(registered)
-             from (select kind, status, location_id, encryption_state, devices as tallied, 0 as registered
+             from (select school_id, kind, status, location_id, encryption_state, devices as tallied, 0 as registered
                    from device_tally
                    union all
-                   select kind, status, location_id, encryption_state, 0, count(*)
-                   from device group by kind, status, location_id, encryption_state)
-             group by kind, status, location_id, encryption_state
+                   select school_id, kind, status, location_id, encryption_state, 0, count(*)
+                   from device group by school_id, kind, status, location_id, encryption_state)
+             group by school_id, kind, status, location_id, encryption_state
              having sum(tallied) <> sum(registered)
              limit 20",
         )
@@ -306,12 +314,13 @@ impl Store {
         // by the day they were last checked.
         let wrong_checks: Vec<(String, i64, i64)> = sqlx::query_as(
             "select verified_on, sum(tallied), sum(registered)
-             from (select verified_on, devices as tallied, 0 as registered from device_encryption_tally
+             from (select school_id, verified_on, devices as tallied, 0 as registered
+                   from device_encryption_tally
                    union all
-                   select coalesce(encryption_verified_on, ''), 0, count(*) from device
+                   select school_id, coalesce(encryption_verified_on, ''), 0, count(*) from device
                    where status <> 'retired' and encryption_state = 'encrypted'
-                   group by coalesce(encryption_verified_on, ''))
-             group by verified_on
+                   group by school_id, coalesce(encryption_verified_on, ''))
+             group by school_id, verified_on
              having sum(tallied) <> sum(registered)
              limit 20",
         )

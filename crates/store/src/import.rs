@@ -21,6 +21,7 @@ use kitroom_core::import::{
     Row, Table,
 };
 use kitroom_core::person::PersonDetails;
+use kitroom_core::school::SchoolId;
 use serde_json::{json, Map, Value};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
@@ -151,10 +152,14 @@ fn start_line(text: &[u8], at: &csv::Position) -> u64 {
     line
 }
 
-/// Every tag and serial number on the register, as the checks need them.
-async fn register_keys(conn: &mut SqliteConnection) -> Result<RegisterKeys, StoreError> {
+/// Every tag and serial number on `school`'s register, as the checks need them.
+async fn register_keys(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+) -> Result<RegisterKeys, StoreError> {
     let rows: Vec<(String, String, String, String)> =
-        sqlx::query_as("select tag, make, model, serial from device")
+        sqlx::query_as("select tag, make, model, serial from device where school_id = ?")
+            .bind(school.0)
             .fetch_all(&mut *conn)
             .await?;
     let mut keys = RegisterKeys::default();
@@ -182,10 +187,10 @@ fn method_for_kind(kind: DeviceKind) -> EncryptionMethod {
 }
 
 impl Store {
-    /// Every tag and serial number on the register, to check an import against.
-    pub async fn register_keys(&self) -> Result<RegisterKeys, StoreError> {
+    /// Every tag and serial number on `school`'s register, to check an import against.
+    pub async fn register_keys(&self, school: SchoolId) -> Result<RegisterKeys, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        register_keys(&mut conn).await
+        register_keys(&mut conn, school).await
     }
 
     /// Every username in use, lower-case.
@@ -201,6 +206,7 @@ impl Store {
     pub async fn import_devices(
         &self,
         actor: Actor,
+        school: SchoolId,
         checked: Checked<DeviceDetails>,
         progress: Progress,
     ) -> Result<Outcome<usize>, StoreError> {
@@ -210,7 +216,7 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let keys = register_keys(conn).await?;
+                let keys = register_keys(conn, school).await?;
                 let clashes = register_clashes(&checked, &keys);
                 if !clashes.is_empty() {
                     return Ok(Outcome::Refused(clashes));
@@ -223,13 +229,13 @@ impl Store {
                     let location_id = match locations.get(&key) {
                         Some(id) => *id,
                         None => {
-                            let id = find_or_create(conn, &actor, &d.location, now).await?;
+                            let id = find_or_create(conn, &actor, school, &d.location, now).await?;
                             locations.insert(key, id);
                             id
                         }
                     };
                     let source = format!("CSV import, line {}", row.line);
-                    insert_device(conn, &actor, d, location_id, Some(source), now).await?;
+                    insert_device(conn, &actor, school, d, location_id, Some(source), now).await?;
                     progress(i + 1);
                 }
                 Ok(Outcome::Written(checked.rows.len()))
@@ -276,6 +282,7 @@ impl Store {
     pub async fn import_encryption(
         &self,
         actor: Actor,
+        school: SchoolId,
         checked: Checked<EncryptionUpdate>,
         progress: Progress,
     ) -> Result<Outcome<EncryptionSummary>, StoreError> {
@@ -289,8 +296,10 @@ impl Store {
                 for (i, row) in checked.rows.iter().enumerate() {
                     let u = &row.value;
                     let ids: Vec<String> = sqlx::query_scalar(
-                        "select id from device where serial = ? collate nocase and serial <> '' order by tag",
+                        "select id from device where school_id = ? and serial = ? collate nocase and serial <> ''
+                         order by tag",
                     )
+                    .bind(school.0)
                     .bind(&u.serial)
                     .fetch_all(&mut *conn)
                     .await?;

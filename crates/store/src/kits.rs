@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use kitroom_core::device::DeviceStatus;
+use kitroom_core::school::SchoolId;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
@@ -241,17 +242,19 @@ pub struct DeviceInSet {
     pub set: Option<(Uuid, String)>,
 }
 
-/// The device with the tag `tag` (any case) and its set, inside the caller's
-/// transaction.
+/// `school`'s device with the tag `tag` (any case) and its set, inside the
+/// caller's transaction.
 pub async fn device_in_set_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     tag: &str,
 ) -> Result<Option<DeviceInSet>, StoreError> {
     let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
         "select d.id, d.tag, k.id, k.name from device d
          left join kit_device kd on kd.device_id = d.id left join kit k on k.id = kd.kit_id
-         where d.tag = ? collate nocase",
+         where d.school_id = ? and d.tag = ? collate nocase",
     )
+    .bind(school.0)
     .bind(tag)
     .fetch_optional(&mut *conn)
     .await?;

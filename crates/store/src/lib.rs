@@ -20,6 +20,7 @@
 //! - [`two_factor`]: two-step sign-in secrets (sealed by the web layer) and
 //!   recovery codes.
 //! - [`locations`]: the rooms and places devices live in.
+//! - [`schools`]: the schools of a trust's deployment.
 //! - [`devices`]: the register itself.
 //! - [`disposals`]: retiring devices with their disposal record.
 //! - [`exports`]: CSV exports read in batches by key.
@@ -64,6 +65,7 @@ pub mod reminders;
 pub mod reports;
 pub mod retention;
 pub mod revocation;
+pub mod schools;
 pub mod sessions;
 pub mod settings;
 pub mod stocktakes;

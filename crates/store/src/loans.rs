@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use kitroom_core::device::{DeviceKind, DeviceStatus};
 use kitroom_core::loan;
+use kitroom_core::school::SchoolId;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
@@ -477,14 +478,16 @@ pub async fn open_loan_of_in(
 }
 
 /// What a check-out decides on, read inside the writer in one round trip: the
-/// device with the tag, the borrower with their standing with the policy in force,
-/// the settings and the calendar. `None` when no device has the tag.
+/// device of `school` with the tag, the borrower with their standing with the policy in force,
+/// the settings and the calendar. `None` when the school has no device with the tag.
 pub async fn lending_facts_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     tag: &str,
     borrower: Uuid,
 ) -> Result<Option<LendingFacts>, StoreError> {
     let [device, borrower, settings, calendar] = Batch::new(crate::devices::BY_TAG.as_str())
+        .bind(school.0)
         .bind(tag.trim().to_owned())
         .then(crate::policies::BORROWER.as_str())
         .bind(borrower.to_string())
@@ -515,45 +518,53 @@ pub struct LendingFacts {
 }
 
 /// What a return decides on, read inside the writer in one round trip: the device
-/// with the tag, its open loan if it has one, the accessories lent with that loan
+/// of `school` with the tag, its open loan if it has one, the accessories lent with that loan
 /// and not yet counted back, the settings with the return checklist of the
 /// device's kind, and the locations it may come back to (the one `asked` for, its
-/// home and the school's return place) that exist. `None` when no device has the
-/// tag.
+/// home and the school's return place) that exist. `None` when the school has no
+/// device with the tag.
 pub async fn return_facts_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     tag: &str,
     asked: Option<&str>,
 ) -> Result<Option<ReturnFacts>, StoreError> {
     static OPEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "{LOAN} where l.device_id = (select id from device where tag = ? collate nocase)
+            "{LOAN} where l.device_id = (select id from device where school_id = ? and tag = ? collate nocase)
                and l.returned_at is null"
         )
     });
     static OUT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "{} la.loan_id = (select l.id from loan l join device d on d.id = l.device_id
-                              where d.tag = ? collate nocase and l.returned_at is null)
+                              where d.school_id = ? and d.tag = ? collate nocase
+                                and l.returned_at is null)
                and la.returned_at is null order by la.id",
             crate::accessories::STILL_OUT
         )
     });
-    const PLACES: &str = "select id, name from location where name collate nocase in (
+    const PLACES: &str =
+        "select id, name from location where school_id = ? and name collate nocase in (
            ?,
            (select l.name from device d join location l on l.id = d.location_id
-             where d.tag = ? collate nocase),
+             where d.school_id = ? and d.tag = ? collate nocase),
            coalesce((select value from setting where key = 'return_location'), ?))";
     let tag = tag.trim().to_owned();
     let [device, open, out, settings, places] = Batch::new(crate::devices::BY_TAG.as_str())
+        .bind(school.0)
         .bind(tag.clone())
         .then(OPEN.as_str())
+        .bind(school.0)
         .bind(tag.clone())
         .then(OUT.as_str())
+        .bind(school.0)
         .bind(tag.clone())
         .then(crate::settings::ALL_AS_ONE)
         .then(PLACES)
+        .bind(school.0)
         .bind(asked.map(str::to_owned))
+        .bind(school.0)
         .bind(tag)
         .bind(kitroom_core::settings::Settings::default().return_location)
         .fetch(&mut *conn)

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use kitroom_core::person::{PersonDetails, PersonKind, Role, Username};
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -10,10 +11,15 @@ use uuid::Uuid;
 use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
 use crate::events::{append, Subject};
 
-/// A person with an account.
+/// A person with an account, as seen in one school: `role` is what they may do
+/// there, and what they do through Kitroom (register, lend, report) is that
+/// school's.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Person {
     pub id: Uuid,
+    /// The school this person is seen in. Every account is the first school's
+    /// until roles are held school by school (issue 19's memberships).
+    pub school: SchoolId,
     pub username: String,
     pub full_name: String,
     pub email: Option<String>,
@@ -31,6 +37,7 @@ impl std::fmt::Debug for Person {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Person")
             .field("id", &self.id)
+            .field("school", &self.school)
             .field("username", &self.username)
             .field("role", &self.role)
             .finish_non_exhaustive()
@@ -66,6 +73,7 @@ impl TryFrom<PersonRow> for Person {
     fn try_from(r: PersonRow) -> Result<Self, Self::Error> {
         Ok(Person {
             id: parse_uuid(&r.id)?,
+            school: SchoolId::FIRST,
             username: r.username,
             full_name: r.full_name,
             email: r.email,
@@ -137,6 +145,7 @@ pub async fn insert_person_in(
     };
     let person = Person {
         id,
+        school: SchoolId::FIRST,
         username: d.username.to_string(),
         full_name: d.full_name.clone(),
         email: d.email.clone(),

@@ -6,6 +6,7 @@
 //! and write the decisions, inside the caller's transaction.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use kitroom_core::school::SchoolId;
 use kitroom_core::stocktake::{Expected, Mark, Outcome};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
@@ -265,28 +266,33 @@ pub async fn insert_stocktake_in(
     }
 }
 
-/// A location named by its id or its name (any case): its id and name.
+/// `school`'s location named by its id or its name (any case): its id and name.
 pub async fn location_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     id_or_name: &str,
 ) -> Result<Option<(Uuid, String)>, StoreError> {
     let row: Option<(String, String)> = sqlx::query_as(
-        "select id, name from location where id = ?1 or name = ?1 collate nocase order by id = ?1 desc limit 1",
+        "select id, name from location where school_id = ?2 and (id = ?1 or name = ?1 collate nocase)
+         order by id = ?1 desc limit 1",
     )
     .bind(id_or_name.trim())
+    .bind(school.0)
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|(id, name)| Ok((parse_uuid(&id)?, name)))
         .transpose()
 }
 
-/// The id of the device with `tag` (any case), if there is one.
+/// The id of `school`'s device with `tag` (any case), if there is one.
 pub async fn device_id_by_tag_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     tag: &str,
 ) -> Result<Option<Uuid>, StoreError> {
     let id: Option<String> =
-        sqlx::query_scalar("select id from device where tag = ? collate nocase")
+        sqlx::query_scalar("select id from device where school_id = ? and tag = ? collate nocase")
+            .bind(school.0)
             .bind(tag.trim())
             .fetch_optional(&mut *conn)
             .await?;

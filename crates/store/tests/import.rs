@@ -60,7 +60,11 @@ async fn register(store: &Store, tag: &str, serial: &str) {
         ..Default::default()
     };
     store
-        .create_device(Actor::system(), d.parse(today()).unwrap())
+        .create_device(
+            Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            d.parse(today()).unwrap(),
+        )
         .await
         .unwrap();
 }
@@ -72,11 +76,19 @@ async fn import_devices(store: &Store, actor: &Actor, csv: &str) -> Outcome<usiz
         Ok(t) => t,
         Err(p) => return Outcome::Refused(p),
     };
-    let keys = store.register_keys().await.unwrap();
+    let keys = store
+        .register_keys(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     let mapping = Mapping::automatic(Sheet::Devices, &table.headers);
     let checked = check_devices(&table, mapping, &keys, today());
     store
-        .import_devices(actor.clone(), checked, Box::new(|_| {}))
+        .import_devices(
+            actor.clone(),
+            kitroom_core::school::SchoolId::FIRST,
+            checked,
+            Box::new(|_| {}),
+        )
         .await
         .unwrap()
 }
@@ -156,7 +168,11 @@ async fn a_file_with_any_problem_writes_nothing_and_names_every_problem() {
     assert_eq!(count(&store, "device").await, devices + 9);
     // Nine registrations, and two new locations each logged once.
     assert_eq!(count(&store, "event").await, events + 11);
-    let d = store.device_by_tag("LAP-0104").await.unwrap().unwrap();
+    let d = store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-0104")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.details.cost.map(|c| c.0), Some(34_999));
     assert_eq!(d.details.location, "Library");
     assert_eq!(store.verify_log().await.unwrap().map(|_| ()), Ok(()));
@@ -170,7 +186,10 @@ async fn a_tag_registered_after_the_check_refuses_the_whole_import() {
     let sbm = manager(&store).await;
     let table =
         read_table(b"tag,kind,location\nLAP-1,laptop,Library\nLAP-2,laptop,Library\n").unwrap();
-    let keys = store.register_keys().await.unwrap();
+    let keys = store
+        .register_keys(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     let checked = check_devices(
         &table,
         Mapping::automatic(Sheet::Devices, &table.headers),
@@ -181,7 +200,12 @@ async fn a_tag_registered_after_the_check_refuses_the_whole_import() {
     register(&store, "lap-2", "").await;
     let devices = count(&store, "device").await;
     let Outcome::Refused(problems) = store
-        .import_devices(sbm, checked, Box::new(|_| {}))
+        .import_devices(
+            sbm,
+            kitroom_core::school::SchoolId::FIRST,
+            checked,
+            Box::new(|_| {}),
+        )
         .await
         .unwrap()
     else {
@@ -208,7 +232,10 @@ async fn ten_thousand_devices_import_in_one_go() {
     }
     let started = Instant::now();
     let table = read_table(csv.as_bytes()).unwrap();
-    let keys = store.register_keys().await.unwrap();
+    let keys = store
+        .register_keys(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     let checked = check_devices(
         &table,
         Mapping::automatic(Sheet::Devices, &table.headers),
@@ -222,6 +249,7 @@ async fn ten_thousand_devices_import_in_one_go() {
     let outcome = store
         .import_devices(
             sbm,
+            kitroom_core::school::SchoolId::FIRST,
             checked,
             Box::new(move |n| seen.store(n, Ordering::Relaxed)),
         )
@@ -318,7 +346,10 @@ async fn encryption_status_updates_matching_devices_and_lists_the_rest() {
     register(&store, "LAP-3", "SN-3").await;
     let csv = "Serial Number,BitLocker Status,Verified on\nsn-1,BitLocker On,2026-11-20\nSN-2,Off,\nSN-404,on,\n";
     let table = read_table(csv.as_bytes()).unwrap();
-    let keys = store.register_keys().await.unwrap();
+    let keys = store
+        .register_keys(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     let checked = check_encryption(
         &table,
         Mapping::automatic(Sheet::Encryption, &table.headers),
@@ -328,7 +359,12 @@ async fn encryption_status_updates_matching_devices_and_lists_the_rest() {
     assert!(checked.is_ready(), "{:?}", checked.problems);
     let events = count(&store, "event").await;
     let Outcome::Written(summary) = store
-        .import_encryption(sbm, checked, Box::new(|_| {}))
+        .import_encryption(
+            sbm,
+            kitroom_core::school::SchoolId::FIRST,
+            checked,
+            Box::new(|_| {}),
+        )
         .await
         .unwrap()
     else {
@@ -351,16 +387,28 @@ async fn encryption_status_updates_matching_devices_and_lists_the_rest() {
         events + 2,
         "each change is logged"
     );
-    let lap1 = store.device_by_tag("LAP-1").await.unwrap().unwrap();
+    let lap1 = store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
+        .await
+        .unwrap()
+        .unwrap();
     let e = &lap1.details.encryption;
     assert_eq!(e.state, EncryptionState::Encrypted);
     assert_eq!(e.method, Some(EncryptionMethod::Bitlocker));
     assert_eq!(e.verified_on, NaiveDate::from_ymd_opt(2026, 11, 20));
     assert_eq!(lap1.encryption_verified_by.as_deref(), Some("sbm"));
-    let lap2 = store.device_by_tag("LAP-2").await.unwrap().unwrap();
+    let lap2 = store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-2")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(lap2.details.encryption.state, EncryptionState::NotEncrypted);
     assert_eq!(lap2.details.encryption.verified_on, Some(today()));
-    let lap3 = store.device_by_tag("LAP-3").await.unwrap().unwrap();
+    let lap3 = store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-3")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(lap3.details.encryption.state, EncryptionState::Unknown);
 }
 
@@ -399,71 +447,124 @@ async fn search_finds_fragments_and_counts_broad_searches_only_so_far() {
     };
 
     // a fragment in the middle of a serial number, typed in lower case
-    let page = store.list_devices(&search("n000123x")).await.unwrap();
+    let page = store
+        .list_devices(kitroom_core::school::SchoolId::FIRST, &search("n000123x"))
+        .await
+        .unwrap();
     assert_eq!(tags(&page), ["KR-00123"]);
     assert!(page.total_exact);
     // 600 ProBooks: counted exactly, first page in tag order
-    let page = store.list_devices(&search("probook")).await.unwrap();
+    let page = store
+        .list_devices(kitroom_core::school::SchoolId::FIRST, &search("probook"))
+        .await
+        .unwrap();
     assert_eq!((page.total, page.total_exact), (600, true));
     assert_eq!(tags(&page)[..2], ["KR-00000", "KR-00002"]);
     // every device is an HP: more than the limit, still in tag order
-    let page = store.list_devices(&search("hp")).await.unwrap();
+    let page = store
+        .list_devices(kitroom_core::school::SchoolId::FIRST, &search("hp"))
+        .await
+        .unwrap();
     assert_eq!(
         tags(&page)[..2],
         ["KR-00000", "KR-00001"],
         "two letters: read every device"
     );
     assert_eq!((page.total, page.total_exact), (1_200, true));
-    let page = store.list_devices(&search("KR-")).await.unwrap();
+    let page = store
+        .list_devices(kitroom_core::school::SchoolId::FIRST, &search("KR-"))
+        .await
+        .unwrap();
     assert_eq!(page.total, SEARCH_COUNT_LIMIT + 1);
     assert!(!page.total_exact);
     assert_eq!(tags(&page)[..3], ["KR-00000", "KR-00001", "KR-00002"]);
     let mut second = search("KR-");
     second.at = Position::Page(2);
     assert_eq!(
-        tags(&store.list_devices(&second).await.unwrap())[0],
+        tags(
+            &store
+                .list_devices(kitroom_core::school::SchoolId::FIRST, &second)
+                .await
+                .unwrap()
+        )[0],
         "KR-00050"
     );
     // by key, the broad search (walking the tags) and a narrow one (from the
     // trigram index) both go on from the tag
     second.at = Position::After("kr-00049".into());
-    let page = store.list_devices(&second).await.unwrap();
+    let page = store
+        .list_devices(kitroom_core::school::SchoolId::FIRST, &second)
+        .await
+        .unwrap();
     assert_eq!(tags(&page)[0], "KR-00050");
     assert!(page.has_previous && page.has_next);
     let mut probooks = search("probook");
     probooks.at = Position::After("KR-00002".into());
-    let page = store.list_devices(&probooks).await.unwrap();
+    let page = store
+        .list_devices(kitroom_core::school::SchoolId::FIRST, &probooks)
+        .await
+        .unwrap();
     assert_eq!(tags(&page)[..2], ["KR-00004", "KR-00006"]);
     probooks.at = Position::Before("KR-00004".into());
-    let page = store.list_devices(&probooks).await.unwrap();
+    let page = store
+        .list_devices(kitroom_core::school::SchoolId::FIRST, &probooks)
+        .await
+        .unwrap();
     assert_eq!(tags(&page), ["KR-00000", "KR-00002"]);
     assert!(!page.has_previous && page.has_next);
 
     // an edit moves the device in the index: found by its new model, not its old one
-    let d = store.device_by_tag("KR-00007").await.unwrap().unwrap();
+    let d = store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "KR-00007")
+        .await
+        .unwrap()
+        .unwrap();
     let mut details = d.details.clone();
     details.model = "Elitebook 840".into();
     store
-        .update_device(sbm.clone(), d.id, details)
+        .update_device(
+            sbm.clone(),
+            kitroom_core::school::SchoolId::FIRST,
+            d.id,
+            details,
+        )
         .await
         .unwrap();
     assert_eq!(
-        tags(&store.list_devices(&search("elitebook")).await.unwrap()),
+        tags(
+            &store
+                .list_devices(kitroom_core::school::SchoolId::FIRST, &search("elitebook"))
+                .await
+                .unwrap()
+        ),
         ["KR-00007"]
     );
     assert_eq!(
         store
-            .list_devices(&search("chromebook 314"))
+            .list_devices(
+                kitroom_core::school::SchoolId::FIRST,
+                &search("chromebook 314")
+            )
             .await
             .unwrap()
             .total,
         599
     );
     // quotes in the search are text, not FTS syntax
-    assert_eq!(store.list_devices(&search("\"Pro")).await.unwrap().total, 0);
     assert_eq!(
         store
-            .list_devices(&search("OR AND NOT *"))
+            .list_devices(kitroom_core::school::SchoolId::FIRST, &search("\"Pro"))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        store
+            .list_devices(
+                kitroom_core::school::SchoolId::FIRST,
+                &search("OR AND NOT *")
+            )
             .await
             .unwrap()
             .total,

@@ -102,7 +102,11 @@ async fn event_count(store: &Store) -> usize {
 async fn a_registered_device_and_its_event_are_saved_together() {
     let (_dir, store) = store().await;
     let d = store
-        .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+        .create_device(
+            Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            laptop("LAP-1").parse(today()).unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(d.status, DeviceStatus::Available);
@@ -118,21 +122,36 @@ async fn a_registered_device_and_its_event_are_saved_together() {
     assert_eq!(events[0].action, "device.registered");
     // the location was created on first use, and that is logged too
     assert_eq!(event_count(&store).await, 2);
-    assert_eq!(store.list_locations().await.unwrap()[0].devices, 1);
+    assert_eq!(
+        store
+            .list_locations(kitroom_core::school::SchoolId::FIRST)
+            .await
+            .unwrap()[0]
+            .devices,
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_duplicate_tag_in_any_case_is_refused_and_nothing_is_written() {
     let (_dir, store) = store().await;
     store
-        .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+        .create_device(
+            Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            laptop("LAP-1").parse(today()).unwrap(),
+        )
         .await
         .unwrap();
     let before = event_count(&store).await;
     let mut other = laptop("lap-1");
     other.location = "Library".into();
     let err = store
-        .create_device(Actor::system(), other.parse(today()).unwrap())
+        .create_device(
+            Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            other.parse(today()).unwrap(),
+        )
         .await
         .unwrap_err();
     match err {
@@ -147,14 +166,25 @@ async fn a_duplicate_tag_in_any_case_is_refused_and_nothing_is_written() {
         before,
         "no event and no location for a refused device"
     );
-    assert_eq!(store.list_locations().await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .list_locations(kitroom_core::school::SchoolId::FIRST)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn an_illegal_status_move_changes_nothing() {
     let (_dir, store) = store().await;
     let d = store
-        .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+        .create_device(
+            Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            laptop("LAP-1").parse(today()).unwrap(),
+        )
         .await
         .unwrap();
     let before = event_count(&store).await;
@@ -191,7 +221,11 @@ async fn pages_by_key_visit_every_device_once_in_tag_order_whatever_the_case() {
             d.kind = "ipad".into();
         }
         store
-            .create_device(Actor::system(), d.parse(today()).unwrap())
+            .create_device(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                d.parse(today()).unwrap(),
+            )
             .await
             .unwrap();
     }
@@ -199,12 +233,15 @@ async fn pages_by_key_visit_every_device_once_in_tag_order_whatever_the_case() {
         let store = store.clone();
         async move {
             store
-                .list_devices(&DeviceFilter {
-                    kind: Some("laptop".parse().unwrap()),
-                    at,
-                    per_page: 5,
-                    ..Default::default()
-                })
+                .list_devices(
+                    kitroom_core::school::SchoolId::FIRST,
+                    &DeviceFilter {
+                        kind: Some("laptop".parse().unwrap()),
+                        at,
+                        per_page: 5,
+                        ..Default::default()
+                    },
+                )
                 .await
                 .unwrap()
         }
@@ -270,26 +307,36 @@ async fn filters_and_search_find_the_right_devices() {
         }
         d.serial = format!("SN{i:05}");
         store
-            .create_device(Actor::system(), d.parse(today()).unwrap())
+            .create_device(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                d.parse(today()).unwrap(),
+            )
             .await
             .unwrap();
     }
     let page = store
-        .list_devices(&DeviceFilter {
-            kind: Some("ipad".parse().unwrap()),
-            per_page: 4,
-            ..Default::default()
-        })
+        .list_devices(
+            kitroom_core::school::SchoolId::FIRST,
+            &DeviceFilter {
+                kind: Some("ipad".parse().unwrap()),
+                per_page: 4,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 10);
     assert_eq!(page.items.len(), 4);
     let page = store
-        .list_devices(&DeviceFilter {
-            q: Some("sn00017".into()),
-            per_page: 50,
-            ..Default::default()
-        })
+        .list_devices(
+            kitroom_core::school::SchoolId::FIRST,
+            &DeviceFilter {
+                q: Some("sn00017".into()),
+                per_page: 50,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -301,11 +348,14 @@ async fn filters_and_search_find_the_right_devices() {
     );
     // a % in the search box is a percent sign, not a wildcard
     let page = store
-        .list_devices(&DeviceFilter {
-            q: Some("%".into()),
-            per_page: 50,
-            ..Default::default()
-        })
+        .list_devices(
+            kitroom_core::school::SchoolId::FIRST,
+            &DeviceFilter {
+                q: Some("%".into()),
+                per_page: 50,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 0);
@@ -318,6 +368,7 @@ async fn the_log_verifies_and_an_altered_event_is_named() {
         store
             .create_device(
                 Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
                 laptop(&format!("LAP-{i}")).parse(today()).unwrap(),
             )
             .await
@@ -474,7 +525,11 @@ mod loans {
         let jo = person(&store, "jo", "borrower").await;
         publish_and_sign(&store, &[&jo]).await;
         let d = store
-            .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+            .create_device(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                laptop("LAP-1").parse(today()).unwrap(),
+            )
             .await
             .unwrap();
         let tries = (0..50).map(|_| {
@@ -528,7 +583,11 @@ mod loans {
         let sam = person(&store, "sam", "borrower").await;
         publish_and_sign(&store, &[&jo, &sam]).await;
         let d = store
-            .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+            .create_device(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                laptop("LAP-1").parse(today()).unwrap(),
+            )
             .await
             .unwrap();
         let first = lend(&store, &jo, "LAP-1").await.unwrap();
@@ -595,7 +654,11 @@ mod loans {
         let (_dir, store) = store().await;
         let jo = person(&store, "jo", "borrower").await;
         store
-            .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+            .create_device(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                laptop("LAP-1").parse(today()).unwrap(),
+            )
             .await
             .unwrap();
         // no policy yet: nobody borrows
@@ -609,7 +672,11 @@ mod loans {
             .unwrap();
         assert_eq!(back.outcome.as_deref(), Some("returned"));
         assert_eq!(back.battery_percent, Some(35));
-        let d2 = store.device_by_tag("LAP-1").await.unwrap().unwrap();
+        let d2 = store
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(d2.status, DeviceStatus::ReturnedCharging);
         let settings = store.settings().await.unwrap();
         assert_eq!(
@@ -632,7 +699,12 @@ mod loans {
             1
         );
         assert_eq!(
-            store.device_by_tag("LAP-1").await.unwrap().unwrap().status,
+            store
+                .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
             DeviceStatus::Available
         );
     }
@@ -643,7 +715,11 @@ mod loans {
         let jo = person(&store, "jo", "borrower").await;
         publish_and_sign(&store, &[&jo]).await;
         let d = store
-            .create_device(Actor::system(), laptop("LAP-1").parse(today()).unwrap())
+            .create_device(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                laptop("LAP-1").parse(today()).unwrap(),
+            )
             .await
             .unwrap();
         lend(&store, &jo, "LAP-1").await.unwrap();
@@ -669,7 +745,12 @@ mod loans {
             .await
             .unwrap();
         assert_eq!(
-            store.device_by_tag("LAP-1").await.unwrap().unwrap().status,
+            store
+                .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
             DeviceStatus::ReturnedCharging
         );
     }
@@ -778,7 +859,11 @@ mod bookings {
             d.kind = "ipad".into();
             devices.push(
                 store
-                    .create_device(Actor::system(), d.parse(today()).unwrap())
+                    .create_device(
+                        Actor::system(),
+                        kitroom_core::school::SchoolId::FIRST,
+                        d.parse(today()).unwrap(),
+                    )
                     .await
                     .unwrap()
                     .id,
@@ -795,8 +880,15 @@ mod bookings {
                     let set = kitroom_app::set_admin::create_in(conn, &actor, &new, now).await?;
                     for i in 0..3 {
                         let tag = format!("LAP-{i}");
-                        kitroom_app::set_admin::add_device_in(conn, &actor, set.id, &tag, now)
-                            .await?;
+                        kitroom_app::set_admin::add_device_in(
+                            conn,
+                            &actor,
+                            kitroom_core::school::SchoolId::FIRST,
+                            set.id,
+                            &tag,
+                            now,
+                        )
+                        .await?;
                     }
                     Ok::<_, kitroom_app::Error>(())
                 })
@@ -946,6 +1038,7 @@ async fn the_write_ahead_log_stays_small_across_many_writes() {
         store
             .create_device(
                 Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
                 laptop(&format!("LAP-{i:04}")).parse(today()).unwrap(),
             )
             .await
@@ -959,10 +1052,13 @@ async fn the_write_ahead_log_stays_small_across_many_writes() {
     );
     assert_eq!(
         store
-            .list_devices(&DeviceFilter {
-                per_page: 1,
-                ..Default::default()
-            })
+            .list_devices(
+                kitroom_core::school::SchoolId::FIRST,
+                &DeviceFilter {
+                    per_page: 1,
+                    ..Default::default()
+                }
+            )
             .await
             .unwrap()
             .total,
@@ -990,7 +1086,11 @@ async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
             String::new()
         };
         let d = store
-            .create_device(Actor::system(), d.parse(today()).unwrap())
+            .create_device(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                d.parse(today()).unwrap(),
+            )
             .await
             .unwrap();
         ids.push(d.id);
@@ -1009,7 +1109,7 @@ async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
             }
             _ => {
                 let d = store
-                    .device_by_tag(&format!("T-{n:03}"))
+                    .device_by_tag(kitroom_core::school::SchoolId::FIRST, &format!("T-{n:03}"))
                     .await
                     .unwrap()
                     .unwrap();
@@ -1018,7 +1118,12 @@ async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
                 details.location = places[2].into();
                 details.encryption.state = "not_encrypted".parse().unwrap();
                 store
-                    .update_device(Actor::system(), *id, details)
+                    .update_device(
+                        Actor::system(),
+                        kitroom_core::school::SchoolId::FIRST,
+                        *id,
+                        details,
+                    )
                     .await
                     .unwrap();
             }
@@ -1050,14 +1155,17 @@ async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
     ];
     for (kind, status, place, encryption) in filters {
         let page = store
-            .list_devices(&DeviceFilter {
-                kind: kind.map(|k| k.parse().unwrap()),
-                status: status.map(|s| s.parse().unwrap()),
-                location: place.map(str::to_owned),
-                encryption: encryption.map(|e| e.parse().unwrap()),
-                per_page: 50,
-                ..Default::default()
-            })
+            .list_devices(
+                kitroom_core::school::SchoolId::FIRST,
+                &DeviceFilter {
+                    kind: kind.map(|k| k.parse().unwrap()),
+                    status: status.map(|s| s.parse().unwrap()),
+                    location: place.map(str::to_owned),
+                    encryption: encryption.map(|e| e.parse().unwrap()),
+                    per_page: 50,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         let counted: i64 = sqlx::query_scalar(
@@ -1080,7 +1188,11 @@ async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
             "{kind:?} {status:?} {place:?} {encryption:?}"
         );
     }
-    for place in store.list_locations().await.unwrap() {
+    for place in store
+        .list_locations(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap()
+    {
         let counted: i64 = sqlx::query_scalar(
             "select count(*) from device where location_id = ? and status <> 'retired'",
         )
@@ -1090,7 +1202,10 @@ async fn list_counts_follow_every_change_and_a_drifted_tally_is_caught() {
         .unwrap();
         assert_eq!(place.devices, counted, "{}", place.name);
     }
-    let by_status = store.count_by_status().await.unwrap();
+    let by_status = store
+        .count_by_status(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     assert!(
         by_status.contains(&(DeviceStatus::Lost, 3)),
         "{by_status:?}"
@@ -1140,7 +1255,11 @@ async fn the_desk_counts_unchecked_encryption_from_a_tally_that_follows_every_ch
         }
         d.encryption_verified_on = verified.into();
         let d = store
-            .create_device(Actor::system(), d.parse(today()).unwrap())
+            .create_device(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                d.parse(today()).unwrap(),
+            )
             .await
             .unwrap();
         ids.push(d.id);
@@ -1175,21 +1294,39 @@ async fn the_desk_counts_unchecked_encryption_from_a_tally_that_follows_every_ch
 
     // Checked again today; then one marked not encrypted; then one moves status
     // without leaving use, one is retired.
-    let d = store.device_by_tag("E-000").await.unwrap().unwrap();
+    let d = store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "E-000")
+        .await
+        .unwrap()
+        .unwrap();
     let mut details = d.details.clone();
     details.encryption.verified_on = Some(today());
     store
-        .update_device(Actor::system(), ids[0], details)
+        .update_device(
+            Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            ids[0],
+            details,
+        )
         .await
         .unwrap();
     check(&store, &mut conn, since, now, "checked again").await;
-    let d = store.device_by_tag("E-002").await.unwrap().unwrap();
+    let d = store
+        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "E-002")
+        .await
+        .unwrap()
+        .unwrap();
     let mut details = d.details.clone();
     details.encryption.state = "not_encrypted".parse().unwrap();
     details.encryption.method = None;
     details.encryption.verified_on = None;
     store
-        .update_device(Actor::system(), ids[2], details)
+        .update_device(
+            Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            ids[2],
+            details,
+        )
         .await
         .unwrap();
     check(&store, &mut conn, since, now, "no longer encrypted").await;

@@ -12,6 +12,7 @@ use kitroom_app::devices::{DeviceInput, Edit, StatusInput};
 use kitroom_app::disposals::DisposalInput;
 use kitroom_core::device::AssetTag;
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::devices::{Device, DeviceFilter, Position};
 use kitroom_store::disposals::DisposalRow;
@@ -191,7 +192,7 @@ async fn list(
         invalid.add("per_page", "per_page must be between 1 and 200.");
     }
     invalid.clone().into_result().map_err(ApiError::invalid)?;
-    let page = state.store().list_devices(&filter).await?;
+    let page = state.store().list_devices(user.0.school, &filter).await?;
     let next = page
         .items
         .last()
@@ -208,11 +209,15 @@ async fn list(
     .into_response())
 }
 
-/// The device with this tag, or a 404 naming it.
-pub(crate) async fn find(state: &AppState, tag: &str) -> Result<Device, ApiError> {
+/// `school`'s device with this tag, or a 404 naming it.
+pub(crate) async fn find(
+    state: &AppState,
+    school: SchoolId,
+    tag: &str,
+) -> Result<Device, ApiError> {
     state
         .store()
-        .device_by_tag(tag)
+        .device_by_tag(school, tag)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("A device with tag {tag}")))
 }
@@ -235,7 +240,7 @@ async fn read(
     Path(tag): Path<String>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ViewRegister)?;
-    Ok(Json(device_json(&find(&state, &tag).await?)).into_response())
+    Ok(Json(device_json(&find(&state, user.0.school, &tag).await?)).into_response())
 }
 
 /// Registers a device: the register form's command. 201 with the device; a tag
@@ -293,7 +298,7 @@ async fn update(
     JsonBody(body): JsonBody<DeviceInput>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
-    find(&state, &tag).await?;
+    find(&state, user.0.school, &tag).await?;
     let device = kitroom_app::devices::edit(state.app(), &user.0, &tag, body, Edit::Patch).await?;
     Ok(Json(device_json(&device)).into_response())
 }
@@ -420,7 +425,7 @@ async fn disposal(
     Path(tag): Path<String>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::ViewRegister)?;
-    let device = find(&state, &tag).await?;
+    let device = find(&state, user.0.school, &tag).await?;
     let record = state
         .store()
         .disposal_of(device.id)

@@ -55,7 +55,7 @@ async fn locations(user: ApiUser, State(state): State<AppState>) -> Result<Respo
     Ok(list_answer(
         state
             .store()
-            .list_locations()
+            .list_locations(user.0.school)
             .await?
             .iter()
             .map(location_json),

@@ -286,7 +286,7 @@ async fn render_form(
     let calendar = state.store().calendar().await?;
     let periods: Vec<String> = calendar.periods.iter().map(|p| p.name.clone()).collect();
     let kits = state.store().list_kits().await?;
-    let example = state.store().example_tag().await?;
+    let example = state.store().example_tag(ctx.user.school).await?;
     Ok((
         status,
         v::form(

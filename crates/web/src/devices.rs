@@ -10,6 +10,7 @@ use kitroom_app::devices::{DeviceInput, Edit, StatusInput};
 use kitroom_app::disposals::DisposalInput;
 use kitroom_core::device::DeviceInput as DeviceFields;
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::devices::{Device, DeviceFilter, Position};
 use kitroom_store::events::EventFilter;
@@ -142,16 +143,20 @@ async fn list(
         at: at.clone(),
         ..q.filter(PER_PAGE)
     };
-    let page = state.store().list_devices(&filter).await?;
-    let locations = state.store().location_names().await?;
+    let page = state.store().list_devices(ctx.user.school, &filter).await?;
+    let locations = state.store().location_names(ctx.user.school).await?;
     Ok(v::list(&ctx, &q, &at, &page, &locations).into_response())
 }
 
-/// The device with this tag (in any case), or "not found".
-pub(crate) async fn device(state: &AppState, tag: &str) -> Result<Device, AppError> {
+/// `school`'s device with this tag (in any case), or "not found".
+pub(crate) async fn device(
+    state: &AppState,
+    school: SchoolId,
+    tag: &str,
+) -> Result<Device, AppError> {
     state
         .store()
-        .device_by_tag(tag)
+        .device_by_tag(school, tag)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -163,8 +168,8 @@ async fn form_page(
     input: &DeviceFields,
     invalid: &Invalid,
 ) -> Result<Response, AppError> {
-    let locations = state.store().location_names().await?;
-    let example = state.store().example_tag().await?;
+    let locations = state.store().location_names(ctx.user.school).await?;
+    let example = state.store().example_tag(ctx.user.school).await?;
     let status = if invalid.is_empty() {
         StatusCode::OK
     } else {
@@ -198,8 +203,8 @@ async fn form_refused(
 ) -> Result<Response, AppError> {
     let refusal = page_refusal(e)?;
     let invalid = refusal_fields(&refusal, "tag");
-    let locations = state.store().location_names().await?;
-    let example = state.store().example_tag().await?;
+    let locations = state.store().location_names(ctx.user.school).await?;
+    let example = state.store().example_tag(ctx.user.school).await?;
     let status = if refusal.fields.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -248,7 +253,7 @@ async fn show(
     QueryParams(q): QueryParams<crate::views::lend_to::Prefill>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewRegister)?;
-    let device = device(&state, &tag).await?;
+    let device = device(&state, ctx.user.school, &tag).await?;
     let mut panel = loan_panel(&ctx, &state, &device).await?;
     panel.checkout.borrower = q.borrower;
     render_device(&ctx, &state, &device, panel, StatusCode::OK).await
@@ -321,7 +326,7 @@ async fn edit_form(
     Path(tag): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let device = device(&state, &tag).await?;
+    let device = device(&state, ctx.user.school, &tag).await?;
     form_page(
         &ctx,
         &state,
@@ -340,7 +345,7 @@ async fn update(
     FormBody(input): FormBody<DeviceInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let device = device(&state, &tag).await?;
+    let device = device(&state, ctx.user.school, &tag).await?;
     match kitroom_app::devices::edit(state.app(), &ctx.user, &tag, input.clone(), Edit::Whole).await
     {
         Ok(d) => {
@@ -396,7 +401,7 @@ async fn dispose_form(
     Path(tag): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Dispose)?;
-    let device = device(&state, &tag).await?;
+    let device = device(&state, ctx.user.school, &tag).await?;
     let input = kitroom_core::disposal::DisposalInput {
         disposed_on: crate::time::today().to_string(),
         ..Default::default()
@@ -443,12 +448,12 @@ async fn dispose(
             Ok(Redirect::to(&device_url(d.device.details.tag.as_str())).into_response())
         }
         Ok(None) => {
-            let device = device(&state, &tag).await?;
+            let device = device(&state, ctx.user.school, &tag).await?;
             Ok(v::confirm_disposal(&ctx, &device, &(&input).into(), &fields).into_response())
         }
         Err(e) => {
             let refusal = page_refusal(e)?;
-            let device = device(&state, &tag).await?;
+            let device = device(&state, ctx.user.school, &tag).await?;
             // A refusal about no one field (the device cannot be retired from
             // where it is) is shown at the top of the form.
             let invalid = refusal_fields(&refusal, "method");

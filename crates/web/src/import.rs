@@ -205,7 +205,16 @@ async fn check(
     table: &Table,
     mapping: Mapping,
 ) -> Result<Preview, AppError> {
-    Ok(imports::check(state.app(), Some(&ctx.user), sheet, table, mapping, &|| {}).await?)
+    Ok(imports::check(
+        state.app(),
+        ctx.user.school,
+        Some(&ctx.user),
+        sheet,
+        table,
+        mapping,
+        &|| {},
+    )
+    .await?)
 }
 
 fn preview_page(ctx: &Ctx, table: &Table, mapping: &Mapping, csv: &str, p: &Preview) -> Response {

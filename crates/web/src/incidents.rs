@@ -57,7 +57,7 @@ async fn choose_device(
     let tag = q.tag.trim();
     let tag = tag.rsplit_once("/d/").map(|(_, t)| t).unwrap_or(tag);
     if !tag.is_empty() {
-        return match state.store().device_by_tag(tag).await? {
+        return match state.store().device_by_tag(ctx.user.school, tag).await? {
             Some(d) => Ok(
                 Redirect::to(&format!("{}/report", device_url(d.details.tag.as_str())))
                     .into_response(),
@@ -103,7 +103,7 @@ async fn report_form(
     Path(tag): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Report)?;
-    let device = device(&state, &tag).await?;
+    let device = device(&state, ctx.user.school, &tag).await?;
     Ok(v::report_form(&ctx, &device, &ReportInput::default(), &Invalid::new()).into_response())
 }
 
@@ -121,7 +121,7 @@ async fn report(
         }
         Err(e) => {
             let refusal = page_refusal(e)?;
-            let device = device(&state, &tag).await?;
+            let device = device(&state, ctx.user.school, &tag).await?;
             Ok((
                 status_of(refusal.kind),
                 v::report_form(
@@ -332,7 +332,7 @@ async fn request_change(
         }
         Err(e) => {
             let refusal = page_refusal(e)?;
-            let device = device(&state, &tag).await?;
+            let device = device(&state, ctx.user.school, &tag).await?;
             Ok((
                 status_of(refusal.kind),
                 v::change_form_page(

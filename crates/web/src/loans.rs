@@ -140,7 +140,7 @@ struct ScanQuery {
 /// A set's name, or its label's address, opens the set's page (where its booking
 /// is collected).
 async fn scan(
-    _: Ctx,
+    ctx: Ctx,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<ScanQuery>,
 ) -> Result<Response, AppError> {
@@ -157,7 +157,12 @@ async fn scan(
     if tag.is_empty() {
         return Ok(Redirect::to("/").into_response());
     }
-    if state.store().device_by_tag(tag).await?.is_none() {
+    if state
+        .store()
+        .device_by_tag(ctx.user.school, tag)
+        .await?
+        .is_none()
+    {
         if let Some(set) = state.store().kit_by_name(tag).await? {
             return Ok(Redirect::to(&crate::paths::kit_url(set.id)).into_response());
         }
@@ -228,7 +233,7 @@ async fn check_out(
         Err(e) => {
             let refusal = page_refusal(e)?;
             // The page is shown again, with the device as it is now.
-            let device = device(&state, &tag).await?;
+            let device = device(&state, ctx.user.school, &tag).await?;
             let mut panel = crate::devices::loan_panel(&ctx, &state, &device).await?;
             panel.checkout = form;
             panel.needs_authorisation = refusal
@@ -287,7 +292,7 @@ async fn return_device(
             if refusal.code == "device-not-on-loan" {
                 return Err(AppError::Refused(Box::new(refusal)));
             }
-            let device = device(&state, &tag).await?;
+            let device = device(&state, ctx.user.school, &tag).await?;
             let mut panel = crate::devices::loan_panel(&ctx, &state, &device).await?;
             panel.answers = (0..panel.checklist.len())
                 .map(|i| form.checklist.get(i).and_then(|a| a.0))
@@ -318,7 +323,7 @@ async fn request_offsite(
         }
         Err(e) => {
             let refusal = page_refusal(e)?;
-            let device = device(&state, &tag).await?;
+            let device = device(&state, ctx.user.school, &tag).await?;
             let mut panel = crate::devices::loan_panel(&ctx, &state, &device).await?;
             panel.offsite_reason = form.reason;
             panel.needs_authorisation = true;
@@ -450,7 +455,7 @@ async fn labels(
     filter.at = Position::First;
     let mut devices = Vec::new();
     loop {
-        let page = state.store().list_devices(&filter).await?;
+        let page = state.store().list_devices(ctx.user.school, &filter).await?;
         let done = !page.has_next || devices.len() >= 2000;
         let last = page.items.last().map(|d| d.details.tag.to_string());
         devices.extend(page.items);

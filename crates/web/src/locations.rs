@@ -23,7 +23,7 @@ type NameForm = kitroom_app::locations::LocationInput;
 
 async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let locations = state.store().list_locations().await?;
+    let locations = state.store().list_locations(ctx.user.school).await?;
     Ok(v::list(&ctx, &locations, "", &Invalid::new(), None).into_response())
 }
 
@@ -68,7 +68,7 @@ async fn refused(
     new_name: &str,
     renaming: Option<(uuid::Uuid, &str)>,
 ) -> Result<Response, AppError> {
-    let locations = state.store().list_locations().await?;
+    let locations = state.store().list_locations(ctx.user.school).await?;
     let invalid = refusal.fields.unwrap_or_default();
     let page = v::list(ctx, &locations, new_name, &invalid, renaming);
     Ok((status_of(refusal.kind), page).into_response())

@@ -40,7 +40,11 @@ async fn show(
         }
     }
     if !q.device.trim().is_empty() {
-        match state.store().device_by_tag(&q.device).await? {
+        match state
+            .store()
+            .device_by_tag(ctx.user.school, &q.device)
+            .await?
+        {
             Some(d) => filter.device = Some(d.id),
             None => invalid.add(
                 "device",

@@ -83,7 +83,7 @@ async fn report(
         Some(report) if is_csv => Ok(csv_file(&report.table())),
         None if is_csv => Err(bad_filters(&invalid)),
         report => {
-            let locations = state.store().list_locations().await?;
+            let locations = state.store().list_locations(ctx.user.school).await?;
             Ok(respond(
                 &invalid,
                 v::report(&ctx, name, &q, &locations, report.as_ref(), &invalid),

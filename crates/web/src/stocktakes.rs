@@ -41,7 +41,7 @@ async fn stocktake(state: &AppState, id: &str) -> Result<Stocktake, AppError> {
 async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
     let stocktakes = kitroom_app::stocktakes::list(state.app(), &ctx.user).await?;
-    let locations = state.store().list_locations().await?;
+    let locations = state.store().list_locations(ctx.user.school).await?;
     Ok(v::list(&ctx, &stocktakes, &locations, &Invalid::new()).into_response())
 }
 
@@ -66,7 +66,7 @@ async fn open(
         Err(e) => {
             let refusal = page_refusal(e)?;
             let stocktakes = kitroom_app::stocktakes::list(state.app(), &ctx.user).await?;
-            let locations = state.store().list_locations().await?;
+            let locations = state.store().list_locations(ctx.user.school).await?;
             Ok((
                 status_of(refusal.kind),
                 v::list(
@@ -98,7 +98,7 @@ async fn show(
     let read = kitroom_app::stocktakes::read(state.app(), &ctx.user, &id).await?;
     let s = &read.stocktake;
     if s.is_open() {
-        let locations = state.store().list_locations().await?;
+        let locations = state.store().list_locations(ctx.user.school).await?;
         Ok(v::open(
             &ctx,
             s,
@@ -137,7 +137,7 @@ async fn scan(
             if !read.stocktake.is_open() {
                 format!("✗ {}", refusal.message)
             } else {
-                let locations = state.store().list_locations().await?;
+                let locations = state.store().list_locations(ctx.user.school).await?;
                 let page = v::open(
                     &ctx,
                     &read.stocktake,

@@ -18,6 +18,7 @@ fn action_label(action: &str) -> &str {
         "device.status_changed" => "Status changed",
         "location.created" => "Location added",
         "location.renamed" => "Location renamed",
+        "school.added" => "School added",
         "person.created" => "Account created",
         "person.updated" => "Account changed",
         "person.deactivated" => "Account deactivated",

@@ -1,0 +1,84 @@
+//! Schools: a trust's Kitroom holds several in one database. Each school-owned
+//! record names its school; a school is never removed.
+
+use chrono::Utc;
+use kitroom_core::school::{SchoolId, SchoolSlug};
+use kitroom_core::Invalid;
+use serde_json::json;
+
+use crate::db::{time_text, Actor, Store, StoreError};
+use crate::events::{append, Subject};
+
+/// A school of this deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct School {
+    pub id: SchoolId,
+    pub slug: String,
+    pub name: String,
+}
+
+impl Store {
+    /// Every school, in the order they were added (the first school first).
+    pub async fn schools(&self) -> Result<Vec<School>, StoreError> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("select id, slug, name from school order by id")
+                .fetch_all(self.reader())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, slug, name)| School {
+                id: SchoolId(id),
+                slug,
+                name,
+            })
+            .collect())
+    }
+
+    /// Adds a school, recorded as `school.added`. A short name already used is
+    /// refused against the `slug` field.
+    pub async fn add_school(
+        &self,
+        actor: Actor,
+        slug: SchoolSlug,
+        name: String,
+    ) -> Result<School, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+                    "insert into school (slug, name, created_at) values (?, ?, ?) returning id",
+                )
+                .bind(slug.as_str())
+                .bind(&name)
+                .bind(time_text(now))
+                .fetch_one(&mut *conn)
+                .await;
+                let id = match inserted {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Err(Invalid::one(
+                            "slug",
+                            format!("There is already a school called “{slug}”."),
+                        )
+                        .into())
+                    }
+                    other => SchoolId(other?),
+                };
+                append(
+                    conn,
+                    &actor,
+                    "school.added",
+                    &Subject::school(id, slug.as_str()),
+                    json!({"slug": slug, "name": name}),
+                    now,
+                )
+                .await?;
+                Ok(School {
+                    id,
+                    slug: slug.to_string(),
+                    name,
+                })
+            })
+        })
+        .await
+    }
+}

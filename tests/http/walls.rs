@@ -1,0 +1,201 @@
+//! Walls between schools (issue 19): in a trust's Kitroom, a manager of one school
+//! reaches nothing of another school's by any route, as if it did not exist.
+//!
+//! This first slice walls the register (devices and locations): every route of the
+//! role × route table that names a device or a location is walked as a manager of
+//! the first school with the second school's tag or id, and with one nobody has;
+//! the two answers must be the same.
+
+use kitroom_core::device::DeviceInput;
+use kitroom_core::school::{SchoolId, SchoolSlug};
+use kitroom_store::Actor;
+use kitroom_tests::{spawn_app, TestApp};
+use reqwest::Client;
+
+use crate::roles::{fixtures, letter, MATRIX};
+
+/// A device of `school` with this tag, at `location`, registered through the store.
+async fn register_in(app: &TestApp, school: SchoolId, tag: &str, location: &str) {
+    let input = DeviceInput {
+        tag: tag.into(),
+        kind: "laptop".into(),
+        location: location.into(),
+        ..Default::default()
+    };
+    let today = kitroom_core::time::school_day(chrono::Utc::now());
+    app.store()
+        .create_device(Actor::system(), school, input.parse(today).unwrap())
+        .await
+        .unwrap();
+}
+
+/// What a row names that belongs to the register: a tag, a location or a device id.
+fn names_the_register(path: &str, body: &str) -> bool {
+    [path, body]
+        .iter()
+        .any(|s| s.contains("LAP-") || s.contains(":location") || s.contains(":device"))
+}
+
+/// A manager of one school could open, edit, lend, report on or move another
+/// school's devices, or rename its rooms, by typing its tag or id into an address.
+#[tokio::test]
+async fn a_manager_of_one_school_reaches_no_device_or_location_of_another() {
+    let app = spawn_app().await;
+    let fx = fixtures(&app).await;
+    let store = app.store();
+    let theirs = store
+        .add_school(
+            Actor::system(),
+            SchoolSlug::parse("hillside").unwrap(),
+            "Hillside Academy".into(),
+        )
+        .await
+        .unwrap()
+        .id;
+    // The second school has a device no one else has, and one with the same tag
+    // as the first school's LAP-1, in a room of its own and one called like ours.
+    register_in(&app, theirs, "WALL-1", "Hillside hall").await;
+    register_in(&app, theirs, "LAP-1", "Library").await;
+    let wall = store
+        .device_by_tag(theirs, "WALL-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let their_lap = store.device_by_tag(theirs, "LAP-1").await.unwrap().unwrap();
+    let their_hall = store
+        .list_locations(theirs)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.name == "Hillside hall")
+        .unwrap();
+    let nobody = "00000000-0000-4000-8000-00000000beef".to_owned();
+
+    let me = "as-manager";
+    let web = app.signed_in(me, "manager").await;
+    let token = app.token_for(me).await;
+    let csrf = app.csrf(&web, "/account").await;
+    let mut walked = 0;
+    let mut leaks = Vec::new();
+    for (method, route, path, body, expected) in MATRIX {
+        if !names_the_register(path, body) || expected.chars().nth(3) != Some('O') {
+            continue;
+        }
+        let mut answers = Vec::new();
+        for (tag, location, device) in [
+            ("WALL-1", their_hall.id.to_string(), wall.id.to_string()),
+            ("NOPE-1", nobody.clone(), nobody.clone()),
+        ] {
+            let fill = |s: &str| {
+                let mut s = s
+                    .replace(":me", me)
+                    .replace("LAP-1", tag)
+                    .replace("LAP-2", tag)
+                    .replace("LAP-3", tag)
+                    .replace(":location", &location)
+                    .replace(":device", &device);
+                for (k, v) in &fx.subs {
+                    s = s.replace(k, v);
+                }
+                s
+            };
+            let (path, body) = (fill(path), fill(body));
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let url = app.url(&path);
+            let req = if path.starts_with("/api/") {
+                let c = Client::new()
+                    .request(method.clone(), url)
+                    .bearer_auth(&token);
+                if method == reqwest::Method::GET {
+                    c
+                } else {
+                    c.header("content-type", "application/json")
+                        .body(if body.is_empty() {
+                            "{}".to_owned()
+                        } else {
+                            body
+                        })
+                }
+            } else if method == reqwest::Method::GET {
+                web.get(url)
+            } else {
+                let mut form = format!("csrf={csrf}");
+                if !body.is_empty() {
+                    form.push('&');
+                    form.push_str(&body);
+                }
+                web.request(method, url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form)
+            };
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let to = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(|l| l.replace(tag, "TAG"));
+            let text = resp.text().await.unwrap_or_default();
+            assert!(
+                !text.contains("Hillside hall") && !text.contains(&wall.id.to_string()),
+                "{path}: the answer shows the other school's record: {text}"
+            );
+            answers.push((letter(status, to.as_deref()), status, to));
+        }
+        walked += 1;
+        if answers[0] != answers[1] {
+            leaks.push(format!(
+                "{method} {path} ({route}): the other school's record got {:?}, one that does not exist {:?}",
+                answers[0], answers[1]
+            ));
+        }
+    }
+    assert!(
+        walked >= 30,
+        "only {walked} routes name a device or a location"
+    );
+    assert!(leaks.is_empty(), "{leaks:#?}");
+
+    // Nothing of theirs moved: the same status, home and details as registered.
+    assert_eq!(
+        store
+            .device_by_tag(theirs, "WALL-1")
+            .await
+            .unwrap()
+            .unwrap(),
+        wall
+    );
+    assert_eq!(
+        store.device_by_tag(theirs, "LAP-1").await.unwrap().unwrap(),
+        their_lap
+    );
+    // Our lists, searches and rooms do not show theirs.
+    for path in [
+        "/devices",
+        "/devices?q=WALL",
+        "/locations",
+        "/charging",
+        "/stocktakes",
+    ] {
+        let page = web.get(app.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        let page = page.text().await.unwrap();
+        assert!(
+            !page.contains("WALL-1") && !page.contains("Hillside hall"),
+            "{path} shows the other school's register"
+        );
+    }
+    for path in [
+        "/api/v1/devices?per_page=200",
+        "/api/v1/devices?q=WALL",
+        "/api/v1/locations",
+    ] {
+        let r = app.api_get(&token, path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let text = r.text().await.unwrap();
+        assert!(
+            !text.contains("WALL-1") && !text.contains("Hillside hall"),
+            "{path} lists the other school's register: {text}"
+        );
+    }
+}
