@@ -142,3 +142,12 @@ begin
     where new.status <> 'retired' and new.encryption_state = 'encrypted'
     on conflict (school_id, verified_on) do update set devices = devices + 1;
 end;
+
+-- stocktakes: each is one school's, and at most one is open per scope within a
+-- school. numbers stay unique across the trust (`number` is a unique column, and
+-- sqlite cannot drop that without rebuilding a table others point to).
+alter table stocktake add column school_id integer not null default 1;
+drop index stocktake_one_open;
+create unique index stocktake_one_open on stocktake (school_id, coalesce(location_id, ''))
+    where closed_at is null;
+create index stocktake_school on stocktake (school_id, number);

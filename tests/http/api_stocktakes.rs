@@ -291,7 +291,7 @@ async fn a_borrowers_token_is_refused_every_stocktake_route() {
     }
     let s = app
         .store()
-        .stocktake(id.parse().unwrap())
+        .stocktake(kitroom_core::school::SchoolId::FIRST, id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -386,7 +386,7 @@ async fn a_scan_of_an_unknown_tag_says_so() {
     assert_eq!(status, 422, "{problem}");
     let s = app
         .store()
-        .stocktake(id.parse().unwrap())
+        .stocktake(kitroom_core::school::SchoolId::FIRST, id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -306,13 +306,23 @@ async fn closing_a_stocktake_asks_first_and_says_what_will_happen() {
     );
     assert!(html.contains("name=\"confirm\" value=\"yes\""));
     let id = url.rsplit('/').next().unwrap().parse().unwrap();
-    let s = app.store().stocktake(id).await.unwrap().unwrap();
+    let s = app
+        .store()
+        .stocktake(kitroom_core::school::SchoolId::FIRST, id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(s.is_open(), "nothing was closed");
     let r = app
         .submit(&sbm, &url, &format!("{url}/close"), &[("confirm", "yes")])
         .await;
     assert_eq!(r.status(), 303);
-    let s = app.store().stocktake(id).await.unwrap().unwrap();
+    let s = app
+        .store()
+        .stocktake(kitroom_core::school::SchoolId::FIRST, id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!s.is_open());
 }
 

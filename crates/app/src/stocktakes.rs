@@ -42,8 +42,9 @@ fn stocktake_id(id: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(id.trim()).map_err(|_| Refusal::not_found("That stocktake").into())
 }
 
-async fn stocktake_in(conn: &mut Conn, id: Uuid) -> Result<Stocktake, Error> {
-    store::stocktake_in(conn, id)
+/// `school`'s stocktake with this id; another school's is not found.
+async fn stocktake_in(conn: &mut Conn, school: SchoolId, id: Uuid) -> Result<Stocktake, Error> {
+    store::stocktake_in(conn, school, id)
         .await?
         .ok_or_else(|| Refusal::not_found("That stocktake").into())
 }
@@ -141,12 +142,12 @@ pub async fn open(app: &App, caller: &Person, input: OpenInput) -> Result<Stockt
                     }
                 };
                 let id = Uuid::new_v4();
-                if store::insert_stocktake_in(conn, id, location, actor.id, now).await?
+                if store::insert_stocktake_in(conn, school, id, location, actor.id, now).await?
                     == Opened::ScopeAlreadyOpen
                 {
                     return Err(StocktakeRefusal::ScopeAlreadyOpen.into());
                 }
-                let s = stocktake_in(conn, id).await?;
+                let s = stocktake_in(conn, school, id).await?;
                 append(
                     conn,
                     &actor,
@@ -252,7 +253,7 @@ pub async fn scan(
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let s = stocktake_in(conn, id).await?;
+                let s = stocktake_in(conn, school, id).await?;
                 let cmd = parsed?;
                 stocktake::may_scan(!s.is_open())?;
                 let scanner_at = match &cmd.at {
@@ -287,7 +288,7 @@ pub async fn scan(
                 Ok::<_, Error>(Scanned {
                     tag: device.details.tag.to_string(),
                     result,
-                    stocktake: stocktake_in(conn, id).await?,
+                    stocktake: stocktake_in(conn, school, id).await?,
                 })
             })
         })
@@ -301,13 +302,14 @@ pub async fn close(app: &App, caller: &Person, stocktake: &str) -> Result<Stockt
     may(caller)?;
     let id = stocktake_id(stocktake)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let s = stocktake_in(conn, id).await?;
+                let s = stocktake_in(conn, school, id).await?;
                 stocktake::may_close(!s.is_open())?;
-                let expected = store::expected_in(conn, s.location_id).await?;
+                let expected = store::expected_in(conn, school, s.location_id).await?;
                 let marks = store::marks_in(conn, id).await?;
                 let today = stocktake::audit_date(now);
                 let mut counts = BTreeMap::<&str, i64>::new();
@@ -328,7 +330,7 @@ pub async fn close(app: &App, caller: &Person, stocktake: &str) -> Result<Stockt
                     now,
                 )
                 .await?;
-                stocktake_in(conn, id).await
+                stocktake_in(conn, school, id).await
             })
         })
         .await
@@ -408,7 +410,7 @@ pub async fn move_here(
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let s = stocktake_in(conn, id).await?;
+                let s = stocktake_in(conn, school, id).await?;
                 let cmd = parsed?;
                 let device_id = match &cmd.device {
                     Which::Id(d) => *d,
@@ -445,7 +447,7 @@ pub async fn move_here(
 /// Every stocktake, newest first.
 pub async fn list(app: &App, caller: &Person) -> Result<Vec<Stocktake>, Error> {
     may(caller)?;
-    Ok(app.store().list_stocktakes().await?)
+    Ok(app.store().list_stocktakes(caller.school).await?)
 }
 
 /// A stocktake as its page shows it: while open, what is not seen yet; once
@@ -463,13 +465,16 @@ pub async fn read(app: &App, caller: &Person, stocktake: &str) -> Result<Read, E
     let id = stocktake_id(stocktake)?;
     let s = app
         .store()
-        .stocktake(id)
+        .stocktake(caller.school, id)
         .await?
         .ok_or_else(|| Refusal::not_found("That stocktake"))?;
     let (unseen, results) = if s.is_open() {
-        (app.store().unseen(id).await?, Vec::new())
+        (app.store().unseen(caller.school, id).await?, Vec::new())
     } else {
-        (Vec::new(), app.store().stocktake_results(id).await?)
+        (
+            Vec::new(),
+            app.store().stocktake_results(caller.school, id).await?,
+        )
     };
     Ok(Read {
         stocktake: s,

@@ -60,16 +60,19 @@ const STOCKTAKE: &str = "select s.id, s.number, s.location_id, l.name as scope, 
         and (s.location_id is null or d.location_id = s.location_id)) as seen
     from stocktake s join person p on p.id = s.opened_by left join location l on l.id = s.location_id";
 
-/// The devices a stocktake of `location` (or the whole school) expects: every
-/// device there that is not retired.
+/// The devices a stocktake of `school`'s `location` (or the whole school) expects:
+/// every device there that is not retired.
 pub async fn expected_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     location: Option<Uuid>,
 ) -> Result<Vec<Expected>, StoreError> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "select id, location_id, status from device where status <> 'retired' and (?1 is null or location_id = ?1)",
+        "select id, location_id, status from device
+         where school_id = ?2 and status <> 'retired' and (?1 is null or location_id = ?1)",
     )
     .bind(location.map(|l| l.to_string()))
+    .bind(school.0)
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
@@ -84,23 +87,31 @@ pub async fn expected_in(
 }
 
 /// A stocktake with its progress, as it is inside the transaction.
+/// `school`'s stocktake with this id, if there is one.
 pub async fn stocktake_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     id: Uuid,
 ) -> Result<Option<Stocktake>, StoreError> {
-    match get_stocktake(conn, id).await {
+    match get_stocktake(conn, school, id).await {
         Ok(s) => Ok(Some(s)),
         Err(StoreError::NotFound) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-async fn get_stocktake(conn: &mut SqliteConnection, id: Uuid) -> Result<Stocktake, StoreError> {
-    let r: StocktakeRow = sqlx::query_as(&format!("{STOCKTAKE} where s.id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+async fn get_stocktake(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+    id: Uuid,
+) -> Result<Stocktake, StoreError> {
+    let r: StocktakeRow =
+        sqlx::query_as(&format!("{STOCKTAKE} where s.id = ? and s.school_id = ?"))
+            .bind(id.to_string())
+            .bind(school.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
     let location_id = r.location_id.as_deref().map(parse_uuid).transpose()?;
     // Progress counts only the devices in scope: a device that belongs elsewhere,
     // scanned here, is in the result (seen in another location) but is not one of
@@ -118,7 +129,10 @@ async fn get_stocktake(conn: &mut SqliteConnection, id: Uuid) -> Result<Stocktak
             .fetch_one(&mut *conn)
             .await?
         }
-        None => (expected_in(conn, location_id).await?.len() as i64, r.seen),
+        None => (
+            expected_in(conn, school, location_id).await?.len() as i64,
+            r.seen,
+        ),
     };
     Ok(Stocktake {
         id,
@@ -156,75 +170,100 @@ pub struct Unseen {
 }
 
 impl Store {
-    pub async fn stocktake(&self, id: Uuid) -> Result<Option<Stocktake>, StoreError> {
+    /// `school`'s stocktake with this id, if there is one.
+    pub async fn stocktake(
+        &self,
+        school: SchoolId,
+        id: Uuid,
+    ) -> Result<Option<Stocktake>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        match get_stocktake(&mut conn, id).await {
+        match get_stocktake(&mut conn, school, id).await {
             Ok(s) => Ok(Some(s)),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Every stocktake, newest first.
-    pub async fn list_stocktakes(&self) -> Result<Vec<Stocktake>, StoreError> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("select id from stocktake order by number desc limit 200")
-                .fetch_all(self.reader())
-                .await?;
+    /// Every stocktake of `school`, newest first.
+    pub async fn list_stocktakes(&self, school: SchoolId) -> Result<Vec<Stocktake>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "select id from stocktake where school_id = ? order by number desc limit 200",
+        )
+        .bind(school.0)
+        .fetch_all(self.reader())
+        .await?;
         let mut conn = self.reader().acquire().await?;
         let mut out = Vec::new();
         for id in ids {
-            out.push(get_stocktake(&mut conn, parse_uuid(&id)?).await?);
+            out.push(get_stocktake(&mut conn, school, parse_uuid(&id)?).await?);
         }
         Ok(out)
     }
 
-    /// Open stocktakes whose scope includes a device at `home`.
-    pub async fn open_stocktakes_for(&self, home: &str) -> Result<Vec<Stocktake>, StoreError> {
+    /// `school`'s open stocktakes whose scope includes a device at `home`.
+    pub async fn open_stocktakes_for(
+        &self,
+        school: SchoolId,
+        home: &str,
+    ) -> Result<Vec<Stocktake>, StoreError> {
         let ids: Vec<String> = sqlx::query_scalar(
             "select s.id from stocktake s left join location l on l.id = s.location_id
-             where s.closed_at is null and (s.location_id is null or l.name = ?) order by s.number",
+             where s.school_id = ? and s.closed_at is null and (s.location_id is null or l.name = ?)
+             order by s.number",
         )
+        .bind(school.0)
         .bind(home)
         .fetch_all(self.reader())
         .await?;
         let mut conn = self.reader().acquire().await?;
         let mut out = Vec::new();
         for id in ids {
-            out.push(get_stocktake(&mut conn, parse_uuid(&id)?).await?);
+            out.push(get_stocktake(&mut conn, school, parse_uuid(&id)?).await?);
         }
         Ok(out)
     }
 
-    /// Devices in an open stocktake's scope not seen yet, by tag.
-    pub async fn unseen(&self, stocktake: Uuid) -> Result<Vec<Unseen>, StoreError> {
+    /// Devices in `school`'s open stocktake's scope not seen yet, by tag.
+    pub async fn unseen(
+        &self,
+        school: SchoolId,
+        stocktake: Uuid,
+    ) -> Result<Vec<Unseen>, StoreError> {
         let s = self
-            .stocktake(stocktake)
+            .stocktake(school, stocktake)
             .await?
             .ok_or(StoreError::NotFound)?;
         Ok(sqlx::query_as(
             "select d.tag, trim(d.kind || ' ' || d.make || ' ' || d.model) as name, l.name as home, d.status
              from device d join location l on l.id = d.location_id
-             where d.status <> 'retired' and (?1 is null or d.location_id = ?1)
+             where d.school_id = ?3 and d.status <> 'retired' and (?1 is null or d.location_id = ?1)
                and not exists (select 1 from stocktake_mark m where m.stocktake_id = ?2 and m.device_id = d.id)
              order by d.tag collate nocase limit 2000",
         )
         .bind(s.location_id.map(|l| l.to_string()))
         .bind(stocktake.to_string())
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?)
     }
 
-    /// A closed stocktake's result, by outcome then tag.
-    pub async fn stocktake_results(&self, stocktake: Uuid) -> Result<Vec<ResultRow>, StoreError> {
+    /// `school`'s closed stocktake's result, by outcome then tag.
+    pub async fn stocktake_results(
+        &self,
+        school: SchoolId,
+        stocktake: Uuid,
+    ) -> Result<Vec<ResultRow>, StoreError> {
         Ok(sqlx::query_as(
             "select r.device_id, d.tag, trim(d.kind || ' ' || d.make || ' ' || d.model) as name, r.outcome, h.name as home,
                s.name as seen_at, c.name as current_home
              from stocktake_result r join device d on d.id = r.device_id join location h on h.id = r.home_location_id
              left join location s on s.id = r.seen_location_id join location c on c.id = d.location_id
-             where r.stocktake_id = ? order by r.outcome, d.tag collate nocase",
+             where r.stocktake_id = ?
+               and r.stocktake_id in (select id from stocktake where school_id = ?)
+             order by r.outcome, d.tag collate nocase",
         )
         .bind(stocktake.to_string())
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?)
     }
@@ -239,9 +278,11 @@ pub enum Opened {
     ScopeAlreadyOpen,
 }
 
-/// Writes a new open stocktake of `location` (or the whole school), numbered next.
+/// Writes a new open stocktake of `school`'s `location` (or the whole school),
+/// numbered next (numbers run across the trust's schools: `number` is unique).
 pub async fn insert_stocktake_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     id: Uuid,
     location: Option<Uuid>,
     opened_by: Option<Uuid>,
@@ -251,9 +292,10 @@ pub async fn insert_stocktake_in(
         .fetch_one(&mut *conn)
         .await?;
     let inserted = sqlx::query(
-        "insert into stocktake (id, number, location_id, opened_by, opened_at) values (?, ?, ?, ?, ?)",
+        "insert into stocktake (id, school_id, number, location_id, opened_by, opened_at) values (?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
+    .bind(school.0)
     .bind(number)
     .bind(location.map(|l| l.to_string()))
     .bind(opened_by.map(|a| a.to_string()))

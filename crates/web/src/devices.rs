@@ -304,7 +304,7 @@ pub async fn render_device(
     let stocktakes = if ctx.may(Permission::Stocktake) && device.status != DeviceStatus::Retired {
         state
             .store()
-            .open_stocktakes_for(&device.details.location)
+            .open_stocktakes_for(ctx.user.school, &device.details.location)
             .await?
     } else {
         Vec::new()

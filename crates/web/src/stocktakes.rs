@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use kitroom_app::stocktakes::{MoveHereInput, OpenInput, ScanInput};
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::stocktakes::Stocktake;
 use serde::Deserialize;
@@ -30,10 +31,11 @@ pub fn router() -> Router<AppState> {
         .route("/stocktakes/{id}/move/{device}", post(move_here))
 }
 
-async fn stocktake(state: &AppState, id: &str) -> Result<Stocktake, AppError> {
+/// `school`'s stocktake with this id, or not found.
+async fn stocktake(state: &AppState, school: SchoolId, id: &str) -> Result<Stocktake, AppError> {
     state
         .store()
-        .stocktake(parse_id(id)?)
+        .stocktake(school, parse_id(id)?)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -126,7 +128,7 @@ async fn scan(
     FormBody(form): FormBody<ScanInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
-    let s = stocktake(&state, &id).await?;
+    let s = stocktake(&state, ctx.user.school, &id).await?;
     let at = form.at.clone();
     let typed = form.tag.clone();
     let message = match kitroom_app::stocktakes::scan(state.app(), &ctx.user, &id, form).await {
@@ -171,7 +173,7 @@ async fn progress(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
-    let s = stocktake(&state, &id).await?;
+    let s = stocktake(&state, ctx.user.school, &id).await?;
     Ok(Json(json!({"seen": s.seen, "expected": s.expected, "text": kitroom_core::stocktake::progress(s.seen as usize, s.expected as usize)})).into_response())
 }
 
@@ -224,8 +226,11 @@ async fn results_csv(
     QueryParams(q): QueryParams<ResultsQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Stocktake)?;
-    let s = stocktake(&state, &id).await?;
-    let results = state.store().stocktake_results(s.id).await?;
+    let s = stocktake(&state, ctx.user.school, &id).await?;
+    let results = state
+        .store()
+        .stocktake_results(ctx.user.school, s.id)
+        .await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["tag", "device", "outcome", "home_location", "seen_in"])
         .map_err(AppError::internal)?;
