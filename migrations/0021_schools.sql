@@ -151,3 +151,12 @@ drop index stocktake_one_open;
 create unique index stocktake_one_open on stocktake (school_id, coalesce(location_id, ''))
     where closed_at is null;
 create index stocktake_school on stocktake (school_id, number);
+
+-- reports of damage, loss or theft, and requests to change a device: each is the
+-- school's whose device it was when it was made, so a device moved to another
+-- school later leaves its history (and its costs) with the school it happened in.
+-- numbers stay unique across the trust, as stocktakes' do.
+alter table incident add column school_id integer not null default 1;
+create index incident_school on incident (school_id, reported_at);
+alter table change_request add column school_id integer not null default 1;
+create index change_request_school on change_request (school_id, status, requested_at);

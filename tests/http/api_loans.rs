@@ -150,7 +150,10 @@ async fn the_apis_return_asks_the_same_checklist_and_counts_the_same_accessories
     );
     let incidents = app
         .store()
-        .list_incidents(&IncidentFilter::default())
+        .list_incidents(
+            kitroom_core::school::SchoolId::FIRST,
+            &IncidentFilter::default(),
+        )
         .await
         .unwrap();
     assert_eq!(incidents.len(), 1);

@@ -79,7 +79,10 @@ async fn outcome(app: &TestApp, before: usize) -> Value {
     }
     let incidents: Vec<Value> = app
         .store()
-        .list_incidents(&IncidentFilter::default())
+        .list_incidents(
+            kitroom_core::school::SchoolId::FIRST,
+            &IncidentFilter::default(),
+        )
         .await
         .unwrap()
         .iter()

@@ -60,7 +60,10 @@ async fn a_no_to_a_damage_question_on_return_opens_a_pre_filled_damage_report() 
     );
     let incidents = app
         .store()
-        .list_incidents(&IncidentFilter::default())
+        .list_incidents(
+            kitroom_core::school::SchoolId::FIRST,
+            &IncidentFilter::default(),
+        )
         .await
         .unwrap();
     assert_eq!(incidents.len(), 1);

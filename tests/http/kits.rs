@@ -367,7 +367,10 @@ async fn a_sets_return_asks_the_checklist_once_per_kind_and_a_no_about_damage_op
     );
     let incidents = app
         .store()
-        .list_incidents(&kitroom_store::incidents::IncidentFilter::default())
+        .list_incidents(
+            kitroom_core::school::SchoolId::FIRST,
+            &kitroom_store::incidents::IncidentFilter::default(),
+        )
         .await
         .unwrap();
     assert_eq!(incidents.len(), 1, "one report, for the iPad named");

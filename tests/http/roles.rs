@@ -474,7 +474,10 @@ pub(crate) async fn fixtures(app: &TestApp) -> Fixtures {
         .unwrap()
         .unwrap();
     let offsite = store.pending_offsite().await.unwrap()[0].id.to_string();
-    let incident = store.list_incidents(&Default::default()).await.unwrap()[0]
+    let incident = store
+        .list_incidents(kitroom_core::school::SchoolId::FIRST, &Default::default())
+        .await
+        .unwrap()[0]
         .id
         .to_string();
     let library = app.location("Library").await.id;

@@ -1,10 +1,11 @@
 //! Walls between schools (issue 19): in a trust's Kitroom, a manager of one school
 //! reaches nothing of another school's by any route, as if it did not exist.
 //!
-//! Walled so far: the register (devices and locations) and stocktakes. Every route
-//! of the role × route table that names one of these is walked as a manager of the
-//! first school with the second school's tag or id, and with one nobody has; the
-//! two answers must be the same. [`WALLED`] grows as each kind of record gains its
+//! Walled so far: the register (devices and locations), stocktakes, incidents and
+//! requests to change a device or take it off site. Every route of the role × route
+//! table that names one of these is walked as a manager and as the head teacher of
+//! the first school with the second school's tag or id, and with one nobody has;
+//! the two answers must be the same. [`WALLED`] grows as each kind of record gains its
 //! school.
 
 use kitroom_core::device::DeviceInput;
@@ -31,14 +32,18 @@ async fn register_in(app: &TestApp, school: SchoolId, tag: &str, location: &str)
 }
 
 /// What a row of the matrix may name that is walled between schools: a device's
-/// tag, a location, a device's id, a stocktake.
-const WALLED: [&str; 6] = [
+/// tag, a location, a device's id, a stocktake, an incident, a request to change a
+/// device or to take it off site.
+const WALLED: [&str; 9] = [
     "LAP-1",
     "LAP-2",
     "LAP-3",
     ":location",
     ":device",
     ":stocktake",
+    ":incident",
+    ":change",
+    ":offsite",
 ];
 
 fn names_a_walled_record(path: &str, body: &str) -> bool {
@@ -68,11 +73,6 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     // as the first school's LAP-1, in a room of its own and one called like ours.
     register_in(&app, theirs, "WALL-1", "Hillside hall").await;
     register_in(&app, theirs, "LAP-1", "Library").await;
-    let wall = store
-        .device_by_tag(theirs, "WALL-1")
-        .await
-        .unwrap()
-        .unwrap();
     let their_lap = store.device_by_tag(theirs, "LAP-1").await.unwrap().unwrap();
     let their_hall = store
         .list_locations(theirs)
@@ -96,93 +96,138 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     )
     .await
     .unwrap();
+    let their_incident = kitroom_app::incidents::report(
+        app.state().app(),
+        &their_manager,
+        "WALL-1",
+        kitroom_app::incidents::ReportInput {
+            kind: "damage".into(),
+            description: "Cracked screen".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let their_change = kitroom_app::incidents::request_change(
+        app.state().app(),
+        &their_manager,
+        "WALL-1",
+        kitroom_app::incidents::ChangeInput {
+            what: "Install a kiosk app".into(),
+            why: "Open day".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let their_offsite = kitroom_app::offsite::request(
+        app.state().app(),
+        &their_manager,
+        "WALL-1",
+        kitroom_app::offsite::OffsiteInput {
+            reason: "Residential trip".into(),
+        },
+    )
+    .await
+    .unwrap();
+    // As it is now, damage reported and all.
+    let wall = store
+        .device_by_tag(theirs, "WALL-1")
+        .await
+        .unwrap()
+        .unwrap();
+    // Each walled placeholder of the matrix: their record, and one nobody has.
+    let ids = |theirs: String| (theirs, nobody.clone());
+    let walled: Vec<(&str, (String, String))> = vec![
+        (":location", ids(their_hall.id.to_string())),
+        (":device", ids(wall.id.to_string())),
+        (":stocktake", ids(their_stocktake.id.to_string())),
+        (":incident", ids(their_incident.id.to_string())),
+        (":change", ids(their_change.id.clone())),
+        (":offsite", ids(their_offsite.request.id.clone())),
+    ];
 
-    let me = "as-manager";
-    let web = app.signed_in(me, "manager").await;
-    let token = app.token_for(me).await;
-    let csrf = app.csrf(&web, "/account").await;
     let mut walked = 0;
     let mut leaks = Vec::new();
-    for (method, route, path, body, expected) in MATRIX {
-        if !names_a_walled_record(path, body) || expected.chars().nth(3) != Some('O') {
-            continue;
-        }
-        let mut answers = Vec::new();
-        for (tag, location, device, stocktake) in [
-            (
-                "WALL-1",
-                their_hall.id.to_string(),
-                wall.id.to_string(),
-                their_stocktake.id.to_string(),
-            ),
-            ("NOPE-1", nobody.clone(), nobody.clone(), nobody.clone()),
-        ] {
-            let fill = |s: &str| {
-                let mut s = s
-                    .replace(":me", me)
-                    .replace("LAP-1", tag)
-                    .replace("LAP-2", tag)
-                    .replace("LAP-3", tag)
-                    .replace(":location", &location)
-                    .replace(":device", &device)
-                    .replace(":stocktake", &stocktake);
-                for (k, v) in &fx.subs {
-                    s = s.replace(k, v);
-                }
-                s
-            };
-            let (path, body) = (fill(path), fill(body));
-            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-            let url = app.url(&path);
-            let req = if path.starts_with("/api/") {
-                let c = Client::new()
-                    .request(method.clone(), url)
-                    .bearer_auth(&token);
-                if method == reqwest::Method::GET {
-                    c
+    // The matrix's columns: anonymous, borrower, head, manager, admin.
+    for (column, role) in [(3, "manager"), (2, "head")] {
+        let me = format!("as-{role}");
+        let me = me.as_str();
+        let web = app.signed_in(me, role).await;
+        let token = app.token_for(me).await;
+        let csrf = app.csrf(&web, "/account").await;
+        for (method, route, path, body, expected) in MATRIX {
+            if !names_a_walled_record(path, body) || expected.chars().nth(column) != Some('O') {
+                continue;
+            }
+            let mut answers = Vec::new();
+            for (n, tag) in ["WALL-1", "NOPE-1"].into_iter().enumerate() {
+                let fill = |s: &str| {
+                    let mut s = s
+                        .replace(":me", me)
+                        .replace("LAP-1", tag)
+                        .replace("LAP-2", tag)
+                        .replace("LAP-3", tag);
+                    for (k, (theirs, nobody)) in &walled {
+                        s = s.replace(k, if n == 0 { theirs } else { nobody });
+                    }
+                    for (k, v) in &fx.subs {
+                        s = s.replace(k, v);
+                    }
+                    s
+                };
+                let (path, body) = (fill(path), fill(body));
+                let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+                let url = app.url(&path);
+                let req = if path.starts_with("/api/") {
+                    let c = Client::new()
+                        .request(method.clone(), url)
+                        .bearer_auth(&token);
+                    if method == reqwest::Method::GET {
+                        c
+                    } else {
+                        c.header("content-type", "application/json")
+                            .body(if body.is_empty() {
+                                "{}".to_owned()
+                            } else {
+                                body
+                            })
+                    }
+                } else if method == reqwest::Method::GET {
+                    web.get(url)
                 } else {
-                    c.header("content-type", "application/json")
-                        .body(if body.is_empty() {
-                            "{}".to_owned()
-                        } else {
-                            body
-                        })
-                }
-            } else if method == reqwest::Method::GET {
-                web.get(url)
-            } else {
-                let mut form = format!("csrf={csrf}");
-                if !body.is_empty() {
-                    form.push('&');
-                    form.push_str(&body);
-                }
-                web.request(method, url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(form)
-            };
-            let resp = req.send().await.unwrap();
-            let status = resp.status().as_u16();
-            let to = resp
-                .headers()
-                .get("location")
-                .and_then(|l| l.to_str().ok())
-                .map(|l| l.replace(tag, "TAG"));
-            let text = resp.text().await.unwrap_or_default();
-            assert!(
-                !text.contains("Hillside hall") && !text.contains(&wall.id.to_string()),
-                "{path}: the answer shows the other school's record: {text}"
-            );
-            answers.push((letter(status, to.as_deref()), status, to));
-        }
-        walked += 1;
-        if answers[0] != answers[1] {
-            leaks.push(format!(
-                "{method} {path} ({route}): the other school's record got {:?}, one that does not exist {:?}",
+                    let mut form = format!("csrf={csrf}");
+                    if !body.is_empty() {
+                        form.push('&');
+                        form.push_str(&body);
+                    }
+                    web.request(method, url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(form)
+                };
+                let resp = req.send().await.unwrap();
+                let status = resp.status().as_u16();
+                let to = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                    .map(|l| l.replace(tag, "TAG"));
+                let text = resp.text().await.unwrap_or_default();
+                assert!(
+                    !text.contains("Hillside hall") && !text.contains(&wall.id.to_string()),
+                    "{path}: the answer shows the other school's record: {text}"
+                );
+                answers.push((letter(status, to.as_deref()), status, to));
+            }
+            walked += 1;
+            if answers[0] != answers[1] {
+                leaks.push(format!(
+                "{method} {path} ({route}) as {role}: the other school's record got {:?}, one that does not exist {:?}",
                 answers[0], answers[1]
             ));
+            }
         }
     }
-    assert!(walked >= 39, "only {walked} routes name a walled record");
+    assert!(walked >= 63, "only {walked} routes name a walled record");
     assert!(leaks.is_empty(), "{leaks:#?}");
 
     // Nothing of theirs moved: the same status, home and details as registered,
@@ -205,13 +250,17 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         store.device_by_tag(theirs, "LAP-1").await.unwrap().unwrap(),
         their_lap
     );
-    // Our lists, searches and rooms do not show theirs.
+    // Our lists, searches, rooms, incidents and the desk do not show theirs.
+    let web = app.signed_in("our-manager", "manager").await;
+    let token = app.token_for("our-manager").await;
     for path in [
+        "/",
         "/devices",
         "/devices?q=WALL",
         "/locations",
         "/charging",
         "/stocktakes",
+        "/incidents",
     ] {
         let page = web.get(app.url(path)).send().await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
@@ -220,18 +269,25 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
             !page.contains("WALL-1") && !page.contains("Hillside hall"),
             "{path} shows the other school's register"
         );
+        assert!(
+            !page.contains("Cracked screen"),
+            "{path} shows the other school's incident"
+        );
     }
     for path in [
         "/api/v1/devices?per_page=200",
         "/api/v1/devices?q=WALL",
         "/api/v1/locations",
+        "/api/v1/incidents",
     ] {
         let r = app.api_get(&token, path).await;
         assert_eq!(r.status(), 200, "{path}");
         let text = r.text().await.unwrap();
         assert!(
-            !text.contains("WALL-1") && !text.contains("Hillside hall"),
-            "{path} lists the other school's register: {text}"
+            !text.contains("WALL-1")
+                && !text.contains("Hillside hall")
+                && !text.contains("Cracked screen"),
+            "{path} lists the other school's records: {text}"
         );
     }
 }

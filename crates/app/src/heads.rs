@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use kitroom_core::change;
 use kitroom_core::invalid::text;
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::devices::get_device;
 use kitroom_store::events::append;
@@ -27,7 +28,12 @@ pub(crate) trait HeadsRequest: Sized + Send + 'static {
     const PERMISSION: Permission;
     /// The events' prefix: `offsite.approved`, `change.declined`…
     const EVENT: &'static str;
-    fn load(conn: &mut Conn, id: Uuid) -> BoxFuture<'_, Result<Option<Self>, StoreError>>;
+    /// `school`'s request with this id; another school's is not found.
+    fn load(
+        conn: &mut Conn,
+        school: SchoolId,
+        id: Uuid,
+    ) -> BoxFuture<'_, Result<Option<Self>, StoreError>>;
     fn record<'a>(
         conn: &'a mut Conn,
         id: Uuid,
@@ -45,8 +51,12 @@ pub(crate) trait HeadsRequest: Sized + Send + 'static {
 impl HeadsRequest for OffsiteRequest {
     const PERMISSION: Permission = Permission::AuthoriseOffsite;
     const EVENT: &'static str = "offsite";
-    fn load(conn: &mut Conn, id: Uuid) -> BoxFuture<'_, Result<Option<Self>, StoreError>> {
-        Box::pin(kitroom_store::loans::offsite_in(conn, id))
+    fn load(
+        conn: &mut Conn,
+        school: SchoolId,
+        id: Uuid,
+    ) -> BoxFuture<'_, Result<Option<Self>, StoreError>> {
+        Box::pin(kitroom_store::loans::offsite_in(conn, school, id))
     }
     fn record<'a>(
         conn: &'a mut Conn,
@@ -74,8 +84,12 @@ impl HeadsRequest for OffsiteRequest {
 impl HeadsRequest for ChangeRequest {
     const PERMISSION: Permission = Permission::DecideChanges;
     const EVENT: &'static str = "change";
-    fn load(conn: &mut Conn, id: Uuid) -> BoxFuture<'_, Result<Option<Self>, StoreError>> {
-        Box::pin(kitroom_store::incidents::change_in(conn, id))
+    fn load(
+        conn: &mut Conn,
+        school: SchoolId,
+        id: Uuid,
+    ) -> BoxFuture<'_, Result<Option<Self>, StoreError>> {
+        Box::pin(kitroom_store::incidents::change_in(conn, school, id))
     }
     fn record<'a>(
         conn: &'a mut Conn,
@@ -116,11 +130,12 @@ pub(crate) async fn decide<R: HeadsRequest>(
     let id = id_of(id, "That request")?;
     let cmd = Decision::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let request = R::load(conn, id)
+                let request = R::load(conn, school, id)
                     .await?
                     .ok_or_else(|| Refusal::not_found("That request"))?;
                 let status = change::decide(request.status(), cmd.approve)?;
@@ -142,7 +157,7 @@ pub(crate) async fn decide<R: HeadsRequest>(
                 )
                 .await?;
                 Ok::<_, Error>(
-                    R::load(conn, id)
+                    R::load(conn, school, id)
                         .await?
                         .ok_or_else(|| Refusal::not_found("That request"))?,
                 )

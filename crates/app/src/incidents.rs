@@ -17,6 +17,7 @@ use kitroom_core::invalid::{required_text, text};
 use kitroom_core::link::PublicUrl;
 use kitroom_core::mail::MailKind;
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::db::time_text;
 use kitroom_store::devices::get_device;
@@ -262,7 +263,7 @@ pub(crate) async fn report_in(
         thread: Some(&thread),
     };
     notify_managers_in(conn, &body, &link, email, now).await?;
-    Ok(kitroom_store::incidents::incident_in(conn, id).await?)
+    Ok(kitroom_store::incidents::incident_in(conn, device.school, id).await?)
 }
 
 /// An incident with its notes.
@@ -283,7 +284,7 @@ pub async fn incident(app: &App, caller: &Person, id: &str) -> Result<IncidentRe
     let id = id_of(id, "That incident")?;
     let incident = app
         .store()
-        .incident(id)
+        .incident(caller.school, id)
         .await?
         .ok_or_else(|| Refusal::not_found("That incident"))?;
     if !may_see(caller, &incident) {
@@ -391,12 +392,13 @@ impl Progress {
     }
 }
 
-/// Loads the incident `id` and its device inside a transaction, or not found.
+/// Loads `school`'s incident `id` and its device inside a transaction, or not found.
 async fn incident_in(
     conn: &mut kitroom_store::Conn,
+    school: SchoolId,
     id: Uuid,
 ) -> Result<(Incident, kitroom_store::devices::Device), Error> {
-    let i = kitroom_store::incidents::incident_in(conn, id)
+    let i = kitroom_store::incidents::incident_in(conn, school, id)
         .await
         .map_err(|e| match e {
             kitroom_store::StoreError::NotFound => Refusal::not_found("That incident").into(),
@@ -421,11 +423,12 @@ pub async fn progress(
     let id = id_of(id, "That incident")?;
     let cmd = Progress::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let (i, device) = incident_in(conn, id).await?;
+                let (i, device) = incident_in(conn, school, id).await?;
                 let change = incident::move_incident(
                     i.kind,
                     i.status,
@@ -476,7 +479,7 @@ pub async fn progress(
                             .await?;
                     }
                 }
-                Ok::<_, Error>(kitroom_store::incidents::incident_in(conn, id).await?)
+                Ok::<_, Error>(kitroom_store::incidents::incident_in(conn, school, id).await?)
             })
         })
         .await
@@ -523,11 +526,12 @@ pub async fn decide_breach(
     let id = id_of(id, "That incident")?;
     let decision = BreachDecision::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let (i, device) = incident_in(conn, id).await?;
+                let (i, device) = incident_in(conn, school, id).await?;
                 incident::may_decide_breach(i.risk, i.decision.is_some())?;
                 kitroom_store::incidents::record_decision_in(conn, id, &decision, actor.id, now)
                     .await?;
@@ -541,7 +545,7 @@ pub async fn decide_breach(
                     now,
                 )
                 .await?;
-                Ok::<_, Error>(kitroom_store::incidents::incident_in(conn, id).await?)
+                Ok::<_, Error>(kitroom_store::incidents::incident_in(conn, school, id).await?)
             })
         })
         .await
@@ -570,11 +574,12 @@ pub async fn add_note(
     let id = id_of(id, "That incident")?;
     let body = required_text(&input.body, "Note", 4000).map_err(|m| Invalid::one("body", m))?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let (i, device) = incident_in(conn, id).await?;
+                let (i, device) = incident_in(conn, school, id).await?;
                 kitroom_store::incidents::add_note_in(conn, &actor, id, &body, now).await?;
                 append(
                     conn,
@@ -620,11 +625,12 @@ pub async fn add_police_reference(
     let reference = required_text(&input.police_reference, "Police reference", 60)
         .map_err(|m| Invalid::one("police_reference", m))?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let (i, device) = incident_in(conn, id).await?;
+                let (i, device) = incident_in(conn, school, id).await?;
                 incident::may_add_police_reference(i.kind)?;
                 kitroom_store::incidents::set_police_reference_in(conn, id, &reference).await?;
                 append(
@@ -636,7 +642,7 @@ pub async fn add_police_reference(
                     now,
                 )
                 .await?;
-                Ok::<_, Error>(kitroom_store::incidents::incident_in(conn, id).await?)
+                Ok::<_, Error>(kitroom_store::incidents::incident_in(conn, school, id).await?)
             })
         })
         .await
@@ -696,7 +702,7 @@ pub async fn request_change(
                 )
                 .await?;
                 Ok::<_, Error>(
-                    kitroom_store::incidents::change_in(conn, id)
+                    kitroom_store::incidents::change_in(conn, device.school, id)
                         .await?
                         .ok_or_else(|| Refusal::not_found("That request"))?,
                 )
@@ -725,7 +731,10 @@ pub async fn changes(
     if !caller.role.may(Permission::DecideChanges) {
         return Err(Refusal::not_allowed().into());
     }
-    Ok(app.store().change_requests(pending_only).await?)
+    Ok(app
+        .store()
+        .change_requests(caller.school, pending_only)
+        .await?)
 }
 
 #[cfg(test)]

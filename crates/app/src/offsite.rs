@@ -97,7 +97,7 @@ pub async fn request(
                     now,
                 )
                 .await?;
-                let request = kitroom_store::loans::offsite_in(conn, id)
+                let request = kitroom_store::loans::offsite_in(conn, device.school, id)
                     .await?
                     .ok_or_else(|| Refusal::not_found("That request"))?;
                 Ok::<_, Error>(Asked {

@@ -13,6 +13,7 @@ use kitroom_core::device::Pence;
 use kitroom_core::incident::{
     self, BreachDecision, IncidentKind, IncidentStatus, ReportDetails, Resolution, Risk,
 };
+use kitroom_core::school::SchoolId;
 use sqlx::{QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
@@ -142,10 +143,16 @@ const INCIDENT: &str = "select i.id, i.number, i.device_id, d.tag as device_tag,
     from incident i join device d on d.id = i.device_id join person p on p.id = i.reported_by
     left join person h on h.id = i.breach_decided_by";
 
-/// An incident, inside the caller's transaction.
-pub async fn incident_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Incident, StoreError> {
-    sqlx::query_as::<_, IncidentRow>(&format!("{INCIDENT} where i.id = ?"))
+/// `school`'s incident with this id, inside the caller's transaction; another
+/// school's is not found.
+pub async fn incident_in(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+    id: Uuid,
+) -> Result<Incident, StoreError> {
+    sqlx::query_as::<_, IncidentRow>(&format!("{INCIDENT} where i.id = ? and i.school_id = ?"))
         .bind(id.to_string())
+        .bind(school.0)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound)?
@@ -198,10 +205,12 @@ pub struct IncidentFilter {
 /// tally for those not encrypted (or not known), and the encryption tally
 /// (migration 0019_desk_counts) for encrypted ones last checked before `?1`, never
 /// checked included (`''` sorts before every date). Neither reads the register.
+/// `?2` is the school.
 pub const ENCRYPTION_GAPS: &str =
-    "select (select coalesce(sum(devices), 0) from device_tally where status <> 'retired'
+    "select (select coalesce(sum(devices), 0) from device_tally where school_id = ?2 and status <> 'retired'
                and encryption_state in ('not_encrypted', 'unknown'))
-          + (select coalesce(sum(devices), 0) from device_encryption_tally where verified_on < ?1)";
+          + (select coalesce(sum(devices), 0) from device_encryption_tally
+             where school_id = ?2 and verified_on < ?1)";
 
 /// What needs the manager: the counts on their desk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -217,19 +226,28 @@ pub struct DeskCounts {
 }
 
 impl Store {
-    pub async fn incident(&self, id: Uuid) -> Result<Option<Incident>, StoreError> {
+    /// `school`'s incident with this id, if there is one.
+    pub async fn incident(
+        &self,
+        school: SchoolId,
+        id: Uuid,
+    ) -> Result<Option<Incident>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        match incident_in(&mut conn, id).await {
+        match incident_in(&mut conn, school, id).await {
             Ok(i) => Ok(Some(i)),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Incidents, newest first.
-    pub async fn list_incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+    /// `school`'s incidents, newest first.
+    pub async fn list_incidents(
+        &self,
+        school: SchoolId,
+        f: &IncidentFilter,
+    ) -> Result<Vec<Incident>, StoreError> {
         let mut qb = QueryBuilder::new(INCIDENT);
-        qb.push(" where 1 = 1");
+        qb.push(" where i.school_id = ").push_bind(school.0);
         if let Some(s) = f.status {
             qb.push(" and i.status = ").push_bind(s.as_str());
         }
@@ -262,28 +280,35 @@ impl Store {
         .await?)
     }
 
-    /// Change requests, newest first: all of them, or only those still pending.
+    /// `school`'s change requests, newest first: all of them, or only those still
+    /// pending.
     pub async fn change_requests(
         &self,
+        school: SchoolId,
         pending_only: bool,
     ) -> Result<Vec<ChangeRequest>, StoreError> {
         let filter = if pending_only {
-            "where c.status = 'pending'"
+            "and c.status = 'pending'"
         } else {
             ""
         };
         Ok(sqlx::query_as(&format!(
-            "{CHANGE} {filter} order by c.requested_at desc limit 1000"
+            "{CHANGE} where c.school_id = ? {filter} order by c.requested_at desc limit 1000"
         ))
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?)
     }
 
-    /// Change requests waiting for the head teacher, oldest first.
-    pub async fn pending_changes(&self) -> Result<Vec<ChangeRequest>, StoreError> {
+    /// `school`'s change requests waiting for the head teacher, oldest first.
+    pub async fn pending_changes(
+        &self,
+        school: SchoolId,
+    ) -> Result<Vec<ChangeRequest>, StoreError> {
         Ok(sqlx::query_as(&format!(
-            "{CHANGE} where c.status = 'pending' order by c.requested_at"
+            "{CHANGE} where c.school_id = ? and c.status = 'pending' order by c.requested_at"
         ))
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?)
     }
@@ -298,33 +323,46 @@ impl Store {
         .await?)
     }
 
-    /// What needs the manager now.
+    /// What needs `school`'s manager now. (Overdue loans and off-site requests are
+    /// counted across schools until loans carry their school.)
     pub async fn desk_counts(
         &self,
+        school: SchoolId,
         now: DateTime<Utc>,
         verified_since: chrono::NaiveDate,
     ) -> Result<DeskCounts, StoreError> {
         let r = self.reader();
-        let one = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+        let one = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(school.0);
         Ok(DeskCounts {
-            new_incidents: one("select count(*) from incident where status = 'open'").fetch_one(r).await?,
-            open_incidents: one("select count(*) from incident where status <> 'resolved'").fetch_one(r).await?,
-            pending_decisions: one("select count(*) from incident where decide_by is not null and breach_decided_at is null")
+            new_incidents: one("select count(*) from incident where school_id = ? and status = 'open'").fetch_one(r).await?,
+            open_incidents: one("select count(*) from incident where school_id = ? and status <> 'resolved'")
                 .fetch_one(r)
                 .await?,
+            pending_decisions: one(
+                "select count(*) from incident where school_id = ? and decide_by is not null and breach_decided_at is null",
+            )
+            .fetch_one(r)
+            .await?,
             overdue_loans: sqlx::query_scalar("select count(*) from loan where returned_at is null and due_at < ?")
                 .bind(time_text(now))
                 .fetch_one(r)
                 .await?,
-            charging: one("select coalesce(sum(devices), 0) from device_tally where status = 'returned_charging'")
-                .fetch_one(r)
-                .await?,
-            encryption_gaps: sqlx::query_scalar(ENCRYPTION_GAPS)
-                .bind(verified_since.to_string())
+            charging: one(
+                "select coalesce(sum(devices), 0) from device_tally where school_id = ? and status = 'returned_charging'",
+            )
             .fetch_one(r)
             .await?,
-            pending_changes: one("select count(*) from change_request where status = 'pending'").fetch_one(r).await?,
-            pending_offsite: one("select count(*) from offsite_request where status = 'pending'").fetch_one(r).await?,
+            encryption_gaps: sqlx::query_scalar(ENCRYPTION_GAPS)
+                .bind(verified_since.to_string())
+                .bind(school.0)
+            .fetch_one(r)
+            .await?,
+            pending_changes: one("select count(*) from change_request where school_id = ? and status = 'pending'")
+                .fetch_one(r)
+                .await?,
+            pending_offsite: sqlx::query_scalar("select count(*) from offsite_request where status = 'pending'")
+                .fetch_one(r)
+                .await?,
         })
     }
 }
@@ -350,12 +388,13 @@ pub async fn insert_incident_in(
         .await?;
     let id = Uuid::new_v4();
     sqlx::query(
-        "insert into incident (id, number, device_id, kind, reported_by, reported_at, occurred_at, place, description,
-           police_reference, device_status_before, breach_risk, breach_reason, decide_by)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into incident (id, number, school_id, device_id, kind, reported_by, reported_at, occurred_at, place,
+           description, police_reference, device_status_before, breach_risk, breach_reason, decide_by)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
     .bind(number)
+    .bind(r.device.school.0)
     .bind(r.device.id.to_string())
     .bind(d.kind.as_str())
     .bind(r.reporter_id.to_string())
@@ -497,15 +536,19 @@ pub async fn notes_in(
     .await?)
 }
 
-/// A change request, inside the caller's transaction.
+/// `school`'s change request with this id, inside the caller's transaction.
 pub async fn change_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     id: Uuid,
 ) -> Result<Option<ChangeRequest>, StoreError> {
-    Ok(sqlx::query_as(&format!("{CHANGE} where c.id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("{CHANGE} where c.id = ? and c.school_id = ?"))
+            .bind(id.to_string())
+            .bind(school.0)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// Writes a new change request, pending.
@@ -517,15 +560,18 @@ pub async fn insert_change_in(
     d: &ChangeDetails,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("insert into change_request (id, device_id, person_id, what, why, requested_at) values (?, ?, ?, ?, ?, ?)")
-        .bind(id.to_string())
-        .bind(device.to_string())
-        .bind(person.to_string())
-        .bind(&d.what)
-        .bind(&d.why)
-        .bind(time_text(now))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "insert into change_request (id, device_id, school_id, person_id, what, why, requested_at)
+         values (?1, ?2, (select school_id from device where id = ?2), ?3, ?4, ?5, ?6)",
+    )
+    .bind(id.to_string())
+    .bind(device.to_string())
+    .bind(person.to_string())
+    .bind(&d.what)
+    .bind(&d.why)
+    .bind(time_text(now))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

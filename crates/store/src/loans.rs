@@ -272,15 +272,20 @@ const OFFSITE: &str = "select o.id, o.device_id, d.tag as device_tag, trim(d.mak
     from offsite_request o join device d on d.id = o.device_id join person p on p.id = o.person_id
     left join person h on h.id = o.decided_by";
 
-/// A request to take a device off site, inside the caller's transaction.
+/// A request to take one of `school`'s devices off site, inside the caller's
+/// transaction.
 pub async fn offsite_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     id: Uuid,
 ) -> Result<Option<OffsiteRequest>, StoreError> {
-    Ok(sqlx::query_as(&format!("{OFFSITE} where o.id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("{OFFSITE} where o.id = ? and d.school_id = ?"))
+            .bind(id.to_string())
+            .bind(school.0)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// This person's request for this device that is waiting or approved and not yet

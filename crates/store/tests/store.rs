@@ -1282,13 +1282,20 @@ async fn the_desk_counts_unchecked_encryption_from_a_tally_that_follows_every_ch
         .fetch_one(&mut *conn)
         .await
         .unwrap();
-        let desk = store.desk_counts(now, since).await.unwrap();
+        let desk = store
+            .desk_counts(kitroom_core::school::SchoolId::FIRST, now, since)
+            .await
+            .unwrap();
         assert_eq!(desk.encryption_gaps, counted, "{step}");
         assert_eq!(store.integrity_check().await.unwrap(), ["ok"], "{step}");
     }
     check(&store, &mut conn, since, now, "registered").await;
     assert_eq!(
-        store.desk_counts(now, since).await.unwrap().encryption_gaps,
+        store
+            .desk_counts(kitroom_core::school::SchoolId::FIRST, now, since)
+            .await
+            .unwrap()
+            .encryption_gaps,
         6
     );
 
@@ -1339,7 +1346,11 @@ async fn the_desk_counts_unchecked_encryption_from_a_tally_that_follows_every_ch
         .unwrap();
     check(&store, &mut conn, since, now, "retired").await;
     assert_eq!(
-        store.desk_counts(now, since).await.unwrap().encryption_gaps,
+        store
+            .desk_counts(kitroom_core::school::SchoolId::FIRST, now, since)
+            .await
+            .unwrap()
+            .encryption_gaps,
         5
     );
 

@@ -441,7 +441,7 @@ async fn incidents(
     Ok(list_answer(
         state
             .store()
-            .list_incidents(&filter)
+            .list_incidents(user.0.school, &filter)
             .await?
             .iter()
             .map(incident_json),

@@ -291,11 +291,14 @@ pub async fn render_device(
     let incidents = if ctx.may(Permission::ViewIncidents) {
         state
             .store()
-            .list_incidents(&kitroom_store::incidents::IncidentFilter {
-                device: Some(device.id),
-                limit: 50,
-                ..Default::default()
-            })
+            .list_incidents(
+                ctx.user.school,
+                &kitroom_store::incidents::IncidentFilter {
+                    device: Some(device.id),
+                    limit: 50,
+                    ..Default::default()
+                },
+            )
             .await?
     } else {
         Vec::new()

@@ -153,7 +153,10 @@ async fn list(
             ..Default::default()
         },
     };
-    let incidents = state.store().list_incidents(&filter).await?;
+    let incidents = state
+        .store()
+        .list_incidents(ctx.user.school, &filter)
+        .await?;
     Ok(v::list(&ctx, &q, &incidents, Utc::now()).into_response())
 }
 

@@ -54,12 +54,15 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     let standing = store.policy_standing(ctx.user.id).await?;
     let desk = if ctx.may(Permission::ViewIncidents) {
         let a_year_ago = crate::time::today() - chrono::Duration::days(365);
-        let counts = store.desk_counts(now, a_year_ago).await?;
+        let counts = store.desk_counts(ctx.user.school, now, a_year_ago).await?;
         let mut deadlines: Vec<_> = store
-            .list_incidents(&IncidentFilter {
-                unresolved: true,
-                ..Default::default()
-            })
+            .list_incidents(
+                ctx.user.school,
+                &IncidentFilter {
+                    unresolved: true,
+                    ..Default::default()
+                },
+            )
             .await?
             .into_iter()
             .filter(|i| i.decision_pending())
@@ -88,11 +91,14 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     };
     // Thefts this person reported without a police reference: asked for again here.
     let missing_police: Vec<_> = store
-        .list_incidents(&IncidentFilter {
-            unresolved: true,
-            reported_by: Some(ctx.user.id),
-            ..Default::default()
-        })
+        .list_incidents(
+            ctx.user.school,
+            &IncidentFilter {
+                unresolved: true,
+                reported_by: Some(ctx.user.id),
+                ..Default::default()
+            },
+        )
         .await?
         .into_iter()
         .filter(|i| {
