@@ -160,3 +160,13 @@ alter table incident add column school_id integer not null default 1;
 create index incident_school on incident (school_id, reported_at);
 alter table change_request add column school_id integer not null default 1;
 create index change_request_school on change_request (school_id, status, requested_at);
+
+-- loans and requests to take a device off site: each is the school's whose device
+-- it was when it was made, like incidents.
+alter table loan add column school_id integer not null default 1;
+drop index loan_open_due;
+create index loan_open_due on loan (school_id, due_at) where returned_at is null;
+create index loan_school on loan (school_id, out_at);
+alter table offsite_request add column school_id integer not null default 1;
+drop index offsite_request_status;
+create index offsite_request_status on offsite_request (school_id, status, requested_at);

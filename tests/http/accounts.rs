@@ -39,7 +39,7 @@ async fn managers_own_offsite_request(app: &TestApp, sbm: &Client) {
 /// Whether the manager's request is still waiting for the real head teacher.
 async fn still_waiting_for_the_head(app: &TestApp) -> bool {
     app.store()
-        .pending_offsite()
+        .pending_offsite(kitroom_core::school::SchoolId::FIRST)
         .await
         .unwrap()
         .iter()

@@ -140,7 +140,7 @@ async fn a_loan_can_be_due_at_the_end_of_a_period() {
     assert_eq!(r.status(), 303);
     let loan = app
         .store()
-        .list_loans(&Default::default())
+        .list_loans(kitroom_core::school::SchoolId::FIRST, &Default::default())
         .await
         .unwrap()
         .remove(0);

@@ -92,10 +92,13 @@ async fn a_set_goes_out_without_the_ipad_in_repair_and_a_missing_ipad_is_reporte
     assert!(page.contains("Out to Jo Test"));
     let loans = app
         .store()
-        .list_loans(&LoanFilter {
-            open: true,
-            ..Default::default()
-        })
+        .list_loans(
+            kitroom_core::school::SchoolId::FIRST,
+            &LoanFilter {
+                open: true,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(loans.len(), 2, "one loan per device that went");
@@ -138,16 +141,22 @@ async fn a_set_goes_out_without_the_ipad_in_repair_and_a_missing_ipad_is_reporte
     );
     assert!(app
         .store()
-        .list_loans(&LoanFilter {
-            open: true,
-            ..Default::default()
-        })
+        .list_loans(
+            kitroom_core::school::SchoolId::FIRST,
+            &LoanFilter {
+                open: true,
+                ..Default::default()
+            }
+        )
         .await
         .unwrap()
         .is_empty());
     let all = app
         .store()
-        .list_loans(&LoanFilter::default())
+        .list_loans(
+            kitroom_core::school::SchoolId::FIRST,
+            &LoanFilter::default(),
+        )
         .await
         .unwrap();
     let ipad2 = all.iter().find(|l| l.device_tag == "IPAD-2").unwrap();
@@ -207,7 +216,10 @@ async fn a_set_goes_out_only_under_every_check_out_rule_and_never_half_way() {
         .contains("Kim Test has not signed the acceptable-use policy (v1) yet"));
     assert!(
         app.store()
-            .list_loans(&LoanFilter::default())
+            .list_loans(
+                kitroom_core::school::SchoolId::FIRST,
+                &LoanFilter::default()
+            )
             .await
             .unwrap()
             .is_empty(),
@@ -264,10 +276,13 @@ async fn a_set_goes_out_only_under_every_check_out_rule_and_never_half_way() {
         .contains("IPAD-1: This device takes photos"));
     assert_eq!(
         app.store()
-            .list_loans(&LoanFilter {
-                open: true,
-                ..Default::default()
-            })
+            .list_loans(
+                kitroom_core::school::SchoolId::FIRST,
+                &LoanFilter {
+                    open: true,
+                    ..Default::default()
+                }
+            )
             .await
             .unwrap()
             .len(),

@@ -473,7 +473,12 @@ pub(crate) async fn fixtures(app: &TestApp) -> Fixtures {
         .await
         .unwrap()
         .unwrap();
-    let offsite = store.pending_offsite().await.unwrap()[0].id.to_string();
+    let offsite = store
+        .pending_offsite(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap()[0]
+        .id
+        .to_string();
     let incident = store
         .list_incidents(kitroom_core::school::SchoolId::FIRST, &Default::default())
         .await

@@ -73,7 +73,6 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     // as the first school's LAP-1, in a room of its own and one called like ours.
     register_in(&app, theirs, "WALL-1", "Hillside hall").await;
     register_in(&app, theirs, "LAP-1", "Library").await;
-    let their_lap = store.device_by_tag(theirs, "LAP-1").await.unwrap().unwrap();
     let their_hall = store
         .list_locations(theirs)
         .await
@@ -129,6 +128,19 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     )
     .await
     .unwrap();
+    kitroom_app::loans::check_out(
+        app.state().app(),
+        &their_manager,
+        "LAP-1",
+        kitroom_app::loans::CheckOutInput {
+            borrower: "other".into(),
+            purpose: "Hillside trip".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let their_lap = store.device_by_tag(theirs, "LAP-1").await.unwrap().unwrap();
     // As it is now, damage reported and all.
     let wall = store
         .device_by_tag(theirs, "WALL-1")
@@ -261,6 +273,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         "/charging",
         "/stocktakes",
         "/incidents",
+        "/loans",
     ] {
         let page = web.get(app.url(path)).send().await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
@@ -270,8 +283,8 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
             "{path} shows the other school's register"
         );
         assert!(
-            !page.contains("Cracked screen"),
-            "{path} shows the other school's incident"
+            !page.contains("Cracked screen") && !page.contains("Hillside trip"),
+            "{path} shows the other school's incident or loan"
         );
     }
     for path in [
@@ -279,6 +292,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         "/api/v1/devices?q=WALL",
         "/api/v1/locations",
         "/api/v1/incidents",
+        "/api/v1/loans",
     ] {
         let r = app.api_get(&token, path).await;
         assert_eq!(r.status(), 200, "{path}");
@@ -286,8 +300,25 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         assert!(
             !text.contains("WALL-1")
                 && !text.contains("Hillside hall")
-                && !text.contains("Cracked screen"),
+                && !text.contains("Cracked screen")
+                && !text.contains("Hillside trip"),
             "{path} lists the other school's records: {text}"
         );
     }
+    // Our head teacher is not asked to decide their requests.
+    let head = app.signed_in("our-head", "head").await;
+    let head_token = app.token_for("our-head").await;
+    for path in ["/", "/approvals"] {
+        let page = head.get(app.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        let page = page.text().await.unwrap();
+        assert!(
+            !page.contains("Residential trip") && !page.contains("Install a kiosk app"),
+            "{path} shows the head the other school's requests"
+        );
+    }
+    let r = app.api_get(&head_token, "/api/v1/offsite-requests").await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("Residential trip"), "{text}");
 }

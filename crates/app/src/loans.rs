@@ -450,6 +450,7 @@ pub async fn lend_in(
     let moved = due.moved.as_ref().map(|(f, why)| (*f, why.as_str()));
     let new = NewLoan {
         id,
+        school: device.school,
         device: device.id,
         borrower: person.id,
         issued_by: actor.id.unwrap_or(person.id),

@@ -130,5 +130,8 @@ pub async fn requests(
     if !caller.role.may(Permission::AuthoriseOffsite) {
         return Err(Refusal::not_allowed().into());
     }
-    Ok(app.store().offsite_requests(pending_only).await?)
+    Ok(app
+        .store()
+        .offsite_requests(caller.school, pending_only)
+        .await?)
 }

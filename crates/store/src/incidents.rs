@@ -323,8 +323,7 @@ impl Store {
         .await?)
     }
 
-    /// What needs `school`'s manager now. (Overdue loans and off-site requests are
-    /// counted across schools until loans carry their school.)
+    /// What needs `school`'s manager now.
     pub async fn desk_counts(
         &self,
         school: SchoolId,
@@ -343,7 +342,10 @@ impl Store {
             )
             .fetch_one(r)
             .await?,
-            overdue_loans: sqlx::query_scalar("select count(*) from loan where returned_at is null and due_at < ?")
+            overdue_loans: sqlx::query_scalar(
+                "select count(*) from loan where school_id = ? and returned_at is null and due_at < ?",
+            )
+                .bind(school.0)
                 .bind(time_text(now))
                 .fetch_one(r)
                 .await?,
@@ -360,7 +362,7 @@ impl Store {
             pending_changes: one("select count(*) from change_request where school_id = ? and status = 'pending'")
                 .fetch_one(r)
                 .await?,
-            pending_offsite: sqlx::query_scalar("select count(*) from offsite_request where status = 'pending'")
+            pending_offsite: one("select count(*) from offsite_request where school_id = ? and status = 'pending'")
                 .fetch_one(r)
                 .await?,
         })

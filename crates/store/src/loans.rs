@@ -205,8 +205,8 @@ pub struct LoanFilter {
     pub limit: i64,
 }
 
-fn push_loan_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &LoanFilter) {
-    qb.push(" where 1 = 1");
+fn push_loan_filter(qb: &mut QueryBuilder<'_, Sqlite>, school: SchoolId, f: &LoanFilter) {
+    qb.push(" where l.school_id = ").push_bind(school.0);
     if f.open || f.overdue_at.is_some() {
         qb.push(" and l.returned_at is null");
     }
@@ -272,15 +272,14 @@ const OFFSITE: &str = "select o.id, o.device_id, d.tag as device_tag, trim(d.mak
     from offsite_request o join device d on d.id = o.device_id join person p on p.id = o.person_id
     left join person h on h.id = o.decided_by";
 
-/// A request to take one of `school`'s devices off site, inside the caller's
-/// transaction.
+/// `school`'s request to take a device off site, inside the caller's transaction.
 pub async fn offsite_in(
     conn: &mut SqliteConnection,
     school: SchoolId,
     id: Uuid,
 ) -> Result<Option<OffsiteRequest>, StoreError> {
     Ok(
-        sqlx::query_as(&format!("{OFFSITE} where o.id = ? and d.school_id = ?"))
+        sqlx::query_as(&format!("{OFFSITE} where o.id = ? and o.school_id = ?"))
             .bind(id.to_string())
             .bind(school.0)
             .fetch_optional(&mut *conn)
@@ -314,14 +313,17 @@ pub async fn insert_offsite_in(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("insert into offsite_request (id, device_id, person_id, reason, requested_at) values (?, ?, ?, ?, ?)")
-        .bind(id.to_string())
-        .bind(device.to_string())
-        .bind(person.to_string())
-        .bind(reason)
-        .bind(time_text(now))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "insert into offsite_request (id, device_id, school_id, person_id, reason, requested_at)
+         values (?1, ?2, (select school_id from device where id = ?2), ?3, ?4, ?5)",
+    )
+    .bind(id.to_string())
+    .bind(device.to_string())
+    .bind(person.to_string())
+    .bind(reason)
+    .bind(time_text(now))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -347,19 +349,22 @@ pub enum Authorisation {
 }
 
 impl Store {
-    /// Requests to take a device off site, newest first: all, or only those pending.
+    /// `school`'s requests to take a device off site, newest first: all, or only
+    /// those pending.
     pub async fn offsite_requests(
         &self,
+        school: SchoolId,
         pending_only: bool,
     ) -> Result<Vec<OffsiteRequest>, StoreError> {
         let filter = if pending_only {
-            "where o.status = 'pending'"
+            "and o.status = 'pending'"
         } else {
             ""
         };
         Ok(sqlx::query_as(&format!(
-            "{OFFSITE} {filter} order by o.requested_at desc limit 1000"
+            "{OFFSITE} where o.school_id = ? {filter} order by o.requested_at desc limit 1000"
         ))
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?)
     }
@@ -369,10 +374,14 @@ impl Store {
         open_loan_in(&mut conn, device).await
     }
 
-    /// Loans, newest first.
-    pub async fn list_loans(&self, f: &LoanFilter) -> Result<Vec<Loan>, StoreError> {
+    /// `school`'s loans, newest first.
+    pub async fn list_loans(
+        &self,
+        school: SchoolId,
+        f: &LoanFilter,
+    ) -> Result<Vec<Loan>, StoreError> {
         let mut qb = QueryBuilder::new(LOAN);
-        push_loan_filter(&mut qb, f);
+        push_loan_filter(&mut qb, school, f);
         if f.open || f.overdue_at.is_some() {
             qb.push(" order by l.due_at");
         } else {
@@ -388,17 +397,22 @@ impl Store {
             .collect()
     }
 
-    pub async fn count_loans(&self, f: &LoanFilter) -> Result<i64, StoreError> {
+    /// How many of `school`'s loans `f` selects.
+    pub async fn count_loans(&self, school: SchoolId, f: &LoanFilter) -> Result<i64, StoreError> {
         let mut qb = QueryBuilder::new("select count(*) from loan l");
-        push_loan_filter(&mut qb, f);
+        push_loan_filter(&mut qb, school, f);
         Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
     }
 
-    /// Requests waiting for the head, oldest first.
-    pub async fn pending_offsite(&self) -> Result<Vec<OffsiteRequest>, StoreError> {
+    /// `school`'s requests waiting for the head, oldest first.
+    pub async fn pending_offsite(
+        &self,
+        school: SchoolId,
+    ) -> Result<Vec<OffsiteRequest>, StoreError> {
         Ok(sqlx::query_as(&format!(
-            "{OFFSITE} where o.status = 'pending' order by o.requested_at"
+            "{OFFSITE} where o.school_id = ? and o.status = 'pending' order by o.requested_at"
         ))
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?)
     }
@@ -675,6 +689,8 @@ pub async fn approved_authorisation_in(
 #[derive(Debug, Clone)]
 pub struct NewLoan<'a> {
     pub id: Uuid,
+    /// The device's school, whose loan it is.
+    pub school: SchoolId,
     pub device: Uuid,
     pub borrower: Uuid,
     pub issued_by: Uuid,
@@ -697,11 +713,12 @@ pub struct NewLoan<'a> {
 /// racing): [`is_second_open_loan`] tells that refusal.
 pub fn insert_loan(l: &NewLoan<'_>) -> Batch {
     let batch = Batch::new(
-        "insert into loan (id, device_id, borrower_id, issued_by, out_at, due_at, purpose, off_site, authorisation_id,
-           group_id, due_moved_from, due_moved_reason)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into loan (id, school_id, device_id, borrower_id, issued_by, out_at, due_at, purpose, off_site,
+           authorisation_id, group_id, due_moved_from, due_moved_reason)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(l.id.to_string())
+    .bind(l.school.0)
     .bind(l.device.to_string())
     .bind(l.borrower.to_string())
     .bind(l.issued_by.to_string())

@@ -563,10 +563,13 @@ mod loans {
         );
         assert_eq!(
             store
-                .count_loans(&LoanFilter {
-                    open: true,
-                    ..Default::default()
-                })
+                .count_loans(
+                    kitroom_core::school::SchoolId::FIRST,
+                    &LoanFilter {
+                        open: true,
+                        ..Default::default()
+                    }
+                )
                 .await
                 .unwrap(),
             1
@@ -733,10 +736,13 @@ mod loans {
         .unwrap();
         assert!(store.open_loan(d.id).await.unwrap().is_none());
         let all = store
-            .list_loans(&LoanFilter {
-                device: Some(d.id),
-                ..Default::default()
-            })
+            .list_loans(
+                kitroom_core::school::SchoolId::FIRST,
+                &LoanFilter {
+                    device: Some(d.id),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(all[0].outcome.as_deref(), Some("lost"));

@@ -332,7 +332,7 @@ async fn loans(
     } else {
         filter.borrower = borrower.map(|b| b.id);
     }
-    let loans = state.store().list_loans(&filter).await?;
+    let loans = state.store().list_loans(user.0.school, &filter).await?;
     Ok(list_answer(loans_json(&state, &loans).await?))
 }
 

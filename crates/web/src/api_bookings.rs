@@ -237,12 +237,15 @@ async fn collect(
         .map(|p| p.id);
     let loans = state
         .store()
-        .list_loans(&kitroom_store::loans::LoanFilter {
-            open: true,
-            borrower: person,
-            limit: 1000,
-            ..Default::default()
-        })
+        .list_loans(
+            user.0.school,
+            &kitroom_store::loans::LoanFilter {
+                open: true,
+                borrower: person,
+                limit: 1000,
+                ..Default::default()
+            },
+        )
         .await?;
     let made: Vec<_> = loans
         .into_iter()

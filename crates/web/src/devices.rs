@@ -279,11 +279,14 @@ pub async fn render_device(
     let loans = if ctx.may(Permission::ViewAllLoans) {
         state
             .store()
-            .list_loans(&kitroom_store::loans::LoanFilter {
-                device: Some(device.id),
-                limit: 20,
-                ..Default::default()
-            })
+            .list_loans(
+                ctx.user.school,
+                &kitroom_store::loans::LoanFilter {
+                    device: Some(device.id),
+                    limit: 20,
+                    ..Default::default()
+                },
+            )
             .await?
     } else {
         Vec::new()

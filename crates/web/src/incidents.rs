@@ -65,11 +65,14 @@ async fn choose_device(
             None => {
                 let mine = state
                     .store()
-                    .list_loans(&LoanFilter {
-                        open: true,
-                        borrower: Some(ctx.user.id),
-                        ..Default::default()
-                    })
+                    .list_loans(
+                        ctx.user.school,
+                        &LoanFilter {
+                            open: true,
+                            borrower: Some(ctx.user.id),
+                            ..Default::default()
+                        },
+                    )
                     .await?;
                 let message =
                     format!("No device has the tag “{tag}”. Check the label and try again.");
@@ -88,11 +91,14 @@ async fn choose_device(
     }
     let mine = state
         .store()
-        .list_loans(&LoanFilter {
-            open: true,
-            borrower: Some(ctx.user.id),
-            ..Default::default()
-        })
+        .list_loans(
+            ctx.user.school,
+            &LoanFilter {
+                open: true,
+                borrower: Some(ctx.user.id),
+                ..Default::default()
+            },
+        )
         .await?;
     Ok(v::choose(&ctx, &mine, "", &kitroom_core::Invalid::new()).into_response())
 }

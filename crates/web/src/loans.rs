@@ -45,11 +45,14 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     let now = Utc::now();
     let store = state.store();
     let mine = store
-        .list_loans(&LoanFilter {
-            open: true,
-            borrower: Some(ctx.user.id),
-            ..Default::default()
-        })
+        .list_loans(
+            ctx.user.school,
+            &LoanFilter {
+                open: true,
+                borrower: Some(ctx.user.id),
+                ..Default::default()
+            },
+        )
         .await?;
     let standing = store.policy_standing(ctx.user.id).await?;
     let desk = if ctx.may(Permission::ViewIncidents) {
@@ -365,7 +368,7 @@ async fn list(
             ..Default::default()
         },
     };
-    let loans = state.store().list_loans(&filter).await?;
+    let loans = state.store().list_loans(ctx.user.school, &filter).await?;
     Ok(v::list(&ctx, &q, &loans, now).into_response())
 }
 

@@ -230,11 +230,14 @@ async fn render_person(
         .await?;
     let loans = state
         .store()
-        .list_loans(&LoanFilter {
-            borrower: Some(p.id),
-            limit: 500,
-            ..Default::default()
-        })
+        .list_loans(
+            ctx.user.school,
+            &LoanFilter {
+                borrower: Some(p.id),
+                limit: 500,
+                ..Default::default()
+            },
+        )
         .await?;
     let signatures = state.store().signatures_of(p.id).await?;
     let may = kitroom_app::accounts::allowed(state.app(), &ctx.user, p).await?;
