@@ -14,7 +14,7 @@ use kitroom_core::incident::{
     self, BreachDecision, IncidentKind, IncidentStatus, ReportDetails, Resolution, Risk,
 };
 use kitroom_core::school::SchoolId;
-use sqlx::{QueryBuilder, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
@@ -212,6 +212,31 @@ pub const ENCRYPTION_GAPS: &str =
           + (select coalesce(sum(devices), 0) from device_encryption_tally
              where school_id = ?2 and verified_on < ?1)";
 
+/// The school and `f` as the `where` clause of [`INCIDENT`].
+fn push_incident_filter(qb: &mut QueryBuilder<'_, Sqlite>, school: SchoolId, f: &IncidentFilter) {
+    // A device's or a reporter's incidents are found by their own index, and the
+    // school only checks those (`+`: see `loans::push_loan_filter`).
+    let narrow = f.device.is_some() || f.reported_by.is_some();
+    qb.push(if narrow {
+        " where +i.school_id = "
+    } else {
+        " where i.school_id = "
+    })
+    .push_bind(school.0);
+    if let Some(s) = f.status {
+        qb.push(" and i.status = ").push_bind(s.as_str());
+    }
+    if f.unresolved {
+        qb.push(" and i.status <> 'resolved'");
+    }
+    if let Some(d) = f.device {
+        qb.push(" and i.device_id = ").push_bind(d.to_string());
+    }
+    if let Some(p) = f.reported_by {
+        qb.push(" and i.reported_by = ").push_bind(p.to_string());
+    }
+}
+
 /// What needs the manager: the counts on their desk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeskCounts {
@@ -247,19 +272,7 @@ impl Store {
         f: &IncidentFilter,
     ) -> Result<Vec<Incident>, StoreError> {
         let mut qb = QueryBuilder::new(INCIDENT);
-        qb.push(" where i.school_id = ").push_bind(school.0);
-        if let Some(s) = f.status {
-            qb.push(" and i.status = ").push_bind(s.as_str());
-        }
-        if f.unresolved {
-            qb.push(" and i.status <> 'resolved'");
-        }
-        if let Some(d) = f.device {
-            qb.push(" and i.device_id = ").push_bind(d.to_string());
-        }
-        if let Some(p) = f.reported_by {
-            qb.push(" and i.reported_by = ").push_bind(p.to_string());
-        }
+        push_incident_filter(&mut qb, school, f);
         qb.push(" order by i.reported_at desc limit ")
             .push_bind(if f.limit > 0 { f.limit.min(5000) } else { 500 });
         qb.build_query_as::<IncidentRow>()
@@ -333,12 +346,12 @@ impl Store {
         let r = self.reader();
         let one = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(school.0);
         Ok(DeskCounts {
-            new_incidents: one("select count(*) from incident where school_id = ? and status = 'open'").fetch_one(r).await?,
+            new_incidents: one("select count(*) from incident where +school_id = ? and status = 'open'").fetch_one(r).await?,
             open_incidents: one("select count(*) from incident where school_id = ? and status <> 'resolved'")
                 .fetch_one(r)
                 .await?,
             pending_decisions: one(
-                "select count(*) from incident where school_id = ? and decide_by is not null and breach_decided_at is null",
+                "select count(*) from incident where +school_id = ? and decide_by is not null and breach_decided_at is null",
             )
             .fetch_one(r)
             .await?,
@@ -587,4 +600,50 @@ pub async fn decide_change_in(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     crate::db::decide_request_in(conn, "change_request", id, status, by, note, now).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device's page lists its incidents and a person's page theirs: found by the
+    /// device's or the reporter's index, not by walking every incident of the
+    /// school in date order.
+    #[tokio::test]
+    async fn a_devices_or_a_reporters_incidents_are_found_by_their_own_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let mut conn = store.reader().acquire().await.unwrap();
+        let id = Uuid::nil();
+        for (f, index) in [
+            (
+                IncidentFilter {
+                    device: Some(id),
+                    ..Default::default()
+                },
+                "incident_device",
+            ),
+            (
+                IncidentFilter {
+                    reported_by: Some(id),
+                    unresolved: true,
+                    ..Default::default()
+                },
+                "incident_reporter",
+            ),
+            (IncidentFilter::default(), "incident_school"),
+        ] {
+            let mut qb = QueryBuilder::new(format!("explain query plan {INCIDENT}"));
+            push_incident_filter(&mut qb, SchoolId::FIRST, &f);
+            qb.push(" order by i.reported_at desc limit 50");
+            let rows: Vec<(i64, i64, i64, String)> =
+                qb.build_query_as().fetch_all(&mut *conn).await.unwrap();
+            let plan: Vec<String> = rows.into_iter().map(|r| r.3).collect();
+            assert!(
+                plan.iter().any(|s| s.contains(index)),
+                "{f:?}: {}",
+                plan.join("\n")
+            );
+        }
+    }
 }

@@ -206,7 +206,17 @@ pub struct LoanFilter {
 }
 
 fn push_loan_filter(qb: &mut QueryBuilder<'_, Sqlite>, school: SchoolId, f: &LoanFilter) {
-    qb.push(" where l.school_id = ").push_bind(school.0);
+    // A device's or a borrower's loans are found by their own index and the school
+    // only checks those few: `+` keeps SQLite from walking every loan of the school
+    // by the school's index for its order (a device page took 515 ms at 300,000
+    // loans that way).
+    let narrow = f.borrower.is_some() || f.device.is_some();
+    qb.push(if narrow {
+        " where +l.school_id = "
+    } else {
+        " where l.school_id = "
+    })
+    .push_bind(school.0);
     if f.open || f.overdue_at.is_some() {
         qb.push(" and l.returned_at is null");
     }
@@ -798,4 +808,49 @@ pub fn close_loan(c: &Closing) -> Batch {
     .bind(time_text(c.at))
     .bind(damaged)
     .bind(c.device.to_string())
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    /// A device's page lists its loans and a person's page theirs: found by the
+    /// device's or the borrower's index, not by walking every loan of the school in
+    /// date order (515 ms a device page at 300,000 loans).
+    #[tokio::test]
+    async fn a_devices_or_a_borrowers_loans_are_found_by_their_own_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let mut conn = store.reader().acquire().await.unwrap();
+        let id = Uuid::nil();
+        for (f, index) in [
+            (
+                LoanFilter {
+                    device: Some(id),
+                    ..Default::default()
+                },
+                "loan_device",
+            ),
+            (
+                LoanFilter {
+                    borrower: Some(id),
+                    ..Default::default()
+                },
+                "loan_borrower",
+            ),
+            (LoanFilter::default(), "loan_school"),
+        ] {
+            let mut qb = QueryBuilder::new(format!("explain query plan {LOAN}"));
+            push_loan_filter(&mut qb, SchoolId::FIRST, &f);
+            qb.push(" order by l.out_at desc limit 50");
+            let rows: Vec<(i64, i64, i64, String)> =
+                qb.build_query_as().fetch_all(&mut *conn).await.unwrap();
+            let plan: Vec<String> = rows.into_iter().map(|r| r.3).collect();
+            assert!(
+                plan.iter().any(|s| s.contains(index)),
+                "{f:?}: {}",
+                plan.join("\n")
+            );
+        }
+    }
 }
