@@ -503,7 +503,7 @@ pub const LOCATION_COUNTS: &str = "select l.id, l.name, coalesce(c.devices, 0)
 /// in, stopped past 1,000; then the page ([`search_page`]).
 pub const SEARCH_COUNT: &str =
     "select count(*) from (select 1 from device_search s join device d on d.rowid = s.rowid
-    where device_search match ?1 and d.school_id = 1 and d.status <> 'retired' limit 1001)";
+    where device_search match ?1 and +d.school_id = 1 and d.status <> 'retired' limit 1001)";
 const SEARCH_SELECT: &str = "select d.id, d.school_id, d.tag, d.kind, d.make, d.model, d.serial, l.name as location, d.status, d.condition,
     d.purchased_on, d.cost_pence, d.supplier, d.warranty_until, d.notes, d.encryption_state, d.encryption_method,
     d.encryption_verified_on, p.username as verified_by, d.passcode_enforced, d.holds_personal_data, d.captures_images,
@@ -513,10 +513,11 @@ const SEARCH_SELECT: &str = "select d.id, d.school_id, d.tag, d.kind, d.make, d.
 /// matches) the devices in tag order tested by `like` (`?2`, the term as a pattern).
 pub fn search_page(broad: bool) -> String {
     format!(
-        "{SEARCH_SELECT} where d.rowid in (select d.rowid from device d where 1 = 1 and d.school_id = 1
+        "{SEARCH_SELECT} where d.rowid in (select d.rowid from device d where 1 = 1 and {}d.school_id = 1
         and d.status <> 'retired'
         and {}
         order by d.tag collate nocase limit 50 offset 0) order by d.tag collate nocase",
+        if broad { "" } else { "+" },
         if broad {
             "(d.tag like ?2 escape '\\' or d.serial like ?2 escape '\\' or d.make like ?2 escape '\\'
             or d.model like ?2 escape '\\')"
