@@ -330,6 +330,7 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
     };
     let actor = caller.actor();
     let made_by = caller.id;
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
@@ -337,7 +338,7 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
                 let kitroom_store::policies::Borrower { person, policy } =
                     kitroom_store::policies::borrower_in(conn, person.id).await?;
                 let candidates =
-                    kitroom_store::bookings::candidates_in(conn, &target, &slot).await?;
+                    kitroom_store::bookings::candidates_in(conn, school, &target, &slot).await?;
                 let asked = match target {
                     Target::Device(_) => match candidates.into_iter().next() {
                         Some(d) => Asked::Device(d),
@@ -361,7 +362,8 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
                     Ok(held) => held,
                     Err(r) => {
                         let alt = if r.offers_alternatives() {
-                            kitroom_store::bookings::alternatives_in(conn, &slot, kind).await?
+                            kitroom_store::bookings::alternatives_in(conn, school, &slot, kind)
+                                .await?
                         } else {
                             Alternatives::default()
                         };
@@ -521,6 +523,7 @@ pub async fn collect(
     let mut taking = crate::loans::accessories_asked(app, &input.accessories).await?;
     taking.extend(read.also);
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
@@ -576,7 +579,7 @@ pub async fn collect(
                                 device
                             } else {
                                 kitroom_store::bookings::release_held_in(conn, id, device).await?;
-                                match kitroom_store::bookings::spare_in(conn, *kind, &b.slot).await? {
+                                match kitroom_store::bookings::spare_in(conn, school, *kind, &b.slot).await? {
                                     Some(spare) => {
                                         if let Hold::HeldElsewhere { tag } = kitroom_store::bookings::hold_in(conn, id, &spare.to_string(), &b.slot).await? {
                                             return Err(BookingRefusal::Clash { what: tag }.into());

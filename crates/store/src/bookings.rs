@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use kitroom_core::booking::{self, BookingChange, BookingStatus, Candidate, Slot, Target};
 use kitroom_core::device::{DeviceKind, DeviceStatus};
+use kitroom_core::school::SchoolId;
 use serde_json::json;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
@@ -210,27 +211,31 @@ pub struct Alternatives {
     pub sets: Vec<(Uuid, String)>,
 }
 
-/// What is free for the whole of `slot`: up to ten devices of `kind` (when given)
-/// and every set whose devices are all free.
+/// What is free for the whole of `slot`: up to ten of `school`'s devices of `kind`
+/// (when given) and every set whose devices are all free.
 pub async fn alternatives_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     slot: &Slot,
     kind: Option<DeviceKind>,
 ) -> Result<Alternatives, StoreError> {
     let busy = busy_in(conn, slot).await?;
-    free_besides(conn, kind, &busy).await
+    free_besides(conn, school, kind, &busy).await
 }
 
 async fn free_besides(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     kind: Option<DeviceKind>,
     busy: &[String],
 ) -> Result<Alternatives, StoreError> {
     let mut alt = Alternatives::default();
     if let Some(kind) = kind {
         let devices: Vec<(String, String)> = sqlx::query_as(&format!(
-            "select id, tag from device where kind = ? and {BOOKABLE} order by tag collate nocase limit 2000"
+            "select id, tag from device where school_id = ? and kind = ? and {BOOKABLE}
+             order by tag collate nocase limit 2000"
         ))
+        .bind(school.0)
         .bind(kind.as_str())
         .fetch_all(&mut *conn)
         .await?;
@@ -257,9 +262,11 @@ async fn free_besides(
 
 /// The devices a new booking of `target` could hold, by tag, each with its status
 /// and whether something has it for part of `slot`: the one device, a set's
-/// devices, or every device of a kind. Not found for a device that does not exist.
+/// devices, or every device of a kind of `school`'s. Not found for a device that
+/// does not exist.
 pub async fn candidates_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     target: &Target<Uuid, Uuid>,
     slot: &Slot,
 ) -> Result<Vec<Candidate<Uuid>>, StoreError> {
@@ -271,19 +278,19 @@ pub async fn candidates_in(
                 .fetch_all(&mut *conn)
                 .await?
         }
-        Target::Set(kit) => {
-            sqlx::query_as(
-                "select d.id, d.tag, d.status from kit_device kd join device d on d.id = kd.device_id
+        Target::Set(kit) => sqlx::query_as(
+            "select d.id, d.tag, d.status from kit_device kd join device d on d.id = kd.device_id
                  where kd.kit_id = ? order by d.tag collate nocase",
-            )
-            .bind(kit.to_string())
-            .fetch_all(&mut *conn)
-            .await?
-        }
+        )
+        .bind(kit.to_string())
+        .fetch_all(&mut *conn)
+        .await?,
         Target::Kind { kind, .. } => {
             sqlx::query_as(
-                "select id, tag, status from device where kind = ? order by tag collate nocase limit 5000",
+                "select id, tag, status from device where school_id = ? and kind = ?
+                 order by tag collate nocase limit 5000",
             )
+            .bind(school.0)
             .bind(kind.as_str())
             .fetch_all(&mut *conn)
             .await?
@@ -480,16 +487,20 @@ pub async fn release_held_in(
     Ok(())
 }
 
-/// An available device of `kind` that nothing holds or has for any of `slot`.
+/// An available device of `school`'s of `kind` that nothing holds or has for any
+/// of `slot`.
 pub async fn spare_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     kind: DeviceKind,
     slot: &Slot,
 ) -> Result<Option<Uuid>, StoreError> {
     let busy = busy_in(conn, slot).await?;
     let spare: Vec<String> = sqlx::query_scalar(
-        "select id from device where kind = ? and status = 'available' order by tag collate nocase limit 5000",
+        "select id from device where school_id = ? and kind = ? and status = 'available'
+         order by tag collate nocase limit 5000",
     )
+    .bind(school.0)
     .bind(kind.as_str())
     .fetch_all(&mut *conn)
     .await?;
@@ -653,21 +664,23 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// What is free for the whole of `slot`: devices by kind, and whole sets.
-    pub async fn free_for(&self, slot: Slot) -> Result<Free, StoreError> {
+    /// What of `school`'s is free for the whole of `slot`: devices by kind, and
+    /// whole sets.
+    pub async fn free_for(&self, school: SchoolId, slot: Slot) -> Result<Free, StoreError> {
         let mut conn = self.reader().acquire().await?;
         let busy = busy_in(&mut conn, &slot).await?;
         let counts: Vec<(String, i64)> = sqlx::query_as(&format!(
-            "select kind, count(*) from device d where {BOOKABLE} and not exists (
+            "select kind, count(*) from device d where school_id = ?3 and {BOOKABLE} and not exists (
                select 1 from booking_device b where b.device_id = d.id and b.starts_at < ?1 and b.ends_at > ?2)
              and not exists (select 1 from loan l where l.device_id = d.id and l.returned_at is null and l.out_at < ?1 and l.due_at > ?2)
              group by kind"
         ))
         .bind(time_text(slot.ends_at))
         .bind(time_text(slot.starts_at))
+        .bind(school.0)
         .fetch_all(&mut *conn)
         .await?;
-        let alt = free_besides(&mut conn, None, &busy).await?;
+        let alt = free_besides(&mut conn, school, None, &busy).await?;
         Ok(Free {
             kinds: DeviceKind::ALL
                 .iter()

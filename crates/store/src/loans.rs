@@ -470,7 +470,11 @@ pub async fn on_charge_since_in(
     conn: &mut SqliteConnection,
 ) -> Result<Vec<(Uuid, DeviceKind, DateTime<Utc>)>, StoreError> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "select id, kind, charging_since from device where status = 'returned_charging' and charging_since is not null",
+        // Every school's, each found by the school's status index (without the
+        // school, SQLite reads every device of every school for each sweep).
+        "select id, kind, charging_since from device
+         where school_id in (select id from school) and status = 'returned_charging'
+           and charging_since is not null",
     )
     .fetch_all(&mut *conn)
     .await?;

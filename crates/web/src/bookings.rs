@@ -249,7 +249,7 @@ async fn calendar(
                 ..Default::default()
             })
             .await?;
-        let free = store.free_for(slot).await?;
+        let free = store.free_for(ctx.user.school, slot).await?;
         rows.push(Row {
             label,
             slot,
