@@ -18,12 +18,7 @@ async fn chargers(app: &TestApp) -> (i64, i64) {
 
 /// The accessories lent with a device's open loan: (row id, count out).
 async fn lent_with(app: &TestApp, tag: &str) -> Vec<(i64, i64)> {
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device(tag).await;
     let loan = app.store().open_loan(d.id).await.unwrap().unwrap();
     app.store()
         .accessories_lent(Some(loan.id), None)
@@ -127,12 +122,7 @@ async fn a_charger_goes_out_with_a_loan_and_one_not_returned_shows_on_the_desk()
         "{body}"
     );
     assert!(body.contains(r#"value="3""#), "the count is kept");
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-1").await;
     assert_eq!(d.status, DeviceStatus::Available, "no half-made loan");
     assert_eq!(chargers(&app).await.0, 2);
 
@@ -174,12 +164,7 @@ async fn a_charger_goes_out_with_a_loan_and_one_not_returned_shows_on_the_desk()
         .await
         .unwrap()
         .contains("1 × USB-C charger went out, so at most 1 can come back."));
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-1").await;
     assert_eq!(d.status, DeviceStatus::OnLoan);
 
     let r = app
@@ -196,12 +181,7 @@ async fn a_charger_goes_out_with_a_loan_and_one_not_returned_shows_on_the_desk()
         .contains("Accessories not returned"));
 
     // the next time it does not come back
-    let mut d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let mut d = app.device("LAP-1").await;
     if d.status != DeviceStatus::Available {
         let r = app
             .submit(
@@ -212,12 +192,7 @@ async fn a_charger_goes_out_with_a_loan_and_one_not_returned_shows_on_the_desk()
             )
             .await;
         assert_eq!(r.status(), 303, "charged");
-        d = app
-            .store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-            .await
-            .unwrap()
-            .unwrap();
+        d = app.device("LAP-1").await;
     }
     assert_eq!(d.status, DeviceStatus::Available);
     let r = app
@@ -301,12 +276,7 @@ async fn a_charger_goes_out_with_a_set_and_comes_back() {
         .unwrap()
         .open
         .is_none());
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-1").await;
     assert_eq!(d.status, DeviceStatus::Available, "no half-made set loan");
     assert_eq!(chargers(&app).await.0, 2);
     let stock = stock.to_string();
@@ -409,12 +379,7 @@ async fn chargers_go_out_when_a_booking_is_collected_and_too_many_refuse_the_col
     assert!(page.contains("value=\"3\""), "the count typed is kept");
     assert_eq!(chargers(&app).await.0, 2, "no charger went");
     assert_eq!(booking_status(&app, &id).await, "booked", "nor the laptop");
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-1").await;
     assert_eq!(d.status, DeviceStatus::Available);
 
     let r = app
@@ -468,12 +433,7 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
         "{p}"
     );
     assert_eq!(chargers(&app).await.0, 2);
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-1").await;
     assert_eq!(d.status, DeviceStatus::Available, "the laptop did not go");
     let r = post(
         "/api/v1/devices/LAP-1/checkout",
@@ -668,12 +628,7 @@ async fn a_manager_renames_and_retires_an_accessory_type_and_its_history_stays()
     assert_eq!(r.status(), 409);
     let page = r.text().await.unwrap();
     assert!(page.contains("no longer lent"), "{page}");
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-1").await;
     assert!(app.store().open_loan(d.id).await.unwrap().is_none());
     assert_eq!(
         chargers_named(&app, "USB-C charger 65W").await,

@@ -27,13 +27,7 @@ async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
 
 /// The actions recorded about one device, oldest first.
 async fn actions_of(app: &TestApp, tag: &str) -> Vec<String> {
-    let id = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let id = app.device(tag).await.id;
     app.store()
         .events_after(0, 1000)
         .await
@@ -196,12 +190,7 @@ async fn an_incident_from_report_to_resolution_through_the_api_matches_the_pages
 
     // the same statuses for the device, and the same trail in the log
     for tag in ["LAP-8", "LAP-9"] {
-        let d = app
-            .store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-            .await
-            .unwrap()
-            .unwrap();
+        let d = app.device(tag).await;
         assert_eq!(d.status.as_str(), "returned_charging", "{tag}");
     }
     let (by_api, by_pages) = (

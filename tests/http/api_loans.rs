@@ -113,12 +113,7 @@ async fn the_apis_return_asks_the_same_checklist_and_counts_the_same_accessories
         .as_str()
         .unwrap()
         .contains("“Charger returned?”"));
-    let device = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let device = app.device("IPAD-1").await;
     assert_eq!(device.status, DeviceStatus::OnLoan, "nothing was returned");
 
     // a field the return does not know is refused, not ignored

@@ -69,12 +69,7 @@ async fn actions(app: &TestApp) -> Vec<String> {
 async fn outcome(app: &TestApp, before: usize) -> Value {
     let mut statuses = Vec::new();
     for tag in ["IPAD-1", "IPAD-2"] {
-        let d = app
-            .store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-            .await
-            .unwrap()
-            .unwrap();
+        let d = app.device(tag).await;
         statuses.push(json!([tag, d.status.as_str()]));
     }
     let incidents: Vec<Value> = app
@@ -178,12 +173,7 @@ async fn a_set_out_and_back_through_the_api_gives_the_same_outcome_and_events_as
         problem["type"], "urn:kitroom:problem:checklist-unanswered",
         "{problem}"
     );
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("IPAD-1").await;
     assert_eq!(d.status.as_str(), "on_loan", "nothing was returned");
 
     let (status, done) = post(

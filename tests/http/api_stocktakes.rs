@@ -55,12 +55,7 @@ async fn events_since(app: &TestApp, after: i64) -> Vec<(String, String, String,
 async fn register_after(app: &TestApp) -> Vec<(String, Option<chrono::NaiveDate>, String)> {
     let mut out = Vec::new();
     for tag in ["CB-1", "CB-2", "CB-3", "LIB-1"] {
-        let d = app
-            .store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-            .await
-            .unwrap()
-            .unwrap();
+        let d = app.device(tag).await;
         out.push((tag.to_owned(), d.last_audited_on, d.details.location));
     }
     out
@@ -93,12 +88,7 @@ async fn through_the_pages(app: &TestApp, sbm: &Client) -> Vec<(String, String)>
         .submit(sbm, &url, &format!("{url}/close"), &[("confirm", "yes")])
         .await;
     assert_eq!(r.status(), 303);
-    let lib = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LIB-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let lib = app.device("LIB-1").await;
     let r = app
         .submit(sbm, &url, &format!("{url}/move/{}", lib.id), &[])
         .await;

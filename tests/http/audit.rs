@@ -138,42 +138,15 @@ async fn two_scanners_at_once_give_the_right_seen_missing_and_misplaced_lists() 
         .collect();
     assert_eq!(tags, ["CB-025", "CB-026", "CB-027", "CB-028", "CB-029"]);
     // seen devices carry today's audit date; "move it here" moves the misplaced one
-    let seen = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "CB-003")
-        .await
-        .unwrap()
-        .unwrap();
+    let seen = app.device("CB-003").await;
     assert_eq!(seen.last_audited_on, Some(kitroom::today()));
-    assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "CB-029")
-            .await
-            .unwrap()
-            .unwrap()
-            .last_audited_on,
-        None
-    );
-    let lib = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LIB-1")
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(app.device("CB-029").await.last_audited_on, None);
+    let lib = app.device("LIB-1").await;
     let r = app
         .submit(&sbm, &url, &format!("{url}/move/{}", lib.id), &[])
         .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LIB-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .details
-            .location,
-        "Computer room"
-    );
+    assert_eq!(app.device("LIB-1").await.details.location, "Computer room");
     // the closed stocktake stays readable
     let page = app.page(&sbm, &url).await;
     assert!(page.contains("Missing (5)") && page.contains("Download the missing list"));
@@ -214,16 +187,7 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
         body.contains("value=\"GreenTech Recycling\""),
         "the input is kept"
     );
-    assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-OLD")
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .as_str(),
-        "available"
-    );
+    assert_eq!(app.device("LAP-OLD").await.status.as_str(), "available");
     let mut with_evidence = fields.to_vec();
     with_evidence.push(("wipe_evidence", "Certificate DW-2026-0042"));
     with_evidence.push(("confirm", "yes"));
@@ -236,12 +200,7 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-OLD")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-OLD").await;
     assert_eq!(d.status.as_str(), "retired");
     let page = app.page(&sbm, "/devices/LAP-OLD").await;
     assert!(page.contains("Certificate DW-2026-0042") && page.contains("CBDU123456"));

@@ -285,12 +285,7 @@ async fn the_check_out_rules_are_checked_when_booking_and_again_at_collection() 
         "urn:kitroom:problem:policy-not-signed"
     );
     assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-A1")
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
+        app.device("IPAD-A1").await.status,
         DeviceStatus::Available,
         "nothing went out"
     );
@@ -304,15 +299,7 @@ async fn the_check_out_rules_are_checked_when_booking_and_again_at_collection() 
     assert_eq!(done["loans"].as_array().unwrap().len(), 3);
     assert!(done["set_loan"].is_string());
     for tag in ["IPAD-A1", "IPAD-A2", "IPAD-A3"] {
-        assert_eq!(
-            app.store()
-                .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-                .await
-                .unwrap()
-                .unwrap()
-                .status,
-            DeviceStatus::OnLoan
-        );
+        assert_eq!(app.device(tag).await.status, DeviceStatus::OnLoan);
     }
     // and it cannot be collected twice
     let r = collect().await.unwrap();

@@ -34,12 +34,7 @@ async fn a_no_to_a_damage_question_on_return_opens_a_pre_filled_damage_report() 
         .unwrap()
         .contains("Answer every question on the return checklist: “Charger returned?”"));
     assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
+        app.device("IPAD-1").await.status,
         DeviceStatus::OnLoan,
         "nothing was returned"
     );
@@ -74,12 +69,7 @@ async fn a_no_to_a_damage_question_on_return_opens_a_pre_filled_damage_report() 
     );
     let page = app.page(&jo, &to).await;
     assert!(page.contains("a damage report is open for it"), "{page}");
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("IPAD-1").await;
     assert_ne!(d.status, DeviceStatus::OnLoan, "and it is returned");
 }
 

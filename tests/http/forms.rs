@@ -98,12 +98,7 @@ async fn a_return_shows_every_problem_at_once_each_beside_its_field() {
         "the input is kept"
     );
     assert!(tag_with_id(&html, "on_charge").contains("checked"));
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("IPAD-1").await;
     assert_eq!(d.status, DeviceStatus::OnLoan, "nothing was returned");
 }
 
@@ -182,12 +177,7 @@ async fn a_return_goes_back_to_the_devices_own_home_by_default() {
         page.contains("IPAD-1 is returned to the iPad trolley B"),
         "{page}"
     );
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("IPAD-1").await;
     assert_eq!(d.details.location, "iPad trolley B");
 }
 
@@ -351,23 +341,13 @@ async fn a_disposal_is_confirmed_before_the_device_is_retired() {
         "{html}"
     );
     assert!(html.contains("name=\"recipient\" value=\"GreenTech Recycling\""));
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-OLD")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-OLD").await;
     assert_eq!(d.status, DeviceStatus::Available, "nothing was retired");
     let mut confirmed = fields.to_vec();
     confirmed.push(("confirm", "yes"));
     let r = app.submit(&sbm, page, page, &confirmed).await;
     assert_eq!(r.status(), 303);
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-OLD")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-OLD").await;
     assert_eq!(d.status, DeviceStatus::Retired);
 }
 
@@ -405,12 +385,7 @@ async fn writing_a_device_off_is_confirmed_first() {
         ),
         "{html}"
     );
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-9").await;
     assert_ne!(d.status, DeviceStatus::Retired, "nothing was written off");
     let mut confirmed = write_off.to_vec();
     confirmed.push(("confirm", "yes"));
@@ -418,12 +393,7 @@ async fn writing_a_device_off_is_confirmed_first() {
         .submit(&sbm, &incident, &format!("{incident}/status"), &confirmed)
         .await;
     assert_eq!(r.status(), 303);
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-9").await;
     assert_eq!(d.status, DeviceStatus::Retired);
 }
 
@@ -467,15 +437,7 @@ async fn a_refused_set_check_out_shows_the_error_summary_linked_to_the_field() {
     let html = r.text().await.unwrap();
     shows_error_at(&html, "due_on", "The return time must be later than now.");
     assert!(tag_with_id(&html, "due_on").contains("value=\"2020-01-06\""));
-    assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        DeviceStatus::Available
-    );
+    assert_eq!(app.device("IPAD-1").await.status, DeviceStatus::Available);
 }
 
 /// A set's return refused for a battery level that is not a number showed a box
@@ -635,12 +597,7 @@ async fn a_sets_return_shows_every_problem_at_once_each_beside_its_field() {
         "iPad: You answered no to “Screen undamaged?”: type the tag of each device it is about, so its damage report names it.",
     );
     for tag in ["IPAD-1", "IPAD-2"] {
-        let d = app
-            .store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-            .await
-            .unwrap()
-            .unwrap();
+        let d = app.device(tag).await;
         assert_eq!(d.status, DeviceStatus::OnLoan, "nothing was returned");
     }
 }

@@ -327,12 +327,7 @@ async fn encryption_import_updates_matching_devices_and_lists_unmatched_serials(
         "each change is logged"
     );
 
-    let lap1 = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let lap1 = app.device("LAP-1").await;
     assert_eq!(lap1.details.encryption.state.as_str(), "encrypted");
     assert_eq!(
         lap1.details.encryption.method.map(|m| m.as_str()),
@@ -344,12 +339,7 @@ async fn encryption_import_updates_matching_devices_and_lists_unmatched_serials(
         "the importer verified it"
     );
     assert_eq!(lap1.details.encryption.verified_on, Some(kitroom::today()));
-    let lap2 = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-2")
-        .await
-        .unwrap()
-        .unwrap();
+    let lap2 = app.device("LAP-2").await;
     assert_eq!(lap2.details.encryption.state.as_str(), "not_encrypted");
 }
 

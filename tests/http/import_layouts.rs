@@ -74,12 +74,7 @@ async fn register(app: &TestApp, c: &Client, tag: &str, kind: &str, serial: &str
 
 /// (state, method, verified on) of a device's encryption record.
 async fn encryption(app: &TestApp, tag: &str) -> (String, Option<String>, Option<NaiveDate>) {
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device(tag).await;
     let e = d.details.encryption;
     (
         e.state.as_str().to_owned(),
@@ -232,13 +227,7 @@ async fn snipe_it_assets_import_with_their_kinds_dates_costs_and_one_mapped_cate
         ),
     ];
     for (tag, kind, make, model, serial, location, bought, cost, warranty, supplier) in expected {
-        let d = app
-            .store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-            .await
-            .unwrap()
-            .unwrap()
-            .details;
+        let d = app.device(tag).await.details;
         assert_eq!(
             (
                 d.kind.as_str(),
@@ -255,12 +244,7 @@ async fn snipe_it_assets_import_with_their_kinds_dates_costs_and_one_mapped_cate
             "{tag}"
         );
     }
-    let lap = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-0101")
-        .await
-        .unwrap()
-        .unwrap();
+    let lap = app.device("LAP-0101").await;
     assert_eq!(lap.details.notes, "Spare charger in drawer");
 }
 
@@ -469,12 +453,7 @@ async fn map_column_says_which_column_holds_a_field_and_names_a_wrong_one() {
     .await;
     assert_eq!(code, ExitCode::SUCCESS, "{err}");
     assert!(out.contains("Imported 1 device."), "{out}");
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-9").await;
     assert_eq!(d.details.kind.as_str(), "laptop");
 
     let (code, _, err) = import(
@@ -562,18 +541,8 @@ async fn the_web_preview_asks_once_for_each_unknown_category_and_carries_it_to_t
         .submit(&c, "/import", "/import/devices/confirm", &chosen)
         .await;
     assert_eq!(r.status(), 303);
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "RAIL-0101")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("RAIL-0101").await;
     assert_eq!(d.details.kind.as_str(), "other");
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "PHN-0101")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("PHN-0101").await;
     assert_eq!(d.details.kind.as_str(), "phone");
 }

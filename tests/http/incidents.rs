@@ -77,12 +77,7 @@ async fn a_reported_loss_reaches_the_manager_at_once_in_the_app_and_by_email() {
     ));
 
     // the device is lost and its loan ended
-    let device = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
-        .await
-        .unwrap()
-        .unwrap();
+    let device = app.device("LAP-9").await;
     assert_eq!(device.status.as_str(), "lost");
     assert!(app.store().open_loan(device.id).await.unwrap().is_none());
     let page = app.page(&jo, "/devices/LAP-9").await;
@@ -181,16 +176,7 @@ async fn a_refused_report_keeps_what_was_typed() {
     assert!(body.contains("Describe what happened, in a sentence or two."));
     assert!(body.contains("Write the time like 14:20"));
     assert!(body.contains("value=\"Hall\""));
-    assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .as_str(),
-        "available"
-    );
+    assert_eq!(app.device("LAP-9").await.status.as_str(), "available");
     // the report link finds a device by its tag, and says so when there is none
     let r = app.get(&sbm, "/report?tag=lap-9").await;
     assert_eq!(r.headers()["location"], "/devices/LAP-9/report");
@@ -295,13 +281,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
     assert!(page.contains("Asked the coach company"));
     assert!(page.contains("Resolved"));
     assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .as_str(),
+        app.device("LAP-9").await.status.as_str(),
         "returned_charging"
     );
 
@@ -315,14 +295,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
     .await;
     let damage = incident_path(&r);
     assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
-            .await
-            .unwrap()
-            .unwrap()
-            .details
-            .condition
-            .as_str(),
+        app.device("LAP-9").await.details.condition.as_str(),
         "damaged"
     );
     app.submit(
@@ -346,12 +319,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
         )
         .await;
     assert_eq!(r.status(), 303);
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("LAP-9").await;
     assert_eq!(
         (d.status.as_str(), d.details.condition.as_str()),
         ("returned_charging", "good")
@@ -388,16 +356,7 @@ async fn the_manager_decides_investigates_and_resolves_and_the_device_follows() 
         )
         .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-9")
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .as_str(),
-        "retired"
-    );
+    assert_eq!(app.device("LAP-9").await.status.as_str(), "retired");
     // the whole story is in the device's history
     let history = app.page(&sbm, "/devices/LAP-9").await;
     assert!(history.contains("Incident reported") && history.contains("Breach decision recorded"));

@@ -62,12 +62,7 @@ async fn text(c: &Client, app: &TestApp, path: &str) -> String {
 }
 
 async fn status(app: &TestApp, tag: &str) -> DeviceStatus {
-    app.store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
-        .await
-        .unwrap()
-        .unwrap()
-        .status
+    app.device(tag).await.status
 }
 
 /// A teacher taking the trolley would not know an iPad was in repair, and a missing
@@ -225,15 +220,7 @@ async fn a_set_goes_out_only_under_every_check_out_rule_and_never_half_way() {
             .is_empty(),
         "nothing written"
     );
-    assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        DeviceStatus::Available
-    );
+    assert_eq!(app.device("IPAD-1").await.status, DeviceStatus::Available);
 
     // returning with nothing ticked is refused, not thirty loss reports
     let r = app

@@ -154,14 +154,7 @@ async fn personal_data_goes_off_site_only_after_the_head_approves() {
     assert_eq!(r.status(), 303);
     let loan = app
         .store()
-        .open_loan(
-            app.store()
-                .device_by_tag(kitroom_core::school::SchoolId::FIRST, "LAP-1")
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-        )
+        .open_loan(app.device("LAP-1").await.id)
         .await
         .unwrap()
         .unwrap();
@@ -249,16 +242,7 @@ async fn a_returned_camera_asks_about_its_images_and_everything_goes_on_charge()
         )
         .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(
-        app.store()
-            .device_by_tag(kitroom_core::school::SchoolId::FIRST, "CAM-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .as_str(),
-        "available"
-    );
+    assert_eq!(app.device("CAM-1").await.status.as_str(), "available");
 }
 
 /// The manager could not lend to a visitor, or a borrower could lend to someone else.

@@ -52,12 +52,7 @@ fn api_post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Req
 
 /// How many events of `action` the device's history has.
 async fn events(app: &TestApp, action: &str) -> usize {
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("IPAD-1").await;
     app.store()
         .list_events(&EventFilter {
             device: Some(d.id),
@@ -125,12 +120,7 @@ async fn check_outs_racing_loss_reports_leave_one_consistent_story() {
     }
     assert_eq!(events(&app, "loan.checked_out").await, won);
     assert_eq!(events(&app, "device.status_changed").await, 1);
-    let d = app
-        .store()
-        .device_by_tag(kitroom_core::school::SchoolId::FIRST, "IPAD-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = app.device("IPAD-1").await;
     assert_eq!(d.status.as_str(), "lost");
     assert!(
         app.store().open_loan(d.id).await.unwrap().is_none(),

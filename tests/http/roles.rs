@@ -542,6 +542,50 @@ fn uuid_like() -> String {
     "00000000-0000-4000-8000-000000000000".into()
 }
 
+/// The request for one row of the matrix: under `/api/` with `token` (none:
+/// anonymous) and `body` as JSON; otherwise as the signed-in `web` client, a form
+/// with `csrf` added.
+pub(crate) fn request(
+    app: &TestApp,
+    web: &Client,
+    token: Option<&str>,
+    csrf: &str,
+    method: &str,
+    path: &str,
+    body: String,
+) -> reqwest::RequestBuilder {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let url = app.url(path);
+    if path.starts_with("/api/") {
+        let c = Client::new().request(method.clone(), url);
+        let c = match token {
+            Some(t) => c.bearer_auth(t),
+            None => c,
+        };
+        if method == reqwest::Method::GET {
+            c
+        } else {
+            c.header("content-type", "application/json")
+                .body(if body.is_empty() {
+                    "{}".to_owned()
+                } else {
+                    body
+                })
+        }
+    } else if method == reqwest::Method::GET {
+        web.get(url)
+    } else {
+        let mut form = format!("csrf={csrf}");
+        if !body.is_empty() {
+            form.push('&');
+            form.push_str(&body);
+        }
+        web.request(method, url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+    }
+}
+
 /// What one request got, as a letter of the matrix.
 pub(crate) fn letter(status: u16, location: Option<&str>) -> char {
     match status {
@@ -591,36 +635,7 @@ async fn every_route_answers_each_role_as_the_matrix_says() {
                 path = path.replace(k, v);
                 body = body.replace(k, v);
             }
-            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-            let url = app.url(&path);
-            let req = if path.starts_with("/api/") {
-                let c = Client::new().request(method.clone(), url);
-                let c = match &token {
-                    Some(t) => c.bearer_auth(t),
-                    None => c,
-                };
-                if method == reqwest::Method::GET {
-                    c
-                } else {
-                    c.header("content-type", "application/json")
-                        .body(if body.is_empty() {
-                            "{}".to_owned()
-                        } else {
-                            body
-                        })
-                }
-            } else if method == reqwest::Method::GET {
-                web.get(url)
-            } else {
-                let mut form = format!("csrf={csrf}");
-                if !body.is_empty() {
-                    form.push('&');
-                    form.push_str(&body);
-                }
-                web.request(method.clone(), url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(form)
-            };
+            let req = request(&app, &web, token.as_deref(), &csrf, method, &path, body);
             let resp = req.send().await.unwrap();
             let got = letter(
                 resp.status().as_u16(),

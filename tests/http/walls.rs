@@ -12,9 +12,8 @@ use kitroom_core::device::DeviceInput;
 use kitroom_core::school::{SchoolId, SchoolSlug};
 use kitroom_store::Actor;
 use kitroom_tests::{spawn_app, TestApp};
-use reqwest::Client;
 
-use crate::roles::{fixtures, letter, MATRIX};
+use crate::roles::{fixtures, letter, request, MATRIX};
 
 /// A device of `school` with this tag, at `location`, registered through the store.
 async fn register_in(app: &TestApp, school: SchoolId, tag: &str, location: &str) {
@@ -188,34 +187,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
                     s
                 };
                 let (path, body) = (fill(path), fill(body));
-                let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-                let url = app.url(&path);
-                let req = if path.starts_with("/api/") {
-                    let c = Client::new()
-                        .request(method.clone(), url)
-                        .bearer_auth(&token);
-                    if method == reqwest::Method::GET {
-                        c
-                    } else {
-                        c.header("content-type", "application/json")
-                            .body(if body.is_empty() {
-                                "{}".to_owned()
-                            } else {
-                                body
-                            })
-                    }
-                } else if method == reqwest::Method::GET {
-                    web.get(url)
-                } else {
-                    let mut form = format!("csrf={csrf}");
-                    if !body.is_empty() {
-                        form.push('&');
-                        form.push_str(&body);
-                    }
-                    web.request(method, url)
-                        .header("content-type", "application/x-www-form-urlencoded")
-                        .body(form)
-                };
+                let req = request(&app, &web, Some(&token), &csrf, method, &path, body);
                 let resp = req.send().await.unwrap();
                 let status = resp.status().as_u16();
                 let to = resp

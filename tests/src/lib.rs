@@ -433,6 +433,15 @@ impl TestApp {
             .expect("post")
     }
 
+    /// The first school's device with this tag, which must exist, as stored now.
+    pub async fn device(&self, tag: &str) -> kitroom_store::devices::Device {
+        self.store()
+            .device_by_tag(kitroom_core::school::SchoolId::FIRST, tag)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("a device tagged {tag}"))
+    }
+
     /// The location with this name, which must exist.
     pub async fn location(&self, name: &str) -> kitroom_store::locations::Location {
         self.store()

@@ -929,6 +929,18 @@ pub(crate) async fn name_taken_in(
     Ok(n > 0)
 }
 
+/// How SQLite will run a query that starts `explain query plan`: its plan's lines
+/// (for the plan tests).
+#[cfg(test)]
+pub(crate) async fn plan(
+    conn: &mut SqliteConnection,
+    mut qb: sqlx::QueryBuilder<'_, sqlx::Sqlite>,
+) -> String {
+    let rows: Vec<(i64, i64, i64, String)> =
+        qb.build_query_as().fetch_all(&mut *conn).await.unwrap();
+    rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+}
+
 pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("id {s:?}")))
 }

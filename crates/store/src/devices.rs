@@ -835,12 +835,7 @@ impl Store {
 mod tests {
     use super::*;
 
-    /// How SQLite will run a query: its plan's lines.
-    async fn plan(conn: &mut SqliteConnection, mut qb: QueryBuilder<'_, Sqlite>) -> String {
-        let rows: Vec<(i64, i64, i64, String)> =
-            qb.build_query_as().fetch_all(&mut *conn).await.unwrap();
-        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
-    }
+    use crate::db::plan;
 
     /// A page deep in a large register would read and skip every device before it,
     /// or sort every device of a kind on each page: the list slows as the school
