@@ -80,7 +80,7 @@ async fn a_manager_cannot_make_a_head_account_to_approve_their_own_request() {
         .contains("Only an IT administrator can create or change a head teacher"));
     assert!(app
         .store()
-        .person_by_username("fakehead")
+        .account_by_username("fakehead")
         .await
         .unwrap()
         .is_none());
@@ -101,7 +101,7 @@ async fn a_manager_cannot_make_a_head_account_to_approve_their_own_request() {
     assert_eq!(r.status(), 422);
     let friend = app
         .store()
-        .person_by_username("friend")
+        .account_by_username("friend")
         .await
         .unwrap()
         .unwrap();
@@ -110,7 +110,7 @@ async fn a_manager_cannot_make_a_head_account_to_approve_their_own_request() {
     // Had the account been made, its first sign-in would approve the request.
     if app
         .store()
-        .person_by_username("fakehead")
+        .account_by_username("fakehead")
         .await
         .unwrap()
         .is_some()
@@ -181,7 +181,12 @@ async fn a_manager_cannot_take_over_the_head_teachers_account() {
     );
     assert!(still_waiting_for_the_head(&app).await);
     // and nobody was told of a reset, because there was none
-    let head = app.store().person_by_username("hd").await.unwrap().unwrap();
+    let head = app
+        .store()
+        .account_by_username("hd")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!app
         .store()
         .notifications(head.id, 50)
@@ -227,7 +232,12 @@ async fn an_admin_looks_after_the_head_and_a_manager_after_borrowers() {
         .await;
     assert_eq!(r.status(), 303);
     // the head hears of a new head teacher's account
-    let head = app.store().person_by_username("hd").await.unwrap().unwrap();
+    let head = app
+        .store()
+        .account_by_username("hd")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(app
         .store()
         .notifications(head.id, 50)
@@ -348,7 +358,7 @@ async fn a_manager_cannot_import_a_head_teacher() {
     assert_eq!(r.status(), 422);
     assert!(app
         .store()
-        .person_by_username("newhead")
+        .account_by_username("newhead")
         .await
         .unwrap()
         .is_none());
@@ -368,7 +378,7 @@ async fn role_changes_and_resets_are_told_to_the_person_and_to_the_head_and_admi
     let it = app.signed_in("it", "admin").await;
     let store = app.store();
     let id = |name: &'static str| async move {
-        store.person_by_username(name).await.unwrap().unwrap().id
+        store.account_by_username(name).await.unwrap().unwrap().id
     };
     let told = |who, words: &'static str| async move {
         store

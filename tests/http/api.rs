@@ -173,7 +173,7 @@ async fn a_person_creates_and_revokes_a_token_on_their_account_page() {
         .store()
         .list_tokens(
             app.store()
-                .person_by_username("teacher")
+                .account_by_username("teacher")
                 .await
                 .unwrap()
                 .unwrap()

@@ -13,7 +13,7 @@ const NEW_PASSWORD: &str = "a perfectly long new password";
 async fn actions(app: &TestApp, username: &str) -> Vec<String> {
     let p = app
         .store()
-        .person_by_username(username)
+        .account_by_username(username)
         .await
         .unwrap()
         .expect("the person exists");
@@ -208,7 +208,7 @@ async fn a_managers_token_cannot_make_an_admin_or_reset_the_head() {
     );
     assert!(app
         .store()
-        .person_by_username("boss")
+        .account_by_username("boss")
         .await
         .unwrap()
         .is_none());

@@ -279,7 +279,7 @@ async fn people_import_creates_accounts_without_passwords_and_no_admin_for_a_man
     assert_eq!(count(&app, "person").await, people + 2);
     let jo = app
         .store()
-        .person_by_username("j.smith")
+        .account_by_username("j.smith")
         .await
         .unwrap()
         .unwrap();
@@ -287,7 +287,7 @@ async fn people_import_creates_accounts_without_passwords_and_no_admin_for_a_man
     assert_eq!(jo.position, "Year 4 teacher");
     let gov = app
         .store()
-        .person_by_username("h.gov")
+        .account_by_username("h.gov")
         .await
         .unwrap()
         .unwrap();

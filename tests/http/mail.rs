@@ -38,7 +38,7 @@ async fn add_person(app: &TestApp, username: &str, full_name: &str, role: &str, 
         ..Default::default()
     };
     let mut password = Cursor::new(format!("{PASSWORD}\n"));
-    let code = kitroom::cli::user_add(app.dir.path(), input, Some(&mut password))
+    let code = kitroom::cli::user_add(app.dir.path(), input, None, Some(&mut password))
         .await
         .expect("user add runs");
     assert_eq!(code, std::process::ExitCode::SUCCESS, "user add {username}");

@@ -203,7 +203,7 @@ async fn unverified_foreign_and_unknown_people_are_refused() {
     assert_eq!(status, 303);
     let made = app
         .store()
-        .person_by_username("new.teacher")
+        .account_by_username("new.teacher")
         .await
         .unwrap()
         .expect("a borrower's account");
@@ -221,7 +221,7 @@ async fn a_deactivated_person_is_refused() {
         .await;
     let ada = app
         .store()
-        .person_by_username("ada")
+        .account_by_username("ada")
         .await
         .unwrap()
         .unwrap();
@@ -404,7 +404,7 @@ async fn an_anonymised_leaver_is_no_longer_linked_to_the_school_account() {
     assert_eq!(status, 303);
     let ada = app
         .store()
-        .person_by_username("ada")
+        .account_by_username("ada")
         .await
         .unwrap()
         .unwrap();

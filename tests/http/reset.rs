@@ -73,7 +73,12 @@ async fn a_forgotten_password_is_reset_by_email_and_ends_old_sessions_and_tokens
         303
     );
 
-    let me = app.store().person_by_username("jo").await.unwrap().unwrap();
+    let me = app
+        .store()
+        .account_by_username("jo")
+        .await
+        .unwrap()
+        .unwrap();
     let actions: Vec<String> = app
         .store()
         .list_events(&EventFilter {

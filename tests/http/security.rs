@@ -444,13 +444,13 @@ async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_s
 
     let store = app.store();
     let jo_id = store
-        .person_by_username("jbloggs")
+        .account_by_username("jbloggs")
         .await
         .unwrap()
         .unwrap()
         .id;
     let out_id = store
-        .person_by_username("stillout")
+        .account_by_username("stillout")
         .await
         .unwrap()
         .unwrap()
@@ -477,12 +477,12 @@ async fn people_who_left_are_anonymised_after_the_retention_period_and_the_log_s
         "once is enough"
     );
 
-    let jo_now = store.person_by_id(jo_id).await.unwrap().unwrap();
+    let jo_now = store.account_by_id(jo_id).await.unwrap().unwrap();
     assert!(jo_now.username.starts_with("former-"));
     assert!(jo_now.full_name.starts_with("Former person "));
     assert_eq!(jo_now.email, None);
     assert!(jo_now.password_hash.is_none());
-    let out_now = store.person_by_id(out_id).await.unwrap().unwrap();
+    let out_now = store.account_by_id(out_id).await.unwrap().unwrap();
     assert_eq!(
         out_now.username, "stillout",
         "kept while a device is still on loan to them"
@@ -892,7 +892,7 @@ async fn a_session_without_the_second_step_cannot_make_a_token() {
     assert!(page.contains("sign in again"), "it says what to do: {page}");
     let sbm = app
         .store()
-        .person_by_username("sbm")
+        .account_by_username("sbm")
         .await
         .unwrap()
         .unwrap();
@@ -987,7 +987,7 @@ async fn the_account_page_shows_when_each_token_was_last_used() {
     // Within the minute, further use writes nothing.
     let teacher = app
         .store()
-        .person_by_username("teacher")
+        .account_by_username("teacher")
         .await
         .unwrap()
         .unwrap();

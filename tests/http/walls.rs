@@ -80,10 +80,18 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         .find(|l| l.name == "Hillside hall")
         .unwrap();
     let nobody = "00000000-0000-4000-8000-00000000beef".to_owned();
+    // Their business manager, at the command line as a trust would; and "other",
+    // who borrows at our school, borrows at theirs too.
+    app.add_user_at("hillside", "hsbm", "manager").await;
+    app.add_user_at("hillside", "other", "borrower").await;
     // Their manager opens a stocktake of their hall, through the same operation
     // the pages run, acting in their school.
-    let mut their_manager = store.person_by_username("sbm").await.unwrap().unwrap();
-    their_manager.school = theirs;
+    let their_manager = store
+        .person_by_username(theirs, "hsbm")
+        .await
+        .unwrap()
+        .expect("a manager of theirs");
+    assert_eq!(their_manager.school, theirs);
     let their_stocktake = kitroom_app::stocktakes::open(
         app.state().app(),
         &their_manager,
@@ -293,4 +301,232 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     assert!(!text.contains("Residential trip"), "{text}");
+
+    // People: their manager holds no role here, so is not ours to see, lend to,
+    // look after or read the history of: the same answers as for nobody.
+    let csrf = app.csrf(&web, "/account").await;
+    for path in [
+        "/people/WHO",
+        "/people/WHO/active",
+        "/api/v1/people/WHO",
+        "/api/v1/people/WHO/history",
+        "/api/v1/people/WHO/password-reset",
+        "/reports/people/WHO",
+    ] {
+        let (method, body) = if path.contains("password-reset") {
+            (
+                "POST",
+                r#"{"password": "a long new password 42"}"#.to_owned(),
+            )
+        } else if path.ends_with("/active") {
+            ("POST", "active=no".to_owned())
+        } else {
+            ("GET", String::new())
+        };
+        let mut answers = Vec::new();
+        for who in ["hsbm", "nosuch"] {
+            let p = path.replace("WHO", who);
+            let r = request(&app, &web, Some(&token), &csrf, method, &p, body.clone())
+                .send()
+                .await
+                .unwrap();
+            answers.push(r.status().as_u16());
+        }
+        assert_eq!(answers[0], answers[1], "{path}: theirs vs nobody's");
+        assert!(answers[0] >= 400, "{path}: {answers:?}");
+    }
+    let lend = |who: &'static str| {
+        let token = token.clone();
+        let url = app.url("/api/v1/devices/LAP-3/checkout");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(&token)
+                .json(&serde_json::json!({"borrower": who}))
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    };
+    assert_eq!(lend("hsbm").await, lend("nosuch").await);
+    let lap3 = app.device("LAP-3").await;
+    assert!(store.open_loan(lap3.id).await.unwrap().is_none());
+    for path in ["/people", "/people?q=hsbm"] {
+        let page = web
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !page.contains("Hsbm Test"),
+            "{path} lists the other school's manager"
+        );
+    }
+    let text = app
+        .api_get(&token, "/api/v1/people?q=hsbm")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("hsbm"), "{text}");
+}
+
+/// Someone with a role at two schools works in one at a time, chooses which, and
+/// sees only that school's register; someone at one school never sees a choice.
+#[tokio::test]
+async fn a_teacher_at_two_schools_chooses_where_to_work() {
+    let app = spawn_app().await;
+    let store = app.store();
+    let theirs = store
+        .add_school(
+            Actor::system(),
+            SchoolSlug::parse("hillside").unwrap(),
+            "Hillside Academy".into(),
+        )
+        .await
+        .unwrap()
+        .id;
+    register_in(&app, SchoolId::FIRST, "OURS-1", "Library").await;
+    register_in(&app, theirs, "WALL-1", "Hillside hall").await;
+    app.add_user("ours", "borrower").await;
+    app.add_user_at("hillside", "hsbm", "manager").await;
+    app.add_user("both", "borrower").await;
+    app.add_user_at("hillside", "both", "head").await;
+
+    // At one school only: no choice shown, and their own school's register.
+    let c = app.signed_in_as("ours").await;
+    let home = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !home.contains("href=\"/schools\""),
+        "a one-school person is offered schools"
+    );
+    let devices = c
+        .get(app.url("/devices"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(devices.contains("OURS-1") && !devices.contains("WALL-1"));
+    let c = app.signed_in_as("hsbm").await;
+    let devices = c
+        .get(app.url("/devices"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        devices.contains("WALL-1") && !devices.contains("OURS-1"),
+        "{devices}"
+    );
+
+    // At two: the first school first, its name in the header, the other one choice away.
+    let c = app.signed_in_as("both").await;
+    let home = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("href=\"/schools\""),
+        "the header offers the other school"
+    );
+    assert!(home.contains("Borrower"), "a borrower at the first school");
+    let devices = c
+        .get(app.url("/devices"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(devices.contains("OURS-1") && !devices.contains("WALL-1"));
+    let schools = c
+        .get(app.url("/schools"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(schools.contains("Hillside Academy"), "{schools}");
+    let r = app
+        .submit(&c, "/schools", "/schools/switch", &[("school", "hillside")])
+        .await;
+    assert_eq!(r.status(), 303);
+    // A head teacher there: the school requires two-step sign-in of that role, and
+    // this session, a borrower's, never passed it.
+    let r = c.get(app.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/account/two-factor");
+    app.set_up_two_factor(&c, "both").await;
+    let home = c
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains(r#"<a href="/schools">Hillside Academy</a>"#),
+        "the header names the school now worked in"
+    );
+    assert!(
+        home.contains("Head teacher"),
+        "the head teacher at Hillside"
+    );
+    let devices = c
+        .get(app.url("/devices"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(devices.contains("WALL-1") && !devices.contains("OURS-1"));
+    // A school they hold no role in is not there to choose.
+    store
+        .add_school(
+            Actor::system(),
+            SchoolSlug::parse("elsewhere").unwrap(),
+            "Elsewhere School".into(),
+        )
+        .await
+        .unwrap();
+    let r = app
+        .submit(
+            &c,
+            "/schools",
+            "/schools/switch",
+            &[("school", "elsewhere")],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let devices = c
+        .get(app.url("/devices"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(devices.contains("WALL-1"), "still at Hillside");
 }

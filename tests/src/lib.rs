@@ -209,6 +209,26 @@ impl TestApp {
         user_add(self.dir.path(), person(username, role)).await;
     }
 
+    /// Gives `username` the role `role` at the school `school` (its short name), as
+    /// `kitroom user add USERNAME --school SLUG` does: a new account with
+    /// [`PASSWORD`], or one that exists given the role there too.
+    pub async fn add_user_at(&self, school: &str, username: &str, role: &str) {
+        let mut password = Cursor::new(format!("{PASSWORD}\n"));
+        let code = kitroom::cli::user_add(
+            self.dir.path(),
+            person(username, role),
+            Some(school),
+            Some(&mut password),
+        )
+        .await
+        .expect("user add runs");
+        assert_eq!(
+            code,
+            std::process::ExitCode::SUCCESS,
+            "user add {username} --school {school} should succeed"
+        );
+    }
+
     /// Creates an account with [`PASSWORD`] and this position (as `kitroom user add
     /// --position` would), for pages that fill it in from the account.
     pub async fn add_user_with_position(&self, username: &str, role: &str, position: &str) {
@@ -250,6 +270,14 @@ impl TestApp {
     /// A signed-in client for a new account with this role.
     pub async fn signed_in(&self, username: &str, role: &str) -> Client {
         self.add_user(username, role).await;
+        let c = self.client();
+        let r = self.login(&c, username, PASSWORD).await;
+        assert_eq!(r.status(), 303, "{username} signs in");
+        c
+    }
+
+    /// A client signed in as an account that exists, with [`PASSWORD`].
+    pub async fn signed_in_as(&self, username: &str) -> Client {
         let c = self.client();
         let r = self.login(&c, username, PASSWORD).await;
         assert_eq!(r.status(), 303, "{username} signs in");
@@ -890,7 +918,7 @@ fn person(username: &str, role: &str) -> PersonInput {
 async fn user_add(dir: &Path, input: PersonInput) {
     let username = input.username.clone();
     let mut password = Cursor::new(format!("{PASSWORD}\n"));
-    let code = kitroom::cli::user_add(dir, input, Some(&mut password))
+    let code = kitroom::cli::user_add(dir, input, None, Some(&mut password))
         .await
         .expect("user add runs");
     assert_eq!(

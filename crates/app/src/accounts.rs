@@ -9,7 +9,7 @@
 
 use chrono::Utc;
 use kitroom_core::person::{
-    may_manage_account, new_password, Account, AccountChange, PasswordOwner, Permission,
+    may_manage_account_across, new_password, Account, AccountChange, PasswordOwner, Permission,
     PersonDetails,
 };
 use kitroom_core::Invalid;
@@ -152,13 +152,23 @@ async fn ask_rule(
     account: Option<&Person>,
     change: AccountChange,
 ) -> Result<Result<(), String>, Error> {
-    let keeper = settings_in(conn).await?.account_keeper(caller.role);
-    let account = match account {
-        None => Account::New,
-        Some(p) if p.id == caller.id => Account::Own(p.role),
-        Some(p) => Account::Other(p.role),
+    let settings = settings_in(conn).await?;
+    let keeper = settings.account_keeper(caller.role);
+    let (account, elsewhere) = match account {
+        None => (Account::New, Vec::new()),
+        Some(p) if p.id == caller.id => (Account::Own(p.role), Vec::new()),
+        Some(p) => (
+            Account::Other(p.role),
+            people::roles_elsewhere_in(conn, caller.id, p.id, caller.school)
+                .await?
+                .into_iter()
+                .map(|(role, mine)| (role, mine.map(|r| settings.account_keeper(r))))
+                .collect(),
+        ),
     };
-    Ok(may_manage_account(keeper, account, change))
+    Ok(may_manage_account_across(
+        keeper, account, change, &elsewhere,
+    ))
 }
 
 /// 403 unless the rule allows `change` to `account`.
@@ -181,11 +191,13 @@ fn role_refused(message: String) -> Error {
     r.into()
 }
 
+/// The person `username` among the people of `school`.
 pub(crate) async fn account_in(
     conn: &mut SqliteConnection,
+    school: kitroom_core::school::SchoolId,
     username: &str,
 ) -> Result<Person, Error> {
-    people::person_by_username_in(conn, username)
+    people::person_by_username_in(conn, school, username)
         .await?
         .ok_or_else(|| Refusal::not_found("That person").into())
 }
@@ -252,6 +264,7 @@ pub async fn add_person(
                 let p = people::insert_person_in(
                     conn,
                     &caller.actor(),
+                    caller.school,
                     &cmd.details,
                     hash.as_deref(),
                     Utc::now(),
@@ -281,16 +294,22 @@ pub async fn edit_person(
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let p = account_in(conn, &username).await?;
+                let p = account_in(conn, caller.school, &username).await?;
                 allow(conn, &caller, &p, AccountChange::Details { role: p.role }).await?;
                 let details = input.applied_to(&p)?;
                 let role = details.role;
                 ask_rule(conn, &caller, Some(&p), AccountChange::Details { role })
                     .await?
                     .map_err(role_refused)?;
-                let after =
-                    people::update_person_in(conn, &caller.actor(), p.id, &details, Utc::now())
-                        .await?;
+                let after = people::update_person_in(
+                    conn,
+                    &caller.actor(),
+                    caller.school,
+                    p.id,
+                    &details,
+                    Utc::now(),
+                )
+                .await?;
                 Ok::<_, Error>(after)
             })
         })
@@ -314,7 +333,7 @@ pub async fn set_active(
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let p = account_in(conn, &username).await?;
+                let p = account_in(conn, caller.school, &username).await?;
                 if p.id == caller.id && !active {
                     return Err(Refusal::conflict(
                         "own-account",
@@ -344,17 +363,18 @@ pub async fn reset_password(
     // what was typed; and again inside the transaction, where it counts.
     let p = app
         .store()
-        .person_by_username(username)
+        .person_by_username(caller.school, username)
         .await?
         .ok_or_else(|| Refusal::not_found("That person"))?;
     {
-        let keeper = app.store().settings().await?.account_keeper(caller.role);
-        let account = if p.id == caller.id {
-            Account::Own(p.role)
-        } else {
-            Account::Other(p.role)
-        };
-        may_manage_account(keeper, account, AccountChange::ResetPassword)
+        let mut conn = app
+            .store()
+            .reader()
+            .acquire()
+            .await
+            .map_err(kitroom_store::StoreError::from)?;
+        ask_rule(&mut conn, caller, Some(&p), AccountChange::ResetPassword)
+            .await?
             .map_err(|m| Refusal::new(crate::Kind::NotAllowed, "forbidden", m))?;
     }
     let password = check_password(app, &input.password, &p.username, &p.full_name)
@@ -367,7 +387,7 @@ pub async fn reset_password(
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let p = people::get_person(conn, id).await?;
+                let p = people::get_person(conn, caller.school, id).await?;
                 allow(conn, &caller, &p, AccountChange::ResetPassword).await?;
                 people::set_password_in(conn, &caller.actor(), p.id, &hash, None, Utc::now())
                     .await?;
@@ -402,7 +422,7 @@ pub async fn reset_two_factor(
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let p = account_in(conn, &username).await?;
+                let p = account_in(conn, caller.school, &username).await?;
                 allow(conn, &caller, &p, AccountChange::ResetTwoFactor).await?;
                 let was_on = kitroom_store::two_factor::remove_two_factor_in(
                     conn,
@@ -431,17 +451,19 @@ pub struct Allowed {
 }
 
 pub async fn allowed(app: &App, caller: &Person, p: &Person) -> Result<Allowed, Error> {
-    let keeper = app.store().settings().await?.account_keeper(caller.role);
-    let account = if p.id == caller.id {
-        Account::Own(p.role)
-    } else {
-        Account::Other(p.role)
+    let mut conn = app
+        .store()
+        .reader()
+        .acquire()
+        .await
+        .map_err(kitroom_store::StoreError::from)?;
+    let mut may = async |change| -> Result<bool, Error> {
+        Ok(ask_rule(&mut conn, caller, Some(p), change).await?.is_ok())
     };
-    let may = |change| may_manage_account(keeper, account, change).is_ok();
     Ok(Allowed {
-        edit: may(AccountChange::Details { role: p.role }),
-        reset_password: may(AccountChange::ResetPassword),
-        reset_two_factor: may(AccountChange::ResetTwoFactor),
-        set_active: may(AccountChange::SetActive),
+        edit: may(AccountChange::Details { role: p.role }).await?,
+        reset_password: may(AccountChange::ResetPassword).await?,
+        reset_two_factor: may(AccountChange::ResetTwoFactor).await?,
+        set_active: may(AccountChange::SetActive).await?,
     })
 }

@@ -336,7 +336,7 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
             Box::pin(async move {
                 let now = Utc::now();
                 let kitroom_store::policies::Borrower { person, policy } =
-                    kitroom_store::policies::borrower_in(conn, person.id).await?;
+                    kitroom_store::policies::borrower_in(conn, school, person.id).await?;
                 let candidates =
                     kitroom_store::bookings::candidates_in(conn, school, &target, &slot).await?;
                 let asked = match target {
@@ -532,7 +532,7 @@ pub async fn collect(
                 let b = booking_in(conn, id).await?;
                 let next = booking::change(b.status, BookingChange::Collect, &b.slot, now)?;
                 let person = kitroom_store::bookings::person_of_booking_in(conn, id).await?;
-                let borrower = kitroom_store::policies::borrower_in(conn, person).await?;
+                let borrower = kitroom_store::policies::borrower_in(conn, school, person).await?;
                 let settings = kitroom_store::settings::settings_in(conn).await?;
                 let calendar = kitroom_store::calendar::calendar_in(conn).await?;
                 let purpose = if b.purpose.is_empty() {

@@ -163,7 +163,7 @@ pub async fn write(
             Outcome::Written(n) => Outcome::Written(Written::Devices(n)),
             Outcome::Refused(p) => Outcome::Refused(p),
         },
-        Preview::People(c) => match store.import_people(actor, c, progress).await? {
+        Preview::People(c) => match store.import_people(actor, school, c, progress).await? {
             Outcome::Written(n) => Outcome::Written(Written::People(n)),
             Outcome::Refused(p) => Outcome::Refused(p),
         },

@@ -262,7 +262,7 @@ pub(crate) async fn report_in(
         kind: MailKind::Incident,
         thread: Some(&thread),
     };
-    notify_managers_in(conn, &body, &link, email, now).await?;
+    notify_managers_in(conn, device.school, &body, &link, email, now).await?;
     Ok(kitroom_store::incidents::incident_in(conn, device.school, id).await?)
 }
 

@@ -62,7 +62,7 @@ pub async fn invite(app: &App, caller: &Person, username: &str) -> Result<Invite
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let p = account_in(conn, &username).await?;
+                let p = account_in(conn, caller.school, &username).await?;
                 allow(conn, &caller, &p, AccountChange::ResetPassword).await?;
                 let base = base.ok_or_else(no_public_address)?;
                 let from = caller.full_name.clone();
@@ -104,7 +104,7 @@ pub async fn invite_everyone_new(app: &App, caller: &Person) -> Result<InvitedAl
             Box::pin(async move {
                 let now = Utc::now();
                 let mut out = InvitedAll { sent: 0, left: 0 };
-                for p in links::never_invited_in(conn).await? {
+                for p in links::never_invited_in(conn, caller.school).await? {
                     if allow(conn, &caller, &p, AccountChange::ResetPassword)
                         .await
                         .is_err()
@@ -140,7 +140,9 @@ pub async fn invite_at_command_line(
         .store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let p = account_in(conn, &username).await?;
+                let p = people::account_by_username_in(conn, &username)
+                    .await?
+                    .ok_or_else(|| Refusal::not_found("That person"))?;
                 issue_invite_in(
                     conn,
                     &Actor::system(),
@@ -352,7 +354,7 @@ pub async fn open_link(app: &App, purpose: Purpose, token: &str) -> Result<Perso
     let id = link.map(|l| l.person_id).unwrap_or_default();
     let p = app
         .store()
-        .person_by_id(id)
+        .account_by_id(id)
         .await?
         .ok_or_else(|| link_refusal(LinkProblem::Unknown))?;
     if !p.active {
@@ -398,7 +400,7 @@ pub async fn choose_password(
                 let link = links::link_in(conn, &token_hash).await?;
                 check(link.as_ref().map(|l| l.state()), purpose, now).map_err(link_refusal)?;
                 let id = link.map(|l| l.person_id).unwrap_or_default();
-                let p = people::get_person(conn, id).await?;
+                let p = people::get_account(conn, id).await?;
                 if !p.active {
                     return Err(deactivated());
                 }

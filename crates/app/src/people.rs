@@ -28,10 +28,10 @@ pub async fn borrower(app: &App, caller: &Person, typed: &str) -> Result<Person,
         };
     }
     let store = app.store();
-    if let Some(p) = store.person_by_username(typed).await? {
+    if let Some(p) = store.person_by_username(caller.school, typed).await? {
         return Ok(p);
     }
-    let mut called = store.people_called(typed).await?;
+    let mut called = store.people_called(caller.school, typed).await?;
     let refuse = |message: String| -> Error {
         Refusal::invalid(kitroom_core::Invalid::one("borrower", message)).into()
     };

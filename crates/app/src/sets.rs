@@ -74,6 +74,7 @@ pub async fn check_out(
     let actor = caller.actor();
     let for_someone_else = borrower.id != caller.id;
     let person = borrower.clone();
+    let school = caller.school;
     let (group, staying) = app
         .store()
         .transaction(move |conn| {
@@ -83,7 +84,8 @@ pub async fn check_out(
                 let calendar = kitroom_store::calendar::calendar_in(conn).await?;
                 let asked = crate::loans::due_at(&cmd.due, &calendar, &settings, now)?;
                 let due = calendar.school_due(asked, settings.day_ends_at);
-                let borrower = kitroom_store::policies::borrower_in(conn, person.id).await?;
+                let borrower =
+                    kitroom_store::policies::borrower_in(conn, school, person.id).await?;
                 let out =
                     match check_out_set_in(conn, &actor, k.id, &borrower, &cmd.purpose, &due, now)
                         .await?

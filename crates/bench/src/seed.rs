@@ -473,7 +473,7 @@ async fn build_in(dir: &Path, sizes: Sizes, imported: usize) -> anyhow::Result<S
             role: role.into(),
         };
         let mut password = Cursor::new(format!("{PASSWORD}\n"));
-        let code = kitroom::cli::user_add(dir, input, Some(&mut password)).await?;
+        let code = kitroom::cli::user_add(dir, input, None, Some(&mut password)).await?;
         ensure!(
             code == ExitCode::SUCCESS,
             "kitroom user add {username} failed"
@@ -489,11 +489,11 @@ async fn build_in(dir: &Path, sizes: Sizes, imported: usize) -> anyhow::Result<S
         .save_settings(kitroom_store::Actor::system(), settings)
         .await?;
     let manager = store
-        .person_by_username(MANAGER)
+        .account_by_username(MANAGER)
         .await?
         .context("the manager account")?;
     let teacher = store
-        .person_by_username(TEACHER)
+        .account_by_username(TEACHER)
         .await?
         .context("the teacher account")?;
     // Published and signed through the same commands as the pages.
@@ -554,7 +554,12 @@ async fn build_in(dir: &Path, sizes: Sizes, imported: usize) -> anyhow::Result<S
             bail!("the generated people file has a problem: {p:?}");
         }
         match store
-            .import_people(Actor::system(), checked, Box::new(|_| {}))
+            .import_people(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                checked,
+                Box::new(|_| {}),
+            )
             .await?
         {
             Outcome::Written(n) => ensure!(n == end - start, "imported {n} people"),

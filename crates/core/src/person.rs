@@ -26,6 +26,8 @@ words!(
         Manager = "manager", "Business manager";
         Head = "head", "Head teacher";
         Admin = "admin", "IT administrator";
+        TrustManager = "trust_manager", "Trust business manager";
+        TrustAdmin = "trust_admin", "Trust IT administrator";
     }
 );
 
@@ -75,28 +77,46 @@ pub enum Permission {
 }
 
 impl Role {
+    /// A role of the trust's own staff, held in every school of the deployment
+    /// rather than school by school.
+    pub fn is_trust(self) -> bool {
+        matches!(self, Role::TrustManager | Role::TrustAdmin)
+    }
+
+    /// What this role may do inside one school: a trust business manager does there
+    /// what the school's business manager does, a trust IT administrator what its IT
+    /// administrator does.
+    fn in_school(self) -> Role {
+        match self {
+            Role::TrustManager => Role::Manager,
+            Role::TrustAdmin => Role::Admin,
+            other => other,
+        }
+    }
+
     pub fn may(self, permission: Permission) -> bool {
         use Permission::*;
+        let role = self.in_school();
         match permission {
             ViewRegister => true,
-            ManageRegister => matches!(self, Role::Manager | Role::Admin),
-            ReadLog => matches!(self, Role::Manager | Role::Head | Role::Admin),
-            ManageAccounts => matches!(self, Role::Manager | Role::Admin),
-            ManageAdmins => self == Role::Admin,
+            ManageRegister => matches!(role, Role::Manager | Role::Admin),
+            ReadLog => matches!(role, Role::Manager | Role::Head | Role::Admin),
+            ManageAccounts => matches!(role, Role::Manager | Role::Admin),
+            ManageAdmins => role == Role::Admin,
             Borrow => true,
-            LendToAnyone => matches!(self, Role::Manager | Role::Admin),
-            ViewAllLoans => matches!(self, Role::Manager | Role::Head | Role::Admin),
-            ManagePolicy => matches!(self, Role::Manager | Role::Admin),
-            AuthoriseOffsite => self == Role::Head,
-            ManageSettings => self == Role::Admin,
+            LendToAnyone => matches!(role, Role::Manager | Role::Admin),
+            ViewAllLoans => matches!(role, Role::Manager | Role::Head | Role::Admin),
+            ManagePolicy => matches!(role, Role::Manager | Role::Admin),
+            AuthoriseOffsite => role == Role::Head,
+            ManageSettings => role == Role::Admin,
             Report => true,
-            ViewIncidents => matches!(self, Role::Manager | Role::Head | Role::Admin),
-            HandleIncidents => matches!(self, Role::Manager | Role::Admin),
-            DecideChanges => self == Role::Head,
-            ViewReports => matches!(self, Role::Manager | Role::Head | Role::Admin),
-            ImportExport => matches!(self, Role::Manager | Role::Admin),
-            Stocktake => matches!(self, Role::Manager | Role::Admin),
-            Dispose => matches!(self, Role::Manager | Role::Admin),
+            ViewIncidents => matches!(role, Role::Manager | Role::Head | Role::Admin),
+            HandleIncidents => matches!(role, Role::Manager | Role::Admin),
+            DecideChanges => role == Role::Head,
+            ViewReports => matches!(role, Role::Manager | Role::Head | Role::Admin),
+            ImportExport => matches!(role, Role::Manager | Role::Admin),
+            Stocktake => matches!(role, Role::Manager | Role::Admin),
+            Dispose => matches!(role, Role::Manager | Role::Admin),
         }
     }
 }
@@ -145,13 +165,17 @@ impl AccountKeeper {
             .collect()
     }
 
-    /// Whether this keeper looks after accounts with this role. An IT administrator
-    /// looks after every account; a manager looks after borrowers, and other
+    /// Whether this keeper looks after accounts with this role. Only a trust IT
+    /// administrator gives or changes a trust role. An IT administrator looks after
+    /// every other account; a manager looks after borrowers, and other
     /// managers only when the school's settings say so; never a head's or an
     /// admin's account: the head's approval is what lets personal data leave the
     /// site, so a manager who could set the head's password could approve their
     /// own requests.
     fn looks_after(self, role: Role) -> bool {
+        if role.is_trust() {
+            return self.role == Role::TrustAdmin;
+        }
         if self.role.may(Permission::ManageAdmins) {
             return true;
         }
@@ -161,7 +185,7 @@ impl AccountKeeper {
         match role {
             Role::Borrower => true,
             Role::Manager => self.managers_manage_managers,
-            Role::Head | Role::Admin => false,
+            Role::Head | Role::Admin | Role::TrustManager | Role::TrustAdmin => false,
         }
     }
 }
@@ -219,6 +243,37 @@ pub fn may_manage_account(
     Ok(())
 }
 
+/// The same rule for an account that also holds roles in other schools of the
+/// trust: its username, name, password and two-step sign-in are one for every
+/// school, so a change to them must be one the keeper may make in each school where
+/// the account holds a role, as the keeper they are there. `elsewhere` lists each
+/// such role with the keeper's standing in that school (`None` where they hold no
+/// role). A manager at one school cannot so reset the password of the head teacher
+/// of another who borrows at theirs.
+pub fn may_manage_account_across(
+    keeper: AccountKeeper,
+    account: Account,
+    change: AccountChange,
+    elsewhere: &[(Role, Option<AccountKeeper>)],
+) -> Result<(), String> {
+    may_manage_account(keeper, account, change)?;
+    if matches!(account, Account::Own(_)) {
+        return Ok(());
+    }
+    for (role, keeper_there) in elsewhere {
+        let Some(keeper_there) = keeper_there else {
+            return Err("This account is also used at another school of the trust, where you hold no role: ask the trust's IT administrator.".into());
+        };
+        // Their role there stays as it is: only this school's role is given here.
+        let change_there = match change {
+            AccountChange::Details { .. } => AccountChange::Details { role: *role },
+            other => other,
+        };
+        may_manage_account(*keeper_there, Account::Other(*role), change_there)?;
+    }
+    Ok(())
+}
+
 /// Why a manager may not look after an account with this role.
 fn refusal(role: Role) -> String {
     match role {
@@ -226,6 +281,9 @@ fn refusal(role: Role) -> String {
             "Only an IT administrator can create or change a head teacher's account.".into()
         }
         Role::Admin => "Only an IT administrator can manage administrator accounts.".into(),
+        Role::TrustManager | Role::TrustAdmin => {
+            "Only the trust's IT administrator can give or change a trust role.".into()
+        }
         _ => "Only an IT administrator can manage other managers' accounts. An administrator can allow managers to in Settings.".into(),
     }
 }
@@ -672,7 +730,71 @@ mod tests {
         .is_err());
         assert_eq!(MANAGER.roles_to_give(), vec![Role::Borrower]);
         assert_eq!(allowed.roles_to_give(), vec![Role::Borrower, Role::Manager]);
-        assert_eq!(ADMIN.roles_to_give(), Role::ALL.to_vec());
+        assert_eq!(
+            ADMIN.roles_to_give(),
+            vec![Role::Borrower, Role::Manager, Role::Head, Role::Admin]
+        );
+    }
+
+    #[test]
+    fn an_account_used_at_two_schools_is_changed_only_by_who_may_at_both() {
+        let reset = AccountChange::ResetPassword;
+        let borrower_here = Account::Other(Role::Borrower);
+        // the head teacher of another school who borrows here
+        assert!(
+            may_manage_account_across(MANAGER, borrower_here, reset, &[(Role::Head, None)])
+                .unwrap_err()
+                .contains("another school")
+        );
+        assert!(may_manage_account_across(
+            MANAGER,
+            borrower_here,
+            reset,
+            &[(Role::Head, Some(MANAGER))]
+        )
+        .unwrap_err()
+        .contains("head teacher"));
+        assert!(may_manage_account_across(
+            ADMIN,
+            borrower_here,
+            reset,
+            &[(Role::Head, Some(ADMIN))]
+        )
+        .is_ok());
+        // a borrower at both, looked after by a manager of both
+        assert!(may_manage_account_across(
+            MANAGER,
+            borrower_here,
+            details(Role::Borrower),
+            &[(Role::Borrower, Some(MANAGER))]
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn only_the_trust_it_administrator_gives_or_changes_a_trust_role() {
+        let trust_admin = AccountKeeper {
+            role: Role::TrustAdmin,
+            ..ADMIN
+        };
+        assert_eq!(trust_admin.roles_to_give(), Role::ALL.to_vec());
+        for role in [Role::TrustManager, Role::TrustAdmin] {
+            assert!(may_manage_account(ADMIN, Account::New, details(role))
+                .unwrap_err()
+                .contains("trust's IT administrator"));
+            assert!(
+                may_manage_account(ADMIN, Account::Other(role), AccountChange::ResetPassword)
+                    .is_err()
+            );
+            assert!(may_manage_account(trust_admin, Account::New, details(role)).is_ok());
+        }
+        // a trust role does in each school what the school's own role does there
+        for p in [Permission::ManageSettings, Permission::ManageAdmins] {
+            assert!(Role::TrustAdmin.may(p));
+            assert!(!Role::TrustManager.may(p));
+        }
+        assert!(Role::TrustManager.may(Permission::ManageRegister));
+        assert!(!Role::TrustManager.may(Permission::AuthoriseOffsite));
     }
 
     #[test]

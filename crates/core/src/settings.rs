@@ -111,7 +111,7 @@ impl Settings {
     /// Whether someone with this role must use two-step sign-in: the roles that can
     /// see everyone's records, when the setting is on.
     pub fn two_factor_required(&self, role: Role) -> bool {
-        self.require_two_factor && matches!(role, Role::Manager | Role::Head | Role::Admin)
+        self.require_two_factor && role != Role::Borrower
     }
 
     /// Who someone with this role is as a keeper of accounts, under these settings.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use kitroom_core::person::{new_password, PasswordOwner, PersonInput};
+use kitroom_core::school::SchoolSlug;
 use kitroom_core::witness::Witness;
 use kitroom_store::{Actor, Store};
 use kitroom_web::Config;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// The schools of a trust's Kitroom.
+    #[command(subcommand)]
+    School(SchoolCommand),
     /// Manage personal API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -199,6 +203,11 @@ pub enum UserCommand {
         kind: String,
         #[arg(long, default_value = "")]
         position: String,
+        /// The school the role is held in (its short name); the first school when
+        /// left out. An account that exists already is given this role there too,
+        /// without a new password: a teacher at two schools is one account.
+        #[arg(long, value_name = "SLUG")]
+        school: Option<String>,
     },
     /// Invite someone by email to choose their password: creates the account (without
     /// a password) if it does not exist, and queues an email with a one-time link that
@@ -229,6 +238,20 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SchoolCommand {
+    /// Add a school to this Kitroom. Its short name is what `--school` takes.
+    Add {
+        /// One to 40 lower-case letters, digits and hyphens, like "st-marys".
+        slug: String,
+        /// The school's name as people know it.
+        #[arg(long)]
+        name: String,
+    },
+    /// List the schools, one a line: short name, then name.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Print a new personal API token for an account, alone on the last line. It
     /// expires after the school's token lifetime (90 days unless the settings say
@@ -253,6 +276,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             email,
             kind,
             position,
+            school,
         })) => {
             let input = PersonInput {
                 username,
@@ -262,16 +286,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 kind,
                 role,
             };
+            let school = school.as_deref();
             if std::io::stdin().is_terminal() {
-                user_add(&cli.data_dir, input, None).await
+                user_add(&cli.data_dir, input, school, None).await
             } else {
                 user_add(
                     &cli.data_dir,
                     input,
+                    school,
                     Some(&mut std::io::BufReader::new(std::io::stdin())),
                 )
                 .await
             }
+        }
+        Some(Command::School(SchoolCommand::Add { slug, name })) => {
+            school_add(&cli.data_dir, &slug, &name, &mut std::io::stdout()).await
+        }
+        Some(Command::School(SchoolCommand::List)) => {
+            school_list(&cli.data_dir, &mut std::io::stdout()).await
         }
         Some(Command::User(UserCommand::Invite {
             username,
@@ -464,10 +496,91 @@ fn read_password(
     new_password(&password, owner).map_err(anyhow::Error::msg)
 }
 
-/// Creates an account; the password comes from `password_input`, or from a prompt.
+/// Adds a school; a short name already used is refused (exit 2).
+pub async fn school_add(
+    data_dir: &Path,
+    slug: &str,
+    name: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let slug = match SchoolSlug::parse(slug) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("{message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        eprintln!("Give the school's name with --name (at most 200 characters).");
+        return Ok(ExitCode::from(2));
+    }
+    let store = Store::open(data_dir).await?;
+    let result = store
+        .add_school(Actor::system(), slug, name.to_owned())
+        .await;
+    store.close().await;
+    match result {
+        Ok(school) => {
+            writeln!(
+                out,
+                "Added {} ({}). Give people a role there with: kitroom user add USERNAME --school {} --role ROLE --full-name NAME",
+                school.name, school.slug, school.slug
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(kitroom_store::StoreError::Invalid(invalid)) => {
+            eprintln!("{invalid}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Lists the schools: short name, a tab, the name.
+pub async fn school_list(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let store = Store::open(data_dir).await?;
+    let schools = store.schools().await;
+    store.close().await;
+    for school in schools? {
+        writeln!(out, "{}\t{}", school.slug, school.name)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The school `--school` names, or the first school when it is left out; `Err` with
+/// a sentence when no school has that short name.
+async fn school_named(
+    store: &Store,
+    slug: Option<&str>,
+) -> anyhow::Result<Result<kitroom_store::schools::School, String>> {
+    let schools = store.schools().await?;
+    let Some(slug) = slug else {
+        return Ok(schools
+            .into_iter()
+            .next()
+            .ok_or_else(|| "This Kitroom has no school.".to_owned()));
+    };
+    let wanted = match SchoolSlug::parse(slug) {
+        Ok(w) => w,
+        Err(message) => return Ok(Err(message)),
+    };
+    Ok(schools
+        .into_iter()
+        .find(|s| s.slug == wanted.as_str())
+        .ok_or_else(|| {
+            format!("No school is called “{wanted}”. `kitroom school list` shows them.")
+        }))
+}
+
+/// Creates an account holding its role in the school `school` names (the first
+/// school when `None`); the password comes from `password_input`, or from a prompt.
+/// With `school` given, an account that exists already is given the role there
+/// instead, and no password is asked for.
 pub async fn user_add(
     data_dir: &Path,
     input: PersonInput,
+    school: Option<&str>,
     password_input: Option<&mut (dyn BufRead + Send)>,
 ) -> anyhow::Result<ExitCode> {
     let details = match input.parse() {
@@ -480,6 +593,33 @@ pub async fn user_add(
         }
     };
     let store = Store::open(data_dir).await?;
+    let at = match school_named(&store, school).await? {
+        Ok(s) => s,
+        Err(message) => {
+            store.close().await;
+            eprintln!("{message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let existing = match school {
+        Some(_) => store.account_by_username(details.username.as_str()).await?,
+        None => None,
+    };
+    if let Some(existing) = existing {
+        let result = store
+            .give_role(Actor::system(), at.id, existing.id, details.role)
+            .await;
+        store.close().await;
+        let p = result?;
+        println!(
+            "{} ({}) now holds the role {} at {}.",
+            p.username,
+            p.full_name,
+            p.role.label(),
+            at.name
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let hash = new_password_hash(
         &store,
         details.username.as_str(),
@@ -488,13 +628,16 @@ pub async fn user_add(
     )
     .await?;
     let result = store
-        .create_person(Actor::system(), details, Some(hash))
+        .create_person(Actor::system(), at.id, details, Some(hash))
         .await;
     store.close().await;
     match result {
         Ok(p) => {
+            let at = school
+                .map(|_| format!(" at {}", at.name))
+                .unwrap_or_default();
             println!(
-                "Created {} ({}) with role {}.",
+                "Created {} ({}) with role {}{at}.",
                 p.username,
                 p.full_name,
                 p.role.label()
@@ -550,9 +693,13 @@ pub async fn user_invite(
     };
     let store = Store::open(data_dir).await?;
     let username = details.username.to_string();
-    let existing = store.person_by_username(&username).await?;
+    let existing = store.account_by_username(&username).await?;
     if existing.is_none() {
-        match store.create_person(Actor::system(), details, None).await {
+        let first = kitroom_core::school::SchoolId::FIRST;
+        match store
+            .create_person(Actor::system(), first, details, None)
+            .await
+        {
             Ok(p) => writeln!(
                 out,
                 "Created {} ({}) with role {}.",
@@ -614,7 +761,7 @@ pub async fn user_password(
     password_input: Option<&mut (dyn BufRead + Send)>,
 ) -> anyhow::Result<ExitCode> {
     let store = Store::open(data_dir).await?;
-    let Some(person) = store.person_by_username(username).await? else {
+    let Some(person) = store.account_by_username(username).await? else {
         eprintln!("No account has the username {username:?}.");
         store.close().await;
         return Ok(ExitCode::from(2));
@@ -635,7 +782,7 @@ pub async fn user_password(
 /// Turns off an account's two-step sign-in and ends its sessions.
 pub async fn user_reset_two_factor(data_dir: &Path, username: &str) -> anyhow::Result<ExitCode> {
     let store = Store::open(data_dir).await?;
-    let Some(person) = store.person_by_username(username).await? else {
+    let Some(person) = store.account_by_username(username).await? else {
         eprintln!("No account has the username {username:?}.");
         store.close().await;
         return Ok(ExitCode::from(2));
@@ -708,7 +855,7 @@ pub async fn make_token(
     name: String,
 ) -> anyhow::Result<Result<MadeToken, String>> {
     let store = Store::open(data_dir).await?;
-    let result = match store.person_by_username(username).await? {
+    let result = match store.account_by_username(username).await? {
         None => Err(format!("No account has the username {username:?}.")),
         Some(p) if !p.active => Err(format!(
             "{username} is deactivated; reactivate the account first."

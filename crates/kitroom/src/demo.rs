@@ -297,7 +297,12 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("demo person: {e}"))?;
         details.email = Some(format!("{}@school.example", details.username));
         let created = store
-            .create_person(Actor::system(), details, Some(hash.clone()))
+            .create_person(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                details,
+                Some(hash.clone()),
+            )
             .await?;
         if created.username == "manager" {
             manager = created.actor();

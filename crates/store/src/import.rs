@@ -250,6 +250,7 @@ impl Store {
     pub async fn import_people(
         &self,
         actor: Actor,
+        school: SchoolId,
         checked: Checked<PersonDetails>,
         progress: Progress,
     ) -> Result<Outcome<usize>, StoreError> {
@@ -264,7 +265,8 @@ impl Store {
                     return Ok(Outcome::Refused(taken));
                 }
                 for (i, row) in checked.rows.iter().enumerate() {
-                    crate::people::insert_person_in(conn, &actor, &row.value, None, now).await?;
+                    crate::people::insert_person_in(conn, &actor, school, &row.value, None, now)
+                        .await?;
                     progress(i + 1);
                 }
                 Ok(Outcome::Written(checked.rows.len()))

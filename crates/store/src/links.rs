@@ -184,7 +184,7 @@ pub async fn person_for_reset_in(
     conn: &mut SqliteConnection,
     typed: &str,
 ) -> Result<Option<crate::people::Person>, StoreError> {
-    if let Some(p) = crate::people::person_by_username_in(conn, typed).await? {
+    if let Some(p) = crate::people::account_by_username_in(conn, typed).await? {
         return Ok(p.active.then_some(p));
     }
     let ids: Vec<String> = sqlx::query_scalar(
@@ -195,7 +195,7 @@ pub async fn person_for_reset_in(
     .await?;
     match ids.as_slice() {
         [one] => Ok(Some(
-            crate::people::get_person(conn, parse_uuid(one)?).await?,
+            crate::people::get_account(conn, parse_uuid(one)?).await?,
         )),
         _ => Ok(None),
     }
@@ -205,18 +205,21 @@ pub async fn person_for_reset_in(
 /// invitation (brought in by an import, say), by name.
 pub async fn never_invited_in(
     conn: &mut SqliteConnection,
+    school: kitroom_core::school::SchoolId,
 ) -> Result<Vec<crate::people::Person>, StoreError> {
     let ids: Vec<String> = sqlx::query_scalar(
         "select id from person p
-         where active = 1 and password_hash is null and trim(coalesce(email, '')) <> ''
+         where active = 1
+           and exists (select 1 from membership m where m.person_id = p.id and m.school_id = ?) and password_hash is null and trim(coalesce(email, '')) <> ''
            and not exists (select 1 from one_time_link l where l.person_id = p.id and l.purpose = 'invite')
          order by full_name collate nocase",
     )
+    .bind(school.0)
     .fetch_all(&mut *conn)
     .await?;
     let mut people = Vec::with_capacity(ids.len());
     for id in ids {
-        people.push(crate::people::get_person(conn, parse_uuid(&id)?).await?);
+        people.push(crate::people::get_person(conn, school, parse_uuid(&id)?).await?);
     }
     Ok(people)
 }

@@ -523,6 +523,8 @@ pub async fn lending_facts_in(
         .bind(school.0)
         .bind(tag.trim().to_owned())
         .then(crate::policies::BORROWER.as_str())
+        .bind(school.0)
+        .bind(school.0)
         .bind(borrower.to_string())
         .then(crate::settings::ALL_AS_ONE)
         .then(crate::calendar::ENTRIES_AS_ONE)

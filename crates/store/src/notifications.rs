@@ -51,18 +51,23 @@ pub struct ManagersEmail<'a> {
     pub thread: Option<&'a str>,
 }
 
-/// Tells every active manager and admin, in the app and (when they have an email
-/// address) by email through the outbox, inside the caller's transaction.
+/// Tells every active manager and admin of `school`, and the trust's own staff, in
+/// the app and (when they have an email address) by email through the outbox, inside
+/// the caller's transaction.
 pub async fn notify_managers_in(
     conn: &mut SqliteConnection,
+    school: kitroom_core::school::SchoolId,
     body: &str,
     link: &str,
     email: ManagersEmail<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let managers: Vec<(String, Option<String>)> = sqlx::query_as(
-        "select id, email from person where active = 1 and role in ('manager', 'admin')",
+        "select p.id, p.email from person p
+         left join membership m on m.person_id = p.id and m.school_id = ?
+         where p.active = 1 and (p.trust_role is not null or m.role in ('manager', 'admin'))",
     )
+    .bind(school.0)
     .fetch_all(&mut *conn)
     .await?;
     for (id, address) in managers {

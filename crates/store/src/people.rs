@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::db::{parse_time, parse_uuid, parse_word, time_text, Actor, Store, StoreError};
 use crate::events::{append, Subject};
+use crate::schools::School;
 
 /// A person with an account, as seen in one school: `role` is what they may do
 /// there, and what they do through Kitroom (register, lend, report) is that
@@ -66,6 +67,7 @@ pub(crate) struct PersonRow {
     active: bool,
     password_hash: Option<String>,
     created_at: String,
+    school_id: i64,
 }
 
 impl TryFrom<PersonRow> for Person {
@@ -73,7 +75,7 @@ impl TryFrom<PersonRow> for Person {
     fn try_from(r: PersonRow) -> Result<Self, Self::Error> {
         Ok(Person {
             id: parse_uuid(&r.id)?,
-            school: SchoolId::FIRST,
+            school: SchoolId(r.school_id),
             username: r.username,
             full_name: r.full_name,
             email: r.email,
@@ -87,23 +89,67 @@ impl TryFrom<PersonRow> for Person {
     }
 }
 
-/// Active accounts, counted up to `?1`: whether the device page may suggest every
-/// name in its "lend to" field. Read in the table's order, stopping at the bound
-/// (an index on `active` would tempt SQLite to start other queries from it).
-pub const ACTIVE_PEOPLE_UP_TO: &str =
-    "select count(*) from (select 1 from person where active = 1 limit ?1)";
+/// The columns of a [`PersonRow`], read from the person under the alias `a` joined
+/// ([`person_join`]) with their membership of the school `school` (an SQL expression:
+/// a number, a column or a parameter). `role` is their role there: a trust role
+/// wherever one is held.
+pub(crate) fn columns_of(a: &str, school: &str) -> String {
+    format!(
+        "{a}.id, {a}.username, {a}.full_name, {a}.email, {a}.position, {a}.kind,
+         coalesce({a}.trust_role, {a}_m.role) as role, {a}.active, {a}.password_hash,
+         {a}.created_at, {school} as school_id"
+    )
+}
+
+/// The person table under the alias `a`, with each person's membership of the
+/// school `school` as `{a}_m` (none where they hold no role there).
+pub(crate) fn person_join(a: &str, school: &str) -> String {
+    format!(
+        "person {a} left join membership {a}_m on {a}_m.person_id = {a}.id and {a}_m.school_id = {school}"
+    )
+}
+
+/// Whether the person under the alias `a` holds a role in the school joined by
+/// [`person_join`].
+pub(crate) fn holds_role(a: &str) -> String {
+    format!("({a}.trust_role is not null or {a}_m.role is not null)")
+}
+
+/// The people of one school, as a table for a `from` clause: every account holding a
+/// role there (the trust's staff in every school), with that role. The school is
+/// written into the statement as a number: it is always one of the deployment's own
+/// ids, never text from a request.
+pub(crate) fn people_in(school: SchoolId) -> String {
+    let s = school.0.to_string();
+    format!(
+        "(select {} from {} where {})",
+        columns_of("p", &s),
+        person_join("p", &s),
+        holds_role("p")
+    )
+}
+
+/// Every account, each as seen in its first school (the lowest id it holds a role
+/// in; the first school for the trust's staff): who signs in, before a school is
+/// chosen, and accounts looked after at the command line.
+pub(crate) const ACCOUNTS: &str =
+    "(select p.id, p.username, p.full_name, p.email, p.position, p.kind,
+        coalesce(p.trust_role, p_m.role) as role, p.active, p.password_hash, p.created_at,
+        coalesce(p_m.school_id, (select min(id) from school)) as school_id
+     from person p left join membership p_m on p_m.person_id = p.id
+       and p_m.school_id = (select min(x.school_id) from membership x where x.person_id = p.id)
+     where p.trust_role is not null or p_m.role is not null)";
+
+/// Active accounts of the school `?2`, counted up to `?1`: whether the device page
+/// may suggest every name in its "lend to" field. Read from the school's
+/// memberships, stopping at the bound (an index on `active` would tempt SQLite to
+/// start other queries from it); the trust's staff are not counted.
+pub const ACTIVE_PEOPLE_UP_TO: &str = "select count(*) from (select 1 from membership m
+     join person p on p.id = m.person_id
+     where m.school_id = ?2 and p.active = 1 limit ?1)";
 
 pub(crate) const COLUMNS: &str =
-    "id, username, full_name, email, position, kind, role, active, password_hash, created_at";
-
-/// [`COLUMNS`] of the person table under the alias `alias`, for a join.
-pub(crate) fn columns_of(alias: &str) -> String {
-    COLUMNS
-        .split(", ")
-        .map(|c| format!("{alias}.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+    "id, username, full_name, email, position, kind, role, active, password_hash, created_at, school_id";
 
 fn taken(username: &Username) -> StoreError {
     Invalid::one(
@@ -113,10 +159,43 @@ fn taken(username: &Username) -> StoreError {
     .into()
 }
 
-/// Writes a new account and its `person.created` event inside the caller's transaction.
+/// Gives `person` the role `role` in `school`: a school role is their membership of
+/// that school (made, or changed); a trust role is held in every school, and taking a
+/// school role instead ends it.
+pub(crate) async fn hold_role_in(
+    conn: &mut SqliteConnection,
+    person: Uuid,
+    school: SchoolId,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let trust_role = role.is_trust().then(|| role.as_str());
+    sqlx::query("update person set trust_role = ? where id = ?")
+        .bind(trust_role)
+        .bind(person.to_string())
+        .execute(&mut *conn)
+        .await?;
+    if !role.is_trust() {
+        sqlx::query(
+            "insert into membership (person_id, school_id, role, created_at) values (?, ?, ?, ?)
+             on conflict (person_id, school_id) do update set role = excluded.role",
+        )
+        .bind(person.to_string())
+        .bind(school.0)
+        .bind(role.as_str())
+        .bind(time_text(now))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes a new account holding `d.role` in `school`, and its `person.created` event,
+/// inside the caller's transaction.
 pub async fn insert_person_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
+    school: SchoolId,
     d: &PersonDetails,
     password_hash: Option<&str>,
     now: DateTime<Utc>,
@@ -124,8 +203,8 @@ pub async fn insert_person_in(
     let id = Uuid::new_v4();
     let at = time_text(now);
     let result = sqlx::query(
-        "insert into person (id, username, full_name, email, position, kind, role, active, password_hash, created_at, updated_at)
-         values (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        "insert into person (id, username, full_name, email, position, kind, active, password_hash, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
     )
     .bind(id.to_string())
     .bind(d.username.as_str())
@@ -133,7 +212,6 @@ pub async fn insert_person_in(
     .bind(&d.email)
     .bind(&d.position)
     .bind(d.kind.as_str())
-    .bind(d.role.as_str())
     .bind(password_hash)
     .bind(&at)
     .bind(&at)
@@ -143,9 +221,10 @@ pub async fn insert_person_in(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(taken(&d.username)),
         other => other?,
     };
+    hold_role_in(conn, id, school, d.role, now).await?;
     let person = Person {
         id,
-        school: SchoolId::FIRST,
+        school,
         username: d.username.to_string(),
         full_name: d.full_name.clone(),
         email: d.email.clone(),
@@ -246,9 +325,15 @@ pub async fn tell_about_account(
     let to_staff = format!(
         "{to_staff} If this was not expected, check the activity log and the account at once."
     );
+    // The heads and IT administrators of the school the account was looked after
+    // in, and the trust's IT administrators.
     let staff: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "select id, role, email from person where active = 1 and role in ('head', 'admin') and id <> ?",
+        "select p.id, coalesce(p.trust_role, m.role), p.email from person p
+         left join membership m on m.person_id = p.id and m.school_id = ?
+         where p.active = 1 and (p.trust_role = 'trust_admin' or m.role in ('head', 'admin'))
+           and p.id <> ?",
     )
+    .bind(person.school.0)
     .bind(person.id.to_string())
     .fetch_all(&mut *conn)
     .await?;
@@ -267,7 +352,7 @@ pub async fn tell_about_account(
             continue;
         }
         // The head reads the activity log; only an admin opens the account itself.
-        let link = if role == "admin" {
+        let link = if role == "admin" || role == "trust_admin" {
             format!("/people/{}", person.username)
         } else {
             format!("/log?person={}", person.username)
@@ -302,8 +387,26 @@ async fn end_sessions(conn: &mut SqliteConnection, person: Uuid) -> Result<u64, 
         .rows_affected())
 }
 
-pub async fn get_person(conn: &mut SqliteConnection, id: Uuid) -> Result<Person, StoreError> {
-    sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from person where id = ?"))
+/// The person `id` as seen in `school`; not found unless they hold a role there.
+pub async fn get_person(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+    id: Uuid,
+) -> Result<Person, StoreError> {
+    sqlx::query_as::<_, PersonRow>(&format!(
+        "select {COLUMNS} from {} where id = ?",
+        people_in(school)
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?
+    .try_into()
+}
+
+/// The account `id` as seen in its first school ([`ACCOUNTS`]).
+pub async fn get_account(conn: &mut SqliteConnection, id: Uuid) -> Result<Person, StoreError> {
+    sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from {ACCOUNTS} where id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?
@@ -332,12 +435,63 @@ impl Store {
     pub async fn create_person(
         &self,
         actor: Actor,
+        school: SchoolId,
         details: PersonDetails,
         password_hash: Option<String>,
     ) -> Result<Person, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                insert_person_in(conn, &actor, &details, password_hash.as_deref(), Utc::now()).await
+                insert_person_in(
+                    conn,
+                    &actor,
+                    school,
+                    &details,
+                    password_hash.as_deref(),
+                    Utc::now(),
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    /// Gives an existing account the role `role` in `school` too (a teacher at two
+    /// schools): recorded as `person.role_given`, and told like any role given.
+    pub async fn give_role(
+        &self,
+        actor: Actor,
+        school: SchoolId,
+        id: Uuid,
+        role: Role,
+    ) -> Result<Person, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let before = get_person(conn, school, id).await.ok();
+                hold_role_in(conn, id, school, role, now).await?;
+                let after = get_person(conn, school, id).await?;
+                if before.as_ref().map(|b| b.role) != Some(role) {
+                    append(
+                        conn,
+                        &actor,
+                        "person.role_given",
+                        &after.subject(),
+                        json!({"school": school, "role": role}),
+                        now,
+                    )
+                    .await?;
+                    let news = match before {
+                        Some(b) => AccountNews::RoleChanged {
+                            from: b.role,
+                            to: role,
+                        },
+                        None => AccountNews::Created,
+                    };
+                    if role != Role::Borrower {
+                        tell_about_account(conn, &actor, &after, news, now).await?;
+                    }
+                }
+                Ok(after)
             })
         })
         .await
@@ -369,6 +523,7 @@ impl Store {
                 insert_person_in(
                     conn,
                     &Actor::system(),
+                    SchoolId::FIRST,
                     &details,
                     Some(&password_hash),
                     Utc::now(),
@@ -379,9 +534,11 @@ impl Store {
         .await
     }
 
-    pub async fn person_by_username(&self, username: &str) -> Result<Option<Person>, StoreError> {
+    /// The account with this username (case ignored), as seen in its first school:
+    /// who signs in, or is looked after at the command line.
+    pub async fn account_by_username(&self, username: &str) -> Result<Option<Person>, StoreError> {
         sqlx::query_as::<_, PersonRow>(&format!(
-            "select {COLUMNS} from person where username = ? collate nocase"
+            "select {COLUMNS} from {ACCOUNTS} where username = ? collate nocase"
         ))
         .bind(username.trim())
         .fetch_optional(self.reader())
@@ -390,8 +547,9 @@ impl Store {
         .transpose()
     }
 
-    pub async fn person_by_id(&self, id: Uuid) -> Result<Option<Person>, StoreError> {
-        sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from person where id = ?"))
+    /// The account `id`, as seen in its first school.
+    pub async fn account_by_id(&self, id: Uuid) -> Result<Option<Person>, StoreError> {
+        sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from {ACCOUNTS} where id = ?"))
             .bind(id.to_string())
             .fetch_optional(self.reader())
             .await?
@@ -399,10 +557,70 @@ impl Store {
             .transpose()
     }
 
+    /// The schools `id` may act in, first school first: every school for the trust's
+    /// staff, otherwise those they hold a role in.
+    pub async fn schools_of(&self, id: Uuid) -> Result<Vec<School>, StoreError> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "select s.id, s.slug, s.name from school s where exists (
+                 select 1 from person p where p.id = ?1 and p.trust_role is not null)
+               or exists (select 1 from membership m where m.person_id = ?1 and m.school_id = s.id)
+             order by s.id",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, slug, name)| School {
+                id: SchoolId(id),
+                slug,
+                name,
+            })
+            .collect())
+    }
+
+    /// The person with this username (case ignored) among the people of `school`.
+    pub async fn person_by_username(
+        &self,
+        school: SchoolId,
+        username: &str,
+    ) -> Result<Option<Person>, StoreError> {
+        sqlx::query_as::<_, PersonRow>(&format!(
+            "select {COLUMNS} from {} where username = ? collate nocase",
+            people_in(school)
+        ))
+        .bind(username.trim())
+        .fetch_optional(self.reader())
+        .await?
+        .map(Person::try_from)
+        .transpose()
+    }
+
+    /// The person `id` among the people of `school`.
+    pub async fn person_by_id(
+        &self,
+        school: SchoolId,
+        id: Uuid,
+    ) -> Result<Option<Person>, StoreError> {
+        sqlx::query_as::<_, PersonRow>(&format!(
+            "select {COLUMNS} from {} where id = ?",
+            people_in(school)
+        ))
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .map(Person::try_from)
+        .transpose()
+    }
+
     /// The active people whose full name is `name`, spacing and case aside
     /// ([`kitroom_core::person::name_key`]): "Lend to" by name. Usually one; two
     /// people may share a name, and then the caller asks which.
-    pub async fn people_called(&self, name: &str) -> Result<Vec<Person>, StoreError> {
+    pub async fn people_called(
+        &self,
+        school: SchoolId,
+        name: &str,
+    ) -> Result<Vec<Person>, StoreError> {
         let key = kitroom_core::person::name_key(name);
         if key.is_empty() {
             return Ok(Vec::new());
@@ -427,8 +645,9 @@ impl Store {
             }
         }
         let rows = sqlx::query_as::<_, PersonRow>(&format!(
-            "select {COLUMNS} from person where active = 1
-             and trim(full_name) like ? escape '\\' order by username limit 200"
+            "select {COLUMNS} from {} where active = 1
+             and trim(full_name) like ? escape '\\' order by username limit 200",
+            people_in(school)
         ))
         .bind(pattern)
         .fetch_all(self.reader())
@@ -445,15 +664,28 @@ impl Store {
 
     /// How many active accounts there are, counting no further than `limit`: enough
     /// to know whether a list of them would be short, without reading them all.
-    pub async fn active_people_up_to(&self, limit: i64) -> Result<i64, StoreError> {
+    pub async fn active_people_up_to(
+        &self,
+        school: SchoolId,
+        limit: i64,
+    ) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(ACTIVE_PEOPLE_UP_TO)
             .bind(limit)
+            .bind(school.0)
             .fetch_one(self.reader())
             .await?)
     }
 
-    pub async fn list_people(&self, f: &PeopleFilter) -> Result<Vec<Person>, StoreError> {
-        let mut qb = sqlx::QueryBuilder::new(format!("select {COLUMNS} from person where 1 = 1"));
+    /// The people of `school` the filter asks for, by name.
+    pub async fn list_people(
+        &self,
+        school: SchoolId,
+        f: &PeopleFilter,
+    ) -> Result<Vec<Person>, StoreError> {
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "select {COLUMNS} from {} where 1 = 1",
+            people_in(school)
+        ));
         if !f.include_inactive {
             qb.push(" and active = 1");
         }
@@ -543,13 +775,62 @@ impl Store {
     }
 }
 
-/// The person with this username (case ignored), inside the caller's transaction.
+/// The person with this username (case ignored) among the people of `school`,
+/// inside the caller's transaction.
 pub async fn person_by_username_in(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+    username: &str,
+) -> Result<Option<Person>, StoreError> {
+    sqlx::query_as::<_, PersonRow>(&format!(
+        "select {COLUMNS} from {} where username = ? collate nocase",
+        people_in(school)
+    ))
+    .bind(username.trim())
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(Person::try_from)
+    .transpose()
+}
+
+/// The roles `person` holds in schools other than `school`, each with the role
+/// `keeper` holds in that school (`None` where they hold none): what the account
+/// rule asks of a change to an account used at several schools.
+pub async fn roles_elsewhere_in(
+    conn: &mut SqliteConnection,
+    keeper: Uuid,
+    person: Uuid,
+    school: SchoolId,
+) -> Result<Vec<(Role, Option<Role>)>, StoreError> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select m.role, coalesce(k.trust_role, km.role) from membership m
+         join person k on k.id = ?1
+         left join membership km on km.person_id = k.id and km.school_id = m.school_id
+         where m.person_id = ?2 and m.school_id <> ?3",
+    )
+    .bind(keeper.to_string())
+    .bind(person.to_string())
+    .bind(school.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(role, theirs)| {
+            Ok((
+                parse_word(&role)?,
+                theirs.map(|r| parse_word(&r)).transpose()?,
+            ))
+        })
+        .collect()
+}
+
+/// The account with this username (case ignored), as seen in its first school,
+/// inside the caller's transaction.
+pub async fn account_by_username_in(
     conn: &mut SqliteConnection,
     username: &str,
 ) -> Result<Option<Person>, StoreError> {
     sqlx::query_as::<_, PersonRow>(&format!(
-        "select {COLUMNS} from person where username = ? collate nocase"
+        "select {COLUMNS} from {ACCOUNTS} where username = ? collate nocase"
     ))
     .bind(username.trim())
     .fetch_optional(&mut *conn)
@@ -563,13 +844,14 @@ pub async fn person_by_username_in(
 pub async fn update_person_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
+    school: SchoolId,
     id: Uuid,
     d: &PersonDetails,
     now: DateTime<Utc>,
 ) -> Result<Person, StoreError> {
-    let before = get_person(conn, id).await?;
+    let before = get_person(conn, school, id).await?;
     let result = sqlx::query(
-        "update person set username = ?, full_name = ?, email = ?, position = ?, kind = ?, role = ?, updated_at = ?
+        "update person set username = ?, full_name = ?, email = ?, position = ?, kind = ?, updated_at = ?
          where id = ?",
     )
     .bind(d.username.as_str())
@@ -577,7 +859,6 @@ pub async fn update_person_in(
     .bind(&d.email)
     .bind(&d.position)
     .bind(d.kind.as_str())
-    .bind(d.role.as_str())
     .bind(time_text(now))
     .bind(id.to_string())
     .execute(&mut *conn)
@@ -586,7 +867,10 @@ pub async fn update_person_in(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(taken(&d.username)),
         other => other?,
     };
-    let after = get_person(conn, id).await?;
+    if d.role != before.role {
+        hold_role_in(conn, id, school, d.role, now).await?;
+    }
+    let after = get_person(conn, school, id).await?;
     let mut changes = serde_json::Map::new();
     let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
         if old != new {
@@ -631,7 +915,7 @@ pub async fn set_active_in(
     active: bool,
     now: DateTime<Utc>,
 ) -> Result<Person, StoreError> {
-    let before = get_person(conn, id).await?;
+    let before = get_account(conn, id).await?;
     if before.active == active {
         return Ok(before);
     }
@@ -681,7 +965,7 @@ pub async fn set_active_in(
         now,
     )
     .await?;
-    get_person(conn, id).await
+    get_account(conn, id).await
 }
 
 /// Sets a new password hash. When someone else resets it, every session of the
@@ -697,7 +981,7 @@ pub async fn set_password_in(
     keep_session: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let person = get_person(conn, id).await?;
+    let person = get_account(conn, id).await?;
     sqlx::query("update person set password_hash = ?, updated_at = ? where id = ?")
         .bind(password_hash)
         .bind(time_text(now))

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::loan::PolicyStanding;
+use kitroom_core::school::SchoolId;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
@@ -121,16 +122,20 @@ struct BorrowerRow {
     policy_signed: bool,
 }
 
-/// A person by id, with their standing with the policy in force.
+/// A person among the people of a school, with their standing with the policy in
+/// force. Bound: the school, the school again, the person. (Plain `?`s: this runs in
+/// a [`crate::db::Batch`], where a numbered `?1` would name the batch's first value.)
 pub(crate) static BORROWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "select {}, pol.version_label as policy_version,
                 exists (select 1 from signature s where s.policy_id = pol.id and s.person_id = b.id)
                   as policy_signed
-         from person b
+         from {}
          left join (select id, version_label from policy order by published_at desc limit 1) pol on 1
-         where b.id = ?",
-        crate::people::columns_of("b")
+         where b.id = ? and {}",
+        crate::people::columns_of("b", "?"),
+        crate::people::person_join("b", "?"),
+        crate::people::holds_role("b"),
     )
 });
 
@@ -151,8 +156,14 @@ pub(crate) fn borrower_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Borrowe
 
 /// The person `id` and their standing with the policy in force, in one query
 /// (inside a check-out, each query is time every other write waits).
-pub async fn borrower_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Borrower, StoreError> {
+pub async fn borrower_in(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+    id: Uuid,
+) -> Result<Borrower, StoreError> {
     let row = sqlx::query(&BORROWER)
+        .bind(school.0)
+        .bind(school.0)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?
@@ -339,10 +350,11 @@ impl Store {
     /// who has signed and who has not.
     pub async fn signatories(
         &self,
+        school: SchoolId,
         policy: Uuid,
     ) -> Result<Vec<(Person, Option<Signature>)>, StoreError> {
         let people = self
-            .list_people(&crate::people::PeopleFilter::default())
+            .list_people(school, &crate::people::PeopleFilter::default())
             .await?;
         let signatures: Vec<Signature> = sqlx::query_as(
             "select policy_id, person_id, full_name, position, signed_on, signed_at from signature where policy_id = ?",

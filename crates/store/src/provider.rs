@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::db::{Actor, Store, StoreError};
 use crate::events::append;
-use crate::people::{insert_person_in, Person, PersonRow, COLUMNS};
+use crate::people::{insert_person_in, Person, PersonRow, ACCOUNTS, COLUMNS};
+use kitroom_core::school::SchoolId;
 
 /// How linking a subject to a person went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +29,8 @@ impl Store {
         subject: &str,
     ) -> Result<Option<Person>, StoreError> {
         sqlx::query_as::<_, PersonRow>(&format!(
-            "select {COLUMNS} from person where oidc_issuer = ? and oidc_subject = ?"
+            "select {COLUMNS} from {ACCOUNTS} where id in
+               (select id from person where oidc_issuer = ? and oidc_subject = ?)"
         ))
         .bind(issuer)
         .bind(subject)
@@ -41,7 +43,7 @@ impl Store {
     /// Everyone with this email address (case ignored), at most a few.
     pub async fn people_with_email(&self, email: &str) -> Result<Vec<Person>, StoreError> {
         sqlx::query_as::<_, PersonRow>(&format!(
-            "select {COLUMNS} from person where email = ? collate nocase limit 5"
+            "select {COLUMNS} from {ACCOUNTS} where email = ? collate nocase limit 5"
         ))
         .bind(email)
         .fetch_all(self.reader())
@@ -124,9 +126,17 @@ impl Store {
                     if taken > 0 {
                         continue;
                     }
-                    let person =
-                        insert_person_in(conn, &Actor::system(), &details, None, Utc::now())
-                            .await?;
+                    // A borrower of the first school: a trust gives people their
+                    // roles in other schools at the command line or the people page.
+                    let person = insert_person_in(
+                        conn,
+                        &Actor::system(),
+                        SchoolId::FIRST,
+                        &details,
+                        None,
+                        Utc::now(),
+                    )
+                    .await?;
                     sqlx::query("update person set oidc_issuer = ?, oidc_subject = ? where id = ?")
                         .bind(&issuer)
                         .bind(&subject)

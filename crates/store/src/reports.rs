@@ -804,7 +804,11 @@ impl Store {
         let id = person.id.to_string();
         let db = self.reader();
         let account: AccountRecord = sqlx::query_as(
-            "select username, full_name, email, position, kind, role, active,
+            "select username, full_name, email, position, kind,
+                coalesce(trust_role, (select group_concat(s.slug || ': ' || m.role, ', ')
+                    from membership m join school s on s.id = m.school_id
+                    where m.person_id = p.id)) as role,
+                active,
                 password_hash is not null as password_set,
                 (select count(*) from session s where s.person_id = p.id) as signed_in_sessions,
                 created_at, updated_at

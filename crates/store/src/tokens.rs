@@ -81,6 +81,7 @@ impl Store {
         let owner_subject = owner.subject();
         let owner_id = owner.id;
         let owner_role = owner.role;
+        let owner_school = owner.school;
         self.write(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
@@ -94,9 +95,11 @@ impl Store {
                 .fetch_one(&mut *conn)
                 .await?;
                 let without_two_step = settings.two_factor_required(owner_role) && !two_step_on;
-                sqlx::query("insert into api_token (id, person_id, name, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?, ?)")
+                // The token acts in the school its owner made it in.
+                sqlx::query("insert into api_token (id, person_id, school_id, name, token_hash, created_at, expires_at) values (?, ?, ?, ?, ?, ?, ?)")
                     .bind(id.to_string())
                     .bind(owner_id.to_string())
+                    .bind(owner_school.0)
                     .bind(&name)
                     .bind(token_hash)
                     .bind(time_text(now))
@@ -179,8 +182,10 @@ impl Store {
                 "select t.id as token_id, t.expires_at as token_expires_at,
                         t.last_used_at as token_last_used_at, {}
                  from api_token t join person p on p.id = t.person_id
-                 where t.token_hash = ? and t.revoked_at is null",
-                crate::people::columns_of("p")
+                 left join membership p_m on p_m.person_id = p.id and p_m.school_id = t.school_id
+                 where t.token_hash = ? and t.revoked_at is null and {}",
+                crate::people::columns_of("p", "t.school_id"),
+                crate::people::holds_role("p"),
             )
         });
         let row: Option<TokenRow> = sqlx::query_as(&QUERY)

@@ -298,7 +298,7 @@ pub async fn remove_two_factor_in(
     )
     .await?;
     if !own {
-        let p = crate::people::get_person(conn, person).await?;
+        let p = crate::people::get_account(conn, person).await?;
         let news = crate::people::AccountNews::TwoFactorReset;
         crate::people::tell_about_account(conn, actor, &p, news, now).await?;
     }

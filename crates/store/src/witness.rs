@@ -91,7 +91,9 @@ impl Store {
             Box::pin(async move {
                 let at = time_text(now);
                 let admins: Vec<String> = sqlx::query_scalar(
-                    "select email from person where active = 1 and role = 'admin' and coalesce(email, '') <> ''",
+                    "select p.email from person p where p.active = 1 and coalesce(p.email, '') <> ''
+                       and (p.trust_role = 'trust_admin'
+                            or exists (select 1 from membership m where m.person_id = p.id and m.role = 'admin'))",
                 )
                 .fetch_all(&mut *conn)
                 .await?;

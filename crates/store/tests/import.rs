@@ -34,6 +34,7 @@ async fn manager(store: &Store) -> Actor {
     let p = store
         .create_person(
             Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
             PersonInput {
                 username: "sbm".into(),
                 full_name: "School Business Manager".into(),
@@ -296,7 +297,12 @@ async fn people_are_imported_without_passwords_and_only_an_admin_makes_admins() 
     let people = count(&store, "person").await;
     assert!(matches!(
         store
-            .import_people(sbm.clone(), checked, Box::new(|_| {}))
+            .import_people(
+                sbm.clone(),
+                kitroom_core::school::SchoolId::FIRST,
+                checked,
+                Box::new(|_| {})
+            )
             .await
             .unwrap(),
         Outcome::Refused(_)
@@ -320,18 +326,23 @@ async fn people_are_imported_without_passwords_and_only_an_admin_makes_admins() 
     );
     assert_eq!(
         store
-            .import_people(sbm, checked, Box::new(|_| {}))
+            .import_people(
+                sbm,
+                kitroom_core::school::SchoolId::FIRST,
+                checked,
+                Box::new(|_| {})
+            )
             .await
             .unwrap(),
         Outcome::Written(2)
     );
-    let jo = store.person_by_username("j.smith").await.unwrap().unwrap();
+    let jo = store.account_by_username("j.smith").await.unwrap().unwrap();
     assert_eq!(
         jo.password_hash, None,
         "cannot sign in until a password is set"
     );
     assert_eq!(jo.email.as_deref(), Some("jo@school.example"));
-    let hal = store.person_by_username("h.head").await.unwrap().unwrap();
+    let hal = store.account_by_username("h.head").await.unwrap().unwrap();
     assert_eq!(hal.role, Role::Head);
 }
 

@@ -409,7 +409,12 @@ async fn deactivating_a_person_ends_their_sessions() {
         ..Default::default()
     };
     let p = store
-        .create_person(Actor::system(), input.parse().unwrap(), Some("hash".into()))
+        .create_person(
+            Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            input.parse().unwrap(),
+            Some("hash".into()),
+        )
         .await
         .unwrap();
     store
@@ -430,7 +435,12 @@ async fn deactivating_a_person_ends_their_sessions() {
         ..Default::default()
     };
     let err = store
-        .create_person(Actor::system(), again.parse().unwrap(), None)
+        .create_person(
+            Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            again.parse().unwrap(),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
@@ -452,7 +462,12 @@ mod loans {
             ..Default::default()
         };
         store
-            .create_person(Actor::system(), input.parse().unwrap(), Some("hash".into()))
+            .create_person(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                input.parse().unwrap(),
+                Some("hash".into()),
+            )
             .await
             .unwrap()
     }
@@ -854,7 +869,12 @@ mod bookings {
             ..Default::default()
         };
         let jo = store
-            .create_person(Actor::system(), input.parse().unwrap(), Some("hash".into()))
+            .create_person(
+                Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                input.parse().unwrap(),
+                Some("hash".into()),
+            )
             .await
             .unwrap();
         let p = super::publish_policy(&store, "v1", "Be kind.").await;

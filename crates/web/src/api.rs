@@ -315,7 +315,7 @@ async fn loans(
         Some(name) => Some(
             state
                 .store()
-                .person_by_username(name)
+                .person_by_username(user.0.school, name)
                 .await?
                 .ok_or_else(|| {
                     ApiError::invalid(Invalid::one(
@@ -476,7 +476,7 @@ async fn person_history(
     }
     let person = state
         .store()
-        .person_by_username(&username)
+        .person_by_username(user.0.school, &username)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("A person called {username}")))?;
     if person.id != user.0.id && !user.0.role.may(Permission::ViewReports) {

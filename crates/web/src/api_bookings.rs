@@ -96,7 +96,11 @@ async fn list(
     user.require(Permission::Borrow)?;
     // An empty name filters nothing, as an empty filter does on every list.
     let person = match q.person.as_deref().filter(|p| !p.trim().is_empty()) {
-        Some(name) => match state.store().person_by_username(name).await? {
+        Some(name) => match state
+            .store()
+            .person_by_username(user.0.school, name)
+            .await?
+        {
             Some(p) => Some(p.id),
             // Staff who keep the accounts are told of a typo; anyone else gets the
             // empty list a person without bookings gets, so a name cannot be
@@ -232,7 +236,7 @@ async fn collect(
     let mut body = booking_json(&b);
     let person = state
         .store()
-        .person_by_username(&b.person)
+        .person_by_username(user.0.school, &b.person)
         .await?
         .map(|p| p.id);
     let loans = state

@@ -254,16 +254,19 @@ async fn list(
 ) -> Result<Response, ApiError> {
     user.require(Permission::LendToAnyone)?;
     if let Some(q) = q.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        let people = crate::lend_to::search(&state, q).await?;
+        let people = crate::lend_to::search(&state, user.0.school, q).await?;
         return Ok(Json(crate::lend_to::search_json(&people)).into_response());
     }
     user.require(Permission::ManageAccounts)?;
     let people = state
         .store()
-        .list_people(&PeopleFilter {
-            include_inactive: q.inactive,
-            ..Default::default()
-        })
+        .list_people(
+            user.0.school,
+            &PeopleFilter {
+                include_inactive: q.inactive,
+                ..Default::default()
+            },
+        )
         .await?;
     Ok(list_answer(people.iter().map(person_json)))
 }
@@ -304,7 +307,7 @@ async fn read(
     user.require(Permission::ManageAccounts)?;
     let p = state
         .store()
-        .person_by_username(&username)
+        .person_by_username(user.0.school, &username)
         .await?
         .ok_or_else(|| ApiError::not_found("That person"))?;
     let may = accounts::allowed(state.app(), &user.0, &p).await?;

@@ -156,7 +156,7 @@ async fn signatures(
         .policy_by_id(id)
         .await?
         .ok_or_else(not_found)?;
-    let people = state.store().signatories(policy.id).await?;
+    let people = state.store().signatories(user.0.school, policy.id).await?;
     let items: Vec<Value> = people
         .iter()
         .map(|(p, s)| {

@@ -106,7 +106,7 @@ async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> Respo
             .await?;
         let name = state
             .store()
-            .person_by_id(person)
+            .account_by_id(person)
             .await?
             .map(|p| p.full_name)
             .unwrap_or_default();

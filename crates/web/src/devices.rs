@@ -493,16 +493,19 @@ pub async fn loan_panel(
         && device.status == DeviceStatus::Available
         && state
             .store()
-            .active_people_up_to(LEND_TO_SUGGESTIONS + 1)
+            .active_people_up_to(ctx.user.school, LEND_TO_SUGGESTIONS + 1)
             .await?
             <= LEND_TO_SUGGESTIONS;
     let people = if few_people {
         let list = state
             .store()
-            .list_people(&kitroom_store::people::PeopleFilter {
-                limit: LEND_TO_SUGGESTIONS + 1,
-                ..Default::default()
-            })
+            .list_people(
+                ctx.user.school,
+                &kitroom_store::people::PeopleFilter {
+                    limit: LEND_TO_SUGGESTIONS + 1,
+                    ..Default::default()
+                },
+            )
             .await?;
         if list.len() as i64 > LEND_TO_SUGGESTIONS {
             Vec::new()

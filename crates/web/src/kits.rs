@@ -129,7 +129,7 @@ async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, App
     let people = if ctx.may(Permission::LendToAnyone) {
         state
             .store()
-            .list_people(&Default::default())
+            .list_people(ctx.user.school, &Default::default())
             .await?
             .into_iter()
             .map(|p| (p.username, p.full_name))

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_store::people::{PeopleFilter, Person};
 use kitroom_store::StoreError;
 use serde::Deserialize;
@@ -63,17 +64,24 @@ pub async fn borrower(state: &AppState, user: &Person, typed: &str) -> Result<Pe
 
 /// Active people whose username, full name or email contains `q`; none for an
 /// empty search.
-pub async fn search(state: &AppState, q: &str) -> Result<Vec<Person>, StoreError> {
+pub async fn search(
+    state: &AppState,
+    school: SchoolId,
+    q: &str,
+) -> Result<Vec<Person>, StoreError> {
     if q.trim().is_empty() {
         return Ok(Vec::new());
     }
     state
         .store()
-        .list_people(&PeopleFilter {
-            q: Some(q.trim().to_owned()),
-            include_inactive: false,
-            limit: SEARCH_LIMIT,
-        })
+        .list_people(
+            school,
+            &PeopleFilter {
+                q: Some(q.trim().to_owned()),
+                include_inactive: false,
+                limit: SEARCH_LIMIT,
+            },
+        )
         .await
 }
 
@@ -111,7 +119,7 @@ async fn find_page(
     QueryParams(q): QueryParams<FindQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::LendToAnyone)?;
-    let people = search(&state, &q.q).await?;
+    let people = search(&state, ctx.user.school, &q.q).await?;
     Ok(crate::views::lend_to::find(&ctx, &q.q, local_path(&q.back), &people).into_response())
 }
 
@@ -122,6 +130,6 @@ async fn find_json(
     QueryParams(q): QueryParams<FindQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::LendToAnyone)?;
-    let people = search(&state, &q.q).await?;
+    let people = search(&state, ctx.user.school, &q.q).await?;
     Ok(Json(search_json(&people)).into_response())
 }

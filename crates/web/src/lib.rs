@@ -75,6 +75,7 @@ pub mod people;
 pub mod permits;
 pub mod policies;
 pub mod reports;
+pub mod schools;
 pub mod session;
 pub mod settings;
 pub mod spreadsheet;
@@ -382,6 +383,7 @@ pub fn app(state: AppState) -> Router {
         .merge(bookings::router())
         .merge(incidents::router())
         .merge(reports::router())
+        .merge(schools::router())
         .merge(stocktakes::router())
         .merge(export::router())
         .merge(devices::dispose_router())

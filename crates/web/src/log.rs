@@ -31,7 +31,11 @@ async fn show(
         ..Default::default()
     };
     if !q.person.trim().is_empty() {
-        match state.store().person_by_username(&q.person).await? {
+        match state
+            .store()
+            .person_by_username(ctx.user.school, &q.person)
+            .await?
+        {
             Some(p) => filter.person = Some(p.id),
             None => invalid.add(
                 "person",

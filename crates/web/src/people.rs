@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use kitroom_core::school::SchoolId;
 use std::collections::HashMap;
 
 use kitroom_core::person::{
@@ -50,11 +51,14 @@ async fn list(
     ctx.require(Permission::ManageAccounts)?;
     let people = state
         .store()
-        .list_people(&PeopleFilter {
-            q: Some(q.q.clone()),
-            include_inactive: !q.inactive.is_empty(),
-            ..Default::default()
-        })
+        .list_people(
+            ctx.user.school,
+            &PeopleFilter {
+                q: Some(q.q.clone()),
+                include_inactive: !q.inactive.is_empty(),
+                ..Default::default()
+            },
+        )
         .await?;
     let invitations = invitations(&ctx, &state, &people).await?;
     let never_invited = people
@@ -118,10 +122,10 @@ fn form_refusal(e: kitroom_app::Error) -> Result<Invalid, AppError> {
     }
 }
 
-async fn person(state: &AppState, username: &str) -> Result<Person, AppError> {
+async fn person(state: &AppState, school: SchoolId, username: &str) -> Result<Person, AppError> {
     state
         .store()
-        .person_by_username(username)
+        .person_by_username(school, username)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -208,7 +212,7 @@ async fn show(
     Path(username): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
-    let p = person(&state, &username).await?;
+    let p = person(&state, ctx.user.school, &username).await?;
     render_person(&ctx, &state, &p, &Invalid::new()).await
 }
 
@@ -269,7 +273,7 @@ async fn edit_form(
     Path(username): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageAccounts)?;
-    let p = person(&state, &username).await?;
+    let p = person(&state, ctx.user.school, &username).await?;
     let keeper = keeper(&ctx, &state).await?;
     if !kitroom_app::accounts::allowed(state.app(), &ctx.user, &p)
         .await?
@@ -306,7 +310,7 @@ async fn update(
         }
         Err(e) => {
             let invalid = form_refusal(e)?;
-            let p = person(&state, &username).await?;
+            let p = person(&state, ctx.user.school, &username).await?;
             let keeper = keeper(&ctx, &state).await?;
             Ok(form_page(&ctx, keeper, Some(&p), &form, &invalid))
         }
@@ -348,7 +352,7 @@ async fn reset_password(
         }
         Err(e) => {
             let invalid = form_refusal(e)?;
-            let p = person(&state, &username).await?;
+            let p = person(&state, ctx.user.school, &username).await?;
             render_person(&ctx, &state, &p, &invalid).await
         }
     }
@@ -410,7 +414,7 @@ async fn invite(
         }
         Err(e) => {
             let refusal = page_refusal(e)?;
-            let p = person(&state, &username).await?;
+            let p = person(&state, ctx.user.school, &username).await?;
             let invalid = Invalid::one("invite", refusal.message.clone());
             let mut page = render_person(&ctx, &state, &p, &invalid).await?;
             *page.status_mut() = status_of(refusal.kind);

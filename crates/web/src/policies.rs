@@ -202,7 +202,10 @@ async fn show(
         .await?
         .ok_or(AppError::NotFound)?;
     let current = state.store().current_policy().await?;
-    let people = state.store().signatories(policy.id).await?;
+    let people = state
+        .store()
+        .signatories(ctx.user.school, policy.id)
+        .await?;
     Ok(v::show(
         &ctx,
         &policy,
@@ -224,7 +227,10 @@ async fn signatures_csv(
         .policy_by_id(parse_id(&id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    let people = state.store().signatories(policy.id).await?;
+    let people = state
+        .store()
+        .signatories(ctx.user.school, policy.id)
+        .await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
         "username",

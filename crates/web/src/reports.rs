@@ -20,6 +20,7 @@ use axum::Router;
 use chrono::Utc;
 use kitroom_app::reports::{Cell, Report, ReportName, ReportQuery, Table, SECTIONS};
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::people::Person;
 use kitroom_store::reports::PersonRecord;
@@ -152,7 +153,11 @@ async fn find_person(
     let username = q.username.trim();
     let invalid = if username.is_empty() {
         Invalid::one("username", "Enter the person's username.")
-    } else if let Some(p) = state.store().person_by_username(username).await? {
+    } else if let Some(p) = state
+        .store()
+        .person_by_username(ctx.user.school, username)
+        .await?
+    {
         return Ok(Redirect::to(&person_history_url(&p.username)).into_response());
     } else {
         Invalid::one("username", format!("Nobody has the username “{username}”."))
@@ -163,10 +168,14 @@ async fn find_person(
 // ---------------------------------------------------------------------------
 // One person's history, and the subject-access export
 
-async fn person_named(state: &AppState, username: &str) -> Result<Person, AppError> {
+async fn person_named(
+    state: &AppState,
+    school: SchoolId,
+    username: &str,
+) -> Result<Person, AppError> {
     state
         .store()
-        .person_by_username(username)
+        .person_by_username(school, username)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -178,7 +187,7 @@ async fn person(
     Path(username): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewReports)?;
-    let person = person_named(&state, &username).await?;
+    let person = person_named(&state, ctx.user.school, &username).await?;
     let record = state.store().person_record(&person).await?;
     Ok(v::person(&ctx, &person, &record).into_response())
 }
@@ -211,7 +220,7 @@ async fn exported_record(
     format: &'static str,
 ) -> Result<(Person, PersonRecord), AppError> {
     ctx.require(Permission::ViewReports)?;
-    let person = person_named(state, username).await?;
+    let person = person_named(state, ctx.user.school, username).await?;
     state
         .store()
         .record_person_export(ctx.user.actor(), &person, format)

@@ -15,6 +15,10 @@ use crate::AppState;
 /// The session key that holds the signed-in person's id.
 pub const PERSON_KEY: &str = "person_id";
 
+/// The session key that holds the school the signed-in person acts in, for someone
+/// who holds roles in several: absent until they choose one (their first school).
+pub const SCHOOL_KEY: &str = "school_id";
+
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "kitroom_session";
 

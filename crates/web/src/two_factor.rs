@@ -305,7 +305,7 @@ async fn code(
         return Ok(Redirect::to("/login").into_response());
     };
     let csrf = csrf_token(&session).await?;
-    let Some(person) = state.store().person_by_id(id).await?.filter(|p| p.active) else {
+    let Some(person) = state.store().account_by_id(id).await?.filter(|p| p.active) else {
         clear_pending(&session).await?;
         return Ok(Redirect::to("/login").into_response());
     };

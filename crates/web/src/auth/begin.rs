@@ -55,6 +55,10 @@ pub(crate) async fn begin_session(
     let now = Utc::now().timestamp();
     session.cycle_id().await?;
     session.insert(PERSON_KEY, person).await?;
+    // A new sign-in starts in the person's first school.
+    session
+        .remove::<kitroom_core::school::SchoolId>(crate::session::SCHOOL_KEY)
+        .await?;
     session
         .insert(crate::session::SIGNED_IN_AT_KEY, now)
         .await?;

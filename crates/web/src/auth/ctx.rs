@@ -14,6 +14,9 @@ pub struct Ctx {
     pub session: Session,
     /// Unread notifications, for the count in the menu.
     pub unread: i64,
+    /// The schools the person may act in (one, in a deployment with one school):
+    /// with several, the header names the school and offers the others.
+    pub schools: Vec<kitroom_store::schools::School>,
 }
 
 impl Ctx {

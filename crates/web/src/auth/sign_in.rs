@@ -143,7 +143,7 @@ pub(super) async fn login(
             }
         }
     }
-    let person = state.store().person_by_username(&username).await?;
+    let person = state.store().account_by_username(&username).await?;
     let hash = person.as_ref().and_then(|p| p.password_hash.clone());
     if !verify_password(hash, form.password.clone()).await {
         tracing::info!(username, address, "sign-in failed");
@@ -167,7 +167,7 @@ pub(super) async fn login(
             "This account has been deactivated. If you still need Kitroom, ask the business manager.".into(),
         ));
     }
-    if choices.password_for_admins_only && person.role != Role::Admin {
+    if choices.password_for_admins_only && !matches!(person.role, Role::Admin | Role::TrustAdmin) {
         if let Some(name) = &choices.provider {
             return Ok(refuse(
                 StatusCode::FORBIDDEN,
@@ -196,7 +196,7 @@ pub(super) async fn logout(
     ClientAddr(address): ClientAddr,
 ) -> Result<Response, AppError> {
     if let Some(id) = session.get::<Uuid>(PERSON_KEY).await? {
-        if let Some(person) = state.store().person_by_id(id).await? {
+        if let Some(person) = state.store().account_by_id(id).await? {
             state
                 .store()
                 .record_sign_in(&person, false, address)

@@ -11,8 +11,9 @@ use uuid::Uuid;
 use super::csrf::csrf_token;
 use super::ctx::Ctx;
 use super::flash::take_flash;
-use crate::session::PERSON_KEY;
+use crate::session::{PERSON_KEY, SCHOOL_KEY};
 use crate::{AppError, AppState};
+use kitroom_core::school::SchoolId;
 
 impl Ctx {
     /// Refuses unless the person's role allows `p`.
@@ -74,7 +75,19 @@ async fn signed_in(
     let Some(id) = session.get::<Uuid>(PERSON_KEY).await? else {
         return Err(AppError::SignInRequired { next });
     };
-    let person = state.store().person_by_id(id).await?;
+    // The person as seen in the school they chose, or in their first school.
+    let school = session.get::<SchoolId>(SCHOOL_KEY).await?;
+    let mut person = match school {
+        Some(school) => state.store().person_by_id(school, id).await?,
+        None => None,
+    };
+    if person.is_none() {
+        if school.is_some() {
+            // No longer a member of the school they chose: back to their first.
+            session.remove::<SchoolId>(SCHOOL_KEY).await?;
+        }
+        person = state.store().account_by_id(id).await?;
+    }
     let Some(user) = person.filter(|p| p.active) else {
         // Deactivated or removed: this session ends now.
         session.flush().await?;
@@ -120,7 +133,9 @@ async fn signed_in(
     let csrf = csrf_token(&session).await?;
     let flash = take_flash(&session).await?;
     let unread = state.store().unread_notifications(user.id).await?;
+    let schools = state.store().schools_of(user.id).await?;
     Ok(Ctx {
+        schools,
         user,
         csrf,
         flash,

@@ -31,6 +31,7 @@ pub mod log;
 pub mod people;
 pub mod policies;
 pub mod reports;
+pub mod schools;
 pub mod settings;
 pub mod stocktakes;
 pub mod two_factor;
@@ -54,6 +55,7 @@ pub enum Section {
     Stocktakes,
     Sets,
     Bookings,
+    Schools,
 }
 
 /// An item of the menu: its section, address, words, and whether this person has it.
@@ -205,6 +207,14 @@ pub fn page(ctx: &Ctx, section: Section, title: &str, content: Markup) -> Markup
                         span.who {
                             a href="/account" aria-current=[(section == Section::Account).then_some("page")] { (ctx.user.full_name) }
                             " · " (ctx.user.role.label()) " · "
+                            // Someone who works in several schools sees which, and
+                            // reaches the others from here.
+                            @if ctx.schools.len() > 1 {
+                                @if let Some(here) = ctx.schools.iter().find(|s| s.id == ctx.user.school) {
+                                    a href="/schools" aria-current=[(section == Section::Schools).then_some("page")] { (here.name) }
+                                    " · "
+                                }
+                            }
                             form.signout method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(ctx.csrf);
                                 button.link type="submit" { "Sign out" }
