@@ -1236,7 +1236,7 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     // and only one of the two chargers
     let group = app
         .store()
-        .kit(set)
+        .kit(kitroom_core::school::SchoolId::FIRST, set)
         .await
         .expect("the set")
         .and_then(|k| k.open)

@@ -270,7 +270,7 @@ async fn a_charger_goes_out_with_a_set_and_comes_back() {
         .contains("Only 2 × USB-C charger left"));
     assert!(app
         .store()
-        .kit_by_name("Laptop set")
+        .kit_by_name(kitroom_core::school::SchoolId::FIRST, "Laptop set")
         .await
         .unwrap()
         .unwrap()
@@ -294,7 +294,7 @@ async fn a_charger_goes_out_with_a_set_and_comes_back() {
     assert!(page.contains("Also taken: 2 × USB-C charger"), "{page}");
     let group = app
         .store()
-        .kit_by_name("Laptop set")
+        .kit_by_name(kitroom_core::school::SchoolId::FIRST, "Laptop set")
         .await
         .unwrap()
         .unwrap()

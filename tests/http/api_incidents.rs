@@ -29,7 +29,7 @@ async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
 async fn actions_of(app: &TestApp, tag: &str) -> Vec<String> {
     let id = app.device(tag).await.id;
     app.store()
-        .events_after(0, 1000)
+        .events_after(kitroom_core::school::SchoolId::FIRST, 0, 1000)
         .await
         .unwrap()
         .into_iter()

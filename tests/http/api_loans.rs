@@ -36,7 +36,7 @@ async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Valu
 
 async fn actions(app: &TestApp) -> Vec<String> {
     app.store()
-        .events_after(0, 1000)
+        .events_after(kitroom_core::school::SchoolId::FIRST, 0, 1000)
         .await
         .unwrap()
         .into_iter()

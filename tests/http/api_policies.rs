@@ -9,7 +9,7 @@ const BODY: &str = "## Rules\n\n- Look after devices.";
 /// Each event after `after`: who did what to what, with what details.
 async fn events_since(app: &TestApp, after: i64) -> Vec<(String, String, String, Value)> {
     app.store()
-        .events_after(after, 1000)
+        .events_after(kitroom_core::school::SchoolId::FIRST, after, 1000)
         .await
         .unwrap()
         .into_iter()
@@ -21,7 +21,11 @@ async fn events_since(app: &TestApp, after: i64) -> Vec<(String, String, String,
 }
 
 async fn last_seq(app: &TestApp) -> i64 {
-    let events = app.store().events_after(0, 10_000).await.unwrap();
+    let events = app
+        .store()
+        .events_after(kitroom_core::school::SchoolId::FIRST, 0, 10_000)
+        .await
+        .unwrap();
     events.last().map(|e| e.seq).unwrap_or(0)
 }
 

@@ -56,7 +56,7 @@ async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Valu
 
 async fn actions(app: &TestApp) -> Vec<String> {
     app.store()
-        .events_after(0, 1000)
+        .events_after(kitroom_core::school::SchoolId::FIRST, 0, 1000)
         .await
         .unwrap()
         .into_iter()
@@ -118,7 +118,7 @@ async fn a_set_out_and_back_through_the_api_gives_the_same_outcome_and_events_as
     assert_eq!(r.status(), 303);
     let group = page_app
         .store()
-        .kit_by_name("Trolley")
+        .kit_by_name(kitroom_core::school::SchoolId::FIRST, "Trolley")
         .await
         .unwrap()
         .unwrap()
@@ -332,7 +332,7 @@ async fn three_ipads(app: &TestApp) -> (Client, String, usize) {
 /// The events written after setting up, each as its action and its details.
 async fn set_events(app: &TestApp, before: usize) -> Vec<Value> {
     app.store()
-        .events_after(0, 1000)
+        .events_after(kitroom_core::school::SchoolId::FIRST, 0, 1000)
         .await
         .unwrap()
         .into_iter()

@@ -25,7 +25,11 @@ async fn school(app: &TestApp) -> (Client, String, i64) {
         assert_eq!(r.status(), 303, "{tag}");
     }
     let token = app.token_for("sbm").await;
-    let last = app.store().events_after(0, 1000).await.unwrap();
+    let last = app
+        .store()
+        .events_after(kitroom_core::school::SchoolId::FIRST, 0, 1000)
+        .await
+        .unwrap();
     (sbm, token, last.last().map(|e| e.seq).unwrap_or(0))
 }
 
@@ -40,7 +44,7 @@ async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
 /// Each event after `after`: who did what to what, with what details.
 async fn events_since(app: &TestApp, after: i64) -> Vec<(String, String, String, Value)> {
     app.store()
-        .events_after(after, 1000)
+        .events_after(kitroom_core::school::SchoolId::FIRST, after, 1000)
         .await
         .unwrap()
         .into_iter()

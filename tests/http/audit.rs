@@ -204,7 +204,11 @@ async fn a_device_with_personal_data_is_disposed_of_only_with_wipe_evidence() {
     assert_eq!(d.status.as_str(), "retired");
     let page = app.page(&sbm, "/devices/LAP-OLD").await;
     assert!(page.contains("Certificate DW-2026-0042") && page.contains("CBDU123456"));
-    let disposals = app.store().disposals(Some(2026)).await.unwrap();
+    let disposals = app
+        .store()
+        .disposals(kitroom_core::school::SchoolId::FIRST, Some(2026))
+        .await
+        .unwrap();
     assert_eq!(disposals.len(), 1);
     assert_eq!(
         disposals[0].cost_pence,
@@ -286,7 +290,7 @@ async fn the_command_line_export_writes_every_event_across_batches() {
             .unwrap();
     }
     let mut out = Vec::new();
-    let code = kitroom::cli::export(app.dir.path(), "events", &mut out)
+    let code = kitroom::cli::export(app.dir.path(), "events", None, &mut out)
         .await
         .unwrap();
     assert_eq!(code, std::process::ExitCode::SUCCESS);

@@ -175,7 +175,7 @@ async fn an_overlapping_booking_is_refused_on_the_page_with_the_free_alternative
     app.sign_policy(&kim, "Kim Test").await;
     let set_a = app
         .store()
-        .kit_by_name("iPad trolley A")
+        .kit_by_name(kitroom_core::school::SchoolId::FIRST, "iPad trolley A")
         .await
         .unwrap()
         .unwrap()

@@ -21,7 +21,7 @@ async fn the_command_line_export_has_no_byte_order_mark() {
     ];
     assert_eq!(app.register_device(&sbm, &fields).await.status(), 303);
     let mut out = Vec::new();
-    kitroom::cli::export(app.dir.path(), "devices", &mut out)
+    kitroom::cli::export(app.dir.path(), "devices", None, &mut out)
         .await
         .unwrap();
     assert!(out.starts_with(b"tag,kind,"), "{:?}", &out[..12]);
@@ -79,7 +79,7 @@ async fn a_register_downloaded_from_the_page_imports_again() {
         String::from_utf8_lossy(&err)
     );
     let mut again = Vec::new();
-    kitroom::cli::export(to.path(), "devices", &mut again)
+    kitroom::cli::export(to.path(), "devices", None, &mut again)
         .await
         .unwrap();
     let mut rows = csv::Reader::from_reader(&again[..]);

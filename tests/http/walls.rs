@@ -32,8 +32,8 @@ async fn register_in(app: &TestApp, school: SchoolId, tag: &str, location: &str)
 
 /// What a row of the matrix may name that is walled between schools: a device's
 /// tag, a location, a device's id, a stocktake, an incident, a request to change a
-/// device or to take it off site.
-const WALLED: [&str; 9] = [
+/// device or to take it off site, a set.
+const WALLED: [&str; 10] = [
     "LAP-1",
     "LAP-2",
     "LAP-3",
@@ -43,6 +43,7 @@ const WALLED: [&str; 9] = [
     ":incident",
     ":change",
     ":offsite",
+    ":set",
 ];
 
 fn names_a_walled_record(path: &str, body: &str) -> bool {
@@ -148,6 +149,27 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     .await
     .unwrap();
     let their_lap = store.device_by_tag(theirs, "LAP-1").await.unwrap().unwrap();
+    // Their trolley, named as ours is: a set's name is unique within its school.
+    let their_set = kitroom_app::set_admin::create(
+        app.state().app(),
+        &their_manager,
+        kitroom_app::set_admin::NewSetInput {
+            name: "Trolley".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    kitroom_app::set_admin::add_device(
+        app.state().app(),
+        &their_manager,
+        &their_set.id.to_string(),
+        kitroom_app::set_admin::AddDeviceInput {
+            tag: "WALL-1".into(),
+        },
+    )
+    .await
+    .unwrap();
     // As it is now, damage reported and all.
     let wall = store
         .device_by_tag(theirs, "WALL-1")
@@ -163,6 +185,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         (":incident", ids(their_incident.id.to_string())),
         (":change", ids(their_change.id.clone())),
         (":offsite", ids(their_offsite.request.id.clone())),
+        (":set", ids(their_set.id.to_string())),
     ];
 
     let mut walked = 0;
@@ -220,6 +243,8 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         }
     }
     assert!(walked >= 63, "only {walked} routes name a walled record");
+    // Our list of sets has our trolley alone.
+    assert_eq!(store.list_kits(SchoolId::FIRST).await.unwrap().len(), 1);
     assert!(leaks.is_empty(), "{leaks:#?}");
 
     // Nothing of theirs moved: the same status, home and details as registered,
@@ -254,6 +279,16 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         "/stocktakes",
         "/incidents",
         "/loans",
+        // reports, exports and the activity log are the school's own too
+        "/reports/inventory",
+        "/reports/encryption.csv",
+        "/reports/audit",
+        "/reports/utilisation.csv",
+        "/export/devices.csv",
+        "/export/loans.csv",
+        "/export/incidents.csv",
+        "/export/events.csv",
+        "/log",
     ] {
         let page = web.get(app.url(path)).send().await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
@@ -273,6 +308,10 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         "/api/v1/locations",
         "/api/v1/incidents",
         "/api/v1/loans",
+        "/api/v1/events",
+        "/api/v1/reports/inventory",
+        "/api/v1/exports/devices",
+        "/api/v1/exports/events",
     ] {
         let r = app.api_get(&token, path).await;
         assert_eq!(r.status(), 200, "{path}");

@@ -279,8 +279,8 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
         },
         Some(What::Set(set)) => {
             let kit = match Uuid::parse_str(set) {
-                Ok(id) => store.kit(id).await?,
-                Err(_) => store.kit_by_name(set).await?,
+                Ok(id) => store.kit(caller.school, id).await?,
+                Err(_) => store.kit_by_name(caller.school, set).await?,
             };
             match kit {
                 Some(k) => {
@@ -556,7 +556,7 @@ pub async fn collect(
                         (Some(loan.id), None)
                     }
                     Booked::Set { id: kit, .. } => {
-                        let out = crate::sets::check_out_set_in(conn, &actor, *kit, &borrower, &purpose, &due, now).await?;
+                        let out = crate::sets::check_out_set_in(conn, &actor, school, *kit, &borrower, &purpose, &due, now).await?;
                         let (group, _) = out.map_err(|e| -> Error {
                             match e {
                                 KitRefusal::CheckOut { refusal, .. }

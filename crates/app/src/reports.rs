@@ -15,6 +15,7 @@ use chrono_tz::Europe::London;
 use kitroom_core::device::{parse_date, DeviceKind, DeviceStatus, Pence};
 use kitroom_core::incident::IncidentKind;
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::time::{school_day, start_of_day};
 use kitroom_core::Invalid;
 use kitroom_store::disposals::DisposalRow;
@@ -131,9 +132,10 @@ impl ReportQuery {
     }
 
     /// Which devices: location, kind and (when `with_status`) status.
-    fn scope(&self, with_status: bool, invalid: &mut Invalid) -> Scope {
+    fn scope(&self, school: SchoolId, with_status: bool, invalid: &mut Invalid) -> Scope {
         let location = self.location.trim();
         Scope {
+            school: Some(school),
             location: (!location.is_empty()).then(|| location.to_owned()),
             kind: optional_word(&self.kind, "kind", invalid),
             status: if with_status {
@@ -364,14 +366,14 @@ pub async fn run(
     let mut invalid = Invalid::new();
     let report = match name {
         ReportName::Inventory => {
-            let scope = q.scope(true, &mut invalid);
+            let scope = q.scope(caller.school, true, &mut invalid);
             ok(invalid)?;
             Report::Inventory(Inventory {
                 counts: app.store().inventory(&scope).await?,
             })
         }
         ReportName::Encryption => {
-            let scope = q.scope(false, &mut invalid);
+            let scope = q.scope(caller.school, false, &mut invalid);
             let max_age_days = days(&q.max_age_days, "max_age_days", DEFAULT_DAYS, &mut invalid);
             ok(invalid)?;
             let since = today - Duration::days(max_age_days);
@@ -383,7 +385,7 @@ pub async fn run(
             })
         }
         ReportName::Overdue => {
-            let scope = q.scope(false, &mut invalid);
+            let scope = q.scope(caller.school, false, &mut invalid);
             ok(invalid)?;
             Report::Overdue(OverdueReport {
                 now,
@@ -391,7 +393,7 @@ pub async fn run(
             })
         }
         ReportName::Audit => {
-            let scope = q.scope(false, &mut invalid);
+            let scope = q.scope(caller.school, false, &mut invalid);
             let days = days(&q.days, "days", DEFAULT_DAYS, &mut invalid);
             ok(invalid)?;
             let since = today - Duration::days(days);
@@ -408,6 +410,7 @@ pub async fn run(
             ok(invalid)?;
             let location = q.location.trim();
             let scope = IncidentScope {
+                school: Some(caller.school),
                 from: from.map(start_of_day),
                 until: to.and_then(|d| d.succ_opt()).map(start_of_day),
                 kind,
@@ -422,7 +425,7 @@ pub async fn run(
             })
         }
         ReportName::Utilisation => {
-            let scope = q.scope(false, &mut invalid);
+            let scope = q.scope(caller.school, false, &mut invalid);
             let (from, to) = q.dates(&mut invalid);
             ok(invalid)?;
             let to = to.unwrap_or(today);
@@ -453,7 +456,7 @@ pub async fn run(
             };
             Report::Disposals(Disposals {
                 year,
-                rows: app.store().disposals(Some(year)).await?,
+                rows: app.store().disposals(caller.school, Some(year)).await?,
             })
         }
     };

@@ -136,8 +136,8 @@ fn require(caller: &Person) -> Result<(), Error> {
 
 /// The set with the id `id`, inside the caller's transaction; a refusal when there
 /// is none.
-async fn kit_in(conn: &mut Conn, id: Uuid) -> Result<Kit, Error> {
-    match store::kit_in(conn, id).await {
+async fn kit_in(conn: &mut Conn, school: SchoolId, id: Uuid) -> Result<Kit, Error> {
+    match store::kit_in(conn, school, id).await {
         Ok(k) => Ok(k),
         Err(StoreError::NotFound) => Err(Refusal::not_found("That set").into()),
         Err(e) => Err(e.into()),
@@ -149,9 +149,10 @@ pub async fn create(app: &App, caller: &Person, input: NewSetInput) -> Result<Ki
     require(caller)?;
     let new = NewSet::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
-            Box::pin(async move { create_in(conn, &actor, &new, Utc::now()).await })
+            Box::pin(async move { create_in(conn, &actor, school, &new, Utc::now()).await })
         })
         .await
 }
@@ -160,13 +161,14 @@ pub async fn create(app: &App, caller: &Person, input: NewSetInput) -> Result<Ki
 pub async fn create_in(
     conn: &mut Conn,
     actor: &Actor,
+    school: SchoolId,
     new: &NewSet,
     now: DateTime<Utc>,
 ) -> Result<Kit, Error> {
-    let taken = store::name_taken_in(conn, &new.name, None).await?;
+    let taken = store::name_taken_in(conn, school, &new.name, None).await?;
     kit::may_use_name(&new.name, taken)?;
     let id = Uuid::new_v4();
-    if !store::insert_kit_in(conn, id, &new.name, &new.notes, now).await? {
+    if !store::insert_kit_in(conn, school, id, &new.name, &new.notes, now).await? {
         kit::may_use_name(&new.name, true)?;
     }
     append(
@@ -178,7 +180,7 @@ pub async fn create_in(
         now,
     )
     .await?;
-    kit_in(conn, id).await
+    kit_in(conn, school, id).await
 }
 
 /// Renames the set `s` (its id or name) or changes its notes. Nothing is written
@@ -186,12 +188,13 @@ pub async fn create_in(
 pub async fn edit(app: &App, caller: &Person, s: &str, input: EditSetInput) -> Result<Kit, Error> {
     require(caller)?;
     let parsed = SetEdit::try_from(input);
-    let k = crate::sets::set(app, s).await?;
+    let k = crate::sets::set(app, caller.school, s).await?;
     let change = parsed?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
-            Box::pin(async move { edit_in(conn, &actor, k.id, &change, Utc::now()).await })
+            Box::pin(async move { edit_in(conn, &actor, school, k.id, &change, Utc::now()).await })
         })
         .await
 }
@@ -200,17 +203,18 @@ pub async fn edit(app: &App, caller: &Person, s: &str, input: EditSetInput) -> R
 pub async fn edit_in(
     conn: &mut Conn,
     actor: &Actor,
+    school: SchoolId,
     kit_id: Uuid,
     change: &SetEdit,
     now: DateTime<Utc>,
 ) -> Result<Kit, Error> {
-    let before = kit_in(conn, kit_id).await?;
+    let before = kit_in(conn, school, kit_id).await?;
     let name = change.name.clone().unwrap_or_else(|| before.name.clone());
     let notes = change.notes.clone().unwrap_or_else(|| before.notes.clone());
     if name == before.name && notes == before.notes {
         return Ok(before);
     }
-    let taken = store::name_taken_in(conn, &name, Some(kit_id)).await?;
+    let taken = store::name_taken_in(conn, school, &name, Some(kit_id)).await?;
     kit::may_use_name(&name, taken)?;
     if !store::update_kit_in(conn, kit_id, &name, &notes).await? {
         kit::may_use_name(&name, true)?;
@@ -224,7 +228,7 @@ pub async fn edit_in(
         now,
     )
     .await?;
-    kit_in(conn, kit_id).await
+    kit_in(conn, school, kit_id).await
 }
 
 /// Puts a device into the set `s` (its id or name). A device is in one set at
@@ -237,7 +241,7 @@ pub async fn add_device(
 ) -> Result<(Kit, String), Error> {
     require(caller)?;
     let parsed = AddDevice::try_from(input);
-    let k = crate::sets::set(app, s).await?;
+    let k = crate::sets::set(app, caller.school, s).await?;
     let AddDevice { tag } = parsed?;
     let actor = caller.actor();
     let school = caller.school;
@@ -260,7 +264,7 @@ pub async fn add_device_in(
     tag: &str,
     now: DateTime<Utc>,
 ) -> Result<(Kit, String), Error> {
-    let k = kit_in(conn, kit_id).await?;
+    let k = kit_in(conn, school, kit_id).await?;
     let device = store::device_in_set_in(conn, school, tag.trim())
         .await?
         .ok_or_else(|| kit::SetChangeRefusal::UnknownTag {
@@ -282,7 +286,7 @@ pub async fn add_device_in(
         now,
     )
     .await?;
-    Ok((kit_in(conn, kit_id).await?, device.tag))
+    Ok((kit_in(conn, school, kit_id).await?, device.tag))
 }
 
 /// Takes the device `tag` out of the set `s` (its id or name). A device out with
@@ -295,12 +299,15 @@ pub async fn remove_device(
     tag: &str,
 ) -> Result<(Kit, String), Error> {
     require(caller)?;
-    let k = crate::sets::set(app, s).await?;
+    let k = crate::sets::set(app, caller.school, s).await?;
     let actor = caller.actor();
+    let school = caller.school;
     let tag = tag.to_owned();
     app.store()
         .transaction(move |conn| {
-            Box::pin(async move { remove_device_in(conn, &actor, k.id, &tag, Utc::now()).await })
+            Box::pin(
+                async move { remove_device_in(conn, &actor, school, k.id, &tag, Utc::now()).await },
+            )
         })
         .await
 }
@@ -309,11 +316,12 @@ pub async fn remove_device(
 pub async fn remove_device_in(
     conn: &mut Conn,
     actor: &Actor,
+    school: SchoolId,
     kit_id: Uuid,
     tag: &str,
     now: DateTime<Utc>,
 ) -> Result<(Kit, String), Error> {
-    let k = kit_in(conn, kit_id).await?;
+    let k = kit_in(conn, school, kit_id).await?;
     let member = k
         .devices
         .iter()
@@ -338,7 +346,7 @@ pub async fn remove_device_in(
         now,
     )
     .await?;
-    Ok((kit_in(conn, kit_id).await?, device.tag.clone()))
+    Ok((kit_in(conn, school, kit_id).await?, device.tag.clone()))
 }
 
 #[cfg(test)]

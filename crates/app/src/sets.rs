@@ -17,6 +17,7 @@ use kitroom_core::device::{DeviceKind, DeviceStatus};
 use kitroom_core::incident::{IncidentKind, ReportDetails};
 use kitroom_core::kit::{self, KitRefusal};
 use kitroom_core::loan::{self, CheckOutRefusal, ReturnCondition, ReturnRequest};
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::db::{time_text, Actor};
 use kitroom_store::events::append;
@@ -37,10 +38,10 @@ use crate::{App, Error, Refusal};
 
 /// The set `s` names: its id, or its name (any case), as a scanned label or the
 /// API gives it.
-pub async fn set(app: &App, s: &str) -> Result<Kit, Error> {
+pub async fn set(app: &App, school: SchoolId, s: &str) -> Result<Kit, Error> {
     let k = match Uuid::parse_str(s.trim()) {
-        Ok(id) => app.store().kit(id).await?,
-        Err(_) => app.store().kit_by_name(s).await?,
+        Ok(id) => app.store().kit(school, id).await?,
+        Err(_) => app.store().kit_by_name(school, s).await?,
     };
     k.ok_or_else(|| Refusal::not_found("That set").into())
 }
@@ -62,7 +63,7 @@ pub async fn check_out(
     input: CheckOutInput,
 ) -> Result<SetCheckedOut, Error> {
     let parsed = CheckOut::try_from(input);
-    let k = set(app, s).await?;
+    let k = set(app, caller.school, s).await?;
     let typed = match &parsed {
         Ok(c) => c.borrower.clone(),
         Err(_) => String::new(),
@@ -86,15 +87,23 @@ pub async fn check_out(
                 let due = calendar.school_due(asked, settings.day_ends_at);
                 let borrower =
                     kitroom_store::policies::borrower_in(conn, school, person.id).await?;
-                let out =
-                    match check_out_set_in(conn, &actor, k.id, &borrower, &cmd.purpose, &due, now)
-                        .await?
-                    {
-                        Ok(out) => out,
-                        Err(refusal) => {
-                            return Err(set_refusal(refusal, &borrower.person, for_someone_else))
-                        }
-                    };
+                let out = match check_out_set_in(
+                    conn,
+                    &actor,
+                    school,
+                    k.id,
+                    &borrower,
+                    &cmd.purpose,
+                    &due,
+                    now,
+                )
+                .await?
+                {
+                    Ok(out) => out,
+                    Err(refusal) => {
+                        return Err(set_refusal(refusal, &borrower.person, for_someone_else))
+                    }
+                };
                 crate::accessories::take_in(
                     conn,
                     &actor,
@@ -152,6 +161,7 @@ fn set_refusal(refusal: KitRefusal, borrower: &Person, for_someone_else: bool) -
 pub async fn check_out_set_in(
     conn: &mut Conn,
     actor: &Actor,
+    school: SchoolId,
     kit: Uuid,
     borrower: &Borrower,
     purpose: &str,
@@ -159,7 +169,7 @@ pub async fn check_out_set_in(
     now: DateTime<Utc>,
 ) -> Result<Result<(LoanGroup, Vec<(String, DeviceStatus)>), KitRefusal>, Error> {
     let person = &borrower.person;
-    let k = kitroom_store::kits::kit_in(conn, kit).await?;
+    let k = kitroom_store::kits::kit_in(conn, school, kit).await?;
     if k.open.is_some() {
         return Ok(Err(KitRefusal::AlreadyOut));
     }
@@ -457,7 +467,7 @@ pub async fn return_set(
     input: SetReturnInput,
 ) -> Result<SetReturned, Error> {
     let parsed = SetReturn::read(input);
-    let k = set(app, s).await?;
+    let k = set(app, caller.school, s).await?;
     let Some(open) = &k.open else {
         return Err(KitRefusal::NotOut.into());
     };
@@ -466,6 +476,7 @@ pub async fn return_set(
     }
     let (cmd, invalid) = parsed;
     let actor = caller.actor();
+    let school = caller.school;
     let caller = caller.clone();
     let link_base = app.link_base().cloned();
     let returned = app
@@ -473,7 +484,7 @@ pub async fn return_set(
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let k = kitroom_store::kits::kit_in(conn, k.id).await?;
+                let k = kitroom_store::kits::kit_in(conn, school, k.id).await?;
                 let group = k.open.clone().ok_or(KitRefusal::NotOut)?;
                 let out: Vec<_> = group.loans.iter().filter(|l| l.is_open()).collect();
                 let went: Vec<Uuid> = out.iter().map(|l| l.device_id).collect();

@@ -71,6 +71,9 @@ pub enum Command {
     Export {
         #[arg(value_parser = ["devices", "loans", "incidents", "signatures", "events"])]
         what: String,
+        /// The school to export (its short name); the first school when left out.
+        #[arg(long, value_name = "SLUG")]
+        school: Option<String>,
     },
     /// Fill an empty data directory with a believable demo school.
     Demo,
@@ -365,8 +368,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             crate::import::run(&cli.data_dir, kind, &file, dry_run, &choices).await
         }
-        Some(Command::Export { what }) => {
-            export(&cli.data_dir, &what, &mut std::io::stdout().lock()).await
+        Some(Command::Export { what, school }) => {
+            export(
+                &cli.data_dir,
+                &what,
+                school.as_deref(),
+                &mut std::io::stdout().lock(),
+            )
+            .await
         }
         Some(Command::Demo) => crate::demo::run(&cli.data_dir).await,
         Some(Command::Backup { file }) => backup(&cli.data_dir, &file).await,
@@ -887,23 +896,37 @@ pub async fn make_token(
 }
 
 /// Streams an export as CSV to `out`, batch by batch, in constant memory.
-pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub async fn export(
+    data_dir: &Path,
+    what: &str,
+    school: Option<&str>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     let kind = kitroom_store::exports::ExportKind::parse(what)
         .ok_or_else(|| anyhow::anyhow!("nothing called {what:?} can be exported"))?;
     if !data_dir.join(kitroom_store::db::DB_FILE).exists() {
         bail!("there is no Kitroom database in {}", data_dir.display());
     }
     let store = Store::open(data_dir).await?;
-    match store
-        .record_export(Actor::system(), kind.as_str().to_owned())
-        .await
-    {
+    let at = match school_named(&store, school).await? {
+        Ok(s) => s,
+        Err(message) => {
+            store.close().await;
+            eprintln!("{message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let actor = Actor {
+        school: Some(at.id),
+        ..Actor::system()
+    };
+    match store.record_export(actor, kind.as_str().to_owned()).await {
         Err(e) if e.is_storage_full() => {
             bail!("the disk holding the database is full, so the export could not be recorded in the activity log; free some space and try again")
         }
         other => other?,
     }
-    let written = write_export(&store, kind, out).await;
+    let written = write_export(&store, at.id, kind, out).await;
     store.close().await;
     if let Err(e) = &written {
         let full = e
@@ -920,6 +943,7 @@ pub async fn export(data_dir: &Path, what: &str, out: &mut dyn Write) -> anyhow:
 
 async fn write_export(
     store: &Store,
+    school: kitroom_core::school::SchoolId,
     kind: kitroom_store::exports::ExportKind,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
@@ -927,7 +951,7 @@ async fn write_export(
     let mut after = 0;
     loop {
         let batch = store
-            .export_batch(kind, after, kitroom_web::export::BATCH)
+            .export_batch(kind, school, after, kitroom_web::export::BATCH)
             .await?;
         if batch.rows.is_empty() {
             break;

@@ -621,7 +621,14 @@ async fn bookings(
             .transaction(move |conn| {
                 Box::pin(async move {
                     let now = chrono::Utc::now();
-                    let set = kitroom_app::set_admin::create_in(conn, &actor, &new, now).await?;
+                    let set = kitroom_app::set_admin::create_in(
+                        conn,
+                        &actor,
+                        kitroom_core::school::SchoolId::FIRST,
+                        &new,
+                        now,
+                    )
+                    .await?;
                     for tag in &tags {
                         kitroom_app::set_admin::add_device_in(
                             conn,

@@ -91,6 +91,10 @@ impl StoreError {
 pub struct Actor {
     pub id: Option<Uuid>,
     pub username: String,
+    /// The school they act in, which their events belong to; `None` for Kitroom
+    /// itself and the command line (the event then takes the school of what it is
+    /// about).
+    pub school: Option<kitroom_core::school::SchoolId>,
 }
 
 impl Actor {
@@ -99,6 +103,7 @@ impl Actor {
         Actor {
             id: None,
             username: "system".into(),
+            school: None,
         }
     }
 
@@ -106,6 +111,7 @@ impl Actor {
         Actor {
             id: Some(id),
             username: username.to_owned(),
+            school: None,
         }
     }
 }

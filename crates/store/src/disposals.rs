@@ -62,7 +62,11 @@ pub fn disposal_event(d: &DisposalDetails) -> serde_json::Value {
 impl Store {
     /// Disposals with their original cost, newest first; `year` limits them to the
     /// school year that starts on 1 September of that year.
-    pub async fn disposals(&self, year: Option<i32>) -> Result<Vec<DisposalRow>, StoreError> {
+    pub async fn disposals(
+        &self,
+        school: kitroom_core::school::SchoolId,
+        year: Option<i32>,
+    ) -> Result<Vec<DisposalRow>, StoreError> {
         let (from, to) = match year {
             Some(y) => (format!("{y}-09-01"), format!("{}-09-01", y + 1)),
             None => ("0000-01-01".into(), "9999-12-31".into()),
@@ -71,10 +75,12 @@ impl Store {
             "select d.tag, trim(d.kind || ' ' || d.make || ' ' || d.model) as name, x.disposed_on, x.method, x.recipient,
                x.recipient_reference, x.wipe_evidence, x.authorised_by, d.cost_pence, d.purchased_on
              from disposal x join device d on d.id = x.device_id
-             where x.disposed_on >= ? and x.disposed_on < ? order by x.disposed_on desc",
+             where x.disposed_on >= ? and x.disposed_on < ? and d.school_id = ?
+             order by x.disposed_on desc",
         )
         .bind(from)
         .bind(to)
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?)
     }

@@ -96,10 +96,15 @@ pub async fn append_after(
     let salt = Uuid::new_v4().simple().to_string();
     let personal = personal_hash(&salt, &actor.username, &subject.label, &details);
     let hash = event_hash_v2(&prev_hash, seq, &at, action, &subject.key, &personal);
+    let about = |kind: &str| subject.key.strip_prefix(kind).map(str::to_owned);
     change
         .then(
-            "insert into event (seq, at, actor_id, actor, action, subject, subject_label, details, prev_hash, hash, hash_version, salt, personal_hash)
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 2, ?, ?)",
+            "insert into event (seq, at, actor_id, actor, action, subject, subject_label, details, prev_hash, hash, hash_version, salt, personal_hash, school_id)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 2, ?, ?, coalesce(?, ?,
+                 (select school_id from device where id = ?),
+                 (select school_id from location where id = ?),
+                 (select min(school_id) from membership where person_id = ?),
+                 (select min(id) from school having count(*) = 1)))",
         )
         .bind(seq)
         .bind(at)
@@ -113,6 +118,13 @@ pub async fn append_after(
         .bind(hash.clone())
         .bind(salt)
         .bind(personal)
+        // The school: the actor's, else that of what the event is about, else the
+        // only school there is; with several, none (the whole deployment's).
+        .bind(actor.school.map(|s| s.0))
+        .bind(about("school:").and_then(|s| s.parse::<i64>().ok()))
+        .bind(about("device:"))
+        .bind(about("location:"))
+        .bind(about("person:"))
         .execute(&mut *conn)
         .await?;
     crate::db::ChainHead::wrote(seq, hash);
@@ -141,6 +153,8 @@ impl Event {
 /// Which events to show.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
+    /// The school's events only; every event when `None` (the command line).
+    pub school: Option<SchoolId>,
     /// Events done by, or done to, this person.
     pub person: Option<Uuid>,
     /// Events about this device.
@@ -156,6 +170,16 @@ pub struct EventFilter {
 
 fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &EventFilter) {
     qb.push(" where 1 = 1");
+    if let Some(school) = f.school {
+        // With a person or a device named, their index drives (`+` keeps SQLite
+        // from starting at the school's); otherwise the school's own.
+        let column = if f.person.is_some() || f.device.is_some() {
+            " and +school_id = "
+        } else {
+            " and school_id = "
+        };
+        qb.push(column).push_bind(school.0);
+    }
     if let Some(p) = f.person {
         qb.push(" and (actor_id = ").push_bind(p.to_string());
         qb.push(" or subject = ")
@@ -209,11 +233,18 @@ impl Store {
         Ok(qb.build_query_as().fetch_all(self.reader()).await?)
     }
 
-    /// Events after `after`, oldest first: the API's feed.
-    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+    /// The events of `school` after `after`, oldest first: the API's feed.
+    pub async fn events_after(
+        &self,
+        school: SchoolId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Event>, StoreError> {
         Ok(sqlx::query_as(
-            "select seq, at, actor, action, subject, subject_label, details from event where seq > ? order by seq limit ?",
+            "select seq, at, actor, action, subject, subject_label, details from event
+             where school_id = ? and seq > ? order by seq limit ?",
         )
+        .bind(school.0)
         .bind(after)
         .bind(limit.clamp(1, 1000))
         .fetch_all(self.reader())

@@ -129,7 +129,8 @@ impl ExportKind {
         }
     }
 
-    /// Every column as text, keyed by rowid, from just after `?1`, `?2` rows at most.
+    /// Every column as text, keyed by rowid, from just after `?1`, `?2` rows at most,
+    /// of the school `?3`.
     fn query(self) -> &'static str {
         match self {
             ExportKind::Devices => {
@@ -138,7 +139,7 @@ impl ExportKind {
                    d.encryption_verified_on, v.username, case when d.passcode_enforced then 'true' else 'false' end, case when d.holds_personal_data then 'true' else 'false' end,
                    case when d.captures_images then 'true' else 'false' end, d.last_audited_on
                  from device d join location l on l.id = d.location_id left join person v on v.id = d.encryption_verified_by
-                 where d.rowid > ?1 order by d.rowid limit ?2"
+                 where d.rowid > ?1 and d.school_id = ?3 order by d.rowid limit ?2"
             }
             ExportKind::Loans => {
                 "select l.rowid, l.id, d.tag, b.username, i.username, l.out_at, l.due_at, l.purpose, case when l.off_site then 'true' else 'false' end,
@@ -146,24 +147,27 @@ impl ExportKind {
                    cast(l.battery_percent as text), case l.on_charge when 1 then 'true' when 0 then 'false' end, case l.images_cleared when 1 then 'true' when 0 then 'false' end
                  from loan l join device d on d.id = l.device_id join person b on b.id = l.borrower_id join person i on i.id = l.issued_by
                  left join person r on r.id = l.received_by left join location rl on rl.id = l.return_location_id
-                 where l.rowid > ?1 order by l.rowid limit ?2"
+                 where l.rowid > ?1 and l.school_id = ?3 order by l.rowid limit ?2"
             }
             ExportKind::Incidents => {
                 "select x.rowid, cast(x.number as text), d.tag, x.kind, x.status, p.username, x.reported_at, x.occurred_at, x.place,
                    x.description, x.police_reference, x.breach_risk, x.breach_reason, x.decide_by, case x.breach_reportable when 1 then 'true' when 0 then 'false' end,
                    x.breach_decision_reason, x.resolution, cast(x.cost_pence as text), x.claim_reference, x.resolved_at
                  from incident x join device d on d.id = x.device_id join person p on p.id = x.reported_by
-                 where x.rowid > ?1 order by x.rowid limit ?2"
+                 where x.rowid > ?1 and x.school_id = ?3 order by x.rowid limit ?2"
             }
             ExportKind::Signatures => {
                 "select s.rowid, p.version_label, u.username, s.full_name, s.position, s.signed_on, s.signed_at
                  from signature s join policy p on p.id = s.policy_id join person u on u.id = s.person_id
-                 where s.rowid > ?1 order by s.rowid limit ?2"
+                 where s.rowid > ?1
+                   and (u.trust_role is not null
+                        or exists (select 1 from membership m where m.person_id = u.id and m.school_id = ?3))
+                 order by s.rowid limit ?2"
             }
             ExportKind::Events => {
                 "select seq, cast(seq as text), at, actor, action, subject, subject_label, details, prev_hash, hash,
                     cast(hash_version as text), coalesce(salt, ''), coalesce(personal_hash, '')
-                 from event where seq > ?1 order by seq limit ?2"
+                 from event where seq > ?1 and school_id = ?3 order by seq limit ?2"
             }
         }
     }
@@ -208,12 +212,14 @@ impl Store {
     pub async fn export_batch(
         &self,
         kind: ExportKind,
+        school: kitroom_core::school::SchoolId,
         after: i64,
         limit: i64,
     ) -> Result<Batch, StoreError> {
         let rows = sqlx::query(kind.query())
             .bind(after)
             .bind(limit)
+            .bind(school.0)
             .fetch_all(self.reader())
             .await?;
         let mut last_key = after;

@@ -159,11 +159,17 @@ pub async fn open_group_in(
     }
 }
 
-/// A set with its devices and open check-out, inside the caller's transaction.
-pub async fn kit_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Kit, StoreError> {
+/// `school`'s set `id` with its devices and open check-out, inside the caller's
+/// transaction.
+pub async fn kit_in(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+    id: Uuid,
+) -> Result<Kit, StoreError> {
     let (name, notes): (String, String) =
-        sqlx::query_as("select name, notes from kit where id = ?")
+        sqlx::query_as("select name, notes from kit where id = ? and school_id = ?")
             .bind(id.to_string())
+            .bind(school.0)
             .fetch_optional(&mut *conn)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -176,18 +182,22 @@ pub async fn kit_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Kit, StoreE
     })
 }
 
-/// Whether another set than `except` has the name `name`, whatever its case.
+/// Whether another set of `school` than `except` has the name `name`, whatever its
+/// case.
 pub async fn name_taken_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     name: &str,
     except: Option<Uuid>,
 ) -> Result<bool, StoreError> {
-    let found: Option<String> =
-        sqlx::query_scalar("select id from kit where name = ? collate nocase and id <> ?")
-            .bind(name)
-            .bind(except.map(|i| i.to_string()).unwrap_or_default())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let found: Option<String> = sqlx::query_scalar(
+        "select id from kit where school_id = ? and name = ? collate nocase and id <> ?",
+    )
+    .bind(school.0)
+    .bind(name)
+    .bind(except.map(|i| i.to_string()).unwrap_or_default())
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(found.is_some())
 }
 
@@ -195,18 +205,22 @@ pub async fn name_taken_in(
 /// database's unique index refused it: two managers naming sets at once).
 pub async fn insert_kit_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     id: Uuid,
     name: &str,
     notes: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let r = sqlx::query("insert into kit (id, name, notes, created_at) values (?, ?, ?, ?)")
-        .bind(id.to_string())
-        .bind(name)
-        .bind(notes)
-        .bind(time_text(now))
-        .execute(&mut *conn)
-        .await;
+    let r = sqlx::query(
+        "insert into kit (id, school_id, name, notes, created_at) values (?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(school.0)
+    .bind(name)
+    .bind(notes)
+    .bind(time_text(now))
+    .execute(&mut *conn)
+    .await;
     match r {
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
         other => other.map(|_| true).map_err(Into::into),
@@ -300,14 +314,16 @@ pub async fn remove_device_in(
 }
 
 impl Store {
-    pub async fn list_kits(&self) -> Result<Vec<KitSummary>, StoreError> {
+    /// `school`'s sets, by name.
+    pub async fn list_kits(&self, school: SchoolId) -> Result<Vec<KitSummary>, StoreError> {
         let rows: Vec<(String, String, i64, i64, Option<String>)> = sqlx::query_as(
             "select k.id, k.name,
                (select count(*) from kit_device kd where kd.kit_id = k.id),
                (select count(*) from kit_device kd join device d on d.id = kd.device_id where kd.kit_id = k.id and d.status = 'available'),
                (select p.full_name from loan_group g join person p on p.id = g.borrower_id where g.kit_id = k.id and g.returned_at is null)
-             from kit k order by k.name collate nocase",
+             from kit k where k.school_id = ? order by k.name collate nocase",
         )
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?;
         rows.into_iter()
@@ -323,9 +339,10 @@ impl Store {
             .collect()
     }
 
-    pub async fn kit(&self, id: Uuid) -> Result<Option<Kit>, StoreError> {
+    /// `school`'s set `id`.
+    pub async fn kit(&self, school: SchoolId, id: Uuid) -> Result<Option<Kit>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        match kit_in(&mut conn, id).await {
+        match kit_in(&mut conn, school, id).await {
             Ok(k) => Ok(Some(k)),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
@@ -333,28 +350,38 @@ impl Store {
     }
 
     /// A set by name (any case), for a scanned label or the API.
-    pub async fn kit_by_name(&self, name: &str) -> Result<Option<Kit>, StoreError> {
-        let id: Option<String> =
-            sqlx::query_scalar("select id from kit where name = ? collate nocase")
-                .bind(name.trim())
-                .fetch_optional(self.reader())
-                .await?;
+    pub async fn kit_by_name(
+        &self,
+        school: SchoolId,
+        name: &str,
+    ) -> Result<Option<Kit>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "select id from kit where school_id = ? and name = ? collate nocase",
+        )
+        .bind(school.0)
+        .bind(name.trim())
+        .fetch_optional(self.reader())
+        .await?;
         match id {
-            Some(id) => self.kit(parse_uuid(&id)?).await,
+            Some(id) => self.kit(school, parse_uuid(&id)?).await,
             None => Ok(None),
         }
     }
 
     /// Devices that did not come back with their set and are still lost, newest first.
-    pub async fn missing_from_sets(&self) -> Result<Vec<MissingFromSet>, StoreError> {
+    pub async fn missing_from_sets(
+        &self,
+        school: SchoolId,
+    ) -> Result<Vec<MissingFromSet>, StoreError> {
         Ok(sqlx::query_as(MISSING_FROM_SETS)
+            .bind(school.0)
             .fetch_all(self.reader())
             .await?)
     }
 }
 
 /// The manager's desk's list of devices that did not come back with their set and
-/// are still lost, newest first. Found from the few loans marked missing (the
+/// are still lost, newest first, of the school `?`. Found from the few loans marked missing (the
 /// partial index `loan_missing_on_return`): `cross join` keeps SQLite from starting
 /// at every lost device instead and reading each one's loans (1,000 lost devices at
 /// 100,000).
@@ -364,7 +391,7 @@ pub const MISSING_FROM_SETS: &str =
           order by i.reported_at desc limit 1) as incident_id
      from loan l cross join device d on d.id = l.device_id
      join loan_group g on g.id = l.group_id join kit k on k.id = g.kit_id join person b on b.id = l.borrower_id
-     where l.missing_on_return = 1 and d.status = 'lost'
+     where l.missing_on_return = 1 and d.status = 'lost' and +d.school_id = ?
      order by g.returned_at desc limit 200";
 
 /// A set's check-out to write, as decided.

@@ -47,7 +47,10 @@ impl std::fmt::Debug for Person {
 
 impl Person {
     pub fn actor(&self) -> Actor {
-        Actor::person(self.id, &self.username)
+        Actor {
+            school: Some(self.school),
+            ..Actor::person(self.id, &self.username)
+        }
     }
 
     pub fn subject(&self) -> Subject {

@@ -14,6 +14,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use kitroom_core::device::{DeviceKind, DeviceStatus, EncryptionState};
 use kitroom_core::incident::IncidentKind;
+use kitroom_core::school::SchoolId;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::{QueryBuilder, Sqlite};
@@ -28,6 +29,9 @@ pub const SOMEONE_ELSE: &str = "someone else";
 /// Which devices a report covers. Every part is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
+    /// The school whose devices are counted; every school when `None` (the trust's
+    /// own reports).
+    pub school: Option<SchoolId>,
     /// A location's name.
     pub location: Option<String>,
     pub kind: Option<DeviceKind>,
@@ -36,6 +40,9 @@ pub struct Scope {
 
 /// Adds the scope's conditions to a query over `device d join location l`.
 fn push_scope(qb: &mut QueryBuilder<'_, Sqlite>, scope: &Scope) {
+    if let Some(school) = scope.school {
+        qb.push(" and d.school_id = ").push_bind(school.0);
+    }
     if let Some(location) = &scope.location {
         qb.push(" and l.name = ")
             .push_bind(location.clone())
@@ -246,6 +253,8 @@ struct OverdueRow {
 /// Which incidents the cost report counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IncidentScope {
+    /// The school whose incidents are counted; every school when `None`.
+    pub school: Option<SchoolId>,
     /// Happened at or after this instant.
     pub from: Option<DateTime<Utc>>,
     /// Happened before this instant.
@@ -725,6 +734,9 @@ impl Store {
              from incident i join device d on d.id = i.device_id join location l on l.id = d.location_id
              where 1 = 1",
         );
+        if let Some(school) = scope.school {
+            qb.push(" and i.school_id = ").push_bind(school.0);
+        }
         if let Some(from) = scope.from {
             qb.push(" and i.occurred_at >= ").push_bind(time_text(from));
         }

@@ -50,6 +50,7 @@ fn anonymous() -> Actor {
     Actor {
         id: None,
         username: "anonymous".into(),
+        school: None,
     }
 }
 

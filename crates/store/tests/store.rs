@@ -903,7 +903,14 @@ mod bookings {
                         name: "Trolley".into(),
                         notes: String::new(),
                     };
-                    let set = kitroom_app::set_admin::create_in(conn, &actor, &new, now).await?;
+                    let set = kitroom_app::set_admin::create_in(
+                        conn,
+                        &actor,
+                        kitroom_core::school::SchoolId::FIRST,
+                        &new,
+                        now,
+                    )
+                    .await?;
                     for i in 0..3 {
                         let tag = format!("LAP-{i}");
                         kitroom_app::set_admin::add_device_in(

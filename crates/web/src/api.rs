@@ -364,7 +364,11 @@ async fn events(
     user.require(Permission::ReadLog)?;
     let items = state
         .store()
-        .events_after(q.after.max(0), q.limit.unwrap_or(500).clamp(1, 1000))
+        .events_after(
+            user.0.school,
+            q.after.max(0),
+            q.limit.unwrap_or(500).clamp(1, 1000),
+        )
         .await?;
     let next = items.last().map(|e| e.seq).unwrap_or(q.after);
     let items: Vec<Value> = items

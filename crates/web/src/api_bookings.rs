@@ -305,7 +305,7 @@ fn set_json(k: &Kit) -> Value {
 )]
 async fn sets(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let kits = state.store().list_kits().await?;
+    let kits = state.store().list_kits(user.0.school).await?;
     let n = kits.len();
     Ok(Json(json!({
         "items": kits.iter().map(|k| json!({"id": k.id, "name": k.name, "devices": k.devices, "available": k.available, "out_to": k.out_to})).collect::<Vec<_>>(),
@@ -332,7 +332,7 @@ async fn set(
     Path(s): Path<String>,
 ) -> Result<Response, ApiError> {
     user.require(Permission::Borrow)?;
-    let k = kitroom_app::sets::set(state.app(), &s).await?;
+    let k = kitroom_app::sets::set(state.app(), user.0.school, &s).await?;
     let mut v = set_json(&k);
     if let Some(g) = &k.open {
         v["set_loan"] = group_json_with_accessories(&state, g).await?;

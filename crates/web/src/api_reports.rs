@@ -172,7 +172,7 @@ async fn export(
         .await?;
     Ok(crate::spreadsheet::download_stream(
         kind.as_str(),
-        crate::export::stream(state.store().clone(), kind),
+        crate::export::stream(state.store().clone(), user.0.school, kind),
     ))
 }
 

@@ -285,7 +285,7 @@ async fn render_form(
 ) -> Result<Response, AppError> {
     let calendar = state.store().calendar().await?;
     let periods: Vec<String> = calendar.periods.iter().map(|p| p.name.clone()).collect();
-    let kits = state.store().list_kits().await?;
+    let kits = state.store().list_kits(ctx.user.school).await?;
     let example = state.store().example_tag(ctx.user.school).await?;
     Ok((
         status,

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_store::exports::ExportKind;
 use kitroom_store::Store;
 
@@ -49,13 +50,14 @@ const READ_AHEAD: usize = 2;
 /// long export runs). A client that hangs up stops the reading at the next batch.
 pub fn stream(
     store: Store,
+    school: SchoolId,
     kind: ExportKind,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     let (batches, read) = tokio::sync::mpsc::channel(READ_AHEAD);
     tokio::spawn(async move {
         let mut after = 0;
         loop {
-            let batch = store.export_batch(kind, after, BATCH).await;
+            let batch = store.export_batch(kind, school, after, BATCH).await;
             let last = match &batch {
                 Ok(b) => b.rows.is_empty() || (b.rows.len() as i64) < BATCH,
                 Err(_) => true,
@@ -118,6 +120,6 @@ async fn download(
     // are added for a spreadsheet.
     Ok(crate::spreadsheet::download_stream(
         kind.as_str(),
-        stream(state.store().clone(), kind),
+        stream(state.store().clone(), ctx.user.school, kind),
     ))
 }

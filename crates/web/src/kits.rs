@@ -12,6 +12,7 @@ use kitroom_app::set_admin::{AddDeviceInput, NewSetInput};
 use kitroom_app::sets::SetReturnInput;
 use kitroom_core::kit::KitRefusal;
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::kits::Kit;
 use uuid::Uuid;
@@ -38,7 +39,7 @@ pub fn router() -> Router<AppState> {
 
 async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let kits = state.store().list_kits().await?;
+    let kits = state.store().list_kits(ctx.user.school).await?;
     Ok(v::list(&ctx, &kits, "", "", &Invalid::new()).into_response())
 }
 
@@ -62,7 +63,7 @@ async fn create(
         }
         Err(e) => {
             let refusal = page_refusal(e)?;
-            let kits = state.store().list_kits().await?;
+            let kits = state.store().list_kits(ctx.user.school).await?;
             let invalid = refusal_fields(&refusal, "name");
             Ok((
                 status_of(refusal.kind),
@@ -83,7 +84,7 @@ async fn labels(
     ctx.require(Permission::ManageRegister)?;
     let kits: Vec<(Uuid, String, usize)> = state
         .store()
-        .list_kits()
+        .list_kits(ctx.user.school)
         .await?
         .into_iter()
         .map(|k| (k.id, k.name, usize::try_from(k.devices).unwrap_or(0)))
@@ -101,7 +102,7 @@ async fn label(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let kit = kit(&state, &id).await?;
+    let kit = kit(&state, ctx.user.school, &id).await?;
     let school = state.store().settings().await?.school_name;
     let kits = [(kit.id, kit.name, kit.devices.len())];
     Ok(v::labels(
@@ -114,10 +115,10 @@ async fn label(
     .into_response())
 }
 
-async fn kit(state: &AppState, id: &str) -> Result<Kit, AppError> {
+async fn kit(state: &AppState, school: SchoolId, id: &str) -> Result<Kit, AppError> {
     state
         .store()
-        .kit(parse_id(id)?)
+        .kit(school, parse_id(id)?)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -151,7 +152,7 @@ async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, App
     let mut checklist = Vec::new();
     let mut lent = Vec::new();
     let mut stock = Vec::new();
-    let found = state.store().kit(kit).await?;
+    let found = state.store().kit(ctx.user.school, kit).await?;
     match found.as_ref().and_then(|k| k.open.as_ref()) {
         Some(open) => lent = state.store().accessories_lent(None, Some(open.id)).await?,
         None => stock = state.store().accessories_in_stock().await?,
@@ -191,7 +192,7 @@ async fn show(
     crate::auth::QueryParams(q): crate::auth::QueryParams<crate::views::lend_to::Prefill>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let kit = kit(&state, &id).await?;
+    let kit = kit(&state, ctx.user.school, &id).await?;
     let mut page = page_for(&ctx, &state, kit.id).await?;
     page.checkout.borrower = q.borrower;
     Ok(v::show(&ctx, &kit, &page, Utc::now()).into_response())
@@ -204,7 +205,7 @@ async fn render(
     status: StatusCode,
     page: KitPage,
 ) -> Result<Response, AppError> {
-    let kit = kit(state, id).await?;
+    let kit = kit(state, ctx.user.school, id).await?;
     Ok((status, v::show(ctx, &kit, &page, Utc::now())).into_response())
 }
 
@@ -215,7 +216,7 @@ async fn add_device(
     FormBody(form): FormBody<AddDeviceInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let k = kit(&state, &id).await?;
+    let k = kit(&state, ctx.user.school, &id).await?;
     match kitroom_app::set_admin::add_device(
         state.app(),
         &ctx.user,
@@ -246,7 +247,7 @@ async fn remove_device(
     Path((id, tag)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let k = kit(&state, &id).await?;
+    let k = kit(&state, ctx.user.school, &id).await?;
     let (k, tag) =
         kitroom_app::set_admin::remove_device(state.app(), &ctx.user, &k.id.to_string(), &tag)
             .await?;
@@ -261,7 +262,7 @@ async fn check_out(
     FormBody(form): FormBody<CheckOutForm>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let k = kit(&state, &id).await?;
+    let k = kit(&state, ctx.user.school, &id).await?;
     match kitroom_app::sets::check_out(state.app(), &ctx.user, &k.id.to_string(), form.clone())
         .await
     {
@@ -321,7 +322,7 @@ async fn return_kit(
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
-    let k = kit(&state, &id).await?;
+    let k = kit(&state, ctx.user.school, &id).await?;
     let input = SetReturnInput::from_form(&pairs);
     match kitroom_app::sets::return_set(state.app(), &ctx.user, &k.id.to_string(), input.clone())
         .await

@@ -88,7 +88,7 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
         .filter(|b| b.status == kitroom_core::booking::BookingStatus::Booked)
         .collect::<Vec<_>>();
     let missing = if ctx.may(Permission::ViewIncidents) {
-        store.missing_from_sets().await?
+        store.missing_from_sets(ctx.user.school).await?
     } else {
         Vec::new()
     };
@@ -172,7 +172,7 @@ async fn scan(
         .await?
         .is_none()
     {
-        if let Some(set) = state.store().kit_by_name(tag).await? {
+        if let Some(set) = state.store().kit_by_name(ctx.user.school, tag).await? {
             return Ok(Redirect::to(&crate::paths::kit_url(set.id)).into_response());
         }
     }

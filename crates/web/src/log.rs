@@ -26,6 +26,7 @@ async fn show(
     ctx.require(Permission::ReadLog)?;
     let mut invalid = Invalid::new();
     let mut filter = EventFilter {
+        school: Some(ctx.user.school),
         before: q.before,
         limit: PER_PAGE,
         ..Default::default()

@@ -227,6 +227,7 @@ async fn render_person(
     let events = state
         .store()
         .list_events(&EventFilter {
+            school: Some(ctx.user.school),
             person: Some(p.id),
             limit: 50,
             ..Default::default()
