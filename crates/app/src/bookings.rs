@@ -556,7 +556,7 @@ pub async fn collect(
                         (Some(loan.id), None)
                     }
                     Booked::Set { id: kit, .. } => {
-                        let out = crate::sets::check_out_set_in(conn, &actor, school, *kit, &borrower, &purpose, &due, now).await?;
+                        let out = crate::sets::check_out_set_in(conn, &actor, *kit, &borrower, &purpose, &due, now).await?;
                         let (group, _) = out.map_err(|e| -> Error {
                             match e {
                                 KitRefusal::CheckOut { refusal, .. }

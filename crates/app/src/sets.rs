@@ -87,23 +87,15 @@ pub async fn check_out(
                 let due = calendar.school_due(asked, settings.day_ends_at);
                 let borrower =
                     kitroom_store::policies::borrower_in(conn, school, person.id).await?;
-                let out = match check_out_set_in(
-                    conn,
-                    &actor,
-                    school,
-                    k.id,
-                    &borrower,
-                    &cmd.purpose,
-                    &due,
-                    now,
-                )
-                .await?
-                {
-                    Ok(out) => out,
-                    Err(refusal) => {
-                        return Err(set_refusal(refusal, &borrower.person, for_someone_else))
-                    }
-                };
+                let out =
+                    match check_out_set_in(conn, &actor, k.id, &borrower, &cmd.purpose, &due, now)
+                        .await?
+                    {
+                        Ok(out) => out,
+                        Err(refusal) => {
+                            return Err(set_refusal(refusal, &borrower.person, for_someone_else))
+                        }
+                    };
                 crate::accessories::take_in(
                     conn,
                     &actor,
@@ -161,7 +153,6 @@ fn set_refusal(refusal: KitRefusal, borrower: &Person, for_someone_else: bool) -
 pub async fn check_out_set_in(
     conn: &mut Conn,
     actor: &Actor,
-    school: SchoolId,
     kit: Uuid,
     borrower: &Borrower,
     purpose: &str,
@@ -169,7 +160,8 @@ pub async fn check_out_set_in(
     now: DateTime<Utc>,
 ) -> Result<Result<(LoanGroup, Vec<(String, DeviceStatus)>), KitRefusal>, Error> {
     let person = &borrower.person;
-    let k = kitroom_store::kits::kit_in(conn, school, kit).await?;
+    // The set of the school the borrower was found in.
+    let k = kitroom_store::kits::kit_in(conn, person.school, kit).await?;
     if k.open.is_some() {
         return Ok(Err(KitRefusal::AlreadyOut));
     }
