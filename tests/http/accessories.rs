@@ -342,7 +342,7 @@ async fn book_now(app: &TestApp, token: &str, what: serde_json::Value) -> String
 
 async fn booking_status(app: &TestApp, id: &str) -> &'static str {
     app.store()
-        .booking(id.parse().unwrap())
+        .booking(kitroom_core::school::SchoolId::FIRST, id.parse().unwrap())
         .await
         .unwrap()
         .unwrap()

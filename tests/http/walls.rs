@@ -32,8 +32,8 @@ async fn register_in(app: &TestApp, school: SchoolId, tag: &str, location: &str)
 
 /// What a row of the matrix may name that is walled between schools: a device's
 /// tag, a location, a device's id, a stocktake, an incident, a request to change a
-/// device or to take it off site, a set.
-const WALLED: [&str; 10] = [
+/// device or to take it off site, a set, a booking.
+const WALLED: [&str; 11] = [
     "LAP-1",
     "LAP-2",
     "LAP-3",
@@ -44,6 +44,7 @@ const WALLED: [&str; 10] = [
     ":change",
     ":offsite",
     ":set",
+    ":booking",
 ];
 
 fn names_a_walled_record(path: &str, body: &str) -> bool {
@@ -149,6 +150,22 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     .await
     .unwrap();
     let their_lap = store.device_by_tag(theirs, "LAP-1").await.unwrap().unwrap();
+    // Their booking of their laptop for "other", a borrower at both schools.
+    let starts = chrono::Utc::now() + chrono::Duration::days(40);
+    let their_booking = kitroom_app::bookings::book(
+        app.state().app(),
+        &their_manager,
+        kitroom_app::bookings::BookingInput {
+            device: "LAP-1".into(),
+            borrower: "other".into(),
+            starts_at: Some(starts.to_rfc3339()),
+            ends_at: Some((starts + chrono::Duration::hours(1)).to_rfc3339()),
+            purpose: "Hillside booking".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     // Their trolley, named as ours is: a set's name is unique within its school.
     let their_set = kitroom_app::set_admin::create(
         app.state().app(),
@@ -186,6 +203,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         (":change", ids(their_change.id.clone())),
         (":offsite", ids(their_offsite.request.id.clone())),
         (":set", ids(their_set.id.to_string())),
+        (":booking", ids(their_booking.id.to_string())),
     ];
 
     let mut walked = 0;
@@ -280,6 +298,8 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         "/incidents",
         "/loans",
         // reports, exports and the activity log are the school's own too
+        "/bookings",
+        "/bookings?view=week",
         "/reports/inventory",
         "/reports/encryption.csv",
         "/reports/audit",
@@ -298,7 +318,9 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
             "{path} shows the other school's register"
         );
         assert!(
-            !page.contains("Cracked screen") && !page.contains("Hillside trip"),
+            !page.contains("Cracked screen")
+                && !page.contains("Hillside trip")
+                && !page.contains("Hillside booking"),
             "{path} shows the other school's incident or loan"
         );
     }
@@ -309,6 +331,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         "/api/v1/incidents",
         "/api/v1/loans",
         "/api/v1/events",
+        "/api/v1/bookings",
         "/api/v1/reports/inventory",
         "/api/v1/exports/devices",
         "/api/v1/exports/events",
@@ -320,7 +343,8 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
             !text.contains("WALL-1")
                 && !text.contains("Hillside hall")
                 && !text.contains("Cracked screen")
-                && !text.contains("Hillside trip"),
+                && !text.contains("Hillside trip")
+                && !text.contains("Hillside booking"),
             "{path} lists the other school's records: {text}"
         );
     }

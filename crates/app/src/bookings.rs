@@ -376,6 +376,7 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
                 kitroom_store::bookings::insert_booking_in(
                     conn,
                     &kitroom_store::bookings::NewBooking {
+                        school,
                         id,
                         person: person.id,
                         made_by,
@@ -394,7 +395,7 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
                         return Err(BookingRefusal::Clash { what: tag }.into());
                     }
                 }
-                let b = booking_in(conn, id).await?;
+                let b = booking_in(conn, school, id).await?;
                 append(
                     conn,
                     &actor,
@@ -455,7 +456,7 @@ pub async fn owned(app: &App, caller: &Person, id: &str) -> Result<Booking, Erro
     let id = Uuid::parse_str(id.trim()).map_err(|_| Refusal::not_found("That booking"))?;
     let b = app
         .store()
-        .booking(id)
+        .booking(caller.school, id)
         .await?
         .ok_or_else(|| Refusal::not_found("That booking"))?;
     if !may_act(caller, &b) {
@@ -468,11 +469,12 @@ pub async fn owned(app: &App, caller: &Person, id: &str) -> Result<Booking, Erro
 pub async fn cancel(app: &App, caller: &Person, id: &str) -> Result<Booking, Error> {
     let b = owned(app, caller, id).await?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let b = booking_in(conn, b.id).await?;
+                let b = booking_in(conn, school, b.id).await?;
                 let next = booking::change(b.status, BookingChange::Cancel, &b.slot, now)?;
                 kitroom_store::bookings::end_booking_in(conn, b.id, next, now).await?;
                 append(
@@ -484,7 +486,7 @@ pub async fn cancel(app: &App, caller: &Person, id: &str) -> Result<Booking, Err
                     now,
                 )
                 .await?;
-                Ok::<_, Error>(booking_in(conn, b.id).await?)
+                Ok::<_, Error>(booking_in(conn, school, b.id).await?)
             })
         })
         .await
@@ -529,7 +531,7 @@ pub async fn collect(
             Box::pin(async move {
                 let now = Utc::now();
                 let id = b.id;
-                let b = booking_in(conn, id).await?;
+                let b = booking_in(conn, school, id).await?;
                 let next = booking::change(b.status, BookingChange::Collect, &b.slot, now)?;
                 let person = kitroom_store::bookings::person_of_booking_in(conn, id).await?;
                 let borrower = kitroom_store::policies::borrower_in(conn, school, person).await?;
@@ -613,7 +615,7 @@ pub async fn collect(
                     crate::accessories::take_in(conn, &actor, &booking_subject(&b), loan_id, group_id, &taking, now).await?;
                 }
                 kitroom_store::bookings::mark_collected_in(conn, id, next, now, loan_id, group_id).await?;
-                let b = booking_in(conn, id).await?;
+                let b = booking_in(conn, school, id).await?;
                 append(
                     conn,
                     &actor,

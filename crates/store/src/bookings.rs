@@ -60,6 +60,9 @@ pub struct Booking {
 /// Which bookings to list.
 #[derive(Debug, Clone, Default)]
 pub struct BookingFilter {
+    /// The school's bookings; every school's when `None` (one person's own calendar
+    /// feed, which follows them to every school).
+    pub school: Option<SchoolId>,
     /// Bookings that end after this...
     pub from: Option<DateTime<Utc>>,
     /// ...and start before this.
@@ -160,8 +163,24 @@ const BOOKING: &str = "select b.id, p.username as person, p.full_name as person_
     from booking b join person p on p.id = b.person_id join person m on m.id = b.made_by
     left join device d on d.id = b.device_id left join kit k on k.id = b.kit_id";
 
-/// One booking, inside the caller's transaction.
-pub async fn booking_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Booking, StoreError> {
+/// One of `school`'s bookings, inside the caller's transaction.
+pub async fn booking_in(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+    id: Uuid,
+) -> Result<Booking, StoreError> {
+    sqlx::query_as::<_, BookingRow>(&format!("{BOOKING} where b.id = ? and b.school_id = ?"))
+        .bind(id.to_string())
+        .bind(school.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}
+
+/// A booking of whichever school: for the release of bookings nobody collected,
+/// which runs for every school at once.
+async fn any_booking_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Booking, StoreError> {
     sqlx::query_as::<_, BookingRow>(&format!("{BOOKING} where b.id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -315,6 +334,7 @@ pub async fn candidates_in(
 #[derive(Debug, Clone)]
 pub struct NewBooking<'a> {
     pub id: Uuid,
+    pub school: SchoolId,
     pub person: Uuid,
     pub made_by: Uuid,
     pub target: &'a Target<Uuid, Uuid>,
@@ -334,10 +354,11 @@ pub async fn insert_booking_in(
         Target::Kind { kind, count } => (None, None, Some(kind.as_str()), *count),
     };
     sqlx::query(
-        "insert into booking (id, person_id, made_by, device_id, kit_id, kind, count, starts_at, ends_at, purpose, created_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into booking (id, school_id, person_id, made_by, device_id, kit_id, kind, count, starts_at, ends_at, purpose, created_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(b.id.to_string())
+    .bind(b.school.0)
     .bind(b.person.to_string())
     .bind(b.made_by.to_string())
     .bind(device_id)
@@ -423,7 +444,7 @@ async fn close_in(
     change: BookingChange,
     now: DateTime<Utc>,
 ) -> Result<Booking, StoreError> {
-    let b = booking_in(conn, id).await?;
+    let b = any_booking_in(conn, id).await?;
     // Only a booking still booked is released (the caller chose those).
     let next = booking::change(b.status, change, &b.slot, now)
         .map_err(|r| StoreError::Corrupt(format!("booking {id} could not change: {r}")))?;
@@ -442,7 +463,7 @@ async fn close_in(
         now,
     )
     .await?;
-    booking_in(conn, id).await
+    any_booking_in(conn, id).await
 }
 
 /// Whom a booking is for.
@@ -570,9 +591,10 @@ impl Store {
         .await
     }
 
-    pub async fn booking(&self, id: Uuid) -> Result<Option<Booking>, StoreError> {
+    /// One of `school`'s bookings.
+    pub async fn booking(&self, school: SchoolId, id: Uuid) -> Result<Option<Booking>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        match booking_in(&mut conn, id).await {
+        match booking_in(&mut conn, school, id).await {
             Ok(b) => Ok(Some(b)),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
@@ -583,6 +605,15 @@ impl Store {
     pub async fn list_bookings(&self, f: &BookingFilter) -> Result<Vec<Booking>, StoreError> {
         let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(BOOKING);
         qb.push(" where 1 = 1");
+        if let Some(school) = f.school {
+            // One person's bookings start from theirs (`+` keeps SQLite there).
+            let column = if f.person.is_some() {
+                " and +b.school_id = "
+            } else {
+                " and b.school_id = "
+            };
+            qb.push(column).push_bind(school.0);
+        }
         if let Some(from) = f.from {
             qb.push(" and b.ends_at > ").push_bind(time_text(from));
         }

@@ -118,6 +118,7 @@ async fn list(
     let items = state
         .store()
         .list_bookings(&BookingFilter {
+            school: Some(user.0.school),
             from: Some(q.from.unwrap_or_else(Utc::now)),
             to: q.to,
             person,
@@ -178,7 +179,7 @@ async fn read(
     user.require(Permission::Borrow)?;
     let b = state
         .store()
-        .booking(id(&b)?)
+        .booking(user.0.school, id(&b)?)
         .await?
         .ok_or_else(|| ApiError::not_found("That booking"))?;
     Ok(Json(booking_json(&b)).into_response())

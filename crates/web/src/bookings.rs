@@ -195,6 +195,7 @@ async fn calendar(
         let days: Vec<NaiveDate> = (0..5).map(|i| monday + Duration::days(i)).collect();
         let bookings = store
             .list_bookings(&BookingFilter {
+                school: Some(ctx.user.school),
                 from: Some(Calendar::at(monday, NaiveTime::MIN)),
                 to: Some(Calendar::at(monday + Duration::days(7), NaiveTime::MIN)),
                 holding: true,
@@ -242,6 +243,7 @@ async fn calendar(
         }
         let bookings = store
             .list_bookings(&BookingFilter {
+                school: Some(ctx.user.school),
                 from: Some(slot.starts_at),
                 to: Some(slot.ends_at),
                 holding: true,
@@ -366,7 +368,7 @@ async fn create(
 async fn owned(ctx: &Ctx, state: &AppState, id: &str) -> Result<Booking, AppError> {
     let b = state
         .store()
-        .booking(parse_id(id)?)
+        .booking(ctx.user.school, parse_id(id)?)
         .await?
         .ok_or(AppError::NotFound)?;
     if !kitroom_app::bookings::may_act(&ctx.user, &b) {

@@ -142,6 +142,7 @@ async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, App
     let bookings = state
         .store()
         .list_bookings(&kitroom_store::bookings::BookingFilter {
+            school: Some(ctx.user.school),
             from: Some(now),
             kit: Some(kit),
             holding: true,

@@ -77,6 +77,7 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     };
     let bookings = store
         .list_bookings(&kitroom_store::bookings::BookingFilter {
+            school: Some(ctx.user.school),
             from: Some(now),
             person: Some(ctx.user.id),
             holding: true,
