@@ -1146,7 +1146,7 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     .await;
     let charger = app
         .store()
-        .list_accessories()
+        .list_accessories(kitroom_core::school::SchoolId::FIRST)
         .await
         .expect("the accessories")[0]
         .id;

@@ -11,7 +11,11 @@ async fn text(c: &Client, app: &TestApp, path: &str) -> String {
 
 /// The charger count in the ICT room, and its stock row's id.
 async fn chargers(app: &TestApp) -> (i64, i64) {
-    let all = app.store().list_accessories().await.unwrap();
+    let all = app
+        .store()
+        .list_accessories(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     let s = &all[0].stock[0];
     (s.count, s.id)
 }
@@ -53,7 +57,12 @@ async fn a_manager_counts_chargers_per_place_and_a_count_cannot_go_below_none() 
     );
     assert_eq!(chargers(&app).await.0, 2);
 
-    let id = app.store().list_accessories().await.unwrap()[0].id;
+    let id = app
+        .store()
+        .list_accessories(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap()[0]
+        .id;
     let r = app
         .submit(
             &sbm,
@@ -216,7 +225,7 @@ async fn a_charger_goes_out_with_a_loan_and_one_not_returned_shows_on_the_desk()
     // it turns up: back in the count and off the desk
     let lent = app
         .store()
-        .accessories_not_returned(None, None)
+        .accessories_not_returned(kitroom_core::school::SchoolId::FIRST, None, None)
         .await
         .unwrap();
     let r = app
@@ -502,7 +511,12 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
     assert_eq!(chargers(&app).await.0, 0);
 
     // a booking collected: three more chargers arrive; five are too many
-    let id = app.store().list_accessories().await.unwrap()[0].id;
+    let id = app
+        .store()
+        .list_accessories(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap()[0]
+        .id;
     app.count_accessory(&sbm, id, ("ICT room", "+3", "New delivery"))
         .await;
     let booking = book_now(&app, &token, serde_json::json!({"device": "LAP-3"})).await;
@@ -535,7 +549,12 @@ async fn the_api_lends_accessories_with_a_device_a_set_and_a_collected_booking()
 async fn a_manager_renames_and_retires_an_accessory_type_and_its_history_stays() {
     let app = spawn_app().await;
     let (sbm, jo) = school(&app).await;
-    let id = app.store().list_accessories().await.unwrap()[0].id;
+    let id = app
+        .store()
+        .list_accessories(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap()[0]
+        .id;
     let (_, stock) = chargers(&app).await;
     let stock = stock.to_string();
     // one goes out and does not come back
@@ -669,7 +688,7 @@ async fn a_manager_renames_and_retires_an_accessory_type_and_its_history_stays()
 /// The count of a type, by name, across every place.
 async fn chargers_named(app: &TestApp, name: &str) -> i64 {
     app.store()
-        .list_accessories()
+        .list_accessories(kitroom_core::school::SchoolId::FIRST)
         .await
         .unwrap()
         .iter()
@@ -714,7 +733,11 @@ async fn a_clashing_rename_is_refused_alike_on_the_page_and_through_the_api() {
     let (sbm, _jo) = school(&app).await;
     app.add_accessory(&sbm, "HDMI cable", ("ICT room", "+1", "New delivery"))
         .await;
-    let all = app.store().list_accessories().await.unwrap();
+    let all = app
+        .store()
+        .list_accessories(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     assert_eq!(all[1].name, "USB-C charger", "listed by name");
     let id = all[1].id;
     let said = "There is already an accessory called hdmi cable. Choose another name.";
@@ -766,7 +789,11 @@ async fn a_clashing_rename_is_refused_alike_on_the_page_and_through_the_api() {
         )
         .await;
     assert_eq!(r.status(), 422);
-    let all = app.store().list_accessories().await.unwrap();
+    let all = app
+        .store()
+        .list_accessories(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     let charger = all.iter().find(|a| a.id == id).unwrap();
     assert!(!charger.retired, "not retired when the rename was refused");
 }

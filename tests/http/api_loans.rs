@@ -155,7 +155,7 @@ async fn the_apis_return_asks_the_same_checklist_and_counts_the_same_accessories
     assert!(incidents[0].description.contains("Screen undamaged?"));
     let missing = app
         .store()
-        .accessories_not_returned(None, None)
+        .accessories_not_returned(kitroom_core::school::SchoolId::FIRST, None, None)
         .await
         .unwrap();
     assert_eq!(

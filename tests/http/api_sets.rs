@@ -85,7 +85,7 @@ async fn outcome(app: &TestApp, before: usize) -> Value {
         .collect();
     let missing: Vec<i64> = app
         .store()
-        .accessories_not_returned(None, None)
+        .accessories_not_returned(kitroom_core::school::SchoolId::FIRST, None, None)
         .await
         .unwrap()
         .iter()
@@ -104,7 +104,11 @@ async fn a_set_out_and_back_through_the_api_gives_the_same_outcome_and_events_as
     let page_app = spawn_app().await;
     let (jo, _, set, before) = trolley(&page_app).await;
     let (_, stock) = {
-        let all = page_app.store().list_accessories().await.unwrap();
+        let all = page_app
+            .store()
+            .list_accessories(kitroom_core::school::SchoolId::FIRST)
+            .await
+            .unwrap();
         (all[0].stock[0].count, all[0].stock[0].id)
     };
     let r = page_app
@@ -268,7 +272,12 @@ async fn a_manager_adds_chargers_and_changes_their_count_through_the_api_as_on_t
     .await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(
-        app.store().list_accessories().await.unwrap()[0].stock[0].count,
+        app.store()
+            .list_accessories(kitroom_core::school::SchoolId::FIRST)
+            .await
+            .unwrap()[0]
+            .stock[0]
+            .count,
         2
     );
     let log = actions(&app).await;

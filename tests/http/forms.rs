@@ -657,7 +657,12 @@ async fn a_refused_collection_shows_the_error_summary_linked_to_the_accessories(
         )
         .await;
     assert_eq!(status, 201, "{booked}");
-    let stock = app.store().list_accessories().await.unwrap()[0].stock[0]
+    let stock = app
+        .store()
+        .list_accessories(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap()[0]
+        .stock[0]
         .id
         .to_string();
     let path = format!("/bookings/{}/collect", booked["id"].as_str().unwrap());

@@ -32,8 +32,8 @@ async fn register_in(app: &TestApp, school: SchoolId, tag: &str, location: &str)
 
 /// What a row of the matrix may name that is walled between schools: a device's
 /// tag, a location, a device's id, a stocktake, an incident, a request to change a
-/// device or to take it off site, a set, a booking.
-const WALLED: [&str; 11] = [
+/// device or to take it off site, a set, a booking, a type of accessory.
+const WALLED: [&str; 12] = [
     "LAP-1",
     "LAP-2",
     "LAP-3",
@@ -45,6 +45,7 @@ const WALLED: [&str; 11] = [
     ":offsite",
     ":set",
     ":booking",
+    ":accessory",
 ];
 
 fn names_a_walled_record(path: &str, body: &str) -> bool {
@@ -166,6 +167,16 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     )
     .await
     .unwrap();
+    // Their chargers, named as ours are.
+    let (their_charger, _) = kitroom_app::accessories::create(
+        app.state().app(),
+        &their_manager,
+        kitroom_app::accessories::NewAccessoryInput {
+            name: "Role charger".into(),
+        },
+    )
+    .await
+    .unwrap();
     // Their trolley, named as ours is: a set's name is unique within its school.
     let their_set = kitroom_app::set_admin::create(
         app.state().app(),
@@ -204,6 +215,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         (":offsite", ids(their_offsite.request.id.clone())),
         (":set", ids(their_set.id.to_string())),
         (":booking", ids(their_booking.id.to_string())),
+        (":accessory", ids(their_charger.to_string())),
     ];
 
     let mut walked = 0;

@@ -513,7 +513,7 @@ impl TestApp {
         assert_eq!(r.status(), 303);
         let accessory = self
             .store()
-            .list_accessories()
+            .list_accessories(kitroom_core::school::SchoolId::FIRST)
             .await
             .unwrap()
             .into_iter()

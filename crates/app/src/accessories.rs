@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use kitroom_core::accessory::{self, AccessoryRefusal};
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::accessories::{self as store, Recount, Taking};
 use kitroom_store::events::{append, Subject};
@@ -62,8 +63,12 @@ fn count_refused(r: AccessoryRefusal, kind: Kind, field: &'static str) -> Error 
 }
 
 /// Type `id`'s name and whether it is retired, inside the transaction.
-async fn accessory_in(conn: &mut Conn, id: Uuid) -> Result<(String, bool), Error> {
-    store::accessory_in(conn, id)
+async fn accessory_in(
+    conn: &mut Conn,
+    school: SchoolId,
+    id: Uuid,
+) -> Result<(String, bool), Error> {
+    store::accessory_in(conn, school, id)
         .await?
         .ok_or_else(|| Refusal::not_found("That accessory").into())
 }
@@ -87,17 +92,18 @@ pub async fn create(
     manager(caller)?;
     let name = accessory::accessory_name(&input.name).map_err(|m| Invalid::one("name", m))?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let taken = format!(
                     "There is already an accessory called {name}. Change its counts below."
                 );
-                if store::name_taken_in(conn, &name, None).await? {
+                if store::name_taken_in(conn, school, &name, None).await? {
                     return Err(Invalid::one("name", taken).into());
                 }
                 let id = Uuid::new_v4();
-                store::insert_in(conn, &actor, id, &name, taken, Utc::now())
+                store::insert_in(conn, &actor, school, (id, &name), taken, Utc::now())
                     .await
                     .map_err(typed_wrong)?;
                 Ok::<_, Error>((id, name))
@@ -171,7 +177,7 @@ pub async fn adjust(
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let (name, _) = accessory_in(conn, id).await?;
+                let (name, _) = accessory_in(conn, school, id).await?;
                 let location_id = kitroom_store::locations::find_or_create(
                     conn,
                     &actor,
@@ -231,17 +237,18 @@ pub async fn change(
         return Err(Invalid::one("name", "Send a new name, or retired true or false.").into());
     }
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let (old, was_retired) = accessory_in(conn, id).await?;
+                let (old, was_retired) = accessory_in(conn, school, id).await?;
                 let mut now_called = old.clone();
                 if let Some(name) = name.filter(|n| *n != old) {
                     let taken = format!(
                         "There is already an accessory called {name}. Choose another name."
                     );
-                    if store::name_taken_in(conn, &name, Some(id)).await? {
+                    if store::name_taken_in(conn, school, &name, Some(id)).await? {
                         return Err(Invalid::one("name", taken).into());
                     }
                     store::rename_in(conn, &actor, id, &old, &name, taken, now)
@@ -265,10 +272,13 @@ pub async fn found(app: &App, caller: &Person, lent: &str) -> Result<(), Error> 
     let not_found = || Error::from(Refusal::not_found("That accessory not returned"));
     let lent: i64 = lent.trim().parse().map_err(|_| not_found())?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let missing = store::missing_in(conn, lent).await?.ok_or_else(not_found)?;
+                let missing = store::missing_in(conn, school, lent)
+                    .await?
+                    .ok_or_else(not_found)?;
                 store::found_in(conn, &actor, &missing, Utc::now()).await?;
                 Ok::<_, Error>(())
             })
@@ -291,7 +301,8 @@ pub async fn take_in(
     let mut items = Vec::new();
     for t in taking {
         // a retired type is no longer lent, as one no longer kept there
-        let Some((name, location, have)) = store::stock_in(conn, t.stock).await? else {
+        let Some((name, location, have)) = store::stock_in(conn, t.stock, loan, group).await?
+        else {
             return Err(refused(
                 Kind::Conflict,
                 "accessory-not-lent",

@@ -522,7 +522,8 @@ pub async fn collect(
         also_count: input.also_count,
         ..Default::default()
     })?;
-    let mut taking = crate::loans::accessories_asked(app, &input.accessories).await?;
+    let mut taking =
+        crate::loans::accessories_asked(app, caller.school, &input.accessories).await?;
     taking.extend(read.also);
     let actor = caller.actor();
     let school = caller.school;

@@ -15,6 +15,7 @@ use kitroom_core::loan::{
     self, BorrowerFacts, CheckOutRefusal, CheckOutRequest, DeviceFacts, ReturnCondition,
     ReturnRequest,
 };
+use kitroom_core::school::SchoolId;
 use kitroom_core::settings::Settings;
 use kitroom_core::Invalid;
 use kitroom_store::accessories::{Lent, Taking};
@@ -239,12 +240,16 @@ pub fn due_at(
 /// Finds the stock each named accessory is taken from: the place named, or else
 /// the place with the most left. Whether there are enough is checked when they are
 /// taken, in the loan's own transaction, so nothing is lent when one is short.
-pub async fn accessories_asked(app: &App, asks: &[AccessoryAsk]) -> Result<Vec<Taking>, Error> {
+pub async fn accessories_asked(
+    app: &App,
+    school: SchoolId,
+    asks: &[AccessoryAsk],
+) -> Result<Vec<Taking>, Error> {
     if asks.is_empty() {
         return Ok(Vec::new());
     }
     let refuse = |m: String| -> Error { Invalid::one("accessories", m).into() };
-    let all = app.store().list_accessories().await?;
+    let all = app.store().list_accessories(school).await?;
     let mut out = Vec::new();
     for ask in asks {
         let name = ask.name.trim();
@@ -309,7 +314,7 @@ pub async fn check_out(
     let asked = async {
         let borrower = crate::people::borrower(app, caller, &typed).await?;
         let cmd = parsed?;
-        let mut taking = accessories_asked(app, &cmd.accessories).await?;
+        let mut taking = accessories_asked(app, caller.school, &cmd.accessories).await?;
         taking.extend(cmd.also);
         Ok::<_, Error>((cmd, borrower, taking))
     };

@@ -70,7 +70,7 @@ pub async fn check_out(
     };
     let borrower = crate::people::borrower(app, caller, &typed).await?;
     let cmd = parsed?;
-    let mut taking = crate::loans::accessories_asked(app, &cmd.accessories).await?;
+    let mut taking = crate::loans::accessories_asked(app, caller.school, &cmd.accessories).await?;
     taking.extend(cmd.also);
     let actor = caller.actor();
     let for_someone_else = borrower.id != caller.id;

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -77,23 +78,26 @@ pub fn subject(id: Uuid, name: &str) -> Subject {
 /// has this id.
 pub async fn accessory_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     id: Uuid,
 ) -> Result<Option<(String, bool)>, StoreError> {
-    Ok(
-        sqlx::query_as("select name, retired_at is not null from accessory where id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?,
+    Ok(sqlx::query_as(
+        "select name, retired_at is not null from accessory where id = ? and school_id = ?",
     )
+    .bind(id.to_string())
+    .bind(school.0)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
-/// Whether a type other than `except` is called `name` (case aside).
+/// Whether a type of `school` other than `except` is called `name` (case aside).
 pub async fn name_taken_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     name: &str,
     except: Option<Uuid>,
 ) -> Result<bool, StoreError> {
-    crate::db::name_taken_in(conn, "accessory", name, except).await
+    crate::db::name_taken_in(conn, "accessory", school, name, except).await
 }
 
 /// The unique index on the name refused a write: only a race, as the application
@@ -110,21 +114,24 @@ fn name_clash(
     }
 }
 
-/// Writes a new type, with none anywhere yet, and its `accessory.created` event.
+/// Writes a new type of `school`, with none anywhere yet, and its
+/// `accessory.created` event.
 pub async fn insert_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
-    id: Uuid,
-    name: &str,
+    school: SchoolId,
+    (id, name): (Uuid, &str),
     clash: String,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let r = sqlx::query("insert into accessory (id, name, created_at) values (?, ?, ?)")
-        .bind(id.to_string())
-        .bind(name)
-        .bind(time_text(now))
-        .execute(&mut *conn)
-        .await;
+    let r =
+        sqlx::query("insert into accessory (id, school_id, name, created_at) values (?, ?, ?, ?)")
+            .bind(id.to_string())
+            .bind(school.0)
+            .bind(name)
+            .bind(time_text(now))
+            .execute(&mut *conn)
+            .await;
     name_clash(r, clash)?;
     append(
         conn,
@@ -266,17 +273,19 @@ pub struct Missing {
     pub name: String,
 }
 
-/// The lent row `lent`, when some of it did not come back with its loan.
+/// `school`'s lent row `lent`, when some of it did not come back with its loan.
 pub async fn missing_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     lent: i64,
 ) -> Result<Option<Missing>, StoreError> {
     let row: Option<(i64, i64, String, String)> = sqlx::query_as(
         "select la.stock_id, la.count_out - la.count_back, a.id, a.name from loan_accessory la
          join accessory_stock s on s.id = la.stock_id join accessory a on a.id = s.accessory_id
-         where la.id = ? and la.returned_at is not null and la.count_back < la.count_out",
+         where la.id = ? and a.school_id = ? and la.returned_at is not null and la.count_back < la.count_out",
     )
     .bind(lent)
+    .bind(school.0)
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|(stock, missing, id, name)| {
@@ -320,17 +329,24 @@ pub async fn found_in(
     Ok(())
 }
 
-/// A stock row of a type still in use: the type's name, the place and the count
-/// there; `None` when the row is gone or its type retired.
+/// A stock row of a type still in use, of the school of the loan `loan` (or of the
+/// set lent by `group`): the type's name, the place and the count there; `None`
+/// when the row is gone, its type retired, or it is another school's.
 pub async fn stock_in(
     conn: &mut SqliteConnection,
     stock: i64,
+    loan: Option<Uuid>,
+    group: Option<Uuid>,
 ) -> Result<Option<(String, String, i64)>, StoreError> {
     Ok(sqlx::query_as(
         "select a.name, l.name, s.count from accessory_stock s join accessory a on a.id = s.accessory_id
-         join location l on l.id = s.location_id where s.id = ? and a.retired_at is null",
+         join location l on l.id = s.location_id where s.id = ? and a.retired_at is null
+           and a.school_id = coalesce((select school_id from loan where id = ?),
+             (select k.school_id from loan_group g join kit k on k.id = g.kit_id where g.id = ?))",
     )
     .bind(stock)
+    .bind(loan.map(|l| l.to_string()))
+    .bind(group.map(|g| g.to_string()))
     .fetch_optional(&mut *conn)
     .await?)
 }
@@ -422,26 +438,31 @@ const LENT: &str =
     join location l on l.id = s.location_id";
 
 impl Store {
-    /// Whether the school counts accessories at all: some type is in use.
-    pub async fn counts_accessories(&self) -> Result<bool, StoreError> {
+    /// Whether `school` counts accessories at all: some type is in use.
+    pub async fn counts_accessories(&self, school: SchoolId) -> Result<bool, StoreError> {
         Ok(sqlx::query_scalar::<_, bool>(
-            "select exists(select 1 from accessory where retired_at is null)",
+            "select exists(select 1 from accessory where school_id = ? and retired_at is null)",
         )
+        .bind(school.0)
         .fetch_one(self.reader())
         .await?)
     }
 
-    /// Every accessory type with its counts, by name.
-    pub async fn list_accessories(&self) -> Result<Vec<Accessory>, StoreError> {
+    /// Every accessory type of `school` with its counts, by name.
+    pub async fn list_accessories(&self, school: SchoolId) -> Result<Vec<Accessory>, StoreError> {
         let types: Vec<(String, String, bool)> = sqlx::query_as(
-            "select id, name, retired_at is not null from accessory order by name collate nocase",
+            "select id, name, retired_at is not null from accessory where school_id = ?
+             order by name collate nocase",
         )
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?;
         let stock: Vec<(String, i64, String, i64)> = sqlx::query_as(
             "select s.accessory_id, s.id, l.name, s.count from accessory_stock s
-             join location l on l.id = s.location_id order by l.name collate nocase",
+             join location l on l.id = s.location_id where l.school_id = ?
+             order by l.name collate nocase",
         )
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?;
         types
@@ -467,9 +488,9 @@ impl Store {
     }
 
     /// What can be taken with a loan: every type in use at every location with some left.
-    pub async fn accessories_in_stock(&self) -> Result<Vec<Stock>, StoreError> {
+    pub async fn accessories_in_stock(&self, school: SchoolId) -> Result<Vec<Stock>, StoreError> {
         Ok(self
-            .list_accessories()
+            .list_accessories(school)
             .await?
             .into_iter()
             .filter(|a| !a.retired)
@@ -526,6 +547,7 @@ impl Store {
     /// them, or one borrower's, or those lent with one device.
     pub async fn accessories_not_returned(
         &self,
+        school: SchoolId,
         borrower: Option<Uuid>,
         device: Option<Uuid>,
     ) -> Result<Vec<NotReturned>, StoreError> {
@@ -539,11 +561,12 @@ impl Store {
              left join loan_group g on g.id = la.group_id left join kit k on k.id = g.kit_id
              join person p on p.id = coalesce(l.borrower_id, g.borrower_id)
              where la.returned_at is not null and la.count_back < la.count_out
-               and (?1 is null or p.id = ?1) and (?2 is null or l.device_id = ?2)
+               and (?1 is null or p.id = ?1) and (?2 is null or l.device_id = ?2) and a.school_id = ?3
              order by la.returned_at desc limit 200",
         )
         .bind(borrower.map(|b| b.to_string()))
         .bind(device.map(|d| d.to_string()))
+        .bind(school.0)
         .fetch_all(self.reader())
         .await?)
     }

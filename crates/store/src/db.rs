@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::FutureExt;
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -922,17 +923,18 @@ pub(crate) fn parse_word<T: FromStr>(s: &str) -> Result<T, StoreError> {
 pub(crate) async fn name_taken_in(
     conn: &mut SqliteConnection,
     table: &'static str,
+    school: SchoolId,
     name: &str,
     except: Option<Uuid>,
 ) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar(&format!(
-        "select count(*) from {table} where name = ? collate nocase and id <> ?"
+    Ok(sqlx::query_scalar(&format!(
+        "select exists (select 1 from {table} where school_id = ? and name = ? collate nocase and id is not ?)"
     ))
+    .bind(school.0)
     .bind(name)
-    .bind(except.map(|id| id.to_string()).unwrap_or_default())
+    .bind(except.map(|id| id.to_string()))
     .fetch_one(&mut *conn)
-    .await?;
-    Ok(n > 0)
+    .await?)
 }
 
 /// How SQLite will run a query that starts `explain query plan`: its plan's lines

@@ -117,14 +117,7 @@ pub async fn name_taken_in(
     name: &str,
     except: Option<Uuid>,
 ) -> Result<bool, StoreError> {
-    Ok(sqlx::query_scalar(
-        "select exists (select 1 from location where school_id = ? and name = ? collate nocase and id is not ?)",
-    )
-    .bind(school.0)
-    .bind(name)
-    .bind(except.map(|id| id.to_string()))
-    .fetch_one(&mut *conn)
-    .await?)
+    crate::db::name_taken_in(conn, "location", school, name, except).await
 }
 
 /// `school`'s location with this id, inside the caller's transaction; not found

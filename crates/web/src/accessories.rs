@@ -41,7 +41,7 @@ struct RetireForm {
 
 async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let all = state.store().list_accessories().await?;
+    let all = state.store().list_accessories(ctx.user.school).await?;
     Ok(v::list(&ctx, &all, &AccessoryForms::default()).into_response())
 }
 
@@ -56,7 +56,7 @@ async fn refused(
 ) -> Result<Response, AppError> {
     let refusal = crate::error::page_refusal(e)?;
     forms.invalid = crate::error::refusal_fields(&refusal, field);
-    let all = state.store().list_accessories().await?;
+    let all = state.store().list_accessories(ctx.user.school).await?;
     Ok((status_of(refusal.kind), v::list(ctx, &all, &forms)).into_response())
 }
 

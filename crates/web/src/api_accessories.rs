@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_store::accessories::Accessory;
 use serde_json::{json, Value};
 
@@ -91,8 +92,8 @@ fn accessory_json(a: &Accessory) -> Value {
     })
 }
 
-async fn one(state: &AppState, id: uuid::Uuid) -> Result<Value, ApiError> {
-    let all = state.store().list_accessories().await?;
+async fn one(state: &AppState, school: SchoolId, id: uuid::Uuid) -> Result<Value, ApiError> {
+    let all = state.store().list_accessories(school).await?;
     all.iter()
         .find(|a| a.id == id)
         .map(accessory_json)
@@ -111,7 +112,7 @@ async fn one(state: &AppState, id: uuid::Uuid) -> Result<Value, ApiError> {
 )]
 async fn list(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
-    let all = state.store().list_accessories().await?;
+    let all = state.store().list_accessories(user.0.school).await?;
     Ok(Json(json!({
         "items": all.iter().map(accessory_json).collect::<Vec<_>>(),
         "total": all.len(),
@@ -138,7 +139,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
     let (id, _) = kitroom_app::accessories::create(state.app(), &user.0, body).await?;
-    Ok(created(one(&state, id).await?))
+    Ok(created(one(&state, user.0.school, id).await?))
 }
 
 #[utoipa::path(
@@ -164,7 +165,7 @@ async fn change(
     user.require(Permission::ManageRegister)?;
     kitroom_app::accessories::change(state.app(), &user.0, &id, body).await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found("That accessory"))?;
-    Ok(Json(one(&state, id).await?).into_response())
+    Ok(Json(one(&state, user.0.school, id).await?).into_response())
 }
 
 #[utoipa::path(
@@ -190,7 +191,7 @@ async fn adjust(
     user.require(Permission::ManageRegister)?;
     kitroom_app::accessories::adjust(state.app(), &user.0, &id, body).await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found("That accessory"))?;
-    Ok(Json(one(&state, id).await?).into_response())
+    Ok(Json(one(&state, user.0.school, id).await?).into_response())
 }
 
 #[utoipa::path(

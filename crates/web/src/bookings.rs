@@ -189,7 +189,7 @@ async fn calendar(
     let store = state.store();
     let calendar = store.calendar().await?;
     let settings = store.settings().await?;
-    let accessories = store.counts_accessories().await?;
+    let accessories = store.counts_accessories(ctx.user.school).await?;
     if q.view == "week" {
         let monday = day - Duration::days(day.weekday().num_days_from_monday().into());
         let days: Vec<NaiveDate> = (0..5).map(|i| monday + Duration::days(i)).collect();
@@ -417,7 +417,7 @@ async fn collect_page(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::Borrow)?;
     let b = owned(&ctx, &state, &id).await?;
-    let stock = state.store().accessories_in_stock().await?;
+    let stock = state.store().accessories_in_stock(ctx.user.school).await?;
     Ok(v::collect(&ctx, &b, &stock, "", "", &Invalid::new()).into_response())
 }
 
@@ -432,7 +432,7 @@ async fn collect_refused(
     invalid: &Invalid,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let stock = state.store().accessories_in_stock().await?;
+    let stock = state.store().accessories_in_stock(ctx.user.school).await?;
     Ok((
         status,
         v::collect(ctx, b, &stock, &form.also, &form.also_count, invalid),

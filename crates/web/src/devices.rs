@@ -523,14 +523,14 @@ pub async fn loan_panel(
         None => Vec::new(),
     };
     let stock = if device.status == DeviceStatus::Available {
-        state.store().accessories_in_stock().await?
+        state.store().accessories_in_stock(ctx.user.school).await?
     } else {
         Vec::new()
     };
     let not_returned = if ctx.may(Permission::LendToAnyone) {
         state
             .store()
-            .accessories_not_returned(None, Some(device.id))
+            .accessories_not_returned(ctx.user.school, None, Some(device.id))
             .await?
     } else {
         Vec::new()

@@ -156,7 +156,7 @@ async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, App
     let found = state.store().kit(ctx.user.school, kit).await?;
     match found.as_ref().and_then(|k| k.open.as_ref()) {
         Some(open) => lent = state.store().accessories_lent(None, Some(open.id)).await?,
-        None => stock = state.store().accessories_in_stock().await?,
+        None => stock = state.store().accessories_in_stock(ctx.user.school).await?,
     }
     if let Some((devices, open)) = found.and_then(|k| k.open.map(|o| (k.devices, o))) {
         for kind in kitroom_core::device::DeviceKind::ALL {

@@ -110,10 +110,12 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
         })
         .collect();
     let not_returned_mine = store
-        .accessories_not_returned(Some(ctx.user.id), None)
+        .accessories_not_returned(ctx.user.school, Some(ctx.user.id), None)
         .await?;
     let not_returned_desk = if ctx.may(Permission::ViewIncidents) {
-        store.accessories_not_returned(None, None).await?
+        store
+            .accessories_not_returned(ctx.user.school, None, None)
+            .await?
     } else {
         Vec::new()
     };
@@ -123,7 +125,7 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     } else {
         Vec::new()
     };
-    let counts_accessories = store.counts_accessories().await?;
+    let counts_accessories = store.counts_accessories(ctx.user.school).await?;
     let h = v::Home {
         counts_accessories,
         undelivered: &undelivered,
