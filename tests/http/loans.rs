@@ -61,7 +61,13 @@ async fn a_borrower_signs_the_policy_then_checks_out_in_one_tap() {
     // and the manager sees who has not signed, also as CSV
     let list = app.page(&sbm, "/policies").await;
     assert!(list.contains("2027/28") && list.contains("In force"));
-    let id = app.store().current_policy().await.unwrap().unwrap().id;
+    let id = app
+        .store()
+        .current_policy(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let csv = app
         .get(&sbm, &format!("/policies/{id}/signatures.csv"))
         .await;

@@ -829,7 +829,13 @@ async fn every_csv_download_from_a_page_opens_in_excel_and_is_named_by_date() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let policy = app.store().current_policy().await.unwrap().unwrap().id;
+    let policy = app
+        .store()
+        .current_policy(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
 
     let devices = excel_csv(sbm, app, "/export/devices.csv").await;
     let lap9 = devices.iter().find(|d| d["tag"] == "LAP-9").unwrap();

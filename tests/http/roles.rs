@@ -520,7 +520,7 @@ pub(crate) async fn fixtures(app: &TestApp) -> Fixtures {
     let booking = booking["id"].as_str().unwrap().to_owned();
 
     let policy = store
-        .current_policy()
+        .current_policy(kitroom_core::school::SchoolId::FIRST)
         .await
         .unwrap()
         .unwrap()

@@ -32,8 +32,9 @@ async fn register_in(app: &TestApp, school: SchoolId, tag: &str, location: &str)
 
 /// What a row of the matrix may name that is walled between schools: a device's
 /// tag, a location, a device's id, a stocktake, an incident, a request to change a
-/// device or to take it off site, a set, a booking, a type of accessory.
-const WALLED: [&str; 12] = [
+/// device or to take it off site, a set, a booking, a type of accessory, a version
+/// of the acceptable-use policy.
+const WALLED: [&str; 13] = [
     "LAP-1",
     "LAP-2",
     "LAP-3",
@@ -46,6 +47,7 @@ const WALLED: [&str; 12] = [
     ":set",
     ":booking",
     ":accessory",
+    ":policy",
 ];
 
 fn names_a_walled_record(path: &str, body: &str) -> bool {
@@ -138,6 +140,40 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     )
     .await
     .unwrap();
+    // Their own acceptable-use policy, labelled as ours is, which "other" signs
+    // there before borrowing: our school's signature does not count at theirs.
+    let their_policy = kitroom_app::policies::publish(
+        app.state().app(),
+        &their_manager,
+        kitroom_app::policies::PublishInput {
+            title: "Hillside ICT policy".into(),
+            version_label: "v1".into(),
+            issued_on: "2026-09-01".into(),
+            body: "Hillside rules.".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let other_there = store
+        .person_by_username(theirs, "other")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        store.policy_standing(theirs, other_there.id).await.unwrap(),
+        kitroom_core::loan::PolicyStanding::NotSigned { .. }
+    ));
+    kitroom_app::policies::sign(
+        app.state().app(),
+        &other_there,
+        kitroom_app::policies::SignInput {
+            full_name: "Other Test".into(),
+            position: "Teacher".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     kitroom_app::loans::check_out(
         app.state().app(),
         &their_manager,
@@ -216,6 +252,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         (":set", ids(their_set.id.to_string())),
         (":booking", ids(their_booking.id.to_string())),
         (":accessory", ids(their_charger.to_string())),
+        (":policy", ids(their_policy.id.to_string())),
     ];
 
     let mut walked = 0;
@@ -321,6 +358,8 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         "/export/incidents.csv",
         "/export/events.csv",
         "/log",
+        "/policies",
+        "/policy",
     ] {
         let page = web.get(app.url(path)).send().await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
@@ -332,7 +371,8 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         assert!(
             !page.contains("Cracked screen")
                 && !page.contains("Hillside trip")
-                && !page.contains("Hillside booking"),
+                && !page.contains("Hillside booking")
+                && !page.contains("Hillside ICT policy"),
             "{path} shows the other school's incident or loan"
         );
     }
@@ -356,7 +396,8 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
                 && !text.contains("Hillside hall")
                 && !text.contains("Cracked screen")
                 && !text.contains("Hillside trip")
-                && !text.contains("Hillside booking"),
+                && !text.contains("Hillside booking")
+                && !text.contains("Hillside ICT policy"),
             "{path} lists the other school's records: {text}"
         );
     }

@@ -69,11 +69,12 @@ pub async fn publish(app: &App, caller: &Person, input: PublishInput) -> Result<
     }
     let Publish(d) = Publish::try_from(input)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let taken = store::version_label_taken_in(conn, &d.version_label).await?;
+                let taken = store::version_label_taken_in(conn, school, &d.version_label).await?;
                 policy::may_publish(&d.version_label, taken)?;
                 let policy = Policy {
                     id: Uuid::new_v4(),
@@ -83,7 +84,7 @@ pub async fn publish(app: &App, caller: &Person, input: PublishInput) -> Result<
                     body: d.body,
                     published_at: now,
                 };
-                store::insert_policy_in(conn, &policy, actor.id).await?;
+                store::insert_policy_in(conn, school, &policy, actor.id).await?;
                 append(
                     conn,
                     &actor,
@@ -165,17 +166,18 @@ pub async fn sign(app: &App, caller: &Person, input: SignInput) -> Result<Signed
     let actor = caller.actor();
     let subject = caller.subject();
     let person = caller.id;
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let current = store::current_policy_in(conn)
+                let current = store::current_policy_in(conn, school)
                     .await?
                     .ok_or_else(|| Refusal::not_found("A published policy"))?;
                 let read_is_current = match &cmd.policy {
                     None => true,
                     Some(named) => {
-                        store::find_policy_in(conn, named)
+                        store::find_policy_in(conn, school, named)
                             .await?
                             .ok_or_else(|| Refusal::not_found("That version of the policy"))?
                             .id

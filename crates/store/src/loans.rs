@@ -525,6 +525,7 @@ pub async fn lending_facts_in(
         .then(crate::policies::BORROWER.as_str())
         .bind(school.0)
         .bind(school.0)
+        .bind(school.0)
         .bind(borrower.to_string())
         .then(crate::settings::ALL_AS_ONE)
         .then(crate::calendar::ENTRIES_AS_ONE)

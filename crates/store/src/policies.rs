@@ -77,27 +77,36 @@ pub struct PolicySummary {
 
 const POLICY: &str = "select id, title, version_label, issued_on, body, published_at from policy";
 
-/// The version in force: the one published last.
-pub async fn current_policy_in(conn: &mut SqliteConnection) -> Result<Option<Policy>, StoreError> {
-    sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} order by published_at desc limit 1"))
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(Policy::try_from)
-        .transpose()
+/// The version in force in `school`: the one published there last.
+pub async fn current_policy_in(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+) -> Result<Option<Policy>, StoreError> {
+    sqlx::query_as::<_, PolicyRow>(&format!(
+        "{POLICY} where school_id = ? order by published_at desc limit 1"
+    ))
+    .bind(school.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(Policy::try_from)
+    .transpose()
 }
 
-/// Where this person stands with the policy in force, read inside a transaction.
+/// Where this person stands with the policy in force in `school`, read inside a
+/// transaction.
 pub async fn standing_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     person: Uuid,
 ) -> Result<PolicyStanding, StoreError> {
     // One query: the version in force, and whether this person signed it.
     let row: Option<(String, bool)> = sqlx::query_as(
         "select p.version_label,
                 exists (select 1 from signature s where s.policy_id = p.id and s.person_id = ?)
-         from policy p order by p.published_at desc limit 1",
+         from policy p where p.school_id = ? order by p.published_at desc limit 1",
     )
     .bind(person.to_string())
+    .bind(school.0)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(match row {
@@ -123,7 +132,7 @@ struct BorrowerRow {
 }
 
 /// A person among the people of a school, with their standing with the policy in
-/// force. Bound: the school, the school again, the person. (Plain `?`s: this runs in
+/// force there. Bound: the school three times, then the person. (Plain `?`s: this runs in
 /// a [`crate::db::Batch`], where a numbered `?1` would name the batch's first value.)
 pub(crate) static BORROWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
@@ -131,7 +140,8 @@ pub(crate) static BORROWER: std::sync::LazyLock<String> = std::sync::LazyLock::n
                 exists (select 1 from signature s where s.policy_id = pol.id and s.person_id = b.id)
                   as policy_signed
          from {}
-         left join (select id, version_label from policy order by published_at desc limit 1) pol on 1
+         left join (select id, version_label from policy where school_id = ?
+                    order by published_at desc limit 1) pol on 1
          where b.id = ? and {}",
         crate::people::columns_of("b", "?"),
         crate::people::person_join("b", "?"),
@@ -164,6 +174,7 @@ pub async fn borrower_in(
     let row = sqlx::query(&BORROWER)
         .bind(school.0)
         .bind(school.0)
+        .bind(school.0)
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?
@@ -171,51 +182,54 @@ pub async fn borrower_in(
     borrower_from_row(&row)
 }
 
-/// A version named by its id or by its version label.
+/// A version of `school`'s named by its id or by its version label.
 pub async fn find_policy_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     named: &str,
 ) -> Result<Option<Policy>, StoreError> {
     let named = named.trim();
-    let row = match Uuid::parse_str(named) {
-        Ok(id) => {
-            sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where id = ?"))
-                .bind(id.to_string())
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        Err(_) => {
-            sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where version_label = ?"))
-                .bind(named)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
+    let (by, named) = match Uuid::parse_str(named) {
+        Ok(id) => ("id", id.to_string()),
+        Err(_) => ("version_label", named.to_owned()),
     };
+    let row = sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where school_id = ? and {by} = ?"))
+        .bind(school.0)
+        .bind(named)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.map(Policy::try_from).transpose()
 }
 
 /// True when a version with this label has been published.
 pub async fn version_label_taken_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     label: &str,
 ) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar("select count(*) from policy where version_label = ?")
-        .bind(label)
-        .fetch_one(&mut *conn)
-        .await?;
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from policy where school_id = ? and version_label = ? collate nocase",
+    )
+    .bind(school.0)
+    .bind(label)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(n > 0)
 }
 
-/// Writes a version decided on; `published_by` is the person who published it.
+/// Writes a version of `school`'s decided on; `published_by` is the person who
+/// published it.
 pub async fn insert_policy_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     policy: &Policy,
     published_by: Option<Uuid>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into policy (id, title, version_label, issued_on, body, published_at, published_by) values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into policy (id, school_id, title, version_label, issued_on, body, published_at, published_by) values (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(policy.id.to_string())
+    .bind(school.0)
     .bind(&policy.title)
     .bind(&policy.version_label)
     .bind(policy.issued_on.to_string())
@@ -263,25 +277,35 @@ pub async fn insert_signature_in(
 }
 
 impl Store {
-    pub async fn current_policy(&self) -> Result<Option<Policy>, StoreError> {
+    /// The version in force in `school`.
+    pub async fn current_policy(&self, school: SchoolId) -> Result<Option<Policy>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        current_policy_in(&mut conn).await
+        current_policy_in(&mut conn, school).await
     }
 
-    pub async fn policy_by_id(&self, id: Uuid) -> Result<Option<Policy>, StoreError> {
-        sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where id = ?"))
+    /// A version of `school`'s.
+    pub async fn policy_by_id(
+        &self,
+        school: SchoolId,
+        id: Uuid,
+    ) -> Result<Option<Policy>, StoreError> {
+        sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where id = ? and school_id = ?"))
             .bind(id.to_string())
+            .bind(school.0)
             .fetch_optional(self.reader())
             .await?
             .map(Policy::try_from)
             .transpose()
     }
 
-    /// Every version, newest first, with how many have signed each.
-    pub async fn list_policies(&self) -> Result<Vec<PolicySummary>, StoreError> {
-        let rows: Vec<PolicyRow> = sqlx::query_as(&format!("{POLICY} order by published_at desc"))
-            .fetch_all(self.reader())
-            .await?;
+    /// Every version of `school`'s, newest first, with how many have signed each.
+    pub async fn list_policies(&self, school: SchoolId) -> Result<Vec<PolicySummary>, StoreError> {
+        let rows: Vec<PolicyRow> = sqlx::query_as(&format!(
+            "{POLICY} where school_id = ? order by published_at desc"
+        ))
+        .bind(school.0)
+        .fetch_all(self.reader())
+        .await?;
         let mut out = Vec::new();
         for r in rows {
             let policy = Policy::try_from(r)?;
@@ -295,9 +319,14 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn policy_standing(&self, person: Uuid) -> Result<PolicyStanding, StoreError> {
+    /// Where `person` stands with the policy in force in `school`.
+    pub async fn policy_standing(
+        &self,
+        school: SchoolId,
+        person: Uuid,
+    ) -> Result<PolicyStanding, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        standing_in(&mut conn, person).await
+        standing_in(&mut conn, school, person).await
     }
 
     pub async fn signature(

@@ -43,9 +43,15 @@ async fn publish_policy(store: &Store, label: &str, body: &str) -> kitroom_store
     let row = policy.clone();
     store
         .transaction(move |conn| {
-            Box::pin(
-                async move { kitroom_store::policies::insert_policy_in(conn, &row, None).await },
-            )
+            Box::pin(async move {
+                kitroom_store::policies::insert_policy_in(
+                    conn,
+                    kitroom_core::school::SchoolId::FIRST,
+                    &row,
+                    None,
+                )
+                .await
+            })
         })
         .await
         .unwrap();
@@ -782,12 +788,18 @@ mod loans {
         let jo = person(&store, "jo", "borrower").await;
         publish_and_sign(&store, &[&jo]).await;
         assert_eq!(
-            store.policy_standing(jo.id).await.unwrap(),
+            store
+                .policy_standing(kitroom_core::school::SchoolId::FIRST, jo.id)
+                .await
+                .unwrap(),
             kitroom_core::loan::PolicyStanding::Signed
         );
         super::publish_policy(&store, "v2", "Be kinder.").await;
         assert_eq!(
-            store.policy_standing(jo.id).await.unwrap(),
+            store
+                .policy_standing(kitroom_core::school::SchoolId::FIRST, jo.id)
+                .await
+                .unwrap(),
             kitroom_core::loan::PolicyStanding::NotSigned {
                 version_label: "v2".into()
             }

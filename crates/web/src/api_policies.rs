@@ -45,7 +45,7 @@ fn policy_json(p: &Policy) -> Value {
 )]
 async fn list_policies(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManagePolicy)?;
-    let all = state.store().list_policies().await?;
+    let all = state.store().list_policies(user.0.school).await?;
     Ok(list_answer(all.iter().enumerate().map(|(i, s)| {
         let mut v = policy_json(&s.policy);
         v["in_force"] = json!(i == 0);
@@ -93,7 +93,7 @@ async fn current_policy(
 ) -> Result<Response, ApiError> {
     let policy = state
         .store()
-        .current_policy()
+        .current_policy(user.0.school)
         .await?
         .ok_or_else(|| ApiError::not_found("A published policy"))?;
     let signed = state.store().signature(user.0.id, policy.id).await?;
@@ -153,7 +153,7 @@ async fn signatures(
     let id = Uuid::parse_str(id.trim()).map_err(|_| not_found())?;
     let policy = state
         .store()
-        .policy_by_id(id)
+        .policy_by_id(user.0.school, id)
         .await?
         .ok_or_else(not_found)?;
     let people = state.store().signatories(user.0.school, policy.id).await?;

@@ -540,7 +540,12 @@ pub async fn loan_panel(
         stock,
         not_returned,
         open_loan,
-        standing: Some(state.store().policy_standing(ctx.user.id).await?),
+        standing: Some(
+            state
+                .store()
+                .policy_standing(ctx.user.school, ctx.user.id)
+                .await?,
+        ),
         authorisation: Some(state.store().authorisation(ctx.user.id, device.id).await?),
         default_due: Some(calendar.default_due(chrono::Utc::now(), settings.day_ends_at)),
         return_location: kitroom_core::loan::return_place(

@@ -54,7 +54,7 @@ async fn home(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
             },
         )
         .await?;
-    let standing = store.policy_standing(ctx.user.id).await?;
+    let standing = store.policy_standing(ctx.user.school, ctx.user.id).await?;
     let desk = if ctx.may(Permission::ViewIncidents) {
         let a_year_ago = crate::time::today() - chrono::Duration::days(365);
         let counts = store.desk_counts(ctx.user.school, now, a_year_ago).await?;

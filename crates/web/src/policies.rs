@@ -58,7 +58,7 @@ async fn render_current(
     (status, invalid): (StatusCode, &Invalid),
     next: &str,
 ) -> Result<Response, AppError> {
-    let policy = state.store().current_policy().await?;
+    let policy = state.store().current_policy(ctx.user.school).await?;
     let signature = match &policy {
         Some(p) => state.store().signature(ctx.user.id, p.id).await?,
         None => None,
@@ -132,7 +132,7 @@ async fn sign(
 
 async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManagePolicy)?;
-    let policies = state.store().list_policies().await?;
+    let policies = state.store().list_policies(ctx.user.school).await?;
     let input = match policies.first() {
         Some(p) => PolicyInput {
             title: p.policy.title.clone(),
@@ -173,7 +173,7 @@ async fn publish(
         Err(e) => {
             let refusal = page_refusal(e)?;
             let invalid = refusal_fields(&refusal, "version_label");
-            let policies = state.store().list_policies().await?;
+            let policies = state.store().list_policies(ctx.user.school).await?;
             let people = state.store().count_people().await?;
             let typed = PolicyInput {
                 title: input.title,
@@ -198,10 +198,10 @@ async fn show(
     ctx.require(Permission::ManagePolicy)?;
     let policy = state
         .store()
-        .policy_by_id(parse_id(&id)?)
+        .policy_by_id(ctx.user.school, parse_id(&id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    let current = state.store().current_policy().await?;
+    let current = state.store().current_policy(ctx.user.school).await?;
     let people = state
         .store()
         .signatories(ctx.user.school, policy.id)
@@ -224,7 +224,7 @@ async fn signatures_csv(
     ctx.require(Permission::ManagePolicy)?;
     let policy = state
         .store()
-        .policy_by_id(parse_id(&id)?)
+        .policy_by_id(ctx.user.school, parse_id(&id)?)
         .await?
         .ok_or(AppError::NotFound)?;
     let people = state
