@@ -1297,10 +1297,18 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
 /// code would not scan, or the code from the app would not sign them in.
 pub async fn a_manager_sets_up_two_step_sign_in_and_signs_in_with_a_code(app: TestApp, b: Browser) {
     // This journey is about two-step sign-in: require it, as a school does by default.
-    let mut settings = app.store().settings().await.expect("settings");
+    let mut settings = app
+        .store()
+        .settings(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .expect("settings");
     settings.require_two_factor = true;
     app.store()
-        .save_settings(kitroom_store::Actor::system(), settings)
+        .save_settings(
+            kitroom_store::Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            settings,
+        )
         .await
         .expect("settings saved");
     app.add_user("sbm", "manager").await;

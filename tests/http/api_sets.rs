@@ -318,7 +318,10 @@ async fn a_kinds_checklist_is_set_through_the_api_and_asked_on_return() {
     );
     let asked = app
         .store()
-        .checklist(kitroom_core::device::DeviceKind::Ipad)
+        .checklist(
+            kitroom_core::school::SchoolId::FIRST,
+            kitroom_core::device::DeviceKind::Ipad,
+        )
         .await
         .unwrap();
     assert_eq!(asked.len(), 2);

@@ -88,7 +88,10 @@ async fn saving_one_kinds_checklist_keeps_the_others_on_the_page_as_through_the_
     .await;
     let ipad = app
         .store()
-        .checklist(kitroom_core::device::DeviceKind::Ipad)
+        .checklist(
+            kitroom_core::school::SchoolId::FIRST,
+            kitroom_core::device::DeviceKind::Ipad,
+        )
         .await
         .unwrap();
     assert_eq!(ipad.len(), 1, "the iPads keep their question");

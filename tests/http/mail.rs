@@ -323,7 +323,11 @@ async fn a_reminder_whose_moment_passed_is_dropped_but_an_incident_email_is_sent
         ..Default::default()
     };
     app.store()
-        .save_settings(kitroom_store::Actor::system(), settings)
+        .save_settings(
+            kitroom_store::Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            settings,
+        )
         .await
         .unwrap();
     add_person(

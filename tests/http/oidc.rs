@@ -39,10 +39,18 @@ async fn events(app: &TestApp, action: &str) -> Vec<kitroom_store::events::Event
 }
 
 async fn settings(app: &TestApp, change: impl FnOnce(&mut kitroom_core::settings::Settings)) {
-    let mut s = app.store().settings().await.unwrap();
+    let mut s = app
+        .store()
+        .settings(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     change(&mut s);
     app.store()
-        .save_settings(kitroom_store::Actor::system(), s)
+        .save_settings(
+            kitroom_store::Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            s,
+        )
         .await
         .unwrap();
 }

@@ -21,7 +21,11 @@ async fn a_borrower_is_reminded_once_before_a_loan_is_due_and_once_when_it_is_ov
         ..Default::default()
     };
     app.store()
-        .save_settings(kitroom_store::Actor::system(), settings)
+        .save_settings(
+            kitroom_store::Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            settings,
+        )
         .await
         .unwrap();
     app.add_user_with_email("jo", "borrower", "jo@school.example")

@@ -611,7 +611,11 @@ async fn the_admin_sets_the_retention_period_and_the_two_step_rule() {
     fields[3].1 = "36".into();
     // The two-step box left unticked: off.
     assert_eq!(post(fields).await.status(), 303);
-    let settings = app.store().settings().await.unwrap();
+    let settings = app
+        .store()
+        .settings(kitroom_core::school::SchoolId::FIRST)
+        .await
+        .unwrap();
     assert_eq!(settings.keep_leavers_months, 36);
     assert!(!settings.require_two_factor);
 }

@@ -489,6 +489,27 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
         .await
         .unwrap();
     assert!(!text.contains("hsbm"), "{text}");
+
+    // Our return checklists (kept with our settings) are ours alone.
+    let r = app
+        .submit(
+            &web,
+            "/checklists",
+            "/checklists",
+            &[("checklist.laptop", "Charger back?")],
+        )
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let laptop = kitroom_core::device::DeviceKind::Laptop;
+    assert_eq!(
+        store
+            .checklist(SchoolId::FIRST, laptop)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store.checklist(theirs, laptop).await.unwrap().is_empty());
 }
 
 /// Someone with a role at two schools works in one at a time, chooses which, and

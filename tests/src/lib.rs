@@ -359,10 +359,18 @@ impl TestApp {
     /// admins, as an admin could on the settings page. For the browser journeys,
     /// which are not about two-step sign-in (the HTTP tests keep it on and set it up).
     pub async fn do_not_require_two_factor(&self) {
-        let mut settings = self.store().settings().await.expect("settings");
+        let mut settings = self
+            .store()
+            .settings(kitroom_core::school::SchoolId::FIRST)
+            .await
+            .expect("settings");
         settings.require_two_factor = false;
         self.store()
-            .save_settings(kitroom_store::Actor::system(), settings)
+            .save_settings(
+                kitroom_store::Actor::system(),
+                kitroom_core::school::SchoolId::FIRST,
+                settings,
+            )
             .await
             .expect("settings saved");
     }

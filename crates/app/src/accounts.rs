@@ -152,7 +152,7 @@ async fn ask_rule(
     account: Option<&Person>,
     change: AccountChange,
 ) -> Result<Result<(), String>, Error> {
-    let settings = settings_in(conn).await?;
+    let settings = settings_in(conn, caller.school).await?;
     let keeper = settings.account_keeper(caller.role);
     let (account, elsewhere) = match account {
         None => (Account::New, Vec::new()),
@@ -213,11 +213,11 @@ pub(crate) fn require(caller: &Person) -> Result<(), Error> {
 /// The password's problem, if any, for this person at this school.
 pub(crate) async fn check_password(
     app: &App,
+    school: kitroom_core::school::SchoolId,
     password: &str,
-    username: &str,
-    full_name: &str,
+    (username, full_name): (&str, &str),
 ) -> Result<Result<String, String>, Error> {
-    let school_name = app.store().settings().await?.school_name;
+    let school_name = app.store().settings(school).await?.school_name;
     let owner = PasswordOwner {
         username,
         full_name,
@@ -241,7 +241,9 @@ pub async fn add_person(
         .map_err(|e| invalid.0.extend(e.0))
         .ok();
     if !password.is_empty() {
-        if let Err(m) = check_password(app, &password, &username, &full_name).await? {
+        if let Err(m) =
+            check_password(app, caller.school, &password, (&username, &full_name)).await?
+        {
             invalid.add("password", m);
         }
     }
@@ -377,9 +379,14 @@ pub async fn reset_password(
             .await?
             .map_err(|m| Refusal::new(crate::Kind::NotAllowed, "forbidden", m))?;
     }
-    let password = check_password(app, &input.password, &p.username, &p.full_name)
-        .await?
-        .map_err(|m| Invalid::one("password", m))?;
+    let password = check_password(
+        app,
+        caller.school,
+        &input.password,
+        (&p.username, &p.full_name),
+    )
+    .await?
+    .map_err(|m| Invalid::one("password", m))?;
     let hash = crate::password::hash(password).await?;
     let caller = caller.clone();
     let id = p.id;

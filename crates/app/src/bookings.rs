@@ -536,7 +536,7 @@ pub async fn collect(
                 let next = booking::change(b.status, BookingChange::Collect, &b.slot, now)?;
                 let person = kitroom_store::bookings::person_of_booking_in(conn, id).await?;
                 let borrower = kitroom_store::policies::borrower_in(conn, school, person).await?;
-                let settings = kitroom_store::settings::settings_in(conn).await?;
+                let settings = kitroom_store::settings::settings_in(conn, school).await?;
                 let calendar = kitroom_store::calendar::calendar_in(conn).await?;
                 let purpose = if b.purpose.is_empty() {
                     format!("Booked: {}", b.booked.describe())

@@ -53,7 +53,7 @@ pub async fn on_charge(app: &App, caller: &Person) -> Result<Charging, Error> {
             .await?
             .items,
         locations: app.store().list_locations(caller.school).await?,
-        settings: app.store().settings().await?,
+        settings: app.store().settings(caller.school).await?,
     })
 }
 

@@ -65,12 +65,13 @@ pub async fn save(
 ) -> Result<BTreeMap<&'static str, Vec<Question>>, Error> {
     require(caller)?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let mut before = BTreeMap::new();
                 for kind in DeviceKind::ALL {
-                    let text = checklist::questions_text(&questions_in(conn, *kind).await?);
+                    let text = checklist::questions_text(&questions_in(conn, school, *kind).await?);
                     before.insert(kind.as_str().to_owned(), text);
                 }
                 let mut after = before.clone();
@@ -85,7 +86,7 @@ pub async fn save(
                     let questions = lists.get(kind.as_str()).map(Vec::as_slice).unwrap_or(&[]);
                     let (from, to) = (&before[kind.as_str()], checklist::questions_text(questions));
                     if *from != to {
-                        write_in(conn, *kind, questions).await?;
+                        write_in(conn, school, *kind, questions).await?;
                         changed.insert(kind.as_str().into(), json!({"from": from, "to": to}));
                     }
                 }

@@ -113,7 +113,7 @@ pub async fn check(
         Sheet::People => {
             let taken = store.usernames_in_use().await?;
             let keeper = match caller {
-                Some(c) => Some(store.settings().await?.account_keeper(c.role)),
+                Some(c) => Some(store.settings(c.school).await?.account_keeper(c.role)),
                 None => None,
             };
             let mut check = PeopleCheck::new(table, mapping, &taken, keeper);

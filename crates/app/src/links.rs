@@ -207,7 +207,7 @@ async fn issue_invite_in(
     )
     .await?;
     let link = format!("{base}{}", Purpose::Invite.path(&token));
-    let school = settings_in(conn).await?.school_name;
+    let school = settings_in(conn, p.school).await?.school_name;
     let emailed = match (&address, send_email) {
         (Some(to), true) => {
             let subject = format!("Kitroom: {from} invited you to {school}'s device register");
@@ -292,7 +292,7 @@ pub async fn ask_for_reset(app: &App, typed: &str, address: &str) -> Result<Rese
                 )
                 .await?;
                 let link = base.link(&Purpose::Reset.path(&token));
-                let school = settings_in(conn).await?.school_name;
+                let school = settings_in(conn, p.school).await?.school_name;
                 let body = format!(
                     "Hello {full},\n\nSomeone, we hope you, asked to reset the Kitroom password of the account {user} at {school}. To choose a new password, open this link within an hour:\n\n{link}\n\nThe link works once. Choosing a new password signs you out everywhere and stops your API tokens.\n\nIf you did not ask, you can ignore this email: your password has not changed.\n\nThis message was sent by Kitroom, the school's device register.",
                     full = p.full_name,
@@ -383,7 +383,8 @@ pub async fn choose_password(
 ) -> Result<Person, Error> {
     let p = open_link(app, purpose, token).await?;
     let mut invalid = Invalid::new();
-    let checked = check_password(app, &input.password, &p.username, &p.full_name).await?;
+    let checked =
+        check_password(app, p.school, &input.password, (&p.username, &p.full_name)).await?;
     let password = invalid.check("password", checked);
     if password.is_some() && input.password != input.confirm {
         invalid.add("confirm", "The two passwords are not the same.");

@@ -81,7 +81,7 @@ pub async fn check_out(
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let settings = kitroom_store::settings::settings_in(conn).await?;
+                let settings = kitroom_store::settings::settings_in(conn, school).await?;
                 let calendar = kitroom_store::calendar::calendar_in(conn).await?;
                 let asked = crate::loans::due_at(&cmd.due, &calendar, &settings, now)?;
                 let due = calendar.school_due(asked, settings.day_ends_at);
@@ -522,7 +522,7 @@ pub async fn return_set(
                     if of_kind.is_empty() {
                         continue;
                     }
-                    let questions = kitroom_store::checklists::questions_in(conn, *kind).await?;
+                    let questions = kitroom_store::checklists::questions_in(conn, school, *kind).await?;
                     if questions.is_empty() {
                         continue;
                     }
@@ -601,7 +601,7 @@ pub async fn return_set(
                         .collect();
                     answered.push(json!({"kind": kind.as_str(), "devices": of_kind, "answers": given}));
                 }
-                let settings = kitroom_store::settings::settings_in(conn).await?;
+                let settings = kitroom_store::settings::settings_in(conn, school).await?;
                 let location = cmd.location.clone().unwrap_or(settings.return_location);
                 let mut returned = SetReturned {
                     back: Vec::new(),

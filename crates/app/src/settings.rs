@@ -115,13 +115,20 @@ pub async fn save(app: &App, caller: &Person, change: SettingsChange) -> Result<
         return Err(Refusal::not_allowed().into());
     }
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
-                let current = kitroom_store::settings::settings_in(conn).await?;
+                let current = kitroom_store::settings::settings_in(conn, school).await?;
                 let settings = change.applied_to(&current).parse()?;
-                kitroom_store::settings::save_settings_in(conn, &actor, &settings, Utc::now())
-                    .await?;
+                kitroom_store::settings::save_settings_in(
+                    conn,
+                    &actor,
+                    school,
+                    &settings,
+                    Utc::now(),
+                )
+                .await?;
                 Ok::<_, Error>(settings)
             })
         })

@@ -482,11 +482,17 @@ async fn build_in(dir: &Path, sizes: Sizes, imported: usize) -> anyhow::Result<S
     // The benchmark measures lending and pages, not two-step sign-in: its manager
     // signs in with the password alone. No automatic backup copies the large
     // database in the middle of a measurement.
-    let mut settings = store.settings().await?;
+    let mut settings = store
+        .settings(kitroom_core::school::SchoolId::FIRST)
+        .await?;
     settings.require_two_factor = false;
     settings.backups_kept = 0;
     store
-        .save_settings(kitroom_store::Actor::system(), settings)
+        .save_settings(
+            kitroom_store::Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            settings,
+        )
         .await?;
     let manager = store
         .account_by_username(MANAGER)

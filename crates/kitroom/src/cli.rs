@@ -464,7 +464,10 @@ async fn new_password_hash(
     full_name: &str,
     input: Option<&mut (dyn BufRead + Send)>,
 ) -> anyhow::Result<String> {
-    let school_name = store.settings().await?.school_name;
+    let school_name = store
+        .settings(kitroom_core::school::SchoolId::FIRST)
+        .await?
+        .school_name;
     let owner = PasswordOwner {
         username,
         full_name,

@@ -418,9 +418,17 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
         // A demo is for trying Kitroom out with a shared password: its managers are not
         // asked to set up an authenticator app. A real school keeps this on.
         require_two_factor: false,
-        ..store.settings().await?
+        ..store
+            .settings(kitroom_core::school::SchoolId::FIRST)
+            .await?
     };
-    store.save_settings(manager.clone(), settings).await?;
+    store
+        .save_settings(
+            manager.clone(),
+            kitroom_core::school::SchoolId::FIRST,
+            settings,
+        )
+        .await?;
     // The sample policy, signed by everyone but a handful of newcomers, through the
     // same commands as the pages.
     let app = kitroom_app::App::new(store.clone(), None, Default::default());
@@ -458,7 +466,13 @@ pub async fn fill(store: &Store) -> anyhow::Result<()> {
     }
     // Devices out on loan today, and some already back on charge.
     let now = chrono::Utc::now();
-    let due = kitroom_core::loan::default_due(now, store.settings().await?.day_ends_at);
+    let due = kitroom_core::loan::default_due(
+        now,
+        store
+            .settings(kitroom_core::school::SchoolId::FIRST)
+            .await?
+            .day_ends_at,
+    );
     let borrowers: Vec<_> = everyone
         .iter()
         .filter(|p| p.username != "manager")

@@ -390,7 +390,7 @@ async fn housekeeping(state: AppState) {
         if let Err(e) = state.write_sign_in_refusals(now).await {
             tracing::warn!(error = %e, "could not record refused sign-ins");
         }
-        match store.settings().await {
+        match store.settings(kitroom_core::school::SchoolId::FIRST).await {
             Ok(settings) => {
                 match kitroom_app::charging::mark_charged_ready(state.app(), settings.clone(), now)
                     .await

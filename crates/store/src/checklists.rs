@@ -7,17 +7,22 @@ use kitroom_core::checklist::{self, Question};
 use kitroom_core::device::DeviceKind;
 use sqlx::SqliteConnection;
 
+use kitroom_core::school::SchoolId;
+
 use crate::db::{Store, StoreError};
 
 /// The questions asked when a device of this kind comes back.
 pub async fn questions_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     kind: DeviceKind,
 ) -> Result<Vec<Question>, StoreError> {
-    let text: Option<String> = sqlx::query_scalar("select value from setting where key = ?")
-        .bind(key(kind))
-        .fetch_optional(&mut *conn)
-        .await?;
+    let text: Option<String> =
+        sqlx::query_scalar("select value from setting where school_id = ? and key = ?")
+            .bind(school.0)
+            .bind(key(kind))
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(questions_from(text.as_deref()))
 }
 
@@ -35,17 +40,24 @@ pub(crate) fn questions_from(text: Option<&str>) -> Vec<Question> {
 
 impl Store {
     /// The questions asked when a device of this kind comes back.
-    pub async fn checklist(&self, kind: DeviceKind) -> Result<Vec<Question>, StoreError> {
+    pub async fn checklist(
+        &self,
+        school: SchoolId,
+        kind: DeviceKind,
+    ) -> Result<Vec<Question>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        questions_in(&mut conn, kind).await
+        questions_in(&mut conn, school, kind).await
     }
 
-    /// Every kind's questions, by the kind's word.
-    pub async fn checklists(&self) -> Result<BTreeMap<&'static str, Vec<Question>>, StoreError> {
+    /// Every kind's questions at `school`, by the kind's word.
+    pub async fn checklists(
+        &self,
+        school: SchoolId,
+    ) -> Result<BTreeMap<&'static str, Vec<Question>>, StoreError> {
         let mut conn = self.reader().acquire().await?;
         let mut out = BTreeMap::new();
         for kind in DeviceKind::ALL {
-            out.insert(kind.as_str(), questions_in(&mut conn, *kind).await?);
+            out.insert(kind.as_str(), questions_in(&mut conn, school, *kind).await?);
         }
         Ok(out)
     }
@@ -54,12 +66,15 @@ impl Store {
 /// Writes one kind's questions, one a line.
 pub async fn write_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
     kind: DeviceKind,
     questions: &[Question],
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "insert into setting (key, value) values (?, ?) on conflict (key) do update set value = excluded.value",
+        "insert into setting (school_id, key, value) values (?, ?, ?)
+         on conflict (school_id, key) do update set value = excluded.value",
     )
+    .bind(school.0)
     .bind(format!("checklist.{}", kind.as_str()))
     .bind(checklist::questions_text(questions))
     .execute(&mut *conn)

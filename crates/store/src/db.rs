@@ -822,7 +822,7 @@ impl Store {
         let full = self.storage_full();
         let result = self.write(|conn| {
             Box::pin(async move {
-                sqlx::query("insert into setting (key, value) values ('health.probe', '') on conflict (key) do update set value = ''")
+                sqlx::query("insert into setting (key, value) values ('health.probe', '') on conflict (school_id, key) do update set value = ''")
                     .execute(&mut *conn)
                     .await?;
                 Ok(())

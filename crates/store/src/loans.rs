@@ -528,6 +528,7 @@ pub async fn lending_facts_in(
         .bind(school.0)
         .bind(borrower.to_string())
         .then(crate::settings::ALL_AS_ONE)
+        .bind(school.0)
         .then(crate::calendar::ENTRIES_AS_ONE)
         .fetch(&mut *conn)
         .await?;
@@ -585,7 +586,7 @@ pub async fn return_facts_in(
            ?,
            (select l.name from device d join location l on l.id = d.location_id
              where d.school_id = ? and d.tag = ? collate nocase),
-           coalesce((select value from setting where key = 'return_location'), ?))";
+           coalesce((select value from setting where school_id = ? and key = 'return_location'), ?))";
     let tag = tag.trim().to_owned();
     let [device, open, out, settings, places] = Batch::new(crate::devices::BY_TAG.as_str())
         .bind(school.0)
@@ -597,11 +598,13 @@ pub async fn return_facts_in(
         .bind(school.0)
         .bind(tag.clone())
         .then(crate::settings::ALL_AS_ONE)
+        .bind(school.0)
         .then(PLACES)
         .bind(school.0)
         .bind(asked.map(str::to_owned))
         .bind(school.0)
         .bind(tag)
+        .bind(school.0)
         .bind(kitroom_core::settings::Settings::default().return_location)
         .fetch(&mut *conn)
         .await?;

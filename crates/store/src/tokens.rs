@@ -86,7 +86,7 @@ impl Store {
             Box::pin(async move {
                 let now = Utc::now();
                 let id = Uuid::new_v4();
-                let settings = settings_in(conn).await?;
+                let settings = settings_in(conn, owner_school).await?;
                 let expires_at = now + Duration::days(i64::from(settings.token_lifetime_days));
                 let two_step_on: bool = sqlx::query_scalar(
                     "select exists (select 1 from two_factor where person_id = ? and confirmed_at is not null)",

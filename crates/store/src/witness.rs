@@ -111,7 +111,7 @@ impl Store {
                     sent += 1;
                 }
                 if sent > 0 {
-                    sqlx::query("insert into setting (key, value) values (?, ?) on conflict (key) do update set value = excluded.value")
+                    sqlx::query("insert into setting (key, value) values (?, ?) on conflict (school_id, key) do update set value = excluded.value")
                         .bind(DIGEST_AT)
                         .bind(&at)
                         .execute(&mut *conn)

@@ -702,7 +702,10 @@ mod loans {
             .unwrap()
             .unwrap();
         assert_eq!(d2.status, DeviceStatus::ReturnedCharging);
-        let settings = store.settings().await.unwrap();
+        let settings = store
+            .settings(kitroom_core::school::SchoolId::FIRST)
+            .await
+            .unwrap();
         assert_eq!(
             kitroom_app::charging::mark_charged_ready(&app(&store), settings.clone(), Utc::now())
                 .await

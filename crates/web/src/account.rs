@@ -78,7 +78,7 @@ async fn render_with_feed(
     };
     let required = state
         .store()
-        .settings()
+        .settings(ctx.user.school)
         .await?
         .two_factor_required(ctx.user.role);
     let two_factor =
@@ -121,7 +121,7 @@ async fn render_with_feed(
 async fn passed_required_second_step(ctx: &Ctx, state: &AppState) -> Result<bool, AppError> {
     if !state
         .store()
-        .settings()
+        .settings(ctx.user.school)
         .await?
         .two_factor_required(ctx.user.role)
     {
@@ -202,7 +202,7 @@ async fn change_password(
     if !verify_password(ctx.user.password_hash.clone(), form.current.clone()).await {
         invalid.add("current", "Your current password is not right.");
     }
-    let school_name = state.store().settings().await?.school_name;
+    let school_name = state.store().settings(ctx.user.school).await?.school_name;
     let owner = PasswordOwner {
         username: &ctx.user.username,
         full_name: &ctx.user.full_name,

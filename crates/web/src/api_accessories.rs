@@ -51,7 +51,7 @@ fn questions_json(q: &[kitroom_core::checklist::Question]) -> Value {
 )]
 async fn checklists(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageRegister)?;
-    let all = state.store().checklists().await?;
+    let all = state.store().checklists(user.0.school).await?;
     Ok(list_answer(all.iter().map(
         |(kind, q)| json!({"kind": kind, "questions": questions_json(q)}),
     )))

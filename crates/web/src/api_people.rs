@@ -188,7 +188,7 @@ fn settings_json(s: &kitroom_core::settings::Settings) -> Value {
     ))]
 async fn settings(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageSettings)?;
-    let s = state.store().settings().await?;
+    let s = state.store().settings(user.0.school).await?;
     Ok(Json(settings_json(&s)).into_response())
 }
 

@@ -188,7 +188,7 @@ async fn calendar(
         .unwrap_or(today);
     let store = state.store();
     let calendar = store.calendar().await?;
-    let settings = store.settings().await?;
+    let settings = store.settings(ctx.user.school).await?;
     let accessories = store.counts_accessories(ctx.user.school).await?;
     if q.view == "week" {
         let monday = day - Duration::days(day.weekday().num_days_from_monday().into());
@@ -454,7 +454,7 @@ async fn collect(
     };
     match kitroom_app::bookings::collect(state.app(), &ctx.user, &id, input).await {
         Ok(b) => {
-            let settings = state.store().settings().await?;
+            let settings = state.store().settings(ctx.user.school).await?;
             set_flash(
                 &ctx.session,
                 format!(

@@ -24,7 +24,7 @@ async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
     ctx.require(Permission::ManageRegister)?;
     let typed: BTreeMap<String, String> = state
         .store()
-        .checklists()
+        .checklists(ctx.user.school)
         .await?
         .into_iter()
         .map(|(k, q)| (k.to_owned(), checklist::questions_text(&q)))

@@ -481,7 +481,7 @@ pub async fn loan_panel(
     state: &AppState,
     device: &Device,
 ) -> Result<LoanPanel, AppError> {
-    let settings = state.store().settings().await?;
+    let settings = state.store().settings(ctx.user.school).await?;
     let calendar = state.store().calendar().await?;
     // The "lend to" field suggests names while a school has a few hundred people; a
     // trust with thousands types the username (a list of every name made the device
@@ -556,7 +556,10 @@ pub async fn loan_panel(
         people,
         periods: calendar.periods.iter().map(|p| p.name.clone()).collect(),
         checklist: if device.status == DeviceStatus::OnLoan {
-            state.store().checklist(device.details.kind).await?
+            state
+                .store()
+                .checklist(ctx.user.school, device.details.kind)
+                .await?
         } else {
             Vec::new()
         },

@@ -89,7 +89,7 @@ async fn labels(
         .into_iter()
         .map(|k| (k.id, k.name, usize::try_from(k.devices).unwrap_or(0)))
         .collect();
-    let school = state.store().settings().await?.school_name;
+    let school = state.store().settings(ctx.user.school).await?.school_name;
     Ok(v::labels(&ctx, &kits, &state.page_address(&headers), &school, "/sets").into_response())
 }
 
@@ -103,7 +103,7 @@ async fn label(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
     let kit = kit(&state, ctx.user.school, &id).await?;
-    let school = state.store().settings().await?.school_name;
+    let school = state.store().settings(ctx.user.school).await?.school_name;
     let kits = [(kit.id, kit.name, kit.devices.len())];
     Ok(v::labels(
         &ctx,
@@ -125,7 +125,7 @@ async fn kit(state: &AppState, school: SchoolId, id: &str) -> Result<Kit, AppErr
 
 /// Fills in the page's lists: periods, people to lend to, the return room.
 async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, AppError> {
-    let settings = state.store().settings().await?;
+    let settings = state.store().settings(ctx.user.school).await?;
     let calendar = state.store().calendar().await?;
     let people = if ctx.may(Permission::LendToAnyone) {
         state
@@ -167,7 +167,7 @@ async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, App
                         .any(|d| d.id == l.device_id && d.kind == kind.as_str())
             });
             if out {
-                let questions = state.store().checklist(*kind).await?;
+                let questions = state.store().checklist(ctx.user.school, *kind).await?;
                 if !questions.is_empty() {
                     checklist.push((*kind, questions));
                 }

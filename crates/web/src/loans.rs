@@ -476,7 +476,7 @@ async fn labels(
             _ => break,
         }
     }
-    let settings = state.store().settings().await?;
+    let settings = state.store().settings(ctx.user.school).await?;
     Ok(v::labels(
         &ctx,
         &devices,

@@ -134,7 +134,7 @@ async fn person(state: &AppState, school: SchoolId, username: &str) -> Result<Pe
 async fn keeper(ctx: &Ctx, state: &AppState) -> Result<AccountKeeper, AppError> {
     Ok(state
         .store()
-        .settings()
+        .settings(ctx.user.school)
         .await?
         .account_keeper(ctx.user.role))
 }

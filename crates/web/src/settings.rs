@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
 
 async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageSettings)?;
-    let settings = state.store().settings().await?;
+    let settings = state.store().settings(ctx.user.school).await?;
     Ok(v::form(
         &ctx,
         &SettingsInput::from(&settings),

@@ -399,7 +399,7 @@ async fn code(
 async fn required(state: &AppState, ctx: &Ctx) -> Result<bool, AppError> {
     Ok(state
         .store()
-        .settings()
+        .settings(ctx.user.school)
         .await?
         .two_factor_required(ctx.user.role))
 }

@@ -267,7 +267,10 @@ pub(crate) async fn choices(state: &AppState) -> Result<v::Choices, AppError> {
     let Some(p) = state.oidc() else {
         return Ok(v::Choices::default());
     };
-    let settings = state.store().settings().await?;
+    let settings = state
+        .store()
+        .settings(kitroom_core::school::SchoolId::FIRST)
+        .await?;
     Ok(v::Choices {
         provider: Some(p.name(&settings.provider_name)),
         password_for_admins_only: settings.password_sign_in_admins_only,
@@ -590,7 +593,10 @@ async fn finish(
             "This account has been deactivated. If you still need Kitroom, ask the business manager.",
         )));
     }
-    let settings = state.store().settings().await?;
+    let settings = state
+        .store()
+        .settings(kitroom_core::school::SchoolId::FIRST)
+        .await?;
     let two_factors = rules::used_two_factors(&id) || settings.provider_counts_as_two_step;
     let has_code = state
         .store()
@@ -645,7 +651,7 @@ async fn who_is(
     let unknown = "Kitroom does not know you yet. Ask the business manager to add you.";
     match people.as_slice() {
         [] => {
-            if !state.store().settings().await?.provider_creates_borrowers {
+            if !state.store().settings(kitroom_core::school::SchoolId::FIRST).await?.provider_creates_borrowers {
                 return Ok(Err(refusal(
                     StatusCode::FORBIDDEN,
                     "person.provider_sign_in_unknown",

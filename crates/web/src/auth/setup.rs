@@ -75,7 +75,11 @@ pub(super) async fn setup(
     };
     let mut invalid = Invalid::new();
     let details = input.parse().map_err(|e| invalid.0.extend(e.0)).ok();
-    let school_name = state.store().settings().await?.school_name;
+    let school_name = state
+        .store()
+        .settings(kitroom_core::school::SchoolId::FIRST)
+        .await?
+        .school_name;
     let owner = PasswordOwner {
         username: &form.username,
         full_name: &form.full_name,

@@ -111,7 +111,7 @@ async fn signed_in(
             .is_none()
         && state
             .store()
-            .settings()
+            .settings(user.school)
             .await?
             .two_factor_required(user.role)
     {
