@@ -1101,7 +1101,11 @@ pub async fn a_teacher_books_the_trolley_for_period_3_collects_it_and_returns_it
     .parse()
     .expect("a calendar");
     app.store()
-        .save_calendar(kitroom_store::Actor::system(), calendar)
+        .save_calendar(
+            kitroom_store::Actor::system(),
+            kitroom_core::school::SchoolId::FIRST,
+            calendar,
+        )
         .await
         .expect("the calendar is saved");
     let sbm = app.api_token("sbm", "manager").await;

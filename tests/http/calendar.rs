@@ -176,7 +176,12 @@ async fn a_bad_calendar_line_is_refused_with_its_line_number_and_the_input_kept(
     assert!(page.contains("Half term must end on or after the day it starts."));
     assert!(page.contains("Period 2 at ten"), "the input is kept");
     assert!(
-        app.store().calendar().await.unwrap().periods.is_empty(),
+        app.store()
+            .calendar(kitroom_core::school::SchoolId::FIRST)
+            .await
+            .unwrap()
+            .periods
+            .is_empty(),
         "nothing saved"
     );
 }

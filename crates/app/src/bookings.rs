@@ -306,7 +306,7 @@ pub async fn book(app: &App, caller: &Person, input: BookingInput) -> Result<Boo
         None => None,
         Some(When::Times(slot)) => Some(*slot),
         Some(When::Period { day, name }) => {
-            let calendar = store.calendar().await?;
+            let calendar = store.calendar(caller.school).await?;
             match calendar.period(name) {
                 Some(p) => {
                     let (starts_at, ends_at) = calendar.period_on(p, *day);
@@ -537,7 +537,7 @@ pub async fn collect(
                 let person = kitroom_store::bookings::person_of_booking_in(conn, id).await?;
                 let borrower = kitroom_store::policies::borrower_in(conn, school, person).await?;
                 let settings = kitroom_store::settings::settings_in(conn, school).await?;
-                let calendar = kitroom_store::calendar::calendar_in(conn).await?;
+                let calendar = kitroom_store::calendar::calendar_in(conn, school).await?;
                 let purpose = if b.purpose.is_empty() {
                     format!("Booked: {}", b.booked.describe())
                 } else {

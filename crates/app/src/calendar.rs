@@ -94,11 +94,18 @@ pub async fn save(app: &App, caller: &Person, change: CalendarChange) -> Result<
     }
     let calendar = CalendarInput::from(change).parse()?;
     let actor = caller.actor();
+    let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
-                kitroom_store::calendar::save_calendar_in(conn, &actor, &calendar, Utc::now())
-                    .await?;
+                kitroom_store::calendar::save_calendar_in(
+                    conn,
+                    &actor,
+                    school,
+                    &calendar,
+                    Utc::now(),
+                )
+                .await?;
                 Ok::<_, Error>(calendar)
             })
         })

@@ -82,7 +82,7 @@ pub async fn check_out(
             Box::pin(async move {
                 let now = Utc::now();
                 let settings = kitroom_store::settings::settings_in(conn, school).await?;
-                let calendar = kitroom_store::calendar::calendar_in(conn).await?;
+                let calendar = kitroom_store::calendar::calendar_in(conn, school).await?;
                 let asked = crate::loans::due_at(&cmd.due, &calendar, &settings, now)?;
                 let due = calendar.school_due(asked, settings.day_ends_at);
                 let borrower =

@@ -617,7 +617,11 @@ async fn bookings(
     .parse()
     .map_err(|e| anyhow::anyhow!("demo calendar: {e}"))?;
     store
-        .save_calendar(manager.clone(), calendar.clone())
+        .save_calendar(
+            manager.clone(),
+            kitroom_core::school::SchoolId::FIRST,
+            calendar.clone(),
+        )
         .await?;
     let mut sets = Vec::new();
     for name in ["iPad trolley A", "iPad trolley B"] {

@@ -5,17 +5,20 @@ use kitroom_core::calendar::{Calendar, CalendarInput, Days, Period};
 use serde_json::json;
 use sqlx::SqliteConnection;
 
+use kitroom_core::school::SchoolId;
+
 use crate::db::{Actor, Store, StoreError};
 use crate::events::{append, Subject};
 
 /// Every entry of the calendar, as [`calendar_from_rows`] reads them.
-pub(crate) const ENTRIES: &str = "select kind, name, starts, ends from calendar_entry order by id";
+pub(crate) const ENTRIES: &str =
+    "select kind, name, starts, ends from calendar_entry where school_id = ? order by id";
 
 /// Every entry of the calendar as one JSON array in one row (as
 /// [`crate::settings::ALL_AS_ONE`]), read by [`calendar_from_one`].
 pub(crate) const ENTRIES_AS_ONE: &str =
     "select json_group_array(json_array(kind, name, starts, ends))
-     from (select kind, name, starts, ends from calendar_entry order by id)";
+     from (select kind, name, starts, ends from calendar_entry where school_id = ? order by id)";
 
 /// The calendar from the row of [`ENTRIES_AS_ONE`].
 pub(crate) fn calendar_from_one(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Calendar, StoreError> {
@@ -31,9 +34,14 @@ pub(crate) fn calendar_from_one(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Cale
 }
 
 /// Reads the calendar inside a transaction (or from a reader).
-pub async fn calendar_in(conn: &mut SqliteConnection) -> Result<Calendar, StoreError> {
-    let rows: Vec<(String, String, String, String)> =
-        sqlx::query_as(ENTRIES).fetch_all(&mut *conn).await?;
+pub async fn calendar_in(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+) -> Result<Calendar, StoreError> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(ENTRIES)
+        .bind(school.0)
+        .fetch_all(&mut *conn)
+        .await?;
     calendar_from_rows(rows)
 }
 
@@ -69,15 +77,24 @@ pub(crate) fn calendar_from_rows(
 }
 
 impl Store {
-    pub async fn calendar(&self) -> Result<Calendar, StoreError> {
+    /// `school`'s calendar.
+    pub async fn calendar(&self, school: SchoolId) -> Result<Calendar, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        calendar_in(&mut conn).await
+        calendar_in(&mut conn, school).await
     }
 
     /// Replaces the whole calendar: see [`save_calendar_in`].
-    pub async fn save_calendar(&self, actor: Actor, calendar: Calendar) -> Result<(), StoreError> {
+    /// Replaces `school`'s calendar: see [`save_calendar_in`].
+    pub async fn save_calendar(
+        &self,
+        actor: Actor,
+        school: SchoolId,
+        calendar: Calendar,
+    ) -> Result<(), StoreError> {
         self.write(move |conn| {
-            Box::pin(async move { save_calendar_in(conn, &actor, &calendar, Utc::now()).await })
+            Box::pin(
+                async move { save_calendar_in(conn, &actor, school, &calendar, Utc::now()).await },
+            )
         })
         .await
     }
@@ -88,11 +105,13 @@ impl Store {
 pub async fn save_calendar_in(
     conn: &mut SqliteConnection,
     actor: &Actor,
+    school: SchoolId,
     calendar: &Calendar,
     now: chrono::DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let before = CalendarInput::from(&calendar_in(conn).await?);
-    sqlx::query("delete from calendar_entry")
+    let before = CalendarInput::from(&calendar_in(conn, school).await?);
+    sqlx::query("delete from calendar_entry where school_id = ?")
+        .bind(school.0)
         .execute(&mut *conn)
         .await?;
     let mut rows: Vec<(&str, String, String, String)> = Vec::new();
@@ -115,8 +134,11 @@ pub async fn save_calendar_in(
         }
     }
     for (kind, name, starts, ends) in rows {
-        sqlx::query("insert into calendar_entry (kind, name, starts, ends) values (?, ?, ?, ?)")
-            .bind(kind)
+        sqlx::query(
+            "insert into calendar_entry (school_id, kind, name, starts, ends) values (?, ?, ?, ?, ?)",
+        )
+        .bind(school.0)
+        .bind(kind)
             .bind(name)
             .bind(starts)
             .bind(ends)
@@ -125,10 +147,7 @@ pub async fn save_calendar_in(
     }
     let after = CalendarInput::from(calendar);
     if after != before {
-        let subject = Subject {
-            key: "calendar".into(),
-            label: "School calendar".into(),
-        };
+        let subject = Subject::school(school, "calendar");
         append(
             conn,
             actor,

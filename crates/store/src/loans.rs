@@ -530,6 +530,7 @@ pub async fn lending_facts_in(
         .then(crate::settings::ALL_AS_ONE)
         .bind(school.0)
         .then(crate::calendar::ENTRIES_AS_ONE)
+        .bind(school.0)
         .fetch(&mut *conn)
         .await?;
     let Some(device) = device.first() else {

@@ -132,7 +132,7 @@ fn calendar_json(c: &kitroom_core::calendar::Calendar) -> Value {
     ))]
 async fn calendar(user: ApiUser, State(state): State<AppState>) -> Result<Response, ApiError> {
     user.require(Permission::ManageSettings)?;
-    let c = state.store().calendar().await?;
+    let c = state.store().calendar(user.0.school).await?;
     Ok(Json(calendar_json(&c)).into_response())
 }
 

@@ -187,7 +187,7 @@ async fn calendar(
         .flatten()
         .unwrap_or(today);
     let store = state.store();
-    let calendar = store.calendar().await?;
+    let calendar = store.calendar(ctx.user.school).await?;
     let settings = store.settings(ctx.user.school).await?;
     let accessories = store.counts_accessories(ctx.user.school).await?;
     if q.view == "week" {
@@ -285,7 +285,7 @@ async fn render_form(
     refused: Option<(&str, &Alternatives)>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let calendar = state.store().calendar().await?;
+    let calendar = state.store().calendar(ctx.user.school).await?;
     let periods: Vec<String> = calendar.periods.iter().map(|p| p.name.clone()).collect();
     let kits = state.store().list_kits(ctx.user.school).await?;
     let example = state.store().example_tag(ctx.user.school).await?;

@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
 
 async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageSettings)?;
-    let calendar = state.store().calendar().await?;
+    let calendar = state.store().calendar(ctx.user.school).await?;
     Ok(v::form(&ctx, &CalendarInput::from(&calendar), &Invalid::new()).into_response())
 }
 

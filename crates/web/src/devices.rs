@@ -482,7 +482,7 @@ pub async fn loan_panel(
     device: &Device,
 ) -> Result<LoanPanel, AppError> {
     let settings = state.store().settings(ctx.user.school).await?;
-    let calendar = state.store().calendar().await?;
+    let calendar = state.store().calendar(ctx.user.school).await?;
     // The "lend to" field suggests names while a school has a few hundred people; a
     // trust with thousands types the username (a list of every name made the device
     // page slow and heavy on a phone).

@@ -126,7 +126,7 @@ async fn kit(state: &AppState, school: SchoolId, id: &str) -> Result<Kit, AppErr
 /// Fills in the page's lists: periods, people to lend to, the return room.
 async fn page_for(ctx: &Ctx, state: &AppState, kit: Uuid) -> Result<KitPage, AppError> {
     let settings = state.store().settings(ctx.user.school).await?;
-    let calendar = state.store().calendar().await?;
+    let calendar = state.store().calendar(ctx.user.school).await?;
     let people = if ctx.may(Permission::LendToAnyone) {
         state
             .store()
