@@ -83,6 +83,8 @@ RULES_BEYOND_SCHEMA=(
     "POST /devices"
     "PATCH /devices/{tag}"
     "POST /devices/{tag}/disposal"
+    # a school that exists and is not the device's own
+    "POST /devices/{tag}/transfer"
     "POST /devices/{tag}/checkout"
     "POST /devices/{tag}/return"
     "POST /devices/{tag}/incidents"

@@ -66,6 +66,9 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/devices/{tag}/edit", "/devices/LAP-1/edit", "", "LFFOO"),
     ("POST", "/devices/{tag}/edit", "/devices/LAP-1/edit", "tag=LAP-1&kind=laptop&location=Library", "LFFOO"),
     ("POST", "/devices/{tag}/status", "/devices/LAP-3/status", "change=send_to_repair", "LFFOO"),
+    // moving a device to another school: the trust's own staff; with one school
+    // there is none to move it to (422)
+    ("POST", "/devices/{tag}/transfer", "/devices/LAP-3/transfer", "school=main", "LFFFFOO"),
     ("GET", "/devices/{tag}/dispose", "/devices/LAP-3/dispose", "", "LFFOO"),
     ("POST", "/devices/{tag}/dispose", "/devices/LAP-3/dispose", "method=recycled", "LFFOO"),
     ("POST", "/devices/{tag}/checkout", "/devices/LAP-1/checkout", "borrower=other", "LFFOO"),
@@ -222,6 +225,7 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/api/v1/people/{username}/password-reset", "/api/v1/people/other/password-reset", r#"{"password": "x"}"#, "UFFOO"),
     ("POST", "/api/v1/people/{username}/password-reset", "/api/v1/people/hd/password-reset", r#"{"password": "x"}"#, "UFFFO"),
     ("POST", "/api/v1/people/{username}/two-factor-reset", "/api/v1/people/sbm/two-factor-reset", "", "UFFFO"),
+    ("POST", "/api/v1/devices/{tag}/transfer", "/api/v1/devices/LAP-3/transfer", r#"{"school": "main"}"#, "UFFFFOO"),
     ("GET", "/api/v1/settings", "/api/v1/settings", "", "UFFFO"),
     ("PATCH", "/api/v1/settings", "/api/v1/settings", r#"{"backups_kept": "many"}"#, "UFFFO"),
     ("GET", "/api/v1/locations", "/api/v1/locations", "", "UFFOO"),

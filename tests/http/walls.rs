@@ -726,3 +726,130 @@ async fn a_trust_adds_schools_and_roles_at_the_command_line() {
     let home = app.page(&c, "/").await;
     assert!(home.contains("Trust IT administrator"), "{home}");
 }
+
+/// The trust moves a laptop from one school to another: it leaves the first
+/// school's register, joins the second's in its return room, and both schools'
+/// logs and managers hear of it; a device still out on loan, or one whose tag the
+/// other school uses, stays where it is.
+#[tokio::test]
+async fn the_trust_moves_a_device_to_another_school() {
+    let app = spawn_app().await;
+    let store = app.store();
+    let theirs = store
+        .add_school(
+            Actor::system(),
+            SchoolSlug::parse("hillside").unwrap(),
+            "Hillside Academy".into(),
+        )
+        .await
+        .unwrap()
+        .id;
+    register_in(&app, SchoolId::FIRST, "MOVE-1", "Library").await;
+    register_in(&app, SchoolId::FIRST, "SAME-1", "Library").await;
+    register_in(&app, theirs, "SAME-1", "Hillside hall").await;
+    app.add_user("our-sbm", "manager").await;
+    app.add_user_at("hillside", "their-sbm", "manager").await;
+    // A school's own manager may not move devices away.
+    let sbm = app.signed_in_as("our-sbm").await;
+    let r = app
+        .submit(
+            &sbm,
+            "/devices/MOVE-1",
+            "/devices/MOVE-1/transfer",
+            &[("school", "hillside")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+
+    app.add_user("trust-bm", "trust_manager").await;
+    let c = app.signed_in_as("trust-bm").await;
+    let page = app.page(&c, "/devices/MOVE-1").await;
+    assert!(page.contains("Move to another school"), "{page}");
+    let r = app
+        .submit(
+            &c,
+            "/devices/MOVE-1",
+            "/devices/MOVE-1/transfer",
+            &[("school", "hillside")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/devices");
+    assert!(store
+        .device_by_tag(SchoolId::FIRST, "MOVE-1")
+        .await
+        .unwrap()
+        .is_none());
+    let moved = store
+        .device_by_tag(theirs, "MOVE-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.details.location, "Computer room", "their return room");
+    assert!(store
+        .list_locations(theirs)
+        .await
+        .unwrap()
+        .iter()
+        .any(|l| l.name == "Computer room"));
+    // In both schools' logs, and told to both schools' managers.
+    for school in [SchoolId::FIRST, theirs] {
+        let events = store
+            .list_events(&kitroom_store::events::EventFilter {
+                school: Some(school),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.action == "device.transferred" && e.subject_label == "MOVE-1"),
+            "school {school}: {events:?}"
+        );
+    }
+    for (who, school) in [("our-sbm", SchoolId::FIRST), ("their-sbm", theirs)] {
+        let p = store
+            .person_by_username(school, who)
+            .await
+            .unwrap()
+            .unwrap();
+        let told = store.notifications(p.id, 20).await.unwrap();
+        assert!(
+            told.iter().any(|n| n.body.contains("MOVE-1")),
+            "{who}: {told:?}"
+        );
+    }
+    // Their tag is taken there: refused, nothing moved.
+    let token = app.token_for("trust-bm").await;
+    let r = app
+        .api_post(
+            &token,
+            "/api/v1/devices/SAME-1/transfer",
+            &serde_json::json!({"school": "hillside"}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("already has a device tagged SAME-1"));
+    assert!(store
+        .device_by_tag(SchoolId::FIRST, "SAME-1")
+        .await
+        .unwrap()
+        .is_some());
+    // Nowhere, or where it is already: told beside the field.
+    for school in ["nowhere", "main"] {
+        let r = app
+            .api_post(
+                &token,
+                "/api/v1/devices/SAME-1/transfer",
+                &serde_json::json!({"school": school}),
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{school}");
+    }
+}

@@ -61,6 +61,7 @@ pub mod set_admin;
 pub mod sets;
 pub mod settings;
 pub mod stocktakes;
+pub mod transfers;
 
 use std::sync::Arc;
 

@@ -74,6 +74,8 @@ pub enum Permission {
     Stocktake,
     /// Retire a device and record its disposal.
     Dispose,
+    /// Move a device to another school of the trust: the trust's own staff.
+    TransferDevice,
 }
 
 impl Role {
@@ -117,6 +119,8 @@ impl Role {
             ImportExport => matches!(role, Role::Manager | Role::Admin),
             Stocktake => matches!(role, Role::Manager | Role::Admin),
             Dispose => matches!(role, Role::Manager | Role::Admin),
+            // the trust's own staff, not any school's
+            TransferDevice => self.is_trust(),
         }
     }
 }

@@ -63,9 +63,80 @@ impl fmt::Display for SchoolSlug {
     }
 }
 
+/// What stops a device moving to another school of the trust, in words for the
+/// person moving it; `None` when it may go. Whatever is still open about it (a
+/// loan, a set, bookings) belongs to the school it is in, so that ends first; a
+/// lost or retired device keeps its story where it happened.
+pub fn transfer_refusal(
+    status: crate::device::DeviceStatus,
+    in_set: Option<&str>,
+    bookings_ahead: usize,
+) -> Option<String> {
+    use crate::device::DeviceStatus;
+    match status {
+        DeviceStatus::OnLoan => {
+            return Some("It is on loan: take it back before moving it to another school.".into())
+        }
+        DeviceStatus::Lost => {
+            return Some(
+                "It is lost: a lost device stays on the register of the school that lost it."
+                    .into(),
+            )
+        }
+        DeviceStatus::Retired => return Some(
+            "It is retired: a retired device stays on the register of the school that retired it."
+                .into(),
+        ),
+        _ => {}
+    }
+    if let Some(set) = in_set {
+        return Some(format!(
+            "It is in the set “{set}”: take it out of the set first."
+        ));
+    }
+    if bookings_ahead > 0 {
+        return Some(format!(
+            "It is booked {bookings_ahead} time{} from now on: cancel {} first.",
+            if bookings_ahead == 1 { "" } else { "s" },
+            if bookings_ahead == 1 {
+                "that booking"
+            } else {
+                "those bookings"
+            }
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::DeviceStatus;
+
+    #[test]
+    fn a_device_moves_school_only_with_nothing_open_at_the_old_one() {
+        assert_eq!(transfer_refusal(DeviceStatus::Available, None, 0), None);
+        assert_eq!(transfer_refusal(DeviceStatus::InRepair, None, 0), None);
+        assert_eq!(
+            transfer_refusal(DeviceStatus::ReturnedCharging, None, 0),
+            None
+        );
+        for s in [
+            DeviceStatus::OnLoan,
+            DeviceStatus::Lost,
+            DeviceStatus::Retired,
+        ] {
+            assert!(transfer_refusal(s, None, 0).is_some(), "{s:?}");
+        }
+        assert!(
+            transfer_refusal(DeviceStatus::Available, Some("Trolley"), 0)
+                .unwrap()
+                .contains("Trolley")
+        );
+        assert!(transfer_refusal(DeviceStatus::Available, None, 2)
+            .unwrap()
+            .contains("2 times"));
+    }
 
     #[test]
     fn a_short_name_is_lower_case_letters_digits_and_hyphens() {

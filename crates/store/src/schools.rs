@@ -82,3 +82,47 @@ impl Store {
         .await
     }
 }
+
+/// What moving a device to another school asks of it, inside the caller's
+/// transaction: the set it is in, if any, and how many bookings hold it from `now`
+/// on.
+pub async fn transfer_facts_in(
+    conn: &mut sqlx::SqliteConnection,
+    device: uuid::Uuid,
+    now: chrono::DateTime<Utc>,
+) -> Result<(Option<String>, usize), StoreError> {
+    let (set, bookings): (Option<String>, i64) = sqlx::query_as(
+        "select (select k.name from kit_device kd join kit k on k.id = kd.kit_id where kd.device_id = ?1),
+                (select count(distinct booking_id) from booking_device where device_id = ?1 and ends_at > ?2)",
+    )
+    .bind(device.to_string())
+    .bind(time_text(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((set, usize::try_from(bookings).unwrap_or(0)))
+}
+
+/// Moves a device to the school `to`, at its location `location` (the tallies
+/// follow, by their triggers). `false`, moving nothing, when `to` already has a
+/// device with its tag.
+pub async fn move_device_in(
+    conn: &mut sqlx::SqliteConnection,
+    device: uuid::Uuid,
+    to: SchoolId,
+    location: uuid::Uuid,
+    now: chrono::DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "update device set school_id = ?, location_id = ?, updated_at = ? where id = ?",
+    )
+    .bind(to.0)
+    .bind(location.to_string())
+    .bind(time_text(now))
+    .bind(device.to_string())
+    .execute(&mut *conn)
+    .await;
+    match r {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        other => other.map(|_| true).map_err(Into::into),
+    }
+}

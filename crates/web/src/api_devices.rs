@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_status))
         .routes(routes!(mark_ready))
         .routes(routes!(disposal, dispose))
+        .routes(routes!(transfer))
         .routes(routes!(charging))
         .routes(routes!(mark_location_ready))
 }
@@ -469,4 +470,37 @@ async fn dispose(
         })),
     )
         .into_response())
+}
+
+/// `{school}`: moves the device to another school of the trust, at that school's
+/// return room, recorded in both schools' activity logs and told to both schools'
+/// managers. For the trust's own staff.
+#[utoipa::path(
+    post,
+    path = "/devices/{tag}/transfer",
+    tag = "devices",
+    summary = "Move a device to another school of the trust",
+    params(("tag" = String, Path, description = "The asset tag, in any case.")),
+    request_body = kitroom_app::transfers::TransferInput,
+    responses(
+        (status = 200, description = "`{device, school}`: the device as it is now, and the short name of its new school.", body = Object),
+        (status = 403, description = "Only the trust's IT administrator and business manager."),
+        (status = 404, description = "No device of this school has that tag."),
+        (status = 409, description = "Something is still open about it here (a loan, a set, bookings), it is lost or retired, or the other school uses its tag."),
+        (status = 422, description = "No school has that short name, or it is at that school already."),
+    )
+)]
+async fn transfer(
+    user: ApiUser,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    JsonBody(body): JsonBody<kitroom_app::transfers::TransferInput>,
+) -> Result<Response, ApiError> {
+    user.require(Permission::TransferDevice)?;
+    let done = kitroom_app::transfers::transfer(state.app(), &user.0, &tag, body).await?;
+    Ok(Json(json!({
+        "device": device_json(&done.device),
+        "school": done.to.slug,
+    }))
+    .into_response())
 }

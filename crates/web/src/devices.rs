@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/devices/{tag}", get(show))
         .route("/devices/{tag}/edit", get(edit_form).post(update))
         .route("/devices/{tag}/status", post(change_status))
+        .route("/devices/{tag}/transfer", post(transfer))
         // The address printed on a device's QR label: short, so the code stays small.
         .route(
             "/d/{tag}",
@@ -394,6 +395,36 @@ async fn change_status(
     )
     .await?;
     Ok(Redirect::to(&device_url(d.details.tag.as_str())).into_response())
+}
+
+/// Moves the device to another school of the trust (the trust's own staff): on to
+/// the register, since it is no longer this school's.
+async fn transfer(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(tag): Path<String>,
+    FormBody(input): FormBody<kitroom_app::transfers::TransferInput>,
+) -> Result<Response, AppError> {
+    ctx.require(Permission::TransferDevice)?;
+    let done = match kitroom_app::transfers::transfer(state.app(), &ctx.user, &tag, input).await {
+        Ok(done) => done,
+        Err(e) => {
+            let refusal = page_refusal(e)?;
+            return Err(match refusal.kind {
+                kitroom_app::Kind::Invalid => AppError::BadRequest(refusal.message),
+                _ => AppError::Refused(Box::new(refusal)),
+            });
+        }
+    };
+    set_flash(
+        &ctx.session,
+        format!(
+            "{} is now at {}: it is on its register, in its return room.",
+            done.device.details.tag, done.to.name
+        ),
+    )
+    .await?;
+    Ok(Redirect::to("/devices").into_response())
 }
 
 /// The disposal form: retiring a device at the end of its life.

@@ -409,6 +409,23 @@ pub fn show(
                     }
                 }
             }
+            // The trust's own staff move a device to another of the trust's schools.
+            @if ctx.may(Permission::TransferDevice) && ctx.schools.len() > 1 {
+                section {
+                    h2 { "Move to another school" }
+                    form method="post" action={ (device_url(d.tag.as_str())) "/transfer" } {
+                        (csrf(&ctx.csrf))
+                        label for="transfer-school" { "School" }
+                        select #transfer-school name="school" {
+                            @for s in ctx.schools.iter().filter(|s| s.id != ctx.user.school) {
+                                option value=(s.slug) { (s.name) }
+                            }
+                        }
+                        p.hint { "It goes to that school's return room. Its loans and incidents stay with this school; the move is in both schools' activity logs." }
+                        div.actions { button.secondary type="submit" { "Move" } }
+                    }
+                }
+            }
             @if !extra.incidents.is_empty() {
                 section {
                     h2 { "Incidents" }
