@@ -16,6 +16,19 @@ use kitroom_tests::{spawn_app, TestApp};
 
 use crate::roles::{fixtures, letter, request, MATRIX};
 
+/// A second school, Hillside Academy (short name `hillside`).
+async fn hillside(app: &TestApp) -> SchoolId {
+    app.store()
+        .add_school(
+            Actor::system(),
+            SchoolSlug::parse("hillside").unwrap(),
+            "Hillside Academy".into(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
 /// A device of `school` with this tag, at `location`, registered through the store.
 async fn register_in(app: &TestApp, school: SchoolId, tag: &str, location: &str) {
     let input = DeviceInput {
@@ -65,15 +78,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
     let app = spawn_app().await;
     let fx = fixtures(&app).await;
     let store = app.store();
-    let theirs = store
-        .add_school(
-            Actor::system(),
-            SchoolSlug::parse("hillside").unwrap(),
-            "Hillside Academy".into(),
-        )
-        .await
-        .unwrap()
-        .id;
+    let theirs = hillside(&app).await;
     // The second school has a device no one else has, and one with the same tag
     // as the first school's LAP-1, in a room of its own and one called like ours.
     register_in(&app, theirs, "WALL-1", "Hillside hall").await;
@@ -519,15 +524,7 @@ async fn a_manager_of_one_school_reaches_no_record_of_another() {
 async fn a_teacher_at_two_schools_chooses_where_to_work() {
     let app = spawn_app().await;
     let store = app.store();
-    let theirs = store
-        .add_school(
-            Actor::system(),
-            SchoolSlug::parse("hillside").unwrap(),
-            "Hillside Academy".into(),
-        )
-        .await
-        .unwrap()
-        .id;
+    let theirs = hillside(&app).await;
     register_in(&app, SchoolId::FIRST, "OURS-1", "Library").await;
     register_in(&app, theirs, "WALL-1", "Hillside hall").await;
     app.add_user("ours", "borrower").await;
@@ -735,15 +732,7 @@ async fn a_trust_adds_schools_and_roles_at_the_command_line() {
 async fn the_trust_moves_a_device_to_another_school() {
     let app = spawn_app().await;
     let store = app.store();
-    let theirs = store
-        .add_school(
-            Actor::system(),
-            SchoolSlug::parse("hillside").unwrap(),
-            "Hillside Academy".into(),
-        )
-        .await
-        .unwrap()
-        .id;
+    let theirs = hillside(&app).await;
     register_in(&app, SchoolId::FIRST, "MOVE-1", "Library").await;
     register_in(&app, SchoolId::FIRST, "SAME-1", "Library").await;
     register_in(&app, theirs, "SAME-1", "Hillside hall").await;

@@ -169,24 +169,29 @@ pub async fn booking_in(
     school: SchoolId,
     id: Uuid,
 ) -> Result<Booking, StoreError> {
-    sqlx::query_as::<_, BookingRow>(&format!("{BOOKING} where b.id = ? and b.school_id = ?"))
-        .bind(id.to_string())
-        .bind(school.0)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .try_into()
+    fetch_booking(conn, Some(school), id).await
 }
 
 /// A booking of whichever school: for the release of bookings nobody collected,
 /// which runs for every school at once.
 async fn any_booking_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Booking, StoreError> {
-    sqlx::query_as::<_, BookingRow>(&format!("{BOOKING} where b.id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .try_into()
+    fetch_booking(conn, None, id).await
+}
+
+async fn fetch_booking(
+    conn: &mut SqliteConnection,
+    school: Option<SchoolId>,
+    id: Uuid,
+) -> Result<Booking, StoreError> {
+    sqlx::query_as::<_, BookingRow>(&format!(
+        "{BOOKING} where b.id = ? and (?2 is null or b.school_id = ?2)"
+    ))
+    .bind(id.to_string())
+    .bind(school.map(|s| s.0))
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?
+    .try_into()
 }
 
 /// What a booking's events are about: the device, the set, or the booking.

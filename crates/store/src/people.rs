@@ -572,14 +572,7 @@ impl Store {
         .bind(id.to_string())
         .fetch_all(self.reader())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, slug, name)| School {
-                id: SchoolId(id),
-                slug,
-                name,
-            })
-            .collect())
+        Ok(rows.into_iter().map(School::from).collect())
     }
 
     /// The person with this username (case ignored) among the people of `school`.

@@ -17,6 +17,17 @@ pub struct School {
     pub name: String,
 }
 
+impl From<(i64, String, String)> for School {
+    /// A row of `select id, slug, name from school`.
+    fn from((id, slug, name): (i64, String, String)) -> Self {
+        School {
+            id: SchoolId(id),
+            slug,
+            name,
+        }
+    }
+}
+
 impl Store {
     /// Every school, in the order they were added (the first school first).
     pub async fn schools(&self) -> Result<Vec<School>, StoreError> {
@@ -24,14 +35,7 @@ impl Store {
             sqlx::query_as("select id, slug, name from school order by id")
                 .fetch_all(self.reader())
                 .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, slug, name)| School {
-                id: SchoolId(id),
-                slug,
-                name,
-            })
-            .collect())
+        Ok(rows.into_iter().map(School::from).collect())
     }
 
     /// Adds a school, recorded as `school.added`. A short name already used is

@@ -16,7 +16,7 @@ use kitroom_store::devices::{Device, DeviceFilter, Position};
 use kitroom_store::events::EventFilter;
 
 use crate::auth::{set_flash, Ctx, FormBody, QueryParams};
-use crate::error::{page_refusal, refusal_fields, status_of};
+use crate::error::{button_refusal, page_refusal, refusal_fields, status_of};
 use crate::paths::ListQuery;
 use crate::views::devices as v;
 use crate::views::devices::PER_PAGE;
@@ -375,16 +375,9 @@ async fn change_status(
     FormBody(input): FormBody<StatusInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ManageRegister)?;
-    let d = match kitroom_app::devices::change_status(state.app(), &ctx.user, &tag, input).await {
-        Ok(d) => d,
-        Err(e) => {
-            let refusal = page_refusal(e)?;
-            return Err(match refusal.kind {
-                kitroom_app::Kind::Invalid => AppError::BadRequest(refusal.message),
-                _ => AppError::Refused(Box::new(refusal)),
-            });
-        }
-    };
+    let d = kitroom_app::devices::change_status(state.app(), &ctx.user, &tag, input)
+        .await
+        .map_err(button_refusal)?;
     set_flash(
         &ctx.session,
         format!(
@@ -406,16 +399,9 @@ async fn transfer(
     FormBody(input): FormBody<kitroom_app::transfers::TransferInput>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::TransferDevice)?;
-    let done = match kitroom_app::transfers::transfer(state.app(), &ctx.user, &tag, input).await {
-        Ok(done) => done,
-        Err(e) => {
-            let refusal = page_refusal(e)?;
-            return Err(match refusal.kind {
-                kitroom_app::Kind::Invalid => AppError::BadRequest(refusal.message),
-                _ => AppError::Refused(Box::new(refusal)),
-            });
-        }
-    };
+    let done = kitroom_app::transfers::transfer(state.app(), &ctx.user, &tag, input)
+        .await
+        .map_err(button_refusal)?;
     set_flash(
         &ctx.session,
         format!(

@@ -83,6 +83,17 @@ pub fn page_refusal(e: kitroom_app::Error) -> Result<kitroom_app::Refusal, AppEr
     }
 }
 
+/// The answer to a refused form that is only buttons (a status change, a move to
+/// another school), with no fields to show a problem beside: an invalid request is
+/// a bad request with its message; any other refusal its own page.
+pub fn button_refusal(e: kitroom_app::Error) -> AppError {
+    match page_refusal(e) {
+        Ok(r) if r.kind == Kind::Invalid => AppError::BadRequest(r.message),
+        Ok(r) => AppError::Refused(Box::new(r)),
+        Err(e) => e,
+    }
+}
+
 /// What a refused form shows beside its fields: the refusal's own field problems,
 /// or else its message beside `field` (a refusal about no one field, shown there).
 pub fn refusal_fields(refusal: &kitroom_app::Refusal, field: &'static str) -> Invalid {
