@@ -9,8 +9,8 @@
 
 use chrono::Utc;
 use kitroom_core::person::{
-    may_manage_account_across, new_password, Account, AccountChange, PasswordOwner, Permission,
-    PersonDetails,
+    may_manage_account_across, new_password, Account, AccountChange, AccountKeeper, PasswordOwner,
+    Permission, PersonDetails, Role,
 };
 use kitroom_core::Invalid;
 use kitroom_store::people::{self, Person};
@@ -145,6 +145,47 @@ pub struct PasswordResetInput {
     pub password: String,
 }
 
+/// What the account rule judges by, read inside the transaction on the account as
+/// it is now: the caller as a keeper, the account, and its roles at other schools
+/// with the caller's standing there.
+struct RuleInputs {
+    keeper: AccountKeeper,
+    account: Account,
+    elsewhere: Vec<(Role, Option<AccountKeeper>)>,
+}
+
+impl RuleInputs {
+    async fn read(
+        conn: &mut SqliteConnection,
+        caller: &Person,
+        account: Option<&Person>,
+    ) -> Result<RuleInputs, Error> {
+        let settings = settings_in(conn, caller.school).await?;
+        let keeper = settings.account_keeper(caller.role);
+        let (account, elsewhere) = match account {
+            None => (Account::New, Vec::new()),
+            Some(p) if p.id == caller.id => (Account::Own(p.role), Vec::new()),
+            Some(p) => (
+                Account::Other(p.role),
+                people::roles_elsewhere_in(conn, caller.id, p.id, caller.school)
+                    .await?
+                    .into_iter()
+                    .map(|(role, mine)| (role, mine.map(|r| settings.account_keeper(r))))
+                    .collect(),
+            ),
+        };
+        Ok(RuleInputs {
+            keeper,
+            account,
+            elsewhere,
+        })
+    }
+
+    fn allows(&self, change: AccountChange) -> Result<(), String> {
+        may_manage_account_across(self.keeper, self.account, change, &self.elsewhere)
+    }
+}
+
 /// The account rule's answer, inside the transaction, on the account as it is now.
 async fn ask_rule(
     conn: &mut SqliteConnection,
@@ -152,23 +193,9 @@ async fn ask_rule(
     account: Option<&Person>,
     change: AccountChange,
 ) -> Result<Result<(), String>, Error> {
-    let settings = settings_in(conn, caller.school).await?;
-    let keeper = settings.account_keeper(caller.role);
-    let (account, elsewhere) = match account {
-        None => (Account::New, Vec::new()),
-        Some(p) if p.id == caller.id => (Account::Own(p.role), Vec::new()),
-        Some(p) => (
-            Account::Other(p.role),
-            people::roles_elsewhere_in(conn, caller.id, p.id, caller.school)
-                .await?
-                .into_iter()
-                .map(|(role, mine)| (role, mine.map(|r| settings.account_keeper(r))))
-                .collect(),
-        ),
-    };
-    Ok(may_manage_account_across(
-        keeper, account, change, &elsewhere,
-    ))
+    Ok(RuleInputs::read(conn, caller, account)
+        .await?
+        .allows(change))
 }
 
 /// 403 unless the rule allows `change` to `account`.
@@ -464,13 +491,12 @@ pub async fn allowed(app: &App, caller: &Person, p: &Person) -> Result<Allowed, 
         .acquire()
         .await
         .map_err(kitroom_store::StoreError::from)?;
-    let mut may = async |change| -> Result<bool, Error> {
-        Ok(ask_rule(&mut conn, caller, Some(p), change).await?.is_ok())
-    };
+    let rule = RuleInputs::read(&mut conn, caller, Some(p)).await?;
+    let may = |change| rule.allows(change).is_ok();
     Ok(Allowed {
-        edit: may(AccountChange::Details { role: p.role }).await?,
-        reset_password: may(AccountChange::ResetPassword).await?,
-        reset_two_factor: may(AccountChange::ResetTwoFactor).await?,
-        set_active: may(AccountChange::SetActive).await?,
+        edit: may(AccountChange::Details { role: p.role }),
+        reset_password: may(AccountChange::ResetPassword),
+        reset_two_factor: may(AccountChange::ResetTwoFactor),
+        set_active: may(AccountChange::SetActive),
     })
 }

@@ -390,31 +390,47 @@ async fn end_sessions(conn: &mut SqliteConnection, person: Uuid) -> Result<u64, 
         .rows_affected())
 }
 
+/// Which person [`find_in`] reads: by username (case ignored) or by id.
+enum Key<'a> {
+    Username(&'a str),
+    Id(Uuid),
+}
+
+/// The one person of `table` (a `from` clause: [`people_in`] a school's people,
+/// or [`ACCOUNTS`]) with this username or id: every lookup of one person below.
+async fn find_in(
+    conn: &mut SqliteConnection,
+    table: &str,
+    key: Key<'_>,
+) -> Result<Option<Person>, StoreError> {
+    let (column, value) = match key {
+        Key::Username(u) => ("username = ? collate nocase", u.trim().to_owned()),
+        Key::Id(id) => ("id = ?", id.to_string()),
+    };
+    sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from {table} where {column}"))
+        .bind(value)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(Person::try_from)
+        .transpose()
+}
+
 /// The person `id` as seen in `school`; not found unless they hold a role there.
 pub async fn get_person(
     conn: &mut SqliteConnection,
     school: SchoolId,
     id: Uuid,
 ) -> Result<Person, StoreError> {
-    sqlx::query_as::<_, PersonRow>(&format!(
-        "select {COLUMNS} from {} where id = ?",
-        people_in(school)
-    ))
-    .bind(id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)?
-    .try_into()
+    find_in(conn, &people_in(school), Key::Id(id))
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 /// The account `id` as seen in its first school ([`ACCOUNTS`]).
 pub async fn get_account(conn: &mut SqliteConnection, id: Uuid) -> Result<Person, StoreError> {
-    sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from {ACCOUNTS} where id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
+    find_in(conn, ACCOUNTS, Key::Id(id))
         .await?
-        .ok_or(StoreError::NotFound)?
-        .try_into()
+        .ok_or(StoreError::NotFound)
 }
 
 /// Which people to list.
@@ -540,24 +556,14 @@ impl Store {
     /// The account with this username (case ignored), as seen in its first school:
     /// who signs in, or is looked after at the command line.
     pub async fn account_by_username(&self, username: &str) -> Result<Option<Person>, StoreError> {
-        sqlx::query_as::<_, PersonRow>(&format!(
-            "select {COLUMNS} from {ACCOUNTS} where username = ? collate nocase"
-        ))
-        .bind(username.trim())
-        .fetch_optional(self.reader())
-        .await?
-        .map(Person::try_from)
-        .transpose()
+        let mut conn = self.reader().acquire().await?;
+        account_by_username_in(&mut conn, username).await
     }
 
     /// The account `id`, as seen in its first school.
     pub async fn account_by_id(&self, id: Uuid) -> Result<Option<Person>, StoreError> {
-        sqlx::query_as::<_, PersonRow>(&format!("select {COLUMNS} from {ACCOUNTS} where id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(self.reader())
-            .await?
-            .map(Person::try_from)
-            .transpose()
+        let mut conn = self.reader().acquire().await?;
+        find_in(&mut conn, ACCOUNTS, Key::Id(id)).await
     }
 
     /// The schools `id` may act in, first school first: every school for the trust's
@@ -581,15 +587,8 @@ impl Store {
         school: SchoolId,
         username: &str,
     ) -> Result<Option<Person>, StoreError> {
-        sqlx::query_as::<_, PersonRow>(&format!(
-            "select {COLUMNS} from {} where username = ? collate nocase",
-            people_in(school)
-        ))
-        .bind(username.trim())
-        .fetch_optional(self.reader())
-        .await?
-        .map(Person::try_from)
-        .transpose()
+        let mut conn = self.reader().acquire().await?;
+        person_by_username_in(&mut conn, school, username).await
     }
 
     /// The person `id` among the people of `school`.
@@ -598,15 +597,8 @@ impl Store {
         school: SchoolId,
         id: Uuid,
     ) -> Result<Option<Person>, StoreError> {
-        sqlx::query_as::<_, PersonRow>(&format!(
-            "select {COLUMNS} from {} where id = ?",
-            people_in(school)
-        ))
-        .bind(id.to_string())
-        .fetch_optional(self.reader())
-        .await?
-        .map(Person::try_from)
-        .transpose()
+        let mut conn = self.reader().acquire().await?;
+        find_in(&mut conn, &people_in(school), Key::Id(id)).await
     }
 
     /// The active people whose full name is `name`, spacing and case aside
@@ -778,15 +770,7 @@ pub async fn person_by_username_in(
     school: SchoolId,
     username: &str,
 ) -> Result<Option<Person>, StoreError> {
-    sqlx::query_as::<_, PersonRow>(&format!(
-        "select {COLUMNS} from {} where username = ? collate nocase",
-        people_in(school)
-    ))
-    .bind(username.trim())
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(Person::try_from)
-    .transpose()
+    find_in(conn, &people_in(school), Key::Username(username)).await
 }
 
 /// The roles `person` holds in schools other than `school`, each with the role
@@ -825,14 +809,7 @@ pub async fn account_by_username_in(
     conn: &mut SqliteConnection,
     username: &str,
 ) -> Result<Option<Person>, StoreError> {
-    sqlx::query_as::<_, PersonRow>(&format!(
-        "select {COLUMNS} from {ACCOUNTS} where username = ? collate nocase"
-    ))
-    .bind(username.trim())
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(Person::try_from)
-    .transpose()
+    find_in(conn, ACCOUNTS, Key::Username(username)).await
 }
 
 /// Writes an account's new details, the `person.updated` event naming what changed,
