@@ -61,7 +61,7 @@ async fn text(c: &Client, app: &TestApp, path: &str) -> String {
 }
 
 /// A CSV report, checked to be served as a CSV download.
-async fn csv(c: &Client, app: &TestApp, path: &str) -> Vec<HashMap<String, String>> {
+pub(crate) async fn csv(c: &Client, app: &TestApp, path: &str) -> Vec<HashMap<String, String>> {
     let r = get(c, app, path).await;
     assert_eq!(r.status(), 200, "GET {path}");
     assert!(r.headers()["content-type"]
@@ -75,7 +75,7 @@ async fn csv(c: &Client, app: &TestApp, path: &str) -> Vec<HashMap<String, Strin
     records(&r.text().await.unwrap())
 }
 
-fn n(r: &HashMap<String, String>, field: &str) -> i64 {
+pub(crate) fn n(r: &HashMap<String, String>, field: &str) -> i64 {
     r[field]
         .parse()
         .unwrap_or_else(|_| panic!("{field} is a number: {r:?}"))

@@ -89,6 +89,8 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("POST", "/locations", "/locations", "name=Hall-:me", "LFFOO"),
     ("POST", "/locations/{id}/rename", "/locations/:location/rename", "name=Library", "LFFOO"),
     ("GET", "/log", "/log", "", "LFOOO"),
+    // the whole trust's log: the trust's own staff
+    ("GET", "/log", "/log?scope=trust", "", "LFFFFOO"),
     ("GET", "/people", "/people", "", "LFFOO"),
     ("POST", "/people", "/people", "username=new-:me&full_name=New+Person", "LFFOO"),
     ("GET", "/people/new", "/people/new", "", "LFFOO"),
@@ -174,6 +176,9 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/reports/{file}", "/reports/utilisation.csv", "", "LFOOO"),
     ("GET", "/reports/{file}", "/reports/disposals", "", "LFOOO"),
     ("GET", "/reports/{file}", "/reports/disposals.csv", "", "LFOOO"),
+    // every school side by side: the trust's own staff
+    ("GET", "/reports/{file}", "/reports/schools", "", "LFFFFOO"),
+    ("GET", "/reports/{file}", "/reports/schools.csv", "", "LFFFFOO"),
     ("GET", "/reports/people", "/reports/people", "", "LFOOO"),
     ("GET", "/reports/people/{username}", "/reports/people/other", "", "LFOOO"),
     ("GET", "/reports/people/{username}", "/reports/people/:me", "", "LFOOO"),
@@ -250,6 +255,7 @@ pub(crate) const MATRIX: &[(&str, &str, &str, &str, &str)] = &[
     ("GET", "/api/v1/sets", "/api/v1/sets", "", "UOOOO"),
     ("GET", "/api/v1/reports/{name}", "/api/v1/reports/inventory", "", "UFOOO"),
     ("GET", "/api/v1/reports/{name}", "/api/v1/reports/overdue?kind=laptop", "", "UFOOO"),
+    ("GET", "/api/v1/reports/{name}", "/api/v1/reports/schools", "", "UFFFFOO"),
     ("GET", "/api/v1/exports/{kind}", "/api/v1/exports/devices", "", "UFFOO"),
     // the matrix sends JSON, which an import refuses (415) once past the door
     ("POST", "/api/v1/imports/{sheet}", "/api/v1/imports/devices?dry_run=true", "{}", "UFFOO"),

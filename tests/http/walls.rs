@@ -842,3 +842,111 @@ async fn the_trust_moves_a_device_to_another_school() {
         assert_eq!(r.status(), 422, "{school}");
     }
 }
+
+/// The trust's business manager could not compare its schools without opening each
+/// one's reports in turn, nor read what happened at every school in one log; a
+/// school's own manager must see neither, and a subject-access export asked of a
+/// school names nothing from another school, while the trust's covers them all.
+#[tokio::test]
+async fn the_trust_sees_every_school_side_by_side() {
+    use crate::reports::{csv, n};
+    let s = crate::reports::school().await;
+    let (app, sbm) = (&s.app, &s.sbm);
+    let store = app.store();
+    let theirs = hillside(app).await;
+    register_in(app, theirs, "HIL-1", "Hillside hall").await;
+    app.add_user_at("hillside", "jo", "borrower").await;
+    let jo_there = store
+        .person_by_username(theirs, "jo")
+        .await
+        .unwrap()
+        .unwrap();
+    let input = DeviceInput {
+        tag: "HIL-2".into(),
+        kind: "camera".into(),
+        location: "Hillside hall".into(),
+        ..Default::default()
+    };
+    let today = kitroom_core::time::school_day(chrono::Utc::now());
+    store
+        .create_device(jo_there.actor(), theirs, input.parse(today).unwrap())
+        .await
+        .unwrap();
+
+    // A school's manager: neither the trust's report nor the trust's log.
+    for path in [
+        "/reports/schools",
+        "/reports/schools.csv",
+        "/log?scope=trust",
+    ] {
+        assert_eq!(app.get(sbm, path).await.status(), 403, "{path}");
+    }
+    assert!(!app.page(sbm, "/reports").await.contains("Across the trust"));
+    // Their export of jo holds her record at their school only.
+    let export = app.page(sbm, "/reports/people/jo/export.json").await;
+    assert!(
+        export.contains("LAP-1") && !export.contains("HIL-2"),
+        "{export}"
+    );
+
+    app.add_user("trust-bm", "trust_manager").await;
+    let c = app.signed_in_as("trust-bm").await;
+    assert!(app.page(&c, "/reports").await.contains("Across the trust"));
+    let rows = csv(&c, app, "/reports/schools.csv?year=2025").await;
+    let names: Vec<&str> = rows.iter().map(|r| r["school"].as_str()).collect();
+    assert_eq!(names, ["main", "hillside", "all"]);
+    let (main, hill, all) = (&rows[0], &rows[1], &rows[2]);
+    assert_eq!(n(main, "in_service"), 6);
+    assert_eq!(n(main, "verified"), 2, "{main:?}");
+    assert_eq!(n(main, "overdue_loans"), 1);
+    assert_eq!(
+        (n(main, "incidents"), main["incident_cost"].as_str()),
+        (2, "150.50")
+    );
+    assert_eq!(main["school_year"], "2025/26");
+    assert_eq!(hill["school_name"], "Hillside Academy");
+    assert_eq!(n(hill, "in_service"), 2);
+    assert_eq!(n(hill, "unknown"), 2);
+    assert_eq!((n(hill, "overdue_loans"), n(hill, "incidents")), (0, 0));
+    assert_eq!(hill["verified_percent"], "0");
+    assert_eq!(n(all, "in_service"), 8);
+    assert_eq!(all["incident_cost"], "150.50");
+    let page = app.page(&c, "/reports/schools?year=2025").await;
+    assert!(
+        page.contains("Hillside Academy") && page.contains("<svg"),
+        "{page}"
+    );
+    assert!(
+        page.contains("2025/26") && page.contains("2026/27"),
+        "years"
+    );
+    let r = app.get(&c, "/reports/schools?year=soon").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("like 2025"));
+
+    // The same rows from the API.
+    let token = app.token_for("trust-bm").await;
+    let (status, body) = app.api_get_json(&token, "/api/v1/reports/schools").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"].as_array().unwrap().len(), 3, "{body}");
+    assert_eq!(body["items"][1]["school"], "hillside");
+
+    // The log: each school's own by default, every school's when asked.
+    let ours = app.page(&c, "/log").await;
+    assert!(!ours.contains("HIL-1"), "the school's log shows another's");
+    let every = app.page(&c, "/log?scope=trust").await;
+    assert!(every.contains("HIL-1") && every.contains("LAP-1"));
+    assert!(
+        every.contains("Hillside Academy"),
+        "each entry names its school"
+    );
+    let hers = app.page(&c, "/log?scope=trust&person=jo").await;
+    assert!(hers.contains("HIL-2") && !hers.contains("HIL-1"), "{hers}");
+
+    // The trust answers a subject-access request for every school.
+    let export = app.page(&c, "/reports/people/jo/export.json").await;
+    assert!(
+        export.contains("LAP-1") && export.contains("HIL-2"),
+        "{export}"
+    );
+}

@@ -59,6 +59,8 @@ pub enum ReportName {
     Incidents,
     Utilisation,
     Disposals,
+    /// Every school side by side: the trust's own report.
+    Schools,
 }
 
 impl ReportName {
@@ -70,6 +72,7 @@ impl ReportName {
         ReportName::Incidents,
         ReportName::Utilisation,
         ReportName::Disposals,
+        ReportName::Schools,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +84,7 @@ impl ReportName {
             ReportName::Incidents => "incidents",
             ReportName::Utilisation => "utilisation",
             ReportName::Disposals => "disposals",
+            ReportName::Schools => "schools",
         }
     }
 
@@ -142,6 +146,24 @@ impl ReportQuery {
                 optional_word(&self.status, "status", invalid)
             } else {
                 None
+            },
+        }
+    }
+
+    /// The school year asked for, by the calendar year it starts in; this school
+    /// year when empty.
+    fn school_year(&self, today: NaiveDate, invalid: &mut Invalid) -> i32 {
+        match self.year.trim() {
+            "" => school_year_of(today),
+            y => match y.parse::<i32>() {
+                Ok(y) if (1900..=9998).contains(&y) => y,
+                _ => {
+                    invalid.add(
+                        "year",
+                        "Enter the year the school year starts in, like 2025.",
+                    );
+                    school_year_of(today)
+                }
             },
         }
     }
@@ -333,6 +355,7 @@ pub enum Report {
     Incidents(IncidentCosts),
     Utilisation(Utilisation),
     Disposals(Disposals),
+    Schools(TrustReport),
 }
 
 impl Report {
@@ -346,19 +369,26 @@ impl Report {
             Report::Incidents(r) => r.table(),
             Report::Utilisation(r) => r.table(),
             Report::Disposals(r) => r.table(),
+            Report::Schools(r) => r.table(),
         }
     }
 }
 
 /// Runs one report for `caller` with the filters as typed. Filters that cannot be
-/// read are refused as invalid, each beside its field.
+/// read are refused as invalid, each beside its field. Every report but
+/// [`ReportName::Schools`] covers the school the caller acts in; that one covers
+/// every school and is the trust's own ([`Permission::ViewTrust`]).
 pub async fn run(
     app: &App,
     caller: &Person,
     name: ReportName,
     q: &ReportQuery,
 ) -> Result<Report, Error> {
-    if !caller.role.may(Permission::ViewReports) {
+    let needs = match name {
+        ReportName::Schools => Permission::ViewTrust,
+        _ => Permission::ViewReports,
+    };
+    if !caller.role.may(needs) {
         return Err(Refusal::not_allowed().into());
     }
     let now = Utc::now();
@@ -441,26 +471,30 @@ pub async fn run(
             Report::Utilisation(Utilisation { from, to, devices })
         }
         ReportName::Disposals => {
-            let year = match q.year.trim() {
-                "" => school_year_of(today),
-                y => match y.parse::<i32>() {
-                    Ok(y) if (1900..=9998).contains(&y) => y,
-                    _ => {
-                        return Err(Invalid::one(
-                            "year",
-                            "Enter the year the school year starts in, like 2025.",
-                        )
-                        .into())
-                    }
-                },
-            };
+            let year = q.school_year(today, &mut invalid);
+            ok(invalid)?;
             Report::Disposals(Disposals {
                 year,
                 rows: app.store().disposals(caller.school, Some(year)).await?,
             })
         }
+        ReportName::Schools => {
+            let max_age_days = days(&q.max_age_days, "max_age_days", DEFAULT_DAYS, &mut invalid);
+            let year = q.school_year(today, &mut invalid);
+            ok(invalid)?;
+            let since = today - Duration::days(max_age_days);
+            Report::Schools(trust_report(app, now, since, max_age_days, year).await?)
+        }
     };
     Ok(report)
+}
+
+/// Which school's records a person's subject-access record covers when `caller`
+/// asks for it: every school for the trust's own staff (the trust answers a
+/// subject-access request) and for the person themselves; otherwise the school the
+/// caller acts in, so that a school's manager reads nothing of another school's.
+pub fn record_reach(caller: &Person, person: &Person) -> Option<SchoolId> {
+    (caller.id != person.id && !caller.role.may(Permission::ViewTrust)).then_some(caller.school)
 }
 
 fn ok(invalid: Invalid) -> Result<(), Error> {
@@ -1038,6 +1072,218 @@ impl Disposals {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Across the trust
+
+/// Every school of the deployment side by side: its devices, how many are encrypted
+/// and verified, its overdue loans and what its incidents cost, school year by
+/// school year. Counted by the same store queries as each school's own reports,
+/// over every school at once.
+#[derive(Debug, Clone)]
+pub struct TrustReport {
+    pub now: DateTime<Utc>,
+    pub max_age_days: i64,
+    /// Verified on or after this day counts.
+    pub since: NaiveDate,
+    /// The school year whose incident costs the rows give.
+    pub year: i32,
+    /// Every school year with an incident at any school, oldest first.
+    pub years: Vec<i32>,
+    /// One line per school, in the order they were added.
+    pub schools: Vec<SchoolLine>,
+}
+
+/// One school's figures in the trust's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolLine {
+    pub slug: String,
+    pub name: String,
+    /// Devices in each status, in [`DeviceStatus::ALL`]'s order.
+    pub by_status: Vec<i64>,
+    /// Devices not retired in each state, in [`Compliance::ALL`]'s order.
+    pub compliance: Vec<i64>,
+    pub overdue: i64,
+    /// The longest overdue loan's lateness.
+    pub most_overdue: Option<Duration>,
+    /// Incidents and their cost in each school year of [`TrustReport::years`].
+    pub costs: Vec<Tally>,
+}
+
+impl SchoolLine {
+    /// Devices in service (not retired).
+    pub fn in_service(&self) -> i64 {
+        self.compliance.iter().sum()
+    }
+
+    pub fn status(&self, status: DeviceStatus) -> i64 {
+        DeviceStatus::ALL
+            .iter()
+            .position(|s| *s == status)
+            .map_or(0, |i| self.by_status[i])
+    }
+
+    pub fn verified(&self) -> i64 {
+        Compliance::ALL
+            .iter()
+            .position(|c| *c == Compliance::Verified)
+            .map_or(0, |i| self.compliance[i])
+    }
+
+    /// Devices in service encrypted and verified, as a whole percentage.
+    pub fn verified_percent(&self) -> Option<i64> {
+        percent(self.verified(), self.in_service())
+    }
+}
+
+impl TrustReport {
+    /// A school's incidents in one school year.
+    pub fn cost_in(&self, school: &SchoolLine, year: i32) -> Tally {
+        self.years
+            .iter()
+            .position(|y| *y == year)
+            .map_or_else(Tally::default, |i| school.costs[i])
+    }
+
+    /// Every school added together.
+    pub fn total(&self) -> SchoolLine {
+        let mut total = SchoolLine {
+            slug: "all".into(),
+            name: "All schools".into(),
+            by_status: vec![0; DeviceStatus::ALL.len()],
+            compliance: vec![0; Compliance::ALL.len()],
+            overdue: 0,
+            most_overdue: None,
+            costs: vec![Tally::default(); self.years.len()],
+        };
+        for s in &self.schools {
+            add_into(&mut total.by_status, &s.by_status);
+            add_into(&mut total.compliance, &s.compliance);
+            total.overdue += s.overdue;
+            total.most_overdue = total.most_overdue.max(s.most_overdue);
+            for (t, c) in total.costs.iter_mut().zip(&s.costs) {
+                t.incidents += c.incidents;
+                t.costed += c.costed;
+                t.cost_pence += c.cost_pence;
+            }
+        }
+        total
+    }
+
+    /// One row per school and a last row for all of them: devices by status,
+    /// encryption compliance, overdue loans, and incidents with their cost in the
+    /// chosen school year.
+    pub fn table(&self) -> Table {
+        let mut names = vec!["school", "school_name"];
+        names.extend(DeviceStatus::ALL.iter().map(|s| s.as_str()));
+        names.push("in_service");
+        names.extend(Compliance::ALL.iter().map(|c| c.as_str()));
+        names.extend([
+            "verified_percent",
+            "overdue_loans",
+            "school_year",
+            "incidents",
+        ]);
+        let mut cols = columns(&names);
+        cols.push(Column::money("incident_cost"));
+        let total = self.total();
+        let rows = self
+            .schools
+            .iter()
+            .chain(std::iter::once(&total))
+            .map(|s| {
+                let mut r = vec![Cell::text(&s.slug), Cell::text(&s.name)];
+                r.extend(s.by_status.iter().map(|n| Cell::Count(*n)));
+                r.push(Cell::Count(s.in_service()));
+                r.extend(s.compliance.iter().map(|n| Cell::Count(*n)));
+                r.push(s.verified_percent().map_or(Cell::Missing, Cell::Count));
+                r.push(Cell::Count(s.overdue));
+                let cost = self.cost_in(s, self.year);
+                r.push(Cell::text(school_year_label(self.year)));
+                r.push(Cell::Count(cost.incidents));
+                r.push(Cell::Money(Some(cost.cost_pence)));
+                r
+            })
+            .collect();
+        Table {
+            file: format!("schools-{}", self.year),
+            columns: cols,
+            rows,
+        }
+    }
+}
+
+fn add_into(total: &mut [i64], more: &[i64]) {
+    total.iter_mut().zip(more).for_each(|(t, m)| *t += m);
+}
+
+/// The trust's report: each school's own reports' queries, asked once for every
+/// school (`Scope::school` = `None`) and split by the school each row names.
+async fn trust_report(
+    app: &App,
+    now: DateTime<Utc>,
+    since: NaiveDate,
+    max_age_days: i64,
+    year: i32,
+) -> Result<TrustReport, Error> {
+    let store = app.store();
+    let every = Scope::default();
+    let schools = store.schools().await?;
+    let inventory = store.inventory(&every).await?;
+    let compliance = store.encryption_compliance(&every, since).await?;
+    let overdue = store.overdue_loans(&every, now).await?;
+    let tallies = store.incident_tallies(&IncidentScope::default()).await?;
+    let mut years: Vec<i32> = tallies
+        .iter()
+        .map(|t| school_term(t.hour.with_timezone(&London).date_naive()).0)
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    let schools = schools
+        .into_iter()
+        .map(|school| {
+            let position = |all: &[DeviceStatus], s: DeviceStatus| all.iter().position(|x| *x == s);
+            let mut by_status = vec![0; DeviceStatus::ALL.len()];
+            for c in inventory.iter().filter(|c| c.school == school.id) {
+                if let Some(i) = position(DeviceStatus::ALL, c.status) {
+                    by_status[i] += c.devices;
+                }
+            }
+            let mut states = vec![0; Compliance::ALL.len()];
+            for c in compliance.iter().filter(|c| c.school == school.id) {
+                if let Some(i) = Compliance::ALL.iter().position(|x| *x == c.compliance) {
+                    states[i] += c.devices;
+                }
+            }
+            let late: Vec<&OverdueLoan> =
+                overdue.iter().filter(|l| l.school == school.id).collect();
+            let mut costs = vec![Tally::default(); years.len()];
+            for t in tallies.iter().filter(|t| t.school == school.id) {
+                let (start, _) = school_term(t.hour.with_timezone(&London).date_naive());
+                if let Some(i) = years.iter().position(|y| *y == start) {
+                    costs[i].add(t);
+                }
+            }
+            SchoolLine {
+                slug: school.slug,
+                name: school.name,
+                by_status,
+                compliance: states,
+                overdue: late.len() as i64,
+                most_overdue: late.iter().map(|l| now - l.due_at).max(),
+                costs,
+            }
+        })
+        .collect();
+    Ok(TrustReport {
+        now,
+        max_age_days,
+        since,
+        year,
+        years,
+        schools,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1065,6 +1311,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let t = IncidentTally {
+            school: SchoolId::FIRST,
             hour,
             kind: IncidentKind::Damage,
             incidents: 1,

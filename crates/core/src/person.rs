@@ -76,6 +76,9 @@ pub enum Permission {
     Dispose,
     /// Move a device to another school of the trust: the trust's own staff.
     TransferDevice,
+    /// See every school at once: the trust-wide reports and the whole deployment's
+    /// activity log. The trust's own staff.
+    ViewTrust,
 }
 
 impl Role {
@@ -120,7 +123,7 @@ impl Role {
             Stocktake => matches!(role, Role::Manager | Role::Admin),
             Dispose => matches!(role, Role::Manager | Role::Admin),
             // the trust's own staff, not any school's
-            TransferDevice => self.is_trust(),
+            TransferDevice | ViewTrust => self.is_trust(),
         }
     }
 }
@@ -799,6 +802,10 @@ mod tests {
         }
         assert!(Role::TrustManager.may(Permission::ManageRegister));
         assert!(!Role::TrustManager.may(Permission::AuthoriseOffsite));
+        // seeing every school at once is the trust's own staff's alone
+        for role in Role::ALL {
+            assert_eq!(role.may(Permission::ViewTrust), role.is_trust(), "{role:?}");
+        }
     }
 
     #[test]

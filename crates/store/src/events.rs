@@ -141,6 +141,11 @@ pub struct Event {
     pub subject: String,
     pub subject_label: String,
     pub details: String,
+    /// The school it happened in; `None` for the whole deployment's own events.
+    /// Read by the trust's view of the log only.
+    #[sqlx(default)]
+    #[serde(skip)]
+    pub school_id: Option<i64>,
 }
 
 impl Event {
@@ -222,7 +227,7 @@ impl Store {
     /// A page of the log, newest first.
     pub async fn list_events(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
         let mut qb = QueryBuilder::new(
-            "select seq, at, actor, action, subject, subject_label, details from event",
+            "select seq, at, actor, action, subject, subject_label, details, school_id from event",
         );
         push_filter(&mut qb, f);
         if let Some(b) = f.before {

@@ -67,6 +67,7 @@ fn date(s: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
 /// How many devices of one kind, in one status, at one location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InventoryCount {
+    pub school: SchoolId,
     pub kind: DeviceKind,
     pub status: DeviceStatus,
     pub location: String,
@@ -75,6 +76,7 @@ pub struct InventoryCount {
 
 #[derive(sqlx::FromRow)]
 struct InventoryRow {
+    school_id: i64,
     kind: String,
     status: String,
     location: String,
@@ -143,6 +145,7 @@ impl Compliance {
 /// How many devices of one kind are in one state of compliance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComplianceCount {
+    pub school: SchoolId,
     pub kind: DeviceKind,
     pub compliance: Compliance,
     pub devices: i64,
@@ -150,6 +153,7 @@ pub struct ComplianceCount {
 
 #[derive(sqlx::FromRow)]
 struct ComplianceRow {
+    school_id: i64,
     kind: String,
     encryption_state: String,
     recent: Option<bool>,
@@ -222,6 +226,7 @@ const DEVICE_LINE: &str =
 /// A loan past its due time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverdueLoan {
+    pub school: SchoolId,
     pub tag: String,
     pub kind: DeviceKind,
     pub make: String,
@@ -237,6 +242,7 @@ pub struct OverdueLoan {
 
 #[derive(sqlx::FromRow)]
 struct OverdueRow {
+    school_id: i64,
     tag: String,
     kind: String,
     make: String,
@@ -268,6 +274,7 @@ pub struct IncidentScope {
 /// not days, so the caller can place each in the right school day in London.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncidentTally {
+    pub school: SchoolId,
     /// The start of the hour it happened in.
     pub hour: DateTime<Utc>,
     pub kind: IncidentKind,
@@ -279,6 +286,7 @@ pub struct IncidentTally {
 
 #[derive(sqlx::FromRow)]
 struct TallyRow {
+    school_id: i64,
     hour: String,
     kind: String,
     incidents: i64,
@@ -346,6 +354,8 @@ pub struct TokenRecord {
 /// Something the person borrowed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LoanRecord {
+    /// The school that lent it (its short name).
+    pub school: String,
     pub device_tag: String,
     pub device_kind: String,
     pub device_name: String,
@@ -369,6 +379,7 @@ pub struct LoanRecord {
 
 #[derive(sqlx::FromRow)]
 struct LoanRecordRow {
+    school: String,
     device_tag: String,
     device_kind: String,
     device_name: String,
@@ -391,6 +402,8 @@ struct LoanRecordRow {
 /// Damage, loss or theft the person reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IncidentRecord {
+    /// The school it was reported to (its short name).
+    pub school: String,
     pub number: i64,
     pub device_tag: String,
     pub kind: String,
@@ -411,6 +424,7 @@ pub struct IncidentRecord {
 
 #[derive(sqlx::FromRow)]
 struct IncidentRecordRow {
+    school: String,
     number: i64,
     device_tag: String,
     kind: String,
@@ -432,6 +446,8 @@ struct IncidentRecordRow {
 /// A signature on a version of the acceptable-use policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct SignatureRecord {
+    /// The school whose policy it is (its short name).
+    pub school: String,
     pub policy_title: String,
     pub policy_version: String,
     pub full_name: String,
@@ -443,6 +459,8 @@ pub struct SignatureRecord {
 /// A request to the head teacher: to change a device, or to take it off site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestRecord {
+    /// The school the device belongs to (its short name).
+    pub school: String,
     pub device_tag: String,
     /// For a change: what to install or alter.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -459,6 +477,7 @@ pub struct RequestRecord {
 
 #[derive(sqlx::FromRow)]
 struct RequestRow {
+    school: String,
     device_tag: String,
     what: Option<String>,
     reason: String,
@@ -578,17 +597,18 @@ impl Store {
     /// Devices counted by kind, status and location.
     pub async fn inventory(&self, scope: &Scope) -> Result<Vec<InventoryCount>, StoreError> {
         let mut qb = QueryBuilder::new(
-            "select d.kind, d.status, l.name as location, count(*) as devices
+            "select d.school_id, d.kind, d.status, l.name as location, count(*) as devices
              from device d join location l on l.id = d.location_id where 1 = 1",
         );
         push_scope(&mut qb, scope);
-        qb.push(" group by d.kind, d.status, l.id order by l.name collate nocase");
+        qb.push(" group by d.kind, d.status, l.id, d.school_id order by l.name collate nocase");
         qb.build_query_as::<InventoryRow>()
             .fetch_all(self.reader())
             .await?
             .into_iter()
             .map(|r| {
                 Ok(InventoryCount {
+                    school: SchoolId(r.school_id),
                     kind: parse_word(&r.kind)?,
                     status: parse_word(&r.status)?,
                     location: r.location,
@@ -605,28 +625,31 @@ impl Store {
         scope: &Scope,
         since: NaiveDate,
     ) -> Result<Vec<ComplianceCount>, StoreError> {
-        let mut qb =
-            QueryBuilder::new("select d.kind, d.encryption_state, d.encryption_verified_on >= ");
+        let mut qb = QueryBuilder::new(
+            "select d.school_id, d.kind, d.encryption_state, d.encryption_verified_on >= ",
+        );
         qb.push_bind(since.to_string()).push(
             " as recent, count(*) as devices
              from device d join location l on l.id = d.location_id where d.status <> 'retired'",
         );
         push_scope(&mut qb, scope);
-        qb.push(" group by d.kind, d.encryption_state, recent");
+        qb.push(" group by d.kind, d.encryption_state, recent, d.school_id");
         let rows = qb
             .build_query_as::<ComplianceRow>()
             .fetch_all(self.reader())
             .await?;
         let mut out: Vec<ComplianceCount> = Vec::new();
         for r in rows {
+            let school = SchoolId(r.school_id);
             let kind = parse_word(&r.kind)?;
             let compliance = Compliance::of(parse_word(&r.encryption_state)?, r.recent);
             match out
                 .iter_mut()
-                .find(|c| c.kind == kind && c.compliance == compliance)
+                .find(|c| c.school == school && c.kind == kind && c.compliance == compliance)
             {
                 Some(c) => c.devices += r.devices,
                 None => out.push(ComplianceCount {
+                    school,
                     kind,
                     compliance,
                     devices: r.devices,
@@ -669,7 +692,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<OverdueLoan>, StoreError> {
         let mut qb = QueryBuilder::new(
-            "select d.tag, d.kind, d.make, d.model, l.name as location, b.username as borrower,
+            "select d.school_id, d.tag, d.kind, d.make, d.model, l.name as location, b.username as borrower,
                 b.full_name as borrower_name, lo.out_at, lo.due_at, lo.off_site, lo.purpose
              from loan lo join device d on d.id = lo.device_id join location l on l.id = d.location_id
              join person b on b.id = lo.borrower_id
@@ -684,6 +707,7 @@ impl Store {
             .into_iter()
             .map(|r| {
                 Ok(OverdueLoan {
+                    school: SchoolId(r.school_id),
                     tag: r.tag,
                     kind: parse_word(&r.kind)?,
                     make: r.make,
@@ -729,7 +753,7 @@ impl Store {
         scope: &IncidentScope,
     ) -> Result<Vec<IncidentTally>, StoreError> {
         let mut qb = QueryBuilder::new(
-            "select substr(i.occurred_at, 1, 13) as hour, i.kind, count(*) as incidents,
+            "select i.school_id, substr(i.occurred_at, 1, 13) as hour, i.kind, count(*) as incidents,
                 count(i.cost_pence) as costed, coalesce(sum(i.cost_pence), 0) as cost_pence
              from incident i join device d on d.id = i.device_id join location l on l.id = d.location_id
              where 1 = 1",
@@ -751,13 +775,14 @@ impl Store {
                 .push_bind(location.clone())
                 .push(" collate nocase");
         }
-        qb.push(" group by hour, i.kind order by hour");
+        qb.push(" group by i.school_id, hour, i.kind order by hour");
         qb.build_query_as::<TallyRow>()
             .fetch_all(self.reader())
             .await?
             .into_iter()
             .map(|r| {
                 Ok(IncidentTally {
+                    school: SchoolId(r.school_id),
                     hour: parse_time(&format!("{}:00:00Z", r.hour))?,
                     kind: parse_word(&r.kind)?,
                     incidents: r.incidents,
@@ -811,9 +836,17 @@ impl Store {
     }
 
     /// Everything Kitroom holds on `person`, with other people written as
-    /// [`SOMEONE_ELSE`]: the answer to a subject-access request.
-    pub async fn person_record(&self, person: &Person) -> Result<PersonRecord, StoreError> {
+    /// [`SOMEONE_ELSE`]: the answer to a subject-access request. Their loans,
+    /// incidents, signatures, requests, tokens and log entries at `school` only;
+    /// at every school when `None`. The account and its notifications are the
+    /// account's, whichever school asks.
+    pub async fn person_record(
+        &self,
+        person: &Person,
+        school: Option<SchoolId>,
+    ) -> Result<PersonRecord, StoreError> {
         let id = person.id.to_string();
+        let school = school.map(|s| s.0);
         let db = self.reader();
         let account: AccountRecord = sqlx::query_as(
             "select username, full_name, email, position, kind,
@@ -848,26 +881,30 @@ impl Store {
 
         let api_tokens: Vec<TokenRecord> = sqlx::query_as(
             "select name, created_at, last_used_at, revoked_at from api_token
-             where person_id = ? order by created_at",
+             where person_id = ?1 and (?2 is null or school_id = ?2) order by created_at",
         )
         .bind(&id)
+        .bind(school)
         .fetch_all(db)
         .await?;
 
         let loans = sqlx::query_as::<_, LoanRecordRow>(
-            "select d.tag as device_tag, d.kind as device_kind, trim(d.make || ' ' || d.model) as device_name,
+            "select sc.slug as school, d.tag as device_tag, d.kind as device_kind, trim(d.make || ' ' || d.model) as device_name,
                 l.out_at, l.due_at, l.purpose, l.off_site, l.authorisation_id is not null as off_site_authorised,
                 l.issued_by = l.borrower_id as issued_by_self, l.returned_at, l.outcome, rl.name as returned_to,
                 l.received_by = l.borrower_id as received_by_self, l.return_condition, l.battery_percent,
                 l.on_charge, l.images_cleared
-             from loan l join device d on d.id = l.device_id left join location rl on rl.id = l.return_location_id
-             where l.borrower_id = ? order by l.out_at",
+             from loan l join device d on d.id = l.device_id join school sc on sc.id = d.school_id
+             left join location rl on rl.id = l.return_location_id
+             where l.borrower_id = ?1 and (?2 is null or d.school_id = ?2) order by l.out_at",
         )
         .bind(&id)
+        .bind(school)
         .fetch_all(db)
         .await?
         .into_iter()
         .map(|r| LoanRecord {
+            school: r.school,
             device_tag: r.device_tag,
             device_kind: r.device_kind,
             device_name: r.device_name,
@@ -889,17 +926,19 @@ impl Store {
         .collect();
 
         let incidents_reported = sqlx::query_as::<_, IncidentRecordRow>(
-            "select i.number, d.tag as device_tag, i.kind, i.status, i.reported_at, i.occurred_at, i.place,
+            "select sc.slug as school, i.number, d.tag as device_tag, i.kind, i.status, i.reported_at, i.occurred_at, i.place,
                 i.description, i.police_reference, i.breach_risk, i.breach_reason, i.breach_reportable,
                 i.breach_decided_at, i.resolution, i.cost_pence, i.resolved_at
-             from incident i join device d on d.id = i.device_id
-             where i.reported_by = ? order by i.reported_at",
+             from incident i join device d on d.id = i.device_id join school sc on sc.id = i.school_id
+             where i.reported_by = ?1 and (?2 is null or i.school_id = ?2) order by i.reported_at",
         )
         .bind(&id)
+        .bind(school)
         .fetch_all(db)
         .await?
         .into_iter()
         .map(|r| IncidentRecord {
+            school: r.school,
             number: r.number,
             device_tag: r.device_tag,
             kind: r.kind,
@@ -920,16 +959,18 @@ impl Store {
         .collect();
 
         let signatures: Vec<SignatureRecord> = sqlx::query_as(
-            "select p.title as policy_title, p.version_label as policy_version, s.full_name, s.position,
+            "select sc.slug as school, p.title as policy_title, p.version_label as policy_version, s.full_name, s.position,
                 s.signed_on, s.signed_at
-             from signature s join policy p on p.id = s.policy_id
-             where s.person_id = ? order by s.signed_at",
+             from signature s join policy p on p.id = s.policy_id join school sc on sc.id = p.school_id
+             where s.person_id = ?1 and (?2 is null or p.school_id = ?2) order by s.signed_at",
         )
         .bind(&id)
+        .bind(school)
         .fetch_all(db)
         .await?;
 
         let request = |r: RequestRow| RequestRecord {
+            school: r.school,
             device_tag: r.device_tag,
             what: r.what,
             reason: r.reason,
@@ -940,24 +981,26 @@ impl Store {
             note: r.note,
         };
         let change_requests = sqlx::query_as::<_, RequestRow>(
-            "select d.tag as device_tag, c.what, c.why as reason, c.requested_at, c.status,
+            "select sc.slug as school, d.tag as device_tag, c.what, c.why as reason, c.requested_at, c.status,
                 c.decided_by = c.person_id as decided_by_self, c.decided_at, c.note
-             from change_request c join device d on d.id = c.device_id
-             where c.person_id = ? order by c.requested_at",
+             from change_request c join device d on d.id = c.device_id join school sc on sc.id = d.school_id
+             where c.person_id = ?1 and (?2 is null or d.school_id = ?2) order by c.requested_at",
         )
         .bind(&id)
+        .bind(school)
         .fetch_all(db)
         .await?
         .into_iter()
         .map(request)
         .collect();
         let offsite_requests = sqlx::query_as::<_, RequestRow>(
-            "select d.tag as device_tag, null as what, o.reason, o.requested_at, o.status,
+            "select sc.slug as school, d.tag as device_tag, null as what, o.reason, o.requested_at, o.status,
                 o.decided_by = o.person_id as decided_by_self, o.decided_at, o.note
-             from offsite_request o join device d on d.id = o.device_id
-             where o.person_id = ? order by o.requested_at",
+             from offsite_request o join device d on d.id = o.device_id join school sc on sc.id = d.school_id
+             where o.person_id = ?1 and (?2 is null or d.school_id = ?2) order by o.requested_at",
         )
         .bind(&id)
+        .bind(school)
         .fetch_all(db)
         .await?
         .into_iter()
@@ -990,13 +1033,16 @@ impl Store {
         // to their account.
         let subject = format!("person:{id}");
         let events = sqlx::query_as::<_, EventRow>(
-            "select seq, at, actor_id, actor, action, subject, subject_label, details from event where actor_id = ?
+            "select seq, at, actor_id, actor, action, subject, subject_label, details from event
+             where actor_id = ?1 and (?3 is null or school_id = ?3)
              union
-             select seq, at, actor_id, actor, action, subject, subject_label, details from event where subject = ?
+             select seq, at, actor_id, actor, action, subject, subject_label, details from event
+             where subject = ?2 and (?3 is null or school_id = ?3)
              order by seq",
         )
         .bind(&id)
         .bind(&subject)
+        .bind(school)
         .fetch_all(db)
         .await?
         .into_iter()

@@ -486,7 +486,13 @@ async fn person_history(
     if person.id != user.0.id && !user.0.role.may(Permission::ViewReports) {
         return Err(ApiError::forbidden());
     }
-    let record = state.store().person_record(&person).await?;
+    let record = state
+        .store()
+        .person_record(
+            &person,
+            kitroom_app::reports::record_reach(&user.0, &person),
+        )
+        .await?;
     state
         .store()
         .record_person_export(user.0.actor(), &person, "api")

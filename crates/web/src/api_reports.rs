@@ -114,11 +114,11 @@ struct ReportPath {
     path = "/reports/{name}",
     tag = "reports",
     summary = "A report as JSON (managers, the head and admins): the same rows, totals and filters as its page and its CSV",
-    description = "Each report reads the filters it takes and ignores the others. Fields are named as the CSV's headings, money is in pence (`*_pence`) and times are RFC 3339 UTC.",
+    description = "Each report reads the filters it takes and ignores the others. Fields are named as the CSV's headings, money is in pence (`*_pence`) and times are RFC 3339 UTC. Every report covers the school the token acts in, except `schools`: every school of the trust side by side, for the trust's own staff.",
     params(ReportPath, ReportQuery),
     responses(
         (status = 200, description = "`report`, `filters`, `columns`, `items` (one object per row, keyed by `columns`) and `total`.", body = Object),
-        (status = 403, description = "This account may not see reports."),
+        (status = 403, description = "This account may not see reports (or, for `schools`, is not one of the trust's own staff)."),
         (status = 404, description = "No report has that name."),
         (status = 422, description = "A filter could not be used (a date that is not a date, a kind that does not exist); `errors` names it."),
     )

@@ -24,19 +24,28 @@ async fn show(
     QueryParams(q): QueryParams<LogQuery>,
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ReadLog)?;
+    let trust = q.is_trust();
+    if trust {
+        ctx.require(Permission::ViewTrust)?;
+    }
     let mut invalid = Invalid::new();
     let mut filter = EventFilter {
-        school: Some(ctx.user.school),
+        // the trust's view: every school's events and the deployment's own
+        school: (!trust).then_some(ctx.user.school),
         before: q.before,
         limit: PER_PAGE,
         ..Default::default()
     };
     if !q.person.trim().is_empty() {
-        match state
-            .store()
-            .person_by_username(ctx.user.school, &q.person)
-            .await?
-        {
+        let person = if trust {
+            state.store().account_by_username(&q.person).await?
+        } else {
+            state
+                .store()
+                .person_by_username(ctx.user.school, &q.person)
+                .await?
+        };
+        match person {
             Some(p) => filter.person = Some(p.id),
             None => invalid.add(
                 "person",
@@ -77,5 +86,10 @@ async fn show(
     } else {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok((status, v::page(&ctx, &q, &events, &invalid)).into_response())
+    let schools = if trust {
+        state.store().schools().await?
+    } else {
+        Vec::new()
+    };
+    Ok((status, v::page(&ctx, &q, &events, &schools, &invalid)).into_response())
 }

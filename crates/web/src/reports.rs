@@ -188,7 +188,13 @@ async fn person(
 ) -> Result<Response, AppError> {
     ctx.require(Permission::ViewReports)?;
     let person = person_named(&state, ctx.user.school, &username).await?;
-    let record = state.store().person_record(&person).await?;
+    let record = state
+        .store()
+        .person_record(
+            &person,
+            kitroom_app::reports::record_reach(&ctx.user, &person),
+        )
+        .await?;
     Ok(v::person(&ctx, &person, &record).into_response())
 }
 
@@ -225,7 +231,13 @@ async fn exported_record(
         .store()
         .record_person_export(ctx.user.actor(), &person, format)
         .await?;
-    let record = state.store().person_record(&person).await?;
+    let record = state
+        .store()
+        .person_record(
+            &person,
+            kitroom_app::reports::record_reach(&ctx.user, &person),
+        )
+        .await?;
     Ok((person, record))
 }
 

@@ -23,4 +23,12 @@ impl Ctx {
     pub fn may(&self, p: Permission) -> bool {
         self.user.role.may(p)
     }
+
+    /// The name of the school the person is acting in.
+    pub fn school_name(&self) -> &str {
+        self.schools
+            .iter()
+            .find(|s| s.id == self.user.school)
+            .map_or("This school", |s| s.name.as_str())
+    }
 }

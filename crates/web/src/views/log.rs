@@ -1,7 +1,9 @@
 //! The activity log.
 
+use kitroom_core::person::Permission;
 use kitroom_core::Invalid;
 use kitroom_store::events::Event;
+use kitroom_store::schools::School;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
@@ -141,16 +143,31 @@ fn details(e: &Event) -> Markup {
 
 /// The events as a table; `with_subject` adds the column naming what each is about.
 pub fn events_table(events: &[Event], with_subject: bool) -> Markup {
+    table(events, with_subject, None)
+}
+
+/// Partial: [`events_table`], with a column naming each event's school when
+/// `schools` (the trust's view of the log).
+fn table(events: &[Event], with_subject: bool, schools: Option<&[School]>) -> Markup {
+    let school_of = |e: &Event| match e.school_id {
+        Some(id) => schools
+            .unwrap_or_default()
+            .iter()
+            .find(|s| s.id.0 == id)
+            .map_or_else(|| format!("School {id}"), |s| s.name.clone()),
+        None => "The trust".to_owned(),
+    };
     html! {
         @if events.is_empty() {
             p.muted { "Nothing has been recorded yet." }
         } @else {
             table.events {
-                thead { tr { th { "When" } th { "Who" } th { "What" } @if with_subject { th { "About" } } th { "Details" } } }
+                thead { tr { th { "When" } @if schools.is_some() { th { "School" } } th { "Who" } th { "What" } @if with_subject { th { "About" } } th { "Details" } } }
                 tbody {
                     @for e in events {
                         tr {
                             td.when { time datetime=(e.at) { (time::when_text(&e.at)) } }
+                            @if schools.is_some() { td data-label="School" { (school_of(e)) } }
                             td data-label="Who" { (e.actor) }
                             td data-label="What" { (action_label(&e.action)) }
                             @if with_subject {
@@ -362,7 +379,16 @@ pub fn device_story(events: &[Event], viewer: &str) -> Markup {
     }
 }
 
-pub fn page(ctx: &Ctx, q: &LogQuery, events: &[Event], invalid: &Invalid) -> Markup {
+/// The log page; the trust's view of it (every school, and a school column) when
+/// `schools` lists the deployment's schools.
+pub fn page(
+    ctx: &Ctx,
+    q: &LogQuery,
+    events: &[Event],
+    schools: &[School],
+    invalid: &Invalid,
+) -> Markup {
+    let trust = q.is_trust();
     let older = events
         .last()
         .filter(|_| events.len() as i64 == PER_PAGE)
@@ -372,6 +398,7 @@ pub fn page(ctx: &Ctx, q: &LogQuery, events: &[Event], invalid: &Invalid) -> Mar
                 ("device", q.device.as_str()),
                 ("from", q.from.as_str()),
                 ("to", q.to.as_str()),
+                ("scope", q.scope.as_str()),
                 ("before", &e.seq.to_string()),
             ])
             .unwrap_or_default();
@@ -382,10 +409,22 @@ pub fn page(ctx: &Ctx, q: &LogQuery, events: &[Event], invalid: &Invalid) -> Mar
         Section::Log,
         "Activity log",
         html! {
-            p.lead { "Every change in Kitroom, newest first. Entries cannot be changed or removed." }
+            p.lead {
+                @if trust { "Every change at every school of the trust, and the trust's own, newest first. " }
+                @else { "Every change in Kitroom, newest first. " }
+                "Entries cannot be changed or removed."
+            }
+            @if ctx.may(Permission::ViewTrust) {
+                nav.tabs aria-label="Whose log" {
+                    a href="/log" aria-current=[(!trust).then_some("page")] { (ctx.school_name()) }
+                    " "
+                    a href="/log?scope=trust" aria-current=[trust.then_some("page")] { "Every school" }
+                }
+            }
             (error_summary(invalid))
             @let filtered = !(q.person.is_empty() && q.device.is_empty() && q.from.is_empty() && q.to.is_empty());
             form.filters method="get" action="/log" {
+                @if trust { input type="hidden" name="scope" value="trust"; }
                 details.more-filters open[filtered || !invalid.is_empty()] {
                     summary { "Filter by person, device or date" }
                     div.filter-grid {
@@ -394,10 +433,10 @@ pub fn page(ctx: &Ctx, q: &LogQuery, events: &[Event], invalid: &Invalid) -> Mar
                         (Field::text("from", "From", &q.from).kind("date").filter().render(invalid))
                         (Field::text("to", "To", &q.to).kind("date").filter().render(invalid))
                     }
-                    div.actions { button.secondary type="submit" { "Filter" } @if filtered { a href="/log" { "Clear" } } }
+                    div.actions { button.secondary type="submit" { "Filter" } @if filtered { a href=(if trust { "/log?scope=trust" } else { "/log" }) { "Clear" } } }
                 }
             }
-            (events_table(events, true))
+            (table(events, true, trust.then_some(schools)))
             @if let Some(href) = older { nav.pagination { a rel="next" href=(href) { "Older entries →" } } }
         },
     )
@@ -413,5 +452,13 @@ pub struct LogQuery {
     pub device: String,
     pub from: String,
     pub to: String,
+    /// `trust`: every school's events (the trust's own staff).
+    pub scope: String,
     pub before: Option<i64>,
+}
+
+impl LogQuery {
+    pub fn is_trust(&self) -> bool {
+        self.scope == "trust"
+    }
 }

@@ -21,7 +21,8 @@ use crate::paths::{device_url, person_history_url};
 use crate::time;
 use kitroom_app::reports::{
     how_long, percent, school_year_label, AuditReport, EncryptionReport, IncidentCosts, Inventory,
-    Report, ReportName, ReportQuery, Tally, TallyRow, Utilisation, DEFAULT_DAYS, SECTIONS,
+    Report, ReportName, ReportQuery, SchoolLine, Tally, TallyRow, TrustReport, Utilisation,
+    DEFAULT_DAYS, SECTIONS,
 };
 
 /// One report's page: its figures, or (when `report` is `None`) its filters with
@@ -42,6 +43,8 @@ pub fn report(
         (_, Some(Report::Incidents(r))) => incidents(ctx, q, locations, Some(r), invalid),
         (_, Some(Report::Utilisation(r))) => utilisation(ctx, q, locations, Some(r), invalid),
         (_, Some(Report::Disposals(r))) => disposals(ctx, r.year, &r.rows, invalid),
+        (_, Some(Report::Schools(r))) => schools(ctx, q, Some(r), invalid),
+        (ReportName::Schools, None) => schools(ctx, q, None, invalid),
         (ReportName::Inventory, None) => inventory(ctx, q, locations, None, invalid),
         (ReportName::Encryption, None) => encryption(ctx, q, locations, None, invalid),
         (ReportName::Overdue, None) => overdue(ctx, q, locations, None, Utc::now(), invalid),
@@ -151,7 +154,17 @@ fn fill_of(id: &str, i: usize, fill: Fill) -> (Markup, String) {
 /// Partial: a horizontal bar chart. Each row names its category on the left and its
 /// value on the right, above a bar as long as the value; an empty track shows zero.
 pub fn bar_chart(id: &str, title: &str, bars: &[Bar]) -> Markup {
-    let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
+    let max = bars.iter().map(|b| b.value).max().unwrap_or(0);
+    chart(id, title, bars, max)
+}
+
+/// Partial: [`bar_chart`] of percentages, each bar as long as its share of 100.
+fn percent_chart(id: &str, title: &str, bars: &[Bar]) -> Markup {
+    chart(id, title, bars, 100)
+}
+
+fn chart(id: &str, title: &str, bars: &[Bar], max: i64) -> Markup {
+    let max = max.max(1);
     let height = bars.len() as i64 * ROW_HEIGHT;
     let summary = bars
         .iter()
@@ -199,6 +212,7 @@ enum Filter {
     To,
     MaxAgeDays,
     Days,
+    SchoolYear,
 }
 
 fn word_options<T: Copy>(
@@ -246,6 +260,11 @@ fn filters_with(
     } else {
         q.days.clone()
     };
+    let year = if q.year.is_empty() {
+        kitroom_app::reports::school_year_of(time::today()).to_string()
+    } else {
+        q.year.clone()
+    };
     let qs = q.query_string();
     html! {
         (error_summary(invalid))
@@ -263,6 +282,7 @@ fn filters_with(
                             Filter::To => (Field::text("to", "To", &q.to).kind("date").filter().render(invalid)),
                             Filter::MaxAgeDays => (Field::text("max_age_days", "Verified within (days)", &max_age).kind("number").filter().render(invalid)),
                             Filter::Days => (Field::text("days", "Not audited for (days)", &days).kind("number").filter().render(invalid)),
+                            Filter::SchoolYear => (Field::text("year", "School year starting September", &year).kind("number").filter().render(invalid)),
                         }
                     }
                 }
@@ -370,6 +390,7 @@ const REPORTS: &[(&str, &str, &str)] = &[
     ("/reports/incidents", "Incident costs", "Damage, loss and theft counted and costed per school term and per school year."),
     ("/reports/utilisation", "Utilisation", "Loans per device and per kind over a period, and the devices nobody borrowed."),
     ("/reports/disposals", "Disposals", "Devices retired and disposed of, by school year, with how, to whom, the data-wiping evidence and their original cost."),
+    ("/reports/schools", "Across the trust", "Every school side by side: devices, encryption compliance, overdue loans and incident costs by school year."),
     ("/export", "Export everything", "CSV files of the register, loans, incidents, signatures and the activity log."),
 ];
 
@@ -419,6 +440,16 @@ fn disposals(
     )
 }
 
+/// Whether the index lists the report at `href` for this person.
+fn shown_to(ctx: &Ctx, href: &str) -> bool {
+    use kitroom_core::person::Permission;
+    match href {
+        "/export" => ctx.may(Permission::ImportExport),
+        "/reports/schools" => ctx.may(Permission::ViewTrust),
+        _ => true,
+    }
+}
+
 pub fn index(ctx: &Ctx, username: &str, invalid: &Invalid) -> Markup {
     page(
         ctx,
@@ -427,7 +458,7 @@ pub fn index(ctx: &Ctx, username: &str, invalid: &Invalid) -> Markup {
         html! {
             p.lead { "Each report opens as a page with its filters, and downloads as a CSV file of the same figures." }
             ul.report-index {
-                @for (href, title, about) in REPORTS.iter().filter(|r| r.0 != "/export" || ctx.may(kitroom_core::person::Permission::ImportExport)) {
+                @for (href, title, about) in REPORTS.iter().filter(|r| shown_to(ctx, r.0)) {
                     li { a href=(href) { (title) } p { (about) } }
                 }
             }
@@ -796,6 +827,132 @@ fn incidents(
 }
 
 // ---------------------------------------------------------------------------
+// Across the trust
+
+fn pounds(pence: i64) -> String {
+    Pence(pence).to_string()
+}
+
+fn schools(ctx: &Ctx, q: &ReportQuery, report: Option<&TrustReport>, invalid: &Invalid) -> Markup {
+    reports_page(
+        ctx,
+        "Across the trust",
+        html! {
+            p.lead { "Every school of the trust side by side. Each school's own reports give the devices and loans behind these figures." }
+            (filters("/reports/schools", q, &[Filter::MaxAgeDays, Filter::SchoolYear], &[], invalid))
+            (no_figures(invalid))
+            @if let Some(r) = report {
+                @let total = r.total();
+                @let year = r.cost_in(&total, r.year);
+                (cards(&[
+                    (r.schools.len().to_string(), if r.schools.len() == 1 { "school" } else { "schools" }),
+                    (total.in_service().to_string(), "devices in service"),
+                    (total.verified_percent().map(|p| format!("{p}%")).unwrap_or_else(|| "–".into()), "verified as encrypted"),
+                    (total.overdue.to_string(), "overdue loans"),
+                    (pounds(year.cost_pence), "incident costs this year"),
+                ]))
+                (percent_chart("schools-encryption", &format!("Devices in service verified as encrypted in the last {} days", r.max_age_days), &r.schools.iter().map(|s| Bar {
+                    label: s.name.clone(),
+                    value: s.verified_percent().unwrap_or(0),
+                    text: match s.verified_percent() {
+                        Some(p) => format!("{p}% ({} of {})", s.verified(), s.in_service()),
+                        None => "no devices".into(),
+                    },
+                    fill: Fill::Solid(Tone::Ok),
+                }).collect::<Vec<_>>()))
+                (bar_chart("schools-overdue", "Overdue loans", &r.schools.iter().map(|s| Bar {
+                    label: s.name.clone(),
+                    value: s.overdue,
+                    text: match s.most_overdue {
+                        Some(d) => format!("{} (longest {})", s.overdue, how_long(d)),
+                        None => "0".into(),
+                    },
+                    fill: Fill::Hatch(Tone::Warn),
+                }).collect::<Vec<_>>()))
+                (bar_chart("schools-costs", &format!("Cost of incidents in {}", school_year_label(r.year)), &r.schools.iter().map(|s| {
+                    let t = r.cost_in(s, r.year);
+                    Bar {
+                        label: s.name.clone(),
+                        value: t.cost_pence,
+                        text: format!("{} ({} {})", pounds(t.cost_pence), t.incidents, if t.incidents == 1 { "incident" } else { "incidents" }),
+                        fill: Fill::Dots(Tone::Bad),
+                    }
+                }).collect::<Vec<_>>()))
+                h2 { "School by school" }
+                div.table-scroll role="region" tabindex="0" aria-label="Each school's devices, encryption, overdue loans and incidents" {
+                    table.report {
+                        caption { "Each school's devices, encryption, overdue loans and incidents in " (school_year_label(r.year)) }
+                        thead {
+                            tr {
+                                th scope="col" { "School" }
+                                th.n scope="col" { "In service" }
+                                th.n scope="col" { (DeviceStatus::OnLoan.label()) }
+                                th.n scope="col" { (DeviceStatus::Lost.label()) }
+                                th.n scope="col" { "Verified as encrypted" }
+                                th.n scope="col" { "Overdue loans" }
+                                th.n scope="col" { "Incidents" }
+                                th.n scope="col" { "Cost" }
+                            }
+                        }
+                        tbody {
+                            @for s in &r.schools { (school_row(r, s, false)) }
+                        }
+                        tfoot { (school_row(r, &total, true)) }
+                    }
+                }
+                h2 { "Incident costs by school year" }
+                @if r.years.is_empty() {
+                    div.empty { p { "No school has reported an incident." } }
+                } @else {
+                    div.table-scroll role="region" tabindex="0" aria-label="Incident costs by school and school year" {
+                        table.report {
+                            caption { "Incidents and their cost, by school and school year" }
+                            thead {
+                                tr {
+                                    th scope="col" { "School" }
+                                    @for y in &r.years { th.n scope="col" { (school_year_label(*y)) } }
+                                }
+                            }
+                            tbody {
+                                @for s in r.schools.iter() {
+                                    tr {
+                                        th scope="row" { (s.name) }
+                                        @for t in &s.costs { (tally_cell(t)) }
+                                    }
+                                }
+                            }
+                            tfoot {
+                                tr.total {
+                                    th scope="row" { "All schools" }
+                                    @for t in &total.costs { (tally_cell(t)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Partial: one school's line (or, `total`, the trust's) in the school-by-school table.
+fn school_row(r: &TrustReport, s: &SchoolLine, total: bool) -> Markup {
+    let cost = r.cost_in(s, r.year);
+    html! {
+        tr.total[total] {
+            th scope="row" { (s.name) @if !total { br; span.muted { (s.slug) } } }
+            td.n { (s.in_service()) }
+            td.n.zero[s.status(DeviceStatus::OnLoan) == 0] { (s.status(DeviceStatus::OnLoan)) }
+            td.n.zero[s.status(DeviceStatus::Lost) == 0] { (s.status(DeviceStatus::Lost)) }
+            td.n { @match s.verified_percent() { Some(p) => { (p) "%" }, None => span.muted { "–" } } }
+            td.n.zero[s.overdue == 0] { (s.overdue) }
+            td.n.zero[cost.incidents == 0] { (cost.incidents) }
+            td.n { (pounds(cost.cost_pence)) }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Utilisation
 
 fn utilisation(
@@ -952,6 +1109,7 @@ pub fn person(ctx: &Ctx, person: &Person, record: &PersonRecord) -> Markup {
             subject: e.subject.clone(),
             subject_label: e.subject_label.clone(),
             details: e.details.to_string(),
+            school_id: None,
         })
         .collect();
     reports_page(
