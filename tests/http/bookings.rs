@@ -5,6 +5,7 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use kitroom_core::calendar::Calendar;
 use kitroom_core::device::DeviceStatus;
+use kitroom_core::school::SchoolId;
 use kitroom_tests::{spawn_app, TestApp};
 use reqwest::Client;
 use serde_json::{json, Value};
@@ -370,14 +371,14 @@ async fn any_n_of_a_kind_holds_free_devices_and_an_uncollected_booking_is_releas
     let starts = Calendar::at(a_school_day(), hm(11, 15));
     assert_eq!(
         app.store()
-            .release_uncollected(20, starts + Duration::minutes(19))
+            .release_uncollected(SchoolId::FIRST, 20, starts + Duration::minutes(19))
             .await
             .unwrap(),
         0
     );
     assert_eq!(
         app.store()
-            .release_uncollected(20, starts + Duration::minutes(20))
+            .release_uncollected(SchoolId::FIRST, 20, starts + Duration::minutes(20))
             .await
             .unwrap(),
         1

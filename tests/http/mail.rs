@@ -2,6 +2,7 @@
 //! MIME parser), and email that gives up honestly: a bounded number of tries, the
 //! admins told on their desk, stale reminders dropped, incident emails always sent.
 
+use kitroom_core::school::SchoolId;
 use std::io::Cursor;
 use std::time::Duration;
 
@@ -109,11 +110,16 @@ async fn every_kind_of_email(app: &TestApp, sink: &SmtpSink) -> Vec<Mail> {
         .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     app.store()
-        .queue_loan_reminders(60, Utc::now(), None)
+        .queue_loan_reminders(SchoolId::FIRST, 60, Utc::now(), None)
         .await
         .unwrap();
     app.store()
-        .queue_loan_reminders(60, due + chrono::Duration::minutes(1), None)
+        .queue_loan_reminders(
+            SchoolId::FIRST,
+            60,
+            due + chrono::Duration::minutes(1),
+            None,
+        )
         .await
         .unwrap();
     for tag in ["LAP-9", "LAP-10"] {
@@ -372,7 +378,7 @@ async fn a_reminder_whose_moment_passed_is_dropped_but_an_incident_email_is_sent
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     assert_eq!(
         app.store()
-            .queue_loan_reminders(60, Utc::now(), None)
+            .queue_loan_reminders(SchoolId::FIRST, 60, Utc::now(), None)
             .await
             .unwrap(),
         1,

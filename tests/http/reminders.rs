@@ -1,6 +1,7 @@
 //! Reminders: borrowers see due and overdue loans and upcoming bookings at home, and
 //! are emailed once before a loan falls due and once when it is overdue.
 
+use kitroom_core::school::SchoolId;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -64,14 +65,14 @@ async fn a_borrower_is_reminded_once_before_a_loan_is_due_and_once_when_it_is_ov
     let now = Utc::now();
     assert_eq!(
         app.store()
-            .queue_loan_reminders(60, now, None)
+            .queue_loan_reminders(SchoolId::FIRST, 60, now, None)
             .await
             .unwrap(),
         2
     );
     assert_eq!(
         app.store()
-            .queue_loan_reminders(60, now, None)
+            .queue_loan_reminders(SchoolId::FIRST, 60, now, None)
             .await
             .unwrap(),
         0,
@@ -87,14 +88,19 @@ async fn a_borrower_is_reminded_once_before_a_loan_is_due_and_once_when_it_is_ov
     let later = due + chrono::Duration::minutes(1);
     assert_eq!(
         app.store()
-            .queue_loan_reminders(60, later, None)
+            .queue_loan_reminders(SchoolId::FIRST, 60, later, None)
             .await
             .unwrap(),
         2
     );
     assert_eq!(
         app.store()
-            .queue_loan_reminders(60, later + chrono::Duration::hours(5), None)
+            .queue_loan_reminders(
+                SchoolId::FIRST,
+                60,
+                later + chrono::Duration::hours(5),
+                None
+            )
             .await
             .unwrap(),
         0
@@ -161,7 +167,7 @@ async fn a_backlog_of_overdue_loans_is_reminded_in_full_in_small_writes() {
     let before = app.store().write_counts();
     assert_eq!(
         app.store()
-            .queue_loan_reminders(0, later, None)
+            .queue_loan_reminders(SchoolId::FIRST, 0, later, None)
             .await
             .unwrap(),
         LOANS as u64,
@@ -174,7 +180,7 @@ async fn a_backlog_of_overdue_loans_is_reminded_in_full_in_small_writes() {
     );
     assert_eq!(
         app.store()
-            .queue_loan_reminders(0, later, None)
+            .queue_loan_reminders(SchoolId::FIRST, 0, later, None)
             .await
             .unwrap(),
         0,

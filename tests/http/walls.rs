@@ -950,3 +950,76 @@ async fn the_trust_sees_every_school_side_by_side() {
         "{export}"
     );
 }
+
+/// Every school's housekeeping ran by the first school's settings: a school that
+/// reminds borrowers two hours ahead had its loans reminded one hour ahead, as the
+/// first school chose. The running server now sweeps each school by its own.
+#[tokio::test]
+async fn each_school_reminds_its_borrowers_by_its_own_settings() {
+    let app = kitroom_tests::spawn_app_with(kitroom_web::Config {
+        housekeeping_every: std::time::Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let store = app.store();
+    let theirs = hillside(&app).await;
+    let mut settings = store.settings(theirs).await.unwrap();
+    settings.reminder_minutes_before = 120;
+    store
+        .save_settings(Actor::system(), theirs, settings)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .settings(SchoolId::FIRST)
+            .await
+            .unwrap()
+            .reminder_minutes_before,
+        60
+    );
+    register_in(&app, SchoolId::FIRST, "OURS-1", "Library").await;
+    register_in(&app, theirs, "THEIRS-1", "Hillside hall").await;
+    let ours = app.api_token("sbm", "manager").await;
+    app.add_user_at("hillside", "hsbm", "manager").await;
+    let their = app.token_for("hsbm").await;
+    let due = (chrono::Utc::now() + chrono::Duration::minutes(90)).to_rfc3339();
+    for (token, tag) in [(&ours, "OURS-1"), (&their, "THEIRS-1")] {
+        app.api_publish_policy(token).await;
+        app.api_sign_policy(token, "Sam Manager").await;
+        app.api_create(
+            token,
+            &[(
+                &format!("/api/v1/devices/{tag}/checkout"),
+                serde_json::json!({"due_at": due}),
+            )],
+        )
+        .await;
+    }
+    let told = |school: SchoolId, who: &'static str| {
+        let store = store.clone();
+        async move {
+            let p = store
+                .person_by_username(school, who)
+                .await
+                .unwrap()
+                .unwrap();
+            store.notifications(p.id, 20).await.unwrap()
+        }
+    };
+    for _ in 0..100 {
+        if !told(theirs, "hsbm").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let theirs_told = told(theirs, "hsbm").await;
+    assert!(
+        theirs_told.iter().any(|n| n.body.contains("THEIRS-1")),
+        "due in 90 minutes, reminded 120 ahead: {theirs_told:?}"
+    );
+    let ours_told = told(SchoolId::FIRST, "sbm").await;
+    assert!(
+        !ours_told.iter().any(|n| n.body.contains("OURS-1")),
+        "due in 90 minutes, reminded only 60 ahead: {ours_told:?}"
+    );
+}

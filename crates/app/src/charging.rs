@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use kitroom_core::device::{DeviceStatus, StatusChange};
 use kitroom_core::person::Permission;
+use kitroom_core::school::SchoolId;
 use kitroom_core::settings::Settings;
 use kitroom_store::devices::{get_device, Device, DeviceFilter};
 use kitroom_store::locations::Location;
@@ -61,6 +62,7 @@ pub async fn on_charge(app: &App, caller: &Person) -> Result<Charging, Error> {
 /// charging time (the housekeeping sweep); how many.
 pub async fn mark_charged_ready(
     app: &App,
+    school: SchoolId,
     settings: Settings,
     now: DateTime<Utc>,
 ) -> Result<u64, Error> {
@@ -68,7 +70,7 @@ pub async fn mark_charged_ready(
     // day there can be thousands, and the one writer must not be held for them all.
     let due: Vec<Uuid> = app
         .store()
-        .on_charge_since()
+        .on_charge_since(school)
         .await?
         .into_iter()
         .filter(|(_, kind, since)| {

@@ -364,12 +364,63 @@ impl Clock {
     }
 }
 
-/// Once a tick (a minute unless configured): devices that have charged for their
-/// kind's charging time become ready to lend, bookings nobody collected in time are
-/// released, stretches of refused sign-ins that have ended are written to the
-/// activity log, borrowers are reminded of loans falling due and overdue, and the daily
-/// backup is taken when due. Once an hour (and at start): expired sessions are
+/// Once a tick (a minute unless configured): at each school, by its own settings,
+/// devices that have charged for their kind's charging time become ready to lend,
+/// bookings nobody collected in time are released and borrowers are reminded of
+/// loans falling due and overdue ([`sweep_school`]); stretches of refused sign-ins that have ended are written to the
+/// activity log, and the daily backup is taken when due. Once an hour (and at start): expired sessions are
 /// removed, and people who left longer ago than the retention setting are anonymised.
+/// One school's part of the housekeeping tick, by that school's settings.
+async fn sweep_school(
+    state: &AppState,
+    school: kitroom_core::school::SchoolId,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let store = state.store();
+    let settings = match store.settings(school).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, school = school.0, "could not read the school's settings");
+            return;
+        }
+    };
+    match kitroom_app::charging::mark_charged_ready(state.app(), school, settings.clone(), now)
+        .await
+    {
+        Ok(n) if n > 0 => tracing::info!(
+            devices = n,
+            school = school.0,
+            "charged devices marked ready"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not mark charged devices ready"),
+    }
+    match store
+        .release_uncollected(school, settings.booking_release_minutes, now)
+        .await
+    {
+        Ok(n) if n > 0 => tracing::info!(
+            bookings = n,
+            school = school.0,
+            "uncollected bookings released"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not release uncollected bookings"),
+    }
+    let link_base = state.config().public_url.clone();
+    match store
+        .queue_loan_reminders(school, settings.reminder_minutes_before, now, link_base)
+        .await
+    {
+        Ok(n) if n > 0 => {
+            tracing::info!(loans = n, school = school.0, "loan reminders queued");
+            state.wake_mailer();
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not queue loan reminders"),
+    }
+}
+
 async fn housekeeping(state: AppState) {
     let store = state.store().clone();
     let every = state.config().housekeeping_every;
@@ -390,35 +441,17 @@ async fn housekeeping(state: AppState) {
         if let Err(e) = state.write_sign_in_refusals(now).await {
             tracing::warn!(error = %e, "could not record refused sign-ins");
         }
+        match store.schools().await {
+            Ok(schools) => {
+                for school in schools {
+                    sweep_school(&state, school.id, now).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the schools"),
+        }
+        // The deployment's own: backups and retention, by the first school's settings.
         match store.settings(kitroom_core::school::SchoolId::FIRST).await {
             Ok(settings) => {
-                match kitroom_app::charging::mark_charged_ready(state.app(), settings.clone(), now)
-                    .await
-                {
-                    Ok(n) if n > 0 => tracing::info!(devices = n, "charged devices marked ready"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not mark charged devices ready"),
-                }
-                match store
-                    .release_uncollected(settings.booking_release_minutes, now)
-                    .await
-                {
-                    Ok(n) if n > 0 => tracing::info!(bookings = n, "uncollected bookings released"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not release uncollected bookings"),
-                }
-                let link_base = state.config().public_url.clone();
-                match store
-                    .queue_loan_reminders(settings.reminder_minutes_before, now, link_base)
-                    .await
-                {
-                    Ok(n) if n > 0 => {
-                        tracing::info!(loans = n, "loan reminders queued");
-                        state.wake_mailer();
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not queue loan reminders"),
-                }
                 if now - started >= settle {
                     backup_if_due(&state, settings.backups_kept, now).await;
                 }

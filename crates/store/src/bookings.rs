@@ -564,15 +564,19 @@ impl Store {
     /// started, freeing its devices and telling its person. Returns how many.
     pub async fn release_uncollected(
         &self,
+        school: SchoolId,
         release_after_minutes: u32,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
+                // The open bookings' index drives (`+`): the school's own would walk
+                // every booking it ever had.
                 let rows: Vec<(String, String, String)> = sqlx::query_as(
-                    "select id, starts_at, ends_at from booking where status = 'booked' and starts_at <= ?",
+                    "select id, starts_at, ends_at from booking where status = 'booked' and starts_at <= ? and +school_id = ?",
                 )
                 .bind(time_text(now))
+                .bind(school.0)
                 .fetch_all(&mut *conn)
                 .await?;
                 let mut n = 0;

@@ -468,14 +468,14 @@ pub async fn charging_at_in(
 /// caller's transaction (a kind no longer read is left out).
 pub async fn on_charge_since_in(
     conn: &mut SqliteConnection,
+    school: SchoolId,
 ) -> Result<Vec<(Uuid, DeviceKind, DateTime<Utc>)>, StoreError> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
-        // Every school's, each found by the school's status index (without the
-        // school, SQLite reads every device of every school for each sweep).
+        // Found by the school's status index.
         "select id, kind, charging_since from device
-         where school_id in (select id from school) and status = 'returned_charging'
-           and charging_since is not null",
+         where school_id = ? and status = 'returned_charging' and charging_since is not null",
     )
+    .bind(school.0)
     .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -667,9 +667,10 @@ impl Store {
     /// The devices on charge, each with its kind and since when, as committed.
     pub async fn on_charge_since(
         &self,
+        school: SchoolId,
     ) -> Result<Vec<(Uuid, DeviceKind, DateTime<Utc>)>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        on_charge_since_in(&mut conn).await
+        on_charge_since_in(&mut conn, school).await
     }
 
     /// One loan by its id, as committed.

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
+use kitroom_core::school::SchoolId;
+
 use crate::db::{parse_time, parse_uuid, time_text, Store, StoreError};
 
 /// Which reminder.
@@ -28,8 +30,9 @@ impl Kind {
 /// How many loans of each kind one write reminds about.
 const REMINDER_BATCH: i64 = 20;
 
-/// Open loans falling due between `?1` and `?2` with no reminder yet, earliest
-/// first, at most `?3`: a seek on the partial index `loan_to_remind_due_soon`
+/// Open loans of school `?4` falling due between `?1` and `?2` with no reminder
+/// yet, earliest first, at most `?3` (the school checked on each, `+` keeping SQLite
+/// from starting at every device of the school instead): a seek on the partial index `loan_to_remind_due_soon`
 /// (migration 0020), which holds only the open loans still to remind, so a batch
 /// never walks past the loans already reminded. (A borrower made inactive keeps
 /// their loans in it; they are few.)
@@ -37,24 +40,26 @@ pub const DUE_SOON_TO_REMIND: &str =
     "select l.id, p.id, p.email, p.full_name, d.tag, l.due_at from loan l
      join person p on p.id = l.borrower_id join device d on d.id = l.device_id
      where l.returned_at is null and l.overdue_reminded = 0 and l.due_soon_reminded = 0
-       and l.due_at > ?1 and l.due_at <= ?2 and p.active = 1
+       and l.due_at > ?1 and l.due_at <= ?2 and p.active = 1 and +d.school_id = ?4
      order by l.due_at limit ?3";
 
-/// Open loans due by `?1` with no overdue reminder yet, earliest first, at most
-/// `?2`: a seek on the partial index `loan_to_remind_overdue` (migration 0020).
+/// Open loans of school `?3` due by `?1` with no overdue reminder yet, earliest
+/// first, at most `?2`: a seek on the partial index `loan_to_remind_overdue` (migration 0020).
 pub const OVERDUE_TO_REMIND: &str =
     "select l.id, p.id, p.email, p.full_name, d.tag, l.due_at from loan l
      join person p on p.id = l.borrower_id join device d on d.id = l.device_id
      where l.returned_at is null and l.overdue_reminded = 0 and l.due_at <= ?1 and p.active = 1
+       and +d.school_id = ?3
      order by l.due_at limit ?2";
 
 impl Store {
-    /// Queues the reminders due at `now`: for loans due within `minutes_before`
+    /// Queues the reminders due at `now` for `school`'s loans: for loans due within `minutes_before`
     /// (none when 0) and for loans now overdue, each once. `link_base` starts the
     /// link in the email, when Kitroom knows its public address. Returns how many
     /// loans were reminded about.
     pub async fn queue_loan_reminders(
         &self,
+        school: SchoolId,
         minutes_before: u32,
         now: DateTime<Utc>,
         link_base: Option<kitroom_core::link::PublicUrl>,
@@ -64,7 +69,7 @@ impl Store {
         let mut total = 0;
         loop {
             let n = self
-                .queue_some_loan_reminders(minutes_before, now, link_base.clone())
+                .queue_some_loan_reminders(school, minutes_before, now, link_base.clone())
                 .await?;
             total += n;
             if n < REMINDER_BATCH as u64 {
@@ -76,6 +81,7 @@ impl Store {
     /// Up to [`REMINDER_BATCH`] loans of each kind's reminders, in one write.
     async fn queue_some_loan_reminders(
         &self,
+        school: SchoolId,
         minutes_before: u32,
         now: DateTime<Utc>,
         link_base: Option<kitroom_core::link::PublicUrl>,
@@ -90,6 +96,7 @@ impl Store {
                     .bind(time_text(now))
                     .bind(time_text(now + Duration::minutes(minutes_before.into())))
                     .bind(REMINDER_BATCH)
+                    .bind(school.0)
                     .fetch_all(&mut *conn)
                     .await?;
                     due.extend(rows.into_iter().map(|r| (r, Kind::DueSoon)));
@@ -97,6 +104,7 @@ impl Store {
                 let rows: Vec<Row> = sqlx::query_as(OVERDUE_TO_REMIND)
                 .bind(time_text(now))
                 .bind(REMINDER_BATCH)
+                .bind(school.0)
                 .fetch_all(&mut *conn)
                 .await?;
                 due.extend(rows.into_iter().map(|r| (r, Kind::Overdue)));

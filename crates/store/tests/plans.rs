@@ -109,7 +109,7 @@ async fn reminders_seek_only_the_loans_still_to_remind() {
         (
             "overdue reminders",
             kitroom_store::reminders::OVERDUE_TO_REMIND,
-            &["2026-12-07T09:00:00.000000Z", "20"][..],
+            &["2026-12-07T09:00:00.000000Z", "20", "1"][..],
             "loan_to_remind_overdue",
         ),
         (
@@ -119,6 +119,7 @@ async fn reminders_seek_only_the_loans_still_to_remind() {
                 "2026-12-07T09:00:00.000000Z",
                 "2026-12-07T10:00:00.000000Z",
                 "20",
+                "1",
             ][..],
             "loan_to_remind_due_soon",
         ),

@@ -707,9 +707,14 @@ mod loans {
             .await
             .unwrap();
         assert_eq!(
-            kitroom_app::charging::mark_charged_ready(&app(&store), settings.clone(), Utc::now())
-                .await
-                .unwrap(),
+            kitroom_app::charging::mark_charged_ready(
+                &app(&store),
+                kitroom_core::school::SchoolId::FIRST,
+                settings.clone(),
+                Utc::now()
+            )
+            .await
+            .unwrap(),
             0,
             "not charged yet"
         );
@@ -720,9 +725,14 @@ mod loans {
                     .into(),
             );
         assert_eq!(
-            kitroom_app::charging::mark_charged_ready(&app(&store), settings, later)
-                .await
-                .unwrap(),
+            kitroom_app::charging::mark_charged_ready(
+                &app(&store),
+                kitroom_core::school::SchoolId::FIRST,
+                settings,
+                later
+            )
+            .await
+            .unwrap(),
             1
         );
         assert_eq!(
