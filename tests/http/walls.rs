@@ -1023,3 +1023,79 @@ async fn each_school_reminds_its_borrowers_by_its_own_settings() {
         "due in 90 minutes, reminded only 60 ahead: {ours_told:?}"
     );
 }
+
+/// With several schools, a school's IT administrator could change how everyone
+/// signs in, how many backups the server keeps and when leavers are anonymised:
+/// or thought they had, when the first school's values were the ones used. Those
+/// are now the trust's to change; each school keeps its own for the rest.
+#[tokio::test]
+async fn the_settings_every_school_shares_are_the_trusts_to_change() {
+    let app = spawn_app().await;
+    let store = app.store();
+    let theirs = hillside(&app).await;
+    let shared = store.settings(SchoolId::FIRST).await.unwrap().backups_kept;
+    app.add_user_at("hillside", "hit", "admin").await;
+    let c = app.signed_in_as("hit").await;
+    let page = app.page(&c, "/settings").await;
+    assert!(
+        page.contains("Shared by every school of the trust"),
+        "{page}"
+    );
+    assert!(!page.contains("name=\"backups_kept\""));
+    assert!(!page.contains("Automatic backups"));
+    // Their own settings save; a shared one slipped into the form is left alone.
+    let mut fields: Vec<(String, String)> = kitroom_core::settings::Settings::default()
+        .to_pairs()
+        .into_iter()
+        .filter(|(k, _)| k != "reminder_minutes_before")
+        .collect();
+    fields.push(("reminder_minutes_before".into(), "90".into()));
+    fields.retain(|(k, _)| k != "backups_kept");
+    fields.push(("backups_kept".into(), "1".into()));
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = app.submit(&c, "/settings", "/settings", &borrowed).await;
+    assert_eq!(r.status(), 303);
+    let (ours, their) = (
+        store.settings(SchoolId::FIRST).await.unwrap(),
+        store.settings(theirs).await.unwrap(),
+    );
+    assert_eq!(
+        (ours.reminder_minutes_before, their.reminder_minutes_before),
+        (60, 90)
+    );
+    assert_eq!((ours.backups_kept, their.backups_kept), (shared, shared));
+    // By the API, refused beside the field, for any school's administrator.
+    let first_it = app.api_token("it", "admin").await;
+    for token in [app.token_for("hit").await, first_it] {
+        let r = app
+            .api_patch(
+                &token,
+                "/api/v1/settings",
+                &serde_json::json!({"backups_kept": 1}),
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("backups_kept") && body.contains("trust's IT administrator"),
+            "{body}"
+        );
+    }
+    // The trust's IT administrator changes it for every school at once.
+    app.add_user("trust-it", "trust_admin").await;
+    let token = app.token_for("trust-it").await;
+    let r = app
+        .api_patch(
+            &token,
+            "/api/v1/settings",
+            &serde_json::json!({"backups_kept": 2}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    for school in [SchoolId::FIRST, theirs] {
+        assert_eq!(store.settings(school).await.unwrap().backups_kept, 2);
+    }
+}

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use kitroom_core::person::Permission;
-use kitroom_core::settings::{Settings, SettingsInput};
+use kitroom_core::settings::{
+    may_change_deployment_settings, Settings, SettingsInput, DEPLOYMENT_KEYS,
+};
 use kitroom_store::people::Person;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -108,12 +110,21 @@ impl SettingsChange {
     }
 }
 
+/// Whether `caller` may change the deployment's own settings (backups, retention,
+/// how people sign in), which every school shares.
+pub async fn may_change_deployment(app: &App, caller: &Person) -> Result<bool, Error> {
+    let schools = app.store().schools().await?.len();
+    Ok(may_change_deployment_settings(caller.role, schools))
+}
+
 /// Changes the school's settings (an IT administrator only); every problem is told
-/// at once, beside its field.
+/// at once, beside its field. The deployment's own settings, shared by every
+/// school, are changed only by who may ([`may_change_deployment_settings`]).
 pub async fn save(app: &App, caller: &Person, change: SettingsChange) -> Result<Settings, Error> {
     if !caller.role.may(Permission::ManageSettings) {
         return Err(Refusal::not_allowed().into());
     }
+    let deployment = may_change_deployment(app, caller).await?;
     let actor = caller.actor();
     let school = caller.school;
     app.store()
@@ -121,6 +132,24 @@ pub async fn save(app: &App, caller: &Person, change: SettingsChange) -> Result<
             Box::pin(async move {
                 let current = kitroom_store::settings::settings_in(conn, school).await?;
                 let settings = change.applied_to(&current).parse()?;
+                if !deployment {
+                    let (before, after) = (current.to_pairs(), settings.to_pairs());
+                    let mut invalid = kitroom_core::Invalid::new();
+                    for key in DEPLOYMENT_KEYS {
+                        let value = |pairs: &[(String, String)]| {
+                            pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+                        };
+                        if value(&before) != value(&after) {
+                            invalid.add(
+                                key,
+                                "Every school of the trust shares this setting: the trust's IT administrator changes it.",
+                            );
+                        }
+                    }
+                    if !invalid.is_empty() {
+                        return Err(invalid.into());
+                    }
+                }
                 kitroom_store::settings::save_settings_in(
                     conn,
                     &actor,

@@ -11,6 +11,30 @@ use crate::device::DeviceKind;
 use crate::invalid::{self, Invalid};
 use crate::person::{AccountKeeper, Role};
 
+/// The settings that are the whole deployment's rather than one school's: read
+/// before a school is chosen (how people sign in) or for the whole database
+/// (backups, how long people who left are kept). Kept with the first school's, and
+/// read from there for every school.
+pub const DEPLOYMENT_KEYS: &[&str] = &[
+    "backups_kept",
+    "keep_leavers_months",
+    "password_sign_in_admins_only",
+    "provider_creates_borrowers",
+    "provider_counts_as_two_step",
+    "provider_name",
+];
+
+/// Whether someone with `role` may change the deployment's own settings
+/// ([`DEPLOYMENT_KEYS`]) in a deployment of `schools` schools: a school's IT
+/// administrator when theirs is the only school, the trust's otherwise.
+pub fn may_change_deployment_settings(role: Role, schools: usize) -> bool {
+    match role {
+        Role::TrustAdmin => true,
+        Role::Admin => schools <= 1,
+        _ => false,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Printed on labels and pages.

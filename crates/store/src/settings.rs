@@ -1,9 +1,10 @@
 //! Each school's settings, as key/value pairs. Those read before a school is chosen
 //! (the sign-in choices) or for the whole database (backups, how long leavers are
-//! kept) are the first school's.
+//! kept) are the deployment's ([`DEPLOYMENT_KEYS`]): stored with the first school's
+//! and read from there for every school.
 
 use chrono::Utc;
-use kitroom_core::settings::Settings;
+use kitroom_core::settings::{Settings, DEPLOYMENT_KEYS};
 use serde_json::{json, Map};
 
 use kitroom_core::school::SchoolId;
@@ -11,15 +12,30 @@ use kitroom_core::school::SchoolId;
 use crate::db::{Actor, Store, StoreError};
 use crate::events::{append, Subject};
 
+/// The rows that make the settings of the school `?`: its own, and the deployment's
+/// from the first school's.
+static OF_SCHOOL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let keys = DEPLOYMENT_KEYS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "from setting where (school_id = ? and key not in ({keys})) or (school_id = {} and key in ({keys}))",
+        SchoolId::FIRST.0
+    )
+});
+
 /// Every setting of the school `?`, a row each.
-pub(crate) const ALL: &str = "select key, value from setting where school_id = ?";
+static ALL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("select key, value {}", *OF_SCHOOL));
 
 /// `school`'s settings as they are inside a transaction.
 pub async fn settings_in(
     conn: &mut sqlx::SqliteConnection,
     school: SchoolId,
 ) -> Result<Settings, StoreError> {
-    let rows: Vec<(String, String)> = sqlx::query_as(ALL)
+    let rows: Vec<(String, String)> = sqlx::query_as(ALL.as_str())
         .bind(school.0)
         .fetch_all(&mut *conn)
         .await?;
@@ -31,8 +47,8 @@ pub async fn settings_in(
 /// Every setting of the school `?` as one JSON object in one row, for a read
 /// inside the writer: a row is a hand-over between threads, so one row costs less
 /// than twenty.
-pub(crate) const ALL_AS_ONE: &str =
-    "select json_group_object(key, value) from setting where school_id = ?";
+pub(crate) static ALL_AS_ONE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("select json_group_object(key, value) {}", *OF_SCHOOL));
 
 /// The stored pairs from the row of [`ALL_AS_ONE`], and the settings they make.
 pub(crate) fn settings_from_one(
@@ -73,7 +89,8 @@ impl Store {
 }
 
 /// Saves the settings and records which changed (`settings.changed`), inside the
-/// caller's transaction.
+/// caller's transaction. The deployment's own ([`DEPLOYMENT_KEYS`]) go with the
+/// first school's; whether the actor may change them is the caller's to judge.
 pub async fn save_settings_in(
     conn: &mut sqlx::SqliteConnection,
     actor: &Actor,
@@ -91,8 +108,13 @@ pub async fn save_settings_in(
         if old.as_deref() != Some(value.as_str()) {
             changes.insert(key.clone(), json!({"from": old, "to": value}));
         }
+        let home = if DEPLOYMENT_KEYS.contains(&key.as_str()) {
+            SchoolId::FIRST
+        } else {
+            school
+        };
         sqlx::query("insert into setting (school_id, key, value) values (?, ?, ?) on conflict (school_id, key) do update set value = excluded.value")
-            .bind(school.0)
+            .bind(home.0)
             .bind(&key)
             .bind(&value)
             .execute(&mut *conn)

@@ -199,7 +199,7 @@ async fn settings(user: ApiUser, State(state): State<AppState>) -> Result<Respon
     responses(
         (status = 200, description = "The settings as saved.", body = Object),
         (status = 403, description = "Only the IT administrator changes the settings."),
-        (status = 422, description = "A value was refused (each problem beside its field)."),
+        (status = 422, description = "A value was refused (each problem beside its field); in a deployment of several schools, a setting every school shares (sign-in, retention, backups) changed by anyone but the trust's IT administrator."),
     ))]
 async fn change_settings(
     user: ApiUser,

@@ -23,13 +23,20 @@ pub fn router() -> Router<AppState> {
 async fn show(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppError> {
     ctx.require(Permission::ManageSettings)?;
     let settings = state.store().settings(ctx.user.school).await?;
+    let deployment = deployment_part(&state, &ctx).await?;
     Ok(v::form(
         &ctx,
         &SettingsInput::from(&settings),
         &Invalid::new(),
-        &backups(&state),
+        deployment.as_ref(),
     )
     .into_response())
+}
+
+/// The backups, when the person may change the settings every school shares.
+async fn deployment_part(state: &AppState, ctx: &Ctx) -> Result<Option<v::Backups>, AppError> {
+    let may = kitroom_app::settings::may_change_deployment(state.app(), &ctx.user).await?;
+    Ok(may.then(|| backups(state)))
 }
 
 /// The automatic backups on disk and how the last one went.
@@ -72,7 +79,18 @@ async fn save(
         provider_counts_as_two_step: form.contains_key("provider_counts_as_two_step"),
         provider_name: field("provider_name"),
     };
-    match kitroom_app::settings::save(state.app(), &ctx.user, change_of(&input)).await {
+    let deployment = deployment_part(&state, &ctx).await?;
+    let mut change = change_of(&input);
+    if deployment.is_none() {
+        // not on the form: left as they are
+        change.keep_leavers_months = None;
+        change.backups_kept = None;
+        change.password_sign_in_admins_only = None;
+        change.provider_creates_borrowers = None;
+        change.provider_counts_as_two_step = None;
+        change.provider_name = None;
+    }
+    match kitroom_app::settings::save(state.app(), &ctx.user, change).await {
         Ok(_) => {
             set_flash(&ctx.session, "Settings saved.").await?;
             Ok(Redirect::to("/settings").into_response())
@@ -85,7 +103,7 @@ async fn save(
                     &ctx,
                     &input,
                     &refusal.fields.unwrap_or_default(),
-                    &backups(&state),
+                    deployment.as_ref(),
                 ),
             )
                 .into_response())

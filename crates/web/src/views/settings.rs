@@ -19,7 +19,15 @@ pub struct Backups {
     pub status: Option<BackupStatus>,
 }
 
-pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backups) -> Markup {
+/// The settings form. `deployment`: the backups on disk, given when the person may
+/// change the settings every school shares (sign-in, retention, backups); without
+/// it those are only described.
+pub fn form(
+    ctx: &Ctx,
+    input: &SettingsInput,
+    invalid: &Invalid,
+    deployment: Option<&Backups>,
+) -> Markup {
     page(
         ctx,
         Section::Settings,
@@ -52,9 +60,26 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backu
                     legend { "Accounts and personal data" }
                     (super::checkbox("require_two_factor", "Business managers, head teachers and IT administrators must use two-step sign-in", input.require_two_factor, Some("Recommended: these accounts can see everyone's records. They set up an authenticator app at their next sign-in.")))
                     (super::checkbox("managers_manage_managers", "Business managers may manage other business managers' accounts", input.managers_manage_managers, Some("Off: only an IT administrator adds, edits, resets or deactivates a business manager's account. Head teachers' and administrators' accounts are always looked after by an IT administrator alone.")))
-                    (Field::text("keep_leavers_months", "Keep people who have left for this many months", &input.keep_leavers_months).kind("number").required().hint("After this long, the names and contact details of deactivated people are anonymised; devices' histories keep their shape. 0 keeps them.").render(invalid))
+                    @if deployment.is_some() {
+                        (Field::text("keep_leavers_months", "Keep people who have left for this many months", &input.keep_leavers_months).kind("number").required().hint("After this long, the names and contact details of deactivated people are anonymised; devices' histories keep their shape. 0 keeps them.").render(invalid))
+                    }
                     (Field::text("token_lifetime_days", "A new API token works for this many days", &input.token_lifetime_days).kind("number").required().hint("From 1 to 365. After this, a script using the token is refused and its owner makes a new one on their account page. Tokens already made keep their expiry.").render(invalid))
                 }
+                @if deployment.is_none() {
+                    fieldset #shared {
+                        legend { "Shared by every school of the trust" }
+                        p { "The trust's IT administrator sets these for every school:" }
+                        ul {
+                            li { "People who have left are kept for " (input.keep_leavers_months) " months before their details are anonymised." }
+                            li { "Daily backups kept: " (input.backups_kept) "." }
+                            li {
+                                @if input.password_sign_in_admins_only { "Only IT administrators sign in with a password; everyone else with their school account." }
+                                @else { "Everyone may sign in with a password." }
+                            }
+                        }
+                    }
+                }
+                @if deployment.is_some() {
                 fieldset #provider {
                     legend { "Signing in with the school's Google or Microsoft account" }
                     p.hint { "These apply once the server is set up for it (see the operator guide: --oidc-issuer and the settings beside it)." }
@@ -64,8 +89,17 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backu
                     (Field::text("provider_name", "The provider's name on the sign-in button", &input.provider_name).hint("Only for a provider other than Google or Microsoft, such as “the school's account”. Empty: its address.").render(invalid))
                 }
                 (Field::text("backups_kept", "Daily backups to keep", &input.backups_kept).kind("number").required().hint("Kitroom copies its database once a day into the backups folder and keeps this many; 0 turns automatic backups off. Copy that folder to another machine too.").render(invalid))
+                }
                 button.primary type="submit" { "Save settings" }
             }
+            @if let Some(backups) = deployment { (backups_section(backups)) }
+        },
+    )
+}
+
+/// Partial: the automatic backups on disk and how the last one went.
+fn backups_section(backups: &Backups) -> Markup {
+    html! {
             h2 #backups { "Automatic backups" }
             @match &backups.status {
                 Some(BackupStatus::Failed { at, reason }) => {
@@ -89,8 +123,7 @@ pub fn form(ctx: &Ctx, input: &SettingsInput, invalid: &Invalid, backups: &Backu
                     }
                 }
             }
-        },
-    )
+    }
 }
 
 /// Partial: emails Kitroom gave up on, with the mail server's last answer, on an
