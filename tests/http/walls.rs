@@ -1099,3 +1099,122 @@ async fn the_settings_every_school_shares_are_the_trusts_to_change() {
         assert_eq!(store.settings(school).await.unwrap().backups_kept, 2);
     }
 }
+
+/// A trust with one acceptable-use policy had every school publish and collect
+/// signatures on its own copy, and a teacher at two schools signed it twice. Now the
+/// trust can keep one: its newest version is in force at every school (each keeps
+/// its own until the trust publishes), one signature counts everywhere, and only
+/// the trust's own staff publish.
+#[tokio::test]
+async fn the_trust_keeps_one_policy_for_every_school() {
+    use kitroom_core::loan::PolicyStanding;
+    let app = spawn_app().await;
+    let store = app.store();
+    let theirs = hillside(&app).await;
+    let sbm = app.api_token("sbm", "manager").await;
+    app.add_user_at("hillside", "hsbm", "manager").await;
+    let hsbm = app.token_for("hsbm").await;
+    app.api_publish_policy(&sbm).await;
+    app.api_publish_policy(&hsbm).await;
+    app.add_user("both", "borrower").await;
+    app.add_user_at("hillside", "both", "borrower").await;
+    app.add_user_at("hillside", "hb", "borrower").await;
+    let label = |school: SchoolId| {
+        let store = store.clone();
+        async move {
+            store
+                .current_policy(school)
+                .await
+                .unwrap()
+                .map(|p| (p.id, p.version_label))
+        }
+    };
+    let (ours_v1, theirs_v1) = (label(SchoolId::FIRST).await, label(theirs).await);
+    assert_ne!(ours_v1, theirs_v1, "each school its own");
+
+    // Only the trust's IT administrator chooses one policy for all.
+    let it = app.api_token("it", "admin").await;
+    let on = serde_json::json!({"one_policy_for_trust": true});
+    assert_eq!(
+        app.api_patch(&it, "/api/v1/settings", &on).await.status(),
+        422
+    );
+    app.add_user("trust-it", "trust_admin").await;
+    let trust_it = app.token_for("trust-it").await;
+    assert_eq!(
+        app.api_patch(&trust_it, "/api/v1/settings", &on)
+            .await
+            .status(),
+        200
+    );
+    // Until the trust publishes, each school's own stays in force.
+    assert_eq!(label(theirs).await, theirs_v1);
+    // A school's manager no longer publishes; the trust's staff do, once for all.
+    let v2 = serde_json::json!({"title": "ICT", "version_label": "Trust 2027", "issued_on": "2026-12-01", "body": "Care, everywhere."});
+    let r = app.api_post(&hsbm, "/api/v1/policies", &v2).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("trust's own staff"));
+    app.add_user("trust-bm", "trust_manager").await;
+    let trust_bm = app.token_for("trust-bm").await;
+    assert_eq!(
+        app.api_post(&trust_bm, "/api/v1/policies", &v2)
+            .await
+            .status(),
+        201
+    );
+    let (ours, their) = (label(SchoolId::FIRST).await, label(theirs).await);
+    assert_eq!(ours, their, "one version in force at both");
+    assert_eq!(ours.unwrap().1, "Trust 2027");
+    // Signed once, at their first school: signed at both.
+    let both = app.token_for("both").await;
+    app.api_sign_policy(&both, "Bo Th").await;
+    let standing = |school: SchoolId, who: &'static str| {
+        let store = store.clone();
+        async move {
+            let p = store
+                .person_by_username(school, who)
+                .await
+                .unwrap()
+                .unwrap();
+            store.policy_standing(school, p.id).await.unwrap()
+        }
+    };
+    assert_eq!(standing(theirs, "both").await, PolicyStanding::Signed);
+    assert_eq!(
+        standing(theirs, "hb").await,
+        PolicyStanding::NotSigned {
+            version_label: "Trust 2027".into()
+        }
+    );
+    // and so may borrow there; who has not signed it may not
+    register_in(&app, theirs, "T-1", "Hillside hall").await;
+    register_in(&app, theirs, "T-2", "Hillside hall").await;
+    for (tag, to, status) in [("T-1", "both", 201), ("T-2", "hb", 422)] {
+        let r = app
+            .api_post(
+                &hsbm,
+                &format!("/api/v1/devices/{tag}/checkout"),
+                &serde_json::json!({"borrower": to}),
+            )
+            .await;
+        assert_eq!(r.status(), status, "lend {tag} to {to}");
+    }
+    let page = app.page(&app.signed_in_as("hsbm").await, "/policies").await;
+    assert!(
+        page.contains("one acceptable-use policy for every school"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("action=\"/policies\""),
+        "no form for a school's manager"
+    );
+    // Back to one policy per school: each school's own again.
+    let off = serde_json::json!({"one_policy_for_trust": false});
+    assert_eq!(
+        app.api_patch(&trust_it, "/api/v1/settings", &off)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(label(theirs).await, theirs_v1);
+}

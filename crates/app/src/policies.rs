@@ -9,6 +9,7 @@
 use chrono::Utc;
 use kitroom_core::person::Permission;
 use kitroom_core::policy::{self, PolicyDetails, PolicyInput, SignatureDetails, SignatureInput};
+use kitroom_core::school::SchoolId;
 use kitroom_core::Invalid;
 use kitroom_store::events::append;
 use kitroom_store::people::Person;
@@ -18,6 +19,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::error::Kind;
 use crate::input::{text_or_null, Flag};
 use crate::{App, Error, Refusal};
 
@@ -69,12 +71,22 @@ pub async fn publish(app: &App, caller: &Person, input: PublishInput) -> Result<
     }
     let Publish(d) = Publish::try_from(input)?;
     let actor = caller.actor();
+    let actor_role = caller.role;
     let school = caller.school;
     app.store()
         .transaction(move |conn| {
             Box::pin(async move {
                 let now = Utc::now();
-                let taken = store::version_label_taken_in(conn, school, &d.version_label).await?;
+                let owner = store::publisher_in(conn, school).await?;
+                if !policy::may_publish_for(actor_role, owner == SchoolId::TRUST) {
+                    return Err(Refusal::new(
+                        Kind::NotAllowed,
+                        "trust-policy",
+                        "The trust keeps one acceptable-use policy for every school: the trust's own staff publish its new versions.",
+                    )
+                    .into());
+                }
+                let taken = store::version_label_taken_in(conn, owner, &d.version_label).await?;
                 policy::may_publish(&d.version_label, taken)?;
                 let policy = Policy {
                     id: Uuid::new_v4(),
@@ -84,7 +96,7 @@ pub async fn publish(app: &App, caller: &Person, input: PublishInput) -> Result<
                     body: d.body,
                     published_at: now,
                 };
-                store::insert_policy_in(conn, school, &policy, actor.id).await?;
+                store::insert_policy_in(conn, owner, &policy, actor.id).await?;
                 append(
                     conn,
                     &actor,

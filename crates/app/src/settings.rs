@@ -51,6 +51,10 @@ pub struct SettingsChange {
     /// A sign-in through the provider counts as two-step sign-in.
     #[schema(value_type = Option<bool>)]
     pub provider_counts_as_two_step: Option<Flag>,
+    /// One acceptable-use policy for every school of the trust (the trust's IT
+    /// administrator's to change).
+    #[schema(value_type = Option<bool>)]
+    pub one_policy_for_trust: Option<Flag>,
     /// The provider's name on the sign-in button (not Google or Microsoft).
     #[schema(max_length = 60)]
     pub provider_name: Option<String>,
@@ -105,6 +109,9 @@ impl SettingsChange {
         }
         if let Some(f) = self.provider_counts_as_two_step {
             i.provider_counts_as_two_step = f.0;
+        }
+        if let Some(f) = self.one_policy_for_trust {
+            i.one_policy_for_trust = f.0;
         }
         i
     }

@@ -170,6 +170,13 @@ impl std::error::Error for PolicyRefusal {}
 
 /// Whether a version may be published under its label: labels name one version
 /// each, so that a signature says which text was agreed to.
+/// Whether someone with `role` (who may manage the policy) publishes where the
+/// version published would be the trust's, for every school (`for_trust`): the
+/// trust's own staff only; a school's managers publish their school's.
+pub fn may_publish_for(role: crate::person::Role, for_trust: bool) -> bool {
+    !for_trust || role.may(crate::person::Permission::ViewTrust)
+}
+
 pub fn may_publish(label: &str, label_taken: bool) -> Result<(), PolicyRefusal> {
     if label_taken {
         Err(PolicyRefusal::VersionTaken(label.to_owned()))

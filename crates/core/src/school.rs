@@ -17,6 +17,9 @@ pub struct SchoolId(pub i64);
 impl SchoolId {
     /// The school a deployment starts with, which holds what was there before schools.
     pub const FIRST: SchoolId = SchoolId(1);
+    /// Not a school: the trust itself, as the owner of what it keeps for every
+    /// school (its acceptable-use policy, when it keeps one for all).
+    pub const TRUST: SchoolId = SchoolId(0);
 }
 
 impl fmt::Display for SchoolId {

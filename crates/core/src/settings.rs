@@ -22,6 +22,7 @@ pub const DEPLOYMENT_KEYS: &[&str] = &[
     "provider_creates_borrowers",
     "provider_counts_as_two_step",
     "provider_name",
+    "one_policy_for_trust",
 ];
 
 /// Whether someone with `role` may change the deployment's own settings
@@ -75,6 +76,10 @@ pub struct Settings {
     /// The provider's name on the sign-in button, for a provider other than Google
     /// or Microsoft; empty: its address.
     pub provider_name: String,
+    /// The trust keeps one acceptable-use policy for every school: the trust's
+    /// newest version is in force at each school (a school keeps its own until the
+    /// trust publishes one), and only the trust's own staff publish.
+    pub one_policy_for_trust: bool,
 }
 
 /// The longest provider name the form accepts.
@@ -117,6 +122,7 @@ impl Default for Settings {
             provider_creates_borrowers: false,
             provider_counts_as_two_step: false,
             provider_name: String::new(),
+            one_policy_for_trust: false,
         }
     }
 }
@@ -170,6 +176,7 @@ impl Settings {
                 "password_sign_in_admins_only" => s.password_sign_in_admins_only = v == "true",
                 "provider_creates_borrowers" => s.provider_creates_borrowers = v == "true",
                 "provider_counts_as_two_step" => s.provider_counts_as_two_step = v == "true",
+                "one_policy_for_trust" => s.one_policy_for_trust = v == "true",
                 "provider_name" => s.provider_name = v.to_owned(),
                 "keep_leavers_months" => {
                     s.keep_leavers_months = v.parse().unwrap_or(s.keep_leavers_months)
@@ -256,6 +263,10 @@ impl Settings {
                 self.provider_counts_as_two_step.to_string(),
             ),
             ("provider_name".to_owned(), self.provider_name.clone()),
+            (
+                "one_policy_for_trust".to_owned(),
+                self.one_policy_for_trust.to_string(),
+            ),
         ];
         out.extend(
             self.charge_minutes
@@ -286,6 +297,7 @@ pub struct SettingsInput {
     pub provider_creates_borrowers: bool,
     pub provider_counts_as_two_step: bool,
     pub provider_name: String,
+    pub one_policy_for_trust: bool,
 }
 
 impl From<&Settings> for SettingsInput {
@@ -309,6 +321,7 @@ impl From<&Settings> for SettingsInput {
             password_sign_in_admins_only: s.password_sign_in_admins_only,
             provider_creates_borrowers: s.provider_creates_borrowers,
             provider_counts_as_two_step: s.provider_counts_as_two_step,
+            one_policy_for_trust: s.one_policy_for_trust,
             provider_name: s.provider_name.clone(),
         }
     }
@@ -382,6 +395,7 @@ impl SettingsInput {
         s.password_sign_in_admins_only = self.password_sign_in_admins_only;
         s.provider_creates_borrowers = self.provider_creates_borrowers;
         s.provider_counts_as_two_step = self.provider_counts_as_two_step;
+        s.one_policy_for_trust = self.one_policy_for_trust;
         let name = self.provider_name.trim();
         if name.chars().count() > PROVIDER_NAME_MAX || name.chars().any(char::is_control) {
             invalid.add(

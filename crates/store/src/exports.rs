@@ -159,7 +159,9 @@ impl ExportKind {
             ExportKind::Signatures => {
                 "select s.rowid, p.version_label, u.username, s.full_name, s.position, s.signed_on, s.signed_at
                  from signature s join policy p on p.id = s.policy_id join person u on u.id = s.person_id
-                 where s.rowid > ?1 and p.school_id = ?3 order by s.rowid limit ?2"
+                 where s.rowid > ?1 and (p.school_id = ?3 or (p.school_id = 0 and (u.trust_role is not null
+                   or exists (select 1 from membership m where m.person_id = u.id and m.school_id = ?3))))
+                 order by s.rowid limit ?2"
             }
             ExportKind::Events => {
                 "select seq, cast(seq as text), at, actor, action, subject, subject_label, details, prev_hash, hash,

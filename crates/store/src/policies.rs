@@ -75,15 +75,44 @@ pub struct PolicySummary {
     pub signed: i64,
 }
 
-const POLICY: &str = "select id, title, version_label, issued_on, body, published_at from policy";
+const POLICY: &str =
+    "select p.id, p.title, p.version_label, p.issued_on, p.body, p.published_at from policy p";
 
-/// The version in force in `school`: the one published there last.
+/// Whether the trust keeps one policy for every school (the deployment's setting
+/// `one_policy_for_trust`, kept with the first school's).
+const ONE_FOR_TRUST: &str = "coalesce((select value = 'true' from setting
+    where school_id = 1 and key = 'one_policy_for_trust'), 0)";
+
+/// The versions that apply at the school `?`, as `p`: its own, and the trust's
+/// (`school_id` 0, [`SchoolId::TRUST`]) when the trust keeps one for every school.
+static APPLY_AT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("(p.school_id = ? or (p.school_id = 0 and {ONE_FOR_TRUST}))")
+});
+
+/// The version in force first: the trust's newest if it has one, else the school's.
+const IN_FORCE_FIRST: &str = "order by p.school_id = 0 desc, p.published_at desc";
+
+/// Whose versions are published at `school` now: the trust's when it keeps one
+/// policy for every school, else the school's own.
+pub async fn publisher_in(
+    conn: &mut SqliteConnection,
+    school: SchoolId,
+) -> Result<SchoolId, StoreError> {
+    let trust: bool = sqlx::query_scalar(&format!("select {ONE_FOR_TRUST}"))
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(if trust { SchoolId::TRUST } else { school })
+}
+
+/// The version in force in `school`: the trust's newest when the trust keeps one
+/// policy for every school and has published one, else the school's newest.
 pub async fn current_policy_in(
     conn: &mut SqliteConnection,
     school: SchoolId,
 ) -> Result<Option<Policy>, StoreError> {
     sqlx::query_as::<_, PolicyRow>(&format!(
-        "{POLICY} where school_id = ? order by published_at desc limit 1"
+        "{POLICY} where {} {IN_FORCE_FIRST} limit 1",
+        *APPLY_AT
     ))
     .bind(school.0)
     .fetch_optional(&mut *conn)
@@ -100,11 +129,12 @@ pub async fn standing_in(
     person: Uuid,
 ) -> Result<PolicyStanding, StoreError> {
     // One query: the version in force, and whether this person signed it.
-    let row: Option<(String, bool)> = sqlx::query_as(
+    let row: Option<(String, bool)> = sqlx::query_as(&format!(
         "select p.version_label,
                 exists (select 1 from signature s where s.policy_id = p.id and s.person_id = ?)
-         from policy p where p.school_id = ? order by p.published_at desc limit 1",
-    )
+         from policy p where {} {IN_FORCE_FIRST} limit 1",
+        *APPLY_AT
+    ))
     .bind(person.to_string())
     .bind(school.0)
     .fetch_optional(&mut *conn)
@@ -140,11 +170,12 @@ pub(crate) static BORROWER: std::sync::LazyLock<String> = std::sync::LazyLock::n
                 exists (select 1 from signature s where s.policy_id = pol.id and s.person_id = b.id)
                   as policy_signed
          from {}
-         left join (select id, version_label from policy where school_id = ?
-                    order by published_at desc limit 1) pol on 1
+         left join (select p.id, p.version_label from policy p where {}
+                    {IN_FORCE_FIRST} limit 1) pol on 1
          where b.id = ? and {}",
         crate::people::columns_of("b", "?"),
         crate::people::person_join("b", "?"),
+        *APPLY_AT,
         crate::people::holds_role("b"),
     )
 });
@@ -182,7 +213,8 @@ pub async fn borrower_in(
     borrower_from_row(&row)
 }
 
-/// A version of `school`'s named by its id or by its version label.
+/// A version that applies at `school` (its own, or the trust's), named by its id or
+/// by its version label (the newest of that label).
 pub async fn find_policy_in(
     conn: &mut SqliteConnection,
     school: SchoolId,
@@ -193,35 +225,39 @@ pub async fn find_policy_in(
         Ok(id) => ("id", id.to_string()),
         Err(_) => ("version_label", named.to_owned()),
     };
-    let row = sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where school_id = ? and {by} = ?"))
-        .bind(school.0)
-        .bind(named)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query_as::<_, PolicyRow>(&format!(
+        "{POLICY} where {} and p.{by} = ? order by p.published_at desc limit 1",
+        *APPLY_AT
+    ))
+    .bind(school.0)
+    .bind(named)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(Policy::try_from).transpose()
 }
 
-/// True when a version with this label has been published.
+/// True when `owner` (a school, or [`SchoolId::TRUST`]) has published a version with
+/// this label.
 pub async fn version_label_taken_in(
     conn: &mut SqliteConnection,
-    school: SchoolId,
+    owner: SchoolId,
     label: &str,
 ) -> Result<bool, StoreError> {
     let n: i64 = sqlx::query_scalar(
         "select count(*) from policy where school_id = ? and version_label = ? collate nocase",
     )
-    .bind(school.0)
+    .bind(owner.0)
     .bind(label)
     .fetch_one(&mut *conn)
     .await?;
     Ok(n > 0)
 }
 
-/// Writes a version of `school`'s decided on; `published_by` is the person who
-/// published it.
+/// Writes a version of `owner`'s (a school, or [`SchoolId::TRUST`]) decided on;
+/// `published_by` is the person who published it.
 pub async fn insert_policy_in(
     conn: &mut SqliteConnection,
-    school: SchoolId,
+    owner: SchoolId,
     policy: &Policy,
     published_by: Option<Uuid>,
 ) -> Result<(), StoreError> {
@@ -229,7 +265,7 @@ pub async fn insert_policy_in(
         "insert into policy (id, school_id, title, version_label, issued_on, body, published_at, published_by) values (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(policy.id.to_string())
-    .bind(school.0)
+    .bind(owner.0)
     .bind(&policy.title)
     .bind(&policy.version_label)
     .bind(policy.issued_on.to_string())
@@ -283,29 +319,30 @@ impl Store {
         current_policy_in(&mut conn, school).await
     }
 
-    /// A version of `school`'s.
+    /// A version that applies at `school`: its own, or the trust's.
     pub async fn policy_by_id(
         &self,
         school: SchoolId,
         id: Uuid,
     ) -> Result<Option<Policy>, StoreError> {
-        sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where id = ? and school_id = ?"))
-            .bind(id.to_string())
+        sqlx::query_as::<_, PolicyRow>(&format!("{POLICY} where {} and p.id = ?", *APPLY_AT))
             .bind(school.0)
+            .bind(id.to_string())
             .fetch_optional(self.reader())
             .await?
             .map(Policy::try_from)
             .transpose()
     }
 
-    /// Every version of `school`'s, newest first, with how many have signed each.
+    /// Every version that applies at `school` (its own, and the trust's when it keeps
+    /// one policy for every school), the one in force first, then newest first, with
+    /// how many have signed each.
     pub async fn list_policies(&self, school: SchoolId) -> Result<Vec<PolicySummary>, StoreError> {
-        let rows: Vec<PolicyRow> = sqlx::query_as(&format!(
-            "{POLICY} where school_id = ? order by published_at desc"
-        ))
-        .bind(school.0)
-        .fetch_all(self.reader())
-        .await?;
+        let rows: Vec<PolicyRow> =
+            sqlx::query_as(&format!("{POLICY} where {} {IN_FORCE_FIRST}", *APPLY_AT))
+                .bind(school.0)
+                .fetch_all(self.reader())
+                .await?;
         let mut out = Vec::new();
         for r in rows {
             let policy = Policy::try_from(r)?;

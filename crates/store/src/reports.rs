@@ -446,7 +446,8 @@ struct IncidentRecordRow {
 /// A signature on a version of the acceptable-use policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct SignatureRecord {
-    /// The school whose policy it is (its short name).
+    /// The school whose policy it is (its short name), or `trust` for the trust's
+    /// one policy for every school.
     pub school: String,
     pub policy_title: String,
     pub policy_version: String,
@@ -959,10 +960,10 @@ impl Store {
         .collect();
 
         let signatures: Vec<SignatureRecord> = sqlx::query_as(
-            "select sc.slug as school, p.title as policy_title, p.version_label as policy_version, s.full_name, s.position,
+            "select coalesce(sc.slug, 'trust') as school, p.title as policy_title, p.version_label as policy_version, s.full_name, s.position,
                 s.signed_on, s.signed_at
-             from signature s join policy p on p.id = s.policy_id join school sc on sc.id = p.school_id
-             where s.person_id = ?1 and (?2 is null or p.school_id = ?2) order by s.signed_at",
+             from signature s join policy p on p.id = s.policy_id left join school sc on sc.id = p.school_id
+             where s.person_id = ?1 and (?2 is null or p.school_id in (?2, 0)) order by s.signed_at",
         )
         .bind(&id)
         .bind(school)

@@ -175,6 +175,7 @@ fn settings_json(s: &kitroom_core::settings::Settings) -> Value {
         "password_sign_in_admins_only": i.password_sign_in_admins_only,
         "provider_creates_borrowers": i.provider_creates_borrowers,
         "provider_counts_as_two_step": i.provider_counts_as_two_step,
+        "one_policy_for_trust": i.one_policy_for_trust,
         "provider_name": i.provider_name,
     })
 }

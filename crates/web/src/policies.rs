@@ -148,7 +148,12 @@ async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
         },
     };
     let people = state.store().count_people().await?;
-    Ok(v::list(&ctx, &policies, people, &input, &Invalid::new()).into_response())
+    let for_trust = state
+        .store()
+        .settings(ctx.user.school)
+        .await?
+        .one_policy_for_trust;
+    Ok(v::list(&ctx, &policies, people, for_trust, &input, &Invalid::new()).into_response())
 }
 
 #[tracing::instrument(skip_all)]
@@ -175,6 +180,11 @@ async fn publish(
             let invalid = refusal_fields(&refusal, "version_label");
             let policies = state.store().list_policies(ctx.user.school).await?;
             let people = state.store().count_people().await?;
+            let for_trust = state
+                .store()
+                .settings(ctx.user.school)
+                .await?
+                .one_policy_for_trust;
             let typed = PolicyInput {
                 title: input.title,
                 version_label: input.version_label,
@@ -183,7 +193,7 @@ async fn publish(
             };
             Ok((
                 status_of(refusal.kind),
-                v::list(&ctx, &policies, people, &typed, &invalid),
+                v::list(&ctx, &policies, people, for_trust, &typed, &invalid),
             )
                 .into_response())
         }

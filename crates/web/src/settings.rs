@@ -77,10 +77,15 @@ async fn save(
         password_sign_in_admins_only: form.contains_key("password_sign_in_admins_only"),
         provider_creates_borrowers: form.contains_key("provider_creates_borrowers"),
         provider_counts_as_two_step: form.contains_key("provider_counts_as_two_step"),
+        one_policy_for_trust: form.contains_key("one_policy_for_trust"),
         provider_name: field("provider_name"),
     };
     let deployment = deployment_part(&state, &ctx).await?;
     let mut change = change_of(&input);
+    if !ctx.may(Permission::ViewTrust) {
+        // shown to the trust's own staff only
+        change.one_policy_for_trust = None;
+    }
     if deployment.is_none() {
         // not on the form: left as they are
         change.keep_leavers_months = None;
@@ -88,6 +93,7 @@ async fn save(
         change.password_sign_in_admins_only = None;
         change.provider_creates_borrowers = None;
         change.provider_counts_as_two_step = None;
+        change.one_policy_for_trust = None;
         change.provider_name = None;
     }
     match kitroom_app::settings::save(state.app(), &ctx.user, change).await {
@@ -134,6 +140,7 @@ fn change_of(i: &SettingsInput) -> kitroom_app::settings::SettingsChange {
         password_sign_in_admins_only: Some(Flag(i.password_sign_in_admins_only)),
         provider_creates_borrowers: Some(Flag(i.provider_creates_borrowers)),
         provider_counts_as_two_step: Some(Flag(i.provider_counts_as_two_step)),
+        one_policy_for_trust: Some(Flag(i.one_policy_for_trust)),
         provider_name: Some(i.provider_name.clone()),
     }
 }

@@ -84,10 +84,13 @@ pub fn current(
     )
 }
 
+/// The versions and the form to publish one. `for_trust`: the trust keeps one
+/// policy for every school, and only its own staff publish.
 pub fn list(
     ctx: &Ctx,
     policies: &[PolicySummary],
     people: i64,
+    for_trust: bool,
     input: &PolicyInput,
     invalid: &Invalid,
 ) -> Markup {
@@ -96,6 +99,9 @@ pub fn list(
         Section::Policy,
         "Acceptable-use policy",
         html! {
+            @if for_trust {
+                p.lead { "The trust keeps one acceptable-use policy for every school. Its newest version is in force here; until the trust publishes one, the school's own is." }
+            }
             @if policies.is_empty() {
                 div.warning { "No policy is published yet, so nobody can borrow a device. Publish one below: Kitroom offers its own sample wording to start from." }
             } @else {
@@ -114,7 +120,14 @@ pub fn list(
                 }
             }
             h2 { "Publish a new version" }
-            p { "A new version is in force as soon as it is published, and everyone must sign it again before they next borrow. Earlier signatures are kept." }
+            @if for_trust && !ctx.may(kitroom_core::person::Permission::ViewTrust) {
+                p { "The trust's own staff publish new versions, for every school at once." }
+            } @else {
+            p {
+                "A new version is in force as soon as it is published"
+                @if for_trust { ", at every school of the trust" }
+                ", and everyone must sign it again before they next borrow. Earlier signatures are kept."
+            }
             (error_summary(invalid))
             form method="post" action="/policies" novalidate {
                 (csrf(&ctx.csrf))
@@ -128,6 +141,7 @@ pub fn list(
                     textarea #body name="body" rows="18" { (input.body) }
                 }
                 button.primary type="submit" { "Publish" }
+            }
             }
         },
     )

@@ -88,6 +88,12 @@ pub fn form(
                     (super::checkbox("provider_counts_as_two_step", "A sign-in with the school's account counts as two-step sign-in", input.provider_counts_as_two_step, Some("Off: Kitroom asks business managers, head teachers and IT administrators for its own code, unless the provider says they used a second factor. Turn on only if the provider requires a second factor of everyone.")))
                     (Field::text("provider_name", "The provider's name on the sign-in button", &input.provider_name).hint("Only for a provider other than Google or Microsoft, such as “the school's account”. Empty: its address.").render(invalid))
                 }
+                @if ctx.may(kitroom_core::person::Permission::ViewTrust) {
+                    fieldset #trust {
+                        legend { "Every school of the trust" }
+                        (super::checkbox("one_policy_for_trust", "One acceptable-use policy for every school", input.one_policy_for_trust, Some("On: the trust's newest version is in force at every school, and only the trust's own staff publish new versions. A school keeps its own version until the trust publishes one. Off: each school publishes its own.")))
+                    }
+                }
                 (Field::text("backups_kept", "Daily backups to keep", &input.backups_kept).kind("number").required().hint("Kitroom copies its database once a day into the backups folder and keeps this many; 0 turns automatic backups off. Copy that folder to another machine too.").render(invalid))
                 }
                 button.primary type="submit" { "Save settings" }
