@@ -920,6 +920,10 @@ async fn the_trust_sees_every_school_side_by_side() {
         page.contains("2025/26") && page.contains("2026/27"),
         "years"
     );
+    assert!(
+        page.contains("<td class=\"n\">2 · £150.50</td>"),
+        "each school's costs in its own cell of the years table"
+    );
     let r = app.get(&c, "/reports/schools?year=soon").await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("like 2025"));

@@ -881,7 +881,7 @@ fn schools(ctx: &Ctx, q: &ReportQuery, report: Option<&TrustReport>, invalid: &I
                 h2 { "School by school" }
                 div.table-scroll role="region" tabindex="0" aria-label="Each school's devices, encryption, overdue loans and incidents" {
                     table.report {
-                        caption { "Each school's devices, encryption, overdue loans and incidents in " (school_year_label(r.year)) }
+                        caption { "Each school in " (school_year_label(r.year)) }
                         thead {
                             tr {
                                 th scope="col" { "School" }
@@ -906,7 +906,7 @@ fn schools(ctx: &Ctx, q: &ReportQuery, report: Option<&TrustReport>, invalid: &I
                 } @else {
                     div.table-scroll role="region" tabindex="0" aria-label="Incident costs by school and school year" {
                         table.report {
-                            caption { "Incidents and their cost, by school and school year" }
+                            caption { "Incidents and their cost" }
                             thead {
                                 tr {
                                     th scope="col" { "School" }
@@ -917,14 +917,14 @@ fn schools(ctx: &Ctx, q: &ReportQuery, report: Option<&TrustReport>, invalid: &I
                                 @for s in r.schools.iter() {
                                     tr {
                                         th scope="row" { (s.name) }
-                                        @for t in &s.costs { (tally_cell(t)) }
+                                        @for t in &s.costs { td.n { (tally_cell(t)) } }
                                     }
                                 }
                             }
                             tfoot {
                                 tr.total {
                                     th scope="row" { "All schools" }
-                                    @for t in &total.costs { (tally_cell(t)) }
+                                    @for t in &total.costs { td.n { (tally_cell(t)) } }
                                 }
                             }
                         }
