@@ -37,6 +37,8 @@ mod mail;
 mod mail_links;
 mod oidc;
 mod openapi;
+// issue 19: PostgreSQL for a trust, the schema on a real server
+mod postgres;
 mod races;
 mod redirects;
 mod reliability;

@@ -16,6 +16,7 @@ use reqwest::{Client, Response};
 
 pub mod oidc;
 pub mod pages;
+pub mod postgres;
 pub mod smtp;
 
 pub const PASSWORD: &str = "correct horse battery";

@@ -28,6 +28,7 @@
 //! - [`loans`]: check-out, return, the head's off-site authorisations, charging.
 //! - [`incidents`]: damage, loss and theft; notifications; change requests; the
 //!   manager's desk.
+//! - [`postgres`]: the schema on PostgreSQL, for a trust (the operations follow).
 //! - [`outbox`]: emails waiting to be sent, and how each ended: sent, failed (shown
 //!   to the admins) or dropped as too late.
 //! - [`kits`]: sets and trolleys, checked out and returned as one.
@@ -60,6 +61,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod people;
 pub mod policies;
+pub mod postgres;
 pub mod provider;
 pub mod reminders;
 pub mod reports;
