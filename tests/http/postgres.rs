@@ -176,3 +176,93 @@ async fn a_database_that_does_not_sort_byte_by_byte_is_refused() {
     let told = format!("{err}: {:?}", std::error::Error::source(&err));
     assert!(told.contains("--locale=C"), "{told}");
 }
+
+/// What rows of a table say, in the file and on PostgreSQL, in the same order.
+async fn rows_in_both(
+    lite: &kitroom_store::Store,
+    pg: &mut PgConnection,
+    sql: &str,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let file: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(lite.reader()).await.unwrap();
+    let copy: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(&mut *pg).await.unwrap();
+    (file, copy)
+}
+
+/// A school joining a trust brings its whole history: every device, loan,
+/// signature and log entry, and a log whose chain still checks. Copied into the
+/// trust's empty PostgreSQL database, checked there, or not at all.
+#[tokio::test]
+async fn a_schools_file_is_copied_into_a_trusts_postgresql_database_whole() {
+    use std::process::ExitCode;
+    let Some(server) = PgServer::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    kitroom::demo::run(dir.path()).await.unwrap();
+    let mut out = Vec::new();
+    kitroom::cli::school_add(dir.path(), "hillside", "Hillside Academy", &mut out)
+        .await
+        .unwrap();
+    let url = server.url("kitroom");
+    let mut out = Vec::new();
+    let code = kitroom::cli::copy_to_postgres(dir.path(), &url, &mut out)
+        .await
+        .unwrap();
+    let said = String::from_utf8(out).unwrap();
+    assert_eq!(code, ExitCode::SUCCESS, "{said}");
+    assert!(said.contains("hash chain intact"), "{said}");
+
+    // Read back independently of the copy's own checks.
+    let store = kitroom_store::Store::open(dir.path()).await.unwrap();
+    let pg = &mut server.connect("kitroom").await;
+    for sql in [
+        "select tag, status || '/' || school_id || '/' || rowid from device order by rowid",
+        "select slug, name from school order by id",
+        "select lower(username), coalesce(trust_role, '') || (case when active then 'active' else 'left' end) from person order by id",
+        "select id, coalesce(returned_at, 'open') || (case when overdue_reminded then '/reminded' else '' end) from loan order by id",
+        "select policy_id || '/' || person_id, full_name from signature order by id",
+        "select cast(e.seq as text) as n, e.hash from event e order by e.seq",
+        "select key || '@' || school_id, value from setting order by school_id, key",
+    ] {
+        let (file, copy) = rows_in_both(&store, pg, sql).await;
+        assert!(!file.is_empty(), "the demo school has rows for {sql}");
+        assert_eq!(file, copy, "{sql}");
+    }
+    let (_, head) = store.verify_log().await.unwrap().unwrap();
+    let (seq, hash) = head.unwrap();
+    assert!(
+        said.contains(&format!("latest event: {seq}, hash {hash}")),
+        "{said}"
+    );
+    // The next device added on PostgreSQL follows the copied ones.
+    let next: i64 = sqlx::query_scalar("select nextval(pg_get_serial_sequence('device', 'rowid'))")
+        .fetch_one(&mut *pg)
+        .await
+        .unwrap();
+    let last: i64 = sqlx::query_scalar("select max(rowid) from device")
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    assert_eq!(next, last + 1);
+    store.close().await;
+
+    // Into a database that already holds a Kitroom: refused, nothing written.
+    let mut out = Vec::new();
+    let code = kitroom::cli::copy_to_postgres(dir.path(), &url, &mut out)
+        .await
+        .unwrap();
+    let said = String::from_utf8(out).unwrap();
+    assert_eq!(code, ExitCode::from(1), "{said}");
+    assert!(said.contains("already holds a Kitroom"), "{said}");
+    let devices: i64 = sqlx::query_scalar("select count(*) from device")
+        .fetch_one(&mut *pg)
+        .await
+        .unwrap();
+    let (file, _) = rows_in_both(
+        &kitroom_store::Store::open(dir.path()).await.unwrap(),
+        pg,
+        "select 'devices', cast(count(*) as text) from device",
+    )
+    .await;
+    assert_eq!(file[0].1, devices.to_string(), "the first copy alone");
+}

@@ -81,6 +81,16 @@ pub enum Command {
     Backup { file: PathBuf },
     /// Replace the database with a backup, after checking it. Stop Kitroom first.
     Restore { file: PathBuf },
+    /// Copy every school of this data directory's database into an empty PostgreSQL
+    /// database (a trust's), checking every table, the device counts and the
+    /// activity log's hash chain there; nothing is written unless all match.
+    /// Kitroom serves from PostgreSQL in a later version: keep serving from the file.
+    CopyToPostgres {
+        /// The PostgreSQL database, as postgres://USER:PASSWORD@HOST/DATABASE. It must
+        /// be empty and sort text byte by byte (createdb --locale=C --template=template0).
+        #[arg(long, env = "KITROOM_DATABASE_URL")]
+        database_url: String,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -381,6 +391,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Backup { file }) => backup(&cli.data_dir, &file).await,
         Some(Command::Restore { file }) => {
             restore(&cli.data_dir, &file, &mut std::io::stdout()).await
+        }
+        Some(Command::CopyToPostgres { database_url }) => {
+            copy_to_postgres(&cli.data_dir, &database_url, &mut std::io::stdout()).await
         }
     }
 }
@@ -964,6 +977,67 @@ async fn write_export(
     }
     out.flush()?;
     Ok(())
+}
+
+/// Copies every school in `data_dir` into the empty PostgreSQL database at `url`
+/// (see [`kitroom_store::postgres::copy_from`]), and says what was copied and
+/// checked, or why nothing was.
+pub async fn copy_to_postgres(
+    data_dir: &Path,
+    url: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    use kitroom_store::postgres::CopyError;
+    if !data_dir.join(kitroom_store::db::DB_FILE).exists() {
+        bail!("there is no Kitroom database in {}", data_dir.display());
+    }
+    let pg = match kitroom_store::postgres::open(url).await {
+        Ok(pg) => pg,
+        Err(e) => {
+            let why = std::error::Error::source(&e).map(|s| s.to_string());
+            bail!(
+                "could not open the PostgreSQL database: {e}{}",
+                why.map(|w| format!(": {w}")).unwrap_or_default()
+            )
+        }
+    };
+    let store = Store::open(data_dir).await?;
+    let result = kitroom_store::postgres::copy_from(&store, &pg).await;
+    store.close().await;
+    pg.close().await;
+    match result {
+        Ok(copied) => {
+            writeln!(
+                out,
+                "Copied into PostgreSQL; each table holds what the file holds:"
+            )?;
+            for (table, rows) in &copied.tables {
+                writeln!(out, "  {table:<18} {rows:>9}")?;
+            }
+            writeln!(
+                out,
+                "activity log on PostgreSQL: ok, {} events, hash chain intact",
+                copied.events
+            )?;
+            if let Some((seq, hash)) = &copied.head {
+                writeln!(
+                    out,
+                    "latest event: {seq}, hash {hash} (the same as the file's)"
+                )?;
+            }
+            writeln!(
+                out,
+                "Keep {} from the data directory with the trust's Kitroom: it unseals the two-step sign-in secrets. Sessions were not copied: everyone signs in again.",
+                kitroom_web::two_factor::KEY_FILE
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ (CopyError::NotEmpty(_) | CopyError::ChainBroken(_) | CopyError::Mismatch(_))) => {
+            writeln!(out, "Nothing was copied: {e}.")?;
+            Ok(ExitCode::from(1))
+        }
+        Err(CopyError::Store(e)) => Err(e).context("copying into PostgreSQL; nothing was copied"),
+    }
 }
 
 /// Copies the live database to `file`.

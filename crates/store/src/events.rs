@@ -202,9 +202,9 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &EventFilter) {
     }
 }
 
-/// Every stored field of an event, for checking the chain.
+/// Every stored field of an event, for checking the chain (on either engine).
 #[derive(sqlx::FromRow)]
-struct ChainRow {
+pub(crate) struct ChainRow {
     seq: i64,
     at: String,
     actor: String,
@@ -217,6 +217,34 @@ struct ChainRow {
     hash_version: i64,
     salt: Option<String>,
     personal_hash: Option<String>,
+}
+
+impl From<ChainRow> for EventRecord {
+    fn from(r: ChainRow) -> Self {
+        EventRecord {
+            seq: r.seq,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            subject: r.subject,
+            subject_label: r.subject_label,
+            details: r.details,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+            hash_version: r.hash_version,
+            salt: r.salt,
+            personal_hash: r.personal_hash,
+        }
+    }
+}
+
+/// The events an anonymisation's details (`redacted_events`) say it redacted.
+pub(crate) fn redacted_by(details: &str) -> Vec<i64> {
+    let details: Value = serde_json::from_str(details).unwrap_or(Value::Null);
+    details["redacted_events"]
+        .as_array()
+        .map(|seqs| seqs.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
 }
 
 /// The action of the event that records an anonymisation; its details list the
@@ -268,12 +296,7 @@ impl Store {
             .fetch_all(self.reader())
             .await?;
         for (details,) in records {
-            let details: Value = serde_json::from_str(&details).unwrap_or(Value::Null);
-            if let Some(seqs) = details["redacted_events"].as_array() {
-                verifier
-                    .redactions
-                    .extend(seqs.iter().filter_map(Value::as_i64));
-            }
+            verifier.redactions.extend(redacted_by(&details));
         }
         let mut after = 0i64;
         loop {
@@ -288,39 +311,12 @@ impl Store {
             if batch.is_empty() {
                 return Ok(Ok((verifier.checked, verifier.head())));
             }
-            for ChainRow {
-                seq,
-                at,
-                actor,
-                action,
-                subject,
-                subject_label,
-                details,
-                prev_hash,
-                hash,
-                hash_version,
-                salt,
-                personal_hash,
-            } in batch
-            {
-                let e = EventRecord {
-                    seq,
-                    at,
-                    actor,
-                    action,
-                    subject,
-                    subject_label,
-                    details,
-                    prev_hash,
-                    hash,
-                    hash_version,
-                    salt,
-                    personal_hash,
-                };
+            for row in batch {
+                let e = EventRecord::from(row);
                 if let Err(e) = verifier.next(&e) {
                     return Ok(Err(e));
                 }
-                after = seq;
+                after = e.seq;
             }
         }
     }
