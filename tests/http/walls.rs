@@ -1212,6 +1212,8 @@ async fn the_trust_keeps_one_policy_for_every_school() {
         !page.contains("action=\"/policies\""),
         "no form for a school's manager"
     );
+    // signed by one of Hillside's five people (its three, and the trust's two)
+    assert!(page.contains("1 of 5"), "{page}");
     // Back to one policy per school: each school's own again.
     let off = serde_json::json!({"one_policy_for_trust": false});
     assert_eq!(

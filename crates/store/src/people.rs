@@ -444,6 +444,16 @@ pub struct PeopleFilter {
 }
 
 impl Store {
+    /// The active people of `school`: its members and the trust's staff.
+    pub async fn count_people_in(&self, school: SchoolId) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(&format!(
+            "select count(*) from {} p where p.active",
+            people_in(school)
+        ))
+        .fetch_one(self.reader())
+        .await?)
+    }
+
     pub async fn count_people(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("select count(*) from person")
             .fetch_one(self.reader())

@@ -336,7 +336,7 @@ impl Store {
 
     /// Every version that applies at `school` (its own, and the trust's when it keeps
     /// one policy for every school), the one in force first, then newest first, with
-    /// how many have signed each.
+    /// how many of the school's active people have signed each.
     pub async fn list_policies(&self, school: SchoolId) -> Result<Vec<PolicySummary>, StoreError> {
         let rows: Vec<PolicyRow> =
             sqlx::query_as(&format!("{POLICY} where {} {IN_FORCE_FIRST}", *APPLY_AT))
@@ -346,11 +346,14 @@ impl Store {
         let mut out = Vec::new();
         for r in rows {
             let policy = Policy::try_from(r)?;
-            let signed: i64 =
-                sqlx::query_scalar("select count(*) from signature where policy_id = ?")
-                    .bind(policy.id.to_string())
-                    .fetch_one(self.reader())
-                    .await?;
+            let signed: i64 = sqlx::query_scalar(&format!(
+                "select count(*) from signature s join {} p on p.id = s.person_id
+                 where s.policy_id = ? and p.active",
+                crate::people::people_in(school)
+            ))
+            .bind(policy.id.to_string())
+            .fetch_one(self.reader())
+            .await?;
             out.push(PolicySummary { policy, signed });
         }
         Ok(out)

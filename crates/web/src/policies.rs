@@ -147,7 +147,7 @@ async fn list(ctx: Ctx, State(state): State<AppState>) -> Result<Response, AppEr
             body: SAMPLE_POLICY.into(),
         },
     };
-    let people = state.store().count_people().await?;
+    let people = state.store().count_people_in(ctx.user.school).await?;
     let for_trust = state
         .store()
         .settings(ctx.user.school)
@@ -179,7 +179,7 @@ async fn publish(
             let refusal = page_refusal(e)?;
             let invalid = refusal_fields(&refusal, "version_label");
             let policies = state.store().list_policies(ctx.user.school).await?;
-            let people = state.store().count_people().await?;
+            let people = state.store().count_people_in(ctx.user.school).await?;
             let for_trust = state
                 .store()
                 .settings(ctx.user.school)
