@@ -118,6 +118,11 @@ const JOURNEYS: &[(&str, Journey)] = &[
         "the_import_pages_fit_and_pass_axe",
         Journey::Plain(|app, b| Box::pin(pages::the_import_pages_fit_and_pass_axe(app, b))),
     ),
+    // issue 19: the trust's own pages
+    (
+        "the_trusts_pages_fit_and_pass_axe",
+        Journey::Plain(|app, b| Box::pin(pages::the_trusts_pages_fit_and_pass_axe(app, b))),
+    ),
     // end of lane `finish17`
     // issue 17, one way to show an error (lane `forms`)
     (

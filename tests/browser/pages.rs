@@ -182,6 +182,44 @@ pub async fn every_page_fits_and_passes_axe_for_the_admin(app: TestApp, b: Brows
     check_every_page(app, b, Role::Admin).await;
 }
 
+/// The trust's IT administrator, in a trust of two schools, on a phone: the pages
+/// only the trust's staff see (the schools side by side with their charts, every
+/// school's log, the schools to work in, the settings every school shares) had
+/// never been weighed for reflow or by axe-core.
+pub async fn the_trusts_pages_fit_and_pass_axe(app: TestApp, b: Browser) {
+    kitroom::demo::fill(app.store())
+        .await
+        .expect("the demo school fills the empty register");
+    let mut out = Vec::new();
+    kitroom::cli::school_add(app.dir.path(), "hillside", "Hillside Academy", &mut out)
+        .await
+        .expect("a second school");
+    app.add_user("trust-it", "trust_admin").await;
+    b.open("/login").await;
+    b.fill("username", "trust-it").await;
+    b.fill("password", kitroom_tests::PASSWORD).await;
+    b.click_to_next_page("form[action='/login'] button[type=submit]")
+        .await;
+    let mut problems = Vec::new();
+    for page in [
+        "/reports",
+        "/reports/schools",
+        "/reports/schools?year=2025",
+        "/log?scope=trust",
+        "/schools",
+        "/settings",
+        "/policies",
+    ] {
+        check_page(&b, page, &mut problems).await;
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems on the trust's pages:\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
 /// A file of three devices, and one whose row has problems, for the import's preview.
 const DEVICES_CSV: &str = "tag,kind,make,model,serial,location,purchased_on,cost,encryption_state,encryption_method\n\
 LAP-0101,laptop,Dell,Latitude 3440 with a long model name,SN-LAT-3440-000101,Computer room,2025-09-01,549.99,encrypted,bitlocker\n\
