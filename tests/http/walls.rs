@@ -1062,6 +1062,24 @@ async fn the_settings_every_school_shares_are_the_trusts_to_change() {
         .collect();
     let r = app.submit(&c, "/settings", "/settings", &borrowed).await;
     assert_eq!(r.status(), 303);
+    // A refused save shows the shared ones as they stand, not blank.
+    let refused: Vec<(&str, &str)> = borrowed
+        .iter()
+        .map(|&(k, v)| {
+            if k == "reminder_minutes_before" {
+                (k, "soon")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let r = app.submit(&c, "/settings", "/settings", &refused).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!("Daily backups kept: {shared}.")),
+        "{page}"
+    );
     let (ours, their) = (
         store.settings(SchoolId::FIRST).await.unwrap(),
         store.settings(theirs).await.unwrap(),

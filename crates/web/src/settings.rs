@@ -103,11 +103,23 @@ async fn save(
         }
         Err(e) => {
             let refusal = crate::error::page_refusal(e)?;
+            let mut shown = input;
+            if deployment.is_none() {
+                // described, not on the form: as they stand
+                let current = SettingsInput::from(&state.store().settings(ctx.user.school).await?);
+                shown.keep_leavers_months = current.keep_leavers_months;
+                shown.backups_kept = current.backups_kept;
+                shown.password_sign_in_admins_only = current.password_sign_in_admins_only;
+                shown.provider_creates_borrowers = current.provider_creates_borrowers;
+                shown.provider_counts_as_two_step = current.provider_counts_as_two_step;
+                shown.provider_name = current.provider_name;
+                shown.one_policy_for_trust = current.one_policy_for_trust;
+            }
             Ok((
                 crate::error::status_of(refusal.kind),
                 v::form(
                     &ctx,
-                    &input,
+                    &shown,
                     &refusal.fields.unwrap_or_default(),
                     deployment.as_ref(),
                 ),
