@@ -29,6 +29,15 @@ async fn hillside(app: &TestApp) -> SchoolId {
         .id
 }
 
+/// The person `who` as seen at `school`, who must hold a role there.
+async fn person_at(app: &TestApp, school: SchoolId, who: &str) -> kitroom_store::people::Person {
+    app.store()
+        .person_by_username(school, who)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{who} at school {school}"))
+}
+
 /// A device of `school` with this tag, at `location`, registered through the store.
 async fn register_in(app: &TestApp, school: SchoolId, tag: &str, location: &str) {
     let input = DeviceInput {
@@ -799,11 +808,7 @@ async fn the_trust_moves_a_device_to_another_school() {
         );
     }
     for (who, school) in [("our-sbm", SchoolId::FIRST), ("their-sbm", theirs)] {
-        let p = store
-            .person_by_username(school, who)
-            .await
-            .unwrap()
-            .unwrap();
+        let p = person_at(&app, school, who).await;
         let told = store.notifications(p.id, 20).await.unwrap();
         assert!(
             told.iter().any(|n| n.body.contains("MOVE-1")),
@@ -1000,14 +1005,10 @@ async fn each_school_reminds_its_borrowers_by_its_own_settings() {
         .await;
     }
     let told = |school: SchoolId, who: &'static str| {
-        let store = store.clone();
+        let app = &app;
         async move {
-            let p = store
-                .person_by_username(school, who)
-                .await
-                .unwrap()
-                .unwrap();
-            store.notifications(p.id, 20).await.unwrap()
+            let p = person_at(app, school, who).await;
+            app.store().notifications(p.id, 20).await.unwrap()
         }
     };
     for _ in 0..100 {
@@ -1191,14 +1192,10 @@ async fn the_trust_keeps_one_policy_for_every_school() {
     let both = app.token_for("both").await;
     app.api_sign_policy(&both, "Bo Th").await;
     let standing = |school: SchoolId, who: &'static str| {
-        let store = store.clone();
+        let app = &app;
         async move {
-            let p = store
-                .person_by_username(school, who)
-                .await
-                .unwrap()
-                .unwrap();
-            store.policy_standing(school, p.id).await.unwrap()
+            let p = person_at(app, school, who).await;
+            app.store().policy_standing(school, p.id).await.unwrap()
         }
     };
     assert_eq!(standing(theirs, "both").await, PolicyStanding::Signed);

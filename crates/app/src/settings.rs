@@ -61,6 +61,21 @@ pub struct SettingsChange {
 }
 
 impl SettingsChange {
+    /// This change without the settings every school shares
+    /// ([`DEPLOYMENT_KEYS`]): they stay as they are.
+    pub fn without_shared(self) -> SettingsChange {
+        SettingsChange {
+            keep_leavers_months: None,
+            backups_kept: None,
+            password_sign_in_admins_only: None,
+            provider_creates_borrowers: None,
+            provider_counts_as_two_step: None,
+            provider_name: None,
+            one_policy_for_trust: None,
+            ..self
+        }
+    }
+
     /// The settings as typed once these changes are made to `current`.
     pub fn applied_to(self, current: &Settings) -> SettingsInput {
         let mut i = SettingsInput::from(current);

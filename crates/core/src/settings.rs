@@ -328,6 +328,19 @@ impl From<&Settings> for SettingsInput {
 }
 
 impl SettingsInput {
+    /// These settings with the ones every school shares ([`DEPLOYMENT_KEYS`]) taken
+    /// from `current`: what a form without them shows.
+    pub fn with_shared_from(mut self, current: &SettingsInput) -> SettingsInput {
+        self.keep_leavers_months = current.keep_leavers_months.clone();
+        self.backups_kept = current.backups_kept.clone();
+        self.password_sign_in_admins_only = current.password_sign_in_admins_only;
+        self.provider_creates_borrowers = current.provider_creates_borrowers;
+        self.provider_counts_as_two_step = current.provider_counts_as_two_step;
+        self.provider_name = current.provider_name.clone();
+        self.one_policy_for_trust = current.one_policy_for_trust;
+        self
+    }
+
     pub fn parse(&self) -> Result<Settings, Invalid> {
         let mut invalid = Invalid::new();
         let mut s = Settings::default();
@@ -437,6 +450,36 @@ impl SettingsInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shared settings a form leaves out are exactly [`DEPLOYMENT_KEYS`].
+    #[test]
+    fn the_shared_settings_taken_over_are_the_deployment_keys() {
+        let shared = Settings {
+            keep_leavers_months: 6,
+            backups_kept: 3,
+            password_sign_in_admins_only: true,
+            provider_creates_borrowers: true,
+            provider_counts_as_two_step: true,
+            provider_name: "Okta".into(),
+            one_policy_for_trust: true,
+            ..Default::default()
+        };
+        let mine = SettingsInput::from(&Settings::default());
+        let mixed = mine
+            .with_shared_from(&SettingsInput::from(&shared))
+            .parse()
+            .unwrap()
+            .to_pairs();
+        let (defaults, shared) = (Settings::default().to_pairs(), shared.to_pairs());
+        for (i, (key, value)) in mixed.iter().enumerate() {
+            let from = if DEPLOYMENT_KEYS.contains(&key.as_str()) {
+                &shared
+            } else {
+                &defaults
+            };
+            assert_eq!(&from[i], &(key.clone(), value.clone()), "{key}");
+        }
+    }
 
     #[test]
     fn settings_read_back_what_was_stored() {

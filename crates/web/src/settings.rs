@@ -88,13 +88,7 @@ async fn save(
     }
     if deployment.is_none() {
         // not on the form: left as they are
-        change.keep_leavers_months = None;
-        change.backups_kept = None;
-        change.password_sign_in_admins_only = None;
-        change.provider_creates_borrowers = None;
-        change.provider_counts_as_two_step = None;
-        change.one_policy_for_trust = None;
-        change.provider_name = None;
+        change = change.without_shared();
     }
     match kitroom_app::settings::save(state.app(), &ctx.user, change).await {
         Ok(_) => {
@@ -103,18 +97,13 @@ async fn save(
         }
         Err(e) => {
             let refusal = crate::error::page_refusal(e)?;
-            let mut shown = input;
-            if deployment.is_none() {
+            let shown = match deployment {
                 // described, not on the form: as they stand
-                let current = SettingsInput::from(&state.store().settings(ctx.user.school).await?);
-                shown.keep_leavers_months = current.keep_leavers_months;
-                shown.backups_kept = current.backups_kept;
-                shown.password_sign_in_admins_only = current.password_sign_in_admins_only;
-                shown.provider_creates_borrowers = current.provider_creates_borrowers;
-                shown.provider_counts_as_two_step = current.provider_counts_as_two_step;
-                shown.provider_name = current.provider_name;
-                shown.one_policy_for_trust = current.one_policy_for_trust;
-            }
+                None => input.with_shared_from(&SettingsInput::from(
+                    &state.store().settings(ctx.user.school).await?,
+                )),
+                Some(_) => input,
+            };
             Ok((
                 crate::error::status_of(refusal.kind),
                 v::form(
